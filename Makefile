@@ -1,0 +1,145 @@
+# Pagoda - one non-recursive Makefile. Everything generated goes to build/.
+#
+#   make            build/kernel.elf, build/initrd.tar, build/pagoda.iso
+#   make run        boot it in QEMU (installs missing tools first)
+#   make test       host unit tests, in-kernel tests under QEMU, a gdb session
+#   make help       every target
+
+BUILD    := build
+CC       := gcc
+NASM     := nasm
+LD       := ld
+PYTHON   := python3
+MEM      ?= 256M
+CMDLINE  ?=
+
+KERNEL_CFLAGS := -std=c11 -ffreestanding -fno-builtin -nostdlib \
+	-mno-red-zone -mcmodel=kernel -mgeneral-regs-only -fno-pic -fno-pie \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-fno-strict-aliasing -O2 -g -Wall -Wextra -Werror -MD -MP -I. -Iinclude
+NASMFLAGS := -f elf64 -g -F dwarf
+LDFLAGS   := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
+
+HOST_CFLAGS := -std=c11 -DPAGODA_HOST -g -O1 -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -Wall -Wextra -Werror -I. -Iinclude
+
+# ---------------------------------------------------------------- sources
+BOOT_ASM   := boot/header.asm boot/start.asm
+KERNEL_ASM := kernel/x64/trap.asm
+KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/serial.c kernel/vga.c \
+	kernel/dbgprint.c kernel/power.c kernel/cpu.c kernel/trap.c \
+	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c
+MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c
+RTL_C      := rtl/format.c rtl/string.c
+KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c \
+	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c
+
+KERNEL_OBJS := $(patsubst %.asm,$(BUILD)/obj/%.o,$(BOOT_ASM) $(KERNEL_ASM)) \
+	$(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C) $(MM_C) $(RTL_C) $(KTEST_C))
+
+# Host unit tests: each program and the sources it exercises.
+HOST_TESTS := format string bootinfo vadtree pool pfn
+HOST_SRCS_format   := rtl/format.c rtl/string.c
+HOST_SRCS_string   :=
+HOST_SRCS_bootinfo := kernel/bootinfo.c
+HOST_SRCS_vadtree  := mm/vadtree.c
+HOST_SRCS_pool     := mm/poolcore.c
+HOST_SRCS_pfn      := mm/pfn.c
+HOST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS))
+
+.PHONY: all run debug gdb test host-test ktest tools help clean format
+all: $(BUILD)/kernel.elf $(BUILD)/initrd.tar $(BUILD)/pagoda.iso
+
+# ---------------------------------------------------------------- kernel
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) $(NASMFLAGS) $< -o $@
+
+# Two links: the first gives the symbol table that backtraces need; it is
+# compiled into .ksyms, which linker.ld places last so nothing else moves.
+$(BUILD)/ksyms-empty.c: tools/gensyms.py
+	@mkdir -p $(BUILD)
+	$(PYTHON) tools/gensyms.py - $@
+
+$(BUILD)/ksyms%.o: $(BUILD)/ksyms%.c
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/kernel.stage1.elf: $(KERNEL_OBJS) $(BUILD)/ksyms-empty.o linker.ld
+	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/ksyms-empty.o
+
+$(BUILD)/ksyms-final.c: $(BUILD)/kernel.stage1.elf tools/gensyms.py
+	nm -n $< > $(BUILD)/kernel.stage1.nm
+	$(PYTHON) tools/gensyms.py $(BUILD)/kernel.stage1.nm $@
+
+$(BUILD)/kernel.elf: $(BUILD)/kernel.stage1.elf $(BUILD)/ksyms-final.o
+	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/ksyms-final.o
+	@nm -n $@ | grep -v -e KiSymbol -e ksyms > $(BUILD)/kernel.final.nm
+	@grep -v -e KiSymbol -e ksyms $(BUILD)/kernel.stage1.nm | diff -q - $(BUILD)/kernel.final.nm >/dev/null \
+		|| { echo "error: adding the symbol table moved other symbols (see linker.ld)"; exit 1; }
+
+# ---------------------------------------------------------------- initrd, ISO
+INITRD_FILES := $(wildcard initrd/*)
+$(BUILD)/initrd.tar: $(INITRD_FILES)
+	@mkdir -p $(BUILD)/initrd-root/bin
+	@[ -z "$(INITRD_FILES)" ] || cp -r $(INITRD_FILES) $(BUILD)/initrd-root/
+	tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime=@0 --sort=name \
+		-cf $@ -C $(BUILD)/initrd-root .
+
+$(BUILD)/pagoda.iso: $(BUILD)/kernel.elf $(BUILD)/initrd.tar boot/grub.cfg.in tools/mkiso.sh
+	tools/mkiso.sh $(BUILD)/kernel.elf $(BUILD)/initrd.tar $@ $(CMDLINE)
+
+# ---------------------------------------------------------------- run, debug
+tools:
+	@tools/ensure-tools.sh
+
+run: tools all
+	MEM=$(MEM) tools/qemu.sh --iso $(BUILD)/pagoda.iso
+
+debug: tools all
+	@echo "QEMU waits for gdb on localhost:1234; in another terminal: make gdb"
+	MEM=$(MEM) tools/qemu.sh --iso $(BUILD)/pagoda.iso --gdb
+
+gdb: $(BUILD)/kernel.elf
+	gdb -q -x tools/gdb/gdbinit $(BUILD)/kernel.elf
+
+# ---------------------------------------------------------------- tests
+$(BUILD)/host/test_%: tests/host/test_%.c tests/host/htest.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $< $(HOST_SRCS_$*) -o $@
+
+host-test: $(HOST_BINS)
+	@for t in $(HOST_BINS); do $$t || exit 1; done
+
+test: tools all $(HOST_BINS)
+	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar \
+		$(addprefix --host-test ,$(HOST_BINS))
+
+ktest: tools all
+	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar --only ktest
+
+format:
+	clang-format -i $(KERNEL_C) $(MM_C) $(RTL_C) $(KTEST_C) kernel/*.h mm/*.h include/*.h
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "Pagoda targets:"
+	@echo "  make            build build/kernel.elf, build/initrd.tar, build/pagoda.iso"
+	@echo "  make run        boot in QEMU (TCG, -cpu max, serial on this terminal; MEM=256M)"
+	@echo "                  CMDLINE='quiet' or 'ktest=pfn.*' sets the kernel command line"
+	@echo "  make debug      like run, but QEMU waits for gdb on localhost:1234"
+	@echo "  make gdb        gdb with the kernel's symbols, connected, stopping at KiSystemStartup"
+	@echo "  make test       host unit tests, in-kernel tests and bugcheck tests under QEMU,"
+	@echo "                  boots at several memory sizes, a scripted gdb session"
+	@echo "  make ktest      only the in-kernel tests"
+	@echo "  make host-test  only the host unit tests"
+	@echo "  make tools      install missing tools (qemu, nasm, grub, xorriso, mtools, gdb)"
+	@echo "  make format     clang-format the C sources"
+	@echo "  make clean      remove build/"
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,115 @@
+/*
+ * loader.h - what the boot loader told us, in the kernel's own words.
+ *
+ * KiSystemStartup parses the multiboot2 information from GRUB into a
+ * LOADER_PARAMETER_BLOCK (the name NT gives the structure its boot loader
+ * hands to the kernel) before the boot page tables go away; after that
+ * nobody touches the multiboot2 bytes again. The block is copied, bounded and
+ * validated, so later code can trust every field.
+ */
+#ifndef PAGODA_LOADER_H
+#define PAGODA_LOADER_H
+
+#include "ntdef.h"
+#include "ntstatus.h"
+
+#define MULTIBOOT2_BOOTLOADER_MAGIC 0x36D76289u
+
+#define LOADER_MAX_MEMORY_RANGES 128
+#define LOADER_MAX_MODULES       8
+#define LOADER_COMMAND_LINE_MAX  512
+#define LOADER_NAME_MAX          64
+#define LOADER_INIT_MAX          256
+#define LOADER_KTEST_PATTERN_MAX 128
+
+/* The multiboot2 memory types (multiboot2 spec, 3.6.8), kept as numbers. */
+typedef enum _LOADER_MEMORY_TYPE {
+    LoaderMemoryAvailable = 1,
+    LoaderMemoryReserved = 2,
+    LoaderMemoryAcpiReclaimable = 3,
+    LoaderMemoryAcpiNvs = 4,
+    LoaderMemoryBad = 5,
+} LOADER_MEMORY_TYPE;
+
+typedef struct _LOADER_MEMORY_RANGE {
+    ULONG64 Base;
+    ULONG64 Length;
+    ULONG Type;                 /* LOADER_MEMORY_TYPE; other values kept as given */
+} LOADER_MEMORY_RANGE, *PLOADER_MEMORY_RANGE;
+
+typedef struct _LOADER_MODULE {
+    ULONG64 Start;              /* physical, first byte */
+    ULONG64 End;                /* physical, one past the last byte */
+    CHAR Name[LOADER_NAME_MAX]; /* the module's string from grub.cfg, truncated */
+} LOADER_MODULE, *PLOADER_MODULE;
+
+typedef struct _LOADER_PARAMETER_BLOCK {
+    ULONG64 MbiPhysical;        /* where the multiboot2 information lies */
+    ULONG MbiSize;              /* its total_size, cut to what the caller could read */
+    BOOLEAN HasMemoryMap;
+    BOOLEAN HasCommandLine;
+    BOOLEAN HasBootLoaderName;
+    CHAR CommandLine[LOADER_COMMAND_LINE_MAX];
+    CHAR BootLoaderName[LOADER_NAME_MAX];
+    /*
+     * In the loader's order: not sorted, and ranges may overlap (GRUB hands
+     * on the firmware's map as it is). Empty ranges and ranges that wrap
+     * past 2^64 are dropped, so Base + Length never overflows.
+     */
+    ULONG MemoryRangeCount;
+    LOADER_MEMORY_RANGE MemoryRanges[LOADER_MAX_MEMORY_RANGES];
+    ULONG ModuleCount;
+    LOADER_MODULE Modules[LOADER_MAX_MODULES];
+    ULONG WarningCount;         /* sentences passed to the warning callback */
+} LOADER_PARAMETER_BLOCK, *PLOADER_PARAMETER_BLOCK;
+
+/* The kernel command line, decoded (DESIGN.md, automation contract). */
+typedef struct _BOOT_OPTIONS {
+    BOOLEAN RunTests;                           /* "ktest" or "ktest=PATTERN" */
+    CHAR TestPattern[LOADER_KTEST_PATTERN_MAX]; /* empty: every test */
+    BOOLEAN Quiet;                              /* "quiet" */
+    CHAR Init[LOADER_INIT_MAX];                 /* "init=/bin/NAME args...", empty: the shell */
+} BOOT_OPTIONS, *PBOOT_OPTIONS;
+
+typedef void (*LOADER_WARNING_ROUTINE)(const char *Format, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/*
+ * Walk the multiboot2 information at Mbi (a readable pointer to MbiSize
+ * bytes at most; the header's own total_size is checked against it) and fill
+ * Block, which is zeroed first. Every malformed or missing tag is reported
+ * through Warn as one clear sentence (and counted in Block->WarningCount;
+ * Warn may be NULL to only count) and parsing carries on where it can:
+ * a bad tag is skipped, a tag whose size cannot be trusted ends the walk.
+ * Unknown tag types are skipped silently. Strings too long for their buffer
+ * are truncated, with a warning. Returns STATUS_INVALID_PARAMETER only when
+ * the header itself is unusable (NULL, fewer than 8 readable bytes, or
+ * total_size < 8; then Block holds no ranges); STATUS_SUCCESS otherwise,
+ * even with warnings. Runs once, on the boot CPU; takes no locks.
+ */
+NTSTATUS KiParseMultiboot2(const void *Mbi, ULONG64 MbiPhysical, ULONG MbiSize,
+                           PLOADER_PARAMETER_BLOCK Block, LOADER_WARNING_ROUTINE Warn);
+
+/*
+ * Decode the command line into Options (zeroed first; NULL is an empty
+ * line). Keys are separated by white space; a repeated key takes its last
+ * value. Keys: "ktest" (every test), "ktest=PATTERN", "quiet", and
+ * "init=PROGRAM ARGS..." which takes the rest of the line, arguments
+ * included, trimmed of white space at both ends; keys after it belong to
+ * the program. An unknown key, a value too long for its buffer (it is
+ * truncated) and an empty "init=" are warnings through Warn (which may be
+ * NULL), never failures. Pure: any IRQL.
+ */
+void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
+                        LOADER_WARNING_ROUTINE Warn);
+
+/*
+ * TRUE when the test name matches Pattern: a comma-separated list of
+ * alternatives, each exact or with '*' (anywhere, any number of times)
+ * matching any run of characters, the empty run included. An empty or NULL
+ * pattern matches everything; an empty alternative inside a list ("a,,b")
+ * matches nothing. Pure: any IRQL.
+ */
+BOOLEAN KiTestNameMatches(const char *Pattern, const char *Name);
+
+#endif /* PAGODA_LOADER_H */

@@ -1,0 +1,136 @@
+/*
+ * ntdef.h - NT base types, shared by the kernel, user mode and host tests.
+ *
+ * The names follow the Windows DDK so that driver code written from
+ * Microsoft's documentation compiles with few changes. Widths are those of
+ * 64-bit Windows (LLP64): ULONG is 32 bits, ULONG_PTR and pointers 64.
+ */
+#ifndef PAGODA_NTDEF_H
+#define PAGODA_NTDEF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+typedef void VOID, *PVOID;
+typedef char CHAR, *PCHAR;
+typedef const char *PCSTR, *PCCH;
+typedef unsigned char UCHAR, *PUCHAR;
+typedef int16_t SHORT, *PSHORT;
+typedef uint16_t USHORT, *PUSHORT, WCHAR;
+typedef int32_t LONG, *PLONG;
+typedef uint32_t ULONG, *PULONG;
+/* 64-bit types are long long, as Windows' __int64: print them with %ll. */
+typedef long long LONG64, LONGLONG, *PLONGLONG;
+typedef unsigned long long ULONG64, ULONGLONG, *PULONG64, *PULONGLONG;
+typedef long long LONG_PTR;
+typedef unsigned long long ULONG_PTR, *PULONG_PTR;
+typedef size_t SIZE_T, *PSIZE_T;
+typedef UCHAR BOOLEAN, *PBOOLEAN;
+typedef LONG NTSTATUS;
+typedef PVOID HANDLE, *PHANDLE;
+typedef ULONG ACCESS_MASK;
+typedef UCHAR KIRQL, *PKIRQL;
+typedef ULONG_PTR PFN_NUMBER, *PPFN_NUMBER;
+
+typedef union _LARGE_INTEGER {
+    struct {
+        ULONG LowPart;
+        LONG HighPart;
+    };
+    LONGLONG QuadPart;
+} LARGE_INTEGER, *PLARGE_INTEGER;
+
+typedef LARGE_INTEGER PHYSICAL_ADDRESS, *PPHYSICAL_ADDRESS;
+
+#define TRUE  ((BOOLEAN)1)
+#define FALSE ((BOOLEAN)0)
+#ifndef NULL
+#define NULL ((void *)0)
+#endif
+
+#define IN
+#define OUT
+#define OPTIONAL
+
+#define NT_SUCCESS(Status) (((NTSTATUS)(Status)) >= 0)
+
+/* Pages: x64 uses 4 KiB pages (Intel SDM Vol. 3A, 4.5). */
+#define PAGE_SHIFT 12
+#define PAGE_SIZE  ((ULONG_PTR)1 << PAGE_SHIFT)
+#define PAGE_ALIGN(Va)  ((PVOID)((ULONG_PTR)(Va) & ~(PAGE_SIZE - 1)))
+#define BYTE_OFFSET(Va) ((ULONG)((ULONG_PTR)(Va) & (PAGE_SIZE - 1)))
+#define BYTES_TO_PAGES(Size) \
+    (((ULONG_PTR)(Size) >> PAGE_SHIFT) + (((ULONG_PTR)(Size) & (PAGE_SIZE - 1)) != 0))
+#define ROUND_TO_PAGES(Size) (((ULONG_PTR)(Size) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
+#define ADDRESS_AND_SIZE_TO_SPAN_PAGES(Va, Size) \
+    (BYTES_TO_PAGES(BYTE_OFFSET(Va) + (Size)))
+
+#define ALIGN_DOWN_BY(Value, Align) ((ULONG_PTR)(Value) & ~((ULONG_PTR)(Align) - 1))
+#define ALIGN_UP_BY(Value, Align) \
+    (((ULONG_PTR)(Value) + (ULONG_PTR)(Align) - 1) & ~((ULONG_PTR)(Align) - 1))
+
+#define ARRAYSIZE(A) (sizeof(A) / sizeof((A)[0]))
+#define FIELD_OFFSET(Type, Field) ((LONG)offsetof(Type, Field))
+#define CONTAINING_RECORD(Address, Type, Field) \
+    ((Type *)((PCHAR)(Address) - offsetof(Type, Field)))
+#define UNREFERENCED_PARAMETER(P) ((void)(P))
+
+#define STATIC_ASSERT(Expr) _Static_assert(Expr, #Expr)
+
+/* Build a pool tag from four characters the way drivers write it: 'Tag1'
+ * in C is a multi-character constant, so we provide a portable form. */
+#define POOL_TAG(a, b, c, d) \
+    ((ULONG)(a) | ((ULONG)(b) << 8) | ((ULONG)(c) << 16) | ((ULONG)(d) << 24))
+
+/* Doubly linked lists, as in the DDK (LIST_ENTRY with a sentinel head). */
+typedef struct _LIST_ENTRY {
+    struct _LIST_ENTRY *Flink;
+    struct _LIST_ENTRY *Blink;
+} LIST_ENTRY, *PLIST_ENTRY;
+
+static inline void InitializeListHead(PLIST_ENTRY Head)
+{
+    Head->Flink = Head->Blink = Head;
+}
+
+static inline BOOLEAN IsListEmpty(const LIST_ENTRY *Head)
+{
+    return Head->Flink == Head;
+}
+
+static inline void InsertTailList(PLIST_ENTRY Head, PLIST_ENTRY Entry)
+{
+    PLIST_ENTRY Last = Head->Blink;
+    Entry->Flink = Head;
+    Entry->Blink = Last;
+    Last->Flink = Entry;
+    Head->Blink = Entry;
+}
+
+static inline void InsertHeadList(PLIST_ENTRY Head, PLIST_ENTRY Entry)
+{
+    PLIST_ENTRY First = Head->Flink;
+    Entry->Flink = First;
+    Entry->Blink = Head;
+    First->Blink = Entry;
+    Head->Flink = Entry;
+}
+
+/* Returns TRUE when the list became empty. */
+static inline BOOLEAN RemoveEntryList(PLIST_ENTRY Entry)
+{
+    PLIST_ENTRY Prev = Entry->Blink, Next = Entry->Flink;
+    Prev->Flink = Next;
+    Next->Blink = Prev;
+    return Prev == Next;
+}
+
+static inline PLIST_ENTRY RemoveHeadList(PLIST_ENTRY Head)
+{
+    PLIST_ENTRY Entry = Head->Flink;
+    RemoveEntryList(Entry);
+    return Entry;
+}
+
+#endif /* PAGODA_NTDEF_H */

@@ -1,0 +1,659 @@
+/*
+ * bootinfo.c - read what the boot loader told us: the multiboot2 information
+ * (into a LOADER_PARAMETER_BLOCK), the kernel command line (into
+ * BOOT_OPTIONS) and the ktest name patterns.
+ *
+ * The multiboot2 information (multiboot2 spec, 3.6) is an 8-byte fixed part
+ *
+ *     u32 total_size   bytes of the whole information, end tag included
+ *     u32 reserved     always 0, ignored
+ *
+ * followed by tags, each starting on an 8-byte boundary with
+ *
+ *     u32 type         0 ends the list (and then size is 8)
+ *     u32 size         bytes of the tag, header included, padding excluded
+ *
+ * We keep four kinds of tag: 1 (command line), 2 (boot loader name),
+ * 3 (module) and 6 (memory map). GRUB sends many others (framebuffer, ACPI,
+ * ELF sections, ...); they are skipped without a word.
+ *
+ * Nothing from the boot loader is trusted: every read is bounded by both the
+ * header's total_size and the number of bytes the caller says it can read,
+ * and every field is read byte by byte so that no alignment is assumed.
+ * Each problem becomes one sentence through the caller's warning routine and
+ * one more in Block->WarningCount; parsing then carries on with whatever is
+ * still well formed. Only an unusable fixed part makes the parse fail.
+ *
+ * Memory ranges are kept in the loader's order. GRUB passes the firmware's
+ * map (E820 on a PC) as it is, which is usually sorted by base but is not
+ * promised to be, and ranges may even overlap; the PFN database code must not
+ * rely on the order. We do drop ranges that are empty or wrap past the top of
+ * the 64-bit address space, so Base + Length never overflows.
+ *
+ * Locking and IRQL: none. KiParseMultiboot2 runs once on the boot CPU before
+ * anything else exists; the two command-line routines are pure and may be
+ * called at any IRQL.
+ */
+
+#include "../rtl/rtl.h"
+#include "../include/loader.h"
+
+/* Information tag types we act on (multiboot2 spec, 3.6.5 - 3.6.9). */
+#define MB2_TAG_END              0
+#define MB2_TAG_COMMAND_LINE     1
+#define MB2_TAG_BOOT_LOADER_NAME 2
+#define MB2_TAG_MODULE           3
+#define MB2_TAG_MEMORY_MAP       6
+
+#define MB2_FIXED_PART_SIZE   8   /* total_size, reserved */
+#define MB2_TAG_HEADER_SIZE   8   /* type, size */
+#define MB2_TAG_ALIGNMENT     8
+#define MB2_END_TAG_SIZE      8
+#define MB2_MODULE_FIXED_SIZE 16  /* type, size, mod_start, mod_end; then the string */
+#define MB2_MMAP_FIXED_SIZE   16  /* type, size, entry_size, entry_version; then entries */
+#define MB2_MMAP_ENTRY_SIZE   24  /* u64 base_addr, u64 length, u32 type, u32 reserved */
+
+/* State of one walk over the information. */
+typedef struct _KI_MB2_PARSER {
+    const UCHAR *Base;              /* first byte of the information */
+    ULONG Limit;                    /* bytes we may read: min(total_size, MbiSize) */
+    PLOADER_PARAMETER_BLOCK Block;  /* what we fill */
+    LOADER_WARNING_ROUTINE Warn;    /* may be NULL: then warnings are only counted */
+    BOOLEAN SawMemoryMapTag;        /* a type 6 tag was met, usable or not */
+    BOOLEAN ModulesFull;            /* "too many modules" was already said */
+} KI_MB2_PARSER, *PKI_MB2_PARSER;
+
+/*
+ * One warning: count it in the block, then hand the sentence to the caller.
+ * A macro because LOADER_WARNING_ROUTINE takes "..." and not a va_list.
+ */
+#define KiMb2Warn(Parser, ...)                      \
+    do {                                            \
+        (Parser)->Block->WarningCount++;            \
+        if ((Parser)->Warn != NULL) {               \
+            (Parser)->Warn(__VA_ARGS__);            \
+        }                                           \
+    } while (0)
+
+#define KiOptionWarn(Warn, ...)                     \
+    do {                                            \
+        if ((Warn) != NULL) {                       \
+            (Warn)(__VA_ARGS__);                    \
+        }                                           \
+    } while (0)
+
+/*
+ * Multiboot2 is little-endian, like x86. Reading byte by byte keeps us free
+ * of alignment and aliasing assumptions about a structure we did not build;
+ * gcc turns each of these into a single load anyway.
+ */
+static ULONG KiReadUlong(const UCHAR *Bytes)
+{
+    return (ULONG)Bytes[0] | ((ULONG)Bytes[1] << 8) | ((ULONG)Bytes[2] << 16) |
+           ((ULONG)Bytes[3] << 24);
+}
+
+static ULONG64 KiReadUlong64(const UCHAR *Bytes)
+{
+    return (ULONG64)KiReadUlong(Bytes) | ((ULONG64)KiReadUlong(Bytes + 4) << 32);
+}
+
+/* The spec's name for a tag type, for warnings. */
+static const char *KiMb2TagName(ULONG Type)
+{
+    static const char *const Names[] = {
+        "end",                      /*  0 */
+        "command line",             /*  1 */
+        "boot loader name",         /*  2 */
+        "module",                   /*  3 */
+        "basic memory information", /*  4 */
+        "BIOS boot device",         /*  5 */
+        "memory map",               /*  6 */
+        "VBE info",                 /*  7 */
+        "framebuffer info",         /*  8 */
+        "ELF symbols",              /*  9 */
+        "APM table",                /* 10 */
+        "EFI 32-bit system table",  /* 11 */
+        "EFI 64-bit system table",  /* 12 */
+        "SMBIOS tables",            /* 13 */
+        "ACPI 1.0 RSDP",            /* 14 */
+        "ACPI 2.0 RSDP",            /* 15 */
+        "networking information",   /* 16 */
+        "EFI memory map",           /* 17 */
+        "EFI boot services not terminated", /* 18 */
+        "EFI 32-bit image handle",  /* 19 */
+        "EFI 64-bit image handle",  /* 20 */
+        "image load base address",  /* 21 */
+    };
+
+    return Type < ARRAYSIZE(Names) ? Names[Type] : "unknown type";
+}
+
+/*
+ * Copy the string that starts StringOffset bytes into the tag at TagOffset
+ * (of TagSize bytes) into Dest[DestSize], always terminating Dest. A string
+ * without a NUL before the end of its tag is warned about and taken up to
+ * the end of the tag. Returns the string's full length, so the caller can
+ * tell (Length >= DestSize) that it was truncated and say so in its words.
+ */
+static ULONG KiTakeTagString(PKI_MB2_PARSER Parser, ULONG Type, ULONG TagOffset,
+                             ULONG TagSize, ULONG StringOffset, PCHAR Dest, ULONG DestSize)
+{
+    const UCHAR *String = Parser->Base + TagOffset + StringOffset;
+    ULONG Available = TagSize - StringOffset;
+    ULONG Length = 0;
+    ULONG Copied;
+
+    while (Length < Available && String[Length] != '\0') {
+        Length++;
+    }
+    if (Length == Available) {
+        KiMb2Warn(Parser,
+                  "multiboot2: tag %u (%s) at offset 0x%x is not NUL-terminated within its "
+                  "%u bytes; its string was taken up to the end of the tag.",
+                  Type, KiMb2TagName(Type), TagOffset, TagSize);
+    }
+
+    Copied = Length < DestSize ? Length : DestSize - 1;
+    memcpy(Dest, String, Copied);
+    Dest[Copied] = '\0';
+    return Length;
+}
+
+/* Tags 1 and 2: one string each. A second copy of either is ignored. */
+static void KiParseStringTag(PKI_MB2_PARSER Parser, ULONG Type, ULONG Offset, ULONG Size,
+                             PCHAR Dest, ULONG DestSize, PBOOLEAN Present, const char *What)
+{
+    ULONG Length;
+
+    if (*Present) {
+        KiMb2Warn(Parser,
+                  "multiboot2: a second tag %u (%s) at offset 0x%x; the first one is kept.",
+                  Type, KiMb2TagName(Type), Offset);
+        return;
+    }
+
+    Length = KiTakeTagString(Parser, Type, Offset, Size, MB2_TAG_HEADER_SIZE, Dest, DestSize);
+    *Present = TRUE;
+    if (Length >= DestSize) {
+        KiMb2Warn(Parser, "multiboot2: %s is %u characters long; only the first %u were kept.",
+                  What, Length, DestSize - 1);
+    }
+}
+
+/*
+ * Tag 3 (multiboot2 spec, 3.6.6): u32 mod_start, u32 mod_end, then the
+ * module's string. GRUB sets mod_end one past the last byte, which is what
+ * LOADER_MODULE.End means; an empty module (end == start) is allowed.
+ */
+static void KiParseModuleTag(PKI_MB2_PARSER Parser, ULONG Offset, ULONG Size)
+{
+    PLOADER_PARAMETER_BLOCK Block = Parser->Block;
+    const UCHAR *Tag = Parser->Base + Offset;
+    PLOADER_MODULE Module;
+    ULONG Start, End, Length;
+
+    if (Size < MB2_MODULE_FIXED_SIZE) {
+        KiMb2Warn(Parser,
+                  "multiboot2: tag %u (%s) at offset 0x%x has size %u, smaller than its "
+                  "%u-byte header; skipped.",
+                  MB2_TAG_MODULE, KiMb2TagName(MB2_TAG_MODULE), Offset, Size,
+                  MB2_MODULE_FIXED_SIZE);
+        return;
+    }
+    if (Block->ModuleCount == LOADER_MAX_MODULES) {
+        if (!Parser->ModulesFull) {
+            KiMb2Warn(Parser, "multiboot2: more than %u modules; the rest are ignored.",
+                      LOADER_MAX_MODULES);
+            Parser->ModulesFull = TRUE;
+        }
+        return;
+    }
+
+    /* Take the name into the next free slot first, so a warning can quote it. */
+    Module = &Block->Modules[Block->ModuleCount];
+    Start = KiReadUlong(Tag + 8);
+    End = KiReadUlong(Tag + 12);
+    Length = KiTakeTagString(Parser, MB2_TAG_MODULE, Offset, Size, MB2_MODULE_FIXED_SIZE,
+                             Module->Name, sizeof(Module->Name));
+
+    if (End < Start) {
+        KiMb2Warn(Parser,
+                  "multiboot2: module '%s' at offset 0x%x ends at 0x%x, before its start "
+                  "at 0x%x; skipped.",
+                  Module->Name, Offset, End, Start);
+        memset(Module, 0, sizeof(*Module));
+        return;
+    }
+    if (Length >= sizeof(Module->Name)) {
+        KiMb2Warn(Parser,
+                  "multiboot2: the name of module %u is %u characters long; only the "
+                  "first %u were kept.",
+                  Block->ModuleCount, Length, (ULONG)sizeof(Module->Name) - 1);
+    }
+
+    Module->Start = Start;
+    Module->End = End;
+    Block->ModuleCount++;
+}
+
+/*
+ * Tag 6 (multiboot2 spec, 3.6.8): u32 entry_size, u32 entry_version, then
+ * entries of entry_size bytes, each starting with u64 base_addr, u64 length,
+ * u32 type, u32 reserved. entry_size may grow in later versions of the spec
+ * (new fields go at the end), so we step by it and read only the first 24
+ * bytes; entry_version is ignored for the same reason.
+ */
+static void KiParseMemoryMapTag(PKI_MB2_PARSER Parser, ULONG Offset, ULONG Size)
+{
+    PLOADER_PARAMETER_BLOCK Block = Parser->Block;
+    const UCHAR *Tag = Parser->Base + Offset;
+    ULONG EntrySize, EntryCount, Leftover, Index;
+
+    Parser->SawMemoryMapTag = TRUE;
+    if (Size < MB2_MMAP_FIXED_SIZE) {
+        KiMb2Warn(Parser,
+                  "multiboot2: tag %u (%s) at offset 0x%x has size %u, smaller than its "
+                  "%u-byte header; skipped.",
+                  MB2_TAG_MEMORY_MAP, KiMb2TagName(MB2_TAG_MEMORY_MAP), Offset, Size,
+                  MB2_MMAP_FIXED_SIZE);
+        return;
+    }
+    if (Block->HasMemoryMap) {
+        KiMb2Warn(Parser,
+                  "multiboot2: a second tag %u (%s) at offset 0x%x; the first one is kept.",
+                  MB2_TAG_MEMORY_MAP, KiMb2TagName(MB2_TAG_MEMORY_MAP), Offset);
+        return;
+    }
+
+    EntrySize = KiReadUlong(Tag + 8);
+    if (EntrySize < MB2_MMAP_ENTRY_SIZE) {
+        KiMb2Warn(Parser,
+                  "multiboot2: tag %u (%s) at offset 0x%x has entry_size %u, smaller than "
+                  "the %u bytes of an entry; skipped.",
+                  MB2_TAG_MEMORY_MAP, KiMb2TagName(MB2_TAG_MEMORY_MAP), Offset, EntrySize,
+                  MB2_MMAP_ENTRY_SIZE);
+        return;
+    }
+
+    EntryCount = (Size - MB2_MMAP_FIXED_SIZE) / EntrySize;
+    Leftover = (Size - MB2_MMAP_FIXED_SIZE) % EntrySize;
+    if (Leftover != 0) {
+        KiMb2Warn(Parser,
+                  "multiboot2: tag %u (%s) at offset 0x%x ends with %u bytes that do not make "
+                  "a whole %u-byte entry; they are ignored.",
+                  MB2_TAG_MEMORY_MAP, KiMb2TagName(MB2_TAG_MEMORY_MAP), Offset, Leftover,
+                  EntrySize);
+    }
+
+    Block->HasMemoryMap = TRUE;
+    if (EntryCount == 0) {
+        KiMb2Warn(Parser,
+                  "multiboot2: the memory map at offset 0x%x lists no ranges; the kernel "
+                  "cannot find usable RAM.",
+                  Offset);
+        return;
+    }
+
+    for (Index = 0; Index < EntryCount; Index++) {
+        const UCHAR *Entry = Tag + MB2_MMAP_FIXED_SIZE + Index * EntrySize;
+        ULONG64 RangeBase = KiReadUlong64(Entry);
+        ULONG64 RangeLength = KiReadUlong64(Entry + 8);
+        ULONG RangeType = KiReadUlong(Entry + 16);
+        PLOADER_MEMORY_RANGE Range;
+
+        if (RangeLength == 0) {
+            KiMb2Warn(Parser,
+                      "multiboot2: memory range %u (base 0x%llx, type %u) has length 0; "
+                      "skipped.",
+                      Index, (unsigned long long)RangeBase, RangeType);
+            continue;
+        }
+        /* The last byte, RangeBase + RangeLength - 1, must not wrap. */
+        if (RangeLength - 1 > ~(ULONG64)0 - RangeBase) {
+            KiMb2Warn(Parser,
+                      "multiboot2: memory range %u (base 0x%llx, length 0x%llx) runs past the "
+                      "top of the 64-bit address space; skipped.",
+                      Index, (unsigned long long)RangeBase, (unsigned long long)RangeLength);
+            continue;
+        }
+        if (Block->MemoryRangeCount == LOADER_MAX_MEMORY_RANGES) {
+            KiMb2Warn(Parser, "multiboot2: more than %u memory ranges; the rest are ignored.",
+                      LOADER_MAX_MEMORY_RANGES);
+            break;
+        }
+
+        Range = &Block->MemoryRanges[Block->MemoryRangeCount++];
+        Range->Base = RangeBase;
+        Range->Length = RangeLength;
+        Range->Type = RangeType;
+    }
+}
+
+/*
+ * Read the multiboot2 information into Block; see loader.h for the contract.
+ * The fixed part is checked first: without a readable total_size of at
+ * least 8 there is nothing to walk. A total_size that is too large or not a
+ * multiple of 8 is warned about and the walk goes on within what is readable.
+ */
+NTSTATUS KiParseMultiboot2(const void *Mbi, ULONG64 MbiPhysical, ULONG MbiSize,
+                           PLOADER_PARAMETER_BLOCK Block, LOADER_WARNING_ROUTINE Warn)
+{
+    KI_MB2_PARSER Parser;
+    ULONG TotalSize;
+    ULONG64 Offset;
+    BOOLEAN SawEndTag = FALSE;
+    BOOLEAN WalkBroken = FALSE;
+
+    if (Block == NULL) {
+        return STATUS_INVALID_PARAMETER;
+    }
+    memset(Block, 0, sizeof(*Block));
+    Block->MbiPhysical = MbiPhysical;
+
+    Parser.Base = Mbi;
+    Parser.Limit = 0;
+    Parser.Block = Block;
+    Parser.Warn = Warn;
+    Parser.SawMemoryMapTag = FALSE;
+    Parser.ModulesFull = FALSE;
+
+    if (Mbi == NULL) {
+        KiMb2Warn(&Parser, "multiboot2: no information was passed (NULL pointer); nothing "
+                           "was parsed.");
+        return STATUS_INVALID_PARAMETER;
+    }
+    if (MbiSize < MB2_FIXED_PART_SIZE) {
+        KiMb2Warn(&Parser,
+                  "multiboot2: only %u bytes of the information are readable, fewer than its "
+                  "%u-byte fixed part; nothing was parsed.",
+                  MbiSize, MB2_FIXED_PART_SIZE);
+        return STATUS_INVALID_PARAMETER;
+    }
+    TotalSize = KiReadUlong(Parser.Base);
+    if (TotalSize < MB2_FIXED_PART_SIZE) {
+        KiMb2Warn(&Parser,
+                  "multiboot2: total_size %u is smaller than the %u-byte fixed part; nothing "
+                  "was parsed.",
+                  TotalSize, MB2_FIXED_PART_SIZE);
+        return STATUS_INVALID_PARAMETER;
+    }
+
+    if ((MbiPhysical & (MB2_TAG_ALIGNMENT - 1)) != 0) {
+        KiMb2Warn(&Parser,
+                  "multiboot2: the information at physical address 0x%llx is not 8-byte "
+                  "aligned.",
+                  (unsigned long long)MbiPhysical);
+    }
+    if ((TotalSize & (MB2_TAG_ALIGNMENT - 1)) != 0) {
+        KiMb2Warn(&Parser, "multiboot2: total_size %u is not a multiple of 8.", TotalSize);
+    }
+    Parser.Limit = TotalSize;
+    if (TotalSize > MbiSize) {
+        KiMb2Warn(&Parser,
+                  "multiboot2: total_size %u is larger than the %u bytes that can be read; "
+                  "only those are parsed.",
+                  TotalSize, MbiSize);
+        Parser.Limit = MbiSize;
+    }
+    Block->MbiSize = Parser.Limit;
+
+    /*
+     * Offset is 64-bit: Offset + Size fits in 32 bits (it is at most Limit),
+     * but rounding it up to the next tag boundary may not.
+     */
+    Offset = MB2_FIXED_PART_SIZE;
+    while (Offset < Parser.Limit) {
+        ULONG Left = Parser.Limit - (ULONG)Offset;
+        ULONG Type, Size;
+
+        if (Left < MB2_TAG_HEADER_SIZE) {
+            KiMb2Warn(&Parser,
+                      "multiboot2: the last %u bytes, at offset 0x%x, are too few for a tag "
+                      "header, and no end tag came before them.",
+                      Left, (ULONG)Offset);
+            WalkBroken = TRUE;
+            break;
+        }
+
+        Type = KiReadUlong(Parser.Base + Offset);
+        Size = KiReadUlong(Parser.Base + Offset + 4);
+        if (Type == MB2_TAG_END) {
+            if (Size != MB2_END_TAG_SIZE) {
+                KiMb2Warn(&Parser,
+                          "multiboot2: the end tag at offset 0x%x has size %u instead of %u.",
+                          (ULONG)Offset, Size, MB2_END_TAG_SIZE);
+            }
+            SawEndTag = TRUE;
+            break;
+        }
+        /* Without a sane size we cannot find the next tag, so the walk ends. */
+        if (Size < MB2_TAG_HEADER_SIZE) {
+            KiMb2Warn(&Parser,
+                      "multiboot2: tag %u (%s) at offset 0x%x has size %u, smaller than the "
+                      "%u-byte tag header; the tags after it cannot be found.",
+                      Type, KiMb2TagName(Type), (ULONG)Offset, Size, MB2_TAG_HEADER_SIZE);
+            WalkBroken = TRUE;
+            break;
+        }
+        if (Size > Left) {
+            KiMb2Warn(&Parser,
+                      "multiboot2: tag %u (%s) at offset 0x%x has size %u and runs past the "
+                      "end of the information at offset 0x%x; it and anything after it are "
+                      "ignored.",
+                      Type, KiMb2TagName(Type), (ULONG)Offset, Size, Parser.Limit);
+            WalkBroken = TRUE;
+            break;
+        }
+
+        switch (Type) {
+        case MB2_TAG_COMMAND_LINE:
+            KiParseStringTag(&Parser, Type, (ULONG)Offset, Size, Block->CommandLine,
+                             sizeof(Block->CommandLine), &Block->HasCommandLine,
+                             "the command line");
+            break;
+        case MB2_TAG_BOOT_LOADER_NAME:
+            KiParseStringTag(&Parser, Type, (ULONG)Offset, Size, Block->BootLoaderName,
+                             sizeof(Block->BootLoaderName), &Block->HasBootLoaderName,
+                             "the boot loader name");
+            break;
+        case MB2_TAG_MODULE:
+            KiParseModuleTag(&Parser, (ULONG)Offset, Size);
+            break;
+        case MB2_TAG_MEMORY_MAP:
+            KiParseMemoryMapTag(&Parser, (ULONG)Offset, Size);
+            break;
+        default:
+            /* Framebuffer, ACPI, ELF sections, ...: not ours to read. */
+            break;
+        }
+
+        Offset = ALIGN_UP_BY(Offset + Size, MB2_TAG_ALIGNMENT);
+    }
+
+    if (!SawEndTag && !WalkBroken) {
+        KiMb2Warn(&Parser,
+                  "multiboot2: no end tag (type 0, size 8) before the end of the information "
+                  "at offset 0x%x.",
+                  Parser.Limit);
+    }
+    if (!Parser.SawMemoryMapTag) {
+        KiMb2Warn(&Parser, "multiboot2: no memory map tag; the kernel cannot find usable RAM.");
+    } else if (!Block->HasMemoryMap) {
+        KiMb2Warn(&Parser,
+                  "multiboot2: no memory map tag could be used; the kernel cannot find "
+                  "usable RAM.");
+    }
+
+    return STATUS_SUCCESS;
+}
+
+/* The command line is split on the characters C's isspace() knows. */
+static BOOLEAN KiIsSpace(char C)
+{
+    return C == ' ' || C == '\t' || C == '\n' || C == '\r' || C == '\v' || C == '\f';
+}
+
+/* TRUE when the Length characters at Token are exactly Key. */
+static BOOLEAN KiTokenIs(const char *Token, SIZE_T Length, const char *Key)
+{
+    return Length == strlen(Key) && memcmp(Token, Key, Length) == 0;
+}
+
+/* TRUE when the Length characters at Token begin with Prefix. */
+static BOOLEAN KiTokenStartsWith(const char *Token, SIZE_T Length, const char *Prefix)
+{
+    SIZE_T PrefixLength = strlen(Prefix);
+
+    return Length >= PrefixLength && memcmp(Token, Prefix, PrefixLength) == 0;
+}
+
+/* Copy a key's value into its fixed buffer, warning when it does not fit. */
+static void KiCopyOptionValue(PCHAR Dest, SIZE_T DestSize, const char *Value, SIZE_T Length,
+                              const char *Key, LOADER_WARNING_ROUTINE Warn)
+{
+    SIZE_T Copied = Length < DestSize ? Length : DestSize - 1;
+
+    memcpy(Dest, Value, Copied);
+    Dest[Copied] = '\0';
+    if (Length >= DestSize) {
+        KiOptionWarn(Warn,
+                     "kernel command line: the value of '%s' is %zu characters long; only "
+                     "the first %zu were kept.",
+                     Key, Length, DestSize - 1);
+    }
+}
+
+/*
+ * Decode the kernel command line; see loader.h for the keys. Options is
+ * zeroed first, so an absent key means its default. Keys are separated by
+ * white space; a repeated key takes its last value. "init=" ends the
+ * parsing: everything after it, white space trimmed at both ends, is the
+ * program and its arguments.
+ */
+void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
+                        LOADER_WARNING_ROUTINE Warn)
+{
+    const char *Cursor = CommandLine;
+
+    memset(Options, 0, sizeof(*Options));
+    if (Cursor == NULL) {
+        return;
+    }
+
+    for (;;) {
+        const char *Token;
+        SIZE_T Length;
+
+        while (KiIsSpace(*Cursor)) {
+            Cursor++;
+        }
+        if (*Cursor == '\0') {
+            break;
+        }
+        Token = Cursor;
+        while (*Cursor != '\0' && !KiIsSpace(*Cursor)) {
+            Cursor++;
+        }
+        Length = (SIZE_T)(Cursor - Token);
+
+        if (KiTokenStartsWith(Token, Length, "init=")) {
+            const char *Value = Token + 5;
+            const char *End;
+
+            while (KiIsSpace(*Value)) {
+                Value++;
+            }
+            End = Value + strlen(Value);
+            while (End > Value && KiIsSpace(End[-1])) {
+                End--;
+            }
+            if (End == Value) {
+                KiOptionWarn(Warn, "kernel command line: 'init=' names no program; the "
+                                   "default shell will be started.");
+            } else {
+                KiCopyOptionValue(Options->Init, sizeof(Options->Init), Value,
+                                  (SIZE_T)(End - Value), "init", Warn);
+            }
+            break;
+        } else if (KiTokenIs(Token, Length, "ktest")) {
+            Options->RunTests = TRUE;
+            Options->TestPattern[0] = '\0';
+        } else if (KiTokenStartsWith(Token, Length, "ktest=")) {
+            Options->RunTests = TRUE;
+            KiCopyOptionValue(Options->TestPattern, sizeof(Options->TestPattern), Token + 6,
+                              Length - 6, "ktest", Warn);
+        } else if (KiTokenIs(Token, Length, "quiet")) {
+            Options->Quiet = TRUE;
+        } else {
+            KiOptionWarn(Warn,
+                         "unknown kernel command-line key '%.*s' ignored (the known keys are "
+                         "ktest, ktest=PATTERN, quiet and init=PROGRAM [ARGUMENTS]).",
+                         (int)Length, Token);
+        }
+    }
+}
+
+/*
+ * TRUE when Name matches the glob Pattern[0 .. PatternEnd), where '*'
+ * matches any run of characters, the empty one included. Greedy with one
+ * step of backtracking: on a mismatch, the last '*' seen swallows one more
+ * character of Name and matching resumes after it. Earlier stars never need
+ * revisiting, so this is O(pattern x name) at worst.
+ */
+static BOOLEAN KiGlobMatches(const char *Pattern, const char *PatternEnd, const char *Name)
+{
+    const char *AfterStar = NULL;
+    const char *StarName = NULL;
+
+    while (*Name != '\0') {
+        if (Pattern < PatternEnd && *Pattern == '*') {
+            AfterStar = ++Pattern;
+            StarName = Name;
+        } else if (Pattern < PatternEnd && *Pattern == *Name) {
+            Pattern++;
+            Name++;
+        } else if (AfterStar != NULL) {
+            Pattern = AfterStar;
+            Name = ++StarName;
+        } else {
+            return FALSE;
+        }
+    }
+    while (Pattern < PatternEnd && *Pattern == '*') {
+        Pattern++;
+    }
+    return Pattern == PatternEnd;
+}
+
+/*
+ * See loader.h. An empty (or NULL) pattern matches every name; inside a
+ * list, an empty alternative ("a,,b" or a trailing comma) matches nothing.
+ */
+BOOLEAN KiTestNameMatches(const char *Pattern, const char *Name)
+{
+    const char *Alternative;
+
+    if (Name == NULL) {
+        return FALSE;
+    }
+    if (Pattern == NULL || *Pattern == '\0') {
+        return TRUE;
+    }
+
+    Alternative = Pattern;
+    for (;;) {
+        const char *End = Alternative;
+
+        while (*End != '\0' && *End != ',') {
+            End++;
+        }
+        if (End > Alternative && KiGlobMatches(Alternative, End, Name)) {
+            return TRUE;
+        }
+        if (*End == '\0') {
+            return FALSE;
+        }
+        Alternative = End + 1;
+    }
+}

@@ -1,0 +1,162 @@
+/*
+ * bugcheck.c - KeBugCheckEx: stop the system and say why.
+ *
+ * The screen (VGA, white on blue) and the serial port get:
+ *   *** STOP: 0x00000050 (0x..., 0x..., 0x..., 0x...)
+ *   PAGE_FAULT_IN_NONPAGED_AREA
+ * then the registers of the trap that caused it (or of the caller), the
+ * decoded page-fault error code with CR2 for a page fault, and a backtrace
+ * with symbol names. Then the machine powers off with KeExitBugCheck, so
+ * QEMU exits with status 37 and the test harness knows.
+ *
+ * The first line's format is part of the automation contract: the harness
+ * reads the stop code from it.
+ */
+#include "ki.h"
+#include "../mm/mm.h"
+#include "../rtl/rtl.h"
+
+static volatile LONG KiBugCheckActive;
+
+typedef struct _KBUGCHECK_NAME {
+    ULONG Code;
+    const char *Name;
+} KBUGCHECK_NAME;
+
+static const KBUGCHECK_NAME KiBugCheckNames[] = {
+    {APC_INDEX_MISMATCH, "APC_INDEX_MISMATCH"},
+    {INVALID_DATA_ACCESS_TRAP, "INVALID_DATA_ACCESS_TRAP"},
+    {INVALID_PROCESS_ATTACH_ATTEMPT, "INVALID_PROCESS_ATTACH_ATTEMPT"},
+    {IRQL_NOT_LESS_OR_EQUAL, "IRQL_NOT_LESS_OR_EQUAL"},
+    {THREAD_NOT_MUTEX_OWNER, "THREAD_NOT_MUTEX_OWNER"},
+    {BAD_POOL_HEADER, "BAD_POOL_HEADER"},
+    {MEMORY_MANAGEMENT, "MEMORY_MANAGEMENT"},
+    {KMODE_EXCEPTION_NOT_HANDLED, "KMODE_EXCEPTION_NOT_HANDLED"},
+    {PHASE0_INITIALIZATION_FAILED, "PHASE0_INITIALIZATION_FAILED"},
+    {PHASE1_INITIALIZATION_FAILED, "PHASE1_INITIALIZATION_FAILED"},
+    {SYSTEM_SERVICE_EXCEPTION, "SYSTEM_SERVICE_EXCEPTION"},
+    {NO_PAGES_AVAILABLE, "NO_PAGES_AVAILABLE"},
+    {PFN_LIST_CORRUPT, "PFN_LIST_CORRUPT"},
+    {PAGE_FAULT_IN_NONPAGED_AREA, "PAGE_FAULT_IN_NONPAGED_AREA"},
+    {PROCESS_INITIALIZATION_FAILED, "PROCESS_INITIALIZATION_FAILED"},
+    {KERNEL_STACK_INPAGE_ERROR, "KERNEL_STACK_INPAGE_ERROR"},
+    {KERNEL_DATA_INPAGE_ERROR, "KERNEL_DATA_INPAGE_ERROR"},
+    {UNEXPECTED_KERNEL_MODE_TRAP, "UNEXPECTED_KERNEL_MODE_TRAP"},
+    {KERNEL_MODE_EXCEPTION_NOT_HANDLED, "KERNEL_MODE_EXCEPTION_NOT_HANDLED"},
+    {ATTEMPTED_SWITCH_FROM_DPC, "ATTEMPTED_SWITCH_FROM_DPC"},
+    {ATTEMPTED_WRITE_TO_READONLY_MEMORY, "ATTEMPTED_WRITE_TO_READONLY_MEMORY"},
+    {BAD_POOL_CALLER, "BAD_POOL_CALLER"},
+    {DRIVER_IRQL_NOT_LESS_OR_EQUAL, "DRIVER_IRQL_NOT_LESS_OR_EQUAL"},
+    {MANUALLY_INITIATED_CRASH, "MANUALLY_INITIATED_CRASH"},
+    {ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY, "ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY"},
+    {KERNEL_SECURITY_CHECK_FAILURE, "KERNEL_SECURITY_CHECK_FAILURE"},
+    {ASSERTION_FAILURE, "ASSERTION_FAILURE"},
+    {KTEST_REQUESTED_CRASH, "KTEST_REQUESTED_CRASH"},
+};
+
+const char *KeBugCheckName(ULONG BugCheckCode)
+{
+    for (ULONG i = 0; i < ARRAYSIZE(KiBugCheckNames); i++) {
+        if (KiBugCheckNames[i].Code == BugCheckCode)
+            return KiBugCheckNames[i].Name;
+    }
+    return NULL;
+}
+
+/* Follow the RBP chain (every kernel function keeps a frame pointer:
+ * -fno-omit-frame-pointer). Each frame holds [saved RBP, return address].
+ * Every frame address is checked with MmIsAddressValid before it is read,
+ * so a corrupt chain ends the backtrace instead of faulting again. */
+void KiPrintBacktrace(ULONG_PTR Rbp, ULONG_PTR Rip)
+{
+    DbgPrint("Backtrace:\n");
+    DbgPrint("  #0  ");
+    KePrintSymbol(Rip);
+    DbgPrint("\n");
+    for (ULONG Depth = 1; Depth < 32; Depth++) {
+        if (Rbp == 0 || (Rbp & 7) || Rbp < 0xFFFF800000000000ULL ||
+            !MmIsAddressValid((PVOID)Rbp) || !MmIsAddressValid((PVOID)(Rbp + 8)))
+            break;
+        ULONG_PTR ReturnAddress = ((ULONG_PTR *)Rbp)[1];
+        if (ReturnAddress == 0)
+            break;
+        DbgPrint("  #%-2u ", Depth);
+        /* A return address points after the call; print the call itself. */
+        KePrintSymbol(ReturnAddress - 1);
+        DbgPrint("\n");
+        ULONG_PTR Next = ((ULONG_PTR *)Rbp)[0];
+        if (Next <= Rbp)
+            break;
+        Rbp = Next;
+    }
+}
+
+static void KiPrintTrapFrame(PKTRAP_FRAME Tf)
+{
+    DbgPrint("Trap frame at %p: vector %llu, error code 0x%llx\n", (PVOID)Tf, Tf->Vector,
+             Tf->ErrorCode);
+    DbgPrint("RIP=%016llx CS=%04llx RFLAGS=%08llx RSP=%016llx SS=%04llx\n", Tf->Rip,
+             Tf->SegCs, Tf->EFlags, Tf->Rsp, Tf->SegSs);
+    DbgPrint("RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n", Tf->Rax, Tf->Rbx, Tf->Rcx,
+             Tf->Rdx);
+    DbgPrint("RSI=%016llx RDI=%016llx RBP=%016llx R8 =%016llx\n", Tf->Rsi, Tf->Rdi, Tf->Rbp,
+             Tf->R8);
+    DbgPrint("R9 =%016llx R10=%016llx R11=%016llx R12=%016llx\n", Tf->R9, Tf->R10, Tf->R11,
+             Tf->R12);
+    DbgPrint("R13=%016llx R14=%016llx R15=%016llx\n", Tf->R13, Tf->R14, Tf->R15);
+    if (Tf->Vector == KI_VECTOR_PAGE_FAULT) {
+        char Decoded[128];
+        KiDescribePageFaultCode(Tf->ErrorCode, Decoded, sizeof(Decoded));
+        DbgPrint("Page fault: CR2=%016llx, error code %s\n", __readcr2(), Decoded);
+    }
+}
+
+void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR Parameter1, ULONG_PTR Parameter2,
+                  ULONG_PTR Parameter3, ULONG_PTR Parameter4)
+{
+    _disable();
+    if (__atomic_exchange_n(&KiBugCheckActive, 1, __ATOMIC_SEQ_CST)) {
+        /* A fault while printing the first bugcheck: say so and stop. */
+        DbgPrint("\n*** STOP 0x%08x during a bugcheck; powering off.\n", BugCheckCode);
+        KePowerOff(KeExitBugCheck);
+    }
+
+    KiVgaSetColor(0x1F); /* white on blue */
+    KiVgaClear();
+
+    const char *Name = KeBugCheckName(BugCheckCode);
+    DbgPrint("\n*** STOP: 0x%08x (0x%016llx, 0x%016llx, 0x%016llx, 0x%016llx)\n", BugCheckCode,
+             (ULONG64)Parameter1, (ULONG64)Parameter2, (ULONG64)Parameter3,
+             (ULONG64)Parameter4);
+    DbgPrint("%s\n\n", Name ? Name : "(unnamed stop code)");
+    DbgPrint("A problem has been detected and Pagoda has been stopped to protect the system.\n"
+             "Look up the stop code in Microsoft's bug check reference; the four values\n"
+             "above are its parameters.\n\n");
+
+    ULONG_PTR Rbp, Rip;
+    PKTRAP_FRAME TrapFrame = KiBugCheckTrapFrame;
+    if (TrapFrame) {
+        KiPrintTrapFrame(TrapFrame);
+        Rbp = TrapFrame->Rbp;
+        Rip = TrapFrame->Rip;
+    } else {
+        Rbp = (ULONG_PTR)__builtin_frame_address(0);
+        Rip = (ULONG_PTR)__builtin_return_address(0);
+        DbgPrint("Called from ");
+        KePrintSymbol(Rip);
+        DbgPrint(" (no trap frame)\nCR2=%016llx CR3=%016llx RSP=%016llx\n", __readcr2(),
+                 __readcr3(), (ULONG64)Rbp);
+        /* Start the walk at our caller's frame. */
+        Rip = ((ULONG_PTR *)Rbp)[1];
+        Rbp = ((ULONG_PTR *)Rbp)[0];
+    }
+    KiPrintBacktrace(Rbp, Rip);
+    DbgPrint("\nThe system is powering off.\n");
+    KePowerOff(KeExitBugCheck);
+}
+
+void KiAssertionFailed(const char *Expression, const char *File, int Line)
+{
+    DbgPrint("\n*** Assertion failed: %s (%s:%d)\n", Expression, File, Line);
+    KeBugCheckEx(ASSERTION_FAILURE, (ULONG_PTR)Expression, (ULONG_PTR)File, (ULONG_PTR)Line, 0);
+}

@@ -1,0 +1,50 @@
+/*
+ * symbols.c - kernel symbol lookup for backtraces.
+ *
+ * The build links the kernel twice (Makefile): the first link's symbols
+ * (`nm`) are turned by tools/gensyms.py into build/ksyms.c, a sorted table
+ * of text symbols placed in the .ksyms section, which the linker script
+ * puts after everything else so that the second link moves nothing.
+ */
+#include "ki.h"
+
+typedef struct _KSYMBOL {
+    ULONG64 Address;
+    ULONG NameOffset;           /* into KiSymbolNames */
+    ULONG Size;                 /* up to the next symbol */
+} KSYMBOL;
+
+extern const KSYMBOL KiSymbolTable[];
+extern const ULONG KiSymbolCount;
+extern const char KiSymbolNames[];
+
+const char *KeLookupSymbol(ULONG_PTR Address, ULONG_PTR *Offset)
+{
+    ULONG Low = 0, High = KiSymbolCount;
+
+    /* Binary search for the last symbol at or below Address. */
+    while (Low < High) {
+        ULONG Mid = Low + (High - Low) / 2;
+        if (KiSymbolTable[Mid].Address <= Address)
+            Low = Mid + 1;
+        else
+            High = Mid;
+    }
+    if (Low == 0)
+        return NULL;
+    const KSYMBOL *Symbol = &KiSymbolTable[Low - 1];
+    if (Address - Symbol->Address >= Symbol->Size)
+        return NULL;
+    *Offset = Address - Symbol->Address;
+    return &KiSymbolNames[Symbol->NameOffset];
+}
+
+void KePrintSymbol(ULONG_PTR Address)
+{
+    ULONG_PTR Offset;
+    const char *Name = KeLookupSymbol(Address, &Offset);
+    if (Name)
+        DbgPrint("%p %s+0x%llx", (PVOID)Address, Name, (ULONG64)Offset);
+    else
+        DbgPrint("%p", (PVOID)Address);
+}

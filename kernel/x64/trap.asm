@@ -1,0 +1,115 @@
+; trap.asm - entry stubs for the 32 exception vectors.
+;
+; The CPU enters an interrupt gate with interrupts off, on the current stack
+; (or an IST stack) with SS, RSP, RFLAGS, CS, RIP pushed, plus an error code
+; for some vectors (Intel SDM Vol. 3A, 7.14). Each stub makes the frame
+; uniform (pushes 0 where the CPU pushed no error code), pushes its vector
+; number and jumps to KiTrapCommon, which saves the general registers in the
+; order of KTRAP_FRAME (kernel/ki.h) and calls KiDispatchTrap(TrapFrame).
+; All decisions are made in C.
+
+bits 64
+section .text
+
+extern KiDispatchTrap
+
+; Vectors with a CPU error code: 8, 10-14, 17, 21, 29, 30.
+%macro TRAP_NO_ERROR 1
+global KiTrap%1
+KiTrap%1:
+    push 0
+    push %1
+    jmp KiTrapCommon
+%endmacro
+
+%macro TRAP_WITH_ERROR 1
+global KiTrap%1
+KiTrap%1:
+    push %1
+    jmp KiTrapCommon
+%endmacro
+
+TRAP_NO_ERROR 0
+TRAP_NO_ERROR 1
+TRAP_NO_ERROR 2
+TRAP_NO_ERROR 3
+TRAP_NO_ERROR 4
+TRAP_NO_ERROR 5
+TRAP_NO_ERROR 6
+TRAP_NO_ERROR 7
+TRAP_WITH_ERROR 8
+TRAP_NO_ERROR 9
+TRAP_WITH_ERROR 10
+TRAP_WITH_ERROR 11
+TRAP_WITH_ERROR 12
+TRAP_WITH_ERROR 13
+TRAP_WITH_ERROR 14
+TRAP_NO_ERROR 15
+TRAP_NO_ERROR 16
+TRAP_WITH_ERROR 17
+TRAP_NO_ERROR 18
+TRAP_NO_ERROR 19
+TRAP_NO_ERROR 20
+TRAP_WITH_ERROR 21
+TRAP_NO_ERROR 22
+TRAP_NO_ERROR 23
+TRAP_NO_ERROR 24
+TRAP_NO_ERROR 25
+TRAP_NO_ERROR 26
+TRAP_NO_ERROR 27
+TRAP_NO_ERROR 28
+TRAP_WITH_ERROR 29
+TRAP_WITH_ERROR 30
+TRAP_NO_ERROR 31
+
+; The stack now holds (from RSP up): vector, error code, RIP, CS, RFLAGS,
+; RSP, SS. Save the registers so that RSP points at a KTRAP_FRAME.
+KiTrapCommon:
+    push r15
+    push r14
+    push r13
+    push r12
+    push r11
+    push r10
+    push r9
+    push r8
+    push rbp
+    push rdi
+    push rsi
+    push rdx
+    push rcx
+    push rbx
+    push rax
+    cld
+    mov rdi, rsp                    ; argument: the trap frame
+    ; 15 registers + vector + error code + the CPU's 5 = 22 quadwords; the
+    ; CPU aligned RSP to 16 before its pushes, so RSP is 16-byte aligned
+    ; here as the System V ABI wants at a call.
+    call KiDispatchTrap
+    pop rax
+    pop rbx
+    pop rcx
+    pop rdx
+    pop rsi
+    pop rdi
+    pop rbp
+    pop r8
+    pop r9
+    pop r10
+    pop r11
+    pop r12
+    pop r13
+    pop r14
+    pop r15
+    add rsp, 16                     ; vector and error code
+    iretq
+
+; The table of stub addresses, read by kernel/cpu.c to fill the IDT.
+section .rodata
+global KiTrapStubs
+KiTrapStubs:
+%assign i 0
+%rep 32
+    dq KiTrap %+ i
+%assign i i + 1
+%endrep

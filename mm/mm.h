@@ -1,0 +1,204 @@
+/*
+ * mm.h - the memory manager's public interface: the address-space layout,
+ * the page-table entry format, physical frames, and the routines other
+ * components call. Private details live in mm/mi.h.
+ */
+#ifndef PAGODA_MM_H
+#define PAGODA_MM_H
+
+#include "../include/ntdef.h"
+#include "../include/ntstatus.h"
+#include "../include/loader.h"
+
+/* ------------------------------------------------------------------------
+ * The virtual address space (48-bit, 4 levels; DESIGN.md and docs/memory.md).
+ * Each system region sits in PML4 slots that are created once at boot and
+ * shared by every address space, except the self-map and hyperspace, which
+ * each address space has its own of.
+ * ------------------------------------------------------------------------ */
+#define MM_LOWEST_USER_ADDRESS   0x0000000000010000ULL
+#define MM_HIGHEST_USER_ADDRESS  0x00007FFFFFFEFFFFULL
+#define MM_USER_PROBE_ADDRESS    0x00007FFFFFFF0000ULL /* first address past user space */
+#define MM_SYSTEM_RANGE_START    0xFFFF800000000000ULL
+
+/* The self-map: PML4 entry 0x1ED points at the PML4 itself, so every
+ * page-table page of the current address space appears at a fixed place. */
+#define MM_SELFMAP_INDEX         0x1ED
+#define PTE_BASE                 0xFFFFF68000000000ULL
+#define PDE_BASE                 0xFFFFF6FB40000000ULL
+#define PPE_BASE                 0xFFFFF6FB7DA00000ULL
+#define PXE_BASE                 0xFFFFF6FB7DBED000ULL
+#define PTE_TOP                  0xFFFFF6FFFFFFFFFFULL
+
+#define MM_HYPERSPACE_INDEX      0x1EE
+#define MM_HYPERSPACE_BASE       0xFFFFF70000000000ULL /* per address space */
+#define MM_SHARED_USER_DATA_VA   0xFFFFF78000000000ULL /* KUSER_SHARED_DATA, system view */
+#define MM_SHARED_USER_DATA_USER 0x000000007FFE0000ULL /* its read-only view in every process */
+#define MM_SYSTEM_PTE_BASE       0xFFFFF88000000000ULL /* kernel stacks, MDL and I/O mappings */
+#define MM_SYSTEM_PTE_SIZE       (16ULL << 30)
+#define MM_PAGED_POOL_START      0xFFFFF8A000000000ULL
+#define MM_PAGED_POOL_SIZE       (128ULL << 30)
+#define MM_PFN_DATABASE          0xFFFFFA8000000000ULL
+#define MM_PFN_DATABASE_SIZE     (128ULL << 30)
+#define MM_NONPAGED_POOL_START   0xFFFFFAA000000000ULL
+#define MM_NONPAGED_POOL_SIZE    (128ULL << 30)
+#define MM_KERNEL_IMAGE_BASE     0xFFFFFFFF80000000ULL /* + physical address, for the image */
+#define MM_HAL_VA_START          0xFFFFFFFFFFC00000ULL /* fixed mappings: VGA text, ... */
+#define MM_HAL_VGA_TEXT          (MM_HAL_VA_START + 0x0000)
+
+/* Pagoda will not start with less usable RAM than this. */
+#define MM_MINIMUM_MEMORY_MB     24
+
+/* ------------------------------------------------------------------------
+ * A page-table entry at any level (Intel SDM Vol. 3A, 5.5.4, Figure 5-11;
+ * NT calls it MMPTE). Bits 9-11 and 52-58 are ignored by the CPU and free
+ * for the memory manager.
+ * ------------------------------------------------------------------------ */
+typedef struct _MMPTE_HARDWARE {
+    ULONG64 Valid : 1;          /* P */
+    ULONG64 Write : 1;          /* R/W */
+    ULONG64 Owner : 1;          /* U/S: 1 = user */
+    ULONG64 WriteThrough : 1;   /* PWT */
+    ULONG64 CacheDisable : 1;   /* PCD */
+    ULONG64 Accessed : 1;       /* A, set by the CPU */
+    ULONG64 Dirty : 1;          /* D, set by the CPU on a write (leaf only) */
+    ULONG64 LargePage : 1;      /* PS in a PDE/PDPTE */
+    ULONG64 Global : 1;         /* G: survives CR3 writes (leaf only) */
+    ULONG64 CopyOnWrite : 1;    /* software */
+    ULONG64 Prototype : 1;      /* software */
+    ULONG64 SoftwareWrite : 1;  /* software */
+    ULONG64 PageFrameNumber : 40;
+    ULONG64 Reserved : 11;
+    ULONG64 NoExecute : 1;      /* XD, needs EFER.NXE */
+} MMPTE_HARDWARE;
+
+typedef struct _MMPTE {
+    union {
+        ULONG64 Long;
+        MMPTE_HARDWARE Hard;
+    } u;
+} MMPTE, *PMMPTE;
+STATIC_ASSERT(sizeof(MMPTE) == 8);
+
+#define MM_PTE_VALID          (1ULL << 0)
+#define MM_PTE_WRITE          (1ULL << 1)
+#define MM_PTE_OWNER          (1ULL << 2)
+#define MM_PTE_WRITE_THROUGH  (1ULL << 3)
+#define MM_PTE_CACHE_DISABLE  (1ULL << 4)
+#define MM_PTE_ACCESSED       (1ULL << 5)
+#define MM_PTE_DIRTY          (1ULL << 6)
+#define MM_PTE_LARGE_PAGE     (1ULL << 7)
+#define MM_PTE_GLOBAL         (1ULL << 8)
+#define MM_PTE_NO_EXECUTE     (1ULL << 63)
+#define MM_PTE_FRAME_MASK     0x000FFFFFFFFFF000ULL
+
+/* Where the entries for Va live, through the self-map. */
+static inline PMMPTE MiGetPteAddress(const void *Va)
+{
+    return (PMMPTE)(PTE_BASE + (((ULONG_PTR)Va >> 9) & 0x7FFFFFFFF8ULL));
+}
+static inline PMMPTE MiGetPdeAddress(const void *Va)
+{
+    return (PMMPTE)(PDE_BASE + (((ULONG_PTR)Va >> 18) & 0x3FFFFFF8ULL));
+}
+static inline PMMPTE MiGetPpeAddress(const void *Va)
+{
+    return (PMMPTE)(PPE_BASE + (((ULONG_PTR)Va >> 27) & 0x1FFFF8ULL));
+}
+static inline PMMPTE MiGetPxeAddress(const void *Va)
+{
+    return (PMMPTE)(PXE_BASE + (((ULONG_PTR)Va >> 36) & 0xFF8ULL));
+}
+/* The inverse: the virtual address a PTE maps. */
+static inline PVOID MiGetVirtualAddressMappedByPte(const MMPTE *Pte)
+{
+    return (PVOID)((LONG64)(((ULONG_PTR)Pte - PTE_BASE) << 25) >> 16);
+}
+
+#define MiGetPxeOffset(Va) ((ULONG)(((ULONG_PTR)(Va) >> 39) & 0x1FF))
+#define MiGetPpeOffset(Va) ((ULONG)(((ULONG_PTR)(Va) >> 30) & 0x1FF))
+#define MiGetPdeOffset(Va) ((ULONG)(((ULONG_PTR)(Va) >> 21) & 0x1FF))
+#define MiGetPteOffset(Va) ((ULONG)(((ULONG_PTR)(Va) >> 12) & 0x1FF))
+
+/* ------------------------------------------------------------------------
+ * Physical frames (mm/pfn.c)
+ * ------------------------------------------------------------------------ */
+
+/* What a frame is used for, kept in its PFN entry so that the shell and
+ * gdb can say where memory went. */
+typedef enum _MI_PFN_USAGE {
+    MiUsageFree = 0,
+    MiUsageKernelImage,
+    MiUsageLoaderBlock,         /* multiboot2 information and modules (initrd) */
+    MiUsagePageTable,
+    MiUsagePfnDatabase,
+    MiUsageNonPagedPool,
+    MiUsagePagedPool,
+    MiUsageKernelStack,
+    MiUsageUser,
+    MiUsageSystemPte,
+    MiUsageDriver,              /* MmAllocatePhysicalPage callers outside mm/ */
+    MiUsageMaximum
+} MI_PFN_USAGE;
+
+/* Total frames the PFN database describes, and how many are free or
+ * zeroed (NT's MmAvailablePages). */
+PFN_NUMBER MmNumberOfPhysicalPages(void);
+PFN_NUMBER MmAvailablePages(void);
+PFN_NUMBER MmPagesInUse(MI_PFN_USAGE Usage);
+
+/*
+ * Take one frame off the free lists for Usage (MiUsageDriver for callers
+ * outside mm/), zero-filled when Zero is TRUE. Returns
+ * STATUS_INSUFFICIENT_RESOURCES when no frame is left. The caller owns the
+ * frame until MmFreePhysicalPage. IRQL <= DISPATCH_LEVEL.
+ */
+NTSTATUS __attribute__((warn_unused_result))
+MmAllocatePhysicalPage(MI_PFN_USAGE Usage, BOOLEAN Zero, PPFN_NUMBER Pfn);
+
+/* Return a frame from MmAllocatePhysicalPage. Freeing a frame that is not
+ * in use is bugcheck PFN_LIST_CORRUPT. */
+void MmFreePhysicalPage(PFN_NUMBER Pfn);
+
+/* ------------------------------------------------------------------------
+ * Mappings (mm/pte.c)
+ * ------------------------------------------------------------------------ */
+
+/* TRUE when Va is mapped by a present entry at every level (a read would
+ * not fault). Any IRQL; used by the bugcheck backtrace. */
+BOOLEAN MmIsAddressValid(const void *Va);
+
+/* The entry that maps Va at the lowest present level, or 0 when the walk
+ * stops at a not-present entry. */
+ULONG64 MmGetPteValue(const void *Va);
+
+/* Print the four levels for Va the way WinDbg's !pte does. */
+void MmDumpPte(const void *Va);
+
+/* Physical address behind a mapped Va, or 0 when not mapped. */
+ULONG64 MmGetPhysicalAddress(const void *Va);
+
+/* ------------------------------------------------------------------------
+ * Initialisation and faults
+ * ------------------------------------------------------------------------ */
+
+/* Phase 0: build the kernel's page tables, switch to them, build the PFN
+ * database. Called once by KiSystemStartup with interrupts disabled. */
+void MmInitSystem(const LOADER_PARAMETER_BLOCK *LoaderBlock);
+
+/* Resolve a page fault: STATUS_SUCCESS when the access may be retried,
+ * an error status when the access is illegal (the caller decides between
+ * an exception and a bugcheck). */
+struct _KTRAP_FRAME;
+NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, struct _KTRAP_FRAME *TrapFrame);
+
+/* Page-fault counters by outcome, for tests and the shell. */
+typedef struct _MM_FAULT_COUNTERS {
+    ULONG64 Total;
+    ULONG64 DemandZero;
+    ULONG64 AccessViolation;
+    ULONG64 KernelUnresolved;
+} MM_FAULT_COUNTERS;
+extern MM_FAULT_COUNTERS MmFaultCounters;
+
+#endif /* PAGODA_MM_H */

@@ -1,0 +1,196 @@
+/*
+ * pfn.c - the PFN database and the page lists.
+ *
+ * One MMPFN per physical frame of RAM, in an array at MM_PFN_DATABASE
+ * indexed by page frame number (physical address >> 12). A frame is always
+ * in exactly one state (MMPFN.PageLocation):
+ *
+ *   ZeroedPageList   free, known to contain zeros (the zero-page thread, later,
+ *                    moves frames here from the free list in the background)
+ *   FreePageList     free, contents unknown
+ *   ActiveAndValid   in use: mapped by a PTE (PteAddress) or held by the kernel
+ *   (Standby, Modified, Bad: kept for the pagefile; not used yet)
+ *
+ * The two free lists are doubly linked through Flink/Blink frame numbers.
+ * MiRemoveZeroPage prefers the zeroed list and otherwise zeroes a free frame
+ * through hyperspace; MiRemoveAnyPage prefers the free list.
+ *
+ * Locking: interrupts are off during boot; the execution issue adds the
+ * PFN lock (a spin lock at DISPATCH_LEVEL) around every list operation.
+ */
+#include "mi.h"
+
+MMPFNLIST MmZeroedPageListHead = {0, ZeroedPageList, MM_EMPTY_LIST, MM_EMPTY_LIST};
+MMPFNLIST MmFreePageListHead = {0, FreePageList, MM_EMPTY_LIST, MM_EMPTY_LIST};
+BOOLEAN MiPfnDatabaseReady;
+PFN_NUMBER MmHighestPhysicalPage;
+static PFN_NUMBER MiUsageCount[MiUsageMaximum];
+PMMPFN MmPfnDatabase = (PMMPFN)MM_PFN_DATABASE;
+
+BOOLEAN MiIsPfnInDatabase(PFN_NUMBER Pfn)
+{
+    for (ULONG i = 0; i < MmPhysicalMemoryBlock.NumberOfRuns; i++) {
+        const PHYSICAL_MEMORY_RUN *Run = &MmPhysicalMemoryBlock.Run[i];
+        if (Pfn >= Run->BasePage && Pfn < Run->BasePage + Run->PageCount)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static PMMPFNLIST MiListHead(MMLISTS List)
+{
+    return List == ZeroedPageList ? &MmZeroedPageListHead : &MmFreePageListHead;
+}
+
+static void MiInsertPageInList(PMMPFNLIST List, PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    Entry->Flink = List->Flink;
+    Entry->Blink = MM_EMPTY_LIST;
+    if (List->Flink != MM_EMPTY_LIST)
+        MI_PFN_ELEMENT(List->Flink)->Blink = Pfn;
+    else
+        List->Blink = Pfn;
+    List->Flink = Pfn;
+    List->Total++;
+    Entry->PageLocation = (UCHAR)List->ListName;
+}
+
+static void MiUnlinkPage(PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    PMMPFNLIST List = MiListHead((MMLISTS)Entry->PageLocation);
+    if (Entry->Blink != MM_EMPTY_LIST)
+        MI_PFN_ELEMENT(Entry->Blink)->Flink = Entry->Flink;
+    else
+        List->Flink = Entry->Flink;
+    if (Entry->Flink != MM_EMPTY_LIST)
+        MI_PFN_ELEMENT(Entry->Flink)->Blink = Entry->Blink;
+    else
+        List->Blink = Entry->Blink;
+    List->Total--;
+}
+
+static void MiMarkActive(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    Entry->Flink = Entry->Blink = MM_EMPTY_LIST;
+    Entry->PageLocation = ActiveAndValid;
+    Entry->ReferenceCount = 1;
+    Entry->Usage = (UCHAR)Usage;
+    Entry->Pageable = 0;
+    Entry->PteAddress = NULL;
+    Entry->OriginalPte.u.Long = 0;
+    Entry->UsedPageTableEntries = 0;
+    MiUsageCount[Usage]++;
+}
+
+static PFN_NUMBER MiRemoveHead(PMMPFNLIST List, MI_PFN_USAGE Usage)
+{
+    PFN_NUMBER Pfn = List->Flink;
+    if (Pfn == MM_EMPTY_LIST)
+        return MM_EMPTY_LIST;
+    if (MI_PFN_ELEMENT(Pfn)->PageLocation != List->ListName)
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0x99, Pfn, MI_PFN_ELEMENT(Pfn)->PageLocation, List->ListName);
+    MiUnlinkPage(Pfn);
+    MiMarkActive(Pfn, Usage);
+    return Pfn;
+}
+
+PFN_NUMBER MiRemoveAnyPage(MI_PFN_USAGE Usage)
+{
+    PFN_NUMBER Pfn = MiRemoveHead(&MmFreePageListHead, Usage);
+    if (Pfn == MM_EMPTY_LIST)
+        Pfn = MiRemoveHead(&MmZeroedPageListHead, Usage);
+    return Pfn;
+}
+
+PFN_NUMBER MiRemoveZeroPage(MI_PFN_USAGE Usage)
+{
+    PFN_NUMBER Pfn = MiRemoveHead(&MmZeroedPageListHead, Usage);
+    if (Pfn != MM_EMPTY_LIST)
+        return Pfn;
+    Pfn = MiRemoveHead(&MmFreePageListHead, Usage);
+    if (Pfn != MM_EMPTY_LIST)
+        MiZeroPhysicalPage(Pfn);
+    return Pfn;
+}
+
+void MiInsertPageInFreeList(PFN_NUMBER Pfn)
+{
+    if (!MiIsPfnInDatabase(Pfn))
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0x99, Pfn, 0, 0);
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    if (Entry->PageLocation != ActiveAndValid)
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0x99, Pfn, Entry->PageLocation, 1);
+    ASSERT(Entry->Usage < MiUsageMaximum && MiUsageCount[Entry->Usage] > 0);
+    MiUsageCount[Entry->Usage]--;
+    Entry->Usage = MiUsageFree;
+    Entry->ReferenceCount = 0;
+    Entry->PteAddress = NULL;
+    MiInsertPageInList(&MmFreePageListHead, Pfn);
+}
+
+NTSTATUS MmAllocatePhysicalPage(MI_PFN_USAGE Usage, BOOLEAN Zero, PPFN_NUMBER Pfn)
+{
+    ASSERT(Usage > MiUsageFree && Usage < MiUsageMaximum);
+    PFN_NUMBER Frame = Zero ? MiRemoveZeroPage(Usage) : MiRemoveAnyPage(Usage);
+    if (Frame == MM_EMPTY_LIST)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    *Pfn = Frame;
+    return STATUS_SUCCESS;
+}
+
+void MmFreePhysicalPage(PFN_NUMBER Pfn)
+{
+    MiInsertPageInFreeList(Pfn);
+}
+
+void MiChangePageUsage(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    ASSERT(Entry->PageLocation == ActiveAndValid);
+    MiUsageCount[Entry->Usage]--;
+    MiUsageCount[Usage]++;
+    Entry->Usage = (UCHAR)Usage;
+}
+
+PFN_NUMBER MmNumberOfPhysicalPages(void)
+{
+    return MmPhysicalMemoryBlock.NumberOfPages;
+}
+
+PFN_NUMBER MmAvailablePages(void)
+{
+    return MmFreePageListHead.Total + MmZeroedPageListHead.Total;
+}
+
+PFN_NUMBER MmPagesInUse(MI_PFN_USAGE Usage)
+{
+    return Usage < MiUsageMaximum ? MiUsageCount[Usage] : 0;
+}
+
+/*
+ * Fill the (already mapped, zeroed) PFN database: frames the kernel image,
+ * the loader's data or the boot allocator occupy are active; every other
+ * frame goes on the free list. Highest frames are inserted last, so they
+ * are handed out first and low memory stays free the longest.
+ */
+void MiInitializePfnDatabase(void)
+{
+    for (ULONG i = 0; i < MmPhysicalMemoryBlock.NumberOfRuns; i++) {
+        const PHYSICAL_MEMORY_RUN *Run = &MmPhysicalMemoryBlock.Run[i];
+        for (PFN_NUMBER Pfn = Run->BasePage; Pfn < Run->BasePage + Run->PageCount; Pfn++) {
+            MI_PFN_USAGE Usage = MiBootUsageOfPage(Pfn);
+            if (Usage == MiUsageFree && MiIsEarlyAllocated(Pfn))
+                Usage = MiUsagePageTable;
+            if (Usage != MiUsageFree) {
+                MiMarkActive(Pfn, Usage);
+            } else {
+                MI_PFN_ELEMENT(Pfn)->Usage = MiUsageFree;
+                MiInsertPageInList(&MmFreePageListHead, Pfn);
+            }
+        }
+    }
+    MiPfnDatabaseReady = TRUE;
+}
