@@ -15,7 +15,7 @@ CMDLINE  ?=
 
 KERNEL_CFLAGS := -std=c11 -ffreestanding -fno-builtin -nostdlib \
 	-mno-red-zone -mcmodel=kernel -mgeneral-regs-only -fno-pic -fno-pie \
-	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-fno-stack-protector -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-asynchronous-unwind-tables \
 	-fno-strict-aliasing -O2 -g -Wall -Wextra -Werror -MD -MP -I. -Iinclude
 NASMFLAGS := -f elf64 -g -F dwarf
 LDFLAGS   := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
@@ -51,11 +51,11 @@ HOST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS))
 all: $(BUILD)/kernel.elf $(BUILD)/initrd.tar $(BUILD)/pagoda.iso
 
 # ---------------------------------------------------------------- kernel
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.asm
+$(BUILD)/obj/%.o: %.asm Makefile
 	@mkdir -p $(dir $@)
 	$(NASM) $(NASMFLAGS) $< -o $@
 
@@ -77,8 +77,8 @@ $(BUILD)/ksyms-final.c: $(BUILD)/kernel.stage1.elf tools/gensyms.py
 
 $(BUILD)/kernel.elf: $(BUILD)/kernel.stage1.elf $(BUILD)/ksyms-final.o
 	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/ksyms-final.o
-	@nm -n $@ | grep -v -e KiSymbol -e ksyms > $(BUILD)/kernel.final.nm
-	@grep -v -e KiSymbol -e ksyms $(BUILD)/kernel.stage1.nm | diff -q - $(BUILD)/kernel.final.nm >/dev/null \
+	@nm -n $@ | grep -v -e KiSymbol -e ksyms -e __kernel_end -e __kernel_phys_end > $(BUILD)/kernel.final.nm
+	@grep -v -e KiSymbol -e ksyms -e __kernel_end -e __kernel_phys_end $(BUILD)/kernel.stage1.nm | diff -q - $(BUILD)/kernel.final.nm >/dev/null \
 		|| { echo "error: adding the symbol table moved other symbols (see linker.ld)"; exit 1; }
 
 # ---------------------------------------------------------------- initrd, ISO

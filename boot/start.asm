@@ -270,6 +270,7 @@ boot_long_mode_entry:
 
 ; From here on the code runs at its linked higher-half address.
 section .text
+global KiBootHigherHalf
 KiBootHigherHalf:
     mov rsp, KiBootStackTop         ; the kernel stack in .bss
     xor ebp, ebp                    ; end of the frame-pointer chain for backtraces

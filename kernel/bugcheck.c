@@ -67,13 +67,31 @@ const char *KeBugCheckName(ULONG BugCheckCode)
  * -fno-omit-frame-pointer). Each frame holds [saved RBP, return address].
  * Every frame address is checked with MmIsAddressValid before it is read,
  * so a corrupt chain ends the backtrace instead of faulting again. */
-void KiPrintBacktrace(ULONG_PTR Rbp, ULONG_PTR Rip)
+extern char __text_start[], __text_end[];
+
+static BOOLEAN KiIsKernelText(ULONG_PTR Address)
 {
+    return Address >= (ULONG_PTR)__text_start && Address < (ULONG_PTR)__text_end;
+}
+
+void KiPrintBacktrace(ULONG_PTR Rbp, ULONG_PTR Rip, ULONG_PTR Rsp)
+{
+    ULONG Depth = 1;
     DbgPrint("Backtrace:\n");
     DbgPrint("  #0  ");
     KePrintSymbol(Rip);
     DbgPrint("\n");
-    for (ULONG Depth = 1; Depth < 32; Depth++) {
+    /* gcc gives small leaf functions no frame, even when asked to keep
+     * frame pointers; their caller is then only in the return address on
+     * top of the stack. Show it, marked with '?' as gdb does for guesses. */
+    if (Rsp && MmIsAddressValid((PVOID)Rsp) && MmIsAddressValid((PVOID)Rbp) &&
+        KiIsKernelText(*(ULONG_PTR *)Rsp) && *(ULONG_PTR *)Rsp != ((ULONG_PTR *)Rbp)[1]) {
+        DbgPrint("  #1 ? ");
+        KePrintSymbol(*(ULONG_PTR *)Rsp - 1);
+        DbgPrint("\n");
+        Depth = 2;
+    }
+    for (; Depth < 32; Depth++) {
         if (Rbp == 0 || (Rbp & 7) || Rbp < 0xFFFF800000000000ULL ||
             !MmIsAddressValid((PVOID)Rbp) || !MmIsAddressValid((PVOID)(Rbp + 8)))
             break;
@@ -133,12 +151,13 @@ void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR Parameter1, ULONG_PTR Parameter2
              "Look up the stop code in Microsoft's bug check reference; the four values\n"
              "above are its parameters.\n\n");
 
-    ULONG_PTR Rbp, Rip;
+    ULONG_PTR Rbp, Rip, Rsp = 0;
     PKTRAP_FRAME TrapFrame = KiBugCheckTrapFrame;
     if (TrapFrame) {
         KiPrintTrapFrame(TrapFrame);
         Rbp = TrapFrame->Rbp;
         Rip = TrapFrame->Rip;
+        Rsp = TrapFrame->Rsp;
     } else {
         Rbp = (ULONG_PTR)__builtin_frame_address(0);
         Rip = (ULONG_PTR)__builtin_return_address(0);
@@ -150,7 +169,7 @@ void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR Parameter1, ULONG_PTR Parameter2
         Rip = ((ULONG_PTR *)Rbp)[1];
         Rbp = ((ULONG_PTR *)Rbp)[0];
     }
-    KiPrintBacktrace(Rbp, Rip);
+    KiPrintBacktrace(Rbp, Rip, Rsp);
     DbgPrint("\nThe system is powering off.\n");
     KePowerOff(KeExitBugCheck);
 }

@@ -128,6 +128,7 @@ void KiVgaClear(void);
 void KiRunTests(const char *Pattern);
 
 /* kernel/bugcheck.c */
-void KiPrintBacktrace(ULONG_PTR Rbp, ULONG_PTR Rip);
+/* Rsp: the interrupted stack pointer, or 0 (see bugcheck.c). */
+void KiPrintBacktrace(ULONG_PTR Rbp, ULONG_PTR Rip, ULONG_PTR Rsp);
 
 #endif /* PAGODA_KI_H */

@@ -23,7 +23,9 @@ def main() -> None:
                 addr, kind, name = int(parts[0], 16), parts[1], parts[2]
                 if name == "__text_end":
                     text_end = addr
-                if kind in "tT" and addr >= 0xFFFF800000000000:
+                # Section markers from linker.ld (__text_start, ...) would
+                # shadow the function that starts at the same address.
+                if kind in "tT" and addr >= 0xFFFF800000000000 and not name.startswith("__"):
                     symbols.append((addr, name))
     symbols.sort()
     names = bytearray()
