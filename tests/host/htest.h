@@ -68,6 +68,7 @@ static const char *HtestCurrentName;
     int main(void)                                                         \
     {                                                                      \
         int passed = 0, failed = 0;                                        \
+        setvbuf(stdout, NULL, _IOLBF, 0); /* keep lines if a sanitizer aborts */ \
         for (HTEST_CASE *c = HtestFirst; c; c = c->Next) {                 \
             HtestCurrentName = c->Name;                                    \
             HtestCurrentFailed = 0;                                        \

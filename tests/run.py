@@ -1,0 +1,682 @@
+#!/usr/bin/env python3
+"""tests/run.py - the `make test` driver: host unit tests, then Pagoda booted
+in QEMU (TCG) in every way the automation contract of docs/DESIGN promises.
+
+    python3 tests/run.py [--kernel build/kernel.elf] [--initrd build/initrd.tar]
+                         [--host-test build/host/PROG]... [--only STEP]...
+                         [--timeout 300] [-j 2] [-v]
+
+Steps (--only takes a substring of these names; repeat it or use commas):
+
+  host      every --host-test program; each of its "PASS x" / "FAIL x: why"
+            lines is a result named host.PROG.x, and it must end with
+            "N passed, N failed" and exit 0 when nothing failed.
+  ktest     boot with `ktest`: each "ktest: PASS|FAIL|SKIP name" is a result
+            ktest.name; the run must close with "N passed, N failed" whose
+            counts match the lines, and exit 33 (35 when tests failed).
+  bugcheck  for each "ktest: BUGCHECK-TEST name expect=0xCODE" of the ktest
+            boot, boot with `ktest=name`: it must bugcheck (exit 37) with
+            "*** STOP: 0xCODE".
+  mem       boot with `ktest=PATTERN` (--mem-pattern) at each --mem-sizes
+            size and require success; at --too-small require exit 39 and the
+            kernel's "needs at least" sentence.
+  gdb       QEMU waiting for gdb on a free port, kernel command line `quiet`;
+            tools/gdb/test_backtrace.py checks hbreak KiSystemStartup, then a
+            backtrace from MmInitSystem, then the pagoda-pte command.
+
+Results are printed as they come ("PASS name", "FAIL name: why" followed by
+indented details, "SKIP name: why"); the last line is "N passed, N failed"
+(", N skipped" when some were). Exit status 1 if anything failed or timed
+out. Every boot keeps its serial log in build/test-logs/NAME.log (QEMU's own
+messages in NAME.stderr) and its ISO in build/test-isos/NAME.iso.
+
+QEMU exit statuses (isa-debug-exit: the guest writes B, QEMU exits 2B+1):
+33 success, 35 tests failed, 37 bugcheck, 39 cannot boot on this machine,
+41 GRUB could not load the kernel (boot/grub.cfg.in); 0 is a triple fault.
+
+Python 3 standard library only.
+"""
+
+import argparse
+import concurrent.futures
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MKISO = ROOT / "tools" / "mkiso.sh"
+QEMU = ROOT / "tools" / "qemu.sh"
+GDB_TEST = ROOT / "tools" / "gdb" / "test_backtrace.py"
+
+STEPS = ("host", "ktest", "bugcheck", "mem", "gdb")
+
+EXIT_SUCCESS, EXIT_TESTS_FAILED, EXIT_BUGCHECK, EXIT_CANNOT_BOOT, EXIT_GRUB = (
+    33, 35, 37, 39, 41)
+EXIT_MEANING = {
+    EXIT_SUCCESS: "success",
+    EXIT_TESTS_FAILED: "tests failed",
+    EXIT_BUGCHECK: "bugcheck",
+    EXIT_CANNOT_BOOT: "cannot boot on this machine",
+    EXIT_GRUB: "GRUB could not load the kernel",
+    0: "triple fault (the CPU reset and -no-reboot ended QEMU), "
+       "or power-off without isa-debug-exit",
+}
+
+RE_PASS = re.compile(r"ktest: PASS (\S+)")
+RE_FAIL = re.compile(r"ktest: FAIL (\S+?):\s*(.*)$")
+RE_SKIP = re.compile(r"ktest: SKIP (\S+?)(?::\s*(.*))?$")
+RE_BUGCHECK_TEST = re.compile(
+    r"ktest: BUGCHECK-TEST (\S+) expect=0x([0-9A-Fa-f]{1,8})\b")
+RE_CLOSING = re.compile(r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$")
+RE_STOP = re.compile(r"\*\*\* STOP: 0x([0-9A-Fa-f]{8})\b")
+RE_HOST = re.compile(r"^(PASS|FAIL|SKIP) (\S+?)(?::\s*(.*))?$")
+
+STOP_CONTEXT = 40   # log lines shown after an unexpected STOP line
+TAIL = 20           # log lines shown after a timeout or a crash
+
+
+class Report:
+    """Results, printed as they arrive; safe to call from any thread."""
+
+    def __init__(self, verbose):
+        self.lock = threading.Lock()
+        self.verbose = verbose
+        self.passed = self.failed = self.skipped = 0
+        self.muted = False  # after an interrupt: boots we killed are no result
+
+    def _emit(self, counter, first, details):
+        with self.lock:
+            if self.muted:
+                return
+            if counter:
+                setattr(self, counter, getattr(self, counter) + 1)
+            print(first)
+            for line in details or ():
+                print("    " + line)
+            sys.stdout.flush()
+
+    def ok(self, name, details=None):
+        self._emit("passed", "PASS " + name, details if self.verbose else None)
+
+    def fail(self, name, why, details=None):
+        self._emit("failed", "FAIL %s: %s" % (name, why), details)
+
+    def skip(self, name, why):
+        self._emit("skipped", "SKIP %s: %s" % (name, why), None)
+
+    def note(self, text):
+        if self.verbose:
+            self._emit(None, "  " + text, None)
+
+    def closing(self):
+        line = "%d passed, %d failed" % (self.passed, self.failed)
+        if self.skipped:
+            line += ", %d skipped" % self.skipped
+        return line
+
+
+def safe(name):
+    """A test name made safe for a file name."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def log_lines(text):
+    return text.replace("\r", "").split("\n")
+
+
+class Boot:
+    """How one QEMU run ended, and what it printed."""
+
+    def __init__(self, name, words, mem, log_path):
+        self.name, self.words, self.mem, self.log_path = name, words, mem, log_path
+        self.rc = None
+        self.timed_out = False
+        self.seconds = 0.0
+        self.log = ""
+        self.stderr = ""
+
+    @property
+    def lines(self):
+        return log_lines(self.log)
+
+    def what(self):
+        return "-m %s, command line '%s'" % (self.mem, " ".join(self.words))
+
+    def stop(self):
+        """(index, code) of the first STOP line, or (None, None)."""
+        for i, line in enumerate(self.lines):
+            m = RE_STOP.search(line)
+            if m:
+                return i, int(m.group(1), 16)
+        return None, None
+
+    def tail(self, n=TAIL):
+        lines = [l for l in self.lines if l.strip()]
+        if not lines:
+            return ["(no serial output at all: the kernel never printed; "
+                    "did GRUB start it?)"]
+        return ["| " + l for l in lines[-n:]]
+
+    def stop_block(self):
+        i, _ = self.stop()
+        if i is None:
+            return []
+        block = self.lines[i:i + 1 + STOP_CONTEXT]
+        while block and not block[-1].strip():
+            block.pop()
+        return ["| " + l for l in block]
+
+    def grub_block(self):
+        return ["| " + re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", l)
+                for l in self.lines if l.strip()][:TAIL]
+
+    def stderr_block(self):
+        lines = [l for l in log_lines(self.stderr)
+                 if l.strip() and "terminating on signal" not in l]
+        return ["qemu: " + l for l in lines[:10]]
+
+    def ending(self):
+        """One phrase for how the boot ended, and lines that show why."""
+        where = ["log: %s" % os.path.relpath(self.log_path)]
+        if self.timed_out:
+            return ("timed out after %.0f s" % self.seconds,
+                    self.tail() + where)
+        meaning = EXIT_MEANING.get(self.rc)
+        if self.rc == EXIT_BUGCHECK:
+            return "bugcheck", (self.stop_block() or self.tail()) + where
+        if self.rc == EXIT_GRUB:
+            return ("exit 41: GRUB could not load kernel.elf and initrd.tar "
+                    "with -m %s" % self.mem, self.grub_block() + where)
+        if self.rc == EXIT_CANNOT_BOOT:
+            need = [l for l in self.lines if "needs at least" in l]
+            return ("exit 39: the kernel cannot boot with -m %s" % self.mem,
+                    ["| " + l for l in need] + where)
+        if meaning:
+            return "exit %d (%s)" % (self.rc, meaning), self.tail() + where
+        return ("QEMU exit status %s" % self.rc,
+                self.stderr_block() + self.tail() + where)
+
+
+class Harness:
+    def __init__(self, args, report):
+        self.args = args
+        self.report = report
+        self.build = ROOT / "build"
+        self.logs = self.build / "test-logs"
+        self.isos = self.build / "test-isos"
+        self.procs = set()
+        self.procs_lock = threading.Lock()
+        self.pool = None
+        self.futures = []
+        self.futures_lock = threading.Lock()
+        self.stopping = False
+
+    # -- processes ---------------------------------------------------------
+
+    def _track(self, proc):
+        with self.procs_lock:
+            self.procs.add(proc)
+            if self.stopping:  # interrupted while this one was starting
+                proc.kill()
+
+    def _end(self, proc):
+        """Stop a process we started (and its group), then reap it."""
+        if proc.poll() is None:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    proc.wait(timeout=3)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        with self.procs_lock:
+            self.procs.discard(proc)
+
+    def end_all(self):
+        with self.procs_lock:
+            self.stopping = True
+            procs = list(self.procs)
+        for p in procs:
+            self._end(p)
+
+    def submit(self, fn, *a):
+        with self.futures_lock:
+            self.futures.append(self.pool.submit(self._guard, fn, *a))
+
+    def _guard(self, fn, *a):
+        try:
+            fn(*a)
+        except Exception as e:  # a harness bug must not hide the other results
+            if self.stopping:
+                return
+            step = fn.__name__.replace("step_", "")
+            self.report.fail(".".join([step] + [str(x) for x in a if isinstance(x, str)]),
+                             "harness error: %s: %s" % (type(e).__name__, e))
+
+    # -- booting -----------------------------------------------------------
+
+    def make_iso(self, name, words):
+        iso = self.isos / (safe(name) + ".iso")
+        r = subprocess.run(
+            ["bash", str(MKISO), str(self.args.kernel), str(self.args.initrd),
+             str(iso)] + list(words),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("tools/mkiso.sh failed: " + r.stdout.strip())
+        return iso
+
+    def start_qemu(self, name, iso, mem, gdb_port=None):
+        log = self.logs / (safe(name) + ".log")
+        err = self.logs / (safe(name) + ".stderr")
+        for p in (log, err):
+            if p.exists():
+                p.unlink()
+        cmd = ["bash", str(QEMU), "--log", str(log), "--mem", mem, "--iso", str(iso)]
+        if gdb_port:
+            cmd += ["--gdb-port", str(gdb_port)]
+        self.report.note("%s: %s" % (name, " ".join(cmd)))
+        with open(err, "w") as errf:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                    stdout=errf, stderr=errf,
+                                    start_new_session=True, cwd=ROOT,
+                                    env=dict(os.environ, EXTRA=""))
+        self._track(proc)
+        return proc, log, err
+
+    def boot(self, name, words, mem=None, timeout=None):
+        """Make an ISO with command line WORDS, boot it until QEMU exits or
+        TIMEOUT seconds pass; return a Boot."""
+        mem = mem or self.args.mem
+        timeout = timeout or self.args.timeout
+        iso = self.make_iso(name, words)
+        t0 = time.monotonic()
+        proc, log, err = self.start_qemu(name, iso, mem)
+        b = Boot(name, words, mem, log)
+        try:
+            b.rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            b.timed_out = True
+        finally:
+            self._end(proc)
+        b.seconds = time.monotonic() - t0
+        b.log = log.read_text(errors="replace") if log.exists() else ""
+        b.stderr = err.read_text(errors="replace") if err.exists() else ""
+        self.report.note("%s: %s -> %s in %.1f s" % (
+            name, b.what(), "timeout" if b.timed_out else "exit %s" % b.rc,
+            b.seconds))
+        return b
+
+    # -- a: host unit tests ------------------------------------------------
+
+    def step_host(self, path):
+        prog = Path(path).name
+        prefix = "host." + prog
+        if not os.access(path, os.X_OK):
+            return self.report.fail(prefix, "%s: not an executable (make builds "
+                                    "host tests into build/host/)" % path)
+        try:
+            r = subprocess.run([str(Path(path).resolve())], cwd=ROOT,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, errors="replace",
+                               timeout=self.args.host_timeout)
+        except subprocess.TimeoutExpired as e:
+            out = e.stdout or ""
+            out = out.decode(errors="replace") if isinstance(out, bytes) else out
+            self._host_lines(prefix, out)
+            return self.report.fail(prefix, "timed out after %d s"
+                                    % self.args.host_timeout)
+        (self.logs / (prefix + ".out")).write_text(r.stdout + r.stderr)
+        npass, nfail, nskip, closing = self._host_lines(prefix, r.stdout)
+        problems = []
+        if r.returncode < 0:
+            problems.append("killed by signal %d" % -r.returncode)
+        elif r.returncode != 0 and nfail == 0:
+            problems.append("exit status %d with no FAIL line" % r.returncode)
+        elif r.returncode == 0 and nfail:
+            problems.append("exit status 0 despite %d FAIL lines" % nfail)
+        if closing is None:
+            problems.append("no closing 'N passed, N failed' line")
+        elif closing[:2] != (npass, nfail):
+            problems.append("closing line says %d passed, %d failed; the "
+                            "output has %d PASS and %d FAIL lines"
+                            % (closing[0], closing[1], npass, nfail))
+        if problems:
+            err = [l for l in log_lines(r.stderr) if l.strip()]
+            self.report.fail(prefix, "; ".join(problems),
+                             ["stderr: " + l for l in err[:30]])
+
+    def _host_lines(self, prefix, out):
+        npass = nfail = nskip = 0
+        closing = None
+        for line in log_lines(out):
+            m = RE_HOST.match(line)
+            if m:
+                kind, name, why = m.groups()
+                if kind == "PASS":
+                    npass += 1
+                    self.report.ok("%s.%s" % (prefix, name))
+                elif kind == "FAIL":
+                    nfail += 1
+                    self.report.fail("%s.%s" % (prefix, name), why or "failed")
+                else:
+                    nskip += 1
+                    self.report.skip("%s.%s" % (prefix, name), why or "skipped")
+                continue
+            m = RE_CLOSING.match(line)
+            if m:
+                closing = (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+        return npass, nfail, nskip, closing
+
+    # -- b, c: in-kernel tests and bugcheck tests --------------------------
+
+    def step_ktest(self, report_tests, run_bugchecks):
+        b = self.boot("ktest", ["ktest"])
+        counts = [0, 0, 0]
+        closing = None
+        bugchecks = []
+        for line in b.lines:
+            m = RE_PASS.search(line)
+            if m:
+                counts[0] += 1
+                if report_tests:
+                    self.report.ok("ktest." + m.group(1))
+                continue
+            m = RE_FAIL.search(line)
+            if m:
+                counts[1] += 1
+                if report_tests:
+                    self.report.fail("ktest." + m.group(1), m.group(2))
+                continue
+            m = RE_SKIP.search(line)
+            if m:
+                counts[2] += 1
+                if report_tests:
+                    self.report.skip("ktest." + m.group(1), m.group(2) or "skipped")
+                continue
+            m = RE_BUGCHECK_TEST.search(line)
+            if m:
+                bugchecks.append((m.group(1), int(m.group(2), 16)))
+                continue
+            m = RE_CLOSING.search(line)
+            if m:
+                closing = tuple(int(g or 0) for g in m.groups())
+
+        problems, details = [], []
+        if b.rc in (EXIT_SUCCESS, EXIT_TESTS_FAILED):
+            if closing is None:
+                problems.append("no closing 'N passed, N failed' line")
+            elif closing != tuple(counts):
+                problems.append(
+                    "closing line says %d passed, %d failed, %d skipped; the log "
+                    "has %d PASS, %d FAIL, %d SKIP lines (serial output lost?)"
+                    % (closing + tuple(counts)))
+            if b.rc == EXIT_SUCCESS and counts[1]:
+                problems.append("exit 33 (success) despite FAIL lines")
+            if b.rc == EXIT_TESTS_FAILED and not counts[1]:
+                problems.append("exit 35 (tests failed) but no FAIL line")
+        else:
+            why, details = b.ending()
+            if b.rc == EXIT_BUGCHECK:
+                last = [l for l in b.lines if re.search(r"ktest: (PASS|FAIL|SKIP) ", l)]
+                why = "unexpected bugcheck" + (
+                    " after '%s'" % last[-1].strip() if last else "")
+            problems.append(why)
+        if problems:
+            self.report.fail("ktest", "; ".join(problems),
+                             details or ["log: %s" % os.path.relpath(b.log_path)])
+        elif report_tests:
+            self.report.note("ktest: %d passed, %d failed, %d skipped, %d "
+                             "bugcheck tests, %.1f s" % (tuple(counts) + (len(bugchecks), b.seconds)))
+
+        if run_bugchecks:
+            if not bugchecks and b.rc not in (EXIT_SUCCESS, EXIT_TESTS_FAILED):
+                self.report.fail("bugcheck", "cannot list the bugcheck tests: "
+                                 "the ktest boot did not finish")
+            for name, code in bugchecks:
+                self.submit(self.step_bugcheck, name, code)
+
+    def step_bugcheck(self, name, expect):
+        b = self.boot("bugcheck." + name, ["ktest=" + name])
+        result = "bugcheck." + name
+        i, code = b.stop()
+        if b.rc == EXIT_BUGCHECK and code == expect:
+            return self.report.ok(result, ["STOP 0x%08X in %.1f s" % (code, b.seconds)])
+        if b.rc == EXIT_BUGCHECK and code is None:
+            why = "exit 37 (bugcheck) but no '*** STOP: 0x...' line"
+            details = b.tail()
+        elif b.rc == EXIT_BUGCHECK:
+            name_line = b.lines[i + 1].strip() if i + 1 < len(b.lines) else ""
+            why = "STOP 0x%08X %s, expected 0x%08X" % (code, name_line, expect)
+            details = b.stop_block()
+        else:
+            ending, details = b.ending()
+            why = "expected STOP 0x%08X, got %s" % (expect, ending)
+            return self.report.fail(result, why, details)
+        self.report.fail(result, why,
+                         details + ["log: %s" % os.path.relpath(b.log_path)])
+
+    # -- d: memory sizes ---------------------------------------------------
+
+    def step_mem(self, size):
+        pattern = self.args.mem_pattern
+        b = self.boot("mem." + size, ["ktest=" + pattern], mem=size)
+        closing = None
+        fails = []
+        for line in b.lines:
+            m = RE_CLOSING.search(line)
+            if m:
+                closing = tuple(int(g or 0) for g in m.groups())
+            m = RE_FAIL.search(line)
+            if m:
+                fails.append(line.strip())
+        name = "mem." + size
+        if b.rc == EXIT_SUCCESS and closing and not fails:
+            return self.report.ok(name, ["ktest=%s: %d passed, %d failed, %d skipped in %.1f s"
+                                         % ((pattern,) + closing + (b.seconds,))])
+        if b.rc == EXIT_TESTS_FAILED or fails:
+            return self.report.fail(name, "ktest=%s failed with -m %s" % (pattern, size),
+                                    ["| " + l for l in fails] +
+                                    ["log: %s" % os.path.relpath(b.log_path)])
+        if b.rc == EXIT_SUCCESS:
+            return self.report.fail(name, "exit 33 but no closing line", b.tail())
+        why, details = b.ending()
+        self.report.fail(name, "with -m %s: %s" % (size, why), details)
+
+    def step_too_small(self, size):
+        pattern = self.args.mem_pattern
+        name = "mem.too-small." + size
+        b = self.boot(name, ["ktest=" + pattern], mem=size)
+        need = [l.strip() for l in b.lines if "needs at least" in l]
+        if b.rc == EXIT_CANNOT_BOOT and need:
+            return self.report.ok(name, need)
+        if b.rc == EXIT_CANNOT_BOOT:
+            return self.report.fail(name, "exit 39 but no 'needs at least' sentence "
+                                    "saying how much memory is needed", b.tail())
+        if b.rc == EXIT_GRUB:
+            return self.report.fail(
+                name, "GRUB could not load kernel.elf and initrd.tar into %s, so "
+                "the kernel's own check never ran; pick a larger --too-small "
+                "(just under the kernel's minimum)" % size, b.ending()[1])
+        if not b.log.strip():
+            why = ("no kernel output at all with -m %s (%s): the BIOS or GRUB "
+                   "itself cannot run in that little memory; pick a larger "
+                   "--too-small" % (size, "timed out" if b.timed_out else
+                                    "exit %s" % b.rc))
+            return self.report.fail(name, why, b.stderr_block())
+        if b.rc == EXIT_SUCCESS:
+            return self.report.fail(
+                name, "the kernel booted and passed with only -m %s: it must "
+                "refuse to boot below its minimum (exit 39), or --too-small "
+                "is not below that minimum" % size,
+                ["log: %s" % os.path.relpath(b.log_path)])
+        why, details = b.ending()
+        self.report.fail(name, "expected exit 39 and 'needs at least', got " + why,
+                         details)
+
+    # -- e: gdb ------------------------------------------------------------
+
+    def step_gdb(self):
+        gdb = shutil.which("gdb")
+        if not gdb:
+            return self.report.fail("gdb", "gdb is not installed "
+                                    "(tools/ensure-tools.sh installs it)")
+        with socket.socket() as s:  # a free port; QEMU binds it right after
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        iso = self.make_iso("gdb", ["quiet"])
+        proc, log, _ = self.start_qemu("gdb", iso, self.args.mem, gdb_port=port)
+        out_path = self.logs / "gdb.out"
+        t0 = time.monotonic()
+        timed_out = False
+        try:
+            g = subprocess.run(
+                [gdb, "-nx", "-batch", "-x", str(GDB_TEST), str(self.args.kernel)],
+                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, timeout=self.args.timeout,
+                env=dict(os.environ, PAGODA_GDB_PORT=str(port)),
+                start_new_session=True)
+            out = g.stdout
+        except subprocess.TimeoutExpired as e:
+            out = e.stdout or b""
+            timed_out = True
+        finally:
+            self._end(proc)
+        out = out.decode(errors="replace") if isinstance(out, bytes) else out
+        out_path.write_text(out)
+        seen = 0
+        where = ["gdb output: %s" % os.path.relpath(out_path),
+                 "serial log: %s" % os.path.relpath(log)]
+        for line in log_lines(out):
+            m = RE_HOST.match(line)
+            if m and m.group(2).startswith("gdb."):
+                seen += 1
+                if m.group(1) == "PASS":
+                    self.report.ok(m.group(2))
+                else:
+                    self.report.fail(m.group(2), m.group(3) or "failed", where)
+                    where = None  # once is enough
+        if timed_out or not seen:
+            tail = [l for l in log_lines(out) if l.strip()][-TAIL:]
+            self.report.fail("gdb", "timed out after %.0f s" % (time.monotonic() - t0)
+                             if timed_out else "tools/gdb/test_backtrace.py reported nothing",
+                             ["| " + l for l in tail] + (where or []))
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="Pagoda test driver (make test).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="steps: " + ", ".join(STEPS))
+    p.add_argument("--kernel", default=str(ROOT / "build" / "kernel.elf"))
+    p.add_argument("--initrd", default=str(ROOT / "build" / "initrd.tar"))
+    p.add_argument("--host-test", action="append", default=[], metavar="PATH",
+                   help="a host unit-test program to run (repeatable)")
+    p.add_argument("--timeout", type=float, default=300,
+                   help="seconds allowed for each boot (default 300)")
+    p.add_argument("--host-timeout", type=float, default=120,
+                   help="seconds allowed for each host test program")
+    p.add_argument("--mem", default="256M", help="guest RAM for ktest, "
+                   "bugcheck and gdb boots (default 256M)")
+    p.add_argument("--mem-pattern", default="pfn.*",
+                   help="ktest=PATTERN for the memory-size boots (default pfn.*)")
+    p.add_argument("--mem-sizes", default="32M,4G",
+                   help="comma-separated sizes that must boot (default 32M,4G)")
+    p.add_argument("--too-small", default="16M",
+                   help="a size below the kernel's minimum: must exit 39 "
+                   "(default 16M; empty to skip)")
+    p.add_argument("--only", action="append", default=[], metavar="STEP",
+                   help="run only steps whose name contains STEP (repeatable, "
+                   "or comma-separated)")
+    p.add_argument("-j", "--jobs", type=int,
+                   default=max(1, min(2, os.cpu_count() or 1)),
+                   help="QEMU boots at a time (default 2, or 1 on one CPU)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="show commands, boot times and details of passes")
+    a = p.parse_args(argv)
+    a.only = [s for o in a.only for s in o.split(",") if s]
+    return a
+
+
+def main(argv):
+    args = parse_args(argv)
+    steps = [s for s in STEPS if not args.only or any(o in s for o in args.only)]
+    if not steps:
+        print("run.py: --only %s matches none of: %s" % (",".join(args.only),
+                                                        " ".join(STEPS)))
+        return 2
+    report = Report(args.verbose)
+    h = Harness(args, report)
+    for d in (h.logs, h.isos):
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True, exist_ok=True)
+
+    print("run.py: %s; %d boot%s at a time; logs in %s" % (
+        ", ".join(steps), args.jobs, "s" if args.jobs > 1 else "",
+        os.path.relpath(h.logs)), flush=True)
+    t0 = time.monotonic()
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+
+    need_kernel = [s for s in steps if s != "host"]
+    missing = [f for f in (args.kernel, args.initrd) if not Path(f).is_file()]
+    h.pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs)
+    try:
+        # The ktest boot goes first: the bugcheck boots wait for its list.
+        if need_kernel and not missing and ("ktest" in steps or "bugcheck" in steps):
+            h.submit(h.step_ktest, "ktest" in steps, "bugcheck" in steps)
+        if "host" in steps:
+            if not args.host_test:
+                report.note("host: no --host-test programs given")
+            for path in args.host_test:
+                h.submit(h.step_host, path)
+        if need_kernel and missing:
+            for f in missing:
+                report.fail("boot", "%s is missing (run make); cannot run %s"
+                            % (f, ", ".join(need_kernel)))
+        elif need_kernel:
+            if "gdb" in steps:
+                h.submit(h.step_gdb)
+            if "mem" in steps:
+                for size in [s for s in args.mem_sizes.split(",") if s]:
+                    h.submit(h.step_mem, size)
+                if args.too_small:
+                    h.submit(h.step_too_small, args.too_small)
+        # Steps add steps (ktest submits the bugcheck boots): wait until
+        # no future is left unfinished.
+        while True:
+            with h.futures_lock:
+                pending = [f for f in h.futures if not f.done()]
+            if not pending:
+                break
+            concurrent.futures.wait(pending)
+    except KeyboardInterrupt:
+        report.fail("run.py", "interrupted")
+        report.muted = True
+        h.pool.shutdown(wait=False, cancel_futures=True)
+        h.end_all()
+        print(report.closing(), flush=True)
+        return 1
+    finally:
+        h.end_all()
+    h.pool.shutdown()
+    if args.verbose:
+        print("  total %.1f s" % (time.monotonic() - t0))
+    print(report.closing(), flush=True)
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
