@@ -1,0 +1,1279 @@
+/*
+ * poolcore.c - the pool allocator's core: small blocks carved from pool
+ * pages, big blocks of whole pages, per-tag accounting, and the checks that
+ * turn misuse and corruption into NT bugchecks. Pure logic: pages come from
+ * the descriptor's callbacks, nothing here locks, maps or raises IRQL, so
+ * the host tests run this very file. The kernel's ExAllocatePoolWithTag,
+ * ExFreePoolWithTag, ExAllocatePool2 and ExFreePool (mm/pool.c) pick the
+ * descriptor, take its lock and call in here.
+ *
+ * Locking and IRQL: the caller holds the pool's lock across every call
+ * (see poolcore.h); the callbacks run under it.
+ *
+ * ---- Small blocks -------------------------------------------------------
+ *
+ * Requests of up to 4064 bytes (NumberOfBytes + 16-byte header <= PAGE_SIZE
+ * - 16) come from pool pages, in units of 16 bytes. Each block starts with a
+ * POOL_HEADER; the blocks of a page tile it exactly, and each header holds
+ * the size of the block before it, so the page can be walked both ways:
+ *
+ *    page + 0x000 +-------------------------+ PreviousSize 0   BlockSize 5
+ *                 | POOL_HEADER  'A' "Proc" |
+ *           0x010 |   64 bytes of body      | <- the caller's pointer
+ *                 |                         |
+ *           0x050 +-------------------------+ PreviousSize 5   BlockSize 3
+ *                 | POOL_HEADER  'F'        |
+ *           0x060 |   LIST_ENTRY ------------> Pool->FreeLists[3]
+ *                 |   (16 unused bytes)     |
+ *           0x080 +-------------------------+ PreviousSize 3   BlockSize 248
+ *                 | POOL_HEADER  'A' "File" |
+ *           0x090 |   3952 bytes of body    |
+ *                 |          ...            |
+ *           0x1000+-------------------------+ (next page: a new chain, PreviousSize 0)
+ *
+ *   POOL_HEADER, 16 bytes:
+ *     +0 PreviousSize  +2 BlockSize  +4 PoolType  +5 State  +6 TrackIndex
+ *     +8 PoolTag  +12 RequestedBytes  +14 HeaderCheck
+ *
+ * The sizes are USHORTs: a page is 256 units, one more than a UCHAR holds.
+ * State is 'A' (allocated), 'F' (free, on a free list) or 'L' (freed onto a
+ * lookaside list). The two fields beyond NT's are:
+ *   - HeaderCheck, a 16-bit hash of PreviousSize, BlockSize, PoolType, the
+ *     header's own address and a per-pool cookie. It makes every free O(1)
+ *     yet safe: bytes in the middle of a block, or a header smashed by an
+ *     overrun, almost never carry the right check, and only then does the
+ *     free walk the page from its start to say precisely what is wrong
+ *     (a pointer inside a block, or which header broke). It deliberately
+ *     leaves out State, the tag and TrackIndex, which change on every
+ *     allocation, so the fast paths never recompute it.
+ *   - RequestedBytes, what the caller asked for: BlockSize says what it got,
+ *     the difference is the slack (internal fragmentation) that the
+ *     validator and a debugger can show.
+ * TrackIndex remembers the tag-table slot charged, so a free never hashes.
+ * Free blocks keep their last owner's tag, as on NT, for post-mortems.
+ *
+ * Free small blocks sit on one doubly linked list per size (the LIST_ENTRY
+ * lives in the free block's body), with a bitmap of the non-empty lists.
+ * An allocation takes the exact size if that list is not empty, else the
+ * next larger non-empty size found through the bitmap (best fit by size),
+ * splitting off the rest as a new free block, else a fresh page. Remainders
+ * smaller than 2 units are not split off: the block keeps them. A free
+ * merges the block with free neighbours in its page; a page that becomes
+ * entirely free (one 256-unit block) goes back to FreePages, except that
+ * POOL_EMPTY_PAGES_KEPT (1) such page stays on the 256-unit list so that
+ * allocate/free loops do not take and return a page every time.
+ *
+ * Fast path: a lookaside list per size up to 32 units (496 usable bytes;
+ * NT keeps lookaside lists for the same sizes). A free of such a block,
+ * after all its checks, parks it whole on its size's singly linked list (up
+ * to LookasideDepth blocks, state 'L') instead of merging; an allocation of
+ * that size pops it back. This is what keeps an allocate+free pair of 64
+ * bytes near the project's budget of ~80 instructions: merging and
+ * splitting cost twice that. Parked blocks count as freed for the counters
+ * and tags, but hold their pages until ExpTrimPoolCore - which an
+ * allocation calls by itself before it gives up for want of pages.
+ * LookasideDepth 0 turns the lists off.
+ *
+ * ---- Big blocks ---------------------------------------------------------
+ *
+ * Larger requests take BYTES_TO_PAGES(NumberOfBytes) pages straight from
+ * AllocatePages and return them page-aligned, with no header (so a
+ * page-aligned pointer is never a small block). Their size and tag live in
+ * the big page table, as on NT: an open-addressing hash table keyed by the
+ * first page's address, with linear probing, kept at most 3/4 full and
+ * doubled when needed. The table's pages come from the pool itself
+ * (AllocatePages): it costs nothing until the pool takes its first page,
+ * grows with demand with no fixed limit, and shows up in the pool's page
+ * count (TablePages). A table inside the descriptor would have to pick
+ * between a small limit and kilobytes of static data per pool.
+ *   The table also records every page carved into small blocks (kind
+ * SMALL). That costs one entry per page, taken and dropped only when pages
+ * come and go, and lets the diagnostics prove whether an address lies in a
+ * page of small blocks, in a big block, or in neither - and lets
+ * ExpValidatePool find every page.
+ *   A deleted entry becomes a tombstone (Va | 1) until the next rebuild;
+ * it keeps probe chains intact and lets a second free of a big block be
+ * told apart from a free of an address that was never allocated.
+ *
+ * ---- Tags ---------------------------------------------------------------
+ *
+ * Each pool has a table of POOL_TRACKER_SIZE tags (open addressing, at
+ * most POOL_TRACKER_MAX_PROBES probes) with allocations, frees and bytes in
+ * use; bytes are block bytes (header and rounding for small blocks, whole
+ * pages for big ones), so the table sums to the pool's own counters. Tags
+ * that find no slot are charged to the "Ovfl" bucket, as on NT. Slots are
+ * never reused: a tag seen once keeps its line, like !poolused shows.
+ *
+ * ---- Bugchecks (parameter 1 values from Microsoft's documentation) ------
+ *
+ * BAD_POOL_CALLER (0xC2), the caller's fault:
+ *   0x07 (0, header Ulong1 or big block's tag, address)  freed twice
+ *   0x0A (address, allocator's tag, tag given)          wrong tag
+ *   0x42 (address, 0, 0)         address outside the pool's range
+ *   0x46 (address, 0, 0)         in the pool, but not the start of a block
+ * BAD_POOL_HEADER (0x19), the pool is damaged (maybe not by this caller):
+ *   0x03 (list entry, read-back flink, read-back blink) corrupt free list or
+ *        lookaside link; in a healthy list all three are equal. For a
+ *        lookaside list: (block, the bad link, 0).
+ *   0x05 (entry, its header Ulong1, other entry) two neighbours disagree
+ *   0x07 (0, header Ulong1, entry)  header check/type/state wrong
+ *   0x08 (0, header Ulong1, entry)  block size zero
+ *   0x09 (computed next entry, header Ulong1, entry)  size runs off the page
+ *   0x0D (entry, header Ulong1, expected units)  a free or parked block's
+ *        header changed after it was freed
+ *   0x20 (entry, next entry, next's Ulong1)  on free: the next header does
+ *        not agree with this block's size - typically this block overran
+ * Pagoda fills the parameters Microsoft lists as "reserved" with the
+ * header's first eight bytes (Ulong1), to save a trip to the debugger.
+ */
+#include "poolcore.h"
+#include "../include/bugcodes.h"
+#include "../rtl/rtl.h"
+
+#define EXP_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define EXP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define EXP_NOINLINE    __attribute__((noinline))
+#define EXP_NORETURN    __attribute__((noreturn, noinline, cold))
+
+/* Same parameters as the kernel's ASSERT (kernel/bugcheck.c), which this
+ * file cannot include. Used for bugs of the caller's wrapper. */
+#define POOL_ASSERT(Expr)                                                      \
+    do {                                                                       \
+        if (!(Expr))                                                           \
+            KeBugCheckEx(ASSERTION_FAILURE, (ULONG_PTR) #Expr,                 \
+                         (ULONG_PTR)__FILE__, __LINE__, 0);                    \
+    } while (0)
+
+/* PreviousSize, BlockSize and PoolType: the bytes HeaderCheck covers. */
+#define POOL_CHECKED_BITS 0x000000FFFFFFFFFFULL
+
+#define POOL_TRACKER_SHIFT 8
+STATIC_ASSERT((1u << POOL_TRACKER_SHIFT) == POOL_TRACKER_SIZE);
+STATIC_ASSERT(POOL_PAGE_UNITS == 256);
+STATIC_ASSERT(POOL_LOOKASIDE_MAX_UNITS <= POOL_SMALL_MAX_UNITS);
+
+/* ------------------------------------------------------------------------
+ * Headers
+ * ------------------------------------------------------------------------ */
+
+static inline USHORT ExpHeaderCheck(const POOL_DESCRIPTOR *Pool, const POOL_HEADER *Entry)
+{
+    /* Address bits 4-27 go above the 40 checked bits; the multiply spreads
+     * every input bit into the top 16. */
+    ULONG64 X = (Entry->Ulong1 & POOL_CHECKED_BITS) | ((ULONG64)(ULONG_PTR)Entry << 36);
+    X = (X ^ Pool->Cookie) * 0x9E3779B97F4A7C15ULL;
+    return (USHORT)(X >> 48);
+}
+
+static inline BOOLEAN ExpHeaderCheckOk(const POOL_DESCRIPTOR *Pool, const POOL_HEADER *Entry)
+{
+    return Entry->HeaderCheck == ExpHeaderCheck(Pool, Entry) &&
+           Entry->PoolType == (UCHAR)Pool->PoolType;
+}
+
+static inline VOID ExpUpdateCheck(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry)
+{
+    Entry->HeaderCheck = ExpHeaderCheck(Pool, Entry);
+}
+
+/* A brand-new header: a fresh page, or the rest of a split block. */
+static VOID ExpInitHeader(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry,
+                          ULONG PreviousSize, ULONG BlockSize, UCHAR State)
+{
+    Entry->PreviousSize = (USHORT)PreviousSize;
+    Entry->BlockSize = (USHORT)BlockSize;
+    Entry->PoolType = (UCHAR)Pool->PoolType;
+    Entry->State = State;
+    Entry->TrackIndex = 0;
+    Entry->PoolTag = 0;
+    Entry->RequestedBytes = 0;
+    ExpUpdateCheck(Pool, Entry);
+}
+
+/* Where a header may be: inside the pool, 16-byte aligned. */
+static inline BOOLEAN ExpIsHeaderAddress(const POOL_DESCRIPTOR *Pool, const void *Va)
+{
+    return (ULONG_PTR)Va - Pool->Base < Pool->Size && ((ULONG_PTR)Va & (POOL_BLOCK_SIZE - 1)) == 0;
+}
+
+/* The LIST_ENTRY of a free block: its body, never at a page start. */
+static inline BOOLEAN ExpIsBlockLinks(const POOL_DESCRIPTOR *Pool, const LIST_ENTRY *Links)
+{
+    return ExpIsHeaderAddress(Pool, Links) && BYTE_OFFSET(Links) != 0;
+}
+
+/* A value a free-list link may hold: a list head or a free block's body. */
+static BOOLEAN ExpIsLinkPlausible(const POOL_DESCRIPTOR *Pool, const LIST_ENTRY *Links)
+{
+    ULONG_PTR Offset = (ULONG_PTR)Links - (ULONG_PTR)&Pool->FreeLists[0];
+
+    if (Offset < sizeof(Pool->FreeLists))
+        return Offset % sizeof(LIST_ENTRY) == 0;
+    return ExpIsBlockLinks(Pool, Links);
+}
+
+static inline PLIST_ENTRY ExpBlockLinks(PPOOL_HEADER Entry)
+{
+    return (PLIST_ENTRY)(Entry + 1);
+}
+
+/* The lookaside link: the first eight bytes of a parked block's body. */
+static inline PPOOL_HEADER *ExpParkedLink(PPOOL_HEADER Entry)
+{
+    return (PPOOL_HEADER *)(Entry + 1);
+}
+
+/* ------------------------------------------------------------------------
+ * Pages from the callbacks
+ * ------------------------------------------------------------------------ */
+
+static PVOID ExpGetPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
+{
+    PVOID Va = Pool->AllocatePages(Pool, PageCount);
+    ULONG_PTR Offset = (ULONG_PTR)Va - Pool->Base;
+
+    if (Va == NULL)
+        return NULL;
+    POOL_ASSERT(BYTE_OFFSET(Va) == 0 && Offset < Pool->Size &&
+                PageCount <= (Pool->Size - Offset) >> PAGE_SHIFT);
+    Pool->PagesInUse += PageCount;
+    return Va;
+}
+
+static VOID ExpPutPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCount)
+{
+    Pool->PagesInUse -= PageCount;
+    Pool->FreePages(Pool, Va, PageCount);
+}
+
+/* ------------------------------------------------------------------------
+ * The big page table
+ * ------------------------------------------------------------------------ */
+
+static inline ULONG_PTR ExpBigHash(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
+{
+    ULONG64 X = (ULONG64)(Va >> PAGE_SHIFT) * 0x9E3779B97F4A7C15ULL;
+    return (ULONG_PTR)(X >> 32) & (Pool->BigTableSize - 1);
+}
+
+/*
+ * The live entry for the run starting at Va, or NULL. When Freed is not
+ * NULL and there is no live entry, *Freed receives a tombstone for Va if
+ * one is still in the table.
+ */
+static PPOOL_BIG_ENTRY ExpLookupBig(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va,
+                                    PPOOL_BIG_ENTRY *Freed)
+{
+    ULONG_PTR Index, Probes, Mask = Pool->BigTableSize - 1;
+    PPOOL_BIG_ENTRY Entry;
+
+    if (Pool->BigTable == NULL)
+        return NULL;
+    Index = ExpBigHash(Pool, Va);
+    for (Probes = 0; Probes < Pool->BigTableSize; Probes++, Index = (Index + 1) & Mask) {
+        Entry = &Pool->BigTable[Index];
+        if (Entry->Va == Va)
+            return Entry;
+        if (Entry->Va == 0)
+            break;
+        if (Freed != NULL && Entry->Va == (Va | POOL_BIG_FREED))
+            *Freed = Entry;
+    }
+    return NULL;
+}
+
+/* Claim an entry for Va (not in the table); ExpReserveBigSlot made room. */
+static PPOOL_BIG_ENTRY ExpInsertBig(PPOOL_DESCRIPTOR Pool, ULONG_PTR Va)
+{
+    ULONG_PTR Index = ExpBigHash(Pool, Va), Mask = Pool->BigTableSize - 1;
+    PPOOL_BIG_ENTRY Entry, Tombstone = NULL;
+
+    for (;;) {
+        Entry = &Pool->BigTable[Index];
+        if (Entry->Va == 0)
+            break;
+        if ((Entry->Va & POOL_BIG_FREED) && Tombstone == NULL)
+            Tombstone = Entry;
+        Index = (Index + 1) & Mask;
+    }
+    if (Tombstone != NULL) {
+        Entry = Tombstone;
+        Pool->BigTableFreed--;
+    }
+    memset(Entry, 0, sizeof(*Entry));
+    Entry->Va = Va;
+    Pool->BigTableUsed++;
+    return Entry;
+}
+
+static VOID ExpDeleteBig(PPOOL_DESCRIPTOR Pool, PPOOL_BIG_ENTRY Entry)
+{
+    Entry->Va |= POOL_BIG_FREED;
+    Pool->BigTableUsed--;
+    Pool->BigTableFreed++;
+}
+
+/*
+ * Make sure one more entry fits while the table stays at most 3/4 full
+ * (counting tombstones), building a new table - twice as large when live
+ * entries pass half of it - from fresh pages if needed. Returns FALSE when
+ * there is no room and no pages to grow.
+ */
+static BOOLEAN ExpReserveBigSlot(PPOOL_DESCRIPTOR Pool)
+{
+    PPOOL_BIG_ENTRY Old = Pool->BigTable, New, Entry;
+    ULONG_PTR OldSize = Pool->BigTableSize, NewSize, Pages, Index;
+
+    if (Old != NULL && (Pool->BigTableUsed + Pool->BigTableFreed + 1) * 4 <= OldSize * 3)
+        return TRUE;
+
+    NewSize = Old != NULL ? OldSize : POOL_BIG_TABLE_INITIAL;
+    while ((Pool->BigTableUsed + 1) * 2 > NewSize)
+        NewSize *= 2;
+    Pages = BYTES_TO_PAGES(NewSize * sizeof(POOL_BIG_ENTRY));
+    New = ExpGetPages(Pool, Pages);
+    if (New == NULL) {
+        /* Crowded but not full is still usable: probes end at an empty slot. */
+        return Old != NULL && Pool->BigTableUsed + Pool->BigTableFreed + 2 <= OldSize;
+    }
+    memset(New, 0, Pages * PAGE_SIZE);
+    Pool->BigTable = New;
+    Pool->BigTableSize = NewSize;
+    Pool->BigTableUsed = 0;
+    Pool->BigTableFreed = 0;
+    Pool->TablePages += Pages;
+    if (Old != NULL) {
+        for (Index = 0; Index < OldSize; Index++) {
+            if (Old[Index].Va == 0 || (Old[Index].Va & POOL_BIG_FREED))
+                continue;
+            Entry = ExpInsertBig(Pool, Old[Index].Va);
+            *Entry = Old[Index];
+        }
+        Pages = BYTES_TO_PAGES(OldSize * sizeof(POOL_BIG_ENTRY));
+        Pool->TablePages -= Pages;
+        ExpPutPages(Pool, Old, Pages);
+    }
+    return TRUE;
+}
+
+/*
+ * The live entry whose pages contain Va (a big block or a page of small
+ * blocks), or NULL when Va's page is none of the pool's. Searches back at
+ * most as many pages as the largest big block ever had: diagnostics only.
+ */
+static PPOOL_BIG_ENTRY ExpFindPageOwner(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
+{
+    ULONG_PTR Page = Va & ~(PAGE_SIZE - 1), Back, Limit;
+    PPOOL_BIG_ENTRY Entry;
+
+    Limit = Pool->LargestBigPages > 1 ? Pool->LargestBigPages : 1;
+    if (Limit > ((Page - Pool->Base) >> PAGE_SHIFT) + 1)
+        Limit = ((Page - Pool->Base) >> PAGE_SHIFT) + 1;
+    for (Back = 0; Back < Limit; Back++) {
+        Entry = ExpLookupBig(Pool, Page - Back * PAGE_SIZE, NULL);
+        if (Entry != NULL)
+            return Page < Entry->Va + Entry->PageCount * PAGE_SIZE ? Entry : NULL;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Tags
+ * ------------------------------------------------------------------------ */
+
+static EXP_NOINLINE ULONG ExpFindTrackerSlow(PPOOL_DESCRIPTOR Pool, ULONG Tag, ULONG Index)
+{
+    PPOOL_TRACKER_ENTRY Tracker;
+    ULONG Probes;
+
+    /* Slots are never emptied, so an unused slot ends the search: the tag
+     * is not further on, and this slot becomes its own. */
+    for (Probes = 0; Probes < POOL_TRACKER_MAX_PROBES; Probes++) {
+        Tracker = &Pool->Tracker[Index];
+        if (Tracker->Allocations == 0) {
+            Tracker->Tag = Tag;
+            return Index;
+        }
+        if (Tracker->Tag == Tag)
+            return Index;
+        Index = (Index + 1) & (POOL_TRACKER_SIZE - 1);
+    }
+    return POOL_TRACKER_OVERFLOW;
+}
+
+/* The slot to charge for Tag. The caller must count an allocation in it
+ * at once (Allocations != 0 is what marks a slot used). */
+static inline ULONG ExpFindTracker(PPOOL_DESCRIPTOR Pool, ULONG Tag)
+{
+    ULONG Index = (Tag * 0x9E3779B1u) >> (32 - POOL_TRACKER_SHIFT);
+    PPOOL_TRACKER_ENTRY Tracker = &Pool->Tracker[Index];
+
+    if (EXP_LIKELY(Tracker->Tag == Tag && Tracker->Allocations != 0))
+        return Index;
+    return ExpFindTrackerSlow(Pool, Tag, Index);
+}
+
+/* ------------------------------------------------------------------------
+ * Free lists
+ * ------------------------------------------------------------------------ */
+
+static VOID ExpInsertFreeBlock(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry)
+{
+    ULONG Units = Entry->BlockSize;
+
+    InsertHeadList(&Pool->FreeLists[Units], ExpBlockLinks(Entry));
+    Pool->FreeListBitmap[Units >> 6] |= 1ULL << (Units & 63);
+    if (Units == POOL_PAGE_UNITS)
+        Pool->EmptyPages++;
+}
+
+/*
+ * Take the free block Entry, of Units units, off its list, after checking
+ * that its header is still the one written when it was freed and that its
+ * neighbours on the list point back at it.
+ */
+static VOID ExpUnlinkFreeBlock(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry, ULONG Units)
+{
+    PLIST_ENTRY Links = ExpBlockLinks(Entry), Flink, Blink;
+
+    if (!ExpHeaderCheckOk(Pool, Entry) || Entry->State != POOL_STATE_FREE ||
+        Entry->BlockSize != Units)
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_FREE_MODIFIED, (ULONG_PTR)Entry,
+                     Entry->Ulong1, Units);
+    Flink = Links->Flink;
+    Blink = Links->Blink;
+    if (!ExpIsLinkPlausible(Pool, Flink) || !ExpIsLinkPlausible(Pool, Blink))
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)Links,
+                     (ULONG_PTR)Flink, (ULONG_PTR)Blink);
+    if (Flink->Blink != Links || Blink->Flink != Links)
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)Links,
+                     (ULONG_PTR)Flink->Blink, (ULONG_PTR)Blink->Flink);
+    if (RemoveEntryList(Links))
+        Pool->FreeListBitmap[Units >> 6] &= ~(1ULL << (Units & 63));
+    if (Units == POOL_PAGE_UNITS)
+        Pool->EmptyPages--;
+}
+
+/* Pop the first block of FreeLists[Units]. The bitmap says it is there. */
+static PPOOL_HEADER ExpPopFreeList(PPOOL_DESCRIPTOR Pool, ULONG Units)
+{
+    PLIST_ENTRY Head = &Pool->FreeLists[Units], Links = Head->Flink;
+    PPOOL_HEADER Entry;
+
+    if (!ExpIsBlockLinks(Pool, Links))
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)Head,
+                     (ULONG_PTR)Links, (ULONG_PTR)Head->Blink);
+    Entry = (PPOOL_HEADER)Links - 1;
+    ExpUnlinkFreeBlock(Pool, Entry, Units);
+    return Entry;
+}
+
+/* Smallest non-empty list of at least Units units, or 0 when none is. */
+static ULONG ExpFindFreeList(const POOL_DESCRIPTOR *Pool, ULONG Units)
+{
+    ULONG Word = Units >> 6;
+    ULONG64 Bits = Pool->FreeListBitmap[Word] & (~0ULL << (Units & 63));
+
+    while (Bits == 0) {
+        if (++Word == POOL_BITMAP_WORDS)
+            return 0;
+        Bits = Pool->FreeListBitmap[Word];
+    }
+    return Word * 64 + (ULONG)__builtin_ctzll(Bits);
+}
+
+/*
+ * Set Entry->PreviousSize from Expected to NewSize, after checking Entry's
+ * header and that it agreed with the block before it (Before, for the
+ * report). Rewriting the check of a header nobody verified would launder
+ * corruption.
+ */
+static VOID ExpSetPreviousSize(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry,
+                               ULONG Expected, ULONG NewSize, PPOOL_HEADER Before)
+{
+    if (!ExpHeaderCheckOk(Pool, Entry) || Entry->PreviousSize != Expected)
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_NEIGHBOURS, (ULONG_PTR)Entry,
+                     Entry->Ulong1, (ULONG_PTR)Before);
+    Entry->PreviousSize = (USHORT)NewSize;
+    ExpUpdateCheck(Pool, Entry);
+}
+
+/* Make the free, unlisted block Entry an allocated block of Units units,
+ * returning the rest of it, if big enough, to the free lists. */
+static PPOOL_HEADER ExpCarveBlock(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry, ULONG Units)
+{
+    ULONG Size = Entry->BlockSize;
+    PPOOL_HEADER Rest, After;
+
+    if (Size - Units >= POOL_MIN_UNITS) {
+        Rest = Entry + Units;
+        After = Entry + Size;
+        if (BYTE_OFFSET(After) != 0)
+            ExpSetPreviousSize(Pool, After, Size, Size - Units, Entry);
+        ExpInitHeader(Pool, Rest, Units, Size - Units, POOL_STATE_FREE);
+        ExpInsertFreeBlock(Pool, Rest);
+        Size = Units;
+    }
+    Entry->BlockSize = (USHORT)Size;
+    Entry->State = POOL_STATE_ALLOCATED;
+    ExpUpdateCheck(Pool, Entry);
+    return Entry;
+}
+
+/* A new page of small blocks, as one free 256-unit block not yet listed. */
+static PPOOL_HEADER ExpTakeFreshPage(PPOOL_DESCRIPTOR Pool)
+{
+    PPOOL_BIG_ENTRY Big;
+    PPOOL_HEADER Entry;
+
+    if (!ExpReserveBigSlot(Pool))
+        return NULL;
+    Entry = ExpGetPages(Pool, 1);
+    if (Entry == NULL)
+        return NULL;
+    Big = ExpInsertBig(Pool, (ULONG_PTR)Entry);
+    Big->PageCount = 1;
+    Big->Kind = POOL_BIG_KIND_SMALL;
+    Pool->SmallPages++;
+    ExpInitHeader(Pool, Entry, 0, POOL_PAGE_UNITS, POOL_STATE_FREE);
+    return Entry;
+}
+
+static VOID ExpReleaseSmallPage(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Page)
+{
+    PPOOL_BIG_ENTRY Big = ExpLookupBig(Pool, (ULONG_PTR)Page, NULL);
+
+    POOL_ASSERT(Big != NULL && Big->Kind == POOL_BIG_KIND_SMALL);
+    ExpDeleteBig(Pool, Big);
+    Pool->SmallPages--;
+    ExpPutPages(Pool, Page, 1);
+}
+
+/*
+ * Give the checked block Entry (allocated or parked) back to its page:
+ * merge it with free neighbours, then list the result - or return the page
+ * when it became empty and one empty page is kept already.
+ */
+static VOID ExpReleaseSmallBlock(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry)
+{
+    ULONG Units = Entry->BlockSize, LastUnits = Units;
+    PPOOL_HEADER Next = Entry + Units, Last = Entry, Prev;
+
+    if (BYTE_OFFSET(Next) != 0 && Next->State == POOL_STATE_FREE) {
+        LastUnits = Next->BlockSize;
+        ExpUnlinkFreeBlock(Pool, Next, LastUnits);
+        Last = Next;
+        Units += LastUnits;
+        Next += LastUnits;
+    }
+    if (Entry->PreviousSize != 0) {
+        Prev = Entry - Entry->PreviousSize;
+        if (Prev->State == POOL_STATE_FREE) {
+            ExpUnlinkFreeBlock(Pool, Prev, Prev->BlockSize);
+            Units += Prev->BlockSize;
+            Entry = Prev;
+        }
+    }
+    if (BYTE_OFFSET(Entry) + ((ULONG_PTR)Units << POOL_BLOCK_SHIFT) > PAGE_SIZE)
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_SIZE_TOO_LARGE, (ULONG_PTR)(Entry + Units),
+                     Entry->Ulong1, (ULONG_PTR)Entry);
+    if (BYTE_OFFSET(Next) != 0)
+        ExpSetPreviousSize(Pool, Next, LastUnits, Units, Last);
+
+    Entry->BlockSize = (USHORT)Units;
+    Entry->State = POOL_STATE_FREE;
+    ExpUpdateCheck(Pool, Entry);
+    if (Units == POOL_PAGE_UNITS && Pool->EmptyPages >= POOL_EMPTY_PAGES_KEPT) {
+        ExpReleaseSmallPage(Pool, Entry);
+        return;
+    }
+    ExpInsertFreeBlock(Pool, Entry);
+}
+
+/* ------------------------------------------------------------------------
+ * Lookaside lists and trimming
+ * ------------------------------------------------------------------------ */
+
+/* Check a parked block before it is merged: header untouched since it was
+ * parked, neighbours still agreeing with it. */
+static VOID ExpCheckParkedBlock(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry, ULONG Units)
+{
+    PPOOL_HEADER Next = Entry + Units;
+
+    if (!ExpHeaderCheckOk(Pool, Entry) || Entry->State != POOL_STATE_LOOKASIDE ||
+        Entry->BlockSize != Units ||
+        BYTE_OFFSET(Entry) + ((ULONG_PTR)Units << POOL_BLOCK_SHIFT) > PAGE_SIZE)
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_FREE_MODIFIED, (ULONG_PTR)Entry,
+                     Entry->Ulong1, Units);
+    if (BYTE_OFFSET(Next) != 0 && Next->PreviousSize != Units)
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_NEIGHBOURS, (ULONG_PTR)Next, Next->Ulong1,
+                     (ULONG_PTR)Entry);
+    if (Entry->PreviousSize != 0 && (Entry - Entry->PreviousSize)->BlockSize != Entry->PreviousSize)
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_NEIGHBOURS, (ULONG_PTR)Entry, Entry->Ulong1,
+                     (ULONG_PTR)(Entry - Entry->PreviousSize));
+}
+
+/* Merge every parked block back. Returns how many there were. */
+static SIZE_T ExpFlushLookasides(PPOOL_DESCRIPTOR Pool)
+{
+    POOL_LOOKASIDE *Lookaside;
+    PPOOL_HEADER Entry, Next;
+    SIZE_T Flushed = 0;
+    ULONG Units;
+
+    for (Units = POOL_MIN_UNITS; Units <= POOL_LOOKASIDE_MAX_UNITS; Units++) {
+        Lookaside = &Pool->Lookaside[Units];
+        while ((Entry = Lookaside->Head) != NULL) {
+            Next = *ExpParkedLink(Entry);
+            ExpCheckParkedBlock(Pool, Entry, Units);
+            if (Next != NULL && !ExpIsHeaderAddress(Pool, Next))
+                KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)(Entry + 1),
+                             (ULONG_PTR)Next, 0);
+            Lookaside->Head = Next;
+            Lookaside->Depth--;
+            Pool->LookasideBlocks--;
+            ExpReleaseSmallBlock(Pool, Entry);
+            Flushed++;
+        }
+    }
+    return Flushed;
+}
+
+static ULONG_PTR ExpReleaseEmptyPages(PPOOL_DESCRIPTOR Pool)
+{
+    ULONG_PTR Released = 0;
+
+    while (!IsListEmpty(&Pool->FreeLists[POOL_PAGE_UNITS])) {
+        ExpReleaseSmallPage(Pool, ExpPopFreeList(Pool, POOL_PAGE_UNITS));
+        Released++;
+    }
+    return Released;
+}
+
+/* Before failing an allocation: TRUE when trimming freed anything. */
+static BOOLEAN ExpTrimForRetry(PPOOL_DESCRIPTOR Pool)
+{
+    SIZE_T Flushed = ExpFlushLookasides(Pool);
+
+    return Flushed + ExpReleaseEmptyPages(Pool) != 0;
+}
+
+ULONG_PTR ExpTrimPoolCore(PPOOL_DESCRIPTOR Pool)
+{
+    SIZE_T Before = Pool->PagesInUse;
+
+    ExpFlushLookasides(Pool);
+    ExpReleaseEmptyPages(Pool);
+    return Before - Pool->PagesInUse;
+}
+
+/* ------------------------------------------------------------------------
+ * Diagnosis: what exactly is wrong with a small block being freed
+ * ------------------------------------------------------------------------ */
+
+/* Check one header met while walking a page from its start. */
+static VOID ExpCheckWalkedHeader(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Walk,
+                                 PPOOL_HEADER Prev)
+{
+    ULONG Expected = Prev != NULL ? Prev->BlockSize : 0;
+
+    if (Walk->BlockSize == 0)
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_SIZE_ZERO, 0, Walk->Ulong1, (ULONG_PTR)Walk);
+    if (BYTE_OFFSET(Walk) + ((ULONG_PTR)Walk->BlockSize << POOL_BLOCK_SHIFT) > PAGE_SIZE)
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_SIZE_TOO_LARGE,
+                     (ULONG_PTR)Walk + ((ULONG_PTR)Walk->BlockSize << POOL_BLOCK_SHIFT),
+                     Walk->Ulong1, (ULONG_PTR)Walk);
+    if (Walk->PreviousSize != Expected)
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_NEIGHBOURS, (ULONG_PTR)Walk, Walk->Ulong1,
+                     (ULONG_PTR)Prev);
+    if (!ExpHeaderCheckOk(Pool, Walk) || Walk->BlockSize < POOL_MIN_UNITS ||
+        (Walk->State != POOL_STATE_ALLOCATED && Walk->State != POOL_STATE_FREE &&
+         Walk->State != POOL_STATE_LOOKASIDE))
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_CORRUPT, 0, Walk->Ulong1, (ULONG_PTR)Walk);
+}
+
+/*
+ * The fast checks on the block at Va failed: find out why and bugcheck.
+ * Slow on purpose - it runs once, right before the system stops.
+ */
+static EXP_NORETURN VOID ExpReportBadSmallBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
+{
+    PPOOL_HEADER Entry = (PPOOL_HEADER)Va - 1, Walk, Prev = NULL, Next;
+    PPOOL_BIG_ENTRY Owner;
+
+    if (Va & (POOL_BLOCK_SIZE - 1))
+        KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_BAD_ADDRESS, Va, 0, 0);
+    Owner = ExpFindPageOwner(Pool, Va);
+    if (Owner == NULL || Owner->Kind != POOL_BIG_KIND_SMALL)
+        KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_BAD_ADDRESS, Va, 0, 0);
+
+    /* A good header that is not allocated is a block freed before - or
+     * the header it had, left behind when it was merged into a neighbour. */
+    if (ExpHeaderCheckOk(Pool, Entry) &&
+        (Entry->State == POOL_STATE_FREE || Entry->State == POOL_STATE_LOOKASIDE))
+        KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_DOUBLE_FREE, 0, Entry->Ulong1, Va);
+
+    /* Walk from the page's first header: either it lands on Entry, and
+     * every header up to it is sound, or it steps over it. */
+    for (Walk = (PPOOL_HEADER)PAGE_ALIGN(Va);; Walk += Walk->BlockSize) {
+        ExpCheckWalkedHeader(Pool, Walk, Prev);
+        if (Walk == Entry)
+            break;
+        if (Entry < Walk + Walk->BlockSize)
+            KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_BAD_ADDRESS, Va, 0, 0);
+        Prev = Walk;
+    }
+
+    if (Entry->State == POOL_STATE_ALLOCATED && Entry->TrackIndex <= POOL_TRACKER_OVERFLOW) {
+        Next = Entry + Entry->BlockSize;
+        if (BYTE_OFFSET(Next) != 0 && Next->PreviousSize != Entry->BlockSize)
+            KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_NEXT_MISMATCH, (ULONG_PTR)Entry,
+                         (ULONG_PTR)Next, Next->Ulong1);
+    }
+    KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_CORRUPT, 0, Entry->Ulong1, (ULONG_PTR)Entry);
+}
+
+/*
+ * The header of the allocated small block at Va, after every check a free
+ * makes: the header's check, state and type, the block inside its page,
+ * and both neighbours agreeing with its sizes. Any failure bugchecks.
+ */
+static inline __attribute__((always_inline)) PPOOL_HEADER
+ExpCheckSmallBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
+{
+    PPOOL_HEADER Entry = (PPOOL_HEADER)Va - 1;
+    ULONG Units, Previous, Offset;
+
+    if (EXP_UNLIKELY(Va & (POOL_BLOCK_SIZE - 1)))
+        goto Bad;
+    if (EXP_UNLIKELY(Entry->HeaderCheck != ExpHeaderCheck(Pool, Entry) ||
+                     Entry->State != POOL_STATE_ALLOCATED ||
+                     Entry->PoolType != (UCHAR)Pool->PoolType ||
+                     Entry->TrackIndex > POOL_TRACKER_OVERFLOW))
+        goto Bad;
+    Units = Entry->BlockSize;
+    Previous = Entry->PreviousSize;
+    Offset = BYTE_OFFSET(Entry);
+    if (EXP_UNLIKELY(Units < POOL_MIN_UNITS || Offset + (Units << POOL_BLOCK_SHIFT) > PAGE_SIZE ||
+                     (Previous << POOL_BLOCK_SHIFT) > Offset || (Previous == 0) != (Offset == 0)))
+        goto Bad;
+    if (EXP_UNLIKELY(BYTE_OFFSET(Entry + Units) != 0 && (Entry + Units)->PreviousSize != Units))
+        goto Bad;
+    if (EXP_UNLIKELY(Previous != 0 && (Entry - Previous)->BlockSize != Previous))
+        goto Bad;
+    return Entry;
+Bad:
+    ExpReportBadSmallBlock(Pool, Va);
+}
+
+/* The live big block at Va (page-aligned, in the pool), or a bugcheck. */
+static PPOOL_BIG_ENTRY ExpCheckBigBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
+{
+    PPOOL_BIG_ENTRY Freed = NULL, Big = ExpLookupBig(Pool, Va, &Freed);
+
+    if (Big != NULL && Big->Kind == POOL_BIG_KIND_BLOCK) {
+        if (Big->TrackIndex > POOL_TRACKER_OVERFLOW)
+            KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_CORRUPT, 0, Va, (ULONG_PTR)Big);
+        return Big;
+    }
+    if (Big == NULL && Freed != NULL && Freed->Kind == POOL_BIG_KIND_BLOCK)
+        KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_DOUBLE_FREE, 0, Freed->Tag, Va);
+    KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_BAD_ADDRESS, Va, 0, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Allocation
+ * ------------------------------------------------------------------------ */
+
+/* No parked block of this size: free lists, then a fresh page, then one
+ * more try after trimming. */
+static EXP_NOINLINE PPOOL_HEADER ExpAllocateSmallSlow(PPOOL_DESCRIPTOR Pool, ULONG Units)
+{
+    PPOOL_HEADER Entry;
+    ULONG Attempt, Index;
+
+    for (Attempt = 0; Attempt < 2; Attempt++) {
+        Index = ExpFindFreeList(Pool, Units);
+        if (Index != 0)
+            return ExpCarveBlock(Pool, ExpPopFreeList(Pool, Index), Units);
+        Entry = ExpTakeFreshPage(Pool);
+        if (Entry != NULL)
+            return ExpCarveBlock(Pool, Entry, Units);
+        if (Attempt > 0 || !ExpTrimForRetry(Pool))
+            break;
+    }
+    return NULL;
+}
+
+static EXP_NOINLINE PVOID ExpAllocateBigBlock(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes,
+                                              ULONG Tag)
+{
+    ULONG_PTR Pages = BYTES_TO_PAGES(NumberOfBytes);
+    PPOOL_TRACKER_ENTRY Tracker;
+    PPOOL_BIG_ENTRY Big;
+    PVOID Va = NULL;
+    ULONG Attempt, Index;
+
+    if (Pages <= Pool->Size >> PAGE_SHIFT) {
+        for (Attempt = 0; Attempt < 2; Attempt++) {
+            if (ExpReserveBigSlot(Pool)) {
+                Va = ExpGetPages(Pool, Pages);
+                if (Va != NULL)
+                    break;
+            }
+            if (Attempt > 0 || !ExpTrimForRetry(Pool))
+                break;
+        }
+    }
+    if (Va == NULL) {
+        Pool->FailedAllocations++;
+        return NULL;
+    }
+
+    Index = ExpFindTracker(Pool, Tag);
+    Big = ExpInsertBig(Pool, (ULONG_PTR)Va);
+    Big->PageCount = Pages;
+    Big->NumberOfBytes = NumberOfBytes;
+    Big->Tag = Tag;
+    Big->TrackIndex = (USHORT)Index;
+    Big->Kind = POOL_BIG_KIND_BLOCK;
+
+    Tracker = &Pool->Tracker[Index];
+    Tracker->Allocations++;
+    Tracker->BytesInUse += Pages << PAGE_SHIFT;
+    Pool->BigPages += Pages;
+    Pool->BigBlocks++;
+    Pool->Allocations++;
+    if (Pages > Pool->LargestBigPages)
+        Pool->LargestBigPages = Pages;
+    return Va;
+}
+
+PVOID ExpAllocatePoolCore(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    PPOOL_TRACKER_ENTRY Tracker;
+    POOL_LOOKASIDE *Lookaside;
+    PPOOL_HEADER Entry = NULL, Next;
+    ULONG Units, Index, Bytes;
+
+    if (EXP_UNLIKELY(NumberOfBytes > POOL_SMALL_MAX_BYTES))
+        return ExpAllocateBigBlock(Pool, NumberOfBytes, Tag);
+
+    /* Header + body rounded up to units; 0 bytes gets the minimal block. */
+    Units = (ULONG)((NumberOfBytes + (NumberOfBytes == 0) + 2 * POOL_BLOCK_SIZE - 1) >>
+                    POOL_BLOCK_SHIFT);
+
+    if (Units <= POOL_LOOKASIDE_MAX_UNITS) {
+        Lookaside = &Pool->Lookaside[Units];
+        Entry = Lookaside->Head;
+        if (Entry != NULL) {
+            /* Entry itself was checked when it became the head; the link
+             * in its body could have been written after the free. */
+            Next = *ExpParkedLink(Entry);
+            if (EXP_UNLIKELY(Entry->BlockSize != Units || Entry->State != POOL_STATE_LOOKASIDE))
+                KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_FREE_MODIFIED, (ULONG_PTR)Entry,
+                             Entry->Ulong1, Units);
+            if (EXP_UNLIKELY(Next != NULL && !ExpIsHeaderAddress(Pool, Next)))
+                KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)(Entry + 1),
+                             (ULONG_PTR)Next, 0);
+            Lookaside->Head = Next;
+            Lookaside->Depth--;
+            Pool->LookasideBlocks--;
+        }
+    }
+    if (Entry == NULL) {
+        Entry = ExpAllocateSmallSlow(Pool, Units);
+        if (Entry == NULL) {
+            Pool->FailedAllocations++;
+            return NULL;
+        }
+    }
+
+    Index = ExpFindTracker(Pool, Tag);
+    Bytes = (ULONG)Entry->BlockSize << POOL_BLOCK_SHIFT;
+    Entry->State = POOL_STATE_ALLOCATED;
+    Entry->TrackIndex = (USHORT)Index;
+    Entry->PoolTag = Tag;
+    Entry->RequestedBytes = (USHORT)NumberOfBytes;
+    Tracker = &Pool->Tracker[Index];
+    Tracker->Allocations++;
+    Tracker->BytesInUse += Bytes;
+    Pool->SmallBytesInUse += Bytes;
+    Pool->Allocations++;
+    return Entry + 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Free
+ * ------------------------------------------------------------------------ */
+
+static EXP_NOINLINE VOID ExpFreeBigBlock(PPOOL_DESCRIPTOR Pool, ULONG_PTR Va, ULONG Tag,
+                                         BOOLEAN CheckTag)
+{
+    PPOOL_BIG_ENTRY Big = ExpCheckBigBlock(Pool, Va);
+    PPOOL_TRACKER_ENTRY Tracker;
+    ULONG_PTR Pages = Big->PageCount;
+
+    if (CheckTag && Big->Tag != Tag)
+        KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_WRONG_TAG, Va, Big->Tag, Tag);
+    Tracker = &Pool->Tracker[Big->TrackIndex];
+    Tracker->Frees++;
+    Tracker->BytesInUse -= Pages << PAGE_SHIFT;
+    Pool->BigPages -= Pages;
+    Pool->BigBlocks--;
+    Pool->Frees++;
+    ExpDeleteBig(Pool, Big);
+    ExpPutPages(Pool, (PVOID)Va, Pages);
+}
+
+VOID ExpFreePoolCore(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag)
+{
+    ULONG_PTR Va = (ULONG_PTR)P;
+    PPOOL_TRACKER_ENTRY Tracker;
+    POOL_LOOKASIDE *Lookaside;
+    PPOOL_HEADER Entry;
+    ULONG Units, Bytes;
+
+    if (EXP_UNLIKELY(Va - Pool->Base >= Pool->Size))
+        KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_NOT_IN_POOL, Va, 0, 0);
+    if (EXP_UNLIKELY(BYTE_OFFSET(Va) == 0)) {
+        ExpFreeBigBlock(Pool, Va, Tag, CheckTag);
+        return;
+    }
+    Entry = ExpCheckSmallBlock(Pool, Va);
+    if (CheckTag && EXP_UNLIKELY(Entry->PoolTag != Tag))
+        KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_WRONG_TAG, Va, Entry->PoolTag, Tag);
+
+    Units = Entry->BlockSize;
+    Bytes = Units << POOL_BLOCK_SHIFT;
+    Tracker = &Pool->Tracker[Entry->TrackIndex];
+    Tracker->Frees++;
+    Tracker->BytesInUse -= Bytes;
+    Pool->SmallBytesInUse -= Bytes;
+    Pool->Frees++;
+
+    if (Units <= POOL_LOOKASIDE_MAX_UNITS) {
+        Lookaside = &Pool->Lookaside[Units];
+        if (Lookaside->Depth < Pool->LookasideDepth) {
+            Entry->State = POOL_STATE_LOOKASIDE;
+            *ExpParkedLink(Entry) = Lookaside->Head;
+            Lookaside->Head = Entry;
+            Lookaside->Depth++;
+            Pool->LookasideBlocks++;
+            return;
+        }
+    }
+    ExpReleaseSmallBlock(Pool, Entry);
+}
+
+/* ------------------------------------------------------------------------
+ * Queries
+ * ------------------------------------------------------------------------ */
+
+SIZE_T ExpQueryPoolBlockSize(PPOOL_DESCRIPTOR Pool, PVOID P)
+{
+    ULONG_PTR Va = (ULONG_PTR)P;
+
+    if (Va - Pool->Base >= Pool->Size)
+        KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_NOT_IN_POOL, Va, 0, 0);
+    if (BYTE_OFFSET(Va) == 0)
+        return ExpCheckBigBlock(Pool, Va)->PageCount << PAGE_SHIFT;
+    return ((SIZE_T)ExpCheckSmallBlock(Pool, Va)->BlockSize - 1) << POOL_BLOCK_SHIFT;
+}
+
+ULONG ExpQueryPoolTags(PPOOL_DESCRIPTOR Pool, PPOOL_TAG_INFO Buffer, ULONG Count)
+{
+    const POOL_TRACKER_ENTRY *Tracker;
+    ULONG Index, Found = 0;
+
+    for (Index = 0; Index <= POOL_TRACKER_OVERFLOW; Index++) {
+        Tracker = &Pool->Tracker[Index];
+        if (Tracker->Allocations == 0)
+            continue;
+        if (Found < Count) {
+            Buffer[Found].Tag = Tracker->Tag;
+            Buffer[Found].PoolType = Pool->PoolType;
+            Buffer[Found].Allocations = Tracker->Allocations;
+            Buffer[Found].Frees = Tracker->Frees;
+            Buffer[Found].BytesInUse = Tracker->BytesInUse;
+        }
+        Found++;
+    }
+    return Found;
+}
+
+/* ------------------------------------------------------------------------
+ * Initialization
+ * ------------------------------------------------------------------------ */
+
+VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOID Base,
+                                 PVOID End, PPOOL_ALLOCATE_PAGES AllocatePages,
+                                 PPOOL_FREE_PAGES FreePages, PVOID Context)
+{
+    ULONG Index;
+
+    POOL_ASSERT(PoolType == NonPagedPool || PoolType == PagedPool);
+    POOL_ASSERT(BYTE_OFFSET(Base) == 0 && BYTE_OFFSET(End) == 0);
+    POOL_ASSERT((ULONG_PTR)Base < (ULONG_PTR)End);
+    POOL_ASSERT(AllocatePages != NULL && FreePages != NULL);
+
+    memset(Pool, 0, sizeof(*Pool));
+    Pool->PoolType = PoolType;
+    Pool->LookasideDepth = POOL_LOOKASIDE_DEFAULT_DEPTH;
+    Pool->Base = (ULONG_PTR)Base;
+    Pool->End = (ULONG_PTR)End;
+    Pool->Size = (ULONG_PTR)End - (ULONG_PTR)Base;
+    /* Not a secret: it only makes a header copied from another pool, or
+     * from another address, fail its check. */
+    Pool->Cookie = ((ULONG_PTR)Pool ^ ((ULONG_PTR)Base >> PAGE_SHIFT) ^
+                    ((ULONG_PTR)PoolType << 56)) * 0xD6E8FEB86659FD93ULL;
+    Pool->AllocatePages = AllocatePages;
+    Pool->FreePages = FreePages;
+    Pool->Context = Context;
+    for (Index = 0; Index < POOL_LIST_COUNT; Index++)
+        InitializeListHead(&Pool->FreeLists[Index]);
+    Pool->Tracker[POOL_TRACKER_OVERFLOW].Tag = POOL_OVERFLOW_TAG;
+}
+
+/* ------------------------------------------------------------------------
+ * The validator
+ * ------------------------------------------------------------------------ */
+
+typedef struct _POOL_WALK_TOTALS {
+    SIZE_T AllocatedBlocks;
+    SIZE_T AllocatedBytes;
+    SIZE_T FreeBlocks;
+    SIZE_T ParkedBlocks;
+    SIZE_T EmptyPages;
+    SIZE_T TagBytes[POOL_TRACKER_SIZE + 1]; /* by tracker slot, from the headers */
+} POOL_WALK_TOTALS;
+
+#define POOL_FAIL(Text)                                                        \
+    do {                                                                       \
+        if (Problem != NULL)                                                   \
+            *Problem = (Text);                                                 \
+        return FALSE;                                                          \
+    } while (0)
+
+static BOOLEAN ExpValidateSmallPage(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Page,
+                                    POOL_WALK_TOTALS *Totals, PCSTR *Problem)
+{
+    PPOOL_HEADER Walk = Page, Prev = NULL;
+    ULONG Units;
+
+    do {
+        Units = Walk->BlockSize;
+        if (Units < POOL_MIN_UNITS ||
+            BYTE_OFFSET(Walk) + ((ULONG_PTR)Units << POOL_BLOCK_SHIFT) > PAGE_SIZE)
+            POOL_FAIL("block size runs off its page");
+        if (Walk->PreviousSize != (Prev != NULL ? Prev->BlockSize : 0))
+            POOL_FAIL("previous size disagrees with the block before");
+        if (!ExpHeaderCheckOk(Pool, Walk))
+            POOL_FAIL("header check or pool type wrong");
+        switch (Walk->State) {
+        case POOL_STATE_ALLOCATED:
+            if (Walk->TrackIndex > POOL_TRACKER_OVERFLOW)
+                POOL_FAIL("allocated block with a bad tracker index");
+            if (Walk->RequestedBytes > (Units - 1) << POOL_BLOCK_SHIFT)
+                POOL_FAIL("block smaller than the bytes requested");
+            if (Walk->TrackIndex != POOL_TRACKER_OVERFLOW &&
+                Pool->Tracker[Walk->TrackIndex].Tag != Walk->PoolTag)
+                POOL_FAIL("block's tag differs from its tracker slot's");
+            Totals->AllocatedBlocks++;
+            Totals->AllocatedBytes += (SIZE_T)Units << POOL_BLOCK_SHIFT;
+            Totals->TagBytes[Walk->TrackIndex] += (SIZE_T)Units << POOL_BLOCK_SHIFT;
+            break;
+        case POOL_STATE_FREE:
+            if (Prev != NULL && Prev->State == POOL_STATE_FREE)
+                POOL_FAIL("two free neighbours not merged");
+            Totals->FreeBlocks++;
+            if (Units == POOL_PAGE_UNITS)
+                Totals->EmptyPages++;
+            break;
+        case POOL_STATE_LOOKASIDE:
+            if (Units > POOL_LOOKASIDE_MAX_UNITS)
+                POOL_FAIL("parked block too large for a lookaside list");
+            Totals->ParkedBlocks++;
+            break;
+        default:
+            POOL_FAIL("header state is not A, F or L");
+        }
+        Prev = Walk;
+        Walk += Units;
+    } while (BYTE_OFFSET(Walk) != 0);
+    return TRUE;
+}
+
+static BOOLEAN ExpValidateBigTable(const POOL_DESCRIPTOR *Pool, POOL_WALK_TOTALS *Totals,
+                                   PCSTR *Problem)
+{
+    SIZE_T Live = 0, Freed = 0, SmallPages = 0, BigPages = 0, BigBlocks = 0;
+    const POOL_BIG_ENTRY *Entry;
+    ULONG_PTR Index, Va;
+
+    if (Pool->BigTable == NULL) {
+        if (Pool->BigTableUsed != 0 || Pool->TablePages != 0)
+            POOL_FAIL("no big table, yet counters say there is one");
+        goto Counters;
+    }
+    if (Pool->BigTableSize == 0 || (Pool->BigTableSize & (Pool->BigTableSize - 1)) != 0)
+        POOL_FAIL("big table size is not a power of two");
+    if (Pool->TablePages != BYTES_TO_PAGES(Pool->BigTableSize * sizeof(POOL_BIG_ENTRY)))
+        POOL_FAIL("table page count disagrees with the table size");
+    for (Index = 0; Index < Pool->BigTableSize; Index++) {
+        Entry = &Pool->BigTable[Index];
+        Va = Entry->Va;
+        if (Va == 0)
+            continue;
+        if (Va & POOL_BIG_FREED) {
+            Freed++;
+            continue;
+        }
+        Live++;
+        if (BYTE_OFFSET(Va) != 0 || Va - Pool->Base >= Pool->Size || Entry->PageCount == 0 ||
+            Entry->PageCount > (Pool->End - Va) >> PAGE_SHIFT)
+            POOL_FAIL("big table entry outside the pool");
+        if (ExpLookupBig(Pool, Va, NULL) != Entry)
+            POOL_FAIL("big table entry not found by its own address");
+        if (Entry->Kind == POOL_BIG_KIND_BLOCK) {
+            if (Entry->TrackIndex > POOL_TRACKER_OVERFLOW ||
+                BYTES_TO_PAGES(Entry->NumberOfBytes) != Entry->PageCount)
+                POOL_FAIL("big block entry inconsistent");
+            BigBlocks++;
+            BigPages += Entry->PageCount;
+            Totals->TagBytes[Entry->TrackIndex] += Entry->PageCount << PAGE_SHIFT;
+        } else if (Entry->Kind == POOL_BIG_KIND_SMALL) {
+            if (Entry->PageCount != 1)
+                POOL_FAIL("small-block page entry with several pages");
+            SmallPages++;
+            if (!ExpValidateSmallPage(Pool, (PPOOL_HEADER)Va, Totals, Problem))
+                return FALSE;
+        } else {
+            POOL_FAIL("big table entry of unknown kind");
+        }
+    }
+    if (Live != Pool->BigTableUsed || Freed != Pool->BigTableFreed)
+        POOL_FAIL("big table live or tombstone count wrong");
+    if (Live + Freed >= Pool->BigTableSize)
+        POOL_FAIL("big table has no empty slot");
+
+Counters:
+    if (SmallPages != Pool->SmallPages || BigPages != Pool->BigPages ||
+        BigBlocks != Pool->BigBlocks)
+        POOL_FAIL("page or big-block counters disagree with the table");
+    if (Pool->PagesInUse != SmallPages + BigPages + Pool->TablePages)
+        POOL_FAIL("pages in use is not small + big + table pages");
+    return TRUE;
+}
+
+static BOOLEAN ExpValidateFreeLists(const POOL_DESCRIPTOR *Pool, const POOL_WALK_TOTALS *Totals,
+                                    PCSTR *Problem)
+{
+    const LIST_ENTRY *Head, *Links;
+    const POOL_HEADER *Entry;
+    SIZE_T Count, Listed = 0;
+    ULONG Units;
+    BOOLEAN Bit;
+
+    for (Units = 0; Units < POOL_BITMAP_WORDS * 64; Units++) {
+        Bit = (Pool->FreeListBitmap[Units >> 6] >> (Units & 63)) & 1;
+        if (Units >= POOL_LIST_COUNT) {
+            if (Bit)
+                POOL_FAIL("free-list bitmap bit beyond the lists");
+            continue;
+        }
+        Head = &Pool->FreeLists[Units];
+        Count = 0;
+        for (Links = Head;; Links = Links->Flink) {
+            if (!ExpIsLinkPlausible(Pool, Links->Flink))
+                POOL_FAIL("free-list link points outside the pool");
+            if (Links->Flink->Blink != Links)
+                POOL_FAIL("free-list neighbour does not point back");
+            if (Links->Flink == Head)
+                break;
+            if (++Count > Totals->FreeBlocks)
+                POOL_FAIL("free list holds more blocks than the pages have");
+            Entry = (const POOL_HEADER *)Links->Flink - 1;
+            if (!ExpIsBlockLinks(Pool, Links->Flink) || Entry->State != POOL_STATE_FREE ||
+                Entry->BlockSize != Units)
+                POOL_FAIL("block on a free list is not free or has the wrong size");
+        }
+        if ((Count != 0) != Bit)
+            POOL_FAIL("free-list bitmap disagrees with the lists");
+        Listed += Count;
+    }
+    if (Listed != Totals->FreeBlocks)
+        POOL_FAIL("a free block is missing from the free lists");
+    if (Totals->EmptyPages != Pool->EmptyPages || Pool->EmptyPages > POOL_EMPTY_PAGES_KEPT)
+        POOL_FAIL("empty page count wrong");
+    return TRUE;
+}
+
+static BOOLEAN ExpValidateLookasides(const POOL_DESCRIPTOR *Pool, const POOL_WALK_TOTALS *Totals,
+                                     PCSTR *Problem)
+{
+    const POOL_HEADER *Entry;
+    SIZE_T Count, Parked = 0;
+    ULONG Units;
+
+    for (Units = 0; Units <= POOL_LOOKASIDE_MAX_UNITS; Units++) {
+        Count = 0;
+        for (Entry = Pool->Lookaside[Units].Head; Entry != NULL;
+             Entry = *(PPOOL_HEADER const *)(Entry + 1)) {
+            if (!ExpIsHeaderAddress(Pool, Entry))
+                POOL_FAIL("lookaside link points outside the pool");
+            if (++Count > Totals->ParkedBlocks)
+                POOL_FAIL("lookaside list holds more blocks than the pages have");
+            if (Entry->State != POOL_STATE_LOOKASIDE || Entry->BlockSize != Units)
+                POOL_FAIL("block on a lookaside list is not parked or has the wrong size");
+        }
+        if (Count != Pool->Lookaside[Units].Depth)
+            POOL_FAIL("lookaside depth disagrees with its list");
+        Parked += Count;
+    }
+    if (Parked != Totals->ParkedBlocks || Parked != Pool->LookasideBlocks)
+        POOL_FAIL("a parked block is missing from the lookaside lists");
+    return TRUE;
+}
+
+static BOOLEAN ExpValidateTags(const POOL_DESCRIPTOR *Pool, const POOL_WALK_TOTALS *Totals,
+                               PCSTR *Problem)
+{
+    const POOL_TRACKER_ENTRY *Tracker;
+    SIZE_T Allocations = 0, Frees = 0, Bytes = 0;
+    ULONG Index;
+
+    for (Index = 0; Index <= POOL_TRACKER_OVERFLOW; Index++) {
+        Tracker = &Pool->Tracker[Index];
+        if (Tracker->Frees > Tracker->Allocations)
+            POOL_FAIL("a tag has more frees than allocations");
+        if (Tracker->BytesInUse != Totals->TagBytes[Index])
+            POOL_FAIL("a tag's bytes in use differ from its blocks");
+        Allocations += Tracker->Allocations;
+        Frees += Tracker->Frees;
+        Bytes += Tracker->BytesInUse;
+    }
+    if (Allocations != Pool->Allocations || Frees != Pool->Frees)
+        POOL_FAIL("tag allocation or free totals differ from the pool's");
+    if (Allocations - Frees != Totals->AllocatedBlocks + Pool->BigBlocks)
+        POOL_FAIL("allocations minus frees is not the number of live blocks");
+    if (Bytes != Pool->SmallBytesInUse + (Pool->BigPages << PAGE_SHIFT))
+        POOL_FAIL("tag bytes do not add up to the pool's");
+    return TRUE;
+}
+
+BOOLEAN ExpValidatePool(PPOOL_DESCRIPTOR Pool, PCSTR *Problem)
+{
+    POOL_WALK_TOTALS Totals;
+
+    memset(&Totals, 0, sizeof(Totals));
+    if (Problem != NULL)
+        *Problem = NULL;
+    if (!ExpValidateBigTable(Pool, &Totals, Problem))
+        return FALSE;
+    if (Totals.AllocatedBytes != Pool->SmallBytesInUse)
+        POOL_FAIL("small bytes in use differ from the allocated blocks");
+    return ExpValidateFreeLists(Pool, &Totals, Problem) &&
+           ExpValidateLookasides(Pool, &Totals, Problem) &&
+           ExpValidateTags(Pool, &Totals, Problem);
+}

@@ -1,0 +1,305 @@
+/*
+ * poolcore.h - the pool allocator's core, private to mm/: the data
+ * structures behind ExAllocatePoolWithTag and ExFreePoolWithTag, as pure
+ * logic. Pages come from two callbacks in the descriptor, so the same code
+ * runs in the kernel (mm/pool.c supplies mapped pool pages, the locks and
+ * the IRQL checks) and in the host unit tests (tests/host/test_pool.c
+ * supplies pages from an arena).
+ *
+ * Locking: none inside. Every routine here reads and writes the descriptor
+ * and the pool pages, so the caller must hold that pool's lock for the
+ * whole call (nonpaged pool: a spin lock, callable at IRQL <=
+ * DISPATCH_LEVEL; paged pool: a mutex, IRQL < DISPATCH_LEVEL because the
+ * headers, the free lists and the big page table live in pageable pages).
+ * The callbacks are called with that lock held.
+ *
+ * The design, the page picture and the bugcheck codes are explained at the
+ * top of mm/poolcore.c.
+ */
+#ifndef PAGODA_MM_POOLCORE_H
+#define PAGODA_MM_POOLCORE_H
+
+#include "../include/ntdef.h"
+
+/*
+ * The pool types of the DDK (wdm.h), same values. The core only knows the
+ * two base pools; the wrapper maps every other value onto one of them.
+ * NOTE: the public header that defines POOL_TYPE for drivers must use the
+ * same guard, so that both headers can be included together.
+ */
+#ifndef PAGODA_POOL_TYPE_DEFINED
+#define PAGODA_POOL_TYPE_DEFINED
+typedef enum _POOL_TYPE {
+    NonPagedPool = 0,
+    NonPagedPoolExecute = 0,
+    PagedPool = 1,
+    NonPagedPoolMustSucceed = 2,
+    DontUseThisType = 3,
+    NonPagedPoolCacheAligned = 4,
+    PagedPoolCacheAligned = 5,
+    NonPagedPoolCacheAlignedMustS = 6,
+    MaxPoolType = 7,
+    NonPagedPoolNx = 512,
+} POOL_TYPE;
+#endif
+
+/* ------------------------------------------------------------------------
+ * Sizes. Small blocks are measured in 16-byte units ("block units"); the
+ * header is one unit, and a free block needs a second one for its
+ * LIST_ENTRY, so the smallest block is 2 units (16 usable bytes).
+ * ------------------------------------------------------------------------ */
+#define POOL_BLOCK_SHIFT        4
+#define POOL_BLOCK_SIZE         (1u << POOL_BLOCK_SHIFT)          /* 16 */
+#define POOL_PAGE_UNITS         ((ULONG)(PAGE_SIZE >> POOL_BLOCK_SHIFT)) /* 256 */
+#define POOL_MIN_UNITS          2
+/* Requests with NumberOfBytes + header <= PAGE_SIZE - 16 are small. */
+#define POOL_SMALL_MAX_UNITS    (POOL_PAGE_UNITS - 1)              /* 255 */
+#define POOL_SMALL_MAX_BYTES    ((POOL_SMALL_MAX_UNITS - 1) * POOL_BLOCK_SIZE) /* 4064 */
+
+/* One free list per block size, indexed by the size in units (0 and 1 are
+ * never used). The list of 256-unit blocks holds the empty pages. */
+#define POOL_LIST_COUNT         (POOL_PAGE_UNITS + 1)
+#define POOL_BITMAP_WORDS       ((POOL_LIST_COUNT + 63) / 64)
+
+/* Lookaside lists: freed blocks of up to 32 units (496 usable bytes) are
+ * parked whole, up to LookasideDepth per size, and handed out again before
+ * the free lists are looked at (see "Fast path" in poolcore.c). */
+#define POOL_LOOKASIDE_MAX_UNITS     32
+#define POOL_LOOKASIDE_DEFAULT_DEPTH 4
+
+/* Entirely free pages kept on the 256-unit list rather than returned at
+ * once, so that an allocate/free loop does not churn pages. */
+#define POOL_EMPTY_PAGES_KEPT   1
+
+/* Tag tracking (!poolused): an open-addressing table per pool, plus one
+ * overflow bucket for the tags that find no room. */
+#define POOL_TRACKER_SIZE       256                     /* a power of two */
+#define POOL_TRACKER_MAX_PROBES 32
+#define POOL_TRACKER_OVERFLOW   POOL_TRACKER_SIZE       /* index of the bucket */
+#define POOL_OVERFLOW_TAG       POOL_TAG('O', 'v', 'f', 'l') /* NT's name for it */
+
+/* The big page table starts with one page of entries and doubles. */
+#define POOL_BIG_TABLE_INITIAL  ((ULONG_PTR)(PAGE_SIZE / sizeof(POOL_BIG_ENTRY)))
+
+/* ------------------------------------------------------------------------
+ * Bugcheck parameter 1 values, from Microsoft's documentation of
+ * BAD_POOL_CALLER (0xC2) and BAD_POOL_HEADER (0x19). The meaning of the
+ * other parameters is beside each use in poolcore.c.
+ * ------------------------------------------------------------------------ */
+/* BAD_POOL_CALLER: the caller did something wrong. */
+#define POOL_CALLER_DOUBLE_FREE     0x07  /* (0, header or tag, address) */
+#define POOL_CALLER_WRONG_TAG       0x0A  /* (address, allocator's tag, tag given) */
+#define POOL_CALLER_NOT_IN_POOL     0x42  /* (address, 0, 0) */
+#define POOL_CALLER_BAD_ADDRESS     0x46  /* (address, 0, 0) */
+/* BAD_POOL_HEADER: the pool's own structures are corrupt. */
+#define POOL_HEADER_LIST_CORRUPT    0x03  /* (entry, read-back flink, read-back blink) */
+#define POOL_HEADER_NEIGHBOURS      0x05  /* (entry, header, other entry) */
+#define POOL_HEADER_CORRUPT         0x07  /* (0, header, entry) */
+#define POOL_HEADER_SIZE_ZERO       0x08  /* (0, header, entry) */
+#define POOL_HEADER_SIZE_TOO_LARGE  0x09  /* (computed next entry, header, entry) */
+#define POOL_HEADER_FREE_MODIFIED   0x0D  /* (entry, header, expected units) */
+#define POOL_HEADER_NEXT_MISMATCH   0x20  /* (entry, next entry, header of next) */
+
+/* ------------------------------------------------------------------------
+ * The pool header: 16 bytes in front of every small block.
+ * ------------------------------------------------------------------------ */
+typedef struct _POOL_HEADER {
+    union {
+        struct {
+            USHORT PreviousSize;   /* units of the block before; 0 at a page start */
+            USHORT BlockSize;      /* units of this block, header included: 2..256 */
+            UCHAR PoolType;        /* the owning descriptor's POOL_TYPE (0 or 1) */
+            UCHAR State;           /* POOL_STATE_*: allocated, free, lookaside */
+            USHORT TrackIndex;     /* tracker slot charged for it (allocated only) */
+        };
+        ULONG64 Ulong1;            /* all of the above, for the check and for dumps */
+    };
+    ULONG PoolTag;                 /* the owner's four characters */
+    USHORT RequestedBytes;         /* NumberOfBytes the caller asked for */
+    USHORT HeaderCheck;            /* hash of sizes, type, address; see poolcore.c */
+} POOL_HEADER, *PPOOL_HEADER;
+STATIC_ASSERT(sizeof(POOL_HEADER) == POOL_BLOCK_SIZE);
+STATIC_ASSERT(offsetof(POOL_HEADER, BlockSize) == 2);
+STATIC_ASSERT(offsetof(POOL_HEADER, PoolType) == 4);
+STATIC_ASSERT(offsetof(POOL_HEADER, State) == 5);
+STATIC_ASSERT(offsetof(POOL_HEADER, PoolTag) == 8);
+STATIC_ASSERT(offsetof(POOL_HEADER, HeaderCheck) == 14);
+
+/* Header states: printable, so that a hex dump reads "A", "F" or "L". */
+#define POOL_STATE_ALLOCATED    'A'
+#define POOL_STATE_FREE         'F'   /* on a free list, may be merged */
+#define POOL_STATE_LOOKASIDE    'L'   /* freed, parked on a lookaside list */
+
+/* ------------------------------------------------------------------------
+ * The big page table: one entry per page run the pool holds, other than the
+ * table's own pages - every big block, and every page carved into small
+ * blocks (so a page can be proved to be ours).
+ * ------------------------------------------------------------------------ */
+#define POOL_BIG_FREED          ((ULONG_PTR)1) /* in Va: entry deleted (tombstone) */
+#define POOL_BIG_KIND_BLOCK     1  /* a big allocation */
+#define POOL_BIG_KIND_SMALL     2  /* a page of small blocks */
+
+typedef struct _POOL_BIG_ENTRY {
+    ULONG_PTR Va;               /* first page; 0 = never used; | POOL_BIG_FREED = deleted */
+    ULONG_PTR PageCount;
+    SIZE_T NumberOfBytes;       /* requested (big blocks) */
+    ULONG Tag;                  /* big blocks */
+    USHORT TrackIndex;          /* big blocks */
+    UCHAR Kind;                 /* POOL_BIG_KIND_* */
+    UCHAR Reserved;
+} POOL_BIG_ENTRY, *PPOOL_BIG_ENTRY;
+STATIC_ASSERT(sizeof(POOL_BIG_ENTRY) == 32);
+
+/* ------------------------------------------------------------------------
+ * Tag accounting. Bytes are block bytes: header and rounding included for
+ * small blocks, whole pages for big ones - what the pool really spends, so
+ * the table adds up to the descriptor's own counters.
+ * ------------------------------------------------------------------------ */
+typedef struct _POOL_TRACKER_ENTRY {
+    ULONG Tag;
+    ULONG Reserved;
+    SIZE_T Allocations;         /* 0 means the slot is unused */
+    SIZE_T Frees;
+    SIZE_T BytesInUse;
+} POOL_TRACKER_ENTRY, *PPOOL_TRACKER_ENTRY;
+
+/* One line of !poolused, as returned by ExpQueryPoolTags. */
+typedef struct _POOL_TAG_INFO {
+    ULONG Tag;
+    POOL_TYPE PoolType;
+    SIZE_T Allocations;
+    SIZE_T Frees;
+    SIZE_T BytesInUse;
+} POOL_TAG_INFO, *PPOOL_TAG_INFO;
+
+typedef struct _POOL_LOOKASIDE {
+    PPOOL_HEADER Head;          /* linked through the first 8 bytes of each body */
+    ULONG Depth;                /* blocks on the list */
+    ULONG Reserved;
+} POOL_LOOKASIDE;
+
+/* ------------------------------------------------------------------------
+ * The pool descriptor. Every field is protected by the pool's lock, which
+ * the caller of every Exp*Core routine holds.
+ * ------------------------------------------------------------------------ */
+struct _POOL_DESCRIPTOR;
+
+/* Return PageCount contiguous, mapped, page-aligned pages inside [Base, End),
+ * or NULL when there are none. Called with the pool lock held. */
+typedef PVOID (*PPOOL_ALLOCATE_PAGES)(struct _POOL_DESCRIPTOR *Pool, ULONG_PTR PageCount);
+/* Take back pages AllocatePages returned (the same run, whole). */
+typedef VOID (*PPOOL_FREE_PAGES)(struct _POOL_DESCRIPTOR *Pool, PVOID Va, ULONG_PTR PageCount);
+
+typedef struct _POOL_DESCRIPTOR {
+    /* Set by ExpInitializePoolDescriptor. */
+    POOL_TYPE PoolType;
+    ULONG LookasideDepth;       /* blocks kept per lookaside list; 0 disables them */
+    ULONG_PTR Base;             /* the pool's virtual range [Base, End) */
+    ULONG_PTR End;
+    ULONG_PTR Size;             /* End - Base */
+    ULONG_PTR Cookie;           /* mixed into every header check */
+    PPOOL_ALLOCATE_PAGES AllocatePages;
+    PPOOL_FREE_PAGES FreePages;
+    PVOID Context;              /* for the callbacks; the core never reads it */
+
+    /* Counters. */
+    SIZE_T PagesInUse;          /* all pages held: small + big + table */
+    SIZE_T SmallPages;          /* pages carved into small blocks */
+    SIZE_T BigPages;            /* pages of big blocks */
+    SIZE_T BigBlocks;           /* big blocks allocated */
+    SIZE_T TablePages;          /* pages of the big page table */
+    SIZE_T EmptyPages;          /* entirely free small pages kept */
+    SIZE_T SmallBytesInUse;     /* block bytes of allocated small blocks */
+    SIZE_T LookasideBlocks;     /* blocks parked on lookaside lists */
+    SIZE_T Allocations;         /* successful allocations, ever */
+    SIZE_T Frees;
+    SIZE_T FailedAllocations;   /* NULL returns */
+
+    /* Small blocks. */
+    ULONG64 FreeListBitmap[POOL_BITMAP_WORDS]; /* bit n: FreeLists[n] not empty */
+    LIST_ENTRY FreeLists[POOL_LIST_COUNT];
+    POOL_LOOKASIDE Lookaside[POOL_LOOKASIDE_MAX_UNITS + 1];
+
+    /* The big page table (open addressing, linear probing). */
+    PPOOL_BIG_ENTRY BigTable;   /* NULL until the first page is taken */
+    ULONG_PTR BigTableSize;     /* entries, a power of two */
+    ULONG_PTR BigTableUsed;     /* live entries */
+    ULONG_PTR BigTableFreed;    /* tombstones */
+    ULONG_PTR LargestBigPages;  /* largest big block so far, for diagnostics */
+
+    /* Tags: POOL_TRACKER_SIZE slots, then the overflow bucket. */
+    POOL_TRACKER_ENTRY Tracker[POOL_TRACKER_SIZE + 1];
+} POOL_DESCRIPTOR, *PPOOL_DESCRIPTOR;
+
+/* ------------------------------------------------------------------------
+ * Routines. The caller holds the pool's lock (see the top of this file).
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Make Pool an empty pool of PoolType (NonPagedPool or PagedPool) over the
+ * virtual range [Base, End), both page-aligned, whose pages come from
+ * AllocatePages and go back through FreePages. Context is stored for the
+ * callbacks. Takes no pages yet. Lookaside lists start with depth
+ * POOL_LOOKASIDE_DEFAULT_DEPTH; the owner may change LookasideDepth before
+ * the first allocation. Bad arguments are an ASSERTION_FAILURE bugcheck.
+ */
+VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOID Base,
+                                 PVOID End, PPOOL_ALLOCATE_PAGES AllocatePages,
+                                 PPOOL_FREE_PAGES FreePages, PVOID Context);
+
+/*
+ * Allocate NumberOfBytes charged to Tag. Small requests (<=
+ * POOL_SMALL_MAX_BYTES) return a 16-byte-aligned block inside a pool page;
+ * larger ones return whole pages, page-aligned. Zero bytes is allowed, as on
+ * NT: it returns a minimal block with 16 usable bytes. The memory is not
+ * zeroed. Returns NULL, and counts a failed allocation, when no pages can be
+ * had; never bugchecks for that. The caller frees it with ExpFreePoolCore.
+ */
+PVOID ExpAllocatePoolCore(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag);
+
+/*
+ * Free P, which ExpAllocatePoolCore returned from this pool. When CheckTag
+ * is TRUE, Tag must be the tag it was allocated with (ExFreePoolWithTag);
+ * FALSE skips that check (ExFreePool). Every misuse and every corruption
+ * found is a bugcheck: BAD_POOL_CALLER (0xC2) for double frees, wrong tags
+ * and addresses that are not a block, BAD_POOL_HEADER (0x19) for damaged
+ * headers and free lists.
+ */
+VOID ExpFreePoolCore(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag);
+
+/* The number of bytes the caller may use at P (at least what it asked
+ * for). P is checked as ExpFreePoolCore checks it. */
+SIZE_T ExpQueryPoolBlockSize(PPOOL_DESCRIPTOR Pool, PVOID P);
+
+/*
+ * Copy up to Count lines of the pool's tag table (tags that were ever
+ * used, the overflow bucket last) into Buffer. Returns the number of lines
+ * there are, which may exceed Count. The caller prints them after dropping
+ * the lock.
+ */
+ULONG ExpQueryPoolTags(PPOOL_DESCRIPTOR Pool, PPOOL_TAG_INFO Buffer, ULONG Count);
+
+/* Flush the lookaside lists (merging their blocks) and return every empty
+ * page. Returns the number of pages given back to FreePages. The core does
+ * this by itself before failing an allocation. */
+ULONG_PTR ExpTrimPoolCore(PPOOL_DESCRIPTOR Pool);
+
+/*
+ * Walk the whole pool and cross-check it: every page of small blocks (sizes
+ * chain, checks, no two free neighbours), the free lists and their bitmap,
+ * the lookaside lists, the big page table, and the counters and tag table
+ * against what the walk found. Returns TRUE when all agree; otherwise FALSE,
+ * with a short description in *Problem when Problem is not NULL. Never
+ * bugchecks, so the shell may call it on a sick pool. Slow: for tests and
+ * debugging.
+ */
+BOOLEAN ExpValidatePool(PPOOL_DESCRIPTOR Pool, PCSTR *Problem);
+
+/* TRUE when Va lies in Pool's virtual range (the wrapper's way to pick the
+ * descriptor in ExFreePool). Needs no lock. */
+static inline BOOLEAN ExpIsPoolAddress(const POOL_DESCRIPTOR *Pool, const void *Va)
+{
+    return (ULONG_PTR)Va - Pool->Base < Pool->Size;
+}
+
+#endif /* PAGODA_MM_POOLCORE_H */

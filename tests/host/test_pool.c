@@ -1,0 +1,1043 @@
+/*
+ * test_pool.c - host unit tests for mm/poolcore.c, the pool allocator core:
+ * every small size class and many big sizes, contents that never overlap,
+ * tag accounting back to zero, thousands of random operations checked by
+ * ExpValidatePool, pages returned by merging, running out of pages, the
+ * big page table growing, and the bugchecks (double free, wrong tag, frees
+ * of addresses that are not blocks, overruns, corrupt free lists).
+ *
+ * Pages come from an arena (aligned_alloc) with a page bitmap, so a test
+ * can count pages in use and exhaust them; pages the pool does not hold are
+ * poisoned for AddressSanitizer, so the core touching a page it gave back
+ * is caught. KeBugCheckEx is a stub that records the code and parameters
+ * and longjmps back into the test that expected it.
+ *
+ * Build and run (see tests/host/htest.h):
+ *   gcc -std=c11 -DPAGODA_HOST -g -O1 -fsanitize=address,undefined -Wall
+ *       -Wextra -Werror -I. -Iinclude tests/host/test_pool.c mm/poolcore.c
+ *       -o build/host/test_pool && build/host/test_pool
+ */
+#include <setjmp.h>
+#include <stdint.h>
+
+#include "htest.h"
+#include "../../include/bugcodes.h"
+#include "../../mm/poolcore.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(Va, Bytes)   ASAN_POISON_MEMORY_REGION(Va, Bytes)
+#define UNPOISON(Va, Bytes) ASAN_UNPOISON_MEMORY_REGION(Va, Bytes)
+#else
+#define POISON(Va, Bytes)   ((void)(Va), (void)(Bytes))
+#define UNPOISON(Va, Bytes) ((void)(Va), (void)(Bytes))
+#endif
+
+#define TAG_TEST POOL_TAG('T', 'e', 's', 't')
+#define TAG_PROC POOL_TAG('P', 'r', 'o', 'c')
+#define TAG_FILE POOL_TAG('F', 'i', 'l', 'e')
+
+/* ---- the KeBugCheckEx stub -------------------------------------------- */
+
+static jmp_buf BugcheckJump;
+static volatile int BugcheckArmed;
+static ULONG BugcheckCode;
+static ULONG_PTR BugcheckParameter[4];
+
+void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR Parameter1, ULONG_PTR Parameter2,
+                  ULONG_PTR Parameter3, ULONG_PTR Parameter4)
+{
+    BugcheckCode = BugCheckCode;
+    BugcheckParameter[0] = Parameter1;
+    BugcheckParameter[1] = Parameter2;
+    BugcheckParameter[2] = Parameter3;
+    BugcheckParameter[3] = Parameter4;
+    if (BugcheckArmed) {
+        BugcheckArmed = 0;
+        longjmp(BugcheckJump, 1);
+    }
+    printf("unexpected bugcheck 0x%X (0x%llx, 0x%llx, 0x%llx, 0x%llx) in %s\n", BugCheckCode,
+           (unsigned long long)Parameter1, (unsigned long long)Parameter2,
+           (unsigned long long)Parameter3, (unsigned long long)Parameter4, HtestCurrentName);
+    abort();
+}
+
+/* Run Statement, which must bugcheck with Code and parameter 1 Param1. */
+#define EXPECT_BUGCHECK(Code, Param1, Statement)                               \
+    do {                                                                       \
+        BugcheckCode = 0;                                                      \
+        if (setjmp(BugcheckJump) == 0) {                                       \
+            BugcheckArmed = 1;                                                 \
+            Statement;                                                         \
+            BugcheckArmed = 0;                                                 \
+        }                                                                      \
+        if (BugcheckCode != (Code) || BugcheckParameter[0] != (ULONG_PTR)(Param1)) \
+            printf("  got bugcheck 0x%X/0x%llx, want 0x%X/0x%llx\n", BugcheckCode, \
+                   (unsigned long long)BugcheckParameter[0], (unsigned)(Code),  \
+                   (unsigned long long)(Param1));                              \
+        HCHECK(BugcheckCode == (Code));                                        \
+        HCHECK(BugcheckParameter[0] == (ULONG_PTR)(Param1));                   \
+    } while (0)
+
+/* ---- the page arena --------------------------------------------------- */
+
+typedef struct TEST_POOL {
+    POOL_DESCRIPTOR Pool;
+    PUCHAR Arena;
+    ULONG_PTR Pages;        /* pages in the arena */
+    ULONG_PTR Limit;        /* at most this many handed out at once */
+    ULONG_PTR InUse;
+    ULONG64 *Bitmap;        /* bit set: page handed out */
+    ULONG_PTR *RunLength;   /* at a run's first page: its length */
+    ULONG_PTR AllocateCalls;
+    ULONG_PTR FreeCalls;
+} TEST_POOL;
+
+static BOOLEAN PageUsed(const TEST_POOL *T, ULONG_PTR Page)
+{
+    return (T->Bitmap[Page / 64] >> (Page % 64)) & 1;
+}
+
+static void SetPages(TEST_POOL *T, ULONG_PTR First, ULONG_PTR Count, BOOLEAN Used)
+{
+    for (ULONG_PTR Page = First; Page < First + Count; Page++) {
+        if (Used)
+            T->Bitmap[Page / 64] |= 1ULL << (Page % 64);
+        else
+            T->Bitmap[Page / 64] &= ~(1ULL << (Page % 64));
+    }
+}
+
+static PVOID TestAllocatePages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
+{
+    TEST_POOL *T = Pool->Context;
+    ULONG_PTR Page, Start = 0, Run = 0;
+    PUCHAR Va;
+
+    T->AllocateCalls++;
+    if (PageCount == 0 || T->InUse + PageCount > T->Limit)
+        return NULL;
+    for (Page = 0; Page < T->Pages; Page++) {
+        if (PageUsed(T, Page)) {
+            Run = 0;
+            continue;
+        }
+        if (Run++ == 0)
+            Start = Page;
+        if (Run == PageCount) {
+            SetPages(T, Start, PageCount, TRUE);
+            T->RunLength[Start] = PageCount;
+            T->InUse += PageCount;
+            Va = T->Arena + Start * PAGE_SIZE;
+            UNPOISON(Va, PageCount * PAGE_SIZE);
+            memset(Va, 0xCC, PageCount * PAGE_SIZE); /* never zeroed for the pool */
+            return Va;
+        }
+    }
+    return NULL;
+}
+
+static VOID TestFreePages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCount)
+{
+    TEST_POOL *T = Pool->Context;
+    ULONG_PTR Offset = (PUCHAR)Va - T->Arena, First = Offset / PAGE_SIZE;
+
+    T->FreeCalls++;
+    if (Offset % PAGE_SIZE != 0 || First >= T->Pages || T->RunLength[First] != PageCount) {
+        printf("FreePages(%p, %llu): not a run AllocatePages returned\n", Va,
+               (unsigned long long)PageCount);
+        abort();
+    }
+    for (ULONG_PTR Page = First; Page < First + PageCount; Page++) {
+        if (!PageUsed(T, Page)) {
+            printf("FreePages(%p, %llu): page %llu not in use\n", Va,
+                   (unsigned long long)PageCount, (unsigned long long)Page);
+            abort();
+        }
+    }
+    SetPages(T, First, PageCount, FALSE);
+    T->RunLength[First] = 0;
+    T->InUse -= PageCount;
+    memset(Va, 0xDD, PageCount * PAGE_SIZE);
+    POISON(Va, PageCount * PAGE_SIZE);
+}
+
+static TEST_POOL *NewPool(POOL_TYPE Type, ULONG_PTR Pages, ULONG LookasideDepth)
+{
+    TEST_POOL *T = calloc(1, sizeof(*T));
+
+    T->Pages = Pages;
+    T->Limit = Pages;
+    T->Arena = aligned_alloc(PAGE_SIZE, Pages * PAGE_SIZE);
+    T->Bitmap = calloc((Pages + 63) / 64, sizeof(ULONG64));
+    T->RunLength = calloc(Pages, sizeof(ULONG_PTR));
+    POISON(T->Arena, Pages * PAGE_SIZE);
+    ExpInitializePoolDescriptor(&T->Pool, Type, T->Arena, T->Arena + Pages * PAGE_SIZE,
+                                TestAllocatePages, TestFreePages, T);
+    T->Pool.LookasideDepth = LookasideDepth;
+    return T;
+}
+
+static void DeletePool(TEST_POOL *T)
+{
+    UNPOISON(T->Arena, T->Pages * PAGE_SIZE);
+    free(T->Arena);
+    free(T->Bitmap);
+    free(T->RunLength);
+    free(T);
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static ULONG64 RandomState;
+
+static ULONG64 Random(void)
+{
+    /* xorshift64* */
+    RandomState ^= RandomState >> 12;
+    RandomState ^= RandomState << 25;
+    RandomState ^= RandomState >> 27;
+    return RandomState * 0x2545F4914F6CDD1DULL;
+}
+
+static UCHAR PatternByte(ULONG_PTR Seed, SIZE_T Offset)
+{
+    return (UCHAR)((Seed * 0x9E3779B1u) >> 13 ^ Offset * 7 ^ Offset >> 8);
+}
+
+static void Fill(PVOID P, SIZE_T Bytes, ULONG_PTR Seed)
+{
+    PUCHAR Byte = P;
+    for (SIZE_T Offset = 0; Offset < Bytes; Offset++)
+        Byte[Offset] = PatternByte(Seed, Offset);
+}
+
+static BOOLEAN Intact(const void *P, SIZE_T Bytes, ULONG_PTR Seed)
+{
+    const UCHAR *Byte = P;
+    for (SIZE_T Offset = 0; Offset < Bytes; Offset++) {
+        if (Byte[Offset] != PatternByte(Seed, Offset))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static BOOLEAN PoolValid(TEST_POOL *T)
+{
+    PCSTR Problem;
+
+    if (ExpValidatePool(&T->Pool, &Problem))
+        return TRUE;
+    printf("  ExpValidatePool: %s\n", Problem);
+    return FALSE;
+}
+
+/* The tag's line in the pool's tag table, or zeros when it has none. */
+static POOL_TAG_INFO TagInfo(TEST_POOL *T, ULONG Tag)
+{
+    static POOL_TAG_INFO Lines[POOL_TRACKER_SIZE + 1];
+    POOL_TAG_INFO None = { 0 };
+    ULONG Count = ExpQueryPoolTags(&T->Pool, Lines, ARRAYSIZE(Lines));
+
+    for (ULONG Index = 0; Index < Count; Index++) {
+        if (Lines[Index].Tag == Tag)
+            return Lines[Index];
+    }
+    return None;
+}
+
+/* TRUE when every tag has as many frees as allocations and no bytes. */
+static BOOLEAN TagsIdle(TEST_POOL *T)
+{
+    static POOL_TAG_INFO Lines[POOL_TRACKER_SIZE + 1];
+    ULONG Count = ExpQueryPoolTags(&T->Pool, Lines, ARRAYSIZE(Lines));
+
+    for (ULONG Index = 0; Index < Count; Index++) {
+        if (Lines[Index].BytesInUse != 0 || Lines[Index].Allocations != Lines[Index].Frees)
+            return FALSE;
+    }
+    return T->Pool.SmallBytesInUse == 0 && T->Pool.BigPages == 0;
+}
+
+/* After everything is freed and trimmed only the big page table remains. */
+static BOOLEAN OnlyTableLeft(TEST_POOL *T)
+{
+    return T->Pool.PagesInUse == T->Pool.TablePages && T->InUse == T->Pool.TablePages &&
+           T->Pool.SmallPages == 0 && T->Pool.BigPages == 0;
+}
+
+/* Usable bytes a small request must get: header + body rounded to 16,
+ * at least 2 units; a block may keep one extra unit that was too small
+ * to split off. */
+static SIZE_T SmallUsable(SIZE_T Bytes)
+{
+    SIZE_T Units = (Bytes + 31) / 16;
+    return ((Units < 2 ? 2 : Units) - 1) * 16;
+}
+
+/* ---- layout and basics ------------------------------------------------ */
+
+HTEST(header_layout)
+{
+    HCHECK(sizeof(POOL_HEADER) == 16);
+    HCHECK(offsetof(POOL_HEADER, PreviousSize) == 0);
+    HCHECK(offsetof(POOL_HEADER, BlockSize) == 2);
+    HCHECK(offsetof(POOL_HEADER, PoolTag) == 8);
+    HCHECK(POOL_SMALL_MAX_BYTES + 16 == PAGE_SIZE - 16);
+    HCHECK(POOL_PAGE_UNITS == 256);
+    HCHECK(NonPagedPool == 0 && PagedPool == 1);
+}
+
+HTEST(zero_bytes_get_a_minimal_block)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, POOL_LOOKASIDE_DEFAULT_DEPTH);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 0, TAG_TEST);
+    PUCHAR B = ExpAllocatePoolCore(&T->Pool, 0, TAG_TEST);
+
+    HCHECK(A != NULL && B != NULL && A != B);
+    HCHECK(((ULONG_PTR)A & 15) == 0);
+    HCHECK(ExpQueryPoolBlockSize(&T->Pool, A) == 16);
+    memset(A, 1, 16);
+    memset(B, 2, 16);
+    HCHECK(((PPOOL_HEADER)A - 1)->RequestedBytes == 0);
+    HCHECK(TagInfo(T, TAG_TEST).Allocations == 2);
+    HCHECK(TagInfo(T, TAG_TEST).BytesInUse == 64);
+    HCHECK(PoolValid(T));
+    ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE);
+    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
+    HCHECK(PoolValid(T));
+    HCHECK(TagsIdle(T));
+    DeletePool(T);
+}
+
+HTEST(headers_record_size_type_tag)
+{
+    TEST_POOL *T = NewPool(PagedPool, 64, 0);
+    PUCHAR P = ExpAllocatePoolCore(&T->Pool, 100, TAG_PROC);
+    PPOOL_HEADER Header = (PPOOL_HEADER)P - 1;
+
+    HCHECK(P != NULL);
+    HCHECK(BYTE_OFFSET(Header) == 0);        /* first block of a fresh page */
+    HCHECK(Header->PreviousSize == 0);
+    HCHECK(Header->BlockSize == 8);          /* 100 + 16 -> 128 bytes */
+    HCHECK(Header->PoolType == PagedPool);
+    HCHECK(Header->State == POOL_STATE_ALLOCATED);
+    HCHECK(Header->PoolTag == TAG_PROC);
+    HCHECK(Header->RequestedBytes == 100);
+    HCHECK((Header + 8)->PreviousSize == 8); /* the free rest of the page */
+    HCHECK((Header + 8)->BlockSize == 248);
+    HCHECK((Header + 8)->State == POOL_STATE_FREE);
+    ExpFreePoolCore(&T->Pool, P, TAG_PROC, TRUE);
+    HCHECK(Header->BlockSize == 256 && Header->State == POOL_STATE_FREE);
+    HCHECK(T->Pool.EmptyPages == 1);
+    HCHECK(PoolValid(T));
+    DeletePool(T);
+}
+
+/* ---- sizes and contents ----------------------------------------------- */
+
+/* Every small size, 0 to 4064 bytes, all alive at once. */
+HTEST(every_small_size)
+{
+    enum { COUNT = POOL_SMALL_MAX_BYTES + 1 };
+    TEST_POOL *T = NewPool(NonPagedPool, 4096, POOL_LOOKASIDE_DEFAULT_DEPTH);
+    static PUCHAR Block[COUNT];
+    SIZE_T Bytes, Usable;
+
+    for (Bytes = 0; Bytes < COUNT; Bytes++) {
+        Block[Bytes] = ExpAllocatePoolCore(&T->Pool, Bytes, TAG_TEST + (ULONG)(Bytes % 7));
+        HCHECK(Block[Bytes] != NULL);
+        HCHECK(((ULONG_PTR)Block[Bytes] & 15) == 0 && BYTE_OFFSET(Block[Bytes]) != 0);
+        Usable = ExpQueryPoolBlockSize(&T->Pool, Block[Bytes]);
+        HCHECK(Usable >= SmallUsable(Bytes) && Usable <= SmallUsable(Bytes) + 16);
+        HCHECK(BYTE_OFFSET(Block[Bytes]) + Usable <= PAGE_SIZE);
+        Fill(Block[Bytes], Usable, Bytes);
+        if (Bytes % 512 == 0)
+            HCHECK(PoolValid(T));
+    }
+    HCHECK(PoolValid(T));
+    for (Bytes = 0; Bytes < COUNT; Bytes++)
+        HCHECK(Intact(Block[Bytes], ExpQueryPoolBlockSize(&T->Pool, Block[Bytes]), Bytes));
+
+    /* Free the odd ones; the even ones must not notice. */
+    for (Bytes = 1; Bytes < COUNT; Bytes += 2)
+        ExpFreePoolCore(&T->Pool, Block[Bytes], TAG_TEST + (ULONG)(Bytes % 7), TRUE);
+    HCHECK(PoolValid(T));
+    for (Bytes = 0; Bytes < COUNT; Bytes += 2) {
+        HCHECK(Intact(Block[Bytes], ExpQueryPoolBlockSize(&T->Pool, Block[Bytes]), Bytes));
+        ExpFreePoolCore(&T->Pool, Block[Bytes], TAG_TEST + (ULONG)(Bytes % 7), TRUE);
+    }
+    HCHECK(PoolValid(T));
+    HCHECK(TagsIdle(T));
+    ExpTrimPoolCore(&T->Pool);
+    HCHECK(PoolValid(T));
+    HCHECK(OnlyTableLeft(T));
+    DeletePool(T);
+}
+
+/* Big blocks: whole pages, page-aligned, from 4065 bytes to past 1 MiB. */
+HTEST(big_sizes)
+{
+    static const SIZE_T Fixed[] = {
+        POOL_SMALL_MAX_BYTES + 1, 4080, 4095, 4096, 4097, 8191, 8192, 8193, 12288,
+        65535, 65536, 65537, 100000, 262144, (1 << 20) - 1, 1 << 20, (1 << 20) + 1,
+    };
+    enum { RANDOM = 64, COUNT = ARRAYSIZE(Fixed) + RANDOM };
+    TEST_POOL *T = NewPool(NonPagedPool, 8192, POOL_LOOKASIDE_DEFAULT_DEPTH);
+    SIZE_T Size[COUNT], Pages = 0;
+    ULONG_PTR Seed[COUNT];
+    PUCHAR Block[COUNT];
+    ULONG Index, Other, Left;
+
+    RandomState = 0x5EED0001;
+    for (Index = 0; Index < COUNT; Index++) {
+        Size[Index] = Index < ARRAYSIZE(Fixed)
+                          ? Fixed[Index]
+                          : POOL_SMALL_MAX_BYTES + 1 + Random() % (1 << 18);
+        Seed[Index] = Index;
+        Block[Index] = ExpAllocatePoolCore(&T->Pool, Size[Index], TAG_FILE);
+        HCHECK(Block[Index] != NULL);
+        HCHECK(BYTE_OFFSET(Block[Index]) == 0);
+        HCHECK(ExpQueryPoolBlockSize(&T->Pool, Block[Index]) == ROUND_TO_PAGES(Size[Index]));
+        Pages += BYTES_TO_PAGES(Size[Index]);
+        HCHECK(T->Pool.BigPages == Pages);
+        Fill(Block[Index], Size[Index], Seed[Index]);
+    }
+    HCHECK(PoolValid(T));
+    HCHECK(TagInfo(T, TAG_FILE).BytesInUse == Pages * PAGE_SIZE);
+    HCHECK(T->InUse == Pages + T->Pool.TablePages);
+    for (Index = 0; Index < COUNT; Index++)
+        HCHECK(Intact(Block[Index], Size[Index], Seed[Index]));
+
+    /* Free in random order, checking the survivors now and then. */
+    for (Index = COUNT; Index > 0; Index--) {
+        Other = (ULONG)(Random() % Index);
+        ExpFreePoolCore(&T->Pool, Block[Other], TAG_FILE, TRUE);
+        Block[Other] = Block[Index - 1];
+        Size[Other] = Size[Index - 1];
+        Seed[Other] = Seed[Index - 1];
+        if (Index % 16 == 0) {
+            for (Left = 0; Left + 1 < Index; Left++)
+                HCHECK(Intact(Block[Left], Size[Left], Seed[Left]));
+            HCHECK(PoolValid(T));
+        }
+    }
+    HCHECK(PoolValid(T));
+    HCHECK(TagsIdle(T));
+    HCHECK(OnlyTableLeft(T));
+    DeletePool(T);
+}
+
+/* Thousands of random allocations and frees of every kind, contents
+ * checked before each free, the whole pool validated every batch - with
+ * and without lookaside lists. */
+static void RandomChurn(ULONG LookasideDepth, ULONG64 Seed)
+{
+    enum { SLOTS = 1024, OPERATIONS = 20000, BATCH = 250 };
+    static const ULONG Tags[] = { TAG_TEST, TAG_PROC, TAG_FILE, POOL_TAG('I', 'r', 'p', ' '),
+                                  POOL_TAG('M', 'd', 'l', ' '), POOL_TAG('N', 'o', 'n', 'e') };
+    static PUCHAR Block[SLOTS];
+    static SIZE_T Size[SLOTS];
+    static ULONG Tag[SLOTS];
+    static ULONG_PTR Seeds[SLOTS];
+    TEST_POOL *T = NewPool(NonPagedPool, 8192, LookasideDepth);
+    ULONG Operation, Slot, Choice;
+
+    memset(Block, 0, sizeof(Block));
+    RandomState = Seed;
+    for (Operation = 0; Operation < OPERATIONS; Operation++) {
+        Slot = (ULONG)(Random() % SLOTS);
+        if (Block[Slot] == NULL) {
+            Choice = (ULONG)(Random() % 100);
+            Size[Slot] = Choice < 60   ? Random() % 497            /* lookaside sizes */
+                         : Choice < 95 ? Random() % (POOL_SMALL_MAX_BYTES + 1)
+                                       : POOL_SMALL_MAX_BYTES + 1 + Random() % 40000;
+            Tag[Slot] = Tags[Random() % ARRAYSIZE(Tags)];
+            Seeds[Slot] = Operation;
+            Block[Slot] = ExpAllocatePoolCore(&T->Pool, Size[Slot], Tag[Slot]);
+            HCHECK(Block[Slot] != NULL);
+            Fill(Block[Slot], Size[Slot], Seeds[Slot]);
+        } else {
+            HCHECK(Intact(Block[Slot], Size[Slot], Seeds[Slot]));
+            /* Some frees as ExFreePool, which checks no tag. */
+            ExpFreePoolCore(&T->Pool, Block[Slot], Operation % 5 ? Tag[Slot] : 0,
+                            Operation % 5 != 0);
+            Block[Slot] = NULL;
+        }
+        if (Operation % BATCH == BATCH - 1)
+            HCHECK(PoolValid(T));
+    }
+    for (Slot = 0; Slot < SLOTS; Slot++) {
+        if (Block[Slot] != NULL) {
+            HCHECK(Intact(Block[Slot], Size[Slot], Seeds[Slot]));
+            ExpFreePoolCore(&T->Pool, Block[Slot], Tag[Slot], TRUE);
+        }
+    }
+    HCHECK(PoolValid(T));
+    HCHECK(TagsIdle(T));
+    HCHECK(T->Pool.Allocations == T->Pool.Frees);
+    ExpTrimPoolCore(&T->Pool);
+    HCHECK(PoolValid(T));
+    HCHECK(OnlyTableLeft(T));
+    DeletePool(T);
+}
+
+HTEST(random_churn_with_lookaside)
+{
+    RandomChurn(POOL_LOOKASIDE_DEFAULT_DEPTH, 0x600DF00DULL);
+}
+
+HTEST(random_churn_without_lookaside)
+{
+    RandomChurn(0, 0xBADC0FFEEULL);
+}
+
+HTEST(random_churn_deep_lookaside)
+{
+    RandomChurn(64, 0x12345678ULL);
+}
+
+/* ---- accounting ------------------------------------------------------- */
+
+HTEST(tag_accounting)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, POOL_LOOKASIDE_DEFAULT_DEPTH);
+    PVOID A[3], B[2];
+    POOL_TAG_INFO Info;
+    ULONG Index;
+
+    for (Index = 0; Index < 3; Index++)
+        A[Index] = ExpAllocatePoolCore(&T->Pool, 100, TAG_PROC);  /* 128-byte blocks */
+    for (Index = 0; Index < 2; Index++)
+        B[Index] = ExpAllocatePoolCore(&T->Pool, 5000, TAG_FILE); /* 2 pages each */
+    Info = TagInfo(T, TAG_PROC);
+    HCHECK(Info.PoolType == NonPagedPool);
+    HCHECK(Info.Allocations == 3 && Info.Frees == 0 && Info.BytesInUse == 3 * 128);
+    Info = TagInfo(T, TAG_FILE);
+    HCHECK(Info.Allocations == 2 && Info.Frees == 0 && Info.BytesInUse == 2 * 2 * PAGE_SIZE);
+    HCHECK(T->Pool.SmallBytesInUse == 3 * 128);
+    HCHECK(T->Pool.Allocations == 5);
+
+    ExpFreePoolCore(&T->Pool, A[0], TAG_PROC, TRUE);
+    Info = TagInfo(T, TAG_PROC);
+    HCHECK(Info.Allocations == 3 && Info.Frees == 1 && Info.BytesInUse == 2 * 128);
+    /* ExFreePool: no tag given, none checked. */
+    ExpFreePoolCore(&T->Pool, A[1], 0, FALSE);
+    ExpFreePoolCore(&T->Pool, B[0], POOL_TAG('?', '?', '?', '?'), FALSE);
+    HCHECK(PoolValid(T));
+    ExpFreePoolCore(&T->Pool, A[2], TAG_PROC, TRUE);
+    ExpFreePoolCore(&T->Pool, B[1], TAG_FILE, TRUE);
+    HCHECK(TagInfo(T, TAG_PROC).Frees == 3);
+    HCHECK(TagInfo(T, TAG_FILE).Frees == 2);
+    HCHECK(TagsIdle(T));
+    HCHECK(T->Pool.Frees == 5);
+    HCHECK(PoolValid(T));
+    DeletePool(T);
+}
+
+/* More tags than slots: the rest are charged to "Ovfl" and still balance. */
+HTEST(tag_overflow_bucket)
+{
+    enum { TAGS = 600 };
+    TEST_POOL *T = NewPool(NonPagedPool, 256, 0);
+    static POOL_TAG_INFO Lines[POOL_TRACKER_SIZE + 1];
+    static PVOID Block[TAGS];
+    SIZE_T Allocations = 0;
+    ULONG Index, Count;
+
+    for (Index = 0; Index < TAGS; Index++) {
+        Block[Index] = ExpAllocatePoolCore(&T->Pool, 40, POOL_TAG('T', 'g', Index & 0xFF, Index >> 8));
+        HCHECK(Block[Index] != NULL);
+    }
+    Count = ExpQueryPoolTags(&T->Pool, Lines, ARRAYSIZE(Lines));
+    HCHECK(Count <= POOL_TRACKER_SIZE + 1);
+    for (Index = 0; Index < Count; Index++)
+        Allocations += Lines[Index].Allocations;
+    HCHECK(Allocations == TAGS);
+    HCHECK(TagInfo(T, POOL_OVERFLOW_TAG).Allocations > 0);
+    HCHECK(ExpQueryPoolTags(&T->Pool, Lines, 3) == Count); /* count beyond the buffer */
+    HCHECK(PoolValid(T));
+    for (Index = 0; Index < TAGS; Index++)
+        ExpFreePoolCore(&T->Pool, Block[Index], POOL_TAG('T', 'g', Index & 0xFF, Index >> 8), TRUE);
+    HCHECK(TagsIdle(T));
+    HCHECK(PoolValid(T));
+    DeletePool(T);
+}
+
+/* ---- merging, page return, lookaside ----------------------------------- */
+
+HTEST(coalescing_returns_pages)
+{
+    enum { COUNT = 3000 };
+    TEST_POOL *T = NewPool(NonPagedPool, 1024, 0);
+    static PVOID Block[COUNT];
+    ULONG Index, Other;
+
+    RandomState = 0xC0A1E5CE;
+    for (Index = 0; Index < COUNT; Index++) {
+        Block[Index] = ExpAllocatePoolCore(&T->Pool, 1 + Random() % 700, TAG_TEST);
+        HCHECK(Block[Index] != NULL);
+    }
+    HCHECK(T->Pool.SmallPages > 100);
+    HCHECK(PoolValid(T));
+    for (Index = COUNT; Index > 0; Index--) {
+        Other = (ULONG)(Random() % Index);
+        ExpFreePoolCore(&T->Pool, Block[Other], TAG_TEST, TRUE);
+        Block[Other] = Block[Index - 1];
+        if (Index % 100 == 0)
+            HCHECK(PoolValid(T));
+    }
+    /* Every page merged back into one block and went home - but one. */
+    HCHECK(PoolValid(T));
+    HCHECK(T->Pool.SmallPages == POOL_EMPTY_PAGES_KEPT);
+    HCHECK(T->Pool.EmptyPages == POOL_EMPTY_PAGES_KEPT);
+    HCHECK(T->Pool.PagesInUse == T->Pool.TablePages + POOL_EMPTY_PAGES_KEPT);
+    HCHECK(ExpTrimPoolCore(&T->Pool) == POOL_EMPTY_PAGES_KEPT);
+    HCHECK(OnlyTableLeft(T));
+    HCHECK(TagsIdle(T));
+    DeletePool(T);
+}
+
+/* Free the middle block last: both merges, into one whole free page. */
+HTEST(merge_with_both_neighbours)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 0);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 1000, TAG_TEST);
+    PUCHAR B = ExpAllocatePoolCore(&T->Pool, 1000, TAG_TEST);
+    PUCHAR C = ExpAllocatePoolCore(&T->Pool, 1000, TAG_TEST);
+    PUCHAR D = ExpAllocatePoolCore(&T->Pool, 1000, TAG_TEST);
+    PPOOL_HEADER Page = (PPOOL_HEADER)PAGE_ALIGN(A);
+
+    HCHECK(PAGE_ALIGN(B) == Page && PAGE_ALIGN(C) == Page && PAGE_ALIGN(D) == Page);
+    ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE);
+    ExpFreePoolCore(&T->Pool, C, TAG_TEST, TRUE);
+    HCHECK(PoolValid(T));
+    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);     /* A+B+C merge */
+    HCHECK(Page->State == POOL_STATE_FREE && Page->BlockSize == 3 * 64);
+    HCHECK(PoolValid(T));
+    ExpFreePoolCore(&T->Pool, D, TAG_TEST, TRUE);     /* and D with the rest */
+    HCHECK(Page->BlockSize == POOL_PAGE_UNITS);
+    HCHECK(T->Pool.EmptyPages == 1 && T->FreeCalls == 0);
+    HCHECK(PoolValid(T));
+    DeletePool(T);
+}
+
+/* An allocate/free loop neither takes nor returns pages after the first. */
+HTEST(empty_page_kept_for_loops)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 0);
+    ULONG_PTR Calls;
+    PVOID P;
+
+    P = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    ExpFreePoolCore(&T->Pool, P, TAG_TEST, TRUE);
+    Calls = T->AllocateCalls;
+    for (ULONG Index = 0; Index < 1000; Index++) {
+        P = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+        HCHECK(P != NULL);
+        ExpFreePoolCore(&T->Pool, P, TAG_TEST, TRUE);
+    }
+    HCHECK(T->AllocateCalls == Calls);
+    HCHECK(T->FreeCalls == 0);
+    HCHECK(T->Pool.SmallPages == 1 && T->Pool.EmptyPages == 1);
+    HCHECK(PoolValid(T));
+    DeletePool(T);
+}
+
+HTEST(lookaside_reuses_and_trims)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 4);
+    PVOID P, Q, Block[10];
+    ULONG Index;
+
+    P = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    ExpFreePoolCore(&T->Pool, P, TAG_TEST, TRUE);
+    HCHECK(T->Pool.LookasideBlocks == 1);
+    HCHECK(((PPOOL_HEADER)P - 1)->State == POOL_STATE_LOOKASIDE);
+    HCHECK(TagsIdle(T));                  /* parked blocks count as freed */
+    Q = ExpAllocatePoolCore(&T->Pool, 64, TAG_PROC);
+    HCHECK(Q == P);                       /* LIFO: the same block back */
+    HCHECK(T->Pool.LookasideBlocks == 0);
+    HCHECK(((PPOOL_HEADER)Q - 1)->PoolTag == TAG_PROC);
+    ExpFreePoolCore(&T->Pool, Q, TAG_PROC, TRUE);
+
+    for (Index = 0; Index < 10; Index++)
+        Block[Index] = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    for (Index = 0; Index < 10; Index++)
+        ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
+    HCHECK(T->Pool.LookasideBlocks == 4); /* the depth */
+    HCHECK(PoolValid(T));
+    HCHECK(ExpTrimPoolCore(&T->Pool) == 1);
+    HCHECK(T->Pool.LookasideBlocks == 0);
+    HCHECK(OnlyTableLeft(T));
+    HCHECK(PoolValid(T));
+    DeletePool(T);
+}
+
+/* ---- running out ------------------------------------------------------ */
+
+HTEST(out_of_pages_returns_null)
+{
+    enum { LIMIT = 8 };
+    TEST_POOL *T = NewPool(NonPagedPool, 64, POOL_LOOKASIDE_DEFAULT_DEPTH);
+    static PVOID Block[1000];
+    ULONG Count = 0, Index;
+    ULONG_PTR Calls;
+    PVOID Big;
+
+    T->Limit = LIMIT;
+    while ((Block[Count] = ExpAllocatePoolCore(&T->Pool, 1000, TAG_TEST)) != NULL)
+        Count++;
+    HCHECK(Count > 0 && Count < 1000);
+    HCHECK(T->Pool.FailedAllocations == 1);
+    HCHECK(T->InUse == LIMIT);
+    HCHECK(PoolValid(T));
+
+    HCHECK(ExpAllocatePoolCore(&T->Pool, 3 * PAGE_SIZE, TAG_TEST) == NULL);
+    HCHECK(T->Pool.FailedAllocations == 2);
+    /* More than the whole range: refused without asking for pages. */
+    Calls = T->AllocateCalls;
+    HCHECK(ExpAllocatePoolCore(&T->Pool, T->Pool.Size + 1, TAG_TEST) == NULL);
+    HCHECK(ExpAllocatePoolCore(&T->Pool, ~(SIZE_T)0, TAG_TEST) == NULL);
+    HCHECK(T->AllocateCalls == Calls);
+    HCHECK(T->Pool.FailedAllocations == 4);
+    HCHECK(PoolValid(T));
+
+    for (Index = 0; Index < Count; Index++)
+        ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
+    HCHECK(TagsIdle(T));
+    HCHECK(PoolValid(T));
+    /* Everything but the table is free again - parked and kept pages are
+     * given back by the allocation that needs them. */
+    Big = ExpAllocatePoolCore(&T->Pool, (LIMIT - T->Pool.TablePages) * PAGE_SIZE, TAG_TEST);
+    HCHECK(Big != NULL);
+    HCHECK(T->Pool.LookasideBlocks == 0 && T->Pool.SmallPages == 0);
+    HCHECK(PoolValid(T));
+    ExpFreePoolCore(&T->Pool, Big, TAG_TEST, TRUE);
+    HCHECK(OnlyTableLeft(T));
+    DeletePool(T);
+}
+
+/* Small blocks parked on the lookaside lists are merged back when another
+ * size needs the pages. */
+HTEST(out_of_pages_flushes_lookasides)
+{
+    enum { LIMIT = 6 };
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 1000);
+    static PVOID Block[2000];
+    ULONG Count = 0, Index;
+    PVOID P;
+
+    T->Limit = LIMIT;
+    while ((Block[Count] = ExpAllocatePoolCore(&T->Pool, 48, TAG_TEST)) != NULL)
+        Count++;
+    for (Index = 0; Index < Count; Index++)
+        ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
+    HCHECK(T->Pool.LookasideBlocks == Count);
+    HCHECK(T->InUse == LIMIT);
+    P = ExpAllocatePoolCore(&T->Pool, 2000, TAG_TEST);
+    HCHECK(P != NULL);
+    HCHECK(T->Pool.LookasideBlocks == 0);
+    HCHECK(T->Pool.FailedAllocations == 1); /* only the one that ended the fill */
+    HCHECK(PoolValid(T));
+    ExpFreePoolCore(&T->Pool, P, TAG_TEST, TRUE);
+    DeletePool(T);
+}
+
+/* Thousands of big blocks: the big page table grows as needed. */
+HTEST(big_table_grows)
+{
+    enum { COUNT = 5000 };
+    TEST_POOL *T = NewPool(NonPagedPool, 8192, 0);
+    static PVOID Block[COUNT];
+    ULONG Index, Other;
+
+    RandomState = 0xB16B16;
+    for (Index = 0; Index < COUNT; Index++) {
+        Block[Index] = ExpAllocatePoolCore(&T->Pool, PAGE_SIZE, TAG_FILE);
+        HCHECK(Block[Index] != NULL);
+        *(ULONG *)Block[Index] = Index;
+    }
+    HCHECK(T->Pool.BigBlocks == COUNT && T->Pool.BigPages == COUNT);
+    HCHECK(T->Pool.BigTableSize >= COUNT);
+    HCHECK(PoolValid(T));
+    for (Index = 0; Index < COUNT; Index++) {
+        HCHECK(*(ULONG *)Block[Index] == Index);
+        HCHECK(ExpQueryPoolBlockSize(&T->Pool, Block[Index]) == PAGE_SIZE);
+    }
+    for (Index = COUNT; Index > 0; Index--) {
+        Other = (ULONG)(Random() % Index);
+        ExpFreePoolCore(&T->Pool, Block[Other], TAG_FILE, TRUE);
+        Block[Other] = Block[Index - 1];
+    }
+    HCHECK(PoolValid(T));
+    HCHECK(T->Pool.BigTableUsed == 0);
+    HCHECK(OnlyTableLeft(T));
+    /* Tombstones are swept by the next rebuild; the table still works. */
+    for (Index = 0; Index < COUNT; Index++) {
+        Block[Index] = ExpAllocatePoolCore(&T->Pool, 2 * PAGE_SIZE - 1, TAG_FILE);
+        HCHECK(Block[Index] != NULL);
+        if (Index % 997 == 0)
+            HCHECK(PoolValid(T));
+        if (Index % 2)
+            ExpFreePoolCore(&T->Pool, Block[Index], TAG_FILE, TRUE);
+    }
+    HCHECK(PoolValid(T));
+    for (Index = 0; Index < COUNT; Index += 2)
+        ExpFreePoolCore(&T->Pool, Block[Index], TAG_FILE, TRUE);
+    HCHECK(PoolValid(T));
+    HCHECK(TagsIdle(T));
+    DeletePool(T);
+}
+
+/* ---- bugchecks: the caller's mistakes ----------------------------------- */
+
+static void DoubleFreeSmall(ULONG Depth)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, Depth);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    PUCHAR B = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    PUCHAR C = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+
+    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE));
+    HCHECK(BugcheckParameter[3] == (ULONG_PTR)B);
+    HCHECK(BugcheckParameter[2] == ((PPOOL_HEADER)B - 1)->Ulong1);
+    /* Detected before anything changed. */
+    HCHECK(PoolValid(T));
+
+    /* Freed, then merged into a free neighbour: its old header still
+     * gives it away. */
+    ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE);
+    ExpTrimPoolCore(&T->Pool);
+    HCHECK(T->Pool.SmallPages == 1);      /* C keeps the page */
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, B, 0, FALSE));
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE));
+    HCHECK(PoolValid(T));
+    ExpFreePoolCore(&T->Pool, C, TAG_TEST, TRUE);
+    DeletePool(T);
+}
+
+HTEST(bugcheck_double_free_small)
+{
+    DoubleFreeSmall(0);
+    if (!HtestCurrentFailed)
+        DoubleFreeSmall(4);
+}
+
+HTEST(bugcheck_double_free_big)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 0);
+    PUCHAR P = ExpAllocatePoolCore(&T->Pool, 10000, TAG_FILE);
+
+    ExpFreePoolCore(&T->Pool, P, TAG_FILE, TRUE);
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, P, TAG_FILE, TRUE));
+    HCHECK(BugcheckParameter[2] == TAG_FILE && BugcheckParameter[3] == (ULONG_PTR)P);
+    HCHECK(PoolValid(T));
+    DeletePool(T);
+}
+
+HTEST(bugcheck_wrong_tag)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 4);
+    PUCHAR Small = ExpAllocatePoolCore(&T->Pool, 200, TAG_PROC);
+    PUCHAR Big = ExpAllocatePoolCore(&T->Pool, 3 * PAGE_SIZE, TAG_PROC);
+
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x0A, ExpFreePoolCore(&T->Pool, Small, TAG_FILE, TRUE));
+    HCHECK(BugcheckParameter[1] == (ULONG_PTR)Small);
+    HCHECK(BugcheckParameter[2] == TAG_PROC && BugcheckParameter[3] == TAG_FILE);
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x0A, ExpFreePoolCore(&T->Pool, Big, TAG_FILE, TRUE));
+    HCHECK(BugcheckParameter[1] == (ULONG_PTR)Big);
+    HCHECK(BugcheckParameter[2] == TAG_PROC && BugcheckParameter[3] == TAG_FILE);
+    HCHECK(PoolValid(T));
+    ExpFreePoolCore(&T->Pool, Small, TAG_PROC, TRUE);
+    ExpFreePoolCore(&T->Pool, Big, TAG_PROC, TRUE);
+    HCHECK(TagsIdle(T));
+    DeletePool(T);
+}
+
+HTEST(bugcheck_not_a_pool_address)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 4);
+    TEST_POOL *Other = NewPool(PagedPool, 64, 4);
+    PVOID Elsewhere = ExpAllocatePoolCore(&Other->Pool, 32, TAG_TEST);
+    ULONG OnStack = 0;
+
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x42, ExpFreePoolCore(&T->Pool, &OnStack, TAG_TEST, TRUE));
+    HCHECK(BugcheckParameter[1] == (ULONG_PTR)&OnStack);
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x42, ExpFreePoolCore(&T->Pool, NULL, 0, FALSE));
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x42, ExpFreePoolCore(&T->Pool, Elsewhere, TAG_TEST, TRUE));
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x42, ExpQueryPoolBlockSize(&T->Pool, Elsewhere));
+    HCHECK(ExpIsPoolAddress(&Other->Pool, Elsewhere) && !ExpIsPoolAddress(&T->Pool, Elsewhere));
+    ExpFreePoolCore(&Other->Pool, Elsewhere, TAG_TEST, TRUE);
+    DeletePool(Other);
+    DeletePool(T);
+}
+
+HTEST(bugcheck_address_inside_a_block)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 4);
+    PUCHAR Small = ExpAllocatePoolCore(&T->Pool, 256, TAG_TEST);
+    PUCHAR Zeroed = ExpAllocatePoolCore(&T->Pool, 256, TAG_TEST);
+    PUCHAR Big = ExpAllocatePoolCore(&T->Pool, 3 * PAGE_SIZE, TAG_TEST);
+
+    memset(Small, 0x5A, 256);
+    memset(Zeroed, 0, 256);
+    memset(Big, 0, 3 * PAGE_SIZE);
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x46, ExpFreePoolCore(&T->Pool, Small + 32, TAG_TEST, TRUE));
+    HCHECK(BugcheckParameter[1] == (ULONG_PTR)(Small + 32));
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x46, ExpFreePoolCore(&T->Pool, Zeroed + 128, TAG_TEST, TRUE));
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x46, ExpFreePoolCore(&T->Pool, Small + 8, TAG_TEST, TRUE));
+    /* A page start inside a big block, and a small-block page's start. */
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x46, ExpFreePoolCore(&T->Pool, Big + PAGE_SIZE, TAG_TEST, TRUE));
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x46, ExpFreePoolCore(&T->Pool, Big + PAGE_SIZE + 64, 0, FALSE));
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x46, ExpFreePoolCore(&T->Pool, PAGE_ALIGN(Small), 0, FALSE));
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x46, ExpQueryPoolBlockSize(&T->Pool, Small + 48));
+    HCHECK(PoolValid(T));
+    ExpFreePoolCore(&T->Pool, Small, TAG_TEST, TRUE);
+    ExpFreePoolCore(&T->Pool, Zeroed, TAG_TEST, TRUE);
+    ExpFreePoolCore(&T->Pool, Big, TAG_TEST, TRUE);
+    HCHECK(PoolValid(T));
+    DeletePool(T);
+}
+
+/* ---- bugchecks: corruption ---------------------------------------------- */
+
+/* Writing past the end of A changes B's header: freeing A says so. */
+HTEST(bugcheck_overrun_into_next_header)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 0);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
+    PUCHAR B = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
+    SIZE_T Usable = ExpQueryPoolBlockSize(&T->Pool, A);
+
+    HCHECK(B == A + Usable + sizeof(POOL_HEADER));
+    memset(A, 0x41, Usable + 4);             /* 4 bytes too many */
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x20, ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE));
+    HCHECK(BugcheckParameter[1] == (ULONG_PTR)(A - 16));
+    HCHECK(BugcheckParameter[2] == (ULONG_PTR)(B - 16));
+    HCHECK(!ExpValidatePool(&T->Pool, NULL));
+    DeletePool(T);
+}
+
+/* Only B's previous size is wrong: freeing B finds the pair disagreeing. */
+HTEST(bugcheck_previous_size_corrupt)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 0);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
+    PUCHAR B = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
+
+    ((PPOOL_HEADER)B - 1)->PreviousSize = 3;
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x05, ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE));
+    HCHECK(BugcheckParameter[1] == (ULONG_PTR)(B - 16));
+    HCHECK(BugcheckParameter[3] == (ULONG_PTR)(A - 16));
+    DeletePool(T);
+}
+
+/* A header whose size was zeroed, found while walking to the block freed. */
+HTEST(bugcheck_size_zero_and_too_large)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 0);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
+    PUCHAR B = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
+
+    ((PPOOL_HEADER)B - 1)->BlockSize = 0;
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x08, ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE));
+    HCHECK(BugcheckParameter[3] == (ULONG_PTR)(B - 16));
+    ((PPOOL_HEADER)B - 1)->BlockSize = 300;
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x09, ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE));
+    HCHECK(BugcheckParameter[3] == (ULONG_PTR)(B - 16));
+    UNREFERENCED_PARAMETER(A);
+    DeletePool(T);
+}
+
+/* A corrupt tag/type byte with sizes intact: the header check catches it. */
+HTEST(bugcheck_header_check)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 0);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
+
+    ((PPOOL_HEADER)A - 1)->PoolType = PagedPool;
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x07, ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE));
+    HCHECK(BugcheckParameter[3] == (ULONG_PTR)(A - 16));
+    DeletePool(T);
+}
+
+/* A freed block's list links overwritten (use after free). */
+HTEST(bugcheck_corrupt_free_list)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 0);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    PUCHAR X = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    PUCHAR B = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    PUCHAR Y = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+
+    memset(X, 0, 64);
+    ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE);
+    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);    /* list of 5 units: B, A */
+    ((PLIST_ENTRY)B)->Flink = (PLIST_ENTRY)X;         /* plausible, but wrong */
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
+    HCHECK(BugcheckParameter[1] == (ULONG_PTR)B);
+    HCHECK(BugcheckParameter[2] == 0);                /* X's "Blink" read back */
+    HCHECK(BugcheckParameter[3] == (ULONG_PTR)B);
+    ((PLIST_ENTRY)B)->Flink = (PLIST_ENTRY)0x1234;   /* not even in the pool */
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
+    HCHECK(BugcheckParameter[2] == 0x1234);
+    UNREFERENCED_PARAMETER(Y);
+    DeletePool(T);
+}
+
+/* A parked block's lookaside link overwritten (use after free). */
+HTEST(bugcheck_corrupt_lookaside_link)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 4);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    PUCHAR B = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+
+    ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE);
+    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);    /* lookaside: B, A */
+    *(ULONG_PTR *)B = 0xDEAD0;
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
+    HCHECK(BugcheckParameter[1] == (ULONG_PTR)B && BugcheckParameter[2] == 0xDEAD0);
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpTrimPoolCore(&T->Pool));
+    DeletePool(T);
+}
+
+/* A free block's header overwritten - here by its neighbour overrunning. */
+HTEST(bugcheck_free_block_header_modified)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 0);
+    PUCHAR X = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    PUCHAR Y = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+
+    ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE);
+    memset(X, 0x42, 64 + 12);                        /* 12 bytes into A's header */
+    ((PPOOL_HEADER)A - 1)->PreviousSize = 5;          /* sizes happen to be right */
+    ((PPOOL_HEADER)A - 1)->BlockSize = 5;
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x0D, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
+    HCHECK(BugcheckParameter[1] == (ULONG_PTR)(A - 16));
+    UNREFERENCED_PARAMETER(Y);
+    DeletePool(T);
+}
+
+HTEST(validate_reports_corruption)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 0);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
+    PCSTR Problem = NULL;
+
+    HCHECK(ExpValidatePool(&T->Pool, &Problem) && Problem == NULL);
+    ((PPOOL_HEADER)A - 1)->BlockSize = 7;
+    HCHECK(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
+    ((PPOOL_HEADER)A - 1)->BlockSize = 8;
+    HCHECK(ExpValidatePool(&T->Pool, NULL));
+    T->Pool.SmallBytesInUse++;
+    HCHECK(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
+    T->Pool.SmallBytesInUse--;
+    T->Pool.FreeListBitmap[0] |= 1ULL << 9;
+    HCHECK(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
+    DeletePool(T);
+}
+
+HTEST_MAIN()
