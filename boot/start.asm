@@ -16,8 +16,9 @@
 ;        kernel window 0xFFFFFFFF80000000    (PML4[511] -> PDPT[510] -> the first 1 GiB)
 ;      The identity map keeps this code running once paging is on, and lets
 ;      the kernel read GRUB's information and build its own tables; the
-;      kernel removes it (mm/init.c) as soon as its own tables are ready;
-;   4. CR4.PAE, EFER.LME and EFER.NXE, CR3, CR0.PG: long mode (compatibility
+;      kernel's own tables (mm/init.c) never contain it, so it is gone as
+;      soon as CR3 switches to them;
+;   4. CR4.PAE, CR3, EFER.LME and EFER.NXE, CR0.PG: long mode (compatibility
 ;      sub-mode) is active (Intel SDM Vol. 3A, 10.8.5 "Initializing IA-32e Mode");
 ;   5. load a 64-bit GDT and far-jump to a 64-bit code segment;
 ;   6. jump to the higher half, switch to the kernel stack and call

@@ -8,8 +8,10 @@
  *         KT_ASSERT(MmFreePageCount() > 0);
  *     }
  *
- * Booting with "ktest" runs every test in link order, "ktest=PATTERN" the
- * ones whose name ("suite.name") matches (see KiTestNameMatches). Each
+ * Booting with "ktest" runs every test, "ktest=PATTERN" the ones whose
+ * name ("suite.name") matches (see KiTestNameMatches). Files run in link
+ * order; within a file gcc emits the cases last first. Tests must not
+ * depend on their order. Each
  * prints one serial line, "ktest: PASS suite.name" or
  * "ktest: FAIL suite.name: expression (file:line)", and the run ends with
  * "N passed, N failed" and a power-off whose exit code says the result.

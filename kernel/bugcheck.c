@@ -163,7 +163,7 @@ void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR Parameter1, ULONG_PTR Parameter2
         Rip = (ULONG_PTR)__builtin_return_address(0);
         DbgPrint("Called from ");
         KePrintSymbol(Rip);
-        DbgPrint(" (no trap frame)\nCR2=%016llx CR3=%016llx RSP=%016llx\n", __readcr2(),
+        DbgPrint(" (no trap frame)\nCR2=%016llx CR3=%016llx RBP=%016llx\n", __readcr2(),
                  __readcr3(), (ULONG64)Rbp);
         /* Start the walk at our caller's frame. */
         Rip = ((ULONG_PTR *)Rbp)[1];

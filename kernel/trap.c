@@ -13,6 +13,9 @@
  *     with the NT exception code (STATUS_ILLEGAL_INSTRUCTION, ...);
  *   - #DE, #DF, #TS, #NP, #SS, NMI, #MC and the rest: UNEXPECTED_KERNEL_MODE_TRAP
  *     (0x7F) with the vector number, as NT's KiTrap handlers do.
+ * The exception: a #PF or #GP at an instruction of the user-copy routines
+ * (kernel/x64/usercopy.asm) resumes at that instruction's fixup, which
+ * returns STATUS_ACCESS_VIOLATION (the exception table, end of this file).
  * User-mode traps arrive with the user-mode issue.
  */
 #include "ki.h"
@@ -55,8 +58,6 @@ static NTSTATUS KiExceptionCodeForVector(ULONG64 Vector)
         return STATUS_BREAKPOINT;
     case KI_VECTOR_GENERAL_PROTECTION:
         return STATUS_PRIVILEGED_INSTRUCTION;
-    case KI_VECTOR_DIVIDE_ERROR:
-        return STATUS_INTEGER_DIVIDE_BY_ZERO;
     default:
         return STATUS_UNSUCCESSFUL;
     }
@@ -81,6 +82,8 @@ static __attribute__((noreturn)) void KiBugCheckPageFault(PKTRAP_FRAME TrapFrame
     KeBugCheckEx(PAGE_FAULT_IN_NONPAGED_AREA, Va, Access, TrapFrame->Rip, Code);
 }
 
+static BOOLEAN KiApplyExceptionFixup(PKTRAP_FRAME TrapFrame, ULONG_PTR FaultVa);
+
 /*
  * Called by KiTrapCommon with interrupts disabled and the trap frame on the
  * stack. Returning resumes the interrupted code at TrapFrame->Rip.
@@ -90,12 +93,22 @@ void KiDispatchTrap(PKTRAP_FRAME TrapFrame)
     ULONG64 Vector = TrapFrame->Vector;
 
     if (Vector == KI_VECTOR_PAGE_FAULT) {
-        NTSTATUS Status = MmAccessFault(TrapFrame->ErrorCode, (PVOID)__readcr2(), TrapFrame);
+        /* Read CR2 once: resolving the fault may take (and resolve) another. */
+        ULONG_PTR FaultVa = __readcr2();
+        NTSTATUS Status = MmAccessFault(TrapFrame->ErrorCode, (PVOID)FaultVa, TrapFrame);
         if (NT_SUCCESS(Status))
+            return;
+        /* User-memory access: resume at the copy routine's fixup. */
+        if (KiApplyExceptionFixup(TrapFrame, FaultVa))
             return;
         KiBugCheckTrapFrame = TrapFrame;
         KiBugCheckPageFault(TrapFrame);
     }
+
+    /* A non-canonical user pointer gives #GP, not #PF (Intel SDM Vol. 3A,
+     * 3.3.7.1): the copy routines recover from that too. */
+    if (Vector == KI_VECTOR_GENERAL_PROTECTION && KiApplyExceptionFixup(TrapFrame, 0))
+        return;
 
     KiBugCheckTrapFrame = TrapFrame;
     DbgPrint("\n*** Unexpected kernel-mode trap: vector %llu (%s) at ", Vector,
@@ -116,4 +129,56 @@ void KiDispatchTrap(PKTRAP_FRAME TrapFrame)
         KeBugCheckEx(UNEXPECTED_KERNEL_MODE_TRAP, Vector, TrapFrame->ErrorCode, TrapFrame->Rip,
                      0);
     }
+}
+
+/* ------------------------------------------------------------------------
+ * The exception table: recovery for the user-copy routines
+ * (kernel/x64/usercopy.asm, used by mm/probe.c).
+ *
+ * Each instruction there that dereferences a user pointer is listed in
+ * .ex_table with the address of a fixup that clears RFLAGS.AC and returns
+ * STATUS_ACCESS_VIOLATION. A fault the memory manager cannot resolve at any
+ * other RIP is still a bugcheck.
+ * ------------------------------------------------------------------------ */
+typedef struct _KI_EXCEPTION_TABLE_ENTRY {
+    ULONG_PTR FaultingRip;
+    ULONG_PTR FixupRip;
+} KI_EXCEPTION_TABLE_ENTRY;
+STATIC_ASSERT(sizeof(KI_EXCEPTION_TABLE_ENTRY) == 16); /* dq, dq in usercopy.asm */
+
+extern const KI_EXCEPTION_TABLE_ENTRY __ex_table_start[], __ex_table_end[];
+
+/* The fixup address for an instruction at Rip, or 0 when it has none.
+ * The table has a handful of entries: a linear search. Any IRQL. */
+ULONG_PTR KiFindExceptionFixup(ULONG_PTR Rip)
+{
+    for (const KI_EXCEPTION_TABLE_ENTRY *Entry = __ex_table_start; Entry < __ex_table_end;
+         Entry++) {
+        if (Entry->FaultingRip == Rip)
+            return Entry->FixupRip;
+    }
+    return 0;
+}
+
+/*
+ * A kernel-mode #PF or #GP that nothing resolved: when it hit a listed
+ * instruction, make the trap return to its fixup with
+ * STATUS_ACCESS_VIOLATION in RAX and AC clear, and return TRUE.
+ * FaultVa is CR2 for a #PF (0 for a #GP, which has no address): a page
+ * fault on the kernel side of a copy is a kernel bug and is not hidden.
+ */
+static BOOLEAN KiApplyExceptionFixup(PKTRAP_FRAME TrapFrame, ULONG_PTR FaultVa)
+{
+    if ((TrapFrame->SegCs & 3) != 0 || FaultVa >= MM_USER_PROBE_ADDRESS)
+        return FALSE;
+    ULONG_PTR Fixup = KiFindExceptionFixup(TrapFrame->Rip);
+    if (Fixup == 0)
+        return FALSE;
+    TrapFrame->Rip = Fixup;
+    TrapFrame->Rax = (ULONG)STATUS_ACCESS_VIOLATION;
+    /* The trap did not clear AC (only IF/TF/NT/RF are cleared on entry);
+     * iretq restores it, the fixup's clac clears it. Clear it here too so
+     * not one instruction runs with user access open. */
+    TrapFrame->EFlags &= ~EFLAGS_AC;
+    return TRUE;
 }

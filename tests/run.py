@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """tests/run.py - the `make test` driver: host unit tests, then Pagoda booted
-in QEMU (TCG) in every way the automation contract of docs/DESIGN promises.
+in QEMU (TCG) in every way the automation contract of DESIGN.md (shared with the project) promises.
 
     python3 tests/run.py [--kernel build/kernel.elf] [--initrd build/initrd.tar]
                          [--host-test build/host/PROG]... [--only STEP]...

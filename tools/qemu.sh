@@ -19,7 +19,7 @@
 #                    `--` are passed on unchanged
 #
 # Standard flags: TCG only (there is no usable KVM for this guest, see
-# docs/DESIGN), `-cpu max` so that NX, SMEP, SMAP, PCID... exist,
+# ../shared/DESIGN.md), `-cpu max` so that NX, SMEP, SMAP, PCID... exist,
 # `-no-reboot` so a triple fault ends QEMU (status 0) instead of looping,
 # and isa-debug-exit on port 0xF4: when the kernel writes byte B there,
 # QEMU exits with status (B << 1) | 1, e.g.
