@@ -112,6 +112,11 @@ void KiDispatchTrap(PKTRAP_FRAME TrapFrame);
  * NULL), so the bugcheck screen shows the faulting registers. */
 extern PKTRAP_FRAME KiBugCheckTrapFrame;
 void KiDescribePageFaultCode(ULONG64 ErrorCode, char *Buffer, size_t Size);
+/* The exception table of kernel/x64/usercopy.asm: the fixup RIP for a
+ * faulting instruction at Rip, or 0 when it is not a user-copy instruction.
+ * KiDispatchTrap resumes there instead of bugchecking. */
+ULONG_PTR KiFindExceptionFixup(ULONG_PTR Rip);
+#define EFLAGS_AC    (1ULL << 18)   /* alignment check / SMAP override (Intel SDM Vol. 3A, 2.3) */
 
 /* kernel/serial.c */
 void KiSerialInitialize(void);
