@@ -25,14 +25,16 @@ HOST_CFLAGS := -std=c11 -DPAGODA_HOST -g -O1 -fsanitize=address,undefined \
 
 # ---------------------------------------------------------------- sources
 BOOT_ASM   := boot/header.asm boot/start.asm
-KERNEL_ASM := kernel/x64/trap.asm
+KERNEL_ASM := kernel/x64/trap.asm kernel/x64/usercopy.asm
 KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/serial.c kernel/vga.c \
 	kernel/dbgprint.c kernel/power.c kernel/cpu.c kernel/trap.c \
 	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c
-MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c
+MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/poolcore.c \
+	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c
 RTL_C      := rtl/format.c rtl/string.c
-KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c \
-	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c
+KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/test_pool.c \
+	tests/kernel/test_aspace.c \
+	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c tests/kernel/test_probe.c
 
 KERNEL_OBJS := $(patsubst %.asm,$(BUILD)/obj/%.o,$(BOOT_ASM) $(KERNEL_ASM)) \
 	$(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C) $(MM_C) $(RTL_C) $(KTEST_C))
@@ -47,7 +49,7 @@ HOST_SRCS_pool     := mm/poolcore.c
 HOST_SRCS_pfn      := mm/pfn.c
 HOST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS))
 
-.PHONY: all run debug gdb test host-test ktest tools help clean format
+.PHONY: all run debug gdb test host-test ktest tools help clean format FORCE
 all: $(BUILD)/kernel.elf $(BUILD)/initrd.tar $(BUILD)/pagoda.iso
 
 # ---------------------------------------------------------------- kernel
@@ -89,19 +91,28 @@ $(BUILD)/initrd.tar: $(INITRD_FILES)
 	tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime=@0 --sort=name \
 		-cf $@ -C $(BUILD)/initrd-root .
 
-$(BUILD)/pagoda.iso: $(BUILD)/kernel.elf $(BUILD)/initrd.tar boot/grub.cfg.in tools/mkiso.sh
-	tools/mkiso.sh $(BUILD)/kernel.elf $(BUILD)/initrd.tar $@ $(CMDLINE)
+# The ISO carries the command line in its grub.cfg: rebuild it when CMDLINE
+# changes (build/cmdline remembers the last one).
+$(BUILD)/cmdline: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CMDLINE)' | cmp -s - $@ || echo '$(CMDLINE)' > $@
+
+$(BUILD)/pagoda.iso: $(BUILD)/kernel.elf $(BUILD)/initrd.tar boot/grub.cfg.in tools/mkiso.sh $(BUILD)/cmdline
+	set -f; tools/mkiso.sh $(BUILD)/kernel.elf $(BUILD)/initrd.tar $@ $(CMDLINE)
+
+FORCE:
 
 # ---------------------------------------------------------------- run, debug
 tools:
 	@tools/ensure-tools.sh
 
+# QEMU exits with 33 when the kernel powers off normally (kernel/power.c).
 run: tools all
-	MEM=$(MEM) tools/qemu.sh --iso $(BUILD)/pagoda.iso
+	MEM=$(MEM) tools/qemu.sh --iso $(BUILD)/pagoda.iso || [ $$? -eq 33 ]
 
 debug: tools all
 	@echo "QEMU waits for gdb on localhost:1234; in another terminal: make gdb"
-	MEM=$(MEM) tools/qemu.sh --iso $(BUILD)/pagoda.iso --gdb
+	MEM=$(MEM) tools/qemu.sh --iso $(BUILD)/pagoda.iso --gdb || [ $$? -eq 33 ]
 
 gdb: $(BUILD)/kernel.elf
 	gdb -q -x tools/gdb/gdbinit $(BUILD)/kernel.elf
@@ -115,7 +126,7 @@ host-test: $(HOST_BINS)
 	@for t in $(HOST_BINS); do $$t || exit 1; done
 
 test: tools all $(HOST_BINS)
-	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar \
+	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar --mem-sizes 32M,4G,16G \
 		$(addprefix --host-test ,$(HOST_BINS))
 
 ktest: tools all

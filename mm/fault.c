@@ -1,26 +1,136 @@
 /*
- * fault.c - MmAccessFault, the page-fault handler's memory-manager half.
+ * fault.c - MmAccessFault, the memory manager's half of the page-fault
+ * handler.
  *
  * kernel/trap.c calls it for every #PF with the error code and CR2. It
- * returns STATUS_SUCCESS when it made the access possible (the faulting
- * instruction is restarted) and an error status when the access is
- * illegal; the caller turns that into a bugcheck (kernel mode) or, later,
- * an exception for the user program.
+ * returns an explicit outcome: STATUS_SUCCESS when the faulting access can
+ * be retried, or the status the access fails with. The caller decides what
+ * failure means: the copy routines' fixup, an exception for a user program
+ * (the user-mode issue), or a bugcheck for the kernel.
  *
- * At this stage nothing is resolvable: the kernel's own memory is mapped
- * up front. Demand-zero pool and user pages come with the memory-manager
- * issue.
+ *   fault at Va
+ *     |
+ *     +-- user half (Va < MM_USER_PROBE_ADDRESS)
+ *     |     PTE zero / tables missing ........ STATUS_ACCESS_VIOLATION (not committed)
+ *     |     PTE valid (so: protection) ....... STATUS_ACCESS_VIOLATION
+ *     |     software PTE, PAGE_GUARD ......... clear the guard, STATUS_GUARD_PAGE_VIOLATION
+ *     |     software PTE, access not allowed . STATUS_ACCESS_VIOLATION
+ *     |     transition PTE ................... valid again, same frame
+ *     |     demand-zero PTE .................. zeroed frame, valid PTE, STATUS_SUCCESS
+ *     |
+ *     +-- paged pool, demand-zero PTE ......... zeroed frame, STATUS_SUCCESS
+ *     +-- anything else in system space ....... STATUS_ACCESS_VIOLATION (caller bugchecks)
+ *
+ * Locking: interrupts are disabled during a fault for now; the execution
+ * issue adds the IRQL rule (no faults at DISPATCH_LEVEL or above) and the
+ * PFN lock.
  */
 #include "mi.h"
 
-MM_FAULT_COUNTERS MmFaultCounters;
+volatile MM_FAULT_COUNTERS MmFaultCounters;
+
+static BOOLEAN MiAccessAllowed(ULONG MmProtection, ULONG64 FaultCode)
+{
+    ULONG Base = MmProtection & ~MM_GUARD_PAGE;
+    if (Base == MM_NOACCESS || Base == MM_ZERO_ACCESS)
+        return FALSE;
+    if ((FaultCode & PF_WRITE_BIT) && Base != MM_READWRITE && Base != MM_EXECUTE_READWRITE)
+        return FALSE;
+    if ((FaultCode & PF_FETCH_BIT) && Base != MM_EXECUTE && Base != MM_EXECUTE_READ &&
+        Base != MM_EXECUTE_READWRITE)
+        return FALSE;
+    return TRUE;
+}
+
+static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va)
+{
+    PMMADDRESS_SPACE AddressSpace = MmCurrentAddressSpace;
+    if (!MiGetPxeAddress(Va)->u.Hard.Valid || !MiGetPpeAddress(Va)->u.Hard.Valid ||
+        !MiGetPdeAddress(Va)->u.Hard.Valid)
+        return STATUS_ACCESS_VIOLATION;
+    PMMPTE Pte = MiGetPteAddress(Va);
+    MMPTE Entry = *Pte;
+    if (Entry.u.Long == 0 || Entry.u.Hard.Valid)
+        return STATUS_ACCESS_VIOLATION;
+
+    ULONG Protection = MiGetSoftwareProtection(Entry);
+    if (Protection & MM_GUARD_PAGE) {
+        /* A guard page fires once (NT's STATUS_GUARD_PAGE_VIOLATION), then
+         * behaves as its protection without the guard. */
+        Pte->u.Long = (Entry.u.Long & ~MM_PROTECT_MASK) |
+                      ((ULONG64)(Protection & ~MM_GUARD_PAGE) << MM_PROTECT_SHIFT);
+        MmFaultCounters.GuardPage++;
+        return STATUS_GUARD_PAGE_VIOLATION;
+    }
+    if (!MiAccessAllowed(Protection, FaultCode))
+        return STATUS_ACCESS_VIOLATION;
+
+    if (Entry.u.Long & MM_PTE_TRANSITION) {
+        Pte->u.Long = (Entry.u.Long & MM_PTE_FRAME_MASK) | MiMakeUserPteBits(Protection);
+        __invlpg(Va);
+        return STATUS_SUCCESS;
+    }
+
+    PFN_NUMBER Pfn = MiRemoveZeroPage(MiUsageUser);
+    if (Pfn == MM_EMPTY_LIST)
+        return STATUS_NO_MEMORY;
+    PMMPFN PfnEntry = MI_PFN_ELEMENT(Pfn);
+    PfnEntry->PteAddress = Pte;
+    PfnEntry->OriginalPte = Entry;
+    PfnEntry->Pageable = 1;
+    Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | MiMakeUserPteBits(Protection);
+    __invlpg(Va);
+    AddressSpace->ResidentPages++;
+    AddressSpace->DemandZeroFaults++;
+    MmFaultCounters.DemandZero++;
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS MiResolvePagedPoolFault(PVOID Va)
+{
+    if (!MiIsVaReserved(&MiPagedPoolRegion, PAGE_ALIGN(Va), 1) ||
+        !MiGetPdeAddress(Va)->u.Hard.Valid)
+        return STATUS_ACCESS_VIOLATION;
+    PMMPTE Pte = MiGetPteAddress(Va);
+    MMPTE Entry = *Pte;
+    if (Entry.u.Hard.Valid || MiGetSoftwareProtection(Entry) != MM_READWRITE)
+        return STATUS_ACCESS_VIOLATION;
+    PFN_NUMBER Pfn = MiRemoveZeroPage(MiUsagePagedPool);
+    if (Pfn == MM_EMPTY_LIST)
+        return STATUS_NO_MEMORY;
+    PMMPFN PfnEntry = MI_PFN_ELEMENT(Pfn);
+    PfnEntry->PteAddress = Pte;
+    PfnEntry->OriginalPte = Entry;
+    PfnEntry->Pageable = 1;
+    Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
+    __invlpg(Va);
+    MmFaultCounters.PagedPoolDemandZero++;
+    return STATUS_SUCCESS;
+}
 
 NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, struct _KTRAP_FRAME *TrapFrame)
 {
-    UNREFERENCED_PARAMETER(FaultCode);
-    UNREFERENCED_PARAMETER(Va);
     UNREFERENCED_PARAMETER(TrapFrame);
     MmFaultCounters.Total++;
+
+    if (FaultCode & PF_RESERVED_BIT) {
+        /* A reserved bit in a paging entry: our own tables are corrupt. */
+        KeBugCheckEx(MEMORY_MANAGEMENT, 0x41284, (ULONG_PTR)Va, MmGetPteValue(Va), FaultCode);
+    }
+
+    if ((ULONG_PTR)Va < MM_USER_PROBE_ADDRESS) {
+        NTSTATUS Status = MiResolveUserFault(FaultCode, Va);
+        if (Status == STATUS_ACCESS_VIOLATION)
+            MmFaultCounters.AccessViolation++;
+        return Status;
+    }
+
+    if ((ULONG_PTR)Va >= MM_PAGED_POOL_START &&
+        (ULONG_PTR)Va < MM_PAGED_POOL_START + MM_PAGED_POOL_SIZE) {
+        NTSTATUS Status = MiResolvePagedPoolFault(Va);
+        if (NT_SUCCESS(Status))
+            return Status;
+    }
     MmFaultCounters.KernelUnresolved++;
     return STATUS_ACCESS_VIOLATION;
 }

@@ -419,5 +419,8 @@ void MmInitSystem(const LOADER_PARAMETER_BLOCK *Lb)
     MiMapPfnDatabase();
     MiInitializePfnDatabase();
     MiRecordBootPageTables();
+    MiInitializeSystemVa();
+    MiInitializePools();
+    MiInitializeSystemAddressSpace();
     MiPrintBootReport(Lb);
 }

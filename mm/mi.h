@@ -115,12 +115,128 @@ MMPTE MiUnmapPage(PVOID Va);
 PVOID MiMapPageInHyperspace(PFN_NUMBER Pfn);
 void MiUnmapPageInHyperspace(PVOID Va);
 
+/* Page-fault error code bits (Intel SDM Vol. 3A, 5.7), as mm/ needs them. */
+#define PF_PRESENT_BIT  (1ULL << 0)
+#define PF_WRITE_BIT    (1ULL << 1)
+#define PF_USER_BIT     (1ULL << 2)
+#define PF_RESERVED_BIT (1ULL << 3)
+#define PF_FETCH_BIT    (1ULL << 4)
+
 /* Write a PTE and flush the TLB entry for the address it maps. */
 static inline void MiWritePte(PMMPTE Pte, ULONG64 Value)
 {
     Pte->u.Long = Value;
     __invlpg(MiGetVirtualAddressMappedByPte(Pte));
 }
+
+/* ------------------------------------------------------------------------
+ * Software PTEs: a PTE with Valid = 0 that is not zero describes a page
+ * that is committed but has no frame yet (or, later, is in the pagefile).
+ * Its protection is a 5-bit MM_* code in bits 5-9, as in NT. A zero PTE
+ * means "not committed" (the VAD says whether it is reserved or free).
+ * ------------------------------------------------------------------------ */
+#define MM_ZERO_ACCESS          0
+#define MM_READONLY             1
+#define MM_EXECUTE              2
+#define MM_EXECUTE_READ         3
+#define MM_READWRITE            4
+#define MM_EXECUTE_READWRITE    6
+#define MM_GUARD_PAGE           0x10   /* or-ed with the above */
+#define MM_NOACCESS             0x18   /* committed, no access */
+#define MM_INVALID_PROTECTION   0xFFFFFFFFu
+#define MM_PROTECT_SHIFT        5
+#define MM_PROTECT_MASK         (0x1FULL << MM_PROTECT_SHIFT)
+
+/* A committed user page that keeps its frame while not valid (made
+ * PAGE_NOACCESS or PAGE_GUARD while resident): NT's transition PTE. */
+#define MM_PTE_TRANSITION       (1ULL << 11)
+/* Valid user PTEs keep their MM_* protection in the ignored bits 52-56,
+ * since the hardware bits cannot tell EXECUTE from EXECUTE_READ. */
+#define MM_VALID_PROTECT_SHIFT  52
+#define MM_VALID_PROTECT_MASK   (0x1FULL << MM_VALID_PROTECT_SHIFT)
+
+static inline ULONG MiGetSoftwareProtection(MMPTE Pte)
+{
+    if (Pte.u.Hard.Valid)
+        return (ULONG)((Pte.u.Long & MM_VALID_PROTECT_MASK) >> MM_VALID_PROTECT_SHIFT);
+    return (ULONG)((Pte.u.Long & MM_PROTECT_MASK) >> MM_PROTECT_SHIFT);
+}
+
+/* PAGE_* (one of the access values, optionally | PAGE_GUARD) to MM_*,
+ * or MM_INVALID_PROTECTION for anything private memory cannot have. */
+ULONG MiMakeProtectionMask(ULONG Win32Protect);
+/* MM_* back to PAGE_*. */
+ULONG MiMakeWin32Protection(ULONG MmProtection);
+/* The hardware bits (Valid, Write, Owner, NoExecute) for an accessible
+ * MM_* protection of a user page. */
+ULONG64 MiMakeUserPteBits(ULONG MmProtection);
+
+/*
+ * Page-level operations on the current address space's user half (mm/pte.c).
+ * Each creates or frees page-table pages as needed; page tables of the user
+ * half are freed when their last entry goes.
+ */
+/* Commit Va: a zero PTE becomes a demand-zero software PTE with
+ * MmProtection. Returns STATUS_SUCCESS, STATUS_ALREADY_COMMITTED (the page
+ * was committed; nothing changed) or STATUS_INSUFFICIENT_RESOURCES. */
+NTSTATUS MiCommitUserPage(PMMADDRESS_SPACE AddressSpace, PVOID Va, ULONG MmProtection);
+/* Decommit Va: free its frame if it has one; the PTE becomes zero. */
+void MiDecommitUserPage(PMMADDRESS_SPACE AddressSpace, PVOID Va);
+/* TRUE when Va is committed; *MmProtection is its protection. */
+BOOLEAN MiQueryUserPage(PVOID Va, PULONG MmProtection);
+/* Change the protection of a committed page (valid or not), flushing the
+ * TLB entry. Returns the old MM_* protection. */
+ULONG MiSetUserPageProtection(PVOID Va, ULONG MmProtection);
+
+/* A VAD: one reservation of the user half (mm/virtual.c). */
+#define MI_VAD_TAG POOL_TAG('V', 'a', 'd', ' ')
+typedef struct _MMVAD {
+    MMADDRESS_NODE Node;            /* StartingVpn..EndingVpn, tree links */
+    ULONG AllocationProtect;        /* PAGE_* given at MEM_RESERVE */
+    ULONG Flags;                    /* MI_VAD_* */
+    PFN_NUMBER CommittedPages;
+} MMVAD, *PMMVAD;
+#define MI_VAD_PRIVATE          0x1
+#define MI_VAD_SHARED_USER_DATA 0x2 /* the read-only KUSER_SHARED_DATA view: cannot be freed */
+
+/* Free every VAD of AddressSpace (teardown; page tables are freed by
+ * MmDeleteProcessAddressSpace). */
+void MiDeleteAllVads(PMMADDRESS_SPACE AddressSpace);
+
+/* ------------------------------------------------------------------------
+ * Regions of system virtual space handed out in pages (mm/sysva.c): the
+ * nonpaged pool, the paged pool and the system PTEs each have one. A
+ * bitmap says which pages are reserved.
+ * ------------------------------------------------------------------------ */
+typedef struct _MI_VA_REGION {
+    const char *Name;
+    ULONG_PTR Base;
+    ULONG_PTR Pages;            /* size of the region in pages */
+    ULONG64 *Bitmap;            /* bit n set: page n reserved */
+    ULONG_PTR Hint;             /* where the next search starts */
+    ULONG_PTR PagesReserved;
+} MI_VA_REGION, *PMI_VA_REGION;
+
+extern MI_VA_REGION MiSystemPteRegion;
+extern MI_VA_REGION MiNonPagedPoolRegion;
+extern MI_VA_REGION MiPagedPoolRegion;
+
+/* Reserve Pages consecutive pages of Region; NULL when there is no room. */
+PVOID MiReserveVa(PMI_VA_REGION Region, ULONG_PTR Pages);
+void MiReleaseVa(PMI_VA_REGION Region, PVOID Va, ULONG_PTR Pages);
+/* TRUE when every page of [Va, Va + Pages) is reserved in Region. */
+BOOLEAN MiIsVaReserved(PMI_VA_REGION Region, PVOID Va, ULONG_PTR Pages);
+void MiInitializeSystemVa(void);
+
+/* mm/pte.c: a demand-zero read/write PTE for a system page (paged pool). */
+NTSTATUS MiMakeSystemDemandZeroPte(PVOID Va);
+
+/* mm/pool.c */
+void MiInitializePools(void);
+
+/* mm/procsup.c */
+void MiInitializeSystemAddressSpace(void);
+extern PFN_NUMBER MiSharedUserDataPfn;
 
 /* Print a VA as WinDbg does, 0xFFFFF680'00000000. */
 void MiPrintVa(ULONG64 Va);

@@ -9,6 +9,8 @@
 #include "../include/ntdef.h"
 #include "../include/ntstatus.h"
 #include "../include/loader.h"
+#include "../include/ntmmapi.h"
+#include "vadtree.h"
 
 /* ------------------------------------------------------------------------
  * The virtual address space (48-bit, 4 levels; DESIGN.md and docs/memory.md).
@@ -138,6 +140,7 @@ typedef enum _MI_PFN_USAGE {
     MiUsageUser,
     MiUsageSystemPte,
     MiUsageDriver,              /* MmAllocatePhysicalPage callers outside mm/ */
+    MiUsageSharedUserData,      /* the one KUSER_SHARED_DATA frame */
     MiUsageMaximum
 } MI_PFN_USAGE;
 
@@ -179,6 +182,113 @@ void MmDumpPte(const void *Va);
 ULONG64 MmGetPhysicalAddress(const void *Va);
 
 /* ------------------------------------------------------------------------
+ * Address spaces (mm/procsup.c)
+ *
+ * An address space is a PML4 whose system half (entries 256-511) is a copy
+ * of the boot PML4's, with its own self-map entry and hyperspace, and a
+ * private user half described by its VAD tree. The process manager embeds
+ * one in each process (EPROCESS); the System process uses
+ * MmSystemAddressSpace, whose user half stays empty.
+ * ------------------------------------------------------------------------ */
+typedef struct _MMADDRESS_SPACE {
+    ULONG64 DirectoryTableBase;    /* CR3: physical address of the PML4 */
+    MM_AVL_TABLE VadRoot;          /* the VADs of the user half */
+    PFN_NUMBER CommittedPages;     /* commit charge of private memory */
+    PFN_NUMBER ResidentPages;      /* user pages with a frame now */
+    PFN_NUMBER PageTablePages;     /* page-table pages of the user half */
+    ULONG64 DemandZeroFaults;      /* faults resolved with a zeroed frame */
+    PFN_NUMBER HyperspacePfns[3];  /* its own hyperspace PDPT, PD and PT */
+} MMADDRESS_SPACE, *PMMADDRESS_SPACE;
+
+extern MMADDRESS_SPACE MmSystemAddressSpace;
+/* The address space whose PML4 is in CR3. */
+extern PMMADDRESS_SPACE MmCurrentAddressSpace;
+
+/*
+ * Create an address space: a new PML4 with the shared system half, its own
+ * self-map and hyperspace, and the read-only view of the shared user data
+ * page at MM_SHARED_USER_DATA_USER. Returns STATUS_INSUFFICIENT_RESOURCES
+ * when frames or pool run out (nothing is left allocated then).
+ * IRQL < DISPATCH_LEVEL.
+ */
+NTSTATUS __attribute__((warn_unused_result))
+MmCreateProcessAddressSpace(PMMADDRESS_SPACE *AddressSpace);
+
+/*
+ * Return every user frame, page-table page, VAD and the PML4 itself. The
+ * address space must not be current. Afterwards the free-frame count is
+ * what it was before MmCreateProcessAddressSpace.
+ */
+void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace);
+
+/* Make AddressSpace current (write CR3) and return the previous one. The
+ * scheduler does this on a switch to another process's thread; kernel code
+ * uses it to work in another process's user space, then switches back. */
+PMMADDRESS_SPACE MmAttachAddressSpace(PMMADDRESS_SPACE AddressSpace);
+
+/* ------------------------------------------------------------------------
+ * Virtual memory of the current address space (mm/virtual.c), with the
+ * semantics of NtAllocateVirtualMemory and friends. AddressSpace must be
+ * current. Pointers are kernel pointers: the Nt* services capture user
+ * arguments before calling these.
+ * ------------------------------------------------------------------------ */
+NTSTATUS __attribute__((warn_unused_result))
+MmAllocateVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress, SIZE_T *RegionSize,
+                        ULONG AllocationType, ULONG Protect);
+NTSTATUS __attribute__((warn_unused_result))
+MmFreeVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress, SIZE_T *RegionSize,
+                    ULONG FreeType);
+NTSTATUS __attribute__((warn_unused_result))
+MmProtectVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress, SIZE_T *RegionSize,
+                       ULONG NewProtect, PULONG OldProtect);
+NTSTATUS __attribute__((warn_unused_result))
+MmQueryVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID BaseAddress,
+                     PMEMORY_BASIC_INFORMATION Information);
+
+/* ------------------------------------------------------------------------
+ * Safe access to user memory (mm/probe.c). Every Nt* service reads and
+ * writes user memory only through these. They return
+ * STATUS_ACCESS_VIOLATION, never fault the kernel, for a NULL, kernel,
+ * non-canonical, unmapped or partly mapped user buffer.
+ * NOTE: NT's ProbeForRead/ProbeForWrite raise an exception; Pagoda has no
+ * structured exception handling, so they return a status instead.
+ * ------------------------------------------------------------------------ */
+NTSTATUS ProbeForRead(const void *Address, SIZE_T Length, ULONG Alignment);
+NTSTATUS ProbeForWrite(PVOID Address, SIZE_T Length, ULONG Alignment);
+NTSTATUS MmCopyFromUser(PVOID KernelDestination, const void *UserSource, SIZE_T Length);
+NTSTATUS MmCopyToUser(PVOID UserDestination, const void *KernelSource, SIZE_T Length);
+
+/* ------------------------------------------------------------------------
+ * Pools (mm/pool.c on mm/poolcore.c), as in the DDK.
+ * ------------------------------------------------------------------------ */
+#include "poolcore.h"   /* POOL_TYPE */
+
+#define POOL_FLAG_UNINITIALIZED 0x0002ULL
+#define POOL_FLAG_NON_PAGED     0x0040ULL
+#define POOL_FLAG_PAGED         0x0100ULL
+
+PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+PVOID ExAllocatePool2(ULONG64 Flags, SIZE_T NumberOfBytes, ULONG Tag); /* zeroed */
+void ExFreePoolWithTag(PVOID P, ULONG Tag);
+void ExFreePool(PVOID P);
+/* Per-tag usage of one pool, like WinDbg's !poolused; returns the number
+ * of entries written. */
+ULONG ExQueryPoolTags(POOL_TYPE PoolType, PPOOL_TAG_INFO Buffer, ULONG Count);
+/* The pool's descriptor, for counters and consistency checks in tests. */
+PPOOL_DESCRIPTOR ExGetPoolDescriptor(POOL_TYPE PoolType);
+
+/* ------------------------------------------------------------------------
+ * System PTEs (mm/sysva.c): virtual ranges in system space mapped on
+ * request, for kernel stacks, MDL mappings and device or loader memory.
+ * ------------------------------------------------------------------------ */
+
+/* Map NumberOfBytes of physical memory at PhysicalAddress (any alignment)
+ * into system space, read/write, no-execute; Uncached for device memory.
+ * Returns the virtual address of PhysicalAddress or NULL. */
+PVOID MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, BOOLEAN Uncached);
+void MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes);
+
+/* ------------------------------------------------------------------------
  * Initialisation and faults
  * ------------------------------------------------------------------------ */
 
@@ -195,10 +305,14 @@ NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, struct _KTRAP_FRAME *TrapFra
 /* Page-fault counters by outcome, for tests and the shell. */
 typedef struct _MM_FAULT_COUNTERS {
     ULONG64 Total;
-    ULONG64 DemandZero;
-    ULONG64 AccessViolation;
-    ULONG64 KernelUnresolved;
+    ULONG64 DemandZero;             /* user pages */
+    ULONG64 PagedPoolDemandZero;    /* paged pool pages */
+    ULONG64 GuardPage;              /* PAGE_GUARD hits */
+    ULONG64 AccessViolation;        /* user-half faults refused */
+    ULONG64 KernelUnresolved;       /* system-half faults refused (bugcheck follows) */
 } MM_FAULT_COUNTERS;
-extern MM_FAULT_COUNTERS MmFaultCounters;
+/* volatile: page faults update them behind the compiler's back, in the
+ * middle of any code that touches memory. */
+extern volatile MM_FAULT_COUNTERS MmFaultCounters;
 
 #endif /* PAGODA_MM_H */

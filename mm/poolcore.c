@@ -33,23 +33,26 @@
  *
  *   POOL_HEADER, 16 bytes:
  *     +0 PreviousSize  +2 BlockSize  +4 PoolType  +5 State  +6 TrackIndex
- *     +8 PoolTag  +12 RequestedBytes  +14 HeaderCheck
+ *     +7 Reserved  +8 PoolTag  +12 RequestedBytes  +14 HeaderCheck
  *
  * The sizes are USHORTs: a page is 256 units, one more than a UCHAR holds.
  * State is 'A' (allocated), 'F' (free, on a free list) or 'L' (freed onto a
  * lookaside list). The two fields beyond NT's are:
- *   - HeaderCheck, a 16-bit hash of PreviousSize, BlockSize, PoolType, the
- *     header's own address and a per-pool cookie. It makes every free O(1)
- *     yet safe: bytes in the middle of a block, or a header smashed by an
- *     overrun, almost never carry the right check, and only then does the
- *     free walk the page from its start to say precisely what is wrong
- *     (a pointer inside a block, or which header broke). It deliberately
- *     leaves out State, the tag and TrackIndex, which change on every
- *     allocation, so the fast paths never recompute it.
+ *   - HeaderCheck, a 16-bit hash of PreviousSize, BlockSize, the header's
+ *     own address and a per-pool cookie. It makes every free O(1) yet safe:
+ *     bytes in the middle of a block, or a header smashed by an overrun,
+ *     almost never carry the right check (1 in 65536), and only then does
+ *     the free walk the page from its start to say precisely what is wrong
+ *     (a pointer inside a block, or which header broke). A good check also
+ *     proves the sizes are ones the pool wrote, so the block lies inside
+ *     its page without the free testing bounds. It leaves out the state,
+ *     tag and TrackIndex, which change on every allocation, so the fast
+ *     paths never recompute it; PoolType and State are compared directly.
  *   - RequestedBytes, what the caller asked for: BlockSize says what it got,
  *     the difference is the slack (internal fragmentation) that the
  *     validator and a debugger can show.
- * TrackIndex remembers the tag-table slot charged, so a free never hashes.
+ * TrackIndex remembers the tag-table slot charged, so a free never hashes;
+ * it is a UCHAR and the table has 256 slots, so it needs no bounds check.
  * Free blocks keep their last owner's tag, as on NT, for post-mortems.
  *
  * Free small blocks sit on one doubly linked list per size (the LIST_ENTRY
@@ -67,12 +70,14 @@
  * NT keeps lookaside lists for the same sizes). A free of such a block,
  * after all its checks, parks it whole on its size's singly linked list (up
  * to LookasideDepth blocks, state 'L') instead of merging; an allocation of
- * that size pops it back. This is what keeps an allocate+free pair of 64
- * bytes near the project's budget of ~80 instructions: merging and
- * splitting cost twice that. Parked blocks count as freed for the counters
- * and tags, but hold their pages until ExpTrimPoolCore - which an
- * allocation calls by itself before it gives up for want of pages.
- * LookasideDepth 0 turns the lists off.
+ * that size pops it back. An allocate+free pair of 64 bytes then costs
+ * about a quarter of what splitting a block and merging it back costs, and
+ * most of what is left pays for the checks a free makes and for the tag
+ * accounting. Neither fast path recomputes a header check or calls out
+ * (the slow paths are tail calls), so they save no registers. Parked
+ * blocks count as freed for the counters and tags, but hold their pages
+ * until ExpTrimPoolCore - which an allocation calls by itself before it
+ * gives up for want of pages. LookasideDepth 0 turns the lists off.
  *
  * ---- Big blocks ---------------------------------------------------------
  *
@@ -97,12 +102,13 @@
  *
  * ---- Tags ---------------------------------------------------------------
  *
- * Each pool has a table of POOL_TRACKER_SIZE tags (open addressing, at
- * most POOL_TRACKER_MAX_PROBES probes) with allocations, frees and bytes in
- * use; bytes are block bytes (header and rounding for small blocks, whole
- * pages for big ones), so the table sums to the pool's own counters. Tags
- * that find no slot are charged to the "Ovfl" bucket, as on NT. Slots are
- * never reused: a tag seen once keeps its line, like !poolused shows.
+ * Each pool has a table of 256 slots (open addressing, at most
+ * POOL_TRACKER_MAX_PROBES probes) with allocations, frees and bytes in use
+ * per tag; bytes are block bytes (header and rounding for small blocks,
+ * whole pages for big ones), so the table sums to the pool's own counters.
+ * Tags that find no slot are charged to the last slot, the "Ovfl" bucket,
+ * as on NT. Slots are never reused: a tag seen once keeps its line, as in
+ * !poolused.
  *
  * ---- Bugchecks (parameter 1 values from Microsoft's documentation) ------
  *
@@ -144,11 +150,9 @@
                          (ULONG_PTR)__FILE__, __LINE__, 0);                    \
     } while (0)
 
-/* PreviousSize, BlockSize and PoolType: the bytes HeaderCheck covers. */
-#define POOL_CHECKED_BITS 0x000000FFFFFFFFFFULL
-
 #define POOL_TRACKER_SHIFT 8
 STATIC_ASSERT((1u << POOL_TRACKER_SHIFT) == POOL_TRACKER_SIZE);
+STATIC_ASSERT(POOL_TRACKER_SIZE - 1 <= (UCHAR)~0); /* TrackIndex is a UCHAR */
 STATIC_ASSERT(POOL_PAGE_UNITS == 256);
 STATIC_ASSERT(POOL_LOOKASIDE_MAX_UNITS <= POOL_SMALL_MAX_UNITS);
 
@@ -156,13 +160,19 @@ STATIC_ASSERT(POOL_LOOKASIDE_MAX_UNITS <= POOL_SMALL_MAX_UNITS);
  * Headers
  * ------------------------------------------------------------------------ */
 
+/* The check of Entry: PreviousSize and BlockSize (the low 32 bits of
+ * Ulong1), the header's address and the cookie; the multiply by an odd
+ * constant spreads every input bit into the top 16 bits kept. */
 static inline USHORT ExpHeaderCheck(const POOL_DESCRIPTOR *Pool, const POOL_HEADER *Entry)
 {
-    /* Address bits 4-27 go above the 40 checked bits; the multiply spreads
-     * every input bit into the top 16. */
-    ULONG64 X = (Entry->Ulong1 & POOL_CHECKED_BITS) | ((ULONG64)(ULONG_PTR)Entry << 36);
-    X = (X ^ Pool->Cookie) * 0x9E3779B97F4A7C15ULL;
-    return (USHORT)(X >> 48);
+    ULONG X = (ULONG)Entry->Ulong1 ^ (ULONG)((ULONG_PTR)Entry >> POOL_BLOCK_SHIFT) ^ Pool->Cookie;
+    return (USHORT)((X * 0x9E3779B1u) >> 16);
+}
+
+/* PoolType and State read together, to compare with AllocatedMark. */
+static inline USHORT ExpTypeAndState(const POOL_HEADER *Entry)
+{
+    return (USHORT)(Entry->Ulong1 >> 32);
 }
 
 static inline BOOLEAN ExpHeaderCheckOk(const POOL_DESCRIPTOR *Pool, const POOL_HEADER *Entry)
@@ -185,6 +195,7 @@ static VOID ExpInitHeader(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry,
     Entry->PoolType = (UCHAR)Pool->PoolType;
     Entry->State = State;
     Entry->TrackIndex = 0;
+    Entry->Reserved = 0;
     Entry->PoolTag = 0;
     Entry->RequestedBytes = 0;
     ExpUpdateCheck(Pool, Entry);
@@ -381,36 +392,37 @@ static PPOOL_BIG_ENTRY ExpFindPageOwner(const POOL_DESCRIPTOR *Pool, ULONG_PTR V
  * Tags
  * ------------------------------------------------------------------------ */
 
-static EXP_NOINLINE ULONG ExpFindTrackerSlow(PPOOL_DESCRIPTOR Pool, ULONG Tag, ULONG Index)
+static inline ULONG ExpTrackerHash(ULONG Tag)
 {
-    PPOOL_TRACKER_ENTRY Tracker;
-    ULONG Probes;
+    return (Tag * 0x9E3779B1u) >> (32 - POOL_TRACKER_SHIFT);
+}
 
-    /* Slots are never emptied, so an unused slot ends the search: the tag
-     * is not further on, and this slot becomes its own. */
+/*
+ * The slot to charge for Tag. The caller must count an allocation in it at
+ * once: Allocations != 0 is what marks a slot used. Slots are never emptied,
+ * so an unused slot ends the search - the tag is not further on - and
+ * becomes the tag's own. The overflow slot is never claimed (and the home
+ * slot's quick test in ExpAllocatePoolCore matches it only for the tag
+ * "Ovfl" itself, which then is charged to it, as it should be).
+ */
+static ULONG ExpFindTracker(PPOOL_DESCRIPTOR Pool, ULONG Tag)
+{
+    ULONG Index = ExpTrackerHash(Tag), Probes;
+    PPOOL_TRACKER_ENTRY Tracker;
+
     for (Probes = 0; Probes < POOL_TRACKER_MAX_PROBES; Probes++) {
-        Tracker = &Pool->Tracker[Index];
-        if (Tracker->Allocations == 0) {
-            Tracker->Tag = Tag;
-            return Index;
+        if (Index != POOL_TRACKER_OVERFLOW) {
+            Tracker = &Pool->Tracker[Index];
+            if (Tracker->Allocations == 0) {
+                Tracker->Tag = Tag;
+                return Index;
+            }
+            if (Tracker->Tag == Tag)
+                return Index;
         }
-        if (Tracker->Tag == Tag)
-            return Index;
         Index = (Index + 1) & (POOL_TRACKER_SIZE - 1);
     }
     return POOL_TRACKER_OVERFLOW;
-}
-
-/* The slot to charge for Tag. The caller must count an allocation in it
- * at once (Allocations != 0 is what marks a slot used). */
-static inline ULONG ExpFindTracker(PPOOL_DESCRIPTOR Pool, ULONG Tag)
-{
-    ULONG Index = (Tag * 0x9E3779B1u) >> (32 - POOL_TRACKER_SHIFT);
-    PPOOL_TRACKER_ENTRY Tracker = &Pool->Tracker[Index];
-
-    if (EXP_LIKELY(Tracker->Tag == Tag && Tracker->Allocations != 0))
-        return Index;
-    return ExpFindTrackerSlow(Pool, Tag, Index);
 }
 
 /* ------------------------------------------------------------------------
@@ -559,6 +571,10 @@ static VOID ExpReleaseSmallBlock(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry)
     ULONG Units = Entry->BlockSize, LastUnits = Units;
     PPOOL_HEADER Next = Entry + Units, Last = Entry, Prev;
 
+    /* Marked free first: if it merges into the block before it, this
+     * header stays behind in that block's body, and a second free of the
+     * same pointer must read as a double free. */
+    Entry->State = POOL_STATE_FREE;
     if (BYTE_OFFSET(Next) != 0 && Next->State == POOL_STATE_FREE) {
         LastUnits = Next->BlockSize;
         ExpUnlinkFreeBlock(Pool, Next, LastUnits);
@@ -650,12 +666,22 @@ static ULONG_PTR ExpReleaseEmptyPages(PPOOL_DESCRIPTOR Pool)
     return Released;
 }
 
-/* Before failing an allocation: TRUE when trimming freed anything. */
-static BOOLEAN ExpTrimForRetry(PPOOL_DESCRIPTOR Pool)
+/*
+ * Before failing an allocation: trim, and say whether another try could
+ * succeed. Merged lookaside blocks can serve a small request from the free
+ * lists; only pages given back can help a request for whole pages, so a
+ * big one is not retried - and the callback not asked twice for a run it
+ * could not map - unless some were.
+ */
+static BOOLEAN ExpTrimForRetry(PPOOL_DESCRIPTOR Pool, BOOLEAN NeedPages)
 {
-    SIZE_T Flushed = ExpFlushLookasides(Pool);
+    SIZE_T Before = Pool->PagesInUse, Flushed;
 
-    return Flushed + ExpReleaseEmptyPages(Pool) != 0;
+    Flushed = ExpFlushLookasides(Pool);
+    ExpReleaseEmptyPages(Pool);
+    if (Pool->PagesInUse != Before)
+        return TRUE;
+    return !NeedPages && Flushed != 0;
 }
 
 ULONG_PTR ExpTrimPoolCore(PPOOL_DESCRIPTOR Pool)
@@ -724,7 +750,7 @@ static EXP_NORETURN VOID ExpReportBadSmallBlock(const POOL_DESCRIPTOR *Pool, ULO
         Prev = Walk;
     }
 
-    if (Entry->State == POOL_STATE_ALLOCATED && Entry->TrackIndex <= POOL_TRACKER_OVERFLOW) {
+    if (Entry->State == POOL_STATE_ALLOCATED) {
         Next = Entry + Entry->BlockSize;
         if (BYTE_OFFSET(Next) != 0 && Next->PreviousSize != Entry->BlockSize)
             KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_NEXT_MISMATCH, (ULONG_PTR)Entry,
@@ -734,29 +760,26 @@ static EXP_NORETURN VOID ExpReportBadSmallBlock(const POOL_DESCRIPTOR *Pool, ULO
 }
 
 /*
- * The header of the allocated small block at Va, after every check a free
- * makes: the header's check, state and type, the block inside its page,
- * and both neighbours agreeing with its sizes. Any failure bugchecks.
+ * The header of the allocated small block at Va, after the checks every
+ * free makes: Va 16-byte aligned; the header's check good (so its sizes are
+ * ones the pool wrote, keeping the block inside its page); its type this
+ * pool's and its state allocated; and both neighbours agreeing with its
+ * sizes - the block after it is where an overrun of this one lands. Any
+ * failure bugchecks, after ExpReportBadSmallBlock has found out which.
  */
 static inline __attribute__((always_inline)) PPOOL_HEADER
 ExpCheckSmallBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
 {
     PPOOL_HEADER Entry = (PPOOL_HEADER)Va - 1;
-    ULONG Units, Previous, Offset;
+    ULONG Units, Previous;
 
     if (EXP_UNLIKELY(Va & (POOL_BLOCK_SIZE - 1)))
         goto Bad;
     if (EXP_UNLIKELY(Entry->HeaderCheck != ExpHeaderCheck(Pool, Entry) ||
-                     Entry->State != POOL_STATE_ALLOCATED ||
-                     Entry->PoolType != (UCHAR)Pool->PoolType ||
-                     Entry->TrackIndex > POOL_TRACKER_OVERFLOW))
+                     ExpTypeAndState(Entry) != Pool->AllocatedMark))
         goto Bad;
     Units = Entry->BlockSize;
     Previous = Entry->PreviousSize;
-    Offset = BYTE_OFFSET(Entry);
-    if (EXP_UNLIKELY(Units < POOL_MIN_UNITS || Offset + (Units << POOL_BLOCK_SHIFT) > PAGE_SIZE ||
-                     (Previous << POOL_BLOCK_SHIFT) > Offset || (Previous == 0) != (Offset == 0)))
-        goto Bad;
     if (EXP_UNLIKELY(BYTE_OFFSET(Entry + Units) != 0 && (Entry + Units)->PreviousSize != Units))
         goto Bad;
     if (EXP_UNLIKELY(Previous != 0 && (Entry - Previous)->BlockSize != Previous))
@@ -771,11 +794,8 @@ static PPOOL_BIG_ENTRY ExpCheckBigBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR V
 {
     PPOOL_BIG_ENTRY Freed = NULL, Big = ExpLookupBig(Pool, Va, &Freed);
 
-    if (Big != NULL && Big->Kind == POOL_BIG_KIND_BLOCK) {
-        if (Big->TrackIndex > POOL_TRACKER_OVERFLOW)
-            KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_CORRUPT, 0, Va, (ULONG_PTR)Big);
+    if (Big != NULL && Big->Kind == POOL_BIG_KIND_BLOCK)
         return Big;
-    }
     if (Big == NULL && Freed != NULL && Freed->Kind == POOL_BIG_KIND_BLOCK)
         KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_DOUBLE_FREE, 0, Freed->Tag, Va);
     KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_BAD_ADDRESS, Va, 0, 0);
@@ -787,7 +807,7 @@ static PPOOL_BIG_ENTRY ExpCheckBigBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR V
 
 /* No parked block of this size: free lists, then a fresh page, then one
  * more try after trimming. */
-static EXP_NOINLINE PPOOL_HEADER ExpAllocateSmallSlow(PPOOL_DESCRIPTOR Pool, ULONG Units)
+static PPOOL_HEADER ExpTakeSmallBlock(PPOOL_DESCRIPTOR Pool, ULONG Units)
 {
     PPOOL_HEADER Entry;
     ULONG Attempt, Index;
@@ -799,10 +819,43 @@ static EXP_NOINLINE PPOOL_HEADER ExpAllocateSmallSlow(PPOOL_DESCRIPTOR Pool, ULO
         Entry = ExpTakeFreshPage(Pool);
         if (Entry != NULL)
             return ExpCarveBlock(Pool, Entry, Units);
-        if (Attempt > 0 || !ExpTrimForRetry(Pool))
+        if (Attempt > 0 || !ExpTrimForRetry(Pool, FALSE))
             break;
     }
     return NULL;
+}
+
+/* Hand out Entry, charging Tracker's slot Index. */
+static inline PVOID ExpFinishSmallAllocation(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry,
+                                             SIZE_T NumberOfBytes, ULONG Tag, ULONG Index)
+{
+    PPOOL_TRACKER_ENTRY Tracker = &Pool->Tracker[Index];
+    ULONG Bytes = (ULONG)Entry->BlockSize << POOL_BLOCK_SHIFT;
+
+    Entry->State = POOL_STATE_ALLOCATED;
+    Entry->TrackIndex = (UCHAR)Index;
+    Entry->PoolTag = Tag;
+    Entry->RequestedBytes = (USHORT)NumberOfBytes;
+    Tracker->Allocations++;
+    Tracker->BytesInUse += Bytes;
+    Pool->SmallBytesInUse += Bytes;
+    Pool->Allocations++;
+    return Entry + 1;
+}
+
+/* The rest of a small allocation when the fast path cannot finish it:
+ * Entry is the block it popped, or NULL when it found none. */
+static EXP_NOINLINE PVOID ExpAllocateSmallSlow(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry,
+                                               ULONG Units, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    if (Entry == NULL) {
+        Entry = ExpTakeSmallBlock(Pool, Units);
+        if (Entry == NULL) {
+            Pool->FailedAllocations++;
+            return NULL;
+        }
+    }
+    return ExpFinishSmallAllocation(Pool, Entry, NumberOfBytes, Tag, ExpFindTracker(Pool, Tag));
 }
 
 static EXP_NOINLINE PVOID ExpAllocateBigBlock(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes,
@@ -821,7 +874,7 @@ static EXP_NOINLINE PVOID ExpAllocateBigBlock(PPOOL_DESCRIPTOR Pool, SIZE_T Numb
                 if (Va != NULL)
                     break;
             }
-            if (Attempt > 0 || !ExpTrimForRetry(Pool))
+            if (Attempt > 0 || !ExpTrimForRetry(Pool, TRUE))
                 break;
         }
     }
@@ -835,7 +888,7 @@ static EXP_NOINLINE PVOID ExpAllocateBigBlock(PPOOL_DESCRIPTOR Pool, SIZE_T Numb
     Big->PageCount = Pages;
     Big->NumberOfBytes = NumberOfBytes;
     Big->Tag = Tag;
-    Big->TrackIndex = (USHORT)Index;
+    Big->TrackIndex = (UCHAR)Index;
     Big->Kind = POOL_BIG_KIND_BLOCK;
 
     Tracker = &Pool->Tracker[Index];
@@ -849,12 +902,15 @@ static EXP_NOINLINE PVOID ExpAllocateBigBlock(PPOOL_DESCRIPTOR Pool, SIZE_T Numb
     return Va;
 }
 
+/*
+ * The fast path is the lookaside pop with the tag found in its home slot;
+ * everything else is a tail call, so this function saves no registers.
+ */
 PVOID ExpAllocatePoolCore(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    PPOOL_TRACKER_ENTRY Tracker;
     POOL_LOOKASIDE *Lookaside;
-    PPOOL_HEADER Entry = NULL, Next;
-    ULONG Units, Index, Bytes;
+    PPOOL_HEADER Entry, Next;
+    ULONG Units, Index;
 
     if (EXP_UNLIKELY(NumberOfBytes > POOL_SMALL_MAX_BYTES))
         return ExpAllocateBigBlock(Pool, NumberOfBytes, Tag);
@@ -862,45 +918,30 @@ PVOID ExpAllocatePoolCore(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag
     /* Header + body rounded up to units; 0 bytes gets the minimal block. */
     Units = (ULONG)((NumberOfBytes + (NumberOfBytes == 0) + 2 * POOL_BLOCK_SIZE - 1) >>
                     POOL_BLOCK_SHIFT);
+    if (Units > POOL_LOOKASIDE_MAX_UNITS || Pool->Lookaside[Units].Head == NULL)
+        return ExpAllocateSmallSlow(Pool, NULL, Units, NumberOfBytes, Tag);
 
-    if (Units <= POOL_LOOKASIDE_MAX_UNITS) {
-        Lookaside = &Pool->Lookaside[Units];
-        Entry = Lookaside->Head;
-        if (Entry != NULL) {
-            /* Entry itself was checked when it became the head; the link
-             * in its body could have been written after the free. */
-            Next = *ExpParkedLink(Entry);
-            if (EXP_UNLIKELY(Entry->BlockSize != Units || Entry->State != POOL_STATE_LOOKASIDE))
-                KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_FREE_MODIFIED, (ULONG_PTR)Entry,
-                             Entry->Ulong1, Units);
-            if (EXP_UNLIKELY(Next != NULL && !ExpIsHeaderAddress(Pool, Next)))
-                KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)(Entry + 1),
-                             (ULONG_PTR)Next, 0);
-            Lookaside->Head = Next;
-            Lookaside->Depth--;
-            Pool->LookasideBlocks--;
-        }
-    }
-    if (Entry == NULL) {
-        Entry = ExpAllocateSmallSlow(Pool, Units);
-        if (Entry == NULL) {
-            Pool->FailedAllocations++;
-            return NULL;
-        }
-    }
+    /* Entry was checked when it became the head; the link in its body may
+     * have been written after the free, so it is checked before use. */
+    Lookaside = &Pool->Lookaside[Units];
+    Entry = Lookaside->Head;
+    Next = *ExpParkedLink(Entry);
+    if (EXP_UNLIKELY(Entry->BlockSize != Units || Entry->State != POOL_STATE_LOOKASIDE))
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_FREE_MODIFIED, (ULONG_PTR)Entry,
+                     Entry->Ulong1, Units);
+    if (EXP_UNLIKELY(Next != NULL && !ExpIsHeaderAddress(Pool, Next)))
+        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)(Entry + 1),
+                     (ULONG_PTR)Next, 0);
+    Lookaside->Head = Next;
+    Lookaside->Depth--;
+    Pool->LookasideBlocks--;
 
-    Index = ExpFindTracker(Pool, Tag);
-    Bytes = (ULONG)Entry->BlockSize << POOL_BLOCK_SHIFT;
-    Entry->State = POOL_STATE_ALLOCATED;
-    Entry->TrackIndex = (USHORT)Index;
-    Entry->PoolTag = Tag;
-    Entry->RequestedBytes = (USHORT)NumberOfBytes;
-    Tracker = &Pool->Tracker[Index];
-    Tracker->Allocations++;
-    Tracker->BytesInUse += Bytes;
-    Pool->SmallBytesInUse += Bytes;
-    Pool->Allocations++;
-    return Entry + 1;
+    /* The tag's home slot. An unused home slot whose Tag happens to match
+     * is claimed here as ExpFindTracker would claim it. */
+    Index = ExpTrackerHash(Tag);
+    if (EXP_UNLIKELY(Pool->Tracker[Index].Tag != Tag))
+        return ExpAllocateSmallSlow(Pool, Entry, Units, NumberOfBytes, Tag);
+    return ExpFinishSmallAllocation(Pool, Entry, NumberOfBytes, Tag, Index);
 }
 
 /* ------------------------------------------------------------------------
@@ -986,7 +1027,7 @@ ULONG ExpQueryPoolTags(PPOOL_DESCRIPTOR Pool, PPOOL_TAG_INFO Buffer, ULONG Count
     const POOL_TRACKER_ENTRY *Tracker;
     ULONG Index, Found = 0;
 
-    for (Index = 0; Index <= POOL_TRACKER_OVERFLOW; Index++) {
+    for (Index = 0; Index < POOL_TRACKER_SIZE; Index++) {
         Tracker = &Pool->Tracker[Index];
         if (Tracker->Allocations == 0)
             continue;
@@ -1025,8 +1066,9 @@ VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOI
     Pool->Size = (ULONG_PTR)End - (ULONG_PTR)Base;
     /* Not a secret: it only makes a header copied from another pool, or
      * from another address, fail its check. */
-    Pool->Cookie = ((ULONG_PTR)Pool ^ ((ULONG_PTR)Base >> PAGE_SHIFT) ^
-                    ((ULONG_PTR)PoolType << 56)) * 0xD6E8FEB86659FD93ULL;
+    Pool->Cookie = (ULONG)((((ULONG_PTR)Pool ^ ((ULONG_PTR)Base >> PAGE_SHIFT) ^
+                             ((ULONG_PTR)PoolType << 56)) * 0xD6E8FEB86659FD93ULL) >> 32);
+    Pool->AllocatedMark = (USHORT)(PoolType | POOL_STATE_ALLOCATED << 8);
     Pool->AllocatePages = AllocatePages;
     Pool->FreePages = FreePages;
     Pool->Context = Context;
@@ -1045,7 +1087,7 @@ typedef struct _POOL_WALK_TOTALS {
     SIZE_T FreeBlocks;
     SIZE_T ParkedBlocks;
     SIZE_T EmptyPages;
-    SIZE_T TagBytes[POOL_TRACKER_SIZE + 1]; /* by tracker slot, from the headers */
+    SIZE_T TagBytes[POOL_TRACKER_SIZE]; /* by tracker slot, from the headers */
 } POOL_WALK_TOTALS;
 
 #define POOL_FAIL(Text)                                                        \
@@ -1072,8 +1114,6 @@ static BOOLEAN ExpValidateSmallPage(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Pa
             POOL_FAIL("header check or pool type wrong");
         switch (Walk->State) {
         case POOL_STATE_ALLOCATED:
-            if (Walk->TrackIndex > POOL_TRACKER_OVERFLOW)
-                POOL_FAIL("allocated block with a bad tracker index");
             if (Walk->RequestedBytes > (Units - 1) << POOL_BLOCK_SHIFT)
                 POOL_FAIL("block smaller than the bytes requested");
             if (Walk->TrackIndex != POOL_TRACKER_OVERFLOW &&
@@ -1136,8 +1176,7 @@ static BOOLEAN ExpValidateBigTable(const POOL_DESCRIPTOR *Pool, POOL_WALK_TOTALS
         if (ExpLookupBig(Pool, Va, NULL) != Entry)
             POOL_FAIL("big table entry not found by its own address");
         if (Entry->Kind == POOL_BIG_KIND_BLOCK) {
-            if (Entry->TrackIndex > POOL_TRACKER_OVERFLOW ||
-                BYTES_TO_PAGES(Entry->NumberOfBytes) != Entry->PageCount)
+            if (BYTES_TO_PAGES(Entry->NumberOfBytes) != Entry->PageCount)
                 POOL_FAIL("big block entry inconsistent");
             BigBlocks++;
             BigPages += Entry->PageCount;
@@ -1243,7 +1282,7 @@ static BOOLEAN ExpValidateTags(const POOL_DESCRIPTOR *Pool, const POOL_WALK_TOTA
     SIZE_T Allocations = 0, Frees = 0, Bytes = 0;
     ULONG Index;
 
-    for (Index = 0; Index <= POOL_TRACKER_OVERFLOW; Index++) {
+    for (Index = 0; Index < POOL_TRACKER_SIZE; Index++) {
         Tracker = &Pool->Tracker[Index];
         if (Tracker->Frees > Tracker->Allocations)
             POOL_FAIL("a tag has more frees than allocations");

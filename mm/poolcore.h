@@ -71,11 +71,12 @@ typedef enum _POOL_TYPE {
  * once, so that an allocate/free loop does not churn pages. */
 #define POOL_EMPTY_PAGES_KEPT   1
 
-/* Tag tracking (!poolused): an open-addressing table per pool, plus one
- * overflow bucket for the tags that find no room. */
-#define POOL_TRACKER_SIZE       256                     /* a power of two */
+/* Tag tracking (!poolused): an open-addressing table of 256 slots per
+ * pool; the last slot is the overflow bucket for the tags that find no
+ * room, so 255 tags get lines of their own. A UCHAR indexes it. */
+#define POOL_TRACKER_SIZE       256
 #define POOL_TRACKER_MAX_PROBES 32
-#define POOL_TRACKER_OVERFLOW   POOL_TRACKER_SIZE       /* index of the bucket */
+#define POOL_TRACKER_OVERFLOW   (POOL_TRACKER_SIZE - 1) /* index of the bucket */
 #define POOL_OVERFLOW_TAG       POOL_TAG('O', 'v', 'f', 'l') /* NT's name for it */
 
 /* The big page table starts with one page of entries and doubles. */
@@ -110,18 +111,20 @@ typedef struct _POOL_HEADER {
             USHORT BlockSize;      /* units of this block, header included: 2..256 */
             UCHAR PoolType;        /* the owning descriptor's POOL_TYPE (0 or 1) */
             UCHAR State;           /* POOL_STATE_*: allocated, free, lookaside */
-            USHORT TrackIndex;     /* tracker slot charged for it (allocated only) */
+            UCHAR TrackIndex;      /* tracker slot charged for it (allocated only) */
+            UCHAR Reserved;        /* zero */
         };
-        ULONG64 Ulong1;            /* all of the above, for the check and for dumps */
+        ULONG64 Ulong1;            /* all of the above, for dumps and bugchecks */
     };
     ULONG PoolTag;                 /* the owner's four characters */
     USHORT RequestedBytes;         /* NumberOfBytes the caller asked for */
-    USHORT HeaderCheck;            /* hash of sizes, type, address; see poolcore.c */
+    USHORT HeaderCheck;            /* hash of the sizes and the address; see poolcore.c */
 } POOL_HEADER, *PPOOL_HEADER;
 STATIC_ASSERT(sizeof(POOL_HEADER) == POOL_BLOCK_SIZE);
 STATIC_ASSERT(offsetof(POOL_HEADER, BlockSize) == 2);
 STATIC_ASSERT(offsetof(POOL_HEADER, PoolType) == 4);
 STATIC_ASSERT(offsetof(POOL_HEADER, State) == 5);
+STATIC_ASSERT(offsetof(POOL_HEADER, TrackIndex) == 6);
 STATIC_ASSERT(offsetof(POOL_HEADER, PoolTag) == 8);
 STATIC_ASSERT(offsetof(POOL_HEADER, HeaderCheck) == 14);
 
@@ -144,9 +147,9 @@ typedef struct _POOL_BIG_ENTRY {
     ULONG_PTR PageCount;
     SIZE_T NumberOfBytes;       /* requested (big blocks) */
     ULONG Tag;                  /* big blocks */
-    USHORT TrackIndex;          /* big blocks */
+    UCHAR TrackIndex;           /* big blocks */
     UCHAR Kind;                 /* POOL_BIG_KIND_* */
-    UCHAR Reserved;
+    USHORT Reserved;
 } POOL_BIG_ENTRY, *PPOOL_BIG_ENTRY;
 STATIC_ASSERT(sizeof(POOL_BIG_ENTRY) == 32);
 
@@ -197,7 +200,9 @@ typedef struct _POOL_DESCRIPTOR {
     ULONG_PTR Base;             /* the pool's virtual range [Base, End) */
     ULONG_PTR End;
     ULONG_PTR Size;             /* End - Base */
-    ULONG_PTR Cookie;           /* mixed into every header check */
+    ULONG Cookie;               /* mixed into every header check */
+    USHORT AllocatedMark;       /* PoolType and State of an allocated header, as a USHORT */
+    USHORT Reserved;
     PPOOL_ALLOCATE_PAGES AllocatePages;
     PPOOL_FREE_PAGES FreePages;
     PVOID Context;              /* for the callbacks; the core never reads it */
@@ -227,8 +232,8 @@ typedef struct _POOL_DESCRIPTOR {
     ULONG_PTR BigTableFreed;    /* tombstones */
     ULONG_PTR LargestBigPages;  /* largest big block so far, for diagnostics */
 
-    /* Tags: POOL_TRACKER_SIZE slots, then the overflow bucket. */
-    POOL_TRACKER_ENTRY Tracker[POOL_TRACKER_SIZE + 1];
+    /* Tags: slots 0-254, then the overflow bucket. */
+    POOL_TRACKER_ENTRY Tracker[POOL_TRACKER_SIZE];
 } POOL_DESCRIPTOR, *PPOOL_DESCRIPTOR;
 
 /* ------------------------------------------------------------------------
@@ -273,7 +278,7 @@ SIZE_T ExpQueryPoolBlockSize(PPOOL_DESCRIPTOR Pool, PVOID P);
 
 /*
  * Copy up to Count lines of the pool's tag table (tags that were ever
- * used, the overflow bucket last) into Buffer. Returns the number of lines
+ * used, the overflow bucket last; at most POOL_TRACKER_SIZE lines) into Buffer. Returns the number of lines
  * there are, which may exceed Count. The caller prints them after dropping
  * the lock.
  */

@@ -43,9 +43,17 @@ static void MiIncrementTableUse(PMMPTE Entry, LONG Delta)
         MI_PFN_ELEMENT(TablePfn)->UsedPageTableEntries += Delta;
 }
 
-NTSTATUS MiMapPage(PVOID Va, PFN_NUMBER Pfn, ULONG64 Flags)
+/*
+ * Make sure the PML4 entry, the PDPT entry and the PDE for Va are present,
+ * creating (zeroed) table pages as needed. User-half tables carry the Owner
+ * bit and are counted in the current address space. Returns
+ * STATUS_INSUFFICIENT_RESOURCES when no frame is left (tables created so
+ * far stay; they are freed with the address space or when emptied).
+ */
+static NTSTATUS MiEnsurePageTables(PVOID Va)
 {
-    ULONG64 TableBits = MM_PTE_VALID | MM_PTE_WRITE | (MiIsUserAddress(Va) ? MM_PTE_OWNER : 0);
+    BOOLEAN User = MiIsUserAddress(Va);
+    ULONG64 TableBits = MM_PTE_VALID | MM_PTE_WRITE | (User ? MM_PTE_OWNER : 0);
     PMMPTE Levels[4] = {MiGetPxeAddress(Va), MiGetPpeAddress(Va), MiGetPdeAddress(Va),
                         MiGetPteAddress(Va)};
 
@@ -69,14 +77,27 @@ NTSTATUS MiMapPage(PVOID Va, PFN_NUMBER Pfn, ULONG64 Flags)
             TablePfnEntry->PteAddress = Entry;
             TablePfnEntry->UsedPageTableEntries = 0;
         }
+        if (User && MmCurrentAddressSpace)
+            MmCurrentAddressSpace->PageTablePages++;
     }
+    return STATUS_SUCCESS;
+}
 
-    PMMPTE Pte = Levels[3];
+NTSTATUS MiMapPage(PVOID Va, PFN_NUMBER Pfn, ULONG64 Flags)
+{
+    NTSTATUS Status = MiEnsurePageTables(Va);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    PMMPTE Pte = MiGetPteAddress(Va);
     ASSERT(!Pte->u.Hard.Valid);
+    BOOLEAN WasEmpty = Pte->u.Long == 0;
     Pte->u.Long = (Pfn << PAGE_SHIFT) | Flags | MM_PTE_VALID;
     __invlpg(Va);
-    MiIncrementTableUse(Pte, 1);
-    if (MiPfnDatabaseReady && MiIsPfnInDatabase(Pfn))
+    if (WasEmpty)
+        MiIncrementTableUse(Pte, 1);
+    /* A frame mapped in several places (the shared user data page) keeps
+     * the first PTE as its back pointer. */
+    if (MiPfnDatabaseReady && MiIsPfnInDatabase(Pfn) && MI_PFN_ELEMENT(Pfn)->PteAddress == NULL)
         MI_PFN_ELEMENT(Pfn)->PteAddress = Pte;
     return STATUS_SUCCESS;
 }
@@ -90,7 +111,181 @@ MMPTE MiUnmapPage(PVOID Va)
     __invlpg(Va);
     if (Old.u.Long != 0)
         MiIncrementTableUse(Pte, -1);
+    if (Old.u.Hard.Valid && MiPfnDatabaseReady && MiIsPfnInDatabase(Old.u.Hard.PageFrameNumber) &&
+        MI_PFN_ELEMENT(Old.u.Hard.PageFrameNumber)->PteAddress == Pte)
+        MI_PFN_ELEMENT(Old.u.Hard.PageFrameNumber)->PteAddress = NULL;
     return Old;
+}
+
+/* ------------------------------------------------------------------------
+ * User pages: committing, decommitting, protecting.
+ * ------------------------------------------------------------------------ */
+
+ULONG MiMakeProtectionMask(ULONG Win32Protect)
+{
+    ULONG Guard = Win32Protect & PAGE_GUARD;
+    ULONG Mask;
+    switch (Win32Protect & ~PAGE_GUARD) {
+    case PAGE_NOACCESS: Mask = MM_NOACCESS; break;
+    case PAGE_READONLY: Mask = MM_READONLY; break;
+    case PAGE_READWRITE: Mask = MM_READWRITE; break;
+    case PAGE_EXECUTE: Mask = MM_EXECUTE; break;
+    case PAGE_EXECUTE_READ: Mask = MM_EXECUTE_READ; break;
+    case PAGE_EXECUTE_READWRITE: Mask = MM_EXECUTE_READWRITE; break;
+    default: return MM_INVALID_PROTECTION; /* none, several, write-copy, nocache, ... */
+    }
+    if (Guard) {
+        if (Mask == MM_NOACCESS)
+            return MM_INVALID_PROTECTION;
+        Mask |= MM_GUARD_PAGE;
+    }
+    return Mask;
+}
+
+ULONG MiMakeWin32Protection(ULONG MmProtection)
+{
+    if (MmProtection == MM_NOACCESS)
+        return PAGE_NOACCESS;
+    ULONG Guard = (MmProtection & MM_GUARD_PAGE) ? PAGE_GUARD : 0;
+    switch (MmProtection & ~MM_GUARD_PAGE) {
+    case MM_READONLY: return PAGE_READONLY | Guard;
+    case MM_READWRITE: return PAGE_READWRITE | Guard;
+    case MM_EXECUTE: return PAGE_EXECUTE | Guard;
+    case MM_EXECUTE_READ: return PAGE_EXECUTE_READ | Guard;
+    case MM_EXECUTE_READWRITE: return PAGE_EXECUTE_READWRITE | Guard;
+    default: return 0;
+    }
+}
+
+/* x86 has no execute-only pages: MM_EXECUTE is readable once valid. */
+ULONG64 MiMakeUserPteBits(ULONG MmProtection)
+{
+    ULONG64 Bits = MM_PTE_VALID | MM_PTE_OWNER |
+                   ((ULONG64)(MmProtection & 0x1F) << MM_VALID_PROTECT_SHIFT);
+    switch (MmProtection) {
+    case MM_READONLY: return Bits | MM_PTE_NO_EXECUTE;
+    case MM_READWRITE: return Bits | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
+    case MM_EXECUTE:
+    case MM_EXECUTE_READ: return Bits;
+    case MM_EXECUTE_READWRITE: return Bits | MM_PTE_WRITE;
+    default: return 0; /* not accessible: no valid PTE */
+    }
+}
+
+static BOOLEAN MiIsAccessible(ULONG MmProtection)
+{
+    return MiMakeUserPteBits(MmProtection) != 0;
+}
+
+/* Walk up from an emptied page table, freeing every table that has no
+ * entry left (user half only; the PML4 itself stays). */
+static void MiFreeEmptyTables(PMMADDRESS_SPACE AddressSpace, PVOID Va)
+{
+    PMMPTE Parents[3] = {MiGetPdeAddress(Va), MiGetPpeAddress(Va), MiGetPxeAddress(Va)};
+    for (ULONG Level = 0; Level < 3; Level++) {
+        PMMPTE Parent = Parents[Level];
+        PFN_NUMBER TablePfn = Parent->u.Hard.PageFrameNumber;
+        if (MI_PFN_ELEMENT(TablePfn)->UsedPageTableEntries != 0)
+            return;
+        /* The table is empty: unhook it, flush its self-map view, free it. */
+        PVOID TableView = MiGetVirtualAddressMappedByPte(Parent);
+        Parent->u.Long = 0;
+        __invlpg(TableView);
+        __invlpg(Va);
+        MiIncrementTableUse(Parent, -1);
+        MiInsertPageInFreeList(TablePfn);
+        if (AddressSpace)
+            AddressSpace->PageTablePages--;
+    }
+}
+
+static BOOLEAN MiUserPageTablesPresent(PVOID Va)
+{
+    return MiGetPxeAddress(Va)->u.Hard.Valid && MiGetPpeAddress(Va)->u.Hard.Valid &&
+           MiGetPdeAddress(Va)->u.Hard.Valid;
+}
+
+NTSTATUS MiCommitUserPage(PMMADDRESS_SPACE AddressSpace, PVOID Va, ULONG MmProtection)
+{
+    ASSERT(MiIsUserAddress(Va) && AddressSpace == MmCurrentAddressSpace);
+    ASSERT(MmProtection != 0 && MmProtection != MM_INVALID_PROTECTION);
+    NTSTATUS Status = MiEnsurePageTables(Va);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    PMMPTE Pte = MiGetPteAddress(Va);
+    if (Pte->u.Long != 0)
+        return STATUS_ALREADY_COMMITTED;
+    /* A demand-zero PTE: not valid, the protection in bits 5-9. The first
+     * touch faults and mm/fault.c gives it a zeroed frame. */
+    Pte->u.Long = (ULONG64)MmProtection << MM_PROTECT_SHIFT;
+    MiIncrementTableUse(Pte, 1);
+    return STATUS_SUCCESS;
+}
+
+void MiDecommitUserPage(PMMADDRESS_SPACE AddressSpace, PVOID Va)
+{
+    ASSERT(MiIsUserAddress(Va) && AddressSpace == MmCurrentAddressSpace);
+    if (!MiUserPageTablesPresent(Va))
+        return;
+    PMMPTE Pte = MiGetPteAddress(Va);
+    MMPTE Old = *Pte;
+    if (Old.u.Long == 0)
+        return;
+    Pte->u.Long = 0;
+    __invlpg(Va);
+    if (Old.u.Hard.Valid || (Old.u.Long & MM_PTE_TRANSITION)) {
+        MiInsertPageInFreeList(Old.u.Hard.PageFrameNumber);
+        AddressSpace->ResidentPages--;
+    }
+    MiIncrementTableUse(Pte, -1);
+    MiFreeEmptyTables(AddressSpace, Va);
+}
+
+BOOLEAN MiQueryUserPage(PVOID Va, PULONG MmProtection)
+{
+    if (!MiUserPageTablesPresent(Va))
+        return FALSE;
+    MMPTE Pte = *MiGetPteAddress(Va);
+    if (Pte.u.Long == 0)
+        return FALSE;
+    *MmProtection = MiGetSoftwareProtection(Pte);
+    return TRUE;
+}
+
+ULONG MiSetUserPageProtection(PVOID Va, ULONG MmProtection)
+{
+    PMMPTE Pte = MiGetPteAddress(Va);
+    MMPTE Old = *Pte;
+    ULONG OldProtection = MiGetSoftwareProtection(Old);
+    ASSERT(Old.u.Long != 0);
+    BOOLEAN HasFrame = Old.u.Hard.Valid || (Old.u.Long & MM_PTE_TRANSITION);
+
+    if (!HasFrame) {
+        Pte->u.Long = (ULONG64)MmProtection << MM_PROTECT_SHIFT;
+    } else if (MiIsAccessible(MmProtection)) {
+        Pte->u.Long = (Old.u.Long & MM_PTE_FRAME_MASK) | MiMakeUserPteBits(MmProtection) |
+                      (Old.u.Long & (MM_PTE_ACCESSED | MM_PTE_DIRTY));
+    } else {
+        /* No access or guard while resident: keep the frame in a transition
+         * PTE; the next permitted touch makes it valid again (mm/fault.c). */
+        Pte->u.Long = (Old.u.Long & MM_PTE_FRAME_MASK) | MM_PTE_TRANSITION |
+                      ((ULONG64)MmProtection << MM_PROTECT_SHIFT);
+    }
+    __invlpg(Va);
+    return OldProtection;
+}
+
+NTSTATUS MiMakeSystemDemandZeroPte(PVOID Va)
+{
+    ASSERT(!MiIsUserAddress(Va));
+    NTSTATUS Status = MiEnsurePageTables(Va);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    PMMPTE Pte = MiGetPteAddress(Va);
+    ASSERT(Pte->u.Long == 0);
+    Pte->u.Long = (ULONG64)MM_READWRITE << MM_PROTECT_SHIFT;
+    MiIncrementTableUse(Pte, 1);
+    return STATUS_SUCCESS;
 }
 
 /* One window page at the start of hyperspace; its page table was created

@@ -1,0 +1,192 @@
+/*
+ * procsup.c - address spaces: creating, switching and deleting them.
+ *
+ * Every address space is a PML4 frame:
+ *
+ *   entries 0..255     user half: private, described by the VAD tree,
+ *                      page tables created on commit, freed when empty
+ *   entry 0x1ED        self-map: this PML4's own frame
+ *   entry 0x1EE        hyperspace: this space's own PDPT -> PD -> PT, whose
+ *                      first PTE is the per-space mapping window
+ *   other 256..511     copied from the boot PML4 when the space is created;
+ *                      they never change afterwards (DESIGN.md), so every
+ *                      process sees the same system space
+ *
+ * The shared user data page (KUSER_SHARED_DATA) is one frame, writable at
+ * MM_SHARED_USER_DATA_VA in system space and read-only at 0x7FFE0000 in
+ * every user half.
+ *
+ * Locking: none yet; the execution issue adds the process lock.
+ */
+#include "mi.h"
+#include "../rtl/rtl.h"
+
+#define MI_ADDRESS_SPACE_TAG POOL_TAG('M', 'm', 'A', 's')
+
+MMADDRESS_SPACE MmSystemAddressSpace;
+PMMADDRESS_SPACE MmCurrentAddressSpace;
+PFN_NUMBER MiSharedUserDataPfn;
+
+/* Called by MmInitSystem once the PFN database and the pools exist. */
+void MiInitializeSystemAddressSpace(void)
+{
+    MmSystemAddressSpace.DirectoryTableBase = __readcr3() & MM_PTE_FRAME_MASK;
+    MiInitializeAvlTable(&MmSystemAddressSpace.VadRoot);
+    MmCurrentAddressSpace = &MmSystemAddressSpace;
+
+    MiSharedUserDataPfn = MiRemoveZeroPage(MiUsageSharedUserData);
+    if (MiSharedUserDataPfn == MM_EMPTY_LIST ||
+        !NT_SUCCESS(MiMapPage((PVOID)MM_SHARED_USER_DATA_VA, MiSharedUserDataPfn,
+                              MM_PTE_WRITE | MM_PTE_NO_EXECUTE | MM_PTE_GLOBAL)))
+        KeBugCheckEx(PHASE0_INITIALIZATION_FAILED, 0x5D, 0, 0, 0);
+}
+
+PMMADDRESS_SPACE MmAttachAddressSpace(PMMADDRESS_SPACE AddressSpace)
+{
+    PMMADDRESS_SPACE Previous = MmCurrentAddressSpace;
+    if (AddressSpace != Previous) {
+        /* Writing CR3 flushes every non-global translation: the user half
+         * and hyperspace of the old space vanish, system space stays. */
+        __writecr3(AddressSpace->DirectoryTableBase);
+        MmCurrentAddressSpace = AddressSpace;
+    }
+    return Previous;
+}
+
+static void MiFreeFrames(PFN_NUMBER *Pfns, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++) {
+        if (Pfns[i] != MM_EMPTY_LIST)
+            MiInsertPageInFreeList(Pfns[i]);
+    }
+}
+
+/* Write one entry of a frame that is not mapped here, through hyperspace. */
+static void MiWriteEntryOfFrame(PFN_NUMBER TablePfn, ULONG Index, ULONG64 Value)
+{
+    PMMPTE Table = MiMapPageInHyperspace(TablePfn);
+    Table[Index].u.Long = Value;
+    MiUnmapPageInHyperspace(Table);
+}
+
+NTSTATUS MmCreateProcessAddressSpace(PMMADDRESS_SPACE *Result)
+{
+    PFN_NUMBER Frames[4] = {MM_EMPTY_LIST, MM_EMPTY_LIST, MM_EMPTY_LIST, MM_EMPTY_LIST};
+    PMMADDRESS_SPACE AddressSpace;
+    PMMVAD Vad;
+
+    AddressSpace = ExAllocatePoolWithTag(NonPagedPool, sizeof(*AddressSpace), MI_ADDRESS_SPACE_TAG);
+    if (!AddressSpace)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    Vad = ExAllocatePoolWithTag(NonPagedPool, sizeof(*Vad), MI_VAD_TAG);
+    if (!Vad)
+        goto free_space;
+    for (ULONG i = 0; i < 4; i++) {
+        Frames[i] = MiRemoveZeroPage(MiUsagePageTable);
+        if (Frames[i] == MM_EMPTY_LIST)
+            goto free_frames;
+    }
+    PFN_NUMBER Pml4 = Frames[0];
+
+    memset(AddressSpace, 0, sizeof(*AddressSpace));
+    AddressSpace->DirectoryTableBase = (ULONG64)Pml4 << PAGE_SHIFT;
+    MiInitializeAvlTable(&AddressSpace->VadRoot);
+    for (ULONG i = 0; i < 3; i++)
+        AddressSpace->HyperspacePfns[i] = Frames[i + 1];
+
+    /* The system half: a copy of the current PML4's (identical in every
+     * space), then this space's own self-map and hyperspace. */
+    PMMPTE NewPml4 = MiMapPageInHyperspace(Pml4);
+    const MMPTE *CurrentPml4 = (const MMPTE *)PXE_BASE;
+    for (ULONG i = 256; i < 512; i++)
+        NewPml4[i] = CurrentPml4[i];
+    NewPml4[MM_SELFMAP_INDEX].u.Long =
+        ((ULONG64)Pml4 << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
+    NewPml4[MM_HYPERSPACE_INDEX].u.Long =
+        ((ULONG64)Frames[1] << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE;
+    MiUnmapPageInHyperspace(NewPml4);
+    MiWriteEntryOfFrame(Frames[1], 0, ((ULONG64)Frames[2] << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE);
+    MiWriteEntryOfFrame(Frames[2], 0, ((ULONG64)Frames[3] << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE);
+    for (ULONG i = 0; i < 4; i++)
+        MI_PFN_ELEMENT(Frames[i])->UsedPageTableEntries = (i == 0) ? 0 : (i < 3 ? 1 : 0);
+
+    /* Inside the new space: the read-only shared user data view and the
+     * VAD that reserves it. */
+    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
+    NTSTATUS Status = MiMapPage((PVOID)MM_SHARED_USER_DATA_USER, MiSharedUserDataPfn,
+                                MM_PTE_OWNER | MM_PTE_NO_EXECUTE |
+                                ((ULONG64)MM_READONLY << MM_VALID_PROTECT_SHIFT));
+    if (NT_SUCCESS(Status)) {
+        memset(Vad, 0, sizeof(*Vad));
+        Vad->Node.StartingVpn = MM_SHARED_USER_DATA_USER >> PAGE_SHIFT;
+        Vad->Node.EndingVpn = Vad->Node.StartingVpn;
+        Vad->AllocationProtect = PAGE_READONLY;
+        Vad->Flags = MI_VAD_SHARED_USER_DATA;
+        Vad->CommittedPages = 1;
+        Status = MiInsertNode(&AddressSpace->VadRoot, &Vad->Node);
+        ASSERT(NT_SUCCESS(Status));
+    }
+    MmAttachAddressSpace(Previous);
+    if (!NT_SUCCESS(Status)) {
+        ExFreePoolWithTag(Vad, MI_VAD_TAG);
+        MmDeleteProcessAddressSpace(AddressSpace);
+        return Status;
+    }
+    *Result = AddressSpace;
+    return STATUS_SUCCESS;
+
+free_frames:
+    MiFreeFrames(Frames, 4);
+    ExFreePoolWithTag(Vad, MI_VAD_TAG);
+free_space:
+    ExFreePoolWithTag(AddressSpace, MI_ADDRESS_SPACE_TAG);
+    return STATUS_INSUFFICIENT_RESOURCES;
+}
+
+/* Free every frame and table of the user half, walking it through the
+ * self-map (AddressSpace is current). */
+static void MiDeleteUserHalf(PMMADDRESS_SPACE AddressSpace)
+{
+    PMMPTE Pxe = (PMMPTE)PXE_BASE;
+    for (ULONG i = 0; i < 256; i++) {
+        if (!Pxe[i].u.Hard.Valid)
+            continue;
+        PMMPTE Ppe = (PMMPTE)(PPE_BASE + (ULONG64)i * PAGE_SIZE);
+        for (ULONG j = 0; j < 512; j++) {
+            if (!Ppe[j].u.Hard.Valid)
+                continue;
+            PMMPTE Pde = (PMMPTE)(PDE_BASE + ((ULONG64)i * 512 + j) * PAGE_SIZE);
+            for (ULONG k = 0; k < 512; k++) {
+                if (!Pde[k].u.Hard.Valid)
+                    continue;
+                PMMPTE Pte = (PMMPTE)(PTE_BASE + (((ULONG64)i * 512 + j) * 512 + k) * PAGE_SIZE);
+                for (ULONG l = 0; l < 512; l++) {
+                    MMPTE Entry = Pte[l];
+                    if (!Entry.u.Hard.Valid && !(Entry.u.Long & MM_PTE_TRANSITION))
+                        continue;
+                    PFN_NUMBER Pfn = Entry.u.Hard.PageFrameNumber;
+                    if (Pfn == MiSharedUserDataPfn)
+                        continue;
+                    MiInsertPageInFreeList(Pfn);
+                    AddressSpace->ResidentPages--;
+                }
+                MiInsertPageInFreeList(Pde[k].u.Hard.PageFrameNumber);
+            }
+            MiInsertPageInFreeList(Ppe[j].u.Hard.PageFrameNumber);
+        }
+        MiInsertPageInFreeList(Pxe[i].u.Hard.PageFrameNumber);
+    }
+}
+
+void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace)
+{
+    ASSERT(AddressSpace != MmCurrentAddressSpace && AddressSpace != &MmSystemAddressSpace);
+    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
+    MiDeleteAllVads(AddressSpace);
+    MiDeleteUserHalf(AddressSpace);
+    MmAttachAddressSpace(Previous);
+
+    MiFreeFrames(AddressSpace->HyperspacePfns, 3);
+    MiInsertPageInFreeList(AddressSpace->DirectoryTableBase >> PAGE_SHIFT);
+    ExFreePoolWithTag(AddressSpace, MI_ADDRESS_SPACE_TAG);
+}

@@ -1,0 +1,677 @@
+/*
+ * virtual.c - the virtual memory of a process's user half: reserving,
+ * committing, decommitting, releasing, protecting and querying it, with the
+ * rules of NtAllocateVirtualMemory, NtFreeVirtualMemory,
+ * NtProtectVirtualMemory and NtQueryVirtualMemory (what VirtualAlloc,
+ * VirtualFree, VirtualProtect and VirtualQuery call).
+ *
+ * Every page of the user half is in one of three states:
+ *
+ *   free       no VAD covers it                 any touch: access violation
+ *   reserved   a VAD covers it, its PTE is 0     any touch: access violation
+ *   committed  a VAD covers it, its PTE is not 0 first touch: a zeroed frame
+ *              (a software PTE holding the MM_* protection until the first
+ *              touch, mm/fault.c; a valid PTE afterwards)
+ *
+ * A VAD (MMVAD, mm/mi.h) is one reservation: a range of pages that starts on
+ * a 64 KiB boundary (MM_ALLOCATION_GRANULARITY) and ends on a page
+ * boundary, with the protection it was reserved with and the number of its
+ * pages that are committed. The VADs of an address space never overlap and
+ * live in an AVL tree ordered by address (mm/vadtree.c), so "which VAD holds
+ * this address?" is O(log n):
+ *
+ *   user half (one address space)               its VAD tree
+ *
+ *   0x00000000'00000000 +-------------------+
+ *                       | null guard, 64 K  |   never reservable
+ *   0x00000000'00010000 +-------------------+
+ *                       | VAD A             |                 [B]
+ *                       |  C C C R R R R R  |                /   \
+ *                       +-------------------+             [A]     [S]
+ *                       | free              |                    /
+ *   0x00000000'10000000 +-------------------+                 [C]
+ *                       | VAD B (reserved)  |
+ *                       +-------------------+   C = committed page
+ *                       | free              |   R = reserved page
+ *   0x00000000'7FF00000 | VAD C  R C C R    |
+ *   0x00000000'7FFE0000 | VAD S  shared user data, read-only, fixed
+ *                       | free              |
+ *   0x00007FFF'FFFEFFFF +-------------------+   MM_HIGHEST_USER_ADDRESS
+ *
+ * The rules, as Windows has them (the WRK's allocvm.c, freevm.c and
+ * protect.c are the reference):
+ *   - MEM_RESERVE (or a NULL base) makes a VAD: a given base is rounded
+ *     down to 64 KiB and the end up to a page; a NULL base takes the lowest
+ *     (MEM_TOP_DOWN: the highest) free 64 KiB-aligned range that fits.
+ *   - MEM_COMMIT of a given base commits pages of one existing VAD; pages
+ *     already committed keep their contents and take the new protection.
+ *   - MEM_DECOMMIT returns pages to reserved (frames freed); MEM_RELEASE
+ *     decommits a whole VAD and deletes it.
+ *   - Protection changes need every page of the range committed.
+ *   - Commit charge: VAD->CommittedPages and AddressSpace->CommittedPages
+ *     count committed pages (the shared user data page is not charged).
+ *
+ * Windows deviations, all deliberate:
+ *   NOTE: NT returns STATUS_INVALID_PARAMETER_2..6 to say which argument was
+ *   wrong; Pagoda returns STATUS_INVALID_PARAMETER for all of them.
+ *   NOTE: NT splits a VAD when MEM_RELEASE names part of it; Pagoda refuses
+ *   with STATUS_INVALID_PARAMETER, which is what VirtualFree answers anyway
+ *   (it rejects MEM_RELEASE with a non-zero size before calling NT).
+ *   NOTE: NT leaves the pages of a MEM_RESERVE | MEM_COMMIT allocation
+ *   "implicitly committed" by a VAD flag until they are touched; Pagoda
+ *   writes a demand-zero PTE for every committed page, so the page tables
+ *   show the commit at once.
+ *   NOTE: a base below the 64 KiB null guard is STATUS_INVALID_PARAMETER
+ *   (Windows 8 and later also refuse the null page).
+ *   NOTE: the shared user data VAD stands for NT's secured, no-change VADs:
+ *   committing in it is STATUS_CONFLICTING_ADDRESSES, protecting it
+ *   STATUS_INVALID_PAGE_PROTECTION (both as NT), freeing or decommitting it
+ *   STATUS_INVALID_PARAMETER (NT's secured-VAD check would say
+ *   STATUS_INVALID_PAGE_PROTECTION).
+ *   NOTE: MEM_RESET, MEM_LARGE_PAGES, MEM_PHYSICAL, MEM_WRITE_WATCH and
+ *   ZeroBits are not supported.
+ *
+ * Locking and IRQL: callers run at PASSIVE_LEVEL with AddressSpace current
+ * (attached). There is no lock yet: the execution issue adds the
+ * address-space lock (NT's AddressCreationLock) around each of these
+ * routines, exclusive for the changes and shared for the query. Every
+ * routine validates all of its arguments before it changes anything, and a
+ * failure part-way through puts back what it had done.
+ */
+#include "mi.h"
+#include "../rtl/rtl.h"
+
+#define MI_USER_SPACE_END   (MM_HIGHEST_USER_ADDRESS + 1)  /* first byte past the user half */
+#define MI_LOWEST_USER_VPN  (MM_LOWEST_USER_ADDRESS >> PAGE_SHIFT)
+#define MI_HIGHEST_USER_VPN (MM_HIGHEST_USER_ADDRESS >> PAGE_SHIFT)
+#define MI_GRANULARITY_PAGES (MM_ALLOCATION_GRANULARITY >> PAGE_SHIFT)
+
+/* What one table of each level maps (Intel SDM Vol. 3A, 5.5.4). */
+#define MI_PAGE_TABLE_SPAN  (1ULL << 21)   /* a page table: 512 pages, 2 MiB */
+#define MI_PAGE_DIR_SPAN    (1ULL << 30)   /* a page directory: 1 GiB */
+#define MI_PDPT_SPAN        (1ULL << 39)   /* a page-directory-pointer table: 512 GiB */
+
+/* Commit-only requests whose range is partly committed already remember
+ * which pages were, so that a failure undoes exactly the others. Up to this
+ * many pages the bitmap lives on the stack (128 bytes); above, in pool. */
+#define MI_STACK_BITMAP_PAGES 1024
+#define MI_COMMIT_BITMAP_TAG POOL_TAG('V', 'a', 'd', 'B')
+
+static inline ULONG_PTR MiVaToVpn(ULONG_PTR Va)
+{
+    return Va >> PAGE_SHIFT;
+}
+
+static inline ULONG_PTR MiVpnToVa(ULONG_PTR Vpn)
+{
+    return Vpn << PAGE_SHIFT;
+}
+
+/* The last byte of the last page of Vad. */
+static inline ULONG_PTR MiVadEnd(const MMVAD *Vad)
+{
+    return MiVpnToVa(Vad->Node.EndingVpn) | (PAGE_SIZE - 1);
+}
+
+static inline PMMVAD MiVadFromNode(PMMADDRESS_NODE Node)
+{
+    return Node ? CONTAINING_RECORD(Node, MMVAD, Node) : NULL;
+}
+
+/* The VAD containing [Start, End] whole, or NULL (no VAD there, or the
+ * range runs over a VAD's edge). */
+static PMMVAD MiFindVadContaining(PMMADDRESS_SPACE AddressSpace, ULONG_PTR Start, ULONG_PTR End)
+{
+    PMMVAD Vad = MiVadFromNode(MiFindConflict(&AddressSpace->VadRoot, MiVaToVpn(Start),
+                                              MiVaToVpn(End)));
+    if (Vad == NULL || Vad->Node.StartingVpn > MiVaToVpn(Start) ||
+        Vad->Node.EndingVpn < MiVaToVpn(End))
+        return NULL;
+    return Vad;
+}
+
+/*
+ * The range arguments of every service, checked as NT checks them: Base in
+ * the user half and Base + Size not past its end. Size 0 is allowed here;
+ * the callers decide what it means.
+ */
+static BOOLEAN MiIsUserRange(ULONG_PTR Base, SIZE_T Size)
+{
+    return Base <= MM_HIGHEST_USER_ADDRESS && Size <= MI_USER_SPACE_END - Base;
+}
+
+/*
+ * Where the run of pages with no page table that starts at Va ends: Va
+ * itself when Va's page table exists; otherwise the next boundary of the
+ * highest missing level (2 MiB, 1 GiB or 512 GiB). A missing table means
+ * zero PTEs, so no page of that run is committed and the page walks below
+ * jump over it instead of asking about each page.
+ */
+static ULONG_PTR MiSkipMissingTables(ULONG_PTR Va)
+{
+    /* Each level's entry is reachable through the self-map only once the
+     * level above it is present: test top-down. */
+    if (!MiGetPxeAddress((PVOID)Va)->u.Hard.Valid)
+        return (Va | (MI_PDPT_SPAN - 1)) + 1;
+    if (!MiGetPpeAddress((PVOID)Va)->u.Hard.Valid)
+        return (Va | (MI_PAGE_DIR_SPAN - 1)) + 1;
+    if (!MiGetPdeAddress((PVOID)Va)->u.Hard.Valid)
+        return (Va | (MI_PAGE_TABLE_SPAN - 1)) + 1;
+    return Va;
+}
+
+/* The number of committed pages in [Start, End] (page aligned Start). */
+static PFN_NUMBER MiCountCommittedPages(ULONG_PTR Start, ULONG_PTR End)
+{
+    PFN_NUMBER Count = 0;
+    ULONG Protection;
+
+    for (ULONG_PTR Va = Start; Va <= End;) {
+        ULONG_PTR Next = MiSkipMissingTables(Va);
+        if (Next != Va) {
+            Va = Next;
+            continue;
+        }
+        if (MiQueryUserPage((PVOID)Va, &Protection))
+            Count++;
+        Va += PAGE_SIZE;
+    }
+    return Count;
+}
+
+static inline BOOLEAN MiTestBit(const ULONG64 *Bitmap, ULONG_PTR Index)
+{
+    return (BOOLEAN)((Bitmap[Index / 64] >> (Index % 64)) & 1);
+}
+
+/* Set bit i of Bitmap for every committed page i of [Start, End]. */
+static void MiRecordCommittedPages(ULONG_PTR Start, ULONG_PTR End, ULONG64 *Bitmap)
+{
+    ULONG Protection;
+
+    for (ULONG_PTR Va = Start; Va <= End;) {
+        ULONG_PTR Next = MiSkipMissingTables(Va);
+        if (Next != Va) {
+            Va = Next;
+            continue;
+        }
+        if (MiQueryUserPage((PVOID)Va, &Protection)) {
+            ULONG_PTR Index = (Va - Start) >> PAGE_SHIFT;
+            Bitmap[Index / 64] |= 1ULL << (Index % 64);
+        }
+        Va += PAGE_SIZE;
+    }
+}
+
+/*
+ * Commit the pages of [Start, End], all inside Vad, with MmProtection.
+ * WasCommitted, when not NULL, has bit i set for each page i that was
+ * committed before the call: those are left alone. Without it, no page of
+ * the range was committed. Charges the new pages to Vad and AddressSpace.
+ * On failure (STATUS_INSUFFICIENT_RESOURCES: no frame for a page table)
+ * every page committed here is decommitted again, nothing is charged, and
+ * the range is as it was.
+ */
+static NTSTATUS MiCommitPages(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad, ULONG_PTR Start,
+                              ULONG_PTR End, ULONG MmProtection, const ULONG64 *WasCommitted)
+{
+    NTSTATUS Status = STATUS_SUCCESS;
+    PFN_NUMBER NewPages = 0;
+    ULONG_PTR Va;
+    ULONG_PTR Index;
+
+    for (Va = Start, Index = 0; Va <= End; Va += PAGE_SIZE, Index++) {
+        if (WasCommitted != NULL && MiTestBit(WasCommitted, Index))
+            continue;
+        Status = MiCommitUserPage(AddressSpace, (PVOID)Va, MmProtection);
+        /* The range was surveyed a moment ago and nothing else changes it
+         * (the address-space lock, later): a page here cannot be committed. */
+        ASSERT(Status != STATUS_ALREADY_COMMITTED);
+        if (!NT_SUCCESS(Status))
+            goto undo_commits;
+        NewPages++;
+    }
+    Vad->CommittedPages += NewPages;
+    AddressSpace->CommittedPages += NewPages;
+    return STATUS_SUCCESS;
+
+undo_commits:
+    /* Every page before Va that was not committed already is ours. */
+    for (ULONG_PTR Undo = Start, i = 0; Undo < Va; Undo += PAGE_SIZE, i++) {
+        if (WasCommitted == NULL || !MiTestBit(WasCommitted, i))
+            MiDecommitUserPage(AddressSpace, (PVOID)Undo);
+    }
+    return Status;
+}
+
+/* Decommit every committed page of [Start, End] and take them off the
+ * commit charge of Vad and AddressSpace. Frames and emptied page tables go
+ * back to the free list (MiDecommitUserPage). */
+static void MiDecommitPages(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad, ULONG_PTR Start,
+                            ULONG_PTR End)
+{
+    PFN_NUMBER Count = 0;
+    ULONG Protection;
+
+    for (ULONG_PTR Va = Start; Va <= End;) {
+        ULONG_PTR Next = MiSkipMissingTables(Va);
+        if (Next != Va) {
+            Va = Next;
+            continue;
+        }
+        if (MiQueryUserPage((PVOID)Va, &Protection)) {
+            MiDecommitUserPage(AddressSpace, (PVOID)Va);
+            Count++;
+        }
+        Va += PAGE_SIZE;
+    }
+    ASSERT(Vad->CommittedPages >= Count && AddressSpace->CommittedPages >= Count);
+    Vad->CommittedPages -= Count;
+    AddressSpace->CommittedPages -= Count;
+}
+
+/* Give every committed page of [Start, End] the protection MmProtection
+ * (pages that already have it are not touched). */
+static void MiProtectCommittedPages(ULONG_PTR Start, ULONG_PTR End, ULONG MmProtection)
+{
+    ULONG Protection;
+
+    for (ULONG_PTR Va = Start; Va <= End;) {
+        ULONG_PTR Next = MiSkipMissingTables(Va);
+        if (Next != Va) {
+            Va = Next;
+            continue;
+        }
+        if (MiQueryUserPage((PVOID)Va, &Protection) && Protection != MmProtection)
+            MiSetUserPageProtection((PVOID)Va, MmProtection);
+        Va += PAGE_SIZE;
+    }
+}
+
+/*
+ * MEM_RESERVE, optionally with MEM_COMMIT and MEM_TOP_DOWN (or MEM_COMMIT
+ * with a NULL base, which NT treats the same way): make a VAD for
+ * [Base, Base + Size), or for Size bytes anywhere when Base is 0, and
+ * commit all of it when asked. Arguments are checked by the caller.
+ */
+static NTSTATUS MiReserveRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
+                               SIZE_T *RegionSize, ULONG AllocationType, ULONG Protect,
+                               ULONG MmProtection)
+{
+    ULONG_PTR Base = (ULONG_PTR)*BaseAddress;
+    SIZE_T Size = *RegionSize;
+    ULONG_PTR StartVpn, EndVpn;
+    NTSTATUS Status;
+
+    if (Base == 0) {
+        ULONG_PTR Pages = BYTES_TO_PAGES(Size);
+        Status = MiFindEmptyAddressRange(&AddressSpace->VadRoot, Pages, MI_GRANULARITY_PAGES,
+                                         MI_LOWEST_USER_VPN, MI_HIGHEST_USER_VPN,
+                                         (AllocationType & MEM_TOP_DOWN) != 0, &StartVpn);
+        if (!NT_SUCCESS(Status))
+            return Status; /* STATUS_NO_MEMORY: no free range that large */
+        EndVpn = StartVpn + Pages - 1;
+    } else {
+        ULONG_PTR Aligned = ALIGN_DOWN_BY(Base, MM_ALLOCATION_GRANULARITY);
+        if (Aligned < MM_LOWEST_USER_ADDRESS)
+            return STATUS_INVALID_PARAMETER; /* the null guard */
+        StartVpn = MiVaToVpn(Aligned);
+        EndVpn = MiVaToVpn(Base + Size - 1);
+        if (MiFindConflict(&AddressSpace->VadRoot, StartVpn, EndVpn) != NULL)
+            return STATUS_CONFLICTING_ADDRESSES;
+    }
+
+    /* Everything is checked: from here on, act. */
+    PMMVAD Vad = ExAllocatePoolWithTag(NonPagedPool, sizeof(*Vad), MI_VAD_TAG);
+    if (Vad == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    memset(Vad, 0, sizeof(*Vad));
+    Vad->Node.StartingVpn = StartVpn;
+    Vad->Node.EndingVpn = EndVpn;
+    Vad->AllocationProtect = Protect;
+    Vad->Flags = MI_VAD_PRIVATE;
+    Status = MiInsertNode(&AddressSpace->VadRoot, &Vad->Node);
+    ASSERT(NT_SUCCESS(Status)); /* the range was checked free above */
+
+    ULONG_PTR Start = MiVpnToVa(StartVpn);
+    ULONG_PTR End = MiVadEnd(Vad);
+    if (AllocationType & MEM_COMMIT) {
+        Status = MiCommitPages(AddressSpace, Vad, Start, End, MmProtection, NULL);
+        if (!NT_SUCCESS(Status))
+            goto remove_vad;
+    }
+    *BaseAddress = (PVOID)Start;
+    *RegionSize = End - Start + 1;
+    return STATUS_SUCCESS;
+
+remove_vad:
+    if (!NT_SUCCESS(MiRemoveNode(&AddressSpace->VadRoot, &Vad->Node)))
+        ASSERT(!"a VAD inserted a moment ago is not in the tree");
+    ExFreePoolWithTag(Vad, MI_VAD_TAG);
+    return Status;
+}
+
+/*
+ * MEM_COMMIT of [Base, Base + Size) inside one reservation. Pages that are
+ * committed already stay so, contents and all, and take the new protection
+ * (as NT does: it calls MiProtectVirtualMemory for them afterwards).
+ */
+static NTSTATUS MiCommitRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
+                              SIZE_T *RegionSize, ULONG MmProtection)
+{
+    ULONG_PTR Base = (ULONG_PTR)*BaseAddress;
+    ULONG_PTR Start = (ULONG_PTR)PAGE_ALIGN(Base);
+    ULONG_PTR End = (Base + *RegionSize - 1) | (PAGE_SIZE - 1);
+    ULONG64 StackBitmap[MI_STACK_BITMAP_PAGES / 64];
+    ULONG64 *Bitmap = NULL;
+    NTSTATUS Status = STATUS_SUCCESS;
+
+    /* Windows' ERROR_INVALID_ADDRESS: not reserved, or not in one piece. */
+    PMMVAD Vad = MiFindVadContaining(AddressSpace, Start, End);
+    if (Vad == NULL || (Vad->Flags & MI_VAD_SHARED_USER_DATA))
+        return STATUS_CONFLICTING_ADDRESSES;
+
+    ULONG_PTR Pages = MiVaToVpn(End) - MiVaToVpn(Start) + 1;
+    PFN_NUMBER Committed = MiCountCommittedPages(Start, End);
+    if (Committed != 0 && Committed != Pages) {
+        /* A mix: remember which pages were committed, to undo only ours. */
+        SIZE_T Bytes = ((Pages + 63) / 64) * sizeof(ULONG64);
+        if (Pages <= MI_STACK_BITMAP_PAGES)
+            Bitmap = StackBitmap;
+        else if ((Bitmap = ExAllocatePoolWithTag(NonPagedPool, Bytes, MI_COMMIT_BITMAP_TAG)) == NULL)
+            return STATUS_INSUFFICIENT_RESOURCES;
+        memset(Bitmap, 0, Bytes);
+        MiRecordCommittedPages(Start, End, Bitmap);
+    }
+
+    if (Committed != Pages) {
+        Status = MiCommitPages(AddressSpace, Vad, Start, End, MmProtection, Bitmap);
+        if (!NT_SUCCESS(Status))
+            goto free_bitmap;
+    }
+    /* Only now, when nothing can fail any more, change the protection of
+     * the pages that were committed before. */
+    if (Committed != 0)
+        MiProtectCommittedPages(Start, End, MmProtection);
+    *BaseAddress = (PVOID)Start;
+    *RegionSize = End - Start + 1;
+
+free_bitmap:
+    if (Bitmap != NULL && Bitmap != StackBitmap)
+        ExFreePoolWithTag(Bitmap, MI_COMMIT_BITMAP_TAG);
+    return Status;
+}
+
+/*
+ * MmAllocateVirtualMemory - reserve and/or commit pages of the current
+ * address space's user half (NtAllocateVirtualMemory without ZeroBits).
+ *
+ * AllocationType is MEM_RESERVE, MEM_COMMIT or both, optionally with
+ * MEM_TOP_DOWN. *BaseAddress is where (NULL: the memory manager picks a
+ * free 64 KiB-aligned range, lowest first or highest first with
+ * MEM_TOP_DOWN); *RegionSize how many bytes. A reservation starts at the
+ * base rounded down to 64 KiB, a commit at the base rounded down to a page;
+ * both end on a page boundary. Protect is one PAGE_* access value,
+ * optionally | PAGE_GUARD. On success *BaseAddress and *RegionSize describe
+ * the range reserved or committed; on failure they are untouched and so is
+ * the address space.
+ *
+ * Returns STATUS_SUCCESS;
+ *   STATUS_INVALID_PARAMETER      bad AllocationType, size 0, range outside
+ *                                 the user half or in the null guard;
+ *   STATUS_INVALID_PAGE_PROTECTION bad Protect;
+ *   STATUS_CONFLICTING_ADDRESSES  reserve over an existing VAD, or commit
+ *                                 outside one reservation;
+ *   STATUS_NO_MEMORY              no free range that large (NULL base);
+ *   STATUS_INSUFFICIENT_RESOURCES no pool for the VAD or no frame for a
+ *                                 page table.
+ *
+ * PASSIVE_LEVEL; AddressSpace must be current. Commits a demand-zero PTE per
+ * page: frames come on first touch (mm/fault.c).
+ */
+NTSTATUS MmAllocateVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
+                                 SIZE_T *RegionSize, ULONG AllocationType, ULONG Protect)
+{
+    ASSERT(AddressSpace == MmCurrentAddressSpace);
+    ASSERT(BaseAddress != NULL && RegionSize != NULL);
+
+    if ((AllocationType & ~(MEM_COMMIT | MEM_RESERVE | MEM_TOP_DOWN)) != 0 ||
+        (AllocationType & (MEM_COMMIT | MEM_RESERVE)) == 0)
+        return STATUS_INVALID_PARAMETER;
+    ULONG MmProtection = MiMakeProtectionMask(Protect);
+    if (MmProtection == MM_INVALID_PROTECTION)
+        return STATUS_INVALID_PAGE_PROTECTION;
+    ULONG_PTR Base = (ULONG_PTR)*BaseAddress;
+    if (*RegionSize == 0 || !MiIsUserRange(Base, *RegionSize))
+        return STATUS_INVALID_PARAMETER;
+
+    if (Base == 0 || (AllocationType & MEM_RESERVE))
+        return MiReserveRange(AddressSpace, BaseAddress, RegionSize, AllocationType, Protect,
+                              MmProtection);
+    return MiCommitRange(AddressSpace, BaseAddress, RegionSize, MmProtection);
+}
+
+/*
+ * MmFreeVirtualMemory - decommit pages (FreeType MEM_DECOMMIT) or release a
+ * whole reservation (MEM_RELEASE) in the current address space
+ * (NtFreeVirtualMemory).
+ *
+ * The range is [*BaseAddress, *BaseAddress + *RegionSize) widened to pages
+ * and must lie in one VAD. A size of 0 means "from the VAD's base to its
+ * end", and then *BaseAddress must be in the VAD's first page. MEM_RELEASE
+ * takes a size of 0 or exactly the whole VAD. Decommitting pages that are
+ * not committed is not an error. On success *BaseAddress and *RegionSize
+ * say what was freed; frames and empty page tables return to the free list
+ * and the pages leave the commit charge.
+ *
+ * Returns STATUS_SUCCESS;
+ *   STATUS_INVALID_PARAMETER    FreeType not exactly one of the two, range
+ *                               outside the user half, part of a VAD
+ *                               released, or the shared user data VAD;
+ *   STATUS_MEMORY_NOT_ALLOCATED no VAD at the base;
+ *   STATUS_UNABLE_TO_FREE_VM    the range runs past the end of the VAD;
+ *   STATUS_FREE_VM_NOT_AT_BASE  size 0 with a base that is not the VAD's.
+ *
+ * PASSIVE_LEVEL; AddressSpace must be current.
+ */
+NTSTATUS MmFreeVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
+                             SIZE_T *RegionSize, ULONG FreeType)
+{
+    ASSERT(AddressSpace == MmCurrentAddressSpace);
+    ASSERT(BaseAddress != NULL && RegionSize != NULL);
+
+    if (FreeType != MEM_DECOMMIT && FreeType != MEM_RELEASE)
+        return STATUS_INVALID_PARAMETER;
+    ULONG_PTR Base = (ULONG_PTR)*BaseAddress;
+    SIZE_T Size = *RegionSize;
+    if (!MiIsUserRange(Base, Size))
+        return STATUS_INVALID_PARAMETER;
+
+    ULONG_PTR Start = (ULONG_PTR)PAGE_ALIGN(Base);
+    ULONG_PTR End = 0;
+    PMMVAD Vad = MiVadFromNode(MiLocateAddress(&AddressSpace->VadRoot, MiVaToVpn(Start)));
+    if (Vad == NULL)
+        return STATUS_MEMORY_NOT_ALLOCATED;
+    ULONG_PTR VadStart = MiVpnToVa(Vad->Node.StartingVpn);
+    if (Size != 0) {
+        End = (Base + Size - 1) | (PAGE_SIZE - 1);
+        if (MiVaToVpn(End) > Vad->Node.EndingVpn)
+            return STATUS_UNABLE_TO_FREE_VM;
+    }
+    if (Vad->Flags & MI_VAD_SHARED_USER_DATA)
+        return STATUS_INVALID_PARAMETER;
+    if (Size == 0) {
+        if (Start != VadStart)
+            return STATUS_FREE_VM_NOT_AT_BASE;
+        End = MiVadEnd(Vad);
+    } else if (FreeType == MEM_RELEASE && (Start != VadStart || End != MiVadEnd(Vad))) {
+        return STATUS_INVALID_PARAMETER; /* NT would split the VAD */
+    }
+
+    MiDecommitPages(AddressSpace, Vad, Start, End);
+    if (FreeType == MEM_RELEASE) {
+        ASSERT(Vad->CommittedPages == 0);
+        if (!NT_SUCCESS(MiRemoveNode(&AddressSpace->VadRoot, &Vad->Node)))
+            ASSERT(!"a VAD found in the tree cannot be removed from it");
+        ExFreePoolWithTag(Vad, MI_VAD_TAG);
+    }
+    *BaseAddress = (PVOID)Start;
+    *RegionSize = End - Start + 1;
+    return STATUS_SUCCESS;
+}
+
+/*
+ * MmProtectVirtualMemory - change the protection of committed pages of the
+ * current address space (NtProtectVirtualMemory).
+ *
+ * The range [*BaseAddress, *BaseAddress + *RegionSize), widened to pages,
+ * must lie in one VAD and be committed throughout. NewProtect is a PAGE_*
+ * value as for MmAllocateVirtualMemory. Resident pages keep their frames
+ * and contents, also through PAGE_NOACCESS and PAGE_GUARD. On success
+ * *OldProtect is the former PAGE_* protection of the first page and
+ * *BaseAddress, *RegionSize the page-rounded range.
+ *
+ * Returns STATUS_SUCCESS;
+ *   STATUS_INVALID_PAGE_PROTECTION bad NewProtect, or the shared user data
+ *                                  VAD (whose protection is fixed);
+ *   STATUS_INVALID_PARAMETER       size 0 or range outside the user half;
+ *   STATUS_CONFLICTING_ADDRESSES   not inside one VAD;
+ *   STATUS_NOT_COMMITTED           a page of the range is not committed.
+ *
+ * PASSIVE_LEVEL; AddressSpace must be current.
+ */
+NTSTATUS MmProtectVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
+                                SIZE_T *RegionSize, ULONG NewProtect, PULONG OldProtect)
+{
+    ASSERT(AddressSpace == MmCurrentAddressSpace);
+    ASSERT(BaseAddress != NULL && RegionSize != NULL && OldProtect != NULL);
+
+    ULONG MmProtection = MiMakeProtectionMask(NewProtect);
+    if (MmProtection == MM_INVALID_PROTECTION)
+        return STATUS_INVALID_PAGE_PROTECTION;
+    ULONG_PTR Base = (ULONG_PTR)*BaseAddress;
+    if (*RegionSize == 0 || !MiIsUserRange(Base, *RegionSize))
+        return STATUS_INVALID_PARAMETER;
+
+    ULONG_PTR Start = (ULONG_PTR)PAGE_ALIGN(Base);
+    ULONG_PTR End = (Base + *RegionSize - 1) | (PAGE_SIZE - 1);
+    PMMVAD Vad = MiFindVadContaining(AddressSpace, Start, End);
+    if (Vad == NULL)
+        return STATUS_CONFLICTING_ADDRESSES;
+    if (Vad->Flags & MI_VAD_SHARED_USER_DATA)
+        return STATUS_INVALID_PAGE_PROTECTION;
+    if (MiCountCommittedPages(Start, End) != MiVaToVpn(End) - MiVaToVpn(Start) + 1)
+        return STATUS_NOT_COMMITTED;
+
+    ULONG FirstProtection = 0;
+    BOOLEAN Committed = MiQueryUserPage((PVOID)Start, &FirstProtection);
+    ASSERT(Committed);
+    for (ULONG_PTR Va = Start; Va <= End; Va += PAGE_SIZE)
+        MiSetUserPageProtection((PVOID)Va, MmProtection);
+    *OldProtect = MiMakeWin32Protection(FirstProtection);
+    *BaseAddress = (PVOID)Start;
+    *RegionSize = End - Start + 1;
+    return STATUS_SUCCESS;
+}
+
+/*
+ * MmQueryVirtualMemory - describe the region of the current address space
+ * that contains BaseAddress, as NtQueryVirtualMemory(MemoryBasicInformation)
+ * does: the run of pages from BaseAddress's page on that share one state
+ * and protection.
+ *
+ *   free      BaseAddress = the page, AllocationBase NULL, AllocationProtect
+ *             0, State MEM_FREE, Protect PAGE_NOACCESS, Type 0, RegionSize
+ *             up to the next VAD or the end of the user half;
+ *   in a VAD  AllocationBase = the VAD's start, AllocationProtect = its
+ *             reservation protection, Type MEM_PRIVATE, and either
+ *             State MEM_COMMIT with Protect = the pages' PAGE_* (| PAGE_GUARD)
+ *             or State MEM_RESERVE with Protect 0; RegionSize stops at the
+ *             first page that differs or at the VAD's end.
+ *
+ * Returns STATUS_SUCCESS, or STATUS_INVALID_PARAMETER for an address above
+ * MM_HIGHEST_USER_ADDRESS. Changes nothing.
+ *
+ * PASSIVE_LEVEL; AddressSpace must be current.
+ */
+NTSTATUS MmQueryVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID BaseAddress,
+                              PMEMORY_BASIC_INFORMATION Information)
+{
+    ASSERT(AddressSpace == MmCurrentAddressSpace);
+    ASSERT(Information != NULL);
+
+    if ((ULONG_PTR)BaseAddress > MM_HIGHEST_USER_ADDRESS)
+        return STATUS_INVALID_PARAMETER;
+    ULONG_PTR Va = (ULONG_PTR)PAGE_ALIGN(BaseAddress);
+    ULONG_PTR Vpn = MiVaToVpn(Va);
+
+    memset(Information, 0, sizeof(*Information));
+    Information->BaseAddress = (PVOID)Va;
+    PMMVAD Vad = MiVadFromNode(MiLocateAddress(&AddressSpace->VadRoot, Vpn));
+    if (Vad == NULL) {
+        /* Free: up to the next VAD above (the lowest one overlapping the
+         * rest of the user half), or to the end of the user half. */
+        PMMVAD Next = MiVadFromNode(MiFindConflict(&AddressSpace->VadRoot, Vpn,
+                                                   MiVaToVpn(MM_HIGHEST_USER_ADDRESS)));
+        ULONG_PTR End = Next ? MiVpnToVa(Next->Node.StartingVpn) : MI_USER_SPACE_END;
+        Information->RegionSize = End - Va;
+        Information->State = MEM_FREE;
+        Information->Protect = PAGE_NOACCESS;
+        return STATUS_SUCCESS;
+    }
+
+    ULONG_PTR VadLimit = MiVadEnd(Vad) + 1;
+    ULONG FirstProtection = 0;
+    BOOLEAN FirstCommitted = MiQueryUserPage((PVOID)Va, &FirstProtection);
+    ULONG_PTR Next = Va + PAGE_SIZE;
+    while (Next < VadLimit) {
+        ULONG Protection = 0;
+        if (!FirstCommitted) {
+            /* A reserved run goes on over pages that have no page table. */
+            ULONG_PTR Skip = MiSkipMissingTables(Next);
+            if (Skip != Next) {
+                Next = Skip < VadLimit ? Skip : VadLimit;
+                continue;
+            }
+        }
+        BOOLEAN Committed = MiQueryUserPage((PVOID)Next, &Protection);
+        if (Committed != FirstCommitted || (Committed && Protection != FirstProtection))
+            break;
+        Next += PAGE_SIZE;
+    }
+
+    Information->AllocationBase = (PVOID)MiVpnToVa(Vad->Node.StartingVpn);
+    Information->AllocationProtect = Vad->AllocationProtect;
+    Information->RegionSize = Next - Va;
+    Information->State = FirstCommitted ? MEM_COMMIT : MEM_RESERVE;
+    Information->Protect = FirstCommitted ? MiMakeWin32Protection(FirstProtection) : 0;
+    Information->Type = MEM_PRIVATE;
+    return STATUS_SUCCESS;
+}
+
+/*
+ * MiDeleteAllVads - remove and free every VAD of AddressSpace and drop its
+ * commit charge to zero; for MmDeleteProcessAddressSpace, which frees the
+ * frames and page tables of the user half itself afterwards (so pages are
+ * not decommitted one by one here).
+ *
+ * PASSIVE_LEVEL; AddressSpace must be current and about to be deleted.
+ */
+void MiDeleteAllVads(PMMADDRESS_SPACE AddressSpace)
+{
+    ASSERT(AddressSpace == MmCurrentAddressSpace);
+
+    PMMADDRESS_NODE Node;
+    while ((Node = AddressSpace->VadRoot.Root) != NULL) {
+        PMMVAD Vad = MiVadFromNode(Node);
+        if (!NT_SUCCESS(MiRemoveNode(&AddressSpace->VadRoot, Node)))
+            ASSERT(!"the root of the VAD tree is not in the tree");
+        /* The shared user data page is not charged to the process. */
+        if (!(Vad->Flags & MI_VAD_SHARED_USER_DATA)) {
+            ASSERT(AddressSpace->CommittedPages >= Vad->CommittedPages);
+            AddressSpace->CommittedPages -= Vad->CommittedPages;
+        }
+        ExFreePoolWithTag(Vad, MI_VAD_TAG);
+    }
+    ASSERT(AddressSpace->CommittedPages == 0);
+}

@@ -1,0 +1,160 @@
+/*
+ * test_aspace.c - private user spaces and the shared system space.
+ *
+ * The first test is the picture in the seed notes (Microsoft's "Virtual
+ * address spaces" page): two processes each use three pages at
+ * 0x7F7'93950000; each sees only its own data; the three virtual pages of
+ * one process sit in physical frames that are not contiguous; the same
+ * virtual address maps to different frames in the two processes.
+ */
+#include "../../include/ktest.h"
+#include "../../mm/mi.h"
+#include "../../rtl/rtl.h"
+
+#define KT_SEED_VA ((PVOID)0x7F793950000ULL)
+
+static PFN_NUMBER KtFrameOf(PVOID Va)
+{
+    MMPTE Pte = *MiGetPteAddress(Va);
+    return Pte.u.Hard.Valid ? Pte.u.Hard.PageFrameNumber : 0;
+}
+
+KTEST(aspace, two_processes_same_va_private_frames)
+{
+    PMMADDRESS_SPACE Space[2];
+    PFN_NUMBER Frames[2][3];
+    PFN_NUMBER Available = MmAvailablePages();
+    KT_ASSERT(NT_SUCCESS(MmCreateProcessAddressSpace(&Space[0])));
+    KT_ASSERT(NT_SUCCESS(MmCreateProcessAddressSpace(&Space[1])));
+    PMMADDRESS_SPACE Previous = MmCurrentAddressSpace;
+
+    for (ULONG p = 0; p < 2; p++) {
+        MmAttachAddressSpace(Space[p]);
+        PVOID Base = KT_SEED_VA;
+        SIZE_T Size = 3 * PAGE_SIZE;
+        KT_ASSERT(NT_SUCCESS(MmAllocateVirtualMemory(Space[p], &Base, &Size,
+                                                     MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE)));
+        KT_ASSERT(Base == KT_SEED_VA);
+    }
+    /* Touch the pages alternately, as two running programs would: each
+     * demand-zero fault takes the next free frame, so one process's three
+     * pages do not land in consecutive frames. */
+    for (ULONG Page = 0; Page < 3; Page++) {
+        for (ULONG p = 0; p < 2; p++) {
+            MmAttachAddressSpace(Space[p]);
+            PULONG64 Va = (PULONG64)((PUCHAR)KT_SEED_VA + Page * PAGE_SIZE);
+            /* SMAP: the kernel reaches user pages only through the copy
+             * routines, as a system service would. */
+            ULONG64 Value = 0xA000 + p * 0x100 + Page;
+            KT_ASSERT(NT_SUCCESS(MmCopyToUser(Va, &Value, sizeof(Value))));
+            Frames[p][Page] = KtFrameOf(Va);
+        }
+    }
+    /* Each process sees its own data at the same VA. */
+    for (ULONG p = 0; p < 2; p++) {
+        MmAttachAddressSpace(Space[p]);
+        KT_ASSERT_EQ(__readcr3(), Space[p]->DirectoryTableBase);
+        for (ULONG Page = 0; Page < 3; Page++) {
+            PULONG64 Va = (PULONG64)((PUCHAR)KT_SEED_VA + Page * PAGE_SIZE);
+            ULONG64 Seen = 0;
+            KT_ASSERT(NT_SUCCESS(MmCopyFromUser(&Seen, Va, sizeof(Seen))));
+            KT_ASSERT_EQ(Seen, 0xA000 + p * 0x100 + Page);
+            DbgPrint("ktest: process %u  VA ", p);
+            MiPrintVa((ULONG64)Va);
+            DbgPrint(" -> frame 0x%llx\n", (ULONG64)Frames[p][Page]);
+        }
+        KT_ASSERT(Frames[p][1] != Frames[p][0] + 1 && Frames[p][2] != Frames[p][1] + 1);
+        KT_ASSERT(Frames[p][1] != Frames[p][0] - 1 && Frames[p][2] != Frames[p][1] - 1);
+    }
+    for (ULONG Page = 0; Page < 3; Page++)
+        KT_ASSERT(Frames[0][Page] != Frames[1][Page] && Frames[0][Page] != 0);
+
+    MmAttachAddressSpace(Previous);
+    /* Not mapped at all in the system's own space. */
+    KT_ASSERT(!MmIsAddressValid(KT_SEED_VA));
+    MmDeleteProcessAddressSpace(Space[0]);
+    MmDeleteProcessAddressSpace(Space[1]);
+    KT_ASSERT_EQ(MmAvailablePages(), Available);
+}
+
+KTEST(aspace, system_half_is_shared_and_user_half_private)
+{
+    PMMADDRESS_SPACE Space;
+    KT_ASSERT(NT_SUCCESS(MmCreateProcessAddressSpace(&Space)));
+    MMPTE Before[512];
+    memcpy(Before, (PVOID)PXE_BASE, sizeof(Before));
+    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
+    const MMPTE *Pxe = (const MMPTE *)PXE_BASE;
+    for (ULONG i = 256; i < 512; i++) {
+        if (i == MM_SELFMAP_INDEX || i == MM_HYPERSPACE_INDEX)
+            continue;
+        KT_ASSERT_EQ(Pxe[i].u.Long, Before[i].u.Long);
+    }
+    /* Own self-map and own hyperspace. */
+    KT_ASSERT_EQ(Pxe[MM_SELFMAP_INDEX].u.Hard.PageFrameNumber, Space->DirectoryTableBase >> PAGE_SHIFT);
+    KT_ASSERT(Pxe[MM_HYPERSPACE_INDEX].u.Hard.PageFrameNumber !=
+              Before[MM_HYPERSPACE_INDEX].u.Hard.PageFrameNumber);
+    /* The shared user data page: read-only, user, no-execute at 0x7FFE0000,
+     * the same frame as the writable system view. */
+    MMPTE Shared = *MiGetPteAddress((PVOID)MM_SHARED_USER_DATA_USER);
+    KT_ASSERT(Shared.u.Hard.Valid && Shared.u.Hard.Owner && !Shared.u.Hard.Write &&
+              Shared.u.Hard.NoExecute);
+    KT_ASSERT_EQ(Shared.u.Hard.PageFrameNumber, MiSharedUserDataPfn);
+    *(volatile ULONG *)MM_SHARED_USER_DATA_VA = 0x5A5A;
+    ULONG Seen;
+    KT_ASSERT(NT_SUCCESS(MmCopyFromUser(&Seen, (PVOID)MM_SHARED_USER_DATA_USER, sizeof(Seen))));
+    KT_ASSERT_EQ(Seen, 0x5A5A);
+    ULONG Value = 1;
+    KT_ASSERT_EQ(MmCopyToUser((PVOID)MM_SHARED_USER_DATA_USER, &Value, sizeof(Value)),
+                 STATUS_ACCESS_VIOLATION);
+    MmAttachAddressSpace(Previous);
+    MmDeleteProcessAddressSpace(Space);
+}
+
+KTEST(aspace, create_and_destroy_1000_with_memory_committed)
+{
+    PFN_NUMBER Available = MmAvailablePages();
+    SIZE_T NonPagedBytes = ExGetPoolDescriptor(NonPagedPool)->SmallBytesInUse;
+    SIZE_T NonPagedBig = ExGetPoolDescriptor(NonPagedPool)->BigPages;
+    for (ULONG i = 0; i < 1000; i++) {
+        PMMADDRESS_SPACE Space;
+        KT_ASSERT(NT_SUCCESS(MmCreateProcessAddressSpace(&Space)));
+        PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
+        PVOID Base = NULL;
+        SIZE_T Size = 8 * PAGE_SIZE;
+        KT_ASSERT(NT_SUCCESS(MmAllocateVirtualMemory(Space, &Base, &Size, MEM_RESERVE | MEM_COMMIT,
+                                                     PAGE_READWRITE)));
+        ULONG Value = i;
+        KT_ASSERT(NT_SUCCESS(MmCopyToUser((PUCHAR)Base + (i % 8) * PAGE_SIZE, &Value, 4)));
+        PVOID High = (PVOID)0x7FF000000000ULL; /* a second, far-away range: more tables */
+        Size = PAGE_SIZE;
+        KT_ASSERT(NT_SUCCESS(MmAllocateVirtualMemory(Space, &High, &Size, MEM_RESERVE | MEM_COMMIT,
+                                                     PAGE_READWRITE)));
+        KT_ASSERT(NT_SUCCESS(MmCopyToUser(High, &Value, 4)));
+        KT_ASSERT(Space->ResidentPages == 2 && Space->PageTablePages >= 6);
+        MmAttachAddressSpace(Previous);
+        MmDeleteProcessAddressSpace(Space);
+    }
+    KT_ASSERT_EQ(MmAvailablePages(), Available);
+    KT_ASSERT_EQ(ExGetPoolDescriptor(NonPagedPool)->SmallBytesInUse, NonPagedBytes);
+    KT_ASSERT_EQ(ExGetPoolDescriptor(NonPagedPool)->BigPages, NonPagedBig);
+}
+
+KTEST(aspace, empty_user_page_tables_are_freed)
+{
+    PMMADDRESS_SPACE Space;
+    KT_ASSERT(NT_SUCCESS(MmCreateProcessAddressSpace(&Space)));
+    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
+    PFN_NUMBER Tables = Space->PageTablePages;
+    PVOID Base = (PVOID)0x20000000000ULL; /* PML4 slot 4: nothing else there */
+    SIZE_T Size = 4 * PAGE_SIZE;
+    KT_ASSERT(NT_SUCCESS(MmAllocateVirtualMemory(Space, &Base, &Size, MEM_RESERVE | MEM_COMMIT,
+                                                 PAGE_READWRITE)));
+    KT_ASSERT(Space->PageTablePages == Tables + 3); /* its own PDPT, PD and PT */
+    Size = 0;
+    KT_ASSERT(NT_SUCCESS(MmFreeVirtualMemory(Space, &Base, &Size, MEM_RELEASE)));
+    KT_ASSERT_EQ(Space->PageTablePages, Tables);
+    KT_ASSERT(!MiGetPxeAddress(Base)->u.Hard.Valid);
+    MmAttachAddressSpace(Previous);
+    MmDeleteProcessAddressSpace(Space);
+}
