@@ -693,8 +693,10 @@ HTEST(out_of_pages_returns_null)
     HCHECK(T->InUse == LIMIT);
     HCHECK(PoolValid(T));
 
+    Calls = T->AllocateCalls;
     HCHECK(ExpAllocatePoolCore(&T->Pool, 3 * PAGE_SIZE, TAG_TEST) == NULL);
     HCHECK(T->Pool.FailedAllocations == 2);
+    HCHECK(T->AllocateCalls == Calls + 1);     /* nothing to trim: no retry */
     /* More than the whole range: refused without asking for pages. */
     Calls = T->AllocateCalls;
     HCHECK(ExpAllocatePoolCore(&T->Pool, T->Pool.Size + 1, TAG_TEST) == NULL);
@@ -741,6 +743,41 @@ HTEST(out_of_pages_flushes_lookasides)
     HCHECK(T->Pool.FailedAllocations == 1); /* only the one that ended the fill */
     HCHECK(PoolValid(T));
     ExpFreePoolCore(&T->Pool, P, TAG_TEST, TRUE);
+    DeletePool(T);
+}
+
+/* A failed big allocation asks for its pages again only when trimming
+ * gave pages back; merging parked blocks alone cannot help it. */
+HTEST(big_retry_only_when_pages_come_back)
+{
+    enum { LIMIT = 6 };
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 1000);
+    static PVOID Block[2000];
+    ULONG Count = 0, Index;
+    ULONG_PTR Calls;
+    PVOID Big;
+
+    T->Limit = LIMIT;
+    while ((Block[Count] = ExpAllocatePoolCore(&T->Pool, 48, TAG_TEST)) != NULL)
+        Count++;
+    for (Index = 0; Index < Count; Index += 2)
+        ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);  /* parked */
+    Calls = T->AllocateCalls;
+    HCHECK(ExpAllocatePoolCore(&T->Pool, 2 * PAGE_SIZE, TAG_TEST) == NULL);
+    HCHECK(T->AllocateCalls == Calls + 1);
+    HCHECK(T->Pool.LookasideBlocks == 0);      /* the trim merged them */
+    HCHECK(PoolValid(T));
+
+    for (Index = 1; Index < Count; Index += 2)
+        ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
+    HCHECK(T->InUse == LIMIT);                  /* parked blocks hold the pages */
+    Calls = T->AllocateCalls;
+    Big = ExpAllocatePoolCore(&T->Pool, (LIMIT - T->Pool.TablePages) * PAGE_SIZE, TAG_TEST);
+    HCHECK(Big != NULL);
+    HCHECK(T->AllocateCalls == Calls + 2);      /* failed, trimmed, succeeded */
+    HCHECK(PoolValid(T));
+    ExpFreePoolCore(&T->Pool, Big, TAG_TEST, TRUE);
+    HCHECK(TagsIdle(T));
     DeletePool(T);
 }
 
@@ -798,6 +835,7 @@ static void DoubleFreeSmall(ULONG Depth)
     PUCHAR A = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
     PUCHAR B = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
     PUCHAR C = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    PUCHAR D, E, F;
 
     ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE));
@@ -814,7 +852,21 @@ static void DoubleFreeSmall(ULONG Depth)
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, B, 0, FALSE));
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE));
     HCHECK(PoolValid(T));
+
+    /* Freed after its previous neighbour, so merged into it. */
+    D = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    E = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    F = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    ExpFreePoolCore(&T->Pool, D, TAG_TEST, TRUE);
+    ExpFreePoolCore(&T->Pool, E, TAG_TEST, TRUE);
+    ExpTrimPoolCore(&T->Pool);
+    HCHECK(((PPOOL_HEADER)D - 1)->BlockSize >= 10);  /* D and E are one block */
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, E, TAG_TEST, TRUE));
+    HCHECK(BugcheckParameter[3] == (ULONG_PTR)E);
+    HCHECK(PoolValid(T));
     ExpFreePoolCore(&T->Pool, C, TAG_TEST, TRUE);
+    ExpFreePoolCore(&T->Pool, F, TAG_TEST, TRUE);
+    HCHECK(PoolValid(T));
     DeletePool(T);
 }
 
