@@ -33,7 +33,7 @@ MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/poo
 	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c
 RTL_C      := rtl/format.c rtl/string.c
 KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/test_pool.c \
-	tests/kernel/test_aspace.c \
+	tests/kernel/test_aspace.c tests/kernel/test_virtual.c \
 	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c tests/kernel/test_probe.c
 
 KERNEL_OBJS := $(patsubst %.asm,$(BUILD)/obj/%.o,$(BOOT_ASM) $(KERNEL_ASM)) \

@@ -31,8 +31,11 @@ volatile MM_FAULT_COUNTERS MmFaultCounters;
 
 static BOOLEAN MiAccessAllowed(ULONG MmProtection, ULONG64 FaultCode)
 {
+    /* MM_NOACCESS (0x18) contains the guard bit (0x10): test it first. */
+    if (MmProtection == MM_NOACCESS)
+        return FALSE;
     ULONG Base = MmProtection & ~MM_GUARD_PAGE;
-    if (Base == MM_NOACCESS || Base == MM_ZERO_ACCESS)
+    if (Base == MM_ZERO_ACCESS)
         return FALSE;
     if ((FaultCode & PF_WRITE_BIT) && Base != MM_READWRITE && Base != MM_EXECUTE_READWRITE)
         return FALSE;
@@ -54,7 +57,7 @@ static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va)
         return STATUS_ACCESS_VIOLATION;
 
     ULONG Protection = MiGetSoftwareProtection(Entry);
-    if (Protection & MM_GUARD_PAGE) {
+    if ((Protection & MM_GUARD_PAGE) && Protection != MM_NOACCESS) {
         /* A guard page fires once (NT's STATUS_GUARD_PAGE_VIOLATION), then
          * behaves as its protection without the guard. */
         Pte->u.Long = (Entry.u.Long & ~MM_PROTECT_MASK) |

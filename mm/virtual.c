@@ -118,6 +118,14 @@ static inline PMMVAD MiVadFromNode(PMMADDRESS_NODE Node)
     return Node ? CONTAINING_RECORD(Node, MMVAD, Node) : NULL;
 }
 
+/* Unlink Vad from AddressSpace's tree and free it. */
+static void MiDeleteVad(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad)
+{
+    NTSTATUS Status = MiRemoveNode(&AddressSpace->VadRoot, &Vad->Node);
+    ASSERT(NT_SUCCESS(Status)); /* it was found in, or just put into, this tree */
+    ExFreePoolWithTag(Vad, MI_VAD_TAG);
+}
+
 /* The VAD containing [Start, End] whole, or NULL (no VAD there, or the
  * range runs over a VAD's edge). */
 static PMMVAD MiFindVadContaining(PMMADDRESS_SPACE AddressSpace, ULONG_PTR Start, ULONG_PTR End)
@@ -212,8 +220,9 @@ static void MiRecordCommittedPages(ULONG_PTR Start, ULONG_PTR End, ULONG64 *Bitm
  * every page committed here is decommitted again, nothing is charged, and
  * the range is as it was.
  */
-static NTSTATUS MiCommitPages(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad, ULONG_PTR Start,
-                              ULONG_PTR End, ULONG MmProtection, const ULONG64 *WasCommitted)
+static MI_CHECK_RESULT NTSTATUS MiCommitPages(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad,
+                                              ULONG_PTR Start, ULONG_PTR End, ULONG MmProtection,
+                                              const ULONG64 *WasCommitted)
 {
     NTSTATUS Status = STATUS_SUCCESS;
     PFN_NUMBER NewPages = 0;
@@ -294,9 +303,9 @@ static void MiProtectCommittedPages(ULONG_PTR Start, ULONG_PTR End, ULONG MmProt
  * [Base, Base + Size), or for Size bytes anywhere when Base is 0, and
  * commit all of it when asked. Arguments are checked by the caller.
  */
-static NTSTATUS MiReserveRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
-                               SIZE_T *RegionSize, ULONG AllocationType, ULONG Protect,
-                               ULONG MmProtection)
+static MI_CHECK_RESULT NTSTATUS MiReserveRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
+                                               SIZE_T *RegionSize, ULONG AllocationType,
+                                               ULONG Protect, ULONG MmProtection)
 {
     ULONG_PTR Base = (ULONG_PTR)*BaseAddress;
     SIZE_T Size = *RegionSize;
@@ -345,9 +354,7 @@ static NTSTATUS MiReserveRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress
     return STATUS_SUCCESS;
 
 remove_vad:
-    if (!NT_SUCCESS(MiRemoveNode(&AddressSpace->VadRoot, &Vad->Node)))
-        ASSERT(!"a VAD inserted a moment ago is not in the tree");
-    ExFreePoolWithTag(Vad, MI_VAD_TAG);
+    MiDeleteVad(AddressSpace, Vad);
     return Status;
 }
 
@@ -356,8 +363,8 @@ remove_vad:
  * committed already stay so, contents and all, and take the new protection
  * (as NT does: it calls MiProtectVirtualMemory for them afterwards).
  */
-static NTSTATUS MiCommitRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
-                              SIZE_T *RegionSize, ULONG MmProtection)
+static MI_CHECK_RESULT NTSTATUS MiCommitRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
+                                              SIZE_T *RegionSize, ULONG MmProtection)
 {
     ULONG_PTR Base = (ULONG_PTR)*BaseAddress;
     ULONG_PTR Start = (ULONG_PTR)PAGE_ALIGN(Base);
@@ -378,7 +385,9 @@ static NTSTATUS MiCommitRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
         SIZE_T Bytes = ((Pages + 63) / 64) * sizeof(ULONG64);
         if (Pages <= MI_STACK_BITMAP_PAGES)
             Bitmap = StackBitmap;
-        else if ((Bitmap = ExAllocatePoolWithTag(NonPagedPool, Bytes, MI_COMMIT_BITMAP_TAG)) == NULL)
+        else
+            Bitmap = ExAllocatePoolWithTag(NonPagedPool, Bytes, MI_COMMIT_BITMAP_TAG);
+        if (Bitmap == NULL)
             return STATUS_INSUFFICIENT_RESOURCES;
         memset(Bitmap, 0, Bytes);
         MiRecordCommittedPages(Start, End, Bitmap);
@@ -511,9 +520,7 @@ NTSTATUS MmFreeVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
     MiDecommitPages(AddressSpace, Vad, Start, End);
     if (FreeType == MEM_RELEASE) {
         ASSERT(Vad->CommittedPages == 0);
-        if (!NT_SUCCESS(MiRemoveNode(&AddressSpace->VadRoot, &Vad->Node)))
-            ASSERT(!"a VAD found in the tree cannot be removed from it");
-        ExFreePoolWithTag(Vad, MI_VAD_TAG);
+        MiDeleteVad(AddressSpace, Vad);
     }
     *BaseAddress = (PVOID)Start;
     *RegionSize = End - Start + 1;
@@ -664,14 +671,12 @@ void MiDeleteAllVads(PMMADDRESS_SPACE AddressSpace)
     PMMADDRESS_NODE Node;
     while ((Node = AddressSpace->VadRoot.Root) != NULL) {
         PMMVAD Vad = MiVadFromNode(Node);
-        if (!NT_SUCCESS(MiRemoveNode(&AddressSpace->VadRoot, Node)))
-            ASSERT(!"the root of the VAD tree is not in the tree");
         /* The shared user data page is not charged to the process. */
         if (!(Vad->Flags & MI_VAD_SHARED_USER_DATA)) {
             ASSERT(AddressSpace->CommittedPages >= Vad->CommittedPages);
             AddressSpace->CommittedPages -= Vad->CommittedPages;
         }
-        ExFreePoolWithTag(Vad, MI_VAD_TAG);
+        MiDeleteVad(AddressSpace, Vad);
     }
     ASSERT(AddressSpace->CommittedPages == 0);
 }
