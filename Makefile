@@ -25,16 +25,19 @@ HOST_CFLAGS := -std=c11 -DPAGODA_HOST -g -O1 -fsanitize=address,undefined \
 
 # ---------------------------------------------------------------- sources
 BOOT_ASM   := boot/header.asm boot/start.asm
-KERNEL_ASM := kernel/x64/trap.asm kernel/x64/usercopy.asm
+KERNEL_ASM := kernel/x64/trap.asm kernel/x64/usercopy.asm kernel/x64/swap.asm
 KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/serial.c kernel/vga.c \
 	kernel/dbgprint.c kernel/power.c kernel/cpu.c kernel/trap.c \
-	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c
+	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c kernel/irql.c kernel/interrupt.c \
+	kernel/keyboard.c kernel/sched.c kernel/psmgr.c kernel/dpc.c kernel/timer.c kernel/lock.c \
+	kernel/event.c kernel/wait.c kernel/ob.c
 MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/poolcore.c \
 	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c
 RTL_C      := rtl/format.c rtl/string.c
 KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/test_pool.c \
 	tests/kernel/test_aspace.c tests/kernel/test_virtual.c \
-	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c tests/kernel/test_probe.c
+	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c tests/kernel/test_probe.c \
+	tests/kernel/test_dpc_timer.c
 
 KERNEL_OBJS := $(patsubst %.asm,$(BUILD)/obj/%.o,$(BOOT_ASM) $(KERNEL_ASM)) \
 	$(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C) $(MM_C) $(RTL_C) $(KTEST_C))

@@ -8,7 +8,10 @@
 
 #include "ntdef.h"
 
+#define IRQL_NOT_GREATER_OR_EQUAL           0x00000009UL
 #define IRQL_NOT_LESS_OR_EQUAL              0x0000000AUL
+#define SPIN_LOCK_ALREADY_OWNED             0x0000000FUL
+#define SPIN_LOCK_NOT_OWNED                 0x00000010UL
 #define KMODE_EXCEPTION_NOT_HANDLED         0x0000001EUL
 #define BAD_POOL_HEADER                     0x00000019UL
 #define MEMORY_MANAGEMENT                   0x0000001AUL
@@ -30,6 +33,7 @@
 #define INVALID_PROCESS_ATTACH_ATTEMPT      0x00000005UL
 #define APC_INDEX_MISMATCH                  0x00000001UL
 #define THREAD_NOT_MUTEX_OWNER              0x00000011UL
+#define REFERENCE_BY_POINTER                0x00000018UL /* (type, object, count before, handle count) */
 #define INVALID_DATA_ACCESS_TRAP            0x00000004UL
 #define SYSTEM_SERVICE_EXCEPTION            0x0000003BUL
 #define ATTEMPTED_SWITCH_FROM_DPC           0x000000B8UL

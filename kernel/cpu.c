@@ -20,7 +20,7 @@ ULONG KeFeatureBits;
 
 static UCHAR KiIstStacks[4][KI_IST_STACK_SIZE] __attribute__((aligned(16)));
 
-extern const ULONG64 KiTrapStubs[32];
+extern const ULONG64 KiTrapStubs[256];
 
 typedef struct __attribute__((packed)) _KDESCRIPTOR {
     USHORT Limit;
@@ -136,7 +136,7 @@ void KiInitializeCpu(void)
 
     KiLoadSegments();
 
-    for (ULONG Vector = 0; Vector < 32; Vector++) {
+    for (ULONG Vector = 0; Vector < 256; Vector++) {
         ULONG Ist = 0;
         if (Vector == KI_VECTOR_DOUBLE_FAULT)
             Ist = KI_IST_DOUBLE_FAULT;
@@ -150,4 +150,9 @@ void KiInitializeCpu(void)
     __asm__ volatile("lidt %0" : : "m"(Idtr));
 
     KiEnableCpuFeatures();
+
+    /* GS base -> the processor control region (kernel/ki.h): gs:[8] is the
+     * current thread. The user-mode issue adds swapgs on entry from ring 3. */
+    __writemsr(MSR_GS_BASE, (ULONG64)&KiPcr);
+    __writemsr(MSR_KERNEL_GS_BASE, 0);
 }

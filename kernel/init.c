@@ -14,6 +14,7 @@
  */
 #include "ki.h"
 #include "../mm/mm.h"
+#include "ps.h"
 #include "../rtl/rtl.h"
 
 LOADER_PARAMETER_BLOCK KeLoaderBlock;
@@ -87,6 +88,14 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
                  "Boot through build/pagoda.iso (make run), whose grub.cfg loads build/initrd.tar.\n");
 
     MmInitSystem(&KeLoaderBlock);
+
+    /* Phase 1: processes and threads, then interrupts. From here on the
+     * code runs as the System process's first thread and can be preempted. */
+    KiInitializeTimers();
+    PsInitializeSystem(KiBootStackTop, KiBootStack);
+    KiInitializeInterrupts();
+    KeLowerIrql(PASSIVE_LEVEL);
+    _enable();
 
     if (KeBootOptions.RunTests)
         KiRunTests(KeBootOptions.TestPattern);

@@ -98,4 +98,245 @@ const char *KeLookupSymbol(ULONG_PTR Address, ULONG_PTR *Offset);
 /* Print "name+0xoff" (or the bare address) for Address. */
 void KePrintSymbol(ULONG_PTR Address);
 
+/* ------------------------------------------------------------------------
+ * IRQL (kernel/irql.c). The IRQL is CR8, the local APIC's task-priority
+ * register, as on x64 Windows: an interrupt whose vector >> 4 is at or
+ * below CR8 is held back until the IRQL drops.
+ * ------------------------------------------------------------------------ */
+#define PASSIVE_LEVEL  0
+#define LOW_LEVEL      0
+#define APC_LEVEL      1
+#define DISPATCH_LEVEL 2
+#define CMCI_LEVEL     5
+#define CLOCK_LEVEL    13
+#define IPI_LEVEL      14
+#define POWER_LEVEL    14
+#define PROFILE_LEVEL  15
+#define HIGH_LEVEL     15
+
+KIRQL KeGetCurrentIrql(void);
+/* Raise to NewIrql (>= current, else bugcheck IRQL_NOT_GREATER_OR_EQUAL);
+ * *OldIrql receives the previous IRQL. */
+void KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql);
+/* Lower to NewIrql (<= current). Dropping below DISPATCH_LEVEL runs the
+ * pending DPCs and, below that, a pending reschedule: NT's software
+ * interrupts. */
+void KeLowerIrql(KIRQL NewIrql);
+KIRQL KeRaiseIrqlToDpcLevel(void);
+
+/* ------------------------------------------------------------------------
+ * Dispatcher objects: every waitable object starts with this header.
+ * ------------------------------------------------------------------------ */
+typedef enum _KOBJECTS {
+    EventNotificationObject = 0,
+    EventSynchronizationObject = 1,
+    ProcessObject = 3,
+    ThreadObject = 6,
+    TimerNotificationObject = 8,
+    TimerSynchronizationObject = 9,
+} KOBJECTS;
+
+typedef struct _DISPATCHER_HEADER {
+    UCHAR Type;                 /* KOBJECTS */
+    UCHAR Reserved[3];
+    LONG SignalState;           /* > 0: signalled */
+    LIST_ENTRY WaitListHead;    /* KWAIT_BLOCKs of the threads waiting on it */
+} DISPATCHER_HEADER, *PDISPATCHER_HEADER;
+
+typedef enum _EVENT_TYPE { NotificationEvent = 0, SynchronizationEvent = 1 } EVENT_TYPE;
+typedef enum _WAIT_TYPE { WaitAll = 0, WaitAny = 1 } WAIT_TYPE;
+typedef enum _TIMER_TYPE { NotificationTimer = 0, SynchronizationTimer = 1 } TIMER_TYPE;
+typedef enum _KPROCESSOR_MODE { KernelMode = 0, UserMode = 1 } KPROCESSOR_MODE_VALUES;
+typedef CHAR KPROCESSOR_MODE;
+typedef enum _KWAIT_REASON {
+    Executive = 0, FreePage, PageIn, PoolAllocation, DelayExecution, Suspended, UserRequest,
+    WrExecutive, WrFreePage, WrPageIn, WrPoolAllocation, WrDelayExecution, WrSuspended,
+    WrUserRequest, MaximumWaitReason
+} KWAIT_REASON;
+
+typedef struct _KEVENT {
+    DISPATCHER_HEADER Header;
+} KEVENT, *PKEVENT, *PRKEVENT;
+
+struct _KTHREAD;
+typedef struct _KWAIT_BLOCK {
+    LIST_ENTRY WaitListEntry;   /* in the object's WaitListHead */
+    struct _KTHREAD *Thread;
+    PVOID Object;
+    struct _KWAIT_BLOCK *NextWaitBlock; /* circular list of the thread's blocks */
+    USHORT WaitKey;             /* index: STATUS_WAIT_0 + WaitKey when satisfied */
+    UCHAR WaitType;             /* WaitAny / WaitAll */
+    UCHAR Reserved;
+} KWAIT_BLOCK, *PKWAIT_BLOCK;
+
+#define THREAD_WAIT_OBJECTS 3   /* wait blocks built into every thread */
+#define MAXIMUM_WAIT_OBJECTS 64
+
+/* ------------------------------------------------------------------------
+ * DPCs and timers (kernel/dpc.c, kernel/timer.c)
+ * ------------------------------------------------------------------------ */
+struct _KDPC;
+typedef void (*PKDEFERRED_ROUTINE)(struct _KDPC *Dpc, PVOID DeferredContext,
+                                   PVOID SystemArgument1, PVOID SystemArgument2);
+
+typedef struct _KDPC {
+    UCHAR Type;
+    UCHAR Importance;
+    BOOLEAN Inserted;           /* on the DPC queue now */
+    UCHAR Reserved;
+    LIST_ENTRY DpcListEntry;
+    PKDEFERRED_ROUTINE DeferredRoutine;
+    PVOID DeferredContext;
+    PVOID SystemArgument1;
+    PVOID SystemArgument2;
+} KDPC, *PKDPC, *PRKDPC;
+
+void KeInitializeDpc(PKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext);
+/* Queue the DPC (TRUE) unless it is queued already (FALSE). Any IRQL. */
+BOOLEAN KeInsertQueueDpc(PKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2);
+/* Take a queued DPC off the queue (TRUE) or say it was not queued. */
+BOOLEAN KeRemoveQueueDpc(PKDPC Dpc);
+
+typedef struct _KTIMER {
+    DISPATCHER_HEADER Header;   /* waitable: signalled when it expires */
+    ULONG64 DueTime;            /* interrupt time (100 ns units) of expiry */
+    LIST_ENTRY TimerListEntry;  /* in the timer list, sorted by DueTime */
+    PKDPC Dpc;                  /* queued on expiry, or NULL */
+    LONG Period;                /* milliseconds; 0: one-shot */
+    BOOLEAN Inserted;
+} KTIMER, *PKTIMER, *PRKTIMER;
+
+void KeInitializeTimer(PKTIMER Timer);
+void KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type);
+/* DueTime: negative = relative, positive = absolute interrupt time, both in
+ * 100 ns units. Returns TRUE when the timer was already set (and is reset). */
+BOOLEAN KeSetTimer(PKTIMER Timer, LARGE_INTEGER DueTime, PKDPC Dpc);
+BOOLEAN KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dpc);
+BOOLEAN KeCancelTimer(PKTIMER Timer);
+BOOLEAN KeReadStateTimer(PKTIMER Timer);
+
+/* Ticks of the clock interrupt since boot, and the time since boot in
+ * 100 ns units (also published in the shared user data page). */
+ULONG64 KeQueryTickCount(void);
+ULONG64 KeQueryInterruptTime(void);
+/* Length of a clock tick, 100 ns units. */
+ULONG KeQueryTimeIncrement(void);
+
+/* ------------------------------------------------------------------------
+ * Events and waits (kernel/event.c, kernel/wait.c)
+ * ------------------------------------------------------------------------ */
+void KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State);
+/* Signal; returns the previous state. Wait = TRUE is accepted and treated
+ * as FALSE (Pagoda does not keep the dispatcher lock across the call). */
+LONG KeSetEvent(PRKEVENT Event, LONG Increment, BOOLEAN Wait);
+LONG KeResetEvent(PRKEVENT Event);
+void KeClearEvent(PRKEVENT Event);
+LONG KeReadStateEvent(PRKEVENT Event);
+LONG KePulseEvent(PRKEVENT Event, LONG Increment, BOOLEAN Wait);
+
+/*
+ * Wait until Object is signalled or Timeout passes (NULL: for ever; 0:
+ * poll; negative: relative; 100 ns units). Returns STATUS_SUCCESS,
+ * STATUS_TIMEOUT. IRQL <= APC_LEVEL, or DISPATCH_LEVEL with a zero timeout
+ * (anything else is bugcheck IRQL_NOT_LESS_OR_EQUAL).
+ */
+NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                               BOOLEAN Alertable, PLARGE_INTEGER Timeout);
+/* WaitAny: STATUS_WAIT_0 + index of the object that satisfied it. WaitAll:
+ * STATUS_SUCCESS when all were signalled at once. More than
+ * THREAD_WAIT_OBJECTS objects need WaitBlockArray. */
+NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+                                  KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                  BOOLEAN Alertable, PLARGE_INTEGER Timeout,
+                                  PKWAIT_BLOCK WaitBlockArray);
+
+/* ------------------------------------------------------------------------
+ * Spin locks and fast mutexes (kernel/lock.c)
+ * ------------------------------------------------------------------------ */
+typedef ULONG_PTR KSPIN_LOCK, *PKSPIN_LOCK;
+void KeInitializeSpinLock(PKSPIN_LOCK SpinLock);
+void KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql);
+void KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql);
+void KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock);
+void KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock);
+
+typedef struct _FAST_MUTEX {
+    LONG Count;                 /* 1: free */
+    struct _KTHREAD *Owner;
+    ULONG Contention;
+    KEVENT Event;               /* synchronization event the losers wait on */
+    KIRQL OldIrql;
+} FAST_MUTEX, *PFAST_MUTEX;
+void ExInitializeFastMutex(PFAST_MUTEX FastMutex);
+void ExAcquireFastMutex(PFAST_MUTEX FastMutex);   /* raises to APC_LEVEL */
+void ExReleaseFastMutex(PFAST_MUTEX FastMutex);
+
+/* ------------------------------------------------------------------------
+ * Threads and processes (kernel/thread.c, kernel/sched.c)
+ * ------------------------------------------------------------------------ */
+typedef enum _KTHREAD_STATE {
+    Initialized = 0, Ready = 1, Running = 2, Standby = 3, Terminated = 4, Waiting = 5,
+} KTHREAD_STATE;
+
+#define LOW_PRIORITY 0
+#define LOW_REALTIME_PRIORITY 16
+#define HIGH_PRIORITY 31
+#define MAXIMUM_PRIORITY 32
+typedef LONG KPRIORITY;
+
+typedef struct _KPROCESS {
+    DISPATCHER_HEADER Header;   /* signalled when the last thread ends */
+    ULONG64 DirectoryTableBase; /* CR3 of its address space */
+    struct _MMADDRESS_SPACE *AddressSpace;
+    LIST_ENTRY ThreadListHead;
+    ULONG ThreadCount;          /* threads not yet terminated */
+    KPRIORITY BasePriority;
+} KPROCESS, *PKPROCESS, *PRKPROCESS;
+
+typedef struct _KTHREAD {
+    DISPATCHER_HEADER Header;   /* signalled when the thread ends */
+    PVOID KernelStack;          /* saved RSP while not running */
+    PVOID StackBase;            /* top of the kernel stack (highest address) */
+    PVOID StackLimit;           /* lowest usable address; the guard page is below */
+    PKPROCESS Process;
+    UCHAR State;                /* KTHREAD_STATE */
+    UCHAR WaitReason;
+    KPROCESSOR_MODE WaitMode;
+    BOOLEAN Alertable;
+    KPRIORITY Priority;
+    KPRIORITY BasePriority;
+    LONG Quantum;               /* clock ticks left */
+    LIST_ENTRY WaitListEntry;   /* ready queue link */
+    LIST_ENTRY ThreadListEntry; /* in Process->ThreadListHead */
+    NTSTATUS WaitStatus;        /* what the wait returns */
+    PKWAIT_BLOCK WaitBlockList;
+    KWAIT_BLOCK WaitBlock[THREAD_WAIT_OBJECTS + 1]; /* the last one: the timeout */
+    KTIMER Timer;               /* the wait timeout */
+    struct _MMADDRESS_SPACE *AddressSpace; /* CR3 to run with: its process's, or attached */
+    ULONG64 ContextSwitches;
+    ULONG64 WaitTick;           /* tick count when it last waited */
+    UCHAR FxSaveArea[512] __attribute__((aligned(16))); /* FXSAVE image (x87/SSE) */
+} KTHREAD, *PKTHREAD, *PRKTHREAD;
+
+PKTHREAD KeGetCurrentThread(void);
+#define PsGetCurrentThread() ((PETHREAD)KeGetCurrentThread())
+KPRIORITY KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority);
+/* Sleep: Interval negative = relative, 100 ns units. */
+NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                                PLARGE_INTEGER Interval);
+/* Give the processor to another ready thread of the same priority. */
+NTSTATUS ZwYieldExecution(void);
+
+/* Scheduler counters, for tests and the shell. */
+typedef struct _KE_SCHEDULER_COUNTERS {
+    ULONG64 ContextSwitches;
+    ULONG64 Cr3Switches;        /* switches that wrote CR3 (another process) */
+    ULONG64 SameProcessSwitches;/* switches that did not */
+    ULONG64 QuantumEnds;
+    ULONG64 ClockInterrupts;
+    ULONG64 DpcsRun;
+    ULONG64 Interrupts;
+} KE_SCHEDULER_COUNTERS;
+extern volatile KE_SCHEDULER_COUNTERS KeSchedulerCounters;
+
 #endif /* PAGODA_KE_H */

@@ -118,6 +118,123 @@ void KiDescribePageFaultCode(ULONG64 ErrorCode, char *Buffer, size_t Size);
 ULONG_PTR KiFindExceptionFixup(ULONG_PTR Rip);
 #define EFLAGS_AC    (1ULL << 18)   /* alignment check / SMAP override (Intel SDM Vol. 3A, 2.3) */
 
+/* ------------------------------------------------------------------------
+ * The processor control region (kernel/sched.c): one per processor, its
+ * address in GS base (MSR 0xC0000101), so gs:[0] is KPCR.Self and
+ * gs:[8] KPCR.CurrentThread. Single processor: KiPcr is the only one.
+ * ------------------------------------------------------------------------ */
+typedef struct _KPCR {
+    struct _KPCR *Self;             /* gs:[0x00] */
+    PKTHREAD CurrentThread;         /* gs:[0x08] */
+    ULONG64 UserRsp;                /* gs:[0x10] scratch for the syscall entry */
+    ULONG64 KernelRsp;              /* gs:[0x18] RSP0 of the current thread */
+    PKTHREAD IdleThread;
+    PKTHREAD NextThread;            /* chosen but not yet running (Standby) */
+    LIST_ENTRY DpcListHead;         /* queued KDPCs, FIFO */
+    ULONG DpcQueueDepth;
+    BOOLEAN DpcRoutineActive;       /* running the DPC list now */
+    BOOLEAN DpcInterruptRequested;  /* a DPC waits for IRQL to drop below DISPATCH */
+    BOOLEAN DispatchInterruptRequested; /* a reschedule waits likewise */
+    BOOLEAN QuantumEnd;             /* the running thread used up its quantum */
+    ULONG ReadySummary;             /* bit n: DispatcherReadyListHead[n] not empty */
+    LIST_ENTRY DispatcherReadyListHead[MAXIMUM_PRIORITY];
+} KPCR, *PKPCR;
+STATIC_ASSERT(offsetof(KPCR, CurrentThread) == 0x08);
+STATIC_ASSERT(offsetof(KPCR, UserRsp) == 0x10);
+STATIC_ASSERT(offsetof(KPCR, KernelRsp) == 0x18);
+
+extern KPCR KiPcr;
+
+static inline PKPCR KeGetPcr(void)
+{
+    PKPCR Pcr;
+    __asm__ volatile("mov %%gs:0, %0" : "=r"(Pcr));
+    return Pcr;
+}
+
+/*
+ * The dispatcher lock. One processor: raising to DISPATCH_LEVEL keeps the
+ * scheduler and every DPC out, and interrupt service routines above
+ * DISPATCH_LEVEL never touch dispatcher state (they queue DPCs). So the
+ * lock is the IRQL.
+ */
+KIRQL KiAcquireDispatcherLock(void);
+void KiReleaseDispatcherLock(KIRQL OldIrql);
+
+/* kernel/sched.c, with the dispatcher lock held:
+ * - KiReadyThread: Thread becomes Ready and joins its priority's queue; if
+ *   it outranks the running thread a reschedule is requested (it happens
+ *   when the IRQL drops below DISPATCH_LEVEL).
+ * - KiSwapThread: the current thread has set its own State (Waiting) and
+ *   gives up the processor; returns its WaitStatus once someone readied it
+ *   and it runs again, still at DISPATCH_LEVEL.
+ */
+void KiReadyThread(PKTHREAD Thread);
+NTSTATUS KiSwapThread(void);
+
+/* kernel/wait.c, dispatcher lock held:
+ * - KiWaitTest: Object just became signalled; satisfy the waits it can
+ *   (a synchronization event or timer releases one waiter and resets).
+ * - KiUnwaitThread: end Thread's wait with WaitStatus (wait blocks off their
+ *   objects, timeout timer cancelled) and ready it. */
+void KiWaitTest(PDISPATCHER_HEADER Object, LONG Increment);
+void KiUnwaitThread(PKTHREAD Thread, NTSTATUS WaitStatus, LONG Increment);
+
+/* kernel/timer.c: the clock interrupt calls KiCheckTimers at CLOCK_LEVEL;
+ * it queues the timer-expiration DPC when the earliest timer is due. The
+ * DPC (at DISPATCH_LEVEL) signals expired timers, runs KiWaitTest on them,
+ * queues their DPCs and re-arms periodic ones.
+ * KiInsertTimer/KiRemoveTimer: dispatcher lock held. */
+void KiCheckTimers(ULONG64 InterruptTime);
+BOOLEAN KiInsertTimer(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dpc);
+BOOLEAN KiRemoveTimer(PKTIMER Timer);
+void KiInitializeTimers(void);
+
+/* kernel/dpc.c: run every queued DPC at DISPATCH_LEVEL (interrupts on). */
+void KiRetireDpcList(void);
+
+/* The clock (kernel/clock.c): tick length in 100 ns units, and the time. */
+#define KI_CLOCK_HZ          1000
+#define KI_TIME_INCREMENT    (10000000 / KI_CLOCK_HZ)  /* 100 ns units per tick */
+#define KI_QUANTUM_TICKS     10
+extern volatile ULONG64 KeTickCount;
+extern volatile ULONG64 KiInterruptTime;
+
+/* Vectors: vector >> 4 is the IRQL (kernel/irql.c). */
+#define KI_DISPATCH_VECTOR  0x2F   /* reserved: DPCs are delivered in software */
+#define KI_COM1_VECTOR      0x44   /* IRQL 4 */
+#define KI_KEYBOARD_VECTOR  0x55   /* IRQL 5 */
+#define KI_CLOCK_VECTOR     0xD1   /* IRQL 13 */
+#define KI_SPURIOUS_VECTOR  0xFF
+
+/* kernel/interrupt.c */
+void KiInitializeInterrupts(void);
+void KiDispatchInterrupt(PKTRAP_FRAME TrapFrame);
+void KiUpdateSharedUserData(void);
+extern ULONG KiApicTicksPerMs;
+
+/* kernel/irql.c: run pending DPCs and reschedules, then settle at
+ * TargetIrql (< DISPATCH_LEVEL). Interrupts disabled on entry and exit. */
+void KiDeliverSoftwareInterrupts(KIRQL TargetIrql);
+
+/* kernel/sched.c */
+void KiDispatchPreempt(void);
+void KiInitializeScheduler(PKTHREAD BootThread, PKTHREAD IdleThread);
+void KiInitializeThread(PKTHREAD Thread, PKPROCESS Process, PVOID StackBase, PVOID StackLimit,
+                        KPRIORITY Priority, BOOLEAN InitialFrame);
+void KiFinishSwitch(void);
+/* kernel/x64/swap.asm: save callee-saved registers and RFLAGS on this
+ * stack, store RSP in *OldStack, load NewStack, restore, return there. */
+void KiSwapContext(PVOID *OldStack, PVOID NewStack);
+/* Called on a new thread's first run (the initial frame returns here). */
+void KiThreadStartup(void);
+
+/* kernel/serial.c, kernel/keyboard.c: console input */
+void KiSerialEnableInterrupts(void);
+void KiSerialInterrupt(void);
+void KiKeyboardInterrupt(void);
+void KiConsoleInputPush(char C);
+
 /* kernel/serial.c */
 void KiSerialInitialize(void);
 void KiSerialPutChar(char C);

@@ -59,9 +59,54 @@ void KiSerialPutChar(char C)
     KiSerialWrite((UCHAR)C);
 }
 
+/* ------------------------------------------------------------------------
+ * Console input: COM1's receive interrupt and the keyboard's both push
+ * characters into one ring; readers take them out.
+ * ------------------------------------------------------------------------ */
+#define KI_INPUT_RING 256
+static volatile char KiInputRing[KI_INPUT_RING];
+static volatile ULONG KiInputHead, KiInputTail;
+static BOOLEAN KiSerialInterruptsOn;
+
+/* At device IRQL: store C, dropping it when the ring is full. */
+void KiConsoleInputPush(char C)
+{
+    ULONG Next = (KiInputHead + 1) % KI_INPUT_RING;
+    if (Next == KiInputTail)
+        return;
+    KiInputRing[KiInputHead] = C;
+    KiInputHead = Next;
+}
+
+void KiSerialEnableInterrupts(void)
+{
+    if (!KiSerialPresent)
+        return;
+    __outbyte(COM1_PORT + UART_IER, 0x01); /* received data available */
+    KiSerialInterruptsOn = TRUE;
+}
+
+/* COM1's interrupt service routine (IRQL 4): drain the receive FIFO. */
+void KiSerialInterrupt(void)
+{
+    while (__inbyte(COM1_PORT + UART_LSR) & LSR_DATA_READY)
+        KiConsoleInputPush((char)__inbyte(COM1_PORT + UART_DATA));
+}
+
 /* Return the next received character, or -1 when none is waiting. */
 int KiSerialGetChar(void)
 {
+    if (KiSerialInterruptsOn) {
+        ULONG64 Flags = __readeflags();
+        _disable();
+        int C = -1;
+        if (KiInputTail != KiInputHead) {
+            C = (UCHAR)KiInputRing[KiInputTail];
+            KiInputTail = (KiInputTail + 1) % KI_INPUT_RING;
+        }
+        __writeeflags(Flags);
+        return C;
+    }
     if (!KiSerialPresent || !(__inbyte(COM1_PORT + UART_LSR) & LSR_DATA_READY))
         return -1;
     return __inbyte(COM1_PORT + UART_DATA);

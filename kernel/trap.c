@@ -92,10 +92,15 @@ void KiDispatchTrap(PKTRAP_FRAME TrapFrame)
 {
     ULONG64 Vector = TrapFrame->Vector;
 
+    if (Vector >= 32) {
+        KiDispatchInterrupt(TrapFrame);
+        return;
+    }
+
     if (Vector == KI_VECTOR_PAGE_FAULT) {
         /* Read CR2 once: resolving the fault may take (and resolve) another. */
         ULONG_PTR FaultVa = __readcr2();
-        NTSTATUS Status = MmAccessFault(TrapFrame->ErrorCode, (PVOID)FaultVa, TrapFrame);
+        NTSTATUS Status = MmAccessFault(TrapFrame->ErrorCode, (PVOID)FaultVa, TrapFrame->Rip);
         if (NT_SUCCESS(Status))
             return;
         /* User-memory access: resume at the copy routine's fixup. */

@@ -111,14 +111,26 @@ static NTSTATUS MiResolvePagedPoolFault(PVOID Va)
     return STATUS_SUCCESS;
 }
 
-NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, struct _KTRAP_FRAME *TrapFrame)
+NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, ULONG_PTR FaultingRip)
 {
-    UNREFERENCED_PARAMETER(TrapFrame);
     MmFaultCounters.Total++;
 
     if (FaultCode & PF_RESERVED_BIT) {
         /* A reserved bit in a paging entry: our own tables are corrupt. */
         KeBugCheckEx(MEMORY_MANAGEMENT, 0x41284, (ULONG_PTR)Va, MmGetPteValue(Va), FaultCode);
+    }
+
+    /* Pageable memory (user pages, paged pool) may be touched only below
+     * DISPATCH_LEVEL: resolving a fault may have to wait for the disk. NT
+     * stops here even when the page happens to be resident; so do we. */
+    BOOLEAN Pageable = (ULONG_PTR)Va < MM_USER_PROBE_ADDRESS ||
+                       ((ULONG_PTR)Va >= MM_PAGED_POOL_START &&
+                        (ULONG_PTR)Va < MM_PAGED_POOL_START + MM_PAGED_POOL_SIZE);
+    KIRQL Irql = KeGetCurrentIrql();
+    if (Pageable && Irql >= DISPATCH_LEVEL) {
+        KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, (ULONG_PTR)Va, Irql,
+                     (FaultCode & PF_FETCH_BIT) ? 8 : (FaultCode & PF_WRITE_BIT) ? 1 : 0,
+                     FaultingRip);
     }
 
     if ((ULONG_PTR)Va < MM_USER_PROBE_ADDRESS) {

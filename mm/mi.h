@@ -90,6 +90,7 @@ void MiChangePageUsage(PFN_NUMBER Pfn, MI_PFN_USAGE Usage);
 PFN_NUMBER MiRemoveAnyPage(MI_PFN_USAGE Usage);   /* MM_EMPTY_LIST when none */
 PFN_NUMBER MiRemoveZeroPage(MI_PFN_USAGE Usage);  /* zero-filled; MM_EMPTY_LIST when none */
 void MiInsertPageInFreeList(PFN_NUMBER Pfn);
+BOOLEAN MiZeroOneFreePage(void);
 void MiZeroPhysicalPage(PFN_NUMBER Pfn);
 
 /* mm/init.c: the boot-time allocator, used until the PFN database exists. */

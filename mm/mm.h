@@ -159,6 +159,13 @@ PFN_NUMBER MmPagesInUse(MI_PFN_USAGE Usage);
 NTSTATUS __attribute__((warn_unused_result))
 MmAllocatePhysicalPage(MI_PFN_USAGE Usage, BOOLEAN Zero, PPFN_NUMBER Pfn);
 
+/* Zeroed frames handed out from the zeroed list, and frames that had to be
+ * zeroed on demand because the list was empty (mm/pfn.c). */
+extern ULONG64 MmZeroedPagesServed, MmPagesZeroedOnDemand;
+
+/* The zero-page thread's body (a system thread at priority 0). */
+void MmZeroPageThread(PVOID Context);
+
 /* Return a frame from MmAllocatePhysicalPage. Freeing a frame that is not
  * in use is bugcheck PFN_LIST_CORRUPT. */
 void MmFreePhysicalPage(PFN_NUMBER Pfn);
@@ -288,6 +295,13 @@ PPOOL_DESCRIPTOR ExGetPoolDescriptor(POOL_TYPE PoolType);
 PVOID MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, BOOLEAN Uncached);
 void MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes);
 
+/* A kernel stack of Pages pages with an unmapped guard page below it, in
+ * system PTE space. Returns the stack's top (highest address + 1) or NULL.
+ * Running off its end faults on the guard page: a double fault, bugcheck
+ * UNEXPECTED_KERNEL_MODE_TRAP (0x7F, 8), as on Windows. */
+PVOID MmCreateKernelStack(ULONG Pages);
+void MmDeleteKernelStack(PVOID StackBase, ULONG Pages);
+
 /* ------------------------------------------------------------------------
  * Initialisation and faults
  * ------------------------------------------------------------------------ */
@@ -299,8 +313,7 @@ void MmInitSystem(const LOADER_PARAMETER_BLOCK *LoaderBlock);
 /* Resolve a page fault: STATUS_SUCCESS when the access may be retried,
  * an error status when the access is illegal (the caller decides between
  * an exception and a bugcheck). */
-struct _KTRAP_FRAME;
-NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, struct _KTRAP_FRAME *TrapFrame);
+NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, ULONG_PTR FaultingRip);
 
 /* Page-fault counters by outcome, for tests and the shell. */
 typedef struct _MM_FAULT_COUNTERS {

@@ -20,6 +20,17 @@
  */
 #include "mi.h"
 
+/* The PFN lock: on one processor, raising to DISPATCH_LEVEL keeps every
+ * other thread and DPC away from the lists (the page-fault handler runs
+ * with interrupts disabled). Host unit tests have no IRQL. */
+#ifdef PAGODA_HOST
+#define MI_LOCK_PFN() 0
+#define MI_UNLOCK_PFN(Old) ((void)(Old))
+#else
+#define MI_LOCK_PFN() KeRaiseIrqlToDpcLevel()
+#define MI_UNLOCK_PFN(Old) KeLowerIrql(Old)
+#endif
+
 MMPFNLIST MmZeroedPageListHead = {0, ZeroedPageList, MM_EMPTY_LIST, MM_EMPTY_LIST};
 MMPFNLIST MmFreePageListHead = {0, FreePageList, MM_EMPTY_LIST, MM_EMPTY_LIST};
 BOOLEAN MiPfnDatabaseReady;
@@ -99,21 +110,52 @@ static PFN_NUMBER MiRemoveHead(PMMPFNLIST List, MI_PFN_USAGE Usage)
 
 PFN_NUMBER MiRemoveAnyPage(MI_PFN_USAGE Usage)
 {
+    KIRQL OldIrql = MI_LOCK_PFN();
     PFN_NUMBER Pfn = MiRemoveHead(&MmFreePageListHead, Usage);
     if (Pfn == MM_EMPTY_LIST)
         Pfn = MiRemoveHead(&MmZeroedPageListHead, Usage);
+    MI_UNLOCK_PFN(OldIrql);
     return Pfn;
 }
 
+ULONG64 MmZeroedPagesServed, MmPagesZeroedOnDemand;
+
 PFN_NUMBER MiRemoveZeroPage(MI_PFN_USAGE Usage)
 {
+    KIRQL OldIrql = MI_LOCK_PFN();
     PFN_NUMBER Pfn = MiRemoveHead(&MmZeroedPageListHead, Usage);
-    if (Pfn != MM_EMPTY_LIST)
-        return Pfn;
-    Pfn = MiRemoveHead(&MmFreePageListHead, Usage);
-    if (Pfn != MM_EMPTY_LIST)
-        MiZeroPhysicalPage(Pfn);
+    if (Pfn != MM_EMPTY_LIST) {
+        MmZeroedPagesServed++;
+    } else {
+        Pfn = MiRemoveHead(&MmFreePageListHead, Usage);
+        if (Pfn != MM_EMPTY_LIST) {
+            MiZeroPhysicalPage(Pfn);
+            MmPagesZeroedOnDemand++;
+        }
+    }
+    MI_UNLOCK_PFN(OldIrql);
     return Pfn;
+}
+
+/*
+ * One step of the zero-page thread: move one frame from the free list to
+ * the zeroed list, zeroing it on the way. FALSE when the free list is
+ * empty. The frame is zeroed with the PFN lock held (the hyperspace window
+ * is single), one page at a time so the lock is short.
+ */
+BOOLEAN MiZeroOneFreePage(void)
+{
+    KIRQL OldIrql = MI_LOCK_PFN();
+    PFN_NUMBER Pfn = MmFreePageListHead.Flink;
+    if (Pfn == MM_EMPTY_LIST) {
+        MI_UNLOCK_PFN(OldIrql);
+        return FALSE;
+    }
+    MiUnlinkPage(Pfn);
+    MiZeroPhysicalPage(Pfn);
+    MiInsertPageInList(&MmZeroedPageListHead, Pfn);
+    MI_UNLOCK_PFN(OldIrql);
+    return TRUE;
 }
 
 void MiInsertPageInFreeList(PFN_NUMBER Pfn)
@@ -124,11 +166,14 @@ void MiInsertPageInFreeList(PFN_NUMBER Pfn)
     if (Entry->PageLocation != ActiveAndValid)
         KeBugCheckEx(PFN_LIST_CORRUPT, 0x99, Pfn, Entry->PageLocation, 1);
     ASSERT(Entry->Usage < MiUsageMaximum && MiUsageCount[Entry->Usage] > 0);
+    KIRQL OldIrql = MI_LOCK_PFN();
     MiUsageCount[Entry->Usage]--;
     Entry->Usage = MiUsageFree;
     Entry->ReferenceCount = 0;
     Entry->PteAddress = NULL;
+    Entry->Pageable = 0;
     MiInsertPageInList(&MmFreePageListHead, Pfn);
+    MI_UNLOCK_PFN(OldIrql);
 }
 
 NTSTATUS MmAllocatePhysicalPage(MI_PFN_USAGE Usage, BOOLEAN Zero, PPFN_NUMBER Pfn)

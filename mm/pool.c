@@ -13,18 +13,20 @@
  *                   pagefile's to take later
  *
  * IRQL rules (DDK): nonpaged pool at IRQL <= DISPATCH_LEVEL, paged pool
- * below DISPATCH_LEVEL; each descriptor records its limit in
- * ExpPoolMaximumIrql so the execution issue can enforce it with bugcheck
+ * below DISPATCH_LEVEL (ExpPoolMaximumIrql); breaking them is bugcheck
  * IRQL_NOT_LESS_OR_EQUAL. Running out is NULL for the caller.
  *
- * Locking: none yet (no interrupts, one processor); the execution issue adds
- * a spin lock (nonpaged) and a fast mutex (paged).
+ * Locking: a spin lock for nonpaged pool, a fast mutex for paged pool
+ * (whose own headers may be paged out, so it cannot be used at
+ * DISPATCH_LEVEL); the pool core itself takes no locks.
  */
 #include "mi.h"
 #include "../rtl/rtl.h"
 
 static POOL_DESCRIPTOR ExpNonPagedPool;
 static POOL_DESCRIPTOR ExpPagedPool;
+static KSPIN_LOCK ExpNonPagedPoolLock;   /* nonpaged pool: a spin lock (DISPATCH_LEVEL) */
+static FAST_MUTEX ExpPagedPoolMutex;     /* paged pool: a fast mutex (APC_LEVEL) */
 
 /* The highest IRQL each pool may be used at. */
 const KIRQL ExpPoolMaximumIrql[2] = {2 /* DISPATCH_LEVEL */, 1 /* APC_LEVEL */};
@@ -102,6 +104,53 @@ void MiInitializePools(void)
     ExpInitializePoolDescriptor(&ExpPagedPool, PagedPool, (PVOID)Pp->Base,
                                 (PVOID)(Pp->Base + (Pp->Pages << PAGE_SHIFT)),
                                 ExpAllocatePagedPages, ExpFreePagedPages, NULL);
+    KeInitializeSpinLock(&ExpNonPagedPoolLock);
+    ExInitializeFastMutex(&ExpPagedPoolMutex);
+}
+
+/*
+ * The IRQL rule (DDK): paged pool below DISPATCH_LEVEL, nonpaged pool at
+ * DISPATCH_LEVEL or below. Breaking it is IRQL_NOT_LESS_OR_EQUAL, with
+ * the pool address (0 for an allocation), the IRQL, 0 for allocate / 1 for
+ * free, and the caller.
+ */
+static void ExpCheckIrql(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG_PTR Operation, PVOID Caller)
+{
+    KIRQL Irql = KeGetCurrentIrql();
+    if (Irql > ExpPoolMaximumIrql[Pool == &ExpPagedPool])
+        KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, (ULONG_PTR)P, Irql, Operation, (ULONG_PTR)Caller);
+}
+
+static PVOID ExpAllocateLocked(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag, PVOID Caller)
+{
+    PVOID P;
+    ExpCheckIrql(Pool, NULL, 0, Caller);
+    if (Pool == &ExpPagedPool) {
+        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        P = ExpAllocatePoolCore(Pool, NumberOfBytes, Tag);
+        ExReleaseFastMutex(&ExpPagedPoolMutex);
+    } else {
+        KIRQL OldIrql;
+        KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
+        P = ExpAllocatePoolCore(Pool, NumberOfBytes, Tag);
+        KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
+    }
+    return P;
+}
+
+static void ExpFreeLocked(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag, PVOID Caller)
+{
+    ExpCheckIrql(Pool, P, 1, Caller);
+    if (Pool == &ExpPagedPool) {
+        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        ExpFreePoolCore(Pool, P, Tag, CheckTag);
+        ExReleaseFastMutex(&ExpPagedPoolMutex);
+    } else {
+        KIRQL OldIrql;
+        KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
+        ExpFreePoolCore(Pool, P, Tag, CheckTag);
+        KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
+    }
 }
 
 static PPOOL_DESCRIPTOR ExpDescriptorForType(POOL_TYPE PoolType)
@@ -127,7 +176,8 @@ static PPOOL_DESCRIPTOR ExpDescriptorForAddress(PVOID P)
  */
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    return ExpAllocatePoolCore(ExpDescriptorForType(PoolType), NumberOfBytes, Tag);
+    return ExpAllocateLocked(ExpDescriptorForType(PoolType), NumberOfBytes, Tag,
+                             __builtin_return_address(0));
 }
 
 /* ExAllocatePool2: POOL_FLAG_NON_PAGED or POOL_FLAG_PAGED (exactly one),
@@ -148,12 +198,12 @@ PVOID ExAllocatePool2(ULONG64 Flags, SIZE_T NumberOfBytes, ULONG Tag)
  * BAD_POOL_CALLER. */
 void ExFreePoolWithTag(PVOID P, ULONG Tag)
 {
-    ExpFreePoolCore(ExpDescriptorForAddress(P), P, Tag, TRUE);
+    ExpFreeLocked(ExpDescriptorForAddress(P), P, Tag, TRUE, __builtin_return_address(0));
 }
 
 void ExFreePool(PVOID P)
 {
-    ExpFreePoolCore(ExpDescriptorForAddress(P), P, 0, FALSE);
+    ExpFreeLocked(ExpDescriptorForAddress(P), P, 0, FALSE, __builtin_return_address(0));
 }
 
 /* For the shell, gdb and tests: the tag table of one pool (like !poolused). */

@@ -43,6 +43,10 @@ void MiInitializeSystemAddressSpace(void)
 
 PMMADDRESS_SPACE MmAttachAddressSpace(PMMADDRESS_SPACE AddressSpace)
 {
+    /* CR3 and MmCurrentAddressSpace change together: no interrupt (and so
+     * no context switch, which saves and restores them) in between. */
+    ULONG64 Flags = __readeflags();
+    _disable();
     PMMADDRESS_SPACE Previous = MmCurrentAddressSpace;
     if (AddressSpace != Previous) {
         /* Writing CR3 flushes every non-global translation: the user half
@@ -50,6 +54,7 @@ PMMADDRESS_SPACE MmAttachAddressSpace(PMMADDRESS_SPACE AddressSpace)
         __writecr3(AddressSpace->DirectoryTableBase);
         MmCurrentAddressSpace = AddressSpace;
     }
+    __writeeflags(Flags);
     return Previous;
 }
 

@@ -75,16 +75,20 @@ PVOID MiReserveVa(PMI_VA_REGION Region, ULONG_PTR Pages)
     ULONG_PTR First;
     if (Pages == 0 || Pages > Region->Pages)
         return NULL;
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel(); /* the region lock (one processor) */
     if (!MiFindClearRun(Region, Region->Hint, Region->Pages, Pages, &First) &&
         !MiFindClearRun(Region, 0, Region->Hint + Pages < Region->Pages ? Region->Hint + Pages
                                                                           : Region->Pages,
-                        Pages, &First))
+                        Pages, &First)) {
+        KeLowerIrql(OldIrql);
         return NULL;
+    }
     MiSetBits(Region, First, Pages, TRUE);
     Region->Hint = First + Pages;
     if (Region->Hint >= Region->Pages)
         Region->Hint = 0;
     Region->PagesReserved += Pages;
+    KeLowerIrql(OldIrql);
     return (PVOID)(Region->Base + (First << PAGE_SHIFT));
 }
 
@@ -105,10 +109,12 @@ BOOLEAN MiIsVaReserved(PMI_VA_REGION Region, PVOID Va, ULONG_PTR Pages)
 
 void MiReleaseVa(PMI_VA_REGION Region, PVOID Va, ULONG_PTR Pages)
 {
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
     if (!MiIsVaReserved(Region, Va, Pages))
         KeBugCheckEx(MEMORY_MANAGEMENT, 0x41, (ULONG_PTR)Va, Pages, Region->Base);
     MiSetBits(Region, ((ULONG_PTR)Va - Region->Base) >> PAGE_SHIFT, Pages, FALSE);
     Region->PagesReserved -= Pages;
+    KeLowerIrql(OldIrql);
 }
 
 void MiInitializeSystemVa(void)
@@ -126,6 +132,7 @@ PVOID MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, BOOLE
     PUCHAR Base = MiReserveVa(&MiSystemPteRegion, Pages);
     if (!Base)
         return NULL;
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
     ULONG64 Flags = MM_PTE_WRITE | MM_PTE_NO_EXECUTE |
                     (Uncached ? MM_PTE_CACHE_DISABLE | MM_PTE_WRITE_THROUGH : 0);
     for (ULONG_PTR i = 0; i < Pages; i++) {
@@ -133,10 +140,12 @@ PVOID MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, BOOLE
         if (!NT_SUCCESS(MiMapPage(Base + i * PAGE_SIZE, Pfn, Flags))) {
             for (ULONG_PTR j = 0; j < i; j++)
                 MiUnmapPage(Base + j * PAGE_SIZE);
+            KeLowerIrql(OldIrql);
             MiReleaseVa(&MiSystemPteRegion, Base, Pages);
             return NULL;
         }
     }
+    KeLowerIrql(OldIrql);
     return Base + BYTE_OFFSET(Physical);
 }
 
@@ -147,4 +156,54 @@ void MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
     for (ULONG_PTR i = 0; i < Pages; i++)
         MiUnmapPage(Base + i * PAGE_SIZE);
     MiReleaseVa(&MiSystemPteRegion, Base, Pages);
+}
+
+PVOID MmCreateKernelStack(ULONG Pages)
+{
+    /* Pages + 1 virtual pages; the lowest stays unmapped: the guard. */
+    PUCHAR Guard = MiReserveVa(&MiSystemPteRegion, Pages + 1);
+    if (!Guard)
+        return NULL;
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    for (ULONG i = 1; i <= Pages; i++) {
+        PFN_NUMBER Pfn = MiRemoveAnyPage(MiUsageKernelStack);
+        if (Pfn == MM_EMPTY_LIST ||
+            !NT_SUCCESS(MiMapPage(Guard + i * PAGE_SIZE, Pfn, MM_PTE_WRITE | MM_PTE_NO_EXECUTE))) {
+            if (Pfn != MM_EMPTY_LIST)
+                MiInsertPageInFreeList(Pfn);
+            for (ULONG j = 1; j < i; j++)
+                MiInsertPageInFreeList(MiUnmapPage(Guard + j * PAGE_SIZE).u.Hard.PageFrameNumber);
+            KeLowerIrql(OldIrql);
+            MiReleaseVa(&MiSystemPteRegion, Guard, Pages + 1);
+            return NULL;
+        }
+    }
+    KeLowerIrql(OldIrql);
+    return Guard + (Pages + 1) * PAGE_SIZE;
+}
+
+void MmDeleteKernelStack(PVOID StackBase, ULONG Pages)
+{
+    PUCHAR Guard = (PUCHAR)StackBase - (Pages + 1) * PAGE_SIZE;
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    for (ULONG i = 1; i <= Pages; i++)
+        MiInsertPageInFreeList(MiUnmapPage(Guard + i * PAGE_SIZE).u.Hard.PageFrameNumber);
+    KeLowerIrql(OldIrql);
+    MiReleaseVa(&MiSystemPteRegion, Guard, Pages + 1);
+}
+
+/*
+ * The zero-page thread (priority 0: it runs only when nothing else wants
+ * the processor): zero free frames in the background so that demand-zero
+ * faults find them ready, as NT's does. Sleeps 50 ms when nothing is left.
+ */
+void MmZeroPageThread(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+    LARGE_INTEGER Interval;
+    Interval.QuadPart = -50 * 10000LL;
+    for (;;) {
+        if (!MiZeroOneFreePage())
+            KeDelayExecutionThread(KernelMode, FALSE, &Interval);
+    }
 }

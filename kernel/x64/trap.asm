@@ -1,4 +1,5 @@
-; trap.asm - entry stubs for the 32 exception vectors.
+; trap.asm - entry stubs for all 256 vectors: the 32 exceptions and the
+; interrupts (kernel/interrupt.c dispatches vectors 32-255).
 ;
 ; The CPU enters an interrupt gate with interrupts off, on the current stack
 ; (or an IST stack) with SS, RSP, RFLAGS, CS, RIP pushed, plus an error code
@@ -62,6 +63,13 @@ TRAP_WITH_ERROR 29
 TRAP_WITH_ERROR 30
 TRAP_NO_ERROR 31
 
+; Vectors 32-255: device and software interrupts (never an error code).
+%assign i 32
+%rep 224
+TRAP_NO_ERROR i
+%assign i i + 1
+%endrep
+
 ; The stack now holds (from RSP up): vector, error code, RIP, CS, RFLAGS,
 ; RSP, SS. Save the registers so that RSP points at a KTRAP_FRAME.
 KiTrapCommon:
@@ -109,7 +117,7 @@ section .rodata
 global KiTrapStubs
 KiTrapStubs:
 %assign i 0
-%rep 32
+%rep 256
     dq KiTrap %+ i
 %assign i i + 1
 %endrep

@@ -1,0 +1,94 @@
+/*
+ * irql.c - the interrupt request level, kept in CR8 as on x64 Windows.
+ *
+ * CR8 is the local APIC's task-priority class (Intel SDM Vol. 3A, 13.8.6):
+ * while CR8 = n, interrupts whose vector >> 4 is n or less wait in the APIC.
+ * Pagoda places every vector so that vector >> 4 is its IRQL
+ * (kernel/interrupt.c), so writing the IRQL to CR8 is all it takes to hold
+ * back everything at or below it.
+ *
+ * DISPATCH_LEVEL and APC_LEVEL have no hardware source: NT raises "software
+ * interrupts" for them. Pagoda delivers them here, in KeLowerIrql and on the
+ * way out of every hardware interrupt: when the IRQL drops below
+ * DISPATCH_LEVEL and a DPC or a reschedule is pending, it runs them first,
+ * at DISPATCH_LEVEL with interrupts enabled.
+ *
+ *   IRQL 15 HIGH      everything masked (bugcheck)
+ *        13 CLOCK     the APIC timer, vector 0xD1
+ *      3-12 devices   COM1 0x44, keyboard 0x55
+ *         2 DISPATCH  DPCs, the scheduler; no waiting, no paged memory
+ *         1 APC       fast mutexes
+ *         0 PASSIVE   threads
+ */
+#include "ki.h"
+
+KIRQL KeGetCurrentIrql(void)
+{
+    return (KIRQL)__readcr8();
+}
+
+void KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql)
+{
+    KIRQL Current = (KIRQL)__readcr8();
+    if (NewIrql < Current)
+        KeBugCheckEx(IRQL_NOT_GREATER_OR_EQUAL, Current, NewIrql, 0,
+                     (ULONG_PTR)__builtin_return_address(0));
+    __writecr8(NewIrql);
+    *OldIrql = Current;
+}
+
+KIRQL KeRaiseIrqlToDpcLevel(void)
+{
+    KIRQL Old;
+    KeRaiseIrql(DISPATCH_LEVEL, &Old);
+    return Old;
+}
+
+/*
+ * Run the pending software interrupts, then settle at TargetIrql (below
+ * DISPATCH_LEVEL). Called with interrupts disabled; returns with them
+ * disabled. A reschedule may switch threads in the middle: this thread
+ * then continues here when it next runs.
+ */
+void KiDeliverSoftwareInterrupts(KIRQL TargetIrql)
+{
+    while (KiPcr.DpcInterruptRequested || KiPcr.DispatchInterruptRequested) {
+        __writecr8(DISPATCH_LEVEL);
+        _enable();
+        if (KiPcr.DpcInterruptRequested)
+            KiRetireDpcList();
+        _disable();
+        if (KiPcr.DispatchInterruptRequested) {
+            KiPcr.DispatchInterruptRequested = FALSE;
+            KiDispatchPreempt();
+        }
+    }
+    __writecr8(TargetIrql);
+}
+
+void KeLowerIrql(KIRQL NewIrql)
+{
+    KIRQL Current = (KIRQL)__readcr8();
+    if (NewIrql > Current)
+        KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, Current, NewIrql, 0,
+                     (ULONG_PTR)__builtin_return_address(0));
+    if (NewIrql < DISPATCH_LEVEL &&
+        (KiPcr.DpcInterruptRequested || KiPcr.DispatchInterruptRequested)) {
+        ULONG64 Flags = __readeflags();
+        _disable();
+        KiDeliverSoftwareInterrupts(NewIrql);
+        __writeeflags(Flags);
+        return;
+    }
+    __writecr8(NewIrql);
+}
+
+KIRQL KiAcquireDispatcherLock(void)
+{
+    return KeRaiseIrqlToDpcLevel();
+}
+
+void KiReleaseDispatcherLock(KIRQL OldIrql)
+{
+    KeLowerIrql(OldIrql);
+}

@@ -1,0 +1,692 @@
+/*
+ * ob.c - the object manager: object types, reference-counted objects and
+ * per-process handle tables. The picture of a handle lookup and the
+ * object layout is at the top of kernel/ob.h.
+ *
+ * Data structures:
+ *   OBJECT_TYPE    caller-owned, for ever; linked on ObpTypeListHead
+ *   OBJECT_HEADER  in front of each body, one nonpaged pool block per
+ *                  object, tagged with the type's tag
+ *   HANDLE_TABLE   a header and an array of HANDLE_TABLE_ENTRY, both
+ *                  nonpaged pool tagged OB_HANDLE_TABLE_TAG; the array
+ *                  doubles when full and never shrinks
+ *
+ * Reference counting: PointerCount counts every reference, and each open
+ * handle holds one of them, so PointerCount >= HandleCount >= 0 at every
+ * instant. To keep that true without a lock, a new handle increments
+ * PointerCount before HandleCount, and a closing handle decrements
+ * HandleCount before PointerCount. Breaking the invariant is a
+ * reference-counting bug in a caller: bugcheck REFERENCE_BY_POINTER.
+ *
+ * Locking and IRQL: Table->Lock (a spin lock, so DISPATCH_LEVEL while
+ * held) covers a table's array and counters. While holding it we only
+ * read and write the table and bump reference counts (which cannot free
+ * anything). Everything that can call out - pool allocation and free, a
+ * DeleteProcedure, a caller's enumeration callback - happens with the lock
+ * released: growth allocates the bigger array first and swaps it in under
+ * the lock (and frees whichever array lost); closing takes the entry out
+ * under the lock and drops the reference afterwards. So a DeleteProcedure
+ * may itself close handles, even in the table that held the last handle.
+ *
+ * Free-slot reuse: FreeHint is the lowest index that may be free; a close
+ * lowers it, an insert scans up from it. Handles therefore come back
+ * lowest first, like Unix file descriptors and like NT's handle free list
+ * in practice.
+ *
+ * NOTE: NT ignores the low two bits of a handle value (tag bits available
+ * to applications); Pagoda refuses them, so a corrupted handle shows up.
+ * NOTE: NT defers deletions that happen at raised IRQL to a worker thread;
+ * here the DeleteProcedure runs at the IRQL of the last dereference.
+ */
+#include "ob.h"
+#include "../mm/mm.h"
+#include "../rtl/rtl.h"
+
+PHANDLE_TABLE ObpKernelHandleTable;
+
+static KSPIN_LOCK ObpTypeListLock;
+static LIST_ENTRY ObpTypeListHead = {&ObpTypeListHead, &ObpTypeListHead};
+
+/* ------------------------------------------------------------------------
+ * Counters
+ * ------------------------------------------------------------------------ */
+
+static void ObpRaiseHighWater(volatile LONG *HighWater, LONG Value)
+{
+    LONG Seen = __atomic_load_n(HighWater, __ATOMIC_RELAXED);
+    while (Value > Seen &&
+           !__atomic_compare_exchange_n(HighWater, &Seen, Value, FALSE, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_RELAXED))
+        ;
+}
+
+static void ObpCountUp(volatile LONG *Counter, volatile LONG *HighWater)
+{
+    ObpRaiseHighWater(HighWater, __atomic_add_fetch(Counter, 1, __ATOMIC_SEQ_CST));
+}
+
+static void ObpCountDown(volatile LONG *Counter)
+{
+    __atomic_sub_fetch(Counter, 1, __ATOMIC_SEQ_CST);
+}
+
+/* ------------------------------------------------------------------------
+ * Types
+ * ------------------------------------------------------------------------ */
+
+void ObInitializeObjectType(POBJECT_TYPE Type, const char *Name, OB_DELETE_METHOD DeleteProcedure)
+{
+    ASSERT(Type != NULL && Name != NULL && Name[0] != '\0');
+    ASSERT(!Type->Initialized);
+
+    /* The tag is the name's first four characters, padded with blanks, as
+     * NT tags object bodies ("Proc", "Thre", "Even"). */
+    char Tag[4] = {' ', ' ', ' ', ' '};
+    for (ULONG i = 0; i < 4 && Name[i] != '\0'; i++)
+        Tag[i] = Name[i];
+
+    memset(Type, 0, sizeof(*Type));
+    Type->Name = Name;
+    Type->PoolTag = POOL_TAG(Tag[0], Tag[1], Tag[2], Tag[3]);
+    Type->DeleteProcedure = DeleteProcedure;
+    Type->Initialized = TRUE;
+
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&ObpTypeListLock, &OldIrql);
+    InsertTailList(&ObpTypeListHead, &Type->TypeListEntry);
+    KeReleaseSpinLock(&ObpTypeListLock, OldIrql);
+}
+
+void ObEnumerateObjectTypes(OB_ENUM_TYPE_ROUTINE Callback, PVOID Context)
+{
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&ObpTypeListLock, &OldIrql);
+    for (PLIST_ENTRY Link = ObpTypeListHead.Flink; Link != &ObpTypeListHead; Link = Link->Flink)
+        Callback(CONTAINING_RECORD(Link, OBJECT_TYPE, TypeListEntry), Context);
+    KeReleaseSpinLock(&ObpTypeListLock, OldIrql);
+}
+
+/* ------------------------------------------------------------------------
+ * Objects and references
+ * ------------------------------------------------------------------------ */
+
+__attribute__((noreturn)) static void ObpBadReferenceCount(POBJECT_HEADER Header,
+                                                           LONG_PTR CountBefore)
+{
+    KeBugCheckEx(REFERENCE_BY_POINTER, (ULONG_PTR)Header->Type,
+                 (ULONG_PTR)OBJECT_HEADER_TO_BODY(Header), (ULONG_PTR)CountBefore,
+                 (ULONG_PTR)Header->HandleCount);
+}
+
+NTSTATUS ObCreateObject(POBJECT_TYPE Type, ULONG BodySize, PVOID *Object)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    ASSERT(Type != NULL && Type->Initialized);
+    ASSERT(Object != NULL);
+
+    *Object = NULL;
+    SIZE_T Size = sizeof(OBJECT_HEADER) + (SIZE_T)BodySize;
+    POBJECT_HEADER Header = ExAllocatePoolWithTag(NonPagedPool, Size, Type->PoolTag);
+    if (Header == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+
+    /* Pool blocks are 16-byte aligned, which puts the body on a 16-byte
+     * boundary too (ob.h asserts its offset). */
+    ASSERT(((ULONG_PTR)Header & 15) == 0);
+    memset(Header, 0, Size);
+    Header->PointerCount = 1;
+    Header->Type = Type;
+    Header->BodySize = BodySize;
+    ObpCountUp(&Type->TotalNumberOfObjects, &Type->HighWaterNumberOfObjects);
+    *Object = OBJECT_HEADER_TO_BODY(Header);
+    return STATUS_SUCCESS;
+}
+
+LONG_PTR ObReferenceObject(PVOID Object)
+{
+    ASSERT(Object != NULL);
+    POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Object);
+    LONG_PTR Count = __atomic_add_fetch(&Header->PointerCount, 1, __ATOMIC_SEQ_CST);
+    /* From 0 up means the object is being deleted or already freed:
+     * whoever holds this pointer has not held a reference on it. */
+    if (Count <= 1)
+        ObpBadReferenceCount(Header, Count - 1);
+    return Count;
+}
+
+/* The count reached zero: nobody else can reach the object any more. */
+static void ObpDeleteObject(POBJECT_HEADER Header)
+{
+    POBJECT_TYPE Type = Header->Type;
+    if (Type->DeleteProcedure != NULL)
+        Type->DeleteProcedure(OBJECT_HEADER_TO_BODY(Header));
+    ObpCountDown(&Type->TotalNumberOfObjects);
+    ExFreePoolWithTag(Header, Type->PoolTag);
+}
+
+LONG_PTR ObDereferenceObject(PVOID Object)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    ASSERT(Object != NULL);
+    POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Object);
+    LONG_PTR Count = __atomic_sub_fetch(&Header->PointerCount, 1, __ATOMIC_SEQ_CST);
+    /* Below the handle count, a handle's own reference has been dropped by
+     * someone else; below zero, a reference dropped twice. */
+    if (Count < 0 || Count < Header->HandleCount)
+        ObpBadReferenceCount(Header, Count + 1);
+    if (Count == 0)
+        ObpDeleteObject(Header);
+    return Count;
+}
+
+NTSTATUS ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAccess,
+                                    POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode)
+{
+    UNREFERENCED_PARAMETER(DesiredAccess);
+    UNREFERENCED_PARAMETER(AccessMode);
+    ASSERT(Object != NULL);
+
+    if (ObjectType != NULL && OBJECT_TO_OBJECT_HEADER(Object)->Type != ObjectType)
+        return STATUS_OBJECT_TYPE_MISMATCH;
+    ObReferenceObject(Object);
+    return STATUS_SUCCESS;
+}
+
+POBJECT_TYPE ObGetObjectType(PVOID Object)
+{
+    return OBJECT_TO_OBJECT_HEADER(Object)->Type;
+}
+
+LONG_PTR ObQueryPointerCount(PVOID Object)
+{
+    return __atomic_load_n(&OBJECT_TO_OBJECT_HEADER(Object)->PointerCount, __ATOMIC_RELAXED);
+}
+
+LONG_PTR ObQueryHandleCount(PVOID Object)
+{
+    return __atomic_load_n(&OBJECT_TO_OBJECT_HEADER(Object)->HandleCount, __ATOMIC_RELAXED);
+}
+
+/* A new handle's reference: PointerCount first (see the file header). */
+static void ObpAddHandleReference(PVOID Object)
+{
+    POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Object);
+    ObReferenceObject(Object);
+    __atomic_add_fetch(&Header->HandleCount, 1, __ATOMIC_SEQ_CST);
+    ObpCountUp(&Header->Type->TotalNumberOfHandles, &Header->Type->HighWaterNumberOfHandles);
+}
+
+/* A closed handle's reference: HandleCount first. No table lock held: the
+ * object may be deleted here. */
+static void ObpDropHandleReference(PVOID Object)
+{
+    POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Object);
+    LONG_PTR Handles = __atomic_sub_fetch(&Header->HandleCount, 1, __ATOMIC_SEQ_CST);
+    if (Handles < 0)
+        ObpBadReferenceCount(Header, Header->PointerCount);
+    ObpCountDown(&Header->Type->TotalNumberOfHandles);
+    ObDereferenceObject(Object);
+}
+
+/* ------------------------------------------------------------------------
+ * Handle tables: helpers that run with Table->Lock held
+ * ------------------------------------------------------------------------ */
+
+/* The entry Handle names, or NULL when it names none. */
+static PHANDLE_TABLE_ENTRY ObpLookupEntry(PHANDLE_TABLE Table, HANDLE Handle)
+{
+    ULONG_PTR Value = (ULONG_PTR)Handle;
+    if (Value == 0 || (Value & 3) != 0)
+        return NULL;
+    ULONG_PTR Index = OB_HANDLE_TO_INDEX(Value);
+    if (Index >= Table->Capacity)
+        return NULL;
+    PHANDLE_TABLE_ENTRY Entry = &Table->Entries[Index];
+    return Entry->Object != NULL ? Entry : NULL;
+}
+
+/* The lowest free index, or Capacity when the table is full. */
+static ULONG ObpFindFreeEntry(PHANDLE_TABLE Table)
+{
+    if (Table->HandleCount == Table->Capacity)
+        return Table->Capacity;
+    ULONG Index = Table->FreeHint;
+    while (Index < Table->Capacity && Table->Entries[Index].Object != NULL)
+        Index++;
+    Table->FreeHint = Index;
+    return Index;
+}
+
+/* The lowest used index at or above From, or Capacity when none. */
+static ULONG ObpNextUsedEntry(PHANDLE_TABLE Table, ULONG From)
+{
+    ULONG Index = From;
+    while (Index < Table->Capacity && Table->Entries[Index].Object == NULL)
+        Index++;
+    return Index;
+}
+
+/* Take the entry at Index out of the table; returns its object, whose
+ * handle reference the caller drops once the lock is released. */
+static PVOID ObpRemoveEntry(PHANDLE_TABLE Table, ULONG Index)
+{
+    PHANDLE_TABLE_ENTRY Entry = &Table->Entries[Index];
+    PVOID Object = Entry->Object;
+    ASSERT(Object != NULL);
+    Entry->Object = NULL;
+    Entry->GrantedAccess = 0;
+    Entry->Attributes = 0;
+    Table->HandleCount--;
+    if (Index < Table->FreeHint)
+        Table->FreeHint = Index;
+    return Object;
+}
+
+/* ------------------------------------------------------------------------
+ * Handle tables: allocation and growth (no lock held)
+ * ------------------------------------------------------------------------ */
+
+static PHANDLE_TABLE_ENTRY ObpAllocateEntries(ULONG Capacity)
+{
+    SIZE_T Size = (SIZE_T)Capacity * sizeof(HANDLE_TABLE_ENTRY);
+    PHANDLE_TABLE_ENTRY Entries = ExAllocatePoolWithTag(NonPagedPool, Size, OB_HANDLE_TABLE_TAG);
+    if (Entries != NULL)
+        memset(Entries, 0, Size);
+    return Entries;
+}
+
+static NTSTATUS ObpAllocateHandleTable(ULONG Capacity, PHANDLE_TABLE *Table)
+{
+    PHANDLE_TABLE New = ExAllocatePoolWithTag(NonPagedPool, sizeof(*New), OB_HANDLE_TABLE_TAG);
+    if (New == NULL)
+        goto fail;
+    memset(New, 0, sizeof(*New));
+    New->Entries = ObpAllocateEntries(Capacity);
+    if (New->Entries == NULL)
+        goto free_table;
+    KeInitializeSpinLock(&New->Lock);
+    New->Capacity = Capacity;
+    *Table = New;
+    return STATUS_SUCCESS;
+
+free_table:
+    ExFreePoolWithTag(New, OB_HANDLE_TABLE_TAG);
+fail:
+    *Table = NULL;
+    return STATUS_INSUFFICIENT_RESOURCES;
+}
+
+static void ObpFreeHandleTable(PHANDLE_TABLE Table)
+{
+    ExFreePoolWithTag(Table->Entries, OB_HANDLE_TABLE_TAG);
+    ExFreePoolWithTag(Table, OB_HANDLE_TABLE_TAG);
+}
+
+/*
+ * Double a table that was seen full with SeenCapacity entries. The new
+ * array is allocated before taking the lock; if another thread grew the
+ * table meanwhile, ours is thrown away. Either way the caller looks for a
+ * free slot again.
+ */
+static NTSTATUS ObpGrowHandleTable(PHANDLE_TABLE Table, ULONG SeenCapacity)
+{
+    if (SeenCapacity >= OB_HANDLE_TABLE_MAXIMUM_ENTRIES)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    ULONG NewCapacity = SeenCapacity * 2;
+    PHANDLE_TABLE_ENTRY NewEntries = ObpAllocateEntries(NewCapacity);
+    if (NewEntries == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+
+    PHANDLE_TABLE_ENTRY Unused = NewEntries;
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&Table->Lock, &OldIrql);
+    if (Table->Capacity == SeenCapacity) {
+        memcpy(NewEntries, Table->Entries, (SIZE_T)SeenCapacity * sizeof(HANDLE_TABLE_ENTRY));
+        Unused = Table->Entries;
+        Table->Entries = NewEntries;
+        Table->Capacity = NewCapacity;
+    }
+    KeReleaseSpinLock(&Table->Lock, OldIrql);
+
+    ExFreePoolWithTag(Unused, OB_HANDLE_TABLE_TAG);
+    return STATUS_SUCCESS;
+}
+
+/* ------------------------------------------------------------------------
+ * Handle tables: the public routines
+ * ------------------------------------------------------------------------ */
+
+NTSTATUS ObCreateHandleTable(PHANDLE_TABLE *Table)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    ASSERT(Table != NULL);
+    return ObpAllocateHandleTable(OB_HANDLE_TABLE_INITIAL_ENTRIES, Table);
+}
+
+void ObDestroyHandleTable(PHANDLE_TABLE Table)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    ASSERT(Table != NULL);
+
+    /* One entry at a time, dropping each reference unlocked: a
+     * DeleteProcedure may close handles of its own. */
+    for (ULONG Index = 0;; Index++) {
+        KIRQL OldIrql;
+        KeAcquireSpinLock(&Table->Lock, &OldIrql);
+        Index = ObpNextUsedEntry(Table, Index);
+        if (Index >= Table->Capacity) {
+            KeReleaseSpinLock(&Table->Lock, OldIrql);
+            break;
+        }
+        PVOID Object = ObpRemoveEntry(Table, Index);
+        KeReleaseSpinLock(&Table->Lock, OldIrql);
+        ObpDropHandleReference(Object);
+    }
+    ASSERT(Table->HandleCount == 0);
+    ObpFreeHandleTable(Table);
+}
+
+NTSTATUS ObInsertHandle(PHANDLE_TABLE Table, PVOID Object, ACCESS_MASK GrantedAccess,
+                        ULONG Attributes, PHANDLE Handle)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    ASSERT(Table != NULL && Object != NULL && Handle != NULL);
+    if ((Attributes & ~(ULONG)OBJ_INHERIT) != 0)
+        return STATUS_INVALID_PARAMETER;
+
+    KIRQL OldIrql;
+    ULONG Index;
+    for (;;) {
+        KeAcquireSpinLock(&Table->Lock, &OldIrql);
+        Index = ObpFindFreeEntry(Table);
+        if (Index < Table->Capacity)
+            break;
+        ULONG SeenCapacity = Table->Capacity;
+        KeReleaseSpinLock(&Table->Lock, OldIrql);
+        NTSTATUS Status = ObpGrowHandleTable(Table, SeenCapacity);
+        if (!NT_SUCCESS(Status))
+            return Status;
+    }
+
+    PHANDLE_TABLE_ENTRY Entry = &Table->Entries[Index];
+    Entry->Object = Object;
+    Entry->GrantedAccess = GrantedAccess;
+    Entry->Attributes = Attributes;
+    ObpAddHandleReference(Object);
+    Table->HandleCount++;
+    if (Table->HandleCount > Table->HighWaterHandleCount)
+        Table->HighWaterHandleCount = Table->HandleCount;
+    Table->FreeHint = Index + 1;
+    KeReleaseSpinLock(&Table->Lock, OldIrql);
+
+    *Handle = OB_INDEX_TO_HANDLE(Index);
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS ObReferenceObjectByHandleInTableEx(PHANDLE_TABLE Table, HANDLE Handle,
+                                            POBJECT_TYPE ObjectType, PVOID *Object,
+                                            POBJECT_HANDLE_INFORMATION HandleInformation)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    ASSERT(Table != NULL && Object != NULL);
+
+    NTSTATUS Status;
+    HANDLE_TABLE_ENTRY Copy = {0};
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&Table->Lock, &OldIrql);
+    PHANDLE_TABLE_ENTRY Entry = ObpLookupEntry(Table, Handle);
+    if (Entry == NULL) {
+        Status = STATUS_INVALID_HANDLE;
+    } else if (ObjectType != NULL && OBJECT_TO_OBJECT_HEADER(Entry->Object)->Type != ObjectType) {
+        Status = STATUS_OBJECT_TYPE_MISMATCH;
+    } else {
+        /* Referenced under the lock: a concurrent close cannot drop the
+         * handle's reference between the lookup and ours. */
+        Copy = *Entry;
+        ObReferenceObject(Copy.Object);
+        Status = STATUS_SUCCESS;
+    }
+    KeReleaseSpinLock(&Table->Lock, OldIrql);
+
+    *Object = Copy.Object;
+    if (NT_SUCCESS(Status) && HandleInformation != NULL) {
+        HandleInformation->HandleAttributes = Copy.Attributes;
+        HandleInformation->GrantedAccess = Copy.GrantedAccess;
+    }
+    return Status;
+}
+
+NTSTATUS ObReferenceObjectByHandleInTable(PHANDLE_TABLE Table, HANDLE Handle,
+                                          POBJECT_TYPE ObjectType, PVOID *Object)
+{
+    return ObReferenceObjectByHandleInTableEx(Table, Handle, ObjectType, Object, NULL);
+}
+
+NTSTATUS ObCloseHandleInTable(PHANDLE_TABLE Table, HANDLE Handle)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    ASSERT(Table != NULL);
+
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&Table->Lock, &OldIrql);
+    PHANDLE_TABLE_ENTRY Entry = ObpLookupEntry(Table, Handle);
+    if (Entry == NULL) {
+        KeReleaseSpinLock(&Table->Lock, OldIrql);
+        return STATUS_INVALID_HANDLE;
+    }
+    PVOID Object = ObpRemoveEntry(Table, (ULONG)(Entry - Table->Entries));
+    KeReleaseSpinLock(&Table->Lock, OldIrql);
+
+    ObpDropHandleReference(Object);
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS ObDuplicateHandle(PHANDLE_TABLE SourceTable, HANDLE SourceHandle,
+                           PHANDLE_TABLE TargetTable, ACCESS_MASK DesiredAccess,
+                           ULONG HandleAttributes, ULONG Options, PHANDLE TargetHandle)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    ASSERT(SourceTable != NULL);
+    const ULONG KnownOptions =
+        DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS | DUPLICATE_SAME_ATTRIBUTES;
+    if ((Options & ~KnownOptions) != 0 || (HandleAttributes & ~(ULONG)OBJ_INHERIT) != 0)
+        return STATUS_INVALID_PARAMETER;
+    if (TargetTable == NULL && !(Options & DUPLICATE_CLOSE_SOURCE))
+        return STATUS_INVALID_PARAMETER;
+    if (TargetTable != NULL && TargetHandle == NULL)
+        return STATUS_INVALID_PARAMETER;
+
+    PVOID Object;
+    OBJECT_HANDLE_INFORMATION Source;
+    NTSTATUS Status =
+        ObReferenceObjectByHandleInTableEx(SourceTable, SourceHandle, NULL, &Object, &Source);
+    if (!NT_SUCCESS(Status))
+        return Status;
+
+    Status = STATUS_SUCCESS;
+    if (TargetTable != NULL) {
+        ACCESS_MASK Access = (Options & DUPLICATE_SAME_ACCESS) ? Source.GrantedAccess : DesiredAccess;
+        ULONG Attributes =
+            (Options & DUPLICATE_SAME_ATTRIBUTES) ? Source.HandleAttributes : HandleAttributes;
+        if ((Access & ~Source.GrantedAccess) != 0)
+            Status = STATUS_ACCESS_DENIED;
+        else
+            Status = ObInsertHandle(TargetTable, Object, Access, Attributes, TargetHandle);
+    }
+    if (Options & DUPLICATE_CLOSE_SOURCE) {
+        /* Someone may have closed it since we looked it up: not our error. */
+        NTSTATUS CloseStatus = ObCloseHandleInTable(SourceTable, SourceHandle);
+        (void)CloseStatus;
+    }
+    ObDereferenceObject(Object);
+    return Status;
+}
+
+NTSTATUS ObInheritHandleTable(PHANDLE_TABLE Parent, PHANDLE_TABLE *Child)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    ASSERT(Parent != NULL && Child != NULL);
+
+    /* Allocate at the parent's size unlocked, then copy under its lock;
+     * if the parent grew in between, start again with the new size. */
+    PHANDLE_TABLE New;
+    KIRQL OldIrql;
+    for (;;) {
+        KeAcquireSpinLock(&Parent->Lock, &OldIrql);
+        ULONG SeenCapacity = Parent->Capacity;
+        KeReleaseSpinLock(&Parent->Lock, OldIrql);
+
+        NTSTATUS Status = ObpAllocateHandleTable(SeenCapacity, &New);
+        if (!NT_SUCCESS(Status)) {
+            *Child = NULL;
+            return Status;
+        }
+        KeAcquireSpinLock(&Parent->Lock, &OldIrql);
+        if (Parent->Capacity == SeenCapacity)
+            break;
+        KeReleaseSpinLock(&Parent->Lock, OldIrql);
+        ObpFreeHandleTable(New);
+    }
+
+    for (ULONG Index = 0; Index < Parent->Capacity; Index++) {
+        const HANDLE_TABLE_ENTRY *Entry = &Parent->Entries[Index];
+        if (Entry->Object == NULL || !(Entry->Attributes & OBJ_INHERIT))
+            continue;
+        New->Entries[Index] = *Entry;
+        ObpAddHandleReference(Entry->Object);
+        New->HandleCount++;
+    }
+    KeReleaseSpinLock(&Parent->Lock, OldIrql);
+
+    New->HighWaterHandleCount = New->HandleCount;
+    New->FreeHint = 0;
+    *Child = New;
+    return STATUS_SUCCESS;
+}
+
+BOOLEAN ObEnumerateHandleTable(PHANDLE_TABLE Table, OB_ENUM_HANDLE_ROUTINE Callback,
+                               PVOID Context)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    ASSERT(Table != NULL && Callback != NULL);
+
+    for (ULONG Index = 0;; Index++) {
+        KIRQL OldIrql;
+        KeAcquireSpinLock(&Table->Lock, &OldIrql);
+        Index = ObpNextUsedEntry(Table, Index);
+        if (Index >= Table->Capacity) {
+            KeReleaseSpinLock(&Table->Lock, OldIrql);
+            return FALSE;
+        }
+        HANDLE_TABLE_ENTRY Copy = Table->Entries[Index];
+        ObReferenceObject(Copy.Object);
+        KeReleaseSpinLock(&Table->Lock, OldIrql);
+
+        BOOLEAN Stop = Callback(OB_INDEX_TO_HANDLE(Index), &Copy, Context);
+        ObDereferenceObject(Copy.Object);
+        if (Stop)
+            return TRUE;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * The current process's handles
+ * ------------------------------------------------------------------------ */
+
+static BOOLEAN ObpIsKernelHandle(HANDLE Handle)
+{
+    return ((ULONG_PTR)Handle & KERNEL_HANDLE_MASK) == KERNEL_HANDLE_MASK;
+}
+
+/* The table where kernel handles live (see ObpKernelHandleTable). */
+static PHANDLE_TABLE ObpGetKernelHandleTable(void)
+{
+    return ObpKernelHandleTable != NULL ? ObpKernelHandleTable : ObpGetCurrentHandleTable();
+}
+
+/* Which table Handle belongs to for a caller in Mode, and its value
+ * there. Kernel handles are invisible to user mode. */
+static NTSTATUS ObpResolveHandle(HANDLE Handle, KPROCESSOR_MODE Mode, PHANDLE_TABLE *Table,
+                                 HANDLE *TableHandle)
+{
+    if (ObpIsKernelHandle(Handle)) {
+        if (Mode != KernelMode)
+            return STATUS_INVALID_HANDLE;
+        *Table = ObpGetKernelHandleTable();
+        *TableHandle = (HANDLE)((ULONG_PTR)Handle & ~KERNEL_HANDLE_MASK);
+    } else {
+        *Table = ObpGetCurrentHandleTable();
+        *TableHandle = Handle;
+    }
+    return *Table != NULL ? STATUS_SUCCESS : STATUS_INVALID_HANDLE;
+}
+
+NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
+                                   POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
+                                   PVOID *Object, POBJECT_HANDLE_INFORMATION HandleInformation)
+{
+    ASSERT(Object != NULL);
+    *Object = NULL;
+
+    PHANDLE_TABLE Table;
+    HANDLE TableHandle;
+    NTSTATUS Status = ObpResolveHandle(Handle, AccessMode, &Table, &TableHandle);
+    if (!NT_SUCCESS(Status))
+        return Status;
+
+    PVOID Body;
+    OBJECT_HANDLE_INFORMATION Info;
+    Status = ObReferenceObjectByHandleInTableEx(Table, TableHandle, ObjectType, &Body, &Info);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    if (AccessMode != KernelMode && (DesiredAccess & ~Info.GrantedAccess) != 0) {
+        ObDereferenceObject(Body);
+        return STATUS_ACCESS_DENIED;
+    }
+    *Object = Body;
+    if (HandleInformation != NULL)
+        *HandleInformation = Info;
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS ObOpenObjectByPointer(PVOID Object, ULONG HandleAttributes, ACCESS_MASK DesiredAccess,
+                               POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
+                               PHANDLE Handle)
+{
+    ASSERT(Object != NULL && Handle != NULL);
+    if ((HandleAttributes & ~(ULONG)(OBJ_INHERIT | OBJ_KERNEL_HANDLE)) != 0)
+        return STATUS_INVALID_PARAMETER;
+    if (ObjectType != NULL && OBJECT_TO_OBJECT_HEADER(Object)->Type != ObjectType)
+        return STATUS_OBJECT_TYPE_MISMATCH;
+    if (AccessMode != KernelMode)
+        HandleAttributes &= ~(ULONG)OBJ_KERNEL_HANDLE;
+
+    BOOLEAN Kernel = (HandleAttributes & OBJ_KERNEL_HANDLE) != 0;
+    PHANDLE_TABLE Table = Kernel ? ObpGetKernelHandleTable() : ObpGetCurrentHandleTable();
+    if (Table == NULL)
+        return STATUS_PROCESS_IS_TERMINATING;
+
+    /* A kernel handle belongs to no process, so it is never inherited. */
+    ULONG Attributes = Kernel ? 0 : (HandleAttributes & OBJ_INHERIT);
+    HANDLE TableHandle;
+    NTSTATUS Status = ObInsertHandle(Table, Object, DesiredAccess, Attributes, &TableHandle);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    *Handle = Kernel ? (HANDLE)((ULONG_PTR)TableHandle | KERNEL_HANDLE_MASK) : TableHandle;
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS ObCloseHandle(HANDLE Handle, KPROCESSOR_MODE PreviousMode)
+{
+    PHANDLE_TABLE Table;
+    HANDLE TableHandle;
+    NTSTATUS Status = ObpResolveHandle(Handle, PreviousMode, &Table, &TableHandle);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    return ObCloseHandleInTable(Table, TableHandle);
+}
+
+NTSTATUS ZwClose(HANDLE Handle)
+{
+    return ObCloseHandle(Handle, KernelMode);
+}

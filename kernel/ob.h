@@ -1,0 +1,347 @@
+/*
+ * ob.h - the object manager's public interface (Ob): object types,
+ * reference-counted objects with a header in front of the body, and handle
+ * tables that turn small integers into referenced object pointers.
+ *
+ *   HANDLE 0x0C                 HANDLE_TABLE (one per process)
+ *     |                         +---------------------------------------+
+ *     | index = 0x0C / 4 - 1    | Entries --> [0] Object Access Attrib |
+ *     +----------------------------------->  [1] Object Access Attrib |
+ *                               |            [2] Object ---------------------+
+ *                               |            [3] NULL  (free slot)     |     |
+ *                               |            ...  (Capacity, doubles)  |     |
+ *                               +---------------------------------------+     |
+ *                                                                              |
+ *   pool block (tag = first 4 chars of the type name, e.g. 'Even')            |
+ *   +0x00 OBJECT_HEADER  PointerCount  references, one per handle included   |
+ *   +0x08                HandleCount   handles in every table                 |
+ *   +0x10                Type ------------> OBJECT_TYPE "Event"               |
+ *   +0x18                BodySize, Flags      DeleteProcedure, counters       |
+ *   +0x20 body  <-------------------------------------------------------------+
+ *         (what ObCreateObject returns and every Ob routine takes)
+ *
+ * An object lives while PointerCount > 0. Every handle holds one reference
+ * (so PointerCount >= HandleCount always); kernel code that keeps a pointer
+ * holds its own with ObReferenceObject. When the count reaches zero the
+ * type's DeleteProcedure runs on the body and the block goes back to pool.
+ *
+ * Handle values are (index + 1) * 4: 4, 8, 12, ... 0 is never a handle.
+ * Kernel handles (OBJ_KERNEL_HANDLE) carry KERNEL_HANDLE_MASK, live in
+ * ObpKernelHandleTable and are refused to UserMode callers, as on NT.
+ *
+ * Locking and IRQL: each handle table has a spin lock that covers its
+ * entry array, capacity and counters; nothing is allocated, freed or
+ * deleted while it is held (growth allocates first, then swaps arrays under
+ * the lock). Reference counts are atomic. Every routine here may be called
+ * at IRQL <= DISPATCH_LEVEL; objects and tables live in nonpaged pool. A
+ * DeleteProcedure runs at the IRQL of whoever dropped the last reference.
+ */
+#ifndef PAGODA_OB_H
+#define PAGODA_OB_H
+
+#include "ke.h"
+
+/* ------------------------------------------------------------------------
+ * Handle attributes and options (values of Windows' ntdef.h / winnt.h)
+ * ------------------------------------------------------------------------ */
+#ifndef OBJ_INHERIT
+#define OBJ_INHERIT             0x00000002L  /* copied into children (ObInheritHandleTable) */
+#endif
+#ifndef OBJ_KERNEL_HANDLE
+#define OBJ_KERNEL_HANDLE       0x00000200L  /* goes to the kernel table, invisible to user mode */
+#endif
+#ifndef DUPLICATE_CLOSE_SOURCE
+#define DUPLICATE_CLOSE_SOURCE    0x00000001
+#define DUPLICATE_SAME_ACCESS     0x00000002
+#define DUPLICATE_SAME_ATTRIBUTES 0x00000004
+#endif
+
+/* Kernel handles have the top 33 bits set (NT's KERNEL_HANDLE_MASK on
+ * x64), so they are negative and never collide with a process's handles. */
+#define KERNEL_HANDLE_MASK      ((ULONG_PTR)0xFFFFFFFF80000000ULL)
+
+/* Pool tag of handle tables and their entry arrays (NT's "Obtb"). Objects
+ * use their type's tag, OBJECT_TYPE.PoolTag. */
+#define OB_HANDLE_TABLE_TAG     POOL_TAG('O', 'b', 't', 'b')
+
+/* A new table has room for this many handles and doubles when full, up to
+ * the maximum (NT's limit, 2^24), which keeps handle values below 2^31. */
+#define OB_HANDLE_TABLE_INITIAL_ENTRIES 32
+#define OB_HANDLE_TABLE_MAXIMUM_ENTRIES (1UL << 24)
+
+#define OB_HANDLE_TO_INDEX(Handle) (((ULONG_PTR)(Handle) >> 2) - 1)
+#define OB_INDEX_TO_HANDLE(Index)  ((HANDLE)(((ULONG_PTR)(Index) + 1) << 2))
+
+/* ------------------------------------------------------------------------
+ * Object types
+ * ------------------------------------------------------------------------ */
+
+/* Called once, when the last reference goes, before the block is freed:
+ * release what the body owns (not the body itself). Runs at the IRQL of
+ * the last ObDereferenceObject, with no Ob lock held. */
+typedef void (*OB_DELETE_METHOD)(PVOID Object);
+
+typedef struct _OBJECT_TYPE {
+    LIST_ENTRY TypeListEntry;       /* ObpTypeListLock: every type, for the shell */
+    const char *Name;               /* "Process", "Thread", "Event", ... */
+    ULONG PoolTag;                  /* first four characters of Name */
+    BOOLEAN Initialized;
+    OB_DELETE_METHOD DeleteProcedure; /* may be NULL */
+    /* Atomic counters (what WinDbg's !object \ObjectTypes shows). */
+    volatile LONG TotalNumberOfObjects;
+    volatile LONG TotalNumberOfHandles;
+    volatile LONG HighWaterNumberOfObjects;
+    volatile LONG HighWaterNumberOfHandles;
+} OBJECT_TYPE, *POBJECT_TYPE;
+
+/* ------------------------------------------------------------------------
+ * The object header: in front of every body, in the same pool block.
+ * ------------------------------------------------------------------------ */
+typedef struct _OBJECT_HEADER {
+    volatile LONG_PTR PointerCount; /* atomic: references, handles included */
+    volatile LONG_PTR HandleCount;  /* atomic: handles open on it, all tables */
+    POBJECT_TYPE Type;              /* set at creation, never changes */
+    ULONG BodySize;                 /* bytes asked of ObCreateObject */
+    ULONG Flags;                    /* reserved, zero */
+    UCHAR Body[] __attribute__((aligned(16))); /* the object itself */
+} OBJECT_HEADER, *POBJECT_HEADER;
+
+STATIC_ASSERT(offsetof(OBJECT_HEADER, PointerCount) == 0x00);
+STATIC_ASSERT(offsetof(OBJECT_HEADER, HandleCount) == 0x08);
+STATIC_ASSERT(offsetof(OBJECT_HEADER, Type) == 0x10);
+STATIC_ASSERT(offsetof(OBJECT_HEADER, Body) == 0x20);
+STATIC_ASSERT(offsetof(OBJECT_HEADER, Body) % 16 == 0);
+
+#define OBJECT_TO_OBJECT_HEADER(Object) CONTAINING_RECORD((Object), OBJECT_HEADER, Body)
+#define OBJECT_HEADER_TO_BODY(Header)   ((PVOID)(Header)->Body)
+
+/* ------------------------------------------------------------------------
+ * Handle tables
+ * ------------------------------------------------------------------------ */
+typedef struct _HANDLE_TABLE_ENTRY {
+    PVOID Object;                   /* the body; NULL: free slot */
+    ACCESS_MASK GrantedAccess;
+    ULONG Attributes;               /* OBJ_INHERIT */
+} HANDLE_TABLE_ENTRY, *PHANDLE_TABLE_ENTRY;
+STATIC_ASSERT(sizeof(HANDLE_TABLE_ENTRY) == 16);
+
+typedef struct _HANDLE_TABLE {
+    KSPIN_LOCK Lock;                /* protects every field below */
+    PHANDLE_TABLE_ENTRY Entries;    /* Lock: Capacity entries, nonpaged pool */
+    ULONG Capacity;                 /* Lock: a power of two times the initial size */
+    ULONG HandleCount;              /* Lock: entries in use */
+    ULONG FreeHint;                 /* Lock: no free entry has a lower index */
+    ULONG HighWaterHandleCount;     /* Lock: the most handles ever open at once */
+} HANDLE_TABLE, *PHANDLE_TABLE;
+
+/* What a handle grants, as ObReferenceObjectByHandle reports it (DDK). */
+typedef struct _OBJECT_HANDLE_INFORMATION {
+    ULONG HandleAttributes;
+    ACCESS_MASK GrantedAccess;
+} OBJECT_HANDLE_INFORMATION, *POBJECT_HANDLE_INFORMATION;
+
+#define OB_STATUS NTSTATUS __attribute__((warn_unused_result))
+
+/* ------------------------------------------------------------------------
+ * Types and objects (kernel/ob.c)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Initialize a type in caller-provided storage that lives for ever (types
+ * are never deleted) and add it to the list ObEnumerateObjectTypes walks.
+ * Name must outlive it too; its first four characters become the pool tag
+ * of the type's objects. Call once per type. IRQL <= DISPATCH_LEVEL.
+ */
+void ObInitializeObjectType(POBJECT_TYPE Type, const char *Name, OB_DELETE_METHOD DeleteProcedure);
+
+/*
+ * Allocate an object of Type with BodySize bytes of zeroed body from
+ * nonpaged pool. On success *Object is the body, PointerCount 1 (the
+ * caller's reference, dropped with ObDereferenceObject), HandleCount 0.
+ * Returns STATUS_INSUFFICIENT_RESOURCES when pool is exhausted.
+ * IRQL <= DISPATCH_LEVEL.
+ */
+OB_STATUS ObCreateObject(POBJECT_TYPE Type, ULONG BodySize, PVOID *Object);
+
+/*
+ * Take one more reference on a live object; returns the new count.
+ * Referencing an object whose count is already 0 (being deleted, or
+ * freed) is bugcheck REFERENCE_BY_POINTER. Any IRQL <= DISPATCH_LEVEL.
+ */
+LONG_PTR ObReferenceObject(PVOID Object);
+
+/*
+ * Drop one reference; returns the new count. At 0 the type's
+ * DeleteProcedure runs (at the caller's IRQL, no Ob lock held) and the
+ * block is freed, so the caller must not touch Object afterwards. Dropping
+ * below zero, or below the number of handles still open, is bugcheck
+ * REFERENCE_BY_POINTER (type, object, count before, handle count).
+ * IRQL <= DISPATCH_LEVEL.
+ */
+LONG_PTR ObDereferenceObject(PVOID Object);
+
+/*
+ * Reference Object after checking its type (ObjectType NULL: any).
+ * Returns STATUS_OBJECT_TYPE_MISMATCH without a reference on a mismatch.
+ * DesiredAccess and AccessMode are accepted for the DDK signature; there
+ * is no security descriptor to check them against. IRQL <= DISPATCH_LEVEL.
+ */
+OB_STATUS ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAccess,
+                                     POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode);
+
+/* The type of an object, and its counts (a snapshot: for the shell and
+ * tests, never for decisions). */
+POBJECT_TYPE ObGetObjectType(PVOID Object);
+LONG_PTR ObQueryPointerCount(PVOID Object);
+LONG_PTR ObQueryHandleCount(PVOID Object);
+
+/* Call Callback(Type, Context) for every initialized type, in the order
+ * they were initialized, with the type list lock held (DISPATCH_LEVEL):
+ * the callback must not initialize types or block. */
+typedef void (*OB_ENUM_TYPE_ROUTINE)(POBJECT_TYPE Type, PVOID Context);
+void ObEnumerateObjectTypes(OB_ENUM_TYPE_ROUTINE Callback, PVOID Context);
+
+/* ------------------------------------------------------------------------
+ * Handle tables, explicitly named (kernel/ob.c). The process manager owns
+ * one per process; tests use private ones.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Allocate an empty table (OB_HANDLE_TABLE_INITIAL_ENTRIES slots, grows on
+ * demand). The caller frees it with ObDestroyHandleTable.
+ * Returns STATUS_INSUFFICIENT_RESOURCES. IRQL <= DISPATCH_LEVEL.
+ */
+OB_STATUS ObCreateHandleTable(PHANDLE_TABLE *Table);
+
+/*
+ * Close every handle still open in Table (each drops its reference, which
+ * may delete objects) and free the table. Nobody may use Table during or
+ * after the call. IRQL <= DISPATCH_LEVEL.
+ */
+void ObDestroyHandleTable(PHANDLE_TABLE Table);
+
+/*
+ * Make a new handle in Table for Object with GrantedAccess and Attributes
+ * (OBJ_INHERIT or 0; anything else is STATUS_INVALID_PARAMETER). The
+ * handle takes its own reference: the caller keeps the one it had. The
+ * lowest free slot is used; a full table doubles, and past
+ * OB_HANDLE_TABLE_MAXIMUM_ENTRIES, or out of pool, the result is
+ * STATUS_INSUFFICIENT_RESOURCES with nothing changed.
+ * IRQL <= DISPATCH_LEVEL; Table's lock must not be held.
+ */
+OB_STATUS ObInsertHandle(PHANDLE_TABLE Table, PVOID Object, ACCESS_MASK GrantedAccess,
+                         ULONG Attributes, PHANDLE Handle);
+
+/*
+ * Look Handle up in Table and return its object with a new reference in
+ * *Object (the caller drops it with ObDereferenceObject). ObjectType NULL
+ * accepts any type. Returns STATUS_INVALID_HANDLE (0, not a multiple of
+ * 4, beyond the table, or a free slot) or STATUS_OBJECT_TYPE_MISMATCH,
+ * with *Object = NULL. HandleInformation, if not NULL, receives the
+ * entry's access and attributes. IRQL <= DISPATCH_LEVEL.
+ */
+OB_STATUS ObReferenceObjectByHandleInTable(PHANDLE_TABLE Table, HANDLE Handle,
+                                           POBJECT_TYPE ObjectType, PVOID *Object);
+OB_STATUS ObReferenceObjectByHandleInTableEx(PHANDLE_TABLE Table, HANDLE Handle,
+                                             POBJECT_TYPE ObjectType, PVOID *Object,
+                                             POBJECT_HANDLE_INFORMATION HandleInformation);
+
+/*
+ * Free Handle's slot and drop its reference (which may delete the object).
+ * Returns STATUS_SUCCESS or STATUS_INVALID_HANDLE. IRQL <= DISPATCH_LEVEL.
+ */
+NTSTATUS ObCloseHandleInTable(PHANDLE_TABLE Table, HANDLE Handle);
+
+/*
+ * Make a handle in TargetTable for the object SourceHandle names in
+ * SourceTable (the two tables may be the same). Options:
+ *   DUPLICATE_SAME_ACCESS      grant the source's access (DesiredAccess ignored)
+ *   DUPLICATE_SAME_ATTRIBUTES  copy the source's attributes (HandleAttributes ignored)
+ *   DUPLICATE_CLOSE_SOURCE     close SourceHandle, whether or not the
+ *                              duplicate could be made (NT's rule);
+ *                              TargetTable may then be NULL: close only
+ * Without DUPLICATE_SAME_ACCESS, DesiredAccess must be a subset of the
+ * source's access (STATUS_ACCESS_DENIED): with no security descriptors,
+ * duplication must never widen access. Returns the statuses of
+ * ObReferenceObjectByHandleInTable and ObInsertHandle, or
+ * STATUS_INVALID_PARAMETER for unknown options or attributes.
+ * IRQL <= DISPATCH_LEVEL; neither table's lock held.
+ */
+OB_STATUS ObDuplicateHandle(PHANDLE_TABLE SourceTable, HANDLE SourceHandle,
+                            PHANDLE_TABLE TargetTable, ACCESS_MASK DesiredAccess,
+                            ULONG HandleAttributes, ULONG Options, PHANDLE TargetHandle);
+
+/*
+ * Create *Child holding, at the same handle values, every handle of Parent
+ * marked OBJ_INHERIT (each with its own reference); the others are free
+ * slots in the child. This is what process creation with
+ * InheritHandles = TRUE does. Returns STATUS_INSUFFICIENT_RESOURCES.
+ * IRQL <= DISPATCH_LEVEL.
+ */
+OB_STATUS ObInheritHandleTable(PHANDLE_TABLE Parent, PHANDLE_TABLE *Child);
+
+/*
+ * Call Callback(Handle, Entry, Context) for each open handle of Table in
+ * increasing order, until it returns TRUE (stop, as NT's
+ * ExEnumHandleTable). Entry is a copy, and the object holds an extra
+ * reference for the call, so the callback runs without the table lock and
+ * may use the table (handles it opens or closes meanwhile may or may not
+ * be visited). Returns TRUE when the callback stopped the walk.
+ * IRQL <= DISPATCH_LEVEL.
+ */
+typedef BOOLEAN (*OB_ENUM_HANDLE_ROUTINE)(HANDLE Handle, const HANDLE_TABLE_ENTRY *Entry,
+                                          PVOID Context);
+BOOLEAN ObEnumerateHandleTable(PHANDLE_TABLE Table, OB_ENUM_HANDLE_ROUTINE Callback,
+                               PVOID Context);
+
+/* ------------------------------------------------------------------------
+ * The NT-named routines on the current process's handles (kernel/ob.c).
+ * ------------------------------------------------------------------------ */
+
+/* The current process's handle table, or NULL once the process has torn
+ * it down. Implemented by the process manager (kernel/psmgr.c). */
+PHANDLE_TABLE ObpGetCurrentHandleTable(void);
+
+/* The table OBJ_KERNEL_HANDLE handles go to: the System process's, set by
+ * the process manager when it creates it. While NULL, kernel handles go to
+ * the current table (still tagged with KERNEL_HANDLE_MASK). */
+extern PHANDLE_TABLE ObpKernelHandleTable;
+
+/*
+ * DDK: reference the object Handle names in the current process (or the
+ * kernel table for a kernel handle from KernelMode). For UserMode callers,
+ * DesiredAccess must be granted by the handle (STATUS_ACCESS_DENIED) and
+ * kernel handles are STATUS_INVALID_HANDLE; KernelMode skips the access
+ * check. Other results as ObReferenceObjectByHandleInTable.
+ * NOTE: the pseudo handles NtCurrentProcess() (-1) and NtCurrentThread()
+ * (-2) are not recognised here yet: they are STATUS_INVALID_HANDLE.
+ * IRQL <= DISPATCH_LEVEL.
+ */
+OB_STATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
+                                    POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
+                                    PVOID *Object,
+                                    POBJECT_HANDLE_INFORMATION HandleInformation);
+
+/*
+ * Open a handle to Object (on which the caller holds a reference, and
+ * keeps it) in the current process's table, or the kernel table when
+ * HandleAttributes has OBJ_KERNEL_HANDLE and AccessMode is KernelMode
+ * (from UserMode the flag is ignored, as on NT). HandleAttributes:
+ * OBJ_INHERIT | OBJ_KERNEL_HANDLE, else STATUS_INVALID_PARAMETER; a wrong
+ * ObjectType (non-NULL) is STATUS_OBJECT_TYPE_MISMATCH; a process without
+ * a table is STATUS_PROCESS_IS_TERMINATING. IRQL <= DISPATCH_LEVEL.
+ */
+OB_STATUS ObOpenObjectByPointer(PVOID Object, ULONG HandleAttributes, ACCESS_MASK DesiredAccess,
+                                POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
+                                PHANDLE Handle);
+
+/*
+ * Close Handle in the current process (or the kernel table, for a kernel
+ * handle from KernelMode). STATUS_SUCCESS or STATUS_INVALID_HANDLE. ZwClose
+ * is ObCloseHandle(Handle, KernelMode); NtClose will pass UserMode.
+ * IRQL <= DISPATCH_LEVEL.
+ */
+NTSTATUS ObCloseHandle(HANDLE Handle, KPROCESSOR_MODE PreviousMode);
+NTSTATUS ZwClose(HANDLE Handle);
+
+#endif /* PAGODA_OB_H */

@@ -1,0 +1,269 @@
+/*
+ * sched.c - the dispatcher: ready queues, picking the next thread, the
+ * context switch and preemption.
+ *
+ * Thread states (KTHREAD.State):
+ *
+ *      create            KiReadyThread            picked
+ *   Initialized --------> Ready <-------------------------------+
+ *                           |  ^                                |
+ *                   picked  |  | preempted / quantum end        |
+ *                           v  |                                |
+ *                         Running ----- waits ----> Waiting ----+
+ *                           |          (KiSwapThread)   KiUnwaitThread
+ *                           +--- PsTerminateSystemThread ---> Terminated
+ *
+ * 32 ready queues, one per priority, and ReadySummary with bit n set when
+ * queue n is not empty: the next thread is the head of the highest queue.
+ * Threads of equal priority take turns by quantum (KI_QUANTUM_TICKS clock
+ * ticks); a thread readied at a higher priority than the running one
+ * preempts it at once (when the IRQL next drops below DISPATCH_LEVEL).
+ *
+ * The switch (KiSwitchTo) writes CR3 only when the next thread's address
+ * space differs from the current one, sets TSS.RSP0 to the next thread's
+ * stack top, saves and restores the x87/SSE state, and swaps stacks.
+ *
+ * Locking: everything here runs at DISPATCH_LEVEL (the dispatcher lock on
+ * one processor), and the switch itself with interrupts disabled.
+ */
+#include "ki.h"
+#include "../mm/mm.h"
+
+KPCR KiPcr = {.Self = &KiPcr};
+volatile KE_SCHEDULER_COUNTERS KeSchedulerCounters;
+static PKTHREAD KiDeadThread; /* terminated; dereferenced after the switch */
+void PspDeleteDeadThread(PKTHREAD Thread);
+
+PKTHREAD KeGetCurrentThread(void)
+{
+    PKTHREAD Thread;
+    __asm__ volatile("mov %%gs:8, %0" : "=r"(Thread));
+    return Thread;
+}
+
+void KiInitializeScheduler(PKTHREAD BootThread, PKTHREAD IdleThread)
+{
+    for (ULONG i = 0; i < MAXIMUM_PRIORITY; i++)
+        InitializeListHead(&KiPcr.DispatcherReadyListHead[i]);
+    InitializeListHead(&KiPcr.DpcListHead);
+    KiPcr.CurrentThread = BootThread;
+    KiPcr.IdleThread = IdleThread;
+    BootThread->State = Running;
+    IdleThread->State = Running; /* never on a ready queue */
+    KiTss.Rsp0 = (ULONG64)BootThread->StackBase;
+}
+
+void KiInitializeThread(PKTHREAD Thread, PKPROCESS Process, PVOID StackBase, PVOID StackLimit,
+                        KPRIORITY Priority, BOOLEAN InitialFrame)
+{
+    Thread->Header.Type = ThreadObject;
+    Thread->Header.SignalState = 0;
+    InitializeListHead(&Thread->Header.WaitListHead);
+    Thread->StackBase = StackBase;
+    Thread->StackLimit = StackLimit;
+    Thread->Process = Process;
+    Thread->AddressSpace = Process->AddressSpace;
+    Thread->State = Initialized;
+    Thread->Priority = Thread->BasePriority = Priority;
+    Thread->Quantum = KI_QUANTUM_TICKS;
+    KeInitializeTimer(&Thread->Timer);
+
+    /* The FXSAVE image of a fresh thread: default control words
+     * (x87 FCW 0x37F, MXCSR 0x1F80: all exceptions masked). */
+    for (ULONG i = 0; i < sizeof(Thread->FxSaveArea); i++)
+        Thread->FxSaveArea[i] = 0;
+    Thread->FxSaveArea[0] = 0x7F;
+    Thread->FxSaveArea[1] = 0x03;
+    Thread->FxSaveArea[24] = 0x80;
+    Thread->FxSaveArea[25] = 0x1F;
+
+    if (!InitialFrame)
+        return; /* the boot thread: already running on its stack */
+
+    /* The initial frame KiSwapContext pops: six registers, RFLAGS (IF
+     * clear), then the return address KiThreadStartup. The slot above it
+     * keeps the ABI's stack alignment at KiThreadStartup's entry. */
+    ULONG64 *Sp = (ULONG64 *)StackBase;
+    *--Sp = 0;                             /* fake return address of KiThreadStartup */
+    *--Sp = (ULONG64)KiThreadStartup;
+    *--Sp = 0x2;                           /* RFLAGS: reserved bit 1 only */
+    for (ULONG i = 0; i < 6; i++)
+        *--Sp = 0;                         /* RBP, RBX, R12-R15 */
+    Thread->KernelStack = Sp;
+}
+
+/* Highest-priority ready thread with Priority >= Minimum, removed from its
+ * queue; NULL if none. */
+static PKTHREAD KiSelectReadyThread(KPRIORITY Minimum)
+{
+    ULONG Summary = KiPcr.ReadySummary;
+    if (Summary == 0)
+        return NULL;
+    KPRIORITY Priority = 31 - __builtin_clz(Summary);
+    if (Priority < Minimum)
+        return NULL;
+    PLIST_ENTRY Entry = RemoveHeadList(&KiPcr.DispatcherReadyListHead[Priority]);
+    if (IsListEmpty(&KiPcr.DispatcherReadyListHead[Priority]))
+        KiPcr.ReadySummary &= ~(1u << Priority);
+    return CONTAINING_RECORD(Entry, KTHREAD, WaitListEntry);
+}
+
+static void KiInsertReady(PKTHREAD Thread, BOOLEAN AtHead)
+{
+    Thread->State = Ready;
+    PLIST_ENTRY Head = &KiPcr.DispatcherReadyListHead[Thread->Priority];
+    if (AtHead)
+        InsertHeadList(Head, &Thread->WaitListEntry);
+    else
+        InsertTailList(Head, &Thread->WaitListEntry);
+    KiPcr.ReadySummary |= 1u << Thread->Priority;
+}
+
+void KiReadyThread(PKTHREAD Thread)
+{
+    ASSERT(KeGetCurrentIrql() >= DISPATCH_LEVEL);
+    KiInsertReady(Thread, FALSE);
+    PKTHREAD Current = KiPcr.CurrentThread;
+    if (Current == KiPcr.IdleThread || Thread->Priority > Current->Priority)
+        KiPcr.DispatchInterruptRequested = TRUE;
+}
+
+/* Called right after a switch, on the new thread's stack: the thread that
+ * ended can now lose its stack. */
+void KiFinishSwitch(void)
+{
+    PKTHREAD Dead = KiDeadThread;
+    if (Dead) {
+        KiDeadThread = NULL;
+        PspDeleteDeadThread(Dead);
+    }
+}
+
+static void KiSwitchTo(PKTHREAD Old, PKTHREAD New)
+{
+    ASSERT(KeGetCurrentIrql() == DISPATCH_LEVEL);
+    ULONG64 Flags = __readeflags();
+    _disable();
+
+    New->State = Running;
+    New->ContextSwitches++;
+    KiPcr.CurrentThread = New;
+    KeSchedulerCounters.ContextSwitches++;
+    if (Old->State == Terminated)
+        KiDeadThread = Old;
+
+    /* CR3 changes only when the next thread lives in (or is attached to)
+     * another address space. */
+    Old->AddressSpace = MmCurrentAddressSpace;
+    if (New->AddressSpace != MmCurrentAddressSpace) {
+        __writecr3(New->AddressSpace->DirectoryTableBase);
+        MmCurrentAddressSpace = New->AddressSpace;
+        KeSchedulerCounters.Cr3Switches++;
+    } else {
+        KeSchedulerCounters.SameProcessSwitches++;
+    }
+    KiTss.Rsp0 = (ULONG64)New->StackBase;
+    KiPcr.KernelRsp = (ULONG64)New->StackBase;
+
+    __asm__ volatile("fxsave64 %0" : "=m"(*(UCHAR(*)[512])Old->FxSaveArea));
+    __asm__ volatile("fxrstor64 %0" : : "m"(*(UCHAR(*)[512])New->FxSaveArea));
+    KiSwapContext(&Old->KernelStack, New->KernelStack);
+
+    /* Running again as Old (or, for a new thread, in KiThreadStartup). */
+    KiFinishSwitch();
+    __writeeflags(Flags);
+}
+
+NTSTATUS KiSwapThread(void)
+{
+    PKTHREAD Current = KiPcr.CurrentThread;
+    ASSERT(KeGetCurrentIrql() == DISPATCH_LEVEL);
+    ASSERT(Current->State != Running || Current == KiPcr.IdleThread);
+    PKTHREAD Next = KiSelectReadyThread(0);
+    if (!Next)
+        Next = KiPcr.IdleThread;
+    if (Next != Current)
+        KiSwitchTo(Current, Next);
+    return Current->WaitStatus;
+}
+
+/*
+ * The DISPATCH_LEVEL software interrupt: the quantum ran out, or a thread
+ * of higher priority became ready. Interrupts disabled, IRQL DISPATCH.
+ */
+void KiDispatchPreempt(void)
+{
+    PKTHREAD Current = KiPcr.CurrentThread;
+    PKTHREAD Next;
+
+    if (KiPcr.QuantumEnd) {
+        KiPcr.QuantumEnd = FALSE;
+        KeSchedulerCounters.QuantumEnds++;
+        Current->Quantum = KI_QUANTUM_TICKS;
+        /* Round robin: another thread of the same (or higher) priority. */
+        Next = KiSelectReadyThread(Current == KiPcr.IdleThread ? 0 : Current->Priority);
+        if (!Next)
+            return;
+        if (Current != KiPcr.IdleThread)
+            KiInsertReady(Current, FALSE);
+    } else {
+        Next = KiSelectReadyThread(Current == KiPcr.IdleThread ? 0 : Current->Priority + 1);
+        if (!Next)
+            return;
+        /* Preempted before its quantum ended: it keeps its place. */
+        if (Current != KiPcr.IdleThread)
+            KiInsertReady(Current, TRUE);
+    }
+    KiSwitchTo(Current, Next);
+}
+
+KPRIORITY KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority)
+{
+    ASSERT(Priority >= 0 && Priority < MAXIMUM_PRIORITY);
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    KPRIORITY Old = Thread->Priority;
+    if (Thread->State == Ready) {
+        RemoveEntryList(&Thread->WaitListEntry);
+        if (IsListEmpty(&KiPcr.DispatcherReadyListHead[Old]))
+            KiPcr.ReadySummary &= ~(1u << Old);
+        Thread->Priority = Thread->BasePriority = Priority;
+        KiReadyThread(Thread);
+    } else {
+        Thread->Priority = Thread->BasePriority = Priority;
+        /* Lowering the running thread may let a ready one through. */
+        if (Thread == KiPcr.CurrentThread && KiPcr.ReadySummary &&
+            (LONG)(31 - __builtin_clz(KiPcr.ReadySummary)) > Priority)
+            KiPcr.DispatchInterruptRequested = TRUE;
+    }
+    KiReleaseDispatcherLock(OldIrql);
+    return Old;
+}
+
+NTSTATUS ZwYieldExecution(void)
+{
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    PKTHREAD Current = KiPcr.CurrentThread;
+    NTSTATUS Status = STATUS_NO_YIELD_PERFORMED;
+    PKTHREAD Next = KiSelectReadyThread(Current->Priority);
+    if (Next) {
+        Current->Quantum = KI_QUANTUM_TICKS;
+        KiInsertReady(Current, FALSE);
+        KiSwitchTo(Current, Next);
+        Status = STATUS_SUCCESS;
+    }
+    KiReleaseDispatcherLock(OldIrql);
+    return Status;
+}
+
+NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                                PLARGE_INTEGER Interval)
+{
+    /* A wait on the thread's own timer: KeWaitForSingleObject on nothing
+     * but a timeout. */
+    KTIMER Timer;
+    KeInitializeTimer(&Timer);
+    KeSetTimer(&Timer, *Interval, NULL);
+    NTSTATUS Status = KeWaitForSingleObject(&Timer, DelayExecution, WaitMode, Alertable, NULL);
+    KeCancelTimer(&Timer);
+    return Status == STATUS_WAIT_0 ? STATUS_SUCCESS : Status;
+}

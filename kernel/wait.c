@@ -1,0 +1,403 @@
+/*
+ * wait.c - waiting for dispatcher objects: KeWaitForSingleObject,
+ * KeWaitForMultipleObjects, and the two internal routines every signaller
+ * calls, KiWaitTest and KiUnwaitThread.
+ *
+ * Any object that starts with a DISPATCHER_HEADER can be waited for:
+ * events (kernel/event.c), timers (kernel/timer.c), threads and processes
+ * (signalled when they end). SignalState > 0 means signalled.
+ *
+ * Data structures. A waiting thread describes its wait with one KWAIT_BLOCK
+ * per object:
+ *
+ *      KTHREAD                          objects (DISPATCHER_HEADER)
+ *   +---------------+              +-----------------------------+
+ *   | WaitBlockList-+--> block 0 --+-> WaitListEntry in event A  |
+ *   |               |       |      +-----------------------------+
+ *   |               |    block 1 --+-> WaitListEntry in event B  |
+ *   |               |       |      +-----------------------------+
+ *   | Timer  <------+-- block 3 ---+-> WaitListEntry in Timer    |
+ *   +---------------+  (timeout)   +-----------------------------+
+ *
+ *   - WaitListEntry links the block into its object's WaitListHead (FIFO:
+ *     the longest waiter is released first);
+ *   - NextWaitBlock links the thread's blocks into a ring, so whoever
+ *     satisfies one block can find (and unlink) all the others;
+ *   - WaitKey is the index in the caller's Object[] array: a satisfied
+ *     WaitAny wait returns STATUS_WAIT_0 + WaitKey;
+ *   - a timeout is just one more object: the thread's own KTIMER, waited
+ *     for through WaitBlock[THREAD_WAIT_OBJECTS] with WaitType WaitAny and
+ *     WaitKey STATUS_TIMEOUT. When the timer expires, the timer DPC calls
+ *     KiWaitTest on it like on any object, and the wait returns
+ *     STATUS_WAIT_0 + STATUS_TIMEOUT == STATUS_TIMEOUT. No special case.
+ *   The first THREAD_WAIT_OBJECTS blocks live in the KTHREAD; a wait for
+ *   more objects needs the caller's WaitBlockArray (nonpaged, one per
+ *   object), as on Windows.
+ *
+ * Satisfying a wait "consumes" what it waited for: a synchronization event
+ * or synchronization timer goes back to non-signalled (that is how exactly
+ * one waiter gets through); notification events and timers, threads and
+ * processes stay signalled. A WaitAll wait is satisfied only at a moment
+ * when all of its objects are signalled together, and then consumes all of
+ * them at once; until then it consumes nothing, so the other waiters of
+ * those objects are not robbed by a wait that cannot complete.
+ *
+ * Locking and IRQL: everything here runs under the dispatcher lock (on
+ * this single processor: DISPATCH_LEVEL, kernel/ki.h). A waiter checks the
+ * objects, links its blocks, marks itself Waiting and calls KiSwapThread,
+ * all without dropping the lock, so a signal cannot slip in between the
+ * check and the sleep (the "lost wake-up"). KiSwapThread returns, still at
+ * DISPATCH_LEVEL, once KiUnwaitThread has readied the thread and the
+ * scheduler has run it again.
+ *
+ * Alertable and WaitMode are recorded in the thread but change nothing:
+ * Pagoda has no APCs, so a wait never ends with STATUS_USER_APC or
+ * STATUS_ALERTED and a kernel stack is never paged out.
+ */
+#include "ki.h"
+
+/* The thread's wait block for its timeout timer (after the object blocks). */
+#define KI_TIMER_WAIT_BLOCK THREAD_WAIT_OBJECTS
+
+static inline BOOLEAN KiIsSignalled(PDISPATCHER_HEADER Object)
+{
+    return Object->SignalState > 0;
+}
+
+/* Is Block the thread's timeout block (not one of the caller's objects)? */
+static inline BOOLEAN KiIsTimeoutBlock(PKWAIT_BLOCK Block)
+{
+    return Block->Object == &Block->Thread->Timer;
+}
+
+static inline BOOLEAN KiIsWaitableType(UCHAR Type)
+{
+    return Type == EventNotificationObject || Type == EventSynchronizationObject ||
+           Type == ProcessObject || Type == ThreadObject ||
+           Type == TimerNotificationObject || Type == TimerSynchronizationObject;
+}
+
+/*
+ * A wait on Object was satisfied: take what the wait consumes. Only the
+ * auto-reset kinds change; everything else stays signalled so every other
+ * waiter gets through as well.
+ */
+static void KiConsumeObject(PDISPATCHER_HEADER Object)
+{
+    switch (Object->Type) {
+    case EventSynchronizationObject:
+    case TimerSynchronizationObject:
+        Object->SignalState = 0;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Every object of the WaitAll wait that Block belongs to is signalled now. */
+static BOOLEAN KiAllSignalled(PKWAIT_BLOCK Block)
+{
+    PKWAIT_BLOCK Current = Block;
+
+    do {
+        if (!KiIsTimeoutBlock(Current) && !KiIsSignalled(Current->Object))
+            return FALSE;
+        Current = Current->NextWaitBlock;
+    } while (Current != Block);
+    return TRUE;
+}
+
+/* Consume every object of the WaitAll wait that Block belongs to. */
+static void KiConsumeAll(PKWAIT_BLOCK Block)
+{
+    PKWAIT_BLOCK Current = Block;
+
+    do {
+        if (!KiIsTimeoutBlock(Current))
+            KiConsumeObject(Current->Object);
+        Current = Current->NextWaitBlock;
+    } while (Current != Block);
+}
+
+/*
+ * KiWaitTest - Object has just become signalled: satisfy, oldest first,
+ * the waits it can satisfy now, until none is left or Object is no longer
+ * signalled (a synchronization object stops after one). A WaitAny block
+ * is satisfied by Object alone (status STATUS_WAIT_0 + its WaitKey); a
+ * WaitAll block only when all of its thread's objects are signalled (status
+ * STATUS_SUCCESS). Increment is the priority boost for the threads
+ * released (see KiUnwaitThread). Dispatcher lock held (DISPATCH_LEVEL); the released threads
+ * run once the caller drops it.
+ */
+void KiWaitTest(PDISPATCHER_HEADER Object, LONG Increment)
+{
+    PLIST_ENTRY Entry;
+    PKWAIT_BLOCK Block;
+    NTSTATUS Status;
+
+    ASSERT(KeGetCurrentIrql() >= DISPATCH_LEVEL);
+
+    Entry = Object->WaitListHead.Flink;
+    while (KiIsSignalled(Object) && Entry != &Object->WaitListHead) {
+        Block = CONTAINING_RECORD(Entry, KWAIT_BLOCK, WaitListEntry);
+        if (Block->WaitType == WaitAny) {
+            KiConsumeObject(Object);
+            Status = STATUS_WAIT_0 + Block->WaitKey;
+        } else if (KiAllSignalled(Block)) {
+            KiConsumeAll(Block);
+            Status = STATUS_SUCCESS;
+        } else {
+            /* This WaitAll still lacks another object; it keeps its place. */
+            Entry = Entry->Flink;
+            continue;
+        }
+        KiUnwaitThread(Block->Thread, Status, Increment);
+        /*
+         * The unwait took all of that thread's blocks off their lists,
+         * possibly more than one from this list (the same object twice in
+         * one WaitAny), so Entry->Flink may be stale: start again from the
+         * head, which is still the oldest remaining waiter.
+         */
+        Entry = Object->WaitListHead.Flink;
+    }
+}
+
+/*
+ * KiUnwaitThread - end Thread's wait with WaitStatus: unlink all of its
+ * wait blocks from their objects, cancel its timeout timer if armed,
+ * record the status KiSwapThread will return, and make it Ready. Thread
+ * must be Waiting. Dispatcher lock held.
+ *
+ * NOTE: Increment, NT's priority boost for the released thread (Priority =
+ * BasePriority + Increment, below the real-time range, fresh quantum), is
+ * not applied yet: the scheduler does not decay boosted priorities at
+ * quantum end, so a boost would never wear off.
+ */
+void KiUnwaitThread(PKTHREAD Thread, NTSTATUS WaitStatus, LONG Increment)
+{
+    PKWAIT_BLOCK Block;
+
+    ASSERT(KeGetCurrentIrql() >= DISPATCH_LEVEL);
+    ASSERT(Thread->State == Waiting);
+    ASSERT(Thread->WaitBlockList != NULL);
+
+    Block = Thread->WaitBlockList;
+    do {
+        RemoveEntryList(&Block->WaitListEntry);
+        Block = Block->NextWaitBlock;
+    } while (Block != Thread->WaitBlockList);
+
+    /* Satisfied before the timeout: the timer must not fire later. (If the
+     * timeout is what ended the wait, the timer DPC has removed it.) */
+    if (Thread->Timer.Inserted)
+        KiRemoveTimer(&Thread->Timer);
+
+    Thread->WaitStatus = WaitStatus;
+    UNREFERENCED_PARAMETER(Increment);
+    KiReadyThread(Thread);
+}
+
+/*
+ * The wait can be satisfied right now: consume and return its status.
+ * Returns STATUS_PENDING when it cannot. WaitAny prefers the lowest index,
+ * as on Windows. Dispatcher lock held.
+ */
+static NTSTATUS KiTrySatisfyNow(ULONG Count, PVOID Object[], WAIT_TYPE WaitType)
+{
+    ULONG Index;
+
+    if (WaitType == WaitAny) {
+        for (Index = 0; Index < Count; Index++) {
+            if (KiIsSignalled(Object[Index])) {
+                KiConsumeObject(Object[Index]);
+                return STATUS_WAIT_0 + (NTSTATUS)Index;
+            }
+        }
+        return STATUS_PENDING;
+    }
+
+    for (Index = 0; Index < Count; Index++) {
+        if (!KiIsSignalled(Object[Index]))
+            return STATUS_PENDING;
+    }
+    for (Index = 0; Index < Count; Index++)
+        KiConsumeObject(Object[Index]);
+    return STATUS_SUCCESS;
+}
+
+/*
+ * Arm the thread's timeout timer for Timeout (negative: relative, positive:
+ * absolute interrupt time, 100 ns units). Returns FALSE when that moment
+ * has already passed: the wait times out without blocking. Done before any
+ * wait block is linked, so even a timer that fires at once cannot try to
+ * wake a thread that has not gone to sleep. Dispatcher lock held.
+ */
+static BOOLEAN KiArmWaitTimer(PKTHREAD Thread, PLARGE_INTEGER Timeout)
+{
+    PKTIMER Timer = &Thread->Timer;
+
+    ASSERT(!Timer->Inserted);
+    if (Timeout->QuadPart > 0 && (ULONG64)Timeout->QuadPart <= KeQueryInterruptTime())
+        return FALSE;
+
+    /* A one-shot notification timer, reused by every timed wait of this
+     * thread; only the wait code touches its header. */
+    Timer->Header.Type = TimerNotificationObject;
+    Timer->Header.SignalState = 0;
+    InitializeListHead(&Timer->Header.WaitListHead);
+    Timer->Dpc = NULL;
+    Timer->Period = 0;
+
+    (void)KiInsertTimer(Timer, *Timeout, 0, NULL);
+    if (!Timer->Inserted || KiIsSignalled(&Timer->Header)) {
+        if (Timer->Inserted)
+            KiRemoveTimer(Timer);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/*
+ * The body of both wait routines, after the arguments were checked.
+ * Entered below the dispatcher lock; returns at the caller's IRQL.
+ */
+static NTSTATUS KiWaitForObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+                                 KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                 BOOLEAN Alertable, PLARGE_INTEGER Timeout,
+                                 PKWAIT_BLOCK WaitBlocks)
+{
+    PKTHREAD Thread = KeGetCurrentThread();
+    PKWAIT_BLOCK Block, TimerBlock;
+    KIRQL OldIrql;
+    NTSTATUS Status;
+    ULONG Index;
+
+    OldIrql = KiAcquireDispatcherLock();
+
+    Status = KiTrySatisfyNow(Count, Object, WaitType);
+    if (Status != STATUS_PENDING)
+        goto out_unlock;
+
+    Status = STATUS_TIMEOUT;
+    if (Timeout != NULL && (Timeout->QuadPart == 0 || !KiArmWaitTimer(Thread, Timeout)))
+        goto out_unlock;
+
+    /* Build the ring of wait blocks, then link each into its object. */
+    for (Index = 0; Index < Count; Index++) {
+        Block = &WaitBlocks[Index];
+        Block->Thread = Thread;
+        Block->Object = Object[Index];
+        Block->WaitKey = (USHORT)Index;
+        Block->WaitType = (UCHAR)WaitType;
+        Block->Reserved = 0;
+        Block->NextWaitBlock = &WaitBlocks[Index + 1];
+    }
+    Block = &WaitBlocks[Count - 1];
+    if (Timeout != NULL) {
+        TimerBlock = &Thread->WaitBlock[KI_TIMER_WAIT_BLOCK];
+        TimerBlock->Thread = Thread;
+        TimerBlock->Object = &Thread->Timer;
+        TimerBlock->WaitKey = (USHORT)STATUS_TIMEOUT;
+        TimerBlock->WaitType = WaitAny;
+        TimerBlock->Reserved = 0;
+        Block->NextWaitBlock = TimerBlock;
+        Block = TimerBlock;
+    }
+    Block->NextWaitBlock = &WaitBlocks[0];
+
+    Block = &WaitBlocks[0];
+    do {
+        InsertTailList(&((PDISPATCHER_HEADER)Block->Object)->WaitListHead,
+                       &Block->WaitListEntry);
+        Block = Block->NextWaitBlock;
+    } while (Block != &WaitBlocks[0]);
+
+    Thread->WaitBlockList = &WaitBlocks[0];
+    Thread->WaitStatus = STATUS_PENDING;
+    Thread->WaitReason = (UCHAR)WaitReason;
+    Thread->WaitMode = WaitMode;
+    Thread->Alertable = Alertable;
+    Thread->WaitTick = KeTickCount;
+    Thread->State = Waiting;
+
+    /* Sleep; KiUnwaitThread set WaitStatus before readying us. */
+    Status = KiSwapThread();
+
+out_unlock:
+    KiReleaseDispatcherLock(OldIrql);
+    return Status;
+}
+
+/*
+ * Waits are allowed at IRQL <= APC_LEVEL, and at DISPATCH_LEVEL only as a
+ * poll (a zero timeout): a thread at DISPATCH_LEVEL cannot be switched
+ * away from. Anything else is the driver bug Windows stops for.
+ */
+static void KiCheckWaitIrql(PVOID Object, PLARGE_INTEGER Timeout, PVOID Caller)
+{
+    KIRQL Irql = KeGetCurrentIrql();
+    BOOLEAN Poll = Timeout != NULL && Timeout->QuadPart == 0;
+
+    if (Irql <= APC_LEVEL || (Irql == DISPATCH_LEVEL && Poll))
+        return;
+    KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, (ULONG_PTR)Object, Irql, 0, (ULONG_PTR)Caller);
+}
+
+/*
+ * KeWaitForSingleObject - wait until Object (any dispatcher object) is
+ * signalled, or Timeout passes: NULL waits for ever, 0 polls without
+ * blocking, negative is relative, positive is an absolute interrupt time,
+ * in 100 ns units. Returns STATUS_SUCCESS (== STATUS_WAIT_0), having
+ * consumed the object if it is a synchronization event or timer, or
+ * STATUS_TIMEOUT. IRQL <= APC_LEVEL, or DISPATCH_LEVEL with a zero
+ * timeout; otherwise bugcheck IRQL_NOT_LESS_OR_EQUAL (Object, IRQL, 0,
+ * caller). Returns at the caller's IRQL.
+ */
+NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                               BOOLEAN Alertable, PLARGE_INTEGER Timeout)
+{
+    PVOID Objects[1] = {Object};
+
+    KiCheckWaitIrql(Object, Timeout, __builtin_return_address(0));
+    ASSERT(Object != NULL && KiIsWaitableType(((PDISPATCHER_HEADER)Object)->Type));
+
+    return KiWaitForObjects(1, Objects, WaitAny, WaitReason, WaitMode, Alertable, Timeout,
+                            KeGetCurrentThread()->WaitBlock);
+}
+
+/*
+ * KeWaitForMultipleObjects - wait for Count dispatcher objects: WaitAny
+ * until one is signalled (returns STATUS_WAIT_0 + its index, the lowest
+ * when several are), WaitAll until all are signalled at the same moment
+ * (returns STATUS_SUCCESS; each is consumed). STATUS_TIMEOUT as for
+ * KeWaitForSingleObject. More than THREAD_WAIT_OBJECTS objects need
+ * WaitBlockArray (Count nonpaged blocks, not touched after the wait
+ * returns). STATUS_INVALID_PARAMETER for Count 0 or above
+ * MAXIMUM_WAIT_OBJECTS, for too many objects without WaitBlockArray, and
+ * for an unknown WaitType (Windows bugchecks for some of these; a return
+ * is friendlier to students). IRQL as for KeWaitForSingleObject.
+ */
+NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+                                  KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                  BOOLEAN Alertable, PLARGE_INTEGER Timeout,
+                                  PKWAIT_BLOCK WaitBlockArray)
+{
+    ULONG Index;
+
+    KiCheckWaitIrql(Object, Timeout, __builtin_return_address(0));
+
+    if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS || Object == NULL)
+        return STATUS_INVALID_PARAMETER;
+    if (Count > THREAD_WAIT_OBJECTS && WaitBlockArray == NULL)
+        return STATUS_INVALID_PARAMETER;
+    if (WaitType != WaitAny && WaitType != WaitAll)
+        return STATUS_INVALID_PARAMETER;
+    for (Index = 0; Index < Count; Index++)
+        ASSERT(Object[Index] != NULL &&
+               KiIsWaitableType(((PDISPATCHER_HEADER)Object[Index])->Type));
+
+    if (WaitBlockArray == NULL)
+        WaitBlockArray = KeGetCurrentThread()->WaitBlock;
+    return KiWaitForObjects(Count, Object, WaitType, WaitReason, WaitMode, Alertable, Timeout,
+                            WaitBlockArray);
+}
