@@ -37,7 +37,7 @@ RTL_C      := rtl/format.c rtl/string.c
 KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/test_pool.c \
 	tests/kernel/test_aspace.c tests/kernel/test_virtual.c \
 	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c tests/kernel/test_probe.c \
-	tests/kernel/test_dpc_timer.c
+	tests/kernel/test_dpc_timer.c tests/kernel/test_sched.c tests/kernel/test_event.c tests/kernel/test_ob.c
 
 KERNEL_OBJS := $(patsubst %.asm,$(BUILD)/obj/%.o,$(BOOT_ASM) $(KERNEL_ASM)) \
 	$(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C) $(MM_C) $(RTL_C) $(KTEST_C))

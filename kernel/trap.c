@@ -116,6 +116,17 @@ void KiDispatchTrap(PKTRAP_FRAME TrapFrame)
         return;
 
     KiBugCheckTrapFrame = TrapFrame;
+    /* A double fault whose stack pointer sits in the guard page below the
+     * thread's stack: the stack overflowed, the #PF could not push its
+     * frame, and the CPU fell back to the double-fault IST stack. Say so. */
+    PKTHREAD Thread = KiPcr.CurrentThread;
+    if (Vector == KI_VECTOR_DOUBLE_FAULT && Thread &&
+        TrapFrame->Rsp < (ULONG64)Thread->StackLimit &&
+        TrapFrame->Rsp >= (ULONG64)Thread->StackLimit - 2 * PAGE_SIZE) {
+        DbgPrint("\n*** Kernel stack overflow: thread %p ran below its stack limit %p "
+                 "(RSP %p) into the guard page.\n",
+                 (PVOID)Thread, Thread->StackLimit, (PVOID)TrapFrame->Rsp);
+    }
     DbgPrint("\n*** Unexpected kernel-mode trap: vector %llu (%s) at ", Vector,
              Vector < 32 ? KiVectorNames[Vector] : "?");
     KePrintSymbol(TrapFrame->Rip);

@@ -1,0 +1,332 @@
+/*
+ * test_sched.c - threads and the scheduler: priorities, preemption, many
+ * threads, CR3 switches between processes, and the seed's logger thread.
+ */
+#include "../../include/ktest.h"
+#include "../../kernel/ki.h"
+#include "../../kernel/ps.h"
+#include "../../mm/mi.h"
+#include "../../rtl/rtl.h"
+
+static LARGE_INTEGER KtMs(LONG Ms)
+{
+    LARGE_INTEGER T;
+    T.QuadPart = -(LONGLONG)Ms * 10000;
+    return T;
+}
+
+/* Create a system thread, wait for it to end, close its handle. */
+static NTSTATUS KtRunThread(PKSTART_ROUTINE Routine, PVOID Context, HANDLE Process)
+{
+    HANDLE Handle;
+    PVOID Thread;
+    NTSTATUS Status = PsCreateSystemThread(&Handle, 0, NULL, Process, NULL, Routine, Context);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    Status = ObReferenceObjectByHandle(Handle, 0, PsThreadType, KernelMode, &Thread, NULL);
+    if (NT_SUCCESS(Status)) {
+        Status = KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, NULL);
+        ObDereferenceObject(Thread);
+    }
+    ZwClose(Handle);
+    return Status;
+}
+
+/* ---------------------------------------------------------------- priorities */
+static volatile ULONG KtOrder[8];
+static volatile ULONG KtOrderCount;
+
+static void KtRecordPriority(PVOID Context)
+{
+    KtOrder[KtOrderCount++] = (ULONG)(ULONG_PTR)Context;
+}
+
+KTEST(sched, higher_priority_runs_first)
+{
+    /* From a thread at priority 20 (so none of them can run yet), make
+     * threads of priorities 5, 12, 9 ready, then sleep: they must run in
+     * priority order, 12, 9, 5. */
+    HANDLE Handles[3];
+    static const KPRIORITY Priorities[3] = {5, 12, 9};
+    KPRIORITY Old = KeSetPriorityThread(KeGetCurrentThread(), 20);
+    KtOrderCount = 0;
+    for (ULONG i = 0; i < 3; i++) {
+        PVOID Thread;
+        KT_ASSERT(NT_SUCCESS(PsCreateSystemThread(&Handles[i], 0, NULL, NULL, NULL,
+                                                  KtRecordPriority,
+                                                  (PVOID)(ULONG_PTR)Priorities[i])));
+        KT_ASSERT(NT_SUCCESS(ObReferenceObjectByHandle(Handles[i], 0, PsThreadType, KernelMode,
+                                                       &Thread, NULL)));
+        KeSetPriorityThread(Thread, Priorities[i]);
+        ObDereferenceObject(Thread);
+    }
+    KT_ASSERT_EQ(KtOrderCount, 0);
+    KeSetPriorityThread(KeGetCurrentThread(), Old);
+    LARGE_INTEGER Wait = KtMs(20);
+    KeDelayExecutionThread(KernelMode, FALSE, &Wait);
+    for (ULONG i = 0; i < 3; i++)
+        ZwClose(Handles[i]);
+    KT_ASSERT_EQ(KtOrderCount, 3);
+    KT_ASSERT_EQ(KtOrder[0], 12);
+    KT_ASSERT_EQ(KtOrder[1], 9);
+    KT_ASSERT_EQ(KtOrder[2], 5);
+}
+
+/* ---------------------------------------------------------------- preemption */
+static volatile BOOLEAN KtStopSpinning;
+static volatile ULONG64 KtSpins;
+
+static void KtSpinner(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+    while (!KtStopSpinning)
+        KtSpins++;
+}
+
+KTEST(sched, a_spinning_thread_is_preempted)
+{
+    /* A thread at our priority spins for ever without waiting. The clock's
+     * quantum end must still give the processor back to us. */
+    HANDLE Handle;
+    KtStopSpinning = FALSE;
+    KtSpins = 0;
+    ULONG64 QuantumEnds = KeSchedulerCounters.QuantumEnds;
+    KT_ASSERT(NT_SUCCESS(PsCreateSystemThread(&Handle, 0, NULL, NULL, NULL, KtSpinner, NULL)));
+    ULONG64 Start = KeQueryTickCount();
+    /* Busy too: no waiting here either, only the quantum switches us. */
+    while (KeQueryTickCount() - Start < 5 * KI_QUANTUM_TICKS)
+        ;
+    ULONG64 Seen = KtSpins;
+    KtStopSpinning = TRUE;
+    PVOID Thread;
+    KT_ASSERT(NT_SUCCESS(ObReferenceObjectByHandle(Handle, 0, PsThreadType, KernelMode, &Thread, NULL)));
+    KT_ASSERT_EQ(KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, NULL), STATUS_SUCCESS);
+    ObDereferenceObject(Thread);
+    ZwClose(Handle);
+    KT_ASSERT(Seen > 0);
+    KT_ASSERT(KeSchedulerCounters.QuantumEnds >= QuantumEnds + 2);
+}
+
+/* ---------------------------------------------------------------- 1,000 threads */
+static volatile LONG KtThreadsRun;
+
+static void KtCountThread(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+    __atomic_fetch_add(&KtThreadsRun, 1, __ATOMIC_SEQ_CST);
+}
+
+KTEST(sched, thousand_threads_return_every_stack_and_block)
+{
+    /* Warm up once (pool pages, page tables of the stack region), then
+     * measure: frames, kernel-stack frames and nonpaged pool bytes must
+     * come back exactly. */
+    KT_ASSERT(NT_SUCCESS(KtRunThread(KtCountThread, NULL, NULL)));
+    LARGE_INTEGER Settle = KtMs(5);
+    KeDelayExecutionThread(KernelMode, FALSE, &Settle);
+    PFN_NUMBER Stacks = MmPagesInUse(MiUsageKernelStack);
+    SIZE_T PoolBytes = ExGetPoolDescriptor(NonPagedPool)->SmallBytesInUse;
+    KtThreadsRun = 0;
+    for (ULONG i = 0; i < 1000; i++) {
+        NTSTATUS Status = KtRunThread(KtCountThread, NULL, NULL);
+        KT_ASSERT_EQ(Status, STATUS_SUCCESS);
+    }
+    KeDelayExecutionThread(KernelMode, FALSE, &Settle);
+    KT_ASSERT_EQ(KtThreadsRun, 1000);
+    KT_ASSERT_EQ(MmPagesInUse(MiUsageKernelStack), Stacks);
+    KT_ASSERT_EQ(ExGetPoolDescriptor(NonPagedPool)->SmallBytesInUse, PoolBytes);
+}
+
+/* ---------------------------------------------------------------- CR3 */
+#define KT_PRIVATE_VA ((PVOID)0x7F793950000ULL)
+typedef struct _KT_CR3_CONTEXT {
+    ULONG Id;
+    ULONG Rounds;
+    ULONG Mismatches;
+    ULONG64 Cr3;
+} KT_CR3_CONTEXT;
+
+static void KtCr3Thread(PVOID Context)
+{
+    KT_CR3_CONTEXT *C = Context;
+    C->Cr3 = __readcr3();
+    for (ULONG i = 0; i < C->Rounds; i++) {
+        ULONG Seen = 0;
+        if (!NT_SUCCESS(MmCopyFromUser(&Seen, KT_PRIVATE_VA, sizeof(Seen))) || Seen != C->Id ||
+            __readcr3() != C->Cr3)
+            C->Mismatches++;
+        ZwYieldExecution();
+    }
+}
+
+KTEST(sched, threads_of_two_processes_switch_cr3)
+{
+    PEPROCESS Process[2];
+    HANDLE ProcessHandle[2], Thread[2];
+    static KT_CR3_CONTEXT Context[2];
+    for (ULONG p = 0; p < 2; p++) {
+        KT_ASSERT(NT_SUCCESS(PsCreateProcess(p ? "cr3-b" : "cr3-a", &Process[p])));
+        /* Each process gets one page at the same VA holding its own id. */
+        PMMADDRESS_SPACE Space = Process[p]->Pcb.AddressSpace;
+        PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
+        PVOID Base = KT_PRIVATE_VA;
+        SIZE_T Size = PAGE_SIZE;
+        KT_ASSERT(NT_SUCCESS(MmAllocateVirtualMemory(Space, &Base, &Size, MEM_RESERVE | MEM_COMMIT,
+                                                     PAGE_READWRITE)));
+        ULONG Id = 0xC300 + p;
+        KT_ASSERT(NT_SUCCESS(MmCopyToUser(KT_PRIVATE_VA, &Id, sizeof(Id))));
+        MmAttachAddressSpace(Previous);
+        KT_ASSERT(NT_SUCCESS(ObOpenObjectByPointer(Process[p], 0, 0, PsProcessType, KernelMode,
+                                                   &ProcessHandle[p])));
+        Context[p] = (KT_CR3_CONTEXT){0xC300 + p, 200, 0, 0};
+    }
+    /* Both threads run at a priority above ours, so they alternate
+     * (yielding to each other) without us in between. */
+    ULONG64 Cr3Before = KeSchedulerCounters.Cr3Switches;
+    ULONG64 SwitchesBefore = KeSchedulerCounters.ContextSwitches;
+    KPRIORITY Old = KeSetPriorityThread(KeGetCurrentThread(), 15);
+    for (ULONG p = 0; p < 2; p++) {
+        KT_ASSERT(NT_SUCCESS(PsCreateSystemThread(&Thread[p], 0, NULL, ProcessHandle[p], NULL,
+                                                  KtCr3Thread, &Context[p])));
+    }
+    KeSetPriorityThread(KeGetCurrentThread(), Old);
+    for (ULONG p = 0; p < 2; p++) {
+        PVOID T;
+        KT_ASSERT(NT_SUCCESS(ObReferenceObjectByHandle(Thread[p], 0, PsThreadType, KernelMode, &T, NULL)));
+        KT_ASSERT_EQ(KeWaitForSingleObject(T, Executive, KernelMode, FALSE, NULL), STATUS_SUCCESS);
+        ObDereferenceObject(T);
+        ZwClose(Thread[p]);
+    }
+    ULONG64 Cr3Writes = KeSchedulerCounters.Cr3Switches - Cr3Before;
+    ULONG64 Switches = KeSchedulerCounters.ContextSwitches - SwitchesBefore;
+    DbgPrint("ktest: %llu switches, %llu with a CR3 write\n", Switches, Cr3Writes);
+    for (ULONG p = 0; p < 2; p++) {
+        KT_ASSERT_EQ(Context[p].Mismatches, 0);
+        KT_ASSERT_EQ(Context[p].Cr3, Process[p]->Pcb.DirectoryTableBase);
+        ZwClose(ProcessHandle[p]);
+        ObDereferenceObject(Process[p]);
+    }
+    /* 200 rounds each, alternating: about 400 cross-process switches. */
+    KT_ASSERT(Cr3Writes >= 390);
+    KT_ASSERT(Cr3Writes <= Switches);
+}
+
+KTEST(sched, same_process_switches_do_not_write_cr3)
+{
+    /* Two System threads yielding to each other: switches without CR3. */
+    static KT_CR3_CONTEXT Unused;
+    UNREFERENCED_PARAMETER(Unused);
+    ULONG64 Cr3Before = KeSchedulerCounters.Cr3Switches;
+    ULONG64 SameBefore = KeSchedulerCounters.SameProcessSwitches;
+    KPRIORITY Old = KeSetPriorityThread(KeGetCurrentThread(), 15);
+    HANDLE Handles[2];
+    KtStopSpinning = FALSE;
+    for (ULONG i = 0; i < 2; i++)
+        KT_ASSERT(NT_SUCCESS(PsCreateSystemThread(&Handles[i], 0, NULL, NULL, NULL, KtSpinner, NULL)));
+    KeSetPriorityThread(KeGetCurrentThread(), Old);
+    LARGE_INTEGER Wait = KtMs(30);
+    KeDelayExecutionThread(KernelMode, FALSE, &Wait);
+    KtStopSpinning = TRUE;
+    for (ULONG i = 0; i < 2; i++) {
+        PVOID T;
+        KT_ASSERT(NT_SUCCESS(ObReferenceObjectByHandle(Handles[i], 0, PsThreadType, KernelMode, &T, NULL)));
+        KeWaitForSingleObject(T, Executive, KernelMode, FALSE, NULL);
+        ObDereferenceObject(T);
+        ZwClose(Handles[i]);
+    }
+    KT_ASSERT(KeSchedulerCounters.SameProcessSwitches > SameBefore + 2);
+    KT_ASSERT_EQ(KeSchedulerCounters.Cr3Switches, Cr3Before);
+}
+
+/* ---------------------------------------------------------------- the logger */
+/* The seed's example: a system thread that writes a log line every tick
+ * while other work goes on, stopped cleanly through an event. */
+static KEVENT KtLoggerStop;
+static volatile ULONG KtLogLines;
+
+static void KtLogger(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+    LARGE_INTEGER Tick;
+    Tick.QuadPart = -(LONGLONG)KI_TIME_INCREMENT;
+    for (;;) {
+        /* Wait for the stop event with a one-tick timeout: a timeout is
+         * the cue to log. */
+        NTSTATUS Status = KeWaitForSingleObject(&KtLoggerStop, Executive, KernelMode, FALSE, &Tick);
+        if (Status == STATUS_SUCCESS)
+            break;
+        KtLogLines++;
+        if (KtLogLines <= 5)
+            DbgPrint("ktest: logger: tick %llu, line %u\n", KeQueryTickCount(), KtLogLines);
+    }
+    PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+KTEST(sched, logger_thread_stops_through_an_event)
+{
+    HANDLE Handle;
+    KeInitializeEvent(&KtLoggerStop, NotificationEvent, FALSE);
+    KtLogLines = 0;
+    KT_ASSERT(NT_SUCCESS(PsCreateSystemThread(&Handle, 0, NULL, NULL, NULL, KtLogger, NULL)));
+    /* Other work meanwhile: allocate and free some pool for 50 ticks. */
+    ULONG64 Start = KeQueryTickCount();
+    ULONG Work = 0;
+    while (KeQueryTickCount() - Start < 50) {
+        PVOID P = ExAllocatePoolWithTag(PagedPool, 128, POOL_TAG('K', 't', 'L', 'g'));
+        KT_ASSERT(P != NULL);
+        ExFreePoolWithTag(P, POOL_TAG('K', 't', 'L', 'g'));
+        Work++;
+        ZwYieldExecution();
+    }
+    KeSetEvent(&KtLoggerStop, 0, FALSE);
+    PVOID Thread;
+    KT_ASSERT(NT_SUCCESS(ObReferenceObjectByHandle(Handle, 0, PsThreadType, KernelMode, &Thread, NULL)));
+    KT_ASSERT_EQ(KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, NULL), STATUS_SUCCESS);
+    KT_ASSERT_EQ(((PETHREAD)Thread)->Tcb.State, Terminated);
+    ObDereferenceObject(Thread);
+    ZwClose(Handle);
+    ULONG Lines = KtLogLines;
+    DbgPrint("ktest: logger wrote %u lines while the test did %u rounds of work\n", Lines, Work);
+    KT_ASSERT(Lines >= 20);
+    KT_ASSERT(Work > 0);
+}
+
+/* ---------------------------------------------------------------- bugchecks */
+KTEST_BUGCHECK(sched, paged_pool_touch_at_dispatch_level, IRQL_NOT_LESS_OR_EQUAL)
+{
+    PUCHAR P = ExAllocatePoolWithTag(PagedPool, 3 * PAGE_SIZE, POOL_TAG('K', 't', 'I', 'q'));
+    KIRQL Old;
+    KeRaiseIrql(DISPATCH_LEVEL, &Old);
+    P[PAGE_SIZE] = 1;  /* not resident yet: a page fault at DISPATCH_LEVEL */
+    KeLowerIrql(Old);
+}
+
+KTEST_BUGCHECK(sched, paged_pool_allocation_at_dispatch_level, IRQL_NOT_LESS_OR_EQUAL)
+{
+    KIRQL Old;
+    KeRaiseIrql(DISPATCH_LEVEL, &Old);
+    (void)ExAllocatePoolWithTag(PagedPool, 64, POOL_TAG('K', 't', 'I', 'q'));
+    KeLowerIrql(Old);
+}
+
+static volatile ULONG KtRecursionLimit = 0xFFFFFFFF; /* never reached: the stack ends first */
+
+static ULONG KtRecurse(ULONG Depth)
+{
+    volatile UCHAR Buffer[512];
+    Buffer[0] = (UCHAR)Depth;
+    if (Depth >= KtRecursionLimit)
+        return Buffer[0];
+    return KtRecurse(Depth + 1) + Buffer[0];
+}
+
+static void KtOverflowThread(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+    KtRecurse(0);
+}
+
+KTEST_BUGCHECK(sched, kernel_stack_overflow_hits_the_guard_page, UNEXPECTED_KERNEL_MODE_TRAP)
+{
+    (void)KtRunThread(KtOverflowThread, NULL, NULL);
+}
