@@ -75,9 +75,10 @@ void KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
  * KeSetEvent - signal Event and release the waits it can satisfy: every
  * waiter of a notification event (which stays signalled), one waiter of a
  * synchronization event (which is then non-signalled again, unless nobody
- * was waiting). Increment is the priority boost for the released threads.
- * Returns the previous signal state (nonzero: it was signalled already,
- * and nothing changes). Wait = TRUE is accepted and treated as FALSE:
+ * was waiting). Increment is the priority boost for the released threads
+ * (not applied yet: see KiUnwaitThread). Returns the previous signal state
+ * (nonzero: it was signalled already, and nothing changes). Wait = TRUE is
+ * accepted and treated as FALSE:
  * Pagoda does not hand the dispatcher lock over to a following KeWaitXxx.
  * IRQL <= DISPATCH_LEVEL.
  */

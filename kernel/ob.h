@@ -3,21 +3,23 @@
  * reference-counted objects with a header in front of the body, and handle
  * tables that turn small integers into referenced object pointers.
  *
- *   HANDLE 0x0C                 HANDLE_TABLE (one per process)
- *     |                         +---------------------------------------+
- *     | index = 0x0C / 4 - 1    | Entries --> [0] Object Access Attrib |
- *     +----------------------------------->  [1] Object Access Attrib |
- *                               |            [2] Object ---------------------+
- *                               |            [3] NULL  (free slot)     |     |
- *                               |            ...  (Capacity, doubles)  |     |
- *                               +---------------------------------------+     |
- *                                                                              |
- *   pool block (tag = first 4 chars of the type name, e.g. 'Even')            |
- *   +0x00 OBJECT_HEADER  PointerCount  references, one per handle included   |
- *   +0x08                HandleCount   handles in every table                 |
- *   +0x10                Type ------------> OBJECT_TYPE "Event"               |
- *   +0x18                BodySize, Flags      DeleteProcedure, counters       |
- *   +0x20 body  <-------------------------------------------------------------+
+ *   HANDLE 0x0C
+ *     |  index = 0x0C / 4 - 1 = 2
+ *     |
+ *     |    HANDLE_TABLE (one per process)     Entries[] (Capacity; doubles when full)
+ *     |    +----------------------+           +--------+---------------+------------+
+ *     |    | Entries -------------+-----> [0]  | Object | GrantedAccess | Attributes |
+ *     |    | Lock                 |      [1]  | NULL   | (free slot)   |            |
+ *     +----|----------------------|-----> [2]  | Object | 0x001F0003    | OBJ_INHERIT|
+ *          | Capacity, HandleCount|           +---|----+---------------+------------+
+ *          +----------------------+               |
+ *                                                 |
+ *   one pool block (tag = the type's, e.g. 'Even')|
+ *   +0x00 OBJECT_HEADER  PointerCount             |     references, one per handle too
+ *   +0x08                HandleCount              |     handles open, in all tables
+ *   +0x10                Type ------------------------> OBJECT_TYPE "Event":
+ *   +0x18                BodySize, Flags          |       DeleteProcedure, counters
+ *   +0x20 body  <---------------------------------+
  *         (what ObCreateObject returns and every Ob routine takes)
  *
  * An object lives while PointerCount > 0. Every handle holds one reference

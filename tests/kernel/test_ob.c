@@ -546,13 +546,22 @@ KTEST(ob, kernel_handles_live_in_the_kernel_table_and_hide_from_user_mode)
     KT_ASSERT_EQ(KtObDeletes, 1);
 }
 
+static void KtObFindTypes(POBJECT_TYPE Type, PVOID Context)
+{
+    ULONG *Seen = Context;
+    if (Type == &KtObType)
+        *Seen |= 1;
+    else if (Type == &KtObOtherType)
+        *Seen |= 2;
+}
+
 KTEST(ob, types_are_enumerated)
 {
     KtObSetup();
     ULONG Seen = 0;
-    void KtObCountTypes(POBJECT_TYPE Type, PVOID Context);
-    ObEnumerateObjectTypes(KtObCountTypes, &Seen);
+    ObEnumerateObjectTypes(KtObFindTypes, &Seen);
     KT_ASSERT_EQ(Seen, 3);
+    KT_ASSERT_EQ(KtObOtherType.PoolTag, POOL_TAG('O', 'b', 'O', 't'));
 }
 
 /* ------------------------------------------------------------------------
