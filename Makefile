@@ -25,19 +25,23 @@ HOST_CFLAGS := -std=c11 -DPAGODA_HOST -g -O1 -fsanitize=address,undefined \
 
 # ---------------------------------------------------------------- sources
 BOOT_ASM   := boot/header.asm boot/start.asm
-KERNEL_ASM := kernel/x64/trap.asm kernel/x64/usercopy.asm kernel/x64/swap.asm
+KERNEL_ASM := kernel/x64/trap.asm kernel/x64/usercopy.asm kernel/x64/swap.asm kernel/x64/syscall.asm
 KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/serial.c kernel/vga.c \
 	kernel/dbgprint.c kernel/power.c kernel/cpu.c kernel/trap.c \
 	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c kernel/irql.c kernel/interrupt.c \
 	kernel/keyboard.c kernel/sched.c kernel/psmgr.c kernel/dpc.c kernel/timer.c kernel/lock.c \
-	kernel/event.c kernel/wait.c kernel/ob.c
+	kernel/event.c kernel/wait.c kernel/ob.c kernel/syscall.c kernel/psuser.c kernel/ldr.c \
+	kernel/initrd.c kernel/console.c \
+	kernel/ntobject.c kernel/ntquery.c
 MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/poolcore.c \
-	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c
+	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c \
+	mm/ntvm.c
 RTL_C      := rtl/format.c rtl/string.c
 KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/test_pool.c \
 	tests/kernel/test_aspace.c tests/kernel/test_virtual.c \
 	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c tests/kernel/test_probe.c \
-	tests/kernel/test_dpc_timer.c tests/kernel/test_sched.c tests/kernel/test_event.c tests/kernel/test_ob.c
+	tests/kernel/test_dpc_timer.c tests/kernel/test_sched.c tests/kernel/test_event.c tests/kernel/test_ob.c \
+	tests/kernel/test_ntservices.c
 
 KERNEL_OBJS := $(patsubst %.asm,$(BUILD)/obj/%.o,$(BOOT_ASM) $(KERNEL_ASM)) \
 	$(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C) $(MM_C) $(RTL_C) $(KTEST_C))
@@ -86,9 +90,61 @@ $(BUILD)/kernel.elf: $(BUILD)/kernel.stage1.elf $(BUILD)/ksyms-final.o
 	@grep -v -e KiSymbol -e ksyms -e __kernel_end -e __kernel_phys_end $(BUILD)/kernel.stage1.nm | diff -q - $(BUILD)/kernel.final.nm >/dev/null \
 		|| { echo "error: adding the symbol table moved other symbols (see linker.ld)"; exit 1; }
 
+# ---------------------------------------------------------------- user programs
+# Static ELF64 executables at 0x140000000 (user/user.ld), built with the host
+# gcc. -fpie only makes the code RIP-relative (the image sits above 4 GiB,
+# out of reach of -mcmodel=small's 32-bit absolute addresses); the link is an
+# ordinary static, non-PIE one, so the files have PT_LOAD segments only.
+USER_CFLAGS := -std=c11 -ffreestanding -fno-builtin -nostdlib -fpie -fno-plt \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
+	-fno-strict-aliasing -O2 -g -Wall -Wextra -Werror -MD -MP -I. -Iinclude -Iuser/include
+USER_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T user/user.ld
+
+USER_LIB_SRCS := user/lib/syscalls.S user/lib/startup.c user/lib/stdio.c \
+	user/lib/stdlib.c user/lib/pagoda.c rtl/format.c rtl/string.c
+USER_PROGRAMS := sh hello true vademo prodcons crash usertests ubench
+USER_TESTS_C  := user/tests/runner.c user/tests/test_events.c user/tests/test_handles.c \
+	user/tests/test_vm.c user/tests/test_process.c user/tests/test_wait.c \
+	user/tests/test_query.c user/tests/test_crash.c
+USER_SRCS_usertests := $(USER_TESTS_C)
+
+user_obj = $(patsubst %,$(BUILD)/user/obj/%.o,$(basename $(1)))
+USER_CRT0 := $(BUILD)/user/obj/user/lib/crt0.o
+USER_LIB  := $(BUILD)/user/libpagoda.a
+USER_BINS := $(addprefix $(BUILD)/initrd-root/bin/,$(USER_PROGRAMS))
+
+$(BUILD)/user/obj/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BUILD)/user/obj/%.o: %.S include/ntsyscalls.h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(USER_LIB): $(call user_obj,$(USER_LIB_SRCS))
+	@rm -f $@
+	ar rcs $@ $^
+
+# Each program: user/bin/NAME.c plus USER_SRCS_NAME, crt0 first.
+.SECONDEXPANSION:
+$(BUILD)/user/%.elf: $(USER_CRT0) $$(call user_obj,user/bin/$$*.c $$(USER_SRCS_$$*)) $(USER_LIB) user/user.ld
+	$(LD) $(USER_LDFLAGS) -o $@ $(USER_CRT0) $(call user_obj,user/bin/$*.c $(USER_SRCS_$*)) $(USER_LIB)
+
+# Keep the linked .elf files (with symbols, for gdb) although only the
+# copies in initrd-root are wanted by the initrd.
+.SECONDARY: $(patsubst %,$(BUILD)/user/%.elf,$(USER_PROGRAMS)) $(USER_CRT0) \
+	$(call user_obj,$(addprefix user/bin/,$(addsuffix .c,$(USER_PROGRAMS))) $(USER_TESTS_C))
+
+$(BUILD)/initrd-root/bin/%: $(BUILD)/user/%.elf
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+.PHONY: user
+user: $(USER_BINS)
+
 # ---------------------------------------------------------------- initrd, ISO
 INITRD_FILES := $(wildcard initrd/*)
-$(BUILD)/initrd.tar: $(INITRD_FILES)
+$(BUILD)/initrd.tar: $(INITRD_FILES) $(USER_BINS)
 	@mkdir -p $(BUILD)/initrd-root/bin
 	@[ -z "$(INITRD_FILES)" ] || cp -r $(INITRD_FILES) $(BUILD)/initrd-root/
 	tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime=@0 --sort=name \
@@ -157,3 +213,4 @@ help:
 	@echo "  make clean      remove build/"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/user -name '*.d' 2>/dev/null)

@@ -89,11 +89,14 @@ static void KiEnableCpuFeatures(void)
 {
     ULONG Regs[4];
 
-    __writecr0(__readcr0() | CR0_WP);
+    /* WP: supervisor writes honour read-only pages. MP set and EM clear,
+     * with CR4.OSFXSR/OSXMMEXCPT: user programs may use SSE, and FXSAVE
+     * saves it on a switch (Intel SDM Vol. 3A, 2.5 and 14.1.3). */
+    __writecr0((__readcr0() | CR0_WP | (1ULL << 1)) & ~(1ULL << 2));
 
     __cpuidex(Regs, 0, 0);
     ULONG MaxLeaf = Regs[0];
-    ULONG64 Cr4 = __readcr4();
+    ULONG64 Cr4 = __readcr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
     __cpuidex(Regs, 1, 0);
     if (Regs[3] & (1u << 13)) {          /* EDX.PGE */
         Cr4 |= CR4_PGE;

@@ -15,6 +15,7 @@
 #include "ki.h"
 #include "../mm/mm.h"
 #include "ps.h"
+#include "ex.h"
 #include "../rtl/rtl.h"
 
 LOADER_PARAMETER_BLOCK KeLoaderBlock;
@@ -93,13 +94,22 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
      * code runs as the System process's first thread and can be preempted. */
     KiInitializeTimers();
     PsInitializeSystem(KiBootStackTop, KiBootStack);
+    KiInitializeConsole();
+    ExpInitializeExecutiveObjects();
+    KiInitializeInitrd();
+    KiInitializeSystemCalls();
     KiInitializeInterrupts();
     KeLowerIrql(PASSIVE_LEVEL);
     _enable();
+    PspInitializeReaper();
 
     if (KeBootOptions.RunTests)
         KiRunTests(KeBootOptions.TestPattern);
 
-    DbgPrint("Pagoda is up. There is nothing more to run yet; powering off.\n");
-    KePowerOff(KeExitSuccess);
+    /* The first user program; when it ends, so does the system, with an
+     * exit code that says whether it succeeded (the test harness boots
+     * init=/bin/usertests). */
+    NTSTATUS Status = PsRunInitProcess();
+    DbgPrint("Pagoda: init ended with status 0x%08x; powering off.\n", (ULONG)Status);
+    KePowerOff(Status == STATUS_SUCCESS ? KeExitSuccess : KeExitTestsFailed);
 }

@@ -235,6 +235,26 @@ void KiSerialInterrupt(void);
 void KiKeyboardInterrupt(void);
 void KiConsoleInputPush(char C);
 
+/* kernel/console.c */
+void KiInitializeConsole(void);
+void KiConsoleInputArrived(void);
+void KiWakeConsoleReaders(void);
+
+/* kernel/initrd.c */
+void KiInitializeInitrd(void);
+BOOLEAN KeIsInitrdPresent(void);
+NTSTATUS KeFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size);
+
+/* kernel/ldr.c */
+NTSTATUS KiValidateElfImage(const UCHAR *Image, SIZE_T Size, ULONG64 *Entry);
+NTSTATUS KiMapElfImage(struct _MMADDRESS_SPACE *AddressSpace, const UCHAR *Image);
+
+/* kernel/syscall.c */
+void KiInitializeSystemCalls(void);
+void KiCheckUserReturn(void);
+/* kernel/x64/trap.asm */
+void KiEnterUserMode(PKTRAP_FRAME TrapFrame) __attribute__((noreturn));
+
 /* kernel/serial.c */
 void KiSerialInitialize(void);
 void KiSerialPutChar(char C);

@@ -47,7 +47,9 @@
  * Handle attributes and options (values of Windows' ntdef.h / winnt.h)
  * ------------------------------------------------------------------------ */
 #ifndef OBJ_INHERIT
-#define OBJ_INHERIT             0x00000002L  /* copied into children (ObInheritHandleTable) */
+#ifndef OBJ_INHERIT /* also in include/ntapi.h */
+#define OBJ_INHERIT             0x2          /* copied into children (ObInheritHandleTable) */
+#endif
 #endif
 #ifndef OBJ_KERNEL_HANDLE
 #define OBJ_KERNEL_HANDLE       0x00000200L  /* goes to the kernel table, invisible to user mode */

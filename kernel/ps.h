@@ -21,8 +21,13 @@ typedef struct _EPROCESS {
     CHAR ImageFileName[16];
     PHANDLE_TABLE ObjectTable;      /* the private handle table */
     LIST_ENTRY ActiveProcessLinks;  /* PsActiveProcessHead */
-    NTSTATUS ExitStatus;
+    NTSTATUS ExitStatus;            /* STATUS_PENDING while it runs */
     BOOLEAN OwnsAddressSpace;       /* delete it with the process */
+    BOOLEAN Exiting;                /* NtTerminateProcess or a crash: threads leave */
+    BOOLEAN RundownDone;            /* handle table and address space released */
+    HANDLE InheritedFromUniqueProcessId;
+    PVOID ProcessParameters;        /* its PROCESS_PARAMETERS, in its user space */
+    HANDLE ConsoleHandle;           /* its console handle value (stdin = stdout) */
 } EPROCESS, *PEPROCESS;
 
 typedef struct _ETHREAD {
@@ -32,6 +37,13 @@ typedef struct _ETHREAD {
     PVOID StartContext;
     NTSTATUS ExitStatus;
     ULONG StackPages;               /* 0: a stack not ours to free (the boot stack) */
+    BOOLEAN UserThread;             /* runs in ring 3 (its kernel stack is for traps) */
+    BOOLEAN Terminating;            /* leave at the next return to user mode */
+    ULONG64 UserStackBase;          /* top of its user stack */
+    ULONG64 UserStackReserve;       /* lowest address of the reservation (guard below commit) */
+    LIST_ENTRY ReaperLink;          /* on the reaper's list after it ended */
+    ULONG64 UserEntry;              /* where it enters ring 3 */
+    ULONG64 UserParameter;          /* RDI at that entry */
 } ETHREAD, *PETHREAD;
 
 #define PS_KERNEL_STACK_PAGES 4     /* 16 KiB, plus a guard page */
@@ -70,6 +82,26 @@ NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus);
  * run with its CR3. Released by ObDereferenceObject once its threads end.
  */
 NTSTATUS PsCreateProcess(const char *Name, PEPROCESS *Process);
+
+/*
+ * Reference the process Handle names (NtCurrentProcess() included) in the
+ * current process's table: STATUS_INVALID_HANDLE /
+ * STATUS_OBJECT_TYPE_MISMATCH otherwise. Release with ObDereferenceObject.
+ */
+NTSTATUS PsReferenceProcessByHandle(HANDLE Handle, KPROCESSOR_MODE Mode, PEPROCESS *Process);
+/* The same for threads (NtCurrentThread() included). */
+NTSTATUS PsReferenceThreadByHandle(HANDLE Handle, KPROCESSOR_MODE Mode, PETHREAD *Thread);
+
+/* kernel/psuser.c */
+void PspInitializeReaper(void);
+NTSTATUS PsRunInitProcess(void);
+struct _KTRAP_FRAME;
+void PspDispatchUserTrap(struct _KTRAP_FRAME *TrapFrame, ULONG_PTR FaultVa);
+__attribute__((noreturn)) void PspExitThread(NTSTATUS ExitStatus);
+/* kernel/psmgr.c, for psuser.c */
+NTSTATUS PspCreateThreadObject(PEPROCESS Process, KPRIORITY Priority, PKSTART_ROUTINE StartRoutine,
+                               PVOID StartContext, PETHREAD *Result);
+void PspAbandonThread(PETHREAD Thread);
 
 /* Phase 1 of boot: the Idle and System processes, the boot code as the
  * System process's first thread, the idle and zero-page threads. */

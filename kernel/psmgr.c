@@ -22,6 +22,7 @@
 #include "ki.h"
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
+#include "../include/ntapi.h"
 
 static OBJECT_TYPE PspProcessType, PspThreadType;
 POBJECT_TYPE PsProcessType = &PspProcessType;
@@ -59,6 +60,26 @@ PHANDLE_TABLE ObpGetCurrentHandleTable(void)
     return CONTAINING_RECORD(Thread->Process, EPROCESS, Pcb)->ObjectTable;
 }
 
+NTSTATUS PsReferenceProcessByHandle(HANDLE Handle, KPROCESSOR_MODE Mode, PEPROCESS *Process)
+{
+    if (Handle == NtCurrentProcess()) {
+        *Process = PsGetCurrentProcess();
+        ObReferenceObject(*Process);
+        return STATUS_SUCCESS;
+    }
+    return ObReferenceObjectByHandle(Handle, 0, PsProcessType, Mode, (PVOID *)Process, NULL);
+}
+
+NTSTATUS PsReferenceThreadByHandle(HANDLE Handle, KPROCESSOR_MODE Mode, PETHREAD *Thread)
+{
+    if (Handle == NtCurrentThread()) {
+        *Thread = (PETHREAD)KeGetCurrentThread();
+        ObReferenceObject(*Thread);
+        return STATUS_SUCCESS;
+    }
+    return ObReferenceObjectByHandle(Handle, 0, PsThreadType, Mode, (PVOID *)Thread, NULL);
+}
+
 static void PspDeleteThread(PVOID Object)
 {
     PETHREAD Thread = Object;
@@ -73,16 +94,11 @@ static void PspDeleteProcess(PVOID Object)
     KIRQL OldIrql = KiAcquireDispatcherLock();
     RemoveEntryList(&Process->ActiveProcessLinks);
     KiReleaseDispatcherLock(OldIrql);
+    /* Normally the reaper released these when the last thread ended. */
     if (Process->ObjectTable)
         ObDestroyHandleTable(Process->ObjectTable);
     if (Process->OwnsAddressSpace)
         MmDeleteProcessAddressSpace(Process->Pcb.AddressSpace);
-}
-
-/* Called by the scheduler on the next thread's stack (DISPATCH_LEVEL). */
-void PspDeleteDeadThread(PKTHREAD Thread)
-{
-    ObDereferenceObject(Thread);
 }
 
 static NTSTATUS PspCreateProcessObject(const char *Name, HANDLE Id, PMMADDRESS_SPACE AddressSpace,
@@ -99,6 +115,7 @@ static NTSTATUS PspCreateProcessObject(const char *Name, HANDLE Id, PMMADDRESS_S
     Process->Pcb.DirectoryTableBase = AddressSpace->DirectoryTableBase;
     Process->Pcb.BasePriority = 8;
     Process->UniqueProcessId = Id;
+    Process->ExitStatus = STATUS_PENDING;
     RtlStringCopy(Process->ImageFileName, Name, sizeof(Process->ImageFileName));
     Status = ObCreateHandleTable(&Process->ObjectTable);
     if (!NT_SUCCESS(Status)) {
@@ -129,8 +146,8 @@ NTSTATUS PsCreateProcess(const char *Name, PEPROCESS *Process)
 }
 
 /* An ETHREAD with a fresh stack, not yet ready. References Process. */
-static NTSTATUS PspCreateThread(PEPROCESS Process, KPRIORITY Priority, PKSTART_ROUTINE StartRoutine,
-                                PVOID StartContext, PETHREAD *Result)
+NTSTATUS PspCreateThreadObject(PEPROCESS Process, KPRIORITY Priority, PKSTART_ROUTINE StartRoutine,
+                               PVOID StartContext, PETHREAD *Result)
 {
     PETHREAD Thread;
     NTSTATUS Status = ObCreateObject(PsThreadType, sizeof(ETHREAD), (PVOID *)&Thread);
@@ -159,6 +176,16 @@ static NTSTATUS PspCreateThread(PEPROCESS Process, KPRIORITY Priority, PKSTART_R
     return STATUS_SUCCESS;
 }
 
+/* Undo PspCreateThreadObject for a thread that never ran. */
+void PspAbandonThread(PETHREAD Thread)
+{
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    RemoveEntryList(&Thread->Tcb.ThreadListEntry);
+    Thread->Tcb.Process->ThreadCount--;
+    KiReleaseDispatcherLock(OldIrql);
+    ObDereferenceObject(Thread);
+}
+
 NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, PVOID ObjectAttributes,
                               HANDLE ProcessHandle, PCLIENT_ID ClientId,
                               PKSTART_ROUTINE StartRoutine, PVOID StartContext)
@@ -180,19 +207,13 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, PVOID O
     }
 
     PETHREAD Thread;
-    Status = PspCreateThread(Process, Process->Pcb.BasePriority, StartRoutine, StartContext, &Thread);
+    Status = PspCreateThreadObject(Process, Process->Pcb.BasePriority, StartRoutine, StartContext, &Thread);
     ObDereferenceObject(Process);
     if (!NT_SUCCESS(Status))
         return Status;
     Status = ObOpenObjectByPointer(Thread, 0, DesiredAccess, PsThreadType, KernelMode, ThreadHandle);
     if (!NT_SUCCESS(Status)) {
-        /* Never started: undo the bookkeeping and drop the thread's own
-         * reference (the delete procedure frees the stack). */
-        KIRQL OldIrql = KiAcquireDispatcherLock();
-        RemoveEntryList(&Thread->Tcb.ThreadListEntry);
-        Process->Pcb.ThreadCount--;
-        KiReleaseDispatcherLock(OldIrql);
-        ObDereferenceObject(Thread);
+        PspAbandonThread(Thread); /* never started */
         return Status;
     }
     if (ClientId)
@@ -206,21 +227,8 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, PVOID O
 
 NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus)
 {
-    PETHREAD Thread = (PETHREAD)KeGetCurrentThread();
-    PKPROCESS Process = Thread->Tcb.Process;
-
-    KeRaiseIrqlToDpcLevel();
-    Thread->ExitStatus = ExitStatus;
-    RemoveEntryList(&Thread->Tcb.ThreadListEntry);
-    Thread->Tcb.Header.SignalState = 1;
-    KiWaitTest(&Thread->Tcb.Header, 0);
-    if (--Process->ThreadCount == 0 && Process != &PsInitialSystemProcess->Pcb) {
-        Process->Header.SignalState = 1;
-        KiWaitTest(&Process->Header, 0);
-    }
-    Thread->Tcb.State = Terminated;
-    KiSwapThread();
-    KeBugCheckEx(KERNEL_SECURITY_CHECK_FAILURE, 0x7E1, (ULONG_PTR)Thread, 0, 0); /* unreachable */
+    ASSERT(!((PETHREAD)KeGetCurrentThread())->UserThread);
+    PspExitThread(ExitStatus);
 }
 
 /* The first run of every new thread (kernel/sched.c's initial frame). */
@@ -272,12 +280,12 @@ void PsInitializeSystem(PVOID BootStackBase, PVOID BootStackLimit)
     PsInitialSystemProcess->Pcb.ThreadCount++;
 
     PETHREAD Idle;
-    if (!NT_SUCCESS(PspCreateThread(PsIdleProcess, 0, PspIdleLoop, NULL, &Idle)))
+    if (!NT_SUCCESS(PspCreateThreadObject(PsIdleProcess, 0, PspIdleLoop, NULL, &Idle)))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 3, 0, 0, 0);
     KiInitializeScheduler(&PspBootThread->Tcb, &Idle->Tcb);
 
     PETHREAD ZeroThread; /* runs for ever: nobody needs a handle */
-    if (!NT_SUCCESS(PspCreateThread(PsInitialSystemProcess, 0, MmZeroPageThread, NULL, &ZeroThread)))
+    if (!NT_SUCCESS(PspCreateThreadObject(PsInitialSystemProcess, 0, MmZeroPageThread, NULL, &ZeroThread)))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 4, 0, 0, 0);
     KIRQL OldIrql = KiAcquireDispatcherLock();
     KiReadyThread(&ZeroThread->Tcb);

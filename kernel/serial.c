@@ -76,6 +76,7 @@ void KiConsoleInputPush(char C)
         return;
     KiInputRing[KiInputHead] = C;
     KiInputHead = Next;
+    KiConsoleInputArrived();
 }
 
 void KiSerialEnableInterrupts(void)

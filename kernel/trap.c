@@ -21,6 +21,7 @@
 #include "ki.h"
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
+#include "ps.h"
 
 PKTRAP_FRAME KiBugCheckTrapFrame;
 
@@ -94,6 +95,16 @@ void KiDispatchTrap(PKTRAP_FRAME TrapFrame)
 
     if (Vector >= 32) {
         KiDispatchInterrupt(TrapFrame);
+        if (TrapFrame->SegCs & 3)
+            KiCheckUserReturn();
+        return;
+    }
+
+    /* From ring 3: the process's problem, not the kernel's. */
+    if (TrapFrame->SegCs & 3) {
+        PspDispatchUserTrap(TrapFrame, Vector == KI_VECTOR_PAGE_FAULT ? __readcr2() : 0);
+        KiCheckUserReturn();
+        _disable();
         return;
     }
 

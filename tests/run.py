@@ -55,7 +55,7 @@ MKISO = ROOT / "tools" / "mkiso.sh"
 QEMU = ROOT / "tools" / "qemu.sh"
 GDB_TEST = ROOT / "tools" / "gdb" / "test_backtrace.py"
 
-STEPS = ("host", "ktest", "bugcheck", "mem", "gdb")
+STEPS = ("host", "ktest", "bugcheck", "mem", "gdb", "user", "shell", "bench")
 
 EXIT_SUCCESS, EXIT_TESTS_FAILED, EXIT_BUGCHECK, EXIT_CANNOT_BOOT, EXIT_GRUB = (
     33, 35, 37, 39, 41)
@@ -608,6 +608,159 @@ def parse_args(argv):
     return a
 
 
+# ---------------------------------------------------------------- ring 3
+
+RE_USER_PASS = re.compile(r"^PASS (\S+)")
+RE_USER_FAIL = re.compile(r"^FAIL (\S+?):? (.*)$")
+RE_BENCH = re.compile(r"^BENCH name=([a-z0-9_]+) insns_per_op=(\d+) iters=(\d+)\s*$")
+
+
+def step_user(h):
+    """Boot init=/bin/usertests: each PASS/FAIL line is a result; the run
+    must end with its closing line and exit 33 (init ended with status 0)."""
+    b = h.boot("user", ["init=/bin/usertests"])
+    counts = [0, 0]
+    closing = None
+    for line in b.lines:
+        line = line.strip()
+        m = RE_USER_PASS.match(line)
+        if m:
+            counts[0] += 1
+            h.report.ok("user." + m.group(1))
+            continue
+        m = RE_USER_FAIL.match(line)
+        if m:
+            counts[1] += 1
+            h.report.fail("user." + m.group(1), m.group(2))
+            continue
+        m = RE_CLOSING.search(line)
+        if m:
+            closing = (int(m.group(1)), int(m.group(2)))
+    if closing is None or closing != tuple(counts) or b.rc not in (EXIT_SUCCESS, EXIT_TESTS_FAILED):
+        why, details = b.ending()
+        h.report.fail("user", "usertests did not finish cleanly (%s; closing line %s, "
+                      "%d PASS, %d FAIL seen)" % (why, closing, counts[0], counts[1]), details)
+    elif b.rc == EXIT_TESTS_FAILED and counts[1] == 0:
+        h.report.fail("user", "exit 35 but no FAIL line", b.tail())
+
+
+def step_bench(h):
+    """make test does not benchmark, but /bin/ubench must start and print
+    at least one well-formed BENCH line in its short mode."""
+    b = h.boot("bench", ["init=/bin/ubench", "--short"])
+    lines = [l.strip() for l in b.lines if l.startswith("BENCH ")]
+    good = [l for l in lines if RE_BENCH.match(l)]
+    if b.rc != EXIT_SUCCESS or not good or len(good) != len(lines):
+        why, details = b.ending()
+        h.report.fail("bench.ubench-short", "%d BENCH lines, %d well formed; %s"
+                      % (len(lines), len(good), why), details)
+    else:
+        h.report.ok("bench.ubench-short")
+
+
+class Console:
+    """QEMU with COM1 on a pipe: the harness types, the shell answers."""
+
+    def __init__(self, h, name, words):
+        iso = h.make_iso(name, words)
+        self.log_path = h.logs / (safe(name) + ".log")
+        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", h.args.mem,
+               "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+               "-cdrom", str(iso), "-boot", "d", "-display", "none", "-serial", "stdio",
+               "-monitor", "none", "-nic", "none"]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        h._track(self.proc)
+        self.h = h
+        self.buffer = b""
+        self.seen = 0
+
+    def expect(self, pattern, timeout=60):
+        """Read until PATTERN (a regex) appears after what was matched
+        before; return the text read, or raise TimeoutError."""
+        import select
+        rx = re.compile(pattern.encode())
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.buffer, self.seen)
+            if m:
+                text = self.buffer[self.seen:m.end()].decode(errors="replace")
+                self.seen = m.end()
+                return text
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None:
+                raise TimeoutError("no /%s/ in the output" % pattern)
+            r, _, _ = select.select([self.proc.stdout], [], [], min(left, 0.5))
+            if r:
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    continue
+                self.buffer += chunk
+
+    def type(self, text):
+        # One character at a time, as a person types: the UART's FIFO is
+        # 16 bytes and the shell echoes each one.
+        for c in text.encode():
+            self.proc.stdin.write(bytes([c]))
+            self.proc.stdin.flush()
+            time.sleep(0.002)
+
+    def close(self):
+        self.h._end(self.proc)
+        self.log_path.write_bytes(self.buffer)
+
+
+def step_shell(h):
+    """Drive the shell through the serial port: run a demo, ps, pte, pool,
+    mem, vm, a crash that ends alone, then exit (QEMU exits 33)."""
+    c = Console(h, "shell", [])
+    prompt = r"pagoda> "
+    checks = [
+        ("help", r"run .*\n(.*\n)*.*" + prompt, ["ps", "pte", "pool"]),
+        ("run hello one two", prompt, ["hello from pid", "argv[2] = \"two\""]),
+        ("ps", prompt, ["System", "sh"]),
+        ("pte 0x140001000", prompt, ["PXE", "PTE"]),
+        ("pool", prompt, ["Proc", "Thre"]),
+        ("mem", prompt, ["free"]),
+        ("vm", prompt, ["0x"]),
+        ("run vademo", prompt, ["A: VA 0x7f793950000", "B: VA 0x7f793950000"]),
+        ("run crash av", prompt, ["crashed: STATUS_ACCESS_VIOLATION", "ends alone"]),
+        ("ps", prompt, ["sh"]),
+    ]
+    try:
+        c.expect(prompt, timeout=h.args.timeout)
+        h.report.ok("shell.prompt")
+        for command, until, wants in checks:
+            c.type(command + "\r")
+            try:
+                out = c.expect(until, timeout=120)
+            except TimeoutError as e:
+                h.report.fail("shell." + command.split()[0], str(e),
+                              ["| " + l for l in c.buffer[c.seen:].decode(errors="replace").splitlines()[-15:]])
+                continue
+            missing = [w for w in wants if w.lower() not in out.lower()]
+            name = "shell." + "_".join(command.split()[:2])
+            if missing:
+                h.report.fail(name, "output lacks %s" % ", ".join(repr(w) for w in missing),
+                              ["| " + l for l in out.splitlines()[-15:]])
+            else:
+                h.report.ok(name)
+        c.type("exit\r")
+        try:
+            rc = c.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            rc = None
+        if rc == EXIT_SUCCESS:
+            h.report.ok("shell.exit")
+        else:
+            h.report.fail("shell.exit", "QEMU exit status %s after 'exit' (want 33)" % rc)
+    except TimeoutError as e:
+        h.report.fail("shell.prompt", str(e),
+                      ["| " + l for l in c.buffer.decode(errors="replace").splitlines()[-20:]])
+    finally:
+        c.close()
+
+
 def main(argv):
     args = parse_args(argv)
     steps = [s for s in STEPS if not args.only or any(o in s for o in args.only)]
@@ -649,6 +802,12 @@ def main(argv):
         elif need_kernel:
             if "gdb" in steps:
                 h.submit(h.step_gdb)
+            if "user" in steps:
+                h.submit(step_user, h)
+            if "shell" in steps:
+                h.submit(step_shell, h)
+            if "bench" in steps:
+                h.submit(step_bench, h)
             if "mem" in steps:
                 for size in [s for s in args.mem_sizes.split(",") if s]:
                     h.submit(h.step_mem, size)

@@ -72,7 +72,14 @@ TRAP_NO_ERROR i
 
 ; The stack now holds (from RSP up): vector, error code, RIP, CS, RFLAGS,
 ; RSP, SS. Save the registers so that RSP points at a KTRAP_FRAME.
+; Coming from ring 3 (CS's low bits), GS still holds the user's base:
+; swapgs makes gs:0 the processor control region again (and the way out
+; swaps back).
 KiTrapCommon:
+    test byte [rsp + 24], 3         ; CS of the interrupted code
+    jz .kernel_entry
+    swapgs
+.kernel_entry:
     push r15
     push r14
     push r13
@@ -94,6 +101,9 @@ KiTrapCommon:
     ; CPU aligned RSP to 16 before its pushes, so RSP is 16-byte aligned
     ; here as the System V ABI wants at a call.
     call KiDispatchTrap
+
+global KiExitTrap
+KiExitTrap:                         ; RSP = a KTRAP_FRAME to return through
     pop rax
     pop rbx
     pop rcx
@@ -110,7 +120,18 @@ KiTrapCommon:
     pop r14
     pop r15
     add rsp, 16                     ; vector and error code
+    test byte [rsp + 8], 3          ; returning to ring 3?
+    jz .kernel_exit
+    swapgs
+.kernel_exit:
     iretq
+
+; void KiEnterUserMode(PKTRAP_FRAME TrapFrame): leave for ring 3 through
+; TrapFrame (a new user thread's first entry). Interrupts must be off.
+global KiEnterUserMode
+KiEnterUserMode:
+    mov rsp, rdi
+    jmp KiExitTrap
 
 ; The table of stub addresses, read by kernel/cpu.c to fill the IDT.
 section .rodata

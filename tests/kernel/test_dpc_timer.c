@@ -13,6 +13,7 @@
  */
 #include "../../include/ktest.h"
 #include "../../kernel/ki.h"
+#include "../../kernel/ps.h"
 
 #define KT_MS(Ms) (-(LONG64)(Ms) * 10000)   /* relative due time, 100 ns units */
 #define EFLAGS_IF (1ULL << 9)
@@ -77,6 +78,21 @@ static void KtWaitTicks(ULONG64 Ticks)
 {
     static volatile LONG Never;
     KtWaitFor(&Never, 1, Ticks);
+}
+
+/* Wait for the system thread behind Handle to end, then close the handle.
+ * STATUS_SUCCESS when it ended. */
+static NTSTATUS KtJoinThread(HANDLE Handle)
+{
+    PVOID Thread;
+    NTSTATUS Status = ObReferenceObjectByHandle(Handle, 0, PsThreadType, KernelMode, &Thread, NULL);
+
+    if (NT_SUCCESS(Status)) {
+        Status = KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, NULL);
+        ObDereferenceObject(Thread);
+    }
+    ZwClose(Handle);
+    return Status;
 }
 
 /* The environment every test here assumes. */
@@ -491,6 +507,45 @@ KTEST(timer, synchronization_timer_resets_on_wait)
     KT_ASSERT(!KeReadStateTimer(&KtTimer)); /* the wait consumed the signal */
 }
 
+/* A notification timer releases every thread waiting on it. */
+static volatile LONG KtTimerWaitersDone;
+
+static void KtTimerWaiter(PVOID Context)
+{
+    if (KeWaitForSingleObject(Context, Executive, KernelMode, FALSE, NULL) == STATUS_SUCCESS)
+        __atomic_add_fetch(&KtTimerWaitersDone, 1, __ATOMIC_SEQ_CST);
+}
+
+KTEST(timer, notification_timer_releases_every_waiter)
+{
+    LARGE_INTEGER Due = {.QuadPart = KT_MS(30)};
+    HANDLE Handles[2];
+    NTSTATUS Created[2], Joined[2];
+    LONG DoneBefore;
+
+    KtTimerWaitersDone = 0;
+    KT_ASSERT(KtClockRunning());
+    KeInitializeTimer(&KtTimer);
+    KeSetTimer(&KtTimer, Due, NULL);
+    for (ULONG i = 0; i < 2; i++)
+        Created[i] = PsCreateSystemThread(&Handles[i], 0, NULL, NULL, NULL, KtTimerWaiter,
+                                          &KtTimer);
+    /* Sleep (not poll) so that both threads run now and block on the timer. */
+    LARGE_INTEGER Nap = {.QuadPart = KT_MS(5)};
+    KeDelayExecutionThread(KernelMode, FALSE, &Nap);
+    DoneBefore = KtTimerWaitersDone;
+    for (ULONG i = 0; i < 2; i++)
+        Joined[i] = NT_SUCCESS(Created[i]) ? KtJoinThread(Handles[i]) : Created[i];
+    KeCancelTimer(&KtTimer);
+
+    KT_ASSERT_EQ(Created[0], STATUS_SUCCESS);
+    KT_ASSERT_EQ(Created[1], STATUS_SUCCESS);
+    KT_ASSERT_EQ(DoneBefore, 0);
+    KT_ASSERT_EQ(Joined[0], STATUS_SUCCESS);
+    KT_ASSERT_EQ(Joined[1], STATUS_SUCCESS);
+    KT_ASSERT_EQ(KtTimerWaitersDone, 2);
+}
+
 KTEST(timer, delay_execution_sleeps)
 {
     LARGE_INTEGER Interval = {.QuadPart = KT_MS(20)};
@@ -661,6 +716,67 @@ KTEST(lock, fast_mutex_release_signals_waiter)
     KT_ASSERT_EQ(CountAfterRelease, 0);     /* the loser now owns it */
     KT_ASSERT_EQ(Status, STATUS_SUCCESS);
     KT_ASSERT_EQ(KeReadStateEvent(&KtMutex.Event), 0);  /* one waiter only */
+}
+
+/* Real contention: a second thread blocks in ExAcquireFastMutex until the
+ * owner releases, then owns it at APC_LEVEL. */
+static volatile LONG KtMutexWorkerState;   /* 1: trying, 2: owns it */
+static volatile KIRQL KtMutexWorkerIrql;
+static PKTHREAD volatile KtMutexWorkerOwner;
+
+static KEVENT KtMutexWorkerGo;
+
+static void KtMutexWorker(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+    KeWaitForSingleObject(&KtMutexWorkerGo, Executive, KernelMode, FALSE, NULL);
+    KtMutexWorkerState = 1;
+    ExAcquireFastMutex(&KtMutex);
+    KtMutexWorkerState = 2;
+    KtMutexWorkerIrql = KeGetCurrentIrql();
+    KtMutexWorkerOwner = KtMutex.Owner == KeGetCurrentThread() ? KtMutex.Owner : NULL;
+    ExReleaseFastMutex(&KtMutex);
+}
+
+KTEST(lock, fast_mutex_contention_waits_and_hands_over)
+{
+    HANDLE Handle;
+    NTSTATUS Created, Joined = STATUS_UNSUCCESSFUL;
+    LONG StateWhileHeld = 0, CountWhileHeld = 0;
+    ULONG Contention = 0;
+
+    KtMutexWorkerState = 0;
+    KtMutexWorkerOwner = NULL;
+    KT_ASSERT(KtClockRunning());
+    ExInitializeFastMutex(&KtMutex);
+    KeInitializeEvent(&KtMutexWorkerGo, NotificationEvent, FALSE);
+    /* Threads are created at PASSIVE_LEVEL: create the worker first, let it
+     * go once we own the mutex. */
+    Created = PsCreateSystemThread(&Handle, 0, NULL, NULL, NULL, KtMutexWorker, NULL);
+    ExAcquireFastMutex(&KtMutex);
+    KeSetEvent(&KtMutexWorkerGo, 0, FALSE);
+    if (NT_SUCCESS(Created)) {
+        /* Sleep (allowed at APC_LEVEL) so that the worker runs and blocks. */
+        LARGE_INTEGER Nap = {.QuadPart = KT_MS(10)};
+        KeDelayExecutionThread(KernelMode, FALSE, &Nap);
+        StateWhileHeld = KtMutexWorkerState;
+        CountWhileHeld = KtMutex.Count;
+        Contention = KtMutex.Contention;
+    }
+    ExReleaseFastMutex(&KtMutex);
+    if (NT_SUCCESS(Created))
+        Joined = KtJoinThread(Handle);
+
+    KT_ASSERT_EQ(Created, STATUS_SUCCESS);
+    KT_ASSERT_EQ(StateWhileHeld, 1);        /* blocked in ExAcquireFastMutex */
+    KT_ASSERT_EQ(CountWhileHeld, -1);       /* owned, one waiter */
+    KT_ASSERT_EQ(Contention, 1);
+    KT_ASSERT_EQ(Joined, STATUS_SUCCESS);
+    KT_ASSERT_EQ(KtMutexWorkerState, 2);
+    KT_ASSERT_EQ(KtMutexWorkerIrql, APC_LEVEL);
+    KT_ASSERT(KtMutexWorkerOwner != NULL);
+    KT_ASSERT_EQ(KtMutex.Count, 1);
+    KT_ASSERT(KtMutex.Owner == NULL);
 }
 
 KTEST_BUGCHECK(lock, fast_mutex_release_by_non_owner_bugchecks, THREAD_NOT_MUTEX_OWNER)

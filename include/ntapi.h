@@ -1,0 +1,189 @@
+/*
+ * ntapi.h - the system services as user mode calls them (and the kernel
+ * implements them): prototypes, and the structures they exchange. Shared
+ * by kernel/, mm/ and user/. Every pointer argument is a user pointer: the
+ * kernel probes and captures it (mm/probe.c) before use.
+ */
+#ifndef PAGODA_NTAPI_H
+#define PAGODA_NTAPI_H
+
+#include "ntdef.h"
+#include "ntstatus.h"
+#include "ntmmapi.h"
+
+#define NtCurrentProcess() ((HANDLE)(LONG_PTR)-1)
+#define NtCurrentThread()  ((HANDLE)(LONG_PTR)-2)
+
+/* Event types and access (NT values). */
+#ifndef PAGODA_EVENT_TYPE_DEFINED
+#define PAGODA_EVENT_TYPE_DEFINED
+typedef enum _EVENT_TYPE { NotificationEvent = 0, SynchronizationEvent = 1 } EVENT_TYPE;
+typedef enum _WAIT_TYPE { WaitAll = 0, WaitAny = 1 } WAIT_TYPE;
+#endif
+#define EVENT_ALL_ACCESS        0x1F0003
+#define PROCESS_ALL_ACCESS      0x1FFFFF
+#define THREAD_ALL_ACCESS       0x1FFFFF
+#ifndef DUPLICATE_CLOSE_SOURCE  /* also in kernel/ob.h */
+#define DUPLICATE_CLOSE_SOURCE  0x1
+#define DUPLICATE_SAME_ACCESS   0x2
+#define DUPLICATE_SAME_ATTRIBUTES 0x4
+#endif
+#ifndef OBJ_INHERIT
+#define OBJ_INHERIT             0x2
+#endif
+
+/* What a new process finds in RDI at its entry point: its parameters, in
+ * its own memory, as NT's RTL_USER_PROCESS_PARAMETERS (simplified: ANSI
+ * strings). */
+typedef struct _PROCESS_PARAMETERS {
+    ULONG Length;                   /* sizeof(PROCESS_PARAMETERS) */
+    ULONG ProcessId;
+    HANDLE StandardInput;           /* console handles */
+    HANDLE StandardOutput;
+    PCHAR ImagePathName;            /* "/bin/hello" */
+    PCHAR CommandLine;              /* "hello a b" (argv[0] first) */
+    PCHAR Environment;              /* "NAME=value\0NAME=value\0\0" */
+} PROCESS_PARAMETERS, *PPROCESS_PARAMETERS;
+
+/* NtCreateUserProcess(ProcessHandle, ThreadHandle, Parameters). */
+#define CREATE_PROCESS_INHERIT_HANDLES 0x1
+typedef struct _CREATE_PROCESS_INFO {
+    const char *ImagePath;          /* a file of the initrd, "/bin/NAME" */
+    const char *CommandLine;        /* NULL: the image path */
+    const char *Environment;        /* double-NUL-terminated; NULL: the parent's */
+    ULONG Flags;                    /* CREATE_PROCESS_* */
+    ULONG Reserved;
+} CREATE_PROCESS_INFO, *PCREATE_PROCESS_INFO;
+
+typedef void (*PUSER_THREAD_START_ROUTINE)(PVOID Parameter);
+
+typedef struct _CLIENT_ID_USER {
+    HANDLE UniqueProcess;
+    HANDLE UniqueThread;
+} CLIENT_ID_USER;
+
+/* NtQueryInformationProcess classes. */
+typedef enum _PROCESSINFOCLASS { ProcessBasicInformation = 0 } PROCESSINFOCLASS;
+typedef struct _PROCESS_BASIC_INFORMATION {
+    NTSTATUS ExitStatus;            /* STATUS_PENDING while it runs */
+    PVOID PebBaseAddress;           /* its PROCESS_PARAMETERS */
+    ULONG_PTR AffinityMask;
+    LONG BasePriority;
+    ULONG_PTR UniqueProcessId;
+    ULONG_PTR InheritedFromUniqueProcessId;
+} PROCESS_BASIC_INFORMATION;
+
+/* NtQuerySystemInformation classes (Pagoda's own numbering). */
+typedef enum _SYSTEM_INFORMATION_CLASS {
+    SystemProcessInformation = 5,   /* SYSTEM_PROCESS_ENTRY[] */
+    SystemMemoryInformation = 100,  /* SYSTEM_MEMORY_INFORMATION */
+    SystemPoolTagInformation = 22,  /* SYSTEM_POOLTAG[] */
+    SystemPteInformation = 101,     /* SYSTEM_PTE_QUERY in, SYSTEM_PTE_INFORMATION out */
+    SystemVadInformation = 102,     /* SYSTEM_VAD_QUERY in, SYSTEM_VAD_ENTRY[] out */
+} SYSTEM_INFORMATION_CLASS;
+
+typedef struct _SYSTEM_PROCESS_ENTRY {
+    ULONG ProcessId;
+    ULONG ParentProcessId;
+    ULONG ThreadCount;
+    ULONG HandleCount;
+    NTSTATUS ExitStatus;            /* STATUS_PENDING while running */
+    ULONG Reserved;
+    ULONG64 CommittedPages;
+    ULONG64 ResidentPages;
+    ULONG64 PageTablePages;
+    CHAR ImageName[16];
+} SYSTEM_PROCESS_ENTRY;
+
+typedef struct _SYSTEM_MEMORY_INFORMATION {
+    ULONG64 TotalPages;
+    ULONG64 AvailablePages;         /* free + zeroed */
+    ULONG64 ZeroedPages;
+    ULONG64 PagesByUsage[16];       /* MI_PFN_USAGE order (mm/mm.h) */
+    ULONG64 DemandZeroFaults;
+    ULONG64 ZeroedPagesServed;      /* demand-zero faults served pre-zeroed */
+    ULONG64 PagesZeroedOnDemand;
+    ULONG64 NonPagedPoolPages;
+    ULONG64 PagedPoolPages;
+    ULONG64 ContextSwitches;
+    ULONG64 Cr3Switches;
+} SYSTEM_MEMORY_INFORMATION;
+
+typedef struct _SYSTEM_POOLTAG {
+    ULONG Tag;
+    ULONG PoolType;                 /* 0 nonpaged, 1 paged */
+    ULONG64 Allocations;
+    ULONG64 Frees;
+    ULONG64 BytesInUse;
+} SYSTEM_POOLTAG;
+
+typedef struct _SYSTEM_PTE_QUERY {
+    ULONG ProcessId;                /* 0: the caller's */
+    ULONG Reserved;
+    ULONG64 VirtualAddress;
+} SYSTEM_PTE_QUERY;
+
+typedef struct _SYSTEM_PTE_INFORMATION {
+    ULONG64 VirtualAddress;
+    ULONG Levels;                   /* entries filled: 1..4 (the walk stops at a not-present one) */
+    ULONG Reserved;
+    ULONG64 EntryAddress[4];        /* PXE, PPE, PDE, PTE: their self-map addresses */
+    ULONG64 Entry[4];               /* their values */
+} SYSTEM_PTE_INFORMATION;
+
+typedef struct _SYSTEM_VAD_QUERY {
+    ULONG ProcessId;                /* 0: the caller's */
+} SYSTEM_VAD_QUERY;
+
+typedef struct _SYSTEM_VAD_ENTRY {
+    ULONG64 StartingAddress;
+    ULONG64 EndingAddress;          /* last byte */
+    ULONG AllocationProtect;
+    ULONG Flags;
+    ULONG64 CommittedPages;
+} SYSTEM_VAD_ENTRY;
+
+#define NTAPI_STATUS NTSTATUS
+
+NTSTATUS NtGetCurrentProcessorNumber(void);
+NTSTATUS NtClose(HANDLE Handle);
+NTSTATUS NtDuplicateObject(HANDLE SourceProcess, HANDLE SourceHandle, HANDLE TargetProcess,
+                           PHANDLE TargetHandle, ACCESS_MASK DesiredAccess, ULONG Options);
+NTSTATUS NtCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, EVENT_TYPE EventType,
+                       BOOLEAN InitialState);
+NTSTATUS NtSetEvent(HANDLE EventHandle, PLONG PreviousState);
+NTSTATUS NtResetEvent(HANDLE EventHandle, PLONG PreviousState);
+NTSTATUS NtClearEvent(HANDLE EventHandle);
+NTSTATUS NtPulseEvent(HANDLE EventHandle, PLONG PreviousState);
+NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout);
+NTSTATUS NtWaitForMultipleObjects(ULONG Count, HANDLE Handles[], WAIT_TYPE WaitType,
+                                  BOOLEAN Alertable, PLARGE_INTEGER Timeout);
+NTSTATUS NtAllocateVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, ULONG_PTR ZeroBits,
+                                 PSIZE_T RegionSize, ULONG AllocationType, ULONG Protect);
+NTSTATUS NtFreeVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, PSIZE_T RegionSize,
+                             ULONG FreeType);
+NTSTATUS NtProtectVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, PSIZE_T RegionSize,
+                                ULONG NewProtect, PULONG OldProtect);
+NTSTATUS NtQueryVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress, ULONG InformationClass,
+                              PVOID Information, SIZE_T Length, PSIZE_T ReturnLength);
+NTSTATUS NtCreateUserProcess(PHANDLE ProcessHandle, PHANDLE ThreadHandle,
+                             PCREATE_PROCESS_INFO Info);
+NTSTATUS NtCreateThread(PHANDLE ThreadHandle, HANDLE ProcessHandle,
+                        PUSER_THREAD_START_ROUTINE StartRoutine, PVOID Parameter,
+                        CLIENT_ID_USER *ClientId);
+NTSTATUS NtTerminateProcess(HANDLE ProcessHandle, NTSTATUS ExitStatus);
+NTSTATUS NtTerminateThread(HANDLE ThreadHandle, NTSTATUS ExitStatus);
+NTSTATUS NtQueryInformationProcess(HANDLE ProcessHandle, PROCESSINFOCLASS InformationClass,
+                                   PVOID Information, ULONG Length, PULONG ReturnLength);
+NTSTATUS NtDelayExecution(BOOLEAN Alertable, PLARGE_INTEGER Interval);
+NTSTATUS NtYieldExecution(void);
+/* On a console handle: read up to Length bytes (a line, blocking until
+ * at least one byte) / write Length bytes. *BytesDone receives the count. */
+NTSTATUS NtReadFile(HANDLE FileHandle, PVOID Buffer, ULONG Length, PULONG BytesDone,
+                    PLARGE_INTEGER ByteOffset);
+NTSTATUS NtWriteFile(HANDLE FileHandle, const void *Buffer, ULONG Length, PULONG BytesDone,
+                     PLARGE_INTEGER ByteOffset);
+NTSTATUS NtQuerySystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length,
+                                  PULONG ReturnLength);
+
+#endif /* PAGODA_NTAPI_H */

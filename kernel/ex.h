@@ -1,0 +1,32 @@
+/*
+ * ex.h - the executive's object types (Ex): the Event object that
+ * NtCreateEvent hands out, and the routine that registers the executive's
+ * types with the object manager at boot.
+ *
+ * The system services themselves (kernel/ntobject.c, kernel/ntquery.c,
+ * mm/ntvm.c) are declared in include/ntapi.h, which user mode shares.
+ */
+#ifndef PAGODA_EX_H
+#define PAGODA_EX_H
+
+#include "ob.h"
+
+/* "Event": an object whose body is a KEVENT. Handles to it come from
+ * NtCreateEvent; every KEVENT routine works on the body. */
+extern POBJECT_TYPE ExEventObjectType;
+
+/* Event access rights (NT's winnt.h values). */
+#define EVENT_QUERY_STATE  0x0001
+#define EVENT_MODIFY_STATE 0x0002
+#ifndef SYNCHRONIZE
+#define SYNCHRONIZE        0x00100000
+#endif
+
+/*
+ * Register the executive's object types (Event) with the object manager.
+ * Call once at boot, after the pools exist and before the first system
+ * service can run (a second call does nothing). IRQL PASSIVE_LEVEL.
+ */
+void ExpInitializeExecutiveObjects(void);
+
+#endif /* PAGODA_EX_H */

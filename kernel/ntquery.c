@@ -1,0 +1,438 @@
+/*
+ * ntquery.c - NtQuerySystemInformation: what the shell's ps, mem, pool,
+ * pte and vad commands show, as snapshots the kernel copies out.
+ *
+ *   class                      in (at the start of Buffer)   out
+ *   SystemProcessInformation   -                             SYSTEM_PROCESS_ENTRY[]
+ *   SystemMemoryInformation    -                             SYSTEM_MEMORY_INFORMATION
+ *   SystemPoolTagInformation   -                             SYSTEM_POOLTAG[] (both pools)
+ *   SystemPteInformation       SYSTEM_PTE_QUERY              SYSTEM_PTE_INFORMATION
+ *   SystemVadInformation       SYSTEM_VAD_QUERY              SYSTEM_VAD_ENTRY[]
+ *
+ * Every class is answered the same way: gather the answer into a kernel
+ * buffer (EXP_QUERY_ANSWER) with whatever locks the data needs, release
+ * them, and only then copy to the caller - user memory can fault, and a
+ * fault must never happen under a lock or at DISPATCH_LEVEL. When Length
+ * is smaller than the answer, nothing is copied: the result is
+ * STATUS_INFO_LENGTH_MISMATCH and *ReturnLength (optional) says how many
+ * bytes are needed, so the caller can grow its buffer and ask again (the
+ * answer may have grown meanwhile: ask in a loop).
+ *
+ * The PTE and VAD classes read mm/'s private structures (MMVAD, the
+ * self-map), hence the include of mm/mi.h.
+ * NOTE: that is the one place outside mm/ that does; the walks belong in
+ * mm/ once mm/mm.h exports them.
+ *
+ * Locking and IRQL: the service runs at PASSIVE_LEVEL. The process list is
+ * read under the dispatcher lock (kernel/psmgr.c changes it under the
+ * same). Page tables and VAD trees are read at DISPATCH_LEVEL: on this
+ * single processor no thread can then free a page table or rebalance a
+ * tree under the walk.
+ */
+#include "ki.h"
+#include "ex.h"
+#include "ps.h"
+#include "../mm/mi.h"
+#include "../rtl/rtl.h"
+#include "../include/ntapi.h"
+
+#define EXP_QUERY_TAG POOL_TAG('E', 'x', 'Q', 'i')
+
+/* Extra entries allocated beyond the count just seen, for processes or
+ * VADs created between the count and the copy. */
+#define EXP_QUERY_SLACK 4
+
+STATIC_ASSERT(MiUsageMaximum <= ARRAYSIZE(((SYSTEM_MEMORY_INFORMATION *)0)->PagesByUsage));
+
+/* An answer gathered in the kernel: Size bytes at Data, a pool block (tag
+ * EXP_QUERY_TAG) when Pool is TRUE, else the caller's stack. */
+typedef struct _EXP_QUERY_ANSWER {
+    PVOID Data;
+    SIZE_T Size;
+    BOOLEAN Pool;
+} EXP_QUERY_ANSWER;
+
+/* ------------------------------------------------------------------------
+ * Processes
+ * ------------------------------------------------------------------------ */
+
+static ULONG ExpCountProcesses(void)
+{
+    ULONG Count = 0;
+    for (PLIST_ENTRY Link = PsActiveProcessHead.Flink; Link != &PsActiveProcessHead;
+         Link = Link->Flink)
+        Count++;
+    return Count;
+}
+
+/* One line of ps. Dispatcher lock held: the process is on the list, so
+ * its body is still there (kernel/psmgr.c unlinks it before freeing). */
+static void ExpFillProcessEntry(SYSTEM_PROCESS_ENTRY *Entry, PEPROCESS Process)
+{
+    PMMADDRESS_SPACE Space = Process->Pcb.AddressSpace;
+
+    Entry->ProcessId = (ULONG)(ULONG_PTR)Process->UniqueProcessId;
+    Entry->ParentProcessId = (ULONG)(ULONG_PTR)Process->InheritedFromUniqueProcessId;
+    Entry->ThreadCount = Process->Pcb.ThreadCount;
+    /* A snapshot read without the table's lock: a ULONG cannot tear. */
+    Entry->HandleCount = Process->ObjectTable != NULL ? Process->ObjectTable->HandleCount : 0;
+    Entry->ExitStatus = Process->ExitStatus;
+    if (!Process->RundownDone && Space != NULL) {
+        Entry->CommittedPages = Space->CommittedPages;
+        Entry->ResidentPages = Space->ResidentPages;
+        Entry->PageTablePages = Space->PageTablePages;
+    }
+    memcpy(Entry->ImageName, Process->ImageFileName, sizeof(Entry->ImageName));
+    Entry->ImageName[sizeof(Entry->ImageName) - 1] = '\0';
+}
+
+/* Every process on PsActiveProcessHead. The list is counted, a buffer
+ * allocated with the lock dropped (pool must not be called under the
+ * dispatcher lock), and filled; if it grew past the slack, again. */
+static NTSTATUS ExpQueryProcesses(EXP_QUERY_ANSWER *Answer)
+{
+    for (;;) {
+        KIRQL OldIrql = KiAcquireDispatcherLock();
+        ULONG Capacity = ExpCountProcesses() + EXP_QUERY_SLACK;
+        KiReleaseDispatcherLock(OldIrql);
+
+        SIZE_T Bytes = (SIZE_T)Capacity * sizeof(SYSTEM_PROCESS_ENTRY);
+        SYSTEM_PROCESS_ENTRY *Entries = ExAllocatePoolWithTag(NonPagedPool, Bytes, EXP_QUERY_TAG);
+        if (Entries == NULL)
+            return STATUS_INSUFFICIENT_RESOURCES;
+        memset(Entries, 0, Bytes);
+
+        ULONG Count = 0;
+        BOOLEAN Fits = TRUE;
+        OldIrql = KiAcquireDispatcherLock();
+        for (PLIST_ENTRY Link = PsActiveProcessHead.Flink; Link != &PsActiveProcessHead;
+             Link = Link->Flink) {
+            if (Count == Capacity) {
+                Fits = FALSE;
+                break;
+            }
+            ExpFillProcessEntry(&Entries[Count++],
+                                CONTAINING_RECORD(Link, EPROCESS, ActiveProcessLinks));
+        }
+        KiReleaseDispatcherLock(OldIrql);
+
+        if (Fits) {
+            Answer->Data = Entries;
+            Answer->Size = (SIZE_T)Count * sizeof(SYSTEM_PROCESS_ENTRY);
+            Answer->Pool = TRUE;
+            return STATUS_SUCCESS;
+        }
+        ExFreePoolWithTag(Entries, EXP_QUERY_TAG);
+    }
+}
+
+/*
+ * Reference the process whose ID is ProcessId (0: the caller's). Returns
+ * STATUS_INVALID_PARAMETER when there is none (NOTE: NT says
+ * STATUS_INVALID_CID), STATUS_PROCESS_IS_TERMINATING when its address
+ * space is gone.
+ */
+static NTSTATUS ExpReferenceProcessById(ULONG ProcessId, PEPROCESS *Result)
+{
+    PEPROCESS Found = NULL;
+
+    if (ProcessId == 0) {
+        Found = PsGetCurrentProcess();
+        ObReferenceObject(Found);
+    } else {
+        KIRQL OldIrql = KiAcquireDispatcherLock();
+        for (PLIST_ENTRY Link = PsActiveProcessHead.Flink; Link != &PsActiveProcessHead;
+             Link = Link->Flink) {
+            PEPROCESS Process = CONTAINING_RECORD(Link, EPROCESS, ActiveProcessLinks);
+            if ((ULONG_PTR)Process->UniqueProcessId != ProcessId)
+                continue;
+            /* A process whose last reference is gone stays on the list
+             * until its delete procedure unlinks it: skip it. Under the
+             * dispatcher lock on one processor nobody can drop the count
+             * between this check and our reference.
+             * NOTE: with SMP this needs NT's ObReferenceObjectSafe. */
+            if (ObQueryPointerCount(Process) > 0) {
+                ObReferenceObject(Process);
+                Found = Process;
+            }
+            break;
+        }
+        KiReleaseDispatcherLock(OldIrql);
+        if (Found == NULL)
+            return STATUS_INVALID_PARAMETER;
+    }
+    if (Found->RundownDone || Found->Pcb.AddressSpace == NULL) {
+        ObDereferenceObject(Found);
+        return STATUS_PROCESS_IS_TERMINATING;
+    }
+    *Result = Found;
+    return STATUS_SUCCESS;
+}
+
+/* ------------------------------------------------------------------------
+ * Memory and pools
+ * ------------------------------------------------------------------------ */
+
+static void ExpQueryMemory(SYSTEM_MEMORY_INFORMATION *Info)
+{
+    memset(Info, 0, sizeof(*Info));
+    Info->TotalPages = MmNumberOfPhysicalPages();
+    Info->AvailablePages = MmAvailablePages();
+    Info->ZeroedPages = MmZeroedPageListHead.Total;
+    for (ULONG Usage = 0; Usage < MiUsageMaximum; Usage++)
+        Info->PagesByUsage[Usage] = MmPagesInUse((MI_PFN_USAGE)Usage);
+    Info->DemandZeroFaults = MmFaultCounters.DemandZero;
+    Info->ZeroedPagesServed = MmZeroedPagesServed;
+    Info->PagesZeroedOnDemand = MmPagesZeroedOnDemand;
+    Info->NonPagedPoolPages = MmPagesInUse(MiUsageNonPagedPool);
+    Info->PagedPoolPages = MmPagesInUse(MiUsagePagedPool);
+    Info->ContextSwitches = KeSchedulerCounters.ContextSwitches;
+    Info->Cr3Switches = KeSchedulerCounters.Cr3Switches;
+}
+
+/* Both pools' tag tables, nonpaged first. A tracker has at most
+ * POOL_TRACKER_SIZE lines, so the buffers are sized once. */
+static NTSTATUS ExpQueryPoolTagTables(EXP_QUERY_ANSWER *Answer)
+{
+    static const POOL_TYPE Pools[] = {NonPagedPool, PagedPool};
+    SIZE_T TagBytes = POOL_TRACKER_SIZE * sizeof(POOL_TAG_INFO);
+    SIZE_T OutBytes = ARRAYSIZE(Pools) * POOL_TRACKER_SIZE * sizeof(SYSTEM_POOLTAG);
+    ULONG Count = 0;
+
+    PPOOL_TAG_INFO Tags = ExAllocatePoolWithTag(NonPagedPool, TagBytes, EXP_QUERY_TAG);
+    if (Tags == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    SYSTEM_POOLTAG *Out = ExAllocatePoolWithTag(NonPagedPool, OutBytes, EXP_QUERY_TAG);
+    if (Out == NULL) {
+        ExFreePoolWithTag(Tags, EXP_QUERY_TAG);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    memset(Out, 0, OutBytes);
+
+    for (ULONG p = 0; p < ARRAYSIZE(Pools); p++) {
+        ULONG Found = ExQueryPoolTags(Pools[p], Tags, POOL_TRACKER_SIZE);
+        if (Found > POOL_TRACKER_SIZE)
+            Found = POOL_TRACKER_SIZE;
+        for (ULONG i = 0; i < Found; i++, Count++) {
+            Out[Count].Tag = Tags[i].Tag;
+            Out[Count].PoolType = (ULONG)Pools[p];
+            Out[Count].Allocations = Tags[i].Allocations;
+            Out[Count].Frees = Tags[i].Frees;
+            Out[Count].BytesInUse = Tags[i].BytesInUse;
+        }
+    }
+    ExFreePoolWithTag(Tags, EXP_QUERY_TAG);
+
+    Answer->Data = Out;
+    Answer->Size = (SIZE_T)Count * sizeof(SYSTEM_POOLTAG);
+    Answer->Pool = TRUE;
+    return STATUS_SUCCESS;
+}
+
+/* ------------------------------------------------------------------------
+ * Page tables and VADs of a process
+ * ------------------------------------------------------------------------ */
+
+/* Bits 63..47 all equal (Intel SDM Vol. 1, 3.3.7.1). */
+static BOOLEAN ExpIsCanonical(ULONG64 Va)
+{
+    return (ULONG64)((LONG64)(Va << 16) >> 16) == Va;
+}
+
+/*
+ * The four entries that translate Va in the current address space, read
+ * through the self-map (mm/mm.h): the PML4 page is always mapped there,
+ * and each lower table is mapped exactly when the entry above it is
+ * present, so stopping at the first not-present entry - or at a large
+ * page, whose "table" below is data - never faults. DISPATCH_LEVEL on
+ * one processor: no thread can free a table between two reads.
+ */
+static void ExpWalkPageTables(ULONG64 Va, SYSTEM_PTE_INFORMATION *Info)
+{
+    const PMMPTE Entries[4] = {MiGetPxeAddress((PVOID)Va), MiGetPpeAddress((PVOID)Va),
+                               MiGetPdeAddress((PVOID)Va), MiGetPteAddress((PVOID)Va)};
+    KIRQL OldIrql;
+
+    memset(Info, 0, sizeof(*Info));
+    Info->VirtualAddress = Va;
+    KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
+    for (ULONG Level = 0; Level < 4; Level++) {
+        MMPTE Entry;
+        Entry.u.Long = *(volatile ULONG64 *)&Entries[Level]->u.Long;
+        Info->EntryAddress[Level] = (ULONG64)Entries[Level];
+        Info->Entry[Level] = Entry.u.Long;
+        Info->Levels = Level + 1;
+        if (!Entry.u.Hard.Valid)
+            break;
+        /* PS in a PDPTE (1 GiB) or PDE (2 MiB) ends the walk (SDM 5.5.4). */
+        if ((Level == 1 || Level == 2) && Entry.u.Hard.LargePage)
+            break;
+    }
+    KeLowerIrql(OldIrql);
+}
+
+/* SystemPteInformation: the query is captured by the caller. */
+static NTSTATUS ExpQueryPte(const SYSTEM_PTE_QUERY *Query, SYSTEM_PTE_INFORMATION *Info)
+{
+    PEPROCESS Process;
+
+    if (!ExpIsCanonical(Query->VirtualAddress))
+        return STATUS_INVALID_PARAMETER;
+    NTSTATUS Status = ExpReferenceProcessById(Query->ProcessId, &Process);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    /* The self-map shows the current address space: attach to the
+     * process's for the walk (Info is on our stack, in system space). */
+    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Process->Pcb.AddressSpace);
+    ExpWalkPageTables(Query->VirtualAddress, Info);
+    MmAttachAddressSpace(Previous);
+    ObDereferenceObject(Process);
+    return STATUS_SUCCESS;
+}
+
+/* SystemVadInformation: the VADs of a process, lowest address first. The
+ * tree lives in nonpaged pool, so no attach is needed. */
+static NTSTATUS ExpQueryVads(const SYSTEM_VAD_QUERY *Query, EXP_QUERY_ANSWER *Answer)
+{
+    PEPROCESS Process;
+    NTSTATUS Status = ExpReferenceProcessById(Query->ProcessId, &Process);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    PMM_AVL_TABLE Table = &Process->Pcb.AddressSpace->VadRoot;
+
+    for (;;) {
+        ULONG Capacity = Table->NumberGenericTableElements + EXP_QUERY_SLACK;
+        SIZE_T Bytes = (SIZE_T)Capacity * sizeof(SYSTEM_VAD_ENTRY);
+        SYSTEM_VAD_ENTRY *Entries = ExAllocatePoolWithTag(NonPagedPool, Bytes, EXP_QUERY_TAG);
+        if (Entries == NULL) {
+            Status = STATUS_INSUFFICIENT_RESOURCES;
+            break;
+        }
+        memset(Entries, 0, Bytes);
+
+        ULONG Count = 0;
+        KIRQL OldIrql;
+        KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
+        for (PMMADDRESS_NODE Node = MiFirstNode(Table); Node != NULL && Count < Capacity;
+             Node = MiNextNode(Node), Count++) {
+            PMMVAD Vad = CONTAINING_RECORD(Node, MMVAD, Node);
+            Entries[Count].StartingAddress = (ULONG64)Node->StartingVpn << PAGE_SHIFT;
+            Entries[Count].EndingAddress = (((ULONG64)Node->EndingVpn + 1) << PAGE_SHIFT) - 1;
+            Entries[Count].AllocationProtect = Vad->AllocationProtect;
+            Entries[Count].Flags = Vad->Flags;
+            Entries[Count].CommittedPages = Vad->CommittedPages;
+        }
+        BOOLEAN Fits = Count < Capacity || Table->NumberGenericTableElements <= Capacity;
+        KeLowerIrql(OldIrql);
+
+        if (Fits) {
+            Answer->Data = Entries;
+            Answer->Size = (SIZE_T)Count * sizeof(SYSTEM_VAD_ENTRY);
+            Answer->Pool = TRUE;
+            Status = STATUS_SUCCESS;
+            break;
+        }
+        ExFreePoolWithTag(Entries, EXP_QUERY_TAG);
+    }
+    ObDereferenceObject(Process);
+    return Status;
+}
+
+/* ------------------------------------------------------------------------
+ * The service
+ * ------------------------------------------------------------------------ */
+
+/* Copy the query that starts the caller's buffer (PTE and VAD classes). */
+static NTSTATUS ExpCaptureQuery(PVOID Buffer, ULONG Length, PVOID Query, ULONG QuerySize,
+                                SIZE_T *Needed)
+{
+    if (Length < QuerySize) {
+        *Needed = QuerySize;
+        return STATUS_INFO_LENGTH_MISMATCH;
+    }
+    return MmCopyFromUser(Query, Buffer, QuerySize);
+}
+
+/*
+ * NtQuerySystemInformation - copy a snapshot of Class (see the table at
+ * the top) into Buffer, Length bytes, and its size into the optional
+ * *ReturnLength.
+ *
+ * Returns STATUS_SUCCESS; STATUS_INFO_LENGTH_MISMATCH when Length is too
+ * small for the answer (or for the query of the PTE and VAD classes):
+ * nothing is copied and *ReturnLength receives the size needed;
+ * STATUS_INVALID_INFO_CLASS; STATUS_ACCESS_VIOLATION when Buffer (for
+ * Length bytes) or ReturnLength is not writable user memory - checked
+ * first, before anything is gathered; STATUS_INVALID_PARAMETER for a
+ * non-canonical address or an unknown process ID (PTE and VAD classes);
+ * STATUS_PROCESS_IS_TERMINATING; STATUS_INSUFFICIENT_RESOURCES.
+ * PASSIVE_LEVEL.
+ */
+NTSTATUS NtQuerySystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length,
+                                  PULONG ReturnLength)
+{
+    EXP_QUERY_ANSWER Answer = {NULL, 0, FALSE};
+    SYSTEM_MEMORY_INFORMATION Memory;
+    SYSTEM_PTE_QUERY PteQuery;
+    SYSTEM_PTE_INFORMATION Pte;
+    SYSTEM_VAD_QUERY VadQuery;
+    SIZE_T Needed = 0;
+    NTSTATUS Status;
+
+    Status = ProbeForWrite(Buffer, Length, 1);
+    if (NT_SUCCESS(Status) && ReturnLength != NULL)
+        Status = ProbeForWrite(ReturnLength, sizeof(*ReturnLength), 1);
+    if (!NT_SUCCESS(Status))
+        return Status;
+
+    switch (Class) {
+    case SystemProcessInformation:
+        Status = ExpQueryProcesses(&Answer);
+        break;
+    case SystemMemoryInformation:
+        ExpQueryMemory(&Memory);
+        Answer = (EXP_QUERY_ANSWER){&Memory, sizeof(Memory), FALSE};
+        break;
+    case SystemPoolTagInformation:
+        Status = ExpQueryPoolTagTables(&Answer);
+        break;
+    case SystemPteInformation:
+        /* The answer is larger than the query: ask for room for it first. */
+        if (Length < sizeof(Pte)) {
+            Needed = sizeof(Pte);
+            Status = STATUS_INFO_LENGTH_MISMATCH;
+            break;
+        }
+        Status = ExpCaptureQuery(Buffer, Length, &PteQuery, sizeof(PteQuery), &Needed);
+        if (NT_SUCCESS(Status))
+            Status = ExpQueryPte(&PteQuery, &Pte);
+        if (NT_SUCCESS(Status))
+            Answer = (EXP_QUERY_ANSWER){&Pte, sizeof(Pte), FALSE};
+        break;
+    case SystemVadInformation:
+        Status = ExpCaptureQuery(Buffer, Length, &VadQuery, sizeof(VadQuery), &Needed);
+        if (NT_SUCCESS(Status))
+            Status = ExpQueryVads(&VadQuery, &Answer);
+        break;
+    default:
+        return STATUS_INVALID_INFO_CLASS;
+    }
+
+    if (NT_SUCCESS(Status)) {
+        Needed = Answer.Size;
+        if (Answer.Size > Length)
+            Status = STATUS_INFO_LENGTH_MISMATCH;
+        else
+            Status = MmCopyToUser(Buffer, Answer.Data, Answer.Size);
+    }
+    if (Answer.Pool)
+        ExFreePoolWithTag(Answer.Data, EXP_QUERY_TAG);
+
+    if ((NT_SUCCESS(Status) || Status == STATUS_INFO_LENGTH_MISMATCH) && ReturnLength != NULL) {
+        ULONG Returned = (ULONG)Needed;
+        NTSTATUS CopyStatus = MmCopyToUser(ReturnLength, &Returned, sizeof(Returned));
+        if (!NT_SUCCESS(CopyStatus))
+            Status = CopyStatus;
+    }
+    return Status;
+}

@@ -1,0 +1,83 @@
+/*
+ * syscall.c - system services: the dispatch table, the way in from ring 3
+ * and the way back.
+ *
+ *   user: mov r10, rcx; mov eax, N; syscall          (user/lib/syscalls.S)
+ *     -> KiSystemCall64 (x64/syscall.asm): swapgs, kernel stack, KTRAP_FRAME
+ *     -> KiSystemService: KiServiceTable[N](RDI, RSI, RDX, R10, R8, R9)
+ *     <- status in RAX; SYSRET (or IRETQ when SYSRET would be unsafe)
+ *
+ * The table comes from include/ntsyscalls.h, the same list the user-mode
+ * stubs are generated from. Services take user pointers and check them
+ * themselves (STYLE.md: only Nt* code touches raw user pointers).
+ */
+#include "ki.h"
+#include "ps.h"
+#include "../include/ntapi.h"
+#include "../include/ntsyscalls.h"
+
+#define MSR_STAR  0xC0000081
+#define MSR_LSTAR 0xC0000082
+#define MSR_FMASK 0xC0000084
+
+typedef NTSTATUS (*KSYSTEM_SERVICE)(ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR,
+                                    ULONG_PTR);
+
+typedef struct _KSERVICE_ENTRY {
+    KSYSTEM_SERVICE Routine;
+    ULONG ArgumentCount;
+    const char *Name;
+} KSERVICE_ENTRY;
+
+#define KI_SERVICE_ENTRY(Name, Count) {(KSYSTEM_SERVICE)(PVOID)Name, Count, #Name},
+const KSERVICE_ENTRY KiServiceTable[] = {PAGODA_SYSTEM_SERVICES(KI_SERVICE_ENTRY)};
+const ULONG KiServiceCount = ARRAYSIZE(KiServiceTable);
+volatile ULONG64 KiSystemCalls;
+
+extern void KiSystemCall64(void);
+
+/* Program the SYSCALL MSRs (Intel SDM Vol. 2B, SYSCALL; Vol. 3A, 5.8.8). */
+void KiInitializeSystemCalls(void)
+{
+    /* STAR[47:32]: kernel CS (SS = CS + 8); STAR[63:48]: base for SYSRET,
+     * which loads CS = base + 16 and SS = base + 8 (with RPL 3). */
+    __writemsr(MSR_STAR, ((ULONG64)KGDT64_R0_CODE << 32) | ((ULONG64)(KGDT64_R3_CMCODE | 3) << 48));
+    __writemsr(MSR_LSTAR, (ULONG64)KiSystemCall64);
+    /* Cleared on entry: IF (no interrupts until the frame is built), TF,
+     * DF, AC (SMAP stays on), NT. */
+    __writemsr(MSR_FMASK, (1u << 9) | (1u << 8) | (1u << 10) | (1u << 18) | (1u << 14));
+    __writemsr(MSR_EFER, __readmsr(MSR_EFER) | EFER_SCE);
+}
+
+/* Before any return to ring 3: a thread whose process is ending, or that
+ * was told to end, leaves here instead. */
+void KiCheckUserReturn(void)
+{
+    PETHREAD Thread = (PETHREAD)KeGetCurrentThread();
+    if (Thread->Terminating)
+        PspExitThread(Thread->ExitStatus);
+}
+
+/*
+ * Called by KiSystemCall64 with interrupts disabled. Returns 0 to leave
+ * with SYSRET, 1 to leave with IRETQ (non-canonical or changed return
+ * state); interrupts are disabled again on return.
+ */
+ULONG KiSystemService(PKTRAP_FRAME TrapFrame)
+{
+    ULONG64 Number = TrapFrame->Rax;
+    _enable();
+    KiSystemCalls++;
+    if (Number < KiServiceCount) {
+        const KSERVICE_ENTRY *Entry = &KiServiceTable[Number];
+        TrapFrame->Rax = (ULONG64)(LONG64)Entry->Routine(TrapFrame->Rdi, TrapFrame->Rsi,
+                                                         TrapFrame->Rdx, TrapFrame->R10,
+                                                         TrapFrame->R8, TrapFrame->R9);
+    } else {
+        TrapFrame->Rax = (ULONG64)(LONG64)STATUS_INVALID_SYSTEM_SERVICE;
+    }
+    KiCheckUserReturn();
+    _disable();
+    /* SYSRET needs a canonical user RIP, and returns RFLAGS from R11. */
+    return TrapFrame->Rip >= 0x00007FFFFFFF0000ULL /* MM_USER_PROBE_ADDRESS */;
+}

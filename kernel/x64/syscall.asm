@@ -1,0 +1,85 @@
+; syscall.asm - the system-call entry (SYSCALL/SYSRET, Intel SDM Vol. 2B).
+;
+; SYSCALL from ring 3 arrives here (IA32_LSTAR) with RCX = the user RIP,
+; R11 = the user RFLAGS, IF cleared by IA32_FMASK, CS/SS = kernel, and
+; RSP still the user's. The entry swaps GS, switches to the thread's kernel
+; stack (KPCR.KernelRsp), and builds the same KTRAP_FRAME the trap stubs
+; build (vector KI_SYSCALL_VECTOR = 0x100), so kernel code sees one frame
+; format. KiSystemService(TrapFrame) dispatches through the service table
+; and leaves the status in TrapFrame->Rax.
+;
+; The way back uses SYSRET when it can (RCX = RIP, R11 = RFLAGS, fast) and
+; IRETQ otherwise: SYSRET to a non-canonical RIP would fault in ring 0 on
+; the user's stack (a classic hole), so the C side sets KiUseIretq then.
+
+bits 64
+section .text
+
+extern KiSystemService
+
+KPCR_USER_RSP   equ 0x10
+KPCR_KERNEL_RSP equ 0x18
+USER_CS         equ 0x33                ; KGDT64_R3_CODE | 3
+USER_SS         equ 0x2B                ; KGDT64_R3_DATA | 3
+KI_SYSCALL_VECTOR equ 0x100
+
+global KiSystemCall64
+KiSystemCall64:
+    swapgs
+    mov [gs:KPCR_USER_RSP], rsp
+    mov rsp, [gs:KPCR_KERNEL_RSP]
+    push USER_SS                        ; the frame the CPU would push for an interrupt
+    push qword [gs:KPCR_USER_RSP]
+    push r11                            ; RFLAGS
+    push USER_CS
+    push rcx                            ; RIP
+    push 0                              ; error code
+    push KI_SYSCALL_VECTOR
+    push r15
+    push r14
+    push r13
+    push r12
+    push r11
+    push r10
+    push r9
+    push r8
+    push rbp
+    push rdi
+    push rsi
+    push rdx
+    push rcx
+    push rbx
+    push rax
+    cld
+    mov rdi, rsp
+    call KiSystemService                ; returns 0: SYSRET is safe, 1: use IRETQ
+    test eax, eax
+    jnz .iretq_exit
+
+    ; SYSRET: everything from the frame, RCX = RIP, R11 = RFLAGS.
+    pop rax
+    pop rbx
+    add rsp, 8                          ; RCX: replaced by the RIP below
+    pop rdx
+    pop rsi
+    pop rdi
+    pop rbp
+    pop r8
+    pop r9
+    pop r10
+    add rsp, 8                          ; R11: replaced by RFLAGS below
+    pop r12
+    pop r13
+    pop r14
+    pop r15
+    add rsp, 16                         ; vector, error code
+    pop rcx                             ; RIP
+    add rsp, 8                          ; CS
+    pop r11                             ; RFLAGS
+    pop rsp                             ; the user's RSP (SS is implied by SYSRET)
+    swapgs
+    o64 sysret
+
+.iretq_exit:
+    extern KiExitTrap
+    jmp KiExitTrap

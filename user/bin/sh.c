@@ -1,0 +1,477 @@
+/*
+ * sh - the Pagoda shell, on the console (serial and VGA/keyboard both
+ * arrive through NtReadFile on StandardInput).
+ *
+ * Built-ins inspect the system through NtQuerySystemInformation, the way
+ * the kernel debugger's !process, !vm, !poolused and !pte do on Windows;
+ * anything else is a program of /bin, started with NtCreateUserProcess.
+ * The shell keeps a handle to every process it started (Jobs), which is
+ * what lets it wait for and kill them: a PID alone grants nothing.
+ *
+ *   sh              interactive, prompt "pagoda> "
+ *   sh -c "CMDS"    run the commands (separated by ';') and exit
+ */
+#include "pagoda.h"
+
+#define SH_MAX_ARGS 32
+#define SH_MAX_JOBS 32
+
+typedef struct _SH_JOB {
+    HANDLE Process;                 /* NULL: free slot */
+    ULONG ProcessId;
+    char Name[32];
+} SH_JOB;
+
+static SH_JOB ShJobs[SH_MAX_JOBS];
+static BOOLEAN ShExit;
+
+typedef void (*SH_COMMAND_ROUTINE)(int Argc, char **Argv);
+typedef struct _SH_COMMAND {
+    const char *Name;
+    const char *Usage;
+    SH_COMMAND_ROUTINE Routine;
+} SH_COMMAND;
+
+static void ShPrintStatus(NTSTATUS Status)
+{
+    const char *Name = PgStatusName(Status);
+    printf("0x%08x%s%s%s", (ULONG)Status, Name ? " (" : "", Name ? Name : "", Name ? ")" : "");
+}
+
+static void ShFailed(const char *What, NTSTATUS Status)
+{
+    printf("%s: ", What);
+    ShPrintStatus(Status);
+    printf("\n");
+}
+
+static SH_JOB *ShFindJob(ULONG ProcessId)
+{
+    for (int I = 0; I < SH_MAX_JOBS; I++)
+        if (ShJobs[I].Process && ShJobs[I].ProcessId == ProcessId)
+            return &ShJobs[I];
+    return NULL;
+}
+
+static void ShForgetJob(SH_JOB *Job)
+{
+    NtClose(Job->Process);
+    Job->Process = NULL;
+}
+
+/* Report and forget the background jobs that have ended. */
+static void ShReapJobs(void)
+{
+    for (int I = 0; I < SH_MAX_JOBS; I++) {
+        SH_JOB *Job = &ShJobs[I];
+        LARGE_INTEGER Zero;
+        NTSTATUS Exit;
+        Zero.QuadPart = 0;
+        if (!Job->Process || NtWaitForSingleObject(Job->Process, FALSE, &Zero) != STATUS_WAIT_0)
+            continue;
+        if (NT_SUCCESS(PgWaitProcess(Job->Process, &Exit))) {
+            printf("[%u] %s done, exit status ", Job->ProcessId, Job->Name);
+            ShPrintStatus(Exit);
+            printf("\n");
+        }
+        ShForgetJob(Job);
+    }
+}
+
+static void ShWaitJob(SH_JOB *Job)
+{
+    NTSTATUS Exit = 0;
+    NTSTATUS Status = PgWaitProcess(Job->Process, &Exit);
+
+    if (!NT_SUCCESS(Status))
+        ShFailed("wait", Status);
+    else if (Exit != 0) {
+        printf("[%u] %s exited with ", Job->ProcessId, Job->Name);
+        ShPrintStatus(Exit);
+        printf("\n");
+    }
+    ShForgetJob(Job);
+}
+
+/* run PROGRAM ARGS [&] */
+static void ShRun(int Argc, char **Argv)
+{
+    char Line[256];
+    size_t Used = 0;
+    BOOLEAN Background = FALSE;
+    SH_JOB *Job = NULL;
+    HANDLE Process;
+    ULONG Pid;
+    NTSTATUS Status;
+    const char *Base;
+
+    if (Argc > 0 && !strcmp(Argv[Argc - 1], "&")) {
+        Background = TRUE;
+        Argc--;
+    } else if (Argc > 0) {
+        size_t Length = strlen(Argv[Argc - 1]);
+        if (Length > 1 && Argv[Argc - 1][Length - 1] == '&') {
+            Argv[Argc - 1][Length - 1] = '\0';
+            Background = TRUE;
+        }
+    }
+    if (Argc < 1) {
+        printf("usage: run PROGRAM [ARGS] [&]\n");
+        return;
+    }
+    for (int I = 0; I < SH_MAX_JOBS && !Job; I++)
+        if (!ShJobs[I].Process)
+            Job = &ShJobs[I];
+    if (!Job) {
+        printf("run: too many jobs; wait for some first\n");
+        return;
+    }
+    Base = strrchr(Argv[0], '/') ? strrchr(Argv[0], '/') + 1 : Argv[0];
+    Line[0] = '\0';
+    for (int I = 0; I < Argc; I++)
+        Used += snprintf(Line + Used, Used < sizeof(Line) ? sizeof(Line) - Used : 0, "%s%s",
+                         I ? " " : "", I ? Argv[I] : Base);
+    Status = PgSpawn(Argv[0], Line, 0, &Process, &Pid);
+    if (!NT_SUCCESS(Status)) {
+        printf("%s: cannot start: ", Argv[0]);
+        ShPrintStatus(Status);
+        printf("%s\n", Status == STATUS_OBJECT_NAME_NOT_FOUND || Status == STATUS_NO_SUCH_FILE
+                           ? " - no such program in /bin (try help)"
+                           : "");
+        return;
+    }
+    Job->Process = Process;
+    Job->ProcessId = Pid;
+    RtlStringCopy(Job->Name, Base, sizeof(Job->Name));
+    if (Background)
+        printf("[%u] %s\n", Pid, Job->Name);
+    else
+        ShWaitJob(Job);
+}
+
+static void ShHelp(int Argc, char **Argv);
+
+static void ShPs(int Argc, char **Argv)
+{
+    ULONG Length;
+    NTSTATUS Status;
+    SYSTEM_PROCESS_ENTRY *Entries;
+    UNREFERENCED_PARAMETER(Argc);
+    UNREFERENCED_PARAMETER(Argv);
+
+    Entries = PgQuerySystem(SystemProcessInformation, NULL, 0, &Length, &Status);
+    if (!Entries) {
+        ShFailed("ps", Status);
+        return;
+    }
+    printf("%5s %5s %4s %7s %9s %8s %6s  %-10s %s\n", "PID", "PPID", "THR", "HANDLES",
+           "COMMITTED", "RESIDENT", "PTPAGE", "STATUS", "NAME");
+    for (ULONG I = 0; I < Length / sizeof(SYSTEM_PROCESS_ENTRY); I++) {
+        SYSTEM_PROCESS_ENTRY *E = &Entries[I];
+        char StatusText[16];
+        if (E->ExitStatus == STATUS_PENDING)
+            RtlStringCopy(StatusText, "running", sizeof(StatusText));
+        else
+            snprintf(StatusText, sizeof(StatusText), "0x%08x", (ULONG)E->ExitStatus);
+        printf("%5u %5u %4u %7u %9llu %8llu %6llu  %-10s %.16s%s\n", E->ProcessId,
+               E->ParentProcessId, E->ThreadCount, E->HandleCount, E->CommittedPages,
+               E->ResidentPages, E->PageTablePages, StatusText, E->ImageName,
+               ShFindJob(E->ProcessId) ? " *" : "");
+    }
+    printf("(* started by this shell: kill and wait work on it)\n");
+    free(Entries);
+}
+
+static void ShKill(int Argc, char **Argv)
+{
+    SH_JOB *Job;
+    NTSTATUS Status;
+
+    if (Argc < 2) {
+        printf("usage: kill PID\n");
+        return;
+    }
+    Job = ShFindJob((ULONG)strtoull(Argv[1], NULL, 0));
+    if (!Job) {
+        printf("kill: %s was not started by this shell, so it holds no handle to it "
+               "(a process can only be ended through a handle)\n",
+               Argv[1]);
+        return;
+    }
+    Status = NtTerminateProcess(Job->Process, (NTSTATUS)0xC000013A /* STATUS_CONTROL_C_EXIT */);
+    if (!NT_SUCCESS(Status))
+        ShFailed("kill", Status);
+    else
+        ShWaitJob(Job);
+}
+
+static void ShWait(int Argc, char **Argv)
+{
+    SH_JOB *Job;
+
+    if (Argc < 2) {
+        for (int I = 0; I < SH_MAX_JOBS; I++)
+            if (ShJobs[I].Process)
+                ShWaitJob(&ShJobs[I]);
+        return;
+    }
+    Job = ShFindJob((ULONG)strtoull(Argv[1], NULL, 0));
+    if (!Job)
+        printf("wait: %s is not a job of this shell\n", Argv[1]);
+    else
+        ShWaitJob(Job);
+}
+
+static void ShMem(int Argc, char **Argv)
+{
+    static const char *const Usage[] = {
+        "free",       "kernel image", "loader block",  "page tables",
+        "PFN database", "nonpaged pool", "paged pool", "kernel stacks",
+        "user",       "system PTEs",  "drivers",       "shared user data",
+    };
+    SYSTEM_MEMORY_INFORMATION Info;
+    NTSTATUS Status;
+    UNREFERENCED_PARAMETER(Argc);
+    UNREFERENCED_PARAMETER(Argv);
+
+    memset(&Info, 0, sizeof(Info));
+    Status = NtQuerySystemInformation(SystemMemoryInformation, &Info, sizeof(Info), NULL);
+    if (!NT_SUCCESS(Status)) {
+        ShFailed("mem", Status);
+        return;
+    }
+    printf("physical memory: %llu pages (%llu KiB)\n", Info.TotalPages, Info.TotalPages * 4);
+    printf("  available      %8llu pages (free + zeroed)\n", Info.AvailablePages);
+    printf("  zeroed         %8llu pages\n", Info.ZeroedPages);
+    printf("pages by usage:\n");
+    for (size_t I = 0; I < ARRAYSIZE(Usage) && I < ARRAYSIZE(Info.PagesByUsage); I++)
+        printf("  %-16s %8llu\n", Usage[I], Info.PagesByUsage[I]);
+    printf("pool: nonpaged %llu pages, paged %llu pages\n", Info.NonPagedPoolPages,
+           Info.PagedPoolPages);
+    printf("demand-zero faults %llu: %llu served from the zeroed list, %llu zeroed on demand\n",
+           Info.DemandZeroFaults, Info.ZeroedPagesServed, Info.PagesZeroedOnDemand);
+    printf("context switches %llu, CR3 switches %llu\n", Info.ContextSwitches,
+           Info.Cr3Switches);
+}
+
+static int ShComparePoolBytes(const void *A, const void *B)
+{
+    const SYSTEM_POOLTAG *X = A, *Y = B;
+    return X->BytesInUse < Y->BytesInUse ? 1 : X->BytesInUse > Y->BytesInUse ? -1 : 0;
+}
+
+static void ShPool(int Argc, char **Argv)
+{
+    ULONG Length, Count;
+    NTSTATUS Status;
+    SYSTEM_POOLTAG *Tags;
+    UNREFERENCED_PARAMETER(Argc);
+    UNREFERENCED_PARAMETER(Argv);
+
+    Tags = PgQuerySystem(SystemPoolTagInformation, NULL, 0, &Length, &Status);
+    if (!Tags) {
+        ShFailed("pool", Status);
+        return;
+    }
+    Count = Length / sizeof(SYSTEM_POOLTAG);
+    qsort(Tags, Count, sizeof(SYSTEM_POOLTAG), ShComparePoolBytes);
+    printf(" Tag  Type      %10s %10s %10s %12s\n", "Allocs", "Frees", "Diff", "Bytes");
+    for (ULONG I = 0; I < Count; I++) {
+        SYSTEM_POOLTAG *T = &Tags[I];
+        char Tag[5];
+        for (int J = 0; J < 4; J++) {
+            char C = (char)(T->Tag >> (8 * J));
+            Tag[J] = C >= 0x20 && C < 0x7F ? C : '.';
+        }
+        Tag[4] = '\0';
+        printf(" %s %-8s %10llu %10llu %10llu %12llu\n", Tag, T->PoolType ? "Paged" : "Nonp",
+               T->Allocations, T->Frees, T->Allocations - T->Frees, T->BytesInUse);
+    }
+    free(Tags);
+}
+
+static const char *ShProtectName(ULONG Protect)
+{
+    switch (Protect & 0xFF) {
+    case PAGE_NOACCESS: return "NOACCESS";
+    case PAGE_READONLY: return "READONLY";
+    case PAGE_READWRITE: return "READWRITE";
+    case PAGE_EXECUTE: return "EXECUTE";
+    case PAGE_EXECUTE_READ: return "EXECUTE_READ";
+    case PAGE_EXECUTE_READWRITE: return "EXECUTE_READWRITE";
+    default: return "?";
+    }
+}
+
+static void ShVm(int Argc, char **Argv)
+{
+    SYSTEM_VAD_QUERY Query;
+    SYSTEM_VAD_ENTRY *Vads;
+    ULONG Length;
+    NTSTATUS Status;
+
+    Query.ProcessId = Argc > 1 ? (ULONG)strtoull(Argv[1], NULL, 0) : 0;
+    Vads = PgQuerySystem(SystemVadInformation, &Query, sizeof(Query), &Length, &Status);
+    if (!Vads) {
+        ShFailed("vm", Status);
+        return;
+    }
+    printf("VADs of %s%s:\n", Argc > 1 ? "pid " : "this shell", Argc > 1 ? Argv[1] : "");
+    printf("  %-18s %-18s %8s %9s  %-18s %s\n", "Start", "End", "Pages", "Committed",
+           "Protect", "Flags");
+    for (ULONG I = 0; I < Length / sizeof(SYSTEM_VAD_ENTRY); I++) {
+        SYSTEM_VAD_ENTRY *V = &Vads[I];
+        printf("  0x%016llx 0x%016llx %8llu %9llu  %-18s 0x%x\n", V->StartingAddress,
+               V->EndingAddress, (V->EndingAddress - V->StartingAddress + 1) >> PAGE_SHIFT,
+               V->CommittedPages, ShProtectName(V->AllocationProtect), V->Flags);
+    }
+    free(Vads);
+}
+
+static void ShPte(int Argc, char **Argv)
+{
+    static const char *const Level[4] = {"PXE", "PPE", "PDE", "PTE"};
+    union {
+        SYSTEM_PTE_QUERY Query;
+        SYSTEM_PTE_INFORMATION Info;
+    } Buffer;
+    NTSTATUS Status;
+
+    if (Argc < 2) {
+        printf("usage: pte VA [PID]\n");
+        return;
+    }
+    memset(&Buffer, 0, sizeof(Buffer));
+    Buffer.Query.VirtualAddress = strtoull(Argv[1], NULL, 16);
+    Buffer.Query.ProcessId = Argc > 2 ? (ULONG)strtoull(Argv[2], NULL, 0) : 0;
+    Status = NtQuerySystemInformation(SystemPteInformation, &Buffer, sizeof(Buffer), NULL);
+    if (!NT_SUCCESS(Status)) {
+        ShFailed("pte", Status);
+        return;
+    }
+    printf("VA 0x%016llx: PXE index %llu, PPE %llu, PDE %llu, PTE %llu, offset 0x%llx\n",
+           Buffer.Info.VirtualAddress, (Buffer.Info.VirtualAddress >> 39) & 0x1FF,
+           (Buffer.Info.VirtualAddress >> 30) & 0x1FF, (Buffer.Info.VirtualAddress >> 21) & 0x1FF,
+           (Buffer.Info.VirtualAddress >> 12) & 0x1FF, Buffer.Info.VirtualAddress & 0xFFF);
+    for (ULONG I = 0; I < Buffer.Info.Levels && I < 4; I++) {
+        ULONG64 E = Buffer.Info.Entry[I];
+        printf("  %s at 0x%016llx contains 0x%016llx", Level[I], Buffer.Info.EntryAddress[I], E);
+        if (E & 1)
+            printf("  pfn 0x%llx %s %s %s%s%s%s\n", (E >> 12) & 0xFFFFFFFFFULL,
+                   E & 2 ? "RW" : "R-", E & 4 ? "U" : "K", E & (1ULL << 63) ? "NX" : "X",
+                   E & 0x20 ? " A" : "", E & 0x40 ? " D" : "", E & 0x80 ? " LARGE" : "");
+        else
+            printf("  not present\n");
+    }
+    if (Buffer.Info.Levels < 4)
+        printf("  (the walk stopped at level %u)\n", Buffer.Info.Levels);
+}
+
+static void ShEcho(int Argc, char **Argv)
+{
+    for (int I = 1; I < Argc; I++)
+        printf("%s%s", I > 1 ? " " : "", Argv[I]);
+    printf("\n");
+}
+
+static void ShExitCommand(int Argc, char **Argv)
+{
+    UNREFERENCED_PARAMETER(Argc);
+    UNREFERENCED_PARAMETER(Argv);
+    ShExit = TRUE;
+}
+
+static void ShRunCommand(int Argc, char **Argv)
+{
+    ShRun(Argc - 1, Argv + 1);
+}
+
+static const SH_COMMAND ShCommands[] = {
+    {"help", "help                 this list", ShHelp},
+    {"run", "run PROGRAM ARGS [&] start /bin/PROGRAM (& in the background)", ShRunCommand},
+    {"ps", "ps                   processes: threads, handles, pages, exit status", ShPs},
+    {"kill", "kill PID             end a process this shell started", ShKill},
+    {"wait", "wait [PID]           wait for a background job (all without PID)", ShWait},
+    {"mem", "mem                  physical memory by state and usage, faults", ShMem},
+    {"pool", "pool                 pool usage by tag, largest first (!poolused)", ShPool},
+    {"vm", "vm [PID]             the VAD list of a process (!vad)", ShVm},
+    {"pte", "pte VA [PID]         the four page-table entries of VA (!pte)", ShPte},
+    {"echo", "echo WORDS           print the words", ShEcho},
+    {"exit", "exit                 leave the shell", ShExitCommand},
+};
+
+static void ShHelp(int Argc, char **Argv)
+{
+    UNREFERENCED_PARAMETER(Argc);
+    UNREFERENCED_PARAMETER(Argv);
+    printf("commands:\n");
+    for (size_t I = 0; I < ARRAYSIZE(ShCommands); I++)
+        printf("  %s\n", ShCommands[I].Usage);
+    printf("  PROGRAM ARGS [&]     same as run\n");
+    printf("programs: sh hello true vademo prodcons crash usertests ubench\n");
+}
+
+static void ShExecute(char *Line)
+{
+    char *Argv[SH_MAX_ARGS + 1];
+    int Argc = 0;
+    char *P = Line;
+
+    while (*P && Argc < SH_MAX_ARGS) {
+        while (*P == ' ' || *P == '\t')
+            *P++ = '\0';
+        if (!*P)
+            break;
+        Argv[Argc++] = P;
+        while (*P && *P != ' ' && *P != '\t')
+            P++;
+    }
+    Argv[Argc] = NULL;
+    if (Argc == 0)
+        return;
+    for (size_t I = 0; I < ARRAYSIZE(ShCommands); I++) {
+        if (!strcmp(Argv[0], ShCommands[I].Name)) {
+            ShCommands[I].Routine(Argc, Argv);
+            return;
+        }
+    }
+    ShRun(Argc, Argv);
+}
+
+/* Run "a; b; c" one command after the other. */
+static void ShExecuteList(char *Line)
+{
+    while (Line && !ShExit) {
+        char *Next = strchr(Line, ';');
+        if (Next)
+            *Next++ = '\0';
+        ShExecute(Line);
+        Line = Next;
+    }
+}
+
+int main(int Argc, char **Argv, char **Envp)
+{
+    char Line[256];
+    UNREFERENCED_PARAMETER(Envp);
+
+    if (Argc >= 3 && !strcmp(Argv[1], "-c")) {
+        /* The words after -c are one command list, quoted or not. */
+        size_t Used = 0;
+        Line[0] = '\0';
+        for (int I = 2; I < Argc && Used < sizeof(Line); I++)
+            Used += snprintf(Line + Used, sizeof(Line) - Used, "%s%s", I > 2 ? " " : "", Argv[I]);
+        ShExecuteList(Line);
+        ShWait(1, NULL);
+        return 0;
+    }
+    printf("Pagoda shell (pid %u). Type help for the commands.\n", PgCurrentProcessId());
+    while (!ShExit) {
+        ShReapJobs();
+        printf("pagoda> ");
+        if (readline(Line, sizeof(Line)) < 0)
+            break;
+        ShExecuteList(Line);
+    }
+    return 0;
+}

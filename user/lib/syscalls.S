@@ -1,0 +1,31 @@
+/*
+ * syscalls.S - the user-mode system service stubs, one per line of
+ * include/ntsyscalls.h.
+ *
+ * Each stub is the calling convention of that header: the C arguments are
+ * already in RDI, RSI, RDX, RCX, R8, R9 (System V); SYSCALL overwrites RCX
+ * with the return address, so the fourth argument moves to R10. The service
+ * number is the line's position in the list, counted at assembly time by
+ * PgServiceIndex, which each expansion advances. The NTSTATUS comes back in
+ * RAX. SYSCALL also clobbers R11, which the ABI lets a call clobber.
+ */
+#include "ntsyscalls.h"
+
+    .text
+    .set PgServiceIndex, 0
+
+#define PG_STUB(Name, ArgCount)          \
+    .globl Name;                         \
+    .type Name, @function;               \
+    .p2align 4;                          \
+Name:                                    \
+    mov %rcx, %r10;                      \
+    mov $PgServiceIndex, %eax;           \
+    syscall;                             \
+    ret;                                 \
+    .size Name, . - Name;                \
+    .set PgServiceIndex, PgServiceIndex + 1;
+
+PAGODA_SYSTEM_SERVICES(PG_STUB)
+
+    .section .note.GNU-stack, "", @progbits

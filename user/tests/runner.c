@@ -1,0 +1,214 @@
+/*
+ * runner.c - runs the UT_TEST tables of user/tests/ and the helper
+ * processes they start ("usertests --child MODE ARGS").
+ */
+#include "ut.h"
+
+BOOLEAN UtShort;
+static const char *UtCurrent;
+static int UtCurrentFailures;
+
+void UtFail(const char *Expr, const char *File, int Line)
+{
+    if (UtCurrentFailures++ == 0)
+        printf("FAIL %s: %s (%s:%d)\n", UtCurrent, Expr, File, Line);
+    else
+        printf("  also: %s (%s:%d)\n", Expr, File, Line);
+}
+
+void UtFailStatus(const char *Expr, NTSTATUS Got, NTSTATUS Want, const char *File, int Line)
+{
+    const char *GotName = PgStatusName(Got);
+    if (UtCurrentFailures++ == 0)
+        printf("FAIL %s: %s (%s:%d) got 0x%08x %s, want 0x%08x\n", UtCurrent, Expr, File, Line,
+               (ULONG)Got, GotName ? GotName : "", (ULONG)Want);
+    else
+        printf("  also: %s (%s:%d) got 0x%08x, want 0x%08x\n", Expr, File, Line, (ULONG)Got,
+               (ULONG)Want);
+}
+
+HANDLE UtCreateEvent(EVENT_TYPE Type, BOOLEAN Signalled)
+{
+    HANDLE Event = NULL;
+    if (!NT_SUCCESS(NtCreateEvent(&Event, EVENT_ALL_ACCESS, Type, Signalled)))
+        return NULL;
+    return Event;
+}
+
+static NTSTATUS UtpSpawnV(PHANDLE Process, ULONG Flags, const char *Format, va_list Args)
+{
+    char Line[160];
+    int Used = snprintf(Line, sizeof(Line), "usertests --child ");
+    vsnprintf(Line + Used, sizeof(Line) - Used, Format, Args);
+    return PgSpawn("/bin/usertests", Line, Flags, Process, NULL);
+}
+
+NTSTATUS UtSpawnChild(PHANDLE Process, ULONG Flags, const char *Format, ...)
+{
+    va_list Args;
+    NTSTATUS Status;
+    va_start(Args, Format);
+    Status = UtpSpawnV(Process, Flags, Format, Args);
+    va_end(Args);
+    return Status;
+}
+
+NTSTATUS UtExitStatus(HANDLE Process)
+{
+    NTSTATUS Exit = STATUS_UNSUCCESSFUL;
+    NTSTATUS Status = PgWaitProcess(Process, &Exit);
+    return NT_SUCCESS(Status) ? Exit : Status;
+}
+
+NTSTATUS UtRunChild(ULONG Flags, const char *Format, ...)
+{
+    va_list Args;
+    HANDLE Process;
+    NTSTATUS Status;
+
+    va_start(Args, Format);
+    Status = UtpSpawnV(&Process, Flags, Format, Args);
+    va_end(Args);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    Status = UtExitStatus(Process);
+    NtClose(Process);
+    return Status;
+}
+
+ULONG64 UtAvailablePages(void)
+{
+    SYSTEM_MEMORY_INFORMATION Info;
+    memset(&Info, 0, sizeof(Info));
+    if (!NT_SUCCESS(NtQuerySystemInformation(SystemMemoryInformation, &Info, sizeof(Info), NULL)))
+        return 0;
+    return Info.AvailablePages;
+}
+
+ULONG64 UtSettledAvailablePages(void)
+{
+    PgSleep(50);
+    return UtAvailablePages();
+}
+
+BOOLEAN UtOwnProcessEntry(SYSTEM_PROCESS_ENTRY *Entry)
+{
+    ULONG Length;
+    NTSTATUS Status;
+    SYSTEM_PROCESS_ENTRY *All = PgQuerySystem(SystemProcessInformation, NULL, 0, &Length, &Status);
+    BOOLEAN Found = FALSE;
+
+    if (!All)
+        return FALSE;
+    for (ULONG I = 0; I < Length / sizeof(*All); I++) {
+        if (All[I].ProcessId == PgCurrentProcessId()) {
+            *Entry = All[I];
+            Found = TRUE;
+        }
+    }
+    free(All);
+    return Found;
+}
+
+/*
+ * The helper processes. Each exits with a status the test checks:
+ *   read ADDR          read a ULONG at ADDR, exit with it (or crash)
+ *   write ADDR         write at ADDR, exit 0 (or crash)
+ *   private ADDR       reserve+commit ADDR in its own space: exit 0 when the new
+ *                      page reads as zero, else the value, or the failure
+ *   setevent H         NtSetEvent(H): exit with its status
+ *   waitevent H MS     wait for H at most MS ms: exit with the wait status
+ *   findevent          NtSetEvent on handle values 4..1024: exit with the first that works
+ *   waitdup MS         find the event the parent duplicated in, wait for it at most MS ms
+ *   sleep MS           sleep, exit 0
+ */
+int UtChildMain(int Argc, char **Argv)
+{
+    const char *Mode = Argc > 0 ? Argv[0] : "";
+    ULONG64 Arg1 = Argc > 1 ? strtoull(Argv[1], NULL, 0) : 0;
+    ULONG64 Arg2 = Argc > 2 ? strtoull(Argv[2], NULL, 0) : 0;
+
+    if (!strcmp(Mode, "read"))
+        return (int)*(volatile ULONG *)Arg1;
+    if (!strcmp(Mode, "write")) {
+        *(volatile ULONG *)Arg1 = 0x57;
+        return 0;
+    }
+    if (!strcmp(Mode, "private")) {
+        PVOID Base = (PVOID)Arg1;
+        SIZE_T Size = PAGE_SIZE;
+        NTSTATUS Status = NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                                  MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+        if (!NT_SUCCESS(Status))
+            return Status;
+        Status = (NTSTATUS)*(volatile ULONG *)Base;
+        *(volatile ULONG *)Base = 0xC41D;
+        return Status;
+    }
+    if (!strcmp(Mode, "setevent"))
+        return NtSetEvent((HANDLE)Arg1, NULL);
+    if (!strcmp(Mode, "waitevent")) {
+        LARGE_INTEGER Timeout;
+        Timeout.QuadPart = -(LONGLONG)Arg2 * 10000;
+        return NtWaitForSingleObject((HANDLE)Arg1, FALSE, &Timeout);
+    }
+    if (!strcmp(Mode, "findevent")) {
+        for (int Try = 0; Try < 500; Try++) {
+            for (ULONG_PTR H = 4; H <= 1024; H += 4)
+                if (NtSetEvent((HANDLE)H, NULL) == STATUS_SUCCESS)
+                    return (int)H;
+            NtYieldExecution();
+        }
+        return 0;
+    }
+    if (!strcmp(Mode, "waitdup")) {
+        HANDLE Event;
+        LARGE_INTEGER Timeout;
+        if (PgFindDuplicatedHandles(&Event, 1, 5000) != 1)
+            return 0x7D;
+        Timeout.QuadPart = -(LONGLONG)Arg1 * 10000;
+        return NtWaitForSingleObject(Event, FALSE, &Timeout);
+    }
+    if (!strcmp(Mode, "sleep")) {
+        PgSleep((ULONG)Arg1);
+        return 0;
+    }
+    printf("usertests --child: unknown mode %s\n", Mode);
+    return 0x7E;
+}
+
+static const UT_TEST *const UtSuites[] = {
+    UtEventTests, UtHandleTests, UtVmTests, UtProcessTests, UtWaitTests, UtQueryTests,
+    UtCrashTests,
+};
+
+int UtMain(int Argc, char **Argv)
+{
+    const char *Filter = NULL;
+    int Passed = 0, Failed = 0;
+
+    for (int I = 1; I < Argc; I++) {
+        if (!strcmp(Argv[I], "--short"))
+            UtShort = TRUE;
+        else
+            Filter = Argv[I];
+    }
+    printf("usertests (pid %u)%s\n", PgCurrentProcessId(), UtShort ? ", short mode" : "");
+    for (size_t S = 0; S < ARRAYSIZE(UtSuites); S++) {
+        for (const UT_TEST *T = UtSuites[S]; T->Name; T++) {
+            if (Filter && strncmp(T->Name, Filter, strlen(Filter)))
+                continue;
+            UtCurrent = T->Name;
+            UtCurrentFailures = 0;
+            T->Routine();
+            if (UtCurrentFailures) {
+                Failed++;
+            } else {
+                Passed++;
+                printf("PASS %s\n", T->Name);
+            }
+        }
+    }
+    printf("%d passed, %d failed\n", Passed, Failed);
+    return Failed ? 1 : 0;
+}

@@ -1,0 +1,110 @@
+/*
+ * test_wait.c - NtWaitForSingleObject, NtWaitForMultipleObjects,
+ * NtDelayExecution, NtYieldExecution: timeouts, wait-any and wait-all,
+ * waiting on processes, bad arguments.
+ */
+#include "ut.h"
+
+static void TimeoutExpires(void)
+{
+    HANDLE E = UtCreateEvent(NotificationEvent, FALSE);
+    LARGE_INTEGER Timeout;
+    ULONG64 Start = PgInterruptTime100ns();
+
+    UT_CHECK(E != NULL);
+    Timeout.QuadPart = -200000; /* 20 ms */
+    UT_STATUS(NtWaitForSingleObject(E, FALSE, &Timeout), STATUS_TIMEOUT);
+    UT_EXPECT(PgInterruptTime100ns() - Start >= 100000);
+    NtClose(E);
+}
+
+static void WaitSingleBadArguments(void)
+{
+    HANDLE E = UtCreateEvent(NotificationEvent, TRUE);
+
+    UT_STATUS(NtWaitForSingleObject(UT_BAD_HANDLE, FALSE, NULL), STATUS_INVALID_HANDLE);
+    UT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_KERNEL_VA), STATUS_ACCESS_VIOLATION);
+    UT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_NONCANONICAL),
+              STATUS_ACCESS_VIOLATION);
+    UT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_UNMAPPED), STATUS_ACCESS_VIOLATION);
+    NtClose(E);
+    UT_STATUS(NtWaitForSingleObject(E, FALSE, NULL), STATUS_INVALID_HANDLE);
+}
+
+static void WaitAnyAndAll(void)
+{
+    HANDLE H[3];
+    LARGE_INTEGER Zero;
+
+    Zero.QuadPart = 0;
+    for (int I = 0; I < 3; I++)
+        UT_CHECK((H[I] = UtCreateEvent(NotificationEvent, FALSE)) != NULL);
+    UT_STATUS(NtWaitForMultipleObjects(3, H, WaitAny, FALSE, &Zero), STATUS_TIMEOUT);
+    NtSetEvent(H[2], NULL);
+    UT_STATUS(NtWaitForMultipleObjects(3, H, WaitAny, FALSE, &Zero), STATUS_WAIT_0 + 2);
+    UT_STATUS(NtWaitForMultipleObjects(3, H, WaitAll, FALSE, &Zero), STATUS_TIMEOUT);
+    NtSetEvent(H[0], NULL);
+    NtSetEvent(H[1], NULL);
+    UT_STATUS(NtWaitForMultipleObjects(3, H, WaitAll, FALSE, &Zero), STATUS_WAIT_0);
+    UT_STATUS(NtWaitForMultipleObjects(3, H, WaitAny, FALSE, &Zero), STATUS_WAIT_0);
+    for (int I = 0; I < 3; I++)
+        NtClose(H[I]);
+}
+
+static void WaitMultipleBadArguments(void)
+{
+    HANDLE H[2];
+    HANDLE Many[65];
+    LARGE_INTEGER Zero;
+
+    Zero.QuadPart = 0;
+    H[0] = UtCreateEvent(NotificationEvent, FALSE);
+    H[1] = UT_BAD_HANDLE;
+    for (int I = 0; I < 65; I++)
+        Many[I] = H[0];
+    UT_STATUS(NtWaitForMultipleObjects(2, H, WaitAny, FALSE, &Zero), STATUS_INVALID_HANDLE);
+    UT_STATUS(NtWaitForMultipleObjects(0, H, WaitAny, FALSE, &Zero), STATUS_INVALID_PARAMETER);
+    UT_STATUS(NtWaitForMultipleObjects(65, Many, WaitAny, FALSE, &Zero), STATUS_INVALID_PARAMETER);
+    UT_STATUS(NtWaitForMultipleObjects(1, NULL, WaitAny, FALSE, &Zero), STATUS_ACCESS_VIOLATION);
+    UT_STATUS(NtWaitForMultipleObjects(1, (HANDLE *)UT_KERNEL_VA, WaitAny, FALSE, &Zero),
+              STATUS_ACCESS_VIOLATION);
+    UT_STATUS(NtWaitForMultipleObjects(1, H, (WAIT_TYPE)7, FALSE, &Zero), STATUS_INVALID_PARAMETER);
+    NtClose(H[0]);
+}
+
+static void WaitForProcess(void)
+{
+    HANDLE Child;
+    LARGE_INTEGER Zero;
+
+    Zero.QuadPart = 0;
+    UT_SUCCESS(UtSpawnChild(&Child, 0, "sleep 200"));
+    UT_STATUS(NtWaitForSingleObject(Child, FALSE, &Zero), STATUS_TIMEOUT);
+    UT_STATUS(NtWaitForSingleObject(Child, FALSE, NULL), STATUS_WAIT_0);
+    UT_STATUS(NtWaitForSingleObject(Child, FALSE, &Zero), STATUS_WAIT_0);
+    NtClose(Child);
+}
+
+static void DelayAndYield(void)
+{
+    LARGE_INTEGER Interval;
+    NTSTATUS Status;
+
+    Interval.QuadPart = -10000; /* 1 ms */
+    UT_SUCCESS(NtDelayExecution(FALSE, &Interval));
+    UT_STATUS(NtDelayExecution(FALSE, NULL), STATUS_ACCESS_VIOLATION);
+    UT_STATUS(NtDelayExecution(FALSE, (PLARGE_INTEGER)UT_KERNEL_VA), STATUS_ACCESS_VIOLATION);
+    Status = NtYieldExecution();
+    UT_EXPECT(Status == STATUS_SUCCESS || Status == STATUS_NO_YIELD_PERFORMED);
+    UT_EXPECT((ULONG)NtGetCurrentProcessorNumber() < 64);
+}
+
+const UT_TEST UtWaitTests[] = {
+    {"wait.timeout_expires", TimeoutExpires},
+    {"wait.single_bad_arguments", WaitSingleBadArguments},
+    {"wait.any_and_all", WaitAnyAndAll},
+    {"wait.multiple_bad_arguments", WaitMultipleBadArguments},
+    {"wait.for_process", WaitForProcess},
+    {"wait.delay_and_yield", DelayAndYield},
+    {NULL, NULL},
+};
