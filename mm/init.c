@@ -421,6 +421,7 @@ void MmInitSystem(const LOADER_PARAMETER_BLOCK *Lb)
     MiRecordBootPageTables();
     MiInitializeSystemVa();
     MiInitializePools();
+    MiInitializeVirtualMemoryLock();
     MiInitializeSystemAddressSpace();
     MiPrintBootReport(Lb);
 }

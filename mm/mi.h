@@ -234,6 +234,8 @@ NTSTATUS MiMakeSystemDemandZeroPte(PVOID Va);
 
 /* mm/pool.c */
 void MiInitializePools(void);
+/* mm/ntvm.c */
+void MiInitializeVirtualMemoryLock(void);
 
 /* mm/procsup.c */
 void MiInitializeSystemAddressSpace(void);

@@ -44,6 +44,29 @@
  * Capture the in/out pair *BaseAddress, *RegionSize: both must be readable
  * and writable user memory (the results go back there).
  */
+/* One lock for every user-initiated change to any address space: two
+ * threads of a process must not edit its VAD tree and page tables at once.
+ * A fast mutex (APC_LEVEL): page faults may still be taken while it is held.
+ * NOTE: one lock for all processes is the simple choice; NT has one per
+ * process (the address-creation lock). */
+static FAST_MUTEX MiVirtualMemoryMutex;
+
+/* Called once by MmInitSystem, before any thread exists. */
+void MiInitializeVirtualMemoryLock(void)
+{
+    ExInitializeFastMutex(&MiVirtualMemoryMutex);
+}
+
+static void MiLockVirtualMemory(void)
+{
+    ExAcquireFastMutex(&MiVirtualMemoryMutex);
+}
+
+static void MiUnlockVirtualMemory(void)
+{
+    ExReleaseFastMutex(&MiVirtualMemoryMutex);
+}
+
 static NTSTATUS MiCaptureRange(PVOID *BaseAddress, PSIZE_T RegionSize, PVOID *Base, PSIZE_T Size)
 {
     NTSTATUS Status = ProbeForWrite(BaseAddress, sizeof(*BaseAddress), 1);
@@ -109,9 +132,11 @@ NTSTATUS NtAllocateVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, ULONG
         return Status;
 
     PMMADDRESS_SPACE Space = Process->Pcb.AddressSpace;
+    MiLockVirtualMemory();
     PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
     Status = MmAllocateVirtualMemory(Space, &Base, &Size, AllocationType, Protect);
     MmAttachAddressSpace(Previous);
+    MiUnlockVirtualMemory();
     ObDereferenceObject(Process);
 
     if (NT_SUCCESS(Status))
@@ -140,9 +165,11 @@ NTSTATUS NtFreeVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, PSIZE_T R
         return Status;
 
     PMMADDRESS_SPACE Space = Process->Pcb.AddressSpace;
+    MiLockVirtualMemory();
     PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
     Status = MmFreeVirtualMemory(Space, &Base, &Size, FreeType);
     MmAttachAddressSpace(Previous);
+    MiUnlockVirtualMemory();
     ObDereferenceObject(Process);
 
     if (NT_SUCCESS(Status))
@@ -175,9 +202,11 @@ NTSTATUS NtProtectVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, PSIZE_
         return Status;
 
     PMMADDRESS_SPACE Space = Process->Pcb.AddressSpace;
+    MiLockVirtualMemory();
     PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
     Status = MmProtectVirtualMemory(Space, &Base, &Size, NewProtect, &Old);
     MmAttachAddressSpace(Previous);
+    MiUnlockVirtualMemory();
     ObDereferenceObject(Process);
 
     if (NT_SUCCESS(Status)) {
@@ -226,9 +255,11 @@ NTSTATUS NtQueryVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress, ULONG Inf
         return Status;
 
     PMMADDRESS_SPACE Space = Process->Pcb.AddressSpace;
+    MiLockVirtualMemory();
     PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
     Status = MmQueryVirtualMemory(Space, BaseAddress, &Info);
     MmAttachAddressSpace(Previous);
+    MiUnlockVirtualMemory();
     ObDereferenceObject(Process);
     if (!NT_SUCCESS(Status))
         return Status;
