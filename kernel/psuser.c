@@ -48,19 +48,25 @@ void PspDeleteDeadThread(PKTHREAD Thread)
 
 static void PspProcessRundown(PEPROCESS Process)
 {
-    if (Process->RundownDone)
+    /* Detach the table and the address space under the dispatcher lock,
+     * so the services that look at a process (queries, duplication) see
+     * either all of it or RundownDone; then free them. */
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    if (Process->RundownDone) {
+        KiReleaseDispatcherLock(OldIrql);
         return;
+    }
     Process->RundownDone = TRUE;
-    if (Process->ObjectTable) {
-        PHANDLE_TABLE Table = Process->ObjectTable;
-        Process->ObjectTable = NULL;
+    PHANDLE_TABLE Table = Process->ObjectTable;
+    Process->ObjectTable = NULL;
+    PMMADDRESS_SPACE Space = Process->OwnsAddressSpace ? Process->Pcb.AddressSpace : NULL;
+    Process->OwnsAddressSpace = FALSE;
+    Process->Pcb.AddressSpace = NULL;
+    KiReleaseDispatcherLock(OldIrql);
+    if (Table)
         ObDestroyHandleTable(Table);
-    }
-    if (Process->OwnsAddressSpace) {
-        Process->OwnsAddressSpace = FALSE;
-        MmDeleteProcessAddressSpace(Process->Pcb.AddressSpace);
-        Process->Pcb.AddressSpace = NULL;
-    }
+    if (Space)
+        MmDeleteProcessAddressSpace(Space);
 }
 
 static void PspReaperThread(PVOID Context)

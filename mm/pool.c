@@ -209,7 +209,21 @@ void ExFreePool(PVOID P)
 /* For the shell, gdb and tests: the tag table of one pool (like !poolused). */
 ULONG ExQueryPoolTags(POOL_TYPE PoolType, PPOOL_TAG_INFO Buffer, ULONG Count)
 {
-    return ExpQueryPoolTags(ExpDescriptorForType(PoolType), Buffer, Count);
+    /* Under the pool's lock, so the counters are not torn; the caller's
+     * buffer must therefore be resident (not paged pool). */
+    PPOOL_DESCRIPTOR Pool = ExpDescriptorForType(PoolType);
+    ULONG Result;
+    if (Pool == &ExpPagedPool) {
+        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        Result = ExpQueryPoolTags(Pool, Buffer, Count);
+        ExReleaseFastMutex(&ExpPagedPoolMutex);
+    } else {
+        KIRQL OldIrql;
+        KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
+        Result = ExpQueryPoolTags(Pool, Buffer, Count);
+        KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
+    }
+    return Result;
 }
 
 PPOOL_DESCRIPTOR ExGetPoolDescriptor(POOL_TYPE PoolType)

@@ -56,7 +56,14 @@ static int Child(char Letter)
                (ULONG)Status);
         return Status;
     }
-    memset(Base, Letter, Size);
+    /* Touch one page at a time, pausing in between, while the other child
+     * does the same: each first touch is a demand-zero fault that takes
+     * the next free frame, so the two children's faults interleave and
+     * three contiguous virtual pages land in frames that are not. */
+    for (int I = 0; I < DEMO_PAGES; I++) {
+        memset((char *)Base + I * PAGE_SIZE, Letter, PAGE_SIZE);
+        PgSleep(40);
+    }
     for (int I = 0; I < DEMO_PAGES; I++) {
         SYSTEM_PTE_INFORMATION Info;
         ULONG64 Va = DEMO_VA + I * PAGE_SIZE;
