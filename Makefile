@@ -66,7 +66,7 @@ $(BUILD)/obj/%.o: %.c Makefile
 
 $(BUILD)/obj/%.o: %.asm Makefile
 	@mkdir -p $(dir $@)
-	$(NASM) $(NASMFLAGS) $< -o $@
+	$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) $< -o $@
 
 # Two links: the first gives the symbol table that backtraces need; it is
 # compiled into .ksyms, which linker.ld places last so nothing else moves.

@@ -131,6 +131,18 @@ __attribute__((noreturn)) void PspExitThread(NTSTATUS ExitStatus)
     KeBugCheckEx(KERNEL_SECURITY_CHECK_FAILURE, 0x7E1, (ULONG_PTR)Thread, 0, 0);
 }
 
+/* Tell Thread to leave with ExitStatus: at its next return to user mode,
+ * or now if it waits in a service. Dispatcher lock held. */
+static void PspMarkThreadTerminating(PETHREAD Thread, NTSTATUS ExitStatus)
+{
+    if (Thread->Tcb.State == Terminated)
+        return;
+    Thread->Terminating = TRUE;
+    Thread->ExitStatus = ExitStatus;
+    if (Thread->Tcb.State == Waiting && Thread->Tcb.WaitMode == UserMode)
+        KiUnwaitThread(&Thread->Tcb, STATUS_THREAD_IS_TERMINATING, 0);
+}
+
 /*
  * Make every thread of Process leave (the caller's own thread last, if it
  * is one of them). Threads in user mode leave at their next kernel entry
@@ -149,14 +161,10 @@ static void PspTerminateProcess(PEPROCESS Process, NTSTATUS ExitStatus)
     for (PLIST_ENTRY E = Process->Pcb.ThreadListHead.Flink; E != &Process->Pcb.ThreadListHead;
          E = E->Flink) {
         PETHREAD Thread = CONTAINING_RECORD(E, ETHREAD, Tcb.ThreadListEntry);
-        if (Thread == Self) {
+        if (Thread == Self)
             Mine = TRUE;
-            continue;
-        }
-        Thread->Terminating = TRUE;
-        Thread->ExitStatus = ExitStatus;
-        if (Thread->Tcb.State == Waiting && Thread->Tcb.WaitMode == UserMode)
-            KiUnwaitThread(&Thread->Tcb, STATUS_THREAD_IS_TERMINATING, 0);
+        else
+            PspMarkThreadTerminating(Thread, ExitStatus);
     }
     KiReleaseDispatcherLock(OldIrql);
     KiWakeConsoleReaders();
@@ -600,12 +608,7 @@ NTSTATUS NtTerminateThread(HANDLE ThreadHandle, NTSTATUS ExitStatus)
         PspExitThread(ExitStatus);
     }
     KIRQL OldIrql = KiAcquireDispatcherLock();
-    if (Thread->Tcb.State != Terminated) {
-        Thread->Terminating = TRUE;
-        Thread->ExitStatus = ExitStatus;
-        if (Thread->Tcb.State == Waiting && Thread->Tcb.WaitMode == UserMode)
-            KiUnwaitThread(&Thread->Tcb, STATUS_THREAD_IS_TERMINATING, 0);
-    }
+    PspMarkThreadTerminating(Thread, ExitStatus);
     KiReleaseDispatcherLock(OldIrql);
     ObDereferenceObject(Thread);
     return STATUS_SUCCESS;

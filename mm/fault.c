@@ -45,6 +45,23 @@ static BOOLEAN MiAccessAllowed(ULONG MmProtection, ULONG64 FaultCode)
     return TRUE;
 }
 
+/* Give the page Pte maps a zeroed frame (preferably one the zero-page
+ * thread prepared) and make the PTE valid with HardwareBits. */
+static NTSTATUS MiDemandZeroFill(PMMPTE Pte, MMPTE Entry, PVOID Va, MI_PFN_USAGE Usage,
+                                 ULONG64 HardwareBits)
+{
+    PFN_NUMBER Pfn = MiRemoveZeroPage(Usage);
+    if (Pfn == MM_EMPTY_LIST)
+        return STATUS_NO_MEMORY;
+    PMMPFN PfnEntry = MI_PFN_ELEMENT(Pfn);
+    PfnEntry->PteAddress = Pte;
+    PfnEntry->OriginalPte = Entry;
+    PfnEntry->Pageable = 1;
+    Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | HardwareBits;
+    __invlpg(Va);
+    return STATUS_SUCCESS;
+}
+
 static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va)
 {
     PMMADDRESS_SPACE AddressSpace = MmCurrentAddressSpace;
@@ -74,15 +91,9 @@ static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va)
         return STATUS_SUCCESS;
     }
 
-    PFN_NUMBER Pfn = MiRemoveZeroPage(MiUsageUser);
-    if (Pfn == MM_EMPTY_LIST)
-        return STATUS_NO_MEMORY;
-    PMMPFN PfnEntry = MI_PFN_ELEMENT(Pfn);
-    PfnEntry->PteAddress = Pte;
-    PfnEntry->OriginalPte = Entry;
-    PfnEntry->Pageable = 1;
-    Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | MiMakeUserPteBits(Protection);
-    __invlpg(Va);
+    NTSTATUS Status = MiDemandZeroFill(Pte, Entry, Va, MiUsageUser, MiMakeUserPteBits(Protection));
+    if (!NT_SUCCESS(Status))
+        return Status;
     AddressSpace->ResidentPages++;
     AddressSpace->DemandZeroFaults++;
     MmFaultCounters.DemandZero++;
@@ -98,15 +109,10 @@ static NTSTATUS MiResolvePagedPoolFault(PVOID Va)
     MMPTE Entry = *Pte;
     if (Entry.u.Hard.Valid || MiGetSoftwareProtection(Entry) != MM_READWRITE)
         return STATUS_ACCESS_VIOLATION;
-    PFN_NUMBER Pfn = MiRemoveZeroPage(MiUsagePagedPool);
-    if (Pfn == MM_EMPTY_LIST)
-        return STATUS_NO_MEMORY;
-    PMMPFN PfnEntry = MI_PFN_ELEMENT(Pfn);
-    PfnEntry->PteAddress = Pte;
-    PfnEntry->OriginalPte = Entry;
-    PfnEntry->Pageable = 1;
-    Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
-    __invlpg(Va);
+    NTSTATUS Status = MiDemandZeroFill(Pte, Entry, Va, MiUsagePagedPool,
+                                       MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE);
+    if (!NT_SUCCESS(Status))
+        return Status;
     MmFaultCounters.PagedPoolDemandZero++;
     return STATUS_SUCCESS;
 }

@@ -13,6 +13,7 @@
 ; the user's stack (a classic hole), so the C side sets KiUseIretq then.
 
 bits 64
+%include "kernel/x64/ktrap.inc"
 section .text
 
 extern KiSystemService
@@ -35,21 +36,7 @@ KiSystemCall64:
     push rcx                            ; RIP
     push 0                              ; error code
     push KI_SYSCALL_VECTOR
-    push r15
-    push r14
-    push r13
-    push r12
-    push r11
-    push r10
-    push r9
-    push r8
-    push rbp
-    push rdi
-    push rsi
-    push rdx
-    push rcx
-    push rbx
-    push rax
+    KTRAP_PUSH_REGISTERS
     cld
     mov rdi, rsp
     call KiSystemService                ; returns 0: SYSRET is safe, 1: use IRETQ

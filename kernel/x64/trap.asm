@@ -10,6 +10,7 @@
 ; All decisions are made in C.
 
 bits 64
+%include "kernel/x64/ktrap.inc"
 section .text
 
 extern KiDispatchTrap
@@ -80,21 +81,7 @@ KiTrapCommon:
     jz .kernel_entry
     swapgs
 .kernel_entry:
-    push r15
-    push r14
-    push r13
-    push r12
-    push r11
-    push r10
-    push r9
-    push r8
-    push rbp
-    push rdi
-    push rsi
-    push rdx
-    push rcx
-    push rbx
-    push rax
+    KTRAP_PUSH_REGISTERS
     cld
     mov rdi, rsp                    ; argument: the trap frame
     ; 15 registers + vector + error code + the CPU's 5 = 22 quadwords; the
@@ -104,21 +91,7 @@ KiTrapCommon:
 
 global KiExitTrap
 KiExitTrap:                         ; RSP = a KTRAP_FRAME to return through
-    pop rax
-    pop rbx
-    pop rcx
-    pop rdx
-    pop rsi
-    pop rdi
-    pop rbp
-    pop r8
-    pop r9
-    pop r10
-    pop r11
-    pop r12
-    pop r13
-    pop r14
-    pop r15
+    KTRAP_POP_REGISTERS
     add rsp, 16                     ; vector and error code
     test byte [rsp + 8], 3          ; returning to ring 3?
     jz .kernel_exit
