@@ -111,10 +111,11 @@ NTSTATUS MiMapPage(PVOID Va, PFN_NUMBER Pfn, ULONG64 Flags);
 MMPTE MiUnmapPage(PVOID Va);
 
 /* A short-lived mapping of any frame in this address space's hyperspace,
- * for zeroing or copying a frame (NT's MiMapPageInHyperSpace). Only one
- * at a time, and unmapped before anything else can run. */
-PVOID MiMapPageInHyperspace(PFN_NUMBER Pfn);
-void MiUnmapPageInHyperspace(PVOID Va);
+ * for zeroing or copying a frame (NT's MiMapPageInHyperSpace). Raises to
+ * DISPATCH_LEVEL (*OldIrql: to give back to the unmap) so nothing else can
+ * run, or take the single window, until it is unmapped. */
+PVOID MiMapPageInHyperspace(PFN_NUMBER Pfn, PKIRQL OldIrql);
+void MiUnmapPageInHyperspace(PVOID Va, KIRQL OldIrql);
 
 /* Page-fault error code bits (Intel SDM Vol. 3A, 5.7), as mm/ needs them. */
 #define PF_PRESENT_BIT  (1ULL << 0)

@@ -69,9 +69,10 @@ static void MiFreeFrames(PFN_NUMBER *Pfns, ULONG Count)
 /* Write one entry of a frame that is not mapped here, through hyperspace. */
 static void MiWriteEntryOfFrame(PFN_NUMBER TablePfn, ULONG Index, ULONG64 Value)
 {
-    PMMPTE Table = MiMapPageInHyperspace(TablePfn);
+    KIRQL HyperIrql;
+    PMMPTE Table = MiMapPageInHyperspace(TablePfn, &HyperIrql);
     Table[Index].u.Long = Value;
-    MiUnmapPageInHyperspace(Table);
+    MiUnmapPageInHyperspace(Table, HyperIrql);
 }
 
 NTSTATUS MmCreateProcessAddressSpace(PMMADDRESS_SPACE *Result)
@@ -101,7 +102,8 @@ NTSTATUS MmCreateProcessAddressSpace(PMMADDRESS_SPACE *Result)
 
     /* The system half: a copy of the current PML4's (identical in every
      * space), then this space's own self-map and hyperspace. */
-    PMMPTE NewPml4 = MiMapPageInHyperspace(Pml4);
+    KIRQL HyperIrql;
+    PMMPTE NewPml4 = MiMapPageInHyperspace(Pml4, &HyperIrql);
     const MMPTE *CurrentPml4 = (const MMPTE *)PXE_BASE;
     for (ULONG i = 256; i < 512; i++)
         NewPml4[i] = CurrentPml4[i];
@@ -109,7 +111,7 @@ NTSTATUS MmCreateProcessAddressSpace(PMMADDRESS_SPACE *Result)
         ((ULONG64)Pml4 << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
     NewPml4[MM_HYPERSPACE_INDEX].u.Long =
         ((ULONG64)Frames[1] << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE;
-    MiUnmapPageInHyperspace(NewPml4);
+    MiUnmapPageInHyperspace(NewPml4, HyperIrql);
     MiWriteEntryOfFrame(Frames[1], 0, ((ULONG64)Frames[2] << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE);
     MiWriteEntryOfFrame(Frames[2], 0, ((ULONG64)Frames[3] << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE);
     for (ULONG i = 0; i < 4; i++)

@@ -292,9 +292,10 @@ NTSTATUS MiMakeSystemDemandZeroPte(PVOID Va)
  * at boot (mm/init.c) and is created for every new address space. */
 static BOOLEAN MiHyperspaceInUse;
 
-PVOID MiMapPageInHyperspace(PFN_NUMBER Pfn)
+PVOID MiMapPageInHyperspace(PFN_NUMBER Pfn, PKIRQL OldIrql)
 {
     PVOID Va = (PVOID)MM_HYPERSPACE_BASE;
+    *OldIrql = KeRaiseIrqlToDpcLevel();
     PMMPTE Pte = MiGetPteAddress(Va);
     ASSERT(!MiHyperspaceInUse);
     MiHyperspaceInUse = TRUE;
@@ -303,19 +304,21 @@ PVOID MiMapPageInHyperspace(PFN_NUMBER Pfn)
     return Va;
 }
 
-void MiUnmapPageInHyperspace(PVOID Va)
+void MiUnmapPageInHyperspace(PVOID Va, KIRQL OldIrql)
 {
     ASSERT(MiHyperspaceInUse && Va == (PVOID)MM_HYPERSPACE_BASE);
     MiGetPteAddress(Va)->u.Long = 0;
     __invlpg(Va);
     MiHyperspaceInUse = FALSE;
+    KeLowerIrql(OldIrql);
 }
 
 void MiZeroPhysicalPage(PFN_NUMBER Pfn)
 {
-    PVOID Va = MiMapPageInHyperspace(Pfn);
+    KIRQL OldIrql;
+    PVOID Va = MiMapPageInHyperspace(Pfn, &OldIrql);
     memset(Va, 0, PAGE_SIZE);
-    MiUnmapPageInHyperspace(Va);
+    MiUnmapPageInHyperspace(Va, OldIrql);
 }
 
 static BOOLEAN MiIsCanonical(const void *Va)

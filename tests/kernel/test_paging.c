@@ -9,6 +9,9 @@
 #include "../../mm/mi.h"
 #include "../../rtl/rtl.h"
 
+/* The IRQL to restore after a hyperspace mapping (one at a time). */
+static KIRQL KtHyperIrql;
+
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __data_end[];
 extern UCHAR KiBootStack[];
@@ -125,9 +128,9 @@ KTEST(paging, map_and_unmap_a_system_page)
     KT_ASSERT_EQ(*(volatile ULONG64 *)Va, 0);           /* asked for a zeroed frame */
     *(volatile ULONG64 *)Va = 0x5061676F6461ULL;
     /* The same frame seen through hyperspace holds what we wrote. */
-    PVOID Window = MiMapPageInHyperspace(Pfn);
+    PVOID Window = MiMapPageInHyperspace(Pfn, &KtHyperIrql);
     ULONG64 Seen = *(volatile ULONG64 *)Window;
-    MiUnmapPageInHyperspace(Window);
+    MiUnmapPageInHyperspace(Window, KtHyperIrql);
     KT_ASSERT_EQ(Seen, 0x5061676F6461ULL);
     MMPTE Old = MiUnmapPage(Va);
     KT_ASSERT_EQ(Old.u.Hard.PageFrameNumber, Pfn);

@@ -9,6 +9,9 @@
 #include "../../mm/mi.h"
 #include "../../rtl/rtl.h"
 
+/* The IRQL to restore after a hyperspace mapping (one at a time). */
+static KIRQL KtHyperIrql;
+
 extern char __kernel_phys_start[], __kernel_phys_end[];
 
 #define KT_FRAMES 4096
@@ -87,18 +90,18 @@ KTEST(pfn, zeroed_frames_are_zero)
     /* Dirty a frame, give it back, and ask for zeroed frames until it (or
      * any other) comes back: each must read as zeros. */
     KT_ASSERT(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn)));
-    PUCHAR Va = MiMapPageInHyperspace(Pfn);
+    PUCHAR Va = MiMapPageInHyperspace(Pfn, &KtHyperIrql);
     memset(Va, 0xA5, PAGE_SIZE);
-    MiUnmapPageInHyperspace(Va);
+    MiUnmapPageInHyperspace(Va, KtHyperIrql);
     MmFreePhysicalPage(Pfn);
 
     for (ULONG Round = 0; Round < 4; Round++) {
         KT_ASSERT(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, TRUE, &KtFrames[Round])));
-        PULONG64 Words = MiMapPageInHyperspace(KtFrames[Round]);
+        PULONG64 Words = MiMapPageInHyperspace(KtFrames[Round], &KtHyperIrql);
         ULONG64 Or = 0;
         for (ULONG i = 0; i < PAGE_SIZE / 8; i++)
             Or |= Words[i];
-        MiUnmapPageInHyperspace(Words);
+        MiUnmapPageInHyperspace(Words, KtHyperIrql);
         KT_ASSERT_EQ(Or, 0);
     }
     for (ULONG Round = 0; Round < 4; Round++)

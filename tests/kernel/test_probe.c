@@ -17,6 +17,9 @@
 #include "../../mm/mi.h"
 #include "../../rtl/rtl.h"
 
+/* The IRQL to restore after a hyperspace mapping (one at a time). */
+static KIRQL KtHyperIrql;
+
 /* kernel/x64/usercopy.asm, called directly to reach the #GP fixup that
  * mm/probe.c's range checks never let happen. */
 NTSTATUS KiCopyUserMemory(PVOID Destination, const void *Source, SIZE_T Length);
@@ -266,10 +269,10 @@ static void KtDemandZero(void)
     KT_ASSERT_EQ(MmFaultCounters.DemandZero, Zeroed + 2);
     ULONG64 Physical = MmGetPhysicalAddress(Write);
     KT_ASSERT(Physical != 0);
-    PUCHAR Frame = MiMapPageInHyperspace(Physical >> PAGE_SHIFT);
+    PUCHAR Frame = MiMapPageInHyperspace(Physical >> PAGE_SHIFT, &KtHyperIrql);
     BOOLEAN Landed = memcmp(Frame + 8, KtPattern, 64) == 0 && KtAllBytes(Frame, 8, 0) &&
                      KtAllBytes(Frame + 72, PAGE_SIZE - 72, 0);
-    MiUnmapPageInHyperspace(Frame);
+    MiUnmapPageInHyperspace(Frame, KtHyperIrql);
     KT_ASSERT(Landed);
     KT_ASSERT(KtGuardsIntact());
 }

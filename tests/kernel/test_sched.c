@@ -8,6 +8,9 @@
 #include "../../mm/mi.h"
 #include "../../rtl/rtl.h"
 
+/* The IRQL to restore after a hyperspace mapping (one at a time). */
+static KIRQL KtHyperIrql;
+
 static LARGE_INTEGER KtMs(LONG Ms)
 {
     LARGE_INTEGER T;
@@ -329,4 +332,26 @@ static void KtOverflowThread(PVOID Context)
 KTEST_BUGCHECK(sched, kernel_stack_overflow_hits_the_guard_page, UNEXPECTED_KERNEL_MODE_TRAP)
 {
     (void)KtRunThread(KtOverflowThread, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------- zero-page thread */
+KTEST(sched, zero_page_thread_prepares_frames)
+{
+    /* While this thread sleeps, the priority-0 zero-page thread moves free
+     * frames to the zeroed list; a zeroed allocation then needs no work. */
+    LARGE_INTEGER Wait = KtMs(30);
+    KeDelayExecutionThread(KernelMode, FALSE, &Wait);
+    KT_ASSERT(MmZeroedPageListHead.Total > 0);
+    ULONG64 Served = MmZeroedPagesServed, OnDemand = MmPagesZeroedOnDemand;
+    PFN_NUMBER Pfn;
+    KT_ASSERT(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, TRUE, &Pfn)));
+    KT_ASSERT_EQ(MmZeroedPagesServed, Served + 1);
+    KT_ASSERT_EQ(MmPagesZeroedOnDemand, OnDemand);
+    PULONG64 Words = MiMapPageInHyperspace(Pfn, &KtHyperIrql);
+    ULONG64 Or = 0;
+    for (ULONG i = 0; i < PAGE_SIZE / 8; i++)
+        Or |= Words[i];
+    MiUnmapPageInHyperspace(Words, KtHyperIrql);
+    MmFreePhysicalPage(Pfn);
+    KT_ASSERT_EQ(Or, 0);
 }

@@ -17,6 +17,9 @@
 #include "../../mm/mi.h"
 #include "../../rtl/rtl.h"
 
+/* The IRQL to restore after a hyperspace mapping (one at a time). */
+static KIRQL KtHyperIrql;
+
 #define KT_PAGE ((SIZE_T)PAGE_SIZE)
 #define KT_64K ((SIZE_T)MM_ALLOCATION_GRANULARITY)
 #define KT_USER_END (MM_HIGHEST_USER_ADDRESS + 1)
@@ -938,8 +941,8 @@ static PFN_NUMBER KtTakeAllFrames(void)
     while (NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn))) {
         if (Used == KT_LIST_SLOTS) {
             if (Window != NULL)
-                MiUnmapPageInHyperspace(Window);
-            Window = MiMapPageInHyperspace(Pfn);
+                MiUnmapPageInHyperspace(Window, KtHyperIrql);
+            Window = MiMapPageInHyperspace(Pfn, &KtHyperIrql);
             Window[0] = List;
             List = Pfn;
             Used = 1;
@@ -950,7 +953,7 @@ static PFN_NUMBER KtTakeAllFrames(void)
     if (Window != NULL) {
         while (Used < KT_LIST_SLOTS)
             Window[Used++] = MM_EMPTY_LIST;
-        MiUnmapPageInHyperspace(Window);
+        MiUnmapPageInHyperspace(Window, KtHyperIrql);
     }
     return List;
 }
@@ -958,11 +961,11 @@ static PFN_NUMBER KtTakeAllFrames(void)
 static void KtGiveBackFrames(PFN_NUMBER List)
 {
     while (List != MM_EMPTY_LIST) {
-        PULONG64 Window = MiMapPageInHyperspace(List);
+        PULONG64 Window = MiMapPageInHyperspace(List, &KtHyperIrql);
         PFN_NUMBER Previous = Window[0];
         for (ULONG i = 1; i < KT_LIST_SLOTS && Window[i] != MM_EMPTY_LIST; i++)
             MmFreePhysicalPage(Window[i]);
-        MiUnmapPageInHyperspace(Window);
+        MiUnmapPageInHyperspace(Window, KtHyperIrql);
         MmFreePhysicalPage(List);
         List = Previous;
     }
