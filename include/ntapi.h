@@ -50,7 +50,7 @@ typedef struct _PROCESS_PARAMETERS {
 typedef struct _CREATE_PROCESS_INFO {
     const char *ImagePath;          /* a file of the initrd, "/bin/NAME" */
     const char *CommandLine;        /* NULL: the image path */
-    const char *Environment;        /* double-NUL-terminated; NULL: the parent's */
+    const char *Environment;        /* double-NUL-terminated; NULL: PATH=/bin OS=Pagoda */
     ULONG Flags;                    /* CREATE_PROCESS_* */
     ULONG Reserved;
 } CREATE_PROCESS_INFO, *PCREATE_PROCESS_INFO;
@@ -177,7 +177,7 @@ NTSTATUS NtQueryInformationProcess(HANDLE ProcessHandle, PROCESSINFOCLASS Inform
                                    PVOID Information, ULONG Length, PULONG ReturnLength);
 NTSTATUS NtDelayExecution(BOOLEAN Alertable, PLARGE_INTEGER Interval);
 NTSTATUS NtYieldExecution(void);
-/* On a console handle: read up to Length bytes (a line, blocking until
+/* On a console handle: read up to Length bytes (raw, at most 128 a call; blocking until
  * at least one byte) / write Length bytes. *BytesDone receives the count. */
 NTSTATUS NtReadFile(HANDLE FileHandle, PVOID Buffer, ULONG Length, PULONG BytesDone,
                     PLARGE_INTEGER ByteOffset);

@@ -155,7 +155,8 @@ void KiInitializeCpu(void)
     KiEnableCpuFeatures();
 
     /* GS base -> the processor control region (kernel/ki.h): gs:[8] is the
-     * current thread. The user-mode issue adds swapgs on entry from ring 3. */
+     * current thread. Entries from ring 3 swapgs first (x64/trap.asm,
+     * x64/syscall.asm), so kernel code always finds the KPCR there. */
     __writemsr(MSR_GS_BASE, (ULONG64)&KiPcr);
     __writemsr(MSR_KERNEL_GS_BASE, 0);
 }

@@ -318,7 +318,8 @@ extern PHANDLE_TABLE ObpKernelHandleTable;
  * kernel handles are STATUS_INVALID_HANDLE; KernelMode skips the access
  * check. Other results as ObReferenceObjectByHandleInTable.
  * NOTE: the pseudo handles NtCurrentProcess() (-1) and NtCurrentThread()
- * (-2) are not recognised here yet: they are STATUS_INVALID_HANDLE.
+ * (-2) are STATUS_INVALID_HANDLE here: PsReferenceProcessByHandle and
+ * PsReferenceThreadByHandle (kernel/ps.h) resolve them before calling this.
  * IRQL <= DISPATCH_LEVEL.
  */
 OB_STATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,

@@ -115,6 +115,17 @@ __attribute__((noreturn)) void PspExitThread(NTSTATUS ExitStatus)
     PETHREAD Thread = (PETHREAD)KeGetCurrentThread();
     PEPROCESS Process = CONTAINING_RECORD(Thread->Tcb.Process, EPROCESS, Pcb);
 
+    /* A user thread's stack goes with it (the process's last thread's goes
+     * with the address space anyway). */
+    if (Thread->UserThread && Thread->UserStackReserve && Process->Pcb.AddressSpace &&
+        KeGetCurrentIrql() == PASSIVE_LEVEL) {
+        _enable();
+        NTSTATUS Status = MmReleaseUserRange(Process->Pcb.AddressSpace, (PVOID)Thread->UserStackReserve);
+        ASSERT(NT_SUCCESS(Status));
+        UNREFERENCED_PARAMETER(Status);
+        Thread->UserStackReserve = 0;
+    }
+
     KeRaiseIrqlToDpcLevel();
     Thread->ExitStatus = ExitStatus;
     RemoveEntryList(&Thread->Tcb.ThreadListEntry);

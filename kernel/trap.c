@@ -16,7 +16,8 @@
  * The exception: a #PF or #GP at an instruction of the user-copy routines
  * (kernel/x64/usercopy.asm) resumes at that instruction's fixup, which
  * returns STATUS_ACCESS_VIOLATION (the exception table, end of this file).
- * User-mode traps arrive with the user-mode issue.
+ * Traps from ring 3 go to PspDispatchUserTrap (kernel/psuser.c): they end
+ * the process, never the system.
  */
 #include "ki.h"
 #include "../mm/mm.h"

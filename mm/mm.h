@@ -252,6 +252,9 @@ NTSTATUS __attribute__((warn_unused_result))
 MmQueryVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID BaseAddress,
                      PMEMORY_BASIC_INFORMATION Information);
 
+/* Release the reservation at Base (a user thread's stack when it ends). */
+NTSTATUS MmReleaseUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base);
+
 /* ------------------------------------------------------------------------
  * Safe access to user memory (mm/probe.c). Every Nt* service reads and
  * writes user memory only through these. They return

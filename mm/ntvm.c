@@ -30,8 +30,8 @@
  *
  * Locking and IRQL: PASSIVE_LEVEL, on the caller's thread. The target
  * process stays referenced across the call, so its address space cannot
- * be deleted under us. NOTE: mm/virtual.c has no address-space lock yet;
- * when it gets one, the Mm routines take it, not this file.
+ * be deleted under us; MiVirtualMemoryMutex (below) keeps two threads
+ * from editing address spaces at once.
  */
 #include "mi.h"
 #include "../kernel/ps.h"
@@ -268,5 +268,21 @@ NTSTATUS NtQueryVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress, ULONG Inf
     Status = MmCopyToUser(Information, &Info, sizeof(Info));
     if (NT_SUCCESS(Status) && ReturnLength != NULL)
         Status = MmCopyToUser(ReturnLength, &Needed, sizeof(Needed));
+    return Status;
+}
+
+/*
+ * Release the reservation at Base in AddressSpace (a thread's user stack
+ * when the thread ends), under the same lock as the services. Kernel
+ * callers only; IRQL PASSIVE_LEVEL.
+ */
+NTSTATUS MmReleaseUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base)
+{
+    SIZE_T Size = 0;
+    MiLockVirtualMemory();
+    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
+    NTSTATUS Status = MmFreeVirtualMemory(AddressSpace, &Base, &Size, MEM_RELEASE);
+    MmAttachAddressSpace(Previous);
+    MiUnlockVirtualMemory();
     return Status;
 }

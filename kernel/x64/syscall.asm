@@ -10,7 +10,8 @@
 ;
 ; The way back uses SYSRET when it can (RCX = RIP, R11 = RFLAGS, fast) and
 ; IRETQ otherwise: SYSRET to a non-canonical RIP would fault in ring 0 on
-; the user's stack (a classic hole), so the C side sets KiUseIretq then.
+; the user's stack (a classic hole), so KiSystemService returns 1 then and
+; the exit goes through IRETQ.
 
 bits 64
 %include "kernel/x64/ktrap.inc"

@@ -10,8 +10,9 @@
  * The parent creates the work event and a "stop" notification event,
  * starts each consumer ("prodcons consumer K") and duplicates both events
  * into it with NtDuplicateObject; the consumer finds them in its handle
- * table (PgFindDuplicatedHandles). (Inheritance would be simpler, but user
- * mode has no way yet to mark a handle OBJ_INHERIT.)
+ * table (PgFindDuplicatedHandles). (Inheritance works too: event handles
+ * are inheritable and CREATE_PROCESS_INHERIT_HANDLES copies them; this
+ * demo shows duplication across processes instead.)
  * Each consumer waits for either (NtWaitForMultipleObjects, WaitAny),
  * prints who woke when, and exits with the number of times it woke.
  */

@@ -79,6 +79,11 @@ NTSTATUS PgSpawn(const char *Image, const char *CommandLine, ULONG Flags, PHANDL
                  PULONG ProcessId);
 /* Wait for a process to end and return its exit status (or the failure). */
 NTSTATUS PgWaitProcess(HANDLE Process, NTSTATUS *ExitStatus);
+
+/* Start a thread of this process running Routine(Parameter); when Routine
+ * returns, the thread ends (NtTerminateThread) with that value. */
+typedef NTSTATUS (*PG_THREAD_ROUTINE)(PVOID Parameter);
+NTSTATUS PgCreateThread(PG_THREAD_ROUTINE Routine, PVOID Parameter, PHANDLE Thread);
 /* Spawn, wait, close: the exit status of the program, or the failure. */
 NTSTATUS PgRun(const char *Image, const char *CommandLine, NTSTATUS *ExitStatus);
 /* The id of the process behind Handle, or 0. */

@@ -194,3 +194,33 @@ int PgFindDuplicatedHandles(HANDLE *Handles, int Count, ULONG TimeoutMs)
     } while (PgInterruptTime100ns() < Deadline);
     return Found;
 }
+
+/* ------------------------------------------------------------------------
+ * Threads. The kernel enters a new thread at its start address with the
+ * parameter in RDI and nothing to return to, so a trampoline calls the
+ * routine and ends the thread with what it returned.
+ * ------------------------------------------------------------------------ */
+typedef struct _PG_THREAD_START {
+    PG_THREAD_ROUTINE Routine;
+    PVOID Parameter;
+} PG_THREAD_START;
+
+static void PgThreadTrampoline(PVOID Context)
+{
+    PG_THREAD_START Start = *(PG_THREAD_START *)Context;
+    free(Context);
+    NtTerminateThread(NtCurrentThread(), Start.Routine(Start.Parameter));
+}
+
+NTSTATUS PgCreateThread(PG_THREAD_ROUTINE Routine, PVOID Parameter, PHANDLE Thread)
+{
+    PG_THREAD_START *Start = malloc(sizeof(*Start));
+    if (!Start)
+        return STATUS_NO_MEMORY;
+    Start->Routine = Routine;
+    Start->Parameter = Parameter;
+    NTSTATUS Status = NtCreateThread(Thread, NtCurrentProcess(), PgThreadTrampoline, Start, NULL);
+    if (!NT_SUCCESS(Status))
+        free(Start);
+    return Status;
+}

@@ -179,7 +179,7 @@ int UtChildMain(int Argc, char **Argv)
 
 static const UT_TEST *const UtSuites[] = {
     UtEventTests, UtHandleTests, UtVmTests, UtProcessTests, UtWaitTests, UtQueryTests,
-    UtCrashTests,
+    UtCrashTests, UtThreadTests,
 };
 
 int UtMain(int Argc, char **Argv)

@@ -73,6 +73,6 @@ BOOLEAN UtOwnProcessEntry(SYSTEM_PROCESS_ENTRY *Entry);
 int UtChildMain(int Argc, char **Argv);
 
 extern const UT_TEST UtEventTests[], UtHandleTests[], UtVmTests[], UtProcessTests[],
-    UtWaitTests[], UtQueryTests[], UtCrashTests[];
+    UtWaitTests[], UtQueryTests[], UtCrashTests[], UtThreadTests[];
 
 #endif /* PAGODA_USER_UT_H */

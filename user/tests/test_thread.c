@@ -1,0 +1,93 @@
+/*
+ * test_thread.c - user threads (NtCreateThread, NtTerminateThread): threads
+ * of one process share its memory and handles, a thread handle is
+ * signalled when the thread ends, and a thread blocked in a wait can be
+ * terminated.
+ */
+#include "ut.h"
+
+static volatile LONG Counter;
+
+static NTSTATUS AddHundred(PVOID Parameter)
+{
+    for (int I = 0; I < 100; I++)
+        __atomic_fetch_add(&Counter, 1, __ATOMIC_SEQ_CST);
+    return (NTSTATUS)(ULONG_PTR)Parameter;
+}
+
+static void TwoThreadsShareMemory(void)
+{
+    HANDLE Threads[2];
+    Counter = 0;
+    UT_SUCCESS(PgCreateThread(AddHundred, (PVOID)0, &Threads[0]));
+    UT_SUCCESS(PgCreateThread(AddHundred, (PVOID)0, &Threads[1]));
+    /* Both end: WaitAll on the two thread handles. */
+    UT_SUCCESS(NtWaitForMultipleObjects(2, Threads, WaitAll, FALSE, NULL));
+    UT_EXPECT(Counter == 200);
+    UT_SUCCESS(NtClose(Threads[0]));
+    UT_SUCCESS(NtClose(Threads[1]));
+}
+
+static HANDLE BlockingEvent;
+
+static NTSTATUS WaitForever(PVOID Parameter)
+{
+    (void)Parameter;
+    NtWaitForSingleObject(BlockingEvent, FALSE, NULL);
+    return STATUS_UNSUCCESSFUL; /* not reached: terminated while waiting */
+}
+
+static void TerminateWaitingThread(void)
+{
+    HANDLE Thread;
+    LARGE_INTEGER Poll = {.QuadPart = 0};
+    UT_SUCCESS(NtCreateEvent(&BlockingEvent, EVENT_ALL_ACCESS, NotificationEvent, FALSE));
+    UT_SUCCESS(PgCreateThread(WaitForever, NULL, &Thread));
+    PgSleep(20);
+    UT_STATUS(NtWaitForSingleObject(Thread, FALSE, &Poll), STATUS_TIMEOUT); /* still waiting */
+    UT_SUCCESS(NtTerminateThread(Thread, 0x1234));
+    UT_SUCCESS(NtWaitForSingleObject(Thread, FALSE, NULL));
+    UT_SUCCESS(NtClose(Thread));
+    UT_SUCCESS(NtClose(BlockingEvent));
+}
+
+static void CreateThreadBadArguments(void)
+{
+    HANDLE Thread;
+    UT_STATUS(NtCreateThread(&Thread, NtCurrentProcess(), (PUSER_THREAD_START_ROUTINE)UT_KERNEL_VA,
+                             NULL, NULL), STATUS_INVALID_PARAMETER);
+    UT_STATUS(NtCreateThread(&Thread, NtCurrentProcess(), NULL, NULL, NULL),
+              STATUS_INVALID_PARAMETER);
+    UT_STATUS(NtCreateThread((PHANDLE)UT_KERNEL_VA, NtCurrentProcess(),
+                             (PUSER_THREAD_START_ROUTINE)(ULONG_PTR)AddHundred, NULL, NULL),
+              STATUS_ACCESS_VIOLATION);
+    UT_STATUS(NtCreateThread(&Thread, UT_BAD_HANDLE,
+                             (PUSER_THREAD_START_ROUTINE)(ULONG_PTR)AddHundred, NULL, NULL),
+              STATUS_INVALID_HANDLE);
+    UT_STATUS(NtTerminateThread(UT_BAD_HANDLE, 0), STATUS_INVALID_HANDLE);
+}
+
+static void ManyThreadsComeAndGo(void)
+{
+    int Count = UtShort ? 20 : 100;
+    ULONG64 Before = UtSettledAvailablePages();
+    Counter = 0;
+    for (int I = 0; I < Count; I++) {
+        HANDLE Thread;
+        UT_SUCCESS(PgCreateThread(AddHundred, NULL, &Thread));
+        UT_SUCCESS(NtWaitForSingleObject(Thread, FALSE, NULL));
+        UT_SUCCESS(NtClose(Thread));
+    }
+    UT_EXPECT(Counter == 100 * Count);
+    /* Each thread had its own 256 KiB user stack: all of it came back. */
+    ULONG64 After = UtSettledAvailablePages();
+    UT_EXPECT(After + 16 >= Before);
+}
+
+const UT_TEST UtThreadTests[] = {
+    {"thread.two_threads_share_memory", TwoThreadsShareMemory},
+    {"thread.terminate_waiting_thread", TerminateWaitingThread},
+    {"thread.create_bad_arguments", CreateThreadBadArguments},
+    {"thread.many_threads_come_and_go", ManyThreadsComeAndGo},
+    {NULL, NULL},
+};
