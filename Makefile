@@ -31,7 +31,7 @@ KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/serial.c kernel/vga.c \
 	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c kernel/irql.c kernel/interrupt.c \
 	kernel/keyboard.c kernel/sched.c kernel/psmgr.c kernel/dpc.c kernel/timer.c kernel/lock.c \
 	kernel/event.c kernel/wait.c kernel/ob.c kernel/syscall.c kernel/psuser.c kernel/ldr.c \
-	kernel/initrd.c kernel/console.c \
+	kernel/initrd.c kernel/console.c kernel/kbench.c \
 	kernel/ntobject.c kernel/ntquery.c
 MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/poolcore.c \
 	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c \
@@ -56,7 +56,7 @@ HOST_SRCS_pool     := mm/poolcore.c
 HOST_SRCS_pfn      := mm/pfn.c
 HOST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS))
 
-.PHONY: all run debug gdb test host-test ktest tools help clean format FORCE
+.PHONY: all run debug gdb test host-test ktest bench tools help clean format FORCE
 all: $(BUILD)/kernel.elf $(BUILD)/initrd.tar $(BUILD)/pagoda.iso
 
 # ---------------------------------------------------------------- kernel
@@ -191,6 +191,12 @@ test: tools all $(HOST_BINS)
 ktest: tools all
 	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar --only ktest
 
+# Deterministic instruction counts per operation (docs/performance.md):
+# two boots under -icount shift=0,sleep=off; figures also in build/bench.json.
+bench: tools all
+	$(PYTHON) tools/bench.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar \
+		--json $(BUILD)/bench.json
+
 format:
 	clang-format -i $(KERNEL_C) $(MM_C) $(RTL_C) $(KTEST_C) kernel/*.h mm/*.h include/*.h
 
@@ -208,6 +214,8 @@ help:
 	@echo "                  boots at several memory sizes, a scripted gdb session"
 	@echo "  make ktest      only the in-kernel tests"
 	@echo "  make host-test  only the host unit tests"
+	@echo "  make bench      benchmarks under -icount (instructions per operation, vs targets"
+	@echo "                  and Linux); figures in build/bench.json (docs/performance.md)"
 	@echo "  make tools      install missing tools (qemu, nasm, grub, xorriso, mtools, gdb)"
 	@echo "  make format     clang-format the C sources"
 	@echo "  make clean      remove build/"

@@ -16,6 +16,7 @@
 #include "../mm/mm.h"
 #include "ps.h"
 #include "ex.h"
+#include "kbench.h"
 #include "../rtl/rtl.h"
 
 LOADER_PARAMETER_BLOCK KeLoaderBlock;
@@ -63,6 +64,7 @@ static void KiReadBootInformation(ULONG_PTR MbiPhysical)
 
 void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
 {
+    KiBootTsc = __rdtsc(); /* make bench: boot_to_shell (kernel/kbench.c) */
     KiSerialInitialize();
     KiVgaInitialize((PVOID)0xB8000);
     KiInitializeCpu();
@@ -105,6 +107,10 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
 
     if (KeBootOptions.RunTests)
         KiRunTests(KeBootOptions.TestPattern);
+
+    /* "kbench": the in-kernel benchmarks, then init as usual (make bench). */
+    if (KiKernelBenchmarksRequested())
+        KiRunKernelBenchmarks();
 
     /* The first user program; when it ends, so does the system, with an
      * exit code that says whether it succeeded (the test harness boots

@@ -1,13 +1,26 @@
 /*
- * ubench - user-mode micro-benchmarks. Under QEMU's -icount shift=0 the
- * guest TSC counts executed instructions, so rdtsc around a loop gives a
- * deterministic instruction count per operation. One line per benchmark:
+ * ubench - user-mode micro-benchmarks (make bench; docs/performance.md).
+ *
+ * Under QEMU's -icount shift=0,sleep=off the guest TSC counts executed
+ * instructions, so rdtsc around a loop gives a deterministic instruction
+ * count per operation. Each benchmark runs once to warm up, then REPEATS
+ * times; the median, less what the bare loop costs, divided by the number
+ * of operations, is printed as one line:
  *
  *   BENCH name=null_syscall insns_per_op=N iters=N
  *
- * "--short" runs fewer iterations (what `make test` uses under TCG).
+ * and any extra figures of a benchmark as "BENCHINFO name=NAME key=value…".
+ *
+ *   ubench                 every benchmark
+ *   ubench NAME…           only those
+ *   ubench --short         null_syscall with few iterations (make test)
+ *   ubench --pong A B      (internal) the child of event_pingpong_process:
+ *                          wait on handle A, set handle B, for ever
  */
 #include "pagoda.h"
+#include "ntmmapi.h"
+
+#define REPEATS 5
 
 static inline ULONG64 ReadTsc(void)
 {
@@ -16,34 +29,310 @@ static inline ULONG64 ReadTsc(void)
     return ((ULONG64)High << 32) | Low;
 }
 
-static void BenchNullSyscall(ULONG64 Iterations)
-{
-    ULONG64 Start, Empty, Total;
+/* A benchmark body: Iterations operations. */
+typedef void (*BENCH_BODY)(ULONG64 Iterations);
 
-    /* The loop alone, so that its own instructions can be subtracted. */
-    Start = ReadTsc();
+static BOOLEAN BenchFailed;
+
+static void Fail(const char *What, NTSTATUS Status)
+{
+    if (!BenchFailed)
+        printf("ubench: %s failed: 0x%08x\n", What, (ULONG)Status);
+    BenchFailed = TRUE;
+}
+
+static void SortSamples(ULONG64 *Samples, int Count)
+{
+    for (int I = 1; I < Count; I++)
+        for (int J = I; J > 0 && Samples[J - 1] > Samples[J]; J--) {
+            ULONG64 T = Samples[J];
+            Samples[J] = Samples[J - 1];
+            Samples[J - 1] = T;
+        }
+}
+
+/* The median of REPEATS timed runs of Body, after one warm-up run. */
+static ULONG64 MedianRun(BENCH_BODY Body, ULONG64 Iterations)
+{
+    ULONG64 Samples[REPEATS];
+
+    Body(Iterations);
+    for (int R = 0; R < REPEATS; R++) {
+        ULONG64 Start = ReadTsc();
+        Body(Iterations);
+        Samples[R] = ReadTsc() - Start;
+    }
+    SortSamples(Samples, REPEATS);
+    return Samples[REPEATS / 2];
+}
+
+static void EmptyLoop(ULONG64 Iterations)
+{
     for (ULONG64 I = 0; I < Iterations; I++)
         __asm__ volatile("" ::: "memory");
-    Empty = ReadTsc() - Start;
+}
 
-    Start = ReadTsc();
+static void PrintBench(const char *Name, ULONG64 Instructions, ULONG64 Operations,
+                       ULONG64 Iterations)
+{
+    if (BenchFailed) {
+        printf("ubench: %s: no figure\n", Name);
+        BenchFailed = FALSE;
+        return;
+    }
+    printf("BENCH name=%s insns_per_op=%llu iters=%llu\n", Name,
+           (Instructions + Operations / 2) / Operations, Iterations);
+}
+
+/*
+ * Time Body, subtract an empty loop of the same length, and print the
+ * figure per operation (OpsPerIteration operations in each iteration).
+ */
+static void Report(const char *Name, BENCH_BODY Body, ULONG64 Iterations, ULONG64 OpsPerIteration)
+{
+    ULONG64 Total = MedianRun(Body, Iterations);
+    ULONG64 Empty = MedianRun(EmptyLoop, Iterations);
+
+    PrintBench(Name, Total > Empty ? Total - Empty : 0, Iterations * OpsPerIteration, Iterations);
+}
+
+/* ---------------------------------------------------------------- null_syscall */
+
+static void NullSyscalls(ULONG64 Iterations)
+{
     for (ULONG64 I = 0; I < Iterations; I++)
         NtGetCurrentProcessorNumber();
-    Total = ReadTsc() - Start;
-    if (Total > Empty)
-        Total -= Empty;
-    printf("BENCH name=null_syscall insns_per_op=%llu iters=%llu\n", Total / Iterations,
-           Iterations);
+}
+
+/* ---------------------------------------------------------------- event ping-pong */
+
+/* Two synchronization events: the main thread sets Ping and waits on Pong;
+ * the partner (a thread or a process) waits on Ping and sets Pong. Each
+ * iteration is two one-way hand-offs, each a set, a wait that blocks, and
+ * a context switch. */
+static HANDLE PingEvent, PongEvent;
+
+static void PingPong(ULONG64 Iterations)
+{
+    for (ULONG64 I = 0; I < Iterations; I++) {
+        NTSTATUS Status = NtSetEvent(PingEvent, NULL);
+        if (NT_SUCCESS(Status))
+            Status = NtWaitForSingleObject(PongEvent, FALSE, NULL);
+        if (!NT_SUCCESS(Status)) {
+            Fail("ping-pong", Status);
+            return;
+        }
+    }
+}
+
+static __attribute__((noreturn)) void PongLoop(HANDLE Ping, HANDLE Pong)
+{
+    for (;;) {
+        NTSTATUS Status = NtWaitForSingleObject(Ping, FALSE, NULL);
+        if (NT_SUCCESS(Status))
+            Status = NtSetEvent(Pong, NULL);
+        if (!NT_SUCCESS(Status)) {
+            printf("ubench: pong failed: 0x%08x\n", (ULONG)Status);
+            exit(1);
+        }
+    }
+}
+
+static void PongThread(PVOID Parameter)
+{
+    UNREFERENCED_PARAMETER(Parameter);
+    PongLoop(PingEvent, PongEvent);
+}
+
+static BOOLEAN CreatePingPongEvents(void)
+{
+    NTSTATUS Status = NtCreateEvent(&PingEvent, EVENT_ALL_ACCESS, SynchronizationEvent, FALSE);
+    if (NT_SUCCESS(Status))
+        Status = NtCreateEvent(&PongEvent, EVENT_ALL_ACCESS, SynchronizationEvent, FALSE);
+    if (!NT_SUCCESS(Status)) {
+        Fail("NtCreateEvent", Status);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void ClosePingPongEvents(void)
+{
+    NtClose(PingEvent);
+    NtClose(PongEvent);
+}
+
+static void BenchPingPongThread(ULONG64 Iterations)
+{
+    HANDLE Thread;
+    NTSTATUS Status;
+
+    if (!CreatePingPongEvents())
+        return;
+    Status = NtCreateThread(&Thread, NtCurrentProcess(), PongThread, NULL, NULL);
+    if (!NT_SUCCESS(Status)) {
+        Fail("NtCreateThread", Status);
+        goto close_events;
+    }
+    Report("event_pingpong_thread", PingPong, Iterations, 2);
+    NtTerminateThread(Thread, 0);
+    NtWaitForSingleObject(Thread, FALSE, NULL);
+    NtClose(Thread);
+close_events:
+    ClosePingPongEvents();
+}
+
+/* The partner is this program again, "--pong PING PONG", given the two
+ * event handles by inheritance (the same values in its table). */
+static void BenchPingPongProcess(ULONG64 Iterations)
+{
+    char CommandLine[64];
+    HANDLE Process;
+    NTSTATUS Status;
+
+    if (!CreatePingPongEvents())
+        return;
+    snprintf(CommandLine, sizeof(CommandLine), "ubench --pong %llu %llu",
+             (ULONG64)(ULONG_PTR)PingEvent, (ULONG64)(ULONG_PTR)PongEvent);
+    Status = PgSpawn("/bin/ubench", CommandLine, CREATE_PROCESS_INHERIT_HANDLES, &Process, NULL);
+    if (!NT_SUCCESS(Status)) {
+        Fail("PgSpawn(/bin/ubench --pong)", Status);
+        goto close_events;
+    }
+    Report("event_pingpong_process", PingPong, Iterations, 2);
+    NtTerminateProcess(Process, 0);
+    NtWaitForSingleObject(Process, FALSE, NULL);
+    NtClose(Process);
+close_events:
+    ClosePingPongEvents();
+}
+
+/* ---------------------------------------------------------------- page_fault */
+
+#define FAULT_REGION_SIZE (64ULL * 1024 * 1024)
+#define FAULT_PAGES       (FAULT_REGION_SIZE / PAGE_SIZE)
+
+static BOOLEAN QueryMemory(SYSTEM_MEMORY_INFORMATION *Info)
+{
+    NTSTATUS Status = NtQuerySystemInformation(SystemMemoryInformation, Info, sizeof(*Info), NULL);
+    if (!NT_SUCCESS(Status))
+        Fail("NtQuerySystemInformation(SystemMemoryInformation)", Status);
+    return NT_SUCCESS(Status);
+}
+
+/*
+ * Commit 64 MiB, write one byte per page (each a demand-zero fault), then
+ * write them all again (no faults: what the loop itself costs), release.
+ * Returns the instructions of the first pass less the second.
+ */
+static ULONG64 FaultOnce(void)
+{
+    PVOID Base = NULL;
+    SIZE_T Size = FAULT_REGION_SIZE;
+    ULONG64 Start, Faulting, Mapped;
+    NTSTATUS Status = NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                              MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    if (!NT_SUCCESS(Status)) {
+        Fail("NtAllocateVirtualMemory(64 MiB)", Status);
+        return 0;
+    }
+    volatile UCHAR *Bytes = Base;
+    Start = ReadTsc();
+    for (ULONG64 Page = 0; Page < FAULT_PAGES; Page++)
+        Bytes[Page * PAGE_SIZE] = 1;
+    Faulting = ReadTsc() - Start;
+    Start = ReadTsc();
+    for (ULONG64 Page = 0; Page < FAULT_PAGES; Page++)
+        Bytes[Page * PAGE_SIZE] = 2;
+    Mapped = ReadTsc() - Start;
+    Size = 0;
+    Status = NtFreeVirtualMemory(NtCurrentProcess(), &Base, &Size, MEM_RELEASE);
+    if (!NT_SUCCESS(Status))
+        Fail("NtFreeVirtualMemory", Status);
+    return Faulting > Mapped ? Faulting - Mapped : 0;
+}
+
+static void BenchPageFault(void)
+{
+    SYSTEM_MEMORY_INFORMATION Before, After;
+    ULONG64 Samples[REPEATS];
+
+    /* The zero-page thread (priority 0) runs while this one sleeps, so the
+     * faults can take frames that are already zeroed. */
+    PgSleep(300);
+    FaultOnce();
+    if (!QueryMemory(&Before))
+        return;
+    for (int R = 0; R < REPEATS; R++) {
+        PgSleep(100); /* let it zero again what the last pass freed */
+        Samples[R] = FaultOnce();
+    }
+    if (!QueryMemory(&After))
+        return;
+    SortSamples(Samples, REPEATS);
+    PrintBench("page_fault", Samples[REPEATS / 2], FAULT_PAGES, FAULT_PAGES);
+    printf("BENCHINFO name=page_fault faults=%llu zeroed_served=%llu zeroed_on_demand=%llu "
+           "pages=%llu\n",
+           After.DemandZeroFaults - Before.DemandZeroFaults,
+           After.ZeroedPagesServed - Before.ZeroedPagesServed,
+           After.PagesZeroedOnDemand - Before.PagesZeroedOnDemand,
+           (ULONG64)(REPEATS * FAULT_PAGES));
+}
+
+/* ---------------------------------------------------------------- spawn */
+
+static void SpawnTrue(ULONG64 Iterations)
+{
+    for (ULONG64 I = 0; I < Iterations; I++) {
+        HANDLE Process;
+        NTSTATUS Status = PgSpawn("/bin/true", NULL, 0, &Process, NULL);
+        if (!NT_SUCCESS(Status)) {
+            Fail("PgSpawn(/bin/true)", Status);
+            return;
+        }
+        NtWaitForSingleObject(Process, FALSE, NULL);
+        NtClose(Process);
+    }
+}
+
+/* ---------------------------------------------------------------- main */
+
+static BOOLEAN Wanted(int Argc, char **Argv, const char *Name)
+{
+    BOOLEAN Any = FALSE;
+    for (int I = 1; I < Argc; I++) {
+        if (Argv[I][0] == '-')
+            continue;
+        Any = TRUE;
+        if (!strcmp(Argv[I], Name))
+            return TRUE;
+    }
+    return !Any;
 }
 
 int main(int Argc, char **Argv, char **Envp)
 {
-    BOOLEAN Short = FALSE;
     UNREFERENCED_PARAMETER(Envp);
 
+    if (Argc == 4 && !strcmp(Argv[1], "--pong"))
+        PongLoop((HANDLE)(ULONG_PTR)strtoull(Argv[2], NULL, 0),
+                 (HANDLE)(ULONG_PTR)strtoull(Argv[3], NULL, 0));
     for (int I = 1; I < Argc; I++)
-        if (!strcmp(Argv[I], "--short"))
-            Short = TRUE;
-    BenchNullSyscall(Short ? 1000 : 100000);
+        if (!strcmp(Argv[I], "--short")) {
+            Report("null_syscall", NullSyscalls, 1000, 1);
+            return 0;
+        }
+
+    if (Wanted(Argc, Argv, "null_syscall"))
+        Report("null_syscall", NullSyscalls, 20000, 1);
+    if (Wanted(Argc, Argv, "event_pingpong_thread"))
+        BenchPingPongThread(2000);
+    if (Wanted(Argc, Argv, "event_pingpong_process"))
+        BenchPingPongProcess(2000);
+    if (Wanted(Argc, Argv, "page_fault"))
+        BenchPageFault();
+    if (Wanted(Argc, Argv, "spawn"))
+        Report("spawn", SpawnTrue, 20, 1);
+    printf("ubench: done\n");
     return 0;
 }

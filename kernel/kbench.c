@@ -1,0 +1,215 @@
+/*
+ * kbench.c - the in-kernel half of `make bench` (tools/bench.py).
+ *
+ * Under QEMU's -icount shift=0,sleep=off the guest TSC advances by one per
+ * executed instruction (QEMU derives it from the instruction counter), so
+ * __rdtsc() around a loop gives a deterministic instruction count. Each
+ * benchmark runs its loop once to warm up (lookaside lists filled, code and
+ * data touched), then KI_BENCH_REPEATS times; the median of those, less
+ * the median of an empty loop of the same length, divided by the
+ * iteration count, is printed as
+ *
+ *   BENCH name=NAME insns_per_op=N iters=N
+ *
+ * Two modes, chosen on the command line (this file reads it itself, from
+ * KeLoaderBlock.CommandLine; kernel/bootinfo.c only warns about the key):
+ *   kbench        the micro-benchmarks user mode cannot reach (pool, an
+ *                 uncontended event), then the boot goes on to init;
+ *   kbench=boot   boot_to_shell: a priority-1 thread that first runs when
+ *                 every other thread waits, that is when init (the shell)
+ *                 first blocks in NtReadFile on the console after printing
+ *                 its prompt. It prints the figure and powers off.
+ *
+ * Everything runs at PASSIVE_LEVEL on the boot thread, before init exists,
+ * so nothing else competes for the processor except the clock interrupt
+ * (whose few hundred instructions per tick the median filters out).
+ */
+#include "ki.h"
+#include "kbench.h"
+#include "ob.h"
+#include "ps.h"
+#include "../mm/mm.h"
+#include "../rtl/rtl.h"
+
+ULONG64 KiBootTsc;
+
+#define KI_BENCH_REPEATS 5
+#define KI_BENCH_TAG     POOL_TAG('K', 'b', 'n', 'c')
+
+/* The priority of the boot_to_shell watcher: above the zero-page thread
+ * (0), below every user and system thread (8). */
+#define KI_BOOT_WATCHER_PRIORITY 1
+
+typedef enum _KI_KBENCH_MODE { KiKbenchOff, KiKbenchMicro, KiKbenchBoot } KI_KBENCH_MODE;
+
+/* The value of the "kbench" word, if any. Words after "init=" belong to
+ * the init program's command line and are not looked at. */
+static KI_KBENCH_MODE KiKbenchMode(void)
+{
+    const char *P = KeLoaderBlock.CommandLine;
+
+    while (*P) {
+        while (*P == ' ')
+            P++;
+        const char *Word = P;
+        while (*P && *P != ' ')
+            P++;
+        SIZE_T Length = (SIZE_T)(P - Word);
+        if (Length >= 5 && strncmp(Word, "init=", 5) == 0)
+            break;
+        if (Length == 6 && strncmp(Word, "kbench", 6) == 0)
+            return KiKbenchMicro;
+        if (Length == 11 && strncmp(Word, "kbench=boot", 11) == 0)
+            return KiKbenchBoot;
+    }
+    return KiKbenchOff;
+}
+
+BOOLEAN KiKernelBenchmarksRequested(void)
+{
+    return KiKbenchMode() != KiKbenchOff;
+}
+
+/* ---------------------------------------------------------------- measuring */
+
+/* A benchmark body: run the operation Iterations times. */
+typedef void (*KI_BENCH_BODY)(ULONG64 Iterations);
+
+/* Set when an operation failed: the figure is then not printed. */
+static BOOLEAN KiBenchFailed;
+
+static void KiBenchEmpty(ULONG64 Iterations)
+{
+    for (ULONG64 I = 0; I < Iterations; I++)
+        __asm__ volatile("" ::: "memory");
+}
+
+/* The median of KI_BENCH_REPEATS timed runs of Body, after one warm-up. */
+static ULONG64 KiBenchMedian(KI_BENCH_BODY Body, ULONG64 Iterations)
+{
+    ULONG64 Samples[KI_BENCH_REPEATS];
+
+    Body(Iterations);
+    for (ULONG R = 0; R < KI_BENCH_REPEATS; R++) {
+        ULONG64 Start = __rdtsc();
+        Body(Iterations);
+        Samples[R] = __rdtsc() - Start;
+    }
+    /* Insertion sort: five values. */
+    for (ULONG I = 1; I < KI_BENCH_REPEATS; I++)
+        for (ULONG J = I; J > 0 && Samples[J - 1] > Samples[J]; J--) {
+            ULONG64 T = Samples[J];
+            Samples[J] = Samples[J - 1];
+            Samples[J - 1] = T;
+        }
+    return Samples[KI_BENCH_REPEATS / 2];
+}
+
+static void KiBenchReport(const char *Name, KI_BENCH_BODY Body, ULONG64 Iterations)
+{
+    ULONG64 Total = KiBenchMedian(Body, Iterations);
+    ULONG64 Empty = KiBenchMedian(KiBenchEmpty, Iterations);
+
+    Total = Total > Empty ? Total - Empty : 0;
+    if (KiBenchFailed) {
+        DbgPrint("kbench: %s failed; no figure\n", Name);
+        KiBenchFailed = FALSE;
+        return;
+    }
+    DbgPrint("BENCH name=%s insns_per_op=%llu iters=%llu\n", Name,
+             (Total + Iterations / 2) / Iterations, Iterations);
+}
+
+/* ---------------------------------------------------------------- bodies */
+
+static void KiBenchPool(POOL_TYPE Type, SIZE_T Size, ULONG64 Iterations)
+{
+    for (ULONG64 I = 0; I < Iterations; I++) {
+        PVOID P = ExAllocatePoolWithTag(Type, Size, KI_BENCH_TAG);
+        if (P == NULL) {
+            KiBenchFailed = TRUE;
+            continue;
+        }
+        ExFreePoolWithTag(P, KI_BENCH_TAG);
+    }
+}
+
+static void KiBenchNonPaged64(ULONG64 Iterations)
+{
+    KiBenchPool(NonPagedPool, 64, Iterations);
+}
+
+static void KiBenchPaged64(ULONG64 Iterations)
+{
+    KiBenchPool(PagedPool, 64, Iterations);
+}
+
+static void KiBenchNonPaged4k(ULONG64 Iterations)
+{
+    KiBenchPool(NonPagedPool, PAGE_SIZE, Iterations);
+}
+
+static KEVENT KiBenchEvent;
+
+/* Set, then wait: the wait is satisfied at once and resets the
+ * synchronization event, so the thread never blocks. */
+static void KiBenchSetWait(ULONG64 Iterations)
+{
+    for (ULONG64 I = 0; I < Iterations; I++) {
+        KeSetEvent(&KiBenchEvent, 0, FALSE);
+        KeWaitForSingleObject(&KiBenchEvent, Executive, KernelMode, FALSE, NULL);
+    }
+}
+
+/* ---------------------------------------------------------------- boot_to_shell */
+
+/*
+ * Runs for the first time when nothing above priority 1 is ready: the boot
+ * thread waits for init, and init waits for its first line of input. The
+ * TSC then is the whole boot, power-on included; less KiBootTsc, the
+ * kernel's part.
+ */
+static void KiBootWatcher(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+    ULONG64 Now = __rdtsc();
+
+    DbgPrint("\nBENCH name=boot_to_shell insns_per_op=%llu iters=1\n", Now - KiBootTsc);
+    DbgPrint("BENCHINFO name=boot_to_shell power_on_tsc=%llu kernel_entry_tsc=%llu\n", Now,
+             KiBootTsc);
+    KePowerOff(KeExitSuccess);
+}
+
+static void KiArmBootWatcher(void)
+{
+    HANDLE Handle;
+    PETHREAD Thread;
+
+    if (!NT_SUCCESS(PsCreateSystemThread(&Handle, 0, NULL, NULL, NULL, KiBootWatcher, NULL))) {
+        DbgPrint("kbench: cannot create the boot_to_shell thread\n");
+        return;
+    }
+    /* Lower it before it first runs: the boot thread does not block
+     * between here and its wait for init. */
+    if (NT_SUCCESS(PsReferenceThreadByHandle(Handle, KernelMode, &Thread))) {
+        KeSetPriorityThread(&Thread->Tcb, KI_BOOT_WATCHER_PRIORITY);
+        ObDereferenceObject(Thread);
+    }
+    ObCloseHandle(Handle, KernelMode);
+}
+
+void KiRunKernelBenchmarks(void)
+{
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+
+    if (KiKbenchMode() == KiKbenchBoot) {
+        KiArmBootWatcher();
+        return;
+    }
+    DbgPrint("kbench: in-kernel benchmarks (TSC = instructions under -icount shift=0)\n");
+    KiBenchReport("pool_nonpaged_64", KiBenchNonPaged64, 20000);
+    KiBenchReport("pool_paged_64", KiBenchPaged64, 20000);
+    KiBenchReport("pool_nonpaged_4k", KiBenchNonPaged4k, 5000);
+    KeInitializeEvent(&KiBenchEvent, SynchronizationEvent, FALSE);
+    KiBenchReport("event_set_wait", KiBenchSetWait, 20000);
+}
