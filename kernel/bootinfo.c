@@ -585,10 +585,12 @@ void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
                               Length - 6, "ktest", Warn);
         } else if (KiTokenIs(Token, Length, "quiet")) {
             Options->Quiet = TRUE;
+        } else if (KiTokenIs(Token, Length, "kbench") || KiTokenIs(Token, Length, "kbench=boot")) {
+            /* The benchmarks read the command line themselves (kernel/kbench.c). */
         } else {
             KiOptionWarn(Warn,
                          "unknown kernel command-line key '%.*s' ignored (the known keys are "
-                         "ktest, ktest=PATTERN, quiet and init=PROGRAM [ARGUMENTS]).",
+                         "ktest, ktest=PATTERN, quiet, kbench, kbench=boot and init=PROGRAM [ARGUMENTS]).",
                          (int)Length, Token);
         }
     }

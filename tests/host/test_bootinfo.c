@@ -1024,7 +1024,7 @@ HTEST(options_unknown_key_warns_and_the_others_apply)
     HCHECK(WarningTotal == 2);
     HCHECK_WARNING("unknown kernel command-line key 'foo' ignored");
     HCHECK_WARNING("unknown kernel command-line key 'bar=1' ignored");
-    HCHECK_WARNING("ktest, ktest=PATTERN, quiet and init=");
+    HCHECK_WARNING("ktest, ktest=PATTERN, quiet, kbench, kbench=boot and init=");
     HCHECK(Options.RunTests);
     HCHECK_STR(Options.TestPattern, "mm_*");
     HCHECK(Options.Quiet);
