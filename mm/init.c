@@ -68,6 +68,21 @@ MI_PFN_USAGE MiBootUsageOfPage(PFN_NUMBER Pfn)
     return MiUsageFree;
 }
 
+PFN_NUMBER MiBootExclusionLimit(void)
+{
+    PFN_NUMBER Limit = 0;
+    for (ULONG i = 0; i < MiBootRangeCount; i++) {
+        PFN_NUMBER End = ALIGN_UP_BY(MiBootRanges[i].End, PAGE_SIZE) >> PAGE_SHIFT;
+        if (End > Limit)
+            Limit = End;
+    }
+    for (ULONG i = 0; i < MiEarlySpanCount; i++) {
+        if (MiEarlySpans[i].Base + MiEarlySpans[i].Count > Limit)
+            Limit = MiEarlySpans[i].Base + MiEarlySpans[i].Count;
+    }
+    return Limit;
+}
+
 BOOLEAN MiIsEarlyAllocated(PFN_NUMBER Pfn)
 {
     for (ULONG i = 0; i < MiEarlySpanCount; i++) {

@@ -98,6 +98,9 @@ PFN_NUMBER MiEarlyAllocatePage(void);
 BOOLEAN MiIsEarlyAllocated(PFN_NUMBER Pfn);
 /* Excluded from the free lists for good: the kernel image, the loader's data. */
 MI_PFN_USAGE MiBootUsageOfPage(PFN_NUMBER Pfn);
+/* One past the highest frame MiBootUsageOfPage or MiIsEarlyAllocated can
+ * claim: every frame from there up is free at boot. */
+PFN_NUMBER MiBootExclusionLimit(void);
 
 /* mm/pte.c */
 /*

@@ -154,34 +154,48 @@ free_space:
  * self-map (AddressSpace is current). */
 static void MiDeleteUserHalf(PMMADDRESS_SPACE AddressSpace)
 {
+    /* Each table page's PFN entry counts its entries in use
+     * (UsedPageTableEntries): a scan stops once it has seen them all, so a
+     * mostly empty table costs a few reads, not 512. */
     PMMPTE Pxe = (PMMPTE)PXE_BASE;
     for (ULONG i = 0; i < 256; i++) {
         if (!Pxe[i].u.Hard.Valid)
             continue;
+        PFN_NUMBER PdptPfn = Pxe[i].u.Hard.PageFrameNumber;
         PMMPTE Ppe = (PMMPTE)(PPE_BASE + (ULONG64)i * PAGE_SIZE);
-        for (ULONG j = 0; j < 512; j++) {
-            if (!Ppe[j].u.Hard.Valid)
+        ULONG PpeLeft = MI_PFN_ELEMENT(PdptPfn)->UsedPageTableEntries;
+        for (ULONG j = 0; j < 512 && PpeLeft; j++) {
+            if (Ppe[j].u.Long == 0)
                 continue;
+            PpeLeft--;
+            PFN_NUMBER PdPfn = Ppe[j].u.Hard.PageFrameNumber;
             PMMPTE Pde = (PMMPTE)(PDE_BASE + ((ULONG64)i * 512 + j) * PAGE_SIZE);
-            for (ULONG k = 0; k < 512; k++) {
-                if (!Pde[k].u.Hard.Valid)
+            ULONG PdeLeft = MI_PFN_ELEMENT(PdPfn)->UsedPageTableEntries;
+            for (ULONG k = 0; k < 512 && PdeLeft; k++) {
+                if (Pde[k].u.Long == 0)
                     continue;
+                PdeLeft--;
+                PFN_NUMBER PtPfn = Pde[k].u.Hard.PageFrameNumber;
                 PMMPTE Pte = (PMMPTE)(PTE_BASE + (((ULONG64)i * 512 + j) * 512 + k) * PAGE_SIZE);
-                for (ULONG l = 0; l < 512; l++) {
+                ULONG PteLeft = MI_PFN_ELEMENT(PtPfn)->UsedPageTableEntries;
+                for (ULONG l = 0; l < 512 && PteLeft; l++) {
                     MMPTE Entry = Pte[l];
-                    if (!Entry.u.Hard.Valid && !(Entry.u.Long & MM_PTE_TRANSITION))
+                    if (Entry.u.Long == 0)
                         continue;
+                    PteLeft--;
+                    if (!Entry.u.Hard.Valid && !(Entry.u.Long & MM_PTE_TRANSITION))
+                        continue; /* committed, never touched: no frame */
                     PFN_NUMBER Pfn = Entry.u.Hard.PageFrameNumber;
                     if (Pfn == MiSharedUserDataPfn)
                         continue;
                     MiInsertPageInFreeList(Pfn);
                     AddressSpace->ResidentPages--;
                 }
-                MiInsertPageInFreeList(Pde[k].u.Hard.PageFrameNumber);
+                MiInsertPageInFreeList(PtPfn);
             }
-            MiInsertPageInFreeList(Ppe[j].u.Hard.PageFrameNumber);
+            MiInsertPageInFreeList(PdPfn);
         }
-        MiInsertPageInFreeList(Pxe[i].u.Hard.PageFrameNumber);
+        MiInsertPageInFreeList(PdptPfn);
     }
 }
 

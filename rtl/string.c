@@ -5,8 +5,8 @@
  * A freestanding kernel has no C library, yet gcc emits calls to memcpy,
  * memmove, memset and memcmp on its own (for structure copies and
  * initialisers), so those must exist. memcpy and memset use the x86 string
- * instructions `rep movsb` and `rep stosb`, which modern CPUs run at full
- * speed ("enhanced REP MOVSB/STOSB", Intel SDM Vol. 1, 7.3.9.3); the others
+ * string instructions (`rep movsq`/`rep stosq` for the bulk, `rep movsb`/
+ * `rep stosb` for the tail; Intel SDM Vol. 1, 7.3.9.3); the others
  * are plain byte loops, easy to read and fast enough for a teaching kernel.
  *
  * Host unit tests define PAGODA_HOST and link against the C library, so in
@@ -39,9 +39,17 @@
 void *memcpy(void *Dest, const void *Src, size_t Count)
 {
     void *Result = Dest;
+    size_t Quads = Count / 8, Bytes = Count % 8;
 
+    /* Eight bytes per step (`rep movsq`), then the rest byte by byte. On
+     * hardware both run at full speed; under QEMU's -icount each step is
+     * one counted instruction, so a page copies in 512, not 4,096. */
+    __asm__ volatile("rep movsq"
+                     : "+D"(Dest), "+S"(Src), "+c"(Quads)
+                     :
+                     : "memory");
     __asm__ volatile("rep movsb"
-                     : "+D"(Dest), "+S"(Src), "+c"(Count)
+                     : "+D"(Dest), "+S"(Src), "+c"(Bytes)
                      :
                      : "memory");
     return Result;
@@ -74,10 +82,17 @@ void *memset(void *Dest, int Value, size_t Count)
 {
     void *Result = Dest;
 
-    /* `rep stosb` stores AL into RCX bytes starting at [RDI]. */
+    /* `rep stosq` stores RAX (the byte repeated eight times) into RCX
+     * quadwords at [RDI]; `rep stosb` does the remaining bytes. */
+    size_t Quads = Count / 8, Bytes = Count % 8;
+    unsigned long long Pattern = (unsigned char)Value * 0x0101010101010101ULL;
+    __asm__ volatile("rep stosq"
+                     : "+D"(Dest), "+c"(Quads)
+                     : "a"(Pattern)
+                     : "memory");
     __asm__ volatile("rep stosb"
-                     : "+D"(Dest), "+c"(Count)
-                     : "a"(Value)
+                     : "+D"(Dest), "+c"(Bytes)
+                     : "a"(Pattern)
                      : "memory");
     return Result;
 }

@@ -35,6 +35,11 @@ MI_PFN_USAGE MiBootUsageOfPage(PFN_NUMBER Pfn)
     return (Pfn >= 256 && Pfn < 300) ? MiUsageKernelImage : MiUsageFree;
 }
 
+PFN_NUMBER MiBootExclusionLimit(void)
+{
+    return 310;
+}
+
 BOOLEAN MiIsEarlyAllocated(PFN_NUMBER Pfn)
 {
     return Pfn >= 300 && Pfn < 310;
