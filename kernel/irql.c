@@ -22,19 +22,17 @@
  */
 #include "ki.h"
 
-KIRQL KeGetCurrentIrql(void)
+/* The out-of-line halves of the inline routines in ke.h. */
+void KiRaiseIrqlFailed(KIRQL Current, KIRQL NewIrql)
 {
-    return (KIRQL)__readcr8();
+    KeBugCheckEx(IRQL_NOT_GREATER_OR_EQUAL, Current, NewIrql, 0,
+                 (ULONG_PTR)__builtin_return_address(0));
 }
 
-void KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql)
+void KiLowerIrqlFailed(KIRQL Current, KIRQL NewIrql)
 {
-    KIRQL Current = (KIRQL)__readcr8();
-    if (NewIrql < Current)
-        KeBugCheckEx(IRQL_NOT_GREATER_OR_EQUAL, Current, NewIrql, 0,
-                     (ULONG_PTR)__builtin_return_address(0));
-    __writecr8(NewIrql);
-    *OldIrql = Current;
+    KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, Current, NewIrql, 0,
+                 (ULONG_PTR)__builtin_return_address(0));
 }
 
 KIRQL KeRaiseIrqlToDpcLevel(void)
@@ -66,21 +64,13 @@ void KiDeliverSoftwareInterrupts(KIRQL TargetIrql)
     __writecr8(TargetIrql);
 }
 
-void KeLowerIrql(KIRQL NewIrql)
+/* KeLowerIrql's slow path: a DPC or a reschedule is waiting. */
+void KiLowerIrqlSlow(KIRQL NewIrql)
 {
-    KIRQL Current = (KIRQL)__readcr8();
-    if (NewIrql > Current)
-        KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, Current, NewIrql, 0,
-                     (ULONG_PTR)__builtin_return_address(0));
-    if (NewIrql < DISPATCH_LEVEL &&
-        (KiPcr.DpcInterruptRequested || KiPcr.DispatchInterruptRequested)) {
-        ULONG64 Flags = __readeflags();
-        _disable();
-        KiDeliverSoftwareInterrupts(NewIrql);
-        __writeeflags(Flags);
-        return;
-    }
-    __writecr8(NewIrql);
+    ULONG64 Flags = __readeflags();
+    _disable();
+    KiDeliverSoftwareInterrupts(NewIrql);
+    __writeeflags(Flags);
 }
 
 KIRQL KiAcquireDispatcherLock(void)

@@ -114,14 +114,53 @@ void KePrintSymbol(ULONG_PTR Address);
 #define PROFILE_LEVEL  15
 #define HIGH_LEVEL     15
 
-KIRQL KeGetCurrentIrql(void);
+/* Where in the processor control region (gs:) the two software-interrupt
+ * requests sit, side by side: a DPC is queued, a reschedule is wanted
+ * (kernel/ki.h's KPCR asserts these offsets). */
+#define KE_PCR_DPC_REQUESTED_OFFSET 0x45
+
+void KiRaiseIrqlFailed(KIRQL Current, KIRQL NewIrql) __attribute__((noreturn));
+void KiLowerIrqlFailed(KIRQL Current, KIRQL NewIrql) __attribute__((noreturn));
+void KiLowerIrqlSlow(KIRQL NewIrql);
+
+/* The IRQL routines are inline, as on x64 Windows: each is a CR8 access
+ * and a check. The "memory" clobber keeps the compiler from moving memory
+ * accesses across an IRQL change. */
+static inline KIRQL KeGetCurrentIrql(void)
+{
+    ULONG64 Irql;
+    __asm__ volatile("mov %%cr8, %0" : "=r"(Irql));
+    return (KIRQL)Irql;
+}
+
 /* Raise to NewIrql (>= current, else bugcheck IRQL_NOT_GREATER_OR_EQUAL);
  * *OldIrql receives the previous IRQL. */
-void KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql);
+static inline void KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql)
+{
+    KIRQL Current = KeGetCurrentIrql();
+    if (NewIrql < Current)
+        KiRaiseIrqlFailed(Current, NewIrql);
+    __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)NewIrql) : "memory");
+    *OldIrql = Current;
+}
+
 /* Lower to NewIrql (<= current). Dropping below DISPATCH_LEVEL runs the
  * pending DPCs and, below that, a pending reschedule: NT's software
- * interrupts. */
-void KeLowerIrql(KIRQL NewIrql);
+ * interrupts (kernel/irql.c). */
+static inline void KeLowerIrql(KIRQL NewIrql)
+{
+    KIRQL Current = KeGetCurrentIrql();
+    USHORT Pending;
+    if (NewIrql > Current)
+        KiLowerIrqlFailed(Current, NewIrql);
+    __asm__ volatile("movw %%gs:%c1, %0" : "=r"(Pending) : "i"(KE_PCR_DPC_REQUESTED_OFFSET)
+                     : "memory");
+    if (NewIrql < DISPATCH_LEVEL && Pending)
+        KiLowerIrqlSlow(NewIrql);
+    else
+        __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)NewIrql) : "memory");
+}
+
 KIRQL KeRaiseIrqlToDpcLevel(void);
 
 /* ------------------------------------------------------------------------

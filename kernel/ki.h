@@ -142,6 +142,8 @@ typedef struct _KPCR {
 STATIC_ASSERT(offsetof(KPCR, CurrentThread) == 0x08);
 STATIC_ASSERT(offsetof(KPCR, UserRsp) == 0x10);
 STATIC_ASSERT(offsetof(KPCR, KernelRsp) == 0x18);
+STATIC_ASSERT(offsetof(KPCR, DpcInterruptRequested) == KE_PCR_DPC_REQUESTED_OFFSET);
+STATIC_ASSERT(offsetof(KPCR, DispatchInterruptRequested) == KE_PCR_DPC_REQUESTED_OFFSET + 1);
 
 extern KPCR KiPcr;
 
