@@ -357,9 +357,20 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
                                BOOLEAN Alertable, PLARGE_INTEGER Timeout)
 {
     PVOID Objects[1] = {Object};
+    PDISPATCHER_HEADER Header = Object;
 
     KiCheckWaitIrql(Object, Timeout, __builtin_return_address(0));
-    ASSERT(Object != NULL && KiIsWaitableType(((PDISPATCHER_HEADER)Object)->Type));
+    ASSERT(Object != NULL && KiIsWaitableType(Header->Type));
+
+    /* The fast path: already signalled, so no wait block, no timer, no
+     * switch; consume it (a synchronization event or timer) and go. */
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    if (KiIsSignalled(Header)) {
+        KiConsumeObject(Header);
+        KiReleaseDispatcherLock(OldIrql);
+        return STATUS_SUCCESS;
+    }
+    KiReleaseDispatcherLock(OldIrql);
 
     return KiWaitForObjects(1, Objects, WaitAny, WaitReason, WaitMode, Alertable, Timeout,
                             KeGetCurrentThread()->WaitBlock);
