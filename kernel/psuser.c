@@ -26,6 +26,7 @@
 #include "../include/ntapi.h"
 
 #define PSP_USER_STACK_RESERVE (256 * 1024)
+#define PSP_USER_STACK_COMMIT  (16 * 1024)   /* committed at first; grows by guard pages */
 #define PSP_TAG POOL_TAG('P', 's', 'U', 's')
 
 extern POBJECT_TYPE IoConsoleObjectType;
@@ -222,6 +223,28 @@ static BOOLEAN PspIsPrivilegedInstruction(ULONG64 Rip)
 }
 
 /*
+ * A user stack grows as on Windows: only its top pages are committed, with
+ * a guard page below them. Touching the guard page (the fault handler has
+ * already made it an ordinary page) commits the next page down as the new
+ * guard, and the thread goes on. When the guard would reach the lowest page
+ * of the reservation, which is never committed, the stack is full: FALSE,
+ * and the thread's process ends with STATUS_STACK_OVERFLOW.
+ */
+static BOOLEAN PspGrowUserStack(PETHREAD Thread, ULONG_PTR FaultVa)
+{
+    ULONG_PTR Page = ALIGN_DOWN_BY(FaultVa, PAGE_SIZE);
+    if (!Thread->UserStackReserve || Page < Thread->UserStackReserve ||
+        Page >= Thread->UserStackBase)
+        return FALSE; /* a guard page of the program's own */
+    if (Page - PAGE_SIZE <= Thread->UserStackReserve)
+        return FALSE;
+    _enable();
+    PEPROCESS Process = PsGetCurrentProcess();
+    return NT_SUCCESS(MmCommitUserRange(Process->Pcb.AddressSpace, (PVOID)(Page - PAGE_SIZE),
+                                        PAGE_SIZE, PAGE_READWRITE | PAGE_GUARD));
+}
+
+/*
  * A trap from ring 3 (kernel/trap.c). Page faults the memory manager
  * resolves return; anything else ends the process with the NT exception
  * code as its exit status, after one console line that names it.
@@ -239,10 +262,13 @@ void PspDispatchUserTrap(PKTRAP_FRAME TrapFrame, ULONG_PTR FaultVa)
         if (NT_SUCCESS(Status))
             return;
         Address = FaultVa;
+        if (Status == STATUS_GUARD_PAGE_VIOLATION && PspGrowUserStack(Thread, FaultVa))
+            return; /* the stack's guard page moved down: retry the access */
         Code = Status == STATUS_GUARD_PAGE_VIOLATION ? STATUS_GUARD_PAGE_VIOLATION
                                                      : STATUS_ACCESS_VIOLATION;
-        /* The guard page or the uncommitted page below it: the stack ran out. */
-        if (FaultVa >= Thread->UserStackReserve && FaultVa < Thread->UserStackReserve + 3 * PAGE_SIZE)
+        /* The last guard page or the uncommitted page below it: the stack
+         * ran out. */
+        if (FaultVa >= Thread->UserStackReserve && FaultVa < Thread->UserStackReserve + 2 * PAGE_SIZE)
             Code = STATUS_STACK_OVERFLOW;
         break;
     }
@@ -304,13 +330,16 @@ static NTSTATUS PspCreateUserStack(PMMADDRESS_SPACE Space, PETHREAD Thread)
                                               PAGE_READWRITE);
     if (!NT_SUCCESS(Status))
         return Status;
-    /* Bottom page: reserved only. Next: a guard page. The rest: committed. */
-    PVOID Guard = (PUCHAR)Base + PAGE_SIZE;
+    /* The top PSP_USER_STACK_COMMIT bytes committed, a guard page below
+     * them; the rest of the reservation is committed a page at a time as
+     * the stack grows into the guard (PspGrowUserStack). The lowest page is
+     * never committed. */
+    PVOID Guard = (PUCHAR)Base + Size - PSP_USER_STACK_COMMIT - PAGE_SIZE;
     SIZE_T GuardSize = PAGE_SIZE;
     Status = MmAllocateVirtualMemory(Space, &Guard, &GuardSize, MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD);
     if (NT_SUCCESS(Status)) {
-        PVOID Body = (PUCHAR)Base + 2 * PAGE_SIZE;
-        SIZE_T BodySize = Size - 2 * PAGE_SIZE;
+        PVOID Body = (PUCHAR)Base + Size - PSP_USER_STACK_COMMIT;
+        SIZE_T BodySize = PSP_USER_STACK_COMMIT;
         Status = MmAllocateVirtualMemory(Space, &Body, &BodySize, MEM_COMMIT, PAGE_READWRITE);
     }
     if (!NT_SUCCESS(Status)) {

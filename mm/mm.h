@@ -254,6 +254,8 @@ MmQueryVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID BaseAddress,
 
 /* Release the reservation at Base (a user thread's stack when it ends). */
 NTSTATUS MmReleaseUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base);
+/* Commit a range of AddressSpace (a user stack growing into its guard). */
+NTSTATUS MmCommitUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base, SIZE_T Size, ULONG Protect);
 
 /* ------------------------------------------------------------------------
  * Safe access to user memory (mm/probe.c). Every Nt* service reads and

@@ -286,3 +286,18 @@ NTSTATUS MmReleaseUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base)
     MiUnlockVirtualMemory();
     return Status;
 }
+
+/*
+ * Commit [Base, Base + Size) in AddressSpace with Protect, under the same
+ * lock as the services (the user stack's growth). Kernel callers only;
+ * IRQL PASSIVE_LEVEL.
+ */
+NTSTATUS MmCommitUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base, SIZE_T Size, ULONG Protect)
+{
+    MiLockVirtualMemory();
+    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
+    NTSTATUS Status = MmAllocateVirtualMemory(AddressSpace, &Base, &Size, MEM_COMMIT, Protect);
+    MmAttachAddressSpace(Previous);
+    MiUnlockVirtualMemory();
+    return Status;
+}

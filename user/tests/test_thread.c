@@ -84,7 +84,33 @@ static void ManyThreadsComeAndGo(void)
     UT_EXPECT(After + 16 >= Before);
 }
 
+static ULONG DeepSum(ULONG Depth)
+{
+    volatile UCHAR Frame[1024];
+    Frame[0] = (UCHAR)Depth;
+    if (Depth == 0)
+        return Frame[0];
+    return DeepSum(Depth - 1) + Frame[0] - Frame[0] + 1;
+}
+
+static void StackGrowsThroughItsGuardPage(void)
+{
+    /* The stack starts with 16 KiB committed and a guard page below. A
+     * page 64 KiB below this frame is only reserved; 120 KiB of frames must
+     * grow the stack through it (each guard hit commits the next page
+     * down), after which it is committed. */
+    MEMORY_BASIC_INFORMATION Before, After;
+    volatile UCHAR Here;
+    PVOID Deeper = (PVOID)(((ULONG_PTR)&Here - 64 * 1024) & ~(ULONG_PTR)0xFFF);
+    UT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Deeper, 0, &Before, sizeof(Before), NULL));
+    UT_EXPECT(Before.State == MEM_RESERVE);
+    UT_EXPECT(DeepSum(120) == 120);
+    UT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Deeper, 0, &After, sizeof(After), NULL));
+    UT_EXPECT(After.State == MEM_COMMIT && After.Protect == PAGE_READWRITE);
+}
+
 const UT_TEST UtThreadTests[] = {
+    {"thread.stack_grows_through_its_guard_page", StackGrowsThroughItsGuardPage},
     {"thread.two_threads_share_memory", TwoThreadsShareMemory},
     {"thread.terminate_waiting_thread", TerminateWaitingThread},
     {"thread.create_bad_arguments", CreateThreadBadArguments},
