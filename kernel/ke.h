@@ -297,10 +297,51 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
  * ------------------------------------------------------------------------ */
 typedef ULONG_PTR KSPIN_LOCK, *PKSPIN_LOCK;
 void KeInitializeSpinLock(PKSPIN_LOCK SpinLock);
-void KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql);
-void KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql);
-void KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock);
-void KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock);
+
+/* The bugchecks of the inline routines below (kernel/lock.c). */
+void KiSpinLockAlreadyOwned(PKSPIN_LOCK SpinLock, KSPIN_LOCK Holder) __attribute__((noreturn));
+void KiSpinLockNotOwned(PKSPIN_LOCK SpinLock) __attribute__((noreturn));
+
+/*
+ * Take SpinLock without changing the IRQL (the caller is at DISPATCH_LEVEL
+ * or above). The lock word becomes the owning thread's address | 1 (gs:8 is
+ * the KPCR's CurrentThread; NULL before the first thread). One processor:
+ * a lock already taken is taken by this processor, which would spin for
+ * ever, so it is bugcheck SPIN_LOCK_ALREADY_OWNED instead. kernel/lock.c
+ * explains the two steps of a spin lock.
+ */
+static inline void KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
+{
+    KSPIN_LOCK Owner;
+    __asm__ volatile("mov %%gs:8, %0" : "=r"(Owner));
+    KSPIN_LOCK Holder = __atomic_exchange_n(SpinLock, Owner | 1, __ATOMIC_ACQUIRE);
+    if (Holder != 0)
+        KiSpinLockAlreadyOwned(SpinLock, Holder);
+}
+
+/* Release SpinLock, staying at DISPATCH_LEVEL; releasing a free lock is
+ * bugcheck SPIN_LOCK_NOT_OWNED. */
+static inline void KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock)
+{
+    if (*(volatile KSPIN_LOCK *)SpinLock == 0)
+        KiSpinLockNotOwned(SpinLock);
+    __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);
+}
+
+/* Raise to DISPATCH_LEVEL (from at most DISPATCH_LEVEL), saving the old
+ * IRQL in *OldIrql, and take SpinLock. */
+static inline void KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql)
+{
+    KeRaiseIrql(DISPATCH_LEVEL, OldIrql);
+    KeAcquireSpinLockAtDpcLevel(SpinLock);
+}
+
+/* Release SpinLock and lower the IRQL to NewIrql (KeAcquireSpinLock's). */
+static inline void KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
+{
+    KeReleaseSpinLockFromDpcLevel(SpinLock);
+    KeLowerIrql(NewIrql);
+}
 
 typedef struct _FAST_MUTEX {
     LONG Count;                 /* 1: free */

@@ -45,72 +45,19 @@ void KeInitializeSpinLock(PKSPIN_LOCK SpinLock)
     *SpinLock = 0;
 }
 
-/*
- * Take SpinLock without changing the IRQL. The caller is at DISPATCH_LEVEL
- * or above already (a DPC, or code holding another spin lock). Bugcheck
- * SPIN_LOCK_ALREADY_OWNED(SpinLock, lock word, current thread) if this
- * processor holds it.
- */
-void KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
+/* The slow paths of the inline routines in kernel/ke.h. */
+void KiSpinLockAlreadyOwned(PKSPIN_LOCK SpinLock, KSPIN_LOCK Holder)
 {
-    /* KiPcr rather than KeGetCurrentThread: spin locks work before the
-     * first thread exists (the owner is then NULL). */
-    KSPIN_LOCK Owner = (KSPIN_LOCK)KiPcr.CurrentThread | 1;
-
-    ASSERT(KeGetCurrentIrql() >= DISPATCH_LEVEL);
-
-    for (;;) {
-        KSPIN_LOCK Holder = *(volatile KSPIN_LOCK *)SpinLock;
-
-        if (Holder == 0 && __atomic_exchange_n(SpinLock, Owner, __ATOMIC_ACQUIRE) == 0)
-            return;
-        /* On a multiprocessor this loop would spin ("pause") until the
-         * other processor wrote 0 back. With one processor the holder is
-         * this processor, which will never get to release it. */
-        KeBugCheckEx(SPIN_LOCK_ALREADY_OWNED, (ULONG_PTR)SpinLock, Holder,
-                     (ULONG_PTR)KiPcr.CurrentThread, 0);
-    }
+    /* On a multiprocessor the acquire would spin ("pause") until the other
+     * processor wrote 0 back. With one processor the holder is this
+     * processor, which will never get to release it. */
+    KeBugCheckEx(SPIN_LOCK_ALREADY_OWNED, (ULONG_PTR)SpinLock, Holder,
+                 (ULONG_PTR)KiPcr.CurrentThread, 0);
 }
 
-/*
- * Release SpinLock without changing the IRQL (the caller stays at
- * DISPATCH_LEVEL or above). Bugcheck SPIN_LOCK_NOT_OWNED(SpinLock) if it
- * is not held.
- */
-void KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock)
+void KiSpinLockNotOwned(PKSPIN_LOCK SpinLock)
 {
-    ASSERT(KeGetCurrentIrql() >= DISPATCH_LEVEL);
-
-    if (*(volatile KSPIN_LOCK *)SpinLock == 0)
-        KeBugCheckEx(SPIN_LOCK_NOT_OWNED, (ULONG_PTR)SpinLock, 0, 0, 0);
-    __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);
-}
-
-/*
- * Raise to DISPATCH_LEVEL, saving the previous IRQL in *OldIrql, and take
- * SpinLock. IRQL <= DISPATCH_LEVEL on entry; DISPATCH_LEVEL on return,
- * until KeReleaseSpinLock(SpinLock, *OldIrql).
- */
-void KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql)
-{
-    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
-
-    KeRaiseIrql(DISPATCH_LEVEL, OldIrql);
-    KeAcquireSpinLockAtDpcLevel(SpinLock);
-}
-
-/*
- * Release SpinLock and lower the IRQL to NewIrql, the value
- * KeAcquireSpinLock returned. DISPATCH_LEVEL on entry. DPCs queued while
- * the lock was held run now if NewIrql is below DISPATCH_LEVEL.
- */
-void KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
-{
-    ASSERT(KeGetCurrentIrql() == DISPATCH_LEVEL);
-    ASSERT(NewIrql <= DISPATCH_LEVEL);
-
-    KeReleaseSpinLockFromDpcLevel(SpinLock);
-    KeLowerIrql(NewIrql);
+    KeBugCheckEx(SPIN_LOCK_NOT_OWNED, (ULONG_PTR)SpinLock, 0, 0, 0);
 }
 
 /* Fast mutexes: ---------------------------------------------------------- */
