@@ -67,6 +67,20 @@ static void MiUnlockVirtualMemory(void)
     ExReleaseFastMutex(&MiVirtualMemoryMutex);
 }
 
+/* Take the lock and switch to Space (the Mm routines work on the current
+ * address space); returns what to give MiLeaveAddressSpace. */
+static PMMADDRESS_SPACE MiEnterAddressSpace(PMMADDRESS_SPACE Space)
+{
+    MiLockVirtualMemory();
+    return MmAttachAddressSpace(Space);
+}
+
+static void MiLeaveAddressSpace(PMMADDRESS_SPACE Previous)
+{
+    MmAttachAddressSpace(Previous);
+    MiUnlockVirtualMemory();
+}
+
 static NTSTATUS MiCaptureRange(PVOID *BaseAddress, PSIZE_T RegionSize, PVOID *Base, PSIZE_T Size)
 {
     NTSTATUS Status = ProbeForWrite(BaseAddress, sizeof(*BaseAddress), 1);
@@ -132,11 +146,9 @@ NTSTATUS NtAllocateVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, ULONG
         return Status;
 
     PMMADDRESS_SPACE Space = Process->Pcb.AddressSpace;
-    MiLockVirtualMemory();
-    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
+    PMMADDRESS_SPACE Previous = MiEnterAddressSpace(Space);
     Status = MmAllocateVirtualMemory(Space, &Base, &Size, AllocationType, Protect);
-    MmAttachAddressSpace(Previous);
-    MiUnlockVirtualMemory();
+    MiLeaveAddressSpace(Previous);
     ObDereferenceObject(Process);
 
     if (NT_SUCCESS(Status))
@@ -165,11 +177,9 @@ NTSTATUS NtFreeVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, PSIZE_T R
         return Status;
 
     PMMADDRESS_SPACE Space = Process->Pcb.AddressSpace;
-    MiLockVirtualMemory();
-    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
+    PMMADDRESS_SPACE Previous = MiEnterAddressSpace(Space);
     Status = MmFreeVirtualMemory(Space, &Base, &Size, FreeType);
-    MmAttachAddressSpace(Previous);
-    MiUnlockVirtualMemory();
+    MiLeaveAddressSpace(Previous);
     ObDereferenceObject(Process);
 
     if (NT_SUCCESS(Status))
@@ -202,11 +212,9 @@ NTSTATUS NtProtectVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, PSIZE_
         return Status;
 
     PMMADDRESS_SPACE Space = Process->Pcb.AddressSpace;
-    MiLockVirtualMemory();
-    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
+    PMMADDRESS_SPACE Previous = MiEnterAddressSpace(Space);
     Status = MmProtectVirtualMemory(Space, &Base, &Size, NewProtect, &Old);
-    MmAttachAddressSpace(Previous);
-    MiUnlockVirtualMemory();
+    MiLeaveAddressSpace(Previous);
     ObDereferenceObject(Process);
 
     if (NT_SUCCESS(Status)) {
@@ -255,11 +263,9 @@ NTSTATUS NtQueryVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress, ULONG Inf
         return Status;
 
     PMMADDRESS_SPACE Space = Process->Pcb.AddressSpace;
-    MiLockVirtualMemory();
-    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
+    PMMADDRESS_SPACE Previous = MiEnterAddressSpace(Space);
     Status = MmQueryVirtualMemory(Space, BaseAddress, &Info);
-    MmAttachAddressSpace(Previous);
-    MiUnlockVirtualMemory();
+    MiLeaveAddressSpace(Previous);
     ObDereferenceObject(Process);
     if (!NT_SUCCESS(Status))
         return Status;
@@ -279,11 +285,9 @@ NTSTATUS NtQueryVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress, ULONG Inf
 NTSTATUS MmReleaseUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base)
 {
     SIZE_T Size = 0;
-    MiLockVirtualMemory();
-    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
+    PMMADDRESS_SPACE Previous = MiEnterAddressSpace(AddressSpace);
     NTSTATUS Status = MmFreeVirtualMemory(AddressSpace, &Base, &Size, MEM_RELEASE);
-    MmAttachAddressSpace(Previous);
-    MiUnlockVirtualMemory();
+    MiLeaveAddressSpace(Previous);
     return Status;
 }
 
@@ -294,10 +298,8 @@ NTSTATUS MmReleaseUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base)
  */
 NTSTATUS MmCommitUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base, SIZE_T Size, ULONG Protect)
 {
-    MiLockVirtualMemory();
-    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
+    PMMADDRESS_SPACE Previous = MiEnterAddressSpace(AddressSpace);
     NTSTATUS Status = MmAllocateVirtualMemory(AddressSpace, &Base, &Size, MEM_COMMIT, Protect);
-    MmAttachAddressSpace(Previous);
-    MiUnlockVirtualMemory();
+    MiLeaveAddressSpace(Previous);
     return Status;
 }
