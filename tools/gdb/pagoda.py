@@ -127,3 +127,175 @@ prints the physical address VA translates to."""
 
 
 PagodaPte()
+
+
+# ---------------------------------------------------------------------------
+# Kernel structures, read through the kernel's own types (DWARF from -g):
+# the WinDbg-like views !process 0 0, !thread, !poolused, !pfn, !vad.
+# ---------------------------------------------------------------------------
+
+def offset_of(type_name, field_path):
+    """Byte offset of FIELD_PATH ("Pcb.ThreadListHead") in TYPE_NAME."""
+    t = gdb.lookup_type(type_name).strip_typedefs()
+    off = 0
+    for name in field_path.split("."):
+        f = [x for x in t.fields() if x.name == name]
+        if not f:
+            raise gdb.GdbError("%s has no field %s" % (t, name))
+        off += f[0].bitpos // 8
+        t = f[0].type.strip_typedefs()
+    return off
+
+
+def containing(address, type_name, field_path):
+    """CONTAINING_RECORD: the TYPE_NAME * whose FIELD_PATH is at ADDRESS."""
+    ptr = gdb.lookup_type(type_name).pointer()
+    return gdb.Value(int(address) - offset_of(type_name, field_path)).cast(ptr)
+
+
+def list_entries(head, type_name, field_path, limit=4096):
+    """Walk a LIST_ENTRY list whose head is the gdb Value HEAD."""
+    head_addr = int(head.address)
+    entry = head["Flink"]
+    n = 0
+    while int(entry) != head_addr and n < limit:
+        yield containing(entry, type_name, field_path)
+        entry = entry["Flink"]
+        n += 1
+
+
+def tag_text(tag):
+    return "".join(chr((tag >> (8 * i)) & 0xFF) if 32 <= ((tag >> (8 * i)) & 0xFF) < 127
+                   else "." for i in range(4))
+
+
+THREAD_STATES = ["Initialized", "Ready", "Running", "Standby", "Terminated", "Waiting"]
+
+
+class PagodaPs(gdb.Command):
+    """List the processes and their threads (like WinDbg's !process 0 0).
+
+Usage: pagoda-ps
+
+Walks PsActiveProcessHead: PID, name, CR3 (DirectoryTableBase), threads,
+handles; then each thread's TID, state, priority and kernel stack. The
+current thread is marked with '*'."""
+
+    def __init__(self):
+        super().__init__("pagoda-ps", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        head = gdb.parse_and_eval("PsActiveProcessHead")
+        current = int(gdb.parse_and_eval("KiPcr.CurrentThread"))
+        for p in list_entries(head, "EPROCESS", "ActiveProcessLinks"):
+            handles = 0
+            table = p["ObjectTable"]
+            if int(table):
+                handles = int(table["HandleCount"])
+            print("PROCESS %s  PID %d  %s  CR3 0x%x  threads %d  handles %d"
+                  % (hex(int(p)), int(p["UniqueProcessId"]),
+                     p["ImageFileName"].string(), int(p["Pcb"]["DirectoryTableBase"]),
+                     int(p["Pcb"]["ThreadCount"]), handles))
+            for t in list_entries(p["Pcb"]["ThreadListHead"], "ETHREAD", "Tcb.ThreadListEntry"):
+                tcb = t["Tcb"]
+                state = int(tcb["State"])
+                print("  %s THREAD %s  TID %d  %-10s priority %2d  stack %s"
+                      % ("*" if int(t) == current else " ", hex(int(t)),
+                         int(t["Cid"]["UniqueThread"]),
+                         THREAD_STATES[state] if state < len(THREAD_STATES) else state,
+                         int(tcb["Priority"]), hex(int(tcb["StackBase"]))))
+
+
+class PagodaPoolUsed(gdb.Command):
+    """Pool usage by tag (like WinDbg's !poolused).
+
+Usage: pagoda-poolused
+
+Reads the tag trackers of the nonpaged and the paged pool descriptors
+(mm/pool.c, mm/poolcore.h): tag, allocations, frees, bytes in use, largest
+first."""
+
+    def __init__(self):
+        super().__init__("pagoda-poolused", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        rows = []
+        for pool, kind in (("ExpNonPagedPool", "NonPaged"), ("ExpPagedPool", "Paged")):
+            d = gdb.parse_and_eval(pool)
+            tracker = d["Tracker"]
+            lo, hi = tracker.type.range()
+            for i in range(lo, hi + 1):
+                e = tracker[i]
+                if int(e["Allocations"]) == 0:
+                    continue
+                rows.append((int(e["BytesInUse"]), tag_text(int(e["Tag"])), kind,
+                             int(e["Allocations"]), int(e["Frees"])))
+        rows.sort(reverse=True)
+        print(" Tag  Type        Allocs      Frees       Bytes")
+        for used, tag, kind, allocs, frees in rows:
+            print(" %-4s %-8s %9d  %9d  %10d" % (tag, kind, allocs, frees, used))
+
+
+class PagodaPfn(gdb.Command):
+    """One entry of the PFN database (like WinDbg's !pfn).
+
+Usage: pagoda-pfn PFN
+
+Shows the frame's list state (MMLISTS), what it is used for (MI_PFN_USAGE),
+the PTE that maps it, its reference count and, for a page-table page, how
+many entries it uses."""
+
+    def __init__(self):
+        super().__init__("pagoda-pfn", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
+
+    def invoke(self, arg, from_tty):
+        pfn = address_of(arg)
+        e = gdb.parse_and_eval("MmPfnDatabase[%d]" % pfn)
+        lists = ["Zeroed", "Free", "Standby", "Modified", "ModifiedNoWrite", "Bad",
+                 "Active", "Transition"]
+        loc = int(e["PageLocation"])
+        usage = gdb.parse_and_eval("(MI_PFN_USAGE)%d" % int(e["Usage"]))
+        print("PFN 0x%x (physical 0x%x): %s, %s, PteAddress %s, references %d, "
+              "page-table entries used %d, pageable %d"
+              % (pfn, pfn << 12, lists[loc] if loc < len(lists) else loc, usage,
+                 hex(int(e["PteAddress"])), int(e["ReferenceCount"]),
+                 int(e["UsedPageTableEntries"]), int(e["Pageable"])))
+
+
+class PagodaVad(gdb.Command):
+    """The VADs of the current address space (like WinDbg's !vad).
+
+Usage: pagoda-vad [MMADDRESS_SPACE-EXPRESSION]
+
+In-order walk of the AVL tree (mm/vadtree.c): start and end address,
+committed pages, the protection given at reservation, flags."""
+
+    def __init__(self):
+        super().__init__("pagoda-vad", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
+
+    def invoke(self, arg, from_tty):
+        space = gdb.parse_and_eval(arg if arg.strip() else "MmCurrentAddressSpace")
+        if space.type.strip_typedefs().code != gdb.TYPE_CODE_PTR:
+            space = space.address
+        node = space["VadRoot"]["Root"]
+
+        def walk(n):
+            if not int(n):
+                return
+            walk(n["LeftChild"])
+            vad = containing(n, "MMVAD", "Node")
+            print("  %016x-%016x  committed %5d  protect 0x%03x  flags 0x%x"
+                  % (int(n["StartingVpn"]) << 12, ((int(n["EndingVpn"]) + 1) << 12) - 1,
+                     int(vad["CommittedPages"]), int(vad["AllocationProtect"]),
+                     int(vad["Flags"])))
+            walk(n["RightChild"])
+
+        print("VADs of address space %s (CR3 0x%x):"
+              % (hex(int(space)), int(space["DirectoryTableBase"])))
+        walk(node)
+
+
+PagodaPs()
+PagodaPoolUsed()
+PagodaPfn()
+PagodaVad()

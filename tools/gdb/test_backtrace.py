@@ -16,7 +16,7 @@ import sys
 import gdb
 
 CHECKS = ["connect", "hbreak-KiSystemStartup", "backtrace-MmInitSystem",
-          "pagoda-pte"]
+          "pagoda-pte", "pagoda-ps", "pagoda-poolused", "pagoda-pfn", "pagoda-vad"]
 results = {}
 
 
@@ -98,6 +98,29 @@ def main():
     except gdb.error as e:
         return report("pagoda-pte", False, str(e))
     report("pagoda-pte", True)
+
+    # Once processes and threads exist (just before init starts), the
+    # structure views must show them.
+    try:
+        run("break PsRunInitProcess")
+        run("continue")
+    except gdb.error as e:
+        return report("pagoda-ps", False, "could not reach PsRunInitProcess: %s" % e)
+    views = [
+        ("pagoda-ps", "pagoda-ps", ["PID 0  Idle", "PID 4  System", "THREAD"]),
+        ("pagoda-poolused", "pagoda-poolused", ["Proc", "Thre"]),
+        ("pagoda-pfn", "pagoda-pfn $cr3 >> 12", ["Active", "MiUsagePageTable"]),
+        ("pagoda-vad", "pagoda-vad &MmSystemAddressSpace", ["VADs of address space"]),
+    ]
+    for name, cmd, wants in views:
+        try:
+            out = run(cmd)
+        except gdb.error as e:
+            report(name, False, str(e))
+            continue
+        missing = [w for w in wants if w not in out]
+        report(name, not missing, "output lacks %s: %s" % (
+            missing, out.strip().replace("\n", " | ")[:300]))
 
 
 main()
