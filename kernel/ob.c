@@ -39,6 +39,7 @@
  * here the DeleteProcedure runs at the IRQL of the last dereference.
  */
 #include "ob.h"
+#include "ps.h"
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
 
@@ -110,8 +111,7 @@ void ObEnumerateObjectTypes(OB_ENUM_TYPE_ROUTINE Callback, PVOID Context)
  * Objects and references
  * ------------------------------------------------------------------------ */
 
-__attribute__((noreturn)) static void ObpBadReferenceCount(POBJECT_HEADER Header,
-                                                           LONG_PTR CountBefore)
+__attribute__((noreturn)) void ObpBadReferenceCount(POBJECT_HEADER Header, LONG_PTR CountBefore)
 {
     KeBugCheckEx(REFERENCE_BY_POINTER, (ULONG_PTR)Header->Type,
                  (ULONG_PTR)OBJECT_HEADER_TO_BODY(Header), (ULONG_PTR)CountBefore,
@@ -142,17 +142,7 @@ NTSTATUS ObCreateObject(POBJECT_TYPE Type, ULONG BodySize, PVOID *Object)
     return STATUS_SUCCESS;
 }
 
-LONG_PTR ObReferenceObject(PVOID Object)
-{
-    ASSERT(Object != NULL);
-    POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Object);
-    LONG_PTR Count = __atomic_add_fetch(&Header->PointerCount, 1, __ATOMIC_SEQ_CST);
-    /* From 0 up means the object is being deleted or already freed:
-     * whoever holds this pointer has not held a reference on it. */
-    if (Count <= 1)
-        ObpBadReferenceCount(Header, Count - 1);
-    return Count;
-}
+/* ObReferenceObject is inline (ob.h). */
 
 /* The count reached zero: nobody else can reach the object any more. */
 static void ObpDeleteObject(POBJECT_HEADER Header)
@@ -164,16 +154,17 @@ static void ObpDeleteObject(POBJECT_HEADER Header)
     ExFreePoolWithTag(Header, Type->PoolTag);
 }
 
-LONG_PTR ObDereferenceObject(PVOID Object)
+/*
+ * ObDereferenceObject (inline, ob.h) found the new count at or below zero,
+ * or below the handle count: a bug, or the last reference gone.
+ */
+LONG_PTR ObpDereferenceObjectSlow(POBJECT_HEADER Header, LONG_PTR Count)
 {
-    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
-    ASSERT(Object != NULL);
-    POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Object);
-    LONG_PTR Count = __atomic_sub_fetch(&Header->PointerCount, 1, __ATOMIC_SEQ_CST);
     /* Below the handle count, a handle's own reference has been dropped by
      * someone else; below zero, a reference dropped twice. */
     if (Count < 0 || Count < Header->HandleCount)
         ObpBadReferenceCount(Header, Count + 1);
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     if (Count == 0)
         ObpDeleteObject(Header);
     return Count;
@@ -190,11 +181,6 @@ NTSTATUS ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAccess,
         return STATUS_OBJECT_TYPE_MISMATCH;
     ObReferenceObject(Object);
     return STATUS_SUCCESS;
-}
-
-POBJECT_TYPE ObGetObjectType(PVOID Object)
-{
-    return OBJECT_TO_OBJECT_HEADER(Object)->Type;
 }
 
 LONG_PTR ObQueryPointerCount(PVOID Object)
@@ -621,6 +607,12 @@ static NTSTATUS ObpResolveHandle(HANDLE Handle, KPROCESSOR_MODE Mode, PHANDLE_TA
     return *Table != NULL ? STATUS_SUCCESS : STATUS_INVALID_HANDLE;
 }
 
+/*
+ * The look-up every handle-taking system call makes, in one pass: the
+ * handle value is checked once, the entry read, type- and access-checked
+ * and referenced under the table lock, and a refused access takes no
+ * reference to drop again.
+ */
 NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
                                    POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
                                    PVOID *Object, POBJECT_HANDLE_INFORMATION HandleInformation)
@@ -628,25 +620,55 @@ NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
     ASSERT(Object != NULL);
     *Object = NULL;
 
+    ULONG_PTR Value = (ULONG_PTR)Handle;
     PHANDLE_TABLE Table;
-    HANDLE TableHandle;
-    NTSTATUS Status = ObpResolveHandle(Handle, AccessMode, &Table, &TableHandle);
-    if (!NT_SUCCESS(Status))
-        return Status;
-
-    PVOID Body;
-    OBJECT_HANDLE_INFORMATION Info;
-    Status = ObReferenceObjectByHandleInTableEx(Table, TableHandle, ObjectType, &Body, &Info);
-    if (!NT_SUCCESS(Status))
-        return Status;
-    if (AccessMode != KernelMode && (DesiredAccess & ~Info.GrantedAccess) != 0) {
-        ObDereferenceObject(Body);
-        return STATUS_ACCESS_DENIED;
+    if (__builtin_expect(ObpIsKernelHandle(Handle), 0)) {
+        if (AccessMode != KernelMode)
+            return STATUS_INVALID_HANDLE;
+        Table = ObpGetKernelHandleTable();
+        Value &= ~KERNEL_HANDLE_MASK;
+    } else {
+        /* ObpGetCurrentHandleTable (kernel/psmgr.c) without the calls; it
+         * still answers before the first thread exists. */
+        PKTHREAD Thread;
+        __asm__ volatile("mov %%gs:8, %0" : "=r"(Thread));
+        Table = __builtin_expect(Thread != NULL, 1)
+                    ? CONTAINING_RECORD(Thread->Process, EPROCESS, Pcb)->ObjectTable
+                    : ObpGetCurrentHandleTable();
     }
-    *Object = Body;
-    if (HandleInformation != NULL)
-        *HandleInformation = Info;
-    return STATUS_SUCCESS;
+    /* 0, a value that is not a multiple of 4, or no table: no entry. */
+    if (Table == NULL || Value == 0 || (Value & 3) != 0)
+        return STATUS_INVALID_HANDLE;
+    ULONG_PTR Index = OB_HANDLE_TO_INDEX(Value);
+
+    NTSTATUS Status;
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&Table->Lock, &OldIrql);
+    PHANDLE_TABLE_ENTRY Entry = NULL;
+    PVOID Body = NULL;
+    if (Index < Table->Capacity) {
+        Entry = &Table->Entries[Index];
+        Body = Entry->Object;
+    }
+    if (Body == NULL) {
+        Status = STATUS_INVALID_HANDLE;
+    } else if (ObjectType != NULL && OBJECT_TO_OBJECT_HEADER(Body)->Type != ObjectType) {
+        Status = STATUS_OBJECT_TYPE_MISMATCH;
+    } else if (AccessMode != KernelMode && (DesiredAccess & ~Entry->GrantedAccess) != 0) {
+        Status = STATUS_ACCESS_DENIED;
+    } else {
+        /* Referenced under the lock: a concurrent close cannot drop the
+         * handle's reference between the look-up and ours. */
+        ObReferenceObject(Body);
+        if (HandleInformation != NULL) {
+            HandleInformation->HandleAttributes = Entry->Attributes;
+            HandleInformation->GrantedAccess = Entry->GrantedAccess;
+        }
+        *Object = Body;
+        Status = STATUS_SUCCESS;
+    }
+    KeReleaseSpinLock(&Table->Lock, OldIrql);
+    return Status;
 }
 
 NTSTATUS ObOpenObjectByPointer(PVOID Object, ULONG HandleAttributes, ACCESS_MASK DesiredAccess,

@@ -172,7 +172,7 @@ OB_STATUS ObCreateObject(POBJECT_TYPE Type, ULONG BodySize, PVOID *Object);
  * Referencing an object whose count is already 0 (being deleted, or
  * freed) is bugcheck REFERENCE_BY_POINTER. Any IRQL <= DISPATCH_LEVEL.
  */
-LONG_PTR ObReferenceObject(PVOID Object);
+static inline LONG_PTR ObReferenceObject(PVOID Object);
 
 /*
  * Drop one reference; returns the new count. At 0 the type's
@@ -182,7 +182,37 @@ LONG_PTR ObReferenceObject(PVOID Object);
  * REFERENCE_BY_POINTER (type, object, count before, handle count).
  * IRQL <= DISPATCH_LEVEL.
  */
-LONG_PTR ObDereferenceObject(PVOID Object);
+static inline LONG_PTR ObDereferenceObject(PVOID Object);
+
+/*
+ * The two above are inline: one atomic add and a test on the way that
+ * every system call taking a handle goes through. What is rare - a
+ * reference-counting bug (the bugcheck) and the last reference (the
+ * delete) - is out of line in kernel/ob.c.
+ */
+__attribute__((noreturn)) void ObpBadReferenceCount(POBJECT_HEADER Header, LONG_PTR CountBefore);
+LONG_PTR ObpDereferenceObjectSlow(POBJECT_HEADER Header, LONG_PTR Count);
+
+static inline LONG_PTR ObReferenceObject(PVOID Object)
+{
+    POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Object);
+    LONG_PTR Count = __atomic_add_fetch(&Header->PointerCount, 1, __ATOMIC_SEQ_CST);
+    /* From 0 up means the object is being deleted or already freed:
+     * whoever holds this pointer has not held a reference on it. */
+    if (__builtin_expect(Count <= 1, 0))
+        ObpBadReferenceCount(Header, Count - 1);
+    return Count;
+}
+
+static inline LONG_PTR ObDereferenceObject(PVOID Object)
+{
+    POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Object);
+    LONG_PTR Count = __atomic_sub_fetch(&Header->PointerCount, 1, __ATOMIC_SEQ_CST);
+    /* Zero: delete. Below zero, or below the handle count: a bug. */
+    if (__builtin_expect(Count <= 0 || Count < Header->HandleCount, 0))
+        return ObpDereferenceObjectSlow(Header, Count);
+    return Count;
+}
 
 /*
  * Reference Object after checking its type (ObjectType NULL: any).
@@ -195,7 +225,10 @@ OB_STATUS ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAccess,
 
 /* The type of an object, and its counts (a snapshot: for the shell and
  * tests, never for decisions). */
-POBJECT_TYPE ObGetObjectType(PVOID Object);
+static inline POBJECT_TYPE ObGetObjectType(PVOID Object)
+{
+    return OBJECT_TO_OBJECT_HEADER(Object)->Type;
+}
 LONG_PTR ObQueryPointerCount(PVOID Object);
 LONG_PTR ObQueryHandleCount(PVOID Object);
 

@@ -76,7 +76,11 @@ ULONG KiSystemService(PKTRAP_FRAME TrapFrame)
     } else {
         TrapFrame->Rax = (ULONG64)(LONG64)STATUS_INVALID_SYSTEM_SERVICE;
     }
-    KiCheckUserReturn();
+    /* KiCheckUserReturn, inline: one flag test on the way out. */
+    PETHREAD Thread;
+    __asm__ volatile("mov %%gs:8, %0" : "=r"(Thread));
+    if (__builtin_expect(Thread->Terminating, 0))
+        PspExitThread(Thread->ExitStatus);
     _disable();
     /* SYSRET needs a canonical user RIP, and returns RFLAGS from R11. */
     return TrapFrame->Rip >= 0x00007FFFFFFF0000ULL /* MM_USER_PROBE_ADDRESS */;

@@ -257,30 +257,32 @@ static BOOLEAN KiArmWaitTimer(PKTHREAD Thread, PLARGE_INTEGER Timeout)
     return TRUE;
 }
 
-/*
- * The body of both wait routines, after the arguments were checked.
- * Entered below the dispatcher lock; returns at the caller's IRQL.
- */
-static NTSTATUS KiWaitForObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
-                                 KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
-                                 BOOLEAN Alertable, PLARGE_INTEGER Timeout,
-                                 PKWAIT_BLOCK WaitBlocks)
+/* The current thread, read from the PCR without a call. */
+static inline PKTHREAD KiCurrentThread(void)
 {
-    PKTHREAD Thread = KeGetCurrentThread();
+    PKTHREAD Thread;
+    __asm__ volatile("mov %%gs:8, %0" : "=r"(Thread));
+    return Thread;
+}
+
+/*
+ * The blocking half of a wait that cannot be satisfied now: arm the
+ * timeout, link the wait blocks into their objects and sleep. Returns the
+ * wait's status (STATUS_TIMEOUT without sleeping when the timeout is 0 or
+ * already past). Dispatcher lock held, and still held on return. Always
+ * inline, so that KeWaitForSingleObject's copy is straight-line code for
+ * Count 1.
+ */
+static inline __attribute__((always_inline)) NTSTATUS
+KiBlockOnObjects(PKTHREAD Thread, ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+                 KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                 PLARGE_INTEGER Timeout, PKWAIT_BLOCK WaitBlocks)
+{
     PKWAIT_BLOCK Block, TimerBlock;
-    KIRQL OldIrql;
-    NTSTATUS Status;
     ULONG Index;
 
-    OldIrql = KiAcquireDispatcherLock();
-
-    Status = KiTrySatisfyNow(Count, Object, WaitType);
-    if (Status != STATUS_PENDING)
-        goto out_unlock;
-
-    Status = STATUS_TIMEOUT;
     if (Timeout != NULL && (Timeout->QuadPart == 0 || !KiArmWaitTimer(Thread, Timeout)))
-        goto out_unlock;
+        return STATUS_TIMEOUT;
 
     /* Build the ring of wait blocks, then link each into its object. */
     for (Index = 0; Index < Count; Index++) {
@@ -321,9 +323,23 @@ static NTSTATUS KiWaitForObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType
     Thread->State = Waiting;
 
     /* Sleep; KiUnwaitThread set WaitStatus before readying us. */
-    Status = KiSwapThread();
+    return KiSwapThread();
+}
 
-out_unlock:
+/*
+ * The body of KeWaitForMultipleObjects, after the arguments were checked.
+ * Entered below the dispatcher lock; returns at the caller's IRQL.
+ */
+static NTSTATUS KiWaitForObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+                                 KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                 BOOLEAN Alertable, PLARGE_INTEGER Timeout,
+                                 PKWAIT_BLOCK WaitBlocks)
+{
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    NTSTATUS Status = KiTrySatisfyNow(Count, Object, WaitType);
+    if (Status == STATUS_PENDING)
+        Status = KiBlockOnObjects(KiCurrentThread(), Count, Object, WaitType, WaitReason,
+                                  WaitMode, Alertable, Timeout, WaitBlocks);
     KiReleaseDispatcherLock(OldIrql);
     return Status;
 }
@@ -333,7 +349,8 @@ out_unlock:
  * poll (a zero timeout): a thread at DISPATCH_LEVEL cannot be switched
  * away from. Anything else is the driver bug Windows stops for.
  */
-static void KiCheckWaitIrql(PVOID Object, PLARGE_INTEGER Timeout, PVOID Caller)
+static __attribute__((noinline)) void KiCheckWaitIrqlSlow(PVOID Object, PLARGE_INTEGER Timeout,
+                                                          PVOID Caller)
 {
     KIRQL Irql = KeGetCurrentIrql();
     BOOLEAN Poll = Timeout != NULL && Timeout->QuadPart == 0;
@@ -341,6 +358,14 @@ static void KiCheckWaitIrql(PVOID Object, PLARGE_INTEGER Timeout, PVOID Caller)
     if (Irql <= APC_LEVEL || (Irql == DISPATCH_LEVEL && Poll))
         return;
     KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, (ULONG_PTR)Object, Irql, 0, (ULONG_PTR)Caller);
+}
+
+/* The common case, IRQL <= APC_LEVEL, is one test inline. */
+static inline __attribute__((always_inline)) void
+KiCheckWaitIrql(PVOID Object, PLARGE_INTEGER Timeout, PVOID Caller)
+{
+    if (__builtin_expect(KeGetCurrentIrql() > APC_LEVEL, 0))
+        KiCheckWaitIrqlSlow(Object, Timeout, Caller);
 }
 
 /*
@@ -356,24 +381,26 @@ static void KiCheckWaitIrql(PVOID Object, PLARGE_INTEGER Timeout, PVOID Caller)
 NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
                                BOOLEAN Alertable, PLARGE_INTEGER Timeout)
 {
-    PVOID Objects[1] = {Object};
     PDISPATCHER_HEADER Header = Object;
+    NTSTATUS Status;
 
     KiCheckWaitIrql(Object, Timeout, __builtin_return_address(0));
     ASSERT(Object != NULL && KiIsWaitableType(Header->Type));
 
-    /* The fast path: already signalled, so no wait block, no timer, no
-     * switch; consume it (a synchronization event or timer) and go. */
+    /* One pass under the dispatcher lock. Already signalled: no wait
+     * block, no timer, no switch; consume it (a synchronization event or
+     * timer) and go. Otherwise block on it right here, lock still held. */
     KIRQL OldIrql = KiAcquireDispatcherLock();
     if (KiIsSignalled(Header)) {
         KiConsumeObject(Header);
-        KiReleaseDispatcherLock(OldIrql);
-        return STATUS_SUCCESS;
+        Status = STATUS_SUCCESS;
+    } else {
+        PKTHREAD Thread = KiCurrentThread();
+        Status = KiBlockOnObjects(Thread, 1, &Object, WaitAny, WaitReason, WaitMode, Alertable,
+                                  Timeout, Thread->WaitBlock);
     }
     KiReleaseDispatcherLock(OldIrql);
-
-    return KiWaitForObjects(1, Objects, WaitAny, WaitReason, WaitMode, Alertable, Timeout,
-                            KeGetCurrentThread()->WaitBlock);
+    return Status;
 }
 
 /*
@@ -408,7 +435,7 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
                KiIsWaitableType(((PDISPATCHER_HEADER)Object[Index])->Type));
 
     if (WaitBlockArray == NULL)
-        WaitBlockArray = KeGetCurrentThread()->WaitBlock;
+        WaitBlockArray = KiCurrentThread()->WaitBlock;
     return KiWaitForObjects(Count, Object, WaitType, WaitReason, WaitMode, Alertable, Timeout,
                             WaitBlockArray);
 }

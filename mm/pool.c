@@ -19,6 +19,50 @@
  * Locking: a spin lock for nonpaged pool, a fast mutex for paged pool
  * (whose own headers may be paged out, so it cannot be used at
  * DISPATCH_LEVEL); the pool core itself takes no locks.
+ *
+ * Fast paths (issue #6). Most allocations and frees are small blocks that
+ * a lookaside list of the core can serve (ExpAllocatePoolFast and
+ * ExpFreePoolFast in poolcore.h): a pop or push plus the header and tag
+ * bookkeeping, a few dozen instructions - less than taking the lock. So
+ * ExAllocatePoolWithTag and ExFreePoolWithTag try them first, under the
+ * cheapest exclusion that is still correct, and fall back to the locked
+ * path (which repeats every check and bugchecks) when they say no:
+ *
+ *   nonpaged pool   interrupts disabled (pushfq; cli ... popfq), from any
+ *                   IRQL <= DISPATCH_LEVEL. One processor: with interrupts
+ *                   off nothing else runs until popfq. The locked path
+ *                   runs at DISPATCH_LEVEL, where only interrupt service
+ *                   routines could get in - and those may not use the pool
+ *                   (their IRQL is above DISPATCH_LEVEL, the IRQL check
+ *                   bugchecks) - so a fast path never meets a half-done
+ *                   locked one. Nothing touched is pageable: the
+ *                   descriptor is kernel .bss, the blocks nonpaged pool.
+ *
+ *   paged pool      NOT with interrupts off, and not at DISPATCH_LEVEL:
+ *                   the fast paths read and write the headers (and the
+ *                   lookaside link) of paged-pool blocks, which live in
+ *                   pageable pages. Today a paged-pool page once touched
+ *                   stays resident, but with a pagefile touching one may
+ *                   fault and wait for the disk, which is legal only below
+ *                   DISPATCH_LEVEL with interrupts on (mm/fault.c stops an
+ *                   access at DISPATCH_LEVEL even when the page is there).
+ *                   So the fast path runs where the locked path runs: at
+ *                   APC_LEVEL, interrupts on, owning the pool's fast
+ *                   mutex - but taken inline with one compare-exchange
+ *                   (free -> owned) and given back with one atomic add,
+ *                   instead of the out-of-line ExAcquireFastMutex and
+ *                   ExReleaseFastMutex with their checks. If the mutex is
+ *                   owned (a locked path, or a query, is in progress and was
+ *                   preempted) the fast path does not wait: it goes the
+ *                   locked way, which waits. A thread that finds it owned
+ *                   while the fast path holds it waits on the mutex's event
+ *                   as usual, and the fast release sets that event.
+ *                   APC_LEVEL keeps a kernel APC of this thread, which
+ *                   might allocate, from running while it holds the mutex.
+ *                   The fast path does not record itself as Owner (it
+ *                   holds the mutex for a few dozen instructions and calls
+ *                   nothing); a debugger that finds Count 0 and Owner NULL
+ *                   is looking at a fast path.
  */
 #include "mi.h"
 #include "../rtl/rtl.h"
@@ -32,6 +76,8 @@ static FAST_MUTEX ExpPagedPoolMutex;     /* paged pool: a fast mutex (APC_LEVEL)
 const KIRQL ExpPoolMaximumIrql[2] = {2 /* DISPATCH_LEVEL */, 1 /* APC_LEVEL */};
 
 static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCount);
+
+#define EXP_POOL_NOINLINE __attribute__((noinline))
 
 static PVOID ExpAllocateNonPagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
 {
@@ -169,15 +215,175 @@ static PPOOL_DESCRIPTOR ExpDescriptorForAddress(PVOID P)
     return &ExpNonPagedPool; /* the core rejects addresses outside its range */
 }
 
+/* ---- The fast paths (see the file header) ----
+ *
+ * Shaped so that the compiler can make them leaf code: every way out that
+ * calls something (the locked path, a waiter to wake, DPCs to run when
+ * the IRQL drops) is a tail call to a routine below, so the fast path
+ * saves no registers. */
+
+/* Paged pool: from Irql <= APC_LEVEL (the caller checked), raise to
+ * APC_LEVEL and take the mutex if it is free; FALSE when it is owned,
+ * still at APC_LEVEL. KeRaiseIrql's own check would only repeat the
+ * caller's. */
+static inline BOOLEAN ExpTryAcquirePagedPoolFast(void)
+{
+    LONG Free = 1;
+
+    __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)APC_LEVEL) : "memory");
+    return __atomic_compare_exchange_n(&ExpPagedPoolMutex.Count, &Free, 0, FALSE,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/* Give the mutex back and drop to Irql, when that needs no call: no thread
+ * came to wait for the mutex meanwhile (the atomic add did not end at 1;
+ * ExReleaseFastMutex's KeSetEvent then hands it over) and no DPC or
+ * reschedule is pending (KeLowerIrql runs them). Returns 0 when done;
+ * else, with the mutex counted back but still at APC_LEVEL, what the
+ * caller must have ExpPagedFastExit do: EXP_RELEASE_WAKE (set the event and
+ * lower) or EXP_RELEASE_LOWER (lower). Whether to wake comes from the add
+ * itself: read later, Count could be another thread's fresh acquisition. */
+#define EXP_RELEASE_WAKE  1
+#define EXP_RELEASE_LOWER 2
+static inline ULONG ExpReleasePagedPoolFast(KIRQL Irql)
+{
+    USHORT Pending;
+
+    if (__atomic_add_fetch(&ExpPagedPoolMutex.Count, 1, __ATOMIC_RELEASE) != 1)
+        return EXP_RELEASE_WAKE;
+    __asm__ volatile("movw %%gs:%c1, %0" : "=r"(Pending) : "i"(KE_PCR_DPC_REQUESTED_OFFSET)
+                     : "memory");
+    if (Pending)
+        return EXP_RELEASE_LOWER;
+    __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)Irql) : "memory");
+    return 0;
+}
+
+/* The rest of ExpReleasePagedPoolFast when it returned non-zero: hand the
+ * mutex to the waiter (as ExReleaseFastMutex does), then lower the IRQL
+ * through KeLowerIrql. */
+static EXP_POOL_NOINLINE void ExpPagedFastExit(BOOLEAN Wake, KIRQL Irql)
+{
+    if (Wake)
+        KeSetEvent(&ExpPagedPoolMutex.Event, 0, FALSE);
+    KeLowerIrql(Irql);
+}
+
+/* The locked allocation, after a fast path said no (or was not tried). */
+static EXP_POOL_NOINLINE PVOID ExpAllocateSlow(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
+                                               ULONG Tag, PVOID Caller)
+{
+    return ExpAllocateLocked(ExpDescriptorForType(PoolType), NumberOfBytes, Tag, Caller);
+}
+
+/* A paged fast path that needs a call on the way out: finish the release,
+ * then return P, or take the locked path when the fast path found nothing
+ * (P NULL) or could not take the mutex (Acquired FALSE). */
+static EXP_POOL_NOINLINE PVOID ExpAllocatePagedFastExit(PVOID P, BOOLEAN Acquired, BOOLEAN Wake,
+                                                        KIRQL Irql, SIZE_T NumberOfBytes,
+                                                        ULONG Tag)
+{
+    PVOID Caller = __builtin_return_address(0);
+
+    if (Acquired)
+        ExpPagedFastExit(Wake, Irql);
+    else
+        KeLowerIrql(Irql);
+    if (P != NULL)
+        return P;
+    return ExpAllocateLocked(&ExpPagedPool, NumberOfBytes, Tag, Caller);
+}
+
 /*
  * Allocate NumberOfBytes from the pool PoolType, charged to Tag (four
  * characters, e.g. POOL_TAG('P','g','d','a')). Returns NULL when the pool
  * cannot grow. The memory is not zeroed. IRQL: see the file header.
+ *
+ * Up to 496 bytes of NonPagedPool or PagedPool, a parked block of the size
+ * is popped on the fast path; an IRQL above the pool's maximum always goes
+ * the locked way, whose ExpCheckIrql bugchecks.
  */
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    return ExpAllocateLocked(ExpDescriptorForType(PoolType), NumberOfBytes, Tag,
-                             __builtin_return_address(0));
+    if (__builtin_expect(NumberOfBytes <= POOL_LOOKASIDE_MAX_BYTES, 1)) {
+        ULONG Units = ExpUnitsForBytes(NumberOfBytes);
+        KIRQL Irql = KeGetCurrentIrql();
+        PVOID P;
+
+        if (PoolType == NonPagedPool && Irql <= DISPATCH_LEVEL) {
+            ULONG64 Flags = __readeflags();
+            _disable();
+            P = ExpAllocatePoolFast(&ExpNonPagedPool, Units, NumberOfBytes, Tag);
+            __writeeflags(Flags);
+            if (P != NULL)
+                return P;
+        } else if (PoolType == PagedPool && Irql <= APC_LEVEL) {
+            if (!ExpTryAcquirePagedPoolFast())
+                return ExpAllocatePagedFastExit(NULL, FALSE, FALSE, Irql, NumberOfBytes, Tag);
+            P = ExpAllocatePoolFast(&ExpPagedPool, Units, NumberOfBytes, Tag);
+            ULONG Exit = ExpReleasePagedPoolFast(Irql);
+            if (Exit != 0)
+                return ExpAllocatePagedFastExit(P, TRUE, Exit == EXP_RELEASE_WAKE, Irql,
+                                                NumberOfBytes, Tag);
+            if (P != NULL)
+                return P;
+        }
+    }
+    return ExpAllocateSlow(PoolType, NumberOfBytes, Tag, __builtin_return_address(0));
+}
+
+/* The locked free, after a fast path said no (or was not tried). */
+static EXP_POOL_NOINLINE void ExpFreeSlow(PVOID P, ULONG Tag, BOOLEAN CheckTag, PVOID Caller)
+{
+    ExpFreeLocked(ExpDescriptorForAddress(P), P, Tag, CheckTag, Caller);
+}
+
+/* A paged free's fast path that needs a call on the way out. */
+static EXP_POOL_NOINLINE void ExpFreePagedFastExit(BOOLEAN Done, BOOLEAN Acquired, BOOLEAN Wake,
+                                                   KIRQL Irql, PVOID P, ULONG Tag,
+                                                   BOOLEAN CheckTag, PVOID Caller)
+{
+    if (Acquired)
+        ExpPagedFastExit(Wake, Irql);
+    else
+        KeLowerIrql(Irql);
+    if (!Done)
+        ExpFreeLocked(&ExpPagedPool, P, Tag, CheckTag, Caller);
+}
+
+/* ExFreePoolWithTag and ExFreePool: the fast path when it can, else the
+ * locked path (every check, the bugchecks). */
+static inline __attribute__((always_inline)) void ExpFree(PVOID P, ULONG Tag, BOOLEAN CheckTag,
+                                                          PVOID Caller)
+{
+    KIRQL Irql = KeGetCurrentIrql();
+    BOOLEAN Done;
+
+    if (ExpIsPoolAddress(&ExpNonPagedPool, P)) {
+        if (Irql <= DISPATCH_LEVEL) {
+            ULONG64 Flags = __readeflags();
+            _disable();
+            Done = ExpFreePoolFast(&ExpNonPagedPool, P, Tag, CheckTag);
+            __writeeflags(Flags);
+            if (Done)
+                return;
+        }
+    } else if (ExpIsPoolAddress(&ExpPagedPool, P) && Irql <= APC_LEVEL) {
+        if (!ExpTryAcquirePagedPoolFast()) {
+            ExpFreePagedFastExit(FALSE, FALSE, FALSE, Irql, P, Tag, CheckTag, Caller);
+            return;
+        }
+        Done = ExpFreePoolFast(&ExpPagedPool, P, Tag, CheckTag);
+        ULONG Exit = ExpReleasePagedPoolFast(Irql);
+        if (Exit != 0) {
+            ExpFreePagedFastExit(Done, TRUE, Exit == EXP_RELEASE_WAKE, Irql, P, Tag, CheckTag,
+                                 Caller);
+            return;
+        }
+        if (Done)
+            return;
+    }
+    ExpFreeSlow(P, Tag, CheckTag, Caller);
 }
 
 /* ExAllocatePool2: POOL_FLAG_NON_PAGED or POOL_FLAG_PAGED (exactly one),
@@ -198,12 +404,12 @@ PVOID ExAllocatePool2(ULONG64 Flags, SIZE_T NumberOfBytes, ULONG Tag)
  * BAD_POOL_CALLER. */
 void ExFreePoolWithTag(PVOID P, ULONG Tag)
 {
-    ExpFreeLocked(ExpDescriptorForAddress(P), P, Tag, TRUE, __builtin_return_address(0));
+    ExpFree(P, Tag, TRUE, __builtin_return_address(0));
 }
 
 void ExFreePool(PVOID P)
 {
-    ExpFreeLocked(ExpDescriptorForAddress(P), P, 0, FALSE, __builtin_return_address(0));
+    ExpFree(P, 0, FALSE, __builtin_return_address(0));
 }
 
 /* For the shell, gdb and tests: the tag table of one pool (like !poolused). */

@@ -165,8 +165,7 @@ STATIC_ASSERT(POOL_LOOKASIDE_MAX_UNITS <= POOL_SMALL_MAX_UNITS);
  * constant spreads every input bit into the top 16 bits kept. */
 static inline USHORT ExpHeaderCheck(const POOL_DESCRIPTOR *Pool, const POOL_HEADER *Entry)
 {
-    ULONG X = (ULONG)Entry->Ulong1 ^ (ULONG)((ULONG_PTR)Entry >> POOL_BLOCK_SHIFT) ^ Pool->Cookie;
-    return (USHORT)((X * 0x9E3779B1u) >> 16);
+    return ExpComputeHeaderCheck(Pool, Entry); /* poolcore.h, shared with the fast free */
 }
 
 /* PoolType and State read together, to compare with AllocatedMark. */
@@ -394,7 +393,7 @@ static PPOOL_BIG_ENTRY ExpFindPageOwner(const POOL_DESCRIPTOR *Pool, ULONG_PTR V
 
 static inline ULONG ExpTrackerHash(ULONG Tag)
 {
-    return (Tag * 0x9E3779B1u) >> (32 - POOL_TRACKER_SHIFT);
+    return ExpTrackerHomeSlot(Tag); /* poolcore.h, shared with the fast allocation */
 }
 
 /*
@@ -916,8 +915,7 @@ PVOID ExpAllocatePoolCore(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag
         return ExpAllocateBigBlock(Pool, NumberOfBytes, Tag);
 
     /* Header + body rounded up to units; 0 bytes gets the minimal block. */
-    Units = (ULONG)((NumberOfBytes + (NumberOfBytes == 0) + 2 * POOL_BLOCK_SIZE - 1) >>
-                    POOL_BLOCK_SHIFT);
+    Units = ExpUnitsForBytes(NumberOfBytes);
     if (Units > POOL_LOOKASIDE_MAX_UNITS || Pool->Lookaside[Units].Head == NULL)
         return ExpAllocateSmallSlow(Pool, NULL, Units, NumberOfBytes, Tag);
 

@@ -300,6 +300,161 @@ ULONG_PTR ExpTrimPoolCore(PPOOL_DESCRIPTOR Pool);
  */
 BOOLEAN ExpValidatePool(PPOOL_DESCRIPTOR Pool, PCSTR *Problem);
 
+/* ------------------------------------------------------------------------
+ * The lookaside fast paths (issue #6). Inline, so that the wrapper
+ * (mm/pool.c) runs them under its cheapest exclusion and without a call.
+ * They never bugcheck and never change anything unless they succeed: when
+ * something is unusual - no parked block, the tag not in its home slot, a
+ * header that fails a check, a full lookaside list - they return NULL or
+ * FALSE and the caller takes the locked slow path (ExpAllocatePoolCore,
+ * ExpFreePoolCore), which looks again with every check and bugchecks.
+ * The caller excludes every other user of Pool for the call, as for the
+ * Exp*Core routines. Both touch only the descriptor and the headers (and
+ * the link in the body) of the block handed out or freed and of the block
+ * after a freed one.
+ * ------------------------------------------------------------------------ */
+
+/* Requests of up to this many bytes may come from a lookaside list. */
+#define POOL_LOOKASIDE_MAX_BYTES ((POOL_LOOKASIDE_MAX_UNITS - 1) * POOL_BLOCK_SIZE) /* 496 */
+
+/* Units of a small request: header + body rounded up; 0 bytes is 1. */
+static inline ULONG ExpUnitsForBytes(SIZE_T NumberOfBytes)
+{
+    return (ULONG)((NumberOfBytes + (NumberOfBytes == 0) + 2 * POOL_BLOCK_SIZE - 1) >>
+                   POOL_BLOCK_SHIFT);
+}
+
+/* The tag table's home slot of Tag (ExpFindTracker probes on from it). */
+static inline ULONG ExpTrackerHomeSlot(ULONG Tag)
+{
+    return (Tag * 0x9E3779B1u) >> 24; /* 256 slots */
+}
+
+/* The header check: see "HeaderCheck" at the top of poolcore.c. */
+static inline USHORT ExpComputeHeaderCheck(const POOL_DESCRIPTOR *Pool, const POOL_HEADER *Entry)
+{
+    ULONG X = (ULONG)Entry->Ulong1 ^ (ULONG)((ULONG_PTR)Entry >> POOL_BLOCK_SHIFT) ^ Pool->Cookie;
+    return (USHORT)((X * 0x9E3779B1u) >> 16);
+}
+
+/* A lookaside link is NULL or a 16-byte aligned address inside the pool:
+ * rotated right by 4, an aligned offset is below Size / 16, an unaligned
+ * one has a low bit in the top four and is not. */
+static inline BOOLEAN ExpIsParkedLinkPlausible(const POOL_DESCRIPTOR *Pool, const void *Next)
+{
+    ULONG_PTR Offset = (ULONG_PTR)Next - Pool->Base;
+    return Next == NULL || ((Offset >> POOL_BLOCK_SHIFT) | (Offset << (64 - POOL_BLOCK_SHIFT))) <
+                               (Pool->Size >> POOL_BLOCK_SHIFT);
+}
+
+/*
+ * Pop a parked block of Units units (2..POOL_LOOKASIDE_MAX_UNITS, from
+ * ExpUnitsForBytes) and hand it out charged to Tag: the header gets state
+ * 'A', the tag, the tracker slot and the size asked for; its check value
+ * covers none of these, so it stays. Returns NULL, having changed nothing,
+ * when the list is empty, the head's header or link looks wrong, or Tag's
+ * tracker slot is not found at once (the slow path then probes).
+ */
+static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, ULONG Units, SIZE_T NumberOfBytes,
+                                        ULONG Tag)
+{
+    POOL_LOOKASIDE *Lookaside = &Pool->Lookaside[Units];
+    PPOOL_HEADER Entry = Lookaside->Head, Next;
+    PPOOL_TRACKER_ENTRY Tracker;
+    ULONG Index, Bytes = Units << POOL_BLOCK_SHIFT;
+
+    if (Entry == NULL)
+        return NULL;
+    /* BlockSize, PoolType and State in one compare. */
+    if ((ULONG)(Entry->Ulong1 >> 16) !=
+        (Units | (ULONG)(UCHAR)Pool->PoolType << 16 | (ULONG)POOL_STATE_LOOKASIDE << 24))
+        return NULL;
+    Next = *(PPOOL_HEADER *)(Entry + 1);
+    if (!ExpIsParkedLinkPlausible(Pool, Next))
+        return NULL;
+    /* The tag's tracker slot. A parked block keeps its last owner's tag
+     * and slot, and a tag's slot never changes (slots are never reused,
+     * and a tag sent to the overflow bucket finds no slot later either),
+     * so a block going back to the tag that freed it - the usual case -
+     * names the slot itself. Otherwise the tag's home slot, if it is
+     * there; anything else is the slow path's probe. */
+    if (Entry->PoolTag == Tag) {
+        Index = Entry->TrackIndex;
+    } else {
+        Index = ExpTrackerHomeSlot(Tag);
+        if (Pool->Tracker[Index].Tag != Tag)
+            return NULL;
+    }
+    Tracker = &Pool->Tracker[Index];
+
+    Lookaside->Head = Next;
+    Lookaside->Depth--;
+    Pool->LookasideBlocks--;
+    Entry->State = POOL_STATE_ALLOCATED;
+    Entry->TrackIndex = (UCHAR)Index;
+    Entry->PoolTag = Tag;
+    Entry->RequestedBytes = (USHORT)NumberOfBytes;
+    Tracker->Allocations++;
+    Tracker->BytesInUse += Bytes;
+    Pool->SmallBytesInUse += Bytes;
+    Pool->Allocations++;
+    return Entry + 1;
+}
+
+/*
+ * Park the block at P on its size's lookaside list, if it is a small block
+ * of at most POOL_LOOKASIDE_MAX_UNITS units whose header passes the free's
+ * quick checks - 16-byte aligned and not page-aligned (a big block), check
+ * value good, this pool's type, state 'A', the tag the caller gives (when
+ * CheckTag), the next header's PreviousSize agreeing (an overrun of this
+ * block lands there) - and the list has room. P must lie in Pool's range
+ * (the wrapper picked Pool by address). Returns FALSE, having changed
+ * nothing, otherwise; the slow path then repeats the checks, adds the one
+ * on the previous neighbour, and bugchecks if one fails. (The previous
+ * block's overrun would have to pass through this header, whose check
+ * value would then fail here.)
+ */
+static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag)
+{
+    ULONG_PTR Va = (ULONG_PTR)P;
+    PPOOL_HEADER Entry = (PPOOL_HEADER)Va - 1, Next;
+    POOL_LOOKASIDE *Lookaside;
+    PPOOL_TRACKER_ENTRY Tracker;
+    ULONG64 Ulong1;
+    ULONG Units, Bytes;
+
+    if ((Va & (POOL_BLOCK_SIZE - 1)) != 0 || (Va & (PAGE_SIZE - 1)) == 0)
+        return FALSE;
+    Ulong1 = Entry->Ulong1;
+    if ((USHORT)(Ulong1 >> 32) != Pool->AllocatedMark ||
+        Entry->HeaderCheck != ExpComputeHeaderCheck(Pool, Entry))
+        return FALSE;
+    if (CheckTag && Entry->PoolTag != Tag)
+        return FALSE;
+    Units = (USHORT)(Ulong1 >> 16);
+    if (Units > POOL_LOOKASIDE_MAX_UNITS)
+        return FALSE;
+    Next = Entry + Units;
+    if (((ULONG_PTR)Next & (PAGE_SIZE - 1)) != 0 && Next->PreviousSize != Units)
+        return FALSE;
+    Lookaside = &Pool->Lookaside[Units];
+    if (Lookaside->Depth >= Pool->LookasideDepth)
+        return FALSE;
+
+    Bytes = Units << POOL_BLOCK_SHIFT;
+    Tracker = &Pool->Tracker[Entry->TrackIndex];
+    Tracker->Frees++;
+    Tracker->BytesInUse -= Bytes;
+    Pool->SmallBytesInUse -= Bytes;
+    Pool->Frees++;
+    Entry->State = POOL_STATE_LOOKASIDE;
+    *(PPOOL_HEADER *)(Entry + 1) = Lookaside->Head;
+    Lookaside->Head = Entry;
+    Lookaside->Depth++;
+    Pool->LookasideBlocks++;
+    return TRUE;
+}
+
 /* TRUE when Va lies in Pool's virtual range (the wrapper's way to pick the
  * descriptor in ExFreePool). Needs no lock. */
 static inline BOOLEAN ExpIsPoolAddress(const POOL_DESCRIPTOR *Pool, const void *Va)

@@ -44,23 +44,22 @@ KiSystemCall64:
     test eax, eax
     jnz .iretq_exit
 
-    ; SYSRET: everything from the frame, RCX = RIP, R11 = RFLAGS.
+    ; SYSRET: the volatile registers from the frame, RCX = RIP, R11 =
+    ; RFLAGS. RBX, RBP and R12-R15 are not reloaded: KiSystemService and
+    ; everything it calls preserve them (the SysV ABI), so they still hold
+    ; what the frame holds; no service writes those slots of its own frame
+    ; (one that did, say a set-context on the current thread, must make
+    ; KiSystemService return 1, and KiExitTrap restores the whole frame).
     pop rax
-    pop rbx
-    add rsp, 8                          ; RCX: replaced by the RIP below
+    add rsp, 16                         ; RBX (live), RCX (the RIP below)
     pop rdx
     pop rsi
     pop rdi
-    pop rbp
+    add rsp, 8                          ; RBP (live)
     pop r8
     pop r9
     pop r10
-    add rsp, 8                          ; R11: replaced by RFLAGS below
-    pop r12
-    pop r13
-    pop r14
-    pop r15
-    add rsp, 16                         ; vector, error code
+    add rsp, 8 * 5 + 16                 ; R11 (RFLAGS below), R12-R15 (live), vector, error code
     pop rcx                             ; RIP
     add rsp, 8                          ; CS
     pop r11                             ; RFLAGS

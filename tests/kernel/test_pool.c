@@ -198,16 +198,69 @@ KTEST(pool, blocks_are_visible_from_another_address_space)
     ExFreePoolWithTag(Pp, KT_TAG);
 }
 
+KTEST(pool, fast_path_keeps_tag_accounting_exact)
+{
+    /* 10,000 pairs of one tag through the lookaside fast paths: every
+     * allocation and every free counted, the bytes back where they were. */
+    POOL_TYPE Type = NonPagedPool;
+    for (ULONG Round = 0; Round < 2; Round++, Type = PagedPool) {
+        POOL_TAG_INFO Before, After;
+        PVOID P = ExAllocatePoolWithTag(Type, 64, KT_TAG);
+        KT_ASSERT(P != NULL);
+        ExFreePoolWithTag(P, KT_TAG);
+        KT_ASSERT(KtFindTag(Type, KT_TAG, &Before));
+        for (ULONG i = 0; i < 10000; i++) {
+            PVOID Q = ExAllocatePoolWithTag(Type, 64, KT_TAG);
+            KT_ASSERT(Q == P); /* the parked block, popped again */
+            ExFreePoolWithTag(Q, KT_TAG);
+        }
+        KT_ASSERT(KtFindTag(Type, KT_TAG, &After));
+        KT_ASSERT_EQ(After.Allocations - Before.Allocations, 10000);
+        KT_ASSERT_EQ(After.Frees - Before.Frees, 10000);
+        KT_ASSERT_EQ(After.Allocations - After.Frees, Before.Allocations - Before.Frees);
+        KT_ASSERT_EQ(After.BytesInUse, Before.BytesInUse);
+        PCSTR Problem = NULL;
+        KT_ASSERT(ExpValidatePool(ExGetPoolDescriptor(Type), &Problem));
+    }
+}
+
+/* A 64-byte block that went through the lookaside fast paths: freed
+ * (parked), then popped again by the next allocation of its size. */
+static PVOID KtRecycled64(POOL_TYPE Type)
+{
+    PVOID P = ExAllocatePoolWithTag(Type, 64, KT_TAG);
+    ExFreePoolWithTag(P, KT_TAG);
+    PVOID Q = ExAllocatePoolWithTag(Type, 64, KT_TAG);
+    return Q == P ? Q : NULL; /* NULL: not recycled, the caller's KT_ASSERT fails */
+}
+
 KTEST_BUGCHECK(pool, double_free, BAD_POOL_CALLER)
 {
-    PVOID P = ExAllocatePoolWithTag(NonPagedPool, 100, KT_TAG);
+    PVOID P = KtRecycled64(NonPagedPool);
+    KT_ASSERT(P != NULL);
+    ExFreePoolWithTag(P, KT_TAG);
+    ExFreePoolWithTag(P, KT_TAG);
+}
+
+KTEST_BUGCHECK(pool, double_free_paged, BAD_POOL_CALLER)
+{
+    PVOID P = KtRecycled64(PagedPool);
+    KT_ASSERT(P != NULL);
     ExFreePoolWithTag(P, KT_TAG);
     ExFreePoolWithTag(P, KT_TAG);
 }
 
 KTEST_BUGCHECK(pool, free_with_wrong_tag, BAD_POOL_CALLER)
 {
-    PVOID P = ExAllocatePoolWithTag(PagedPool, 100, KT_TAG);
+    PVOID P = KtRecycled64(PagedPool);
+    KT_ASSERT(P != NULL);
+    ExFreePoolWithTag(P, KT_TAG2);
+}
+
+KTEST_BUGCHECK(pool, free_with_wrong_tag_nonpaged, BAD_POOL_CALLER)
+{
+    PVOID P = KtRecycled64(NonPagedPool);
+    KT_ASSERT(P != NULL);
     ExFreePoolWithTag(P, KT_TAG2);
 }
 
