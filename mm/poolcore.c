@@ -824,24 +824,6 @@ static PPOOL_HEADER ExpTakeSmallBlock(PPOOL_DESCRIPTOR Pool, ULONG Units)
     return NULL;
 }
 
-/* Hand out Entry, charging Tracker's slot Index. */
-static inline PVOID ExpFinishSmallAllocation(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry,
-                                             SIZE_T NumberOfBytes, ULONG Tag, ULONG Index)
-{
-    PPOOL_TRACKER_ENTRY Tracker = &Pool->Tracker[Index];
-    ULONG Bytes = (ULONG)Entry->BlockSize << POOL_BLOCK_SHIFT;
-
-    Entry->State = POOL_STATE_ALLOCATED;
-    Entry->TrackIndex = (UCHAR)Index;
-    Entry->PoolTag = Tag;
-    Entry->RequestedBytes = (USHORT)NumberOfBytes;
-    Tracker->Allocations++;
-    Tracker->BytesInUse += Bytes;
-    Pool->SmallBytesInUse += Bytes;
-    Pool->Allocations++;
-    return Entry + 1;
-}
-
 /* The rest of a small allocation when the fast path cannot finish it:
  * Entry is the block it popped, or NULL when it found none. */
 static EXP_NOINLINE PVOID ExpAllocateSmallSlow(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry,

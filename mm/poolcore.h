@@ -347,6 +347,25 @@ static inline BOOLEAN ExpIsParkedLinkPlausible(const POOL_DESCRIPTOR *Pool, cons
                                (Pool->Size >> POOL_BLOCK_SHIFT);
 }
 
+/* Hand out Entry, charging Tracker's slot Index (the fast path below and
+ * the locked path in poolcore.c both end here). */
+static inline PVOID ExpFinishSmallAllocation(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry,
+                                             SIZE_T NumberOfBytes, ULONG Tag, ULONG Index)
+{
+    PPOOL_TRACKER_ENTRY Tracker = &Pool->Tracker[Index];
+    ULONG Bytes = (ULONG)Entry->BlockSize << POOL_BLOCK_SHIFT;
+
+    Entry->State = POOL_STATE_ALLOCATED;
+    Entry->TrackIndex = (UCHAR)Index;
+    Entry->PoolTag = Tag;
+    Entry->RequestedBytes = (USHORT)NumberOfBytes;
+    Tracker->Allocations++;
+    Tracker->BytesInUse += Bytes;
+    Pool->SmallBytesInUse += Bytes;
+    Pool->Allocations++;
+    return Entry + 1;
+}
+
 /*
  * Pop a parked block of Units units (2..POOL_LOOKASIDE_MAX_UNITS, from
  * ExpUnitsForBytes) and hand it out charged to Tag: the header gets state
@@ -360,8 +379,7 @@ static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, ULONG Units, SIZE
 {
     POOL_LOOKASIDE *Lookaside = &Pool->Lookaside[Units];
     PPOOL_HEADER Entry = Lookaside->Head, Next;
-    PPOOL_TRACKER_ENTRY Tracker;
-    ULONG Index, Bytes = Units << POOL_BLOCK_SHIFT;
+    ULONG Index;
 
     if (Entry == NULL)
         return NULL;
@@ -385,20 +403,11 @@ static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, ULONG Units, SIZE
         if (Pool->Tracker[Index].Tag != Tag)
             return NULL;
     }
-    Tracker = &Pool->Tracker[Index];
 
     Lookaside->Head = Next;
     Lookaside->Depth--;
     Pool->LookasideBlocks--;
-    Entry->State = POOL_STATE_ALLOCATED;
-    Entry->TrackIndex = (UCHAR)Index;
-    Entry->PoolTag = Tag;
-    Entry->RequestedBytes = (USHORT)NumberOfBytes;
-    Tracker->Allocations++;
-    Tracker->BytesInUse += Bytes;
-    Pool->SmallBytesInUse += Bytes;
-    Pool->Allocations++;
-    return Entry + 1;
+    return ExpFinishSmallAllocation(Pool, Entry, NumberOfBytes, Tag, Index);
 }
 
 /*
