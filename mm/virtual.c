@@ -168,22 +168,39 @@ static ULONG_PTR MiSkipMissingTables(ULONG_PTR Va)
     return Va;
 }
 
+/*
+ * The first committed page at or after Va and not after End (page
+ * aligned Va), with its protection in *Protection; End + 1 when there is
+ * none. Stretches without page tables are skipped a table at a time. The
+ * walks below are all "for each committed page of [Start, End]".
+ */
+static ULONG_PTR MiNextCommittedPage(ULONG_PTR Va, ULONG_PTR End, PULONG Protection)
+{
+    while (Va <= End) {
+        ULONG_PTR Next = MiSkipMissingTables(Va);
+        if (Next != Va) {
+            Va = Next;
+            continue;
+        }
+        if (MiQueryUserPage((PVOID)Va, Protection))
+            return Va;
+        Va += PAGE_SIZE;
+    }
+    return End + 1;
+}
+
+#define MI_FOR_EACH_COMMITTED_PAGE(Va, Start, End, Protection)                  \
+    for (ULONG_PTR Va = MiNextCommittedPage((Start), (End), &(Protection));     \
+         Va <= (End); Va = MiNextCommittedPage(Va + PAGE_SIZE, (End), &(Protection)))
+
 /* The number of committed pages in [Start, End] (page aligned Start). */
 static PFN_NUMBER MiCountCommittedPages(ULONG_PTR Start, ULONG_PTR End)
 {
     PFN_NUMBER Count = 0;
     ULONG Protection;
 
-    for (ULONG_PTR Va = Start; Va <= End;) {
-        ULONG_PTR Next = MiSkipMissingTables(Va);
-        if (Next != Va) {
-            Va = Next;
-            continue;
-        }
-        if (MiQueryUserPage((PVOID)Va, &Protection))
-            Count++;
-        Va += PAGE_SIZE;
-    }
+    MI_FOR_EACH_COMMITTED_PAGE(Va, Start, End, Protection)
+        Count++;
     return Count;
 }
 
@@ -197,17 +214,9 @@ static void MiRecordCommittedPages(ULONG_PTR Start, ULONG_PTR End, ULONG64 *Bitm
 {
     ULONG Protection;
 
-    for (ULONG_PTR Va = Start; Va <= End;) {
-        ULONG_PTR Next = MiSkipMissingTables(Va);
-        if (Next != Va) {
-            Va = Next;
-            continue;
-        }
-        if (MiQueryUserPage((PVOID)Va, &Protection)) {
-            ULONG_PTR Index = (Va - Start) >> PAGE_SHIFT;
-            Bitmap[Index / 64] |= 1ULL << (Index % 64);
-        }
-        Va += PAGE_SIZE;
+    MI_FOR_EACH_COMMITTED_PAGE(Va, Start, End, Protection) {
+        ULONG_PTR Index = (Va - Start) >> PAGE_SHIFT;
+        Bitmap[Index / 64] |= 1ULL << (Index % 64);
     }
 }
 
@@ -262,17 +271,9 @@ static void MiDecommitPages(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad, ULONG_PTR
     PFN_NUMBER Count = 0;
     ULONG Protection;
 
-    for (ULONG_PTR Va = Start; Va <= End;) {
-        ULONG_PTR Next = MiSkipMissingTables(Va);
-        if (Next != Va) {
-            Va = Next;
-            continue;
-        }
-        if (MiQueryUserPage((PVOID)Va, &Protection)) {
-            MiDecommitUserPage(AddressSpace, (PVOID)Va);
-            Count++;
-        }
-        Va += PAGE_SIZE;
+    MI_FOR_EACH_COMMITTED_PAGE(Va, Start, End, Protection) {
+        MiDecommitUserPage(AddressSpace, (PVOID)Va);
+        Count++;
     }
     ASSERT(Vad->CommittedPages >= Count && AddressSpace->CommittedPages >= Count);
     Vad->CommittedPages -= Count;
@@ -285,15 +286,9 @@ static void MiProtectCommittedPages(ULONG_PTR Start, ULONG_PTR End, ULONG MmProt
 {
     ULONG Protection;
 
-    for (ULONG_PTR Va = Start; Va <= End;) {
-        ULONG_PTR Next = MiSkipMissingTables(Va);
-        if (Next != Va) {
-            Va = Next;
-            continue;
-        }
-        if (MiQueryUserPage((PVOID)Va, &Protection) && Protection != MmProtection)
+    MI_FOR_EACH_COMMITTED_PAGE(Va, Start, End, Protection) {
+        if (Protection != MmProtection)
             MiSetUserPageProtection((PVOID)Va, MmProtection);
-        Va += PAGE_SIZE;
     }
 }
 
