@@ -355,7 +355,7 @@ void ExAcquireFastMutex(PFAST_MUTEX FastMutex);   /* raises to APC_LEVEL */
 void ExReleaseFastMutex(PFAST_MUTEX FastMutex);
 
 /* ------------------------------------------------------------------------
- * Threads and processes (kernel/thread.c, kernel/sched.c)
+ * Threads and processes (kernel/sched.c, kernel/psmgr.c, kernel/psuser.c)
  * ------------------------------------------------------------------------ */
 typedef enum _KTHREAD_STATE {
     Initialized = 0, Ready = 1, Running = 2, Standby = 3, Terminated = 4, Waiting = 5,

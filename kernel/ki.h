@@ -195,7 +195,7 @@ void KiInitializeTimers(void);
 /* kernel/dpc.c: run every queued DPC at DISPATCH_LEVEL (interrupts on). */
 void KiRetireDpcList(void);
 
-/* The clock (kernel/clock.c): tick length in 100 ns units, and the time. */
+/* The clock (kernel/interrupt.c): tick length in 100 ns units, and the time. */
 #define KI_CLOCK_HZ          1000
 #define KI_TIME_INCREMENT    (10000000 / KI_CLOCK_HZ)  /* 100 ns units per tick */
 #define KI_QUANTUM_TICKS     10

@@ -11,7 +11,8 @@
  *     StartRoutine(StartContext).
  *   PsTerminateSystemThread: the object is signalled (waiters wake), the
  *     thread is Terminated and switches away for good; right after the
- *     switch the next thread drops the thread's own reference.
+ *     switch it goes on the reaper's list (kernel/psuser.c), and the reaper
+ *     thread, at PASSIVE_LEVEL, drops the thread's own reference.
  *   ZwClose of the last handle: the last reference; the delete procedure
  *     frees the stack, then the object goes back to the pool.
  *

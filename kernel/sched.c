@@ -258,8 +258,8 @@ NTSTATUS ZwYieldExecution(void)
 NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
                                 PLARGE_INTEGER Interval)
 {
-    /* A wait on the thread's own timer: KeWaitForSingleObject on nothing
-     * but a timeout. */
+    /* Sleeping is waiting on a timer: a KTIMER on this stack, set to
+     * Interval, and an untimed wait for it. */
     KTIMER Timer;
     KeInitializeTimer(&Timer);
     KeSetTimer(&Timer, *Interval, NULL);

@@ -5,7 +5,7 @@
  * signalled when its due time passes. It may also name a DPC to queue at
  * that moment, and a period to re-arm itself with.
  *
- * Time is the interrupt time (KiInterruptTime, kernel/clock.c): 100 ns
+ * Time is the interrupt time (KiInterruptTime, kernel/interrupt.c): 100 ns
  * units since boot, advanced by KI_TIME_INCREMENT on every clock tick.
  * Timers therefore have the resolution of a tick (1 ms here).
  *
