@@ -26,30 +26,34 @@ HOST_CFLAGS := -std=c11 -DPAGODA_HOST -g -O1 -fsanitize=address,undefined \
 # ---------------------------------------------------------------- sources
 BOOT_ASM   := boot/header.asm boot/start.asm
 KERNEL_ASM := kernel/x64/trap.asm kernel/x64/usercopy.asm kernel/x64/swap.asm kernel/x64/syscall.asm
-KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/serial.c kernel/vga.c \
-	kernel/dbgprint.c kernel/power.c kernel/cpu.c kernel/trap.c \
+KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/dbgprint.c kernel/cpu.c kernel/trap.c \
 	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c kernel/irql.c kernel/interrupt.c \
-	kernel/keyboard.c kernel/sched.c kernel/psmgr.c kernel/dpc.c kernel/timer.c kernel/lock.c \
-	kernel/event.c kernel/wait.c kernel/ob.c kernel/syscall.c kernel/psuser.c kernel/ldr.c \
-	kernel/initrd.c kernel/console.c kernel/kbench.c \
-	kernel/ntobject.c kernel/ntquery.c
+	kernel/sched.c kernel/dpc.c kernel/timer.c kernel/lock.c kernel/event.c kernel/wait.c \
+	kernel/syscall.c kernel/kesvc.c
+HAL_C      := hal/apic.c hal/serial.c hal/vga.c hal/power.c
+OB_C       := ob/obref.c ob/obhandle.c ob/obsvc.c ob/obwait.c
+PS_C       := ps/psmgr.c ps/create.c ps/kill.c ps/psexcept.c ps/query.c ps/ldr.c
+EX_C       := ex/event.c ex/sysinfo.c
+IO_C       := io/console.c io/keyboard.c io/initrd.c
 MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/poolcore.c \
 	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c \
 	mm/ntvm.c
-RTL_C      := rtl/format.c rtl/string.c
+RTL_C      := rtl/format.c rtl/string.c rtl/pattern.c
 KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/test_pool.c \
 	tests/kernel/test_aspace.c tests/kernel/test_virtual.c \
 	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c tests/kernel/test_probe.c \
 	tests/kernel/test_dpc_timer.c tests/kernel/test_sched.c tests/kernel/test_event.c tests/kernel/test_ob.c \
-	tests/kernel/test_ntservices.c
+	tests/kernel/test_ntservices.c tests/kernel/kbench.c
 
 KERNEL_OBJS := $(patsubst %.asm,$(BUILD)/obj/%.o,$(BOOT_ASM) $(KERNEL_ASM)) \
-	$(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C) $(MM_C) $(RTL_C) $(KTEST_C))
+	$(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C) $(HAL_C) $(OB_C) $(PS_C) $(EX_C) $(IO_C) $(MM_C) \
+	$(RTL_C) $(KTEST_C))
 
 # Host unit tests: each program and the sources it exercises.
-HOST_TESTS := format string bootinfo vadtree pool pfn
+HOST_TESTS := format string pattern bootinfo vadtree pool pfn
 HOST_SRCS_format   := rtl/format.c rtl/string.c
 HOST_SRCS_string   :=
+HOST_SRCS_pattern  := rtl/pattern.c
 HOST_SRCS_bootinfo := kernel/bootinfo.c
 HOST_SRCS_vadtree  := mm/vadtree.c
 HOST_SRCS_pool     := mm/poolcore.c
@@ -198,7 +202,7 @@ bench: tools all
 		--json $(BUILD)/bench.json
 
 format:
-	clang-format -i $(KERNEL_C) $(MM_C) $(RTL_C) $(KTEST_C) kernel/*.h mm/*.h include/*.h
+	clang-format -i $(KERNEL_C) $(HAL_C) $(OB_C) $(PS_C) $(EX_C) $(IO_C) $(MM_C) $(RTL_C) $(KTEST_C) kernel/*.h hal/*.h ob/*.h ps/*.h ex/*.h io/*.h mm/*.h include/*.h
 
 clean:
 	rm -rf $(BUILD)

@@ -9,7 +9,7 @@
  *     }
  *
  * Booting with "ktest" runs every test, "ktest=PATTERN" the ones whose
- * name ("suite.name") matches (see KiTestNameMatches). Files run in link
+ * name ("suite.name") matches (see RtlMatchNamePattern). Files run in link
  * order; within a file gcc emits the cases last first. Tests must not
  * depend on their order. Each
  * prints one serial line, "ktest: PASS suite.name" or

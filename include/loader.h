@@ -103,13 +103,4 @@ NTSTATUS KiParseMultiboot2(const void *Mbi, ULONG64 MbiPhysical, ULONG MbiSize,
 void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
                         LOADER_WARNING_ROUTINE Warn);
 
-/*
- * TRUE when the test name matches Pattern: a comma-separated list of
- * alternatives, each exact or with '*' (anywhere, any number of times)
- * matching any run of characters, the empty run included. An empty or NULL
- * pattern matches everything; an empty alternative inside a list ("a,,b")
- * matches nothing. Pure: any IRQL.
- */
-BOOLEAN KiTestNameMatches(const char *Pattern, const char *Name);
-
 #endif /* PAGODA_LOADER_H */

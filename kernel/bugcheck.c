@@ -6,7 +6,7 @@
  *   PAGE_FAULT_IN_NONPAGED_AREA
  * then the registers of the trap that caused it (or of the caller), the
  * decoded page-fault error code with CR2 for a page fault, and a backtrace
- * with symbol names. Then the machine powers off with KeExitBugCheck, so
+ * with symbol names. Then the machine powers off with HalExitBugCheck, so
  * QEMU exits with status 37 and the test harness knows.
  *
  * The first line's format is part of the automation contract: the harness
@@ -140,11 +140,11 @@ void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR Parameter1, ULONG_PTR Parameter2
     if (__atomic_exchange_n(&KiBugCheckActive, 1, __ATOMIC_SEQ_CST)) {
         /* A fault while printing the first bugcheck: say so and stop. */
         DbgPrint("\n*** STOP 0x%08x during a bugcheck; powering off.\n", BugCheckCode);
-        KePowerOff(KeExitBugCheck);
+        HalPowerOff(HalExitBugCheck);
     }
 
-    KiVgaSetColor(0x1F); /* white on blue */
-    KiVgaClear();
+    HalVgaSetColor(0x1F); /* white on blue */
+    HalVgaClear();
 
     const char *Name = KeBugCheckName(BugCheckCode);
     DbgPrint("\n*** STOP: 0x%08x (0x%016llx, 0x%016llx, 0x%016llx, 0x%016llx)\n", BugCheckCode,
@@ -175,7 +175,7 @@ void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR Parameter1, ULONG_PTR Parameter2
     }
     KiPrintBacktrace(Rbp, Rip, Rsp);
     DbgPrint("\nThe system is powering off.\n");
-    KePowerOff(KeExitBugCheck);
+    HalPowerOff(HalExitBugCheck);
 }
 
 void KiAssertionFailed(const char *Expression, const char *File, int Line)

@@ -1,6 +1,6 @@
 /*
  * dbgprint.c - DbgPrint: formatted output to every console (COM1 and the
- * VGA screen), and polled serial input.
+ * VGA screen), through the HAL's polled output (hal/serial.c, hal/vga.c).
  *
  * The formatter is rtl/format.c, shared with user mode. DbgPrint takes no
  * lock and never blocks, so it works in trap handlers and bugchecks; when
@@ -13,8 +13,8 @@
 static void KiConsoleSink(PVOID Context, char C)
 {
     UNREFERENCED_PARAMETER(Context);
-    KiSerialPutChar(C);
-    KiVgaPutChar(C);
+    HalSerialPutChar(C);
+    HalVgaPutChar(C);
 }
 
 ULONG vDbgPrint(const char *Format, va_list Args)
@@ -30,9 +30,4 @@ ULONG DbgPrint(const char *Format, ...)
     vDbgPrint(Format, Args);
     va_end(Args);
     return STATUS_SUCCESS;
-}
-
-int KdPollChar(void)
-{
-    return KiSerialGetChar();
 }

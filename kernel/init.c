@@ -14,9 +14,10 @@
  */
 #include "ki.h"
 #include "../mm/mm.h"
-#include "ps.h"
-#include "ex.h"
-#include "kbench.h"
+#include "../ps/ps.h"
+#include "../ex/ex.h"
+#include "../io/io.h"
+#include "../tests/kernel/kbench.h"
 #include "../rtl/rtl.h"
 
 LOADER_PARAMETER_BLOCK KeLoaderBlock;
@@ -65,8 +66,8 @@ static void KiReadBootInformation(ULONG_PTR MbiPhysical)
 void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
 {
     KiBootTsc = __rdtsc(); /* make bench: boot_to_shell (kernel/kbench.c) */
-    KiSerialInitialize();
-    KiVgaInitialize((PVOID)0xB8000);
+    HalSerialInitialize();
+    HalVgaInitialize((PVOID)0xB8000);
     KiInitializeCpu();
 
     DbgPrint("Pagoda: a teaching kernel for the Windows NT memory and driver model\n");
@@ -96,14 +97,14 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
      * code runs as the System process's first thread and can be preempted. */
     KiInitializeTimers();
     PsInitializeSystem(KiBootStackTop, KiBootStack);
-    KiInitializeConsole();
+    IoInitializeConsole();
     ExpInitializeExecutiveObjects();
-    KiInitializeInitrd();
+    IoInitializeInitrd();
     KiInitializeSystemCalls();
     KiInitializeInterrupts();
     KeLowerIrql(PASSIVE_LEVEL);
     _enable();
-    PspInitializeReaper();
+    PsInitializeReaper();
 
     if (KeBootOptions.RunTests)
         KiRunTests(KeBootOptions.TestPattern);
@@ -117,5 +118,5 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
      * init=/bin/usertests). */
     NTSTATUS Status = PsRunInitProcess();
     DbgPrint("Pagoda: init ended with status 0x%08x; powering off.\n", (ULONG)Status);
-    KePowerOff(Status == STATUS_SUCCESS ? KeExitSuccess : KeExitTestsFailed);
+    HalPowerOff(Status == STATUS_SUCCESS ? HalExitSuccess : HalExitTestsFailed);
 }

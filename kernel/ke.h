@@ -44,13 +44,6 @@ ULONG vDbgPrint(const char *Format, va_list Args);
             DbgPrint(__VA_ARGS__);                                         \
     } while (0)
 
-/* Point the VGA console at a new mapping of the text buffer (the memory
- * manager moves it from the identity map to system space). */
-void KeSetVgaTextBuffer(PVOID TextBuffer);
-
-/* Read one character from the serial port; -1 when none is waiting. */
-int KdPollChar(void);
-
 /* ------------------------------------------------------------------------
  * Assertions and bugchecks (kernel/bugcheck.c)
  * ------------------------------------------------------------------------ */
@@ -69,23 +62,6 @@ __attribute__((noreturn)) void KiAssertionFailed(const char *Expression, const c
 
 /* The name of a stop code ("PAGE_FAULT_IN_NONPAGED_AREA"), or NULL. */
 const char *KeBugCheckName(ULONG BugCheckCode);
-
-/* ------------------------------------------------------------------------
- * Power (kernel/power.c)
- * ------------------------------------------------------------------------ */
-
-/* Exit codes written to QEMU's isa-debug-exit port; QEMU exits with
- * (code << 1) | 1, shown in parentheses. */
-typedef enum _KE_EXIT_CODE {
-    KeExitSuccess = 0x10,       /* (33) normal shutdown, all tests passed */
-    KeExitTestsFailed = 0x11,   /* (35) at least one ktest failed */
-    KeExitBugCheck = 0x12,      /* (37) the system stopped with a bugcheck */
-    KeExitCannotBoot = 0x13,    /* (39) this machine cannot run Pagoda */
-} KE_EXIT_CODE;
-
-/* Power the machine off; in QEMU the exit status tells Code. Never returns:
- * without the debug-exit device (or ACPI power-off), it halts for ever. */
-__attribute__((noreturn)) void KePowerOff(KE_EXIT_CODE Code);
 
 /* ------------------------------------------------------------------------
  * Symbols (kernel/symbols.c)
@@ -421,5 +397,15 @@ typedef struct _KE_SCHEDULER_COUNTERS {
     ULONG64 Interrupts;
 } KE_SCHEDULER_COUNTERS;
 extern volatile KE_SCHEDULER_COUNTERS KeSchedulerCounters;
+
+/*
+ * Capture an optional user-mode timeout for a waiting service (100 ns
+ * units; NULL: wait for ever): *Timeout becomes NULL or Captured. The most
+ * negative value is nudged by one, because the timer code negates relative
+ * times and -LLONG_MIN overflows. STATUS_ACCESS_VIOLATION for a bad
+ * pointer. PASSIVE_LEVEL (kernel/kesvc.c).
+ */
+NTSTATUS KeCaptureUserTimeout(PLARGE_INTEGER UserTimeout, PLARGE_INTEGER Captured,
+                              PLARGE_INTEGER *Timeout);
 
 #endif /* PAGODA_KE_H */

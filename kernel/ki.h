@@ -7,6 +7,7 @@
 
 #include "ke.h"
 #include "../include/intrin.h"
+#include "../hal/hal.h"
 
 /* ------------------------------------------------------------------------
  * Segments. The selectors are the ones 64-bit Windows uses (KGDT64_*), so
@@ -213,7 +214,6 @@ extern volatile ULONG64 KiInterruptTime;
 void KiInitializeInterrupts(void);
 void KiDispatchInterrupt(PKTRAP_FRAME TrapFrame);
 void KiUpdateSharedUserData(void);
-extern ULONG KiApicTicksPerMs;
 
 /* kernel/irql.c: run pending DPCs and reschedules, then settle at
  * TargetIrql (< DISPATCH_LEVEL). Interrupts disabled on entry and exit. */
@@ -231,42 +231,11 @@ void KiSwapContext(PVOID *OldStack, PVOID NewStack);
 /* Called on a new thread's first run (the initial frame returns here). */
 void KiThreadStartup(void);
 
-/* kernel/serial.c, kernel/keyboard.c: console input */
-void KiSerialEnableInterrupts(void);
-void KiSerialInterrupt(void);
-void KiKeyboardInterrupt(void);
-void KiConsoleInputPush(char C);
-
-/* kernel/console.c */
-void KiInitializeConsole(void);
-void KiConsoleInputArrived(void);
-void KiWakeConsoleReaders(void);
-
-/* kernel/initrd.c */
-void KiInitializeInitrd(void);
-BOOLEAN KeIsInitrdPresent(void);
-NTSTATUS KeFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size);
-
-/* kernel/ldr.c */
-NTSTATUS KiValidateElfImage(const UCHAR *Image, SIZE_T Size, ULONG64 *Entry);
-NTSTATUS KiMapElfImage(struct _MMADDRESS_SPACE *AddressSpace, const UCHAR *Image);
-
 /* kernel/syscall.c */
 void KiInitializeSystemCalls(void);
 void KiCheckUserReturn(void);
 /* kernel/x64/trap.asm */
 void KiEnterUserMode(PKTRAP_FRAME TrapFrame) __attribute__((noreturn));
-
-/* kernel/serial.c */
-void KiSerialInitialize(void);
-void KiSerialPutChar(char C);
-int KiSerialGetChar(void);
-
-/* kernel/vga.c */
-void KiVgaInitialize(PVOID TextBuffer);
-void KiVgaPutChar(char C);
-void KiVgaSetColor(UCHAR Attribute);
-void KiVgaClear(void);
 
 /* kernel/ktest.c */
 void KiRunTests(const char *Pattern);

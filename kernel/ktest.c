@@ -49,13 +49,13 @@ void KiRunTests(const char *Pattern)
             DbgPrint("ktest: FAIL %s: returned instead of bugchecking with 0x%08x\n", Case->Name,
                      Case->ExpectedBugCheck);
             DbgPrint("0 passed, 1 failed\n");
-            KePowerOff(KeExitTestsFailed);
+            HalPowerOff(HalExitTestsFailed);
         }
     }
 
     DbgPrint("ktest: running tests%s%s\n", Pattern[0] ? " matching " : "", Pattern);
     for (const KTEST_CASE *Case = __ktest_start; Case < __ktest_end; Case++) {
-        if (!KiTestNameMatches(Pattern, Case->Name))
+        if (!RtlMatchNamePattern(Pattern, Case->Name))
             continue;
         if (Case->ExpectedBugCheck) {
             DbgPrint("ktest: BUGCHECK-TEST %s expect=0x%08x\n", Case->Name, Case->ExpectedBugCheck);
@@ -73,5 +73,5 @@ void KiRunTests(const char *Pattern)
     }
     KiCurrentTest = NULL;
     DbgPrint("%u passed, %u failed\n", Passed, Failed);
-    KePowerOff(Failed ? KeExitTestsFailed : KeExitSuccess);
+    HalPowerOff(Failed ? HalExitTestsFailed : HalExitSuccess);
 }

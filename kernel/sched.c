@@ -32,7 +32,7 @@
 KPCR KiPcr = {.Self = &KiPcr};
 volatile KE_SCHEDULER_COUNTERS KeSchedulerCounters;
 static PKTHREAD KiDeadThread; /* terminated; dereferenced after the switch */
-void PspDeleteDeadThread(PKTHREAD Thread);
+void PsInsertDeadThread(PKTHREAD Thread);
 
 PKTHREAD KeGetCurrentThread(void)
 {
@@ -135,7 +135,7 @@ void KiFinishSwitch(void)
     PKTHREAD Dead = KiDeadThread;
     if (Dead) {
         KiDeadThread = NULL;
-        PspDeleteDeadThread(Dead);
+        PsInsertDeadThread(Dead);
     }
 }
 

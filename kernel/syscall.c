@@ -12,7 +12,7 @@
  * themselves (STYLE.md: only Nt* code touches raw user pointers).
  */
 #include "ki.h"
-#include "ps.h"
+#include "../ps/ps.h"
 #include "../include/ntapi.h"
 #include "../include/ntsyscalls.h"
 
@@ -55,7 +55,7 @@ void KiCheckUserReturn(void)
 {
     PETHREAD Thread = (PETHREAD)KeGetCurrentThread();
     if (Thread->Terminating)
-        PspExitThread(Thread->ExitStatus);
+        PsExitCurrentThread(Thread->ExitStatus);
 }
 
 /*
@@ -80,7 +80,7 @@ ULONG KiSystemService(PKTRAP_FRAME TrapFrame)
     PETHREAD Thread;
     __asm__ volatile("mov %%gs:8, %0" : "=r"(Thread));
     if (__builtin_expect(Thread->Terminating, 0))
-        PspExitThread(Thread->ExitStatus);
+        PsExitCurrentThread(Thread->ExitStatus);
     _disable();
     /* SYSRET needs a canonical user RIP, and returns RFLAGS from R11. */
     return TrapFrame->Rip >= 0x00007FFFFFFF0000ULL /* MM_USER_PROBE_ADDRESS */;

@@ -16,13 +16,13 @@
  * The exception: a #PF or #GP at an instruction of the user-copy routines
  * (kernel/x64/usercopy.asm) resumes at that instruction's fixup, which
  * returns STATUS_ACCESS_VIOLATION (the exception table, end of this file).
- * Traps from ring 3 go to PspDispatchUserTrap (kernel/psuser.c): they end
+ * Traps from ring 3 go to PsDispatchUserTrap (kernel/psuser.c): they end
  * the process, never the system.
  */
 #include "ki.h"
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
-#include "ps.h"
+#include "../ps/ps.h"
 
 PKTRAP_FRAME KiBugCheckTrapFrame;
 
@@ -103,7 +103,7 @@ void KiDispatchTrap(PKTRAP_FRAME TrapFrame)
 
     /* From ring 3: the process's problem, not the kernel's. */
     if (TrapFrame->SegCs & 3) {
-        PspDispatchUserTrap(TrapFrame, Vector == KI_VECTOR_PAGE_FAULT ? __readcr2() : 0);
+        PsDispatchUserTrap(TrapFrame, Vector == KI_VECTOR_PAGE_FAULT ? __readcr2() : 0);
         KiCheckUserReturn();
         _disable();
         return;

@@ -19,6 +19,7 @@
  * Runs once, on the boot processor, with interrupts disabled.
  */
 #include "mi.h"
+#include "../hal/hal.h"
 #include "../rtl/rtl.h"
 
 extern char __kernel_phys_start[], __kernel_phys_end[];
@@ -185,7 +186,7 @@ static void MiCheckMinimumMemory(void)
     DbgPrint("\nPagoda needs at least %u MiB of usable RAM above 1 MiB, and this machine has "
              "%llu MiB.\nGive it more memory: in QEMU, -m 32M or more (make run MEM=64M).\n",
              MM_MINIMUM_MEMORY_MB, Megabytes);
-    KePowerOff(KeExitCannotBoot);
+    HalPowerOff(HalExitCannotBoot);
 }
 
 /* ------------------------------------------------------------------------
@@ -270,7 +271,7 @@ static void MiBuildKernelPageTables(void)
     MiEarlyGetPte(MM_HYPERSPACE_BASE);
 
     __writecr3(MiKernelPml4Physical);
-    KeSetVgaTextBuffer((PVOID)MM_HAL_VGA_TEXT);
+    HalSetVgaTextBuffer((PVOID)MM_HAL_VGA_TEXT);
 }
 
 /* Step 4: map the parts of the PFN database that describe RAM. */

@@ -34,7 +34,7 @@
  * from editing address spaces at once.
  */
 #include "mi.h"
-#include "../kernel/ps.h"
+#include "../ps/ps.h"
 #include "../include/ntapi.h"
 
 /* NtQueryVirtualMemory's classes (NT's MEMORY_INFORMATION_CLASS). */

@@ -71,4 +71,13 @@ int RtlFormatBufferV(char *Buffer, size_t Size, const char *Format, va_list Args
 int RtlFormatBuffer(char *Buffer, size_t Size, const char *Format, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * TRUE when Name matches Pattern (rtl/pattern.c): a comma-separated list of
+ * alternatives, each exact or with '*' (anywhere, any number of times)
+ * matching any run of characters, the empty run included. An empty or NULL
+ * pattern matches everything; an empty alternative inside a list ("a,,b")
+ * matches nothing. Pure: any IRQL.
+ */
+BOOLEAN RtlMatchNamePattern(const char *Pattern, const char *Name);
+
 #endif /* PAGODA_RTL_H */

@@ -49,7 +49,7 @@ INFO_RE = re.compile(r"^BENCHINFO name=(\S+)((?: \w+=\S+)*)$")
 QEMU_FLAGS = ["-accel", "tcg", "-cpu", "max", "-icount", "shift=0,sleep=off",
               "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
               "-display", "none", "-monitor", "none", "-nic", "none"]
-QEMU_EXIT_SUCCESS = 33  # (KeExitSuccess 0x10 << 1) | 1, kernel/power.c
+QEMU_EXIT_SUCCESS = 33  # (HalExitSuccess 0x10 << 1) | 1, kernel/power.c
 
 
 def make_iso(kernel, initrd, iso, words):

@@ -13,7 +13,7 @@
  */
 #include "../../include/ktest.h"
 #include "../../kernel/ki.h"
-#include "../../kernel/ps.h"
+#include "../../ps/ps.h"
 
 #define KT_MS(Ms) (-(LONG64)(Ms) * 10000)   /* relative due time, 100 ns units */
 #define EFLAGS_IF (1ULL << 9)

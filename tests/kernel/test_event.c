@@ -11,8 +11,8 @@
  */
 #include "../../include/ktest.h"
 #include "../../kernel/ki.h"
-#include "../../kernel/ob.h"
-#include "../../kernel/ps.h"
+#include "../../ob/ob.h"
+#include "../../ps/ps.h"
 #include "../../mm/mm.h"
 
 /* Like KT_ASSERT / KT_ASSERT_EQ, but leave through the test's cleanup. */

@@ -23,8 +23,8 @@
  */
 #include "../../include/ktest.h"
 #include "../../include/ntapi.h"
-#include "../../kernel/ex.h"
-#include "../../kernel/ps.h"
+#include "../../ex/ex.h"
+#include "../../ps/ps.h"
 #include "../../mm/mi.h"
 #include "../../rtl/rtl.h"
 

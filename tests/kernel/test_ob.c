@@ -8,7 +8,7 @@
  * type's tag back at zero.
  */
 #include "../../include/ktest.h"
-#include "../../kernel/ob.h"
+#include "../../ob/ob.h"
 #include "../../mm/mm.h"
 #include "../../rtl/rtl.h"
 

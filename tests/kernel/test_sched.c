@@ -4,7 +4,7 @@
  */
 #include "../../include/ktest.h"
 #include "../../kernel/ki.h"
-#include "../../kernel/ps.h"
+#include "../../ps/ps.h"
 #include "../../mm/mi.h"
 #include "../../rtl/rtl.h"
 

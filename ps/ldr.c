@@ -1,16 +1,16 @@
 /*
  * ldr.c - the loader for static ELF64 executables.
  *
- * KiValidateElfImage checks every header field the loader relies on before
+ * PspValidateElfImage checks every header field the loader relies on before
  * anything is created (a bad image is STATUS_INVALID_IMAGE_FORMAT and
- * nothing else happens); KiMapElfImage then copies each PT_LOAD segment
+ * nothing else happens); PspMapElfImage then copies each PT_LOAD segment
  * into the current (new) address space: reserve + commit its pages
  * read/write, copy the file bytes (the rest is demand-zero), and set the
  * final protection from the segment's flags (R, RW, RX; W+X refused).
  *
  * ELF64 layout: System V ABI, "ELF-64 Object File Format" 1.5.
  */
-#include "ki.h"
+#include "psp.h"
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
 
@@ -35,22 +35,22 @@ STATIC_ASSERT(sizeof(ELF64_PHDR) == 56);
 #define PF_X 1
 #define PF_W 2
 #define PF_R 4
-#define KI_MAX_SEGMENTS 16
+#define PSP_MAX_SEGMENTS 16
 
-static BOOLEAN KiRangeOk(ULONG64 Start, ULONG64 Size, ULONG64 Limit)
+static BOOLEAN PspRangeOk(ULONG64 Start, ULONG64 Size, ULONG64 Limit)
 {
     return Start <= Limit && Size <= Limit - Start;
 }
 
-NTSTATUS KiValidateElfImage(const UCHAR *Image, SIZE_T Size, ULONG64 *Entry)
+NTSTATUS PspValidateElfImage(const UCHAR *Image, SIZE_T Size, ULONG64 *Entry)
 {
     const ELF64_EHDR *Eh = (const ELF64_EHDR *)Image;
     if (Size < sizeof(*Eh) || memcmp(Eh->Ident, "\x7F" "ELF", 4) != 0 ||
         Eh->Ident[4] != 2 /* 64-bit */ || Eh->Ident[5] != 1 /* little endian */ ||
         Eh->Ident[6] != 1 || Eh->Type != 2 /* ET_EXEC */ || Eh->Machine != 62 /* x86-64 */ ||
         Eh->Version != 1 || Eh->EhSize != sizeof(*Eh) || Eh->PhEntSize != sizeof(ELF64_PHDR) ||
-        Eh->PhNum == 0 || Eh->PhNum > KI_MAX_SEGMENTS ||
-        !KiRangeOk(Eh->PhOff, (ULONG64)Eh->PhNum * sizeof(ELF64_PHDR), Size) || (Eh->PhOff & 7))
+        Eh->PhNum == 0 || Eh->PhNum > PSP_MAX_SEGMENTS ||
+        !PspRangeOk(Eh->PhOff, (ULONG64)Eh->PhNum * sizeof(ELF64_PHDR), Size) || (Eh->PhOff & 7))
         return STATUS_INVALID_IMAGE_FORMAT;
 
     const ELF64_PHDR *Ph = (const ELF64_PHDR *)(Image + Eh->PhOff);
@@ -62,10 +62,10 @@ NTSTATUS KiValidateElfImage(const UCHAR *Image, SIZE_T Size, ULONG64 *Entry)
         if (Ph[i].Type != PT_LOAD)
             continue;
         const ELF64_PHDR *P = &Ph[i];
-        if (P->MemSz == 0 || P->FileSz > P->MemSz || !KiRangeOk(P->Offset, P->FileSz, Size) ||
+        if (P->MemSz == 0 || P->FileSz > P->MemSz || !PspRangeOk(P->Offset, P->FileSz, Size) ||
             (P->Offset & (PAGE_SIZE - 1)) != (P->VAddr & (PAGE_SIZE - 1)) ||
             P->VAddr < MM_LOWEST_USER_ADDRESS ||
-            !KiRangeOk(P->VAddr, P->MemSz, MM_USER_PROBE_ADDRESS) ||
+            !PspRangeOk(P->VAddr, P->MemSz, MM_USER_PROBE_ADDRESS) ||
             (P->VAddr < MM_SHARED_USER_DATA_USER + PAGE_SIZE &&
              MM_SHARED_USER_DATA_USER < P->VAddr + P->MemSz) ||
             ((P->Flags & PF_W) && (P->Flags & PF_X)) || !(P->Flags & PF_R))
@@ -93,7 +93,7 @@ NTSTATUS KiValidateElfImage(const UCHAR *Image, SIZE_T Size, ULONG64 *Entry)
 /* Map a validated image into AddressSpace (which must be current): one
  * reservation spanning every segment (the image), then each segment
  * committed, filled and protected. */
-NTSTATUS KiMapElfImage(PMMADDRESS_SPACE AddressSpace, const UCHAR *Image)
+NTSTATUS PspMapElfImage(PMMADDRESS_SPACE AddressSpace, const UCHAR *Image)
 {
     const ELF64_EHDR *Eh = (const ELF64_EHDR *)Image;
     const ELF64_PHDR *Ph = (const ELF64_PHDR *)(Image + Eh->PhOff);

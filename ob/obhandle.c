@@ -1,22 +1,11 @@
 /*
- * ob.c - the object manager: object types, reference-counted objects and
- * per-process handle tables. The picture of a handle lookup and the
- * object layout is at the top of kernel/ob.h.
+ * obhandle.c - per-process handle tables: inserting, looking up, closing,
+ * duplicating and inheriting handles, and the kernel handle table.
  *
  * Data structures:
- *   OBJECT_TYPE    caller-owned, for ever; linked on ObpTypeListHead
- *   OBJECT_HEADER  in front of each body, one nonpaged pool block per
- *                  object, tagged with the type's tag
  *   HANDLE_TABLE   a header and an array of HANDLE_TABLE_ENTRY, both
  *                  nonpaged pool tagged OB_HANDLE_TABLE_TAG; the array
  *                  doubles when full and never shrinks
- *
- * Reference counting: PointerCount counts every reference, and each open
- * handle holds one of them, so PointerCount >= HandleCount >= 0 at every
- * instant. To keep that true without a lock, a new handle increments
- * PointerCount before HandleCount, and a closing handle decrements
- * HandleCount before PointerCount. Breaking the invariant is a
- * reference-counting bug in a caller: bugcheck REFERENCE_BY_POINTER.
  *
  * Locking and IRQL: Table->Lock (a spin lock, so DISPATCH_LEVEL while
  * held) covers a table's array and counters. While holding it we only
@@ -25,8 +14,9 @@
  * DeleteProcedure, a caller's enumeration callback - happens with the lock
  * released: growth allocates the bigger array first and swaps it in under
  * the lock (and frees whichever array lost); closing takes the entry out
- * under the lock and drops the reference afterwards. So a DeleteProcedure
- * may itself close handles, even in the table that held the last handle.
+ * under the lock and drops the reference afterwards (ob/obref.c's
+ * ObpDropHandleReference). So a DeleteProcedure may itself close handles,
+ * even in the table that held the last handle.
  *
  * Free-slot reuse: FreeHint is the lowest index that may be free; a close
  * lowers it, an insert scans up from it. Handles therefore come back
@@ -35,184 +25,13 @@
  *
  * NOTE: NT ignores the low two bits of a handle value (tag bits available
  * to applications); Pagoda refuses them, so a corrupted handle shows up.
- * NOTE: NT defers deletions that happen at raised IRQL to a worker thread;
- * here the DeleteProcedure runs at the IRQL of the last dereference.
  */
-#include "ob.h"
-#include "ps.h"
+#include "obp.h"
+#include "../ps/ps.h"
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
 
 PHANDLE_TABLE ObpKernelHandleTable;
-
-static KSPIN_LOCK ObpTypeListLock;
-static LIST_ENTRY ObpTypeListHead = {&ObpTypeListHead, &ObpTypeListHead};
-
-/* ------------------------------------------------------------------------
- * Counters
- * ------------------------------------------------------------------------ */
-
-static void ObpRaiseHighWater(volatile LONG *HighWater, LONG Value)
-{
-    LONG Seen = __atomic_load_n(HighWater, __ATOMIC_RELAXED);
-    while (Value > Seen &&
-           !__atomic_compare_exchange_n(HighWater, &Seen, Value, FALSE, __ATOMIC_SEQ_CST,
-                                        __ATOMIC_RELAXED))
-        ;
-}
-
-static void ObpCountUp(volatile LONG *Counter, volatile LONG *HighWater)
-{
-    ObpRaiseHighWater(HighWater, __atomic_add_fetch(Counter, 1, __ATOMIC_SEQ_CST));
-}
-
-static void ObpCountDown(volatile LONG *Counter)
-{
-    __atomic_sub_fetch(Counter, 1, __ATOMIC_SEQ_CST);
-}
-
-/* ------------------------------------------------------------------------
- * Types
- * ------------------------------------------------------------------------ */
-
-void ObInitializeObjectType(POBJECT_TYPE Type, const char *Name, OB_DELETE_METHOD DeleteProcedure)
-{
-    ASSERT(Type != NULL && Name != NULL && Name[0] != '\0');
-    ASSERT(!Type->Initialized);
-
-    /* The tag is the name's first four characters, padded with blanks, as
-     * NT tags object bodies ("Proc", "Thre", "Even"). */
-    char Tag[4] = {' ', ' ', ' ', ' '};
-    for (ULONG i = 0; i < 4 && Name[i] != '\0'; i++)
-        Tag[i] = Name[i];
-
-    memset(Type, 0, sizeof(*Type));
-    Type->Name = Name;
-    Type->PoolTag = POOL_TAG(Tag[0], Tag[1], Tag[2], Tag[3]);
-    Type->DeleteProcedure = DeleteProcedure;
-    Type->Initialized = TRUE;
-
-    KIRQL OldIrql;
-    KeAcquireSpinLock(&ObpTypeListLock, &OldIrql);
-    InsertTailList(&ObpTypeListHead, &Type->TypeListEntry);
-    KeReleaseSpinLock(&ObpTypeListLock, OldIrql);
-}
-
-void ObEnumerateObjectTypes(OB_ENUM_TYPE_ROUTINE Callback, PVOID Context)
-{
-    KIRQL OldIrql;
-    KeAcquireSpinLock(&ObpTypeListLock, &OldIrql);
-    for (PLIST_ENTRY Link = ObpTypeListHead.Flink; Link != &ObpTypeListHead; Link = Link->Flink)
-        Callback(CONTAINING_RECORD(Link, OBJECT_TYPE, TypeListEntry), Context);
-    KeReleaseSpinLock(&ObpTypeListLock, OldIrql);
-}
-
-/* ------------------------------------------------------------------------
- * Objects and references
- * ------------------------------------------------------------------------ */
-
-__attribute__((noreturn)) void ObpBadReferenceCount(POBJECT_HEADER Header, LONG_PTR CountBefore)
-{
-    KeBugCheckEx(REFERENCE_BY_POINTER, (ULONG_PTR)Header->Type,
-                 (ULONG_PTR)OBJECT_HEADER_TO_BODY(Header), (ULONG_PTR)CountBefore,
-                 (ULONG_PTR)Header->HandleCount);
-}
-
-NTSTATUS ObCreateObject(POBJECT_TYPE Type, ULONG BodySize, PVOID *Object)
-{
-    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
-    ASSERT(Type != NULL && Type->Initialized);
-    ASSERT(Object != NULL);
-
-    *Object = NULL;
-    SIZE_T Size = sizeof(OBJECT_HEADER) + (SIZE_T)BodySize;
-    POBJECT_HEADER Header = ExAllocatePoolWithTag(NonPagedPool, Size, Type->PoolTag);
-    if (Header == NULL)
-        return STATUS_INSUFFICIENT_RESOURCES;
-
-    /* Pool blocks are 16-byte aligned, which puts the body on a 16-byte
-     * boundary too (ob.h asserts its offset). */
-    ASSERT(((ULONG_PTR)Header & 15) == 0);
-    memset(Header, 0, Size);
-    Header->PointerCount = 1;
-    Header->Type = Type;
-    Header->BodySize = BodySize;
-    ObpCountUp(&Type->TotalNumberOfObjects, &Type->HighWaterNumberOfObjects);
-    *Object = OBJECT_HEADER_TO_BODY(Header);
-    return STATUS_SUCCESS;
-}
-
-/* ObReferenceObject is inline (ob.h). */
-
-/* The count reached zero: nobody else can reach the object any more. */
-static void ObpDeleteObject(POBJECT_HEADER Header)
-{
-    POBJECT_TYPE Type = Header->Type;
-    if (Type->DeleteProcedure != NULL)
-        Type->DeleteProcedure(OBJECT_HEADER_TO_BODY(Header));
-    ObpCountDown(&Type->TotalNumberOfObjects);
-    ExFreePoolWithTag(Header, Type->PoolTag);
-}
-
-/*
- * ObDereferenceObject (inline, ob.h) found the new count at or below zero,
- * or below the handle count: a bug, or the last reference gone.
- */
-LONG_PTR ObpDereferenceObjectSlow(POBJECT_HEADER Header, LONG_PTR Count)
-{
-    /* Below the handle count, a handle's own reference has been dropped by
-     * someone else; below zero, a reference dropped twice. */
-    if (Count < 0 || Count < Header->HandleCount)
-        ObpBadReferenceCount(Header, Count + 1);
-    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
-    if (Count == 0)
-        ObpDeleteObject(Header);
-    return Count;
-}
-
-NTSTATUS ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAccess,
-                                    POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode)
-{
-    UNREFERENCED_PARAMETER(DesiredAccess);
-    UNREFERENCED_PARAMETER(AccessMode);
-    ASSERT(Object != NULL);
-
-    if (ObjectType != NULL && OBJECT_TO_OBJECT_HEADER(Object)->Type != ObjectType)
-        return STATUS_OBJECT_TYPE_MISMATCH;
-    ObReferenceObject(Object);
-    return STATUS_SUCCESS;
-}
-
-LONG_PTR ObQueryPointerCount(PVOID Object)
-{
-    return __atomic_load_n(&OBJECT_TO_OBJECT_HEADER(Object)->PointerCount, __ATOMIC_RELAXED);
-}
-
-LONG_PTR ObQueryHandleCount(PVOID Object)
-{
-    return __atomic_load_n(&OBJECT_TO_OBJECT_HEADER(Object)->HandleCount, __ATOMIC_RELAXED);
-}
-
-/* A new handle's reference: PointerCount first (see the file header). */
-static void ObpAddHandleReference(PVOID Object)
-{
-    POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Object);
-    ObReferenceObject(Object);
-    __atomic_add_fetch(&Header->HandleCount, 1, __ATOMIC_SEQ_CST);
-    ObpCountUp(&Header->Type->TotalNumberOfHandles, &Header->Type->HighWaterNumberOfHandles);
-}
-
-/* A closed handle's reference: HandleCount first. No table lock held: the
- * object may be deleted here. */
-static void ObpDropHandleReference(PVOID Object)
-{
-    POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Object);
-    LONG_PTR Handles = __atomic_sub_fetch(&Header->HandleCount, 1, __ATOMIC_SEQ_CST);
-    if (Handles < 0)
-        ObpBadReferenceCount(Header, Header->PointerCount);
-    ObpCountDown(&Header->Type->TotalNumberOfHandles);
-    ObDereferenceObject(Object);
-}
 
 /* ------------------------------------------------------------------------
  * Handle tables: helpers that run with Table->Lock held
@@ -579,11 +398,6 @@ BOOLEAN ObEnumerateHandleTable(PHANDLE_TABLE Table, OB_ENUM_HANDLE_ROUTINE Callb
  * The current process's handles
  * ------------------------------------------------------------------------ */
 
-static BOOLEAN ObpIsKernelHandle(HANDLE Handle)
-{
-    return ((ULONG_PTR)Handle & KERNEL_HANDLE_MASK) == KERNEL_HANDLE_MASK;
-}
-
 /* The table where kernel handles live (see ObpKernelHandleTable). */
 static PHANDLE_TABLE ObpGetKernelHandleTable(void)
 {
@@ -595,7 +409,7 @@ static PHANDLE_TABLE ObpGetKernelHandleTable(void)
 static NTSTATUS ObpResolveHandle(HANDLE Handle, KPROCESSOR_MODE Mode, PHANDLE_TABLE *Table,
                                  HANDLE *TableHandle)
 {
-    if (ObpIsKernelHandle(Handle)) {
+    if (ObIsKernelHandle(Handle)) {
         if (Mode != KernelMode)
             return STATUS_INVALID_HANDLE;
         *Table = ObpGetKernelHandleTable();
@@ -622,7 +436,7 @@ NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
 
     ULONG_PTR Value = (ULONG_PTR)Handle;
     PHANDLE_TABLE Table;
-    if (__builtin_expect(ObpIsKernelHandle(Handle), 0)) {
+    if (__builtin_expect(ObIsKernelHandle(Handle), 0)) {
         if (AccessMode != KernelMode)
             return STATUS_INVALID_HANDLE;
         Table = ObpGetKernelHandleTable();

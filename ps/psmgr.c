@@ -19,8 +19,8 @@
  * Locking: the dispatcher lock (DISPATCH_LEVEL) for state changes; the
  * process list under the same.
  */
-#include "ps.h"
-#include "ki.h"
+#include "psp.h"
+#include "../kernel/ki.h"
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
 #include "../include/ntapi.h"
@@ -229,7 +229,7 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, PVOID O
 NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus)
 {
     ASSERT(!((PETHREAD)KeGetCurrentThread())->UserThread);
-    PspExitThread(ExitStatus);
+    PsExitCurrentThread(ExitStatus);
 }
 
 /* The first run of every new thread (kernel/sched.c's initial frame). */

@@ -3,38 +3,39 @@
  *
  * Its interrupt (IRQ1 -> vector 0x55, IRQL 5) reads one scan code of set 1
  * and turns key presses into characters in the console ring
- * (kernel/serial.c), so the VGA screen and keyboard work as a console like
+ * (io/console.c), so the VGA screen and keyboard work as a console like
  * COM1. US layout, letters, digits, punctuation, Enter, Backspace, Tab,
  * Shift; everything else (arrows, function keys) is ignored for now.
  */
-#include "ki.h"
+#include "iop.h"
+#include "../include/intrin.h"
 
-static const char KiScanCodes[0x3A] = {
+static const char IopScanCodes[0x3A] = {
     0, 27, '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-', '=', '\b', '\t',
     'q', 'w', 'e', 'r', 't', 'y', 'u', 'i', 'o', 'p', '[', ']', '\r', 0, 'a', 's',
     'd', 'f', 'g', 'h', 'j', 'k', 'l', ';', '\'', '`', 0, '\\', 'z', 'x', 'c', 'v',
     'b', 'n', 'm', ',', '.', '/', 0, '*', 0, ' ',
 };
-static const char KiScanCodesShift[0x3A] = {
+static const char IopScanCodesShift[0x3A] = {
     0, 27, '!', '@', '#', '$', '%', '^', '&', '*', '(', ')', '_', '+', '\b', '\t',
     'Q', 'W', 'E', 'R', 'T', 'Y', 'U', 'I', 'O', 'P', '{', '}', '\r', 0, 'A', 'S',
     'D', 'F', 'G', 'H', 'J', 'K', 'L', ':', '"', '~', 0, '|', 'Z', 'X', 'C', 'V',
     'B', 'N', 'M', '<', '>', '?', 0, '*', 0, ' ',
 };
-static BOOLEAN KiShift;
+static BOOLEAN IopShift;
 
-void KiKeyboardInterrupt(void)
+void IoConsoleKeyboardInterrupt(void)
 {
     UCHAR Code = __inbyte(0x60);
     BOOLEAN Release = (Code & 0x80) != 0;
     UCHAR Key = Code & 0x7F;
     if (Key == 0x2A || Key == 0x36) { /* left / right shift */
-        KiShift = !Release;
+        IopShift = !Release;
         return;
     }
-    if (Release || Key >= sizeof(KiScanCodes))
+    if (Release || Key >= sizeof(IopScanCodes))
         return;
-    char C = KiShift ? KiScanCodesShift[Key] : KiScanCodes[Key];
+    char C = IopShift ? IopScanCodesShift[Key] : IopScanCodes[Key];
     if (C)
-        KiConsoleInputPush(C);
+        IopConsoleInputPush(C);
 }

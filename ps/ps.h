@@ -5,8 +5,8 @@
 #ifndef PAGODA_PS_H
 #define PAGODA_PS_H
 
-#include "ke.h"
-#include "ob.h"
+#include "../kernel/ke.h"
+#include "../ob/ob.h"
 
 typedef struct _CLIENT_ID {
     HANDLE UniqueProcess;
@@ -92,16 +92,29 @@ NTSTATUS PsReferenceProcessByHandle(HANDLE Handle, KPROCESSOR_MODE Mode, PEPROCE
 /* The same for threads (NtCurrentThread() included). */
 NTSTATUS PsReferenceThreadByHandle(HANDLE Handle, KPROCESSOR_MODE Mode, PETHREAD *Thread);
 
-/* kernel/psuser.c */
-void PspInitializeReaper(void);
-NTSTATUS PsRunInitProcess(void);
+/* Start the reaper thread (ps/kill.c). Boot, PASSIVE_LEVEL. */
+void PsInitializeReaper(void);
+
+/* The scheduler, right after switching away from a thread that ended:
+ * hand Thread to the reaper, which frees its stack and object at
+ * PASSIVE_LEVEL (ps/kill.c). DISPATCH_LEVEL, interrupts disabled. */
+void PsInsertDeadThread(PKTHREAD Thread);
+
+/* The calling thread ends with ExitStatus: its user stack is released, its
+ * object and (if it was the last) its process's are signalled, and it
+ * never runs again (ps/kill.c). PASSIVE_LEVEL, or DISPATCH_LEVEL when the
+ * stack cannot be released. Never returns. */
+__attribute__((noreturn)) void PsExitCurrentThread(NTSTATUS ExitStatus);
+
+/* A trap from ring 3 (kernel/trap.c, ps/psexcept.c): a page fault the
+ * memory manager resolves returns; anything else ends the process. */
 struct _KTRAP_FRAME;
-void PspDispatchUserTrap(struct _KTRAP_FRAME *TrapFrame, ULONG_PTR FaultVa);
-__attribute__((noreturn)) void PspExitThread(NTSTATUS ExitStatus);
-/* kernel/psmgr.c, for psuser.c */
-NTSTATUS PspCreateThreadObject(PEPROCESS Process, KPRIORITY Priority, PKSTART_ROUTINE StartRoutine,
-                               PVOID StartContext, PETHREAD *Result);
-void PspAbandonThread(PETHREAD Thread);
+void PsDispatchUserTrap(struct _KTRAP_FRAME *TrapFrame, ULONG_PTR FaultVa);
+
+/* Start init (the "init=" command line, else /bin/sh), wait for it, and
+ * return its exit status (ps/create.c). A missing initrd or program is
+ * reported with what to do. PASSIVE_LEVEL. */
+NTSTATUS PsRunInitProcess(void);
 
 /* Phase 1 of boot: the Idle and System processes, the boot code as the
  * System process's first thread, the idle and zero-page threads. */

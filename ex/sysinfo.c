@@ -29,9 +29,9 @@
  * single processor no thread can then free a page table or rebalance a
  * tree under the walk.
  */
-#include "ki.h"
+#include "../kernel/ki.h"
 #include "ex.h"
-#include "ps.h"
+#include "../ps/ps.h"
 #include "../mm/mi.h"
 #include "../rtl/rtl.h"
 #include "../include/ntapi.h"

@@ -41,7 +41,7 @@
 #ifndef PAGODA_OB_H
 #define PAGODA_OB_H
 
-#include "ke.h"
+#include "../kernel/ke.h"
 
 /* ------------------------------------------------------------------------
  * Handle attributes and options (values of Windows' ntdef.h / winnt.h)
@@ -63,6 +63,19 @@
 /* Kernel handles have the top 33 bits set (NT's KERNEL_HANDLE_MASK on
  * x64), so they are negative and never collide with a process's handles. */
 #define KERNEL_HANDLE_MASK      ((ULONG_PTR)0xFFFFFFFF80000000ULL)
+
+/* NtCurrentProcess() (-1) and NtCurrentThread() (-2): not entries of any
+ * table, they name the caller's own process and thread. */
+static inline BOOLEAN ObIsPseudoHandle(HANDLE Handle)
+{
+    return Handle == (HANDLE)(LONG_PTR)-1 || Handle == (HANDLE)(LONG_PTR)-2;
+}
+
+/* A handle of the kernel handle table (KERNEL_HANDLE_MASK set). */
+static inline BOOLEAN ObIsKernelHandle(HANDLE Handle)
+{
+    return ((ULONG_PTR)Handle & KERNEL_HANDLE_MASK) == KERNEL_HANDLE_MASK;
+}
 
 /* Pool tag of handle tables and their entry arrays (NT's "Obtb"). Objects
  * use their type's tag, OBJECT_TYPE.PoolTag. */

@@ -9,7 +9,7 @@
 #ifndef PAGODA_KBENCH_H
 #define PAGODA_KBENCH_H
 
-#include "ke.h"
+#include "../../kernel/ke.h"
 
 /* The TSC at KiSystemStartup's first instruction (under -icount, the
  * number of instructions executed since reset: BIOS and GRUB). */

@@ -11,53 +11,97 @@
  *                       -> DPC: KeSetEvent(input event)
  *                       -> NtReadFile: KeWaitForSingleObject, take bytes
  */
-#include "ki.h"
-#include "ps.h"
+#include "iop.h"
+#include "../hal/hal.h"
+#include "../ps/ps.h"
 #include "../mm/mm.h"
+#include "../include/intrin.h"
 #include "../include/ntapi.h"
 
-typedef struct _KI_CONSOLE {
+typedef struct _IOP_CONSOLE {
     ULONG Reserved;
-} KI_CONSOLE;
+} IOP_CONSOLE;
 
-static OBJECT_TYPE KiConsoleObjectType;
-POBJECT_TYPE IoConsoleObjectType = &KiConsoleObjectType;
-static KI_CONSOLE *KiConsole;
-static KEVENT KiConsoleInputEvent;
-static KDPC KiConsoleDpc;
+static OBJECT_TYPE IopConsoleObjectType;
+POBJECT_TYPE IoConsoleObjectType = &IopConsoleObjectType;
+static IOP_CONSOLE *IopConsole;
+static KEVENT IopConsoleInputEvent;
+static KDPC IopConsoleDpc;
 
-static void KiConsoleInputDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
+static void IopConsoleInputDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
 {
     UNREFERENCED_PARAMETER(Dpc);
     UNREFERENCED_PARAMETER(Context);
     UNREFERENCED_PARAMETER(A1);
     UNREFERENCED_PARAMETER(A2);
-    KeSetEvent(&KiConsoleInputEvent, 0, FALSE);
+    KeSetEvent(&IopConsoleInputEvent, 0, FALSE);
 }
 
-/* From the ISRs, at device IRQL. */
-void KiConsoleInputArrived(void)
+/* ------------------------------------------------------------------------
+ * Input: COM1's receive interrupt and the keyboard's both push characters
+ * into one ring at device IRQL; readers take them out with interrupts off.
+ * Before the receive interrupt is on, readers poll the UART directly.
+ * ------------------------------------------------------------------------ */
+#define IOP_INPUT_RING 256
+static volatile char IopInputRing[IOP_INPUT_RING];
+static volatile ULONG IopInputHead, IopInputTail;
+static BOOLEAN IopSerialInterruptsOn;
+
+void IopConsoleInputPush(char C)
 {
-    if (KiConsole)
-        KeInsertQueueDpc(&KiConsoleDpc, NULL, NULL);
+    ULONG Next = (IopInputHead + 1) % IOP_INPUT_RING;
+    if (Next == IopInputTail)
+        return;
+    IopInputRing[IopInputHead] = C;
+    IopInputHead = Next;
+    if (IopConsole)
+        KeInsertQueueDpc(&IopConsoleDpc, NULL, NULL);
 }
 
-void KiInitializeConsole(void)
+void IoConsoleEnableSerialInput(void)
+{
+    IopSerialInterruptsOn = HalSerialEnableReceiveInterrupt();
+}
+
+void IoConsoleSerialInterrupt(void)
+{
+    int C;
+    while ((C = HalSerialPollChar()) >= 0)
+        IopConsoleInputPush((char)C);
+}
+
+/* The next typed character, or -1 when none is waiting. */
+static int IopConsoleReadChar(void)
+{
+    if (!IopSerialInterruptsOn)
+        return HalSerialPollChar();
+    ULONG64 Flags = __readeflags();
+    _disable();
+    int C = -1;
+    if (IopInputTail != IopInputHead) {
+        C = (UCHAR)IopInputRing[IopInputTail];
+        IopInputTail = (IopInputTail + 1) % IOP_INPUT_RING;
+    }
+    __writeeflags(Flags);
+    return C;
+}
+
+void IoInitializeConsole(void)
 {
     ObInitializeObjectType(IoConsoleObjectType, "Console", NULL);
-    KeInitializeEvent(&KiConsoleInputEvent, SynchronizationEvent, FALSE);
-    KeInitializeDpc(&KiConsoleDpc, KiConsoleInputDpc, NULL);
-    if (!NT_SUCCESS(ObCreateObject(IoConsoleObjectType, sizeof(KI_CONSOLE), (PVOID *)&KiConsole)))
+    KeInitializeEvent(&IopConsoleInputEvent, SynchronizationEvent, FALSE);
+    KeInitializeDpc(&IopConsoleDpc, IopConsoleInputDpc, NULL);
+    if (!NT_SUCCESS(ObCreateObject(IoConsoleObjectType, sizeof(IOP_CONSOLE), (PVOID *)&IopConsole)))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 0xC0, 0, 0, 0);
 }
 
 /* A handle to the console in Table (for a new process). */
-NTSTATUS KiInsertConsoleHandle(PHANDLE_TABLE Table, PHANDLE Handle)
+NTSTATUS IoInsertConsoleHandle(PHANDLE_TABLE Table, PHANDLE Handle)
 {
-    return ObInsertHandle(Table, KiConsole, 0x12019F /* FILE_GENERIC_READ | WRITE */, 0, Handle);
+    return ObInsertHandle(Table, IopConsole, 0x12019F /* FILE_GENERIC_READ | WRITE */, 0, Handle);
 }
 
-static NTSTATUS KiReferenceConsole(HANDLE Handle, PVOID *Console)
+static NTSTATUS IopReferenceConsole(HANDLE Handle, PVOID *Console)
 {
     return ObReferenceObjectByHandle(Handle, 0, IoConsoleObjectType, UserMode, Console, NULL);
 }
@@ -67,7 +111,7 @@ NTSTATUS NtWriteFile(HANDLE FileHandle, const void *Buffer, ULONG Length, PULONG
 {
     UNREFERENCED_PARAMETER(ByteOffset);
     PVOID Console;
-    NTSTATUS Status = KiReferenceConsole(FileHandle, &Console);
+    NTSTATUS Status = IopReferenceConsole(FileHandle, &Console);
     if (!NT_SUCCESS(Status))
         return Status;
     ULONG Done = 0;
@@ -94,7 +138,7 @@ NTSTATUS NtReadFile(HANDLE FileHandle, PVOID Buffer, ULONG Length, PULONG BytesD
 {
     UNREFERENCED_PARAMETER(ByteOffset);
     PVOID Console;
-    NTSTATUS Status = KiReferenceConsole(FileHandle, &Console);
+    NTSTATUS Status = IopReferenceConsole(FileHandle, &Console);
     if (!NT_SUCCESS(Status))
         return Status;
     if (Length == 0 || !NT_SUCCESS(ProbeForWrite(Buffer, Length, 1))) {
@@ -107,11 +151,11 @@ NTSTATUS NtReadFile(HANDLE FileHandle, PVOID Buffer, ULONG Length, PULONG BytesD
     ULONG Done = 0;
     for (;;) {
         int C;
-        while (Done < Length && Done < sizeof(Chunk) && (C = KdPollChar()) >= 0)
+        while (Done < Length && Done < sizeof(Chunk) && (C = IopConsoleReadChar()) >= 0)
             Chunk[Done++] = (char)C;
         if (Done > 0)
             break;
-        Status = KeWaitForSingleObject(&KiConsoleInputEvent, UserRequest, UserMode, FALSE, NULL);
+        Status = KeWaitForSingleObject(&IopConsoleInputEvent, UserRequest, UserMode, FALSE, NULL);
         if (((PETHREAD)KeGetCurrentThread())->Terminating) {
             ObDereferenceObject(Console);
             return STATUS_THREAD_IS_TERMINATING;
@@ -125,7 +169,7 @@ NTSTATUS NtReadFile(HANDLE FileHandle, PVOID Buffer, ULONG Length, PULONG BytesD
 }
 
 /* Wake a reader blocked in NtReadFile (process termination). */
-void KiWakeConsoleReaders(void)
+void IoWakeConsoleReaders(void)
 {
-    KeSetEvent(&KiConsoleInputEvent, 0, FALSE);
+    KeSetEvent(&IopConsoleInputEvent, 0, FALSE);
 }

@@ -8,13 +8,15 @@
  * of QEMU's PIIX4 and Q35 chipsets (port 0x604, value 0x2000; QEMU's fixed
  * PM1a control block), and finally halt with a message.
  */
-#include "ki.h"
+#include "hal.h"
+#include "../kernel/ke.h"
+#include "../include/intrin.h"
 
 #define DEBUG_EXIT_PORT 0xF4
 #define QEMU_ACPI_PM1A_CONTROL 0x604
 #define ACPI_SLP_EN_S5 0x2000
 
-void KePowerOff(KE_EXIT_CODE Code)
+void HalPowerOff(HAL_EXIT_CODE Code)
 {
     _disable();
     __outbyte(DEBUG_EXIT_PORT, (UCHAR)Code);

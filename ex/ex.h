@@ -9,7 +9,7 @@
 #ifndef PAGODA_EX_H
 #define PAGODA_EX_H
 
-#include "ob.h"
+#include "../ob/ob.h"
 
 /* "Event": an object whose body is a KEVENT. Handles to it come from
  * NtCreateEvent; every KEVENT routine works on the body. */

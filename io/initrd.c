@@ -8,32 +8,32 @@
  * size in octal at 124, typeflag at 156, "ustar" at 257, prefix[155] at
  * 345). Nothing is copied: a file is a pointer into the mapping.
  */
-#include "ki.h"
+#include "iop.h"
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
 
-static const UCHAR *KiInitrd;
-static SIZE_T KiInitrdSize;
+static const UCHAR *IopInitrd;
+static SIZE_T IopInitrdSize;
 
-void KiInitializeInitrd(void)
+void IoInitializeInitrd(void)
 {
     if (KeLoaderBlock.ModuleCount == 0)
         return;
     const LOADER_MODULE *Module = &KeLoaderBlock.Modules[0];
     PHYSICAL_ADDRESS Physical;
     Physical.QuadPart = (LONGLONG)Module->Start;
-    KiInitrdSize = Module->End - Module->Start;
-    KiInitrd = MmMapIoSpace(Physical, KiInitrdSize, FALSE);
-    if (!KiInitrd)
-        DbgPrint("initrd: cannot map the module (%llu bytes)\n", (ULONG64)KiInitrdSize);
+    IopInitrdSize = Module->End - Module->Start;
+    IopInitrd = MmMapIoSpace(Physical, IopInitrdSize, FALSE);
+    if (!IopInitrd)
+        DbgPrint("initrd: cannot map the module (%llu bytes)\n", (ULONG64)IopInitrdSize);
 }
 
-BOOLEAN KeIsInitrdPresent(void)
+BOOLEAN IoIsInitrdPresent(void)
 {
-    return KiInitrd != NULL;
+    return IopInitrd != NULL;
 }
 
-static ULONG64 KiOctal(const UCHAR *Field, ULONG Length)
+static ULONG64 IopOctal(const UCHAR *Field, ULONG Length)
 {
     ULONG64 Value = 0;
     for (ULONG i = 0; i < Length && Field[i] >= '0' && Field[i] <= '7'; i++)
@@ -42,7 +42,7 @@ static ULONG64 KiOctal(const UCHAR *Field, ULONG Length)
 }
 
 /* The names /bin/sh, bin/sh and ./bin/sh are the same file. */
-static const char *KiSkipRoot(const char *Name)
+static const char *IopSkipRoot(const char *Name)
 {
     while (*Name == '.' && Name[1] == '/')
         Name += 2;
@@ -56,13 +56,13 @@ static const char *KiSkipRoot(const char *Name)
  * (read only, valid for ever), STATUS_OBJECT_NAME_NOT_FOUND, or
  * STATUS_NO_SUCH_FILE when there is no initrd. Any IRQL <= DISPATCH_LEVEL.
  */
-NTSTATUS KeFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size)
+NTSTATUS IoFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size)
 {
-    if (!KiInitrd)
+    if (!IopInitrd)
         return STATUS_NO_SUCH_FILE;
-    const char *Wanted = KiSkipRoot(Path);
-    for (SIZE_T Offset = 0; Offset + 512 <= KiInitrdSize;) {
-        const UCHAR *Header = KiInitrd + Offset;
+    const char *Wanted = IopSkipRoot(Path);
+    for (SIZE_T Offset = 0; Offset + 512 <= IopInitrdSize;) {
+        const UCHAR *Header = IopInitrd + Offset;
         if (Header[0] == 0)
             break; /* two zero blocks end the archive */
         char Name[256];
@@ -73,10 +73,10 @@ NTSTATUS KeFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size)
         } else {
             RtlFormatBuffer(Name, sizeof(Name), "%.100s", (const char *)Header);
         }
-        ULONG64 FileSize = KiOctal(Header + 124, 12);
+        ULONG64 FileSize = IopOctal(Header + 124, 12);
         char Type = (char)Header[156];
-        if ((Type == '0' || Type == 0) && strcmp(KiSkipRoot(Name), Wanted) == 0 &&
-            Offset + 512 + FileSize <= KiInitrdSize) {
+        if ((Type == '0' || Type == 0) && strcmp(IopSkipRoot(Name), Wanted) == 0 &&
+            Offset + 512 + FileSize <= IopInitrdSize) {
             *Data = Header + 512;
             *Size = FileSize;
             return STATUS_SUCCESS;

@@ -24,12 +24,12 @@
  * so nothing else competes for the processor except the clock interrupt
  * (whose few hundred instructions per tick the median filters out).
  */
-#include "ki.h"
+#include "../../kernel/ki.h"
 #include "kbench.h"
-#include "ob.h"
-#include "ps.h"
-#include "../mm/mm.h"
-#include "../rtl/rtl.h"
+#include "../../ob/ob.h"
+#include "../../ps/ps.h"
+#include "../../mm/mm.h"
+#include "../../rtl/rtl.h"
 
 ULONG64 KiBootTsc;
 
@@ -177,7 +177,7 @@ static void KiBootWatcher(PVOID Context)
     DbgPrint("\nBENCH name=boot_to_shell insns_per_op=%llu iters=1\n", Now - KiBootTsc);
     DbgPrint("BENCHINFO name=boot_to_shell power_on_tsc=%llu kernel_entry_tsc=%llu\n", Now,
              KiBootTsc);
-    KePowerOff(KeExitSuccess);
+    HalPowerOff(HalExitSuccess);
 }
 
 static void KiArmBootWatcher(void)

@@ -1,0 +1,177 @@
+/*
+ * obwait.c - the wait services on handles: NtWaitForSingleObject and
+ * NtWaitForMultipleObjects. Each handle is turned into a referenced
+ * dispatcher object (an event, a process, a thread) in the caller's table,
+ * and the kernel's KeWaitForSingleObject / KeWaitForMultipleObjects wait
+ * on the bodies.
+ *
+ * Services capture and probe their user inputs first, resolve handles
+ * second, act last (ex/event.c's header tells the three steps). The
+ * objects stay referenced for the whole wait, so a handle closed meanwhile
+ * cannot free what a waiter is linked into. PASSIVE_LEVEL; no lock of
+ * their own.
+ */
+#include "obp.h"
+#include "../ex/ex.h"
+#include "../ps/ps.h"
+#include "../mm/mm.h"
+#include "../include/ntapi.h"
+
+/* Pool tag of the wait-block arrays of waits for more than
+ * THREAD_WAIT_OBJECTS objects. */
+#define OBP_WAIT_BLOCK_TAG POOL_TAG('O', 'b', 'W', 'b')
+
+/*
+ * TRUE when Object may be handed to KeWaitFor*: its Ob type is one whose
+ * body starts with a DISPATCHER_HEADER, and that header's type is a
+ * waitable KOBJECTS value. The Ob type is checked first because only then
+ * is the first byte of the body a dispatcher type at all.
+ * NOTE: a new waitable object type (a timer, a semaphore) joins the list.
+ */
+static BOOLEAN ObpIsWaitableObject(PVOID Object)
+{
+    POBJECT_TYPE Type = ObGetObjectType(Object);
+    if (Type != ExEventObjectType && Type != PsProcessType && Type != PsThreadType)
+        return FALSE;
+    switch (((PDISPATCHER_HEADER)Object)->Type) {
+    case EventNotificationObject:
+    case EventSynchronizationObject:
+    case ProcessObject:
+    case ThreadObject:
+    case TimerNotificationObject:
+    case TimerSynchronizationObject:
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}
+
+/* Reference what a wait handle names (the pseudo handles included) and
+ * check it is waitable; *Object is NULL on failure. */
+static NTSTATUS ObpReferenceWaitableObject(HANDLE Handle, PVOID *Object)
+{
+    NTSTATUS Status;
+
+    *Object = NULL;
+    if (Handle == NtCurrentProcess()) {
+        PEPROCESS Process;
+        Status = PsReferenceProcessByHandle(Handle, UserMode, &Process);
+        if (NT_SUCCESS(Status))
+            *Object = Process;
+    } else if (Handle == NtCurrentThread()) {
+        PETHREAD Thread;
+        Status = PsReferenceThreadByHandle(Handle, UserMode, &Thread);
+        if (NT_SUCCESS(Status))
+            *Object = Thread;
+    } else {
+        Status = ObReferenceObjectByHandle(Handle, 0, NULL, UserMode, Object, NULL);
+    }
+    if (!NT_SUCCESS(Status))
+        return Status;
+    if (!ObpIsWaitableObject(*Object)) {
+        ObDereferenceObject(*Object);
+        *Object = NULL;
+        return STATUS_OBJECT_TYPE_MISMATCH;
+    }
+    return STATUS_SUCCESS;
+}
+
+/* ------------------------------------------------------------------------
+ * Waits
+ * ------------------------------------------------------------------------ */
+
+/*
+ * NtWaitForSingleObject - wait for the object Handle names (an event, a
+ * process, a thread; NtCurrentProcess() and NtCurrentThread() included)
+ * until it is signalled or *Timeout passes (NULL: for ever; 0: poll;
+ * negative: relative, 100 ns units). Returns STATUS_SUCCESS,
+ * STATUS_TIMEOUT, STATUS_ACCESS_VIOLATION (bad Timeout),
+ * STATUS_INVALID_HANDLE, STATUS_OBJECT_TYPE_MISMATCH (not waitable).
+ * PASSIVE_LEVEL; blocks.
+ */
+NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout)
+{
+    LARGE_INTEGER CapturedTimeout;
+    PLARGE_INTEGER KernelTimeout;
+    PVOID Object;
+
+    NTSTATUS Status = KeCaptureUserTimeout(Timeout, &CapturedTimeout, &KernelTimeout);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    Status = ObpReferenceWaitableObject(Handle, &Object);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    Status = KeWaitForSingleObject(Object, UserRequest, UserMode, Alertable != FALSE, KernelTimeout);
+    ObDereferenceObject(Object);
+    return Status;
+}
+
+/*
+ * NtWaitForMultipleObjects - wait for Count (1..MAXIMUM_WAIT_OBJECTS)
+ * objects named by the user array Handles: WaitAny returns STATUS_WAIT_0 +
+ * the index of a signalled one, WaitAll STATUS_SUCCESS once all are
+ * signalled together; STATUS_TIMEOUT as for NtWaitForSingleObject.
+ * Returns STATUS_INVALID_PARAMETER for a bad Count or WaitType, or the same
+ * object twice in a WaitAll (NOTE: NT says STATUS_INVALID_PARAMETER_MIX);
+ * STATUS_ACCESS_VIOLATION for a bad Handles or Timeout;
+ * STATUS_INSUFFICIENT_RESOURCES when the wait blocks (more than
+ * THREAD_WAIT_OBJECTS objects: from nonpaged pool) cannot be had; the
+ * handle errors of NtWaitForSingleObject. PASSIVE_LEVEL; blocks.
+ */
+NTSTATUS NtWaitForMultipleObjects(ULONG Count, HANDLE Handles[], WAIT_TYPE WaitType,
+                                  BOOLEAN Alertable, PLARGE_INTEGER Timeout)
+{
+    HANDLE CapturedHandles[MAXIMUM_WAIT_OBJECTS];
+    PVOID Objects[MAXIMUM_WAIT_OBJECTS];
+    LARGE_INTEGER CapturedTimeout;
+    PLARGE_INTEGER KernelTimeout;
+    PKWAIT_BLOCK WaitBlocks = NULL;
+    ULONG Referenced = 0;
+    NTSTATUS Status;
+
+    if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS)
+        return STATUS_INVALID_PARAMETER;
+    if (WaitType != WaitAny && WaitType != WaitAll)
+        return STATUS_INVALID_PARAMETER;
+    Status = MmCopyFromUser(CapturedHandles, Handles, Count * sizeof(HANDLE));
+    if (!NT_SUCCESS(Status))
+        return Status;
+    Status = KeCaptureUserTimeout(Timeout, &CapturedTimeout, &KernelTimeout);
+    if (!NT_SUCCESS(Status))
+        return Status;
+
+    for (Referenced = 0; Referenced < Count; Referenced++) {
+        Status = ObpReferenceWaitableObject(CapturedHandles[Referenced], &Objects[Referenced]);
+        if (!NT_SUCCESS(Status))
+            goto deref_objects;
+    }
+    if (WaitType == WaitAll) {
+        for (ULONG i = 0; i < Count; i++) {
+            for (ULONG j = i + 1; j < Count; j++) {
+                if (Objects[i] == Objects[j]) {
+                    Status = STATUS_INVALID_PARAMETER;
+                    goto deref_objects;
+                }
+            }
+        }
+    }
+    if (Count > THREAD_WAIT_OBJECTS) {
+        WaitBlocks = ExAllocatePoolWithTag(NonPagedPool, Count * sizeof(KWAIT_BLOCK),
+                                           OBP_WAIT_BLOCK_TAG);
+        if (WaitBlocks == NULL) {
+            Status = STATUS_INSUFFICIENT_RESOURCES;
+            goto deref_objects;
+        }
+    }
+
+    Status = KeWaitForMultipleObjects(Count, Objects, WaitType, UserRequest, UserMode,
+                                      Alertable != FALSE, KernelTimeout, WaitBlocks);
+
+    if (WaitBlocks != NULL)
+        ExFreePoolWithTag(WaitBlocks, OBP_WAIT_BLOCK_TAG);
+deref_objects:
+    while (Referenced > 0)
+        ObDereferenceObject(Objects[--Referenced]);
+    return Status;
+}
+

@@ -1,0 +1,215 @@
+/*
+ * kill.c - how threads and processes end: PsExitCurrentThread, termination of
+ * another thread or a whole process, and the reaper.
+ *
+ * When a process ends (its last thread exits, NtTerminateProcess, or an
+ * exception in user mode), its object is signalled, and the reaper thread
+ * closes its handle table and deletes its address space: every frame, page
+ * table, VAD and handle it held goes back (the tests check the counters).
+ *
+ * Locking: thread and process states and the thread lists change under the
+ * dispatcher lock; the rundown (handle table, address space) runs in the
+ * reaper at PASSIVE_LEVEL with no lock held.
+ */
+#include "psp.h"
+#include "../kernel/ki.h"
+#include "../mm/mm.h"
+#include "../io/io.h"
+#include "../rtl/rtl.h"
+#include "../include/ntapi.h"
+
+/* ------------------------------------------------------------------------
+ * The reaper: a system thread that finishes off dead threads and ended
+ * processes at PASSIVE_LEVEL, off the dying thread's stack.
+ * ------------------------------------------------------------------------ */
+static LIST_ENTRY PspReaperList;
+static KEVENT PspReaperEvent;
+
+/* Called by the scheduler right after switching away from a thread that
+ * ended (DISPATCH_LEVEL, interrupts disabled). */
+void PsInsertDeadThread(PKTHREAD Thread)
+{
+    InsertTailList(&PspReaperList, &((PETHREAD)Thread)->ReaperLink);
+    KeSetEvent(&PspReaperEvent, 0, FALSE);
+}
+
+void PspProcessRundown(PEPROCESS Process)
+{
+    /* Detach the table and the address space under the dispatcher lock,
+     * so the services that look at a process (queries, duplication) see
+     * either all of it or RundownDone; then free them. */
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    if (Process->RundownDone) {
+        KiReleaseDispatcherLock(OldIrql);
+        return;
+    }
+    Process->RundownDone = TRUE;
+    PHANDLE_TABLE Table = Process->ObjectTable;
+    Process->ObjectTable = NULL;
+    PMMADDRESS_SPACE Space = Process->OwnsAddressSpace ? Process->Pcb.AddressSpace : NULL;
+    Process->OwnsAddressSpace = FALSE;
+    Process->Pcb.AddressSpace = NULL;
+    KiReleaseDispatcherLock(OldIrql);
+    if (Table)
+        ObDestroyHandleTable(Table);
+    if (Space)
+        MmDeleteProcessAddressSpace(Space);
+}
+
+static void PspReaperThread(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+    for (;;) {
+        KeWaitForSingleObject(&PspReaperEvent, Executive, KernelMode, FALSE, NULL);
+        for (;;) {
+            KIRQL OldIrql = KiAcquireDispatcherLock();
+            if (IsListEmpty(&PspReaperList)) {
+                KiReleaseDispatcherLock(OldIrql);
+                break;
+            }
+            PETHREAD Thread = CONTAINING_RECORD(RemoveHeadList(&PspReaperList), ETHREAD, ReaperLink);
+            KiReleaseDispatcherLock(OldIrql);
+            PEPROCESS Process = CONTAINING_RECORD(Thread->Tcb.Process, EPROCESS, Pcb);
+            if (Process->Pcb.ThreadCount == 0 && Process != PsInitialSystemProcess)
+                PspProcessRundown(Process);
+            ObDereferenceObject(Thread);
+        }
+    }
+}
+
+void PsInitializeReaper(void)
+{
+    HANDLE Handle;
+    InitializeListHead(&PspReaperList);
+    KeInitializeEvent(&PspReaperEvent, SynchronizationEvent, FALSE);
+    if (!NT_SUCCESS(PsCreateSystemThread(&Handle, 0, NULL, NULL, NULL, PspReaperThread, NULL)))
+        KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 0x4EA, 0, 0, 0);
+    PETHREAD Reaper;
+    if (NT_SUCCESS(PsReferenceThreadByHandle(Handle, KernelMode, &Reaper))) {
+        KeSetPriorityThread(&Reaper->Tcb, 16);
+        ObDereferenceObject(Reaper);
+    }
+    ZwClose(Handle);
+}
+
+/* ------------------------------------------------------------------------
+ * Ending threads and processes
+ * ------------------------------------------------------------------------ */
+
+/* The calling thread ends with ExitStatus. Never returns. */
+__attribute__((noreturn)) void PsExitCurrentThread(NTSTATUS ExitStatus)
+{
+    PETHREAD Thread = (PETHREAD)KeGetCurrentThread();
+    PEPROCESS Process = CONTAINING_RECORD(Thread->Tcb.Process, EPROCESS, Pcb);
+
+    /* A user thread's stack goes with it (the process's last thread's goes
+     * with the address space anyway). */
+    if (Thread->UserThread && Thread->UserStackReserve && Process->Pcb.AddressSpace &&
+        KeGetCurrentIrql() == PASSIVE_LEVEL) {
+        _enable();
+        NTSTATUS Status = MmReleaseUserRange(Process->Pcb.AddressSpace, (PVOID)Thread->UserStackReserve);
+        ASSERT(NT_SUCCESS(Status));
+        UNREFERENCED_PARAMETER(Status);
+        Thread->UserStackReserve = 0;
+    }
+
+    KeRaiseIrqlToDpcLevel();
+    Thread->ExitStatus = ExitStatus;
+    RemoveEntryList(&Thread->Tcb.ThreadListEntry);
+    Thread->Tcb.Header.SignalState = 1;
+    KiWaitTest(&Thread->Tcb.Header, 0);
+    if (--Process->Pcb.ThreadCount == 0 && Process != PsInitialSystemProcess) {
+        if (Process->ExitStatus == STATUS_PENDING)
+            Process->ExitStatus = ExitStatus;
+        Process->Pcb.Header.SignalState = 1;
+        KiWaitTest(&Process->Pcb.Header, 0);
+    }
+    Thread->Tcb.State = Terminated;
+    KiSwapThread();
+    KeBugCheckEx(KERNEL_SECURITY_CHECK_FAILURE, 0x7E1, (ULONG_PTR)Thread, 0, 0);
+}
+
+/* Tell Thread to leave with ExitStatus: at its next return to user mode,
+ * or now if it waits in a service. Dispatcher lock held. */
+static void PspMarkThreadTerminating(PETHREAD Thread, NTSTATUS ExitStatus)
+{
+    if (Thread->Tcb.State == Terminated)
+        return;
+    Thread->Terminating = TRUE;
+    Thread->ExitStatus = ExitStatus;
+    if (Thread->Tcb.State == Waiting && Thread->Tcb.WaitMode == UserMode)
+        KiUnwaitThread(&Thread->Tcb, STATUS_THREAD_IS_TERMINATING, 0);
+}
+
+/*
+ * Make every thread of Process leave (the caller's own thread last, if it
+ * is one of them). Threads in user mode leave at their next kernel entry
+ * (the clock interrupt reaches them within a tick); threads waiting in a
+ * system service are woken with STATUS_THREAD_IS_TERMINATING.
+ */
+void PspTerminateProcess(PEPROCESS Process, NTSTATUS ExitStatus)
+{
+    PETHREAD Self = (PETHREAD)KeGetCurrentThread();
+    BOOLEAN Mine = FALSE;
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    if (!Process->Exiting) {
+        Process->Exiting = TRUE;
+        Process->ExitStatus = ExitStatus;
+    }
+    for (PLIST_ENTRY E = Process->Pcb.ThreadListHead.Flink; E != &Process->Pcb.ThreadListHead;
+         E = E->Flink) {
+        PETHREAD Thread = CONTAINING_RECORD(E, ETHREAD, Tcb.ThreadListEntry);
+        if (Thread == Self)
+            Mine = TRUE;
+        else
+            PspMarkThreadTerminating(Thread, ExitStatus);
+    }
+    KiReleaseDispatcherLock(OldIrql);
+    IoWakeConsoleReaders();
+    if (Mine)
+        PsExitCurrentThread(ExitStatus);
+}
+
+/* ------------------------------------------------------------------------
+ * The termination services
+ * ------------------------------------------------------------------------ */
+
+NTSTATUS NtTerminateProcess(HANDLE ProcessHandle, NTSTATUS ExitStatus)
+{
+    PEPROCESS Process;
+    NTSTATUS Status = PsReferenceProcessByHandle(ProcessHandle, UserMode, &Process);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    if (Process == PsInitialSystemProcess || Process == PsIdleProcess) {
+        ObDereferenceObject(Process);
+        return STATUS_ACCESS_DENIED;
+    }
+    if (Process == PsGetCurrentProcess())
+        ObDereferenceObject(Process); /* we will not come back to drop it */
+    PspTerminateProcess(Process, ExitStatus);
+    if (Process != PsGetCurrentProcess())
+        ObDereferenceObject(Process);
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS NtTerminateThread(HANDLE ThreadHandle, NTSTATUS ExitStatus)
+{
+    PETHREAD Thread;
+    NTSTATUS Status = PsReferenceThreadByHandle(ThreadHandle, UserMode, &Thread);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    if (!Thread->UserThread) {
+        ObDereferenceObject(Thread);
+        return STATUS_ACCESS_DENIED;
+    }
+    if (Thread == (PETHREAD)KeGetCurrentThread()) {
+        ObDereferenceObject(Thread);
+        PsExitCurrentThread(ExitStatus);
+    }
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    PspMarkThreadTerminating(Thread, ExitStatus);
+    KiReleaseDispatcherLock(OldIrql);
+    ObDereferenceObject(Thread);
+    return STATUS_SUCCESS;
+}
+
