@@ -158,11 +158,7 @@ typedef struct _DISPATCHER_HEADER {
     LIST_ENTRY WaitListHead;    /* KWAIT_BLOCKs of the threads waiting on it */
 } DISPATCHER_HEADER, *PDISPATCHER_HEADER;
 
-#ifndef PAGODA_EVENT_TYPE_DEFINED /* also in include/ntapi.h */
-#define PAGODA_EVENT_TYPE_DEFINED
-typedef enum _EVENT_TYPE { NotificationEvent = 0, SynchronizationEvent = 1 } EVENT_TYPE;
-typedef enum _WAIT_TYPE { WaitAll = 0, WaitAny = 1 } WAIT_TYPE;
-#endif
+/* EVENT_TYPE and WAIT_TYPE are in include/ntdef.h (user mode names them too). */
 typedef enum _TIMER_TYPE { NotificationTimer = 0, SynchronizationTimer = 1 } TIMER_TYPE;
 typedef enum _KPROCESSOR_MODE { KernelMode = 0, UserMode = 1 } KPROCESSOR_MODE_VALUES;
 typedef CHAR KPROCESSOR_MODE;

@@ -156,7 +156,7 @@ PFN_NUMBER MmPagesInUse(MI_PFN_USAGE Usage);
  * STATUS_INSUFFICIENT_RESOURCES when no frame is left. The caller owns the
  * frame until MmFreePhysicalPage. IRQL <= DISPATCH_LEVEL.
  */
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 MmAllocatePhysicalPage(MI_PFN_USAGE Usage, BOOLEAN Zero, PPFN_NUMBER Pfn);
 
 /* Zeroed frames handed out from the zeroed list, and frames that had to be
@@ -218,7 +218,7 @@ extern PMMADDRESS_SPACE MmCurrentAddressSpace;
  * when frames or pool run out (nothing is left allocated then).
  * IRQL < DISPATCH_LEVEL.
  */
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 MmCreateProcessAddressSpace(PMMADDRESS_SPACE *AddressSpace);
 
 /*
@@ -239,16 +239,16 @@ PMMADDRESS_SPACE MmAttachAddressSpace(PMMADDRESS_SPACE AddressSpace);
  * current. Pointers are kernel pointers: the Nt* services capture user
  * arguments before calling these.
  * ------------------------------------------------------------------------ */
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 MmAllocateVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress, SIZE_T *RegionSize,
                         ULONG AllocationType, ULONG Protect);
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 MmFreeVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress, SIZE_T *RegionSize,
                     ULONG FreeType);
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 MmProtectVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress, SIZE_T *RegionSize,
                        ULONG NewProtect, PULONG OldProtect);
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 MmQueryVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID BaseAddress,
                      PMEMORY_BASIC_INFORMATION Information);
 

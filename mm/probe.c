@@ -52,9 +52,9 @@
 /* kernel/x64/usercopy.asm; they copy and touch, the checks are here.
  * Each returns STATUS_SUCCESS or, when the user side faulted and the
  * memory manager could not resolve it, STATUS_ACCESS_VIOLATION. */
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 KiCopyUserMemory(PVOID Destination, const void *Source, SIZE_T Length);
-NTSTATUS __attribute__((warn_unused_result)) KiProbeUserByteForWrite(PVOID Address);
+MUST_INSPECT_RESULT NTSTATUS KiProbeUserByteForWrite(PVOID Address);
 
 static BOOLEAN MiIsValidProbeAlignment(ULONG Alignment)
 {

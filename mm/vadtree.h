@@ -27,10 +27,6 @@
 #include "../include/ntdef.h"
 #include "../include/ntstatus.h"
 
-#ifndef MI_CHECK_RESULT
-#define MI_CHECK_RESULT __attribute__((warn_unused_result))
-#endif
-
 typedef struct _MMADDRESS_NODE {
     struct _MMADDRESS_NODE *Parent;     /* NULL for the root */
     struct _MMADDRESS_NODE *LeftChild;  /* ranges below StartingVpn */
@@ -55,7 +51,7 @@ VOID MiInitializeAvlTable(PMM_AVL_TABLE Table);
  * EndingVpn; STATUS_CONFLICTING_ADDRESSES when the range overlaps a node
  * already in the table. On failure the table is unchanged. O(log n).
  */
-MI_CHECK_RESULT NTSTATUS MiInsertNode(PMM_AVL_TABLE Table, PMMADDRESS_NODE Node);
+MUST_INSPECT_RESULT NTSTATUS MiInsertNode(PMM_AVL_TABLE Table, PMMADDRESS_NODE Node);
 
 /*
  * Unlink Node from Table and rebalance. The node's memory still belongs to
@@ -64,7 +60,7 @@ MI_CHECK_RESULT NTSTATUS MiInsertNode(PMM_AVL_TABLE Table, PMMADDRESS_NODE Node)
  * Table (a double free of a VAD, say), in which case nothing changes.
  * O(log n).
  */
-MI_CHECK_RESULT NTSTATUS MiRemoveNode(PMM_AVL_TABLE Table, PMMADDRESS_NODE Node);
+MUST_INSPECT_RESULT NTSTATUS MiRemoveNode(PMM_AVL_TABLE Table, PMMADDRESS_NODE Node);
 
 /* The node whose range contains Vpn, or NULL. O(log n). */
 PMMADDRESS_NODE MiLocateAddress(PMM_AVL_TABLE Table, ULONG_PTR Vpn);
@@ -97,7 +93,7 @@ PMMADDRESS_NODE MiPreviousNode(PMMADDRESS_NODE Node);
  * is not a power of two (caller bugs: NtAllocateVirtualMemory validates
  * user input before it gets here). O(log n + k), k = nodes in the window.
  */
-MI_CHECK_RESULT NTSTATUS MiFindEmptyAddressRange(PMM_AVL_TABLE Table,
+MUST_INSPECT_RESULT NTSTATUS MiFindEmptyAddressRange(PMM_AVL_TABLE Table,
                                                  ULONG_PTR SizeInPages,
                                                  ULONG_PTR AlignmentInPages,
                                                  ULONG_PTR LowestVpn,

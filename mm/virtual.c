@@ -229,7 +229,7 @@ static void MiRecordCommittedPages(ULONG_PTR Start, ULONG_PTR End, ULONG64 *Bitm
  * every page committed here is decommitted again, nothing is charged, and
  * the range is as it was.
  */
-static MI_CHECK_RESULT NTSTATUS MiCommitPages(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad,
+static MUST_INSPECT_RESULT NTSTATUS MiCommitPages(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad,
                                               ULONG_PTR Start, ULONG_PTR End, ULONG MmProtection,
                                               const ULONG64 *WasCommitted)
 {
@@ -298,7 +298,7 @@ static void MiProtectCommittedPages(ULONG_PTR Start, ULONG_PTR End, ULONG MmProt
  * [Base, Base + Size), or for Size bytes anywhere when Base is 0, and
  * commit all of it when asked. Arguments are checked by the caller.
  */
-static MI_CHECK_RESULT NTSTATUS MiReserveRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
+static MUST_INSPECT_RESULT NTSTATUS MiReserveRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
                                                SIZE_T *RegionSize, ULONG AllocationType,
                                                ULONG Protect, ULONG MmProtection)
 {
@@ -358,7 +358,7 @@ remove_vad:
  * committed already stay so, contents and all, and take the new protection
  * (as NT does: it calls MiProtectVirtualMemory for them afterwards).
  */
-static MI_CHECK_RESULT NTSTATUS MiCommitRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
+static MUST_INSPECT_RESULT NTSTATUS MiCommitRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
                                               SIZE_T *RegionSize, ULONG MmProtection)
 {
     ULONG_PTR Base = (ULONG_PTR)*BaseAddress;

@@ -8,11 +8,6 @@
 #include "../kernel/ke.h"
 #include "../ob/ob.h"
 
-typedef struct _CLIENT_ID {
-    HANDLE UniqueProcess;
-    HANDLE UniqueThread;
-} CLIENT_ID, *PCLIENT_ID;
-
 typedef void (*PKSTART_ROUTINE)(PVOID StartContext);
 
 typedef struct _EPROCESS {
