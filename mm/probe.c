@@ -135,6 +135,7 @@ NTSTATUS ProbeForRead(const void *Address, SIZE_T Length, ULONG Alignment)
  */
 NTSTATUS ProbeForWrite(PVOID Address, SIZE_T Length, ULONG Alignment)
 {
+    ASSERT(KeGetCurrentIrql() < DISPATCH_LEVEL);
     if (Length == 0)
         return STATUS_SUCCESS;
     NTSTATUS Status = MiCheckProbe((ULONG_PTR)Address, Length, Alignment);
@@ -170,6 +171,7 @@ NTSTATUS ProbeForWrite(PVOID Address, SIZE_T Length, ULONG Alignment)
  */
 NTSTATUS MmCopyFromUser(PVOID KernelDestination, const void *UserSource, SIZE_T Length)
 {
+    ASSERT(KeGetCurrentIrql() < DISPATCH_LEVEL);
     if (Length == 0)
         return STATUS_SUCCESS;
     ASSERT(MiIsKernelBuffer(KernelDestination, Length));
@@ -190,6 +192,7 @@ NTSTATUS MmCopyFromUser(PVOID KernelDestination, const void *UserSource, SIZE_T 
  */
 NTSTATUS MmCopyToUser(PVOID UserDestination, const void *KernelSource, SIZE_T Length)
 {
+    ASSERT(KeGetCurrentIrql() < DISPATCH_LEVEL);
     if (Length == 0)
         return STATUS_SUCCESS;
     ASSERT(MiIsKernelBuffer(KernelSource, Length));
