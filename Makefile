@@ -37,7 +37,7 @@ EX_C       := ex/event.c ex/sysinfo.c
 IO_C       := io/console.c io/keyboard.c io/initrd.c
 MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/poolcore.c \
 	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c \
-	mm/ntvm.c
+	mm/ntvm.c mm/zeropage.c
 RTL_C      := rtl/format.c rtl/string.c rtl/pattern.c
 KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/test_pool.c \
 	tests/kernel/test_aspace.c tests/kernel/test_virtual.c \

@@ -1,5 +1,5 @@
 /*
- * ntquery.c - NtQuerySystemInformation: what the shell's ps, mem, pool,
+ * sysinfo.c - NtQuerySystemInformation: what the shell's ps, mem, pool,
  * pte and vad commands show, as snapshots the kernel copies out.
  *
  *   class                      in (at the start of Buffer)   out
@@ -18,21 +18,21 @@
  * bytes are needed, so the caller can grow its buffer and ask again (the
  * answer may have grown meanwhile: ask in a loop).
  *
- * The PTE and VAD classes read mm/'s private structures (MMVAD, the
- * self-map), hence the include of mm/mi.h.
- * NOTE: that is the one place outside mm/ that does; the walks belong in
- * mm/ once mm/mm.h exports them.
+ * Everything comes through public headers: the memory manager's counters,
+ * page-table walk and VAD enumeration (mm/mm.h: MmQueryMemoryCounters,
+ * MmWalkPageTables, MmEnumerateVads), the scheduler's counters
+ * (kernel/ke.h), the process list (ps/ps.h).
  *
  * Locking and IRQL: the service runs at PASSIVE_LEVEL. The process list is
- * read under the dispatcher lock (kernel/psmgr.c changes it under the
- * same). Page tables and VAD trees are read at DISPATCH_LEVEL: on this
- * single processor no thread can then free a page table or rebalance a
- * tree under the walk.
+ * read at DISPATCH_LEVEL: ps/psmgr.c changes it under the dispatcher lock,
+ * which on this single processor is that IRQL (kernel/irql.c). The Mm
+ * routines take the locks their data needs (the PFN lock, the VM mutex)
+ * and return without them.
  */
-#include "../kernel/ki.h"
 #include "ex.h"
+#include "../kernel/ke.h"
 #include "../ps/ps.h"
-#include "../mm/mi.h"
+#include "../mm/mm.h"
 #include "../rtl/rtl.h"
 #include "../include/ntapi.h"
 
@@ -86,15 +86,27 @@ static void ExpFillProcessEntry(SYSTEM_PROCESS_ENTRY *Entry, PEPROCESS Process)
     Entry->ImageName[sizeof(Entry->ImageName) - 1] = '\0';
 }
 
+/* Keep the process list still: the dispatcher lock, which is what
+ * ps/psmgr.c holds to change it, is DISPATCH_LEVEL on one processor. */
+static KIRQL ExpLockProcessList(void)
+{
+    return KeRaiseIrqlToDpcLevel();
+}
+
+static void ExpUnlockProcessList(KIRQL OldIrql)
+{
+    KeLowerIrql(OldIrql);
+}
+
 /* Every process on PsActiveProcessHead. The list is counted, a buffer
  * allocated with the lock dropped (pool must not be called under the
  * dispatcher lock), and filled; if it grew past the slack, again. */
 static NTSTATUS ExpQueryProcesses(EXP_QUERY_ANSWER *Answer)
 {
     for (;;) {
-        KIRQL OldIrql = KiAcquireDispatcherLock();
+        KIRQL OldIrql = ExpLockProcessList();
         ULONG Capacity = ExpCountProcesses() + EXP_QUERY_SLACK;
-        KiReleaseDispatcherLock(OldIrql);
+        ExpUnlockProcessList(OldIrql);
 
         SIZE_T Bytes = (SIZE_T)Capacity * sizeof(SYSTEM_PROCESS_ENTRY);
         SYSTEM_PROCESS_ENTRY *Entries = ExAllocatePoolWithTag(NonPagedPool, Bytes, EXP_QUERY_TAG);
@@ -104,7 +116,7 @@ static NTSTATUS ExpQueryProcesses(EXP_QUERY_ANSWER *Answer)
 
         ULONG Count = 0;
         BOOLEAN Fits = TRUE;
-        OldIrql = KiAcquireDispatcherLock();
+        OldIrql = ExpLockProcessList();
         for (PLIST_ENTRY Link = PsActiveProcessHead.Flink; Link != &PsActiveProcessHead;
              Link = Link->Flink) {
             if (Count == Capacity) {
@@ -114,7 +126,7 @@ static NTSTATUS ExpQueryProcesses(EXP_QUERY_ANSWER *Answer)
             ExpFillProcessEntry(&Entries[Count++],
                                 CONTAINING_RECORD(Link, EPROCESS, ActiveProcessLinks));
         }
-        KiReleaseDispatcherLock(OldIrql);
+        ExpUnlockProcessList(OldIrql);
 
         if (Fits) {
             Answer->Data = Entries;
@@ -140,7 +152,7 @@ static NTSTATUS ExpReferenceProcessById(ULONG ProcessId, PEPROCESS *Result)
         Found = PsGetCurrentProcess();
         ObReferenceObject(Found);
     } else {
-        KIRQL OldIrql = KiAcquireDispatcherLock();
+        KIRQL OldIrql = ExpLockProcessList();
         for (PLIST_ENTRY Link = PsActiveProcessHead.Flink; Link != &PsActiveProcessHead;
              Link = Link->Flink) {
             PEPROCESS Process = CONTAINING_RECORD(Link, EPROCESS, ActiveProcessLinks);
@@ -157,7 +169,7 @@ static NTSTATUS ExpReferenceProcessById(ULONG ProcessId, PEPROCESS *Result)
             }
             break;
         }
-        KiReleaseDispatcherLock(OldIrql);
+        ExpUnlockProcessList(OldIrql);
         if (Found == NULL)
             return STATUS_INVALID_PARAMETER;
     }
@@ -175,17 +187,20 @@ static NTSTATUS ExpReferenceProcessById(ULONG ProcessId, PEPROCESS *Result)
 
 static void ExpQueryMemory(SYSTEM_MEMORY_INFORMATION *Info)
 {
+    MM_MEMORY_COUNTERS Counters;
+
+    MmQueryMemoryCounters(&Counters);
     memset(Info, 0, sizeof(*Info));
-    Info->TotalPages = MmNumberOfPhysicalPages();
-    Info->AvailablePages = MmAvailablePages();
-    Info->ZeroedPages = MmZeroedPageListHead.Total;
+    Info->TotalPages = Counters.TotalPages;
+    Info->AvailablePages = Counters.AvailablePages;
+    Info->ZeroedPages = Counters.ZeroedPages;
     for (ULONG Usage = 0; Usage < MiUsageMaximum; Usage++)
-        Info->PagesByUsage[Usage] = MmPagesInUse((MI_PFN_USAGE)Usage);
+        Info->PagesByUsage[Usage] = Counters.PagesByUsage[Usage];
     Info->DemandZeroFaults = MmFaultCounters.DemandZero;
-    Info->ZeroedPagesServed = MmZeroedPagesServed;
-    Info->PagesZeroedOnDemand = MmPagesZeroedOnDemand;
-    Info->NonPagedPoolPages = MmPagesInUse(MiUsageNonPagedPool);
-    Info->PagedPoolPages = MmPagesInUse(MiUsagePagedPool);
+    Info->ZeroedPagesServed = Counters.ZeroedPagesServed;
+    Info->PagesZeroedOnDemand = Counters.PagesZeroedOnDemand;
+    Info->NonPagedPoolPages = Counters.PagesByUsage[MiUsageNonPagedPool];
+    Info->PagedPoolPages = Counters.PagesByUsage[MiUsagePagedPool];
     Info->ContextSwitches = KeSchedulerCounters.ContextSwitches;
     Info->Cr3Switches = KeSchedulerCounters.Cr3Switches;
 }
@@ -233,106 +248,82 @@ static NTSTATUS ExpQueryPoolTagTables(EXP_QUERY_ANSWER *Answer)
  * Page tables and VADs of a process
  * ------------------------------------------------------------------------ */
 
-/* Bits 63..47 all equal (Intel SDM Vol. 1, 3.3.7.1). */
-static BOOLEAN ExpIsCanonical(ULONG64 Va)
-{
-    return (ULONG64)((LONG64)(Va << 16) >> 16) == Va;
-}
-
-/*
- * The four entries that translate Va in the current address space, read
- * through the self-map (mm/mm.h): the PML4 page is always mapped there,
- * and each lower table is mapped exactly when the entry above it is
- * present, so stopping at the first not-present entry - or at a large
- * page, whose "table" below is data - never faults. DISPATCH_LEVEL on
- * one processor: no thread can free a table between two reads.
- */
-static void ExpWalkPageTables(ULONG64 Va, SYSTEM_PTE_INFORMATION *Info)
-{
-    const PMMPTE Entries[4] = {MiGetPxeAddress((PVOID)Va), MiGetPpeAddress((PVOID)Va),
-                               MiGetPdeAddress((PVOID)Va), MiGetPteAddress((PVOID)Va)};
-    KIRQL OldIrql;
-
-    memset(Info, 0, sizeof(*Info));
-    Info->VirtualAddress = Va;
-    KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
-    for (ULONG Level = 0; Level < 4; Level++) {
-        MMPTE Entry;
-        Entry.u.Long = *(volatile ULONG64 *)&Entries[Level]->u.Long;
-        Info->EntryAddress[Level] = (ULONG64)Entries[Level];
-        Info->Entry[Level] = Entry.u.Long;
-        Info->Levels = Level + 1;
-        if (!Entry.u.Hard.Valid)
-            break;
-        /* PS in a PDPTE (1 GiB) or PDE (2 MiB) ends the walk (SDM 5.5.4). */
-        if ((Level == 1 || Level == 2) && Entry.u.Hard.LargePage)
-            break;
-    }
-    KeLowerIrql(OldIrql);
-}
-
 /* SystemPteInformation: the query is captured by the caller. */
 static NTSTATUS ExpQueryPte(const SYSTEM_PTE_QUERY *Query, SYSTEM_PTE_INFORMATION *Info)
 {
     PEPROCESS Process;
+    MM_PTE_WALK Walk;
 
-    if (!ExpIsCanonical(Query->VirtualAddress))
-        return STATUS_INVALID_PARAMETER;
     NTSTATUS Status = ExpReferenceProcessById(Query->ProcessId, &Process);
     if (!NT_SUCCESS(Status))
         return Status;
-    /* The self-map shows the current address space: attach to the
-     * process's for the walk (Info is on our stack, in system space). */
-    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Process->Pcb.AddressSpace);
-    ExpWalkPageTables(Query->VirtualAddress, Info);
-    MmAttachAddressSpace(Previous);
+    /* Non-canonical: STATUS_INVALID_PARAMETER from the walk. */
+    Status = MmWalkPageTables(Process->Pcb.AddressSpace, Query->VirtualAddress, &Walk);
     ObDereferenceObject(Process);
+    if (!NT_SUCCESS(Status))
+        return Status;
+
+    memset(Info, 0, sizeof(*Info));
+    Info->VirtualAddress = Query->VirtualAddress;
+    Info->Levels = Walk.Levels;
+    for (ULONG Level = 0; Level < Walk.Levels; Level++) {
+        Info->EntryAddress[Level] = Walk.EntryAddress[Level];
+        Info->Entry[Level] = Walk.Entry[Level];
+    }
     return STATUS_SUCCESS;
 }
 
+/* Where ExpCopyVad writes: Capacity entries at Entries, Count used. */
+typedef struct _EXP_VAD_BUFFER {
+    SYSTEM_VAD_ENTRY *Entries;
+    ULONG Capacity;
+    ULONG Count;
+} EXP_VAD_BUFFER;
+
+/* MmEnumerateVads callback (VM mutex held): one line of vad. */
+static BOOLEAN ExpCopyVad(const MM_VAD_INFORMATION *Vad, PVOID Context)
+{
+    EXP_VAD_BUFFER *Buffer = Context;
+    if (Buffer->Count == Buffer->Capacity)
+        return FALSE;
+    SYSTEM_VAD_ENTRY *Entry = &Buffer->Entries[Buffer->Count++];
+    Entry->StartingAddress = Vad->StartingAddress;
+    Entry->EndingAddress = Vad->EndingAddress;
+    Entry->AllocationProtect = Vad->AllocationProtect;
+    Entry->Flags = Vad->Flags;
+    Entry->CommittedPages = Vad->CommittedPages;
+    return TRUE;
+}
+
 /* SystemVadInformation: the VADs of a process, lowest address first. The
- * tree lives in nonpaged pool, so no attach is needed. */
+ * VADs are counted, a buffer allocated with room to spare, and filled; if
+ * more VADs appeared than it holds, again. */
 static NTSTATUS ExpQueryVads(const SYSTEM_VAD_QUERY *Query, EXP_QUERY_ANSWER *Answer)
 {
     PEPROCESS Process;
     NTSTATUS Status = ExpReferenceProcessById(Query->ProcessId, &Process);
     if (!NT_SUCCESS(Status))
         return Status;
-    PMM_AVL_TABLE Table = &Process->Pcb.AddressSpace->VadRoot;
+    PMMADDRESS_SPACE Space = Process->Pcb.AddressSpace;
 
     for (;;) {
-        ULONG Capacity = Table->NumberGenericTableElements + EXP_QUERY_SLACK;
-        SIZE_T Bytes = (SIZE_T)Capacity * sizeof(SYSTEM_VAD_ENTRY);
-        SYSTEM_VAD_ENTRY *Entries = ExAllocatePoolWithTag(NonPagedPool, Bytes, EXP_QUERY_TAG);
-        if (Entries == NULL) {
+        EXP_VAD_BUFFER Buffer = {NULL, MmEnumerateVads(Space, NULL, NULL) + EXP_QUERY_SLACK, 0};
+        SIZE_T Bytes = (SIZE_T)Buffer.Capacity * sizeof(SYSTEM_VAD_ENTRY);
+        Buffer.Entries = ExAllocatePoolWithTag(NonPagedPool, Bytes, EXP_QUERY_TAG);
+        if (Buffer.Entries == NULL) {
             Status = STATUS_INSUFFICIENT_RESOURCES;
             break;
         }
-        memset(Entries, 0, Bytes);
+        memset(Buffer.Entries, 0, Bytes);
 
-        ULONG Count = 0;
-        KIRQL OldIrql;
-        KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
-        for (PMMADDRESS_NODE Node = MiFirstNode(Table); Node != NULL && Count < Capacity;
-             Node = MiNextNode(Node), Count++) {
-            PMMVAD Vad = CONTAINING_RECORD(Node, MMVAD, Node);
-            Entries[Count].StartingAddress = (ULONG64)Node->StartingVpn << PAGE_SHIFT;
-            Entries[Count].EndingAddress = (((ULONG64)Node->EndingVpn + 1) << PAGE_SHIFT) - 1;
-            Entries[Count].AllocationProtect = Vad->AllocationProtect;
-            Entries[Count].Flags = Vad->Flags;
-            Entries[Count].CommittedPages = Vad->CommittedPages;
-        }
-        BOOLEAN Fits = Count < Capacity || Table->NumberGenericTableElements <= Capacity;
-        KeLowerIrql(OldIrql);
-
-        if (Fits) {
-            Answer->Data = Entries;
-            Answer->Size = (SIZE_T)Count * sizeof(SYSTEM_VAD_ENTRY);
+        if (MmEnumerateVads(Space, ExpCopyVad, &Buffer) <= Buffer.Capacity) {
+            Answer->Data = Buffer.Entries;
+            Answer->Size = (SIZE_T)Buffer.Count * sizeof(SYSTEM_VAD_ENTRY);
             Answer->Pool = TRUE;
             Status = STATUS_SUCCESS;
             break;
         }
-        ExFreePoolWithTag(Entries, EXP_QUERY_TAG);
+        ExFreePoolWithTag(Buffer.Entries, EXP_QUERY_TAG);
     }
     ObDereferenceObject(Process);
     return Status;

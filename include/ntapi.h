@@ -14,12 +14,7 @@
 #define NtCurrentProcess() ((HANDLE)(LONG_PTR)-1)
 #define NtCurrentThread()  ((HANDLE)(LONG_PTR)-2)
 
-/* Event types and access (NT values). */
-#ifndef PAGODA_EVENT_TYPE_DEFINED
-#define PAGODA_EVENT_TYPE_DEFINED
-typedef enum _EVENT_TYPE { NotificationEvent = 0, SynchronizationEvent = 1 } EVENT_TYPE;
-typedef enum _WAIT_TYPE { WaitAll = 0, WaitAny = 1 } WAIT_TYPE;
-#endif
+/* Access masks (NT values); EVENT_TYPE and WAIT_TYPE are in ntdef.h. */
 #define EVENT_ALL_ACCESS        0x1F0003
 #define PROCESS_ALL_ACCESS      0x1FFFFF
 #define THREAD_ALL_ACCESS       0x1FFFFF
@@ -56,11 +51,6 @@ typedef struct _CREATE_PROCESS_INFO {
 } CREATE_PROCESS_INFO, *PCREATE_PROCESS_INFO;
 
 typedef void (*PUSER_THREAD_START_ROUTINE)(PVOID Parameter);
-
-typedef struct _CLIENT_ID_USER {
-    HANDLE UniqueProcess;
-    HANDLE UniqueThread;
-} CLIENT_ID_USER;
 
 /* NtQueryInformationProcess classes. */
 typedef enum _PROCESSINFOCLASS { ProcessBasicInformation = 0 } PROCESSINFOCLASS;
@@ -170,7 +160,7 @@ NTSTATUS NtCreateUserProcess(PHANDLE ProcessHandle, PHANDLE ThreadHandle,
                              PCREATE_PROCESS_INFO Info);
 NTSTATUS NtCreateThread(PHANDLE ThreadHandle, HANDLE ProcessHandle,
                         PUSER_THREAD_START_ROUTINE StartRoutine, PVOID Parameter,
-                        CLIENT_ID_USER *ClientId);
+                        PCLIENT_ID ClientId);
 NTSTATUS NtTerminateProcess(HANDLE ProcessHandle, NTSTATUS ExitStatus);
 NTSTATUS NtTerminateThread(HANDLE ThreadHandle, NTSTATUS ExitStatus);
 NTSTATUS NtQueryInformationProcess(HANDLE ProcessHandle, PROCESSINFOCLASS InformationClass,

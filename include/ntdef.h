@@ -78,10 +78,28 @@ typedef LARGE_INTEGER PHYSICAL_ADDRESS, *PPHYSICAL_ADDRESS;
 
 #define STATIC_ASSERT(Expr) _Static_assert(Expr, #Expr)
 
+/* A result the caller must look at, on the declaration of a function that
+ * returns a status (or an allocation): ignoring it is a warning, so an
+ * error under -Werror. The one spelling in the tree; the WDK's SAL calls it
+ * _Must_inspect_result_. */
+#define MUST_INSPECT_RESULT __attribute__((warn_unused_result))
+
 /* Build a pool tag from four characters the way drivers write it: 'Tag1'
  * in C is a multi-character constant, so we provide a portable form. */
 #define POOL_TAG(a, b, c, d) \
     ((ULONG)(a) | ((ULONG)(b) << 8) | ((ULONG)(c) << 16) | ((ULONG)(d) << 24))
+
+/* Kinds of event and of multiple-object wait (NT values), here because both
+ * the kernel (kernel/ke.h) and user mode (include/ntapi.h) name them. */
+typedef enum _EVENT_TYPE { NotificationEvent = 0, SynchronizationEvent = 1 } EVENT_TYPE;
+typedef enum _WAIT_TYPE { WaitAll = 0, WaitAny = 1 } WAIT_TYPE;
+
+/* A thread's identity: its process's ID and its own (NT's CLIENT_ID). The
+ * kernel keeps one in each ETHREAD; NtCreateThread returns one to user mode. */
+typedef struct _CLIENT_ID {
+    HANDLE UniqueProcess;
+    HANDLE UniqueThread;
+} CLIENT_ID, *PCLIENT_ID;
 
 /* Doubly linked lists, as in the DDK (LIST_ENTRY with a sentinel head). */
 typedef struct _LIST_ENTRY {

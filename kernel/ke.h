@@ -158,11 +158,7 @@ typedef struct _DISPATCHER_HEADER {
     LIST_ENTRY WaitListHead;    /* KWAIT_BLOCKs of the threads waiting on it */
 } DISPATCHER_HEADER, *PDISPATCHER_HEADER;
 
-#ifndef PAGODA_EVENT_TYPE_DEFINED /* also in include/ntapi.h */
-#define PAGODA_EVENT_TYPE_DEFINED
-typedef enum _EVENT_TYPE { NotificationEvent = 0, SynchronizationEvent = 1 } EVENT_TYPE;
-typedef enum _WAIT_TYPE { WaitAll = 0, WaitAny = 1 } WAIT_TYPE;
-#endif
+/* EVENT_TYPE and WAIT_TYPE are in include/ntdef.h (user mode names them too). */
 typedef enum _TIMER_TYPE { NotificationTimer = 0, SynchronizationTimer = 1 } TIMER_TYPE;
 typedef enum _KPROCESSOR_MODE { KernelMode = 0, UserMode = 1 } KPROCESSOR_MODE_VALUES;
 typedef CHAR KPROCESSOR_MODE;
@@ -343,38 +339,46 @@ typedef enum _KTHREAD_STATE {
 #define MAXIMUM_PRIORITY 32
 typedef LONG KPRIORITY;
 
+/* Locks, field by field: "dispatcher" is the dispatcher lock, which on
+ * this single processor is DISPATCH_LEVEL (kernel/irql.c); "creation"
+ * means set before the object is visible to any other thread, read-only
+ * afterwards; "switch" means written by the context switch
+ * (kernel/sched.c), at DISPATCH_LEVEL with interrupts disabled. */
 typedef struct _KPROCESS {
-    DISPATCHER_HEADER Header;   /* signalled when the last thread ends */
-    ULONG64 DirectoryTableBase; /* CR3 of its address space */
-    struct _MMADDRESS_SPACE *AddressSpace;
-    LIST_ENTRY ThreadListHead;
-    ULONG ThreadCount;          /* threads not yet terminated */
-    KPRIORITY BasePriority;
+    DISPATCHER_HEADER Header;   /* signalled when the last thread ends. Dispatcher */
+    ULONG64 DirectoryTableBase; /* CR3 of its address space. Creation */
+    struct _MMADDRESS_SPACE *AddressSpace; /* creation; cleared under the dispatcher
+                                 * lock by the rundown (ps/kill.c) */
+    LIST_ENTRY ThreadListHead;  /* its threads' ThreadListEntry. Dispatcher */
+    ULONG ThreadCount;          /* threads not yet terminated. Dispatcher */
+    KPRIORITY BasePriority;     /* creation */
 } KPROCESS, *PKPROCESS, *PRKPROCESS;
 
 typedef struct _KTHREAD {
-    DISPATCHER_HEADER Header;   /* signalled when the thread ends */
-    PVOID KernelStack;          /* saved RSP while not running */
-    PVOID StackBase;            /* top of the kernel stack (highest address) */
-    PVOID StackLimit;           /* lowest usable address; the guard page is below */
-    PKPROCESS Process;
-    UCHAR State;                /* KTHREAD_STATE */
-    UCHAR WaitReason;
-    KPROCESSOR_MODE WaitMode;
-    BOOLEAN Alertable;
-    KPRIORITY Priority;
-    KPRIORITY BasePriority;
-    LONG Quantum;               /* clock ticks left */
-    LIST_ENTRY WaitListEntry;   /* ready queue link */
-    LIST_ENTRY ThreadListEntry; /* in Process->ThreadListHead */
-    NTSTATUS WaitStatus;        /* what the wait returns */
-    PKWAIT_BLOCK WaitBlockList;
-    KWAIT_BLOCK WaitBlock[THREAD_WAIT_OBJECTS + 1]; /* the last one: the timeout */
-    KTIMER Timer;               /* the wait timeout */
-    struct _MMADDRESS_SPACE *AddressSpace; /* CR3 to run with: its process's, or attached */
-    ULONG64 ContextSwitches;
-    ULONG64 WaitTick;           /* tick count when it last waited */
-    UCHAR FxSaveArea[512] __attribute__((aligned(16))); /* FXSAVE image (x87/SSE) */
+    DISPATCHER_HEADER Header;   /* signalled when the thread ends. Dispatcher */
+    PVOID KernelStack;          /* saved RSP while not running. Switch */
+    PVOID StackBase;            /* top of the kernel stack (highest address). Creation */
+    PVOID StackLimit;           /* lowest usable address; the guard page is below. Creation */
+    PKPROCESS Process;          /* creation */
+    UCHAR State;                /* KTHREAD_STATE. Dispatcher */
+    UCHAR WaitReason;           /* dispatcher (set by the thread as it waits) */
+    KPROCESSOR_MODE WaitMode;   /* dispatcher (likewise) */
+    BOOLEAN Alertable;          /* dispatcher (likewise) */
+    KPRIORITY Priority;         /* dispatcher */
+    KPRIORITY BasePriority;     /* dispatcher */
+    LONG Quantum;               /* clock ticks left. Dispatcher (the clock interrupt
+                                 * counts it down at CLOCK_LEVEL, above it) */
+    LIST_ENTRY WaitListEntry;   /* ready queue link. Dispatcher */
+    LIST_ENTRY ThreadListEntry; /* in Process->ThreadListHead. Dispatcher */
+    NTSTATUS WaitStatus;        /* what the wait returns. Dispatcher */
+    PKWAIT_BLOCK WaitBlockList; /* dispatcher */
+    KWAIT_BLOCK WaitBlock[THREAD_WAIT_OBJECTS + 1]; /* the last one: the timeout. Dispatcher */
+    KTIMER Timer;               /* the wait timeout. Dispatcher */
+    struct _MMADDRESS_SPACE *AddressSpace; /* CR3 to run with: its process's, or attached.
+                                 * Switch (saved from MmCurrentAddressSpace) */
+    ULONG64 ContextSwitches;    /* switch */
+    ULONG64 WaitTick;           /* tick count when it last waited. Dispatcher */
+    UCHAR FxSaveArea[512] __attribute__((aligned(16))); /* FXSAVE image (x87/SSE). Switch */
 } KTHREAD, *PKTHREAD, *PRKTHREAD;
 
 PKTHREAD KeGetCurrentThread(void);

@@ -1,11 +1,13 @@
 /*
  * mi.h - private to mm/: the PFN database, the boot-time frame allocator,
- * and page-table helpers.
+ * page-table helpers, VADs, the system-VA regions and the VM mutex. No
+ * folder but mm/ (and tests/) includes it.
  */
 #ifndef PAGODA_MI_H
 #define PAGODA_MI_H
 
 #include "mm.h"
+#include "vadtree.h"
 #include "../kernel/ke.h"
 #include "../include/intrin.h"
 
@@ -30,17 +32,30 @@ typedef enum _MMLISTS {
 
 #define MM_EMPTY_LIST ((PFN_NUMBER)-1)
 
+/*
+ * Which lock protects each field. "PFN lock": raising to DISPATCH_LEVEL
+ * (mm/pfn.c), taken around every move onto or off a list. "Owner": the
+ * code that took the frame off the free lists (the frame is
+ * ActiveAndValid, no list touches it) writes these without a lock, until
+ * it gives the frame back. For a page-table page the owner is whoever
+ * holds the lock of the range it maps: the VM mutex for the user half,
+ * the region lock (DISPATCH_LEVEL) for system PTEs and nonpaged pool, the
+ * paged pool's mutex for paged pool.
+ */
 typedef struct _MMPFN {
-    PFN_NUMBER Flink;           /* next frame on its list, or MM_EMPTY_LIST */
-    PFN_NUMBER Blink;           /* previous frame on its list */
-    PMMPTE PteAddress;          /* the entry that maps this frame (self-map VA), when active */
-    MMPTE OriginalPte;          /* what that entry held before (for the pagefile) */
-    USHORT ReferenceCount;      /* holders: 1 while mapped or allocated, >1 when locked */
-    UCHAR PageLocation;         /* MMLISTS */
-    UCHAR Usage;                /* MI_PFN_USAGE */
-    UCHAR Pageable;             /* may go to the pagefile (paged pool, user pages) */
+    PFN_NUMBER Flink;           /* next frame on its list, or MM_EMPTY_LIST. PFN lock */
+    PFN_NUMBER Blink;           /* previous frame on its list. PFN lock */
+    PMMPTE PteAddress;          /* the entry that maps this frame (self-map VA), when
+                                 * active. Owner; cleared under the PFN lock on free */
+    MMPTE OriginalPte;          /* what that entry held before (for the pagefile). Owner */
+    USHORT ReferenceCount;      /* holders: 1 while mapped or allocated, >1 when locked.
+                                 * PFN lock */
+    UCHAR PageLocation;         /* MMLISTS. PFN lock */
+    UCHAR Usage;                /* MI_PFN_USAGE. PFN lock (boot: MiChangePageUsage, none) */
+    UCHAR Pageable;             /* may go to the pagefile (paged pool, user pages). Owner
+                                 * (the fault that maps it); cleared under the PFN lock */
     UCHAR Reserved[3];
-    ULONG UsedPageTableEntries; /* for page-table pages: entries in use */
+    ULONG UsedPageTableEntries; /* for page-table pages: entries in use. Owner */
     ULONG Reserved2;
 } MMPFN, *PMMPFN;
 STATIC_ASSERT(sizeof(MMPFN) == 48);
@@ -71,9 +86,14 @@ typedef struct _PHYSICAL_MEMORY_DESCRIPTOR {
     PHYSICAL_MEMORY_RUN Run[MI_MAX_PHYSICAL_RUNS];
 } PHYSICAL_MEMORY_DESCRIPTOR;
 
+/* The RAM runs: filled at boot (mm/init.c), read-only afterwards. */
 extern PHYSICAL_MEMORY_DESCRIPTOR MmPhysicalMemoryBlock;
+/* The two free lists (mm/pfn.c). PFN lock. */
 extern MMPFNLIST MmZeroedPageListHead;
 extern MMPFNLIST MmFreePageListHead;
+/* Zeroed frames handed out from the zeroed list, and frames that had to be
+ * zeroed on demand because the list was empty. PFN lock. */
+extern ULONG64 MmZeroedPagesServed, MmPagesZeroedOnDemand;
 extern BOOLEAN MiPfnDatabaseReady;
 extern PFN_NUMBER MmHighestPhysicalPage;
 
@@ -198,11 +218,9 @@ ULONG MiSetUserPageProtection(PVOID Va, ULONG MmProtection);
 typedef struct _MMVAD {
     MMADDRESS_NODE Node;            /* StartingVpn..EndingVpn, tree links */
     ULONG AllocationProtect;        /* PAGE_* given at MEM_RESERVE */
-    ULONG Flags;                    /* MI_VAD_* */
+    ULONG Flags;                    /* MM_VAD_* (mm/mm.h) */
     PFN_NUMBER CommittedPages;
 } MMVAD, *PMMVAD;
-#define MI_VAD_PRIVATE          0x1
-#define MI_VAD_SHARED_USER_DATA 0x2 /* the read-only KUSER_SHARED_DATA view: cannot be freed */
 
 /* Free every VAD of AddressSpace (teardown; page tables are freed by
  * MmDeleteProcessAddressSpace). */
@@ -238,8 +256,17 @@ NTSTATUS MiMakeSystemDemandZeroPte(PVOID Va);
 
 /* mm/pool.c */
 void MiInitializePools(void);
-/* mm/ntvm.c */
+/* mm/virtual.c: the VM mutex (mm/mm.h). MiInitializeVirtualMemoryLock is
+ * called once by MmInitSystem. MiLockVirtualMemory / MiUnlockVirtualMemory
+ * take and release it: PASSIVE_LEVEL (or APC_LEVEL) in, APC_LEVEL while
+ * held. MiEnterAddressSpace takes it and attaches to Space, returning the
+ * address space to give MiLeaveAddressSpace, which attaches back and
+ * releases it. PASSIVE_LEVEL. */
 void MiInitializeVirtualMemoryLock(void);
+void MiLockVirtualMemory(void);
+void MiUnlockVirtualMemory(void);
+PMMADDRESS_SPACE MiEnterAddressSpace(PMMADDRESS_SPACE Space);
+void MiLeaveAddressSpace(PMMADDRESS_SPACE Previous);
 
 /* mm/procsup.c */
 void MiInitializeSystemAddressSpace(void);

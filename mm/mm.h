@@ -1,7 +1,17 @@
 /*
  * mm.h - the memory manager's public interface: the address-space layout,
  * the page-table entry format, physical frames, and the routines other
- * components call. Private details live in mm/mi.h.
+ * components call. Private details live in mm/mi.h (and mm/vadtree.h),
+ * which no other folder includes.
+ *
+ * Locks named in the contracts below (docs/memory.md, "Locking"):
+ *   the PFN lock        the page lists and PFN entries; on this one
+ *                       processor it is raising to DISPATCH_LEVEL
+ *   the region lock     each system-VA bitmap (mm/sysva.c); also DISPATCH_LEVEL
+ *   the VM mutex        a fast mutex (APC_LEVEL) around every change to a
+ *                       user half: VAD tree, commit counts, user page tables
+ *                       (mm/virtual.c; one for all address spaces)
+ * Every public routine takes the locks it needs and returns without them.
  */
 #ifndef PAGODA_MM_H
 #define PAGODA_MM_H
@@ -10,7 +20,6 @@
 #include "../include/ntstatus.h"
 #include "../include/loader.h"
 #include "../include/ntmmapi.h"
-#include "vadtree.h"
 
 /* ------------------------------------------------------------------------
  * The virtual address space (48-bit, 4 levels; DESIGN.md and docs/memory.md).
@@ -144,42 +153,64 @@ typedef enum _MI_PFN_USAGE {
     MiUsageMaximum
 } MI_PFN_USAGE;
 
-/* Total frames the PFN database describes, and how many are free or
- * zeroed (NT's MmAvailablePages). */
+/* Total frames the PFN database describes (fixed after boot); frames free
+ * or zeroed (NT's MmAvailablePages); frames in use for Usage. Any IRQL, no
+ * lock: each is one read, possibly stale by the time it is used. */
 PFN_NUMBER MmNumberOfPhysicalPages(void);
 PFN_NUMBER MmAvailablePages(void);
 PFN_NUMBER MmPagesInUse(MI_PFN_USAGE Usage);
+
+/* Where the frames are, taken together under the PFN lock so that the
+ * numbers agree with each other (the shell's mem command). */
+typedef struct _MM_MEMORY_COUNTERS {
+    PFN_NUMBER TotalPages;              /* frames the PFN database describes */
+    PFN_NUMBER AvailablePages;          /* free + zeroed */
+    PFN_NUMBER ZeroedPages;             /* on the zeroed list */
+    PFN_NUMBER PagesByUsage[MiUsageMaximum];
+    ULONG64 ZeroedPagesServed;          /* handed out from the zeroed list */
+    ULONG64 PagesZeroedOnDemand;        /* zeroed at allocation: the list was empty */
+} MM_MEMORY_COUNTERS, *PMM_MEMORY_COUNTERS;
+
+/* Fill *Counters (mm/pfn.c). IRQL <= DISPATCH_LEVEL; takes and releases
+ * the PFN lock. */
+void MmQueryMemoryCounters(PMM_MEMORY_COUNTERS Counters);
 
 /*
  * Take one frame off the free lists for Usage (MiUsageDriver for callers
  * outside mm/), zero-filled when Zero is TRUE. Returns
  * STATUS_INSUFFICIENT_RESOURCES when no frame is left. The caller owns the
- * frame until MmFreePhysicalPage. IRQL <= DISPATCH_LEVEL.
+ * frame until MmFreePhysicalPage. IRQL <= DISPATCH_LEVEL; takes and
+ * releases the PFN lock.
  */
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 MmAllocatePhysicalPage(MI_PFN_USAGE Usage, BOOLEAN Zero, PPFN_NUMBER Pfn);
 
-/* Zeroed frames handed out from the zeroed list, and frames that had to be
- * zeroed on demand because the list was empty (mm/pfn.c). */
-extern ULONG64 MmZeroedPagesServed, MmPagesZeroedOnDemand;
-
-/* The zero-page thread's body (a system thread at priority 0). */
-void MmZeroPageThread(PVOID Context);
-
-/* Return a frame from MmAllocatePhysicalPage. Freeing a frame that is not
- * in use is bugcheck PFN_LIST_CORRUPT. */
+/* Return a frame from MmAllocatePhysicalPage to the free list. Freeing a
+ * frame that is not in use is bugcheck PFN_LIST_CORRUPT. IRQL <=
+ * DISPATCH_LEVEL; takes and releases the PFN lock. */
 void MmFreePhysicalPage(PFN_NUMBER Pfn);
+
+/* The zero-page thread's body (mm/zeropage.c): ps/psmgr.c starts it as a
+ * System thread at priority 0. PASSIVE_LEVEL; takes the PFN lock for one
+ * frame at a time; never returns. */
+void MmZeroPageThread(PVOID Context);
 
 /* ------------------------------------------------------------------------
  * Mappings (mm/pte.c)
  * ------------------------------------------------------------------------ */
 
+/*
+ * These four read the current address space's tables through the
+ * self-map, at any IRQL and without a lock (the bugcheck backtrace and the
+ * debugger use them with anything held): the answer is a snapshot that
+ * another thread may change as soon as it is taken.
+ */
 /* TRUE when Va is mapped by a present entry at every level (a read would
- * not fault). Any IRQL; used by the bugcheck backtrace. */
+ * not fault). */
 BOOLEAN MmIsAddressValid(const void *Va);
 
-/* The entry that maps Va at the lowest present level, or 0 when the walk
- * stops at a not-present entry. */
+/* The leaf entry that maps Va (a PTE, or the PDE/PDPTE of a large page),
+ * or 0 when the walk stops at a not-present entry. */
 ULONG64 MmGetPteValue(const void *Va);
 
 /* Print the four levels for Va the way WinDbg's !pte does. */
@@ -197,71 +228,166 @@ ULONG64 MmGetPhysicalAddress(const void *Va);
  * one in each process (EPROCESS); the System process uses
  * MmSystemAddressSpace, whose user half stays empty.
  * ------------------------------------------------------------------------ */
+
+/* The VAD tree's node and table (NT's MMADDRESS_NODE and MM_AVL_TABLE),
+ * here only because MMADDRESS_SPACE embeds the table: the routines that
+ * read and change them are private to mm/ (mm/vadtree.h). A node is the
+ * first field of each MMVAD (mm/mi.h). */
+typedef struct _MMADDRESS_NODE {
+    struct _MMADDRESS_NODE *Parent;     /* NULL for the root */
+    struct _MMADDRESS_NODE *LeftChild;  /* ranges below StartingVpn */
+    struct _MMADDRESS_NODE *RightChild; /* ranges above EndingVpn */
+    LONG Balance;              /* height(right) - height(left), in -1..1 */
+    ULONG_PTR StartingVpn;     /* first page of the range */
+    ULONG_PTR EndingVpn;       /* last page of the range (inclusive) */
+} MMADDRESS_NODE, *PMMADDRESS_NODE;
+
+typedef struct _MM_AVL_TABLE {
+    PMMADDRESS_NODE Root;               /* NULL when the table is empty */
+    ULONG NumberGenericTableElements;   /* number of nodes in the tree */
+} MM_AVL_TABLE, *PMM_AVL_TABLE;
+
+/* Which lock protects each field: "VM mutex" is the fast mutex above,
+ * "fault" means the page-fault handler, which runs with interrupts
+ * disabled (an interrupt gate), so nothing else runs on this processor
+ * while it changes the field. Creation and deletion touch every field
+ * without a lock: nobody else can reach the space then. */
 typedef struct _MMADDRESS_SPACE {
-    ULONG64 DirectoryTableBase;    /* CR3: physical address of the PML4 */
-    MM_AVL_TABLE VadRoot;          /* the VADs of the user half */
-    PFN_NUMBER CommittedPages;     /* commit charge of private memory */
-    PFN_NUMBER ResidentPages;      /* user pages with a frame now */
-    PFN_NUMBER PageTablePages;     /* page-table pages of the user half */
-    ULONG64 DemandZeroFaults;      /* faults resolved with a zeroed frame */
-    PFN_NUMBER HyperspacePfns[3];  /* its own hyperspace PDPT, PD and PT */
+    ULONG64 DirectoryTableBase;    /* CR3: physical address of the PML4. Set at creation, then read-only */
+    MM_AVL_TABLE VadRoot;          /* the VADs of the user half. VM mutex */
+    PFN_NUMBER CommittedPages;     /* commit charge of private memory. VM mutex */
+    PFN_NUMBER ResidentPages;      /* user pages with a frame now. Raised by a fault;
+                                    * lowered by decommit under the VM mutex */
+    PFN_NUMBER PageTablePages;     /* page-table pages of the user half. VM mutex */
+    ULONG64 DemandZeroFaults;      /* faults resolved with a zeroed frame. Fault */
+    PFN_NUMBER HyperspacePfns[3];  /* its own hyperspace PDPT, PD and PT. Set at creation */
 } MMADDRESS_SPACE, *PMMADDRESS_SPACE;
 
+/* The System and Idle processes' address space (no user half). */
 extern MMADDRESS_SPACE MmSystemAddressSpace;
-/* The address space whose PML4 is in CR3. */
+/* The address space whose PML4 is in CR3. Written with interrupts
+ * disabled, together with CR3: by MmAttachAddressSpace and by the
+ * scheduler's context switch (kernel/sched.c). */
 extern PMMADDRESS_SPACE MmCurrentAddressSpace;
 
 /*
  * Create an address space: a new PML4 with the shared system half, its own
  * self-map and hyperspace, and the read-only view of the shared user data
  * page at MM_SHARED_USER_DATA_USER. Returns STATUS_INSUFFICIENT_RESOURCES
- * when frames or pool run out (nothing is left allocated then).
- * IRQL < DISPATCH_LEVEL.
+ * when frames or pool run out (nothing is left allocated then). The caller
+ * frees it with MmDeleteProcessAddressSpace. IRQL < DISPATCH_LEVEL; takes
+ * the PFN lock for each frame; no lock on the new space (nobody else knows
+ * it yet).
  */
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 MmCreateProcessAddressSpace(PMMADDRESS_SPACE *AddressSpace);
 
 /*
  * Return every user frame, page-table page, VAD and the PML4 itself. The
- * address space must not be current. Afterwards the free-frame count is
- * what it was before MmCreateProcessAddressSpace.
+ * address space must not be current, and no other thread may use it (its
+ * process is being run down): no VM mutex is taken. Afterwards the
+ * free-frame count is what it was before MmCreateProcessAddressSpace.
+ * IRQL < DISPATCH_LEVEL; takes the PFN lock for each frame.
  */
 void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace);
 
-/* Make AddressSpace current (write CR3) and return the previous one. The
- * scheduler does this on a switch to another process's thread; kernel code
- * uses it to work in another process's user space, then switches back. */
+/* Make AddressSpace current (write CR3) and return the previous one, to
+ * give back later. Kernel code uses it to work in another process's user
+ * space; the thread stays attached across context switches (the scheduler
+ * saves MmCurrentAddressSpace in KTHREAD.AddressSpace). Any IRQL; no lock:
+ * interrupts are disabled while CR3 and MmCurrentAddressSpace change. */
 PMMADDRESS_SPACE MmAttachAddressSpace(PMMADDRESS_SPACE AddressSpace);
+
+/* The entries that translate one address, top level first (the shell's
+ * pte command). */
+typedef struct _MM_PTE_WALK {
+    ULONG Levels;                   /* entries read: 1..4 */
+    ULONG64 EntryAddress[4];        /* where each lives (its self-map address) */
+    ULONG64 Entry[4];               /* PML4E, PDPTE, PDE, PTE */
+} MM_PTE_WALK, *PMM_PTE_WALK;
+
+/*
+ * Read the entries that translate Va in AddressSpace, stopping after the
+ * first not-present one or a large page (mm/pte.c), as the shell's pte
+ * command shows them. The caller keeps
+ * AddressSpace alive (a reference on its process). Returns
+ * STATUS_INVALID_PARAMETER for a non-canonical Va. PASSIVE_LEVEL; takes
+ * the VM mutex (so no page table of the user half is created or freed
+ * under the walk), attaches to AddressSpace, and returns with neither.
+ */
+MUST_INSPECT_RESULT NTSTATUS
+MmWalkPageTables(PMMADDRESS_SPACE AddressSpace, ULONG64 Va, PMM_PTE_WALK Walk);
 
 /* ------------------------------------------------------------------------
  * Virtual memory of the current address space (mm/virtual.c), with the
  * semantics of NtAllocateVirtualMemory and friends. AddressSpace must be
  * current. Pointers are kernel pointers: the Nt* services capture user
  * arguments before calling these.
+ *
+ * IRQL and locks: the caller holds the VM mutex (so runs at APC_LEVEL) -
+ * the Nt*VirtualMemory services, MmCommitUserRange and MmReleaseUserRange
+ * take it - or is the only thread that can reach AddressSpace (ps/ldr.c
+ * mapping the image of a process that has no thread yet, at PASSIVE_LEVEL).
+ * They take the PFN lock for each frame and return with it released.
  * ------------------------------------------------------------------------ */
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 MmAllocateVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress, SIZE_T *RegionSize,
                         ULONG AllocationType, ULONG Protect);
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 MmFreeVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress, SIZE_T *RegionSize,
                     ULONG FreeType);
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 MmProtectVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress, SIZE_T *RegionSize,
                        ULONG NewProtect, PULONG OldProtect);
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 MmQueryVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID BaseAddress,
                      PMEMORY_BASIC_INFORMATION Information);
 
-/* Release the reservation at Base (a user thread's stack when it ends). */
-NTSTATUS MmReleaseUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base);
-/* Commit a range of AddressSpace (a user stack growing into its guard). */
-NTSTATUS MmCommitUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base, SIZE_T Size, ULONG Protect);
+/* Release the reservation at Base in AddressSpace, current or not (a user
+ * thread's stack when the thread ends): MmFreeVirtualMemory's statuses.
+ * PASSIVE_LEVEL; takes the VM mutex and attaches to AddressSpace, and
+ * returns with neither. */
+MUST_INSPECT_RESULT NTSTATUS
+MmReleaseUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base);
+/* Commit [Base, Base + Size) of AddressSpace with Protect (a user stack
+ * growing into its guard page): MmAllocateVirtualMemory's statuses. IRQL
+ * and locks as MmReleaseUserRange. */
+MUST_INSPECT_RESULT NTSTATUS
+MmCommitUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base, SIZE_T Size, ULONG Protect);
+
+/* One VAD as MmEnumerateVads reports it. */
+typedef struct _MM_VAD_INFORMATION {
+    ULONG_PTR StartingAddress;
+    ULONG_PTR EndingAddress;        /* last byte */
+    ULONG AllocationProtect;        /* PAGE_* given at MEM_RESERVE */
+    ULONG Flags;                    /* MM_VAD_* */
+    PFN_NUMBER CommittedPages;
+} MM_VAD_INFORMATION, *PMM_VAD_INFORMATION;
+#define MM_VAD_PRIVATE          0x1 /* private memory (every VAD today) */
+#define MM_VAD_SHARED_USER_DATA 0x2 /* the read-only KUSER_SHARED_DATA view: cannot be freed */
+
+/* Called once per VAD, lowest address first, with the VM mutex held
+ * (APC_LEVEL): it may not wait, nor touch pageable or user memory.
+ * Returns FALSE to stop the walk. */
+typedef BOOLEAN (*PMM_ENUMERATE_VAD_ROUTINE)(const MM_VAD_INFORMATION *Vad, PVOID Context);
+
+/*
+ * Report the VADs of AddressSpace (current or not; the caller keeps it
+ * alive) to Callback, which may be NULL to only count them. Returns the
+ * number of VADs in the tree, whether or not the callback stopped early.
+ * PASSIVE_LEVEL; takes the VM mutex and returns without it.
+ */
+ULONG MmEnumerateVads(PMMADDRESS_SPACE AddressSpace, PMM_ENUMERATE_VAD_ROUTINE Callback,
+                      PVOID Context);
 
 /* ------------------------------------------------------------------------
  * Safe access to user memory (mm/probe.c). Every Nt* service reads and
  * writes user memory only through these. They return
  * STATUS_ACCESS_VIOLATION, never fault the kernel, for a NULL, kernel,
- * non-canonical, unmapped or partly mapped user buffer.
+ * non-canonical, unmapped or partly mapped user buffer. No locks; the
+ * buffer's address space must be current. ProbeForRead only checks the
+ * range (any IRQL); the other three touch user memory, which may fault, so
+ * IRQL < DISPATCH_LEVEL.
  * NOTE: NT's ProbeForRead/ProbeForWrite raise an exception; Pagoda has no
  * structured exception handling, so they return a status instead.
  * ------------------------------------------------------------------------ */
@@ -296,15 +422,26 @@ PPOOL_DESCRIPTOR ExGetPoolDescriptor(POOL_TYPE PoolType);
 
 /* Map NumberOfBytes of physical memory at PhysicalAddress (any alignment)
  * into system space, read/write, no-execute; Uncached for device memory.
- * Returns the virtual address of PhysicalAddress or NULL. */
+ * Returns the virtual address of PhysicalAddress, or NULL when NumberOfBytes
+ * is 0 or system PTEs or page-table frames run out; the caller gives it
+ * back with MmUnmapIoSpace. The frames are not the PFN database's business
+ * (device memory, the loader's data). IRQL <= DISPATCH_LEVEL; takes the
+ * region lock and the PFN lock (for new page tables) and releases them. */
 PVOID MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, BOOLEAN Uncached);
+/* Undo MmMapIoSpace (same BaseAddress and NumberOfBytes). IRQL <=
+ * DISPATCH_LEVEL; takes and releases the region lock. */
 void MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes);
 
 /* A kernel stack of Pages pages with an unmapped guard page below it, in
- * system PTE space. Returns the stack's top (highest address + 1) or NULL.
- * Running off its end faults on the guard page: a double fault, bugcheck
- * UNEXPECTED_KERNEL_MODE_TRAP (0x7F, 8), as on Windows. */
+ * system PTE space. Returns the stack's top (highest address + 1), or NULL
+ * when system PTEs or frames run out; the caller frees it with
+ * MmDeleteKernelStack. Running off its end faults on the guard page: a
+ * double fault, bugcheck UNEXPECTED_KERNEL_MODE_TRAP (0x7F, 8), as on
+ * Windows. IRQL <= DISPATCH_LEVEL; takes the region lock and the PFN lock
+ * and releases them. */
 PVOID MmCreateKernelStack(ULONG Pages);
+/* Free a stack from MmCreateKernelStack (its top and its Pages), which no
+ * thread may be running on. IRQL and locks as MmCreateKernelStack. */
 void MmDeleteKernelStack(PVOID StackBase, ULONG Pages);
 
 /* ------------------------------------------------------------------------
@@ -312,7 +449,8 @@ void MmDeleteKernelStack(PVOID StackBase, ULONG Pages);
  * ------------------------------------------------------------------------ */
 
 /* Phase 0: build the kernel's page tables, switch to them, build the PFN
- * database. Called once by KiSystemStartup with interrupts disabled. */
+ * database, the system address space and the pools. Called once by
+ * KiSystemStartup, with interrupts disabled and no other thread. */
 void MmInitSystem(const LOADER_PARAMETER_BLOCK *LoaderBlock);
 
 /* Resolve a page fault: STATUS_SUCCESS when the access may be retried,

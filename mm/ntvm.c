@@ -30,8 +30,9 @@
  *
  * Locking and IRQL: PASSIVE_LEVEL, on the caller's thread. The target
  * process stays referenced across the call, so its address space cannot
- * be deleted under us; MiVirtualMemoryMutex (below) keeps two threads
- * from editing address spaces at once.
+ * be deleted under us; step (3) holds the VM mutex (MiEnterAddressSpace,
+ * mm/virtual.c), which keeps two threads from editing address spaces at
+ * once.
  */
 #include "mi.h"
 #include "../ps/ps.h"
@@ -44,43 +45,6 @@
  * Capture the in/out pair *BaseAddress, *RegionSize: both must be readable
  * and writable user memory (the results go back there).
  */
-/* One lock for every user-initiated change to any address space: two
- * threads of a process must not edit its VAD tree and page tables at once.
- * A fast mutex (APC_LEVEL): page faults may still be taken while it is held.
- * NOTE: one lock for all processes is the simple choice; NT has one per
- * process (the address-creation lock). */
-static FAST_MUTEX MiVirtualMemoryMutex;
-
-/* Called once by MmInitSystem, before any thread exists. */
-void MiInitializeVirtualMemoryLock(void)
-{
-    ExInitializeFastMutex(&MiVirtualMemoryMutex);
-}
-
-static void MiLockVirtualMemory(void)
-{
-    ExAcquireFastMutex(&MiVirtualMemoryMutex);
-}
-
-static void MiUnlockVirtualMemory(void)
-{
-    ExReleaseFastMutex(&MiVirtualMemoryMutex);
-}
-
-/* Take the lock and switch to Space (the Mm routines work on the current
- * address space); returns what to give MiLeaveAddressSpace. */
-static PMMADDRESS_SPACE MiEnterAddressSpace(PMMADDRESS_SPACE Space)
-{
-    MiLockVirtualMemory();
-    return MmAttachAddressSpace(Space);
-}
-
-static void MiLeaveAddressSpace(PMMADDRESS_SPACE Previous)
-{
-    MmAttachAddressSpace(Previous);
-    MiUnlockVirtualMemory();
-}
-
 static NTSTATUS MiCaptureRange(PVOID *BaseAddress, PSIZE_T RegionSize, PVOID *Base, PSIZE_T Size)
 {
     NTSTATUS Status = ProbeForWrite(BaseAddress, sizeof(*BaseAddress), 1);
@@ -274,32 +238,5 @@ NTSTATUS NtQueryVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress, ULONG Inf
     Status = MmCopyToUser(Information, &Info, sizeof(Info));
     if (NT_SUCCESS(Status) && ReturnLength != NULL)
         Status = MmCopyToUser(ReturnLength, &Needed, sizeof(Needed));
-    return Status;
-}
-
-/*
- * Release the reservation at Base in AddressSpace (a thread's user stack
- * when the thread ends), under the same lock as the services. Kernel
- * callers only; IRQL PASSIVE_LEVEL.
- */
-NTSTATUS MmReleaseUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base)
-{
-    SIZE_T Size = 0;
-    PMMADDRESS_SPACE Previous = MiEnterAddressSpace(AddressSpace);
-    NTSTATUS Status = MmFreeVirtualMemory(AddressSpace, &Base, &Size, MEM_RELEASE);
-    MiLeaveAddressSpace(Previous);
-    return Status;
-}
-
-/*
- * Commit [Base, Base + Size) in AddressSpace with Protect, under the same
- * lock as the services (the user stack's growth). Kernel callers only;
- * IRQL PASSIVE_LEVEL.
- */
-NTSTATUS MmCommitUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base, SIZE_T Size, ULONG Protect)
-{
-    PMMADDRESS_SPACE Previous = MiEnterAddressSpace(AddressSpace);
-    NTSTATUS Status = MmAllocateVirtualMemory(AddressSpace, &Base, &Size, MEM_COMMIT, Protect);
-    MiLeaveAddressSpace(Previous);
     return Status;
 }

@@ -5,8 +5,8 @@
  * indexed by page frame number (physical address >> 12). A frame is always
  * in exactly one state (MMPFN.PageLocation):
  *
- *   ZeroedPageList   free, known to contain zeros (the zero-page thread, later,
- *                    moves frames here from the free list in the background)
+ *   ZeroedPageList   free, known to contain zeros (the zero-page thread,
+ *                    mm/zeropage.c, moves frames here from the free list)
  *   FreePageList     free, contents unknown
  *   ActiveAndValid   in use: mapped by a PTE (PteAddress) or held by the kernel
  *   (Standby, Modified, Bad: kept for the pagefile; not used yet)
@@ -15,8 +15,15 @@
  * MiRemoveZeroPage prefers the zeroed list and otherwise zeroes a free frame
  * through hyperspace; MiRemoveAnyPage prefers the free list.
  *
- * Locking: interrupts are off during boot; the execution issue adds the
- * PFN lock (a spin lock at DISPATCH_LEVEL) around every list operation.
+ * Locking: the PFN lock, which on this single processor is raising to
+ * DISPATCH_LEVEL (MI_LOCK_PFN below), is held around every list operation
+ * and every change of a frame's list, usage or reference count; the usage
+ * counts and the zeroing counters are under it too. A frame off the lists
+ * belongs to whoever took it: PteAddress, OriginalPte, Pageable and
+ * UsedPageTableEntries are its to write without the lock (mm/mi.h says so
+ * field by field). During boot (MiInitializePfnDatabase,
+ * MiChangePageUsage) interrupts are off and nothing else runs. Callers
+ * must be at DISPATCH_LEVEL or below.
  */
 #include "mi.h"
 
@@ -26,9 +33,12 @@
 #ifdef PAGODA_HOST
 #define MI_LOCK_PFN() 0
 #define MI_UNLOCK_PFN(Old) ((void)(Old))
+#define MI_ASSERT_PFN_LOCK_ALLOWED() ((void)0)
 #else
 #define MI_LOCK_PFN() KeRaiseIrqlToDpcLevel()
 #define MI_UNLOCK_PFN(Old) KeLowerIrql(Old)
+/* The public entry points take the PFN lock: DISPATCH_LEVEL at most. */
+#define MI_ASSERT_PFN_LOCK_ALLOWED() ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL)
 #endif
 
 MMPFNLIST MmZeroedPageListHead = {0, ZeroedPageList, MM_EMPTY_LIST, MM_EMPTY_LIST};
@@ -178,6 +188,7 @@ void MiInsertPageInFreeList(PFN_NUMBER Pfn)
 
 NTSTATUS MmAllocatePhysicalPage(MI_PFN_USAGE Usage, BOOLEAN Zero, PPFN_NUMBER Pfn)
 {
+    MI_ASSERT_PFN_LOCK_ALLOWED();
     ASSERT(Usage > MiUsageFree && Usage < MiUsageMaximum);
     PFN_NUMBER Frame = Zero ? MiRemoveZeroPage(Usage) : MiRemoveAnyPage(Usage);
     if (Frame == MM_EMPTY_LIST)
@@ -188,6 +199,7 @@ NTSTATUS MmAllocatePhysicalPage(MI_PFN_USAGE Usage, BOOLEAN Zero, PPFN_NUMBER Pf
 
 void MmFreePhysicalPage(PFN_NUMBER Pfn)
 {
+    MI_ASSERT_PFN_LOCK_ALLOWED();
     MiInsertPageInFreeList(Pfn);
 }
 
@@ -213,6 +225,20 @@ PFN_NUMBER MmAvailablePages(void)
 PFN_NUMBER MmPagesInUse(MI_PFN_USAGE Usage)
 {
     return Usage < MiUsageMaximum ? MiUsageCount[Usage] : 0;
+}
+
+void MmQueryMemoryCounters(PMM_MEMORY_COUNTERS Counters)
+{
+    MI_ASSERT_PFN_LOCK_ALLOWED();
+    KIRQL OldIrql = MI_LOCK_PFN();
+    Counters->TotalPages = MmPhysicalMemoryBlock.NumberOfPages;
+    Counters->AvailablePages = MmFreePageListHead.Total + MmZeroedPageListHead.Total;
+    Counters->ZeroedPages = MmZeroedPageListHead.Total;
+    for (ULONG Usage = 0; Usage < MiUsageMaximum; Usage++)
+        Counters->PagesByUsage[Usage] = MiUsageCount[Usage];
+    Counters->ZeroedPagesServed = MmZeroedPagesServed;
+    Counters->PagesZeroedOnDemand = MmPagesZeroedOnDemand;
+    MI_UNLOCK_PFN(OldIrql);
 }
 
 /*

@@ -52,9 +52,9 @@
 /* kernel/x64/usercopy.asm; they copy and touch, the checks are here.
  * Each returns STATUS_SUCCESS or, when the user side faulted and the
  * memory manager could not resolve it, STATUS_ACCESS_VIOLATION. */
-NTSTATUS __attribute__((warn_unused_result))
+MUST_INSPECT_RESULT NTSTATUS
 KiCopyUserMemory(PVOID Destination, const void *Source, SIZE_T Length);
-NTSTATUS __attribute__((warn_unused_result)) KiProbeUserByteForWrite(PVOID Address);
+MUST_INSPECT_RESULT NTSTATUS KiProbeUserByteForWrite(PVOID Address);
 
 static BOOLEAN MiIsValidProbeAlignment(ULONG Alignment)
 {
@@ -135,6 +135,7 @@ NTSTATUS ProbeForRead(const void *Address, SIZE_T Length, ULONG Alignment)
  */
 NTSTATUS ProbeForWrite(PVOID Address, SIZE_T Length, ULONG Alignment)
 {
+    ASSERT(KeGetCurrentIrql() < DISPATCH_LEVEL);
     if (Length == 0)
         return STATUS_SUCCESS;
     NTSTATUS Status = MiCheckProbe((ULONG_PTR)Address, Length, Alignment);
@@ -170,6 +171,7 @@ NTSTATUS ProbeForWrite(PVOID Address, SIZE_T Length, ULONG Alignment)
  */
 NTSTATUS MmCopyFromUser(PVOID KernelDestination, const void *UserSource, SIZE_T Length)
 {
+    ASSERT(KeGetCurrentIrql() < DISPATCH_LEVEL);
     if (Length == 0)
         return STATUS_SUCCESS;
     ASSERT(MiIsKernelBuffer(KernelDestination, Length));
@@ -190,6 +192,7 @@ NTSTATUS MmCopyFromUser(PVOID KernelDestination, const void *UserSource, SIZE_T 
  */
 NTSTATUS MmCopyToUser(PVOID UserDestination, const void *KernelSource, SIZE_T Length)
 {
+    ASSERT(KeGetCurrentIrql() < DISPATCH_LEVEL);
     if (Length == 0)
         return STATUS_SUCCESS;
     ASSERT(MiIsKernelBuffer(KernelSource, Length));

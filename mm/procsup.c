@@ -16,7 +16,13 @@
  * MM_SHARED_USER_DATA_VA in system space and read-only at 0x7FFE0000 in
  * every user half.
  *
- * Locking: none yet; the execution issue adds the process lock.
+ * Locking: an address space has no lock of its own. While it is created
+ * or deleted nobody else can reach it, so no lock is taken; afterwards its
+ * user half is changed under the VM mutex (mm/virtual.c). CR3 and
+ * MmCurrentAddressSpace change together with interrupts disabled
+ * (MmAttachAddressSpace, and the scheduler's context switch). Frames come
+ * and go under the PFN lock; the hyperspace window is used at
+ * DISPATCH_LEVEL.
  */
 #include "mi.h"
 #include "../rtl/rtl.h"
@@ -77,6 +83,7 @@ static void MiWriteEntryOfFrame(PFN_NUMBER TablePfn, ULONG Index, ULONG64 Value)
 
 NTSTATUS MmCreateProcessAddressSpace(PMMADDRESS_SPACE *Result)
 {
+    ASSERT(KeGetCurrentIrql() < DISPATCH_LEVEL);
     PFN_NUMBER Frames[4] = {MM_EMPTY_LIST, MM_EMPTY_LIST, MM_EMPTY_LIST, MM_EMPTY_LIST};
     PMMADDRESS_SPACE AddressSpace;
     PMMVAD Vad;
@@ -128,7 +135,7 @@ NTSTATUS MmCreateProcessAddressSpace(PMMADDRESS_SPACE *Result)
         Vad->Node.StartingVpn = MM_SHARED_USER_DATA_USER >> PAGE_SHIFT;
         Vad->Node.EndingVpn = Vad->Node.StartingVpn;
         Vad->AllocationProtect = PAGE_READONLY;
-        Vad->Flags = MI_VAD_SHARED_USER_DATA;
+        Vad->Flags = MM_VAD_SHARED_USER_DATA;
         Vad->CommittedPages = 1;
         Status = MiInsertNode(&AddressSpace->VadRoot, &Vad->Node);
         ASSERT(NT_SUCCESS(Status));
@@ -201,6 +208,7 @@ static void MiDeleteUserHalf(PMMADDRESS_SPACE AddressSpace)
 
 void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace)
 {
+    ASSERT(KeGetCurrentIrql() < DISPATCH_LEVEL);
     ASSERT(AddressSpace != MmCurrentAddressSpace && AddressSpace != &MmSystemAddressSpace);
     PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
     MiDeleteAllVads(AddressSpace);

@@ -15,8 +15,15 @@
  * A table that does not exist yet is created by writing its parent entry;
  * it then appears, zeroed by us, at the address the formula gives.
  *
- * Locking: none yet (single processor, interrupts off during boot); the
- * execution issue adds the PFN lock around the frame allocations.
+ * Locking: nothing in this file takes a lock of its own, except the
+ * hyperspace window (DISPATCH_LEVEL while mapped) and MmWalkPageTables
+ * (the VM mutex). The caller holds the lock of the range it edits: the VM
+ * mutex for the user half (mm/virtual.c), DISPATCH_LEVEL for system PTEs
+ * and nonpaged pool, the paged pool's mutex for paged pool; the page-fault
+ * handler, with interrupts disabled, changes only the PTE of the page that
+ * faulted (demand-zero, guard, transition). New page-table frames come
+ * from the PFN lists under the PFN lock. The Mm* readers
+ * (MmIsAddressValid and friends) take no lock, at any IRQL.
  */
 #include "mi.h"
 #include "../rtl/rtl.h"
@@ -371,6 +378,45 @@ ULONG64 MmGetPhysicalAddress(const void *Va)
     if (MiWalk(Va, &Last, &Large) != 4 || Large)
         return 0;
     return (Last.u.Long & MM_PTE_FRAME_MASK) | BYTE_OFFSET(Va);
+}
+
+/* The walk proper, in the current address space: the PML4 page is always
+ * mapped through the self-map, and each lower table is mapped exactly when
+ * the entry above it is present, so stopping at the first not-present
+ * entry - or at a large page, whose "table" below is data - never faults. */
+static void MiWalkCurrentPageTables(const void *Va, PMM_PTE_WALK Walk)
+{
+    const PMMPTE Entries[4] = {MiGetPxeAddress(Va), MiGetPpeAddress(Va), MiGetPdeAddress(Va),
+                               MiGetPteAddress(Va)};
+    for (ULONG Level = 0; Level < 4; Level++) {
+        MMPTE Entry;
+        Entry.u.Long = *(volatile ULONG64 *)&Entries[Level]->u.Long;
+        Walk->EntryAddress[Level] = (ULONG64)Entries[Level];
+        Walk->Entry[Level] = Entry.u.Long;
+        Walk->Levels = Level + 1;
+        if (!Entry.u.Hard.Valid)
+            break;
+        /* PS in a PDPTE (1 GiB) or PDE (2 MiB) ends the walk (SDM 5.5.4). */
+        if ((Level == 1 || Level == 2) && Entry.u.Hard.LargePage)
+            break;
+    }
+}
+
+/* The VM mutex keeps the user half's tables from being created or freed
+ * under the walk. System-half tables below the PML4 are never freed, so
+ * every read stays mapped; one that another thread is creating at that
+ * moment may show entries not yet cleared: the walk is a snapshot for the
+ * shell, never the basis of a decision. */
+NTSTATUS MmWalkPageTables(PMMADDRESS_SPACE AddressSpace, ULONG64 Va, PMM_PTE_WALK Walk)
+{
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    if (!MiIsCanonical((PVOID)Va))
+        return STATUS_INVALID_PARAMETER;
+    memset(Walk, 0, sizeof(*Walk));
+    PMMADDRESS_SPACE Previous = MiEnterAddressSpace(AddressSpace);
+    MiWalkCurrentPageTables((PVOID)Va, Walk);
+    MiLeaveAddressSpace(Previous);
+    return STATUS_SUCCESS;
 }
 
 static void MiPrintEntryFlags(MMPTE Entry)

@@ -12,7 +12,11 @@
  * Only part of each region's address range is managed, so that the bitmaps
  * stay small (see the sizes below); DESIGN.md's layout reserves far more.
  *
- * Locking: none yet; the execution issue puts a spin lock on each region.
+ * Locking: each region's bitmap, hint and count are changed at
+ * DISPATCH_LEVEL (the region lock: on one processor, raising the IRQL keeps
+ * every other thread and DPC away). MiIsVaReserved reads without it. The
+ * public routines map and unmap at DISPATCH_LEVEL too, taking the PFN lock
+ * for frames and page tables; callers are at DISPATCH_LEVEL or below.
  */
 #include "mi.h"
 #include "../rtl/rtl.h"
@@ -125,6 +129,7 @@ void MiInitializeSystemVa(void)
 
 PVOID MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, BOOLEAN Uncached)
 {
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     ULONG64 Physical = (ULONG64)PhysicalAddress.QuadPart;
     ULONG_PTR Pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(Physical, NumberOfBytes);
     if (NumberOfBytes == 0)
@@ -151,6 +156,7 @@ PVOID MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, BOOLE
 
 void MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
 {
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     PUCHAR Base = PAGE_ALIGN(BaseAddress);
     ULONG_PTR Pages = ADDRESS_AND_SIZE_TO_SPAN_PAGES(BaseAddress, NumberOfBytes);
     for (ULONG_PTR i = 0; i < Pages; i++)
@@ -160,6 +166,7 @@ void MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
 
 PVOID MmCreateKernelStack(ULONG Pages)
 {
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     /* Pages + 1 virtual pages; the lowest stays unmapped: the guard. */
     PUCHAR Guard = MiReserveVa(&MiSystemPteRegion, Pages + 1);
     if (!Guard)
@@ -184,26 +191,11 @@ PVOID MmCreateKernelStack(ULONG Pages)
 
 void MmDeleteKernelStack(PVOID StackBase, ULONG Pages)
 {
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     PUCHAR Guard = (PUCHAR)StackBase - (Pages + 1) * PAGE_SIZE;
     KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
     for (ULONG i = 1; i <= Pages; i++)
         MiInsertPageInFreeList(MiUnmapPage(Guard + i * PAGE_SIZE).u.Hard.PageFrameNumber);
     KeLowerIrql(OldIrql);
     MiReleaseVa(&MiSystemPteRegion, Guard, Pages + 1);
-}
-
-/*
- * The zero-page thread (priority 0: it runs only when nothing else wants
- * the processor): zero free frames in the background so that demand-zero
- * faults find them ready, as NT's does. Sleeps 50 ms when nothing is left.
- */
-void MmZeroPageThread(PVOID Context)
-{
-    UNREFERENCED_PARAMETER(Context);
-    LARGE_INTEGER Interval;
-    Interval.QuadPart = -50 * 10000LL;
-    for (;;) {
-        if (!MiZeroOneFreePage())
-            KeDelayExecutionThread(KernelMode, FALSE, &Interval);
-    }
 }

@@ -7,8 +7,9 @@
  * StartingVpn also orders them by EndingVpn, and a search for a page
  * number is an ordinary binary-search-tree descent.
  *
- * Locking and IRQL: none here; the caller holds the owning process's
- * address-space lock. No allocation, no pageable data of our own.
+ * Locking and IRQL: none here; the caller holds the VM mutex
+ * (mm/virtual.c) or is the only thread that can reach the tree. No
+ * allocation, no pageable data of our own.
  *
  * Why AVL. A plain binary search tree degenerates into a list when ranges
  * are inserted in address order - and that is exactly how a process

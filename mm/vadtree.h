@@ -12,11 +12,12 @@
  * "intrusive" node), so this code never allocates: the caller owns the
  * memory of every node and gets it back through CONTAINING_RECORD.
  *
- * Locking: none inside. The tree of a process is protected by that
- * process's address-space lock, which every caller must hold (shared for the
- * lookups, exclusive for insert and remove). The code touches only the nodes
- * and the table, never pageable memory of its own, so it is safe at any IRQL
- * at which the nodes themselves may be touched.
+ * Locking: none inside. The tree of an address space is protected by the
+ * VM mutex (mm/virtual.c), which every caller holds - or the caller is the
+ * only thread that can reach the tree (creating or deleting the address
+ * space; the host unit tests). The code touches only the nodes and the
+ * table, never pageable memory of its own, so it is safe at any IRQL at
+ * which the nodes themselves may be touched.
  *
  * All functions take the table first, unlike NT's MiInsertNode(Node, Table):
  * one order for every routine is easier to remember.
@@ -24,26 +25,11 @@
 #ifndef PAGODA_MM_VADTREE_H
 #define PAGODA_MM_VADTREE_H
 
-#include "../include/ntdef.h"
-#include "../include/ntstatus.h"
+#include "mm.h"
 
-#ifndef MI_CHECK_RESULT
-#define MI_CHECK_RESULT __attribute__((warn_unused_result))
-#endif
-
-typedef struct _MMADDRESS_NODE {
-    struct _MMADDRESS_NODE *Parent;     /* NULL for the root */
-    struct _MMADDRESS_NODE *LeftChild;  /* ranges below StartingVpn */
-    struct _MMADDRESS_NODE *RightChild; /* ranges above EndingVpn */
-    LONG Balance;              /* height(right) - height(left), in -1..1 */
-    ULONG_PTR StartingVpn;     /* first page of the range */
-    ULONG_PTR EndingVpn;       /* last page of the range (inclusive) */
-} MMADDRESS_NODE, *PMMADDRESS_NODE;
-
-typedef struct _MM_AVL_TABLE {
-    PMMADDRESS_NODE Root;               /* NULL when the table is empty */
-    ULONG NumberGenericTableElements;   /* number of nodes in the tree */
-} MM_AVL_TABLE, *PMM_AVL_TABLE;
+/* MMADDRESS_NODE and MM_AVL_TABLE are defined in mm/mm.h, because
+ * MMADDRESS_SPACE embeds the table; everything that reads or changes them
+ * is here. */
 
 /* Make Table an empty tree. */
 VOID MiInitializeAvlTable(PMM_AVL_TABLE Table);
@@ -55,7 +41,7 @@ VOID MiInitializeAvlTable(PMM_AVL_TABLE Table);
  * EndingVpn; STATUS_CONFLICTING_ADDRESSES when the range overlaps a node
  * already in the table. On failure the table is unchanged. O(log n).
  */
-MI_CHECK_RESULT NTSTATUS MiInsertNode(PMM_AVL_TABLE Table, PMMADDRESS_NODE Node);
+MUST_INSPECT_RESULT NTSTATUS MiInsertNode(PMM_AVL_TABLE Table, PMMADDRESS_NODE Node);
 
 /*
  * Unlink Node from Table and rebalance. The node's memory still belongs to
@@ -64,7 +50,7 @@ MI_CHECK_RESULT NTSTATUS MiInsertNode(PMM_AVL_TABLE Table, PMMADDRESS_NODE Node)
  * Table (a double free of a VAD, say), in which case nothing changes.
  * O(log n).
  */
-MI_CHECK_RESULT NTSTATUS MiRemoveNode(PMM_AVL_TABLE Table, PMMADDRESS_NODE Node);
+MUST_INSPECT_RESULT NTSTATUS MiRemoveNode(PMM_AVL_TABLE Table, PMMADDRESS_NODE Node);
 
 /* The node whose range contains Vpn, or NULL. O(log n). */
 PMMADDRESS_NODE MiLocateAddress(PMM_AVL_TABLE Table, ULONG_PTR Vpn);
@@ -97,7 +83,7 @@ PMMADDRESS_NODE MiPreviousNode(PMMADDRESS_NODE Node);
  * is not a power of two (caller bugs: NtAllocateVirtualMemory validates
  * user input before it gets here). O(log n + k), k = nodes in the window.
  */
-MI_CHECK_RESULT NTSTATUS MiFindEmptyAddressRange(PMM_AVL_TABLE Table,
+MUST_INSPECT_RESULT NTSTATUS MiFindEmptyAddressRange(PMM_AVL_TABLE Table,
                                                  ULONG_PTR SizeInPages,
                                                  ULONG_PTR AlignmentInPages,
                                                  ULONG_PTR LowestVpn,

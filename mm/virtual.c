@@ -71,10 +71,16 @@
  *   NOTE: MEM_RESET, MEM_LARGE_PAGES, MEM_PHYSICAL, MEM_WRITE_WATCH and
  *   ZeroBits are not supported.
  *
- * Locking and IRQL: callers run at PASSIVE_LEVEL with AddressSpace current
- * (attached). There is no lock yet: the execution issue adds the
- * address-space lock (NT's AddressCreationLock) around each of these
- * routines, exclusive for the changes and shared for the query. Every
+ * Locking and IRQL: the VM mutex (MiVirtualMemoryMutex, below) is one fast
+ * mutex for every address space. The Mm*VirtualMemory routines run with it
+ * held, at APC_LEVEL, and with AddressSpace current (attached): the
+ * Nt*VirtualMemory services (mm/ntvm.c), MmCommitUserRange and
+ * MmReleaseUserRange take it and attach through MiEnterAddressSpace. The
+ * one caller without it is ps/ldr.c, mapping the image of a process that
+ * has no thread yet, at PASSIVE_LEVEL. Under the mutex nobody else changes
+ * the VAD tree, the commit counts or the user page tables; page faults
+ * still happen (the mutex leaves interrupts on) and only turn demand-zero
+ * PTEs valid. Frames come and go under the PFN lock (mm/pfn.c). Every
  * routine validates all of its arguments before it changes anything, and a
  * failure part-way through puts back what it had done.
  */
@@ -96,6 +102,41 @@
  * many pages the bitmap lives on the stack (128 bytes); above, in pool. */
 #define MI_STACK_BITMAP_PAGES 1024
 #define MI_COMMIT_BITMAP_TAG POOL_TAG('V', 'a', 'd', 'B')
+
+/* One lock for every change to any user half: two threads of a process
+ * must not edit its VAD tree and page tables at once. A fast mutex
+ * (APC_LEVEL): page faults may still be taken while it is held.
+ * NOTE: one lock for all processes is the simple choice; NT has one per
+ * process (the address-creation lock). */
+static FAST_MUTEX MiVirtualMemoryMutex;
+
+void MiInitializeVirtualMemoryLock(void)
+{
+    ExInitializeFastMutex(&MiVirtualMemoryMutex);
+}
+
+void MiLockVirtualMemory(void)
+{
+    ExAcquireFastMutex(&MiVirtualMemoryMutex);
+}
+
+void MiUnlockVirtualMemory(void)
+{
+    ExReleaseFastMutex(&MiVirtualMemoryMutex);
+}
+
+PMMADDRESS_SPACE MiEnterAddressSpace(PMMADDRESS_SPACE Space)
+{
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    MiLockVirtualMemory();
+    return MmAttachAddressSpace(Space);
+}
+
+void MiLeaveAddressSpace(PMMADDRESS_SPACE Previous)
+{
+    MmAttachAddressSpace(Previous);
+    MiUnlockVirtualMemory();
+}
 
 static inline ULONG_PTR MiVaToVpn(ULONG_PTR Va)
 {
@@ -229,7 +270,7 @@ static void MiRecordCommittedPages(ULONG_PTR Start, ULONG_PTR End, ULONG64 *Bitm
  * every page committed here is decommitted again, nothing is charged, and
  * the range is as it was.
  */
-static MI_CHECK_RESULT NTSTATUS MiCommitPages(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad,
+static MUST_INSPECT_RESULT NTSTATUS MiCommitPages(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad,
                                               ULONG_PTR Start, ULONG_PTR End, ULONG MmProtection,
                                               const ULONG64 *WasCommitted)
 {
@@ -298,7 +339,7 @@ static void MiProtectCommittedPages(ULONG_PTR Start, ULONG_PTR End, ULONG MmProt
  * [Base, Base + Size), or for Size bytes anywhere when Base is 0, and
  * commit all of it when asked. Arguments are checked by the caller.
  */
-static MI_CHECK_RESULT NTSTATUS MiReserveRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
+static MUST_INSPECT_RESULT NTSTATUS MiReserveRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
                                                SIZE_T *RegionSize, ULONG AllocationType,
                                                ULONG Protect, ULONG MmProtection)
 {
@@ -333,7 +374,7 @@ static MI_CHECK_RESULT NTSTATUS MiReserveRange(PMMADDRESS_SPACE AddressSpace, PV
     Vad->Node.StartingVpn = StartVpn;
     Vad->Node.EndingVpn = EndVpn;
     Vad->AllocationProtect = Protect;
-    Vad->Flags = MI_VAD_PRIVATE;
+    Vad->Flags = MM_VAD_PRIVATE;
     Status = MiInsertNode(&AddressSpace->VadRoot, &Vad->Node);
     ASSERT(NT_SUCCESS(Status)); /* the range was checked free above */
 
@@ -358,7 +399,7 @@ remove_vad:
  * committed already stay so, contents and all, and take the new protection
  * (as NT does: it calls MiProtectVirtualMemory for them afterwards).
  */
-static MI_CHECK_RESULT NTSTATUS MiCommitRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
+static MUST_INSPECT_RESULT NTSTATUS MiCommitRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
                                               SIZE_T *RegionSize, ULONG MmProtection)
 {
     ULONG_PTR Base = (ULONG_PTR)*BaseAddress;
@@ -370,7 +411,7 @@ static MI_CHECK_RESULT NTSTATUS MiCommitRange(PMMADDRESS_SPACE AddressSpace, PVO
 
     /* Windows' ERROR_INVALID_ADDRESS: not reserved, or not in one piece. */
     PMMVAD Vad = MiFindVadContaining(AddressSpace, Start, End);
-    if (Vad == NULL || (Vad->Flags & MI_VAD_SHARED_USER_DATA))
+    if (Vad == NULL || (Vad->Flags & MM_VAD_SHARED_USER_DATA))
         return STATUS_CONFLICTING_ADDRESSES;
 
     ULONG_PTR Pages = MiVaToVpn(End) - MiVaToVpn(Start) + 1;
@@ -430,12 +471,14 @@ free_bitmap:
  *   STATUS_INSUFFICIENT_RESOURCES no pool for the VAD or no frame for a
  *                                 page table.
  *
- * PASSIVE_LEVEL; AddressSpace must be current. Commits a demand-zero PTE per
+ * IRQL <= APC_LEVEL, the VM mutex held (mm/mm.h says when it may be
+ * skipped); AddressSpace must be current. Commits a demand-zero PTE per
  * page: frames come on first touch (mm/fault.c).
  */
 NTSTATUS MmAllocateVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
                                  SIZE_T *RegionSize, ULONG AllocationType, ULONG Protect)
 {
+    ASSERT(KeGetCurrentIrql() <= APC_LEVEL);
     ASSERT(AddressSpace == MmCurrentAddressSpace);
     ASSERT(BaseAddress != NULL && RegionSize != NULL);
 
@@ -476,11 +519,13 @@ NTSTATUS MmAllocateVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddre
  *   STATUS_UNABLE_TO_FREE_VM    the range runs past the end of the VAD;
  *   STATUS_FREE_VM_NOT_AT_BASE  size 0 with a base that is not the VAD's.
  *
- * PASSIVE_LEVEL; AddressSpace must be current.
+ * IRQL <= APC_LEVEL, the VM mutex held (mm/mm.h says when it may be
+ * skipped); AddressSpace must be current.
  */
 NTSTATUS MmFreeVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
                              SIZE_T *RegionSize, ULONG FreeType)
 {
+    ASSERT(KeGetCurrentIrql() <= APC_LEVEL);
     ASSERT(AddressSpace == MmCurrentAddressSpace);
     ASSERT(BaseAddress != NULL && RegionSize != NULL);
 
@@ -502,7 +547,7 @@ NTSTATUS MmFreeVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
         if (MiVaToVpn(End) > Vad->Node.EndingVpn)
             return STATUS_UNABLE_TO_FREE_VM;
     }
-    if (Vad->Flags & MI_VAD_SHARED_USER_DATA)
+    if (Vad->Flags & MM_VAD_SHARED_USER_DATA)
         return STATUS_INVALID_PARAMETER;
     if (Size == 0) {
         if (Start != VadStart)
@@ -540,11 +585,13 @@ NTSTATUS MmFreeVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
  *   STATUS_CONFLICTING_ADDRESSES   not inside one VAD;
  *   STATUS_NOT_COMMITTED           a page of the range is not committed.
  *
- * PASSIVE_LEVEL; AddressSpace must be current.
+ * IRQL <= APC_LEVEL, the VM mutex held (mm/mm.h says when it may be
+ * skipped); AddressSpace must be current.
  */
 NTSTATUS MmProtectVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
                                 SIZE_T *RegionSize, ULONG NewProtect, PULONG OldProtect)
 {
+    ASSERT(KeGetCurrentIrql() <= APC_LEVEL);
     ASSERT(AddressSpace == MmCurrentAddressSpace);
     ASSERT(BaseAddress != NULL && RegionSize != NULL && OldProtect != NULL);
 
@@ -560,7 +607,7 @@ NTSTATUS MmProtectVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddres
     PMMVAD Vad = MiFindVadContaining(AddressSpace, Start, End);
     if (Vad == NULL)
         return STATUS_CONFLICTING_ADDRESSES;
-    if (Vad->Flags & MI_VAD_SHARED_USER_DATA)
+    if (Vad->Flags & MM_VAD_SHARED_USER_DATA)
         return STATUS_INVALID_PAGE_PROTECTION;
     if (MiCountCommittedPages(Start, End) != MiVaToVpn(End) - MiVaToVpn(Start) + 1)
         return STATUS_NOT_COMMITTED;
@@ -594,11 +641,13 @@ NTSTATUS MmProtectVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddres
  * Returns STATUS_SUCCESS, or STATUS_INVALID_PARAMETER for an address above
  * MM_HIGHEST_USER_ADDRESS. Changes nothing.
  *
- * PASSIVE_LEVEL; AddressSpace must be current.
+ * IRQL <= APC_LEVEL, the VM mutex held (mm/mm.h says when it may be
+ * skipped); AddressSpace must be current.
  */
 NTSTATUS MmQueryVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID BaseAddress,
                               PMEMORY_BASIC_INFORMATION Information)
 {
+    ASSERT(KeGetCurrentIrql() <= APC_LEVEL);
     ASSERT(AddressSpace == MmCurrentAddressSpace);
     ASSERT(Information != NULL);
 
@@ -657,21 +706,73 @@ NTSTATUS MmQueryVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID BaseAddress,
  * frames and page tables of the user half itself afterwards (so pages are
  * not decommitted one by one here).
  *
- * PASSIVE_LEVEL; AddressSpace must be current and about to be deleted.
+ * IRQL < DISPATCH_LEVEL, no lock: AddressSpace must be current, about to
+ * be deleted, and out of every other thread's reach.
  */
 void MiDeleteAllVads(PMMADDRESS_SPACE AddressSpace)
 {
+    ASSERT(KeGetCurrentIrql() < DISPATCH_LEVEL);
     ASSERT(AddressSpace == MmCurrentAddressSpace);
 
     PMMADDRESS_NODE Node;
     while ((Node = AddressSpace->VadRoot.Root) != NULL) {
         PMMVAD Vad = MiVadFromNode(Node);
         /* The shared user data page is not charged to the process. */
-        if (!(Vad->Flags & MI_VAD_SHARED_USER_DATA)) {
+        if (!(Vad->Flags & MM_VAD_SHARED_USER_DATA)) {
             ASSERT(AddressSpace->CommittedPages >= Vad->CommittedPages);
             AddressSpace->CommittedPages -= Vad->CommittedPages;
         }
         MiDeleteVad(AddressSpace, Vad);
     }
     ASSERT(AddressSpace->CommittedPages == 0);
+}
+
+/* ------------------------------------------------------------------------
+ * For kernel callers outside mm/: the same routines on an address space
+ * that need not be current, under the VM mutex.
+ * ------------------------------------------------------------------------ */
+
+NTSTATUS MmReleaseUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base)
+{
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    SIZE_T Size = 0;
+    PMMADDRESS_SPACE Previous = MiEnterAddressSpace(AddressSpace);
+    NTSTATUS Status = MmFreeVirtualMemory(AddressSpace, &Base, &Size, MEM_RELEASE);
+    MiLeaveAddressSpace(Previous);
+    return Status;
+}
+
+NTSTATUS MmCommitUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base, SIZE_T Size, ULONG Protect)
+{
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    PMMADDRESS_SPACE Previous = MiEnterAddressSpace(AddressSpace);
+    NTSTATUS Status = MmAllocateVirtualMemory(AddressSpace, &Base, &Size, MEM_COMMIT, Protect);
+    MiLeaveAddressSpace(Previous);
+    return Status;
+}
+
+/* The VAD tree lives in nonpaged pool, so no attach is needed; the mutex
+ * keeps every insert, remove and rebalance out of the walk. */
+ULONG MmEnumerateVads(PMMADDRESS_SPACE AddressSpace, PMM_ENUMERATE_VAD_ROUTINE Callback,
+                      PVOID Context)
+{
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    MiLockVirtualMemory();
+    PMM_AVL_TABLE Table = &AddressSpace->VadRoot;
+    ULONG Count = Table->NumberGenericTableElements;
+    for (PMMADDRESS_NODE Node = MiFirstNode(Table); Node != NULL && Callback != NULL;
+         Node = MiNextNode(Node)) {
+        PMMVAD Vad = MiVadFromNode(Node);
+        MM_VAD_INFORMATION Info = {
+            .StartingAddress = MiVpnToVa(Node->StartingVpn),
+            .EndingAddress = MiVadEnd(Vad),
+            .AllocationProtect = Vad->AllocationProtect,
+            .Flags = Vad->Flags,
+            .CommittedPages = Vad->CommittedPages,
+        };
+        if (!Callback(&Info, Context))
+            break;
+    }
+    MiUnlockVirtualMemory();
+    return Count;
 }

@@ -157,8 +157,6 @@ typedef struct _OBJECT_HANDLE_INFORMATION {
     ACCESS_MASK GrantedAccess;
 } OBJECT_HANDLE_INFORMATION, *POBJECT_HANDLE_INFORMATION;
 
-#define OB_STATUS NTSTATUS __attribute__((warn_unused_result))
-
 /* ------------------------------------------------------------------------
  * Types and objects (kernel/ob.c)
  * ------------------------------------------------------------------------ */
@@ -178,7 +176,8 @@ void ObInitializeObjectType(POBJECT_TYPE Type, const char *Name, OB_DELETE_METHO
  * Returns STATUS_INSUFFICIENT_RESOURCES when pool is exhausted.
  * IRQL <= DISPATCH_LEVEL.
  */
-OB_STATUS ObCreateObject(POBJECT_TYPE Type, ULONG BodySize, PVOID *Object);
+MUST_INSPECT_RESULT NTSTATUS
+ObCreateObject(POBJECT_TYPE Type, ULONG BodySize, PVOID *Object);
 
 /*
  * Take one more reference on a live object; returns the new count.
@@ -233,8 +232,9 @@ static inline LONG_PTR ObDereferenceObject(PVOID Object)
  * DesiredAccess and AccessMode are accepted for the DDK signature; there
  * is no security descriptor to check them against. IRQL <= DISPATCH_LEVEL.
  */
-OB_STATUS ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAccess,
-                                     POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode);
+MUST_INSPECT_RESULT NTSTATUS
+ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAccess,
+                           POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode);
 
 /* The type of an object, and its counts (a snapshot: for the shell and
  * tests, never for decisions). */
@@ -261,7 +261,8 @@ void ObEnumerateObjectTypes(OB_ENUM_TYPE_ROUTINE Callback, PVOID Context);
  * demand). The caller frees it with ObDestroyHandleTable.
  * Returns STATUS_INSUFFICIENT_RESOURCES. IRQL <= DISPATCH_LEVEL.
  */
-OB_STATUS ObCreateHandleTable(PHANDLE_TABLE *Table);
+MUST_INSPECT_RESULT NTSTATUS
+ObCreateHandleTable(PHANDLE_TABLE *Table);
 
 /*
  * Close every handle still open in Table (each drops its reference, which
@@ -279,8 +280,9 @@ void ObDestroyHandleTable(PHANDLE_TABLE Table);
  * STATUS_INSUFFICIENT_RESOURCES with nothing changed.
  * IRQL <= DISPATCH_LEVEL; Table's lock must not be held.
  */
-OB_STATUS ObInsertHandle(PHANDLE_TABLE Table, PVOID Object, ACCESS_MASK GrantedAccess,
-                         ULONG Attributes, PHANDLE Handle);
+MUST_INSPECT_RESULT NTSTATUS
+ObInsertHandle(PHANDLE_TABLE Table, PVOID Object, ACCESS_MASK GrantedAccess,
+               ULONG Attributes, PHANDLE Handle);
 
 /*
  * Look Handle up in Table and return its object with a new reference in
@@ -290,11 +292,13 @@ OB_STATUS ObInsertHandle(PHANDLE_TABLE Table, PVOID Object, ACCESS_MASK GrantedA
  * with *Object = NULL. HandleInformation, if not NULL, receives the
  * entry's access and attributes. IRQL <= DISPATCH_LEVEL.
  */
-OB_STATUS ObReferenceObjectByHandleInTable(PHANDLE_TABLE Table, HANDLE Handle,
-                                           POBJECT_TYPE ObjectType, PVOID *Object);
-OB_STATUS ObReferenceObjectByHandleInTableEx(PHANDLE_TABLE Table, HANDLE Handle,
-                                             POBJECT_TYPE ObjectType, PVOID *Object,
-                                             POBJECT_HANDLE_INFORMATION HandleInformation);
+MUST_INSPECT_RESULT NTSTATUS
+ObReferenceObjectByHandleInTable(PHANDLE_TABLE Table, HANDLE Handle,
+                                 POBJECT_TYPE ObjectType, PVOID *Object);
+MUST_INSPECT_RESULT NTSTATUS
+ObReferenceObjectByHandleInTableEx(PHANDLE_TABLE Table, HANDLE Handle,
+                                   POBJECT_TYPE ObjectType, PVOID *Object,
+                                   POBJECT_HANDLE_INFORMATION HandleInformation);
 
 /*
  * Free Handle's slot and drop its reference (which may delete the object).
@@ -317,9 +321,10 @@ NTSTATUS ObCloseHandleInTable(PHANDLE_TABLE Table, HANDLE Handle);
  * STATUS_INVALID_PARAMETER for unknown options or attributes.
  * IRQL <= DISPATCH_LEVEL; neither table's lock held.
  */
-OB_STATUS ObDuplicateHandle(PHANDLE_TABLE SourceTable, HANDLE SourceHandle,
-                            PHANDLE_TABLE TargetTable, ACCESS_MASK DesiredAccess,
-                            ULONG HandleAttributes, ULONG Options, PHANDLE TargetHandle);
+MUST_INSPECT_RESULT NTSTATUS
+ObDuplicateHandle(PHANDLE_TABLE SourceTable, HANDLE SourceHandle,
+                  PHANDLE_TABLE TargetTable, ACCESS_MASK DesiredAccess,
+                  ULONG HandleAttributes, ULONG Options, PHANDLE TargetHandle);
 
 /*
  * Create *Child holding, at the same handle values, every handle of Parent
@@ -328,7 +333,8 @@ OB_STATUS ObDuplicateHandle(PHANDLE_TABLE SourceTable, HANDLE SourceHandle,
  * InheritHandles = TRUE does. Returns STATUS_INSUFFICIENT_RESOURCES.
  * IRQL <= DISPATCH_LEVEL.
  */
-OB_STATUS ObInheritHandleTable(PHANDLE_TABLE Parent, PHANDLE_TABLE *Child);
+MUST_INSPECT_RESULT NTSTATUS
+ObInheritHandleTable(PHANDLE_TABLE Parent, PHANDLE_TABLE *Child);
 
 /*
  * Call Callback(Handle, Entry, Context) for each open handle of Table in
@@ -368,10 +374,11 @@ extern PHANDLE_TABLE ObpKernelHandleTable;
  * PsReferenceThreadByHandle (kernel/ps.h) resolve them before calling this.
  * IRQL <= DISPATCH_LEVEL.
  */
-OB_STATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
-                                    POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
-                                    PVOID *Object,
-                                    POBJECT_HANDLE_INFORMATION HandleInformation);
+MUST_INSPECT_RESULT NTSTATUS
+ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
+                          POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
+                          PVOID *Object,
+                          POBJECT_HANDLE_INFORMATION HandleInformation);
 
 /*
  * Open a handle to Object (on which the caller holds a reference, and
@@ -382,9 +389,10 @@ OB_STATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
  * ObjectType (non-NULL) is STATUS_OBJECT_TYPE_MISMATCH; a process without
  * a table is STATUS_PROCESS_IS_TERMINATING. IRQL <= DISPATCH_LEVEL.
  */
-OB_STATUS ObOpenObjectByPointer(PVOID Object, ULONG HandleAttributes, ACCESS_MASK DesiredAccess,
-                                POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
-                                PHANDLE Handle);
+MUST_INSPECT_RESULT NTSTATUS
+ObOpenObjectByPointer(PVOID Object, ULONG HandleAttributes, ACCESS_MASK DesiredAccess,
+                      POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
+                      PHANDLE Handle);
 
 /*
  * Close Handle in the current process (or the kernel table, for a kernel

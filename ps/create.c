@@ -309,7 +309,7 @@ NTSTATUS NtCreateUserProcess(PHANDLE ProcessHandle, PHANDLE ThreadHandle, PCREAT
 
 NTSTATUS NtCreateThread(PHANDLE ThreadHandle, HANDLE ProcessHandle,
                         PUSER_THREAD_START_ROUTINE StartRoutine, PVOID Parameter,
-                        CLIENT_ID_USER *ClientId)
+                        PCLIENT_ID ClientId)
 {
     if ((ULONG64)StartRoutine < MM_LOWEST_USER_ADDRESS || (ULONG64)StartRoutine >= MM_USER_PROBE_ADDRESS)
         return STATUS_INVALID_PARAMETER;
@@ -336,7 +336,7 @@ NTSTATUS NtCreateThread(PHANDLE ThreadHandle, HANDLE ProcessHandle,
     if (NT_SUCCESS(Status))
         Status = MmCopyToUser(ThreadHandle, &Th, sizeof(Th));
     if (NT_SUCCESS(Status) && ClientId) {
-        CLIENT_ID_USER Cid = {Thread->Cid.UniqueProcess, Thread->Cid.UniqueThread};
+        CLIENT_ID Cid = {Thread->Cid.UniqueProcess, Thread->Cid.UniqueThread};
         Status = MmCopyToUser(ClientId, &Cid, sizeof(Cid));
     }
     ObDereferenceObject(Thread);

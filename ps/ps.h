@@ -8,42 +8,47 @@
 #include "../kernel/ke.h"
 #include "../ob/ob.h"
 
-typedef struct _CLIENT_ID {
-    HANDLE UniqueProcess;
-    HANDLE UniqueThread;
-} CLIENT_ID, *PCLIENT_ID;
-
 typedef void (*PKSTART_ROUTINE)(PVOID StartContext);
 
+/* Locks, field by field, as in kernel/ke.h: "dispatcher" is the
+ * dispatcher lock (DISPATCH_LEVEL on this one processor); "creation" means
+ * set before any other thread can reach the object, read-only afterwards;
+ * "own thread" means only the thread itself writes it. */
 typedef struct _EPROCESS {
     KPROCESS Pcb;
-    HANDLE UniqueProcessId;         /* 0 Idle, 4 System, then multiples of 4 */
-    CHAR ImageFileName[16];
-    PHANDLE_TABLE ObjectTable;      /* the private handle table */
-    LIST_ENTRY ActiveProcessLinks;  /* PsActiveProcessHead */
-    NTSTATUS ExitStatus;            /* STATUS_PENDING while it runs */
-    BOOLEAN OwnsAddressSpace;       /* delete it with the process */
-    BOOLEAN Exiting;                /* NtTerminateProcess or a crash: threads leave */
-    BOOLEAN RundownDone;            /* handle table and address space released */
-    HANDLE InheritedFromUniqueProcessId;
-    PVOID ProcessParameters;        /* its PROCESS_PARAMETERS, in its user space */
-    HANDLE ConsoleHandle;           /* its console handle value (stdin = stdout) */
+    HANDLE UniqueProcessId;         /* 0 Idle, 4 System, then multiples of 4. Creation */
+    CHAR ImageFileName[16];         /* creation */
+    PHANDLE_TABLE ObjectTable;      /* the private handle table. Creation; cleared under
+                                     * the dispatcher lock by the rundown. The table
+                                     * has its own lock (ob/ob.h) */
+    LIST_ENTRY ActiveProcessLinks;  /* PsActiveProcessHead. Dispatcher */
+    NTSTATUS ExitStatus;            /* STATUS_PENDING while it runs. Dispatcher */
+    BOOLEAN OwnsAddressSpace;       /* delete it with the process. Creation; cleared
+                                     * under the dispatcher lock by the rundown */
+    BOOLEAN Exiting;                /* NtTerminateProcess or a crash: threads leave.
+                                     * Dispatcher */
+    BOOLEAN RundownDone;            /* handle table and address space released. Dispatcher */
+    HANDLE InheritedFromUniqueProcessId; /* creation */
+    PVOID ProcessParameters;        /* its PROCESS_PARAMETERS, in its user space. Creation */
+    HANDLE ConsoleHandle;           /* its console handle value (stdin = stdout). Creation */
 } EPROCESS, *PEPROCESS;
 
 typedef struct _ETHREAD {
     KTHREAD Tcb;
-    CLIENT_ID Cid;
-    PKSTART_ROUTINE StartRoutine;
-    PVOID StartContext;
-    NTSTATUS ExitStatus;
-    ULONG StackPages;               /* 0: a stack not ours to free (the boot stack) */
-    BOOLEAN UserThread;             /* runs in ring 3 (its kernel stack is for traps) */
-    BOOLEAN Terminating;            /* leave at the next return to user mode */
-    ULONG64 UserStackBase;          /* top of its user stack */
-    ULONG64 UserStackReserve;       /* lowest address of the reservation (guard below commit) */
-    LIST_ENTRY ReaperLink;          /* on the reaper's list after it ended */
-    ULONG64 UserEntry;              /* where it enters ring 3 */
-    ULONG64 UserParameter;          /* RDI at that entry */
+    CLIENT_ID Cid;                  /* creation */
+    PKSTART_ROUTINE StartRoutine;   /* creation */
+    PVOID StartContext;             /* creation */
+    NTSTATUS ExitStatus;            /* dispatcher */
+    ULONG StackPages;               /* 0: a stack not ours to free (the boot stack). Creation */
+    BOOLEAN UserThread;             /* runs in ring 3 (its kernel stack is for traps). Creation */
+    BOOLEAN Terminating;            /* leave at the next return to user mode. Dispatcher */
+    ULONG64 UserStackBase;          /* top of its user stack. Creation */
+    ULONG64 UserStackReserve;       /* lowest address of the reservation (guard below
+                                     * commit). Creation; cleared by its own thread as
+                                     * it exits */
+    LIST_ENTRY ReaperLink;          /* on the reaper's list after it ended. Dispatcher */
+    ULONG64 UserEntry;              /* where it enters ring 3. Creation */
+    ULONG64 UserParameter;          /* RDI at that entry. Creation */
 } ETHREAD, *PETHREAD;
 
 #define PS_KERNEL_STACK_PAGES 4     /* 16 KiB, plus a guard page */

@@ -885,7 +885,7 @@ static void KtQueryVads(KT_NT *T)
     KT_ASSERT_EQ(Entries[0].CommittedPages, KT_REGION_PAGES - 1);
     KT_ASSERT_EQ(Entries[0].AllocationProtect, PAGE_READWRITE);
     KT_ASSERT_EQ(Entries[1].StartingAddress, MM_SHARED_USER_DATA_USER);
-    KT_ASSERT(Entries[1].Flags & MI_VAD_SHARED_USER_DATA);
+    KT_ASSERT(Entries[1].Flags & MM_VAD_SHARED_USER_DATA);
 
     Query.ProcessId = 0x7FFFFFF0;
     KT_ASSERT_EQ(MmCopyToUser(Buffer, &Query, sizeof(Query)), STATUS_SUCCESS);
