@@ -41,8 +41,9 @@
  * passed or failed. A test that must undo something before its end (to
  * check that a count is back at its baseline, say) calls KtCleanupNow on
  * the value KtDefer returned, which runs that one routine at once and only
- * once. Context must outlive the test: static storage or the pool, never a
- * local of the test.
+ * once (the entry is spent after that). Context must outlive the test:
+ * static storage, the pool or a handle value, never the address of a local
+ * of the test.
  *
  * The runner also checks that each test returns at PASSIVE_LEVEL: one that
  * left the IRQL raised fails and is lowered back before its cleanups run.
@@ -140,7 +141,8 @@ PKT_DEFERRED KtDefer(KT_CLEANUP_ROUTINE Routine, PVOID Context);
 
 /*
  * Run a deferred cleanup now instead of after the test; it will not run
- * again. NULL, or an entry that already ran, does nothing. PASSIVE_LEVEL.
+ * again. NULL does nothing. The entry is spent: its slot may serve a later
+ * KtDefer, so do not pass it again. PASSIVE_LEVEL.
  */
 void KtCleanupNow(PKT_DEFERRED Entry);
 

@@ -86,6 +86,10 @@ void KtCleanupNow(PKT_DEFERRED Entry)
     Routine = Entry->Routine;
     Entry->Routine = NULL;
     Routine(Entry->Context);
+    /* Entries done at the top of the stack free their slots (a loop may
+     * defer and clean up thousands of times). */
+    while (KiDeferredCount > 0 && KiDeferred[KiDeferredCount - 1].Routine == NULL)
+        KiDeferredCount--;
 }
 
 /*
@@ -104,7 +108,7 @@ static void KiFinishTest(void)
         KeLowerIrql(PASSIVE_LEVEL);
     }
     while (KiDeferredCount > 0)
-        KtCleanupNow(&KiDeferred[--KiDeferredCount]);
+        KtCleanupNow(&KiDeferred[KiDeferredCount - 1]);
 }
 
 static BOOLEAN KiIsExactName(const char *Pattern, const char *Name)

@@ -150,7 +150,8 @@ static inline HT_DEFERRED *HtDefer(HT_CLEANUP_ROUTINE Routine, void *Context)
     return &HtestDeferred[HtestDeferredCount++];
 }
 
-/* Run a deferred cleanup now; it will not run again. NULL does nothing. */
+/* Run a deferred cleanup now; it will not run again. NULL does nothing.
+ * The entry is spent (its slot may serve a later HtDefer): do not pass it again. */
 static inline void HtCleanupNow(HT_DEFERRED *Entry)
 {
     if (Entry != NULL && Entry->Routine != NULL) {
@@ -158,6 +159,9 @@ static inline void HtCleanupNow(HT_DEFERRED *Entry)
         Entry->Routine = NULL;
         Routine(Entry->Context);
     }
+    /* Entries done at the top of the stack free their slots. */
+    while (HtestDeferredCount > 0 && HtestDeferred[HtestDeferredCount - 1].Routine == NULL)
+        HtestDeferredCount--;
 }
 
 #define HTEST_MAIN()                                                       \
@@ -171,7 +175,7 @@ static inline void HtCleanupNow(HT_DEFERRED *Entry)
             HtestDeferredCount = 0;                                        \
             c->Run();                                                      \
             while (HtestDeferredCount > 0)                                 \
-                HtCleanupNow(&HtestDeferred[--HtestDeferredCount]);        \
+                HtCleanupNow(&HtestDeferred[HtestDeferredCount - 1]);      \
             if (HtestCurrentFailed) {                                      \
                 failed++;                                                  \
             } else {                                                       \

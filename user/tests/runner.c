@@ -76,6 +76,9 @@ void UtCleanupNow(PUT_DEFERRED Entry)
     Routine = Entry->Routine;
     Entry->Routine = NULL;
     Routine(Entry->Context);
+    /* Entries done at the top of the stack free their slots. */
+    while (UtDeferredCount > 0 && UtDeferred[UtDeferredCount - 1].Routine == NULL)
+        UtDeferredCount--;
 }
 
 /* A deferred close is checked like the NtClose it replaces. */
@@ -280,7 +283,7 @@ int UtMain(int Argc, char **Argv)
             UtDeferredCount = 0;
             T->Routine();
             while (UtDeferredCount > 0)
-                UtCleanupNow(&UtDeferred[--UtDeferredCount]);
+                UtCleanupNow(&UtDeferred[UtDeferredCount - 1]);
             if (UtCurrentFailures) {
                 Failed++;
             } else {

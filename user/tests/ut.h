@@ -103,7 +103,8 @@ typedef struct _UT_DEFERRED UT_DEFERRED, *PUT_DEFERRED;
  * NULL (and the test fails) when UT_MAX_DEFERRED cleanups are pending.
  */
 PUT_DEFERRED UtDefer(UT_CLEANUP_ROUTINE Routine, PVOID Context);
-/* Run a deferred cleanup now; it will not run again. NULL does nothing. */
+/* Run a deferred cleanup now; it will not run again. NULL does nothing.
+ * The entry is spent (its slot may serve a later UtDefer): do not pass it again. */
 void UtCleanupNow(PUT_DEFERRED Entry);
 /* UtDefer(NtClose(Handle), which must succeed). */
 PUT_DEFERRED UtDeferClose(HANDLE Handle);
