@@ -2,7 +2,7 @@
 #
 #   make            build/kernel.elf, build/initrd.tar, build/pagoda.iso
 #   make run        boot it in QEMU (installs missing tools first)
-#   make test       host unit tests, in-kernel tests under QEMU, a gdb session
+#   make test       layering check, host unit tests, in-kernel tests under QEMU, a gdb session
 #   make help       every target
 
 BUILD    := build
@@ -60,7 +60,7 @@ HOST_SRCS_pool     := mm/poolcore.c
 HOST_SRCS_pfn      := mm/pfn.c
 HOST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS))
 
-.PHONY: all run debug gdb test host-test ktest bench tools help clean format FORCE
+.PHONY: all run debug gdb test host-test ktest check-layers bench tools help clean format FORCE
 all: $(BUILD)/kernel.elf $(BUILD)/initrd.tar $(BUILD)/pagoda.iso
 
 # ---------------------------------------------------------------- kernel
@@ -192,6 +192,12 @@ test: tools all $(HOST_BINS)
 	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar --mem-sizes 32M,4G,16G \
 		$(addprefix --host-test ,$(HOST_BINS))
 
+# The layering and function-length rules (tools/check_layers.py); make test
+# runs them too, as its "layers" step.
+check-layers:
+	$(PYTHON) tools/check_layers.py
+	$(PYTHON) tools/check_layers.py --self-test
+
 ktest: tools all
 	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar --only ktest
 
@@ -223,6 +229,7 @@ help:
 	@echo "                  boots at several memory sizes, a scripted gdb session"
 	@echo "  make ktest      only the in-kernel tests"
 	@echo "  make host-test  only the host unit tests"
+	@echo "  make check-layers  only the layering and function-length check (and its self-test)"
 	@echo "  make bench      benchmarks under -icount (instructions per operation, vs targets"
 	@echo "                  and Linux); figures in build/bench.json (docs/performance.md)"
 	@echo "  make tools      install missing tools (qemu, nasm, grub, xorriso, mtools, gdb)"

@@ -238,6 +238,48 @@ static void KiParseModuleTag(PKI_MB2_PARSER Parser, ULONG Offset, ULONG Size)
 }
 
 /*
+ * Entry number Index of a memory map tag, at Entry: keep it in Block unless
+ * it is empty or wraps past the top of the address space (then it is warned
+ * about and skipped). FALSE when the table is full and the rest of the map
+ * must be ignored.
+ */
+static BOOLEAN KiAddMemoryRange(PKI_MB2_PARSER Parser, ULONG Index, const UCHAR *Entry)
+{
+    PLOADER_PARAMETER_BLOCK Block = Parser->Block;
+    ULONG64 RangeBase = KiReadUlong64(Entry);
+    ULONG64 RangeLength = KiReadUlong64(Entry + 8);
+    ULONG RangeType = KiReadUlong(Entry + 16);
+    PLOADER_MEMORY_RANGE Range;
+
+    if (RangeLength == 0) {
+        KiMb2Warn(Parser,
+                  "multiboot2: memory range %u (base 0x%llx, type %u) has length 0; "
+                  "skipped.",
+                  Index, (unsigned long long)RangeBase, RangeType);
+        return TRUE;
+    }
+    /* The last byte, RangeBase + RangeLength - 1, must not wrap. */
+    if (RangeLength - 1 > ~(ULONG64)0 - RangeBase) {
+        KiMb2Warn(Parser,
+                  "multiboot2: memory range %u (base 0x%llx, length 0x%llx) runs past the "
+                  "top of the 64-bit address space; skipped.",
+                  Index, (unsigned long long)RangeBase, (unsigned long long)RangeLength);
+        return TRUE;
+    }
+    if (Block->MemoryRangeCount == LOADER_MAX_MEMORY_RANGES) {
+        KiMb2Warn(Parser, "multiboot2: more than %u memory ranges; the rest are ignored.",
+                  LOADER_MAX_MEMORY_RANGES);
+        return FALSE;
+    }
+
+    Range = &Block->MemoryRanges[Block->MemoryRangeCount++];
+    Range->Base = RangeBase;
+    Range->Length = RangeLength;
+    Range->Type = RangeType;
+    return TRUE;
+}
+
+/*
  * Tag 6 (multiboot2 spec, 3.6.8): u32 entry_size, u32 entry_version, then
  * entries of entry_size bytes, each starting with u64 base_addr, u64 length,
  * u32 type, u32 reserved. entry_size may grow in later versions of the spec
@@ -296,54 +338,161 @@ static void KiParseMemoryMapTag(PKI_MB2_PARSER Parser, ULONG Offset, ULONG Size)
     }
 
     for (Index = 0; Index < EntryCount; Index++) {
-        const UCHAR *Entry = Tag + MB2_MMAP_FIXED_SIZE + Index * EntrySize;
-        ULONG64 RangeBase = KiReadUlong64(Entry);
-        ULONG64 RangeLength = KiReadUlong64(Entry + 8);
-        ULONG RangeType = KiReadUlong(Entry + 16);
-        PLOADER_MEMORY_RANGE Range;
-
-        if (RangeLength == 0) {
-            KiMb2Warn(Parser,
-                      "multiboot2: memory range %u (base 0x%llx, type %u) has length 0; "
-                      "skipped.",
-                      Index, (unsigned long long)RangeBase, RangeType);
-            continue;
-        }
-        /* The last byte, RangeBase + RangeLength - 1, must not wrap. */
-        if (RangeLength - 1 > ~(ULONG64)0 - RangeBase) {
-            KiMb2Warn(Parser,
-                      "multiboot2: memory range %u (base 0x%llx, length 0x%llx) runs past the "
-                      "top of the 64-bit address space; skipped.",
-                      Index, (unsigned long long)RangeBase, (unsigned long long)RangeLength);
-            continue;
-        }
-        if (Block->MemoryRangeCount == LOADER_MAX_MEMORY_RANGES) {
-            KiMb2Warn(Parser, "multiboot2: more than %u memory ranges; the rest are ignored.",
-                      LOADER_MAX_MEMORY_RANGES);
+        if (!KiAddMemoryRange(Parser, Index, Tag + MB2_MMAP_FIXED_SIZE + Index * EntrySize)) {
             break;
         }
-
-        Range = &Block->MemoryRanges[Block->MemoryRangeCount++];
-        Range->Base = RangeBase;
-        Range->Length = RangeLength;
-        Range->Type = RangeType;
     }
 }
 
 /*
+ * The fixed part (multiboot2 spec, 3.6.1): without a readable total_size of
+ * at least 8 there is nothing to walk. A total_size that is too large or not
+ * a multiple of 8 is warned about and the walk goes on within what is
+ * readable. Sets Parser->Limit and Block->MbiSize.
+ */
+static NTSTATUS KiReadFixedPart(PKI_MB2_PARSER Parser, ULONG64 MbiPhysical, ULONG MbiSize)
+{
+    ULONG TotalSize;
+
+    if (MbiSize < MB2_FIXED_PART_SIZE) {
+        KiMb2Warn(Parser,
+                  "multiboot2: only %u bytes of the information are readable, fewer than its "
+                  "%u-byte fixed part; nothing was parsed.",
+                  MbiSize, MB2_FIXED_PART_SIZE);
+        return STATUS_INVALID_PARAMETER;
+    }
+    TotalSize = KiReadUlong(Parser->Base);
+    if (TotalSize < MB2_FIXED_PART_SIZE) {
+        KiMb2Warn(Parser,
+                  "multiboot2: total_size %u is smaller than the %u-byte fixed part; nothing "
+                  "was parsed.",
+                  TotalSize, MB2_FIXED_PART_SIZE);
+        return STATUS_INVALID_PARAMETER;
+    }
+
+    if ((MbiPhysical & (MB2_TAG_ALIGNMENT - 1)) != 0) {
+        KiMb2Warn(Parser,
+                  "multiboot2: the information at physical address 0x%llx is not 8-byte "
+                  "aligned.",
+                  (unsigned long long)MbiPhysical);
+    }
+    if ((TotalSize & (MB2_TAG_ALIGNMENT - 1)) != 0) {
+        KiMb2Warn(Parser, "multiboot2: total_size %u is not a multiple of 8.", TotalSize);
+    }
+    Parser->Limit = TotalSize;
+    if (TotalSize > MbiSize) {
+        KiMb2Warn(Parser,
+                  "multiboot2: total_size %u is larger than the %u bytes that can be read; "
+                  "only those are parsed.",
+                  TotalSize, MbiSize);
+        Parser->Limit = MbiSize;
+    }
+    Parser->Block->MbiSize = Parser->Limit;
+    return STATUS_SUCCESS;
+}
+
+/* Hand one well-formed tag to the routine that reads its type. */
+static void KiParseTag(PKI_MB2_PARSER Parser, ULONG Type, ULONG Offset, ULONG Size)
+{
+    PLOADER_PARAMETER_BLOCK Block = Parser->Block;
+
+    switch (Type) {
+    case MB2_TAG_COMMAND_LINE:
+        KiParseStringTag(Parser, Type, Offset, Size, Block->CommandLine,
+                         sizeof(Block->CommandLine), &Block->HasCommandLine,
+                         "the command line");
+        break;
+    case MB2_TAG_BOOT_LOADER_NAME:
+        KiParseStringTag(Parser, Type, Offset, Size, Block->BootLoaderName,
+                         sizeof(Block->BootLoaderName), &Block->HasBootLoaderName,
+                         "the boot loader name");
+        break;
+    case MB2_TAG_MODULE:
+        KiParseModuleTag(Parser, Offset, Size);
+        break;
+    case MB2_TAG_MEMORY_MAP:
+        KiParseMemoryMapTag(Parser, Offset, Size);
+        break;
+    default:
+        /* Framebuffer, ACPI, ELF sections, ...: not ours to read. */
+        break;
+    }
+}
+
+/*
+ * Walk the tags from the end of the fixed part to the end tag. A tag whose
+ * header is cut short, whose size is below the header's or which runs past
+ * Parser->Limit ends the walk with a warning, as does reaching the limit
+ * without an end tag.
+ */
+static void KiWalkTags(PKI_MB2_PARSER Parser)
+{
+    /*
+     * Offset is 64-bit: Offset + Size fits in 32 bits (it is at most Limit),
+     * but rounding it up to the next tag boundary may not.
+     */
+    ULONG64 Offset = MB2_FIXED_PART_SIZE;
+
+    while (Offset < Parser->Limit) {
+        ULONG Left = Parser->Limit - (ULONG)Offset;
+        ULONG Type, Size;
+
+        if (Left < MB2_TAG_HEADER_SIZE) {
+            KiMb2Warn(Parser,
+                      "multiboot2: the last %u bytes, at offset 0x%x, are too few for a tag "
+                      "header, and no end tag came before them.",
+                      Left, (ULONG)Offset);
+            return;
+        }
+
+        Type = KiReadUlong(Parser->Base + Offset);
+        Size = KiReadUlong(Parser->Base + Offset + 4);
+        if (Type == MB2_TAG_END) {
+            if (Size != MB2_END_TAG_SIZE) {
+                KiMb2Warn(Parser,
+                          "multiboot2: the end tag at offset 0x%x has size %u instead of %u.",
+                          (ULONG)Offset, Size, MB2_END_TAG_SIZE);
+            }
+            return;
+        }
+        /* Without a sane size we cannot find the next tag, so the walk ends. */
+        if (Size < MB2_TAG_HEADER_SIZE) {
+            KiMb2Warn(Parser,
+                      "multiboot2: tag %u (%s) at offset 0x%x has size %u, smaller than the "
+                      "%u-byte tag header; the tags after it cannot be found.",
+                      Type, KiMb2TagName(Type), (ULONG)Offset, Size, MB2_TAG_HEADER_SIZE);
+            return;
+        }
+        if (Size > Left) {
+            KiMb2Warn(Parser,
+                      "multiboot2: tag %u (%s) at offset 0x%x has size %u and runs past the "
+                      "end of the information at offset 0x%x; it and anything after it are "
+                      "ignored.",
+                      Type, KiMb2TagName(Type), (ULONG)Offset, Size, Parser->Limit);
+            return;
+        }
+
+        KiParseTag(Parser, Type, (ULONG)Offset, Size);
+        Offset = ALIGN_UP_BY(Offset + Size, MB2_TAG_ALIGNMENT);
+    }
+
+    KiMb2Warn(Parser,
+              "multiboot2: no end tag (type 0, size 8) before the end of the information "
+              "at offset 0x%x.",
+              Parser->Limit);
+}
+
+/*
  * Read the multiboot2 information into Block; see loader.h for the contract.
- * The fixed part is checked first: without a readable total_size of at
- * least 8 there is nothing to walk. A total_size that is too large or not a
- * multiple of 8 is warned about and the walk goes on within what is readable.
+ * The fixed part is checked first (KiReadFixedPart), then the tags are
+ * walked (KiWalkTags); a boot without a usable memory map is warned about
+ * last.
  */
 NTSTATUS KiParseMultiboot2(const void *Mbi, ULONG64 MbiPhysical, ULONG MbiSize,
                            PLOADER_PARAMETER_BLOCK Block, LOADER_WARNING_ROUTINE Warn)
 {
     KI_MB2_PARSER Parser;
-    ULONG TotalSize;
-    ULONG64 Offset;
-    BOOLEAN SawEndTag = FALSE;
-    BOOLEAN WalkBroken = FALSE;
+    NTSTATUS Status;
 
     if (Block == NULL) {
         return STATUS_INVALID_PARAMETER;
@@ -363,120 +512,13 @@ NTSTATUS KiParseMultiboot2(const void *Mbi, ULONG64 MbiPhysical, ULONG MbiSize,
                            "was parsed.");
         return STATUS_INVALID_PARAMETER;
     }
-    if (MbiSize < MB2_FIXED_PART_SIZE) {
-        KiMb2Warn(&Parser,
-                  "multiboot2: only %u bytes of the information are readable, fewer than its "
-                  "%u-byte fixed part; nothing was parsed.",
-                  MbiSize, MB2_FIXED_PART_SIZE);
-        return STATUS_INVALID_PARAMETER;
-    }
-    TotalSize = KiReadUlong(Parser.Base);
-    if (TotalSize < MB2_FIXED_PART_SIZE) {
-        KiMb2Warn(&Parser,
-                  "multiboot2: total_size %u is smaller than the %u-byte fixed part; nothing "
-                  "was parsed.",
-                  TotalSize, MB2_FIXED_PART_SIZE);
-        return STATUS_INVALID_PARAMETER;
+    Status = KiReadFixedPart(&Parser, MbiPhysical, MbiSize);
+    if (!NT_SUCCESS(Status)) {
+        return Status;
     }
 
-    if ((MbiPhysical & (MB2_TAG_ALIGNMENT - 1)) != 0) {
-        KiMb2Warn(&Parser,
-                  "multiboot2: the information at physical address 0x%llx is not 8-byte "
-                  "aligned.",
-                  (unsigned long long)MbiPhysical);
-    }
-    if ((TotalSize & (MB2_TAG_ALIGNMENT - 1)) != 0) {
-        KiMb2Warn(&Parser, "multiboot2: total_size %u is not a multiple of 8.", TotalSize);
-    }
-    Parser.Limit = TotalSize;
-    if (TotalSize > MbiSize) {
-        KiMb2Warn(&Parser,
-                  "multiboot2: total_size %u is larger than the %u bytes that can be read; "
-                  "only those are parsed.",
-                  TotalSize, MbiSize);
-        Parser.Limit = MbiSize;
-    }
-    Block->MbiSize = Parser.Limit;
+    KiWalkTags(&Parser);
 
-    /*
-     * Offset is 64-bit: Offset + Size fits in 32 bits (it is at most Limit),
-     * but rounding it up to the next tag boundary may not.
-     */
-    Offset = MB2_FIXED_PART_SIZE;
-    while (Offset < Parser.Limit) {
-        ULONG Left = Parser.Limit - (ULONG)Offset;
-        ULONG Type, Size;
-
-        if (Left < MB2_TAG_HEADER_SIZE) {
-            KiMb2Warn(&Parser,
-                      "multiboot2: the last %u bytes, at offset 0x%x, are too few for a tag "
-                      "header, and no end tag came before them.",
-                      Left, (ULONG)Offset);
-            WalkBroken = TRUE;
-            break;
-        }
-
-        Type = KiReadUlong(Parser.Base + Offset);
-        Size = KiReadUlong(Parser.Base + Offset + 4);
-        if (Type == MB2_TAG_END) {
-            if (Size != MB2_END_TAG_SIZE) {
-                KiMb2Warn(&Parser,
-                          "multiboot2: the end tag at offset 0x%x has size %u instead of %u.",
-                          (ULONG)Offset, Size, MB2_END_TAG_SIZE);
-            }
-            SawEndTag = TRUE;
-            break;
-        }
-        /* Without a sane size we cannot find the next tag, so the walk ends. */
-        if (Size < MB2_TAG_HEADER_SIZE) {
-            KiMb2Warn(&Parser,
-                      "multiboot2: tag %u (%s) at offset 0x%x has size %u, smaller than the "
-                      "%u-byte tag header; the tags after it cannot be found.",
-                      Type, KiMb2TagName(Type), (ULONG)Offset, Size, MB2_TAG_HEADER_SIZE);
-            WalkBroken = TRUE;
-            break;
-        }
-        if (Size > Left) {
-            KiMb2Warn(&Parser,
-                      "multiboot2: tag %u (%s) at offset 0x%x has size %u and runs past the "
-                      "end of the information at offset 0x%x; it and anything after it are "
-                      "ignored.",
-                      Type, KiMb2TagName(Type), (ULONG)Offset, Size, Parser.Limit);
-            WalkBroken = TRUE;
-            break;
-        }
-
-        switch (Type) {
-        case MB2_TAG_COMMAND_LINE:
-            KiParseStringTag(&Parser, Type, (ULONG)Offset, Size, Block->CommandLine,
-                             sizeof(Block->CommandLine), &Block->HasCommandLine,
-                             "the command line");
-            break;
-        case MB2_TAG_BOOT_LOADER_NAME:
-            KiParseStringTag(&Parser, Type, (ULONG)Offset, Size, Block->BootLoaderName,
-                             sizeof(Block->BootLoaderName), &Block->HasBootLoaderName,
-                             "the boot loader name");
-            break;
-        case MB2_TAG_MODULE:
-            KiParseModuleTag(&Parser, (ULONG)Offset, Size);
-            break;
-        case MB2_TAG_MEMORY_MAP:
-            KiParseMemoryMapTag(&Parser, (ULONG)Offset, Size);
-            break;
-        default:
-            /* Framebuffer, ACPI, ELF sections, ...: not ours to read. */
-            break;
-        }
-
-        Offset = ALIGN_UP_BY(Offset + Size, MB2_TAG_ALIGNMENT);
-    }
-
-    if (!SawEndTag && !WalkBroken) {
-        KiMb2Warn(&Parser,
-                  "multiboot2: no end tag (type 0, size 8) before the end of the information "
-                  "at offset 0x%x.",
-                  Parser.Limit);
-    }
     if (!Parser.SawMemoryMapTag) {
         KiMb2Warn(&Parser, "multiboot2: no memory map tag; the kernel cannot find usable RAM.");
     } else if (!Block->HasMemoryMap) {

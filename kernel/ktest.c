@@ -2,6 +2,14 @@
  * ktest.c - runs the in-kernel tests (include/ktest.h) when the command
  * line says "ktest" or "ktest=PATTERN", then powers off with an exit code
  * that tells the harness the result.
+ *
+ * Per test the runner keeps whether it failed and the stack of cleanups it
+ * deferred (KtDefer). After the test returns it checks the IRQL is back at
+ * PASSIVE_LEVEL (lowering it if not), runs the pending cleanups last first,
+ * and only then prints PASS, so a cleanup that reports a failure still
+ * counts. Tests run one at a time on the boot thread; a test's worker
+ * threads may report failures (KtFail) at any IRQL, but only the test's own
+ * thread defers cleanups.
  */
 #include "ki.h"
 #include "../include/ktest.h"
@@ -9,21 +17,98 @@
 
 extern const KTEST_CASE __ktest_start[], __ktest_end[];
 
+struct _KT_DEFERRED {
+    KT_CLEANUP_ROUTINE Routine;     /* NULL once it has run */
+    PVOID Context;
+};
+
 static const KTEST_CASE *KiCurrentTest;
-static BOOLEAN KiCurrentTestFailed;
+static volatile ULONG KiCurrentTestFailures;
+static KT_DEFERRED KiDeferred[KT_MAX_DEFERRED];
+static ULONG KiDeferredCount;
+
+/* The first failure of a test is its FAIL line; later ones are "also". */
+static void KiReportFailure(const char *Text, const char *Expression, const char *File,
+                            int Line)
+{
+    const char *Name = KiCurrentTest ? KiCurrentTest->Name : "?";
+
+    if (KiCurrentTestFailures++ == 0)
+        DbgPrint("ktest: FAIL %s: %s%s (%s:%d)\n", Name, Expression, Text, File, Line);
+    else
+        DbgPrint("ktest:   also: %s%s (%s:%d)\n", Expression, Text, File, Line);
+}
 
 void KtFail(const char *Expression, const char *File, int Line)
 {
-    DbgPrint("ktest: FAIL %s: %s (%s:%d)\n", KiCurrentTest ? KiCurrentTest->Name : "?",
-             Expression, File, Line);
-    KiCurrentTestFailed = TRUE;
+    KiReportFailure("", Expression, File, Line);
 }
 
 void KtFailValues(const char *Expression, ULONG64 Left, ULONG64 Right, const char *File, int Line)
 {
-    DbgPrint("ktest: FAIL %s: %s (0x%llx != 0x%llx) (%s:%d)\n",
-             KiCurrentTest ? KiCurrentTest->Name : "?", Expression, Left, Right, File, Line);
-    KiCurrentTestFailed = TRUE;
+    char Values[64];
+
+    RtlFormatBuffer(Values, sizeof(Values), " (0x%llx != 0x%llx)", Left, Right);
+    KiReportFailure(Values, Expression, File, Line);
+}
+
+void KtFailStatus(const char *Expression, NTSTATUS Got, NTSTATUS Want, const char *File, int Line)
+{
+    char Values[64];
+
+    RtlFormatBuffer(Values, sizeof(Values), " (got 0x%08x, want 0x%08x)", (ULONG)Got,
+                    (ULONG)Want);
+    KiReportFailure(Values, Expression, File, Line);
+}
+
+PKT_DEFERRED KtDefer(KT_CLEANUP_ROUTINE Routine, PVOID Context)
+{
+    PKT_DEFERRED Entry;
+
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    if (KiDeferredCount == KT_MAX_DEFERRED) {
+        KtFail("KtDefer: more than KT_MAX_DEFERRED cleanups pending", __FILE__, __LINE__);
+        return NULL;
+    }
+    Entry = &KiDeferred[KiDeferredCount++];
+    Entry->Routine = Routine;
+    Entry->Context = Context;
+    return Entry;
+}
+
+void KtCleanupNow(PKT_DEFERRED Entry)
+{
+    KT_CLEANUP_ROUTINE Routine;
+
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    if (Entry == NULL || Entry->Routine == NULL)
+        return;
+    Routine = Entry->Routine;
+    Entry->Routine = NULL;
+    Routine(Entry->Context);
+    /* Entries done at the top of the stack free their slots (a loop may
+     * defer and clean up thousands of times). */
+    while (KiDeferredCount > 0 && KiDeferred[KiDeferredCount - 1].Routine == NULL)
+        KiDeferredCount--;
+}
+
+/*
+ * After a test: back to PASSIVE_LEVEL (a test that left the IRQL raised
+ * fails), then every cleanup still pending, last registered first.
+ */
+static void KiFinishTest(void)
+{
+    KIRQL Irql = KeGetCurrentIrql();
+
+    if (Irql != PASSIVE_LEVEL) {
+        char Text[48];
+        RtlFormatBuffer(Text, sizeof(Text), "returned at IRQL %u, not PASSIVE_LEVEL",
+                        (ULONG)Irql);
+        KiReportFailure("", Text, KiCurrentTest->File, (int)KiCurrentTest->Line);
+        KeLowerIrql(PASSIVE_LEVEL);
+    }
+    while (KiDeferredCount > 0)
+        KtCleanupNow(&KiDeferred[KiDeferredCount - 1]);
 }
 
 static BOOLEAN KiIsExactName(const char *Pattern, const char *Name)
@@ -62,9 +147,11 @@ void KiRunTests(const char *Pattern)
             continue;
         }
         KiCurrentTest = Case;
-        KiCurrentTestFailed = FALSE;
+        KiCurrentTestFailures = 0;
+        KiDeferredCount = 0;
         Case->Run();
-        if (KiCurrentTestFailed) {
+        KiFinishTest();
+        if (KiCurrentTestFailures) {
             Failed++;
         } else {
             Passed++;

@@ -276,6 +276,98 @@ static const char *RtlpParseSpec(const char *Format, RTLP_SPEC *Spec, va_list *A
     return Format;
 }
 
+/* %d and %i: the sign goes in the prefix, the magnitude is the body. */
+static void RtlpEmitSigned(RTLP_OUTPUT *Out, const RTLP_SPEC *Spec, va_list *Args)
+{
+    LONG64 Signed = RtlpFetchSigned(Args, Spec->Length);
+    /* Negate in unsigned arithmetic: -LONG64_MIN does not fit a LONG64. */
+    ULONG64 Value = Signed < 0 ? 0 - (ULONG64)Signed : (ULONG64)Signed;
+    const char *Sign;
+
+    if (Signed < 0) {
+        Sign = "-";
+    } else if (Spec->PlusSign) {
+        Sign = "+";
+    } else if (Spec->SpaceSign) {
+        Sign = " ";
+    } else {
+        Sign = "";
+    }
+    RtlpEmitNumber(Out, Spec, Sign, Value, 10, FALSE);
+}
+
+/*
+ * Write the field of one conversion specification: Start points at its '%',
+ * Conversion at its conversion character (which RtlpParseSpec found, and
+ * which may be the terminating NUL of a malformed format). Fetches the
+ * argument, if any, through Args.
+ */
+static void RtlpEmitConversion(RTLP_OUTPUT *Out, RTLP_SPEC *Spec, const char *Start,
+                               const char *Conversion, va_list *Args)
+{
+    ULONG64 Value;
+    const char *Prefix;
+    const char *S;
+    char C;
+
+    switch (*Conversion) {
+    case 'd':
+    case 'i':
+        RtlpEmitSigned(Out, Spec, Args);
+        break;
+
+    case 'u':
+        Value = RtlpFetchUnsigned(Args, Spec->Length);
+        RtlpEmitNumber(Out, Spec, "", Value, 10, FALSE);
+        break;
+
+    case 'x':
+    case 'X':
+        Value = RtlpFetchUnsigned(Args, Spec->Length);
+        if (Spec->Alternate && Value != 0) {
+            Prefix = *Conversion == 'x' ? "0x" : "0X";
+        } else {
+            Prefix = "";
+        }
+        RtlpEmitNumber(Out, Spec, Prefix, Value, 16, *Conversion == 'X');
+        break;
+
+    case 'p':
+        /* Always all 16 digits, so addresses line up in columns. */
+        Value = (ULONG_PTR)va_arg(*Args, void *);
+        Spec->Precision = 16;
+        RtlpEmitNumber(Out, Spec, "0x", Value, 16, FALSE);
+        break;
+
+    case 's':
+        S = va_arg(*Args, const char *);
+        if (S == NULL) {
+            S = "(null)";
+        }
+        RtlpEmitField(Out, Spec, "", 0, S,
+                      RtlpBoundedLength(S, Spec->Precision >= 0 ? Spec->Precision : INT32_MAX));
+        break;
+
+    case 'c':
+        C = (char)va_arg(*Args, int);
+        RtlpEmitField(Out, Spec, "", 0, &C, 1);
+        break;
+
+    case '%':
+        RtlpPut(Out, '%');
+        break;
+
+    default:
+        /*
+         * Unknown conversion: echo the whole specification, so that the
+         * mistake is visible in the output. A '%' at the very end of the
+         * format echoes just itself.
+         */
+        RtlpPutChars(Out, Start, (int)(Conversion - Start) + (*Conversion != '\0'));
+        break;
+    }
+}
+
 /*
  * Format into a sink; see rtl.h for the conversions. Returns the number of
  * characters passed to Sink. Safe at any IRQL if the sink is.
@@ -296,11 +388,6 @@ int RtlFormatV(RTL_FORMAT_SINK Sink, PVOID Context, const char *Format, va_list 
 
     while (*Format != '\0') {
         const char *Start = Format;
-        const char *Sign;
-        const char *S;
-        ULONG64 Value;
-        LONG64 Signed;
-        char C;
 
         if (*Format != '%') {
             RtlpPut(&Out, *Format++);
@@ -308,75 +395,7 @@ int RtlFormatV(RTL_FORMAT_SINK Sink, PVOID Context, const char *Format, va_list 
         }
 
         Format = RtlpParseSpec(Format + 1, &Spec, &Ap);
-        switch (*Format) {
-        case 'd':
-        case 'i':
-            Signed = RtlpFetchSigned(&Ap, Spec.Length);
-            /* Negate in unsigned arithmetic: -LONG64_MIN does not fit a LONG64. */
-            Value = Signed < 0 ? 0 - (ULONG64)Signed : (ULONG64)Signed;
-            if (Signed < 0) {
-                Sign = "-";
-            } else if (Spec.PlusSign) {
-                Sign = "+";
-            } else if (Spec.SpaceSign) {
-                Sign = " ";
-            } else {
-                Sign = "";
-            }
-            RtlpEmitNumber(&Out, &Spec, Sign, Value, 10, FALSE);
-            break;
-
-        case 'u':
-            Value = RtlpFetchUnsigned(&Ap, Spec.Length);
-            RtlpEmitNumber(&Out, &Spec, "", Value, 10, FALSE);
-            break;
-
-        case 'x':
-        case 'X':
-            Value = RtlpFetchUnsigned(&Ap, Spec.Length);
-            if (Spec.Alternate && Value != 0) {
-                Sign = *Format == 'x' ? "0x" : "0X";
-            } else {
-                Sign = "";
-            }
-            RtlpEmitNumber(&Out, &Spec, Sign, Value, 16, *Format == 'X');
-            break;
-
-        case 'p':
-            /* Always all 16 digits, so addresses line up in columns. */
-            Value = (ULONG_PTR)va_arg(Ap, void *);
-            Spec.Precision = 16;
-            RtlpEmitNumber(&Out, &Spec, "0x", Value, 16, FALSE);
-            break;
-
-        case 's':
-            S = va_arg(Ap, const char *);
-            if (S == NULL) {
-                S = "(null)";
-            }
-            RtlpEmitField(&Out, &Spec, "", 0, S,
-                          RtlpBoundedLength(S, Spec.Precision >= 0 ? Spec.Precision : INT32_MAX));
-            break;
-
-        case 'c':
-            C = (char)va_arg(Ap, int);
-            RtlpEmitField(&Out, &Spec, "", 0, &C, 1);
-            break;
-
-        case '%':
-            RtlpPut(&Out, '%');
-            break;
-
-        default:
-            /*
-             * Unknown conversion: echo the whole specification, so that the
-             * mistake is visible in the output. A '%' at the very end of the
-             * format echoes just itself.
-             */
-            RtlpPutChars(&Out, Start, (int)(Format - Start) + (*Format != '\0'));
-            break;
-        }
-
+        RtlpEmitConversion(&Out, &Spec, Start, Format, &Ap);
         if (*Format != '\0') {
             Format++;
         }

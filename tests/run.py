@@ -8,6 +8,11 @@ in QEMU (TCG) in every way the automation contract of DESIGN.md (shared with the
 
 Steps (--only takes a substring of these names; repeat it or use commas):
 
+  layers    tools/check_layers.py on the tree: each violation (a folder
+            including another's private header, user mode including a kernel
+            header, a non-test function over 80 lines) is a result
+            "layers: file:line"; then its --self-test, whose lines are
+            results layers.selftest.NAME.
   host      every --host-test program; each of its "PASS x" / "FAIL x: why"
             lines is a result named host.PROG.x, and it must end with
             "N passed, N failed" and exit 0 when nothing failed.
@@ -51,11 +56,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CHECK_LAYERS = ROOT / "tools" / "check_layers.py"
 MKISO = ROOT / "tools" / "mkiso.sh"
 QEMU = ROOT / "tools" / "qemu.sh"
 GDB_TEST = ROOT / "tools" / "gdb" / "test_backtrace.py"
 
-STEPS = ("host", "ktest", "bugcheck", "mem", "gdb", "user", "shell", "bench")
+STEPS = ("layers", "host", "ktest", "bugcheck", "mem", "gdb", "user", "shell", "bench")
 
 EXIT_SUCCESS, EXIT_TESTS_FAILED, EXIT_BUGCHECK, EXIT_CANNOT_BOOT, EXIT_GRUB = (
     33, 35, 37, 39, 41)
@@ -644,6 +650,32 @@ def step_user(h):
         h.report.fail("user", "exit 35 but no FAIL line", b.tail())
 
 
+def step_layers(h):
+    """tools/check_layers.py: one FAIL per violation, one PASS when there is
+    none; then its self-test, which must catch every planted violation."""
+    r = subprocess.run([sys.executable, str(CHECK_LAYERS)], cwd=ROOT,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    lines = [l for l in log_lines(r.stdout) if l.strip()]
+    found = [l for l in lines if re.match(r"^\S+:\d+: ", l)]
+    for line in found:
+        where, why = line.split(": ", 1)
+        h.report.fail("layers: " + where, why)
+    if r.returncode == 0 and not found:
+        h.report.ok("layers.check")
+    elif not found:
+        h.report.fail("layers.check", "exit status %d and no violation line"
+                      % r.returncode, ["| " + l for l in lines[-TAIL:]])
+    r = subprocess.run([sys.executable, str(CHECK_LAYERS), "--self-test"], cwd=ROOT,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    npass, nfail, _, closing = h._host_lines("layers.selftest", r.stdout)
+    if closing is None or closing[:2] != (npass, nfail) or (r.returncode != 0) != (nfail > 0):
+        h.report.fail("layers.selftest", "exit status %d, closing line %s, %d PASS, "
+                      "%d FAIL" % (r.returncode, closing, npass, nfail),
+                      ["| " + l for l in log_lines(r.stdout)[-TAIL:]])
+
+
 def step_bench(h):
     """make test does not benchmark, but /bin/ubench must start and print
     at least one well-formed BENCH line in its short mode."""
@@ -783,13 +815,15 @@ def main(argv):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_signal)
 
-    need_kernel = [s for s in steps if s != "host"]
+    need_kernel = [s for s in steps if s not in ("host", "layers")]
     missing = [f for f in (args.kernel, args.initrd) if not Path(f).is_file()]
     h.pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs)
     try:
         # The ktest boot goes first: the bugcheck boots wait for its list.
         if need_kernel and not missing and ("ktest" in steps or "bugcheck" in steps):
             h.submit(h.step_ktest, "ktest" in steps, "bugcheck" in steps)
+        if "layers" in steps:
+            h.submit(step_layers, h)
         if "host" in steps:
             if not args.host_test:
                 report.note("host: no --host-test programs given")

@@ -67,21 +67,21 @@ static void DumpWarnings(void)
     }
 }
 
-#define HCHECK_WARNING(Text)                                               \
+#define HT_ASSERT_WARNING(Text)                                               \
     do {                                                                   \
         if (!HasWarning(Text)) {                                           \
             DumpWarnings();                                                \
         }                                                                  \
-        HCHECK(HasWarning(Text));                                          \
+        HT_ASSERT(HasWarning(Text));                                          \
     } while (0)
 
-#define HCHECK_WARNING_COUNT(Block, N)                                     \
+#define HT_ASSERT_WARNING_COUNT(Block, N)                                     \
     do {                                                                   \
         if (WarningTotal != (N)) {                                         \
             DumpWarnings();                                                \
         }                                                                  \
-        HCHECK(WarningTotal == (N));                                       \
-        HCHECK((Block)->WarningCount == (ULONG)(N));                       \
+        HT_ASSERT(WarningTotal == (N));                                       \
+        HT_ASSERT((Block)->WarningCount == (ULONG)(N));                       \
     } while (0)
 
 /* ---------------------------------------------------------------------- */
@@ -239,30 +239,30 @@ HTEST(grub_like_image_parses_exactly)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 0);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 0);
 
-    HCHECK(Block.MbiPhysical == MBI_PHYSICAL);
-    HCHECK(Block.MbiSize == Image.Length);
-    HCHECK(Block.HasCommandLine);
-    HCHECK_STR(Block.CommandLine, "ktest=mm_* quiet");
-    HCHECK(Block.HasBootLoaderName);
-    HCHECK_STR(Block.BootLoaderName, "GRUB 2.06-13+deb12u1");
+    HT_ASSERT(Block.MbiPhysical == MBI_PHYSICAL);
+    HT_ASSERT(Block.MbiSize == Image.Length);
+    HT_ASSERT(Block.HasCommandLine);
+    HT_ASSERT_STR(Block.CommandLine, "ktest=mm_* quiet");
+    HT_ASSERT(Block.HasBootLoaderName);
+    HT_ASSERT_STR(Block.BootLoaderName, "GRUB 2.06-13+deb12u1");
 
-    HCHECK(Block.ModuleCount == 2);
-    HCHECK(Block.Modules[0].Start == 0x200000);
-    HCHECK(Block.Modules[0].End == 0x214000);
-    HCHECK_STR(Block.Modules[0].Name, "/boot/initrd.tar");
-    HCHECK(Block.Modules[1].Start == 0x215000);
-    HCHECK(Block.Modules[1].End == 0x215800);
-    HCHECK_STR(Block.Modules[1].Name, "symbols");
+    HT_ASSERT(Block.ModuleCount == 2);
+    HT_ASSERT(Block.Modules[0].Start == 0x200000);
+    HT_ASSERT(Block.Modules[0].End == 0x214000);
+    HT_ASSERT_STR(Block.Modules[0].Name, "/boot/initrd.tar");
+    HT_ASSERT(Block.Modules[1].Start == 0x215000);
+    HT_ASSERT(Block.Modules[1].End == 0x215800);
+    HT_ASSERT_STR(Block.Modules[1].Name, "symbols");
 
-    HCHECK(Block.HasMemoryMap);
-    HCHECK(Block.MemoryRangeCount == ARRAYSIZE(QemuRanges));
+    HT_ASSERT(Block.HasMemoryMap);
+    HT_ASSERT(Block.MemoryRangeCount == ARRAYSIZE(QemuRanges));
     for (unsigned i = 0; i < ARRAYSIZE(QemuRanges); i++) {
-        HCHECK(Block.MemoryRanges[i].Base == QemuRanges[i].Base);
-        HCHECK(Block.MemoryRanges[i].Length == QemuRanges[i].Length);
-        HCHECK(Block.MemoryRanges[i].Type == QemuRanges[i].Type);
+        HT_ASSERT(Block.MemoryRanges[i].Base == QemuRanges[i].Base);
+        HT_ASSERT(Block.MemoryRanges[i].Length == QemuRanges[i].Length);
+        HT_ASSERT(Block.MemoryRanges[i].Type == QemuRanges[i].Type);
     }
 }
 
@@ -274,15 +274,15 @@ HTEST(block_is_zeroed_first)
     MbiFinish(&Image);
 
     memset(&Block, 0x5A, sizeof(Block));
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 0);
-    HCHECK(!Block.HasCommandLine);
-    HCHECK(Block.CommandLine[0] == '\0');
-    HCHECK(!Block.HasBootLoaderName);
-    HCHECK(Block.ModuleCount == 0);
-    HCHECK(Block.Modules[0].Start == 0);
-    HCHECK(Block.MemoryRangeCount == 2);
-    HCHECK(Block.MemoryRanges[2].Base == 0);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 0);
+    HT_ASSERT(!Block.HasCommandLine);
+    HT_ASSERT(Block.CommandLine[0] == '\0');
+    HT_ASSERT(!Block.HasBootLoaderName);
+    HT_ASSERT(Block.ModuleCount == 0);
+    HT_ASSERT(Block.Modules[0].Start == 0);
+    HT_ASSERT(Block.MemoryRangeCount == 2);
+    HT_ASSERT(Block.MemoryRanges[2].Base == 0);
 }
 
 HTEST(memory_ranges_keep_the_loader_order)
@@ -299,13 +299,13 @@ HTEST(memory_ranges_keep_the_loader_order)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 0);
-    HCHECK(Block.MemoryRangeCount == ARRAYSIZE(Unsorted));
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 0);
+    HT_ASSERT(Block.MemoryRangeCount == ARRAYSIZE(Unsorted));
     for (unsigned i = 0; i < ARRAYSIZE(Unsorted); i++) {
-        HCHECK(Block.MemoryRanges[i].Base == Unsorted[i].Base);
-        HCHECK(Block.MemoryRanges[i].Length == Unsorted[i].Length);
-        HCHECK(Block.MemoryRanges[i].Type == Unsorted[i].Type);
+        HT_ASSERT(Block.MemoryRanges[i].Base == Unsorted[i].Base);
+        HT_ASSERT(Block.MemoryRanges[i].Length == Unsorted[i].Length);
+        HT_ASSERT(Block.MemoryRanges[i].Type == Unsorted[i].Type);
     }
 }
 
@@ -319,12 +319,12 @@ HTEST(larger_entry_size_is_stepped_over)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 0);
-    HCHECK(Block.MemoryRangeCount == 3);
-    HCHECK(Block.MemoryRanges[1].Base == QemuRanges[1].Base);
-    HCHECK(Block.MemoryRanges[2].Length == QemuRanges[2].Length);
-    HCHECK(Block.MemoryRanges[2].Type == QemuRanges[2].Type);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 0);
+    HT_ASSERT(Block.MemoryRangeCount == 3);
+    HT_ASSERT(Block.MemoryRanges[1].Base == QemuRanges[1].Base);
+    HT_ASSERT(Block.MemoryRanges[2].Length == QemuRanges[2].Length);
+    HT_ASSERT(Block.MemoryRanges[2].Type == QemuRanges[2].Type);
 }
 
 HTEST(empty_module_and_empty_strings_are_fine)
@@ -336,12 +336,12 @@ HTEST(empty_module_and_empty_strings_are_fine)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 0);
-    HCHECK(Block.HasCommandLine);
-    HCHECK_STR(Block.CommandLine, "");
-    HCHECK(Block.ModuleCount == 1);
-    HCHECK(Block.Modules[0].End == 0x300000);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 0);
+    HT_ASSERT(Block.HasCommandLine);
+    HT_ASSERT_STR(Block.CommandLine, "");
+    HT_ASSERT(Block.ModuleCount == 1);
+    HT_ASSERT(Block.Modules[0].End == 0x300000);
 }
 
 HTEST(warnings_are_counted_without_a_routine)
@@ -350,9 +350,9 @@ HTEST(warnings_are_counted_without_a_routine)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(KiParseMultiboot2(Image.Bytes, MBI_PHYSICAL, Image.Length, &Block, NULL) ==
-           STATUS_SUCCESS);
-    HCHECK(Block.WarningCount == 1); /* no memory map */
+    HT_ASSERT(KiParseMultiboot2(Image.Bytes, MBI_PHYSICAL, Image.Length, &Block, NULL) ==
+              STATUS_SUCCESS);
+    HT_ASSERT(Block.WarningCount == 1); /* no memory map */
 }
 
 /* ---------------------------------------------------------------------- */
@@ -368,28 +368,28 @@ HTEST(unusable_header_is_invalid_parameter)
 
     /* Fewer readable bytes than the fixed part. */
     ResetWarnings();
-    HCHECK(KiParseMultiboot2(Image.Bytes, MBI_PHYSICAL, 4, &Block, TestWarn) ==
-           STATUS_INVALID_PARAMETER);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("only 4 bytes of the information are readable");
-    HCHECK(Block.MemoryRangeCount == 0);
-    HCHECK(!Block.HasMemoryMap);
+    HT_ASSERT(KiParseMultiboot2(Image.Bytes, MBI_PHYSICAL, 4, &Block, TestWarn) ==
+              STATUS_INVALID_PARAMETER);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("only 4 bytes of the information are readable");
+    HT_ASSERT(Block.MemoryRangeCount == 0);
+    HT_ASSERT(!Block.HasMemoryMap);
 
     /* A total_size that cannot even hold the fixed part. */
     MbiPut32(&Image, 0, 4);
-    HCHECK(MbiParse(&Image, &Block) == STATUS_INVALID_PARAMETER);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("total_size 4 is smaller than the 8-byte fixed part");
-    HCHECK(Block.MemoryRangeCount == 0);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_INVALID_PARAMETER);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("total_size 4 is smaller than the 8-byte fixed part");
+    HT_ASSERT(Block.MemoryRangeCount == 0);
 
     /* No pointer at all. */
     ResetWarnings();
-    HCHECK(KiParseMultiboot2(NULL, 0, 4096, &Block, TestWarn) == STATUS_INVALID_PARAMETER);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK(Block.MemoryRangeCount == 0);
+    HT_ASSERT(KiParseMultiboot2(NULL, 0, 4096, &Block, TestWarn) == STATUS_INVALID_PARAMETER);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT(Block.MemoryRangeCount == 0);
 
-    HCHECK(KiParseMultiboot2(Image.Bytes, 0, Image.Length, NULL, TestWarn) ==
-           STATUS_INVALID_PARAMETER);
+    HT_ASSERT(KiParseMultiboot2(Image.Bytes, 0, Image.Length, NULL, TestWarn) ==
+              STATUS_INVALID_PARAMETER);
 }
 
 HTEST(fixed_part_only_warns_twice)
@@ -397,10 +397,10 @@ HTEST(fixed_part_only_warns_twice)
     MbiBegin(&Image);
     MbiFinish(&Image); /* total_size 8: no tags, not even the end tag */
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 2);
-    HCHECK_WARNING("multiboot2: no end tag (type 0, size 8)");
-    HCHECK_WARNING("multiboot2: no memory map tag; the kernel cannot find usable RAM.");
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 2);
+    HT_ASSERT_WARNING("multiboot2: no end tag (type 0, size 8)");
+    HT_ASSERT_WARNING("multiboot2: no memory map tag; the kernel cannot find usable RAM.");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -417,11 +417,11 @@ HTEST(total_size_not_multiple_of_8)
     MbiPut32(&Image, 0, Image.Length + 3);
     Image.Length += 3;
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("is not a multiple of 8");
-    HCHECK_STR(Block.CommandLine, "quiet");
-    HCHECK(Block.MemoryRangeCount == 2);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("is not a multiple of 8");
+    HT_ASSERT_STR(Block.CommandLine, "quiet");
+    HT_ASSERT(Block.MemoryRangeCount == 2);
 }
 
 HTEST(total_size_larger_than_readable)
@@ -438,25 +438,25 @@ HTEST(total_size_larger_than_readable)
 
     /* The caller can read only up to the loader name: that tag runs past. */
     ResetWarnings();
-    HCHECK(KiParseMultiboot2(Image.Bytes, MBI_PHYSICAL, Readable + 8, &Block, TestWarn) ==
-           STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 2);
-    HCHECK_WARNING("is larger than the");
-    HCHECK_WARNING("tag 2 (boot loader name)");
-    HCHECK_WARNING("runs past the end of the information");
-    HCHECK(Block.MbiSize == Readable + 8);
-    HCHECK_STR(Block.CommandLine, "quiet");
-    HCHECK(Block.MemoryRangeCount == 2);
-    HCHECK(!Block.HasBootLoaderName);
+    HT_ASSERT(KiParseMultiboot2(Image.Bytes, MBI_PHYSICAL, Readable + 8, &Block, TestWarn) ==
+              STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 2);
+    HT_ASSERT_WARNING("is larger than the");
+    HT_ASSERT_WARNING("tag 2 (boot loader name)");
+    HT_ASSERT_WARNING("runs past the end of the information");
+    HT_ASSERT(Block.MbiSize == Readable + 8);
+    HT_ASSERT_STR(Block.CommandLine, "quiet");
+    HT_ASSERT(Block.MemoryRangeCount == 2);
+    HT_ASSERT(!Block.HasBootLoaderName);
 
     /* Readable ends exactly after the map: the walk simply finds no end tag. */
     ResetWarnings();
-    HCHECK(KiParseMultiboot2(Image.Bytes, MBI_PHYSICAL, Readable, &Block, TestWarn) ==
-           STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 2);
-    HCHECK_WARNING("is larger than the");
-    HCHECK_WARNING("no end tag");
-    HCHECK(Block.MemoryRangeCount == 2);
+    HT_ASSERT(KiParseMultiboot2(Image.Bytes, MBI_PHYSICAL, Readable, &Block, TestWarn) ==
+              STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 2);
+    HT_ASSERT_WARNING("is larger than the");
+    HT_ASSERT_WARNING("no end tag");
+    HT_ASSERT(Block.MemoryRangeCount == 2);
 }
 
 HTEST(tag_running_past_the_end)
@@ -471,13 +471,13 @@ HTEST(tag_running_past_the_end)
     MbiFinish(&Image);
     MbiPut32(&Image, Offset + 4, 4096);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("tag 3 (module) at offset");
-    HCHECK_WARNING("has size 4096 and runs past the end of the information");
-    HCHECK(Block.ModuleCount == 0);
-    HCHECK_STR(Block.CommandLine, "quiet");
-    HCHECK(Block.MemoryRangeCount == 2);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("tag 3 (module) at offset");
+    HT_ASSERT_WARNING("has size 4096 and runs past the end of the information");
+    HT_ASSERT(Block.ModuleCount == 0);
+    HT_ASSERT_STR(Block.CommandLine, "quiet");
+    HT_ASSERT(Block.MemoryRangeCount == 2);
 }
 
 HTEST(missing_end_tag)
@@ -487,10 +487,10 @@ HTEST(missing_end_tag)
     MbiAddMinimalMap(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("multiboot2: no end tag (type 0, size 8) before the end of the information");
-    HCHECK(Block.MemoryRangeCount == 2);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("multiboot2: no end tag (type 0, size 8) before the end of the information");
+    HT_ASSERT(Block.MemoryRangeCount == 2);
 }
 
 HTEST(stray_bytes_instead_of_end_tag)
@@ -501,11 +501,11 @@ HTEST(stray_bytes_instead_of_end_tag)
     MbiPut32(&Image, 0, Image.Length + 4);
     Image.Length += 4;
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 2);
-    HCHECK_WARNING("not a multiple of 8");
-    HCHECK_WARNING("the last 4 bytes");
-    HCHECK(Block.MemoryRangeCount == 2);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 2);
+    HT_ASSERT_WARNING("not a multiple of 8");
+    HT_ASSERT_WARNING("the last 4 bytes");
+    HT_ASSERT(Block.MemoryRangeCount == 2);
 }
 
 HTEST(end_tag_with_wrong_size)
@@ -518,10 +518,10 @@ HTEST(end_tag_with_wrong_size)
     MbiFinish(&Image);
     MbiPut32(&Image, Offset + 4, 16);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("has size 16 instead of 8");
-    HCHECK(Block.MemoryRangeCount == 2);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("has size 16 instead of 8");
+    HT_ASSERT(Block.MemoryRangeCount == 2);
 }
 
 HTEST(tags_after_the_end_tag_are_not_read)
@@ -532,9 +532,9 @@ HTEST(tags_after_the_end_tag_are_not_read)
     MbiAddString(&Image, 1, "ktest");
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 0);
-    HCHECK(!Block.HasCommandLine);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 0);
+    HT_ASSERT(!Block.HasCommandLine);
 }
 
 HTEST(tag_size_below_header_stops_the_walk)
@@ -550,13 +550,13 @@ HTEST(tag_size_below_header_stops_the_walk)
     MbiFinish(&Image);
     MbiPut32(&Image, Offset + 4, 0); /* would loop for ever if trusted */
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("tag 9 (ELF symbols) at offset");
-    HCHECK_WARNING("has size 0, smaller than the 8-byte tag header");
-    HCHECK_STR(Block.CommandLine, "quiet");
-    HCHECK(Block.MemoryRangeCount == 2);
-    HCHECK(!Block.HasBootLoaderName);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("tag 9 (ELF symbols) at offset");
+    HT_ASSERT_WARNING("has size 0, smaller than the 8-byte tag header");
+    HT_ASSERT_STR(Block.CommandLine, "quiet");
+    HT_ASSERT(Block.MemoryRangeCount == 2);
+    HT_ASSERT(!Block.HasBootLoaderName);
 }
 
 HTEST(misaligned_information_is_warned)
@@ -567,11 +567,11 @@ HTEST(misaligned_information_is_warned)
     MbiFinish(&Image);
 
     ResetWarnings();
-    HCHECK(KiParseMultiboot2(Image.Bytes, 0x9004, Image.Length, &Block, TestWarn) ==
-           STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("0x9004 is not 8-byte aligned");
-    HCHECK(Block.MemoryRangeCount == 2);
+    HT_ASSERT(KiParseMultiboot2(Image.Bytes, 0x9004, Image.Length, &Block, TestWarn) ==
+              STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("0x9004 is not 8-byte aligned");
+    HT_ASSERT(Block.MemoryRangeCount == 2);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -591,17 +591,17 @@ HTEST(memory_map_smaller_than_its_header)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
     MbiPut32(&Image, Offset + 4, 12);
-    HCHECK(Offset == 0x48);
+    HT_ASSERT(Offset == 0x48);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 2);
-    HCHECK_WARNING("multiboot2: tag 6 (memory map) at offset 0x48 has size 12, smaller than "
-                   "its 16-byte header; skipped.");
-    HCHECK_WARNING("multiboot2: no memory map tag could be used; the kernel cannot find "
-                   "usable RAM.");
-    HCHECK(!Block.HasMemoryMap);
-    HCHECK(Block.ModuleCount == 1); /* the tag after it was still read */
-    HCHECK_STR(Block.BootLoaderName, "GRUB 2.12");
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 2);
+    HT_ASSERT_WARNING("multiboot2: tag 6 (memory map) at offset 0x48 has size 12, smaller than "
+                      "its 16-byte header; skipped.");
+    HT_ASSERT_WARNING("multiboot2: no memory map tag could be used; the kernel cannot find "
+                      "usable RAM.");
+    HT_ASSERT(!Block.HasMemoryMap);
+    HT_ASSERT(Block.ModuleCount == 1); /* the tag after it was still read */
+    HT_ASSERT_STR(Block.BootLoaderName, "GRUB 2.12");
 }
 
 HTEST(no_memory_map)
@@ -611,12 +611,12 @@ HTEST(no_memory_map)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_STR(Warnings[0], "multiboot2: no memory map tag; the kernel cannot find usable RAM.");
-    HCHECK(!Block.HasMemoryMap);
-    HCHECK(Block.MemoryRangeCount == 0);
-    HCHECK_STR(Block.CommandLine, "quiet");
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_STR(Warnings[0], "multiboot2: no memory map tag; the kernel cannot find usable RAM.");
+    HT_ASSERT(!Block.HasMemoryMap);
+    HT_ASSERT(Block.MemoryRangeCount == 0);
+    HT_ASSERT_STR(Block.CommandLine, "quiet");
 }
 
 HTEST(memory_map_entry_size_too_small)
@@ -630,17 +630,17 @@ HTEST(memory_map_entry_size_too_small)
     MbiFinish(&Image);
     MbiPut32(&Image, Offset + 8, 16);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 2);
-    HCHECK_WARNING("has entry_size 16, smaller than the 24 bytes of an entry; skipped.");
-    HCHECK_WARNING("no memory map tag could be used");
-    HCHECK(Block.MemoryRangeCount == 0);
-    HCHECK_STR(Block.CommandLine, "quiet");
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 2);
+    HT_ASSERT_WARNING("has entry_size 16, smaller than the 24 bytes of an entry; skipped.");
+    HT_ASSERT_WARNING("no memory map tag could be used");
+    HT_ASSERT(Block.MemoryRangeCount == 0);
+    HT_ASSERT_STR(Block.CommandLine, "quiet");
 
     /* entry_size 0 must not divide by zero. */
     MbiPut32(&Image, Offset + 8, 0);
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING("has entry_size 0");
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING("has entry_size 0");
 }
 
 HTEST(memory_map_with_partial_entry)
@@ -654,11 +654,11 @@ HTEST(memory_map_with_partial_entry)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("ends with 14 bytes that do not make a whole 24-byte entry");
-    HCHECK(Block.MemoryRangeCount == 2);
-    HCHECK(Block.MemoryRanges[1].Base == QemuRanges[1].Base);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("ends with 14 bytes that do not make a whole 24-byte entry");
+    HT_ASSERT(Block.MemoryRangeCount == 2);
+    HT_ASSERT(Block.MemoryRanges[1].Base == QemuRanges[1].Base);
 }
 
 HTEST(memory_map_without_entries)
@@ -668,11 +668,11 @@ HTEST(memory_map_without_entries)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("lists no ranges");
-    HCHECK(Block.HasMemoryMap);
-    HCHECK(Block.MemoryRangeCount == 0);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("lists no ranges");
+    HT_ASSERT(Block.HasMemoryMap);
+    HT_ASSERT(Block.MemoryRangeCount == 0);
 }
 
 HTEST(more_ranges_than_the_maximum)
@@ -690,13 +690,13 @@ HTEST(more_ranges_than_the_maximum)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_STR(Warnings[0], "multiboot2: more than 128 memory ranges; the rest are ignored.");
-    HCHECK(Block.MemoryRangeCount == LOADER_MAX_MEMORY_RANGES);
-    HCHECK(Block.MemoryRanges[127].Base == 127 * 0x10000ull);
-    HCHECK(Block.MemoryRanges[127].Type == 1 + 127 % 5);
-    HCHECK_STR(Block.CommandLine, "quiet");
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_STR(Warnings[0], "multiboot2: more than 128 memory ranges; the rest are ignored.");
+    HT_ASSERT(Block.MemoryRangeCount == LOADER_MAX_MEMORY_RANGES);
+    HT_ASSERT(Block.MemoryRanges[127].Base == 127 * 0x10000ull);
+    HT_ASSERT(Block.MemoryRanges[127].Type == 1 + 127 % 5);
+    HT_ASSERT_STR(Block.CommandLine, "quiet");
 }
 
 HTEST(exactly_the_maximum_ranges_is_fine)
@@ -713,9 +713,9 @@ HTEST(exactly_the_maximum_ranges_is_fine)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 0);
-    HCHECK(Block.MemoryRangeCount == LOADER_MAX_MEMORY_RANGES);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 0);
+    HT_ASSERT(Block.MemoryRangeCount == LOADER_MAX_MEMORY_RANGES);
 }
 
 HTEST(empty_and_wrapping_ranges_are_dropped)
@@ -733,13 +733,13 @@ HTEST(empty_and_wrapping_ranges_are_dropped)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 2);
-    HCHECK_WARNING("memory range 1 (base 0x100000, type 1) has length 0; skipped.");
-    HCHECK_WARNING("memory range 2 (base 0xfffffffffffff000, length 0x2000) runs past the top");
-    HCHECK(Block.MemoryRangeCount == 3);
-    HCHECK(Block.MemoryRanges[1].Base == 0xFFFFFFFFFFFFF000ull);
-    HCHECK(Block.MemoryRanges[2].Length == 0x1000000);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 2);
+    HT_ASSERT_WARNING("memory range 1 (base 0x100000, type 1) has length 0; skipped.");
+    HT_ASSERT_WARNING("memory range 2 (base 0xfffffffffffff000, length 0x2000) runs past the top");
+    HT_ASSERT(Block.MemoryRangeCount == 3);
+    HT_ASSERT(Block.MemoryRanges[1].Base == 0xFFFFFFFFFFFFF000ull);
+    HT_ASSERT(Block.MemoryRanges[2].Length == 0x1000000);
 }
 
 HTEST(second_memory_map_is_ignored)
@@ -750,11 +750,11 @@ HTEST(second_memory_map_is_ignored)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("a second tag 6 (memory map)");
-    HCHECK(Block.MemoryRangeCount == 2);
-    HCHECK(Block.MemoryRanges[0].Base == QemuRanges[0].Base);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("a second tag 6 (memory map)");
+    HT_ASSERT(Block.MemoryRangeCount == 2);
+    HT_ASSERT(Block.MemoryRanges[0].Base == QemuRanges[0].Base);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -772,12 +772,12 @@ HTEST(unterminated_command_line)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("tag 1 (command line) at offset 0x8 is not NUL-terminated within its 19 bytes");
-    HCHECK(Block.HasCommandLine);
-    HCHECK_STR(Block.CommandLine, "ktest quiet");
-    HCHECK(Block.MemoryRangeCount == 2);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("tag 1 (command line) at offset 0x8 is not NUL-terminated within its 19 bytes");
+    HT_ASSERT(Block.HasCommandLine);
+    HT_ASSERT_STR(Block.CommandLine, "ktest quiet");
+    HT_ASSERT(Block.MemoryRangeCount == 2);
 }
 
 HTEST(unterminated_module_name)
@@ -792,11 +792,11 @@ HTEST(unterminated_module_name)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("tag 3 (module) at offset 0x8 is not NUL-terminated");
-    HCHECK(Block.ModuleCount == 1);
-    HCHECK_STR(Block.Modules[0].Name, "initrd");
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("tag 3 (module) at offset 0x8 is not NUL-terminated");
+    HT_ASSERT(Block.ModuleCount == 1);
+    HT_ASSERT_STR(Block.Modules[0].Name, "initrd");
 }
 
 HTEST(long_strings_are_truncated)
@@ -818,21 +818,21 @@ HTEST(long_strings_are_truncated)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 3);
-    HCHECK_WARNING("multiboot2: the command line is 611 characters long; only the first 511 "
-                   "were kept.");
-    HCHECK_WARNING("multiboot2: the boot loader name is 73 characters long; only the first 63 "
-                   "were kept.");
-    HCHECK_WARNING("multiboot2: the name of module 0 is 73 characters long; only the first 63 "
-                   "were kept.");
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 3);
+    HT_ASSERT_WARNING("multiboot2: the command line is 611 characters long; only the first 511 "
+                      "were kept.");
+    HT_ASSERT_WARNING("multiboot2: the boot loader name is 73 characters long; only the first 63 "
+                      "were kept.");
+    HT_ASSERT_WARNING("multiboot2: the name of module 0 is 73 characters long; only the first 63 "
+                      "were kept.");
 
     memset(Want, 'c', sizeof(Want) - 1);
     Want[sizeof(Want) - 1] = '\0';
-    HCHECK_STR(Block.CommandLine, Want);
-    HCHECK(strlen(Block.BootLoaderName) == LOADER_NAME_MAX - 1);
-    HCHECK(strlen(Block.Modules[0].Name) == LOADER_NAME_MAX - 1);
-    HCHECK(Block.ModuleCount == 1);
+    HT_ASSERT_STR(Block.CommandLine, Want);
+    HT_ASSERT(strlen(Block.BootLoaderName) == LOADER_NAME_MAX - 1);
+    HT_ASSERT(strlen(Block.Modules[0].Name) == LOADER_NAME_MAX - 1);
+    HT_ASSERT(Block.ModuleCount == 1);
 }
 
 HTEST(module_ending_before_its_start)
@@ -844,14 +844,14 @@ HTEST(module_ending_before_its_start)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_STR(Warnings[0], "multiboot2: module 'broken' at offset 0x8 ends at 0x2ff000, before "
-                            "its start at 0x300000; skipped.");
-    HCHECK(Block.ModuleCount == 1);
-    HCHECK_STR(Block.Modules[0].Name, "good");
-    HCHECK(Block.Modules[0].Start == 0x400000);
-    HCHECK(Block.Modules[1].Name[0] == '\0');
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_STR(Warnings[0], "multiboot2: module 'broken' at offset 0x8 ends at 0x2ff000, before "
+                               "its start at 0x300000; skipped.");
+    HT_ASSERT(Block.ModuleCount == 1);
+    HT_ASSERT_STR(Block.Modules[0].Name, "good");
+    HT_ASSERT(Block.Modules[0].Start == 0x400000);
+    HT_ASSERT(Block.Modules[1].Name[0] == '\0');
 }
 
 HTEST(module_smaller_than_its_header)
@@ -864,14 +864,14 @@ HTEST(module_smaller_than_its_header)
     MbiAddMinimalMap(&Image);
     MbiAddEnd(&Image);
     MbiFinish(&Image);
-    HCHECK(Offset == 8);
+    HT_ASSERT(Offset == 8);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_STR(Warnings[0], "multiboot2: tag 3 (module) at offset 0x8 has size 12, smaller than "
-                            "its 16-byte header; skipped.");
-    HCHECK(Block.ModuleCount == 1);
-    HCHECK_STR(Block.Modules[0].Name, "good");
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_STR(Warnings[0], "multiboot2: tag 3 (module) at offset 0x8 has size 12, smaller than "
+                               "its 16-byte header; skipped.");
+    HT_ASSERT(Block.ModuleCount == 1);
+    HT_ASSERT_STR(Block.Modules[0].Name, "good");
 }
 
 HTEST(more_modules_than_the_maximum)
@@ -887,12 +887,12 @@ HTEST(more_modules_than_the_maximum)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_STR(Warnings[0], "multiboot2: more than 8 modules; the rest are ignored.");
-    HCHECK(Block.ModuleCount == LOADER_MAX_MODULES);
-    HCHECK_STR(Block.Modules[7].Name, "mod7");
-    HCHECK(Block.MemoryRangeCount == 2);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_STR(Warnings[0], "multiboot2: more than 8 modules; the rest are ignored.");
+    HT_ASSERT(Block.ModuleCount == LOADER_MAX_MODULES);
+    HT_ASSERT_STR(Block.Modules[7].Name, "mod7");
+    HT_ASSERT(Block.MemoryRangeCount == 2);
 }
 
 HTEST(second_command_line_is_ignored)
@@ -904,10 +904,10 @@ HTEST(second_command_line_is_ignored)
     MbiAddEnd(&Image);
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 1);
-    HCHECK_WARNING("a second tag 1 (command line) at offset 0x18; the first one is kept.");
-    HCHECK_STR(Block.CommandLine, "first");
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("a second tag 1 (command line) at offset 0x18; the first one is kept.");
+    HT_ASSERT_STR(Block.CommandLine, "first");
 }
 
 HTEST(several_problems_all_reported)
@@ -921,13 +921,13 @@ HTEST(several_problems_all_reported)
     MbiAddString(&Image, 2, "GRUB");
     MbiFinish(&Image);
 
-    HCHECK(MbiParse(&Image, &Block) == STATUS_SUCCESS);
-    HCHECK_WARNING_COUNT(&Block, 4);
-    HCHECK_WARNING("module 'broken'");
-    HCHECK_WARNING("entry_size 8");
-    HCHECK_WARNING("no end tag");
-    HCHECK_WARNING("no memory map tag could be used");
-    HCHECK_STR(Block.BootLoaderName, "GRUB");
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 4);
+    HT_ASSERT_WARNING("module 'broken'");
+    HT_ASSERT_WARNING("entry_size 8");
+    HT_ASSERT_WARNING("no end tag");
+    HT_ASSERT_WARNING("no memory map tag could be used");
+    HT_ASSERT_STR(Block.BootLoaderName, "GRUB");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -946,96 +946,96 @@ static void ParseOptions(const char *CommandLine)
 HTEST(options_empty_line_gives_defaults)
 {
     ParseOptions("");
-    HCHECK(WarningTotal == 0);
-    HCHECK(!Options.RunTests);
-    HCHECK(!Options.Quiet);
-    HCHECK_STR(Options.TestPattern, "");
-    HCHECK_STR(Options.Init, "");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(!Options.RunTests);
+    HT_ASSERT(!Options.Quiet);
+    HT_ASSERT_STR(Options.TestPattern, "");
+    HT_ASSERT_STR(Options.Init, "");
 
     ParseOptions(" \t \n ");
-    HCHECK(WarningTotal == 0);
-    HCHECK(!Options.RunTests);
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(!Options.RunTests);
 
     ParseOptions(NULL);
-    HCHECK(WarningTotal == 0);
-    HCHECK(!Options.Quiet);
-    HCHECK_STR(Options.Init, "");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(!Options.Quiet);
+    HT_ASSERT_STR(Options.Init, "");
 }
 
 HTEST(options_ktest_alone_runs_everything)
 {
     ParseOptions("ktest");
-    HCHECK(WarningTotal == 0);
-    HCHECK(Options.RunTests);
-    HCHECK_STR(Options.TestPattern, "");
-    HCHECK(!Options.Quiet);
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.RunTests);
+    HT_ASSERT_STR(Options.TestPattern, "");
+    HT_ASSERT(!Options.Quiet);
 
     ParseOptions("ktest=");
-    HCHECK(WarningTotal == 0);
-    HCHECK(Options.RunTests);
-    HCHECK_STR(Options.TestPattern, "");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.RunTests);
+    HT_ASSERT_STR(Options.TestPattern, "");
 }
 
 HTEST(options_ktest_pattern)
 {
     ParseOptions("ktest=mm_*,ke_event_*");
-    HCHECK(WarningTotal == 0);
-    HCHECK(Options.RunTests);
-    HCHECK_STR(Options.TestPattern, "mm_*,ke_event_*");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.RunTests);
+    HT_ASSERT_STR(Options.TestPattern, "mm_*,ke_event_*");
 
     /* The last one wins. */
     ParseOptions("ktest=a ktest=b");
-    HCHECK_STR(Options.TestPattern, "b");
+    HT_ASSERT_STR(Options.TestPattern, "b");
     ParseOptions("ktest=a ktest");
-    HCHECK_STR(Options.TestPattern, "");
+    HT_ASSERT_STR(Options.TestPattern, "");
 }
 
 HTEST(options_every_key)
 {
     ParseOptions("  quiet\tktest=pool_*\n init=/bin/sh");
-    HCHECK(WarningTotal == 0);
-    HCHECK(Options.Quiet);
-    HCHECK(Options.RunTests);
-    HCHECK_STR(Options.TestPattern, "pool_*");
-    HCHECK_STR(Options.Init, "/bin/sh");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.Quiet);
+    HT_ASSERT(Options.RunTests);
+    HT_ASSERT_STR(Options.TestPattern, "pool_*");
+    HT_ASSERT_STR(Options.Init, "/bin/sh");
 }
 
 HTEST(options_init_takes_the_rest_of_the_line)
 {
     ParseOptions("quiet init=/bin/demo -n 3   ktest  --verbose  ");
-    HCHECK(WarningTotal == 0);
-    HCHECK(Options.Quiet);
-    HCHECK(!Options.RunTests); /* "ktest" is an argument of the program */
-    HCHECK_STR(Options.Init, "/bin/demo -n 3   ktest  --verbose");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.Quiet);
+    HT_ASSERT(!Options.RunTests); /* "ktest" is an argument of the program */
+    HT_ASSERT_STR(Options.Init, "/bin/demo -n 3   ktest  --verbose");
 
     ParseOptions("init=   /bin/echo hello world");
-    HCHECK(WarningTotal == 0);
-    HCHECK_STR(Options.Init, "/bin/echo hello world");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT_STR(Options.Init, "/bin/echo hello world");
 
     ParseOptions("init=");
-    HCHECK(WarningTotal == 1);
-    HCHECK_WARNING("'init=' names no program");
-    HCHECK_STR(Options.Init, "");
+    HT_ASSERT(WarningTotal == 1);
+    HT_ASSERT_WARNING("'init=' names no program");
+    HT_ASSERT_STR(Options.Init, "");
 }
 
 HTEST(options_unknown_key_warns_and_the_others_apply)
 {
     ParseOptions("foo ktest=mm_* bar=1 quiet init=/bin/sh");
-    HCHECK(WarningTotal == 2);
-    HCHECK_WARNING("unknown kernel command-line key 'foo' ignored");
-    HCHECK_WARNING("unknown kernel command-line key 'bar=1' ignored");
-    HCHECK_WARNING("ktest, ktest=PATTERN, quiet, kbench, kbench=boot and init=");
-    HCHECK(Options.RunTests);
-    HCHECK_STR(Options.TestPattern, "mm_*");
-    HCHECK(Options.Quiet);
-    HCHECK_STR(Options.Init, "/bin/sh");
+    HT_ASSERT(WarningTotal == 2);
+    HT_ASSERT_WARNING("unknown kernel command-line key 'foo' ignored");
+    HT_ASSERT_WARNING("unknown kernel command-line key 'bar=1' ignored");
+    HT_ASSERT_WARNING("ktest, ktest=PATTERN, quiet, kbench, kbench=boot and init=");
+    HT_ASSERT(Options.RunTests);
+    HT_ASSERT_STR(Options.TestPattern, "mm_*");
+    HT_ASSERT(Options.Quiet);
+    HT_ASSERT_STR(Options.Init, "/bin/sh");
 
     /* Near misses are unknown keys too. */
     ParseOptions("ktests quiet=1 KTEST init");
-    HCHECK(WarningTotal == 4);
-    HCHECK(!Options.RunTests);
-    HCHECK(!Options.Quiet);
-    HCHECK_STR(Options.Init, "");
+    HT_ASSERT(WarningTotal == 4);
+    HT_ASSERT(!Options.RunTests);
+    HT_ASSERT(!Options.Quiet);
+    HT_ASSERT_STR(Options.Init, "");
 }
 
 HTEST(options_long_values_are_truncated)
@@ -1046,29 +1046,29 @@ HTEST(options_long_values_are_truncated)
     memset(Line + 6, 'p', 200);
     Line[206] = '\0';
     ParseOptions(Line);
-    HCHECK(WarningTotal == 1);
-    HCHECK_WARNING("the value of 'ktest' is 200 characters long; only the first 127 were kept.");
-    HCHECK(Options.RunTests);
-    HCHECK(strlen(Options.TestPattern) == LOADER_KTEST_PATTERN_MAX - 1);
+    HT_ASSERT(WarningTotal == 1);
+    HT_ASSERT_WARNING("the value of 'ktest' is 200 characters long; only the first 127 were kept.");
+    HT_ASSERT(Options.RunTests);
+    HT_ASSERT(strlen(Options.TestPattern) == LOADER_KTEST_PATTERN_MAX - 1);
 
     strcpy(Line, "quiet init=");
     memset(Line + 11, 'i', 300);
     Line[311] = '\0';
     ParseOptions(Line);
-    HCHECK(WarningTotal == 1);
-    HCHECK_WARNING("the value of 'init' is 300 characters long; only the first 255 were kept.");
-    HCHECK(Options.Quiet);
+    HT_ASSERT(WarningTotal == 1);
+    HT_ASSERT_WARNING("the value of 'init' is 300 characters long; only the first 255 were kept.");
+    HT_ASSERT(Options.Quiet);
     memset(Want, 'i', sizeof(Want) - 1);
     Want[sizeof(Want) - 1] = '\0';
-    HCHECK_STR(Options.Init, Want);
+    HT_ASSERT_STR(Options.Init, Want);
 }
 
 HTEST(options_warn_routine_may_be_null)
 {
     memset(&Options, 0x5A, sizeof(Options));
     KiParseBootOptions("nonsense ktest", &Options, NULL);
-    HCHECK(Options.RunTests);
-    HCHECK(!Options.Quiet);
+    HT_ASSERT(Options.RunTests);
+    HT_ASSERT(!Options.Quiet);
 }
 
 HTEST_MAIN()

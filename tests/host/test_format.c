@@ -31,8 +31,8 @@ static char Out[256];
 #define CHECK_FMT(want, ...)                                               \
     do {                                                                   \
         int n_ = RtlFormatBuffer(Out, sizeof(Out), __VA_ARGS__);           \
-        HCHECK_STR(Out, want);                                             \
-        HCHECK(n_ == (int)strlen(want));                                   \
+        HT_ASSERT_STR(Out, want);                                             \
+        HT_ASSERT(n_ == (int)strlen(want));                                   \
     } while (0)
 
 HTEST(format_plain_text)
@@ -251,11 +251,11 @@ HTEST(format_flag_interplay)
 HTEST(format_huge_width_is_clamped)
 {
     /* Widths are clamped to 4096, so these neither overflow nor take forever. */
-    HCHECK(RtlFormatBuffer(Out, sizeof(Out), "%*d", INT_MIN, 1) == 4096);
-    HCHECK(Out[0] == '1' && Out[1] == ' ');
-    HCHECK(RtlFormatBuffer(Out, sizeof(Out), "%99999999999999999999d", 1) == 4096);
-    HCHECK(RtlFormatBuffer(Out, sizeof(Out), "%.99999999999999999999d", 1) == 4096);
-    HCHECK(RtlFormatBuffer(Out, sizeof(Out), "%*d", INT_MAX, 1) == 4096);
+    HT_ASSERT(RtlFormatBuffer(Out, sizeof(Out), "%*d", INT_MIN, 1) == 4096);
+    HT_ASSERT(Out[0] == '1' && Out[1] == ' ');
+    HT_ASSERT(RtlFormatBuffer(Out, sizeof(Out), "%99999999999999999999d", 1) == 4096);
+    HT_ASSERT(RtlFormatBuffer(Out, sizeof(Out), "%.99999999999999999999d", 1) == 4096);
+    HT_ASSERT(RtlFormatBuffer(Out, sizeof(Out), "%*d", INT_MAX, 1) == 4096);
 }
 
 #pragma GCC diagnostic pop
@@ -274,34 +274,34 @@ HTEST(format_truncation)
 
     /* Size 0: nothing is written, not even a NUL; the length comes back. */
     memset(Buf, 'X', sizeof(Buf));
-    HCHECK(RtlFormatBuffer(Buf, 0, "hello") == 5);
-    HCHECK(Buf[0] == 'X');
-    HCHECK(RtlFormatBuffer(NULL, 0, "%d", -12345) == 6); /* measuring only */
+    HT_ASSERT(RtlFormatBuffer(Buf, 0, "hello") == 5);
+    HT_ASSERT(Buf[0] == 'X');
+    HT_ASSERT(RtlFormatBuffer(NULL, 0, "%d", -12345) == 6); /* measuring only */
 
     /* Size 1: just the NUL. */
     memset(Buf, 'X', sizeof(Buf));
-    HCHECK(RtlFormatBuffer(Buf, 1, "hello") == 5);
-    HCHECK(Buf[0] == '\0' && Buf[1] == 'X');
+    HT_ASSERT(RtlFormatBuffer(Buf, 1, "hello") == 5);
+    HT_ASSERT(Buf[0] == '\0' && Buf[1] == 'X');
 
     /* One short: the last character makes way for the NUL. */
     memset(Buf, 'X', sizeof(Buf));
-    HCHECK(RtlFormatBuffer(Buf, 5, "hello") == 5);
-    HCHECK_STR(Buf, "hell");
-    HCHECK(Buf[5] == 'X');
+    HT_ASSERT(RtlFormatBuffer(Buf, 5, "hello") == 5);
+    HT_ASSERT_STR(Buf, "hell");
+    HT_ASSERT(Buf[5] == 'X');
 
     /* Exact fit: all five characters and the NUL, nothing beyond. */
     memset(Buf, 'X', sizeof(Buf));
-    HCHECK(RtlFormatBuffer(Buf, 6, "hello") == 5);
-    HCHECK_STR(Buf, "hello");
-    HCHECK(Buf[6] == 'X');
+    HT_ASSERT(RtlFormatBuffer(Buf, 6, "hello") == 5);
+    HT_ASSERT_STR(Buf, "hello");
+    HT_ASSERT(Buf[6] == 'X');
 
     /* Cut in the middle of a number, a padded field and a string. */
-    HCHECK(RtlFormatBuffer(Buf, 4, "%d", 123456) == 6);
-    HCHECK_STR(Buf, "123");
-    HCHECK(RtlFormatBuffer(Buf, 4, "%8d", 1) == 8);
-    HCHECK_STR(Buf, "   ");
-    HCHECK(RtlFormatBuffer(Buf, 8, "%s=%p", "va", (void *)0) == 21);
-    HCHECK_STR(Buf, "va=0x00");
+    HT_ASSERT(RtlFormatBuffer(Buf, 4, "%d", 123456) == 6);
+    HT_ASSERT_STR(Buf, "123");
+    HT_ASSERT(RtlFormatBuffer(Buf, 4, "%8d", 1) == 8);
+    HT_ASSERT_STR(Buf, "   ");
+    HT_ASSERT(RtlFormatBuffer(Buf, 8, "%s=%p", "va", (void *)0) == 21);
+    HT_ASSERT_STR(Buf, "va=0x00");
 }
 
 /* RtlFormatV with a sink of our own: every character arrives, in order. */
@@ -336,16 +336,16 @@ HTEST(format_sink)
 {
     TEST_SINK Sink;
 
-    HCHECK(TestFormat(&Sink, "irql=%u tag=%c%c%c%c", 2u, 'P', 'o', 'o', 'l') == 15);
-    HCHECK(Sink.Calls == 15);
-    HCHECK_STR(Sink.Text, "irql=2 tag=Pool");
+    HT_ASSERT(TestFormat(&Sink, "irql=%u tag=%c%c%c%c", 2u, 'P', 'o', 'o', 'l') == 15);
+    HT_ASSERT(Sink.Calls == 15);
+    HT_ASSERT_STR(Sink.Text, "irql=2 tag=Pool");
 
-    HCHECK(TestFormat(&Sink, "") == 0);
-    HCHECK(Sink.Calls == 0);
+    HT_ASSERT(TestFormat(&Sink, "") == 0);
+    HT_ASSERT(Sink.Calls == 0);
 
     /* A %c of NUL is a character like any other. */
-    HCHECK(TestFormat(&Sink, "a%cb", '\0') == 3);
-    HCHECK(Sink.Calls == 3 && Sink.Text[0] == 'a' && Sink.Text[1] == '\0' && Sink.Text[2] == 'b');
+    HT_ASSERT(TestFormat(&Sink, "a%cb", '\0') == 3);
+    HT_ASSERT(Sink.Calls == 3 && Sink.Text[0] == 'a' && Sink.Text[1] == '\0' && Sink.Text[2] == 'b');
 }
 
 /*
@@ -357,8 +357,8 @@ HTEST(format_sink)
         char want_[256];                                                   \
         int nwant_ = snprintf(want_, sizeof(want_), __VA_ARGS__);          \
         int ngot_ = RtlFormatBuffer(Out, sizeof(Out), __VA_ARGS__);        \
-        HCHECK_STR(Out, want_);                                            \
-        HCHECK(ngot_ == nwant_);                                           \
+        HT_ASSERT_STR(Out, want_);                                            \
+        HT_ASSERT(ngot_ == nwant_);                                           \
     } while (0)
 
 HTEST(format_matches_libc)

@@ -11,67 +11,67 @@
 
 HTEST(pattern_empty_matches_everything)
 {
-    HCHECK(RtlMatchNamePattern("", "mm_pool_alloc"));
-    HCHECK(RtlMatchNamePattern("", ""));
-    HCHECK(RtlMatchNamePattern(NULL, "anything"));
-    HCHECK(!RtlMatchNamePattern("mm", NULL));
+    HT_ASSERT(RtlMatchNamePattern("", "mm_pool_alloc"));
+    HT_ASSERT(RtlMatchNamePattern("", ""));
+    HT_ASSERT(RtlMatchNamePattern(NULL, "anything"));
+    HT_ASSERT(!RtlMatchNamePattern("mm", NULL));
 }
 
 HTEST(pattern_exact)
 {
-    HCHECK(RtlMatchNamePattern("ke_event_set", "ke_event_set"));
-    HCHECK(!RtlMatchNamePattern("ke_event_set", "ke_event_set2"));
-    HCHECK(!RtlMatchNamePattern("ke_event_set", "ke_event_se"));
-    HCHECK(!RtlMatchNamePattern("mm", "mm_pool"));
-    HCHECK(!RtlMatchNamePattern("abc", ""));
+    HT_ASSERT(RtlMatchNamePattern("ke_event_set", "ke_event_set"));
+    HT_ASSERT(!RtlMatchNamePattern("ke_event_set", "ke_event_set2"));
+    HT_ASSERT(!RtlMatchNamePattern("ke_event_set", "ke_event_se"));
+    HT_ASSERT(!RtlMatchNamePattern("mm", "mm_pool"));
+    HT_ASSERT(!RtlMatchNamePattern("abc", ""));
 }
 
 HTEST(pattern_prefix_and_suffix)
 {
-    HCHECK(RtlMatchNamePattern("mm_*", "mm_pool_alloc"));
-    HCHECK(RtlMatchNamePattern("mm_*", "mm_"));
-    HCHECK(!RtlMatchNamePattern("mm_*", "mm"));
-    HCHECK(!RtlMatchNamePattern("mm_*", "ke_mm_x"));
+    HT_ASSERT(RtlMatchNamePattern("mm_*", "mm_pool_alloc"));
+    HT_ASSERT(RtlMatchNamePattern("mm_*", "mm_"));
+    HT_ASSERT(!RtlMatchNamePattern("mm_*", "mm"));
+    HT_ASSERT(!RtlMatchNamePattern("mm_*", "ke_mm_x"));
 
-    HCHECK(RtlMatchNamePattern("*_free", "pool_free"));
-    HCHECK(RtlMatchNamePattern("*_free", "_free"));
-    HCHECK(!RtlMatchNamePattern("*_free", "pool_free_list"));
-    HCHECK(RtlMatchNamePattern("*free", "free_and_free"));
+    HT_ASSERT(RtlMatchNamePattern("*_free", "pool_free"));
+    HT_ASSERT(RtlMatchNamePattern("*_free", "_free"));
+    HT_ASSERT(!RtlMatchNamePattern("*_free", "pool_free_list"));
+    HT_ASSERT(RtlMatchNamePattern("*free", "free_and_free"));
 
-    HCHECK(RtlMatchNamePattern("*", "x"));
-    HCHECK(RtlMatchNamePattern("*", ""));
-    HCHECK(RtlMatchNamePattern("**", "abc"));
+    HT_ASSERT(RtlMatchNamePattern("*", "x"));
+    HT_ASSERT(RtlMatchNamePattern("*", ""));
+    HT_ASSERT(RtlMatchNamePattern("**", "abc"));
 }
 
 HTEST(pattern_several_stars)
 {
-    HCHECK(RtlMatchNamePattern("a*b*c", "abc"));
-    HCHECK(RtlMatchNamePattern("a*b*c", "aXXbYYc"));
-    HCHECK(RtlMatchNamePattern("a*b*c", "abbbcbc"));
-    HCHECK(!RtlMatchNamePattern("a*b*c", "aXXbYY"));
-    HCHECK(!RtlMatchNamePattern("a*b*c", "acb"));
-    HCHECK(RtlMatchNamePattern("*pool*", "mm_pool_alloc"));
-    HCHECK(RtlMatchNamePattern("a*b", "aXbYb"));     /* needs backtracking */
-    HCHECK(!RtlMatchNamePattern("a*b", "aXbY"));
-    HCHECK(RtlMatchNamePattern("*a*a*a*", "bababab"));
-    HCHECK(!RtlMatchNamePattern("*a*a*a*", "babab"));
+    HT_ASSERT(RtlMatchNamePattern("a*b*c", "abc"));
+    HT_ASSERT(RtlMatchNamePattern("a*b*c", "aXXbYYc"));
+    HT_ASSERT(RtlMatchNamePattern("a*b*c", "abbbcbc"));
+    HT_ASSERT(!RtlMatchNamePattern("a*b*c", "aXXbYY"));
+    HT_ASSERT(!RtlMatchNamePattern("a*b*c", "acb"));
+    HT_ASSERT(RtlMatchNamePattern("*pool*", "mm_pool_alloc"));
+    HT_ASSERT(RtlMatchNamePattern("a*b", "aXbYb"));     /* needs backtracking */
+    HT_ASSERT(!RtlMatchNamePattern("a*b", "aXbY"));
+    HT_ASSERT(RtlMatchNamePattern("*a*a*a*", "bababab"));
+    HT_ASSERT(!RtlMatchNamePattern("*a*a*a*", "babab"));
 }
 
 HTEST(pattern_lists)
 {
     const char *List = "ke_event_*,mm_pool_alloc,*_fault";
 
-    HCHECK(RtlMatchNamePattern(List, "ke_event_wait"));
-    HCHECK(RtlMatchNamePattern(List, "mm_pool_alloc"));
-    HCHECK(RtlMatchNamePattern(List, "mm_page_fault"));
-    HCHECK(!RtlMatchNamePattern(List, "mm_pool_free"));
-    HCHECK(!RtlMatchNamePattern(List, "ke_timer"));
+    HT_ASSERT(RtlMatchNamePattern(List, "ke_event_wait"));
+    HT_ASSERT(RtlMatchNamePattern(List, "mm_pool_alloc"));
+    HT_ASSERT(RtlMatchNamePattern(List, "mm_page_fault"));
+    HT_ASSERT(!RtlMatchNamePattern(List, "mm_pool_free"));
+    HT_ASSERT(!RtlMatchNamePattern(List, "ke_timer"));
 
     /* Empty alternatives match nothing; the others still count. */
-    HCHECK(RtlMatchNamePattern("a,,b,", "b"));
-    HCHECK(!RtlMatchNamePattern("a,,b,", "c"));
-    HCHECK(!RtlMatchNamePattern(",", "x"));
-    HCHECK(!RtlMatchNamePattern(",", ""));
+    HT_ASSERT(RtlMatchNamePattern("a,,b,", "b"));
+    HT_ASSERT(!RtlMatchNamePattern("a,,b,", "c"));
+    HT_ASSERT(!RtlMatchNamePattern(",", "x"));
+    HT_ASSERT(!RtlMatchNamePattern(",", ""));
 }
 
 HTEST_MAIN()

@@ -83,16 +83,16 @@ HTEST(initialization_puts_every_other_frame_on_the_free_list)
     PFN_NUMBER KernelBefore = MmPagesInUse(MiUsageKernelImage);
     PFN_NUMBER TablesBefore = MmPagesInUse(MiUsagePageTable);
     Setup();
-    HCHECK(MiPfnDatabaseReady);
-    HCHECK(MmAvailablePages() == TOTAL - BOOT_USED);
-    HCHECK(MmPagesInUse(MiUsageKernelImage) - KernelBefore == 44);
-    HCHECK(MmPagesInUse(MiUsagePageTable) - TablesBefore == 10);
-    HCHECK(MI_PFN_ELEMENT(256)->PageLocation == ActiveAndValid);
-    HCHECK(MI_PFN_ELEMENT(310)->PageLocation == FreePageList);
-    HCHECK(MiIsPfnInDatabase(RUN1_BASE + RUN1_PAGES - 1));
-    HCHECK(!MiIsPfnInDatabase(RUN1_BASE + RUN1_PAGES));
-    HCHECK(!MiIsPfnInDatabase(RUN0_BASE + RUN0_PAGES));
-    HCHECK(!MiIsPfnInDatabase(RUN0_BASE - 1));
+    HT_ASSERT(MiPfnDatabaseReady);
+    HT_ASSERT(MmAvailablePages() == TOTAL - BOOT_USED);
+    HT_ASSERT(MmPagesInUse(MiUsageKernelImage) - KernelBefore == 44);
+    HT_ASSERT(MmPagesInUse(MiUsagePageTable) - TablesBefore == 10);
+    HT_ASSERT(MI_PFN_ELEMENT(256)->PageLocation == ActiveAndValid);
+    HT_ASSERT(MI_PFN_ELEMENT(310)->PageLocation == FreePageList);
+    HT_ASSERT(MiIsPfnInDatabase(RUN1_BASE + RUN1_PAGES - 1));
+    HT_ASSERT(!MiIsPfnInDatabase(RUN1_BASE + RUN1_PAGES));
+    HT_ASSERT(!MiIsPfnInDatabase(RUN0_BASE + RUN0_PAGES));
+    HT_ASSERT(!MiIsPfnInDatabase(RUN0_BASE - 1));
 }
 
 HTEST(allocating_everything_gives_each_frame_once_then_fails_cleanly)
@@ -104,23 +104,23 @@ HTEST(allocating_everything_gives_each_frame_once_then_fails_cleanly)
     memset(Seen, 0, sizeof(Seen));
     PFN_NUMBER Pfn, Count = 0;
     while (NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn))) {
-        HCHECK(MiIsPfnInDatabase(Pfn));
-        HCHECK(!Seen[Pfn]);
-        HCHECK(MiBootUsageOfPage(Pfn) == MiUsageFree && !MiIsEarlyAllocated(Pfn));
-        HCHECK(MI_PFN_ELEMENT(Pfn)->PageLocation == ActiveAndValid);
+        HT_ASSERT(MiIsPfnInDatabase(Pfn));
+        HT_ASSERT(!Seen[Pfn]);
+        HT_ASSERT(MiBootUsageOfPage(Pfn) == MiUsageFree && !MiIsEarlyAllocated(Pfn));
+        HT_ASSERT(MI_PFN_ELEMENT(Pfn)->PageLocation == ActiveAndValid);
         Seen[Pfn] = 1;
         Count++;
     }
-    HCHECK(Count == Available);
-    HCHECK(MmAvailablePages() == 0);
-    HCHECK(MmPagesInUse(MiUsageDriver) - DriverBefore == Count);
-    HCHECK(MmAllocatePhysicalPage(MiUsageDriver, TRUE, &Pfn) == STATUS_INSUFFICIENT_RESOURCES);
+    HT_ASSERT(Count == Available);
+    HT_ASSERT(MmAvailablePages() == 0);
+    HT_ASSERT(MmPagesInUse(MiUsageDriver) - DriverBefore == Count);
+    HT_ASSERT(MmAllocatePhysicalPage(MiUsageDriver, TRUE, &Pfn) == STATUS_INSUFFICIENT_RESOURCES);
     for (PFN_NUMBER i = 0; i < RUN1_BASE + RUN1_PAGES; i++) {
         if (Seen[i])
             MmFreePhysicalPage(i);
     }
-    HCHECK(MmAvailablePages() == Available);
-    HCHECK(MmPagesInUse(MiUsageDriver) == DriverBefore);
+    HT_ASSERT(MmAvailablePages() == Available);
+    HT_ASSERT(MmPagesInUse(MiUsageDriver) == DriverBefore);
 }
 
 HTEST(zeroed_allocation_zeroes_a_frame_from_the_free_list)
@@ -128,23 +128,23 @@ HTEST(zeroed_allocation_zeroes_a_frame_from_the_free_list)
     Setup();
     PFN_NUMBER Pfn;
     int Before = ZeroCalls;
-    HCHECK(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, TRUE, &Pfn)));
-    HCHECK(ZeroCalls == Before + 1);
-    HCHECK(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn)));
-    HCHECK(ZeroCalls == Before + 1);
+    HT_ASSERT(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, TRUE, &Pfn)));
+    HT_ASSERT(ZeroCalls == Before + 1);
+    HT_ASSERT(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn)));
+    HT_ASSERT(ZeroCalls == Before + 1);
 }
 
 HTEST(double_free_is_pfn_list_corrupt)
 {
     Setup();
     PFN_NUMBER Pfn;
-    HCHECK(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn)));
+    HT_ASSERT(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn)));
     MmFreePhysicalPage(Pfn);
     BugCheckCode = 0;
     if (setjmp(BugCheckJump) == 0)
         MmFreePhysicalPage(Pfn);
-    HCHECK(BugCheckCode == PFN_LIST_CORRUPT);
-    HCHECK(BugCheckParameter1 == 0x99);
+    HT_ASSERT(BugCheckCode == PFN_LIST_CORRUPT);
+    HT_ASSERT(BugCheckParameter1 == 0x99);
 }
 
 HTEST(freeing_a_frame_outside_ram_is_pfn_list_corrupt)
@@ -153,7 +153,7 @@ HTEST(freeing_a_frame_outside_ram_is_pfn_list_corrupt)
     BugCheckCode = 0;
     if (setjmp(BugCheckJump) == 0)
         MmFreePhysicalPage(RUN0_BASE + RUN0_PAGES + 5);
-    HCHECK(BugCheckCode == PFN_LIST_CORRUPT);
+    HT_ASSERT(BugCheckCode == PFN_LIST_CORRUPT);
 }
 
 HTEST(lists_stay_linked_both_ways)
@@ -161,17 +161,17 @@ HTEST(lists_stay_linked_both_ways)
     Setup();
     PFN_NUMBER Pfns[64];
     for (int i = 0; i < 64; i++)
-        HCHECK(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfns[i])));
+        HT_ASSERT(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfns[i])));
     for (int i = 0; i < 64; i += 3)
         MmFreePhysicalPage(Pfns[i]);
     PFN_NUMBER Count = 0, Previous = MM_EMPTY_LIST;
     for (PFN_NUMBER P = MmFreePageListHead.Flink; P != MM_EMPTY_LIST; P = MI_PFN_ELEMENT(P)->Flink) {
-        HCHECK(MI_PFN_ELEMENT(P)->Blink == Previous);
+        HT_ASSERT(MI_PFN_ELEMENT(P)->Blink == Previous);
         Previous = P;
         Count++;
     }
-    HCHECK(Previous == MmFreePageListHead.Blink);
-    HCHECK(Count == MmFreePageListHead.Total);
+    HT_ASSERT(Previous == MmFreePageListHead.Blink);
+    HT_ASSERT(Count == MmFreePageListHead.Total);
 }
 
 HTEST_MAIN()

@@ -75,8 +75,8 @@ void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR Parameter1, ULONG_PTR Parameter2
             printf("  got bugcheck 0x%X/0x%llx, want 0x%X/0x%llx\n", BugcheckCode, \
                    (unsigned long long)BugcheckParameter[0], (unsigned)(Code),  \
                    (unsigned long long)(Param1));                              \
-        HCHECK(BugcheckCode == (Code));                                        \
-        HCHECK(BugcheckParameter[0] == (ULONG_PTR)(Param1));                   \
+        HT_ASSERT(BugcheckCode == (Code));                                        \
+        HT_ASSERT(BugcheckParameter[0] == (ULONG_PTR)(Param1));                   \
     } while (0)
 
 /* ---- the page arena --------------------------------------------------- */
@@ -91,6 +91,7 @@ typedef struct TEST_POOL {
     ULONG_PTR *RunLength;   /* at a run's first page: its length */
     ULONG_PTR AllocateCalls;
     ULONG_PTR FreeCalls;
+    HT_DEFERRED *Deleter;       /* frees all this after the case, or at DeletePool */
 } TEST_POOL;
 
 static BOOLEAN PageUsed(const TEST_POOL *T, ULONG_PTR Page)
@@ -162,6 +163,18 @@ static VOID TestFreePages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCount)
     POISON(Va, PageCount * PAGE_SIZE);
 }
 
+static void FreeTestPool(void *Context)
+{
+    TEST_POOL *T = Context;
+
+    UNPOISON(T->Arena, T->Pages * PAGE_SIZE);
+    free(T->Arena);
+    free(T->Bitmap);
+    free(T->RunLength);
+    free(T);
+}
+
+/* A new pool, freed by DeletePool or, if a failed assertion stops the case first, after it. */
 static TEST_POOL *NewPool(POOL_TYPE Type, ULONG_PTR Pages, ULONG LookasideDepth)
 {
     TEST_POOL *T = calloc(1, sizeof(*T));
@@ -175,16 +188,13 @@ static TEST_POOL *NewPool(POOL_TYPE Type, ULONG_PTR Pages, ULONG LookasideDepth)
     ExpInitializePoolDescriptor(&T->Pool, Type, T->Arena, T->Arena + Pages * PAGE_SIZE,
                                 TestAllocatePages, TestFreePages, T);
     T->Pool.LookasideDepth = LookasideDepth;
+    T->Deleter = HtDefer(FreeTestPool, T);
     return T;
 }
 
 static void DeletePool(TEST_POOL *T)
 {
-    UNPOISON(T->Arena, T->Pages * PAGE_SIZE);
-    free(T->Arena);
-    free(T->Bitmap);
-    free(T->RunLength);
-    free(T);
+    HtCleanupNow(T->Deleter);
 }
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -279,13 +289,13 @@ static SIZE_T SmallUsable(SIZE_T Bytes)
 
 HTEST(header_layout)
 {
-    HCHECK(sizeof(POOL_HEADER) == 16);
-    HCHECK(offsetof(POOL_HEADER, PreviousSize) == 0);
-    HCHECK(offsetof(POOL_HEADER, BlockSize) == 2);
-    HCHECK(offsetof(POOL_HEADER, PoolTag) == 8);
-    HCHECK(POOL_SMALL_MAX_BYTES + 16 == PAGE_SIZE - 16);
-    HCHECK(POOL_PAGE_UNITS == 256);
-    HCHECK(NonPagedPool == 0 && PagedPool == 1);
+    HT_ASSERT(sizeof(POOL_HEADER) == 16);
+    HT_ASSERT(offsetof(POOL_HEADER, PreviousSize) == 0);
+    HT_ASSERT(offsetof(POOL_HEADER, BlockSize) == 2);
+    HT_ASSERT(offsetof(POOL_HEADER, PoolTag) == 8);
+    HT_ASSERT(POOL_SMALL_MAX_BYTES + 16 == PAGE_SIZE - 16);
+    HT_ASSERT(POOL_PAGE_UNITS == 256);
+    HT_ASSERT(NonPagedPool == 0 && PagedPool == 1);
 }
 
 HTEST(zero_bytes_get_a_minimal_block)
@@ -294,19 +304,19 @@ HTEST(zero_bytes_get_a_minimal_block)
     PUCHAR A = ExpAllocatePoolCore(&T->Pool, 0, TAG_TEST);
     PUCHAR B = ExpAllocatePoolCore(&T->Pool, 0, TAG_TEST);
 
-    HCHECK(A != NULL && B != NULL && A != B);
-    HCHECK(((ULONG_PTR)A & 15) == 0);
-    HCHECK(ExpQueryPoolBlockSize(&T->Pool, A) == 16);
+    HT_ASSERT(A != NULL && B != NULL && A != B);
+    HT_ASSERT(((ULONG_PTR)A & 15) == 0);
+    HT_ASSERT(ExpQueryPoolBlockSize(&T->Pool, A) == 16);
     memset(A, 1, 16);
     memset(B, 2, 16);
-    HCHECK(((PPOOL_HEADER)A - 1)->RequestedBytes == 0);
-    HCHECK(TagInfo(T, TAG_TEST).Allocations == 2);
-    HCHECK(TagInfo(T, TAG_TEST).BytesInUse == 64);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(((PPOOL_HEADER)A - 1)->RequestedBytes == 0);
+    HT_ASSERT(TagInfo(T, TAG_TEST).Allocations == 2);
+    HT_ASSERT(TagInfo(T, TAG_TEST).BytesInUse == 64);
+    HT_ASSERT(PoolValid(T));
     ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE);
     ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
-    HCHECK(PoolValid(T));
-    HCHECK(TagsIdle(T));
+    HT_ASSERT(PoolValid(T));
+    HT_ASSERT(TagsIdle(T));
     DeletePool(T);
 }
 
@@ -316,21 +326,21 @@ HTEST(headers_record_size_type_tag)
     PUCHAR P = ExpAllocatePoolCore(&T->Pool, 100, TAG_PROC);
     PPOOL_HEADER Header = (PPOOL_HEADER)P - 1;
 
-    HCHECK(P != NULL);
-    HCHECK(BYTE_OFFSET(Header) == 0);        /* first block of a fresh page */
-    HCHECK(Header->PreviousSize == 0);
-    HCHECK(Header->BlockSize == 8);          /* 100 + 16 -> 128 bytes */
-    HCHECK(Header->PoolType == PagedPool);
-    HCHECK(Header->State == POOL_STATE_ALLOCATED);
-    HCHECK(Header->PoolTag == TAG_PROC);
-    HCHECK(Header->RequestedBytes == 100);
-    HCHECK((Header + 8)->PreviousSize == 8); /* the free rest of the page */
-    HCHECK((Header + 8)->BlockSize == 248);
-    HCHECK((Header + 8)->State == POOL_STATE_FREE);
+    HT_ASSERT(P != NULL);
+    HT_ASSERT(BYTE_OFFSET(Header) == 0);        /* first block of a fresh page */
+    HT_ASSERT(Header->PreviousSize == 0);
+    HT_ASSERT(Header->BlockSize == 8);          /* 100 + 16 -> 128 bytes */
+    HT_ASSERT(Header->PoolType == PagedPool);
+    HT_ASSERT(Header->State == POOL_STATE_ALLOCATED);
+    HT_ASSERT(Header->PoolTag == TAG_PROC);
+    HT_ASSERT(Header->RequestedBytes == 100);
+    HT_ASSERT((Header + 8)->PreviousSize == 8); /* the free rest of the page */
+    HT_ASSERT((Header + 8)->BlockSize == 248);
+    HT_ASSERT((Header + 8)->State == POOL_STATE_FREE);
     ExpFreePoolCore(&T->Pool, P, TAG_PROC, TRUE);
-    HCHECK(Header->BlockSize == 256 && Header->State == POOL_STATE_FREE);
-    HCHECK(T->Pool.EmptyPages == 1);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(Header->BlockSize == 256 && Header->State == POOL_STATE_FREE);
+    HT_ASSERT(T->Pool.EmptyPages == 1);
+    HT_ASSERT(PoolValid(T));
     DeletePool(T);
 }
 
@@ -346,32 +356,32 @@ HTEST(every_small_size)
 
     for (Bytes = 0; Bytes < COUNT; Bytes++) {
         Block[Bytes] = ExpAllocatePoolCore(&T->Pool, Bytes, TAG_TEST + (ULONG)(Bytes % 7));
-        HCHECK(Block[Bytes] != NULL);
-        HCHECK(((ULONG_PTR)Block[Bytes] & 15) == 0 && BYTE_OFFSET(Block[Bytes]) != 0);
+        HT_ASSERT(Block[Bytes] != NULL);
+        HT_ASSERT(((ULONG_PTR)Block[Bytes] & 15) == 0 && BYTE_OFFSET(Block[Bytes]) != 0);
         Usable = ExpQueryPoolBlockSize(&T->Pool, Block[Bytes]);
-        HCHECK(Usable >= SmallUsable(Bytes) && Usable <= SmallUsable(Bytes) + 16);
-        HCHECK(BYTE_OFFSET(Block[Bytes]) + Usable <= PAGE_SIZE);
+        HT_ASSERT(Usable >= SmallUsable(Bytes) && Usable <= SmallUsable(Bytes) + 16);
+        HT_ASSERT(BYTE_OFFSET(Block[Bytes]) + Usable <= PAGE_SIZE);
         Fill(Block[Bytes], Usable, Bytes);
         if (Bytes % 512 == 0)
-            HCHECK(PoolValid(T));
+            HT_ASSERT(PoolValid(T));
     }
-    HCHECK(PoolValid(T));
+    HT_ASSERT(PoolValid(T));
     for (Bytes = 0; Bytes < COUNT; Bytes++)
-        HCHECK(Intact(Block[Bytes], ExpQueryPoolBlockSize(&T->Pool, Block[Bytes]), Bytes));
+        HT_ASSERT(Intact(Block[Bytes], ExpQueryPoolBlockSize(&T->Pool, Block[Bytes]), Bytes));
 
     /* Free the odd ones; the even ones must not notice. */
     for (Bytes = 1; Bytes < COUNT; Bytes += 2)
         ExpFreePoolCore(&T->Pool, Block[Bytes], TAG_TEST + (ULONG)(Bytes % 7), TRUE);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(PoolValid(T));
     for (Bytes = 0; Bytes < COUNT; Bytes += 2) {
-        HCHECK(Intact(Block[Bytes], ExpQueryPoolBlockSize(&T->Pool, Block[Bytes]), Bytes));
+        HT_ASSERT(Intact(Block[Bytes], ExpQueryPoolBlockSize(&T->Pool, Block[Bytes]), Bytes));
         ExpFreePoolCore(&T->Pool, Block[Bytes], TAG_TEST + (ULONG)(Bytes % 7), TRUE);
     }
-    HCHECK(PoolValid(T));
-    HCHECK(TagsIdle(T));
+    HT_ASSERT(PoolValid(T));
+    HT_ASSERT(TagsIdle(T));
     ExpTrimPoolCore(&T->Pool);
-    HCHECK(PoolValid(T));
-    HCHECK(OnlyTableLeft(T));
+    HT_ASSERT(PoolValid(T));
+    HT_ASSERT(OnlyTableLeft(T));
     DeletePool(T);
 }
 
@@ -396,18 +406,18 @@ HTEST(big_sizes)
                           : POOL_SMALL_MAX_BYTES + 1 + Random() % (1 << 18);
         Seed[Index] = Index;
         Block[Index] = ExpAllocatePoolCore(&T->Pool, Size[Index], TAG_FILE);
-        HCHECK(Block[Index] != NULL);
-        HCHECK(BYTE_OFFSET(Block[Index]) == 0);
-        HCHECK(ExpQueryPoolBlockSize(&T->Pool, Block[Index]) == ROUND_TO_PAGES(Size[Index]));
+        HT_ASSERT(Block[Index] != NULL);
+        HT_ASSERT(BYTE_OFFSET(Block[Index]) == 0);
+        HT_ASSERT(ExpQueryPoolBlockSize(&T->Pool, Block[Index]) == ROUND_TO_PAGES(Size[Index]));
         Pages += BYTES_TO_PAGES(Size[Index]);
-        HCHECK(T->Pool.BigPages == Pages);
+        HT_ASSERT(T->Pool.BigPages == Pages);
         Fill(Block[Index], Size[Index], Seed[Index]);
     }
-    HCHECK(PoolValid(T));
-    HCHECK(TagInfo(T, TAG_FILE).BytesInUse == Pages * PAGE_SIZE);
-    HCHECK(T->InUse == Pages + T->Pool.TablePages);
+    HT_ASSERT(PoolValid(T));
+    HT_ASSERT(TagInfo(T, TAG_FILE).BytesInUse == Pages * PAGE_SIZE);
+    HT_ASSERT(T->InUse == Pages + T->Pool.TablePages);
     for (Index = 0; Index < COUNT; Index++)
-        HCHECK(Intact(Block[Index], Size[Index], Seed[Index]));
+        HT_ASSERT(Intact(Block[Index], Size[Index], Seed[Index]));
 
     /* Free in random order, checking the survivors now and then. */
     for (Index = COUNT; Index > 0; Index--) {
@@ -418,13 +428,13 @@ HTEST(big_sizes)
         Seed[Other] = Seed[Index - 1];
         if (Index % 16 == 0) {
             for (Left = 0; Left + 1 < Index; Left++)
-                HCHECK(Intact(Block[Left], Size[Left], Seed[Left]));
-            HCHECK(PoolValid(T));
+                HT_ASSERT(Intact(Block[Left], Size[Left], Seed[Left]));
+            HT_ASSERT(PoolValid(T));
         }
     }
-    HCHECK(PoolValid(T));
-    HCHECK(TagsIdle(T));
-    HCHECK(OnlyTableLeft(T));
+    HT_ASSERT(PoolValid(T));
+    HT_ASSERT(TagsIdle(T));
+    HT_ASSERT(OnlyTableLeft(T));
     DeletePool(T);
 }
 
@@ -455,30 +465,30 @@ static void RandomChurn(ULONG LookasideDepth, ULONG64 Seed)
             Tag[Slot] = Tags[Random() % ARRAYSIZE(Tags)];
             Seeds[Slot] = Operation;
             Block[Slot] = ExpAllocatePoolCore(&T->Pool, Size[Slot], Tag[Slot]);
-            HCHECK(Block[Slot] != NULL);
+            HT_ASSERT(Block[Slot] != NULL);
             Fill(Block[Slot], Size[Slot], Seeds[Slot]);
         } else {
-            HCHECK(Intact(Block[Slot], Size[Slot], Seeds[Slot]));
+            HT_ASSERT(Intact(Block[Slot], Size[Slot], Seeds[Slot]));
             /* Some frees as ExFreePool, which checks no tag. */
             ExpFreePoolCore(&T->Pool, Block[Slot], Operation % 5 ? Tag[Slot] : 0,
                             Operation % 5 != 0);
             Block[Slot] = NULL;
         }
         if (Operation % BATCH == BATCH - 1)
-            HCHECK(PoolValid(T));
+            HT_ASSERT(PoolValid(T));
     }
     for (Slot = 0; Slot < SLOTS; Slot++) {
         if (Block[Slot] != NULL) {
-            HCHECK(Intact(Block[Slot], Size[Slot], Seeds[Slot]));
+            HT_ASSERT(Intact(Block[Slot], Size[Slot], Seeds[Slot]));
             ExpFreePoolCore(&T->Pool, Block[Slot], Tag[Slot], TRUE);
         }
     }
-    HCHECK(PoolValid(T));
-    HCHECK(TagsIdle(T));
-    HCHECK(T->Pool.Allocations == T->Pool.Frees);
+    HT_ASSERT(PoolValid(T));
+    HT_ASSERT(TagsIdle(T));
+    HT_ASSERT(T->Pool.Allocations == T->Pool.Frees);
     ExpTrimPoolCore(&T->Pool);
-    HCHECK(PoolValid(T));
-    HCHECK(OnlyTableLeft(T));
+    HT_ASSERT(PoolValid(T));
+    HT_ASSERT(OnlyTableLeft(T));
     DeletePool(T);
 }
 
@@ -511,27 +521,27 @@ HTEST(tag_accounting)
     for (Index = 0; Index < 2; Index++)
         B[Index] = ExpAllocatePoolCore(&T->Pool, 5000, TAG_FILE); /* 2 pages each */
     Info = TagInfo(T, TAG_PROC);
-    HCHECK(Info.PoolType == NonPagedPool);
-    HCHECK(Info.Allocations == 3 && Info.Frees == 0 && Info.BytesInUse == 3 * 128);
+    HT_ASSERT(Info.PoolType == NonPagedPool);
+    HT_ASSERT(Info.Allocations == 3 && Info.Frees == 0 && Info.BytesInUse == 3 * 128);
     Info = TagInfo(T, TAG_FILE);
-    HCHECK(Info.Allocations == 2 && Info.Frees == 0 && Info.BytesInUse == 2 * 2 * PAGE_SIZE);
-    HCHECK(T->Pool.SmallBytesInUse == 3 * 128);
-    HCHECK(T->Pool.Allocations == 5);
+    HT_ASSERT(Info.Allocations == 2 && Info.Frees == 0 && Info.BytesInUse == 2 * 2 * PAGE_SIZE);
+    HT_ASSERT(T->Pool.SmallBytesInUse == 3 * 128);
+    HT_ASSERT(T->Pool.Allocations == 5);
 
     ExpFreePoolCore(&T->Pool, A[0], TAG_PROC, TRUE);
     Info = TagInfo(T, TAG_PROC);
-    HCHECK(Info.Allocations == 3 && Info.Frees == 1 && Info.BytesInUse == 2 * 128);
+    HT_ASSERT(Info.Allocations == 3 && Info.Frees == 1 && Info.BytesInUse == 2 * 128);
     /* ExFreePool: no tag given, none checked. */
     ExpFreePoolCore(&T->Pool, A[1], 0, FALSE);
     ExpFreePoolCore(&T->Pool, B[0], POOL_TAG('?', '?', '?', '?'), FALSE);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(PoolValid(T));
     ExpFreePoolCore(&T->Pool, A[2], TAG_PROC, TRUE);
     ExpFreePoolCore(&T->Pool, B[1], TAG_FILE, TRUE);
-    HCHECK(TagInfo(T, TAG_PROC).Frees == 3);
-    HCHECK(TagInfo(T, TAG_FILE).Frees == 2);
-    HCHECK(TagsIdle(T));
-    HCHECK(T->Pool.Frees == 5);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(TagInfo(T, TAG_PROC).Frees == 3);
+    HT_ASSERT(TagInfo(T, TAG_FILE).Frees == 2);
+    HT_ASSERT(TagsIdle(T));
+    HT_ASSERT(T->Pool.Frees == 5);
+    HT_ASSERT(PoolValid(T));
     DeletePool(T);
 }
 
@@ -547,20 +557,20 @@ HTEST(tag_overflow_bucket)
 
     for (Index = 0; Index < TAGS; Index++) {
         Block[Index] = ExpAllocatePoolCore(&T->Pool, 40, POOL_TAG('T', 'g', Index & 0xFF, Index >> 8));
-        HCHECK(Block[Index] != NULL);
+        HT_ASSERT(Block[Index] != NULL);
     }
     Count = ExpQueryPoolTags(&T->Pool, Lines, ARRAYSIZE(Lines));
-    HCHECK(Count <= POOL_TRACKER_SIZE + 1);
+    HT_ASSERT(Count <= POOL_TRACKER_SIZE + 1);
     for (Index = 0; Index < Count; Index++)
         Allocations += Lines[Index].Allocations;
-    HCHECK(Allocations == TAGS);
-    HCHECK(TagInfo(T, POOL_OVERFLOW_TAG).Allocations > 0);
-    HCHECK(ExpQueryPoolTags(&T->Pool, Lines, 3) == Count); /* count beyond the buffer */
-    HCHECK(PoolValid(T));
+    HT_ASSERT(Allocations == TAGS);
+    HT_ASSERT(TagInfo(T, POOL_OVERFLOW_TAG).Allocations > 0);
+    HT_ASSERT(ExpQueryPoolTags(&T->Pool, Lines, 3) == Count); /* count beyond the buffer */
+    HT_ASSERT(PoolValid(T));
     for (Index = 0; Index < TAGS; Index++)
         ExpFreePoolCore(&T->Pool, Block[Index], POOL_TAG('T', 'g', Index & 0xFF, Index >> 8), TRUE);
-    HCHECK(TagsIdle(T));
-    HCHECK(PoolValid(T));
+    HT_ASSERT(TagsIdle(T));
+    HT_ASSERT(PoolValid(T));
     DeletePool(T);
 }
 
@@ -576,25 +586,25 @@ HTEST(coalescing_returns_pages)
     RandomState = 0xC0A1E5CE;
     for (Index = 0; Index < COUNT; Index++) {
         Block[Index] = ExpAllocatePoolCore(&T->Pool, 1 + Random() % 700, TAG_TEST);
-        HCHECK(Block[Index] != NULL);
+        HT_ASSERT(Block[Index] != NULL);
     }
-    HCHECK(T->Pool.SmallPages > 100);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(T->Pool.SmallPages > 100);
+    HT_ASSERT(PoolValid(T));
     for (Index = COUNT; Index > 0; Index--) {
         Other = (ULONG)(Random() % Index);
         ExpFreePoolCore(&T->Pool, Block[Other], TAG_TEST, TRUE);
         Block[Other] = Block[Index - 1];
         if (Index % 100 == 0)
-            HCHECK(PoolValid(T));
+            HT_ASSERT(PoolValid(T));
     }
     /* Every page merged back into one block and went home - but one. */
-    HCHECK(PoolValid(T));
-    HCHECK(T->Pool.SmallPages == POOL_EMPTY_PAGES_KEPT);
-    HCHECK(T->Pool.EmptyPages == POOL_EMPTY_PAGES_KEPT);
-    HCHECK(T->Pool.PagesInUse == T->Pool.TablePages + POOL_EMPTY_PAGES_KEPT);
-    HCHECK(ExpTrimPoolCore(&T->Pool) == POOL_EMPTY_PAGES_KEPT);
-    HCHECK(OnlyTableLeft(T));
-    HCHECK(TagsIdle(T));
+    HT_ASSERT(PoolValid(T));
+    HT_ASSERT(T->Pool.SmallPages == POOL_EMPTY_PAGES_KEPT);
+    HT_ASSERT(T->Pool.EmptyPages == POOL_EMPTY_PAGES_KEPT);
+    HT_ASSERT(T->Pool.PagesInUse == T->Pool.TablePages + POOL_EMPTY_PAGES_KEPT);
+    HT_ASSERT(ExpTrimPoolCore(&T->Pool) == POOL_EMPTY_PAGES_KEPT);
+    HT_ASSERT(OnlyTableLeft(T));
+    HT_ASSERT(TagsIdle(T));
     DeletePool(T);
 }
 
@@ -608,17 +618,17 @@ HTEST(merge_with_both_neighbours)
     PUCHAR D = ExpAllocatePoolCore(&T->Pool, 1000, TAG_TEST);
     PPOOL_HEADER Page = (PPOOL_HEADER)PAGE_ALIGN(A);
 
-    HCHECK(PAGE_ALIGN(B) == Page && PAGE_ALIGN(C) == Page && PAGE_ALIGN(D) == Page);
+    HT_ASSERT(PAGE_ALIGN(B) == Page && PAGE_ALIGN(C) == Page && PAGE_ALIGN(D) == Page);
     ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE);
     ExpFreePoolCore(&T->Pool, C, TAG_TEST, TRUE);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(PoolValid(T));
     ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);     /* A+B+C merge */
-    HCHECK(Page->State == POOL_STATE_FREE && Page->BlockSize == 3 * 64);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(Page->State == POOL_STATE_FREE && Page->BlockSize == 3 * 64);
+    HT_ASSERT(PoolValid(T));
     ExpFreePoolCore(&T->Pool, D, TAG_TEST, TRUE);     /* and D with the rest */
-    HCHECK(Page->BlockSize == POOL_PAGE_UNITS);
-    HCHECK(T->Pool.EmptyPages == 1 && T->FreeCalls == 0);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(Page->BlockSize == POOL_PAGE_UNITS);
+    HT_ASSERT(T->Pool.EmptyPages == 1 && T->FreeCalls == 0);
+    HT_ASSERT(PoolValid(T));
     DeletePool(T);
 }
 
@@ -634,13 +644,13 @@ HTEST(empty_page_kept_for_loops)
     Calls = T->AllocateCalls;
     for (ULONG Index = 0; Index < 1000; Index++) {
         P = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
-        HCHECK(P != NULL);
+        HT_ASSERT(P != NULL);
         ExpFreePoolCore(&T->Pool, P, TAG_TEST, TRUE);
     }
-    HCHECK(T->AllocateCalls == Calls);
-    HCHECK(T->FreeCalls == 0);
-    HCHECK(T->Pool.SmallPages == 1 && T->Pool.EmptyPages == 1);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(T->AllocateCalls == Calls);
+    HT_ASSERT(T->FreeCalls == 0);
+    HT_ASSERT(T->Pool.SmallPages == 1 && T->Pool.EmptyPages == 1);
+    HT_ASSERT(PoolValid(T));
     DeletePool(T);
 }
 
@@ -652,25 +662,25 @@ HTEST(lookaside_reuses_and_trims)
 
     P = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
     ExpFreePoolCore(&T->Pool, P, TAG_TEST, TRUE);
-    HCHECK(T->Pool.LookasideBlocks == 1);
-    HCHECK(((PPOOL_HEADER)P - 1)->State == POOL_STATE_LOOKASIDE);
-    HCHECK(TagsIdle(T));                  /* parked blocks count as freed */
+    HT_ASSERT(T->Pool.LookasideBlocks == 1);
+    HT_ASSERT(((PPOOL_HEADER)P - 1)->State == POOL_STATE_LOOKASIDE);
+    HT_ASSERT(TagsIdle(T));                  /* parked blocks count as freed */
     Q = ExpAllocatePoolCore(&T->Pool, 64, TAG_PROC);
-    HCHECK(Q == P);                       /* LIFO: the same block back */
-    HCHECK(T->Pool.LookasideBlocks == 0);
-    HCHECK(((PPOOL_HEADER)Q - 1)->PoolTag == TAG_PROC);
+    HT_ASSERT(Q == P);                       /* LIFO: the same block back */
+    HT_ASSERT(T->Pool.LookasideBlocks == 0);
+    HT_ASSERT(((PPOOL_HEADER)Q - 1)->PoolTag == TAG_PROC);
     ExpFreePoolCore(&T->Pool, Q, TAG_PROC, TRUE);
 
     for (Index = 0; Index < 10; Index++)
         Block[Index] = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
     for (Index = 0; Index < 10; Index++)
         ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
-    HCHECK(T->Pool.LookasideBlocks == 4); /* the depth */
-    HCHECK(PoolValid(T));
-    HCHECK(ExpTrimPoolCore(&T->Pool) == 1);
-    HCHECK(T->Pool.LookasideBlocks == 0);
-    HCHECK(OnlyTableLeft(T));
-    HCHECK(PoolValid(T));
+    HT_ASSERT(T->Pool.LookasideBlocks == 4); /* the depth */
+    HT_ASSERT(PoolValid(T));
+    HT_ASSERT(ExpTrimPoolCore(&T->Pool) == 1);
+    HT_ASSERT(T->Pool.LookasideBlocks == 0);
+    HT_ASSERT(OnlyTableLeft(T));
+    HT_ASSERT(PoolValid(T));
     DeletePool(T);
 }
 
@@ -688,35 +698,35 @@ HTEST(out_of_pages_returns_null)
     T->Limit = LIMIT;
     while ((Block[Count] = ExpAllocatePoolCore(&T->Pool, 1000, TAG_TEST)) != NULL)
         Count++;
-    HCHECK(Count > 0 && Count < 1000);
-    HCHECK(T->Pool.FailedAllocations == 1);
-    HCHECK(T->InUse == LIMIT);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(Count > 0 && Count < 1000);
+    HT_ASSERT(T->Pool.FailedAllocations == 1);
+    HT_ASSERT(T->InUse == LIMIT);
+    HT_ASSERT(PoolValid(T));
 
     Calls = T->AllocateCalls;
-    HCHECK(ExpAllocatePoolCore(&T->Pool, 3 * PAGE_SIZE, TAG_TEST) == NULL);
-    HCHECK(T->Pool.FailedAllocations == 2);
-    HCHECK(T->AllocateCalls == Calls + 1);     /* nothing to trim: no retry */
+    HT_ASSERT(ExpAllocatePoolCore(&T->Pool, 3 * PAGE_SIZE, TAG_TEST) == NULL);
+    HT_ASSERT(T->Pool.FailedAllocations == 2);
+    HT_ASSERT(T->AllocateCalls == Calls + 1);     /* nothing to trim: no retry */
     /* More than the whole range: refused without asking for pages. */
     Calls = T->AllocateCalls;
-    HCHECK(ExpAllocatePoolCore(&T->Pool, T->Pool.Size + 1, TAG_TEST) == NULL);
-    HCHECK(ExpAllocatePoolCore(&T->Pool, ~(SIZE_T)0, TAG_TEST) == NULL);
-    HCHECK(T->AllocateCalls == Calls);
-    HCHECK(T->Pool.FailedAllocations == 4);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(ExpAllocatePoolCore(&T->Pool, T->Pool.Size + 1, TAG_TEST) == NULL);
+    HT_ASSERT(ExpAllocatePoolCore(&T->Pool, ~(SIZE_T)0, TAG_TEST) == NULL);
+    HT_ASSERT(T->AllocateCalls == Calls);
+    HT_ASSERT(T->Pool.FailedAllocations == 4);
+    HT_ASSERT(PoolValid(T));
 
     for (Index = 0; Index < Count; Index++)
         ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
-    HCHECK(TagsIdle(T));
-    HCHECK(PoolValid(T));
+    HT_ASSERT(TagsIdle(T));
+    HT_ASSERT(PoolValid(T));
     /* Everything but the table is free again - parked and kept pages are
      * given back by the allocation that needs them. */
     Big = ExpAllocatePoolCore(&T->Pool, (LIMIT - T->Pool.TablePages) * PAGE_SIZE, TAG_TEST);
-    HCHECK(Big != NULL);
-    HCHECK(T->Pool.LookasideBlocks == 0 && T->Pool.SmallPages == 0);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(Big != NULL);
+    HT_ASSERT(T->Pool.LookasideBlocks == 0 && T->Pool.SmallPages == 0);
+    HT_ASSERT(PoolValid(T));
     ExpFreePoolCore(&T->Pool, Big, TAG_TEST, TRUE);
-    HCHECK(OnlyTableLeft(T));
+    HT_ASSERT(OnlyTableLeft(T));
     DeletePool(T);
 }
 
@@ -735,13 +745,13 @@ HTEST(out_of_pages_flushes_lookasides)
         Count++;
     for (Index = 0; Index < Count; Index++)
         ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
-    HCHECK(T->Pool.LookasideBlocks == Count);
-    HCHECK(T->InUse == LIMIT);
+    HT_ASSERT(T->Pool.LookasideBlocks == Count);
+    HT_ASSERT(T->InUse == LIMIT);
     P = ExpAllocatePoolCore(&T->Pool, 2000, TAG_TEST);
-    HCHECK(P != NULL);
-    HCHECK(T->Pool.LookasideBlocks == 0);
-    HCHECK(T->Pool.FailedAllocations == 1); /* only the one that ended the fill */
-    HCHECK(PoolValid(T));
+    HT_ASSERT(P != NULL);
+    HT_ASSERT(T->Pool.LookasideBlocks == 0);
+    HT_ASSERT(T->Pool.FailedAllocations == 1); /* only the one that ended the fill */
+    HT_ASSERT(PoolValid(T));
     ExpFreePoolCore(&T->Pool, P, TAG_TEST, TRUE);
     DeletePool(T);
 }
@@ -763,21 +773,21 @@ HTEST(big_retry_only_when_pages_come_back)
     for (Index = 0; Index < Count; Index += 2)
         ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);  /* parked */
     Calls = T->AllocateCalls;
-    HCHECK(ExpAllocatePoolCore(&T->Pool, 2 * PAGE_SIZE, TAG_TEST) == NULL);
-    HCHECK(T->AllocateCalls == Calls + 1);
-    HCHECK(T->Pool.LookasideBlocks == 0);      /* the trim merged them */
-    HCHECK(PoolValid(T));
+    HT_ASSERT(ExpAllocatePoolCore(&T->Pool, 2 * PAGE_SIZE, TAG_TEST) == NULL);
+    HT_ASSERT(T->AllocateCalls == Calls + 1);
+    HT_ASSERT(T->Pool.LookasideBlocks == 0);      /* the trim merged them */
+    HT_ASSERT(PoolValid(T));
 
     for (Index = 1; Index < Count; Index += 2)
         ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
-    HCHECK(T->InUse == LIMIT);                  /* parked blocks hold the pages */
+    HT_ASSERT(T->InUse == LIMIT);                  /* parked blocks hold the pages */
     Calls = T->AllocateCalls;
     Big = ExpAllocatePoolCore(&T->Pool, (LIMIT - T->Pool.TablePages) * PAGE_SIZE, TAG_TEST);
-    HCHECK(Big != NULL);
-    HCHECK(T->AllocateCalls == Calls + 2);      /* failed, trimmed, succeeded */
-    HCHECK(PoolValid(T));
+    HT_ASSERT(Big != NULL);
+    HT_ASSERT(T->AllocateCalls == Calls + 2);      /* failed, trimmed, succeeded */
+    HT_ASSERT(PoolValid(T));
     ExpFreePoolCore(&T->Pool, Big, TAG_TEST, TRUE);
-    HCHECK(TagsIdle(T));
+    HT_ASSERT(TagsIdle(T));
     DeletePool(T);
 }
 
@@ -792,38 +802,38 @@ HTEST(big_table_grows)
     RandomState = 0xB16B16;
     for (Index = 0; Index < COUNT; Index++) {
         Block[Index] = ExpAllocatePoolCore(&T->Pool, PAGE_SIZE, TAG_FILE);
-        HCHECK(Block[Index] != NULL);
+        HT_ASSERT(Block[Index] != NULL);
         *(ULONG *)Block[Index] = Index;
     }
-    HCHECK(T->Pool.BigBlocks == COUNT && T->Pool.BigPages == COUNT);
-    HCHECK(T->Pool.BigTableSize >= COUNT);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(T->Pool.BigBlocks == COUNT && T->Pool.BigPages == COUNT);
+    HT_ASSERT(T->Pool.BigTableSize >= COUNT);
+    HT_ASSERT(PoolValid(T));
     for (Index = 0; Index < COUNT; Index++) {
-        HCHECK(*(ULONG *)Block[Index] == Index);
-        HCHECK(ExpQueryPoolBlockSize(&T->Pool, Block[Index]) == PAGE_SIZE);
+        HT_ASSERT(*(ULONG *)Block[Index] == Index);
+        HT_ASSERT(ExpQueryPoolBlockSize(&T->Pool, Block[Index]) == PAGE_SIZE);
     }
     for (Index = COUNT; Index > 0; Index--) {
         Other = (ULONG)(Random() % Index);
         ExpFreePoolCore(&T->Pool, Block[Other], TAG_FILE, TRUE);
         Block[Other] = Block[Index - 1];
     }
-    HCHECK(PoolValid(T));
-    HCHECK(T->Pool.BigTableUsed == 0);
-    HCHECK(OnlyTableLeft(T));
+    HT_ASSERT(PoolValid(T));
+    HT_ASSERT(T->Pool.BigTableUsed == 0);
+    HT_ASSERT(OnlyTableLeft(T));
     /* Tombstones are swept by the next rebuild; the table still works. */
     for (Index = 0; Index < COUNT; Index++) {
         Block[Index] = ExpAllocatePoolCore(&T->Pool, 2 * PAGE_SIZE - 1, TAG_FILE);
-        HCHECK(Block[Index] != NULL);
+        HT_ASSERT(Block[Index] != NULL);
         if (Index % 997 == 0)
-            HCHECK(PoolValid(T));
+            HT_ASSERT(PoolValid(T));
         if (Index % 2)
             ExpFreePoolCore(&T->Pool, Block[Index], TAG_FILE, TRUE);
     }
-    HCHECK(PoolValid(T));
+    HT_ASSERT(PoolValid(T));
     for (Index = 0; Index < COUNT; Index += 2)
         ExpFreePoolCore(&T->Pool, Block[Index], TAG_FILE, TRUE);
-    HCHECK(PoolValid(T));
-    HCHECK(TagsIdle(T));
+    HT_ASSERT(PoolValid(T));
+    HT_ASSERT(TagsIdle(T));
     DeletePool(T);
 }
 
@@ -839,19 +849,19 @@ static void DoubleFreeSmall(ULONG Depth)
 
     ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE));
-    HCHECK(BugcheckParameter[3] == (ULONG_PTR)B);
-    HCHECK(BugcheckParameter[2] == ((PPOOL_HEADER)B - 1)->Ulong1);
+    HT_ASSERT(BugcheckParameter[3] == (ULONG_PTR)B);
+    HT_ASSERT(BugcheckParameter[2] == ((PPOOL_HEADER)B - 1)->Ulong1);
     /* Detected before anything changed. */
-    HCHECK(PoolValid(T));
+    HT_ASSERT(PoolValid(T));
 
     /* Freed, then merged into a free neighbour: its old header still
      * gives it away. */
     ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE);
     ExpTrimPoolCore(&T->Pool);
-    HCHECK(T->Pool.SmallPages == 1);      /* C keeps the page */
+    HT_ASSERT(T->Pool.SmallPages == 1);      /* C keeps the page */
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, B, 0, FALSE));
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE));
-    HCHECK(PoolValid(T));
+    HT_ASSERT(PoolValid(T));
 
     /* Freed after its previous neighbour, so merged into it. */
     D = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
@@ -860,13 +870,13 @@ static void DoubleFreeSmall(ULONG Depth)
     ExpFreePoolCore(&T->Pool, D, TAG_TEST, TRUE);
     ExpFreePoolCore(&T->Pool, E, TAG_TEST, TRUE);
     ExpTrimPoolCore(&T->Pool);
-    HCHECK(((PPOOL_HEADER)D - 1)->BlockSize >= 10);  /* D and E are one block */
+    HT_ASSERT(((PPOOL_HEADER)D - 1)->BlockSize >= 10);  /* D and E are one block */
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, E, TAG_TEST, TRUE));
-    HCHECK(BugcheckParameter[3] == (ULONG_PTR)E);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(BugcheckParameter[3] == (ULONG_PTR)E);
+    HT_ASSERT(PoolValid(T));
     ExpFreePoolCore(&T->Pool, C, TAG_TEST, TRUE);
     ExpFreePoolCore(&T->Pool, F, TAG_TEST, TRUE);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(PoolValid(T));
     DeletePool(T);
 }
 
@@ -884,8 +894,8 @@ HTEST(bugcheck_double_free_big)
 
     ExpFreePoolCore(&T->Pool, P, TAG_FILE, TRUE);
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, P, TAG_FILE, TRUE));
-    HCHECK(BugcheckParameter[2] == TAG_FILE && BugcheckParameter[3] == (ULONG_PTR)P);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(BugcheckParameter[2] == TAG_FILE && BugcheckParameter[3] == (ULONG_PTR)P);
+    HT_ASSERT(PoolValid(T));
     DeletePool(T);
 }
 
@@ -896,15 +906,15 @@ HTEST(bugcheck_wrong_tag)
     PUCHAR Big = ExpAllocatePoolCore(&T->Pool, 3 * PAGE_SIZE, TAG_PROC);
 
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x0A, ExpFreePoolCore(&T->Pool, Small, TAG_FILE, TRUE));
-    HCHECK(BugcheckParameter[1] == (ULONG_PTR)Small);
-    HCHECK(BugcheckParameter[2] == TAG_PROC && BugcheckParameter[3] == TAG_FILE);
+    HT_ASSERT(BugcheckParameter[1] == (ULONG_PTR)Small);
+    HT_ASSERT(BugcheckParameter[2] == TAG_PROC && BugcheckParameter[3] == TAG_FILE);
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x0A, ExpFreePoolCore(&T->Pool, Big, TAG_FILE, TRUE));
-    HCHECK(BugcheckParameter[1] == (ULONG_PTR)Big);
-    HCHECK(BugcheckParameter[2] == TAG_PROC && BugcheckParameter[3] == TAG_FILE);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(BugcheckParameter[1] == (ULONG_PTR)Big);
+    HT_ASSERT(BugcheckParameter[2] == TAG_PROC && BugcheckParameter[3] == TAG_FILE);
+    HT_ASSERT(PoolValid(T));
     ExpFreePoolCore(&T->Pool, Small, TAG_PROC, TRUE);
     ExpFreePoolCore(&T->Pool, Big, TAG_PROC, TRUE);
-    HCHECK(TagsIdle(T));
+    HT_ASSERT(TagsIdle(T));
     DeletePool(T);
 }
 
@@ -916,11 +926,11 @@ HTEST(bugcheck_not_a_pool_address)
     ULONG OnStack = 0;
 
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x42, ExpFreePoolCore(&T->Pool, &OnStack, TAG_TEST, TRUE));
-    HCHECK(BugcheckParameter[1] == (ULONG_PTR)&OnStack);
+    HT_ASSERT(BugcheckParameter[1] == (ULONG_PTR)&OnStack);
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x42, ExpFreePoolCore(&T->Pool, NULL, 0, FALSE));
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x42, ExpFreePoolCore(&T->Pool, Elsewhere, TAG_TEST, TRUE));
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x42, ExpQueryPoolBlockSize(&T->Pool, Elsewhere));
-    HCHECK(ExpIsPoolAddress(&Other->Pool, Elsewhere) && !ExpIsPoolAddress(&T->Pool, Elsewhere));
+    HT_ASSERT(ExpIsPoolAddress(&Other->Pool, Elsewhere) && !ExpIsPoolAddress(&T->Pool, Elsewhere));
     ExpFreePoolCore(&Other->Pool, Elsewhere, TAG_TEST, TRUE);
     DeletePool(Other);
     DeletePool(T);
@@ -937,7 +947,7 @@ HTEST(bugcheck_address_inside_a_block)
     memset(Zeroed, 0, 256);
     memset(Big, 0, 3 * PAGE_SIZE);
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x46, ExpFreePoolCore(&T->Pool, Small + 32, TAG_TEST, TRUE));
-    HCHECK(BugcheckParameter[1] == (ULONG_PTR)(Small + 32));
+    HT_ASSERT(BugcheckParameter[1] == (ULONG_PTR)(Small + 32));
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x46, ExpFreePoolCore(&T->Pool, Zeroed + 128, TAG_TEST, TRUE));
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x46, ExpFreePoolCore(&T->Pool, Small + 8, TAG_TEST, TRUE));
     /* A page start inside a big block, and a small-block page's start. */
@@ -945,11 +955,11 @@ HTEST(bugcheck_address_inside_a_block)
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x46, ExpFreePoolCore(&T->Pool, Big + PAGE_SIZE + 64, 0, FALSE));
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x46, ExpFreePoolCore(&T->Pool, PAGE_ALIGN(Small), 0, FALSE));
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x46, ExpQueryPoolBlockSize(&T->Pool, Small + 48));
-    HCHECK(PoolValid(T));
+    HT_ASSERT(PoolValid(T));
     ExpFreePoolCore(&T->Pool, Small, TAG_TEST, TRUE);
     ExpFreePoolCore(&T->Pool, Zeroed, TAG_TEST, TRUE);
     ExpFreePoolCore(&T->Pool, Big, TAG_TEST, TRUE);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(PoolValid(T));
     DeletePool(T);
 }
 
@@ -963,12 +973,12 @@ HTEST(bugcheck_overrun_into_next_header)
     PUCHAR B = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
     SIZE_T Usable = ExpQueryPoolBlockSize(&T->Pool, A);
 
-    HCHECK(B == A + Usable + sizeof(POOL_HEADER));
+    HT_ASSERT(B == A + Usable + sizeof(POOL_HEADER));
     memset(A, 0x41, Usable + 4);             /* 4 bytes too many */
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x20, ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE));
-    HCHECK(BugcheckParameter[1] == (ULONG_PTR)(A - 16));
-    HCHECK(BugcheckParameter[2] == (ULONG_PTR)(B - 16));
-    HCHECK(!ExpValidatePool(&T->Pool, NULL));
+    HT_ASSERT(BugcheckParameter[1] == (ULONG_PTR)(A - 16));
+    HT_ASSERT(BugcheckParameter[2] == (ULONG_PTR)(B - 16));
+    HT_ASSERT(!ExpValidatePool(&T->Pool, NULL));
     DeletePool(T);
 }
 
@@ -981,8 +991,8 @@ HTEST(bugcheck_previous_size_corrupt)
 
     ((PPOOL_HEADER)B - 1)->PreviousSize = 3;
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x05, ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE));
-    HCHECK(BugcheckParameter[1] == (ULONG_PTR)(B - 16));
-    HCHECK(BugcheckParameter[3] == (ULONG_PTR)(A - 16));
+    HT_ASSERT(BugcheckParameter[1] == (ULONG_PTR)(B - 16));
+    HT_ASSERT(BugcheckParameter[3] == (ULONG_PTR)(A - 16));
     DeletePool(T);
 }
 
@@ -995,10 +1005,10 @@ HTEST(bugcheck_size_zero_and_too_large)
 
     ((PPOOL_HEADER)B - 1)->BlockSize = 0;
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x08, ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE));
-    HCHECK(BugcheckParameter[3] == (ULONG_PTR)(B - 16));
+    HT_ASSERT(BugcheckParameter[3] == (ULONG_PTR)(B - 16));
     ((PPOOL_HEADER)B - 1)->BlockSize = 300;
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x09, ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE));
-    HCHECK(BugcheckParameter[3] == (ULONG_PTR)(B - 16));
+    HT_ASSERT(BugcheckParameter[3] == (ULONG_PTR)(B - 16));
     UNREFERENCED_PARAMETER(A);
     DeletePool(T);
 }
@@ -1011,7 +1021,7 @@ HTEST(bugcheck_header_check)
 
     ((PPOOL_HEADER)A - 1)->PoolType = PagedPool;
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x07, ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE));
-    HCHECK(BugcheckParameter[3] == (ULONG_PTR)(A - 16));
+    HT_ASSERT(BugcheckParameter[3] == (ULONG_PTR)(A - 16));
     DeletePool(T);
 }
 
@@ -1029,12 +1039,12 @@ HTEST(bugcheck_corrupt_free_list)
     ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);    /* list of 5 units: B, A */
     ((PLIST_ENTRY)B)->Flink = (PLIST_ENTRY)X;         /* plausible, but wrong */
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
-    HCHECK(BugcheckParameter[1] == (ULONG_PTR)B);
-    HCHECK(BugcheckParameter[2] == 0);                /* X's "Blink" read back */
-    HCHECK(BugcheckParameter[3] == (ULONG_PTR)B);
+    HT_ASSERT(BugcheckParameter[1] == (ULONG_PTR)B);
+    HT_ASSERT(BugcheckParameter[2] == 0);                /* X's "Blink" read back */
+    HT_ASSERT(BugcheckParameter[3] == (ULONG_PTR)B);
     ((PLIST_ENTRY)B)->Flink = (PLIST_ENTRY)0x1234;   /* not even in the pool */
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
-    HCHECK(BugcheckParameter[2] == 0x1234);
+    HT_ASSERT(BugcheckParameter[2] == 0x1234);
     UNREFERENCED_PARAMETER(Y);
     DeletePool(T);
 }
@@ -1050,7 +1060,7 @@ HTEST(bugcheck_corrupt_lookaside_link)
     ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);    /* lookaside: B, A */
     *(ULONG_PTR *)B = 0xDEAD0;
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
-    HCHECK(BugcheckParameter[1] == (ULONG_PTR)B && BugcheckParameter[2] == 0xDEAD0);
+    HT_ASSERT(BugcheckParameter[1] == (ULONG_PTR)B && BugcheckParameter[2] == 0xDEAD0);
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpTrimPoolCore(&T->Pool));
     DeletePool(T);
 }
@@ -1068,7 +1078,7 @@ HTEST(bugcheck_free_block_header_modified)
     ((PPOOL_HEADER)A - 1)->PreviousSize = 5;          /* sizes happen to be right */
     ((PPOOL_HEADER)A - 1)->BlockSize = 5;
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x0D, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
-    HCHECK(BugcheckParameter[1] == (ULONG_PTR)(A - 16));
+    HT_ASSERT(BugcheckParameter[1] == (ULONG_PTR)(A - 16));
     UNREFERENCED_PARAMETER(Y);
     DeletePool(T);
 }
@@ -1079,16 +1089,16 @@ HTEST(validate_reports_corruption)
     PUCHAR A = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
     PCSTR Problem = NULL;
 
-    HCHECK(ExpValidatePool(&T->Pool, &Problem) && Problem == NULL);
+    HT_ASSERT(ExpValidatePool(&T->Pool, &Problem) && Problem == NULL);
     ((PPOOL_HEADER)A - 1)->BlockSize = 7;
-    HCHECK(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
+    HT_ASSERT(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
     ((PPOOL_HEADER)A - 1)->BlockSize = 8;
-    HCHECK(ExpValidatePool(&T->Pool, NULL));
+    HT_ASSERT(ExpValidatePool(&T->Pool, NULL));
     T->Pool.SmallBytesInUse++;
-    HCHECK(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
+    HT_ASSERT(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
     T->Pool.SmallBytesInUse--;
     T->Pool.FreeListBitmap[0] |= 1ULL << 9;
-    HCHECK(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
+    HT_ASSERT(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
     DeletePool(T);
 }
 

@@ -55,10 +55,10 @@ HTEST(string_memcpy)
     for (size_t Offset = 0; Offset < 4; Offset++) {
         for (size_t Count = 0; Count + Offset + 1 < sizeof(Dest); Count++) {
             memset(Dest, 0x5A, sizeof(Dest));
-            HCHECK(KtMemcpy(Dest + Offset, Src, Count) == Dest + Offset);
-            HCHECK(memcmp(Dest + Offset, Src, Count) == 0);
-            HCHECK(Offset == 0 || Dest[Offset - 1] == 0x5A);
-            HCHECK(Dest[Offset + Count] == 0x5A);
+            HT_ASSERT(KtMemcpy(Dest + Offset, Src, Count) == Dest + Offset);
+            HT_ASSERT(memcmp(Dest + Offset, Src, Count) == 0);
+            HT_ASSERT(Offset == 0 || Dest[Offset - 1] == 0x5A);
+            HT_ASSERT(Dest[Offset + Count] == 0x5A);
         }
     }
 }
@@ -69,19 +69,19 @@ HTEST(string_memmove_overlap)
 
     /* Destination above the source: must copy backwards. */
     memcpy(Buf, "abcdefghij", 11);
-    HCHECK(KtMemmove(Buf + 2, Buf, 6) == Buf + 2);
-    HCHECK(memcmp(Buf, "ababcdefij", 10) == 0);
+    HT_ASSERT(KtMemmove(Buf + 2, Buf, 6) == Buf + 2);
+    HT_ASSERT(memcmp(Buf, "ababcdefij", 10) == 0);
 
     /* Destination below the source: forwards. */
     memcpy(Buf, "abcdefghij", 11);
-    HCHECK(KtMemmove(Buf, Buf + 3, 7) == Buf);
-    HCHECK(memcmp(Buf, "defghijhij", 10) == 0);
+    HT_ASSERT(KtMemmove(Buf, Buf + 3, 7) == Buf);
+    HT_ASSERT(memcmp(Buf, "defghijhij", 10) == 0);
 
     /* Same place, and nothing at all. */
     memcpy(Buf, "abcdefghij", 11);
     KtMemmove(Buf, Buf, 10);
     KtMemmove(Buf + 1, Buf, 0);
-    HCHECK_STR(Buf, "abcdefghij");
+    HT_ASSERT_STR(Buf, "abcdefghij");
 }
 
 HTEST(string_memset)
@@ -89,38 +89,38 @@ HTEST(string_memset)
     unsigned char Buf[32];
 
     memset(Buf, 0x11, sizeof(Buf));
-    HCHECK(KtMemset(Buf + 1, 0xAB, 30) == Buf + 1);
-    HCHECK(Buf[0] == 0x11 && Buf[31] == 0x11);
+    HT_ASSERT(KtMemset(Buf + 1, 0xAB, 30) == Buf + 1);
+    HT_ASSERT(Buf[0] == 0x11 && Buf[31] == 0x11);
     for (int i = 1; i < 31; i++) {
-        HCHECK(Buf[i] == 0xAB);
+        HT_ASSERT(Buf[i] == 0xAB);
     }
     KtMemset(Buf, 0x141, 4); /* only the low byte counts */
-    HCHECK(Buf[0] == 0x41 && Buf[3] == 0x41 && Buf[4] == 0xAB);
+    HT_ASSERT(Buf[0] == 0x41 && Buf[3] == 0x41 && Buf[4] == 0xAB);
     KtMemset(Buf, 0, 0);
-    HCHECK(Buf[0] == 0x41);
+    HT_ASSERT(Buf[0] == 0x41);
 }
 
 HTEST(string_memcmp)
 {
-    HCHECK(KtMemcmp("abc", "abc", 3) == 0);
-    HCHECK(KtMemcmp("abc", "abd", 3) < 0);
-    HCHECK(KtMemcmp("abd", "abc", 3) > 0);
-    HCHECK(KtMemcmp("abc", "xyz", 0) == 0);
-    HCHECK(KtMemcmp("ab\0x", "ab\0y", 4) < 0);   /* NULs are ordinary bytes */
-    HCHECK(KtMemcmp("\x80", "\x01", 1) > 0);     /* bytes compare unsigned */
+    HT_ASSERT(KtMemcmp("abc", "abc", 3) == 0);
+    HT_ASSERT(KtMemcmp("abc", "abd", 3) < 0);
+    HT_ASSERT(KtMemcmp("abd", "abc", 3) > 0);
+    HT_ASSERT(KtMemcmp("abc", "xyz", 0) == 0);
+    HT_ASSERT(KtMemcmp("ab\0x", "ab\0y", 4) < 0);   /* NULs are ordinary bytes */
+    HT_ASSERT(KtMemcmp("\x80", "\x01", 1) > 0);     /* bytes compare unsigned */
 }
 
 HTEST(string_strlen)
 {
     static const char NotTerminated[4] = { 'a', 'b', 'c', 'd' };
 
-    HCHECK(KtStrlen("") == 0);
-    HCHECK(KtStrlen("pagoda") == 6);
-    HCHECK(KtStrnlen("pagoda", 3) == 3);
-    HCHECK(KtStrnlen("pagoda", 6) == 6);
-    HCHECK(KtStrnlen("pagoda", 100) == 6);
-    HCHECK(KtStrnlen("pagoda", 0) == 0);
-    HCHECK(KtStrnlen(NotTerminated, 4) == 4); /* ASan: no read past the end */
+    HT_ASSERT(KtStrlen("") == 0);
+    HT_ASSERT(KtStrlen("pagoda") == 6);
+    HT_ASSERT(KtStrnlen("pagoda", 3) == 3);
+    HT_ASSERT(KtStrnlen("pagoda", 6) == 6);
+    HT_ASSERT(KtStrnlen("pagoda", 100) == 6);
+    HT_ASSERT(KtStrnlen("pagoda", 0) == 0);
+    HT_ASSERT(KtStrnlen(NotTerminated, 4) == 4); /* ASan: no read past the end */
 }
 
 HTEST(string_strcmp)
@@ -129,26 +129,26 @@ HTEST(string_strcmp)
 
     for (size_t i = 0; i < ARRAYSIZE(Words); i++) {
         for (size_t j = 0; j < ARRAYSIZE(Words); j++) {
-            HCHECK(Sign(KtStrcmp(Words[i], Words[j])) == Sign(strcmp(Words[i], Words[j])));
+            HT_ASSERT(Sign(KtStrcmp(Words[i], Words[j])) == Sign(strcmp(Words[i], Words[j])));
             for (size_t n = 0; n < 5; n++) {
-                HCHECK(Sign(KtStrncmp(Words[i], Words[j], n)) ==
-                       Sign(strncmp(Words[i], Words[j], n)));
+                HT_ASSERT(Sign(KtStrncmp(Words[i], Words[j], n)) ==
+                          Sign(strncmp(Words[i], Words[j], n)));
             }
         }
     }
-    HCHECK(KtStrncmp("abcX", "abcY", 3) == 0);
-    HCHECK(KtStrncmp("x", "y", 0) == 0);
+    HT_ASSERT(KtStrncmp("abcX", "abcY", 3) == 0);
+    HT_ASSERT(KtStrncmp("x", "y", 0) == 0);
 }
 
 HTEST(string_strchr)
 {
     const char *S = "pagoda";
 
-    HCHECK(KtStrchr(S, 'p') == S);
-    HCHECK(KtStrchr(S, 'a') == S + 1); /* the first one */
-    HCHECK(KtStrchr(S, 'z') == NULL);
-    HCHECK(KtStrchr(S, '\0') == S + 6); /* the terminator counts */
-    HCHECK(KtStrchr(S, 'g' + 256) == S + 2); /* converted to char first */
+    HT_ASSERT(KtStrchr(S, 'p') == S);
+    HT_ASSERT(KtStrchr(S, 'a') == S + 1); /* the first one */
+    HT_ASSERT(KtStrchr(S, 'z') == NULL);
+    HT_ASSERT(KtStrchr(S, '\0') == S + 6); /* the terminator counts */
+    HT_ASSERT(KtStrchr(S, 'g' + 256) == S + 2); /* converted to char first */
 }
 
 HTEST(string_copy)
@@ -156,28 +156,28 @@ HTEST(string_copy)
     char Buf[8];
 
     memset(Buf, 'X', sizeof(Buf));
-    HCHECK(KtRtlStringCopy(Buf, "hello", sizeof(Buf)) == 5);
-    HCHECK_STR(Buf, "hello");
-    HCHECK(Buf[6] == 'X');
+    HT_ASSERT(KtRtlStringCopy(Buf, "hello", sizeof(Buf)) == 5);
+    HT_ASSERT_STR(Buf, "hello");
+    HT_ASSERT(Buf[6] == 'X');
 
     /* Exact fit: five characters and the NUL in six bytes. */
-    HCHECK(KtRtlStringCopy(Buf, "hello", 6) == 5);
-    HCHECK_STR(Buf, "hello");
+    HT_ASSERT(KtRtlStringCopy(Buf, "hello", 6) == 5);
+    HT_ASSERT_STR(Buf, "hello");
 
     /* Truncated: the result >= Size says so. */
-    HCHECK(KtRtlStringCopy(Buf, "hello", 5) == 5);
-    HCHECK_STR(Buf, "hell");
-    HCHECK(KtRtlStringCopy(Buf, "hello", 1) == 5);
-    HCHECK_STR(Buf, "");
+    HT_ASSERT(KtRtlStringCopy(Buf, "hello", 5) == 5);
+    HT_ASSERT_STR(Buf, "hell");
+    HT_ASSERT(KtRtlStringCopy(Buf, "hello", 1) == 5);
+    HT_ASSERT_STR(Buf, "");
 
     /* Size 0 writes nothing at all. */
     memset(Buf, 'X', sizeof(Buf));
-    HCHECK(KtRtlStringCopy(Buf, "hello", 0) == 5);
-    HCHECK(Buf[0] == 'X');
-    HCHECK(KtRtlStringCopy(NULL, "hello", 0) == 5);
+    HT_ASSERT(KtRtlStringCopy(Buf, "hello", 0) == 5);
+    HT_ASSERT(Buf[0] == 'X');
+    HT_ASSERT(KtRtlStringCopy(NULL, "hello", 0) == 5);
 
-    HCHECK(KtRtlStringCopy(Buf, "", sizeof(Buf)) == 0);
-    HCHECK_STR(Buf, "");
+    HT_ASSERT(KtRtlStringCopy(Buf, "", sizeof(Buf)) == 0);
+    HT_ASSERT_STR(Buf, "");
 }
 
 HTEST_MAIN()

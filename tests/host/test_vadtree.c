@@ -124,17 +124,17 @@ HTEST(empty_table)
     ULONG_PTR Base = 0;
 
     MiInitializeAvlTable(&Table);
-    HCHECK(Table.Root == NULL && Table.NumberGenericTableElements == 0);
-    HCHECK(MiVerifyAvlTable(&Table));
-    HCHECK(MiFirstNode(&Table) == NULL);
-    HCHECK(MiLastNode(&Table) == NULL);
-    HCHECK(MiLocateAddress(&Table, 0) == NULL);
-    HCHECK(MiLocateAddress(&Table, MAX_VPN) == NULL);
-    HCHECK(MiFindConflict(&Table, 0, MAX_VPN) == NULL);
-    HCHECK(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x7FFFFFFEF, FALSE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x10);
-    HCHECK(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x7FFFFFFEF, TRUE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x7FFFFFFE0);
+    HT_ASSERT(Table.Root == NULL && Table.NumberGenericTableElements == 0);
+    HT_ASSERT(MiVerifyAvlTable(&Table));
+    HT_ASSERT(MiFirstNode(&Table) == NULL);
+    HT_ASSERT(MiLastNode(&Table) == NULL);
+    HT_ASSERT(MiLocateAddress(&Table, 0) == NULL);
+    HT_ASSERT(MiLocateAddress(&Table, MAX_VPN) == NULL);
+    HT_ASSERT(MiFindConflict(&Table, 0, MAX_VPN) == NULL);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x7FFFFFFEF, FALSE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x10);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x7FFFFFFEF, TRUE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x7FFFFFFE0);
 }
 
 HTEST(insert_find_remove_basic)
@@ -148,56 +148,56 @@ HTEST(insert_find_remove_basic)
 
     MiInitializeAvlTable(&Table);
     for (i = 0; i < 5; i++) {
-        HCHECK(InsertRange(&Table, &N[i], Ranges[i][0], Ranges[i][1]) == STATUS_SUCCESS);
-        HCHECK(MiVerifyAvlTable(&Table));
-        HCHECK(Table.NumberGenericTableElements == (ULONG)i + 1);
+        HT_ASSERT(InsertRange(&Table, &N[i], Ranges[i][0], Ranges[i][1]) == STATUS_SUCCESS);
+        HT_ASSERT(MiVerifyAvlTable(&Table));
+        HT_ASSERT(Table.NumberGenericTableElements == (ULONG)i + 1);
     }
 
     for (i = 0; i < 5; i++) {
         ULONG_PTR Mid = Ranges[i][0] + (Ranges[i][1] - Ranges[i][0]) / 2;
-        HCHECK(MiLocateAddress(&Table, Ranges[i][0]) == &N[i]);
-        HCHECK(MiLocateAddress(&Table, Ranges[i][1]) == &N[i]);
-        HCHECK(MiLocateAddress(&Table, Mid) == &N[i]);
+        HT_ASSERT(MiLocateAddress(&Table, Ranges[i][0]) == &N[i]);
+        HT_ASSERT(MiLocateAddress(&Table, Ranges[i][1]) == &N[i]);
+        HT_ASSERT(MiLocateAddress(&Table, Mid) == &N[i]);
     }
-    HCHECK(MiLocateAddress(&Table, 0) == NULL);
-    HCHECK(MiLocateAddress(&Table, 0xF) == NULL);
-    HCHECK(MiLocateAddress(&Table, 0x20) == NULL);
-    HCHECK(MiLocateAddress(&Table, 0x300) == NULL);
-    HCHECK(MiLocateAddress(&Table, 0x410) == NULL);
-    HCHECK(MiLocateAddress(&Table, MAX_VPN) == NULL);
+    HT_ASSERT(MiLocateAddress(&Table, 0) == NULL);
+    HT_ASSERT(MiLocateAddress(&Table, 0xF) == NULL);
+    HT_ASSERT(MiLocateAddress(&Table, 0x20) == NULL);
+    HT_ASSERT(MiLocateAddress(&Table, 0x300) == NULL);
+    HT_ASSERT(MiLocateAddress(&Table, 0x410) == NULL);
+    HT_ASSERT(MiLocateAddress(&Table, MAX_VPN) == NULL);
 
     /* An inverted range is a caller bug, refused without change. */
-    HCHECK(InsertRange(&Table, &Stray, 0x900, 0x8FF) == STATUS_INVALID_PARAMETER);
-    HCHECK(Table.NumberGenericTableElements == 5 && MiVerifyAvlTable(&Table));
+    HT_ASSERT(InsertRange(&Table, &Stray, 0x900, 0x8FF) == STATUS_INVALID_PARAMETER);
+    HT_ASSERT(Table.NumberGenericTableElements == 5 && MiVerifyAvlTable(&Table));
 
     /* Remove an inner node, a leaf, then whatever is the root. */
-    HCHECK(MiRemoveNode(&Table, &N[0]) == STATUS_SUCCESS);
-    HCHECK(N[0].Parent == NULL && N[0].LeftChild == NULL && N[0].RightChild == NULL);
-    HCHECK(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 4);
-    HCHECK(MiLocateAddress(&Table, 0x150) == NULL);
-    HCHECK(MiLocateAddress(&Table, 0x250) == &N[3]);
+    HT_ASSERT(MiRemoveNode(&Table, &N[0]) == STATUS_SUCCESS);
+    HT_ASSERT(N[0].Parent == NULL && N[0].LeftChild == NULL && N[0].RightChild == NULL);
+    HT_ASSERT(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 4);
+    HT_ASSERT(MiLocateAddress(&Table, 0x150) == NULL);
+    HT_ASSERT(MiLocateAddress(&Table, 0x250) == &N[3]);
 
-    HCHECK(MiRemoveNode(&Table, &N[2]) == STATUS_SUCCESS);
-    HCHECK(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 3);
-    HCHECK(MiRemoveNode(&Table, Table.Root) == STATUS_SUCCESS);
-    HCHECK(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 2);
+    HT_ASSERT(MiRemoveNode(&Table, &N[2]) == STATUS_SUCCESS);
+    HT_ASSERT(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 3);
+    HT_ASSERT(MiRemoveNode(&Table, Table.Root) == STATUS_SUCCESS);
+    HT_ASSERT(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 2);
 
     /* Removing twice, or a node never inserted, is refused. */
-    HCHECK(MiRemoveNode(&Table, &N[0]) == STATUS_NOT_FOUND);
+    HT_ASSERT(MiRemoveNode(&Table, &N[0]) == STATUS_NOT_FOUND);
     SetRange(&Stray, 0x10, 0x10);       /* same range as N[1], other node */
-    HCHECK(MiRemoveNode(&Table, &Stray) == STATUS_NOT_FOUND);
-    HCHECK(MiRemoveNode(&Table, NULL) == STATUS_NOT_FOUND);
-    HCHECK(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 2);
+    HT_ASSERT(MiRemoveNode(&Table, &Stray) == STATUS_NOT_FOUND);
+    HT_ASSERT(MiRemoveNode(&Table, NULL) == STATUS_NOT_FOUND);
+    HT_ASSERT(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 2);
 
     while (Table.Root != NULL) {
-        HCHECK(MiRemoveNode(&Table, Table.Root) == STATUS_SUCCESS);
-        HCHECK(MiVerifyAvlTable(&Table));
+        HT_ASSERT(MiRemoveNode(&Table, Table.Root) == STATUS_SUCCESS);
+        HT_ASSERT(MiVerifyAvlTable(&Table));
     }
-    HCHECK(Table.NumberGenericTableElements == 0);
+    HT_ASSERT(Table.NumberGenericTableElements == 0);
 
     /* A removed node may be inserted again. */
-    HCHECK(InsertRange(&Table, &N[0], 0x100, 0x1FF) == STATUS_SUCCESS);
-    HCHECK(MiLocateAddress(&Table, 0x1FF) == &N[0] && MiVerifyAvlTable(&Table));
+    HT_ASSERT(InsertRange(&Table, &N[0], 0x100, 0x1FF) == STATUS_SUCCESS);
+    HT_ASSERT(MiLocateAddress(&Table, 0x1FF) == &N[0] && MiVerifyAvlTable(&Table));
 }
 
 HTEST(extreme_vpns)
@@ -206,16 +206,16 @@ HTEST(extreme_vpns)
     MMADDRESS_NODE N[3];
 
     MiInitializeAvlTable(&Table);
-    HCHECK(InsertRange(&Table, &N[0], 0, 0) == STATUS_SUCCESS);
-    HCHECK(InsertRange(&Table, &N[1], MAX_VPN, MAX_VPN) == STATUS_SUCCESS);
-    HCHECK(InsertRange(&Table, &N[2], 1, MAX_VPN - 1) == STATUS_SUCCESS);
-    HCHECK(MiVerifyAvlTable(&Table));
-    HCHECK(MiLocateAddress(&Table, 0) == &N[0]);
-    HCHECK(MiLocateAddress(&Table, MAX_VPN) == &N[1]);
-    HCHECK(MiLocateAddress(&Table, MAX_VPN / 2) == &N[2]);
-    HCHECK(MiFindConflict(&Table, 0, MAX_VPN) == &N[0]);
-    HCHECK(MiFindConflict(&Table, MAX_VPN, MAX_VPN) == &N[1]);
-    HCHECK(InsertRange(&Table, &N[0], 0, MAX_VPN) == STATUS_CONFLICTING_ADDRESSES);
+    HT_ASSERT(InsertRange(&Table, &N[0], 0, 0) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[1], MAX_VPN, MAX_VPN) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[2], 1, MAX_VPN - 1) == STATUS_SUCCESS);
+    HT_ASSERT(MiVerifyAvlTable(&Table));
+    HT_ASSERT(MiLocateAddress(&Table, 0) == &N[0]);
+    HT_ASSERT(MiLocateAddress(&Table, MAX_VPN) == &N[1]);
+    HT_ASSERT(MiLocateAddress(&Table, MAX_VPN / 2) == &N[2]);
+    HT_ASSERT(MiFindConflict(&Table, 0, MAX_VPN) == &N[0]);
+    HT_ASSERT(MiFindConflict(&Table, MAX_VPN, MAX_VPN) == &N[1]);
+    HT_ASSERT(InsertRange(&Table, &N[0], 0, MAX_VPN) == STATUS_CONFLICTING_ADDRESSES);
 }
 
 /* ---- overlaps ---------------------------------------------------------- */
@@ -245,36 +245,36 @@ HTEST(overlap_rejection)
 
     /* Nodes: [50,59] [100,199] [300,309], and free pages in between. */
     MiInitializeAvlTable(&Table);
-    HCHECK(InsertRange(&Table, &N[0], 50, 59) == STATUS_SUCCESS);
-    HCHECK(InsertRange(&Table, &N[1], 100, 199) == STATUS_SUCCESS);
-    HCHECK(InsertRange(&Table, &N[2], 300, 309) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[0], 50, 59) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[1], 100, 199) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[2], 300, 309) == STATUS_SUCCESS);
 
     for (i = 0; i < ARRAYSIZE(Cases); i++) {
         TakeSnapshot(&Before, &Table, N, 3);
         SetRange(&N[3], Cases[i].Start, Cases[i].End);
         if (MiInsertNode(&Table, &N[3]) != STATUS_CONFLICTING_ADDRESSES) {
             printf("  shape '%s' was accepted\n", Cases[i].Shape);
-            HCHECK(!"overlap accepted");
+            HT_ASSERT(!"overlap accepted");
         }
         TakeSnapshot(&After, &Table, N, 3);
-        HCHECK(SameSnapshot(&Before, &After));
-        HCHECK(MiVerifyAvlTable(&Table));
-        HCHECK(MiFindConflict(&Table, Cases[i].Start, Cases[i].End) == &N[Cases[i].Lowest]);
+        HT_ASSERT(SameSnapshot(&Before, &After));
+        HT_ASSERT(MiVerifyAvlTable(&Table));
+        HT_ASSERT(MiFindConflict(&Table, Cases[i].Start, Cases[i].End) == &N[Cases[i].Lowest]);
     }
 
     /* Touching ranges do not overlap. */
-    HCHECK(MiFindConflict(&Table, 60, 99) == NULL);
-    HCHECK(MiFindConflict(&Table, 200, 299) == NULL);
-    HCHECK(MiFindConflict(&Table, 310, MAX_VPN) == NULL);
-    HCHECK(MiFindConflict(&Table, 0, 49) == NULL);
-    HCHECK(MiFindConflict(&Table, 130, 120) == NULL);       /* empty range */
-    HCHECK(InsertRange(&Table, &N[4], 99, 99) == STATUS_SUCCESS);
-    HCHECK(InsertRange(&Table, &N[5], 200, 200) == STATUS_SUCCESS);
-    HCHECK(InsertRange(&Table, &N[6], 60, 98) == STATUS_SUCCESS);
-    HCHECK(InsertRange(&Table, &N[7], 201, 299) == STATUS_SUCCESS);
-    HCHECK(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 7);
-    HCHECK(MiFindConflict(&Table, 59, 60) == &N[0]);
-    HCHECK(MiFindConflict(&Table, 0, MAX_VPN) == &N[0]);
+    HT_ASSERT(MiFindConflict(&Table, 60, 99) == NULL);
+    HT_ASSERT(MiFindConflict(&Table, 200, 299) == NULL);
+    HT_ASSERT(MiFindConflict(&Table, 310, MAX_VPN) == NULL);
+    HT_ASSERT(MiFindConflict(&Table, 0, 49) == NULL);
+    HT_ASSERT(MiFindConflict(&Table, 130, 120) == NULL);       /* empty range */
+    HT_ASSERT(InsertRange(&Table, &N[4], 99, 99) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[5], 200, 200) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[6], 60, 98) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[7], 201, 299) == STATUS_SUCCESS);
+    HT_ASSERT(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 7);
+    HT_ASSERT(MiFindConflict(&Table, 59, 60) == &N[0]);
+    HT_ASSERT(MiFindConflict(&Table, 0, MAX_VPN) == &N[0]);
 }
 
 /* ---- walks ------------------------------------------------------------- */
@@ -290,19 +290,19 @@ HTEST(inorder_walk)
     MiInitializeAvlTable(&Table);
     for (i = 0; i < 200; i++) {
         k = (i * 73) % 200;
-        HCHECK(InsertRange(&Table, &N[k], 10 * (ULONG_PTR)k + 5, 10 * (ULONG_PTR)k + 9) == STATUS_SUCCESS);
+        HT_ASSERT(InsertRange(&Table, &N[k], 10 * (ULONG_PTR)k + 5, 10 * (ULONG_PTR)k + 9) == STATUS_SUCCESS);
     }
-    HCHECK(MiVerifyAvlTable(&Table));
+    HT_ASSERT(MiVerifyAvlTable(&Table));
 
     for (i = 0, Node = MiFirstNode(&Table); Node != NULL; Node = MiNextNode(Node), i++) {
-        HCHECK(i < 200 && Node == &N[i]);
+        HT_ASSERT(i < 200 && Node == &N[i]);
     }
-    HCHECK(i == 200);
+    HT_ASSERT(i == 200);
     for (i = 199, Node = MiLastNode(&Table); Node != NULL; Node = MiPreviousNode(Node), i--) {
-        HCHECK(i >= 0 && Node == &N[i]);
+        HT_ASSERT(i >= 0 && Node == &N[i]);
     }
-    HCHECK(i == -1);
-    HCHECK(MiNextNode(&N[199]) == NULL && MiPreviousNode(&N[0]) == NULL);
+    HT_ASSERT(i == -1);
+    HT_ASSERT(MiNextNode(&N[199]) == NULL && MiPreviousNode(&N[0]) == NULL);
 }
 
 /* ---- gap search -------------------------------------------------------- */
@@ -315,44 +315,44 @@ HTEST(gap_search_bottom_up)
 
     /* Pages: [0x10,0x1F] [0x25,0x30] [0x40,0x4F] in use. */
     MiInitializeAvlTable(&Table);
-    HCHECK(InsertRange(&Table, &N[0], 0x10, 0x1F) == STATUS_SUCCESS);
-    HCHECK(InsertRange(&Table, &N[1], 0x25, 0x30) == STATUS_SUCCESS);
-    HCHECK(InsertRange(&Table, &N[2], 0x40, 0x4F) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[0], 0x10, 0x1F) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[1], 0x25, 0x30) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[2], 0x40, 0x4F) == STATUS_SUCCESS);
 
     /* 64 KiB = 16 pages, 64 KiB aligned: 0x20 and 0x30 collide, 0x40 is
      * taken, 0x50 is the first fit. */
-    HCHECK(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0xFFF, FALSE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x50);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0xFFF, FALSE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x50);
     /* Unaligned, 5 pages fit exactly in [0x20,0x24]; 6 do not. */
-    HCHECK(MiFindEmptyAddressRange(&Table, 5, 1, 0x10, 0xFFF, FALSE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x20);
-    HCHECK(MiFindEmptyAddressRange(&Table, 6, 1, 0x10, 0xFFF, FALSE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x31);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 5, 1, 0x10, 0xFFF, FALSE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x20);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 6, 1, 0x10, 0xFFF, FALSE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x31);
     /* Alignment 4: 0x20 (fits 4 pages), not 0x21. */
-    HCHECK(MiFindEmptyAddressRange(&Table, 4, 4, 0x11, 0xFFF, FALSE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x20);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 4, 4, 0x11, 0xFFF, FALSE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x20);
     /* A low bound in the middle of a node, and below everything. */
-    HCHECK(MiFindEmptyAddressRange(&Table, 1, 1, 0x28, 0xFFF, FALSE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x31);
-    HCHECK(MiFindEmptyAddressRange(&Table, 16, 16, 0, 0xFFF, FALSE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 1, 1, 0x28, 0xFFF, FALSE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x31);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 16, 16, 0, 0xFFF, FALSE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0);
     /* The high bound: [0x31,0x3F] is the only hole of 15 below 0x4F. */
-    HCHECK(MiFindEmptyAddressRange(&Table, 15, 1, 0x10, 0x4F, FALSE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x31);
-    HCHECK(MiFindEmptyAddressRange(&Table, 16, 1, 0x10, 0x4F, FALSE, &Base) == STATUS_NO_MEMORY);
-    HCHECK(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x5E, FALSE, &Base) == STATUS_NO_MEMORY);
-    HCHECK(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x5F, FALSE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x50);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 15, 1, 0x10, 0x4F, FALSE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x31);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 16, 1, 0x10, 0x4F, FALSE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x5E, FALSE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x5F, FALSE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x50);
     /* Windows that are empty or too small. */
-    HCHECK(MiFindEmptyAddressRange(&Table, 1, 1, 0x60, 0x5F, FALSE, &Base) == STATUS_NO_MEMORY);
-    HCHECK(MiFindEmptyAddressRange(&Table, 3, 1, 0x60, 0x61, FALSE, &Base) == STATUS_NO_MEMORY);
-    HCHECK(MiFindEmptyAddressRange(&Table, 1, 1, 0x40, 0x4F, FALSE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 1, 1, 0x60, 0x5F, FALSE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 3, 1, 0x60, 0x61, FALSE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 1, 1, 0x40, 0x4F, FALSE, &Base) == STATUS_NO_MEMORY);
     /* Caller bugs. */
-    HCHECK(MiFindEmptyAddressRange(&Table, 0, 1, 0, 0xFFF, FALSE, &Base) == STATUS_INVALID_PARAMETER);
-    HCHECK(MiFindEmptyAddressRange(&Table, 1, 0, 0, 0xFFF, FALSE, &Base) == STATUS_INVALID_PARAMETER);
-    HCHECK(MiFindEmptyAddressRange(&Table, 1, 3, 0, 0xFFF, FALSE, &Base) == STATUS_INVALID_PARAMETER);
-    HCHECK(MiFindEmptyAddressRange(&Table, 1, 3, 0, 0xFFF, TRUE, &Base) == STATUS_INVALID_PARAMETER);
-    HCHECK(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 3);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 0, 1, 0, 0xFFF, FALSE, &Base) == STATUS_INVALID_PARAMETER);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 1, 0, 0, 0xFFF, FALSE, &Base) == STATUS_INVALID_PARAMETER);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 1, 3, 0, 0xFFF, FALSE, &Base) == STATUS_INVALID_PARAMETER);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 1, 3, 0, 0xFFF, TRUE, &Base) == STATUS_INVALID_PARAMETER);
+    HT_ASSERT(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 3);
 }
 
 HTEST(gap_search_top_down)
@@ -362,33 +362,33 @@ HTEST(gap_search_top_down)
     ULONG_PTR Base = 0;
 
     MiInitializeAvlTable(&Table);
-    HCHECK(InsertRange(&Table, &N[0], 0x10, 0x1F) == STATUS_SUCCESS);
-    HCHECK(InsertRange(&Table, &N[1], 0x25, 0x30) == STATUS_SUCCESS);
-    HCHECK(InsertRange(&Table, &N[2], 0x40, 0x4F) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[0], 0x10, 0x1F) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[1], 0x25, 0x30) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[2], 0x40, 0x4F) == STATUS_SUCCESS);
 
     /* Like MEM_TOP_DOWN: the highest 64 KiB-aligned base that fits. */
-    HCHECK(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x7F, TRUE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x70);
-    HCHECK(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x7E, TRUE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x60);
-    HCHECK(MiFindEmptyAddressRange(&Table, 1, 1, 0x10, 0x4F, TRUE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x3F);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x7F, TRUE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x70);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x7E, TRUE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x60);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 1, 1, 0x10, 0x4F, TRUE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x3F);
     /* Nothing aligned to 16 fits below 0x4F: 0x30, 0x20, 0x10 all collide. */
-    HCHECK(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x4F, TRUE, &Base) == STATUS_NO_MEMORY);
-    HCHECK(MiFindEmptyAddressRange(&Table, 16, 16, 0x0, 0x4F, TRUE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0);
-    HCHECK(MiFindEmptyAddressRange(&Table, 15, 1, 0x10, 0x4F, TRUE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x31);
-    HCHECK(MiFindEmptyAddressRange(&Table, 5, 1, 0x10, 0x3F, TRUE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x3B);
-    HCHECK(MiFindEmptyAddressRange(&Table, 5, 1, 0x10, 0x34, TRUE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x20);
-    HCHECK(MiFindEmptyAddressRange(&Table, 4, 4, 0x10, 0x3E, TRUE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 0x38);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 16, 16, 0x10, 0x4F, TRUE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 16, 16, 0x0, 0x4F, TRUE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 15, 1, 0x10, 0x4F, TRUE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x31);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 5, 1, 0x10, 0x3F, TRUE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x3B);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 5, 1, 0x10, 0x34, TRUE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x20);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 4, 4, 0x10, 0x3E, TRUE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 0x38);
     /* The low bound cuts off the only fit. */
-    HCHECK(MiFindEmptyAddressRange(&Table, 5, 1, 0x21, 0x34, TRUE, &Base) == STATUS_NO_MEMORY);
-    HCHECK(MiFindEmptyAddressRange(&Table, 1, 1, 0x10, 0x1F, TRUE, &Base) == STATUS_NO_MEMORY);
-    HCHECK(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 3);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 5, 1, 0x21, 0x34, TRUE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 1, 1, 0x10, 0x1F, TRUE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiVerifyAvlTable(&Table) && Table.NumberGenericTableElements == 3);
 }
 
 HTEST(gap_search_no_wraparound)
@@ -398,35 +398,35 @@ HTEST(gap_search_no_wraparound)
     ULONG_PTR Base = 0;
 
     MiInitializeAvlTable(&Table);
-    HCHECK(InsertRange(&Table, &N[0], 0, 5) == STATUS_SUCCESS);
-    HCHECK(InsertRange(&Table, &N[1], MAX_VPN - 5, MAX_VPN) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[0], 0, 5) == STATUS_SUCCESS);
+    HT_ASSERT(InsertRange(&Table, &N[1], MAX_VPN - 5, MAX_VPN) == STATUS_SUCCESS);
 
     /* Near the top: a node that ends at the last VPN must not let the
      * next candidate wrap around to 0. */
-    HCHECK(MiFindEmptyAddressRange(&Table, 5, 1, MAX_VPN - 10, MAX_VPN, FALSE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == MAX_VPN - 10);
-    HCHECK(MiFindEmptyAddressRange(&Table, 6, 1, MAX_VPN - 10, MAX_VPN, FALSE, &Base) == STATUS_NO_MEMORY);
-    HCHECK(MiFindEmptyAddressRange(&Table, 1, 16, MAX_VPN - 3, MAX_VPN, FALSE, &Base) == STATUS_NO_MEMORY);
-    HCHECK(MiFindEmptyAddressRange(&Table, 1, 16, MAX_VPN - 16, MAX_VPN, FALSE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == MAX_VPN - 15);
-    HCHECK(MiFindEmptyAddressRange(&Table, 6, 1, MAX_VPN - 11, MAX_VPN, TRUE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == MAX_VPN - 11);
-    HCHECK(MiFindEmptyAddressRange(&Table, MAX_VPN, 1, 0, MAX_VPN, FALSE, &Base) == STATUS_NO_MEMORY);
-    HCHECK(MiFindEmptyAddressRange(&Table, MAX_VPN, 1, 0, MAX_VPN, TRUE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 5, 1, MAX_VPN - 10, MAX_VPN, FALSE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == MAX_VPN - 10);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 6, 1, MAX_VPN - 10, MAX_VPN, FALSE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 1, 16, MAX_VPN - 3, MAX_VPN, FALSE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 1, 16, MAX_VPN - 16, MAX_VPN, FALSE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == MAX_VPN - 15);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 6, 1, MAX_VPN - 11, MAX_VPN, TRUE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == MAX_VPN - 11);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, MAX_VPN, 1, 0, MAX_VPN, FALSE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, MAX_VPN, 1, 0, MAX_VPN, TRUE, &Base) == STATUS_NO_MEMORY);
 
     /* Near the bottom: a node that starts at 0 must not let the candidate
      * go below 0. */
-    HCHECK(MiFindEmptyAddressRange(&Table, 6, 1, 0, 11, TRUE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 6);
-    HCHECK(MiFindEmptyAddressRange(&Table, 7, 1, 0, 11, TRUE, &Base) == STATUS_NO_MEMORY);
-    HCHECK(MiFindEmptyAddressRange(&Table, 7, 1, 0, 11, FALSE, &Base) == STATUS_NO_MEMORY);
-    HCHECK(MiFindEmptyAddressRange(&Table, 6, 1, 0, 11, FALSE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 6);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 6, 1, 0, 11, TRUE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 6);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 7, 1, 0, 11, TRUE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 7, 1, 0, 11, FALSE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, 6, 1, 0, 11, FALSE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 6);
 
     /* Everything free but the two ends: the biggest gap is all the rest. */
-    HCHECK(MiFindEmptyAddressRange(&Table, MAX_VPN - 11, 1, 0, MAX_VPN, TRUE, &Base) == STATUS_SUCCESS);
-    HCHECK(Base == 6);
-    HCHECK(MiFindEmptyAddressRange(&Table, MAX_VPN - 10, 1, 0, MAX_VPN, FALSE, &Base) == STATUS_NO_MEMORY);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, MAX_VPN - 11, 1, 0, MAX_VPN, TRUE, &Base) == STATUS_SUCCESS);
+    HT_ASSERT(Base == 6);
+    HT_ASSERT(MiFindEmptyAddressRange(&Table, MAX_VPN - 10, 1, 0, MAX_VPN, FALSE, &Base) == STATUS_NO_MEMORY);
 }
 
 /* ---- randomized run against a model ------------------------------------ */
@@ -668,19 +668,19 @@ HTEST(randomized_against_model)
     MiInitializeAvlTable(&Table);
 
     for (Step = 0; Step < OPERATIONS; Step++) {
-        HCHECK(RandomStep(&Table, Step));
+        HT_ASSERT(RandomStep(&Table, Step));
         if (ModelCount > Peak) {
             Peak = ModelCount;
         }
-        HCHECK(HeightWithinAvlBound(TreeHeight(Table.Root), (unsigned long)ModelCount));
+        HT_ASSERT(HeightWithinAvlBound(TreeHeight(Table.Root), (unsigned long)ModelCount));
     }
     /* The run must actually have grown a sizeable tree. */
-    HCHECK(Peak >= 60);
+    HT_ASSERT(Peak >= 60);
 
     /* Drain it, still checking after every removal. */
     for (Step = 0; Step < POOL; Step++) {
         if (InTree[Step]) {
-            HCHECK(MiRemoveNode(&Table, &Pool[Step]) == STATUS_SUCCESS);
+            HT_ASSERT(MiRemoveNode(&Table, &Pool[Step]) == STATUS_SUCCESS);
             InTree[Step] = 0;
             ModelCount--;
             memset(Owner, 0, sizeof(Owner));
@@ -689,10 +689,10 @@ HTEST(randomized_against_model)
                     Owner[v] = s + 1;
                 }
             }
-            HCHECK(TreeMatchesModel(&Table, OPERATIONS + Step));
+            HT_ASSERT(TreeMatchesModel(&Table, OPERATIONS + Step));
         }
     }
-    HCHECK(Table.Root == NULL && Table.NumberGenericTableElements == 0);
+    HT_ASSERT(Table.Root == NULL && Table.NumberGenericTableElements == 0);
 }
 
 /* ---- degenerate insert orders ------------------------------------------ */
@@ -756,12 +756,12 @@ static int RunSequence(int Descending)
 
 HTEST(degenerate_ascending)
 {
-    HCHECK(RunSequence(0));
+    HT_ASSERT(RunSequence(0));
 }
 
 HTEST(degenerate_descending)
 {
-    HCHECK(RunSequence(1));
+    HT_ASSERT(RunSequence(1));
 }
 
 /* ---- the verifier itself ----------------------------------------------- */
@@ -776,40 +776,40 @@ HTEST(verify_catches_corruption)
 
     MiInitializeAvlTable(&Table);
     for (i = 0; i < 7; i++) {
-        HCHECK(InsertRange(&Table, &N[i], 10 * (ULONG_PTR)i, 10 * (ULONG_PTR)i + 4) == STATUS_SUCCESS);
+        HT_ASSERT(InsertRange(&Table, &N[i], 10 * (ULONG_PTR)i, 10 * (ULONG_PTR)i + 4) == STATUS_SUCCESS);
     }
-    HCHECK(MiVerifyAvlTable(&Table));
+    HT_ASSERT(MiVerifyAvlTable(&Table));
     /* Ascending inserts of 7 make a perfect tree rooted at N[3]. */
-    HCHECK(Table.Root == &N[3] && TreeHeight(Table.Root) == 3);
+    HT_ASSERT(Table.Root == &N[3] && TreeHeight(Table.Root) == 3);
 
     Table.NumberGenericTableElements++;                 /* wrong count */
-    HCHECK(!MiVerifyAvlTable(&Table));
+    HT_ASSERT(!MiVerifyAvlTable(&Table));
     Table.NumberGenericTableElements--;
 
     N[1].Balance = 1;                                   /* wrong balance */
-    HCHECK(!MiVerifyAvlTable(&Table));
+    HT_ASSERT(!MiVerifyAvlTable(&Table));
     N[1].Balance = 0;
 
     Saved = N[5].Parent;                                /* wrong parent */
     N[5].Parent = &N[1];
-    HCHECK(!MiVerifyAvlTable(&Table));
+    HT_ASSERT(!MiVerifyAvlTable(&Table));
     N[5].Parent = Saved;
 
     SavedVpn = N[4].StartingVpn;                        /* out of order */
     N[4].StartingVpn = 25;
-    HCHECK(!MiVerifyAvlTable(&Table));
+    HT_ASSERT(!MiVerifyAvlTable(&Table));
     N[4].StartingVpn = SavedVpn;
 
     SavedVpn = N[2].EndingVpn;                          /* overlaps N[3] */
     N[2].EndingVpn = 30;
-    HCHECK(!MiVerifyAvlTable(&Table));
+    HT_ASSERT(!MiVerifyAvlTable(&Table));
     N[2].EndingVpn = SavedVpn;
 
     N[6].RightChild = &N[3];                            /* a cycle */
-    HCHECK(!MiVerifyAvlTable(&Table));
+    HT_ASSERT(!MiVerifyAvlTable(&Table));
     N[6].RightChild = NULL;
 
-    HCHECK(MiVerifyAvlTable(&Table));
+    HT_ASSERT(MiVerifyAvlTable(&Table));
 }
 
 HTEST_MAIN()

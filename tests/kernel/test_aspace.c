@@ -13,6 +13,17 @@
 
 #define KT_SEED_VA ((PVOID)0x7F793950000ULL)
 
+/* Deferred cleanups: a test that stops early still goes home and deletes. */
+static void KtDeleteSpace(PVOID Space)
+{
+    MmDeleteProcessAddressSpace(Space);
+}
+
+static void KtAttachBack(PVOID Space)
+{
+    MmAttachAddressSpace(Space);
+}
+
 static PFN_NUMBER KtFrameOf(PVOID Va)
 {
     MMPTE Pte = *MiGetPteAddress(Va);
@@ -25,8 +36,10 @@ KTEST(aspace, two_processes_same_va_private_frames)
     PFN_NUMBER Frames[2][3];
     PFN_NUMBER Available = MmAvailablePages();
     KT_ASSERT(NT_SUCCESS(MmCreateProcessAddressSpace(&Space[0])));
+    PKT_DEFERRED Delete0 = KtDefer(KtDeleteSpace, Space[0]);
     KT_ASSERT(NT_SUCCESS(MmCreateProcessAddressSpace(&Space[1])));
-    PMMADDRESS_SPACE Previous = MmCurrentAddressSpace;
+    PKT_DEFERRED Delete1 = KtDefer(KtDeleteSpace, Space[1]);
+    PKT_DEFERRED AttachBack = KtDefer(KtAttachBack, MmCurrentAddressSpace);
 
     for (ULONG p = 0; p < 2; p++) {
         MmAttachAddressSpace(Space[p]);
@@ -69,11 +82,11 @@ KTEST(aspace, two_processes_same_va_private_frames)
     for (ULONG Page = 0; Page < 3; Page++)
         KT_ASSERT(Frames[0][Page] != Frames[1][Page] && Frames[0][Page] != 0);
 
-    MmAttachAddressSpace(Previous);
+    KtCleanupNow(AttachBack);
     /* Not mapped at all in the system's own space. */
     KT_ASSERT(!MmIsAddressValid(KT_SEED_VA));
-    MmDeleteProcessAddressSpace(Space[0]);
-    MmDeleteProcessAddressSpace(Space[1]);
+    KtCleanupNow(Delete0);
+    KtCleanupNow(Delete1);
     KT_ASSERT_EQ(MmAvailablePages(), Available);
 }
 
@@ -81,9 +94,10 @@ KTEST(aspace, system_half_is_shared_and_user_half_private)
 {
     PMMADDRESS_SPACE Space;
     KT_ASSERT(NT_SUCCESS(MmCreateProcessAddressSpace(&Space)));
+    PKT_DEFERRED Delete = KtDefer(KtDeleteSpace, Space);
     MMPTE Before[512];
     memcpy(Before, (PVOID)PXE_BASE, sizeof(Before));
-    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
+    PKT_DEFERRED AttachBack = KtDefer(KtAttachBack, MmAttachAddressSpace(Space));
     const MMPTE *Pxe = (const MMPTE *)PXE_BASE;
     for (ULONG i = 256; i < 512; i++) {
         if (i == MM_SELFMAP_INDEX || i == MM_HYPERSPACE_INDEX)
@@ -107,8 +121,8 @@ KTEST(aspace, system_half_is_shared_and_user_half_private)
     ULONG Value = 1;
     KT_ASSERT_EQ(MmCopyToUser((PVOID)MM_SHARED_USER_DATA_USER, &Value, sizeof(Value)),
                  STATUS_ACCESS_VIOLATION);
-    MmAttachAddressSpace(Previous);
-    MmDeleteProcessAddressSpace(Space);
+    KtCleanupNow(AttachBack);
+    KtCleanupNow(Delete);
 }
 
 KTEST(aspace, create_and_destroy_1000_with_memory_committed)
@@ -119,7 +133,8 @@ KTEST(aspace, create_and_destroy_1000_with_memory_committed)
     for (ULONG i = 0; i < 1000; i++) {
         PMMADDRESS_SPACE Space;
         KT_ASSERT(NT_SUCCESS(MmCreateProcessAddressSpace(&Space)));
-        PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
+        PKT_DEFERRED Delete = KtDefer(KtDeleteSpace, Space);
+        PKT_DEFERRED AttachBack = KtDefer(KtAttachBack, MmAttachAddressSpace(Space));
         PVOID Base = NULL;
         SIZE_T Size = 8 * PAGE_SIZE;
         KT_ASSERT(NT_SUCCESS(MmAllocateVirtualMemory(Space, &Base, &Size, MEM_RESERVE | MEM_COMMIT,
@@ -132,8 +147,8 @@ KTEST(aspace, create_and_destroy_1000_with_memory_committed)
                                                      PAGE_READWRITE)));
         KT_ASSERT(NT_SUCCESS(MmCopyToUser(High, &Value, 4)));
         KT_ASSERT(Space->ResidentPages == 2 && Space->PageTablePages >= 6);
-        MmAttachAddressSpace(Previous);
-        MmDeleteProcessAddressSpace(Space);
+        KtCleanupNow(AttachBack);
+        KtCleanupNow(Delete);
     }
     KT_ASSERT_EQ(MmAvailablePages(), Available);
     KT_ASSERT_EQ(ExGetPoolDescriptor(NonPagedPool)->SmallBytesInUse, NonPagedBytes);
@@ -144,7 +159,8 @@ KTEST(aspace, empty_user_page_tables_are_freed)
 {
     PMMADDRESS_SPACE Space;
     KT_ASSERT(NT_SUCCESS(MmCreateProcessAddressSpace(&Space)));
-    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
+    PKT_DEFERRED Delete = KtDefer(KtDeleteSpace, Space);
+    PKT_DEFERRED AttachBack = KtDefer(KtAttachBack, MmAttachAddressSpace(Space));
     PFN_NUMBER Tables = Space->PageTablePages;
     PVOID Base = (PVOID)0x20000000000ULL; /* PML4 slot 4: nothing else there */
     SIZE_T Size = 4 * PAGE_SIZE;
@@ -155,6 +171,6 @@ KTEST(aspace, empty_user_page_tables_are_freed)
     KT_ASSERT(NT_SUCCESS(MmFreeVirtualMemory(Space, &Base, &Size, MEM_RELEASE)));
     KT_ASSERT_EQ(Space->PageTablePages, Tables);
     KT_ASSERT(!MiGetPxeAddress(Base)->u.Hard.Valid);
-    MmAttachAddressSpace(Previous);
-    MmDeleteProcessAddressSpace(Space);
+    KtCleanupNow(AttachBack);
+    KtCleanupNow(Delete);
 }

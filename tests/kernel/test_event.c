@@ -4,34 +4,17 @@
  * objects end in the state Windows leaves them in.
  *
  * Every test that starts threads keeps its events and waiters in static
- * storage and, whatever happens, releases and joins its threads before it
- * returns (KtJoinWaiters), so a failed check cannot leave a thread blocked
- * on an object the next test reinitializes. The tests end by checking
- * that nonpaged pool and kernel-stack pages are back where they were.
+ * storage and first calls KtDeferJoinWaiters: whatever happens, the runner
+ * then releases and joins its threads after it returns (KtJoinWaiters), so
+ * a failed check cannot leave a thread blocked on an object the next test
+ * reinitializes, and checks that nonpaged pool and kernel-stack pages are
+ * back where they were.
  */
 #include "../../include/ktest.h"
 #include "../../kernel/ki.h"
 #include "../../ob/ob.h"
 #include "../../ps/ps.h"
 #include "../../mm/mm.h"
-
-/* Like KT_ASSERT / KT_ASSERT_EQ, but leave through the test's cleanup. */
-#define KT_CHECK(expr)                                                          \
-    do {                                                                        \
-        if (!(expr)) {                                                          \
-            KtFail(#expr, __FILE__, __LINE__);                                  \
-            goto out;                                                           \
-        }                                                                       \
-    } while (0)
-
-#define KT_CHECK_EQ(a, b)                                                       \
-    do {                                                                        \
-        ULONG64 ktA_ = (ULONG64)(a), ktB_ = (ULONG64)(b);                       \
-        if (ktA_ != ktB_) {                                                     \
-            KtFailValues(#a " == " #b, ktA_, ktB_, __FILE__, __LINE__);         \
-            goto out;                                                           \
-        }                                                                       \
-    } while (0)
 
 #define KT_MS(Ms) (-(LONGLONG)(Ms) * 10000)   /* relative timeout, 100 ns units */
 #define KT_WAITERS 8
@@ -209,6 +192,32 @@ static KT_RESOURCES KtSnapshot(void)
         KT_ASSERT_EQ(ktNow_.StackPages, (Before).StackPages);                   \
     } while (0)
 
+static KT_RESOURCES KtBefore;     /* taken by KtDeferJoinWaiters */
+
+/* The cleanup of every thread test: join the waiters, then no leak. */
+static void KtJoinWaitersAndCheck(PVOID Unused)
+{
+    (void)Unused;
+    KT_ASSERT(KtJoinWaiters(KtWaiters, KT_WAITERS));
+    KT_ASSERT_NO_LEAK(KtBefore);
+}
+
+static void KtCancelTimer(PVOID Timer)
+{
+    (void)KeCancelTimer(Timer);
+}
+
+/*
+ * Called first by each test that starts waiters: remember the pool and
+ * stack pages in use now, and make the runner join every waiter and check
+ * those counts are back after the test, whether it passed or not.
+ */
+static void KtDeferJoinWaiters(void)
+{
+    KtBefore = KtSnapshot();
+    KtDefer(KtJoinWaitersAndCheck, NULL);
+}
+
 /* ------------------------------------------------------------------------
  * Object state alone (no threads)
  * ------------------------------------------------------------------------ */
@@ -377,137 +386,115 @@ KTEST(event, many_objects_with_wait_block_array)
  */
 KTEST(event, synchronization_event_releases_one_waiter_per_set)
 {
-    KT_RESOURCES Before = KtSnapshot();
-    ULONG Started = 0, Set, Index;
-    BOOLEAN Joined;
+    KtDeferJoinWaiters();
+    ULONG Set, Index;
 
     KeInitializeEvent(&KtEventA, SynchronizationEvent, FALSE);
     for (Index = 0; Index < KT_WAITERS; Index++) {
         KtInitWaiter(&KtWaiters[Index], &KtEventA, WaitAny);
-        KT_CHECK_EQ(KtStartWaiter(&KtWaiters[Index]), STATUS_SUCCESS);
-        Started++;
+        KT_ASSERT_EQ(KtStartWaiter(&KtWaiters[Index]), STATUS_SUCCESS);
     }
     KtSleepMs(20);
-    KT_CHECK_EQ(KtWaitListLength(&KtEventA.Header), KT_WAITERS);
+    KT_ASSERT_EQ(KtWaitListLength(&KtEventA.Header), KT_WAITERS);
     for (Index = 0; Index < KT_WAITERS; Index++) {
-        KT_CHECK_EQ(KtWaiters[Index].Thread->State, Waiting);
-        KT_CHECK_EQ(KtWaiters[Index].Thread->WaitReason, Executive);
+        KT_ASSERT_EQ(KtWaiters[Index].Thread->State, Waiting);
+        KT_ASSERT_EQ(KtWaiters[Index].Thread->WaitReason, Executive);
     }
 
     for (Set = 0; Set < KT_WAITERS; Set++) {
         PKTHREAD Oldest = CONTAINING_RECORD(KtEventA.Header.WaitListHead.Flink, KWAIT_BLOCK,
                                             WaitListEntry)->Thread;
 
-        KT_CHECK_EQ(KeSetEvent(&KtEventA, 0, FALSE), 0);
+        KT_ASSERT_EQ(KeSetEvent(&KtEventA, 0, FALSE), 0);
         /* The released waiter consumed the signal. */
-        KT_CHECK_EQ(KeReadStateEvent(&KtEventA), 0);
+        KT_ASSERT_EQ(KeReadStateEvent(&KtEventA), 0);
         KtSleepMs(5);
-        KT_CHECK_EQ(KtTotalRuns(KtWaiters, KT_WAITERS), Set + 1);
-        KT_CHECK_EQ(KtWaitListLength(&KtEventA.Header), KT_WAITERS - Set - 1);
+        KT_ASSERT_EQ(KtTotalRuns(KtWaiters, KT_WAITERS), Set + 1);
+        KT_ASSERT_EQ(KtWaitListLength(&KtEventA.Header), KT_WAITERS - Set - 1);
         for (Index = 0; Index < KT_WAITERS; Index++) {
-            KT_CHECK(KtWaiters[Index].Runs <= 1);
+            KT_ASSERT(KtWaiters[Index].Runs <= 1);
             if (KtWaiters[Index].Thread == Oldest) {
-                KT_CHECK_EQ(KtWaiters[Index].Runs, 1);
-                KT_CHECK_EQ(KtWaiters[Index].Status, STATUS_WAIT_0);
+                KT_ASSERT_EQ(KtWaiters[Index].Runs, 1);
+                KT_ASSERT_EQ(KtWaiters[Index].Status, STATUS_WAIT_0);
             }
         }
     }
     /* Nobody left: the next set stays. */
-    KT_CHECK_EQ(KeSetEvent(&KtEventA, 0, FALSE), 0);
-    KT_CHECK_EQ(KeReadStateEvent(&KtEventA), 1);
-
-out:
-    Joined = KtJoinWaiters(KtWaiters, Started);
-    KT_ASSERT(Joined);
-    KT_ASSERT_NO_LEAK(Before);
+    KT_ASSERT_EQ(KeSetEvent(&KtEventA, 0, FALSE), 0);
+    KT_ASSERT_EQ(KeReadStateEvent(&KtEventA), 1);
 }
 
 KTEST(event, notification_event_releases_all_and_stays_signalled)
 {
     LARGE_INTEGER Zero = {.QuadPart = 0};
-    KT_RESOURCES Before = KtSnapshot();
-    ULONG Started = 0, Index;
-    BOOLEAN Joined;
+    KtDeferJoinWaiters();
+    ULONG Index;
 
     KeInitializeEvent(&KtEventA, NotificationEvent, FALSE);
     for (Index = 0; Index < KT_WAITERS; Index++) {
         KtInitWaiter(&KtWaiters[Index], &KtEventA, WaitAny);
-        KT_CHECK_EQ(KtStartWaiter(&KtWaiters[Index]), STATUS_SUCCESS);
-        Started++;
+        KT_ASSERT_EQ(KtStartWaiter(&KtWaiters[Index]), STATUS_SUCCESS);
     }
     KtSleepMs(20);
-    KT_CHECK_EQ(KtWaitListLength(&KtEventA.Header), KT_WAITERS);
-    KT_CHECK_EQ(KtTotalRuns(KtWaiters, KT_WAITERS), 0);
+    KT_ASSERT_EQ(KtWaitListLength(&KtEventA.Header), KT_WAITERS);
+    KT_ASSERT_EQ(KtTotalRuns(KtWaiters, KT_WAITERS), 0);
 
-    KT_CHECK_EQ(KeSetEvent(&KtEventA, 0, FALSE), 0);
-    KT_CHECK_EQ(KtWaitListLength(&KtEventA.Header), 0);
+    KT_ASSERT_EQ(KeSetEvent(&KtEventA, 0, FALSE), 0);
+    KT_ASSERT_EQ(KtWaitListLength(&KtEventA.Header), 0);
     KtSleepMs(10);
     for (Index = 0; Index < KT_WAITERS; Index++) {
-        KT_CHECK_EQ(KtWaiters[Index].Runs, 1);
-        KT_CHECK_EQ(KtWaiters[Index].Status, STATUS_WAIT_0);
+        KT_ASSERT_EQ(KtWaiters[Index].Runs, 1);
+        KT_ASSERT_EQ(KtWaiters[Index].Status, STATUS_WAIT_0);
     }
-    KT_CHECK_EQ(KeReadStateEvent(&KtEventA), 1);
+    KT_ASSERT_EQ(KeReadStateEvent(&KtEventA), 1);
     /* A late waiter passes straight through, and does not consume it. */
-    KT_CHECK_EQ(KeWaitForSingleObject(&KtEventA, Executive, KernelMode, FALSE, NULL),
-                STATUS_SUCCESS);
-    KT_CHECK_EQ(KeReadStateEvent(&KtEventA), 1);
+    KT_ASSERT_EQ(KeWaitForSingleObject(&KtEventA, Executive, KernelMode, FALSE, NULL),
+                 STATUS_SUCCESS);
+    KT_ASSERT_EQ(KeReadStateEvent(&KtEventA), 1);
 
     /* Reset: waits block again. */
-    KT_CHECK_EQ(KeResetEvent(&KtEventA), 1);
-    KT_CHECK_EQ(KeWaitForSingleObject(&KtEventA, Executive, KernelMode, FALSE, &Zero),
-                STATUS_TIMEOUT);
-
-out:
-    Joined = KtJoinWaiters(KtWaiters, Started);
-    KT_ASSERT(Joined);
-    KT_ASSERT_NO_LEAK(Before);
+    KT_ASSERT_EQ(KeResetEvent(&KtEventA), 1);
+    KT_ASSERT_EQ(KeWaitForSingleObject(&KtEventA, Executive, KernelMode, FALSE, &Zero),
+                 STATUS_TIMEOUT);
 }
 
 KTEST(event, pulse_releases_current_waiters_and_ends_reset)
 {
     LARGE_INTEGER Zero = {.QuadPart = 0};
-    KT_RESOURCES Before = KtSnapshot();
-    ULONG Started = 0, Index;
-    BOOLEAN Joined;
+    KtDeferJoinWaiters();
+    ULONG Index;
 
     /* Notification event: every current waiter goes. */
     KeInitializeEvent(&KtEventA, NotificationEvent, FALSE);
     for (Index = 0; Index < 4; Index++) {
         KtInitWaiter(&KtWaiters[Index], &KtEventA, WaitAny);
-        KT_CHECK_EQ(KtStartWaiter(&KtWaiters[Index]), STATUS_SUCCESS);
-        Started++;
+        KT_ASSERT_EQ(KtStartWaiter(&KtWaiters[Index]), STATUS_SUCCESS);
     }
     KtSleepMs(20);
-    KT_CHECK_EQ(KtWaitListLength(&KtEventA.Header), 4);
-    KT_CHECK_EQ(KePulseEvent(&KtEventA, 0, FALSE), 0);
-    KT_CHECK_EQ(KeReadStateEvent(&KtEventA), 0);
+    KT_ASSERT_EQ(KtWaitListLength(&KtEventA.Header), 4);
+    KT_ASSERT_EQ(KePulseEvent(&KtEventA, 0, FALSE), 0);
+    KT_ASSERT_EQ(KeReadStateEvent(&KtEventA), 0);
     KtSleepMs(10);
-    KT_CHECK_EQ(KtTotalRuns(KtWaiters, 4), 4);
+    KT_ASSERT_EQ(KtTotalRuns(KtWaiters, 4), 4);
     /* Whoever comes after the pulse blocks. */
-    KT_CHECK_EQ(KeWaitForSingleObject(&KtEventA, Executive, KernelMode, FALSE, &Zero),
-                STATUS_TIMEOUT);
+    KT_ASSERT_EQ(KeWaitForSingleObject(&KtEventA, Executive, KernelMode, FALSE, &Zero),
+                 STATUS_TIMEOUT);
 
     /* Synchronization event: one per pulse. */
     KeInitializeEvent(&KtEventB, SynchronizationEvent, FALSE);
     for (Index = 4; Index < 6; Index++) {
         KtInitWaiter(&KtWaiters[Index], &KtEventB, WaitAny);
-        KT_CHECK_EQ(KtStartWaiter(&KtWaiters[Index]), STATUS_SUCCESS);
-        Started++;
+        KT_ASSERT_EQ(KtStartWaiter(&KtWaiters[Index]), STATUS_SUCCESS);
     }
     KtSleepMs(20);
-    KT_CHECK_EQ(KePulseEvent(&KtEventB, 0, FALSE), 0);
+    KT_ASSERT_EQ(KePulseEvent(&KtEventB, 0, FALSE), 0);
     KtSleepMs(10);
-    KT_CHECK_EQ(KtTotalRuns(&KtWaiters[4], 2), 1);
-    KT_CHECK_EQ(KeReadStateEvent(&KtEventB), 0);
-    KT_CHECK_EQ(KePulseEvent(&KtEventB, 0, FALSE), 0);
+    KT_ASSERT_EQ(KtTotalRuns(&KtWaiters[4], 2), 1);
+    KT_ASSERT_EQ(KeReadStateEvent(&KtEventB), 0);
+    KT_ASSERT_EQ(KePulseEvent(&KtEventB, 0, FALSE), 0);
     KtSleepMs(10);
-    KT_CHECK_EQ(KtTotalRuns(&KtWaiters[4], 2), 2);
-    KT_CHECK_EQ(KeReadStateEvent(&KtEventB), 0);
-
-out:
-    Joined = KtJoinWaiters(KtWaiters, Started);
-    KT_ASSERT(Joined);
-    KT_ASSERT_NO_LEAK(Before);
+    KT_ASSERT_EQ(KtTotalRuns(&KtWaiters[4], 2), 2);
+    KT_ASSERT_EQ(KeReadStateEvent(&KtEventB), 0);
 }
 
 /* A wait satisfied before its timeout returns the object's status and
@@ -515,30 +502,22 @@ out:
 KTEST(event, satisfied_wait_cancels_its_timeout)
 {
     LARGE_INTEGER Timeout = {.QuadPart = KT_MS(5000)};
-    KT_RESOURCES Before = KtSnapshot();
+    KtDeferJoinWaiters();
     PKTHREAD Self = KeGetCurrentThread();
-    ULONG Started = 0;
     ULONG64 Start;
-    BOOLEAN Joined;
 
     KeInitializeEvent(&KtEventA, NotificationEvent, FALSE);
     KtInitWaiter(&KtWaiters[0], NULL, WaitAny);
     KtWaiters[0].DelayMs = 10;
     KtWaiters[0].SetEvent = &KtEventA;
-    KT_CHECK_EQ(KtStartWaiter(&KtWaiters[0]), STATUS_SUCCESS);
-    Started++;
+    KT_ASSERT_EQ(KtStartWaiter(&KtWaiters[0]), STATUS_SUCCESS);
 
     Start = KeQueryTickCount();
-    KT_CHECK_EQ(KeWaitForSingleObject(&KtEventA, Executive, KernelMode, FALSE, &Timeout),
-                STATUS_SUCCESS);
-    KT_CHECK(KeQueryTickCount() - Start < 5000 * KI_CLOCK_HZ / 1000);
-    KT_CHECK(!Self->Timer.Inserted);
-    KT_CHECK_EQ(KtWaitListLength(&Self->Timer.Header), 0);
-
-out:
-    Joined = KtJoinWaiters(KtWaiters, Started);
-    KT_ASSERT(Joined);
-    KT_ASSERT_NO_LEAK(Before);
+    KT_ASSERT_EQ(KeWaitForSingleObject(&KtEventA, Executive, KernelMode, FALSE, &Timeout),
+                 STATUS_SUCCESS);
+    KT_ASSERT(KeQueryTickCount() - Start < 5000 * KI_CLOCK_HZ / 1000);
+    KT_ASSERT(!Self->Timer.Inserted);
+    KT_ASSERT_EQ(KtWaitListLength(&Self->Timer.Header), 0);
 }
 
 /*
@@ -549,69 +528,60 @@ KTEST(event, wait_any_over_event_timer_thread)
 {
     LARGE_INTEGER Zero = {.QuadPart = 0}, Timeout = {.QuadPart = KT_MS(5000)};
     LARGE_INTEGER Due = {.QuadPart = KT_MS(20)};
-    KT_RESOURCES Before = KtSnapshot();
+    KtDeferJoinWaiters();
     PVOID Objects[3];
-    ULONG Started = 0;
-    BOOLEAN Joined;
 
     KeInitializeEvent(&KtEventA, NotificationEvent, FALSE);      /* never set */
     KeInitializeEvent(&KtEventB, SynchronizationEvent, FALSE);
     KeInitializeTimerEx(&KtTimer, SynchronizationTimer);
+    KtDefer(KtCancelTimer, &KtTimer);
 
     /* Waiter 0 ends by itself after 30 ms (its own wait times out). */
     KtInitWaiter(&KtWaiters[0], &KtEventA, WaitAny);
     KtWaiters[0].HasTimeout = TRUE;
     KtWaiters[0].Timeout.QuadPart = KT_MS(30);
-    KT_CHECK_EQ(KtStartWaiter(&KtWaiters[0]), STATUS_SUCCESS);
-    Started++;
+    KT_ASSERT_EQ(KtStartWaiter(&KtWaiters[0]), STATUS_SUCCESS);
 
     Objects[0] = &KtEventB;
     Objects[1] = &KtTimer;
     Objects[2] = KtWaiters[0].Thread;
-    KT_CHECK_EQ(KeWaitForMultipleObjects(3, Objects, WaitAny, Executive, KernelMode, FALSE,
+    KT_ASSERT_EQ(KeWaitForMultipleObjects(3, Objects, WaitAny, Executive, KernelMode, FALSE,
                                          &Zero, NULL),
                 STATUS_TIMEOUT);
 
     /* The thread ends first. */
-    KT_CHECK_EQ(KeWaitForMultipleObjects(3, Objects, WaitAny, Executive, KernelMode, FALSE,
+    KT_ASSERT_EQ(KeWaitForMultipleObjects(3, Objects, WaitAny, Executive, KernelMode, FALSE,
                                          &Timeout, NULL),
                 STATUS_WAIT_0 + 2);
-    KT_CHECK_EQ(KtWaiters[0].Status, STATUS_TIMEOUT);
+    KT_ASSERT_EQ(KtWaiters[0].Status, STATUS_TIMEOUT);
 
     /* The timer: a synchronization timer is consumed by the wait. */
     Objects[2] = &KtEventA;
     KeSetTimer(&KtTimer, Due, NULL);
-    KT_CHECK_EQ(KeWaitForMultipleObjects(3, Objects, WaitAny, Executive, KernelMode, FALSE,
+    KT_ASSERT_EQ(KeWaitForMultipleObjects(3, Objects, WaitAny, Executive, KernelMode, FALSE,
                                          &Timeout, NULL),
                 STATUS_WAIT_0 + 1);
-    KT_CHECK(!KeReadStateTimer(&KtTimer));
+    KT_ASSERT(!KeReadStateTimer(&KtTimer));
 
     /* The event, set by another thread while we wait. */
     KtInitWaiter(&KtWaiters[1], NULL, WaitAny);
     KtWaiters[1].DelayMs = 10;
     KtWaiters[1].SetEvent = &KtEventB;
-    KT_CHECK_EQ(KtStartWaiter(&KtWaiters[1]), STATUS_SUCCESS);
-    Started++;
-    KT_CHECK_EQ(KeWaitForMultipleObjects(3, Objects, WaitAny, Executive, KernelMode, FALSE,
+    KT_ASSERT_EQ(KtStartWaiter(&KtWaiters[1]), STATUS_SUCCESS);
+    KT_ASSERT_EQ(KeWaitForMultipleObjects(3, Objects, WaitAny, Executive, KernelMode, FALSE,
                                          &Timeout, NULL),
                 STATUS_WAIT_0);
-    KT_CHECK_EQ(KeReadStateEvent(&KtEventB), 0);
+    KT_ASSERT_EQ(KeReadStateEvent(&KtEventB), 0);
 
     /* Several signalled at once: the lowest index wins, the rest stay. */
     Objects[2] = KtWaiters[0].Thread;   /* ended: signalled for ever */
     KeSetEvent(&KtEventB, 0, FALSE);
-    KT_CHECK_EQ(KeWaitForMultipleObjects(3, Objects, WaitAny, Executive, KernelMode, FALSE,
+    KT_ASSERT_EQ(KeWaitForMultipleObjects(3, Objects, WaitAny, Executive, KernelMode, FALSE,
                                          &Zero, NULL),
                 STATUS_WAIT_0);
-    KT_CHECK_EQ(KeWaitForMultipleObjects(3, Objects, WaitAny, Executive, KernelMode, FALSE,
+    KT_ASSERT_EQ(KeWaitForMultipleObjects(3, Objects, WaitAny, Executive, KernelMode, FALSE,
                                          &Zero, NULL),
                 STATUS_WAIT_0 + 2);
-
-out:
-    KeCancelTimer(&KtTimer);
-    Joined = KtJoinWaiters(KtWaiters, Started);
-    KT_ASSERT(Joined);
-    KT_ASSERT_NO_LEAK(Before);
 }
 
 /*
@@ -622,74 +592,58 @@ out:
 KTEST(event, wait_all_needs_both_events)
 {
     LARGE_INTEGER Zero = {.QuadPart = 0};
-    KT_RESOURCES Before = KtSnapshot();
+    KtDeferJoinWaiters();
     PVOID Objects[2] = {&KtEventA, &KtEventB};
-    ULONG Started = 0;
-    BOOLEAN Joined;
 
     KeInitializeEvent(&KtEventA, SynchronizationEvent, FALSE);
     KeInitializeEvent(&KtEventB, NotificationEvent, FALSE);
 
     /* Polled from this thread. */
     KeSetEvent(&KtEventA, 0, FALSE);
-    KT_CHECK_EQ(KeWaitForMultipleObjects(2, Objects, WaitAll, Executive, KernelMode, FALSE,
+    KT_ASSERT_EQ(KeWaitForMultipleObjects(2, Objects, WaitAll, Executive, KernelMode, FALSE,
                                          &Zero, NULL),
                 STATUS_TIMEOUT);
-    KT_CHECK_EQ(KeReadStateEvent(&KtEventA), 1);
+    KT_ASSERT_EQ(KeReadStateEvent(&KtEventA), 1);
     KeClearEvent(&KtEventA);
 
     /* Blocked in another thread. */
     KtInitWaiter(&KtWaiters[0], &KtEventA, WaitAll);
     KtWaiters[0].Objects[KtWaiters[0].Count++] = &KtEventB;
-    KT_CHECK_EQ(KtStartWaiter(&KtWaiters[0]), STATUS_SUCCESS);
-    Started++;
+    KT_ASSERT_EQ(KtStartWaiter(&KtWaiters[0]), STATUS_SUCCESS);
     KtSleepMs(20);
-    KT_CHECK_EQ(KtWaiters[0].Thread->State, Waiting);
+    KT_ASSERT_EQ(KtWaiters[0].Thread->State, Waiting);
 
-    KT_CHECK_EQ(KeSetEvent(&KtEventA, 0, FALSE), 0);
+    KT_ASSERT_EQ(KeSetEvent(&KtEventA, 0, FALSE), 0);
     KtSleepMs(10);
-    KT_CHECK_EQ(KtWaiters[0].Runs, 0);
-    KT_CHECK_EQ(KeReadStateEvent(&KtEventA), 1);        /* not taken by half a wait */
+    KT_ASSERT_EQ(KtWaiters[0].Runs, 0);
+    KT_ASSERT_EQ(KeReadStateEvent(&KtEventA), 1);        /* not taken by half a wait */
 
-    KT_CHECK_EQ(KeSetEvent(&KtEventB, 0, FALSE), 0);
+    KT_ASSERT_EQ(KeSetEvent(&KtEventB, 0, FALSE), 0);
     KtSleepMs(10);
-    KT_CHECK_EQ(KtWaiters[0].Runs, 1);
-    KT_CHECK_EQ(KtWaiters[0].Status, STATUS_SUCCESS);
-    KT_CHECK_EQ(KeReadStateEvent(&KtEventA), 0);        /* consumed */
-    KT_CHECK_EQ(KeReadStateEvent(&KtEventB), 1);        /* notification: stays */
-
-out:
-    Joined = KtJoinWaiters(KtWaiters, Started);
-    KT_ASSERT(Joined);
-    KT_ASSERT_NO_LEAK(Before);
+    KT_ASSERT_EQ(KtWaiters[0].Runs, 1);
+    KT_ASSERT_EQ(KtWaiters[0].Status, STATUS_SUCCESS);
+    KT_ASSERT_EQ(KeReadStateEvent(&KtEventA), 0);        /* consumed */
+    KT_ASSERT_EQ(KeReadStateEvent(&KtEventB), 1);        /* notification: stays */
 }
 
 KTEST(event, wait_for_thread_until_it_ends)
 {
     LARGE_INTEGER Zero = {.QuadPart = 0};
-    KT_RESOURCES Before = KtSnapshot();
-    ULONG Started = 0;
-    BOOLEAN Joined;
+    KtDeferJoinWaiters();
 
     KtInitWaiter(&KtWaiters[0], NULL, WaitAny);
     KtWaiters[0].DelayMs = 20;
-    KT_CHECK_EQ(KtStartWaiter(&KtWaiters[0]), STATUS_SUCCESS);
-    Started++;
+    KT_ASSERT_EQ(KtStartWaiter(&KtWaiters[0]), STATUS_SUCCESS);
 
-    KT_CHECK_EQ(KeWaitForSingleObject(KtWaiters[0].Thread, Executive, KernelMode, FALSE, &Zero),
-                STATUS_TIMEOUT);
-    KT_CHECK_EQ(KeWaitForSingleObject(KtWaiters[0].Thread, Executive, KernelMode, FALSE, NULL),
-                STATUS_SUCCESS);
-    KT_CHECK_EQ(KtWaiters[0].Thread->State, Terminated);
-    KT_CHECK(KtWaiters[0].Thread->Header.SignalState > 0);
+    KT_ASSERT_EQ(KeWaitForSingleObject(KtWaiters[0].Thread, Executive, KernelMode, FALSE, &Zero),
+                 STATUS_TIMEOUT);
+    KT_ASSERT_EQ(KeWaitForSingleObject(KtWaiters[0].Thread, Executive, KernelMode, FALSE, NULL),
+                 STATUS_SUCCESS);
+    KT_ASSERT_EQ(KtWaiters[0].Thread->State, Terminated);
+    KT_ASSERT(KtWaiters[0].Thread->Header.SignalState > 0);
     /* A thread object is never reset by a wait. */
-    KT_CHECK_EQ(KeWaitForSingleObject(KtWaiters[0].Thread, Executive, KernelMode, FALSE, &Zero),
-                STATUS_SUCCESS);
-
-out:
-    Joined = KtJoinWaiters(KtWaiters, Started);
-    KT_ASSERT(Joined);
-    KT_ASSERT_NO_LEAK(Before);
+    KT_ASSERT_EQ(KeWaitForSingleObject(KtWaiters[0].Thread, Executive, KernelMode, FALSE, &Zero),
+                 STATUS_SUCCESS);
 }
 
 /* Blocking at DISPATCH_LEVEL would need a context switch that the IRQL

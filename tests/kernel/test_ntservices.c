@@ -18,10 +18,13 @@
  * kernel, non-canonical and unmapped pointers, bad and kernel handles and
  * handles of the wrong type, and checks that nothing changed.
  *
- * KT_ASSERT leaves the function it is in, so every test is a body called
- * between KtNtSetup and KtNtTeardown: a failure still detaches and frees.
+ * Every test is a body run after KtNtSetup, with KtNtTeardown deferred
+ * (KtDefer) before the setup starts: whether the setup or the body fails
+ * or not, the runner detaches and frees afterwards. Threads, objects and
+ * other processes a body makes are deferred the same way.
  */
 #include "../../include/ktest.h"
+#include "ktdefer.h"
 #include "../../include/ntapi.h"
 #include "../../ex/ex.h"
 #include "../../ps/ps.h"
@@ -85,8 +88,10 @@ static NTSTATUS KtNtSetup(KT_NT *T, const char *Name)
     return MmAllocateVirtualMemory(Space, &Base, &Size, MEM_COMMIT, PAGE_READONLY);
 }
 
-static void KtNtTeardown(KT_NT *T)
+static void KtNtTeardown(PVOID Context)
 {
+    KT_NT *T = Context;
+
     if (T->Previous != NULL)
         MmAttachAddressSpace(T->Previous);
     if (T->ProcessHandle != NULL)
@@ -95,16 +100,15 @@ static void KtNtTeardown(KT_NT *T)
         ObDereferenceObject(T->Process); /* the last reference: its address space goes */
 }
 
-/* Run Body(T) inside a fresh setup, whatever it returns. */
+/* Run Body(T) after a fresh setup; the teardown runs after the test. */
 #define KT_NT_TEST(name, Body)                                                \
     KTEST(nt, name)                                                           \
     {                                                                         \
-        KT_NT T;                                                              \
-        NTSTATUS SetupStatus = KtNtSetup(&T, #name);                          \
-        if (NT_SUCCESS(SetupStatus))                                          \
-            Body(&T);                                                         \
-        KtNtTeardown(&T);                                                     \
-        KT_ASSERT_EQ(SetupStatus, STATUS_SUCCESS);                            \
+        static KT_NT T;                                                       \
+        T = (KT_NT){0};                                                       \
+        KtDefer(KtNtTeardown, &T);                                            \
+        KT_ASSERT_EQ(KtNtSetup(&T, #name), STATUS_SUCCESS);                   \
+        Body(&T);                                                             \
     }
 
 /* User memory, through the copy routines. */
@@ -332,14 +336,16 @@ static void KtWaitSingle(KT_NT *T)
     KT_ASSERT_EQ(ObReferenceObjectByHandle(Event, 0, ExEventObjectType, KernelMode,
                                            (PVOID *)&Body, NULL),
                  STATUS_SUCCESS);
+    PKT_DEFERRED Dereference = KtDeferDereference(Body);
     KT_ASSERT_EQ(PsCreateSystemThread(&Thread, 0, NULL, NULL, NULL, KtSignallerThread, Body),
                  STATUS_SUCCESS);
+    PKT_DEFERRED Join = KtDeferJoinThread(Thread);
     LONG_PTR References = ObQueryPointerCount(Body);
     KT_ASSERT_EQ(NtWaitForSingleObject(Event, FALSE, NULL), STATUS_SUCCESS);
     KT_ASSERT_EQ(ObQueryPointerCount(Body), References); /* the wait's reference is gone */
     KT_ASSERT_EQ(NtWaitForSingleObject(Thread, FALSE, NULL), STATUS_SUCCESS);
-    KT_ASSERT_EQ(ZwClose(Thread), STATUS_SUCCESS);
-    ObDereferenceObject(Body);
+    KtCleanupNow(Join);                 /* waits (it has ended) and closes */
+    KtCleanupNow(Dereference);
 
     /* Processes: ours has no thread that ended, so it is not signalled. */
     KT_ASSERT_EQ(KtPoll(T, T->ProcessHandle), STATUS_TIMEOUT);
@@ -682,12 +688,11 @@ static void KtVirtualMemoryCrossProcess(KT_NT *T)
     PSIZE_T SizeU = KtU(T, 0x608);
 
     KT_ASSERT_EQ(PsCreateProcess("ntother", &Other), STATUS_SUCCESS);
+    PKT_DEFERRED Dereference = KtDeferDereference(Other);
     NTSTATUS Status = ObOpenObjectByPointer(Other, 0, PROCESS_ALL_ACCESS, PsProcessType,
                                             KernelMode, &OtherHandle);
-    if (!NT_SUCCESS(Status)) {
-        ObDereferenceObject(Other);
-        KT_ASSERT_EQ(Status, STATUS_SUCCESS);
-    }
+    KT_ASSERT_EQ(Status, STATUS_SUCCESS);
+    PKT_DEFERRED Close = KtDeferClose(OtherHandle);
     ULONG Ours = T->Process->Pcb.AddressSpace->VadRoot.NumberGenericTableElements;
     ULONG Theirs = Other->Pcb.AddressSpace->VadRoot.NumberGenericTableElements;
 
@@ -698,8 +703,8 @@ static void KtVirtualMemoryCrossProcess(KT_NT *T)
     ULONG OursAfter = T->Process->Pcb.AddressSpace->VadRoot.NumberGenericTableElements;
     ULONG TheirsAfter = Other->Pcb.AddressSpace->VadRoot.NumberGenericTableElements;
     BOOLEAN StillOurs = MmCurrentAddressSpace == T->Process->Pcb.AddressSpace;
-    (void)ZwClose(OtherHandle);
-    ObDereferenceObject(Other);
+    KtCleanupNow(Close);
+    KtCleanupNow(Dereference);
 
     KT_ASSERT_EQ(Status, STATUS_SUCCESS);
     KT_ASSERT(StillOurs);

@@ -3,6 +3,7 @@
  * threads, CR3 switches between processes, and the seed's logger thread.
  */
 #include "../../include/ktest.h"
+#include "ktdefer.h"
 #include "../../kernel/ki.h"
 #include "../../ps/ps.h"
 #include "../../mm/mi.h"
@@ -50,25 +51,27 @@ KTEST(sched, higher_priority_runs_first)
      * threads of priorities 5, 12, 9 ready, then sleep: they must run in
      * priority order, 12, 9, 5. */
     HANDLE Handles[3];
+    PKT_DEFERRED Close[3];
     static const KPRIORITY Priorities[3] = {5, 12, 9};
-    KPRIORITY Old = KeSetPriorityThread(KeGetCurrentThread(), 20);
+    PKT_DEFERRED RestorePriority = KtDeferSetPriority(20);
     KtOrderCount = 0;
     for (ULONG i = 0; i < 3; i++) {
         PVOID Thread;
         KT_ASSERT(NT_SUCCESS(PsCreateSystemThread(&Handles[i], 0, NULL, NULL, NULL,
                                                   KtRecordPriority,
                                                   (PVOID)(ULONG_PTR)Priorities[i])));
+        Close[i] = KtDeferClose(Handles[i]);
         KT_ASSERT(NT_SUCCESS(ObReferenceObjectByHandle(Handles[i], 0, PsThreadType, KernelMode,
                                                        &Thread, NULL)));
         KeSetPriorityThread(Thread, Priorities[i]);
         ObDereferenceObject(Thread);
     }
     KT_ASSERT_EQ(KtOrderCount, 0);
-    KeSetPriorityThread(KeGetCurrentThread(), Old);
+    KtCleanupNow(RestorePriority);
     LARGE_INTEGER Wait = KtMs(20);
     KeDelayExecutionThread(KernelMode, FALSE, &Wait);
     for (ULONG i = 0; i < 3; i++)
-        ZwClose(Handles[i]);
+        KtCleanupNow(Close[i]);
     KT_ASSERT_EQ(KtOrderCount, 3);
     KT_ASSERT_EQ(KtOrder[0], 12);
     KT_ASSERT_EQ(KtOrder[1], 9);
@@ -86,6 +89,12 @@ static void KtSpinner(PVOID Context)
         KtSpins++;
 }
 
+static void KtStopSpinners(PVOID Unused)
+{
+    UNREFERENCED_PARAMETER(Unused);
+    KtStopSpinning = TRUE;
+}
+
 KTEST(sched, a_spinning_thread_is_preempted)
 {
     /* A thread at our priority spins for ever without waiting. The clock's
@@ -95,17 +104,15 @@ KTEST(sched, a_spinning_thread_is_preempted)
     KtSpins = 0;
     ULONG64 QuantumEnds = KeSchedulerCounters.QuantumEnds;
     KT_ASSERT(NT_SUCCESS(PsCreateSystemThread(&Handle, 0, NULL, NULL, NULL, KtSpinner, NULL)));
+    PKT_DEFERRED Join = KtDeferJoinThread(Handle);
+    KtDefer(KtStopSpinners, NULL);      /* runs first: the join needs it */
     ULONG64 Start = KeQueryTickCount();
     /* Busy too: no waiting here either, only the quantum switches us. */
     while (KeQueryTickCount() - Start < 5 * KI_QUANTUM_TICKS)
         ;
     ULONG64 Seen = KtSpins;
     KtStopSpinning = TRUE;
-    PVOID Thread;
-    KT_ASSERT(NT_SUCCESS(ObReferenceObjectByHandle(Handle, 0, PsThreadType, KernelMode, &Thread, NULL)));
-    KT_ASSERT_EQ(KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, NULL), STATUS_SUCCESS);
-    ObDereferenceObject(Thread);
-    ZwClose(Handle);
+    KtCleanupNow(Join);                 /* the wait for its end must succeed */
     KT_ASSERT(Seen > 0);
     KT_ASSERT(KeSchedulerCounters.QuantumEnds >= QuantumEnds + 2);
 }
@@ -169,45 +176,46 @@ KTEST(sched, threads_of_two_processes_switch_cr3)
     static KT_CR3_CONTEXT Context[2];
     for (ULONG p = 0; p < 2; p++) {
         KT_ASSERT(NT_SUCCESS(PsCreateProcess(p ? "cr3-b" : "cr3-a", &Process[p])));
-        /* Each process gets one page at the same VA holding its own id. */
+        KtDeferDereference(Process[p]);
+        /* Each process gets one page at the same VA holding its own id. The
+         * checks wait until we are back in our own address space. */
         PMMADDRESS_SPACE Space = Process[p]->Pcb.AddressSpace;
         PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
         PVOID Base = KT_PRIVATE_VA;
         SIZE_T Size = PAGE_SIZE;
-        KT_ASSERT(NT_SUCCESS(MmAllocateVirtualMemory(Space, &Base, &Size, MEM_RESERVE | MEM_COMMIT,
-                                                     PAGE_READWRITE)));
+        NTSTATUS Allocated = MmAllocateVirtualMemory(Space, &Base, &Size, MEM_RESERVE | MEM_COMMIT,
+                                                     PAGE_READWRITE);
         ULONG Id = 0xC300 + p;
-        KT_ASSERT(NT_SUCCESS(MmCopyToUser(KT_PRIVATE_VA, &Id, sizeof(Id))));
+        NTSTATUS Copied = NT_SUCCESS(Allocated) ? MmCopyToUser(KT_PRIVATE_VA, &Id, sizeof(Id))
+                                                : Allocated;
         MmAttachAddressSpace(Previous);
+        KT_ASSERT(NT_SUCCESS(Allocated));
+        KT_ASSERT(NT_SUCCESS(Copied));
         KT_ASSERT(NT_SUCCESS(ObOpenObjectByPointer(Process[p], 0, 0, PsProcessType, KernelMode,
                                                    &ProcessHandle[p])));
+        KtDeferClose(ProcessHandle[p]);
         Context[p] = (KT_CR3_CONTEXT){0xC300 + p, 200, 0, 0};
     }
     /* Both threads run at a priority above ours, so they alternate
      * (yielding to each other) without us in between. */
     ULONG64 Cr3Before = KeSchedulerCounters.Cr3Switches;
     ULONG64 SwitchesBefore = KeSchedulerCounters.ContextSwitches;
-    KPRIORITY Old = KeSetPriorityThread(KeGetCurrentThread(), 15);
+    PKT_DEFERRED Join[2] = {NULL, NULL};
+    PKT_DEFERRED RestorePriority = KtDeferSetPriority(15);
     for (ULONG p = 0; p < 2; p++) {
         KT_ASSERT(NT_SUCCESS(PsCreateSystemThread(&Thread[p], 0, NULL, ProcessHandle[p], NULL,
                                                   KtCr3Thread, &Context[p])));
+        Join[p] = KtDeferJoinThread(Thread[p]);
     }
-    KeSetPriorityThread(KeGetCurrentThread(), Old);
-    for (ULONG p = 0; p < 2; p++) {
-        PVOID T;
-        KT_ASSERT(NT_SUCCESS(ObReferenceObjectByHandle(Thread[p], 0, PsThreadType, KernelMode, &T, NULL)));
-        KT_ASSERT_EQ(KeWaitForSingleObject(T, Executive, KernelMode, FALSE, NULL), STATUS_SUCCESS);
-        ObDereferenceObject(T);
-        ZwClose(Thread[p]);
-    }
+    KtCleanupNow(RestorePriority);
+    for (ULONG p = 0; p < 2; p++)
+        KtCleanupNow(Join[p]);          /* the wait for its end must succeed */
     ULONG64 Cr3Writes = KeSchedulerCounters.Cr3Switches - Cr3Before;
     ULONG64 Switches = KeSchedulerCounters.ContextSwitches - SwitchesBefore;
     DbgPrint("ktest: %llu switches, %llu with a CR3 write\n", Switches, Cr3Writes);
     for (ULONG p = 0; p < 2; p++) {
         KT_ASSERT_EQ(Context[p].Mismatches, 0);
         KT_ASSERT_EQ(Context[p].Cr3, Process[p]->Pcb.DirectoryTableBase);
-        ZwClose(ProcessHandle[p]);
-        ObDereferenceObject(Process[p]);
     }
     /* 200 rounds each, alternating: about 400 cross-process switches. */
     KT_ASSERT(Cr3Writes >= 390);
@@ -221,22 +229,21 @@ KTEST(sched, same_process_switches_do_not_write_cr3)
     UNREFERENCED_PARAMETER(Unused);
     ULONG64 Cr3Before = KeSchedulerCounters.Cr3Switches;
     ULONG64 SameBefore = KeSchedulerCounters.SameProcessSwitches;
-    KPRIORITY Old = KeSetPriorityThread(KeGetCurrentThread(), 15);
+    PKT_DEFERRED RestorePriority = KtDeferSetPriority(15);
     HANDLE Handles[2];
+    PKT_DEFERRED Join[2] = {NULL, NULL};
     KtStopSpinning = FALSE;
-    for (ULONG i = 0; i < 2; i++)
+    for (ULONG i = 0; i < 2; i++) {
         KT_ASSERT(NT_SUCCESS(PsCreateSystemThread(&Handles[i], 0, NULL, NULL, NULL, KtSpinner, NULL)));
-    KeSetPriorityThread(KeGetCurrentThread(), Old);
+        Join[i] = KtDeferJoinThread(Handles[i]);
+        KtDefer(KtStopSpinners, NULL);  /* before the join, if the test stops early */
+    }
+    KtCleanupNow(RestorePriority);
     LARGE_INTEGER Wait = KtMs(30);
     KeDelayExecutionThread(KernelMode, FALSE, &Wait);
     KtStopSpinning = TRUE;
-    for (ULONG i = 0; i < 2; i++) {
-        PVOID T;
-        KT_ASSERT(NT_SUCCESS(ObReferenceObjectByHandle(Handles[i], 0, PsThreadType, KernelMode, &T, NULL)));
-        KeWaitForSingleObject(T, Executive, KernelMode, FALSE, NULL);
-        ObDereferenceObject(T);
-        ZwClose(Handles[i]);
-    }
+    for (ULONG i = 0; i < 2; i++)
+        KtCleanupNow(Join[i]);
     KT_ASSERT(KeSchedulerCounters.SameProcessSwitches > SameBefore + 2);
     KT_ASSERT_EQ(KeSchedulerCounters.Cr3Switches, Cr3Before);
 }
@@ -265,12 +272,20 @@ static void KtLogger(PVOID Context)
     PsTerminateSystemThread(STATUS_SUCCESS);
 }
 
+static void KtStopLogger(PVOID Unused)
+{
+    UNREFERENCED_PARAMETER(Unused);
+    KeSetEvent(&KtLoggerStop, 0, FALSE);
+}
+
 KTEST(sched, logger_thread_stops_through_an_event)
 {
     HANDLE Handle;
     KeInitializeEvent(&KtLoggerStop, NotificationEvent, FALSE);
     KtLogLines = 0;
     KT_ASSERT(NT_SUCCESS(PsCreateSystemThread(&Handle, 0, NULL, NULL, NULL, KtLogger, NULL)));
+    PKT_DEFERRED Join = KtDeferJoinThread(Handle);
+    KtDefer(KtStopLogger, NULL);        /* runs first: the join needs it */
     /* Other work meanwhile: allocate and free some pool for 50 ticks. */
     ULONG64 Start = KeQueryTickCount();
     ULONG Work = 0;
@@ -284,10 +299,11 @@ KTEST(sched, logger_thread_stops_through_an_event)
     KeSetEvent(&KtLoggerStop, 0, FALSE);
     PVOID Thread;
     KT_ASSERT(NT_SUCCESS(ObReferenceObjectByHandle(Handle, 0, PsThreadType, KernelMode, &Thread, NULL)));
+    PKT_DEFERRED Dereference = KtDeferDereference(Thread);
     KT_ASSERT_EQ(KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, NULL), STATUS_SUCCESS);
     KT_ASSERT_EQ(((PETHREAD)Thread)->Tcb.State, Terminated);
-    ObDereferenceObject(Thread);
-    ZwClose(Handle);
+    KtCleanupNow(Dereference);
+    KtCleanupNow(Join);
     ULONG Lines = KtLogLines;
     DbgPrint("ktest: logger wrote %u lines while the test did %u rounds of work\n", Lines, Work);
     KT_ASSERT(Lines >= 20);

@@ -1,30 +1,110 @@
 /*
  * runner.c - runs the UT_TEST tables of user/tests/ and the helper
  * processes they start ("usertests --child MODE ARGS").
+ *
+ * Per test it keeps the number of failures and the stack of cleanups the
+ * test deferred (UtDefer); after the test returns it runs the pending
+ * cleanups, last first, and only then prints PASS, so a cleanup that
+ * reports a failure still counts.
  */
 #include "ut.h"
+
+struct _UT_DEFERRED {
+    UT_CLEANUP_ROUTINE Routine;     /* NULL once it has run */
+    PVOID Context;
+};
 
 BOOLEAN UtShort;
 static const char *UtCurrent;
 static int UtCurrentFailures;
+static UT_DEFERRED UtDeferred[UT_MAX_DEFERRED];
+static ULONG UtDeferredCount;
+
+/* The first failure of a test is its FAIL line; later ones are "also". */
+static void UtpReport(const char *Expr, const char *File, int Line, const char *Values)
+{
+    if (UtCurrentFailures++ == 0)
+        printf("FAIL %s: %s (%s:%d)%s\n", UtCurrent, Expr, File, Line, Values);
+    else
+        printf("  also: %s (%s:%d)%s\n", Expr, File, Line, Values);
+}
 
 void UtFail(const char *Expr, const char *File, int Line)
 {
-    if (UtCurrentFailures++ == 0)
-        printf("FAIL %s: %s (%s:%d)\n", UtCurrent, Expr, File, Line);
-    else
-        printf("  also: %s (%s:%d)\n", Expr, File, Line);
+    UtpReport(Expr, File, Line, "");
+}
+
+void UtFailValues(const char *Expr, ULONG64 Left, ULONG64 Right, const char *File, int Line)
+{
+    char Values[64];
+
+    snprintf(Values, sizeof(Values), " 0x%llx != 0x%llx", (unsigned long long)Left,
+             (unsigned long long)Right);
+    UtpReport(Expr, File, Line, Values);
 }
 
 void UtFailStatus(const char *Expr, NTSTATUS Got, NTSTATUS Want, const char *File, int Line)
 {
     const char *GotName = PgStatusName(Got);
-    if (UtCurrentFailures++ == 0)
-        printf("FAIL %s: %s (%s:%d) got 0x%08x %s, want 0x%08x\n", UtCurrent, Expr, File, Line,
-               (ULONG)Got, GotName ? GotName : "", (ULONG)Want);
-    else
-        printf("  also: %s (%s:%d) got 0x%08x, want 0x%08x\n", Expr, File, Line, (ULONG)Got,
-               (ULONG)Want);
+    char Values[96];
+
+    snprintf(Values, sizeof(Values), " got 0x%08x %s, want 0x%08x", (ULONG)Got,
+             GotName ? GotName : "", (ULONG)Want);
+    UtpReport(Expr, File, Line, Values);
+}
+
+PUT_DEFERRED UtDefer(UT_CLEANUP_ROUTINE Routine, PVOID Context)
+{
+    PUT_DEFERRED Entry;
+
+    if (UtDeferredCount == UT_MAX_DEFERRED) {
+        UtFail("UtDefer: more than UT_MAX_DEFERRED cleanups pending", __FILE__, __LINE__);
+        return NULL;
+    }
+    Entry = &UtDeferred[UtDeferredCount++];
+    Entry->Routine = Routine;
+    Entry->Context = Context;
+    return Entry;
+}
+
+void UtCleanupNow(PUT_DEFERRED Entry)
+{
+    UT_CLEANUP_ROUTINE Routine;
+
+    if (Entry == NULL || Entry->Routine == NULL)
+        return;
+    Routine = Entry->Routine;
+    Entry->Routine = NULL;
+    Routine(Entry->Context);
+    /* Entries done at the top of the stack free their slots. */
+    while (UtDeferredCount > 0 && UtDeferred[UtDeferredCount - 1].Routine == NULL)
+        UtDeferredCount--;
+}
+
+/* A deferred close is checked like the NtClose it replaces. */
+static void UtpClose(PVOID Handle)
+{
+    UT_EXPECT_SUCCESS(NtClose((HANDLE)Handle));
+}
+
+PUT_DEFERRED UtDeferClose(HANDLE Handle)
+{
+    return UtDefer(UtpClose, (PVOID)Handle);
+}
+
+/* A child that has already ended keeps its status: terminating it fails harmlessly. */
+static void UtpEndProcess(PVOID Process)
+{
+    NTSTATUS Exit;
+
+    NtTerminateProcess((HANDLE)Process, STATUS_UNSUCCESSFUL);
+    PgWaitProcess((HANDLE)Process, &Exit);
+    NtClose((HANDLE)Process);
+}
+
+PUT_DEFERRED UtDeferEndProcess(HANDLE Process)
+{
+    return UtDefer(UtpEndProcess, (PVOID)Process);
 }
 
 HANDLE UtCreateEvent(EVENT_TYPE Type, BOOLEAN Signalled)
@@ -200,7 +280,10 @@ int UtMain(int Argc, char **Argv)
                 continue;
             UtCurrent = T->Name;
             UtCurrentFailures = 0;
+            UtDeferredCount = 0;
             T->Routine();
+            while (UtDeferredCount > 0)
+                UtCleanupNow(&UtDeferred[UtDeferredCount - 1]);
             if (UtCurrentFailures) {
                 Failed++;
             } else {

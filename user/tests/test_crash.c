@@ -13,8 +13,8 @@ static void CrashEndsOnlyTheCrasher(const char *Kind, NTSTATUS Want)
     PgRun("true", NULL, &Exit); /* warm up one-time allocations */
     Before = UtSettledAvailablePages();
     snprintf(Line, sizeof(Line), "crash %s", Kind);
-    UT_SUCCESS(PgRun("crash", Line, &Exit));
-    UT_STATUS(Exit, Want);
+    UT_EXPECT_SUCCESS(PgRun("crash", Line, &Exit));
+    UT_EXPECT_STATUS(Exit, Want);
     After = UtSettledAvailablePages();
     for (int Try = 0; Try < 20 && After + 16 < Before; Try++)
         After = UtSettledAvailablePages();
@@ -37,9 +37,9 @@ static void CrashClosesHandles(void)
     SYSTEM_PROCESS_ENTRY Before, After;
     NTSTATUS Exit;
 
-    UT_CHECK(UtOwnProcessEntry(&Before));
-    UT_SUCCESS(PgRun("crash", "crash av", &Exit));
-    UT_CHECK(UtOwnProcessEntry(&After));
+    UT_ASSERT(UtOwnProcessEntry(&Before));
+    UT_EXPECT_SUCCESS(PgRun("crash", "crash av", &Exit));
+    UT_ASSERT(UtOwnProcessEntry(&After));
     UT_EXPECT(After.HandleCount == Before.HandleCount);
     UT_EXPECT(Exit == STATUS_ACCESS_VIOLATION);
 }

@@ -17,30 +17,30 @@ static void NotificationStaysSignalled(void)
     HANDLE E = UtCreateEvent(NotificationEvent, FALSE);
     LONG Previous = 7;
 
-    UT_CHECK(E != NULL);
-    UT_STATUS(Poll(E), STATUS_TIMEOUT);
-    UT_SUCCESS(NtSetEvent(E, &Previous));
+    UT_ASSERT(E != NULL);
+    UT_EXPECT_STATUS(Poll(E), STATUS_TIMEOUT);
+    UT_EXPECT_SUCCESS(NtSetEvent(E, &Previous));
     UT_EXPECT(Previous == 0);
-    UT_STATUS(Poll(E), STATUS_WAIT_0);
-    UT_STATUS(Poll(E), STATUS_WAIT_0);
-    UT_SUCCESS(NtResetEvent(E, &Previous));
+    UT_EXPECT_STATUS(Poll(E), STATUS_WAIT_0);
+    UT_EXPECT_STATUS(Poll(E), STATUS_WAIT_0);
+    UT_EXPECT_SUCCESS(NtResetEvent(E, &Previous));
     UT_EXPECT(Previous == 1);
-    UT_STATUS(Poll(E), STATUS_TIMEOUT);
-    UT_SUCCESS(NtClose(E));
+    UT_EXPECT_STATUS(Poll(E), STATUS_TIMEOUT);
+    UT_EXPECT_SUCCESS(NtClose(E));
 }
 
 static void SynchronizationResetsItself(void)
 {
     HANDLE E = UtCreateEvent(SynchronizationEvent, TRUE);
 
-    UT_CHECK(E != NULL);
-    UT_STATUS(Poll(E), STATUS_WAIT_0);
-    UT_STATUS(Poll(E), STATUS_TIMEOUT);
-    UT_SUCCESS(NtSetEvent(E, NULL));
-    UT_SUCCESS(NtSetEvent(E, NULL)); /* two sets, one waiter's worth */
-    UT_STATUS(Poll(E), STATUS_WAIT_0);
-    UT_STATUS(Poll(E), STATUS_TIMEOUT);
-    UT_SUCCESS(NtClose(E));
+    UT_ASSERT(E != NULL);
+    UT_EXPECT_STATUS(Poll(E), STATUS_WAIT_0);
+    UT_EXPECT_STATUS(Poll(E), STATUS_TIMEOUT);
+    UT_EXPECT_SUCCESS(NtSetEvent(E, NULL));
+    UT_EXPECT_SUCCESS(NtSetEvent(E, NULL)); /* two sets, one waiter's worth */
+    UT_EXPECT_STATUS(Poll(E), STATUS_WAIT_0);
+    UT_EXPECT_STATUS(Poll(E), STATUS_TIMEOUT);
+    UT_EXPECT_SUCCESS(NtClose(E));
 }
 
 static void ClearAndPulse(void)
@@ -48,41 +48,41 @@ static void ClearAndPulse(void)
     HANDLE E = UtCreateEvent(NotificationEvent, TRUE);
     LONG Previous = 7;
 
-    UT_CHECK(E != NULL);
-    UT_SUCCESS(NtClearEvent(E));
-    UT_STATUS(Poll(E), STATUS_TIMEOUT);
+    UT_ASSERT(E != NULL);
+    UT_EXPECT_SUCCESS(NtClearEvent(E));
+    UT_EXPECT_STATUS(Poll(E), STATUS_TIMEOUT);
     /* A pulse with nobody waiting leaves the event not signalled. */
-    UT_SUCCESS(NtPulseEvent(E, &Previous));
+    UT_EXPECT_SUCCESS(NtPulseEvent(E, &Previous));
     UT_EXPECT(Previous == 0);
-    UT_STATUS(Poll(E), STATUS_TIMEOUT);
-    UT_SUCCESS(NtClose(E));
+    UT_EXPECT_STATUS(Poll(E), STATUS_TIMEOUT);
+    UT_EXPECT_SUCCESS(NtClose(E));
 }
 
 static void CreateBadArguments(void)
 {
     HANDLE E = NULL;
 
-    UT_STATUS(NtCreateEvent(NULL, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtCreateEvent((PHANDLE)UT_KERNEL_VA, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtCreateEvent((PHANDLE)UT_NONCANONICAL, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtCreateEvent((PHANDLE)UT_UNMAPPED, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtCreateEvent((PHANDLE)UT_READONLY_VA, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtCreateEvent(&E, EVENT_ALL_ACCESS, (EVENT_TYPE)5, FALSE), STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtCreateEvent(NULL, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateEvent((PHANDLE)UT_KERNEL_VA, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateEvent((PHANDLE)UT_NONCANONICAL, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateEvent((PHANDLE)UT_UNMAPPED, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateEvent((PHANDLE)UT_READONLY_VA, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateEvent(&E, EVENT_ALL_ACCESS, (EVENT_TYPE)5, FALSE), STATUS_INVALID_PARAMETER);
 }
 
 static void CreateFailureLeaksNoHandle(void)
 {
     SYSTEM_PROCESS_ENTRY Before, After;
 
-    UT_CHECK(UtOwnProcessEntry(&Before));
+    UT_ASSERT(UtOwnProcessEntry(&Before));
     for (int I = 0; I < 8; I++)
         NtCreateEvent((PHANDLE)UT_KERNEL_VA, EVENT_ALL_ACCESS, NotificationEvent, FALSE);
-    UT_CHECK(UtOwnProcessEntry(&After));
+    UT_ASSERT(UtOwnProcessEntry(&After));
     UT_EXPECT(After.HandleCount == Before.HandleCount);
 }
 
@@ -90,15 +90,15 @@ static void SetBadHandles(void)
 {
     HANDLE E = UtCreateEvent(NotificationEvent, FALSE);
 
-    UT_CHECK(E != NULL);
-    UT_STATUS(NtSetEvent(UT_BAD_HANDLE, NULL), STATUS_INVALID_HANDLE);
-    UT_STATUS(NtSetEvent(NULL, NULL), STATUS_INVALID_HANDLE);
-    UT_STATUS(NtSetEvent(NtCurrentProcess(), NULL), STATUS_OBJECT_TYPE_MISMATCH);
-    UT_STATUS(NtResetEvent(NtCurrentThread(), NULL), STATUS_OBJECT_TYPE_MISMATCH);
-    UT_STATUS(NtPulseEvent(UT_BAD_HANDLE, NULL), STATUS_INVALID_HANDLE);
-    UT_STATUS(NtClearEvent((HANDLE)(ULONG_PTR)0xFFFFFFFF80000004ULL), STATUS_INVALID_HANDLE);
-    UT_SUCCESS(NtClose(E));
-    UT_STATUS(NtSetEvent(E, NULL), STATUS_INVALID_HANDLE);
+    UT_ASSERT(E != NULL);
+    UT_EXPECT_STATUS(NtSetEvent(UT_BAD_HANDLE, NULL), STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(NtSetEvent(NULL, NULL), STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(NtSetEvent(NtCurrentProcess(), NULL), STATUS_OBJECT_TYPE_MISMATCH);
+    UT_EXPECT_STATUS(NtResetEvent(NtCurrentThread(), NULL), STATUS_OBJECT_TYPE_MISMATCH);
+    UT_EXPECT_STATUS(NtPulseEvent(UT_BAD_HANDLE, NULL), STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(NtClearEvent((HANDLE)(ULONG_PTR)0xFFFFFFFF80000004ULL), STATUS_INVALID_HANDLE);
+    UT_EXPECT_SUCCESS(NtClose(E));
+    UT_EXPECT_STATUS(NtSetEvent(E, NULL), STATUS_INVALID_HANDLE);
 }
 
 /* A bad PreviousState must fail the call before the event changes. */
@@ -106,12 +106,12 @@ static void SetBadPreviousStateChangesNothing(void)
 {
     HANDLE E = UtCreateEvent(NotificationEvent, FALSE);
 
-    UT_CHECK(E != NULL);
-    UT_STATUS(NtSetEvent(E, (PLONG)UT_KERNEL_VA), STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtSetEvent(E, (PLONG)UT_READONLY_VA), STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtSetEvent(E, (PLONG)UT_NONCANONICAL), STATUS_ACCESS_VIOLATION);
-    UT_STATUS(Poll(E), STATUS_TIMEOUT);
-    UT_SUCCESS(NtClose(E));
+    UT_ASSERT(E != NULL);
+    UT_EXPECT_STATUS(NtSetEvent(E, (PLONG)UT_KERNEL_VA), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtSetEvent(E, (PLONG)UT_READONLY_VA), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtSetEvent(E, (PLONG)UT_NONCANONICAL), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(Poll(E), STATUS_TIMEOUT);
+    UT_EXPECT_SUCCESS(NtClose(E));
 }
 
 /* Several processes waiting on one event (duplicated into each). */
@@ -121,7 +121,7 @@ static void CrossProcessSemantics(EVENT_TYPE Type, int WantWoken)
     HANDLE Child[3];
     int Woken = 0, TimedOut = 0, Started = 0;
 
-    UT_CHECK(E != NULL);
+    UT_ASSERT(E != NULL);
     for (int I = 0; I < 3; I++) {
         NTSTATUS Status = UtSpawnChild(&Child[I], 0, "waitdup %d", UtShort ? 3000 : 5000);
         if (NT_SUCCESS(Status))
@@ -132,7 +132,7 @@ static void CrossProcessSemantics(EVENT_TYPE Type, int WantWoken)
             Started++;
     }
     PgSleep(500); /* every child reaches its wait */
-    UT_SUCCESS(NtSetEvent(E, NULL));
+    UT_EXPECT_SUCCESS(NtSetEvent(E, NULL));
     for (int I = 0; I < Started; I++) {
         NTSTATUS Exit = UtExitStatus(Child[I]);
         Woken += Exit == STATUS_WAIT_0;

@@ -9,9 +9,9 @@ static void RunTrue(void)
 {
     NTSTATUS Exit = -1;
 
-    UT_SUCCESS(PgRun("true", NULL, &Exit));
+    UT_EXPECT_SUCCESS(PgRun("true", NULL, &Exit));
     UT_EXPECT(Exit == 0);
-    UT_SUCCESS(PgRun("true", "true 42", &Exit));
+    UT_EXPECT_SUCCESS(PgRun("true", "true 42", &Exit));
     UT_EXPECT(Exit == 42);
 }
 
@@ -20,13 +20,13 @@ static void ChildKnowsItsParent(void)
     HANDLE Child;
     PROCESS_BASIC_INFORMATION Info;
 
-    UT_SUCCESS(UtSpawnChild(&Child, 0, "sleep 10"));
+    UT_EXPECT_SUCCESS(UtSpawnChild(&Child, 0, "sleep 10"));
     memset(&Info, 0, sizeof(Info));
-    UT_SUCCESS(NtQueryInformationProcess(Child, ProcessBasicInformation, &Info, sizeof(Info), NULL));
+    UT_EXPECT_SUCCESS(NtQueryInformationProcess(Child, ProcessBasicInformation, &Info, sizeof(Info), NULL));
     UT_EXPECT(Info.InheritedFromUniqueProcessId == PgCurrentProcessId());
     UT_EXPECT(Info.UniqueProcessId != 0 && Info.UniqueProcessId != PgCurrentProcessId());
     UT_EXPECT(UtExitStatus(Child) == 0);
-    UT_SUCCESS(NtQueryInformationProcess(Child, ProcessBasicInformation, &Info, sizeof(Info), NULL));
+    UT_EXPECT_SUCCESS(NtQueryInformationProcess(Child, ProcessBasicInformation, &Info, sizeof(Info), NULL));
     UT_EXPECT(Info.ExitStatus == 0);
     NtClose(Child);
 }
@@ -40,26 +40,26 @@ static void CreateBadArguments(void)
     Info.ImagePath = "/bin/nosuchprogram";
     UT_EXPECT(!NT_SUCCESS(NtCreateUserProcess(&Process, &Thread, &Info)));
     Info.ImagePath = "/bin/true";
-    UT_STATUS(NtCreateUserProcess(&Process, &Thread, NULL), STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtCreateUserProcess(&Process, &Thread, (PCREATE_PROCESS_INFO)UT_KERNEL_VA),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtCreateUserProcess((PHANDLE)UT_KERNEL_VA, &Thread, &Info), STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtCreateUserProcess(NULL, &Thread, &Info), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateUserProcess(&Process, &Thread, NULL), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateUserProcess(&Process, &Thread, (PCREATE_PROCESS_INFO)UT_KERNEL_VA),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateUserProcess((PHANDLE)UT_KERNEL_VA, &Thread, &Info), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateUserProcess(NULL, &Thread, &Info), STATUS_ACCESS_VIOLATION);
     Info.ImagePath = (const char *)UT_KERNEL_VA;
-    UT_STATUS(NtCreateUserProcess(&Process, &Thread, &Info), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateUserProcess(&Process, &Thread, &Info), STATUS_ACCESS_VIOLATION);
     Info.ImagePath = (const char *)UT_NONCANONICAL;
-    UT_STATUS(NtCreateUserProcess(&Process, &Thread, &Info), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateUserProcess(&Process, &Thread, &Info), STATUS_ACCESS_VIOLATION);
     Info.ImagePath = "/bin/true";
     Info.CommandLine = (const char *)UT_UNMAPPED;
-    UT_STATUS(NtCreateUserProcess(&Process, &Thread, &Info), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateUserProcess(&Process, &Thread, &Info), STATUS_ACCESS_VIOLATION);
 }
 
 static void TerminateChild(void)
 {
     HANDLE Child;
 
-    UT_SUCCESS(UtSpawnChild(&Child, 0, "sleep 100000"));
-    UT_SUCCESS(NtTerminateProcess(Child, 0x1234));
+    UT_EXPECT_SUCCESS(UtSpawnChild(&Child, 0, "sleep 100000"));
+    UT_EXPECT_SUCCESS(NtTerminateProcess(Child, 0x1234));
     UT_EXPECT(UtExitStatus(Child) == 0x1234);
     /* Terminating an ended process changes nothing. */
     NtTerminateProcess(Child, 0x5678);
@@ -71,9 +71,9 @@ static void TerminateBadHandles(void)
 {
     HANDLE E = UtCreateEvent(NotificationEvent, FALSE);
 
-    UT_STATUS(NtTerminateProcess(UT_BAD_HANDLE, 0), STATUS_INVALID_HANDLE);
-    UT_STATUS(NtTerminateProcess(E, 0), STATUS_OBJECT_TYPE_MISMATCH);
-    UT_STATUS(NtTerminateThread(E, 0), STATUS_OBJECT_TYPE_MISMATCH);
+    UT_EXPECT_STATUS(NtTerminateProcess(UT_BAD_HANDLE, 0), STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(NtTerminateProcess(E, 0), STATUS_OBJECT_TYPE_MISMATCH);
+    UT_EXPECT_STATUS(NtTerminateThread(E, 0), STATUS_OBJECT_TYPE_MISMATCH);
     NtClose(E);
 }
 
@@ -83,29 +83,29 @@ static void QueryInformationBadArguments(void)
     HANDLE E = UtCreateEvent(NotificationEvent, FALSE);
 
     memset(&Info, 0, sizeof(Info));
-    UT_SUCCESS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, &Info,
-                                         sizeof(Info), NULL));
+    UT_EXPECT_SUCCESS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, &Info,
+                                                sizeof(Info), NULL));
     UT_EXPECT(Info.UniqueProcessId == PgCurrentProcessId());
     UT_EXPECT(Info.ExitStatus == STATUS_PENDING);
-    UT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, &Info, 4, NULL),
-              STATUS_INFO_LENGTH_MISMATCH);
-    UT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), (PROCESSINFOCLASS)77, &Info,
-                                        sizeof(Info), NULL),
-              STATUS_INVALID_INFO_CLASS);
-    UT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, NULL,
-                                        sizeof(Info), NULL),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, UT_KERNEL_VA,
-                                        sizeof(Info), NULL),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, &Info,
-                                        sizeof(Info), (PULONG)UT_NONCANONICAL),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtQueryInformationProcess(UT_BAD_HANDLE, ProcessBasicInformation, &Info,
-                                        sizeof(Info), NULL),
-              STATUS_INVALID_HANDLE);
-    UT_STATUS(NtQueryInformationProcess(E, ProcessBasicInformation, &Info, sizeof(Info), NULL),
-              STATUS_OBJECT_TYPE_MISMATCH);
+    UT_EXPECT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, &Info, 4, NULL),
+                     STATUS_INFO_LENGTH_MISMATCH);
+    UT_EXPECT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), (PROCESSINFOCLASS)77, &Info,
+                                               sizeof(Info), NULL),
+                     STATUS_INVALID_INFO_CLASS);
+    UT_EXPECT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, NULL,
+                                               sizeof(Info), NULL),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, UT_KERNEL_VA,
+                                               sizeof(Info), NULL),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, &Info,
+                                               sizeof(Info), (PULONG)UT_NONCANONICAL),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtQueryInformationProcess(UT_BAD_HANDLE, ProcessBasicInformation, &Info,
+                                               sizeof(Info), NULL),
+                     STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(NtQueryInformationProcess(E, ProcessBasicInformation, &Info, sizeof(Info), NULL),
+                     STATUS_OBJECT_TYPE_MISMATCH);
     NtClose(E);
 }
 
@@ -127,7 +127,7 @@ static void ManyProcessesReaped(void)
 
     /* One run first, so that one-time allocations are not counted. */
     NTSTATUS Exit;
-    UT_SUCCESS(PgRun("true", NULL, &Exit));
+    UT_EXPECT_SUCCESS(PgRun("true", NULL, &Exit));
     Before = UtSettledAvailablePages();
     ProcessesBefore = CountProcesses();
     for (int I = 0; I < Count; I++) {

@@ -10,7 +10,7 @@ static void MemoryInformation(void)
     ULONG Length = 0;
 
     memset(&Info, 0, sizeof(Info));
-    UT_SUCCESS(NtQuerySystemInformation(SystemMemoryInformation, &Info, sizeof(Info), &Length));
+    UT_EXPECT_SUCCESS(NtQuerySystemInformation(SystemMemoryInformation, &Info, sizeof(Info), &Length));
     UT_EXPECT(Length == sizeof(Info));
     UT_EXPECT(Info.TotalPages > 0);
     UT_EXPECT(Info.AvailablePages <= Info.TotalPages);
@@ -23,26 +23,26 @@ static void BadBuffersAndClasses(void)
     SYSTEM_MEMORY_INFORMATION Info;
     ULONG Length;
 
-    UT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, &Info, 8, NULL),
-              STATUS_INFO_LENGTH_MISMATCH);
-    UT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, NULL, sizeof(Info), NULL),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, UT_KERNEL_VA, sizeof(Info), NULL),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, UT_NONCANONICAL, sizeof(Info),
-                                       NULL),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, UT_UNMAPPED, sizeof(Info), NULL),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, &Info, sizeof(Info),
-                                       (PULONG)UT_KERNEL_VA),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtQuerySystemInformation((SYSTEM_INFORMATION_CLASS)77, &Info, sizeof(Info), &Length),
-              STATUS_INVALID_INFO_CLASS);
+    UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, &Info, 8, NULL),
+                     STATUS_INFO_LENGTH_MISMATCH);
+    UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, NULL, sizeof(Info), NULL),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, UT_KERNEL_VA, sizeof(Info), NULL),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, UT_NONCANONICAL, sizeof(Info),
+                                              NULL),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, UT_UNMAPPED, sizeof(Info), NULL),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, &Info, sizeof(Info),
+                                              (PULONG)UT_KERNEL_VA),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtQuerySystemInformation((SYSTEM_INFORMATION_CLASS)77, &Info, sizeof(Info), &Length),
+                     STATUS_INVALID_INFO_CLASS);
     /* A buffer that runs into the kernel half. */
-    UT_STATUS(NtQuerySystemInformation(SystemMemoryInformation,
-                                       (PVOID)(0x00007FFFFFFFFFF0ULL), sizeof(Info), NULL),
-              STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation,
+                                              (PVOID)(0x00007FFFFFFFFFF0ULL), sizeof(Info), NULL),
+                     STATUS_ACCESS_VIOLATION);
 }
 
 static void ProcessList(void)
@@ -51,7 +51,7 @@ static void ProcessList(void)
     ULONG Length = 0;
     SYSTEM_PROCESS_ENTRY One;
 
-    UT_CHECK(UtOwnProcessEntry(&Me));
+    UT_ASSERT(UtOwnProcessEntry(&Me));
     UT_EXPECT(!strncmp(Me.ImageName, "usertests", 9));
     UT_EXPECT(Me.ThreadCount >= 1);
     UT_EXPECT(Me.HandleCount >= 1);
@@ -59,8 +59,8 @@ static void ProcessList(void)
     UT_EXPECT(Me.CommittedPages >= Me.ResidentPages || Me.CommittedPages > 0);
     UT_EXPECT(Me.ResidentPages > 0);
     /* Too small for the list: the length needed comes back. */
-    UT_STATUS(NtQuerySystemInformation(SystemProcessInformation, &One, sizeof(One) - 1, &Length),
-              STATUS_INFO_LENGTH_MISMATCH);
+    UT_EXPECT_STATUS(NtQuerySystemInformation(SystemProcessInformation, &One, sizeof(One) - 1, &Length),
+                     STATUS_INFO_LENGTH_MISMATCH);
     UT_EXPECT(Length >= sizeof(One));
 }
 
@@ -71,7 +71,7 @@ static void PoolTags(void)
     SYSTEM_POOLTAG *Tags = PgQuerySystem(SystemPoolTagInformation, NULL, 0, &Length, &Status);
     BOOLEAN Sane = TRUE;
 
-    UT_CHECK(Tags != NULL);
+    UT_ASSERT(Tags != NULL);
     UT_EXPECT(Length >= sizeof(SYSTEM_POOLTAG));
     for (ULONG I = 0; I < Length / sizeof(*Tags); I++)
         Sane = Sane && Tags[I].Allocations >= Tags[I].Frees && Tags[I].PoolType <= 1;
@@ -101,19 +101,25 @@ static void PteOfOwnPages(void)
     volatile ULONG Local = 1;
     ULONG64 Code = (ULONG64)(ULONG_PTR)&PteOfOwnPages;
 
-    UT_SUCCESS(QueryPte(0, (ULONG64)(ULONG_PTR)&Local, &Info));
-    UT_CHECK(Info.Levels == 4);
+    UT_EXPECT_SUCCESS(QueryPte(0, (ULONG64)(ULONG_PTR)&Local, &Info));
+    UT_ASSERT(Info.Levels == 4);
     UT_EXPECT((Info.Entry[3] & 0x7) == 0x7);        /* present, RW, user */
     UT_EXPECT(Info.Entry[3] & (1ULL << 63));        /* the stack is NX */
     UT_EXPECT(Info.EntryAddress[3] >= 0xFFFFF68000000000ULL &&
               Info.EntryAddress[3] < 0xFFFFF70000000000ULL); /* in the self-map */
-    UT_SUCCESS(QueryPte(0, Code, &Info));
-    UT_CHECK(Info.Levels == 4);
+    UT_EXPECT_SUCCESS(QueryPte(0, Code, &Info));
+    UT_ASSERT(Info.Levels == 4);
     UT_EXPECT((Info.Entry[3] & 0x5) == 0x5);        /* present, user */
     UT_EXPECT(!(Info.Entry[3] & 0x2));              /* text is not writable */
     UT_EXPECT(!(Info.Entry[3] & (1ULL << 63)));     /* and is executable */
     UT_EXPECT(!NT_SUCCESS(QueryPte(0, 0x0000800000000000ULL, &Info)));
     UT_EXPECT(!NT_SUCCESS(QueryPte(0x7FFFFFF0, Code, &Info))); /* no such process */
+}
+
+static void ReleaseRegion(PVOID Base)
+{
+    SIZE_T Size = 0;
+    NtFreeVirtualMemory(NtCurrentProcess(), &Base, &Size, MEM_RELEASE);
 }
 
 static void VadListShowsAllocations(void)
@@ -126,10 +132,11 @@ static void VadListShowsAllocations(void)
     SIZE_T Size = 5 * PAGE_SIZE;
     BOOLEAN Image = FALSE, Mine = FALSE;
 
-    UT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
-                                       MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                              MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    UtDefer(ReleaseRegion, Base);
     Vads = PgQuerySystem(SystemVadInformation, &Query, sizeof(Query), &Length, &Status);
-    UT_CHECK(Vads != NULL);
+    UT_ASSERT(Vads != NULL);
     for (ULONG I = 0; I < Length / sizeof(*Vads); I++) {
         if (Vads[I].StartingAddress <= 0x140001000ULL && Vads[I].EndingAddress >= 0x140001000ULL)
             Image = TRUE;
@@ -141,8 +148,6 @@ static void VadListShowsAllocations(void)
     free(Vads);
     UT_EXPECT(Image);
     UT_EXPECT(Mine);
-    Size = 0;
-    NtFreeVirtualMemory(NtCurrentProcess(), &Base, &Size, MEM_RELEASE);
 }
 
 const UT_TEST UtQueryTests[] = {

@@ -19,13 +19,13 @@ static void TwoThreadsShareMemory(void)
 {
     HANDLE Threads[2];
     Counter = 0;
-    UT_SUCCESS(PgCreateThread(AddHundred, (PVOID)0, &Threads[0]));
-    UT_SUCCESS(PgCreateThread(AddHundred, (PVOID)0, &Threads[1]));
+    UT_EXPECT_SUCCESS(PgCreateThread(AddHundred, (PVOID)0, &Threads[0]));
+    UT_EXPECT_SUCCESS(PgCreateThread(AddHundred, (PVOID)0, &Threads[1]));
     /* Both end: WaitAll on the two thread handles. */
-    UT_SUCCESS(NtWaitForMultipleObjects(2, Threads, WaitAll, FALSE, NULL));
+    UT_EXPECT_SUCCESS(NtWaitForMultipleObjects(2, Threads, WaitAll, FALSE, NULL));
     UT_EXPECT(Counter == 200);
-    UT_SUCCESS(NtClose(Threads[0]));
-    UT_SUCCESS(NtClose(Threads[1]));
+    UT_EXPECT_SUCCESS(NtClose(Threads[0]));
+    UT_EXPECT_SUCCESS(NtClose(Threads[1]));
 }
 
 static HANDLE BlockingEvent;
@@ -41,30 +41,30 @@ static void TerminateWaitingThread(void)
 {
     HANDLE Thread;
     LARGE_INTEGER Poll = {.QuadPart = 0};
-    UT_SUCCESS(NtCreateEvent(&BlockingEvent, EVENT_ALL_ACCESS, NotificationEvent, FALSE));
-    UT_SUCCESS(PgCreateThread(WaitForever, NULL, &Thread));
+    UT_EXPECT_SUCCESS(NtCreateEvent(&BlockingEvent, EVENT_ALL_ACCESS, NotificationEvent, FALSE));
+    UT_EXPECT_SUCCESS(PgCreateThread(WaitForever, NULL, &Thread));
     PgSleep(20);
-    UT_STATUS(NtWaitForSingleObject(Thread, FALSE, &Poll), STATUS_TIMEOUT); /* still waiting */
-    UT_SUCCESS(NtTerminateThread(Thread, 0x1234));
-    UT_SUCCESS(NtWaitForSingleObject(Thread, FALSE, NULL));
-    UT_SUCCESS(NtClose(Thread));
-    UT_SUCCESS(NtClose(BlockingEvent));
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Thread, FALSE, &Poll), STATUS_TIMEOUT); /* still waiting */
+    UT_EXPECT_SUCCESS(NtTerminateThread(Thread, 0x1234));
+    UT_EXPECT_SUCCESS(NtWaitForSingleObject(Thread, FALSE, NULL));
+    UT_EXPECT_SUCCESS(NtClose(Thread));
+    UT_EXPECT_SUCCESS(NtClose(BlockingEvent));
 }
 
 static void CreateThreadBadArguments(void)
 {
     HANDLE Thread;
-    UT_STATUS(NtCreateThread(&Thread, NtCurrentProcess(), (PUSER_THREAD_START_ROUTINE)UT_KERNEL_VA,
-                             NULL, NULL), STATUS_INVALID_PARAMETER);
-    UT_STATUS(NtCreateThread(&Thread, NtCurrentProcess(), NULL, NULL, NULL),
-              STATUS_INVALID_PARAMETER);
-    UT_STATUS(NtCreateThread((PHANDLE)UT_KERNEL_VA, NtCurrentProcess(),
-                             (PUSER_THREAD_START_ROUTINE)(ULONG_PTR)AddHundred, NULL, NULL),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtCreateThread(&Thread, UT_BAD_HANDLE,
-                             (PUSER_THREAD_START_ROUTINE)(ULONG_PTR)AddHundred, NULL, NULL),
-              STATUS_INVALID_HANDLE);
-    UT_STATUS(NtTerminateThread(UT_BAD_HANDLE, 0), STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(NtCreateThread(&Thread, NtCurrentProcess(), (PUSER_THREAD_START_ROUTINE)UT_KERNEL_VA,
+                                    NULL, NULL), STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtCreateThread(&Thread, NtCurrentProcess(), NULL, NULL, NULL),
+                     STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtCreateThread((PHANDLE)UT_KERNEL_VA, NtCurrentProcess(),
+                                    (PUSER_THREAD_START_ROUTINE)(ULONG_PTR)AddHundred, NULL, NULL),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateThread(&Thread, UT_BAD_HANDLE,
+                                    (PUSER_THREAD_START_ROUTINE)(ULONG_PTR)AddHundred, NULL, NULL),
+                     STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(NtTerminateThread(UT_BAD_HANDLE, 0), STATUS_INVALID_HANDLE);
 }
 
 static void ManyThreadsComeAndGo(void)
@@ -74,9 +74,9 @@ static void ManyThreadsComeAndGo(void)
     Counter = 0;
     for (int I = 0; I < Count; I++) {
         HANDLE Thread;
-        UT_SUCCESS(PgCreateThread(AddHundred, NULL, &Thread));
-        UT_SUCCESS(NtWaitForSingleObject(Thread, FALSE, NULL));
-        UT_SUCCESS(NtClose(Thread));
+        UT_EXPECT_SUCCESS(PgCreateThread(AddHundred, NULL, &Thread));
+        UT_EXPECT_SUCCESS(NtWaitForSingleObject(Thread, FALSE, NULL));
+        UT_EXPECT_SUCCESS(NtClose(Thread));
     }
     UT_EXPECT(Counter == 100 * Count);
     /* Each thread had its own 256 KiB user stack: all of it came back. */
@@ -102,10 +102,10 @@ static void StackGrowsThroughItsGuardPage(void)
     MEMORY_BASIC_INFORMATION Before, After;
     volatile UCHAR Here;
     PVOID Deeper = (PVOID)(((ULONG_PTR)&Here - 64 * 1024) & ~(ULONG_PTR)0xFFF);
-    UT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Deeper, 0, &Before, sizeof(Before), NULL));
+    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Deeper, 0, &Before, sizeof(Before), NULL));
     UT_EXPECT(Before.State == MEM_RESERVE);
     UT_EXPECT(DeepSum(120) == 120);
-    UT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Deeper, 0, &After, sizeof(After), NULL));
+    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Deeper, 0, &After, sizeof(After), NULL));
     UT_EXPECT(After.State == MEM_COMMIT && After.Protect == PAGE_READWRITE);
 }
 

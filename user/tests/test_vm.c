@@ -25,22 +25,22 @@ static void AllocateWriteQueryFree(void)
     SIZE_T Size = 3 * PAGE_SIZE;
     MEMORY_BASIC_INFORMATION Info;
 
-    UT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
-                                       MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
-    UT_CHECK(Base != NULL);
+    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                              MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    UT_ASSERT(Base != NULL);
     UT_EXPECT(((ULONG_PTR)Base & (MM_ALLOCATION_GRANULARITY - 1)) == 0);
     UT_EXPECT(Size == 3 * PAGE_SIZE);
     UT_EXPECT(*(volatile ULONG *)Base == 0); /* demand-zero */
     memset(Base, 0x5A, Size);
     UT_EXPECT(((volatile UCHAR *)Base)[Size - 1] == 0x5A);
     memset(&Info, 0, sizeof(Info));
-    UT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Base, 0, &Info, sizeof(Info), NULL));
+    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Base, 0, &Info, sizeof(Info), NULL));
     UT_EXPECT(Info.State == MEM_COMMIT);
     UT_EXPECT(Info.Protect == PAGE_READWRITE);
     UT_EXPECT(Info.AllocationBase == Base);
     UT_EXPECT(Info.RegionSize == 3 * PAGE_SIZE);
-    UT_SUCCESS(Release(Base));
-    UT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Base, 0, &Info, sizeof(Info), NULL));
+    UT_EXPECT_SUCCESS(Release(Base));
+    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Base, 0, &Info, sizeof(Info), NULL));
     UT_EXPECT(Info.State == MEM_FREE);
 }
 
@@ -48,11 +48,11 @@ static void AllocateAtGivenBase(void)
 {
     PVOID Base = (PVOID)TEST_VA, Again = (PVOID)TEST_VA;
 
-    UT_SUCCESS(Allocate(&Base, PAGE_SIZE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    UT_EXPECT_SUCCESS(Allocate(&Base, PAGE_SIZE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     UT_EXPECT(Base == (PVOID)TEST_VA);
-    UT_STATUS(Allocate(&Again, PAGE_SIZE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
-              STATUS_CONFLICTING_ADDRESSES);
-    UT_SUCCESS(Release(Base));
+    UT_EXPECT_STATUS(Allocate(&Again, PAGE_SIZE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
+                     STATUS_CONFLICTING_ADDRESSES);
+    UT_EXPECT_SUCCESS(Release(Base));
 }
 
 static void AllocateBadArguments(void)
@@ -60,18 +60,18 @@ static void AllocateBadArguments(void)
     PVOID Base = NULL, Kernel = UT_KERNEL_VA, High = UT_NONCANONICAL;
     SIZE_T Size = PAGE_SIZE, Zero = 0;
 
-    UT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), NULL, 0, &Size, MEM_COMMIT | MEM_RESERVE,
-                                      PAGE_READWRITE),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, NULL, MEM_COMMIT | MEM_RESERVE,
-                                      PAGE_READWRITE),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), (PVOID *)UT_KERNEL_VA, 0, &Size,
-                                      MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, (PSIZE_T)UT_UNMAPPED,
-                                      MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE),
-              STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), NULL, 0, &Size, MEM_COMMIT | MEM_RESERVE,
+                                             PAGE_READWRITE),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, NULL, MEM_COMMIT | MEM_RESERVE,
+                                             PAGE_READWRITE),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), (PVOID *)UT_KERNEL_VA, 0, &Size,
+                                             MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, (PSIZE_T)UT_UNMAPPED,
+                                             MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE),
+                     STATUS_ACCESS_VIOLATION);
     Size = PAGE_SIZE;
     UT_EXPECT(!NT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Kernel, 0, &Size,
                                                   MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE)));
@@ -83,18 +83,18 @@ static void AllocateBadArguments(void)
                                                   MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE)));
     Base = NULL;
     Size = PAGE_SIZE;
-    UT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, MEM_COMMIT | MEM_RESERVE,
-                                      PAGE_WRITECOPY),
-              STATUS_INVALID_PAGE_PROTECTION);
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, MEM_COMMIT | MEM_RESERVE,
+                                             PAGE_WRITECOPY),
+                     STATUS_INVALID_PAGE_PROTECTION);
     Base = NULL;
     Size = PAGE_SIZE;
     UT_EXPECT(!NT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, 0x80000000,
                                                   PAGE_READWRITE)));
     Base = NULL;
     Size = PAGE_SIZE;
-    UT_STATUS(NtAllocateVirtualMemory(UT_BAD_HANDLE, &Base, 0, &Size, MEM_COMMIT | MEM_RESERVE,
-                                      PAGE_READWRITE),
-              STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(UT_BAD_HANDLE, &Base, 0, &Size, MEM_COMMIT | MEM_RESERVE,
+                                             PAGE_READWRITE),
+                     STATUS_INVALID_HANDLE);
 }
 
 static void ReserveThenCommit(void)
@@ -103,21 +103,21 @@ static void ReserveThenCommit(void)
     SIZE_T Size = 4 * PAGE_SIZE;
     MEMORY_BASIC_INFORMATION Info;
 
-    UT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, MEM_RESERVE,
-                                       PAGE_READWRITE));
+    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, MEM_RESERVE,
+                                              PAGE_READWRITE));
     memset(&Info, 0, sizeof(Info));
-    UT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Base, 0, &Info, sizeof(Info), NULL));
+    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Base, 0, &Info, sizeof(Info), NULL));
     UT_EXPECT(Info.State == MEM_RESERVE);
     Page = (PCHAR)Base + PAGE_SIZE;
-    UT_SUCCESS(Allocate(&Page, PAGE_SIZE, MEM_COMMIT, PAGE_READWRITE));
+    UT_EXPECT_SUCCESS(Allocate(&Page, PAGE_SIZE, MEM_COMMIT, PAGE_READWRITE));
     *(volatile ULONG *)Page = 1;
-    UT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Page, 0, &Info, sizeof(Info), NULL));
+    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Page, 0, &Info, sizeof(Info), NULL));
     UT_EXPECT(Info.State == MEM_COMMIT && Info.RegionSize == PAGE_SIZE);
     Size = PAGE_SIZE;
-    UT_SUCCESS(NtFreeVirtualMemory(NtCurrentProcess(), &Page, &Size, MEM_DECOMMIT));
-    UT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Page, 0, &Info, sizeof(Info), NULL));
+    UT_EXPECT_SUCCESS(NtFreeVirtualMemory(NtCurrentProcess(), &Page, &Size, MEM_DECOMMIT));
+    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Page, 0, &Info, sizeof(Info), NULL));
     UT_EXPECT(Info.State == MEM_RESERVE);
-    UT_SUCCESS(Release(Base));
+    UT_EXPECT_SUCCESS(Release(Base));
 }
 
 static void FreeBadArguments(void)
@@ -125,22 +125,22 @@ static void FreeBadArguments(void)
     PVOID Base = NULL, Inside;
     SIZE_T Size = 2 * PAGE_SIZE;
 
-    UT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
-                                       MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                              MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     Inside = (PCHAR)Base + PAGE_SIZE;
     Size = 0;
-    UT_STATUS(NtFreeVirtualMemory(NtCurrentProcess(), &Inside, &Size, MEM_RELEASE),
-              STATUS_FREE_VM_NOT_AT_BASE);
+    UT_EXPECT_STATUS(NtFreeVirtualMemory(NtCurrentProcess(), &Inside, &Size, MEM_RELEASE),
+                     STATUS_FREE_VM_NOT_AT_BASE);
     Size = 0;
-    UT_STATUS(NtFreeVirtualMemory(NtCurrentProcess(), (PVOID *)UT_KERNEL_VA, &Size, MEM_RELEASE),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtFreeVirtualMemory(NtCurrentProcess(), &Base, NULL, MEM_RELEASE),
-              STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtFreeVirtualMemory(NtCurrentProcess(), (PVOID *)UT_KERNEL_VA, &Size, MEM_RELEASE),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtFreeVirtualMemory(NtCurrentProcess(), &Base, NULL, MEM_RELEASE),
+                     STATUS_ACCESS_VIOLATION);
     Size = 0;
     UT_EXPECT(!NT_SUCCESS(NtFreeVirtualMemory(NtCurrentProcess(), &Base, &Size,
                                               MEM_RELEASE | MEM_DECOMMIT)));
-    UT_SUCCESS(Release(Base));
-    UT_STATUS(Release(Base), STATUS_MEMORY_NOT_ALLOCATED);
+    UT_EXPECT_SUCCESS(Release(Base));
+    UT_EXPECT_STATUS(Release(Base), STATUS_MEMORY_NOT_ALLOCATED);
     UT_EXPECT(!NT_SUCCESS(Release(UT_UNMAPPED)));
 }
 
@@ -151,44 +151,44 @@ static void ProtectToReadOnly(void)
     ULONG Old = 0;
     SYSTEM_MEMORY_INFORMATION *Info;
 
-    UT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
-                                       MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                              MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     *(volatile ULONG *)Base = 0x1234;
     P = Base;
-    UT_SUCCESS(NtProtectVirtualMemory(NtCurrentProcess(), &P, &Size, PAGE_READONLY, &Old));
+    UT_EXPECT_SUCCESS(NtProtectVirtualMemory(NtCurrentProcess(), &P, &Size, PAGE_READONLY, &Old));
     UT_EXPECT(Old == PAGE_READWRITE);
     UT_EXPECT(*(volatile ULONG *)Base == 0x1234);
     /* The kernel must not write for us where we cannot write ourselves. */
     Info = Base;
-    UT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, Info, sizeof(*Info), NULL),
-              STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, Info, sizeof(*Info), NULL),
+                     STATUS_ACCESS_VIOLATION);
     P = Base;
-    UT_STATUS(NtProtectVirtualMemory(NtCurrentProcess(), &P, &Size, PAGE_READWRITE,
-                                     (PULONG)UT_KERNEL_VA),
-              STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtProtectVirtualMemory(NtCurrentProcess(), &P, &Size, PAGE_READWRITE,
+                                            (PULONG)UT_KERNEL_VA),
+                     STATUS_ACCESS_VIOLATION);
     P = Base;
-    UT_STATUS(NtProtectVirtualMemory(NtCurrentProcess(), &P, &Size, PAGE_WRITECOPY, &Old),
-              STATUS_INVALID_PAGE_PROTECTION);
-    UT_SUCCESS(Release(Base));
+    UT_EXPECT_STATUS(NtProtectVirtualMemory(NtCurrentProcess(), &P, &Size, PAGE_WRITECOPY, &Old),
+                     STATUS_INVALID_PAGE_PROTECTION);
+    UT_EXPECT_SUCCESS(Release(Base));
 }
 
 static void QueryBadArguments(void)
 {
     MEMORY_BASIC_INFORMATION Info;
 
-    UT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), UT_KERNEL_VA, 0, &Info, sizeof(Info), NULL),
-              STATUS_INVALID_PARAMETER);
-    UT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 0, NULL,
-                                   sizeof(Info), NULL),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 0, UT_KERNEL_VA,
-                                   sizeof(Info), NULL),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 0, &Info, 8, NULL),
-              STATUS_INFO_LENGTH_MISMATCH);
-    UT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 99, &Info,
-                                   sizeof(Info), NULL),
-              STATUS_INVALID_INFO_CLASS);
+    UT_EXPECT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), UT_KERNEL_VA, 0, &Info, sizeof(Info), NULL),
+                     STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 0, NULL,
+                                          sizeof(Info), NULL),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 0, UT_KERNEL_VA,
+                                          sizeof(Info), NULL),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 0, &Info, 8, NULL),
+                     STATUS_INFO_LENGTH_MISMATCH);
+    UT_EXPECT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 99, &Info,
+                                          sizeof(Info), NULL),
+                     STATUS_INVALID_INFO_CLASS);
 }
 
 static void SharedUserDataIsReadOnlyAndTicks(void)
@@ -197,14 +197,14 @@ static void SharedUserDataIsReadOnlyAndTicks(void)
     ULONG64 Before = PgInterruptTime100ns();
 
     memset(&Info, 0, sizeof(Info));
-    UT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), UT_READONLY_VA, 0, &Info, sizeof(Info),
-                                    NULL));
+    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), UT_READONLY_VA, 0, &Info, sizeof(Info),
+                                           NULL));
     UT_EXPECT(Info.State == MEM_COMMIT);
     UT_EXPECT(Info.Protect == PAGE_READONLY);
     PgSleep(30);
     UT_EXPECT(PgInterruptTime100ns() > Before);
     /* Writing it from user mode is an access violation, in a child. */
-    UT_STATUS(UtRunChild(0, "write 0x7FFE0000"), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(UtRunChild(0, "write 0x7FFE0000"), STATUS_ACCESS_VIOLATION);
 }
 
 /* A child reading the parent's address finds nothing there, or its own page. */
@@ -212,12 +212,12 @@ static void ProcessesCannotSeeEachOther(void)
 {
     PVOID Base = (PVOID)TEST_VA;
 
-    UT_SUCCESS(Allocate(&Base, PAGE_SIZE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    UT_EXPECT_SUCCESS(Allocate(&Base, PAGE_SIZE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     *(volatile ULONG *)Base = 0xFA7E;
-    UT_STATUS(UtRunChild(0, "read 0x%llx", TEST_VA), STATUS_ACCESS_VIOLATION);
-    UT_STATUS(UtRunChild(0, "private 0x%llx", TEST_VA), 0); /* zero, not 0xFA7E */
+    UT_EXPECT_STATUS(UtRunChild(0, "read 0x%llx", TEST_VA), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(UtRunChild(0, "private 0x%llx", TEST_VA), 0); /* zero, not 0xFA7E */
     UT_EXPECT(*(volatile ULONG *)Base == 0xFA7E);           /* its write did not reach us */
-    UT_SUCCESS(Release(Base));
+    UT_EXPECT_SUCCESS(Release(Base));
 }
 
 static void AllocationsComeBack(void)
@@ -226,12 +226,12 @@ static void AllocationsComeBack(void)
     PVOID Base = NULL;
     SIZE_T Size = 64 * PAGE_SIZE;
 
-    UT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
-                                       MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                              MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     for (SIZE_T I = 0; I < Size; I += PAGE_SIZE)
         ((volatile char *)Base)[I] = 1;
     During = UtAvailablePages();
-    UT_SUCCESS(Release(Base));
+    UT_EXPECT_SUCCESS(Release(Base));
     After = UtSettledAvailablePages();
     UT_EXPECT(During + 64 <= Before + 8);
     UT_EXPECT(After + 8 >= Before);

@@ -11,9 +11,9 @@ static void TimeoutExpires(void)
     LARGE_INTEGER Timeout;
     ULONG64 Start = PgInterruptTime100ns();
 
-    UT_CHECK(E != NULL);
+    UT_ASSERT(E != NULL);
     Timeout.QuadPart = -200000; /* 20 ms */
-    UT_STATUS(NtWaitForSingleObject(E, FALSE, &Timeout), STATUS_TIMEOUT);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(E, FALSE, &Timeout), STATUS_TIMEOUT);
     UT_EXPECT(PgInterruptTime100ns() - Start >= 100000);
     NtClose(E);
 }
@@ -22,13 +22,13 @@ static void WaitSingleBadArguments(void)
 {
     HANDLE E = UtCreateEvent(NotificationEvent, TRUE);
 
-    UT_STATUS(NtWaitForSingleObject(UT_BAD_HANDLE, FALSE, NULL), STATUS_INVALID_HANDLE);
-    UT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_KERNEL_VA), STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_NONCANONICAL),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_UNMAPPED), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(UT_BAD_HANDLE, FALSE, NULL), STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_KERNEL_VA), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_NONCANONICAL),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_UNMAPPED), STATUS_ACCESS_VIOLATION);
     NtClose(E);
-    UT_STATUS(NtWaitForSingleObject(E, FALSE, NULL), STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(E, FALSE, NULL), STATUS_INVALID_HANDLE);
 }
 
 static void WaitAnyAndAll(void)
@@ -38,15 +38,15 @@ static void WaitAnyAndAll(void)
 
     Zero.QuadPart = 0;
     for (int I = 0; I < 3; I++)
-        UT_CHECK((H[I] = UtCreateEvent(NotificationEvent, FALSE)) != NULL);
-    UT_STATUS(NtWaitForMultipleObjects(3, H, WaitAny, FALSE, &Zero), STATUS_TIMEOUT);
+        UT_ASSERT((H[I] = UtCreateEvent(NotificationEvent, FALSE)) != NULL);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(3, H, WaitAny, FALSE, &Zero), STATUS_TIMEOUT);
     NtSetEvent(H[2], NULL);
-    UT_STATUS(NtWaitForMultipleObjects(3, H, WaitAny, FALSE, &Zero), STATUS_WAIT_0 + 2);
-    UT_STATUS(NtWaitForMultipleObjects(3, H, WaitAll, FALSE, &Zero), STATUS_TIMEOUT);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(3, H, WaitAny, FALSE, &Zero), STATUS_WAIT_0 + 2);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(3, H, WaitAll, FALSE, &Zero), STATUS_TIMEOUT);
     NtSetEvent(H[0], NULL);
     NtSetEvent(H[1], NULL);
-    UT_STATUS(NtWaitForMultipleObjects(3, H, WaitAll, FALSE, &Zero), STATUS_WAIT_0);
-    UT_STATUS(NtWaitForMultipleObjects(3, H, WaitAny, FALSE, &Zero), STATUS_WAIT_0);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(3, H, WaitAll, FALSE, &Zero), STATUS_WAIT_0);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(3, H, WaitAny, FALSE, &Zero), STATUS_WAIT_0);
     for (int I = 0; I < 3; I++)
         NtClose(H[I]);
 }
@@ -62,13 +62,13 @@ static void WaitMultipleBadArguments(void)
     H[1] = UT_BAD_HANDLE;
     for (int I = 0; I < 65; I++)
         Many[I] = H[0];
-    UT_STATUS(NtWaitForMultipleObjects(2, H, WaitAny, FALSE, &Zero), STATUS_INVALID_HANDLE);
-    UT_STATUS(NtWaitForMultipleObjects(0, H, WaitAny, FALSE, &Zero), STATUS_INVALID_PARAMETER);
-    UT_STATUS(NtWaitForMultipleObjects(65, Many, WaitAny, FALSE, &Zero), STATUS_INVALID_PARAMETER);
-    UT_STATUS(NtWaitForMultipleObjects(1, NULL, WaitAny, FALSE, &Zero), STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtWaitForMultipleObjects(1, (HANDLE *)UT_KERNEL_VA, WaitAny, FALSE, &Zero),
-              STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtWaitForMultipleObjects(1, H, (WAIT_TYPE)7, FALSE, &Zero), STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(2, H, WaitAny, FALSE, &Zero), STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(0, H, WaitAny, FALSE, &Zero), STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(65, Many, WaitAny, FALSE, &Zero), STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(1, NULL, WaitAny, FALSE, &Zero), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(1, (HANDLE *)UT_KERNEL_VA, WaitAny, FALSE, &Zero),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(1, H, (WAIT_TYPE)7, FALSE, &Zero), STATUS_INVALID_PARAMETER);
     NtClose(H[0]);
 }
 
@@ -78,10 +78,10 @@ static void WaitForProcess(void)
     LARGE_INTEGER Zero;
 
     Zero.QuadPart = 0;
-    UT_SUCCESS(UtSpawnChild(&Child, 0, "sleep 200"));
-    UT_STATUS(NtWaitForSingleObject(Child, FALSE, &Zero), STATUS_TIMEOUT);
-    UT_STATUS(NtWaitForSingleObject(Child, FALSE, NULL), STATUS_WAIT_0);
-    UT_STATUS(NtWaitForSingleObject(Child, FALSE, &Zero), STATUS_WAIT_0);
+    UT_EXPECT_SUCCESS(UtSpawnChild(&Child, 0, "sleep 200"));
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Child, FALSE, &Zero), STATUS_TIMEOUT);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Child, FALSE, NULL), STATUS_WAIT_0);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Child, FALSE, &Zero), STATUS_WAIT_0);
     NtClose(Child);
 }
 
@@ -91,9 +91,9 @@ static void DelayAndYield(void)
     NTSTATUS Status;
 
     Interval.QuadPart = -10000; /* 1 ms */
-    UT_SUCCESS(NtDelayExecution(FALSE, &Interval));
-    UT_STATUS(NtDelayExecution(FALSE, NULL), STATUS_ACCESS_VIOLATION);
-    UT_STATUS(NtDelayExecution(FALSE, (PLARGE_INTEGER)UT_KERNEL_VA), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_SUCCESS(NtDelayExecution(FALSE, &Interval));
+    UT_EXPECT_STATUS(NtDelayExecution(FALSE, NULL), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtDelayExecution(FALSE, (PLARGE_INTEGER)UT_KERNEL_VA), STATUS_ACCESS_VIOLATION);
     Status = NtYieldExecution();
     UT_EXPECT(Status == STATUS_SUCCESS || Status == STATUS_NO_YIELD_PERFORMED);
     UT_EXPECT((ULONG)NtGetCurrentProcessorNumber() < 64);
