@@ -109,7 +109,8 @@ USER_LIB_SRCS := user/lib/syscalls.S user/lib/startup.c user/lib/stdio.c \
 USER_PROGRAMS := sh hello true vademo prodcons crash usertests ubench
 USER_TESTS_C  := user/tests/runner.c user/tests/test_events.c user/tests/test_handles.c \
 	user/tests/test_vm.c user/tests/test_process.c user/tests/test_wait.c \
-	user/tests/test_query.c user/tests/test_crash.c user/tests/test_thread.c
+	user/tests/test_query.c user/tests/test_crash.c user/tests/test_thread.c \
+	user/tests/test_stack.c
 USER_SRCS_usertests := $(USER_TESTS_C)
 
 user_obj = $(patsubst %,$(BUILD)/user/obj/%.o,$(basename $(1)))

@@ -27,6 +27,19 @@ extern ULONG KeFeatureBits;
 #define KF_PGE   0x4            /* CR4.PGE set: global pages */
 
 /* ------------------------------------------------------------------------
+ * The page-fault error code (Intel SDM Vol. 3A, 4.7 and Figure 4-12): what
+ * the CPU pushes with a #PF. The trap dispatcher (kernel/trap.c) passes it
+ * to MmAccessFault (mm/fault.c); both read these bits, defined only here.
+ * ------------------------------------------------------------------------ */
+#define PF_PRESENT   (1ULL << 0)    /* 0: page not present, 1: protection violation */
+#define PF_WRITE     (1ULL << 1)    /* the access was a write */
+#define PF_USER      (1ULL << 2)    /* the access came from ring 3 */
+#define PF_RESERVED  (1ULL << 3)    /* a reserved bit was set in a paging entry */
+#define PF_FETCH     (1ULL << 4)    /* instruction fetch */
+#define PF_PK        (1ULL << 5)    /* protection key */
+#define PF_SS        (1ULL << 6)    /* shadow-stack access */
+
+/* ------------------------------------------------------------------------
  * Debug output (kernel/dbgprint.c)
  * ------------------------------------------------------------------------ */
 

@@ -94,14 +94,7 @@ STATIC_ASSERT(sizeof(KTRAP_FRAME) == 22 * 8);
 #define KI_VECTOR_PAGE_FAULT         14
 #define KI_VECTOR_MACHINE_CHECK      18
 
-/* Page-fault error code bits (Intel SDM Vol. 3A, 5.7 / Figure 5-12). */
-#define PF_PRESENT   (1 << 0)       /* 0: not present, 1: protection violation */
-#define PF_WRITE     (1 << 1)
-#define PF_USER      (1 << 2)
-#define PF_RESERVED  (1 << 3)       /* a reserved bit was set in an entry */
-#define PF_FETCH     (1 << 4)       /* instruction fetch */
-#define PF_PK        (1 << 5)
-#define PF_SS        (1 << 6)
+/* The page-fault error code bits (PF_*) are in ke.h: mm/ reads them too. */
 
 /* kernel/cpu.c */
 void KiInitializeCpu(void);
@@ -117,6 +110,7 @@ void KiDescribePageFaultCode(ULONG64 ErrorCode, char *Buffer, size_t Size);
  * faulting instruction at Rip, or 0 when it is not a user-copy instruction.
  * KiDispatchTrap resumes there instead of bugchecking. */
 ULONG_PTR KiFindExceptionFixup(ULONG_PTR Rip);
+#define EFLAGS_IF (1ULL << 9)       /* interrupts enabled (Intel SDM Vol. 3A, 2.3) */
 #define EFLAGS_AC    (1ULL << 18)   /* alignment check / SMAP override (Intel SDM Vol. 3A, 2.3) */
 
 /* ------------------------------------------------------------------------

@@ -1,10 +1,24 @@
 /*
  * trap.c - what happens after an exception vector's stub (x64/trap.asm)
- * has saved the registers in a KTRAP_FRAME.
+ * has saved the registers in a KTRAP_FRAME: KiDispatchTrap, the one
+ * dispatcher of every exception and interrupt.
  *
- * Page faults go to the memory manager (MmAccessFault), which resolves
- * them (demand-zero, later the pagefile) or says it cannot. Anything the
- * kernel cannot handle becomes a bugcheck with the stop code Windows uses:
+ * Page faults, kernel or user mode, go to the memory manager once
+ * (MmAccessFault, mm/fault.c), which resolves them (demand-zero, user
+ * stack growth through the guard page, later the pagefile) or says with
+ * which status the access fails:
+ *
+ *   #PF -> KiDispatchTrap -> MmAccessFault -> STATUS_SUCCESS: the access is retried
+ *                                          -> failure, user mode: Ps ends the process
+ *                                          -> failure, kernel mode: copy-routine fixup,
+ *                                             else bugcheck
+ *
+ * A trap from ring 3 that nothing resolved becomes the NT status Windows
+ * reports for it (KiExceptionCodeForUserTrap: STATUS_ACCESS_VIOLATION,
+ * STATUS_STACK_OVERFLOW, STATUS_INTEGER_DIVIDE_BY_ZERO, ...), and
+ * PsTerminateProcessOnException (ps/psexcept.c) ends that process alone.
+ * Anything the kernel cannot handle becomes a bugcheck with the stop code
+ * Windows uses:
  *   - a page fault in kernel mode that nobody resolved:
  *       write to a read-only page         ATTEMPTED_WRITE_TO_READONLY_MEMORY (0xBE)
  *       fetch from a no-execute page      ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY (0xFC)
@@ -16,8 +30,11 @@
  * The exception: a #PF or #GP at an instruction of the user-copy routines
  * (kernel/x64/usercopy.asm) resumes at that instruction's fixup, which
  * returns STATUS_ACCESS_VIOLATION (the exception table, end of this file).
- * Traps from ring 3 go to PsDispatchUserTrap (kernel/psuser.c): they end
- * the process, never the system.
+ *
+ * Interrupts: the stub enters with them disabled. A page fault, and any
+ * exception from ring 3, is handled with the interrupt flag of the
+ * interrupted code (KiDispatchTrap sets it in one place); everything is
+ * disabled again before the return to the stub.
  */
 #include "ki.h"
 #include "../mm/mm.h"
@@ -51,6 +68,7 @@ void KiDescribePageFaultCode(ULONG64 ErrorCode, char *Buffer, size_t Size)
                     (ErrorCode & PF_PK) ? ", protection key" : "");
 }
 
+/* The NT exception code of a kernel-mode trap, for bugcheck 0x1E. */
 static NTSTATUS KiExceptionCodeForVector(ULONG64 Vector)
 {
     switch (Vector) {
@@ -62,6 +80,56 @@ static NTSTATUS KiExceptionCodeForVector(ULONG64 Vector)
         return STATUS_PRIVILEGED_INSTRUCTION;
     default:
         return STATUS_UNSUCCESSFUL;
+    }
+}
+
+/* Instructions that are #GP in ring 3 because they are privileged (as
+ * opposed to a bad memory access): HLT, CLI, STI, IN, OUT, INS, OUTS, and
+ * the 0F forms (MOV to/from CRn, WRMSR, RDMSR, LGDT/LIDT, INVD, WBINVD,
+ * CLTS). The bytes are read with the user-copy routine: RIP may point
+ * anywhere. PASSIVE_LEVEL. */
+static BOOLEAN KiIsPrivilegedInstruction(ULONG64 Rip)
+{
+    UCHAR Bytes[2] = {0, 0};
+    if (!NT_SUCCESS(MmCopyFromUser(Bytes, (PVOID)Rip, 2)))
+        return FALSE;
+    switch (Bytes[0]) {
+    case 0xF4: case 0xFA: case 0xFB: case 0xE4: case 0xE5: case 0xE6: case 0xE7:
+    case 0xEC: case 0xED: case 0xEE: case 0xEF: case 0x6C: case 0x6D: case 0x6E: case 0x6F:
+        return TRUE;
+    case 0x0F:
+        return Bytes[1] == 0x20 || Bytes[1] == 0x22 || Bytes[1] == 0x30 || Bytes[1] == 0x32 ||
+               Bytes[1] == 0x01 || Bytes[1] == 0x08 || Bytes[1] == 0x09 || Bytes[1] == 0x06;
+    default:
+        return FALSE;
+    }
+}
+
+/*
+ * The NT exception code of a trap from ring 3 that nothing resolved, as
+ * Windows reports it: a page fault keeps the status MmAccessFault gave
+ * (STATUS_STACK_OVERFLOW for the stack's last guard page,
+ * STATUS_GUARD_PAGE_VIOLATION for a guard page of the program's own,
+ * anything else STATUS_ACCESS_VIOLATION). PASSIVE_LEVEL, interrupts on.
+ */
+static NTSTATUS KiExceptionCodeForUserTrap(PKTRAP_FRAME TrapFrame, NTSTATUS FaultStatus)
+{
+    switch (TrapFrame->Vector) {
+    case KI_VECTOR_PAGE_FAULT:
+        if (FaultStatus == STATUS_STACK_OVERFLOW || FaultStatus == STATUS_GUARD_PAGE_VIOLATION)
+            return FaultStatus;
+        return STATUS_ACCESS_VIOLATION;
+    case KI_VECTOR_DIVIDE_ERROR:
+        return STATUS_INTEGER_DIVIDE_BY_ZERO;
+    case KI_VECTOR_INVALID_OPCODE:
+        return STATUS_ILLEGAL_INSTRUCTION;
+    case KI_VECTOR_BREAKPOINT:
+        return STATUS_BREAKPOINT;
+    case KI_VECTOR_GENERAL_PROTECTION:
+        return KiIsPrivilegedInstruction(TrapFrame->Rip) ? STATUS_PRIVILEGED_INSTRUCTION
+                                                         : STATUS_ACCESS_VIOLATION;
+    default:
+        return STATUS_ACCESS_VIOLATION;
     }
 }
 
@@ -85,49 +153,80 @@ static __attribute__((noreturn)) void KiBugCheckPageFault(PKTRAP_FRAME TrapFrame
 }
 
 static BOOLEAN KiApplyExceptionFixup(PKTRAP_FRAME TrapFrame, ULONG_PTR FaultVa);
+static __attribute__((noreturn)) void KiBugCheckKernelTrap(PKTRAP_FRAME TrapFrame);
 
 /*
  * Called by KiTrapCommon with interrupts disabled and the trap frame on the
- * stack. Returning resumes the interrupted code at TrapFrame->Rip.
+ * stack; returns with interrupts disabled, and returning resumes the
+ * interrupted code at TrapFrame->Rip. Every exception and interrupt comes
+ * through here; the page-fault path is:
+ *
+ *   #PF -> KiDispatchTrap -> MmAccessFault -> resolved: retry the access
+ *                                          -> failed, user mode: Ps ends the process
+ *                                          -> failed, kernel mode: copy-routine fixup,
+ *                                             else bugcheck
  */
 void KiDispatchTrap(PKTRAP_FRAME TrapFrame)
 {
     ULONG64 Vector = TrapFrame->Vector;
+    BOOLEAN FromUser = (TrapFrame->SegCs & 3) != 0;
 
     if (Vector >= 32) {
         KiDispatchInterrupt(TrapFrame);
-        if (TrapFrame->SegCs & 3)
+        if (FromUser)
             KiCheckUserReturn();
         return;
     }
 
-    /* From ring 3: the process's problem, not the kernel's. */
-    if (TrapFrame->SegCs & 3) {
-        PsDispatchUserTrap(TrapFrame, Vector == KI_VECTOR_PAGE_FAULT ? __readcr2() : 0);
-        KiCheckUserReturn();
-        _disable();
-        return;
-    }
+    /* CR2 first: once interrupts are on, another fault could replace it. */
+    ULONG_PTR FaultVa = Vector == KI_VECTOR_PAGE_FAULT ? __readcr2() : 0;
+    NTSTATUS FaultStatus = STATUS_SUCCESS;
+
+    /* The one place the exception path sets the interrupt flag: a page
+     * fault, and any exception from ring 3, is handled with interrupts as
+     * the interrupted code had them (always on in ring 3), since resolving
+     * it may wait. A kernel-mode exception on its way to a bugcheck stays
+     * with interrupts off. */
+    if ((Vector == KI_VECTOR_PAGE_FAULT || FromUser) && (TrapFrame->EFlags & EFLAGS_IF))
+        _enable();
 
     if (Vector == KI_VECTOR_PAGE_FAULT) {
-        /* Read CR2 once: resolving the fault may take (and resolve) another. */
-        ULONG_PTR FaultVa = __readcr2();
-        NTSTATUS Status = MmAccessFault(TrapFrame->ErrorCode, (PVOID)FaultVa, TrapFrame->Rip);
-        if (NT_SUCCESS(Status))
-            return;
-        /* User-memory access: resume at the copy routine's fixup. */
-        if (KiApplyExceptionFixup(TrapFrame, FaultVa))
-            return;
-        KiBugCheckTrapFrame = TrapFrame;
-        KiBugCheckPageFault(TrapFrame);
+        FaultStatus = MmAccessFault(TrapFrame->ErrorCode, (PVOID)FaultVa, TrapFrame->Rip);
+        if (NT_SUCCESS(FaultStatus))
+            goto resume;
     }
 
-    /* A non-canonical user pointer gives #GP, not #PF (Intel SDM Vol. 3A,
+    /* From ring 3: the process's problem, not the kernel's. */
+    if (FromUser)
+        PsTerminateProcessOnException(KiExceptionCodeForUserTrap(TrapFrame, FaultStatus),
+                                      TrapFrame->Rip, FaultVa);
+
+    /* A user-memory access by a copy routine: resume at its fixup. A
+     * non-canonical user pointer gives #GP, not #PF (Intel SDM Vol. 3A,
      * 3.3.7.1): the copy routines recover from that too. */
-    if (Vector == KI_VECTOR_GENERAL_PROTECTION && KiApplyExceptionFixup(TrapFrame, 0))
-        return;
+    if ((Vector == KI_VECTOR_PAGE_FAULT || Vector == KI_VECTOR_GENERAL_PROTECTION) &&
+        KiApplyExceptionFixup(TrapFrame, FaultVa))
+        goto resume;
+
+    _disable();
+    KiBugCheckKernelTrap(TrapFrame);
+
+resume:
+    if (FromUser)
+        KiCheckUserReturn();
+    _disable();
+}
+
+/* A kernel-mode exception nobody resolved: the bugcheck Windows gives it
+ * (see the file header). Interrupts disabled. */
+static __attribute__((noreturn)) void KiBugCheckKernelTrap(PKTRAP_FRAME TrapFrame)
+{
+    ULONG64 Vector = TrapFrame->Vector;
 
     KiBugCheckTrapFrame = TrapFrame;
+    if (Vector == KI_VECTOR_PAGE_FAULT)
+        KiBugCheckPageFault(TrapFrame);
+
     /* A double fault whose stack pointer sits in the guard page below the
      * thread's stack: the stack overflowed, the #PF could not push its
      * frame, and the CPU fell back to the double-fault IST stack. Say so. */

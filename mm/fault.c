@@ -2,18 +2,22 @@
  * fault.c - MmAccessFault, the memory manager's half of the page-fault
  * handler.
  *
- * kernel/trap.c calls it for every #PF with the error code and CR2. It
+ * KiDispatchTrap (kernel/trap.c) calls it once for every #PF, kernel or
+ * user mode, with the error code and CR2; nothing else calls it. It
  * returns an explicit outcome: STATUS_SUCCESS when the faulting access can
  * be retried, or the status the access fails with. The caller decides what
- * failure means: the copy routines' fixup, an exception for a user program
- * (the user-mode issue), or a bugcheck for the kernel.
+ * a failure means: for user mode, Ps ends the process with that status;
+ * for kernel mode, the copy routines' fixup or a bugcheck.
  *
  *   fault at Va
  *     |
  *     +-- user half (Va < MM_USER_PROBE_ADDRESS)
  *     |     PTE zero / tables missing ........ STATUS_ACCESS_VIOLATION (not committed)
  *     |     PTE valid (so: protection) ....... STATUS_ACCESS_VIOLATION
- *     |     software PTE, PAGE_GUARD ......... clear the guard, STATUS_GUARD_PAGE_VIOLATION
+ *     |     software PTE, PAGE_GUARD ......... clear the guard, then:
+ *     |         on this thread's user stack .. next page down becomes the guard, STATUS_SUCCESS
+ *     |         the stack's last guard ....... STATUS_STACK_OVERFLOW
+ *     |         anywhere else ................ STATUS_GUARD_PAGE_VIOLATION
  *     |     software PTE, access not allowed . STATUS_ACCESS_VIOLATION
  *     |     transition PTE ................... valid again, same frame
  *     |     demand-zero PTE .................. zeroed frame, valid PTE, STATUS_SUCCESS
@@ -21,11 +25,18 @@
  *     +-- paged pool, demand-zero PTE ......... zeroed frame, STATUS_SUCCESS
  *     +-- anything else in system space ....... STATUS_ACCESS_VIOLATION (caller bugchecks)
  *
- * Locking: interrupts are disabled during a fault for now; the execution
- * issue adds the IRQL rule (no faults at DISPATCH_LEVEL or above) and the
- * PFN lock.
+ * The stack grows the same way whether the thread touched its guard page
+ * or a system service's copy routine touched it on the thread's behalf.
+ *
+ * Locking and IRQL: the handler runs with interrupts as the faulting code
+ * had them (KiDispatchTrap sets that). Pageable memory faulted at
+ * DISPATCH_LEVEL or above is bugcheck 0xA. A PTE is examined and resolved
+ * at DISPATCH_LEVEL (on one processor, the PFN lock): no other thread or
+ * DPC can see it half done. Stack growth commits the new guard page below
+ * DISPATCH_LEVEL, under the address-space lock of mm/ntvm.c.
  */
 #include "mi.h"
+#include "../ps/ps.h"   /* PsGetCurrentThreadUserStackLimits */
 
 volatile MM_FAULT_COUNTERS MmFaultCounters;
 
@@ -37,9 +48,9 @@ static BOOLEAN MiAccessAllowed(ULONG MmProtection, ULONG64 FaultCode)
     ULONG Base = MmProtection & ~MM_GUARD_PAGE;
     if (Base == MM_ZERO_ACCESS)
         return FALSE;
-    if ((FaultCode & PF_WRITE_BIT) && Base != MM_READWRITE && Base != MM_EXECUTE_READWRITE)
+    if ((FaultCode & PF_WRITE) && Base != MM_READWRITE && Base != MM_EXECUTE_READWRITE)
         return FALSE;
-    if ((FaultCode & PF_FETCH_BIT) && Base != MM_EXECUTE && Base != MM_EXECUTE_READ &&
+    if ((FaultCode & PF_FETCH) && Base != MM_EXECUTE && Base != MM_EXECUTE_READ &&
         Base != MM_EXECUTE_READWRITE)
         return FALSE;
     return TRUE;
@@ -117,11 +128,66 @@ static NTSTATUS MiResolvePagedPoolFault(PVOID Va)
     return STATUS_SUCCESS;
 }
 
+/*
+ * A guard page of the user half was just touched, and MiResolveUserFault
+ * has made it an ordinary page. If it belongs to the current thread's user
+ * stack, the stack grows as on Windows: the page below becomes the new
+ * guard and the access is retried (STATUS_SUCCESS), whether the thread
+ * touched the guard itself or a system service's copy routine touched it
+ * for the thread (an output buffer on the stack). The lowest page of the
+ * reservation is never committed, so the guard right above it is the last
+ * one: STATUS_STACK_OVERFLOW. A guard page that is not on the stack is the
+ * program's own: STATUS_GUARD_PAGE_VIOLATION, as the fault was.
+ *
+ * NT reads the stack's limits from the thread's TEB; Pagoda asks Ps. Only
+ * in the thread's own address space: attached to another process, the
+ * kernel touches that process's memory, not this thread's stack.
+ * IRQL < DISPATCH_LEVEL, interrupts enabled (the commit takes
+ * the address-space lock, a fast mutex).
+ */
+static NTSTATUS MiCheckForUserStackOverflow(PVOID Va)
+{
+    PKTHREAD Thread = KeGetCurrentThread();
+    ULONG_PTR Page = (ULONG_PTR)PAGE_ALIGN(Va);
+    ULONG_PTR LowLimit, HighLimit;
+
+    if (Thread == NULL || MmCurrentAddressSpace != Thread->Process->AddressSpace ||
+        !PsGetCurrentThreadUserStackLimits(&LowLimit, &HighLimit) || Page < LowLimit ||
+        Page >= HighLimit)
+        return STATUS_GUARD_PAGE_VIOLATION;
+    if (Page - PAGE_SIZE <= LowLimit)
+        return STATUS_STACK_OVERFLOW;
+    NTSTATUS Status = MmCommitUserRange(MmCurrentAddressSpace, (PVOID)(Page - PAGE_SIZE),
+                                        PAGE_SIZE, PAGE_READWRITE | PAGE_GUARD);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    MmFaultCounters.UserStackGrowth++;
+    return STATUS_SUCCESS;
+}
+
+/*
+ * The page-fault handler's memory-manager half; KiDispatchTrap
+ * (kernel/trap.c) is its only caller, for every #PF, kernel or user mode.
+ * FaultCode is the CPU's error code (PF_* in kernel/ke.h), Va the faulting
+ * address (CR2), FaultingRip the instruction, for the bugcheck parameters.
+ *
+ * Returns STATUS_SUCCESS when the access can be retried (a page was made
+ * valid, or the user stack grew), else the status the access fails with:
+ * STATUS_ACCESS_VIOLATION, STATUS_GUARD_PAGE_VIOLATION (a guard page not on
+ * the stack), STATUS_STACK_OVERFLOW (the stack's last guard page), or
+ * STATUS_NO_MEMORY. The caller decides what a failure means.
+ *
+ * IRQL: any, but touching pageable memory (the user half, paged pool) at
+ * DISPATCH_LEVEL or above is bugcheck IRQL_NOT_LESS_OR_EQUAL (0xA).
+ * Interrupts as the faulting code had them; the PTE is examined and
+ * resolved at DISPATCH_LEVEL (the PFN lock, one processor), so no other
+ * thread or DPC sees it half done.
+ */
 NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, ULONG_PTR FaultingRip)
 {
     MmFaultCounters.Total++;
 
-    if (FaultCode & PF_RESERVED_BIT) {
+    if (FaultCode & PF_RESERVED) {
         /* A reserved bit in a paging entry: our own tables are corrupt. */
         KeBugCheckEx(MEMORY_MANAGEMENT, 0x41284, (ULONG_PTR)Va, MmGetPteValue(Va), FaultCode);
     }
@@ -135,20 +201,27 @@ NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, ULONG_PTR FaultingRip)
     KIRQL Irql = KeGetCurrentIrql();
     if (Pageable && Irql >= DISPATCH_LEVEL) {
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, (ULONG_PTR)Va, Irql,
-                     (FaultCode & PF_FETCH_BIT) ? 8 : (FaultCode & PF_WRITE_BIT) ? 1 : 0,
+                     (FaultCode & PF_FETCH) ? 8 : (FaultCode & PF_WRITE) ? 1 : 0,
                      FaultingRip);
     }
 
+    NTSTATUS Status = STATUS_ACCESS_VIOLATION;
+    KIRQL OldIrql;
     if ((ULONG_PTR)Va < MM_USER_PROBE_ADDRESS) {
-        NTSTATUS Status = MiResolveUserFault(FaultCode, Va);
+        OldIrql = KeRaiseIrqlToDpcLevel();
+        Status = MiResolveUserFault(FaultCode, Va);
+        KeLowerIrql(OldIrql);
+        if (Status == STATUS_GUARD_PAGE_VIOLATION)
+            Status = MiCheckForUserStackOverflow(Va);
         if (Status == STATUS_ACCESS_VIOLATION)
             MmFaultCounters.AccessViolation++;
         return Status;
     }
 
-    if ((ULONG_PTR)Va >= MM_PAGED_POOL_START &&
-        (ULONG_PTR)Va < MM_PAGED_POOL_START + MM_PAGED_POOL_SIZE) {
-        NTSTATUS Status = MiResolvePagedPoolFault(Va);
+    if (Pageable) {
+        OldIrql = KeRaiseIrqlToDpcLevel();
+        Status = MiResolvePagedPoolFault(Va);
+        KeLowerIrql(OldIrql);
         if (NT_SUCCESS(Status))
             return Status;
     }

@@ -140,13 +140,6 @@ MMPTE MiUnmapPage(PVOID Va);
 PVOID MiMapPageInHyperspace(PFN_NUMBER Pfn, PKIRQL OldIrql);
 void MiUnmapPageInHyperspace(PVOID Va, KIRQL OldIrql);
 
-/* Page-fault error code bits (Intel SDM Vol. 3A, 5.7), as mm/ needs them. */
-#define PF_PRESENT_BIT  (1ULL << 0)
-#define PF_WRITE_BIT    (1ULL << 1)
-#define PF_USER_BIT     (1ULL << 2)
-#define PF_RESERVED_BIT (1ULL << 3)
-#define PF_FETCH_BIT    (1ULL << 4)
-
 /* Write a PTE and flush the TLB entry for the address it maps. */
 static inline void MiWritePte(PMMPTE Pte, ULONG64 Value)
 {

@@ -453,9 +453,11 @@ void MmDeleteKernelStack(PVOID StackBase, ULONG Pages);
  * KiSystemStartup, with interrupts disabled and no other thread. */
 void MmInitSystem(const LOADER_PARAMETER_BLOCK *LoaderBlock);
 
-/* Resolve a page fault: STATUS_SUCCESS when the access may be retried,
- * an error status when the access is illegal (the caller decides between
- * an exception and a bugcheck). */
+/* Resolve a page fault (mm/fault.c, whose comment has the contract);
+ * kernel/trap.c's KiDispatchTrap is the only caller, for every #PF.
+ * STATUS_SUCCESS: retry the access (a page was made valid, or the user
+ * stack grew). Else the status the access fails with; the caller ends the
+ * process (user mode), resumes at a copy routine's fixup, or bugchecks. */
 NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, ULONG_PTR FaultingRip);
 
 /* Page-fault counters by outcome, for tests and the shell. */
@@ -466,6 +468,7 @@ typedef struct _MM_FAULT_COUNTERS {
     ULONG64 GuardPage;              /* PAGE_GUARD hits */
     ULONG64 AccessViolation;        /* user-half faults refused */
     ULONG64 KernelUnresolved;       /* system-half faults refused (bugcheck follows) */
+    ULONG64 UserStackGrowth;        /* stack guard pages moved down a page */
 } MM_FAULT_COUNTERS;
 /* volatile: page faults update them behind the compiler's back, in the
  * middle of any code that touches memory. */

@@ -60,7 +60,8 @@ static NTSTATUS PspCreateUserStack(PMMADDRESS_SPACE Space, PETHREAD Thread)
         return Status;
     /* The top PSP_USER_STACK_COMMIT bytes committed, a guard page below
      * them; the rest of the reservation is committed a page at a time as
-     * the stack grows into the guard (PspGrowUserStack). The lowest page is
+     * the stack grows into the guard (MmAccessFault, which learns the
+     * limits from PsGetCurrentThreadUserStackLimits). The lowest page is
      * never committed. */
     PVOID Guard = (PUCHAR)Base + Size - PSP_USER_STACK_COMMIT - PAGE_SIZE;
     SIZE_T GuardSize = PAGE_SIZE;
@@ -80,6 +81,16 @@ static NTSTATUS PspCreateUserStack(PMMADDRESS_SPACE Space, PETHREAD Thread)
     Thread->UserStackReserve = (ULONG64)Base;
     Thread->UserStackBase = (ULONG64)Base + Size;
     return STATUS_SUCCESS;
+}
+
+BOOLEAN PsGetCurrentThreadUserStackLimits(PULONG_PTR LowLimit, PULONG_PTR HighLimit)
+{
+    PETHREAD Thread = PsGetCurrentThread();
+    if (Thread == NULL || !Thread->UserThread || Thread->UserStackReserve == 0)
+        return FALSE;
+    *LowLimit = Thread->UserStackReserve;
+    *HighLimit = Thread->UserStackBase;
+    return TRUE;
 }
 
 /* A user thread of Process starting at Entry(Parameter), made ready. */

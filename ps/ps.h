@@ -111,10 +111,26 @@ void PsInsertDeadThread(PKTHREAD Thread);
  * stack cannot be released. Never returns. */
 __attribute__((noreturn)) void PsExitCurrentThread(NTSTATUS ExitStatus);
 
-/* A trap from ring 3 (kernel/trap.c, ps/psexcept.c): a page fault the
- * memory manager resolves returns; anything else ends the process. */
-struct _KTRAP_FRAME;
-void PsDispatchUserTrap(struct _KTRAP_FRAME *TrapFrame, ULONG_PTR FaultVa);
+/*
+ * An exception in user mode that nothing resolved (kernel/trap.c decided
+ * its NT status, ExceptionCode): print one console line naming the process,
+ * the status, the faulting instruction ExceptionAddress and, for a page
+ * fault, the address FaultAddress (else 0), then end the current process
+ * with ExceptionCode as its exit status (ps/psexcept.c). Never returns.
+ * PASSIVE_LEVEL, interrupts enabled.
+ */
+__attribute__((noreturn)) void PsTerminateProcessOnException(NTSTATUS ExceptionCode,
+                                                             ULONG_PTR ExceptionAddress,
+                                                             ULONG_PTR FaultAddress);
+
+/*
+ * The current thread's user stack, as Windows' GetCurrentThreadStackLimits
+ * gives it: *LowLimit the lowest address of the reservation (that page is
+ * never committed), *HighLimit the top. FALSE, and nothing written, for a
+ * thread without one (a system thread). Read by MmAccessFault to grow the
+ * stack through its guard page (ps/create.c). Any IRQL.
+ */
+BOOLEAN PsGetCurrentThreadUserStackLimits(PULONG_PTR LowLimit, PULONG_PTR HighLimit);
 
 /* Start init (the "init=" command line, else /bin/sh), wait for it, and
  * return its exit status (ps/create.c). A missing initrd or program is

@@ -201,6 +201,7 @@ BOOLEAN UtOwnProcessEntry(SYSTEM_PROCESS_ENTRY *Entry)
  *   findevent          NtSetEvent on handle values 4..1024: exit with the first that works
  *   waitdup MS         find the event the parent duplicated in, wait for it at most MS ms
  *   sleep MS           sleep, exit 0
+ *   stackguard MODE    a service writes into its stack's guard page (test_stack.c)
  */
 int UtChildMain(int Argc, char **Argv)
 {
@@ -253,13 +254,15 @@ int UtChildMain(int Argc, char **Argv)
         PgSleep((ULONG)Arg1);
         return 0;
     }
+    if (!strcmp(Mode, "stackguard"))
+        return UtStackGuardChild(Argc > 1 ? Argv[1] : "");
     printf("usertests --child: unknown mode %s\n", Mode);
     return 0x7E;
 }
 
 static const UT_TEST *const UtSuites[] = {
     UtEventTests, UtHandleTests, UtVmTests, UtProcessTests, UtWaitTests, UtQueryTests,
-    UtCrashTests, UtThreadTests,
+    UtCrashTests, UtThreadTests, UtStackTests,
 };
 
 int UtMain(int Argc, char **Argv)

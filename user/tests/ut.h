@@ -133,6 +133,9 @@ BOOLEAN UtOwnProcessEntry(SYSTEM_PROCESS_ENTRY *Entry);
 int UtChildMain(int Argc, char **Argv);
 
 extern const UT_TEST UtEventTests[], UtHandleTests[], UtVmTests[], UtProcessTests[],
-    UtWaitTests[], UtQueryTests[], UtCrashTests[], UtThreadTests[];
+    UtWaitTests[], UtQueryTests[], UtCrashTests[], UtThreadTests[], UtStackTests[];
+
+/* test_stack.c: the "stackguard MODE" child. */
+int UtStackGuardChild(const char *Mode);
 
 #endif /* PAGODA_USER_UT_H */
