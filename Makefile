@@ -17,8 +17,10 @@ KERNEL_CFLAGS := -std=c11 -ffreestanding -fno-builtin -nostdlib \
 	-mno-red-zone -mcmodel=kernel -mgeneral-regs-only -fno-pic -fno-pie \
 	-fno-stack-protector -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-asynchronous-unwind-tables \
 	-fno-strict-aliasing -O2 -g -Wall -Wextra -Werror -MD -MP -I. -Iinclude
-NASMFLAGS := -f elf64 -g -F dwarf
-LDFLAGS   := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
+GEN       := $(BUILD)/gen
+NASMFLAGS := -f elf64 -g -F dwarf -I$(GEN)/
+LDFLAGS   := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
+	-L $(GEN) -T linker.ld
 
 HOST_CFLAGS := -std=c11 -DPAGODA_HOST -g -O1 -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -Wall -Wextra -Werror -I. -Iinclude
@@ -60,7 +62,7 @@ HOST_SRCS_pool     := mm/poolcore.c
 HOST_SRCS_pfn      := mm/pfn.c
 HOST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS))
 
-.PHONY: all run debug gdb test host-test ktest check-layers bench tools help clean format FORCE
+.PHONY: all run debug gdb test host-test ktest check-layers bench tools help clean format asmlint FORCE
 all: $(BUILD)/kernel.elf $(BUILD)/initrd.tar $(BUILD)/pagoda.iso
 
 # ---------------------------------------------------------------- kernel
@@ -68,9 +70,22 @@ $(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.asm Makefile
+$(BUILD)/obj/%.o: %.asm Makefile $(GEN)/asmdefs.inc
 	@mkdir -p $(dir $@)
 	$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) $< -o $@
+
+# The constants of the assembly code and the linker script, from the C
+# headers (kernel/x64/asmdefs.c compiled to assembler text, then
+# tools/genasmdefs.py). asmdefs.d lists the headers it read.
+$(GEN)/asmdefs.s: kernel/x64/asmdefs.c Makefile
+	@mkdir -p $(GEN)
+	$(CC) $(KERNEL_CFLAGS) -MF $(GEN)/asmdefs.d -MT $@ -S $< -o $@
+
+$(GEN)/asmdefs.inc: $(GEN)/asmdefs.s tools/genasmdefs.py
+	$(PYTHON) tools/genasmdefs.py inc $< $@
+
+$(GEN)/asmdefs.ld: $(GEN)/asmdefs.s tools/genasmdefs.py
+	$(PYTHON) tools/genasmdefs.py ld $< $@
 
 # Two links: the first gives the symbol table that backtraces need; it is
 # compiled into .ksyms, which linker.ld places last so nothing else moves.
@@ -81,7 +96,7 @@ $(BUILD)/ksyms-empty.c: tools/gensyms.py
 $(BUILD)/ksyms%.o: $(BUILD)/ksyms%.c
 	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 
-$(BUILD)/kernel.stage1.elf: $(KERNEL_OBJS) $(BUILD)/ksyms-empty.o linker.ld
+$(BUILD)/kernel.stage1.elf: $(KERNEL_OBJS) $(BUILD)/ksyms-empty.o linker.ld $(GEN)/asmdefs.ld
 	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/ksyms-empty.o
 
 $(BUILD)/ksyms-final.c: $(BUILD)/kernel.stage1.elf tools/gensyms.py
@@ -189,7 +204,13 @@ $(BUILD)/host/test_%: tests/host/test_%.c tests/host/htest.h
 host-test: $(HOST_BINS)
 	@for t in $(HOST_BINS); do $$t || exit 1; done
 
-test: tools all $(HOST_BINS)
+# No structure offset or architectural number typed into the assembly:
+# they come from build/gen/asmdefs.inc (tools/asmlint.py says what is allowed).
+asmlint: $(GEN)/asmdefs.inc
+	$(PYTHON) tools/asmlint.py --defs $< --self-test
+	$(PYTHON) tools/asmlint.py --defs $< $(BOOT_ASM) $(KERNEL_ASM) kernel/x64/ktrap.inc
+
+test: tools all $(HOST_BINS) asmlint
 	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar --mem-sizes 32M,4G,16G \
 		$(addprefix --host-test ,$(HOST_BINS))
 
@@ -231,6 +252,7 @@ help:
 	@echo "  make ktest      only the in-kernel tests"
 	@echo "  make host-test  only the host unit tests"
 	@echo "  make check-layers  only the layering and function-length check (and its self-test)"
+	@echo "  make asmlint    check that the assembly takes its numbers from build/gen/asmdefs.inc"
 	@echo "  make bench      benchmarks under -icount (instructions per operation, vs targets"
 	@echo "                  and Linux); figures in build/bench.json (docs/performance.md)"
 	@echo "  make tools      install missing tools (qemu, nasm, grub, xorriso, mtools, gdb)"
@@ -238,4 +260,5 @@ help:
 	@echo "  make clean      remove build/"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(GEN)/asmdefs.d
 -include $(shell find $(BUILD)/user -name '*.d' 2>/dev/null)

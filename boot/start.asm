@@ -23,21 +23,19 @@
 ;   5. load a 64-bit GDT and far-jump to a 64-bit code segment;
 ;   6. jump to the higher half, switch to the kernel stack and call
 ;      KiSystemStartup(MbiPhysical, Magic) (System V ABI: RDI, RSI).
+;
+; The numbers (MSRs, control-register bits, page-table bits, the UART's
+; registers, sizes) come from the C headers through build/gen/asmdefs.inc
+; (kernel/x64/asmdefs.c); tools/asmlint.py keeps hand-copied ones out.
 
 bits 32
 
+%include "asmdefs.inc"
+
 extern KiSystemStartup
-extern KiBootStackTop
+extern KiBootStack
 
-KERNEL_VMA      equ 0xFFFFFFFF80000000
-MB2_MAGIC_EAX   equ 0x36D76289
-COM1            equ 0x3F8
-DEBUG_EXIT_PORT equ 0xF4
-EXIT_CANNOT_BOOT equ 0x13          ; see kernel/power.c: QEMU exits with 39
-
-PTE_P   equ 1 << 0                 ; present
-PTE_W   equ 1 << 1                 ; writable
-PTE_PS  equ 1 << 7                 ; 2 MiB page (in a PD entry)
+VGA_WHITE_ON_RED equ 0x4F          ; the attribute byte of a fatal message's cells
 
 section .boot.text progbits alloc exec nowrite
 
@@ -51,14 +49,14 @@ KiBootEntry32:
 
     call boot_serial_init
 
-    cmp edi, MB2_MAGIC_EAX
+    cmp edi, MULTIBOOT2_BOOTLOADER_MAGIC
     jne .no_multiboot2
 
-    ; CPUID exists when EFLAGS.ID (bit 21) can be toggled (SDM Vol. 1, 19.1).
+    ; CPUID exists when EFLAGS.ID can be toggled (SDM Vol. 1, 19.1).
     pushfd
     pop eax
     mov ecx, eax
-    xor eax, 1 << 21
+    xor eax, EFLAGS_ID
     push eax
     popfd
     pushfd
@@ -68,44 +66,44 @@ KiBootEntry32:
     cmp eax, ecx
     je .no_cpuid
 
-    ; Extended leaves 0x80000001: EDX bit 29 = long mode, bit 20 = NX.
-    mov eax, 0x80000000
+    ; Extended leaf 0x80000001: EDX.LM = long mode, EDX.NX.
+    mov eax, CPUID_EXTENDED_MAX_LEAF
     cpuid
-    cmp eax, 0x80000001
+    cmp eax, CPUID_EXTENDED_FEATURES
     jb .no_long_mode
-    mov eax, 0x80000001
+    mov eax, CPUID_EXTENDED_FEATURES
     cpuid
-    test edx, 1 << 29
+    test edx, CPUID_80000001_EDX_LM
     jz .no_long_mode
-    test edx, 1 << 20
+    test edx, CPUID_80000001_EDX_NX
     jz .no_nx
 
-    ; Leaf 1: EDX bit 6 = PAE.
+    ; Leaf 1: EDX.PAE.
     mov eax, 1
     cpuid
-    test edx, 1 << 6
+    test edx, CPUID_1_EDX_PAE
     jz .no_pae
 
     call boot_build_page_tables
 
-    ; CR4.PAE (bit 5): 64-bit page-table entries, required for long mode.
+    ; CR4.PAE: 64-bit page-table entries, required for long mode.
     mov eax, cr4
-    or eax, 1 << 5
+    or eax, CR4_PAE
     mov cr4, eax
 
     mov eax, boot_pml4
     mov cr3, eax
 
-    ; IA32_EFER (MSR 0xC0000080): LME (bit 8) enables long mode,
-    ; NXE (bit 11) makes bit 63 of page-table entries mean no-execute.
-    mov ecx, 0xC0000080
+    ; IA32_EFER: LME enables long mode, NXE makes bit 63 of page-table
+    ; entries mean no-execute.
+    mov ecx, MSR_EFER
     rdmsr
-    or eax, (1 << 8) | (1 << 11)
+    or eax, EFER_LME | EFER_NXE
     wrmsr
 
-    ; CR0.PG (bit 31) with LME set activates long mode.
+    ; CR0.PG with LME set activates long mode.
     mov eax, cr0
-    or eax, 1 << 31
+    or eax, CR0_PG
     mov cr0, eax
 
     lgdt [boot_gdt_descriptor]
@@ -130,68 +128,70 @@ KiBootEntry32:
 ; Fill the boot page tables (zeroed: they live in .boot.bss, which GRUB
 ; zero-fills as the ELF program header asks).
 boot_build_page_tables:
-    ; PML4[0] -> identity PDPT, PML4[511] -> kernel PDPT.
+    ; PML4[0] -> identity PDPT, PML4[KI_BOOT_KERNEL_PXE] -> kernel PDPT.
     mov eax, boot_pdpt_identity
-    or eax, PTE_P | PTE_W
-    mov [boot_pml4 + 0 * 8], eax
+    or eax, MM_PTE_VALID | MM_PTE_WRITE
+    mov [boot_pml4], eax
     mov eax, boot_pdpt_kernel
-    or eax, PTE_P | PTE_W
-    mov [boot_pml4 + 511 * 8], eax
+    or eax, MM_PTE_VALID | MM_PTE_WRITE
+    mov [boot_pml4 + KI_BOOT_KERNEL_PXE * MMPTE_SIZE], eax
 
-    ; Identity PDPT[0..3] -> the four PDs; kernel PDPT[510] -> the first PD
-    ; (0xFFFFFFFF80000000 is PML4 index 511, PDPT index 510).
+    ; Identity PDPT[0..KI_BOOT_PPE_COUNT-1] -> the PDs; kernel
+    ; PDPT[KI_BOOT_KERNEL_PPE] -> the first PD (KERNEL_VMA,
+    ; 0xFFFFFFFF80000000, is PML4 index 511, PDPT index 510).
     xor ecx, ecx
 .pdpt_loop:
     mov eax, ecx
-    shl eax, 12
+    shl eax, PAGE_SHIFT
     add eax, boot_pd
-    or eax, PTE_P | PTE_W
-    mov [boot_pdpt_identity + ecx * 8], eax
+    or eax, MM_PTE_VALID | MM_PTE_WRITE
+    mov [boot_pdpt_identity + ecx * MMPTE_SIZE], eax
     inc ecx
-    cmp ecx, 4
+    cmp ecx, KI_BOOT_PPE_COUNT
     jb .pdpt_loop
     mov eax, boot_pd
-    or eax, PTE_P | PTE_W
-    mov [boot_pdpt_kernel + 510 * 8], eax
+    or eax, MM_PTE_VALID | MM_PTE_WRITE
+    mov [boot_pdpt_kernel + KI_BOOT_KERNEL_PPE * MMPTE_SIZE], eax
 
-    ; 2048 PD entries of 2 MiB each cover 4 GiB. The physical address of
-    ; entry i is i * 2 MiB: bits 32 and up go in the entry's high dword.
+    ; KI_BOOT_PDE_COUNT (2048) PD entries of 2 MiB each cover 4 GiB. The
+    ; physical address of entry i is i * 2 MiB: bits 32 and up go in the
+    ; entry's high dword.
     xor ecx, ecx
 .pd_loop:
     mov eax, ecx
-    shl eax, 21
-    or eax, PTE_P | PTE_W | PTE_PS
-    mov [boot_pd + ecx * 8], eax
+    shl eax, KI_BOOT_PAGE_SHIFT
+    or eax, MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_LARGE_PAGE
+    mov [boot_pd + ecx * MMPTE_SIZE], eax
     mov eax, ecx
-    shr eax, 11
-    mov [boot_pd + ecx * 8 + 4], eax
+    shr eax, 32 - KI_BOOT_PAGE_SHIFT
+    mov [boot_pd + ecx * MMPTE_SIZE + LARGE_INTEGER_HighPart], eax
     inc ecx
-    cmp ecx, 2048
+    cmp ecx, KI_BOOT_PDE_COUNT
     jb .pd_loop
     ret
 
 ; COM1 at 115200 baud, 8N1, FIFOs on (16550 UART registers).
 boot_serial_init:
-    mov dx, COM1 + 1                ; interrupt enable: none
+    mov dx, COM1_PORT + UART_IER    ; interrupt enable: none
     xor al, al
     out dx, al
-    mov dx, COM1 + 3                ; line control: DLAB on
-    mov al, 0x80
+    mov dx, COM1_PORT + UART_LCR    ; line control: DLAB on
+    mov al, UART_LCR_DLAB
     out dx, al
-    mov dx, COM1 + 0                ; divisor low: 1 = 115200 baud
-    mov al, 1
+    mov dx, COM1_PORT + UART_DATA   ; divisor low: 1 = 115200 baud
+    mov al, UART_DIVISOR_115200
     out dx, al
-    mov dx, COM1 + 1                ; divisor high
+    mov dx, COM1_PORT + UART_IER    ; divisor high
     xor al, al
     out dx, al
-    mov dx, COM1 + 3                ; 8 bits, no parity, 1 stop, DLAB off
-    mov al, 0x03
+    mov dx, COM1_PORT + UART_LCR    ; 8 bits, no parity, 1 stop, DLAB off
+    mov al, UART_LCR_8N1
     out dx, al
-    mov dx, COM1 + 2                ; FIFO on, cleared, 14-byte threshold
-    mov al, 0xC7
+    mov dx, COM1_PORT + UART_FCR    ; FIFO on, cleared, 14-byte threshold
+    mov al, UART_FCR_ENABLE
     out dx, al
-    mov dx, COM1 + 4                ; DTR, RTS, OUT2
-    mov al, 0x0B
+    mov dx, COM1_PORT + UART_MCR    ; DTR, RTS, OUT2
+    mov al, UART_MCR_DTR_RTS_OUT2
     out dx, al
     ret
 
@@ -200,27 +200,26 @@ boot_serial_init:
 ; it is there, else halt for ever. Never returns, never reboots.
 boot_fatal:
     mov esi, ebx
-    mov edi, 0xB8000
+    mov edi, HAL_VGA_TEXT_PHYSICAL
 .next:
     lodsb
     test al, al
     jz .done
-    mov ah, al
-    mov dx, COM1 + 5                ; line status: wait for THR empty (bit 5)
+    mov bl, al
+    mov dx, COM1_PORT + UART_LSR    ; line status: wait for THR empty
 .wait:
     in al, dx
-    test al, 0x20
+    test al, LSR_THR_EMPTY
     jz .wait
-    mov al, ah
-    mov dx, COM1
+    mov al, bl
+    mov dx, COM1_PORT + UART_DATA
     out dx, al
-    mov byte [edi], ah
-    mov byte [edi + 1], 0x4F
-    add edi, 2
+    mov ah, VGA_WHITE_ON_RED        ; one screen cell: character, attribute
+    stosw
     jmp .next
 .done:
-    mov dx, DEBUG_EXIT_PORT
-    mov al, EXIT_CANNOT_BOOT
+    mov dx, HAL_DEBUG_EXIT_PORT
+    mov al, HAL_EXIT_CANNOT_BOOT    ; QEMU exits with 39 (hal/hal.h)
     out dx, al
 .halt:
     cli
@@ -243,11 +242,13 @@ msg_no_pae:
 align 8
 boot_gdt:
     dq 0
-    dq 0x00AF9A000000FFFF           ; code: present, ring 0, exec/read, L=1
-    dq 0x00CF92000000FFFF           ; data: present, ring 0, read/write
+.code64:
+    dq KI_BOOT_GDT_CODE64           ; code: present, ring 0, exec/read, L=1
+.data:
+    dq KI_BOOT_GDT_DATA             ; data: present, ring 0, read/write
 boot_gdt_end:
-BOOT_CODE64 equ 0x08
-BOOT_DATA   equ 0x10
+BOOT_CODE64 equ boot_gdt.code64 - boot_gdt  ; the selectors: offsets in the table
+BOOT_DATA   equ boot_gdt.data - boot_gdt
 
 boot_gdt_descriptor:
     dw boot_gdt_end - boot_gdt - 1
@@ -273,10 +274,10 @@ boot_long_mode_entry:
 section .text
 global KiBootHigherHalf
 KiBootHigherHalf:
-    mov rsp, KiBootStackTop         ; the kernel stack in .bss
+    mov rsp, KiBootStack + KI_BOOT_STACK_SIZE ; the kernel stack in .bss (kernel/init.c)
     xor ebp, ebp                    ; end of the frame-pointer chain for backtraces
     mov edi, esi                    ; RDI = MBI physical address (zero-extended)
-    mov esi, MB2_MAGIC_EAX          ; RSI = magic (already checked)
+    mov esi, MULTIBOOT2_BOOTLOADER_MAGIC ; RSI = magic (already checked)
     call KiSystemStartup
 .hang:
     cli
@@ -284,10 +285,10 @@ KiBootHigherHalf:
     jmp .hang
 
 section .boot.bss nobits alloc write
-align 4096
-boot_pml4:          resb 4096
-boot_pdpt_identity: resb 4096
-boot_pdpt_kernel:   resb 4096
-boot_pd:            resb 4 * 4096
-boot_stack:         resb 4096
+align PAGE_SIZE
+boot_pml4:          resb PAGE_SIZE
+boot_pdpt_identity: resb PAGE_SIZE
+boot_pdpt_kernel:   resb PAGE_SIZE
+boot_pd:            resb KI_BOOT_PPE_COUNT * PAGE_SIZE
+boot_stack:         resb KI_BOOT_STACK32_SIZE
 boot_stack_top:

@@ -45,6 +45,25 @@ extern ULONG HalApicTicksPerMs;
  * COM1 (hal/serial.c): polled output and input, and the receive interrupt
  * switch. Any IRQL.
  * ------------------------------------------------------------------------ */
+
+/* The 16550 UART at COM1: its registers (port offsets) and the values
+ * written to program 115200 baud 8N1 with FIFOs. boot/start.asm programs
+ * it the same way (kernel/x64/asmdefs.c hands these to NASM). */
+#define COM1_PORT 0x3F8
+#define UART_DATA 0                 /* DLAB=1: divisor latch, low byte */
+#define UART_IER  1                 /* DLAB=1: divisor latch, high byte */
+#define UART_FCR  2
+#define UART_LCR  3
+#define UART_MCR  4
+#define UART_LSR  5
+#define UART_DIVISOR_115200 1
+#define UART_LCR_DLAB       0x80    /* the divisor latch replaces DATA/IER */
+#define UART_LCR_8N1        0x03    /* 8 data bits, no parity, 1 stop bit */
+#define UART_FCR_ENABLE     0xC7    /* FIFOs on, both cleared, 14-byte threshold */
+#define UART_MCR_DTR_RTS_OUT2 0x0B  /* OUT2 gates the UART's interrupt line */
+#define LSR_DATA_READY 0x01
+#define LSR_THR_EMPTY  0x20
+
 void HalSerialInitialize(void);
 /* Write one character ("\n" goes out as "\r\n"); nothing when there is no UART. */
 void HalSerialPutChar(char C);
@@ -56,6 +75,7 @@ BOOLEAN HalSerialEnableReceiveInterrupt(void);
 /* ------------------------------------------------------------------------
  * The VGA text screen (hal/vga.c). Any IRQL.
  * ------------------------------------------------------------------------ */
+#define HAL_VGA_TEXT_PHYSICAL 0xB8000  /* the text buffer, 80 x 25 cells of 2 bytes */
 void HalVgaInitialize(PVOID TextBuffer);
 /* Point the screen at a new mapping of the text buffer (the memory manager
  * moves it from the boot identity map to system space). */
@@ -68,6 +88,8 @@ void HalVgaClear(void);
  * Power (hal/power.c)
  * ------------------------------------------------------------------------ */
 
+/* QEMU's isa-debug-exit device (tools/qemu.sh: iobase=0xf4). */
+#define HAL_DEBUG_EXIT_PORT 0xF4
 /* Exit codes written to QEMU's isa-debug-exit port; QEMU exits with
  * (code << 1) | 1, shown in parentheses. */
 typedef enum _HAL_EXIT_CODE {

@@ -12,14 +12,13 @@
 #include "../kernel/ke.h"
 #include "../include/intrin.h"
 
-#define DEBUG_EXIT_PORT 0xF4
 #define QEMU_ACPI_PM1A_CONTROL 0x604
 #define ACPI_SLP_EN_S5 0x2000
 
 void HalPowerOff(HAL_EXIT_CODE Code)
 {
     _disable();
-    __outbyte(DEBUG_EXIT_PORT, (UCHAR)Code);
+    __outbyte(HAL_DEBUG_EXIT_PORT, (UCHAR)Code);
     __outword(QEMU_ACPI_PM1A_CONTROL, ACPI_SLP_EN_S5);
     DbgPrint("Pagoda: the system is halted (exit code 0x%x); you can turn the machine off.\n",
              (ULONG)Code);

@@ -16,16 +16,6 @@
 #include "hal.h"
 #include "../include/intrin.h"
 
-#define COM1_PORT 0x3F8
-#define UART_DATA 0
-#define UART_IER  1
-#define UART_FCR  2
-#define UART_LCR  3
-#define UART_MCR  4
-#define UART_LSR  5
-#define LSR_DATA_READY 0x01
-#define LSR_THR_EMPTY  0x20
-
 static BOOLEAN HalpSerialPresent;
 
 /* Program 115200 baud 8N1 with FIFOs. The boot code did the same, but the
@@ -33,12 +23,12 @@ static BOOLEAN HalpSerialPresent;
 void HalSerialInitialize(void)
 {
     __outbyte(COM1_PORT + UART_IER, 0x00);
-    __outbyte(COM1_PORT + UART_LCR, 0x80);
-    __outbyte(COM1_PORT + UART_DATA, 0x01);
+    __outbyte(COM1_PORT + UART_LCR, UART_LCR_DLAB);
+    __outbyte(COM1_PORT + UART_DATA, UART_DIVISOR_115200);
     __outbyte(COM1_PORT + UART_IER, 0x00);
-    __outbyte(COM1_PORT + UART_LCR, 0x03);
-    __outbyte(COM1_PORT + UART_FCR, 0xC7);
-    __outbyte(COM1_PORT + UART_MCR, 0x0B);
+    __outbyte(COM1_PORT + UART_LCR, UART_LCR_8N1);
+    __outbyte(COM1_PORT + UART_FCR, UART_FCR_ENABLE);
+    __outbyte(COM1_PORT + UART_MCR, UART_MCR_DTR_RTS_OUT2);
     /* A missing UART reads back 0xFF from every register. */
     HalpSerialPresent = __inbyte(COM1_PORT + UART_LSR) != 0xFF;
 }

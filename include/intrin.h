@@ -126,6 +126,7 @@ static inline void __clac(void)
 
 /* Control-register and MSR bits the kernel sets (Intel SDM Vol. 3A, 2.5). */
 #define CR0_WP       (1ULL << 16)
+#define CR0_PG       (1ULL << 31)
 #define CR4_PAE      (1ULL << 5)
 #define CR4_PGE      (1ULL << 7)
 #define CR4_OSFXSR   (1ULL << 9)
@@ -138,5 +139,16 @@ static inline void __clac(void)
 #define EFER_NXE     (1ULL << 11)
 #define MSR_GS_BASE        0xC0000101
 #define MSR_KERNEL_GS_BASE 0xC0000102
+
+/* EFLAGS.ID: CPUID exists when software can toggle it (Intel SDM Vol. 1, 19.1). */
+#define EFLAGS_ID    (1ULL << 21)
+
+/* CPUID leaves and feature bits the boot code checks (Intel SDM Vol. 2A,
+ * CPUID): leaf 1 EDX.PAE, leaf 0x80000001 EDX.NX and EDX.LM. */
+#define CPUID_EXTENDED_MAX_LEAF  0x80000000
+#define CPUID_EXTENDED_FEATURES  0x80000001
+#define CPUID_1_EDX_PAE          (1u << 6)
+#define CPUID_80000001_EDX_NX    (1u << 20)
+#define CPUID_80000001_EDX_LM    (1u << 29)
 
 #endif /* PAGODA_INTRIN_H */

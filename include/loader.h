@@ -13,7 +13,22 @@
 #include "ntdef.h"
 #include "ntstatus.h"
 
+/* Multiboot2 (specification 3.1 and 3.6). The magic GRUB leaves in EAX: */
 #define MULTIBOOT2_BOOTLOADER_MAGIC 0x36D76289u
+/* The header in the kernel image (boot/header.asm): magic, architecture,
+ * and the header tags it uses. */
+#define MULTIBOOT2_HEADER_MAGIC        0xE85250D6u
+#define MULTIBOOT2_ARCHITECTURE_I386   0    /* 32-bit protected mode */
+#define MULTIBOOT2_HEADER_TAG_END      0
+#define MULTIBOOT2_HEADER_TAG_INFORMATION_REQUEST 1
+/* The information tags GRUB hands over (the header requests these ones,
+ * kernel/bootinfo.c parses them). */
+#define MB2_TAG_END              0
+#define MB2_TAG_COMMAND_LINE     1
+#define MB2_TAG_BOOT_LOADER_NAME 2
+#define MB2_TAG_MODULE           3
+#define MB2_TAG_MEMORY_MAP       6
+#define MB2_TAG_ALIGNMENT        8  /* header and information tags alike */
 
 #define LOADER_MAX_MEMORY_RANGES 128
 #define LOADER_MAX_MODULES       8

@@ -38,16 +38,11 @@
 #include "../rtl/rtl.h"
 #include "../include/loader.h"
 
-/* Information tag types we act on (multiboot2 spec, 3.6.5 - 3.6.9). */
-#define MB2_TAG_END              0
-#define MB2_TAG_COMMAND_LINE     1
-#define MB2_TAG_BOOT_LOADER_NAME 2
-#define MB2_TAG_MODULE           3
-#define MB2_TAG_MEMORY_MAP       6
+/* The information tag types we act on (multiboot2 spec, 3.6.5 - 3.6.9) and
+ * MB2_TAG_ALIGNMENT are in include/loader.h, shared with boot/header.asm. */
 
 #define MB2_FIXED_PART_SIZE   8   /* total_size, reserved */
 #define MB2_TAG_HEADER_SIZE   8   /* type, size */
-#define MB2_TAG_ALIGNMENT     8
 #define MB2_END_TAG_SIZE      8
 #define MB2_MODULE_FIXED_SIZE 16  /* type, size, mod_start, mod_end; then the string */
 #define MB2_MMAP_FIXED_SIZE   16  /* type, size, entry_size, entry_version; then entries */

@@ -14,30 +14,18 @@
 #include "ki.h"
 
 static ULONG64 KiGdt[KGDT64_ENTRIES] __attribute__((aligned(16)));
-static KIDTENTRY64 KiIdt[256] __attribute__((aligned(16)));
+static KIDTENTRY64 KiIdt[KI_IDT_VECTORS] __attribute__((aligned(16)));
 KTSS64 KiTss __attribute__((aligned(16)));
 ULONG KeFeatureBits;
 
 static UCHAR KiIstStacks[4][KI_IST_STACK_SIZE] __attribute__((aligned(16)));
 
-extern const ULONG64 KiTrapStubs[256];
+extern const ULONG64 KiTrapStubs[KI_IDT_VECTORS];
 
 typedef struct __attribute__((packed)) _KDESCRIPTOR {
     USHORT Limit;
     ULONG64 Base;
 } KDESCRIPTOR;
-
-/* Code/data descriptor bits (Intel SDM Vol. 3A, 3.4.5): present, DPL, S=1,
- * type; L (bit 53) for 64-bit code; G and D/B for the 32-bit user code. */
-#define SEG_PRESENT   (1ULL << 47)
-#define SEG_DPL(n)    ((ULONG64)(n) << 45)
-#define SEG_S         (1ULL << 44)
-#define SEG_CODE      (0xAULL << 40)  /* execute/read */
-#define SEG_DATA      (0x2ULL << 40)  /* read/write */
-#define SEG_LONG      (1ULL << 53)
-#define SEG_DB        (1ULL << 54)
-#define SEG_GRAN      (1ULL << 55)
-#define SEG_LIMIT_MAX 0x000F00000000FFFFULL
 
 static void KiSetTssDescriptor(ULONG Index, PVOID Base, ULONG Limit)
 {
@@ -139,7 +127,7 @@ void KiInitializeCpu(void)
 
     KiLoadSegments();
 
-    for (ULONG Vector = 0; Vector < 256; Vector++) {
+    for (ULONG Vector = 0; Vector < KI_IDT_VECTORS; Vector++) {
         ULONG Ist = 0;
         if (Vector == KI_VECTOR_DOUBLE_FAULT)
             Ist = KI_IST_DOUBLE_FAULT;

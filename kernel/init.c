@@ -23,13 +23,9 @@
 LOADER_PARAMETER_BLOCK KeLoaderBlock;
 BOOT_OPTIONS KeBootOptions;
 
-/* The boot stack; threads get their own stacks later (with guard pages). */
-#define KI_BOOT_STACK_SIZE (16 * 1024)
+/* The boot stack (boot/start.asm starts KiSystemStartup at its top);
+ * threads get their own stacks later (with guard pages). */
 __attribute__((aligned(16))) UCHAR KiBootStack[KI_BOOT_STACK_SIZE];
-extern UCHAR KiBootStackTop[];
-__asm__(".globl KiBootStackTop\n"
-        ".set KiBootStackTop, KiBootStack + 16384\n");
-STATIC_ASSERT(KI_BOOT_STACK_SIZE == 16384);
 
 static void KiBootWarning(const char *Format, ...)
 {
@@ -50,8 +46,8 @@ static void KiReadBootInformation(ULONG_PTR MbiPhysical)
      * there (it runs in 32-bit mode): the physical address is a pointer. */
     const ULONG *Header = (const ULONG *)MbiPhysical;
     ULONG Readable = KI_MBI_MAX_SIZE;
-    if (MbiPhysical + Readable > 0x100000000ULL)
-        Readable = (ULONG)(0x100000000ULL - MbiPhysical);
+    if (MbiPhysical + Readable > KI_BOOT_IDENTITY_MAP_SIZE)
+        Readable = (ULONG)(KI_BOOT_IDENTITY_MAP_SIZE - MbiPhysical);
     if (Header[0] < Readable)
         Readable = Header[0] < 8 ? 8 : Header[0];
 
@@ -67,7 +63,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
 {
     KiBootTsc = __rdtsc(); /* make bench: boot_to_shell (kernel/kbench.c) */
     HalSerialInitialize();
-    HalVgaInitialize((PVOID)0xB8000);
+    HalVgaInitialize((PVOID)HAL_VGA_TEXT_PHYSICAL);
     KiInitializeCpu();
 
     DbgPrint("Pagoda: a teaching kernel for the Windows NT memory and driver model\n");
@@ -96,7 +92,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     /* Phase 1: processes and threads, then interrupts. From here on the
      * code runs as the System process's first thread and can be preempted. */
     KiInitializeTimers();
-    PsInitializeSystem(KiBootStackTop, KiBootStack);
+    PsInitializeSystem(KiBootStack + KI_BOOT_STACK_SIZE, KiBootStack);
     IoInitializeConsole();
     ExpInitializeExecutiveObjects();
     IoInitializeInitrd();

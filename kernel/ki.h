@@ -24,6 +24,37 @@
 #define KGDT64_R3_CODE   0x30
 #define KGDT64_SYS_TSS   0x40
 #define KGDT64_ENTRIES   12        /* TSS descriptors take two slots */
+#define RPL_MASK         3         /* a selector's requested privilege level */
+
+/* Code/data descriptor bits (Intel SDM Vol. 3A, 3.4.5): present, DPL, S=1,
+ * type; L (bit 53) for 64-bit code; G and D/B for the 32-bit user code. */
+#define SEG_PRESENT   (1ULL << 47)
+#define SEG_DPL(n)    ((ULONG64)(n) << 45)
+#define SEG_S         (1ULL << 44)
+#define SEG_CODE      (0xAULL << 40)  /* execute/read */
+#define SEG_DATA      (0x2ULL << 40)  /* read/write */
+#define SEG_LONG      (1ULL << 53)
+#define SEG_DB        (1ULL << 54)
+#define SEG_GRAN      (1ULL << 55)
+#define SEG_LIMIT_MAX 0x000F00000000FFFFULL
+
+/* The boot GDT's two descriptors (boot/start.asm): flat 4 GiB ring-0 64-bit
+ * code and data, enough to carry the processor into long mode until
+ * kernel/cpu.c loads the real GDT. */
+#define KI_BOOT_GDT_CODE64 \
+    (SEG_PRESENT | SEG_S | SEG_CODE | SEG_LONG | SEG_GRAN | SEG_LIMIT_MAX | SEG_DPL(0))
+#define KI_BOOT_GDT_DATA \
+    (SEG_PRESENT | SEG_S | SEG_DATA | SEG_DB | SEG_GRAN | SEG_LIMIT_MAX | SEG_DPL(0))
+
+/* ------------------------------------------------------------------------
+ * The boot path's memory layout, shared by boot/start.asm, linker.ld (both
+ * through kernel/x64/asmdefs.c) and kernel/init.c.
+ * ------------------------------------------------------------------------ */
+#define KI_KERNEL_LOAD_ADDRESS    0x100000ULL  /* physical: GRUB loads the image at 1 MiB */
+#define KI_BOOT_IDENTITY_MAP_SIZE (4ULL << 30) /* the boot page tables identity-map 4 GiB */
+#define KI_BOOT_PAGE_SHIFT        21           /* ... with 2 MiB pages (PDE.PS) */
+#define KI_BOOT_STACK32_SIZE      PAGE_SIZE    /* the 32-bit code's stack (boot/start.asm) */
+#define KI_BOOT_STACK_SIZE        (16 * 1024)  /* KiSystemStartup's stack (kernel/init.c) */
 
 /* Interrupt stack table slots (TSS.IST1..7) for traps that must not run on
  * a possibly broken stack (Intel SDM Vol. 3A, 7.14.5). */
@@ -60,6 +91,17 @@ typedef struct _KIDTENTRY64 {
     ULONG Reserved1;
 } KIDTENTRY64, *PKIDTENTRY64;
 STATIC_ASSERT(sizeof(KIDTENTRY64) == 16);
+#define KI_IDT_VECTORS       256   /* the IDT's gates, one stub each (kernel/x64/trap.asm) */
+#define KI_EXCEPTION_VECTORS 32    /* 0-31: reserved by Intel for exceptions */
+/* The exceptions for which the CPU pushes an error code (Intel SDM Vol. 3A,
+ * Table 7-1): #DF 8, #TS 10, #NP 11, #SS 12, #GP 13, #PF 14, #AC 17,
+ * #CP 21, #VC 29, #SX 30. The other stubs push a 0 in its place. */
+#define KI_ERROR_CODE_VECTORS                                                              \
+    ((1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | (1u << 14) |          \
+     (1u << 17) | (1u << 21) | (1u << 29) | (1u << 30))
+/* The "vector" a system call's KTRAP_FRAME carries (kernel/x64/syscall.asm):
+ * above every IDT vector, so no interrupt can be mistaken for it. */
+#define KI_SYSCALL_VECTOR    0x100
 
 /*
  * The trap frame: what kernel/x64/trap.asm leaves on the stack before it

@@ -4,8 +4,8 @@
 ; R11 = the user RFLAGS, IF cleared by IA32_FMASK, CS/SS = kernel, and
 ; RSP still the user's. The entry swaps GS, switches to the thread's kernel
 ; stack (KPCR.KernelRsp), and builds the same KTRAP_FRAME the trap stubs
-; build (vector KI_SYSCALL_VECTOR = 0x100), so kernel code sees one frame
-; format. KiSystemService(TrapFrame) dispatches through the service table
+; build (vector KI_SYSCALL_VECTOR, kernel/ki.h), so kernel code sees one
+; frame format. Offsets and selectors come from build/gen/asmdefs.inc. KiSystemService(TrapFrame) dispatches through the service table
 ; and leaves the status in TrapFrame->Rax.
 ;
 ; The way back uses SYSRET when it can (RCX = RIP, R11 = RFLAGS, fast) and
@@ -14,26 +14,21 @@
 ; the exit goes through IRETQ.
 
 bits 64
+%include "asmdefs.inc"
 %include "kernel/x64/ktrap.inc"
 section .text
 
 extern KiSystemService
 
-KPCR_USER_RSP   equ 0x10
-KPCR_KERNEL_RSP equ 0x18
-USER_CS         equ 0x33                ; KGDT64_R3_CODE | 3
-USER_SS         equ 0x2B                ; KGDT64_R3_DATA | 3
-KI_SYSCALL_VECTOR equ 0x100
-
 global KiSystemCall64
 KiSystemCall64:
     swapgs
-    mov [gs:KPCR_USER_RSP], rsp
-    mov rsp, [gs:KPCR_KERNEL_RSP]
-    push USER_SS                        ; the frame the CPU would push for an interrupt
-    push qword [gs:KPCR_USER_RSP]
+    mov [gs:KPCR_UserRsp], rsp
+    mov rsp, [gs:KPCR_KernelRsp]
+    push KGDT64_R3_DATA | RPL_MASK      ; the frame the CPU would push for an interrupt
+    push qword [gs:KPCR_UserRsp]
     push r11                            ; RFLAGS
-    push USER_CS
+    push KGDT64_R3_CODE | RPL_MASK
     push rcx                            ; RIP
     push 0                              ; error code
     push KI_SYSCALL_VECTOR
@@ -51,17 +46,17 @@ KiSystemCall64:
     ; (one that did, say a set-context on the current thread, must make
     ; KiSystemService return 1, and KiExitTrap restores the whole frame).
     pop rax
-    add rsp, 16                         ; RBX (live), RCX (the RIP below)
+    add rsp, KTRAP_FRAME_Rdx - KTRAP_FRAME_Rbx ; RBX (live), RCX (the RIP below)
     pop rdx
     pop rsi
     pop rdi
-    add rsp, 8                          ; RBP (live)
+    add rsp, KTRAP_FRAME_R8 - KTRAP_FRAME_Rbp ; RBP (live)
     pop r8
     pop r9
     pop r10
-    add rsp, 8 * 5 + 16                 ; R11 (RFLAGS below), R12-R15 (live), vector, error code
+    add rsp, KTRAP_FRAME_Rip - KTRAP_FRAME_R11 ; R11 (RFLAGS below), R12-R15 (live), vector, error code
     pop rcx                             ; RIP
-    add rsp, 8                          ; CS
+    add rsp, KTRAP_FRAME_EFlags - KTRAP_FRAME_SegCs ; CS
     pop r11                             ; RFLAGS
     pop rsp                             ; the user's RSP (SS is implied by SYSRET)
     swapgs

@@ -7,15 +7,18 @@
 ; uniform (pushes 0 where the CPU pushed no error code), pushes its vector
 ; number and jumps to KiTrapCommon, which saves the general registers in the
 ; order of KTRAP_FRAME (kernel/ki.h) and calls KiDispatchTrap(TrapFrame).
-; All decisions are made in C.
+; All decisions are made in C. Frame offsets, selectors' RPL and the vector
+; counts come from build/gen/asmdefs.inc (kernel/x64/asmdefs.c).
 
 bits 64
+%include "asmdefs.inc"
 %include "kernel/x64/ktrap.inc"
 section .text
 
 extern KiDispatchTrap
 
-; Vectors with a CPU error code: 8, 10-14, 17, 21, 29, 30.
+; TRAP_WITH_ERROR for the vectors whose error code the CPU pushes
+; (KI_ERROR_CODE_VECTORS, kernel/ki.h), TRAP_NO_ERROR for the others.
 %macro TRAP_NO_ERROR 1
 global KiTrap%1
 KiTrap%1:
@@ -31,43 +34,15 @@ KiTrap%1:
     jmp KiTrapCommon
 %endmacro
 
-TRAP_NO_ERROR 0
-TRAP_NO_ERROR 1
-TRAP_NO_ERROR 2
-TRAP_NO_ERROR 3
-TRAP_NO_ERROR 4
-TRAP_NO_ERROR 5
-TRAP_NO_ERROR 6
-TRAP_NO_ERROR 7
-TRAP_WITH_ERROR 8
-TRAP_NO_ERROR 9
-TRAP_WITH_ERROR 10
-TRAP_WITH_ERROR 11
-TRAP_WITH_ERROR 12
-TRAP_WITH_ERROR 13
-TRAP_WITH_ERROR 14
-TRAP_NO_ERROR 15
-TRAP_NO_ERROR 16
-TRAP_WITH_ERROR 17
-TRAP_NO_ERROR 18
-TRAP_NO_ERROR 19
-TRAP_NO_ERROR 20
-TRAP_WITH_ERROR 21
-TRAP_NO_ERROR 22
-TRAP_NO_ERROR 23
-TRAP_NO_ERROR 24
-TRAP_NO_ERROR 25
-TRAP_NO_ERROR 26
-TRAP_NO_ERROR 27
-TRAP_NO_ERROR 28
-TRAP_WITH_ERROR 29
-TRAP_WITH_ERROR 30
-TRAP_NO_ERROR 31
-
-; Vectors 32-255: device and software interrupts (never an error code).
-%assign i 32
-%rep 224
+; Vectors 0-31 are exceptions; 32-255 device and software interrupts
+; (never an error code).
+%assign i 0
+%rep KI_IDT_VECTORS
+%if i < KI_EXCEPTION_VECTORS && (KI_ERROR_CODE_VECTORS >> i) & 1
+TRAP_WITH_ERROR i
+%else
 TRAP_NO_ERROR i
+%endif
 %assign i i + 1
 %endrep
 
@@ -77,7 +52,7 @@ TRAP_NO_ERROR i
 ; swapgs makes gs:0 the processor control region again (and the way out
 ; swaps back).
 KiTrapCommon:
-    test byte [rsp + 24], 3         ; CS of the interrupted code
+    test byte [rsp + KTRAP_FRAME_SegCs - KTRAP_FRAME_Vector], RPL_MASK ; CS of the interrupted code
     jz .kernel_entry
     swapgs
 .kernel_entry:
@@ -92,8 +67,8 @@ KiTrapCommon:
 global KiExitTrap
 KiExitTrap:                         ; RSP = a KTRAP_FRAME to return through
     KTRAP_POP_REGISTERS
-    add rsp, 16                     ; vector and error code
-    test byte [rsp + 8], 3          ; returning to ring 3?
+    add rsp, KTRAP_FRAME_Rip - KTRAP_FRAME_Vector ; vector and error code
+    test byte [rsp + KTRAP_FRAME_SegCs - KTRAP_FRAME_Rip], RPL_MASK ; returning to ring 3?
     jz .kernel_exit
     swapgs
 .kernel_exit:
@@ -111,7 +86,7 @@ section .rodata
 global KiTrapStubs
 KiTrapStubs:
 %assign i 0
-%rep 256
+%rep KI_IDT_VECTORS
     dq KiTrap %+ i
 %assign i i + 1
 %endrep

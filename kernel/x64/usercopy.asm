@@ -24,9 +24,8 @@
 ; on entry (the ABI guarantees it; trap entry does cld).
 
 bits 64
+%include "asmdefs.inc"                  ; STATUS_ACCESS_VIOLATION (include/ntstatus.h)
 section .text
-
-STATUS_ACCESS_VIOLATION equ 0xC0000005
 
 ; One exception-table entry: fault at %1, resume at %2.
 %macro EX_TABLE_ENTRY 2
