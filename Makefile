@@ -45,7 +45,7 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_aspace.c tests/kernel/test_virtual.c \
 	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c tests/kernel/test_probe.c \
 	tests/kernel/test_dpc_timer.c tests/kernel/test_sched.c tests/kernel/test_event.c tests/kernel/test_ob.c \
-	tests/kernel/test_ntservices.c tests/kernel/kbench.c
+	tests/kernel/test_ntservices.c tests/kernel/test_symbols.c tests/kernel/kbench.c
 
 KERNEL_OBJS := $(patsubst %.asm,$(BUILD)/obj/%.o,$(BOOT_ASM) $(KERNEL_ASM)) \
 	$(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C) $(HAL_C) $(OB_C) $(PS_C) $(EX_C) $(IO_C) $(MM_C) \
@@ -62,7 +62,8 @@ HOST_SRCS_pool     := mm/poolcore.c
 HOST_SRCS_pfn      := mm/pfn.c
 HOST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS))
 
-.PHONY: all run debug gdb test host-test ktest check-layers bench tools help clean format asmlint FORCE
+.PHONY: all run debug gdb test host-test host-bins ktest check-layers bench grade student tools help clean \
+	format asmlint FORCE
 all: $(BUILD)/kernel.elf $(BUILD)/initrd.tar $(BUILD)/pagoda.iso
 
 # ---------------------------------------------------------------- kernel
@@ -201,6 +202,8 @@ $(BUILD)/host/test_%: tests/host/test_%.c tests/host/htest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $< $(HOST_SRCS_$*) -o $@
 
+host-bins: $(HOST_BINS)
+
 host-test: $(HOST_BINS)
 	@for t in $(HOST_BINS); do $$t || exit 1; done
 
@@ -219,6 +222,14 @@ test: tools all $(HOST_BINS) asmlint
 check-layers:
 	$(PYTHON) tools/check_layers.py
 	$(PYTHON) tools/check_layers.py --self-test
+
+# The course labs (docs/labs/): grade one, or write a student tree.
+grade: tools all $(HOST_BINS)
+	$(PYTHON) tests/grade.py $(if $(LAB),--lab $(LAB)) $(if $(TEST),--test $(TEST))
+
+student:
+	@[ -n "$(LAB)" ] && [ -n "$(DIR)" ] || { echo "usage: make student LAB=N DIR=path"; exit 2; }
+	$(PYTHON) tools/mklab.py $(LAB) $(DIR)
 
 ktest: tools all
 	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar --only ktest
@@ -253,6 +264,9 @@ help:
 	@echo "  make host-test  only the host unit tests"
 	@echo "  make check-layers  only the layering and function-length check (and its self-test)"
 	@echo "  make asmlint    check that the assembly takes its numbers from build/gen/asmdefs.inc"
+	@echo "  make grade      LAB=N [TEST=name]: run a lab's graded tests and score them"
+	@echo "                  (in a student tree LAB defaults to its lab; docs/labs/)"
+	@echo "  make student    LAB=N DIR=path: write the student tree for lab N"
 	@echo "  make bench      benchmarks under -icount (instructions per operation, vs targets"
 	@echo "                  and Linux); figures in build/bench.json (docs/performance.md)"
 	@echo "  make tools      install missing tools (qemu, nasm, grub, xorriso, mtools, gdb)"

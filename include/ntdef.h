@@ -83,6 +83,14 @@ typedef LARGE_INTEGER PHYSICAL_ADDRESS, *PPHYSICAL_ADDRESS;
  * error under -Werror. The one spelling in the tree; the WDK's SAL calls it
  * _Must_inspect_result_. */
 #define MUST_INSPECT_RESULT __attribute__((warn_unused_result))
+/*
+ * Course labs (docs/labs/): the staff tree marks each lab's solution with
+ *     #if PAGODA_SOLUTION(N) ... solution ... #else ... stub ... #endif
+ * and tools/mklab.py turns the markers into a student tree for one lab
+ * (solutions of earlier labs kept, stubs from that lab on, markers gone).
+ * In the staff tree every solution is compiled.
+ */
+#define PAGODA_SOLUTION(Lab) 1
 
 /* Build a pool tag from four characters the way drivers write it: 'Tag1'
  * in C is a multi-character constant, so we provide a portable form. */

@@ -18,8 +18,15 @@ extern const KSYMBOL KiSymbolTable[];
 extern const ULONG KiSymbolCount;
 extern const char KiSymbolNames[];
 
+/*
+ * Find the kernel symbol containing Address: its name (in the image, never
+ * freed), with *Offset = Address - the symbol's start; NULL (and *Offset
+ * untouched) when Address is in no symbol. Any IRQL: the table is read-only
+ * data in the image.
+ */
 const char *KeLookupSymbol(ULONG_PTR Address, ULONG_PTR *Offset)
 {
+#if PAGODA_SOLUTION(1)
     ULONG Low = 0, High = KiSymbolCount;
 
     /* Binary search for the last symbol at or below Address. */
@@ -37,6 +44,14 @@ const char *KeLookupSymbol(ULONG_PTR Address, ULONG_PTR *Offset)
         return NULL;
     *Offset = Address - Symbol->Address;
     return &KiSymbolNames[Symbol->NameOffset];
+#else
+    /* Lab 1: find the symbol in KiSymbolTable (sorted by Address; each
+     * entry covers [Address, Address + Size)) and its name in
+     * KiSymbolNames. Until then, backtraces show bare addresses. */
+    UNREFERENCED_PARAMETER(Address);
+    UNREFERENCED_PARAMETER(Offset);
+    return NULL;
+#endif /* PAGODA_SOLUTION(1) */
 }
 
 void KePrintSymbol(ULONG_PTR Address)

@@ -28,6 +28,10 @@ Steps (--only takes a substring of these names; repeat it or use commas):
   gdb       QEMU waiting for gdb on a free port, kernel command line `quiet`;
             tools/gdb/test_backtrace.py checks hbreak KiSystemStartup, then a
             backtrace from MmInitSystem, then the pagoda-pte command.
+  labs      tests/check_labs.py: for every lab of tests/labs.py, its markers
+            and handout, full marks for the staff tree (tests/grade.py), and
+            the student tree (tools/mklab.py) built without a warning and
+            scoring exactly what its handout says is given.
 
 Results are printed as they come ("PASS name", "FAIL name: why" followed by
 indented details, "SKIP name: why"); the last line is "N passed, N failed"
@@ -61,7 +65,7 @@ MKISO = ROOT / "tools" / "mkiso.sh"
 QEMU = ROOT / "tools" / "qemu.sh"
 GDB_TEST = ROOT / "tools" / "gdb" / "test_backtrace.py"
 
-STEPS = ("layers", "host", "ktest", "bugcheck", "mem", "gdb", "user", "shell", "bench")
+STEPS = ("layers", "host", "ktest", "bugcheck", "mem", "gdb", "user", "shell", "bench", "labs")
 
 EXIT_SUCCESS, EXIT_TESTS_FAILED, EXIT_BUGCHECK, EXIT_CANNOT_BOOT, EXIT_GRUB = (
     33, 35, 37, 39, 41)
@@ -842,6 +846,9 @@ def main(argv):
                 h.submit(step_shell, h)
             if "bench" in steps:
                 h.submit(step_bench, h)
+            if "labs" in steps:
+                import check_labs
+                check_labs.step_labs(h)
             if "mem" in steps:
                 for size in [s for s in args.mem_sizes.split(",") if s]:
                     h.submit(h.step_mem, size)

@@ -138,20 +138,6 @@ KTEST(paging, map_and_unmap_a_system_page)
     MmFreePhysicalPage(Pfn);
 }
 
-KTEST(paging, symbols_resolve)
-{
-    ULONG_PTR Offset = 1;
-    const char *Name = KeLookupSymbol((ULONG_PTR)KiSystemStartup, &Offset);
-    KT_ASSERT(Name != NULL);
-    KT_ASSERT(strcmp(Name, "KiSystemStartup") == 0);
-    KT_ASSERT_EQ(Offset, 0);
-    Name = KeLookupSymbol((ULONG_PTR)MmDumpPte + 3, &Offset);
-    KT_ASSERT(Name != NULL && strcmp(Name, "MmDumpPte") == 0);
-    KT_ASSERT_EQ(Offset, 3);
-    KT_ASSERT(KeLookupSymbol(0x1000, &Offset) == NULL);
-    MmDumpPte((PVOID)KiSystemStartup); /* visible in the log, as !pte shows it */
-}
-
 KTEST(boot, loader_block_describes_this_boot)
 {
     KT_ASSERT(KeLoaderBlock.HasMemoryMap);
