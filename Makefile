@@ -62,8 +62,8 @@ HOST_SRCS_pool     := mm/poolcore.c
 HOST_SRCS_pfn      := mm/pfn.c
 HOST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS))
 
-.PHONY: all run debug gdb test host-test host-bins ktest check-layers bench grade student tools help clean \
-	format asmlint FORCE
+.PHONY: all run debug gdb test host-test host-bins ktest check-layers bench grade student pictures tools \
+	help clean format asmlint FORCE
 all: $(BUILD)/kernel.elf $(BUILD)/initrd.tar $(BUILD)/pagoda.iso
 
 # ---------------------------------------------------------------- kernel
@@ -223,6 +223,11 @@ check-layers:
 	$(PYTHON) tools/check_layers.py
 	$(PYTHON) tools/check_layers.py --self-test
 
+# Pictures of a live system (tools/pictures.py): two processes' page tables
+# side by side, physical memory by use; SVG (and PNG with rsvg-convert).
+pictures: tools all
+	$(PYTHON) tools/pictures.py --out $(BUILD)/pictures
+
 # The course labs (docs/labs/): grade one, or write a student tree.
 grade: tools all $(HOST_BINS)
 	$(PYTHON) tests/grade.py $(if $(LAB),--lab $(LAB)) $(if $(TEST),--test $(TEST))
@@ -267,6 +272,7 @@ help:
 	@echo "  make grade      LAB=N [TEST=name]: run a lab's graded tests and score them"
 	@echo "                  (in a student tree LAB defaults to its lab; docs/labs/)"
 	@echo "  make student    LAB=N DIR=path: write the student tree for lab N"
+	@echo "  make pictures   draw two live address spaces and physical memory (build/pictures/)"
 	@echo "  make bench      benchmarks under -icount (instructions per operation, vs targets"
 	@echo "                  and Linux); figures in build/bench.json (docs/performance.md)"
 	@echo "  make tools      install missing tools (qemu, nasm, grub, xorriso, mtools, gdb)"

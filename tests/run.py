@@ -28,6 +28,9 @@ Steps (--only takes a substring of these names; repeat it or use commas):
   gdb       QEMU waiting for gdb on a free port, kernel command line `quiet`;
             tools/gdb/test_backtrace.py checks hbreak KiSystemStartup, then a
             backtrace from MmInitSystem, then the pagoda-pte command.
+  pictures  tools/pictures.py --check: two vademo processes map the same
+            virtual pages to different frames, their PML4s share the system
+            half, the self-map points at each one's own PML4; then the SVGs.
   labs      tests/check_labs.py: for every lab of tests/labs.py, its markers
             and handout, full marks for the staff tree (tests/grade.py), and
             the student tree (tools/mklab.py) built without a warning and
@@ -65,7 +68,8 @@ MKISO = ROOT / "tools" / "mkiso.sh"
 QEMU = ROOT / "tools" / "qemu.sh"
 GDB_TEST = ROOT / "tools" / "gdb" / "test_backtrace.py"
 
-STEPS = ("layers", "host", "ktest", "bugcheck", "mem", "gdb", "user", "shell", "bench", "labs")
+STEPS = ("layers", "host", "ktest", "bugcheck", "mem", "gdb", "user", "shell", "bench", "labs",
+         "pictures")
 
 EXIT_SUCCESS, EXIT_TESTS_FAILED, EXIT_BUGCHECK, EXIT_CANNOT_BOOT, EXIT_GRUB = (
     33, 35, 37, 39, 41)
@@ -797,6 +801,25 @@ def step_shell(h):
         c.close()
 
 
+def step_pictures(h):
+    """tools/pictures.py --check: boot vademo, read two processes' page tables
+    and the PFN database through gdb, check what the pictures claim and
+    draw them."""
+    out = h.build / "pictures"
+    try:
+        p = subprocess.run([sys.executable, str(ROOT / "tools" / "pictures.py"), "--check",
+                            "--out", str(out)], cwd=ROOT, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=h.args.timeout, start_new_session=True)
+    except subprocess.TimeoutExpired:
+        return h.report.fail("pictures", "tools/pictures.py timed out")
+    text = p.stdout.decode(errors="replace")
+    if p.returncode != 0:
+        return h.report.fail("pictures", "tools/pictures.py failed",
+                             ["| " + l for l in text.splitlines() if l.strip()][-15:])
+    h.report.ok("pictures", ["| " + l for l in text.splitlines() if l.strip()])
+
+
 def main(argv):
     args = parse_args(argv)
     steps = [s for s in STEPS if not args.only or any(o in s for o in args.only)]
@@ -846,6 +869,8 @@ def main(argv):
                 h.submit(step_shell, h)
             if "bench" in steps:
                 h.submit(step_bench, h)
+            if "pictures" in steps:
+                h.submit(step_pictures, h)
             if "labs" in steps:
                 import check_labs
                 check_labs.step_labs(h)

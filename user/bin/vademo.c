@@ -13,6 +13,12 @@
  * Meanwhile the parent reads both children's PTEs by process id and prints
  * them side by side: same VA, different frames, because each process has
  * its own page tables.
+ *
+ * "vademo MS" holds the pages for MS milliseconds instead of 1.5 s, and
+ * waits a second before starting the children, so that an observer
+ * (tools/pictures.py, or you in gdb) can look before and during: the
+ * parent prints "vademo: children start in 1 s" and, once both children
+ * have printed their frames, "vademo: holding for MS ms".
  */
 #include "pagoda.h"
 
@@ -42,7 +48,7 @@ static ULONG64 Frame(ULONG64 Pte)
     return (Pte >> 12) & 0xFFFFFFFFFULL;
 }
 
-static int Child(char Letter)
+static int Child(char Letter, int HoldMs)
 {
     PVOID Base = (PVOID)DEMO_VA;
     SIZE_T Size = DEMO_PAGES * PAGE_SIZE;
@@ -74,7 +80,7 @@ static int Child(char Letter)
             printf("%c: VA 0x%llX -> no PTE\n", Letter, Va);
     }
     /* Stay alive while the other child writes the same addresses. */
-    PgSleep(1500);
+    PgSleep(HoldMs);
     for (SIZE_T I = 0; I < Size; I++)
         Bad += ((volatile char *)Base)[I] != Letter;
     printf("%c: my %d pages still hold only '%c': %s\n", Letter, DEMO_PAGES, Letter,
@@ -92,11 +98,18 @@ int main(int Argc, char **Argv, char **Envp)
     UNREFERENCED_PARAMETER(Envp);
 
     if (Argc >= 3 && !strcmp(Argv[1], "child"))
-        return Child(Argv[2][0]);
+        return Child(Argv[2][0], Argc >= 4 ? atoi(Argv[3]) : 1500);
 
+    int HoldMs = Argc >= 2 ? atoi(Argv[1]) : 0;
+    if (HoldMs > 0) {
+        printf("vademo: children start in 1 s\n");
+        PgSleep(1000);
+    }
     for (int C = 0; C < 2; C++) {
-        Status = PgSpawn("/bin/vademo", C == 0 ? "vademo child A" : "vademo child B", 0,
-                         &Process[C], &Pid[C]);
+        char CommandLine[48];
+        snprintf(CommandLine, sizeof(CommandLine), "vademo child %c %d", 'A' + C,
+                 HoldMs > 0 ? HoldMs : 1500);
+        Status = PgSpawn("/bin/vademo", CommandLine, 0, &Process[C], &Pid[C]);
         if (!NT_SUCCESS(Status)) {
             printf("vademo: cannot start child %c: %x\n", 'A' + C, (ULONG)Status);
             return 1;
@@ -122,6 +135,8 @@ int main(int Argc, char **Argv, char **Envp)
                    DEMO_VA + I * PAGE_SIZE, Frame(Info[0][I].Entry[3]), Pid[0],
                    Frame(Info[1][I].Entry[3]), Pid[1]);
         printf("same virtual addresses, different frames: each process has its own page tables\n\n");
+        if (HoldMs > 0)
+            printf("vademo: holding for %d ms\n", HoldMs);
     } else {
         printf("vademo: could not read both children's PTEs\n");
     }
