@@ -132,6 +132,7 @@ ULONG64 MmZeroedPagesServed, MmPagesZeroedOnDemand;
 
 PFN_NUMBER MiRemoveZeroPage(MI_PFN_USAGE Usage)
 {
+#if PAGODA_SOLUTION(3)
     KIRQL OldIrql = MI_LOCK_PFN();
     PFN_NUMBER Pfn = MiRemoveHead(&MmZeroedPageListHead, Usage);
     if (Pfn != MM_EMPTY_LIST) {
@@ -145,6 +146,20 @@ PFN_NUMBER MiRemoveZeroPage(MI_PFN_USAGE Usage)
     }
     MI_UNLOCK_PFN(OldIrql);
     return Pfn;
+#else
+    /* Lab 3: take a frame from the zeroed list when it has one (count it in
+     * MmZeroedPagesServed); only when it is empty, take a free frame and
+     * zero it here (MmPagesZeroedOnDemand). Until then every frame is
+     * zeroed on demand, which works but makes each caller pay for it. */
+    KIRQL OldIrql = MI_LOCK_PFN();
+    PFN_NUMBER Pfn = MiRemoveHead(&MmFreePageListHead, Usage);
+    if (Pfn == MM_EMPTY_LIST)
+        Pfn = MiRemoveHead(&MmZeroedPageListHead, Usage);
+    if (Pfn != MM_EMPTY_LIST)
+        MiZeroPhysicalPage(Pfn);
+    MI_UNLOCK_PFN(OldIrql);
+    return Pfn;
+#endif /* PAGODA_SOLUTION(3) */
 }
 
 /*
@@ -155,6 +170,7 @@ PFN_NUMBER MiRemoveZeroPage(MI_PFN_USAGE Usage)
  */
 BOOLEAN MiZeroOneFreePage(void)
 {
+#if PAGODA_SOLUTION(3)
     KIRQL OldIrql = MI_LOCK_PFN();
     PFN_NUMBER Pfn = MmFreePageListHead.Flink;
     if (Pfn == MM_EMPTY_LIST) {
@@ -166,6 +182,13 @@ BOOLEAN MiZeroOneFreePage(void)
     MiInsertPageInList(&MmZeroedPageListHead, Pfn);
     MI_UNLOCK_PFN(OldIrql);
     return TRUE;
+#else
+    /* Lab 3: move one frame from the free list to the zeroed list, zeroing
+     * it on the way (MiZeroPhysicalPage), under the PFN lock; FALSE when
+     * the free list is empty. Until then the zero-page thread finds
+     * nothing to do. */
+    return FALSE;
+#endif /* PAGODA_SOLUTION(3) */
 }
 
 void MiInsertPageInFreeList(PFN_NUMBER Pfn)

@@ -386,6 +386,7 @@ ULONG64 MmGetPhysicalAddress(const void *Va)
  * entry - or at a large page, whose "table" below is data - never faults. */
 static void MiWalkCurrentPageTables(const void *Va, PMM_PTE_WALK Walk)
 {
+#if PAGODA_SOLUTION(2)
     const PMMPTE Entries[4] = {MiGetPxeAddress(Va), MiGetPpeAddress(Va), MiGetPdeAddress(Va),
                                MiGetPteAddress(Va)};
     for (ULONG Level = 0; Level < 4; Level++) {
@@ -400,6 +401,15 @@ static void MiWalkCurrentPageTables(const void *Va, PMM_PTE_WALK Walk)
         if ((Level == 1 || Level == 2) && Entry.u.Hard.LargePage)
             break;
     }
+#else
+    /* Lab 2: fill Walk with the entries that translate Va, PML4E first,
+     * reading each through the self-map (MiGetPxeAddress ... MiGetPteAddress
+     * in mm/mi.h): its self-map address in EntryAddress[], its value in
+     * Entry[], the count in Levels; stop after a not-present entry or a
+     * large page. Until then every walk reports no level at all. */
+    UNREFERENCED_PARAMETER(Va);
+    Walk->Levels = 0;
+#endif /* PAGODA_SOLUTION(2) */
 }
 
 /* The VM mutex keeps the user half's tables from being created or freed
@@ -419,6 +429,7 @@ NTSTATUS MmWalkPageTables(PMMADDRESS_SPACE AddressSpace, ULONG64 Va, PMM_PTE_WAL
     return STATUS_SUCCESS;
 }
 
+#if PAGODA_SOLUTION(2)
 static void MiPrintEntryFlags(MMPTE Entry)
 {
     if (!Entry.u.Hard.Valid) {
@@ -432,6 +443,9 @@ static void MiPrintEntryFlags(MMPTE Entry)
              Entry.u.Hard.LargePage ? " large" : "",
              Entry.u.Hard.CacheDisable ? " uncached" : "");
 }
+#else
+/* Lab 2: helpers for MmDumpPte, if you want them, go here. */
+#endif /* PAGODA_SOLUTION(2) */
 
 /*
  * Print each level for Va as WinDbg's !pte does: where the entry lives (its
@@ -439,6 +453,7 @@ static void MiPrintEntryFlags(MMPTE Entry)
  */
 void MmDumpPte(const void *Va)
 {
+#if PAGODA_SOLUTION(2)
     static const char *const Names[4] = {"PXE", "PPE", "PDE", "PTE"};
     PMMPTE Levels[4] = {MiGetPxeAddress(Va), MiGetPpeAddress(Va), MiGetPdeAddress(Va),
                         MiGetPteAddress(Va)};
@@ -462,4 +477,10 @@ void MmDumpPte(const void *Va)
         if (!Entry.u.Hard.Valid || (Level > 0 && Level < 3 && Entry.u.Hard.LargePage))
             return;
     }
+#else
+    /* Lab 2: print each level as the solution's format in docs/labs/lab2.md
+     * shows (the entry's name and index, its self-map address, its value,
+     * its flags), stopping where the walk stops. */
+    DbgPrint("MmDumpPte(%p): not written yet (lab 2)\n", Va);
+#endif /* PAGODA_SOLUTION(2) */
 }

@@ -91,8 +91,9 @@ class Grader:
     # -- the kinds of graded test -----------------------------------------
 
     def ktest(self, t, timeout):
-        """Boot with ktest=PATTERN: every selected test passes, and at least
-        t.count of them ran (a stub must not pass by removing tests)."""
+        """Boot with ktest=PATTERN: every selected test passes, at least
+        t.count of them ran (a stub must not pass by removing tests), and
+        each t.expect_text regex matches a line of the log."""
         b = self.h.boot("grade-" + t.name, ["ktest=" + t.pattern], timeout=timeout)
         passed = [m.group(1) for m in map(run.RE_PASS.search, b.lines) if m]
         failed = [(m.group(1), m.group(2)) for m in map(run.RE_FAIL.search, b.lines) if m]
@@ -104,6 +105,13 @@ class Grader:
         if len(passed) < t.count:
             return Outcome(False, "only %d of the %d tests matching %s ran"
                            % (len(passed), t.count, t.pattern), b.log)
+        return self.expect_lines(t, b)
+
+    def expect_lines(self, t, b):
+        """Each of t.expect_text (a regex) matches some line of the log."""
+        for text in t.expect_text:
+            if not any(re.search(text, l) for l in b.lines):
+                return Outcome(False, "the log has no line matching %r" % text, b.log)
         return Outcome(True, "", b.log)
 
     def bugcheck(self, t, timeout):
@@ -114,10 +122,7 @@ class Grader:
         if b.rc != run.EXIT_BUGCHECK or code != t.code:
             got = "STOP 0x%08X" % code if code is not None else b.ending()[0]
             return Outcome(False, "expected STOP 0x%08X, got %s" % (t.code, got), b.log)
-        for text in t.expect_text:
-            if not any(re.search(text, l) for l in b.lines):
-                return Outcome(False, "the bugcheck screen does not show %r" % text, b.log)
-        return Outcome(True, "", b.log)
+        return self.expect_lines(t, b)
 
     def host(self, t, timeout):
         """A host unit-test program: its selected tests all PASS."""

@@ -6,8 +6,9 @@ gets (tests that already pass before the student writes anything; the
 handout states the same number, and `make test` checks both).
 
 Kinds of graded test (tests/grade.py runs them):
-  ktest     boot with ktest=PATTERN; every selected in-kernel test passes
-            and at least `count` of them ran
+  ktest     boot with ktest=PATTERN; every selected in-kernel test passes,
+            at least `count` of them ran, and each `expect_text` regex
+            matches a line of the serial log
   bugcheck  boot with ktest=PATTERN (one KTEST_BUGCHECK test); the system
             stops with `code`, and the screen shows each `expect_text` regex
   host      run build/host/PATTERN; the tests whose names match `select`
@@ -42,5 +43,30 @@ LABS[1] = Lab(
         Test("l1.backtrace", 40, "bugcheck", "bugcheck.explicit_call", code=0xE2,
              expect_text=[r"#0\s+0x[0-9a-f]+ ktest_bugcheck_explicit_call\+0x",
                           r"#\d+\s+0x[0-9a-f]+ KiSystemStartup\+0x"]),
+    ],
+    given=0)
+
+LABS[2] = Lab(
+    "Address translation: the four-level walk through the self-map",
+    [
+        Test("l2.walk", 70, "ktest", "translation.kernel_*,translation.each_*,translation.walk_*,"
+             "translation.the_self_map_*,translation.non_canonical_*", count=5),
+        Test("l2.dump", 30, "ktest", "translation.dump_prints_every_level",
+             expect_text=[r"^VA FFFFFFFF'80[0-9A-F]{6}\s*$",
+                          r"^  PXE\[1ff\] at FFFFF6FB'7DBEDFF8 = [0-9a-f]{16}  pfn [0-9a-f]+ RW X  kernel",
+                          r"^  PTE\[[0-9a-f]{3}\] at FFFFF6FF'[0-9A-F]{8} = [0-9a-f]{16}  pfn [0-9a-f]+ R- X  kernel",
+                          r"^  PXE\[100\] at FFFFF6FB'7DBED800 = 0{16}  not present"]),
+    ],
+    given=0)
+
+LABS[3] = Lab(
+    "Physical memory: the PFN database, the free and zeroed lists, the zero-page thread",
+    [
+        Test("l3.zero-one-page", 30, "ktest",
+             "zeroing.one_step_moves_the_free_head_to_the_zeroed_list_zeroed"),
+        Test("l3.zeroed-first", 30, "ktest",
+             "zeroing.zeroed_list_serves_first_without_zeroing_again"),
+        Test("l3.on-demand", 20, "ktest", "zeroing.empty_zeroed_list_means_zeroing_on_demand"),
+        Test("l3.thread", 20, "ktest", "zeroing.the_zero_page_thread_refills_the_zeroed_list"),
     ],
     given=0)
