@@ -75,17 +75,28 @@ static BOOLEAN MiIsValidProbeAlignment(ULONG Alignment)
  */
 static BOOLEAN MiIsUserRange(ULONG_PTR Start, SIZE_T Length)
 {
+#if PAGODA_SOLUTION(8)
     ULONG_PTR End = Start + Length;
 
     if (End < Start)
         return FALSE; /* wraps around */
     return Start >= MM_LOWEST_USER_ADDRESS && End <= MM_USER_PROBE_ADDRESS;
+#else
+    /* Lab 8: TRUE only when [Start, Start + Length) lies inside
+     * [MM_LOWEST_USER_ADDRESS, MM_USER_PROBE_ADDRESS) without wrapping.
+     * Until then every pointer is trusted: a caller can hand the kernel a
+     * kernel address and read or overwrite kernel memory. */
+    UNREFERENCED_PARAMETER(Start);
+    UNREFERENCED_PARAMETER(Length);
+    return TRUE;
+#endif /* PAGODA_SOLUTION(8) */
 }
 
 /* The checks both probes share, in NT's order: alignment first, then the
  * range. Length > 0. */
 static NTSTATUS MiCheckProbe(ULONG_PTR Address, SIZE_T Length, ULONG Alignment)
 {
+#if PAGODA_SOLUTION(8)
     /* The alignment is the caller's constant (the size of the structure it
      * expects), not user input: a bad one is a kernel bug. */
     ASSERT(MiIsValidProbeAlignment(Alignment));
@@ -94,6 +105,15 @@ static NTSTATUS MiCheckProbe(ULONG_PTR Address, SIZE_T Length, ULONG Alignment)
     if (!MiIsUserRange(Address, Length))
         return STATUS_ACCESS_VIOLATION;
     return STATUS_SUCCESS;
+#else
+    /* Lab 8: a misaligned Address is STATUS_DATATYPE_MISALIGNMENT, a range
+     * outside the user half STATUS_ACCESS_VIOLATION (check the alignment
+     * first, as NT does). */
+    ASSERT(MiIsValidProbeAlignment(Alignment));
+    UNREFERENCED_PARAMETER(Address);
+    UNREFERENCED_PARAMETER(Length);
+    return STATUS_SUCCESS;
+#endif /* PAGODA_SOLUTION(8) */
 }
 
 /* A kernel buffer handed to a copy: in the system half, not wrapping.
@@ -142,6 +162,7 @@ NTSTATUS ProbeForWrite(PVOID Address, SIZE_T Length, ULONG Alignment)
     if (!NT_SUCCESS(Status))
         return Status;
 
+#if PAGODA_SOLUTION(8)
     /* The first byte, then the first byte of each following page up to
      * the one holding the last byte. */
     ULONG_PTR Va = (ULONG_PTR)Address;
@@ -154,6 +175,12 @@ NTSTATUS ProbeForWrite(PVOID Address, SIZE_T Length, ULONG Alignment)
             return STATUS_SUCCESS;
         Va = (ULONG_PTR)PAGE_ALIGN(Va) + PAGE_SIZE;
     }
+#else
+    /* Lab 8: touch one byte of every page of the buffer with
+     * KiProbeUserByteForWrite, so a page that cannot be written fails now.
+     * Until then a read-only buffer is only found out by the copy. */
+    return STATUS_SUCCESS;
+#endif /* PAGODA_SOLUTION(8) */
 }
 
 /*

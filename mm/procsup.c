@@ -161,6 +161,7 @@ free_space:
  * self-map (AddressSpace is current). */
 static void MiDeleteUserHalf(PMMADDRESS_SPACE AddressSpace)
 {
+#if PAGODA_SOLUTION(7)
     /* Each table page's PFN entry counts its entries in use
      * (UsedPageTableEntries): a scan stops once it has seen them all, so a
      * mostly empty table costs a few reads, not 512. */
@@ -204,6 +205,14 @@ static void MiDeleteUserHalf(PMMADDRESS_SPACE AddressSpace)
         }
         MiInsertPageInFreeList(PdptPfn);
     }
+#else
+    /* Lab 7: free every page and every page-table page of the user half
+     * (PML4 slots 0-255) of the current address space, through the
+     * self-map, and count the pages in AddressSpace->ResidentPages. The
+     * shared user data frame is the system's: never free it. Until then
+     * every process leaks its frames when it ends. */
+    UNREFERENCED_PARAMETER(AddressSpace);
+#endif /* PAGODA_SOLUTION(7) */
 }
 
 void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace)
