@@ -70,3 +70,25 @@ LABS[3] = Lab(
         Test("l3.thread", 20, "ktest", "zeroing.the_zero_page_thread_refills_the_zeroed_list"),
     ],
     given=0)
+
+LABS[7] = Lab(
+    "Address spaces: a process's page tables, from creation to the last frame",
+    [
+        Test("l7.same-va", 30, "ktest", "aspace.two_processes_same_va_private_frames"),
+        Test("l7.teardown", 40, "ktest", "aspace.create_and_destroy_1000_with_memory_committed",
+             timeout=300),
+        Test("l7.probe-cleanup", 30, "ktest", "probe.cleanup_returns_every_page"),
+    ],
+    given=0)
+
+LABS[8] = Lab(
+    "System calls and user memory: probing and capturing user pointers",
+    [
+        Test("l8.ranges", 25, "ktest", "probe.bad_ranges_fail_without_a_fault"),
+        Test("l8.alignment", 15, "ktest", "probe.probe_for_read_and_write_rules"),
+        Test("l8.write-probe", 30, "ktest",
+             "probe.read_only_pages_refuse_writes,probe.partially_committed_buffers_fail,"
+             "probe.unmapped_reserved_and_decommitted_pages_fail", count=3),
+        Test("l8.services", 30, "ktest", "nt.*", count=15, timeout=300),
+    ],
+    given=0)
