@@ -45,7 +45,8 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_aspace.c tests/kernel/test_virtual.c \
 	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c tests/kernel/test_probe.c \
 	tests/kernel/test_dpc_timer.c tests/kernel/test_sched.c tests/kernel/test_event.c tests/kernel/test_ob.c \
-	tests/kernel/test_ntservices.c tests/kernel/test_mmquery.c tests/kernel/kbench.c
+	tests/kernel/test_ntservices.c tests/kernel/test_mmquery.c tests/kernel/test_ktest.c \
+	tests/kernel/kbench.c
 
 KERNEL_OBJS := $(patsubst %.asm,$(BUILD)/obj/%.o,$(BOOT_ASM) $(KERNEL_ASM)) \
 	$(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C) $(HAL_C) $(OB_C) $(PS_C) $(EX_C) $(IO_C) $(MM_C) \
@@ -247,7 +248,7 @@ help:
 	@echo "                  CMDLINE='quiet' or 'ktest=pfn.*' sets the kernel command line"
 	@echo "  make debug      like run, but QEMU waits for gdb on localhost:1234"
 	@echo "  make gdb        gdb with the kernel's symbols, connected, stopping at KiSystemStartup"
-	@echo "  make test       host unit tests, in-kernel tests and bugcheck tests under QEMU,"
+	@echo "  make test       layering check, host unit tests, in-kernel and bugcheck tests under QEMU,"
 	@echo "                  boots at several memory sizes, a scripted gdb session"
 	@echo "  make ktest      only the in-kernel tests"
 	@echo "  make host-test  only the host unit tests"
