@@ -26,7 +26,7 @@ HOST_CFLAGS := -std=c11 -DPAGODA_HOST -g -O1 -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -Wall -Wextra -Werror -I. -Iinclude
 
 # ---------------------------------------------------------------- sources
-BOOT_ASM   := boot/header.asm boot/start.asm
+BOOT_ASM   := boot/header.asm boot/start.asm boot/start64.asm
 KERNEL_ASM := kernel/x64/trap.asm kernel/x64/usercopy.asm kernel/x64/swap.asm kernel/x64/syscall.asm
 KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/dbgprint.c kernel/cpu.c kernel/trap.c \
 	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c kernel/irql.c kernel/interrupt.c \
@@ -209,7 +209,7 @@ host-test: $(HOST_BINS)
 # they come from build/gen/asmdefs.inc (tools/asmlint.py says what is allowed).
 asmlint: $(GEN)/asmdefs.inc
 	$(PYTHON) tools/asmlint.py --defs $< --self-test
-	$(PYTHON) tools/asmlint.py --defs $< $(BOOT_ASM) $(KERNEL_ASM) kernel/x64/ktrap.inc
+	$(PYTHON) tools/asmlint.py --defs $< $(BOOT_ASM) $(KERNEL_ASM) kernel/x64/ktrap.inc kernel/x64/cfi.inc
 
 test: tools all $(HOST_BINS) asmlint
 	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar --mem-sizes 32M,4G,16G \

@@ -264,7 +264,9 @@ void KiFinishSwitch(void);
 /* kernel/x64/swap.asm: save callee-saved registers and RFLAGS on this
  * stack, store RSP in *OldStack, load NewStack, restore, return there. */
 void KiSwapContext(PVOID *OldStack, PVOID NewStack);
-/* Called on a new thread's first run (the initial frame returns here). */
+/* kernel/x64/swap.asm: a new thread's first run (its initial frame returns
+ * here); calls KiThreadStartup (ps/psmgr.c), which never returns. */
+void KiStartThread(void);
 void KiThreadStartup(void);
 
 /* kernel/syscall.c */
