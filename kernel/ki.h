@@ -264,7 +264,8 @@ void KiFinishSwitch(void);
 /* kernel/x64/swap.asm: save callee-saved registers and RFLAGS on this
  * stack, store RSP in *OldStack, load NewStack, restore, return there. */
 void KiSwapContext(PVOID *OldStack, PVOID NewStack);
-/* Called on a new thread's first run (the initial frame returns here). */
+/* kernel/thrdobj.c: a new thread's first run (the initial frame returns
+ * here); lowers to PASSIVE_LEVEL and calls KTHREAD.SystemRoutine. */
 void KiThreadStartup(void);
 
 /* kernel/syscall.c */
