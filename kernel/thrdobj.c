@@ -35,6 +35,7 @@ void KeInitThread(PKTHREAD Thread, PKPROCESS Process, PVOID StackBase, PVOID Sta
 
 void KeStartThread(PKTHREAD Thread)
 {
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     KIRQL OldIrql = KiAcquireDispatcherLock();
     ASSERT(Thread->State == Initialized);
     InsertTailList(&Thread->Process->ThreadListHead, &Thread->ThreadListEntry);
@@ -44,6 +45,7 @@ void KeStartThread(PKTHREAD Thread)
 
 void KeReadyThread(PKTHREAD Thread)
 {
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     KIRQL OldIrql = KiAcquireDispatcherLock();
     ASSERT(Thread->State == Initialized);
     KiReadyThread(Thread);
@@ -89,6 +91,7 @@ void KeEnterUserMode(ULONG_PTR Entry, ULONG_PTR Parameter, ULONG_PTR StackPointe
 
 BOOLEAN KeAlertThreadForTermination(PKTHREAD Thread)
 {
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     BOOLEAN Woken = FALSE;
     KIRQL OldIrql = KiAcquireDispatcherLock();
     if (Thread->State == Waiting && Thread->WaitMode == UserMode) {
@@ -104,6 +107,7 @@ void KeTerminateThread(void)
     PKTHREAD Thread = KeGetCurrentThread();
     PKPROCESS Process = Thread->Process;
 
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     KiAcquireDispatcherLock(); /* never released: the next thread runs at DISPATCH_LEVEL */
     RemoveEntryList(&Thread->ThreadListEntry);
     Thread->Header.SignalState = 1;
