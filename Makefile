@@ -30,8 +30,8 @@ BOOT_ASM   := boot/header.asm boot/start.asm boot/start64.asm
 KERNEL_ASM := kernel/x64/trap.asm kernel/x64/usercopy.asm kernel/x64/swap.asm kernel/x64/syscall.asm
 KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/dbgprint.c kernel/cpu.c kernel/trap.c \
 	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c kernel/irql.c kernel/interrupt.c \
-	kernel/sched.c kernel/dpc.c kernel/timer.c kernel/lock.c kernel/event.c kernel/wait.c \
-	kernel/syscall.c kernel/kesvc.c
+	kernel/sched.c kernel/thrdobj.c kernel/dpc.c kernel/timer.c kernel/lock.c kernel/event.c \
+	kernel/wait.c kernel/syscall.c kernel/kesvc.c
 HAL_C      := hal/apic.c hal/serial.c hal/vga.c hal/power.c
 OB_C       := ob/obref.c ob/obhandle.c ob/obsvc.c ob/obwait.c
 PS_C       := ps/psmgr.c ps/create.c ps/kill.c ps/psexcept.c ps/query.c ps/ldr.c

@@ -265,8 +265,10 @@ void KiFinishSwitch(void);
  * stack, store RSP in *OldStack, load NewStack, restore, return there. */
 void KiSwapContext(PVOID *OldStack, PVOID NewStack);
 /* kernel/x64/swap.asm: a new thread's first run (its initial frame returns
- * here); calls KiThreadStartup (ps/psmgr.c), which never returns. */
+ * here, the outermost frame for gdb); calls KiThreadStartup. */
 void KiStartThread(void);
+/* kernel/thrdobj.c, called by KiStartThread: lowers to PASSIVE_LEVEL and
+ * calls KTHREAD.SystemRoutine; never returns. */
 void KiThreadStartup(void);
 
 /* kernel/syscall.c */
