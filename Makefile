@@ -26,12 +26,12 @@ HOST_CFLAGS := -std=c11 -DPAGODA_HOST -g -O1 -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -Wall -Wextra -Werror -I. -Iinclude
 
 # ---------------------------------------------------------------- sources
-BOOT_ASM   := boot/header.asm boot/start.asm
+BOOT_ASM   := boot/header.asm boot/start.asm boot/start64.asm
 KERNEL_ASM := kernel/x64/trap.asm kernel/x64/usercopy.asm kernel/x64/swap.asm kernel/x64/syscall.asm
 KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/dbgprint.c kernel/cpu.c kernel/trap.c \
 	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c kernel/irql.c kernel/interrupt.c \
-	kernel/sched.c kernel/dpc.c kernel/timer.c kernel/lock.c kernel/event.c kernel/wait.c \
-	kernel/syscall.c kernel/kesvc.c
+	kernel/sched.c kernel/thrdobj.c kernel/dpc.c kernel/timer.c kernel/lock.c kernel/event.c \
+	kernel/wait.c kernel/syscall.c kernel/kesvc.c
 HAL_C      := hal/apic.c hal/serial.c hal/vga.c hal/power.c
 OB_C       := ob/obref.c ob/obhandle.c ob/obsvc.c ob/obwait.c
 PS_C       := ps/psmgr.c ps/create.c ps/kill.c ps/psexcept.c ps/query.c ps/ldr.c
@@ -45,7 +45,8 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_aspace.c tests/kernel/test_virtual.c \
 	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c tests/kernel/test_probe.c \
 	tests/kernel/test_dpc_timer.c tests/kernel/test_sched.c tests/kernel/test_event.c tests/kernel/test_ob.c \
-	tests/kernel/test_ntservices.c tests/kernel/test_mmquery.c tests/kernel/kbench.c
+	tests/kernel/test_ntservices.c tests/kernel/test_mmquery.c tests/kernel/test_ktest.c \
+	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).
 KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \
 	tests/kernel/test_zeroing.c
@@ -214,7 +215,7 @@ host-test: $(HOST_BINS)
 # they come from build/gen/asmdefs.inc (tools/asmlint.py says what is allowed).
 asmlint: $(GEN)/asmdefs.inc
 	$(PYTHON) tools/asmlint.py --defs $< --self-test
-	$(PYTHON) tools/asmlint.py --defs $< $(BOOT_ASM) $(KERNEL_ASM) kernel/x64/ktrap.inc
+	$(PYTHON) tools/asmlint.py --defs $< $(BOOT_ASM) $(KERNEL_ASM) kernel/x64/ktrap.inc kernel/x64/cfi.inc
 
 test: tools all $(HOST_BINS) asmlint
 	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar --mem-sizes 32M,4G,16G \
@@ -266,7 +267,7 @@ help:
 	@echo "                  CMDLINE='quiet' or 'ktest=pfn.*' sets the kernel command line"
 	@echo "  make debug      like run, but QEMU waits for gdb on localhost:1234"
 	@echo "  make gdb        gdb with the kernel's symbols, connected, stopping at KiSystemStartup"
-	@echo "  make test       host unit tests, in-kernel tests and bugcheck tests under QEMU,"
+	@echo "  make test       layering check, host unit tests, in-kernel and bugcheck tests under QEMU,"
 	@echo "                  boots at several memory sizes, a scripted gdb session"
 	@echo "  make ktest      only the in-kernel tests"
 	@echo "  make host-test  only the host unit tests"

@@ -21,8 +21,9 @@
 ;   4. CR4.PAE, CR3, EFER.LME and EFER.NXE, CR0.PG: long mode (compatibility
 ;      sub-mode) is active (Intel SDM Vol. 3A, 10.8.5 "Initializing IA-32e Mode");
 ;   5. load a 64-bit GDT and far-jump to a 64-bit code segment;
-;   6. jump to the higher half, switch to the kernel stack and call
-;      KiSystemStartup(MbiPhysical, Magic) (System V ABI: RDI, RSI).
+;   6. jump to the higher half, to KiBootHigherHalf (boot/start64.asm),
+;      which switches to the kernel stack and calls
+;      KiSystemStartup(MbiPhysical, Magic).
 ;
 ; The numbers (MSRs, control-register bits, page-table bits, the UART's
 ; registers, sizes) come from the C headers through build/gen/asmdefs.inc
@@ -32,8 +33,7 @@ bits 32
 
 %include "asmdefs.inc"
 
-extern KiSystemStartup
-extern KiBootStack
+extern KiBootHigherHalf               ; boot/start64.asm
 
 VGA_WHITE_ON_RED equ 0x4F          ; the attribute byte of a fatal message's cells
 
@@ -269,20 +269,6 @@ boot_long_mode_entry:
     ; target).
     mov rax, KiBootHigherHalf
     jmp rax
-
-; From here on the code runs at its linked higher-half address.
-section .text
-global KiBootHigherHalf
-KiBootHigherHalf:
-    mov rsp, KiBootStack + KI_BOOT_STACK_SIZE ; the kernel stack in .bss (kernel/init.c)
-    xor ebp, ebp                    ; end of the frame-pointer chain for backtraces
-    mov edi, esi                    ; RDI = MBI physical address (zero-extended)
-    mov esi, MULTIBOOT2_BOOTLOADER_MAGIC ; RSI = magic (already checked)
-    call KiSystemStartup
-.hang:
-    cli
-    hlt
-    jmp .hang
 
 section .boot.bss nobits alloc write
 align PAGE_SIZE

@@ -24,8 +24,9 @@
  * (kernel/ke.h), the process list (ps/ps.h).
  *
  * Locking and IRQL: the service runs at PASSIVE_LEVEL. The process list is
- * read at DISPATCH_LEVEL: ps/psmgr.c changes it under the dispatcher lock,
- * which on this single processor is that IRQL (kernel/irql.c). The Mm
+ * read at DISPATCH_LEVEL: ps/psmgr.c changes it under its process lock,
+ * a spin lock, so at that IRQL, which on this single processor keeps
+ * every other thread away (kernel/irql.c). The Mm
  * routines take the locks their data needs (the PFN lock, the VM mutex)
  * and return without them.
  */
@@ -65,8 +66,9 @@ static ULONG ExpCountProcesses(void)
     return Count;
 }
 
-/* One line of ps. Dispatcher lock held: the process is on the list, so
- * its body is still there (kernel/psmgr.c unlinks it before freeing). */
+/* One line of ps. At DISPATCH_LEVEL (ExpLockProcessList): the process is
+ * on the list, so its body is still there (ps/psmgr.c unlinks it before
+ * freeing). */
 static void ExpFillProcessEntry(SYSTEM_PROCESS_ENTRY *Entry, PEPROCESS Process)
 {
     PMMADDRESS_SPACE Space = Process->Pcb.AddressSpace;
@@ -86,8 +88,9 @@ static void ExpFillProcessEntry(SYSTEM_PROCESS_ENTRY *Entry, PEPROCESS Process)
     Entry->ImageName[sizeof(Entry->ImageName) - 1] = '\0';
 }
 
-/* Keep the process list still: the dispatcher lock, which is what
- * ps/psmgr.c holds to change it, is DISPATCH_LEVEL on one processor. */
+/* Keep the process list still: ps/psmgr.c changes it only under its
+ * process lock, a spin lock held at DISPATCH_LEVEL; on one processor,
+ * being at DISPATCH_LEVEL ourselves is enough to keep it out. */
 static KIRQL ExpLockProcessList(void)
 {
     return KeRaiseIrqlToDpcLevel();
@@ -159,8 +162,8 @@ static NTSTATUS ExpReferenceProcessById(ULONG ProcessId, PEPROCESS *Result)
             if ((ULONG_PTR)Process->UniqueProcessId != ProcessId)
                 continue;
             /* A process whose last reference is gone stays on the list
-             * until its delete procedure unlinks it: skip it. Under the
-             * dispatcher lock on one processor nobody can drop the count
+             * until its delete procedure unlinks it: skip it. At
+             * DISPATCH_LEVEL on one processor nobody can drop the count
              * between this check and our reference.
              * NOTE: with SMP this needs NT's ObReferenceObjectSafe. */
             if (ObQueryPointerCount(Process) > 0) {

@@ -61,7 +61,6 @@ static void KiReadBootInformation(ULONG_PTR MbiPhysical)
 
 void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
 {
-    KiBootTsc = __rdtsc(); /* make bench: boot_to_shell (kernel/kbench.c) */
     HalSerialInitialize();
     HalVgaInitialize((PVOID)HAL_VGA_TEXT_PHYSICAL);
     KiInitializeCpu();

@@ -340,7 +340,9 @@ void ExAcquireFastMutex(PFAST_MUTEX FastMutex);   /* raises to APC_LEVEL */
 void ExReleaseFastMutex(PFAST_MUTEX FastMutex);
 
 /* ------------------------------------------------------------------------
- * Threads and processes (kernel/sched.c, kernel/psmgr.c, kernel/psuser.c)
+ * Threads and processes: the kernel's part (kernel/sched.c, the scheduler;
+ * kernel/thrdobj.c, a thread's life). EPROCESS and ETHREAD, which begin
+ * with these, are the process manager's (ps/ps.h).
  * ------------------------------------------------------------------------ */
 typedef enum _KTHREAD_STATE {
     Initialized = 0, Ready = 1, Running = 2, Standby = 3, Terminated = 4, Waiting = 5,
@@ -360,12 +362,14 @@ typedef LONG KPRIORITY;
 typedef struct _KPROCESS {
     DISPATCHER_HEADER Header;   /* signalled when the last thread ends. Dispatcher */
     ULONG64 DirectoryTableBase; /* CR3 of its address space. Creation */
-    struct _MMADDRESS_SPACE *AddressSpace; /* creation; cleared under the dispatcher
+    struct _MMADDRESS_SPACE *AddressSpace; /* creation; cleared under Ps's process
                                  * lock by the rundown (ps/kill.c) */
     LIST_ENTRY ThreadListHead;  /* its threads' ThreadListEntry. Dispatcher */
     ULONG ThreadCount;          /* threads not yet terminated. Dispatcher */
     KPRIORITY BasePriority;     /* creation */
 } KPROCESS, *PKPROCESS, *PRKPROCESS;
+
+typedef void (*PKSTART_ROUTINE)(PVOID StartContext);
 
 typedef struct _KTHREAD {
     DISPATCHER_HEADER Header;   /* signalled when the thread ends. Dispatcher */
@@ -383,6 +387,9 @@ typedef struct _KTHREAD {
                                  * counts it down at CLOCK_LEVEL, above it) */
     LIST_ENTRY WaitListEntry;   /* ready queue link. Dispatcher */
     LIST_ENTRY ThreadListEntry; /* in Process->ThreadListHead. Dispatcher */
+    PKSTART_ROUTINE SystemRoutine; /* its first run calls SystemRoutine(StartContext).
+                                 * Creation */
+    PVOID StartContext;         /* creation */
     NTSTATUS WaitStatus;        /* what the wait returns. Dispatcher */
     PKWAIT_BLOCK WaitBlockList; /* dispatcher */
     KWAIT_BLOCK WaitBlock[THREAD_WAIT_OBJECTS + 1]; /* the last one: the timeout. Dispatcher */
@@ -395,6 +402,59 @@ typedef struct _KTHREAD {
 } KTHREAD, *PKTHREAD, *PRKTHREAD;
 
 PKTHREAD KeGetCurrentThread(void);
+
+/*
+ * Set up Thread of Process (kernel/thrdobj.c), as NT's KeInitThread: its
+ * kernel stack is [StackLimit, StackBase), its priority Priority, and its
+ * first run, at PASSIVE_LEVEL with interrupts enabled, calls
+ * SystemRoutine(StartContext), which must not return (it ends the thread
+ * with KeTerminateThread, through Ps). SystemRoutine NULL: the caller is
+ * already running on that stack (the boot thread) and no first run is
+ * prepared. The thread is Initialized and on no list. Any IRQL.
+ */
+void KeInitThread(PKTHREAD Thread, PKPROCESS Process, PVOID StackBase, PVOID StackLimit,
+                  KPRIORITY Priority, PKSTART_ROUTINE SystemRoutine, PVOID StartContext);
+/* Add an Initialized thread to its process's thread list (ThreadCount + 1),
+ * as NT's KeStartThread. IRQL <= DISPATCH_LEVEL; takes the dispatcher lock. */
+void KeStartThread(PKTHREAD Thread);
+/* Put an Initialized thread on the ready queues; it preempts the caller if
+ * it outranks it, once the IRQL drops below DISPATCH_LEVEL.
+ * IRQL <= DISPATCH_LEVEL; takes the dispatcher lock. */
+void KeReadyThread(PKTHREAD Thread);
+/* Boot: BootThread is the code running now, IdleThread runs when nothing
+ * else is ready (never on a ready queue). Once, interrupts disabled. */
+void KeInitializeScheduler(PKTHREAD BootThread, PKTHREAD IdleThread);
+
+/*
+ * Leave for ring 3 for the first time: RIP = Entry, RDI = Parameter, RSP =
+ * StackPointer, interrupts enabled in user mode. A thread already told to
+ * end (Ps's ETHREAD.Terminating) ends here instead. Never returns: from
+ * then on the thread comes back to the kernel only through system calls,
+ * interrupts and exceptions. PASSIVE_LEVEL.
+ */
+__attribute__((noreturn)) void KeEnterUserMode(ULONG_PTR Entry, ULONG_PTR Parameter,
+                                               ULONG_PTR StackPointer);
+
+/*
+ * Thread has been told to end (the caller, Ps, has marked it): if it waits
+ * in a system service on behalf of user mode (WaitMode UserMode), that wait
+ * ends now with STATUS_THREAD_IS_TERMINATING and TRUE is returned; a thread
+ * running, ready, or waiting for the kernel's own purposes is left alone
+ * (FALSE) and ends at its next return toward user mode. NOTE: the APC
+ * issue replaces this with NT's way, a kernel APC queued to the thread.
+ * IRQL <= DISPATCH_LEVEL; takes the dispatcher lock.
+ */
+BOOLEAN KeAlertThreadForTermination(PKTHREAD Thread);
+
+/*
+ * End the calling thread, as NT's KeTerminateThread: it leaves its
+ * process's thread list, its object is signalled (waiters wake), and when
+ * it was the process's last thread the process object is signalled too.
+ * It switches away for good; right after, the scheduler hands it to
+ * PsInsertDeadThread. Ps has recorded the exit status and released what
+ * needs PASSIVE_LEVEL first. IRQL <= DISPATCH_LEVEL. Never returns.
+ */
+__attribute__((noreturn)) void KeTerminateThread(void);
 #define PsGetCurrentThread() ((PETHREAD)KeGetCurrentThread())
 KPRIORITY KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority);
 /* Sleep: Interval negative = relative, 100 ns units. */

@@ -264,7 +264,11 @@ void KiFinishSwitch(void);
 /* kernel/x64/swap.asm: save callee-saved registers and RFLAGS on this
  * stack, store RSP in *OldStack, load NewStack, restore, return there. */
 void KiSwapContext(PVOID *OldStack, PVOID NewStack);
-/* Called on a new thread's first run (the initial frame returns here). */
+/* kernel/x64/swap.asm: a new thread's first run (its initial frame returns
+ * here, the outermost frame for gdb); calls KiThreadStartup. */
+void KiStartThread(void);
+/* kernel/thrdobj.c, called by KiStartThread: lowers to PASSIVE_LEVEL and
+ * calls KTHREAD.SystemRoutine; never returns. */
 void KiThreadStartup(void);
 
 /* kernel/syscall.c */

@@ -13,6 +13,9 @@
  *                           |          (KiSwapThread)   KiUnwaitThread
  *                           +--- PsTerminateSystemThread ---> Terminated
  *
+ * The idle thread is on no queue: KiSwapThread takes it when all queues are
+ * empty. It is Running while it runs and Ready the rest of the time.
+ *
  * 32 ready queues, one per priority, and ReadySummary with bit n set when
  * queue n is not empty: the next thread is the head of the highest queue.
  * Threads of equal priority take turns by quantum (KI_QUANTUM_TICKS clock
@@ -49,7 +52,7 @@ void KiInitializeScheduler(PKTHREAD BootThread, PKTHREAD IdleThread)
     KiPcr.CurrentThread = BootThread;
     KiPcr.IdleThread = IdleThread;
     BootThread->State = Running;
-    IdleThread->State = Running; /* never on a ready queue */
+    IdleThread->State = Ready; /* runs when nothing else can; never on a ready queue */
     KiTss.Rsp0 = (ULONG64)BootThread->StackBase;
 }
 
@@ -81,11 +84,10 @@ void KiInitializeThread(PKTHREAD Thread, PKPROCESS Process, PVOID StackBase, PVO
         return; /* the boot thread: already running on its stack */
 
     /* The initial frame KiSwapContext pops: six registers, RFLAGS (IF
-     * clear), then the return address KiThreadStartup. The slot above it
-     * keeps the ABI's stack alignment at KiThreadStartup's entry. */
+     * clear), then the return address KiStartThread (x64/swap.asm), which
+     * calls KiThreadStartup from the 16-byte aligned stack top. */
     ULONG64 *Sp = (ULONG64 *)StackBase;
-    *--Sp = 0;                             /* fake return address of KiThreadStartup */
-    *--Sp = (ULONG64)KiThreadStartup;
+    *--Sp = (ULONG64)KiStartThread;
     *--Sp = 0x2;                           /* RFLAGS: reserved bit 1 only */
     for (ULONG i = 0; i < 6; i++)
         *--Sp = 0;                         /* RBP, RBX, R12-R15 */
@@ -206,6 +208,8 @@ void KiDispatchPreempt(void)
             return;
         if (Current != KiPcr.IdleThread)
             KiInsertReady(Current, FALSE);
+        else
+            Current->State = Ready; /* the idle thread: runnable, on no queue */
     } else {
         Next = KiSelectReadyThread(Current == KiPcr.IdleThread ? 0 : Current->Priority + 1);
         if (!Next)
@@ -213,6 +217,8 @@ void KiDispatchPreempt(void)
         /* Preempted before its quantum ended: it keeps its place. */
         if (Current != KiPcr.IdleThread)
             KiInsertReady(Current, TRUE);
+        else
+            Current->State = Ready;
     }
     KiSwitchTo(Current, Next);
 }

@@ -28,8 +28,8 @@
 #include "mi.h"
 
 /* The PFN lock: on one processor, raising to DISPATCH_LEVEL keeps every
- * other thread and DPC away from the lists (the page-fault handler runs
- * with interrupts disabled). Host unit tests have no IRQL. */
+ * other thread and DPC away from the lists (the page-fault handler takes
+ * it around the whole resolution of a PTE). Host unit tests have no IRQL. */
 #ifdef PAGODA_HOST
 #define MI_LOCK_PFN() 0
 #define MI_UNLOCK_PFN(Old) ((void)(Old))

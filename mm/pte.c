@@ -20,8 +20,9 @@
  * (the VM mutex). The caller holds the lock of the range it edits: the VM
  * mutex for the user half (mm/virtual.c), DISPATCH_LEVEL for system PTEs
  * and nonpaged pool, the paged pool's mutex for paged pool; the page-fault
- * handler, with interrupts disabled, changes only the PTE of the page that
- * faulted (demand-zero, guard, transition). New page-table frames come
+ * handler, at DISPATCH_LEVEL (the PFN lock), changes only the PTE of the
+ * page that faulted (demand-zero, guard, transition); it grows a user stack
+ * through MmCommitUserRange, under the VM mutex. New page-table frames come
  * from the PFN lists under the PFN lock. The Mm* readers
  * (MmIsAddressValid and friends) take no lock, at any IRQL.
  */

@@ -16,7 +16,6 @@
  * How processes end is in ps/kill.c.
  */
 #include "psp.h"
-#include "../kernel/ki.h"
 #include "../mm/mm.h"
 #include "../io/io.h"
 #include "../rtl/rtl.h"
@@ -36,17 +35,8 @@ static void PspUserThreadStartup(PVOID Context)
 {
     UNREFERENCED_PARAMETER(Context);
     PETHREAD Thread = (PETHREAD)KeGetCurrentThread();
-    KTRAP_FRAME Frame;
-    memset(&Frame, 0, sizeof(Frame));
-    Frame.Rip = Thread->UserEntry;
-    Frame.Rdi = Thread->UserParameter;
-    Frame.Rsp = Thread->UserStackBase - 8; /* as after a call: RSP + 8 is 16-aligned */
-    Frame.SegCs = KGDT64_R3_CODE | 3;
-    Frame.SegSs = KGDT64_R3_DATA | 3;
-    Frame.EFlags = 0x202; /* IF */
-    KiCheckUserReturn();
-    _disable();
-    KiEnterUserMode(&Frame);
+    /* RSP as after a call: RSP + 8 is 16-aligned. */
+    KeEnterUserMode(Thread->UserEntry, Thread->UserParameter, Thread->UserStackBase - 8);
 }
 
 /* A user stack in the current address space (the process's). */
@@ -113,13 +103,6 @@ static NTSTATUS PspCreateUserThread(PEPROCESS Process, ULONG64 Entry, ULONG64 Pa
     }
     *Result = Thread;
     return STATUS_SUCCESS;
-}
-
-static void PspStartThread(PETHREAD Thread)
-{
-    KIRQL OldIrql = KiAcquireDispatcherLock();
-    KiReadyThread(&Thread->Tcb);
-    KiReleaseDispatcherLock(OldIrql);
 }
 
 /* Copy a NUL-terminated user string of at most Max - 1 characters. */

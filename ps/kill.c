@@ -7,12 +7,21 @@
  * closes its handle table and deletes its address space: every frame, page
  * table, VAD and handle it held goes back (the tests check the counters).
  *
- * Locking: thread and process states and the thread lists change under the
- * dispatcher lock; the rundown (handle table, address space) runs in the
- * reaper at PASSIVE_LEVEL with no lock held.
+ * Ending a thread: Ps records the exit status, releases the user stack and
+ * takes the thread off its process's list; Ke (KeTerminateThread) signals
+ * the thread and, for the last thread, the process, and switches away.
+ * Ending another thread: Ps marks it (ETHREAD.Terminating) and Ke ends a
+ * wait it makes for user mode (KeAlertThreadForTermination); the thread
+ * leaves itself at its next return toward user mode (KiCheckUserReturn).
+ * NOTE: the APC issue turns this mark into NT's exit APC.
+ *
+ * Locking: PspProcessLock (ps/psmgr.c) for the flags and lists Ps keeps;
+ * PspReaperLock for the reaper's list alone, since the scheduler adds to
+ * it. The rundown (handle table, address space) runs in the reaper at
+ * PASSIVE_LEVEL with no lock held.
  */
 #include "psp.h"
-#include "../kernel/ki.h"
+#include "../include/intrin.h"
 #include "../mm/mm.h"
 #include "../io/io.h"
 #include "../rtl/rtl.h"
@@ -23,24 +32,29 @@
  * processes at PASSIVE_LEVEL, off the dying thread's stack.
  * ------------------------------------------------------------------------ */
 static LIST_ENTRY PspReaperList;
+static KSPIN_LOCK PspReaperLock;
 static KEVENT PspReaperEvent;
 
 /* Called by the scheduler right after switching away from a thread that
  * ended (DISPATCH_LEVEL, interrupts disabled). */
 void PsInsertDeadThread(PKTHREAD Thread)
 {
+    KeAcquireSpinLockAtDpcLevel(&PspReaperLock);
     InsertTailList(&PspReaperList, &((PETHREAD)Thread)->ReaperLink);
+    KeReleaseSpinLockFromDpcLevel(&PspReaperLock);
     KeSetEvent(&PspReaperEvent, 0, FALSE);
 }
 
 void PspProcessRundown(PEPROCESS Process)
 {
-    /* Detach the table and the address space under the dispatcher lock,
-     * so the services that look at a process (queries, duplication) see
-     * either all of it or RundownDone; then free them. */
-    KIRQL OldIrql = KiAcquireDispatcherLock();
+    /* Detach the table and the address space under the process lock, so
+     * the services that look at a process (queries, duplication; they run
+     * at DISPATCH_LEVEL too) see either all of it or RundownDone; then
+     * free them. */
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&PspProcessLock, &OldIrql);
     if (Process->RundownDone) {
-        KiReleaseDispatcherLock(OldIrql);
+        KeReleaseSpinLock(&PspProcessLock, OldIrql);
         return;
     }
     Process->RundownDone = TRUE;
@@ -49,7 +63,7 @@ void PspProcessRundown(PEPROCESS Process)
     PMMADDRESS_SPACE Space = Process->OwnsAddressSpace ? Process->Pcb.AddressSpace : NULL;
     Process->OwnsAddressSpace = FALSE;
     Process->Pcb.AddressSpace = NULL;
-    KiReleaseDispatcherLock(OldIrql);
+    KeReleaseSpinLock(&PspProcessLock, OldIrql);
     if (Table)
         ObDestroyHandleTable(Table);
     if (Space)
@@ -62,13 +76,14 @@ static void PspReaperThread(PVOID Context)
     for (;;) {
         KeWaitForSingleObject(&PspReaperEvent, Executive, KernelMode, FALSE, NULL);
         for (;;) {
-            KIRQL OldIrql = KiAcquireDispatcherLock();
+            KIRQL OldIrql;
+            KeAcquireSpinLock(&PspReaperLock, &OldIrql);
             if (IsListEmpty(&PspReaperList)) {
-                KiReleaseDispatcherLock(OldIrql);
+                KeReleaseSpinLock(&PspReaperLock, OldIrql);
                 break;
             }
             PETHREAD Thread = CONTAINING_RECORD(RemoveHeadList(&PspReaperList), ETHREAD, ReaperLink);
-            KiReleaseDispatcherLock(OldIrql);
+            KeReleaseSpinLock(&PspReaperLock, OldIrql);
             PEPROCESS Process = CONTAINING_RECORD(Thread->Tcb.Process, EPROCESS, Pcb);
             if (Process->Pcb.ThreadCount == 0 && Process != PsInitialSystemProcess)
                 PspProcessRundown(Process);
@@ -81,6 +96,7 @@ void PsInitializeReaper(void)
 {
     HANDLE Handle;
     InitializeListHead(&PspReaperList);
+    KeInitializeSpinLock(&PspReaperLock);
     KeInitializeEvent(&PspReaperEvent, SynchronizationEvent, FALSE);
     if (!NT_SUCCESS(PsCreateSystemThread(&Handle, 0, NULL, NULL, NULL, PspReaperThread, NULL)))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 0x4EA, 0, 0, 0);
@@ -113,32 +129,27 @@ __attribute__((noreturn)) void PsExitCurrentThread(NTSTATUS ExitStatus)
         Thread->UserStackReserve = 0;
     }
 
-    KeRaiseIrqlToDpcLevel();
+    /* The status, and for the last thread the process's, before Ke wakes
+     * whoever waits for either. */
+    KeRaiseIrqlToDpcLevel(); /* for good: the thread ends at DISPATCH_LEVEL */
+    KeAcquireSpinLockAtDpcLevel(&PspProcessLock);
+    Thread->Terminating = TRUE;
     Thread->ExitStatus = ExitStatus;
-    RemoveEntryList(&Thread->Tcb.ThreadListEntry);
-    Thread->Tcb.Header.SignalState = 1;
-    KiWaitTest(&Thread->Tcb.Header, 0);
-    if (--Process->Pcb.ThreadCount == 0 && Process != PsInitialSystemProcess) {
-        if (Process->ExitStatus == STATUS_PENDING)
-            Process->ExitStatus = ExitStatus;
-        Process->Pcb.Header.SignalState = 1;
-        KiWaitTest(&Process->Pcb.Header, 0);
-    }
-    Thread->Tcb.State = Terminated;
-    KiSwapThread();
-    KeBugCheckEx(KERNEL_SECURITY_CHECK_FAILURE, 0x7E1, (ULONG_PTR)Thread, 0, 0);
+    RemoveEntryList(&Thread->ThreadListEntry);
+    if (IsListEmpty(&Process->ThreadListHead) && Process->ExitStatus == STATUS_PENDING &&
+        Process != PsInitialSystemProcess)
+        Process->ExitStatus = ExitStatus;
+    KeReleaseSpinLockFromDpcLevel(&PspProcessLock);
+    KeTerminateThread();
 }
 
-/* Tell Thread to leave with ExitStatus: at its next return to user mode,
- * or now if it waits in a service. Dispatcher lock held. */
-static void PspMarkThreadTerminating(PETHREAD Thread, NTSTATUS ExitStatus)
+void PspRequestThreadTermination(PETHREAD Thread, NTSTATUS ExitStatus)
 {
-    if (Thread->Tcb.State == Terminated)
+    if (Thread->Terminating)
         return;
     Thread->Terminating = TRUE;
     Thread->ExitStatus = ExitStatus;
-    if (Thread->Tcb.State == Waiting && Thread->Tcb.WaitMode == UserMode)
-        KiUnwaitThread(&Thread->Tcb, STATUS_THREAD_IS_TERMINATING, 0);
+    KeAlertThreadForTermination(&Thread->Tcb);
 }
 
 /*
@@ -151,20 +162,21 @@ void PspTerminateProcess(PEPROCESS Process, NTSTATUS ExitStatus)
 {
     PETHREAD Self = (PETHREAD)KeGetCurrentThread();
     BOOLEAN Mine = FALSE;
-    KIRQL OldIrql = KiAcquireDispatcherLock();
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&PspProcessLock, &OldIrql);
     if (!Process->Exiting) {
         Process->Exiting = TRUE;
         Process->ExitStatus = ExitStatus;
     }
-    for (PLIST_ENTRY E = Process->Pcb.ThreadListHead.Flink; E != &Process->Pcb.ThreadListHead;
+    for (PLIST_ENTRY E = Process->ThreadListHead.Flink; E != &Process->ThreadListHead;
          E = E->Flink) {
-        PETHREAD Thread = CONTAINING_RECORD(E, ETHREAD, Tcb.ThreadListEntry);
+        PETHREAD Thread = CONTAINING_RECORD(E, ETHREAD, ThreadListEntry);
         if (Thread == Self)
             Mine = TRUE;
         else
-            PspMarkThreadTerminating(Thread, ExitStatus);
+            PspRequestThreadTermination(Thread, ExitStatus);
     }
-    KiReleaseDispatcherLock(OldIrql);
+    KeReleaseSpinLock(&PspProcessLock, OldIrql);
     IoWakeConsoleReaders();
     if (Mine)
         PsExitCurrentThread(ExitStatus);
@@ -206,9 +218,10 @@ NTSTATUS NtTerminateThread(HANDLE ThreadHandle, NTSTATUS ExitStatus)
         ObDereferenceObject(Thread);
         PsExitCurrentThread(ExitStatus);
     }
-    KIRQL OldIrql = KiAcquireDispatcherLock();
-    PspMarkThreadTerminating(Thread, ExitStatus);
-    KiReleaseDispatcherLock(OldIrql);
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&PspProcessLock, &OldIrql);
+    PspRequestThreadTermination(Thread, ExitStatus);
+    KeReleaseSpinLock(&PspProcessLock, OldIrql);
     ObDereferenceObject(Thread);
     return STATUS_SUCCESS;
 }

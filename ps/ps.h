@@ -1,6 +1,10 @@
 /*
  * ps.h - the process manager's public interface: EPROCESS and ETHREAD,
  * system threads, and the Idle and System processes.
+ *
+ * Locking: the fields marked "process lock" change under Ps's spin lock
+ * (ps/psmgr.c), at DISPATCH_LEVEL; on one processor, code that holds the
+ * dispatcher lock (also DISPATCH_LEVEL) sees them unchanged too.
  */
 #ifndef PAGODA_PS_H
 #define PAGODA_PS_H
@@ -8,26 +12,26 @@
 #include "../kernel/ke.h"
 #include "../ob/ob.h"
 
-typedef void (*PKSTART_ROUTINE)(PVOID StartContext);
-
-/* Locks, field by field, as in kernel/ke.h: "dispatcher" is the
- * dispatcher lock (DISPATCH_LEVEL on this one processor); "creation" means
- * set before any other thread can reach the object, read-only afterwards;
- * "own thread" means only the thread itself writes it. */
+/* Locks, field by field, as in kernel/ke.h: "process lock" is Ps's spin
+ * lock PspProcessLock (ps/psmgr.c, DISPATCH_LEVEL); "reaper lock" the
+ * reaper's (ps/kill.c); "creation" means set before any other thread can
+ * reach the object, read-only afterwards; "own thread" means only the
+ * thread itself writes it. */
 typedef struct _EPROCESS {
     KPROCESS Pcb;
     HANDLE UniqueProcessId;         /* 0 Idle, 4 System, then multiples of 4. Creation */
     CHAR ImageFileName[16];         /* creation */
     PHANDLE_TABLE ObjectTable;      /* the private handle table. Creation; cleared under
-                                     * the dispatcher lock by the rundown. The table
+                                     * the process lock by the rundown. The table
                                      * has its own lock (ob/ob.h) */
-    LIST_ENTRY ActiveProcessLinks;  /* PsActiveProcessHead. Dispatcher */
-    NTSTATUS ExitStatus;            /* STATUS_PENDING while it runs. Dispatcher */
+    LIST_ENTRY ActiveProcessLinks;  /* PsActiveProcessHead. Process lock */
+    LIST_ENTRY ThreadListHead;      /* its started ETHREADs' ThreadListEntry. Process lock */
+    NTSTATUS ExitStatus;            /* STATUS_PENDING while it runs. Process lock */
     BOOLEAN OwnsAddressSpace;       /* delete it with the process. Creation; cleared
-                                     * under the dispatcher lock by the rundown */
+                                     * under the process lock by the rundown */
     BOOLEAN Exiting;                /* NtTerminateProcess or a crash: threads leave.
-                                     * Dispatcher */
-    BOOLEAN RundownDone;            /* handle table and address space released. Dispatcher */
+                                     * Process lock */
+    BOOLEAN RundownDone;            /* handle table and address space released. Process lock */
     HANDLE InheritedFromUniqueProcessId; /* creation */
     PVOID ProcessParameters;        /* its PROCESS_PARAMETERS, in its user space. Creation */
     HANDLE ConsoleHandle;           /* its console handle value (stdin = stdout). Creation */
@@ -38,15 +42,18 @@ typedef struct _ETHREAD {
     CLIENT_ID Cid;                  /* creation */
     PKSTART_ROUTINE StartRoutine;   /* creation */
     PVOID StartContext;             /* creation */
-    NTSTATUS ExitStatus;            /* dispatcher */
+    NTSTATUS ExitStatus;            /* process lock */
     ULONG StackPages;               /* 0: a stack not ours to free (the boot stack). Creation */
     BOOLEAN UserThread;             /* runs in ring 3 (its kernel stack is for traps). Creation */
-    BOOLEAN Terminating;            /* leave at the next return to user mode. Dispatcher */
+    BOOLEAN Terminating;            /* told to end, or ending: leave at the next return to
+                                     * user mode. Process lock (the thread reads it alone) */
+    LIST_ENTRY ThreadListEntry;     /* in its EPROCESS.ThreadListHead while started.
+                                     * Process lock */
     ULONG64 UserStackBase;          /* top of its user stack. Creation */
     ULONG64 UserStackReserve;       /* lowest address of the reservation (guard below
                                      * commit). Creation; cleared by its own thread as
                                      * it exits */
-    LIST_ENTRY ReaperLink;          /* on the reaper's list after it ended. Dispatcher */
+    LIST_ENTRY ReaperLink;          /* on the reaper's list after it ended. Reaper lock */
     ULONG64 UserEntry;              /* where it enters ring 3. Creation */
     ULONG64 UserParameter;          /* RDI at that entry. Creation */
 } ETHREAD, *PETHREAD;

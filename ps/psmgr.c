@@ -1,26 +1,31 @@
 /*
  * psmgr.c - processes and threads as objects: the Idle (PID 0) and System
- * (PID 4) processes, PsCreateSystemThread, thread termination and the
- * deletion of a thread's stack once it can no longer be running on it.
+ * (PID 4) processes, PsCreateSystemThread, and the deletion of a thread's
+ * stack once it can no longer be running on it.
  *
  * Life of a system thread:
  *   PsCreateSystemThread: ETHREAD object (reference 1: the thread's own),
- *     a kernel stack with a guard page, the initial frame; a handle for the
- *     caller (reference 2); KiReadyThread.
- *   KiThreadStartup: the first run; lowers to PASSIVE_LEVEL, calls
- *     StartRoutine(StartContext).
- *   PsTerminateSystemThread: the object is signalled (waiters wake), the
- *     thread is Terminated and switches away for good; right after the
- *     switch it goes on the reaper's list (kernel/psuser.c), and the reaper
- *     thread, at PASSIVE_LEVEL, drops the thread's own reference.
+ *     a kernel stack with a guard page, KeInitThread; a handle for the
+ *     caller (reference 2); PspStartThread (its process's lists, then
+ *     KeReadyThread).
+ *   PspSystemThreadStartup (called by Ke's KiThreadStartup at
+ *     PASSIVE_LEVEL): StartRoutine(StartContext).
+ *   PsTerminateSystemThread: PsExitCurrentThread (ps/kill.c), then Ke's
+ *     KeTerminateThread: the object is signalled (waiters wake), the thread
+ *     switches away for good; right after the switch it goes on the
+ *     reaper's list (PsInsertDeadThread), and the reaper thread, at
+ *     PASSIVE_LEVEL, drops the thread's own reference.
  *   ZwClose of the last handle: the last reference; the delete procedure
  *     frees the stack, then the object goes back to the pool.
  *
- * Locking: the dispatcher lock (DISPATCH_LEVEL) for state changes; the
- * process list under the same.
+ * Locking: PspProcessLock, a spin lock (DISPATCH_LEVEL), for the process
+ * list, each process's thread list and Exiting/ExitStatus/rundown fields,
+ * and each thread's Terminating/ExitStatus. Thread states and KPROCESS's
+ * lists belong to Ke, which changes them under its dispatcher lock; the
+ * order is PspProcessLock, then the dispatcher lock.
  */
 #include "psp.h"
-#include "../kernel/ki.h"
+#include "../include/intrin.h"
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
 #include "../include/ntapi.h"
@@ -31,6 +36,7 @@ POBJECT_TYPE PsThreadType = &PspThreadType;
 PEPROCESS PsIdleProcess;
 PEPROCESS PsInitialSystemProcess;
 LIST_ENTRY PsActiveProcessHead;
+KSPIN_LOCK PspProcessLock;
 static LONG PspNextId = 8; /* 0 Idle, 4 System */
 
 static HANDLE PspAllocateId(void)
@@ -92,9 +98,10 @@ static void PspDeleteThread(PVOID Object)
 static void PspDeleteProcess(PVOID Object)
 {
     PEPROCESS Process = Object;
-    KIRQL OldIrql = KiAcquireDispatcherLock();
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&PspProcessLock, &OldIrql);
     RemoveEntryList(&Process->ActiveProcessLinks);
-    KiReleaseDispatcherLock(OldIrql);
+    KeReleaseSpinLock(&PspProcessLock, OldIrql);
     /* Normally the reaper released these when the last thread ended. */
     if (Process->ObjectTable)
         ObDestroyHandleTable(Process->ObjectTable);
@@ -112,6 +119,7 @@ static NTSTATUS PspCreateProcessObject(const char *Name, HANDLE Id, PMMADDRESS_S
     Process->Pcb.Header.Type = ProcessObject;
     InitializeListHead(&Process->Pcb.Header.WaitListHead);
     InitializeListHead(&Process->Pcb.ThreadListHead);
+    InitializeListHead(&Process->ThreadListHead);
     Process->Pcb.AddressSpace = AddressSpace;
     Process->Pcb.DirectoryTableBase = AddressSpace->DirectoryTableBase;
     Process->Pcb.BasePriority = 8;
@@ -124,9 +132,10 @@ static NTSTATUS PspCreateProcessObject(const char *Name, HANDLE Id, PMMADDRESS_S
         ObDereferenceObject(Process);
         return Status;
     }
-    KIRQL OldIrql = KiAcquireDispatcherLock();
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&PspProcessLock, &OldIrql);
     InsertTailList(&PsActiveProcessHead, &Process->ActiveProcessLinks);
-    KiReleaseDispatcherLock(OldIrql);
+    KeReleaseSpinLock(&PspProcessLock, OldIrql);
     *Result = Process;
     return STATUS_SUCCESS;
 }
@@ -146,7 +155,17 @@ NTSTATUS PsCreateProcess(const char *Name, PEPROCESS *Process)
     return STATUS_SUCCESS;
 }
 
-/* An ETHREAD with a fresh stack, not yet ready. References Process. */
+/* Ke's first run of every thread Ps creates: the thread's StartRoutine
+ * at PASSIVE_LEVEL, then the end of the thread. */
+static void PspSystemThreadStartup(PVOID Context)
+{
+    PETHREAD Thread = Context;
+    Thread->StartRoutine(Thread->StartContext);
+    PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+/* An ETHREAD with a fresh stack, on no list, not yet started. References
+ * Process. */
 NTSTATUS PspCreateThreadObject(PEPROCESS Process, KPRIORITY Priority, PKSTART_ROUTINE StartRoutine,
                                PVOID StartContext, PETHREAD *Result)
 {
@@ -162,29 +181,42 @@ NTSTATUS PspCreateThreadObject(PEPROCESS Process, KPRIORITY Priority, PKSTART_RO
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     Thread->StackPages = PS_KERNEL_STACK_PAGES;
-    KiInitializeThread(&Thread->Tcb, &Process->Pcb, StackBase,
-                       (PUCHAR)StackBase - PS_KERNEL_STACK_PAGES * PAGE_SIZE, Priority, TRUE);
+    KeInitThread(&Thread->Tcb, &Process->Pcb, StackBase,
+                 (PUCHAR)StackBase - PS_KERNEL_STACK_PAGES * PAGE_SIZE, Priority,
+                 PspSystemThreadStartup, Thread);
     Thread->Cid.UniqueProcess = Process->UniqueProcessId;
     Thread->Cid.UniqueThread = PspAllocateId();
     Thread->StartRoutine = StartRoutine;
     Thread->StartContext = StartContext;
-
-    KIRQL OldIrql = KiAcquireDispatcherLock();
-    InsertTailList(&Process->Pcb.ThreadListHead, &Thread->Tcb.ThreadListEntry);
-    Process->Pcb.ThreadCount++;
-    KiReleaseDispatcherLock(OldIrql);
     *Result = Thread;
     return STATUS_SUCCESS;
 }
 
-/* Undo PspCreateThreadObject for a thread that never ran. */
+/* Undo PspCreateThreadObject for a thread that was never started. */
 void PspAbandonThread(PETHREAD Thread)
 {
-    KIRQL OldIrql = KiAcquireDispatcherLock();
-    RemoveEntryList(&Thread->Tcb.ThreadListEntry);
-    Thread->Tcb.Process->ThreadCount--;
-    KiReleaseDispatcherLock(OldIrql);
     ObDereferenceObject(Thread);
+}
+
+/* Thread joins its process: on the process's lists (Ps's and Ke's). In a
+ * process that is being terminated it is told to end at once, so it ends
+ * before it reaches user mode. */
+static void PspInsertThread(PETHREAD Thread)
+{
+    PEPROCESS Process = CONTAINING_RECORD(Thread->Tcb.Process, EPROCESS, Pcb);
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&PspProcessLock, &OldIrql);
+    InsertTailList(&Process->ThreadListHead, &Thread->ThreadListEntry);
+    KeStartThread(&Thread->Tcb);
+    if (Process->Exiting)
+        PspRequestThreadTermination(Thread, Process->ExitStatus);
+    KeReleaseSpinLock(&PspProcessLock, OldIrql);
+}
+
+void PspStartThread(PETHREAD Thread)
+{
+    PspInsertThread(Thread);
+    KeReadyThread(&Thread->Tcb);
 }
 
 NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, PVOID ObjectAttributes,
@@ -219,10 +251,7 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, PVOID O
     }
     if (ClientId)
         *ClientId = Thread->Cid;
-
-    KIRQL OldIrql = KiAcquireDispatcherLock();
-    KiReadyThread(&Thread->Tcb);
-    KiReleaseDispatcherLock(OldIrql);
+    PspStartThread(Thread);
     return STATUS_SUCCESS;
 }
 
@@ -230,17 +259,6 @@ NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus)
 {
     ASSERT(!((PETHREAD)KeGetCurrentThread())->UserThread);
     PsExitCurrentThread(ExitStatus);
-}
-
-/* The first run of every new thread (kernel/sched.c's initial frame). */
-void KiThreadStartup(void)
-{
-    KiFinishSwitch();
-    KeLowerIrql(PASSIVE_LEVEL);
-    _enable();
-    PETHREAD Thread = (PETHREAD)KeGetCurrentThread();
-    Thread->StartRoutine(Thread->StartContext);
-    PsTerminateSystemThread(STATUS_SUCCESS);
 }
 
 /* The idle thread: halt until an interrupt; the way out of the interrupt
@@ -259,6 +277,7 @@ static ETHREAD *PspBootThread;
 void PsInitializeSystem(PVOID BootStackBase, PVOID BootStackLimit)
 {
     InitializeListHead(&PsActiveProcessHead);
+    KeInitializeSpinLock(&PspProcessLock);
     ObInitializeObjectType(PsProcessType, "Process", PspDeleteProcess);
     ObInitializeObjectType(PsThreadType, "Thread", PspDeleteThread);
 
@@ -273,22 +292,20 @@ void PsInitializeSystem(PVOID BootStackBase, PVOID BootStackLimit)
     if (!NT_SUCCESS(ObCreateObject(PsThreadType, sizeof(ETHREAD), (PVOID *)&PspBootThread)))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 2, 0, 0, 0);
     ObReferenceObject(PsInitialSystemProcess);
-    KiInitializeThread(&PspBootThread->Tcb, &PsInitialSystemProcess->Pcb, BootStackBase,
-                       BootStackLimit, 8, FALSE);
+    KeInitThread(&PspBootThread->Tcb, &PsInitialSystemProcess->Pcb, BootStackBase, BootStackLimit,
+                 8, NULL, NULL);
     PspBootThread->Cid.UniqueProcess = (HANDLE)4;
     PspBootThread->Cid.UniqueThread = PspAllocateId();
-    InsertTailList(&PsInitialSystemProcess->Pcb.ThreadListHead, &PspBootThread->Tcb.ThreadListEntry);
-    PsInitialSystemProcess->Pcb.ThreadCount++;
+    PspInsertThread(PspBootThread);
 
     PETHREAD Idle;
     if (!NT_SUCCESS(PspCreateThreadObject(PsIdleProcess, 0, PspIdleLoop, NULL, &Idle)))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 3, 0, 0, 0);
-    KiInitializeScheduler(&PspBootThread->Tcb, &Idle->Tcb);
+    PspInsertThread(Idle);
+    KeInitializeScheduler(&PspBootThread->Tcb, &Idle->Tcb);
 
     PETHREAD ZeroThread; /* runs for ever: nobody needs a handle */
     if (!NT_SUCCESS(PspCreateThreadObject(PsInitialSystemProcess, 0, MmZeroPageThread, NULL, &ZeroThread)))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 4, 0, 0, 0);
-    KIRQL OldIrql = KiAcquireDispatcherLock();
-    KiReadyThread(&ZeroThread->Tcb);
-    KiReleaseDispatcherLock(OldIrql);
+    PspStartThread(ZeroThread);
 }

@@ -8,12 +8,24 @@
 
 struct _MMADDRESS_SPACE;
 
-/* ps/psmgr.c: a thread object of Process, not yet started; referenced
- * pointer in *Result. PASSIVE_LEVEL. */
+/* ps/psmgr.c: the process lock (see ps/psmgr.c's header for what it
+ * guards). A spin lock: DISPATCH_LEVEL while held. */
+extern KSPIN_LOCK PspProcessLock;
+
+/* ps/psmgr.c: a thread object of Process, set up (KeInitThread) but on no
+ * list and not started; referenced pointer in *Result. PASSIVE_LEVEL. */
 NTSTATUS PspCreateThreadObject(PEPROCESS Process, KPRIORITY Priority, PKSTART_ROUTINE StartRoutine,
                                PVOID StartContext, PETHREAD *Result);
-/* ps/psmgr.c: undo PspCreateThreadObject for a thread that never ran. */
+/* ps/psmgr.c: undo PspCreateThreadObject for a thread never started. */
 void PspAbandonThread(PETHREAD Thread);
+/* ps/psmgr.c: Thread joins its process (told to end at once if the
+ * process is exiting) and becomes ready. IRQL <= APC_LEVEL. */
+void PspStartThread(PETHREAD Thread);
+
+/* ps/kill.c: tell Thread to end with ExitStatus at its next return toward
+ * user mode, now if it waits in a service for user mode; nothing if it was
+ * told already or is ending. PspProcessLock held. */
+void PspRequestThreadTermination(PETHREAD Thread, NTSTATUS ExitStatus);
 
 /* ps/kill.c: make every thread of Process leave with ExitStatus (the
  * caller's own thread last, if it is one of them; then it never returns).

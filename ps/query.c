@@ -3,7 +3,6 @@
  * itself or another process it holds a handle to.
  */
 #include "psp.h"
-#include "../kernel/ki.h"
 #include "../mm/mm.h"
 #include "../io/io.h"
 #include "../rtl/rtl.h"

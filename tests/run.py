@@ -26,8 +26,12 @@ Steps (--only takes a substring of these names; repeat it or use commas):
             size and require success; at --too-small require exit 39 and the
             kernel's "needs at least" sentence.
   gdb       QEMU waiting for gdb on a free port, kernel command line `quiet`;
-            tools/gdb/test_backtrace.py checks hbreak KiSystemStartup, then a
-            backtrace from MmInitSystem, then the pagoda-pte command.
+            tools/gdb/test_backtrace.py runs a student's session: the first
+            stop on KiSystemStartup's first line, backtraces that end at the
+            outermost frame (boot code, system-call entry), every pagoda-*
+            command while the shell is in a system service, the way back to
+            user mode. gdb.no-warnings fails on any "warning:" or "Internal
+            error" line gdb printed.
   pictures  tools/pictures.py --check: two vademo processes map the same
             virtual pages to different frames, their PML4s share the system
             half, the self-map points at each one's own PML4; then the SVGs.
@@ -580,6 +584,15 @@ class Harness:
                 else:
                     self.report.fail(m.group(2), m.group(3) or "failed", where)
                     where = None  # once is enough
+        # gdb's complaints about the debug information (or anything else)
+        # are what a student sees first: none may appear.
+        noise = [l for l in log_lines(out) if re.search(r"warning:|Internal error", l)]
+        if seen and not timed_out:
+            if noise:
+                self.report.fail("gdb.no-warnings", "gdb printed %d warning line(s)" % len(noise),
+                                 ["| " + l for l in noise[:TAIL]] + (where or []))
+            else:
+                self.report.ok("gdb.no-warnings")
         if timed_out or not seen:
             tail = [l for l in log_lines(out) if l.strip()][-TAIL:]
             self.report.fail("gdb", "timed out after %.0f s" % (time.monotonic() - t0)

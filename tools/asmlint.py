@@ -27,7 +27,15 @@ Allowed, because they are not copies of anything:
   - align, bits, section attributes, %assign counters, macro parameter
     counts, and numbers in strings and comments;
   - a local name for a number only the assembly uses, given once with
-    equ (VGA_WHITE_ON_RED equ 0x4F), as long as rule 2 does not apply.
+    equ (VGA_WHITE_ON_RED equ 0x4F), as long as rule 2 does not apply;
+    when its value merely equals an unrelated generated one (the DWARF
+    encodings of kernel/x64/cfi.inc), the line says so with a comment
+    "asmlint: local", which lifts rule 2's value test (not its name test)
+    for that line.
+
+Not caught: a copy whose value asmdefs.inc does not provide and that is
+below 16, or a local equ of a value nothing generated equals (USER_CS equ
+0x33 would pass; push KGDT64_R3_CODE | RPL_MASK is the way).
 
 Exit status 0 when clean; 1 with one "FILE:LINE: why" per finding.
 """
@@ -114,12 +122,12 @@ class Checker:
         self.defs = defs
         self.values = {v: n for n, v in defs.items() if v is not None and v >= SMALL}
 
-    def definition(self, name, expr, what):
+    def definition(self, name, expr, what, local=False):
         if name in self.defs:
             return ["%s %s: %s comes from asmdefs.inc (the C headers); use it" % (
                 what, name, name)]
         v = numeric_value(expr)
-        if v is not None and v in self.values:
+        if v is not None and v in self.values and not local:
             return ["%s %s = 0x%X: asmdefs.inc provides that value (as %s); "
                     "use the C constant it copies" % (what, name, v, self.values[v])]
         return []
@@ -151,12 +159,13 @@ class Checker:
         text = strip(raw)
         if not text:
             return []
+        local = "asmlint: local" in raw
         m = re.match(r"^([A-Za-z_.$?@][\w.$?@#]*)\s+equ\s+(.*)$", text, re.I)
         if m:
-            return self.definition(m.group(1), m.group(2), "equ")
+            return self.definition(m.group(1), m.group(2), "equ", local)
         m = re.match(r"^%i?x?define\s+(\w+)\s*(.*)$", text, re.I)
         if m:
-            return self.definition(m.group(1), m.group(2), "%define")
+            return self.definition(m.group(1), m.group(2), "%define", local)
         m = re.match(r"^%assign\s+(\w+)", text, re.I)
         if m and m.group(1) in self.defs:
             return ["%%assign %s: %s comes from asmdefs.inc" % (m.group(1), m.group(1))]
@@ -206,6 +215,8 @@ SELF_TEST_BAD = [
     "%rep 224",
     "    add rsp, 16",
     "    lock or dword [rdi + 4], 0",
+    "DW_CFA_offset equ 0x80",
+    "%define PAGE_SIZE 4096 ; asmlint: local",
 ]
 SELF_TEST_GOOD = [
     "    push 0                          ; error code",
@@ -227,6 +238,8 @@ SELF_TEST_GOOD = [
     "KiTrap%1:",
     "    lock or byte [rdi], 0",
     "    o64 sysret",
+    "DW_CFA_offset equ 0x80 ; asmlint: local (DWARF)",
+    "global KiTrap%1:function (%%end - KiTrap%1)",
 ]
 
 

@@ -7,12 +7,14 @@
 ; RFLAGS are saved: everything else is already saved by the C caller, or in
 ; a trap frame further up the stack. The x87/SSE state is saved in C
 ; (FXSAVE, kernel/sched.c). A new thread's stack is prepared so that the
-; final "ret" lands in KiThreadStartup.
+; final "ret" lands in KiStartThread, below.
 
 bits 64
+%include "kernel/x64/cfi.inc"
+extern KiThreadStartup
 section .text
 
-global KiSwapContext
+global KiSwapContext:function (KiSwapContext.end - KiSwapContext)
 KiSwapContext:
     pushfq
     push rbp
@@ -31,3 +33,18 @@ KiSwapContext:
     pop rbp
     popfq
     ret
+.end:
+
+; void KiStartThread(void): where a new thread's first KiSwapContext
+; returns (kernel/sched.c builds that initial frame), with RBP = 0 and the
+; stack 16-byte aligned. It calls KiThreadStartup (ps/psmgr.c), which never
+; returns. Its call-frame information makes it the outermost frame of
+; every thread's backtrace in gdb.
+global KiStartThread:function (KiStartThread.end - KiStartThread)
+KiStartThread:
+    call KiThreadStartup
+    ud2                             ; not reached: KiThreadStartup ends the thread
+.end:
+
+CFI_CIE
+CFI_OUTERMOST KiStartThread, KiStartThread.end

@@ -16,11 +16,12 @@
 bits 64
 %include "asmdefs.inc"
 %include "kernel/x64/ktrap.inc"
+%include "kernel/x64/cfi.inc"
 section .text
 
 extern KiSystemService
 
-global KiSystemCall64
+global KiSystemCall64:function (KiSystemCall64.end - KiSystemCall64)
 KiSystemCall64:
     swapgs
     mov [gs:KPCR_UserRsp], rsp
@@ -65,3 +66,10 @@ KiSystemCall64:
 .iretq_exit:
     extern KiExitTrap
     jmp KiExitTrap
+.end:
+
+; For gdb, this is the outermost kernel frame of a system service: the
+; user-mode caller is described by the KTRAP_FRAME (tools/gdb/pagoda.py
+; prints its RIP and RSP), not by a return address (kernel/x64/cfi.inc).
+CFI_CIE
+CFI_OUTERMOST KiSystemCall64, KiSystemCall64.end

@@ -13,6 +13,7 @@
 bits 64
 %include "asmdefs.inc"
 %include "kernel/x64/ktrap.inc"
+%include "kernel/x64/cfi.inc"
 section .text
 
 extern KiDispatchTrap
@@ -20,18 +21,20 @@ extern KiDispatchTrap
 ; TRAP_WITH_ERROR for the vectors whose error code the CPU pushes
 ; (KI_ERROR_CODE_VECTORS, kernel/ki.h), TRAP_NO_ERROR for the others.
 %macro TRAP_NO_ERROR 1
-global KiTrap%1
+global KiTrap%1:function (%%end - KiTrap%1)
 KiTrap%1:
     push 0
     push %1
     jmp KiTrapCommon
+%%end:
 %endmacro
 
 %macro TRAP_WITH_ERROR 1
-global KiTrap%1
+global KiTrap%1:function (%%end - KiTrap%1)
 KiTrap%1:
     push %1
     jmp KiTrapCommon
+%%end:
 %endmacro
 
 ; Vectors 0-31 are exceptions; 32-255 device and software interrupts
@@ -51,6 +54,7 @@ TRAP_NO_ERROR i
 ; Coming from ring 3 (CS's low bits), GS still holds the user's base:
 ; swapgs makes gs:0 the processor control region again (and the way out
 ; swaps back).
+global KiTrapCommon:function (KiExitTrap - KiTrapCommon)
 KiTrapCommon:
     test byte [rsp + KTRAP_FRAME_SegCs - KTRAP_FRAME_Vector], RPL_MASK ; CS of the interrupted code
     jz .kernel_entry
@@ -64,7 +68,7 @@ KiTrapCommon:
     ; here as the System V ABI wants at a call.
     call KiDispatchTrap
 
-global KiExitTrap
+global KiExitTrap:function (KiEnterUserMode - KiExitTrap)
 KiExitTrap:                         ; RSP = a KTRAP_FRAME to return through
     KTRAP_POP_REGISTERS
     add rsp, KTRAP_FRAME_Rip - KTRAP_FRAME_Vector ; vector and error code
@@ -76,10 +80,17 @@ KiExitTrap:                         ; RSP = a KTRAP_FRAME to return through
 
 ; void KiEnterUserMode(PKTRAP_FRAME TrapFrame): leave for ring 3 through
 ; TrapFrame (a new user thread's first entry). Interrupts must be off.
-global KiEnterUserMode
+global KiEnterUserMode:function (KiEnterUserMode.end - KiEnterUserMode)
 KiEnterUserMode:
     mov rsp, rdi
     jmp KiExitTrap
+.end:
+
+; For gdb, every frame in this file is the outermost: the code it
+; interrupted is described by the KTRAP_FRAME, not by a return address
+; (kernel/x64/cfi.inc; tools/gdb/pagoda.py names the frame's RIP and RSP).
+CFI_CIE
+CFI_OUTERMOST KiTrap0, KiEnterUserMode.end
 
 ; The table of stub addresses, read by kernel/cpu.c to fill the IDT.
 section .rodata

@@ -25,6 +25,7 @@
 
 bits 64
 %include "asmdefs.inc"                  ; STATUS_ACCESS_VIOLATION (include/ntstatus.h)
+%include "kernel/x64/cfi.inc"
 section .text
 
 ; One exception-table entry: fault at %1, resume at %2.
@@ -44,7 +45,7 @@ section .text
 ; (either direction). Returns STATUS_SUCCESS, or STATUS_ACCESS_VIOLATION
 ; when the user side faulted and could not be resolved: the bytes before
 ; the faulting one have been copied, none after it.
-global KiCopyUserMemory
+global KiCopyUserMemory:function (KiCopyUserMemory.end - KiCopyUserMemory)
 KiCopyUserMemory:
     mov rcx, rdx
     stac
@@ -58,6 +59,7 @@ KiCopyUserMemory:
     clac
     mov eax, STATUS_ACCESS_VIOLATION
     ret
+.end:
 EX_TABLE_ENTRY .copy, .fault
 
 ; NTSTATUS KiProbeUserByteForWrite(PVOID Address)
@@ -68,7 +70,7 @@ EX_TABLE_ENTRY .copy, .fault
 ; value alone even if another thread writes it at the same moment - a plain
 ; read then write-back could undo that thread's store. Returns
 ; STATUS_SUCCESS or STATUS_ACCESS_VIOLATION.
-global KiProbeUserByteForWrite
+global KiProbeUserByteForWrite:function (KiProbeUserByteForWrite.end - KiProbeUserByteForWrite)
 KiProbeUserByteForWrite:
     stac
 .touch:
@@ -80,4 +82,10 @@ KiProbeUserByteForWrite:
     clac
     mov eax, STATUS_ACCESS_VIOLATION
     ret
+.end:
 EX_TABLE_ENTRY .touch, .fault
+
+; Both routines push nothing: the return address stays at [RSP].
+CFI_CIE
+CFI_FUNCTION KiCopyUserMemory, KiCopyUserMemory.end
+CFI_FUNCTION KiProbeUserByteForWrite, KiProbeUserByteForWrite.end

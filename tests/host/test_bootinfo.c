@@ -67,21 +67,21 @@ static void DumpWarnings(void)
     }
 }
 
-#define HT_ASSERT_WARNING(Text)                                               \
+#define HT_ASSERT_WARNING(Text)                                            \
     do {                                                                   \
         if (!HasWarning(Text)) {                                           \
             DumpWarnings();                                                \
         }                                                                  \
-        HT_ASSERT(HasWarning(Text));                                          \
+        HT_ASSERT(HasWarning(Text));                                       \
     } while (0)
 
-#define HT_ASSERT_WARNING_COUNT(Block, N)                                     \
+#define HT_ASSERT_WARNING_COUNT(Block, N)                                  \
     do {                                                                   \
         if (WarningTotal != (N)) {                                         \
             DumpWarnings();                                                \
         }                                                                  \
-        HT_ASSERT(WarningTotal == (N));                                       \
-        HT_ASSERT((Block)->WarningCount == (ULONG)(N));                       \
+        HT_ASSERT(WarningTotal == (N));                                    \
+        HT_ASSERT((Block)->WarningCount == (ULONG)(N));                    \
     } while (0)
 
 /* ---------------------------------------------------------------------- */

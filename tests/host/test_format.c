@@ -31,8 +31,8 @@ static char Out[256];
 #define CHECK_FMT(want, ...)                                               \
     do {                                                                   \
         int n_ = RtlFormatBuffer(Out, sizeof(Out), __VA_ARGS__);           \
-        HT_ASSERT_STR(Out, want);                                             \
-        HT_ASSERT(n_ == (int)strlen(want));                                   \
+        HT_ASSERT_STR(Out, want);                                          \
+        HT_ASSERT(n_ == (int)strlen(want));                                \
     } while (0)
 
 HTEST(format_plain_text)
@@ -357,8 +357,8 @@ HTEST(format_sink)
         char want_[256];                                                   \
         int nwant_ = snprintf(want_, sizeof(want_), __VA_ARGS__);          \
         int ngot_ = RtlFormatBuffer(Out, sizeof(Out), __VA_ARGS__);        \
-        HT_ASSERT_STR(Out, want_);                                            \
-        HT_ASSERT(ngot_ == nwant_);                                           \
+        HT_ASSERT_STR(Out, want_);                                         \
+        HT_ASSERT(ngot_ == nwant_);                                        \
     } while (0)
 
 HTEST(format_matches_libc)

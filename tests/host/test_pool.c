@@ -75,8 +75,8 @@ void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR Parameter1, ULONG_PTR Parameter2
             printf("  got bugcheck 0x%X/0x%llx, want 0x%X/0x%llx\n", BugcheckCode, \
                    (unsigned long long)BugcheckParameter[0], (unsigned)(Code),  \
                    (unsigned long long)(Param1));                              \
-        HT_ASSERT(BugcheckCode == (Code));                                        \
-        HT_ASSERT(BugcheckParameter[0] == (ULONG_PTR)(Param1));                   \
+        HT_ASSERT(BugcheckCode == (Code));                                     \
+        HT_ASSERT(BugcheckParameter[0] == (ULONG_PTR)(Param1));                \
     } while (0)
 
 /* ---- the page arena --------------------------------------------------- */

@@ -11,8 +11,9 @@
 
 #include "../../kernel/ke.h"
 
-/* The TSC at KiSystemStartup's first instruction (under -icount, the
- * number of instructions executed since reset: BIOS and GRUB). */
+/* The TSC at KiBootHigherHalf's first instruction, just before
+ * KiSystemStartup (boot/start64.asm writes it; under -icount, the number
+ * of instructions executed since reset: BIOS and GRUB). */
 extern ULONG64 KiBootTsc;
 
 /* Whether the command line asked for "kbench" or "kbench=boot". */

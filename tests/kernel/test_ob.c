@@ -52,6 +52,18 @@ static SIZE_T KtObBytesInUse(ULONG Tag)
     return 0;
 }
 
+/* Deferred cleanups (KtDefer): a test that stops early still gives back
+ * its tables and its references, so later tests see clean counts. */
+static void KtObDestroyTable(PVOID Table)
+{
+    ObDestroyHandleTable(Table);
+}
+
+static void KtObDereference(PVOID Object)
+{
+    ObDereferenceObject(Object);
+}
+
 static PVOID KtObNew(void)
 {
     PVOID Object;
@@ -115,8 +127,10 @@ KTEST(ob, handles_are_multiples_of_4_starting_at_4)
     KtObSetup();
     PHANDLE_TABLE Table;
     KT_ASSERT_EQ(ObCreateHandleTable(&Table), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyTable = KtDefer(KtObDestroyTable, Table);
     PVOID Object = KtObNew();
     KT_ASSERT(Object != NULL);
+    PKT_DEFERRED DereferenceObject = KtDefer(KtObDereference, Object);
 
     for (ULONG i = 0; i < 10; i++) {
         HANDLE Handle;
@@ -130,7 +144,7 @@ KTEST(ob, handles_are_multiples_of_4_starting_at_4)
     KT_ASSERT_EQ(KtObType.TotalNumberOfHandles, 10);
 
     /* Our own reference goes; the handles keep the object alive. */
-    ObDereferenceObject(Object);
+    KtCleanupNow(DereferenceObject);
     KT_ASSERT_EQ(KtObDeletes, 0);
     PVOID Found;
     KT_ASSERT_EQ(ObReferenceObjectByHandleInTable(Table, (HANDLE)40, &KtObType, &Found),
@@ -138,7 +152,7 @@ KTEST(ob, handles_are_multiples_of_4_starting_at_4)
     KT_ASSERT(Found == Object);
     ObDereferenceObject(Found);
 
-    ObDestroyHandleTable(Table);
+    KtCleanupNow(DestroyTable);
     KT_ASSERT_EQ(KtObDeletes, 1);
     KT_ASSERT_EQ(KtObType.TotalNumberOfHandles, 0);
 }
@@ -151,6 +165,7 @@ KTEST(ob, table_grows_past_initial_size)
     SIZE_T TableBaseline = KtObBytesInUse(OB_HANDLE_TABLE_TAG);
     PHANDLE_TABLE Table;
     KT_ASSERT_EQ(ObCreateHandleTable(&Table), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyTable = KtDefer(KtObDestroyTable, Table);
     KT_ASSERT_EQ(Table->Capacity, OB_HANDLE_TABLE_INITIAL_ENTRIES);
 
     for (ULONG i = 0; i < COUNT; i++) {
@@ -180,7 +195,7 @@ KTEST(ob, table_grows_past_initial_size)
 
     /* Destroying the table closes every handle, deletes every object, and
      * gives every byte back. */
-    ObDestroyHandleTable(Table);
+    KtCleanupNow(DestroyTable);
     KT_ASSERT_EQ(KtObDeletes, COUNT);
     KT_ASSERT_EQ(KtObType.TotalNumberOfObjects, 0);
     KT_ASSERT_EQ(KtObType.TotalNumberOfHandles, 0);
@@ -193,8 +208,10 @@ KTEST(ob, close_frees_the_slot_and_the_lowest_is_reused)
     KtObSetup();
     PHANDLE_TABLE Table;
     KT_ASSERT_EQ(ObCreateHandleTable(&Table), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyTable = KtDefer(KtObDestroyTable, Table);
     PVOID Object = KtObNew();
     KT_ASSERT(Object != NULL);
+    PKT_DEFERRED DereferenceObject = KtDefer(KtObDereference, Object);
     HANDLE Handle;
     for (ULONG i = 0; i < 8; i++)
         KT_ASSERT_EQ(ObInsertHandle(Table, Object, 0, 0, &Handle), STATUS_SUCCESS);
@@ -222,11 +239,11 @@ KTEST(ob, close_frees_the_slot_and_the_lowest_is_reused)
     }
 
     /* The table goes but our reference keeps the object. */
-    ObDestroyHandleTable(Table);
+    KtCleanupNow(DestroyTable);
     KT_ASSERT_EQ(KtObDeletes, 0);
     KT_ASSERT_EQ(ObQueryPointerCount(Object), 1);
     KT_ASSERT_EQ(ObQueryHandleCount(Object), 0);
-    ObDereferenceObject(Object);
+    KtCleanupNow(DereferenceObject);
     KT_ASSERT_EQ(KtObDeletes, 1);
 }
 
@@ -235,19 +252,21 @@ KTEST(ob, closing_the_last_handle_deletes_the_object)
     KtObSetup();
     PHANDLE_TABLE Table;
     KT_ASSERT_EQ(ObCreateHandleTable(&Table), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyTable = KtDefer(KtObDestroyTable, Table);
     PVOID Object = KtObNew();
     KT_ASSERT(Object != NULL);
+    PKT_DEFERRED DereferenceObject = KtDefer(KtObDereference, Object);
     HANDLE First, Second;
     KT_ASSERT_EQ(ObInsertHandle(Table, Object, 0, 0, &First), STATUS_SUCCESS);
     KT_ASSERT_EQ(ObInsertHandle(Table, Object, 0, 0, &Second), STATUS_SUCCESS);
-    ObDereferenceObject(Object);
+    KtCleanupNow(DereferenceObject);
     KT_ASSERT_EQ(ObCloseHandleInTable(Table, First), STATUS_SUCCESS);
     KT_ASSERT_EQ(KtObDeletes, 0);
     KT_ASSERT_EQ(ObCloseHandleInTable(Table, Second), STATUS_SUCCESS);
     KT_ASSERT_EQ(KtObDeletes, 1);
     KT_ASSERT(KtObLastDeleted == Object);
     KT_ASSERT_EQ(Table->HandleCount, 0);
-    ObDestroyHandleTable(Table);
+    KtCleanupNow(DestroyTable);
     KT_ASSERT_EQ(KtObDeletes, 1);
     KT_ASSERT_EQ(KtObBytesInUse(KT_OB_TAG), 0);
 }
@@ -257,8 +276,10 @@ KTEST(ob, invalid_handles_are_refused)
     KtObSetup();
     PHANDLE_TABLE Table;
     KT_ASSERT_EQ(ObCreateHandleTable(&Table), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyTable = KtDefer(KtObDestroyTable, Table);
     PVOID Object = KtObNew();
     KT_ASSERT(Object != NULL);
+    PKT_DEFERRED DereferenceObject = KtDefer(KtObDereference, Object);
     HANDLE Handle, Closed;
     KT_ASSERT_EQ(ObInsertHandle(Table, Object, 0, 0, &Handle), STATUS_SUCCESS);
     KT_ASSERT_EQ(ObInsertHandle(Table, Object, 0, 0, &Closed), STATUS_SUCCESS);
@@ -288,8 +309,8 @@ KTEST(ob, invalid_handles_are_refused)
     KT_ASSERT_EQ(ObQueryHandleCount(Object), 1);
     KT_ASSERT_EQ(Table->HandleCount, 1);
 
-    ObDestroyHandleTable(Table);
-    ObDereferenceObject(Object);
+    KtCleanupNow(DestroyTable);
+    KtCleanupNow(DereferenceObject);
     KT_ASSERT_EQ(KtObDeletes, 1);
 }
 
@@ -298,8 +319,10 @@ KTEST(ob, wrong_type_is_a_mismatch_without_a_reference)
     KtObSetup();
     PHANDLE_TABLE Table;
     KT_ASSERT_EQ(ObCreateHandleTable(&Table), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyTable = KtDefer(KtObDestroyTable, Table);
     PVOID Object = KtObNew();
     KT_ASSERT(Object != NULL);
+    PKT_DEFERRED DereferenceObject = KtDefer(KtObDereference, Object);
     HANDLE Handle;
     KT_ASSERT_EQ(ObInsertHandle(Table, Object, 0x3, 0, &Handle), STATUS_SUCCESS);
 
@@ -321,8 +344,8 @@ KTEST(ob, wrong_type_is_a_mismatch_without_a_reference)
     ObDereferenceObject(Found);
     KT_ASSERT_EQ(ObQueryPointerCount(Object), 2);
 
-    ObDestroyHandleTable(Table);
-    ObDereferenceObject(Object);
+    KtCleanupNow(DestroyTable);
+    KtCleanupNow(DereferenceObject);
     KT_ASSERT_EQ(KtObDeletes, 1);
 }
 
@@ -331,8 +354,10 @@ KTEST(ob, insert_refuses_unknown_attributes)
     KtObSetup();
     PHANDLE_TABLE Table;
     KT_ASSERT_EQ(ObCreateHandleTable(&Table), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyTable = KtDefer(KtObDestroyTable, Table);
     PVOID Object = KtObNew();
     KT_ASSERT(Object != NULL);
+    PKT_DEFERRED DereferenceObject = KtDefer(KtObDereference, Object);
     HANDLE Handle = NULL;
     KT_ASSERT_EQ(ObInsertHandle(Table, Object, 0, 0x1, &Handle), STATUS_INVALID_PARAMETER);
     KT_ASSERT_EQ(ObInsertHandle(Table, Object, 0, OBJ_KERNEL_HANDLE, &Handle),
@@ -340,8 +365,8 @@ KTEST(ob, insert_refuses_unknown_attributes)
     KT_ASSERT(Handle == NULL);
     KT_ASSERT_EQ(Table->HandleCount, 0);
     KT_ASSERT_EQ(ObQueryPointerCount(Object), 1);
-    ObDestroyHandleTable(Table);
-    ObDereferenceObject(Object);
+    KtCleanupNow(DestroyTable);
+    KtCleanupNow(DereferenceObject);
     KT_ASSERT_EQ(KtObDeletes, 1);
 }
 
@@ -350,12 +375,15 @@ KTEST(ob, duplicate_within_and_across_tables)
     KtObSetup();
     PHANDLE_TABLE Source, Target;
     KT_ASSERT_EQ(ObCreateHandleTable(&Source), STATUS_SUCCESS);
+    PKT_DEFERRED DestroySource = KtDefer(KtObDestroyTable, Source);
     KT_ASSERT_EQ(ObCreateHandleTable(&Target), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyTarget = KtDefer(KtObDestroyTable, Target);
     PVOID Object = KtObNew();
     KT_ASSERT(Object != NULL);
+    PKT_DEFERRED DereferenceObject = KtDefer(KtObDereference, Object);
     HANDLE Original, Copy;
     KT_ASSERT_EQ(ObInsertHandle(Source, Object, 0x7, OBJ_INHERIT, &Original), STATUS_SUCCESS);
-    ObDereferenceObject(Object);            /* handles only from here on */
+    KtCleanupNow(DereferenceObject);            /* handles only from here on */
 
     /* Same access and attributes, into another table. */
     KT_ASSERT_EQ(ObDuplicateHandle(Source, Original, Target, 0, 0,
@@ -402,9 +430,9 @@ KTEST(ob, duplicate_within_and_across_tables)
                  STATUS_SUCCESS);
     KT_ASSERT_EQ(Source->HandleCount, 0);
 
-    ObDestroyHandleTable(Source);
+    KtCleanupNow(DestroySource);
     KT_ASSERT_EQ(KtObDeletes, 0);
-    ObDestroyHandleTable(Target);
+    KtCleanupNow(DestroyTarget);
     KT_ASSERT_EQ(KtObDeletes, 1);
     KT_ASSERT_EQ(KtObBytesInUse(KT_OB_TAG), 0);
 }
@@ -414,6 +442,7 @@ KTEST(ob, inherit_copies_only_inheritable_handles_at_the_same_values)
     KtObSetup();
     PHANDLE_TABLE Parent, Child;
     KT_ASSERT_EQ(ObCreateHandleTable(&Parent), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyParent = KtDefer(KtObDestroyTable, Parent);
     PVOID Kept = KtObNew(), Private = KtObNew();
     KT_ASSERT(Kept != NULL && Private != NULL);
     HANDLE Handles[40];
@@ -450,7 +479,7 @@ KTEST(ob, inherit_copies_only_inheritable_handles_at_the_same_values)
     KT_ASSERT_EQ(ObInsertHandle(Child, Private, 0, 0, &Handle), STATUS_SUCCESS);
     KT_ASSERT_EQ((ULONG_PTR)Handle, 8);
 
-    ObDestroyHandleTable(Parent);
+    KtCleanupNow(DestroyParent);
     KT_ASSERT_EQ(ObQueryHandleCount(Kept), 14);
     ObDestroyHandleTable(Child);
     KT_ASSERT_EQ(ObQueryHandleCount(Kept), 0);
@@ -480,8 +509,10 @@ KTEST(ob, enumeration_visits_open_handles_in_order)
     KtObSetup();
     PHANDLE_TABLE Table;
     KT_ASSERT_EQ(ObCreateHandleTable(&Table), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyTable = KtDefer(KtObDestroyTable, Table);
     PVOID Object = KtObNew();
     KT_ASSERT(Object != NULL);
+    PKT_DEFERRED DereferenceObject = KtDefer(KtObDereference, Object);
     HANDLE Handle;
     for (ULONG i = 0; i < 50; i++)
         KT_ASSERT_EQ(ObInsertHandle(Table, Object, 1, 0, &Handle), STATUS_SUCCESS);
@@ -499,8 +530,8 @@ KTEST(ob, enumeration_visits_open_handles_in_order)
     KT_ASSERT_EQ(Stopped.Sum, 8 + 16 + 24 + 3);
     KT_ASSERT_EQ(ObQueryPointerCount(Object), 26);
 
-    ObDestroyHandleTable(Table);
-    ObDereferenceObject(Object);
+    KtCleanupNow(DestroyTable);
+    KtCleanupNow(DereferenceObject);
     KT_ASSERT_EQ(KtObDeletes, 1);
 }
 
@@ -509,9 +540,11 @@ KTEST(ob, kernel_handles_live_in_the_kernel_table_and_hide_from_user_mode)
     KtObSetup();
     PHANDLE_TABLE Saved = ObpKernelHandleTable, Table;
     KT_ASSERT_EQ(ObCreateHandleTable(&Table), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyTable = KtDefer(KtObDestroyTable, Table);
     ObpKernelHandleTable = Table;
     PVOID Object = KtObNew();
     KT_ASSERT(Object != NULL);
+    PKT_DEFERRED DereferenceObject = KtDefer(KtObDereference, Object);
 
     HANDLE Handle;
     NTSTATUS Status = ObOpenObjectByPointer(Object, OBJ_KERNEL_HANDLE | OBJ_INHERIT, 0x5,
@@ -541,8 +574,8 @@ KTEST(ob, kernel_handles_live_in_the_kernel_table_and_hide_from_user_mode)
     KT_ASSERT_EQ(Table->HandleCount, 0);
 
     ObpKernelHandleTable = Saved;
-    ObDestroyHandleTable(Table);
-    ObDereferenceObject(Object);
+    KtCleanupNow(DestroyTable);
+    KtCleanupNow(DereferenceObject);
     KT_ASSERT_EQ(KtObDeletes, 1);
 }
 

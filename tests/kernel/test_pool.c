@@ -37,15 +37,30 @@ static ULONG KtRandom(void)
     return KtRandomState >> 8;
 }
 
+/* Deferred frees (KtDefer): a test that stops early still gives its
+ * blocks back, so the tag counts of the tests after it start at zero. */
+static void KtFreeBlock(PVOID Block)
+{
+    if (Block != NULL)
+        ExFreePoolWithTag(Block, KT_TAG);
+}
+
+static void KtFreeUntagged(PVOID Block)
+{
+    ExFreePool(Block);
+}
+
 static void KtPoolSizes(POOL_TYPE Type)
 {
     static const SIZE_T Sizes[] = {1, 2, 15, 16, 17, 63, 64, 100, 496, 500, 1000, 2048, 4000,
                                    4064, 4065, 4096, 4097, 8192, 12345, 65536, 300000, 1 << 20};
     PVOID Blocks[ARRAYSIZE(Sizes)];
+    PKT_DEFERRED Free[ARRAYSIZE(Sizes)];
     PFN_NUMBER Available = MmAvailablePages();
     for (ULONG i = 0; i < ARRAYSIZE(Sizes); i++) {
         Blocks[i] = ExAllocatePoolWithTag(Type, Sizes[i], KT_TAG);
         KT_ASSERT(Blocks[i] != NULL);
+        Free[i] = KtDefer(KtFreeBlock, Blocks[i]);
         KT_ASSERT(ExpQueryPoolBlockSize(ExGetPoolDescriptor(Type), Blocks[i]) >= Sizes[i]);
         memset(Blocks[i], (int)i + 1, Sizes[i]);
     }
@@ -56,7 +71,7 @@ static void KtPoolSizes(POOL_TYPE Type)
         KT_ASSERT(P[0] == (UCHAR)(i + 1) && P[Sizes[i] - 1] == (UCHAR)(i + 1));
     }
     for (ULONG i = 0; i < ARRAYSIZE(Sizes); i++)
-        ExFreePoolWithTag(Blocks[i], KT_TAG);
+        KtCleanupNow(Free[i]);          /* ExFreePoolWithTag(Blocks[i], KT_TAG) */
     KT_ASSERT_EQ(KtBytesInUse(Type, KT_TAG), 0);
     PCSTR Problem = NULL;
     KT_ASSERT(ExpValidatePool(ExGetPoolDescriptor(Type), &Problem));
@@ -114,6 +129,8 @@ KTEST(pool, nonpaged_is_resident_paged_is_demand_zero_and_pageable)
 {
     PUCHAR Np = ExAllocatePoolWithTag(NonPagedPool, 3 * PAGE_SIZE, KT_TAG);
     PUCHAR Pp = ExAllocatePoolWithTag(PagedPool, 3 * PAGE_SIZE, KT_TAG);
+    PKT_DEFERRED FreeNp = KtDefer(KtFreeBlock, Np);
+    PKT_DEFERRED FreePp = KtDefer(KtFreeBlock, Pp);
     KT_ASSERT(Np && Pp);
     for (ULONG i = 0; i < 3; i++) {
         MMPTE Pte = *MiGetPteAddress(Np + i * PAGE_SIZE);
@@ -133,24 +150,26 @@ KTEST(pool, nonpaged_is_resident_paged_is_demand_zero_and_pageable)
     KT_ASSERT(!MiGetPteAddress(Pp)->u.Hard.Valid);
     KT_ASSERT_EQ(Pp[PAGE_SIZE + 6], 0);  /* demand-zero */
     PFN_NUMBER PagedFrames = MmPagesInUse(MiUsagePagedPool);
-    ExFreePoolWithTag(Pp, KT_TAG);
+    KtCleanupNow(FreePp);               /* ExFreePoolWithTag(Pp, KT_TAG) */
     KT_ASSERT_EQ(MmPagesInUse(MiUsagePagedPool), PagedFrames - 1);
-    ExFreePoolWithTag(Np, KT_TAG);
+    KtCleanupNow(FreeNp);
 }
 
 KTEST(pool, allocate_pool2_zeroes_and_checks_flags)
 {
     PULONG64 P = ExAllocatePool2(POOL_FLAG_NON_PAGED, 256, KT_TAG);
     KT_ASSERT(P != NULL);
+    PKT_DEFERRED Free = KtDefer(KtFreeUntagged, P);
     for (ULONG i = 0; i < 32; i++)
         KT_ASSERT_EQ(P[i], 0);
     memset(P, 0xFF, 256);
-    ExFreePool(P);
+    KtCleanupNow(Free);                 /* ExFreePool(P) */
     P = ExAllocatePool2(POOL_FLAG_NON_PAGED, 256, KT_TAG); /* likely the same block again */
     KT_ASSERT(P != NULL);
+    Free = KtDefer(KtFreeBlock, P);
     for (ULONG i = 0; i < 32; i++)
         KT_ASSERT_EQ(P[i], 0);
-    ExFreePoolWithTag(P, KT_TAG);
+    KtCleanupNow(Free);                 /* ExFreePoolWithTag(P, KT_TAG) */
     KT_ASSERT(ExAllocatePool2(POOL_FLAG_NON_PAGED | POOL_FLAG_PAGED, 16, KT_TAG) == NULL);
     KT_ASSERT(ExAllocatePool2(0, 16, KT_TAG) == NULL);
 }
@@ -181,6 +200,8 @@ KTEST(pool, blocks_are_visible_from_another_address_space)
      * block written here reads the same after switching CR3. */
     PULONG Np = ExAllocatePoolWithTag(NonPagedPool, 64, KT_TAG);
     PULONG Pp = ExAllocatePoolWithTag(PagedPool, 64, KT_TAG);
+    KtDefer(KtFreeBlock, Np);           /* ExFreePoolWithTag, after the test */
+    KtDefer(KtFreeBlock, Pp);
     KT_ASSERT(Np && Pp);
     *Np = 0x11223344;
     *Pp = 0x55667788;
@@ -194,8 +215,6 @@ KTEST(pool, blocks_are_visible_from_another_address_space)
     KT_ASSERT(Cr3 != Previous->DirectoryTableBase);
     KT_ASSERT_EQ(SeenNp, 0x11223344);
     KT_ASSERT_EQ(SeenPp, 0x55667788);
-    ExFreePoolWithTag(Np, KT_TAG);
-    ExFreePoolWithTag(Pp, KT_TAG);
 }
 
 KTEST(pool, fast_path_keeps_tag_accounting_exact)
@@ -211,8 +230,10 @@ KTEST(pool, fast_path_keeps_tag_accounting_exact)
         KT_ASSERT(KtFindTag(Type, KT_TAG, &Before));
         for (ULONG i = 0; i < 10000; i++) {
             PVOID Q = ExAllocatePoolWithTag(Type, 64, KT_TAG);
-            KT_ASSERT(Q == P); /* the parked block, popped again */
-            ExFreePoolWithTag(Q, KT_TAG);
+            BOOLEAN Parked = Q == P;
+            if (Q != NULL)      /* freed before the check, which may stop the test */
+                ExFreePoolWithTag(Q, KT_TAG);
+            KT_ASSERT(Parked); /* the parked block, popped again */
         }
         KT_ASSERT(KtFindTag(Type, KT_TAG, &After));
         KT_ASSERT_EQ(After.Allocations - Before.Allocations, 10000);

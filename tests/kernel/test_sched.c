@@ -371,3 +371,20 @@ KTEST(sched, zero_page_thread_prepares_frames)
     MmFreePhysicalPage(Pfn);
     KT_ASSERT_EQ(Or, 0);
 }
+
+/* ---------------------------------------------------------------- thread states */
+
+/* Only the thread on the processor is Running; the idle thread, which never
+ * sits on a ready queue, is Ready whenever another thread runs (pagoda-ps in
+ * gdb reads these states). Sleeping makes the processor idle for a while,
+ * and the clock interrupt then switches back from the idle thread. */
+KTEST(sched, only_the_current_thread_is_running)
+{
+    PKTHREAD Idle = KiPcr.IdleThread;
+    LARGE_INTEGER Delay = KtMs(5);
+
+    KT_ASSERT(NT_SUCCESS(KeDelayExecutionThread(KernelMode, FALSE, &Delay)));
+    KT_ASSERT(KeGetCurrentThread()->State == Running);
+    KT_ASSERT(Idle != KeGetCurrentThread());
+    KT_ASSERT(Idle->State == Ready);
+}

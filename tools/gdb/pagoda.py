@@ -5,6 +5,11 @@
 #
 # Commands:
 #     pagoda-pte VA [CR3]   walk the four page-table levels that translate VA
+#     pagoda-ps, pagoda-poolused, pagoda-pfn PFN, pagoda-vad [SPACE]
+#                           the kernel's structures, like WinDbg's !process,
+#                           !poolused, !pfn and !vad (below)
+# and a frame filter that names the KTRAP_FRAME on the line of a trap or
+# system-call entry in `bt` (at the end of this file).
 #
 # The walk reads page tables by *physical* address through QEMU's monitor
 # (`monitor xp`), so it works at any moment: before the kernel has built its
@@ -299,3 +304,76 @@ PagodaPs()
 PagodaPoolUsed()
 PagodaPfn()
 PagodaVad()
+
+
+# ---------------------------------------------------------------------------
+# Backtraces through the trap and system-call entries.
+#
+# KiSystemCall64 (kernel/x64/syscall.asm) and the trap stubs
+# (kernel/x64/trap.asm) carry call-frame information that marks them as the
+# outermost frame (kernel/x64/cfi.inc): the code they interrupted is not a
+# caller with a return address, but the KTRAP_FRAME they built on the stack.
+# This frame filter adds that frame to the entry's line of `bt`: its
+# address, the vector, and where the interrupted code was - user mode (RIP
+# and RSP of the user program) or kernel mode (RIP, as a symbol, and RSP).
+# `bt -no-filters` shows the plain line.
+# ---------------------------------------------------------------------------
+
+from gdb.FrameDecorator import FrameDecorator  # noqa: E402
+
+TRAP_ENTRIES = ("KiSystemCall64", "KiTrapCommon")
+KI_SYSCALL_VECTOR = 0x100  # kernel/ki.h
+
+
+def trap_frame_of(frame):
+    """The KTRAP_FRAME * an entry frame called C with, or None: at the
+    call in KiSystemCall64 or KiTrapCommon, RSP points at the frame."""
+    if frame.name() not in TRAP_ENTRIES or frame.newer() is None:
+        return None
+    rsp = int(frame.read_register("rsp"))
+    return gdb.Value(rsp).cast(gdb.lookup_type("KTRAP_FRAME").pointer())
+
+
+def describe_trap_frame(tf):
+    vector = int(tf["Vector"])
+    rip, rsp = int(tf["Rip"]), int(tf["Rsp"])
+    what = "system call" if vector == KI_SYSCALL_VECTOR else "vector %d" % vector
+    if int(tf["SegCs"]) & 3:
+        return "trap frame %#x, %s from user mode: RIP %#x RSP %#x" % (
+            int(tf), what, rip, rsp)
+    where = gdb.execute("info symbol %#x" % rip, to_string=True).split(" in section")[0]
+    where = where.replace(" + ", "+").strip()
+    return "trap frame %#x, %s in kernel mode: RIP %#x (%s) RSP %#x" % (
+        int(tf), what, rip, where, rsp)
+
+
+class TrapFrameDecorator(FrameDecorator):
+    def __init__(self, fobj, text):
+        super().__init__(fobj)
+        self.text = text
+
+    def function(self):
+        return "%s [%s]" % (self.inferior_frame().name(), self.text)
+
+
+class TrapFrameFilter:
+    """Name the KTRAP_FRAME on the line of a trap or system-call entry."""
+
+    def __init__(self):
+        self.name = "pagoda-trap-frames"
+        self.priority = 100
+        self.enabled = True
+        gdb.frame_filters[self.name] = self
+
+    def filter(self, frames):
+        for fobj in frames:
+            try:
+                tf = trap_frame_of(fobj.inferior_frame())
+                if tf is not None:
+                    fobj = TrapFrameDecorator(fobj, describe_trap_frame(tf))
+            except gdb.error:
+                pass
+            yield fobj
+
+
+TrapFrameFilter()

@@ -64,15 +64,20 @@ static void CreateBadArguments(void)
 
     UT_EXPECT_STATUS(NtCreateEvent(NULL, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
                      STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtCreateEvent((PHANDLE)UT_KERNEL_VA, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
-                     STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtCreateEvent((PHANDLE)UT_NONCANONICAL, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
-                     STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtCreateEvent((PHANDLE)UT_UNMAPPED, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
-                     STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtCreateEvent((PHANDLE)UT_READONLY_VA, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
-                     STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtCreateEvent(&E, EVENT_ALL_ACCESS, (EVENT_TYPE)5, FALSE), STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(
+        NtCreateEvent((PHANDLE)UT_KERNEL_VA, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+        STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(
+        NtCreateEvent((PHANDLE)UT_NONCANONICAL, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+        STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(
+        NtCreateEvent((PHANDLE)UT_UNMAPPED, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+        STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(
+        NtCreateEvent((PHANDLE)UT_READONLY_VA, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+        STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateEvent(&E, EVENT_ALL_ACCESS, (EVENT_TYPE)5, FALSE),
+                     STATUS_INVALID_PARAMETER);
 }
 
 static void CreateFailureLeaksNoHandle(void)

@@ -37,7 +37,7 @@ static void HandleCountFollowsCreateAndClose(void)
     }
     UT_ASSERT(UtOwnProcessEntry(&During));
     for (int I = 0; I < 10; I++)
-        UtCleanupNow(Close[I]);     /* NtClose(E[I]) must succeed */
+        UtCleanupNow(Close[I]); /* NtClose(E[I]) must succeed */
     UT_ASSERT(UtOwnProcessEntry(&After));
     UT_EXPECT(During.HandleCount == Before.HandleCount + 10);
     UT_EXPECT(After.HandleCount == Before.HandleCount);
@@ -53,11 +53,11 @@ static void DuplicateWithinProcess(void)
     UT_EXPECT_SUCCESS(NtDuplicateObject(NtCurrentProcess(), E, NtCurrentProcess(), &Copy, 0,
                                         DUPLICATE_SAME_ACCESS));
     UT_ASSERT(Copy != NULL && Copy != E);
-    UtDeferClose(Copy);             /* NtClose(Copy) must succeed */
+    UtDeferClose(Copy); /* NtClose(Copy) must succeed */
     UT_EXPECT_SUCCESS(NtSetEvent(Copy, NULL));
     UT_EXPECT_STATUS(Poll(E), STATUS_WAIT_0);
     /* The object lives while any handle does. */
-    UtCleanupNow(CloseE);           /* NtClose(E) must succeed */
+    UtCleanupNow(CloseE); /* NtClose(E) must succeed */
     UT_EXPECT_SUCCESS(NtResetEvent(Copy, NULL));
     UT_EXPECT_STATUS(Poll(Copy), STATUS_TIMEOUT);
 }
@@ -80,20 +80,20 @@ static void DuplicateBadArguments(void)
     SYSTEM_PROCESS_ENTRY Before, After;
 
     UT_ASSERT(E != NULL);
-    UtDeferClose(E);                /* NtClose(E) must succeed */
+    UtDeferClose(E); /* NtClose(E) must succeed */
     UT_ASSERT(UtOwnProcessEntry(&Before));
-    UT_EXPECT_STATUS(NtDuplicateObject(NtCurrentProcess(), UT_BAD_HANDLE, NtCurrentProcess(), &Copy, 0,
-                                       DUPLICATE_SAME_ACCESS),
+    UT_EXPECT_STATUS(NtDuplicateObject(NtCurrentProcess(), UT_BAD_HANDLE, NtCurrentProcess(), &Copy,
+                                       0, DUPLICATE_SAME_ACCESS),
                      STATUS_INVALID_HANDLE);
-    UT_EXPECT_STATUS(NtDuplicateObject(UT_BAD_HANDLE, E, NtCurrentProcess(), &Copy, 0,
-                                       DUPLICATE_SAME_ACCESS),
-                     STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(
+        NtDuplicateObject(UT_BAD_HANDLE, E, NtCurrentProcess(), &Copy, 0, DUPLICATE_SAME_ACCESS),
+        STATUS_INVALID_HANDLE);
     UT_EXPECT_STATUS(NtDuplicateObject(E, E, NtCurrentProcess(), &Copy, 0, DUPLICATE_SAME_ACCESS),
                      STATUS_OBJECT_TYPE_MISMATCH);
     UT_EXPECT_STATUS(NtDuplicateObject(NtCurrentProcess(), E, E, &Copy, 0, DUPLICATE_SAME_ACCESS),
                      STATUS_OBJECT_TYPE_MISMATCH);
-    UT_EXPECT_STATUS(NtDuplicateObject(NtCurrentProcess(), E, NtCurrentProcess(), (PHANDLE)UT_KERNEL_VA,
-                                       0, DUPLICATE_SAME_ACCESS),
+    UT_EXPECT_STATUS(NtDuplicateObject(NtCurrentProcess(), E, NtCurrentProcess(),
+                                       (PHANDLE)UT_KERNEL_VA, 0, DUPLICATE_SAME_ACCESS),
                      STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(NtDuplicateObject(NtCurrentProcess(), E, NtCurrentProcess(),
                                        (PHANDLE)UT_NONCANONICAL, 0, DUPLICATE_SAME_ACCESS),
@@ -110,7 +110,8 @@ static void DuplicateIntoAnotherProcess(void)
 
     UT_ASSERT(E != NULL);
     UT_EXPECT_SUCCESS(UtSpawnChild(&Child, 0, "findevent"));
-    UT_EXPECT_SUCCESS(NtDuplicateObject(NtCurrentProcess(), E, Child, &Target, 0, DUPLICATE_SAME_ACCESS));
+    UT_EXPECT_SUCCESS(
+        NtDuplicateObject(NtCurrentProcess(), E, Child, &Target, 0, DUPLICATE_SAME_ACCESS));
     Timeout.QuadPart = -50000000LL; /* 5 s */
     UT_EXPECT_STATUS(NtWaitForSingleObject(E, FALSE, &Timeout), STATUS_WAIT_0);
     UT_EXPECT(UtExitStatus(Child) == (NTSTATUS)(ULONG_PTR)Target);

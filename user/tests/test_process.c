@@ -22,11 +22,13 @@ static void ChildKnowsItsParent(void)
 
     UT_EXPECT_SUCCESS(UtSpawnChild(&Child, 0, "sleep 10"));
     memset(&Info, 0, sizeof(Info));
-    UT_EXPECT_SUCCESS(NtQueryInformationProcess(Child, ProcessBasicInformation, &Info, sizeof(Info), NULL));
+    UT_EXPECT_SUCCESS(
+        NtQueryInformationProcess(Child, ProcessBasicInformation, &Info, sizeof(Info), NULL));
     UT_EXPECT(Info.InheritedFromUniqueProcessId == PgCurrentProcessId());
     UT_EXPECT(Info.UniqueProcessId != 0 && Info.UniqueProcessId != PgCurrentProcessId());
     UT_EXPECT(UtExitStatus(Child) == 0);
-    UT_EXPECT_SUCCESS(NtQueryInformationProcess(Child, ProcessBasicInformation, &Info, sizeof(Info), NULL));
+    UT_EXPECT_SUCCESS(
+        NtQueryInformationProcess(Child, ProcessBasicInformation, &Info, sizeof(Info), NULL));
     UT_EXPECT(Info.ExitStatus == 0);
     NtClose(Child);
 }
@@ -43,7 +45,8 @@ static void CreateBadArguments(void)
     UT_EXPECT_STATUS(NtCreateUserProcess(&Process, &Thread, NULL), STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(NtCreateUserProcess(&Process, &Thread, (PCREATE_PROCESS_INFO)UT_KERNEL_VA),
                      STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtCreateUserProcess((PHANDLE)UT_KERNEL_VA, &Thread, &Info), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateUserProcess((PHANDLE)UT_KERNEL_VA, &Thread, &Info),
+                     STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(NtCreateUserProcess(NULL, &Thread, &Info), STATUS_ACCESS_VIOLATION);
     Info.ImagePath = (const char *)UT_KERNEL_VA;
     UT_EXPECT_STATUS(NtCreateUserProcess(&Process, &Thread, &Info), STATUS_ACCESS_VIOLATION);
@@ -87,16 +90,17 @@ static void QueryInformationBadArguments(void)
                                                 sizeof(Info), NULL));
     UT_EXPECT(Info.UniqueProcessId == PgCurrentProcessId());
     UT_EXPECT(Info.ExitStatus == STATUS_PENDING);
-    UT_EXPECT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, &Info, 4, NULL),
-                     STATUS_INFO_LENGTH_MISMATCH);
+    UT_EXPECT_STATUS(
+        NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, &Info, 4, NULL),
+        STATUS_INFO_LENGTH_MISMATCH);
     UT_EXPECT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), (PROCESSINFOCLASS)77, &Info,
                                                sizeof(Info), NULL),
                      STATUS_INVALID_INFO_CLASS);
     UT_EXPECT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, NULL,
                                                sizeof(Info), NULL),
                      STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, UT_KERNEL_VA,
-                                               sizeof(Info), NULL),
+    UT_EXPECT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation,
+                                               UT_KERNEL_VA, sizeof(Info), NULL),
                      STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(NtQueryInformationProcess(NtCurrentProcess(), ProcessBasicInformation, &Info,
                                                sizeof(Info), (PULONG)UT_NONCANONICAL),
@@ -104,8 +108,9 @@ static void QueryInformationBadArguments(void)
     UT_EXPECT_STATUS(NtQueryInformationProcess(UT_BAD_HANDLE, ProcessBasicInformation, &Info,
                                                sizeof(Info), NULL),
                      STATUS_INVALID_HANDLE);
-    UT_EXPECT_STATUS(NtQueryInformationProcess(E, ProcessBasicInformation, &Info, sizeof(Info), NULL),
-                     STATUS_OBJECT_TYPE_MISMATCH);
+    UT_EXPECT_STATUS(
+        NtQueryInformationProcess(E, ProcessBasicInformation, &Info, sizeof(Info), NULL),
+        STATUS_OBJECT_TYPE_MISMATCH);
     NtClose(E);
 }
 

@@ -10,7 +10,8 @@ static void MemoryInformation(void)
     ULONG Length = 0;
 
     memset(&Info, 0, sizeof(Info));
-    UT_EXPECT_SUCCESS(NtQuerySystemInformation(SystemMemoryInformation, &Info, sizeof(Info), &Length));
+    UT_EXPECT_SUCCESS(
+        NtQuerySystemInformation(SystemMemoryInformation, &Info, sizeof(Info), &Length));
     UT_EXPECT(Length == sizeof(Info));
     UT_EXPECT(Info.TotalPages > 0);
     UT_EXPECT(Info.AvailablePages <= Info.TotalPages);
@@ -27,18 +28,21 @@ static void BadBuffersAndClasses(void)
                      STATUS_INFO_LENGTH_MISMATCH);
     UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, NULL, sizeof(Info), NULL),
                      STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, UT_KERNEL_VA, sizeof(Info), NULL),
-                     STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, UT_NONCANONICAL, sizeof(Info),
-                                              NULL),
-                     STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, UT_UNMAPPED, sizeof(Info), NULL),
-                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(
+        NtQuerySystemInformation(SystemMemoryInformation, UT_KERNEL_VA, sizeof(Info), NULL),
+        STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(
+        NtQuerySystemInformation(SystemMemoryInformation, UT_NONCANONICAL, sizeof(Info), NULL),
+        STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(
+        NtQuerySystemInformation(SystemMemoryInformation, UT_UNMAPPED, sizeof(Info), NULL),
+        STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, &Info, sizeof(Info),
                                               (PULONG)UT_KERNEL_VA),
                      STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtQuerySystemInformation((SYSTEM_INFORMATION_CLASS)77, &Info, sizeof(Info), &Length),
-                     STATUS_INVALID_INFO_CLASS);
+    UT_EXPECT_STATUS(
+        NtQuerySystemInformation((SYSTEM_INFORMATION_CLASS)77, &Info, sizeof(Info), &Length),
+        STATUS_INVALID_INFO_CLASS);
     /* A buffer that runs into the kernel half. */
     UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation,
                                               (PVOID)(0x00007FFFFFFFFFF0ULL), sizeof(Info), NULL),
@@ -59,8 +63,9 @@ static void ProcessList(void)
     UT_EXPECT(Me.CommittedPages >= Me.ResidentPages || Me.CommittedPages > 0);
     UT_EXPECT(Me.ResidentPages > 0);
     /* Too small for the list: the length needed comes back. */
-    UT_EXPECT_STATUS(NtQuerySystemInformation(SystemProcessInformation, &One, sizeof(One) - 1, &Length),
-                     STATUS_INFO_LENGTH_MISMATCH);
+    UT_EXPECT_STATUS(
+        NtQuerySystemInformation(SystemProcessInformation, &One, sizeof(One) - 1, &Length),
+        STATUS_INFO_LENGTH_MISMATCH);
     UT_EXPECT(Length >= sizeof(One));
 }
 

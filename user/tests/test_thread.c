@@ -44,7 +44,8 @@ static void TerminateWaitingThread(void)
     UT_EXPECT_SUCCESS(NtCreateEvent(&BlockingEvent, EVENT_ALL_ACCESS, NotificationEvent, FALSE));
     UT_EXPECT_SUCCESS(PgCreateThread(WaitForever, NULL, &Thread));
     PgSleep(20);
-    UT_EXPECT_STATUS(NtWaitForSingleObject(Thread, FALSE, &Poll), STATUS_TIMEOUT); /* still waiting */
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Thread, FALSE, &Poll),
+                     STATUS_TIMEOUT); /* still waiting */
     UT_EXPECT_SUCCESS(NtTerminateThread(Thread, 0x1234));
     UT_EXPECT_SUCCESS(NtWaitForSingleObject(Thread, FALSE, NULL));
     UT_EXPECT_SUCCESS(NtClose(Thread));
@@ -54,8 +55,9 @@ static void TerminateWaitingThread(void)
 static void CreateThreadBadArguments(void)
 {
     HANDLE Thread;
-    UT_EXPECT_STATUS(NtCreateThread(&Thread, NtCurrentProcess(), (PUSER_THREAD_START_ROUTINE)UT_KERNEL_VA,
-                                    NULL, NULL), STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtCreateThread(&Thread, NtCurrentProcess(),
+                                    (PUSER_THREAD_START_ROUTINE)UT_KERNEL_VA, NULL, NULL),
+                     STATUS_INVALID_PARAMETER);
     UT_EXPECT_STATUS(NtCreateThread(&Thread, NtCurrentProcess(), NULL, NULL, NULL),
                      STATUS_INVALID_PARAMETER);
     UT_EXPECT_STATUS(NtCreateThread((PHANDLE)UT_KERNEL_VA, NtCurrentProcess(),
@@ -102,10 +104,12 @@ static void StackGrowsThroughItsGuardPage(void)
     MEMORY_BASIC_INFORMATION Before, After;
     volatile UCHAR Here;
     PVOID Deeper = (PVOID)(((ULONG_PTR)&Here - 64 * 1024) & ~(ULONG_PTR)0xFFF);
-    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Deeper, 0, &Before, sizeof(Before), NULL));
+    UT_EXPECT_SUCCESS(
+        NtQueryVirtualMemory(NtCurrentProcess(), Deeper, 0, &Before, sizeof(Before), NULL));
     UT_EXPECT(Before.State == MEM_RESERVE);
     UT_EXPECT(DeepSum(120) == 120);
-    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Deeper, 0, &After, sizeof(After), NULL));
+    UT_EXPECT_SUCCESS(
+        NtQueryVirtualMemory(NtCurrentProcess(), Deeper, 0, &After, sizeof(After), NULL));
     UT_EXPECT(After.State == MEM_COMMIT && After.Protect == PAGE_READWRITE);
 }
 

@@ -60,11 +60,11 @@ static void AllocateBadArguments(void)
     PVOID Base = NULL, Kernel = UT_KERNEL_VA, High = UT_NONCANONICAL;
     SIZE_T Size = PAGE_SIZE, Zero = 0;
 
-    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), NULL, 0, &Size, MEM_COMMIT | MEM_RESERVE,
-                                             PAGE_READWRITE),
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), NULL, 0, &Size,
+                                             MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE),
                      STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, NULL, MEM_COMMIT | MEM_RESERVE,
-                                             PAGE_READWRITE),
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, NULL,
+                                             MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE),
                      STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), (PVOID *)UT_KERNEL_VA, 0, &Size,
                                              MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE),
@@ -83,8 +83,8 @@ static void AllocateBadArguments(void)
                                                   MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE)));
     Base = NULL;
     Size = PAGE_SIZE;
-    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, MEM_COMMIT | MEM_RESERVE,
-                                             PAGE_WRITECOPY),
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                             MEM_COMMIT | MEM_RESERVE, PAGE_WRITECOPY),
                      STATUS_INVALID_PAGE_PROTECTION);
     Base = NULL;
     Size = PAGE_SIZE;
@@ -92,8 +92,8 @@ static void AllocateBadArguments(void)
                                                   PAGE_READWRITE)));
     Base = NULL;
     Size = PAGE_SIZE;
-    UT_EXPECT_STATUS(NtAllocateVirtualMemory(UT_BAD_HANDLE, &Base, 0, &Size, MEM_COMMIT | MEM_RESERVE,
-                                             PAGE_READWRITE),
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(UT_BAD_HANDLE, &Base, 0, &Size,
+                                             MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE),
                      STATUS_INVALID_HANDLE);
 }
 
@@ -103,8 +103,8 @@ static void ReserveThenCommit(void)
     SIZE_T Size = 4 * PAGE_SIZE;
     MEMORY_BASIC_INFORMATION Info;
 
-    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, MEM_RESERVE,
-                                              PAGE_READWRITE));
+    UT_EXPECT_SUCCESS(
+        NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, MEM_RESERVE, PAGE_READWRITE));
     memset(&Info, 0, sizeof(Info));
     UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Base, 0, &Info, sizeof(Info), NULL));
     UT_EXPECT(Info.State == MEM_RESERVE);
@@ -132,8 +132,9 @@ static void FreeBadArguments(void)
     UT_EXPECT_STATUS(NtFreeVirtualMemory(NtCurrentProcess(), &Inside, &Size, MEM_RELEASE),
                      STATUS_FREE_VM_NOT_AT_BASE);
     Size = 0;
-    UT_EXPECT_STATUS(NtFreeVirtualMemory(NtCurrentProcess(), (PVOID *)UT_KERNEL_VA, &Size, MEM_RELEASE),
-                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(
+        NtFreeVirtualMemory(NtCurrentProcess(), (PVOID *)UT_KERNEL_VA, &Size, MEM_RELEASE),
+        STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(NtFreeVirtualMemory(NtCurrentProcess(), &Base, NULL, MEM_RELEASE),
                      STATUS_ACCESS_VIOLATION);
     Size = 0;
@@ -163,9 +164,9 @@ static void ProtectToReadOnly(void)
     UT_EXPECT_STATUS(NtQuerySystemInformation(SystemMemoryInformation, Info, sizeof(*Info), NULL),
                      STATUS_ACCESS_VIOLATION);
     P = Base;
-    UT_EXPECT_STATUS(NtProtectVirtualMemory(NtCurrentProcess(), &P, &Size, PAGE_READWRITE,
-                                            (PULONG)UT_KERNEL_VA),
-                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(
+        NtProtectVirtualMemory(NtCurrentProcess(), &P, &Size, PAGE_READWRITE, (PULONG)UT_KERNEL_VA),
+        STATUS_ACCESS_VIOLATION);
     P = Base;
     UT_EXPECT_STATUS(NtProtectVirtualMemory(NtCurrentProcess(), &P, &Size, PAGE_WRITECOPY, &Old),
                      STATUS_INVALID_PAGE_PROTECTION);
@@ -176,16 +177,18 @@ static void QueryBadArguments(void)
 {
     MEMORY_BASIC_INFORMATION Info;
 
-    UT_EXPECT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), UT_KERNEL_VA, 0, &Info, sizeof(Info), NULL),
-                     STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(
+        NtQueryVirtualMemory(NtCurrentProcess(), UT_KERNEL_VA, 0, &Info, sizeof(Info), NULL),
+        STATUS_INVALID_PARAMETER);
     UT_EXPECT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 0, NULL,
                                           sizeof(Info), NULL),
                      STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 0, UT_KERNEL_VA,
-                                          sizeof(Info), NULL),
+    UT_EXPECT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 0,
+                                          UT_KERNEL_VA, sizeof(Info), NULL),
                      STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 0, &Info, 8, NULL),
-                     STATUS_INFO_LENGTH_MISMATCH);
+    UT_EXPECT_STATUS(
+        NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 0, &Info, 8, NULL),
+        STATUS_INFO_LENGTH_MISMATCH);
     UT_EXPECT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)0x140000000ULL, 99, &Info,
                                           sizeof(Info), NULL),
                      STATUS_INVALID_INFO_CLASS);
@@ -197,8 +200,8 @@ static void SharedUserDataIsReadOnlyAndTicks(void)
     ULONG64 Before = PgInterruptTime100ns();
 
     memset(&Info, 0, sizeof(Info));
-    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), UT_READONLY_VA, 0, &Info, sizeof(Info),
-                                           NULL));
+    UT_EXPECT_SUCCESS(
+        NtQueryVirtualMemory(NtCurrentProcess(), UT_READONLY_VA, 0, &Info, sizeof(Info), NULL));
     UT_EXPECT(Info.State == MEM_COMMIT);
     UT_EXPECT(Info.Protect == PAGE_READONLY);
     PgSleep(30);

@@ -23,10 +23,12 @@ static void WaitSingleBadArguments(void)
     HANDLE E = UtCreateEvent(NotificationEvent, TRUE);
 
     UT_EXPECT_STATUS(NtWaitForSingleObject(UT_BAD_HANDLE, FALSE, NULL), STATUS_INVALID_HANDLE);
-    UT_EXPECT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_KERNEL_VA), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_KERNEL_VA),
+                     STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_NONCANONICAL),
                      STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_UNMAPPED), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(E, FALSE, (PLARGE_INTEGER)UT_UNMAPPED),
+                     STATUS_ACCESS_VIOLATION);
     NtClose(E);
     UT_EXPECT_STATUS(NtWaitForSingleObject(E, FALSE, NULL), STATUS_INVALID_HANDLE);
 }
@@ -63,12 +65,16 @@ static void WaitMultipleBadArguments(void)
     for (int I = 0; I < 65; I++)
         Many[I] = H[0];
     UT_EXPECT_STATUS(NtWaitForMultipleObjects(2, H, WaitAny, FALSE, &Zero), STATUS_INVALID_HANDLE);
-    UT_EXPECT_STATUS(NtWaitForMultipleObjects(0, H, WaitAny, FALSE, &Zero), STATUS_INVALID_PARAMETER);
-    UT_EXPECT_STATUS(NtWaitForMultipleObjects(65, Many, WaitAny, FALSE, &Zero), STATUS_INVALID_PARAMETER);
-    UT_EXPECT_STATUS(NtWaitForMultipleObjects(1, NULL, WaitAny, FALSE, &Zero), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(0, H, WaitAny, FALSE, &Zero),
+                     STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(65, Many, WaitAny, FALSE, &Zero),
+                     STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(1, NULL, WaitAny, FALSE, &Zero),
+                     STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(NtWaitForMultipleObjects(1, (HANDLE *)UT_KERNEL_VA, WaitAny, FALSE, &Zero),
                      STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtWaitForMultipleObjects(1, H, (WAIT_TYPE)7, FALSE, &Zero), STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(1, H, (WAIT_TYPE)7, FALSE, &Zero),
+                     STATUS_INVALID_PARAMETER);
     NtClose(H[0]);
 }
 
@@ -93,7 +99,8 @@ static void DelayAndYield(void)
     Interval.QuadPart = -10000; /* 1 ms */
     UT_EXPECT_SUCCESS(NtDelayExecution(FALSE, &Interval));
     UT_EXPECT_STATUS(NtDelayExecution(FALSE, NULL), STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtDelayExecution(FALSE, (PLARGE_INTEGER)UT_KERNEL_VA), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtDelayExecution(FALSE, (PLARGE_INTEGER)UT_KERNEL_VA),
+                     STATUS_ACCESS_VIOLATION);
     Status = NtYieldExecution();
     UT_EXPECT(Status == STATUS_SUCCESS || Status == STATUS_NO_YIELD_PERFORMED);
     UT_EXPECT((ULONG)NtGetCurrentProcessorNumber() < 64);

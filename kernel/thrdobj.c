@@ -1,0 +1,123 @@
+/*
+ * thrdobj.c - the kernel's side of a thread's life, as the process manager
+ * (ps/) uses it: set a thread up, add it to its process, make it ready,
+ * let it enter user mode, ask it to leave, and end it.
+ *
+ *   KeInitThread          KTHREAD fields, and the initial frame that makes
+ *                         its first switch land in KiStartThread (x64/swap.asm),
+ *                         which calls KiThreadStartup
+ *   KeStartThread         on its process's thread list (KPROCESS.ThreadCount)
+ *   KeReadyThread         on the ready queues
+ *   KiThreadStartup       first run: PASSIVE_LEVEL, then SystemRoutine(StartContext)
+ *   KeEnterUserMode       a user thread's first entry into ring 3
+ *   KeAlertThreadForTermination   end a wait it makes for user mode
+ *   KeTerminateThread     the thread object is signalled (and the process's
+ *                         when it was the last), the thread switches away for
+ *                         good, and the scheduler hands it to Ps's reaper
+ *
+ * Ps keeps everything else (ETHREAD, exit status, its own lists, the
+ * reaper); sched.c keeps the ready queues and the switch itself.
+ *
+ * Locking: thread states, KPROCESS thread lists and counts change under
+ * the dispatcher lock (DISPATCH_LEVEL on one processor).
+ */
+#include "ki.h"
+#include "../rtl/rtl.h"
+#include "../ps/ps.h"
+
+void KeInitThread(PKTHREAD Thread, PKPROCESS Process, PVOID StackBase, PVOID StackLimit,
+                  KPRIORITY Priority, PKSTART_ROUTINE SystemRoutine, PVOID StartContext)
+{
+    ASSERT(Priority >= LOW_PRIORITY && Priority <= HIGH_PRIORITY);
+    Thread->SystemRoutine = SystemRoutine;
+    Thread->StartContext = StartContext;
+    KiInitializeThread(Thread, Process, StackBase, StackLimit, Priority, SystemRoutine != NULL);
+}
+
+void KeStartThread(PKTHREAD Thread)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    ASSERT(Thread->State == Initialized);
+    InsertTailList(&Thread->Process->ThreadListHead, &Thread->ThreadListEntry);
+    Thread->Process->ThreadCount++;
+    KiReleaseDispatcherLock(OldIrql);
+}
+
+void KeReadyThread(PKTHREAD Thread)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    ASSERT(Thread->State == Initialized);
+    KiReadyThread(Thread);
+    KiReleaseDispatcherLock(OldIrql);
+}
+
+void KeInitializeScheduler(PKTHREAD BootThread, PKTHREAD IdleThread)
+{
+    KiInitializeScheduler(BootThread, IdleThread);
+}
+
+/* The first run of every new thread: KeInitThread's initial frame returns
+ * here from the first KiSwapContext, at DISPATCH_LEVEL with interrupts
+ * disabled. */
+void KiThreadStartup(void)
+{
+    KiFinishSwitch();
+    KeLowerIrql(PASSIVE_LEVEL);
+    _enable();
+    PKTHREAD Thread = KeGetCurrentThread();
+    Thread->SystemRoutine(Thread->StartContext);
+    /* A system routine ends its thread itself (KeTerminateThread). */
+    KeBugCheckEx(KERNEL_SECURITY_CHECK_FAILURE, 0x7E3, (ULONG_PTR)Thread,
+                 (ULONG_PTR)Thread->SystemRoutine, 0);
+}
+
+void KeEnterUserMode(ULONG_PTR Entry, ULONG_PTR Parameter, ULONG_PTR StackPointer)
+{
+    KTRAP_FRAME Frame;
+
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    memset(&Frame, 0, sizeof(Frame));
+    Frame.Rip = Entry;
+    Frame.Rdi = Parameter;
+    Frame.Rsp = StackPointer;
+    Frame.SegCs = KGDT64_R3_CODE | 3;
+    Frame.SegSs = KGDT64_R3_DATA | 3;
+    Frame.EFlags = EFLAGS_IF | 0x2; /* bit 1 is reserved and always set */
+    KiCheckUserReturn();            /* it may have been told to end already */
+    _disable();
+    KiEnterUserMode(&Frame);
+}
+
+BOOLEAN KeAlertThreadForTermination(PKTHREAD Thread)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    BOOLEAN Woken = FALSE;
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    if (Thread->State == Waiting && Thread->WaitMode == UserMode) {
+        KiUnwaitThread(Thread, STATUS_THREAD_IS_TERMINATING, 0);
+        Woken = TRUE;
+    }
+    KiReleaseDispatcherLock(OldIrql);
+    return Woken;
+}
+
+void KeTerminateThread(void)
+{
+    PKTHREAD Thread = KeGetCurrentThread();
+    PKPROCESS Process = Thread->Process;
+
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    KiAcquireDispatcherLock(); /* never released: the next thread runs at DISPATCH_LEVEL */
+    RemoveEntryList(&Thread->ThreadListEntry);
+    Thread->Header.SignalState = 1;
+    KiWaitTest(&Thread->Header, 0);
+    if (--Process->ThreadCount == 0) {
+        Process->Header.SignalState = 1;
+        KiWaitTest(&Process->Header, 0);
+    }
+    Thread->State = Terminated;
+    KiSwapThread();
+    KeBugCheckEx(KERNEL_SECURITY_CHECK_FAILURE, 0x7E1, (ULONG_PTR)Thread, 0, 0);
+}
