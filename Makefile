@@ -37,7 +37,7 @@ OB_C       := ob/obref.c ob/obhandle.c ob/obsvc.c ob/obwait.c
 PS_C       := ps/psmgr.c ps/create.c ps/kill.c ps/psexcept.c ps/query.c ps/ldr.c
 EX_C       := ex/event.c ex/sysinfo.c
 IO_C       := io/console.c io/keyboard.c io/initrd.c
-MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/poolcore.c \
+MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/poolcore.c mm/poolcheck.c \
 	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c \
 	mm/ntvm.c mm/zeropage.c
 RTL_C      := rtl/format.c rtl/string.c rtl/pattern.c
@@ -62,7 +62,7 @@ HOST_SRCS_string   :=
 HOST_SRCS_pattern  := rtl/pattern.c
 HOST_SRCS_bootinfo := kernel/bootinfo.c
 HOST_SRCS_vadtree  := mm/vadtree.c
-HOST_SRCS_pool     := mm/poolcore.c
+HOST_SRCS_pool     := mm/poolcore.c mm/poolcheck.c
 HOST_SRCS_pfn      := mm/pfn.c
 HOST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS))
 

@@ -8,6 +8,7 @@
 
 #include "mm.h"
 #include "vadtree.h"
+#include "poolcore.h"   /* the pool allocator, private to mm/ */
 #include "../kernel/ke.h"
 #include "../include/intrin.h"
 
@@ -249,6 +250,10 @@ NTSTATUS MiMakeSystemDemandZeroPte(PVOID Va);
 
 /* mm/pool.c */
 void MiInitializePools(void);
+/* The descriptor of the pool PoolType is one of (POOL_DESCRIPTOR is in
+ * poolcore.h), for the counters and ExpValidatePool in tests. Any IRQL;
+ * reading it without the pool's lock gives a snapshot that may be torn. */
+PPOOL_DESCRIPTOR ExGetPoolDescriptor(POOL_TYPE PoolType);
 /* mm/virtual.c: the VM mutex (mm/mm.h). MiInitializeVirtualMemoryLock is
  * called once by MmInitSystem. MiLockVirtualMemory / MiUnlockVirtualMemory
  * take and release it: PASSIVE_LEVEL (or APC_LEVEL) in, APC_LEVEL while

@@ -397,23 +397,38 @@ NTSTATUS MmCopyFromUser(PVOID KernelDestination, const void *UserSource, SIZE_T 
 NTSTATUS MmCopyToUser(PVOID UserDestination, const void *KernelSource, SIZE_T Length);
 
 /* ------------------------------------------------------------------------
- * Pools (mm/pool.c on mm/poolcore.c), as in the DDK.
+ * Pools, as in the DDK (mm/pool.c; the allocator behind it, mm/poolcore.c
+ * and mm/poolcheck.c, is private to mm/). POOL_TYPE, POOL_FLAG_* and
+ * POOL_TAG_INFO are in include/pool.h.
  * ------------------------------------------------------------------------ */
-#include "poolcore.h"   /* POOL_TYPE */
+#include "../include/pool.h"
 
-#define POOL_FLAG_UNINITIALIZED 0x0002ULL
-#define POOL_FLAG_NON_PAGED     0x0040ULL
-#define POOL_FLAG_PAGED         0x0100ULL
-
+/*
+ * Allocate NumberOfBytes of PoolType charged to Tag (four characters,
+ * POOL_TAG('P','g','d','a')). Returns the block, not zeroed, 16-byte
+ * aligned (page-aligned from 4065 bytes up), or NULL when the pool cannot
+ * grow. IRQL: nonpaged types <= DISPATCH_LEVEL, paged types <
+ * DISPATCH_LEVEL, else bugcheck IRQL_NOT_LESS_OR_EQUAL. The caller frees
+ * it with ExFreePoolWithTag (same tag) or ExFreePool.
+ */
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
-PVOID ExAllocatePool2(ULONG64 Flags, SIZE_T NumberOfBytes, ULONG Tag); /* zeroed */
+/* The same from POOL_FLAG_NON_PAGED or POOL_FLAG_PAGED (exactly one),
+ * zeroed unless POOL_FLAG_UNINITIALIZED; NULL for unknown flags. */
+PVOID ExAllocatePool2(ULONG64 Flags, SIZE_T NumberOfBytes, ULONG Tag);
+/*
+ * Free P, a block from ExAllocatePoolWithTag; Tag must be the one it was
+ * allocated with. IRQL as for the allocation, by P's pool. A double free,
+ * a wrong tag, a pointer that is not a block or a damaged header is
+ * bugcheck BAD_POOL_CALLER (0xC2) or BAD_POOL_HEADER (0x19).
+ */
 void ExFreePoolWithTag(PVOID P, ULONG Tag);
+/* ExFreePoolWithTag without the tag check. */
 void ExFreePool(PVOID P);
-/* Per-tag usage of one pool, like WinDbg's !poolused; returns the number
- * of entries written. */
+/* Copy up to Count lines of PoolType's tag table, like WinDbg's !poolused
+ * (at most POOL_TRACKER_SIZE lines, the overflow bucket last); returns how
+ * many lines there are, which may exceed Count. IRQL as for allocating
+ * from PoolType; Buffer must be resident (it is filled under the lock). */
 ULONG ExQueryPoolTags(POOL_TYPE PoolType, PPOOL_TAG_INFO Buffer, ULONG Count);
-/* The pool's descriptor, for counters and consistency checks in tests. */
-PPOOL_DESCRIPTOR ExGetPoolDescriptor(POOL_TYPE PoolType);
 
 /* ------------------------------------------------------------------------
  * System PTEs (mm/sysva.c): virtual ranges in system space mapped on

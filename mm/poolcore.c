@@ -1,14 +1,24 @@
 /*
- * poolcore.c - the pool allocator's core: small blocks carved from pool
- * pages, big blocks of whole pages, per-tag accounting, and the checks that
- * turn misuse and corruption into NT bugchecks. Pure logic: pages come from
- * the descriptor's callbacks, nothing here locks, maps or raises IRQL, so
- * the host tests run this very file. The kernel's ExAllocatePoolWithTag,
+ * poolcore.c - the pool allocator: small blocks carved from pool pages,
+ * their free lists and lookaside lists, big blocks of whole pages and the
+ * big page table that records them, and per-tag accounting. The checks
+ * that turn misuse and corruption into NT bugchecks, and the validator,
+ * are beside it in mm/poolcheck.c. Pure logic: pages come from the
+ * descriptor's callbacks, nothing here locks, maps or raises IRQL, so the
+ * host tests run this very file. The kernel's ExAllocatePoolWithTag,
  * ExFreePoolWithTag, ExAllocatePool2 and ExFreePool (mm/pool.c) pick the
  * descriptor, take its lock and call in here.
  *
- * Locking and IRQL: the caller holds the pool's lock across every call
- * (see poolcore.h); the callbacks run under it.
+ * Data structures (mm/poolcore.h): the POOL_DESCRIPTOR of each pool, the
+ * POOL_HEADER in front of each small block, POOL_BIG_ENTRY and
+ * POOL_TRACKER_ENTRY; described below.
+ *
+ * Locking and IRQL: none inside. The caller holds the pool's lock across
+ * every call - nonpaged pool: a spin lock, IRQL <= DISPATCH_LEVEL; paged
+ * pool: a fast mutex, IRQL < DISPATCH_LEVEL, because headers, free lists
+ * and the big page table live in pageable pages - and the callbacks run
+ * under it. The lookaside fast paths (poolcore.h) run under whatever
+ * cheaper exclusion mm/pool.c gives them.
  *
  * ---- Small blocks -------------------------------------------------------
  *
@@ -110,45 +120,17 @@
  * as on NT. Slots are never reused: a tag seen once keeps its line, as in
  * !poolused.
  *
- * ---- Bugchecks (parameter 1 values from Microsoft's documentation) ------
+ * ---- Checks --------------------------------------------------------------
  *
- * BAD_POOL_CALLER (0xC2), the caller's fault:
- *   0x07 (0, header Ulong1 or big block's tag, address)  freed twice
- *   0x0A (address, allocator's tag, tag given)          wrong tag
- *   0x42 (address, 0, 0)         address outside the pool's range
- *   0x46 (address, 0, 0)         in the pool, but not the start of a block
- * BAD_POOL_HEADER (0x19), the pool is damaged (maybe not by this caller):
- *   0x03 (list entry, read-back flink, read-back blink) corrupt free list or
- *        lookaside link; in a healthy list all three are equal. For a
- *        lookaside list: (block, the bad link, 0).
- *   0x05 (entry, its header Ulong1, other entry) two neighbours disagree
- *   0x07 (0, header Ulong1, entry)  header check/type/state wrong
- *   0x08 (0, header Ulong1, entry)  block size zero
- *   0x09 (computed next entry, header Ulong1, entry)  size runs off the page
- *   0x0D (entry, header Ulong1, expected units)  a free or parked block's
- *        header changed after it was freed
- *   0x20 (entry, next entry, next's Ulong1)  on free: the next header does
- *        not agree with this block's size - typically this block overran
- * Pagoda fills the parameters Microsoft lists as "reserved" with the
- * header's first eight bytes (Ulong1), to save a trip to the debugger.
+ * Every block a free gives back, and every free or parked block taken off
+ * its list, is checked first (mm/poolcheck.c, which lists the bugcheck
+ * codes and their parameters); the allocator itself bugchecks only for a
+ * wrong tag, an address outside the pool, and neighbours that stopped
+ * agreeing while it merges or splits.
  */
 #include "poolcore.h"
 #include "../include/bugcodes.h"
 #include "../rtl/rtl.h"
-
-#define EXP_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define EXP_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define EXP_NOINLINE    __attribute__((noinline))
-#define EXP_NORETURN    __attribute__((noreturn, noinline, cold))
-
-/* Same parameters as the kernel's ASSERT (kernel/bugcheck.c), which this
- * file cannot include. Used for bugs of the caller's wrapper. */
-#define POOL_ASSERT(Expr)                                                      \
-    do {                                                                       \
-        if (!(Expr))                                                           \
-            KeBugCheckEx(ASSERTION_FAILURE, (ULONG_PTR) #Expr,                 \
-                         (ULONG_PTR)__FILE__, __LINE__, 0);                    \
-    } while (0)
 
 #define POOL_TRACKER_SHIFT 8
 STATIC_ASSERT((1u << POOL_TRACKER_SHIFT) == POOL_TRACKER_SIZE);
@@ -160,29 +142,9 @@ STATIC_ASSERT(POOL_LOOKASIDE_MAX_UNITS <= POOL_SMALL_MAX_UNITS);
  * Headers
  * ------------------------------------------------------------------------ */
 
-/* The check of Entry: PreviousSize and BlockSize (the low 32 bits of
- * Ulong1), the header's address and the cookie; the multiply by an odd
- * constant spreads every input bit into the top 16 bits kept. */
-static inline USHORT ExpHeaderCheck(const POOL_DESCRIPTOR *Pool, const POOL_HEADER *Entry)
-{
-    return ExpComputeHeaderCheck(Pool, Entry); /* poolcore.h, shared with the fast free */
-}
-
-/* PoolType and State read together, to compare with AllocatedMark. */
-static inline USHORT ExpTypeAndState(const POOL_HEADER *Entry)
-{
-    return (USHORT)(Entry->Ulong1 >> 32);
-}
-
-static inline BOOLEAN ExpHeaderCheckOk(const POOL_DESCRIPTOR *Pool, const POOL_HEADER *Entry)
-{
-    return Entry->HeaderCheck == ExpHeaderCheck(Pool, Entry) &&
-           Entry->PoolType == (UCHAR)Pool->PoolType;
-}
-
 static inline VOID ExpUpdateCheck(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry)
 {
-    Entry->HeaderCheck = ExpHeaderCheck(Pool, Entry);
+    Entry->HeaderCheck = ExpComputeHeaderCheck(Pool, Entry);
 }
 
 /* A brand-new header: a fresh page, or the rest of a split block. */
@@ -198,33 +160,6 @@ static VOID ExpInitHeader(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry,
     Entry->PoolTag = 0;
     Entry->RequestedBytes = 0;
     ExpUpdateCheck(Pool, Entry);
-}
-
-/* Where a header may be: inside the pool, 16-byte aligned. */
-static inline BOOLEAN ExpIsHeaderAddress(const POOL_DESCRIPTOR *Pool, const void *Va)
-{
-    return (ULONG_PTR)Va - Pool->Base < Pool->Size && ((ULONG_PTR)Va & (POOL_BLOCK_SIZE - 1)) == 0;
-}
-
-/* The LIST_ENTRY of a free block: its body, never at a page start. */
-static inline BOOLEAN ExpIsBlockLinks(const POOL_DESCRIPTOR *Pool, const LIST_ENTRY *Links)
-{
-    return ExpIsHeaderAddress(Pool, Links) && BYTE_OFFSET(Links) != 0;
-}
-
-/* A value a free-list link may hold: a list head or a free block's body. */
-static BOOLEAN ExpIsLinkPlausible(const POOL_DESCRIPTOR *Pool, const LIST_ENTRY *Links)
-{
-    ULONG_PTR Offset = (ULONG_PTR)Links - (ULONG_PTR)&Pool->FreeLists[0];
-
-    if (Offset < sizeof(Pool->FreeLists))
-        return Offset % sizeof(LIST_ENTRY) == 0;
-    return ExpIsBlockLinks(Pool, Links);
-}
-
-static inline PLIST_ENTRY ExpBlockLinks(PPOOL_HEADER Entry)
-{
-    return (PLIST_ENTRY)(Entry + 1);
 }
 
 /* The lookaside link: the first eight bytes of a parked block's body. */
@@ -266,13 +201,8 @@ static inline ULONG_PTR ExpBigHash(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
     return (ULONG_PTR)(X >> 32) & (Pool->BigTableSize - 1);
 }
 
-/*
- * The live entry for the run starting at Va, or NULL. When Freed is not
- * NULL and there is no live entry, *Freed receives a tombstone for Va if
- * one is still in the table.
- */
-static PPOOL_BIG_ENTRY ExpLookupBig(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va,
-                                    PPOOL_BIG_ENTRY *Freed)
+/* The live entry for the run starting at Va, or NULL (see poolcore.h). */
+PPOOL_BIG_ENTRY ExpLookupBig(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va, PPOOL_BIG_ENTRY *Freed)
 {
     ULONG_PTR Index, Probes, Mask = Pool->BigTableSize - 1;
     PPOOL_BIG_ENTRY Entry;
@@ -366,35 +296,9 @@ static BOOLEAN ExpReserveBigSlot(PPOOL_DESCRIPTOR Pool)
     return TRUE;
 }
 
-/*
- * The live entry whose pages contain Va (a big block or a page of small
- * blocks), or NULL when Va's page is none of the pool's. Searches back at
- * most as many pages as the largest big block ever had: diagnostics only.
- */
-static PPOOL_BIG_ENTRY ExpFindPageOwner(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
-{
-    ULONG_PTR Page = Va & ~(PAGE_SIZE - 1), Back, Limit;
-    PPOOL_BIG_ENTRY Entry;
-
-    Limit = Pool->LargestBigPages > 1 ? Pool->LargestBigPages : 1;
-    if (Limit > ((Page - Pool->Base) >> PAGE_SHIFT) + 1)
-        Limit = ((Page - Pool->Base) >> PAGE_SHIFT) + 1;
-    for (Back = 0; Back < Limit; Back++) {
-        Entry = ExpLookupBig(Pool, Page - Back * PAGE_SIZE, NULL);
-        if (Entry != NULL)
-            return Page < Entry->Va + Entry->PageCount * PAGE_SIZE ? Entry : NULL;
-    }
-    return NULL;
-}
-
 /* ------------------------------------------------------------------------
  * Tags
  * ------------------------------------------------------------------------ */
-
-static inline ULONG ExpTrackerHash(ULONG Tag)
-{
-    return ExpTrackerHomeSlot(Tag); /* poolcore.h, shared with the fast allocation */
-}
 
 /*
  * The slot to charge for Tag. The caller must count an allocation in it at
@@ -406,7 +310,7 @@ static inline ULONG ExpTrackerHash(ULONG Tag)
  */
 static ULONG ExpFindTracker(PPOOL_DESCRIPTOR Pool, ULONG Tag)
 {
-    ULONG Index = ExpTrackerHash(Tag), Probes;
+    ULONG Index = ExpTrackerHomeSlot(Tag), Probes;
     PPOOL_TRACKER_ENTRY Tracker;
 
     for (Probes = 0; Probes < POOL_TRACKER_MAX_PROBES; Probes++) {
@@ -445,21 +349,8 @@ static VOID ExpInsertFreeBlock(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry)
  */
 static VOID ExpUnlinkFreeBlock(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry, ULONG Units)
 {
-    PLIST_ENTRY Links = ExpBlockLinks(Entry), Flink, Blink;
-
-    if (!ExpHeaderCheckOk(Pool, Entry) || Entry->State != POOL_STATE_FREE ||
-        Entry->BlockSize != Units)
-        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_FREE_MODIFIED, (ULONG_PTR)Entry,
-                     Entry->Ulong1, Units);
-    Flink = Links->Flink;
-    Blink = Links->Blink;
-    if (!ExpIsLinkPlausible(Pool, Flink) || !ExpIsLinkPlausible(Pool, Blink))
-        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)Links,
-                     (ULONG_PTR)Flink, (ULONG_PTR)Blink);
-    if (Flink->Blink != Links || Blink->Flink != Links)
-        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)Links,
-                     (ULONG_PTR)Flink->Blink, (ULONG_PTR)Blink->Flink);
-    if (RemoveEntryList(Links))
+    ExpCheckFreeBlock(Pool, Entry, Units);
+    if (RemoveEntryList(ExpBlockLinks(Entry)))
         Pool->FreeListBitmap[Units >> 6] &= ~(1ULL << (Units & 63));
     if (Units == POOL_PAGE_UNITS)
         Pool->EmptyPages--;
@@ -609,25 +500,6 @@ static VOID ExpReleaseSmallBlock(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry)
  * Lookaside lists and trimming
  * ------------------------------------------------------------------------ */
 
-/* Check a parked block before it is merged: header untouched since it was
- * parked, neighbours still agreeing with it. */
-static VOID ExpCheckParkedBlock(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry, ULONG Units)
-{
-    PPOOL_HEADER Next = Entry + Units;
-
-    if (!ExpHeaderCheckOk(Pool, Entry) || Entry->State != POOL_STATE_LOOKASIDE ||
-        Entry->BlockSize != Units ||
-        BYTE_OFFSET(Entry) + ((ULONG_PTR)Units << POOL_BLOCK_SHIFT) > PAGE_SIZE)
-        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_FREE_MODIFIED, (ULONG_PTR)Entry,
-                     Entry->Ulong1, Units);
-    if (BYTE_OFFSET(Next) != 0 && Next->PreviousSize != Units)
-        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_NEIGHBOURS, (ULONG_PTR)Next, Next->Ulong1,
-                     (ULONG_PTR)Entry);
-    if (Entry->PreviousSize != 0 && (Entry - Entry->PreviousSize)->BlockSize != Entry->PreviousSize)
-        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_NEIGHBOURS, (ULONG_PTR)Entry, Entry->Ulong1,
-                     (ULONG_PTR)(Entry - Entry->PreviousSize));
-}
-
 /* Merge every parked block back. Returns how many there were. */
 static SIZE_T ExpFlushLookasides(PPOOL_DESCRIPTOR Pool)
 {
@@ -692,113 +564,6 @@ ULONG_PTR ExpTrimPoolCore(PPOOL_DESCRIPTOR Pool)
     return Before - Pool->PagesInUse;
 }
 
-/* ------------------------------------------------------------------------
- * Diagnosis: what exactly is wrong with a small block being freed
- * ------------------------------------------------------------------------ */
-
-/* Check one header met while walking a page from its start. */
-static VOID ExpCheckWalkedHeader(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Walk,
-                                 PPOOL_HEADER Prev)
-{
-    ULONG Expected = Prev != NULL ? Prev->BlockSize : 0;
-
-    if (Walk->BlockSize == 0)
-        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_SIZE_ZERO, 0, Walk->Ulong1, (ULONG_PTR)Walk);
-    if (BYTE_OFFSET(Walk) + ((ULONG_PTR)Walk->BlockSize << POOL_BLOCK_SHIFT) > PAGE_SIZE)
-        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_SIZE_TOO_LARGE,
-                     (ULONG_PTR)Walk + ((ULONG_PTR)Walk->BlockSize << POOL_BLOCK_SHIFT),
-                     Walk->Ulong1, (ULONG_PTR)Walk);
-    if (Walk->PreviousSize != Expected)
-        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_NEIGHBOURS, (ULONG_PTR)Walk, Walk->Ulong1,
-                     (ULONG_PTR)Prev);
-    if (!ExpHeaderCheckOk(Pool, Walk) || Walk->BlockSize < POOL_MIN_UNITS ||
-        (Walk->State != POOL_STATE_ALLOCATED && Walk->State != POOL_STATE_FREE &&
-         Walk->State != POOL_STATE_LOOKASIDE))
-        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_CORRUPT, 0, Walk->Ulong1, (ULONG_PTR)Walk);
-}
-
-/*
- * The fast checks on the block at Va failed: find out why and bugcheck.
- * Slow on purpose - it runs once, right before the system stops.
- */
-static EXP_NORETURN VOID ExpReportBadSmallBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
-{
-    PPOOL_HEADER Entry = (PPOOL_HEADER)Va - 1, Walk, Prev = NULL, Next;
-    PPOOL_BIG_ENTRY Owner;
-
-    if (Va & (POOL_BLOCK_SIZE - 1))
-        KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_BAD_ADDRESS, Va, 0, 0);
-    Owner = ExpFindPageOwner(Pool, Va);
-    if (Owner == NULL || Owner->Kind != POOL_BIG_KIND_SMALL)
-        KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_BAD_ADDRESS, Va, 0, 0);
-
-    /* A good header that is not allocated is a block freed before - or
-     * the header it had, left behind when it was merged into a neighbour. */
-    if (ExpHeaderCheckOk(Pool, Entry) &&
-        (Entry->State == POOL_STATE_FREE || Entry->State == POOL_STATE_LOOKASIDE))
-        KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_DOUBLE_FREE, 0, Entry->Ulong1, Va);
-
-    /* Walk from the page's first header: either it lands on Entry, and
-     * every header up to it is sound, or it steps over it. */
-    for (Walk = (PPOOL_HEADER)PAGE_ALIGN(Va);; Walk += Walk->BlockSize) {
-        ExpCheckWalkedHeader(Pool, Walk, Prev);
-        if (Walk == Entry)
-            break;
-        if (Entry < Walk + Walk->BlockSize)
-            KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_BAD_ADDRESS, Va, 0, 0);
-        Prev = Walk;
-    }
-
-    if (Entry->State == POOL_STATE_ALLOCATED) {
-        Next = Entry + Entry->BlockSize;
-        if (BYTE_OFFSET(Next) != 0 && Next->PreviousSize != Entry->BlockSize)
-            KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_NEXT_MISMATCH, (ULONG_PTR)Entry,
-                         (ULONG_PTR)Next, Next->Ulong1);
-    }
-    KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_CORRUPT, 0, Entry->Ulong1, (ULONG_PTR)Entry);
-}
-
-/*
- * The header of the allocated small block at Va, after the checks every
- * free makes: Va 16-byte aligned; the header's check good (so its sizes are
- * ones the pool wrote, keeping the block inside its page); its type this
- * pool's and its state allocated; and both neighbours agreeing with its
- * sizes - the block after it is where an overrun of this one lands. Any
- * failure bugchecks, after ExpReportBadSmallBlock has found out which.
- */
-static inline __attribute__((always_inline)) PPOOL_HEADER
-ExpCheckSmallBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
-{
-    PPOOL_HEADER Entry = (PPOOL_HEADER)Va - 1;
-    ULONG Units, Previous;
-
-    if (EXP_UNLIKELY(Va & (POOL_BLOCK_SIZE - 1)))
-        goto Bad;
-    if (EXP_UNLIKELY(Entry->HeaderCheck != ExpHeaderCheck(Pool, Entry) ||
-                     ExpTypeAndState(Entry) != Pool->AllocatedMark))
-        goto Bad;
-    Units = Entry->BlockSize;
-    Previous = Entry->PreviousSize;
-    if (EXP_UNLIKELY(BYTE_OFFSET(Entry + Units) != 0 && (Entry + Units)->PreviousSize != Units))
-        goto Bad;
-    if (EXP_UNLIKELY(Previous != 0 && (Entry - Previous)->BlockSize != Previous))
-        goto Bad;
-    return Entry;
-Bad:
-    ExpReportBadSmallBlock(Pool, Va);
-}
-
-/* The live big block at Va (page-aligned, in the pool), or a bugcheck. */
-static PPOOL_BIG_ENTRY ExpCheckBigBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
-{
-    PPOOL_BIG_ENTRY Freed = NULL, Big = ExpLookupBig(Pool, Va, &Freed);
-
-    if (Big != NULL && Big->Kind == POOL_BIG_KIND_BLOCK)
-        return Big;
-    if (Big == NULL && Freed != NULL && Freed->Kind == POOL_BIG_KIND_BLOCK)
-        KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_DOUBLE_FREE, 0, Freed->Tag, Va);
-    KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_BAD_ADDRESS, Va, 0, 0);
-}
 
 /* ------------------------------------------------------------------------
  * Allocation
@@ -918,7 +683,7 @@ PVOID ExpAllocatePoolCore(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag
 
     /* The tag's home slot. An unused home slot whose Tag happens to match
      * is claimed here as ExpFindTracker would claim it. */
-    Index = ExpTrackerHash(Tag);
+    Index = ExpTrackerHomeSlot(Tag);
     if (EXP_UNLIKELY(Pool->Tracker[Index].Tag != Tag))
         return ExpAllocateSmallSlow(Pool, Entry, Units, NumberOfBytes, Tag);
     return ExpFinishSmallAllocation(Pool, Entry, NumberOfBytes, Tag, Index);
@@ -1057,242 +822,3 @@ VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOI
     Pool->Tracker[POOL_TRACKER_OVERFLOW].Tag = POOL_OVERFLOW_TAG;
 }
 
-/* ------------------------------------------------------------------------
- * The validator
- * ------------------------------------------------------------------------ */
-
-typedef struct _POOL_WALK_TOTALS {
-    SIZE_T AllocatedBlocks;
-    SIZE_T AllocatedBytes;
-    SIZE_T FreeBlocks;
-    SIZE_T ParkedBlocks;
-    SIZE_T EmptyPages;
-    SIZE_T TagBytes[POOL_TRACKER_SIZE]; /* by tracker slot, from the headers */
-} POOL_WALK_TOTALS;
-
-#define POOL_FAIL(Text)                                                        \
-    do {                                                                       \
-        if (Problem != NULL)                                                   \
-            *Problem = (Text);                                                 \
-        return FALSE;                                                          \
-    } while (0)
-
-static BOOLEAN ExpValidateSmallPage(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Page,
-                                    POOL_WALK_TOTALS *Totals, PCSTR *Problem)
-{
-    PPOOL_HEADER Walk = Page, Prev = NULL;
-    ULONG Units;
-
-    do {
-        Units = Walk->BlockSize;
-        if (Units < POOL_MIN_UNITS ||
-            BYTE_OFFSET(Walk) + ((ULONG_PTR)Units << POOL_BLOCK_SHIFT) > PAGE_SIZE)
-            POOL_FAIL("block size runs off its page");
-        if (Walk->PreviousSize != (Prev != NULL ? Prev->BlockSize : 0))
-            POOL_FAIL("previous size disagrees with the block before");
-        if (!ExpHeaderCheckOk(Pool, Walk))
-            POOL_FAIL("header check or pool type wrong");
-        switch (Walk->State) {
-        case POOL_STATE_ALLOCATED:
-            if (Walk->RequestedBytes > (Units - 1) << POOL_BLOCK_SHIFT)
-                POOL_FAIL("block smaller than the bytes requested");
-            if (Walk->TrackIndex != POOL_TRACKER_OVERFLOW &&
-                Pool->Tracker[Walk->TrackIndex].Tag != Walk->PoolTag)
-                POOL_FAIL("block's tag differs from its tracker slot's");
-            Totals->AllocatedBlocks++;
-            Totals->AllocatedBytes += (SIZE_T)Units << POOL_BLOCK_SHIFT;
-            Totals->TagBytes[Walk->TrackIndex] += (SIZE_T)Units << POOL_BLOCK_SHIFT;
-            break;
-        case POOL_STATE_FREE:
-            if (Prev != NULL && Prev->State == POOL_STATE_FREE)
-                POOL_FAIL("two free neighbours not merged");
-            Totals->FreeBlocks++;
-            if (Units == POOL_PAGE_UNITS)
-                Totals->EmptyPages++;
-            break;
-        case POOL_STATE_LOOKASIDE:
-            if (Units > POOL_LOOKASIDE_MAX_UNITS)
-                POOL_FAIL("parked block too large for a lookaside list");
-            Totals->ParkedBlocks++;
-            break;
-        default:
-            POOL_FAIL("header state is not A, F or L");
-        }
-        Prev = Walk;
-        Walk += Units;
-    } while (BYTE_OFFSET(Walk) != 0);
-    return TRUE;
-}
-
-static BOOLEAN ExpValidateBigTable(const POOL_DESCRIPTOR *Pool, POOL_WALK_TOTALS *Totals,
-                                   PCSTR *Problem)
-{
-    SIZE_T Live = 0, Freed = 0, SmallPages = 0, BigPages = 0, BigBlocks = 0;
-    const POOL_BIG_ENTRY *Entry;
-    ULONG_PTR Index, Va;
-
-    if (Pool->BigTable == NULL) {
-        if (Pool->BigTableUsed != 0 || Pool->TablePages != 0)
-            POOL_FAIL("no big table, yet counters say there is one");
-        goto Counters;
-    }
-    if (Pool->BigTableSize == 0 || (Pool->BigTableSize & (Pool->BigTableSize - 1)) != 0)
-        POOL_FAIL("big table size is not a power of two");
-    if (Pool->TablePages != BYTES_TO_PAGES(Pool->BigTableSize * sizeof(POOL_BIG_ENTRY)))
-        POOL_FAIL("table page count disagrees with the table size");
-    for (Index = 0; Index < Pool->BigTableSize; Index++) {
-        Entry = &Pool->BigTable[Index];
-        Va = Entry->Va;
-        if (Va == 0)
-            continue;
-        if (Va & POOL_BIG_FREED) {
-            Freed++;
-            continue;
-        }
-        Live++;
-        if (BYTE_OFFSET(Va) != 0 || Va - Pool->Base >= Pool->Size || Entry->PageCount == 0 ||
-            Entry->PageCount > (Pool->End - Va) >> PAGE_SHIFT)
-            POOL_FAIL("big table entry outside the pool");
-        if (ExpLookupBig(Pool, Va, NULL) != Entry)
-            POOL_FAIL("big table entry not found by its own address");
-        if (Entry->Kind == POOL_BIG_KIND_BLOCK) {
-            if (BYTES_TO_PAGES(Entry->NumberOfBytes) != Entry->PageCount)
-                POOL_FAIL("big block entry inconsistent");
-            BigBlocks++;
-            BigPages += Entry->PageCount;
-            Totals->TagBytes[Entry->TrackIndex] += Entry->PageCount << PAGE_SHIFT;
-        } else if (Entry->Kind == POOL_BIG_KIND_SMALL) {
-            if (Entry->PageCount != 1)
-                POOL_FAIL("small-block page entry with several pages");
-            SmallPages++;
-            if (!ExpValidateSmallPage(Pool, (PPOOL_HEADER)Va, Totals, Problem))
-                return FALSE;
-        } else {
-            POOL_FAIL("big table entry of unknown kind");
-        }
-    }
-    if (Live != Pool->BigTableUsed || Freed != Pool->BigTableFreed)
-        POOL_FAIL("big table live or tombstone count wrong");
-    if (Live + Freed >= Pool->BigTableSize)
-        POOL_FAIL("big table has no empty slot");
-
-Counters:
-    if (SmallPages != Pool->SmallPages || BigPages != Pool->BigPages ||
-        BigBlocks != Pool->BigBlocks)
-        POOL_FAIL("page or big-block counters disagree with the table");
-    if (Pool->PagesInUse != SmallPages + BigPages + Pool->TablePages)
-        POOL_FAIL("pages in use is not small + big + table pages");
-    return TRUE;
-}
-
-static BOOLEAN ExpValidateFreeLists(const POOL_DESCRIPTOR *Pool, const POOL_WALK_TOTALS *Totals,
-                                    PCSTR *Problem)
-{
-    const LIST_ENTRY *Head, *Links;
-    const POOL_HEADER *Entry;
-    SIZE_T Count, Listed = 0;
-    ULONG Units;
-    BOOLEAN Bit;
-
-    for (Units = 0; Units < POOL_BITMAP_WORDS * 64; Units++) {
-        Bit = (Pool->FreeListBitmap[Units >> 6] >> (Units & 63)) & 1;
-        if (Units >= POOL_LIST_COUNT) {
-            if (Bit)
-                POOL_FAIL("free-list bitmap bit beyond the lists");
-            continue;
-        }
-        Head = &Pool->FreeLists[Units];
-        Count = 0;
-        for (Links = Head;; Links = Links->Flink) {
-            if (!ExpIsLinkPlausible(Pool, Links->Flink))
-                POOL_FAIL("free-list link points outside the pool");
-            if (Links->Flink->Blink != Links)
-                POOL_FAIL("free-list neighbour does not point back");
-            if (Links->Flink == Head)
-                break;
-            if (++Count > Totals->FreeBlocks)
-                POOL_FAIL("free list holds more blocks than the pages have");
-            Entry = (const POOL_HEADER *)Links->Flink - 1;
-            if (!ExpIsBlockLinks(Pool, Links->Flink) || Entry->State != POOL_STATE_FREE ||
-                Entry->BlockSize != Units)
-                POOL_FAIL("block on a free list is not free or has the wrong size");
-        }
-        if ((Count != 0) != Bit)
-            POOL_FAIL("free-list bitmap disagrees with the lists");
-        Listed += Count;
-    }
-    if (Listed != Totals->FreeBlocks)
-        POOL_FAIL("a free block is missing from the free lists");
-    if (Totals->EmptyPages != Pool->EmptyPages || Pool->EmptyPages > POOL_EMPTY_PAGES_KEPT)
-        POOL_FAIL("empty page count wrong");
-    return TRUE;
-}
-
-static BOOLEAN ExpValidateLookasides(const POOL_DESCRIPTOR *Pool, const POOL_WALK_TOTALS *Totals,
-                                     PCSTR *Problem)
-{
-    const POOL_HEADER *Entry;
-    SIZE_T Count, Parked = 0;
-    ULONG Units;
-
-    for (Units = 0; Units <= POOL_LOOKASIDE_MAX_UNITS; Units++) {
-        Count = 0;
-        for (Entry = Pool->Lookaside[Units].Head; Entry != NULL;
-             Entry = *(PPOOL_HEADER const *)(Entry + 1)) {
-            if (!ExpIsHeaderAddress(Pool, Entry))
-                POOL_FAIL("lookaside link points outside the pool");
-            if (++Count > Totals->ParkedBlocks)
-                POOL_FAIL("lookaside list holds more blocks than the pages have");
-            if (Entry->State != POOL_STATE_LOOKASIDE || Entry->BlockSize != Units)
-                POOL_FAIL("block on a lookaside list is not parked or has the wrong size");
-        }
-        if (Count != Pool->Lookaside[Units].Depth)
-            POOL_FAIL("lookaside depth disagrees with its list");
-        Parked += Count;
-    }
-    if (Parked != Totals->ParkedBlocks || Parked != Pool->LookasideBlocks)
-        POOL_FAIL("a parked block is missing from the lookaside lists");
-    return TRUE;
-}
-
-static BOOLEAN ExpValidateTags(const POOL_DESCRIPTOR *Pool, const POOL_WALK_TOTALS *Totals,
-                               PCSTR *Problem)
-{
-    const POOL_TRACKER_ENTRY *Tracker;
-    SIZE_T Allocations = 0, Frees = 0, Bytes = 0;
-    ULONG Index;
-
-    for (Index = 0; Index < POOL_TRACKER_SIZE; Index++) {
-        Tracker = &Pool->Tracker[Index];
-        if (Tracker->Frees > Tracker->Allocations)
-            POOL_FAIL("a tag has more frees than allocations");
-        if (Tracker->BytesInUse != Totals->TagBytes[Index])
-            POOL_FAIL("a tag's bytes in use differ from its blocks");
-        Allocations += Tracker->Allocations;
-        Frees += Tracker->Frees;
-        Bytes += Tracker->BytesInUse;
-    }
-    if (Allocations != Pool->Allocations || Frees != Pool->Frees)
-        POOL_FAIL("tag allocation or free totals differ from the pool's");
-    if (Allocations - Frees != Totals->AllocatedBlocks + Pool->BigBlocks)
-        POOL_FAIL("allocations minus frees is not the number of live blocks");
-    if (Bytes != Pool->SmallBytesInUse + (Pool->BigPages << PAGE_SHIFT))
-        POOL_FAIL("tag bytes do not add up to the pool's");
-    return TRUE;
-}
-
-BOOLEAN ExpValidatePool(PPOOL_DESCRIPTOR Pool, PCSTR *Problem)
-{
-    POOL_WALK_TOTALS Totals;
-
-    memset(&Totals, 0, sizeof(Totals));
-    if (Problem != NULL)
-        *Problem = NULL;
-    if (!ExpValidateBigTable(Pool, &Totals, Problem))
-        return FALSE;
-    if (Totals.AllocatedBytes != Pool->SmallBytesInUse)
-        POOL_FAIL("small bytes in use differ from the allocated blocks");
-    return ExpValidateFreeLists(Pool, &Totals, Problem) &&
-           ExpValidateLookasides(Pool, &Totals, Problem) &&
-           ExpValidateTags(Pool, &Totals, Problem);
-}

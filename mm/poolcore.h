@@ -1,47 +1,30 @@
 /*
- * poolcore.h - the pool allocator's core, private to mm/: the data
- * structures behind ExAllocatePoolWithTag and ExFreePoolWithTag, as pure
- * logic. Pages come from two callbacks in the descriptor, so the same code
- * runs in the kernel (mm/pool.c supplies mapped pool pages, the locks and
- * the IRQL checks) and in the host unit tests (tests/host/test_pool.c
- * supplies pages from an arena).
+ * poolcore.h - the pool allocator, private to mm/ (and to the tests): the
+ * data structures behind ExAllocatePoolWithTag and ExFreePoolWithTag, the
+ * routines of mm/poolcore.c (the allocator) and mm/poolcheck.c (its checks
+ * and validator), and the lookaside fast paths, inline. Pure logic: pages
+ * come from two callbacks in the descriptor, so the same code runs in the
+ * kernel (mm/pool.c supplies mapped pool pages, the locks and the IRQL
+ * checks) and in the host unit tests (tests/host/test_pool.c supplies
+ * pages from an arena). What other components may use of the pool -
+ * POOL_TYPE, POOL_TAG_INFO, the Ex* calls - is in include/pool.h and
+ * mm/mm.h; nothing outside mm/ and tests/ includes this file.
  *
  * Locking: none inside. Every routine here reads and writes the descriptor
  * and the pool pages, so the caller must hold that pool's lock for the
  * whole call (nonpaged pool: a spin lock, callable at IRQL <=
  * DISPATCH_LEVEL; paged pool: a mutex, IRQL < DISPATCH_LEVEL because the
  * headers, the free lists and the big page table live in pageable pages).
- * The callbacks are called with that lock held.
+ * The callbacks are called with that lock held. The fast paths at the end
+ * need only that no other user of the pool runs meanwhile (see there).
  *
- * The design, the page picture and the bugcheck codes are explained at the
- * top of mm/poolcore.c.
+ * The design and the page picture are at the top of mm/poolcore.c, the
+ * bugcheck codes at the top of mm/poolcheck.c.
  */
 #ifndef PAGODA_MM_POOLCORE_H
 #define PAGODA_MM_POOLCORE_H
 
-#include "../include/ntdef.h"
-
-/*
- * The pool types of the DDK (wdm.h), same values. The core only knows the
- * two base pools; the wrapper maps every other value onto one of them.
- * NOTE: the public header that defines POOL_TYPE for drivers must use the
- * same guard, so that both headers can be included together.
- */
-#ifndef PAGODA_POOL_TYPE_DEFINED
-#define PAGODA_POOL_TYPE_DEFINED
-typedef enum _POOL_TYPE {
-    NonPagedPool = 0,
-    NonPagedPoolExecute = 0,
-    PagedPool = 1,
-    NonPagedPoolMustSucceed = 2,
-    DontUseThisType = 3,
-    NonPagedPoolCacheAligned = 4,
-    PagedPoolCacheAligned = 5,
-    NonPagedPoolCacheAlignedMustS = 6,
-    MaxPoolType = 7,
-    NonPagedPoolNx = 512,
-} POOL_TYPE;
-#endif
+#include "../include/pool.h" /* POOL_TYPE, POOL_TAG_INFO, POOL_TRACKER_SIZE */
 
 /* ------------------------------------------------------------------------
  * Sizes. Small blocks are measured in 16-byte units ("block units"); the
@@ -71,10 +54,10 @@ typedef enum _POOL_TYPE {
  * once, so that an allocate/free loop does not churn pages. */
 #define POOL_EMPTY_PAGES_KEPT   1
 
-/* Tag tracking (!poolused): an open-addressing table of 256 slots per
- * pool; the last slot is the overflow bucket for the tags that find no
- * room, so 255 tags get lines of their own. A UCHAR indexes it. */
-#define POOL_TRACKER_SIZE       256
+/* Tag tracking (!poolused): an open-addressing table of POOL_TRACKER_SIZE
+ * (256, include/pool.h) slots per pool; the last slot is the overflow
+ * bucket for the tags that find no room, so 255 tags get lines of their
+ * own. A UCHAR indexes it. */
 #define POOL_TRACKER_MAX_PROBES 32
 #define POOL_TRACKER_OVERFLOW   (POOL_TRACKER_SIZE - 1) /* index of the bucket */
 #define POOL_OVERFLOW_TAG       POOL_TAG('O', 'v', 'f', 'l') /* NT's name for it */
@@ -85,7 +68,7 @@ typedef enum _POOL_TYPE {
 /* ------------------------------------------------------------------------
  * Bugcheck parameter 1 values, from Microsoft's documentation of
  * BAD_POOL_CALLER (0xC2) and BAD_POOL_HEADER (0x19). The meaning of the
- * other parameters is beside each use in poolcore.c.
+ * other parameters is at the top of poolcheck.c.
  * ------------------------------------------------------------------------ */
 /* BAD_POOL_CALLER: the caller did something wrong. */
 #define POOL_CALLER_DOUBLE_FREE     0x07  /* (0, header or tag, address) */
@@ -165,15 +148,6 @@ typedef struct _POOL_TRACKER_ENTRY {
     SIZE_T Frees;
     SIZE_T BytesInUse;
 } POOL_TRACKER_ENTRY, *PPOOL_TRACKER_ENTRY;
-
-/* One line of !poolused, as returned by ExpQueryPoolTags. */
-typedef struct _POOL_TAG_INFO {
-    ULONG Tag;
-    POOL_TYPE PoolType;
-    SIZE_T Allocations;
-    SIZE_T Frees;
-    SIZE_T BytesInUse;
-} POOL_TAG_INFO, *PPOOL_TAG_INFO;
 
 typedef struct _POOL_LOOKASIDE {
     PPOOL_HEADER Head;          /* linked through the first 8 bytes of each body */
@@ -470,5 +444,76 @@ static inline BOOLEAN ExpIsPoolAddress(const POOL_DESCRIPTOR *Pool, const void *
 {
     return (ULONG_PTR)Va - Pool->Base < Pool->Size;
 }
+
+/* ------------------------------------------------------------------------
+ * Between poolcore.c and poolcheck.c only: the allocator's helpers the
+ * checks read with, and the checks the allocator calls. Same locking as
+ * the routines above.
+ * ------------------------------------------------------------------------ */
+#define EXP_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define EXP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define EXP_NOINLINE    __attribute__((noinline))
+#define EXP_NORETURN    __attribute__((noreturn, noinline, cold))
+
+/* Same parameters as the kernel's ASSERT (kernel/bugcheck.c), which the
+ * pool's files cannot include (they build for the host). For bugs of the
+ * caller's wrapper. */
+#define POOL_ASSERT(Expr)                                                      \
+    do {                                                                       \
+        if (!(Expr))                                                           \
+            KeBugCheckEx(ASSERTION_FAILURE, (ULONG_PTR) #Expr,                 \
+                         (ULONG_PTR)__FILE__, __LINE__, 0);                    \
+    } while (0)
+
+/* PoolType and State read together, to compare with AllocatedMark. */
+static inline USHORT ExpTypeAndState(const POOL_HEADER *Entry)
+{
+    return (USHORT)(Entry->Ulong1 >> 32);
+}
+
+/* The header's check value is right and it is of this pool. */
+static inline BOOLEAN ExpHeaderCheckOk(const POOL_DESCRIPTOR *Pool, const POOL_HEADER *Entry)
+{
+    return Entry->HeaderCheck == ExpComputeHeaderCheck(Pool, Entry) &&
+           Entry->PoolType == (UCHAR)Pool->PoolType;
+}
+
+/* Where a header may be: inside the pool, 16-byte aligned. */
+static inline BOOLEAN ExpIsHeaderAddress(const POOL_DESCRIPTOR *Pool, const void *Va)
+{
+    return (ULONG_PTR)Va - Pool->Base < Pool->Size && ((ULONG_PTR)Va & (POOL_BLOCK_SIZE - 1)) == 0;
+}
+
+/* The LIST_ENTRY of a free block: its body, never at a page start. */
+static inline BOOLEAN ExpIsBlockLinks(const POOL_DESCRIPTOR *Pool, const LIST_ENTRY *Links)
+{
+    return ExpIsHeaderAddress(Pool, Links) && BYTE_OFFSET(Links) != 0;
+}
+
+static inline PLIST_ENTRY ExpBlockLinks(PPOOL_HEADER Entry)
+{
+    return (PLIST_ENTRY)(Entry + 1);
+}
+
+/* poolcore.c: the live big page table entry for the run starting at Va,
+ * or NULL. When Freed is not NULL and there is no live entry, *Freed
+ * receives a tombstone for Va if one is still in the table. */
+PPOOL_BIG_ENTRY ExpLookupBig(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va, PPOOL_BIG_ENTRY *Freed);
+
+/* poolcheck.c: the header of the allocated small block at Va (not
+ * page-aligned, in the pool), after the O(1) checks of a free; a failed
+ * check is a bugcheck, BAD_POOL_CALLER or BAD_POOL_HEADER as it finds. */
+PPOOL_HEADER ExpCheckSmallBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va);
+/* poolcheck.c: the live big block at Va (page-aligned, in the pool), or
+ * bugcheck BAD_POOL_CALLER (0x07 freed before, else 0x46). */
+PPOOL_BIG_ENTRY ExpCheckBigBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va);
+/* poolcheck.c: before the free block Entry of Units units leaves its free
+ * list: header as written at its free, list neighbours pointing back; else
+ * BAD_POOL_HEADER 0x0D or 0x03. */
+VOID ExpCheckFreeBlock(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry, ULONG Units);
+/* poolcheck.c: before the parked block Entry of Units units is merged:
+ * header as parked, neighbours agreeing; else BAD_POOL_HEADER 0x0D or
+ * 0x05. */
+VOID ExpCheckParkedBlock(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry, ULONG Units);
 
 #endif /* PAGODA_MM_POOLCORE_H */

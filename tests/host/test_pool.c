@@ -14,7 +14,7 @@
  *
  * Build and run (see tests/host/htest.h):
  *   gcc -std=c11 -DPAGODA_HOST -g -O1 -fsanitize=address,undefined -Wall
- *       -Wextra -Werror -I. -Iinclude tests/host/test_pool.c mm/poolcore.c
+ *       -Wextra -Werror -I. -Iinclude tests/host/test_pool.c mm/poolcore.c mm/poolcheck.c
  *       -o build/host/test_pool && build/host/test_pool
  */
 #include <setjmp.h>
