@@ -306,21 +306,20 @@ static EXP_POOL_NOINLINE PVOID ExpAllocatePagedFastExit(PVOID P, BOOLEAN Acquire
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
     if (__builtin_expect(NumberOfBytes <= POOL_LOOKASIDE_MAX_BYTES, 1)) {
-        ULONG Units = ExpUnitsForBytes(NumberOfBytes);
         KIRQL Irql = KeGetCurrentIrql();
         PVOID P;
 
         if (PoolType == NonPagedPool && Irql <= DISPATCH_LEVEL) {
             ULONG64 Flags = __readeflags();
             _disable();
-            P = ExpAllocatePoolFast(&ExpNonPagedPool, Units, NumberOfBytes, Tag);
+            P = ExpAllocatePoolFast(&ExpNonPagedPool, NonPagedPool, NumberOfBytes, Tag);
             __writeeflags(Flags);
             if (P != NULL)
                 return P;
         } else if (PoolType == PagedPool && Irql <= APC_LEVEL) {
             if (!ExpTryAcquirePagedPoolFast())
                 return ExpAllocatePagedFastExit(NULL, FALSE, FALSE, Irql, NumberOfBytes, Tag);
-            P = ExpAllocatePoolFast(&ExpPagedPool, Units, NumberOfBytes, Tag);
+            P = ExpAllocatePoolFast(&ExpPagedPool, PagedPool, NumberOfBytes, Tag);
             ULONG Exit = ExpReleasePagedPoolFast(Irql);
             if (Exit != 0)
                 return ExpAllocatePagedFastExit(P, TRUE, Exit == EXP_RELEASE_WAKE, Irql,
@@ -363,7 +362,7 @@ static inline __attribute__((always_inline)) void ExpFree(PVOID P, ULONG Tag, BO
         if (Irql <= DISPATCH_LEVEL) {
             ULONG64 Flags = __readeflags();
             _disable();
-            Done = ExpFreePoolFast(&ExpNonPagedPool, P, Tag, CheckTag);
+            Done = ExpFreePoolFast(&ExpNonPagedPool, NonPagedPool, P, Tag, CheckTag);
             __writeeflags(Flags);
             if (Done)
                 return;
@@ -373,7 +372,7 @@ static inline __attribute__((always_inline)) void ExpFree(PVOID P, ULONG Tag, BO
             ExpFreePagedFastExit(FALSE, FALSE, FALSE, Irql, P, Tag, CheckTag, Caller);
             return;
         }
-        Done = ExpFreePoolFast(&ExpPagedPool, P, Tag, CheckTag);
+        Done = ExpFreePoolFast(&ExpPagedPool, PagedPool, P, Tag, CheckTag);
         ULONG Exit = ExpReleasePagedPoolFast(Irql);
         if (Exit != 0) {
             ExpFreePagedFastExit(Done, TRUE, Exit == EXP_RELEASE_WAKE, Irql, P, Tag, CheckTag,

@@ -443,7 +443,7 @@ static BOOLEAN ExpValidateLookasides(const POOL_DESCRIPTOR *Pool, const POOL_WAL
             POOL_FAIL("lookaside depth disagrees with its list");
         Parked += Count;
     }
-    if (Parked != Totals->ParkedBlocks || Parked != Pool->LookasideBlocks)
+    if (Parked != Totals->ParkedBlocks)
         POOL_FAIL("a parked block is missing from the lookaside lists");
     return TRUE;
 }
@@ -465,12 +465,10 @@ static BOOLEAN ExpValidateTags(const POOL_DESCRIPTOR *Pool, const POOL_WALK_TOTA
         Frees += Tracker->Frees;
         Bytes += Tracker->BytesInUse;
     }
-    if (Allocations != Pool->Allocations || Frees != Pool->Frees)
-        POOL_FAIL("tag allocation or free totals differ from the pool's");
     if (Allocations - Frees != Totals->AllocatedBlocks + Pool->BigBlocks)
         POOL_FAIL("allocations minus frees is not the number of live blocks");
-    if (Bytes != Pool->SmallBytesInUse + (Pool->BigPages << PAGE_SHIFT))
-        POOL_FAIL("tag bytes do not add up to the pool's");
+    if (Bytes != Totals->AllocatedBytes + (Pool->BigPages << PAGE_SHIFT))
+        POOL_FAIL("tag bytes do not add up to the blocks' and big pages'");
     return TRUE;
 }
 
@@ -483,8 +481,6 @@ BOOLEAN ExpValidatePool(PPOOL_DESCRIPTOR Pool, PCSTR *Problem)
         *Problem = NULL;
     if (!ExpValidateBigTable(Pool, &Totals, Problem))
         return FALSE;
-    if (Totals.AllocatedBytes != Pool->SmallBytesInUse)
-        POOL_FAIL("small bytes in use differ from the allocated blocks");
     return ExpValidateFreeLists(Pool, &Totals, Problem) &&
            ExpValidateLookasides(Pool, &Totals, Problem) &&
            ExpValidateTags(Pool, &Totals, Problem);

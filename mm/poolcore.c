@@ -518,7 +518,6 @@ static SIZE_T ExpFlushLookasides(PPOOL_DESCRIPTOR Pool)
                              (ULONG_PTR)Next, 0);
             Lookaside->Head = Next;
             Lookaside->Depth--;
-            Pool->LookasideBlocks--;
             ExpReleaseSmallBlock(Pool, Entry);
             Flushed++;
         }
@@ -642,7 +641,6 @@ static EXP_NOINLINE PVOID ExpAllocateBigBlock(PPOOL_DESCRIPTOR Pool, SIZE_T Numb
     Tracker->BytesInUse += Pages << PAGE_SHIFT;
     Pool->BigPages += Pages;
     Pool->BigBlocks++;
-    Pool->Allocations++;
     if (Pages > Pool->LargestBigPages)
         Pool->LargestBigPages = Pages;
     return Va;
@@ -679,7 +677,6 @@ PVOID ExpAllocatePoolCore(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag
                      (ULONG_PTR)Next, 0);
     Lookaside->Head = Next;
     Lookaside->Depth--;
-    Pool->LookasideBlocks--;
 
     /* The tag's home slot. An unused home slot whose Tag happens to match
      * is claimed here as ExpFindTracker would claim it. */
@@ -707,7 +704,6 @@ static EXP_NOINLINE VOID ExpFreeBigBlock(PPOOL_DESCRIPTOR Pool, ULONG_PTR Va, UL
     Tracker->BytesInUse -= Pages << PAGE_SHIFT;
     Pool->BigPages -= Pages;
     Pool->BigBlocks--;
-    Pool->Frees++;
     ExpDeleteBig(Pool, Big);
     ExpPutPages(Pool, (PVOID)Va, Pages);
 }
@@ -735,8 +731,6 @@ VOID ExpFreePoolCore(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag
     Tracker = &Pool->Tracker[Entry->TrackIndex];
     Tracker->Frees++;
     Tracker->BytesInUse -= Bytes;
-    Pool->SmallBytesInUse -= Bytes;
-    Pool->Frees++;
 
     if (Units <= POOL_LOOKASIDE_MAX_UNITS) {
         Lookaside = &Pool->Lookaside[Units];
@@ -745,7 +739,6 @@ VOID ExpFreePoolCore(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag
             *ExpParkedLink(Entry) = Lookaside->Head;
             Lookaside->Head = Entry;
             Lookaside->Depth++;
-            Pool->LookasideBlocks++;
             return;
         }
     }
@@ -765,6 +758,25 @@ SIZE_T ExpQueryPoolBlockSize(PPOOL_DESCRIPTOR Pool, PVOID P)
     if (BYTE_OFFSET(Va) == 0)
         return ExpCheckBigBlock(Pool, Va)->PageCount << PAGE_SHIFT;
     return ((SIZE_T)ExpCheckSmallBlock(Pool, Va)->BlockSize - 1) << POOL_BLOCK_SHIFT;
+}
+
+VOID ExpQueryPoolTotals(const POOL_DESCRIPTOR *Pool, PPOOL_TOTALS Totals)
+{
+    const POOL_TRACKER_ENTRY *Tracker;
+    SIZE_T Bytes = 0;
+    ULONG Index;
+
+    memset(Totals, 0, sizeof(*Totals));
+    for (Index = 0; Index < POOL_TRACKER_SIZE; Index++) {
+        Tracker = &Pool->Tracker[Index];
+        Totals->Allocations += Tracker->Allocations;
+        Totals->Frees += Tracker->Frees;
+        Bytes += Tracker->BytesInUse;
+    }
+    /* Tag bytes are small blocks' block bytes plus big blocks' pages. */
+    Totals->SmallBytesInUse = Bytes - (Pool->BigPages << PAGE_SHIFT);
+    for (Index = POOL_MIN_UNITS; Index <= POOL_LOOKASIDE_MAX_UNITS; Index++)
+        Totals->LookasideBlocks += Pool->Lookaside[Index].Depth;
 }
 
 ULONG ExpQueryPoolTags(PPOOL_DESCRIPTOR Pool, PPOOL_TAG_INFO Buffer, ULONG Count)

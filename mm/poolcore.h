@@ -26,6 +26,11 @@
 
 #include "../include/pool.h" /* POOL_TYPE, POOL_TAG_INFO, POOL_TRACKER_SIZE */
 
+#define EXP_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define EXP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define EXP_NOINLINE    __attribute__((noinline))
+#define EXP_NORETURN    __attribute__((noreturn, noinline, cold))
+
 /* ------------------------------------------------------------------------
  * Sizes. Small blocks are measured in 16-byte units ("block units"); the
  * header is one unit, and a free block needs a second one for its
@@ -181,17 +186,16 @@ typedef struct _POOL_DESCRIPTOR {
     PPOOL_FREE_PAGES FreePages;
     PVOID Context;              /* for the callbacks; the core never reads it */
 
-    /* Counters. */
+    /* Counters of pages and big blocks, kept by the locked paths. The
+     * totals of blocks and bytes are not kept: ExpQueryPoolTotals adds
+     * them up from the tag table and the lookaside lists, so that the fast
+     * paths update one set of counters, the tag's, instead of two. */
     SIZE_T PagesInUse;          /* all pages held: small + big + table */
     SIZE_T SmallPages;          /* pages carved into small blocks */
     SIZE_T BigPages;            /* pages of big blocks */
     SIZE_T BigBlocks;           /* big blocks allocated */
     SIZE_T TablePages;          /* pages of the big page table */
     SIZE_T EmptyPages;          /* entirely free small pages kept */
-    SIZE_T SmallBytesInUse;     /* block bytes of allocated small blocks */
-    SIZE_T LookasideBlocks;     /* blocks parked on lookaside lists */
-    SIZE_T Allocations;         /* successful allocations, ever */
-    SIZE_T Frees;
     SIZE_T FailedAllocations;   /* NULL returns */
 
     /* Small blocks. */
@@ -258,6 +262,29 @@ SIZE_T ExpQueryPoolBlockSize(PPOOL_DESCRIPTOR Pool, PVOID P);
  */
 ULONG ExpQueryPoolTags(PPOOL_DESCRIPTOR Pool, PPOOL_TAG_INFO Buffer, ULONG Count);
 
+/* The pool-wide totals, added up from the tag table and the lookaside
+ * lists by ExpQueryPoolTotals. */
+typedef struct _POOL_TOTALS {
+    SIZE_T Allocations;         /* successful allocations, ever */
+    SIZE_T Frees;
+    SIZE_T SmallBytesInUse;     /* block bytes of allocated small blocks */
+    SIZE_T LookasideBlocks;     /* blocks parked on lookaside lists */
+} POOL_TOTALS, *PPOOL_TOTALS;
+
+/* Fill *Totals for Pool: O(POOL_TRACKER_SIZE). The sums are exact when the
+ * caller holds the pool's lock; without it (a test's snapshot) they may
+ * mix the moments before and after a concurrent fast path. */
+VOID ExpQueryPoolTotals(const POOL_DESCRIPTOR *Pool, PPOOL_TOTALS Totals);
+
+/* Block bytes of Pool's allocated small blocks (ExpQueryPoolTotals). */
+static inline SIZE_T ExpPoolSmallBytesInUse(const POOL_DESCRIPTOR *Pool)
+{
+    POOL_TOTALS Totals;
+
+    ExpQueryPoolTotals(Pool, &Totals);
+    return Totals.SmallBytesInUse;
+}
+
 /* Flush the lookaside lists (merging their blocks) and return every empty
  * page. Returns the number of pages given back to FreePages. The core does
  * this by itself before failing an allocation. */
@@ -275,18 +302,27 @@ ULONG_PTR ExpTrimPoolCore(PPOOL_DESCRIPTOR Pool);
 BOOLEAN ExpValidatePool(PPOOL_DESCRIPTOR Pool, PCSTR *Problem);
 
 /* ------------------------------------------------------------------------
- * The lookaside fast paths (issue #6). Inline, so that the wrapper
- * (mm/pool.c) runs them under its cheapest exclusion and without a call.
+ * The lookaside fast paths. Inline, so that the wrapper (mm/pool.c) runs
+ * them under its cheapest exclusion, without a call, and with the pool's
+ * type a constant: the wrapper has one copy of each per pool, and the
+ * header compares become compares with an immediate.
  * They never bugcheck and never change anything unless they succeed: when
  * something is unusual - no parked block, the tag not in its home slot, a
  * header that fails a check, a full lookaside list - they return NULL or
  * FALSE and the caller takes the locked slow path (ExpAllocatePoolCore,
  * ExpFreePoolCore), which looks again with every check and bugchecks.
  * The caller excludes every other user of Pool for the call, as for the
- * Exp*Core routines. Both touch only the descriptor and the headers (and
- * the link in the body) of the block handed out or freed and of the block
- * after a freed one.
+ * Exp*Core routines. Both touch only the lookaside list and the tag's
+ * tracker slot in the descriptor, and the headers (and the link in the
+ * body) of the block handed out or freed and of the block after a freed
+ * one. No pool-wide counter: the totals are the tag table's sums.
  * ------------------------------------------------------------------------ */
+
+/* PoolType and State read together, to compare with AllocatedMark. */
+static inline USHORT ExpTypeAndState(const POOL_HEADER *Entry)
+{
+    return (USHORT)(Entry->Ulong1 >> 32);
+}
 
 /* Requests of up to this many bytes may come from a lookaside list. */
 #define POOL_LOOKASIDE_MAX_BYTES ((POOL_LOOKASIDE_MAX_UNITS - 1) * POOL_BLOCK_SIZE) /* 496 */
@@ -321,45 +357,47 @@ static inline BOOLEAN ExpIsParkedLinkPlausible(const POOL_DESCRIPTOR *Pool, cons
                                (Pool->Size >> POOL_BLOCK_SHIFT);
 }
 
-/* Hand out Entry, charging Tracker's slot Index (the fast path below and
- * the locked path in poolcore.c both end here). */
+/* Hand out Entry, of Bytes block bytes, charging Tracker's slot Index
+ * (the locked path ends here; the fast path below does the same inline). */
 static inline PVOID ExpFinishSmallAllocation(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry,
                                              SIZE_T NumberOfBytes, ULONG Tag, ULONG Index)
 {
     PPOOL_TRACKER_ENTRY Tracker = &Pool->Tracker[Index];
-    ULONG Bytes = (ULONG)Entry->BlockSize << POOL_BLOCK_SHIFT;
 
     Entry->State = POOL_STATE_ALLOCATED;
     Entry->TrackIndex = (UCHAR)Index;
     Entry->PoolTag = Tag;
     Entry->RequestedBytes = (USHORT)NumberOfBytes;
     Tracker->Allocations++;
-    Tracker->BytesInUse += Bytes;
-    Pool->SmallBytesInUse += Bytes;
-    Pool->Allocations++;
+    Tracker->BytesInUse += (ULONG)Entry->BlockSize << POOL_BLOCK_SHIFT;
     return Entry + 1;
 }
 
 /*
- * Pop a parked block of Units units (2..POOL_LOOKASIDE_MAX_UNITS, from
- * ExpUnitsForBytes) and hand it out charged to Tag: the header gets state
- * 'A', the tag, the tracker slot and the size asked for; its check value
- * covers none of these, so it stays. Returns NULL, having changed nothing,
- * when the list is empty, the head's header or link looks wrong, or Tag's
- * tracker slot is not found at once (the slow path then probes).
+ * Pop a parked block for a request of NumberOfBytes (1 to
+ * POOL_LOOKASIDE_MAX_BYTES) from Pool, whose type is PoolType (a constant
+ * in the caller), and hand it out charged to Tag: the header gets state
+ * 'A' and the size asked for - and the tag and tracker slot when they
+ * differ; its check value covers none of these, so it stays. Returns NULL,
+ * having changed nothing, when the list is empty, the head's header or
+ * link looks wrong, or Tag's tracker slot is not found at once (the slow
+ * path then probes). A request of 0 bytes computes one unit, whose list
+ * is always empty (a block has two at least): the slow path serves it.
  */
-static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, ULONG Units, SIZE_T NumberOfBytes,
-                                        ULONG Tag)
+static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType,
+                                        SIZE_T NumberOfBytes, ULONG Tag)
 {
+    ULONG Units = (ULONG)(NumberOfBytes + 2 * POOL_BLOCK_SIZE - 1) >> POOL_BLOCK_SHIFT;
     POOL_LOOKASIDE *Lookaside = &Pool->Lookaside[Units];
     PPOOL_HEADER Entry = Lookaside->Head, Next;
+    PPOOL_TRACKER_ENTRY Tracker;
     ULONG Index;
 
     if (Entry == NULL)
         return NULL;
     /* BlockSize, PoolType and State in one compare. */
     if ((ULONG)(Entry->Ulong1 >> 16) !=
-        (Units | (ULONG)(UCHAR)Pool->PoolType << 16 | (ULONG)POOL_STATE_LOOKASIDE << 24))
+        (Units | (ULONG)(UCHAR)PoolType << 16 | (ULONG)POOL_STATE_LOOKASIDE << 24))
         return NULL;
     Next = *(PPOOL_HEADER *)(Entry + 1);
     if (!ExpIsParkedLinkPlausible(Pool, Next))
@@ -368,53 +406,58 @@ static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, ULONG Units, SIZE
      * and slot, and a tag's slot never changes (slots are never reused,
      * and a tag sent to the overflow bucket finds no slot later either),
      * so a block going back to the tag that freed it - the usual case -
-     * names the slot itself. Otherwise the tag's home slot, if it is
-     * there; anything else is the slow path's probe. */
-    if (Entry->PoolTag == Tag) {
+     * names the slot itself, and its tag and slot need no rewriting.
+     * Otherwise the tag's home slot, if it is there; anything else is
+     * the slow path's probe. */
+    if (EXP_LIKELY(Entry->PoolTag == Tag)) {
         Index = Entry->TrackIndex;
     } else {
         Index = ExpTrackerHomeSlot(Tag);
         if (Pool->Tracker[Index].Tag != Tag)
             return NULL;
+        Entry->TrackIndex = (UCHAR)Index;
+        Entry->PoolTag = Tag;
     }
-
+    Entry->State = POOL_STATE_ALLOCATED;
+    Entry->RequestedBytes = (USHORT)NumberOfBytes;
     Lookaside->Head = Next;
     Lookaside->Depth--;
-    Pool->LookasideBlocks--;
-    return ExpFinishSmallAllocation(Pool, Entry, NumberOfBytes, Tag, Index);
+    Tracker = &Pool->Tracker[Index];
+    Tracker->Allocations++;
+    Tracker->BytesInUse += Units << POOL_BLOCK_SHIFT;
+    return Entry + 1;
 }
 
 /*
  * Park the block at P on its size's lookaside list, if it is a small block
  * of at most POOL_LOOKASIDE_MAX_UNITS units whose header passes the free's
- * quick checks - 16-byte aligned and not page-aligned (a big block), check
- * value good, this pool's type, state 'A', the tag the caller gives (when
- * CheckTag), the next header's PreviousSize agreeing (an overrun of this
- * block lands there) - and the list has room. P must lie in Pool's range
- * (the wrapper picked Pool by address). Returns FALSE, having changed
- * nothing, otherwise; the slow path then repeats the checks, adds the one
- * on the previous neighbour, and bugchecks if one fails. (The previous
- * block's overrun would have to pass through this header, whose check
- * value would then fail here.)
+ * quick checks - 16-byte aligned and not page-aligned (a big block), state
+ * 'A' of PoolType (Pool's type, a constant in the caller), check value
+ * good, the tag the caller gives (when CheckTag), the next header's
+ * PreviousSize agreeing (an overrun of this block lands there) - and the
+ * list has room. P must lie in Pool's range (the wrapper picked Pool by
+ * address). Returns FALSE, having changed nothing, otherwise; the slow
+ * path then repeats the checks, adds the one on the previous neighbour,
+ * and bugchecks if one fails. (The previous block's overrun would have to
+ * pass through this header, whose check value would then fail here.)
  */
-static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag)
+static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOID P,
+                                      ULONG Tag, BOOLEAN CheckTag)
 {
     ULONG_PTR Va = (ULONG_PTR)P;
     PPOOL_HEADER Entry = (PPOOL_HEADER)Va - 1, Next;
     POOL_LOOKASIDE *Lookaside;
     PPOOL_TRACKER_ENTRY Tracker;
-    ULONG64 Ulong1;
-    ULONG Units, Bytes;
+    ULONG Units;
 
     if ((Va & (POOL_BLOCK_SIZE - 1)) != 0 || (Va & (PAGE_SIZE - 1)) == 0)
         return FALSE;
-    Ulong1 = Entry->Ulong1;
-    if ((USHORT)(Ulong1 >> 32) != Pool->AllocatedMark ||
+    if (ExpTypeAndState(Entry) != (USHORT)((UCHAR)PoolType | POOL_STATE_ALLOCATED << 8) ||
         Entry->HeaderCheck != ExpComputeHeaderCheck(Pool, Entry))
         return FALSE;
     if (CheckTag && Entry->PoolTag != Tag)
         return FALSE;
-    Units = (USHORT)(Ulong1 >> 16);
+    Units = Entry->BlockSize;
     if (Units > POOL_LOOKASIDE_MAX_UNITS)
         return FALSE;
     Next = Entry + Units;
@@ -424,17 +467,13 @@ static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag,
     if (Lookaside->Depth >= Pool->LookasideDepth)
         return FALSE;
 
-    Bytes = Units << POOL_BLOCK_SHIFT;
     Tracker = &Pool->Tracker[Entry->TrackIndex];
     Tracker->Frees++;
-    Tracker->BytesInUse -= Bytes;
-    Pool->SmallBytesInUse -= Bytes;
-    Pool->Frees++;
+    Tracker->BytesInUse -= Units << POOL_BLOCK_SHIFT;
     Entry->State = POOL_STATE_LOOKASIDE;
     *(PPOOL_HEADER *)(Entry + 1) = Lookaside->Head;
     Lookaside->Head = Entry;
     Lookaside->Depth++;
-    Pool->LookasideBlocks++;
     return TRUE;
 }
 
@@ -450,10 +489,6 @@ static inline BOOLEAN ExpIsPoolAddress(const POOL_DESCRIPTOR *Pool, const void *
  * checks read with, and the checks the allocator calls. Same locking as
  * the routines above.
  * ------------------------------------------------------------------------ */
-#define EXP_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define EXP_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define EXP_NOINLINE    __attribute__((noinline))
-#define EXP_NORETURN    __attribute__((noreturn, noinline, cold))
 
 /* Same parameters as the kernel's ASSERT (kernel/bugcheck.c), which the
  * pool's files cannot include (they build for the host). For bugs of the
@@ -465,11 +500,6 @@ static inline BOOLEAN ExpIsPoolAddress(const POOL_DESCRIPTOR *Pool, const void *
                          (ULONG_PTR)__FILE__, __LINE__, 0);                    \
     } while (0)
 
-/* PoolType and State read together, to compare with AllocatedMark. */
-static inline USHORT ExpTypeAndState(const POOL_HEADER *Entry)
-{
-    return (USHORT)(Entry->Ulong1 >> 32);
-}
 
 /* The header's check value is right and it is of this pool. */
 static inline BOOLEAN ExpHeaderCheckOk(const POOL_DESCRIPTOR *Pool, const POOL_HEADER *Entry)

@@ -256,6 +256,15 @@ static POOL_TAG_INFO TagInfo(TEST_POOL *T, ULONG Tag)
     return None;
 }
 
+/* The pool-wide totals, which the pool adds up from its tag table. */
+static POOL_TOTALS Totals(TEST_POOL *T)
+{
+    POOL_TOTALS Result;
+
+    ExpQueryPoolTotals(&T->Pool, &Result);
+    return Result;
+}
+
 /* TRUE when every tag has as many frees as allocations and no bytes. */
 static BOOLEAN TagsIdle(TEST_POOL *T)
 {
@@ -266,7 +275,7 @@ static BOOLEAN TagsIdle(TEST_POOL *T)
         if (Lines[Index].BytesInUse != 0 || Lines[Index].Allocations != Lines[Index].Frees)
             return FALSE;
     }
-    return T->Pool.SmallBytesInUse == 0 && T->Pool.BigPages == 0;
+    return Totals(T).SmallBytesInUse == 0 && T->Pool.BigPages == 0;
 }
 
 /* After everything is freed and trimmed only the big page table remains. */
@@ -485,7 +494,7 @@ static void RandomChurn(ULONG LookasideDepth, ULONG64 Seed)
     }
     HT_ASSERT(PoolValid(T));
     HT_ASSERT(TagsIdle(T));
-    HT_ASSERT(T->Pool.Allocations == T->Pool.Frees);
+    HT_ASSERT(Totals(T).Allocations == Totals(T).Frees);
     ExpTrimPoolCore(&T->Pool);
     HT_ASSERT(PoolValid(T));
     HT_ASSERT(OnlyTableLeft(T));
@@ -525,8 +534,8 @@ HTEST(tag_accounting)
     HT_ASSERT(Info.Allocations == 3 && Info.Frees == 0 && Info.BytesInUse == 3 * 128);
     Info = TagInfo(T, TAG_FILE);
     HT_ASSERT(Info.Allocations == 2 && Info.Frees == 0 && Info.BytesInUse == 2 * 2 * PAGE_SIZE);
-    HT_ASSERT(T->Pool.SmallBytesInUse == 3 * 128);
-    HT_ASSERT(T->Pool.Allocations == 5);
+    HT_ASSERT(Totals(T).SmallBytesInUse == 3 * 128);
+    HT_ASSERT(Totals(T).Allocations == 5);
 
     ExpFreePoolCore(&T->Pool, A[0], TAG_PROC, TRUE);
     Info = TagInfo(T, TAG_PROC);
@@ -540,7 +549,7 @@ HTEST(tag_accounting)
     HT_ASSERT(TagInfo(T, TAG_PROC).Frees == 3);
     HT_ASSERT(TagInfo(T, TAG_FILE).Frees == 2);
     HT_ASSERT(TagsIdle(T));
-    HT_ASSERT(T->Pool.Frees == 5);
+    HT_ASSERT(Totals(T).Frees == 5);
     HT_ASSERT(PoolValid(T));
     DeletePool(T);
 }
@@ -662,12 +671,12 @@ HTEST(lookaside_reuses_and_trims)
 
     P = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
     ExpFreePoolCore(&T->Pool, P, TAG_TEST, TRUE);
-    HT_ASSERT(T->Pool.LookasideBlocks == 1);
+    HT_ASSERT(Totals(T).LookasideBlocks == 1);
     HT_ASSERT(((PPOOL_HEADER)P - 1)->State == POOL_STATE_LOOKASIDE);
     HT_ASSERT(TagsIdle(T));                  /* parked blocks count as freed */
     Q = ExpAllocatePoolCore(&T->Pool, 64, TAG_PROC);
     HT_ASSERT(Q == P);                       /* LIFO: the same block back */
-    HT_ASSERT(T->Pool.LookasideBlocks == 0);
+    HT_ASSERT(Totals(T).LookasideBlocks == 0);
     HT_ASSERT(((PPOOL_HEADER)Q - 1)->PoolTag == TAG_PROC);
     ExpFreePoolCore(&T->Pool, Q, TAG_PROC, TRUE);
 
@@ -675,10 +684,10 @@ HTEST(lookaside_reuses_and_trims)
         Block[Index] = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
     for (Index = 0; Index < 10; Index++)
         ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
-    HT_ASSERT(T->Pool.LookasideBlocks == 4); /* the depth */
+    HT_ASSERT(Totals(T).LookasideBlocks == 4); /* the depth */
     HT_ASSERT(PoolValid(T));
     HT_ASSERT(ExpTrimPoolCore(&T->Pool) == 1);
-    HT_ASSERT(T->Pool.LookasideBlocks == 0);
+    HT_ASSERT(Totals(T).LookasideBlocks == 0);
     HT_ASSERT(OnlyTableLeft(T));
     HT_ASSERT(PoolValid(T));
     DeletePool(T);
@@ -723,7 +732,7 @@ HTEST(out_of_pages_returns_null)
      * given back by the allocation that needs them. */
     Big = ExpAllocatePoolCore(&T->Pool, (LIMIT - T->Pool.TablePages) * PAGE_SIZE, TAG_TEST);
     HT_ASSERT(Big != NULL);
-    HT_ASSERT(T->Pool.LookasideBlocks == 0 && T->Pool.SmallPages == 0);
+    HT_ASSERT(Totals(T).LookasideBlocks == 0 && T->Pool.SmallPages == 0);
     HT_ASSERT(PoolValid(T));
     ExpFreePoolCore(&T->Pool, Big, TAG_TEST, TRUE);
     HT_ASSERT(OnlyTableLeft(T));
@@ -745,11 +754,11 @@ HTEST(out_of_pages_flushes_lookasides)
         Count++;
     for (Index = 0; Index < Count; Index++)
         ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
-    HT_ASSERT(T->Pool.LookasideBlocks == Count);
+    HT_ASSERT(Totals(T).LookasideBlocks == Count);
     HT_ASSERT(T->InUse == LIMIT);
     P = ExpAllocatePoolCore(&T->Pool, 2000, TAG_TEST);
     HT_ASSERT(P != NULL);
-    HT_ASSERT(T->Pool.LookasideBlocks == 0);
+    HT_ASSERT(Totals(T).LookasideBlocks == 0);
     HT_ASSERT(T->Pool.FailedAllocations == 1); /* only the one that ended the fill */
     HT_ASSERT(PoolValid(T));
     ExpFreePoolCore(&T->Pool, P, TAG_TEST, TRUE);
@@ -775,7 +784,7 @@ HTEST(big_retry_only_when_pages_come_back)
     Calls = T->AllocateCalls;
     HT_ASSERT(ExpAllocatePoolCore(&T->Pool, 2 * PAGE_SIZE, TAG_TEST) == NULL);
     HT_ASSERT(T->AllocateCalls == Calls + 1);
-    HT_ASSERT(T->Pool.LookasideBlocks == 0);      /* the trim merged them */
+    HT_ASSERT(Totals(T).LookasideBlocks == 0);      /* the trim merged them */
     HT_ASSERT(PoolValid(T));
 
     for (Index = 1; Index < Count; Index += 2)
@@ -1094,9 +1103,15 @@ HTEST(validate_reports_corruption)
     HT_ASSERT(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
     ((PPOOL_HEADER)A - 1)->BlockSize = 8;
     HT_ASSERT(ExpValidatePool(&T->Pool, NULL));
-    T->Pool.SmallBytesInUse++;
+    T->Pool.Tracker[((PPOOL_HEADER)A - 1)->TrackIndex].BytesInUse++;
     HT_ASSERT(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
-    T->Pool.SmallBytesInUse--;
+    T->Pool.Tracker[((PPOOL_HEADER)A - 1)->TrackIndex].BytesInUse--;
+    T->Pool.Tracker[((PPOOL_HEADER)A - 1)->TrackIndex].Frees++;
+    HT_ASSERT(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
+    T->Pool.Tracker[((PPOOL_HEADER)A - 1)->TrackIndex].Frees--;
+    T->Pool.Lookaside[5].Depth++;
+    HT_ASSERT(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
+    T->Pool.Lookaside[5].Depth--;
     T->Pool.FreeListBitmap[0] |= 1ULL << 9;
     HT_ASSERT(!ExpValidatePool(&T->Pool, &Problem) && Problem != NULL);
     DeletePool(T);

@@ -128,7 +128,7 @@ KTEST(aspace, system_half_is_shared_and_user_half_private)
 KTEST(aspace, create_and_destroy_1000_with_memory_committed)
 {
     PFN_NUMBER Available = MmAvailablePages();
-    SIZE_T NonPagedBytes = ExGetPoolDescriptor(NonPagedPool)->SmallBytesInUse;
+    SIZE_T NonPagedBytes = ExpPoolSmallBytesInUse(ExGetPoolDescriptor(NonPagedPool));
     SIZE_T NonPagedBig = ExGetPoolDescriptor(NonPagedPool)->BigPages;
     for (ULONG i = 0; i < 1000; i++) {
         PMMADDRESS_SPACE Space;
@@ -151,7 +151,7 @@ KTEST(aspace, create_and_destroy_1000_with_memory_committed)
         KtCleanupNow(Delete);
     }
     KT_ASSERT_EQ(MmAvailablePages(), Available);
-    KT_ASSERT_EQ(ExGetPoolDescriptor(NonPagedPool)->SmallBytesInUse, NonPagedBytes);
+    KT_ASSERT_EQ(ExpPoolSmallBytesInUse(ExGetPoolDescriptor(NonPagedPool)), NonPagedBytes);
     KT_ASSERT_EQ(ExGetPoolDescriptor(NonPagedPool)->BigPages, NonPagedBig);
 }
 

@@ -135,7 +135,7 @@ KTEST(sched, thousand_threads_return_every_stack_and_block)
     LARGE_INTEGER Settle = KtMs(5);
     KeDelayExecutionThread(KernelMode, FALSE, &Settle);
     PFN_NUMBER Stacks = MmPagesInUse(MiUsageKernelStack);
-    SIZE_T PoolBytes = ExGetPoolDescriptor(NonPagedPool)->SmallBytesInUse;
+    SIZE_T PoolBytes = ExpPoolSmallBytesInUse(ExGetPoolDescriptor(NonPagedPool));
     KtThreadsRun = 0;
     for (ULONG i = 0; i < 1000; i++) {
         NTSTATUS Status = KtRunThread(KtCountThread, NULL, NULL);
@@ -144,7 +144,7 @@ KTEST(sched, thousand_threads_return_every_stack_and_block)
     KeDelayExecutionThread(KernelMode, FALSE, &Settle);
     KT_ASSERT_EQ(KtThreadsRun, 1000);
     KT_ASSERT_EQ(MmPagesInUse(MiUsageKernelStack), Stacks);
-    KT_ASSERT_EQ(ExGetPoolDescriptor(NonPagedPool)->SmallBytesInUse, PoolBytes);
+    KT_ASSERT_EQ(ExpPoolSmallBytesInUse(ExGetPoolDescriptor(NonPagedPool)), PoolBytes);
 }
 
 /* ---------------------------------------------------------------- CR3 */

@@ -28,7 +28,7 @@ static KIRQL KtHyperIrql;
     static void KtVm_##name(PMMADDRESS_SPACE Space);                                      \
     KTEST(vm, name)                                                                       \
     {                                                                                     \
-        SIZE_T PoolBytes = ExGetPoolDescriptor(NonPagedPool)->SmallBytesInUse;            \
+        SIZE_T PoolBytes = ExpPoolSmallBytesInUse(ExGetPoolDescriptor(NonPagedPool));            \
         PMMADDRESS_SPACE Space;                                                           \
         KT_ASSERT(NT_SUCCESS(MmCreateProcessAddressSpace(&Space)));                       \
         PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);                          \
@@ -37,7 +37,7 @@ static KIRQL KtHyperIrql;
         MmAttachAddressSpace(Previous);                                                   \
         MmDeleteProcessAddressSpace(Space);                                               \
         KT_ASSERT(TreeOk);                                                                \
-        KT_ASSERT_EQ(ExGetPoolDescriptor(NonPagedPool)->SmallBytesInUse, PoolBytes);      \
+        KT_ASSERT_EQ(ExpPoolSmallBytesInUse(ExGetPoolDescriptor(NonPagedPool)), PoolBytes);      \
     }                                                                                     \
     static void KtVm_##name(PMMADDRESS_SPACE Space)
 
