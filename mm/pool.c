@@ -77,7 +77,7 @@ const KIRQL ExpPoolMaximumIrql[2] = {2 /* DISPATCH_LEVEL */, 1 /* APC_LEVEL */};
 
 static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCount);
 
-#define EXP_POOL_NOINLINE __attribute__((noinline))
+#define EXP_POOL_NOINLINE __attribute__((noinline, noclone))
 
 static PVOID ExpAllocateNonPagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
 {
@@ -269,16 +269,21 @@ static EXP_POOL_NOINLINE void ExpPagedFastExit(BOOLEAN Wake, KIRQL Irql)
     KeLowerIrql(Irql);
 }
 
-/* The locked allocation, after a fast path said no (or was not tried). */
+/* The locked allocation, after a fast path said no (or was not tried).
+ * Reached only by tail calls (jmp) from ExAllocatePoolWithTag and
+ * ExpAllocatePaged, so its return address is their caller's, which the
+ * IRQL bugcheck names; that keeps the fast path from loading it. */
 static EXP_POOL_NOINLINE PVOID ExpAllocateSlow(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
-                                               ULONG Tag, PVOID Caller)
+                                               ULONG Tag)
 {
-    return ExpAllocateLocked(ExpDescriptorForType(PoolType), NumberOfBytes, Tag, Caller);
+    return ExpAllocateLocked(ExpDescriptorForType(PoolType), NumberOfBytes, Tag,
+                             __builtin_return_address(0));
 }
 
 /* A paged fast path that needs a call on the way out: finish the release,
  * then return P, or take the locked path when the fast path found nothing
- * (P NULL) or could not take the mutex (Acquired FALSE). */
+ * (P NULL) or could not take the mutex (Acquired FALSE). Reached by tail
+ * calls, as ExpAllocateSlow. */
 static EXP_POOL_NOINLINE PVOID ExpAllocatePagedFastExit(PVOID P, BOOLEAN Acquired, BOOLEAN Wake,
                                                         KIRQL Irql, SIZE_T NumberOfBytes,
                                                         ULONG Tag)
@@ -294,54 +299,76 @@ static EXP_POOL_NOINLINE PVOID ExpAllocatePagedFastExit(PVOID P, BOOLEAN Acquire
     return ExpAllocateLocked(&ExpPagedPool, NumberOfBytes, Tag, Caller);
 }
 
+/* Paged pool's copy of the allocation: the fast path at APC_LEVEL owning
+ * the mutex (see the file header), from Irql <= APC_LEVEL and up to
+ * POOL_LOOKASIDE_MAX_BYTES (the caller checked both). Out of line, so that
+ * the registers it needs are not saved on nonpaged pool's path; it takes
+ * ExAllocatePoolWithTag's arguments in their registers (PoolType is
+ * PagedPool) so that the call moves none. */
+static EXP_POOL_NOINLINE PVOID ExpAllocatePaged(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag,
+                                                KIRQL Irql)
+{
+    PVOID P;
+    ULONG Exit;
+
+    UNREFERENCED_PARAMETER(PoolType);
+    if (!ExpTryAcquirePagedPoolFast())
+        return ExpAllocatePagedFastExit(NULL, FALSE, FALSE, Irql, NumberOfBytes, Tag);
+    P = ExpAllocatePoolFast(&ExpPagedPool, NumberOfBytes, Tag);
+    Exit = ExpReleasePagedPoolFast(Irql);
+    if (Exit != 0 || P == NULL)
+        return ExpAllocatePagedFastExit(P, TRUE, Exit == EXP_RELEASE_WAKE, Irql, NumberOfBytes,
+                                        Tag);
+    return P;
+}
+
 /*
- * Allocate NumberOfBytes from the pool PoolType, charged to Tag (four
- * characters, e.g. POOL_TAG('P','g','d','a')). Returns NULL when the pool
- * cannot grow. The memory is not zeroed. IRQL: see the file header.
+ * Allocate NumberOfBytes from the pool PoolType, charged to Tag (contract
+ * in mm/mm.h). IRQL: see the file header.
  *
  * Up to 496 bytes of NonPagedPool or PagedPool, a parked block of the size
- * is popped on the fast path; an IRQL above the pool's maximum always goes
- * the locked way, whose ExpCheckIrql bugchecks.
+ * is popped on the fast path: nonpaged pool's inline here, with interrupts
+ * off, paged pool's in ExpAllocatePaged. An IRQL above the pool's maximum
+ * always goes the locked way, whose ExpCheckIrql bugchecks.
  */
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    if (__builtin_expect(NumberOfBytes <= POOL_LOOKASIDE_MAX_BYTES, 1)) {
-        KIRQL Irql = KeGetCurrentIrql();
-        PVOID P;
+    KIRQL Irql = KeGetCurrentIrql();
 
+    if (__builtin_expect(NumberOfBytes <= POOL_LOOKASIDE_MAX_BYTES, 1)) {
         if (PoolType == NonPagedPool && Irql <= DISPATCH_LEVEL) {
             ULONG64 Flags = __readeflags();
+            PVOID P;
+
             _disable();
-            P = ExpAllocatePoolFast(&ExpNonPagedPool, NonPagedPool, NumberOfBytes, Tag);
+            P = ExpAllocatePoolFast(&ExpNonPagedPool, NumberOfBytes, Tag);
             __writeeflags(Flags);
             if (P != NULL)
                 return P;
-        } else if (PoolType == PagedPool && Irql <= APC_LEVEL) {
-            if (!ExpTryAcquirePagedPoolFast())
-                return ExpAllocatePagedFastExit(NULL, FALSE, FALSE, Irql, NumberOfBytes, Tag);
-            P = ExpAllocatePoolFast(&ExpPagedPool, PagedPool, NumberOfBytes, Tag);
-            ULONG Exit = ExpReleasePagedPoolFast(Irql);
-            if (Exit != 0)
-                return ExpAllocatePagedFastExit(P, TRUE, Exit == EXP_RELEASE_WAKE, Irql,
-                                                NumberOfBytes, Tag);
-            if (P != NULL)
-                return P;
+            /* PoolType is known: not keeping it frees a register. */
+            return ExpAllocateSlow(NonPagedPool, NumberOfBytes, Tag);
         }
+        if (PoolType == PagedPool && Irql <= APC_LEVEL)
+            return ExpAllocatePaged(PoolType, NumberOfBytes, Tag, Irql);
     }
-    return ExpAllocateSlow(PoolType, NumberOfBytes, Tag, __builtin_return_address(0));
+    return ExpAllocateSlow(PoolType, NumberOfBytes, Tag);
 }
 
-/* The locked free, after a fast path said no (or was not tried). */
-static EXP_POOL_NOINLINE void ExpFreeSlow(PVOID P, ULONG Tag, BOOLEAN CheckTag, PVOID Caller)
+/* The locked free, after a fast path said no (or was not tried). Reached
+ * by tail calls only, as ExpAllocateSlow. */
+static EXP_POOL_NOINLINE void ExpFreeSlow(PVOID P, ULONG Tag, BOOLEAN CheckTag)
 {
-    ExpFreeLocked(ExpDescriptorForAddress(P), P, Tag, CheckTag, Caller);
+    ExpFreeLocked(ExpDescriptorForAddress(P), P, Tag, CheckTag, __builtin_return_address(0));
 }
 
-/* A paged free's fast path that needs a call on the way out. */
+/* A paged free's fast path that needs a call on the way out. Reached by
+ * tail calls, as ExpAllocateSlow. */
 static EXP_POOL_NOINLINE void ExpFreePagedFastExit(BOOLEAN Done, BOOLEAN Acquired, BOOLEAN Wake,
                                                    KIRQL Irql, PVOID P, ULONG Tag,
-                                                   BOOLEAN CheckTag, PVOID Caller)
+                                                   BOOLEAN CheckTag)
 {
+    PVOID Caller = __builtin_return_address(0);
+
     if (Acquired)
         ExpPagedFastExit(Wake, Irql);
     else
@@ -350,17 +377,35 @@ static EXP_POOL_NOINLINE void ExpFreePagedFastExit(BOOLEAN Done, BOOLEAN Acquire
         ExpFreeLocked(&ExpPagedPool, P, Tag, CheckTag, Caller);
 }
 
-/* ExFreePoolWithTag and ExFreePool: the fast path when it can, else the
- * locked path (every check, the bugchecks). */
-static inline __attribute__((always_inline)) void ExpFree(PVOID P, ULONG Tag, BOOLEAN CheckTag,
-                                                          PVOID Caller)
+/* Paged pool's copy of the free, as ExpAllocatePaged: P in paged pool,
+ * Irql <= APC_LEVEL (the caller checked). */
+static EXP_POOL_NOINLINE void ExpFreePaged(PVOID P, ULONG Tag, BOOLEAN CheckTag, KIRQL Irql)
+{
+    BOOLEAN Done;
+    ULONG Exit;
+
+    if (!ExpTryAcquirePagedPoolFast()) {
+        ExpFreePagedFastExit(FALSE, FALSE, FALSE, Irql, P, Tag, CheckTag);
+        return;
+    }
+    Done = ExpFreePoolFast(&ExpPagedPool, PagedPool, P, Tag, CheckTag);
+    Exit = ExpReleasePagedPoolFast(Irql);
+    if (Exit != 0 || !Done)
+        ExpFreePagedFastExit(Done, TRUE, Exit == EXP_RELEASE_WAKE, Irql, P, Tag, CheckTag);
+}
+
+/* ExFreePoolWithTag and ExFreePool: nonpaged pool's fast path inline,
+ * paged pool's in ExpFreePaged, else the locked path (every check, the
+ * bugchecks). */
+static inline __attribute__((always_inline)) void ExpFree(PVOID P, ULONG Tag, BOOLEAN CheckTag)
 {
     KIRQL Irql = KeGetCurrentIrql();
-    BOOLEAN Done;
 
     if (ExpIsPoolAddress(&ExpNonPagedPool, P)) {
         if (Irql <= DISPATCH_LEVEL) {
             ULONG64 Flags = __readeflags();
+            BOOLEAN Done;
+
             _disable();
             Done = ExpFreePoolFast(&ExpNonPagedPool, NonPagedPool, P, Tag, CheckTag);
             __writeeflags(Flags);
@@ -368,21 +413,10 @@ static inline __attribute__((always_inline)) void ExpFree(PVOID P, ULONG Tag, BO
                 return;
         }
     } else if (ExpIsPoolAddress(&ExpPagedPool, P) && Irql <= APC_LEVEL) {
-        if (!ExpTryAcquirePagedPoolFast()) {
-            ExpFreePagedFastExit(FALSE, FALSE, FALSE, Irql, P, Tag, CheckTag, Caller);
-            return;
-        }
-        Done = ExpFreePoolFast(&ExpPagedPool, PagedPool, P, Tag, CheckTag);
-        ULONG Exit = ExpReleasePagedPoolFast(Irql);
-        if (Exit != 0) {
-            ExpFreePagedFastExit(Done, TRUE, Exit == EXP_RELEASE_WAKE, Irql, P, Tag, CheckTag,
-                                 Caller);
-            return;
-        }
-        if (Done)
-            return;
+        ExpFreePaged(P, Tag, CheckTag, Irql);
+        return;
     }
-    ExpFreeSlow(P, Tag, CheckTag, Caller);
+    ExpFreeSlow(P, Tag, CheckTag);
 }
 
 /* ExAllocatePool2: POOL_FLAG_NON_PAGED or POOL_FLAG_PAGED (exactly one),
@@ -403,12 +437,12 @@ PVOID ExAllocatePool2(ULONG64 Flags, SIZE_T NumberOfBytes, ULONG Tag)
  * BAD_POOL_CALLER. */
 void ExFreePoolWithTag(PVOID P, ULONG Tag)
 {
-    ExpFree(P, Tag, TRUE, __builtin_return_address(0));
+    ExpFree(P, Tag, TRUE);
 }
 
 void ExFreePool(PVOID P)
 {
-    ExpFree(P, 0, FALSE, __builtin_return_address(0));
+    ExpFree(P, 0, FALSE);
 }
 
 /* For the shell, gdb and tests: the tag table of one pool (like !poolused). */

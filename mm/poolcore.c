@@ -821,6 +821,7 @@ VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOI
     Pool->Base = (ULONG_PTR)Base;
     Pool->End = (ULONG_PTR)End;
     Pool->Size = (ULONG_PTR)End - (ULONG_PTR)Base;
+    Pool->SizeInUnits = Pool->Size >> POOL_BLOCK_SHIFT;
     /* Not a secret: it only makes a header copied from another pool, or
      * from another address, fail its check. */
     Pool->Cookie = (ULONG)((((ULONG_PTR)Pool ^ ((ULONG_PTR)Base >> PAGE_SHIFT) ^
@@ -831,6 +832,9 @@ VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOI
     Pool->Context = Context;
     for (Index = 0; Index < POOL_LIST_COUNT; Index++)
         InitializeListHead(&Pool->FreeLists[Index]);
+    for (Index = 0; Index <= POOL_LOOKASIDE_MAX_UNITS; Index++)
+        Pool->Lookaside[Index].Mark =
+            Index | (ULONG)PoolType << 16 | (ULONG)POOL_STATE_LOOKASIDE << 24;
     Pool->Tracker[POOL_TRACKER_OVERFLOW].Tag = POOL_OVERFLOW_TAG;
 }
 

@@ -157,8 +157,11 @@ typedef struct _POOL_TRACKER_ENTRY {
 typedef struct _POOL_LOOKASIDE {
     PPOOL_HEADER Head;          /* linked through the first 8 bytes of each body */
     ULONG Depth;                /* blocks on the list */
-    ULONG Reserved;
+    ULONG Mark;                 /* BlockSize, PoolType, State of a block parked here,
+                                   as the header's bytes 2-5 read as a ULONG */
 } POOL_LOOKASIDE;
+/* 16 bytes, like a block unit: a block's size in bytes is its list's offset. */
+STATIC_ASSERT(sizeof(POOL_LOOKASIDE) == POOL_BLOCK_SIZE);
 
 /* ------------------------------------------------------------------------
  * The pool descriptor. Every field is protected by the pool's lock, which
@@ -179,6 +182,7 @@ typedef struct _POOL_DESCRIPTOR {
     ULONG_PTR Base;             /* the pool's virtual range [Base, End) */
     ULONG_PTR End;
     ULONG_PTR Size;             /* End - Base */
+    ULONG_PTR SizeInUnits;      /* Size >> POOL_BLOCK_SHIFT, for the lookaside link check */
     ULONG Cookie;               /* mixed into every header check */
     USHORT AllocatedMark;       /* PoolType and State of an allocated header, as a USHORT */
     USHORT Reserved;
@@ -354,7 +358,7 @@ static inline BOOLEAN ExpIsParkedLinkPlausible(const POOL_DESCRIPTOR *Pool, cons
 {
     ULONG_PTR Offset = (ULONG_PTR)Next - Pool->Base;
     return Next == NULL || ((Offset >> POOL_BLOCK_SHIFT) | (Offset << (64 - POOL_BLOCK_SHIFT))) <
-                               (Pool->Size >> POOL_BLOCK_SHIFT);
+                               Pool->SizeInUnits;
 }
 
 /* Hand out Entry, of Bytes block bytes, charging Tracker's slot Index
@@ -375,8 +379,7 @@ static inline PVOID ExpFinishSmallAllocation(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER
 
 /*
  * Pop a parked block for a request of NumberOfBytes (1 to
- * POOL_LOOKASIDE_MAX_BYTES) from Pool, whose type is PoolType (a constant
- * in the caller), and hand it out charged to Tag: the header gets state
+ * POOL_LOOKASIDE_MAX_BYTES) from Pool and hand it out charged to Tag: the header gets state
  * 'A' and the size asked for - and the tag and tracker slot when they
  * differ; its check value covers none of these, so it stays. Returns NULL,
  * having changed nothing, when the list is empty, the head's header or
@@ -384,11 +387,12 @@ static inline PVOID ExpFinishSmallAllocation(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER
  * path then probes). A request of 0 bytes computes one unit, whose list
  * is always empty (a block has two at least): the slow path serves it.
  */
-static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType,
-                                        SIZE_T NumberOfBytes, ULONG Tag)
+static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    ULONG Units = (ULONG)(NumberOfBytes + 2 * POOL_BLOCK_SIZE - 1) >> POOL_BLOCK_SHIFT;
-    POOL_LOOKASIDE *Lookaside = &Pool->Lookaside[Units];
+    /* Header + body rounded up to units, in bytes: also the offset of the
+     * size's lookaside list, as both are 16 bytes a unit. */
+    ULONG_PTR Bytes = (NumberOfBytes + 2 * POOL_BLOCK_SIZE - 1) & ~(ULONG_PTR)(POOL_BLOCK_SIZE - 1);
+    POOL_LOOKASIDE *Lookaside = (POOL_LOOKASIDE *)((PUCHAR)Pool->Lookaside + Bytes);
     PPOOL_HEADER Entry = Lookaside->Head, Next;
     PPOOL_TRACKER_ENTRY Tracker;
     ULONG Index;
@@ -396,8 +400,7 @@ static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolTyp
     if (Entry == NULL)
         return NULL;
     /* BlockSize, PoolType and State in one compare. */
-    if ((ULONG)(Entry->Ulong1 >> 16) !=
-        (Units | (ULONG)(UCHAR)PoolType << 16 | (ULONG)POOL_STATE_LOOKASIDE << 24))
+    if ((ULONG)(Entry->Ulong1 >> 16) != Lookaside->Mark)
         return NULL;
     Next = *(PPOOL_HEADER *)(Entry + 1);
     if (!ExpIsParkedLinkPlausible(Pool, Next))
@@ -424,7 +427,7 @@ static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolTyp
     Lookaside->Depth--;
     Tracker = &Pool->Tracker[Index];
     Tracker->Allocations++;
-    Tracker->BytesInUse += Units << POOL_BLOCK_SHIFT;
+    Tracker->BytesInUse += Bytes;
     return Entry + 1;
 }
 
@@ -452,7 +455,8 @@ static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType,
 
     if ((Va & (POOL_BLOCK_SIZE - 1)) != 0 || (Va & (PAGE_SIZE - 1)) == 0)
         return FALSE;
-    if (ExpTypeAndState(Entry) != (USHORT)((UCHAR)PoolType | POOL_STATE_ALLOCATED << 8) ||
+    /* PoolType and State in one compare with an immediate. */
+    if (*(const USHORT *)&Entry->PoolType != (USHORT)((UCHAR)PoolType | POOL_STATE_ALLOCATED << 8) ||
         Entry->HeaderCheck != ExpComputeHeaderCheck(Pool, Entry))
         return FALSE;
     if (CheckTag && Entry->PoolTag != Tag)
