@@ -447,11 +447,10 @@ static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBy
 static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOID P,
                                       ULONG Tag, BOOLEAN CheckTag)
 {
-    ULONG_PTR Va = (ULONG_PTR)P;
+    ULONG_PTR Va = (ULONG_PTR)P, Units, Bytes;
     PPOOL_HEADER Entry = (PPOOL_HEADER)Va - 1, Next;
     POOL_LOOKASIDE *Lookaside;
     PPOOL_TRACKER_ENTRY Tracker;
-    ULONG Units;
 
     if ((Va & (POOL_BLOCK_SIZE - 1)) != 0 || (Va & (PAGE_SIZE - 1)) == 0)
         return FALSE;
@@ -467,13 +466,15 @@ static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType,
     Next = Entry + Units;
     if (((ULONG_PTR)Next & (PAGE_SIZE - 1)) != 0 && Next->PreviousSize != Units)
         return FALSE;
-    Lookaside = &Pool->Lookaside[Units];
+    /* Block bytes, and the offset of the size's list (16 bytes a unit). */
+    Bytes = Units << POOL_BLOCK_SHIFT;
+    Lookaside = (POOL_LOOKASIDE *)((PUCHAR)Pool->Lookaside + Bytes);
     if (Lookaside->Depth >= Pool->LookasideDepth)
         return FALSE;
 
     Tracker = &Pool->Tracker[Entry->TrackIndex];
     Tracker->Frees++;
-    Tracker->BytesInUse -= Units << POOL_BLOCK_SHIFT;
+    Tracker->BytesInUse -= Bytes;
     Entry->State = POOL_STATE_LOOKASIDE;
     *(PPOOL_HEADER *)(Entry + 1) = Lookaside->Head;
     Lookaside->Head = Entry;
