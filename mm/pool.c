@@ -258,12 +258,15 @@ static inline BOOLEAN ExpTryAcquirePagedPoolFast(void)
  * came to wait for the mutex meanwhile (the atomic add did not end at 1;
  * ExReleaseFastMutex's KeSetEvent then hands it over) and no DPC or
  * reschedule is pending (KeLowerIrql runs them). Returns 0 when done;
- * else, with the mutex counted back but still at APC_LEVEL, what the
- * caller must have ExpPagedFastExit do: EXP_RELEASE_WAKE (set the event and
- * lower) or EXP_RELEASE_LOWER (lower). Whether to wake comes from the add
- * itself: read later, Count could be another thread's fresh acquisition. */
+ * else, with the mutex counted back but still at APC_LEVEL, what the exit
+ * routine below must do: EXP_RELEASE_WAKE (set the event and lower) or
+ * EXP_RELEASE_LOWER (lower). Whether to wake comes from the add itself:
+ * read later, Count could be another thread's fresh acquisition.
+ * EXP_NOT_ACQUIRED is what the fast path passes when it could not take the
+ * mutex: lower, nothing else. */
 #define EXP_RELEASE_WAKE  1
 #define EXP_RELEASE_LOWER 2
+#define EXP_NOT_ACQUIRED  3
 static inline ULONG ExpReleasePagedPoolFast(KIRQL Irql)
 {
     USHORT Pending;
@@ -278,20 +281,21 @@ static inline ULONG ExpReleasePagedPoolFast(KIRQL Irql)
     return 0;
 }
 
-/* The rest of ExpReleasePagedPoolFast when it returned non-zero: hand the
- * mutex to the waiter (as ExReleaseFastMutex does), then lower the IRQL
- * through KeLowerIrql. */
-static EXP_POOL_NOINLINE void ExpPagedFastExit(BOOLEAN Wake, KIRQL Irql)
+/* The rest of a paged fast path's exit when it needs a call: hand the
+ * mutex to a waiter (as ExReleaseFastMutex does) if Exit says so, then
+ * lower to Irql through KeLowerIrql (a no-op check when the fast path
+ * lowered already). */
+static inline void ExpFinishPagedExit(ULONG Exit, KIRQL Irql)
 {
-    if (Wake)
+    if (Exit == EXP_RELEASE_WAKE)
         KeSetEvent(&ExpPagedPoolMutex.Event, 0, FALSE);
     KeLowerIrql(Irql);
 }
 
 /* The locked allocation, after a fast path said no (or was not tried).
- * Reached only by tail calls (jmp) from ExAllocatePoolWithTag and
- * ExpAllocatePaged, so its return address is their caller's, which the
- * IRQL bugcheck names; that keeps the fast path from loading it. */
+ * Reached only by tail calls (jmp) from ExAllocatePoolWithTag, so its
+ * return address is its caller's, which the IRQL bugcheck names; that
+ * keeps the fast path from loading it. */
 static EXP_POOL_NOINLINE PVOID ExpAllocateSlow(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
                                                ULONG Tag)
 {
@@ -299,20 +303,15 @@ static EXP_POOL_NOINLINE PVOID ExpAllocateSlow(POOL_TYPE PoolType, SIZE_T Number
                              __builtin_return_address(0));
 }
 
-/* A paged fast path that needs a call on the way out: finish the release,
- * then return P, or take the locked path when the fast path found nothing
- * (P NULL) or could not take the mutex (Acquired FALSE). Reached by tail
- * calls, as ExpAllocateSlow. */
-static EXP_POOL_NOINLINE PVOID ExpAllocatePagedFastExit(PVOID P, BOOLEAN Acquired, BOOLEAN Wake,
-                                                        KIRQL Irql, SIZE_T NumberOfBytes,
-                                                        ULONG Tag)
+/* A paged fast allocation that needs a call on the way out: finish the
+ * exit, then return P, or take the locked path when the fast path found
+ * nothing (P NULL). Reached by tail calls, as ExpAllocateSlow. */
+static EXP_POOL_NOINLINE PVOID ExpAllocatePagedExit(PVOID P, ULONG Exit, KIRQL Irql,
+                                                    SIZE_T NumberOfBytes, ULONG Tag)
 {
     PVOID Caller = __builtin_return_address(0);
 
-    if (Acquired)
-        ExpPagedFastExit(Wake, Irql);
-    else
-        KeLowerIrql(Irql);
+    ExpFinishPagedExit(Exit, Irql);
     if (P != NULL)
         return P;
     return ExpAllocateLocked(&ExpPagedPool, NumberOfBytes, Tag, Caller);
@@ -323,21 +322,22 @@ static EXP_POOL_NOINLINE PVOID ExpAllocatePagedFastExit(PVOID P, BOOLEAN Acquire
  * POOL_LOOKASIDE_MAX_BYTES (the caller checked both). Out of line, so that
  * the registers it needs are not saved on nonpaged pool's path; it takes
  * ExAllocatePoolWithTag's arguments in their registers (PoolType is
- * PagedPool) so that the call moves none. */
-static EXP_POOL_NOINLINE PVOID ExpAllocatePaged(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag,
-                                                KIRQL Irql)
+ * PagedPool) so that the jump to it moves none. Every way out that calls
+ * is a tail call. */
+static EXP_POOL_NOINLINE PVOID ExpAllocatePaged(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
+                                                ULONG Tag, KIRQL Irql)
 {
     PVOID P;
     ULONG Exit;
 
     UNREFERENCED_PARAMETER(PoolType);
+
     if (!ExpTryAcquirePagedPoolFast())
-        return ExpAllocatePagedFastExit(NULL, FALSE, FALSE, Irql, NumberOfBytes, Tag);
+        return ExpAllocatePagedExit(NULL, EXP_NOT_ACQUIRED, Irql, NumberOfBytes, Tag);
     P = ExpAllocatePoolFast(&ExpPagedPool, NumberOfBytes, Tag);
     Exit = ExpReleasePagedPoolFast(Irql);
     if (Exit != 0 || P == NULL)
-        return ExpAllocatePagedFastExit(P, TRUE, Exit == EXP_RELEASE_WAKE, Irql, NumberOfBytes,
-                                        Tag);
+        return ExpAllocatePagedExit(P, Exit, Irql, NumberOfBytes, Tag);
     return P;
 }
 
@@ -379,59 +379,78 @@ static EXP_POOL_NOINLINE void ExpFreeSlow(PVOID P, ULONG Tag, BOOLEAN CheckTag)
     ExpFreeLocked(ExpDescriptorForAddress(P), P, Tag, CheckTag, __builtin_return_address(0));
 }
 
-/* A paged free's fast path that needs a call on the way out. Reached by
- * tail calls, as ExpAllocateSlow. */
-static EXP_POOL_NOINLINE void ExpFreePagedFastExit(BOOLEAN Done, BOOLEAN Acquired, BOOLEAN Wake,
-                                                   KIRQL Irql, PVOID P, ULONG Tag,
-                                                   BOOLEAN CheckTag)
+/* A paged fast free that needs a call on the way out: finish the exit,
+ * then take the locked path when the fast path did not free P (Done
+ * FALSE). Reached by tail calls, as ExpAllocateSlow. */
+static EXP_POOL_NOINLINE void ExpFreePagedExit(PVOID P, ULONG Tag, BOOLEAN CheckTag, KIRQL Irql,
+                                               ULONG Exit, BOOLEAN Done)
 {
     PVOID Caller = __builtin_return_address(0);
 
-    if (Acquired)
-        ExpPagedFastExit(Wake, Irql);
-    else
-        KeLowerIrql(Irql);
+    ExpFinishPagedExit(Exit, Irql);
     if (!Done)
         ExpFreeLocked(&ExpPagedPool, P, Tag, CheckTag, Caller);
 }
 
-/* Paged pool's copy of the free, as ExpAllocatePaged: P in paged pool,
- * Irql <= APC_LEVEL (the caller checked). */
-static EXP_POOL_NOINLINE void ExpFreePaged(PVOID P, ULONG Tag, BOOLEAN CheckTag, KIRQL Irql)
+/* A free of P outside nonpaged pool: paged pool's fast path when P is in
+ * paged pool and Irql <= APC_LEVEL (see the file header), else the locked
+ * path. Inlined only into the two out-of-line copies below, one per value
+ * of CheckTag, so that ExFreePoolWithTag keeps nonpaged pool's path free
+ * of the registers this one needs. */
+static inline __attribute__((always_inline)) void ExpFreeOutsideNonPaged(PVOID P, ULONG Tag,
+                                                                         BOOLEAN CheckTag)
 {
+    KIRQL Irql = KeGetCurrentIrql();
     BOOLEAN Done;
     ULONG Exit;
 
+    if (!ExpIsPoolAddress(&ExpPagedPool, P) || Irql > APC_LEVEL) {
+        ExpFreeSlow(P, Tag, CheckTag);
+        return;
+    }
     if (!ExpTryAcquirePagedPoolFast()) {
-        ExpFreePagedFastExit(FALSE, FALSE, FALSE, Irql, P, Tag, CheckTag);
+        ExpFreePagedExit(P, Tag, CheckTag, Irql, EXP_NOT_ACQUIRED, FALSE);
         return;
     }
     Done = ExpFreePoolFast(&ExpPagedPool, PagedPool, P, Tag, CheckTag);
     Exit = ExpReleasePagedPoolFast(Irql);
     if (Exit != 0 || !Done)
-        ExpFreePagedFastExit(Done, TRUE, Exit == EXP_RELEASE_WAKE, Irql, P, Tag, CheckTag);
+        ExpFreePagedExit(P, Tag, CheckTag, Irql, Exit, Done);
 }
 
-/* ExFreePoolWithTag and ExFreePool: nonpaged pool's fast path inline,
- * paged pool's in ExpFreePaged, else the locked path (every check, the
- * bugchecks). */
+static EXP_POOL_NOINLINE void ExpFreeOutsideNonPagedWithTag(PVOID P, ULONG Tag)
+{
+    ExpFreeOutsideNonPaged(P, Tag, TRUE);
+}
+
+static EXP_POOL_NOINLINE void ExpFreeOutsideNonPagedNoTag(PVOID P)
+{
+    ExpFreeOutsideNonPaged(P, 0, FALSE);
+}
+
+/* ExFreePoolWithTag and ExFreePool: nonpaged pool's fast path, else the
+ * locked path (every check, the bugchecks); anything outside nonpaged
+ * pool goes to ExpFreeOutsideNonPaged*. Every way out that calls is a tail
+ * call. */
 static inline __attribute__((always_inline)) void ExpFree(PVOID P, ULONG Tag, BOOLEAN CheckTag)
 {
-    ULONG64 Irql = __readcr8(); /* KeGetCurrentIrql, kept 64 bits wide to write back */
+    ULONG64 Irql;
+    BOOLEAN Done;
 
-    if (ExpIsPoolAddress(&ExpNonPagedPool, P)) {
-        if (Irql <= DISPATCH_LEVEL) {
-            BOOLEAN Done;
-
-            ExpRaiseToHighLevel();
-            Done = ExpFreePoolFast(&ExpNonPagedPool, NonPagedPool, P, Tag, CheckTag);
-            ExpRestoreIrql(Irql);
-            if (Done)
-                return;
-        }
-    } else if (ExpIsPoolAddress(&ExpPagedPool, P) && Irql <= APC_LEVEL) {
-        ExpFreePaged(P, Tag, CheckTag, (KIRQL)Irql);
+    if (!ExpIsPoolAddress(&ExpNonPagedPool, P)) {
+        if (CheckTag)
+            ExpFreeOutsideNonPagedWithTag(P, Tag);
+        else
+            ExpFreeOutsideNonPagedNoTag(P);
         return;
+    }
+    Irql = __readcr8(); /* KeGetCurrentIrql, kept 64 bits wide to write back */
+    if (Irql <= DISPATCH_LEVEL) {
+        ExpRaiseToHighLevel();
+        Done = ExpFreePoolFast(&ExpNonPagedPool, NonPagedPool, P, Tag, CheckTag);
+        ExpRestoreIrql(Irql);
+        if (Done)
+            return;
     }
     ExpFreeSlow(P, Tag, CheckTag);
 }
