@@ -404,7 +404,7 @@ static inline __attribute__((always_inline)) void ExpFreeOutsideNonPaged(PVOID P
     BOOLEAN Done;
     ULONG Exit;
 
-    if (!ExpIsPoolAddress(&ExpPagedPool, P) || Irql > APC_LEVEL) {
+    if (!ExpIsPoolBlockAddress(&ExpPagedPool, P) || Irql > APC_LEVEL) {
         ExpFreeSlow(P, Tag, CheckTag);
         return;
     }
@@ -437,7 +437,7 @@ static inline __attribute__((always_inline)) void ExpFree(PVOID P, ULONG Tag, BO
     ULONG64 Irql;
     BOOLEAN Done;
 
-    if (!ExpIsPoolAddress(&ExpNonPagedPool, P)) {
+    if (!ExpIsPoolBlockAddress(&ExpNonPagedPool, P)) {
         if (CheckTag)
             ExpFreeOutsideNonPagedWithTag(P, Tag);
         else

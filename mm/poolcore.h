@@ -434,12 +434,12 @@ static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBy
 /*
  * Park the block at P on its size's lookaside list, if it is a small block
  * of at most POOL_LOOKASIDE_MAX_UNITS units whose header passes the free's
- * quick checks - 16-byte aligned and not page-aligned (a big block), state
+ * quick checks - not page-aligned (a big block), state
  * 'A' of PoolType (Pool's type, a constant in the caller), check value
  * good, the tag the caller gives (when CheckTag), the next header's
  * PreviousSize agreeing (an overrun of this block lands there) - and the
- * list has room. P must lie in Pool's range (the wrapper picked Pool by
- * address). Returns FALSE, having changed nothing, otherwise; the slow
+ * list has room. P must pass ExpIsPoolBlockAddress for Pool (the wrapper
+ * picked Pool by it). Returns FALSE, having changed nothing, otherwise; the slow
  * path then repeats the checks, adds the one on the previous neighbour,
  * and bugchecks if one fails. (The previous block's overrun would have to
  * pass through this header, whose check value would then fail here.)
@@ -452,7 +452,7 @@ static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType,
     POOL_LOOKASIDE *Lookaside;
     PPOOL_TRACKER_ENTRY Tracker;
 
-    if ((Va & (POOL_BLOCK_SIZE - 1)) != 0 || (Va & (PAGE_SIZE - 1)) == 0)
+    if ((Va & (PAGE_SIZE - 1)) == 0)
         return FALSE;
     /* PoolType and State in one compare with an immediate. */
     if (*(const USHORT *)&Entry->PoolType != (USHORT)((UCHAR)PoolType | POOL_STATE_ALLOCATED << 8) ||
@@ -482,11 +482,15 @@ static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType,
     return TRUE;
 }
 
-/* TRUE when Va lies in Pool's virtual range (the wrapper's way to pick the
- * descriptor in ExFreePool). Needs no lock. */
-static inline BOOLEAN ExpIsPoolAddress(const POOL_DESCRIPTOR *Pool, const void *Va)
+/* TRUE when Va may be a block of Pool: 16-byte aligned and inside its
+ * virtual range (the wrapper's way to pick the descriptor in ExFreePool;
+ * an unaligned pointer takes the locked path, which says what it is).
+ * One compare, as in ExpIsParkedLinkPlausible. Needs no lock. */
+static inline BOOLEAN ExpIsPoolBlockAddress(const POOL_DESCRIPTOR *Pool, const void *Va)
 {
-    return (ULONG_PTR)Va - Pool->Base < Pool->Size;
+    ULONG_PTR Offset = (ULONG_PTR)Va - Pool->Base;
+    return ((Offset >> POOL_BLOCK_SHIFT) | (Offset << (64 - POOL_BLOCK_SHIFT))) <
+           Pool->SizeInUnits;
 }
 
 /* ------------------------------------------------------------------------

@@ -939,7 +939,12 @@ HTEST(bugcheck_not_a_pool_address)
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x42, ExpFreePoolCore(&T->Pool, NULL, 0, FALSE));
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x42, ExpFreePoolCore(&T->Pool, Elsewhere, TAG_TEST, TRUE));
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x42, ExpQueryPoolBlockSize(&T->Pool, Elsewhere));
-    HT_ASSERT(ExpIsPoolAddress(&Other->Pool, Elsewhere) && !ExpIsPoolAddress(&T->Pool, Elsewhere));
+    HT_ASSERT(ExpIsPoolBlockAddress(&Other->Pool, Elsewhere) &&
+           !ExpIsPoolBlockAddress(&T->Pool, Elsewhere));
+    /* Unaligned, or just past the range: not a block address. */
+    HT_ASSERT(!ExpIsPoolBlockAddress(&Other->Pool, (PUCHAR)Elsewhere + 8));
+    HT_ASSERT(!ExpIsPoolBlockAddress(&Other->Pool, (PVOID)Other->Pool.End));
+    HT_ASSERT(ExpIsPoolBlockAddress(&Other->Pool, (PVOID)(Other->Pool.End - POOL_BLOCK_SIZE)));
     ExpFreePoolCore(&Other->Pool, Elsewhere, TAG_TEST, TRUE);
     DeletePool(Other);
     DeletePool(T);
