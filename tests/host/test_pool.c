@@ -1,10 +1,13 @@
 /*
- * test_pool.c - host unit tests for mm/poolcore.c, the pool allocator core:
+ * test_pool.c - host unit tests for the pool allocator (mm/poolcore.c, its
+ * checks in mm/poolcheck.c and the lookaside fast paths in mm/poolcore.h):
  * every small size class and many big sizes, contents that never overlap,
  * tag accounting back to zero, thousands of random operations checked by
  * ExpValidatePool, pages returned by merging, running out of pages, the
  * big page table growing, and the bugchecks (double free, wrong tag, frees
- * of addresses that are not blocks, overruns, corrupt free lists).
+ * of addresses that are not blocks, overruns, corrupt free lists), and the
+ * lookaside fast paths: what they hand out and take back, and what they
+ * leave to the locked path, which then bugchecks as before.
  *
  * Pages come from an arena (aligned_alloc) with a page bitmap, so a test
  * can count pages in use and exhaust them; pages the pool does not hold are
@@ -1094,6 +1097,137 @@ HTEST(bugcheck_free_block_header_modified)
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x0D, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
     HT_ASSERT(BugcheckParameter[1] == (ULONG_PTR)(A - 16));
     UNREFERENCED_PARAMETER(Y);
+    DeletePool(T);
+}
+
+/* ---- the lookaside fast paths (poolcore.h) ---------------------------- */
+
+/* Everything the fast paths leave behind the slow paths accept, and the
+ * counters stay in step: the pair the benchmark measures, on the host. */
+HTEST(fast_paths_round_trip)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 4);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    POOL_TAG_INFO Info;
+    PUCHAR B;
+
+    HCHECK(ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
+    HCHECK(((PPOOL_HEADER)A - 1)->State == POOL_STATE_LOOKASIDE);
+    HCHECK(Totals(T).LookasideBlocks == 1 && Totals(T).SmallBytesInUse == 0);
+    B = ExpAllocatePoolFast(&T->Pool, 60, TAG_TEST);
+    HCHECK(B == A && ((PPOOL_HEADER)B - 1)->State == POOL_STATE_ALLOCATED);
+    HCHECK(((PPOOL_HEADER)B - 1)->RequestedBytes == 60);
+    HCHECK(Totals(T).LookasideBlocks == 0 && Totals(T).SmallBytesInUse == 5 * POOL_BLOCK_SIZE);
+    Info = TagInfo(T, TAG_TEST);
+    HCHECK(Info.Allocations == 2 && Info.Frees == 1 && Info.BytesInUse == 5 * POOL_BLOCK_SIZE);
+    HCHECK(PoolValid(T));
+    /* The locked free takes what the fast allocation handed out. */
+    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
+    /* And a block parked by the fast free goes to another tag whose home
+     * slot holds it, retagged. */
+    B = ExpAllocatePoolCore(&T->Pool, 64, TAG_PROC);
+    ExpFreePoolCore(&T->Pool, B, TAG_PROC, TRUE);
+    B = ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST);
+    HCHECK(B != NULL && ((PPOOL_HEADER)B - 1)->PoolTag == TAG_TEST);
+    HCHECK(TagInfo(T, TAG_TEST).BytesInUse == 5 * POOL_BLOCK_SIZE);
+    HCHECK(PoolValid(T));
+    HCHECK(ExpFreePoolFast(&T->Pool, NonPagedPool, B, 0, FALSE));
+    ExpTrimPoolCore(&T->Pool);
+    HCHECK(TagsIdle(T) && PoolValid(T));
+    DeletePool(T);
+}
+
+/* Each thing the fast free must not accept: it says no and changes
+ * nothing, and the locked free then bugchecks with the same code as
+ * without a fast path. */
+HTEST(fast_free_declines_what_the_slow_path_bugchecks)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 4);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
+    PUCHAR B = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
+    PUCHAR Big = ExpAllocatePoolCore(&T->Pool, 2 * PAGE_SIZE, TAG_TEST);
+    SIZE_T Usable = ExpQueryPoolBlockSize(&T->Pool, A);
+    POOL_HEADER Saved = *((PPOOL_HEADER)B - 1);
+
+    /* Wrong tag. */
+    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_FILE, TRUE));
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x0A, ExpFreePoolCore(&T->Pool, A, TAG_FILE, TRUE));
+    /* Another pool's type. */
+    HCHECK(!ExpFreePoolFast(&T->Pool, PagedPool, A, TAG_TEST, TRUE));
+    /* A big block. */
+    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, Big, TAG_TEST, TRUE));
+    /* Double free: the first parks it, the second is refused. */
+    HCHECK(ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
+    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
+    HCHECK(Totals(T).LookasideBlocks == 1);
+    EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE));
+    /* A pointer inside a block: the header check fails. */
+    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, B + 32, TAG_TEST, TRUE));
+    /* B overruns into the header after it. */
+    memset(B, 0x41, Usable + 4);
+    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, B, TAG_TEST, TRUE));
+    HCHECK(memcmp((PPOOL_HEADER)B - 1, &Saved, sizeof(Saved)) == 0);
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x20, ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE));
+    DeletePool(T);
+}
+
+/* A full lookaside list, or one turned off: the fast free says no and the
+ * locked free merges the block instead. */
+HTEST(fast_free_respects_the_depth)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 1);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    PUCHAR B = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    PUCHAR L = ExpAllocatePoolCore(&T->Pool, 600, TAG_TEST);   /* 39 units: no list */
+
+    HCHECK(ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
+    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, B, TAG_TEST, TRUE));
+    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, L, TAG_TEST, TRUE));
+    HCHECK(Totals(T).LookasideBlocks == 1);
+    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
+    ExpFreePoolCore(&T->Pool, L, TAG_TEST, TRUE);
+    HCHECK(PoolValid(T));
+    T->Pool.LookasideDepth = 0;
+    B = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
+    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, B, TAG_TEST, TRUE));
+    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
+    HCHECK(PoolValid(T));
+    DeletePool(T);
+}
+
+/* What the fast allocation must not hand out: it returns NULL, changes
+ * nothing, and the locked allocation decides (and bugchecks when the
+ * parked block was damaged). */
+HTEST(fast_allocation_declines)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 4);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    PUCHAR B = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    POOL_HEADER Saved;
+    ULONG Other = TAG_FILE;
+
+    HCHECK(ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST) == NULL);   /* nothing parked */
+    HCHECK(ExpAllocatePoolFast(&T->Pool, 0, TAG_TEST) == NULL);    /* 0 bytes: slow path */
+    ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE);
+    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);                  /* lookaside: B, A */
+    /* A tag whose home slot another tag holds: the slow path probes. */
+    while (T->Pool.Tracker[ExpTrackerHomeSlot(Other)].Tag == Other ||
+           T->Pool.Tracker[ExpTrackerHomeSlot(Other)].Allocations == 0)
+        Other++;
+    HCHECK(ExpAllocatePoolFast(&T->Pool, 64, Other) == NULL);
+    HCHECK(Totals(T).LookasideBlocks == 2 && PoolValid(T));
+    /* A bad link in the head's body (written after the free). */
+    *(ULONG_PTR *)B = 0xDEAD0;
+    Saved = *((PPOOL_HEADER)B - 1);
+    HCHECK(ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST) == NULL);
+    HCHECK(memcmp((PPOOL_HEADER)B - 1, &Saved, sizeof(Saved)) == 0);
+    HCHECK(T->Pool.Lookaside[5].Head == (PPOOL_HEADER)B - 1);
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
+    *(PUCHAR *)B = A - 16;                                       /* repaired */
+    /* The head's header changed while it was parked. */
+    ((PPOOL_HEADER)B - 1)->State = POOL_STATE_ALLOCATED;
+    HCHECK(ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST) == NULL);
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x0D, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
     DeletePool(T);
 }
 

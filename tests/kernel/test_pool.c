@@ -300,3 +300,45 @@ KTEST_BUGCHECK(pool, free_of_non_pool_address, BAD_POOL_CALLER)
     static UCHAR NotPool[64];
     ExFreePoolWithTag(NotPool + 16, KT_TAG);
 }
+
+/* The fast paths raise the IRQL for a moment (nonpaged pool: to
+ * HIGH_LEVEL; paged pool: to APC_LEVEL) and must leave it where they
+ * found it, at every IRQL each pool allows. */
+KTEST(pool, fast_paths_leave_the_irql_as_they_found_it)
+{
+    static const KIRQL Levels[] = {PASSIVE_LEVEL, APC_LEVEL, DISPATCH_LEVEL};
+    for (ULONG i = 0; i < ARRAYSIZE(Levels); i++) {
+        POOL_TYPE Type = NonPagedPool;
+        for (ULONG Round = 0; Round < 2; Round++, Type = PagedPool) {
+            KIRQL Old;
+            if (Type == PagedPool && Levels[i] >= DISPATCH_LEVEL)
+                continue;
+            KeRaiseIrql(Levels[i], &Old);
+            PVOID P = ExAllocatePoolWithTag(Type, 64, KT_TAG);
+            KT_ASSERT_EQ(KeGetCurrentIrql(), Levels[i]);
+            ExFreePoolWithTag(P, KT_TAG);
+            KT_ASSERT_EQ(KeGetCurrentIrql(), Levels[i]);
+            PVOID Q = ExAllocatePoolWithTag(Type, 64, KT_TAG); /* the parked block */
+            KT_ASSERT_EQ(KeGetCurrentIrql(), Levels[i]);
+            KT_ASSERT(Q == P);
+            ExFreePoolWithTag(Q, KT_TAG);
+            KT_ASSERT_EQ(KeGetCurrentIrql(), Levels[i]);
+            KeLowerIrql(Old);
+        }
+    }
+}
+
+/* Nonpaged pool's fast path holds every interrupt back while it runs; the
+ * clock interrupts that arrive meanwhile must still be taken when it
+ * lowers the IRQL again: the tick count goes on through a long run of
+ * fast-path pairs (at 1 kHz, a million pairs span many ticks). */
+KTEST(pool, clock_ticks_through_the_nonpaged_fast_path)
+{
+    ULONG64 Start = KeQueryTickCount();
+    for (ULONG i = 0; i < 1000000 && KeQueryTickCount() < Start + 3; i++) {
+        PVOID P = ExAllocatePoolWithTag(NonPagedPool, 64, KT_TAG);
+        KT_ASSERT(P != NULL);
+        ExFreePoolWithTag(P, KT_TAG);
+    }
+    KT_ASSERT(KeQueryTickCount() >= Start + 3);
+}
