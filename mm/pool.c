@@ -1,8 +1,9 @@
 /*
  * pool.c - ExAllocatePoolWithTag and friends: the kernel side of the pools.
  *
- * The allocator itself (headers, free lists, big pages, tag accounting,
- * corruption checks) is mm/poolcore.c. This file gives it pages:
+ * The allocator itself (headers, free lists, big pages, tag accounting)
+ * is mm/poolcore.c, its corruption checks mm/poolcheck.c, both pure logic
+ * behind mm/poolcore.h. This file gives them pages, locks and IRQL rules:
  *
  *   nonpaged pool   virtual pages from MiNonPagedPoolRegion, each backed by
  *                   a frame at once (resident, never paged: usable at
@@ -12,6 +13,9 @@
  *                   is marked pageable in the PFN database, and is the
  *                   pagefile's to take later
  *
+ * Data: the two POOL_DESCRIPTORs (ExpNonPagedPool, ExpPagedPool), a spin
+ * lock and a fast mutex; nothing else.
+ *
  * IRQL rules (DDK): nonpaged pool at IRQL <= DISPATCH_LEVEL, paged pool
  * below DISPATCH_LEVEL (ExpPoolMaximumIrql); breaking them is bugcheck
  * IRQL_NOT_LESS_OR_EQUAL. Running out is NULL for the caller.
@@ -20,33 +24,44 @@
  * (whose own headers may be paged out, so it cannot be used at
  * DISPATCH_LEVEL); the pool core itself takes no locks.
  *
- * Fast paths (issue #6). Most allocations and frees are small blocks that
- * a lookaside list of the core can serve (ExpAllocatePoolFast and
+ * Fast paths. Most allocations and frees are small blocks that a
+ * lookaside list of the core can serve (ExpAllocatePoolFast and
  * ExpFreePoolFast in poolcore.h): a pop or push plus the header and tag
  * bookkeeping, a few dozen instructions - less than taking the lock. So
  * ExAllocatePoolWithTag and ExFreePoolWithTag try them first, under the
  * cheapest exclusion that is still correct, and fall back to the locked
- * path (which repeats every check and bugchecks) when they say no:
+ * path (which repeats every check and bugchecks) when they say no. Each
+ * pool has its own copy, with the pool's type a constant:
  *
- *   nonpaged pool   interrupts disabled (pushfq; cli ... popfq), from any
- *                   IRQL <= DISPATCH_LEVEL. One processor: with interrupts
- *                   off nothing else runs until popfq. The locked path
- *                   runs at DISPATCH_LEVEL, where only interrupt service
- *                   routines could get in - and those may not use the pool
- *                   (their IRQL is above DISPATCH_LEVEL, the IRQL check
- *                   bugchecks) - so a fast path never meets a half-done
- *                   locked one. Nothing touched is pageable: the
- *                   descriptor is kernel .bss, the blocks nonpaged pool.
+ *   nonpaged pool   inline in ExAllocatePoolWithTag and ExFreePoolWithTag,
+ *                   from any IRQL <= DISPATCH_LEVEL, with CR8 raised to
+ *                   HIGH_LEVEL: the local APIC then holds back every
+ *                   interrupt, so on one processor nothing else - no
+ *                   interrupt, no DPC, no other thread - runs until CR8
+ *                   goes back. The interrupts held back arrive at that
+ *                   moment and the way out of each runs the DPCs it queued
+ *                   (kernel/irql.c), so the restore needs no pending-DPC
+ *                   test. That is three instructions (two CR8 writes and
+ *                   a constant) against pushfq/cli/pushq/popfq's five.
+ *                   The locked path runs at DISPATCH_LEVEL, where only
+ *                   interrupt service routines could get in - and those
+ *                   may not use the pool (their IRQL is above
+ *                   DISPATCH_LEVEL, the IRQL check bugchecks) - so a fast
+ *                   path never meets a half-done locked one. Nothing
+ *                   touched is pageable: the descriptor is kernel .bss,
+ *                   the blocks nonpaged pool.
  *
- *   paged pool      NOT with interrupts off, and not at DISPATCH_LEVEL:
- *                   the fast paths read and write the headers (and the
- *                   lookaside link) of paged-pool blocks, which live in
- *                   pageable pages. Today a paged-pool page once touched
- *                   stays resident, but with a pagefile touching one may
- *                   fault and wait for the disk, which is legal only below
- *                   DISPATCH_LEVEL with interrupts on (mm/fault.c stops an
- *                   access at DISPATCH_LEVEL even when the page is there).
- *                   So the fast path runs where the locked path runs: at
+ *   paged pool      out of line (ExpAllocatePaged, ExpFreeOutsideNonPaged*)
+ *                   so that nonpaged pool's path carries none of its
+ *                   registers; NOT at a raised IRQL: the fast paths read
+ *                   and write the headers (and the lookaside link) of
+ *                   paged-pool blocks, which live in pageable pages. Today
+ *                   a paged-pool page once touched stays resident, but
+ *                   with a pagefile touching one may fault and wait for
+ *                   the disk, which is legal only below DISPATCH_LEVEL
+ *                   with interrupts on (mm/fault.c stops an access at
+ *                   DISPATCH_LEVEL even when the page is there). So the
+ *                   fast path runs where the locked path runs: at
  *                   APC_LEVEL, interrupts on, owning the pool's fast
  *                   mutex - but taken inline with one compare-exchange
  *                   (free -> owned) and given back with one atomic add,
@@ -63,6 +78,12 @@
  *                   holds the mutex for a few dozen instructions and calls
  *                   nothing); a debugger that finds Count 0 and Owner NULL
  *                   is looking at a fast path.
+ *
+ * Every way out of a fast path that calls something (the locked path, a
+ * waiter to wake, DPCs to run when the IRQL drops) is a tail call, so the
+ * fast paths save few or no registers; the slow routines they jump to find
+ * the caller of ExAllocatePoolWithTag or ExFreePoolWithTag in their own
+ * return address, for the IRQL bugcheck's fourth parameter.
  */
 #include "mi.h"
 #include "../rtl/rtl.h"
@@ -219,8 +240,9 @@ static PPOOL_DESCRIPTOR ExpDescriptorForAddress(PVOID P)
  *
  * Shaped so that the compiler can make them leaf code: every way out that
  * calls something (the locked path, a waiter to wake, DPCs to run when
- * the IRQL drops) is a tail call to a routine below, so the fast path
- * saves no registers. */
+ * the IRQL drops) is a tail call to a routine below, so a fast path saves
+ * at most one register (nonpaged pool's allocation needs one more than
+ * the nine the ABI lets it use freely). */
 
 /* Nonpaged pool's exclusion, from Irql <= DISPATCH_LEVEL (the caller
  * checked): CR8 at HIGH_LEVEL holds back every interrupt in the local APIC,
@@ -488,6 +510,8 @@ ULONG ExQueryPoolTags(POOL_TYPE PoolType, PPOOL_TAG_INFO Buffer, ULONG Count)
      * buffer must therefore be resident (not paged pool). */
     PPOOL_DESCRIPTOR Pool = ExpDescriptorForType(PoolType);
     ULONG Result;
+
+    ASSERT(KeGetCurrentIrql() <= ExpPoolMaximumIrql[Pool == &ExpPagedPool]);
     if (Pool == &ExpPagedPool) {
         ExAcquireFastMutex(&ExpPagedPoolMutex);
         Result = ExpQueryPoolTags(Pool, Buffer, Count);
