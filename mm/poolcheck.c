@@ -24,11 +24,13 @@
  * good (so its sizes are ones the pool wrote), its type this pool's and
  * its state 'A', and both neighbours agreeing with its sizes - the header
  * after it is where an overrun of this block lands. Only when one of these
- * fails does ExpReportBadSmallBlock walk the page from its start to say
- * exactly what is wrong; it runs once, right before the system stops.
+ * fails does ExpReportBadSmallBlock, here, walk the page from its start to
+ * say exactly what is wrong; it runs once, right before the system stops.
  * Big blocks are checked against the big page table (ExpCheckBigBlock);
  * free and parked blocks when they are taken off their lists
- * (ExpCheckFreeBlock, ExpCheckParkedBlock).
+ * (ExpCheckFreeBlock, ExpCheckParkedBlock). The O(1) checks themselves are
+ * inline in poolcore.h, so that the allocator's paths run them without a
+ * call; what they do when one fails is here (ExpReport*).
  *
  * ---- Bugchecks (parameter 1 values from Microsoft's documentation) ------
  *
@@ -70,15 +72,6 @@
  * Links and owners
  * ------------------------------------------------------------------------ */
 
-/* A value a free-list link may hold: a list head or a free block's body. */
-static BOOLEAN ExpIsLinkPlausible(const POOL_DESCRIPTOR *Pool, const LIST_ENTRY *Links)
-{
-    ULONG_PTR Offset = (ULONG_PTR)Links - (ULONG_PTR)&Pool->FreeLists[0];
-
-    if (Offset < sizeof(Pool->FreeLists))
-        return Offset % sizeof(LIST_ENTRY) == 0;
-    return ExpIsBlockLinks(Pool, Links);
-}
 
 /*
  * The live entry whose pages contain Va (a big block or a page of small
@@ -105,7 +98,8 @@ static PPOOL_BIG_ENTRY ExpFindPageOwner(const POOL_DESCRIPTOR *Pool, ULONG_PTR V
  * Blocks taken off the free and lookaside lists
  * ------------------------------------------------------------------------ */
 
-VOID ExpCheckFreeBlock(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry, ULONG Units)
+/* ExpCheckFreeBlock (poolcore.h) found something wrong: say what. */
+VOID ExpReportBadFreeBlock(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry, ULONG Units)
 {
     PLIST_ENTRY Links = ExpBlockLinks(Entry), Flink, Blink;
 
@@ -118,10 +112,10 @@ VOID ExpCheckFreeBlock(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry, ULONG Un
     if (!ExpIsLinkPlausible(Pool, Flink) || !ExpIsLinkPlausible(Pool, Blink))
         KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)Links,
                      (ULONG_PTR)Flink, (ULONG_PTR)Blink);
-    if (Flink->Blink != Links || Blink->Flink != Links)
-        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)Links,
-                     (ULONG_PTR)Flink->Blink, (ULONG_PTR)Blink->Flink);
+    KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)Links,
+                 (ULONG_PTR)Flink->Blink, (ULONG_PTR)Blink->Flink);
 }
+
 
 /* Check a parked block before it is merged: header untouched since it was
  * parked, neighbours still agreeing with it. */
@@ -168,10 +162,11 @@ static VOID ExpCheckWalkedHeader(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Walk,
 }
 
 /*
- * The fast checks on the block at Va failed: find out why and bugcheck.
- * Slow on purpose - it runs once, right before the system stops.
+ * ExpCheckSmallBlock's O(1) checks (poolcore.h) on the block at Va failed:
+ * find out why and bugcheck. Slow on purpose - it runs once, right before
+ * the system stops.
  */
-static EXP_NORETURN VOID ExpReportBadSmallBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
+VOID ExpReportBadSmallBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
 {
     PPOOL_HEADER Entry = (PPOOL_HEADER)Va - 1, Walk, Prev = NULL, Next;
     PPOOL_BIG_ENTRY Owner;
@@ -208,43 +203,13 @@ static EXP_NORETURN VOID ExpReportBadSmallBlock(const POOL_DESCRIPTOR *Pool, ULO
     KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_CORRUPT, 0, Entry->Ulong1, (ULONG_PTR)Entry);
 }
 
-/*
- * The header of the allocated small block at Va, after the checks every
- * free makes: Va 16-byte aligned; the header's check good (so its sizes are
- * ones the pool wrote, keeping the block inside its page); its type this
- * pool's and its state allocated; and both neighbours agreeing with its
- * sizes - the block after it is where an overrun of this one lands. Any
- * failure bugchecks, after ExpReportBadSmallBlock has found out which.
- */
-PPOOL_HEADER ExpCheckSmallBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
-{
-    PPOOL_HEADER Entry = (PPOOL_HEADER)Va - 1;
-    ULONG Units, Previous;
 
-    if (EXP_UNLIKELY(Va & (POOL_BLOCK_SIZE - 1)))
-        goto Bad;
-    if (EXP_UNLIKELY(Entry->HeaderCheck != ExpComputeHeaderCheck(Pool, Entry) ||
-                     ExpTypeAndState(Entry) != Pool->AllocatedMark))
-        goto Bad;
-    Units = Entry->BlockSize;
-    Previous = Entry->PreviousSize;
-    if (EXP_UNLIKELY(BYTE_OFFSET(Entry + Units) != 0 && (Entry + Units)->PreviousSize != Units))
-        goto Bad;
-    if (EXP_UNLIKELY(Previous != 0 && (Entry - Previous)->BlockSize != Previous))
-        goto Bad;
-    return Entry;
-Bad:
-    ExpReportBadSmallBlock(Pool, Va);
-}
-
-/* The live big block at Va (page-aligned, in the pool), or a bugcheck:
- * a double free when a tombstone says it was one, else a bad address. */
-PPOOL_BIG_ENTRY ExpCheckBigBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
+/* ExpCheckBigBlock (poolcore.h) found no live big block at Va: a double
+ * free when a tombstone says it was one, else a bad address. */
+VOID ExpReportBadBigBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
 {
     PPOOL_BIG_ENTRY Freed = NULL, Big = ExpLookupBig(Pool, Va, &Freed);
 
-    if (Big != NULL && Big->Kind == POOL_BIG_KIND_BLOCK)
-        return Big;
     if (Big == NULL && Freed != NULL && Freed->Kind == POOL_BIG_KIND_BLOCK)
         KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_DOUBLE_FREE, 0, Freed->Tag, Va);
     KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_BAD_ADDRESS, Va, 0, 0);

@@ -830,11 +830,15 @@ VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOI
     Pool->AllocatePages = AllocatePages;
     Pool->FreePages = FreePages;
     Pool->Context = Context;
-    for (Index = 0; Index < POOL_LIST_COUNT; Index++)
+    /* One pass for the sizes that have a lookaside list too (the boot
+     * pays for every instruction here, twice). */
+    for (Index = 0; Index <= POOL_LOOKASIDE_MAX_UNITS; Index++) {
         InitializeListHead(&Pool->FreeLists[Index]);
-    for (Index = 0; Index <= POOL_LOOKASIDE_MAX_UNITS; Index++)
         Pool->Lookaside[Index].Mark =
             Index | (ULONG)PoolType << 16 | (ULONG)POOL_STATE_LOOKASIDE << 24;
+    }
+    for (; Index < POOL_LIST_COUNT; Index++)
+        InitializeListHead(&Pool->FreeLists[Index]);
     Pool->Tracker[POOL_TRACKER_OVERFLOW].Tag = POOL_OVERFLOW_TAG;
 }
 

@@ -539,17 +539,78 @@ static inline PLIST_ENTRY ExpBlockLinks(PPOOL_HEADER Entry)
  * receives a tombstone for Va if one is still in the table. */
 PPOOL_BIG_ENTRY ExpLookupBig(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va, PPOOL_BIG_ENTRY *Freed);
 
-/* poolcheck.c: the header of the allocated small block at Va (not
- * page-aligned, in the pool), after the O(1) checks of a free; a failed
- * check is a bugcheck, BAD_POOL_CALLER or BAD_POOL_HEADER as it finds. */
-PPOOL_HEADER ExpCheckSmallBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va);
-/* poolcheck.c: the live big block at Va (page-aligned, in the pool), or
- * bugcheck BAD_POOL_CALLER (0x07 freed before, else 0x46). */
-PPOOL_BIG_ENTRY ExpCheckBigBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va);
-/* poolcheck.c: before the free block Entry of Units units leaves its free
- * list: header as written at its free, list neighbours pointing back; else
+/* poolcheck.c: what went wrong with a block the O(1) checks below
+ * refused, as a bugcheck (BAD_POOL_CALLER or BAD_POOL_HEADER, the codes at
+ * the top of poolcheck.c). They never return. */
+EXP_NORETURN VOID ExpReportBadSmallBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va);
+EXP_NORETURN VOID ExpReportBadBigBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va);
+EXP_NORETURN VOID ExpReportBadFreeBlock(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry,
+                                        ULONG Units);
+
+/* A value a free-list link may hold: a list head or a free block's body. */
+static inline BOOLEAN ExpIsLinkPlausible(const POOL_DESCRIPTOR *Pool, const LIST_ENTRY *Links)
+{
+    ULONG_PTR Offset = (ULONG_PTR)Links - (ULONG_PTR)&Pool->FreeLists[0];
+
+    if (Offset < sizeof(Pool->FreeLists))
+        return Offset % sizeof(LIST_ENTRY) == 0;
+    return ExpIsBlockLinks(Pool, Links);
+}
+
+/*
+ * The header of the allocated small block at Va (not page-aligned, in the
+ * pool), after the O(1) checks of a free: Va 16-byte aligned; the header's
+ * check good (so its sizes are ones the pool wrote, keeping the block
+ * inside its page); its type this pool's and its state allocated; and both
+ * neighbours agreeing with its sizes - the block after it is where an
+ * overrun of this one lands. A failed check is a bugcheck, after
+ * ExpReportBadSmallBlock has found out which.
+ */
+static inline __attribute__((always_inline)) PPOOL_HEADER
+ExpCheckSmallBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
+{
+    PPOOL_HEADER Entry = (PPOOL_HEADER)Va - 1;
+    ULONG Units, Previous;
+
+    if (EXP_UNLIKELY(Va & (POOL_BLOCK_SIZE - 1)))
+        ExpReportBadSmallBlock(Pool, Va);
+    if (EXP_UNLIKELY(Entry->HeaderCheck != ExpComputeHeaderCheck(Pool, Entry) ||
+                     ExpTypeAndState(Entry) != Pool->AllocatedMark))
+        ExpReportBadSmallBlock(Pool, Va);
+    Units = Entry->BlockSize;
+    Previous = Entry->PreviousSize;
+    if (EXP_UNLIKELY(BYTE_OFFSET(Entry + Units) != 0 && (Entry + Units)->PreviousSize != Units))
+        ExpReportBadSmallBlock(Pool, Va);
+    if (EXP_UNLIKELY(Previous != 0 && (Entry - Previous)->BlockSize != Previous))
+        ExpReportBadSmallBlock(Pool, Va);
+    return Entry;
+}
+
+/* The live big block at Va (page-aligned, in the pool), or bugcheck
+ * BAD_POOL_CALLER (0x07 freed before, else 0x46). */
+static inline PPOOL_BIG_ENTRY ExpCheckBigBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
+{
+    PPOOL_BIG_ENTRY Big = ExpLookupBig(Pool, Va, NULL);
+
+    if (EXP_UNLIKELY(Big == NULL || Big->Kind != POOL_BIG_KIND_BLOCK))
+        ExpReportBadBigBlock(Pool, Va);
+    return Big;
+}
+
+/* Before the free block Entry of Units units leaves its free list: header
+ * as written at its free, list neighbours pointing back; else
  * BAD_POOL_HEADER 0x0D or 0x03. */
-VOID ExpCheckFreeBlock(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry, ULONG Units);
+static inline VOID ExpCheckFreeBlock(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry, ULONG Units)
+{
+    PLIST_ENTRY Links = ExpBlockLinks(Entry), Flink = Links->Flink, Blink = Links->Blink;
+
+    if (EXP_UNLIKELY(!ExpHeaderCheckOk(Pool, Entry) || Entry->State != POOL_STATE_FREE ||
+                     Entry->BlockSize != Units || !ExpIsLinkPlausible(Pool, Flink) ||
+                     !ExpIsLinkPlausible(Pool, Blink) || Flink->Blink != Links ||
+                     Blink->Flink != Links))
+        ExpReportBadFreeBlock(Pool, Entry, Units);
+}
+
 /* poolcheck.c: before the parked block Entry of Units units is merged:
  * header as parked, neighbours agreeing; else BAD_POOL_HEADER 0x0D or
  * 0x05. */
