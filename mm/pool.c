@@ -269,11 +269,10 @@ static inline void ExpRestoreIrql(ULONG64 Irql)
  * caller's. */
 static inline BOOLEAN ExpTryAcquirePagedPoolFast(void)
 {
-    LONG Free = 1;
-
     __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)APC_LEVEL) : "memory");
-    return __atomic_compare_exchange_n(&ExpPagedPoolMutex.Count, &Free, 0, FALSE,
-                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    /* Compared with the value read back, so that the compiler branches on
+     * the compare-exchange's own flag instead of making a BOOLEAN of it. */
+    return __sync_val_compare_and_swap(&ExpPagedPoolMutex.Count, 1, 0) == 1;
 }
 
 /* Give the mutex back and drop to Irql, when that needs no call: no thread
@@ -289,7 +288,7 @@ static inline BOOLEAN ExpTryAcquirePagedPoolFast(void)
 #define EXP_RELEASE_WAKE  1
 #define EXP_RELEASE_LOWER 2
 #define EXP_NOT_ACQUIRED  3
-static inline ULONG ExpReleasePagedPoolFast(KIRQL Irql)
+static inline ULONG ExpReleasePagedPoolFast(ULONG64 Irql)
 {
     USHORT Pending;
 
@@ -299,7 +298,7 @@ static inline ULONG ExpReleasePagedPoolFast(KIRQL Irql)
                      : "memory");
     if (Pending)
         return EXP_RELEASE_LOWER;
-    __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)Irql) : "memory");
+    __asm__ volatile("mov %0, %%cr8" : : "r"(Irql) : "memory");
     return 0;
 }
 
@@ -307,11 +306,11 @@ static inline ULONG ExpReleasePagedPoolFast(KIRQL Irql)
  * mutex to a waiter (as ExReleaseFastMutex does) if Exit says so, then
  * lower to Irql through KeLowerIrql (a no-op check when the fast path
  * lowered already). */
-static inline void ExpFinishPagedExit(ULONG Exit, KIRQL Irql)
+static inline void ExpFinishPagedExit(ULONG Exit, ULONG64 Irql)
 {
     if (Exit == EXP_RELEASE_WAKE)
         KeSetEvent(&ExpPagedPoolMutex.Event, 0, FALSE);
-    KeLowerIrql(Irql);
+    KeLowerIrql((KIRQL)Irql);
 }
 
 /* The locked allocation, after a fast path said no (or was not tried).
@@ -328,7 +327,7 @@ static EXP_POOL_NOINLINE PVOID ExpAllocateSlow(POOL_TYPE PoolType, SIZE_T Number
 /* A paged fast allocation that needs a call on the way out: finish the
  * exit, then return P, or take the locked path when the fast path found
  * nothing (P NULL). Reached by tail calls, as ExpAllocateSlow. */
-static EXP_POOL_NOINLINE PVOID ExpAllocatePagedExit(PVOID P, ULONG Exit, KIRQL Irql,
+static EXP_POOL_NOINLINE PVOID ExpAllocatePagedExit(PVOID P, ULONG Exit, ULONG64 Irql,
                                                     SIZE_T NumberOfBytes, ULONG Tag)
 {
     PVOID Caller = __builtin_return_address(0);
@@ -347,7 +346,7 @@ static EXP_POOL_NOINLINE PVOID ExpAllocatePagedExit(PVOID P, ULONG Exit, KIRQL I
  * PagedPool) so that the jump to it moves none. Every way out that calls
  * is a tail call. */
 static EXP_POOL_NOINLINE PVOID ExpAllocatePaged(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
-                                                ULONG Tag, KIRQL Irql)
+                                                ULONG Tag, ULONG64 Irql)
 {
     PVOID P;
     ULONG Exit;
@@ -389,7 +388,7 @@ PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
             return ExpAllocateSlow(NonPagedPool, NumberOfBytes, Tag);
         }
         if (PoolType == PagedPool && Irql <= APC_LEVEL)
-            return ExpAllocatePaged(PoolType, NumberOfBytes, Tag, (KIRQL)Irql);
+            return ExpAllocatePaged(PoolType, NumberOfBytes, Tag, Irql);
     }
     return ExpAllocateSlow(PoolType, NumberOfBytes, Tag);
 }
@@ -404,7 +403,7 @@ static EXP_POOL_NOINLINE void ExpFreeSlow(PVOID P, ULONG Tag, BOOLEAN CheckTag)
 /* A paged fast free that needs a call on the way out: finish the exit,
  * then take the locked path when the fast path did not free P (Done
  * FALSE). Reached by tail calls, as ExpAllocateSlow. */
-static EXP_POOL_NOINLINE void ExpFreePagedExit(PVOID P, ULONG Tag, BOOLEAN CheckTag, KIRQL Irql,
+static EXP_POOL_NOINLINE void ExpFreePagedExit(PVOID P, ULONG Tag, BOOLEAN CheckTag, ULONG64 Irql,
                                                ULONG Exit, BOOLEAN Done)
 {
     PVOID Caller = __builtin_return_address(0);
@@ -422,7 +421,7 @@ static EXP_POOL_NOINLINE void ExpFreePagedExit(PVOID P, ULONG Tag, BOOLEAN Check
 static inline __attribute__((always_inline)) void ExpFreeOutsideNonPaged(PVOID P, ULONG Tag,
                                                                          BOOLEAN CheckTag)
 {
-    KIRQL Irql = KeGetCurrentIrql();
+    ULONG64 Irql = __readcr8(); /* KeGetCurrentIrql, kept 64 bits wide to write back */
     BOOLEAN Done;
     ULONG Exit;
 
