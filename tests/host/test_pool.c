@@ -787,7 +787,7 @@ HTEST(big_retry_only_when_pages_come_back)
     Calls = T->AllocateCalls;
     HT_ASSERT(ExpAllocatePoolCore(&T->Pool, 2 * PAGE_SIZE, TAG_TEST) == NULL);
     HT_ASSERT(T->AllocateCalls == Calls + 1);
-    HT_ASSERT(Totals(T).LookasideBlocks == 0);      /* the trim merged them */
+    HT_ASSERT(Totals(T).LookasideBlocks == 0); /* the trim merged them */
     HT_ASSERT(PoolValid(T));
 
     for (Index = 1; Index < Count; Index += 2)
@@ -943,7 +943,7 @@ HTEST(bugcheck_not_a_pool_address)
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x42, ExpFreePoolCore(&T->Pool, Elsewhere, TAG_TEST, TRUE));
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x42, ExpQueryPoolBlockSize(&T->Pool, Elsewhere));
     HT_ASSERT(ExpIsPoolBlockAddress(&Other->Pool, Elsewhere) &&
-           !ExpIsPoolBlockAddress(&T->Pool, Elsewhere));
+              !ExpIsPoolBlockAddress(&T->Pool, Elsewhere));
     /* Unaligned, or just past the range: not a block address. */
     HT_ASSERT(!ExpIsPoolBlockAddress(&Other->Pool, (PUCHAR)Elsewhere + 8));
     HT_ASSERT(!ExpIsPoolBlockAddress(&Other->Pool, (PVOID)Other->Pool.End));
@@ -1111,16 +1111,16 @@ HTEST(fast_paths_round_trip)
     POOL_TAG_INFO Info;
     PUCHAR B;
 
-    HCHECK(ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
-    HCHECK(((PPOOL_HEADER)A - 1)->State == POOL_STATE_LOOKASIDE);
-    HCHECK(Totals(T).LookasideBlocks == 1 && Totals(T).SmallBytesInUse == 0);
+    HT_ASSERT(ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
+    HT_ASSERT(((PPOOL_HEADER)A - 1)->State == POOL_STATE_LOOKASIDE);
+    HT_ASSERT(Totals(T).LookasideBlocks == 1 && Totals(T).SmallBytesInUse == 0);
     B = ExpAllocatePoolFast(&T->Pool, 60, TAG_TEST);
-    HCHECK(B == A && ((PPOOL_HEADER)B - 1)->State == POOL_STATE_ALLOCATED);
-    HCHECK(((PPOOL_HEADER)B - 1)->RequestedBytes == 60);
-    HCHECK(Totals(T).LookasideBlocks == 0 && Totals(T).SmallBytesInUse == 5 * POOL_BLOCK_SIZE);
+    HT_ASSERT(B == A && ((PPOOL_HEADER)B - 1)->State == POOL_STATE_ALLOCATED);
+    HT_ASSERT(((PPOOL_HEADER)B - 1)->RequestedBytes == 60);
+    HT_ASSERT(Totals(T).LookasideBlocks == 0 && Totals(T).SmallBytesInUse == 5 * POOL_BLOCK_SIZE);
     Info = TagInfo(T, TAG_TEST);
-    HCHECK(Info.Allocations == 2 && Info.Frees == 1 && Info.BytesInUse == 5 * POOL_BLOCK_SIZE);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(Info.Allocations == 2 && Info.Frees == 1 && Info.BytesInUse == 5 * POOL_BLOCK_SIZE);
+    HT_ASSERT(PoolValid(T));
     /* The locked free takes what the fast allocation handed out. */
     ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
     /* And a block parked by the fast free goes to another tag whose home
@@ -1128,12 +1128,12 @@ HTEST(fast_paths_round_trip)
     B = ExpAllocatePoolCore(&T->Pool, 64, TAG_PROC);
     ExpFreePoolCore(&T->Pool, B, TAG_PROC, TRUE);
     B = ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST);
-    HCHECK(B != NULL && ((PPOOL_HEADER)B - 1)->PoolTag == TAG_TEST);
-    HCHECK(TagInfo(T, TAG_TEST).BytesInUse == 5 * POOL_BLOCK_SIZE);
-    HCHECK(PoolValid(T));
-    HCHECK(ExpFreePoolFast(&T->Pool, NonPagedPool, B, 0, FALSE));
+    HT_ASSERT(B != NULL && ((PPOOL_HEADER)B - 1)->PoolTag == TAG_TEST);
+    HT_ASSERT(TagInfo(T, TAG_TEST).BytesInUse == 5 * POOL_BLOCK_SIZE);
+    HT_ASSERT(PoolValid(T));
+    HT_ASSERT(ExpFreePoolFast(&T->Pool, NonPagedPool, B, 0, FALSE));
     ExpTrimPoolCore(&T->Pool);
-    HCHECK(TagsIdle(T) && PoolValid(T));
+    HT_ASSERT(TagsIdle(T) && PoolValid(T));
     DeletePool(T);
 }
 
@@ -1150,23 +1150,23 @@ HTEST(fast_free_declines_what_the_slow_path_bugchecks)
     POOL_HEADER Saved = *((PPOOL_HEADER)B - 1);
 
     /* Wrong tag. */
-    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_FILE, TRUE));
+    HT_ASSERT(!ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_FILE, TRUE));
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x0A, ExpFreePoolCore(&T->Pool, A, TAG_FILE, TRUE));
     /* Another pool's type. */
-    HCHECK(!ExpFreePoolFast(&T->Pool, PagedPool, A, TAG_TEST, TRUE));
+    HT_ASSERT(!ExpFreePoolFast(&T->Pool, PagedPool, A, TAG_TEST, TRUE));
     /* A big block. */
-    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, Big, TAG_TEST, TRUE));
+    HT_ASSERT(!ExpFreePoolFast(&T->Pool, NonPagedPool, Big, TAG_TEST, TRUE));
     /* Double free: the first parks it, the second is refused. */
-    HCHECK(ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
-    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
-    HCHECK(Totals(T).LookasideBlocks == 1);
+    HT_ASSERT(ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
+    HT_ASSERT(!ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
+    HT_ASSERT(Totals(T).LookasideBlocks == 1);
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x07, ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE));
     /* A pointer inside a block: the header check fails. */
-    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, B + 32, TAG_TEST, TRUE));
+    HT_ASSERT(!ExpFreePoolFast(&T->Pool, NonPagedPool, B + 32, TAG_TEST, TRUE));
     /* B overruns into the header after it. */
     memset(B, 0x41, Usable + 4);
-    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, B, TAG_TEST, TRUE));
-    HCHECK(memcmp((PPOOL_HEADER)B - 1, &Saved, sizeof(Saved)) == 0);
+    HT_ASSERT(!ExpFreePoolFast(&T->Pool, NonPagedPool, B, TAG_TEST, TRUE));
+    HT_ASSERT(memcmp((PPOOL_HEADER)B - 1, &Saved, sizeof(Saved)) == 0);
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x20, ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE));
     DeletePool(T);
 }
@@ -1178,20 +1178,20 @@ HTEST(fast_free_respects_the_depth)
     TEST_POOL *T = NewPool(NonPagedPool, 64, 1);
     PUCHAR A = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
     PUCHAR B = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
-    PUCHAR L = ExpAllocatePoolCore(&T->Pool, 600, TAG_TEST);   /* 39 units: no list */
+    PUCHAR L = ExpAllocatePoolCore(&T->Pool, 600, TAG_TEST); /* 39 units: no list */
 
-    HCHECK(ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
-    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, B, TAG_TEST, TRUE));
-    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, L, TAG_TEST, TRUE));
-    HCHECK(Totals(T).LookasideBlocks == 1);
+    HT_ASSERT(ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
+    HT_ASSERT(!ExpFreePoolFast(&T->Pool, NonPagedPool, B, TAG_TEST, TRUE));
+    HT_ASSERT(!ExpFreePoolFast(&T->Pool, NonPagedPool, L, TAG_TEST, TRUE));
+    HT_ASSERT(Totals(T).LookasideBlocks == 1);
     ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
     ExpFreePoolCore(&T->Pool, L, TAG_TEST, TRUE);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(PoolValid(T));
     T->Pool.LookasideDepth = 0;
     B = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
-    HCHECK(!ExpFreePoolFast(&T->Pool, NonPagedPool, B, TAG_TEST, TRUE));
+    HT_ASSERT(!ExpFreePoolFast(&T->Pool, NonPagedPool, B, TAG_TEST, TRUE));
     ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
-    HCHECK(PoolValid(T));
+    HT_ASSERT(PoolValid(T));
     DeletePool(T);
 }
 
@@ -1206,27 +1206,27 @@ HTEST(fast_allocation_declines)
     POOL_HEADER Saved;
     ULONG Other = TAG_FILE;
 
-    HCHECK(ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST) == NULL);   /* nothing parked */
-    HCHECK(ExpAllocatePoolFast(&T->Pool, 0, TAG_TEST) == NULL);    /* 0 bytes: slow path */
+    HT_ASSERT(ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST) == NULL); /* nothing parked */
+    HT_ASSERT(ExpAllocatePoolFast(&T->Pool, 0, TAG_TEST) == NULL); /* 0 bytes: slow path */
     ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE);
-    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);                  /* lookaside: B, A */
+    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE); /* lookaside: B, A */
     /* A tag whose home slot another tag holds: the slow path probes. */
     while (T->Pool.Tracker[ExpTrackerHomeSlot(Other)].Tag == Other ||
            T->Pool.Tracker[ExpTrackerHomeSlot(Other)].Allocations == 0)
         Other++;
-    HCHECK(ExpAllocatePoolFast(&T->Pool, 64, Other) == NULL);
-    HCHECK(Totals(T).LookasideBlocks == 2 && PoolValid(T));
+    HT_ASSERT(ExpAllocatePoolFast(&T->Pool, 64, Other) == NULL);
+    HT_ASSERT(Totals(T).LookasideBlocks == 2 && PoolValid(T));
     /* A bad link in the head's body (written after the free). */
     *(ULONG_PTR *)B = 0xDEAD0;
     Saved = *((PPOOL_HEADER)B - 1);
-    HCHECK(ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST) == NULL);
-    HCHECK(memcmp((PPOOL_HEADER)B - 1, &Saved, sizeof(Saved)) == 0);
-    HCHECK(T->Pool.Lookaside[5].Head == (PPOOL_HEADER)B - 1);
+    HT_ASSERT(ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST) == NULL);
+    HT_ASSERT(memcmp((PPOOL_HEADER)B - 1, &Saved, sizeof(Saved)) == 0);
+    HT_ASSERT(T->Pool.Lookaside[5].Head == (PPOOL_HEADER)B - 1);
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
-    *(PUCHAR *)B = A - 16;                                       /* repaired */
+    *(PUCHAR *)B = A - 16; /* repaired */
     /* The head's header changed while it was parked. */
     ((PPOOL_HEADER)B - 1)->State = POOL_STATE_ALLOCATED;
-    HCHECK(ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST) == NULL);
+    HT_ASSERT(ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST) == NULL);
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x0D, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
     DeletePool(T);
 }
