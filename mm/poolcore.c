@@ -830,13 +830,14 @@ VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOI
     Pool->AllocatePages = AllocatePages;
     Pool->FreePages = FreePages;
     Pool->Context = Context;
-    /* One pass for the sizes that have a lookaside list too (the boot
-     * pays for every instruction here, twice). */
+    /* One pass for the sizes that have a lookaside list too, then the
+     * rest unrolled: the boot pays for every instruction here, twice. */
     for (Index = 0; Index <= POOL_LOOKASIDE_MAX_UNITS; Index++) {
         InitializeListHead(&Pool->FreeLists[Index]);
         Pool->Lookaside[Index].Mark =
             Index | (ULONG)PoolType << 16 | (ULONG)POOL_STATE_LOOKASIDE << 24;
     }
+#pragma GCC unroll 8
     for (; Index < POOL_LIST_COUNT; Index++)
         InitializeListHead(&Pool->FreeLists[Index]);
     Pool->Tracker[POOL_TRACKER_OVERFLOW].Tag = POOL_OVERFLOW_TAG;
