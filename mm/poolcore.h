@@ -403,7 +403,7 @@ static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBy
     if ((ULONG)(Entry->Ulong1 >> 16) != Lookaside->Mark)
         return NULL;
     Next = *(PPOOL_HEADER *)(Entry + 1);
-    if (!ExpIsParkedLinkPlausible(Pool, Next))
+    if (Next != NULL && !ExpIsParkedLinkPlausible(Pool, Next))
         return NULL;
     /* The tag's tracker slot. A parked block keeps its last owner's tag
      * and slot, and a tag's slot never changes (slots are never reused,
