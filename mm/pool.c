@@ -42,7 +42,7 @@
  *                   moment and the way out of each runs the DPCs it queued
  *                   (kernel/irql.c), so the restore needs no pending-DPC
  *                   test. That is three instructions (two CR8 writes and
- *                   a constant) against pushfq/cli/pushq/popfq's five.
+ *                   a constant) against pushfq/popq/cli/pushq/popfq's five.
  *                   The locked path runs at DISPATCH_LEVEL, where only
  *                   interrupt service routines could get in - and those
  *                   may not use the pool (their IRQL is above
@@ -251,8 +251,8 @@ static PPOOL_DESCRIPTOR ExpDescriptorForAddress(PVOID P)
  * at once, and the way out of each runs the DPCs it queued
  * (kernel/irql.c), so the lowering needs no pending-DPC test: nothing in
  * the section queues one. KeRaiseIrql and KeLowerIrql without their checks
- * and that test: three instructions in all, where pushfq/cli/popfq took
- * five. */
+ * and that test: three instructions in all, where pushfq/popq/cli and
+ * pushq/popfq took five. */
 static inline void ExpRaiseToHighLevel(void)
 {
     __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)HIGH_LEVEL) : "memory");

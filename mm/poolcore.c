@@ -83,8 +83,9 @@
  * that size pops it back. An allocate+free pair of 64 bytes then costs
  * about a quarter of what splitting a block and merging it back costs, and
  * most of what is left pays for the checks a free makes and for the tag
- * accounting. Neither fast path recomputes a header check or calls out
- * (the slow paths are tail calls), so they save no registers. Parked
+ * accounting (the lock-free versions in poolcore.h, which mm/pool.c runs
+ * first, are counted in docs/performance.md). Neither rewrites a header
+ * check: the check leaves out the fields they change. Parked
  * blocks count as freed for the counters and tags, but hold their pages
  * until ExpTrimPoolCore - which an allocation calls by itself before it
  * gives up for want of pages. LookasideDepth 0 turns the lists off.
