@@ -219,6 +219,7 @@ VOID ExpReportBadBigBlock(const POOL_DESCRIPTOR *Pool, ULONG_PTR Va)
  * The validator
  * ------------------------------------------------------------------------ */
 
+#if PAGODA_SOLUTION(4)
 typedef struct _POOL_WALK_TOTALS {
     SIZE_T AllocatedBlocks;
     SIZE_T AllocatedBytes;
@@ -450,3 +451,20 @@ BOOLEAN ExpValidatePool(PPOOL_DESCRIPTOR Pool, PCSTR *Problem)
            ExpValidateLookasides(Pool, &Totals, Problem) &&
            ExpValidateTags(Pool, &Totals, Problem);
 }
+#else
+/*
+ * Lab 4: ExpValidatePool walks the whole pool and cross-checks it: every
+ * page of small blocks (each header's check value, size, neighbours, state
+ * and tag), the big page table, every free list and lookaside list, and
+ * the tag table against what the walk added up. TRUE when everything
+ * agrees; otherwise FALSE with *Problem (when not NULL) set to a sentence
+ * that says what is wrong. It changes nothing and never bugchecks.
+ */
+BOOLEAN ExpValidatePool(PPOOL_DESCRIPTOR Pool, PCSTR *Problem)
+{
+    UNREFERENCED_PARAMETER(Pool);
+    if (Problem != NULL)
+        *Problem = "ExpValidatePool is not written yet (lab 4)";
+    return FALSE;
+}
+#endif /* PAGODA_SOLUTION(4) */

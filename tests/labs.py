@@ -92,3 +92,19 @@ LABS[8] = Lab(
         Test("l8.services", 30, "ktest", "nt.*", count=15, timeout=300),
     ],
     given=0)
+
+LABS[4] = Lab(
+    "Pools: headers, free lists, lookasides and tags, checked from end to end",
+    [
+        Test("l4.reports-corruption", 30, "host", "test_pool",
+             select="validate_reports_corruption"),
+        Test("l4.host-walks", 30, "host", "test_pool", count=7,
+             select="random_churn_with_lookaside|random_churn_without_lookaside|"
+                    "random_churn_deep_lookaside|tag_accounting|every_small_size|big_sizes|"
+                    "coalescing_returns_pages"),
+        Test("l4.kernel-pools", 40, "ktest",
+             "pool.nonpaged_sizes_from_1_byte_to_1_mib,pool.paged_sizes_from_1_byte_to_1_mib,"
+             "pool.random_frees_return_accounting_to_zero,pool.fast_path_keeps_tag_accounting_exact",
+             count=4),
+    ],
+    given=0)
