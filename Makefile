@@ -202,7 +202,7 @@ gdb: $(BUILD)/kernel.elf
 	gdb -q -x tools/gdb/gdbinit $(BUILD)/kernel.elf
 
 # ---------------------------------------------------------------- tests
-$(BUILD)/host/test_%: tests/host/test_%.c tests/host/htest.h
+$(BUILD)/host/test_%: tests/host/test_%.c tests/host/htest.h $$(HOST_SRCS_$$*)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $< $(HOST_SRCS_$*) -o $@
 

@@ -90,11 +90,21 @@ class Grader:
 
     # -- the kinds of graded test -----------------------------------------
 
+    def boot_pattern(self, t, timeout):
+        """Boot with ktest=t.pattern; a pattern the kernel would cut short
+        (LOADER_KTEST_PATTERN_MAX in include/loader.h) is a grader error."""
+        m = re.search(r"#define\s+LOADER_KTEST_PATTERN_MAX\s+(\d+)",
+                      (ROOT / "include" / "loader.h").read_text())
+        if m and len(t.pattern) >= int(m.group(1)):
+            raise ValueError("ktest pattern of %d characters is longer than the kernel keeps "
+                             "(LOADER_KTEST_PATTERN_MAX %s)" % (len(t.pattern), m.group(1)))
+        return self.h.boot("grade-" + t.name, ["ktest=" + t.pattern], timeout=timeout)
+
     def ktest(self, t, timeout):
         """Boot with ktest=PATTERN: every selected test passes, at least
         t.count of them ran (a stub must not pass by removing tests), and
         each t.expect_text regex matches a line of the log."""
-        b = self.h.boot("grade-" + t.name, ["ktest=" + t.pattern], timeout=timeout)
+        b = self.boot_pattern(t, timeout)
         passed = [m.group(1) for m in map(run.RE_PASS.search, b.lines) if m]
         failed = [(m.group(1), m.group(2)) for m in map(run.RE_FAIL.search, b.lines) if m]
         if b.rc not in (run.EXIT_SUCCESS, run.EXIT_TESTS_FAILED):
@@ -117,7 +127,7 @@ class Grader:
     def bugcheck(self, t, timeout):
         """Boot with ktest=NAME: it must stop with t.code, and the bugcheck
         screen must show t.expect_text when given."""
-        b = self.h.boot("grade-" + t.name, ["ktest=" + t.pattern], timeout=timeout)
+        b = self.boot_pattern(t, timeout)
         _, code = b.stop()
         if b.rc != run.EXIT_BUGCHECK or code != t.code:
             got = "STOP 0x%08X" % code if code is not None else b.ending()[0]
