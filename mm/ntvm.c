@@ -25,7 +25,8 @@
  * there.
  *
  * Addresses in the kernel half are refused by mm/virtual.c itself
- * (STATUS_INVALID_PARAMETER): every Mm routine checks the range against
+ * (STATUS_INVALID_PARAMETER_2, NT's numbered code for the BaseAddress
+ * argument; NtQueryVirtualMemory: STATUS_INVALID_PARAMETER): every Mm routine checks the range against
  * the user half before it looks at anything.
  *
  * Locking and IRQL: PASSIVE_LEVEL, on the caller's thread. The target
@@ -87,7 +88,7 @@ static NTSTATUS MiReferenceTargetProcess(HANDLE ProcessHandle, PEPROCESS *Proces
 /*
  * NtAllocateVirtualMemory - reserve and/or commit pages of the process
  * ProcessHandle names (MmAllocateVirtualMemory's rules and statuses).
- * ZeroBits must be 0 (STATUS_INVALID_PARAMETER: not supported).
+ * ZeroBits must be 0 (STATUS_INVALID_PARAMETER_3: not supported).
  * *BaseAddress and *RegionSize are in/out. Returns
  * STATUS_ACCESS_VIOLATION for a bad BaseAddress or RegionSize (nothing is
  * allocated), STATUS_INVALID_HANDLE / STATUS_OBJECT_TYPE_MISMATCH for the
@@ -101,7 +102,7 @@ NTSTATUS NtAllocateVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, ULONG
     SIZE_T Size;
 
     if (ZeroBits != 0)
-        return STATUS_INVALID_PARAMETER; /* NT: STATUS_INVALID_PARAMETER_3 */
+        return STATUS_INVALID_PARAMETER_3; /* NT's code for ZeroBits > 53 */
     NTSTATUS Status = MiCaptureRange(BaseAddress, RegionSize, &Base, &Size);
     if (!NT_SUCCESS(Status))
         return Status;

@@ -52,8 +52,14 @@
  *     count committed pages (the shared user data page is not charged).
  *
  * Windows deviations, all deliberate:
- *   NOTE: NT returns STATUS_INVALID_PARAMETER_2..6 to say which argument was
- *   wrong; Pagoda returns STATUS_INVALID_PARAMETER for all of them.
+ * Bad arguments are NT's numbered STATUS_INVALID_PARAMETER_2..5: the number
+ * is the argument's 1-based position in the Nt service's signature
+ * (NtAllocateVirtualMemory(ProcessHandle, BaseAddress, ZeroBits,
+ * RegionSize, AllocationType, Protect): a bad base is _2, a bad size _4, a
+ * bad AllocationType _5; NtFreeVirtualMemory and NtProtectVirtualMemory:
+ * base _2, size _3, FreeType _4). The Mm routines return them too, since
+ * they check the arguments for the services. NtQueryVirtualMemory's
+ * address above the user half stays plain STATUS_INVALID_PARAMETER, as NT.
  *   NOTE: NT splits a VAD when MEM_RELEASE names part of it; Pagoda refuses
  *   with STATUS_INVALID_PARAMETER, which is what VirtualFree answers anyway
  *   (it rejects MEM_RELEASE with a non-zero size before calling NT).
@@ -61,7 +67,7 @@
  *   "implicitly committed" by a VAD flag until they are touched; Pagoda
  *   writes a demand-zero PTE for every committed page, so the page tables
  *   show the commit at once.
- *   NOTE: a base below the 64 KiB null guard is STATUS_INVALID_PARAMETER
+ *   NOTE: a base below the 64 KiB null guard is STATUS_INVALID_PARAMETER_2
  *   (Windows 8 and later also refuse the null page).
  *   NOTE: the shared user data VAD stands for NT's secured, no-change VADs:
  *   committing in it is STATUS_CONFLICTING_ADDRESSES, protecting it
@@ -359,7 +365,7 @@ static MUST_INSPECT_RESULT NTSTATUS MiReserveRange(PMMADDRESS_SPACE AddressSpace
     } else {
         ULONG_PTR Aligned = ALIGN_DOWN_BY(Base, MM_ALLOCATION_GRANULARITY);
         if (Aligned < MM_LOWEST_USER_ADDRESS)
-            return STATUS_INVALID_PARAMETER; /* the null guard */
+            return STATUS_INVALID_PARAMETER_2; /* the null guard */
         StartVpn = MiVaToVpn(Aligned);
         EndVpn = MiVaToVpn(Base + Size - 1);
         if (MiFindConflict(&AddressSpace->VadRoot, StartVpn, EndVpn) != NULL)
@@ -462,8 +468,11 @@ free_bitmap:
  * the address space.
  *
  * Returns STATUS_SUCCESS;
- *   STATUS_INVALID_PARAMETER      bad AllocationType, size 0, range outside
- *                                 the user half or in the null guard;
+ *   STATUS_INVALID_PARAMETER_2    base above the user half or in the null
+ *                                 guard;
+ *   STATUS_INVALID_PARAMETER_4    size 0, or the range runs past the user
+ *                                 half;
+ *   STATUS_INVALID_PARAMETER_5    bad AllocationType;
  *   STATUS_INVALID_PAGE_PROTECTION bad Protect;
  *   STATUS_CONFLICTING_ADDRESSES  reserve over an existing VAD, or commit
  *                                 outside one reservation;
@@ -484,13 +493,15 @@ NTSTATUS MmAllocateVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddre
 
     if ((AllocationType & ~(MEM_COMMIT | MEM_RESERVE | MEM_TOP_DOWN)) != 0 ||
         (AllocationType & (MEM_COMMIT | MEM_RESERVE)) == 0)
-        return STATUS_INVALID_PARAMETER;
+        return STATUS_INVALID_PARAMETER_5;
     ULONG MmProtection = MiMakeProtectionMask(Protect);
     if (MmProtection == MM_INVALID_PROTECTION)
         return STATUS_INVALID_PAGE_PROTECTION;
     ULONG_PTR Base = (ULONG_PTR)*BaseAddress;
+    if (Base > MM_HIGHEST_USER_ADDRESS)
+        return STATUS_INVALID_PARAMETER_2;
     if (*RegionSize == 0 || !MiIsUserRange(Base, *RegionSize))
-        return STATUS_INVALID_PARAMETER;
+        return STATUS_INVALID_PARAMETER_4;
 
     if (Base == 0 || (AllocationType & MEM_RESERVE))
         return MiReserveRange(AddressSpace, BaseAddress, RegionSize, AllocationType, Protect,
@@ -512,9 +523,11 @@ NTSTATUS MmAllocateVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddre
  * and the pages leave the commit charge.
  *
  * Returns STATUS_SUCCESS;
- *   STATUS_INVALID_PARAMETER    FreeType not exactly one of the two, range
- *                               outside the user half, part of a VAD
- *                               released, or the shared user data VAD;
+ *   STATUS_INVALID_PARAMETER_2  base above the user half;
+ *   STATUS_INVALID_PARAMETER_3  the range runs past the user half;
+ *   STATUS_INVALID_PARAMETER_4  FreeType not exactly one of the two;
+ *   STATUS_INVALID_PARAMETER    part of a VAD released, or the shared
+ *                               user data VAD;
  *   STATUS_MEMORY_NOT_ALLOCATED no VAD at the base;
  *   STATUS_UNABLE_TO_FREE_VM    the range runs past the end of the VAD;
  *   STATUS_FREE_VM_NOT_AT_BASE  size 0 with a base that is not the VAD's.
@@ -530,11 +543,13 @@ NTSTATUS MmFreeVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
     ASSERT(BaseAddress != NULL && RegionSize != NULL);
 
     if (FreeType != MEM_DECOMMIT && FreeType != MEM_RELEASE)
-        return STATUS_INVALID_PARAMETER;
+        return STATUS_INVALID_PARAMETER_4;
     ULONG_PTR Base = (ULONG_PTR)*BaseAddress;
     SIZE_T Size = *RegionSize;
+    if (Base > MM_HIGHEST_USER_ADDRESS)
+        return STATUS_INVALID_PARAMETER_2;
     if (!MiIsUserRange(Base, Size))
-        return STATUS_INVALID_PARAMETER;
+        return STATUS_INVALID_PARAMETER_3;
 
     ULONG_PTR Start = (ULONG_PTR)PAGE_ALIGN(Base);
     ULONG_PTR End = 0;
@@ -581,7 +596,9 @@ NTSTATUS MmFreeVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
  * Returns STATUS_SUCCESS;
  *   STATUS_INVALID_PAGE_PROTECTION bad NewProtect, or the shared user data
  *                                  VAD (whose protection is fixed);
- *   STATUS_INVALID_PARAMETER       size 0 or range outside the user half;
+ *   STATUS_INVALID_PARAMETER_2     base above the user half;
+ *   STATUS_INVALID_PARAMETER_3     size 0, or the range runs past the user
+ *                                  half;
  *   STATUS_CONFLICTING_ADDRESSES   not inside one VAD;
  *   STATUS_NOT_COMMITTED           a page of the range is not committed.
  *
@@ -599,8 +616,10 @@ NTSTATUS MmProtectVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddres
     if (MmProtection == MM_INVALID_PROTECTION)
         return STATUS_INVALID_PAGE_PROTECTION;
     ULONG_PTR Base = (ULONG_PTR)*BaseAddress;
+    if (Base > MM_HIGHEST_USER_ADDRESS)
+        return STATUS_INVALID_PARAMETER_2;
     if (*RegionSize == 0 || !MiIsUserRange(Base, *RegionSize))
-        return STATUS_INVALID_PARAMETER;
+        return STATUS_INVALID_PARAMETER_3;
 
     ULONG_PTR Start = (ULONG_PTR)PAGE_ALIGN(Base);
     ULONG_PTR End = (Base + *RegionSize - 1) | (PAGE_SIZE - 1);

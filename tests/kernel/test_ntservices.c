@@ -608,7 +608,7 @@ static void KtVirtualMemoryBadArguments(KT_NT *T)
     KtPut64(SizeU, PAGE_SIZE);
     KT_ASSERT_EQ(NtAllocateVirtualMemory(T->ProcessHandle, BaseU, 1, SizeU, MEM_COMMIT,
                                          PAGE_READWRITE),
-                 STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_3);
     for (ULONG i = 0; i < KT_BAD_POINTERS; i++) {
         PVOID Bad = KtBadPointer(i, T->User);
         KT_ASSERT_EQ(NtAllocateVirtualMemory(T->ProcessHandle, Bad, 0, SizeU, MEM_COMMIT,
@@ -638,9 +638,9 @@ static void KtVirtualMemoryBadArguments(KT_NT *T)
     KtPut64(BaseU, MM_SYSTEM_RANGE_START);
     KT_ASSERT_EQ(NtAllocateVirtualMemory(T->ProcessHandle, BaseU, 0, SizeU,
                                          MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
-                 STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_2);
     KT_ASSERT_EQ(NtFreeVirtualMemory(T->ProcessHandle, BaseU, SizeU, MEM_RELEASE),
-                 STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_2);
     KT_ASSERT_EQ(NtQueryVirtualMemory(T->ProcessHandle, (PVOID)MM_SYSTEM_RANGE_START, 0, InfoU,
                                       sizeof(MEMORY_BASIC_INFORMATION), NULL),
                  STATUS_INVALID_PARAMETER);

@@ -456,28 +456,28 @@ KT_VM_TEST(allocate_errors_change_nothing)
 
     /* Outside the user half or in the null guard. */
     KT_ASSERT_EQ(KtTryAllocate(Space, 0x1000, KT_PAGE, MEM_RESERVE, PAGE_READWRITE),
-                 STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_2);
     KT_ASSERT_EQ(KtTryAllocate(Space, 0xFFFF, KT_PAGE, MEM_RESERVE, PAGE_READWRITE),
-                 STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_2);
     KT_ASSERT_EQ(KtTryAllocate(Space, KT_USER_END, KT_PAGE, MEM_RESERVE, PAGE_READWRITE),
-                 STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_2);
     KT_ASSERT_EQ(KtTryAllocate(Space, MM_SYSTEM_RANGE_START, KT_PAGE, MEM_RESERVE,
                                PAGE_READWRITE),
-                 STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_2);
     KT_ASSERT_EQ(KtTryAllocate(Space, 0x7FFFFFFE0000ULL, KT_64K + 1, MEM_RESERVE,
                                PAGE_READWRITE),
-                 STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_4);
     KT_ASSERT_EQ(KtTryAllocate(Space, 0x50000000, ~(SIZE_T)0, MEM_RESERVE, PAGE_READWRITE),
-                 STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_4);
     KT_ASSERT_EQ(KtTryAllocate(Space, 0, KT_USER_END + 1, MEM_RESERVE, PAGE_READWRITE),
-                 STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_4);
     /* Size 0. */
     KT_ASSERT_EQ(KtTryAllocate(Space, 0, 0, MEM_RESERVE, PAGE_READWRITE),
-                 STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_4);
     KT_ASSERT_EQ(KtTryAllocate(Space, 0x50000000, 0, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
-                 STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_4);
     KT_ASSERT_EQ(KtTryAllocate(Space, 0x40000000, 0, MEM_COMMIT, PAGE_READWRITE),
-                 STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_4);
 
     /* Bad allocation types. */
     static const ULONG BadTypes[] = {0, MEM_TOP_DOWN, MEM_DECOMMIT, MEM_RELEASE,
@@ -486,7 +486,7 @@ KT_VM_TEST(allocate_errors_change_nothing)
                                      MEM_RESERVE | 0x80000000u, 0x00080000 /* MEM_RESET */};
     for (ULONG i = 0; i < ARRAYSIZE(BadTypes); i++)
         KT_ASSERT_EQ(KtTryAllocate(Space, 0, KT_PAGE, BadTypes[i], PAGE_READWRITE),
-                     STATUS_INVALID_PARAMETER);
+                     STATUS_INVALID_PARAMETER_5);
 
     /* Bad protections: none, two at once, write-copy (not for private
      * memory), PAGE_GUARD with PAGE_NOACCESS or alone, cache attributes. */
@@ -598,15 +598,15 @@ KT_VM_TEST(free_rules_and_errors)
     PFN_NUMBER Committed = Space->CommittedPages;
 
     /* Exactly one of MEM_DECOMMIT and MEM_RELEASE. */
-    KT_ASSERT_EQ(KtTryFree(Space, Base, 0, MEM_DECOMMIT | MEM_RELEASE), STATUS_INVALID_PARAMETER);
-    KT_ASSERT_EQ(KtTryFree(Space, Base, 0, 0), STATUS_INVALID_PARAMETER);
-    KT_ASSERT_EQ(KtTryFree(Space, Base, 0, MEM_RELEASE | MEM_COMMIT), STATUS_INVALID_PARAMETER);
-    KT_ASSERT_EQ(KtTryFree(Space, Base, 0, MEM_DECOMMIT | 0x80000000u), STATUS_INVALID_PARAMETER);
+    KT_ASSERT_EQ(KtTryFree(Space, Base, 0, MEM_DECOMMIT | MEM_RELEASE), STATUS_INVALID_PARAMETER_4);
+    KT_ASSERT_EQ(KtTryFree(Space, Base, 0, 0), STATUS_INVALID_PARAMETER_4);
+    KT_ASSERT_EQ(KtTryFree(Space, Base, 0, MEM_RELEASE | MEM_COMMIT), STATUS_INVALID_PARAMETER_4);
+    KT_ASSERT_EQ(KtTryFree(Space, Base, 0, MEM_DECOMMIT | 0x80000000u), STATUS_INVALID_PARAMETER_4);
     /* Outside the user half. */
-    KT_ASSERT_EQ(KtTryFree(Space, KT_USER_END, 0, MEM_RELEASE), STATUS_INVALID_PARAMETER);
+    KT_ASSERT_EQ(KtTryFree(Space, KT_USER_END, 0, MEM_RELEASE), STATUS_INVALID_PARAMETER_2);
     KT_ASSERT_EQ(KtTryFree(Space, MM_SYSTEM_RANGE_START, 0, MEM_DECOMMIT),
-                 STATUS_INVALID_PARAMETER);
-    KT_ASSERT_EQ(KtTryFree(Space, Base, ~(SIZE_T)0, MEM_DECOMMIT), STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_2);
+    KT_ASSERT_EQ(KtTryFree(Space, Base, ~(SIZE_T)0, MEM_DECOMMIT), STATUS_INVALID_PARAMETER_3);
     /* Nothing reserved there. */
     KT_ASSERT_EQ(KtTryFree(Space, 0x50000000, 0, MEM_RELEASE), STATUS_MEMORY_NOT_ALLOCATED);
     KT_ASSERT_EQ(KtTryFree(Space, 0x50000000, KT_PAGE, MEM_DECOMMIT),
@@ -735,10 +735,10 @@ KT_VM_TEST(protect)
                  STATUS_CONFLICTING_ADDRESSES); /* from free space into it */
     KT_ASSERT_EQ(KtTryProtect(Space, 0x50000000, KT_PAGE, PAGE_READONLY),
                  STATUS_CONFLICTING_ADDRESSES); /* free */
-    KT_ASSERT_EQ(KtTryProtect(Space, Base, 0, PAGE_READONLY), STATUS_INVALID_PARAMETER);
+    KT_ASSERT_EQ(KtTryProtect(Space, Base, 0, PAGE_READONLY), STATUS_INVALID_PARAMETER_3);
     KT_ASSERT_EQ(KtTryProtect(Space, KT_USER_END, KT_PAGE, PAGE_READONLY),
-                 STATUS_INVALID_PARAMETER);
-    KT_ASSERT_EQ(KtTryProtect(Space, Base, ~(SIZE_T)0, PAGE_READONLY), STATUS_INVALID_PARAMETER);
+                 STATUS_INVALID_PARAMETER_2);
+    KT_ASSERT_EQ(KtTryProtect(Space, Base, ~(SIZE_T)0, PAGE_READONLY), STATUS_INVALID_PARAMETER_3);
     KT_ASSERT_EQ(KtTryProtect(Space, Base, KT_PAGE, PAGE_WRITECOPY),
                  STATUS_INVALID_PAGE_PROTECTION);
     KT_ASSERT_EQ(KtTryProtect(Space, Base, KT_PAGE, PAGE_GUARD | PAGE_NOACCESS),

@@ -240,6 +240,56 @@ static void AllocationsComeBack(void)
     UT_EXPECT(After + 8 >= Before);
 }
 
+/* Each bad argument is named by NT's numbered code: its 1-based position in
+ * the service's signature. */
+static void BadArgumentsAreNumbered(void)
+{
+    PVOID Base = NULL, Kernel = UT_KERNEL_VA, Null = (PVOID)0x1000, P;
+    SIZE_T Size = PAGE_SIZE, Zero = 0, Huge = ~(SIZE_T)0;
+    ULONG Old;
+
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Kernel, 0, &Size,
+                                             MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE),
+                     STATUS_INVALID_PARAMETER_2);
+    Size = PAGE_SIZE;
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Null, 0, &Size,
+                                             MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE),
+                     STATUS_INVALID_PARAMETER_2);
+    Size = PAGE_SIZE;
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 1, &Size,
+                                             MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE),
+                     STATUS_INVALID_PARAMETER_3);
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Zero,
+                                             MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE),
+                     STATUS_INVALID_PARAMETER_4);
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, 0x80000000,
+                                             PAGE_READWRITE),
+                     STATUS_INVALID_PARAMETER_5);
+    UT_EXPECT_STATUS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, MEM_TOP_DOWN,
+                                             PAGE_READWRITE),
+                     STATUS_INVALID_PARAMETER_5);
+    UT_EXPECT(Base == NULL && Size == PAGE_SIZE); /* untouched on failure */
+
+    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                              MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    P = Base;
+    Size = 0;
+    UT_EXPECT_STATUS(NtFreeVirtualMemory(NtCurrentProcess(), &P, &Size, MEM_RELEASE | MEM_DECOMMIT),
+                     STATUS_INVALID_PARAMETER_4);
+    UT_EXPECT_STATUS(NtFreeVirtualMemory(NtCurrentProcess(), &Kernel, &Size, MEM_RELEASE),
+                     STATUS_INVALID_PARAMETER_2);
+    UT_EXPECT_STATUS(NtFreeVirtualMemory(NtCurrentProcess(), &P, &Huge, MEM_DECOMMIT),
+                     STATUS_INVALID_PARAMETER_3);
+    Size = PAGE_SIZE;
+    UT_EXPECT_STATUS(NtProtectVirtualMemory(NtCurrentProcess(), &Kernel, &Size, PAGE_READONLY, &Old),
+                     STATUS_INVALID_PARAMETER_2);
+    UT_EXPECT_STATUS(NtProtectVirtualMemory(NtCurrentProcess(), &P, &Zero, PAGE_READONLY, &Old),
+                     STATUS_INVALID_PARAMETER_3);
+    UT_EXPECT_STATUS(NtProtectVirtualMemory(NtCurrentProcess(), &P, &Huge, PAGE_READONLY, &Old),
+                     STATUS_INVALID_PARAMETER_3);
+    UT_EXPECT_SUCCESS(Release(Base));
+}
+
 const UT_TEST UtVmTests[] = {
     {"vm.allocate_write_query_free", AllocateWriteQueryFree},
     {"vm.allocate_at_given_base", AllocateAtGivenBase},
@@ -251,5 +301,6 @@ const UT_TEST UtVmTests[] = {
     {"vm.shared_user_data_read_only_and_ticks", SharedUserDataIsReadOnlyAndTicks},
     {"vm.processes_cannot_see_each_other", ProcessesCannotSeeEachOther},
     {"vm.allocations_come_back", AllocationsComeBack},
+    {"vm.bad_arguments_are_numbered", BadArgumentsAreNumbered},
     {NULL, NULL},
 };
