@@ -156,8 +156,10 @@ NTSTATUS NtFreeVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, PSIZE_T R
  * NtProtectVirtualMemory - change the protection of committed pages of the
  * process ProcessHandle names (MmProtectVirtualMemory's rules and
  * statuses); *BaseAddress and *RegionSize are in/out, *OldProtect (not
- * optional) receives the former protection of the first page. Other
- * statuses as NtAllocateVirtualMemory. PASSIVE_LEVEL.
+ * optional) receives the former protection of the first page, or
+ * PAGE_NOACCESS when the call fails with STATUS_CONFLICTING_ADDRESSES or
+ * STATUS_NOT_COMMITTED (as NT). Other statuses as NtAllocateVirtualMemory.
+ * PASSIVE_LEVEL.
  */
 NTSTATUS NtProtectVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, PSIZE_T RegionSize,
                                 ULONG NewProtect, PULONG OldProtect)
@@ -182,10 +184,12 @@ NTSTATUS NtProtectVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, PSIZE_
     MiLeaveAddressSpace(Previous);
     ObDereferenceObject(Process);
 
-    if (NT_SUCCESS(Status)) {
+    if (NT_SUCCESS(Status))
         MiReturnRange(BaseAddress, RegionSize, Base, Size);
+    /* NT writes *OldProtect (PAGE_NOACCESS) also for these two failures. */
+    if (NT_SUCCESS(Status) || Status == STATUS_CONFLICTING_ADDRESSES ||
+        Status == STATUS_NOT_COMMITTED)
         (void)MmCopyToUser(OldProtect, &Old, sizeof(Old));
-    }
     return Status;
 }
 

@@ -591,7 +591,9 @@ NTSTATUS MmFreeVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
  * value as for MmAllocateVirtualMemory. Resident pages keep their frames
  * and contents, also through PAGE_NOACCESS and PAGE_GUARD. On success
  * *OldProtect is the former PAGE_* protection of the first page and
- * *BaseAddress, *RegionSize the page-rounded range.
+ * *BaseAddress, *RegionSize the page-rounded range. On
+ * STATUS_CONFLICTING_ADDRESSES and STATUS_NOT_COMMITTED, *OldProtect is
+ * PAGE_NOACCESS (as NT); after any other failure it is untouched.
  *
  * Returns STATUS_SUCCESS;
  *   STATUS_INVALID_PAGE_PROTECTION bad NewProtect, or the shared user data
@@ -623,13 +625,19 @@ NTSTATUS MmProtectVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddres
 
     ULONG_PTR Start = (ULONG_PTR)PAGE_ALIGN(Base);
     ULONG_PTR End = (Base + *RegionSize - 1) | (PAGE_SIZE - 1);
+    /* NT answers these two with *OldProtect = PAGE_NOACCESS: no page of
+     * the range had its protection looked at. */
     PMMVAD Vad = MiFindVadContaining(AddressSpace, Start, End);
-    if (Vad == NULL)
+    if (Vad == NULL) {
+        *OldProtect = PAGE_NOACCESS;
         return STATUS_CONFLICTING_ADDRESSES;
+    }
     if (Vad->Flags & MM_VAD_SHARED_USER_DATA)
         return STATUS_INVALID_PAGE_PROTECTION;
-    if (MiCountCommittedPages(Start, End) != MiVaToVpn(End) - MiVaToVpn(Start) + 1)
+    if (MiCountCommittedPages(Start, End) != MiVaToVpn(End) - MiVaToVpn(Start) + 1) {
+        *OldProtect = PAGE_NOACCESS;
         return STATUS_NOT_COMMITTED;
+    }
 
     ULONG FirstProtection = 0;
     BOOLEAN Committed = MiQueryUserPage((PVOID)Start, &FirstProtection);

@@ -290,6 +290,41 @@ static void BadArgumentsAreNumbered(void)
     UT_EXPECT_SUCCESS(Release(Base));
 }
 
+/* NT writes PAGE_NOACCESS to *OldProtect also when the call fails because
+ * the range is not committed or not in one reservation. */
+static void ProtectFailureSetsOldProtect(void)
+{
+    PVOID Base = NULL, P;
+    SIZE_T Size = 2 * PAGE_SIZE, S;
+    ULONG Old;
+
+    UT_EXPECT_SUCCESS(
+        NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, MEM_RESERVE, PAGE_READWRITE));
+    P = Base;
+    S = PAGE_SIZE;
+    UT_EXPECT_SUCCESS(Allocate(&P, PAGE_SIZE, MEM_COMMIT, PAGE_READWRITE));
+    P = Base;
+    S = 2 * PAGE_SIZE;
+    Old = 0xDEAD;
+    UT_EXPECT_STATUS(NtProtectVirtualMemory(NtCurrentProcess(), &P, &S, PAGE_READONLY, &Old),
+                     STATUS_NOT_COMMITTED);
+    UT_EXPECT_EQ(Old, PAGE_NOACCESS);
+    P = (PCHAR)Base + PAGE_SIZE;
+    S = 2 * PAGE_SIZE; /* runs past the reservation */
+    Old = 0xDEAD;
+    UT_EXPECT_STATUS(NtProtectVirtualMemory(NtCurrentProcess(), &P, &S, PAGE_READONLY, &Old),
+                     STATUS_CONFLICTING_ADDRESSES);
+    UT_EXPECT_EQ(Old, PAGE_NOACCESS);
+    /* Other failures leave it alone. */
+    P = Base;
+    S = PAGE_SIZE;
+    Old = 0xDEAD;
+    UT_EXPECT_STATUS(NtProtectVirtualMemory(NtCurrentProcess(), &P, &S, PAGE_WRITECOPY, &Old),
+                     STATUS_INVALID_PAGE_PROTECTION);
+    UT_EXPECT_EQ(Old, 0xDEAD);
+    UT_EXPECT_SUCCESS(Release(Base));
+}
+
 const UT_TEST UtVmTests[] = {
     {"vm.allocate_write_query_free", AllocateWriteQueryFree},
     {"vm.allocate_at_given_base", AllocateAtGivenBase},
@@ -302,5 +337,6 @@ const UT_TEST UtVmTests[] = {
     {"vm.processes_cannot_see_each_other", ProcessesCannotSeeEachOther},
     {"vm.allocations_come_back", AllocationsComeBack},
     {"vm.bad_arguments_are_numbered", BadArgumentsAreNumbered},
+    {"vm.protect_failure_sets_old_protect", ProtectFailureSetsOldProtect},
     {NULL, NULL},
 };
