@@ -29,7 +29,9 @@
  *     (0x7F) with the vector number, as NT's KiTrap handlers do.
  * The exception: a #PF or #GP at an instruction of the user-copy routines
  * (kernel/x64/usercopy.asm) resumes at that instruction's fixup, which
- * returns STATUS_ACCESS_VIOLATION (the exception table, end of this file).
+ * returns STATUS_GUARD_PAGE_VIOLATION when the access hit a guard page and
+ * STATUS_ACCESS_VIOLATION otherwise (the exception table, end of this
+ * file).
  *
  * Interrupts: the stub enters with them disabled. A page fault, and any
  * exception from ring 3, is handled with the interrupt flag of the
@@ -152,7 +154,8 @@ static __attribute__((noreturn)) void KiBugCheckPageFault(PKTRAP_FRAME TrapFrame
     KeBugCheckEx(PAGE_FAULT_IN_NONPAGED_AREA, Va, Access, TrapFrame->Rip, Code);
 }
 
-static BOOLEAN KiApplyExceptionFixup(PKTRAP_FRAME TrapFrame, ULONG_PTR FaultVa);
+static BOOLEAN KiApplyExceptionFixup(PKTRAP_FRAME TrapFrame, ULONG_PTR FaultVa,
+                                     NTSTATUS FaultStatus);
 static __attribute__((noreturn)) void KiBugCheckKernelTrap(PKTRAP_FRAME TrapFrame);
 
 /*
@@ -205,7 +208,7 @@ void KiDispatchTrap(PKTRAP_FRAME TrapFrame)
      * non-canonical user pointer gives #GP, not #PF (Intel SDM Vol. 3A,
      * 3.3.7.1): the copy routines recover from that too. */
     if ((Vector == KI_VECTOR_PAGE_FAULT || Vector == KI_VECTOR_GENERAL_PROTECTION) &&
-        KiApplyExceptionFixup(TrapFrame, FaultVa))
+        KiApplyExceptionFixup(TrapFrame, FaultVa, FaultStatus))
         goto resume;
 
     _disable();
@@ -264,6 +267,8 @@ static __attribute__((noreturn)) void KiBugCheckKernelTrap(PKTRAP_FRAME TrapFram
  *
  * Each instruction there that dereferences a user pointer is listed in
  * .ex_table with the address of a fixup that clears RFLAGS.AC and returns
+ * the status left in RAX: STATUS_GUARD_PAGE_VIOLATION when the access
+ * consumed a guard page (NT's probes raise that too), else
  * STATUS_ACCESS_VIOLATION. A fault the memory manager cannot resolve at any
  * other RIP is still a bugcheck.
  * ------------------------------------------------------------------------ */
@@ -289,12 +294,15 @@ ULONG_PTR KiFindExceptionFixup(ULONG_PTR Rip)
 
 /*
  * A kernel-mode #PF or #GP that nothing resolved: when it hit a listed
- * instruction, make the trap return to its fixup with
- * STATUS_ACCESS_VIOLATION in RAX and AC clear, and return TRUE.
+ * instruction, make the trap return to its fixup with the failure status in
+ * RAX and AC clear, and return TRUE. The status is FaultStatus (what
+ * MmAccessFault said) when that is STATUS_GUARD_PAGE_VIOLATION, else
+ * STATUS_ACCESS_VIOLATION.
  * FaultVa is CR2 for a #PF (0 for a #GP, which has no address): a page
  * fault on the kernel side of a copy is a kernel bug and is not hidden.
  */
-static BOOLEAN KiApplyExceptionFixup(PKTRAP_FRAME TrapFrame, ULONG_PTR FaultVa)
+static BOOLEAN KiApplyExceptionFixup(PKTRAP_FRAME TrapFrame, ULONG_PTR FaultVa,
+                                     NTSTATUS FaultStatus)
 {
     if ((TrapFrame->SegCs & 3) != 0 || FaultVa >= MM_USER_PROBE_ADDRESS)
         return FALSE;
@@ -302,7 +310,9 @@ static BOOLEAN KiApplyExceptionFixup(PKTRAP_FRAME TrapFrame, ULONG_PTR FaultVa)
     if (Fixup == 0)
         return FALSE;
     TrapFrame->Rip = Fixup;
-    TrapFrame->Rax = (ULONG)STATUS_ACCESS_VIOLATION;
+    TrapFrame->Rax = (ULONG)(FaultStatus == STATUS_GUARD_PAGE_VIOLATION
+                                 ? STATUS_GUARD_PAGE_VIOLATION
+                                 : STATUS_ACCESS_VIOLATION);
     /* The trap did not clear AC (only IF/TF/NT/RF are cleared on entry);
      * iretq restores it, the fixup's clac clears it. Clear it here too so
      * not one instruction runs with user access open. */

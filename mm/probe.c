@@ -33,8 +33,13 @@
  *              ret     -> STATUS_SUCCESS                        finds .copy in .ex_table:
  *                                                               RIP = .fault,
  *      .fault: clac    <------------- iretq ------------------  RAX = 0xC0000005
- *              mov eax, 0xC0000005
- *              ret     -> STATUS_ACCESS_VIOLATION
+ *              ret     -> STATUS_ACCESS_VIOLATION                (0x80000001 for
+ *                                                                a guard page)
+ *
+ *    A guard page (PAGE_GUARD, not the thread's stack guard, which grows
+ *    the stack) that a copy or probe touches first is consumed, as when
+ *    the program touches it, and the copy fails with
+ *    STATUS_GUARD_PAGE_VIOLATION, as NT's probes do; the next try works.
  *
  *    A fault at any RIP that is not in the table (or on the kernel side
  *    of a copy) is still a bugcheck.
@@ -51,7 +56,8 @@
 
 /* kernel/x64/usercopy.asm; they copy and touch, the checks are here.
  * Each returns STATUS_SUCCESS or, when the user side faulted and the
- * memory manager could not resolve it, STATUS_ACCESS_VIOLATION. */
+ * memory manager could not resolve it, STATUS_GUARD_PAGE_VIOLATION (a
+ * guard page, now consumed) or STATUS_ACCESS_VIOLATION. */
 MUST_INSPECT_RESULT NTSTATUS
 KiCopyUserMemory(PVOID Destination, const void *Source, SIZE_T Length);
 MUST_INSPECT_RESULT NTSTATUS KiProbeUserByteForWrite(PVOID Address);
@@ -145,7 +151,8 @@ NTSTATUS ProbeForRead(const void *Address, SIZE_T Length, ULONG Alignment)
 /*
  * ProbeForWrite - ProbeForRead's checks, then touch every page of the
  * buffer with a write access, as NT does, so that a read-only, reserved,
- * decommitted or unmapped page gives STATUS_ACCESS_VIOLATION now.
+ * decommitted or unmapped page gives STATUS_ACCESS_VIOLATION now, and a
+ * guard page STATUS_GUARD_PAGE_VIOLATION (the guard is consumed).
  *
  * The touch (KiProbeUserByteForWrite) is an atomic "or 0" of one byte per
  * page: the MMU checks write permission and demand-zero commits the page,
@@ -192,7 +199,9 @@ NTSTATUS ProbeForWrite(PVOID Address, SIZE_T Length, ULONG Alignment)
  * memory: a range outside the user half (NULL page, kernel, non-canonical,
  * wrapping) fails before anything is read; a range that is unmapped,
  * reserved-only, decommitted or only partly committed fails at the first
- * bad byte, with the bytes before it already copied. Never writes outside
+ * bad byte, with the bytes before it already copied; a guard page is
+ * STATUS_GUARD_PAGE_VIOLATION there instead (the guard is consumed, as NT
+ * does; a second copy gets through). Never writes outside
  * KernelDestination[0 .. Length). Pages never touched before are
  * demand-zeroed by the copy. IRQL < DISPATCH_LEVEL.
  */
@@ -214,7 +223,8 @@ NTSTATUS MmCopyFromUser(PVOID KernelDestination, const void *UserSource, SIZE_T 
  * Returns STATUS_SUCCESS (Length 0 included), or STATUS_ACCESS_VIOLATION
  * when the destination is not entirely writable user memory; as in
  * MmCopyFromUser, a bad range fails untouched and a fault part-way leaves
- * the bytes before the bad page written. A read-only page is refused by the
+ * the bytes before the bad page written, and a guard page is
+ * STATUS_GUARD_PAGE_VIOLATION. A read-only page is refused by the
  * MMU (CR0.WP makes kernel writes obey R/W). IRQL < DISPATCH_LEVEL.
  */
 NTSTATUS MmCopyToUser(PVOID UserDestination, const void *KernelSource, SIZE_T Length)

@@ -14,8 +14,10 @@
 ;
 ; When such an instruction takes a #PF that MmAccessFault cannot resolve
 ; (or a #GP), KiDispatchTrap (kernel/trap.c) finds its RIP in the table,
-; puts STATUS_ACCESS_VIOLATION in the frame's RAX and resumes at the fixup
-; instead of bugchecking. The fixup clears AC and returns that status.
+; puts the failure status in the frame's RAX (STATUS_GUARD_PAGE_VIOLATION
+; for a guard page the access consumed, else STATUS_ACCESS_VIOLATION) and
+; resumes at the fixup instead of bugchecking. The fixup clears AC and
+; returns that status as it finds it in EAX.
 ;
 ; All checking (is the range in the user half? not NULL? no overflow?) is
 ; done before in C, by mm/probe.c; these routines just copy.
@@ -24,7 +26,6 @@
 ; on entry (the ABI guarantees it; trap entry does cld).
 
 bits 64
-%include "asmdefs.inc"                  ; STATUS_ACCESS_VIOLATION (include/ntstatus.h)
 %include "kernel/x64/cfi.inc"
 section .text
 
@@ -56,8 +57,7 @@ KiCopyUserMemory:
     xor eax, eax
     ret
 .fault:
-    clac
-    mov eax, STATUS_ACCESS_VIOLATION
+    clac                            ; EAX: the status KiDispatchTrap put there
     ret
 .end:
 EX_TABLE_ENTRY .copy, .fault
@@ -79,8 +79,7 @@ KiProbeUserByteForWrite:
     xor eax, eax
     ret
 .fault:
-    clac
-    mov eax, STATUS_ACCESS_VIOLATION
+    clac                            ; EAX: the status KiDispatchTrap put there
     ret
 .end:
 EX_TABLE_ENTRY .touch, .fault

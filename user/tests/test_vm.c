@@ -325,6 +325,26 @@ static void ProtectFailureSetsOldProtect(void)
     UT_EXPECT_SUCCESS(Release(Base));
 }
 
+/* A system service whose output buffer is a guard page (not the stack's)
+ * fails with STATUS_GUARD_PAGE_VIOLATION, as on NT, and consumes the guard:
+ * the same call then succeeds. */
+static void GuardPageInAServiceBuffer(void)
+{
+    PVOID Base = NULL;
+    SIZE_T Size = PAGE_SIZE;
+    MEMORY_BASIC_INFORMATION *Info;
+
+    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                              MEM_RESERVE | MEM_COMMIT,
+                                              PAGE_READWRITE | PAGE_GUARD));
+    Info = Base;
+    UT_EXPECT_STATUS(NtQueryVirtualMemory(NtCurrentProcess(), Base, 0, Info, sizeof(*Info), NULL),
+                     STATUS_GUARD_PAGE_VIOLATION);
+    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Base, 0, Info, sizeof(*Info), NULL));
+    UT_EXPECT(Info->Protect == PAGE_READWRITE); /* the guard is gone */
+    UT_EXPECT_SUCCESS(Release(Base));
+}
+
 const UT_TEST UtVmTests[] = {
     {"vm.allocate_write_query_free", AllocateWriteQueryFree},
     {"vm.allocate_at_given_base", AllocateAtGivenBase},
@@ -338,5 +358,6 @@ const UT_TEST UtVmTests[] = {
     {"vm.allocations_come_back", AllocationsComeBack},
     {"vm.bad_arguments_are_numbered", BadArgumentsAreNumbered},
     {"vm.protect_failure_sets_old_protect", ProtectFailureSetsOldProtect},
+    {"vm.guard_page_in_a_service_buffer", GuardPageInAServiceBuffer},
     {NULL, NULL},
 };
