@@ -14,7 +14,8 @@
  *              touch, mm/fault.c; a valid PTE afterwards)
  *
  * A VAD (MMVAD, mm/mi.h) is one reservation: a range of pages that starts on
- * a 64 KiB boundary (MM_ALLOCATION_GRANULARITY) and ends on a page
+ * a 64 KiB boundary (MM_ALLOCATION_GRANULARITY; a piece left by releasing
+ * part of a reservation may start on any page) and ends on a page
  * boundary, with the protection it was reserved with and the number of its
  * pages that are committed. The VADs of an address space never overlap and
  * live in an AVL tree ordered by address (mm/vadtree.c), so "which VAD holds
@@ -46,7 +47,8 @@
  *   - MEM_COMMIT of a given base commits pages of one existing VAD; pages
  *     already committed keep their contents and take the new protection.
  *   - MEM_DECOMMIT returns pages to reserved (frames freed); MEM_RELEASE
- *     decommits a whole VAD and deletes it.
+ *     decommits a whole VAD and deletes it, or a part of one and shrinks
+ *     or splits the VAD around it.
  *   - Protection changes need every page of the range committed.
  *   - Commit charge: VAD->CommittedPages and AddressSpace->CommittedPages
  *     count committed pages (the shared user data page is not charged).
@@ -60,9 +62,6 @@
  * base _2, size _3, FreeType _4). The Mm routines return them too, since
  * they check the arguments for the services. NtQueryVirtualMemory's
  * address above the user half stays plain STATUS_INVALID_PARAMETER, as NT.
- *   NOTE: NT splits a VAD when MEM_RELEASE names part of it; Pagoda refuses
- *   with STATUS_INVALID_PARAMETER, which is what VirtualFree answers anyway
- *   (it rejects MEM_RELEASE with a non-zero size before calling NT).
  *   NOTE: NT leaves the pages of a MEM_RESERVE | MEM_COMMIT allocation
  *   "implicitly committed" by a VAD flag until they are touched; Pagoda
  *   writes a demand-zero PTE for every committed page, so the page tables
@@ -510,6 +509,52 @@ NTSTATUS MmAllocateVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddre
 }
 
 /*
+ * MEM_RELEASE of [Start, End], a part of Vad that is not all of it: as NT,
+ * the part's committed pages (and the page tables they emptied) are freed
+ * and leave the commit charge, and the VAD shrinks to what is left. A part
+ * at either end moves that end of the VAD; a part in the middle splits it
+ * in two, the upper piece becoming a new VAD with the same protection and
+ * flags (so its AllocationBase is its own first page). The VAD's range only
+ * shrinks inside its old one, so the tree's order holds without a
+ * re-insert. Returns STATUS_SUCCESS, or STATUS_INSUFFICIENT_RESOURCES (no
+ * pool for the new VAD; nothing changed).
+ */
+static MUST_INSPECT_RESULT NTSTATUS MiReleasePartOfVad(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad,
+                                                   ULONG_PTR Start, ULONG_PTR End)
+{
+    ULONG_PTR StartVpn = MiVaToVpn(Start), EndVpn = MiVaToVpn(End);
+    PMMVAD Upper = NULL;
+
+    ASSERT(StartVpn >= Vad->Node.StartingVpn && EndVpn <= Vad->Node.EndingVpn);
+    ASSERT(StartVpn != Vad->Node.StartingVpn || EndVpn != Vad->Node.EndingVpn);
+    if (StartVpn != Vad->Node.StartingVpn && EndVpn != Vad->Node.EndingVpn) {
+        /* The only step that can fail goes first. */
+        Upper = ExAllocatePoolWithTag(NonPagedPool, sizeof(*Upper), MI_VAD_TAG);
+        if (Upper == NULL)
+            return STATUS_INSUFFICIENT_RESOURCES;
+    }
+
+    MiDecommitPages(AddressSpace, Vad, Start, End);
+    if (Upper != NULL) {
+        memset(Upper, 0, sizeof(*Upper));
+        Upper->Node.StartingVpn = EndVpn + 1;
+        Upper->Node.EndingVpn = Vad->Node.EndingVpn;
+        Upper->AllocationProtect = Vad->AllocationProtect;
+        Upper->Flags = Vad->Flags;
+        Upper->CommittedPages = MiCountCommittedPages(End + 1, MiVadEnd(Vad));
+        Vad->CommittedPages -= Upper->CommittedPages;
+        Vad->Node.EndingVpn = StartVpn - 1;
+        NTSTATUS Status = MiInsertNode(&AddressSpace->VadRoot, &Upper->Node);
+        ASSERT(NT_SUCCESS(Status)); /* the range was this VAD's a moment ago */
+    } else if (StartVpn == Vad->Node.StartingVpn) {
+        Vad->Node.StartingVpn = EndVpn + 1;
+    } else {
+        Vad->Node.EndingVpn = StartVpn - 1;
+    }
+    return STATUS_SUCCESS;
+}
+
+/*
  * MmFreeVirtualMemory - decommit pages (FreeType MEM_DECOMMIT) or release a
  * whole reservation (MEM_RELEASE) in the current address space
  * (NtFreeVirtualMemory).
@@ -517,20 +562,22 @@ NTSTATUS MmAllocateVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddre
  * The range is [*BaseAddress, *BaseAddress + *RegionSize) widened to pages
  * and must lie in one VAD. A size of 0 means "from the VAD's base to its
  * end", and then *BaseAddress must be in the VAD's first page. MEM_RELEASE
- * takes a size of 0 or exactly the whole VAD. Decommitting pages that are
- * not committed is not an error. On success *BaseAddress and *RegionSize
- * say what was freed; frames and empty page tables return to the free list
- * and the pages leave the commit charge.
+ * of the whole VAD deletes it; of a part, it shrinks the VAD, or splits it
+ * in two when the part is in the middle (NT does the same; VirtualFree
+ * itself only passes size 0). Decommitting pages that are not committed is
+ * not an error. On success *BaseAddress and *RegionSize say what was
+ * freed; frames and empty page tables return to the free list and the
+ * pages leave the commit charge.
  *
  * Returns STATUS_SUCCESS;
  *   STATUS_INVALID_PARAMETER_2  base above the user half;
  *   STATUS_INVALID_PARAMETER_3  the range runs past the user half;
  *   STATUS_INVALID_PARAMETER_4  FreeType not exactly one of the two;
- *   STATUS_INVALID_PARAMETER    part of a VAD released, or the shared
- *                               user data VAD;
+ *   STATUS_INVALID_PARAMETER    the shared user data VAD;
  *   STATUS_MEMORY_NOT_ALLOCATED no VAD at the base;
  *   STATUS_UNABLE_TO_FREE_VM    the range runs past the end of the VAD;
- *   STATUS_FREE_VM_NOT_AT_BASE  size 0 with a base that is not the VAD's.
+ *   STATUS_FREE_VM_NOT_AT_BASE  size 0 with a base that is not the VAD's;
+ *   STATUS_INSUFFICIENT_RESOURCES no pool for the second VAD of a split.
  *
  * IRQL <= APC_LEVEL, the VM mutex held (mm/mm.h says when it may be
  * skipped); AddressSpace must be current.
@@ -568,14 +615,18 @@ NTSTATUS MmFreeVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
         if (Start != VadStart)
             return STATUS_FREE_VM_NOT_AT_BASE;
         End = MiVadEnd(Vad);
-    } else if (FreeType == MEM_RELEASE && (Start != VadStart || End != MiVadEnd(Vad))) {
-        return STATUS_INVALID_PARAMETER; /* NT would split the VAD */
     }
 
-    MiDecommitPages(AddressSpace, Vad, Start, End);
-    if (FreeType == MEM_RELEASE) {
-        ASSERT(Vad->CommittedPages == 0);
-        MiDeleteVad(AddressSpace, Vad);
+    if (FreeType == MEM_RELEASE && (Start != VadStart || End != MiVadEnd(Vad))) {
+        NTSTATUS Status = MiReleasePartOfVad(AddressSpace, Vad, Start, End);
+        if (!NT_SUCCESS(Status))
+            return Status;
+    } else {
+        MiDecommitPages(AddressSpace, Vad, Start, End);
+        if (FreeType == MEM_RELEASE) {
+            ASSERT(Vad->CommittedPages == 0);
+            MiDeleteVad(AddressSpace, Vad);
+        }
     }
     *BaseAddress = (PVOID)Start;
     *RegionSize = End - Start + 1;

@@ -620,10 +620,6 @@ KT_VM_TEST(free_rules_and_errors)
     /* Size 0 names the whole VAD, so the base must be the VAD's. */
     KT_ASSERT_EQ(KtTryFree(Space, Base + KT_PAGE, 0, MEM_RELEASE), STATUS_FREE_VM_NOT_AT_BASE);
     KT_ASSERT_EQ(KtTryFree(Space, Base + KT_PAGE, 0, MEM_DECOMMIT), STATUS_FREE_VM_NOT_AT_BASE);
-    /* Releasing part of a VAD (NT would split it; VirtualFree refuses). */
-    KT_ASSERT_EQ(KtTryFree(Space, Base, KT_PAGE, MEM_RELEASE), STATUS_INVALID_PARAMETER);
-    KT_ASSERT_EQ(KtTryFree(Space, Base + KT_PAGE, 3 * KT_PAGE, MEM_RELEASE),
-                 STATUS_INVALID_PARAMETER);
     /* The shared user data VAD stays. */
     KT_ASSERT_EQ(KtTryFree(Space, MM_SHARED_USER_DATA_USER, 0, MEM_RELEASE),
                  STATUS_INVALID_PARAMETER);
@@ -1039,4 +1035,81 @@ KT_VM_TEST(out_of_memory_rolls_back)
     KT_ASSERT_EQ(Value, 0x0DE);
     KT_ASSERT_EQ(KtTryFree(Space, Base, 0, MEM_RELEASE), STATUS_SUCCESS);
     KT_ASSERT_EQ(Space->PageTablePages, Tables - 1); /* the first table went with its pages */
+}
+
+/*
+ * MEM_RELEASE of part of a reservation, as NT: the part's pages leave the
+ * commit charge and become free, and the VAD shrinks (a part at an end) or
+ * splits in two (a part in the middle; the upper piece is a VAD of its
+ * own, with its own AllocationBase). Page tables the part emptied go too.
+ */
+KT_VM_TEST(partial_release_splits_the_vad)
+{
+    ULONG_PTR Base = 0x40000000;
+    SIZE_T Size = 8 * KT_PAGE;
+    KT_ASSERT_EQ(KtAllocate(Space, &Base, &Size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
+                 STATUS_SUCCESS);
+    for (ULONG i = 0; i < 8; i++)
+        KT_ASSERT_EQ(KtWrite(Base + i * KT_PAGE, 0x100 + i), STATUS_SUCCESS);
+    ULONG Vads = KtVadCount(Space);
+    PFN_NUMBER Committed = Space->CommittedPages;
+    PFN_NUMBER Available = MmAvailablePages();
+
+    /* The middle: pages 2..4. */
+    ULONG_PTR B = Base + 2 * KT_PAGE + 0x10;
+    SIZE_T S = 3 * KT_PAGE - 0x10;
+    KT_ASSERT_EQ(KtFree(Space, &B, &S, MEM_RELEASE), STATUS_SUCCESS);
+    KT_ASSERT_EQ(B, Base + 2 * KT_PAGE);
+    KT_ASSERT_EQ(S, 3 * KT_PAGE);
+    KT_ASSERT_EQ(KtVadCount(Space), Vads + 1);
+    KT_ASSERT_EQ(Space->CommittedPages, Committed - 3);
+    KT_ASSERT(MmAvailablePages() >= Available + 3);
+    KT_ASSERT_EQ(KtVadAt(Space, Base)->CommittedPages, 2);
+    KT_ASSERT_EQ(KtVadAt(Space, Base + 5 * KT_PAGE)->CommittedPages, 3);
+    KT_ASSERT_REGION(Base, Base, Base, PAGE_READWRITE, 2 * KT_PAGE, MEM_COMMIT, PAGE_READWRITE,
+                     MEM_PRIVATE);
+    KT_ASSERT_FREE(Base + 2 * KT_PAGE, 3 * KT_PAGE);
+    KT_ASSERT_REGION(Base + 5 * KT_PAGE, Base + 5 * KT_PAGE, Base + 5 * KT_PAGE, PAGE_READWRITE,
+                     3 * KT_PAGE, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+    ULONG64 Value = 0;
+    KT_ASSERT_EQ(KtRead(Base + 3 * KT_PAGE, &Value), STATUS_ACCESS_VIOLATION);
+    KT_ASSERT_EQ(KtRead(Base + KT_PAGE, &Value), STATUS_SUCCESS);
+    KT_ASSERT_EQ(Value, 0x101);
+    KT_ASSERT_EQ(KtRead(Base + 5 * KT_PAGE, &Value), STATUS_SUCCESS);
+    KT_ASSERT_EQ(Value, 0x105);
+    /* The hole is free space: committing there needs a reservation. */
+    KT_ASSERT_EQ(KtTryAllocate(Space, Base + 2 * KT_PAGE, KT_PAGE, MEM_COMMIT, PAGE_READWRITE),
+                 STATUS_CONFLICTING_ADDRESSES);
+
+    /* The front of the upper piece, the end of the lower one. */
+    KT_ASSERT_EQ(KtTryFree(Space, Base + 5 * KT_PAGE, KT_PAGE, MEM_RELEASE), STATUS_SUCCESS);
+    KT_ASSERT_REGION(Base + 6 * KT_PAGE, Base + 6 * KT_PAGE, Base + 6 * KT_PAGE, PAGE_READWRITE,
+                     2 * KT_PAGE, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+    KT_ASSERT_EQ(KtTryFree(Space, Base + KT_PAGE, KT_PAGE, MEM_RELEASE), STATUS_SUCCESS);
+    KT_ASSERT_REGION(Base, Base, Base, PAGE_READWRITE, KT_PAGE, MEM_COMMIT, PAGE_READWRITE,
+                     MEM_PRIVATE);
+    KT_ASSERT_FREE(Base + KT_PAGE, 5 * KT_PAGE);
+    KT_ASSERT_EQ(KtVadCount(Space), Vads + 1);
+    KT_ASSERT_EQ(Space->CommittedPages, Committed - 5);
+    KT_ASSERT(MiVerifyAvlTable(&Space->VadRoot));
+
+    /* Each piece is released whole by its own base. */
+    KT_ASSERT_EQ(KtTryFree(Space, Base + 6 * KT_PAGE, 0, MEM_RELEASE), STATUS_SUCCESS);
+    KT_ASSERT_EQ(KtTryFree(Space, Base, 0, MEM_RELEASE), STATUS_SUCCESS);
+    KT_ASSERT_EQ(KtVadCount(Space), Vads - 1);
+    KT_ASSERT_EQ(Space->CommittedPages, Committed - 8);
+
+    /* A released middle 2 MiB takes its page table with it. */
+    Base = 0x80000000;
+    Size = 3 * 0x200000;
+    KT_ASSERT_EQ(KtAllocate(Space, &Base, &Size, MEM_RESERVE, PAGE_READWRITE), STATUS_SUCCESS);
+    PFN_NUMBER Tables = Space->PageTablePages;
+    KT_ASSERT_EQ(KtTryAllocate(Space, Base + 0x200000, 2 * KT_PAGE, MEM_COMMIT, PAGE_READWRITE),
+                 STATUS_SUCCESS);
+    KT_ASSERT_EQ(KtWrite(Base + 0x200000, 1), STATUS_SUCCESS);
+    KT_ASSERT(Space->PageTablePages > Tables);
+    KT_ASSERT_EQ(KtTryFree(Space, Base + 0x200000, 0x200000, MEM_RELEASE), STATUS_SUCCESS);
+    KT_ASSERT_EQ(Space->PageTablePages, Tables);
+    KT_ASSERT_EQ(KtVadCount(Space), Vads + 1); /* two pieces */
+    KT_ASSERT_FREE(Base + 0x200000, 0x200000);
 }

@@ -345,6 +345,36 @@ static void GuardPageInAServiceBuffer(void)
     UT_EXPECT_SUCCESS(Release(Base));
 }
 
+/* MEM_RELEASE of the middle of a reservation splits it, as on NT. */
+static void PartialReleaseSplitsTheReservation(void)
+{
+    PVOID Base = NULL, P;
+    SIZE_T Size = 6 * PAGE_SIZE, S;
+    MEMORY_BASIC_INFORMATION Info;
+
+    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                              MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    memset(Base, 0x3C, Size);
+    P = (PCHAR)Base + 2 * PAGE_SIZE;
+    S = 2 * PAGE_SIZE;
+    UT_EXPECT_SUCCESS(NtFreeVirtualMemory(NtCurrentProcess(), &P, &S, MEM_RELEASE));
+    UT_EXPECT(P == (PCHAR)Base + 2 * PAGE_SIZE && S == 2 * PAGE_SIZE);
+
+    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Base, 0, &Info, sizeof(Info), NULL));
+    UT_EXPECT(Info.State == MEM_COMMIT && Info.AllocationBase == Base &&
+              Info.RegionSize == 2 * PAGE_SIZE);
+    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), P, 0, &Info, sizeof(Info), NULL));
+    UT_EXPECT(Info.State == MEM_FREE && Info.RegionSize == 2 * PAGE_SIZE);
+    P = (PCHAR)Base + 4 * PAGE_SIZE;
+    UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), P, 0, &Info, sizeof(Info), NULL));
+    UT_EXPECT(Info.State == MEM_COMMIT && Info.AllocationBase == P &&
+              Info.RegionSize == 2 * PAGE_SIZE);
+    UT_EXPECT(((volatile UCHAR *)Base)[PAGE_SIZE] == 0x3C); /* both pieces keep their data */
+    UT_EXPECT(((volatile UCHAR *)P)[PAGE_SIZE] == 0x3C);
+    UT_EXPECT_SUCCESS(Release(P));
+    UT_EXPECT_SUCCESS(Release(Base));
+}
+
 const UT_TEST UtVmTests[] = {
     {"vm.allocate_write_query_free", AllocateWriteQueryFree},
     {"vm.allocate_at_given_base", AllocateAtGivenBase},
@@ -359,5 +389,6 @@ const UT_TEST UtVmTests[] = {
     {"vm.bad_arguments_are_numbered", BadArgumentsAreNumbered},
     {"vm.protect_failure_sets_old_protect", ProtectFailureSetsOldProtect},
     {"vm.guard_page_in_a_service_buffer", GuardPageInAServiceBuffer},
+    {"vm.partial_release_splits_the_reservation", PartialReleaseSplitsTheReservation},
     {NULL, NULL},
 };
