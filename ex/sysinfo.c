@@ -206,6 +206,8 @@ static void ExpQueryMemory(SYSTEM_MEMORY_INFORMATION *Info)
     Info->PagedPoolPages = Counters.PagesByUsage[MiUsagePagedPool];
     Info->ContextSwitches = KeSchedulerCounters.ContextSwitches;
     Info->Cr3Switches = KeSchedulerCounters.Cr3Switches;
+    Info->CommittedPages = Counters.CommittedPages;
+    Info->CommitLimit = Counters.CommitLimit;
 }
 
 /* Both pools' tag tables, nonpaged first. A tracker has at most

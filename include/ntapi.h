@@ -97,6 +97,8 @@ typedef struct _SYSTEM_MEMORY_INFORMATION {
     ULONG64 PagedPoolPages;
     ULONG64 ContextSwitches;
     ULONG64 Cr3Switches;
+    ULONG64 CommittedPages;         /* commit charge of every process */
+    ULONG64 CommitLimit;            /* what it may grow to now (docs/memory.md) */
 } SYSTEM_MEMORY_INFORMATION;
 
 typedef struct _SYSTEM_POOLTAG {

@@ -64,6 +64,7 @@
 #define STATUS_OBJECT_PATH_NOT_FOUND     ((NTSTATUS)0xC000003AL)
 #define STATUS_NAME_TOO_LONG             ((NTSTATUS)0xC0000106L)
 #define STATUS_CANCELLED                 ((NTSTATUS)0xC0000120L)
+#define STATUS_COMMITMENT_LIMIT          ((NTSTATUS)0xC000012DL)
 /* A bad argument, named by its 1-based position in the service's
  * signature (NtFreeVirtualMemory's RegionSize is _3). */
 #define STATUS_INVALID_PARAMETER_1       ((NTSTATUS)0xC00000EFL)

@@ -21,6 +21,8 @@
  *     |     software PTE, access not allowed . STATUS_ACCESS_VIOLATION
  *     |     transition PTE ................... valid again, same frame
  *     |     demand-zero PTE .................. zeroed frame, valid PTE, STATUS_SUCCESS
+ *     |         (always found: the commit charge kept one for every
+ *     |         committed page, mm/pfn.c)
  *     |
  *     +-- paged pool, demand-zero PTE ......... zeroed frame, STATUS_SUCCESS
  *     +-- anything else in system space ....... STATUS_ACCESS_VIOLATION (caller bugchecks)
@@ -174,8 +176,10 @@ static NTSTATUS MiCheckForUserStackOverflow(PVOID Va)
  * Returns STATUS_SUCCESS when the access can be retried (a page was made
  * valid, or the user stack grew), else the status the access fails with:
  * STATUS_ACCESS_VIOLATION, STATUS_GUARD_PAGE_VIOLATION (a guard page not on
- * the stack), STATUS_STACK_OVERFLOW (the stack's last guard page), or
- * STATUS_NO_MEMORY. The caller decides what a failure means.
+ * the stack), STATUS_STACK_OVERFLOW (the stack's last guard page),
+ * STATUS_COMMITMENT_LIMIT (no commit left for the stack's next page), or
+ * STATUS_NO_MEMORY (paged pool only: a committed user page always finds
+ * its frame, mm/pfn.c). The caller decides what a failure means.
  *
  * IRQL: any, but touching pageable memory (the user half, paged pool) at
  * DISPATCH_LEVEL or above is bugcheck IRQL_NOT_LESS_OR_EQUAL (0xA).

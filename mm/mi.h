@@ -114,6 +114,13 @@ void MiInsertPageInFreeList(PFN_NUMBER Pfn);
 BOOLEAN MiZeroOneFreePage(void);
 void MiZeroPhysicalPage(PFN_NUMBER Pfn);
 
+/* mm/pfn.c: the commit charge (see there). MiChargeCommitment adds Pages
+ * to it, or returns STATUS_COMMITMENT_LIMIT and changes nothing when the
+ * charge would pass the commit limit; MiReturnCommitment takes Pages off.
+ * IRQL <= DISPATCH_LEVEL; each takes and releases the PFN lock. */
+MUST_INSPECT_RESULT NTSTATUS MiChargeCommitment(PFN_NUMBER Pages);
+void MiReturnCommitment(PFN_NUMBER Pages);
+
 /* mm/init.c: the boot-time allocator, used until the PFN database exists. */
 PFN_NUMBER MiEarlyAllocatePage(void);
 BOOLEAN MiIsEarlyAllocated(PFN_NUMBER Pfn);
@@ -216,8 +223,8 @@ typedef struct _MMVAD {
     PFN_NUMBER CommittedPages;
 } MMVAD, *PMMVAD;
 
-/* Free every VAD of AddressSpace (teardown; page tables are freed by
- * MmDeleteProcessAddressSpace). */
+/* Free every VAD of AddressSpace and return its commit charge (teardown;
+ * MmDeleteProcessAddressSpace frees the frames and page tables first). */
 void MiDeleteAllVads(PMMADDRESS_SPACE AddressSpace);
 
 /* ------------------------------------------------------------------------

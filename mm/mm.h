@@ -169,6 +169,8 @@ typedef struct _MM_MEMORY_COUNTERS {
     PFN_NUMBER PagesByUsage[MiUsageMaximum];
     ULONG64 ZeroedPagesServed;          /* handed out from the zeroed list */
     ULONG64 PagesZeroedOnDemand;        /* zeroed at allocation: the list was empty */
+    PFN_NUMBER CommittedPages;          /* the commit charge of every user half */
+    PFN_NUMBER CommitLimit;             /* what it may grow to now (mm/pfn.c) */
 } MM_MEMORY_COUNTERS, *PMM_MEMORY_COUNTERS;
 
 /* Fill *Counters (mm/pfn.c). IRQL <= DISPATCH_LEVEL; takes and releases
@@ -178,7 +180,8 @@ void MmQueryMemoryCounters(PMM_MEMORY_COUNTERS Counters);
 /*
  * Take one frame off the free lists for Usage (MiUsageDriver for callers
  * outside mm/), zero-filled when Zero is TRUE. Returns
- * STATUS_INSUFFICIENT_RESOURCES when no frame is left. The caller owns the
+ * STATUS_INSUFFICIENT_RESOURCES when no frame is left that is not promised
+ * to a committed user page (mm/pfn.c, "The commit charge"). The caller owns the
  * frame until MmFreePhysicalPage. IRQL <= DISPATCH_LEVEL; takes and
  * releases the PFN lock.
  */

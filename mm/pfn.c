@@ -15,6 +15,11 @@
  * MiRemoveZeroPage prefers the zeroed list and otherwise zeroes a free frame
  * through hyperspace; MiRemoveAnyPage prefers the free list.
  *
+ * The commit charge lives here too (below): how many user pages are
+ * committed, and the limit that keeps each of them able to get a frame.
+ * The free lists refuse a frame to anything but a user page when taking it
+ * would break a promise made to a committed page.
+ *
  * Locking: the PFN lock, which on this single processor is raising to
  * DISPATCH_LEVEL (MI_LOCK_PFN below), is held around every list operation
  * and every change of a frame's list, usage or reference count; the usage
@@ -106,8 +111,96 @@ static void MiMarkActive(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
     MiUsageCount[Usage]++;
 }
 
+/* ------------------------------------------------------------------------
+ * The commit charge.
+ *
+ * A committed user page is a promise: its first touch will find a frame
+ * (mm/fault.c). With no pagefile, the only place that frame can come from
+ * is RAM, so the memory manager keeps count of the promises and refuses to
+ * make more than RAM can keep, as NT does:
+ *
+ *   MmTotalCommittedPages  committed pages of every user half, resident or
+ *                          not (the sum of the CommittedPages of all
+ *                          address spaces; mm/virtual.c charges it);
+ *   unbacked commitment    committed pages with no frame yet:
+ *                          MmTotalCommittedPages - frames in MiUsageUser;
+ *   commit limit           frames that user pages hold or could hold:
+ *                          user frames + available frames - a reserve.
+ *
+ * Two rules keep every promise:
+ *   1. A charge that would pass the limit is refused
+ *      (STATUS_COMMITMENT_LIMIT): afterwards the available frames cover
+ *      the unbacked commitment plus the reserve.
+ *   2. A frame for anything but a user page (a page table, pool, a kernel
+ *      stack, a driver) is refused while the available frames are no more
+ *      than the unbacked commitment: the kernel may use the reserve and
+ *      whatever is not promised, never a promised frame.
+ * So a demand-zero fault on a committed page always finds a frame. The
+ * page tables a committed page needs are made when it is committed (its
+ * PTE is written then), so the fault needs exactly one frame.
+ *
+ * The reserve (MiCommitReserve) is what the kernel keeps for itself before
+ * any commit: page tables for new commits, pool, kernel stacks. It is
+ * RAM / 16, at least MI_MIN_COMMIT_RESERVE pages. The limit moves as the
+ * kernel's own use of frames moves (NT's moves with the pagefile).
+ * All of it is under the PFN lock.
+ * ------------------------------------------------------------------------ */
+#define MI_MIN_COMMIT_RESERVE 256    /* 1 MiB */
+
+static PFN_NUMBER MmTotalCommittedPages;
+
+static inline PFN_NUMBER MiAvailablePagesLocked(void)
+{
+    return MmFreePageListHead.Total + MmZeroedPageListHead.Total;
+}
+
+static PFN_NUMBER MiCommitReserve(void)
+{
+    PFN_NUMBER Reserve = MmPhysicalMemoryBlock.NumberOfPages / 16;
+    return Reserve < MI_MIN_COMMIT_RESERVE ? MI_MIN_COMMIT_RESERVE : Reserve;
+}
+
+static PFN_NUMBER MiUnbackedCommitment(void)
+{
+    PFN_NUMBER UserFrames = MiUsageCount[MiUsageUser];
+    return MmTotalCommittedPages > UserFrames ? MmTotalCommittedPages - UserFrames : 0;
+}
+
+static PFN_NUMBER MiCommitLimit(void)
+{
+    PFN_NUMBER Usable = MiUsageCount[MiUsageUser] + MiAvailablePagesLocked();
+    PFN_NUMBER Reserve = MiCommitReserve();
+    return Usable > Reserve ? Usable - Reserve : 0;
+}
+
+NTSTATUS MiChargeCommitment(PFN_NUMBER Pages)
+{
+    MI_ASSERT_PFN_LOCK_ALLOWED();
+    KIRQL OldIrql = MI_LOCK_PFN();
+    PFN_NUMBER Limit = MiCommitLimit();
+    NTSTATUS Status = STATUS_COMMITMENT_LIMIT;
+    if (Pages <= Limit && MmTotalCommittedPages <= Limit - Pages) {
+        MmTotalCommittedPages += Pages;
+        Status = STATUS_SUCCESS;
+    }
+    MI_UNLOCK_PFN(OldIrql);
+    return Status;
+}
+
+void MiReturnCommitment(PFN_NUMBER Pages)
+{
+    MI_ASSERT_PFN_LOCK_ALLOWED();
+    KIRQL OldIrql = MI_LOCK_PFN();
+    ASSERT(MmTotalCommittedPages >= Pages);
+    MmTotalCommittedPages -= Pages;
+    MI_UNLOCK_PFN(OldIrql);
+}
+
 static PFN_NUMBER MiRemoveHead(PMMPFNLIST List, MI_PFN_USAGE Usage)
 {
+    /* Rule 2 above: only a committed user page may take a promised frame. */
+    if (Usage != MiUsageUser && MiAvailablePagesLocked() <= MiUnbackedCommitment())
+        return MM_EMPTY_LIST;
     PFN_NUMBER Pfn = List->Flink;
     if (Pfn == MM_EMPTY_LIST)
         return MM_EMPTY_LIST;
@@ -261,6 +354,8 @@ void MmQueryMemoryCounters(PMM_MEMORY_COUNTERS Counters)
         Counters->PagesByUsage[Usage] = MiUsageCount[Usage];
     Counters->ZeroedPagesServed = MmZeroedPagesServed;
     Counters->PagesZeroedOnDemand = MmPagesZeroedOnDemand;
+    Counters->CommittedPages = MmTotalCommittedPages;
+    Counters->CommitLimit = MiCommitLimit();
     MI_UNLOCK_PFN(OldIrql);
 }
 

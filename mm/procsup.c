@@ -220,8 +220,9 @@ void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace)
     ASSERT(KeGetCurrentIrql() < DISPATCH_LEVEL);
     ASSERT(AddressSpace != MmCurrentAddressSpace && AddressSpace != &MmSystemAddressSpace);
     PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
-    MiDeleteAllVads(AddressSpace);
+    /* Frames first, then the charge they were promised under (mm/pfn.c). */
     MiDeleteUserHalf(AddressSpace);
+    MiDeleteAllVads(AddressSpace);
     MmAttachAddressSpace(Previous);
 
     MiFreeFrames(AddressSpace->HyperspacePfns, 3);

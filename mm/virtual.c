@@ -51,7 +51,10 @@
  *     or splits the VAD around it.
  *   - Protection changes need every page of the range committed.
  *   - Commit charge: VAD->CommittedPages and AddressSpace->CommittedPages
- *     count committed pages (the shared user data page is not charged).
+ *     count committed pages (the shared user data page is not charged),
+ *     and the system's total (mm/pfn.c) is charged before a page is
+ *     committed: a commit that would pass the commit limit fails with
+ *     STATUS_COMMITMENT_LIMIT, so every committed page can be faulted in.
  *
  * Windows deviations, all deliberate:
  * Bad arguments are NT's numbered STATUS_INVALID_PARAMETER_2..5: the number
@@ -270,10 +273,11 @@ static void MiRecordCommittedPages(ULONG_PTR Start, ULONG_PTR End, ULONG64 *Bitm
  * Commit the pages of [Start, End], all inside Vad, with MmProtection.
  * WasCommitted, when not NULL, has bit i set for each page i that was
  * committed before the call: those are left alone. Without it, no page of
- * the range was committed. Charges the new pages to Vad and AddressSpace.
- * On failure (STATUS_INSUFFICIENT_RESOURCES: no frame for a page table)
- * every page committed here is decommitted again, nothing is charged, and
- * the range is as it was.
+ * the range was committed. Charges the new pages to Vad, AddressSpace and
+ * the system's commit charge. On failure (STATUS_COMMITMENT_LIMIT: the
+ * charge would pass the commit limit; STATUS_INSUFFICIENT_RESOURCES: no
+ * frame for a page table) every page committed here is decommitted again,
+ * nothing is charged, and the range is as it was.
  */
 static MUST_INSPECT_RESULT NTSTATUS MiCommitPages(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad,
                                               ULONG_PTR Start, ULONG_PTR End, ULONG MmProtection,
@@ -283,6 +287,17 @@ static MUST_INSPECT_RESULT NTSTATUS MiCommitPages(PMMADDRESS_SPACE AddressSpace,
     PFN_NUMBER NewPages = 0;
     ULONG_PTR Va;
     ULONG_PTR Index;
+
+    /* Charge first: a page is committed only once RAM is promised to it
+     * (mm/pfn.c, "The commit charge"). */
+    PFN_NUMBER Charge = MiVaToVpn(End) - MiVaToVpn(Start) + 1;
+    if (WasCommitted != NULL) {
+        for (Index = 0; Index < MiVaToVpn(End) - MiVaToVpn(Start) + 1; Index++)
+            Charge -= MiTestBit(WasCommitted, Index);
+    }
+    Status = MiChargeCommitment(Charge);
+    if (!NT_SUCCESS(Status))
+        return Status; /* STATUS_COMMITMENT_LIMIT */
 
     for (Va = Start, Index = 0; Va <= End; Va += PAGE_SIZE, Index++) {
         if (WasCommitted != NULL && MiTestBit(WasCommitted, Index))
@@ -295,6 +310,7 @@ static MUST_INSPECT_RESULT NTSTATUS MiCommitPages(PMMADDRESS_SPACE AddressSpace,
             goto undo_commits;
         NewPages++;
     }
+    ASSERT(NewPages == Charge);
     Vad->CommittedPages += NewPages;
     AddressSpace->CommittedPages += NewPages;
     return STATUS_SUCCESS;
@@ -305,11 +321,12 @@ undo_commits:
         if (WasCommitted == NULL || !MiTestBit(WasCommitted, i))
             MiDecommitUserPage(AddressSpace, (PVOID)Undo);
     }
+    MiReturnCommitment(Charge);
     return Status;
 }
 
 /* Decommit every committed page of [Start, End] and take them off the
- * commit charge of Vad and AddressSpace. Frames and emptied page tables go
+ * commit charge of Vad, AddressSpace and the system. Frames and emptied page tables go
  * back to the free list (MiDecommitUserPage). */
 static void MiDecommitPages(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad, ULONG_PTR Start,
                             ULONG_PTR End)
@@ -324,6 +341,7 @@ static void MiDecommitPages(PMMADDRESS_SPACE AddressSpace, PMMVAD Vad, ULONG_PTR
     ASSERT(Vad->CommittedPages >= Count && AddressSpace->CommittedPages >= Count);
     Vad->CommittedPages -= Count;
     AddressSpace->CommittedPages -= Count;
+    MiReturnCommitment(Count);
 }
 
 /* Give every committed page of [Start, End] the protection MmProtection
@@ -476,6 +494,8 @@ free_bitmap:
  *   STATUS_CONFLICTING_ADDRESSES  reserve over an existing VAD, or commit
  *                                 outside one reservation;
  *   STATUS_NO_MEMORY              no free range that large (NULL base);
+ *   STATUS_COMMITMENT_LIMIT       committing would pass the commit limit
+ *                                 (mm/pfn.c);
  *   STATUS_INSUFFICIENT_RESOURCES no pool for the VAD or no frame for a
  *                                 page table.
  *
@@ -780,9 +800,11 @@ NTSTATUS MmQueryVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID BaseAddress,
 
 /*
  * MiDeleteAllVads - remove and free every VAD of AddressSpace and drop its
- * commit charge to zero; for MmDeleteProcessAddressSpace, which frees the
- * frames and page tables of the user half itself afterwards (so pages are
- * not decommitted one by one here).
+ * commit charge to zero, returning it to the system's; for
+ * MmDeleteProcessAddressSpace, which has freed the frames and page tables
+ * of the user half itself before (so pages are not decommitted one by one
+ * here; freeing the frames first keeps the unbacked commitment of
+ * mm/pfn.c from looking smaller than it is meanwhile).
  *
  * IRQL < DISPATCH_LEVEL, no lock: AddressSpace must be current, about to
  * be deleted, and out of every other thread's reach.
@@ -799,6 +821,7 @@ void MiDeleteAllVads(PMMADDRESS_SPACE AddressSpace)
         if (!(Vad->Flags & MM_VAD_SHARED_USER_DATA)) {
             ASSERT(AddressSpace->CommittedPages >= Vad->CommittedPages);
             AddressSpace->CommittedPages -= Vad->CommittedPages;
+            MiReturnCommitment(Vad->CommittedPages);
         }
         MiDeleteVad(AddressSpace, Vad);
     }

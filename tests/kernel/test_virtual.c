@@ -914,10 +914,12 @@ KT_VM_TEST(many_vads_keep_the_tree_valid)
 }
 
 /*
- * Out of frames half-way through a commit: the call fails with
- * STATUS_INSUFFICIENT_RESOURCES and leaves everything as it was - the pages
- * it had committed are decommitted again, pages committed before keep their
- * protection, no VAD is left behind, no charge, no frame.
+ * Out of memory: with every frame that is not promised to a committed page
+ * taken, a commit fails with STATUS_COMMITMENT_LIMIT (a new reservation may
+ * fail earlier, for pool) and leaves everything as it was - pages
+ * committed before keep their protection, no VAD is left behind, no
+ * charge, no frame - while a page committed before still gets its frame
+ * when touched: the commit charge promised it one (mm/pfn.c).
  */
 
 /*
@@ -986,24 +988,37 @@ KT_VM_TEST(out_of_memory_rolls_back)
     PFN_NUMBER Tables = Space->PageTablePages;
     PFN_NUMBER Available = MmAvailablePages();
 
+    MM_MEMORY_COUNTERS Counters;
+    MmQueryMemoryCounters(&Counters);
+    PFN_NUMBER Unbacked = Counters.CommittedPages - Counters.PagesByUsage[MiUsageUser];
+
+    /* A driver takes every frame it can: all but the ones promised to
+     * committed pages that have none yet (page 2 among them). */
     PFN_NUMBER Frames = KtTakeAllFrames();
     PFN_NUMBER Left = MmAvailablePages();
-    /* Pages 0..512: all of the first page table (1, 3..511 commit), then
-     * page 512 needs a new page table and there is no frame for it. */
+    /* Pages 0..512 (1, 3..512 new): no RAM left to promise them. */
     NTSTATUS CommitStatus =
         KtTryAllocate(Space, Base, 513 * KT_PAGE, MEM_COMMIT, PAGE_READONLY);
-    /* A new reservation far away needs new tables at every level. */
+    /* A new reservation: no pool for the VAD, or no commit for its pages. */
     NTSTATUS ReserveStatus = KtTryAllocate(Space, 0x500000000000ULL, KT_64K,
                                            MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     NTSTATUS AnywhereStatus =
         KtTryAllocate(Space, 0, KT_PAGE, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN, PAGE_READWRITE);
+    /* The promise holds: the committed page 2 still gets its frame. */
+    NTSTATUS TouchStatus = KtWrite(Base + 2 * KT_PAGE, 0x0D2);
+    PFN_NUMBER LeftAfterTouch = MmAvailablePages();
     KtGiveBackFrames(Frames);
 
-    KT_ASSERT_EQ(Left, 0);
-    KT_ASSERT_EQ(CommitStatus, STATUS_INSUFFICIENT_RESOURCES);
-    KT_ASSERT_EQ(ReserveStatus, STATUS_INSUFFICIENT_RESOURCES);
-    KT_ASSERT_EQ(AnywhereStatus, STATUS_INSUFFICIENT_RESOURCES);
-    KT_ASSERT_EQ(MmAvailablePages(), Available);
+    KT_ASSERT(Unbacked >= 1);
+    KT_ASSERT_EQ(Left, Unbacked);
+    KT_ASSERT_EQ(CommitStatus, STATUS_COMMITMENT_LIMIT);
+    KT_ASSERT(ReserveStatus == STATUS_INSUFFICIENT_RESOURCES ||
+              ReserveStatus == STATUS_COMMITMENT_LIMIT);
+    KT_ASSERT(AnywhereStatus == STATUS_INSUFFICIENT_RESOURCES ||
+              AnywhereStatus == STATUS_COMMITMENT_LIMIT);
+    KT_ASSERT_EQ(TouchStatus, STATUS_SUCCESS);
+    KT_ASSERT_EQ(LeftAfterTouch, Left - 1);
+    KT_ASSERT_EQ(MmAvailablePages(), Available - 1); /* page 2's frame */
     KT_ASSERT_EQ(KtVadCount(Space), Vads);
     KT_ASSERT_EQ(Space->CommittedPages, Committed);
     KT_ASSERT_EQ(Vad->CommittedPages, 2);

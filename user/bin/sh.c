@@ -243,6 +243,8 @@ static void ShMem(int Argc, char **Argv)
     printf("physical memory: %llu pages (%llu KiB)\n", Info.TotalPages, Info.TotalPages * 4);
     printf("  available      %8llu pages (free + zeroed)\n", Info.AvailablePages);
     printf("  zeroed         %8llu pages\n", Info.ZeroedPages);
+    printf("commit charge: %llu pages, limit %llu pages\n", Info.CommittedPages,
+           Info.CommitLimit);
     printf("pages by usage:\n");
     for (size_t I = 0; I < ARRAYSIZE(Usage) && I < ARRAYSIZE(Info.PagesByUsage); I++)
         printf("  %-16s %8llu\n", Usage[I], Info.PagesByUsage[I]);

@@ -375,6 +375,78 @@ static void PartialReleaseSplitsTheReservation(void)
     UT_EXPECT_SUCCESS(Release(Base));
 }
 
+static void QueryMemory(SYSTEM_MEMORY_INFORMATION *Info)
+{
+    memset(Info, 0, sizeof(*Info));
+    UT_EXPECT_SUCCESS(
+        NtQuerySystemInformation(SystemMemoryInformation, Info, sizeof(*Info), NULL));
+}
+
+/*
+ * The commit limit, as NT keeps it: committing more than RAM can back is
+ * refused at once with STATUS_COMMITMENT_LIMIT (2 GiB on a smaller
+ * machine), and every page committed within the limit can be written -
+ * here nearly all that is left, touched page by page.
+ */
+static void CommitLimitIsEnforced(void)
+{
+    SYSTEM_MEMORY_INFORMATION Mem;
+    PVOID Base = NULL, Big = NULL;
+    SIZE_T Size;
+
+    QueryMemory(&Mem);
+    UT_ASSERT(Mem.CommittedPages > 0 && Mem.CommitLimit > Mem.CommittedPages);
+    UT_EXPECT(Mem.CommitLimit < Mem.TotalPages);
+    if (Mem.TotalPages < (2ULL << 30) / PAGE_SIZE)
+        UT_EXPECT_STATUS(Allocate(&Big, 2ULL << 30, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
+                         STATUS_COMMITMENT_LIMIT);
+    UT_EXPECT(Big == NULL);
+
+    /* Reserving costs no commit; committing the whole reservation would. */
+    ULONG64 Headroom = Mem.CommitLimit - Mem.CommittedPages;
+    Size = (Headroom + 64) * PAGE_SIZE;
+    UT_EXPECT_SUCCESS(
+        NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, MEM_RESERVE, PAGE_READWRITE));
+    UT_EXPECT_STATUS(Allocate(&Base, Size, MEM_COMMIT, PAGE_READWRITE), STATUS_COMMITMENT_LIMIT);
+    QueryMemory(&Mem);
+    UT_EXPECT(Mem.CommitLimit - Mem.CommittedPages + 64 >= Headroom); /* nothing charged */
+
+    /* All but a margin (for the kernel's own page tables and pool, and the
+     * other processes) commits, is charged, and can be written in full. */
+    SIZE_T Pages = Headroom > 512 ? Headroom - 512 : Headroom / 2;
+    UT_EXPECT_SUCCESS(Allocate(&Base, Pages * PAGE_SIZE, MEM_COMMIT, PAGE_READWRITE));
+    QueryMemory(&Mem);
+    UT_EXPECT(Mem.CommittedPages >= Pages);
+    UT_EXPECT_STATUS(Allocate(&Base, Size, MEM_COMMIT, PAGE_READWRITE), STATUS_COMMITMENT_LIMIT);
+    for (SIZE_T I = 0; I < Pages; I++)
+        ((volatile ULONG64 *)Base)[I * (PAGE_SIZE / sizeof(ULONG64))] = I;
+    UT_EXPECT(((volatile ULONG64 *)Base)[(Pages - 1) * (PAGE_SIZE / sizeof(ULONG64))] ==
+              Pages - 1);
+
+    /* Decommit and release give the charge back. */
+    ULONG64 Charged = Mem.CommittedPages;
+    PVOID Half = Base;
+    SIZE_T HalfSize = (Pages / 2) * PAGE_SIZE;
+    UT_EXPECT_SUCCESS(NtFreeVirtualMemory(NtCurrentProcess(), &Half, &HalfSize, MEM_DECOMMIT));
+    QueryMemory(&Mem);
+    UT_EXPECT_EQ(Mem.CommittedPages, Charged - Pages / 2);
+    UT_EXPECT_SUCCESS(Release(Base));
+    QueryMemory(&Mem);
+    UT_EXPECT_EQ(Mem.CommittedPages, Charged - Pages);
+}
+
+/* A child's commit charge goes back when it exits. */
+static void CommitChargeReturnsAtExit(void)
+{
+    SYSTEM_MEMORY_INFORMATION Before, After;
+
+    QueryMemory(&Before);
+    UT_EXPECT_STATUS(UtRunChild(0, "private 0x%llx", TEST_VA), 0);
+    PgSleep(50); /* the reaper frees the child's address space */
+    QueryMemory(&After);
+    UT_EXPECT_EQ(After.CommittedPages, Before.CommittedPages);
+}
+
 const UT_TEST UtVmTests[] = {
     {"vm.allocate_write_query_free", AllocateWriteQueryFree},
     {"vm.allocate_at_given_base", AllocateAtGivenBase},
@@ -390,5 +462,7 @@ const UT_TEST UtVmTests[] = {
     {"vm.protect_failure_sets_old_protect", ProtectFailureSetsOldProtect},
     {"vm.guard_page_in_a_service_buffer", GuardPageInAServiceBuffer},
     {"vm.partial_release_splits_the_reservation", PartialReleaseSplitsTheReservation},
+    {"vm.commit_limit_is_enforced", CommitLimitIsEnforced},
+    {"vm.commit_charge_returns_at_exit", CommitChargeReturnsAtExit},
     {NULL, NULL},
 };
