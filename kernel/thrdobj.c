@@ -11,7 +11,8 @@
  *   KiThreadStartup       first run: PASSIVE_LEVEL, then SystemRoutine(StartContext)
  *   KeEnterUserMode       a user thread's first entry into ring 3
  *   KeAlertThreadForTermination   end a wait it makes for user mode
- *   KeTerminateThread     the thread object is signalled (and the process's
+ *   KeTerminateThread     its mutants abandoned and APCs run down
+ *                         (KeRundownThread), the thread object is signalled (and the process's
  *                         when it was the last), the thread switches away for
  *                         good, and the scheduler hands it to Ps's reaper
  *
@@ -109,6 +110,8 @@ void KeTerminateThread(void)
     PKPROCESS Process = Thread->Process;
 
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    /* Mutants it owns are abandoned, APCs still queued run down. */
+    KeRundownThread();
     KiAcquireDispatcherLock(); /* never released: the next thread runs at DISPATCH_LEVEL */
     RemoveEntryList(&Thread->ThreadListEntry);
     Thread->Header.SignalState = 1;
