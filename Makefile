@@ -47,7 +47,7 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c tests/kernel/test_probe.c \
 	tests/kernel/test_dpc_timer.c tests/kernel/test_sched.c tests/kernel/test_event.c tests/kernel/test_ob.c \
 	tests/kernel/test_ntservices.c tests/kernel/test_mmquery.c tests/kernel/test_ktest.c \
-	tests/kernel/kbench.c
+	tests/kernel/test_apc.c tests/kernel/test_mutant.c tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).
 KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \
 	tests/kernel/test_zeroing.c
