@@ -154,6 +154,30 @@ static void KiSignalApc(PKAPC Apc, PKTHREAD Thread, KPRIORITY Increment)
     }
 }
 
+/*
+ * The common case, a special APC that a thread at PASSIVE_LEVEL queues to
+ * itself with no kernel APC queued ahead of it and no guarded region: the
+ * APC interrupt would take it the moment the lock drops. Run it so here,
+ * without linking and unlinking it: down to APC_LEVEL (pending DPCs run
+ * first, as they would), the kernel routine, down to PASSIVE_LEVEL.
+ * Returns FALSE, having done nothing, in every other case. Entered with
+ * the dispatcher lock held (from PASSIVE_LEVEL); returns TRUE with it
+ * released.
+ */
+static inline BOOLEAN KiRunSpecialApcAtOnce(PKAPC Apc, PKTHREAD Thread)
+{
+    if (Apc->NormalRoutine != NULL || Thread != KiCurrentThread() ||
+        Apc->ApcStateIndex != Thread->ApcStateIndex || Thread->SpecialApcDisable != 0 ||
+        !IsListEmpty(&Thread->ApcState.ApcListHead[KernelMode]))
+        return FALSE;
+    PKNORMAL_ROUTINE Normal = NULL;
+    PVOID Context = NULL, Argument1 = Apc->SystemArgument1, Argument2 = Apc->SystemArgument2;
+    KiReleaseDispatcherLock(APC_LEVEL);
+    Apc->KernelRoutine(Apc, &Normal, &Context, &Argument1, &Argument2);
+    KeLowerIrql(PASSIVE_LEVEL);
+    return TRUE;
+}
+
 /* KeInsertQueueApc: see kernel/ke.h. */
 BOOLEAN KeInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemArgument2,
                          KPRIORITY Increment)
@@ -171,12 +195,22 @@ BOOLEAN KeInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemArgument
         Apc->ApcStateIndex = Thread->ApcStateIndex;
     Apc->SystemArgument1 = SystemArgument1;
     Apc->SystemArgument2 = SystemArgument2;
+    if (OldIrql == PASSIVE_LEVEL && KiRunSpecialApcAtOnce(Apc, Thread))
+        return TRUE;
     KiLinkApc(Apc, Thread->ApcStatePointer[Apc->ApcStateIndex]);
     /* An APC for the other environment waits until the thread attaches
      * or detaches to it (KeUnstackDetachProcess). */
     if (Apc->ApcStateIndex == Thread->ApcStateIndex)
         KiSignalApc(Apc, Thread, Increment);
-    /* For the current thread at PASSIVE_LEVEL a kernel APC runs here. */
+    if (OldIrql == PASSIVE_LEVEL && KiPcr.ApcInterruptRequested) {
+        /* A kernel APC for the current thread at PASSIVE_LEVEL runs before
+         * this returns: the APC software interrupt, taken directly - down
+         * to APC_LEVEL (pending DPCs run first), deliver, down to
+         * PASSIVE_LEVEL. */
+        KiPcr.ApcInterruptRequested = FALSE;
+        KiReleaseDispatcherLock(APC_LEVEL);
+        KiDeliverApc();
+    }
     KiReleaseDispatcherLock(OldIrql);
     return TRUE;
 }
@@ -241,6 +275,13 @@ void KiDeliverApc(void)
     if (Thread == NULL || Thread == KiPcr.IdleThread)
         return;
     for (;;) {
+        /* Empty: done, without the lock. An APC queued right after this
+         * look requests the APC interrupt again (it is for the current
+         * thread), which runs as soon as this returns. */
+        if (IsListEmpty(&Thread->ApcState.ApcListHead[KernelMode])) {
+            Thread->ApcState.KernelApcPending = FALSE;
+            return;
+        }
         KIRQL OldIrql = KiAcquireDispatcherLock();
         BOOLEAN Found = KiDequeueKernelApc(Thread, &Apc, &Kernel, &Normal, Arguments);
         KiReleaseDispatcherLock(OldIrql);
@@ -333,6 +374,15 @@ BOOLEAN KeTestAlertThread(KPROCESSOR_MODE AlertMode)
         Thread->ApcState.UserApcPending = TRUE;
     KiReleaseDispatcherLock(OldIrql);
     return Alerted;
+}
+
+/* KeForceUserApcPending: see kernel/ke.h. */
+void KeForceUserApcPending(void)
+{
+    ASSERT(KeGetCurrentIrql() <= APC_LEVEL);
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    KiCurrentThread()->ApcState.UserApcPending = TRUE;
+    KiReleaseDispatcherLock(OldIrql);
 }
 
 /* KeAlertThread: see kernel/ke.h. A wait is alertable by AlertMode when

@@ -93,13 +93,3 @@ void KiLowerIrqlSlow(KIRQL NewIrql)
     KiDeliverSoftwareInterrupts(NewIrql);
     __writeeflags(Flags);
 }
-
-KIRQL KiAcquireDispatcherLock(void)
-{
-    return KeRaiseIrqlToDpcLevel();
-}
-
-void KiReleaseDispatcherLock(KIRQL OldIrql)
-{
-    KeLowerIrql(OldIrql);
-}

@@ -500,6 +500,7 @@ typedef struct _KTHREAD {
     KAPC_STATE SavedApcState;   /* the original environment's while attached. Dispatcher */
     PKAPC_STATE ApcStatePointer[2]; /* [Original], [Attached] environment. Dispatcher */
     LIST_ENTRY MutantListHead;  /* KMUTANTs it owns. Dispatcher */
+    KAPC TerminateApc;          /* the exit APC (KeAlertThreadForTermination). Dispatcher */
     UCHAR FxSaveArea[512] __attribute__((aligned(16))); /* FXSAVE image (x87/SSE). Switch */
 } KTHREAD, *PKTHREAD, *PRKTHREAD;
 
@@ -538,13 +539,14 @@ __attribute__((noreturn)) void KeEnterUserMode(ULONG_PTR Entry, ULONG_PTR Parame
                                                ULONG_PTR StackPointer);
 
 /*
- * Thread has been told to end (the caller, Ps, has marked it): if it waits
- * in a system service on behalf of user mode (WaitMode UserMode), that wait
- * ends now with STATUS_THREAD_IS_TERMINATING and TRUE is returned; a thread
- * running, ready, or waiting for the kernel's own purposes is left alone
- * (FALSE) and ends at its next return toward user mode. NOTE: the APC
- * issue replaces this with NT's way, a kernel APC queued to the thread.
- * IRQL <= DISPATCH_LEVEL; takes the dispatcher lock.
+ * Thread has been told to end (the caller, Ps, has marked it): queue it
+ * the exit APC, NT's way (kernel/thrdobj.c). The APC runs in Thread
+ * itself, outside any critical region: inside its wait if it waits (the
+ * wait then ends with STATUS_USER_APC if it is a user-mode one, so the
+ * system service unwinds), or as soon as it next runs. Thread leaves at
+ * its next return toward user mode (KiCheckUserReturn). Returns TRUE when
+ * the APC was queued, FALSE when it is queued already or Thread ends
+ * anyway. IRQL <= DISPATCH_LEVEL; takes the dispatcher lock.
  */
 BOOLEAN KeAlertThreadForTermination(PKTHREAD Thread);
 
@@ -666,6 +668,11 @@ BOOLEAN KeAreAllApcsDisabled(void);  /* in a guarded region or at APC_LEVEL or a
  * on the way back to user mode (NtTestAlert); also clears the thread's
  * user-mode alert. IRQL PASSIVE_LEVEL. */
 BOOLEAN KeTestAlertThread(KPROCESSOR_MODE AlertMode);
+/* The current thread's current or next user-mode wait ends with
+ * STATUS_USER_APC, alertable or not, and the way back to user mode looks
+ * at its user APC queue: how the exit APC (ps/kill.c) makes a system
+ * service unwind, as NT's does. IRQL <= APC_LEVEL. */
+void KeForceUserApcPending(void);
 /* Alert Thread: an alertable wait in AlertMode ends with STATUS_ALERTED,
  * or the next one does. Returns the previous alert state. */
 BOOLEAN KeAlertThread(PKTHREAD Thread, KPROCESSOR_MODE AlertMode);

@@ -201,8 +201,17 @@ static inline PKPCR KeGetPcr(void)
  * DISPATCH_LEVEL never touch dispatcher state (they queue DPCs). So the
  * lock is the IRQL.
  */
-KIRQL KiAcquireDispatcherLock(void);
-void KiReleaseDispatcherLock(KIRQL OldIrql);
+static inline KIRQL KiAcquireDispatcherLock(void)
+{
+    KIRQL OldIrql;
+    KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
+    return OldIrql;
+}
+
+static inline void KiReleaseDispatcherLock(KIRQL OldIrql)
+{
+    KeLowerIrql(OldIrql);
+}
 
 /* kernel/sched.c, with the dispatcher lock held:
  * - KiReadyThread: Thread becomes Ready and joins its priority's queue; if
@@ -278,10 +287,28 @@ void KiInitializeThreadApcs(PKTHREAD Thread);
  * at PASSIVE_LEVEL? Dispatcher lock held. */
 BOOLEAN KiKernelApcDeliverable(PKTHREAD Thread);
 
-/* kernel/mutant.c, dispatcher lock held: Thread takes one unit of Mutant
- * (it becomes the owner on the first); returns TRUE when the mutant had
- * been abandoned (the wait then says STATUS_ABANDONED_WAIT_0 + i). */
-BOOLEAN KiAcquireMutant(PKMUTANT Mutant, PKTHREAD Thread);
+/*
+ * KiAcquireMutant - a wait of Thread took Mutant (kernel/mutant.c): it was
+ * free, or Thread owns it already. The first acquisition makes Thread the
+ * owner, puts the mutant on its list and, for a kernel mutex, enters its
+ * critical region. Returns TRUE when the mutant had been abandoned (the
+ * flag is cleared: only one wait hears of it; the wait then says
+ * STATUS_ABANDONED_WAIT_0 + i). Dispatcher lock held. Inline: it is on the
+ * path of every mutex acquisition.
+ */
+static inline BOOLEAN KiAcquireMutant(PKMUTANT Mutant, PKTHREAD Thread)
+{
+    BOOLEAN Abandoned = FALSE;
+
+    if (--Mutant->Header.SignalState == 0) {
+        Mutant->OwnerThread = Thread;
+        Abandoned = Mutant->Abandoned;
+        Mutant->Abandoned = FALSE;
+        Thread->KernelApcDisable -= Mutant->ApcDisable;
+        InsertHeadList(&Thread->MutantListHead, &Mutant->MutantListEntry);
+    }
+    return Abandoned;
+}
 
 /* kernel/sched.c */
 void KiDispatchPreempt(void);

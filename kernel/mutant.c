@@ -69,28 +69,6 @@ void KeInitializeMutex(PRKMUTEX Mutex, ULONG Level)
     Mutex->ApcDisable = 1;
 }
 
-/*
- * KiAcquireMutant - a wait of Thread took Mutant (it was free, or Thread
- * owns it already). The first acquisition makes Thread the owner, puts
- * the mutant on its list and, for a kernel mutex, enters its critical
- * region. Returns TRUE when the mutant had been abandoned (the flag is
- * cleared: only one wait hears of it). Dispatcher lock held.
- */
-BOOLEAN KiAcquireMutant(PKMUTANT Mutant, PKTHREAD Thread)
-{
-    BOOLEAN Abandoned = FALSE;
-
-    ASSERT(Mutant->Header.SignalState > 0 || Mutant->OwnerThread == Thread);
-    if (--Mutant->Header.SignalState == 0) {
-        Mutant->OwnerThread = Thread;
-        Abandoned = Mutant->Abandoned;
-        Mutant->Abandoned = FALSE;
-        Thread->KernelApcDisable -= Mutant->ApcDisable;
-        InsertHeadList(&Thread->MutantListHead, &Mutant->MutantListEntry);
-    }
-    return Abandoned;
-}
-
 /* Deliver what a kernel mutex's critical region held (its release ended
  * the region): at PASSIVE_LEVEL now, else when the IRQL drops. */
 static void KiLeaveMutexRegion(PKTHREAD Thread)
@@ -143,15 +121,30 @@ NTSTATUS KeReleaseMutant(PRKMUTANT Mutant, KPRIORITY Increment, BOOLEAN Abandon,
     return STATUS_SUCCESS;
 }
 
-/* KeReleaseMutex: see kernel/ke.h. */
+/* KeReleaseMutex: see kernel/ke.h. KeReleaseMutant without the abandon
+ * case, written out: it is the other half of every mutex acquisition. */
 LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
 {
-    LONG Previous;
+    PKTHREAD Thread = KiCurrentThread();
 
     UNREFERENCED_PARAMETER(Wait);
-    if (KeReleaseMutant(Mutex, MUTANT_INCREMENT, FALSE, &Previous) != STATUS_SUCCESS)
-        KeBugCheckEx(THREAD_NOT_MUTEX_OWNER, (ULONG_PTR)KiCurrentThread(), (ULONG_PTR)Mutex,
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    ASSERT(Mutex != NULL && Mutex->Header.Type == MutantObject);
+
+    KIRQL OldIrql = KiAcquireDispatcherLock();
+    LONG Previous = Mutex->Header.SignalState;
+    if (Mutex->OwnerThread != Thread)
+        KeBugCheckEx(THREAD_NOT_MUTEX_OWNER, (ULONG_PTR)Thread, (ULONG_PTR)Mutex,
                      (ULONG_PTR)Mutex->OwnerThread, 0);
+    if (++Mutex->Header.SignalState == 1) {
+        RemoveEntryList(&Mutex->MutantListEntry);
+        Mutex->OwnerThread = NULL;
+        if (!IsListEmpty(&Mutex->Header.WaitListHead))
+            KiWaitTest(&Mutex->Header, MUTANT_INCREMENT);
+        if (Mutex->ApcDisable != 0)
+            KiLeaveMutexRegion(Thread);
+    }
+    KiReleaseDispatcherLock(OldIrql);
     return Previous;
 }
 

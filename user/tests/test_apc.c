@@ -149,6 +149,38 @@ static void QueuedApcFreedWhenThreadEnds(void)
     UT_EXPECT(UtBackToBaseline(Before));
 }
 
+static HANDLE WaitedSemaphore;
+
+static NTSTATUS WaitOnSemaphore(PVOID Parameter)
+{
+    (void)Parameter;
+    WorkerStatus = NtWaitForSingleObject(WaitedSemaphore, FALSE, NULL);
+    return STATUS_UNSUCCESSFUL;                 /* not reached: terminated in the wait */
+}
+
+/* NtTerminateThread reaches a thread blocked in a non-alertable wait
+ * through the exit APC; the service unwinds (dropping its reference to the
+ * semaphore) before the thread ends, so closing the handle frees it. */
+static void TerminatedInAWaitUnwinds(void)
+{
+    UT_BASELINE Before = UtDispatcherBaseline();
+    HANDLE Thread;
+    LARGE_INTEGER Poll = {.QuadPart = 0};
+
+    WorkerStatus = STATUS_PENDING;
+    UT_ASSERT_SUCCESS(NtCreateSemaphore(&WaitedSemaphore, SEMAPHORE_ALL_ACCESS, NULL, 0, 1));
+    UT_EXPECT_SUCCESS(PgCreateThread(WaitOnSemaphore, NULL, &Thread));
+    PgSleep(20);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Thread, FALSE, &Poll), STATUS_TIMEOUT);
+    UT_EXPECT_SUCCESS(NtTerminateThread(Thread, 0x4321));
+    UT_EXPECT_SUCCESS(NtWaitForSingleObject(Thread, FALSE, NULL));
+    /* It never got back to user mode: the wait's status was not stored. */
+    UT_EXPECT_STATUS(WorkerStatus, STATUS_PENDING);
+    NtClose(Thread);
+    NtClose(WaitedSemaphore);
+    UT_EXPECT(UtBackToBaseline(Before));
+}
+
 static void ApcBadArguments(void)
 {
     CONTEXT Context;
@@ -177,6 +209,7 @@ const UT_TEST UtApcTests[] = {
     {"apc.apc_wakes_alertable_wait_of_another_thread", ApcWakesAlertableWaitOfAnotherThread},
     {"apc.alert_ends_alertable_wait", AlertEndsAlertableWait},
     {"apc.queued_apc_freed_when_thread_ends", QueuedApcFreedWhenThreadEnds},
+    {"apc.terminated_in_a_wait_unwinds", TerminatedInAWaitUnwinds},
     {"apc.bad_arguments", ApcBadArguments},
     {NULL, NULL},
 };
