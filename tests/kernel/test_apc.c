@@ -108,6 +108,7 @@ static void KtSleepMs(ULONG Ms)
 
 KTEST(apc, special_apc_runs_when_irql_drops_below_apc_level)
 {
+    KT_BASELINE Before = KtBaseline();
     KIRQL OldIrql;
 
     KtRecord = (KT_APC_RECORD){0};
@@ -128,6 +129,7 @@ KTEST(apc, special_apc_runs_when_irql_drops_below_apc_level)
     /* At PASSIVE_LEVEL it runs before KeInsertQueueApc returns. */
     KT_ASSERT(KeInsertQueueApc(&KtApc, NULL, NULL, 0));
     KT_ASSERT_EQ(KtRecord.KernelRuns, 2);
+    KT_ASSERT_BASELINE(Before);
 }
 
 KTEST(apc, critical_region_holds_normal_apcs_not_special_ones)
@@ -160,6 +162,7 @@ KTEST(apc, critical_region_holds_normal_apcs_not_special_ones)
 
 KTEST(apc, guarded_region_holds_special_apcs)
 {
+    KT_BASELINE Before = KtBaseline();
     KtRecord = (KT_APC_RECORD){0};
     KeInitializeApc(&KtApc, KeGetCurrentThread(), OriginalApcEnvironment, KtKernelRoutine,
                     NULL, NULL, KernelMode, NULL);
@@ -171,10 +174,12 @@ KTEST(apc, guarded_region_holds_special_apcs)
     KT_ASSERT_EQ(Held, 0);
     KT_ASSERT_EQ(KtRecord.KernelRuns, 1);
     KT_ASSERT(!KeAreAllApcsDisabled());
+    KT_ASSERT_BASELINE(Before);
 }
 
 KTEST(apc, fast_mutex_holds_apc_level_until_release)
 {
+    KT_BASELINE Before = KtBaseline();
     static FAST_MUTEX Mutex;
 
     KtRecord = (KT_APC_RECORD){0};
@@ -189,10 +194,12 @@ KTEST(apc, fast_mutex_holds_apc_level_until_release)
     KT_ASSERT_EQ(Irql, APC_LEVEL);
     KT_ASSERT_EQ(Held, 0);
     KT_ASSERT_EQ(KtRecord.KernelRuns, 1);
+    KT_ASSERT_BASELINE(Before);
 }
 
 KTEST(apc, remove_queue_apc_takes_it_back)
 {
+    KT_BASELINE Before = KtBaseline();
     KIRQL OldIrql;
 
     KtRecord = (KT_APC_RECORD){0};
@@ -205,6 +212,7 @@ KTEST(apc, remove_queue_apc_takes_it_back)
     KT_ASSERT(Removed);
     KT_ASSERT(!KeRemoveQueueApc(&KtApc));
     KT_ASSERT_EQ(KtRecord.KernelRuns, 0);
+    KT_ASSERT_BASELINE(Before);
 }
 
 /* ------------------------------------------------------------------------
@@ -309,6 +317,7 @@ KTEST(apc, special_apc_runs_inside_nonalertable_wait_and_the_wait_goes_on)
 
 KTEST(apc, kernel_apc_keeps_the_remaining_timeout)
 {
+    KT_BASELINE Before = KtBaseline();
     KtRecord = (KT_APC_RECORD){0};
     KeInitializeEvent(&KtApcEvent, NotificationEvent, FALSE);
     NTSTATUS Started = KtStartApcWaiter(KernelMode, FALSE, 60);
@@ -330,6 +339,7 @@ KTEST(apc, kernel_apc_keeps_the_remaining_timeout)
     ULONG64 Elapsed = KtWaiter.EndTick - KtWaiter.StartTick;
     KT_ASSERT(Elapsed >= 59);
     KT_ASSERT(Elapsed < 80);
+    KT_ASSERT_BASELINE(Before);
 }
 
 KTEST(apc, user_apc_not_delivered_to_nonalertable_wait)
@@ -362,6 +372,7 @@ KTEST(apc, user_apc_not_delivered_to_nonalertable_wait)
 
 KTEST(apc, user_apc_ends_alertable_user_mode_wait)
 {
+    KT_BASELINE Before = KtBaseline();
     KtRecord = (KT_APC_RECORD){0};
     KeInitializeEvent(&KtApcEvent, NotificationEvent, FALSE);
     NTSTATUS Started = KtStartApcWaiter(UserMode, TRUE, 0);
@@ -379,10 +390,12 @@ KTEST(apc, user_apc_ends_alertable_user_mode_wait)
     KT_ASSERT_EQ(Done, 1);
     KT_ASSERT_EQ(KtWaiter.Status, STATUS_USER_APC);
     KT_ASSERT_EQ(KtRecord.Rundowns, 1);
+    KT_ASSERT_BASELINE(Before);
 }
 
 KTEST(apc, alert_ends_alertable_wait_only)
 {
+    KT_BASELINE Before = KtBaseline();
     KeInitializeEvent(&KtApcEvent, NotificationEvent, FALSE);
     NTSTATUS Started = KtStartApcWaiter(KernelMode, FALSE, 0);
     BOOLEAN WasAlerted = TRUE;
@@ -409,6 +422,7 @@ KTEST(apc, alert_ends_alertable_wait_only)
     KT_ASSERT_EQ(Started, STATUS_SUCCESS);
     KT_ASSERT(Joined);
     KT_ASSERT_EQ(KtWaiter.Status, STATUS_ALERTED);
+    KT_ASSERT_BASELINE(Before);
 }
 
 /* ------------------------------------------------------------------------
@@ -417,6 +431,7 @@ KTEST(apc, alert_ends_alertable_wait_only)
 
 KTEST(apc, stack_attach_holds_apcs_of_the_original_process)
 {
+    KT_BASELINE Before = KtBaseline();
     KAPC_STATE ApcState;
     PEPROCESS Other;
     PKTHREAD Self = KeGetCurrentThread();
@@ -448,4 +463,5 @@ KTEST(apc, stack_attach_holds_apcs_of_the_original_process)
     KT_ASSERT_EQ(AfterDetach, 2);
     KT_ASSERT(Back);
     KT_ASSERT_EQ(Self->ApcStateIndex, OriginalApcEnvironment);
+    KT_ASSERT_BASELINE(Before);
 }

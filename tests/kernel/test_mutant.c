@@ -104,6 +104,7 @@ static BOOLEAN KtJoinHelper(KT_HELPER *Helper)
 
 KTEST(mutant, owner_acquires_recursively_and_releases_as_often)
 {
+    KT_BASELINE Before = KtBaseline();
     PKTHREAD Self = KeGetCurrentThread();
     LONG Previous = 99;
 
@@ -124,6 +125,7 @@ KTEST(mutant, owner_acquires_recursively_and_releases_as_often)
     /* Free now: a further release is by a non-owner. */
     KT_ASSERT_EQ(KeReleaseMutant(&KtMutant, 0, FALSE, NULL), STATUS_MUTANT_NOT_OWNED);
     KT_ASSERT_EQ(KeReadStateMutex(&KtMutant), 1);
+    KT_ASSERT_BASELINE(Before);
 }
 
 static KEVENT KtHelperGo;
@@ -195,6 +197,7 @@ KTEST(mutant, abandoned_when_owner_exits_next_waiter_told)
 
 KTEST(mutant, waiter_blocked_on_abandoned_mutant_gets_abandoned_status)
 {
+    KT_BASELINE Before = KtBaseline();
     KT_HELPER Helper = {0};
     LARGE_INTEGER Timeout = {.QuadPart = KT_MS(2000)};
 
@@ -211,10 +214,12 @@ KTEST(mutant, waiter_blocked_on_abandoned_mutant_gets_abandoned_status)
     KT_ASSERT_EQ(Started, STATUS_SUCCESS);
     KT_ASSERT(Joined);
     KT_ASSERT_EQ(Status, STATUS_ABANDONED_WAIT_0);
+    KT_ASSERT_BASELINE(Before);
 }
 
 KTEST(mutant, kernel_mutex_owner_is_in_a_critical_region)
 {
+    KT_BASELINE Before = KtBaseline();
     KeInitializeMutex(&KtMutex, 0);
     KT_ASSERT(!KeAreApcsDisabled());
     KT_ASSERT_EQ(KeWaitForSingleObject(&KtMutex, Executive, KernelMode, FALSE, NULL),
@@ -223,6 +228,7 @@ KTEST(mutant, kernel_mutex_owner_is_in_a_critical_region)
     (void)KeReleaseMutex(&KtMutex, FALSE);
     KT_ASSERT(Disabled);
     KT_ASSERT(!KeAreApcsDisabled());
+    KT_ASSERT_BASELINE(Before);
 }
 
 KTEST_BUGCHECK(mutant, release_mutex_by_non_owner_bugchecks, THREAD_NOT_MUTEX_OWNER)
@@ -237,6 +243,7 @@ KTEST_BUGCHECK(mutant, release_mutex_by_non_owner_bugchecks, THREAD_NOT_MUTEX_OW
 
 KTEST(semaphore, limit_is_never_passed)
 {
+    KT_BASELINE Before = KtBaseline();
     LARGE_INTEGER Zero = {.QuadPart = 0};
     LONG Previous = 99;
 
@@ -255,6 +262,7 @@ KTEST(semaphore, limit_is_never_passed)
     KT_ASSERT_EQ(KeWaitForSingleObject(&KtSemaphore, Executive, KernelMode, FALSE, &Zero),
                  STATUS_TIMEOUT);
     KT_ASSERT_EQ(KeReadStateSemaphore(&KtSemaphore), 0);
+    KT_ASSERT_BASELINE(Before);
 }
 
 KTEST_BUGCHECK(semaphore, release_past_limit_bugchecks, KMODE_EXCEPTION_NOT_HANDLED)
@@ -305,6 +313,7 @@ KTEST(semaphore, release_of_n_wakes_n_waiters)
 
 KTEST(semaphore, wait_all_takes_semaphore_mutant_and_event_together)
 {
+    KT_BASELINE Before = KtBaseline();
     LARGE_INTEGER Zero = {.QuadPart = 0};
     PVOID Objects[3] = {&KtSemaphore, &KtMutant, &KtEvent};
 
@@ -332,6 +341,7 @@ KTEST(semaphore, wait_all_takes_semaphore_mutant_and_event_together)
     (void)KeReleaseMutex(&KtMutant, FALSE);
     (void)KeReleaseMutex(&KtMutant, FALSE);
     KT_ASSERT_EQ(KeReadStateMutex(&KtMutant), 1);
+    KT_ASSERT_BASELINE(Before);
 }
 
 /* ------------------------------------------------------------------------
@@ -380,6 +390,7 @@ KTEST(boost, set_event_boosts_then_decays_one_level_per_quantum)
 
 KTEST(boost, no_increment_no_boost)
 {
+    KT_BASELINE Before = KtBaseline();
     KT_HELPER Helper = {0};
 
     KeInitializeEvent(&KtEvent, SynchronizationEvent, FALSE);
@@ -392,6 +403,7 @@ KTEST(boost, no_increment_no_boost)
     KT_ASSERT_EQ(Started, STATUS_SUCCESS);
     KT_ASSERT(Joined);
     KT_ASSERT_EQ(KtBoostSeen[0], Base);
+    KT_ASSERT_BASELINE(Before);
 }
 
 /*
