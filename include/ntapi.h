@@ -265,8 +265,11 @@ NTSTATUS NtQuerySemaphore(HANDLE SemaphoreHandle, SEMAPHORE_INFORMATION_CLASS In
                           PVOID Information, ULONG Length, PULONG ReturnLength);
 NTSTATUS NtCreateTimer(PHANDLE TimerHandle, ACCESS_MASK DesiredAccess,
                        POBJECT_ATTRIBUTES ObjectAttributes, TIMER_TYPE TimerType);
-/* NT's NtSetTimer less its ResumeTimer argument (six arguments at most);
- * TimerApcRoutine must be NULL for now. Period in milliseconds. */
+/* A timer's APC routine: TimerContext, the interrupt time of the expiry. */
+typedef void (*PTIMER_APC_ROUTINE)(PVOID TimerContext, ULONG TimerLowValue, LONG TimerHighValue);
+/* NT's NtSetTimer less its ResumeTimer argument (six arguments at most).
+ * TimerApcRoutine (a PTIMER_APC_ROUTINE, or NULL) runs as a user APC of the
+ * calling thread at each expiry. Period in milliseconds. */
 NTSTATUS NtSetTimer(HANDLE TimerHandle, PLARGE_INTEGER DueTime, PVOID TimerApcRoutine,
                     PVOID TimerContext, LONG Period, PBOOLEAN PreviousState);
 NTSTATUS NtCancelTimer(HANDLE TimerHandle, PBOOLEAN CurrentState);

@@ -39,6 +39,7 @@ static inline PKTHREAD KiCurrentThread(void)
  * initial owner must be a thread. */
 void KeInitializeMutant(PRKMUTANT Mutant, BOOLEAN InitialOwner)
 {
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     ASSERT(Mutant != NULL);
 
     Mutant->Header.Type = MutantObject;

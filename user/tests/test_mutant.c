@@ -156,7 +156,7 @@ static void TimerSetWaitCancelQuery(void)
     UT_EXPECT_SUCCESS(NtCancelTimer(T, &State));
     UT_EXPECT(State == FALSE);
     UT_EXPECT_STATUS(NtWaitForSingleObject(T, FALSE, &Zero), STATUS_TIMEOUT);
-    UT_EXPECT_STATUS(NtSetTimer(T, &Due, (PVOID)1, NULL, 0, NULL), STATUS_NOT_SUPPORTED);
+    UT_EXPECT_STATUS(NtSetTimer(T, &Due, UT_KERNEL_VA, NULL, 0, NULL), STATUS_INVALID_PARAMETER);
     UT_EXPECT_STATUS(NtSetTimer(T, &Due, NULL, NULL, -1, NULL), STATUS_INVALID_PARAMETER);
     NtClose(T);
 
@@ -167,6 +167,63 @@ static void TimerSetWaitCancelQuery(void)
     for (int I = 0; I < 3; I++)
         UT_EXPECT_SUCCESS(NtWaitForSingleObject(T, FALSE, NULL));
     NtClose(T);   /* still set: deleting it takes it off the timer list */
+    UT_EXPECT(UtBackToBaseline(Before));
+}
+
+static volatile LONG TimerApcRuns;
+static volatile ULONG_PTR TimerApcContext;
+static volatile ULONG64 TimerApcTime;
+
+static void TimerApc(PVOID Context, ULONG Low, LONG High)
+{
+    TimerApcContext = (ULONG_PTR)Context;
+    TimerApcTime = ((ULONG64)(ULONG)High << 32) | Low;
+    __atomic_add_fetch(&TimerApcRuns, 1, __ATOMIC_SEQ_CST);
+}
+
+/* NtSetTimer's APC routine: a user APC to the setting thread at each
+ * expiry, run only at an alertable wait; taken back by NtCancelTimer and
+ * by closing the timer. */
+static void TimerApcRunsAtAlertableWait(void)
+{
+    UT_BASELINE Before = UtDispatcherBaseline();
+    HANDLE T;
+    LARGE_INTEGER Due = {.QuadPart = -100000};     /* 10 ms */
+    LARGE_INTEGER Long = {.QuadPart = -10000000};  /* 1 s */
+    ULONG64 Start = PgInterruptTime100ns();
+
+    TimerApcRuns = 0;
+    UT_ASSERT_SUCCESS(NtCreateTimer(&T, TIMER_ALL_ACCESS, NULL, NotificationTimer));
+    UT_EXPECT_SUCCESS(NtSetTimer(T, &Due, (PVOID)TimerApc, (PVOID)0x77, 0, NULL));
+    UT_EXPECT_STATUS(NtDelayExecution(TRUE, &Long), STATUS_USER_APC);
+    UT_EXPECT(TimerApcRuns == 1 && TimerApcContext == 0x77);
+    UT_EXPECT(TimerApcTime >= Start + 100000);     /* the expiry's interrupt time */
+
+    /* A non-alertable wait on the timer does not run the APC... */
+    UT_EXPECT_SUCCESS(NtSetTimer(T, &Due, (PVOID)TimerApc, (PVOID)0x78, 0, NULL));
+    UT_EXPECT_SUCCESS(NtWaitForSingleObject(T, FALSE, NULL));
+    UT_EXPECT(TimerApcRuns == 1);
+    /* ...NtTestAlert does. */
+    UT_EXPECT_SUCCESS(NtTestAlert());
+    UT_EXPECT(TimerApcRuns == 2 && TimerApcContext == 0x78);
+
+    /* Periodic: each expiry one APC (expiries while one waits are one). */
+    Due.QuadPart = -20000;
+    UT_EXPECT_SUCCESS(NtSetTimer(T, &Due, (PVOID)TimerApc, NULL, 2, NULL));
+    for (int I = 0; I < 3; I++)
+        UT_EXPECT_STATUS(NtDelayExecution(TRUE, &Long), STATUS_USER_APC);
+    UT_EXPECT(TimerApcRuns == 5);
+    UT_EXPECT_SUCCESS(NtCancelTimer(T, NULL));
+    PgSleep(10);
+    UT_EXPECT_SUCCESS(NtTestAlert());               /* cancelled: nothing queued */
+    UT_EXPECT(TimerApcRuns == 5);
+
+    /* Closed with an APC queued: taken back, the KAPC in the timer goes. */
+    UT_EXPECT_SUCCESS(NtSetTimer(T, &Due, (PVOID)TimerApc, NULL, 0, NULL));
+    PgSleep(10);
+    UT_EXPECT_SUCCESS(NtClose(T));
+    UT_EXPECT_SUCCESS(NtTestAlert());
+    UT_EXPECT(TimerApcRuns == 5);
     UT_EXPECT(UtBackToBaseline(Before));
 }
 
@@ -229,6 +286,7 @@ const UT_TEST UtMutantTests[] = {
     {"mutant.release_by_other_thread_refused", MutantReleaseByOtherThreadRefused},
     {"semaphore.limit_and_query", SemaphoreLimitAndQuery},
     {"timer.set_wait_cancel_query", TimerSetWaitCancelQuery},
+    {"timer.apc_runs_at_alertable_wait", TimerApcRunsAtAlertableWait},
     {"dispatcher.every_kind_in_wait_any_and_wait_all", EveryKindInWaitAnyAndWaitAll},
     {"dispatcher.create_refuses_object_attributes_for_now", CreateRefusesObjectAttributesForNow},
     {NULL, NULL},
