@@ -670,7 +670,7 @@ BOOLEAN KeAreAllApcsDisabled(void);  /* in a guarded region or at APC_LEVEL or a
 BOOLEAN KeTestAlertThread(KPROCESSOR_MODE AlertMode);
 /* The current thread's current or next user-mode wait ends with
  * STATUS_USER_APC, alertable or not, and the way back to user mode looks
- * at its user APC queue: how the exit APC (ps/kill.c) makes a system
+ * at its user APC queue: how the exit APC (kernel/thrdobj.c) makes a system
  * service unwind, as NT's does. IRQL <= APC_LEVEL. */
 void KeForceUserApcPending(void);
 /* Alert Thread: an alertable wait in AlertMode ends with STATUS_ALERTED,

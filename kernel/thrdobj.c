@@ -11,10 +11,11 @@
  *   KiThreadStartup       first run: PASSIVE_LEVEL, then SystemRoutine(StartContext)
  *   KeEnterUserMode       a user thread's first entry into ring 3
  *   KeAlertThreadForTermination   queue it the exit APC
- *   KeTerminateThread     its mutants abandoned and APCs run down
- *                         (KeRundownThread), the thread object is signalled (and the process's
- *                         when it was the last), the thread switches away for
- *                         good, and the scheduler hands it to Ps's reaper
+ *   KeTerminateThread     its mutants abandoned and its APCs run down
+ *                         (KeRundownThread), the thread object signalled (and
+ *                         the process's when it was the last), the thread
+ *                         switches away for good, and the scheduler hands it
+ *                         to Ps's reaper
  *
  * Ps keeps everything else (ETHREAD, exit status, its own lists, the
  * reaper); sched.c keeps the ready queues and the switch itself.
