@@ -183,6 +183,7 @@ static void TerminatedInAWaitUnwinds(void)
 
 static void ApcBadArguments(void)
 {
+    UT_BASELINE Before = UtDispatcherBaseline();
     CONTEXT Context;
 
     UT_EXPECT_STATUS(NtQueueApcThread(NtCurrentThread(), (PPS_APC_ROUTINE)UT_KERNEL_VA, NULL, NULL,
@@ -200,6 +201,7 @@ static void ApcBadArguments(void)
     Context.Rsp = 0x10000;
     UT_EXPECT_STATUS(NtContinue(&Context, FALSE), STATUS_INVALID_PARAMETER);
     UT_EXPECT_STATUS(NtRegisterUserApcDispatcher(UT_KERNEL_VA), STATUS_INVALID_PARAMETER);
+    UT_EXPECT(UtBackToBaseline(Before));     /* refused APCs left no KAPC behind */
 }
 
 const UT_TEST UtApcTests[] = {

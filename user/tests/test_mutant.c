@@ -270,6 +270,7 @@ static void EveryKindInWaitAnyAndWaitAll(void)
 
 static void CreateRefusesObjectAttributesForNow(void)
 {
+    UT_BASELINE Before = UtDispatcherBaseline();
     HANDLE H;
     /* NOTE: named objects come with the namespace; until then only NULL. */
     POBJECT_ATTRIBUTES Attributes = (POBJECT_ATTRIBUTES)&H;
@@ -278,6 +279,7 @@ static void CreateRefusesObjectAttributesForNow(void)
               STATUS_INVALID_PARAMETER);
     UT_EXPECT_STATUS(NtCreateTimer(&H, TIMER_ALL_ACCESS, Attributes, NotificationTimer),
               STATUS_INVALID_PARAMETER);
+    UT_EXPECT(UtBackToBaseline(Before));     /* nothing was created */
 }
 
 const UT_TEST UtMutantTests[] = {
