@@ -34,7 +34,10 @@
  * APCs pending, and whoever lowers the IRQL to PASSIVE_LEVEL then runs
  * KiDeliverApc. A thread in a wait entered at PASSIVE_LEVEL is woken with
  * STATUS_KERNEL_APC; the wait code (kernel/wait.c) lets the APC run and
- * waits again for the rest of the timeout.
+ * waits again for the rest of the timeout. A kernel APC that a thread at
+ * PASSIVE_LEVEL queues to itself is delivered before KeInsertQueueApc
+ * returns, the interrupt taken directly; a special one with nothing queued
+ * ahead of it is run without even being linked (KiRunSpecialApcAtOnce).
  *
  * Locking: the queues, the pending flags and the disable counts of other
  * threads change under the dispatcher lock (DISPATCH_LEVEL); a thread's
@@ -42,8 +45,6 @@
  */
 #include "ki.h"
 #include "../mm/mm.h"
-#include "../ps/ps.h"
-#include "../include/ntapi.h"
 
 static inline PKTHREAD KiCurrentThread(void)
 {
