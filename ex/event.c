@@ -32,7 +32,7 @@
  * a service uses them - across a wait too - so closing a handle meanwhile
  * cannot free what a waiter is linked into.
  */
-#include "ex.h"
+#include "exdisp.h"
 #include "../ps/ps.h"
 #include "../mm/mm.h"
 #include "../include/ntapi.h"
@@ -50,13 +50,17 @@ POBJECT_TYPE ExEventObjectType = &ExpEventObjectType;
 
 /*
  * ExpInitializeExecutiveObjects - register the Event type (body: KEVENT,
- * nothing to release on delete). Idempotent, so tests may call it too.
- * PASSIVE_LEVEL, at boot.
+ * nothing to release on delete), then the Mutant, Semaphore and Timer
+ * types (ex/mutant.c, ex/semaphore.c, ex/timer.c). Idempotent, so tests
+ * may call it too. PASSIVE_LEVEL, at boot.
  */
 void ExpInitializeExecutiveObjects(void)
 {
     if (!ExpEventObjectType.Initialized)
         ObInitializeObjectType(&ExpEventObjectType, "Event", NULL);
+    ExpInitializeMutantType();
+    ExpInitializeSemaphoreType();
+    ExpInitializeTimerType();
 }
 
 /* ------------------------------------------------------------------------
@@ -142,14 +146,16 @@ NTSTATUS NtCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, EVENT_TYP
 
 typedef LONG (*EXP_EVENT_OPERATION)(PRKEVENT Event);
 
+/* NtSetEvent and NtPulseEvent boost the threads they wake by
+ * EVENT_INCREMENT, as on NT (kernel/sched.c explains boosts). */
 static LONG ExpSetEvent(PRKEVENT Event)
 {
-    return KeSetEvent(Event, 0, FALSE);
+    return KeSetEvent(Event, EVENT_INCREMENT, FALSE);
 }
 
 static LONG ExpPulseEvent(PRKEVENT Event)
 {
-    return KePulseEvent(Event, 0, FALSE);
+    return KePulseEvent(Event, EVENT_INCREMENT, FALSE);
 }
 
 static LONG ExpClearEvent(PRKEVENT Event)

@@ -1,7 +1,7 @@
 /*
- * ex.h - the executive's object types (Ex): the Event object that
- * NtCreateEvent hands out, and the routine that registers the executive's
- * types with the object manager at boot.
+ * ex.h - the executive's object types (Ex): the Event, Mutant, Semaphore
+ * and Timer objects that NtCreateEvent & co. hand out, and the routine
+ * that registers the executive's types with the object manager at boot.
  *
  * The system services themselves (kernel/ntobject.c, kernel/ntquery.c,
  * mm/ntvm.c) are declared in include/ntapi.h, which user mode shares.
@@ -15,6 +15,12 @@
  * NtCreateEvent; every KEVENT routine works on the body. */
 extern POBJECT_TYPE ExEventObjectType;
 
+/* "Mutant", "Semaphore", "Timer": objects whose bodies are a KMUTANT, a
+ * KSEMAPHORE, a KTIMER (ex/mutant.c, ex/semaphore.c, ex/timer.c). */
+extern POBJECT_TYPE ExMutantObjectType;
+extern POBJECT_TYPE ExSemaphoreObjectType;
+extern POBJECT_TYPE ExTimerObjectType;
+
 /* Event access rights (NT's winnt.h values). */
 #define EVENT_QUERY_STATE  0x0001
 #define EVENT_MODIFY_STATE 0x0002
@@ -23,7 +29,8 @@ extern POBJECT_TYPE ExEventObjectType;
 #endif
 
 /*
- * Register the executive's object types (Event) with the object manager.
+ * Register the executive's object types (Event, Mutant, Semaphore, Timer)
+ * with the object manager.
  * Call once at boot, after the pools exist and before the first system
  * service can run (a second call does nothing). IRQL PASSIVE_LEVEL.
  */

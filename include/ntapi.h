@@ -27,6 +27,80 @@
 #define OBJ_INHERIT             0x2
 #endif
 
+/* NOTE: OBJECT_ATTRIBUTES (names, OBJ_INHERIT) belong to the object
+ * namespace, which is being built separately; the create services below
+ * already take NT's POBJECT_ATTRIBUTES argument and accept only NULL for
+ * now. The incomplete type is enough for that (a later complete
+ * definition of the same struct and typedef is compatible). */
+struct _OBJECT_ATTRIBUTES;
+typedef struct _OBJECT_ATTRIBUTES *POBJECT_ATTRIBUTES;
+
+/* Mutant, semaphore and timer access (winnt.h values). */
+#define MUTANT_QUERY_STATE      0x0001
+#define MUTANT_ALL_ACCESS       0x1F0001
+#define SEMAPHORE_QUERY_STATE   0x0001
+#define SEMAPHORE_MODIFY_STATE  0x0002
+#define SEMAPHORE_ALL_ACCESS    0x1F0003
+#define TIMER_QUERY_STATE       0x0001
+#define TIMER_MODIFY_STATE      0x0002
+#define TIMER_ALL_ACCESS        0x1F0003
+
+
+/* NtQueryMutant / NtQuerySemaphore / NtQueryTimer classes and answers. */
+typedef enum _MUTANT_INFORMATION_CLASS { MutantBasicInformation = 0 } MUTANT_INFORMATION_CLASS;
+typedef struct _MUTANT_BASIC_INFORMATION {
+    LONG CurrentCount;              /* 1 free, <= 0 owned (recursion depth 1 - count) */
+    BOOLEAN OwnedByCaller;
+    BOOLEAN AbandonedState;
+} MUTANT_BASIC_INFORMATION;
+
+typedef enum _SEMAPHORE_INFORMATION_CLASS {
+    SemaphoreBasicInformation = 0
+} SEMAPHORE_INFORMATION_CLASS;
+typedef struct _SEMAPHORE_BASIC_INFORMATION {
+    LONG CurrentCount;
+    LONG MaximumCount;
+} SEMAPHORE_BASIC_INFORMATION;
+
+typedef enum _TIMER_INFORMATION_CLASS { TimerBasicInformation = 0 } TIMER_INFORMATION_CLASS;
+typedef struct _TIMER_BASIC_INFORMATION {
+    LARGE_INTEGER RemainingTime;    /* 100 ns units until it expires (0 if not set) */
+    BOOLEAN TimerState;             /* signalled */
+} TIMER_BASIC_INFORMATION;
+
+/* A user APC routine (NtQueueApcThread): runs in the target thread, in
+ * user mode, at its next alertable wait or NtTestAlert. */
+typedef void (*PPS_APC_ROUTINE)(PVOID ApcArgument1, PVOID ApcArgument2, PVOID ApcArgument3);
+
+/*
+ * A thread's integer registers as user mode sees them: what a user APC
+ * interrupts and NtContinue resumes. Pagoda's CONTEXT is the integer
+ * subset of NT's (no segment, debug or floating-point state), in
+ * KTRAP_FRAME order.
+ */
+typedef struct _CONTEXT {
+    ULONG64 Rax, Rbx, Rcx, Rdx, Rsi, Rdi, Rbp;
+    ULONG64 R8, R9, R10, R11, R12, R13, R14, R15;
+    ULONG64 Rip;
+    ULONG64 EFlags;
+    ULONG64 Rsp;
+} CONTEXT, *PCONTEXT;
+
+/*
+ * What the kernel puts on the user stack to deliver a user APC: the
+ * process's APC dispatcher (NtRegisterUserApcDispatcher) is entered with
+ * RDI pointing at it and RSP just below it (a zero return address), calls
+ * NormalRoutine(NormalContext, SystemArgument1, SystemArgument2) and
+ * resumes Context with NtContinue(&Context, TRUE).
+ */
+typedef struct _USER_APC_RECORD {
+    PPS_APC_ROUTINE NormalRoutine;
+    PVOID NormalContext;
+    PVOID SystemArgument1;
+    PVOID SystemArgument2;
+    CONTEXT Context;
+} USER_APC_RECORD, *PUSER_APC_RECORD;
+
 /* What a new process finds in RDI at its entry point: its parameters, in
  * its own memory, as NT's RTL_USER_PROCESS_PARAMETERS (simplified: ANSI
  * strings). */
@@ -177,5 +251,40 @@ NTSTATUS NtWriteFile(HANDLE FileHandle, const void *Buffer, ULONG Length, PULONG
                      PLARGE_INTEGER ByteOffset);
 NTSTATUS NtQuerySystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length,
                                   PULONG ReturnLength);
+
+/* Mutants, semaphores, timers (ex/mutant.c, ex/semaphore.c, ex/timer.c).
+ * ObjectAttributes must be NULL for now (see above). */
+NTSTATUS NtCreateMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess,
+                        POBJECT_ATTRIBUTES ObjectAttributes, BOOLEAN InitialOwner);
+NTSTATUS NtReleaseMutant(HANDLE MutantHandle, PLONG PreviousCount);
+NTSTATUS NtQueryMutant(HANDLE MutantHandle, MUTANT_INFORMATION_CLASS InformationClass,
+                       PVOID Information, ULONG Length, PULONG ReturnLength);
+NTSTATUS NtCreateSemaphore(PHANDLE SemaphoreHandle, ACCESS_MASK DesiredAccess,
+                           POBJECT_ATTRIBUTES ObjectAttributes, LONG InitialCount,
+                           LONG MaximumCount);
+NTSTATUS NtReleaseSemaphore(HANDLE SemaphoreHandle, LONG ReleaseCount, PLONG PreviousCount);
+NTSTATUS NtQuerySemaphore(HANDLE SemaphoreHandle, SEMAPHORE_INFORMATION_CLASS InformationClass,
+                          PVOID Information, ULONG Length, PULONG ReturnLength);
+NTSTATUS NtCreateTimer(PHANDLE TimerHandle, ACCESS_MASK DesiredAccess,
+                       POBJECT_ATTRIBUTES ObjectAttributes, TIMER_TYPE TimerType);
+/* A timer's APC routine: TimerContext, the interrupt time of the expiry. */
+typedef void (*PTIMER_APC_ROUTINE)(PVOID TimerContext, ULONG TimerLowValue, LONG TimerHighValue);
+/* NT's NtSetTimer less its ResumeTimer argument (six arguments at most).
+ * TimerApcRoutine (a PTIMER_APC_ROUTINE, or NULL) runs as a user APC of the
+ * calling thread at each expiry. Period in milliseconds. */
+NTSTATUS NtSetTimer(HANDLE TimerHandle, PLARGE_INTEGER DueTime, PVOID TimerApcRoutine,
+                    PVOID TimerContext, LONG Period, PBOOLEAN PreviousState);
+NTSTATUS NtCancelTimer(HANDLE TimerHandle, PBOOLEAN CurrentState);
+NTSTATUS NtQueryTimer(HANDLE TimerHandle, TIMER_INFORMATION_CLASS InformationClass,
+                      PVOID Information, ULONG Length, PULONG ReturnLength);
+/* APCs and alerts (kernel/apcsvc.c). */
+NTSTATUS NtQueueApcThread(HANDLE ThreadHandle, PPS_APC_ROUTINE ApcRoutine, PVOID ApcArgument1,
+                          PVOID ApcArgument2, PVOID ApcArgument3);
+NTSTATUS NtAlertThread(HANDLE ThreadHandle);
+NTSTATUS NtTestAlert(void);
+NTSTATUS NtContinue(PCONTEXT Context, BOOLEAN TestAlert);
+/* Pagoda's stand-in for ntdll's KiUserApcDispatcher, which NT finds by
+ * name at boot: the runtime registers its dispatcher for the process. */
+NTSTATUS NtRegisterUserApcDispatcher(PVOID Dispatcher);
 
 #endif /* PAGODA_NTAPI_H */

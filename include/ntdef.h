@@ -97,9 +97,11 @@ typedef LARGE_INTEGER PHYSICAL_ADDRESS, *PPHYSICAL_ADDRESS;
 #define POOL_TAG(a, b, c, d) \
     ((ULONG)(a) | ((ULONG)(b) << 8) | ((ULONG)(c) << 16) | ((ULONG)(d) << 24))
 
-/* Kinds of event and of multiple-object wait (NT values), here because both
- * the kernel (kernel/ke.h) and user mode (include/ntapi.h) name them. */
+/* Kinds of event, of timer and of multiple-object wait (NT values), here
+ * because both the kernel (kernel/ke.h) and user mode (include/ntapi.h)
+ * name them. */
 typedef enum _EVENT_TYPE { NotificationEvent = 0, SynchronizationEvent = 1 } EVENT_TYPE;
+typedef enum _TIMER_TYPE { NotificationTimer = 0, SynchronizationTimer = 1 } TIMER_TYPE;
 typedef enum _WAIT_TYPE { WaitAll = 0, WaitAny = 1 } WAIT_TYPE;
 
 /* A thread's identity: its process's ID and its own (NT's CLIENT_ID). The

@@ -39,6 +39,21 @@
     X(NtYieldExecution, 0)                                                  \
     X(NtReadFile, 5)                                                        \
     X(NtWriteFile, 5)                                                       \
-    X(NtQuerySystemInformation, 4)
+    X(NtQuerySystemInformation, 4)                                          \
+    X(NtCreateMutant, 4)                                                    \
+    X(NtReleaseMutant, 2)                                                   \
+    X(NtQueryMutant, 5)                                                     \
+    X(NtCreateSemaphore, 5)                                                 \
+    X(NtReleaseSemaphore, 3)                                                \
+    X(NtQuerySemaphore, 5)                                                  \
+    X(NtCreateTimer, 4)                                                     \
+    X(NtSetTimer, 6)                                                        \
+    X(NtCancelTimer, 2)                                                     \
+    X(NtQueryTimer, 5)                                                      \
+    X(NtQueueApcThread, 5)                                                  \
+    X(NtAlertThread, 1)                                                     \
+    X(NtTestAlert, 0)                                                       \
+    X(NtContinue, 2)                                                        \
+    X(NtRegisterUserApcDispatcher, 1)
 
 #endif /* PAGODA_NTSYSCALLS_H */

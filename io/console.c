@@ -34,7 +34,9 @@ static void IopConsoleInputDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
     UNREFERENCED_PARAMETER(Context);
     UNREFERENCED_PARAMETER(A1);
     UNREFERENCED_PARAMETER(A2);
-    KeSetEvent(&IopConsoleInputEvent, 0, FALSE);
+    /* I/O completion: the woken reader gets NT's keyboard boost, so an
+     * interactive program answers ahead of busy ones (kernel/sched.c). */
+    KeSetEvent(&IopConsoleInputEvent, IO_KEYBOARD_INCREMENT, FALSE);
 }
 
 /* ------------------------------------------------------------------------

@@ -11,13 +11,18 @@
  * interrupts" for them. Pagoda delivers them here, in KeLowerIrql and on the
  * way out of every hardware interrupt: when the IRQL drops below
  * DISPATCH_LEVEL and a DPC or a reschedule is pending, it runs them first,
- * at DISPATCH_LEVEL with interrupts enabled.
+ * at DISPATCH_LEVEL with interrupts enabled; when it drops to PASSIVE_LEVEL
+ * and the current thread has a kernel APC pending (KPCR
+ * ApcInterruptRequested, set by KeInsertQueueApc and by the context switch),
+ * it runs the thread's kernel APCs at APC_LEVEL (kernel/apc.c). The three
+ * requests sit in one 32-bit word of the KPCR, so KeLowerIrql's fast path
+ * tests them with one load.
  *
  *   IRQL 15 HIGH      everything masked (bugcheck)
  *        13 CLOCK     the APIC timer, vector 0xD1
  *      3-12 devices   COM1 0x44, keyboard 0x55
  *         2 DISPATCH  DPCs, the scheduler; no waiting, no paged memory
- *         1 APC       fast mutexes
+ *         1 APC       kernel APCs run here; fast mutexes hold it (no APC)
  *         0 PASSIVE   threads
  */
 #include "ki.h"
@@ -45,40 +50,46 @@ KIRQL KeRaiseIrqlToDpcLevel(void)
 /*
  * Run the pending software interrupts, then settle at TargetIrql (below
  * DISPATCH_LEVEL). Called with interrupts disabled; returns with them
- * disabled. A reschedule may switch threads in the middle: this thread
- * then continues here when it next runs.
+ * disabled. DPCs and reschedules first, at DISPATCH_LEVEL; then, when
+ * TargetIrql is PASSIVE_LEVEL, the current thread's kernel APCs at
+ * APC_LEVEL - and round again, since an APC routine may queue a DPC or
+ * ready a thread. A reschedule may switch threads in the middle: this
+ * thread then continues here when it next runs (the switch sets the APC
+ * request to what the incoming thread has pending).
  */
 void KiDeliverSoftwareInterrupts(KIRQL TargetIrql)
 {
-    while (KiPcr.DpcInterruptRequested || KiPcr.DispatchInterruptRequested) {
-        __writecr8(DISPATCH_LEVEL);
-        _enable();
-        if (KiPcr.DpcInterruptRequested)
-            KiRetireDpcList();
-        _disable();
-        if (KiPcr.DispatchInterruptRequested) {
-            KiPcr.DispatchInterruptRequested = FALSE;
-            KiDispatchPreempt();
+    for (;;) {
+        if (KiPcr.DpcInterruptRequested || KiPcr.DispatchInterruptRequested) {
+            __writecr8(DISPATCH_LEVEL);
+            _enable();
+            if (KiPcr.DpcInterruptRequested)
+                KiRetireDpcList();
+            _disable();
+            if (KiPcr.DispatchInterruptRequested) {
+                KiPcr.DispatchInterruptRequested = FALSE;
+                KiDispatchPreempt();
+            }
+            continue;
         }
+        if (TargetIrql == PASSIVE_LEVEL && KiPcr.ApcInterruptRequested) {
+            KiPcr.ApcInterruptRequested = FALSE;
+            __writecr8(APC_LEVEL);
+            _enable();
+            KiDeliverApc();
+            _disable();
+            continue;
+        }
+        break;
     }
     __writecr8(TargetIrql);
 }
 
-/* KeLowerIrql's slow path: a DPC or a reschedule is waiting. */
+/* KeLowerIrql's slow path: a DPC, a reschedule or a kernel APC is waiting. */
 void KiLowerIrqlSlow(KIRQL NewIrql)
 {
     ULONG64 Flags = __readeflags();
     _disable();
     KiDeliverSoftwareInterrupts(NewIrql);
     __writeeflags(Flags);
-}
-
-KIRQL KiAcquireDispatcherLock(void)
-{
-    return KeRaiseIrqlToDpcLevel();
-}
-
-void KiReleaseDispatcherLock(KIRQL OldIrql)
-{
-    KeLowerIrql(OldIrql);
 }

@@ -103,10 +103,11 @@ void KePrintSymbol(ULONG_PTR Address);
 #define PROFILE_LEVEL  15
 #define HIGH_LEVEL     15
 
-/* Where in the processor control region (gs:) the two software-interrupt
- * requests sit, side by side: a DPC is queued, a reschedule is wanted
+/* Where in the processor control region (gs:) the three software-interrupt
+ * requests sit, side by side in one 32-bit word: a DPC is queued, a
+ * reschedule is wanted, a kernel APC waits for the current thread
  * (kernel/ki.h's KPCR asserts these offsets). */
-#define KE_PCR_DPC_REQUESTED_OFFSET 0x45
+#define KE_PCR_SOFTWARE_INTERRUPTS_OFFSET 0x44
 
 void KiRaiseIrqlFailed(KIRQL Current, KIRQL NewIrql) __attribute__((noreturn));
 void KiLowerIrqlFailed(KIRQL Current, KIRQL NewIrql) __attribute__((noreturn));
@@ -133,18 +134,26 @@ static inline void KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql)
     *OldIrql = Current;
 }
 
+/* The three software-interrupt requests as one word: nonzero when a DPC,
+ * a reschedule or a kernel APC waits for the IRQL to drop. */
+static inline ULONG KeSoftwareInterruptsPending(void)
+{
+    ULONG Pending;
+    __asm__ volatile("movl %%gs:%c1, %0" : "=r"(Pending) : "i"(KE_PCR_SOFTWARE_INTERRUPTS_OFFSET)
+                     : "memory");
+    return Pending;
+}
+
 /* Lower to NewIrql (<= current). Dropping below DISPATCH_LEVEL runs the
- * pending DPCs and, below that, a pending reschedule: NT's software
- * interrupts (kernel/irql.c). */
+ * pending DPCs and, below that, a pending reschedule; dropping below
+ * APC_LEVEL then runs the current thread's pending kernel APCs: NT's
+ * software interrupts (kernel/irql.c). */
 static inline void KeLowerIrql(KIRQL NewIrql)
 {
     KIRQL Current = KeGetCurrentIrql();
-    USHORT Pending;
     if (NewIrql > Current)
         KiLowerIrqlFailed(Current, NewIrql);
-    __asm__ volatile("movw %%gs:%c1, %0" : "=r"(Pending) : "i"(KE_PCR_DPC_REQUESTED_OFFSET)
-                     : "memory");
-    if (NewIrql < DISPATCH_LEVEL && Pending)
+    if (NewIrql < DISPATCH_LEVEL && KeSoftwareInterruptsPending())
         KiLowerIrqlSlow(NewIrql);
     else
         __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)NewIrql) : "memory");
@@ -158,10 +167,14 @@ KIRQL KeRaiseIrqlToDpcLevel(void);
 typedef enum _KOBJECTS {
     EventNotificationObject = 0,
     EventSynchronizationObject = 1,
+    MutantObject = 2,
     ProcessObject = 3,
+    SemaphoreObject = 5,
     ThreadObject = 6,
     TimerNotificationObject = 8,
     TimerSynchronizationObject = 9,
+    ApcObject = 0x12,
+    DpcObject = 0x13,
 } KOBJECTS;
 
 typedef struct _DISPATCHER_HEADER {
@@ -171,8 +184,8 @@ typedef struct _DISPATCHER_HEADER {
     LIST_ENTRY WaitListHead;    /* KWAIT_BLOCKs of the threads waiting on it */
 } DISPATCHER_HEADER, *PDISPATCHER_HEADER;
 
-/* EVENT_TYPE and WAIT_TYPE are in include/ntdef.h (user mode names them too). */
-typedef enum _TIMER_TYPE { NotificationTimer = 0, SynchronizationTimer = 1 } TIMER_TYPE;
+/* EVENT_TYPE, TIMER_TYPE and WAIT_TYPE are in include/ntdef.h (user mode
+ * names them too). */
 typedef enum _KPROCESSOR_MODE { KernelMode = 0, UserMode = 1 } KPROCESSOR_MODE_VALUES;
 typedef CHAR KPROCESSOR_MODE;
 typedef enum _KWAIT_REASON {
@@ -184,6 +197,34 @@ typedef enum _KWAIT_REASON {
 typedef struct _KEVENT {
     DISPATCHER_HEADER Header;
 } KEVENT, *PKEVENT, *PRKEVENT;
+
+/*
+ * A mutant (kernel/mutant.c): SignalState 1 when free; each acquisition by
+ * the owner takes one off (0, -1, ... : recursion), each release gives one
+ * back. The owner keeps it on its MutantListHead, so that a thread that
+ * ends abandons what it still owns.
+ */
+typedef struct _KMUTANT {
+    DISPATCHER_HEADER Header;
+    LIST_ENTRY MutantListEntry;     /* in OwnerThread->MutantListHead */
+    struct _KTHREAD *OwnerThread;   /* NULL when free */
+    BOOLEAN Abandoned;              /* its owner ended holding it */
+    UCHAR ApcDisable;               /* 1: a kernel mutex (owner in a critical region) */
+} KMUTANT, *PKMUTANT, *PRKMUTANT, KMUTEX, *PKMUTEX, *PRKMUTEX;
+
+/* A semaphore (kernel/semaphore.c): SignalState is the count, 0..Limit. */
+typedef struct _KSEMAPHORE {
+    DISPATCHER_HEADER Header;
+    LONG Limit;
+} KSEMAPHORE, *PKSEMAPHORE, *PRKSEMAPHORE;
+
+/* Priority increments a signaller passes to the woken thread (wdm.h). */
+#define IO_NO_INCREMENT       0
+#define EVENT_INCREMENT       1
+#define MUTANT_INCREMENT      1
+#define SEMAPHORE_INCREMENT   1
+#define IO_KEYBOARD_INCREMENT 6
+#define IO_SERIAL_INCREMENT   2
 
 struct _KTHREAD;
 typedef struct _KWAIT_BLOCK {
@@ -340,6 +381,50 @@ void ExAcquireFastMutex(PFAST_MUTEX FastMutex);   /* raises to APC_LEVEL */
 void ExReleaseFastMutex(PFAST_MUTEX FastMutex);
 
 /* ------------------------------------------------------------------------
+ * APCs (kernel/apc.c)
+ * ------------------------------------------------------------------------ */
+struct _KAPC;
+typedef void (*PKNORMAL_ROUTINE)(PVOID NormalContext, PVOID SystemArgument1,
+                                 PVOID SystemArgument2);
+typedef void (*PKKERNEL_ROUTINE)(struct _KAPC *Apc, PKNORMAL_ROUTINE *NormalRoutine,
+                                 PVOID *NormalContext, PVOID *SystemArgument1,
+                                 PVOID *SystemArgument2);
+typedef void (*PKRUNDOWN_ROUTINE)(struct _KAPC *Apc);
+
+/* Which of a thread's APC states an APC is queued to (KeInitializeApc). */
+typedef enum _KAPC_ENVIRONMENT {
+    OriginalApcEnvironment = 0,     /* the thread's own process */
+    AttachedApcEnvironment = 1,     /* the process it is attached to */
+    CurrentApcEnvironment = 2,      /* whichever is current at KeInitializeApc */
+    InsertApcEnvironment = 3,       /* whichever is current at KeInsertQueueApc */
+} KAPC_ENVIRONMENT;
+
+typedef struct _KAPC {
+    UCHAR Type;                     /* ApcObject */
+    UCHAR ApcStateIndex;            /* KAPC_ENVIRONMENT, resolved */
+    KPROCESSOR_MODE ApcMode;        /* KernelMode or UserMode queue */
+    BOOLEAN Inserted;               /* on a queue now */
+    struct _KTHREAD *Thread;
+    LIST_ENTRY ApcListEntry;
+    PKKERNEL_ROUTINE KernelRoutine; /* runs first, at APC_LEVEL; may free the KAPC */
+    PKRUNDOWN_ROUTINE RundownRoutine; /* the thread ended with the APC still queued */
+    PKNORMAL_ROUTINE NormalRoutine; /* NULL: a special kernel APC */
+    PVOID NormalContext;
+    PVOID SystemArgument1;
+    PVOID SystemArgument2;
+} KAPC, *PKAPC, *PRKAPC;
+
+/* A thread's APC queues for one process environment. */
+typedef struct _KAPC_STATE {
+    LIST_ENTRY ApcListHead[2];      /* [KernelMode], [UserMode] */
+    struct _KPROCESS *Process;      /* the environment's process */
+    BOOLEAN KernelApcInProgress;    /* a normal kernel APC's routine runs now */
+    BOOLEAN KernelApcPending;       /* a kernel APC was queued, not yet looked at */
+    BOOLEAN UserApcPending;         /* deliver a user APC on the way to user mode */
+    UCHAR Reserved;
+} KAPC_STATE, *PKAPC_STATE, *PRKAPC_STATE;
+
+/* ------------------------------------------------------------------------
  * Threads and processes: the kernel's part (kernel/sched.c, the scheduler;
  * kernel/thrdobj.c, a thread's life). EPROCESS and ETHREAD, which begin
  * with these, are the process manager's (ps/ps.h).
@@ -367,6 +452,8 @@ typedef struct _KPROCESS {
     LIST_ENTRY ThreadListHead;  /* its threads' ThreadListEntry. Dispatcher */
     ULONG ThreadCount;          /* threads not yet terminated. Dispatcher */
     KPRIORITY BasePriority;     /* creation */
+    PVOID UserApcDispatcher;    /* user-mode entry of user APCs
+                                 * (NtRegisterUserApcDispatcher). Its threads */
 } KPROCESS, *PKPROCESS, *PRKPROCESS;
 
 typedef void (*PKSTART_ROUTINE)(PVOID StartContext);
@@ -398,6 +485,22 @@ typedef struct _KTHREAD {
                                  * Switch (saved from MmCurrentAddressSpace) */
     ULONG64 ContextSwitches;    /* switch */
     ULONG64 WaitTick;           /* tick count when it last waited. Dispatcher */
+    KIRQL WaitIrql;             /* the IRQL its current wait returns to. Dispatcher */
+    BOOLEAN ApcQueueable;       /* FALSE once it ends: KeInsertQueueApc refuses. Dispatcher */
+    BOOLEAN Alerted[2];         /* [KernelMode], [UserMode]: NtAlertThread. Dispatcher */
+    UCHAR ApcStateIndex;        /* which ApcStatePointer is current (0, or 1 attached).
+                                 * Dispatcher */
+    UCHAR ContextRestored;      /* NtContinue rewrote the trap frame: leave by IRETQ.
+                                 * The thread itself */
+    SHORT KernelApcDisable;     /* < 0: in a critical region (normal kernel APCs held).
+                                 * The thread itself, or the dispatcher lock */
+    SHORT SpecialApcDisable;    /* < 0: in a guarded region (every kernel APC held).
+                                 * The thread itself */
+    KAPC_STATE ApcState;        /* the current environment's queues. Dispatcher */
+    KAPC_STATE SavedApcState;   /* the original environment's while attached. Dispatcher */
+    PKAPC_STATE ApcStatePointer[2]; /* [Original], [Attached] environment. Dispatcher */
+    LIST_ENTRY MutantListHead;  /* KMUTANTs it owns. Dispatcher */
+    KAPC TerminateApc;          /* the exit APC (KeAlertThreadForTermination). Dispatcher */
     UCHAR FxSaveArea[512] __attribute__((aligned(16))); /* FXSAVE image (x87/SSE). Switch */
 } KTHREAD, *PKTHREAD, *PRKTHREAD;
 
@@ -436,13 +539,14 @@ __attribute__((noreturn)) void KeEnterUserMode(ULONG_PTR Entry, ULONG_PTR Parame
                                                ULONG_PTR StackPointer);
 
 /*
- * Thread has been told to end (the caller, Ps, has marked it): if it waits
- * in a system service on behalf of user mode (WaitMode UserMode), that wait
- * ends now with STATUS_THREAD_IS_TERMINATING and TRUE is returned; a thread
- * running, ready, or waiting for the kernel's own purposes is left alone
- * (FALSE) and ends at its next return toward user mode. NOTE: the APC
- * issue replaces this with NT's way, a kernel APC queued to the thread.
- * IRQL <= DISPATCH_LEVEL; takes the dispatcher lock.
+ * Thread has been told to end (the caller, Ps, has marked it): queue it
+ * the exit APC, NT's way (kernel/thrdobj.c). The APC runs in Thread
+ * itself, outside any critical region: inside its wait if it waits (the
+ * wait then ends with STATUS_USER_APC if it is a user-mode one, so the
+ * system service unwinds), or as soon as it next runs. Thread leaves at
+ * its next return toward user mode (KiCheckUserReturn). Returns TRUE when
+ * the APC was queued, FALSE when it is queued already or Thread ends
+ * anyway. IRQL <= DISPATCH_LEVEL; takes the dispatcher lock.
  */
 BOOLEAN KeAlertThreadForTermination(PKTHREAD Thread);
 
@@ -456,7 +560,11 @@ BOOLEAN KeAlertThreadForTermination(PKTHREAD Thread);
  */
 __attribute__((noreturn)) void KeTerminateThread(void);
 #define PsGetCurrentThread() ((PETHREAD)KeGetCurrentThread())
+/* Set Thread's base and current priority (no boost left). Returns the
+ * previous current priority. IRQL <= DISPATCH_LEVEL. */
 KPRIORITY KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority);
+/* Thread's current (possibly boosted) priority. */
+KPRIORITY KeQueryPriorityThread(PKTHREAD Thread);
 /* Sleep: Interval negative = relative, 100 ns units. */
 NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
                                 PLARGE_INTEGER Interval);
@@ -474,6 +582,115 @@ typedef struct _KE_SCHEDULER_COUNTERS {
     ULONG64 Interrupts;
 } KE_SCHEDULER_COUNTERS;
 extern volatile KE_SCHEDULER_COUNTERS KeSchedulerCounters;
+
+/* ------------------------------------------------------------------------
+ * Mutants and semaphores (kernel/mutant.c, kernel/semaphore.c)
+ * ------------------------------------------------------------------------ */
+/* A kernel mutex: free, and its owner runs in a critical region (normal
+ * kernel APCs held) while it owns it. Level is accepted and ignored. */
+void KeInitializeMutex(PRKMUTEX Mutex, ULONG Level);
+/* A mutant (the object behind NtCreateMutant): owned by the caller when
+ * InitialOwner is TRUE. No critical region. */
+void KeInitializeMutant(PRKMUTANT Mutant, BOOLEAN InitialOwner);
+/* Release a kernel mutex the current thread owns; returns the previous
+ * signal state. A release by a thread that does not own it is bugcheck
+ * THREAD_NOT_MUTEX_OWNER. Wait = TRUE is treated as FALSE. IRQL <=
+ * DISPATCH_LEVEL. */
+LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait);
+/*
+ * Release a mutant once (Abandon FALSE; the caller must own it) or abandon
+ * it whoever owns it (Abandon TRUE). *PreviousState (may be NULL) gets the
+ * signal state before. Returns STATUS_SUCCESS or STATUS_MUTANT_NOT_OWNED
+ * (nothing changes). Where NT raises an exception Pagoda returns the
+ * status. IRQL <= DISPATCH_LEVEL.
+ */
+NTSTATUS KeReleaseMutant(PRKMUTANT Mutant, KPRIORITY Increment, BOOLEAN Abandon,
+                         PLONG PreviousState);
+LONG KeReadStateMutex(PRKMUTEX Mutex);
+
+/* A semaphore with Count (0..Limit) free units. */
+void KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit);
+/* Add Adjustment (> 0) units and wake that many waiters; returns the
+ * previous count. Exceeding Limit is what NT raises as an exception
+ * (STATUS_SEMAPHORE_LIMIT_EXCEEDED): with no handler in the kernel it is
+ * bugcheck KMODE_EXCEPTION_NOT_HANDLED (that status, caller). IRQL <=
+ * DISPATCH_LEVEL. */
+LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjustment,
+                        BOOLEAN Wait);
+/* KeReleaseSemaphore for callers that catch the limit (NtReleaseSemaphore):
+ * STATUS_SEMAPHORE_LIMIT_EXCEEDED and nothing changes, or STATUS_SUCCESS
+ * with the previous count in *PreviousCount (may be NULL). */
+NTSTATUS KeReleaseSemaphoreChecked(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjustment,
+                                   PLONG PreviousCount);
+LONG KeReadStateSemaphore(PRKSEMAPHORE Semaphore);
+
+/* ------------------------------------------------------------------------
+ * APC routines (kernel/apc.c)
+ * ------------------------------------------------------------------------ */
+/*
+ * Describe an APC for Thread: KernelRoutine runs at APC_LEVEL when it is
+ * delivered (and may change the normal routine and arguments, or free the
+ * KAPC); then NormalRoutine, if any, at PASSIVE_LEVEL (ApcMode KernelMode)
+ * or in user mode (ApcMode UserMode). NormalRoutine NULL makes a special
+ * kernel APC. RundownRoutine (may be NULL) is called instead if the thread
+ * ends with the APC queued. Any IRQL; the KAPC in nonpaged memory.
+ */
+void KeInitializeApc(PRKAPC Apc, PKTHREAD Thread, KAPC_ENVIRONMENT Environment,
+                     PKKERNEL_ROUTINE KernelRoutine, PKRUNDOWN_ROUTINE RundownRoutine,
+                     PKNORMAL_ROUTINE NormalRoutine, KPROCESSOR_MODE ApcMode,
+                     PVOID NormalContext);
+/*
+ * Queue Apc to its thread with the two system arguments. Returns FALSE if
+ * it is queued already or the thread is ending (nothing queued). A kernel
+ * APC for the current thread runs when its IRQL drops below APC_LEVEL; a
+ * waiting thread (wait entered at PASSIVE_LEVEL) runs it inside its wait,
+ * which then goes on. A user APC wakes an alertable user-mode wait with
+ * STATUS_USER_APC. Increment boosts a thread so woken. IRQL <=
+ * DISPATCH_LEVEL.
+ */
+BOOLEAN KeInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemArgument2,
+                         KPRIORITY Increment);
+/* Take a queued APC off its queue: TRUE if it was queued. IRQL <=
+ * DISPATCH_LEVEL. */
+BOOLEAN KeRemoveQueueApc(PRKAPC Apc);
+
+/* Critical region: normal kernel APCs held until the matching Leave,
+ * which delivers what was held. Guarded region: every kernel APC held.
+ * They nest. IRQL <= APC_LEVEL. */
+void KeEnterCriticalRegion(void);
+void KeLeaveCriticalRegion(void);
+void KeEnterGuardedRegion(void);
+void KeLeaveGuardedRegion(void);
+BOOLEAN KeAreApcsDisabled(void);     /* in a critical or guarded region */
+BOOLEAN KeAreAllApcsDisabled(void);  /* in a guarded region or at APC_LEVEL or above */
+
+/* Is a user APC queued for the current thread? Then mark it for delivery
+ * on the way back to user mode (NtTestAlert); also clears the thread's
+ * user-mode alert. IRQL PASSIVE_LEVEL. */
+BOOLEAN KeTestAlertThread(KPROCESSOR_MODE AlertMode);
+/* The current thread's current or next user-mode wait ends with
+ * STATUS_USER_APC, alertable or not, and the way back to user mode looks
+ * at its user APC queue: how the exit APC (kernel/thrdobj.c) makes a system
+ * service unwind, as NT's does. IRQL <= APC_LEVEL. */
+void KeForceUserApcPending(void);
+/* Alert Thread: an alertable wait in AlertMode ends with STATUS_ALERTED,
+ * or the next one does. Returns the previous alert state. */
+BOOLEAN KeAlertThread(PKTHREAD Thread, KPROCESSOR_MODE AlertMode);
+
+/*
+ * Attach the current thread to Process's address space, saving its APC
+ * state in ApcState: APCs queued for its own process's environment wait
+ * until KeUnstackDetachProcess (with the same ApcState) puts it back.
+ * Nests. IRQL <= APC_LEVEL.
+ */
+void KeStackAttachProcess(PRKPROCESS Process, PRKAPC_STATE ApcState);
+void KeUnstackDetachProcess(PRKAPC_STATE ApcState);
+
+/* The current thread ends: abandon the mutants it owns (their next waiter
+ * gets STATUS_ABANDONED_WAIT_0 + i), refuse further APCs, and run down the
+ * ones still queued (their RundownRoutine). KeTerminateThread calls it
+ * first. IRQL <= DISPATCH_LEVEL, no lock held. */
+void KeRundownThread(void);
 
 /*
  * Capture an optional user-mode timeout for a waiting service (100 ns

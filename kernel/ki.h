@@ -169,9 +169,12 @@ typedef struct _KPCR {
     PKTHREAD NextThread;            /* chosen but not yet running (Standby) */
     LIST_ENTRY DpcListHead;         /* queued KDPCs, FIFO */
     ULONG DpcQueueDepth;
-    BOOLEAN DpcRoutineActive;       /* running the DPC list now */
+    /* The software interrupts, one word (KeSoftwareInterruptsPending): */
     BOOLEAN DpcInterruptRequested;  /* a DPC waits for IRQL to drop below DISPATCH */
     BOOLEAN DispatchInterruptRequested; /* a reschedule waits likewise */
+    BOOLEAN ApcInterruptRequested;  /* the current thread has a kernel APC: below APC_LEVEL */
+    BOOLEAN SoftwareInterruptReserved; /* always 0 */
+    BOOLEAN DpcRoutineActive;       /* running the DPC list now */
     BOOLEAN QuantumEnd;             /* the running thread used up its quantum */
     ULONG ReadySummary;             /* bit n: DispatcherReadyListHead[n] not empty */
     LIST_ENTRY DispatcherReadyListHead[MAXIMUM_PRIORITY];
@@ -179,8 +182,9 @@ typedef struct _KPCR {
 STATIC_ASSERT(offsetof(KPCR, CurrentThread) == 0x08);
 STATIC_ASSERT(offsetof(KPCR, UserRsp) == 0x10);
 STATIC_ASSERT(offsetof(KPCR, KernelRsp) == 0x18);
-STATIC_ASSERT(offsetof(KPCR, DpcInterruptRequested) == KE_PCR_DPC_REQUESTED_OFFSET);
-STATIC_ASSERT(offsetof(KPCR, DispatchInterruptRequested) == KE_PCR_DPC_REQUESTED_OFFSET + 1);
+STATIC_ASSERT(offsetof(KPCR, DpcInterruptRequested) == KE_PCR_SOFTWARE_INTERRUPTS_OFFSET);
+STATIC_ASSERT(offsetof(KPCR, DispatchInterruptRequested) == KE_PCR_SOFTWARE_INTERRUPTS_OFFSET + 1);
+STATIC_ASSERT(offsetof(KPCR, ApcInterruptRequested) == KE_PCR_SOFTWARE_INTERRUPTS_OFFSET + 2);
 
 extern KPCR KiPcr;
 
@@ -197,8 +201,17 @@ static inline PKPCR KeGetPcr(void)
  * DISPATCH_LEVEL never touch dispatcher state (they queue DPCs). So the
  * lock is the IRQL.
  */
-KIRQL KiAcquireDispatcherLock(void);
-void KiReleaseDispatcherLock(KIRQL OldIrql);
+static inline KIRQL KiAcquireDispatcherLock(void)
+{
+    KIRQL OldIrql;
+    KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
+    return OldIrql;
+}
+
+static inline void KiReleaseDispatcherLock(KIRQL OldIrql)
+{
+    KeLowerIrql(OldIrql);
+}
 
 /* kernel/sched.c, with the dispatcher lock held:
  * - KiReadyThread: Thread becomes Ready and joins its priority's queue; if
@@ -251,9 +264,51 @@ void KiInitializeInterrupts(void);
 void KiDispatchInterrupt(PKTRAP_FRAME TrapFrame);
 void KiUpdateSharedUserData(void);
 
-/* kernel/irql.c: run pending DPCs and reschedules, then settle at
+/* kernel/irql.c: run pending DPCs and reschedules, then (TargetIrql
+ * PASSIVE_LEVEL) the current thread's kernel APCs, then settle at
  * TargetIrql (< DISPATCH_LEVEL). Interrupts disabled on entry and exit. */
 void KiDeliverSoftwareInterrupts(KIRQL TargetIrql);
+
+/* kernel/apc.c:
+ * - KiDeliverApc: the APC_LEVEL software interrupt: run the current
+ *   thread's deliverable kernel APCs (special ones at APC_LEVEL, normal
+ *   ones' normal routines at PASSIVE_LEVEL). Entered and left at
+ *   APC_LEVEL, interrupts enabled.
+ * - KiDeliverUserApc: on the way back to user mode from a system service,
+ *   with UserApcPending set: run the first user APC's kernel routine and
+ *   rewrite TrapFrame so that user mode enters the process's APC
+ *   dispatcher. PASSIVE_LEVEL.
+ * - KiInitializeThreadApcs: empty queues, APCs accepted. */
+void KiDeliverApc(void);
+struct _KTRAP_FRAME;
+void KiDeliverUserApc(struct _KTRAP_FRAME *TrapFrame);
+void KiInitializeThreadApcs(PKTHREAD Thread);
+/* Is a kernel APC of Thread's current state deliverable at a wait entered
+ * at PASSIVE_LEVEL? Dispatcher lock held. */
+BOOLEAN KiKernelApcDeliverable(PKTHREAD Thread);
+
+/*
+ * KiAcquireMutant - a wait of Thread took Mutant (kernel/mutant.c): it was
+ * free, or Thread owns it already. The first acquisition makes Thread the
+ * owner, puts the mutant on its list and, for a kernel mutex, enters its
+ * critical region. Returns TRUE when the mutant had been abandoned (the
+ * flag is cleared: only one wait hears of it; the wait then says
+ * STATUS_ABANDONED_WAIT_0 + i). Dispatcher lock held. Inline: it is on the
+ * path of every mutex acquisition.
+ */
+static inline BOOLEAN KiAcquireMutant(PKMUTANT Mutant, PKTHREAD Thread)
+{
+    BOOLEAN Abandoned = FALSE;
+
+    if (--Mutant->Header.SignalState == 0) {
+        Mutant->OwnerThread = Thread;
+        Abandoned = Mutant->Abandoned;
+        Mutant->Abandoned = FALSE;
+        Thread->KernelApcDisable -= Mutant->ApcDisable;
+        InsertHeadList(&Thread->MutantListHead, &Mutant->MutantListEntry);
+    }
+    return Abandoned;
+}
 
 /* kernel/sched.c */
 void KiDispatchPreempt(void);

@@ -22,9 +22,18 @@
  * ticks); a thread readied at a higher priority than the running one
  * preempts it at once (when the IRQL next drops below DISPATCH_LEVEL).
  *
+ * Priority boosts: a thread woken with an Increment (KeSetEvent,
+ * KeReleaseSemaphore, KeReleaseMutex, I/O completion) runs at up to
+ * BasePriority + Increment (kernel/wait.c, KiUnwaitThread); at each end of
+ * its quantum the boost decays by one level until Priority is back at
+ * BasePriority (KiDispatchPreempt). Real-time threads (base 16 and up)
+ * are never boosted.
+ *
  * The switch (KiSwitchTo) writes CR3 only when the next thread's address
  * space differs from the current one, sets TSS.RSP0 to the next thread's
- * stack top, saves and restores the x87/SSE state, and swaps stacks.
+ * stack top, saves and restores the x87/SSE state, sets the APC_LEVEL
+ * software-interrupt request to whether the next thread has kernel APCs
+ * pending (kernel/apc.c), and swaps stacks.
  *
  * Locking: everything here runs at DISPATCH_LEVEL (the dispatcher lock on
  * one processor), and the switch itself with interrupts disabled.
@@ -70,6 +79,7 @@ void KiInitializeThread(PKTHREAD Thread, PKPROCESS Process, PVOID StackBase, PVO
     Thread->Priority = Thread->BasePriority = Priority;
     Thread->Quantum = KI_QUANTUM_TICKS;
     KeInitializeTimer(&Thread->Timer);
+    KiInitializeThreadApcs(Thread);
 
     /* The FXSAVE image of a fresh thread: default control words
      * (x87 FCW 0x37F, MXCSR 0x1F80: all exceptions masked). */
@@ -166,6 +176,9 @@ static void KiSwitchTo(PKTHREAD Old, PKTHREAD New)
     }
     KiTss.Rsp0 = (ULONG64)New->StackBase;
     KiPcr.KernelRsp = (ULONG64)New->StackBase;
+    /* The APC request belongs to the thread: raise it for New if New has
+     * kernel APCs waiting, drop Old's. */
+    KiPcr.ApcInterruptRequested = New->ApcState.KernelApcPending;
 
     __asm__ volatile("fxsave64 %0" : "=m"(*(UCHAR(*)[512])Old->FxSaveArea));
     __asm__ volatile("fxrstor64 %0" : : "m"(*(UCHAR(*)[512])New->FxSaveArea));
@@ -202,6 +215,10 @@ void KiDispatchPreempt(void)
         KiPcr.QuantumEnd = FALSE;
         KeSchedulerCounters.QuantumEnds++;
         Current->Quantum = KI_QUANTUM_TICKS;
+        /* A boosted thread decays one level per quantum it uses up. */
+        if (Current != KiPcr.IdleThread && Current->Priority > Current->BasePriority &&
+            Current->Priority < LOW_REALTIME_PRIORITY)
+            Current->Priority--;
         /* Round robin: another thread of the same (or higher) priority. */
         Next = KiSelectReadyThread(Current == KiPcr.IdleThread ? 0 : Current->Priority);
         if (!Next)
@@ -223,6 +240,7 @@ void KiDispatchPreempt(void)
     KiSwitchTo(Current, Next);
 }
 
+/* KeSetPriorityThread: see kernel/ke.h. */
 KPRIORITY KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority)
 {
     ASSERT(Priority >= 0 && Priority < MAXIMUM_PRIORITY);
@@ -245,6 +263,12 @@ KPRIORITY KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority)
     return Old;
 }
 
+/* KeQueryPriorityThread: see kernel/ke.h. A snapshot; any IRQL. */
+KPRIORITY KeQueryPriorityThread(PKTHREAD Thread)
+{
+    return *(volatile KPRIORITY *)&Thread->Priority;
+}
+
 NTSTATUS ZwYieldExecution(void)
 {
     KIRQL OldIrql = KiAcquireDispatcherLock();
@@ -265,7 +289,9 @@ NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
                                 PLARGE_INTEGER Interval)
 {
     /* Sleeping is waiting on a timer: a KTIMER on this stack, set to
-     * Interval, and an untimed wait for it. */
+     * Interval, and an untimed wait for it. An alertable sleep ends early
+     * with STATUS_ALERTED or STATUS_USER_APC; a kernel APC only
+     * interrupts it (the timer keeps its due time). */
     KTIMER Timer;
     KeInitializeTimer(&Timer);
     KeSetTimer(&Timer, *Interval, NULL);

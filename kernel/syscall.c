@@ -5,7 +5,12 @@
  *   user: mov r10, rcx; mov eax, N; syscall          (user/lib/syscalls.S)
  *     -> KiSystemCall64 (x64/syscall.asm): swapgs, kernel stack, KTRAP_FRAME
  *     -> KiSystemService: KiServiceTable[N](RDI, RSI, RDX, R10, R8, R9)
- *     <- status in RAX; SYSRET (or IRETQ when SYSRET would be unsafe)
+ *     <- status in RAX; SYSRET (or IRETQ when SYSRET would be unsafe, or
+ *        when NtContinue replaced the whole register state)
+ *
+ * On the way out a thread may be diverted: a thread that must end leaves
+ * through PsExitCurrentThread, and a pending user APC rewrites the frame
+ * to enter the process's APC dispatcher (kernel/apcsvc.c).
  *
  * The table comes from include/ntsyscalls.h, the same list the user-mode
  * stubs are generated from. Services take user pointers and check them
@@ -59,29 +64,57 @@ void KiCheckUserReturn(void)
 }
 
 /*
+ * The rare ends of a system service: the thread must leave (its process
+ * ends, or it was told to), NtContinue rewrote the trap frame, or a user
+ * APC is to be delivered. Returns TRUE when the exit must use IRETQ.
+ */
+static __attribute__((noinline)) BOOLEAN KiSystemServiceExitSlow(PETHREAD Thread,
+                                                                 PKTRAP_FRAME TrapFrame)
+{
+    BOOLEAN Restored = FALSE;
+
+    if (Thread->Terminating)
+        PsExitCurrentThread(Thread->ExitStatus);
+    if (Thread->Tcb.ContextRestored) {
+        Thread->Tcb.ContextRestored = FALSE;
+        Restored = TRUE;
+    }
+    /* The user APC runs on the way out: the frame now enters the APC
+     * dispatcher, with the status the service returned in its context. */
+    if (Thread->Tcb.ApcState.UserApcPending)
+        KiDeliverUserApc(TrapFrame);
+    return Restored;
+}
+
+/*
  * Called by KiSystemCall64 with interrupts disabled. Returns 0 to leave
  * with SYSRET, 1 to leave with IRETQ (non-canonical or changed return
- * state); interrupts are disabled again on return.
+ * state: NtContinue); interrupts are disabled again on return.
  */
 ULONG KiSystemService(PKTRAP_FRAME TrapFrame)
 {
     ULONG64 Number = TrapFrame->Rax;
+    NTSTATUS Status;
+    BOOLEAN Restored = FALSE;
+
     _enable();
     KiSystemCalls++;
     if (Number < KiServiceCount) {
         const KSERVICE_ENTRY *Entry = &KiServiceTable[Number];
-        TrapFrame->Rax = (ULONG64)(LONG64)Entry->Routine(TrapFrame->Rdi, TrapFrame->Rsi,
-                                                         TrapFrame->Rdx, TrapFrame->R10,
-                                                         TrapFrame->R8, TrapFrame->R9);
+        Status = Entry->Routine(TrapFrame->Rdi, TrapFrame->Rsi, TrapFrame->Rdx, TrapFrame->R10,
+                                TrapFrame->R8, TrapFrame->R9);
     } else {
-        TrapFrame->Rax = (ULONG64)(LONG64)STATUS_INVALID_SYSTEM_SERVICE;
+        Status = STATUS_INVALID_SYSTEM_SERVICE;
     }
-    /* KiCheckUserReturn, inline: one flag test on the way out. */
+    /* One test on the way out for the rare cases (KiSystemServiceExitSlow). */
     PETHREAD Thread;
     __asm__ volatile("mov %%gs:8, %0" : "=r"(Thread));
-    if (__builtin_expect(Thread->Terminating, 0))
-        PsExitCurrentThread(Thread->ExitStatus);
+    if (!Thread->Tcb.ContextRestored)
+        TrapFrame->Rax = (ULONG64)(LONG64)Status;
+    if (__builtin_expect(Thread->Terminating | Thread->Tcb.ContextRestored |
+                             Thread->Tcb.ApcState.UserApcPending, 0))
+        Restored = KiSystemServiceExitSlow(Thread, TrapFrame);
     _disable();
     /* SYSRET needs a canonical user RIP, and returns RFLAGS from R11. */
-    return TrapFrame->Rip >= 0x00007FFFFFFF0000ULL /* MM_USER_PROBE_ADDRESS */;
+    return Restored || TrapFrame->Rip >= 0x00007FFFFFFF0000ULL /* MM_USER_PROBE_ADDRESS */;
 }

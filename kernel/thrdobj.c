@@ -10,10 +10,12 @@
  *   KeReadyThread         on the ready queues
  *   KiThreadStartup       first run: PASSIVE_LEVEL, then SystemRoutine(StartContext)
  *   KeEnterUserMode       a user thread's first entry into ring 3
- *   KeAlertThreadForTermination   end a wait it makes for user mode
- *   KeTerminateThread     the thread object is signalled (and the process's
- *                         when it was the last), the thread switches away for
- *                         good, and the scheduler hands it to Ps's reaper
+ *   KeAlertThreadForTermination   queue it the exit APC
+ *   KeTerminateThread     its mutants abandoned and its APCs run down
+ *                         (KeRundownThread), the thread object signalled (and
+ *                         the process's when it was the last), the thread
+ *                         switches away for good, and the scheduler hands it
+ *                         to Ps's reaper
  *
  * Ps keeps everything else (ETHREAD, exit status, its own lists, the
  * reaper); sched.c keeps the ready queues and the switch itself.
@@ -90,17 +92,50 @@ void KeEnterUserMode(ULONG_PTR Entry, ULONG_PTR Parameter, ULONG_PTR StackPointe
     KiEnterUserMode(&Frame);
 }
 
+/*
+ * The exit APC, a normal kernel APC as on NT. Its normal routine runs in
+ * the thread being terminated, at PASSIVE_LEVEL, outside any critical
+ * region (a thread holding a kernel mutex finishes with it first). It
+ * does not end the thread on the spot - the thread may be deep in a system
+ * service, holding references its frames will drop - but makes the
+ * service unwind: its user-mode wait, current or next, ends with
+ * STATUS_USER_APC (KeForceUserApcPending), the service returns, and the
+ * way back to user mode sees the thread is terminating (KiCheckUserReturn).
+ * A thread preempted in user mode runs the APC as its interrupt returns
+ * and leaves the same way.
+ */
+static void KiExitSpecialApc(PKAPC Apc, PKNORMAL_ROUTINE *NormalRoutine, PVOID *NormalContext,
+                             PVOID *SystemArgument1, PVOID *SystemArgument2)
+{
+    UNREFERENCED_PARAMETER(Apc);
+    UNREFERENCED_PARAMETER(NormalRoutine);
+    UNREFERENCED_PARAMETER(NormalContext);
+    UNREFERENCED_PARAMETER(SystemArgument1);
+    UNREFERENCED_PARAMETER(SystemArgument2);
+}
+
+static void KiExitNormalApc(PVOID NormalContext, PVOID SystemArgument1, PVOID SystemArgument2)
+{
+    UNREFERENCED_PARAMETER(NormalContext);
+    UNREFERENCED_PARAMETER(SystemArgument1);
+    UNREFERENCED_PARAMETER(SystemArgument2);
+    KeForceUserApcPending();
+}
+
 BOOLEAN KeAlertThreadForTermination(PKTHREAD Thread)
 {
+    BOOLEAN Queued = FALSE;
+
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
-    BOOLEAN Woken = FALSE;
     KIRQL OldIrql = KiAcquireDispatcherLock();
-    if (Thread->State == Waiting && Thread->WaitMode == UserMode) {
-        KiUnwaitThread(Thread, STATUS_THREAD_IS_TERMINATING, 0);
-        Woken = TRUE;
+    /* Queued at most once at a time; a thread that ends accepts no APC. */
+    if (!Thread->TerminateApc.Inserted && Thread->ApcQueueable) {
+        KeInitializeApc(&Thread->TerminateApc, Thread, OriginalApcEnvironment,
+                        KiExitSpecialApc, NULL, KiExitNormalApc, KernelMode, NULL);
+        Queued = KeInsertQueueApc(&Thread->TerminateApc, NULL, NULL, 0);
     }
     KiReleaseDispatcherLock(OldIrql);
-    return Woken;
+    return Queued;
 }
 
 void KeTerminateThread(void)
@@ -109,6 +144,8 @@ void KeTerminateThread(void)
     PKPROCESS Process = Thread->Process;
 
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    /* Mutants it owns are abandoned, APCs still queued run down. */
+    KeRundownThread();
     KiAcquireDispatcherLock(); /* never released: the next thread runs at DISPATCH_LEVEL */
     RemoveEntryList(&Thread->ThreadListEntry);
     Thread->Header.SignalState = 1;

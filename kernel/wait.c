@@ -4,8 +4,10 @@
  * calls, KiWaitTest and KiUnwaitThread.
  *
  * Any object that starts with a DISPATCHER_HEADER can be waited for:
- * events (kernel/event.c), timers (kernel/timer.c), threads and processes
- * (signalled when they end). SignalState > 0 means signalled.
+ * events (kernel/event.c), mutants (kernel/mutant.c), semaphores
+ * (kernel/semaphore.c), timers (kernel/timer.c), threads and processes
+ * (signalled when they end). SignalState > 0 means signalled; a mutant is
+ * also available to the thread that owns it (recursive acquisition).
  *
  * Data structures. A waiting thread describes its wait with one KWAIT_BLOCK
  * per object:
@@ -36,8 +38,10 @@
  *
  * Satisfying a wait "consumes" what it waited for: a synchronization event
  * or synchronization timer goes back to non-signalled (that is how exactly
- * one waiter gets through); notification events and timers, threads and
- * processes stay signalled. A WaitAll wait is satisfied only at a moment
+ * one waiter gets through), a semaphore loses one unit, a mutant becomes
+ * the waiter's (KiAcquireMutant; an abandoned one makes the status
+ * STATUS_ABANDONED_WAIT_0 + i); notification events and timers, threads
+ * and processes stay signalled. A WaitAll wait is satisfied only at a moment
  * when all of its objects are signalled together, and then consumes all of
  * them at once; until then it consumes nothing, so the other waiters of
  * those objects are not robbed by a wait that cannot complete.
@@ -50,9 +54,17 @@
  * DISPATCH_LEVEL, once KiUnwaitThread has readied the thread and the
  * scheduler has run it again.
  *
- * Alertable and WaitMode are recorded in the thread but change nothing:
- * Pagoda has no APCs, so a wait never ends with STATUS_USER_APC or
- * STATUS_ALERTED and a kernel stack is never paged out.
+ * APCs and alerts (kernel/apc.c). Before blocking, an alertable wait
+ * returns STATUS_ALERTED if the thread was alerted (NtAlertThread), and an
+ * alertable user-mode wait returns STATUS_USER_APC if a user APC is
+ * queued (the APC then runs on the way back to user mode). A blocked wait
+ * is ended the same way by KeAlertThread and KeInsertQueueApc. A kernel
+ * APC for a thread whose wait began at PASSIVE_LEVEL ends the wait with
+ * STATUS_KERNEL_APC instead, which never reaches the caller: the wait
+ * drops the lock (the APC runs), takes it again and waits on, with the
+ * timeout that is left - the absolute due time its timer had - so a
+ * non-alertable wait is not shortened by an APC, only interrupted.
+ * A kernel stack is never paged out.
  */
 #include "ki.h"
 
@@ -64,6 +76,13 @@ static inline BOOLEAN KiIsSignalled(PDISPATCHER_HEADER Object)
     return Object->SignalState > 0;
 }
 
+/* Can Thread's wait take Object now: signalled, or a mutant it owns. */
+static inline BOOLEAN KiIsAvailable(PDISPATCHER_HEADER Object, PKTHREAD Thread)
+{
+    return Object->SignalState > 0 ||
+           (Object->Type == MutantObject && ((PKMUTANT)Object)->OwnerThread == Thread);
+}
+
 /* Is Block the thread's timeout block (not one of the caller's objects)? */
 static inline BOOLEAN KiIsTimeoutBlock(PKWAIT_BLOCK Block)
 {
@@ -73,24 +92,31 @@ static inline BOOLEAN KiIsTimeoutBlock(PKWAIT_BLOCK Block)
 static inline BOOLEAN KiIsWaitableType(UCHAR Type)
 {
     return Type == EventNotificationObject || Type == EventSynchronizationObject ||
-           Type == ProcessObject || Type == ThreadObject ||
-           Type == TimerNotificationObject || Type == TimerSynchronizationObject;
+           Type == MutantObject || Type == SemaphoreObject || Type == ProcessObject ||
+           Type == ThreadObject || Type == TimerNotificationObject ||
+           Type == TimerSynchronizationObject;
 }
 
 /*
- * A wait on Object was satisfied: take what the wait consumes. Only the
- * auto-reset kinds change; everything else stays signalled so every other
- * waiter gets through as well.
+ * A wait of Thread on Object was satisfied: take what the wait consumes.
+ * The auto-reset kinds reset, a semaphore loses a unit, a mutant becomes
+ * Thread's; everything else stays signalled so every other waiter gets
+ * through as well. Returns TRUE when Object was an abandoned mutant.
  */
-static void KiConsumeObject(PDISPATCHER_HEADER Object)
+static inline BOOLEAN KiConsumeObject(PDISPATCHER_HEADER Object, PKTHREAD Thread)
 {
     switch (Object->Type) {
     case EventSynchronizationObject:
     case TimerSynchronizationObject:
         Object->SignalState = 0;
-        break;
+        return FALSE;
+    case SemaphoreObject:
+        Object->SignalState--;
+        return FALSE;
+    case MutantObject:
+        return KiAcquireMutant((PKMUTANT)Object, Thread);
     default:
-        break;
+        return FALSE;
     }
 }
 
@@ -100,32 +126,36 @@ static BOOLEAN KiAllSignalled(PKWAIT_BLOCK Block)
     PKWAIT_BLOCK Current = Block;
 
     do {
-        if (!KiIsTimeoutBlock(Current) && !KiIsSignalled(Current->Object))
+        if (!KiIsTimeoutBlock(Current) && !KiIsAvailable(Current->Object, Current->Thread))
             return FALSE;
         Current = Current->NextWaitBlock;
     } while (Current != Block);
     return TRUE;
 }
 
-/* Consume every object of the WaitAll wait that Block belongs to. */
-static void KiConsumeAll(PKWAIT_BLOCK Block)
+/* Consume every object of the WaitAll wait that Block belongs to; TRUE if
+ * one was an abandoned mutant. */
+static BOOLEAN KiConsumeAll(PKWAIT_BLOCK Block)
 {
     PKWAIT_BLOCK Current = Block;
+    BOOLEAN Abandoned = FALSE;
 
     do {
         if (!KiIsTimeoutBlock(Current))
-            KiConsumeObject(Current->Object);
+            Abandoned |= KiConsumeObject(Current->Object, Current->Thread);
         Current = Current->NextWaitBlock;
     } while (Current != Block);
+    return Abandoned;
 }
 
 /*
  * KiWaitTest - Object has just become signalled: satisfy, oldest first,
  * the waits it can satisfy now, until none is left or Object is no longer
- * signalled (a synchronization object stops after one). A WaitAny block
- * is satisfied by Object alone (status STATUS_WAIT_0 + its WaitKey); a
- * WaitAll block only when all of its thread's objects are signalled (status
- * STATUS_SUCCESS). Increment is the priority boost for the threads
+ * signalled (a synchronization object or a mutant stops after one, a
+ * semaphore after its count). A WaitAny block is satisfied by Object
+ * alone (status STATUS_WAIT_0 + its WaitKey); a WaitAll block only when
+ * all of its thread's objects are available (status STATUS_SUCCESS).
+ * An abandoned mutant makes them STATUS_ABANDONED_WAIT_0 (+ WaitKey). Increment is the priority boost for the threads
  * released (see KiUnwaitThread). Dispatcher lock held (DISPATCH_LEVEL); the released threads
  * run once the caller drops it.
  */
@@ -141,11 +171,11 @@ void KiWaitTest(PDISPATCHER_HEADER Object, LONG Increment)
     while (KiIsSignalled(Object) && Entry != &Object->WaitListHead) {
         Block = CONTAINING_RECORD(Entry, KWAIT_BLOCK, WaitListEntry);
         if (Block->WaitType == WaitAny) {
-            KiConsumeObject(Object);
-            Status = STATUS_WAIT_0 + Block->WaitKey;
+            Status = KiConsumeObject(Object, Block->Thread) ? STATUS_ABANDONED_WAIT_0
+                                                            : STATUS_WAIT_0;
+            Status += Block->WaitKey;
         } else if (KiAllSignalled(Block)) {
-            KiConsumeAll(Block);
-            Status = STATUS_SUCCESS;
+            Status = KiConsumeAll(Block) ? STATUS_ABANDONED_WAIT_0 : STATUS_SUCCESS;
         } else {
             /* This WaitAll still lacks another object; it keeps its place. */
             Entry = Entry->Flink;
@@ -168,10 +198,11 @@ void KiWaitTest(PDISPATCHER_HEADER Object, LONG Increment)
  * record the status KiSwapThread will return, and make it Ready. Thread
  * must be Waiting. Dispatcher lock held.
  *
- * NOTE: Increment, NT's priority boost for the released thread (Priority =
- * BasePriority + Increment, below the real-time range, fresh quantum), is
- * not applied yet: the scheduler does not decay boosted priorities at
- * quantum end, so a boost would never wear off.
+ * Increment is NT's priority boost for the released thread: a thread of
+ * the variable class (base below LOW_REALTIME_PRIORITY) runs at up to
+ * BasePriority + Increment (never into the real-time range, never lower
+ * than it runs already) with a fresh quantum; the boost wears off one
+ * level per quantum end (kernel/sched.c, KiDispatchPreempt).
  */
 void KiUnwaitThread(PKTHREAD Thread, NTSTATUS WaitStatus, LONG Increment)
 {
@@ -193,7 +224,14 @@ void KiUnwaitThread(PKTHREAD Thread, NTSTATUS WaitStatus, LONG Increment)
         KiRemoveTimer(&Thread->Timer);
 
     Thread->WaitStatus = WaitStatus;
-    UNREFERENCED_PARAMETER(Increment);
+    if (Increment > 0 && Thread->BasePriority < LOW_REALTIME_PRIORITY) {
+        KPRIORITY Boosted = Thread->BasePriority + Increment;
+        if (Boosted >= LOW_REALTIME_PRIORITY)
+            Boosted = LOW_REALTIME_PRIORITY - 1;
+        if (Boosted > Thread->Priority)
+            Thread->Priority = Boosted;
+        Thread->Quantum = KI_QUANTUM_TICKS;
+    }
     KiReadyThread(Thread);
 }
 
@@ -202,27 +240,30 @@ void KiUnwaitThread(PKTHREAD Thread, NTSTATUS WaitStatus, LONG Increment)
  * Returns STATUS_PENDING when it cannot. WaitAny prefers the lowest index,
  * as on Windows. Dispatcher lock held.
  */
-static NTSTATUS KiTrySatisfyNow(ULONG Count, PVOID Object[], WAIT_TYPE WaitType)
+static NTSTATUS KiTrySatisfyNow(PKTHREAD Thread, ULONG Count, PVOID Object[],
+                                WAIT_TYPE WaitType)
 {
+    BOOLEAN Abandoned = FALSE;
     ULONG Index;
 
     if (WaitType == WaitAny) {
         for (Index = 0; Index < Count; Index++) {
-            if (KiIsSignalled(Object[Index])) {
-                KiConsumeObject(Object[Index]);
-                return STATUS_WAIT_0 + (NTSTATUS)Index;
+            if (KiIsAvailable(Object[Index], Thread)) {
+                NTSTATUS Base = KiConsumeObject(Object[Index], Thread) ? STATUS_ABANDONED_WAIT_0
+                                                                       : STATUS_WAIT_0;
+                return Base + (NTSTATUS)Index;
             }
         }
         return STATUS_PENDING;
     }
 
     for (Index = 0; Index < Count; Index++) {
-        if (!KiIsSignalled(Object[Index]))
+        if (!KiIsAvailable(Object[Index], Thread))
             return STATUS_PENDING;
     }
     for (Index = 0; Index < Count; Index++)
-        KiConsumeObject(Object[Index]);
-    return STATUS_SUCCESS;
+        Abandoned |= KiConsumeObject(Object[Index], Thread);
+    return Abandoned ? STATUS_ABANDONED_WAIT_0 : STATUS_SUCCESS;
 }
 
 /*
@@ -269,14 +310,14 @@ static inline PKTHREAD KiCurrentThread(void)
  * The blocking half of a wait that cannot be satisfied now: arm the
  * timeout, link the wait blocks into their objects and sleep. Returns the
  * wait's status (STATUS_TIMEOUT without sleeping when the timeout is 0 or
- * already past). Dispatcher lock held, and still held on return. Always
- * inline, so that KeWaitForSingleObject's copy is straight-line code for
- * Count 1.
+ * already past). WaitIrql is the IRQL the wait returns to: only a wait
+ * begun at PASSIVE_LEVEL is interrupted for kernel APCs. Dispatcher lock
+ * held, and still held on return.
  */
-static inline __attribute__((always_inline)) NTSTATUS
-KiBlockOnObjects(PKTHREAD Thread, ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
-                 KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
-                 PLARGE_INTEGER Timeout, PKWAIT_BLOCK WaitBlocks)
+static NTSTATUS KiBlockOnObjects(PKTHREAD Thread, KIRQL WaitIrql, ULONG Count, PVOID Object[],
+                                 WAIT_TYPE WaitType, KWAIT_REASON WaitReason,
+                                 KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                                 PLARGE_INTEGER Timeout, PKWAIT_BLOCK WaitBlocks)
 {
     PKWAIT_BLOCK Block, TimerBlock;
     ULONG Index;
@@ -319,11 +360,86 @@ KiBlockOnObjects(PKTHREAD Thread, ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
     Thread->WaitReason = (UCHAR)WaitReason;
     Thread->WaitMode = WaitMode;
     Thread->Alertable = Alertable;
+    Thread->WaitIrql = WaitIrql;
     Thread->WaitTick = KeTickCount;
     Thread->State = Waiting;
 
     /* Sleep; KiUnwaitThread set WaitStatus before readying us. */
     return KiSwapThread();
+}
+
+/*
+ * Before blocking: does an alert or a queued APC end this wait at once?
+ * STATUS_ALERTED (the alert is consumed), STATUS_USER_APC (an alertable
+ * user-mode wait with a user APC queued: marked for delivery on the way
+ * out), STATUS_KERNEL_APC (a kernel APC is pending that this wait would
+ * have to let run), or STATUS_PENDING: block. NT's order. Dispatcher lock.
+ */
+static NTSTATUS KiCheckAlertability(PKTHREAD Thread, KIRQL WaitIrql, KPROCESSOR_MODE WaitMode,
+                                    BOOLEAN Alertable)
+{
+    if (Thread->ApcState.KernelApcPending && WaitIrql == PASSIVE_LEVEL &&
+        KiKernelApcDeliverable(Thread)) {
+        KiPcr.ApcInterruptRequested = TRUE;
+        return STATUS_KERNEL_APC;
+    }
+    if (Alertable) {
+        if (Thread->Alerted[(UCHAR)WaitMode]) {
+            Thread->Alerted[(UCHAR)WaitMode] = FALSE;
+            return STATUS_ALERTED;
+        }
+        if (WaitMode == UserMode && !IsListEmpty(&Thread->ApcState.ApcListHead[UserMode])) {
+            Thread->ApcState.UserApcPending = TRUE;
+            return STATUS_USER_APC;
+        }
+        if (Thread->Alerted[KernelMode]) {
+            Thread->Alerted[KernelMode] = FALSE;
+            return STATUS_ALERTED;
+        }
+    } else if (WaitMode == UserMode && Thread->ApcState.UserApcPending) {
+        return STATUS_USER_APC;
+    }
+    return STATUS_PENDING;
+}
+
+/*
+ * The slow half of every wait: the objects cannot be taken now. Block
+ * until the wait is satisfied, times out, is alerted or gets a user APC;
+ * a kernel APC makes it drop the lock (the APC runs), retake it and try
+ * again with the rest of the timeout. Entered with the dispatcher lock
+ * held (taken from OldIrql); returns with it released, at OldIrql.
+ */
+static __attribute__((noinline)) NTSTATUS
+KiWaitSlow(PKTHREAD Thread, KIRQL OldIrql, ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+           KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+           PLARGE_INTEGER Timeout, PKWAIT_BLOCK WaitBlocks)
+{
+    LARGE_INTEGER DueTime;
+    NTSTATUS Status;
+
+    for (;;) {
+        Status = KiCheckAlertability(Thread, OldIrql, WaitMode, Alertable);
+        if (Status == STATUS_PENDING) {
+            Status = KiBlockOnObjects(Thread, OldIrql, Count, Object, WaitType, WaitReason,
+                                      WaitMode, Alertable, Timeout, WaitBlocks);
+            /* It slept with its timer armed: what is left of the timeout
+             * is that timer's absolute due time (clamped to stay positive). */
+            if (Status == STATUS_KERNEL_APC && Timeout != NULL) {
+                ULONG64 Due = Thread->Timer.DueTime;
+                DueTime.QuadPart = Due > (ULONG64)INT64_MAX ? INT64_MAX : (LONGLONG)Due;
+                Timeout = &DueTime;
+            }
+        }
+        if (Status != STATUS_KERNEL_APC)
+            break;
+        KiReleaseDispatcherLock(OldIrql);   /* the kernel APC runs here */
+        OldIrql = KiAcquireDispatcherLock();
+        Status = KiTrySatisfyNow(Thread, Count, Object, WaitType);
+        if (Status != STATUS_PENDING)
+            break;
+    }
+    KiReleaseDispatcherLock(OldIrql);
+    return Status;
 }
 
 /*
@@ -336,10 +452,11 @@ static NTSTATUS KiWaitForObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType
                                  PKWAIT_BLOCK WaitBlocks)
 {
     KIRQL OldIrql = KiAcquireDispatcherLock();
-    NTSTATUS Status = KiTrySatisfyNow(Count, Object, WaitType);
+    PKTHREAD Thread = KiCurrentThread();
+    NTSTATUS Status = KiTrySatisfyNow(Thread, Count, Object, WaitType);
     if (Status == STATUS_PENDING)
-        Status = KiBlockOnObjects(KiCurrentThread(), Count, Object, WaitType, WaitReason,
-                                  WaitMode, Alertable, Timeout, WaitBlocks);
+        return KiWaitSlow(Thread, OldIrql, Count, Object, WaitType, WaitReason, WaitMode,
+                          Alertable, Timeout, WaitBlocks);
     KiReleaseDispatcherLock(OldIrql);
     return Status;
 }
@@ -373,8 +490,11 @@ KiCheckWaitIrql(PVOID Object, PLARGE_INTEGER Timeout, PVOID Caller)
  * signalled, or Timeout passes: NULL waits for ever, 0 polls without
  * blocking, negative is relative, positive is an absolute interrupt time,
  * in 100 ns units. Returns STATUS_SUCCESS (== STATUS_WAIT_0), having
- * consumed the object if it is a synchronization event or timer, or
- * STATUS_TIMEOUT. IRQL <= APC_LEVEL, or DISPATCH_LEVEL with a zero
+ * consumed the object (a synchronization event or timer resets, a
+ * semaphore loses a unit, a mutant becomes the caller's), or
+ * STATUS_ABANDONED_WAIT_0 (an abandoned mutant, now the caller's), or
+ * STATUS_TIMEOUT; an Alertable wait also STATUS_ALERTED, and with WaitMode
+ * UserMode STATUS_USER_APC (kernel/apc.c). IRQL <= APC_LEVEL, or DISPATCH_LEVEL with a zero
  * timeout; otherwise bugcheck IRQL_NOT_LESS_OR_EQUAL (Object, IRQL, 0,
  * caller). Returns at the caller's IRQL.
  */
@@ -387,18 +507,15 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
     KiCheckWaitIrql(Object, Timeout, __builtin_return_address(0));
     ASSERT(Object != NULL && KiIsWaitableType(Header->Type));
 
-    /* One pass under the dispatcher lock. Already signalled: no wait
-     * block, no timer, no switch; consume it (a synchronization event or
-     * timer) and go. Otherwise block on it right here, lock still held. */
+    /* One pass under the dispatcher lock. Available: no wait block, no
+     * timer, no switch; consume it and go. Otherwise the slow path blocks
+     * on it, lock still held. */
     KIRQL OldIrql = KiAcquireDispatcherLock();
-    if (KiIsSignalled(Header)) {
-        KiConsumeObject(Header);
-        Status = STATUS_SUCCESS;
-    } else {
-        PKTHREAD Thread = KiCurrentThread();
-        Status = KiBlockOnObjects(Thread, 1, &Object, WaitAny, WaitReason, WaitMode, Alertable,
-                                  Timeout, Thread->WaitBlock);
-    }
+    PKTHREAD Thread = KiCurrentThread();
+    if (__builtin_expect(!KiIsAvailable(Header, Thread), 0))
+        return KiWaitSlow(Thread, OldIrql, 1, &Object, WaitAny, WaitReason, WaitMode, Alertable,
+                          Timeout, Thread->WaitBlock);
+    Status = KiConsumeObject(Header, Thread) ? STATUS_ABANDONED_WAIT_0 : STATUS_SUCCESS;
     KiReleaseDispatcherLock(OldIrql);
     return Status;
 }
@@ -407,7 +524,8 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
  * KeWaitForMultipleObjects - wait for Count dispatcher objects: WaitAny
  * until one is signalled (returns STATUS_WAIT_0 + its index, the lowest
  * when several are), WaitAll until all are signalled at the same moment
- * (returns STATUS_SUCCESS; each is consumed). STATUS_TIMEOUT as for
+ * (returns STATUS_SUCCESS; each is consumed); STATUS_ABANDONED_WAIT_0
+ * (+ index for WaitAny) when an abandoned mutant was among them. STATUS_TIMEOUT as for
  * KeWaitForSingleObject. More than THREAD_WAIT_OBJECTS objects need
  * WaitBlockArray (Count nonpaged blocks, not touched after the wait
  * returns). STATUS_INVALID_PARAMETER for Count 0 or above

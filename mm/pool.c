@@ -277,8 +277,8 @@ static inline BOOLEAN ExpTryAcquirePagedPoolFast(void)
 
 /* Give the mutex back and drop to Irql, when that needs no call: no thread
  * came to wait for the mutex meanwhile (the atomic add did not end at 1;
- * ExReleaseFastMutex's KeSetEvent then hands it over) and no DPC or
- * reschedule is pending (KeLowerIrql runs them). Returns 0 when done;
+ * ExReleaseFastMutex's KeSetEvent then hands it over) and no DPC,
+ * reschedule or kernel APC is pending (KeLowerIrql runs them). Returns 0 when done;
  * else, with the mutex counted back but still at APC_LEVEL, what the exit
  * routine below must do: EXP_RELEASE_WAKE (set the event and lower) or
  * EXP_RELEASE_LOWER (lower). Whether to wake comes from the add itself:
@@ -290,13 +290,9 @@ static inline BOOLEAN ExpTryAcquirePagedPoolFast(void)
 #define EXP_NOT_ACQUIRED  3
 static inline ULONG ExpReleasePagedPoolFast(ULONG64 Irql)
 {
-    USHORT Pending;
-
     if (__atomic_add_fetch(&ExpPagedPoolMutex.Count, 1, __ATOMIC_RELEASE) != 1)
         return EXP_RELEASE_WAKE;
-    __asm__ volatile("movw %%gs:%c1, %0" : "=r"(Pending) : "i"(KE_PCR_DPC_REQUESTED_OFFSET)
-                     : "memory");
-    if (Pending)
+    if (KeSoftwareInterruptsPending())
         return EXP_RELEASE_LOWER;
     __asm__ volatile("mov %0, %%cr8" : : "r"(Irql) : "memory");
     return 0;

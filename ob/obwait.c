@@ -1,7 +1,8 @@
 /*
  * obwait.c - the wait services on handles: NtWaitForSingleObject and
  * NtWaitForMultipleObjects. Each handle is turned into a referenced
- * dispatcher object (an event, a process, a thread) in the caller's table,
+ * dispatcher object (an event, a mutant, a semaphore, a timer, a process,
+ * a thread) in the caller's table,
  * and the kernel's KeWaitForSingleObject / KeWaitForMultipleObjects wait
  * on the bodies.
  *
@@ -26,16 +27,20 @@
  * body starts with a DISPATCHER_HEADER, and that header's type is a
  * waitable KOBJECTS value. The Ob type is checked first because only then
  * is the first byte of the body a dispatcher type at all.
- * NOTE: a new waitable object type (a timer, a semaphore) joins the list.
+ * A new waitable object type joins the list.
  */
 static BOOLEAN ObpIsWaitableObject(PVOID Object)
 {
     POBJECT_TYPE Type = ObGetObjectType(Object);
-    if (Type != ExEventObjectType && Type != PsProcessType && Type != PsThreadType)
+    if (Type != ExEventObjectType && Type != ExMutantObjectType &&
+        Type != ExSemaphoreObjectType && Type != ExTimerObjectType && Type != PsProcessType &&
+        Type != PsThreadType)
         return FALSE;
     switch (((PDISPATCHER_HEADER)Object)->Type) {
     case EventNotificationObject:
     case EventSynchronizationObject:
+    case MutantObject:
+    case SemaphoreObject:
     case ProcessObject:
     case ThreadObject:
     case TimerNotificationObject:
@@ -82,10 +87,12 @@ static NTSTATUS ObpReferenceWaitableObject(HANDLE Handle, PVOID *Object)
 
 /*
  * NtWaitForSingleObject - wait for the object Handle names (an event, a
- * process, a thread; NtCurrentProcess() and NtCurrentThread() included)
- * until it is signalled or *Timeout passes (NULL: for ever; 0: poll;
- * negative: relative, 100 ns units). Returns STATUS_SUCCESS,
- * STATUS_TIMEOUT, STATUS_ACCESS_VIOLATION (bad Timeout),
+ * mutant, a semaphore, a timer, a process, a thread; NtCurrentProcess()
+ * and NtCurrentThread() included) until it is signalled or *Timeout passes
+ * (NULL: for ever; 0: poll; negative: relative, 100 ns units). Returns
+ * STATUS_SUCCESS, STATUS_ABANDONED_WAIT_0 (an abandoned mutant, now the
+ * caller's), STATUS_TIMEOUT; an Alertable wait also STATUS_ALERTED or
+ * STATUS_USER_APC (the APC has run when the caller sees it); STATUS_ACCESS_VIOLATION (bad Timeout),
  * STATUS_INVALID_HANDLE, STATUS_OBJECT_TYPE_MISMATCH (not waitable).
  * PASSIVE_LEVEL; blocks.
  */

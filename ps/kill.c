@@ -10,10 +10,10 @@
  * Ending a thread: Ps records the exit status, releases the user stack and
  * takes the thread off its process's list; Ke (KeTerminateThread) signals
  * the thread and, for the last thread, the process, and switches away.
- * Ending another thread: Ps marks it (ETHREAD.Terminating) and Ke ends a
- * wait it makes for user mode (KeAlertThreadForTermination); the thread
- * leaves itself at its next return toward user mode (KiCheckUserReturn).
- * NOTE: the APC issue turns this mark into NT's exit APC.
+ * Ending another thread: Ps marks it (ETHREAD.Terminating) and Ke queues
+ * it NT's exit APC (KeAlertThreadForTermination), which makes a system
+ * service it waits in unwind; the thread leaves itself at its next return
+ * toward user mode (KiCheckUserReturn).
  *
  * Locking: PspProcessLock (ps/psmgr.c) for the flags and lists Ps keeps;
  * PspReaperLock for the reaper's list alone, since the scheduler adds to
@@ -154,9 +154,10 @@ void PspRequestThreadTermination(PETHREAD Thread, NTSTATUS ExitStatus)
 
 /*
  * Make every thread of Process leave (the caller's own thread last, if it
- * is one of them). Threads in user mode leave at their next kernel entry
- * (the clock interrupt reaches them within a tick); threads waiting in a
- * system service are woken with STATUS_THREAD_IS_TERMINATING.
+ * is one of them). Each gets the exit APC (PspRequestThreadTermination):
+ * threads in user mode leave at their next kernel entry (the clock
+ * interrupt reaches them within a tick); threads in a user-mode wait in a
+ * system service are woken by the APC and leave once the service unwinds.
  */
 void PspTerminateProcess(PEPROCESS Process, NTSTATUS ExitStatus)
 {

@@ -34,12 +34,15 @@ BENCHMARKS = {
     "null_syscall":           ("user",   100,        326,    "round trip (Linux: getppid)"),
     "event_pingpong_thread":  ("user",   1000,       4670,   "one-way hand-off (Linux: futex)"),
     "event_pingpong_process": ("user",   1200,       5869,   "one-way hand-off, CR3 write (Linux: futex)"),
+    "semaphore_pingpong_process": ("user", 1200,     None,   "one-way hand-off by semaphores, CR3 write"),
     "page_fault":             ("user",   1500,       3306,   "demand-zero fault, per page"),
     "spawn":                  ("user",   80000,      414000, "create+run+exit+wait (Linux: fork+exec+exit+wait)"),
     "pool_nonpaged_64":       ("kernel", 80,         None,   "alloc+free pair"),
     "pool_paged_64":          ("kernel", 80,         None,   "alloc+free pair"),
     "pool_nonpaged_4k":       ("kernel", None,       None,   "alloc+free pair"),
     "event_set_wait":         ("kernel", 150,        None,   "KeSetEvent+KeWaitForSingleObject"),
+    "mutex_uncontended":      ("kernel", 150,        None,   "KeWaitForSingleObject+KeReleaseMutex"),
+    "apc_kernel":             ("kernel", 150,        None,   "KeInsertQueueApc+delivery of a special APC"),
     "boot_to_shell":          ("boot",   20000000,   None,   "KiSystemStartup to first prompt"),
 }
 

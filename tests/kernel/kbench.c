@@ -14,7 +14,9 @@
  * Two modes, chosen on the command line (this file reads it itself, from
  * KeLoaderBlock.CommandLine; kernel/bootinfo.c only warns about the key):
  *   kbench        the micro-benchmarks user mode cannot reach (pool, an
- *                 uncontended event), then the boot goes on to init;
+ *                 uncontended event, an uncontended kernel mutex, a
+ *                 special kernel APC to the current thread), then the
+ *                 boot goes on to init;
  *   kbench=boot   boot_to_shell: a priority-1 thread that first runs when
  *                 every other thread waits, that is when init (the shell)
  *                 first blocks in NtReadFile on the console after printing
@@ -161,6 +163,41 @@ static void KiBenchSetWait(ULONG64 Iterations)
     }
 }
 
+static KMUTEX KiBenchKernelMutex;
+
+/* An uncontended kernel mutex: a wait that takes it at once (and enters
+ * the owner's critical region), then the release (which leaves it). */
+static void KiBenchMutex(ULONG64 Iterations)
+{
+    for (ULONG64 I = 0; I < Iterations; I++) {
+        KeWaitForSingleObject(&KiBenchKernelMutex, Executive, KernelMode, FALSE, NULL);
+        KeReleaseMutex(&KiBenchKernelMutex, FALSE);
+    }
+}
+
+static KAPC KiBenchApc;
+
+static void KiBenchApcRoutine(PKAPC Apc, PKNORMAL_ROUTINE *NormalRoutine, PVOID *NormalContext,
+                              PVOID *SystemArgument1, PVOID *SystemArgument2)
+{
+    UNREFERENCED_PARAMETER(Apc);
+    UNREFERENCED_PARAMETER(NormalRoutine);
+    UNREFERENCED_PARAMETER(NormalContext);
+    UNREFERENCED_PARAMETER(SystemArgument1);
+    UNREFERENCED_PARAMETER(SystemArgument2);
+}
+
+/* A special kernel APC to the current thread at PASSIVE_LEVEL: queued,
+ * then delivered as KeInsertQueueApc drops the dispatcher lock (the
+ * APC_LEVEL software interrupt), before it returns. */
+static void KiBenchApcKernel(ULONG64 Iterations)
+{
+    for (ULONG64 I = 0; I < Iterations; I++) {
+        if (!KeInsertQueueApc(&KiBenchApc, NULL, NULL, 0) || KiBenchApc.Inserted)
+            KiBenchFailed = TRUE;
+    }
+}
+
 /* ---------------------------------------------------------------- boot_to_shell */
 
 /*
@@ -212,4 +249,9 @@ void KiRunKernelBenchmarks(void)
     KiBenchReport("pool_nonpaged_4k", KiBenchNonPaged4k, 5000);
     KeInitializeEvent(&KiBenchEvent, SynchronizationEvent, FALSE);
     KiBenchReport("event_set_wait", KiBenchSetWait, 20000);
+    KeInitializeMutex(&KiBenchKernelMutex, 0);
+    KiBenchReport("mutex_uncontended", KiBenchMutex, 20000);
+    KeInitializeApc(&KiBenchApc, KeGetCurrentThread(), OriginalApcEnvironment, KiBenchApcRoutine,
+                    NULL, NULL, KernelMode, NULL);
+    KiBenchReport("apc_kernel", KiBenchApcKernel, 20000);
 }

@@ -16,6 +16,8 @@
  *   ubench --short         null_syscall with few iterations (make test)
  *   ubench --pong A B      (internal) the child of event_pingpong_process:
  *                          wait on handle A, set handle B, for ever
+ *   ubench --spong         (internal) the child of semaphore_pingpong_process:
+ *                          the same with the two semaphores duplicated in
  */
 #include "pagoda.h"
 #include "ntmmapi.h"
@@ -207,6 +209,82 @@ close_events:
     ClosePingPongEvents();
 }
 
+/* ---------------------------------------------------------------- semaphore ping-pong */
+
+/* The same ping-pong with two semaphores (count 0, limit 1): release one
+ * unit, wait for the other. The partner process gets the two handles by
+ * NtDuplicateObject (semaphore handles are not inheritable until
+ * ObjectAttributes can say OBJ_INHERIT) and finds them with
+ * PgFindDuplicatedHandles, in the order they were duplicated. That search
+ * polls each handle with a zero-timeout wait, which would take a unit of
+ * a released semaphore: so the partner says it is ready (one unit of
+ * Pong) before the first Ping is released. */
+static HANDLE PingSemaphore, PongSemaphore;
+
+static void SemaphorePingPong(ULONG64 Iterations)
+{
+    for (ULONG64 I = 0; I < Iterations; I++) {
+        NTSTATUS Status = NtReleaseSemaphore(PingSemaphore, 1, NULL);
+        if (NT_SUCCESS(Status))
+            Status = NtWaitForSingleObject(PongSemaphore, FALSE, NULL);
+        if (!NT_SUCCESS(Status)) {
+            Fail("semaphore ping-pong", Status);
+            return;
+        }
+    }
+}
+
+static __attribute__((noreturn)) void SemaphorePongLoop(void)
+{
+    HANDLE Handles[2];
+    if (PgFindDuplicatedHandles(Handles, 2, 5000) != 2) {
+        printf("ubench: --spong: the semaphores did not arrive\n");
+        exit(1);
+    }
+    (void)NtReleaseSemaphore(Handles[1], 1, NULL);     /* ready */
+    for (;;) {
+        NTSTATUS Status = NtWaitForSingleObject(Handles[0], FALSE, NULL);
+        if (NT_SUCCESS(Status))
+            Status = NtReleaseSemaphore(Handles[1], 1, NULL);
+        if (!NT_SUCCESS(Status)) {
+            printf("ubench: spong failed: 0x%08x\n", (ULONG)Status);
+            exit(1);
+        }
+    }
+}
+
+static void BenchSemaphorePingPongProcess(ULONG64 Iterations)
+{
+    HANDLE Process, Copy;
+    NTSTATUS Status = NtCreateSemaphore(&PingSemaphore, SEMAPHORE_ALL_ACCESS, NULL, 0, 1);
+    if (NT_SUCCESS(Status))
+        Status = NtCreateSemaphore(&PongSemaphore, SEMAPHORE_ALL_ACCESS, NULL, 0, 1);
+    if (NT_SUCCESS(Status))
+        Status = PgSpawn("/bin/ubench", "ubench --spong", 0, &Process, NULL);
+    if (!NT_SUCCESS(Status)) {
+        Fail("semaphores or PgSpawn(/bin/ubench --spong)", Status);
+        return;
+    }
+    Status = NtDuplicateObject(NtCurrentProcess(), PingSemaphore, Process, &Copy, 0,
+                               DUPLICATE_SAME_ACCESS);
+    if (NT_SUCCESS(Status))
+        Status = NtDuplicateObject(NtCurrentProcess(), PongSemaphore, Process, &Copy, 0,
+                                   DUPLICATE_SAME_ACCESS);
+    if (NT_SUCCESS(Status)) {
+        LARGE_INTEGER Timeout = {.QuadPart = -50000000}; /* 5 s */
+        Status = NtWaitForSingleObject(PongSemaphore, FALSE, &Timeout);
+    }
+    if (Status == STATUS_SUCCESS)
+        Report("semaphore_pingpong_process", SemaphorePingPong, Iterations, 2);
+    else
+        Fail("NtDuplicateObject or the partner's ready signal", Status);
+    NtTerminateProcess(Process, 0);
+    NtWaitForSingleObject(Process, FALSE, NULL);
+    NtClose(Process);
+    NtClose(PingSemaphore);
+    NtClose(PongSemaphore);
+}
+
 /* ---------------------------------------------------------------- page_fault */
 
 #define FAULT_REGION_SIZE (64ULL * 1024 * 1024)
@@ -314,6 +392,8 @@ int main(int Argc, char **Argv, char **Envp)
 {
     UNREFERENCED_PARAMETER(Envp);
 
+    if (Argc == 2 && !strcmp(Argv[1], "--spong"))
+        SemaphorePongLoop();
     if (Argc == 4 && !strcmp(Argv[1], "--pong"))
         PongLoop((HANDLE)(ULONG_PTR)strtoull(Argv[2], NULL, 0),
                  (HANDLE)(ULONG_PTR)strtoull(Argv[3], NULL, 0));
@@ -329,6 +409,8 @@ int main(int Argc, char **Argv, char **Envp)
         BenchPingPongThread(2000);
     if (Wanted(Argc, Argv, "event_pingpong_process"))
         BenchPingPongProcess(2000);
+    if (Wanted(Argc, Argv, "semaphore_pingpong_process"))
+        BenchSemaphorePingPongProcess(2000);
     if (Wanted(Argc, Argv, "page_fault"))
         BenchPageFault();
     if (Wanted(Argc, Argv, "spawn"))

@@ -61,6 +61,11 @@ int isspace(int C);
 int isdigit(int C);
 void qsort(void *Base, size_t Count, size_t Size, int (*Compare)(const void *, const void *));
 
+/* ---------------------------------------------------------------- APCs */
+/* The runtime's user APC dispatcher (user/lib/apc.c): the kernel enters it
+ * with a USER_APC_RECORD to run a queued user APC. Not called directly. */
+__attribute__((noreturn, visibility("hidden"))) void PgUserApcDispatcher(PUSER_APC_RECORD Record);
+
 /* ---------------------------------------------------------------- Pagoda helpers */
 /* Milliseconds / clock ticks since boot, from KUSER_SHARED_DATA. */
 ULONG64 PgTickCount(void);

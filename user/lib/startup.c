@@ -1,7 +1,8 @@
 /*
  * startup.c - from the kernel's PROCESS_PARAMETERS to main(argc, argv, envp).
  *
- * crt0.S calls PgStartup with the parameters the kernel put in RDI. The
+ * crt0.S calls PgStartup with the parameters the kernel put in RDI. It
+ * first registers the runtime's user APC dispatcher (user/lib/apc.c). The
  * command line is split at blanks; double quotes group words ("a b" is one
  * argument) and are removed. argv and envp live in malloc'd memory and end
  * with NULL, as in C. When main returns, its value becomes the exit status.
@@ -72,6 +73,7 @@ __attribute__((noreturn, used)) void PgStartup(PPROCESS_PARAMETERS Parameters)
     int Argc;
 
     PgProcessParameters = Parameters;
+    (void)NtRegisterUserApcDispatcher((PVOID)PgUserApcDispatcher);
     Argc = PgpSplitCommandLine(Parameters->CommandLine ? Parameters->CommandLine
                                                        : Parameters->ImagePathName,
                                &Argv);

@@ -190,6 +190,42 @@ BOOLEAN UtOwnProcessEntry(SYSTEM_PROCESS_ENTRY *Entry)
     return Found;
 }
 
+UT_BASELINE UtDispatcherBaseline(void)
+{
+    static const ULONG Tags[] = {POOL_TAG('M', 'u', 't', 'a'), POOL_TAG('S', 'e', 'm', 'a'),
+                                 POOL_TAG('T', 'i', 'm', 'e'), POOL_TAG('A', 'p', 'c', 'U')};
+    UT_BASELINE Baseline = {0};
+    SYSTEM_PROCESS_ENTRY Entry;
+    ULONG Length;
+    NTSTATUS Status;
+
+    if (UtOwnProcessEntry(&Entry))
+        Baseline.HandleCount = Entry.HandleCount;
+    SYSTEM_POOLTAG *Pool = PgQuerySystem(SystemPoolTagInformation, NULL, 0, &Length, &Status);
+    if (Pool == NULL)
+        return Baseline;
+    for (ULONG I = 0; I < Length / sizeof(*Pool); I++)
+        for (size_t T = 0; T < ARRAYSIZE(Tags); T++)
+            if (Pool[I].Tag == Tags[T] && Pool[I].PoolType == 0)
+                Baseline.PoolBytes += Pool[I].BytesInUse;
+    free(Pool);
+    return Baseline;
+}
+
+BOOLEAN UtBackToBaseline(UT_BASELINE Before)
+{
+    for (int Try = 0; Try < 20; Try++) {
+        UT_BASELINE Now = UtDispatcherBaseline();
+        if (Now.HandleCount == Before.HandleCount && Now.PoolBytes == Before.PoolBytes)
+            return TRUE;
+        PgSleep(10);
+    }
+    UT_BASELINE Now = UtDispatcherBaseline();
+    printf("  baseline: handles %u -> %u, dispatcher pool bytes %llu -> %llu\n",
+           Before.HandleCount, Now.HandleCount, Before.PoolBytes, Now.PoolBytes);
+    return FALSE;
+}
+
 /*
  * The helper processes. Each exits with a status the test checks:
  *   read ADDR          read a ULONG at ADDR, exit with it (or crash)
@@ -262,7 +298,7 @@ int UtChildMain(int Argc, char **Argv)
 
 static const UT_TEST *const UtSuites[] = {
     UtEventTests, UtHandleTests, UtVmTests, UtProcessTests, UtWaitTests, UtQueryTests,
-    UtCrashTests, UtThreadTests, UtStackTests,
+    UtCrashTests, UtThreadTests, UtStackTests, UtApcTests, UtMutantTests,
 };
 
 int UtMain(int Argc, char **Argv)

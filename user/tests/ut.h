@@ -132,8 +132,20 @@ ULONG64 UtSettledAvailablePages(void);
 BOOLEAN UtOwnProcessEntry(SYSTEM_PROCESS_ENTRY *Entry);
 int UtChildMain(int Argc, char **Argv);
 
+/* What a dispatcher test must give back: this process's handle count and
+ * the nonpaged pool bytes of the Mutant, Semaphore and Timer objects and
+ * of queued user APCs (tags "Muta", "Sema", "Time", "ApcU"). */
+typedef struct _UT_BASELINE {
+    ULONG HandleCount;
+    ULONG64 PoolBytes;
+} UT_BASELINE;
+UT_BASELINE UtDispatcherBaseline(void);
+/* Both back to Before (the reaper may need a moment: retried for 200 ms). */
+BOOLEAN UtBackToBaseline(UT_BASELINE Before);
+
 extern const UT_TEST UtEventTests[], UtHandleTests[], UtVmTests[], UtProcessTests[],
-    UtWaitTests[], UtQueryTests[], UtCrashTests[], UtThreadTests[], UtStackTests[];
+    UtWaitTests[], UtQueryTests[], UtCrashTests[], UtThreadTests[], UtStackTests[],
+    UtApcTests[], UtMutantTests[];
 
 /* test_stack.c: the "stackguard MODE" child. */
 int UtStackGuardChild(const char *Mode);

@@ -1,0 +1,78 @@
+/*
+ * exdisp.c - helpers shared by the services of the dispatcher-object types
+ * (mutants, semaphores, timers): generic-rights mapping, handing a new
+ * object to user mode, the probes and copies of the query services.
+ *
+ * They follow ex/event.c's three steps (capture, resolve, act). All run at
+ * PASSIVE_LEVEL on the caller's thread and take no lock of their own.
+ */
+#include "exdisp.h"
+#include "../mm/mm.h"
+
+#define GENERIC_READ    0x80000000u
+#define GENERIC_WRITE   0x40000000u
+#define GENERIC_EXECUTE 0x20000000u
+#define GENERIC_ALL     0x10000000u
+#define MAXIMUM_ALLOWED 0x02000000u
+
+/* ExpMapGenericAccess: see ex/exdisp.h. */
+ACCESS_MASK ExpMapGenericAccess(ACCESS_MASK Access, ACCESS_MASK Read, ACCESS_MASK Write,
+                                ACCESS_MASK Execute, ACCESS_MASK All)
+{
+    if (Access & GENERIC_READ)
+        Access |= Read;
+    if (Access & GENERIC_WRITE)
+        Access |= Write;
+    if (Access & GENERIC_EXECUTE)
+        Access |= Execute;
+    if (Access & (GENERIC_ALL | MAXIMUM_ALLOWED))
+        Access |= All;
+    return Access & All;
+}
+
+/* ExpInsertNewObject: see ex/exdisp.h. */
+NTSTATUS ExpInsertNewObject(PVOID Object, POBJECT_TYPE Type, ACCESS_MASK Access,
+                            PHANDLE UserHandle)
+{
+    HANDLE Handle;
+
+    /* NOTE: not inheritable: OBJ_INHERIT will come with ObjectAttributes. */
+    NTSTATUS Status = ObOpenObjectByPointer(Object, 0, Access, Type, UserMode, &Handle);
+    ObDereferenceObject(Object);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    Status = MmCopyToUser(UserHandle, &Handle, sizeof(Handle));
+    if (!NT_SUCCESS(Status))
+        (void)ObCloseHandle(Handle, UserMode);
+    return Status;
+}
+
+/* ExpProbeQueryBuffers: see ex/exdisp.h. */
+NTSTATUS ExpProbeQueryBuffers(PVOID Information, ULONG Length, ULONG Size, PULONG ReturnLength)
+{
+    if (Length < Size)
+        return STATUS_INFO_LENGTH_MISMATCH;
+    NTSTATUS Status = ProbeForWrite(Information, Size, 1);
+    if (NT_SUCCESS(Status) && ReturnLength != NULL)
+        Status = ProbeForWrite(ReturnLength, sizeof(ULONG), 1);
+    return Status;
+}
+
+/* ExpCopyQueryResult: see ex/exdisp.h. */
+NTSTATUS ExpCopyQueryResult(PVOID Information, const void *Answer, ULONG Size,
+                            PULONG ReturnLength)
+{
+    NTSTATUS Status = MmCopyToUser(Information, Answer, Size);
+    if (NT_SUCCESS(Status) && ReturnLength != NULL)
+        Status = MmCopyToUser(ReturnLength, &Size, sizeof(Size));
+    return Status;
+}
+
+/* ExpReferenceByHandle: see ex/exdisp.h. */
+NTSTATUS ExpReferenceByHandle(HANDLE Handle, ACCESS_MASK Access, POBJECT_TYPE Type,
+                              PVOID *Object)
+{
+    if (ObIsPseudoHandle(Handle))
+        return STATUS_OBJECT_TYPE_MISMATCH;
+    return ObReferenceObjectByHandle(Handle, Access, Type, UserMode, Object, NULL);
+}
