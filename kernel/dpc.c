@@ -116,6 +116,7 @@ BOOLEAN KeInsertQueueDpc(PKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2
  */
 BOOLEAN KeRemoveQueueDpc(PKDPC Dpc)
 {
+#if PAGODA_SOLUTION(6)
     ULONG64 Flags = KiDisableInterrupts();
     BOOLEAN WasQueued = Dpc->Inserted;
 
@@ -127,6 +128,14 @@ BOOLEAN KeRemoveQueueDpc(PKDPC Dpc)
     }
     KiRestoreInterrupts(Flags);
     return WasQueued;
+#else
+    /* Lab 6: with interrupts disabled (the DPC queue is also changed by
+     * interrupt service routines), take Dpc off the processor's DPC queue
+     * if it is on it, keep KiPcr.DpcQueueDepth right, and say whether it
+     * was queued. Until then a queued DPC always runs. */
+    UNREFERENCED_PARAMETER(Dpc);
+    return FALSE;
+#endif /* PAGODA_SOLUTION(6) */
 }
 
 /*

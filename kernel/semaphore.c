@@ -42,6 +42,7 @@ NTSTATUS KeReleaseSemaphoreChecked(PRKSEMAPHORE Semaphore, KPRIORITY Increment, 
     ASSERT(Semaphore != NULL && Semaphore->Header.Type == SemaphoreObject);
     ASSERT(Adjustment > 0);
 
+#if PAGODA_SOLUTION(5)
     KIRQL OldIrql = KiAcquireDispatcherLock();
     LONG Previous = Semaphore->Header.SignalState;
     /* Written as a subtraction so that a large Adjustment cannot overflow. */
@@ -57,6 +58,16 @@ NTSTATUS KeReleaseSemaphoreChecked(PRKSEMAPHORE Semaphore, KPRIORITY Increment, 
     if (PreviousCount != NULL)
         *PreviousCount = Previous;
     return STATUS_SUCCESS;
+#else
+    /* Lab 5: under the dispatcher lock, refuse an Adjustment that would
+     * take the count past Semaphore->Limit (STATUS_SEMAPHORE_LIMIT_EXCEEDED,
+     * nothing changed, *PreviousCount not written); otherwise add it, wake
+     * the waiters the new count can satisfy (KiWaitTest, with Increment),
+     * and return the previous count in *PreviousCount when it is not NULL. */
+    UNREFERENCED_PARAMETER(Increment);
+    UNREFERENCED_PARAMETER(PreviousCount);
+    return STATUS_NOT_IMPLEMENTED;
+#endif /* PAGODA_SOLUTION(5) */
 }
 
 /* KeReleaseSemaphore: see kernel/ke.h. */

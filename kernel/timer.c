@@ -262,12 +262,18 @@ static void KiTimerExpiration(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgu
          * the missed periods are dropped rather than expired in a burst.
          * Either way the new DueTime is after Now: this loop meets the
          * timer at most once. */
+#if PAGODA_SOLUTION(6)
         if (Timer->Period > 0) {
             Timer->DueTime += KI_MS_TO_100NS(Timer->Period);
             if (Timer->DueTime <= Now)
                 Timer->DueTime = Now + KI_MS_TO_100NS(Timer->Period);
             KiLinkTimer(Timer);
         }
+#else
+        /* Lab 6: a periodic timer (Timer->Period ms) goes back on the timer
+         * list, due one period after its last due time (or after Now, if it
+         * is that late). Until then every timer fires once. */
+#endif /* PAGODA_SOLUTION(6) */
 
         Timer->Header.SignalState = 1;
         if (!IsListEmpty(&Timer->Header.WaitListHead))

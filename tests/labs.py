@@ -107,3 +107,20 @@ LABS[4] = Lab(
              count=4),
     ],
     given=0)
+
+LABS[5] = Lab(
+    "Dispatcher objects: waits, events, and a semaphore of your own",
+    [
+        Test("l5.limit", 30, "ktest", "semaphore.limit_is_never_passed"),
+        Test("l5.wakes-n", 40, "ktest", "semaphore.release_of_n_wakes_n_waiters", timeout=60),
+        Test("l5.wait-all", 30, "ktest", "semaphore.wait_all_takes_semaphore_mutant_and_event_*"),
+    ],
+    given=0)
+
+LABS[6] = Lab(
+    "IRQL, DPCs and the clock: the DPC queue and periodic timers",
+    [
+        Test("l6.remove-dpc", 50, "ktest", "dpc.remove_queue_dpc"),
+        Test("l6.periodic", 50, "ktest", "timer.periodic_fires_about_period_apart", timeout=60),
+    ],
+    given=0)
