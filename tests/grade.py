@@ -109,6 +109,10 @@ class Grader:
         failed = [(m.group(1), m.group(2)) for m in map(run.RE_FAIL.search, b.lines) if m]
         if b.rc not in (run.EXIT_SUCCESS, run.EXIT_TESTS_FAILED):
             why, _ = b.ending()
+            i, code = b.stop()
+            if code is not None:
+                name = b.lines[i + 1].strip() if i + 1 < len(b.lines) else ""
+                why = "unexpected bugcheck: STOP 0x%08X %s" % (code, name)
             return Outcome(False, why, b.log)
         if failed:
             return Outcome(False, "; ".join("%s: %s" % f for f in failed[:3]), b.log)
