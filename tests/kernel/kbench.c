@@ -29,6 +29,7 @@
 #include "../../kernel/ki.h"
 #include "kbench.h"
 #include "../../ob/ob.h"
+#include "../../include/ntapi.h"
 #include "../../ps/ps.h"
 #include "../../mm/mm.h"
 #include "../../rtl/rtl.h"
@@ -222,7 +223,8 @@ static void KiArmBootWatcher(void)
     HANDLE Handle;
     PETHREAD Thread;
 
-    if (!NT_SUCCESS(PsCreateSystemThread(&Handle, 0, NULL, NULL, NULL, KiBootWatcher, NULL))) {
+    if (!NT_SUCCESS(PsCreateSystemThread(&Handle, THREAD_ALL_ACCESS, NULL, NULL, NULL,
+                                         KiBootWatcher, NULL))) {
         DbgPrint("kbench: cannot create the boot_to_shell thread\n");
         return;
     }

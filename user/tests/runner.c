@@ -110,7 +110,7 @@ PUT_DEFERRED UtDeferEndProcess(HANDLE Process)
 HANDLE UtCreateEvent(EVENT_TYPE Type, BOOLEAN Signalled)
 {
     HANDLE Event = NULL;
-    if (!NT_SUCCESS(NtCreateEvent(&Event, EVENT_ALL_ACCESS, Type, Signalled)))
+    if (!NT_SUCCESS(NtCreateEvent(&Event, EVENT_ALL_ACCESS, NULL, Type, Signalled)))
         return NULL;
     return Event;
 }
