@@ -54,32 +54,46 @@ static inline WCHAR ObpUpcase(WCHAR C)
     return (C >= 'a' && C <= 'z') ? (WCHAR)(C - ('a' - 'A')) : C;
 }
 
-/* The chain of a name: hashed without case, so that a case-insensitive
- * look-up finds every spelling in one chain. */
-static ULONG ObpHashName(PCUNICODE_STRING Name)
+ULONG ObpHashName(PCUNICODE_STRING Name)
 {
     ULONG Hash = 0;
     for (ULONG i = 0; i < Name->Length / sizeof(WCHAR); i++)
-        Hash = Hash * 31 + ObpUpcase(Name->Buffer[i]);
-    return Hash % OB_DIRECTORY_BUCKETS;
+        Hash = OBP_HASH_STEP(Hash, Name->Buffer[i]);
+    return Hash;
 }
 
+/* Exact spelling first, four characters at a time (the common case: the
+ * name as it was created); then, for a case-insensitive look-up, folded. */
 static BOOLEAN ObpNamesEqual(PCUNICODE_STRING A, PCUNICODE_STRING B, BOOLEAN CaseInsensitive)
 {
     if (A->Length != B->Length)
         return FALSE;
-    for (ULONG i = 0; i < A->Length / sizeof(WCHAR); i++) {
-        WCHAR X = A->Buffer[i], Y = B->Buffer[i];
-        if (X != Y && (!CaseInsensitive || ObpUpcase(X) != ObpUpcase(Y)))
+    ULONG Bytes = A->Length, i = 0;
+    const UCHAR *X = (const UCHAR *)A->Buffer, *Y = (const UCHAR *)B->Buffer;
+    BOOLEAN Same = TRUE;
+    for (; Same && i + 8 <= Bytes; i += 8) {
+        ULONG64 U, V; /* __builtin_memcpy: one unaligned load each, no call */
+        __builtin_memcpy(&U, X + i, 8);
+        __builtin_memcpy(&V, Y + i, 8);
+        Same = U == V;
+    }
+    for (; Same && i < Bytes; i += sizeof(WCHAR))
+        Same = *(const WCHAR *)(X + i) == *(const WCHAR *)(Y + i);
+    if (Same)
+        return TRUE;
+    if (!CaseInsensitive)
+        return FALSE;
+    for (i = 0; i < A->Length / sizeof(WCHAR); i++) {
+        if (ObpUpcase(A->Buffer[i]) != ObpUpcase(B->Buffer[i]))
             return FALSE;
     }
     return TRUE;
 }
 
-PVOID ObpLookupDirectoryEntry(POBJECT_DIRECTORY Directory, PCUNICODE_STRING Name,
+PVOID ObpLookupDirectoryEntry(POBJECT_DIRECTORY Directory, PCUNICODE_STRING Name, ULONG Hash,
                               BOOLEAN CaseInsensitive)
 {
-    POBJECT_HEADER_NAME_INFO Info = Directory->HashBuckets[ObpHashName(Name)];
+    POBJECT_HEADER_NAME_INFO Info = Directory->HashBuckets[Hash % OB_DIRECTORY_BUCKETS];
     for (; Info != NULL; Info = Info->ChainLink) {
         if (ObpNamesEqual(&Info->Name, Name, CaseInsensitive))
             return Info->Object;
@@ -102,7 +116,7 @@ POBJECT_HEADER_NAME_INFO ObpAllocateName(PCUNICODE_STRING Component)
 
 void ObpInsertName(POBJECT_DIRECTORY Directory, POBJECT_HEADER_NAME_INFO Info, PVOID Object)
 {
-    ULONG Bucket = ObpHashName(&Info->Name);
+    ULONG Bucket = ObpHashName(&Info->Name) % OB_DIRECTORY_BUCKETS;
     ObReferenceObject(Directory);
     Info->Directory = Directory;
     Info->Object = Object;
@@ -116,7 +130,8 @@ POBJECT_HEADER_NAME_INFO ObpRemoveName(POBJECT_HEADER Header)
 {
     POBJECT_HEADER_NAME_INFO Info = Header->NameInfo;
     POBJECT_DIRECTORY Directory = Info->Directory;
-    POBJECT_HEADER_NAME_INFO *Link = &Directory->HashBuckets[ObpHashName(&Info->Name)];
+    POBJECT_HEADER_NAME_INFO *Link =
+        &Directory->HashBuckets[ObpHashName(&Info->Name) % OB_DIRECTORY_BUCKETS];
     while (*Link != Info)
         Link = &(*Link)->ChainLink;
     *Link = Info->ChainLink;

@@ -154,15 +154,17 @@ static NTSTATUS ObpLookupPath(POBJECT_DIRECTORY Start, PCUNICODE_STRING Path, UL
     }
 
     for (;;) {
-        ULONG End = i;
-        while (End < Count && P[End] != '\\')
+        ULONG End = i, Hash = 0;
+        while (End < Count && P[End] != '\\') {
+            Hash = OBP_HASH_STEP(Hash, P[End]);
             End++;
+        }
         if (End == i) /* "\\" inside, or a trailing backslash */
             return STATUS_OBJECT_NAME_INVALID;
         UNICODE_STRING Component = {(USHORT)((End - i) * sizeof(WCHAR)),
                                     (USHORT)((End - i) * sizeof(WCHAR)), (PWSTR)(P + i)};
         BOOLEAN Last = End == Count;
-        PVOID Found = ObpLookupDirectoryEntry(Directory, &Component, CaseInsensitive);
+        PVOID Found = ObpLookupDirectoryEntry(Directory, &Component, Hash, CaseInsensitive);
 
         if (ObpIsType(Found, ObSymbolicLinkObjectType) && (!Last || FollowFinalLink)) {
             POBJECT_SYMBOLIC_LINK Link = Found;

@@ -27,9 +27,16 @@ void ObpDropHandleReference(PVOID Object);
  * may be taken inside it. */
 extern KSPIN_LOCK ObpNamespaceLock;
 
-/* The object Name (one component) names in Directory, or NULL.
- * ObpNamespaceLock held. */
-PVOID ObpLookupDirectoryEntry(POBJECT_DIRECTORY Directory, PCUNICODE_STRING Name,
+/* The hash of a name, which picks its chain (Hash % OB_DIRECTORY_BUCKETS):
+ * one step per character, with bit 5 cleared so that the spellings a
+ * case-insensitive look-up equates ('a' and 'A') hash alike. The path walk
+ * takes the steps while it looks for the next backslash. */
+#define OBP_HASH_STEP(Hash, Char) ((Hash) * 31 + ((Char) & ~0x20u))
+ULONG ObpHashName(PCUNICODE_STRING Name);
+
+/* The object Name (one component, whose ObpHashName is Hash) names in
+ * Directory, or NULL. ObpNamespaceLock held. */
+PVOID ObpLookupDirectoryEntry(POBJECT_DIRECTORY Directory, PCUNICODE_STRING Name, ULONG Hash,
                               BOOLEAN CaseInsensitive);
 
 /* A NameInfo for Component (nonpaged pool, OB_NAME_TAG), unlinked; NULL
