@@ -15,7 +15,8 @@
  * Helpers
  * ------------------------------------------------------------------------ */
 
-#define UT_TAG(a, b, c, d) ((ULONG)(a) | ((ULONG)(b) << 8) | ((ULONG)(c) << 16) | ((ULONG)(d) << 24))
+#define UT_TAG(a, b, c, d) \
+    ((ULONG)(a) | ((ULONG)(b) << 8) | ((ULONG)(c) << 16) | ((ULONG)(d) << 24))
 
 typedef struct _UT_NAMES_BASELINE {
     ULONG64 NameBytes, EventBytes, DirectoryBytes, LinkBytes;
@@ -116,12 +117,12 @@ static void NamedEventAcrossProcesses(void)
     UT_EXPECT_STATUS(Poll(E), STATUS_WAIT_0);
     /* Another name is not found there, nor is a name in a missing directory. */
     UT_EXPECT_STATUS(UtRunChild(0, "opennamed \\BaseNamedObjects\\UtNotThere"),
-              STATUS_OBJECT_NAME_NOT_FOUND);
+                     STATUS_OBJECT_NAME_NOT_FOUND);
     UT_EXPECT_STATUS(UtRunChild(0, "opennamed \\UtNoDir\\UtShared"), STATUS_OBJECT_PATH_NOT_FOUND);
     UT_EXPECT_SUCCESS(NtClose(E));
     /* The name went with the last handle. */
     UT_EXPECT_STATUS(UtRunChild(0, "opennamed \\BaseNamedObjects\\UtShared"),
-              STATUS_OBJECT_NAME_NOT_FOUND);
+                     STATUS_OBJECT_NAME_NOT_FOUND);
     UT_EXPECT(UtNamesSettled(&B));
 }
 
@@ -145,7 +146,7 @@ static void NameGoesWhenItsProcessEnds(void)
     UT_EXPECT_SUCCESS(UtExitStatus(Child));
     NtClose(Child);
     UT_EXPECT_STATUS(UtOpenNamedEvent(&E, SYNCHRONIZE, "\\BaseNamedObjects\\UtChildName"),
-              STATUS_OBJECT_NAME_NOT_FOUND);
+                     STATUS_OBJECT_NAME_NOT_FOUND);
     UT_EXPECT(UtNamesSettled(&B));
 }
 
@@ -159,10 +160,10 @@ static void CollisionAndOpenIf(void)
 
     UT_EXPECT_SUCCESS(UtCreateNamedEvent(&First, "\\BaseNamedObjects\\UtTwice", 0));
     UT_EXPECT_STATUS(UtCreateNamedEvent(&Second, "\\BaseNamedObjects\\UtTwice", 0),
-              STATUS_OBJECT_NAME_COLLISION);
+                     STATUS_OBJECT_NAME_COLLISION);
     UT_EXPECT(Second == NULL);
     UT_EXPECT_STATUS(UtCreateNamedEvent(&Second, "\\BaseNamedObjects\\UtTwice", OBJ_OPENIF),
-              STATUS_OBJECT_NAME_EXISTS);
+                     STATUS_OBJECT_NAME_EXISTS);
     UT_ASSERT(Second != NULL && Second != First);
     UT_EXPECT_SUCCESS(NtSetEvent(Second, NULL)); /* the same event behind both handles */
     UT_EXPECT_STATUS(Poll(First), STATUS_WAIT_0);
@@ -198,14 +199,15 @@ static void BadNamesAndAttributes(void)
     for (size_t i = 0; i < ARRAYSIZE(Cases); i++)
         UT_EXPECT_STATUS(UtOpenNamedEvent(&E, SYNCHRONIZE, Cases[i].Path), Cases[i].Status);
     UT_EXPECT_STATUS(NtOpenEvent(&E, SYNCHRONIZE, NULL), STATUS_OBJECT_NAME_INVALID);
-    UT_EXPECT_STATUS(UtCreateNamedEvent(&E, "\\BaseNamedObjects\\\\UtX", 0), STATUS_OBJECT_NAME_INVALID);
+    UT_EXPECT_STATUS(UtCreateNamedEvent(&E, "\\BaseNamedObjects\\\\UtX", 0),
+                     STATUS_OBJECT_NAME_INVALID);
 
     /* Malformed attributes and strings. */
     POBJECT_ATTRIBUTES Oa = UtName(&N, "\\BaseNamedObjects\\UtX", 0, NULL);
     UT_EXPECT_STATUS(NtOpenEvent(&E, SYNCHRONIZE, (POBJECT_ATTRIBUTES)UT_KERNEL_VA),
-              STATUS_ACCESS_VIOLATION);
+                     STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(NtOpenEvent(&E, SYNCHRONIZE, (POBJECT_ATTRIBUTES)UT_UNMAPPED),
-              STATUS_ACCESS_VIOLATION);
+                     STATUS_ACCESS_VIOLATION);
     N.Attributes.Length = 40;
     UT_EXPECT_STATUS(NtOpenEvent(&E, SYNCHRONIZE, Oa), STATUS_INVALID_PARAMETER);
     N.Attributes.Length = sizeof(OBJECT_ATTRIBUTES);
@@ -219,7 +221,7 @@ static void BadNamesAndAttributes(void)
     N.String.Length = 8;
     N.String.Buffer = (PWSTR)UT_KERNEL_VA;
     UT_EXPECT_STATUS(NtCreateEvent(&E, EVENT_ALL_ACCESS, Oa, NotificationEvent, FALSE),
-              STATUS_ACCESS_VIOLATION);
+                     STATUS_ACCESS_VIOLATION);
     N.Attributes.ObjectName = (PUNICODE_STRING)UT_UNMAPPED;
     UT_EXPECT_STATUS(NtOpenEvent(&E, SYNCHRONIZE, Oa), STATUS_ACCESS_VIOLATION);
     /* Longer than the kernel captures (OB_MAXIMUM_NAME_LENGTH, 512 bytes). */
@@ -242,9 +244,10 @@ static void CaseInsensitiveOpen(void)
 
     UT_EXPECT_SUCCESS(UtCreateNamedEvent(&E, "\\BaseNamedObjects\\UtCase", 0));
     UT_EXPECT_STATUS(UtOpenNamedEvent(&Opened, SYNCHRONIZE, "\\BaseNamedObjects\\UTCASE"),
-              STATUS_OBJECT_NAME_NOT_FOUND);
-    UT_EXPECT_SUCCESS(NtOpenEvent(&Opened, SYNCHRONIZE,
-                           UtName(&N, "\\basenamedobjects\\utcase", OBJ_CASE_INSENSITIVE, NULL)));
+                     STATUS_OBJECT_NAME_NOT_FOUND);
+    UT_EXPECT_SUCCESS(
+        NtOpenEvent(&Opened, SYNCHRONIZE,
+                    UtName(&N, "\\basenamedobjects\\utcase", OBJ_CASE_INSENSITIVE, NULL)));
     NtClose(Opened);
     NtClose(E);
     UT_EXPECT(UtNamesSettled(&B));
@@ -271,7 +274,7 @@ static void PermanentUntilMadeTemporary(void)
     NtClose(E);
     NtClose(Opened); /* the last handle: the name goes */
     UT_EXPECT_STATUS(UtOpenNamedEvent(&E, SYNCHRONIZE, "\\BaseNamedObjects\\UtPermanent"),
-              STATUS_OBJECT_NAME_NOT_FOUND);
+                     STATUS_OBJECT_NAME_NOT_FOUND);
     UT_EXPECT(UtNamesSettled(&B));
 }
 
@@ -284,31 +287,33 @@ static void AccessDeniedThroughReducedHandles(void)
     UtNamesSnapshot(&B);
 
     UT_EXPECT_SUCCESS(UtCreateNamedEvent(&E, "\\BaseNamedObjects\\UtAccess", 0));
-    UT_EXPECT_SUCCESS(NtDuplicateObject(NtCurrentProcess(), E, NtCurrentProcess(), &WaitOnly,
-                                 SYNCHRONIZE, 0));
+    UT_EXPECT_SUCCESS(
+        NtDuplicateObject(NtCurrentProcess(), E, NtCurrentProcess(), &WaitOnly, SYNCHRONIZE, 0));
     UT_EXPECT_SUCCESS(NtDuplicateObject(NtCurrentProcess(), E, NtCurrentProcess(), &SetOnly,
-                                 EVENT_MODIFY_STATE, 0));
+                                        EVENT_MODIFY_STATE, 0));
     UT_EXPECT_STATUS(NtSetEvent(WaitOnly, NULL), STATUS_ACCESS_DENIED);
     UT_EXPECT_STATUS(Poll(WaitOnly), STATUS_TIMEOUT);
     UT_EXPECT_STATUS(Poll(SetOnly), STATUS_ACCESS_DENIED);
     HANDLE Both[2] = {E, SetOnly};
     LARGE_INTEGER Zero;
     Zero.QuadPart = 0;
-    UT_EXPECT_STATUS(NtWaitForMultipleObjects(2, Both, WaitAny, FALSE, &Zero), STATUS_ACCESS_DENIED);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(2, Both, WaitAny, FALSE, &Zero),
+                     STATUS_ACCESS_DENIED);
     UT_EXPECT_SUCCESS(NtSetEvent(SetOnly, NULL));
     UT_EXPECT_STATUS(Poll(WaitOnly), STATUS_WAIT_0);
     /* A duplicate of the reduced handle cannot widen it back. */
     UT_EXPECT_STATUS(NtDuplicateObject(NtCurrentProcess(), WaitOnly, NtCurrentProcess(), &Opened,
-                                EVENT_ALL_ACCESS, 0),
-              STATUS_ACCESS_DENIED);
+                                       EVENT_ALL_ACCESS, 0),
+                     STATUS_ACCESS_DENIED);
     /* Opened by name with EVENT_MODIFY_STATE only. */
-    UT_EXPECT_SUCCESS(UtOpenNamedEvent(&Opened, EVENT_MODIFY_STATE, "\\BaseNamedObjects\\UtAccess"));
+    UT_EXPECT_SUCCESS(
+        UtOpenNamedEvent(&Opened, EVENT_MODIFY_STATE, "\\BaseNamedObjects\\UtAccess"));
     UT_EXPECT_SUCCESS(NtResetEvent(Opened, NULL));
     UT_EXPECT_STATUS(Poll(Opened), STATUS_ACCESS_DENIED);
     NtClose(Opened);
     /* And in another process: the child asks for SYNCHRONIZE only. */
     UT_EXPECT_STATUS(UtRunChild(0, "opennamed \\BaseNamedObjects\\UtAccess 0x100000"),
-              STATUS_ACCESS_DENIED);
+                     STATUS_ACCESS_DENIED);
     NtClose(SetOnly);
     NtClose(WaitOnly);
     NtClose(E);
@@ -339,11 +344,11 @@ static void DirectoriesAndQuery(void)
     UtNamesSnapshot(&B);
 
     UT_EXPECT_SUCCESS(NtCreateDirectoryObject(&Dir, DIRECTORY_ALL_ACCESS,
-                                       UtName(&N, "\\BaseNamedObjects\\UtDir", 0, NULL)));
-    UT_EXPECT_SUCCESS(NtCreateEvent(&A, EVENT_ALL_ACCESS, UtName(&N, "A", 0, Dir), NotificationEvent,
-                             FALSE));
-    UT_EXPECT_SUCCESS(NtCreateEvent(&Bev, EVENT_ALL_ACCESS, UtName(&N, "Bee", 0, Dir),
-                             NotificationEvent, FALSE));
+                                              UtName(&N, "\\BaseNamedObjects\\UtDir", 0, NULL)));
+    UT_EXPECT_SUCCESS(
+        NtCreateEvent(&A, EVENT_ALL_ACCESS, UtName(&N, "A", 0, Dir), NotificationEvent, FALSE));
+    UT_EXPECT_SUCCESS(
+        NtCreateEvent(&Bev, EVENT_ALL_ACCESS, UtName(&N, "Bee", 0, Dir), NotificationEvent, FALSE));
     UT_EXPECT_SUCCESS(UtOpenNamedEvent(&Opened, SYNCHRONIZE, "\\BaseNamedObjects\\UtDir\\Bee"));
     NtClose(Opened);
 
@@ -352,7 +357,7 @@ static void DirectoriesAndQuery(void)
     UT_EXPECT(UtListed((OBJECT_DIRECTORY_INFORMATION *)Buffer, "A", "Event"));
     UT_EXPECT(UtListed((OBJECT_DIRECTORY_INFORMATION *)Buffer, "Bee", "Event"));
     UT_EXPECT_STATUS(NtQueryDirectoryObject(Dir, Buffer, sizeof(Buffer), FALSE, FALSE, &Context),
-              STATUS_NO_MORE_ENTRIES);
+                     STATUS_NO_MORE_ENTRIES);
     /* One at a time. */
     int Seen = 0;
     NTSTATUS Status = NtQueryDirectoryObject(Dir, Buffer, sizeof(Buffer), TRUE, TRUE, &Context);
@@ -364,11 +369,11 @@ static void DirectoriesAndQuery(void)
     UT_EXPECT(Seen == 2);
     UT_EXPECT_STATUS(Status, STATUS_NO_MORE_ENTRIES);
     UT_EXPECT_STATUS(NtQueryDirectoryObject(Dir, Buffer, 40, FALSE, TRUE, &Context),
-              STATUS_BUFFER_TOO_SMALL);
+                     STATUS_BUFFER_TOO_SMALL);
     UT_EXPECT_STATUS(NtQueryDirectoryObject(Dir, (PVOID)UT_KERNEL_VA, 4096, FALSE, TRUE, &Context),
-              STATUS_ACCESS_VIOLATION);
+                     STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(NtQueryDirectoryObject(A, Buffer, sizeof(Buffer), FALSE, TRUE, &Context),
-              STATUS_OBJECT_TYPE_MISMATCH);
+                     STATUS_OBJECT_TYPE_MISMATCH);
 
     /* The root as it is at boot. */
     UT_EXPECT_SUCCESS(NtOpenDirectoryObject(&Root, DIRECTORY_QUERY, UtName(&N, "\\", 0, NULL)));
@@ -376,17 +381,17 @@ static void DirectoriesAndQuery(void)
     static const char *const BootDirectories[] = {"ObjectTypes", "Device", "BaseNamedObjects",
                                                   "??"};
     for (size_t i = 0; i < ARRAYSIZE(BootDirectories); i++)
-        UT_EXPECT(UtListed((OBJECT_DIRECTORY_INFORMATION *)Buffer, BootDirectories[i],
-                           "Directory"));
+        UT_EXPECT(
+            UtListed((OBJECT_DIRECTORY_INFORMATION *)Buffer, BootDirectories[i], "Directory"));
     NtClose(Root);
     /* Without DIRECTORY_QUERY, no listing. */
     UT_EXPECT_SUCCESS(NtOpenDirectoryObject(&Root, DIRECTORY_TRAVERSE, UtName(&N, "\\", 0, NULL)));
     UT_EXPECT_STATUS(NtQueryDirectoryObject(Root, Buffer, sizeof(Buffer), FALSE, TRUE, &Context),
-              STATUS_ACCESS_DENIED);
+                     STATUS_ACCESS_DENIED);
     NtClose(Root);
     UT_EXPECT_STATUS(NtOpenDirectoryObject(&Root, DIRECTORY_QUERY,
-                                    UtName(&N, "\\BaseNamedObjects\\UtDir\\A", 0, NULL)),
-              STATUS_OBJECT_TYPE_MISMATCH);
+                                           UtName(&N, "\\BaseNamedObjects\\UtDir\\A", 0, NULL)),
+                     STATUS_OBJECT_TYPE_MISMATCH);
 
     NtClose(Bev);
     NtClose(A);
@@ -409,7 +414,7 @@ static void SymbolicLinks(void)
     (void)PgInitUnicodeStringFromAnsi(&Target, TargetBuffer, ARRAYSIZE(TargetBuffer),
                                       "\\BaseNamedObjects");
     UT_EXPECT_SUCCESS(NtCreateSymbolicLinkObject(&Link, SYMBOLIC_LINK_ALL_ACCESS,
-                                          UtName(&N, "\\??\\UtLink", 0, NULL), &Target));
+                                                 UtName(&N, "\\??\\UtLink", 0, NULL), &Target));
     UT_EXPECT_SUCCESS(UtCreateNamedEvent(&E, "\\??\\UtLink\\UtLinked", 0));
     UT_EXPECT_SUCCESS(UtOpenNamedEvent(&Opened, SYNCHRONIZE, "\\BaseNamedObjects\\UtLinked"));
     NtClose(Opened);
@@ -417,7 +422,7 @@ static void SymbolicLinks(void)
     UT_EXPECT_STATUS(Poll(E), STATUS_WAIT_0);
 
     UT_EXPECT_SUCCESS(NtOpenSymbolicLinkObject(&Opened, SYMBOLIC_LINK_QUERY,
-                                        UtName(&N, "\\??\\UtLink", 0, NULL)));
+                                               UtName(&N, "\\??\\UtLink", 0, NULL)));
     Out.Length = 0;
     Out.MaximumLength = sizeof(OutBuffer);
     Out.Buffer = OutBuffer;
@@ -433,7 +438,7 @@ static void SymbolicLinks(void)
     NtClose(E);
     NtClose(Link);
     UT_EXPECT_STATUS(UtOpenNamedEvent(&Opened, SYNCHRONIZE, "\\??\\UtLink\\UtLinked"),
-              STATUS_OBJECT_PATH_NOT_FOUND);
+                     STATUS_OBJECT_PATH_NOT_FOUND);
     UT_EXPECT(UtNamesSettled(&B));
 }
 
