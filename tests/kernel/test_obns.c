@@ -116,6 +116,15 @@ KTEST(obns, boot_tree)
     static const UNICODE_STRING Dirs[] = {KT_NAME(u"\\"), KT_NAME(u"\\ObjectTypes"),
                                           KT_NAME(u"\\Device"), KT_NAME(u"\\BaseNamedObjects"),
                                           KT_NAME(u"\\??")};
+    /* A type made now (after boot) lists itself too; its Type object is
+     * permanent, so the baseline is taken after it. */
+    static OBJECT_TYPE LateType;
+    static const UNICODE_STRING LateName = KT_NAME(u"\\ObjectTypes\\KtLate");
+    if (!LateType.Initialized)
+        ObInitializeObjectType(&LateType, "KtLate", NULL);
+    KT_NS_BASELINE B;
+    KtNsBaseline(&B);
+
     NTSTATUS Status;
     for (ULONG i = 0; i < ARRAYSIZE(Dirs); i++) {
         PVOID Dir = KtNsFind(&Dirs[i], 0, &Status);
@@ -131,15 +140,11 @@ KTEST(obns, boot_tree)
     TypeObject = KtNsFind(&ProcessType, 0, &Status);
     KT_ASSERT_EQ(Status, STATUS_SUCCESS);
     KT_ASSERT(TypeObject->Type == PsProcessType);
-
-    /* A type made now (after boot) lists itself too. */
-    static OBJECT_TYPE LateType;
-    static const UNICODE_STRING LateName = KT_NAME(u"\\ObjectTypes\\KtLate");
-    if (!LateType.Initialized)
-        ObInitializeObjectType(&LateType, "KtLate", NULL);
     TypeObject = KtNsFind(&LateName, 0, &Status);
     KT_ASSERT_EQ(Status, STATUS_SUCCESS);
     KT_ASSERT(TypeObject->Type == &LateType);
+    KT_ASSERT(ObQueryPointerCount(TypeObject) == 1); /* the namespace's own reference */
+    KT_ASSERT(KtNsCheck(&B));
 }
 
 /* Create, open from the name, collide, OBJ_OPENIF; the name goes with the
