@@ -279,10 +279,16 @@ NTSTATUS NtWriteFile(HANDLE FileHandle, const void *Buffer, ULONG Length, PULONG
 NTSTATUS NtQuerySystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length,
                                   PULONG ReturnLength);
 
-/* Mutants, semaphores, timers (ex/mutant.c, ex/semaphore.c, ex/timer.c).
- * ObjectAttributes must be NULL for now (see above). */
+/* Mutants, semaphores, timers (ex/mutant.c, ex/semaphore.c, ex/timer.c);
+ * named through their OBJECT_ATTRIBUTES, opened by name with NtOpen*. */
 NTSTATUS NtCreateMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess,
                         POBJECT_ATTRIBUTES ObjectAttributes, BOOLEAN InitialOwner);
+NTSTATUS NtOpenMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess,
+                      POBJECT_ATTRIBUTES ObjectAttributes);
+NTSTATUS NtOpenSemaphore(PHANDLE SemaphoreHandle, ACCESS_MASK DesiredAccess,
+                         POBJECT_ATTRIBUTES ObjectAttributes);
+NTSTATUS NtOpenTimer(PHANDLE TimerHandle, ACCESS_MASK DesiredAccess,
+                     POBJECT_ATTRIBUTES ObjectAttributes);
 NTSTATUS NtReleaseMutant(HANDLE MutantHandle, PLONG PreviousCount);
 NTSTATUS NtQueryMutant(HANDLE MutantHandle, MUTANT_INFORMATION_CLASS InformationClass,
                        PVOID Information, ULONG Length, PULONG ReturnLength);

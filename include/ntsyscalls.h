@@ -62,6 +62,9 @@
     X(NtCreateSymbolicLinkObject, 4)                                        \
     X(NtOpenSymbolicLinkObject, 3)                                          \
     X(NtQuerySymbolicLinkObject, 3)                                         \
-    X(NtMakeTemporaryObject, 1)
+    X(NtMakeTemporaryObject, 1)                                             \
+    X(NtOpenMutant, 3)                                                      \
+    X(NtOpenSemaphore, 3)                                                   \
+    X(NtOpenTimer, 3)
 
 #endif /* PAGODA_NTSYSCALLS_H */

@@ -190,6 +190,37 @@ BOOLEAN UtOwnProcessEntry(SYSTEM_PROCESS_ENTRY *Entry)
     return Found;
 }
 
+/* The "opensync" child (test_names.c): named mutant, semaphore, timer. */
+static NTSTATUS UtpOpenSyncChild(void)
+{
+    OBJECT_ATTRIBUTES Attributes;
+    UNICODE_STRING Name;
+    WCHAR Buffer[64];
+    HANDLE Semaphore, Timer, Mutant;
+    LARGE_INTEGER Due, Zero;
+
+    InitializeObjectAttributes(&Attributes, &Name, 0, NULL, NULL);
+    (void)PgInitUnicodeStringFromAnsi(&Name, Buffer, ARRAYSIZE(Buffer),
+                                      "\\BaseNamedObjects\\UtSemaphore");
+    NTSTATUS Status = NtOpenSemaphore(&Semaphore, SEMAPHORE_MODIFY_STATE, &Attributes);
+    if (!NT_SUCCESS(Status) || !NT_SUCCESS(Status = NtReleaseSemaphore(Semaphore, 1, NULL)))
+        return Status;
+    (void)PgInitUnicodeStringFromAnsi(&Name, Buffer, ARRAYSIZE(Buffer),
+                                      "\\BaseNamedObjects\\UtTimer");
+    Due.QuadPart = -10000; /* 1 ms */
+    Status = NtOpenTimer(&Timer, TIMER_MODIFY_STATE, &Attributes);
+    if (!NT_SUCCESS(Status) ||
+        !NT_SUCCESS(Status = NtSetTimer(Timer, &Due, NULL, NULL, 0, NULL)))
+        return Status;
+    (void)PgInitUnicodeStringFromAnsi(&Name, Buffer, ARRAYSIZE(Buffer),
+                                      "\\BaseNamedObjects\\UtMutant");
+    Zero.QuadPart = 0;
+    Status = NtOpenMutant(&Mutant, SYNCHRONIZE, &Attributes);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    return NtWaitForSingleObject(Mutant, FALSE, &Zero); /* 0: owned, and kept */
+}
+
 UT_BASELINE UtDispatcherBaseline(void)
 {
     static const ULONG Tags[] = {POOL_TAG('M', 'u', 't', 'a'), POOL_TAG('S', 'e', 'm', 'a'),
@@ -268,6 +299,9 @@ static NTSTATUS UtpNamedChild(const char *Mode, const char *Path, ULONG64 Number
  *   opennamed PATH [ACCESS]  NtOpenEvent(PATH, ACCESS or EVENT_MODIFY_STATE), then
  *                      NtSetEvent: exit with the first failure or STATUS_SUCCESS
  *   holdnamed PATH MS  create the event PATH, keep it MS ms, exit 0 (or the failure)
+ *   opensync           open \BaseNamedObjects\UtSemaphore, UtTimer and UtMutant by
+ *                      name: release the semaphore, set the timer, take the mutant
+ *                      and end owning it; exit with the first failure or 0
  */
 int UtChildMain(int Argc, char **Argv)
 {
@@ -316,6 +350,8 @@ int UtChildMain(int Argc, char **Argv)
         Timeout.QuadPart = -(LONGLONG)Arg1 * 10000;
         return NtWaitForSingleObject(Event, FALSE, &Timeout);
     }
+    if (!strcmp(Mode, "opensync"))
+        return UtpOpenSyncChild();
     if (!strcmp(Mode, "opennamed") || !strcmp(Mode, "holdnamed"))
         return UtpNamedChild(Mode, Argc > 1 ? Argv[1] : "", Arg2);
     if (!strcmp(Mode, "sleep")) {

@@ -442,6 +442,76 @@ static void SymbolicLinks(void)
     UT_EXPECT(UtNamesSettled(&B));
 }
 
+/* Named mutants, semaphores and timers: a second process opens them with
+ * NtOpenMutant / NtOpenSemaphore / NtOpenTimer; names are shared by every
+ * type, so a name taken by one type collides with another. */
+static void MutantSemaphoreTimerAcrossProcesses(void)
+{
+    UT_NAMES_BASELINE B;
+    UT_BASELINE Dispatcher = UtDispatcherBaseline();
+    HANDLE Mutant, Semaphore, Timer, Other = NULL;
+    UT_NAME N;
+    LARGE_INTEGER Zero;
+    Zero.QuadPart = 0;
+    UtNamesSnapshot(&B);
+
+    UT_ASSERT_SUCCESS(NtCreateMutant(&Mutant, MUTANT_ALL_ACCESS,
+                                     UtName(&N, "\\BaseNamedObjects\\UtMutant", 0, NULL), FALSE));
+    PUT_DEFERRED CloseMutant = UtDeferClose(Mutant);
+    UT_ASSERT_SUCCESS(NtCreateSemaphore(&Semaphore, SEMAPHORE_ALL_ACCESS,
+                                        UtName(&N, "\\BaseNamedObjects\\UtSemaphore", 0, NULL),
+                                        0, 2));
+    PUT_DEFERRED CloseSemaphore = UtDeferClose(Semaphore);
+    UT_ASSERT_SUCCESS(NtCreateTimer(&Timer, TIMER_ALL_ACCESS,
+                                    UtName(&N, "\\BaseNamedObjects\\UtTimer", 0, NULL),
+                                    NotificationTimer));
+    PUT_DEFERRED CloseTimer = UtDeferClose(Timer);
+
+    /* The child releases the semaphore, sets the timer, takes the mutant
+     * and ends owning it: the mutant is abandoned to us. */
+    UT_EXPECT_SUCCESS(UtRunChild(0, "opensync"));
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Semaphore, FALSE, &Zero), STATUS_WAIT_0);
+    LARGE_INTEGER Second;
+    Second.QuadPart = -10000000LL;
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Timer, FALSE, &Second), STATUS_WAIT_0);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Mutant, FALSE, &Zero), STATUS_ABANDONED_WAIT_0);
+    UT_EXPECT_SUCCESS(NtReleaseMutant(Mutant, NULL));
+
+    /* One namespace for every type. */
+    UT_EXPECT_STATUS(NtCreateSemaphore(&Other, SEMAPHORE_ALL_ACCESS,
+                                       UtName(&N, "\\BaseNamedObjects\\UtMutant", 0, NULL), 0, 1),
+                     STATUS_OBJECT_NAME_COLLISION);
+    UT_EXPECT_STATUS(NtCreateSemaphore(&Other, SEMAPHORE_ALL_ACCESS,
+                                       UtName(&N, "\\BaseNamedObjects\\UtMutant", OBJ_OPENIF,
+                                              NULL),
+                                       0, 1),
+                     STATUS_OBJECT_TYPE_MISMATCH);
+    UT_EXPECT_STATUS(NtOpenMutant(&Other, SYNCHRONIZE,
+                                  UtName(&N, "\\BaseNamedObjects\\UtSemaphore", 0, NULL)),
+                     STATUS_OBJECT_TYPE_MISMATCH);
+    UT_EXPECT_STATUS(NtOpenSemaphore(&Other, SYNCHRONIZE,
+                                     UtName(&N, "\\BaseNamedObjects\\UtNone", 0, NULL)),
+                     STATUS_OBJECT_NAME_NOT_FOUND);
+    /* OBJ_OPENIF on a mutant of that name: the same mutant. */
+    UT_EXPECT_STATUS(NtCreateMutant(&Other, MUTANT_ALL_ACCESS,
+                                    UtName(&N, "\\BaseNamedObjects\\UtMutant", OBJ_OPENIF, NULL),
+                                    TRUE),
+                     STATUS_OBJECT_NAME_EXISTS);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Other, FALSE, &Zero), STATUS_WAIT_0); /* not owned */
+    UT_EXPECT_SUCCESS(NtReleaseMutant(Other, NULL));
+    NtClose(Other);
+    /* Access by name: a semaphore opened for SYNCHRONIZE cannot be released. */
+    UT_ASSERT_SUCCESS(NtOpenSemaphore(&Other, SYNCHRONIZE,
+                                      UtName(&N, "\\BaseNamedObjects\\UtSemaphore", 0, NULL)));
+    UT_EXPECT_STATUS(NtReleaseSemaphore(Other, 1, NULL), STATUS_ACCESS_DENIED);
+    NtClose(Other);
+    UtCleanupNow(CloseTimer);
+    UtCleanupNow(CloseSemaphore);
+    UtCleanupNow(CloseMutant);
+    UT_EXPECT(UtNamesSettled(&B));
+    UT_EXPECT(UtBackToBaseline(Dispatcher));
+}
+
 const UT_TEST UtNameTests[] = {
     {"names.event_across_processes", NamedEventAcrossProcesses},
     {"names.name_goes_when_its_process_ends", NameGoesWhenItsProcessEnds},
@@ -452,5 +522,6 @@ const UT_TEST UtNameTests[] = {
     {"names.access_denied_through_reduced_handles", AccessDeniedThroughReducedHandles},
     {"names.directories_and_query", DirectoriesAndQuery},
     {"names.symbolic_links", SymbolicLinks},
+    {"names.mutant_semaphore_timer_across_processes", MutantSemaphoreTimerAcrossProcesses},
     {NULL, NULL},
 };
