@@ -34,7 +34,7 @@ KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/dbgprint.c kernel/cpu.c ker
 	kernel/wait.c kernel/syscall.c kernel/kesvc.c kernel/apc.c kernel/apcsvc.c \
 	kernel/mutant.c kernel/semaphore.c
 HAL_C      := hal/apic.c hal/serial.c hal/vga.c hal/power.c
-OB_C       := ob/obref.c ob/obhandle.c ob/obsvc.c ob/obwait.c
+OB_C       := ob/obref.c ob/obhandle.c ob/obsvc.c ob/obwait.c ob/obdir.c ob/obname.c ob/oblink.c
 PS_C       := ps/psmgr.c ps/create.c ps/kill.c ps/psexcept.c ps/query.c ps/ldr.c
 EX_C       := ex/event.c ex/sysinfo.c ex/exdisp.c ex/mutant.c ex/semaphore.c ex/timer.c
 IO_C       := io/console.c io/keyboard.c io/initrd.c
@@ -47,7 +47,8 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_bugcheck.c tests/kernel/test_rtl.c tests/kernel/test_probe.c \
 	tests/kernel/test_dpc_timer.c tests/kernel/test_sched.c tests/kernel/test_event.c tests/kernel/test_ob.c \
 	tests/kernel/test_ntservices.c tests/kernel/test_mmquery.c tests/kernel/test_ktest.c \
-	tests/kernel/test_apc.c tests/kernel/test_mutant.c tests/kernel/kbench.c
+	tests/kernel/test_apc.c tests/kernel/test_mutant.c tests/kernel/test_obns.c \
+	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).
 KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \
 	tests/kernel/test_zeroing.c
@@ -126,12 +127,14 @@ USER_CFLAGS := -std=c11 -ffreestanding -fno-builtin -nostdlib -fpie -fno-plt \
 USER_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T user/user.ld
 
 USER_LIB_SRCS := user/lib/syscalls.S user/lib/startup.c user/lib/stdio.c \
-	user/lib/stdlib.c user/lib/pagoda.c user/lib/apc.c rtl/format.c rtl/string.c
+	user/lib/stdlib.c user/lib/pagoda.c user/lib/apc.c user/lib/ntrtl.c rtl/format.c \
+	rtl/string.c
 USER_PROGRAMS := sh hello true vademo prodcons crash usertests ubench
 USER_TESTS_C  := user/tests/runner.c user/tests/test_events.c user/tests/test_handles.c \
 	user/tests/test_vm.c user/tests/test_process.c user/tests/test_wait.c \
 	user/tests/test_query.c user/tests/test_crash.c user/tests/test_thread.c \
-	user/tests/test_stack.c user/tests/test_apc.c user/tests/test_mutant.c
+	user/tests/test_stack.c user/tests/test_apc.c user/tests/test_mutant.c \
+	user/tests/test_names.c
 USER_SRCS_usertests := $(USER_TESTS_C)
 
 user_obj = $(patsubst %,$(BUILD)/user/obj/%.o,$(basename $(1)))

@@ -1,11 +1,12 @@
 /*
  * event.c - the Event object type and its services: NtCreateEvent,
- * NtSetEvent, NtResetEvent, NtClearEvent, NtPulseEvent.
+ * NtOpenEvent, NtSetEvent, NtResetEvent, NtClearEvent, NtPulseEvent.
  *
  * Every service works in three steps (STYLE.md, "validate and capture"):
  *
  *   1. capture  copy each input that lives in user memory (a handle array,
- *               a timeout) into a kernel variable with MmCopyFromUser, and
+ *               a timeout, OBJECT_ATTRIBUTES and the name they point to)
+ *               into kernel memory with MmCopyFromUser, and
  *               probe each output with ProbeForWrite, so that a bad pointer
  *               of any kind - NULL, kernel, non-canonical, unmapped,
  *               read-only - is STATUS_ACCESS_VIOLATION before anything
@@ -21,10 +22,14 @@
  * the body is what KeSetEvent and KeWaitForSingleObject take, so a handle
  * turns into a dispatcher object with one ObReferenceObjectByHandle.
  *
+ * Names: an event named by its OBJECT_ATTRIBUTES ("\BaseNamedObjects\Work")
+ * goes into the object namespace (ob/obname.c), where NtOpenEvent in any
+ * process finds it; its name lives until its last handle closes.
+ * Inheritance is the caller's choice: OBJ_INHERIT in the attributes.
+ *
  * Access: event handles carry NT's event rights (ex/ex.h) and
- * NtSetEvent & co. need EVENT_MODIFY_STATE, as on NT. Waits do not check
- * SYNCHRONIZE yet: PsCreateSystemThread grants whatever its kernel caller
- * asked (often 0), and those handles must stay waitable.
+ * NtSetEvent & co. need EVENT_MODIFY_STATE, waits SYNCHRONIZE
+ * (ob/obwait.c), as on NT.
  *
  * Locking and IRQL: every service runs at PASSIVE_LEVEL on the caller's
  * thread, with the caller's address space current, and takes no lock of
@@ -36,14 +41,6 @@
 #include "../ps/ps.h"
 #include "../mm/mm.h"
 #include "../include/ntapi.h"
-
-/* Generic rights (winnt.h) and what they mean for an event. */
-#define GENERIC_READ       0x80000000u
-#define GENERIC_WRITE      0x40000000u
-#define GENERIC_EXECUTE    0x20000000u
-#define GENERIC_ALL        0x10000000u
-#define MAXIMUM_ALLOWED    0x02000000u
-#define STANDARD_RIGHTS_READ 0x00020000u
 
 static OBJECT_TYPE ExpEventObjectType;
 POBJECT_TYPE ExEventObjectType = &ExpEventObjectType;
@@ -105,16 +102,25 @@ static NTSTATUS ExpReferenceEvent(HANDLE Handle, ACCESS_MASK Access, PKEVENT *Ev
 /*
  * NtCreateEvent - create an event (EventType NotificationEvent or
  * SynchronizationEvent, else STATUS_INVALID_PARAMETER), signalled when
- * InitialState is nonzero, and return an inheritable handle with
- * DesiredAccess (generic rights mapped) in *EventHandle. Returns STATUS_ACCESS_VIOLATION for a bad
- * EventHandle (nothing is created), STATUS_INSUFFICIENT_RESOURCES, or the
- * statuses of ObOpenObjectByPointer. PASSIVE_LEVEL.
+ * InitialState is nonzero, and return a handle with DesiredAccess (generic
+ * rights mapped) in *EventHandle. ObjectAttributes may be NULL (no name, a
+ * handle that is not inherited); its OBJ_INHERIT makes the handle
+ * inheritable, its name (with RootDirectory) puts the event in the
+ * namespace, OBJ_OPENIF opens an existing event of that name instead
+ * (STATUS_OBJECT_NAME_EXISTS), OBJ_PERMANENT keeps the name after the last
+ * handle. Returns STATUS_ACCESS_VIOLATION for a bad EventHandle or
+ * ObjectAttributes (nothing is created), STATUS_INSUFFICIENT_RESOURCES, the
+ * statuses of ObCaptureObjectAttributes and ObInsertObject
+ * (STATUS_OBJECT_NAME_COLLISION, STATUS_OBJECT_PATH_NOT_FOUND, ...).
+ * PASSIVE_LEVEL.
  */
-NTSTATUS NtCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, EVENT_TYPE EventType,
+NTSTATUS NtCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess,
+                       POBJECT_ATTRIBUTES ObjectAttributes, EVENT_TYPE EventType,
                        BOOLEAN InitialState)
 {
+    OB_CAPTURED_ATTRIBUTES Captured;
     PKEVENT Event;
-    HANDLE Handle;
+    HANDLE Handle = NULL;
     NTSTATUS Status;
 
     if (EventType != NotificationEvent && EventType != SynchronizationEvent)
@@ -122,22 +128,59 @@ NTSTATUS NtCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, EVENT_TYP
     Status = ProbeForWrite(EventHandle, sizeof(HANDLE), 1);
     if (!NT_SUCCESS(Status))
         return Status;
-
-    Status = ObCreateObject(ExEventObjectType, sizeof(KEVENT), (PVOID *)&Event);
+    Status = ObCaptureObjectAttributes(ObjectAttributes, UserMode, &Captured);
     if (!NT_SUCCESS(Status))
         return Status;
-    KeInitializeEvent(Event, EventType, InitialState != FALSE);
-    /* NOTE: Pagoda's NtCreateEvent has no ObjectAttributes to carry
-     * OBJ_INHERIT, so event handles are inheritable: a child gets them
-     * only when created with CREATE_PROCESS_INHERIT_HANDLES. */
-    Status = ObOpenObjectByPointer(Event, OBJ_INHERIT, ExpMapEventAccess(DesiredAccess),
-                                   ExEventObjectType, UserMode, &Handle);
-    ObDereferenceObject(Event); /* the handle holds it now, or nobody does */
+
+    Status = ObCreateObject(ExEventObjectType, sizeof(KEVENT), (PVOID *)&Event);
+    if (NT_SUCCESS(Status)) {
+        KeInitializeEvent(Event, EventType, InitialState != FALSE);
+        /* Consumes our reference: the handle holds the event now, or
+         * nobody does (with STATUS_OBJECT_NAME_EXISTS, the handle is to
+         * the event that had the name). */
+        Status = ObInsertObject(Event, &Captured.Attributes, ExpMapEventAccess(DesiredAccess),
+                                UserMode, &Handle);
+    }
+    ObReleaseObjectAttributes(&Captured);
     if (!NT_SUCCESS(Status))
         return Status;
 
     /* The probe passed, but another thread may have unmapped the page
      * since: then nobody can learn the handle, so take it back. */
+    NTSTATUS CopyStatus = MmCopyToUser(EventHandle, &Handle, sizeof(Handle));
+    if (!NT_SUCCESS(CopyStatus)) {
+        (void)ObCloseHandle(Handle, UserMode);
+        return CopyStatus;
+    }
+    return Status;
+}
+
+/*
+ * NtOpenEvent - open the event ObjectAttributes names, with DesiredAccess
+ * (generic rights mapped) and the handle attributes it gives (OBJ_INHERIT).
+ * Returns STATUS_SUCCESS; STATUS_ACCESS_VIOLATION (bad EventHandle or
+ * ObjectAttributes); STATUS_OBJECT_NAME_INVALID (no name); the look-up
+ * statuses of ObOpenObjectByName (STATUS_OBJECT_NAME_NOT_FOUND,
+ * STATUS_OBJECT_PATH_NOT_FOUND, STATUS_OBJECT_TYPE_MISMATCH when the name
+ * is not an event, ...). PASSIVE_LEVEL.
+ */
+NTSTATUS NtOpenEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess,
+                     POBJECT_ATTRIBUTES ObjectAttributes)
+{
+    OB_CAPTURED_ATTRIBUTES Captured;
+    HANDLE Handle = NULL;
+
+    NTSTATUS Status = ProbeForWrite(EventHandle, sizeof(HANDLE), 1);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    Status = ObCaptureObjectAttributes(ObjectAttributes, UserMode, &Captured);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    Status = ObOpenObjectByName(&Captured.Attributes, ExEventObjectType, UserMode,
+                                ExpMapEventAccess(DesiredAccess), &Handle);
+    ObReleaseObjectAttributes(&Captured);
+    if (!NT_SUCCESS(Status))
+        return Status;
     Status = MmCopyToUser(EventHandle, &Handle, sizeof(Handle));
     if (!NT_SUCCESS(Status))
         (void)ObCloseHandle(Handle, UserMode);

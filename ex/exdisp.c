@@ -1,19 +1,14 @@
 /*
  * exdisp.c - helpers shared by the services of the dispatcher-object types
  * (mutants, semaphores, timers): generic-rights mapping, handing a new
- * object to user mode, the probes and copies of the query services.
+ * object to user mode (named, if its attributes say so), opening one by
+ * its name, the probes and copies of the query services.
  *
  * They follow ex/event.c's three steps (capture, resolve, act). All run at
  * PASSIVE_LEVEL on the caller's thread and take no lock of their own.
  */
 #include "exdisp.h"
 #include "../mm/mm.h"
-
-#define GENERIC_READ    0x80000000u
-#define GENERIC_WRITE   0x40000000u
-#define GENERIC_EXECUTE 0x20000000u
-#define GENERIC_ALL     0x10000000u
-#define MAXIMUM_ALLOWED 0x02000000u
 
 /* ExpMapGenericAccess: see ex/exdisp.h. */
 ACCESS_MASK ExpMapGenericAccess(ACCESS_MASK Access, ACCESS_MASK Read, ACCESS_MASK Write,
@@ -31,14 +26,37 @@ ACCESS_MASK ExpMapGenericAccess(ACCESS_MASK Access, ACCESS_MASK Read, ACCESS_MAS
 }
 
 /* ExpInsertNewObject: see ex/exdisp.h. */
-NTSTATUS ExpInsertNewObject(PVOID Object, POBJECT_TYPE Type, ACCESS_MASK Access,
+NTSTATUS ExpInsertNewObject(PVOID Object, POBJECT_ATTRIBUTES Attributes, ACCESS_MASK Access,
                             PHANDLE UserHandle)
 {
     HANDLE Handle;
 
-    /* NOTE: not inheritable: OBJ_INHERIT will come with ObjectAttributes. */
-    NTSTATUS Status = ObOpenObjectByPointer(Object, 0, Access, Type, UserMode, &Handle);
-    ObDereferenceObject(Object);
+    NTSTATUS Status = ObInsertObject(Object, Attributes, Access, UserMode, &Handle);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    NTSTATUS CopyStatus = MmCopyToUser(UserHandle, &Handle, sizeof(Handle));
+    if (!NT_SUCCESS(CopyStatus)) {
+        (void)ObCloseHandle(Handle, UserMode);
+        return CopyStatus;
+    }
+    return Status;
+}
+
+/* ExpOpenNamedObject: see ex/exdisp.h. */
+NTSTATUS ExpOpenNamedObject(PHANDLE UserHandle, ACCESS_MASK Access,
+                            POBJECT_ATTRIBUTES ObjectAttributes, POBJECT_TYPE Type)
+{
+    OB_CAPTURED_ATTRIBUTES Captured;
+    HANDLE Handle;
+
+    NTSTATUS Status = ProbeForWrite(UserHandle, sizeof(HANDLE), 1);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    Status = ObCaptureObjectAttributes(ObjectAttributes, UserMode, &Captured);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    Status = ObOpenObjectByName(&Captured.Attributes, Type, UserMode, Access, &Handle);
+    ObReleaseObjectAttributes(&Captured);
     if (!NT_SUCCESS(Status))
         return Status;
     Status = MmCopyToUser(UserHandle, &Handle, sizeof(Handle));

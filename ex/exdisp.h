@@ -8,9 +8,6 @@
 #include "ex.h"
 #include "../include/ntapi.h"
 
-#ifndef STANDARD_RIGHTS_READ
-#define STANDARD_RIGHTS_READ 0x00020000u
-#endif
 
 /* The generic rights (winnt.h) mapped onto a type's own: Read, Write and
  * Execute are the type's rights for GENERIC_READ/WRITE/EXECUTE; GENERIC_ALL
@@ -20,15 +17,27 @@ ACCESS_MASK ExpMapGenericAccess(ACCESS_MASK Access, ACCESS_MASK Read, ACCESS_MAS
                                 ACCESS_MASK Execute, ACCESS_MASK All);
 
 /*
- * The end of every NtCreateXxx: open a handle with Access to the new
- * Object of Type (the caller's creation reference is dropped: the handle
- * holds it, or nobody does and it is deleted) and copy it to the user's
- * *UserHandle, which the caller has probed. A copy that fails after all
- * closes the handle again. Returns STATUS_SUCCESS or the failure.
+ * The end of every NtCreateXxx: give the new Object the name of Attributes
+ * (captured with ObCaptureObjectAttributes, or NULL) and a handle with
+ * Access (ObInsertObject: the caller's creation reference is consumed;
+ * with OBJ_OPENIF and the name taken, the handle is to the object that had
+ * it), and copy the handle to the user's *UserHandle, which the caller has
+ * probed. A copy that fails after all closes the handle again. Returns
+ * STATUS_SUCCESS, STATUS_OBJECT_NAME_EXISTS, or the failure of
+ * ObInsertObject or of the copy. PASSIVE_LEVEL.
+ */
+NTSTATUS ExpInsertNewObject(PVOID Object, POBJECT_ATTRIBUTES Attributes, ACCESS_MASK Access,
+                            PHANDLE UserHandle);
+
+/*
+ * The whole of every NtOpenXxx: probe *UserHandle, capture
+ * ObjectAttributes, open the object of Type it names with Access (mapped
+ * by the caller) and copy the handle out. Returns the statuses of
+ * ObCaptureObjectAttributes and ObOpenObjectByName, STATUS_ACCESS_VIOLATION.
  * PASSIVE_LEVEL.
  */
-NTSTATUS ExpInsertNewObject(PVOID Object, POBJECT_TYPE Type, ACCESS_MASK Access,
-                            PHANDLE UserHandle);
+NTSTATUS ExpOpenNamedObject(PHANDLE UserHandle, ACCESS_MASK Access,
+                            POBJECT_ATTRIBUTES ObjectAttributes, POBJECT_TYPE Type);
 
 /*
  * The common part of NtQueryXxx: check Length against Size (too small:

@@ -1,6 +1,8 @@
 /*
  * mutant.c - the Mutant object type and its services: NtCreateMutant,
- * NtReleaseMutant, NtQueryMutant. (Win32 calls a mutant a "mutex".)
+ * NtOpenMutant, NtReleaseMutant, NtQueryMutant. (Win32 calls a mutant a
+ * "mutex".) A mutant named by its OBJECT_ATTRIBUTES goes into the object
+ * namespace, where NtOpenMutant in another process finds it.
  *
  * A Mutant object is an OBJECT_HEADER followed by a KMUTANT
  * (kernel/mutant.c): ownership, recursion and abandonment are the
@@ -33,33 +35,58 @@ void ExpInitializeMutantType(void)
         ObInitializeObjectType(&ExpMutantObjectType, "Mutant", ExpDeleteMutant);
 }
 
+/* Generic rights mapped onto mutant rights. */
+static ACCESS_MASK ExpMapMutantAccess(ACCESS_MASK DesiredAccess)
+{
+    return ExpMapGenericAccess(DesiredAccess, STANDARD_RIGHTS_READ | MUTANT_QUERY_STATE,
+                               STANDARD_RIGHTS_READ, STANDARD_RIGHTS_READ | SYNCHRONIZE,
+                               MUTANT_ALL_ACCESS);
+}
+
 /*
  * NtCreateMutant - create a mutant, owned by the calling thread when
  * InitialOwner is nonzero, and return a handle with DesiredAccess (generic
- * rights mapped) in *MutantHandle. ObjectAttributes must be NULL
- * (STATUS_INVALID_PARAMETER otherwise: names come with the namespace).
- * Returns STATUS_ACCESS_VIOLATION for a bad MutantHandle (nothing is
- * created), STATUS_INSUFFICIENT_RESOURCES. PASSIVE_LEVEL.
+ * rights mapped) in *MutantHandle. ObjectAttributes (optional) gives the
+ * handle OBJ_INHERIT and the mutant a name; with OBJ_OPENIF and the name
+ * taken by a mutant, that one is opened (STATUS_OBJECT_NAME_EXISTS;
+ * InitialOwner does not apply to it). Returns STATUS_ACCESS_VIOLATION for
+ * a bad MutantHandle or ObjectAttributes (nothing is created),
+ * STATUS_INSUFFICIENT_RESOURCES, the statuses of ObCaptureObjectAttributes
+ * and ObInsertObject. PASSIVE_LEVEL.
  */
 NTSTATUS NtCreateMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess,
                         POBJECT_ATTRIBUTES ObjectAttributes, BOOLEAN InitialOwner)
 {
+    OB_CAPTURED_ATTRIBUTES Captured;
     PKMUTANT Mutant;
 
-    if (ObjectAttributes != NULL)
-        return STATUS_INVALID_PARAMETER;
     NTSTATUS Status = ProbeForWrite(MutantHandle, sizeof(HANDLE), 1);
     if (!NT_SUCCESS(Status))
         return Status;
-    Status = ObCreateObject(ExMutantObjectType, sizeof(KMUTANT), (PVOID *)&Mutant);
+    Status = ObCaptureObjectAttributes(ObjectAttributes, UserMode, &Captured);
     if (!NT_SUCCESS(Status))
         return Status;
-    KeInitializeMutant(Mutant, InitialOwner != FALSE);
-    ACCESS_MASK Access = ExpMapGenericAccess(DesiredAccess, STANDARD_RIGHTS_READ |
-                                             MUTANT_QUERY_STATE, STANDARD_RIGHTS_READ,
-                                             STANDARD_RIGHTS_READ | SYNCHRONIZE,
-                                             MUTANT_ALL_ACCESS);
-    return ExpInsertNewObject(Mutant, ExMutantObjectType, Access, MutantHandle);
+    Status = ObCreateObject(ExMutantObjectType, sizeof(KMUTANT), (PVOID *)&Mutant);
+    if (NT_SUCCESS(Status)) {
+        KeInitializeMutant(Mutant, InitialOwner != FALSE);
+        Status = ExpInsertNewObject(Mutant, &Captured.Attributes,
+                                    ExpMapMutantAccess(DesiredAccess), MutantHandle);
+    }
+    ObReleaseObjectAttributes(&Captured);
+    return Status;
+}
+
+/*
+ * NtOpenMutant - open the mutant ObjectAttributes names, with
+ * DesiredAccess (generic rights mapped). Returns the statuses of
+ * ExpOpenNamedObject (STATUS_OBJECT_NAME_NOT_FOUND,
+ * STATUS_OBJECT_TYPE_MISMATCH, ...). PASSIVE_LEVEL.
+ */
+NTSTATUS NtOpenMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess,
+                      POBJECT_ATTRIBUTES ObjectAttributes)
+{
+    return ExpOpenNamedObject(MutantHandle, ExpMapMutantAccess(DesiredAccess), ObjectAttributes,
+                              ExMutantObjectType);
 }
 
 /*

@@ -1,6 +1,8 @@
 /*
  * semaphore.c - the Semaphore object type and its services:
- * NtCreateSemaphore, NtReleaseSemaphore, NtQuerySemaphore.
+ * NtCreateSemaphore, NtOpenSemaphore, NtReleaseSemaphore, NtQuerySemaphore.
+ * A semaphore named by its OBJECT_ATTRIBUTES goes into the object
+ * namespace, where NtOpenSemaphore in another process finds it.
  *
  * A Semaphore object is an OBJECT_HEADER followed by a KSEMAPHORE
  * (kernel/semaphore.c). Services follow ex/event.c's three steps.
@@ -19,36 +21,60 @@ void ExpInitializeSemaphoreType(void)
         ObInitializeObjectType(&ExpSemaphoreObjectType, "Semaphore", NULL);
 }
 
+/* Generic rights mapped onto semaphore rights. */
+static ACCESS_MASK ExpMapSemaphoreAccess(ACCESS_MASK DesiredAccess)
+{
+    return ExpMapGenericAccess(DesiredAccess, STANDARD_RIGHTS_READ | SEMAPHORE_QUERY_STATE,
+                               STANDARD_RIGHTS_READ | SEMAPHORE_MODIFY_STATE,
+                               STANDARD_RIGHTS_READ | SYNCHRONIZE, SEMAPHORE_ALL_ACCESS);
+}
+
 /*
  * NtCreateSemaphore - create a semaphore with InitialCount free units out
  * of MaximumCount and return a handle with DesiredAccess (generic rights
- * mapped) in *SemaphoreHandle. STATUS_INVALID_PARAMETER unless 0 <=
- * InitialCount <= MaximumCount and MaximumCount > 0, or for a non-NULL
- * ObjectAttributes (names come with the namespace); STATUS_ACCESS_VIOLATION
- * for a bad SemaphoreHandle; STATUS_INSUFFICIENT_RESOURCES. PASSIVE_LEVEL.
+ * mapped) in *SemaphoreHandle. ObjectAttributes (optional) gives the handle
+ * OBJ_INHERIT and the semaphore a name (OBJ_OPENIF: open the semaphore
+ * that has it, STATUS_OBJECT_NAME_EXISTS). STATUS_INVALID_PARAMETER unless
+ * 0 <= InitialCount <= MaximumCount and MaximumCount > 0;
+ * STATUS_ACCESS_VIOLATION for a bad SemaphoreHandle or ObjectAttributes;
+ * STATUS_INSUFFICIENT_RESOURCES; the statuses of ObCaptureObjectAttributes
+ * and ObInsertObject. PASSIVE_LEVEL.
  */
 NTSTATUS NtCreateSemaphore(PHANDLE SemaphoreHandle, ACCESS_MASK DesiredAccess,
                            POBJECT_ATTRIBUTES ObjectAttributes, LONG InitialCount,
                            LONG MaximumCount)
 {
+    OB_CAPTURED_ATTRIBUTES Captured;
     PKSEMAPHORE Semaphore;
 
-    if (ObjectAttributes != NULL || MaximumCount <= 0 || InitialCount < 0 ||
-        InitialCount > MaximumCount)
+    if (MaximumCount <= 0 || InitialCount < 0 || InitialCount > MaximumCount)
         return STATUS_INVALID_PARAMETER;
     NTSTATUS Status = ProbeForWrite(SemaphoreHandle, sizeof(HANDLE), 1);
     if (!NT_SUCCESS(Status))
         return Status;
-    Status = ObCreateObject(ExSemaphoreObjectType, sizeof(KSEMAPHORE), (PVOID *)&Semaphore);
+    Status = ObCaptureObjectAttributes(ObjectAttributes, UserMode, &Captured);
     if (!NT_SUCCESS(Status))
         return Status;
-    KeInitializeSemaphore(Semaphore, InitialCount, MaximumCount);
-    ACCESS_MASK Access = ExpMapGenericAccess(DesiredAccess,
-                                             STANDARD_RIGHTS_READ | SEMAPHORE_QUERY_STATE,
-                                             STANDARD_RIGHTS_READ | SEMAPHORE_MODIFY_STATE,
-                                             STANDARD_RIGHTS_READ | SYNCHRONIZE,
-                                             SEMAPHORE_ALL_ACCESS);
-    return ExpInsertNewObject(Semaphore, ExSemaphoreObjectType, Access, SemaphoreHandle);
+    Status = ObCreateObject(ExSemaphoreObjectType, sizeof(KSEMAPHORE), (PVOID *)&Semaphore);
+    if (NT_SUCCESS(Status)) {
+        KeInitializeSemaphore(Semaphore, InitialCount, MaximumCount);
+        Status = ExpInsertNewObject(Semaphore, &Captured.Attributes,
+                                    ExpMapSemaphoreAccess(DesiredAccess), SemaphoreHandle);
+    }
+    ObReleaseObjectAttributes(&Captured);
+    return Status;
+}
+
+/*
+ * NtOpenSemaphore - open the semaphore ObjectAttributes names, with
+ * DesiredAccess (generic rights mapped). Returns the statuses of
+ * ExpOpenNamedObject. PASSIVE_LEVEL.
+ */
+NTSTATUS NtOpenSemaphore(PHANDLE SemaphoreHandle, ACCESS_MASK DesiredAccess,
+                         POBJECT_ATTRIBUTES ObjectAttributes)
+{
+    return ExpOpenNamedObject(SemaphoreHandle, ExpMapSemaphoreAccess(DesiredAccess),
+                              ObjectAttributes, ExSemaphoreObjectType);
 }
 
 /*

@@ -1,6 +1,7 @@
 /*
  * timer.c - the Timer object type and its services: NtCreateTimer,
- * NtSetTimer, NtCancelTimer, NtQueryTimer.
+ * NtOpenTimer, NtSetTimer, NtCancelTimer, NtQueryTimer. A timer named by
+ * its OBJECT_ATTRIBUTES goes into the object namespace.
  *
  * A Timer object is an OBJECT_HEADER followed by an ETIMER, whose first
  * member is a KTIMER (kernel/timer.c): a NotificationTimer stays signalled
@@ -120,37 +121,59 @@ void ExpInitializeTimerType(void)
         ObInitializeObjectType(&ExpTimerObjectType, "Timer", ExpDeleteTimer);
 }
 
+/* Generic rights mapped onto timer rights. */
+static ACCESS_MASK ExpMapTimerAccess(ACCESS_MASK DesiredAccess)
+{
+    return ExpMapGenericAccess(DesiredAccess, STANDARD_RIGHTS_READ | TIMER_QUERY_STATE,
+                               STANDARD_RIGHTS_READ | TIMER_MODIFY_STATE,
+                               STANDARD_RIGHTS_READ | SYNCHRONIZE, TIMER_ALL_ACCESS);
+}
+
 /*
  * NtCreateTimer - create a timer of TimerType (NotificationTimer or
  * SynchronizationTimer, else STATUS_INVALID_PARAMETER), not set and not
  * signalled, and return a handle with DesiredAccess (generic rights
- * mapped) in *TimerHandle. ObjectAttributes must be NULL for now. Returns
- * STATUS_ACCESS_VIOLATION for a bad TimerHandle,
- * STATUS_INSUFFICIENT_RESOURCES. PASSIVE_LEVEL.
+ * mapped) in *TimerHandle. ObjectAttributes (optional) gives the handle
+ * OBJ_INHERIT and the timer a name. Returns STATUS_ACCESS_VIOLATION for a
+ * bad TimerHandle or ObjectAttributes, STATUS_INSUFFICIENT_RESOURCES, the
+ * statuses of ObCaptureObjectAttributes and ObInsertObject. PASSIVE_LEVEL.
  */
 NTSTATUS NtCreateTimer(PHANDLE TimerHandle, ACCESS_MASK DesiredAccess,
                        POBJECT_ATTRIBUTES ObjectAttributes, TIMER_TYPE TimerType)
 {
+    OB_CAPTURED_ATTRIBUTES Captured;
     PETIMER Timer;
 
-    if (ObjectAttributes != NULL ||
-        (TimerType != NotificationTimer && TimerType != SynchronizationTimer))
+    if (TimerType != NotificationTimer && TimerType != SynchronizationTimer)
         return STATUS_INVALID_PARAMETER;
     NTSTATUS Status = ProbeForWrite(TimerHandle, sizeof(HANDLE), 1);
     if (!NT_SUCCESS(Status))
         return Status;
-    Status = ObCreateObject(ExTimerObjectType, sizeof(ETIMER), (PVOID *)&Timer);
+    Status = ObCaptureObjectAttributes(ObjectAttributes, UserMode, &Captured);
     if (!NT_SUCCESS(Status))
         return Status;
-    KeInitializeTimerEx(&Timer->KeTimer, TimerType);
-    KeInitializeDpc(&Timer->Dpc, ExpTimerDpcRoutine, Timer);
-    KeInitializeSpinLock(&Timer->Lock);
-    ACCESS_MASK Access = ExpMapGenericAccess(DesiredAccess,
-                                             STANDARD_RIGHTS_READ | TIMER_QUERY_STATE,
-                                             STANDARD_RIGHTS_READ | TIMER_MODIFY_STATE,
-                                             STANDARD_RIGHTS_READ | SYNCHRONIZE,
-                                             TIMER_ALL_ACCESS);
-    return ExpInsertNewObject(Timer, ExTimerObjectType, Access, TimerHandle);
+    Status = ObCreateObject(ExTimerObjectType, sizeof(ETIMER), (PVOID *)&Timer);
+    if (NT_SUCCESS(Status)) {
+        KeInitializeTimerEx(&Timer->KeTimer, TimerType);
+        KeInitializeDpc(&Timer->Dpc, ExpTimerDpcRoutine, Timer);
+        KeInitializeSpinLock(&Timer->Lock);
+        Status = ExpInsertNewObject(Timer, &Captured.Attributes, ExpMapTimerAccess(DesiredAccess),
+                                    TimerHandle);
+    }
+    ObReleaseObjectAttributes(&Captured);
+    return Status;
+}
+
+/*
+ * NtOpenTimer - open the timer ObjectAttributes names, with DesiredAccess
+ * (generic rights mapped). Returns the statuses of ExpOpenNamedObject.
+ * PASSIVE_LEVEL.
+ */
+NTSTATUS NtOpenTimer(PHANDLE TimerHandle, ACCESS_MASK DesiredAccess,
+                     POBJECT_ATTRIBUTES ObjectAttributes)
+{
+    return ExpOpenNamedObject(TimerHandle, ExpMapTimerAccess(DesiredAccess), ObjectAttributes,
+                              ExTimerObjectType);
 }
 
 /*

@@ -15,6 +15,8 @@
 #define NtCurrentThread()  ((HANDLE)(LONG_PTR)-2)
 
 /* Access masks (NT values); EVENT_TYPE and WAIT_TYPE are in ntdef.h. */
+#define EVENT_QUERY_STATE       0x0001
+#define EVENT_MODIFY_STATE      0x0002
 #define EVENT_ALL_ACCESS        0x1F0003
 #define PROCESS_ALL_ACCESS      0x1FFFFF
 #define THREAD_ALL_ACCESS       0x1FFFFF
@@ -23,17 +25,24 @@
 #define DUPLICATE_SAME_ACCESS   0x2
 #define DUPLICATE_SAME_ATTRIBUTES 0x4
 #endif
-#ifndef OBJ_INHERIT
-#define OBJ_INHERIT             0x2
+
+/* Directory and symbolic link objects (the object namespace). */
+#ifndef DIRECTORY_QUERY /* also in ob/ob.h */
+#define DIRECTORY_QUERY               0x0001
+#define DIRECTORY_TRAVERSE            0x0002
+#define DIRECTORY_CREATE_OBJECT       0x0004
+#define DIRECTORY_CREATE_SUBDIRECTORY 0x0008
+#define DIRECTORY_ALL_ACCESS          (STANDARD_RIGHTS_REQUIRED | 0xF)
+#define SYMBOLIC_LINK_QUERY           0x0001
+#define SYMBOLIC_LINK_ALL_ACCESS      (STANDARD_RIGHTS_REQUIRED | 0x1)
 #endif
 
-/* NOTE: OBJECT_ATTRIBUTES (names, OBJ_INHERIT) belong to the object
- * namespace, which is being built separately; the create services below
- * already take NT's POBJECT_ATTRIBUTES argument and accept only NULL for
- * now. The incomplete type is enough for that (a later complete
- * definition of the same struct and typedef is compatible). */
-struct _OBJECT_ATTRIBUTES;
-typedef struct _OBJECT_ATTRIBUTES *POBJECT_ATTRIBUTES;
+/* One entry of NtQueryDirectoryObject's answer: both strings point into
+ * the same buffer, after the array (which ends with a zeroed entry). */
+typedef struct _OBJECT_DIRECTORY_INFORMATION {
+    UNICODE_STRING Name;
+    UNICODE_STRING TypeName;
+} OBJECT_DIRECTORY_INFORMATION, *POBJECT_DIRECTORY_INFORMATION;
 
 /* Mutant, semaphore and timer access (winnt.h values). */
 #define MUTANT_QUERY_STATE      0x0001
@@ -215,8 +224,26 @@ NTSTATUS NtGetCurrentProcessorNumber(void);
 NTSTATUS NtClose(HANDLE Handle);
 NTSTATUS NtDuplicateObject(HANDLE SourceProcess, HANDLE SourceHandle, HANDLE TargetProcess,
                            PHANDLE TargetHandle, ACCESS_MASK DesiredAccess, ULONG Options);
-NTSTATUS NtCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess, EVENT_TYPE EventType,
+NTSTATUS NtCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess,
+                       POBJECT_ATTRIBUTES ObjectAttributes, EVENT_TYPE EventType,
                        BOOLEAN InitialState);
+NTSTATUS NtOpenEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess,
+                     POBJECT_ATTRIBUTES ObjectAttributes);
+NTSTATUS NtCreateDirectoryObject(PHANDLE DirectoryHandle, ACCESS_MASK DesiredAccess,
+                                 POBJECT_ATTRIBUTES ObjectAttributes);
+NTSTATUS NtOpenDirectoryObject(PHANDLE DirectoryHandle, ACCESS_MASK DesiredAccess,
+                               POBJECT_ATTRIBUTES ObjectAttributes);
+/* NOTE: NT's seventh argument, PULONG ReturnLength, is absent (six-argument services). */
+NTSTATUS NtQueryDirectoryObject(HANDLE DirectoryHandle, PVOID Buffer, ULONG Length,
+                                BOOLEAN ReturnSingleEntry, BOOLEAN RestartScan, PULONG Context);
+NTSTATUS NtCreateSymbolicLinkObject(PHANDLE LinkHandle, ACCESS_MASK DesiredAccess,
+                                    POBJECT_ATTRIBUTES ObjectAttributes,
+                                    PUNICODE_STRING LinkTarget);
+NTSTATUS NtOpenSymbolicLinkObject(PHANDLE LinkHandle, ACCESS_MASK DesiredAccess,
+                                  POBJECT_ATTRIBUTES ObjectAttributes);
+NTSTATUS NtQuerySymbolicLinkObject(HANDLE LinkHandle, PUNICODE_STRING LinkTarget,
+                                   PULONG ReturnedLength);
+NTSTATUS NtMakeTemporaryObject(HANDLE Handle);
 NTSTATUS NtSetEvent(HANDLE EventHandle, PLONG PreviousState);
 NTSTATUS NtResetEvent(HANDLE EventHandle, PLONG PreviousState);
 NTSTATUS NtClearEvent(HANDLE EventHandle);
@@ -252,10 +279,16 @@ NTSTATUS NtWriteFile(HANDLE FileHandle, const void *Buffer, ULONG Length, PULONG
 NTSTATUS NtQuerySystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length,
                                   PULONG ReturnLength);
 
-/* Mutants, semaphores, timers (ex/mutant.c, ex/semaphore.c, ex/timer.c).
- * ObjectAttributes must be NULL for now (see above). */
+/* Mutants, semaphores, timers (ex/mutant.c, ex/semaphore.c, ex/timer.c);
+ * named through their OBJECT_ATTRIBUTES, opened by name with NtOpen*. */
 NTSTATUS NtCreateMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess,
                         POBJECT_ATTRIBUTES ObjectAttributes, BOOLEAN InitialOwner);
+NTSTATUS NtOpenMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess,
+                      POBJECT_ATTRIBUTES ObjectAttributes);
+NTSTATUS NtOpenSemaphore(PHANDLE SemaphoreHandle, ACCESS_MASK DesiredAccess,
+                         POBJECT_ATTRIBUTES ObjectAttributes);
+NTSTATUS NtOpenTimer(PHANDLE TimerHandle, ACCESS_MASK DesiredAccess,
+                     POBJECT_ATTRIBUTES ObjectAttributes);
 NTSTATUS NtReleaseMutant(HANDLE MutantHandle, PLONG PreviousCount);
 NTSTATUS NtQueryMutant(HANDLE MutantHandle, MUTANT_INFORMATION_CLASS InformationClass,
                        PVOID Information, ULONG Length, PULONG ReturnLength);

@@ -161,4 +161,70 @@ static inline PLIST_ENTRY RemoveHeadList(PLIST_ENTRY Head)
     return Entry;
 }
 
+/* ------------------------------------------------------------------------
+ * Counted UTF-16 strings and object attributes (NT's ntdef.h layouts)
+ * ------------------------------------------------------------------------ */
+
+/* Lengths in bytes, not characters; Buffer need not be NUL-terminated. */
+typedef struct _UNICODE_STRING {
+    USHORT Length;                  /* bytes in use */
+    USHORT MaximumLength;           /* bytes of Buffer */
+    WCHAR *Buffer;
+} UNICODE_STRING, *PUNICODE_STRING;
+typedef const UNICODE_STRING *PCUNICODE_STRING;
+typedef WCHAR *PWSTR;
+typedef const WCHAR *PCWSTR;
+
+/* A UNICODE_STRING for a u"..." literal (gcc's char16_t is WCHAR's type). */
+#define RTL_CONSTANT_STRING(s) {sizeof(s) - sizeof((s)[0]), sizeof(s), (PWSTR)(s)}
+
+/* Attributes (OBJECT_ATTRIBUTES.Attributes; handle attributes use the
+ * same bits). */
+#define OBJ_INHERIT             0x00000002L  /* the handle is copied into children */
+#define OBJ_PERMANENT           0x00000010L  /* the name outlives the last handle */
+#define OBJ_EXCLUSIVE           0x00000020L  /* accepted; no other opener is refused */
+#define OBJ_CASE_INSENSITIVE    0x00000040L  /* names compare without case (ASCII letters) */
+#define OBJ_OPENIF              0x00000080L  /* create: open the existing object instead */
+#define OBJ_OPENLINK            0x00000100L  /* a final symbolic link is the object itself */
+#define OBJ_KERNEL_HANDLE       0x00000200L  /* kernel callers: into the kernel handle table */
+#define OBJ_FORCE_ACCESS_CHECK  0x00000400L  /* accepted; there is nothing more to check */
+#define OBJ_VALID_ATTRIBUTES    0x000007F2L
+
+typedef struct _OBJECT_ATTRIBUTES {
+    ULONG Length;                   /* sizeof(OBJECT_ATTRIBUTES) */
+    HANDLE RootDirectory;           /* a directory ObjectName is relative to, or NULL */
+    PUNICODE_STRING ObjectName;     /* NULL: no name */
+    ULONG Attributes;               /* OBJ_* */
+    PVOID SecurityDescriptor;       /* accepted, not used (no security model yet) */
+    PVOID SecurityQualityOfService; /* idem */
+} OBJECT_ATTRIBUTES, *POBJECT_ATTRIBUTES;
+STATIC_ASSERT(sizeof(OBJECT_ATTRIBUTES) == 48);
+STATIC_ASSERT(offsetof(OBJECT_ATTRIBUTES, ObjectName) == 16);
+
+#define InitializeObjectAttributes(p, n, a, r, s) \
+    do {                                           \
+        (p)->Length = sizeof(OBJECT_ATTRIBUTES);   \
+        (p)->RootDirectory = (r);                  \
+        (p)->Attributes = (a);                     \
+        (p)->ObjectName = (n);                     \
+        (p)->SecurityDescriptor = (s);             \
+        (p)->SecurityQualityOfService = NULL;      \
+    } while (0)
+
+/* Access rights every object type shares (winnt.h). Spelled as ex/event.c
+ * spelled them before they moved here, so an identical definition elsewhere
+ * stays legal C. */
+#define DELETE                   0x00010000u
+#define READ_CONTROL             0x00020000u
+#define STANDARD_RIGHTS_REQUIRED 0x000F0000u
+#define STANDARD_RIGHTS_READ     0x00020000u
+#ifndef SYNCHRONIZE
+#define SYNCHRONIZE              0x00100000
+#endif
+#define MAXIMUM_ALLOWED          0x02000000u
+#define GENERIC_READ             0x80000000u
+#define GENERIC_WRITE            0x40000000u
+#define GENERIC_EXECUTE          0x20000000u
+#define GENERIC_ALL              0x10000000u
+
 #endif /* PAGODA_NTDEF_H */

@@ -19,7 +19,7 @@
     X(NtGetCurrentProcessorNumber, 0) /* the cheapest service: benchmarks */ \
     X(NtClose, 1)                                                           \
     X(NtDuplicateObject, 6)                                                 \
-    X(NtCreateEvent, 4)                                                     \
+    X(NtCreateEvent, 5)                                                     \
     X(NtSetEvent, 2)                                                        \
     X(NtResetEvent, 2)                                                      \
     X(NtClearEvent, 1)                                                      \
@@ -54,6 +54,17 @@
     X(NtAlertThread, 1)                                                     \
     X(NtTestAlert, 0)                                                       \
     X(NtContinue, 2)                                                        \
-    X(NtRegisterUserApcDispatcher, 1)
+    X(NtRegisterUserApcDispatcher, 1)                                       \
+    X(NtOpenEvent, 3)                                                       \
+    X(NtCreateDirectoryObject, 3)                                           \
+    X(NtOpenDirectoryObject, 3)                                             \
+    X(NtQueryDirectoryObject, 6)                                            \
+    X(NtCreateSymbolicLinkObject, 4)                                        \
+    X(NtOpenSymbolicLinkObject, 3)                                          \
+    X(NtQuerySymbolicLinkObject, 3)                                         \
+    X(NtMakeTemporaryObject, 1)                                             \
+    X(NtOpenMutant, 3)                                                      \
+    X(NtOpenSemaphore, 3)                                                   \
+    X(NtOpenTimer, 3)
 
 #endif /* PAGODA_NTSYSCALLS_H */

@@ -87,6 +87,8 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
                  "Boot through build/pagoda.iso (make run), whose grub.cfg loads build/initrd.tar.\n");
 
     MmInitSystem(&KeLoaderBlock);
+    if (!NT_SUCCESS(ObInitSystem()))
+        KeBugCheckEx(PHASE0_INITIALIZATION_FAILED, 0, 0, 0, 0);
 
     /* Phase 1: processes and threads, then interrupts. From here on the
      * code runs as the System process's first thread and can be preempted. */

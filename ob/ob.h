@@ -19,7 +19,8 @@
  *   +0x08                HandleCount              |     handles open, in all tables
  *   +0x10                Type ------------------------> OBJECT_TYPE "Event":
  *   +0x18                BodySize, Flags          |       DeleteProcedure, counters
- *   +0x20 body  <---------------------------------+
+ *   +0x20                NameInfo ----------------|---> its name and directory, if
+ *   +0x30 body  <---------------------------------+     named (ob/obdir.c)
  *         (what ObCreateObject returns and every Ob routine takes)
  *
  * An object lives while PointerCount > 0. Every handle holds one reference
@@ -46,14 +47,8 @@
 /* ------------------------------------------------------------------------
  * Handle attributes and options (values of Windows' ntdef.h / winnt.h)
  * ------------------------------------------------------------------------ */
-#ifndef OBJ_INHERIT
-#ifndef OBJ_INHERIT /* also in include/ntapi.h */
-#define OBJ_INHERIT             0x2          /* copied into children (ObInheritHandleTable) */
-#endif
-#endif
-#ifndef OBJ_KERNEL_HANDLE
-#define OBJ_KERNEL_HANDLE       0x00000200L  /* goes to the kernel table, invisible to user mode */
-#endif
+/* OBJ_INHERIT, OBJ_KERNEL_HANDLE and the other OBJ_* attributes are in
+ * include/ntdef.h, which user mode shares. */
 #ifndef DUPLICATE_CLOSE_SOURCE
 #define DUPLICATE_CLOSE_SOURCE    0x00000001
 #define DUPLICATE_SAME_ACCESS     0x00000002
@@ -114,19 +109,26 @@ typedef struct _OBJECT_TYPE {
 /* ------------------------------------------------------------------------
  * The object header: in front of every body, in the same pool block.
  * ------------------------------------------------------------------------ */
+struct _OBJECT_HEADER_NAME_INFO;
+
 typedef struct _OBJECT_HEADER {
     volatile LONG_PTR PointerCount; /* atomic: references, handles included */
     volatile LONG_PTR HandleCount;  /* atomic: handles open on it, all tables */
     POBJECT_TYPE Type;              /* set at creation, never changes */
     ULONG BodySize;                 /* bytes asked of ObCreateObject */
-    ULONG Flags;                    /* reserved, zero */
+    ULONG Flags;                    /* ObpNamespaceLock: OB_FLAG_* */
+    struct _OBJECT_HEADER_NAME_INFO *NameInfo; /* ObpNamespaceLock: its name, or NULL */
     UCHAR Body[] __attribute__((aligned(16))); /* the object itself */
 } OBJECT_HEADER, *POBJECT_HEADER;
+
+/* OBJECT_HEADER.Flags */
+#define OB_FLAG_PERMANENT 0x1       /* OBJ_PERMANENT: the namespace holds a reference */
 
 STATIC_ASSERT(offsetof(OBJECT_HEADER, PointerCount) == 0x00);
 STATIC_ASSERT(offsetof(OBJECT_HEADER, HandleCount) == 0x08);
 STATIC_ASSERT(offsetof(OBJECT_HEADER, Type) == 0x10);
-STATIC_ASSERT(offsetof(OBJECT_HEADER, Body) == 0x20);
+STATIC_ASSERT(offsetof(OBJECT_HEADER, NameInfo) == 0x20);
+STATIC_ASSERT(offsetof(OBJECT_HEADER, Body) == 0x30);
 STATIC_ASSERT(offsetof(OBJECT_HEADER, Body) % 16 == 0);
 
 #define OBJECT_TO_OBJECT_HEADER(Object) CONTAINING_RECORD((Object), OBJECT_HEADER, Body)
@@ -402,5 +404,188 @@ ObOpenObjectByPointer(PVOID Object, ULONG HandleAttributes, ACCESS_MASK DesiredA
  */
 NTSTATUS ObCloseHandle(HANDLE Handle, KPROCESSOR_MODE PreviousMode);
 NTSTATUS ZwClose(HANDLE Handle);
+
+/* ------------------------------------------------------------------------
+ * The object namespace (ob/obdir.c, ob/obname.c, ob/oblink.c)
+ *
+ *   \                       Directory
+ *   +-- ObjectTypes         Directory: one "Type" object per object type
+ *   +-- Device              Directory: device objects (the I/O manager's)
+ *   +-- BaseNamedObjects    Directory: named events, mutants, semaphores
+ *   +-- ??                  Directory: symbolic links (DOS device names)
+ *
+ * A name is an OBJECT_HEADER_NAME_INFO hanging off the header: the
+ * component's characters, the directory that holds it, and the link of
+ * that directory's hash chain. The directory holds no reference on the
+ * objects it names; each name holds one on its directory, so a directory
+ * lives while anything is named in it. A name goes away when the object's
+ * last handle closes (ObpDeleteNameCheck), unless the object is permanent
+ * (OBJ_PERMANENT: then the namespace holds a reference of its own, until
+ * ObMakeTemporaryObject). The object itself lives while it has references.
+ *
+ * Locking: one spin lock, ObpNamespaceLock, covers every directory, every
+ * NameInfo pointer and OB_FLAG_PERMANENT. A look-up holds it from the first
+ * component to the new handle, so no close can take a name away between
+ * the look-up and the open. Only nonpaged pool is allocated under it.
+ * ------------------------------------------------------------------------ */
+
+/* Directory access rights (winnt.h / ntddk); also in include/ntapi.h. */
+#ifndef DIRECTORY_QUERY
+#define DIRECTORY_QUERY               0x0001
+#define DIRECTORY_TRAVERSE            0x0002
+#define DIRECTORY_CREATE_OBJECT       0x0004
+#define DIRECTORY_CREATE_SUBDIRECTORY 0x0008
+#define DIRECTORY_ALL_ACCESS          (STANDARD_RIGHTS_REQUIRED | 0xF)
+#define SYMBOLIC_LINK_QUERY           0x0001
+#define SYMBOLIC_LINK_ALL_ACCESS      (STANDARD_RIGHTS_REQUIRED | 0x1)
+#endif
+
+/* NT's hash width: 37 chains per directory. */
+#define OB_DIRECTORY_BUCKETS 37
+
+/* Pool tag of names ("ObNm"); directories, links and type objects carry
+ * their type's tag ("Dire", "Symb", "Type"). */
+#define OB_NAME_TAG POOL_TAG('O', 'b', 'N', 'm')
+
+/* Names are captured from user mode up to this many bytes (Pagoda's limit;
+ * NT's is the 65534 a UNICODE_STRING can hold): longer is
+ * STATUS_NAME_TOO_LONG. */
+#define OB_MAXIMUM_NAME_LENGTH 512
+
+typedef struct _OBJECT_DIRECTORY *POBJECT_DIRECTORY;
+
+typedef struct _OBJECT_HEADER_NAME_INFO {
+    struct _OBJECT_HEADER_NAME_INFO *ChainLink; /* ObpNamespaceLock: next in the bucket */
+    POBJECT_DIRECTORY Directory;    /* holds a reference on it */
+    PVOID Object;                   /* the body this names */
+    UNICODE_STRING Name;            /* one component, no backslash; Buffer = NameBuffer */
+    WCHAR NameBuffer[];
+} OBJECT_HEADER_NAME_INFO, *POBJECT_HEADER_NAME_INFO;
+
+typedef struct _OBJECT_DIRECTORY {
+    POBJECT_HEADER_NAME_INFO HashBuckets[OB_DIRECTORY_BUCKETS]; /* ObpNamespaceLock */
+    ULONG EntryCount;               /* ObpNamespaceLock */
+} OBJECT_DIRECTORY;
+
+typedef struct _OBJECT_SYMBOLIC_LINK {
+    UNICODE_STRING LinkTarget;      /* a full path; Buffer = TargetBuffer */
+    WCHAR TargetBuffer[];
+} OBJECT_SYMBOLIC_LINK, *POBJECT_SYMBOLIC_LINK;
+
+/* A "Type" object, in \ObjectTypes: one per OBJECT_TYPE. */
+typedef struct _OBJECT_TYPE_OBJECT {
+    POBJECT_TYPE Type;
+} OBJECT_TYPE_OBJECT;
+
+extern POBJECT_TYPE ObDirectoryObjectType;      /* "Directory" */
+extern POBJECT_TYPE ObSymbolicLinkObjectType;   /* "SymbolicLink" */
+extern POBJECT_TYPE ObTypeObjectType;           /* "Type" */
+extern POBJECT_DIRECTORY ObpRootDirectoryObject; /* \ */
+
+/*
+ * Build the namespace at boot: the Directory, SymbolicLink and Type types,
+ * the directories of the picture above (permanent), and a Type object in
+ * \ObjectTypes for each type initialized so far (later ones add their own
+ * in ObInitializeObjectType). Call once, after the pools exist.
+ * Returns STATUS_INSUFFICIENT_RESOURCES. PASSIVE_LEVEL.
+ */
+MUST_INSPECT_RESULT NTSTATUS ObInitSystem(void);
+
+/*
+ * Object attributes as a service captured them (ObCaptureObjectAttributes):
+ * every pointer is kernel memory (the name's characters in pool from
+ * OB_NAME_TAG when they came from user mode), RootDirectory still a handle.
+ */
+typedef struct _OB_CAPTURED_ATTRIBUTES {
+    OBJECT_ATTRIBUTES Attributes;   /* .ObjectName = &Name, or NULL */
+    UNICODE_STRING Name;
+    BOOLEAN NameInPool;             /* Name.Buffer is ours to free */
+} OB_CAPTURED_ATTRIBUTES, *POB_CAPTURED_ATTRIBUTES;
+
+/*
+ * Copy *ObjectAttributes (a user pointer when Mode is UserMode; NULL
+ * allowed, meaning no name and no attributes) and its name into *Captured.
+ * Returns STATUS_ACCESS_VIOLATION (bad pointers), STATUS_INVALID_PARAMETER
+ * (Length not sizeof(OBJECT_ATTRIBUTES), unknown OBJ_* bits),
+ * STATUS_OBJECT_NAME_INVALID (odd Length, Length > MaximumLength),
+ * STATUS_NAME_TOO_LONG (past OB_MAXIMUM_NAME_LENGTH),
+ * STATUS_INSUFFICIENT_RESOURCES; on failure nothing needs releasing. On
+ * success the caller calls ObReleaseObjectAttributes. Kernel-mode names
+ * are used in place (not copied). PASSIVE_LEVEL.
+ */
+MUST_INSPECT_RESULT NTSTATUS ObCaptureObjectAttributes(POBJECT_ATTRIBUTES ObjectAttributes, KPROCESSOR_MODE Mode,
+                                    POB_CAPTURED_ATTRIBUTES Captured);
+void ObReleaseObjectAttributes(POB_CAPTURED_ATTRIBUTES Captured);
+
+/*
+ * Give the new Object (from ObCreateObject; the caller's reference is
+ * consumed, whatever happens) the name in ObjectAttributes, if any, and a
+ * handle with DesiredAccess in the current process (or the kernel table,
+ * for OBJ_KERNEL_HANDLE from KernelMode). ObjectAttributes is kernel
+ * memory (captured); its RootDirectory is a handle looked up in Mode.
+ * Returns STATUS_SUCCESS; STATUS_OBJECT_NAME_EXISTS with OBJ_OPENIF when
+ * the name is taken by an object of the same type (*Handle is to that
+ * object; the new one is deleted); STATUS_OBJECT_NAME_COLLISION without
+ * OBJ_OPENIF; STATUS_OBJECT_TYPE_MISMATCH (OBJ_OPENIF, another type); the
+ * look-up statuses of ObOpenObjectByName; the statuses of ObInsertHandle.
+ * Handle may be NULL only for an OBJ_PERMANENT name (a kernel object that
+ * nobody holds a handle to). IRQL PASSIVE_LEVEL.
+ */
+MUST_INSPECT_RESULT NTSTATUS ObInsertObject(PVOID Object, POBJECT_ATTRIBUTES ObjectAttributes,
+                         ACCESS_MASK DesiredAccess, KPROCESSOR_MODE AccessMode, PHANDLE Handle);
+
+/*
+ * Open a handle with DesiredAccess (the caller maps generic rights) to the
+ * object ObjectAttributes names (kernel memory, captured), which must be
+ * of ObjectType (NULL: any). Symbolic links on the way are followed, and
+ * a final one too unless OBJ_OPENLINK is given or ObjectType is
+ * ObSymbolicLinkObjectType. Returns STATUS_SUCCESS;
+ * STATUS_OBJECT_NAME_INVALID (no name, an empty component, a trailing
+ * backslash); STATUS_OBJECT_PATH_SYNTAX_BAD (an absolute name without a
+ * leading backslash, or a relative one with it); STATUS_OBJECT_PATH_NOT_FOUND
+ * (a directory on the way is missing or is not a directory, or links nest
+ * deeper than OB_MAXIMUM_REPARSE); STATUS_OBJECT_NAME_NOT_FOUND (the last
+ * component is missing); STATUS_OBJECT_TYPE_MISMATCH; the statuses of
+ * ObReferenceObjectByHandle for RootDirectory and of ObInsertHandle.
+ * PASSIVE_LEVEL.
+ */
+#define OB_MAXIMUM_REPARSE 8
+MUST_INSPECT_RESULT NTSTATUS ObOpenObjectByName(POBJECT_ATTRIBUTES ObjectAttributes, POBJECT_TYPE ObjectType,
+                             KPROCESSOR_MODE AccessMode, ACCESS_MASK DesiredAccess,
+                             PHANDLE Handle);
+
+/*
+ * Reference the object ObjectName (a kernel UNICODE_STRING, absolute) names,
+ * with the look-up rules and statuses of ObOpenObjectByName. *Object gets
+ * the reference (drop it with ObDereferenceObject). PASSIVE_LEVEL.
+ */
+MUST_INSPECT_RESULT NTSTATUS ObReferenceObjectByName(PCUNICODE_STRING ObjectName, ULONG Attributes,
+                                  POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
+                                  PVOID *Object);
+
+/*
+ * Kernel callers: create a symbolic link whose target is LinkTarget
+ * (kernel memory, copied) named by ObjectAttributes (kernel memory), and
+ * insert it as ObInsertObject does (Handle NULL needs OBJ_PERMANENT).
+ * Returns STATUS_OBJECT_NAME_INVALID without a name, or the statuses of
+ * ObCreateObject and ObInsertObject. PASSIVE_LEVEL.
+ */
+MUST_INSPECT_RESULT NTSTATUS ObCreateSymbolicLink(POBJECT_ATTRIBUTES ObjectAttributes, PCUNICODE_STRING LinkTarget,
+                               ACCESS_MASK DesiredAccess, KPROCESSOR_MODE AccessMode,
+                               PHANDLE Handle);
+
+/*
+ * Make a permanent object temporary: its namespace reference goes and its
+ * name goes with its last handle (now, if it has none). Nothing for an
+ * object that is not permanent. IRQL <= DISPATCH_LEVEL.
+ */
+void ObMakeTemporaryObject(PVOID Object);
+
+/*
+ * Copy Object's name (its last component) into Buffer as NUL-terminated
+ * ASCII (other characters as '?'); returns FALSE when it has none.
+ * For the shell and the debugger. IRQL <= DISPATCH_LEVEL.
+ */
+BOOLEAN ObQueryObjectName(PVOID Object, PCHAR Buffer, ULONG Size);
 
 #endif /* PAGODA_OB_H */

@@ -79,6 +79,10 @@ void ObInitializeObjectType(POBJECT_TYPE Type, const char *Name, OB_DELETE_METHO
     KeAcquireSpinLock(&ObpTypeListLock, &OldIrql);
     InsertTailList(&ObpTypeListHead, &Type->TypeListEntry);
     KeReleaseSpinLock(&ObpTypeListLock, OldIrql);
+
+    /* Types made before the namespace are listed by ObInitSystem. */
+    if (ObpNamespaceReady)
+        ObpInsertTypeObject(Type);
 }
 
 void ObEnumerateObjectTypes(OB_ENUM_TYPE_ROUTINE Callback, PVOID Context)
@@ -131,6 +135,10 @@ NTSTATUS ObCreateObject(POBJECT_TYPE Type, ULONG BodySize, PVOID *Object)
 static void ObpDeleteObject(POBJECT_HEADER Header)
 {
     POBJECT_TYPE Type = Header->Type;
+    /* A name goes with the last handle, before that handle's reference
+     * (ob/obdir.c): a named object here lost a reference it never had. */
+    if (Header->NameInfo != NULL)
+        ObpBadReferenceCount(Header, 0);
     if (Type->DeleteProcedure != NULL)
         Type->DeleteProcedure(OBJECT_HEADER_TO_BODY(Header));
     ObpCountDown(&Type->TotalNumberOfObjects);
@@ -185,14 +193,17 @@ void ObpAddHandleReference(PVOID Object)
     ObpCountUp(&Header->Type->TotalNumberOfHandles, &Header->Type->HighWaterNumberOfHandles);
 }
 
-/* A closed handle's reference: HandleCount first. No table lock held: the
- * object may be deleted here. */
+/* A closed handle's reference: HandleCount first; the last handle takes a
+ * temporary object's name with it while its reference still keeps the
+ * object alive. No table lock held: the object may be deleted here. */
 void ObpDropHandleReference(PVOID Object)
 {
     POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Object);
     LONG_PTR Handles = __atomic_sub_fetch(&Header->HandleCount, 1, __ATOMIC_SEQ_CST);
     if (Handles < 0)
         ObpBadReferenceCount(Header, Header->PointerCount);
+    if (Handles == 0 && __atomic_load_n(&Header->NameInfo, __ATOMIC_SEQ_CST) != NULL)
+        ObpDeleteNameCheck(Header);
     ObpCountDown(&Header->Type->TotalNumberOfHandles);
     ObDereferenceObject(Object);
 }

@@ -51,8 +51,9 @@ static BOOLEAN ObpIsWaitableObject(PVOID Object)
     }
 }
 
-/* Reference what a wait handle names (the pseudo handles included) and
- * check it is waitable; *Object is NULL on failure. */
+/* Reference what a wait handle names (the pseudo handles included), which
+ * needs SYNCHRONIZE access as on NT, and check it is waitable; *Object is
+ * NULL on failure. */
 static NTSTATUS ObpReferenceWaitableObject(HANDLE Handle, PVOID *Object)
 {
     NTSTATUS Status;
@@ -69,7 +70,7 @@ static NTSTATUS ObpReferenceWaitableObject(HANDLE Handle, PVOID *Object)
         if (NT_SUCCESS(Status))
             *Object = Thread;
     } else {
-        Status = ObReferenceObjectByHandle(Handle, 0, NULL, UserMode, Object, NULL);
+        Status = ObReferenceObjectByHandle(Handle, SYNCHRONIZE, NULL, UserMode, Object, NULL);
     }
     if (!NT_SUCCESS(Status))
         return Status;
@@ -93,7 +94,8 @@ static NTSTATUS ObpReferenceWaitableObject(HANDLE Handle, PVOID *Object)
  * STATUS_SUCCESS, STATUS_ABANDONED_WAIT_0 (an abandoned mutant, now the
  * caller's), STATUS_TIMEOUT; an Alertable wait also STATUS_ALERTED or
  * STATUS_USER_APC (the APC has run when the caller sees it); STATUS_ACCESS_VIOLATION (bad Timeout),
- * STATUS_INVALID_HANDLE, STATUS_OBJECT_TYPE_MISMATCH (not waitable).
+ * STATUS_INVALID_HANDLE, STATUS_ACCESS_DENIED (no SYNCHRONIZE),
+ * STATUS_OBJECT_TYPE_MISMATCH (not waitable).
  * PASSIVE_LEVEL; blocks.
  */
 NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout)

@@ -98,7 +98,8 @@ void PsInitializeReaper(void)
     InitializeListHead(&PspReaperList);
     KeInitializeSpinLock(&PspReaperLock);
     KeInitializeEvent(&PspReaperEvent, SynchronizationEvent, FALSE);
-    if (!NT_SUCCESS(PsCreateSystemThread(&Handle, 0, NULL, NULL, NULL, PspReaperThread, NULL)))
+    if (!NT_SUCCESS(PsCreateSystemThread(&Handle, THREAD_ALL_ACCESS, NULL, NULL, NULL,
+                                         PspReaperThread, NULL)))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 0x4EA, 0, 0, 0);
     PETHREAD Reaper;
     if (NT_SUCCESS(PsReferenceThreadByHandle(Handle, KernelMode, &Reaper))) {

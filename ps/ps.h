@@ -75,7 +75,9 @@ HANDLE PsGetCurrentThreadId(void);
  * in the System process (ProcessHandle NULL) or in the process
  * ProcessHandle names. *ThreadHandle receives a handle to it in the
  * current process's table (close it with ZwClose); ClientId, if not NULL,
- * its process and thread IDs. DesiredAccess and ObjectAttributes are
+ * its process and thread IDs. The handle grants DesiredAccess as given
+ * (THREAD_ALL_ACCESS is the usual choice: a handle without SYNCHRONIZE
+ * cannot be waited on through NtWaitForSingleObject); ObjectAttributes is
  * accepted and ignored. The thread ends by returning from StartRoutine or
  * calling PsTerminateSystemThread; a wait on its object returns then.
  * IRQL PASSIVE_LEVEL.

@@ -43,6 +43,7 @@ BENCHMARKS = {
     "event_set_wait":         ("kernel", 150,        None,   "KeSetEvent+KeWaitForSingleObject"),
     "mutex_uncontended":      ("kernel", 150,        None,   "KeWaitForSingleObject+KeReleaseMutex"),
     "apc_kernel":             ("kernel", 150,        None,   "KeInsertQueueApc+delivery of a special APC"),
+    "named_open_close":       ("kernel", 1500,       None,   "open \\BaseNamedObjects\\KBench\\Event by name + close"),
     "boot_to_shell":          ("boot",   20000000,   None,   "KiSystemStartup to first prompt"),
 }
 

@@ -15,8 +15,8 @@
  * KeLoaderBlock.CommandLine; kernel/bootinfo.c only warns about the key):
  *   kbench        the micro-benchmarks user mode cannot reach (pool, an
  *                 uncontended event, an uncontended kernel mutex, a
- *                 special kernel APC to the current thread), then the
- *                 boot goes on to init;
+ *                 special kernel APC to the current thread, a name looked
+ *                 up), then the boot goes on to init;
  *   kbench=boot   boot_to_shell: a priority-1 thread that first runs when
  *                 every other thread waits, that is when init (the shell)
  *                 first blocks in NtReadFile on the console after printing
@@ -29,7 +29,9 @@
 #include "../../kernel/ki.h"
 #include "kbench.h"
 #include "../../ob/ob.h"
+#include "../../include/ntapi.h"
 #include "../../ps/ps.h"
+#include "../../ex/ex.h"
 #include "../../mm/mm.h"
 #include "../../rtl/rtl.h"
 
@@ -198,6 +200,57 @@ static void KiBenchApcKernel(ULONG64 Iterations)
     }
 }
 
+/* \BaseNamedObjects\KBench\Event: three components to walk. */
+static UNICODE_STRING KiBenchEventName = RTL_CONSTANT_STRING(u"\\BaseNamedObjects\\KBench\\Event");
+
+/* Open the event by its name (a look-up per component and a new handle),
+ * then close the handle: what NtOpenEvent and NtClose do past capture. */
+static void KiBenchNamedOpenClose(ULONG64 Iterations)
+{
+    OBJECT_ATTRIBUTES Attributes;
+    InitializeObjectAttributes(&Attributes, &KiBenchEventName, 0, NULL, NULL);
+    for (ULONG64 I = 0; I < Iterations; I++) {
+        HANDLE Handle;
+        if (!NT_SUCCESS(ObOpenObjectByName(&Attributes, ExEventObjectType, KernelMode,
+                                           SYNCHRONIZE, &Handle))) {
+            KiBenchFailed = TRUE;
+            continue;
+        }
+        (void)ObCloseHandle(Handle, KernelMode);
+    }
+}
+
+/* Make the directory and the event named_open_close opens, run it, and
+ * close both again (their names go with the handles). */
+static void KiBenchNames(void)
+{
+    static UNICODE_STRING DirectoryName = RTL_CONSTANT_STRING(u"\\BaseNamedObjects\\KBench");
+    OBJECT_ATTRIBUTES Attributes;
+    HANDLE Directory = NULL, Event = NULL;
+    PVOID Object;
+
+    InitializeObjectAttributes(&Attributes, &DirectoryName, 0, NULL, NULL);
+    if (!NT_SUCCESS(ObCreateObject(ObDirectoryObjectType, sizeof(OBJECT_DIRECTORY), &Object)) ||
+        !NT_SUCCESS(ObInsertObject(Object, &Attributes, DIRECTORY_ALL_ACCESS, KernelMode,
+                                   &Directory)))
+        goto fail;
+    InitializeObjectAttributes(&Attributes, &KiBenchEventName, 0, NULL, NULL);
+    if (!NT_SUCCESS(ObCreateObject(ExEventObjectType, sizeof(KEVENT), &Object)))
+        goto fail;
+    KeInitializeEvent(Object, NotificationEvent, FALSE);
+    if (!NT_SUCCESS(ObInsertObject(Object, &Attributes, EVENT_ALL_ACCESS, KernelMode, &Event)))
+        goto fail;
+    KiBenchReport("named_open_close", KiBenchNamedOpenClose, 5000);
+    goto close;
+fail:
+    DbgPrint("kbench: named_open_close: cannot make its names\n");
+close:
+    if (Event != NULL)
+        (void)ObCloseHandle(Event, KernelMode);
+    if (Directory != NULL)
+        (void)ObCloseHandle(Directory, KernelMode);
+}
+
 /* ---------------------------------------------------------------- boot_to_shell */
 
 /*
@@ -222,7 +275,8 @@ static void KiArmBootWatcher(void)
     HANDLE Handle;
     PETHREAD Thread;
 
-    if (!NT_SUCCESS(PsCreateSystemThread(&Handle, 0, NULL, NULL, NULL, KiBootWatcher, NULL))) {
+    if (!NT_SUCCESS(PsCreateSystemThread(&Handle, THREAD_ALL_ACCESS, NULL, NULL, NULL,
+                                         KiBootWatcher, NULL))) {
         DbgPrint("kbench: cannot create the boot_to_shell thread\n");
         return;
     }
@@ -254,4 +308,5 @@ void KiRunKernelBenchmarks(void)
     KeInitializeApc(&KiBenchApc, KeGetCurrentThread(), OriginalApcEnvironment, KiBenchApcRoutine,
                     NULL, NULL, KernelMode, NULL);
     KiBenchReport("apc_kernel", KiBenchApcKernel, 20000);
+    KiBenchNames();
 }

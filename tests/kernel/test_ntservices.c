@@ -147,7 +147,7 @@ static HANDLE KtCreateEvent(KT_NT *T, EVENT_TYPE Type, BOOLEAN Signalled)
 {
     PHANDLE Out = KtU(T, 0x800);
     KtPut64(Out, 0);
-    if (NtCreateEvent(Out, EVENT_ALL_ACCESS, Type, Signalled) != STATUS_SUCCESS)
+    if (NtCreateEvent(Out, EVENT_ALL_ACCESS, NULL, Type, Signalled) != STATUS_SUCCESS)
         return NULL;
     return (HANDLE)KtGet64(Out);
 }
@@ -193,17 +193,17 @@ static void KtCreateEventBadArguments(KT_NT *T)
     LONG Events = ExEventObjectType->TotalNumberOfObjects;
 
     for (ULONG i = 0; i < KT_BAD_POINTERS; i++)
-        KT_ASSERT_EQ(NtCreateEvent(KtBadPointer(i, T->User), EVENT_ALL_ACCESS, NotificationEvent,
-                                   FALSE),
+        KT_ASSERT_EQ(NtCreateEvent(KtBadPointer(i, T->User), EVENT_ALL_ACCESS, NULL,
+                                   NotificationEvent, FALSE),
                      STATUS_ACCESS_VIOLATION);
-    KT_ASSERT_EQ(NtCreateEvent(KtU(T, KT_READ_ONLY_PAGE * PAGE_SIZE), EVENT_ALL_ACCESS,
+    KT_ASSERT_EQ(NtCreateEvent(KtU(T, KT_READ_ONLY_PAGE * PAGE_SIZE), EVENT_ALL_ACCESS, NULL,
                                NotificationEvent, FALSE),
                  STATUS_ACCESS_VIOLATION);
     /* A handle straddling the last writable page and the read-only one. */
-    KT_ASSERT_EQ(NtCreateEvent(KtU(T, KT_READ_ONLY_PAGE * PAGE_SIZE - 4), EVENT_ALL_ACCESS,
+    KT_ASSERT_EQ(NtCreateEvent(KtU(T, KT_READ_ONLY_PAGE * PAGE_SIZE - 4), EVENT_ALL_ACCESS, NULL,
                                NotificationEvent, FALSE),
                  STATUS_ACCESS_VIOLATION);
-    KT_ASSERT_EQ(NtCreateEvent(KtU(T, 0), EVENT_ALL_ACCESS, (EVENT_TYPE)2, FALSE),
+    KT_ASSERT_EQ(NtCreateEvent(KtU(T, 0), EVENT_ALL_ACCESS, NULL, (EVENT_TYPE)2, FALSE),
                  STATUS_INVALID_PARAMETER);
     KT_ASSERT_EQ(KtHandleCount(), Handles);
     KT_ASSERT_EQ(ExEventObjectType->TotalNumberOfObjects, Events);
@@ -261,7 +261,7 @@ static void KtEventHandles(KT_NT *T)
     HANDLE KernelHandle;
 
     /* Without EVENT_MODIFY_STATE the event cannot be set. */
-    KT_ASSERT_EQ(NtCreateEvent(Out, SYNCHRONIZE, NotificationEvent, FALSE), STATUS_SUCCESS);
+    KT_ASSERT_EQ(NtCreateEvent(Out, SYNCHRONIZE, NULL, NotificationEvent, FALSE), STATUS_SUCCESS);
     HANDLE WaitOnly = (HANDLE)KtGet64(Out);
     KT_ASSERT_EQ(NtSetEvent(WaitOnly, NULL), STATUS_ACCESS_DENIED);
     KT_ASSERT_EQ(KtPoll(T, WaitOnly), STATUS_TIMEOUT);
@@ -337,7 +337,8 @@ static void KtWaitSingle(KT_NT *T)
                                            (PVOID *)&Body, NULL),
                  STATUS_SUCCESS);
     PKT_DEFERRED Dereference = KtDeferDereference(Body);
-    KT_ASSERT_EQ(PsCreateSystemThread(&Thread, 0, NULL, NULL, NULL, KtSignallerThread, Body),
+    KT_ASSERT_EQ(PsCreateSystemThread(&Thread, THREAD_ALL_ACCESS, NULL, NULL, NULL,
+                                      KtSignallerThread, Body),
                  STATUS_SUCCESS);
     PKT_DEFERRED Join = KtDeferJoinThread(Thread);
     LONG_PTR References = ObQueryPointerCount(Body);
@@ -359,7 +360,7 @@ static void KtWaitSingle(KT_NT *T)
         ObInitializeObjectType(&KtNotWaitableType, "KtNw", NULL);
     KT_ASSERT_EQ(ObCreateObject(&KtNotWaitableType, 64, &Object), STATUS_SUCCESS);
     memset(Object, 0, 64); /* its first byte looks like a notification event */
-    KT_ASSERT_EQ(ObOpenObjectByPointer(Object, 0, 0, NULL, KernelMode, &NotWaitable),
+    KT_ASSERT_EQ(ObOpenObjectByPointer(Object, 0, SYNCHRONIZE, NULL, KernelMode, &NotWaitable),
                  STATUS_SUCCESS);
     ObDereferenceObject(Object);
     KT_ASSERT_EQ(KtPoll(T, NotWaitable), STATUS_OBJECT_TYPE_MISMATCH);
@@ -510,7 +511,7 @@ static void KtDuplicate(KT_NT *T)
                                    NtCurrentProcess(), Out, 0, DUPLICATE_SAME_ACCESS),
                  STATUS_INVALID_HANDLE);
     /* Widening access is refused. */
-    KT_ASSERT_EQ(NtCreateEvent(Out, SYNCHRONIZE, NotificationEvent, FALSE), STATUS_SUCCESS);
+    KT_ASSERT_EQ(NtCreateEvent(Out, SYNCHRONIZE, NULL, NotificationEvent, FALSE), STATUS_SUCCESS);
     HANDLE Narrow = (HANDLE)KtGet64(Out);
     KT_ASSERT_EQ(NtDuplicateObject(NtCurrentProcess(), Narrow, NtCurrentProcess(), Out,
                                    EVENT_ALL_ACCESS, 0),

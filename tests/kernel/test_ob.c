@@ -106,7 +106,7 @@ KTEST(ob, body_is_zeroed_aligned_and_typed)
         KT_ASSERT_EQ(Body->Bytes[i], 0);
     POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Body);
     KT_ASSERT(OBJECT_HEADER_TO_BODY(Header) == (PVOID)Body);
-    KT_ASSERT_EQ((ULONG_PTR)Body - (ULONG_PTR)Header, 0x20);
+    KT_ASSERT_EQ((ULONG_PTR)Body - (ULONG_PTR)Header, 0x30); /* past the header and its NameInfo */
     KT_ASSERT(Header->Type == &KtObType);
     KT_ASSERT(ObGetObjectType(Body) == &KtObType);
     KT_ASSERT_EQ(Header->BodySize, sizeof(KT_OB_BODY));

@@ -10,9 +10,10 @@
  * The parent creates the work event and a "stop" notification event,
  * starts each consumer ("prodcons consumer K") and duplicates both events
  * into it with NtDuplicateObject; the consumer finds them in its handle
- * table (PgFindDuplicatedHandles). (Inheritance works too: event handles
- * are inheritable and CREATE_PROCESS_INHERIT_HANDLES copies them; this
- * demo shows duplication across processes instead.)
+ * table (PgFindDuplicatedHandles). (Inheritance works too, for events
+ * created with OBJ_INHERIT in their attributes and children created with
+ * CREATE_PROCESS_INHERIT_HANDLES; and so do names, NtOpenEvent on
+ * "\BaseNamedObjects\..."; this demo shows duplication across processes.)
  * Each consumer waits for either (NtWaitForMultipleObjects, WaitAny),
  * prints who woke when, and exits with the number of times it woke.
  */
@@ -71,9 +72,9 @@ int main(int Argc, char **Argv, char **Envp)
     if (Consumers < 1 || Consumers > MAX_CONSUMERS)
         Consumers = 3;
 
-    Status = NtCreateEvent(&Work, EVENT_ALL_ACCESS, Type, FALSE);
+    Status = NtCreateEvent(&Work, EVENT_ALL_ACCESS, NULL, Type, FALSE);
     if (NT_SUCCESS(Status))
-        Status = NtCreateEvent(&Stop, EVENT_ALL_ACCESS, NotificationEvent, FALSE);
+        Status = NtCreateEvent(&Stop, EVENT_ALL_ACCESS, NULL, NotificationEvent, FALSE);
     if (!NT_SUCCESS(Status)) {
         printf("prodcons: NtCreateEvent failed: 0x%x\n", (ULONG)Status);
         return 1;

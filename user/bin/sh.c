@@ -383,6 +383,146 @@ static void ShExitCommand(int Argc, char **Argv)
     ShExit = TRUE;
 }
 
+/* ---------------------------------------------------------------- obj */
+
+/* Attributes for an ASCII path (relative to Root when Root is not NULL). */
+typedef struct _SH_NAME {
+    OBJECT_ATTRIBUTES Attributes;
+    UNICODE_STRING String;
+    WCHAR Buffer[256];
+} SH_NAME;
+
+static POBJECT_ATTRIBUTES ShName(SH_NAME *N, const char *Path, HANDLE Root)
+{
+    if (!NT_SUCCESS(PgInitUnicodeStringFromAnsi(&N->String, N->Buffer, ARRAYSIZE(N->Buffer),
+                                                Path)))
+        N->String.Length = 0;
+    InitializeObjectAttributes(&N->Attributes, &N->String, OBJ_CASE_INSENSITIVE, Root, NULL);
+    return &N->Attributes;
+}
+
+/* " -> TARGET" for the link Name (relative to Directory, or a full path). */
+static void ShPrintLinkTarget(HANDLE Directory, const char *Name)
+{
+    HANDLE Link;
+    SH_NAME N;
+    WCHAR Buffer[256];
+    char Ansi[256];
+    UNICODE_STRING Target = {0, sizeof(Buffer), Buffer};
+
+    if (!NT_SUCCESS(NtOpenSymbolicLinkObject(&Link, SYMBOLIC_LINK_QUERY,
+                                             ShName(&N, Name, Directory))))
+        return;
+    if (NT_SUCCESS(NtQuerySymbolicLinkObject(Link, &Target, NULL)))
+        printf(" -> %s", PgUnicodeToAnsi(&Target, Ansi, sizeof(Ansi)));
+    NtClose(Link);
+}
+
+/* Call Visit for each entry of Directory; returns the last status. */
+typedef BOOLEAN (*SH_ENTRY_ROUTINE)(HANDLE Directory, const char *Name, const char *Type,
+                                    PVOID Context);
+static NTSTATUS ShWalkDirectory(HANDLE Directory, SH_ENTRY_ROUTINE Visit, PVOID Context)
+{
+    static ULONG64 Buffer[512];
+    ULONG Index = 0;
+    NTSTATUS Status;
+    BOOLEAN Restart = TRUE;
+
+    do {
+        Status = NtQueryDirectoryObject(Directory, Buffer, sizeof(Buffer), FALSE, Restart, &Index);
+        Restart = FALSE;
+        if (!NT_SUCCESS(Status) || Status == STATUS_NO_MORE_ENTRIES)
+            break;
+        for (OBJECT_DIRECTORY_INFORMATION *E = (OBJECT_DIRECTORY_INFORMATION *)Buffer;
+             E->Name.Buffer != NULL; E++) {
+            char Name[128], Type[32];
+            PgUnicodeToAnsi(&E->Name, Name, sizeof(Name));
+            PgUnicodeToAnsi(&E->TypeName, Type, sizeof(Type));
+            if (Visit(Directory, Name, Type, Context))
+                return STATUS_SUCCESS;
+        }
+    } while (Status == STATUS_MORE_ENTRIES);
+    return Status == STATUS_NO_MORE_ENTRIES ? STATUS_SUCCESS : Status;
+}
+
+static BOOLEAN ShPrintEntry(HANDLE Directory, const char *Name, const char *Type, PVOID Context)
+{
+    (*(int *)Context)++;
+    printf("  %-24s %s", Name, Type);
+    if (!strcmp(Type, "SymbolicLink"))
+        ShPrintLinkTarget(Directory, Name);
+    printf("\n");
+    return FALSE;
+}
+
+typedef struct _SH_FIND {
+    const char *Leaf;
+    char Type[32];
+} SH_FIND;
+
+static BOOLEAN ShFindEntry(HANDLE Directory, const char *Name, const char *Type, PVOID Context)
+{
+    SH_FIND *Find = Context;
+    UNREFERENCED_PARAMETER(Directory);
+    if (strcmp(Name, Find->Leaf))
+        return FALSE;
+    RtlStringCopy(Find->Type, Type, sizeof(Find->Type));
+    return TRUE;
+}
+
+/* PATH is not a directory: find it in its parent and print its type. */
+static void ShObjLeaf(const char *Path)
+{
+    char Parent[256];
+    SH_FIND Find = {NULL, ""};
+    HANDLE Directory;
+    SH_NAME N;
+
+    RtlStringCopy(Parent, Path, sizeof(Parent));
+    char *Slash = strrchr(Parent, '\\');
+    if (Slash == NULL)
+        return;
+    Find.Leaf = Path + (Slash - Parent) + 1;
+    Slash[Slash == Parent ? 1 : 0] = '\0';
+    NTSTATUS Status = NtOpenDirectoryObject(&Directory, DIRECTORY_QUERY, ShName(&N, Parent, NULL));
+    if (!NT_SUCCESS(Status)) {
+        ShFailed("obj", Status);
+        return;
+    }
+    (void)ShWalkDirectory(Directory, ShFindEntry, &Find);
+    printf("%s  %s", Path, Find.Type[0] ? Find.Type : "?");
+    if (!strcmp(Find.Type, "SymbolicLink"))
+        ShPrintLinkTarget(NULL, Path);
+    printf("\n");
+    NtClose(Directory);
+}
+
+/* obj [PATH]: a directory's entries with their types (WinObj, !object),
+ * or what a single name is. */
+static void ShObj(int Argc, char **Argv)
+{
+    const char *Path = Argc > 1 ? Argv[1] : "\\";
+    HANDLE Directory;
+    SH_NAME N;
+    int Count = 0;
+
+    NTSTATUS Status = NtOpenDirectoryObject(&Directory, DIRECTORY_QUERY, ShName(&N, Path, NULL));
+    if (Status == STATUS_OBJECT_TYPE_MISMATCH) {
+        ShObjLeaf(Path);
+        return;
+    }
+    if (!NT_SUCCESS(Status)) {
+        ShFailed("obj", Status);
+        return;
+    }
+    printf("Directory %s\n", Path);
+    Status = ShWalkDirectory(Directory, ShPrintEntry, &Count);
+    if (!NT_SUCCESS(Status))
+        ShFailed("obj", Status);
+    printf("  %d entr%s\n", Count, Count == 1 ? "y" : "ies");
+    NtClose(Directory);
+}
+
 static void ShRunCommand(int Argc, char **Argv)
 {
     ShRun(Argc - 1, Argv + 1);
@@ -398,6 +538,7 @@ static const SH_COMMAND ShCommands[] = {
     {"pool", "pool                 pool usage by tag, largest first (!poolused)", ShPool},
     {"vm", "vm [PID]             the VAD list of a process (!vad)", ShVm},
     {"pte", "pte VA [PID]         the four page-table entries of VA (!pte)", ShPte},
+    {"obj", "obj [PATH]           the object namespace: a directory or a name (!object)", ShObj},
     {"echo", "echo WORDS           print the words", ShEcho},
     {"exit", "exit                 leave the shell", ShExitCommand},
 };

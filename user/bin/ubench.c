@@ -146,11 +146,15 @@ static void PongThread(PVOID Parameter)
     PongLoop(PingEvent, PongEvent);
 }
 
+/* Inheritable, so the process variant's child gets them at the same values. */
 static BOOLEAN CreatePingPongEvents(void)
 {
-    NTSTATUS Status = NtCreateEvent(&PingEvent, EVENT_ALL_ACCESS, SynchronizationEvent, FALSE);
+    OBJECT_ATTRIBUTES Inherit;
+    InitializeObjectAttributes(&Inherit, NULL, OBJ_INHERIT, NULL, NULL);
+    NTSTATUS Status =
+        NtCreateEvent(&PingEvent, EVENT_ALL_ACCESS, &Inherit, SynchronizationEvent, FALSE);
     if (NT_SUCCESS(Status))
-        Status = NtCreateEvent(&PongEvent, EVENT_ALL_ACCESS, SynchronizationEvent, FALSE);
+        Status = NtCreateEvent(&PongEvent, EVENT_ALL_ACCESS, &Inherit, SynchronizationEvent, FALSE);
     if (!NT_SUCCESS(Status)) {
         Fail("NtCreateEvent", Status);
         return FALSE;

@@ -97,11 +97,22 @@ ULONG PgProcessIdOf(HANDLE Process);
  * Handles given to this process after it started: find the Count
  * not-signalled waitable handles a parent duplicated in (ascending order,
  * the order they were made), waiting at most TimeoutMs for them to appear.
- * The way to pass handles until user mode can mark a handle inheritable.
+ * One way to pass handles; the others are inheritance (OBJ_INHERIT and
+ * CREATE_PROCESS_INHERIT_HANDLES) and names (NtOpenEvent).
  */
 int PgFindDuplicatedHandles(HANDLE *Handles, int Count, ULONG TimeoutMs);
 /* A short name for an NTSTATUS ("STATUS_ACCESS_VIOLATION") or NULL. */
 const char *PgStatusName(NTSTATUS Status);
+
+/* ---------------------------------------------------------------- names (user/lib/ntrtl.c) */
+/* NT's: String describes the NUL-terminated Source (not copied). */
+void RtlInitUnicodeString(PUNICODE_STRING String, PCWSTR Source);
+/* Widen Ansi into Buffer (BufferChars WCHARs, NUL included) and describe
+ * it in String; STATUS_NAME_TOO_LONG when it does not fit. */
+NTSTATUS PgInitUnicodeStringFromAnsi(PUNICODE_STRING String, PWSTR Buffer, ULONG BufferChars,
+                                     const char *Ansi);
+/* Narrow String into Buffer (Size bytes, NUL-terminated; non-ASCII as '?'). */
+char *PgUnicodeToAnsi(PCUNICODE_STRING String, char *Buffer, ULONG Size);
 
 /*
  * NtQuerySystemInformation into a malloc'd buffer grown until it fits.

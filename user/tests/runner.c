@@ -110,7 +110,7 @@ PUT_DEFERRED UtDeferEndProcess(HANDLE Process)
 HANDLE UtCreateEvent(EVENT_TYPE Type, BOOLEAN Signalled)
 {
     HANDLE Event = NULL;
-    if (!NT_SUCCESS(NtCreateEvent(&Event, EVENT_ALL_ACCESS, Type, Signalled)))
+    if (!NT_SUCCESS(NtCreateEvent(&Event, EVENT_ALL_ACCESS, NULL, Type, Signalled)))
         return NULL;
     return Event;
 }
@@ -190,6 +190,37 @@ BOOLEAN UtOwnProcessEntry(SYSTEM_PROCESS_ENTRY *Entry)
     return Found;
 }
 
+/* The "opensync" child (test_names.c): named mutant, semaphore, timer. */
+static NTSTATUS UtpOpenSyncChild(void)
+{
+    OBJECT_ATTRIBUTES Attributes;
+    UNICODE_STRING Name;
+    WCHAR Buffer[64];
+    HANDLE Semaphore, Timer, Mutant;
+    LARGE_INTEGER Due, Zero;
+
+    InitializeObjectAttributes(&Attributes, &Name, 0, NULL, NULL);
+    (void)PgInitUnicodeStringFromAnsi(&Name, Buffer, ARRAYSIZE(Buffer),
+                                      "\\BaseNamedObjects\\UtSemaphore");
+    NTSTATUS Status = NtOpenSemaphore(&Semaphore, SEMAPHORE_MODIFY_STATE, &Attributes);
+    if (!NT_SUCCESS(Status) || !NT_SUCCESS(Status = NtReleaseSemaphore(Semaphore, 1, NULL)))
+        return Status;
+    (void)PgInitUnicodeStringFromAnsi(&Name, Buffer, ARRAYSIZE(Buffer),
+                                      "\\BaseNamedObjects\\UtTimer");
+    Due.QuadPart = -10000; /* 1 ms */
+    Status = NtOpenTimer(&Timer, TIMER_MODIFY_STATE, &Attributes);
+    if (!NT_SUCCESS(Status) ||
+        !NT_SUCCESS(Status = NtSetTimer(Timer, &Due, NULL, NULL, 0, NULL)))
+        return Status;
+    (void)PgInitUnicodeStringFromAnsi(&Name, Buffer, ARRAYSIZE(Buffer),
+                                      "\\BaseNamedObjects\\UtMutant");
+    Zero.QuadPart = 0;
+    Status = NtOpenMutant(&Mutant, SYNCHRONIZE, &Attributes);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    return NtWaitForSingleObject(Mutant, FALSE, &Zero); /* 0: owned, and kept */
+}
+
 UT_BASELINE UtDispatcherBaseline(void)
 {
     static const ULONG Tags[] = {POOL_TAG('M', 'u', 't', 'a'), POOL_TAG('S', 'e', 'm', 'a'),
@@ -226,6 +257,33 @@ BOOLEAN UtBackToBaseline(UT_BASELINE Before)
     return FALSE;
 }
 
+/* The children that use names (test_names.c). */
+static NTSTATUS UtpNamedChild(const char *Mode, const char *Path, ULONG64 Number)
+{
+    OBJECT_ATTRIBUTES Attributes;
+    UNICODE_STRING Name;
+    WCHAR Buffer[160];
+    HANDLE Event;
+    NTSTATUS Status = PgInitUnicodeStringFromAnsi(&Name, Buffer, ARRAYSIZE(Buffer), Path);
+
+    if (!NT_SUCCESS(Status))
+        return Status;
+    InitializeObjectAttributes(&Attributes, &Name, 0, NULL, NULL);
+    if (!strcmp(Mode, "holdnamed")) {
+        Status = NtCreateEvent(&Event, EVENT_ALL_ACCESS, &Attributes, NotificationEvent, FALSE);
+        if (NT_SUCCESS(Status))
+            PgSleep((ULONG)Number);
+        return Status; /* the handle closes as the process ends */
+    }
+    Status = NtOpenEvent(&Event, Number != 0 ? (ACCESS_MASK)Number : EVENT_MODIFY_STATE,
+                         &Attributes);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    Status = NtSetEvent(Event, NULL);
+    NtClose(Event);
+    return Status;
+}
+
 /*
  * The helper processes. Each exits with a status the test checks:
  *   read ADDR          read a ULONG at ADDR, exit with it (or crash)
@@ -238,6 +296,12 @@ BOOLEAN UtBackToBaseline(UT_BASELINE Before)
  *   waitdup MS         find the event the parent duplicated in, wait for it at most MS ms
  *   sleep MS           sleep, exit 0
  *   stackguard MODE    a service writes into its stack's guard page (test_stack.c)
+ *   opennamed PATH [ACCESS]  NtOpenEvent(PATH, ACCESS or EVENT_MODIFY_STATE), then
+ *                      NtSetEvent: exit with the first failure or STATUS_SUCCESS
+ *   holdnamed PATH MS  create the event PATH, keep it MS ms, exit 0 (or the failure)
+ *   opensync           open \BaseNamedObjects\UtSemaphore, UtTimer and UtMutant by
+ *                      name: release the semaphore, set the timer, take the mutant
+ *                      and end owning it; exit with the first failure or 0
  */
 int UtChildMain(int Argc, char **Argv)
 {
@@ -286,6 +350,10 @@ int UtChildMain(int Argc, char **Argv)
         Timeout.QuadPart = -(LONGLONG)Arg1 * 10000;
         return NtWaitForSingleObject(Event, FALSE, &Timeout);
     }
+    if (!strcmp(Mode, "opensync"))
+        return UtpOpenSyncChild();
+    if (!strcmp(Mode, "opennamed") || !strcmp(Mode, "holdnamed"))
+        return UtpNamedChild(Mode, Argc > 1 ? Argv[1] : "", Arg2);
     if (!strcmp(Mode, "sleep")) {
         PgSleep((ULONG)Arg1);
         return 0;
@@ -298,7 +366,7 @@ int UtChildMain(int Argc, char **Argv)
 
 static const UT_TEST *const UtSuites[] = {
     UtEventTests, UtHandleTests, UtVmTests, UtProcessTests, UtWaitTests, UtQueryTests,
-    UtCrashTests, UtThreadTests, UtStackTests, UtApcTests, UtMutantTests,
+    UtCrashTests, UtThreadTests, UtStackTests, UtApcTests, UtMutantTests, UtNameTests,
 };
 
 int UtMain(int Argc, char **Argv)

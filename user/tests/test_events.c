@@ -62,21 +62,21 @@ static void CreateBadArguments(void)
 {
     HANDLE E = NULL;
 
-    UT_EXPECT_STATUS(NtCreateEvent(NULL, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+    UT_EXPECT_STATUS(NtCreateEvent(NULL, EVENT_ALL_ACCESS, NULL, NotificationEvent, FALSE),
                      STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(
-        NtCreateEvent((PHANDLE)UT_KERNEL_VA, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+        NtCreateEvent((PHANDLE)UT_KERNEL_VA, EVENT_ALL_ACCESS, NULL, NotificationEvent, FALSE),
         STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(
-        NtCreateEvent((PHANDLE)UT_NONCANONICAL, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+        NtCreateEvent((PHANDLE)UT_NONCANONICAL, EVENT_ALL_ACCESS, NULL, NotificationEvent, FALSE),
         STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(
-        NtCreateEvent((PHANDLE)UT_UNMAPPED, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+        NtCreateEvent((PHANDLE)UT_UNMAPPED, EVENT_ALL_ACCESS, NULL, NotificationEvent, FALSE),
         STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(
-        NtCreateEvent((PHANDLE)UT_READONLY_VA, EVENT_ALL_ACCESS, NotificationEvent, FALSE),
+        NtCreateEvent((PHANDLE)UT_READONLY_VA, EVENT_ALL_ACCESS, NULL, NotificationEvent, FALSE),
         STATUS_ACCESS_VIOLATION);
-    UT_EXPECT_STATUS(NtCreateEvent(&E, EVENT_ALL_ACCESS, (EVENT_TYPE)5, FALSE),
+    UT_EXPECT_STATUS(NtCreateEvent(&E, EVENT_ALL_ACCESS, NULL, (EVENT_TYPE)5, FALSE),
                      STATUS_INVALID_PARAMETER);
 }
 
@@ -86,7 +86,7 @@ static void CreateFailureLeaksNoHandle(void)
 
     UT_ASSERT(UtOwnProcessEntry(&Before));
     for (int I = 0; I < 8; I++)
-        NtCreateEvent((PHANDLE)UT_KERNEL_VA, EVENT_ALL_ACCESS, NotificationEvent, FALSE);
+        NtCreateEvent((PHANDLE)UT_KERNEL_VA, EVENT_ALL_ACCESS, NULL, NotificationEvent, FALSE);
     UT_ASSERT(UtOwnProcessEntry(&After));
     UT_EXPECT(After.HandleCount == Before.HandleCount);
 }

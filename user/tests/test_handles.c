@@ -119,9 +119,20 @@ static void DuplicateIntoAnotherProcess(void)
     NtClose(E);
 }
 
+/* An event whose handle has OBJ_INHERIT. */
+static HANDLE CreateInheritableEvent(void)
+{
+    OBJECT_ATTRIBUTES Attributes;
+    HANDLE E = NULL;
+    InitializeObjectAttributes(&Attributes, NULL, OBJ_INHERIT, NULL, NULL);
+    if (!NT_SUCCESS(NtCreateEvent(&E, EVENT_ALL_ACCESS, &Attributes, NotificationEvent, FALSE)))
+        return NULL;
+    return E;
+}
+
 static void InheritedHandleWorksInChild(void)
 {
-    HANDLE E = UtCreateEvent(NotificationEvent, FALSE);
+    HANDLE E = CreateInheritableEvent();
 
     UT_ASSERT(E != NULL);
     UT_EXPECT_SUCCESS(UtRunChild(CREATE_PROCESS_INHERIT_HANDLES, "setevent %p", E));
@@ -129,9 +140,21 @@ static void InheritedHandleWorksInChild(void)
     NtClose(E);
 }
 
-static void HandlesNotInheritedWithoutTheFlag(void)
+/* Without OBJ_INHERIT (NtCreateEvent with no attributes) the handle stays
+ * behind, even when the child is created with CREATE_PROCESS_INHERIT_HANDLES. */
+static void HandleWithoutObjInheritStaysBehind(void)
 {
     HANDLE E = UtCreateEvent(NotificationEvent, FALSE);
+
+    UT_ASSERT(E != NULL);
+    UT_EXPECT(!NT_SUCCESS(UtRunChild(CREATE_PROCESS_INHERIT_HANDLES, "setevent %p", E)));
+    UT_EXPECT_STATUS(Poll(E), STATUS_TIMEOUT);
+    NtClose(E);
+}
+
+static void HandlesNotInheritedWithoutTheFlag(void)
+{
+    HANDLE E = CreateInheritableEvent();
 
     UT_ASSERT(E != NULL);
     UT_EXPECT(!NT_SUCCESS(UtRunChild(0, "setevent %p", E)));
@@ -148,5 +171,6 @@ const UT_TEST UtHandleTests[] = {
     {"handle.duplicate_into_another_process", DuplicateIntoAnotherProcess},
     {"handle.inherited_handle_works_in_child", InheritedHandleWorksInChild},
     {"handle.not_inherited_without_flag", HandlesNotInheritedWithoutTheFlag},
+    {"handle.not_inherited_without_obj_inherit", HandleWithoutObjInheritStaysBehind},
     {NULL, NULL},
 };

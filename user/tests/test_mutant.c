@@ -268,18 +268,30 @@ static void EveryKindInWaitAnyAndWaitAll(void)
     UT_EXPECT(UtBackToBaseline(Before));
 }
 
-static void CreateRefusesObjectAttributesForNow(void)
+/* The create services capture their OBJECT_ATTRIBUTES: a wrong Length or
+ * a bad pointer is refused and nothing is made. (Names themselves are
+ * tested in test_names.c.) */
+static void CreateChecksObjectAttributes(void)
 {
     UT_BASELINE Before = UtDispatcherBaseline();
+    OBJECT_ATTRIBUTES Attributes;
     HANDLE H;
-    /* NOTE: named objects come with the namespace; until then only NULL. */
-    POBJECT_ATTRIBUTES Attributes = (POBJECT_ATTRIBUTES)&H;
-    UT_EXPECT_STATUS(NtCreateMutant(&H, MUTANT_ALL_ACCESS, Attributes, FALSE), STATUS_INVALID_PARAMETER);
-    UT_EXPECT_STATUS(NtCreateSemaphore(&H, SEMAPHORE_ALL_ACCESS, Attributes, 0, 1),
-              STATUS_INVALID_PARAMETER);
-    UT_EXPECT_STATUS(NtCreateTimer(&H, TIMER_ALL_ACCESS, Attributes, NotificationTimer),
-              STATUS_INVALID_PARAMETER);
-    UT_EXPECT(UtBackToBaseline(Before));     /* nothing was created */
+
+    InitializeObjectAttributes(&Attributes, NULL, 0, NULL, NULL);
+    Attributes.Length = 40;
+    UT_EXPECT_STATUS(NtCreateMutant(&H, MUTANT_ALL_ACCESS, &Attributes, FALSE),
+                     STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtCreateSemaphore(&H, SEMAPHORE_ALL_ACCESS, &Attributes, 0, 1),
+                     STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtCreateTimer(&H, TIMER_ALL_ACCESS, &Attributes, NotificationTimer),
+                     STATUS_INVALID_PARAMETER);
+    POBJECT_ATTRIBUTES Bad = (POBJECT_ATTRIBUTES)UT_KERNEL_VA;
+    UT_EXPECT_STATUS(NtCreateMutant(&H, MUTANT_ALL_ACCESS, Bad, FALSE), STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateSemaphore(&H, SEMAPHORE_ALL_ACCESS, Bad, 0, 1),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(NtCreateTimer(&H, TIMER_ALL_ACCESS, Bad, NotificationTimer),
+                     STATUS_ACCESS_VIOLATION);
+    UT_EXPECT(UtBackToBaseline(Before));
 }
 
 const UT_TEST UtMutantTests[] = {
@@ -290,6 +302,6 @@ const UT_TEST UtMutantTests[] = {
     {"timer.set_wait_cancel_query", TimerSetWaitCancelQuery},
     {"timer.apc_runs_at_alertable_wait", TimerApcRunsAtAlertableWait},
     {"dispatcher.every_kind_in_wait_any_and_wait_all", EveryKindInWaitAnyAndWaitAll},
-    {"dispatcher.create_refuses_object_attributes_for_now", CreateRefusesObjectAttributesForNow},
+    {"dispatcher.create_checks_object_attributes", CreateChecksObjectAttributes},
     {NULL, NULL},
 };

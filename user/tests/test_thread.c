@@ -41,7 +41,7 @@ static void TerminateWaitingThread(void)
 {
     HANDLE Thread;
     LARGE_INTEGER Poll = {.QuadPart = 0};
-    UT_EXPECT_SUCCESS(NtCreateEvent(&BlockingEvent, EVENT_ALL_ACCESS, NotificationEvent, FALSE));
+    UT_EXPECT_SUCCESS(NtCreateEvent(&BlockingEvent, EVENT_ALL_ACCESS, NULL, NotificationEvent, FALSE));
     UT_EXPECT_SUCCESS(PgCreateThread(WaitForever, NULL, &Thread));
     PgSleep(20);
     UT_EXPECT_STATUS(NtWaitForSingleObject(Thread, FALSE, &Poll),
