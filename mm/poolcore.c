@@ -518,7 +518,7 @@ static SIZE_T ExpFlushLookasides(PPOOL_DESCRIPTOR Pool)
                 KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)(Entry + 1),
                              (ULONG_PTR)Next, 0);
             Lookaside->Head = Next;
-            Lookaside->Depth--;
+            Lookaside->DepthAndRoom += POOL_LOOKASIDE_POP;
             ExpReleaseSmallBlock(Pool, Entry);
             Flushed++;
         }
@@ -677,7 +677,7 @@ PVOID ExpAllocatePoolCore(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag
         KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)(Entry + 1),
                      (ULONG_PTR)Next, 0);
     Lookaside->Head = Next;
-    Lookaside->Depth--;
+    Lookaside->DepthAndRoom += POOL_LOOKASIDE_POP;
 
     /* The tag's home slot. An unused home slot whose Tag happens to match
      * is claimed here as ExpFindTracker would claim it. */
@@ -733,15 +733,14 @@ VOID ExpFreePoolCore(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag
     Tracker->Frees++;
     Tracker->BytesInUse -= Bytes;
 
-    if (Units <= POOL_LOOKASIDE_MAX_UNITS) {
-        Lookaside = &Pool->Lookaside[Units];
-        if (Lookaside->Depth < Pool->LookasideDepth) {
-            Entry->State = POOL_STATE_LOOKASIDE;
-            *ExpParkedLink(Entry) = Lookaside->Head;
-            Lookaside->Head = Entry;
-            Lookaside->Depth++;
-            return;
-        }
+    /* Sizes without a list have Room 0 for ever. */
+    Lookaside = &Pool->Lookaside[Units];
+    if (Lookaside->Room > 0) {
+        Entry->State = POOL_STATE_LOOKASIDE;
+        *ExpParkedLink(Entry) = Lookaside->Head;
+        Lookaside->Head = Entry;
+        Lookaside->DepthAndRoom += POOL_LOOKASIDE_PUSH;
+        return;
     }
     ExpReleaseSmallBlock(Pool, Entry);
 }
@@ -825,8 +824,8 @@ VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOI
     Pool->SizeInUnits = Pool->Size >> POOL_BLOCK_SHIFT;
     /* Not a secret: it only makes a header copied from another pool, or
      * from another address, fail its check. */
-    Pool->Cookie = (ULONG)((((ULONG_PTR)Pool ^ ((ULONG_PTR)Base >> PAGE_SHIFT) ^
-                             ((ULONG_PTR)PoolType << 56)) * 0xD6E8FEB86659FD93ULL) >> 32);
+    Pool->Cookie = (((ULONG_PTR)Pool ^ ((ULONG_PTR)Base >> PAGE_SHIFT) ^
+                     ((ULONG_PTR)PoolType << 56)) * 0xD6E8FEB86659FD93ULL) | 1;
     Pool->AllocatedMark = (USHORT)(PoolType | POOL_STATE_ALLOCATED << 8);
     Pool->AllocatePages = AllocatePages;
     Pool->FreePages = FreePages;
@@ -837,6 +836,8 @@ VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOI
         InitializeListHead(&Pool->FreeLists[Index]);
         Pool->Lookaside[Index].Mark =
             Index | (ULONG)PoolType << 16 | (ULONG)POOL_STATE_LOOKASIDE << 24;
+        if (Index >= POOL_MIN_UNITS)
+            Pool->Lookaside[Index].Room = POOL_LOOKASIDE_DEFAULT_DEPTH;
     }
 #pragma GCC unroll 8
     for (; Index < POOL_LIST_COUNT; Index++)
@@ -844,3 +845,15 @@ VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOI
     Pool->Tracker[POOL_TRACKER_OVERFLOW].Tag = POOL_OVERFLOW_TAG;
 }
 
+VOID ExpSetLookasideDepth(PPOOL_DESCRIPTOR Pool, ULONG Depth)
+{
+    POOL_LOOKASIDE *Lookaside;
+    ULONG Units;
+
+    POOL_ASSERT(Depth <= POOL_LOOKASIDE_MAX_DEPTH);
+    Pool->LookasideDepth = Depth;
+    for (Units = POOL_MIN_UNITS; Units <= POOL_LOOKASIDE_MAX_UNITS; Units++) {
+        Lookaside = &Pool->Lookaside[Units];
+        Lookaside->Room = (SHORT)((LONG)Depth - (LONG)Lookaside->Depth);
+    }
+}

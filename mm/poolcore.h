@@ -54,6 +54,7 @@
  * the free lists are looked at (see "Fast path" in poolcore.c). */
 #define POOL_LOOKASIDE_MAX_UNITS     32
 #define POOL_LOOKASIDE_DEFAULT_DEPTH 4
+#define POOL_LOOKASIDE_MAX_DEPTH     0x7FFF  /* Room is a SHORT */
 
 /* Entirely free pages kept on the 256-unit list rather than returned at
  * once, so that an allocate/free loop does not churn pages. */
@@ -156,12 +157,26 @@ typedef struct _POOL_TRACKER_ENTRY {
 
 typedef struct _POOL_LOOKASIDE {
     PPOOL_HEADER Head;          /* linked through the first 8 bytes of each body */
-    ULONG Depth;                /* blocks on the list */
+    union {
+        struct {
+            USHORT Depth;       /* blocks on the list */
+            SHORT Room;         /* blocks it may still take: LookasideDepth - Depth;
+                                   0 for ever on the sizes that have no list */
+        };
+        LONG DepthAndRoom;      /* both, so that one add moves a block in or out
+                                   and its sign says the list was full */
+    };
     ULONG Mark;                 /* BlockSize, PoolType, State of a block parked here,
                                    as the header's bytes 2-5 read as a ULONG */
 } POOL_LOOKASIDE;
 /* 16 bytes, like a block unit: a block's size in bytes is its list's offset. */
 STATIC_ASSERT(sizeof(POOL_LOOKASIDE) == POOL_BLOCK_SIZE);
+STATIC_ASSERT(offsetof(POOL_LOOKASIDE, Room) == offsetof(POOL_LOOKASIDE, Depth) + 2);
+
+/* Added to DepthAndRoom: one block more on the list (Depth + 1, Room - 1;
+ * negative when Room was 0), one block fewer (Depth - 1, Room + 1). */
+#define POOL_LOOKASIDE_PUSH ((LONG)(1 - 0x10000))
+#define POOL_LOOKASIDE_POP  ((LONG)(0x10000 - 1))
 
 /* ------------------------------------------------------------------------
  * The pool descriptor. Every field is protected by the pool's lock, which
@@ -178,14 +193,16 @@ typedef VOID (*PPOOL_FREE_PAGES)(struct _POOL_DESCRIPTOR *Pool, PVOID Va, ULONG_
 typedef struct _POOL_DESCRIPTOR {
     /* Set by ExpInitializePoolDescriptor. */
     POOL_TYPE PoolType;
-    ULONG LookasideDepth;       /* blocks kept per lookaside list; 0 disables them */
+    ULONG LookasideDepth;       /* blocks kept per lookaside list; 0 disables them.
+                                   Read only: ExpSetLookasideDepth changes it */
     ULONG_PTR Base;             /* the pool's virtual range [Base, End) */
     ULONG_PTR End;
     ULONG_PTR Size;             /* End - Base */
     ULONG_PTR SizeInUnits;      /* Size >> POOL_BLOCK_SHIFT, for the lookaside link check */
-    ULONG Cookie;               /* mixed into every header check */
+    ULONG64 Cookie;             /* odd; the header check's multiplier */
     USHORT AllocatedMark;       /* PoolType and State of an allocated header, as a USHORT */
     USHORT Reserved;
+    ULONG Reserved2;
     PPOOL_ALLOCATE_PAGES AllocatePages;
     PPOOL_FREE_PAGES FreePages;
     PVOID Context;              /* for the callbacks; the core never reads it */
@@ -205,7 +222,10 @@ typedef struct _POOL_DESCRIPTOR {
     /* Small blocks. */
     ULONG64 FreeListBitmap[POOL_BITMAP_WORDS]; /* bit n: FreeLists[n] not empty */
     LIST_ENTRY FreeLists[POOL_LIST_COUNT];
-    POOL_LOOKASIDE Lookaside[POOL_LOOKASIDE_MAX_UNITS + 1];
+    /* One per block size, so that a block's size in bytes is the offset of
+     * its list; those above POOL_LOOKASIDE_MAX_UNITS stay empty with Room
+     * 0, so the fast free needs no test of the size. */
+    POOL_LOOKASIDE Lookaside[POOL_PAGE_UNITS + 1];
 
     /* The big page table (open addressing, linear probing). */
     PPOOL_BIG_ENTRY BigTable;   /* NULL until the first page is taken */
@@ -227,12 +247,19 @@ typedef struct _POOL_DESCRIPTOR {
  * virtual range [Base, End), both page-aligned, whose pages come from
  * AllocatePages and go back through FreePages. Context is stored for the
  * callbacks. Takes no pages yet. Lookaside lists start with depth
- * POOL_LOOKASIDE_DEFAULT_DEPTH; the owner may change LookasideDepth before
- * the first allocation. Bad arguments are an ASSERTION_FAILURE bugcheck.
+ * POOL_LOOKASIDE_DEFAULT_DEPTH (ExpSetLookasideDepth changes it). Bad
+ * arguments are an ASSERTION_FAILURE bugcheck.
  */
 VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOID Base,
                                  PVOID End, PPOOL_ALLOCATE_PAGES AllocatePages,
                                  PPOOL_FREE_PAGES FreePages, PVOID Context);
+
+/*
+ * Keep at most Depth blocks (0 to POOL_LOOKASIDE_MAX_DEPTH; 0 turns the
+ * lists off) on each lookaside list from now on. Blocks parked already
+ * stay; a list that holds more takes none until it is below Depth.
+ */
+VOID ExpSetLookasideDepth(PPOOL_DESCRIPTOR Pool, ULONG Depth);
 
 /*
  * Allocate NumberOfBytes charged to Tag. Small requests (<=
@@ -328,6 +355,18 @@ static inline USHORT ExpTypeAndState(const POOL_HEADER *Entry)
     return (USHORT)(Entry->Ulong1 >> 32);
 }
 
+/* Lookaside->DepthAndRoom += Delta; TRUE when the sum is negative (Room
+ * went below 0). One add to memory and the branch on its sign flag: the
+ * compiler, left to itself, loads, adds, stores and tests. */
+static inline BOOLEAN ExpAddDepthAndRoom(LONG *DepthAndRoom, LONG Delta)
+{
+    BOOLEAN Negative;
+
+    __asm__ volatile("addl %2, %0" : "+m"(*DepthAndRoom), "=@ccs"(Negative) : "ir"(Delta)
+                     : "memory");
+    return Negative;
+}
+
 /* Requests of up to this many bytes may come from a lookaside list. */
 #define POOL_LOOKASIDE_MAX_BYTES ((POOL_LOOKASIDE_MAX_UNITS - 1) * POOL_BLOCK_SIZE) /* 496 */
 
@@ -347,8 +386,8 @@ static inline ULONG ExpTrackerHomeSlot(ULONG Tag)
 /* The header check: see "HeaderCheck" at the top of poolcore.c. */
 static inline USHORT ExpComputeHeaderCheck(const POOL_DESCRIPTOR *Pool, const POOL_HEADER *Entry)
 {
-    ULONG X = (ULONG)Entry->Ulong1 ^ (ULONG)((ULONG_PTR)Entry >> POOL_BLOCK_SHIFT) ^ Pool->Cookie;
-    return (USHORT)((X * 0x9E3779B1u) >> 16);
+    ULONG64 X = (ULONG)Entry->Ulong1 ^ (ULONG_PTR)Entry;
+    return (USHORT)((X * Pool->Cookie) >> 48);
 }
 
 /* A lookaside link is NULL or a 16-byte aligned address inside the pool:
@@ -424,7 +463,7 @@ static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBy
     Entry->State = POOL_STATE_ALLOCATED;
     Entry->RequestedBytes = (USHORT)NumberOfBytes;
     Lookaside->Head = Next;
-    Lookaside->Depth--;
+    Lookaside->DepthAndRoom += POOL_LOOKASIDE_POP;
     Tracker = &Pool->Tracker[Index];
     Tracker->Allocations++;
     Tracker->BytesInUse += Bytes;
@@ -461,16 +500,20 @@ static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType,
     if (CheckTag && Entry->PoolTag != Tag)
         return FALSE;
     Units = Entry->BlockSize;
-    if (Units > POOL_LOOKASIDE_MAX_UNITS)
-        return FALSE;
     Next = Entry + Units;
     if (((ULONG_PTR)Next & (PAGE_SIZE - 1)) != 0 && Next->PreviousSize != Units)
         return FALSE;
-    /* Block bytes, and the offset of the size's list (16 bytes a unit). */
+    /* Block bytes, and the offset of the size's list (16 bytes a unit;
+     * every size has one, the sizes above POOL_LOOKASIDE_MAX_UNITS with
+     * Room 0). Depth + 1 and Room - 1 in one add, undone when Room was 0. */
     Bytes = Units << POOL_BLOCK_SHIFT;
     Lookaside = (POOL_LOOKASIDE *)((PUCHAR)Pool->Lookaside + Bytes);
-    if (Lookaside->Depth >= Pool->LookasideDepth)
+    if (EXP_UNLIKELY(ExpAddDepthAndRoom(&Lookaside->DepthAndRoom, POOL_LOOKASIDE_PUSH))) {
+        /* Addressed anew (a cold path), so that no register holds the
+         * list's address across the add. */
+        Pool->Lookaside[Entry->BlockSize].DepthAndRoom -= POOL_LOOKASIDE_PUSH;
         return FALSE;
+    }
 
     Tracker = &Pool->Tracker[Entry->TrackIndex];
     Tracker->Frees++;
@@ -478,7 +521,6 @@ static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType,
     Entry->State = POOL_STATE_LOOKASIDE;
     *(PPOOL_HEADER *)(Entry + 1) = Lookaside->Head;
     Lookaside->Head = Entry;
-    Lookaside->Depth++;
     return TRUE;
 }
 

@@ -190,7 +190,7 @@ static TEST_POOL *NewPool(POOL_TYPE Type, ULONG_PTR Pages, ULONG LookasideDepth)
     POISON(T->Arena, Pages * PAGE_SIZE);
     ExpInitializePoolDescriptor(&T->Pool, Type, T->Arena, T->Arena + Pages * PAGE_SIZE,
                                 TestAllocatePages, TestFreePages, T);
-    T->Pool.LookasideDepth = LookasideDepth;
+    ExpSetLookasideDepth(&T->Pool, LookasideDepth);
     T->Deleter = HtDefer(FreeTestPool, T);
     return T;
 }
@@ -1187,7 +1187,7 @@ HTEST(fast_free_respects_the_depth)
     ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
     ExpFreePoolCore(&T->Pool, L, TAG_TEST, TRUE);
     HT_ASSERT(PoolValid(T));
-    T->Pool.LookasideDepth = 0;
+    ExpSetLookasideDepth(&T->Pool, 0);
     B = ExpAllocatePoolCore(&T->Pool, 100, TAG_TEST);
     HT_ASSERT(!ExpFreePoolFast(&T->Pool, NonPagedPool, B, TAG_TEST, TRUE));
     ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
