@@ -261,6 +261,11 @@ void MiInitializePools(void);
  * poolcore.h), for the counters and ExpValidatePool in tests. Any IRQL;
  * reading it without the pool's lock gives a snapshot that may be torn. */
 PPOOL_DESCRIPTOR ExGetPoolDescriptor(POOL_TYPE PoolType);
+/* Move the fast paths' pending tag counts of PoolType's pool into its tag
+ * table (ExpFoldLookasideCounts under the pool's lock), so that the table
+ * alone is exact for ExpValidatePool. IRQL: the pool's (<= DISPATCH_LEVEL
+ * nonpaged, <= APC_LEVEL paged). */
+VOID ExFoldPoolTagCounts(POOL_TYPE PoolType);
 /* mm/virtual.c: the VM mutex (mm/mm.h). MiInitializeVirtualMemoryLock is
  * called once by MmInitSystem. MiLockVirtualMemory / MiUnlockVirtualMemory
  * take and release it: PASSIVE_LEVEL (or APC_LEVEL) in, APC_LEVEL while

@@ -25,9 +25,10 @@
  * DISPATCH_LEVEL); the pool core itself takes no locks.
  *
  * Fast paths. Most allocations and frees are small blocks that a
- * lookaside list of the core can serve (ExpAllocatePoolFast and
- * ExpFreePoolFast in poolcore.h): a pop or push plus the header and tag
- * bookkeeping, a few dozen instructions - less than taking the lock. So
+ * lookaside list of the core can serve (ExpAllocatePoolFastEx and
+ * ExpFreePoolFastEx in poolcore.h): a pop or push plus the header checks
+ * and one tag count kept in the list, a few dozen instructions - less
+ * than taking the lock. So
  * ExAllocatePoolWithTag and ExFreePoolWithTag try them first, under the
  * cheapest exclusion that is still correct, and fall back to the locked
  * path (which repeats every check and bugchecks) when they say no. Each
@@ -78,6 +79,13 @@
  *                   holds the mutex for a few dozen instructions and calls
  *                   nothing); a debugger that finds Count 0 and Owner NULL
  *                   is looking at a fast path.
+ *
+ * The hot copies are told not to change a list's batch slot (Rebatch
+ * FALSE), which would be a call: when a block is not of the list's batch
+ * slot they say no. Nonpaged pool then tries once more with the version
+ * that may (ExpAllocateNonPagedRebatch, ExpFreeNonPagedRebatch); paged
+ * pool, and both when that says no too, take the locked path, whose
+ * allocation also sets the batch slot (ExpAllocatePoolCore).
  *
  * Every way out of a fast path that calls something (the locked path, a
  * waiter to wake, DPCs to run when the IRQL drops) is a tail call, so the
@@ -320,6 +328,24 @@ static EXP_POOL_NOINLINE PVOID ExpAllocateSlow(POOL_TYPE PoolType, SIZE_T Number
                              __builtin_return_address(0));
 }
 
+/* Nonpaged pool's hot path found a block of another tag slot than its
+ * list's batch slot (or nothing, or something wrong): once more with
+ * ExpAllocatePoolFast, which may call out to change the batch slot, then
+ * the locked path. Reached by tail calls, as ExpAllocateSlow, so that the
+ * hot path calls nothing and saves no registers. */
+static EXP_POOL_NOINLINE PVOID ExpAllocateNonPagedRebatch(SIZE_T NumberOfBytes, ULONG Tag)
+{
+    ULONG64 Irql = __readcr8();
+    PVOID P;
+
+    ExpRaiseToHighLevel();
+    P = ExpAllocatePoolFast(&ExpNonPagedPool, NumberOfBytes, Tag);
+    ExpRestoreIrql(Irql);
+    if (P != NULL)
+        return P;
+    return ExpAllocateLocked(&ExpNonPagedPool, NumberOfBytes, Tag, __builtin_return_address(0));
+}
+
 /* A paged fast allocation that needs a call on the way out: finish the
  * exit, then return P, or take the locked path when the fast path found
  * nothing (P NULL). Reached by tail calls, as ExpAllocateSlow. */
@@ -351,7 +377,7 @@ static EXP_POOL_NOINLINE PVOID ExpAllocatePaged(POOL_TYPE PoolType, SIZE_T Numbe
 
     if (!ExpTryAcquirePagedPoolFast())
         return ExpAllocatePagedExit(NULL, EXP_NOT_ACQUIRED, Irql, NumberOfBytes, Tag);
-    P = ExpAllocatePoolFast(&ExpPagedPool, NumberOfBytes, Tag);
+    P = ExpAllocatePoolFastEx(&ExpPagedPool, NumberOfBytes, Tag, FALSE);
     Exit = ExpReleasePagedPoolFast(Irql);
     if (Exit != 0 || P == NULL)
         return ExpAllocatePagedExit(P, Exit, Irql, NumberOfBytes, Tag);
@@ -376,12 +402,11 @@ PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
             PVOID P;
 
             ExpRaiseToHighLevel();
-            P = ExpAllocatePoolFast(&ExpNonPagedPool, NumberOfBytes, Tag);
+            P = ExpAllocatePoolFastEx(&ExpNonPagedPool, NumberOfBytes, Tag, FALSE);
             ExpRestoreIrql(Irql);
             if (P != NULL)
                 return P;
-            /* PoolType is known: not keeping it frees a register. */
-            return ExpAllocateSlow(NonPagedPool, NumberOfBytes, Tag);
+            return ExpAllocateNonPagedRebatch(NumberOfBytes, Tag);
         }
         if (PoolType == PagedPool && Irql <= APC_LEVEL)
             return ExpAllocatePaged(PoolType, NumberOfBytes, Tag, Irql);
@@ -394,6 +419,23 @@ PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 static EXP_POOL_NOINLINE void ExpFreeSlow(PVOID P, ULONG Tag, BOOLEAN CheckTag)
 {
     ExpFreeLocked(ExpDescriptorForAddress(P), P, Tag, CheckTag, __builtin_return_address(0));
+}
+
+/* Nonpaged pool's hot free said no: once more with ExpFreePoolFast, which
+ * may call out to change the list's batch slot, then the locked path.
+ * Reached by tail calls, as ExpAllocateNonPagedRebatch. */
+static EXP_POOL_NOINLINE void ExpFreeNonPagedRebatch(PVOID P, ULONG Tag, BOOLEAN CheckTag)
+{
+    ULONG64 Irql = __readcr8();
+    BOOLEAN Done = FALSE;
+
+    if (BYTE_OFFSET(P) != 0) { /* a big block has no list */
+        ExpRaiseToHighLevel();
+        Done = ExpFreePoolFast(&ExpNonPagedPool, NonPagedPool, P, Tag, CheckTag);
+        ExpRestoreIrql(Irql);
+    }
+    if (!Done)
+        ExpFreeLocked(&ExpNonPagedPool, P, Tag, CheckTag, __builtin_return_address(0));
 }
 
 /* A paged fast free that needs a call on the way out: finish the exit,
@@ -429,7 +471,7 @@ static inline __attribute__((always_inline)) void ExpFreeOutsideNonPaged(PVOID P
         ExpFreePagedExit(P, Tag, CheckTag, Irql, EXP_NOT_ACQUIRED, FALSE);
         return;
     }
-    Done = ExpFreePoolFast(&ExpPagedPool, PagedPool, P, Tag, CheckTag);
+    Done = ExpFreePoolFastEx(&ExpPagedPool, PagedPool, P, Tag, CheckTag, FALSE);
     Exit = ExpReleasePagedPoolFast(Irql);
     if (Exit != 0 || !Done)
         ExpFreePagedExit(P, Tag, CheckTag, Irql, Exit, Done);
@@ -462,14 +504,15 @@ static inline __attribute__((always_inline)) void ExpFree(PVOID P, ULONG Tag, BO
         return;
     }
     Irql = __readcr8(); /* KeGetCurrentIrql, kept 64 bits wide to write back */
-    if (Irql <= DISPATCH_LEVEL) {
-        ExpRaiseToHighLevel();
-        Done = ExpFreePoolFast(&ExpNonPagedPool, NonPagedPool, P, Tag, CheckTag);
-        ExpRestoreIrql(Irql);
-        if (Done)
-            return;
+    if (Irql > DISPATCH_LEVEL) {
+        ExpFreeSlow(P, Tag, CheckTag); /* which bugchecks */
+        return;
     }
-    ExpFreeSlow(P, Tag, CheckTag);
+    ExpRaiseToHighLevel();
+    Done = ExpFreePoolFastEx(&ExpNonPagedPool, NonPagedPool, P, Tag, CheckTag, FALSE);
+    ExpRestoreIrql(Irql);
+    if (!Done)
+        ExpFreeNonPagedRebatch(P, Tag, CheckTag);
 }
 
 /* ExAllocatePool2: POOL_FLAG_NON_PAGED or POOL_FLAG_PAGED (exactly one),
@@ -518,6 +561,25 @@ ULONG ExQueryPoolTags(POOL_TYPE PoolType, PPOOL_TAG_INFO Buffer, ULONG Count)
         KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
     }
     return Result;
+}
+
+/* For tests: fold the lookaside lists' pending tag counts into the tag
+ * table of PoolType's pool, under its lock (see mi.h). */
+VOID ExFoldPoolTagCounts(POOL_TYPE PoolType)
+{
+    PPOOL_DESCRIPTOR Pool = ExpDescriptorForType(PoolType);
+
+    ASSERT(KeGetCurrentIrql() <= ExpPoolMaximumIrql[Pool == &ExpPagedPool]);
+    if (Pool == &ExpPagedPool) {
+        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        ExpFoldLookasideCounts(Pool);
+        ExReleaseFastMutex(&ExpPagedPoolMutex);
+    } else {
+        KIRQL OldIrql;
+        KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
+        ExpFoldLookasideCounts(Pool);
+        KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
+    }
 }
 
 PPOOL_DESCRIPTOR ExGetPoolDescriptor(POOL_TYPE PoolType)

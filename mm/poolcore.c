@@ -48,8 +48,9 @@
  * The sizes are USHORTs: a page is 256 units, one more than a UCHAR holds.
  * State is 'A' (allocated), 'F' (free, on a free list) or 'L' (freed onto a
  * lookaside list). The two fields beyond NT's are:
- *   - HeaderCheck, a 16-bit hash of PreviousSize, BlockSize, the header's
- *     own address and a per-pool cookie. It makes every free O(1) yet safe:
+ *   - HeaderCheck, a 16-bit hash of PreviousSize, BlockSize and the
+ *     header's own address: the top 16 bits of (the sizes xor the address)
+ *     times the pool's odd cookie, one multiply. It makes every free O(1) yet safe:
  *     bytes in the middle of a block, or a header smashed by an overrun,
  *     almost never carry the right check (1 in 65536), and only then does
  *     the free walk the page from its start to say precisely what is wrong
@@ -119,7 +120,12 @@
  * whole pages for big ones), so the table sums to the pool's own counters.
  * Tags that find no slot are charged to the last slot, the "Ovfl" bucket,
  * as on NT. Slots are never reused: a tag seen once keeps its line, as in
- * !poolused.
+ * !poolused. The lock-free fast paths do not write the table: each
+ * lookaside list counts the fast allocations and frees of its "batch
+ * slot" itself (POOL_LOOKASIDE in poolcore.h), and those counts are
+ * folded into the table (ExpFoldLookasideCounts) before anyone reads it -
+ * ExpQueryPoolTags folds, ExpQueryPoolTotals adds them in, the callers of
+ * ExpValidatePool fold first - so every reader sees exact figures.
  *
  * ---- Checks --------------------------------------------------------------
  *
@@ -566,6 +572,82 @@ ULONG_PTR ExpTrimPoolCore(PPOOL_DESCRIPTOR Pool)
 
 
 /* ------------------------------------------------------------------------
+ * The fast paths' pending tag counts (POOL_LOOKASIDE in poolcore.h)
+ * ------------------------------------------------------------------------ */
+
+/* Move Lookaside's pending counts into its batch slot's tag line. */
+static VOID ExpFoldLookaside(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside)
+{
+    PPOOL_TRACKER_ENTRY Tracker = &Pool->Tracker[(UCHAR)(Lookaside->ParkedImage >> 32)];
+    SIZE_T Bytes = (SIZE_T)(Lookaside->Mark & 0xFFFF) << POOL_BLOCK_SHIFT;
+
+    Tracker->Allocations += Lookaside->PendingAllocations;
+    Tracker->Frees += Lookaside->PendingFrees;
+    Tracker->BytesInUse += (Lookaside->PendingAllocations - Lookaside->PendingFrees) * Bytes;
+    Lookaside->PendingAllocations = 0;
+    Lookaside->PendingFrees = 0;
+}
+
+VOID ExpFoldLookasideCounts(PPOOL_DESCRIPTOR Pool)
+{
+    ULONG Units;
+
+    for (Units = POOL_MIN_UNITS; Units <= POOL_LOOKASIDE_MAX_UNITS; Units++)
+        ExpFoldLookaside(Pool, &Pool->Lookaside[Units]);
+}
+
+/* Make Index (a slot in use, of a tag whose low half is Tag's) the batch
+ * slot of Lookaside, one of the lists up to POOL_LOOKASIDE_MAX_UNITS. */
+static VOID ExpSetLookasideBatch(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside, ULONG Index,
+                                 ULONG Tag)
+{
+    ULONG64 Image = (ULONG64)(Lookaside->Mark & 0xFFFF) | (ULONG64)(UCHAR)Pool->PoolType << 16 |
+                    (ULONG64)Index << 32 | (ULONG64)(Tag & 0xFFFF) << 48;
+
+    ExpFoldLookaside(Pool, Lookaside);
+    Lookaside->ParkedImage = Image | (ULONG64)POOL_STATE_LOOKASIDE << 24;
+    Lookaside->AllocatedImage = Image | (ULONG64)POOL_STATE_ALLOCATED << 24;
+}
+
+BOOLEAN ExpBatchFastAllocation(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside,
+                               PPOOL_HEADER Entry, ULONG Tag)
+{
+    ULONG Index;
+
+    /* BlockSize, PoolType and State in one compare. */
+    if ((ULONG)ExpHeaderImage(Entry) != Lookaside->Mark)
+        return FALSE;
+    /* The tag's tracker slot. A parked block keeps its last owner's tag
+     * and slot, and a tag's slot never changes (slots are never reused,
+     * and a tag sent to the overflow bucket finds no slot later either),
+     * so a block going back to the tag that freed it names the slot
+     * itself. Otherwise the tag's home slot, if it is there and in use;
+     * anything else is the slow path's probe (which claims a slot). */
+    if (Entry->PoolTag == Tag) {
+        Index = Entry->TrackIndex;
+    } else {
+        Index = ExpTrackerHomeSlot(Tag);
+        if (Pool->Tracker[Index].Tag != Tag || Pool->Tracker[Index].Allocations == 0)
+            return FALSE;
+        Entry->TrackIndex = (UCHAR)Index;
+        Entry->PoolTag = Tag;
+    }
+    ExpSetLookasideBatch(Pool, Lookaside, Index, Tag);
+    return TRUE;
+}
+
+BOOLEAN ExpBatchFastFree(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside, PPOOL_HEADER Entry,
+                         POOL_TYPE PoolType, ULONG Tag, BOOLEAN CheckTag)
+{
+    if (ExpTypeAndState(Entry) != (USHORT)((UCHAR)PoolType | POOL_STATE_ALLOCATED << 8))
+        return FALSE;
+    if (CheckTag && Entry->PoolTag != Tag)
+        return FALSE;
+    ExpSetLookasideBatch(Pool, Lookaside, Entry->TrackIndex, Entry->PoolTag);
+    return TRUE;
+}
+
+/* ------------------------------------------------------------------------
  * Allocation
  * ------------------------------------------------------------------------ */
 
@@ -659,6 +741,16 @@ PVOID ExpAllocatePoolCore(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag
 
     if (EXP_UNLIKELY(NumberOfBytes > POOL_SMALL_MAX_BYTES))
         return ExpAllocateBigBlock(Pool, NumberOfBytes, Tag);
+
+    /* A parked block as the fast path takes it, but allowed to make Tag's
+     * slot the list's batch slot (the kernel's hot paths are not: they
+     * come here instead), so that the next fast allocation of this tag
+     * and size, and the fast free of a block it got, find their images. */
+    if (NumberOfBytes - 1 < POOL_LOOKASIDE_MAX_BYTES) {
+        PVOID P = ExpAllocatePoolFast(Pool, NumberOfBytes, Tag);
+        if (P != NULL)
+            return P;
+    }
 
     /* Header + body rounded up to units; 0 bytes gets the minimal block. */
     Units = ExpUnitsForBytes(NumberOfBytes);
@@ -763,6 +855,7 @@ SIZE_T ExpQueryPoolBlockSize(PPOOL_DESCRIPTOR Pool, PVOID P)
 VOID ExpQueryPoolTotals(const POOL_DESCRIPTOR *Pool, PPOOL_TOTALS Totals)
 {
     const POOL_TRACKER_ENTRY *Tracker;
+    const POOL_LOOKASIDE *Lookaside;
     SIZE_T Bytes = 0;
     ULONG Index;
 
@@ -773,10 +866,17 @@ VOID ExpQueryPoolTotals(const POOL_DESCRIPTOR *Pool, PPOOL_TOTALS Totals)
         Totals->Frees += Tracker->Frees;
         Bytes += Tracker->BytesInUse;
     }
+    /* And the fast paths' counts not yet folded into the table. */
+    for (Index = POOL_MIN_UNITS; Index <= POOL_LOOKASIDE_MAX_UNITS; Index++) {
+        Lookaside = &Pool->Lookaside[Index];
+        Totals->Allocations += Lookaside->PendingAllocations;
+        Totals->Frees += Lookaside->PendingFrees;
+        Bytes += (Lookaside->PendingAllocations - Lookaside->PendingFrees) *
+                 ((SIZE_T)Index << POOL_BLOCK_SHIFT);
+        Totals->LookasideBlocks += Lookaside->Depth;
+    }
     /* Tag bytes are small blocks' block bytes plus big blocks' pages. */
     Totals->SmallBytesInUse = Bytes - (Pool->BigPages << PAGE_SHIFT);
-    for (Index = POOL_MIN_UNITS; Index <= POOL_LOOKASIDE_MAX_UNITS; Index++)
-        Totals->LookasideBlocks += Pool->Lookaside[Index].Depth;
 }
 
 ULONG ExpQueryPoolTags(PPOOL_DESCRIPTOR Pool, PPOOL_TAG_INFO Buffer, ULONG Count)
@@ -784,6 +884,7 @@ ULONG ExpQueryPoolTags(PPOOL_DESCRIPTOR Pool, PPOOL_TAG_INFO Buffer, ULONG Count
     const POOL_TRACKER_ENTRY *Tracker;
     ULONG Index, Found = 0;
 
+    ExpFoldLookasideCounts(Pool);
     for (Index = 0; Index < POOL_TRACKER_SIZE; Index++) {
         Tracker = &Pool->Tracker[Index];
         if (Tracker->Allocations == 0)

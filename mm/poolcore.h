@@ -155,6 +155,17 @@ typedef struct _POOL_TRACKER_ENTRY {
     SIZE_T BytesInUse;
 } POOL_TRACKER_ENTRY, *PPOOL_TRACKER_ENTRY;
 
+/*
+ * A lookaside list, and the tag counts of its fast paths. The fast paths
+ * do not update the tag table: a block of the list's batch slot - the
+ * tracker slot named in its images - counts its fast allocation or free in
+ * PendingAllocations or PendingFrees here, one increment each, and
+ * ExpFoldLookasideCounts moves them into the slot (Allocations, Frees,
+ * and BytesInUse by the list's block size) whenever the tag table is read:
+ * ExpQueryPoolTags folds first, ExpQueryPoolTotals adds them in, and
+ * whoever calls ExpValidatePool folds first. A block of another slot makes
+ * the fast path fold the list and take that slot as its batch slot.
+ */
 typedef struct _POOL_LOOKASIDE {
     PPOOL_HEADER Head;          /* linked through the first 8 bytes of each body */
     union {
@@ -168,9 +179,17 @@ typedef struct _POOL_LOOKASIDE {
     };
     ULONG Mark;                 /* BlockSize, PoolType, State of a block parked here,
                                    as the header's bytes 2-5 read as a ULONG */
+    ULONG64 ParkedImage;        /* header bytes 2-9 (ExpHeaderImage) of a block parked
+                                   here by the batch slot: BlockSize, PoolType, 'L',
+                                   TrackIndex, Reserved 0, the low half of the tag;
+                                   0, which no header matches, before the first */
+    ULONG64 AllocatedImage;     /* the same with State 'A': such a block handed out */
+    SIZE_T PendingAllocations;  /* fast allocations and frees of blocks of the */
+    SIZE_T PendingFrees;        /* batch slot, not yet in the tag table */
 } POOL_LOOKASIDE;
-/* 16 bytes, like a block unit: a block's size in bytes is its list's offset. */
-STATIC_ASSERT(sizeof(POOL_LOOKASIDE) == POOL_BLOCK_SIZE);
+/* 48 bytes, three block units: a block's size in bytes times three is its
+ * list's offset (base + index * 2 in one address). */
+STATIC_ASSERT(sizeof(POOL_LOOKASIDE) == 3 * POOL_BLOCK_SIZE);
 STATIC_ASSERT(offsetof(POOL_LOOKASIDE, Room) == offsetof(POOL_LOOKASIDE, Depth) + 2);
 
 /* Added to DepthAndRoom: one block more on the list (Depth + 1, Room - 1;
@@ -222,9 +241,9 @@ typedef struct _POOL_DESCRIPTOR {
     /* Small blocks. */
     ULONG64 FreeListBitmap[POOL_BITMAP_WORDS]; /* bit n: FreeLists[n] not empty */
     LIST_ENTRY FreeLists[POOL_LIST_COUNT];
-    /* One per block size, so that a block's size in bytes is the offset of
-     * its list; those above POOL_LOOKASIDE_MAX_UNITS stay empty with Room
-     * 0, so the fast free needs no test of the size. */
+    /* One per block size, so that a block's size in bytes, times three, is
+     * the offset of its list; those above POOL_LOOKASIDE_MAX_UNITS stay
+     * empty with Room 0, so the fast free needs no test of the size. */
     POOL_LOOKASIDE Lookaside[POOL_PAGE_UNITS + 1];
 
     /* The big page table (open addressing, linear probing). */
@@ -416,112 +435,145 @@ static inline PVOID ExpFinishSmallAllocation(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER
     return Entry + 1;
 }
 
+/* Header bytes 2-9 - BlockSize, PoolType, State, TrackIndex, Reserved
+ * and the low half of PoolTag - as one ULONG64, to compare with a
+ * lookaside list's images in one instruction. */
+static inline ULONG64 ExpHeaderImage(const POOL_HEADER *Entry)
+{
+    ULONG64 Image;
+
+    __builtin_memcpy(&Image, (const UCHAR *)Entry + 2, sizeof(Image));
+    return Image;
+}
+
+/* The lookaside list of blocks of Bytes block bytes (a multiple of 16). */
+static inline POOL_LOOKASIDE *ExpLookasideForBytes(PPOOL_DESCRIPTOR Pool, ULONG_PTR Bytes)
+{
+    return (POOL_LOOKASIDE *)((PUCHAR)Pool->Lookaside + Bytes * 3);
+}
+
+/* poolcore.c: the fast paths' way out when a block is not of the list's
+ * batch slot (see POOL_LOOKASIDE). Each checks what the images would have
+ * checked, and returns FALSE, having changed nothing, when the block must
+ * go to the locked path; else it folds the list's pending counts and
+ * makes the block's slot (for an allocation: Tag's, rewriting the header's
+ * tag and slot) the list's batch slot, and returns TRUE: the block then
+ * matches the list's image. */
+BOOLEAN ExpBatchFastAllocation(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside,
+                               PPOOL_HEADER Entry, ULONG Tag);
+BOOLEAN ExpBatchFastFree(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside, PPOOL_HEADER Entry,
+                         POOL_TYPE PoolType, ULONG Tag, BOOLEAN CheckTag);
+
+/*
+ * Move every lookaside list's pending tag counts into the tag table, so
+ * that the table alone is exact (ExpQueryPoolTags does it itself; callers
+ * of ExpValidatePool do it first). Under the pool's lock, as the routines
+ * above.
+ */
+VOID ExpFoldLookasideCounts(PPOOL_DESCRIPTOR Pool);
+
 /*
  * Pop a parked block for a request of NumberOfBytes (1 to
- * POOL_LOOKASIDE_MAX_BYTES) from Pool and hand it out charged to Tag: the header gets state
- * 'A' and the size asked for - and the tag and tracker slot when they
- * differ; its check value covers none of these, so it stays. Returns NULL,
- * having changed nothing, when the list is empty, the head's header or
- * link looks wrong, or Tag's tracker slot is not found at once (the slow
- * path then probes). A request of 0 bytes computes one unit, whose list
- * is always empty (a block has two at least): the slow path serves it.
+ * POOL_LOOKASIDE_MAX_BYTES) from Pool and hand it out charged to Tag: the
+ * header gets state 'A' and the size asked for (its check value covers
+ * neither, so it stays), and the list counts one pending allocation of
+ * its batch slot. The parked header is checked in one compare with the
+ * list's ParkedImage, which also says the block is the batch slot's; the
+ * tag in a second. Otherwise ExpBatchFastAllocation decides. Returns NULL,
+ * having changed nothing, when the list is empty, the head's link or
+ * header looks wrong, or Tag's tracker slot is not found at once (the slow
+ * path then probes). A request of 0 bytes computes one unit, whose list is
+ * always empty (a block has two at least): the slow path serves it.
  */
-static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag)
+static inline __attribute__((always_inline)) PVOID
+ExpAllocatePoolFastEx(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag, BOOLEAN Rebatch)
 {
-    /* Header + body rounded up to units, in bytes: also the offset of the
-     * size's lookaside list, as both are 16 bytes a unit. */
+    /* Header + body rounded up to units, in bytes. */
     ULONG_PTR Bytes = (NumberOfBytes + 2 * POOL_BLOCK_SIZE - 1) & ~(ULONG_PTR)(POOL_BLOCK_SIZE - 1);
-    POOL_LOOKASIDE *Lookaside = (POOL_LOOKASIDE *)((PUCHAR)Pool->Lookaside + Bytes);
+    POOL_LOOKASIDE *Lookaside = ExpLookasideForBytes(Pool, Bytes);
     PPOOL_HEADER Entry = Lookaside->Head, Next;
-    PPOOL_TRACKER_ENTRY Tracker;
-    ULONG Index;
 
     if (Entry == NULL)
-        return NULL;
-    /* BlockSize, PoolType and State in one compare. */
-    if ((ULONG)(Entry->Ulong1 >> 16) != Lookaside->Mark)
         return NULL;
     Next = *(PPOOL_HEADER *)(Entry + 1);
     if (Next != NULL && !ExpIsParkedLinkPlausible(Pool, Next))
         return NULL;
-    /* The tag's tracker slot. A parked block keeps its last owner's tag
-     * and slot, and a tag's slot never changes (slots are never reused,
-     * and a tag sent to the overflow bucket finds no slot later either),
-     * so a block going back to the tag that freed it - the usual case -
-     * names the slot itself, and its tag and slot need no rewriting.
-     * Otherwise the tag's home slot, if it is there; anything else is
-     * the slow path's probe. */
-    if (EXP_LIKELY(Entry->PoolTag == Tag)) {
-        Index = Entry->TrackIndex;
-    } else {
-        Index = ExpTrackerHomeSlot(Tag);
-        if (Pool->Tracker[Index].Tag != Tag)
-            return NULL;
-        Entry->TrackIndex = (UCHAR)Index;
-        Entry->PoolTag = Tag;
-    }
+    if (EXP_UNLIKELY(ExpHeaderImage(Entry) != Lookaside->ParkedImage || Entry->PoolTag != Tag) &&
+        (!Rebatch || !ExpBatchFastAllocation(Pool, Lookaside, Entry, Tag)))
+        return NULL;
     Entry->State = POOL_STATE_ALLOCATED;
     Entry->RequestedBytes = (USHORT)NumberOfBytes;
     Lookaside->Head = Next;
     Lookaside->DepthAndRoom += POOL_LOOKASIDE_POP;
-    Tracker = &Pool->Tracker[Index];
-    Tracker->Allocations++;
-    Tracker->BytesInUse += Bytes;
+    Lookaside->PendingAllocations++;
     return Entry + 1;
+}
+
+static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    return ExpAllocatePoolFastEx(Pool, NumberOfBytes, Tag, TRUE);
 }
 
 /*
  * Park the block at P on its size's lookaside list, if it is a small block
- * of at most POOL_LOOKASIDE_MAX_UNITS units whose header passes the free's
- * quick checks - not page-aligned (a big block), state
- * 'A' of PoolType (Pool's type, a constant in the caller), check value
- * good, the tag the caller gives (when CheckTag), the next header's
- * PreviousSize agreeing (an overrun of this block lands there) - and the
- * list has room. P must pass ExpIsPoolBlockAddress for Pool (the wrapper
- * picked Pool by it). Returns FALSE, having changed nothing, otherwise; the slow
- * path then repeats the checks, adds the one on the previous neighbour,
- * and bugchecks if one fails. (The previous block's overrun would have to
- * pass through this header, whose check value would then fail here.)
+ * whose header passes the free's quick checks - not page-aligned (a big
+ * block), check value good, the next header's PreviousSize agreeing (an
+ * overrun of this block lands there), then in one compare with the list's
+ * AllocatedImage its size, type PoolType (Pool's type, a constant in the
+ * caller), state 'A' and the list's batch slot (else ExpBatchFastFree
+ * checks type and state), and the tag the caller gives (when CheckTag) -
+ * and the list has room (sizes above POOL_LOOKASIDE_MAX_UNITS never do).
+ * The list counts one pending free of its batch slot. P must pass
+ * ExpIsPoolBlockAddress for Pool (the wrapper picked Pool by it). Returns
+ * FALSE, having changed nothing, otherwise; the slow path then repeats the
+ * checks, adds the one on the previous neighbour, and bugchecks if one
+ * fails. (The previous block's overrun would have to pass through this
+ * header, whose check value would then fail here.)
  */
-static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOID P,
-                                      ULONG Tag, BOOLEAN CheckTag)
+static inline __attribute__((always_inline)) BOOLEAN
+ExpFreePoolFastEx(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOID P, ULONG Tag, BOOLEAN CheckTag,
+                  BOOLEAN Rebatch)
 {
     ULONG_PTR Va = (ULONG_PTR)P, Units, Bytes;
     PPOOL_HEADER Entry = (PPOOL_HEADER)Va - 1, Next;
     POOL_LOOKASIDE *Lookaside;
-    PPOOL_TRACKER_ENTRY Tracker;
 
     if ((Va & (PAGE_SIZE - 1)) == 0)
         return FALSE;
-    /* PoolType and State in one compare with an immediate. */
-    if (*(const USHORT *)&Entry->PoolType != (USHORT)((UCHAR)PoolType | POOL_STATE_ALLOCATED << 8) ||
-        Entry->HeaderCheck != ExpComputeHeaderCheck(Pool, Entry))
-        return FALSE;
-    if (CheckTag && Entry->PoolTag != Tag)
+    if (Entry->HeaderCheck != ExpComputeHeaderCheck(Pool, Entry))
         return FALSE;
     Units = Entry->BlockSize;
-    Next = Entry + Units;
+    Bytes = Units << POOL_BLOCK_SHIFT;
+    Next = (PPOOL_HEADER)((PUCHAR)Entry + Bytes);
     if (((ULONG_PTR)Next & (PAGE_SIZE - 1)) != 0 && Next->PreviousSize != Units)
         return FALSE;
-    /* Block bytes, and the offset of the size's list (16 bytes a unit;
-     * every size has one, the sizes above POOL_LOOKASIDE_MAX_UNITS with
-     * Room 0). Depth + 1 and Room - 1 in one add, undone when Room was 0. */
-    Bytes = Units << POOL_BLOCK_SHIFT;
-    Lookaside = (POOL_LOOKASIDE *)((PUCHAR)Pool->Lookaside + Bytes);
-    if (EXP_UNLIKELY(ExpAddDepthAndRoom(&Lookaside->DepthAndRoom, POOL_LOOKASIDE_PUSH))) {
-        /* Addressed anew (a cold path), so that no register holds the
-         * list's address across the add. */
-        Pool->Lookaside[Entry->BlockSize].DepthAndRoom -= POOL_LOOKASIDE_PUSH;
-        return FALSE;
-    }
+    /* Depth + 1 and Room - 1 in one add, undone when Room was 0. */
+    Lookaside = ExpLookasideForBytes(Pool, Bytes);
+    if (EXP_UNLIKELY(ExpAddDepthAndRoom(&Lookaside->DepthAndRoom, POOL_LOOKASIDE_PUSH)))
+        goto Undo;
+    if (EXP_UNLIKELY(ExpHeaderImage(Entry) != Lookaside->AllocatedImage ||
+                     (CheckTag && Entry->PoolTag != Tag)) &&
+        (!Rebatch || !ExpBatchFastFree(Pool, Lookaside, Entry, PoolType, Tag, CheckTag)))
+        goto Undo;
 
-    Tracker = &Pool->Tracker[Entry->TrackIndex];
-    Tracker->Frees++;
-    Tracker->BytesInUse -= Bytes;
+    Lookaside->PendingFrees++;
     Entry->State = POOL_STATE_LOOKASIDE;
     *(PPOOL_HEADER *)(Entry + 1) = Lookaside->Head;
     Lookaside->Head = Entry;
     return TRUE;
+
+Undo:
+    /* Addressed anew (a cold path), so that no register holds the list's
+     * address across the add. */
+    ExpLookasideForBytes(Pool, (ULONG_PTR)Entry->BlockSize << POOL_BLOCK_SHIFT)->DepthAndRoom -=
+        POOL_LOOKASIDE_PUSH;
+    return FALSE;
+}
+
+static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOID P,
+                                      ULONG Tag, BOOLEAN CheckTag)
+{
+    return ExpFreePoolFastEx(Pool, PoolType, P, Tag, CheckTag, TRUE);
 }
 
 /* TRUE when Va may be a block of Pool: 16-byte aligned and inside its

@@ -239,6 +239,7 @@ static BOOLEAN PoolValid(TEST_POOL *T)
 {
     PCSTR Problem;
 
+    ExpFoldLookasideCounts(&T->Pool); /* the fast paths' counts, into the tag table */
     if (ExpValidatePool(&T->Pool, &Problem))
         return TRUE;
     printf("  ExpValidatePool: %s\n", Problem);
@@ -1137,6 +1138,40 @@ HTEST(fast_paths_round_trip)
     DeletePool(T);
 }
 
+/* The fast paths count in their list, not in the tag table; every reader
+ * sees the sum: ExpQueryPoolTotals adds the pending counts in,
+ * ExpQueryPoolTags and ExpFoldLookasideCounts move them into the table. */
+HTEST(fast_path_counts_fold_into_the_tag_table)
+{
+    TEST_POOL *T = NewPool(NonPagedPool, 64, 4);
+    PUCHAR A = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
+    PPOOL_TRACKER_ENTRY Tracker = &T->Pool.Tracker[((PPOOL_HEADER)A - 1)->TrackIndex];
+    PUCHAR B;
+
+    HT_ASSERT(ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
+    B = ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST);
+    HT_ASSERT(B == A && ExpFreePoolFast(&T->Pool, NonPagedPool, B, TAG_TEST, TRUE));
+    /* Two frees and one allocation are still the list's. */
+    HT_ASSERT(Tracker->Allocations == 1 && Tracker->Frees == 0);
+    HT_ASSERT(Tracker->BytesInUse == 5 * POOL_BLOCK_SIZE);
+    HT_ASSERT(T->Pool.Lookaside[5].PendingAllocations == 1);
+    HT_ASSERT(T->Pool.Lookaside[5].PendingFrees == 2);
+    HT_ASSERT(Totals(T).Allocations == 2 && Totals(T).Frees == 2);
+    HT_ASSERT(Totals(T).SmallBytesInUse == 0);
+    HT_ASSERT(!ExpValidatePool(&T->Pool, NULL)); /* the table alone is behind */
+    ExpFoldLookasideCounts(&T->Pool);
+    HT_ASSERT(Tracker->Allocations == 2 && Tracker->Frees == 2 && Tracker->BytesInUse == 0);
+    HT_ASSERT(T->Pool.Lookaside[5].PendingAllocations == 0);
+    HT_ASSERT(T->Pool.Lookaside[5].PendingFrees == 0);
+    HT_ASSERT(ExpValidatePool(&T->Pool, NULL));
+    /* And the query folds by itself. */
+    B = ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST);
+    HT_ASSERT(TagInfo(T, TAG_TEST).Allocations == 3 && Tracker->Allocations == 3);
+    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);
+    HT_ASSERT(PoolValid(T));
+    DeletePool(T);
+}
+
 /* Each thing the fast free must not accept: it says no and changes
  * nothing, and the locked free then bugchecks with the same code as
  * without a fast path. */
@@ -1152,8 +1187,14 @@ HTEST(fast_free_declines_what_the_slow_path_bugchecks)
     /* Wrong tag. */
     HT_ASSERT(!ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_FILE, TRUE));
     EXPECT_BUGCHECK(BAD_POOL_CALLER, 0x0A, ExpFreePoolCore(&T->Pool, A, TAG_FILE, TRUE));
-    /* Another pool's type. */
-    HT_ASSERT(!ExpFreePoolFast(&T->Pool, PagedPool, A, TAG_TEST, TRUE));
+    /* A header of another pool's type (the check value leaves the type
+     * out), whether or not the list's batch slot is A's. */
+    ((PPOOL_HEADER)A - 1)->PoolType = PagedPool;
+    HT_ASSERT(!ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
+    HT_ASSERT(ExpFreePoolFast(&T->Pool, NonPagedPool, B, TAG_TEST, TRUE)); /* batch: A's slot */
+    HT_ASSERT(ExpAllocatePoolFast(&T->Pool, 100, TAG_TEST) == B);
+    HT_ASSERT(!ExpFreePoolFast(&T->Pool, NonPagedPool, A, TAG_TEST, TRUE));
+    ((PPOOL_HEADER)A - 1)->PoolType = NonPagedPool;
     /* A big block. */
     HT_ASSERT(!ExpFreePoolFast(&T->Pool, NonPagedPool, Big, TAG_TEST, TRUE));
     /* Double free: the first parks it, the second is refused. */

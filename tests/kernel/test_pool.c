@@ -74,6 +74,7 @@ static void KtPoolSizes(POOL_TYPE Type)
         KtCleanupNow(Free[i]);          /* ExFreePoolWithTag(Blocks[i], KT_TAG) */
     KT_ASSERT_EQ(KtBytesInUse(Type, KT_TAG), 0);
     PCSTR Problem = NULL;
+    ExFoldPoolTagCounts(Type);
     KT_ASSERT(ExpValidatePool(ExGetPoolDescriptor(Type), &Problem));
     /* Pages come back (at most the one empty page the pool keeps). */
     KT_ASSERT(MmAvailablePages() + POOL_EMPTY_PAGES_KEPT + 1 >= Available);
@@ -114,6 +115,7 @@ KTEST(pool, random_frees_return_accounting_to_zero)
             ExFreePoolWithTag(Blocks[i], Tags[i]);
             if (i % 64 == 0) {
                 PCSTR Problem = NULL;
+                ExFoldPoolTagCounts(Type);
                 KT_ASSERT(ExpValidatePool(ExGetPoolDescriptor(Type), &Problem));
             }
         }
@@ -241,6 +243,7 @@ KTEST(pool, fast_path_keeps_tag_accounting_exact)
         KT_ASSERT_EQ(After.Allocations - After.Frees, Before.Allocations - Before.Frees);
         KT_ASSERT_EQ(After.BytesInUse, Before.BytesInUse);
         PCSTR Problem = NULL;
+        ExFoldPoolTagCounts(Type);
         KT_ASSERT(ExpValidatePool(ExGetPoolDescriptor(Type), &Problem));
     }
 }

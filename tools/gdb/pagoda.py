@@ -217,8 +217,9 @@ class PagodaPoolUsed(gdb.Command):
 Usage: pagoda-poolused
 
 Reads the tag trackers of the nonpaged and the paged pool descriptors
-(mm/pool.c, mm/poolcore.h): tag, allocations, frees, bytes in use, largest
-first."""
+(mm/pool.c, mm/poolcore.h), plus the counts the lookaside fast paths keep
+in their lists until someone folds them in (POOL_LOOKASIDE): tag,
+allocations, frees, bytes in use, largest first."""
 
     def __init__(self):
         super().__init__("pagoda-poolused", gdb.COMMAND_DATA)
@@ -228,13 +229,23 @@ first."""
         for pool, kind in (("ExpNonPagedPool", "NonPaged"), ("ExpPagedPool", "Paged")):
             d = gdb.parse_and_eval(pool)
             tracker = d["Tracker"]
+            # The fast paths' counts not yet folded into the table, by slot.
+            pending = {}
+            for units in range(2, 33):
+                la = d["Lookaside"][units]
+                allocs, frees = int(la["PendingAllocations"]), int(la["PendingFrees"])
+                if allocs or frees:
+                    slot = (int(la["ParkedImage"]) >> 32) & 0xFF
+                    a, f, b = pending.get(slot, (0, 0, 0))
+                    pending[slot] = (a + allocs, f + frees, b + (allocs - frees) * units * 16)
             lo, hi = tracker.type.range()
             for i in range(lo, hi + 1):
                 e = tracker[i]
                 if int(e["Allocations"]) == 0:
                     continue
-                rows.append((int(e["BytesInUse"]), tag_text(int(e["Tag"])), kind,
-                             int(e["Allocations"]), int(e["Frees"])))
+                a, f, b = pending.get(i, (0, 0, 0))
+                rows.append((int(e["BytesInUse"]) + b, tag_text(int(e["Tag"])), kind,
+                             int(e["Allocations"]) + a, int(e["Frees"]) + f))
         rows.sort(reverse=True)
         print(" Tag  Type        Allocs      Frees       Bytes")
         for used, tag, kind, allocs, frees in rows:
