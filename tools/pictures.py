@@ -135,6 +135,15 @@ class Svg:
         self.parts.append('<rect x="%g" y="%g" width="%g" height="%g" fill="%s" stroke="%s" '
                           'stroke-width="%g" rx="%g"/>' % (x, y, w, h, fill, stroke, sw, rx))
 
+    def row(self, x, y, cell, height, colours):
+        """One row of cells, COLOURS left to right; a run of cells of one
+        colour is drawn as one rectangle (the file stays small)."""
+        start = 0
+        for i in range(1, len(colours) + 1):
+            if i == len(colours) or colours[i] != colours[start]:
+                self.rect(x + start * cell, y, (i - start) * cell, height, colours[start])
+                start = i
+
     def text(self, x, y, s, size=13, anchor="start", weight="normal", fill="#222"):
         self.parts.append('<text x="%g" y="%g" font-family="DejaVu Sans Mono, monospace" '
                           'font-size="%g" text-anchor="%s" font-weight="%s" fill="%s">%s</text>'
@@ -159,19 +168,20 @@ def pml4_strip(svg, x, y, pml4, other, label):
     process has the very same entry there."""
     svg.text(x, y - 6, label, 12)
     cell = 1.75
+    colours = []
     for i, e in enumerate(pml4):
         present = e & 1
         if not present:
-            colour = "#eeeeee"
+            colours.append("#eeeeee")
         elif i == SELF_MAP:
-            colour = "#d62728"
+            colours.append("#d62728")
         elif i == HYPERSPACE:
-            colour = "#ff9896"
+            colours.append("#ff9896")
         elif i >= 256:
-            colour = "#1f77b4" if e == other[i] else "#ff7f0e"
+            colours.append("#1f77b4" if e == other[i] else "#ff7f0e")
         else:
-            colour = "#e377c2"
-        svg.rect(x + i * cell, y, cell, 18, colour)
+            colours.append("#e377c2")
+    svg.row(x, y, cell, 18, colours)
     svg.rect(x, y, 512 * cell, 18, "none", "#999", 0.5)
     svg.text(x, y + 32, "0x000", 10)
     svg.text(x + 256 * cell, y + 32, "0x100: system half", 10, "middle")
@@ -232,15 +242,17 @@ def draw_physmem(before, during, path):
         for ri, run in enumerate(snap["frames"]):
             prev = other["frames"][ri]["usage"] if other else None
             lists = {int(k): v for k, v in snap["list_names"].items()}
+            colours = []
             for i, u in enumerate(run["usage"]):
                 name = names.get(u, "?")
                 if name == "MiUsageFree" and lists.get(run["location"][i]) == "ZeroedPageList":
                     name = "zeroed"
                 if pi == 1:
                     counts[name] = counts.get(name, 0) + 1
-                cx, cy = x0 + (i % cols) * cell, y + (i // cols) * cell
                 changed = prev is not None and i < len(prev) and prev[i] != u
-                svg.rect(cx, cy, cell, cell, "#000" if changed else USAGE_COLOURS.get(name, "#777"))
+                colours.append("#000" if changed else USAGE_COLOURS.get(name, "#777"))
+            for r0 in range(0, len(colours), cols):
+                svg.row(x0, y + (r0 // cols) * cell, cell, cell, colours[r0:r0 + cols])
             y += ((len(run["usage"]) + cols - 1) // cols) * cell + 10
     y = panel_h + 60
     for i, (name, colour) in enumerate(USAGE_COLOURS.items()):
