@@ -194,7 +194,7 @@ FORCE:
 tools:
 	@tools/ensure-tools.sh
 
-# QEMU exits with 33 when the kernel powers off normally (kernel/power.c).
+# QEMU exits with 33 when the kernel powers off normally (hal/power.c).
 run: tools all
 	MEM=$(MEM) tools/qemu.sh --iso $(BUILD)/pagoda.iso || [ $$? -eq 33 ]
 

@@ -3,8 +3,9 @@
  * and Timer objects that NtCreateEvent & co. hand out, and the routine
  * that registers the executive's types with the object manager at boot.
  *
- * The system services themselves (kernel/ntobject.c, kernel/ntquery.c,
- * mm/ntvm.c) are declared in include/ntapi.h, which user mode shares.
+ * The system services themselves (ex/event.c, ex/sysinfo.c, and those of
+ * the other components) are declared in include/ntapi.h, which user mode
+ * shares.
  */
 #ifndef PAGODA_EX_H
 #define PAGODA_EX_H

@@ -44,7 +44,7 @@
 /*
  * Stop the system: print the stop code with its name and parameters, the
  * registers, and a backtrace on the serial port and the screen, then power
- * off (QEMU exits with status 37, HalExitBugCheck; kernel/power.c). Never returns.
+ * off (QEMU exits with status 37, HalExitBugCheck; hal/power.c). Never returns.
  * Callable at any IRQL.
  */
 __attribute__((noreturn)) void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR Parameter1,

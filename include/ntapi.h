@@ -20,7 +20,7 @@
 #define EVENT_ALL_ACCESS        0x1F0003
 #define PROCESS_ALL_ACCESS      0x1FFFFF
 #define THREAD_ALL_ACCESS       0x1FFFFF
-#ifndef DUPLICATE_CLOSE_SOURCE  /* also in kernel/ob.h */
+#ifndef DUPLICATE_CLOSE_SOURCE  /* also in ob/ob.h */
 #define DUPLICATE_CLOSE_SOURCE  0x1
 #define DUPLICATE_SAME_ACCESS   0x2
 #define DUPLICATE_SAME_ATTRIBUTES 0x4

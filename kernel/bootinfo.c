@@ -623,7 +623,7 @@ void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
         } else if (KiTokenIs(Token, Length, "quiet")) {
             Options->Quiet = TRUE;
         } else if (KiTokenIs(Token, Length, "kbench") || KiTokenIs(Token, Length, "kbench=boot")) {
-            /* The benchmarks read the command line themselves (kernel/kbench.c). */
+            /* The benchmarks read the command line themselves (tests/kernel/kbench.c). */
         } else {
             KiOptionWarn(Warn,
                          "unknown kernel command-line key '%.*s' ignored (the known keys are "

@@ -160,7 +160,7 @@ typedef struct _OBJECT_HANDLE_INFORMATION {
 } OBJECT_HANDLE_INFORMATION, *POBJECT_HANDLE_INFORMATION;
 
 /* ------------------------------------------------------------------------
- * Types and objects (kernel/ob.c)
+ * Types and objects (ob/obref.c)
  * ------------------------------------------------------------------------ */
 
 /*
@@ -202,7 +202,7 @@ static inline LONG_PTR ObDereferenceObject(PVOID Object);
  * The two above are inline: one atomic add and a test on the way that
  * every system call taking a handle goes through. What is rare - a
  * reference-counting bug (the bugcheck) and the last reference (the
- * delete) - is out of line in kernel/ob.c.
+ * delete) - is out of line in ob/obref.c.
  */
 __attribute__((noreturn)) void ObpBadReferenceCount(POBJECT_HEADER Header, LONG_PTR CountBefore);
 LONG_PTR ObpDereferenceObjectSlow(POBJECT_HEADER Header, LONG_PTR Count);
@@ -254,7 +254,7 @@ typedef void (*OB_ENUM_TYPE_ROUTINE)(POBJECT_TYPE Type, PVOID Context);
 void ObEnumerateObjectTypes(OB_ENUM_TYPE_ROUTINE Callback, PVOID Context);
 
 /* ------------------------------------------------------------------------
- * Handle tables, explicitly named (kernel/ob.c). The process manager owns
+ * Handle tables, explicitly named (ob/obhandle.c). The process manager owns
  * one per process; tests use private ones.
  * ------------------------------------------------------------------------ */
 
@@ -353,11 +353,11 @@ BOOLEAN ObEnumerateHandleTable(PHANDLE_TABLE Table, OB_ENUM_HANDLE_ROUTINE Callb
                                PVOID Context);
 
 /* ------------------------------------------------------------------------
- * The NT-named routines on the current process's handles (kernel/ob.c).
+ * The NT-named routines on the current process's handles (ob/obhandle.c).
  * ------------------------------------------------------------------------ */
 
 /* The current process's handle table, or NULL once the process has torn
- * it down. Implemented by the process manager (kernel/psmgr.c). */
+ * it down. Implemented by the process manager (ps/psmgr.c). */
 PHANDLE_TABLE ObpGetCurrentHandleTable(void);
 
 /* The table OBJ_KERNEL_HANDLE handles go to: the System process's, set by
@@ -373,7 +373,7 @@ extern PHANDLE_TABLE ObpKernelHandleTable;
  * check. Other results as ObReferenceObjectByHandleInTable.
  * NOTE: the pseudo handles NtCurrentProcess() (-1) and NtCurrentThread()
  * (-2) are STATUS_INVALID_HANDLE here: PsReferenceProcessByHandle and
- * PsReferenceThreadByHandle (kernel/ps.h) resolve them before calling this.
+ * PsReferenceThreadByHandle (ps/ps.h) resolve them before calling this.
  * IRQL <= DISPATCH_LEVEL.
  */
 MUST_INSPECT_RESULT NTSTATUS

@@ -442,7 +442,7 @@ NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
         Table = ObpGetKernelHandleTable();
         Value &= ~KERNEL_HANDLE_MASK;
     } else {
-        /* ObpGetCurrentHandleTable (kernel/psmgr.c) without the calls; it
+        /* ObpGetCurrentHandleTable (ps/psmgr.c) without the calls; it
          * still answers before the first thread exists. */
         PKTHREAD Thread;
         __asm__ volatile("mov %%gs:8, %0" : "=r"(Thread));

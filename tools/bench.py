@@ -5,7 +5,7 @@ Boots the kernel twice under QEMU TCG with -icount shift=0,sleep=off, where
 the guest TSC counts executed instructions, so every figure is a
 deterministic instruction count:
 
-  kbench init=/bin/ubench   the in-kernel benchmarks (kernel/kbench.c), then
+  kbench init=/bin/ubench   the in-kernel benchmarks (tests/kernel/kbench.c), then
                             the user-mode ones (user/bin/ubench.c)
   kbench=boot               boot_to_shell: from KiSystemStartup to the
                             shell's first wait for input (default init)
@@ -53,7 +53,7 @@ INFO_RE = re.compile(r"^BENCHINFO name=(\S+)((?: \w+=\S+)*)$")
 QEMU_FLAGS = ["-accel", "tcg", "-cpu", "max", "-icount", "shift=0,sleep=off",
               "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
               "-display", "none", "-monitor", "none", "-nic", "none"]
-QEMU_EXIT_SUCCESS = 33  # (HalExitSuccess 0x10 << 1) | 1, kernel/power.c
+QEMU_EXIT_SUCCESS = 33  # (HalExitSuccess 0x10 << 1) | 1, hal/power.c
 
 
 def make_iso(kernel, initrd, iso, words):

@@ -1,5 +1,5 @@
 /*
- * kbench.h - the in-kernel half of `make bench` (kernel/kbench.c).
+ * kbench.h - the in-kernel half of `make bench` (tests/kernel/kbench.c).
  *
  * The command line word "kbench" runs the kernel micro-benchmarks before
  * init starts; "kbench=boot" instead measures the boot itself, up to the

@@ -1,6 +1,7 @@
 /*
- * test_ntservices.c - the system services of kernel/ntobject.c,
- * mm/ntvm.c and kernel/ntquery.c, called directly from kernel code.
+ * test_ntservices.c - the system services of ob/obsvc.c, ob/obwait.c,
+ * ex/event.c, kernel/kesvc.c, mm/ntvm.c and ex/sysinfo.c, called directly
+ * from kernel code.
  *
  * The services take user pointers, so each test makes a process of its
  * own (PsCreateProcess), opens a handle to it in the System process's

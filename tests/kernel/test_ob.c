@@ -1,5 +1,5 @@
 /*
- * test_ob.c - in-kernel tests of the object manager (kernel/ob.c): object
+ * test_ob.c - in-kernel tests of the object manager (ob/): object
  * lifetime, handle values, growth, reuse, errors, duplication, inheritance,
  * enumeration, kernel handles, and the pool they give back.
  *
