@@ -37,9 +37,9 @@ KiSwapContext:
 
 ; void KiStartThread(void): where a new thread's first KiSwapContext
 ; returns (kernel/sched.c builds that initial frame), with RBP = 0 and the
-; stack 16-byte aligned. It calls KiThreadStartup (kernel/thrdobj.c), which never
-; returns. Its call-frame information makes it the outermost frame of
-; every thread's backtrace in gdb.
+; stack 16-byte aligned. It calls KiThreadStartup (kernel/thrdobj.c),
+; which never returns. Its call-frame information makes it the outermost
+; frame of every thread's backtrace in gdb.
 global KiStartThread:function (KiStartThread.end - KiStartThread)
 KiStartThread:
     call KiThreadStartup
