@@ -120,13 +120,18 @@ __attribute__((noreturn)) void PsExitCurrentThread(NTSTATUS ExitStatus)
     PEPROCESS Process = CONTAINING_RECORD(Thread->Tcb.Process, EPROCESS, Pcb);
 
     /* A user thread's stack goes with it (the process's last thread's goes
-     * with the address space anyway). */
+     * with the address space anyway). The program may have released it
+     * already with NtFreeVirtualMemory (this thread, another, or another
+     * process through a handle): then the release fails, and that is no
+     * concern of the kernel's. NOTE: a reservation the program made at the
+     * same address since then is released instead; only the process
+     * suffers. */
     if (Thread->UserThread && Thread->UserStackReserve && Process->Pcb.AddressSpace &&
         KeGetCurrentIrql() == PASSIVE_LEVEL) {
         _enable();
-        NTSTATUS Status = MmReleaseUserRange(Process->Pcb.AddressSpace, (PVOID)Thread->UserStackReserve);
-        ASSERT(NT_SUCCESS(Status));
-        UNREFERENCED_PARAMETER(Status);
+        NTSTATUS Status = MmReleaseUserRange(Process->Pcb.AddressSpace,
+                                             (PVOID)Thread->UserStackReserve);
+        UNREFERENCED_PARAMETER(Status); /* STATUS_MEMORY_NOT_ALLOCATED if it was */
         Thread->UserStackReserve = 0;
     }
 

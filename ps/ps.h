@@ -114,10 +114,11 @@ void PsInitializeReaper(void);
  * PASSIVE_LEVEL (ps/kill.c). DISPATCH_LEVEL, interrupts disabled. */
 void PsInsertDeadThread(PKTHREAD Thread);
 
-/* The calling thread ends with ExitStatus: its user stack is released, its
- * object and (if it was the last) its process's are signalled, and it
- * never runs again (ps/kill.c). PASSIVE_LEVEL, or DISPATCH_LEVEL when the
- * stack cannot be released. Never returns. */
+/* The calling thread ends with ExitStatus: its user stack is released (if
+ * the program has not released it itself), its object and (if it was the
+ * last) its process's are signalled, and it never runs again (ps/kill.c).
+ * PASSIVE_LEVEL, or DISPATCH_LEVEL when the stack cannot be released.
+ * Never returns. */
 __attribute__((noreturn)) void PsExitCurrentThread(NTSTATUS ExitStatus);
 
 /*
