@@ -135,7 +135,9 @@ void KiInitializeCpu(void)
             Ist = KI_IST_NMI;
         else if (Vector == KI_VECTOR_MACHINE_CHECK)
             Ist = KI_IST_MACHINE_CHECK;
-        KiSetIdtGate(Vector, KiTrapStubs[Vector], Ist, 0);
+        /* INT3 may be executed in ring 3 (a debugger's breakpoint), as on
+         * NT; any other INT n from ring 3 is a #GP. */
+        KiSetIdtGate(Vector, KiTrapStubs[Vector], Ist, Vector == KI_VECTOR_BREAKPOINT ? 3 : 0);
     }
     KDESCRIPTOR Idtr = {sizeof(KiIdt) - 1, (ULONG64)KiIdt};
     __asm__ volatile("lidt %0" : : "m"(Idtr));

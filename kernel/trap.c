@@ -15,7 +15,9 @@
  *
  * A trap from ring 3 that nothing resolved becomes the NT status Windows
  * reports for it (KiExceptionCodeForUserTrap: STATUS_ACCESS_VIOLATION,
- * STATUS_STACK_OVERFLOW, STATUS_INTEGER_DIVIDE_BY_ZERO, ...), and
+ * STATUS_STACK_OVERFLOW, STATUS_INTEGER_DIVIDE_BY_ZERO or
+ * STATUS_INTEGER_OVERFLOW after reading the divisor, STATUS_BREAKPOINT,
+ * STATUS_SINGLE_STEP, STATUS_PRIVILEGED_INSTRUCTION, ...), and
  * PsTerminateProcessOnException (ps/psexcept.c) ends that process alone.
  * Anything the kernel cannot handle becomes a bugcheck with the stop code
  * Windows uses:
@@ -85,26 +87,169 @@ static NTSTATUS KiExceptionCodeForVector(ULONG64 Vector)
     }
 }
 
+/* ------------------------------------------------------------------------
+ * Reading the user instruction that trapped, to tell apart the kinds of
+ * #GP and #DE (Intel SDM Vol. 2, chapter 2: prefixes, REX, opcode, ModRM,
+ * SIB, displacement).
+ * ------------------------------------------------------------------------ */
+typedef struct _KI_USER_INSTRUCTION {
+    UCHAR Bytes[15];        /* an x64 instruction is at most 15 bytes */
+    ULONG Count;            /* how many of them could be read */
+    ULONG Opcode;           /* index of the first opcode byte */
+    UCHAR Rex;              /* the REX prefix, or 0 */
+    BOOLEAN OperandSize16;  /* 66 prefix */
+    BOOLEAN AddressSize32;  /* 67 prefix */
+    BOOLEAN SegmentFsGs;    /* 64 or 65 prefix: a base this file does not know */
+} KI_USER_INSTRUCTION;
+
+/* Read the instruction at Rip (user memory: any byte may be unreadable)
+ * and skip its legacy prefixes and REX. FALSE if no opcode byte could be
+ * read. PASSIVE_LEVEL. */
+static BOOLEAN KiReadUserInstruction(ULONG64 Rip, KI_USER_INSTRUCTION *Insn)
+{
+    memset(Insn, 0, sizeof(*Insn));
+    while (Insn->Count < sizeof(Insn->Bytes) &&
+           NT_SUCCESS(MmCopyFromUser(&Insn->Bytes[Insn->Count], (PVOID)(Rip + Insn->Count), 1)))
+        Insn->Count++;
+    ULONG i = 0;
+    for (; i < Insn->Count; i++) {
+        UCHAR B = Insn->Bytes[i];
+        if (B == 0x66)
+            Insn->OperandSize16 = TRUE;
+        else if (B == 0x67)
+            Insn->AddressSize32 = TRUE;
+        else if (B == 0x64 || B == 0x65)
+            Insn->SegmentFsGs = TRUE;
+        else if (B != 0xF0 && B != 0xF2 && B != 0xF3 && B != 0x26 && B != 0x2E && B != 0x36 &&
+                 B != 0x3E)
+            break;
+    }
+    if (i < Insn->Count && (Insn->Bytes[i] & 0xF0) == 0x40)
+        Insn->Rex = Insn->Bytes[i++];
+    Insn->Opcode = i;
+    return i < Insn->Count;
+}
+
 /* Instructions that are #GP in ring 3 because they are privileged (as
  * opposed to a bad memory access): HLT, CLI, STI, IN, OUT, INS, OUTS, and
- * the 0F forms (MOV to/from CRn, WRMSR, RDMSR, LGDT/LIDT, INVD, WBINVD,
- * CLTS). The bytes are read with the user-copy routine: RIP may point
- * anywhere. PASSIVE_LEVEL. */
+ * the 0F forms (MOV to/from CRn and DRn, WRMSR, RDMSR, LGDT/LIDT, INVD,
+ * WBINVD, CLTS, SYSRET, SYSEXIT). PASSIVE_LEVEL. */
 static BOOLEAN KiIsPrivilegedInstruction(ULONG64 Rip)
 {
-    UCHAR Bytes[2] = {0, 0};
-    if (!NT_SUCCESS(MmCopyFromUser(Bytes, (PVOID)Rip, 2)))
+    KI_USER_INSTRUCTION Insn;
+    if (!KiReadUserInstruction(Rip, &Insn))
         return FALSE;
-    switch (Bytes[0]) {
+    UCHAR First = Insn.Bytes[Insn.Opcode];
+    UCHAR Second = Insn.Opcode + 1 < Insn.Count ? Insn.Bytes[Insn.Opcode + 1] : 0;
+    switch (First) {
     case 0xF4: case 0xFA: case 0xFB: case 0xE4: case 0xE5: case 0xE6: case 0xE7:
     case 0xEC: case 0xED: case 0xEE: case 0xEF: case 0x6C: case 0x6D: case 0x6E: case 0x6F:
         return TRUE;
     case 0x0F:
-        return Bytes[1] == 0x20 || Bytes[1] == 0x22 || Bytes[1] == 0x30 || Bytes[1] == 0x32 ||
-               Bytes[1] == 0x01 || Bytes[1] == 0x08 || Bytes[1] == 0x09 || Bytes[1] == 0x06;
+        switch (Second) {
+        case 0x20: case 0x21: case 0x22: case 0x23: /* MOV CRn / DRn */
+        case 0x30: case 0x32:                       /* WRMSR, RDMSR */
+        case 0x01: case 0x06: case 0x08: case 0x09: /* LGDT/LIDT..., CLTS, INVD, WBINVD */
+        case 0x07: case 0x35:                       /* SYSRET, SYSEXIT */
+            return TRUE;
+        default:
+            return FALSE;
+        }
     default:
         return FALSE;
     }
+}
+
+/* General register Index (the ModRM/SIB numbering: RAX, RCX, RDX, RBX,
+ * RSP, RBP, RSI, RDI, R8..R15) of the interrupted code. */
+static ULONG64 KiGetUserRegister(PKTRAP_FRAME TrapFrame, ULONG Index)
+{
+    const ULONG64 Registers[16] = {
+        TrapFrame->Rax, TrapFrame->Rcx, TrapFrame->Rdx, TrapFrame->Rbx,
+        TrapFrame->Rsp, TrapFrame->Rbp, TrapFrame->Rsi, TrapFrame->Rdi,
+        TrapFrame->R8,  TrapFrame->R9,  TrapFrame->R10, TrapFrame->R11,
+        TrapFrame->R12, TrapFrame->R13, TrapFrame->R14, TrapFrame->R15,
+    };
+    return Registers[Index & 15];
+}
+
+/* The address of the memory operand of ModRM at Insn->Bytes[At]; FALSE if
+ * the bytes ran out or it uses FS/GS. At returns past the operand. */
+static BOOLEAN KiUserOperandAddress(PKTRAP_FRAME TrapFrame, const KI_USER_INSTRUCTION *Insn,
+                                    ULONG *At, ULONG64 *Address)
+{
+    UCHAR ModRm = Insn->Bytes[(*At)++];
+    ULONG Mod = ModRm >> 6, Rm = ModRm & 7;
+    ULONG DispBytes = Mod == 1 ? 1 : Mod == 2 ? 4 : 0;
+    ULONG64 Ea = 0;
+    BOOLEAN RipRelative = FALSE;
+    if (Rm == 4) {                                          /* a SIB byte follows */
+        if (*At >= Insn->Count)
+            return FALSE;
+        UCHAR Sib = Insn->Bytes[(*At)++];
+        ULONG Index = ((Sib >> 3) & 7) | ((Insn->Rex & 2) << 2), Base = Sib & 7;
+        if (Index != 4)                                     /* 4 without REX.X: none */
+            Ea = KiGetUserRegister(TrapFrame, Index) << (Sib >> 6);
+        if (Base == 5 && Mod == 0)
+            DispBytes = 4;                                  /* disp32, no base */
+        else
+            Ea += KiGetUserRegister(TrapFrame, Base | ((Insn->Rex & 1) << 3));
+    } else if (Rm == 5 && Mod == 0) {
+        RipRelative = TRUE;                                 /* RIP + disp32 */
+        DispBytes = 4;
+    } else {
+        Ea = KiGetUserRegister(TrapFrame, Rm | ((Insn->Rex & 1) << 3));
+    }
+    if (*At + DispBytes > Insn->Count || Insn->SegmentFsGs)
+        return FALSE;
+    LONG64 Disp = 0;
+    if (DispBytes == 1)
+        Disp = (CHAR)Insn->Bytes[*At];
+    else if (DispBytes == 4)
+        Disp = (LONG)((ULONG)Insn->Bytes[*At] | (ULONG)Insn->Bytes[*At + 1] << 8 |
+                      (ULONG)Insn->Bytes[*At + 2] << 16 | (ULONG)Insn->Bytes[*At + 3] << 24);
+    *At += DispBytes;
+    if (RipRelative)
+        Ea = TrapFrame->Rip + *At;                          /* the next instruction */
+    Ea += (ULONG64)Disp;
+    *Address = Insn->AddressSize32 ? (ULONG)Ea : Ea;
+    return TRUE;
+}
+
+/*
+ * A #DE from ring 3: DIV and IDIV (F6 /6 /7, F7 /6 /7) fault on a zero
+ * divisor and on a quotient too large for the destination (IDIV of the
+ * most negative value by -1). The divisor is read from the register or
+ * memory operand to tell which. An instruction that cannot be read is
+ * taken for a zero divisor. PASSIVE_LEVEL.
+ */
+static NTSTATUS KiDivideErrorCode(PKTRAP_FRAME TrapFrame)
+{
+    KI_USER_INSTRUCTION Insn;
+    if (!KiReadUserInstruction(TrapFrame->Rip, &Insn) || Insn.Opcode + 1 >= Insn.Count)
+        return STATUS_INTEGER_DIVIDE_BY_ZERO;
+    UCHAR Opcode = Insn.Bytes[Insn.Opcode];
+    ULONG At = Insn.Opcode + 1;
+    UCHAR ModRm = Insn.Bytes[At];
+    if ((Opcode != 0xF6 && Opcode != 0xF7) || ((ModRm >> 3) & 7) < 6)
+        return STATUS_INTEGER_DIVIDE_BY_ZERO;
+    ULONG Size = Opcode == 0xF6 ? 1 : (Insn.Rex & 8) ? 8 : Insn.OperandSize16 ? 2 : 4;
+    ULONG64 Divisor = 0;
+    if ((ModRm >> 6) == 3) {
+        ULONG Rm = (ModRm & 7) | ((Insn.Rex & 1) << 3);
+        if (Size == 1 && Insn.Rex == 0 && Rm >= 4)          /* AH, CH, DH, BH */
+            Divisor = KiGetUserRegister(TrapFrame, Rm - 4) >> 8;
+        else
+            Divisor = KiGetUserRegister(TrapFrame, Rm);
+    } else {
+        ULONG64 Address;
+        if (!KiUserOperandAddress(TrapFrame, &Insn, &At, &Address) ||
+            !NT_SUCCESS(MmCopyFromUser(&Divisor, (PVOID)Address, Size)))
+            return STATUS_INTEGER_DIVIDE_BY_ZERO;
+    }
+    if (Size < 8)
+        Divisor &= (1ULL << (Size * 8)) - 1;
+    return Divisor == 0 ? STATUS_INTEGER_DIVIDE_BY_ZERO : STATUS_INTEGER_OVERFLOW;
 }
 
 /*
@@ -112,7 +257,10 @@ static BOOLEAN KiIsPrivilegedInstruction(ULONG64 Rip)
  * Windows reports it: a page fault keeps the status MmAccessFault gave
  * (STATUS_STACK_OVERFLOW for the stack's last guard page,
  * STATUS_GUARD_PAGE_VIOLATION for a guard page of the program's own,
- * anything else STATUS_ACCESS_VIOLATION). PASSIVE_LEVEL, interrupts on.
+ * anything else STATUS_ACCESS_VIOLATION); #DE is a zero divisor or an
+ * overflowing quotient; #DB (the trap flag) STATUS_SINGLE_STEP; INT3
+ * (its gate is open to ring 3) STATUS_BREAKPOINT; a #GP on a privileged
+ * instruction STATUS_PRIVILEGED_INSTRUCTION. PASSIVE_LEVEL, interrupts on.
  */
 static NTSTATUS KiExceptionCodeForUserTrap(PKTRAP_FRAME TrapFrame, NTSTATUS FaultStatus)
 {
@@ -122,7 +270,9 @@ static NTSTATUS KiExceptionCodeForUserTrap(PKTRAP_FRAME TrapFrame, NTSTATUS Faul
             return FaultStatus;
         return STATUS_ACCESS_VIOLATION;
     case KI_VECTOR_DIVIDE_ERROR:
-        return STATUS_INTEGER_DIVIDE_BY_ZERO;
+        return KiDivideErrorCode(TrapFrame);
+    case KI_VECTOR_DEBUG:
+        return STATUS_SINGLE_STEP;
     case KI_VECTOR_INVALID_OPCODE:
         return STATUS_ILLEGAL_INSTRUCTION;
     case KI_VECTOR_BREAKPOINT:
@@ -199,10 +349,12 @@ void KiDispatchTrap(PKTRAP_FRAME TrapFrame)
             goto resume;
     }
 
-    /* From ring 3: the process's problem, not the kernel's. */
+    /* From ring 3: the process's problem, not the kernel's. INT3 is a trap:
+     * RIP is past it, and the exception address, as on NT, is one less. */
     if (FromUser)
         PsTerminateProcessOnException(KiExceptionCodeForUserTrap(TrapFrame, FaultStatus),
-                                      TrapFrame->Rip, FaultVa);
+                                      TrapFrame->Rip - (Vector == KI_VECTOR_BREAKPOINT),
+                                      FaultVa);
 
     /* A user-memory access by a copy routine: resume at its fixup. A
      * non-canonical user pointer gives #GP, not #PF (Intel SDM Vol. 3A,

@@ -24,6 +24,8 @@ static const char *PspStatusName(NTSTATUS Status)
     case STATUS_STACK_OVERFLOW: return "STATUS_STACK_OVERFLOW";
     case STATUS_GUARD_PAGE_VIOLATION: return "STATUS_GUARD_PAGE_VIOLATION";
     case STATUS_BREAKPOINT: return "STATUS_BREAKPOINT";
+    case STATUS_SINGLE_STEP: return "STATUS_SINGLE_STEP";
+    case STATUS_INTEGER_OVERFLOW: return "STATUS_INTEGER_OVERFLOW";
     default: return "exception";
     }
 }

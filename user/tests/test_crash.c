@@ -24,6 +24,14 @@ static void CrashEndsOnlyTheCrasher(const char *Kind, NTSTATUS Want)
 static void Av(void) { CrashEndsOnlyTheCrasher("av", STATUS_ACCESS_VIOLATION); }
 static void Ud(void) { CrashEndsOnlyTheCrasher("ud", STATUS_ILLEGAL_INSTRUCTION); }
 static void Div(void) { CrashEndsOnlyTheCrasher("div", STATUS_INTEGER_DIVIDE_BY_ZERO); }
+static void DivMem(void) { CrashEndsOnlyTheCrasher("divmem", STATUS_INTEGER_DIVIDE_BY_ZERO); }
+static void Overflow(void) { CrashEndsOnlyTheCrasher("ovf", STATUS_INTEGER_OVERFLOW); }
+static void OverflowMem(void) { CrashEndsOnlyTheCrasher("ovfmem", STATUS_INTEGER_OVERFLOW); }
+static void Breakpoint(void) { CrashEndsOnlyTheCrasher("bp", STATUS_BREAKPOINT); }
+static void SingleStep(void) { CrashEndsOnlyTheCrasher("step", STATUS_SINGLE_STEP); }
+static void SingleStepService(void) { CrashEndsOnlyTheCrasher("stepsvc", STATUS_SINGLE_STEP); }
+static void DebugRegister(void) { CrashEndsOnlyTheCrasher("dr", STATUS_PRIVILEGED_INSTRUCTION); }
+static void Sysret(void) { CrashEndsOnlyTheCrasher("sysret", STATUS_PRIVILEGED_INSTRUCTION); }
 static void Priv(void) { CrashEndsOnlyTheCrasher("priv", STATUS_PRIVILEGED_INSTRUCTION); }
 static void Cli(void) { CrashEndsOnlyTheCrasher("cli", STATUS_PRIVILEGED_INSTRUCTION); }
 static void Stack(void) { CrashEndsOnlyTheCrasher("stack", STATUS_STACK_OVERFLOW); }
@@ -48,6 +56,14 @@ const UT_TEST UtCrashTests[] = {
     {"crash.av", Av},
     {"crash.ud", Ud},
     {"crash.div", Div},
+    {"crash.div_memory", DivMem},
+    {"crash.idiv_overflow", Overflow},
+    {"crash.idiv_overflow_memory", OverflowMem},
+    {"crash.breakpoint", Breakpoint},
+    {"crash.single_step", SingleStep},
+    {"crash.single_step_system_call", SingleStepService},
+    {"crash.debug_register", DebugRegister},
+    {"crash.sysret", Sysret},
     {"crash.priv", Priv},
     {"crash.cli", Cli},
     {"crash.stack", Stack},
