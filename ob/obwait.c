@@ -51,14 +51,18 @@ static BOOLEAN ObpIsWaitableObject(PVOID Object)
     }
 }
 
-/* Reference what a wait handle names (the pseudo handles included), which
- * needs SYNCHRONIZE access as on NT, and check it is waitable; *Object is
- * NULL on failure. */
-static NTSTATUS ObpReferenceWaitableObject(HANDLE Handle, PVOID *Object)
+/* Reference what a wait handle names, which needs SYNCHRONIZE access as
+ * on NT, and check it is waitable; *Object is NULL on failure. The pseudo
+ * handles are taken only with AllowPseudo (NtWaitForSingleObject;
+ * NtWaitForMultipleObjects, as NT's, looks its handles up in the table
+ * alone: STATUS_INVALID_HANDLE). */
+static NTSTATUS ObpReferenceWaitableObject(HANDLE Handle, BOOLEAN AllowPseudo, PVOID *Object)
 {
     NTSTATUS Status;
 
     *Object = NULL;
+    if (!AllowPseudo && ObIsPseudoHandle(Handle))
+        return STATUS_INVALID_HANDLE;
     if (Handle == NtCurrentProcess()) {
         PEPROCESS Process;
         Status = PsReferenceProcessByHandle(Handle, UserMode, &Process);
@@ -107,7 +111,7 @@ NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER 
     NTSTATUS Status = KeCaptureUserTimeout(Timeout, &CapturedTimeout, &KernelTimeout);
     if (!NT_SUCCESS(Status))
         return Status;
-    Status = ObpReferenceWaitableObject(Handle, &Object);
+    Status = ObpReferenceWaitableObject(Handle, TRUE, &Object);
     if (!NT_SUCCESS(Status))
         return Status;
     Status = KeWaitForSingleObject(Object, UserRequest, UserMode, Alertable != FALSE, KernelTimeout);
@@ -125,7 +129,9 @@ NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER 
  * STATUS_ACCESS_VIOLATION for a bad Handles or Timeout;
  * STATUS_INSUFFICIENT_RESOURCES when the wait blocks (more than
  * THREAD_WAIT_OBJECTS objects: from nonpaged pool) cannot be had; the
- * handle errors of NtWaitForSingleObject. PASSIVE_LEVEL; blocks.
+ * handle errors of NtWaitForSingleObject, and STATUS_INVALID_HANDLE for
+ * the pseudo handles NtCurrentProcess() and NtCurrentThread(), which only
+ * NtWaitForSingleObject accepts (as on NT). PASSIVE_LEVEL; blocks.
  */
 NTSTATUS NtWaitForMultipleObjects(ULONG Count, HANDLE Handles[], WAIT_TYPE WaitType,
                                   BOOLEAN Alertable, PLARGE_INTEGER Timeout)
@@ -150,7 +156,8 @@ NTSTATUS NtWaitForMultipleObjects(ULONG Count, HANDLE Handles[], WAIT_TYPE WaitT
         return Status;
 
     for (Referenced = 0; Referenced < Count; Referenced++) {
-        Status = ObpReferenceWaitableObject(CapturedHandles[Referenced], &Objects[Referenced]);
+        Status = ObpReferenceWaitableObject(CapturedHandles[Referenced], FALSE,
+                                            &Objects[Referenced]);
         if (!NT_SUCCESS(Status))
             goto deref_objects;
     }

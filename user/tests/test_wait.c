@@ -78,6 +78,27 @@ static void WaitMultipleBadArguments(void)
     NtClose(H[0]);
 }
 
+/* NtWaitForMultipleObjects takes handles from the table only: the
+ * pseudo handles are STATUS_INVALID_HANDLE there, as on NT, though
+ * NtWaitForSingleObject accepts them. */
+static void WaitMultipleRefusesPseudoHandles(void)
+{
+    HANDLE E = UtCreateEvent(NotificationEvent, TRUE);
+    LARGE_INTEGER Zero = {.QuadPart = 0};
+    HANDLE H[2];
+
+    UT_ASSERT(E != NULL);
+    UtDeferClose(E);
+    H[0] = NtCurrentProcess();
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(1, H, WaitAny, FALSE, &Zero), STATUS_INVALID_HANDLE);
+    H[0] = NtCurrentThread();
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(1, H, WaitAll, FALSE, &Zero), STATUS_INVALID_HANDLE);
+    H[0] = E;
+    H[1] = NtCurrentProcess();
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(2, H, WaitAny, FALSE, &Zero), STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(NtCurrentProcess(), FALSE, &Zero), STATUS_TIMEOUT);
+}
+
 static void WaitForProcess(void)
 {
     HANDLE Child;
@@ -111,6 +132,7 @@ const UT_TEST UtWaitTests[] = {
     {"wait.single_bad_arguments", WaitSingleBadArguments},
     {"wait.any_and_all", WaitAnyAndAll},
     {"wait.multiple_bad_arguments", WaitMultipleBadArguments},
+    {"wait.multiple_refuses_pseudo_handles", WaitMultipleRefusesPseudoHandles},
     {"wait.for_process", WaitForProcess},
     {"wait.delay_and_yield", DelayAndYield},
     {NULL, NULL},
