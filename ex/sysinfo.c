@@ -142,10 +142,11 @@ static NTSTATUS ExpQueryProcesses(EXP_QUERY_ANSWER *Answer)
 }
 
 /*
- * Reference the process whose ID is ProcessId (0: the caller's). Returns
- * STATUS_INVALID_PARAMETER when there is none (NOTE: NT says
- * STATUS_INVALID_CID), STATUS_PROCESS_IS_TERMINATING when its address
- * space is gone.
+ * Reference the process whose ID is ProcessId (0: the caller's) and
+ * acquire its rundown protection, so its address space stays; release
+ * both with ExpDereferenceProcess. Returns STATUS_INVALID_PARAMETER when
+ * there is none (NOTE: NT says STATUS_INVALID_CID),
+ * STATUS_PROCESS_IS_TERMINATING when its rundown has begun.
  */
 static NTSTATUS ExpReferenceProcessById(ULONG ProcessId, PEPROCESS *Result)
 {
@@ -176,12 +177,18 @@ static NTSTATUS ExpReferenceProcessById(ULONG ProcessId, PEPROCESS *Result)
         if (Found == NULL)
             return STATUS_INVALID_PARAMETER;
     }
-    if (Found->RundownDone || Found->Pcb.AddressSpace == NULL) {
+    if (!NT_SUCCESS(PsAcquireProcessExitSynchronization(Found))) {
         ObDereferenceObject(Found);
         return STATUS_PROCESS_IS_TERMINATING;
     }
     *Result = Found;
     return STATUS_SUCCESS;
+}
+
+static void ExpDereferenceProcess(PEPROCESS Process)
+{
+    PsReleaseProcessExitSynchronization(Process);
+    ObDereferenceObject(Process);
 }
 
 /* ------------------------------------------------------------------------
@@ -264,7 +271,7 @@ static NTSTATUS ExpQueryPte(const SYSTEM_PTE_QUERY *Query, SYSTEM_PTE_INFORMATIO
         return Status;
     /* Non-canonical: STATUS_INVALID_PARAMETER from the walk. */
     Status = MmWalkPageTables(Process->Pcb.AddressSpace, Query->VirtualAddress, &Walk);
-    ObDereferenceObject(Process);
+    ExpDereferenceProcess(Process);
     if (!NT_SUCCESS(Status))
         return Status;
 
@@ -330,7 +337,7 @@ static NTSTATUS ExpQueryVads(const SYSTEM_VAD_QUERY *Query, EXP_QUERY_ANSWER *An
         }
         ExFreePoolWithTag(Buffer.Entries, EXP_QUERY_TAG);
     }
-    ObDereferenceObject(Process);
+    ExpDereferenceProcess(Process);
     return Status;
 }
 

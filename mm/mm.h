@@ -328,8 +328,8 @@ MmWalkPageTables(PMMADDRESS_SPACE AddressSpace, ULONG64 Va, PMM_PTE_WALK Walk);
  * arguments before calling these.
  *
  * IRQL and locks: the caller holds the VM mutex (so runs at APC_LEVEL) -
- * the Nt*VirtualMemory services, MmCommitUserRange and MmReleaseUserRange
- * take it - or is the only thread that can reach AddressSpace (ps/ldr.c
+ * the Nt*VirtualMemory services, MmCommitUserRange, MmReleaseUserRange and
+ * MmAllocateUserRange take it - or is the only thread that can reach AddressSpace (ps/ldr.c
  * mapping the image of a process that has no thread yet, at PASSIVE_LEVEL).
  * They take the PFN lock for each frame and return with it released.
  * ------------------------------------------------------------------------ */
@@ -357,6 +357,13 @@ MmReleaseUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base);
  * and locks as MmReleaseUserRange. */
 MUST_INSPECT_RESULT NTSTATUS
 MmCommitUserRange(PMMADDRESS_SPACE AddressSpace, PVOID Base, SIZE_T Size, ULONG Protect);
+/* MmAllocateVirtualMemory on AddressSpace, current or not, for the
+ * kernel's own allocations in a process other threads may be using (a new
+ * thread's user stack, ps/create.c); kernel pointers. IRQL and locks as
+ * MmReleaseUserRange (mm/procsup.c). */
+MUST_INSPECT_RESULT NTSTATUS
+MmAllocateUserRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress, SIZE_T *RegionSize,
+                    ULONG AllocationType, ULONG Protect);
 
 /* One VAD as MmEnumerateVads reports it. */
 typedef struct _MM_VAD_INFORMATION {

@@ -30,8 +30,8 @@
  * the user half before it looks at anything.
  *
  * Locking and IRQL: PASSIVE_LEVEL, on the caller's thread. The target
- * process stays referenced across the call, so its address space cannot
- * be deleted under us; step (3) holds the VM mutex (MiEnterAddressSpace,
+ * process stays referenced, and its rundown protection held, across the
+ * call, so its address space cannot be deleted under us; step (3) holds the VM mutex (MiEnterAddressSpace,
  * mm/virtual.c), which keeps two threads from editing address spaces at
  * once.
  */
@@ -70,14 +70,15 @@ static void MiReturnRange(PVOID *BaseAddress, PSIZE_T RegionSize, PVOID Base, SI
     (void)MmCopyToUser(RegionSize, &Size, sizeof(Size));
 }
 
-/* Reference the process ProcessHandle names, refusing one whose address
- * space is gone (its rundown is done). */
+/* Reference the process ProcessHandle names and acquire its rundown
+ * protection, refusing one whose rundown has begun: its address space
+ * stays until the caller releases both. */
 static NTSTATUS MiReferenceTargetProcess(HANDLE ProcessHandle, PEPROCESS *Process)
 {
     NTSTATUS Status = PsReferenceProcessByHandle(ProcessHandle, UserMode, Process);
     if (!NT_SUCCESS(Status))
         return Status;
-    if ((*Process)->RundownDone || (*Process)->Pcb.AddressSpace == NULL) {
+    if (!NT_SUCCESS(PsAcquireProcessExitSynchronization(*Process))) {
         ObDereferenceObject(*Process);
         *Process = NULL;
         return STATUS_PROCESS_IS_TERMINATING;
@@ -114,6 +115,7 @@ NTSTATUS NtAllocateVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, ULONG
     PMMADDRESS_SPACE Previous = MiEnterAddressSpace(Space);
     Status = MmAllocateVirtualMemory(Space, &Base, &Size, AllocationType, Protect);
     MiLeaveAddressSpace(Previous);
+    PsReleaseProcessExitSynchronization(Process);
     ObDereferenceObject(Process);
 
     if (NT_SUCCESS(Status))
@@ -145,6 +147,7 @@ NTSTATUS NtFreeVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, PSIZE_T R
     PMMADDRESS_SPACE Previous = MiEnterAddressSpace(Space);
     Status = MmFreeVirtualMemory(Space, &Base, &Size, FreeType);
     MiLeaveAddressSpace(Previous);
+    PsReleaseProcessExitSynchronization(Process);
     ObDereferenceObject(Process);
 
     if (NT_SUCCESS(Status))
@@ -182,6 +185,7 @@ NTSTATUS NtProtectVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress, PSIZE_
     PMMADDRESS_SPACE Previous = MiEnterAddressSpace(Space);
     Status = MmProtectVirtualMemory(Space, &Base, &Size, NewProtect, &Old);
     MiLeaveAddressSpace(Previous);
+    PsReleaseProcessExitSynchronization(Process);
     ObDereferenceObject(Process);
 
     if (NT_SUCCESS(Status))
@@ -235,6 +239,7 @@ NTSTATUS NtQueryVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress, ULONG Inf
     PMMADDRESS_SPACE Previous = MiEnterAddressSpace(Space);
     Status = MmQueryVirtualMemory(Space, BaseAddress, &Info);
     MiLeaveAddressSpace(Previous);
+    PsReleaseProcessExitSynchronization(Process);
     ObDereferenceObject(Process);
     if (!NT_SUCCESS(Status))
         return Status;

@@ -229,3 +229,16 @@ void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace)
     MiInsertPageInFreeList(AddressSpace->DirectoryTableBase >> PAGE_SHIFT);
     ExFreePoolWithTag(AddressSpace, MI_ADDRESS_SPACE_TAG);
 }
+
+NTSTATUS MmAllocateUserRange(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress, SIZE_T *RegionSize,
+                             ULONG AllocationType, ULONG Protect)
+{
+    /* The VM mutex: the process's threads may be faulting, growing their
+     * stacks or calling the virtual-memory services meanwhile. */
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    PMMADDRESS_SPACE Previous = MiEnterAddressSpace(AddressSpace);
+    NTSTATUS Status = MmAllocateVirtualMemory(AddressSpace, BaseAddress, RegionSize, AllocationType,
+                                              Protect);
+    MiLeaveAddressSpace(Previous);
+    return Status;
+}

@@ -74,7 +74,8 @@ static NTSTATUS ObpDuplicatePseudoHandle(PEPROCESS SourceProcess, HANDLE SourceH
  * TargetHandle, nothing done); STATUS_INVALID_HANDLE /
  * STATUS_OBJECT_TYPE_MISMATCH for the process handles and the source
  * handle (kernel handles are refused); STATUS_PROCESS_IS_TERMINATING when
- * a process has no handle table any more; the statuses of
+ * either process's rundown has begun (its rundown protection cannot be
+ * acquired: the handle table is going or gone); the statuses of
  * ObDuplicateHandle. NOTE: the new handle has no attributes unless
  * DUPLICATE_SAME_ATTRIBUTES (Pagoda's NtDuplicateObject has no
  * HandleAttributes argument), and PROCESS_DUP_HANDLE is not checked.
@@ -98,13 +99,23 @@ NTSTATUS NtDuplicateObject(HANDLE SourceProcessHandle, HANDLE SourceHandle,
     if (!NT_SUCCESS(Status))
         return Status;
 
+    /* Both processes referenced and their rundown protection held: the
+     * reaper cannot destroy either handle table while we use it. */
     Status = PsReferenceProcessByHandle(SourceProcessHandle, UserMode, &SourceProcess);
     if (!NT_SUCCESS(Status))
         return Status;
+    Status = PsAcquireProcessExitSynchronization(SourceProcess);
+    if (!NT_SUCCESS(Status))
+        goto deref_source;
     if (TargetProcessHandle != NULL) {
         Status = PsReferenceProcessByHandle(TargetProcessHandle, UserMode, &TargetProcess);
         if (!NT_SUCCESS(Status))
-            goto deref_source;
+            goto release_source;
+        Status = PsAcquireProcessExitSynchronization(TargetProcess);
+        if (!NT_SUCCESS(Status)) {
+            ObDereferenceObject(TargetProcess);
+            goto release_source;
+        }
     }
 
     PHANDLE_TABLE SourceTable = SourceProcess->ObjectTable;
@@ -120,8 +131,12 @@ NTSTATUS NtDuplicateObject(HANDLE SourceProcessHandle, HANDLE SourceHandle,
         Status = ObDuplicateHandle(SourceTable, SourceHandle, TargetTable, DesiredAccess, 0,
                                    Options, &NewHandle);
 
-    if (TargetProcess != NULL)
+    if (TargetProcess != NULL) {
+        PsReleaseProcessExitSynchronization(TargetProcess);
         ObDereferenceObject(TargetProcess);
+    }
+release_source:
+    PsReleaseProcessExitSynchronization(SourceProcess);
 deref_source:
     ObDereferenceObject(SourceProcess);
 

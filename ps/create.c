@@ -39,13 +39,15 @@ static void PspUserThreadStartup(PVOID Context)
     KeEnterUserMode(Thread->UserEntry, Thread->UserParameter, Thread->UserStackBase - 8);
 }
 
-/* A user stack in the current address space (the process's). */
+/* A user stack in the process's address space Space, current or not. The
+ * process's other threads may be using it: each step takes the VM mutex
+ * (MmAllocateUserRange). */
 static NTSTATUS PspCreateUserStack(PMMADDRESS_SPACE Space, PETHREAD Thread)
 {
     PVOID Base = NULL;
     SIZE_T Size = PSP_USER_STACK_RESERVE;
-    NTSTATUS Status = MmAllocateVirtualMemory(Space, &Base, &Size, MEM_RESERVE | MEM_TOP_DOWN,
-                                              PAGE_READWRITE);
+    NTSTATUS Status = MmAllocateUserRange(Space, &Base, &Size, MEM_RESERVE | MEM_TOP_DOWN,
+                                          PAGE_READWRITE);
     if (!NT_SUCCESS(Status))
         return Status;
     /* The top PSP_USER_STACK_COMMIT bytes committed, a guard page below
@@ -55,15 +57,14 @@ static NTSTATUS PspCreateUserStack(PMMADDRESS_SPACE Space, PETHREAD Thread)
      * never committed. */
     PVOID Guard = (PUCHAR)Base + Size - PSP_USER_STACK_COMMIT - PAGE_SIZE;
     SIZE_T GuardSize = PAGE_SIZE;
-    Status = MmAllocateVirtualMemory(Space, &Guard, &GuardSize, MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD);
+    Status = MmAllocateUserRange(Space, &Guard, &GuardSize, MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD);
     if (NT_SUCCESS(Status)) {
         PVOID Body = (PUCHAR)Base + Size - PSP_USER_STACK_COMMIT;
         SIZE_T BodySize = PSP_USER_STACK_COMMIT;
-        Status = MmAllocateVirtualMemory(Space, &Body, &BodySize, MEM_COMMIT, PAGE_READWRITE);
+        Status = MmAllocateUserRange(Space, &Body, &BodySize, MEM_COMMIT, PAGE_READWRITE);
     }
     if (!NT_SUCCESS(Status)) {
-        SIZE_T Zero = 0;
-        NTSTATUS FreeStatus = MmFreeVirtualMemory(Space, &Base, &Zero, MEM_RELEASE);
+        NTSTATUS FreeStatus = MmReleaseUserRange(Space, Base);
         ASSERT(NT_SUCCESS(FreeStatus));
         UNREFERENCED_PARAMETER(FreeStatus);
         return Status;
@@ -94,15 +95,30 @@ static NTSTATUS PspCreateUserThread(PEPROCESS Process, ULONG64 Entry, ULONG64 Pa
     Thread->UserThread = TRUE;
     Thread->UserEntry = Entry;
     Thread->UserParameter = Parameter;
-    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Process->Pcb.AddressSpace);
     Status = PspCreateUserStack(Process->Pcb.AddressSpace, Thread);
-    MmAttachAddressSpace(Previous);
     if (!NT_SUCCESS(Status)) {
         PspAbandonThread(Thread);
         return Status;
     }
     *Result = Thread;
     return STATUS_SUCCESS;
+}
+
+/* Start a thread PspCreateUserThread made; if its process has ended
+ * meanwhile, release the thread's user stack and the thread (the caller
+ * keeps the process's address space alive: its own process, or rundown
+ * protection held). */
+static NTSTATUS PspStartUserThread(PEPROCESS Process, PETHREAD Thread)
+{
+    NTSTATUS Status = PspStartThread(Thread);
+    if (NT_SUCCESS(Status))
+        return STATUS_SUCCESS;
+    NTSTATUS FreeStatus = MmReleaseUserRange(Process->Pcb.AddressSpace,
+                                             (PVOID)Thread->UserStackReserve);
+    ASSERT(NT_SUCCESS(FreeStatus));
+    UNREFERENCED_PARAMETER(FreeStatus);
+    PspAbandonThread(Thread);
+    return Status;
 }
 
 /* Copy a NUL-terminated user string of at most Max - 1 characters. */
@@ -230,8 +246,12 @@ NTSTATUS PspCreateUserProcess(const char *ImagePath, const char *CmdLine, const 
     Status = PspCreateUserThread(Process, Entry, (ULONG64)Process->ProcessParameters, &Thread);
     if (!NT_SUCCESS(Status))
         goto fail;
-    ObReferenceObject(Thread);
-    PspStartThread(Thread);
+    ObReferenceObject(Thread);          /* the caller's, taken before it can run and end */
+    Status = PspStartUserThread(Process, Thread);
+    if (!NT_SUCCESS(Status)) {
+        ObDereferenceObject(Thread);
+        goto fail;
+    }
     *ProcessOut = Process;
     *ThreadOut = Thread;
     return STATUS_SUCCESS;
@@ -315,17 +335,29 @@ NTSTATUS NtCreateThread(PHANDLE ThreadHandle, HANDLE ProcessHandle,
     Status = PsReferenceProcessByHandle(ProcessHandle, UserMode, &Process);
     if (!NT_SUCCESS(Status))
         return Status;
+    /* The process's address space must outlive the stack's creation and
+     * the thread's start (ending it may release the stack). */
+    Status = PsAcquireProcessExitSynchronization(Process);
+    if (!NT_SUCCESS(Status)) {
+        ObDereferenceObject(Process);
+        return Status;
+    }
     PETHREAD Thread = NULL;
     if (Process->Exiting || Process == PsInitialSystemProcess || !Process->Pcb.AddressSpace)
         Status = STATUS_PROCESS_IS_TERMINATING;
     else
         Status = PspCreateUserThread(Process, (ULONG64)StartRoutine, (ULONG64)Parameter, &Thread);
+    if (NT_SUCCESS(Status)) {
+        ObReferenceObject(Thread);
+        Status = PspStartUserThread(Process, Thread);
+        if (!NT_SUCCESS(Status))
+            ObDereferenceObject(Thread);
+    }
+    PsReleaseProcessExitSynchronization(Process);
     ObDereferenceObject(Process);
     if (!NT_SUCCESS(Status))
         return Status;
     HANDLE Th;
-    ObReferenceObject(Thread);
-    PspStartThread(Thread);
     Status = ObOpenObjectByPointer(Thread, 0, THREAD_ALL_ACCESS, PsThreadType, UserMode, &Th);
     if (NT_SUCCESS(Status))
         Status = MmCopyToUser(ThreadHandle, &Th, sizeof(Th));

@@ -18,7 +18,10 @@
  * Locking: PspProcessLock (ps/psmgr.c) for the flags and lists Ps keeps;
  * PspReaperLock for the reaper's list alone, since the scheduler adds to
  * it. The rundown (handle table, address space) runs in the reaper at
- * PASSIVE_LEVEL with no lock held.
+ * PASSIVE_LEVEL with no lock held, after waiting for the services that
+ * hold the process's rundown protection (EPROCESS.RundownProtect,
+ * PsAcquireProcessExitSynchronization): a service on another process
+ * never sees its table or address space freed under it.
  */
 #include "psp.h"
 #include "../include/intrin.h"
@@ -45,12 +48,24 @@ void PsInsertDeadThread(PKTHREAD Thread)
     KeSetEvent(&PspReaperEvent, 0, FALSE);
 }
 
+NTSTATUS PsAcquireProcessExitSynchronization(PEPROCESS Process)
+{
+    return ExAcquireRundownProtection(&Process->RundownProtect) ? STATUS_SUCCESS
+                                                               : STATUS_PROCESS_IS_TERMINATING;
+}
+
+void PsReleaseProcessExitSynchronization(PEPROCESS Process)
+{
+    ExReleaseRundownProtection(&Process->RundownProtect);
+}
+
 void PspProcessRundown(PEPROCESS Process)
 {
-    /* Detach the table and the address space under the process lock, so
-     * the services that look at a process (queries, duplication; they run
-     * at DISPATCH_LEVEL too) see either all of it or RundownDone; then
-     * free them. */
+    /* Once: RundownDone under the process lock. Then wait until no service
+     * uses the table or the address space (they hold RundownProtect; from
+     * now on nobody new can), detach both under the process lock, so the
+     * queries that read them at DISPATCH_LEVEL see either all of it or
+     * nothing, and free them. */
     KIRQL OldIrql;
     KeAcquireSpinLock(&PspProcessLock, &OldIrql);
     if (Process->RundownDone) {
@@ -58,6 +73,10 @@ void PspProcessRundown(PEPROCESS Process)
         return;
     }
     Process->RundownDone = TRUE;
+    KeReleaseSpinLock(&PspProcessLock, OldIrql);
+    ExWaitForRundownProtectionRelease(&Process->RundownProtect);
+
+    KeAcquireSpinLock(&PspProcessLock, &OldIrql);
     PHANDLE_TABLE Table = Process->ObjectTable;
     Process->ObjectTable = NULL;
     PMMADDRESS_SPACE Space = Process->OwnsAddressSpace ? Process->Pcb.AddressSpace : NULL;

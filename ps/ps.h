@@ -11,6 +11,7 @@
 
 #include "../kernel/ke.h"
 #include "../ob/ob.h"
+#include "../ex/ex.h"
 
 /* Locks, field by field, as in kernel/ke.h: "process lock" is Ps's spin
  * lock PspProcessLock (ps/psmgr.c, DISPATCH_LEVEL); "reaper lock" the
@@ -23,7 +24,8 @@ typedef struct _EPROCESS {
     CHAR ImageFileName[16];         /* creation */
     PHANDLE_TABLE ObjectTable;      /* the private handle table. Creation; cleared under
                                      * the process lock by the rundown. The table
-                                     * has its own lock (ob/ob.h) */
+                                     * has its own lock (ob/ob.h). Another process's
+                                     * only under RundownProtect */
     LIST_ENTRY ActiveProcessLinks;  /* PsActiveProcessHead. Process lock */
     LIST_ENTRY ThreadListHead;      /* its started ETHREADs' ThreadListEntry. Process lock */
     NTSTATUS ExitStatus;            /* STATUS_PENDING while it runs. Process lock */
@@ -31,7 +33,12 @@ typedef struct _EPROCESS {
                                      * under the process lock by the rundown */
     BOOLEAN Exiting;                /* NtTerminateProcess or a crash: threads leave.
                                      * Process lock */
-    BOOLEAN RundownDone;            /* handle table and address space released. Process lock */
+    BOOLEAN RundownDone;            /* the rundown has begun (handle table and address
+                                     * space released, or about to be). Process lock */
+    EX_RUNDOWN_REF RundownProtect;  /* held by whoever uses ObjectTable or Pcb.AddressSpace
+                                     * of a process not its own (PsAcquireProcess-
+                                     * ExitSynchronization); the rundown waits for the
+                                     * holders, and then acquiring fails. Atomic */
     HANDLE InheritedFromUniqueProcessId; /* creation */
     PVOID ProcessParameters;        /* its PROCESS_PARAMETERS, in its user space. Creation */
     HANDLE ConsoleHandle;           /* its console handle value (stdin = stdout). Creation */
@@ -105,6 +112,18 @@ NTSTATUS PsCreateProcess(const char *Name, PEPROCESS *Process);
 NTSTATUS PsReferenceProcessByHandle(HANDLE Handle, KPROCESSOR_MODE Mode, PEPROCESS *Process);
 /* The same for threads (NtCurrentThread() included). */
 NTSTATUS PsReferenceThreadByHandle(HANDLE Handle, KPROCESSOR_MODE Mode, PETHREAD *Thread);
+
+/*
+ * NT's names for the process's rundown protection (ps/kill.c): a service
+ * that uses the handle table or the address space of a process (another
+ * one, or one named by a handle) acquires it first, and releases it when
+ * done; meanwhile the reaper cannot tear either down. Returns
+ * STATUS_SUCCESS, or STATUS_PROCESS_IS_TERMINATING (nothing held) once the
+ * rundown has begun. The caller holds a reference on Process. IRQL <=
+ * DISPATCH_LEVEL; never blocks.
+ */
+NTSTATUS PsAcquireProcessExitSynchronization(PEPROCESS Process);
+void PsReleaseProcessExitSynchronization(PEPROCESS Process);
 
 /* Start the reaper thread (ps/kill.c). Boot, PASSIVE_LEVEL. */
 void PsInitializeReaper(void);

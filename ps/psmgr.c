@@ -125,6 +125,7 @@ static NTSTATUS PspCreateProcessObject(const char *Name, HANDLE Id, PMMADDRESS_S
     Process->Pcb.BasePriority = 8;
     Process->UniqueProcessId = Id;
     Process->ExitStatus = STATUS_PENDING;
+    ExInitializeRundownProtection(&Process->RundownProtect);
     RtlStringCopy(Process->ImageFileName, Name, sizeof(Process->ImageFileName));
     Status = ObCreateHandleTable(&Process->ObjectTable);
     if (!NT_SUCCESS(Status)) {
@@ -200,23 +201,33 @@ void PspAbandonThread(PETHREAD Thread)
 
 /* Thread joins its process: on the process's lists (Ps's and Ke's). In a
  * process that is being terminated it is told to end at once, so it ends
- * before it reaches user mode. */
-static void PspInsertThread(PETHREAD Thread)
+ * before it reaches user mode. A process that has ended (its last thread
+ * is gone and set its exit status) takes no new thread: the reaper may be
+ * tearing down its address space (STATUS_PROCESS_IS_TERMINATING). */
+static NTSTATUS PspInsertThread(PETHREAD Thread)
 {
     PEPROCESS Process = CONTAINING_RECORD(Thread->Tcb.Process, EPROCESS, Pcb);
     KIRQL OldIrql;
     KeAcquireSpinLock(&PspProcessLock, &OldIrql);
+    if (IsListEmpty(&Process->ThreadListHead) &&
+        (Process->ExitStatus != STATUS_PENDING || Process->RundownDone)) {
+        KeReleaseSpinLock(&PspProcessLock, OldIrql);
+        return STATUS_PROCESS_IS_TERMINATING;
+    }
     InsertTailList(&Process->ThreadListHead, &Thread->ThreadListEntry);
     KeStartThread(&Thread->Tcb);
     if (Process->Exiting)
         PspRequestThreadTermination(Thread, Process->ExitStatus);
     KeReleaseSpinLock(&PspProcessLock, OldIrql);
+    return STATUS_SUCCESS;
 }
 
-void PspStartThread(PETHREAD Thread)
+NTSTATUS PspStartThread(PETHREAD Thread)
 {
-    PspInsertThread(Thread);
-    KeReadyThread(&Thread->Tcb);
+    NTSTATUS Status = PspInsertThread(Thread);
+    if (NT_SUCCESS(Status))
+        KeReadyThread(&Thread->Tcb);
+    return Status;
 }
 
 NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, PVOID ObjectAttributes,
@@ -249,9 +260,19 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, PVOID O
         PspAbandonThread(Thread); /* never started */
         return Status;
     }
+    Status = PspStartThread(Thread);
+    if (!NT_SUCCESS(Status)) {
+        /* The process ended meanwhile: the handle's reference and the
+         * thread's own go, and with them the thread. */
+        NTSTATUS CloseStatus = ZwClose(*ThreadHandle);
+        ASSERT(NT_SUCCESS(CloseStatus));
+        UNREFERENCED_PARAMETER(CloseStatus);
+        *ThreadHandle = NULL;
+        PspAbandonThread(Thread);
+        return Status;
+    }
     if (ClientId)
         *ClientId = Thread->Cid;
-    PspStartThread(Thread);
     return STATUS_SUCCESS;
 }
 
@@ -296,16 +317,19 @@ void PsInitializeSystem(PVOID BootStackBase, PVOID BootStackLimit)
                  8, NULL, NULL);
     PspBootThread->Cid.UniqueProcess = (HANDLE)4;
     PspBootThread->Cid.UniqueThread = PspAllocateId();
-    PspInsertThread(PspBootThread);
+    if (!NT_SUCCESS(PspInsertThread(PspBootThread)))
+        KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 2, 1, 0, 0);
 
     PETHREAD Idle;
     if (!NT_SUCCESS(PspCreateThreadObject(PsIdleProcess, 0, PspIdleLoop, NULL, &Idle)))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 3, 0, 0, 0);
-    PspInsertThread(Idle);
+    if (!NT_SUCCESS(PspInsertThread(Idle)))
+        KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 3, 1, 0, 0);
     KeInitializeScheduler(&PspBootThread->Tcb, &Idle->Tcb);
 
     PETHREAD ZeroThread; /* runs for ever: nobody needs a handle */
     if (!NT_SUCCESS(PspCreateThreadObject(PsInitialSystemProcess, 0, MmZeroPageThread, NULL, &ZeroThread)))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 4, 0, 0, 0);
-    PspStartThread(ZeroThread);
+    if (!NT_SUCCESS(PspStartThread(ZeroThread)))
+        KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 4, 1, 0, 0);
 }

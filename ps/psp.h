@@ -19,8 +19,10 @@ NTSTATUS PspCreateThreadObject(PEPROCESS Process, KPRIORITY Priority, PKSTART_RO
 /* ps/psmgr.c: undo PspCreateThreadObject for a thread never started. */
 void PspAbandonThread(PETHREAD Thread);
 /* ps/psmgr.c: Thread joins its process (told to end at once if the
- * process is exiting) and becomes ready. IRQL <= APC_LEVEL. */
-void PspStartThread(PETHREAD Thread);
+ * process is exiting) and becomes ready. STATUS_PROCESS_IS_TERMINATING,
+ * and nothing done, when the process has ended (no thread left, exit
+ * status set): the caller abandons the thread. IRQL <= APC_LEVEL. */
+NTSTATUS PspStartThread(PETHREAD Thread);
 
 /* ps/kill.c: tell Thread to end with ExitStatus at its next return toward
  * user mode, now if it waits in a service for user mode; nothing if it was

@@ -1,7 +1,8 @@
 /*
  * test_robust.c - what a program may do to itself or to another process
  * without hurting the kernel: release a thread's user stack under it, and
- * call services on a process while it ends.
+ * call services on a process while it ends (the process's rundown
+ * protection, docs/processes-and-handles.md section 4).
  */
 #include "ut.h"
 #include "ntsyscalls.h"
@@ -125,9 +126,189 @@ static void ParentReleasesChildsStack(void)
     UT_EXPECT_STATUS(UtExitStatus(Child), STATUS_ACCESS_VIOLATION);
 }
 
+/* ------------------------------------------------------------------------
+ * Services on a process while it ends
+ * ------------------------------------------------------------------------ */
+
+static HANDLE volatile UtpRaceChild;
+static volatile ULONG UtpRaceChildId;
+static volatile LONG UtpRaceStop;
+static volatile LONG UtpRaceBad;            /* statuses that are neither of the allowed */
+static volatile NTSTATUS UtpRaceBadStatus;
+static volatile LONG UtpRaceCalls, UtpRaceRefused;
+static HANDLE UtpRaceEvent;
+
+/* A thread created in the child: it ends at once. The child runs the same
+ * image, so this address is code there too. */
+static void UtpEndThisThread(PVOID Parameter)
+{
+    (void)Parameter;
+    NtTerminateThread(NtCurrentThread(), 0);
+}
+
+/* A call on a process that may be ending succeeds, or fails with
+ * STATUS_PROCESS_IS_TERMINATING, or with Also. */
+static void UtpRaceCheck(NTSTATUS Status, NTSTATUS Also)
+{
+    __atomic_fetch_add(&UtpRaceCalls, 1, __ATOMIC_SEQ_CST);
+    if (Status == STATUS_PROCESS_IS_TERMINATING)
+        __atomic_fetch_add(&UtpRaceRefused, 1, __ATOMIC_SEQ_CST);
+    else if (Status != STATUS_SUCCESS && Status != Also) {
+        UtpRaceBadStatus = Status;
+        __atomic_fetch_add(&UtpRaceBad, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+/* The address-space services and NtCreateThread on the child, in a loop. */
+static NTSTATUS UtpHammerMemory(PVOID Parameter)
+{
+    (void)Parameter;
+    while (!UtpRaceStop) {
+        HANDLE Child = UtpRaceChild, Thread;
+        PVOID Base = NULL;
+        SIZE_T Size = 32 * PAGE_SIZE;
+        MEMORY_BASIC_INFORMATION Info;
+        NTSTATUS Status = NtAllocateVirtualMemory(Child, &Base, 0, &Size, MEM_RESERVE | MEM_COMMIT,
+                                                  PAGE_READWRITE);
+        UtpRaceCheck(Status, STATUS_SUCCESS);
+        if (NT_SUCCESS(Status)) {
+            Size = 0;
+            UtpRaceCheck(NtFreeVirtualMemory(Child, &Base, &Size, MEM_RELEASE), STATUS_SUCCESS);
+        }
+        UtpRaceCheck(NtQueryVirtualMemory(Child, (PVOID)0x140001000ULL, 0, &Info, sizeof(Info),
+                                          NULL), STATUS_SUCCESS);
+        Status = NtCreateThread(&Thread, Child, UtpEndThisThread, NULL, NULL);
+        UtpRaceCheck(Status, STATUS_SUCCESS);
+        if (NT_SUCCESS(Status))
+            NtClose(Thread);
+    }
+    return STATUS_SUCCESS;
+}
+
+/* The handle services into and out of the child, and the queries that
+ * name it by ID (which fail with STATUS_INVALID_PARAMETER once it is off
+ * the process list), in a loop. */
+static NTSTATUS UtpHammerHandles(PVOID Parameter)
+{
+    (void)Parameter;
+    while (!UtpRaceStop) {
+        HANDLE Child = UtpRaceChild, Handle;
+        SYSTEM_VAD_QUERY VadQuery = {UtpRaceChildId};
+        SYSTEM_PTE_QUERY PteQuery = {UtpRaceChildId, 0, 0x140001000ULL};
+        ULONG Length;
+        HANDLE InChild = NULL;
+        NTSTATUS Status = NtDuplicateObject(NtCurrentProcess(), UtpRaceEvent, Child, &InChild, 0,
+                                            DUPLICATE_SAME_ACCESS);
+        UtpRaceCheck(Status, STATUS_SUCCESS);
+        if (NT_SUCCESS(Status)) {
+            /* And back out of it, by the handle it has now. */
+            Status = NtDuplicateObject(Child, InChild, NtCurrentProcess(), &Handle, 0,
+                                       DUPLICATE_SAME_ACCESS);
+            UtpRaceCheck(Status, STATUS_SUCCESS);
+            if (NT_SUCCESS(Status))
+                NtClose(Handle);
+        }
+        free(PgQuerySystem(SystemVadInformation, &VadQuery, sizeof(VadQuery), &Length, &Status));
+        UtpRaceCheck(Status, STATUS_INVALID_PARAMETER);
+        free(PgQuerySystem(SystemPteInformation, &PteQuery, sizeof(PteQuery), &Length, &Status));
+        UtpRaceCheck(Status, STATUS_INVALID_PARAMETER);
+    }
+    return STATUS_SUCCESS;
+}
+
+/* One round: a child that lives a few milliseconds (ended by its own
+ * exit or by NtTerminateProcess), two threads calling services on it all
+ * the while, and on for a moment after its end, through its rundown.
+ * FALSE if the round could not be set up. */
+static BOOLEAN UtpRaceRound(int Round)
+{
+    HANDLE Child, Hammers[2];
+    if (!NT_SUCCESS(UtSpawnChild(&Child, 0, "sleep %d", Round % 4)))
+        return FALSE;
+    PUT_DEFERRED EndChild = UtDeferEndProcess(Child);
+    UtpRaceChild = Child;
+    UtpRaceChildId = PgProcessIdOf(Child);
+    UtpRaceStop = 0;
+    if (!NT_SUCCESS(PgCreateThread(UtpHammerMemory, NULL, &Hammers[0]))) {
+        UtCleanupNow(EndChild);
+        return FALSE;
+    }
+    if (!NT_SUCCESS(PgCreateThread(UtpHammerHandles, NULL, &Hammers[1])))
+        Hammers[1] = NULL;
+    if (Round & 1) {
+        PgSleep(Round % 3);
+        NtTerminateProcess(Child, 0x1234);
+    }
+    UtExitStatus(Child);
+    PgSleep(1 + Round % 3);
+    UtpRaceStop = 1;
+    NtWaitForMultipleObjects(Hammers[1] ? 2 : 1, Hammers, WaitAll, FALSE, NULL);
+    NtClose(Hammers[0]);
+    if (Hammers[1])
+        NtClose(Hammers[1]);
+    UtCleanupNow(EndChild);
+    return Hammers[1] != NULL;
+}
+
+/* The MI_PFN_USAGE indices of SYSTEM_MEMORY_INFORMATION.PagesByUsage
+ * (mm/mm.h). */
+#define UTP_USAGE_NONPAGED_POOL 5
+#define UTP_USAGE_KERNEL_STACK  7
+#define UTP_USAGE_USER          8
+
+static BOOLEAN UtpUsageBack(const SYSTEM_MEMORY_INFORMATION *Before,
+                            const SYSTEM_MEMORY_INFORMATION *After, int Usage)
+{
+    if (After->PagesByUsage[Usage] <= Before->PagesByUsage[Usage] + 16)
+        return TRUE;
+    printf("  pages of usage %d: %llu before, %llu after\n", Usage,
+           (unsigned long long)Before->PagesByUsage[Usage],
+           (unsigned long long)After->PagesByUsage[Usage]);
+    return FALSE;
+}
+
+/* Many rounds of services racing a process's exit: each call succeeds or
+ * says STATUS_PROCESS_IS_TERMINATING, the kernel survives, and every
+ * child's memory comes back: its user pages, the kernel stacks of its
+ * threads, the pool its handle table used. (Not the page-table count: the
+ * system-PTE region hands out kernel-stack addresses from a rotating hint,
+ * and the kernel's page tables for that region stay once made.) */
+static void ServicesRaceProcessExit(void)
+{
+    int Rounds = UtShort ? 30 : 100;
+    SYSTEM_MEMORY_INFORMATION Before, After;
+    UtpRaceEvent = UtCreateEvent(NotificationEvent, FALSE);
+    UT_ASSERT(UtpRaceEvent != NULL);
+    UtDeferClose(UtpRaceEvent);
+    UtpRaceBad = UtpRaceCalls = UtpRaceRefused = 0;
+    /* The first rounds grow the pools (a child's handle table holds
+     * thousands of duplicated handles): count pages only after them. */
+    for (int Round = 0; Round < Rounds + 10; Round++) {
+        if (Round == 10) {
+            UtSettledAvailablePages();
+            UT_ASSERT_SUCCESS(NtQuerySystemInformation(SystemMemoryInformation, &Before,
+                                                       sizeof(Before), NULL));
+        }
+        UT_ASSERT(UtpRaceRound(Round));
+    }
+    if (UtpRaceBad != 0)
+        printf("  %d calls gave an unexpected status, the last 0x%08x\n", (int)UtpRaceBad,
+               (ULONG)UtpRaceBadStatus);
+    UT_EXPECT_EQ(UtpRaceBad, 0);
+    UT_EXPECT(UtpRaceRefused > 0);  /* some calls did reach an ending process */
+    UT_EXPECT(UtpRaceCalls > UtpRaceRefused);
+    UtSettledAvailablePages();
+    UT_ASSERT_SUCCESS(NtQuerySystemInformation(SystemMemoryInformation, &After, sizeof(After),
+                                               NULL));
+    UT_EXPECT(UtpUsageBack(&Before, &After, UTP_USAGE_USER));
+    UT_EXPECT(UtpUsageBack(&Before, &After, UTP_USAGE_KERNEL_STACK));
+    UT_EXPECT(UtpUsageBack(&Before, &After, UTP_USAGE_NONPAGED_POOL));
+}
+
 const UT_TEST UtRobustTests[] = {
     {"robust.thread_releases_own_stack", ThreadReleasesOwnStack},
     {"robust.thread_releases_anothers_stack", ThreadReleasesAnothersStack},
     {"robust.parent_releases_childs_stack", ParentReleasesChildsStack},
+    {"robust.services_race_process_exit", ServicesRaceProcessExit},
     {NULL, NULL},
 };
