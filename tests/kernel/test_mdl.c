@@ -365,6 +365,43 @@ KTEST(mdl, build_for_nonpaged_pool_needs_no_system_ptes)
     KT_EXPECT_EQ(PtesAfter, PtesBefore);
 }
 
+/* A kernel-mode lock of paged pool: the touch faults the demand-zero
+ * pages in, the lock keeps them (a pager must leave them alone), and the
+ * view aliases them. */
+KTEST(mdl, kernel_mode_lock_of_paged_pool)
+{
+    const ULONG Tag = POOL_TAG('K', 't', 'M', 'p');
+    PUCHAR Block = ExAllocatePoolWithTag(PagedPool, 2 * PAGE_SIZE, Tag);
+    KT_ASSERT(Block != NULL);
+    PMDL Mdl = IoAllocateMdl(Block + 16, PAGE_SIZE, FALSE, FALSE, NULL);
+    NTSTATUS Status = Mdl ? MmProbeAndLockPages(Mdl, KernelMode, IoWriteAccess)
+                          : STATUS_INSUFFICIENT_RESOURCES;
+    ULONG Locked = 0, Aliased = 0;
+    if (NT_SUCCESS(Status)) {
+        for (ULONG i = 0; i < 2; i++) {
+            PFN_NUMBER Pfn = MmGetMdlPfnArray(Mdl)[i];
+            Locked += Pfn == KtFrameOf(Block + i * PAGE_SIZE) && KtReferences(Pfn) == 2;
+        }
+        PUCHAR System = MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority);
+        if (System) {
+            System[0] = 0x11;
+            System[PAGE_SIZE - 1] = 0x22;
+            Aliased = System != Block + 16 && Block[16] == 0x11 && Block[PAGE_SIZE + 15] == 0x22;
+        }
+        KT_EXPECT(Mdl->Process == NULL); /* a system buffer charges no address space */
+        MmUnlockPages(Mdl);
+    }
+    if (Mdl)
+        IoFreeMdl(Mdl);
+    PFN_NUMBER Pfn0 = KtFrameOf(Block);
+    USHORT After = Pfn0 ? KtReferences(Pfn0) : 0;
+    ExFreePoolWithTag(Block, Tag);
+    KT_EXPECT_STATUS(Status, STATUS_SUCCESS);
+    KT_EXPECT_EQ(Locked, 2);
+    KT_EXPECT(Aliased);
+    KT_EXPECT_EQ(After, 1);
+}
+
 /* Reserve every free page of the system PTE region, in the largest runs
  * that fit; returns how many runs (at most Max) it took. */
 #define KT_MAX_RUNS 64
