@@ -151,6 +151,13 @@ static void MiMarkActive(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
  * any commit: page tables for new commits, pool, kernel stacks. It is
  * RAM / 16, at least MI_MIN_COMMIT_RESERVE pages. The limit moves as the
  * kernel's own use of frames moves (NT's moves with the pagefile).
+ * NOTE: a user frame whose page was freed while an MDL held it locked
+ * (MiInsertPageInFreeList) still counts as MiUsageUser until the unlock.
+ * For that while the limit counts it as usable and the unbacked
+ * commitment comes out one lower per such frame, so rule 2 may let the
+ * kernel take that many promised frames. The window is as long as the
+ * driver's I/O; a lock never given back ends in bugcheck 0x76 when its
+ * process goes (mm/procsup.c).
  * All of it is under the PFN lock.
  * ------------------------------------------------------------------------ */
 #define MI_MIN_COMMIT_RESERVE 256    /* 1 MiB */
