@@ -499,9 +499,9 @@ typedef struct _MDL {
 STATIC_ASSERT(sizeof(MDL) == 48);
 STATIC_ASSERT(offsetof(MDL, Process) == 16 && offsetof(MDL, StartVa) == 32);
 
-/* MdlFlags, with wdm.h's values. Pagoda sets the first four and
- * MDL_WRITE_OPERATION, MDL_IO_SPACE and MDL_ALLOCATED_FIXED_SIZE; the
- * others are named for drivers that test them. */
+/* MdlFlags, with wdm.h's values. Pagoda sets the first four,
+ * MDL_WRITE_OPERATION and MDL_IO_SPACE; the others are named for drivers
+ * that test them. */
 #define MDL_MAPPED_TO_SYSTEM_VA     0x0001  /* MappedSystemVa is a system-PTE mapping */
 #define MDL_PAGES_LOCKED            0x0002  /* MmProbeAndLockPages referenced the frames */
 #define MDL_SOURCE_IS_NONPAGED_POOL 0x0004  /* MmBuildMdlForNonPagedPool: StartVa is the view */
