@@ -22,6 +22,8 @@
 #define PHASE1_INITIALIZATION_FAILED        0x00000032UL
 #define PHASE0_INITIALIZATION_FAILED        0x00000031UL
 #define UNEXPECTED_KERNEL_MODE_TRAP         0x0000007FUL
+#define NO_MORE_SYSTEM_PTES                 0x0000003FUL /* (type, pages asked, total, 0) */
+#define PROCESS_HAS_LOCKED_PAGES            0x00000076UL /* (0, process, pages locked, 0) */
 #define KERNEL_MODE_EXCEPTION_NOT_HANDLED   0x0000008EUL
 #define MANUALLY_INITIATED_CRASH            0x000000E2UL
 #define BAD_POOL_CALLER                     0x000000C2UL

@@ -1,14 +1,16 @@
 /*
  * io.h - the I/O manager's public interface (Io). Today: the console
  * driver, whose handle every user process inherits, and the initial RAM
- * disk the image loader reads programs from. The I/O manager proper
- * (driver and device objects, IRPs, MDLs) grows here.
+ * disk the image loader reads programs from, and the allocation of MDLs
+ * (the rest of MDLs is Mm's: mm/mm.h). The I/O manager proper (driver
+ * and device objects, IRPs) grows here.
  */
 #ifndef PAGODA_IO_H
 #define PAGODA_IO_H
 
 #include "../kernel/ke.h"
 #include "../ob/ob.h"
+#include "../mm/mm.h"
 
 /* ------------------------------------------------------------------------
  * The console (io/console.c, io/keyboard.c)
@@ -39,6 +41,36 @@ NTSTATUS IoInsertConsoleHandle(PHANDLE_TABLE Table, PHANDLE Handle);
 /* Wake every thread blocked in NtReadFile on the console, so that a thread
  * being terminated sees its Terminating flag. Any IRQL <= DISPATCH_LEVEL. */
 void IoWakeConsoleReaders(void);
+
+/* ------------------------------------------------------------------------
+ * MDLs (io/mdl.c): the structure, the lock and the mapping are Mm's
+ * (mm/mm.h, mm/mdl.c); the I/O manager allocates and frees them.
+ * ------------------------------------------------------------------------ */
+struct _IRP;
+
+/* Pool tag of MDLs, as NT's: "Mdl ". */
+#define IO_MDL_TAG POOL_TAG('M', 'd', 'l', ' ')
+/* The largest buffer one MDL can describe: Size is a SHORT. */
+#define IO_MDL_MAXIMUM_PAGES ((0x7FFF - sizeof(MDL)) / sizeof(PFN_NUMBER))
+
+/*
+ * IoAllocateMdl - allocate an MDL from nonpaged pool for the buffer
+ * [VirtualAddress, VirtualAddress + Length) and fill its header
+ * (MmInitializeMdl; MDL_ALLOCATED_FIXED_SIZE). Nothing is locked or
+ * mapped: MmProbeAndLockPages or MmBuildMdlForNonPagedPool come next.
+ * Returns NULL when the pool is short or the buffer spans more than
+ * IO_MDL_MAXIMUM_PAGES pages. ChargeQuota is ignored (no quotas).
+ * NOTE: Irp must be NULL for now: attaching the MDL to Irp->MdlAddress
+ * (SecondaryBuffer: at the end of its chain) comes with the IRP.
+ * IRQL <= DISPATCH_LEVEL. The caller frees it with IoFreeMdl.
+ */
+PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
+                   BOOLEAN ChargeQuota, struct _IRP *Irp);
+
+/* Free an MDL from IoAllocateMdl, which must be unlocked and unmapped
+ * (MmUnlockPages, MmUnmapLockedPages) - freeing a locked one would leak
+ * the lock (asserted). IRQL <= DISPATCH_LEVEL. */
+void IoFreeMdl(PMDL Mdl);
 
 /* ------------------------------------------------------------------------
  * The initial RAM disk (io/initrd.c)

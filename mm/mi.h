@@ -49,7 +49,8 @@ typedef struct _MMPFN {
     PMMPTE PteAddress;          /* the entry that maps this frame (self-map VA), when
                                  * active. Owner; cleared under the PFN lock on free */
     MMPTE OriginalPte;          /* what that entry held before (for the pagefile). Owner */
-    USHORT ReferenceCount;      /* holders: 1 while mapped or allocated, >1 when locked.
+    USHORT ReferenceCount;      /* holders: 1 for the owner while mapped or allocated,
+                                 * +1 per MDL lock (mm/mdl.c); 0 on the free lists.
                                  * PFN lock */
     UCHAR PageLocation;         /* MMLISTS. PFN lock */
     UCHAR Usage;                /* MI_PFN_USAGE. PFN lock (boot: MiChangePageUsage, none) */
@@ -110,7 +111,19 @@ void MiRecordBootPageTables(void);
 void MiChangePageUsage(PFN_NUMBER Pfn, MI_PFN_USAGE Usage);
 PFN_NUMBER MiRemoveAnyPage(MI_PFN_USAGE Usage);   /* MM_EMPTY_LIST when none */
 PFN_NUMBER MiRemoveZeroPage(MI_PFN_USAGE Usage);  /* zero-filled; MM_EMPTY_LIST when none */
+/* The owner gives Pfn up: it goes to the free list, or, while MDLs hold it
+ * locked, waits for the last MiUnlockPageFrame (mm/pfn.c). IRQL <=
+ * DISPATCH_LEVEL; takes and releases the PFN lock. */
 void MiInsertPageInFreeList(PFN_NUMBER Pfn);
+/* One more lock on an active frame (ReferenceCount + 1); FALSE, nothing
+ * changed, when it already has MI_MAXIMUM_REFERENCE_COUNT. The caller
+ * holds the PFN lock (DISPATCH_LEVEL). */
+#define MI_MAXIMUM_REFERENCE_COUNT 0xFFFF
+BOOLEAN MiLockPageFrame(PFN_NUMBER Pfn);
+/* One lock less; the frame goes to the free list when it was the last
+ * reference (its owner freed it meanwhile). IRQL <= DISPATCH_LEVEL; takes
+ * and releases the PFN lock. */
+void MiUnlockPageFrame(PFN_NUMBER Pfn);
 BOOLEAN MiZeroOneFreePage(void);
 void MiZeroPhysicalPage(PFN_NUMBER Pfn);
 
@@ -281,6 +294,19 @@ void MiLeaveAddressSpace(PMMADDRESS_SPACE Previous);
 /* mm/procsup.c */
 void MiInitializeSystemAddressSpace(void);
 extern PFN_NUMBER MiSharedUserDataPfn;
+
+/* mm/probe.c: TRUE when [Start, Start + Length) (Length > 0) lies in the
+ * part of the user half a probe may touch, without wrapping. Any IRQL. */
+BOOLEAN MiIsUserRange(ULONG_PTR Start, SIZE_T Length);
+/* kernel/x64/usercopy.asm: they copy and touch user memory, the checks
+ * are the callers' (mm/probe.c, mm/mdl.c). Each returns STATUS_SUCCESS
+ * or, when the user side faulted and the memory manager could not
+ * resolve it, STATUS_GUARD_PAGE_VIOLATION (a guard page, now consumed)
+ * or STATUS_ACCESS_VIOLATION (the exception table's fixup; a #GP on a
+ * non-canonical address too). IRQL < DISPATCH_LEVEL. */
+MUST_INSPECT_RESULT NTSTATUS
+KiCopyUserMemory(PVOID Destination, const void *Source, SIZE_T Length);
+MUST_INSPECT_RESULT NTSTATUS KiProbeUserByteForWrite(PVOID Address);
 
 /* Print a VA as WinDbg does, 0xFFFFF680'00000000. */
 void MiPrintVa(ULONG64 Va);

@@ -20,6 +20,7 @@
 #include "../include/ntstatus.h"
 #include "../include/loader.h"
 #include "../include/ntmmapi.h"
+#include "../kernel/ke.h"    /* KPROCESSOR_MODE, for the MDL routines */
 
 /* ------------------------------------------------------------------------
  * The virtual address space (48-bit, 4 levels; DESIGN.md and docs/memory.md).
@@ -263,6 +264,8 @@ typedef struct _MMADDRESS_SPACE {
                                     * lowered by decommit under the VM mutex */
     PFN_NUMBER PageTablePages;     /* page-table pages of the user half. VM mutex */
     ULONG64 DemandZeroFaults;      /* faults resolved with a zeroed frame. Fault */
+    PFN_NUMBER LockedPages;        /* user pages MDLs hold locked (mm/mdl.c): the
+                                    * space may not be deleted while any is. PFN lock */
     PFN_NUMBER HyperspacePfns[3];  /* its own hyperspace PDPT, PD and PT. Set at creation */
 } MMADDRESS_SPACE, *PMMADDRESS_SPACE;
 
@@ -290,6 +293,8 @@ MmCreateProcessAddressSpace(PMMADDRESS_SPACE *AddressSpace);
  * address space must not be current, and no other thread may use it (its
  * process is being run down): no VM mutex is taken. Afterwards the
  * free-frame count is what it was before MmCreateProcessAddressSpace.
+ * An MDL that still holds pages of it locked (LockedPages != 0) is
+ * bugcheck PROCESS_HAS_LOCKED_PAGES (0x76).
  * IRQL < DISPATCH_LEVEL; takes the PFN lock for each frame.
  */
 void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace);
@@ -468,6 +473,175 @@ PVOID MmCreateKernelStack(ULONG Pages);
 /* Free a stack from MmCreateKernelStack (its top and its Pages), which no
  * thread may be running on. IRQL and locks as MmCreateKernelStack. */
 void MmDeleteKernelStack(PVOID StackBase, ULONG Pages);
+
+/* ------------------------------------------------------------------------
+ * Memory descriptor lists (mm/mdl.c; IoAllocateMdl and IoFreeMdl are in
+ * io/mdl.c). An MDL describes a virtual buffer by the physical frames
+ * behind it, so a driver can reach the buffer from any thread, at
+ * DISPATCH_LEVEL too, through a mapping of its own in system PTEs
+ * (docs/memory.md, "MDLs"). The layout is NT's (wdm.h), fact for fact:
+ * the header, then one PFN_NUMBER per page the buffer touches.
+ *
+ *   StartVa + ByteOffset = the buffer's first byte; ByteCount its length;
+ *   PFN array[i] = the frame behind page i of [StartVa, ...).
+ *
+ * Locks: an MDL belongs to whoever allocated it; Mm changes its fields
+ * only inside the routines below, called by that owner.
+ * ------------------------------------------------------------------------ */
+typedef struct _MDL {
+    struct _MDL *Next;          /* the next MDL of a chain (Irp->MdlAddress) */
+    SHORT Size;                 /* bytes: this header and the PFN array */
+    SHORT MdlFlags;             /* MDL_* */
+    /* The address space the pages were locked in (for a user buffer;
+     * NULL for a system one). NOTE: NT keeps the EPROCESS here; Pagoda's
+     * Mm knows a process by its address space, which is what attaching
+     * switches (MmAttachAddressSpace). */
+    PMMADDRESS_SPACE Process;
+    PVOID MappedSystemVa;       /* the system view, with MDL_MAPPED_TO_SYSTEM_VA
+                                 * or MDL_SOURCE_IS_NONPAGED_POOL */
+    PVOID StartVa;              /* the buffer's first page (page-aligned) */
+    ULONG ByteCount;            /* the buffer's length */
+    ULONG ByteOffset;           /* its first byte's offset in StartVa's page */
+} MDL, *PMDL;
+STATIC_ASSERT(sizeof(MDL) == 48);
+STATIC_ASSERT(offsetof(MDL, Process) == 16 && offsetof(MDL, StartVa) == 32);
+
+/* MdlFlags, with wdm.h's values. Pagoda sets the first four,
+ * MDL_WRITE_OPERATION and MDL_IO_SPACE; the others are named for drivers
+ * that test them. */
+#define MDL_MAPPED_TO_SYSTEM_VA     0x0001  /* MappedSystemVa is a system-PTE mapping */
+#define MDL_PAGES_LOCKED            0x0002  /* MmProbeAndLockPages referenced the frames */
+#define MDL_SOURCE_IS_NONPAGED_POOL 0x0004  /* MmBuildMdlForNonPagedPool: StartVa is the view */
+#define MDL_ALLOCATED_FIXED_SIZE    0x0008  /* IoAllocateMdl sized it for its buffer */
+#define MDL_PARTIAL                 0x0010
+#define MDL_PARTIAL_HAS_BEEN_MAPPED 0x0020
+#define MDL_IO_PAGE_READ            0x0040
+#define MDL_WRITE_OPERATION         0x0080  /* locked for IoWriteAccess or IoModifyAccess */
+#define MDL_LOCKED_PAGE_TABLES      0x0100
+#define MDL_FREE_EXTRA_PTES         0x0200
+#define MDL_DESCRIBES_AWE           0x0400
+#define MDL_IO_SPACE                0x0800  /* some frame is not RAM (no PFN entry) */
+#define MDL_NETWORK_HEADER          0x1000
+#define MDL_MAPPING_CAN_FAIL        0x2000
+#define MDL_ALLOCATED_MUST_SUCCEED  0x4000
+#define MDL_INTERNAL                0x8000
+
+/* What the lock is for: IoWriteAccess and IoModifyAccess need writable
+ * pages (the device writes into the buffer). */
+typedef enum _LOCK_OPERATION { IoReadAccess = 0, IoWriteAccess = 1, IoModifyAccess = 2 } LOCK_OPERATION;
+
+typedef enum _MEMORY_CACHING_TYPE {
+    MmNonCached = 0,
+    MmCached = 1,
+    MmWriteCombined = 2,        /* mapped uncached here: Pagoda programs no PAT */
+} MEMORY_CACHING_TYPE;
+
+/* MmMapLockedPagesSpecifyCache's Priority: how hard to try when system
+ * PTEs are short (one pool of them here: all try the same), or-ed with
+ * MdlMappingNoWrite / MdlMappingNoExecute. */
+typedef enum _MM_PAGE_PRIORITY {
+    LowPagePriority = 0,
+    NormalPagePriority = 16,
+    HighPagePriority = 32,
+} MM_PAGE_PRIORITY;
+#define MdlMappingNoWrite   0x80000000u
+#define MdlMappingNoExecute 0x40000000u /* every MDL mapping is no-execute here anyway */
+
+#define MmGetMdlVirtualAddress(Mdl) ((PVOID)((PUCHAR)(Mdl)->StartVa + (Mdl)->ByteOffset))
+#define MmGetMdlByteCount(Mdl)      ((Mdl)->ByteCount)
+#define MmGetMdlByteOffset(Mdl)     ((Mdl)->ByteOffset)
+#define MmGetMdlPfnArray(Mdl)       ((PPFN_NUMBER)((Mdl) + 1))
+/* Bytes an MDL for [Base, Base + Length) takes: the header and its PFNs. */
+#define MmSizeOfMdl(Base, Length) \
+    (sizeof(MDL) + sizeof(PFN_NUMBER) * ADDRESS_AND_SIZE_TO_SPAN_PAGES((Base), (Length)))
+
+/* Fill the header of an MDL for [BaseVa, BaseVa + Length) (the caller's
+ * memory of MmSizeOfMdl bytes); the PFN array is left to the lock or
+ * MmBuildMdlForNonPagedPool. Any IRQL. */
+static inline void MmInitializeMdl(PMDL Mdl, PVOID BaseVa, SIZE_T Length)
+{
+    Mdl->Next = NULL;
+    Mdl->Size = (SHORT)MmSizeOfMdl(BaseVa, Length);
+    Mdl->MdlFlags = 0;
+    Mdl->Process = NULL;
+    Mdl->MappedSystemVa = NULL;
+    Mdl->StartVa = PAGE_ALIGN(BaseVa);
+    Mdl->ByteCount = (ULONG)Length;
+    Mdl->ByteOffset = BYTE_OFFSET(BaseVa);
+}
+
+/*
+ * MmProbeAndLockPages - make every page of the buffer Mdl describes
+ * resident and keep it so: fault each page in (demand-zero, a stack's
+ * guard page; with a write access for IoWriteAccess and IoModifyAccess),
+ * raise its frame's reference count in the PFN database, and record the
+ * frame in the PFN array. Sets MDL_PAGES_LOCKED (and MDL_WRITE_OPERATION).
+ *
+ * AccessMode UserMode: the buffer must lie in the user half, by the
+ * rules of mm/probe.c (MiIsUserRange), and be in the current address
+ * space (attached). KernelMode: any resident or pageable buffer; a user
+ * one is reached through the same fault-safe touches.
+ *
+ * Returns STATUS_SUCCESS, or STATUS_ACCESS_VIOLATION (a kernel, NULL or
+ * non-canonical range from UserMode; a page that is not committed, not
+ * accessible or, for a write, read-only) or STATUS_GUARD_PAGE_VIOLATION
+ * (a PAGE_GUARD page, consumed, as the probes do), or
+ * STATUS_INSUFFICIENT_RESOURCES (a frame locked 65535 times); on failure
+ * nothing stays locked. NOTE: NT raises an exception instead; Pagoda has
+ * no structured exception handling, so it returns the status.
+ * IRQL < DISPATCH_LEVEL (the touches may fault). The caller undoes it
+ * with MmUnlockPages before freeing the MDL.
+ */
+MUST_INSPECT_RESULT NTSTATUS
+MmProbeAndLockPages(PMDL Mdl, KPROCESSOR_MODE AccessMode, LOCK_OPERATION Operation);
+
+/* Drop the references MmProbeAndLockPages took, unmapping the system view
+ * first if there is one. A frame freed while it was locked (its page
+ * decommitted) goes to the free list now. IRQL <= DISPATCH_LEVEL; takes
+ * and releases the PFN lock. */
+void MmUnlockPages(PMDL Mdl);
+
+/*
+ * MmMapLockedPagesSpecifyCache - map the frames of a locked (or
+ * MmBuildMdlForNonPagedPool) MDL at a new range of system PTEs,
+ * read/write (read-only with MdlMappingNoWrite in Priority), no-execute,
+ * uncached unless CacheType is MmCached. The view works from any thread
+ * and address space. AccessMode must be KernelMode (mapping into user
+ * space is not supported: NULL), RequestedAddress NULL.
+ * Returns the address of the buffer's first byte in the view (it also
+ * becomes Mdl->MappedSystemVa, with MDL_MAPPED_TO_SYSTEM_VA), or NULL
+ * when system PTEs or page-table frames run out - unless BugCheckOnFailure,
+ * then bugcheck NO_MORE_SYSTEM_PTES (0x3F). IRQL <= DISPATCH_LEVEL; takes
+ * the region lock and the PFN lock and releases them. Undo with
+ * MmUnmapLockedPages (or MmUnlockPages).
+ */
+PVOID MmMapLockedPagesSpecifyCache(PMDL Mdl, KPROCESSOR_MODE AccessMode, MEMORY_CACHING_TYPE CacheType,
+                                   PVOID RequestedAddress, ULONG BugCheckOnFailure,
+                                   ULONG Priority);
+
+/* Remove the view MmMapLockedPagesSpecifyCache made (BaseAddress is what
+ * it returned) and give its system PTEs back. The frames stay locked.
+ * IRQL <= DISPATCH_LEVEL; takes and releases the region lock. */
+void MmUnmapLockedPages(PVOID BaseAddress, PMDL Mdl);
+
+/* The buffer's system address: the view already made, the buffer itself
+ * for nonpaged pool, else a new view (NULL when system PTEs run out).
+ * Mdl is locked or built for nonpaged pool. IRQL <= DISPATCH_LEVEL. */
+static inline PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
+{
+    if (Mdl->MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL))
+        return Mdl->MappedSystemVa;
+    return MmMapLockedPagesSpecifyCache(Mdl, KernelMode, MmCached, NULL, FALSE, Priority);
+}
+
+/* Fill the PFN array of an MDL whose buffer is in nonpaged pool (resident
+ * for ever: nothing is locked), set MDL_SOURCE_IS_NONPAGED_POOL and make
+ * MappedSystemVa the buffer itself. IRQL <= DISPATCH_LEVEL; no lock. */
+void MmBuildMdlForNonPagedPool(PMDL Mdl);
+
+/* The number of user pages MmProbeAndLockPages holds locked in
+ * AddressSpace (mm/mdl.c; for tests and the debugger). Any IRQL. */
+PFN_NUMBER MmGetLockedPageCount(const MMADDRESS_SPACE *AddressSpace);
 
 /* ------------------------------------------------------------------------
  * Initialisation and faults

@@ -9,6 +9,7 @@
  *                    mm/zeropage.c, moves frames here from the free list)
  *   FreePageList     free, contents unknown
  *   ActiveAndValid   in use: mapped by a PTE (PteAddress) or held by the kernel
+ *                    or, after its owner let it go, only by MDL locks
  *   (Standby, Modified, Bad: kept for the pagefile; not used yet)
  *
  * The two free lists are doubly linked through Flink/Blink frame numbers.
@@ -19,6 +20,13 @@
  * committed, and the limit that keeps each of them able to get a frame.
  * The free lists refuse a frame to anything but a user page when taking it
  * would break a promise made to a committed page.
+ *
+ * The reference count (MMPFN.ReferenceCount) is NT's: 1 for the owner
+ * (the PTE that maps the frame, the pool, the stack), plus one for each
+ * MDL lock on it (mm/mdl.c). Only when it drops to 0 does the frame go to
+ * the free list; an owner that frees a locked frame only drops its own
+ * reference (MiInsertPageInFreeList), and the last MiUnlockPageFrame
+ * frees it.
  *
  * Locking: the PFN lock, which on this single processor is raising to
  * DISPATCH_LEVEL (MI_LOCK_PFN below), is held around every list operation
@@ -143,6 +151,13 @@ static void MiMarkActive(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
  * any commit: page tables for new commits, pool, kernel stacks. It is
  * RAM / 16, at least MI_MIN_COMMIT_RESERVE pages. The limit moves as the
  * kernel's own use of frames moves (NT's moves with the pagefile).
+ * NOTE: a user frame whose page was freed while an MDL held it locked
+ * (MiInsertPageInFreeList) still counts as MiUsageUser until the unlock.
+ * For that while the limit counts it as usable and the unbacked
+ * commitment comes out one lower per such frame, so rule 2 may let the
+ * kernel take that many promised frames. The window is as long as the
+ * driver's I/O; a lock never given back ends in bugcheck 0x76 when its
+ * process goes (mm/procsup.c).
  * All of it is under the PFN lock.
  * ------------------------------------------------------------------------ */
 #define MI_MIN_COMMIT_RESERVE 256    /* 1 MiB */
@@ -284,6 +299,27 @@ BOOLEAN MiZeroOneFreePage(void)
 #endif /* PAGODA_SOLUTION(3) */
 }
 
+/* The frame's last reference is gone: onto the free list. PFN lock held. */
+static void MiFreeUnreferencedPage(PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    ASSERT(Entry->Usage < MiUsageMaximum && MiUsageCount[Entry->Usage] > 0);
+    MiUsageCount[Entry->Usage]--;
+    Entry->Usage = MiUsageFree;
+    Entry->ReferenceCount = 0;
+    Entry->PteAddress = NULL;
+    Entry->Pageable = 0;
+    MiInsertPageInList(&MmFreePageListHead, Pfn);
+}
+
+/*
+ * The owner gives the frame up (its page decommitted, its process ended,
+ * its pool page released). The owner's reference is the frame's last one
+ * unless an MDL holds it locked (ReferenceCount > 1): then the frame stays
+ * ActiveAndValid, belonging to nobody but the locks, and MiUnlockPageFrame
+ * frees it when the last lock goes - a device may still be writing into
+ * it, so it must not be handed to anyone else before.
+ */
 void MiInsertPageInFreeList(PFN_NUMBER Pfn)
 {
     if (!MiIsPfnInDatabase(Pfn))
@@ -291,14 +327,37 @@ void MiInsertPageInFreeList(PFN_NUMBER Pfn)
     PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
     if (Entry->PageLocation != ActiveAndValid)
         KeBugCheckEx(PFN_LIST_CORRUPT, 0x99, Pfn, Entry->PageLocation, 1);
-    ASSERT(Entry->Usage < MiUsageMaximum && MiUsageCount[Entry->Usage] > 0);
     KIRQL OldIrql = MI_LOCK_PFN();
-    MiUsageCount[Entry->Usage]--;
-    Entry->Usage = MiUsageFree;
-    Entry->ReferenceCount = 0;
-    Entry->PteAddress = NULL;
-    Entry->Pageable = 0;
-    MiInsertPageInList(&MmFreePageListHead, Pfn);
+    if (Entry->ReferenceCount > 1) {
+        Entry->ReferenceCount--;
+        Entry->PteAddress = NULL;
+        Entry->Pageable = 0;
+    } else {
+        MiFreeUnreferencedPage(Pfn);
+    }
+    MI_UNLOCK_PFN(OldIrql);
+}
+
+BOOLEAN MiLockPageFrame(PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    if (Entry->PageLocation != ActiveAndValid || Entry->ReferenceCount == 0)
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0x9A, Pfn, Entry->PageLocation, Entry->ReferenceCount);
+    if (Entry->ReferenceCount == MI_MAXIMUM_REFERENCE_COUNT)
+        return FALSE;
+    Entry->ReferenceCount++;
+    return TRUE;
+}
+
+void MiUnlockPageFrame(PFN_NUMBER Pfn)
+{
+    MI_ASSERT_PFN_LOCK_ALLOWED();
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    KIRQL OldIrql = MI_LOCK_PFN();
+    if (Entry->PageLocation != ActiveAndValid || Entry->ReferenceCount == 0)
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0x9A, Pfn, Entry->PageLocation, Entry->ReferenceCount);
+    if (--Entry->ReferenceCount == 0)
+        MiFreeUnreferencedPage(Pfn); /* its owner let it go while it was locked */
     MI_UNLOCK_PFN(OldIrql);
 }
 

@@ -54,14 +54,6 @@
  */
 #include "mi.h"
 
-/* kernel/x64/usercopy.asm; they copy and touch, the checks are here.
- * Each returns STATUS_SUCCESS or, when the user side faulted and the
- * memory manager could not resolve it, STATUS_GUARD_PAGE_VIOLATION (a
- * guard page, now consumed) or STATUS_ACCESS_VIOLATION. */
-MUST_INSPECT_RESULT NTSTATUS
-KiCopyUserMemory(PVOID Destination, const void *Source, SIZE_T Length);
-MUST_INSPECT_RESULT NTSTATUS KiProbeUserByteForWrite(PVOID Address);
-
 static BOOLEAN MiIsValidProbeAlignment(ULONG Alignment)
 {
     return Alignment == 1 || Alignment == 2 || Alignment == 4 || Alignment == 8 ||
@@ -72,14 +64,15 @@ static BOOLEAN MiIsValidProbeAlignment(ULONG Alignment)
  * TRUE when [Start, Start + Length) lies inside the user half a probe may
  * touch, [MM_LOWEST_USER_ADDRESS, MM_USER_PROBE_ADDRESS). Length > 0.
  * This also rejects every non-canonical and every kernel address, so the
- * copy routines never see one.
+ * copy routines never see one. MmProbeAndLockPages (mm/mdl.c) applies the
+ * same rule to a user-mode lock. Any IRQL; no lock.
  *
  * NOTE: NT only checks the end against MmUserProbeAddress and lets a
  * NULL-page access fault inside __try. Pagoda rejects the 64 KiB null
  * guard here too: it can never be mapped, and rejecting it early keeps
  * NULL pointers away from the copy routines altogether.
  */
-static BOOLEAN MiIsUserRange(ULONG_PTR Start, SIZE_T Length)
+BOOLEAN MiIsUserRange(ULONG_PTR Start, SIZE_T Length)
 {
 #if PAGODA_SOLUTION(8)
     ULONG_PTR End = Start + Length;

@@ -219,6 +219,12 @@ void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace)
 {
     ASSERT(KeGetCurrentIrql() < DISPATCH_LEVEL);
     ASSERT(AddressSpace != MmCurrentAddressSpace && AddressSpace != &MmSystemAddressSpace);
+    /* A driver still holds an MDL lock on its pages (mm/mdl.c): a device
+     * may be writing into them. NT stops here too (Driver Verifier names
+     * the driver); waiting for the unlock could hang the exit for ever. */
+    if (AddressSpace->LockedPages != 0)
+        KeBugCheckEx(PROCESS_HAS_LOCKED_PAGES, 0, (ULONG_PTR)AddressSpace,
+                     AddressSpace->LockedPages, 0);
     PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
     /* Frames first, then the charge they were promised under (mm/pfn.c). */
     MiDeleteUserHalf(AddressSpace);

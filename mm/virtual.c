@@ -192,7 +192,7 @@ static PMMVAD MiFindVadContaining(PMMADDRESS_SPACE AddressSpace, ULONG_PTR Start
  * the user half and Base + Size not past its end. Size 0 is allowed here;
  * the callers decide what it means.
  */
-static BOOLEAN MiIsUserRange(ULONG_PTR Base, SIZE_T Size)
+static BOOLEAN MiIsUserRegion(ULONG_PTR Base, SIZE_T Size)
 {
     return Base <= MM_HIGHEST_USER_ADDRESS && Size <= MI_USER_SPACE_END - Base;
 }
@@ -519,7 +519,7 @@ NTSTATUS MmAllocateVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddre
     ULONG_PTR Base = (ULONG_PTR)*BaseAddress;
     if (Base > MM_HIGHEST_USER_ADDRESS)
         return STATUS_INVALID_PARAMETER_2;
-    if (*RegionSize == 0 || !MiIsUserRange(Base, *RegionSize))
+    if (*RegionSize == 0 || !MiIsUserRegion(Base, *RegionSize))
         return STATUS_INVALID_PARAMETER_4;
 
     if (Base == 0 || (AllocationType & MEM_RESERVE))
@@ -615,7 +615,7 @@ NTSTATUS MmFreeVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddress,
     SIZE_T Size = *RegionSize;
     if (Base > MM_HIGHEST_USER_ADDRESS)
         return STATUS_INVALID_PARAMETER_2;
-    if (!MiIsUserRange(Base, Size))
+    if (!MiIsUserRegion(Base, Size))
         return STATUS_INVALID_PARAMETER_3;
 
     ULONG_PTR Start = (ULONG_PTR)PAGE_ALIGN(Base);
@@ -691,7 +691,7 @@ NTSTATUS MmProtectVirtualMemory(PMMADDRESS_SPACE AddressSpace, PVOID *BaseAddres
     ULONG_PTR Base = (ULONG_PTR)*BaseAddress;
     if (Base > MM_HIGHEST_USER_ADDRESS)
         return STATUS_INVALID_PARAMETER_2;
-    if (*RegionSize == 0 || !MiIsUserRange(Base, *RegionSize))
+    if (*RegionSize == 0 || !MiIsUserRegion(Base, *RegionSize))
         return STATUS_INVALID_PARAMETER_3;
 
     ULONG_PTR Start = (ULONG_PTR)PAGE_ALIGN(Base);

@@ -174,4 +174,61 @@ HTEST(lists_stay_linked_both_ways)
     HT_ASSERT(Count == MmFreePageListHead.Total);
 }
 
+/* The MDL lock count (mm/mdl.c): a locked frame its owner frees waits,
+ * off every list, for its last unlock. */
+HTEST(a_frame_freed_while_locked_waits_for_its_last_unlock)
+{
+    Setup();
+    PFN_NUMBER Pfn;
+    HT_ASSERT(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn)));
+    PFN_NUMBER Available = MmAvailablePages();
+    PFN_NUMBER Driver = MmPagesInUse(MiUsageDriver);
+    HT_ASSERT(MiLockPageFrame(Pfn) && MiLockPageFrame(Pfn));
+    HT_ASSERT(MI_PFN_ELEMENT(Pfn)->ReferenceCount == 3);
+    MmFreePhysicalPage(Pfn);
+    HT_ASSERT(MI_PFN_ELEMENT(Pfn)->ReferenceCount == 2);
+    HT_ASSERT(MI_PFN_ELEMENT(Pfn)->PageLocation == ActiveAndValid);
+    HT_ASSERT(MmAvailablePages() == Available);
+    MiUnlockPageFrame(Pfn);
+    HT_ASSERT(MI_PFN_ELEMENT(Pfn)->PageLocation == ActiveAndValid);
+    MiUnlockPageFrame(Pfn);
+    HT_ASSERT(MI_PFN_ELEMENT(Pfn)->PageLocation == FreePageList);
+    HT_ASSERT(MI_PFN_ELEMENT(Pfn)->ReferenceCount == 0);
+    HT_ASSERT(MmAvailablePages() == Available + 1);
+    HT_ASSERT(MmPagesInUse(MiUsageDriver) == Driver - 1);
+}
+
+HTEST(locking_and_unlocking_a_frame_its_owner_keeps_changes_nothing)
+{
+    Setup();
+    PFN_NUMBER Pfn;
+    HT_ASSERT(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn)));
+    PFN_NUMBER Available = MmAvailablePages();
+    HT_ASSERT(MiLockPageFrame(Pfn));
+    MiUnlockPageFrame(Pfn);
+    HT_ASSERT(MI_PFN_ELEMENT(Pfn)->ReferenceCount == 1);
+    HT_ASSERT(MI_PFN_ELEMENT(Pfn)->PageLocation == ActiveAndValid);
+    HT_ASSERT(MmAvailablePages() == Available);
+    /* The count saturates instead of wrapping to "free". */
+    MI_PFN_ELEMENT(Pfn)->ReferenceCount = MI_MAXIMUM_REFERENCE_COUNT;
+    HT_ASSERT(!MiLockPageFrame(Pfn));
+    HT_ASSERT(MI_PFN_ELEMENT(Pfn)->ReferenceCount == MI_MAXIMUM_REFERENCE_COUNT);
+    MI_PFN_ELEMENT(Pfn)->ReferenceCount = 1;
+    MmFreePhysicalPage(Pfn);
+    HT_ASSERT(MmAvailablePages() == Available + 1);
+}
+
+HTEST(unlocking_a_free_frame_is_pfn_list_corrupt)
+{
+    Setup();
+    PFN_NUMBER Pfn;
+    HT_ASSERT(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn)));
+    MmFreePhysicalPage(Pfn);
+    BugCheckCode = 0;
+    if (setjmp(BugCheckJump) == 0)
+        MiUnlockPageFrame(Pfn);
+    HT_ASSERT(BugCheckCode == PFN_LIST_CORRUPT);
+    HT_ASSERT(BugCheckParameter1 == 0x9A);
+}
+
 HTEST_MAIN()

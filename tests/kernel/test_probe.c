@@ -20,10 +20,9 @@
 /* The IRQL to restore after a hyperspace mapping (one at a time). */
 static KIRQL KtHyperIrql;
 
-/* kernel/x64/usercopy.asm, called directly to reach the #GP fixup that
+/* KiCopyUserMemory and KiProbeUserByteForWrite (kernel/x64/usercopy.asm,
+ * declared in mm/mi.h) are called directly to reach the #GP fixup that
  * mm/probe.c's range checks never let happen. */
-NTSTATUS KiCopyUserMemory(PVOID Destination, const void *Source, SIZE_T Length);
-NTSTATUS KiProbeUserByteForWrite(PVOID Address);
 extern const ULONG_PTR __ex_table_start[], __ex_table_end[];
 
 #define KT_BASE       0x0000000010000000ULL  /* the test reservation */
@@ -565,7 +564,8 @@ KTEST_BUGCHECK(probe, direct_user_access_is_a_smap_violation, PAGE_FAULT_IN_NONP
  * copy is a kernel bug, and still a bugcheck. */
 KTEST_BUGCHECK(probe, fault_on_kernel_side_is_not_hidden, PAGE_FAULT_IN_NONPAGED_AREA)
 {
-    (void)KiCopyUserMemory((PVOID)(MM_SYSTEM_PTE_BASE + 0x10000000), KtPattern, 8);
+    NTSTATUS Unreached = KiCopyUserMemory((PVOID)(MM_SYSTEM_PTE_BASE + 0x10000000), KtPattern, 8);
+    KT_ASSERT_EQ(Unreached, STATUS_SUCCESS); /* never gets here: the copy bugchecks */
 }
 
 /* The alignment argument is the caller's constant, not user input. */

@@ -278,6 +278,43 @@ many entries it uses."""
                  int(e["UsedPageTableEntries"]), int(e["Pageable"])))
 
 
+class PagodaMdl(gdb.Command):
+    """An MDL: its header, its flags and each frame with its reference count
+(mm/mdl.c; like WinDbg's !mdl).
+
+Usage: pagoda-mdl MDL-ADDRESS
+
+A frame locked by the MDL has a reference count of 2 or more (1 for its
+owner, 1 per lock); 1 after its page was decommitted while locked."""
+
+    FLAGS = [(0x0001, "MAPPED_TO_SYSTEM_VA"), (0x0002, "PAGES_LOCKED"),
+             (0x0004, "SOURCE_IS_NONPAGED_POOL"), (0x0008, "ALLOCATED_FIXED_SIZE"),
+             (0x0080, "WRITE_OPERATION"), (0x0800, "IO_SPACE")]
+
+    def __init__(self):
+        super().__init__("pagoda-mdl", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
+
+    def invoke(self, arg, from_tty):
+        mdl = gdb.parse_and_eval("(MDL *)%d" % address_of(arg)).dereference()
+        flags = int(mdl["MdlFlags"]) & 0xFFFF
+        names = [n for bit, n in self.FLAGS if flags & bit] or ["0"]
+        start = int(mdl["StartVa"].cast(gdb.lookup_type("unsigned long")))
+        offset, count = int(mdl["ByteOffset"]), int(mdl["ByteCount"])
+        print("MDL at 0x%x: %s, buffer 0x%x, 0x%x bytes (offset 0x%x), Process %s, "
+              "MappedSystemVa %s" % (address_of(arg), "|".join(names), start + offset, count,
+                                     offset, hex(int(mdl["Process"])),
+                                     hex(int(mdl["MappedSystemVa"]))))
+        if not flags & 0x0006:
+            return  # neither locked nor built: the PFN array is not filled
+        pages = (offset + count + 0xFFF) >> 12
+        pfns = (mdl.address + 1).cast(gdb.lookup_type("unsigned long").pointer())
+        for i in range(pages):
+            pfn = int(pfns[i])
+            refs = int(gdb.parse_and_eval("MmPfnDatabase[%d].ReferenceCount" % pfn))
+            print("  page %d  VA 0x%x  PFN 0x%x  references %d"
+                  % (i, start + i * 4096, pfn, refs))
+
+
 class PagodaVad(gdb.Command):
     """The VADs of the current address space (like WinDbg's !vad).
 
@@ -314,6 +351,7 @@ committed pages, the protection given at reservation, flags."""
 PagodaPs()
 PagodaPoolUsed()
 PagodaPfn()
+PagodaMdl()
 PagodaVad()
 
 
