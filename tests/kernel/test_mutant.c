@@ -409,7 +409,7 @@ KTEST(boost, no_increment_no_boost)
 /*
  * The demo of docs/scheduling.md: a consumer that keeps up because of its
  * boost. A periodic timer's DPC stands for a device: every millisecond it
- * completes one item by releasing a semaphore of limit 3 - with Increment
+ * completes one item by releasing a semaphore of limit 6 - with Increment
  * 1 (what I/O completion passes) or 0. A consumer thread waits on the
  * semaphore and takes the items; a hog thread of the same base priority
  * spins meanwhile. Boosted, the consumer runs at 9 the moment an item
@@ -418,7 +418,7 @@ KTEST(boost, no_increment_no_boost)
  * semaphore fills up and the device has to drop items.
  */
 #define KT_DEMO_ITEMS 60
-#define KT_DEMO_LIMIT 3
+#define KT_DEMO_LIMIT 6
 
 static KSEMAPHORE KtDemoItems;
 static KTIMER KtDemoTimer;
