@@ -410,10 +410,12 @@ KTEST(boost, no_increment_no_boost)
  * The demo of docs/scheduling.md: a consumer that keeps up because of its
  * boost. A periodic timer's DPC stands for a device: every millisecond it
  * completes one item by releasing a semaphore of limit 6 - with Increment
- * 1 (what I/O completion passes) or 0. A consumer thread waits on the
- * semaphore and takes the items; a hog thread of the same base priority
- * spins meanwhile. Boosted, the consumer runs at 9 the moment an item
- * arrives and preempts the hog (8): every item is taken within the tick.
+ * IO_SERIAL_INCREMENT (2, what a serial port's completion passes) or 0. A
+ * consumer thread waits on the semaphore and takes the items; a hog thread
+ * of the same base priority spins meanwhile. Boosted, the consumer runs at
+ * 10 the moment an item arrives and preempts the hog (8): every item is
+ * taken within the tick. (The limit leaves room for a burst of clock ticks
+ * that QEMU delivers back to back on a busy host.)
  * Not boosted, it waits for the hog's quantum to end (10 ticks): the
  * semaphore fills up and the device has to drop items.
  */
