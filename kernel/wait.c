@@ -400,9 +400,12 @@ static NTSTATUS KiCheckAlertability(PKTHREAD Thread, KIRQL WaitIrql, KPROCESSOR_
             Thread->Alerted[KernelMode] = FALSE;
             return STATUS_ALERTED;
         }
-    } else if (WaitMode == UserMode && Thread->ApcState.UserApcPending) {
-        return STATUS_USER_APC;
     }
+    /* Alertable or not: the exit APC of a thread being terminated marks a
+     * user APC pending with none queued (KeForceUserApcPending), and a
+     * user-mode wait must end for it, or the thread never leaves. */
+    if (WaitMode == UserMode && Thread->ApcState.UserApcPending)
+        return STATUS_USER_APC;
     return STATUS_PENDING;
 }
 

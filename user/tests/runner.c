@@ -295,6 +295,7 @@ static NTSTATUS UtpNamedChild(const char *Mode, const char *Path, ULONG64 Number
  *   findevent          NtSetEvent on handle values 4..1024: exit with the first that works
  *   waitdup MS         find the event the parent duplicated in, wait for it at most MS ms
  *   sleep MS           sleep, exit 0
+ *   sleepalert MS      an alertable sleep (NtDelayExecution), exit with its status
  *   stackguard MODE    a service writes into its stack's guard page (test_stack.c)
  *   opennamed PATH [ACCESS]  NtOpenEvent(PATH, ACCESS or EVENT_MODIFY_STATE), then
  *                      NtSetEvent: exit with the first failure or STATUS_SUCCESS
@@ -357,6 +358,11 @@ int UtChildMain(int Argc, char **Argv)
     if (!strcmp(Mode, "sleep")) {
         PgSleep((ULONG)Arg1);
         return 0;
+    }
+    if (!strcmp(Mode, "sleepalert")) {
+        LARGE_INTEGER Interval;
+        Interval.QuadPart = -(LONGLONG)Arg1 * 10000;
+        return NtDelayExecution(TRUE, &Interval);
     }
     if (!strcmp(Mode, "stackguard"))
         return UtStackGuardChild(Argc > 1 ? Argv[1] : "");

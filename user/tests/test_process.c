@@ -70,6 +70,25 @@ static void TerminateChild(void)
     NtClose(Child);
 }
 
+/* A thread in an alertable user-mode wait is terminated too: the exit APC
+ * marks a user APC pending with none queued, and the alertable wait used to
+ * look only at the queue and go back to sleep (found by /bin/fuzz). */
+static void TerminateAlertableSleeper(void)
+{
+    HANDLE Child;
+    LARGE_INTEGER Timeout;
+
+    UT_EXPECT_SUCCESS(UtSpawnChild(&Child, 0, "sleepalert 100000"));
+    PgSleep(200); /* let it reach the wait */
+    UT_EXPECT_SUCCESS(NtTerminateProcess(Child, 0x4321));
+    Timeout.QuadPart = -5000 * 10000LL;
+    NTSTATUS Status = NtWaitForSingleObject(Child, FALSE, &Timeout);
+    UT_EXPECT_STATUS(Status, STATUS_WAIT_0);
+    if (Status == STATUS_WAIT_0)
+        UT_EXPECT(UtExitStatus(Child) == 0x4321);
+    NtClose(Child);
+}
+
 static void TerminateBadHandles(void)
 {
     HANDLE E = UtCreateEvent(NotificationEvent, FALSE);
@@ -155,6 +174,7 @@ const UT_TEST UtProcessTests[] = {
     {"process.child_knows_its_parent", ChildKnowsItsParent},
     {"process.create_bad_arguments", CreateBadArguments},
     {"process.terminate_child", TerminateChild},
+    {"process.terminate_alertable_sleeper", TerminateAlertableSleeper},
     {"process.terminate_bad_handles", TerminateBadHandles},
     {"process.query_information_bad_arguments", QueryInformationBadArguments},
     {"process.many_processes_reaped", ManyProcessesReaped},
