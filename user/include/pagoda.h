@@ -104,6 +104,13 @@ int PgFindDuplicatedHandles(HANDLE *Handles, int Count, ULONG TimeoutMs);
 /* A short name for an NTSTATUS ("STATUS_ACCESS_VIOLATION") or NULL. */
 const char *PgStatusName(NTSTATUS Status);
 
+/*
+ * Service Number (include/ntsyscalls.h order, any 64-bit value) with six
+ * raw arguments, whatever the service declares (user/lib/syscalls.S). For
+ * /bin/fuzz; programs call the typed stubs of ntapi.h.
+ */
+NTSTATUS PgSystemCall(ULONG64 Number, const ULONG64 Arguments[6]);
+
 /* ---------------------------------------------------------------- names (user/lib/ntrtl.c) */
 /* NT's: String describes the NUL-terminated Source (not copied). */
 void RtlInitUnicodeString(PUNICODE_STRING String, PCWSTR Source);

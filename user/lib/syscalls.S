@@ -28,4 +28,27 @@ Name:                                    \
 
 PAGODA_SYSTEM_SERVICES(PG_STUB)
 
+/*
+ * NTSTATUS PgSystemCall(ULONG64 Number, const ULONG64 Arguments[6]) - any
+ * service number with any six arguments (/bin/fuzz): the same convention
+ * as the stubs above, the number in full 64 bits in RAX (the kernel
+ * compares all of it with the table's size), the arguments loaded from the
+ * array through R11, which SYSCALL overwrites anyway.
+ */
+    .globl PgSystemCall
+    .type PgSystemCall, @function
+    .p2align 4
+PgSystemCall:
+    mov %rdi, %rax
+    mov %rsi, %r11
+    mov 0(%r11), %rdi
+    mov 8(%r11), %rsi
+    mov 16(%r11), %rdx
+    mov 24(%r11), %r10
+    mov 32(%r11), %r8
+    mov 40(%r11), %r9
+    syscall
+    ret
+    .size PgSystemCall, . - PgSystemCall
+
     .section .note.GNU-stack, "", @progbits
