@@ -69,7 +69,7 @@ HOST_SRCS_pool     := mm/poolcore.c mm/poolcheck.c
 HOST_SRCS_pfn      := mm/pfn.c
 HOST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS))
 
-.PHONY: all run debug gdb test host-test host-bins ktest check-layers bench grade student pictures tools \
+.PHONY: all run debug gdb test host-test host-bins ktest fuzz check-layers bench grade student pictures tools \
 	help clean format asmlint FORCE
 all: $(BUILD)/kernel.elf $(BUILD)/initrd.tar $(BUILD)/pagoda.iso
 
@@ -245,6 +245,13 @@ student:
 	@[ -n "$(LAB)" ] && [ -n "$(DIR)" ] || { echo "usage: make student LAB=N DIR=path"; exit 2; }
 	$(PYTHON) tools/mklab.py $(LAB) $(DIR)
 
+# The system-call fuzzer (/bin/fuzz, docs/verifier.md): FUZZ is SEED CALLS
+# SEEDS, a million calls by default; make test runs a short deterministic run.
+FUZZ ?= 1 10000 100
+fuzz: tools all
+	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar --only fuzz \
+		--fuzz "$(FUZZ)" --timeout 3600
+
 ktest: tools all
 	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar --only ktest
 
@@ -273,8 +280,10 @@ help:
 	@echo "  make debug      like run, but QEMU waits for gdb on localhost:1234"
 	@echo "  make gdb        gdb with the kernel's symbols, connected, stopping at KiSystemStartup"
 	@echo "  make test       layering check, host unit tests, in-kernel and bugcheck tests under QEMU,"
-	@echo "                  boots at several memory sizes, a scripted gdb session"
+	@echo "                  boots at several memory sizes, a scripted gdb session, a short fuzz run"
 	@echo "  make ktest      only the in-kernel tests"
+	@echo "  make fuzz       the system-call fuzzer, a million calls (FUZZ='SEED CALLS SEEDS',"
+	@echo "                  default '1 10000 100'): calls made, child endings by status, drift"
 	@echo "  make host-test  only the host unit tests"
 	@echo "  make check-layers  only the layering and function-length check (and its self-test)"
 	@echo "  make asmlint    check that the assembly takes its numbers from build/gen/asmdefs.inc"

@@ -35,6 +35,11 @@ Steps (--only takes a substring of these names; repeat it or use commas):
   pictures  tools/pictures.py --check: two vademo processes map the same
             virtual pages to different frames, their PML4s share the system
             half, the self-map points at each one's own PML4; then the SVGs.
+  fuzz      boot init=/bin/fuzz SEED CALLS SEEDS (--fuzz, default "1 2000 4":
+            seeds 1..4, 2000 calls each): it must end with exit 33 (no hang,
+            no drift of free pages, pool bytes per tag or handle counts)
+            and its closing lines; a bugcheck is a failure. One result per
+            seed (fuzz.seed.N), its figures printed (docs/verifier.md).
   labs      tests/check_labs.py: for every lab of tests/labs.py, its markers
             and handout, full marks for the staff tree (tests/grade.py), and
             the student tree (tools/mklab.py) built without a warning and
@@ -73,7 +78,7 @@ QEMU = ROOT / "tools" / "qemu.sh"
 GDB_TEST = ROOT / "tools" / "gdb" / "test_backtrace.py"
 
 STEPS = ("layers", "host", "ktest", "bugcheck", "mem", "gdb", "user", "shell", "bench", "labs",
-         "pictures")
+         "pictures", "fuzz")
 
 EXIT_SUCCESS, EXIT_TESTS_FAILED, EXIT_BUGCHECK, EXIT_CANNOT_BOOT, EXIT_GRUB = (
     33, 35, 37, 39, 41)
@@ -128,6 +133,10 @@ class Report:
 
     def skip(self, name, why):
         self._emit("skipped", "SKIP %s: %s" % (name, why), None)
+
+    def info(self, text):
+        """A line printed whatever the verbosity (the fuzz step's figures)."""
+        self._emit(None, text, None)
 
     def note(self, text):
         if self.verbose:
@@ -622,6 +631,8 @@ def parse_args(argv):
     p.add_argument("--too-small", default="16M",
                    help="a size below the kernel's minimum: must exit 39 "
                    "(default 16M; empty to skip)")
+    p.add_argument("--fuzz", default="1 2000 4", metavar="'SEED CALLS SEEDS'",
+                   help="the fuzz step's arguments to /bin/fuzz (make fuzz: a million calls)")
     p.add_argument("--only", action="append", default=[], metavar="STEP",
                    help="run only steps whose name contains STEP (repeatable, "
                    "or comma-separated)")
@@ -709,6 +720,42 @@ def step_bench(h):
                       % (len(lines), len(good), why), details)
     else:
         h.report.ok("bench.ubench-short")
+
+
+RE_FUZZ_SEED = re.compile(r"^fuzz: seed (\d+): (\d+) calls, ended (0x[0-9a-f]{8})(.*)$")
+RE_FUZZ_END = re.compile(r"^fuzz: (\d+) hangs, (\d+) drifts: (passed|FAILED)\s*$")
+
+
+def step_fuzz(h):
+    """Boot init=/bin/fuzz ARGS: each "fuzz: seed N: ..." line is a result
+    (a HANG or DRIFT on it fails), the figures are printed, and the run must
+    end with "0 hangs, 0 drifts: passed" and exit 33. A bugcheck or a
+    timeout fails the step with the seed that was running."""
+    words = h.args.fuzz.split()
+    b = h.boot("fuzz", ["init=/bin/fuzz"] + words)
+    seeds, end = 0, None
+    for line in b.lines:
+        line = line.strip()
+        m = RE_FUZZ_SEED.match(line)
+        if m:
+            seeds += 1
+            name = "fuzz.seed.%s" % m.group(1)
+            if "HANG" in m.group(4) or "DRIFT" in m.group(4):
+                h.report.fail(name, line)
+            else:
+                h.report.ok(name, [line])
+            continue
+        if RE_FUZZ_END.match(line):
+            end = RE_FUZZ_END.match(line)
+        if line.startswith("fuzz: ") and not line.startswith("fuzz: call "):
+            h.report.info("  " + line)
+    want = int(words[2]) if len(words) > 2 else 1
+    if b.rc != EXIT_SUCCESS or end is None or end.group(3) != "passed" or seeds != want:
+        why, details = b.ending()
+        h.report.fail("fuzz", "/bin/fuzz %s did not pass (%s; %d of %d seeds reported)"
+                      % (" ".join(words), why, seeds, want), details)
+    else:
+        h.report.ok("fuzz")
 
 
 class Console:
@@ -887,6 +934,8 @@ def main(argv):
                 h.submit(step_bench, h)
             if "pictures" in steps:
                 h.submit(step_pictures, h)
+            if "fuzz" in steps:
+                h.submit(step_fuzz, h)
             if "labs" in steps:
                 import check_labs
                 check_labs.step_labs(h)

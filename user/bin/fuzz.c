@@ -29,9 +29,10 @@
  * garbage to the console would reach the test log, a read would wait for a
  * key; StandardInput and StandardOutput are the same handle); wait with no timeout or a long
  * one; make a permanent object (OBJ_PERMANENT would rightly outlive it and
- * read as drift). NtContinue and NtRegisterUserApcDispatcher are drawn
- * rarely, and APC, timer and thread routines are real code most of the
- * time, since garbage there ends the child.
+ * read as drift). NtContinue and NtRegisterUserApcDispatcher are kept one
+ * time in 1024 that they are drawn, and APC, timer and thread routines are
+ * garbage one time in 1024 only (real code otherwise), since garbage there
+ * ends the child; a child still ends early now and then, and is counted.
  *
  * Exit status: 0 when every seed passed, else STATUS_UNSUCCESSFUL.
  */
@@ -286,22 +287,22 @@ static void FzConstrain(ULONG64 Number, ULONG64 *Args)
     case FZ_NtWaitForMultipleObjects: Args[4] = FzTimeout(); break;
     case FZ_NtDelayExecution: Args[1] = FzTimeout(); break;
     case FZ_NtCreateThread:
-        if (FzBelow(32))
+        if (FzBelow(1024))
             Args[2] = (ULONG64)FzThreadStart;
         break;
     case FZ_NtQueueApcThread:
-        if (FzBelow(32))
+        if (FzBelow(1024))
             Args[1] = (ULONG64)FzApcRoutine;
         break;
     case FZ_NtSetTimer:
-        if (FzBelow(32))
+        if (FzBelow(1024))
             Args[2] = FzBelow(2) ? 0 : (ULONG64)FzApcRoutine;
         break;
     }
 }
 
 /* The next service number: one of the table (NtContinue and
- * NtRegisterUserApcDispatcher one time in 64), or one past its end. */
+ * NtRegisterUserApcDispatcher one time in 1024), or one past its end. */
 static ULONG64 FzService(void)
 {
     for (;;) {
@@ -310,7 +311,7 @@ static ULONG64 FzService(void)
             return FZ_SERVICE_COUNT + FzBelow(4);
         if (Pick == FZ_SERVICE_COUNT + 1)
             return FzPick(FzIntegers, ARRAYSIZE(FzIntegers)) | FZ_SERVICE_COUNT;
-        if ((Pick == FZ_NtContinue || Pick == FZ_NtRegisterUserApcDispatcher) && FzBelow(64))
+        if ((Pick == FZ_NtContinue || Pick == FZ_NtRegisterUserApcDispatcher) && FzBelow(1024))
             continue;
         return Pick;
     }
