@@ -256,16 +256,21 @@ static BOOLEAN FzIsSelf(ULONG64 Handle)
            Info.UniqueProcessId == FzOwnProcessId;
 }
 
-/* A timeout: a short one, or an address no service may read (not the
- * read-only KUSER_SHARED_DATA, the last two bad addresses: its clock is a
- * timeout of days). */
+/* A timeout: a short one, or an address no user-mode call can make
+ * readable: kernel space or non-canonical. (Not KUSER_SHARED_DATA, whose
+ * clock is a timeout of days, nor a user page: the child's own fuzzed
+ * NtAllocateVirtualMemory may commit it, and the garbage written there
+ * later is a timeout of years.) */
 static ULONG64 FzTimeout(void)
 {
+    static const ULONG64 Unreadable[] = {
+        0xFFFF800000000000ULL, 0xFFFFF78000000000ULL, 0xFFFFFFFF80000000ULL,
+        0xFFFFFFFFFFFFFFF8ULL, 0x0000800000000000ULL, 0x00007FFFFFFFFFFCULL,
+        0x8000000000000000ULL, 0xFFFF7FFFFFFFFFF8ULL,
+    };
     if (FzBelow(4))
         return (ULONG64)&FzTimeouts[FzBelow(4)];
-    if (FzBelow(2)) /* straddling into page 1, or in it */
-        return FzStraddles[FzBelow(2) ? FzBelow(2) : 4];
-    return FzPick(FzBadAddresses, ARRAYSIZE(FzBadAddresses) - 2);
+    return FzPick(Unreadable, ARRAYSIZE(Unreadable));
 }
 
 /* Keep the call from ending the child uselessly (the file header). */
