@@ -36,6 +36,9 @@
 #define APC_INDEX_MISMATCH                  0x00000001UL
 #define THREAD_NOT_MUTEX_OWNER              0x00000011UL
 #define REFERENCE_BY_POINTER                0x00000018UL /* (type, object, count before, handle count) */
+#define NO_MORE_IRP_STACK_LOCATIONS         0x00000035UL /* (Irp) */
+#define MULTIPLE_IRP_COMPLETE_REQUESTS      0x00000044UL /* (Irp) */
+#define DRIVER_VERIFIER_IOMANAGER_VIOLATION 0x000000C9UL /* (violation, ...) */
 #define INVALID_DATA_ACCESS_TRAP            0x00000004UL
 #define SYSTEM_SERVICE_EXCEPTION            0x0000003BUL
 #define ATTEMPTED_SWITCH_FROM_DPC           0x000000B8UL

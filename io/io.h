@@ -1,9 +1,12 @@
 /*
- * io.h - the I/O manager's public interface (Io). Today: the console
- * driver, whose handle every user process inherits, and the initial RAM
- * disk the image loader reads programs from, and the allocation of MDLs
- * (the rest of MDLs is Mm's: mm/mm.h). The I/O manager proper (driver
- * and device objects, IRPs) grows here.
+ * io.h - the I/O manager's public interface (Io): driver and device
+ * objects, device stacks, IRPs and their stack locations, completion and
+ * cancellation (io/iomgr.c, io/driver.c, io/device.c, io/irp.c,
+ * io/irpbuild.c, io/drivers/null.c; docs/io.md); the allocation of MDLs
+ * (io/mdl.c; the rest of MDLs is Mm's: mm/mm.h); the console driver, whose
+ * handle every user process inherits; and the initial RAM disk the image
+ * loader reads programs from. The system services still reach the console
+ * directly, not through IRPs.
  */
 #ifndef PAGODA_IO_H
 #define PAGODA_IO_H
@@ -89,5 +92,510 @@ BOOLEAN IoIsInitrdPresent(void);
  * when there is no initrd. Any IRQL <=
  * DISPATCH_LEVEL (the mapping is nonpaged). */
 NTSTATUS IoFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size);
+
+/* ------------------------------------------------------------------------
+ * The I/O manager proper: driver objects, device objects, IRPs.
+ *
+ *   DRIVER_OBJECT  \Driver\Null             DEVICE_OBJECT  \Device\Null
+ *   +------------------------+   DeviceObject   +-------------------------+
+ *   | MajorFunction[0..0x1B] |----------------->| DriverObject (ref)      |
+ *   |   [IRP_MJ_READ] = ...  |<-----------------| NextDevice (the driver's|
+ *   | DriverUnload, StartIo  |                  |   other devices)        |
+ *   | DriverExtension        |                  | AttachedDevice (above)  |
+ *   +------------------------+                  | DeviceExtension, Flags  |
+ *                                               | StackSize               |
+ *                                               +-------------------------+
+ *
+ * Both are objects of the object manager (types "Driver" and "Device"),
+ * named in \Driver and \Device. An IRP is one pool block: the IRP header,
+ * then StackCount IO_STACK_LOCATIONs, one per driver the request goes
+ * through (docs/io.md draws it).
+ *
+ * Locking and IRQL: IopDatabaseLock (a spin lock, io/device.c) covers each
+ * driver's device list and every AttachedDevice / AttachedTo link; the
+ * cancel spin lock (IoAcquireCancelSpinLock) covers CancelRoutine handoffs;
+ * an IRP belongs to whichever driver holds it and needs no lock. Creating
+ * and deleting drivers, devices and links is PASSIVE_LEVEL; IRPs move at
+ * IRQL <= DISPATCH_LEVEL.
+ * ------------------------------------------------------------------------ */
+
+/* Types of the I/O manager's structures (their Type field, NT's values). */
+#define IO_TYPE_DEVICE      3
+#define IO_TYPE_DRIVER      4
+#define IO_TYPE_FILE        5
+#define IO_TYPE_IRP         6
+
+/* Pool tags: IRPs ("Irp "), the buffers of buffered I/O ("IoBf"). Driver
+ * and device objects carry their object types' tags ("Driv", "Devi"). */
+#define IO_IRP_TAG          POOL_TAG('I', 'r', 'p', ' ')
+#define IO_BUFFER_TAG       POOL_TAG('I', 'o', 'B', 'f')
+
+/* Major function codes (wdm.h values). */
+#define IRP_MJ_CREATE                   0x00
+#define IRP_MJ_CREATE_NAMED_PIPE        0x01
+#define IRP_MJ_CLOSE                    0x02
+#define IRP_MJ_READ                     0x03
+#define IRP_MJ_WRITE                    0x04
+#define IRP_MJ_QUERY_INFORMATION        0x05
+#define IRP_MJ_SET_INFORMATION          0x06
+#define IRP_MJ_QUERY_EA                 0x07
+#define IRP_MJ_SET_EA                   0x08
+#define IRP_MJ_FLUSH_BUFFERS            0x09
+#define IRP_MJ_QUERY_VOLUME_INFORMATION 0x0A
+#define IRP_MJ_SET_VOLUME_INFORMATION   0x0B
+#define IRP_MJ_DIRECTORY_CONTROL        0x0C
+#define IRP_MJ_FILE_SYSTEM_CONTROL      0x0D
+#define IRP_MJ_DEVICE_CONTROL           0x0E
+#define IRP_MJ_INTERNAL_DEVICE_CONTROL  0x0F
+#define IRP_MJ_SHUTDOWN                 0x10
+#define IRP_MJ_LOCK_CONTROL             0x11
+#define IRP_MJ_CLEANUP                  0x12
+#define IRP_MJ_CREATE_MAILSLOT          0x13
+#define IRP_MJ_QUERY_SECURITY           0x14
+#define IRP_MJ_SET_SECURITY             0x15
+#define IRP_MJ_POWER                    0x16
+#define IRP_MJ_SYSTEM_CONTROL           0x17
+#define IRP_MJ_DEVICE_CHANGE            0x18
+#define IRP_MJ_QUERY_QUOTA              0x19
+#define IRP_MJ_SET_QUOTA                0x1A
+#define IRP_MJ_PNP                      0x1B
+#define IRP_MJ_MAXIMUM_FUNCTION         0x1B
+
+/* I/O control codes: CTL_CODE and its transfer methods (devioctl.h). */
+#define CTL_CODE(DeviceType, Function, Method, Access) \
+    (((ULONG)(DeviceType) << 16) | ((ULONG)(Access) << 14) | ((ULONG)(Function) << 2) | (ULONG)(Method))
+#define METHOD_BUFFERED     0
+#define METHOD_IN_DIRECT    1
+#define METHOD_OUT_DIRECT   2
+#define METHOD_NEITHER      3
+#define METHOD_FROM_CTL_CODE(Code) ((ULONG)(Code) & 3)
+#define FILE_ANY_ACCESS     0
+#define FILE_READ_ACCESS    0x0001
+#define FILE_WRITE_ACCESS   0x0002
+
+/* Device types (devioctl.h values) and DEVICE_OBJECT.Flags. */
+#define FILE_DEVICE_NULL    0x00000015
+#define FILE_DEVICE_UNKNOWN 0x00000022
+#define DO_BUFFERED_IO          0x00000004 /* the I/O manager copies through SystemBuffer */
+#define DO_EXCLUSIVE            0x00000008 /* one open at a time (checked by IRP_MJ_CREATE, later) */
+#define DO_DIRECT_IO            0x00000010 /* the I/O manager locks the caller's pages (MDL) */
+#define DO_DEVICE_INITIALIZING  0x00000080 /* cleared by the driver when it is ready */
+
+/* IO_STACK_LOCATION.Control */
+#define SL_PENDING_RETURNED     0x01
+#define SL_ERROR_RETURNED       0x02
+#define SL_INVOKE_ON_CANCEL     0x20
+#define SL_INVOKE_ON_SUCCESS    0x40
+#define SL_INVOKE_ON_ERROR      0x80
+
+/* IRP.Flags (wdm.h values). */
+#define IRP_SYNCHRONOUS_API     0x00000004
+#define IRP_BUFFERED_IO         0x00000010 /* AssociatedIrp.SystemBuffer is the I/O manager's copy */
+#define IRP_DEALLOCATE_BUFFER   0x00000020 /* free SystemBuffer at completion */
+#define IRP_INPUT_OPERATION     0x00000040 /* copy SystemBuffer out to UserBuffer at completion */
+#define IRP_READ_OPERATION      0x00000100
+#define IRP_WRITE_OPERATION     0x00000200
+
+/* IRP.AllocationFlags */
+#define IRP_ALLOCATED_FIXED_SIZE 0x04      /* the block is one of the lookaside sizes */
+#define IRP_LOOKASIDE_ALLOCATION 0x08      /* ... and goes back to its lookaside list */
+
+/* Priority boosts for IoCompleteRequest (accepted; the waiter's boost is
+ * not applied yet). */
+#define IO_NO_INCREMENT         0
+
+typedef ULONG DEVICE_TYPE;
+typedef CHAR CCHAR;
+
+typedef struct _IO_STATUS_BLOCK {
+    union {
+        NTSTATUS Status;
+        PVOID Pointer;
+    };
+    ULONG_PTR Information;          /* bytes transferred, or a request's own value */
+} IO_STATUS_BLOCK, *PIO_STATUS_BLOCK;
+
+typedef struct _DRIVER_OBJECT DRIVER_OBJECT, *PDRIVER_OBJECT;
+typedef struct _DEVICE_OBJECT DEVICE_OBJECT, *PDEVICE_OBJECT;
+typedef struct _IRP IRP, *PIRP;
+struct _FILE_OBJECT;                /* file objects come with the I/O services */
+typedef struct _FILE_OBJECT *PFILE_OBJECT;
+
+typedef NTSTATUS (*PDRIVER_INITIALIZE)(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
+typedef NTSTATUS (*PDRIVER_DISPATCH)(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+typedef NTSTATUS (*PDRIVER_ADD_DEVICE)(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Pdo);
+typedef void (*PDRIVER_STARTIO)(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+typedef void (*PDRIVER_UNLOAD)(PDRIVER_OBJECT DriverObject);
+typedef void (*PDRIVER_CANCEL)(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+typedef NTSTATUS (*PIO_COMPLETION_ROUTINE)(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context);
+
+typedef struct _DRIVER_EXTENSION {
+    PDRIVER_OBJECT DriverObject;
+    PDRIVER_ADD_DEVICE AddDevice;   /* Plug and Play: not called yet */
+    ULONG Count;                    /* times DriverEntry ran */
+    UNICODE_STRING ServiceKeyName;  /* "Null" for \Driver\Null */
+} DRIVER_EXTENSION, *PDRIVER_EXTENSION;
+
+struct _DRIVER_OBJECT {
+    SHORT Type;                     /* IO_TYPE_DRIVER */
+    SHORT Size;
+    PDEVICE_OBJECT DeviceObject;    /* IopDatabaseLock: the driver's devices, newest first */
+    ULONG Flags;
+    PDRIVER_EXTENSION DriverExtension; /* in the same block, after the object */
+    UNICODE_STRING DriverName;      /* "\Driver\Null"; characters in the same block */
+    PDRIVER_INITIALIZE DriverInit;  /* its DriverEntry */
+    PDRIVER_STARTIO DriverStartIo;  /* NULL: the driver queues its own IRPs */
+    PDRIVER_UNLOAD DriverUnload;    /* NULL: it cannot be unloaded */
+    PDRIVER_DISPATCH MajorFunction[IRP_MJ_MAXIMUM_FUNCTION + 1];
+};
+
+/* The I/O manager's private part of a device (NT's DEVOBJ_EXTENSION). */
+typedef struct _DEVOBJ_EXTENSION {
+    SHORT Type;                     /* IO_TYPE_DEVICE */
+    USHORT Size;
+    PDEVICE_OBJECT DeviceObject;
+    PDEVICE_OBJECT AttachedTo;      /* IopDatabaseLock: the device below (holds a reference) */
+} DEVOBJ_EXTENSION, *PDEVOBJ_EXTENSION;
+
+struct _DEVICE_OBJECT {
+    SHORT Type;                     /* IO_TYPE_DEVICE */
+    USHORT Size;                    /* the object and its extensions */
+    LONG ReferenceCount;            /* opens (file objects, later) */
+    PDRIVER_OBJECT DriverObject;    /* holds a reference on the driver */
+    PDEVICE_OBJECT NextDevice;      /* IopDatabaseLock: the driver's next device */
+    PDEVICE_OBJECT AttachedDevice;  /* IopDatabaseLock: the device above, or NULL */
+    PIRP CurrentIrp;                /* for StartIo drivers */
+    ULONG Flags;                    /* DO_* */
+    ULONG Characteristics;          /* FILE_DEVICE_SECURE_OPEN, ... (recorded) */
+    PVOID DeviceExtension;          /* DeviceExtensionSize bytes, zeroed, the driver's */
+    DEVICE_TYPE DeviceType;         /* FILE_DEVICE_* */
+    CCHAR StackSize;                /* stack locations an IRP to this device needs */
+    ULONG AlignmentRequirement;
+    PDEVOBJ_EXTENSION DeviceObjectExtension;
+};
+
+/* One driver's part of an IRP: what it is asked to do and how to tell the
+ * driver above that it is done. */
+typedef struct _IO_STACK_LOCATION {
+    UCHAR MajorFunction;            /* IRP_MJ_* */
+    UCHAR MinorFunction;
+    UCHAR Flags;
+    UCHAR Control;                  /* SL_* */
+    union {
+        struct {
+            ULONG Length;
+            ULONG Key;
+            LARGE_INTEGER ByteOffset;
+        } Read;
+        struct {
+            ULONG Length;
+            ULONG Key;
+            LARGE_INTEGER ByteOffset;
+        } Write;
+        struct {
+            ULONG OutputBufferLength;
+            ULONG InputBufferLength;
+            ULONG IoControlCode;
+            PVOID Type3InputBuffer; /* METHOD_NEITHER: the caller's input */
+        } DeviceIoControl;
+        struct {
+            PVOID Argument1, Argument2, Argument3, Argument4;
+        } Others;
+    } Parameters;
+    PDEVICE_OBJECT DeviceObject;    /* the device this location was sent to */
+    PFILE_OBJECT FileObject;
+    PIO_COMPLETION_ROUTINE CompletionRoutine; /* set by the driver above */
+    PVOID Context;                  /* its argument */
+} IO_STACK_LOCATION, *PIO_STACK_LOCATION;
+
+struct _IRP {
+    SHORT Type;                     /* IO_TYPE_IRP */
+    USHORT Size;                    /* the IRP and its stack locations */
+    PMDL MdlAddress;                /* DO_DIRECT_IO: the caller's locked pages (mm/mm.h) */
+    ULONG Flags;                    /* IRP_* */
+    union {
+        PVOID SystemBuffer;         /* DO_BUFFERED_IO: the I/O manager's copy */
+    } AssociatedIrp;
+    IO_STATUS_BLOCK IoStatus;       /* the result, set by whoever completes */
+    KPROCESSOR_MODE RequestorMode;
+    BOOLEAN PendingReturned;        /* during completion: the location just left pended */
+    CHAR StackCount;                /* locations after the header */
+    CHAR CurrentLocation;           /* StackCount + 1 before the first IoCallDriver */
+    BOOLEAN Cancel;                 /* cancel spin lock: IoCancelIrp was called */
+    KIRQL CancelIrql;               /* the IRQL to give back when a cancel routine runs */
+    UCHAR AllocationFlags;          /* IRP_ALLOCATED_FIXED_SIZE, IRP_LOOKASIDE_ALLOCATION */
+    PIO_STATUS_BLOCK UserIosb;      /* where IoStatus goes at the end, or NULL */
+    PKEVENT UserEvent;              /* signalled at the end, or NULL */
+    PDRIVER_CANCEL CancelRoutine;   /* cancel spin lock (IoSetCancelRoutine) */
+    PVOID UserBuffer;               /* the requester's buffer */
+    union {
+        struct {
+            PVOID DriverContext[4]; /* the driver holding the IRP may use these */
+            struct _ETHREAD *Thread; /* the requesting thread; NULL: a driver's own IRP */
+            LIST_ENTRY ListEntry;   /* the driver holding the IRP may queue it here */
+            PIO_STACK_LOCATION CurrentStackLocation;
+            PFILE_OBJECT OriginalFileObject;
+        } Overlay;
+    } Tail;
+};
+
+/* ------------------------------------------------------------------------
+ * Start-up, drivers, devices (io/iomgr.c, io/driver.c, io/device.c)
+ * ------------------------------------------------------------------------ */
+
+extern POBJECT_TYPE IoDriverObjectType;     /* "Driver" */
+extern POBJECT_TYPE IoDeviceObjectType;     /* "Device" */
+
+/*
+ * Initialize the I/O manager at boot: the Driver and Device types, the
+ * \Driver directory, the IRP lookaside lists and the built-in drivers
+ * (\Driver\Null with \Device\Null and \??\NUL). After ObInitSystem and
+ * PsInitializeSystem. Bugchecks PHASE1_INITIALIZATION_FAILED when any of it
+ * fails. PASSIVE_LEVEL.
+ */
+void IoInitSystem(void);
+
+/*
+ * Create the driver object DriverName ("\Driver\X"; kernel memory) for a
+ * driver linked into the kernel, with every MajorFunction completing
+ * STATUS_INVALID_DEVICE_REQUEST, and call InitializationFunction
+ * (its DriverEntry) with the registry path its service would have
+ * ("\Registry\Machine\System\CurrentControlSet\Services\X"; there is no
+ * registry, the string only names it). The driver lives for ever, unless
+ * DriverEntry fails: then its devices must be gone and the object is
+ * deleted. Returns DriverEntry's status, STATUS_OBJECT_NAME_INVALID (no
+ * "\Driver\" prefix), STATUS_OBJECT_NAME_COLLISION, or
+ * STATUS_INSUFFICIENT_RESOURCES. PASSIVE_LEVEL. (NT's IoCreateDriver.)
+ */
+MUST_INSPECT_RESULT NTSTATUS
+IoCreateDriver(PCUNICODE_STRING DriverName, PDRIVER_INITIALIZE InitializationFunction);
+
+/*
+ * Create a device object for DriverObject with DeviceExtensionSize bytes
+ * of zeroed extension, named DeviceName (under \Device, kernel memory; NULL
+ * for an unnamed device), and put it at the head of the driver's device
+ * list with StackSize 1 and Flags DO_DEVICE_INITIALIZING (plus
+ * DO_EXCLUSIVE when Exclusive), which the driver clears when it is ready.
+ * *DeviceObject receives it; the driver deletes it with IoDeleteDevice.
+ * Returns STATUS_OBJECT_NAME_COLLISION, STATUS_INSUFFICIENT_RESOURCES and
+ * the look-up statuses of ObInsertObject. PASSIVE_LEVEL.
+ */
+MUST_INSPECT_RESULT NTSTATUS
+IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize, PUNICODE_STRING DeviceName,
+               DEVICE_TYPE DeviceType, ULONG DeviceCharacteristics, BOOLEAN Exclusive,
+               PDEVICE_OBJECT *DeviceObject);
+
+/*
+ * Take DeviceObject off its driver's list and out of the namespace; the
+ * object itself goes with its last reference (IRPs in flight and
+ * IoGetAttachedDeviceReference callers hold theirs). It must not be
+ * attached to or from anything (IoDetachDevice first). PASSIVE_LEVEL.
+ */
+void IoDeleteDevice(PDEVICE_OBJECT DeviceObject);
+
+/*
+ * Create the permanent symbolic link SymbolicLinkName (e.g. "\??\NUL")
+ * whose target is DeviceName; IoDeleteSymbolicLink removes it. Returns the
+ * statuses of ObCreateSymbolicLink; IoDeleteSymbolicLink returns those of
+ * ObReferenceObjectByName. PASSIVE_LEVEL.
+ */
+MUST_INSPECT_RESULT NTSTATUS
+IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName);
+NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName);
+
+/*
+ * Attach SourceDevice on top of the stack TargetDevice is in: it goes
+ * above the highest device now there, its StackSize becomes that one's
+ * plus one, and IRPs sent to the stack's top reach it first. Returns the
+ * device it was attached to (referenced by the attachment until
+ * IoDetachDevice), or NULL when SourceDevice is already attached.
+ * IRQL <= DISPATCH_LEVEL.
+ */
+PDEVICE_OBJECT IoAttachDeviceToDeviceStack(PDEVICE_OBJECT SourceDevice,
+                                           PDEVICE_OBJECT TargetDevice);
+
+/*
+ * Undo an attachment: TargetDevice is the device IoAttachDeviceToDeviceStack
+ * returned; whatever is attached to it comes off, and the attachment's
+ * reference on TargetDevice goes. IRQL <= DISPATCH_LEVEL.
+ */
+void IoDetachDevice(PDEVICE_OBJECT TargetDevice);
+
+/*
+ * The highest device in DeviceObject's stack (DeviceObject itself when
+ * nothing is attached). IoGetAttachedDeviceReference also takes a
+ * reference on it, which the caller drops with ObDereferenceObject.
+ * IRQL <= DISPATCH_LEVEL.
+ */
+PDEVICE_OBJECT IoGetAttachedDevice(PDEVICE_OBJECT DeviceObject);
+PDEVICE_OBJECT IoGetAttachedDeviceReference(PDEVICE_OBJECT DeviceObject);
+
+/* ------------------------------------------------------------------------
+ * IRPs (io/irp.c, io/irpbuild.c)
+ * ------------------------------------------------------------------------ */
+
+/* Bytes of an IRP with StackSize locations. */
+#define IoSizeOfIrp(StackSize) \
+    ((USHORT)(sizeof(IRP) + (ULONG)(StackSize) * sizeof(IO_STACK_LOCATION)))
+
+/*
+ * Allocate an IRP with StackSize (1..IO_MAXIMUM_STACK_SIZE) stack locations
+ * from nonpaged pool, through a lookaside list for the common sizes, and
+ * initialize it (IoInitializeIrp). No thread owns it: the caller frees it
+ * with IoFreeIrp, usually from its completion routine. Returns NULL when
+ * pool is exhausted or StackSize is out of range. ChargeQuota is accepted
+ * (there are no quotas). IRQL <= DISPATCH_LEVEL.
+ */
+#define IO_MAXIMUM_STACK_SIZE 32
+PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota);
+
+/*
+ * Zero Irp (PacketSize bytes, from IoSizeOfIrp(StackSize)) and set it up
+ * for StackSize locations: no location current yet (CurrentLocation is
+ * StackSize + 1), IoGetNextIrpStackLocation is the last one. Any IRQL.
+ */
+void IoInitializeIrp(PIRP Irp, USHORT PacketSize, CCHAR StackSize);
+
+/*
+ * Free an IRP from IoAllocateIrp (to its lookaside list or the pool).
+ * A block that is not an IRP is bugcheck
+ * DRIVER_VERIFIER_IOMANAGER_VIOLATION (1, Irp). IRQL <= DISPATCH_LEVEL.
+ */
+void IoFreeIrp(PIRP Irp);
+
+static inline PIO_STACK_LOCATION IoGetCurrentIrpStackLocation(PIRP Irp)
+{
+    return Irp->Tail.Overlay.CurrentStackLocation;
+}
+
+/* The location the next lower driver will see: fill it before IoCallDriver. */
+static inline PIO_STACK_LOCATION IoGetNextIrpStackLocation(PIRP Irp)
+{
+    return Irp->Tail.Overlay.CurrentStackLocation - 1;
+}
+
+/* Give the lower driver this driver's parameters, without a completion
+ * routine (the caller may set one afterwards). */
+static inline void IoCopyCurrentIrpStackLocationToNext(PIRP Irp)
+{
+    PIO_STACK_LOCATION Current = IoGetCurrentIrpStackLocation(Irp);
+    PIO_STACK_LOCATION Next = IoGetNextIrpStackLocation(Irp);
+    __builtin_memcpy(Next, Current, offsetof(IO_STACK_LOCATION, CompletionRoutine));
+    Next->Control = 0;
+}
+
+/* Pass the IRP down with this driver's own location: the lower driver
+ * sees the same parameters, and this driver gets no completion call. */
+static inline void IoSkipCurrentIrpStackLocation(PIRP Irp)
+{
+    Irp->CurrentLocation++;
+    Irp->Tail.Overlay.CurrentStackLocation++;
+}
+
+/* Have Routine(DeviceObject of this driver, Irp, Context) called when the
+ * lower driver completes the IRP with a success, an error, or after
+ * IoCancelIrp, as the three flags say. */
+static inline void IoSetCompletionRoutine(PIRP Irp, PIO_COMPLETION_ROUTINE Routine,
+                                          PVOID Context, BOOLEAN InvokeOnSuccess,
+                                          BOOLEAN InvokeOnError, BOOLEAN InvokeOnCancel)
+{
+    PIO_STACK_LOCATION Next = IoGetNextIrpStackLocation(Irp);
+    Next->CompletionRoutine = Routine;
+    Next->Context = Context;
+    Next->Control = 0;
+    if (InvokeOnSuccess)
+        Next->Control |= SL_INVOKE_ON_SUCCESS;
+    if (InvokeOnError)
+        Next->Control |= SL_INVOKE_ON_ERROR;
+    if (InvokeOnCancel)
+        Next->Control |= SL_INVOKE_ON_CANCEL;
+}
+
+/* Say that this driver's dispatch routine returns STATUS_PENDING: the IRP
+ * completes later, perhaps on another thread. */
+static inline void IoMarkIrpPending(PIRP Irp)
+{
+    IoGetCurrentIrpStackLocation(Irp)->Control |= SL_PENDING_RETURNED;
+}
+
+/*
+ * Send Irp to DeviceObject: its next location becomes current, records
+ * DeviceObject, and the driver's MajorFunction routine for that location
+ * runs. Returns what the routine returns (STATUS_PENDING: it completes
+ * later). An IRP with no location left is bugcheck
+ * NO_MORE_IRP_STACK_LOCATIONS (Irp). IRQL <= DISPATCH_LEVEL.
+ */
+NTSTATUS IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+
+/*
+ * Complete Irp with the status in Irp->IoStatus: walk the stack locations
+ * upwards, calling each completion routine whose SL_INVOKE_* flag matches
+ * (a routine returning STATUS_MORE_PROCESSING_REQUIRED takes the IRP back
+ * and the walk stops); PendingReturned tells each routine whether the
+ * driver below pended. At the top, IoStatus goes to *UserIosb, UserEvent
+ * is signalled, and an IRP built by IoBuildSynchronousFsdRequest or
+ * IoBuildDeviceIoControlRequest is freed (its output copied out first); a
+ * driver's own IRP stays with the driver. The caller must not touch Irp
+ * afterwards. Bugchecks: MULTIPLE_IRP_COMPLETE_REQUESTS (Irp) for a second
+ * completion; DRIVER_VERIFIER_IOMANAGER_VIOLATION (6, status, Irp) for
+ * completing with STATUS_PENDING; IRQL_NOT_LESS_OR_EQUAL above
+ * DISPATCH_LEVEL. PriorityBoost is accepted. IRQL <= DISPATCH_LEVEL.
+ */
+void IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost);
+
+/*
+ * Build an IRP for IRP_MJ_READ, IRP_MJ_WRITE, IRP_MJ_FLUSH_BUFFERS or
+ * IRP_MJ_SHUTDOWN to DeviceObject (the top of its stack), owned by the
+ * current thread: Buffer/Length/StartingOffset in the first location
+ * (buffered through a pool copy for DO_BUFFERED_IO devices). The caller
+ * sends it with IoCallDriver and, on STATUS_PENDING, waits for Event (a
+ * notification event it initialized); the result is in *IoStatusBlock;
+ * completion frees the IRP. Returns NULL when pool is exhausted, for
+ * another MajorFunction, or for a DO_DIRECT_IO device (MDLs are not wired
+ * in yet). Buffer is kernel memory. PASSIVE_LEVEL.
+ */
+PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer,
+                                  ULONG Length, PLARGE_INTEGER StartingOffset, PKEVENT Event,
+                                  PIO_STATUS_BLOCK IoStatusBlock);
+
+/*
+ * Build an IRP_MJ_DEVICE_CONTROL (or, when InternalDeviceIoControl,
+ * IRP_MJ_INTERNAL_DEVICE_CONTROL) request, as IoBuildSynchronousFsdRequest
+ * does. METHOD_BUFFERED: one pool buffer of the larger length carries the
+ * input in and IoStatus.Information bytes of output back; METHOD_NEITHER:
+ * the pointers as given. Returns NULL when pool is exhausted or for the
+ * two direct methods (MDLs are not wired in yet). Buffers are kernel
+ * memory. PASSIVE_LEVEL.
+ */
+PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObject,
+                                   PVOID InputBuffer, ULONG InputBufferLength, PVOID OutputBuffer,
+                                   ULONG OutputBufferLength, BOOLEAN InternalDeviceIoControl,
+                                   PKEVENT Event, PIO_STATUS_BLOCK IoStatusBlock);
+
+/* ------------------------------------------------------------------------
+ * Cancellation (io/irp.c)
+ * ------------------------------------------------------------------------ */
+
+/* Take the cancel spin lock (raising to DISPATCH_LEVEL; the old IRQL in
+ * *Irql) and give it back. IRQL <= DISPATCH_LEVEL. */
+void IoAcquireCancelSpinLock(PKIRQL Irql);
+void IoReleaseCancelSpinLock(KIRQL Irql);
+
+/* Set Irp's cancel routine (NULL: none) atomically; returns the previous
+ * one. A driver that gets NULL back when clearing it lost the race with
+ * IoCancelIrp, whose routine now owns the IRP. Any IRQL <= DISPATCH_LEVEL. */
+static inline PDRIVER_CANCEL IoSetCancelRoutine(PIRP Irp, PDRIVER_CANCEL CancelRoutine)
+{
+    return __atomic_exchange_n(&Irp->CancelRoutine, CancelRoutine, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Mark Irp cancelled and, when it has a cancel routine, call it (with the
+ * cancel spin lock held, which the routine releases with
+ * IoReleaseCancelSpinLock(Irp->CancelIrql)) and return TRUE; without one,
+ * return FALSE (the holder sees Irp->Cancel when it next looks).
+ * IRQL <= DISPATCH_LEVEL.
+ */
+BOOLEAN IoCancelIrp(PIRP Irp);
 
 #endif /* PAGODA_IO_H */

@@ -95,6 +95,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     KiInitializeTimers();
     PsInitializeSystem(KiBootStack + KI_BOOT_STACK_SIZE, KiBootStack);
     IoInitializeConsole();
+    IoInitSystem();
     ExpInitializeExecutiveObjects();
     IoInitializeInitrd();
     KiInitializeSystemCalls();

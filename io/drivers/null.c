@@ -1,0 +1,68 @@
+/*
+ * null.c - the null device, \Device\Null (and \??\NUL): reads find the end
+ * of the file at once (STATUS_END_OF_FILE, 0 bytes), writes succeed with
+ * every byte "written" and nothing kept; opening, cleaning up and closing
+ * succeed. Everything else is STATUS_INVALID_DEVICE_REQUEST, the default.
+ *
+ * The smallest whole driver: a DriverEntry that creates its device and a
+ * link, and dispatch routines that complete every IRP at once, never
+ * touching the buffer (the device asks for neither buffered nor direct
+ * I/O). Dispatch routines run at the caller's IRQL (<= DISPATCH_LEVEL).
+ */
+#include "../iop.h"
+
+static NTSTATUS IopNullComplete(PIRP Irp, NTSTATUS Status, ULONG_PTR Information)
+{
+    Irp->IoStatus.Status = Status;
+    Irp->IoStatus.Information = Information;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return Status;
+}
+
+/* IRP_MJ_CREATE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE. */
+static NTSTATUS IopNullOpenClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    (void)DeviceObject;
+    return IopNullComplete(Irp, STATUS_SUCCESS, 0);
+}
+
+static NTSTATUS IopNullRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    (void)DeviceObject;
+    return IopNullComplete(Irp, STATUS_END_OF_FILE, 0);
+}
+
+static NTSTATUS IopNullWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    (void)DeviceObject;
+    return IopNullComplete(Irp, STATUS_SUCCESS,
+                           IoGetCurrentIrpStackLocation(Irp)->Parameters.Write.Length);
+}
+
+/* IopNullDriverEntry: the contract is in io/iop.h. */
+NTSTATUS IopNullDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    static UNICODE_STRING DeviceName = RTL_CONSTANT_STRING(u"\\Device\\Null");
+    static UNICODE_STRING LinkName = RTL_CONSTANT_STRING(u"\\??\\NUL");
+    PDEVICE_OBJECT Device;
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    (void)RegistryPath;
+
+    DriverObject->MajorFunction[IRP_MJ_CREATE] = IopNullOpenClose;
+    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = IopNullOpenClose;
+    DriverObject->MajorFunction[IRP_MJ_CLOSE] = IopNullOpenClose;
+    DriverObject->MajorFunction[IRP_MJ_READ] = IopNullRead;
+    DriverObject->MajorFunction[IRP_MJ_WRITE] = IopNullWrite;
+
+    NTSTATUS Status = IoCreateDevice(DriverObject, 0, &DeviceName, FILE_DEVICE_NULL, 0, FALSE,
+                                     &Device);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    Status = IoCreateSymbolicLink(&LinkName, &DeviceName);
+    if (!NT_SUCCESS(Status)) {
+        IoDeleteDevice(Device);
+        return Status;
+    }
+    Device->Flags &= ~DO_DEVICE_INITIALIZING;
+    return STATUS_SUCCESS;
+}

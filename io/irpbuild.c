@@ -1,0 +1,155 @@
+/*
+ * irpbuild.c - IRPs the I/O manager builds for kernel callers that want a
+ * request done and its result: IoBuildSynchronousFsdRequest (read, write,
+ * flush, shutdown) and IoBuildDeviceIoControlRequest, and their end,
+ * IopCompleteBuiltRequest.
+ *
+ * Such an IRP names the thread that asked (Tail.Overlay.Thread), the
+ * caller's IO_STATUS_BLOCK and event. For DO_BUFFERED_IO devices and
+ * METHOD_BUFFERED controls the driver sees a nonpaged pool copy
+ * (AssociatedIrp.SystemBuffer, tag "IoBf") instead of the caller's buffer;
+ * at completion the copy goes back (reads, controls with output) and is
+ * freed. The caller's buffers are kernel memory, which every thread sees,
+ * so completion does all this at once, in whatever thread completes; a
+ * user request will need an APC into its own thread (not built yet).
+ *
+ * IRQL: building is PASSIVE_LEVEL; completion <= DISPATCH_LEVEL.
+ */
+#include "iop.h"
+#include "../mm/mm.h"
+#include "../ps/ps.h"
+#include "../rtl/rtl.h"
+
+/* An IRP for DeviceObject's stack owned by the current thread, its first
+ * location for MajorFunction. NULL when pool is exhausted. */
+static PIRP IopBuildThreadIrp(UCHAR MajorFunction, PDEVICE_OBJECT DeviceObject, PKEVENT Event,
+                              PIO_STATUS_BLOCK IoStatusBlock)
+{
+    PIRP Irp = IoAllocateIrp(DeviceObject->StackSize, FALSE);
+    if (Irp == NULL)
+        return NULL;
+    Irp->Tail.Overlay.Thread = PsGetCurrentThread();
+    Irp->RequestorMode = KernelMode;
+    Irp->UserIosb = IoStatusBlock;
+    Irp->UserEvent = Event;
+    IoGetNextIrpStackLocation(Irp)->MajorFunction = MajorFunction;
+    return Irp;
+}
+
+/* Give Irp a system buffer of Length bytes (at least one), filled from
+ * Source when it is not NULL. FALSE when pool is exhausted. */
+static BOOLEAN IopAllocateSystemBuffer(PIRP Irp, ULONG Length, const void *Source)
+{
+    PVOID Buffer = ExAllocatePoolWithTag(NonPagedPool, Length ? Length : 1, IO_BUFFER_TAG);
+    if (Buffer == NULL)
+        return FALSE;
+    if (Source != NULL)
+        memcpy(Buffer, Source, Length);
+    Irp->AssociatedIrp.SystemBuffer = Buffer;
+    Irp->Flags |= IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
+    return TRUE;
+}
+
+/* IoBuildSynchronousFsdRequest: the contract is in io/io.h. */
+PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer,
+                                  ULONG Length, PLARGE_INTEGER StartingOffset, PKEVENT Event,
+                                  PIO_STATUS_BLOCK IoStatusBlock)
+{
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    BOOLEAN Transfer = MajorFunction == IRP_MJ_READ || MajorFunction == IRP_MJ_WRITE;
+    if (!Transfer && MajorFunction != IRP_MJ_FLUSH_BUFFERS && MajorFunction != IRP_MJ_SHUTDOWN)
+        return NULL;
+    if (Transfer && (DeviceObject->Flags & DO_DIRECT_IO))
+        return NULL; /* NOTE: needs an MDL; wired in with io/mdl.c */
+
+    PIRP Irp = IopBuildThreadIrp((UCHAR)MajorFunction, DeviceObject, Event, IoStatusBlock);
+    if (Irp == NULL || !Transfer)
+        return Irp;
+
+    PIO_STACK_LOCATION Stack = IoGetNextIrpStackLocation(Irp);
+    BOOLEAN Read = MajorFunction == IRP_MJ_READ;
+    /* Read and Write have the same layout. */
+    Stack->Parameters.Read.Length = Length;
+    if (StartingOffset != NULL)
+        Stack->Parameters.Read.ByteOffset = *StartingOffset;
+    Irp->UserBuffer = Buffer;
+    Irp->Flags |= Read ? IRP_READ_OPERATION : IRP_WRITE_OPERATION;
+    if (DeviceObject->Flags & DO_BUFFERED_IO) {
+        if (!IopAllocateSystemBuffer(Irp, Length, Read ? NULL : Buffer)) {
+            IoFreeIrp(Irp);
+            return NULL;
+        }
+        if (Read)
+            Irp->Flags |= IRP_INPUT_OPERATION;
+    }
+    return Irp;
+}
+
+/* IoBuildDeviceIoControlRequest: the contract is in io/io.h. */
+PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObject,
+                                   PVOID InputBuffer, ULONG InputBufferLength, PVOID OutputBuffer,
+                                   ULONG OutputBufferLength, BOOLEAN InternalDeviceIoControl,
+                                   PKEVENT Event, PIO_STATUS_BLOCK IoStatusBlock)
+{
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    ULONG Method = METHOD_FROM_CTL_CODE(IoControlCode);
+    if (Method == METHOD_IN_DIRECT || Method == METHOD_OUT_DIRECT)
+        return NULL; /* NOTE: needs an MDL; wired in with io/mdl.c */
+
+    UCHAR Major = InternalDeviceIoControl ? IRP_MJ_INTERNAL_DEVICE_CONTROL : IRP_MJ_DEVICE_CONTROL;
+    PIRP Irp = IopBuildThreadIrp(Major, DeviceObject, Event, IoStatusBlock);
+    if (Irp == NULL)
+        return NULL;
+    PIO_STACK_LOCATION Stack = IoGetNextIrpStackLocation(Irp);
+    Stack->Parameters.DeviceIoControl.IoControlCode = IoControlCode;
+    Stack->Parameters.DeviceIoControl.InputBufferLength = InputBufferLength;
+    Stack->Parameters.DeviceIoControl.OutputBufferLength = OutputBufferLength;
+    Irp->UserBuffer = OutputBuffer;
+
+    if (Method == METHOD_NEITHER) {
+        Stack->Parameters.DeviceIoControl.Type3InputBuffer = InputBuffer;
+        return Irp;
+    }
+    /* METHOD_BUFFERED: one buffer, input in, output out. */
+    ULONG Length = InputBufferLength > OutputBufferLength ? InputBufferLength : OutputBufferLength;
+    if (!IopAllocateSystemBuffer(Irp, Length, NULL)) {
+        IoFreeIrp(Irp);
+        return NULL;
+    }
+    if (InputBufferLength != 0)
+        memcpy(Irp->AssociatedIrp.SystemBuffer, InputBuffer, InputBufferLength);
+    if (OutputBufferLength != 0)
+        Irp->Flags |= IRP_INPUT_OPERATION;
+    return Irp;
+}
+
+/* How many bytes of output the caller's buffer holds: the length its
+ * request gave (the first location's parameters, which nobody clears). */
+static ULONG IopOutputLength(PIRP Irp)
+{
+    PIO_STACK_LOCATION First = (PIO_STACK_LOCATION)(Irp + 1) + Irp->StackCount - 1;
+    if (First->MajorFunction == IRP_MJ_READ)
+        return First->Parameters.Read.Length;
+    return First->Parameters.DeviceIoControl.OutputBufferLength;
+}
+
+void IopCompleteBuiltRequest(PIRP Irp)
+{
+    PKEVENT Event = Irp->UserEvent;
+
+    /* Warnings (0x8...) still transfer data; errors do not. */
+    BOOLEAN Error = ((ULONG)Irp->IoStatus.Status >> 30) == 3;
+    if ((Irp->Flags & IRP_INPUT_OPERATION) && !Error && Irp->UserBuffer != NULL) {
+        ULONG_PTR Bytes = Irp->IoStatus.Information;
+        if (Bytes > IopOutputLength(Irp))
+            Bytes = IopOutputLength(Irp);
+        memcpy(Irp->UserBuffer, Irp->AssociatedIrp.SystemBuffer, Bytes);
+    }
+    if (Irp->Flags & IRP_DEALLOCATE_BUFFER)
+        ExFreePoolWithTag(Irp->AssociatedIrp.SystemBuffer, IO_BUFFER_TAG);
+    if (Irp->UserIosb != NULL)
+        *Irp->UserIosb = Irp->IoStatus;
+    IoFreeIrp(Irp);
+    if (Event != NULL)
+        KeSetEvent(Event, IO_NO_INCREMENT, FALSE);
+}

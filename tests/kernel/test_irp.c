@@ -1,0 +1,882 @@
+/*
+ * test_irp.c - the I/O manager's core (io/): driver and device objects,
+ * device stacks, IRPs, completion and cancellation, and \Device\Null.
+ *
+ * A test driver, \Driver\KtIrp, is created for each test and unloaded by
+ * its cleanup. Its devices behave as the mode in their extension says:
+ * complete at once, pend (optionally with a cancel routine), pass the IRP
+ * down (with a completion routine, with a copied location and no routine,
+ * by skipping its location, or without setting any location up: the bug
+ * that ends in NO_MORE_IRP_STACK_LOCATIONS), count IRPs by major function
+ * (a filter), or serve buffered reads and controls. The "originator" (the
+ * test) sets its own completion routine, which logs its calls next to the
+ * drivers' and returns STATUS_MORE_PROCESSING_REQUIRED, so the test frees
+ * the IRP. Tests check that pool tags "Irp ", "IoBf", "Driv" and "Devi"
+ * are back at their baseline.
+ */
+#include "../../include/ktest.h"
+#include "../../io/iop.h"
+#include "../../ob/ob.h"
+#include "../../ps/ps.h"
+#include "../../mm/mm.h"
+#include "../../rtl/rtl.h"
+
+#define KT_IRP_NAME(Literal) RTL_CONSTANT_STRING(Literal)
+
+enum {
+    KtComplete,         /* complete with Dev->Status */
+    KtPend,             /* mark pending, keep in Dev->Pending */
+    KtPassRoutine,      /* copy the location down, completion routine, call lower */
+    KtPassCopy,         /* copy the location down, no routine */
+    KtPassSkip,         /* skip the location */
+    KtPassRaw,          /* call lower without setting up a location (a bug) */
+    KtFilter,           /* count, skip, call lower */
+    KtBuffered,         /* reads fill the system buffer; controls reverse the input */
+};
+
+typedef struct _KT_DEV {
+    ULONG Mode;
+    NTSTATUS Status;                /* KtComplete: the status to complete with */
+    NTSTATUS RoutineResult;         /* KtPassRoutine: what its completion routine returns */
+    BOOLEAN Cancelable;             /* KtPend: set a cancel routine */
+    BOOLEAN SawPendingReturned;     /* KtPassRoutine: PendingReturned in its routine */
+    PDEVICE_OBJECT Lower;
+    PIRP Pending;
+    LONG Counts[IRP_MJ_MAXIMUM_FUNCTION + 1];
+} KT_DEV;
+
+static PDRIVER_OBJECT KtIrpDriver;
+
+/* The order completion routines ran in, and the device each was given. */
+static char KtLog[16];
+static PDEVICE_OBJECT KtLogDevice[16];
+static ULONG KtLogLength;
+static BOOLEAN KtOriginPendingReturned, KtOriginCancel;
+static NTSTATUS KtOriginStatus;
+
+static void KtLogAppend(char Who, PDEVICE_OBJECT Device)
+{
+    if (KtLogLength < sizeof(KtLog) - 1) {
+        KtLogDevice[KtLogLength] = Device;
+        KtLog[KtLogLength++] = Who;
+        KtLog[KtLogLength] = 0;
+    }
+}
+
+static void KtResetLog(void)
+{
+    memset(KtLog, 0, sizeof(KtLog));
+    KtLogLength = 0;
+    KtOriginPendingReturned = KtOriginCancel = FALSE;
+    KtOriginStatus = STATUS_PENDING;
+}
+
+static NTSTATUS KtOriginCompletion(PDEVICE_OBJECT Device, PIRP Irp, PVOID Context)
+{
+    (void)Context;
+    KtLogAppend('O', Device);
+    KtOriginPendingReturned = Irp->PendingReturned;
+    KtOriginCancel = Irp->Cancel;
+    KtOriginStatus = Irp->IoStatus.Status;
+    return STATUS_MORE_PROCESSING_REQUIRED; /* the test frees the IRP */
+}
+
+static NTSTATUS KtUpperCompletion(PDEVICE_OBJECT Device, PIRP Irp, PVOID Context)
+{
+    KT_DEV *Dev = Context;
+    KtLogAppend('U', Device);
+    Dev->SawPendingReturned = Irp->PendingReturned;
+    if (Irp->PendingReturned)
+        IoMarkIrpPending(Irp);
+    return Dev->RoutineResult;
+}
+
+static void KtCancelRoutine(PDEVICE_OBJECT Device, PIRP Irp)
+{
+    KT_DEV *Dev = Device->DeviceExtension;
+    Dev->Pending = NULL;
+    IoReleaseCancelSpinLock(Irp->CancelIrql);
+    Irp->IoStatus.Status = STATUS_CANCELLED;
+    Irp->IoStatus.Information = 0;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+}
+
+static NTSTATUS KtServeBuffered(PIRP Irp, PIO_STACK_LOCATION Stack)
+{
+    PUCHAR Buffer = Irp->AssociatedIrp.SystemBuffer;
+    ULONG_PTR Bytes = 0;
+    if (Stack->MajorFunction == IRP_MJ_READ) {
+        for (ULONG i = 0; i < Stack->Parameters.Read.Length; i++)
+            Buffer[i] = (UCHAR)(0xA0 + i);
+        Bytes = Stack->Parameters.Read.Length;
+    } else if (Stack->MajorFunction == IRP_MJ_DEVICE_CONTROL) {
+        ULONG In = Stack->Parameters.DeviceIoControl.InputBufferLength;
+        for (ULONG i = 0; i < In / 2; i++) {
+            UCHAR T = Buffer[i];
+            Buffer[i] = Buffer[In - 1 - i];
+            Buffer[In - 1 - i] = T;
+        }
+        Bytes = In;
+    }
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    Irp->IoStatus.Information = Bytes;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS KtDispatch(PDEVICE_OBJECT Device, PIRP Irp)
+{
+    KT_DEV *Dev = Device->DeviceExtension;
+    PIO_STACK_LOCATION Stack = IoGetCurrentIrpStackLocation(Irp);
+    KT_EXPECT(Stack->DeviceObject == Device);
+    Dev->Counts[Stack->MajorFunction]++;
+
+    switch (Dev->Mode) {
+    case KtComplete:
+        Irp->IoStatus.Status = Dev->Status;
+        Irp->IoStatus.Information = 0;
+        IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        return Dev->Status;
+    case KtPend:
+        IoMarkIrpPending(Irp);
+        Dev->Pending = Irp;
+        if (Dev->Cancelable)
+            IoSetCancelRoutine(Irp, KtCancelRoutine);
+        return STATUS_PENDING;
+    case KtPassRoutine:
+        IoCopyCurrentIrpStackLocationToNext(Irp);
+        IoSetCompletionRoutine(Irp, KtUpperCompletion, Dev, TRUE, TRUE, TRUE);
+        return IoCallDriver(Dev->Lower, Irp);
+    case KtPassCopy:
+        IoCopyCurrentIrpStackLocationToNext(Irp);
+        return IoCallDriver(Dev->Lower, Irp);
+    case KtPassSkip:
+    case KtFilter:
+        IoSkipCurrentIrpStackLocation(Irp);
+        return IoCallDriver(Dev->Lower, Irp);
+    case KtPassRaw:
+        return IoCallDriver(Dev->Lower, Irp);
+    default:
+        return KtServeBuffered(Irp, Stack);
+    }
+}
+
+/* DriverUnload: detach and delete every device, newest (highest) first. */
+static void KtUnload(PDRIVER_OBJECT Driver)
+{
+    PDEVICE_OBJECT Device;
+    while ((Device = Driver->DeviceObject) != NULL) {
+        KT_DEV *Dev = Device->DeviceExtension;
+        if (Device->DeviceObjectExtension->AttachedTo != NULL)
+            IoDetachDevice(Device->DeviceObjectExtension->AttachedTo);
+        Dev->Lower = NULL;
+        IoDeleteDevice(Device);
+    }
+}
+
+static NTSTATUS KtDriverEntry(PDRIVER_OBJECT Driver, PUNICODE_STRING RegistryPath)
+{
+    static const WCHAR Expected[] = u"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\KtIrp";
+    if (RegistryPath->Length != sizeof(Expected) - sizeof(WCHAR) ||
+        memcmp(RegistryPath->Buffer, Expected, RegistryPath->Length) != 0)
+        return STATUS_OBJECT_NAME_INVALID;
+    for (ULONG i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++)
+        Driver->MajorFunction[i] = KtDispatch;
+    Driver->DriverUnload = KtUnload;
+    KtIrpDriver = Driver;
+    return STATUS_SUCCESS;
+}
+
+static void KtUnloadDriver(PVOID Context)
+{
+    NTSTATUS Status = IopUnloadDriver(Context);
+    KT_EXPECT_STATUS(Status, STATUS_SUCCESS);
+    KtIrpDriver = NULL;
+}
+
+/* Pool bytes in use under Tag (nonpaged). */
+static SIZE_T KtIrpBytesInUse(ULONG Tag)
+{
+    static POOL_TAG_INFO Tags[POOL_TRACKER_SIZE + 1];
+    ULONG Count = ExQueryPoolTags(NonPagedPool, Tags, ARRAYSIZE(Tags));
+    for (ULONG i = 0; i < Count; i++) {
+        if (Tags[i].Tag == Tag)
+            return Tags[i].BytesInUse;
+    }
+    return 0;
+}
+
+#define KT_IRP_TAGS 4
+static const ULONG KtIrpTags[KT_IRP_TAGS] = {IO_IRP_TAG, IO_BUFFER_TAG, POOL_TAG('D', 'r', 'i', 'v'),
+                                             POOL_TAG('D', 'e', 'v', 'i')};
+static SIZE_T KtIrpBaseline[KT_IRP_TAGS];
+
+/* Take the pool baseline (lookaside lists emptied, so "Irp " counts only
+ * IRPs in use) and create \Driver\KtIrp, unloaded after the test (or by
+ * KtCleanupNow on the entry returned; NULL on failure). */
+static PKT_DEFERRED KtIrpSetup(void)
+{
+    static const UNICODE_STRING Name = KT_IRP_NAME(u"\\Driver\\KtIrp");
+    IopTrimIrpLookasides();
+    for (ULONG i = 0; i < KT_IRP_TAGS; i++)
+        KtIrpBaseline[i] = KtIrpBytesInUse(KtIrpTags[i]);
+    KtResetLog();
+    NTSTATUS Status = IoCreateDriver(&Name, KtDriverEntry);
+    KT_EXPECT_STATUS(Status, STATUS_SUCCESS);
+    if (!NT_SUCCESS(Status))
+        return NULL;
+    return KtDefer(KtUnloadDriver, KtIrpDriver);
+}
+
+/* TRUE when every tag is back at its baseline (call after the unload). */
+static BOOLEAN KtIrpPoolAtBaseline(void)
+{
+    IopTrimIrpLookasides();
+    for (ULONG i = 0; i < KT_IRP_TAGS; i++) {
+        SIZE_T Now = KtIrpBytesInUse(KtIrpTags[i]);
+        if (Now != KtIrpBaseline[i]) {
+            DbgPrint("  pool tag %.4s: %llu bytes, baseline %llu\n", (const char *)&KtIrpTags[i],
+                     (ULONG64)Now, (ULONG64)KtIrpBaseline[i]);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* A device of the test driver in Mode, ready (not initializing). */
+static PDEVICE_OBJECT KtCreateDevice(ULONG Mode, ULONG Flags)
+{
+    PDEVICE_OBJECT Device;
+    if (!NT_SUCCESS(IoCreateDevice(KtIrpDriver, sizeof(KT_DEV), NULL, FILE_DEVICE_UNKNOWN, 0,
+                                   FALSE, &Device)))
+        return NULL;
+    ((KT_DEV *)Device->DeviceExtension)->Mode = Mode;
+    Device->Flags |= Flags;
+    Device->Flags &= ~DO_DEVICE_INITIALIZING;
+    return Device;
+}
+
+/* A device in UpperMode attached above Lower; NULL on failure. */
+static PDEVICE_OBJECT KtAttach(ULONG UpperMode, PDEVICE_OBJECT Lower)
+{
+    PDEVICE_OBJECT Upper = KtCreateDevice(UpperMode, 0);
+    if (Upper == NULL)
+        return NULL;
+    KT_DEV *Dev = Upper->DeviceExtension;
+    Dev->RoutineResult = STATUS_SUCCESS;
+    Dev->Lower = IoAttachDeviceToDeviceStack(Upper, Lower);
+    return Dev->Lower != NULL ? Upper : NULL;
+}
+
+/* An IRP for Top's stack, for Major, with the originator's routine. */
+static PIRP KtNewIrp(PDEVICE_OBJECT Top, UCHAR Major, BOOLEAN OnSuccess, BOOLEAN OnError,
+                     BOOLEAN OnCancel)
+{
+    PIRP Irp = IoAllocateIrp(Top->StackSize, FALSE);
+    if (Irp == NULL)
+        return NULL;
+    IoGetNextIrpStackLocation(Irp)->MajorFunction = Major;
+    IoSetCompletionRoutine(Irp, KtOriginCompletion, NULL, OnSuccess, OnError, OnCancel);
+    return Irp;
+}
+
+static KT_DEV *KtDev(PDEVICE_OBJECT Device)
+{
+    return Device->DeviceExtension;
+}
+
+/* ------------------------------------------------------------------------ */
+
+KTEST(irp, fields_after_allocation)
+{
+    PIRP Irp = IoAllocateIrp(3, FALSE);
+    KT_ASSERT(Irp != NULL);
+    PIO_STACK_LOCATION Base = (PIO_STACK_LOCATION)(Irp + 1);
+    KT_EXPECT_EQ(Irp->Type, IO_TYPE_IRP);
+    KT_EXPECT_EQ(Irp->Size, IoSizeOfIrp(IOP_LARGE_IRP_STACK_LOCATIONS)); /* the large list's size */
+    KT_EXPECT_EQ(Irp->StackCount, 3);
+    KT_EXPECT_EQ(Irp->CurrentLocation, 4);
+    KT_EXPECT(IoGetCurrentIrpStackLocation(Irp) == Base + 3);
+    KT_EXPECT(IoGetNextIrpStackLocation(Irp) == Base + 2);
+    KT_EXPECT_EQ(Irp->AllocationFlags, IRP_ALLOCATED_FIXED_SIZE | IRP_LOOKASIDE_ALLOCATION);
+    KT_EXPECT_EQ(Irp->IoStatus.Status, 0);
+    KT_EXPECT_EQ(Irp->IoStatus.Information, 0);
+    KT_EXPECT(!Irp->Cancel && !Irp->PendingReturned && Irp->CancelRoutine == NULL);
+    KT_EXPECT(Irp->Tail.Overlay.Thread == NULL && Irp->UserIosb == NULL && Irp->UserEvent == NULL);
+    KT_EXPECT(Irp->MdlAddress == NULL && Irp->AssociatedIrp.SystemBuffer == NULL);
+    for (ULONG i = 0; i < 3; i++)
+        KT_EXPECT(Base[i].CompletionRoutine == NULL && Base[i].Control == 0);
+    IoFreeIrp(Irp);
+
+    Irp = IoAllocateIrp(1, FALSE);
+    KT_ASSERT(Irp != NULL);
+    KT_EXPECT_EQ(Irp->Size, IoSizeOfIrp(1));
+    IoFreeIrp(Irp);
+
+    Irp = IoAllocateIrp(10, FALSE); /* beyond the lookaside sizes */
+    KT_ASSERT(Irp != NULL);
+    KT_EXPECT_EQ(Irp->Size, IoSizeOfIrp(10));
+    KT_EXPECT_EQ(Irp->AllocationFlags, 0);
+    IoFreeIrp(Irp);
+
+    KT_EXPECT(IoAllocateIrp(0, FALSE) == NULL);
+    KT_EXPECT(IoAllocateIrp(IO_MAXIMUM_STACK_SIZE + 1, FALSE) == NULL);
+}
+
+KTEST(irp, driver_object_defaults)
+{
+    static const UNICODE_STRING BadName = KT_IRP_NAME(u"\\Device\\KtIrp");
+    static const UNICODE_STRING DriverName = KT_IRP_NAME(u"\\Driver\\KtIrp");
+    KT_EXPECT_STATUS(IoCreateDriver(&BadName, KtDriverEntry), STATUS_OBJECT_NAME_INVALID);
+    KT_ASSERT(KtIrpSetup());
+    KT_EXPECT_STATUS(IoCreateDriver(&DriverName, KtDriverEntry), STATUS_OBJECT_NAME_COLLISION);
+
+    PVOID Found;
+    KT_ASSERT_STATUS(ObReferenceObjectByName(&DriverName, 0, IoDriverObjectType, KernelMode, &Found),
+                     STATUS_SUCCESS);
+    KT_EXPECT(Found == KtIrpDriver);
+    ObDereferenceObject(Found);
+    KT_EXPECT_EQ(KtIrpDriver->Type, IO_TYPE_DRIVER);
+    KT_EXPECT_EQ(KtIrpDriver->DriverExtension->Count, 1);
+    KT_EXPECT(KtIrpDriver->DriverExtension->DriverObject == KtIrpDriver);
+
+    /* The null driver has no DEVICE_CONTROL routine: the default completes
+     * with STATUS_INVALID_DEVICE_REQUEST. */
+    static const UNICODE_STRING NullName = KT_IRP_NAME(u"\\Device\\Null");
+    PDEVICE_OBJECT Null;
+    KT_ASSERT_STATUS(ObReferenceObjectByName(&NullName, 0, IoDeviceObjectType, KernelMode,
+                                             (PVOID *)&Null), STATUS_SUCCESS);
+    KT_EXPECT(Null->DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] == IopInvalidDeviceRequest);
+    PIRP Irp = KtNewIrp(Null, IRP_MJ_DEVICE_CONTROL, TRUE, TRUE, TRUE);
+    KT_ASSERT(Irp != NULL);
+    KT_EXPECT_STATUS(IoCallDriver(Null, Irp), STATUS_INVALID_DEVICE_REQUEST);
+    KT_EXPECT_STATUS(KtOriginStatus, STATUS_INVALID_DEVICE_REQUEST);
+    IoFreeIrp(Irp);
+    ObDereferenceObject(Null);
+}
+
+static NTSTATUS KtFailingEntry(PDRIVER_OBJECT Driver, PUNICODE_STRING RegistryPath)
+{
+    (void)Driver;
+    (void)RegistryPath;
+    return STATUS_UNSUCCESSFUL;
+}
+
+KTEST(irp, failed_driver_entry_leaves_nothing)
+{
+    static const UNICODE_STRING Name = KT_IRP_NAME(u"\\Driver\\KtFails");
+    SIZE_T Before = KtIrpBytesInUse(POOL_TAG('D', 'r', 'i', 'v'));
+    PVOID Found;
+    KT_EXPECT_STATUS(IoCreateDriver(&Name, KtFailingEntry), STATUS_UNSUCCESSFUL);
+    KT_EXPECT_STATUS(ObReferenceObjectByName(&Name, 0, IoDriverObjectType, KernelMode, &Found),
+                     STATUS_OBJECT_NAME_NOT_FOUND);
+    KT_EXPECT_EQ(KtIrpBytesInUse(POOL_TAG('D', 'r', 'i', 'v')), Before);
+}
+
+KTEST(irp, devices_names_and_links)
+{
+    static UNICODE_STRING DevName = KT_IRP_NAME(u"\\Device\\KtIrpDev");
+    static UNICODE_STRING LinkName = KT_IRP_NAME(u"\\??\\KtIrpLink");
+    PDEVICE_OBJECT Device, Again, Found;
+    KT_ASSERT(KtIrpSetup());
+
+    KT_ASSERT_STATUS(IoCreateDevice(KtIrpDriver, 40, &DevName, FILE_DEVICE_UNKNOWN, 0, TRUE, &Device),
+                     STATUS_SUCCESS);
+    KT_EXPECT_EQ(Device->Type, IO_TYPE_DEVICE);
+    KT_EXPECT_EQ(Device->StackSize, 1);
+    KT_EXPECT_EQ(Device->Flags, DO_DEVICE_INITIALIZING | DO_EXCLUSIVE);
+    KT_EXPECT(Device->DriverObject == KtIrpDriver && KtIrpDriver->DeviceObject == Device);
+    KT_EXPECT_EQ((ULONG_PTR)Device->DeviceExtension % 16, 0);
+    KT_EXPECT_EQ(((PUCHAR)Device->DeviceExtension)[39], 0);
+    KT_EXPECT_STATUS(IoCreateDevice(KtIrpDriver, 0, &DevName, FILE_DEVICE_UNKNOWN, 0, FALSE, &Again),
+                     STATUS_OBJECT_NAME_COLLISION);
+    KT_EXPECT(Again == NULL);
+
+    /* Found by its name, and through a link. */
+    KT_ASSERT_STATUS(IoCreateSymbolicLink(&LinkName, &DevName), STATUS_SUCCESS);
+    KT_EXPECT_STATUS(ObReferenceObjectByName(&LinkName, OBJ_CASE_INSENSITIVE, IoDeviceObjectType,
+                                             KernelMode, (PVOID *)&Found), STATUS_SUCCESS);
+    KT_EXPECT(Found == Device);
+    ObDereferenceObject(Found);
+    KT_EXPECT_STATUS(IoDeleteSymbolicLink(&LinkName), STATUS_SUCCESS);
+    KT_EXPECT_STATUS(ObReferenceObjectByName(&LinkName, 0, NULL, KernelMode, (PVOID *)&Found),
+                     STATUS_OBJECT_NAME_NOT_FOUND);
+
+    IoDeleteDevice(Device);
+    KT_EXPECT(KtIrpDriver->DeviceObject == NULL);
+    KT_EXPECT_STATUS(ObReferenceObjectByName(&DevName, 0, NULL, KernelMode, (PVOID *)&Found),
+                     STATUS_OBJECT_NAME_NOT_FOUND);
+}
+
+KTEST(irp, device_stack_attach_and_detach)
+{
+    KT_ASSERT(KtIrpSetup());
+    PDEVICE_OBJECT Lower = KtCreateDevice(KtComplete, 0);
+    KT_ASSERT(Lower != NULL);
+    PDEVICE_OBJECT Middle = KtAttach(KtPassSkip, Lower);
+    KT_ASSERT(Middle != NULL);
+    PDEVICE_OBJECT Top = KtAttach(KtPassSkip, Lower); /* goes above Middle */
+    KT_ASSERT(Top != NULL);
+
+    KT_EXPECT(KtDev(Top)->Lower == Middle);
+    KT_EXPECT_EQ(Middle->StackSize, 2);
+    KT_EXPECT_EQ(Top->StackSize, 3);
+    KT_EXPECT(IoGetAttachedDevice(Lower) == Top);
+    KT_EXPECT(IoGetAttachedDevice(Top) == Top);
+    LONG_PTR Refs = ObQueryPointerCount(Top);
+    PDEVICE_OBJECT Ref = IoGetAttachedDeviceReference(Middle);
+    KT_EXPECT(Ref == Top);
+    KT_EXPECT_EQ(ObQueryPointerCount(Top), Refs + 1);
+    ObDereferenceObject(Ref);
+    KT_EXPECT(IoAttachDeviceToDeviceStack(Top, Lower) == NULL); /* already attached */
+
+    LONG_PTR MiddleRefs = ObQueryPointerCount(Middle);
+    IoDetachDevice(Middle);
+    KT_EXPECT_EQ(ObQueryPointerCount(Middle), MiddleRefs - 1);
+    KT_EXPECT(IoGetAttachedDevice(Lower) == Middle);
+    KT_EXPECT(Top->DeviceObjectExtension->AttachedTo == NULL);
+    KtDev(Top)->Lower = NULL;
+}
+
+/* Originator -> Upper (KtPassRoutine) -> Lower (completes): the upper
+ * driver's routine runs first, with its own device; the originator's
+ * last, with NULL. */
+KTEST(irp, completion_routines_run_bottom_up)
+{
+    KT_ASSERT(KtIrpSetup());
+    PDEVICE_OBJECT Lower = KtCreateDevice(KtComplete, 0);
+    KT_ASSERT(Lower != NULL);
+    PDEVICE_OBJECT Upper = KtAttach(KtPassRoutine, Lower);
+    KT_ASSERT(Upper != NULL);
+    PIRP Irp = KtNewIrp(Upper, IRP_MJ_READ, TRUE, TRUE, TRUE);
+    KT_ASSERT(Irp != NULL);
+
+    KT_EXPECT_STATUS(IoCallDriver(Upper, Irp), STATUS_SUCCESS);
+    KT_EXPECT(strcmp(KtLog, "UO") == 0);
+    KT_EXPECT(KtLogDevice[0] == Upper);
+    KT_EXPECT(KtLogDevice[1] == NULL);
+    KT_EXPECT_EQ(KtDev(Lower)->Counts[IRP_MJ_READ], 1);
+    KT_EXPECT_EQ(KtDev(Upper)->Counts[IRP_MJ_READ], 1);
+    KT_EXPECT_EQ(Irp->CurrentLocation, Irp->StackCount + 1);
+    IoFreeIrp(Irp);
+}
+
+/* The upper routine returns STATUS_MORE_PROCESSING_REQUIRED: the walk
+ * stops at the upper driver's location; completing again goes on. */
+KTEST(irp, more_processing_required_stops_the_walk)
+{
+    KT_ASSERT(KtIrpSetup());
+    PDEVICE_OBJECT Lower = KtCreateDevice(KtComplete, 0);
+    KT_ASSERT(Lower != NULL);
+    PDEVICE_OBJECT Upper = KtAttach(KtPassRoutine, Lower);
+    KT_ASSERT(Upper != NULL);
+    KtDev(Upper)->RoutineResult = STATUS_MORE_PROCESSING_REQUIRED;
+    PIRP Irp = KtNewIrp(Upper, IRP_MJ_WRITE, TRUE, TRUE, TRUE);
+    KT_ASSERT(Irp != NULL);
+
+    KT_EXPECT_STATUS(IoCallDriver(Upper, Irp), STATUS_SUCCESS);
+    KT_EXPECT(strcmp(KtLog, "U") == 0);
+    KT_EXPECT_EQ(Irp->CurrentLocation, 2);
+    KT_EXPECT(IoGetCurrentIrpStackLocation(Irp)->DeviceObject == Upper);
+
+    /* The upper driver owns the IRP again and completes it once more. */
+    KtDev(Upper)->RoutineResult = STATUS_SUCCESS;
+    Irp->IoStatus.Status = STATUS_UNSUCCESSFUL;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    KT_EXPECT(strcmp(KtLog, "UO") == 0);
+    KT_EXPECT_STATUS(KtOriginStatus, STATUS_UNSUCCESSFUL);
+    IoFreeIrp(Irp);
+}
+
+/* Send an IRP with the originator's routine set for the given cases
+ * through a lower device that completes with Status; TRUE when the
+ * routine ran. */
+static BOOLEAN KtRoutineRuns(PDEVICE_OBJECT Lower, NTSTATUS Status, BOOLEAN OnSuccess,
+                             BOOLEAN OnError)
+{
+    KtResetLog();
+    KtDev(Lower)->Status = Status;
+    PIRP Irp = KtNewIrp(Lower, IRP_MJ_READ, OnSuccess, OnError, FALSE);
+    if (Irp == NULL)
+        return FALSE;
+    (void)IoCallDriver(Lower, Irp);
+    IoFreeIrp(Irp);
+    return KtLogLength == 1;
+}
+
+KTEST(irp, invoke_on_success_error_cancel)
+{
+    PKT_DEFERRED Unload = KtIrpSetup();
+    KT_ASSERT(Unload != NULL);
+    PDEVICE_OBJECT Lower = KtCreateDevice(KtComplete, 0);
+    KT_ASSERT(Lower != NULL);
+
+    KT_EXPECT(KtRoutineRuns(Lower, STATUS_SUCCESS, TRUE, FALSE));
+    KT_EXPECT(!KtRoutineRuns(Lower, STATUS_UNSUCCESSFUL, TRUE, FALSE));
+    KT_EXPECT(KtRoutineRuns(Lower, STATUS_UNSUCCESSFUL, FALSE, TRUE));
+    KT_EXPECT(!KtRoutineRuns(Lower, STATUS_SUCCESS, FALSE, TRUE));
+    /* A warning is not NT_SUCCESS: it counts as an error here. */
+    KT_EXPECT(!KtRoutineRuns(Lower, STATUS_BUFFER_OVERFLOW, TRUE, FALSE));
+    KT_EXPECT(KtRoutineRuns(Lower, STATUS_BUFFER_OVERFLOW, FALSE, TRUE));
+    KT_EXPECT(!KtRoutineRuns(Lower, STATUS_CANCELLED, FALSE, FALSE));     /* Cancel not set */
+
+    /* Cancelled: only SL_INVOKE_ON_CANCEL. A pended IRP with a cancel
+     * routine: IoCancelIrp calls it, it completes STATUS_CANCELLED. */
+    KtDev(Lower)->Mode = KtPend;
+    KtDev(Lower)->Cancelable = TRUE;
+    for (ULONG OnCancel = 0; OnCancel < 2; OnCancel++) {
+        KtResetLog();
+        PIRP Irp = KtNewIrp(Lower, IRP_MJ_READ, FALSE, FALSE, (BOOLEAN)OnCancel);
+        KT_ASSERT(Irp != NULL);
+        KT_EXPECT_STATUS(IoCallDriver(Lower, Irp), STATUS_PENDING);
+        KT_EXPECT(KtDev(Lower)->Pending == Irp);
+        KT_EXPECT(IoCancelIrp(Irp));
+        KT_EXPECT(KtDev(Lower)->Pending == NULL);
+        KT_EXPECT_EQ(KtLogLength, OnCancel);
+        KT_EXPECT(Irp->Cancel);
+        KT_EXPECT_STATUS(Irp->IoStatus.Status, STATUS_CANCELLED);
+        IoFreeIrp(Irp);
+    }
+    KT_EXPECT(KtOriginCancel && KtOriginPendingReturned);
+
+    /* Without a cancel routine IoCancelIrp only marks the IRP. */
+    KtDev(Lower)->Cancelable = FALSE;
+    PIRP Irp = KtNewIrp(Lower, IRP_MJ_READ, TRUE, TRUE, TRUE);
+    KT_ASSERT(Irp != NULL);
+    KT_EXPECT_STATUS(IoCallDriver(Lower, Irp), STATUS_PENDING);
+    KT_EXPECT(!IoCancelIrp(Irp));
+    KT_EXPECT(Irp->Cancel);
+    Irp->IoStatus.Status = STATUS_CANCELLED;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    KT_EXPECT(KtOriginCancel);
+    IoFreeIrp(Irp);
+
+    KtCleanupNow(Unload);
+    KT_EXPECT(KtIrpPoolAtBaseline());
+}
+
+/* Lower pends and completes later. Through an upper driver with a routine
+ * (which sees PendingReturned and passes it on), with a copied location
+ * and no routine (the I/O manager passes it on), or skipped. */
+KTEST(irp, pending_returned_propagates)
+{
+    static const ULONG Modes[] = {KtPassRoutine, KtPassCopy, KtPassSkip};
+    PKT_DEFERRED Unload = KtIrpSetup();
+    KT_ASSERT(Unload != NULL);
+    PDEVICE_OBJECT Lower = KtCreateDevice(KtPend, 0);
+    KT_ASSERT(Lower != NULL);
+
+    for (ULONG i = 0; i < ARRAYSIZE(Modes); i++) {
+        PDEVICE_OBJECT Upper = KtAttach(Modes[i], Lower);
+        KT_ASSERT(Upper != NULL);
+        KtResetLog();
+        PIRP Irp = KtNewIrp(Upper, IRP_MJ_READ, TRUE, TRUE, TRUE);
+        KT_ASSERT(Irp != NULL);
+        KT_EXPECT_STATUS(IoCallDriver(Upper, Irp), STATUS_PENDING);
+        KT_EXPECT_EQ(KtLogLength, 0);
+
+        PIRP Pended = KtDev(Lower)->Pending;
+        KT_ASSERT(Pended == Irp);
+        KtDev(Lower)->Pending = NULL;
+        Pended->IoStatus.Status = STATUS_SUCCESS;
+        IoCompleteRequest(Pended, IO_NO_INCREMENT);
+        KT_EXPECT(KtOriginPendingReturned);
+        KT_EXPECT(strcmp(KtLog, Modes[i] == KtPassRoutine ? "UO" : "O") == 0);
+        if (Modes[i] == KtPassRoutine)
+            KT_EXPECT(KtDev(Upper)->SawPendingReturned);
+        IoFreeIrp(Irp);
+
+        IoDetachDevice(Lower);
+        KtDev(Upper)->Lower = NULL;
+        IoDeleteDevice(Upper);
+    }
+
+    /* Completed at once: PendingReturned stays FALSE. */
+    KtDev(Lower)->Mode = KtComplete;
+    KtResetLog();
+    PIRP Irp = KtNewIrp(Lower, IRP_MJ_READ, TRUE, TRUE, TRUE);
+    KT_ASSERT(Irp != NULL);
+    KT_EXPECT_STATUS(IoCallDriver(Lower, Irp), STATUS_SUCCESS);
+    KT_EXPECT(KtLogLength == 1 && !KtOriginPendingReturned);
+    IoFreeIrp(Irp);
+
+    KtCleanupNow(Unload);
+    KT_EXPECT(KtIrpPoolAtBaseline());
+}
+
+/* A driver's own IRP with no routine: at the top, IoStatus goes to
+ * UserIosb and UserEvent is signalled; the IRP stays the driver's. */
+KTEST(irp, driver_irp_reports_to_iosb_and_event)
+{
+    PKT_DEFERRED Unload = KtIrpSetup();
+    KT_ASSERT(Unload != NULL);
+    PDEVICE_OBJECT Lower = KtCreateDevice(KtComplete, 0);
+    KT_ASSERT(Lower != NULL);
+    KtDev(Lower)->Status = STATUS_END_OF_FILE;
+
+    KEVENT Event;
+    IO_STATUS_BLOCK Iosb = {.Status = STATUS_PENDING, .Information = 99};
+    KeInitializeEvent(&Event, NotificationEvent, FALSE);
+    PIRP Irp = IoAllocateIrp(1, FALSE);
+    KT_ASSERT(Irp != NULL);
+    IoGetNextIrpStackLocation(Irp)->MajorFunction = IRP_MJ_READ;
+    Irp->UserIosb = &Iosb;
+    Irp->UserEvent = &Event;
+    KT_EXPECT_STATUS(IoCallDriver(Lower, Irp), STATUS_END_OF_FILE);
+    KT_EXPECT_STATUS(Iosb.Status, STATUS_END_OF_FILE);
+    KT_EXPECT_EQ(Iosb.Information, 0);
+    KT_EXPECT_EQ(KeReadStateEvent(&Event), 1);
+    IoFreeIrp(Irp);
+
+    KtCleanupNow(Unload);
+    KT_EXPECT(KtIrpPoolAtBaseline());
+}
+
+static PDEVICE_OBJECT KtReferenceNull(PCUNICODE_STRING Name)
+{
+    PDEVICE_OBJECT Device;
+    if (!NT_SUCCESS(ObReferenceObjectByName(Name, OBJ_CASE_INSENSITIVE, IoDeviceObjectType,
+                                            KernelMode, (PVOID *)&Device)))
+        return NULL;
+    return Device;
+}
+
+static void KtDereference(PVOID Object)
+{
+    ObDereferenceObject(Object);
+}
+
+/* A synchronous request the way a driver makes one: build, call, wait if
+ * pending. Returns the final status; *Information the byte count. */
+static NTSTATUS KtSynchronousFsd(UCHAR Major, PDEVICE_OBJECT Device, PVOID Buffer, ULONG Length,
+                                 ULONG_PTR *Information)
+{
+    KEVENT Event;
+    IO_STATUS_BLOCK Iosb = {.Status = STATUS_PENDING, .Information = 0x5A5A};
+    LARGE_INTEGER Offset = {.QuadPart = 0};
+    KeInitializeEvent(&Event, NotificationEvent, FALSE);
+    PIRP Irp = IoBuildSynchronousFsdRequest(Major, Device, Buffer, Length, &Offset, &Event, &Iosb);
+    if (Irp == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    NTSTATUS Status = IoCallDriver(Device, Irp);
+    if (Status == STATUS_PENDING) {
+        (void)KeWaitForSingleObject(&Event, Executive, KernelMode, FALSE, NULL);
+        Status = Iosb.Status;
+    }
+    if (Status != Iosb.Status || KeReadStateEvent(&Event) != 1)
+        return STATUS_UNSUCCESSFUL; /* the IRP did not report where it should */
+    *Information = Iosb.Information;
+    return Status;
+}
+
+KTEST(irp, synchronous_requests_to_device_null)
+{
+    static const UNICODE_STRING NullName = KT_IRP_NAME(u"\\Device\\Null");
+    static const UNICODE_STRING DosName = KT_IRP_NAME(u"\\??\\nul");
+    UCHAR Buffer[100];
+    ULONG_PTR Bytes;
+    PDEVICE_OBJECT Null = KtReferenceNull(&NullName);
+    KT_ASSERT(Null != NULL);
+    KtDefer(KtDereference, Null);
+    PDEVICE_OBJECT ThroughLink = KtReferenceNull(&DosName);
+    KT_EXPECT(ThroughLink == Null);
+    if (ThroughLink != NULL)
+        ObDereferenceObject(ThroughLink);
+    KT_EXPECT_EQ(Null->DeviceType, FILE_DEVICE_NULL);
+    KT_EXPECT_EQ(Null->Flags & (DO_DEVICE_INITIALIZING | DO_BUFFERED_IO | DO_DIRECT_IO), 0);
+
+    IopTrimIrpLookasides();
+    SIZE_T IrpBytes = KtIrpBytesInUse(IO_IRP_TAG);
+    memset(Buffer, 0x33, sizeof(Buffer));
+    KT_EXPECT_STATUS(KtSynchronousFsd(IRP_MJ_WRITE, Null, Buffer, sizeof(Buffer), &Bytes),
+                     STATUS_SUCCESS);
+    KT_EXPECT_EQ(Bytes, sizeof(Buffer));
+    KT_EXPECT_STATUS(KtSynchronousFsd(IRP_MJ_READ, Null, Buffer, sizeof(Buffer), &Bytes),
+                     STATUS_END_OF_FILE);
+    KT_EXPECT_EQ(Bytes, 0);
+    KT_EXPECT_EQ(Buffer[0], 0x33); /* nothing was read into it */
+    KT_EXPECT_STATUS(KtSynchronousFsd(IRP_MJ_FLUSH_BUFFERS, Null, NULL, 0, &Bytes),
+                     STATUS_INVALID_DEVICE_REQUEST);
+    KT_EXPECT(IoBuildSynchronousFsdRequest(IRP_MJ_DEVICE_CONTROL, Null, NULL, 0, NULL, NULL,
+                                           NULL) == NULL);
+    IopTrimIrpLookasides();
+    KT_EXPECT_EQ(KtIrpBytesInUse(IO_IRP_TAG), IrpBytes); /* completion freed each IRP */
+}
+
+/* Buffered I/O: the driver sees a system buffer; what it leaves there
+ * reaches the caller's buffer at completion. */
+KTEST(irp, buffered_read_and_control)
+{
+    PKT_DEFERRED Unload = KtIrpSetup();
+    KT_ASSERT(Unload != NULL);
+    PDEVICE_OBJECT Device = KtCreateDevice(KtBuffered, DO_BUFFERED_IO);
+    KT_ASSERT(Device != NULL);
+    UCHAR Buffer[24], Output[8];
+    ULONG_PTR Bytes;
+
+    memset(Buffer, 0, sizeof(Buffer));
+    KT_EXPECT_STATUS(KtSynchronousFsd(IRP_MJ_READ, Device, Buffer, 16, &Bytes), STATUS_SUCCESS);
+    KT_EXPECT_EQ(Bytes, 16);
+    KT_EXPECT_EQ(Buffer[0], 0xA0);
+    KT_EXPECT_EQ(Buffer[15], 0xAF);
+    KT_EXPECT_EQ(Buffer[16], 0); /* past the request's length */
+
+    /* METHOD_BUFFERED: 4 bytes in, reversed, out. */
+    UCHAR Input[4] = {1, 2, 3, 4};
+    KEVENT Event;
+    IO_STATUS_BLOCK Iosb;
+    KeInitializeEvent(&Event, NotificationEvent, FALSE);
+    memset(Output, 0xEE, sizeof(Output));
+    PIRP Irp = IoBuildDeviceIoControlRequest(CTL_CODE(FILE_DEVICE_UNKNOWN, 0x800, METHOD_BUFFERED,
+                                                      FILE_ANY_ACCESS),
+                                             Device, Input, sizeof(Input), Output, sizeof(Output),
+                                             FALSE, &Event, &Iosb);
+    KT_ASSERT(Irp != NULL);
+    KT_EXPECT(Irp->AssociatedIrp.SystemBuffer != NULL && Irp->AssociatedIrp.SystemBuffer != Input);
+    KT_EXPECT_STATUS(IoCallDriver(Device, Irp), STATUS_SUCCESS);
+    KT_EXPECT_STATUS(Iosb.Status, STATUS_SUCCESS);
+    KT_EXPECT_EQ(Iosb.Information, 4);
+    KT_EXPECT(Output[0] == 4 && Output[1] == 3 && Output[2] == 2 && Output[3] == 1);
+    KT_EXPECT_EQ(Output[4], 0xEE);
+    KT_EXPECT_EQ(KtDev(Device)->Counts[IRP_MJ_DEVICE_CONTROL], 1);
+    KT_EXPECT(IoBuildDeviceIoControlRequest(CTL_CODE(FILE_DEVICE_UNKNOWN, 0x800, METHOD_IN_DIRECT,
+                                                     FILE_ANY_ACCESS),
+                                            Device, NULL, 0, NULL, 0, FALSE, &Event,
+                                            &Iosb) == NULL);
+
+    KtCleanupNow(Unload);
+    KT_EXPECT(KtIrpPoolAtBaseline());
+}
+
+static void KtDetachFromNull(PVOID Null)
+{
+    IoDetachDevice(Null);
+}
+
+/* A filter attached above \Device\Null sees every IRP sent to the top of
+ * the stack, counts it by major function, and passes it on unchanged. */
+KTEST(irp, filter_above_null_counts_irps)
+{
+    static const UNICODE_STRING NullName = KT_IRP_NAME(u"\\Device\\Null");
+    UCHAR Buffer[32];
+    ULONG_PTR Bytes;
+    PKT_DEFERRED Unload = KtIrpSetup();
+    KT_ASSERT(Unload != NULL);
+    PDEVICE_OBJECT Null = KtReferenceNull(&NullName);
+    KT_ASSERT(Null != NULL);
+    KtDefer(KtDereference, Null);
+    KT_ASSERT(IoGetAttachedDevice(Null) == Null);
+
+    PDEVICE_OBJECT Filter = KtAttach(KtFilter, Null);
+    KT_ASSERT(Filter != NULL);
+    PKT_DEFERRED Detach = KtDefer(KtDetachFromNull, Null);
+    KT_EXPECT(KtDev(Filter)->Lower == Null);
+    KT_EXPECT_EQ(Filter->StackSize, 2);
+
+    PDEVICE_OBJECT Top = IoGetAttachedDeviceReference(Null);
+    KT_EXPECT(Top == Filter);
+    KT_EXPECT_STATUS(KtSynchronousFsd(IRP_MJ_WRITE, Top, Buffer, 7, &Bytes), STATUS_SUCCESS);
+    KT_EXPECT_EQ(Bytes, 7);
+    KT_EXPECT_STATUS(KtSynchronousFsd(IRP_MJ_WRITE, Top, Buffer, 9, &Bytes), STATUS_SUCCESS);
+    KT_EXPECT_STATUS(KtSynchronousFsd(IRP_MJ_READ, Top, Buffer, 9, &Bytes), STATUS_END_OF_FILE);
+    KT_EXPECT_STATUS(KtSynchronousFsd(IRP_MJ_FLUSH_BUFFERS, Top, NULL, 0, &Bytes),
+                     STATUS_INVALID_DEVICE_REQUEST);
+    ObDereferenceObject(Top);
+
+    LONG *Counts = KtDev(Filter)->Counts;
+    KT_EXPECT_EQ(Counts[IRP_MJ_WRITE], 2);
+    KT_EXPECT_EQ(Counts[IRP_MJ_READ], 1);
+    KT_EXPECT_EQ(Counts[IRP_MJ_FLUSH_BUFFERS], 1);
+    KT_EXPECT_EQ(Counts[IRP_MJ_DEVICE_CONTROL], 0);
+
+    KtCleanupNow(Detach);
+    KtDev(Filter)->Lower = NULL;
+    KT_EXPECT(IoGetAttachedDevice(Null) == Null);
+    KT_EXPECT(Filter->DeviceObjectExtension->AttachedTo == NULL);
+    KtCleanupNow(Unload);
+    KT_EXPECT(KtIrpPoolAtBaseline());
+}
+
+/* 10,000 IRPs of every size, some in flight at once, half of them sent to
+ * \Device\Null: afterwards no "Irp " block is left beyond the lookaside
+ * lists, and trimming them returns the pool to its baseline. */
+KTEST(irp, pool_back_to_baseline_after_10000_irps)
+{
+    static const UNICODE_STRING NullName = KT_IRP_NAME(u"\\Device\\Null");
+    static PIRP Batch[20];
+    UCHAR Buffer[8];
+    ULONG_PTR Bytes;
+    PDEVICE_OBJECT Null = KtReferenceNull(&NullName);
+    KT_ASSERT(Null != NULL);
+    KtDefer(KtDereference, Null);
+    IopTrimIrpLookasides();
+    SIZE_T Baseline = KtIrpBytesInUse(IO_IRP_TAG);
+    IOP_IRP_LOOKASIDE_INFO Before, After;
+    IopQueryIrpLookasides(&Before);
+
+    ULONG Done = 0;
+    while (Done < 10000) {
+        for (ULONG i = 0; i < ARRAYSIZE(Batch); i++) {
+            Batch[i] = IoAllocateIrp((CCHAR)(1 + (Done + i) % 6), FALSE);
+            KT_ASSERT(Batch[i] != NULL);
+        }
+        for (ULONG i = 0; i < ARRAYSIZE(Batch); i++)
+            IoFreeIrp(Batch[i]);
+        Done += ARRAYSIZE(Batch);
+        for (ULONG i = 0; i < ARRAYSIZE(Batch); i++, Done++)
+            KT_ASSERT_STATUS(KtSynchronousFsd(IRP_MJ_WRITE, Null, Buffer, 8, &Bytes), STATUS_SUCCESS);
+    }
+    IopQueryIrpLookasides(&After);
+    KT_EXPECT(After.Hits - Before.Hits > 5000); /* the lists served most of them */
+    KT_EXPECT(After.Depth[0] <= IOP_IRP_LOOKASIDE_DEPTH && After.Depth[1] <= IOP_IRP_LOOKASIDE_DEPTH);
+    IopTrimIrpLookasides();
+    KT_EXPECT_EQ(KtIrpBytesInUse(IO_IRP_TAG), Baseline);
+    KT_EXPECT_EQ(Baseline, 0); /* nothing else holds an IRP at rest */
+}
+
+/* ------------------------------------------------------------------------
+ * Bugchecks: each ends the boot it runs in.
+ * ------------------------------------------------------------------------ */
+
+KTEST_BUGCHECK(irp, second_completion, MULTIPLE_IRP_COMPLETE_REQUESTS)
+{
+    static const UNICODE_STRING NullName = KT_IRP_NAME(u"\\Device\\Null");
+    PDEVICE_OBJECT Null = KtReferenceNull(&NullName);
+    KT_ASSERT(Null != NULL);
+    PIRP Irp = IoAllocateIrp(1, FALSE);
+    KT_ASSERT(Irp != NULL);
+    IoGetNextIrpStackLocation(Irp)->MajorFunction = IRP_MJ_READ;
+    KT_EXPECT_STATUS(IoCallDriver(Null, Irp), STATUS_END_OF_FILE); /* null completed it */
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+}
+
+KTEST_BUGCHECK(irp, no_stack_location_left, NO_MORE_IRP_STACK_LOCATIONS)
+{
+    KT_ASSERT(KtIrpSetup() != NULL);
+    PDEVICE_OBJECT Lower = KtCreateDevice(KtComplete, 0);
+    KT_ASSERT(Lower != NULL);
+    PDEVICE_OBJECT Upper = KtCreateDevice(KtPassRaw, 0);
+    KT_ASSERT(Upper != NULL);
+    KtDev(Upper)->Lower = Lower; /* not attached: StackSize stays 1 */
+    PIRP Irp = IoAllocateIrp(Upper->StackSize, FALSE);
+    KT_ASSERT(Irp != NULL);
+    IoGetNextIrpStackLocation(Irp)->MajorFunction = IRP_MJ_READ;
+    (void)IoCallDriver(Upper, Irp);
+}
+
+KTEST_BUGCHECK(irp, complete_with_status_pending, DRIVER_VERIFIER_IOMANAGER_VIOLATION)
+{
+    PIRP Irp = IoAllocateIrp(1, FALSE);
+    KT_ASSERT(Irp != NULL);
+    Irp->IoStatus.Status = STATUS_PENDING;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+}
+
+KTEST_BUGCHECK(irp, complete_above_dispatch_level, IRQL_NOT_LESS_OR_EQUAL)
+{
+    KIRQL OldIrql;
+    PIRP Irp = IoAllocateIrp(1, FALSE);
+    KT_ASSERT(Irp != NULL);
+    KeRaiseIrql(CLOCK_LEVEL, &OldIrql);
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+}
