@@ -812,7 +812,8 @@ class Console:
 
 def step_shell(h):
     """Drive the shell through the serial port: run a demo, ps, pte, pool,
-    mem, vm, a crash that ends alone, then exit (QEMU exits 33)."""
+    obj (the namespace, the I/O manager's drivers, devices and links), mem,
+    vm, a crash that ends alone, then exit (QEMU exits 33)."""
     c = Console(h, "shell", [])
     prompt = r"pagoda> "
     checks = [
@@ -824,6 +825,9 @@ def step_shell(h):
         ("obj", prompt, ["BaseNamedObjects", "ObjectTypes", "Device", "??  ", "Directory"]),
         ("obj \\ObjectTypes", prompt, ["Event", "Process", "Type"]),
         ("obj \\ObjectTypes\\Event", prompt, ["\\ObjectTypes\\Event  Type"]),
+        ("obj \\Device", prompt, ["Null", "Device"]),
+        ("obj \\Driver", prompt, ["Null", "Driver"]),
+        ("obj \\??", prompt, ["NUL", "SymbolicLink"]),
         ("mem", prompt, ["free"]),
         ("vm", prompt, ["0x"]),
         ("run vademo", prompt, ["A: VA 0x7f793950000", "B: VA 0x7f793950000"]),
