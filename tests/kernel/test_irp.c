@@ -748,6 +748,76 @@ KTEST(irp, buffered_read_and_control)
     KT_EXPECT(KtIrpPoolAtBaseline());
 }
 
+/* The DPC that finishes a pended buffered read: fills the system buffer
+ * and completes the IRP at DISPATCH_LEVEL, while the requester waits. */
+static KDPC KtLateDpc;
+static KTIMER KtLateTimer;
+static volatile KIRQL KtLateIrql;
+
+static void KtLateCompletion(PKDPC Dpc, PVOID Context, PVOID Argument1, PVOID Argument2)
+{
+    KT_DEV *Dev = Context;
+    PIRP Irp = Dev->Pending;
+    (void)Dpc;
+    (void)Argument1;
+    (void)Argument2;
+    KtLateIrql = KeGetCurrentIrql();
+    if (Irp == NULL)
+        return;
+    Dev->Pending = NULL;
+    memset(Irp->AssociatedIrp.SystemBuffer, 0x6B, 5);
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    Irp->IoStatus.Information = 5;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+}
+
+static void KtCancelLateTimer(PVOID Context)
+{
+    (void)Context;
+    KeCancelTimer(&KtLateTimer);
+}
+
+/* A built request that the driver pends: IoCallDriver returns
+ * STATUS_PENDING, the requester waits on its event, and a DPC completes
+ * the IRP later; the output reaches the caller's buffer and the IRP and
+ * its system buffer are freed at DISPATCH_LEVEL. */
+KTEST(irp, pended_request_completed_from_a_dpc)
+{
+    PKT_DEFERRED Unload = KtIrpSetup();
+    KT_ASSERT(Unload != NULL);
+    PDEVICE_OBJECT Device = KtCreateDevice(KtPend, DO_BUFFERED_IO);
+    KT_ASSERT(Device != NULL);
+    UCHAR Buffer[8];
+    KEVENT Event;
+    IO_STATUS_BLOCK Iosb = {.Status = STATUS_PENDING, .Information = 0};
+    LARGE_INTEGER DueTime = {.QuadPart = -20 * 10000}; /* 20 ms */
+
+    memset(Buffer, 0, sizeof(Buffer));
+    KeInitializeEvent(&Event, NotificationEvent, FALSE);
+    PIRP Irp = IoBuildSynchronousFsdRequest(IRP_MJ_READ, Device, Buffer, sizeof(Buffer), NULL,
+                                            &Event, &Iosb);
+    KT_ASSERT(Irp != NULL);
+    KT_EXPECT(Irp->Tail.Overlay.Thread == PsGetCurrentThread());
+    KT_EXPECT_EQ(Irp->Flags & (IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER | IRP_INPUT_OPERATION),
+                 IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER | IRP_INPUT_OPERATION);
+    KT_ASSERT_STATUS(IoCallDriver(Device, Irp), STATUS_PENDING);
+
+    KtLateIrql = PASSIVE_LEVEL;
+    KeInitializeDpc(&KtLateDpc, KtLateCompletion, KtDev(Device));
+    KeInitializeTimer(&KtLateTimer);
+    KtDefer(KtCancelLateTimer, NULL);
+    KeSetTimer(&KtLateTimer, DueTime, &KtLateDpc);
+    KT_ASSERT_STATUS(KeWaitForSingleObject(&Event, Executive, KernelMode, FALSE, NULL),
+                     STATUS_SUCCESS);
+    KT_EXPECT_EQ(KtLateIrql, DISPATCH_LEVEL);
+    KT_EXPECT_STATUS(Iosb.Status, STATUS_SUCCESS);
+    KT_EXPECT_EQ(Iosb.Information, 5);
+    KT_EXPECT(Buffer[0] == 0x6B && Buffer[4] == 0x6B && Buffer[5] == 0);
+
+    KtCleanupNow(Unload);
+    KT_EXPECT(KtIrpPoolAtBaseline());
+}
+
 static void KtDetachFromNull(PVOID Null)
 {
     IoDetachDevice(Null);
