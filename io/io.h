@@ -546,13 +546,14 @@ void IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost);
 /*
  * Build an IRP for IRP_MJ_READ, IRP_MJ_WRITE, IRP_MJ_FLUSH_BUFFERS or
  * IRP_MJ_SHUTDOWN to DeviceObject (the top of its stack), owned by the
- * current thread: Buffer/Length/StartingOffset in the first location
- * (buffered through a pool copy for DO_BUFFERED_IO devices). The caller
- * sends it with IoCallDriver and, on STATUS_PENDING, waits for Event (a
- * notification event it initialized); the result is in *IoStatusBlock;
- * completion frees the IRP. Returns NULL when pool is exhausted, for
- * another MajorFunction, or for a DO_DIRECT_IO device (MDLs are not wired
- * in yet). Buffer is kernel memory. PASSIVE_LEVEL.
+ * current thread: Buffer/Length/StartingOffset in the first location; the
+ * buffer goes through a pool copy for DO_BUFFERED_IO devices, and is
+ * locked and described by Irp->MdlAddress for DO_DIRECT_IO devices. The
+ * caller sends it with IoCallDriver and, on STATUS_PENDING, waits for
+ * Event (a notification event it initialized); the result is in
+ * *IoStatusBlock; completion frees the IRP, the copy and the MDL. Returns
+ * NULL when pool is exhausted, for another MajorFunction, or when the
+ * buffer cannot be locked. Buffer is kernel memory. PASSIVE_LEVEL.
  */
 PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer,
                                   ULONG Length, PLARGE_INTEGER StartingOffset, PKEVENT Event,
@@ -562,10 +563,12 @@ PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObje
  * Build an IRP_MJ_DEVICE_CONTROL (or, when InternalDeviceIoControl,
  * IRP_MJ_INTERNAL_DEVICE_CONTROL) request, as IoBuildSynchronousFsdRequest
  * does. METHOD_BUFFERED: one pool buffer of the larger length carries the
- * input in and IoStatus.Information bytes of output back; METHOD_NEITHER:
- * the pointers as given. Returns NULL when pool is exhausted or for the
- * two direct methods (MDLs are not wired in yet). Buffers are kernel
- * memory. PASSIVE_LEVEL.
+ * input in and IoStatus.Information bytes of output back;
+ * METHOD_IN_DIRECT / METHOD_OUT_DIRECT: the input in a pool copy, the
+ * output buffer locked (for reading / for writing) and described by
+ * Irp->MdlAddress; METHOD_NEITHER: the pointers as given. Returns NULL
+ * when pool is exhausted or the output buffer cannot be locked. Buffers
+ * are kernel memory. PASSIVE_LEVEL.
  */
 PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObject,
                                    PVOID InputBuffer, ULONG InputBufferLength, PVOID OutputBuffer,

@@ -60,8 +60,9 @@ void IopQueryIrpLookasides(IOP_IRP_LOOKASIDE_INFO *Info);
  * The end of an IRP built by IoBuildSynchronousFsdRequest or
  * IoBuildDeviceIoControlRequest (io/irpbuild.c), called by
  * IoCompleteRequest when the walk reaches the top: copy buffered output
- * to UserBuffer, free the system buffer, store IoStatus in *UserIosb, free
- * the IRP, signal UserEvent. IRQL <= DISPATCH_LEVEL.
+ * to UserBuffer, free the system buffer, unlock and free the MDLs, store
+ * IoStatus in *UserIosb, free the IRP, signal UserEvent.
+ * IRQL <= DISPATCH_LEVEL.
  */
 void IopCompleteBuiltRequest(PIRP Irp);
 

@@ -9,9 +9,12 @@
  * METHOD_BUFFERED controls the driver sees a nonpaged pool copy
  * (AssociatedIrp.SystemBuffer, tag "IoBf") instead of the caller's buffer;
  * at completion the copy goes back (reads, controls with output) and is
- * freed. The caller's buffers are kernel memory, which every thread sees,
- * so completion does all this at once, in whatever thread completes; a
- * user request will need an APC into its own thread (not built yet).
+ * freed. For DO_DIRECT_IO devices and the direct control methods the
+ * caller's buffer is locked instead (IoAllocateMdl, MmProbeAndLockPages)
+ * and described by Irp->MdlAddress; completion unlocks and frees the MDL.
+ * The caller's buffers are kernel memory, which every thread sees, so
+ * completion does all this at once, in whatever thread completes; a user
+ * request will need an APC into its own thread (not built yet).
  *
  * IRQL: building is PASSIVE_LEVEL; completion <= DISPATCH_LEVEL.
  */
@@ -50,6 +53,43 @@ static BOOLEAN IopAllocateSystemBuffer(PIRP Irp, ULONG Length, const void *Sourc
     return TRUE;
 }
 
+/* Lock Length bytes at Buffer for Operation and hang the MDL on Irp
+ * (nothing for an empty buffer). Returns the statuses of IoAllocateMdl
+ * (STATUS_INSUFFICIENT_RESOURCES) and MmProbeAndLockPages. */
+static NTSTATUS IopLockUserBuffer(PIRP Irp, PVOID Buffer, ULONG Length, LOCK_OPERATION Operation)
+{
+    if (Length == 0)
+        return STATUS_SUCCESS;
+    PMDL Mdl = IoAllocateMdl(Buffer, Length, FALSE, FALSE, NULL);
+    if (Mdl == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    NTSTATUS Status = MmProbeAndLockPages(Mdl, KernelMode, Operation);
+    if (!NT_SUCCESS(Status)) {
+        IoFreeMdl(Mdl);
+        return Status;
+    }
+    Irp->MdlAddress = Mdl;
+    return STATUS_SUCCESS;
+}
+
+/* Undo what the builders attached to a failed or finished IRP: the MDLs
+ * (unlocked, unmapped, freed) and the system buffer. */
+static void IopReleaseBuffers(PIRP Irp)
+{
+    PMDL Mdl = Irp->MdlAddress;
+    while (Mdl != NULL) {
+        PMDL Next = Mdl->Next;
+        MmUnlockPages(Mdl);
+        IoFreeMdl(Mdl);
+        Mdl = Next;
+    }
+    Irp->MdlAddress = NULL;
+    if (Irp->Flags & IRP_DEALLOCATE_BUFFER)
+        ExFreePoolWithTag(Irp->AssociatedIrp.SystemBuffer, IO_BUFFER_TAG);
+    Irp->Flags &= ~IRP_DEALLOCATE_BUFFER;
+    Irp->AssociatedIrp.SystemBuffer = NULL;
+}
+
 /* IoBuildSynchronousFsdRequest: the contract is in io/io.h. */
 PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer,
                                   ULONG Length, PLARGE_INTEGER StartingOffset, PKEVENT Event,
@@ -59,8 +99,6 @@ PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObje
     BOOLEAN Transfer = MajorFunction == IRP_MJ_READ || MajorFunction == IRP_MJ_WRITE;
     if (!Transfer && MajorFunction != IRP_MJ_FLUSH_BUFFERS && MajorFunction != IRP_MJ_SHUTDOWN)
         return NULL;
-    if (Transfer && (DeviceObject->Flags & DO_DIRECT_IO))
-        return NULL; /* NOTE: needs an MDL; wired in with io/mdl.c */
 
     PIRP Irp = IopBuildThreadIrp((UCHAR)MajorFunction, DeviceObject, Event, IoStatusBlock);
     if (Irp == NULL || !Transfer)
@@ -81,6 +119,12 @@ PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObje
         }
         if (Read)
             Irp->Flags |= IRP_INPUT_OPERATION;
+    } else if (DeviceObject->Flags & DO_DIRECT_IO) {
+        /* A read writes into the caller's pages. */
+        if (!NT_SUCCESS(IopLockUserBuffer(Irp, Buffer, Length, Read ? IoWriteAccess : IoReadAccess))) {
+            IoFreeIrp(Irp);
+            return NULL;
+        }
     }
     return Irp;
 }
@@ -93,9 +137,6 @@ PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObj
 {
     ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
     ULONG Method = METHOD_FROM_CTL_CODE(IoControlCode);
-    if (Method == METHOD_IN_DIRECT || Method == METHOD_OUT_DIRECT)
-        return NULL; /* NOTE: needs an MDL; wired in with io/mdl.c */
-
     UCHAR Major = InternalDeviceIoControl ? IRP_MJ_INTERNAL_DEVICE_CONTROL : IRP_MJ_DEVICE_CONTROL;
     PIRP Irp = IopBuildThreadIrp(Major, DeviceObject, Event, IoStatusBlock);
     if (Irp == NULL)
@@ -110,17 +151,32 @@ PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObj
         Stack->Parameters.DeviceIoControl.Type3InputBuffer = InputBuffer;
         return Irp;
     }
-    /* METHOD_BUFFERED: one buffer, input in, output out. */
-    ULONG Length = InputBufferLength > OutputBufferLength ? InputBufferLength : OutputBufferLength;
-    if (!IopAllocateSystemBuffer(Irp, Length, NULL)) {
-        IoFreeIrp(Irp);
-        return NULL;
+    if (Method == METHOD_BUFFERED) {
+        /* One buffer: input in, output out. */
+        ULONG Length = InputBufferLength > OutputBufferLength ? InputBufferLength
+                                                              : OutputBufferLength;
+        if (!IopAllocateSystemBuffer(Irp, Length, NULL))
+            goto free_irp;
+        if (InputBufferLength != 0)
+            memcpy(Irp->AssociatedIrp.SystemBuffer, InputBuffer, InputBufferLength);
+        if (OutputBufferLength != 0)
+            Irp->Flags |= IRP_INPUT_OPERATION;
+        return Irp;
     }
-    if (InputBufferLength != 0)
-        memcpy(Irp->AssociatedIrp.SystemBuffer, InputBuffer, InputBufferLength);
-    if (OutputBufferLength != 0)
-        Irp->Flags |= IRP_INPUT_OPERATION;
+    /* The direct methods: the input buffered, the output buffer locked
+     * (read by the device for IN_DIRECT, written for OUT_DIRECT). */
+    if (InputBufferLength != 0 && !IopAllocateSystemBuffer(Irp, InputBufferLength, InputBuffer))
+        goto free_irp;
+    LOCK_OPERATION Operation = Method == METHOD_IN_DIRECT ? IoReadAccess : IoWriteAccess;
+    if (!NT_SUCCESS(IopLockUserBuffer(Irp, OutputBuffer, OutputBufferLength, Operation)))
+        goto release_buffers;
     return Irp;
+
+release_buffers:
+    IopReleaseBuffers(Irp);
+free_irp:
+    IoFreeIrp(Irp);
+    return NULL;
 }
 
 /* How many bytes of output the caller's buffer holds: the length its
@@ -145,8 +201,7 @@ void IopCompleteBuiltRequest(PIRP Irp)
             Bytes = IopOutputLength(Irp);
         memcpy(Irp->UserBuffer, Irp->AssociatedIrp.SystemBuffer, Bytes);
     }
-    if (Irp->Flags & IRP_DEALLOCATE_BUFFER)
-        ExFreePoolWithTag(Irp->AssociatedIrp.SystemBuffer, IO_BUFFER_TAG);
+    IopReleaseBuffers(Irp);
     if (Irp->UserIosb != NULL)
         *Irp->UserIosb = Irp->IoStatus;
     IoFreeIrp(Irp);

@@ -8,11 +8,12 @@
  * down (with a completion routine, with a copied location and no routine,
  * by skipping its location, or without setting any location up: the bug
  * that ends in NO_MORE_IRP_STACK_LOCATIONS), count IRPs by major function
- * (a filter), or serve buffered reads and controls. The "originator" (the
+ * (a filter), or serve reads, writes and controls through buffered or
+ * direct I/O. The "originator" (the
  * test) sets its own completion routine, which logs its calls next to the
  * drivers' and returns STATUS_MORE_PROCESSING_REQUIRED, so the test frees
- * the IRP. Tests check that pool tags "Irp ", "IoBf", "Driv" and "Devi"
- * are back at their baseline.
+ * the IRP. Tests check that pool tags "Irp ", "IoBf", "Mdl ", "Driv" and
+ * "Devi" are back at their baseline.
  */
 #include "../../include/ktest.h"
 #include "../../io/iop.h"
@@ -32,6 +33,7 @@ enum {
     KtPassRaw,          /* call lower without setting up a location (a bug) */
     KtFilter,           /* count, skip, call lower */
     KtBuffered,         /* reads fill the system buffer; controls reverse the input */
+    KtDirect,           /* the same through the MDL's system view; writes count 0x77s */
 };
 
 typedef struct _KT_DEV {
@@ -124,6 +126,32 @@ static NTSTATUS KtServeBuffered(PIRP Irp, PIO_STACK_LOCATION Stack)
     return STATUS_SUCCESS;
 }
 
+/* Direct I/O: the caller's pages through the MDL's system view. A read
+ * fills them, a write counts the 0x77 bytes it finds, an OUT_DIRECT
+ * control writes its (buffered) input reversed. */
+static NTSTATUS KtServeDirect(PIRP Irp, PIO_STACK_LOCATION Stack)
+{
+    PMDL Mdl = Irp->MdlAddress;
+    PUCHAR View = Mdl != NULL ? MmGetSystemAddressForMdlSafe(Mdl, NormalPagePriority) : NULL;
+    ULONG Length = Mdl != NULL ? MmGetMdlByteCount(Mdl) : 0;
+    ULONG_PTR Bytes = 0;
+    NTSTATUS Status = View != NULL ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
+    for (ULONG i = 0; View != NULL && i < Length; i++) {
+        if (Stack->MajorFunction == IRP_MJ_READ)
+            View[i] = (UCHAR)(0xD0 + i);
+        else if (Stack->MajorFunction == IRP_MJ_WRITE)
+            Bytes += View[i] == 0x77;
+        else if (i < Stack->Parameters.DeviceIoControl.InputBufferLength)
+            View[i] = ((PUCHAR)Irp->AssociatedIrp.SystemBuffer)[Stack->Parameters.DeviceIoControl.InputBufferLength - 1 - i];
+    }
+    if (Stack->MajorFunction != IRP_MJ_WRITE)
+        Bytes = Length;
+    Irp->IoStatus.Status = Status;
+    Irp->IoStatus.Information = NT_SUCCESS(Status) ? Bytes : 0;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return Status;
+}
+
 static NTSTATUS KtDispatch(PDEVICE_OBJECT Device, PIRP Irp)
 {
     KT_DEV *Dev = Device->DeviceExtension;
@@ -156,6 +184,8 @@ static NTSTATUS KtDispatch(PDEVICE_OBJECT Device, PIRP Irp)
         return IoCallDriver(Dev->Lower, Irp);
     case KtPassRaw:
         return IoCallDriver(Dev->Lower, Irp);
+    case KtDirect:
+        return KtServeDirect(Irp, Stack);
     default:
         return KtServeBuffered(Irp, Stack);
     }
@@ -206,8 +236,9 @@ static SIZE_T KtIrpBytesInUse(ULONG Tag)
     return 0;
 }
 
-#define KT_IRP_TAGS 4
-static const ULONG KtIrpTags[KT_IRP_TAGS] = {IO_IRP_TAG, IO_BUFFER_TAG, POOL_TAG('D', 'r', 'i', 'v'),
+#define KT_IRP_TAGS 5
+static const ULONG KtIrpTags[KT_IRP_TAGS] = {IO_IRP_TAG, IO_BUFFER_TAG, IO_MDL_TAG,
+                                             POOL_TAG('D', 'r', 'i', 'v'),
                                              POOL_TAG('D', 'e', 'v', 'i')};
 static SIZE_T KtIrpBaseline[KT_IRP_TAGS];
 
@@ -739,10 +770,48 @@ KTEST(irp, buffered_read_and_control)
     KT_EXPECT(Output[0] == 4 && Output[1] == 3 && Output[2] == 2 && Output[3] == 1);
     KT_EXPECT_EQ(Output[4], 0xEE);
     KT_EXPECT_EQ(KtDev(Device)->Counts[IRP_MJ_DEVICE_CONTROL], 1);
-    KT_EXPECT(IoBuildDeviceIoControlRequest(CTL_CODE(FILE_DEVICE_UNKNOWN, 0x800, METHOD_IN_DIRECT,
-                                                     FILE_ANY_ACCESS),
-                                            Device, NULL, 0, NULL, 0, FALSE, &Event,
-                                            &Iosb) == NULL);
+
+    KtCleanupNow(Unload);
+    KT_EXPECT(KtIrpPoolAtBaseline());
+}
+
+/* Direct I/O: the builders lock the caller's buffer (across a page
+ * boundary here) and hang its MDL on the IRP; the driver works through
+ * the MDL's system view; completion unlocks and frees it. */
+KTEST(irp, direct_read_write_and_control)
+{
+    static UCHAR Pages[2 * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+    PUCHAR Buffer = Pages + PAGE_SIZE - 8; /* 16 bytes over two pages */
+    UCHAR Input[3] = {7, 8, 9};
+    ULONG_PTR Bytes;
+    KEVENT Event;
+    IO_STATUS_BLOCK Iosb;
+    PKT_DEFERRED Unload = KtIrpSetup();
+    KT_ASSERT(Unload != NULL);
+    PDEVICE_OBJECT Device = KtCreateDevice(KtDirect, DO_DIRECT_IO);
+    KT_ASSERT(Device != NULL);
+
+    memset(Pages, 0, sizeof(Pages));
+    KT_EXPECT_STATUS(KtSynchronousFsd(IRP_MJ_READ, Device, Buffer, 16, &Bytes), STATUS_SUCCESS);
+    KT_EXPECT_EQ(Bytes, 16);
+    KT_EXPECT(Buffer[0] == 0xD0 && Buffer[7] == 0xD7 && Buffer[8] == 0xD8 && Buffer[15] == 0xDF);
+    KT_EXPECT(Buffer[-1] == 0 && Buffer[16] == 0);
+
+    memset(Buffer, 0x77, 10);
+    KT_EXPECT_STATUS(KtSynchronousFsd(IRP_MJ_WRITE, Device, Buffer, 16, &Bytes), STATUS_SUCCESS);
+    KT_EXPECT_EQ(Bytes, 10); /* the driver saw the caller's bytes */
+
+    KeInitializeEvent(&Event, NotificationEvent, FALSE);
+    PIRP Irp = IoBuildDeviceIoControlRequest(CTL_CODE(FILE_DEVICE_UNKNOWN, 0x801, METHOD_OUT_DIRECT,
+                                                      FILE_ANY_ACCESS),
+                                             Device, Input, sizeof(Input), Buffer, 4, FALSE,
+                                             &Event, &Iosb);
+    KT_ASSERT(Irp != NULL);
+    KT_EXPECT(Irp->MdlAddress != NULL && MmGetMdlByteCount(Irp->MdlAddress) == 4);
+    KT_EXPECT(Irp->AssociatedIrp.SystemBuffer != NULL && !(Irp->Flags & IRP_INPUT_OPERATION));
+    KT_EXPECT_STATUS(IoCallDriver(Device, Irp), STATUS_SUCCESS);
+    KT_EXPECT_EQ(Iosb.Information, 4);
+    KT_EXPECT(Buffer[0] == 9 && Buffer[1] == 8 && Buffer[2] == 7);
 
     KtCleanupNow(Unload);
     KT_EXPECT(KtIrpPoolAtBaseline());
