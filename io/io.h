@@ -177,7 +177,7 @@ NTSTATUS IoFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size);
 #define FILE_DEVICE_NULL    0x00000015
 #define FILE_DEVICE_UNKNOWN 0x00000022
 #define DO_BUFFERED_IO          0x00000004 /* the I/O manager copies through SystemBuffer */
-#define DO_EXCLUSIVE            0x00000008 /* one open at a time (checked by IRP_MJ_CREATE, later) */
+#define DO_EXCLUSIVE            0x00000008 /* one open at a time (recorded: there are no opens yet) */
 #define DO_DIRECT_IO            0x00000010 /* the I/O manager locks the caller's pages (MDL) */
 #define DO_DEVICE_INITIALIZING  0x00000080 /* cleared by the driver when it is ready */
 
