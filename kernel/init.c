@@ -102,6 +102,8 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     KeLowerIrql(PASSIVE_LEVEL);
     _enable();
     PsInitializeReaper();
+    MmInitializeVerifier(KeBootOptions.VerifierFlags, KeBootOptions.VerifierTag,
+                         KeBootOptions.VerifierSeed);
 
     if (KeBootOptions.RunTests)
         KiRunTests(KeBootOptions.TestPattern);

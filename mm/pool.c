@@ -111,6 +111,8 @@ static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCou
 static PVOID ExpAllocateNonPagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
 {
     UNREFERENCED_PARAMETER(Pool);
+    if (MiVerifierInjectFailure())
+        return NULL;
     PUCHAR Base = MiReserveVa(&MiNonPagedPoolRegion, PageCount);
     if (!Base)
         return NULL;
@@ -183,6 +185,24 @@ void MiInitializePools(void)
     ExInitializeFastMutex(&ExpPagedPoolMutex);
 }
 
+/* See mi.h. Under each pool's lock: flushed first, so that no parked block
+ * is left for a fast path to hand out. */
+VOID MiSetPoolLookasides(BOOLEAN Enable)
+{
+    ULONG Depth = Enable ? POOL_LOOKASIDE_DEFAULT_DEPTH : 0;
+    KIRQL OldIrql;
+
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
+    ExpTrimPoolCore(&ExpNonPagedPool);
+    ExpSetLookasideDepth(&ExpNonPagedPool, Depth);
+    KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
+    ExAcquireFastMutex(&ExpPagedPoolMutex);
+    ExpTrimPoolCore(&ExpPagedPool);
+    ExpSetLookasideDepth(&ExpPagedPool, Depth);
+    ExReleaseFastMutex(&ExpPagedPoolMutex);
+}
+
 /*
  * The IRQL rule (DDK): paged pool below DISPATCH_LEVEL, nonpaged pool at
  * DISPATCH_LEVEL or below. Breaking it is IRQL_NOT_LESS_OR_EQUAL, with
@@ -200,6 +220,11 @@ static PVOID ExpAllocateLocked(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULON
 {
     PVOID P;
     ExpCheckIrql(Pool, NULL, 0, Caller);
+    /* Driver Verifier (mm/specpool.c): with a check on, the lookaside
+     * lists are off and every allocation comes here. */
+    if (EXP_UNLIKELY(MmVerifierFlags != 0) &&
+        MiVerifierAllocate(Pool->PoolType, NumberOfBytes, Tag, &P))
+        return P;
     if (Pool == &ExpPagedPool) {
         ExAcquireFastMutex(&ExpPagedPoolMutex);
         P = ExpAllocatePoolCore(Pool, NumberOfBytes, Tag);
@@ -215,6 +240,12 @@ static PVOID ExpAllocateLocked(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULON
 
 static void ExpFreeLocked(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag, PVOID Caller)
 {
+    /* Special pool's blocks lie in the system PTEs, outside both pools, so
+     * every fast path sent them here. */
+    if (EXP_UNLIKELY((ULONG_PTR)P - MM_SYSTEM_PTE_BASE < MM_SYSTEM_PTE_SIZE)) {
+        MiFreeSpecialPool(P, Tag, CheckTag, Caller);
+        return;
+    }
     ExpCheckIrql(Pool, P, 1, Caller);
     if (Pool == &ExpPagedPool) {
         ExAcquireFastMutex(&ExpPagedPoolMutex);
