@@ -290,8 +290,14 @@ VOID MiSetPoolLookasides(BOOLEAN Enable);
  * when the ordinary pool serves the request. IRQL: the pool's. */
 BOOLEAN MiVerifierAllocate(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, PVOID *Block);
 /* TRUE when low resources simulation says this allocation fails (and
- * counts it). Any IRQL. */
-BOOLEAN MiVerifierInjectFailure(void);
+ * counts it). Any IRQL. Inline, so that without "verifier=lowres" a page
+ * allocation pays one predicted compare, not a call. */
+extern BOOLEAN MiLowResourcesActive;
+BOOLEAN MiVerifierInjectFailureSlow(void);
+static inline BOOLEAN MiVerifierInjectFailure(void)
+{
+    return __builtin_expect(MiLowResourcesActive, 0) && MiVerifierInjectFailureSlow();
+}
 /* Free a special-pool block: every check of the file header, then the
  * data page is unmapped and the run kept as freed. Caller is the caller of
  * ExFreePool, for the IRQL bugcheck. IRQL <= DISPATCH_LEVEL (paged

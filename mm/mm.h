@@ -726,6 +726,10 @@ VOID MmCheckSpecialPoolFault(ULONG_PTR Va, ULONG64 FaultCode, ULONG_PTR Rip);
  * made before (the boot's own) are never special. PASSIVE_LEVEL. */
 VOID MmInitializeVerifier(ULONG Flags, ULONG Tag, ULONG Seed);
 
+/* Print what the checks on did (allocations failed on purpose, special
+ * pool's counts); nothing when none is on. When init has ended. Any IRQL. */
+VOID MmVerifierPrintSummary(void);
+
 /* The system has booted (init exists): low resources simulation, if
  * "verifier=lowres" asked for it, starts failing allocations now.
  * PASSIVE_LEVEL. */

@@ -111,7 +111,7 @@ static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCou
 static PVOID ExpAllocateNonPagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
 {
     UNREFERENCED_PARAMETER(Pool);
-    if (MiVerifierInjectFailure())
+    if (MiVerifierInjectFailure())  /* "verifier=lowres" (mm/specpool.c) */
         return NULL;
     PUCHAR Base = MiReserveVa(&MiNonPagedPoolRegion, PageCount);
     if (!Base)

@@ -117,7 +117,7 @@ STATIC_ASSERT(sizeof(MI_SPECIAL_POOL_HEADER) == POOL_BLOCK_SIZE);
 static MI_SPECIAL_POOL_ENTRY MiSpecialPool[MI_SPECIAL_POOL_ENTRIES];
 static ULONG MiSpecialPoolNext;             /* where the next slot search starts */
 static KSPIN_LOCK MiSpecialPoolLock;        /* 0 is an initialized, free spin lock */
-static BOOLEAN MiLowResourcesActive;        /* after boot, with VERIFIER_LOW_RESOURCES */
+BOOLEAN MiLowResourcesActive;               /* after boot, with VERIFIER_LOW_RESOURCES */
 static ULONG MiLowResourcesState;           /* xorshift32 state, never 0 */
 MM_VERIFIER_COUNTERS MmVerifierCounters;
 
@@ -369,12 +369,10 @@ VOID MmCheckSpecialPoolFault(ULONG_PTR Va, ULONG64 FaultCode, ULONG_PTR Rip)
 /* ---- Low resources ---- */
 
 /* See mi.h. */
-BOOLEAN MiVerifierInjectFailure(void)
+BOOLEAN MiVerifierInjectFailureSlow(void)
 {
     ULONG X;
 
-    if (!MiLowResourcesActive)
-        return FALSE;
     /* xorshift32 (Marsaglia, 2003): a fixed sequence for a given seed.
      * Not atomic: an interrupt that allocates between the read and the
      * write makes the run differ from the seed's, nothing worse. */
@@ -424,6 +422,21 @@ VOID MmVerifierBootCompleted(void)
              "in %u fails (seed 0x%x).\n",
              MI_LOW_RESOURCES_ONE_IN, MiLowResourcesState);
     MiLowResourcesActive = TRUE;
+}
+
+/* See mm/mm.h. */
+VOID MmVerifierPrintSummary(void)
+{
+    if (MmVerifierFlags == 0)
+        return;
+    if (MmVerifierFlags & VERIFIER_LOW_RESOURCES)
+        DbgPrint("Driver Verifier: %llu allocations failed on purpose.\n",
+                 MmVerifierCounters.InjectedFailures);
+    if (MmVerifierFlags & VERIFIER_SPECIAL_POOL)
+        DbgPrint("Driver Verifier: special pool gave out %llu blocks, %llu freed, %llu requests "
+                 "served by the ordinary pool.\n",
+                 MmVerifierCounters.SpecialPoolAllocations, MmVerifierCounters.SpecialPoolFrees,
+                 MmVerifierCounters.SpecialPoolFallbacks);
 }
 
 /* See mm/mm.h. */
