@@ -23,9 +23,12 @@ Steps (--only takes a substring of these names; repeat it or use commas):
             boot, boot with `ktest=name`: it must bugcheck (exit 37) with
             "*** STOP: 0xCODE".
   lowres    boot init=/bin/usertests under Driver Verifier's low resources
-            simulation (verifier=lowres:SEED, docs/verifier.md): tests may
-            fail, but cleanly - no bugcheck, the suite's closing line, exit
-            33 or 35, and the kernel's count of failed allocations above 0.
+            simulation and special pool (verifier=special,lowres:SEED,
+            docs/verifier.md): tests may fail, but cleanly - no bugcheck,
+            the suite's closing line, exit 33 or 35, the kernel's count of
+            failed allocations above 0 - and nothing leaked: every
+            special-pool block given out after boot was freed by the time
+            init ended.
   mem       boot with `ktest=PATTERN` (--mem-pattern) at each --mem-sizes
             size and require success; at --too-small require exit 39 and the
             kernel's "needs at least" sentence.
@@ -689,17 +692,21 @@ def step_user(h):
 LOWRES_SEED = "1f2e3d4c"
 RE_LOWRES_ON = re.compile(r"Driver Verifier: low resources simulation on")
 RE_LOWRES_COUNT = re.compile(r"Driver Verifier: (\d+) allocations failed on purpose")
+RE_SPECIAL_COUNT = re.compile(r"Driver Verifier: special pool gave out (\d+) blocks, (\d+) freed, "
+                              r"(\d+) requests served by the ordinary pool")
 
 
 def step_lowres(h):
-    """Boot init=/bin/usertests with verifier=lowres:SEED: a seeded fraction
-    of pool and page allocations fail once init exists. FAIL lines are
-    expected (they are the clean failures); a bugcheck, a hang, a missing
-    closing line or no injected failure at all is not."""
-    b = h.boot("lowres", ["verifier=lowres:" + LOWRES_SEED, "init=/bin/usertests"])
+    """Boot init=/bin/usertests with verifier=special,lowres:SEED: a seeded
+    fraction of pool and page allocations fail once init exists. FAIL lines
+    are expected (they are the clean failures); a bugcheck, a hang, a
+    missing closing line, no injected failure at all, or a special-pool
+    block still allocated when init ended (a leak on a failure path) is
+    not."""
+    b = h.boot("lowres", ["verifier=special,lowres:" + LOWRES_SEED, "init=/bin/usertests"])
     counts = [0, 0]
     closing = None
-    on = injected = None
+    on = injected = special = None
     for line in b.lines:
         line = line.strip()
         if RE_USER_PASS.match(line):
@@ -714,8 +721,11 @@ def step_lowres(h):
         m = RE_LOWRES_COUNT.search(line)
         if m:
             injected = int(m.group(1))
-    summary = "%d PASS, %d FAIL, %s allocations failed on purpose" % (
-        counts[0], counts[1], injected)
+        m = RE_SPECIAL_COUNT.search(line)
+        if m:
+            special = tuple(int(g) for g in m.groups())
+    summary = "%d PASS, %d FAIL, %s allocations failed on purpose, special pool " \
+        "(given, freed, fallbacks) %s" % (counts[0], counts[1], injected, special)
     if b.rc not in (EXIT_SUCCESS, EXIT_TESTS_FAILED) or closing != tuple(counts):
         why, details = b.ending()
         h.report.fail("lowres.usertests", "usertests under verifier=lowres did not end "
@@ -723,6 +733,9 @@ def step_lowres(h):
     elif not on or not injected:
         h.report.fail("lowres.usertests", "no allocation was made to fail (%s)" % summary,
                       b.tail())
+    elif special is None or special[0] == 0 or special[0] != special[1] or special[2] != 0:
+        h.report.fail("lowres.usertests", "special pool blocks leaked or not all watched "
+                      "(%s)" % summary, b.tail())
     else:
         h.report.ok("lowres.usertests", [summary])
 
