@@ -298,11 +298,12 @@ static inline BOOLEAN MiVerifierInjectFailure(void)
 {
     return __builtin_expect(MiLowResourcesActive, 0) && MiVerifierInjectFailureSlow();
 }
-/* Free a special-pool block: every check of the file header, then the
- * data page is unmapped and the run kept as freed. Caller is the caller of
- * ExFreePool, for the IRQL bugcheck. IRQL <= DISPATCH_LEVEL (paged
+/* Free a special-pool block: every check of mm/specpool.c's header, then
+ * the data page is unmapped and the run kept as freed; TRUE. FALSE, having
+ * done nothing, when P lies in no special-pool run. Caller is the caller
+ * of ExFreePool, for the IRQL bugcheck. IRQL <= DISPATCH_LEVEL (paged
  * pool's blocks <= APC_LEVEL). */
-VOID MiFreeSpecialPool(PVOID P, ULONG Tag, BOOLEAN CheckTag, PVOID Caller);
+BOOLEAN MiFreeSpecialPool(PVOID P, ULONG Tag, BOOLEAN CheckTag, PVOID Caller);
 
 /* mm/virtual.c: the VM mutex (mm/mm.h). MiInitializeVirtualMemoryLock is
  * called once by MmInitSystem. MiLockVirtualMemory / MiUnlockVirtualMemory

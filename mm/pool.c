@@ -242,10 +242,9 @@ static void ExpFreeLocked(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN Che
 {
     /* Special pool's blocks lie in the system PTEs, outside both pools, so
      * every fast path sent them here. */
-    if (EXP_UNLIKELY((ULONG_PTR)P - MM_SYSTEM_PTE_BASE < MM_SYSTEM_PTE_SIZE)) {
-        MiFreeSpecialPool(P, Tag, CheckTag, Caller);
+    if (EXP_UNLIKELY((ULONG_PTR)P - MM_SYSTEM_PTE_BASE < MM_SYSTEM_PTE_SIZE) &&
+        MiFreeSpecialPool(P, Tag, CheckTag, Caller))
         return;
-    }
     ExpCheckIrql(Pool, P, 1, Caller);
     if (Pool == &ExpPagedPool) {
         ExAcquireFastMutex(&ExpPagedPoolMutex);

@@ -40,8 +40,8 @@
  *                            (block, first damaged byte, tag, 0x24 when it is
  *                            after the block, 0x23 when before)
  *   free of a bad address    0xC1 (address, bytes requested, the block's
- *                            address, 0x21) / (address, 0, 0, 0x20) when no
- *                            special-pool block is there
+ *                            address, 0x21) inside a run; elsewhere in the
+ *                            system PTEs the ordinary pool's BAD_POOL_CALLER
  *   second free              BAD_POOL_CALLER 0x07, wrong tag 0x0A, as the
  *                            ordinary pool
  *
@@ -82,7 +82,6 @@ ULONG MmSpecialPoolTag;
 #define MI_LOW_RESOURCES_ONE_IN  16
 
 /* 0xC1's parameter 4 (Microsoft's bug check reference). */
-#define MI_SPECIAL_FREE_NOT_ALLOCATED  0x20
 #define MI_SPECIAL_FREE_BAD_ADDRESS    0x21
 #define MI_SPECIAL_CORRUPT_BEFORE      0x23
 #define MI_SPECIAL_CORRUPT_AFTER       0x24
@@ -264,17 +263,15 @@ static void MiDescribeSpecialPoolBlock(const MI_SPECIAL_POOL_ENTRY *Entry, const
              Entry->State == MiSpecialFreed ? "already freed" : "allocated");
 }
 
-/* The checks of a free, in the order NT makes them; each failure is a
- * bugcheck (see the file header). Caller holds MiSpecialPoolLock. */
-static PMI_SPECIAL_POOL_ENTRY MiCheckSpecialPoolFree(PVOID P, ULONG Tag, BOOLEAN CheckTag)
+/* The checks of a free of P, which lies in the run Entry, in the order NT
+ * makes them; each failure is a bugcheck (see the file header). Caller
+ * holds MiSpecialPoolLock. */
+static VOID MiCheckSpecialPoolFree(PMI_SPECIAL_POOL_ENTRY Entry, PVOID P, ULONG Tag,
+                                   BOOLEAN CheckTag)
 {
-    PMI_SPECIAL_POOL_ENTRY Entry = MiFindSpecialPoolEntry((ULONG_PTR)P);
     PMI_SPECIAL_POOL_HEADER Header;
     PUCHAR Damaged;
 
-    if (Entry == NULL)
-        KeBugCheckEx(SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION, (ULONG_PTR)P, 0, 0,
-                     MI_SPECIAL_FREE_NOT_ALLOCATED);
     if (Entry->State == MiSpecialFreed)
         KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_DOUBLE_FREE, 0, Entry->Tag, (ULONG_PTR)P);
     if (P != Entry->Block)
@@ -297,7 +294,6 @@ static PMI_SPECIAL_POOL_ENTRY MiCheckSpecialPoolFree(PVOID P, ULONG Tag, BOOLEAN
     }
     if (CheckTag && Tag != Entry->Tag)
         KeBugCheckEx(BAD_POOL_CALLER, POOL_CALLER_WRONG_TAG, (ULONG_PTR)P, Entry->Tag, Tag);
-    return Entry;
 }
 
 /* See mm/mm.h. */
@@ -308,7 +304,7 @@ BOOLEAN MmIsSpecialPoolAddress(const void *P)
 }
 
 /* See mi.h. */
-VOID MiFreeSpecialPool(PVOID P, ULONG Tag, BOOLEAN CheckTag, PVOID Caller)
+BOOLEAN MiFreeSpecialPool(PVOID P, ULONG Tag, BOOLEAN CheckTag, PVOID Caller)
 {
     PMI_SPECIAL_POOL_ENTRY Entry;
     KIRQL Irql = KeGetCurrentIrql();
@@ -317,7 +313,14 @@ VOID MiFreeSpecialPool(PVOID P, ULONG Tag, BOOLEAN CheckTag, PVOID Caller)
     if (Irql > DISPATCH_LEVEL)
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, (ULONG_PTR)P, Irql, 1, (ULONG_PTR)Caller);
     KeAcquireSpinLock(&MiSpecialPoolLock, &OldIrql);
-    Entry = MiCheckSpecialPoolFree(P, Tag, CheckTag);
+    Entry = MiFindSpecialPoolEntry((ULONG_PTR)P);
+    if (Entry == NULL) {
+        /* A kernel stack, an MDL mapping...: not pool at all, which the
+         * ordinary pool's checks say (BAD_POOL_CALLER). */
+        KeReleaseSpinLock(&MiSpecialPoolLock, OldIrql);
+        return FALSE;
+    }
+    MiCheckSpecialPoolFree(Entry, P, Tag, CheckTag);
     if (Entry->PoolType == PagedPool && Irql > APC_LEVEL)
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, (ULONG_PTR)P, Irql, 1, (ULONG_PTR)Caller);
     /* The frame goes back; the two virtual pages stay reserved and
@@ -326,6 +329,7 @@ VOID MiFreeSpecialPool(PVOID P, ULONG Tag, BOOLEAN CheckTag, PVOID Caller)
     Entry->State = MiSpecialFreed;
     MmVerifierCounters.SpecialPoolFrees++;
     KeReleaseSpinLock(&MiSpecialPoolLock, OldIrql);
+    return TRUE;
 }
 
 /* See mm/mm.h. */

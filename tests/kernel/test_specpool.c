@@ -232,3 +232,14 @@ KTEST_BUGCHECK(specpool, write_after_free, DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_PO
     ExFreePoolWithTag((PVOID)P, KT_SPECIAL_TAG);
     P[100] = 1;
 }
+
+/* An address of the system PTEs that is not special pool (here a kernel
+ * stack's page) is not pool at all: the ordinary pool's verdict,
+ * BAD_POOL_CALLER, not a special-pool corruption. */
+KTEST_BUGCHECK(specpool, free_of_other_system_pte_address, BAD_POOL_CALLER)
+{
+    MmSetSpecialPool(TRUE, FALSE, KT_SPECIAL_TAG);
+    PUCHAR StackBase = MmCreateKernelStack(1);
+    if (StackBase != NULL)
+        ExFreePoolWithTag(StackBase - 64, KT_SPECIAL_TAG);
+}
