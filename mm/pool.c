@@ -87,6 +87,14 @@
  * pool, and both when that says no too, take the locked path, whose
  * allocation also sets the batch slot (ExpAllocatePoolCore).
  *
+ * Driver Verifier (mm/specpool.c, docs/verifier.md) is asked only on the
+ * locked path: ExpAllocateLocked lets MiVerifierAllocate serve or fail a
+ * request first, ExpFreeLocked hands it special pool's blocks (which lie
+ * in the system PTEs, outside both pools, so no fast path takes them).
+ * While a check is on, MiSetPoolLookasides has turned the lookaside lists
+ * off, so that every request reaches the locked path; the fast paths
+ * themselves never look at the verifier.
+ *
  * Every way out of a fast path that calls something (the locked path, a
  * waiter to wake, DPCs to run when the IRQL drops) is a tail call, so the
  * fast paths save few or no registers; the slow routines they jump to find
