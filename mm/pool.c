@@ -89,8 +89,9 @@
  *
  * Driver Verifier (mm/specpool.c, docs/verifier.md) is asked only on the
  * locked path: ExpAllocateLocked lets MiVerifierAllocate serve or fail a
- * request first, ExpFreeLocked hands it special pool's blocks (which lie
- * in the system PTEs, outside both pools, so no fast path takes them).
+ * request first, ExpFreeSlow hands it special pool's blocks (which lie
+ * in the system PTEs, outside both pools, so no fast path takes them and
+ * every free of one ends there).
  * While a check is on, MiSetPoolLookasides has turned the lookaside lists
  * off, so that every request reaches the locked path; the fast paths
  * themselves never look at the verifier.
@@ -224,15 +225,10 @@ static void ExpCheckIrql(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG_PTR Operation, PV
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, (ULONG_PTR)P, Irql, Operation, (ULONG_PTR)Caller);
 }
 
-static PVOID ExpAllocateLocked(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag, PVOID Caller)
+/* The pool's lock, then the core. */
+static inline PVOID ExpAllocateUnderLock(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag)
 {
     PVOID P;
-    ExpCheckIrql(Pool, NULL, 0, Caller);
-    /* Driver Verifier (mm/specpool.c): with a check on, the lookaside
-     * lists are off and every allocation comes here. */
-    if (EXP_UNLIKELY(MmVerifierFlags != 0) &&
-        MiVerifierAllocate(Pool->PoolType, NumberOfBytes, Tag, &P))
-        return P;
     if (Pool == &ExpPagedPool) {
         ExAcquireFastMutex(&ExpPagedPoolMutex);
         P = ExpAllocatePoolCore(Pool, NumberOfBytes, Tag);
@@ -246,13 +242,30 @@ static PVOID ExpAllocateLocked(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULON
     return P;
 }
 
+/* With a Driver Verifier check on (mm/specpool.c): the verifier serves or
+ * fails the request, else the pool does. Out of line and cold, so that
+ * ExpAllocateLocked keeps no variable of it in memory. */
+static EXP_POOL_NOINLINE __attribute__((cold)) PVOID
+ExpAllocateVerifying(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    PVOID P;
+    if (MiVerifierAllocate(Pool->PoolType, NumberOfBytes, Tag, &P))
+        return P;
+    return ExpAllocateUnderLock(Pool, NumberOfBytes, Tag);
+}
+
+static PVOID ExpAllocateLocked(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag, PVOID Caller)
+{
+    ExpCheckIrql(Pool, NULL, 0, Caller);
+    /* With a verifier check on, the lookaside lists are off and every
+     * allocation comes here. */
+    if (EXP_UNLIKELY(MmVerifierFlags != 0))
+        return ExpAllocateVerifying(Pool, NumberOfBytes, Tag);
+    return ExpAllocateUnderLock(Pool, NumberOfBytes, Tag);
+}
+
 static void ExpFreeLocked(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag, PVOID Caller)
 {
-    /* Special pool's blocks lie in the system PTEs, outside both pools, so
-     * every fast path sent them here. */
-    if (EXP_UNLIKELY((ULONG_PTR)P - MM_SYSTEM_PTE_BASE < MM_SYSTEM_PTE_SIZE) &&
-        MiFreeSpecialPool(P, Tag, CheckTag, Caller))
-        return;
     ExpCheckIrql(Pool, P, 1, Caller);
     if (Pool == &ExpPagedPool) {
         ExAcquireFastMutex(&ExpPagedPoolMutex);
@@ -456,6 +469,11 @@ PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
  * by tail calls only, as ExpAllocateSlow. */
 static EXP_POOL_NOINLINE void ExpFreeSlow(PVOID P, ULONG Tag, BOOLEAN CheckTag)
 {
+    /* Special pool's blocks lie in the system PTEs, outside both pools:
+     * this is the one way every free path sends them (mm/specpool.c). */
+    if (EXP_UNLIKELY((ULONG_PTR)P - MM_SYSTEM_PTE_BASE < MM_SYSTEM_PTE_SIZE) &&
+        MiFreeSpecialPool(P, Tag, CheckTag, __builtin_return_address(0)))
+        return;
     ExpFreeLocked(ExpDescriptorForAddress(P), P, Tag, CheckTag, __builtin_return_address(0));
 }
 

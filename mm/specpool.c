@@ -59,7 +59,7 @@
  * nothing of the verifier. Whenever a check is on, MiSetPoolLookasides
  * turns the lookaside lists off, so every allocation and free takes the
  * locked path, and there ExpAllocateLocked asks MiVerifierAllocate first
- * and ExpFreeLocked sends special-pool addresses here. A kernel without
+ * and ExpFreeSlow sends special-pool addresses here. A kernel without
  * "verifier=" pays nothing on its fast paths.
  *
  * Data and locking: MiSpecialPool (the table of runs) under
