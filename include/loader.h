@@ -84,7 +84,22 @@ typedef struct _BOOT_OPTIONS {
     CHAR TestPattern[LOADER_KTEST_PATTERN_MAX]; /* empty: every test */
     BOOLEAN Quiet;                              /* "quiet" */
     CHAR Init[LOADER_INIT_MAX];                 /* "init=/bin/NAME args...", empty: the shell */
+    ULONG VerifierFlags;                        /* "verifier=...": VERIFIER_* below, 0: off */
+    ULONG VerifierTag;                          /* "verifiertag=TAG": special pool's tag, 0: all */
+    ULONG VerifierSeed;                         /* "verifier=lowres:SEED", else 0 */
 } BOOT_OPTIONS, *PBOOT_OPTIONS;
+
+/*
+ * Driver Verifier's checks (docs/verifier.md), as "verifier=" selects them.
+ * The low bits are NT's own DRIVER_VERIFIER_* values (the mask that
+ * "verifier /flags" takes on Windows), so a hex mask means the same here;
+ * the underrun mode is Pagoda's own bit (NT selects it in the registry).
+ */
+#define VERIFIER_SPECIAL_POOL           0x00000001UL /* "special": NT's SPECIAL_POOLING */
+#define VERIFIER_LOW_RESOURCES          0x00000004UL /* "lowres": NT's INJECT_ALLOCATION_FAILURES */
+#define VERIFIER_SPECIAL_POOL_UNDERRUN  0x00010000UL /* "underrun": guard page before the block */
+#define VERIFIER_KNOWN_FLAGS \
+    (VERIFIER_SPECIAL_POOL | VERIFIER_LOW_RESOURCES | VERIFIER_SPECIAL_POOL_UNDERRUN)
 
 typedef void (*LOADER_WARNING_ROUTINE)(const char *Format, ...)
     __attribute__((format(printf, 1, 2)));
@@ -108,7 +123,11 @@ NTSTATUS KiParseMultiboot2(const void *Mbi, ULONG64 MbiPhysical, ULONG MbiSize,
 /*
  * Decode the command line into Options (zeroed first; NULL is an empty
  * line). Keys are separated by white space; a repeated key takes its last
- * value. Keys: "ktest" (every test), "ktest=PATTERN", "quiet", and
+ * value. Keys: "ktest" (every test), "ktest=PATTERN", "quiet",
+ * "verifier=LIST" (comma-separated "special", "underrun" and
+ * "lowres[:SEED]", or a hex mask "0x..." of VERIFIER_* bits; "underrun"
+ * implies "special"; unknown names and bits are warned about and
+ * dropped), "verifiertag=TAG" (one to four characters), and
  * "init=PROGRAM ARGS..." which takes the rest of the line, arguments
  * included, trimmed of white space at both ends; keys after it belong to
  * the program. An unknown key, a value too long for its buffer (it is

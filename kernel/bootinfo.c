@@ -561,6 +561,110 @@ static void KiCopyOptionValue(PCHAR Dest, SIZE_T DestSize, const char *Value, SI
     }
 }
 
+/* The value of Length hex digits at Digits (an optional "0x" first), or
+ * FALSE when one is not a hex digit or there are none or too many. */
+static BOOLEAN KiParseHex(const char *Digits, SIZE_T Length, PULONG Value)
+{
+    ULONG Result = 0;
+
+    if (Length > 2 && Digits[0] == '0' && (Digits[1] == 'x' || Digits[1] == 'X')) {
+        Digits += 2;
+        Length -= 2;
+    }
+    if (Length == 0 || Length > 8)
+        return FALSE;
+    for (SIZE_T i = 0; i < Length; i++) {
+        char C = Digits[i];
+        ULONG Digit;
+
+        if (C >= '0' && C <= '9')
+            Digit = (ULONG)(C - '0');
+        else if (C >= 'a' && C <= 'f')
+            Digit = (ULONG)(C - 'a' + 10);
+        else if (C >= 'A' && C <= 'F')
+            Digit = (ULONG)(C - 'A' + 10);
+        else
+            return FALSE;
+        Result = (Result << 4) | Digit;
+    }
+    *Value = Result;
+    return TRUE;
+}
+
+/* One name of a "verifier=" list: its flag into *Flags ("lowres:SEED" also
+ * sets Options->VerifierSeed), or a warning. */
+static void KiParseVerifierName(const char *Name, SIZE_T Length, PBOOT_OPTIONS Options,
+                                PULONG Flags, LOADER_WARNING_ROUTINE Warn)
+{
+    if (KiTokenIs(Name, Length, "special")) {
+        *Flags |= VERIFIER_SPECIAL_POOL;
+    } else if (KiTokenIs(Name, Length, "underrun")) {
+        *Flags |= VERIFIER_SPECIAL_POOL | VERIFIER_SPECIAL_POOL_UNDERRUN;
+    } else if (KiTokenIs(Name, Length, "lowres")) {
+        *Flags |= VERIFIER_LOW_RESOURCES;
+    } else if (KiTokenStartsWith(Name, Length, "lowres:") &&
+               KiParseHex(Name + 7, Length - 7, &Options->VerifierSeed)) {
+        *Flags |= VERIFIER_LOW_RESOURCES;
+    } else {
+        KiOptionWarn(Warn,
+                     "kernel command line: verifier check '%.*s' is unknown and ignored (the "
+                     "checks are special, underrun, lowres, lowres:SEED in hex, or a hex mask).",
+                     (int)Length, Name);
+    }
+}
+
+/* "verifier=" with its value at Value: a hex mask or a comma-separated
+ * list of names. Bits Pagoda does not have are warned about and dropped. */
+static void KiParseVerifierOption(const char *Value, SIZE_T Length, PBOOT_OPTIONS Options,
+                                  LOADER_WARNING_ROUTINE Warn)
+{
+    ULONG Flags = 0;
+
+    Options->VerifierSeed = 0;
+    if (Length > 2 && Value[0] == '0' && (Value[1] == 'x' || Value[1] == 'X')) {
+        if (!KiParseHex(Value, Length, &Flags))
+            KiOptionWarn(Warn, "kernel command line: verifier mask '%.*s' is not a hex number "
+                               "of at most 8 digits; the verifier stays off.",
+                         (int)Length, Value);
+    } else {
+        const char *End = Value + Length;
+
+        while (Value < End) {
+            const char *Comma = Value;
+
+            while (Comma < End && *Comma != ',')
+                Comma++;
+            if (Comma > Value)
+                KiParseVerifierName(Value, (SIZE_T)(Comma - Value), Options, &Flags, Warn);
+            Value = Comma + 1;
+        }
+    }
+    if (Flags & VERIFIER_SPECIAL_POOL_UNDERRUN)
+        Flags |= VERIFIER_SPECIAL_POOL;
+    if (Flags & ~VERIFIER_KNOWN_FLAGS)
+        KiOptionWarn(Warn, "kernel command line: verifier flags 0x%x are not implemented and "
+                           "were dropped.",
+                     (unsigned int)(Flags & ~VERIFIER_KNOWN_FLAGS));
+    Options->VerifierFlags = Flags & VERIFIER_KNOWN_FLAGS;
+}
+
+/* "verifiertag=TAG": one to four characters, in POOL_TAG's order. */
+static void KiParseVerifierTag(const char *Value, SIZE_T Length, PBOOT_OPTIONS Options,
+                               LOADER_WARNING_ROUTINE Warn)
+{
+    ULONG Tag = 0;
+
+    if (Length == 0 || Length > 4) {
+        KiOptionWarn(Warn, "kernel command line: verifiertag '%.*s' must be one to four "
+                           "characters; ignored.",
+                     (int)Length, Value);
+        return;
+    }
+    for (SIZE_T i = 0; i < Length; i++)
+        Tag |= (ULONG)(UCHAR)Value[i] << (8 * i);
+    Options->VerifierTag = Tag;
+}
+
 /*
  * Decode the kernel command line; see loader.h for the keys. Options is
  * zeroed first, so an absent key means its default. Keys are separated by
@@ -622,12 +726,17 @@ void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
                               Length - 6, "ktest", Warn);
         } else if (KiTokenIs(Token, Length, "quiet")) {
             Options->Quiet = TRUE;
+        } else if (KiTokenStartsWith(Token, Length, "verifier=")) {
+            KiParseVerifierOption(Token + 9, Length - 9, Options, Warn);
+        } else if (KiTokenStartsWith(Token, Length, "verifiertag=")) {
+            KiParseVerifierTag(Token + 12, Length - 12, Options, Warn);
         } else if (KiTokenIs(Token, Length, "kbench") || KiTokenIs(Token, Length, "kbench=boot")) {
             /* The benchmarks read the command line themselves (tests/kernel/kbench.c). */
         } else {
             KiOptionWarn(Warn,
                          "unknown kernel command-line key '%.*s' ignored (the known keys are "
-                         "ktest, ktest=PATTERN, quiet, kbench, kbench=boot and init=PROGRAM [ARGUMENTS]).",
+                         "ktest, ktest=PATTERN, quiet, verifier=CHECKS, verifiertag=TAG, kbench, "
+                         "kbench=boot and init=PROGRAM [ARGUMENTS]).",
                          (int)Length, Token);
         }
     }

@@ -103,6 +103,8 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     KeLowerIrql(PASSIVE_LEVEL);
     _enable();
     PsInitializeReaper();
+    MmInitializeVerifier(KeBootOptions.VerifierFlags, KeBootOptions.VerifierTag,
+                         KeBootOptions.VerifierSeed);
 
     if (KeBootOptions.RunTests)
         KiRunTests(KeBootOptions.TestPattern);
@@ -115,6 +117,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
      * exit code that says whether it succeeded (the test harness boots
      * init=/bin/usertests). */
     NTSTATUS Status = PsRunInitProcess();
+    MmVerifierPrintSummary();
     DbgPrint("Pagoda: init ended with status 0x%08x; powering off.\n", (ULONG)Status);
     HalPowerOff(Status == STATUS_SUCCESS ? HalExitSuccess : HalExitTestsFailed);
 }

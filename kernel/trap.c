@@ -22,6 +22,8 @@
  * Anything the kernel cannot handle becomes a bugcheck with the stop code
  * Windows uses:
  *   - a page fault in kernel mode that nobody resolved:
+ *       special pool's guard page         DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION (0xD6)
+ *       special pool's freed block        DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL (0xD5)
  *       write to a read-only page         ATTEMPTED_WRITE_TO_READONLY_MEMORY (0xBE)
  *       fetch from a no-execute page      ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY (0xFC)
  *       anything else                     PAGE_FAULT_IN_NONPAGED_AREA (0x50)
@@ -290,6 +292,9 @@ static __attribute__((noreturn)) void KiBugCheckPageFault(PKTRAP_FRAME TrapFrame
     ULONG_PTR Va = __readcr2();
     ULONG64 Code = TrapFrame->ErrorCode;
 
+    /* A guard page or a freed run of Driver Verifier's special pool:
+     * 0xD6 or 0xD5 with the allocation's tag (mm/specpool.c). */
+    MmCheckSpecialPoolFault(Va, Code, TrapFrame->Rip);
     if ((Code & PF_PRESENT) && (Code & PF_WRITE) && !(Code & PF_FETCH)) {
         KeBugCheckEx(ATTEMPTED_WRITE_TO_READONLY_MEMORY, Va, MmGetPteValue((PVOID)Va),
                      TrapFrame->Rip, Code);

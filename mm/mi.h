@@ -279,6 +279,32 @@ PPOOL_DESCRIPTOR ExGetPoolDescriptor(POOL_TYPE PoolType);
  * alone is exact for ExpValidatePool. IRQL: the pool's (<= DISPATCH_LEVEL
  * nonpaged, <= APC_LEVEL paged). */
 VOID ExFoldPoolTagCounts(POOL_TYPE PoolType);
+/* mm/pool.c: turn both pools' lookaside lists on (Enable) or off (flushed
+ * first), so that with a verifier check on every allocation and free takes
+ * the locked path, where mm/specpool.c is asked. PASSIVE_LEVEL. */
+VOID MiSetPoolLookasides(BOOLEAN Enable);
+
+/* mm/specpool.c (Driver Verifier; see there and docs/verifier.md). */
+/* Asked by the pool's locked allocation: TRUE when the verifier decided,
+ * with *Block the special-pool block or NULL (an injected failure); FALSE
+ * when the ordinary pool serves the request. IRQL: the pool's. */
+BOOLEAN MiVerifierAllocate(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, PVOID *Block);
+/* TRUE when low resources simulation says this allocation fails (and
+ * counts it). Any IRQL. Inline, so that without "verifier=lowres" a page
+ * allocation pays one predicted compare, not a call. */
+extern BOOLEAN MiLowResourcesActive;
+BOOLEAN MiVerifierInjectFailureSlow(void);
+static inline BOOLEAN MiVerifierInjectFailure(void)
+{
+    return __builtin_expect(MiLowResourcesActive, 0) && MiVerifierInjectFailureSlow();
+}
+/* Free a special-pool block: every check of mm/specpool.c's header, then
+ * the data page is unmapped and the run kept as freed; TRUE. FALSE, having
+ * done nothing, when P lies in no special-pool run. Caller is the caller
+ * of ExFreePool, for the IRQL bugcheck. IRQL <= DISPATCH_LEVEL (paged
+ * pool's blocks <= APC_LEVEL). */
+BOOLEAN MiFreeSpecialPool(PVOID P, ULONG Tag, BOOLEAN CheckTag, PVOID Caller);
+
 /* mm/virtual.c: the VM mutex (mm/mm.h). MiInitializeVirtualMemoryLock is
  * called once by MmInitSystem. MiLockVirtualMemory / MiUnlockVirtualMemory
  * take and release it: PASSIVE_LEVEL (or APC_LEVEL) in, APC_LEVEL while

@@ -673,4 +673,66 @@ typedef struct _MM_FAULT_COUNTERS {
  * middle of any code that touches memory. */
 extern volatile MM_FAULT_COUNTERS MmFaultCounters;
 
+/* ------------------------------------------------------------------------
+ * Driver Verifier (mm/specpool.c, docs/verifier.md)
+ * ------------------------------------------------------------------------ */
+
+/* The checks on now: VERIFIER_* (include/loader.h), from "verifier=" at
+ * boot or MmSetSpecialPool. Changed only at PASSIVE_LEVEL. */
+extern ULONG MmVerifierFlags;
+/* Special pool watches only this tag; 0: every allocation of up to 4064
+ * bytes ("verifiertag=TAG"). */
+extern ULONG MmSpecialPoolTag;
+
+typedef struct _MM_VERIFIER_COUNTERS {
+    ULONG64 SpecialPoolAllocations;  /* blocks given out from special pool */
+    ULONG64 SpecialPoolFrees;
+    ULONG64 SpecialPoolFallbacks;    /* watched requests served by the ordinary pool
+                                        (table full, or no page) */
+    ULONG64 InjectedFailures;        /* allocations low resources simulation failed */
+} MM_VERIFIER_COUNTERS;
+/* Updated under the special pool's lock, or (InjectedFailures) without
+ * one; a snapshot for tests and the shell. */
+extern MM_VERIFIER_COUNTERS MmVerifierCounters;
+
+/*
+ * Turn special pool on (Enable) for allocations of Tag (0: every
+ * allocation of up to 4064 bytes) from now on, with the guard page after
+ * the block, or before it when Underrun; or off. Blocks already handed
+ * out stay where they are and are freed as they were allocated. What a
+ * test calls to watch its own allocations without a boot key; the boot
+ * key's choice is replaced. PASSIVE_LEVEL.
+ */
+VOID MmSetSpecialPool(BOOLEAN Enable, BOOLEAN Underrun, ULONG Tag);
+
+/* TRUE when P lies in a special-pool run, live or freed. Any IRQL; reads
+ * the table without its lock (a snapshot). */
+BOOLEAN MmIsSpecialPoolAddress(const void *P);
+
+/* The first byte around the live special-pool block P that no longer holds
+ * the fill pattern (what the free would bugcheck 0xC1 for), or NULL when
+ * it is intact or P is not such a block. IRQL <= DISPATCH_LEVEL. */
+PVOID MmFindSpecialPoolCorruption(PVOID P);
+
+/* A kernel-mode page fault at Va that nothing resolved, from kernel/trap.c
+ * on its way to a bugcheck: when Va is in a special-pool run, bugcheck
+ * 0xD5 (freed run) or 0xD6 (guard page), parameters as NT's plus the tag;
+ * otherwise return, and the caller gives its usual stop. Any IRQL. */
+VOID MmCheckSpecialPoolFault(ULONG_PTR Va, ULONG64 FaultCode, ULONG_PTR Rip);
+
+/* Turn on the checks "verifier=" chose (Flags VERIFIER_*, special pool's
+ * Tag or 0, low resources' Seed or 0 for the default) and print them.
+ * Called once by KiSystemStartup at the start of phase 1, so allocations
+ * made before (the boot's own) are never special. PASSIVE_LEVEL. */
+VOID MmInitializeVerifier(ULONG Flags, ULONG Tag, ULONG Seed);
+
+/* Print what the checks on did (allocations failed on purpose, special
+ * pool's counts); nothing when none is on. When init has ended. Any IRQL. */
+VOID MmVerifierPrintSummary(void);
+
+/* The system has booted (init exists): low resources simulation, if
+ * "verifier=lowres" asked for it, starts failing allocations now.
+ * PASSIVE_LEVEL. */
+VOID MmVerifierBootCompleted(void);
+
 #endif /* PAGODA_MM_H */

@@ -365,6 +365,8 @@ NTSTATUS MmAllocatePhysicalPage(MI_PFN_USAGE Usage, BOOLEAN Zero, PPFN_NUMBER Pf
 {
     MI_ASSERT_PFN_LOCK_ALLOWED();
     ASSERT(Usage > MiUsageFree && Usage < MiUsageMaximum);
+    if (MiVerifierInjectFailure())  /* "verifier=lowres" (mm/specpool.c) */
+        return STATUS_INSUFFICIENT_RESOURCES;
     PFN_NUMBER Frame = Zero ? MiRemoveZeroPage(Usage) : MiRemoveAnyPage(Usage);
     if (Frame == MM_EMPTY_LIST)
         return STATUS_INSUFFICIENT_RESOURCES;

@@ -87,6 +87,15 @@
  * pool, and both when that says no too, take the locked path, whose
  * allocation also sets the batch slot (ExpAllocatePoolCore).
  *
+ * Driver Verifier (mm/specpool.c, docs/verifier.md) is asked only on the
+ * locked path: ExpAllocateLocked lets MiVerifierAllocate serve or fail a
+ * request first, ExpFreeSlow hands it special pool's blocks (which lie
+ * in the system PTEs, outside both pools, so no fast path takes them and
+ * every free of one ends there).
+ * While a check is on, MiSetPoolLookasides has turned the lookaside lists
+ * off, so that every request reaches the locked path; the fast paths
+ * themselves never look at the verifier.
+ *
  * Every way out of a fast path that calls something (the locked path, a
  * waiter to wake, DPCs to run when the IRQL drops) is a tail call, so the
  * fast paths save few or no registers; the slow routines they jump to find
@@ -111,6 +120,8 @@ static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCou
 static PVOID ExpAllocateNonPagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
 {
     UNREFERENCED_PARAMETER(Pool);
+    if (MiVerifierInjectFailure())  /* "verifier=lowres" (mm/specpool.c) */
+        return NULL;
     PUCHAR Base = MiReserveVa(&MiNonPagedPoolRegion, PageCount);
     if (!Base)
         return NULL;
@@ -183,6 +194,24 @@ void MiInitializePools(void)
     ExInitializeFastMutex(&ExpPagedPoolMutex);
 }
 
+/* See mi.h. Under each pool's lock: flushed first, so that no parked block
+ * is left for a fast path to hand out. */
+VOID MiSetPoolLookasides(BOOLEAN Enable)
+{
+    ULONG Depth = Enable ? POOL_LOOKASIDE_DEFAULT_DEPTH : 0;
+    KIRQL OldIrql;
+
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
+    ExpTrimPoolCore(&ExpNonPagedPool);
+    ExpSetLookasideDepth(&ExpNonPagedPool, Depth);
+    KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
+    ExAcquireFastMutex(&ExpPagedPoolMutex);
+    ExpTrimPoolCore(&ExpPagedPool);
+    ExpSetLookasideDepth(&ExpPagedPool, Depth);
+    ExReleaseFastMutex(&ExpPagedPoolMutex);
+}
+
 /*
  * The IRQL rule (DDK): paged pool below DISPATCH_LEVEL, nonpaged pool at
  * DISPATCH_LEVEL or below. Breaking it is IRQL_NOT_LESS_OR_EQUAL, with
@@ -196,10 +225,10 @@ static void ExpCheckIrql(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG_PTR Operation, PV
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, (ULONG_PTR)P, Irql, Operation, (ULONG_PTR)Caller);
 }
 
-static PVOID ExpAllocateLocked(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag, PVOID Caller)
+/* The pool's lock, then the core. */
+static inline PVOID ExpAllocateUnderLock(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag)
 {
     PVOID P;
-    ExpCheckIrql(Pool, NULL, 0, Caller);
     if (Pool == &ExpPagedPool) {
         ExAcquireFastMutex(&ExpPagedPoolMutex);
         P = ExpAllocatePoolCore(Pool, NumberOfBytes, Tag);
@@ -211,6 +240,28 @@ static PVOID ExpAllocateLocked(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULON
         KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
     }
     return P;
+}
+
+/* With a Driver Verifier check on (mm/specpool.c): the verifier serves or
+ * fails the request, else the pool does. Out of line and cold, so that
+ * ExpAllocateLocked keeps no variable of it in memory. */
+static EXP_POOL_NOINLINE __attribute__((cold)) PVOID
+ExpAllocateVerifying(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    PVOID P;
+    if (MiVerifierAllocate(Pool->PoolType, NumberOfBytes, Tag, &P))
+        return P;
+    return ExpAllocateUnderLock(Pool, NumberOfBytes, Tag);
+}
+
+static PVOID ExpAllocateLocked(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag, PVOID Caller)
+{
+    ExpCheckIrql(Pool, NULL, 0, Caller);
+    /* With a verifier check on, the lookaside lists are off and every
+     * allocation comes here. */
+    if (EXP_UNLIKELY(MmVerifierFlags != 0))
+        return ExpAllocateVerifying(Pool, NumberOfBytes, Tag);
+    return ExpAllocateUnderLock(Pool, NumberOfBytes, Tag);
 }
 
 static void ExpFreeLocked(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag, PVOID Caller)
@@ -418,6 +469,11 @@ PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
  * by tail calls only, as ExpAllocateSlow. */
 static EXP_POOL_NOINLINE void ExpFreeSlow(PVOID P, ULONG Tag, BOOLEAN CheckTag)
 {
+    /* Special pool's blocks lie in the system PTEs, outside both pools:
+     * this is the one way every free path sends them (mm/specpool.c). */
+    if (EXP_UNLIKELY((ULONG_PTR)P - MM_SYSTEM_PTE_BASE < MM_SYSTEM_PTE_SIZE) &&
+        MiFreeSpecialPool(P, Tag, CheckTag, __builtin_return_address(0)))
+        return;
     ExpFreeLocked(ExpDescriptorForAddress(P), P, Tag, CheckTag, __builtin_return_address(0));
 }
 

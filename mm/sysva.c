@@ -167,6 +167,8 @@ void MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
 PVOID MmCreateKernelStack(ULONG Pages)
 {
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    if (MiVerifierInjectFailure())  /* "verifier=lowres" (mm/specpool.c) */
+        return NULL;
     /* Pages + 1 virtual pages; the lowest stays unmapped: the guard. */
     PUCHAR Guard = MiReserveVa(&MiSystemPteRegion, Pages + 1);
     if (!Guard)

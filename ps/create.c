@@ -404,6 +404,8 @@ NTSTATUS PsRunInitProcess(void)
         return Status;
     }
     KdPrintBoot("init: %s is PID %llu\n", Init, (ULONG64)(ULONG_PTR)Process->UniqueProcessId);
+    /* The system has booted: "verifier=lowres" starts failing allocations. */
+    MmVerifierBootCompleted();
     KeWaitForSingleObject(Process, Executive, KernelMode, FALSE, NULL);
     Status = Process->ExitStatus;
     ObDereferenceObject(Thread);

@@ -1024,7 +1024,8 @@ HTEST(options_unknown_key_warns_and_the_others_apply)
     HT_ASSERT(WarningTotal == 2);
     HT_ASSERT_WARNING("unknown kernel command-line key 'foo' ignored");
     HT_ASSERT_WARNING("unknown kernel command-line key 'bar=1' ignored");
-    HT_ASSERT_WARNING("ktest, ktest=PATTERN, quiet, kbench, kbench=boot and init=");
+    HT_ASSERT_WARNING("ktest, ktest=PATTERN, quiet, verifier=CHECKS, verifiertag=TAG, kbench, "
+                      "kbench=boot and init=");
     HT_ASSERT(Options.RunTests);
     HT_ASSERT_STR(Options.TestPattern, "mm_*");
     HT_ASSERT(Options.Quiet);
@@ -1069,6 +1070,69 @@ HTEST(options_warn_routine_may_be_null)
     KiParseBootOptions("nonsense ktest", &Options, NULL);
     HT_ASSERT(Options.RunTests);
     HT_ASSERT(!Options.Quiet);
+}
+
+HTEST(options_verifier_names_set_their_flags)
+{
+    ParseOptions("");
+    HT_ASSERT(Options.VerifierFlags == 0);
+    HT_ASSERT(Options.VerifierTag == 0);
+
+    ParseOptions("verifier=special,lowres quiet");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.VerifierFlags == (VERIFIER_SPECIAL_POOL | VERIFIER_LOW_RESOURCES));
+    HT_ASSERT(Options.VerifierSeed == 0);
+    HT_ASSERT(Options.Quiet);
+
+    /* "underrun" is a mode of special pool, so it turns special pool on. */
+    ParseOptions("verifier=underrun");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.VerifierFlags == (VERIFIER_SPECIAL_POOL | VERIFIER_SPECIAL_POOL_UNDERRUN));
+
+    ParseOptions("verifier=lowres:1f2e");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.VerifierFlags == VERIFIER_LOW_RESOURCES);
+    HT_ASSERT(Options.VerifierSeed == 0x1f2e);
+}
+
+HTEST(options_verifier_hex_mask_keeps_known_bits_only)
+{
+    ParseOptions("verifier=0x5");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.VerifierFlags == (VERIFIER_SPECIAL_POOL | VERIFIER_LOW_RESOURCES));
+
+    /* 0x10 is NT's I/O verification, which Pagoda does not have yet. */
+    ParseOptions("verifier=0x11");
+    HT_ASSERT(WarningTotal == 1);
+    HT_ASSERT(HasWarning("not implemented"));
+    HT_ASSERT(Options.VerifierFlags == VERIFIER_SPECIAL_POOL);
+
+    ParseOptions("verifier=0xZZ");
+    HT_ASSERT(WarningTotal == 1);
+    HT_ASSERT(Options.VerifierFlags == 0);
+}
+
+HTEST(options_verifier_unknown_name_warns_and_keeps_the_rest)
+{
+    ParseOptions("verifier=special,bogus,,lowres:xyz");
+    HT_ASSERT(WarningTotal == 2);
+    HT_ASSERT(HasWarning("'bogus'"));
+    HT_ASSERT(HasWarning("'lowres:xyz'"));
+    HT_ASSERT(Options.VerifierFlags == VERIFIER_SPECIAL_POOL);
+}
+
+HTEST(options_verifiertag_packs_like_pool_tag)
+{
+    ParseOptions("verifiertag=Kt1 verifier=special");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.VerifierTag == POOL_TAG('K', 't', '1', 0));
+
+    ParseOptions("verifiertag=Vad ");
+    HT_ASSERT(Options.VerifierTag == POOL_TAG('V', 'a', 'd', 0));
+
+    ParseOptions("verifiertag=Toolong");
+    HT_ASSERT(WarningTotal == 1);
+    HT_ASSERT(Options.VerifierTag == 0);
 }
 
 HTEST_MAIN()

@@ -9,6 +9,15 @@
 #include "../../mm/mi.h"
 
 PHYSICAL_MEMORY_DESCRIPTOR MmPhysicalMemoryBlock;
+/* mm/specpool.c's low resources simulation, which MmAllocatePhysicalPage
+ * asks: off unless a test turns it on, and then every allocation fails. */
+BOOLEAN MiLowResourcesActive;
+static int InjectedFailures;
+BOOLEAN MiVerifierInjectFailureSlow(void)
+{
+    InjectedFailures++;
+    return TRUE;
+}
 
 static jmp_buf BugCheckJump;
 static ULONG BugCheckCode;
@@ -121,6 +130,24 @@ HTEST(allocating_everything_gives_each_frame_once_then_fails_cleanly)
     }
     HT_ASSERT(MmAvailablePages() == Available);
     HT_ASSERT(MmPagesInUse(MiUsageDriver) == DriverBefore);
+}
+
+HTEST(low_resources_simulation_fails_an_allocation_without_taking_a_frame)
+{
+    Setup();
+    PFN_NUMBER Available = MmAvailablePages();
+    PFN_NUMBER Pfn = 12345;
+
+    MiLowResourcesActive = TRUE;
+    InjectedFailures = 0;
+    HT_ASSERT(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn) == STATUS_INSUFFICIENT_RESOURCES);
+    MiLowResourcesActive = FALSE;
+    HT_ASSERT(InjectedFailures == 1);
+    HT_ASSERT(Pfn == 12345);
+    HT_ASSERT(MmAvailablePages() == Available);
+    HT_ASSERT(NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn)));
+    HT_ASSERT(InjectedFailures == 1);
+    MmFreePhysicalPage(Pfn);
 }
 
 HTEST(zeroed_allocation_zeroes_a_frame_from_the_free_list)

@@ -78,6 +78,11 @@ __attribute__((noreturn, used)) void PgStartup(PPROCESS_PARAMETERS Parameters)
                                                        : Parameters->ImagePathName,
                                &Argv);
     Envp = PgpSplitEnvironment(Parameters->Environment);
+    /* Without its arguments a program would do something else than it was
+     * asked to (usertests would run the whole suite instead of one child's
+     * task): fail as the process, as Windows' runtime does. */
+    if (Argv == NULL || Envp == NULL)
+        exit((int)STATUS_NO_MEMORY);
     exit(main(Argc, Argv, Envp));
 }
 
