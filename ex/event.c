@@ -142,17 +142,7 @@ NTSTATUS NtCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess,
                                 UserMode, &Handle);
     }
     ObReleaseObjectAttributes(&Captured);
-    if (!NT_SUCCESS(Status))
-        return Status;
-
-    /* The probe passed, but another thread may have unmapped the page
-     * since: then nobody can learn the handle, so take it back. */
-    NTSTATUS CopyStatus = MmCopyToUser(EventHandle, &Handle, sizeof(Handle));
-    if (!NT_SUCCESS(CopyStatus)) {
-        (void)ObCloseHandle(Handle, UserMode);
-        return CopyStatus;
-    }
-    return Status;
+    return ObReturnUserHandle(EventHandle, Handle, Status);
 }
 
 /*
@@ -167,24 +157,8 @@ NTSTATUS NtCreateEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess,
 NTSTATUS NtOpenEvent(PHANDLE EventHandle, ACCESS_MASK DesiredAccess,
                      POBJECT_ATTRIBUTES ObjectAttributes)
 {
-    OB_CAPTURED_ATTRIBUTES Captured;
-    HANDLE Handle = NULL;
-
-    NTSTATUS Status = ProbeForWrite(EventHandle, sizeof(HANDLE), 1);
-    if (!NT_SUCCESS(Status))
-        return Status;
-    Status = ObCaptureObjectAttributes(ObjectAttributes, UserMode, &Captured);
-    if (!NT_SUCCESS(Status))
-        return Status;
-    Status = ObOpenObjectByName(&Captured.Attributes, ExEventObjectType, UserMode,
-                                ExpMapEventAccess(DesiredAccess), &Handle);
-    ObReleaseObjectAttributes(&Captured);
-    if (!NT_SUCCESS(Status))
-        return Status;
-    Status = MmCopyToUser(EventHandle, &Handle, sizeof(Handle));
-    if (!NT_SUCCESS(Status))
-        (void)ObCloseHandle(Handle, UserMode);
-    return Status;
+    return ExpOpenNamedObject(EventHandle, ExpMapEventAccess(DesiredAccess), ObjectAttributes,
+                              ExEventObjectType);
 }
 
 typedef LONG (*EXP_EVENT_OPERATION)(PRKEVENT Event);

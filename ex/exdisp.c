@@ -29,17 +29,10 @@ ACCESS_MASK ExpMapGenericAccess(ACCESS_MASK Access, ACCESS_MASK Read, ACCESS_MAS
 NTSTATUS ExpInsertNewObject(PVOID Object, POBJECT_ATTRIBUTES Attributes, ACCESS_MASK Access,
                             PHANDLE UserHandle)
 {
-    HANDLE Handle;
+    HANDLE Handle = NULL;
 
     NTSTATUS Status = ObInsertObject(Object, Attributes, Access, UserMode, &Handle);
-    if (!NT_SUCCESS(Status))
-        return Status;
-    NTSTATUS CopyStatus = MmCopyToUser(UserHandle, &Handle, sizeof(Handle));
-    if (!NT_SUCCESS(CopyStatus)) {
-        (void)ObCloseHandle(Handle, UserMode);
-        return CopyStatus;
-    }
-    return Status;
+    return ObReturnUserHandle(UserHandle, Handle, Status);
 }
 
 /* ExpOpenNamedObject: see ex/exdisp.h. */
@@ -47,7 +40,7 @@ NTSTATUS ExpOpenNamedObject(PHANDLE UserHandle, ACCESS_MASK Access,
                             POBJECT_ATTRIBUTES ObjectAttributes, POBJECT_TYPE Type)
 {
     OB_CAPTURED_ATTRIBUTES Captured;
-    HANDLE Handle;
+    HANDLE Handle = NULL;
 
     NTSTATUS Status = ProbeForWrite(UserHandle, sizeof(HANDLE), 1);
     if (!NT_SUCCESS(Status))
@@ -57,12 +50,7 @@ NTSTATUS ExpOpenNamedObject(PHANDLE UserHandle, ACCESS_MASK Access,
         return Status;
     Status = ObOpenObjectByName(&Captured.Attributes, Type, UserMode, Access, &Handle);
     ObReleaseObjectAttributes(&Captured);
-    if (!NT_SUCCESS(Status))
-        return Status;
-    Status = MmCopyToUser(UserHandle, &Handle, sizeof(Handle));
-    if (!NT_SUCCESS(Status))
-        (void)ObCloseHandle(Handle, UserMode);
-    return Status;
+    return ObReturnUserHandle(UserHandle, Handle, Status);
 }
 
 /* ExpProbeQueryBuffers: see ex/exdisp.h. */

@@ -588,4 +588,10 @@ void ObMakeTemporaryObject(PVOID Object);
  */
 BOOLEAN ObQueryObjectName(PVOID Object, PCHAR Buffer, ULONG Size);
 
+/* The last step of a service that made Handle: write it to UserHandle
+ * (probed before) and return Status; if the write fails now, the handle
+ * is closed again, since nobody could learn it. Passes failures through.
+ * PASSIVE_LEVEL (ob/obdir.c). */
+NTSTATUS ObReturnUserHandle(PHANDLE UserHandle, HANDLE Handle, NTSTATUS Status);
+
 #endif /* PAGODA_OB_H */

@@ -347,7 +347,7 @@ static NTSTATUS ObpCaptureCreateArguments(PHANDLE Handle, POBJECT_ATTRIBUTES Obj
 
 /* Write a new handle out; if the page went away since the probe, nobody
  * can learn the handle, so it is closed again. */
-NTSTATUS ObpReturnHandle(PHANDLE UserHandle, HANDLE Handle, NTSTATUS Status)
+NTSTATUS ObReturnUserHandle(PHANDLE UserHandle, HANDLE Handle, NTSTATUS Status)
 {
     if (!NT_SUCCESS(Status))
         return Status;
@@ -386,7 +386,7 @@ NTSTATUS NtCreateDirectoryObject(PHANDLE DirectoryHandle, ACCESS_MASK DesiredAcc
         Status = ObInsertObject(Directory, &Captured.Attributes,
                                 ObpMapDirectoryAccess(DesiredAccess), UserMode, &Handle);
     ObReleaseObjectAttributes(&Captured);
-    return ObpReturnHandle(DirectoryHandle, Handle, Status);
+    return ObReturnUserHandle(DirectoryHandle, Handle, Status);
 }
 
 /*
@@ -407,7 +407,7 @@ NTSTATUS NtOpenDirectoryObject(PHANDLE DirectoryHandle, ACCESS_MASK DesiredAcces
     Status = ObOpenObjectByName(&Captured.Attributes, ObDirectoryObjectType, UserMode,
                                 ObpMapDirectoryAccess(DesiredAccess), &Handle);
     ObReleaseObjectAttributes(&Captured);
-    return ObpReturnHandle(DirectoryHandle, Handle, Status);
+    return ObReturnUserHandle(DirectoryHandle, Handle, Status);
 }
 
 /* Where NtQueryDirectoryObject is in its staging buffer: entries from the

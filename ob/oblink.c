@@ -86,7 +86,7 @@ NTSTATUS NtCreateSymbolicLinkObject(PHANDLE LinkHandle, ACCESS_MASK DesiredAcces
     }
     if (TargetInPool)
         ExFreePoolWithTag(Target.Buffer, OB_NAME_TAG);
-    return ObpReturnHandle(LinkHandle, Handle, Status);
+    return ObReturnUserHandle(LinkHandle, Handle, Status);
 }
 
 /*
@@ -109,7 +109,7 @@ NTSTATUS NtOpenSymbolicLinkObject(PHANDLE LinkHandle, ACCESS_MASK DesiredAccess,
     Status = ObOpenObjectByName(&Captured.Attributes, ObSymbolicLinkObjectType, UserMode,
                                 ObpMapSymbolicLinkAccess(DesiredAccess), &Handle);
     ObReleaseObjectAttributes(&Captured);
-    return ObpReturnHandle(LinkHandle, Handle, Status);
+    return ObReturnUserHandle(LinkHandle, Handle, Status);
 }
 
 /*

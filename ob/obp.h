@@ -75,10 +75,6 @@ NTSTATUS ObpReferenceRootDirectory(HANDLE RootDirectory, KPROCESSOR_MODE Mode,
 NTSTATUS ObpCaptureUnicodeString(PCUNICODE_STRING String, KPROCESSOR_MODE Mode,
                                  ULONG MaximumBytes, PUNICODE_STRING Captured, BOOLEAN *InPool);
 
-/* The last step of a service that made Handle: write it to UserHandle
- * (probed before) and return Status; if the write fails now, the handle
- * is closed again, since nobody could learn it. Passes failures through. */
-NTSTATUS ObpReturnHandle(PHANDLE UserHandle, HANDLE Handle, NTSTATUS Status);
 
 /* Map generic rights onto directory / symbolic-link rights; with no
  * security descriptors, MAXIMUM_ALLOWED is everything. */

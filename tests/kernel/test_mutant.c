@@ -21,48 +21,13 @@
 #include "../../ob/ob.h"
 #include "../../ps/ps.h"
 #include "../../mm/mm.h"
+#include "ktbaseline.h"
 
-#define KT_MS(Ms) (-(LONGLONG)(Ms) * 10000)
 
 static KMUTANT KtMutant;
 static KMUTEX KtMutex;
 static KSEMAPHORE KtSemaphore;
 static KEVENT KtEvent;
-
-static SIZE_T KtMutantPoolBytes(void)
-{
-    static POOL_TAG_INFO Tags[256];
-    ULONG Count = ExQueryPoolTags(NonPagedPool, Tags, ARRAYSIZE(Tags));
-    SIZE_T Bytes = 0;
-
-    for (ULONG Index = 0; Index < Count; Index++)
-        if (Tags[Index].Tag != OB_HANDLE_TABLE_TAG)
-            Bytes += Tags[Index].BytesInUse;
-    return Bytes;
-}
-
-typedef struct _KT_BASELINE {
-    SIZE_T PoolBytes;
-    PFN_NUMBER StackPages;
-} KT_BASELINE;
-
-static KT_BASELINE KtBaseline(void)
-{
-    return (KT_BASELINE){KtMutantPoolBytes(), MmPagesInUse(MiUsageKernelStack)};
-}
-
-#define KT_ASSERT_BASELINE(Before)                                              \
-    do {                                                                        \
-        KT_BASELINE ktNow_ = KtBaseline();                                      \
-        KT_ASSERT_EQ(ktNow_.PoolBytes, (Before).PoolBytes);                     \
-        KT_ASSERT_EQ(ktNow_.StackPages, (Before).StackPages);                   \
-    } while (0)
-
-static void KtSleepMs(ULONG Ms)
-{
-    LARGE_INTEGER Interval = {.QuadPart = KT_MS(Ms)};
-    (void)KeDelayExecutionThread(KernelMode, FALSE, &Interval);
-}
 
 /* A helper thread: runs Routine(Context), then ends. */
 typedef struct _KT_HELPER {
