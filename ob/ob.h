@@ -81,6 +81,9 @@ static inline BOOLEAN ObIsKernelHandle(HANDLE Handle)
 #define OB_HANDLE_TABLE_INITIAL_ENTRIES 32
 #define OB_HANDLE_TABLE_MAXIMUM_ENTRIES (1UL << 24)
 
+/* The low two bits of a handle value: ignored on look-up, as in NT, so
+ * applications may tag handles with them. */
+#define OB_HANDLE_TAG_BITS ((ULONG_PTR)3)
 #define OB_HANDLE_TO_INDEX(Handle) (((ULONG_PTR)(Handle) >> 2) - 1)
 #define OB_INDEX_TO_HANDLE(Index)  ((HANDLE)(((ULONG_PTR)(Index) + 1) << 2))
 
@@ -315,7 +318,10 @@ NTSTATUS ObCloseHandleInTable(PHANDLE_TABLE Table, HANDLE Handle);
  *   DUPLICATE_SAME_ATTRIBUTES  copy the source's attributes (HandleAttributes ignored)
  *   DUPLICATE_CLOSE_SOURCE     close SourceHandle, whether or not the
  *                              duplicate could be made (NT's rule);
- *                              TargetTable may then be NULL: close only
+ *                              TargetTable may then be NULL: close only.
+ *                              Into the same table the copy takes the
+ *                              source's slot: *TargetHandle == SourceHandle
+ *                              (tag bits cleared), as NT returns it
  * Without DUPLICATE_SAME_ACCESS, DesiredAccess must be a subset of the
  * source's access (STATUS_ACCESS_DENIED): with no security descriptors,
  * duplication must never widen access. Returns the statuses of

@@ -23,8 +23,10 @@
  * lowest first, like Unix file descriptors and like NT's handle free list
  * in practice.
  *
- * NOTE: NT ignores the low two bits of a handle value (tag bits available
- * to applications); Pagoda refuses them, so a corrupted handle shows up.
+ * Handle values: a multiple of 4 from 4 up, index = value / 4 - 1. As in
+ * NT, the low two bits of a value are ignored on look-up (they are free for
+ * the caller's tagging): 0x0D names the same entry as 0x0C. Values 1 to 3
+ * are 0 with tag bits, never a handle.
  */
 #include "obp.h"
 #include "../ps/ps.h"
@@ -40,8 +42,8 @@ PHANDLE_TABLE ObpKernelHandleTable;
 /* The entry Handle names, or NULL when it names none. */
 static PHANDLE_TABLE_ENTRY ObpLookupEntry(PHANDLE_TABLE Table, HANDLE Handle)
 {
-    ULONG_PTR Value = (ULONG_PTR)Handle;
-    if (Value == 0 || (Value & 3) != 0)
+    ULONG_PTR Value = (ULONG_PTR)Handle & ~OB_HANDLE_TAG_BITS;
+    if (Value == 0)
         return NULL;
     ULONG_PTR Index = OB_HANDLE_TO_INDEX(Value);
     if (Index >= Table->Capacity)
@@ -286,6 +288,29 @@ NTSTATUS ObCloseHandleInTable(PHANDLE_TABLE Table, HANDLE Handle)
     return STATUS_SUCCESS;
 }
 
+/*
+ * DUPLICATE_CLOSE_SOURCE within one table. NT closes the source before it
+ * inserts the copy, so the copy gets the source's slot - and value - back.
+ * Done here in one step under the lock: the entry keeps its object and its
+ * handle reference and takes the copy's access and attributes, so no other
+ * thread's insert can take the slot in between. FALSE (nothing changed)
+ * when Handle no longer names Object: someone closed it meanwhile.
+ */
+static BOOLEAN ObpReuseEntry(PHANDLE_TABLE Table, HANDLE Handle, PVOID Object,
+                             ACCESS_MASK GrantedAccess, ULONG Attributes)
+{
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&Table->Lock, &OldIrql);
+    PHANDLE_TABLE_ENTRY Entry = ObpLookupEntry(Table, Handle);
+    BOOLEAN Reused = Entry != NULL && Entry->Object == Object;
+    if (Reused) {
+        Entry->GrantedAccess = GrantedAccess;
+        Entry->Attributes = Attributes;
+    }
+    KeReleaseSpinLock(&Table->Lock, OldIrql);
+    return Reused;
+}
+
 NTSTATUS ObDuplicateHandle(PHANDLE_TABLE SourceTable, HANDLE SourceHandle,
                            PHANDLE_TABLE TargetTable, ACCESS_MASK DesiredAccess,
                            ULONG HandleAttributes, ULONG Options, PHANDLE TargetHandle)
@@ -309,16 +334,22 @@ NTSTATUS ObDuplicateHandle(PHANDLE_TABLE SourceTable, HANDLE SourceHandle,
         return Status;
 
     Status = STATUS_SUCCESS;
+    BOOLEAN Moved = FALSE;
     if (TargetTable != NULL) {
         ACCESS_MASK Access = (Options & DUPLICATE_SAME_ACCESS) ? Source.GrantedAccess : DesiredAccess;
         ULONG Attributes =
             (Options & DUPLICATE_SAME_ATTRIBUTES) ? Source.HandleAttributes : HandleAttributes;
-        if ((Access & ~Source.GrantedAccess) != 0)
+        if ((Access & ~Source.GrantedAccess) != 0) {
             Status = STATUS_ACCESS_DENIED;
-        else
+        } else if ((Options & DUPLICATE_CLOSE_SOURCE) && TargetTable == SourceTable &&
+                   ObpReuseEntry(SourceTable, SourceHandle, Object, Access, Attributes)) {
+            *TargetHandle = (HANDLE)((ULONG_PTR)SourceHandle & ~OB_HANDLE_TAG_BITS);
+            Moved = TRUE;
+        } else {
             Status = ObInsertHandle(TargetTable, Object, Access, Attributes, TargetHandle);
+        }
     }
-    if (Options & DUPLICATE_CLOSE_SOURCE) {
+    if ((Options & DUPLICATE_CLOSE_SOURCE) && !Moved) {
         /* Someone may have closed it since we looked it up: not our error. */
         NTSTATUS CloseStatus = ObCloseHandleInTable(SourceTable, SourceHandle);
         (void)CloseStatus;
@@ -450,8 +481,10 @@ NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
                     ? CONTAINING_RECORD(Thread->Process, EPROCESS, Pcb)->ObjectTable
                     : ObpGetCurrentHandleTable();
     }
-    /* 0, a value that is not a multiple of 4, or no table: no entry. */
-    if (Table == NULL || Value == 0 || (Value & 3) != 0)
+    /* The tag bits are the caller's (NT ignores them); 0 or no table: no
+     * entry. */
+    Value &= ~OB_HANDLE_TAG_BITS;
+    if (Table == NULL || Value == 0)
         return STATUS_INVALID_HANDLE;
     ULONG_PTR Index = OB_HANDLE_TO_INDEX(Value);
 

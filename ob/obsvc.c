@@ -65,8 +65,9 @@ static NTSTATUS ObpDuplicatePseudoHandle(PEPROCESS SourceProcess, HANDLE SourceH
  * be the same). Options: DUPLICATE_SAME_ACCESS (else DesiredAccess, which
  * must not widen the source's access: STATUS_ACCESS_DENIED),
  * DUPLICATE_SAME_ATTRIBUTES, DUPLICATE_CLOSE_SOURCE (closes the source
- * handle whether or not the duplicate could be made; TargetProcessHandle
- * may then be NULL: close only). TargetHandle is optional: without it the
+ * handle whether or not the duplicate could be made; within one process
+ * the copy gets the source's value, as in NT; TargetProcessHandle may then
+ * be NULL: close only). TargetHandle is optional: without it the
  * handle is still made (NT's rule) but its value is not returned.
  *
  * Returns STATUS_SUCCESS; STATUS_INVALID_PARAMETER (unknown options, no

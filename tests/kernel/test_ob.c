@@ -288,14 +288,19 @@ KTEST(ob, invalid_handles_are_refused)
     KT_ASSERT_EQ((ULONG_PTR)Closed, 8);
 
     const ULONG_PTR Bad[] = {
-        0,                                      /* never a handle */
-        3, 5, 6,                                /* not multiples of 4 */
-        8,                                      /* closed: a free slot */
-        12,                                     /* never opened, inside the array */
+        0, /* never a handle */
+        1,
+        2,
+        3, /* 0 with tag bits */
+        8,
+        9,
+        11, /* closed: a free slot (tagged too) */
+        12, /* never opened, inside the array */
         4 * ((ULONG_PTR)OB_HANDLE_TABLE_INITIAL_ENTRIES + 1), /* just past the array */
-        (ULONG_PTR)1 << 40,                     /* far beyond */
-        4 | KERNEL_HANDLE_MASK,                 /* a kernel handle, wrong table */
-        (ULONG_PTR)-1, (ULONG_PTR)-2,           /* pseudo handles */
+        (ULONG_PTR)1 << 40, /* far beyond */
+        4 | KERNEL_HANDLE_MASK, /* a kernel handle, wrong table */
+        (ULONG_PTR)-1,
+        (ULONG_PTR)-2, /* pseudo handles */
     };
     for (ULONG i = 0; i < ARRAYSIZE(Bad); i++) {
         PVOID Found = (PVOID)1;
@@ -308,6 +313,48 @@ KTEST(ob, invalid_handles_are_refused)
     KT_ASSERT_EQ(ObQueryPointerCount(Object), 2);
     KT_ASSERT_EQ(ObQueryHandleCount(Object), 1);
     KT_ASSERT_EQ(Table->HandleCount, 1);
+
+    KtCleanupNow(DestroyTable);
+    KtCleanupNow(DereferenceObject);
+    KT_ASSERT_EQ(KtObDeletes, 1);
+}
+
+/* NT ignores a handle's low two bits (free for the caller's tags): 5, 6
+ * and 7 name the entry of 4 for look-up, close and duplication. */
+KTEST(ob, tag_bits_name_the_same_entry)
+{
+    KtObSetup();
+    PHANDLE_TABLE Table;
+    KT_ASSERT_EQ(ObCreateHandleTable(&Table), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyTable = KtDefer(KtObDestroyTable, Table);
+    PVOID Object = KtObNew();
+    KT_ASSERT(Object != NULL);
+    PKT_DEFERRED DereferenceObject = KtDefer(KtObDereference, Object);
+    HANDLE Handle, Copy;
+    KT_ASSERT_EQ(ObInsertHandle(Table, Object, 0x5, 0, &Handle), STATUS_SUCCESS);
+    KT_ASSERT_EQ((ULONG_PTR)Handle, 4);
+
+    for (ULONG_PTR Tag = 1; Tag <= 3; Tag++) {
+        PVOID Found = NULL;
+        KT_ASSERT_EQ(ObReferenceObjectByHandleInTable(Table, (HANDLE)(4 | Tag), &KtObType, &Found),
+                     STATUS_SUCCESS);
+        KT_ASSERT(Found == Object);
+        ObDereferenceObject(Found);
+    }
+    /* A copy made from a tagged value is an ordinary value. */
+    KT_ASSERT_EQ(ObDuplicateHandle(Table, (HANDLE)7, Table, 0, 0, DUPLICATE_SAME_ACCESS, &Copy),
+                 STATUS_SUCCESS);
+    KT_ASSERT_EQ((ULONG_PTR)Copy, 8);
+    /* ...and a move from a tagged value returns the untagged source value. */
+    HANDLE Moved = NULL;
+    KT_ASSERT_EQ(ObDuplicateHandle(Table, (HANDLE)10, Table, 0, 0,
+                                   DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE, &Moved),
+                 STATUS_SUCCESS);
+    KT_ASSERT_EQ((ULONG_PTR)Moved, 8);
+    KT_ASSERT_EQ(ObCloseHandleInTable(Table, (HANDLE)11), STATUS_SUCCESS);
+    KT_ASSERT_EQ(ObCloseHandleInTable(Table, (HANDLE)6), STATUS_SUCCESS);
+    KT_ASSERT_EQ(Table->HandleCount, 0);
+    KT_ASSERT_EQ(ObQueryHandleCount(Object), 0);
 
     KtCleanupNow(DestroyTable);
     KtCleanupNow(DereferenceObject);
@@ -424,6 +471,22 @@ KTEST(ob, duplicate_within_and_across_tables)
     KT_ASSERT_EQ(Source->HandleCount, 1);
     KT_ASSERT_EQ(Target->HandleCount, 2);
     KT_ASSERT_EQ(ObQueryHandleCount(Object), 3);
+
+    /* Into the same table, as NT: the source is closed first, so the copy
+     * takes its slot and value, with the new access. */
+    HANDLE Again = NULL;
+    KT_ASSERT_EQ(ObInsertHandle(Source, Object, 0x7, 0, &Narrow), STATUS_SUCCESS);
+    KT_ASSERT_EQ((ULONG_PTR)Narrow, 8);
+    KT_ASSERT_EQ(ObDuplicateHandle(Source, Narrow, Source, 0x3, 0, DUPLICATE_CLOSE_SOURCE, &Again),
+                 STATUS_SUCCESS);
+    KT_ASSERT_EQ((ULONG_PTR)Again, 8);
+    KT_ASSERT_EQ(Source->HandleCount, 2);
+    KT_ASSERT_EQ(ObQueryHandleCount(Object), 4);
+    KT_ASSERT_EQ(ObReferenceObjectByHandleInTableEx(Source, Again, &KtObType, &Found, &Info),
+                 STATUS_SUCCESS);
+    ObDereferenceObject(Found);
+    KT_ASSERT_EQ(Info.GrantedAccess, 0x3);
+    KT_ASSERT_EQ(ObCloseHandleInTable(Source, Again), STATUS_SUCCESS);
 
     /* ...and with no target it only closes. */
     KT_ASSERT_EQ(ObDuplicateHandle(Source, Original, NULL, 0, 0, DUPLICATE_CLOSE_SOURCE, NULL),

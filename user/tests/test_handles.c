@@ -62,16 +62,54 @@ static void DuplicateWithinProcess(void)
     UT_EXPECT_STATUS(Poll(Copy), STATUS_TIMEOUT);
 }
 
+/* Within one process DUPLICATE_CLOSE_SOURCE is a move, as in NT: the
+ * source is closed before the copy is inserted, so the copy has the
+ * source's value (and a narrower access when asked for one). */
 static void DuplicateCloseSource(void)
+{
+    HANDLE E = UtCreateEvent(NotificationEvent, FALSE), Copy = NULL;
+    HANDLE Other = UtCreateEvent(NotificationEvent, FALSE);
+    SYSTEM_PROCESS_ENTRY Before, After;
+
+    UT_ASSERT(E != NULL && Other != NULL);
+    UtDeferClose(Other); /* NtClose(Other) must succeed */
+    UT_ASSERT(UtOwnProcessEntry(&Before));
+    UT_EXPECT_SUCCESS(NtDuplicateObject(NtCurrentProcess(), E, NtCurrentProcess(), &Copy, 0,
+                                        DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE));
+    UT_EXPECT(Copy == E);
+    UT_ASSERT(UtOwnProcessEntry(&After));
+    UT_EXPECT(After.HandleCount == Before.HandleCount);
+    UT_EXPECT_SUCCESS(NtSetEvent(Copy, NULL));
+
+    /* A narrower access, same value: the old rights are gone. */
+    HANDLE Narrow = NULL;
+    UT_EXPECT_SUCCESS(NtDuplicateObject(NtCurrentProcess(), Copy, NtCurrentProcess(), &Narrow,
+                                        SYNCHRONIZE | EVENT_QUERY_STATE, DUPLICATE_CLOSE_SOURCE));
+    UT_EXPECT(Narrow == E);
+    UT_EXPECT_STATUS(NtSetEvent(Narrow, NULL), STATUS_ACCESS_DENIED);
+    UT_EXPECT_STATUS(Poll(Narrow), STATUS_WAIT_0);
+    UT_EXPECT_SUCCESS(NtClose(Narrow));
+    UT_EXPECT_STATUS(NtClose(E), STATUS_INVALID_HANDLE);
+}
+
+/* NT ignores the low two bits of a handle value (the caller's tag bits). */
+static void TagBitsAreIgnored(void)
 {
     HANDLE E = UtCreateEvent(NotificationEvent, FALSE), Copy = NULL;
 
     UT_ASSERT(E != NULL);
-    UT_EXPECT_SUCCESS(NtDuplicateObject(NtCurrentProcess(), E, NtCurrentProcess(), &Copy, 0,
-                                        DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE));
-    UT_EXPECT_STATUS(NtSetEvent(E, NULL), STATUS_INVALID_HANDLE);
-    UT_EXPECT_SUCCESS(NtSetEvent(Copy, NULL));
+    UT_ASSERT(((ULONG_PTR)E & 3) == 0);
+    HANDLE Tagged[3] = {(HANDLE)((ULONG_PTR)E | 1), (HANDLE)((ULONG_PTR)E | 2),
+                        (HANDLE)((ULONG_PTR)E | 3)};
+    UT_EXPECT_SUCCESS(NtSetEvent(Tagged[0], NULL));
+    UT_EXPECT_STATUS(Poll(Tagged[1]), STATUS_WAIT_0);
+    UT_EXPECT_SUCCESS(NtDuplicateObject(NtCurrentProcess(), Tagged[2], NtCurrentProcess(), &Copy, 0,
+                                        DUPLICATE_SAME_ACCESS));
+    UT_EXPECT(Copy != NULL && ((ULONG_PTR)Copy & 3) == 0 && Copy != E);
     UT_EXPECT_SUCCESS(NtClose(Copy));
+    UT_EXPECT_SUCCESS(NtClose(Tagged[2]));
+    UT_EXPECT_STATUS(NtClose(E), STATUS_INVALID_HANDLE);
+    UT_EXPECT_STATUS(NtClose((HANDLE)(ULONG_PTR)1), STATUS_INVALID_HANDLE);
 }
 
 static void DuplicateBadArguments(void)
@@ -167,6 +205,7 @@ const UT_TEST UtHandleTests[] = {
     {"handle.count_follows_create_and_close", HandleCountFollowsCreateAndClose},
     {"handle.duplicate_within_process", DuplicateWithinProcess},
     {"handle.duplicate_close_source", DuplicateCloseSource},
+    {"handle.tag_bits_are_ignored", TagBitsAreIgnored},
     {"handle.duplicate_bad_arguments", DuplicateBadArguments},
     {"handle.duplicate_into_another_process", DuplicateIntoAnotherProcess},
     {"handle.inherited_handle_works_in_child", InheritedHandleWorksInChild},
