@@ -35,10 +35,15 @@
  * (kernel/ki.h: on this single processor, DISPATCH_LEVEL), because the
  * signal state and the wait list must change together with the waiters'
  * states. All routines may be called at IRQL <= DISPATCH_LEVEL; they return
- * at the caller's IRQL. Releasing a waiter that outranks the caller makes
- * the caller lose the processor as soon as the lock is dropped.
+ * at the caller's IRQL - except KeSetEvent and KePulseEvent with Wait =
+ * TRUE, which return at DISPATCH_LEVEL holding the lock for the caller's
+ * next wait (NT's contract, kernel/ki.h KiEndSignal). Releasing a waiter
+ * that outranks the caller makes the caller lose the processor as soon as
+ * the lock is dropped.
  */
 #include "ki.h"
+
+STATIC_ASSERT(sizeof(KEVENT) / sizeof(LONG) <= 0xFF);
 
 /* Stop the caller when an event routine is handed something else. */
 static inline void KiAssertEvent(PRKEVENT Event)
@@ -54,6 +59,8 @@ static inline void KiAssertEvent(PRKEVENT Event)
  * The caller owns the storage (nonpaged: waits touch it at DISPATCH_LEVEL)
  * and nobody may wait on it yet, so no lock is needed. Events are never
  * destroyed: the storage is simply reused once nobody waits on it.
+ * Writes what NT's writes - Type, Size, SignalState, WaitListHead - and
+ * leaves the header's other two bytes as they were (kernel/ke.h).
  * Any IRQL.
  */
 void KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
@@ -64,9 +71,7 @@ void KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
     /* EVENT_TYPE values equal their KOBJECTS values, as in NT. */
     Event->Header.Type = (UCHAR)(Type == NotificationEvent ? EventNotificationObject
                                                            : EventSynchronizationObject);
-    Event->Header.Reserved[0] = 0;
-    Event->Header.Reserved[1] = 0;
-    Event->Header.Reserved[2] = 0;
+    Event->Header.Size = KE_DISPATCHER_SIZE(KEVENT);
     Event->Header.SignalState = State ? 1 : 0;
     InitializeListHead(&Event->Header.WaitListHead);
 }
@@ -77,17 +82,17 @@ void KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
  * synchronization event (which is then non-signalled again, unless nobody
  * was waiting). Increment is the priority boost for the released threads
  * (not applied yet: see KiUnwaitThread). Returns the previous signal state
- * (nonzero: it was signalled already, and nothing changes). Wait = TRUE is
- * accepted and treated as FALSE:
- * Pagoda does not hand the dispatcher lock over to a following KeWaitXxx.
- * IRQL <= DISPATCH_LEVEL.
+ * (nonzero: it was signalled already, and nothing changes). Wait = TRUE:
+ * returns at DISPATCH_LEVEL still holding the dispatcher lock, and the
+ * caller must call KeWaitForSingleObject/MultipleObjects next, which takes
+ * the lock over, so the set and the wait are one atomic step (KiEndSignal,
+ * kernel/ki.h). IRQL <= DISPATCH_LEVEL.
  */
 LONG KeSetEvent(PRKEVENT Event, LONG Increment, BOOLEAN Wait)
 {
     KIRQL OldIrql;
     LONG Previous;
 
-    (void)Wait;
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     KiAssertEvent(Event);
 
@@ -102,7 +107,7 @@ LONG KeSetEvent(PRKEVENT Event, LONG Increment, BOOLEAN Wait)
      */
     if (Previous == 0 && !IsListEmpty(&Event->Header.WaitListHead))
         KiWaitTest(&Event->Header, Increment);
-    KiReleaseDispatcherLock(OldIrql);
+    KiEndSignal(OldIrql, Wait);
     return Previous;
 }
 
@@ -158,15 +163,14 @@ LONG KeReadStateEvent(PRKEVENT Event)
  * KePulseEvent - set Event, release the waits that satisfies (all the
  * current waiters of a notification event, one of a synchronization
  * event), then reset it: the event always ends non-signalled. Returns the
- * previous signal state. Wait = TRUE is treated as FALSE (see KeSetEvent).
- * IRQL <= DISPATCH_LEVEL.
+ * previous signal state. Wait = TRUE as for KeSetEvent. IRQL <=
+ * DISPATCH_LEVEL.
  */
 LONG KePulseEvent(PRKEVENT Event, LONG Increment, BOOLEAN Wait)
 {
     KIRQL OldIrql;
     LONG Previous;
 
-    (void)Wait;
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     KiAssertEvent(Event);
 
@@ -177,6 +181,6 @@ LONG KePulseEvent(PRKEVENT Event, LONG Increment, BOOLEAN Wait)
         KiWaitTest(&Event->Header, Increment);
     }
     Event->Header.SignalState = 0;
-    KiReleaseDispatcherLock(OldIrql);
+    KiEndSignal(OldIrql, Wait);
     return Previous;
 }

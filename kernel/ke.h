@@ -177,12 +177,42 @@ typedef enum _KOBJECTS {
     DpcObject = 0x13,
 } KOBJECTS;
 
+/*
+ * NT's layout, byte for byte, so that a debugger extension written for NT
+ * reads it (docs/events.md):
+ *
+ *   +0 Type  +1 Absolute  +2 Size  +3 Inserted | +4 SignalState | +8 WaitListHead
+ *
+ * The initialisers write what NT's write: Type, Size (the object's size
+ * in LONGs, sizeof(KEVENT) / sizeof(LONG) == 6), SignalState and an empty
+ * WaitListHead; KeInitializeTimerEx also clears Inserted. Absolute (and
+ * Inserted for the other types) are left as the caller's memory had them,
+ * as NT leaves them: Pagoda keeps a timer's state in KTIMER itself, so no
+ * code reads those two bytes. Lock overlays the first four bytes (NT's
+ * per-object lock on multiprocessors); nothing here uses it.
+ */
 typedef struct _DISPATCHER_HEADER {
-    UCHAR Type;                 /* KOBJECTS */
-    UCHAR Reserved[3];
+    union {
+        struct {
+            UCHAR Type; /* KOBJECTS */
+            UCHAR Absolute; /* timers, in NT; left alone */
+            UCHAR Size; /* in LONGs */
+            UCHAR Inserted; /* timers, in NT; cleared by KeInitializeTimerEx */
+        };
+        volatile LONG Lock;
+    };
     LONG SignalState;           /* > 0: signalled */
     LIST_ENTRY WaitListHead;    /* KWAIT_BLOCKs of the threads waiting on it */
 } DISPATCHER_HEADER, *PDISPATCHER_HEADER;
+STATIC_ASSERT(sizeof(DISPATCHER_HEADER) == 24);
+STATIC_ASSERT(offsetof(DISPATCHER_HEADER, Size) == 2);
+STATIC_ASSERT(offsetof(DISPATCHER_HEADER, SignalState) == 4);
+STATIC_ASSERT(offsetof(DISPATCHER_HEADER, WaitListHead) == 8);
+
+/* DISPATCHER_HEADER.Size of an object of type T, as NT computes it (a
+ * type of more than 1,020 bytes, like KTHREAD, does not fit: see
+ * docs/events.md). */
+#define KE_DISPATCHER_SIZE(T) ((UCHAR)(sizeof(T) / sizeof(LONG)))
 
 /* EVENT_TYPE, TIMER_TYPE and WAIT_TYPE are in include/ntdef.h (user mode
  * names them too). */
@@ -294,8 +324,11 @@ ULONG KeQueryTimeIncrement(void);
  * Events and waits (kernel/event.c, kernel/wait.c)
  * ------------------------------------------------------------------------ */
 void KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State);
-/* Signal; returns the previous state. Wait = TRUE is accepted and treated
- * as FALSE (Pagoda does not keep the dispatcher lock across the call). */
+/* Signal; returns the previous state. Wait = TRUE (also for KePulseEvent,
+ * KeReleaseMutex, KeReleaseSemaphore): returns at DISPATCH_LEVEL holding
+ * the dispatcher lock, and the caller's next call must be a KeWaitXxx,
+ * which takes the lock over: the signal and the wait are one atomic step
+ * (NT's contract; kernel/ki.h KiEndSignal). */
 LONG KeSetEvent(PRKEVENT Event, LONG Increment, BOOLEAN Wait);
 LONG KeResetEvent(PRKEVENT Event);
 void KeClearEvent(PRKEVENT Event);
@@ -485,7 +518,11 @@ typedef struct _KTHREAD {
                                  * Switch (saved from MmCurrentAddressSpace) */
     ULONG64 ContextSwitches;    /* switch */
     ULONG64 WaitTick;           /* tick count when it last waited. Dispatcher */
-    KIRQL WaitIrql;             /* the IRQL its current wait returns to. Dispatcher */
+    KIRQL WaitIrql; /* the IRQL its current wait returns to; with WaitNext,
+                                 * the IRQL the signal was called at. Dispatcher */
+    BOOLEAN WaitNext; /* a signal with Wait = TRUE returned holding the
+                                 * dispatcher lock for its next KeWaitXxx. The thread
+                                 * itself, under the dispatcher lock */
     BOOLEAN ApcQueueable;       /* FALSE once it ends: KeInsertQueueApc refuses. Dispatcher */
     BOOLEAN Alerted[2];         /* [KernelMode], [UserMode]: NtAlertThread. Dispatcher */
     UCHAR ApcStateIndex;        /* which ApcStatePointer is current (0, or 1 attached).
@@ -594,7 +631,7 @@ void KeInitializeMutex(PRKMUTEX Mutex, ULONG Level);
 void KeInitializeMutant(PRKMUTANT Mutant, BOOLEAN InitialOwner);
 /* Release a kernel mutex the current thread owns; returns the previous
  * signal state. A release by a thread that does not own it is bugcheck
- * THREAD_NOT_MUTEX_OWNER. Wait = TRUE is treated as FALSE. IRQL <=
+ * THREAD_NOT_MUTEX_OWNER. Wait = TRUE as for KeSetEvent. IRQL <=
  * DISPATCH_LEVEL. */
 LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait);
 /*
@@ -613,8 +650,8 @@ void KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit);
 /* Add Adjustment (> 0) units and wake that many waiters; returns the
  * previous count. Exceeding Limit is what NT raises as an exception
  * (STATUS_SEMAPHORE_LIMIT_EXCEEDED): with no handler in the kernel it is
- * bugcheck KMODE_EXCEPTION_NOT_HANDLED (that status, caller). IRQL <=
- * DISPATCH_LEVEL. */
+ * bugcheck KMODE_EXCEPTION_NOT_HANDLED (that status, caller). Wait = TRUE
+ * as for KeSetEvent. IRQL <= DISPATCH_LEVEL. */
 LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjustment,
                         BOOLEAN Wait);
 /* KeReleaseSemaphore for callers that catch the limit (NtReleaseSemaphore):

@@ -213,6 +213,31 @@ static inline void KiReleaseDispatcherLock(KIRQL OldIrql)
     KeLowerIrql(OldIrql);
 }
 
+/*
+ * The end of a signal (KeSetEvent, KePulseEvent, KeReleaseMutex,
+ * KeReleaseSemaphore). Wait = FALSE: release the dispatcher lock. Wait =
+ * TRUE: NT's contract - return still holding it, so that the caller's next
+ * KeWaitForSingleObject/MultipleObjects (which must follow at once) is
+ * atomic with the signal: no thread the signal readied, however high its
+ * priority, runs before the caller is waiting. Here that is: stay at
+ * DISPATCH_LEVEL, set the thread's WaitNext and keep the caller's IRQL in
+ * WaitIrql for the wait to return to (kernel/wait.c, KiEnterWait). A
+ * second signal with Wait = TRUE before the wait keeps the first IRQL (its
+ * own OldIrql is DISPATCH_LEVEL, the lock being held).
+ */
+static inline void KiEndSignal(KIRQL OldIrql, BOOLEAN Wait)
+{
+    if (!Wait) {
+        KiReleaseDispatcherLock(OldIrql);
+        return;
+    }
+    PKTHREAD Thread = KeGetCurrentThread();
+    if (!Thread->WaitNext) {
+        Thread->WaitIrql = OldIrql;
+        Thread->WaitNext = TRUE;
+    }
+}
+
 /* kernel/sched.c, with the dispatcher lock held:
  * - KiReadyThread: Thread becomes Ready and joins its priority's queue; if
  *   it outranks the running thread a reschedule is requested (it happens

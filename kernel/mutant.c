@@ -28,6 +28,8 @@
  */
 #include "ki.h"
 
+STATIC_ASSERT(sizeof(KMUTANT) / sizeof(LONG) <= 0xFF);
+
 static inline PKTHREAD KiCurrentThread(void)
 {
     PKTHREAD Thread;
@@ -43,7 +45,7 @@ void KeInitializeMutant(PRKMUTANT Mutant, BOOLEAN InitialOwner)
     ASSERT(Mutant != NULL);
 
     Mutant->Header.Type = MutantObject;
-    Mutant->Header.Reserved[0] = Mutant->Header.Reserved[1] = Mutant->Header.Reserved[2] = 0;
+    Mutant->Header.Size = KE_DISPATCHER_SIZE(KMUTANT);
     InitializeListHead(&Mutant->Header.WaitListHead);
     Mutant->Abandoned = FALSE;
     Mutant->ApcDisable = 0;
@@ -128,7 +130,6 @@ LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
 {
     PKTHREAD Thread = KiCurrentThread();
 
-    UNREFERENCED_PARAMETER(Wait);
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     ASSERT(Mutex != NULL && Mutex->Header.Type == MutantObject);
 
@@ -145,7 +146,7 @@ LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
         if (Mutex->ApcDisable != 0)
             KiLeaveMutexRegion(Thread);
     }
-    KiReleaseDispatcherLock(OldIrql);
+    KiEndSignal(OldIrql, Wait);
     return Previous;
 }
 

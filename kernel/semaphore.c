@@ -19,6 +19,8 @@
  */
 #include "ki.h"
 
+STATIC_ASSERT(sizeof(KSEMAPHORE) / sizeof(LONG) <= 0xFF);
+
 /* KeInitializeSemaphore: see kernel/ke.h. 0 <= Count <= Limit, Limit > 0.
  * Any IRQL; nonpaged storage. */
 void KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit)
@@ -27,8 +29,7 @@ void KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit)
     ASSERT(Limit > 0 && Count >= 0 && Count <= Limit);
 
     Semaphore->Header.Type = SemaphoreObject;
-    Semaphore->Header.Reserved[0] = Semaphore->Header.Reserved[1] = 0;
-    Semaphore->Header.Reserved[2] = 0;
+    Semaphore->Header.Size = KE_DISPATCHER_SIZE(KSEMAPHORE);
     Semaphore->Header.SignalState = Count;
     InitializeListHead(&Semaphore->Header.WaitListHead);
     Semaphore->Limit = Limit;
@@ -76,10 +77,16 @@ LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjust
 {
     LONG Previous = 0;
 
-    UNREFERENCED_PARAMETER(Wait);
+    /* Wait = TRUE: the dispatcher lock is taken around the release (on
+     * this one processor, KeReleaseSemaphoreChecked's own acquire and
+     * release then only raise to and lower to DISPATCH_LEVEL) and kept
+     * for the caller's next wait (KiEndSignal). */
+    KIRQL OldIrql = Wait ? KiAcquireDispatcherLock() : PASSIVE_LEVEL;
     if (KeReleaseSemaphoreChecked(Semaphore, Increment, Adjustment, &Previous) != STATUS_SUCCESS)
         KeBugCheckEx(KMODE_EXCEPTION_NOT_HANDLED, (ULONG_PTR)STATUS_SEMAPHORE_LIMIT_EXCEEDED,
                      (ULONG_PTR)__builtin_return_address(0), (ULONG_PTR)Semaphore, 0);
+    if (Wait)
+        KiEndSignal(OldIrql, TRUE);
     return Previous;
 }
 

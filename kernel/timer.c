@@ -39,6 +39,8 @@
  */
 #include "ki.h"
 
+STATIC_ASSERT(sizeof(KTIMER) / sizeof(LONG) <= 0xFF);
+
 static void KiTimerExpiration(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgument1,
                               PVOID SystemArgument2);
 
@@ -95,7 +97,8 @@ void KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type)
     ASSERT(Type == NotificationTimer || Type == SynchronizationTimer);
 
     Timer->Header.Type = (UCHAR)(TimerNotificationObject + Type);
-    Timer->Header.Reserved[0] = Timer->Header.Reserved[1] = Timer->Header.Reserved[2] = 0;
+    Timer->Header.Inserted = FALSE;
+    Timer->Header.Size = KE_DISPATCHER_SIZE(KTIMER);
     Timer->Header.SignalState = 0;
     InitializeListHead(&Timer->Header.WaitListHead);
     Timer->DueTime = 0;

@@ -52,7 +52,10 @@
  * all without dropping the lock, so a signal cannot slip in between the
  * check and the sleep (the "lost wake-up"). KiSwapThread returns, still at
  * DISPATCH_LEVEL, once KiUnwaitThread has readied the thread and the
- * scheduler has run it again.
+ * scheduler has run it again. A wait that follows a signal with Wait =
+ * TRUE finds the lock already held (the thread's WaitNext, kernel/ki.h
+ * KiEndSignal) and takes it over (KiEnterWait), returning to the IRQL the
+ * signal was called at.
  *
  * APCs and alerts (kernel/apc.c). Before blocking, an alertable wait
  * returns STATUS_ALERTED if the thread was alerted (NtAlertThread), and an
@@ -288,6 +291,7 @@ static BOOLEAN KiArmWaitTimer(PKTHREAD Thread, PLARGE_INTEGER Timeout)
     /* A one-shot notification timer, reused by every timed wait of this
      * thread; only the wait code touches its header. */
     Timer->Header.Type = TimerNotificationObject;
+    Timer->Header.Size = KE_DISPATCHER_SIZE(KTIMER);
     Timer->Header.SignalState = 0;
     InitializeListHead(&Timer->Header.WaitListHead);
     Timer->Dpc = NULL;
@@ -451,14 +455,13 @@ KiWaitSlow(PKTHREAD Thread, KIRQL OldIrql, ULONG Count, PVOID Object[], WAIT_TYP
 
 /*
  * The body of KeWaitForMultipleObjects, after the arguments were checked.
- * Entered below the dispatcher lock; returns at the caller's IRQL.
+ * Entered holding the dispatcher lock (taken from OldIrql); returns at
+ * OldIrql with it released.
  */
-static NTSTATUS KiWaitForObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+static NTSTATUS KiWaitForObjects(KIRQL OldIrql, ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
                                  KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
-                                 BOOLEAN Alertable, PLARGE_INTEGER Timeout,
-                                 PKWAIT_BLOCK WaitBlocks)
+                                 BOOLEAN Alertable, PLARGE_INTEGER Timeout, PKWAIT_BLOCK WaitBlocks)
 {
-    KIRQL OldIrql = KiAcquireDispatcherLock();
     PKTHREAD Thread = KiCurrentThread();
     NTSTATUS Status = KiTrySatisfyNow(Thread, Count, Object, WaitType);
     if (Status == STATUS_PENDING)
@@ -473,10 +476,9 @@ static NTSTATUS KiWaitForObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType
  * poll (a zero timeout): a thread at DISPATCH_LEVEL cannot be switched
  * away from. Anything else is the driver bug Windows stops for.
  */
-static __attribute__((noinline)) void KiCheckWaitIrqlSlow(PVOID Object, PLARGE_INTEGER Timeout,
-                                                          PVOID Caller)
+static __attribute__((noinline)) void KiCheckWaitIrqlAt(KIRQL Irql, PVOID Object,
+                                                        PLARGE_INTEGER Timeout, PVOID Caller)
 {
-    KIRQL Irql = KeGetCurrentIrql();
     BOOLEAN Poll = Timeout != NULL && Timeout->QuadPart == 0;
 
     if (Irql <= APC_LEVEL || (Irql == DISPATCH_LEVEL && Poll))
@@ -488,8 +490,40 @@ static __attribute__((noinline)) void KiCheckWaitIrqlSlow(PVOID Object, PLARGE_I
 static inline __attribute__((always_inline)) void
 KiCheckWaitIrql(PVOID Object, PLARGE_INTEGER Timeout, PVOID Caller)
 {
-    if (__builtin_expect(KeGetCurrentIrql() > APC_LEVEL, 0))
-        KiCheckWaitIrqlSlow(Object, Timeout, Caller);
+    KIRQL Irql = KeGetCurrentIrql();
+    if (__builtin_expect(Irql > APC_LEVEL, 0))
+        KiCheckWaitIrqlAt(Irql, Object, Timeout, Caller);
+}
+
+/*
+ * The start of a wait right after a signal with Wait = TRUE (KeSetEvent,
+ * KePulseEvent, KeReleaseMutex, KeReleaseSemaphore): that signal returned
+ * still holding the dispatcher lock (on this processor: at DISPATCH_LEVEL)
+ * and set the thread's WaitNext, so nothing ran between it and this wait.
+ * The wait takes the lock over instead of acquiring it, and returns to the
+ * IRQL the signal was called at (WaitIrql), checked as if the wait had
+ * been called there. Returns that IRQL.
+ */
+static __attribute__((noinline)) KIRQL
+KiTakeOverDispatcherLock(PKTHREAD Thread, PVOID Object, PLARGE_INTEGER Timeout, PVOID Caller)
+{
+    ASSERT(KeGetCurrentIrql() == DISPATCH_LEVEL);
+    Thread->WaitNext = FALSE;
+    if (Thread->WaitIrql > APC_LEVEL)
+        KiCheckWaitIrqlAt(Thread->WaitIrql, Object, Timeout, Caller);
+    return Thread->WaitIrql;
+}
+
+/* Enter a wait holding the dispatcher lock: take it over from a signal
+ * with Wait = TRUE, or check the IRQL and acquire it. Returns the IRQL the
+ * wait returns to. */
+static inline __attribute__((always_inline)) KIRQL KiEnterWait(PKTHREAD Thread, PVOID Object,
+                                                               PLARGE_INTEGER Timeout, PVOID Caller)
+{
+    if (__builtin_expect(Thread != NULL && Thread->WaitNext, 0))
+        return KiTakeOverDispatcherLock(Thread, Object, Timeout, Caller);
+    KiCheckWaitIrql(Object, Timeout, Caller);
+    return KiAcquireDispatcherLock();
 }
 
 /*
@@ -511,14 +545,13 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
     PDISPATCHER_HEADER Header = Object;
     NTSTATUS Status;
 
-    KiCheckWaitIrql(Object, Timeout, __builtin_return_address(0));
+    PKTHREAD Thread = KiCurrentThread();
+    KIRQL OldIrql = KiEnterWait(Thread, Object, Timeout, __builtin_return_address(0));
     ASSERT(Object != NULL && KiIsWaitableType(Header->Type));
 
     /* One pass under the dispatcher lock. Available: no wait block, no
      * timer, no switch; consume it and go. Otherwise the slow path blocks
      * on it, lock still held. */
-    KIRQL OldIrql = KiAcquireDispatcherLock();
-    PKTHREAD Thread = KiCurrentThread();
     if (__builtin_expect(!KiIsAvailable(Header, Thread), 0))
         return KiWaitSlow(Thread, OldIrql, 1, &Object, WaitAny, WaitReason, WaitMode, Alertable,
                           Timeout, Thread->WaitBlock);
@@ -546,21 +579,21 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
                                   PKWAIT_BLOCK WaitBlockArray)
 {
     ULONG Index;
+    PKTHREAD Thread = KiCurrentThread();
+    KIRQL OldIrql = KiEnterWait(Thread, Object, Timeout, __builtin_return_address(0));
 
-    KiCheckWaitIrql(Object, Timeout, __builtin_return_address(0));
-
-    if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS || Object == NULL)
+    if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS || Object == NULL ||
+        (Count > THREAD_WAIT_OBJECTS && WaitBlockArray == NULL) ||
+        (WaitType != WaitAny && WaitType != WaitAll)) {
+        KiReleaseDispatcherLock(OldIrql);
         return STATUS_INVALID_PARAMETER;
-    if (Count > THREAD_WAIT_OBJECTS && WaitBlockArray == NULL)
-        return STATUS_INVALID_PARAMETER;
-    if (WaitType != WaitAny && WaitType != WaitAll)
-        return STATUS_INVALID_PARAMETER;
+    }
     for (Index = 0; Index < Count; Index++)
         ASSERT(Object[Index] != NULL &&
                KiIsWaitableType(((PDISPATCHER_HEADER)Object[Index])->Type));
 
     if (WaitBlockArray == NULL)
-        WaitBlockArray = KiCurrentThread()->WaitBlock;
-    return KiWaitForObjects(Count, Object, WaitType, WaitReason, WaitMode, Alertable, Timeout,
-                            WaitBlockArray);
+        WaitBlockArray = Thread->WaitBlock;
+    return KiWaitForObjects(OldIrql, Count, Object, WaitType, WaitReason, WaitMode, Alertable,
+                            Timeout, WaitBlockArray);
 }

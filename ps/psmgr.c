@@ -117,6 +117,7 @@ static NTSTATUS PspCreateProcessObject(const char *Name, HANDLE Id, PMMADDRESS_S
     if (!NT_SUCCESS(Status))
         return Status;
     Process->Pcb.Header.Type = ProcessObject;
+    Process->Pcb.Header.Size = KE_DISPATCHER_SIZE(KPROCESS);
     InitializeListHead(&Process->Pcb.Header.WaitListHead);
     InitializeListHead(&Process->Pcb.ThreadListHead);
     InitializeListHead(&Process->ThreadListHead);

@@ -15,6 +15,7 @@
 #include "../../ob/ob.h"
 #include "../../ps/ps.h"
 #include "../../mm/mm.h"
+#include "../../rtl/rtl.h"
 
 #define KT_MS(Ms) (-(LONGLONG)(Ms) * 10000)   /* relative timeout, 100 ns units */
 #define KT_WAITERS 8
@@ -231,7 +232,7 @@ KTEST(event, set_reset_return_previous_state)
     KT_ASSERT_EQ(KeSetEvent(&KtEventA, 0, FALSE), 1);   /* already signalled */
     KT_ASSERT_EQ(KeResetEvent(&KtEventA), 1);
     KT_ASSERT_EQ(KeResetEvent(&KtEventA), 0);
-    KT_ASSERT_EQ(KeSetEvent(&KtEventA, 0, TRUE), 0);    /* Wait = TRUE: same */
+    KT_ASSERT_EQ(KeSetEvent(&KtEventA, 0, FALSE), 0);
     KeClearEvent(&KtEventA);
     KT_ASSERT_EQ(KeReadStateEvent(&KtEventA), 0);
 
@@ -242,6 +243,52 @@ KTEST(event, set_reset_return_previous_state)
     /* Set with nobody waiting: it stays signalled until one wait takes it. */
     KT_ASSERT_EQ(KeSetEvent(&KtEventA, 0, FALSE), 0);
     KT_ASSERT_EQ(KeReadStateEvent(&KtEventA), 1);
+}
+
+/*
+ * The header bytes NT's initialisers write, read back at NT's offsets from
+ * storage that held 0xA5 everywhere: Type (+0), Size in LONGs (+2),
+ * SignalState (+4), an empty WaitListHead (+8); +1 (Absolute) and +3
+ * (Inserted) keep the old bytes, except that a timer clears Inserted.
+ */
+static void KtCheckHeader(PVOID Object, UCHAR Type, SIZE_T Bytes, LONG SignalState, UCHAR Inserted)
+{
+    PUCHAR Raw = Object;
+    PDISPATCHER_HEADER Header = Object;
+
+    KT_EXPECT_EQ(Raw[0], Type);
+    KT_EXPECT_EQ(Raw[1], 0xA5);
+    KT_EXPECT_EQ(Raw[2], Bytes / sizeof(LONG));
+    KT_EXPECT_EQ(Raw[3], Inserted);
+    KT_EXPECT_EQ(*(LONG *)(Raw + 4), SignalState);
+    KT_EXPECT(Header->WaitListHead.Flink == &Header->WaitListHead);
+    KT_EXPECT(Header->WaitListHead.Blink == &Header->WaitListHead);
+}
+
+KTEST(event, initialisers_write_the_header_as_nt)
+{
+    static union {
+        KEVENT Event;
+        KMUTANT Mutant;
+        KSEMAPHORE Semaphore;
+        KTIMER Timer;
+    } Storage;
+
+    memset(&Storage, 0xA5, sizeof(Storage));
+    KeInitializeEvent(&Storage.Event, NotificationEvent, TRUE);
+    KtCheckHeader(&Storage, EventNotificationObject, 24, 1, 0xA5);
+    memset(&Storage, 0xA5, sizeof(Storage));
+    KeInitializeEvent(&Storage.Event, SynchronizationEvent, FALSE);
+    KtCheckHeader(&Storage, EventSynchronizationObject, 24, 0, 0xA5);
+    memset(&Storage, 0xA5, sizeof(Storage));
+    KeInitializeMutant(&Storage.Mutant, FALSE);
+    KtCheckHeader(&Storage, MutantObject, sizeof(KMUTANT), 1, 0xA5);
+    memset(&Storage, 0xA5, sizeof(Storage));
+    KeInitializeSemaphore(&Storage.Semaphore, 2, 5);
+    KtCheckHeader(&Storage, SemaphoreObject, sizeof(KSEMAPHORE), 2, 0xA5);
+    memset(&Storage, 0xA5, sizeof(Storage));
+    KeInitializeTimerEx(&Storage.Timer, SynchronizationTimer);
+    KtCheckHeader(&Storage, TimerSynchronizationObject, sizeof(KTIMER), 0, 0);
 }
 
 KTEST(event, pulse_without_waiters_leaves_it_reset)
@@ -648,6 +695,143 @@ KTEST(event, wait_for_thread_until_it_ends)
 
 /* Blocking at DISPATCH_LEVEL would need a context switch that the IRQL
  * forbids: Windows stops with IRQL_NOT_LESS_OR_EQUAL, and so do we. */
+/* ------------------------------------------------------------------------
+ * Wait = TRUE: the signal and the caller's next wait are one atomic step
+ * ------------------------------------------------------------------------ */
+
+typedef enum { KtSignalSet, KtSignalPulse, KtSignalSemaphore, KtSignalMutex } KT_SIGNAL;
+
+static KSEMAPHORE KtSemaphore;
+static KMUTEX KtMutex;
+static PKTHREAD KtSignaller; /* the test's thread */
+static volatile LONG KtWokenRuns; /* the woken thread ran */
+static volatile LONG KtSignallerState; /* KtSignaller->State when it did */
+
+/* Higher than the test thread: released by the signal, it would run at
+ * once - unless the signaller still holds the dispatcher lock. */
+static void KtWokenRoutine(PVOID Context)
+{
+    PKT_WAITER Waiter = Context;
+    LARGE_INTEGER Timeout = {.QuadPart = KT_MS(2000)};
+
+    Waiter->Status =
+        KeWaitForSingleObject(Waiter->Objects[0], Executive, KernelMode, FALSE, &Timeout);
+    KtSignallerState = KtSignaller->State;
+    KtWokenRuns++;
+    if (Waiter->Status == STATUS_SUCCESS && Waiter->Objects[0] == &KtMutex)
+        (void)KeReleaseMutex(&KtMutex, FALSE);
+    (void)KeSetEvent(&KtEventB, 0, FALSE);
+    PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+static void KtSignalWithWait(KT_SIGNAL Signal)
+{
+    switch (Signal) {
+    case KtSignalSet:
+        (void)KeSetEvent(&KtEventA, 0, TRUE);
+        break;
+    case KtSignalPulse:
+        (void)KePulseEvent(&KtEventA, 0, TRUE);
+        break;
+    case KtSignalSemaphore:
+        (void)KeReleaseSemaphore(&KtSemaphore, 0, 1, TRUE);
+        break;
+    case KtSignalMutex:
+        (void)KeReleaseMutex(&KtMutex, TRUE);
+        break;
+    }
+}
+
+/* One round: a higher-priority thread waits for the object, the test
+ * signals it with Wait = TRUE and then waits for KtEventB, which the woken
+ * thread sets. Between the signal and the wait nothing else may run: the
+ * IRQL read right after the signal is DISPATCH_LEVEL, the woken thread has
+ * not run yet, and when it runs the signaller is already Waiting. */
+static void KtCheckSignalWithWait(KT_SIGNAL Signal)
+{
+    PKT_WAITER Waiter = &KtWaiters[Signal];
+    LARGE_INTEGER Timeout = {.QuadPart = KT_MS(2000)};
+    PVOID Object = Signal == KtSignalSemaphore ? (PVOID)&KtSemaphore
+        : Signal == KtSignalMutex              ? (PVOID)&KtMutex
+                                               : (PVOID)&KtEventA;
+
+    KeInitializeEvent(&KtEventA, NotificationEvent, FALSE);
+    KeInitializeEvent(&KtEventB, SynchronizationEvent, FALSE);
+    KtWokenRuns = 0;
+    KtSignallerState = -1;
+    KtInitWaiter(Waiter, Object, WaitAny);
+    if (Signal != KtSignalSemaphore && Signal != KtSignalMutex)
+        Waiter->SetEvent = &KtEventA; /* lets KtJoinWaiters end it */
+    KT_ASSERT_EQ(PsCreateSystemThread(&Waiter->Handle, 0, NULL, NULL, NULL, KtWokenRoutine, Waiter),
+                 STATUS_SUCCESS);
+    KT_ASSERT_EQ(ObReferenceObjectByHandle(Waiter->Handle, 0, PsThreadType, KernelMode,
+                                           (PVOID *)&Waiter->Thread, NULL),
+                 STATUS_SUCCESS);
+    (void)KeSetPriorityThread(Waiter->Thread, KeQueryPriorityThread(KtSignaller) + 2);
+    KtSleepMs(20);
+    KT_ASSERT_EQ(KtWaitListLength(Object), 1);
+
+    KtSignalWithWait(Signal);
+    KIRQL Irql = KeGetCurrentIrql();
+    LONG RunsBeforeWait = KtWokenRuns;
+    NTSTATUS Status = KeWaitForSingleObject(&KtEventB, Executive, KernelMode, FALSE, &Timeout);
+
+    KT_EXPECT_EQ(Irql, DISPATCH_LEVEL);
+    KT_EXPECT_EQ(RunsBeforeWait, 0);
+    KT_EXPECT_EQ(Status, STATUS_SUCCESS);
+    KT_EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+    KT_EXPECT_EQ(KtSignaller->WaitNext, FALSE);
+    KT_EXPECT_EQ(KtWokenRuns, 1);
+    KT_EXPECT_EQ(KtSignallerState, Waiting);
+    KT_EXPECT_EQ(Waiter->Status, STATUS_SUCCESS);
+}
+
+KTEST(event, signal_with_wait_true_is_atomic_with_the_next_wait)
+{
+    KtDeferJoinWaiters();
+    KtSignaller = KeGetCurrentThread();
+
+    KtCheckSignalWithWait(KtSignalSet);
+    KtCheckSignalWithWait(KtSignalPulse);
+    KeInitializeSemaphore(&KtSemaphore, 0, 1);
+    KtCheckSignalWithWait(KtSignalSemaphore);
+    KeInitializeMutex(&KtMutex, 0);
+    KT_ASSERT_EQ(KeWaitForSingleObject(&KtMutex, Executive, KernelMode, FALSE, NULL),
+                 STATUS_SUCCESS);
+    KtCheckSignalWithWait(KtSignalMutex);
+}
+
+/* The wait after a Wait = TRUE signal may be a poll, or a wait with bad
+ * arguments: either way it returns to the signaller's IRQL. */
+KTEST(event, wait_after_signal_with_wait_true_returns_to_the_callers_irql)
+{
+    LARGE_INTEGER Zero = {.QuadPart = 0};
+    PVOID Objects[1] = {&KtEventB};
+
+    KeInitializeEvent(&KtEventA, NotificationEvent, FALSE);
+    KeInitializeEvent(&KtEventB, NotificationEvent, FALSE);
+    KT_ASSERT_EQ(KeSetEvent(&KtEventA, 0, TRUE), 0);
+    KT_EXPECT_EQ(KeGetCurrentIrql(), DISPATCH_LEVEL);
+    KT_EXPECT_EQ(KeWaitForSingleObject(&KtEventB, Executive, KernelMode, FALSE, &Zero),
+                 STATUS_TIMEOUT);
+    KT_EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+
+    /* Two signals with Wait = TRUE, then the wait: back to PASSIVE_LEVEL. */
+    (void)KeResetEvent(&KtEventA);
+    KT_ASSERT_EQ(KeSetEvent(&KtEventA, 0, TRUE), 0);
+    KT_ASSERT_EQ(KePulseEvent(&KtEventB, 0, TRUE), 0);
+    KT_EXPECT_EQ(KeWaitForSingleObject(&KtEventA, Executive, KernelMode, FALSE, NULL),
+                 STATUS_SUCCESS);
+    KT_EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+
+    KT_ASSERT_EQ(KeSetEvent(&KtEventA, 0, TRUE), 1);
+    KT_EXPECT_EQ(
+        KeWaitForMultipleObjects(0, Objects, WaitAny, Executive, KernelMode, FALSE, &Zero, NULL),
+        STATUS_INVALID_PARAMETER);
+    KT_EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+    KT_EXPECT_EQ(KeGetCurrentThread()->WaitNext, FALSE);
+}
+
 KTEST_BUGCHECK(event, blocking_wait_at_dispatch_level, IRQL_NOT_LESS_OR_EQUAL)
 {
     KIRQL OldIrql;
