@@ -428,6 +428,18 @@ VOID MmVerifierBootCompleted(void)
     MiLowResourcesActive = TRUE;
 }
 
+/* One line per special-pool block still allocated: whose (the tag) and
+ * how big, so a leak names its owner. */
+static void MiPrintLiveSpecialPool(void)
+{
+    for (ULONG i = 0; i < MI_SPECIAL_POOL_ENTRIES; i++) {
+        const MI_SPECIAL_POOL_ENTRY *Entry = &MiSpecialPool[i];
+        if (Entry->State == MiSpecialLive)
+            DbgPrint("Driver Verifier: still allocated: %p, %u bytes, tag '%.4s'\n", Entry->Block,
+                     Entry->NumberOfBytes, (const char *)&Entry->Tag);
+    }
+}
+
 /* See mm/mm.h. */
 VOID MmVerifierPrintSummary(void)
 {
@@ -441,6 +453,7 @@ VOID MmVerifierPrintSummary(void)
                  "served by the ordinary pool.\n",
                  MmVerifierCounters.SpecialPoolAllocations, MmVerifierCounters.SpecialPoolFrees,
                  MmVerifierCounters.SpecialPoolFallbacks);
+    MiPrintLiveSpecialPool();
 }
 
 /* See mm/mm.h. */

@@ -152,7 +152,7 @@ static void ProtectToReadOnly(void)
     ULONG Old = 0;
     SYSTEM_MEMORY_INFORMATION *Info;
 
-    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+    UT_ASSERT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
                                               MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     *(volatile ULONG *)Base = 0x1234;
     P = Base;
@@ -352,7 +352,7 @@ static void PartialReleaseSplitsTheReservation(void)
     SIZE_T Size = 6 * PAGE_SIZE, S;
     MEMORY_BASIC_INFORMATION Info;
 
-    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+    UT_ASSERT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
                                               MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     memset(Base, 0x3C, Size);
     P = (PCHAR)Base + 2 * PAGE_SIZE;
