@@ -215,6 +215,7 @@ static void ExpQueryMemory(SYSTEM_MEMORY_INFORMATION *Info)
     Info->Cr3Switches = KeSchedulerCounters.Cr3Switches;
     Info->CommittedPages = Counters.CommittedPages;
     Info->CommitLimit = Counters.CommitLimit;
+    Info->SystemPageTablePages = Counters.SystemPageTablePages;
 }
 
 /* Both pools' tag tables, nonpaged first. A tracker has at most

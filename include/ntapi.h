@@ -182,6 +182,8 @@ typedef struct _SYSTEM_MEMORY_INFORMATION {
     ULONG64 Cr3Switches;
     ULONG64 CommittedPages;         /* commit charge of every process */
     ULONG64 CommitLimit;            /* what it may grow to now (docs/memory.md) */
+    ULONG64 SystemPageTablePages; /* page tables of system space made since boot: shared,
+                                     * never freed (among PagesByUsage's page tables) */
 } SYSTEM_MEMORY_INFORMATION;
 
 typedef struct _SYSTEM_POOLTAG {

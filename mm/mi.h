@@ -97,6 +97,11 @@ extern MMPFNLIST MmFreePageListHead;
  * zeroed on demand because the list was empty. PFN lock. */
 extern ULONG64 MmZeroedPagesServed, MmPagesZeroedOnDemand;
 extern BOOLEAN MiPfnDatabaseReady;
+/* Page-table pages of system space made since the PFN database exists
+ * (mm/pte.c). System tables are shared by every process and never freed:
+ * the count only grows, up to what the system regions' addresses need.
+ * Changed at DISPATCH_LEVEL (the system ranges' lock). */
+extern PFN_NUMBER MiSystemPageTablePages;
 extern PFN_NUMBER MmHighestPhysicalPage;
 
 /* TRUE when Pfn has an entry in the database. */

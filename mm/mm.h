@@ -172,6 +172,8 @@ typedef struct _MM_MEMORY_COUNTERS {
     ULONG64 PagesZeroedOnDemand;        /* zeroed at allocation: the list was empty */
     PFN_NUMBER CommittedPages;          /* the commit charge of every user half */
     PFN_NUMBER CommitLimit;             /* what it may grow to now (mm/pfn.c) */
+    PFN_NUMBER SystemPageTablePages; /* system-space tables made after boot: kept for
+                                         * good (mm/pte.c) */
 } MM_MEMORY_COUNTERS, *PMM_MEMORY_COUNTERS;
 
 /* Fill *Counters (mm/pfn.c). IRQL <= DISPATCH_LEVEL; takes and releases
@@ -727,7 +729,8 @@ VOID MmCheckSpecialPoolFault(ULONG_PTR Va, ULONG64 FaultCode, ULONG_PTR Rip);
 VOID MmInitializeVerifier(ULONG Flags, ULONG Tag, ULONG Seed);
 
 /* Print what the checks on did (allocations failed on purpose, special
- * pool's counts); nothing when none is on. When init has ended. Any IRQL. */
+ * pool's counts, then one line per special-pool block still allocated,
+ * with its tag); nothing when none is on. When init has ended. Any IRQL. */
 VOID MmVerifierPrintSummary(void);
 
 /* The system has booted (init exists): low resources simulation, if

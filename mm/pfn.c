@@ -417,6 +417,7 @@ void MmQueryMemoryCounters(PMM_MEMORY_COUNTERS Counters)
     Counters->PagesZeroedOnDemand = MmPagesZeroedOnDemand;
     Counters->CommittedPages = MmTotalCommittedPages;
     Counters->CommitLimit = MiCommitLimit();
+    Counters->SystemPageTablePages = MiSystemPageTablePages;
     MI_UNLOCK_PFN(OldIrql);
 }
 

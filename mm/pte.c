@@ -34,6 +34,8 @@ static BOOLEAN MiIsUserAddress(const void *Va)
     return (ULONG_PTR)Va < MM_SYSTEM_RANGE_START;
 }
 
+PFN_NUMBER MiSystemPageTablePages;
+
 static PFN_NUMBER MiAllocatePageTableFrame(void)
 {
     if (!MiPfnDatabaseReady)
@@ -87,6 +89,8 @@ static NTSTATUS MiEnsurePageTables(PVOID Va)
         }
         if (User && MmCurrentAddressSpace)
             MmCurrentAddressSpace->PageTablePages++;
+        else if (!User && MiPfnDatabaseReady)
+            MiSystemPageTablePages++;
     }
     return STATUS_SUCCESS;
 }

@@ -239,8 +239,13 @@ static void FzApcRoutine(PVOID A, PVOID B, PVOID C)
     UNREFERENCED_PARAMETER(C);
 }
 
+/* The handles the child must keep: its semaphore, and standard output (a
+ * read of the console blocks until a key is typed). As in NT, a handle's
+ * two low bits are ignored, so 0x0D names the handle 0x0C: compare without
+ * them. */
 static BOOLEAN FzIsProtected(ULONG64 Value)
 {
+    Value &= ~3ULL;
     return Value && (Value == (ULONG64)FzSemaphore || Value == (ULONG64)FzStdOut);
 }
 
@@ -420,6 +425,7 @@ static int FzChild(ULONG64 Seed, ULONG64 Count)
 #define FZ_MAX_PROCESSES 64
 
 /* Frame usages (SYSTEM_MEMORY_INFORMATION.PagesByUsage, mm/mm.h order). */
+#define FZ_USAGE_PAGE_TABLES 3
 #define FZ_USAGE_NONPAGED_POOL 5
 #define FZ_USAGE_PAGED_POOL 6
 static const char *const FzUsageNames[12] = {
@@ -427,7 +433,9 @@ static const char *const FzUsageNames[12] = {
     "paged pool", "kernel stacks", "user", "system PTEs", "driver", "shared user data"};
 
 typedef struct _FZ_BASELINE {
-    ULONG64 AvailablePages; /* free, zeroed, and the pool's own pages (below) */
+    ULONG64 AvailablePages; /* free, zeroed, the pools' pages and system page tables (below) */
+    ULONG64 ProcessPageTables; /* page tables but system space's: every user half's */
+    ULONG64 SystemPageTables; /* system space's, made since boot: kept for good */
     ULONG64 PagesByUsage[16];
     ULONG Processes, Handles, OwnHandles, Tags;
     SYSTEM_POOLTAG Tag[FZ_MAX_TAGS];
@@ -447,10 +455,16 @@ static void FzSnapshot(FZ_BASELINE *B)
                                             NULL)))
     {
         /* Pages the pool grew by stay with it once freed (bytes in use per
-         * tag say whether anything leaked), so they count as available. */
-        B->AvailablePages = Memory.AvailablePages +
-                            Memory.PagesByUsage[FZ_USAGE_NONPAGED_POOL] +
-                            Memory.PagesByUsage[FZ_USAGE_PAGED_POOL];
+         * tag say whether anything leaked), so they count as available.
+         * So do system space's page tables: shared by every process and
+         * never freed, they are made when a region's rotating hint (kernel
+         * stacks, pool) first reaches an address range, and kept for its
+         * next use (docs/verifier.md). User-half tables are checked apart:
+         * they must all come back with the children. */
+        B->SystemPageTables = Memory.SystemPageTablePages;
+        B->ProcessPageTables = Memory.PagesByUsage[FZ_USAGE_PAGE_TABLES] - B->SystemPageTables;
+        B->AvailablePages = Memory.AvailablePages + Memory.PagesByUsage[FZ_USAGE_NONPAGED_POOL] +
+            Memory.PagesByUsage[FZ_USAGE_PAGED_POOL] + B->SystemPageTables;
         memcpy(B->PagesByUsage, Memory.PagesByUsage, sizeof(B->PagesByUsage));
     }
     if (NT_SUCCESS(NtQuerySystemInformation(SystemPoolTagInformation, B->Tag, sizeof(B->Tag),
@@ -505,6 +519,12 @@ static ULONG FzTagDrift(const FZ_BASELINE *A, const FZ_BASELINE *B, BOOLEAN Prin
 static ULONG FzDrift(BOOLEAN Print)
 {
     ULONG Drift = FzTagDrift(&FzBaseline, &FzNow, Print);
+    if (FzNow.ProcessPageTables != FzBaseline.ProcessPageTables) {
+        Drift++;
+        if (Print)
+            printf("fuzz:   page tables of user halves %llu -> %llu\n",
+                   FzBaseline.ProcessPageTables, FzNow.ProcessPageTables);
+    }
     if (FzNow.AvailablePages != FzBaseline.AvailablePages) {
         Drift++;
         if (Print)
@@ -636,6 +656,7 @@ static int FzParent(ULONG64 First, ULONG64 Count, ULONG64 Seeds)
     /* Both snapshots touched once: their first touch is demand-zero faults. */
     FzSnapshot(&FzNow);
     FzSnapshot(&FzBaseline);
+    ULONG64 Base0SystemPageTables = FzBaseline.SystemPageTables;
     printf("fuzz: %u services, seeds %llu..%llu, %llu calls each; baseline %llu available "
            "pages, %u pool tags, %u processes, %u handles\n",
            (ULONG)FZ_SERVICE_COUNT, First, First + Seeds - 1, Count, FzBaseline.AvailablePages,
@@ -644,6 +665,9 @@ static int FzParent(ULONG64 First, ULONG64 Count, ULONG64 Seeds)
         FzOneSeed(&T, Seed, Count);
     printf("fuzz: %llu seeds, %llu calls made in %llu ms\n", T.Seeds, T.Calls,
            PgTickCount() - Start);
+    FzSnapshot(&FzNow);
+    printf("fuzz: system page tables %llu -> %llu (made for new system addresses, kept)\n",
+           Base0SystemPageTables, FzNow.SystemPageTables);
     for (ULONG i = 0; i < T.Statuses; i++) {
         const char *Name = PgStatusName(T.Status[i]);
         printf("fuzz: children ended 0x%08x %s: %u\n", (ULONG)T.Status[i], Name ? Name : "",

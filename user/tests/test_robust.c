@@ -305,10 +305,116 @@ static void ServicesRaceProcessExit(void)
     UT_EXPECT(UtpUsageBack(&Before, &After, UTP_USAGE_NONPAGED_POOL));
 }
 
+/* ------------------------------------------------------------------------
+ * Running out of processes
+ * ------------------------------------------------------------------------ */
+
+#define UTP_MAX_CHILDREN 2048
+#define UTP_USAGE_PAGE_TABLES 3
+#define UTP_USAGE_PAGED_POOL 6
+static HANDLE UtpChildren[UTP_MAX_CHILDREN];
+
+/* What every process gives back when it is gone: frames (free, plus those
+ * the pools and system space's page tables keep once grown - those stay
+ * by design), the other processes' page tables, and this process's
+ * handles. */
+typedef struct _UTP_RESOURCES {
+    ULONG64 Pages, ProcessPageTables;
+    ULONG Handles;
+    ULONG64 PagesByUsage[16];
+} UTP_RESOURCES;
+
+static BOOLEAN UtpResources(UTP_RESOURCES *R)
+{
+    SYSTEM_MEMORY_INFORMATION M;
+    SYSTEM_PROCESS_ENTRY Own;
+    /* Own entry first: its query's heap may touch a new page, which the
+     * memory figures read next then include. */
+    memset(&M, 0, sizeof(M));
+    if (!UtOwnProcessEntry(&Own) ||
+        !NT_SUCCESS(NtQuerySystemInformation(SystemMemoryInformation, &M, sizeof(M), NULL)))
+        return FALSE;
+    /* This process's own pages and tables count as free: the test itself
+     * touches new ones (its handle array, its heap), and gets them back
+     * when it ends. */
+    R->Pages = M.AvailablePages + M.PagesByUsage[UTP_USAGE_NONPAGED_POOL] +
+        M.PagesByUsage[UTP_USAGE_PAGED_POOL] + M.SystemPageTablePages + Own.ResidentPages +
+        Own.PageTablePages;
+    R->ProcessPageTables =
+        M.PagesByUsage[UTP_USAGE_PAGE_TABLES] - M.SystemPageTablePages - Own.PageTablePages;
+    R->Handles = Own.HandleCount;
+    memcpy(R->PagesByUsage, M.PagesByUsage, sizeof(R->PagesByUsage));
+    return TRUE;
+}
+
+/* Back to Before once the reaper has run (retried for up to 2 s). */
+static BOOLEAN UtpResourcesBack(const UTP_RESOURCES *Before)
+{
+    UTP_RESOURCES Now = {0};
+    for (int Try = 0; Try < 40; Try++) {
+        PgSleep(50);
+        if (UtpResources(&Now) && Now.Pages == Before->Pages &&
+            Now.ProcessPageTables == Before->ProcessPageTables && Now.Handles == Before->Handles)
+            return TRUE;
+    }
+    printf("  pages %llu -> %llu, user page tables %llu -> %llu, handles %u -> %u\n", Before->Pages,
+           Now.Pages, Before->ProcessPageTables, Now.ProcessPageTables, Before->Handles,
+           Now.Handles);
+    for (int Usage = 0; Usage < 16; Usage++)
+        if (Now.PagesByUsage[Usage] != Before->PagesByUsage[Usage])
+            printf("  pages of usage %d: %llu -> %llu\n", Usage, Before->PagesByUsage[Usage],
+                   Now.PagesByUsage[Usage]);
+    return FALSE;
+}
+
+/*
+ * Create sleeping children until the machine cannot make one more: the
+ * creation that fails says STATUS_INSUFFICIENT_RESOURCES (NT's answer
+ * when a process's memory cannot be had) - not an access violation from
+ * a half-built process - and once the children are ended every frame,
+ * page table and handle they held is back.
+ */
+static void ProcessExhaustionFailsCleanly(void)
+{
+    UTP_RESOURCES Before;
+    NTSTATUS Status = STATUS_SUCCESS;
+    ULONG Count = 0;
+
+    PgSleep(50);
+    UT_ASSERT(UtpResources(&Before)); /* twice: the first may grow the heap */
+    UT_ASSERT(UtpResources(&Before));
+    while (Count < UTP_MAX_CHILDREN) {
+        Status = UtSpawnChild(&UtpChildren[Count], 0, "sleep 600000");
+        if (!NT_SUCCESS(Status))
+            break;
+        Count++;
+    }
+    printf("  %u children made; the next: 0x%08x\n", Count, (ULONG)Status);
+    for (ULONG I = 0; I < Count; I++) {
+        UT_EXPECT_SUCCESS(NtTerminateProcess(UtpChildren[I], STATUS_CANCELLED));
+        /* Ended by us, or - started as memory ran out - by its runtime,
+         * which could not allocate its arguments. */
+        NTSTATUS Exit = UtExitStatus(UtpChildren[I]);
+        UT_EXPECT(Exit == STATUS_CANCELLED || Exit == STATUS_NO_MEMORY);
+        UT_EXPECT_SUCCESS(NtClose(UtpChildren[I]));
+    }
+    UT_EXPECT(Count > 0 && Count < UTP_MAX_CHILDREN); /* it did run out */
+    /* The commit charge is what runs out first (a process's image, stack
+     * and parameters are committed memory): NT's STATUS_COMMITMENT_LIMIT
+     * (ERROR_COMMITMENT_LIMIT from CreateProcess). When frames run out
+     * first - kernel stacks and page tables are not charged -
+     * STATUS_INSUFFICIENT_RESOURCES. Never an access violation. */
+    UT_EXPECT(Status == STATUS_COMMITMENT_LIMIT || Status == STATUS_INSUFFICIENT_RESOURCES);
+    UT_EXPECT(UtpResourcesBack(&Before));
+    /* And the machine works again. */
+    UT_EXPECT_SUCCESS(UtRunChild(0, "sleep 1"));
+}
+
 const UT_TEST UtRobustTests[] = {
     {"robust.thread_releases_own_stack", ThreadReleasesOwnStack},
     {"robust.thread_releases_anothers_stack", ThreadReleasesAnothersStack},
     {"robust.parent_releases_childs_stack", ParentReleasesChildsStack},
     {"robust.services_race_process_exit", ServicesRaceProcessExit},
+    {"robust.process_exhaustion_fails_cleanly", ProcessExhaustionFailsCleanly},
     {NULL, NULL},
 };
