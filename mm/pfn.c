@@ -237,6 +237,7 @@ PFN_NUMBER MiRemoveAnyPage(MI_PFN_USAGE Usage)
 }
 
 ULONG64 MmZeroedPagesServed, MmPagesZeroedOnDemand;
+PFN_NUMBER MiSystemPageTablePages; /* mm/mi.h; counted in mm/pte.c */
 
 PFN_NUMBER MiRemoveZeroPage(MI_PFN_USAGE Usage)
 {

@@ -34,8 +34,6 @@ static BOOLEAN MiIsUserAddress(const void *Va)
     return (ULONG_PTR)Va < MM_SYSTEM_RANGE_START;
 }
 
-PFN_NUMBER MiSystemPageTablePages;
-
 static PFN_NUMBER MiAllocatePageTableFrame(void)
 {
     if (!MiPfnDatabaseReady)
