@@ -8,10 +8,13 @@
  *   nonpaged pool   virtual pages from MiNonPagedPoolRegion, each backed by
  *                   a frame at once (resident, never paged: usable at
  *                   DISPATCH_LEVEL, e.g. in DPCs and by the pager itself)
- *   paged pool      virtual pages from MiPagedPoolRegion with demand-zero
- *                   PTEs: a frame arrives at the first touch (mm/fault.c),
- *                   is marked pageable in the PFN database, and is the
- *                   pagefile's to take later
+ *   paged pool      virtual pages from MiPagedPoolRegion, each with a
+ *                   zeroed frame taken at once and marked pageable in the
+ *                   PFN database (the pagefile's to take later; its
+ *                   demand-zero PTE form is kept as the frame's
+ *                   OriginalPte). Taken now, not at the first touch: with
+ *                   no pagefile a touch that finds no frame could only
+ *                   bugcheck, while a frame missing here is a NULL
  *
  * Data: the two POOL_DESCRIPTORs (ExpNonPagedPool, ExpPagedPool), a spin
  * lock and a fast mutex; nothing else.
@@ -57,7 +60,7 @@
  *                   registers; NOT at a raised IRQL: the fast paths read
  *                   and write the headers (and the lookaside link) of
  *                   paged-pool blocks, which live in pageable pages. Today
- *                   a paged-pool page once touched stays resident, but
+ *                   a paged-pool page stays resident, but
  *                   with a pagefile touching one may fault and wait for
  *                   the disk, which is legal only below DISPATCH_LEVEL
  *                   with interrupts on (mm/fault.c stops an access at
@@ -151,23 +154,65 @@ static void ExpFreeNonPagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR Page
     MiReleaseVa(&MiNonPagedPoolRegion, Va, PageCount);
 }
 
-/* Paged pool pages get demand-zero PTEs (software, MM_READWRITE); the page
- * tables above them are created now, so the fault handler never has to. */
+/*
+ * One paged-pool page: its page tables and its PTE's software form
+ * (demand-zero, MM_READWRITE: MiMakeSystemDemandZeroPte), then a zeroed
+ * frame behind it at once, marked as the first-touch fault would mark it
+ * (MiUsagePagedPool, Pageable 1, the software form kept as OriginalPte
+ * for the pager to come). The frame is taken now, not at the first touch,
+ * because a touch that finds no frame has nothing to wait for while there
+ * is no pagefile: it would bugcheck 0x50 inside whoever touched the page,
+ * often the pool's own header writes. Taken here, a frame that cannot be
+ * had is a NULL from ExAllocatePoolWithTag. Low-resources simulation
+ * ("verifier=lowres") may fail it, as it fails nonpaged pool's pages.
+ * Returns FALSE, the PTE left in its software form for the caller's
+ * cleanup to clear, when there is no frame.
+ */
+static BOOLEAN ExpBackPagedPage(PUCHAR Va)
+{
+    PMMPTE Pte = MiGetPteAddress(Va);
+    MMPTE Entry = *Pte;
+    PFN_NUMBER Pfn;
+    PMMPFN PfnEntry;
+
+    if (MiVerifierInjectFailure())
+        return FALSE;
+    Pfn = MiRemoveZeroPage(MiUsagePagedPool);
+    if (Pfn == MM_EMPTY_LIST)
+        return FALSE;
+    PfnEntry = MI_PFN_ELEMENT(Pfn);
+    PfnEntry->PteAddress = Pte;
+    PfnEntry->OriginalPte = Entry;
+    PfnEntry->Pageable = 1;
+    Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
+    __invlpg(Va);
+    return TRUE;
+}
+
+/* Paged pool pages: the page tables, a demand-zero PTE and a frame for
+ * each (ExpBackPagedPage); all or nothing. */
 static PVOID ExpAllocatePagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
 {
-    UNREFERENCED_PARAMETER(Pool);
     PUCHAR Base = MiReserveVa(&MiPagedPoolRegion, PageCount);
+    ULONG_PTR Done;
+
     if (!Base)
         return NULL;
-    for (ULONG_PTR i = 0; i < PageCount; i++) {
-        PUCHAR Va = Base + i * PAGE_SIZE;
-        if (!NT_SUCCESS(MiMakeSystemDemandZeroPte(Va))) {
-            ExpFreePagedPages(Pool, Base, i);
-            MiReleaseVa(&MiPagedPoolRegion, Base + i * PAGE_SIZE, PageCount - i);
-            return NULL;
+    for (Done = 0; Done < PageCount; Done++) {
+        PUCHAR Va = Base + Done * PAGE_SIZE;
+        if (!NT_SUCCESS(MiMakeSystemDemandZeroPte(Va)))
+            goto Undo;
+        if (!ExpBackPagedPage(Va)) {
+            Done++; /* its PTE is written: ExpFreePagedPages clears it */
+            goto Undo;
         }
     }
     return Base;
+
+Undo:
+    ExpFreePagedPages(Pool, Base, Done);
+    MiReleaseVa(&MiPagedPoolRegion, Base + Done * PAGE_SIZE, PageCount - Done);
+    return NULL;
 }
 
 static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCount)
@@ -572,12 +617,14 @@ static inline __attribute__((always_inline)) void ExpFree(PVOID P, ULONG Tag, BO
 }
 
 /* ExAllocatePool2: POOL_FLAG_NON_PAGED or POOL_FLAG_PAGED (exactly one),
- * zeroed unless POOL_FLAG_UNINITIALIZED. Other flags: NULL. */
+ * zeroed unless POOL_FLAG_UNINITIALIZED. Other flags, or a tag of 0: NULL. */
 PVOID ExAllocatePool2(ULONG64 Flags, SIZE_T NumberOfBytes, ULONG Tag)
 {
     ULONG64 Known = POOL_FLAG_NON_PAGED | POOL_FLAG_PAGED | POOL_FLAG_UNINITIALIZED;
     BOOLEAN Paged = (Flags & POOL_FLAG_PAGED) != 0;
-    if ((Flags & ~Known) || Paged == ((Flags & POOL_FLAG_NON_PAGED) != 0))
+    /* A tag of 0 fails, as Microsoft's documentation of ExAllocatePool2
+     * says; ExAllocatePoolWithTag still takes it. */
+    if ((Flags & ~Known) || Paged == ((Flags & POOL_FLAG_NON_PAGED) != 0) || Tag == 0)
         return NULL;
     PVOID P = ExAllocatePoolWithTag(Paged ? PagedPool : NonPagedPool, NumberOfBytes, Tag);
     if (P && !(Flags & POOL_FLAG_UNINITIALIZED))
@@ -636,6 +683,27 @@ VOID ExFoldPoolTagCounts(POOL_TYPE PoolType)
         ExpFoldLookasideCounts(Pool);
         KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
     }
+}
+
+/* For tests: merge PoolType's parked blocks back and return its empty
+ * pages, under its lock (see mi.h). */
+ULONG_PTR ExTrimPoolPages(POOL_TYPE PoolType)
+{
+    PPOOL_DESCRIPTOR Pool = ExpDescriptorForType(PoolType);
+    ULONG_PTR Released;
+
+    ASSERT(KeGetCurrentIrql() <= ExpPoolMaximumIrql[Pool == &ExpPagedPool]);
+    if (Pool == &ExpPagedPool) {
+        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        Released = ExpTrimPoolCore(Pool);
+        ExReleaseFastMutex(&ExpPagedPoolMutex);
+    } else {
+        KIRQL OldIrql;
+        KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
+        Released = ExpTrimPoolCore(Pool);
+        KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
+    }
+    return Released;
 }
 
 PPOOL_DESCRIPTOR ExGetPoolDescriptor(POOL_TYPE PoolType)

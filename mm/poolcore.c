@@ -97,8 +97,10 @@
  * AllocatePages and return them page-aligned, with no header (so a
  * page-aligned pointer is never a small block). Their size and tag live in
  * the big page table, as on NT: an open-addressing hash table keyed by the
- * first page's address, with linear probing, kept at most 3/4 full and
- * doubled when needed. The table's pages come from the pool itself
+ * first page's address, with linear probing, kept at most 3/4 full,
+ * doubled when live entries pass half of it and rebuilt smaller when they
+ * fall to one in eight (ExpShrinkBigTable), so that a burst of big blocks
+ * does not leave its pages behind. The table's pages come from the pool itself
  * (AllocatePages): it costs nothing until the pool takes its first page,
  * grows with demand with no fixed limit, and shows up in the pool's page
  * count (TablePages). A table inside the descriptor would have to pick
@@ -261,28 +263,20 @@ static VOID ExpDeleteBig(PPOOL_DESCRIPTOR Pool, PPOOL_BIG_ENTRY Entry)
 }
 
 /*
- * Make sure one more entry fits while the table stays at most 3/4 full
- * (counting tombstones), building a new table - twice as large when live
- * entries pass half of it - from fresh pages if needed. Returns FALSE when
- * there is no room and no pages to grow.
+ * Move the table's live entries into a new one of NewSize entries (a power
+ * of two) from fresh pages, and give the old table's pages back; the
+ * tombstones stay behind. Returns FALSE, having changed nothing, when the
+ * pages cannot be had.
  */
-static BOOLEAN ExpReserveBigSlot(PPOOL_DESCRIPTOR Pool)
+static BOOLEAN ExpRebuildBigTable(PPOOL_DESCRIPTOR Pool, ULONG_PTR NewSize)
 {
     PPOOL_BIG_ENTRY Old = Pool->BigTable, New, Entry;
-    ULONG_PTR OldSize = Pool->BigTableSize, NewSize, Pages, Index;
+    ULONG_PTR OldSize = Pool->BigTableSize, Pages, Index;
 
-    if (Old != NULL && (Pool->BigTableUsed + Pool->BigTableFreed + 1) * 4 <= OldSize * 3)
-        return TRUE;
-
-    NewSize = Old != NULL ? OldSize : POOL_BIG_TABLE_INITIAL;
-    while ((Pool->BigTableUsed + 1) * 2 > NewSize)
-        NewSize *= 2;
     Pages = BYTES_TO_PAGES(NewSize * sizeof(POOL_BIG_ENTRY));
     New = ExpGetPages(Pool, Pages);
-    if (New == NULL) {
-        /* Crowded but not full is still usable: probes end at an empty slot. */
-        return Old != NULL && Pool->BigTableUsed + Pool->BigTableFreed + 2 <= OldSize;
-    }
+    if (New == NULL)
+        return FALSE;
     memset(New, 0, Pages * PAGE_SIZE);
     Pool->BigTable = New;
     Pool->BigTableSize = NewSize;
@@ -301,6 +295,56 @@ static BOOLEAN ExpReserveBigSlot(PPOOL_DESCRIPTOR Pool)
         ExpPutPages(Pool, Old, Pages);
     }
     return TRUE;
+}
+
+/*
+ * Make sure one more entry fits while the table stays at most 3/4 full
+ * (counting tombstones), building a new table - twice as large when live
+ * entries pass half of it - if needed. Returns FALSE when there is no room
+ * and no pages to grow.
+ */
+static BOOLEAN ExpReserveBigSlot(PPOOL_DESCRIPTOR Pool)
+{
+    ULONG_PTR OldSize = Pool->BigTableSize, NewSize;
+
+    if (Pool->BigTable != NULL && (Pool->BigTableUsed + Pool->BigTableFreed + 1) * 4 <= OldSize * 3)
+        return TRUE;
+
+    NewSize = Pool->BigTable != NULL ? OldSize : POOL_BIG_TABLE_INITIAL;
+    while ((Pool->BigTableUsed + 1) * 2 > NewSize)
+        NewSize *= 2;
+    if (ExpRebuildBigTable(Pool, NewSize))
+        return TRUE;
+    /* Crowded but not full is still usable: probes end at an empty slot. */
+    return Pool->BigTable != NULL && Pool->BigTableUsed + Pool->BigTableFreed + 2 <= OldSize;
+}
+
+/*
+ * After the run at Va left the table: when at most one entry in eight is
+ * live, move the rest into a table a quarter full at most (never below
+ * its first size), so that the pages a burst of big blocks made the table
+ * grow to go back with the blocks - NT's big page table shrinks too. The
+ * tombstone of Va is carried over, so that a second free of the block
+ * just freed still reads as a double free (older tombstones are dropped,
+ * as on every rebuild). If the new table's pages cannot be had, the old
+ * one stays. Hysteresis: the table grows again only past half full.
+ */
+static VOID ExpShrinkBigTable(PPOOL_DESCRIPTOR Pool, const POOL_BIG_ENTRY *Freed)
+{
+    ULONG_PTR NewSize = POOL_BIG_TABLE_INITIAL;
+    POOL_BIG_ENTRY Tombstone = *Freed;
+    PPOOL_BIG_ENTRY Entry;
+
+    if (Pool->BigTableSize <= POOL_BIG_TABLE_INITIAL || Pool->BigTableUsed * 8 > Pool->BigTableSize)
+        return;
+    while ((Pool->BigTableUsed + 1) * 4 > NewSize)
+        NewSize *= 2;
+    if (NewSize >= Pool->BigTableSize || !ExpRebuildBigTable(Pool, NewSize))
+        return;
+    Entry = ExpInsertBig(Pool, Tombstone.Va & ~POOL_BIG_FREED);
+    *Entry = Tombstone;
+    Entry->Va &= ~POOL_BIG_FREED;
+    ExpDeleteBig(Pool, Entry);
 }
 
 /* ------------------------------------------------------------------------
@@ -456,6 +500,7 @@ static VOID ExpReleaseSmallPage(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Page)
     ExpDeleteBig(Pool, Big);
     Pool->SmallPages--;
     ExpPutPages(Pool, Page, 1);
+    ExpShrinkBigTable(Pool, Big);
 }
 
 /*
@@ -799,6 +844,7 @@ static EXP_NOINLINE VOID ExpFreeBigBlock(PPOOL_DESCRIPTOR Pool, ULONG_PTR Va, UL
     Pool->BigBlocks--;
     ExpDeleteBig(Pool, Big);
     ExpPutPages(Pool, (PVOID)Va, Pages);
+    ExpShrinkBigTable(Pool, Big);
 }
 
 VOID ExpFreePoolCore(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag)
