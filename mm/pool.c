@@ -113,12 +113,28 @@ static POOL_DESCRIPTOR ExpPagedPool;
 static KSPIN_LOCK ExpNonPagedPoolLock;   /* nonpaged pool: a spin lock (DISPATCH_LEVEL) */
 static FAST_MUTEX ExpPagedPoolMutex;     /* paged pool: a fast mutex (APC_LEVEL) */
 
+/* The lookaside lists paged pool's fast paths see: ExpPagedPool.Lookaside,
+ * or, while a thread owns ExpPagedPoolMutex, ExpPagedLookasidesBusy - all
+ * empty (Depth 0), all full (Room 0), images that match no block - so
+ * that a fast path never works on a list a preempted locked path is
+ * half-way through, and says no without a test of its own. One store
+ * each way (ExpLockPagedPool, ExpUnlockPagedPool), which no fast path can
+ * straddle: they read the pointer at HIGH_LEVEL. */
+static POOL_LOOKASIDE ExpPagedLookasidesBusy[POOL_PAGE_UNITS + 1];
+static POOL_LOOKASIDE *ExpPagedLookasides;
+
 /* The highest IRQL each pool may be used at. */
 const KIRQL ExpPoolMaximumIrql[2] = {2 /* DISPATCH_LEVEL */, 1 /* APC_LEVEL */};
 
 static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCount);
 
 #define EXP_POOL_NOINLINE __attribute__((noinline, noclone))
+
+/* The address bit that tells the pools' ranges apart (ExpPoolOffset). */
+#define EXP_POOL_SELECT_BIT 41
+STATIC_ASSERT((MM_NONPAGED_POOL_START ^ MM_PAGED_POOL_START) == 1ULL << EXP_POOL_SELECT_BIT);
+STATIC_ASSERT(MM_PAGED_POOL_SIZE <= 1ULL << EXP_POOL_SELECT_BIT &&
+              MM_NONPAGED_POOL_SIZE <= 1ULL << EXP_POOL_SELECT_BIT);
 
 static PVOID ExpAllocateNonPagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
 {
@@ -226,6 +242,20 @@ static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCou
     MiReleaseVa(&MiPagedPoolRegion, Va, PageCount);
 }
 
+/* Paged pool's lock: its fast mutex, and the fast paths turned away
+ * (ExpPagedLookasides). APC_LEVEL while held. */
+static void ExpLockPagedPool(void)
+{
+    ExAcquireFastMutex(&ExpPagedPoolMutex);
+    ExpPagedLookasides = ExpPagedLookasidesBusy;
+}
+
+static void ExpUnlockPagedPool(void)
+{
+    ExpPagedLookasides = ExpPagedPool.Lookaside;
+    ExReleaseFastMutex(&ExpPagedPoolMutex);
+}
+
 void MiInitializePools(void)
 {
     PMI_VA_REGION Np = &MiNonPagedPoolRegion, Pp = &MiPagedPoolRegion;
@@ -237,6 +267,9 @@ void MiInitializePools(void)
                                 ExpAllocatePagedPages, ExpFreePagedPages, NULL);
     KeInitializeSpinLock(&ExpNonPagedPoolLock);
     ExInitializeFastMutex(&ExpPagedPoolMutex);
+    ExpPagedLookasides = ExpPagedPool.Lookaside;
+    /* ExpPoolOffset tells the pools apart by one address bit. */
+    ASSERT(ExpNonPagedPool.Base == (ExpPagedPool.Base | 1ULL << EXP_POOL_SELECT_BIT));
 }
 
 /* See mi.h. Under each pool's lock: flushed first, so that no parked block
@@ -251,10 +284,10 @@ VOID MiSetPoolLookasides(BOOLEAN Enable)
     ExpTrimPoolCore(&ExpNonPagedPool);
     ExpSetLookasideDepth(&ExpNonPagedPool, Depth);
     KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
-    ExAcquireFastMutex(&ExpPagedPoolMutex);
+    ExpLockPagedPool();
     ExpTrimPoolCore(&ExpPagedPool);
     ExpSetLookasideDepth(&ExpPagedPool, Depth);
-    ExReleaseFastMutex(&ExpPagedPoolMutex);
+    ExpUnlockPagedPool();
 }
 
 /*
@@ -275,9 +308,9 @@ static inline PVOID ExpAllocateUnderLock(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfB
 {
     PVOID P;
     if (Pool == &ExpPagedPool) {
-        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        ExpLockPagedPool();
         P = ExpAllocatePoolCore(Pool, NumberOfBytes, Tag);
-        ExReleaseFastMutex(&ExpPagedPoolMutex);
+        ExpUnlockPagedPool();
     } else {
         KIRQL OldIrql;
         KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
@@ -313,9 +346,9 @@ static void ExpFreeLocked(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN Che
 {
     ExpCheckIrql(Pool, P, 1, Caller);
     if (Pool == &ExpPagedPool) {
-        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        ExpLockPagedPool();
         ExpFreePoolCore(Pool, P, Tag, CheckTag);
-        ExReleaseFastMutex(&ExpPagedPoolMutex);
+        ExpUnlockPagedPool();
     } else {
         KIRQL OldIrql;
         KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
@@ -367,52 +400,6 @@ static inline void ExpRestoreIrql(ULONG64 Irql)
     __asm__ volatile("mov %0, %%cr8" : : "r"(Irql) : "memory");
 }
 
-/* Paged pool: from Irql <= APC_LEVEL (the caller checked), raise to
- * APC_LEVEL and take the mutex if it is free; FALSE when it is owned,
- * still at APC_LEVEL. KeRaiseIrql's own check would only repeat the
- * caller's. */
-static inline BOOLEAN ExpTryAcquirePagedPoolFast(void)
-{
-    __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)APC_LEVEL) : "memory");
-    /* Compared with the value read back, so that the compiler branches on
-     * the compare-exchange's own flag instead of making a BOOLEAN of it. */
-    return __sync_val_compare_and_swap(&ExpPagedPoolMutex.Count, 1, 0) == 1;
-}
-
-/* Give the mutex back and drop to Irql, when that needs no call: no thread
- * came to wait for the mutex meanwhile (the atomic add did not end at 1;
- * ExReleaseFastMutex's KeSetEvent then hands it over) and no DPC,
- * reschedule or kernel APC is pending (KeLowerIrql runs them). Returns 0 when done;
- * else, with the mutex counted back but still at APC_LEVEL, what the exit
- * routine below must do: EXP_RELEASE_WAKE (set the event and lower) or
- * EXP_RELEASE_LOWER (lower). Whether to wake comes from the add itself:
- * read later, Count could be another thread's fresh acquisition.
- * EXP_NOT_ACQUIRED is what the fast path passes when it could not take the
- * mutex: lower, nothing else. */
-#define EXP_RELEASE_WAKE  1
-#define EXP_RELEASE_LOWER 2
-#define EXP_NOT_ACQUIRED  3
-static inline ULONG ExpReleasePagedPoolFast(ULONG64 Irql)
-{
-    if (__atomic_add_fetch(&ExpPagedPoolMutex.Count, 1, __ATOMIC_RELEASE) != 1)
-        return EXP_RELEASE_WAKE;
-    if (KeSoftwareInterruptsPending())
-        return EXP_RELEASE_LOWER;
-    __asm__ volatile("mov %0, %%cr8" : : "r"(Irql) : "memory");
-    return 0;
-}
-
-/* The rest of a paged fast path's exit when it needs a call: hand the
- * mutex to a waiter (as ExReleaseFastMutex does) if Exit says so, then
- * lower to Irql through KeLowerIrql (a no-op check when the fast path
- * lowered already). */
-static inline void ExpFinishPagedExit(ULONG Exit, ULONG64 Irql)
-{
-    if (Exit == EXP_RELEASE_WAKE)
-        KeSetEvent(&ExpPagedPoolMutex.Event, 0, FALSE);
-    KeLowerIrql((KIRQL)Irql);
-}
-
 /* The locked allocation, after a fast path said no (or was not tried).
  * Reached only by tail calls (jmp) from ExAllocatePoolWithTag, so its
  * return address is its caller's, which the IRQL bugcheck names; that
@@ -442,42 +429,66 @@ static EXP_POOL_NOINLINE PVOID ExpAllocateNonPagedRebatch(SIZE_T NumberOfBytes, 
     return ExpAllocateLocked(&ExpNonPagedPool, NumberOfBytes, Tag, __builtin_return_address(0));
 }
 
-/* A paged fast allocation that needs a call on the way out: finish the
- * exit, then return P, or take the locked path when the fast path found
- * nothing (P NULL). Reached by tail calls, as ExpAllocateSlow. */
-static EXP_POOL_NOINLINE PVOID ExpAllocatePagedExit(PVOID P, ULONG Exit, ULONG64 Irql,
-                                                    SIZE_T NumberOfBytes, ULONG Tag)
+/* Paged pool's lookaside list of blocks of Bytes block bytes, as the
+ * fast paths see it (ExpPagedLookasides). At HIGH_LEVEL. */
+static inline POOL_LOOKASIDE *ExpPagedLookasideForBytes(ULONG_PTR Bytes)
 {
-    PVOID Caller = __builtin_return_address(0);
-
-    ExpFinishPagedExit(Exit, Irql);
-    if (P != NULL)
-        return P;
-    return ExpAllocateLocked(&ExpPagedPool, NumberOfBytes, Tag, Caller);
+    return (POOL_LOOKASIDE *)((PUCHAR)ExpPagedLookasides + Bytes * 8);
 }
 
-/* Paged pool's copy of the allocation: the fast path at APC_LEVEL owning
- * the mutex (see the file header), from Irql <= APC_LEVEL and up to
- * POOL_LOOKASIDE_MAX_BYTES (the caller checked both). Out of line, so that
- * the registers it needs are not saved on nonpaged pool's path; it takes
- * ExAllocatePoolWithTag's arguments in their registers (PoolType is
- * PagedPool) so that the jump to it moves none. Every way out that calls
- * is a tail call. */
-static EXP_POOL_NOINLINE PVOID ExpAllocatePaged(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
-                                                ULONG Tag, ULONG64 Irql)
+/* A block popped from a paged lookaside list whose header is no longer
+ * the parked one: ExpCheckParkedBlock says how (BAD_POOL_HEADER 0x0D or
+ * 0x05). No return, so that the fast allocation saves no registers for
+ * it. */
+static EXP_NORETURN void ExpReportBadParkedBlock(PPOOL_HEADER Entry, ULONG Units)
 {
-    PVOID P;
-    ULONG Exit;
+    ExpCheckParkedBlock(&ExpPagedPool, Entry, Units);
+    KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_FREE_MODIFIED, (ULONG_PTR)Entry, Entry->Ulong1,
+                 Units);
+}
 
-    UNREFERENCED_PARAMETER(PoolType);
+/*
+ * Paged pool's fast allocation (see the file header), from Irql <=
+ * APC_LEVEL and up to POOL_LOOKASIDE_MAX_BYTES (the caller checked both).
+ * At HIGH_LEVEL: a parked block is popped, if the list has one and its
+ * batch slot is Tag's, and counted. Back at Irql, on the block now the
+ * caller's: its parked header is checked (size, type, 'L') - a block
+ * damaged while parked is BAD_POOL_HEADER 0x0D, as on the locked path -
+ * and rewritten as the batch slot's allocated block. Out of line, so that
+ * nonpaged pool's path saves none of its registers; it takes
+ * ExAllocatePoolWithTag's arguments in their registers (PoolType is
+ * PagedPool) so that the jump to it moves none. The way to the locked
+ * path is a tail call.
+ */
+static inline __attribute__((always_inline)) PVOID
+ExpAllocatePaged(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, ULONG64 Irql)
+{
+    ULONG_PTR Bytes = (NumberOfBytes + 2 * POOL_BLOCK_SIZE - 1) & ~(ULONG_PTR)(POOL_BLOCK_SIZE - 1);
+    POOL_LOOKASIDE *Lookaside;
+    PPOOL_HEADER Entry;
+    ULONG64 Image;
+    PVOID Body;
 
-    if (!ExpTryAcquirePagedPoolFast())
-        return ExpAllocatePagedExit(NULL, EXP_NOT_ACQUIRED, Irql, NumberOfBytes, Tag);
-    P = ExpAllocatePoolFastEx(&ExpPagedPool, NumberOfBytes, Tag, FALSE);
-    Exit = ExpReleasePagedPoolFast(Irql);
-    if (Exit != 0 || P == NULL)
-        return ExpAllocatePagedExit(P, Exit, Irql, NumberOfBytes, Tag);
-    return P;
+    ExpRaiseToHighLevel();
+    Lookaside = ExpPagedLookasideForBytes(Bytes);
+    /* The batch slot's tag is the image's high half: compared in place. */
+    if (EXP_UNLIKELY(Lookaside->Depth == 0 ||
+                     ((const ULONG *)&Lookaside->AllocatedImage)[1] != Tag)) {
+        ExpRestoreIrql(Irql);
+        return ExpAllocateSlow(PoolType, NumberOfBytes, Tag);
+    }
+    Body = Lookaside->Slots[Lookaside->Depth];
+    Image = Lookaside->AllocatedImage;
+    Lookaside->DepthAndRoom += POOL_LOOKASIDE_POP;
+    Lookaside->PendingAllocations++;
+    ExpRestoreIrql(Irql);
+
+    Entry = (PPOOL_HEADER)Body - 1;
+    if (EXP_UNLIKELY(ExpHeaderMark(Entry) != Lookaside->Mark))
+        ExpReportBadParkedBlock(Entry, (ULONG)(Bytes >> POOL_BLOCK_SHIFT));
+    __builtin_memcpy((PUCHAR)Entry + 4, &Image, sizeof(Image));
+    Entry->RequestedBytes = (USHORT)NumberOfBytes;
+    return Body;
 }
 
 /*
@@ -494,7 +505,11 @@ PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
     ULONG64 Irql = __readcr8(); /* KeGetCurrentIrql, kept 64 bits wide to write back */
 
     if (__builtin_expect(NumberOfBytes <= POOL_LOOKASIDE_MAX_BYTES, 1)) {
-        if (PoolType == NonPagedPool && Irql <= DISPATCH_LEVEL) {
+        /* Paged pool is asked first: its path is the longer one. */
+        if (PoolType == PagedPool) {
+            if (Irql <= APC_LEVEL)
+                return ExpAllocatePaged(PoolType, NumberOfBytes, Tag, Irql);
+        } else if (PoolType == NonPagedPool && Irql <= DISPATCH_LEVEL) {
             PVOID P;
 
             ExpRaiseToHighLevel();
@@ -504,8 +519,6 @@ PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
                 return P;
             return ExpAllocateNonPagedRebatch(NumberOfBytes, Tag);
         }
-        if (PoolType == PagedPool && Irql <= APC_LEVEL)
-            return ExpAllocatePaged(PoolType, NumberOfBytes, Tag, Irql);
     }
     return ExpAllocateSlow(PoolType, NumberOfBytes, Tag);
 }
@@ -539,69 +552,96 @@ static EXP_POOL_NOINLINE void ExpFreeNonPagedRebatch(PVOID P, ULONG Tag, BOOLEAN
         ExpFreeLocked(&ExpNonPagedPool, P, Tag, CheckTag, __builtin_return_address(0));
 }
 
-/* A paged fast free that needs a call on the way out: finish the exit,
- * then take the locked path when the fast path did not free P (Done
- * FALSE). Reached by tail calls, as ExpAllocateSlow. */
-static EXP_POOL_NOINLINE void ExpFreePagedExit(PVOID P, ULONG Tag, BOOLEAN CheckTag, ULONG64 Irql,
-                                               ULONG Exit, BOOLEAN Done)
-{
-    PVOID Caller = __builtin_return_address(0);
-
-    ExpFinishPagedExit(Exit, Irql);
-    if (!Done)
-        ExpFreeLocked(&ExpPagedPool, P, Tag, CheckTag, Caller);
-}
-
 /* A free of P outside nonpaged pool: paged pool's fast path when P is in
  * paged pool and Irql <= APC_LEVEL (see the file header), else the locked
  * path. Inlined only into the two out-of-line copies below, one per value
  * of CheckTag, so that ExFreePoolWithTag keeps nonpaged pool's path free
  * of the registers this one needs. */
-static inline __attribute__((always_inline)) void ExpFreeOutsideNonPaged(PVOID P, ULONG Tag,
-                                                                         BOOLEAN CheckTag)
+static inline __attribute__((always_inline)) void ExpFreePaged(PVOID P, ULONG Tag, BOOLEAN CheckTag)
 {
     ULONG64 Irql = __readcr8(); /* KeGetCurrentIrql, kept 64 bits wide to write back */
-    BOOLEAN Done;
-    ULONG Exit;
+    PPOOL_HEADER Entry = (PPOOL_HEADER)P - 1, Next;
+    POOL_LOOKASIDE *Lookaside;
+    ULONG_PTR Units, Bytes;
+    ULONG64 Image;
 
-    if (!ExpIsPoolBlockAddress(&ExpPagedPool, P) || Irql > APC_LEVEL) {
-        ExpFreeSlow(P, Tag, CheckTag);
-        return;
+    if (Irql > APC_LEVEL || BYTE_OFFSET(P) == 0)
+        goto Slow;
+    /* At Irql, on the caller's block: the free's checks, as
+     * ExpFreePoolFastEx makes them, then the block marked parked. */
+    if (Entry->HeaderCheck != ExpComputeHeaderCheck(&ExpPagedPool, Entry))
+        goto Slow;
+    Units = Entry->BlockSize;
+    Bytes = Units << POOL_BLOCK_SHIFT;
+    Next = (PPOOL_HEADER)((PUCHAR)Entry + Bytes);
+    if (BYTE_OFFSET(Next) != 0 && Next->PreviousSize != Units)
+        goto Slow;
+    Image = ExpHeaderImage(Entry);
+    if (CheckTag && Entry->PoolTag != Tag)
+        goto Slow;
+    Entry->State = POOL_STATE_LOOKASIDE;
+
+    /* At HIGH_LEVEL, the list: the block allocated ('A') and of the
+     * batch slot, as the image read before says, and room for it. */
+    ExpRaiseToHighLevel();
+    Lookaside = ExpPagedLookasideForBytes(Bytes);
+    if (EXP_UNLIKELY(Image != Lookaside->AllocatedImage))
+        goto Undo;
+    if (EXP_UNLIKELY(ExpAddDepthAndRoom(&Lookaside->DepthAndRoom, POOL_LOOKASIDE_PUSH))) {
+        Lookaside->DepthAndRoom -= POOL_LOOKASIDE_PUSH;
+        goto Undo;
     }
-    if (!ExpTryAcquirePagedPoolFast()) {
-        ExpFreePagedExit(P, Tag, CheckTag, Irql, EXP_NOT_ACQUIRED, FALSE);
-        return;
-    }
-    Done = ExpFreePoolFastEx(&ExpPagedPool, PagedPool, P, Tag, CheckTag, FALSE);
-    Exit = ExpReleasePagedPoolFast(Irql);
-    if (Exit != 0 || !Done)
-        ExpFreePagedExit(P, Tag, CheckTag, Irql, Exit, Done);
+    Lookaside->Slots[Lookaside->Depth] = P;
+    Lookaside->PendingFrees++;
+    ExpRestoreIrql(Irql);
+    return;
+
+Undo:
+    /* The state it had: a second free finds it as the first left it. */
+    ExpRestoreIrql(Irql);
+    __builtin_memcpy((PUCHAR)Entry + 4, &Image, sizeof(Image)); /* State as it was */
+Slow:
+    ExpFreeSlow(P, Tag, CheckTag);
 }
 
-static EXP_POOL_NOINLINE void ExpFreeOutsideNonPagedWithTag(PVOID P, ULONG Tag)
+/* Which pool's range P is in, in one pass: the two pools' ranges differ
+ * in one address bit, EXP_POOL_SELECT_BIT (checked at initialisation), so
+ * the offset from paged pool's base with that bit cleared is the offset
+ * into whichever pool that bit names. Returns the offset, rotated right
+ * by 4 as in ExpIsPoolBlockAddress, and sets *NonPaged. */
+static inline ULONG_PTR ExpPoolOffset(PVOID P, BOOLEAN *NonPaged)
 {
-    ExpFreeOutsideNonPaged(P, Tag, TRUE);
+    ULONG_PTR Offset = (ULONG_PTR)P - ExpPagedPool.Base;
+
+    __asm__("btr %2, %0" : "+r"(Offset), "=@ccc"(*NonPaged) : "i"(EXP_POOL_SELECT_BIT));
+    return Offset;
 }
 
-static EXP_POOL_NOINLINE void ExpFreeOutsideNonPagedNoTag(PVOID P)
+/* Offset rotated right by 4: below the pool's SizeInUnits when aligned and
+ * in range (as in ExpIsPoolBlockAddress). */
+static inline ULONG_PTR ExpRotateOffset(ULONG_PTR Offset)
 {
-    ExpFreeOutsideNonPaged(P, 0, FALSE);
+    return (Offset >> POOL_BLOCK_SHIFT) | (Offset << (64 - POOL_BLOCK_SHIFT));
 }
 
-/* ExFreePoolWithTag and ExFreePool: nonpaged pool's fast path, else the
- * locked path (every check, the bugchecks); anything outside nonpaged
- * pool goes to ExpFreeOutsideNonPaged*. Every way out that calls is a tail
- * call. */
+/* ExFreePoolWithTag and ExFreePool: each pool's fast path, else the
+ * locked path (every check, the bugchecks). Every way out that calls is
+ * a tail call. */
 static inline __attribute__((always_inline)) void ExpFree(PVOID P, ULONG Tag, BOOLEAN CheckTag)
 {
     ULONG64 Irql;
-    BOOLEAN Done;
+    BOOLEAN Done, NonPaged;
+    ULONG_PTR Offset = ExpPoolOffset(P, &NonPaged);
 
-    if (!ExpIsPoolBlockAddress(&ExpNonPagedPool, P)) {
-        if (CheckTag)
-            ExpFreeOutsideNonPagedWithTag(P, Tag);
+    if (!NonPaged) {
+        if (ExpRotateOffset(Offset) < ExpPagedPool.SizeInUnits)
+            ExpFreePaged(P, Tag, CheckTag);
         else
-            ExpFreeOutsideNonPagedNoTag(P);
+            ExpFreeSlow(P, Tag, CheckTag);
+        return;
+    }
+    if (ExpRotateOffset(Offset) >= ExpNonPagedPool.SizeInUnits) {
+        ExpFreeSlow(P, Tag, CheckTag);
         return;
     }
     Irql = __readcr8(); /* KeGetCurrentIrql, kept 64 bits wide to write back */
@@ -654,9 +694,9 @@ ULONG ExQueryPoolTags(POOL_TYPE PoolType, PPOOL_TAG_INFO Buffer, ULONG Count)
 
     ASSERT(KeGetCurrentIrql() <= ExpPoolMaximumIrql[Pool == &ExpPagedPool]);
     if (Pool == &ExpPagedPool) {
-        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        ExpLockPagedPool();
         Result = ExpQueryPoolTags(Pool, Buffer, Count);
-        ExReleaseFastMutex(&ExpPagedPoolMutex);
+        ExpUnlockPagedPool();
     } else {
         KIRQL OldIrql;
         KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
@@ -674,9 +714,9 @@ VOID ExFoldPoolTagCounts(POOL_TYPE PoolType)
 
     ASSERT(KeGetCurrentIrql() <= ExpPoolMaximumIrql[Pool == &ExpPagedPool]);
     if (Pool == &ExpPagedPool) {
-        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        ExpLockPagedPool();
         ExpFoldLookasideCounts(Pool);
-        ExReleaseFastMutex(&ExpPagedPoolMutex);
+        ExpUnlockPagedPool();
     } else {
         KIRQL OldIrql;
         KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
@@ -694,9 +734,9 @@ ULONG_PTR ExTrimPoolPages(POOL_TYPE PoolType)
 
     ASSERT(KeGetCurrentIrql() <= ExpPoolMaximumIrql[Pool == &ExpPagedPool]);
     if (Pool == &ExpPagedPool) {
-        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        ExpLockPagedPool();
         Released = ExpTrimPoolCore(Pool);
-        ExReleaseFastMutex(&ExpPagedPoolMutex);
+        ExpUnlockPagedPool();
     } else {
         KIRQL OldIrql;
         KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);

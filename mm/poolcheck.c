@@ -390,24 +390,26 @@ static BOOLEAN ExpValidateFreeLists(const POOL_DESCRIPTOR *Pool, const POOL_WALK
 static BOOLEAN ExpValidateLookasides(const POOL_DESCRIPTOR *Pool, const POOL_WALK_TOTALS *Totals,
                                      PCSTR *Problem)
 {
+    const POOL_LOOKASIDE *Lookaside;
     const POOL_HEADER *Entry;
-    SIZE_T Count, Parked = 0;
-    ULONG Units;
+    SIZE_T Parked = 0;
+    ULONG Units, Slot;
 
     for (Units = 0; Units <= POOL_LOOKASIDE_MAX_UNITS; Units++) {
-        Count = 0;
-        for (Entry = Pool->Lookaside[Units].Head; Entry != NULL;
-             Entry = *(PPOOL_HEADER const *)(Entry + 1)) {
-            if (!ExpIsHeaderAddress(Pool, Entry))
-                POOL_FAIL("lookaside link points outside the pool");
-            if (++Count > Totals->ParkedBlocks)
-                POOL_FAIL("lookaside list holds more blocks than the pages have");
+        Lookaside = &Pool->Lookaside[Units];
+        if (Lookaside->Slots[0] != &ExpNoParkedBlock[1])
+            POOL_FAIL("a lookaside list lost its empty-list stand-in");
+        if (Lookaside->Depth > POOL_LOOKASIDE_MAX_DEPTH)
+            POOL_FAIL("lookaside depth is larger than the list");
+        for (Slot = 1; Slot <= Lookaside->Depth; Slot++) {
+            if (!ExpIsBlockLinks(Pool, (const LIST_ENTRY *)Lookaside->Slots[Slot]))
+                POOL_FAIL("lookaside slot points outside the pool");
+            Entry = (const POOL_HEADER *)Lookaside->Slots[Slot] - 1;
+            if (++Parked > Totals->ParkedBlocks)
+                POOL_FAIL("lookaside lists hold more blocks than the pages have");
             if (Entry->State != POOL_STATE_LOOKASIDE || Entry->BlockSize != Units)
                 POOL_FAIL("block on a lookaside list is not parked or has the wrong size");
         }
-        if (Count != Pool->Lookaside[Units].Depth)
-            POOL_FAIL("lookaside depth disagrees with its list");
-        Parked += Count;
     }
     if (Parked != Totals->ParkedBlocks)
         POOL_FAIL("a parked block is missing from the lookaside lists");

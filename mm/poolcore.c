@@ -49,8 +49,10 @@
  * State is 'A' (allocated), 'F' (free, on a free list) or 'L' (freed onto a
  * lookaside list). The two fields beyond NT's are:
  *   - HeaderCheck, a 16-bit hash of PreviousSize, BlockSize and the
- *     header's own address: the top 16 bits of (the sizes xor the address)
- *     times the pool's odd cookie, one multiply. It makes every free O(1) yet safe:
+ *     block's address: the low 16 bits of one CRC32C step (the crc32
+ *     instruction) over the body's address, started from the two sizes.
+ *     A header copied from elsewhere - another block, another pool - is
+ *     at another address and fails. It makes every free O(1) yet safe:
  *     bytes in the middle of a block, or a header smashed by an overrun,
  *     almost never carry the right check (1 in 65536), and only then does
  *     the free walk the page from its start to say precisely what is wrong
@@ -171,11 +173,10 @@ static VOID ExpInitHeader(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry,
     ExpUpdateCheck(Pool, Entry);
 }
 
-/* The lookaside link: the first eight bytes of a parked block's body. */
-static inline PPOOL_HEADER *ExpParkedLink(PPOOL_HEADER Entry)
-{
-    return (PPOOL_HEADER *)(Entry + 1);
-}
+/* Slots[0] of every lookaside list (poolcore.h): a header of zeroes -
+ * no size, type, state or tag any list's Mark or images hold - and a body
+ * behind it that nothing ever writes. */
+const POOL_HEADER ExpNoParkedBlock[2];
 
 /* ------------------------------------------------------------------------
  * Pages from the callbacks
@@ -556,19 +557,20 @@ static VOID ExpReleaseSmallBlock(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry)
 static SIZE_T ExpFlushLookasides(PPOOL_DESCRIPTOR Pool)
 {
     POOL_LOOKASIDE *Lookaside;
-    PPOOL_HEADER Entry, Next;
+    PPOOL_HEADER Entry;
     SIZE_T Flushed = 0;
     ULONG Units;
 
     for (Units = POOL_MIN_UNITS; Units <= POOL_LOOKASIDE_MAX_UNITS; Units++) {
         Lookaside = &Pool->Lookaside[Units];
-        while ((Entry = Lookaside->Head) != NULL) {
-            Next = *ExpParkedLink(Entry);
+        while (Lookaside->Depth != 0) {
+            Entry = (PPOOL_HEADER)Lookaside->Slots[Lookaside->Depth] - 1;
+            if (Lookaside->Depth > POOL_LOOKASIDE_MAX_DEPTH ||
+                !ExpIsBlockLinks(Pool, ExpBlockLinks(Entry)))
+                KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)Lookaside,
+                             (ULONG_PTR)(Entry + 1), Lookaside->Depth);
             ExpCheckParkedBlock(Pool, Entry, Units);
-            if (Next != NULL && !ExpIsHeaderAddress(Pool, Next))
-                KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)(Entry + 1),
-                             (ULONG_PTR)Next, 0);
-            Lookaside->Head = Next;
+            Lookaside->Slots[Lookaside->Depth] = NULL;
             Lookaside->DepthAndRoom += POOL_LOOKASIDE_POP;
             ExpReleaseSmallBlock(Pool, Entry);
             Flushed++;
@@ -623,7 +625,7 @@ ULONG_PTR ExpTrimPoolCore(PPOOL_DESCRIPTOR Pool)
 /* Move Lookaside's pending counts into its batch slot's tag line. */
 static VOID ExpFoldLookaside(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside)
 {
-    PPOOL_TRACKER_ENTRY Tracker = &Pool->Tracker[(UCHAR)(Lookaside->ParkedImage >> 32)];
+    PPOOL_TRACKER_ENTRY Tracker = &Pool->Tracker[(UCHAR)(Lookaside->ParkedImage >> 16)];
     SIZE_T Bytes = (SIZE_T)(Lookaside->Mark & 0xFFFF) << POOL_BLOCK_SHIFT;
 
     Tracker->Allocations += Lookaside->PendingAllocations;
@@ -641,17 +643,13 @@ VOID ExpFoldLookasideCounts(PPOOL_DESCRIPTOR Pool)
         ExpFoldLookaside(Pool, &Pool->Lookaside[Units]);
 }
 
-/* Make Index (a slot in use, of a tag whose low half is Tag's) the batch
- * slot of Lookaside, one of the lists up to POOL_LOOKASIDE_MAX_UNITS. */
+/* Make Index (a slot in use, of Tag) the batch slot of Lookaside. */
 static VOID ExpSetLookasideBatch(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside, ULONG Index,
                                  ULONG Tag)
 {
-    ULONG64 Image = (ULONG64)(Lookaside->Mark & 0xFFFF) | (ULONG64)(UCHAR)Pool->PoolType << 16 |
-                    (ULONG64)Index << 32 | (ULONG64)(Tag & 0xFFFF) << 48;
-
     ExpFoldLookaside(Pool, Lookaside);
-    Lookaside->ParkedImage = Image | (ULONG64)POOL_STATE_LOOKASIDE << 24;
-    Lookaside->AllocatedImage = Image | (ULONG64)POOL_STATE_ALLOCATED << 24;
+    Lookaside->ParkedImage = ExpMakeImage(Pool->PoolType, POOL_STATE_LOOKASIDE, Index, Tag);
+    Lookaside->AllocatedImage = ExpMakeImage(Pool->PoolType, POOL_STATE_ALLOCATED, Index, Tag);
 }
 
 BOOLEAN ExpBatchFastAllocation(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside,
@@ -659,8 +657,9 @@ BOOLEAN ExpBatchFastAllocation(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside,
 {
     ULONG Index;
 
-    /* BlockSize, PoolType and State in one compare. */
-    if ((ULONG)ExpHeaderImage(Entry) != Lookaside->Mark)
+    /* BlockSize, PoolType and State in one compare (the empty list's
+     * stand-in has none of them). */
+    if (ExpHeaderMark(Entry) != Lookaside->Mark)
         return FALSE;
     /* The tag's tracker slot. A parked block keeps its last owner's tag
      * and slot, and a tag's slot never changes (slots are never reused,
@@ -781,7 +780,7 @@ static EXP_NOINLINE PVOID ExpAllocateBigBlock(PPOOL_DESCRIPTOR Pool, SIZE_T Numb
 PVOID ExpAllocatePoolCore(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag)
 {
     POOL_LOOKASIDE *Lookaside;
-    PPOOL_HEADER Entry, Next;
+    PPOOL_HEADER Entry;
     ULONG Units, Index;
 
     if (EXP_UNLIKELY(NumberOfBytes > POOL_SMALL_MAX_BYTES))
@@ -799,21 +798,17 @@ PVOID ExpAllocatePoolCore(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag
 
     /* Header + body rounded up to units; 0 bytes gets the minimal block. */
     Units = ExpUnitsForBytes(NumberOfBytes);
-    if (Units > POOL_LOOKASIDE_MAX_UNITS || Pool->Lookaside[Units].Head == NULL)
+    if (Units > POOL_LOOKASIDE_MAX_UNITS || Pool->Lookaside[Units].Depth == 0)
         return ExpAllocateSmallSlow(Pool, NULL, Units, NumberOfBytes, Tag);
 
-    /* Entry was checked when it became the head; the link in its body may
-     * have been written after the free, so it is checked before use. */
+    /* The header may have been written since the free parked it (a use
+     * after free), so it is checked before the block is handed out. */
     Lookaside = &Pool->Lookaside[Units];
-    Entry = Lookaside->Head;
-    Next = *ExpParkedLink(Entry);
-    if (EXP_UNLIKELY(Entry->BlockSize != Units || Entry->State != POOL_STATE_LOOKASIDE))
+    Entry = (PPOOL_HEADER)Lookaside->Slots[Lookaside->Depth] - 1;
+    if (EXP_UNLIKELY(ExpHeaderMark(Entry) != Lookaside->Mark))
         KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_FREE_MODIFIED, (ULONG_PTR)Entry,
                      Entry->Ulong1, Units);
-    if (EXP_UNLIKELY(Next != NULL && !ExpIsHeaderAddress(Pool, Next)))
-        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)(Entry + 1),
-                     (ULONG_PTR)Next, 0);
-    Lookaside->Head = Next;
+    Lookaside->Slots[Lookaside->Depth] = NULL;
     Lookaside->DepthAndRoom += POOL_LOOKASIDE_POP;
 
     /* The tag's home slot. An unused home slot whose Tag happens to match
@@ -875,9 +870,8 @@ VOID ExpFreePoolCore(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag
     Lookaside = &Pool->Lookaside[Units];
     if (Lookaside->Room > 0) {
         Entry->State = POOL_STATE_LOOKASIDE;
-        *ExpParkedLink(Entry) = Lookaside->Head;
-        Lookaside->Head = Entry;
         Lookaside->DepthAndRoom += POOL_LOOKASIDE_PUSH;
+        Lookaside->Slots[Lookaside->Depth] = P;
         return;
     }
     ExpReleaseSmallBlock(Pool, Entry);
@@ -969,10 +963,6 @@ VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOI
     Pool->End = (ULONG_PTR)End;
     Pool->Size = (ULONG_PTR)End - (ULONG_PTR)Base;
     Pool->SizeInUnits = Pool->Size >> POOL_BLOCK_SHIFT;
-    /* Not a secret: it only makes a header copied from another pool, or
-     * from another address, fail its check. */
-    Pool->Cookie = (((ULONG_PTR)Pool ^ ((ULONG_PTR)Base >> PAGE_SHIFT) ^
-                     ((ULONG_PTR)PoolType << 56)) * 0xD6E8FEB86659FD93ULL) | 1;
     Pool->AllocatedMark = (USHORT)(PoolType | POOL_STATE_ALLOCATED << 8);
     Pool->AllocatePages = AllocatePages;
     Pool->FreePages = FreePages;
@@ -980,15 +970,26 @@ VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOI
     /* One pass for the sizes that have a lookaside list too, then the
      * rest unrolled: the boot pays for every instruction here, twice. */
     for (Index = 0; Index <= POOL_LOOKASIDE_MAX_UNITS; Index++) {
+        POOL_LOOKASIDE *Lookaside = &Pool->Lookaside[Index];
+
         InitializeListHead(&Pool->FreeLists[Index]);
-        Pool->Lookaside[Index].Mark =
-            Index | (ULONG)PoolType << 16 | (ULONG)POOL_STATE_LOOKASIDE << 24;
+        Lookaside->Slots[0] = (PVOID)&ExpNoParkedBlock[1];
+        Lookaside->Mark = Index | (ULONG)PoolType << 16 | (ULONG)POOL_STATE_LOOKASIDE << 24;
+        /* The first batch slot: the overflow bucket, under its own tag. */
+        Lookaside->ParkedImage =
+            ExpMakeImage(PoolType, POOL_STATE_LOOKASIDE, POOL_TRACKER_OVERFLOW, POOL_OVERFLOW_TAG);
+        Lookaside->AllocatedImage =
+            ExpMakeImage(PoolType, POOL_STATE_ALLOCATED, POOL_TRACKER_OVERFLOW, POOL_OVERFLOW_TAG);
         if (Index >= POOL_MIN_UNITS)
-            Pool->Lookaside[Index].Room = POOL_LOOKASIDE_DEFAULT_DEPTH;
+            Lookaside->Room = POOL_LOOKASIDE_DEFAULT_DEPTH;
     }
+    /* The sizes without a list: Room 0, and a stand-in under Depth 0 as
+     * well (nothing pops them, but the validator reads Slots[0]). */
 #pragma GCC unroll 8
-    for (; Index < POOL_LIST_COUNT; Index++)
+    for (; Index < POOL_LIST_COUNT; Index++) {
         InitializeListHead(&Pool->FreeLists[Index]);
+        Pool->Lookaside[Index].Slots[0] = (PVOID)&ExpNoParkedBlock[1];
+    }
     Pool->Tracker[POOL_TRACKER_OVERFLOW].Tag = POOL_OVERFLOW_TAG;
 }
 

@@ -495,6 +495,22 @@ KTEST_BUGCHECK(pool, overrun_into_next_header, BAD_POOL_HEADER)
     ExFreePoolWithTag(B, KT_TAG);
 }
 
+/* A paged block written after its free, while it sat on a lookaside
+ * list: paged pool's fast allocation pops it at HIGH_LEVEL and checks its
+ * header only afterwards, at PASSIVE_LEVEL, so it must bugcheck by itself
+ * (0x0D, as the locked path does). */
+KTEST_BUGCHECK(pool, paged_parked_header_overwritten, BAD_POOL_HEADER)
+{
+    PUCHAR A = ExAllocatePoolWithTag(PagedPool, 64, KT_TAG);
+    KT_ASSERT(A != NULL);
+    ExFreePoolWithTag(A, KT_TAG);
+    A = ExAllocatePoolWithTag(PagedPool, 64, KT_TAG); /* the same block, fast */
+    KT_ASSERT(A != NULL);
+    ExFreePoolWithTag(A, KT_TAG); /* parked again */
+    ((PPOOL_HEADER)A - 1)->BlockSize = 9; /* use after free */
+    (void)ExAllocatePoolWithTag(PagedPool, 64, KT_TAG);
+}
+
 KTEST_BUGCHECK(pool, free_of_non_pool_address, BAD_POOL_CALLER)
 {
     static UCHAR NotPool[64];
