@@ -17,7 +17,8 @@
  *                   bugcheck, while a frame missing here is a NULL
  *
  * Data: the two POOL_DESCRIPTORs (ExpNonPagedPool, ExpPagedPool), a spin
- * lock and a fast mutex; nothing else.
+ * lock, a fast mutex, and the lists paged pool's fast paths see
+ * (ExpPagedLookasides, ExpPagedLookasidesBusy).
  *
  * IRQL rules (DDK): nonpaged pool at IRQL <= DISPATCH_LEVEL, paged pool
  * below DISPATCH_LEVEL (ExpPoolMaximumIrql); breaking them is bugcheck
@@ -55,40 +56,49 @@
  *                   touched is pageable: the descriptor is kernel .bss,
  *                   the blocks nonpaged pool.
  *
- *   paged pool      out of line (ExpAllocatePaged, ExpFreeOutsideNonPaged*)
- *                   so that nonpaged pool's path carries none of its
- *                   registers; NOT at a raised IRQL: the fast paths read
- *                   and write the headers (and the lookaside link) of
- *                   paged-pool blocks, which live in pageable pages. Today
- *                   a paged-pool page stays resident, but
- *                   with a pagefile touching one may fault and wait for
- *                   the disk, which is legal only below DISPATCH_LEVEL
- *                   with interrupts on (mm/fault.c stops an access at
- *                   DISPATCH_LEVEL even when the page is there). So the
- *                   fast path runs where the locked path runs: at
- *                   APC_LEVEL, interrupts on, owning the pool's fast
- *                   mutex - but taken inline with one compare-exchange
- *                   (free -> owned) and given back with one atomic add,
- *                   instead of the out-of-line ExAcquireFastMutex and
- *                   ExReleaseFastMutex with their checks. If the mutex is
- *                   owned (a locked path, or a query, is in progress and was
- *                   preempted) the fast path does not wait: it goes the
- *                   locked way, which waits. A thread that finds it owned
- *                   while the fast path holds it waits on the mutex's event
- *                   as usual, and the fast release sets that event.
- *                   APC_LEVEL keeps a kernel APC of this thread, which
- *                   might allocate, from running while it holds the mutex.
- *                   The fast path does not record itself as Owner (it
- *                   holds the mutex for a few dozen instructions and calls
- *                   nothing); a debugger that finds Count 0 and Owner NULL
- *                   is looking at a fast path.
+ *   paged pool      inline too (ExpAllocatePaged, ExpFreePaged), but in
+ *                   two parts, because the headers of paged-pool blocks
+ *                   live in pageable pages: today a paged-pool page stays
+ *                   resident, but with a pagefile touching one may fault
+ *                   and wait for the disk, which is legal only below
+ *                   DISPATCH_LEVEL (mm/fault.c stops an access at
+ *                   DISPATCH_LEVEL even when the page is there). The
+ *                   lookaside lists are arrays of block pointers in the
+ *                   descriptor (nonpaged .bss), not chains through the
+ *                   blocks, so the list part - pop or push, Depth and
+ *                   Room, the pending tag count, the batch slot's image -
+ *                   runs at HIGH_LEVEL as nonpaged pool's does and touches
+ *                   nothing pageable; the header part runs at the caller's
+ *                   IRQL (<= APC_LEVEL) on a block that is the caller's
+ *                   alone: the free checks the header and marks it 'L'
+ *                   before the push (and puts it back if the push says
+ *                   no), the allocation checks the popped block's parked
+ *                   header and writes it as allocated after the pop (a
+ *                   header damaged while parked is then its own bugcheck,
+ *                   BAD_POOL_HEADER 0x0D). NT does the same in spirit: its
+ *                   per-processor lookaside lists serve paged pool without
+ *                   the paged pool's lock. The mutex is not taken; instead
+ *                   a thread that owns it (a locked path, a query, a trim)
+ *                   points ExpPagedLookasides at ExpPagedLookasidesBusy,
+ *                   lists that are all empty and all full, so a fast path
+ *                   that runs while that thread is preempted says no and
+ *                   goes the locked way, which waits - one store each way
+ *                   on the locked path, no test on the fast one. What a
+ *                   reader can see: between the two parts a block is off
+ *                   its list but still 'L' (after a pop) or 'L' but not
+ *                   yet on it (before a push); ExpValidatePool, run then
+ *                   by another thread, would report it. With SMP the lists
+ *                   must become per-processor (NT's KPRCB lookasides),
+ *                   exactly as nonpaged pool's.
  *
  * The hot copies are told not to change a list's batch slot (Rebatch
  * FALSE), which would be a call: when a block is not of the list's batch
  * slot they say no. Nonpaged pool then tries once more with the version
  * that may (ExpAllocateNonPagedRebatch, ExpFreeNonPagedRebatch); paged
  * pool, and both when that says no too, take the locked path, whose
- * allocation also sets the batch slot (ExpAllocatePoolCore).
+ * allocation also sets the batch slot (ExpAllocatePoolCore). A free
+ * finds its pool in one pass: the two pools' ranges differ in one address
+ * bit (ExpPoolOffset).
  *
  * Driver Verifier (mm/specpool.c, docs/verifier.md) is asked only on the
  * locked path: ExpAllocateLocked lets MiVerifierAllocate serve or fail a
@@ -99,8 +109,8 @@
  * off, so that every request reaches the locked path; the fast paths
  * themselves never look at the verifier.
  *
- * Every way out of a fast path that calls something (the locked path, a
- * waiter to wake, DPCs to run when the IRQL drops) is a tail call, so the
+ * Every way out of a fast path that calls something (the locked path, the
+ * nonpaged second try) is a tail call, so the
  * fast paths save few or no registers; the slow routines they jump to find
  * the caller of ExAllocatePoolWithTag or ExFreePoolWithTag in their own
  * return address, for the IRQL bugcheck's fourth parameter.
@@ -376,10 +386,9 @@ static PPOOL_DESCRIPTOR ExpDescriptorForAddress(PVOID P)
 /* ---- The fast paths (see the file header) ----
  *
  * Shaped so that the compiler can make them leaf code: every way out that
- * calls something (the locked path, a waiter to wake, DPCs to run when
- * the IRQL drops) is a tail call to a routine below, so a fast path saves
- * at most one register (nonpaged pool's allocation needs one more than
- * the nine the ABI lets it use freely). */
+ * calls something (the locked path, the nonpaged second try, the
+ * bugcheck of a damaged parked block) is a tail call or does not return,
+ * so the fast paths save no registers. */
 
 /* Nonpaged pool's exclusion, from Irql <= DISPATCH_LEVEL (the caller
  * checked): CR8 at HIGH_LEVEL holds back every interrupt in the local APIC,
@@ -454,11 +463,9 @@ static EXP_NORETURN void ExpReportBadParkedBlock(PPOOL_HEADER Entry, ULONG Units
  * batch slot is Tag's, and counted. Back at Irql, on the block now the
  * caller's: its parked header is checked (size, type, 'L') - a block
  * damaged while parked is BAD_POOL_HEADER 0x0D, as on the locked path -
- * and rewritten as the batch slot's allocated block. Out of line, so that
- * nonpaged pool's path saves none of its registers; it takes
- * ExAllocatePoolWithTag's arguments in their registers (PoolType is
- * PagedPool) so that the jump to it moves none. The way to the locked
- * path is a tail call.
+ * and rewritten as the batch slot's allocated block (one 8-byte store:
+ * type, 'A', slot, tag) with the size asked for. Inline in
+ * ExAllocatePoolWithTag; the way to the locked path is a tail call.
  */
 static inline __attribute__((always_inline)) PVOID
 ExpAllocatePaged(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, ULONG64 Irql)
@@ -496,8 +503,9 @@ ExpAllocatePaged(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, ULONG64 Ir
  * in mm/mm.h). IRQL: see the file header.
  *
  * Up to 496 bytes of NonPagedPool or PagedPool, a parked block of the size
- * is popped on the fast path: nonpaged pool's inline here, with interrupts
- * off, paged pool's in ExpAllocatePaged. An IRQL above the pool's maximum
+ * is popped on the fast path: nonpaged pool's with CR8 at HIGH_LEVEL for
+ * the whole of it, paged pool's (ExpAllocatePaged) only for its list
+ * part. An IRQL above the pool's maximum
  * always goes the locked way, whose ExpCheckIrql bugchecks.
  */
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
@@ -552,11 +560,10 @@ static EXP_POOL_NOINLINE void ExpFreeNonPagedRebatch(PVOID P, ULONG Tag, BOOLEAN
         ExpFreeLocked(&ExpNonPagedPool, P, Tag, CheckTag, __builtin_return_address(0));
 }
 
-/* A free of P outside nonpaged pool: paged pool's fast path when P is in
- * paged pool and Irql <= APC_LEVEL (see the file header), else the locked
- * path. Inlined only into the two out-of-line copies below, one per value
- * of CheckTag, so that ExFreePoolWithTag keeps nonpaged pool's path free
- * of the registers this one needs. */
+/* A free of P, in paged pool's range: the fast path when Irql <= APC_LEVEL
+ * (see the file header) - the checks of ExpFreePoolFastEx and the mark
+ * 'L' at Irql, the push at HIGH_LEVEL - else the locked path. Inline in
+ * ExFreePoolWithTag and ExFreePool. */
 static inline __attribute__((always_inline)) void ExpFreePaged(PVOID P, ULONG Tag, BOOLEAN CheckTag)
 {
     ULONG64 Irql = __readcr8(); /* KeGetCurrentIrql, kept 64 bits wide to write back */

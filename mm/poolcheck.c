@@ -40,9 +40,9 @@
  *   0x42 (address, 0, 0)         address outside the pool's range
  *   0x46 (address, 0, 0)         in the pool, but not the start of a block
  * BAD_POOL_HEADER (0x19), the pool is damaged (maybe not by this caller):
- *   0x03 (list entry, read-back flink, read-back blink) corrupt free list or
- *        lookaside link; in a healthy list all three are equal. For a
- *        lookaside list: (block, the bad link, 0).
+ *   0x03 (list entry, read-back flink, read-back blink) corrupt free list;
+ *        in a healthy list all three are equal. For a lookaside list
+ *        (a damaged descriptor): (the list, the bad slot, its Depth).
  *   0x05 (entry, its header Ulong1, other entry) two neighbours disagree
  *   0x07 (0, header Ulong1, entry)  header check/type/state wrong
  *   0x08 (0, header Ulong1, entry)  block size zero

@@ -81,9 +81,13 @@
  *
  * Fast path: a lookaside list per size up to 32 units (496 usable bytes;
  * NT keeps lookaside lists for the same sizes). A free of such a block,
- * after all its checks, parks it whole on its size's singly linked list (up
- * to LookasideDepth blocks, state 'L') instead of merging; an allocation of
- * that size pops it back. An allocate+free pair of 64 bytes then costs
+ * after all its checks, parks it whole on its size's list (up to
+ * LookasideDepth blocks, at most POOL_LOOKASIDE_MAX_DEPTH, state 'L')
+ * instead of merging; an allocation of that size pops it back. A list is a
+ * stack of block pointers in the descriptor (POOL_LOOKASIDE), not a chain
+ * through the blocks' bodies: nothing in a parked block but its header is
+ * read, and paged pool's fast paths can work the list without touching a
+ * pageable page (mm/pool.c). An allocate+free pair of 64 bytes then costs
  * about a quarter of what splitting a block and merging it back costs, and
  * most of what is left pays for the checks a free makes and for the tag
  * accounting (the lock-free versions in poolcore.h, which mm/pool.c runs

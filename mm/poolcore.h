@@ -85,7 +85,9 @@
 #define POOL_CALLER_NOT_IN_POOL     0x42  /* (address, 0, 0) */
 #define POOL_CALLER_BAD_ADDRESS     0x46  /* (address, 0, 0) */
 /* BAD_POOL_HEADER: the pool's own structures are corrupt. */
-#define POOL_HEADER_LIST_CORRUPT    0x03  /* (entry, read-back flink, read-back blink) */
+/* 0x03: a free list (entry, read-back flink, read-back blink), or a
+ * lookaside list (list, slot, Depth). */
+#define POOL_HEADER_LIST_CORRUPT 0x03
 #define POOL_HEADER_NEIGHBOURS      0x05  /* (entry, header, other entry) */
 #define POOL_HEADER_CORRUPT         0x07  /* (0, header, entry) */
 #define POOL_HEADER_SIZE_ZERO       0x08  /* (0, header, entry) */
@@ -231,7 +233,7 @@ typedef struct _POOL_DESCRIPTOR {
     ULONG_PTR Base;             /* the pool's virtual range [Base, End) */
     ULONG_PTR End;
     ULONG_PTR Size;             /* End - Base */
-    ULONG_PTR SizeInUnits; /* Size >> POOL_BLOCK_SHIFT, for the lookaside link check */
+    ULONG_PTR SizeInUnits; /* Size >> POOL_BLOCK_SHIFT, for ExpIsPoolBlockAddress */
     USHORT AllocatedMark;       /* PoolType and State of an allocated header, as a USHORT */
     USHORT Reserved;
     ULONG Reserved2;
@@ -376,9 +378,9 @@ BOOLEAN ExpValidatePool(PPOOL_DESCRIPTOR Pool, PCSTR *Problem);
  * ExpFreePoolCore), which looks again with every check and bugchecks.
  * The caller excludes every other user of Pool for the call, as for the
  * Exp*Core routines. Both touch only the lookaside list and the tag's
- * tracker slot in the descriptor, and the headers (and the link in the
- * body) of the block handed out or freed and of the block after a freed
- * one. No pool-wide counter: the totals are the tag table's sums.
+ * tracker slot in the descriptor, and the headers of the block handed
+ * out or freed and of the block after a freed one (mm/pool.c's paged
+ * copies split the two, see there). No pool-wide counter: the totals are the tag table's sums.
  * ------------------------------------------------------------------------ */
 
 /* PoolType and State read together, to compare with AllocatedMark. */
@@ -543,9 +545,10 @@ static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBy
  * whose header passes the free's quick checks - not page-aligned (a big
  * block), check value good, the next header's PreviousSize agreeing (an
  * overrun of this block lands there), then in one compare with the list's
- * AllocatedImage its size, type PoolType (Pool's type, a constant in the
- * caller), state 'A' and the list's batch slot (else ExpBatchFastFree
- * checks type and state), and the tag the caller gives (when CheckTag) -
+ * AllocatedImage its type PoolType (Pool's type, a constant in the
+ * caller), state 'A' and the list's batch slot and tag (else
+ * ExpBatchFastFree checks type and state; the size chose the list), and
+ * the tag the caller gives (when CheckTag) -
  * and the list has room (sizes above POOL_LOOKASIDE_MAX_UNITS never do).
  * The list counts one pending free of its batch slot. P must pass
  * ExpIsPoolBlockAddress for Pool (the wrapper picked Pool by it). Returns
