@@ -284,6 +284,11 @@ PPOOL_DESCRIPTOR ExGetPoolDescriptor(POOL_TYPE PoolType);
  * alone is exact for ExpValidatePool. IRQL: the pool's (<= DISPATCH_LEVEL
  * nonpaged, <= APC_LEVEL paged). */
 VOID ExFoldPoolTagCounts(POOL_TYPE PoolType);
+/* Merge the parked blocks of PoolType's pool back and give its entirely
+ * free pages to the system (ExpTrimPoolCore under the pool's lock), so
+ * that a test can compare page counts exactly. Returns the pages given
+ * back. IRQL as ExFoldPoolTagCounts. */
+ULONG_PTR ExTrimPoolPages(POOL_TYPE PoolType);
 /* mm/pool.c: turn both pools' lookaside lists on (Enable) or off (flushed
  * first), so that with a verifier check on every allocation and free takes
  * the locked path, where mm/specpool.c is asked. PASSIVE_LEVEL. */

@@ -430,7 +430,8 @@ NTSTATUS MmCopyToUser(PVOID UserDestination, const void *KernelSource, SIZE_T Le
  */
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
 /* The same from POOL_FLAG_NON_PAGED or POOL_FLAG_PAGED (exactly one),
- * zeroed unless POOL_FLAG_UNINITIALIZED; NULL for unknown flags. */
+ * zeroed unless POOL_FLAG_UNINITIALIZED; NULL for unknown flags and for a
+ * Tag of 0 (Microsoft's documentation). */
 PVOID ExAllocatePool2(ULONG64 Flags, SIZE_T NumberOfBytes, ULONG Tag);
 /*
  * Free P, a block from ExAllocatePoolWithTag; Tag must be the one it was

@@ -8,13 +8,17 @@
  *   nonpaged pool   virtual pages from MiNonPagedPoolRegion, each backed by
  *                   a frame at once (resident, never paged: usable at
  *                   DISPATCH_LEVEL, e.g. in DPCs and by the pager itself)
- *   paged pool      virtual pages from MiPagedPoolRegion with demand-zero
- *                   PTEs: a frame arrives at the first touch (mm/fault.c),
- *                   is marked pageable in the PFN database, and is the
- *                   pagefile's to take later
+ *   paged pool      virtual pages from MiPagedPoolRegion, each with a
+ *                   zeroed frame taken at once and marked pageable in the
+ *                   PFN database (the pagefile's to take later; its
+ *                   demand-zero PTE form is kept as the frame's
+ *                   OriginalPte). Taken now, not at the first touch: with
+ *                   no pagefile a touch that finds no frame could only
+ *                   bugcheck, while a frame missing here is a NULL
  *
  * Data: the two POOL_DESCRIPTORs (ExpNonPagedPool, ExpPagedPool), a spin
- * lock and a fast mutex; nothing else.
+ * lock, a fast mutex, and the lists paged pool's fast paths see
+ * (ExpPagedLookasides, ExpPagedLookasidesBusy).
  *
  * IRQL rules (DDK): nonpaged pool at IRQL <= DISPATCH_LEVEL, paged pool
  * below DISPATCH_LEVEL (ExpPoolMaximumIrql); breaking them is bugcheck
@@ -52,40 +56,49 @@
  *                   touched is pageable: the descriptor is kernel .bss,
  *                   the blocks nonpaged pool.
  *
- *   paged pool      out of line (ExpAllocatePaged, ExpFreeOutsideNonPaged*)
- *                   so that nonpaged pool's path carries none of its
- *                   registers; NOT at a raised IRQL: the fast paths read
- *                   and write the headers (and the lookaside link) of
- *                   paged-pool blocks, which live in pageable pages. Today
- *                   a paged-pool page once touched stays resident, but
- *                   with a pagefile touching one may fault and wait for
- *                   the disk, which is legal only below DISPATCH_LEVEL
- *                   with interrupts on (mm/fault.c stops an access at
- *                   DISPATCH_LEVEL even when the page is there). So the
- *                   fast path runs where the locked path runs: at
- *                   APC_LEVEL, interrupts on, owning the pool's fast
- *                   mutex - but taken inline with one compare-exchange
- *                   (free -> owned) and given back with one atomic add,
- *                   instead of the out-of-line ExAcquireFastMutex and
- *                   ExReleaseFastMutex with their checks. If the mutex is
- *                   owned (a locked path, or a query, is in progress and was
- *                   preempted) the fast path does not wait: it goes the
- *                   locked way, which waits. A thread that finds it owned
- *                   while the fast path holds it waits on the mutex's event
- *                   as usual, and the fast release sets that event.
- *                   APC_LEVEL keeps a kernel APC of this thread, which
- *                   might allocate, from running while it holds the mutex.
- *                   The fast path does not record itself as Owner (it
- *                   holds the mutex for a few dozen instructions and calls
- *                   nothing); a debugger that finds Count 0 and Owner NULL
- *                   is looking at a fast path.
+ *   paged pool      inline too (ExpAllocatePaged, ExpFreePaged), but in
+ *                   two parts, because the headers of paged-pool blocks
+ *                   live in pageable pages: today a paged-pool page stays
+ *                   resident, but with a pagefile touching one may fault
+ *                   and wait for the disk, which is legal only below
+ *                   DISPATCH_LEVEL (mm/fault.c stops an access at
+ *                   DISPATCH_LEVEL even when the page is there). The
+ *                   lookaside lists are arrays of block pointers in the
+ *                   descriptor (nonpaged .bss), not chains through the
+ *                   blocks, so the list part - pop or push, Depth and
+ *                   Room, the pending tag count, the batch slot's image -
+ *                   runs at HIGH_LEVEL as nonpaged pool's does and touches
+ *                   nothing pageable; the header part runs at the caller's
+ *                   IRQL (<= APC_LEVEL) on a block that is the caller's
+ *                   alone: the free checks the header and marks it 'L'
+ *                   before the push (and puts it back if the push says
+ *                   no), the allocation checks the popped block's parked
+ *                   header and writes it as allocated after the pop (a
+ *                   header damaged while parked is then its own bugcheck,
+ *                   BAD_POOL_HEADER 0x0D). NT does the same in spirit: its
+ *                   per-processor lookaside lists serve paged pool without
+ *                   the paged pool's lock. The mutex is not taken; instead
+ *                   a thread that owns it (a locked path, a query, a trim)
+ *                   points ExpPagedLookasides at ExpPagedLookasidesBusy,
+ *                   lists that are all empty and all full, so a fast path
+ *                   that runs while that thread is preempted says no and
+ *                   goes the locked way, which waits - one store each way
+ *                   on the locked path, no test on the fast one. What a
+ *                   reader can see: between the two parts a block is off
+ *                   its list but still 'L' (after a pop) or 'L' but not
+ *                   yet on it (before a push); ExpValidatePool, run then
+ *                   by another thread, would report it. With SMP the lists
+ *                   must become per-processor (NT's KPRCB lookasides),
+ *                   exactly as nonpaged pool's.
  *
  * The hot copies are told not to change a list's batch slot (Rebatch
  * FALSE), which would be a call: when a block is not of the list's batch
  * slot they say no. Nonpaged pool then tries once more with the version
  * that may (ExpAllocateNonPagedRebatch, ExpFreeNonPagedRebatch); paged
  * pool, and both when that says no too, take the locked path, whose
- * allocation also sets the batch slot (ExpAllocatePoolCore).
+ * allocation also sets the batch slot (ExpAllocatePoolCore). A free
+ * finds its pool in one pass: the two pools' ranges differ in one address
+ * bit (ExpPoolOffset).
  *
  * Driver Verifier (mm/specpool.c, docs/verifier.md) is asked only on the
  * locked path: ExpAllocateLocked lets MiVerifierAllocate serve or fail a
@@ -96,8 +109,8 @@
  * off, so that every request reaches the locked path; the fast paths
  * themselves never look at the verifier.
  *
- * Every way out of a fast path that calls something (the locked path, a
- * waiter to wake, DPCs to run when the IRQL drops) is a tail call, so the
+ * Every way out of a fast path that calls something (the locked path, the
+ * nonpaged second try) is a tail call, so the
  * fast paths save few or no registers; the slow routines they jump to find
  * the caller of ExAllocatePoolWithTag or ExFreePoolWithTag in their own
  * return address, for the IRQL bugcheck's fourth parameter.
@@ -110,12 +123,28 @@ static POOL_DESCRIPTOR ExpPagedPool;
 static KSPIN_LOCK ExpNonPagedPoolLock;   /* nonpaged pool: a spin lock (DISPATCH_LEVEL) */
 static FAST_MUTEX ExpPagedPoolMutex;     /* paged pool: a fast mutex (APC_LEVEL) */
 
+/* The lookaside lists paged pool's fast paths see: ExpPagedPool.Lookaside,
+ * or, while a thread owns ExpPagedPoolMutex, ExpPagedLookasidesBusy - all
+ * empty (Depth 0), all full (Room 0), images that match no block - so
+ * that a fast path never works on a list a preempted locked path is
+ * half-way through, and says no without a test of its own. One store
+ * each way (ExpLockPagedPool, ExpUnlockPagedPool), which no fast path can
+ * straddle: they read the pointer at HIGH_LEVEL. */
+static POOL_LOOKASIDE ExpPagedLookasidesBusy[POOL_PAGE_UNITS + 1];
+static POOL_LOOKASIDE *ExpPagedLookasides;
+
 /* The highest IRQL each pool may be used at. */
 const KIRQL ExpPoolMaximumIrql[2] = {2 /* DISPATCH_LEVEL */, 1 /* APC_LEVEL */};
 
 static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCount);
 
 #define EXP_POOL_NOINLINE __attribute__((noinline, noclone))
+
+/* The address bit that tells the pools' ranges apart (ExpPoolOffset). */
+#define EXP_POOL_SELECT_BIT 41
+STATIC_ASSERT((MM_NONPAGED_POOL_START ^ MM_PAGED_POOL_START) == 1ULL << EXP_POOL_SELECT_BIT);
+STATIC_ASSERT(MM_PAGED_POOL_SIZE <= 1ULL << EXP_POOL_SELECT_BIT &&
+              MM_NONPAGED_POOL_SIZE <= 1ULL << EXP_POOL_SELECT_BIT);
 
 static PVOID ExpAllocateNonPagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
 {
@@ -151,23 +180,65 @@ static void ExpFreeNonPagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR Page
     MiReleaseVa(&MiNonPagedPoolRegion, Va, PageCount);
 }
 
-/* Paged pool pages get demand-zero PTEs (software, MM_READWRITE); the page
- * tables above them are created now, so the fault handler never has to. */
+/*
+ * One paged-pool page: its page tables and its PTE's software form
+ * (demand-zero, MM_READWRITE: MiMakeSystemDemandZeroPte), then a zeroed
+ * frame behind it at once, marked as the first-touch fault would mark it
+ * (MiUsagePagedPool, Pageable 1, the software form kept as OriginalPte
+ * for the pager to come). The frame is taken now, not at the first touch,
+ * because a touch that finds no frame has nothing to wait for while there
+ * is no pagefile: it would bugcheck 0x50 inside whoever touched the page,
+ * often the pool's own header writes. Taken here, a frame that cannot be
+ * had is a NULL from ExAllocatePoolWithTag. Low-resources simulation
+ * ("verifier=lowres") may fail it, as it fails nonpaged pool's pages.
+ * Returns FALSE, the PTE left in its software form for the caller's
+ * cleanup to clear, when there is no frame.
+ */
+static BOOLEAN ExpBackPagedPage(PUCHAR Va)
+{
+    PMMPTE Pte = MiGetPteAddress(Va);
+    MMPTE Entry = *Pte;
+    PFN_NUMBER Pfn;
+    PMMPFN PfnEntry;
+
+    if (MiVerifierInjectFailure())
+        return FALSE;
+    Pfn = MiRemoveZeroPage(MiUsagePagedPool);
+    if (Pfn == MM_EMPTY_LIST)
+        return FALSE;
+    PfnEntry = MI_PFN_ELEMENT(Pfn);
+    PfnEntry->PteAddress = Pte;
+    PfnEntry->OriginalPte = Entry;
+    PfnEntry->Pageable = 1;
+    Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
+    __invlpg(Va);
+    return TRUE;
+}
+
+/* Paged pool pages: the page tables, a demand-zero PTE and a frame for
+ * each (ExpBackPagedPage); all or nothing. */
 static PVOID ExpAllocatePagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
 {
-    UNREFERENCED_PARAMETER(Pool);
     PUCHAR Base = MiReserveVa(&MiPagedPoolRegion, PageCount);
+    ULONG_PTR Done;
+
     if (!Base)
         return NULL;
-    for (ULONG_PTR i = 0; i < PageCount; i++) {
-        PUCHAR Va = Base + i * PAGE_SIZE;
-        if (!NT_SUCCESS(MiMakeSystemDemandZeroPte(Va))) {
-            ExpFreePagedPages(Pool, Base, i);
-            MiReleaseVa(&MiPagedPoolRegion, Base + i * PAGE_SIZE, PageCount - i);
-            return NULL;
+    for (Done = 0; Done < PageCount; Done++) {
+        PUCHAR Va = Base + Done * PAGE_SIZE;
+        if (!NT_SUCCESS(MiMakeSystemDemandZeroPte(Va)))
+            goto Undo;
+        if (!ExpBackPagedPage(Va)) {
+            Done++; /* its PTE is written: ExpFreePagedPages clears it */
+            goto Undo;
         }
     }
     return Base;
+
+Undo:
+    ExpFreePagedPages(Pool, Base, Done);
+    MiReleaseVa(&MiPagedPoolRegion, Base + Done * PAGE_SIZE, PageCount - Done);
+    return NULL;
 }
 
 static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCount)
@@ -181,6 +252,20 @@ static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCou
     MiReleaseVa(&MiPagedPoolRegion, Va, PageCount);
 }
 
+/* Paged pool's lock: its fast mutex, and the fast paths turned away
+ * (ExpPagedLookasides). APC_LEVEL while held. */
+static void ExpLockPagedPool(void)
+{
+    ExAcquireFastMutex(&ExpPagedPoolMutex);
+    ExpPagedLookasides = ExpPagedLookasidesBusy;
+}
+
+static void ExpUnlockPagedPool(void)
+{
+    ExpPagedLookasides = ExpPagedPool.Lookaside;
+    ExReleaseFastMutex(&ExpPagedPoolMutex);
+}
+
 void MiInitializePools(void)
 {
     PMI_VA_REGION Np = &MiNonPagedPoolRegion, Pp = &MiPagedPoolRegion;
@@ -192,6 +277,9 @@ void MiInitializePools(void)
                                 ExpAllocatePagedPages, ExpFreePagedPages, NULL);
     KeInitializeSpinLock(&ExpNonPagedPoolLock);
     ExInitializeFastMutex(&ExpPagedPoolMutex);
+    ExpPagedLookasides = ExpPagedPool.Lookaside;
+    /* ExpPoolOffset tells the pools apart by one address bit. */
+    ASSERT(ExpNonPagedPool.Base == (ExpPagedPool.Base | 1ULL << EXP_POOL_SELECT_BIT));
 }
 
 /* See mi.h. Under each pool's lock: flushed first, so that no parked block
@@ -206,10 +294,10 @@ VOID MiSetPoolLookasides(BOOLEAN Enable)
     ExpTrimPoolCore(&ExpNonPagedPool);
     ExpSetLookasideDepth(&ExpNonPagedPool, Depth);
     KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
-    ExAcquireFastMutex(&ExpPagedPoolMutex);
+    ExpLockPagedPool();
     ExpTrimPoolCore(&ExpPagedPool);
     ExpSetLookasideDepth(&ExpPagedPool, Depth);
-    ExReleaseFastMutex(&ExpPagedPoolMutex);
+    ExpUnlockPagedPool();
 }
 
 /*
@@ -230,9 +318,9 @@ static inline PVOID ExpAllocateUnderLock(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfB
 {
     PVOID P;
     if (Pool == &ExpPagedPool) {
-        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        ExpLockPagedPool();
         P = ExpAllocatePoolCore(Pool, NumberOfBytes, Tag);
-        ExReleaseFastMutex(&ExpPagedPoolMutex);
+        ExpUnlockPagedPool();
     } else {
         KIRQL OldIrql;
         KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
@@ -268,9 +356,9 @@ static void ExpFreeLocked(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN Che
 {
     ExpCheckIrql(Pool, P, 1, Caller);
     if (Pool == &ExpPagedPool) {
-        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        ExpLockPagedPool();
         ExpFreePoolCore(Pool, P, Tag, CheckTag);
-        ExReleaseFastMutex(&ExpPagedPoolMutex);
+        ExpUnlockPagedPool();
     } else {
         KIRQL OldIrql;
         KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
@@ -298,10 +386,9 @@ static PPOOL_DESCRIPTOR ExpDescriptorForAddress(PVOID P)
 /* ---- The fast paths (see the file header) ----
  *
  * Shaped so that the compiler can make them leaf code: every way out that
- * calls something (the locked path, a waiter to wake, DPCs to run when
- * the IRQL drops) is a tail call to a routine below, so a fast path saves
- * at most one register (nonpaged pool's allocation needs one more than
- * the nine the ABI lets it use freely). */
+ * calls something (the locked path, the nonpaged second try, the
+ * bugcheck of a damaged parked block) is a tail call or does not return,
+ * so the fast paths save no registers. */
 
 /* Nonpaged pool's exclusion, from Irql <= DISPATCH_LEVEL (the caller
  * checked): CR8 at HIGH_LEVEL holds back every interrupt in the local APIC,
@@ -320,52 +407,6 @@ static inline void ExpRaiseToHighLevel(void)
 static inline void ExpRestoreIrql(ULONG64 Irql)
 {
     __asm__ volatile("mov %0, %%cr8" : : "r"(Irql) : "memory");
-}
-
-/* Paged pool: from Irql <= APC_LEVEL (the caller checked), raise to
- * APC_LEVEL and take the mutex if it is free; FALSE when it is owned,
- * still at APC_LEVEL. KeRaiseIrql's own check would only repeat the
- * caller's. */
-static inline BOOLEAN ExpTryAcquirePagedPoolFast(void)
-{
-    __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)APC_LEVEL) : "memory");
-    /* Compared with the value read back, so that the compiler branches on
-     * the compare-exchange's own flag instead of making a BOOLEAN of it. */
-    return __sync_val_compare_and_swap(&ExpPagedPoolMutex.Count, 1, 0) == 1;
-}
-
-/* Give the mutex back and drop to Irql, when that needs no call: no thread
- * came to wait for the mutex meanwhile (the atomic add did not end at 1;
- * ExReleaseFastMutex's KeSetEvent then hands it over) and no DPC,
- * reschedule or kernel APC is pending (KeLowerIrql runs them). Returns 0 when done;
- * else, with the mutex counted back but still at APC_LEVEL, what the exit
- * routine below must do: EXP_RELEASE_WAKE (set the event and lower) or
- * EXP_RELEASE_LOWER (lower). Whether to wake comes from the add itself:
- * read later, Count could be another thread's fresh acquisition.
- * EXP_NOT_ACQUIRED is what the fast path passes when it could not take the
- * mutex: lower, nothing else. */
-#define EXP_RELEASE_WAKE  1
-#define EXP_RELEASE_LOWER 2
-#define EXP_NOT_ACQUIRED  3
-static inline ULONG ExpReleasePagedPoolFast(ULONG64 Irql)
-{
-    if (__atomic_add_fetch(&ExpPagedPoolMutex.Count, 1, __ATOMIC_RELEASE) != 1)
-        return EXP_RELEASE_WAKE;
-    if (KeSoftwareInterruptsPending())
-        return EXP_RELEASE_LOWER;
-    __asm__ volatile("mov %0, %%cr8" : : "r"(Irql) : "memory");
-    return 0;
-}
-
-/* The rest of a paged fast path's exit when it needs a call: hand the
- * mutex to a waiter (as ExReleaseFastMutex does) if Exit says so, then
- * lower to Irql through KeLowerIrql (a no-op check when the fast path
- * lowered already). */
-static inline void ExpFinishPagedExit(ULONG Exit, ULONG64 Irql)
-{
-    if (Exit == EXP_RELEASE_WAKE)
-        KeSetEvent(&ExpPagedPoolMutex.Event, 0, FALSE);
-    KeLowerIrql((KIRQL)Irql);
 }
 
 /* The locked allocation, after a fast path said no (or was not tried).
@@ -397,42 +438,64 @@ static EXP_POOL_NOINLINE PVOID ExpAllocateNonPagedRebatch(SIZE_T NumberOfBytes, 
     return ExpAllocateLocked(&ExpNonPagedPool, NumberOfBytes, Tag, __builtin_return_address(0));
 }
 
-/* A paged fast allocation that needs a call on the way out: finish the
- * exit, then return P, or take the locked path when the fast path found
- * nothing (P NULL). Reached by tail calls, as ExpAllocateSlow. */
-static EXP_POOL_NOINLINE PVOID ExpAllocatePagedExit(PVOID P, ULONG Exit, ULONG64 Irql,
-                                                    SIZE_T NumberOfBytes, ULONG Tag)
+/* Paged pool's lookaside list of blocks of Bytes block bytes, as the
+ * fast paths see it (ExpPagedLookasides). At HIGH_LEVEL. */
+static inline POOL_LOOKASIDE *ExpPagedLookasideForBytes(ULONG_PTR Bytes)
 {
-    PVOID Caller = __builtin_return_address(0);
-
-    ExpFinishPagedExit(Exit, Irql);
-    if (P != NULL)
-        return P;
-    return ExpAllocateLocked(&ExpPagedPool, NumberOfBytes, Tag, Caller);
+    return (POOL_LOOKASIDE *)((PUCHAR)ExpPagedLookasides + Bytes * 8);
 }
 
-/* Paged pool's copy of the allocation: the fast path at APC_LEVEL owning
- * the mutex (see the file header), from Irql <= APC_LEVEL and up to
- * POOL_LOOKASIDE_MAX_BYTES (the caller checked both). Out of line, so that
- * the registers it needs are not saved on nonpaged pool's path; it takes
- * ExAllocatePoolWithTag's arguments in their registers (PoolType is
- * PagedPool) so that the jump to it moves none. Every way out that calls
- * is a tail call. */
-static EXP_POOL_NOINLINE PVOID ExpAllocatePaged(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
-                                                ULONG Tag, ULONG64 Irql)
+/* A block popped from a paged lookaside list whose header is no longer
+ * the parked one: ExpCheckParkedBlock says how (BAD_POOL_HEADER 0x0D or
+ * 0x05). No return, so that the fast allocation saves no registers for
+ * it. */
+static EXP_NORETURN void ExpReportBadParkedBlock(PPOOL_HEADER Entry, ULONG Units)
 {
-    PVOID P;
-    ULONG Exit;
+    ExpCheckParkedBlock(&ExpPagedPool, Entry, Units);
+    KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_FREE_MODIFIED, (ULONG_PTR)Entry, Entry->Ulong1,
+                 Units);
+}
 
-    UNREFERENCED_PARAMETER(PoolType);
+/*
+ * Paged pool's fast allocation (see the file header), from Irql <=
+ * APC_LEVEL and up to POOL_LOOKASIDE_MAX_BYTES (the caller checked both).
+ * At HIGH_LEVEL: a parked block is popped, if the list has one and its
+ * batch slot is Tag's, and counted. Back at Irql, on the block now the
+ * caller's: its parked header is checked (size, type, 'L') - a block
+ * damaged while parked is BAD_POOL_HEADER 0x0D, as on the locked path -
+ * and rewritten as the batch slot's allocated block (one 8-byte store:
+ * type, 'A', slot, tag) with the size asked for. Inline in
+ * ExAllocatePoolWithTag; the way to the locked path is a tail call.
+ */
+static inline __attribute__((always_inline)) PVOID
+ExpAllocatePaged(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, ULONG64 Irql)
+{
+    ULONG_PTR Bytes = (NumberOfBytes + 2 * POOL_BLOCK_SIZE - 1) & ~(ULONG_PTR)(POOL_BLOCK_SIZE - 1);
+    POOL_LOOKASIDE *Lookaside;
+    PPOOL_HEADER Entry;
+    ULONG64 Image;
+    PVOID Body;
 
-    if (!ExpTryAcquirePagedPoolFast())
-        return ExpAllocatePagedExit(NULL, EXP_NOT_ACQUIRED, Irql, NumberOfBytes, Tag);
-    P = ExpAllocatePoolFastEx(&ExpPagedPool, NumberOfBytes, Tag, FALSE);
-    Exit = ExpReleasePagedPoolFast(Irql);
-    if (Exit != 0 || P == NULL)
-        return ExpAllocatePagedExit(P, Exit, Irql, NumberOfBytes, Tag);
-    return P;
+    ExpRaiseToHighLevel();
+    Lookaside = ExpPagedLookasideForBytes(Bytes);
+    /* The batch slot's tag is the image's high half: compared in place. */
+    if (EXP_UNLIKELY(Lookaside->Depth == 0 ||
+                     ((const ULONG *)&Lookaside->AllocatedImage)[1] != Tag)) {
+        ExpRestoreIrql(Irql);
+        return ExpAllocateSlow(PoolType, NumberOfBytes, Tag);
+    }
+    Body = Lookaside->Slots[Lookaside->Depth];
+    Image = Lookaside->AllocatedImage;
+    Lookaside->DepthAndRoom += POOL_LOOKASIDE_POP;
+    Lookaside->PendingAllocations++;
+    ExpRestoreIrql(Irql);
+
+    Entry = (PPOOL_HEADER)Body - 1;
+    if (EXP_UNLIKELY(ExpHeaderMark(Entry) != Lookaside->Mark))
+        ExpReportBadParkedBlock(Entry, (ULONG)(Bytes >> POOL_BLOCK_SHIFT));
+    __builtin_memcpy((PUCHAR)Entry + 4, &Image, sizeof(Image));
+    Entry->RequestedBytes = (USHORT)NumberOfBytes;
+    return Body;
 }
 
 /*
@@ -440,8 +503,9 @@ static EXP_POOL_NOINLINE PVOID ExpAllocatePaged(POOL_TYPE PoolType, SIZE_T Numbe
  * in mm/mm.h). IRQL: see the file header.
  *
  * Up to 496 bytes of NonPagedPool or PagedPool, a parked block of the size
- * is popped on the fast path: nonpaged pool's inline here, with interrupts
- * off, paged pool's in ExpAllocatePaged. An IRQL above the pool's maximum
+ * is popped on the fast path: nonpaged pool's with CR8 at HIGH_LEVEL for
+ * the whole of it, paged pool's (ExpAllocatePaged) only for its list
+ * part. An IRQL above the pool's maximum
  * always goes the locked way, whose ExpCheckIrql bugchecks.
  */
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
@@ -449,7 +513,11 @@ PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
     ULONG64 Irql = __readcr8(); /* KeGetCurrentIrql, kept 64 bits wide to write back */
 
     if (__builtin_expect(NumberOfBytes <= POOL_LOOKASIDE_MAX_BYTES, 1)) {
-        if (PoolType == NonPagedPool && Irql <= DISPATCH_LEVEL) {
+        /* Paged pool is asked first: its path is the longer one. */
+        if (PoolType == PagedPool) {
+            if (Irql <= APC_LEVEL)
+                return ExpAllocatePaged(PoolType, NumberOfBytes, Tag, Irql);
+        } else if (PoolType == NonPagedPool && Irql <= DISPATCH_LEVEL) {
             PVOID P;
 
             ExpRaiseToHighLevel();
@@ -459,8 +527,6 @@ PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
                 return P;
             return ExpAllocateNonPagedRebatch(NumberOfBytes, Tag);
         }
-        if (PoolType == PagedPool && Irql <= APC_LEVEL)
-            return ExpAllocatePaged(PoolType, NumberOfBytes, Tag, Irql);
     }
     return ExpAllocateSlow(PoolType, NumberOfBytes, Tag);
 }
@@ -494,69 +560,95 @@ static EXP_POOL_NOINLINE void ExpFreeNonPagedRebatch(PVOID P, ULONG Tag, BOOLEAN
         ExpFreeLocked(&ExpNonPagedPool, P, Tag, CheckTag, __builtin_return_address(0));
 }
 
-/* A paged fast free that needs a call on the way out: finish the exit,
- * then take the locked path when the fast path did not free P (Done
- * FALSE). Reached by tail calls, as ExpAllocateSlow. */
-static EXP_POOL_NOINLINE void ExpFreePagedExit(PVOID P, ULONG Tag, BOOLEAN CheckTag, ULONG64 Irql,
-                                               ULONG Exit, BOOLEAN Done)
-{
-    PVOID Caller = __builtin_return_address(0);
-
-    ExpFinishPagedExit(Exit, Irql);
-    if (!Done)
-        ExpFreeLocked(&ExpPagedPool, P, Tag, CheckTag, Caller);
-}
-
-/* A free of P outside nonpaged pool: paged pool's fast path when P is in
- * paged pool and Irql <= APC_LEVEL (see the file header), else the locked
- * path. Inlined only into the two out-of-line copies below, one per value
- * of CheckTag, so that ExFreePoolWithTag keeps nonpaged pool's path free
- * of the registers this one needs. */
-static inline __attribute__((always_inline)) void ExpFreeOutsideNonPaged(PVOID P, ULONG Tag,
-                                                                         BOOLEAN CheckTag)
+/* A free of P, in paged pool's range: the fast path when Irql <= APC_LEVEL
+ * (see the file header) - the checks of ExpFreePoolFastEx and the mark
+ * 'L' at Irql, the push at HIGH_LEVEL - else the locked path. Inline in
+ * ExFreePoolWithTag and ExFreePool. */
+static inline __attribute__((always_inline)) void ExpFreePaged(PVOID P, ULONG Tag, BOOLEAN CheckTag)
 {
     ULONG64 Irql = __readcr8(); /* KeGetCurrentIrql, kept 64 bits wide to write back */
-    BOOLEAN Done;
-    ULONG Exit;
+    PPOOL_HEADER Entry = (PPOOL_HEADER)P - 1, Next;
+    POOL_LOOKASIDE *Lookaside;
+    ULONG_PTR Units, Bytes;
+    ULONG64 Image;
 
-    if (!ExpIsPoolBlockAddress(&ExpPagedPool, P) || Irql > APC_LEVEL) {
-        ExpFreeSlow(P, Tag, CheckTag);
-        return;
+    if (Irql > APC_LEVEL || BYTE_OFFSET(P) == 0)
+        goto Slow;
+    /* At Irql, on the caller's block: the free's checks, as
+     * ExpFreePoolFastEx makes them, then the block marked parked. */
+    if (Entry->HeaderCheck != ExpComputeHeaderCheck(&ExpPagedPool, Entry))
+        goto Slow;
+    Units = Entry->BlockSize;
+    Bytes = Units << POOL_BLOCK_SHIFT;
+    Next = (PPOOL_HEADER)((PUCHAR)Entry + Bytes);
+    if (BYTE_OFFSET(Next) != 0 && Next->PreviousSize != Units)
+        goto Slow;
+    Image = ExpHeaderImage(Entry);
+    if (CheckTag && Entry->PoolTag != Tag)
+        goto Slow;
+    Entry->State = POOL_STATE_LOOKASIDE;
+
+    /* At HIGH_LEVEL, the list: the block allocated ('A') and of the
+     * batch slot, as the image read before says, and room for it. */
+    ExpRaiseToHighLevel();
+    Lookaside = ExpPagedLookasideForBytes(Bytes);
+    if (EXP_UNLIKELY(Image != Lookaside->AllocatedImage))
+        goto Undo;
+    if (EXP_UNLIKELY(ExpAddDepthAndRoom(&Lookaside->DepthAndRoom, POOL_LOOKASIDE_PUSH))) {
+        Lookaside->DepthAndRoom -= POOL_LOOKASIDE_PUSH;
+        goto Undo;
     }
-    if (!ExpTryAcquirePagedPoolFast()) {
-        ExpFreePagedExit(P, Tag, CheckTag, Irql, EXP_NOT_ACQUIRED, FALSE);
-        return;
-    }
-    Done = ExpFreePoolFastEx(&ExpPagedPool, PagedPool, P, Tag, CheckTag, FALSE);
-    Exit = ExpReleasePagedPoolFast(Irql);
-    if (Exit != 0 || !Done)
-        ExpFreePagedExit(P, Tag, CheckTag, Irql, Exit, Done);
+    Lookaside->Slots[Lookaside->Depth] = P;
+    Lookaside->PendingFrees++;
+    ExpRestoreIrql(Irql);
+    return;
+
+Undo:
+    /* The state it had: a second free finds it as the first left it. */
+    ExpRestoreIrql(Irql);
+    __builtin_memcpy((PUCHAR)Entry + 4, &Image, sizeof(Image)); /* State as it was */
+Slow:
+    ExpFreeSlow(P, Tag, CheckTag);
 }
 
-static EXP_POOL_NOINLINE void ExpFreeOutsideNonPagedWithTag(PVOID P, ULONG Tag)
+/* Which pool's range P is in, in one pass: the two pools' ranges differ
+ * in one address bit, EXP_POOL_SELECT_BIT (checked at initialisation), so
+ * the offset from paged pool's base with that bit cleared is the offset
+ * into whichever pool that bit names. Returns the offset, rotated right
+ * by 4 as in ExpIsPoolBlockAddress, and sets *NonPaged. */
+static inline ULONG_PTR ExpPoolOffset(PVOID P, BOOLEAN *NonPaged)
 {
-    ExpFreeOutsideNonPaged(P, Tag, TRUE);
+    ULONG_PTR Offset = (ULONG_PTR)P - ExpPagedPool.Base;
+
+    __asm__("btr %2, %0" : "+r"(Offset), "=@ccc"(*NonPaged) : "i"(EXP_POOL_SELECT_BIT));
+    return Offset;
 }
 
-static EXP_POOL_NOINLINE void ExpFreeOutsideNonPagedNoTag(PVOID P)
+/* Offset rotated right by 4: below the pool's SizeInUnits when aligned and
+ * in range (as in ExpIsPoolBlockAddress). */
+static inline ULONG_PTR ExpRotateOffset(ULONG_PTR Offset)
 {
-    ExpFreeOutsideNonPaged(P, 0, FALSE);
+    return (Offset >> POOL_BLOCK_SHIFT) | (Offset << (64 - POOL_BLOCK_SHIFT));
 }
 
-/* ExFreePoolWithTag and ExFreePool: nonpaged pool's fast path, else the
- * locked path (every check, the bugchecks); anything outside nonpaged
- * pool goes to ExpFreeOutsideNonPaged*. Every way out that calls is a tail
- * call. */
+/* ExFreePoolWithTag and ExFreePool: each pool's fast path, else the
+ * locked path (every check, the bugchecks). Every way out that calls is
+ * a tail call. */
 static inline __attribute__((always_inline)) void ExpFree(PVOID P, ULONG Tag, BOOLEAN CheckTag)
 {
     ULONG64 Irql;
-    BOOLEAN Done;
+    BOOLEAN Done, NonPaged;
+    ULONG_PTR Offset = ExpPoolOffset(P, &NonPaged);
 
-    if (!ExpIsPoolBlockAddress(&ExpNonPagedPool, P)) {
-        if (CheckTag)
-            ExpFreeOutsideNonPagedWithTag(P, Tag);
+    if (!NonPaged) {
+        if (ExpRotateOffset(Offset) < ExpPagedPool.SizeInUnits)
+            ExpFreePaged(P, Tag, CheckTag);
         else
-            ExpFreeOutsideNonPagedNoTag(P);
+            ExpFreeSlow(P, Tag, CheckTag);
+        return;
+    }
+    if (ExpRotateOffset(Offset) >= ExpNonPagedPool.SizeInUnits) {
+        ExpFreeSlow(P, Tag, CheckTag);
         return;
     }
     Irql = __readcr8(); /* KeGetCurrentIrql, kept 64 bits wide to write back */
@@ -572,12 +664,14 @@ static inline __attribute__((always_inline)) void ExpFree(PVOID P, ULONG Tag, BO
 }
 
 /* ExAllocatePool2: POOL_FLAG_NON_PAGED or POOL_FLAG_PAGED (exactly one),
- * zeroed unless POOL_FLAG_UNINITIALIZED. Other flags: NULL. */
+ * zeroed unless POOL_FLAG_UNINITIALIZED. Other flags, or a tag of 0: NULL. */
 PVOID ExAllocatePool2(ULONG64 Flags, SIZE_T NumberOfBytes, ULONG Tag)
 {
     ULONG64 Known = POOL_FLAG_NON_PAGED | POOL_FLAG_PAGED | POOL_FLAG_UNINITIALIZED;
     BOOLEAN Paged = (Flags & POOL_FLAG_PAGED) != 0;
-    if ((Flags & ~Known) || Paged == ((Flags & POOL_FLAG_NON_PAGED) != 0))
+    /* A tag of 0 fails, as Microsoft's documentation of ExAllocatePool2
+     * says; ExAllocatePoolWithTag still takes it. */
+    if ((Flags & ~Known) || Paged == ((Flags & POOL_FLAG_NON_PAGED) != 0) || Tag == 0)
         return NULL;
     PVOID P = ExAllocatePoolWithTag(Paged ? PagedPool : NonPagedPool, NumberOfBytes, Tag);
     if (P && !(Flags & POOL_FLAG_UNINITIALIZED))
@@ -607,9 +701,9 @@ ULONG ExQueryPoolTags(POOL_TYPE PoolType, PPOOL_TAG_INFO Buffer, ULONG Count)
 
     ASSERT(KeGetCurrentIrql() <= ExpPoolMaximumIrql[Pool == &ExpPagedPool]);
     if (Pool == &ExpPagedPool) {
-        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        ExpLockPagedPool();
         Result = ExpQueryPoolTags(Pool, Buffer, Count);
-        ExReleaseFastMutex(&ExpPagedPoolMutex);
+        ExpUnlockPagedPool();
     } else {
         KIRQL OldIrql;
         KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
@@ -627,15 +721,36 @@ VOID ExFoldPoolTagCounts(POOL_TYPE PoolType)
 
     ASSERT(KeGetCurrentIrql() <= ExpPoolMaximumIrql[Pool == &ExpPagedPool]);
     if (Pool == &ExpPagedPool) {
-        ExAcquireFastMutex(&ExpPagedPoolMutex);
+        ExpLockPagedPool();
         ExpFoldLookasideCounts(Pool);
-        ExReleaseFastMutex(&ExpPagedPoolMutex);
+        ExpUnlockPagedPool();
     } else {
         KIRQL OldIrql;
         KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
         ExpFoldLookasideCounts(Pool);
         KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
     }
+}
+
+/* For tests: merge PoolType's parked blocks back and return its empty
+ * pages, under its lock (see mi.h). */
+ULONG_PTR ExTrimPoolPages(POOL_TYPE PoolType)
+{
+    PPOOL_DESCRIPTOR Pool = ExpDescriptorForType(PoolType);
+    ULONG_PTR Released;
+
+    ASSERT(KeGetCurrentIrql() <= ExpPoolMaximumIrql[Pool == &ExpPagedPool]);
+    if (Pool == &ExpPagedPool) {
+        ExpLockPagedPool();
+        Released = ExpTrimPoolCore(Pool);
+        ExpUnlockPagedPool();
+    } else {
+        KIRQL OldIrql;
+        KeAcquireSpinLock(&ExpNonPagedPoolLock, &OldIrql);
+        Released = ExpTrimPoolCore(Pool);
+        KeReleaseSpinLock(&ExpNonPagedPoolLock, OldIrql);
+    }
+    return Released;
 }
 
 PPOOL_DESCRIPTOR ExGetPoolDescriptor(POOL_TYPE PoolType)

@@ -40,9 +40,9 @@
  *   0x42 (address, 0, 0)         address outside the pool's range
  *   0x46 (address, 0, 0)         in the pool, but not the start of a block
  * BAD_POOL_HEADER (0x19), the pool is damaged (maybe not by this caller):
- *   0x03 (list entry, read-back flink, read-back blink) corrupt free list or
- *        lookaside link; in a healthy list all three are equal. For a
- *        lookaside list: (block, the bad link, 0).
+ *   0x03 (list entry, read-back flink, read-back blink) corrupt free list;
+ *        in a healthy list all three are equal. For a lookaside list
+ *        (a damaged descriptor): (the list, the bad slot, its Depth).
  *   0x05 (entry, its header Ulong1, other entry) two neighbours disagree
  *   0x07 (0, header Ulong1, entry)  header check/type/state wrong
  *   0x08 (0, header Ulong1, entry)  block size zero
@@ -390,24 +390,26 @@ static BOOLEAN ExpValidateFreeLists(const POOL_DESCRIPTOR *Pool, const POOL_WALK
 static BOOLEAN ExpValidateLookasides(const POOL_DESCRIPTOR *Pool, const POOL_WALK_TOTALS *Totals,
                                      PCSTR *Problem)
 {
+    const POOL_LOOKASIDE *Lookaside;
     const POOL_HEADER *Entry;
-    SIZE_T Count, Parked = 0;
-    ULONG Units;
+    SIZE_T Parked = 0;
+    ULONG Units, Slot;
 
     for (Units = 0; Units <= POOL_LOOKASIDE_MAX_UNITS; Units++) {
-        Count = 0;
-        for (Entry = Pool->Lookaside[Units].Head; Entry != NULL;
-             Entry = *(PPOOL_HEADER const *)(Entry + 1)) {
-            if (!ExpIsHeaderAddress(Pool, Entry))
-                POOL_FAIL("lookaside link points outside the pool");
-            if (++Count > Totals->ParkedBlocks)
-                POOL_FAIL("lookaside list holds more blocks than the pages have");
+        Lookaside = &Pool->Lookaside[Units];
+        if (Lookaside->Slots[0] != &ExpNoParkedBlock[1])
+            POOL_FAIL("a lookaside list lost its empty-list stand-in");
+        if (Lookaside->Depth > POOL_LOOKASIDE_MAX_DEPTH)
+            POOL_FAIL("lookaside depth is larger than the list");
+        for (Slot = 1; Slot <= Lookaside->Depth; Slot++) {
+            if (!ExpIsBlockLinks(Pool, (const LIST_ENTRY *)Lookaside->Slots[Slot]))
+                POOL_FAIL("lookaside slot points outside the pool");
+            Entry = (const POOL_HEADER *)Lookaside->Slots[Slot] - 1;
+            if (++Parked > Totals->ParkedBlocks)
+                POOL_FAIL("lookaside lists hold more blocks than the pages have");
             if (Entry->State != POOL_STATE_LOOKASIDE || Entry->BlockSize != Units)
                 POOL_FAIL("block on a lookaside list is not parked or has the wrong size");
         }
-        if (Count != Pool->Lookaside[Units].Depth)
-            POOL_FAIL("lookaside depth disagrees with its list");
-        Parked += Count;
     }
     if (Parked != Totals->ParkedBlocks)
         POOL_FAIL("a parked block is missing from the lookaside lists");

@@ -49,8 +49,10 @@
  * State is 'A' (allocated), 'F' (free, on a free list) or 'L' (freed onto a
  * lookaside list). The two fields beyond NT's are:
  *   - HeaderCheck, a 16-bit hash of PreviousSize, BlockSize and the
- *     header's own address: the top 16 bits of (the sizes xor the address)
- *     times the pool's odd cookie, one multiply. It makes every free O(1) yet safe:
+ *     block's address: the low 16 bits of one CRC32C step (the crc32
+ *     instruction) over the body's address, started from the two sizes.
+ *     A header copied from elsewhere - another block, another pool - is
+ *     at another address and fails. It makes every free O(1) yet safe:
  *     bytes in the middle of a block, or a header smashed by an overrun,
  *     almost never carry the right check (1 in 65536), and only then does
  *     the free walk the page from its start to say precisely what is wrong
@@ -79,9 +81,13 @@
  *
  * Fast path: a lookaside list per size up to 32 units (496 usable bytes;
  * NT keeps lookaside lists for the same sizes). A free of such a block,
- * after all its checks, parks it whole on its size's singly linked list (up
- * to LookasideDepth blocks, state 'L') instead of merging; an allocation of
- * that size pops it back. An allocate+free pair of 64 bytes then costs
+ * after all its checks, parks it whole on its size's list (up to
+ * LookasideDepth blocks, at most POOL_LOOKASIDE_MAX_DEPTH, state 'L')
+ * instead of merging; an allocation of that size pops it back. A list is a
+ * stack of block pointers in the descriptor (POOL_LOOKASIDE), not a chain
+ * through the blocks' bodies: nothing in a parked block but its header is
+ * read, and paged pool's fast paths can work the list without touching a
+ * pageable page (mm/pool.c). An allocate+free pair of 64 bytes then costs
  * about a quarter of what splitting a block and merging it back costs, and
  * most of what is left pays for the checks a free makes and for the tag
  * accounting (the lock-free versions in poolcore.h, which mm/pool.c runs
@@ -97,8 +103,10 @@
  * AllocatePages and return them page-aligned, with no header (so a
  * page-aligned pointer is never a small block). Their size and tag live in
  * the big page table, as on NT: an open-addressing hash table keyed by the
- * first page's address, with linear probing, kept at most 3/4 full and
- * doubled when needed. The table's pages come from the pool itself
+ * first page's address, with linear probing, kept at most 3/4 full,
+ * doubled when live entries pass half of it and rebuilt smaller when they
+ * fall to one in eight (ExpShrinkBigTable), so that a burst of big blocks
+ * does not leave its pages behind. The table's pages come from the pool itself
  * (AllocatePages): it costs nothing until the pool takes its first page,
  * grows with demand with no fixed limit, and shows up in the pool's page
  * count (TablePages). A table inside the descriptor would have to pick
@@ -169,11 +177,10 @@ static VOID ExpInitHeader(const POOL_DESCRIPTOR *Pool, PPOOL_HEADER Entry,
     ExpUpdateCheck(Pool, Entry);
 }
 
-/* The lookaside link: the first eight bytes of a parked block's body. */
-static inline PPOOL_HEADER *ExpParkedLink(PPOOL_HEADER Entry)
-{
-    return (PPOOL_HEADER *)(Entry + 1);
-}
+/* Slots[0] of every lookaside list (poolcore.h): a header of zeroes -
+ * no size, type, state or tag any list's Mark or images hold - and a body
+ * behind it that nothing ever writes. */
+const POOL_HEADER ExpNoParkedBlock[2];
 
 /* ------------------------------------------------------------------------
  * Pages from the callbacks
@@ -261,28 +268,20 @@ static VOID ExpDeleteBig(PPOOL_DESCRIPTOR Pool, PPOOL_BIG_ENTRY Entry)
 }
 
 /*
- * Make sure one more entry fits while the table stays at most 3/4 full
- * (counting tombstones), building a new table - twice as large when live
- * entries pass half of it - from fresh pages if needed. Returns FALSE when
- * there is no room and no pages to grow.
+ * Move the table's live entries into a new one of NewSize entries (a power
+ * of two) from fresh pages, and give the old table's pages back; the
+ * tombstones stay behind. Returns FALSE, having changed nothing, when the
+ * pages cannot be had.
  */
-static BOOLEAN ExpReserveBigSlot(PPOOL_DESCRIPTOR Pool)
+static BOOLEAN ExpRebuildBigTable(PPOOL_DESCRIPTOR Pool, ULONG_PTR NewSize)
 {
     PPOOL_BIG_ENTRY Old = Pool->BigTable, New, Entry;
-    ULONG_PTR OldSize = Pool->BigTableSize, NewSize, Pages, Index;
+    ULONG_PTR OldSize = Pool->BigTableSize, Pages, Index;
 
-    if (Old != NULL && (Pool->BigTableUsed + Pool->BigTableFreed + 1) * 4 <= OldSize * 3)
-        return TRUE;
-
-    NewSize = Old != NULL ? OldSize : POOL_BIG_TABLE_INITIAL;
-    while ((Pool->BigTableUsed + 1) * 2 > NewSize)
-        NewSize *= 2;
     Pages = BYTES_TO_PAGES(NewSize * sizeof(POOL_BIG_ENTRY));
     New = ExpGetPages(Pool, Pages);
-    if (New == NULL) {
-        /* Crowded but not full is still usable: probes end at an empty slot. */
-        return Old != NULL && Pool->BigTableUsed + Pool->BigTableFreed + 2 <= OldSize;
-    }
+    if (New == NULL)
+        return FALSE;
     memset(New, 0, Pages * PAGE_SIZE);
     Pool->BigTable = New;
     Pool->BigTableSize = NewSize;
@@ -301,6 +300,56 @@ static BOOLEAN ExpReserveBigSlot(PPOOL_DESCRIPTOR Pool)
         ExpPutPages(Pool, Old, Pages);
     }
     return TRUE;
+}
+
+/*
+ * Make sure one more entry fits while the table stays at most 3/4 full
+ * (counting tombstones), building a new table - twice as large when live
+ * entries pass half of it - if needed. Returns FALSE when there is no room
+ * and no pages to grow.
+ */
+static BOOLEAN ExpReserveBigSlot(PPOOL_DESCRIPTOR Pool)
+{
+    ULONG_PTR OldSize = Pool->BigTableSize, NewSize;
+
+    if (Pool->BigTable != NULL && (Pool->BigTableUsed + Pool->BigTableFreed + 1) * 4 <= OldSize * 3)
+        return TRUE;
+
+    NewSize = Pool->BigTable != NULL ? OldSize : POOL_BIG_TABLE_INITIAL;
+    while ((Pool->BigTableUsed + 1) * 2 > NewSize)
+        NewSize *= 2;
+    if (ExpRebuildBigTable(Pool, NewSize))
+        return TRUE;
+    /* Crowded but not full is still usable: probes end at an empty slot. */
+    return Pool->BigTable != NULL && Pool->BigTableUsed + Pool->BigTableFreed + 2 <= OldSize;
+}
+
+/*
+ * After the run at Va left the table: when at most one entry in eight is
+ * live, move the rest into a table a quarter full at most (never below
+ * its first size), so that the pages a burst of big blocks made the table
+ * grow to go back with the blocks - NT's big page table shrinks too. The
+ * tombstone of Va is carried over, so that a second free of the block
+ * just freed still reads as a double free (older tombstones are dropped,
+ * as on every rebuild). If the new table's pages cannot be had, the old
+ * one stays. Hysteresis: the table grows again only past half full.
+ */
+static VOID ExpShrinkBigTable(PPOOL_DESCRIPTOR Pool, const POOL_BIG_ENTRY *Freed)
+{
+    ULONG_PTR NewSize = POOL_BIG_TABLE_INITIAL;
+    POOL_BIG_ENTRY Tombstone = *Freed;
+    PPOOL_BIG_ENTRY Entry;
+
+    if (Pool->BigTableSize <= POOL_BIG_TABLE_INITIAL || Pool->BigTableUsed * 8 > Pool->BigTableSize)
+        return;
+    while ((Pool->BigTableUsed + 1) * 4 > NewSize)
+        NewSize *= 2;
+    if (NewSize >= Pool->BigTableSize || !ExpRebuildBigTable(Pool, NewSize))
+        return;
+    Entry = ExpInsertBig(Pool, Tombstone.Va & ~POOL_BIG_FREED);
+    *Entry = Tombstone;
+    Entry->Va &= ~POOL_BIG_FREED;
+    ExpDeleteBig(Pool, Entry);
 }
 
 /* ------------------------------------------------------------------------
@@ -456,6 +505,7 @@ static VOID ExpReleaseSmallPage(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Page)
     ExpDeleteBig(Pool, Big);
     Pool->SmallPages--;
     ExpPutPages(Pool, Page, 1);
+    ExpShrinkBigTable(Pool, Big);
 }
 
 /*
@@ -511,19 +561,20 @@ static VOID ExpReleaseSmallBlock(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER Entry)
 static SIZE_T ExpFlushLookasides(PPOOL_DESCRIPTOR Pool)
 {
     POOL_LOOKASIDE *Lookaside;
-    PPOOL_HEADER Entry, Next;
+    PPOOL_HEADER Entry;
     SIZE_T Flushed = 0;
     ULONG Units;
 
     for (Units = POOL_MIN_UNITS; Units <= POOL_LOOKASIDE_MAX_UNITS; Units++) {
         Lookaside = &Pool->Lookaside[Units];
-        while ((Entry = Lookaside->Head) != NULL) {
-            Next = *ExpParkedLink(Entry);
+        while (Lookaside->Depth != 0) {
+            Entry = (PPOOL_HEADER)Lookaside->Slots[Lookaside->Depth] - 1;
+            if (Lookaside->Depth > POOL_LOOKASIDE_MAX_DEPTH ||
+                !ExpIsBlockLinks(Pool, ExpBlockLinks(Entry)))
+                KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)Lookaside,
+                             (ULONG_PTR)(Entry + 1), Lookaside->Depth);
             ExpCheckParkedBlock(Pool, Entry, Units);
-            if (Next != NULL && !ExpIsHeaderAddress(Pool, Next))
-                KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)(Entry + 1),
-                             (ULONG_PTR)Next, 0);
-            Lookaside->Head = Next;
+            Lookaside->Slots[Lookaside->Depth] = NULL;
             Lookaside->DepthAndRoom += POOL_LOOKASIDE_POP;
             ExpReleaseSmallBlock(Pool, Entry);
             Flushed++;
@@ -578,7 +629,7 @@ ULONG_PTR ExpTrimPoolCore(PPOOL_DESCRIPTOR Pool)
 /* Move Lookaside's pending counts into its batch slot's tag line. */
 static VOID ExpFoldLookaside(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside)
 {
-    PPOOL_TRACKER_ENTRY Tracker = &Pool->Tracker[(UCHAR)(Lookaside->ParkedImage >> 32)];
+    PPOOL_TRACKER_ENTRY Tracker = &Pool->Tracker[(UCHAR)(Lookaside->ParkedImage >> 16)];
     SIZE_T Bytes = (SIZE_T)(Lookaside->Mark & 0xFFFF) << POOL_BLOCK_SHIFT;
 
     Tracker->Allocations += Lookaside->PendingAllocations;
@@ -596,17 +647,13 @@ VOID ExpFoldLookasideCounts(PPOOL_DESCRIPTOR Pool)
         ExpFoldLookaside(Pool, &Pool->Lookaside[Units]);
 }
 
-/* Make Index (a slot in use, of a tag whose low half is Tag's) the batch
- * slot of Lookaside, one of the lists up to POOL_LOOKASIDE_MAX_UNITS. */
+/* Make Index (a slot in use, of Tag) the batch slot of Lookaside. */
 static VOID ExpSetLookasideBatch(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside, ULONG Index,
                                  ULONG Tag)
 {
-    ULONG64 Image = (ULONG64)(Lookaside->Mark & 0xFFFF) | (ULONG64)(UCHAR)Pool->PoolType << 16 |
-                    (ULONG64)Index << 32 | (ULONG64)(Tag & 0xFFFF) << 48;
-
     ExpFoldLookaside(Pool, Lookaside);
-    Lookaside->ParkedImage = Image | (ULONG64)POOL_STATE_LOOKASIDE << 24;
-    Lookaside->AllocatedImage = Image | (ULONG64)POOL_STATE_ALLOCATED << 24;
+    Lookaside->ParkedImage = ExpMakeImage(Pool->PoolType, POOL_STATE_LOOKASIDE, Index, Tag);
+    Lookaside->AllocatedImage = ExpMakeImage(Pool->PoolType, POOL_STATE_ALLOCATED, Index, Tag);
 }
 
 BOOLEAN ExpBatchFastAllocation(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside,
@@ -614,8 +661,9 @@ BOOLEAN ExpBatchFastAllocation(PPOOL_DESCRIPTOR Pool, POOL_LOOKASIDE *Lookaside,
 {
     ULONG Index;
 
-    /* BlockSize, PoolType and State in one compare. */
-    if ((ULONG)ExpHeaderImage(Entry) != Lookaside->Mark)
+    /* BlockSize, PoolType and State in one compare (the empty list's
+     * stand-in has none of them). */
+    if (ExpHeaderMark(Entry) != Lookaside->Mark)
         return FALSE;
     /* The tag's tracker slot. A parked block keeps its last owner's tag
      * and slot, and a tag's slot never changes (slots are never reused,
@@ -736,7 +784,7 @@ static EXP_NOINLINE PVOID ExpAllocateBigBlock(PPOOL_DESCRIPTOR Pool, SIZE_T Numb
 PVOID ExpAllocatePoolCore(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag)
 {
     POOL_LOOKASIDE *Lookaside;
-    PPOOL_HEADER Entry, Next;
+    PPOOL_HEADER Entry;
     ULONG Units, Index;
 
     if (EXP_UNLIKELY(NumberOfBytes > POOL_SMALL_MAX_BYTES))
@@ -754,21 +802,17 @@ PVOID ExpAllocatePoolCore(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag
 
     /* Header + body rounded up to units; 0 bytes gets the minimal block. */
     Units = ExpUnitsForBytes(NumberOfBytes);
-    if (Units > POOL_LOOKASIDE_MAX_UNITS || Pool->Lookaside[Units].Head == NULL)
+    if (Units > POOL_LOOKASIDE_MAX_UNITS || Pool->Lookaside[Units].Depth == 0)
         return ExpAllocateSmallSlow(Pool, NULL, Units, NumberOfBytes, Tag);
 
-    /* Entry was checked when it became the head; the link in its body may
-     * have been written after the free, so it is checked before use. */
+    /* The header may have been written since the free parked it (a use
+     * after free), so it is checked before the block is handed out. */
     Lookaside = &Pool->Lookaside[Units];
-    Entry = Lookaside->Head;
-    Next = *ExpParkedLink(Entry);
-    if (EXP_UNLIKELY(Entry->BlockSize != Units || Entry->State != POOL_STATE_LOOKASIDE))
+    Entry = (PPOOL_HEADER)Lookaside->Slots[Lookaside->Depth] - 1;
+    if (EXP_UNLIKELY(ExpHeaderMark(Entry) != Lookaside->Mark))
         KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_FREE_MODIFIED, (ULONG_PTR)Entry,
                      Entry->Ulong1, Units);
-    if (EXP_UNLIKELY(Next != NULL && !ExpIsHeaderAddress(Pool, Next)))
-        KeBugCheckEx(BAD_POOL_HEADER, POOL_HEADER_LIST_CORRUPT, (ULONG_PTR)(Entry + 1),
-                     (ULONG_PTR)Next, 0);
-    Lookaside->Head = Next;
+    Lookaside->Slots[Lookaside->Depth] = NULL;
     Lookaside->DepthAndRoom += POOL_LOOKASIDE_POP;
 
     /* The tag's home slot. An unused home slot whose Tag happens to match
@@ -799,6 +843,7 @@ static EXP_NOINLINE VOID ExpFreeBigBlock(PPOOL_DESCRIPTOR Pool, ULONG_PTR Va, UL
     Pool->BigBlocks--;
     ExpDeleteBig(Pool, Big);
     ExpPutPages(Pool, (PVOID)Va, Pages);
+    ExpShrinkBigTable(Pool, Big);
 }
 
 VOID ExpFreePoolCore(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag)
@@ -829,9 +874,8 @@ VOID ExpFreePoolCore(PPOOL_DESCRIPTOR Pool, PVOID P, ULONG Tag, BOOLEAN CheckTag
     Lookaside = &Pool->Lookaside[Units];
     if (Lookaside->Room > 0) {
         Entry->State = POOL_STATE_LOOKASIDE;
-        *ExpParkedLink(Entry) = Lookaside->Head;
-        Lookaside->Head = Entry;
         Lookaside->DepthAndRoom += POOL_LOOKASIDE_PUSH;
+        Lookaside->Slots[Lookaside->Depth] = P;
         return;
     }
     ExpReleaseSmallBlock(Pool, Entry);
@@ -923,10 +967,6 @@ VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOI
     Pool->End = (ULONG_PTR)End;
     Pool->Size = (ULONG_PTR)End - (ULONG_PTR)Base;
     Pool->SizeInUnits = Pool->Size >> POOL_BLOCK_SHIFT;
-    /* Not a secret: it only makes a header copied from another pool, or
-     * from another address, fail its check. */
-    Pool->Cookie = (((ULONG_PTR)Pool ^ ((ULONG_PTR)Base >> PAGE_SHIFT) ^
-                     ((ULONG_PTR)PoolType << 56)) * 0xD6E8FEB86659FD93ULL) | 1;
     Pool->AllocatedMark = (USHORT)(PoolType | POOL_STATE_ALLOCATED << 8);
     Pool->AllocatePages = AllocatePages;
     Pool->FreePages = FreePages;
@@ -934,15 +974,26 @@ VOID ExpInitializePoolDescriptor(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOI
     /* One pass for the sizes that have a lookaside list too, then the
      * rest unrolled: the boot pays for every instruction here, twice. */
     for (Index = 0; Index <= POOL_LOOKASIDE_MAX_UNITS; Index++) {
+        POOL_LOOKASIDE *Lookaside = &Pool->Lookaside[Index];
+
         InitializeListHead(&Pool->FreeLists[Index]);
-        Pool->Lookaside[Index].Mark =
-            Index | (ULONG)PoolType << 16 | (ULONG)POOL_STATE_LOOKASIDE << 24;
+        Lookaside->Slots[0] = (PVOID)&ExpNoParkedBlock[1];
+        Lookaside->Mark = Index | (ULONG)PoolType << 16 | (ULONG)POOL_STATE_LOOKASIDE << 24;
+        /* The first batch slot: the overflow bucket, under its own tag. */
+        Lookaside->ParkedImage =
+            ExpMakeImage(PoolType, POOL_STATE_LOOKASIDE, POOL_TRACKER_OVERFLOW, POOL_OVERFLOW_TAG);
+        Lookaside->AllocatedImage =
+            ExpMakeImage(PoolType, POOL_STATE_ALLOCATED, POOL_TRACKER_OVERFLOW, POOL_OVERFLOW_TAG);
         if (Index >= POOL_MIN_UNITS)
-            Pool->Lookaside[Index].Room = POOL_LOOKASIDE_DEFAULT_DEPTH;
+            Lookaside->Room = POOL_LOOKASIDE_DEFAULT_DEPTH;
     }
+    /* The sizes without a list: Room 0, and a stand-in under Depth 0 as
+     * well (nothing pops them, but the validator reads Slots[0]). */
 #pragma GCC unroll 8
-    for (; Index < POOL_LIST_COUNT; Index++)
+    for (; Index < POOL_LIST_COUNT; Index++) {
         InitializeListHead(&Pool->FreeLists[Index]);
+        Pool->Lookaside[Index].Slots[0] = (PVOID)&ExpNoParkedBlock[1];
+    }
     Pool->Tracker[POOL_TRACKER_OVERFLOW].Tag = POOL_OVERFLOW_TAG;
 }
 

@@ -51,10 +51,13 @@
 
 /* Lookaside lists: freed blocks of up to 32 units (496 usable bytes) are
  * parked whole, up to LookasideDepth per size, and handed out again before
- * the free lists are looked at (see "Fast path" in poolcore.c). */
+ * the free lists are looked at (see "Fast path" in poolcore.c). A list is
+ * an array of POOL_LOOKASIDE_MAX_DEPTH slots in the descriptor, not a chain
+ * through the blocks: paged pool's fast paths may then pop and push at
+ * HIGH_LEVEL without touching a pageable block (mm/pool.c). */
 #define POOL_LOOKASIDE_MAX_UNITS     32
 #define POOL_LOOKASIDE_DEFAULT_DEPTH 4
-#define POOL_LOOKASIDE_MAX_DEPTH     0x7FFF  /* Room is a SHORT */
+#define POOL_LOOKASIDE_MAX_DEPTH 8
 
 /* Entirely free pages kept on the 256-unit list rather than returned at
  * once, so that an allocate/free loop does not churn pages. */
@@ -82,7 +85,9 @@
 #define POOL_CALLER_NOT_IN_POOL     0x42  /* (address, 0, 0) */
 #define POOL_CALLER_BAD_ADDRESS     0x46  /* (address, 0, 0) */
 /* BAD_POOL_HEADER: the pool's own structures are corrupt. */
-#define POOL_HEADER_LIST_CORRUPT    0x03  /* (entry, read-back flink, read-back blink) */
+/* 0x03: a free list (entry, read-back flink, read-back blink), or a
+ * lookaside list (list, slot, Depth). */
+#define POOL_HEADER_LIST_CORRUPT 0x03
 #define POOL_HEADER_NEIGHBOURS      0x05  /* (entry, header, other entry) */
 #define POOL_HEADER_CORRUPT         0x07  /* (0, header, entry) */
 #define POOL_HEADER_SIZE_ZERO       0x08  /* (0, header, entry) */
@@ -165,9 +170,14 @@ typedef struct _POOL_TRACKER_ENTRY {
  * ExpQueryPoolTags folds first, ExpQueryPoolTotals adds them in, and
  * whoever calls ExpValidatePool folds first. A block of another slot makes
  * the fast path fold the list and take that slot as its batch slot.
+ *
+ * The blocks are a stack of bodies (the caller's pointers) in Slots[1] to
+ * Slots[Depth]; Slots[0] is always ExpNoParkedBlock's body, whose zeroed
+ * header matches no image and no Mark, so that a pop of an empty list
+ * reads a block every check refuses instead of testing Depth first.
  */
 typedef struct _POOL_LOOKASIDE {
-    PPOOL_HEADER Head;          /* linked through the first 8 bytes of each body */
+    PVOID Slots[1 + POOL_LOOKASIDE_MAX_DEPTH]; /* [0] the empty list's stand-in, then bodies */
     union {
         struct {
             USHORT Depth;       /* blocks on the list */
@@ -179,23 +189,29 @@ typedef struct _POOL_LOOKASIDE {
     };
     ULONG Mark;                 /* BlockSize, PoolType, State of a block parked here,
                                    as the header's bytes 2-5 read as a ULONG */
-    ULONG64 ParkedImage;        /* header bytes 2-9 (ExpHeaderImage) of a block parked
-                                   here by the batch slot: BlockSize, PoolType, 'L',
-                                   TrackIndex, Reserved 0, the low half of the tag;
-                                   0, which no header matches, before the first */
-    ULONG64 AllocatedImage;     /* the same with State 'A': such a block handed out */
+    ULONG64 ParkedImage; /* header bytes 4-11 (ExpHeaderImage) of a block parked
+                                   here by the batch slot: PoolType, 'L', TrackIndex,
+                                   Reserved 0, PoolTag; at first the overflow
+                                   bucket's, "Ovfl" */
+    ULONG64 AllocatedImage; /* the same with State 'A': such a block handed out.
+                                   Its high half is the batch slot's tag */
     SIZE_T PendingAllocations;  /* fast allocations and frees of blocks of the */
     SIZE_T PendingFrees;        /* batch slot, not yet in the tag table */
+    ULONG64 Reserved[2];
 } POOL_LOOKASIDE;
-/* 48 bytes, three block units: a block's size in bytes times three is its
- * list's offset (base + index * 2 in one address). */
-STATIC_ASSERT(sizeof(POOL_LOOKASIDE) == 3 * POOL_BLOCK_SIZE);
+/* 128 bytes, eight block units: a block's size in bytes times eight is
+ * its list's offset (a scaled index in one address). */
+STATIC_ASSERT(sizeof(POOL_LOOKASIDE) == 8 * POOL_BLOCK_SIZE);
 STATIC_ASSERT(offsetof(POOL_LOOKASIDE, Room) == offsetof(POOL_LOOKASIDE, Depth) + 2);
+STATIC_ASSERT(POOL_LOOKASIDE_MAX_DEPTH <= 0x7FFF); /* Room is a SHORT */
 
 /* Added to DepthAndRoom: one block more on the list (Depth + 1, Room - 1;
  * negative when Room was 0), one block fewer (Depth - 1, Room + 1). */
 #define POOL_LOOKASIDE_PUSH ((LONG)(1 - 0x10000))
 #define POOL_LOOKASIDE_POP  ((LONG)(0x10000 - 1))
+
+/* poolcore.c: the empty lists' stand-in, a zeroed header and body. */
+extern const POOL_HEADER ExpNoParkedBlock[2];
 
 /* ------------------------------------------------------------------------
  * The pool descriptor. Every field is protected by the pool's lock, which
@@ -217,8 +233,7 @@ typedef struct _POOL_DESCRIPTOR {
     ULONG_PTR Base;             /* the pool's virtual range [Base, End) */
     ULONG_PTR End;
     ULONG_PTR Size;             /* End - Base */
-    ULONG_PTR SizeInUnits;      /* Size >> POOL_BLOCK_SHIFT, for the lookaside link check */
-    ULONG64 Cookie;             /* odd; the header check's multiplier */
+    ULONG_PTR SizeInUnits; /* Size >> POOL_BLOCK_SHIFT, for ExpIsPoolBlockAddress */
     USHORT AllocatedMark;       /* PoolType and State of an allocated header, as a USHORT */
     USHORT Reserved;
     ULONG Reserved2;
@@ -241,7 +256,7 @@ typedef struct _POOL_DESCRIPTOR {
     /* Small blocks. */
     ULONG64 FreeListBitmap[POOL_BITMAP_WORDS]; /* bit n: FreeLists[n] not empty */
     LIST_ENTRY FreeLists[POOL_LIST_COUNT];
-    /* One per block size, so that a block's size in bytes, times three, is
+    /* One per block size, so that a block's size in bytes, times eight, is
      * the offset of its list; those above POOL_LOOKASIDE_MAX_UNITS stay
      * empty with Room 0, so the fast free needs no test of the size. */
     POOL_LOOKASIDE Lookaside[POOL_PAGE_UNITS + 1];
@@ -363,9 +378,9 @@ BOOLEAN ExpValidatePool(PPOOL_DESCRIPTOR Pool, PCSTR *Problem);
  * ExpFreePoolCore), which looks again with every check and bugchecks.
  * The caller excludes every other user of Pool for the call, as for the
  * Exp*Core routines. Both touch only the lookaside list and the tag's
- * tracker slot in the descriptor, and the headers (and the link in the
- * body) of the block handed out or freed and of the block after a freed
- * one. No pool-wide counter: the totals are the tag table's sums.
+ * tracker slot in the descriptor, and the headers of the block handed
+ * out or freed and of the block after a freed one (mm/pool.c's paged
+ * copies split the two, see there). No pool-wide counter: the totals are the tag table's sums.
  * ------------------------------------------------------------------------ */
 
 /* PoolType and State read together, to compare with AllocatedMark. */
@@ -402,21 +417,18 @@ static inline ULONG ExpTrackerHomeSlot(ULONG Tag)
     return (Tag * 0x9E3779B1u) >> 24; /* 256 slots */
 }
 
-/* The header check: see "HeaderCheck" at the top of poolcore.c. */
+/* The header check: see "HeaderCheck" at the top of poolcore.c. One
+ * CRC32C step (SSE4.2's crc32 instruction, on every x86-64 processor since
+ * 2008 and in QEMU's -cpu max) of the block's body address, started from
+ * the header's two sizes; the low 16 bits. The pool does not enter it:
+ * the address alone tells the pools apart. */
 static inline USHORT ExpComputeHeaderCheck(const POOL_DESCRIPTOR *Pool, const POOL_HEADER *Entry)
 {
-    ULONG64 X = (ULONG)Entry->Ulong1 ^ (ULONG_PTR)Entry;
-    return (USHORT)((X * Pool->Cookie) >> 48);
-}
+    ULONG64 Crc = (ULONG)Entry->Ulong1;
 
-/* A lookaside link is NULL or a 16-byte aligned address inside the pool:
- * rotated right by 4, an aligned offset is below Size / 16, an unaligned
- * one has a low bit in the top four and is not. */
-static inline BOOLEAN ExpIsParkedLinkPlausible(const POOL_DESCRIPTOR *Pool, const void *Next)
-{
-    ULONG_PTR Offset = (ULONG_PTR)Next - Pool->Base;
-    return Next == NULL || ((Offset >> POOL_BLOCK_SHIFT) | (Offset << (64 - POOL_BLOCK_SHIFT))) <
-                               Pool->SizeInUnits;
+    (void)Pool;
+    __asm__("crc32q %1, %0" : "+r"(Crc) : "rm"((ULONG_PTR)(Entry + 1)));
+    return (USHORT)Crc;
 }
 
 /* Hand out Entry, of Bytes block bytes, charging Tracker's slot Index
@@ -435,21 +447,39 @@ static inline PVOID ExpFinishSmallAllocation(PPOOL_DESCRIPTOR Pool, PPOOL_HEADER
     return Entry + 1;
 }
 
-/* Header bytes 2-9 - BlockSize, PoolType, State, TrackIndex, Reserved
- * and the low half of PoolTag - as one ULONG64, to compare with a
- * lookaside list's images in one instruction. */
+/* Header bytes 4-11 - PoolType, State, TrackIndex, Reserved and PoolTag
+ * - as one ULONG64, to compare with a lookaside list's images in one
+ * instruction. (The size needs no compare: it chose the list.) */
 static inline ULONG64 ExpHeaderImage(const POOL_HEADER *Entry)
 {
     ULONG64 Image;
 
-    __builtin_memcpy(&Image, (const UCHAR *)Entry + 2, sizeof(Image));
+    __builtin_memcpy(&Image, (const UCHAR *)Entry + 4, sizeof(Image));
     return Image;
+}
+
+/* Header bytes 2-5 - BlockSize, PoolType, State - to compare with a
+ * lookaside list's Mark. */
+static inline ULONG ExpHeaderMark(const POOL_HEADER *Entry)
+{
+    ULONG Mark;
+
+    __builtin_memcpy(&Mark, (const UCHAR *)Entry + 2, sizeof(Mark));
+    return Mark;
+}
+
+/* A lookaside image: what ExpHeaderImage reads from a header of State,
+ * charged to tracker slot Index with Tag, in a pool of PoolType. */
+static inline ULONG64 ExpMakeImage(POOL_TYPE PoolType, UCHAR State, ULONG Index, ULONG Tag)
+{
+    return (ULONG64)(UCHAR)PoolType | (ULONG64)State << 8 | (ULONG64)(UCHAR)Index << 16 |
+        (ULONG64)Tag << 32;
 }
 
 /* The lookaside list of blocks of Bytes block bytes (a multiple of 16). */
 static inline POOL_LOOKASIDE *ExpLookasideForBytes(PPOOL_DESCRIPTOR Pool, ULONG_PTR Bytes)
 {
-    return (POOL_LOOKASIDE *)((PUCHAR)Pool->Lookaside + Bytes * 3);
+    return (POOL_LOOKASIDE *)((PUCHAR)Pool->Lookaside + Bytes * 8);
 }
 
 /* poolcore.c: the fast paths' way out when a block is not of the list's
@@ -478,9 +508,10 @@ VOID ExpFoldLookasideCounts(PPOOL_DESCRIPTOR Pool);
  * header gets state 'A' and the size asked for (its check value covers
  * neither, so it stays), and the list counts one pending allocation of
  * its batch slot. The parked header is checked in one compare with the
- * list's ParkedImage, which also says the block is the batch slot's; the
- * tag in a second. Otherwise ExpBatchFastAllocation decides. Returns NULL,
- * having changed nothing, when the list is empty, the head's link or
+ * list's ParkedImage, which also says the block is the batch slot's and
+ * names its tag; the tag given in a second. Otherwise
+ * ExpBatchFastAllocation decides. Returns NULL, having changed nothing,
+ * when the list is empty (its stand-in block matches nothing), the
  * header looks wrong, or Tag's tracker slot is not found at once (the slow
  * path then probes). A request of 0 bytes computes one unit, whose list is
  * always empty (a block has two at least): the slow path serves it.
@@ -491,22 +522,17 @@ ExpAllocatePoolFastEx(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag, BO
     /* Header + body rounded up to units, in bytes. */
     ULONG_PTR Bytes = (NumberOfBytes + 2 * POOL_BLOCK_SIZE - 1) & ~(ULONG_PTR)(POOL_BLOCK_SIZE - 1);
     POOL_LOOKASIDE *Lookaside = ExpLookasideForBytes(Pool, Bytes);
-    PPOOL_HEADER Entry = Lookaside->Head, Next;
+    PVOID Body = Lookaside->Slots[Lookaside->Depth];
+    PPOOL_HEADER Entry = (PPOOL_HEADER)Body - 1;
 
-    if (Entry == NULL)
-        return NULL;
-    Next = *(PPOOL_HEADER *)(Entry + 1);
-    if (Next != NULL && !ExpIsParkedLinkPlausible(Pool, Next))
-        return NULL;
     if (EXP_UNLIKELY(ExpHeaderImage(Entry) != Lookaside->ParkedImage || Entry->PoolTag != Tag) &&
         (!Rebatch || !ExpBatchFastAllocation(Pool, Lookaside, Entry, Tag)))
         return NULL;
     Entry->State = POOL_STATE_ALLOCATED;
     Entry->RequestedBytes = (USHORT)NumberOfBytes;
-    Lookaside->Head = Next;
     Lookaside->DepthAndRoom += POOL_LOOKASIDE_POP;
     Lookaside->PendingAllocations++;
-    return Entry + 1;
+    return Body;
 }
 
 static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBytes, ULONG Tag)
@@ -519,9 +545,10 @@ static inline PVOID ExpAllocatePoolFast(PPOOL_DESCRIPTOR Pool, SIZE_T NumberOfBy
  * whose header passes the free's quick checks - not page-aligned (a big
  * block), check value good, the next header's PreviousSize agreeing (an
  * overrun of this block lands there), then in one compare with the list's
- * AllocatedImage its size, type PoolType (Pool's type, a constant in the
- * caller), state 'A' and the list's batch slot (else ExpBatchFastFree
- * checks type and state), and the tag the caller gives (when CheckTag) -
+ * AllocatedImage its type PoolType (Pool's type, a constant in the
+ * caller), state 'A' and the list's batch slot and tag (else
+ * ExpBatchFastFree checks type and state; the size chose the list), and
+ * the tag the caller gives (when CheckTag) -
  * and the list has room (sizes above POOL_LOOKASIDE_MAX_UNITS never do).
  * The list counts one pending free of its batch slot. P must pass
  * ExpIsPoolBlockAddress for Pool (the wrapper picked Pool by it). Returns
@@ -558,8 +585,7 @@ ExpFreePoolFastEx(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType, PVOID P, ULONG Tag,
 
     Lookaside->PendingFrees++;
     Entry->State = POOL_STATE_LOOKASIDE;
-    *(PPOOL_HEADER *)(Entry + 1) = Lookaside->Head;
-    Lookaside->Head = Entry;
+    Lookaside->Slots[Lookaside->Depth] = P; /* Depth counts it already */
     return TRUE;
 
 Undo:
@@ -579,7 +605,9 @@ static inline BOOLEAN ExpFreePoolFast(PPOOL_DESCRIPTOR Pool, POOL_TYPE PoolType,
 /* TRUE when Va may be a block of Pool: 16-byte aligned and inside its
  * virtual range (the wrapper's way to pick the descriptor in ExFreePool;
  * an unaligned pointer takes the locked path, which says what it is).
- * One compare, as in ExpIsParkedLinkPlausible. Needs no lock. */
+ * Rotated right by 4, an aligned offset is below Size / 16, an unaligned
+ * one has a low bit in the top four and is not: one compare. Needs no
+ * lock. */
 static inline BOOLEAN ExpIsPoolBlockAddress(const POOL_DESCRIPTOR *Pool, const void *Va)
 {
     ULONG_PTR Offset = (ULONG_PTR)Va - Pool->Base;

@@ -517,7 +517,7 @@ HTEST(random_churn_without_lookaside)
 
 HTEST(random_churn_deep_lookaside)
 {
-    RandomChurn(64, 0x12345678ULL);
+    RandomChurn(POOL_LOOKASIDE_MAX_DEPTH, 0x12345678ULL);
 }
 
 /* ---- accounting ------------------------------------------------------- */
@@ -743,24 +743,48 @@ HTEST(out_of_pages_returns_null)
     DeletePool(T);
 }
 
+/* Free Block[From], Block[From + Step], ... (all small): first one block
+ * of each page, which a lookaside list with room parks and so keeps its
+ * page, then the rest. */
+static void FreeParkingOnePerPage(TEST_POOL *T, PVOID *Block, ULONG Count, ULONG From, ULONG Step)
+{
+    ULONG_PTR Pages[64];
+    ULONG PageCount = 0, Index, Seen;
+
+    for (Index = From; Index < Count; Index += Step) {
+        ULONG_PTR Page = (ULONG_PTR)Block[Index] & ~(ULONG_PTR)(PAGE_SIZE - 1);
+        for (Seen = 0; Seen < PageCount && Pages[Seen] != Page; Seen++)
+            ;
+        if (Seen < PageCount || PageCount == ARRAYSIZE(Pages))
+            continue;
+        Pages[PageCount++] = Page;
+        ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
+        Block[Index] = NULL;
+    }
+    for (Index = From; Index < Count; Index += Step)
+        if (Block[Index] != NULL)
+            ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
+}
+
 /* Small blocks parked on the lookaside lists are merged back when another
  * size needs the pages. */
 HTEST(out_of_pages_flushes_lookasides)
 {
     enum { LIMIT = 6 };
-    TEST_POOL *T = NewPool(NonPagedPool, 64, 1000);
+    TEST_POOL *T = NewPool(NonPagedPool, 64, POOL_LOOKASIDE_MAX_DEPTH);
     static PVOID Block[2000];
-    ULONG Count = 0, Index;
+    ULONG Count = 0;
     PVOID P;
 
     T->Limit = LIMIT;
     while ((Block[Count] = ExpAllocatePoolCore(&T->Pool, 48, TAG_TEST)) != NULL)
         Count++;
-    for (Index = 0; Index < Count; Index++)
-        ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
-    HT_ASSERT(Totals(T).LookasideBlocks == Count);
-    HT_ASSERT(T->InUse == LIMIT);
-    P = ExpAllocatePoolCore(&T->Pool, 2000, TAG_TEST);
+    HT_ASSERT(Count > POOL_LOOKASIDE_MAX_DEPTH);
+    FreeParkingOnePerPage(T, Block, Count, 0, 1);
+    HT_ASSERT(Totals(T).LookasideBlocks == POOL_LOOKASIDE_MAX_DEPTH);
+    HT_ASSERT(T->InUse == LIMIT); /* parked blocks hold the pages */
+    /* A whole page's block: no page is free of parked blocks. */
+    P = ExpAllocatePoolCore(&T->Pool, POOL_SMALL_MAX_BYTES, TAG_TEST);
     HT_ASSERT(P != NULL);
     HT_ASSERT(Totals(T).LookasideBlocks == 0);
     HT_ASSERT(T->Pool.FailedAllocations == 1); /* only the one that ended the fill */
@@ -774,25 +798,24 @@ HTEST(out_of_pages_flushes_lookasides)
 HTEST(big_retry_only_when_pages_come_back)
 {
     enum { LIMIT = 6 };
-    TEST_POOL *T = NewPool(NonPagedPool, 64, 1000);
+    TEST_POOL *T = NewPool(NonPagedPool, 64, POOL_LOOKASIDE_MAX_DEPTH);
     static PVOID Block[2000];
-    ULONG Count = 0, Index;
+    ULONG Count = 0;
     ULONG_PTR Calls;
     PVOID Big;
 
     T->Limit = LIMIT;
     while ((Block[Count] = ExpAllocatePoolCore(&T->Pool, 48, TAG_TEST)) != NULL)
         Count++;
-    for (Index = 0; Index < Count; Index += 2)
-        ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);  /* parked */
+    FreeParkingOnePerPage(T, Block, Count, 0, 2); /* some parked */
+    HT_ASSERT(Totals(T).LookasideBlocks != 0);
     Calls = T->AllocateCalls;
     HT_ASSERT(ExpAllocatePoolCore(&T->Pool, 2 * PAGE_SIZE, TAG_TEST) == NULL);
     HT_ASSERT(T->AllocateCalls == Calls + 1);
     HT_ASSERT(Totals(T).LookasideBlocks == 0); /* the trim merged them */
     HT_ASSERT(PoolValid(T));
 
-    for (Index = 1; Index < Count; Index += 2)
-        ExpFreePoolCore(&T->Pool, Block[Index], TAG_TEST, TRUE);
+    FreeParkingOnePerPage(T, Block, Count, 1, 2);
     HT_ASSERT(T->InUse == LIMIT);                  /* parked blocks hold the pages */
     Calls = T->AllocateCalls;
     Big = ExpAllocatePoolCore(&T->Pool, (LIMIT - T->Pool.TablePages) * PAGE_SIZE, TAG_TEST);
@@ -1067,19 +1090,25 @@ HTEST(bugcheck_corrupt_free_list)
     DeletePool(T);
 }
 
-/* A parked block's lookaside link overwritten (use after free). */
-HTEST(bugcheck_corrupt_lookaside_link)
+/* A parked block written after its free (use after free). Its body is
+ * nothing to the allocator (the lookaside lists are arrays in the
+ * descriptor, with no link in the block), so only its header matters:
+ * overwritten, it is BAD_POOL_HEADER 0x0D when the block would be handed
+ * out again or merged. */
+HTEST(bugcheck_parked_block_header_overwritten)
 {
     TEST_POOL *T = NewPool(NonPagedPool, 64, 4);
     PUCHAR A = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
     PUCHAR B = ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST);
 
     ExpFreePoolCore(&T->Pool, A, TAG_TEST, TRUE);
-    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE);    /* lookaside: B, A */
-    *(ULONG_PTR *)B = 0xDEAD0;
-    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
-    HT_ASSERT(BugcheckParameter[1] == (ULONG_PTR)B && BugcheckParameter[2] == 0xDEAD0);
-    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpTrimPoolCore(&T->Pool));
+    ExpFreePoolCore(&T->Pool, B, TAG_TEST, TRUE); /* lookaside: B on top of A */
+    memset(B, 0xEE, 64); /* the body: harmless */
+    HT_ASSERT(PoolValid(T));
+    memset(B - 16, 0xEE, 8); /* the header: not */
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x0D, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
+    HT_ASSERT(BugcheckParameter[1] == (ULONG_PTR)(B - 16));
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x0D, ExpTrimPoolCore(&T->Pool));
     DeletePool(T);
 }
 
@@ -1257,17 +1286,19 @@ HTEST(fast_allocation_declines)
         Other++;
     HT_ASSERT(ExpAllocatePoolFast(&T->Pool, 64, Other) == NULL);
     HT_ASSERT(Totals(T).LookasideBlocks == 2 && PoolValid(T));
-    /* A bad link in the head's body (written after the free). */
-    *(ULONG_PTR *)B = 0xDEAD0;
+    /* The lists are arrays in the descriptor: the top of the list is B,
+     * and nothing in a parked block's body is read. */
+    HT_ASSERT(T->Pool.Lookaside[5].Depth == 2 && T->Pool.Lookaside[5].Slots[2] == B);
+    HT_ASSERT(T->Pool.Lookaside[5].Slots[0] == &ExpNoParkedBlock[1]);
+    /* A bad slot (the descriptor itself damaged): the flush says so. */
+    T->Pool.Lookaside[5].Slots[2] = (PVOID)0xDEAD0;
+    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpTrimPoolCore(&T->Pool));
+    T->Pool.Lookaside[5].Slots[2] = B; /* repaired */
+    /* The top block's header changed while it was parked. */
     Saved = *((PPOOL_HEADER)B - 1);
-    HT_ASSERT(ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST) == NULL);
-    HT_ASSERT(memcmp((PPOOL_HEADER)B - 1, &Saved, sizeof(Saved)) == 0);
-    HT_ASSERT(T->Pool.Lookaside[5].Head == (PPOOL_HEADER)B - 1);
-    EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x03, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
-    *(PUCHAR *)B = A - 16; /* repaired */
-    /* The head's header changed while it was parked. */
     ((PPOOL_HEADER)B - 1)->State = POOL_STATE_ALLOCATED;
     HT_ASSERT(ExpAllocatePoolFast(&T->Pool, 64, TAG_TEST) == NULL);
+    HT_ASSERT(((PPOOL_HEADER)B - 1)->PoolTag == Saved.PoolTag);
     EXPECT_BUGCHECK(BAD_POOL_HEADER, 0x0D, ExpAllocatePoolCore(&T->Pool, 64, TAG_TEST));
     DeletePool(T);
 }

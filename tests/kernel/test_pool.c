@@ -1,7 +1,8 @@
 /*
  * test_pool.c - ExAllocatePoolWithTag and friends in the running kernel:
  * sizes from 1 byte to 1 MiB, tag accounting back to zero, random frees,
- * nonpaged pages resident, paged pages demand-zero and pageable, and the
+ * nonpaged pages resident, paged pages backed at once and pageable, paged
+ * pool with no frame left, pages back after a burst, and the
  * bugchecks for double free, overrun and wrong tag.
  */
 #include "../../include/ktest.h"
@@ -127,33 +128,38 @@ KTEST(pool, random_frees_return_accounting_to_zero)
     }
 }
 
-KTEST(pool, nonpaged_is_resident_paged_is_demand_zero_and_pageable)
+KTEST(pool, nonpaged_is_resident_paged_is_resident_and_pageable)
 {
     PUCHAR Np = ExAllocatePoolWithTag(NonPagedPool, 3 * PAGE_SIZE, KT_TAG);
-    PUCHAR Pp = ExAllocatePoolWithTag(PagedPool, 3 * PAGE_SIZE, KT_TAG);
     PKT_DEFERRED FreeNp = KtDefer(KtFreeBlock, Np);
+    PFN_NUMBER PagedFrames = MmPagesInUse(MiUsagePagedPool);
+    ULONG64 Faults = MmFaultCounters.PagedPoolDemandZero;
+    PUCHAR Pp = ExAllocatePoolWithTag(PagedPool, 3 * PAGE_SIZE, KT_TAG);
     PKT_DEFERRED FreePp = KtDefer(KtFreeBlock, Pp);
     KT_ASSERT(Np && Pp);
+    /* Paged pool's frames come with the allocation (so that one that
+     * cannot be had is a NULL, not a fault with no frame later). */
+    KT_ASSERT_EQ(MmPagesInUse(MiUsagePagedPool), PagedFrames + 3);
     for (ULONG i = 0; i < 3; i++) {
         MMPTE Pte = *MiGetPteAddress(Np + i * PAGE_SIZE);
         KT_ASSERT(Pte.u.Hard.Valid && Pte.u.Hard.Write && Pte.u.Hard.NoExecute && !Pte.u.Hard.Owner);
         KT_ASSERT_EQ(MI_PFN_ELEMENT(Pte.u.Hard.PageFrameNumber)->Usage, MiUsageNonPagedPool);
         KT_ASSERT_EQ(MI_PFN_ELEMENT(Pte.u.Hard.PageFrameNumber)->Pageable, 0);
-        /* Paged pool: committed but no frame until touched. */
-        KT_ASSERT(!MiGetPteAddress(Pp + i * PAGE_SIZE)->u.Hard.Valid);
+        Pte = *MiGetPteAddress(Pp + i * PAGE_SIZE);
+        KT_ASSERT(Pte.u.Hard.Valid && Pte.u.Hard.Write && Pte.u.Hard.NoExecute &&
+                  !Pte.u.Hard.Owner);
+        PMMPFN Pfn = MI_PFN_ELEMENT(Pte.u.Hard.PageFrameNumber);
+        KT_ASSERT_EQ(Pfn->Usage, MiUsagePagedPool);
+        KT_ASSERT_EQ(Pfn->Pageable, 1);
+        KT_ASSERT(Pfn->PteAddress == MiGetPteAddress(Pp + i * PAGE_SIZE));
+        /* The software form the pager will put back: demand-zero. */
+        KT_ASSERT_EQ(MiGetSoftwareProtection(Pfn->OriginalPte), MM_READWRITE);
+        KT_ASSERT_EQ(Pp[i * PAGE_SIZE + 6], 0); /* a zeroed frame */
     }
-    ULONG64 Faults = MmFaultCounters.PagedPoolDemandZero;
-    ((volatile UCHAR *)Pp)[PAGE_SIZE + 5] = 7;   /* touch the middle page only */
-    KT_ASSERT_EQ(MmFaultCounters.PagedPoolDemandZero, Faults + 1);
-    MMPTE Pte = *MiGetPteAddress(Pp + PAGE_SIZE);
-    KT_ASSERT(Pte.u.Hard.Valid && !Pte.u.Hard.Owner && Pte.u.Hard.NoExecute);
-    KT_ASSERT_EQ(MI_PFN_ELEMENT(Pte.u.Hard.PageFrameNumber)->Usage, MiUsagePagedPool);
-    KT_ASSERT_EQ(MI_PFN_ELEMENT(Pte.u.Hard.PageFrameNumber)->Pageable, 1);
-    KT_ASSERT(!MiGetPteAddress(Pp)->u.Hard.Valid);
-    KT_ASSERT_EQ(Pp[PAGE_SIZE + 6], 0);  /* demand-zero */
-    PFN_NUMBER PagedFrames = MmPagesInUse(MiUsagePagedPool);
+    ((volatile UCHAR *)Pp)[PAGE_SIZE + 5] = 7;
+    KT_ASSERT_EQ(MmFaultCounters.PagedPoolDemandZero, Faults); /* no fault */
     KtCleanupNow(FreePp);               /* ExFreePoolWithTag(Pp, KT_TAG) */
-    KT_ASSERT_EQ(MmPagesInUse(MiUsagePagedPool), PagedFrames - 1);
+    KT_ASSERT_EQ(MmPagesInUse(MiUsagePagedPool), PagedFrames);
     KtCleanupNow(FreeNp);
 }
 
@@ -176,6 +182,31 @@ KTEST(pool, allocate_pool2_zeroes_and_checks_flags)
     KT_ASSERT(ExAllocatePool2(0, 16, KT_TAG) == NULL);
 }
 
+KTEST(pool, allocate_pool2_with_tag_zero_fails)
+{
+    /* Microsoft's documentation: a Tag of 0 is invalid and the call fails.
+     * Nothing is charged anywhere, not even as a failure. */
+    POOL_TOTALS Np, Pp, NpAfter, PpAfter;
+    SIZE_T NpFailed = ExGetPoolDescriptor(NonPagedPool)->FailedAllocations;
+    SIZE_T PpFailed = ExGetPoolDescriptor(PagedPool)->FailedAllocations;
+
+    ExpQueryPoolTotals(ExGetPoolDescriptor(NonPagedPool), &Np);
+    ExpQueryPoolTotals(ExGetPoolDescriptor(PagedPool), &Pp);
+    KT_EXPECT(ExAllocatePool2(POOL_FLAG_NON_PAGED, 16, 0) == NULL);
+    KT_EXPECT(ExAllocatePool2(POOL_FLAG_PAGED, 64, 0) == NULL);
+    KT_EXPECT(ExAllocatePool2(POOL_FLAG_NON_PAGED | POOL_FLAG_UNINITIALIZED, 5000, 0) == NULL);
+    ExpQueryPoolTotals(ExGetPoolDescriptor(NonPagedPool), &NpAfter);
+    ExpQueryPoolTotals(ExGetPoolDescriptor(PagedPool), &PpAfter);
+    KT_EXPECT_EQ(NpAfter.Allocations, Np.Allocations);
+    KT_EXPECT_EQ(PpAfter.Allocations, Pp.Allocations);
+    KT_EXPECT_EQ(ExGetPoolDescriptor(NonPagedPool)->FailedAllocations, NpFailed);
+    KT_EXPECT_EQ(ExGetPoolDescriptor(PagedPool)->FailedAllocations, PpFailed);
+    /* The same tag with ExAllocatePoolWithTag is still served. */
+    PVOID P = ExAllocatePoolWithTag(NonPagedPool, 16, 0);
+    KT_ASSERT(P != NULL);
+    ExFreePoolWithTag(P, 0);
+}
+
 KTEST(pool, running_out_is_null_not_a_crash)
 {
     /* Ask for more than the machine has: the pool cannot grow, the caller
@@ -194,6 +225,172 @@ KTEST(pool, running_out_is_null_not_a_crash)
     KT_ASSERT(ExAllocatePoolWithTag(PagedPool, (SIZE_T)2 << 30, KT_TAG) == NULL);
     KT_ASSERT(ExAllocatePoolWithTag(NonPagedPool, (SIZE_T)1 << 40, KT_TAG) == NULL);
     KT_ASSERT(MmAvailablePages() >= Available);
+}
+
+/*
+ * Every free frame, taken as a driver would take them (so the frames
+ * promised to committed user pages stay). They are remembered in frames
+ * of their own: each list frame holds the previous list frame in slot 0
+ * and up to 511 frame numbers after it (MM_EMPTY_LIST ends a short one).
+ * Returns the last list frame. (As in test_virtual.c.)
+ */
+#define KT_LIST_SLOTS (PAGE_SIZE / sizeof(ULONG64))
+static KIRQL KtHyperIrql;
+
+static PFN_NUMBER KtTakeAllFrames(void)
+{
+    PFN_NUMBER List = MM_EMPTY_LIST, Pfn;
+    PULONG64 Window = NULL;
+    ULONG Used = KT_LIST_SLOTS;
+
+    while (NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn))) {
+        if (Used == KT_LIST_SLOTS) {
+            if (Window != NULL)
+                MiUnmapPageInHyperspace(Window, KtHyperIrql);
+            Window = MiMapPageInHyperspace(Pfn, &KtHyperIrql);
+            Window[0] = List;
+            List = Pfn;
+            Used = 1;
+        } else {
+            Window[Used++] = Pfn;
+        }
+    }
+    if (Window != NULL) {
+        while (Used < KT_LIST_SLOTS)
+            Window[Used++] = MM_EMPTY_LIST;
+        MiUnmapPageInHyperspace(Window, KtHyperIrql);
+    }
+    return List;
+}
+
+static void KtGiveBackFrames(PFN_NUMBER List)
+{
+    while (List != MM_EMPTY_LIST) {
+        PULONG64 Window = MiMapPageInHyperspace(List, &KtHyperIrql);
+        PFN_NUMBER Previous = Window[0];
+        for (ULONG i = 1; i < KT_LIST_SLOTS && Window[i] != MM_EMPTY_LIST; i++)
+            MmFreePhysicalPage(Window[i]);
+        MiUnmapPageInHyperspace(Window, KtHyperIrql);
+        MmFreePhysicalPage(List);
+        List = Previous;
+    }
+}
+
+KTEST(pool, paged_pool_without_a_frame_is_null)
+{
+    /* Issue #16: with RAM gone, a paged-pool allocation (reached from
+     * NtCreateUserProcess) used to bugcheck 0x50 in the pool's slow path,
+     * writing the header of a page whose frame never came. Now its frames
+     * come with the allocation: no frame, NULL. */
+    static PVOID Small[64];
+    ULONG Served = 0, Tried;
+    PPOOL_DESCRIPTOR Paged = ExGetPoolDescriptor(PagedPool);
+
+    ExTrimPoolPages(PagedPool);
+    SIZE_T Pages = Paged->PagesInUse, Failed = Paged->FailedAllocations;
+    PFN_NUMBER Tables = MmPagesInUse(MiUsagePageTable);
+    PFN_NUMBER Available = MmAvailablePages();
+    PFN_NUMBER Frames = KtTakeAllFrames();
+    PFN_NUMBER Left = MmAvailablePages();
+    PVOID Big = ExAllocatePoolWithTag(PagedPool, 3 * PAGE_SIZE, KT_TAG);
+    /* 4000 bytes: one block a page, so after the pages the pool holds
+     * (none free after the trim) every one needs a fresh page. */
+    for (Tried = 0; Tried < ARRAYSIZE(Small); Tried++) {
+        Small[Tried] = ExAllocatePoolWithTag(PagedPool, 4000, KT_TAG);
+        if (Small[Tried] == NULL)
+            break;
+        memset(Small[Tried], 0x5A, 4000);
+        Served++;
+    }
+    SIZE_T PagesWhileShort = Paged->PagesInUse;
+    KtGiveBackFrames(Frames);
+
+    for (ULONG i = 0; i < Served; i++)
+        ExFreePoolWithTag(Small[i], KT_TAG);
+    if (Big != NULL)
+        ExFreePoolWithTag(Big, KT_TAG);
+    KT_EXPECT(Big == NULL);
+    KT_EXPECT(Tried < ARRAYSIZE(Small)); /* a small one failed too */
+    KT_EXPECT_EQ(PagesWhileShort, Pages + Served);
+    KT_EXPECT(Paged->FailedAllocations >= Failed + 2);
+    KT_EXPECT(Left < Available);
+    PCSTR Problem = NULL;
+    ExFoldPoolTagCounts(PagedPool);
+    KT_EXPECT(ExpValidatePool(Paged, &Problem));
+    ExTrimPoolPages(PagedPool);
+    KT_EXPECT_EQ(Paged->PagesInUse, Pages);
+    /* Every frame is back but the page tables the tries left (kept, as
+     * NT keeps system page tables). */
+    KT_EXPECT_EQ(MmAvailablePages() + (MmPagesInUse(MiUsagePageTable) - Tables), Available);
+}
+
+/*
+ * Issue #16: a burst of allocations, freed, leaves the pools holding what
+ * they held before. Small blocks give their pages back as the pages empty
+ * (one kept per pool, which the trim returns); big blocks give theirs at
+ * once; and the big page table, which grew to record the burst, shrinks
+ * again (it kept 1,138 pages of nonpaged pool after an exhaustion).
+ */
+static void KtPoolStorm(POOL_TYPE Type, ULONG Count)
+{
+    static const SIZE_T Sizes[] = {4000, 4096, 64, 8192, 200, 4064};
+    PPOOL_DESCRIPTOR Pool = ExGetPoolDescriptor(Type);
+    PVOID *Blocks = ExAllocatePoolWithTag(NonPagedPool, Count * sizeof(PVOID), KT_TAG2);
+    KT_ASSERT(Blocks != NULL);
+    PKT_DEFERRED FreeArray = KtDefer(KtFreeUntagged, Blocks);
+
+    /* A big block first, so that the big page table exists at its
+     * smallest (one page, kept while the pool lives, so that a second
+     * free of the last big block still finds its tombstone). */
+    PVOID First = ExAllocatePoolWithTag(Type, PAGE_SIZE, KT_TAG);
+    KT_ASSERT(First != NULL);
+    ExFreePoolWithTag(First, KT_TAG);
+    ExTrimPoolPages(Type);
+    SIZE_T Pages = Pool->PagesInUse, TablePages = Pool->TablePages;
+    PFN_NUMBER Tables = MmPagesInUse(MiUsagePageTable);
+    PFN_NUMBER Available = MmAvailablePages();
+    ULONG Allocated;
+    for (Allocated = 0; Allocated < Count; Allocated++) {
+        Blocks[Allocated] =
+            ExAllocatePoolWithTag(Type, Sizes[Allocated % ARRAYSIZE(Sizes)], KT_TAG);
+        if (Blocks[Allocated] == NULL)
+            break;
+    }
+    SIZE_T PeakPages = Pool->PagesInUse, PeakTable = Pool->TablePages;
+    for (ULONG i = Allocated; i > 1; i--) { /* Fisher-Yates order of frees */
+        ULONG j = KtRandom() % i;
+        PVOID B = Blocks[i - 1];
+        Blocks[i - 1] = Blocks[j];
+        Blocks[j] = B;
+    }
+    for (ULONG i = 0; i < Allocated; i++)
+        ExFreePoolWithTag(Blocks[i], KT_TAG);
+    KT_EXPECT_EQ(Allocated, Count);
+    KT_EXPECT(PeakPages > Pages + Count / 2);
+    KT_EXPECT(PeakTable > TablePages); /* the table grew... */
+    KT_EXPECT_EQ(Pool->TablePages, TablePages); /* ...and shrank back */
+    /* Without the trim: what is left is the one empty page kept and the
+     * pages that parked lookaside blocks hold. */
+    KT_EXPECT(Pool->PagesInUse <= Pages + POOL_EMPTY_PAGES_KEPT +
+                  POOL_LOOKASIDE_MAX_UNITS * POOL_LOOKASIDE_DEFAULT_DEPTH);
+    ExTrimPoolPages(Type);
+    KT_EXPECT_EQ(Pool->PagesInUse, Pages);
+    KT_EXPECT_EQ(MmAvailablePages() + (MmPagesInUse(MiUsagePageTable) - Tables), Available);
+    PCSTR Problem = NULL;
+    ExFoldPoolTagCounts(Type);
+    KT_EXPECT(ExpValidatePool(Pool, &Problem));
+    KT_EXPECT_EQ(KtBytesInUse(Type, KT_TAG), 0);
+    KtCleanupNow(FreeArray);
+}
+
+KTEST(pool, nonpaged_pages_go_back_after_a_burst)
+{
+    KtPoolStorm(NonPagedPool, 12000);
+}
+
+KTEST(pool, paged_pages_go_back_after_a_burst)
+{
+    KtPoolStorm(PagedPool, 12000);
 }
 
 KTEST(pool, blocks_are_visible_from_another_address_space)
@@ -296,6 +493,22 @@ KTEST_BUGCHECK(pool, overrun_into_next_header, BAD_POOL_HEADER)
     memset(A, 0x41, 64 + 32);   /* runs over A's end into whatever header follows */
     ExFreePoolWithTag(A, KT_TAG);
     ExFreePoolWithTag(B, KT_TAG);
+}
+
+/* A paged block written after its free, while it sat on a lookaside
+ * list: paged pool's fast allocation pops it at HIGH_LEVEL and checks its
+ * header only afterwards, at PASSIVE_LEVEL, so it must bugcheck by itself
+ * (0x0D, as the locked path does). */
+KTEST_BUGCHECK(pool, paged_parked_header_overwritten, BAD_POOL_HEADER)
+{
+    PUCHAR A = ExAllocatePoolWithTag(PagedPool, 64, KT_TAG);
+    KT_ASSERT(A != NULL);
+    ExFreePoolWithTag(A, KT_TAG);
+    A = ExAllocatePoolWithTag(PagedPool, 64, KT_TAG); /* the same block, fast */
+    KT_ASSERT(A != NULL);
+    ExFreePoolWithTag(A, KT_TAG); /* parked again */
+    ((PPOOL_HEADER)A - 1)->BlockSize = 9; /* use after free */
+    (void)ExAllocatePoolWithTag(PagedPool, 64, KT_TAG);
 }
 
 KTEST_BUGCHECK(pool, free_of_non_pool_address, BAD_POOL_CALLER)

@@ -315,8 +315,16 @@ KTEST_BUGCHECK(sched, paged_pool_touch_at_dispatch_level, IRQL_NOT_LESS_OR_EQUAL
 {
     PUCHAR P = ExAllocatePoolWithTag(PagedPool, 3 * PAGE_SIZE, POOL_TAG('K', 't', 'I', 'q'));
     KIRQL Old;
+    KT_ASSERT(P != NULL);
+    /* Paged pool gets its frames with the allocation (mm/pool.c); take
+     * the middle page's away as the pager will, its PTE back in the
+     * demand-zero form, so that the touch below finds it not resident. */
+    MMPTE Resident = MiUnmapPage(P + PAGE_SIZE);
+    KT_ASSERT(Resident.u.Hard.Valid);
+    MiInsertPageInFreeList(Resident.u.Hard.PageFrameNumber);
+    KT_ASSERT_EQ(MiMakeSystemDemandZeroPte(P + PAGE_SIZE), STATUS_SUCCESS);
     KeRaiseIrql(DISPATCH_LEVEL, &Old);
-    P[PAGE_SIZE] = 1;  /* not resident yet: a page fault at DISPATCH_LEVEL */
+    P[PAGE_SIZE] = 1; /* not resident: a page fault at DISPATCH_LEVEL */
     KeLowerIrql(Old);
 }
 

@@ -235,7 +235,7 @@ allocations, frees, bytes in use, largest first."""
                 la = d["Lookaside"][units]
                 allocs, frees = int(la["PendingAllocations"]), int(la["PendingFrees"])
                 if allocs or frees:
-                    slot = (int(la["ParkedImage"]) >> 32) & 0xFF
+                    slot = (int(la["ParkedImage"]) >> 16) & 0xFF
                     a, f, b = pending.get(slot, (0, 0, 0))
                     pending[slot] = (a + allocs, f + frees, b + (allocs - frees) * units * 16)
             lo, hi = tracker.type.range()
