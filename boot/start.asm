@@ -78,11 +78,14 @@ KiBootEntry32:
     test edx, CPUID_80000001_EDX_NX
     jz .no_nx
 
-    ; Leaf 1: EDX.PAE.
+    ; Leaf 1: EDX.PAE, and ECX.SSE4_2 for the crc32 instruction the pool's
+    ; header check uses (mm/poolcore.h).
     mov eax, 1
     cpuid
     test edx, CPUID_1_EDX_PAE
     jz .no_pae
+    test ecx, CPUID_1_ECX_SSE42
+    jz .no_sse42
 
     call boot_build_page_tables
 
@@ -120,6 +123,9 @@ KiBootEntry32:
     jmp boot_fatal
 .no_nx:
     mov ebx, msg_no_nx
+    jmp boot_fatal
+.no_sse42:
+    mov ebx, msg_no_sse42
     jmp boot_fatal
 .no_pae:
     mov ebx, msg_no_pae
@@ -236,6 +242,8 @@ msg_no_nx:
     db "Pagoda: this CPU lacks the NX (no-execute) page bit; Pagoda needs it for W^X (in QEMU: -cpu max).", 13, 10, 0
 msg_no_pae:
     db "Pagoda: this CPU lacks PAE; long mode needs it (in QEMU: -cpu max).", 13, 10, 0
+msg_no_sse42:
+    db "Pagoda: this CPU lacks SSE4.2; the pool's header check uses its crc32 instruction (in QEMU: -cpu max).", 13, 10, 0
 
 ; The boot GDT: null, 64-bit code (L=1), data. The kernel loads its own GDT
 ; (with a TSS) in kernel/cpu.c; this one only carries us into long mode.

@@ -148,6 +148,7 @@ static inline void __clac(void)
 #define CPUID_EXTENDED_MAX_LEAF  0x80000000
 #define CPUID_EXTENDED_FEATURES  0x80000001
 #define CPUID_1_EDX_PAE          (1u << 6)
+#define CPUID_1_ECX_SSE42        (1u << 20) /* crc32: the pool's header check */
 #define CPUID_80000001_EDX_NX    (1u << 20)
 #define CPUID_80000001_EDX_LM    (1u << 29)
 

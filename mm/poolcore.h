@@ -418,9 +418,9 @@ static inline ULONG ExpTrackerHomeSlot(ULONG Tag)
 }
 
 /* The header check: see "HeaderCheck" at the top of poolcore.c. One
- * CRC32C step (SSE4.2's crc32 instruction, on every x86-64 processor since
- * 2008 and in QEMU's -cpu max) of the block's body address, started from
- * the header's two sizes; the low 16 bits. The pool does not enter it:
+ * CRC32C step (SSE4.2's crc32 instruction: boot/start.asm refuses a CPU
+ * without it, with a message; QEMU's -cpu max has it) of the block's body
+ * address, started from the header's two sizes; the low 16 bits. The pool does not enter it:
  * the address alone tells the pools apart. */
 static inline USHORT ExpComputeHeaderCheck(const POOL_DESCRIPTOR *Pool, const POOL_HEADER *Entry)
 {
