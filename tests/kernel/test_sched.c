@@ -286,10 +286,13 @@ KTEST(sched, logger_thread_stops_through_an_event)
     KT_ASSERT(NT_SUCCESS(PsCreateSystemThread(&Handle, 0, NULL, NULL, NULL, KtLogger, NULL)));
     PKT_DEFERRED Join = KtDeferJoinThread(Handle);
     KtDefer(KtStopLogger, NULL);        /* runs first: the join needs it */
-    /* Other work meanwhile: allocate and free some pool for 50 ticks. */
+    /* Other work meanwhile: allocate and free some pool until the logger
+     * has written 20 lines. Counted in lines, not ticks: on a loaded host
+     * QEMU delivers late clock interrupts together, so 50 ticks may hold
+     * far fewer than 50 timeouts. 5,000 ticks is the failure. */
     ULONG64 Start = KeQueryTickCount();
     ULONG Work = 0;
-    while (KeQueryTickCount() - Start < 50) {
+    while (KtLogLines < 20 && KeQueryTickCount() - Start < 5000) {
         PVOID P = ExAllocatePoolWithTag(PagedPool, 128, POOL_TAG('K', 't', 'L', 'g'));
         KT_ASSERT(P != NULL);
         ExFreePoolWithTag(P, POOL_TAG('K', 't', 'L', 'g'));
