@@ -437,6 +437,9 @@ def print_pending_irps(thread):
     if not has_field("ETHREAD", "IrpList") or not has_field("IRP", "ThreadListEntry"):
         print("  Pending IRPs: not known (this kernel's ETHREAD has no IrpList)")
         return
+    if not u64(thread["IrpList"]["Flink"]):
+        print("  Pending IRPs: IrpList not initialized (Flink NULL)")
+        return
     irps = list(list_entries(thread["IrpList"], "IRP", "ThreadListEntry"))
     print("  Pending IRPs (IrpList): %s" % (len(irps) if irps else "none"))
     for irp in irps:
