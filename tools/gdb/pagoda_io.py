@@ -46,7 +46,8 @@ def header_defines(path):
     top of the tree), casts like ((NTSTATUS)0x103L) included."""
     if path not in _DEFINES:
         found = {}
-        rx = re.compile(r"#define\s+(\w+)\s+\(*(?:\(\w+\))?\s*(0x[0-9A-Fa-f]+|\d+)[uUlL]*\)*\s*(?:/\*.*)?$")
+        rx = re.compile(r"#define\s+(\w+)\s+\(*(?:\(\w+\))?\s*(0x[0-9A-Fa-f]+|\d+)[uUlL]*\)*"
+                        r"\s*(?:/\*.*)?$")
         with open(os.path.join(_ROOT, path)) as f:
             for line in f:
                 m = rx.match(line.strip())

@@ -4,8 +4,8 @@
 #
 #   PAGODA_GDB_PORT=PORT gdb -nx -batch -x tools/gdb/test_io.py build/kernel.elf
 #
-# QEMU must be waiting on PORT with the kernel command line of IO_KTESTS
-# below (ktest=...). Three tests of tests/kernel/test_irp.c run, in
+# QEMU must be waiting on PORT, booting with ktest= the three tests of
+# tests/kernel/test_irp.c that tests/run.py names in GDB_IO_KTESTS. They run in
 # whatever order KiRunTests picks; a breakpoint specific to each says
 # which one gdb stopped in:
 #
@@ -59,8 +59,6 @@ import sys
 
 import gdb
 
-IO_KTESTS = ("irp.direct_read_write_and_control,irp.pended_request_completed_from_a_dpc,"
-             "irp.filter_above_null_counts_irps")
 SCENARIOS = {
     "direct": ["irp-direct", "mdl", "drvobj-test-driver"],
     "pending": ["irp-pending", "thread-waiting", "thread-current"],
