@@ -37,7 +37,7 @@ Steps (--only takes a substring of these names; repeat it or use commas):
             stop on KiSystemStartup's first line, backtraces that end at the
             outermost frame (boot code, system-call entry), every pagoda-*
             command while the shell is in a system service, the way back to
-            user mode. Then a second boot, ktest= the three I/O tests of
+            user mode. Then a second boot, ktest= the four I/O tests of
             GDB_IO_KTESTS, where tools/gdb/test_io.py stops inside them and
             checks pagoda-irp, -devobj, -drvobj, -devstack, -thread and
             -mdl against the real IRPs, devices and MDLs (gdb.io.*).
@@ -89,8 +89,10 @@ QEMU = ROOT / "tools" / "qemu.sh"
 GDB_TEST = ROOT / "tools" / "gdb" / "test_backtrace.py"
 GDB_IO_TEST = ROOT / "tools" / "gdb" / "test_io.py"
 # The in-kernel tests the I/O session stops in (tools/gdb/test_io.py).
-GDB_IO_KTESTS = ("irp.direct_read_write_and_control,irp.pended_request_completed_from_a_dpc,"
-                 "irp.filter_above_null_counts_irps")
+# irp.direct_read_write_and_control, irp.pended_request_completed_from_a_dpc,
+# irp.filter_above_null_counts_irps, irp.completion_routines_run_bottom_up;
+# short patterns: the kernel keeps 127 characters of a value.
+GDB_IO_KTESTS = "irp.direct*,irp.pended*,irp.filter*,irp.completion_routines*"
 
 STEPS = ("layers", "host", "ktest", "bugcheck", "mem", "gdb", "user", "lowres", "shell", "bench",
          "labs", "pictures", "fuzz")

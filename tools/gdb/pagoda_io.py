@@ -305,8 +305,10 @@ location (CurrentLocation); before the first IoCallDriver none is."""
         print("  MdlAddress %#x  SystemBuffer %#x  UserBuffer %#x"
               % (u64(irp["MdlAddress"]), u64(irp["AssociatedIrp"]["SystemBuffer"]),
                  u64(irp["UserBuffer"])))
+        thread = thread_line(overlay["Thread"])
         print("  Thread %s  UserIosb %#x  UserEvent %#x"
-              % (thread_line(overlay["Thread"]), u64(irp["UserIosb"]), u64(irp["UserEvent"])))
+              % (thread if thread != "NULL" else "NULL (a driver's own IRP)",
+                 u64(irp["UserIosb"]), u64(irp["UserEvent"])))
         print("  PendingReturned %d  Cancel %d  CancelRoutine %s"
               % (int(irp["PendingReturned"]), int(irp["Cancel"]),
                  symbol(u64(irp["CancelRoutine"]))))

@@ -4,7 +4,7 @@
 #
 #   PAGODA_GDB_PORT=PORT gdb -nx -batch -x tools/gdb/test_io.py build/kernel.elf
 #
-# QEMU must be waiting on PORT, booting with ktest= the three tests of
+# QEMU must be waiting on PORT, booting with ktest= the four tests of
 # tests/kernel/test_irp.c that tests/run.py names in GDB_IO_KTESTS. They run in
 # whatever order KiRunTests picks; a breakpoint specific to each says
 # which one gdb stopped in:
@@ -49,6 +49,14 @@
 #   IopNullRead, IoCompleteRequest
 #     io.irp-status            the read completed by the null driver:
 #                              pagoda-irp shows STATUS_END_OF_FILE (0xc0000011)
+#   KtDispatch, for a KtComplete device
+#                              irp.completion_routines_run_bottom_up: the
+#                              lower device of a two-device stack gets the read
+#     io.irp-routines          pagoda-irp Irp: location 1 (current, the lower
+#                              device's) carries the upper driver's
+#                              KtUpperCompletion with its context and the three
+#                              SL_INVOKE_* flags; location 2 (the upper
+#                              device's) the originator's KtOriginCompletion
 #
 # Prints "PASS gdb.io.NAME" or "FAIL gdb.io.NAME: why" for each; tests/run.py
 # also fails the step on any gdb warning.
@@ -64,6 +72,7 @@ SCENARIOS = {
     "pending": ["irp-pending", "thread-waiting", "thread-current"],
     "null": ["irp-null", "devobj", "devobj-link", "devobj-rejects", "devstack",
              "drvobj-null", "irp-status"],
+    "routines": ["irp-routines"],
 }
 CHECKS = ["connect", "reach-tests"] + [c for s in SCENARIOS.values() for c in s]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -237,11 +246,29 @@ def completion_status():
            r"IoStatus: Status STATUS_END_OF_FILE \(0xc0000011\), Information 0x0")
 
 
+# -- irp.completion_routines_run_bottom_up -------------------------------------
+
+def routines_checks():
+    irp, lower = value("Irp"), value("Device")
+    upper = value("Device->AttachedDevice")
+    invoke = r"SL_INVOKE_ON_CANCEL\|SL_INVOKE_ON_SUCCESS\|SL_INVOKE_ON_ERROR"
+    check("irp-routines", wants(
+        "pagoda-irp Irp", r"IRP %s: 2 stack location\(s\), location 1 is current" % hexa(irp),
+        r"> \[1\] IRP_MJ_READ \(0x3\)  minor 0x0  control %s  to \(unnamed\) \(%s\)"
+        % (invoke, hexa(lower)),
+        r"completion routine KtUpperCompletion, context %s\n"
+        % hexa(value("Device->AttachedDevice->DeviceExtension")),
+        r"  \[2\] IRP_MJ_READ \(0x3\)  minor 0x0  control %s  to \(unnamed\) \(%s\)"
+        % (invoke, hexa(upper)),
+        r"completion routine KtOriginCompletion, context 0x0\n"))
+
+
 # -- the session ---------------------------------------------------------------
 
 STOPS = [("KtDispatch", "direct", "((KT_DEV *)Device->DeviceExtension)->Mode == KtDirect"),
          ("KtLateCompletion", "pending", None),
-         ("IopNullWrite", "null", None)]
+         ("IopNullWrite", "null", None),
+         ("KtDispatch", "routines", "((KT_DEV *)Device->DeviceExtension)->Mode == KtComplete")]
 
 
 def session():
@@ -256,13 +283,16 @@ def session():
         if condition:
             bp.condition = condition
         numbers[bp.number] = (bp, scenario)
-    handlers = {"direct": direct_checks, "pending": pending_checks, "null": null_checks}
+    handlers = {"direct": direct_checks, "pending": pending_checks, "null": null_checks,
+                "routines": routines_checks}
     while numbers:
+        counts = {n: bp.hit_count for n, (bp, s) in numbers.items()}
         run("continue")
-        frame = gdb.selected_frame().name()
-        hit = [n for n, (bp, s) in numbers.items() if bp.location == frame]
-        if not hit:
-            raise Failed("stopped in %s, not at one of the scenarios' breakpoints" % frame)
+        # The breakpoint that stopped (two share KtDispatch, with conditions).
+        hit = [n for n, (bp, s) in numbers.items() if bp.hit_count != counts[n]]
+        if len(hit) != 1:
+            raise Failed("stopped in %s, not at one of the scenarios' breakpoints"
+                         % gdb.selected_frame().name())
         bp, scenario = numbers.pop(hit[0])
         bp.delete()
         handlers[scenario]()
