@@ -170,8 +170,9 @@ def lookup_name(path, depth=0):
     addr = u64(gdb.parse_and_eval("ObpRootDirectoryObject"))
     parts = [p for p in path.split("\\") if p]
     for i, part in enumerate(parts):
-        if object_type_name(addr) == "SymbolicLink":
-            break
+        if object_type_name(addr) != "Directory":
+            raise gdb.GdbError("%s: %s is a %s, not a directory"
+                               % (path, object_name(addr), object_type_name(addr)))
         match = [a for n, a in directory_entries(addr) if n.lower() == part.lower()]
         if not match:
             raise gdb.GdbError("%s: no %s in %s" % (path, part, object_name(addr) or "\\"))
