@@ -37,8 +37,12 @@ Steps (--only takes a substring of these names; repeat it or use commas):
             stop on KiSystemStartup's first line, backtraces that end at the
             outermost frame (boot code, system-call entry), every pagoda-*
             command while the shell is in a system service, the way back to
-            user mode. gdb.no-warnings fails on any "warning:" or "Internal
-            error" line gdb printed.
+            user mode. Then a second boot, ktest= the four I/O tests of
+            GDB_IO_KTESTS, where tools/gdb/test_io.py stops inside them and
+            checks pagoda-irp, -devobj, -drvobj, -devstack, -thread and
+            -mdl against the real IRPs, devices and MDLs (gdb.io.*).
+            gdb.no-warnings and gdb.io.no-warnings fail on any "warning:"
+            or "Internal error" line gdb printed.
   pictures  tools/pictures.py --check: two vademo processes map the same
             virtual pages to different frames, their PML4s share the system
             half, the self-map points at each one's own PML4; then the SVGs.
@@ -83,6 +87,12 @@ CHECK_LAYERS = ROOT / "tools" / "check_layers.py"
 MKISO = ROOT / "tools" / "mkiso.sh"
 QEMU = ROOT / "tools" / "qemu.sh"
 GDB_TEST = ROOT / "tools" / "gdb" / "test_backtrace.py"
+GDB_IO_TEST = ROOT / "tools" / "gdb" / "test_io.py"
+# The in-kernel tests the I/O session stops in (tools/gdb/test_io.py).
+# irp.direct_read_write_and_control, irp.pended_request_completed_from_a_dpc,
+# irp.filter_above_null_counts_irps, irp.completion_routines_run_bottom_up;
+# short patterns: the kernel keeps 127 characters of a value.
+GDB_IO_KTESTS = "irp.direct*,irp.pended*,irp.filter*,irp.completion_routines*"
 
 STEPS = ("layers", "host", "ktest", "bugcheck", "mem", "gdb", "user", "lowres", "shell", "bench",
          "labs", "pictures", "fuzz")
@@ -577,17 +587,24 @@ class Harness:
         if not gdb:
             return self.report.fail("gdb", "gdb is not installed "
                                     "(tools/ensure-tools.sh installs it)")
+        self.gdb_session(gdb, "gdb", GDB_TEST, ["quiet"], "gdb.")
+        self.gdb_session(gdb, "gdb-io", GDB_IO_TEST, ["quiet", "ktest=" + GDB_IO_KTESTS],
+                         "gdb.io.")
+
+    def gdb_session(self, gdb, name, script, words, prefix):
+        """Boot WORDS with QEMU waiting for gdb, run SCRIPT in gdb against it,
+        report its PREFIX* lines, then PREFIX + "no-warnings"."""
         with socket.socket() as s:  # a free port; QEMU binds it right after
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        iso = self.make_iso("gdb", ["quiet"])
-        proc, log, _ = self.start_qemu("gdb", iso, self.args.mem, gdb_port=port)
-        out_path = self.logs / "gdb.out"
+        iso = self.make_iso(name, words)
+        proc, log, _ = self.start_qemu(name, iso, self.args.mem, gdb_port=port)
+        out_path = self.logs / (name + ".out")
         t0 = time.monotonic()
         timed_out = False
         try:
             g = subprocess.run(
-                [gdb, "-nx", "-batch", "-x", str(GDB_TEST), str(self.args.kernel)],
+                [gdb, "-nx", "-batch", "-x", str(script), str(self.args.kernel)],
                 cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, timeout=self.args.timeout,
                 env=dict(os.environ, PAGODA_GDB_PORT=str(port)),
@@ -605,7 +622,7 @@ class Harness:
                  "serial log: %s" % os.path.relpath(log)]
         for line in log_lines(out):
             m = RE_HOST.match(line)
-            if m and m.group(2).startswith("gdb."):
+            if m and m.group(2).startswith(prefix):
                 seen += 1
                 if m.group(1) == "PASS":
                     self.report.ok(m.group(2))
@@ -617,15 +634,16 @@ class Harness:
         noise = [l for l in log_lines(out) if re.search(r"warning:|Internal error", l)]
         if seen and not timed_out:
             if noise:
-                self.report.fail("gdb.no-warnings", "gdb printed %d warning line(s)" % len(noise),
+                self.report.fail(prefix + "no-warnings",
+                                 "gdb printed %d warning line(s)" % len(noise),
                                  ["| " + l for l in noise[:TAIL]] + (where or []))
             else:
-                self.report.ok("gdb.no-warnings")
+                self.report.ok(prefix + "no-warnings")
         if timed_out or not seen:
             tail = [l for l in log_lines(out) if l.strip()][-TAIL:]
-            self.report.fail("gdb", "timed out after %.0f s" % (time.monotonic() - t0)
-                             if timed_out else "tools/gdb/test_backtrace.py reported nothing",
-                             ["| " + l for l in tail] + (where or []))
+            why = ("timed out after %.0f s" % (time.monotonic() - t0) if timed_out
+                   else "%s reported nothing" % os.path.relpath(script, ROOT))
+            self.report.fail(name, why, ["| " + l for l in tail] + (where or []))
 
 
 def parse_args(argv):

@@ -5,9 +5,13 @@
 #
 # Commands:
 #     pagoda-pte VA [CR3]   walk the four page-table levels that translate VA
-#     pagoda-ps, pagoda-poolused, pagoda-pfn PFN, pagoda-vad [SPACE]
+#     pagoda-ps, pagoda-poolused, pagoda-pfn PFN, pagoda-vad [SPACE], pagoda-mdl MDL
 #                           the kernel's structures, like WinDbg's !process,
-#                           !poolused, !pfn and !vad (below)
+#                           !poolused, !pfn, !vad and !mdl (below)
+#     pagoda-irp, pagoda-devobj, pagoda-drvobj, pagoda-devstack, pagoda-thread
+#                           the I/O manager's, like !irp, !devobj, !drvobj,
+#                           !devstack and !thread (tools/gdb/pagoda_io.py,
+#                           sourced at the end of this file)
 # and a frame filter that names the KTRAP_FRAME on the line of a trap or
 # system-call entry in `bt` (at the end of this file).
 #
@@ -139,9 +143,21 @@ PagodaPte()
 # the WinDbg-like views !process 0 0, !thread, !poolused, !pfn, !vad.
 # ---------------------------------------------------------------------------
 
+def ktype(name):
+    """The kernel's type NAME ("IRP"), or its struct ("struct _IRP"): gcc
+    emits a typedef only where it is used, and some (IRP, DEVICE_OBJECT)
+    are only ever used through their pointer typedefs. Enums likewise."""
+    for spelling in (name, "struct _" + name, "enum _" + name):
+        try:
+            return gdb.lookup_type(spelling)
+        except gdb.error:
+            pass
+    raise gdb.GdbError("no type %s in the kernel's debug information" % name)
+
+
 def offset_of(type_name, field_path):
     """Byte offset of FIELD_PATH ("Pcb.ThreadListHead") in TYPE_NAME."""
-    t = gdb.lookup_type(type_name).strip_typedefs()
+    t = ktype(type_name).strip_typedefs()
     off = 0
     for name in field_path.split("."):
         f = [x for x in t.fields() if x.name == name]
@@ -154,7 +170,7 @@ def offset_of(type_name, field_path):
 
 def containing(address, type_name, field_path):
     """CONTAINING_RECORD: the TYPE_NAME * whose FIELD_PATH is at ADDRESS."""
-    ptr = gdb.lookup_type(type_name).pointer()
+    ptr = ktype(type_name).pointer()
     return gdb.Value(int(address) - offset_of(type_name, field_path)).cast(ptr)
 
 
@@ -426,3 +442,11 @@ class TrapFrameFilter:
 
 
 TrapFrameFilter()
+
+# The I/O manager's commands; they use the helpers above (one namespace).
+# This file's own directory comes from the code object: __file__ is the
+# outermost script's when one script sources another (tools/gdb/test_*.py).
+import os  # noqa: E402
+import sys  # noqa: E402
+gdb.execute("source %s" % os.path.join(
+    os.path.dirname(os.path.abspath(sys._getframe().f_code.co_filename)), "pagoda_io.py"))

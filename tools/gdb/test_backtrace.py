@@ -20,6 +20,8 @@
 #   pagoda-ps ... pagoda-vad  every pagoda-* helper at that stop, while the
 #                             shell is the running user process; pagoda-ps
 #                             shows exactly one Running thread, the current one
+#   pagoda-thread             the current thread: the shell's, Running, a user
+#                             thread (the I/O commands: tools/gdb/test_io.py)
 #   back-to-user-mode         finish, finish, then a hardware breakpoint on the
 #                             trap frame's RIP: the shell runs on in ring 3
 #   blocking-service-backtrace
@@ -39,7 +41,8 @@ import gdb
 
 CHECKS = ["connect", "first-stop", "first-stop-backtrace", "backtrace-MmInitSystem",
           "pagoda-pte", "service-backtrace", "pagoda-ps", "pagoda-poolused", "pagoda-pfn",
-          "pagoda-vad", "pagoda-pte-user", "back-to-user-mode", "blocking-service-backtrace"]
+          "pagoda-vad", "pagoda-pte-user", "pagoda-thread", "back-to-user-mode",
+          "blocking-service-backtrace"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 results = {}
@@ -188,6 +191,8 @@ def check_views(user_rip):
     check("pagoda-vad", wants("pagoda-vad", "VADs of address space",
                               r"0000000140000000-"))
     check("pagoda-pte-user", wants("pagoda-pte %#x" % user_rip, r"PTE .* P US", "VA -> phys"))
+    check("pagoda-thread", wants("pagoda-thread", r"PID \d+  sh  \(the current thread\)",
+                                 r"\n  Running  priority \d+ .* user thread\n"))
 
 
 def back_to_user_mode(user_rip):
