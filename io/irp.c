@@ -227,7 +227,6 @@ static BOOLEAN IopCallCompletionRoutines(PIRP Irp)
 void IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 {
     KIRQL Irql = KeGetCurrentIrql();
-    (void)PriorityBoost;
 
     if (Irql > DISPATCH_LEVEL)
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, (ULONG_PTR)Irp, Irql, 0,
@@ -243,6 +242,10 @@ void IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 
     /* The top: the request is over. */
     Irp->CurrentLocation = (CHAR)(Irp->StackCount + 2);
+    if (Irp->RequestorMode == UserMode) {
+        IopQueueUserCompletion(Irp, PriorityBoost); /* its end runs in its thread */
+        return;
+    }
     if (Irp->Tail.Overlay.Thread != NULL) {
         IopCompleteBuiltRequest(Irp); /* copies out and frees it */
         return;

@@ -1,12 +1,19 @@
 /*
  * stdio.c - printf and friends over the console handles.
  *
+ * The console handle (StandardInput = StandardOutput) is a synchronous
+ * handle to a file object on \Device\Console of the process's own: each
+ * NtWriteFile and NtReadFile is an IRP to the console driver, and the
+ * service waits until it is over; the bytes moved are in the
+ * IO_STATUS_BLOCK's Information.
+ *
  * printf formats with RtlFormatV into a small buffer that is written with
  * NtWriteFile when it fills, at each '\n', and at the end of each call, so
  * a line reaches the console in one write (lines of different processes
  * then do not interleave mid-line). Input is read with NtReadFile, which
- * returns at least one byte; readline does its own echo and editing
- * because the console hands over raw characters.
+ * returns at least one byte (the driver's read pends until a key is
+ * typed); readline does its own echo and editing because the console
+ * hands over raw characters.
  */
 #include "pagoda.h"
 
@@ -20,12 +27,13 @@ void PgWrite(const void *Data, size_t Length)
     const char *P = Data;
 
     while (Length > 0) {
-        ULONG Done = 0;
+        IO_STATUS_BLOCK Iosb = {0};
         ULONG Chunk = Length > 0x10000 ? 0x10000 : (ULONG)Length;
-        if (!NT_SUCCESS(NtWriteFile(PgProcessParameters->StandardOutput, P, Chunk, &Done,
-                                    NULL)) ||
-            Done == 0)
+        if (!NT_SUCCESS(NtWriteFile(PgProcessParameters->StandardOutput, NULL, NULL, NULL, &Iosb, P,
+                                    Chunk, NULL, NULL)) ||
+            Iosb.Information == 0)
             return;
+        ULONG Done = (ULONG)Iosb.Information;
         P += Done;
         Length -= Done;
     }
@@ -102,13 +110,13 @@ static ULONG PgpInUsed, PgpInNext;
 int getchar(void)
 {
     if (PgpInNext == PgpInUsed) {
-        ULONG Done = 0;
+        IO_STATUS_BLOCK Iosb = {0};
         fflush_stdout();
-        if (!NT_SUCCESS(NtReadFile(PgProcessParameters->StandardInput, PgpIn, sizeof(PgpIn),
-                                   &Done, NULL)) ||
-            Done == 0)
+        if (!NT_SUCCESS(NtReadFile(PgProcessParameters->StandardInput, NULL, NULL, NULL, &Iosb,
+                                   PgpIn, sizeof(PgpIn), NULL, NULL)) ||
+            Iosb.Information == 0)
             return -1;
-        PgpInUsed = Done;
+        PgpInUsed = (ULONG)Iosb.Information;
         PgpInNext = 0;
     }
     return (unsigned char)PgpIn[PgpInNext++];
