@@ -23,8 +23,9 @@
  * sees (NT's rule): its IO_STATUS_BLOCK keeps what it held, its event is
  * not signalled, no APC runs; the service just returns the status.
  *
- * The thread's IrpList is touched only by the thread itself, at APC_LEVEL
- * (io/iosvc.c inserts, IopCompleteUserRequest removes), so it needs no lock.
+ * The thread's IrpList is touched only by the thread itself, with APCs
+ * held off (io/iosvc.c inserts, IopCompleteUserRequest removes), so it
+ * needs no lock.
  */
 #include "iop.h"
 #include "../ps/ps.h"
@@ -90,12 +91,15 @@ static void IopAdvanceByteOffset(PIRP Irp, PFILE_OBJECT File)
 void IopCompleteUserRequest(PIRP Irp)
 {
     PFILE_OBJECT File = Irp->Tail.Overlay.OriginalFileObject;
-    ASSERT(KeGetCurrentIrql() == APC_LEVEL);
+    ASSERT(KeGetCurrentIrql() <= APC_LEVEL);
     ASSERT(Irp->Tail.Overlay.Thread == PsGetCurrentThread());
 
+    KIRQL OldIrql = IopRaiseToHigh(); /* at PASSIVE_LEVEL, another end could run */
     RemoveEntryList(&Irp->ThreadListEntry);
+    IopLowerFromHigh(OldIrql);
     IopCopyBufferedOutput(Irp);
-    IopReleaseBuffers(Irp);
+    if (Irp->MdlAddress != NULL || (Irp->Flags & IRP_DEALLOCATE_BUFFER))
+        IopReleaseBuffers(Irp);
     /* Failed at once: the caller learns it from the service's status only. */
     if (NT_ERROR(Irp->IoStatus.Status) && !Irp->PendingReturned) {
         IopFreeUserIrp(Irp);
@@ -162,7 +166,8 @@ static void IopCompletionApcRundown(PKAPC Apc)
 void IopQueueUserCompletion(PIRP Irp, CCHAR PriorityBoost)
 {
     /* Any thread may unlock the pages: they are described by frame. */
-    IopUnlockIrpMdls(Irp);
+    if (Irp->MdlAddress != NULL)
+        IopUnlockIrpMdls(Irp);
     if ((Irp->Flags & IRP_DEFER_IO_COMPLETION) && !Irp->PendingReturned)
         return; /* the service, in this very thread, finishes it */
     PETHREAD Thread = Irp->Tail.Overlay.Thread;

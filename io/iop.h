@@ -21,6 +21,27 @@
  * (io/drivers/console.c). */
 void IopConsoleInputPush(char C);
 
+/*
+ * The cheapest exclusion on this one processor, as the pool's fast paths
+ * use it (mm/pool.c): CR8 at HIGH_LEVEL makes the local APIC hold back
+ * every interrupt, so no interrupt, DPC, APC or other thread runs until CR8
+ * goes back; the interrupts held back arrive then, and the way out of each
+ * runs the DPCs and APCs it requested. For a few instructions on data
+ * nothing above DISPATCH_LEVEL touches (the IRP lookaside lists, a thread's
+ * IrpList). IopRaiseToHigh returns the IRQL to give to IopLowerFromHigh.
+ */
+static inline KIRQL IopRaiseToHigh(void)
+{
+    KIRQL Old = KeGetCurrentIrql();
+    __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)HIGH_LEVEL) : "memory");
+    return Old;
+}
+
+static inline void IopLowerFromHigh(KIRQL Old)
+{
+    __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)Old) : "memory");
+}
+
 /* Covers every driver's device list and every AttachedDevice / AttachedTo
  * link (io/device.c). A spin lock: taken at DISPATCH_LEVEL. */
 extern KSPIN_LOCK IopDatabaseLock;
@@ -106,8 +127,8 @@ NTSTATUS IopOpenDevice(PDEVICE_OBJECT Device, ACCESS_MASK Access, ULONG ShareAcc
  * RequestorMode is UserMode: it unlocks the MDLs and queues the special
  * kernel APC that runs IopCompleteUserRequest in the requesting thread
  * (nothing, when the service finishes the IRP itself: IRP_DEFER_IO_COMPLETION
- * and not pended). IopCompleteUserRequest, in the requesting thread at
- * APC_LEVEL: copies buffered output to the user buffer, writes the
+ * and not pended). IopCompleteUserRequest, in the requesting thread (at
+ * APC_LEVEL from the APC, at PASSIVE_LEVEL from the service): copies buffered output to the user buffer, writes the
  * IO_STATUS_BLOCK, signals the event and the file object, queues the user
  * APC routine, takes the IRP off the thread's list and frees it; for a
  * request that failed without pending it writes nothing and signals

@@ -26,7 +26,8 @@
  *
  * A failure before the IRP is sent leaves the caller's IO_STATUS_BLOCK and
  * event untouched and returns the status. PASSIVE_LEVEL; the thread's
- * IrpList is touched at APC_LEVEL.
+ * IrpList is touched only by the thread, with APCs held off (APC_LEVEL,
+ * or IopRaiseToHigh for a single insertion or removal).
  */
 #include "iop.h"
 #include "../ps/ps.h"
@@ -41,6 +42,7 @@
 /* What a service captured and referenced. */
 typedef struct _IOP_USER_REQUEST {
     PFILE_OBJECT File;              /* referenced (the service's reference) */
+    PDEVICE_OBJECT Device; /* the top of its device's stack */
     PKEVENT Event;                  /* referenced, or NULL */
     PIO_APC_ROUTINE ApcRoutine;
     PVOID ApcContext;
@@ -88,13 +90,19 @@ static NTSTATUS IopBeginUserRequest(HANDLE FileHandle, ACCESS_MASK Access, HANDL
                                     PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
                                     PIO_STATUS_BLOCK IoStatusBlock, IOP_USER_REQUEST *Request)
 {
-    *Request = (IOP_USER_REQUEST){.ApcRoutine = ApcRoutine, .ApcContext = ApcContext,
-                                  .IoStatusBlock = IoStatusBlock};
-    NTSTATUS Status = ProbeForWrite(IoStatusBlock, sizeof(IO_STATUS_BLOCK), 4);
-    if (!NT_SUCCESS(Status))
-        return Status;
-    Status = ObReferenceObjectByHandle(FileHandle, Access, IoFileObjectType, UserMode,
-                                       (PVOID *)&Request->File, NULL);
+    Request->Event = NULL;
+    Request->ApcRoutine = ApcRoutine;
+    Request->ApcContext = ApcContext;
+    Request->IoStatusBlock = IoStatusBlock;
+    /* The status block is only written by fault-recovering copies: a range
+     * check now is enough (it must be aligned and in user space). */
+    ULONG_PTR Iosb = (ULONG_PTR)IoStatusBlock;
+    if ((Iosb & 3) != 0)
+        return STATUS_DATATYPE_MISALIGNMENT;
+    if (Iosb + sizeof(IO_STATUS_BLOCK) > MM_USER_PROBE_ADDRESS || Iosb == 0)
+        return STATUS_ACCESS_VIOLATION;
+    NTSTATUS Status = ObReferenceObjectByHandle(FileHandle, Access, IoFileObjectType, UserMode,
+                                                (PVOID *)&Request->File, NULL);
     if (!NT_SUCCESS(Status))
         return Status;
     if (EventHandle != NULL) {
@@ -103,6 +111,7 @@ static NTSTATUS IopBeginUserRequest(HANDLE FileHandle, ACCESS_MASK Access, HANDL
         if (!NT_SUCCESS(Status))
             goto dereference_file;
     }
+    Request->Device = IoGetRelatedDeviceObject(Request->File);
     Request->Synchronous = (Request->File->Flags & FO_SYNCHRONOUS_IO) != 0;
     if (Request->Synchronous) {
         Status = IopAcquireFileObjectLock(Request->File);
@@ -134,8 +143,7 @@ static void IopEndUserRequest(IOP_USER_REQUEST *Request)
  * exhausted. */
 static PIRP IopAllocateUserIrp(IOP_USER_REQUEST *Request, UCHAR MajorFunction)
 {
-    PDEVICE_OBJECT Device = IoGetRelatedDeviceObject(Request->File);
-    PIRP Irp = IoAllocateIrp(Device->StackSize, FALSE);
+    PIRP Irp = IoAllocateIrp(Request->Device->StackSize, FALSE);
     if (Irp == NULL)
         return NULL;
     Irp->Tail.Overlay.Thread = PsGetCurrentThread();
@@ -176,6 +184,7 @@ static ULONG IopCancelThreadRequests(PETHREAD Thread, PFILE_OBJECT File)
 {
     KIRQL OldIrql;
     ULONG Found = 0;
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
     KeRaiseIrql(APC_LEVEL, &OldIrql);
     for (PLIST_ENTRY E = Thread->IrpList.Flink; E != &Thread->IrpList; E = E->Flink) {
         PIRP Irp = CONTAINING_RECORD(E, IRP, ThreadListEntry);
@@ -235,21 +244,20 @@ static NTSTATUS IopSendUserRequest(IOP_USER_REQUEST *Request, PIRP Irp)
 {
     PETHREAD Thread = PsGetCurrentThread();
     PFILE_OBJECT File = Request->File;
-    KIRQL OldIrql;
 
     if (Request->Event != NULL)
         KeClearEvent(Request->Event);
     KeClearEvent(&File->Event);
-    KeRaiseIrql(APC_LEVEL, &OldIrql);
+    /* The completion APC of another request may take its IRP off the list:
+     * no APC runs while CR8 is up. */
+    KIRQL OldIrql = IopRaiseToHigh();
     InsertHeadList(&Thread->IrpList, &Irp->ThreadListEntry);
-    KeLowerIrql(OldIrql);
+    IopLowerFromHigh(OldIrql);
 
-    NTSTATUS Status = IoCallDriver(IoGetRelatedDeviceObject(File), Irp);
+    NTSTATUS Status = IoCallDriver(Request->Device, Irp);
     if (Status != STATUS_PENDING) {
         /* Not pended: IoCompleteRequest left the end to this thread. */
-        KeRaiseIrql(APC_LEVEL, &OldIrql);
         IopCompleteUserRequest(Irp);
-        KeLowerIrql(OldIrql);
     } else if (Request->Synchronous) {
         Status = IopWaitForSynchronousRequest(File);
     }
@@ -264,9 +272,9 @@ static NTSTATUS IopSendUserRequest(IOP_USER_REQUEST *Request, PIRP Irp)
 /* The buffer of a read or write, as the device wants it. Returns
  * STATUS_ACCESS_VIOLATION (a buffer that cannot be read or locked),
  * STATUS_INSUFFICIENT_RESOURCES. */
-static NTSTATUS IopAttachTransferBuffer(PIRP Irp, PVOID Buffer, ULONG Length, BOOLEAN Read)
+static NTSTATUS IopAttachTransferBuffer(PIRP Irp, PDEVICE_OBJECT Device, PVOID Buffer, ULONG Length,
+                                        BOOLEAN Read)
 {
-    PDEVICE_OBJECT Device = IoGetRelatedDeviceObject(Irp->Tail.Overlay.OriginalFileObject);
     Irp->UserBuffer = Buffer;
     Irp->Flags |= Read ? IRP_READ_OPERATION : IRP_WRITE_OPERATION;
     if (Device->Flags & DO_BUFFERED_IO) {
@@ -318,7 +326,7 @@ static NTSTATUS IopReadWrite(BOOLEAN Read, HANDLE FileHandle, HANDLE Event,
     Stack->Parameters.Read.Length = Length; /* Read and Write have one layout */
     Stack->Parameters.Read.Key = CapturedKey;
     Stack->Parameters.Read.ByteOffset = Offset;
-    Status = IopAttachTransferBuffer(Irp, Buffer, Length, Read);
+    Status = IopAttachTransferBuffer(Irp, Request.Device, Buffer, Length, Read);
     if (!NT_SUCCESS(Status)) {
         IopFreeUnsentIrp(Irp);
         IopEndUserRequest(&Request);

@@ -6,7 +6,7 @@
  *     -> KiSystemCall64 (x64/syscall.asm): swapgs, kernel stack, KTRAP_FRAME
  *     -> KiSystemService: KiServiceTable[N](RDI, RSI, RDX, R10, R8, R9)
  *        (a service of more than six arguments: the rest copied from the
- *        user stack first, KiCallStackArgumentService)
+ *        user stack first)
  *     <- status in RAX; SYSRET (or IRETQ when SYSRET would be unsafe, or
  *        when NtContinue replaced the whole register state)
  *
@@ -108,35 +108,6 @@ static __attribute__((noinline)) BOOLEAN KiSystemServiceExitSlow(PETHREAD Thread
 }
 
 /*
- * A service of more than six arguments: arguments 7 and up are read from
- * the user stack, where the caller's C code left them above the stub's
- * return address (include/ntsyscalls.h), probed and copied as any user
- * memory; an unreadable stack fails the call with STATUS_ACCESS_VIOLATION
- * and the service never runs. Inlined into KiSystemService, so that the
- * service's caller in a backtrace is KiSystemService as for any other
- * service; it sits behind the table's bounds check (the services of six
- * arguments or fewer come first), so the common path has no more
- * instructions than without it. PASSIVE_LEVEL.
- */
-static inline __attribute__((always_inline)) NTSTATUS
-KiCallStackArgumentService(const KSERVICE_ENTRY *Entry, PKTRAP_FRAME TrapFrame)
-{
-    /* The routine rides in the array's last slot, which the copy could
-     * have written as far as the compiler knows: it is read back from
-     * memory after the call, and no callee-saved register is needed for
-     * it, so the common path's prologue keeps its size. */
-    ULONG_PTR Stack[KI_STACK_ARGUMENTS + 1] = {0};
-    Stack[KI_STACK_ARGUMENTS] = (ULONG_PTR)(PVOID)Entry->Routine;
-    NTSTATUS Status = MmCopyFromUser(Stack, (const void *)(TrapFrame->Rsp + 8),
-                                     (Entry->ArgumentCount - 6) * sizeof(ULONG_PTR));
-    if (!NT_SUCCESS(Status))
-        return STATUS_ACCESS_VIOLATION;
-    return ((KSYSTEM_SERVICE_STACK)(PVOID)Stack[KI_STACK_ARGUMENTS])(
-        TrapFrame->Rdi, TrapFrame->Rsi, TrapFrame->Rdx, TrapFrame->R10, TrapFrame->R8,
-        TrapFrame->R9, Stack[0], Stack[1], Stack[2], Stack[3], Stack[4], Stack[5]);
-}
-
-/*
  * Called by KiSystemCall64 with interrupts disabled. Returns 0 to leave
  * with SYSRET, 1 to leave with IRETQ (non-canonical or changed return
  * state: NtContinue); interrupts are disabled again on return.
@@ -154,7 +125,26 @@ ULONG KiSystemService(PKTRAP_FRAME TrapFrame)
         Status = Entry->Routine(TrapFrame->Rdi, TrapFrame->Rsi, TrapFrame->Rdx, TrapFrame->R10,
                                 TrapFrame->R8, TrapFrame->R9);
     } else if (Number < ARRAYSIZE(KiServiceTable)) {
-        Status = KiCallStackArgumentService(&KiServiceTable[Number], TrapFrame);
+        /* More than six arguments: 7 and up are on the user stack, where
+         * the caller's C code left them above the stub's return address
+         * (include/ntsyscalls.h), read as any user memory; an unreadable
+         * stack fails the call and the service never runs. Written out
+         * here rather than in a helper, so that a backtrace of the service
+         * shows KiSystemService as its caller, as for any other; behind
+         * the bounds check above, it costs the common path nothing. The
+         * routine rides in the array's last slot, which the copy could
+         * have written as far as the compiler knows, so it is read back
+         * from memory and no callee-saved register is spent on it. */
+        ULONG_PTR Stack[KI_STACK_ARGUMENTS + 1] = {0};
+        Stack[KI_STACK_ARGUMENTS] = (ULONG_PTR)(PVOID)KiServiceTable[Number].Routine;
+        Status = MmCopyFromUser(Stack, (const void *)(TrapFrame->Rsp + 8),
+                                (KiServiceTable[Number].ArgumentCount - 6) * sizeof(ULONG_PTR));
+        if (NT_SUCCESS(Status))
+            Status = ((KSYSTEM_SERVICE_STACK)(PVOID)Stack[KI_STACK_ARGUMENTS])(
+                TrapFrame->Rdi, TrapFrame->Rsi, TrapFrame->Rdx, TrapFrame->R10, TrapFrame->R8,
+                TrapFrame->R9, Stack[0], Stack[1], Stack[2], Stack[3], Stack[4], Stack[5]);
+        else
+            Status = STATUS_ACCESS_VIOLATION;
     } else {
         Status = STATUS_INVALID_SYSTEM_SERVICE;
     }
