@@ -646,7 +646,8 @@ PDEVICE_OBJECT IoGetRelatedDeviceObject(PFILE_OBJECT FileObject);
  * until their ends have run here; a request a driver still holds after a
  * second is cut loose from the thread (reported on the console), and its
  * end later releases only the kernel's part. Called by PsExitCurrentThread.
- * PASSIVE_LEVEL.
+ * PASSIVE_LEVEL; at DISPATCH_LEVEL (a thread that cannot wait any more)
+ * every request is cut loose at once.
  */
 void IoCancelThreadIo(struct _ETHREAD *Thread);
 

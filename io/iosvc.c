@@ -459,14 +459,15 @@ NTSTATUS NtCancelIoFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock)
 /* IoCancelThreadIo: the contract is in io/io.h. */
 void IoCancelThreadIo(PETHREAD Thread)
 {
-    ASSERT(Thread == PsGetCurrentThread() && KeGetCurrentIrql() == PASSIVE_LEVEL);
-    (void)IopCancelThreadRequests(Thread, NULL);
-    if (IopWaitThreadRequests(Thread, NULL))
-        return;
+    ASSERT(Thread == PsGetCurrentThread());
+    if (KeGetCurrentIrql() == PASSIVE_LEVEL) {
+        (void)IopCancelThreadRequests(Thread, NULL);
+        if (IopWaitThreadRequests(Thread, NULL))
+            return;
+    }
     /* A driver kept a request past the cancel: it is cut loose from the
      * thread (its end will release only the kernel's part). */
-    KIRQL OldIrql;
-    KeRaiseIrql(APC_LEVEL, &OldIrql);
+    KIRQL OldIrql = IopRaiseToHigh();
     while (!IsListEmpty(&Thread->IrpList)) {
         PIRP Irp = CONTAINING_RECORD(RemoveHeadList(&Thread->IrpList), IRP, ThreadListEntry);
         DbgPrint("io: thread %u ends with IRP %p still held by %p\n",
@@ -474,5 +475,5 @@ void IoCancelThreadIo(PETHREAD Thread)
                  IoGetCurrentIrpStackLocation(Irp)->DeviceObject);
         __atomic_store_n(&Irp->Tail.Overlay.Thread, NULL, __ATOMIC_SEQ_CST);
     }
-    KeLowerIrql(OldIrql);
+    IopLowerFromHigh(OldIrql);
 }

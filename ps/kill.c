@@ -140,8 +140,9 @@ __attribute__((noreturn)) void PsExitCurrentThread(NTSTATUS ExitStatus)
 
     /* Its pending I/O requests are cancelled and completed first, while it
      * can still run their completion APCs (io/iocomp.c). */
-    if (!IsListEmpty(&Thread->IrpList) && KeGetCurrentIrql() == PASSIVE_LEVEL) {
-        _enable();
+    if (!IsListEmpty(&Thread->IrpList)) {
+        if (KeGetCurrentIrql() == PASSIVE_LEVEL)
+            _enable();
         IoCancelThreadIo(Thread);
     }
 

@@ -7,7 +7,8 @@
  * The controls are in include/iotest.h.
  *
  * Pending reads wait in IopTestReadQueue with a cancel routine, under
- * IopTestLock (a spin lock). Dispatch routines run at PASSIVE_LEVEL in the
+ * IopTestLock (a spin lock); the cleanup of a file (its last handle closed)
+ * ends its reads with STATUS_CANCELLED. Dispatch routines run at PASSIVE_LEVEL in the
  * requester's thread.
  */
 #include "../iop.h"
@@ -56,8 +57,10 @@ static NTSTATUS IopTestRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     return STATUS_PENDING;
 }
 
-/* IOCTL_IOTEST_COMPLETE_READS: complete every pending read with Data. */
-static ULONG IopTestCompleteReads(NTSTATUS Status, const UCHAR *Data, ULONG Length)
+/* IOCTL_IOTEST_COMPLETE_READS: complete every pending read (of File only,
+ * unless it is NULL) with Data. */
+static ULONG IopTestCompleteReads(PFILE_OBJECT File, NTSTATUS Status, const UCHAR *Data,
+                                  ULONG Length)
 {
     LIST_ENTRY Taken;
     KIRQL OldIrql;
@@ -67,6 +70,8 @@ static ULONG IopTestCompleteReads(NTSTATUS Status, const UCHAR *Data, ULONG Leng
     for (PLIST_ENTRY E = IopTestReadQueue.Flink; E != &IopTestReadQueue;) {
         PIRP Irp = CONTAINING_RECORD(E, IRP, Tail.Overlay.ListEntry);
         E = E->Flink;
+        if (File != NULL && IoGetCurrentIrpStackLocation(Irp)->FileObject != File)
+            continue;
         if (IoSetCancelRoutine(Irp, NULL) == NULL)
             continue; /* being cancelled: its routine takes it */
         RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
@@ -150,7 +155,7 @@ static NTSTATUS IopTestControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
             return IopTestComplete(Irp, STATUS_INVALID_PARAMETER, 0);
         IOTEST_COMPLETION Completion;
         memcpy(&Completion, System, sizeof(Completion));
-        ULONG Count = IopTestCompleteReads(Completion.Status, System + sizeof(Completion),
+        ULONG Count = IopTestCompleteReads(NULL, Completion.Status, System + sizeof(Completion),
                                            InLength - sizeof(Completion));
         if (OutLength >= sizeof(ULONG)) {
             memcpy(System, &Count, sizeof(Count));
@@ -180,7 +185,17 @@ static NTSTATUS IopTestControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     return IopTestComplete(Irp, Status, Information);
 }
 
-/* IRP_MJ_WRITE: every byte "written". IRP_MJ_CREATE, _CLEANUP, _CLOSE: done. */
+/* IRP_MJ_CLEANUP: the file's last handle is gone; its pending reads end,
+ * cancelled, as NT drivers do at cleanup. */
+static NTSTATUS IopTestCleanup(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    UNREFERENCED_PARAMETER(DeviceObject);
+    (void)IopTestCompleteReads(IoGetCurrentIrpStackLocation(Irp)->FileObject, STATUS_CANCELLED,
+                               NULL, 0);
+    return IopTestComplete(Irp, STATUS_SUCCESS, 0);
+}
+
+/* IRP_MJ_WRITE: every byte "written". IRP_MJ_CREATE, _CLOSE: done. */
 static NTSTATUS IopTestWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     UNREFERENCED_PARAMETER(DeviceObject);
@@ -205,7 +220,7 @@ NTSTATUS IopTestDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registr
     KeInitializeSpinLock(&IopTestLock);
     InitializeListHead(&IopTestReadQueue);
     DriverObject->MajorFunction[IRP_MJ_CREATE] = IopTestOpenClose;
-    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = IopTestOpenClose;
+    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = IopTestCleanup;
     DriverObject->MajorFunction[IRP_MJ_CLOSE] = IopTestOpenClose;
     DriverObject->MajorFunction[IRP_MJ_READ] = IopTestRead;
     DriverObject->MajorFunction[IRP_MJ_WRITE] = IopTestWrite;

@@ -19,6 +19,26 @@
 
 #define PGP_OUT_SIZE 256
 
+/* A request the kernel could not start for want of memory (its IRP or its
+ * system buffer: STATUS_INSUFFICIENT_RESOURCES) is tried again, a few times,
+ * yielding in between: a line of output is not dropped because one pool
+ * allocation failed (Driver Verifier's low resources simulation fails one
+ * in 16 on purpose). */
+#define PGP_IO_RETRIES 8
+
+static NTSTATUS PgpConsoleIo(BOOLEAN Read, HANDLE Handle, void *Buffer, ULONG Length,
+                             PIO_STATUS_BLOCK Iosb)
+{
+    NTSTATUS Status = STATUS_INSUFFICIENT_RESOURCES;
+    for (int Try = 0; Try < PGP_IO_RETRIES && Status == STATUS_INSUFFICIENT_RESOURCES; Try++) {
+        if (Try > 0)
+            NtYieldExecution();
+        Status = Read ? NtReadFile(Handle, NULL, NULL, NULL, Iosb, Buffer, Length, NULL, NULL)
+                      : NtWriteFile(Handle, NULL, NULL, NULL, Iosb, Buffer, Length, NULL, NULL);
+    }
+    return Status;
+}
+
 static char PgpOut[PGP_OUT_SIZE];
 static size_t PgpOutUsed;
 
@@ -29,8 +49,8 @@ void PgWrite(const void *Data, size_t Length)
     while (Length > 0) {
         IO_STATUS_BLOCK Iosb = {0};
         ULONG Chunk = Length > 0x10000 ? 0x10000 : (ULONG)Length;
-        if (!NT_SUCCESS(NtWriteFile(PgProcessParameters->StandardOutput, NULL, NULL, NULL, &Iosb, P,
-                                    Chunk, NULL, NULL)) ||
+        if (!NT_SUCCESS(PgpConsoleIo(FALSE, PgProcessParameters->StandardOutput, (void *)P, Chunk,
+                                     &Iosb)) ||
             Iosb.Information == 0)
             return;
         ULONG Done = (ULONG)Iosb.Information;
@@ -112,8 +132,8 @@ int getchar(void)
     if (PgpInNext == PgpInUsed) {
         IO_STATUS_BLOCK Iosb = {0};
         fflush_stdout();
-        if (!NT_SUCCESS(NtReadFile(PgProcessParameters->StandardInput, NULL, NULL, NULL, &Iosb,
-                                   PgpIn, sizeof(PgpIn), NULL, NULL)) ||
+        if (!NT_SUCCESS(PgpConsoleIo(TRUE, PgProcessParameters->StandardInput, PgpIn, sizeof(PgpIn),
+                                     &Iosb)) ||
             Iosb.Information == 0)
             return -1;
         PgpInUsed = (ULONG)Iosb.Information;
