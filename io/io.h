@@ -212,6 +212,32 @@ typedef void (*PDRIVER_UNLOAD)(PDRIVER_OBJECT DriverObject);
 typedef void (*PDRIVER_CANCEL)(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 typedef NTSTATUS (*PIO_COMPLETION_ROUTINE)(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context);
 
+/*
+ * Fast I/O (NT's FAST_IO_DISPATCH, the three entries the services use): a
+ * driver that can serve a synchronous request at once, in the caller's
+ * thread, without an IRP, says so here. The I/O manager calls the routine
+ * of the top device's driver for a synchronous handle (FO_SYNCHRONOUS_IO)
+ * with no event and no APC routine; TRUE means done, the result in
+ * *IoStatus (written to the caller's IO_STATUS_BLOCK, whatever it is);
+ * FALSE means "send an IRP". Buffer, InputBuffer and OutputBuffer are the
+ * caller's user pointers, probed for range only: the routine copies with
+ * MmCopyFromUser / MmCopyToUser. PASSIVE_LEVEL, the file lock held.
+ */
+typedef BOOLEAN (*PFAST_IO_READ)(PFILE_OBJECT FileObject, PLARGE_INTEGER FileOffset, ULONG Length,
+                                 BOOLEAN Wait, ULONG LockKey, PVOID Buffer,
+                                 PIO_STATUS_BLOCK IoStatus, PDEVICE_OBJECT DeviceObject);
+typedef PFAST_IO_READ PFAST_IO_WRITE; /* the same arguments, Buffer read */
+typedef BOOLEAN (*PFAST_IO_DEVICE_CONTROL)(PFILE_OBJECT FileObject, BOOLEAN Wait, PVOID InputBuffer,
+                                           ULONG InputBufferLength, PVOID OutputBuffer,
+                                           ULONG OutputBufferLength, ULONG IoControlCode,
+                                           PIO_STATUS_BLOCK IoStatus, PDEVICE_OBJECT DeviceObject);
+typedef struct _FAST_IO_DISPATCH {
+    ULONG SizeOfFastIoDispatch;
+    PFAST_IO_READ FastIoRead;
+    PFAST_IO_WRITE FastIoWrite;
+    PFAST_IO_DEVICE_CONTROL FastIoDeviceControl;
+} FAST_IO_DISPATCH, *PFAST_IO_DISPATCH;
+
 typedef struct _DRIVER_EXTENSION {
     PDRIVER_OBJECT DriverObject;
     PDRIVER_ADD_DEVICE AddDevice;   /* Plug and Play: not called yet */
@@ -226,6 +252,7 @@ struct _DRIVER_OBJECT {
     ULONG Flags;
     PDRIVER_EXTENSION DriverExtension; /* in the same block, after the object */
     UNICODE_STRING DriverName;      /* "\Driver\Null"; characters in the same block */
+    PFAST_IO_DISPATCH FastIoDispatch; /* NULL: every request is an IRP */
     PDRIVER_INITIALIZE DriverInit;  /* its DriverEntry */
     PDRIVER_STARTIO DriverStartIo;  /* NULL: the driver queues its own IRPs */
     PDRIVER_UNLOAD DriverUnload;    /* NULL: it cannot be unloaded */

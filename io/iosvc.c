@@ -24,6 +24,11 @@
  * an asynchronous one returns STATUS_PENDING and the caller waits on its
  * event or for its APC routine.
  *
+ * Fast I/O comes first: on a synchronous handle, with no event and no APC
+ * routine, the top driver's FastIoRead / FastIoWrite / FastIoDeviceControl
+ * (DRIVER_OBJECT.FastIoDispatch) may serve the request at once, without an
+ * IRP; its status block is written whatever the status, as NT does.
+ *
  * A failure before the IRP is sent leaves the caller's IO_STATUS_BLOCK and
  * event untouched and returns the status. PASSIVE_LEVEL; the thread's
  * IrpList is touched only by the thread, with APCs held off (APC_LEVEL,
@@ -293,6 +298,29 @@ static NTSTATUS IopAttachTransferBuffer(PIRP Irp, PDEVICE_OBJECT Device, PVOID B
     return STATUS_SUCCESS;
 }
 
+/* The fast I/O routines of the driver at the top of Request's stack, when
+ * the request may use them: a synchronous handle, no event, no APC. */
+static const FAST_IO_DISPATCH *IopFastIo(const IOP_USER_REQUEST *Request)
+{
+    if (!Request->Synchronous || Request->Event != NULL || Request->ApcRoutine != NULL)
+        return NULL;
+    return Request->Device->DriverObject->FastIoDispatch;
+}
+
+/* A request fast I/O served: its status block written (NT writes it
+ * whatever the status), a synchronous handle's offset moved on. Ends
+ * Request and returns the status. */
+static NTSTATUS IopEndFastIo(IOP_USER_REQUEST *Request, const IO_STATUS_BLOCK *IoStatus,
+                             const LARGE_INTEGER *Offset)
+{
+    (void)MmCopyToUser(Request->IoStatusBlock, IoStatus, sizeof(*IoStatus));
+    if (Offset != NULL && !NT_ERROR(IoStatus->Status))
+        Request->File->CurrentByteOffset.QuadPart =
+            Offset->QuadPart + (LONG64)IoStatus->Information;
+    IopEndUserRequest(Request);
+    return IoStatus->Status;
+}
+
 /* NtReadFile and NtWriteFile: the contract is in include/ntapi.h. */
 static NTSTATUS IopReadWrite(BOOLEAN Read, HANDLE FileHandle, HANDLE Event,
                              PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
@@ -316,6 +344,13 @@ static NTSTATUS IopReadWrite(BOOLEAN Read, HANDLE FileHandle, HANDLE Event,
         return Status;
     if (ByteOffset == NULL && Request.Synchronous)
         Offset = Request.File->CurrentByteOffset;
+    const FAST_IO_DISPATCH *FastIo = IopFastIo(&Request);
+    PFAST_IO_READ FastRoutine = FastIo ? (Read ? FastIo->FastIoRead : FastIo->FastIoWrite) : NULL;
+    IO_STATUS_BLOCK FastStatus;
+    if (FastRoutine != NULL &&
+        FastRoutine(Request.File, &Offset, Length, TRUE, CapturedKey, Buffer, &FastStatus,
+                    Request.Device))
+        return IopEndFastIo(&Request, &FastStatus, &Offset);
 
     PIRP Irp = IopAllocateUserIrp(&Request, Read ? IRP_MJ_READ : IRP_MJ_WRITE);
     if (Irp == NULL) {
@@ -412,6 +447,13 @@ NTSTATUS NtDeviceIoControlFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE 
                                           ApcRoutine, ApcContext, IoStatusBlock, &Request);
     if (!NT_SUCCESS(Status))
         return Status;
+    const FAST_IO_DISPATCH *FastIo = IopFastIo(&Request);
+    IO_STATUS_BLOCK FastStatus;
+    if (FastIo != NULL && FastIo->FastIoDeviceControl != NULL &&
+        FastIo->FastIoDeviceControl(Request.File, TRUE, InputBuffer, InputBufferLength,
+                                    OutputBuffer, OutputBufferLength, IoControlCode, &FastStatus,
+                                    Request.Device))
+        return IopEndFastIo(&Request, &FastStatus, NULL);
     PIRP Irp = IopAllocateUserIrp(&Request, IRP_MJ_DEVICE_CONTROL);
     if (Irp == NULL) {
         IopEndUserRequest(&Request);

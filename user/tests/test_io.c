@@ -146,17 +146,29 @@ static void OpenByDeviceAndDosName(void)
 static void NullReadWrite(void)
 {
     HANDLE Null = OpenDevice(u"\\Device\\Null", FILE_SYNCHRONOUS_IO_NONALERT);
+    HANDLE Async = OpenDevice(u"\\Device\\Null", 0);
     IO_STATUS_BLOCK Iosb;
     char Buffer[8] = "abcdefg";
 
-    UT_ASSERT(Null != NULL);
+    UT_ASSERT(Null != NULL && Async != NULL);
+    /* A synchronous handle: the null driver's fast I/O answers, no IRP,
+     * and the status block is written whatever the status (NT's rule for
+     * fast I/O). */
     FillIosb(&Iosb);
     UT_EXPECT_SUCCESS(NtWriteFile(Null, NULL, NULL, NULL, &Iosb, Buffer, 5, NULL, NULL));
     UT_EXPECT(Iosb.Status == STATUS_SUCCESS && Iosb.Information == 5);
-    /* End of file is an error completed at once: the status block keeps
-     * its pattern, the buffer its bytes. */
     FillIosb(&Iosb);
     UT_EXPECT_STATUS(NtReadFile(Null, NULL, NULL, NULL, &Iosb, Buffer, 1, NULL, NULL),
+                     STATUS_END_OF_FILE);
+    UT_EXPECT(Iosb.Status == STATUS_END_OF_FILE && Iosb.Information == 0);
+    /* An asynchronous one: an IRP, which the driver completes at once with
+     * end of file - an error without pending, so the status block keeps
+     * its pattern and the buffer its bytes. */
+    FillIosb(&Iosb);
+    UT_EXPECT_SUCCESS(NtWriteFile(Async, NULL, NULL, NULL, &Iosb, Buffer, 6, NULL, NULL));
+    UT_EXPECT(Iosb.Status == STATUS_SUCCESS && Iosb.Information == 6);
+    FillIosb(&Iosb);
+    UT_EXPECT_STATUS(NtReadFile(Async, NULL, NULL, NULL, &Iosb, Buffer, 1, NULL, NULL),
                      STATUS_END_OF_FILE);
     UT_EXPECT(IosbUntouched(&Iosb));
     UT_EXPECT(Buffer[0] == 'a');
@@ -505,7 +517,7 @@ static void TenThousandIosLeaveNoPool(void)
 
 const UT_TEST UtIoTests[] = {
     {"io.open_by_device_and_dos_name", OpenByDeviceAndDosName},
-    {"io.null_read_write", NullReadWrite},
+    {"io.null_read_write_fast_and_irp", NullReadWrite},
     {"io.iosb_untouched_on_synchronous_failure", IosbUntouchedOnSynchronousFailure},
     {"io.buffered_read_copies_exactly_information", BufferedReadCopiesExactlyInformation},
     {"io.bad_pointers_are_access_violations", BadPointersAreAccessViolations},
