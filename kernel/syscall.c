@@ -61,6 +61,9 @@ PAGODA_SYSTEM_SERVICES(KI_CHECK_REGISTER_SERVICE)
 volatile ULONG64 KiSystemCalls;
 
 extern void KiSystemCall64(void);
+/* x64/syscall.asm: Count quadwords from the user stack, fault-recovering. */
+extern NTSTATUS KiCopyServiceArguments(ULONG_PTR *Destination, const ULONG_PTR *UserStack,
+                                       ULONG64 Count);
 
 /* Program the SYSCALL MSRs (Intel SDM Vol. 2B, SYSCALL; Vol. 3A, 5.8.8). */
 void KiInitializeSystemCalls(void)
@@ -127,7 +130,8 @@ ULONG KiSystemService(PKTRAP_FRAME TrapFrame)
     } else if (Number < ARRAYSIZE(KiServiceTable)) {
         /* More than six arguments: 7 and up are on the user stack, where
          * the caller's C code left them above the stub's return address
-         * (include/ntsyscalls.h), read as any user memory; an unreadable
+         * (include/ntsyscalls.h), range-checked and copied with fault
+         * recovery (KiCopyServiceArguments, x64/syscall.asm); an unreadable
          * stack fails the call and the service never runs. Written out
          * here rather than in a helper, so that a backtrace of the service
          * shows KiSystemService as its caller, as for any other; behind
@@ -136,9 +140,12 @@ ULONG KiSystemService(PKTRAP_FRAME TrapFrame)
          * have written as far as the compiler knows, so it is read back
          * from memory and no callee-saved register is spent on it. */
         ULONG_PTR Stack[KI_STACK_ARGUMENTS + 1] = {0};
+        ULONG64 Count = KiServiceTable[Number].ArgumentCount - 6;
+        ULONG_PTR First = TrapFrame->Rsp + 8;
         Stack[KI_STACK_ARGUMENTS] = (ULONG_PTR)(PVOID)KiServiceTable[Number].Routine;
-        Status = MmCopyFromUser(Stack, (const void *)(TrapFrame->Rsp + 8),
-                                (KiServiceTable[Number].ArgumentCount - 6) * sizeof(ULONG_PTR));
+        Status = STATUS_ACCESS_VIOLATION;
+        if (First > TrapFrame->Rsp && First + Count * 8 <= MM_USER_PROBE_ADDRESS)
+            Status = KiCopyServiceArguments(Stack, (const ULONG_PTR *)First, Count);
         if (NT_SUCCESS(Status))
             Status = ((KSYSTEM_SERVICE_STACK)(PVOID)Stack[KI_STACK_ARGUMENTS])(
                 TrapFrame->Rdi, TrapFrame->Rsi, TrapFrame->Rdx, TrapFrame->R10, TrapFrame->R8,
