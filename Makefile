@@ -38,8 +38,9 @@ OB_C       := ob/obref.c ob/obhandle.c ob/obsvc.c ob/obwait.c ob/obdir.c ob/obna
 PS_C       := ps/psmgr.c ps/create.c ps/kill.c ps/psexcept.c ps/query.c ps/ldr.c
 EX_C       := ex/event.c ex/sysinfo.c ex/exdisp.c ex/mutant.c ex/semaphore.c ex/timer.c \
 	ex/rundown.c
-IO_C       := io/console.c io/keyboard.c io/initrd.c io/mdl.c io/iomgr.c io/driver.c io/device.c \
-	io/irp.c io/irpbuild.c io/drivers/null.c
+IO_C       := io/keyboard.c io/initrd.c io/mdl.c io/iomgr.c io/driver.c io/device.c \
+	io/irp.c io/irpbuild.c io/file.c io/iosvc.c io/iocomp.c \
+	io/drivers/null.c io/drivers/console.c io/drivers/iotest.c
 MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/specpool.c mm/poolcore.c \
 	mm/poolcheck.c \
 	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c \
@@ -139,7 +140,7 @@ USER_TESTS_C  := user/tests/runner.c user/tests/test_events.c user/tests/test_ha
 	user/tests/test_vm.c user/tests/test_process.c user/tests/test_wait.c \
 	user/tests/test_query.c user/tests/test_crash.c user/tests/test_thread.c \
 	user/tests/test_stack.c user/tests/test_apc.c user/tests/test_mutant.c \
-	user/tests/test_names.c user/tests/test_robust.c
+	user/tests/test_names.c user/tests/test_robust.c user/tests/test_io.c
 USER_SRCS_usertests := $(USER_TESTS_C)
 
 user_obj = $(patsubst %,$(BUILD)/user/obj/%.o,$(basename $(1)))

@@ -4,7 +4,7 @@
  *
  * Output polls the line-status register (no interrupts), so it works at any
  * IRQL and inside a bugcheck. Input is polled too (HalSerialPollChar); the
- * console driver (io/console.c) turns on the receive interrupt and drains
+ * console driver (io/drivers/console.c) turns on the receive interrupt and drains
  * the UART from its service routine.
  *
  * Registers (offsets from the base port, with DLAB = 0 unless noted):

@@ -116,7 +116,7 @@ typedef struct _USER_APC_RECORD {
 typedef struct _PROCESS_PARAMETERS {
     ULONG Length;                   /* sizeof(PROCESS_PARAMETERS) */
     ULONG ProcessId;
-    HANDLE StandardInput;           /* console handles */
+    HANDLE StandardInput; /* console handles: one file object on \Device\Console */
     HANDLE StandardOutput;
     PCHAR ImagePathName;            /* "/bin/hello" */
     PCHAR CommandLine;              /* "hello a b" (argv[0] first) */
@@ -272,12 +272,6 @@ NTSTATUS NtQueryInformationProcess(HANDLE ProcessHandle, PROCESSINFOCLASS Inform
                                    PVOID Information, ULONG Length, PULONG ReturnLength);
 NTSTATUS NtDelayExecution(BOOLEAN Alertable, PLARGE_INTEGER Interval);
 NTSTATUS NtYieldExecution(void);
-/* On a console handle: read up to Length bytes (raw, at most 128 a call; blocking until
- * at least one byte) / write Length bytes. *BytesDone receives the count. */
-NTSTATUS NtReadFile(HANDLE FileHandle, PVOID Buffer, ULONG Length, PULONG BytesDone,
-                    PLARGE_INTEGER ByteOffset);
-NTSTATUS NtWriteFile(HANDLE FileHandle, const void *Buffer, ULONG Length, PULONG BytesDone,
-                     PLARGE_INTEGER ByteOffset);
 NTSTATUS NtQuerySystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length,
                                   PULONG ReturnLength);
 
@@ -321,5 +315,108 @@ NTSTATUS NtContinue(PCONTEXT Context, BOOLEAN TestAlert);
 /* Pagoda's stand-in for ntdll's KiUserApcDispatcher, which NT finds by
  * name at boot: the runtime registers its dispatcher for the process. */
 NTSTATUS NtRegisterUserApcDispatcher(PVOID Dispatcher);
+
+/* ------------------------------------------------------------------------
+ * The I/O services (io/file.c, io/iosvc.c; docs/io.md). A handle from
+ * NtCreateFile / NtOpenFile names a FILE_OBJECT: one open of a device
+ * (\Device\Null, \Device\Console, \??\NUL, \??\CON, ...). Each read,
+ * write or control becomes an IRP sent to the top of the device's stack.
+ * ------------------------------------------------------------------------ */
+
+#ifndef PAGODA_IO_STATUS_BLOCK_DEFINED /* also in io/io.h */
+#define PAGODA_IO_STATUS_BLOCK_DEFINED
+/* The result of an I/O request: its status, and usually the bytes moved. */
+typedef struct _IO_STATUS_BLOCK {
+    union {
+        NTSTATUS Status;
+        PVOID Pointer;
+    };
+    ULONG_PTR Information; /* bytes transferred, or a request's own value */
+} IO_STATUS_BLOCK, *PIO_STATUS_BLOCK;
+
+/* A user completion routine: queued as a user APC to the requesting thread
+ * when its request completes; runs in its next alertable wait. */
+typedef void (*PIO_APC_ROUTINE)(PVOID ApcContext, PIO_STATUS_BLOCK IoStatusBlock, ULONG Reserved);
+
+/* File access rights (winnt.h). */
+#define FILE_READ_DATA 0x0001
+#define FILE_WRITE_DATA 0x0002
+#define FILE_APPEND_DATA 0x0004
+#define FILE_READ_ATTRIBUTES 0x0080
+#define FILE_WRITE_ATTRIBUTES 0x0100
+#define FILE_GENERIC_READ 0x00120089
+#define FILE_GENERIC_WRITE 0x00120116
+#define FILE_ALL_ACCESS 0x001F01FF
+
+/* ShareAccess (recorded; only exclusive devices refuse a second open). */
+#define FILE_SHARE_READ 0x00000001
+#define FILE_SHARE_WRITE 0x00000002
+#define FILE_SHARE_DELETE 0x00000004
+
+/* CreateDisposition: devices exist, so FILE_OPEN and FILE_OPEN_IF are the
+ * ones that succeed. */
+#define FILE_SUPERSEDE 0x00000000
+#define FILE_OPEN 0x00000001
+#define FILE_CREATE 0x00000002
+#define FILE_OPEN_IF 0x00000003
+
+/* CreateOptions / OpenOptions. Without a FILE_SYNCHRONOUS_IO_* option the
+ * handle is asynchronous: a read or write may return STATUS_PENDING, and
+ * the caller learns of the end through its event, its IO_STATUS_BLOCK, or
+ * its APC routine. */
+#define FILE_SYNCHRONOUS_IO_ALERT 0x00000010
+#define FILE_SYNCHRONOUS_IO_NONALERT 0x00000020
+#define FILE_NON_DIRECTORY_FILE 0x00000040
+
+/* What NtCreateFile's IoStatusBlock->Information says it did. */
+#define FILE_OPENED 0x00000001
+#endif /* PAGODA_IO_STATUS_BLOCK_DEFINED */
+
+/* The I/O control codes: CTL_CODE and its transfer methods (devioctl.h). */
+#ifndef CTL_CODE /* also in io/io.h */
+#define CTL_CODE(DeviceType, Function, Method, Access) \
+    (((ULONG)(DeviceType) << 16) | ((ULONG)(Access) << 14) | ((ULONG)(Function) << 2) | \
+     (ULONG)(Method))
+#define METHOD_BUFFERED 0
+#define METHOD_IN_DIRECT 1
+#define METHOD_OUT_DIRECT 2
+#define METHOD_NEITHER 3
+#define METHOD_FROM_CTL_CODE(Code) ((ULONG)(Code)&3)
+#define FILE_ANY_ACCESS 0
+#define FILE_READ_ACCESS 0x0001
+#define FILE_WRITE_ACCESS 0x0002
+#endif
+
+/* NtCreateFile: open the device ObjectAttributes names (symbolic links
+ * such as \??\NUL are followed) and send IRP_MJ_CREATE down its stack.
+ * Eleven arguments (NT's): AllocationSize, FileAttributes, EaBuffer and
+ * EaLength are accepted and ignored (no files, no extended attributes). */
+NTSTATUS NtCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess,
+                      POBJECT_ATTRIBUTES ObjectAttributes, PIO_STATUS_BLOCK IoStatusBlock,
+                      PLARGE_INTEGER AllocationSize, ULONG FileAttributes, ULONG ShareAccess,
+                      ULONG CreateDisposition, ULONG CreateOptions, PVOID EaBuffer, ULONG EaLength);
+/* NtOpenFile: NtCreateFile with FILE_OPEN and no allocation or EAs. */
+NTSTATUS NtOpenFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess,
+                    POBJECT_ATTRIBUTES ObjectAttributes, PIO_STATUS_BLOCK IoStatusBlock,
+                    ULONG ShareAccess, ULONG OpenOptions);
+/* Read or write Length bytes at Buffer. Event (a handle, or NULL) is reset
+ * first and signalled at the end; ApcRoutine(ApcContext, IoStatusBlock, 0)
+ * is queued to the caller as a user APC at the end; *IoStatusBlock gets the
+ * status and the bytes moved, only once the request is over. ByteOffset and
+ * Key are passed to the driver (NULL: the file's current offset, 0). */
+NTSTATUS NtReadFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                    PIO_STATUS_BLOCK IoStatusBlock, PVOID Buffer, ULONG Length,
+                    PLARGE_INTEGER ByteOffset, PULONG Key);
+NTSTATUS NtWriteFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                     PIO_STATUS_BLOCK IoStatusBlock, const void *Buffer, ULONG Length,
+                     PLARGE_INTEGER ByteOffset, PULONG Key);
+/* Send the control IoControlCode with the buffers its METHOD_* asks for. */
+NTSTATUS NtDeviceIoControlFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
+                               PVOID ApcContext, PIO_STATUS_BLOCK IoStatusBlock,
+                               ULONG IoControlCode, PVOID InputBuffer, ULONG InputBufferLength,
+                               PVOID OutputBuffer, ULONG OutputBufferLength);
+/* Cancel the caller's own pending requests on FileHandle (IoCancelIrp on
+ * each) and wait until they are over. */
+NTSTATUS NtCancelIoFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock);
 
 #endif /* PAGODA_NTAPI_H */

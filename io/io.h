@@ -5,8 +5,9 @@
  * io/irpbuild.c, io/drivers/null.c; docs/io.md); the allocation of MDLs
  * (io/mdl.c; the rest of MDLs is Mm's: mm/mm.h); the console driver, whose
  * handle every user process inherits; and the initial RAM disk the image
- * loader reads programs from. The system services still reach the console
- * directly, not through IRPs.
+ * loader reads programs from; file objects and the I/O services
+ * (io/file.c, io/iosvc.c, io/iocomp.c): every user read, write and control
+ * is an IRP.
  */
 #ifndef PAGODA_IO_H
 #define PAGODA_IO_H
@@ -14,18 +15,13 @@
 #include "../kernel/ke.h"
 #include "../ob/ob.h"
 #include "../mm/mm.h"
+#include "../include/ntapi.h"
 
 /* ------------------------------------------------------------------------
- * The console (io/console.c, io/keyboard.c)
+ * The console driver (io/drivers/console.c, io/keyboard.c): \Device\Console
+ * and \??\CON. Every user process gets a handle to a file object of its
+ * own on it (stdin = stdout).
  * ------------------------------------------------------------------------ */
-
-/* "Console": the object type of the console handle (stdin = stdout). */
-extern POBJECT_TYPE IoConsoleObjectType;
-
-/* Create the console object, its input event and DPC. Boot, PASSIVE_LEVEL,
- * before interrupts are enabled; bugchecks PHASE1_INITIALIZATION_FAILED
- * when the pool cannot hold the object. */
-void IoInitializeConsole(void);
 
 /* Turn on COM1's receive interrupt, so typed characters reach the console
  * ring through IoConsoleSerialInterrupt. Boot, interrupts disabled. */
@@ -33,17 +29,16 @@ void IoConsoleEnableSerialInput(void);
 
 /* The interrupt service routines of COM1 (IRQL 4) and the PS/2 keyboard
  * (IRQL 5), called by the kernel's interrupt dispatcher: move the bytes
- * into the console ring and queue the console's DPC. */
+ * into the console ring and queue the console's DPC, which completes the
+ * pending reads. */
 void IoConsoleSerialInterrupt(void);
 void IoConsoleKeyboardInterrupt(void);
 
-/* Insert a handle to the console into Table (a new process's), with read
- * and write access; the value in *Handle. PASSIVE_LEVEL. */
+/* Open \Device\Console (a new synchronous file object, IRP_MJ_CREATE sent)
+ * and insert a handle to it into Table (a new process's) with read and
+ * write access; the value in *Handle. Returns the statuses of the open and
+ * of ObInsertHandle. PASSIVE_LEVEL. */
 NTSTATUS IoInsertConsoleHandle(PHANDLE_TABLE Table, PHANDLE Handle);
-
-/* Wake every thread blocked in NtReadFile on the console, so that a thread
- * being terminated sees its Terminating flag. Any IRQL <= DISPATCH_LEVEL. */
-void IoWakeConsoleReaders(void);
 
 /* ------------------------------------------------------------------------
  * MDLs (io/mdl.c): the structure, the lock and the mapping are Mm's
@@ -161,23 +156,16 @@ NTSTATUS IoFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size);
 #define IRP_MJ_PNP                      0x1B
 #define IRP_MJ_MAXIMUM_FUNCTION         0x1B
 
-/* I/O control codes: CTL_CODE and its transfer methods (devioctl.h). */
-#define CTL_CODE(DeviceType, Function, Method, Access) \
-    (((ULONG)(DeviceType) << 16) | ((ULONG)(Access) << 14) | ((ULONG)(Function) << 2) | (ULONG)(Method))
-#define METHOD_BUFFERED     0
-#define METHOD_IN_DIRECT    1
-#define METHOD_OUT_DIRECT   2
-#define METHOD_NEITHER      3
-#define METHOD_FROM_CTL_CODE(Code) ((ULONG)(Code) & 3)
-#define FILE_ANY_ACCESS     0
-#define FILE_READ_ACCESS    0x0001
-#define FILE_WRITE_ACCESS   0x0002
+/* I/O control codes: CTL_CODE and the METHOD_* values are in include/ntapi.h. */
 
 /* Device types (devioctl.h values) and DEVICE_OBJECT.Flags. */
+#define FILE_DEVICE_CONSOLE 0x00000050
 #define FILE_DEVICE_NULL    0x00000015
 #define FILE_DEVICE_UNKNOWN 0x00000022
 #define DO_BUFFERED_IO          0x00000004 /* the I/O manager copies through SystemBuffer */
-#define DO_EXCLUSIVE            0x00000008 /* one open at a time (recorded: there are no opens yet) */
+#define DO_EXCLUSIVE \
+    0x00000008 /* one open at a time: a second NtCreateFile is
+                                            * STATUS_ACCESS_DENIED */
 #define DO_DIRECT_IO            0x00000010 /* the I/O manager locks the caller's pages (MDL) */
 #define DO_DEVICE_INITIALIZING  0x00000080 /* cleared by the driver when it is ready */
 
@@ -189,12 +177,13 @@ NTSTATUS IoFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size);
 #define SL_INVOKE_ON_ERROR      0x80
 
 /* IRP.Flags (wdm.h values). */
-#define IRP_SYNCHRONOUS_API     0x00000004
+#define IRP_SYNCHRONOUS_API 0x00000004 /* a synchronous handle's request: the service waits */
 #define IRP_BUFFERED_IO         0x00000010 /* AssociatedIrp.SystemBuffer is the I/O manager's copy */
 #define IRP_DEALLOCATE_BUFFER   0x00000020 /* free SystemBuffer at completion */
 #define IRP_INPUT_OPERATION     0x00000040 /* copy SystemBuffer out to UserBuffer at completion */
 #define IRP_READ_OPERATION      0x00000100
 #define IRP_WRITE_OPERATION     0x00000200
+#define IRP_DEFER_IO_COMPLETION 0x00000800 /* not pended: the service finishes it, no APC */
 
 /* IRP.AllocationFlags */
 #define IRP_ALLOCATED_FIXED_SIZE 0x04      /* the block is one of the lookaside sizes */
@@ -207,19 +196,13 @@ NTSTATUS IoFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size);
 typedef ULONG DEVICE_TYPE;
 typedef CHAR CCHAR;
 
-typedef struct _IO_STATUS_BLOCK {
-    union {
-        NTSTATUS Status;
-        PVOID Pointer;
-    };
-    ULONG_PTR Information;          /* bytes transferred, or a request's own value */
-} IO_STATUS_BLOCK, *PIO_STATUS_BLOCK;
+/* IO_STATUS_BLOCK, PIO_APC_ROUTINE, the FILE_* access rights and options
+ * come from include/ntapi.h, which user mode shares. */
 
 typedef struct _DRIVER_OBJECT DRIVER_OBJECT, *PDRIVER_OBJECT;
 typedef struct _DEVICE_OBJECT DEVICE_OBJECT, *PDEVICE_OBJECT;
 typedef struct _IRP IRP, *PIRP;
-struct _FILE_OBJECT;                /* file objects come with the I/O services */
-typedef struct _FILE_OBJECT *PFILE_OBJECT;
+typedef struct _FILE_OBJECT FILE_OBJECT, *PFILE_OBJECT;
 
 typedef NTSTATUS (*PDRIVER_INITIALIZE)(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 typedef NTSTATUS (*PDRIVER_DISPATCH)(PDEVICE_OBJECT DeviceObject, PIRP Irp);
@@ -228,6 +211,32 @@ typedef void (*PDRIVER_STARTIO)(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 typedef void (*PDRIVER_UNLOAD)(PDRIVER_OBJECT DriverObject);
 typedef void (*PDRIVER_CANCEL)(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 typedef NTSTATUS (*PIO_COMPLETION_ROUTINE)(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context);
+
+/*
+ * Fast I/O (NT's FAST_IO_DISPATCH, the three entries the services use): a
+ * driver that can serve a synchronous request at once, in the caller's
+ * thread, without an IRP, says so here. The I/O manager calls the routine
+ * of the top device's driver for a synchronous handle (FO_SYNCHRONOUS_IO)
+ * with no event and no APC routine; TRUE means done, the result in
+ * *IoStatus (written to the caller's IO_STATUS_BLOCK, whatever it is);
+ * FALSE means "send an IRP". Buffer, InputBuffer and OutputBuffer are the
+ * caller's user pointers, probed for range only: the routine copies with
+ * MmCopyFromUser / MmCopyToUser. PASSIVE_LEVEL, the file lock held.
+ */
+typedef BOOLEAN (*PFAST_IO_READ)(PFILE_OBJECT FileObject, PLARGE_INTEGER FileOffset, ULONG Length,
+                                 BOOLEAN Wait, ULONG LockKey, PVOID Buffer,
+                                 PIO_STATUS_BLOCK IoStatus, PDEVICE_OBJECT DeviceObject);
+typedef PFAST_IO_READ PFAST_IO_WRITE; /* the same arguments, Buffer read */
+typedef BOOLEAN (*PFAST_IO_DEVICE_CONTROL)(PFILE_OBJECT FileObject, BOOLEAN Wait, PVOID InputBuffer,
+                                           ULONG InputBufferLength, PVOID OutputBuffer,
+                                           ULONG OutputBufferLength, ULONG IoControlCode,
+                                           PIO_STATUS_BLOCK IoStatus, PDEVICE_OBJECT DeviceObject);
+typedef struct _FAST_IO_DISPATCH {
+    ULONG SizeOfFastIoDispatch;
+    PFAST_IO_READ FastIoRead;
+    PFAST_IO_WRITE FastIoWrite;
+    PFAST_IO_DEVICE_CONTROL FastIoDeviceControl;
+} FAST_IO_DISPATCH, *PFAST_IO_DISPATCH;
 
 typedef struct _DRIVER_EXTENSION {
     PDRIVER_OBJECT DriverObject;
@@ -243,6 +252,7 @@ struct _DRIVER_OBJECT {
     ULONG Flags;
     PDRIVER_EXTENSION DriverExtension; /* in the same block, after the object */
     UNICODE_STRING DriverName;      /* "\Driver\Null"; characters in the same block */
+    PFAST_IO_DISPATCH FastIoDispatch; /* NULL: every request is an IRP */
     PDRIVER_INITIALIZE DriverInit;  /* its DriverEntry */
     PDRIVER_STARTIO DriverStartIo;  /* NULL: the driver queues its own IRPs */
     PDRIVER_UNLOAD DriverUnload;    /* NULL: it cannot be unloaded */
@@ -260,7 +270,7 @@ typedef struct _DEVOBJ_EXTENSION {
 struct _DEVICE_OBJECT {
     SHORT Type;                     /* IO_TYPE_DEVICE */
     USHORT Size;                    /* the object and its extensions */
-    LONG ReferenceCount;            /* opens (file objects, later) */
+    LONG ReferenceCount; /* file objects open on it (atomic) */
     PDRIVER_OBJECT DriverObject;    /* holds a reference on the driver */
     PDEVICE_OBJECT NextDevice;      /* IopDatabaseLock: the driver's next device */
     PDEVICE_OBJECT AttachedDevice;  /* IopDatabaseLock: the device above, or NULL */
@@ -328,16 +338,64 @@ struct _IRP {
     PKEVENT UserEvent;              /* signalled at the end, or NULL */
     PDRIVER_CANCEL CancelRoutine;   /* cancel spin lock (IoSetCancelRoutine) */
     PVOID UserBuffer;               /* the requester's buffer */
+    LIST_ENTRY ThreadListEntry; /* in the requester's ETHREAD.IrpList (user requests) */
     union {
+        struct {
+            PIO_APC_ROUTINE UserApcRoutine; /* queued as a user APC at the end, or NULL */
+            PVOID UserApcContext;
+        } AsynchronousParameters;
+    } Overlay;
+    struct {
         struct {
             PVOID DriverContext[4]; /* the driver holding the IRP may use these */
             struct _ETHREAD *Thread; /* the requesting thread; NULL: a driver's own IRP */
             LIST_ENTRY ListEntry;   /* the driver holding the IRP may queue it here */
             PIO_STACK_LOCATION CurrentStackLocation;
-            PFILE_OBJECT OriginalFileObject;
+            PFILE_OBJECT OriginalFileObject; /* a user request's file (referenced) */
         } Overlay;
+        /* The completion APC of a user request (io/iocomp.c). NOTE: NT
+         * overlays it on Overlay, a union; here it has room of its own. */
+        KAPC Apc;
     } Tail;
 };
+
+/* ------------------------------------------------------------------------
+ * File objects (io/file.c): one per open of a device. The handle a
+ * program gets from NtCreateFile names one; every IRP of its requests
+ * carries it in its stack locations and in Tail.Overlay.OriginalFileObject.
+ * ------------------------------------------------------------------------ */
+
+/* FILE_OBJECT.Flags (wdm.h values). */
+#define FO_FILE_OPEN 0x00000001
+#define FO_SYNCHRONOUS_IO 0x00000002 /* FILE_SYNCHRONOUS_IO_*: the services wait */
+#define FO_ALERTABLE_IO 0x00000004 /* FILE_SYNCHRONOUS_IO_ALERT: ... alertably */
+#define FO_CLEANUP_COMPLETE 0x00004000 /* IRP_MJ_CLEANUP was sent (the last handle closed) */
+#define FO_HANDLE_CREATED 0x00040000
+
+struct _FILE_OBJECT {
+    SHORT Type; /* IO_TYPE_FILE */
+    SHORT Size;
+    PDEVICE_OBJECT DeviceObject; /* the device opened (referenced); IRPs go to the
+                                     * top of its stack. Creation */
+    PVOID FsContext; /* the driver's, per open */
+    PVOID FsContext2;
+    BOOLEAN ReadAccess; /* the handle's rights at the open. Creation */
+    BOOLEAN WriteAccess;
+    BOOLEAN SharedRead; /* ShareAccess at the open (recorded). Creation */
+    BOOLEAN SharedWrite;
+    ULONG Flags; /* FO_*. Creation, FO_CLEANUP_COMPLETE at the last close */
+    LARGE_INTEGER CurrentByteOffset; /* synchronous handles: where the next transfer is
+                                     * (the file lock) */
+    volatile LONG Busy; /* synchronous handles: 1 while a service holds the
+                                     * file lock (atomic exchange) */
+    volatile LONG Waiters; /* services waiting for it (atomic) */
+    KEVENT Lock; /* synchronization event the waiters wait on */
+    KEVENT Event; /* notification event: signalled when a request on
+                                     * this file ends */
+    NTSTATUS FinalStatus; /* the status of the last request that ended */
+};
+
+extern POBJECT_TYPE IoFileObjectType; /* "File" */
 
 /* ------------------------------------------------------------------------
  * Start-up, drivers, devices (io/iomgr.c, io/driver.c, io/device.c)
@@ -600,5 +658,24 @@ static inline PDRIVER_CANCEL IoSetCancelRoutine(PIRP Irp, PDRIVER_CANCEL CancelR
  * IRQL <= DISPATCH_LEVEL.
  */
 BOOLEAN IoCancelIrp(PIRP Irp);
+
+/* ------------------------------------------------------------------------
+ * File objects and user requests (io/file.c, io/iosvc.c, io/iocomp.c)
+ * ------------------------------------------------------------------------ */
+
+/* The device a file object's requests go to: the top of the stack of the
+ * device it opened. IRQL <= DISPATCH_LEVEL. */
+PDEVICE_OBJECT IoGetRelatedDeviceObject(PFILE_OBJECT FileObject);
+
+/*
+ * The current thread Thread is ending: cancel its pending user requests
+ * (IoCancelIrp on each IRP of Thread->IrpList) and wait, in kernel mode,
+ * until their ends have run here; a request a driver still holds after a
+ * second is cut loose from the thread (reported on the console), and its
+ * end later releases only the kernel's part. Called by PsExitCurrentThread.
+ * PASSIVE_LEVEL; at DISPATCH_LEVEL (a thread that cannot wait any more)
+ * every request is cut loose at once.
+ */
+void IoCancelThreadIo(struct _ETHREAD *Thread);
 
 #endif /* PAGODA_IO_H */

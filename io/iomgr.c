@@ -1,7 +1,8 @@
 /*
- * iomgr.c - the I/O manager's start-up: the Driver and Device object
- * types, the \Driver directory that names driver objects, the IRP
- * lookaside lists, and the drivers linked into the kernel.
+ * iomgr.c - the I/O manager's start-up: the Driver, Device and File
+ * object types, the \Driver directory that names driver objects, the IRP
+ * lookaside lists, and the drivers linked into the kernel (null, console,
+ * the I/O test driver).
  *
  * Runs once at boot, at PASSIVE_LEVEL, after the object manager and the
  * System process exist; a failure is PHASE1_INITIALIZATION_FAILED with the
@@ -23,6 +24,8 @@ typedef struct _IOP_BUILTIN_DRIVER {
 
 static const IOP_BUILTIN_DRIVER IopBuiltinDrivers[] = {
     {RTL_CONSTANT_STRING(u"\\Driver\\Null"), IopNullDriverEntry},
+    {RTL_CONSTANT_STRING(u"\\Driver\\Console"), IopConsoleDriverEntry},
+    {RTL_CONSTANT_STRING(u"\\Driver\\IoTest"), IopTestDriverEntry},
 };
 
 /* \Driver: a permanent directory, as the object manager's boot tree. */
@@ -46,6 +49,7 @@ void IoInitSystem(void)
     KeInitializeSpinLock(&IopDatabaseLock);
     ObInitializeObjectType(IoDriverObjectType, "Driver", IopDeleteDriver);
     ObInitializeObjectType(IoDeviceObjectType, "Device", IopDeleteDevice);
+    IopInitializeFileObjects();
     IopInitializeIrpLookasides();
 
     NTSTATUS Status = IopCreateDriverDirectory();

@@ -1,17 +1,46 @@
 /*
  * iop.h - private to io/: what the console's input devices share with the
- * console object (io/console.c), and what the I/O manager's files share
- * with each other (the device database lock, the IRP lookaside lists, the
- * built-in drivers).
+ * console driver (io/drivers/console.c), and what the I/O manager's files
+ * share with each other (the device database lock, the IRP lookaside
+ * lists, the buffer helpers, the end of user requests, the built-in
+ * drivers).
  */
 #ifndef PAGODA_IOP_H
 #define PAGODA_IOP_H
 
 #include "io.h"
 
+/* An error status (severity 3), as ntdef.h's NT_ERROR: warnings (2) still
+ * transfer data and count as completed. */
+#ifndef NT_ERROR
+#define NT_ERROR(Status) ((ULONG)(Status) >> 30 == 3)
+#endif
+
 /* At device IRQL: store C in the console's input ring (dropped when the
- * ring is full) and queue the console's DPC, which wakes readers. */
+ * ring is full) and queue the console's DPC, which completes pending reads
+ * (io/drivers/console.c). */
 void IopConsoleInputPush(char C);
+
+/*
+ * The cheapest exclusion on this one processor, as the pool's fast paths
+ * use it (mm/pool.c): CR8 at HIGH_LEVEL makes the local APIC hold back
+ * every interrupt, so no interrupt, DPC, APC or other thread runs until CR8
+ * goes back; the interrupts held back arrive then, and the way out of each
+ * runs the DPCs and APCs it requested. For a few instructions on data
+ * nothing above DISPATCH_LEVEL touches (the IRP lookaside lists, a thread's
+ * IrpList). IopRaiseToHigh returns the IRQL to give to IopLowerFromHigh.
+ */
+static inline KIRQL IopRaiseToHigh(void)
+{
+    KIRQL Old = KeGetCurrentIrql();
+    __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)HIGH_LEVEL) : "memory");
+    return Old;
+}
+
+static inline void IopLowerFromHigh(KIRQL Old)
+{
+    __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)Old) : "memory");
+}
 
 /* Covers every driver's device list and every AttachedDevice / AttachedTo
  * link (io/device.c). A spin lock: taken at DISPATCH_LEVEL. */
@@ -66,7 +95,51 @@ void IopQueryIrpLookasides(IOP_IRP_LOOKASIDE_INFO *Info);
  */
 void IopCompleteBuiltRequest(PIRP Irp);
 
-/* DriverEntry of the built-in null driver (io/drivers/null.c). */
+/* The buffer helpers of io/irpbuild.c, shared with the services:
+ * IopAllocateSystemBuffer gives Irp a nonpaged system buffer of Length
+ * bytes (at least one; tag IO_BUFFER_TAG), filled from Source (kernel
+ * memory) unless NULL, FALSE when pool is exhausted; IopLockUserBuffer
+ * locks Length bytes at Buffer for Operation, probed as Mode, and hangs the
+ * MDL on Irp->MdlAddress (nothing for Length 0; the statuses of
+ * IoAllocateMdl and MmProbeAndLockPages); IopUnlockIrpMdls unlocks and
+ * frees the MDLs; IopReleaseBuffers does that and frees the system buffer.
+ * IopOutputLength is how many bytes the requester's output buffer holds
+ * (the first location's Read.Length or OutputBufferLength).
+ * IRQL <= DISPATCH_LEVEL (locking: PASSIVE_LEVEL). */
+BOOLEAN IopAllocateSystemBuffer(PIRP Irp, ULONG Length, const void *Source);
+NTSTATUS IopLockUserBuffer(PIRP Irp, PVOID Buffer, ULONG Length, KPROCESSOR_MODE Mode,
+                           LOCK_OPERATION Operation);
+void IopUnlockIrpMdls(PIRP Irp);
+void IopReleaseBuffers(PIRP Irp);
+ULONG IopOutputLength(PIRP Irp);
+
+/* The "File" object type (io/file.c). Boot, PASSIVE_LEVEL. */
+void IopInitializeFileObjects(void);
+
+/* Open Device for a new file object (io/file.c): IRP_MJ_CREATE sent; on
+ * success *FileOut holds its one reference. PASSIVE_LEVEL. */
+NTSTATUS IopOpenDevice(PDEVICE_OBJECT Device, ACCESS_MASK Access, ULONG ShareAccess, ULONG Options,
+                       PFILE_OBJECT *FileOut);
+
+/*
+ * The end of a user request (io/iocomp.c). IoCompleteRequest calls
+ * IopQueueUserCompletion when the walk reaches the top of an IRP whose
+ * RequestorMode is UserMode: it unlocks the MDLs and queues the special
+ * kernel APC that runs IopCompleteUserRequest in the requesting thread
+ * (nothing, when the service finishes the IRP itself: IRP_DEFER_IO_COMPLETION
+ * and not pended). IopCompleteUserRequest, in the requesting thread (at
+ * APC_LEVEL from the APC, at PASSIVE_LEVEL from the service): copies buffered output to the user buffer, writes the
+ * IO_STATUS_BLOCK, signals the event and the file object, queues the user
+ * APC routine, takes the IRP off the thread's list and frees it; for a
+ * request that failed without pending it writes nothing and signals
+ * nothing (the service returns the status).
+ */
+void IopQueueUserCompletion(PIRP Irp, CCHAR PriorityBoost);
+void IopCompleteUserRequest(PIRP Irp);
+
+/* DriverEntry of the built-in drivers (io/drivers/null.c, console.c, iotest.c). */
 NTSTATUS IopNullDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
+NTSTATUS IopConsoleDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
+NTSTATUS IopTestDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 
 #endif /* PAGODA_IOP_H */

@@ -18,8 +18,10 @@
  * one list for IRPs of 1 location, one for 2..IOP_LARGE_IRP_STACK_LOCATIONS
  * (all allocated at the large size); bigger IRPs go straight to the pool.
  *
- * Locking and IRQL: each lookaside list has a spin lock; the cancel spin
- * lock covers Cancel / CancelRoutine handoffs. Everything here runs at
+ * Locking and IRQL: the lookaside lists are touched with CR8 at
+ * HIGH_LEVEL for a few instructions (IopRaiseToHigh: one processor, no
+ * interrupt gets in), cheaper than a spin lock; the cancel spin lock covers
+ * Cancel / CancelRoutine handoffs. Everything here runs at
  * IRQL <= DISPATCH_LEVEL; an IRP is touched only by the driver holding it.
  */
 #include "iop.h"
@@ -27,9 +29,9 @@
 #include "../rtl/rtl.h"
 
 typedef struct _IOP_IRP_LOOKASIDE {
-    KSPIN_LOCK Lock;
-    PIRP Head;                      /* Lock: parked IRPs, linked through Tail.Overlay.ListEntry.Flink */
-    ULONG Depth;                    /* Lock: how many */
+    PIRP Head; /* IopRaiseToHigh: parked IRPs, linked through
+                                     * Tail.Overlay.ListEntry.Flink */
+    ULONG Depth; /* IopRaiseToHigh: how many */
     CCHAR StackSize;                /* the locations every IRP of this list has room for */
 } IOP_IRP_LOOKASIDE;
 
@@ -39,8 +41,6 @@ static KSPIN_LOCK IopCancelSpinLock;
 
 void IopInitializeIrpLookasides(void)
 {
-    for (ULONG i = 0; i < ARRAYSIZE(IopIrpLookaside); i++)
-        KeInitializeSpinLock(&IopIrpLookaside[i].Lock);
     IopIrpLookaside[0].StackSize = 1;
     IopIrpLookaside[1].StackSize = IOP_LARGE_IRP_STACK_LOCATIONS;
     KeInitializeSpinLock(&IopCancelSpinLock);
@@ -58,30 +58,28 @@ static IOP_IRP_LOOKASIDE *IopLookasideFor(CCHAR StackSize)
 
 static PIRP IopPopLookaside(IOP_IRP_LOOKASIDE *List)
 {
-    KIRQL OldIrql;
-    KeAcquireSpinLock(&List->Lock, &OldIrql);
+    KIRQL OldIrql = IopRaiseToHigh();
     PIRP Irp = List->Head;
     if (Irp != NULL) {
         List->Head = (PIRP)Irp->Tail.Overlay.ListEntry.Flink;
         List->Depth--;
     }
-    KeReleaseSpinLock(&List->Lock, OldIrql);
+    IopLowerFromHigh(OldIrql);
     return Irp;
 }
 
 /* Park Irp on List; FALSE when the list is full. */
 static BOOLEAN IopPushLookaside(IOP_IRP_LOOKASIDE *List, PIRP Irp)
 {
-    KIRQL OldIrql;
     BOOLEAN Parked = FALSE;
-    KeAcquireSpinLock(&List->Lock, &OldIrql);
+    KIRQL OldIrql = IopRaiseToHigh();
     if (List->Depth < IOP_IRP_LOOKASIDE_DEPTH) {
         Irp->Tail.Overlay.ListEntry.Flink = (PLIST_ENTRY)List->Head;
         List->Head = Irp;
         List->Depth++;
         Parked = TRUE;
     }
-    KeReleaseSpinLock(&List->Lock, OldIrql);
+    IopLowerFromHigh(OldIrql);
     return Parked;
 }
 
@@ -227,7 +225,6 @@ static BOOLEAN IopCallCompletionRoutines(PIRP Irp)
 void IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 {
     KIRQL Irql = KeGetCurrentIrql();
-    (void)PriorityBoost;
 
     if (Irql > DISPATCH_LEVEL)
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, (ULONG_PTR)Irp, Irql, 0,
@@ -243,6 +240,10 @@ void IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 
     /* The top: the request is over. */
     Irp->CurrentLocation = (CHAR)(Irp->StackCount + 2);
+    if (Irp->RequestorMode == UserMode) {
+        IopQueueUserCompletion(Irp, PriorityBoost); /* its end runs in its thread */
+        return;
+    }
     if (Irp->Tail.Overlay.Thread != NULL) {
         IopCompleteBuiltRequest(Irp); /* copies out and frees it */
         return;

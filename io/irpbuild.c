@@ -14,7 +14,8 @@
  * and described by Irp->MdlAddress; completion unlocks and frees the MDL.
  * The caller's buffers are kernel memory, which every thread sees, so
  * completion does all this at once, in whatever thread completes; a user
- * request will need an APC into its own thread (not built yet).
+ * request's end runs in its own thread instead (io/iocomp.c). The buffer
+ * helpers here serve both (io/iop.h).
  *
  * IRQL: building is PASSIVE_LEVEL; completion <= DISPATCH_LEVEL.
  */
@@ -39,9 +40,8 @@ static PIRP IopBuildThreadIrp(UCHAR MajorFunction, PDEVICE_OBJECT DeviceObject, 
     return Irp;
 }
 
-/* Give Irp a system buffer of Length bytes (at least one), filled from
- * Source when it is not NULL. FALSE when pool is exhausted. */
-static BOOLEAN IopAllocateSystemBuffer(PIRP Irp, ULONG Length, const void *Source)
+/* IopAllocateSystemBuffer: the contract is in io/iop.h. */
+BOOLEAN IopAllocateSystemBuffer(PIRP Irp, ULONG Length, const void *Source)
 {
     PVOID Buffer = ExAllocatePoolWithTag(NonPagedPool, Length ? Length : 1, IO_BUFFER_TAG);
     if (Buffer == NULL)
@@ -53,17 +53,16 @@ static BOOLEAN IopAllocateSystemBuffer(PIRP Irp, ULONG Length, const void *Sourc
     return TRUE;
 }
 
-/* Lock Length bytes at Buffer for Operation and hang the MDL on Irp
- * (nothing for an empty buffer). Returns the statuses of IoAllocateMdl
- * (STATUS_INSUFFICIENT_RESOURCES) and MmProbeAndLockPages. */
-static NTSTATUS IopLockUserBuffer(PIRP Irp, PVOID Buffer, ULONG Length, LOCK_OPERATION Operation)
+/* IopLockUserBuffer: the contract is in io/iop.h. */
+NTSTATUS IopLockUserBuffer(PIRP Irp, PVOID Buffer, ULONG Length, KPROCESSOR_MODE Mode,
+                           LOCK_OPERATION Operation)
 {
     if (Length == 0)
         return STATUS_SUCCESS;
     PMDL Mdl = IoAllocateMdl(Buffer, Length, FALSE, FALSE, NULL);
     if (Mdl == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
-    NTSTATUS Status = MmProbeAndLockPages(Mdl, KernelMode, Operation);
+    NTSTATUS Status = MmProbeAndLockPages(Mdl, Mode, Operation);
     if (!NT_SUCCESS(Status)) {
         IoFreeMdl(Mdl);
         return Status;
@@ -72,9 +71,8 @@ static NTSTATUS IopLockUserBuffer(PIRP Irp, PVOID Buffer, ULONG Length, LOCK_OPE
     return STATUS_SUCCESS;
 }
 
-/* Undo what the builders attached to a failed or finished IRP: the MDLs
- * (unlocked, unmapped, freed) and the system buffer. */
-static void IopReleaseBuffers(PIRP Irp)
+/* IopUnlockIrpMdls: the contract is in io/iop.h. */
+void IopUnlockIrpMdls(PIRP Irp)
 {
     PMDL Mdl = Irp->MdlAddress;
     while (Mdl != NULL) {
@@ -84,6 +82,12 @@ static void IopReleaseBuffers(PIRP Irp)
         Mdl = Next;
     }
     Irp->MdlAddress = NULL;
+}
+
+/* IopReleaseBuffers: the contract is in io/iop.h. */
+void IopReleaseBuffers(PIRP Irp)
+{
+    IopUnlockIrpMdls(Irp);
     if (Irp->Flags & IRP_DEALLOCATE_BUFFER)
         ExFreePoolWithTag(Irp->AssociatedIrp.SystemBuffer, IO_BUFFER_TAG);
     Irp->Flags &= ~IRP_DEALLOCATE_BUFFER;
@@ -121,7 +125,8 @@ PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObje
             Irp->Flags |= IRP_INPUT_OPERATION;
     } else if (DeviceObject->Flags & DO_DIRECT_IO) {
         /* A read writes into the caller's pages. */
-        if (!NT_SUCCESS(IopLockUserBuffer(Irp, Buffer, Length, Read ? IoWriteAccess : IoReadAccess))) {
+        if (!NT_SUCCESS(IopLockUserBuffer(Irp, Buffer, Length, KernelMode,
+                                          Read ? IoWriteAccess : IoReadAccess))) {
             IoFreeIrp(Irp);
             return NULL;
         }
@@ -168,7 +173,8 @@ PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObj
     if (InputBufferLength != 0 && !IopAllocateSystemBuffer(Irp, InputBufferLength, InputBuffer))
         goto free_irp;
     LOCK_OPERATION Operation = Method == METHOD_IN_DIRECT ? IoReadAccess : IoWriteAccess;
-    if (!NT_SUCCESS(IopLockUserBuffer(Irp, OutputBuffer, OutputBufferLength, Operation)))
+    if (!NT_SUCCESS(
+            IopLockUserBuffer(Irp, OutputBuffer, OutputBufferLength, KernelMode, Operation)))
         goto release_buffers;
     return Irp;
 
@@ -179,9 +185,8 @@ free_irp:
     return NULL;
 }
 
-/* How many bytes of output the caller's buffer holds: the length its
- * request gave (the first location's parameters, which nobody clears). */
-static ULONG IopOutputLength(PIRP Irp)
+/* IopOutputLength: the contract is in io/iop.h. */
+ULONG IopOutputLength(PIRP Irp)
 {
     PIO_STACK_LOCATION First = (PIO_STACK_LOCATION)(Irp + 1) + Irp->StackCount - 1;
     if (First->MajorFunction == IRP_MJ_READ)

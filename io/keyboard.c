@@ -3,7 +3,7 @@
  *
  * Its interrupt (IRQ1 -> vector 0x55, IRQL 5) reads one scan code of set 1
  * and turns key presses into characters in the console ring
- * (io/console.c), so the VGA screen and keyboard work as a console like
+ * (io/drivers/console.c), so the VGA screen and keyboard work as a console like
  * COM1. US layout, letters, digits, punctuation, Enter, Backspace, Tab,
  * Shift; everything else (arrows, function keys) is ignored for now.
  */

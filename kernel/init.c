@@ -94,7 +94,6 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
      * code runs as the System process's first thread and can be preempted. */
     KiInitializeTimers();
     PsInitializeSystem(KiBootStack + KI_BOOT_STACK_SIZE, KiBootStack);
-    IoInitializeConsole();
     IoInitSystem();
     ExpInitializeExecutiveObjects();
     IoInitializeInitrd();

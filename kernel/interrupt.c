@@ -5,7 +5,7 @@
  * APIC timer as the clock, KI_CLOCK_HZ times a second on vector 0xD1 (IRQL
  * 13, CLOCK_LEVEL), and the ISA lines of COM1 (IRQ4 -> vector 0x44, IRQL 4)
  * and the PS/2 keyboard (IRQ1 -> vector 0x55, IRQL 5), whose service
- * routines are the console driver's (io/console.c).
+ * routines are the console driver's (io/drivers/console.c).
  *
  * KiDispatchInterrupt runs for vectors 32-255 (kernel/trap.c): it raises
  * the IRQL to the vector's level, enables interrupts so that higher levels

@@ -5,6 +5,8 @@
  *   user: mov r10, rcx; mov eax, N; syscall          (user/lib/syscalls.S)
  *     -> KiSystemCall64 (x64/syscall.asm): swapgs, kernel stack, KTRAP_FRAME
  *     -> KiSystemService: KiServiceTable[N](RDI, RSI, RDX, R10, R8, R9)
+ *        (a service of more than six arguments: the rest copied from the
+ *        user stack first)
  *     <- status in RAX; SYSRET (or IRETQ when SYSRET would be unsafe, or
  *        when NtContinue replaced the whole register state)
  *
@@ -18,6 +20,7 @@
  */
 #include "ki.h"
 #include "../ps/ps.h"
+#include "../mm/mm.h"
 #include "../include/ntapi.h"
 #include "../include/ntsyscalls.h"
 
@@ -28,6 +31,14 @@
 typedef NTSTATUS (*KSYSTEM_SERVICE)(ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR,
                                     ULONG_PTR);
 
+/* A service of more than six arguments is called through this type with
+ * all PAGODA_MAXIMUM_SERVICE_ARGUMENTS; the ones it does not take are
+ * ignored (the System V ABI: the caller owns the stack arguments). */
+typedef NTSTATUS (*KSYSTEM_SERVICE_STACK)(ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR,
+                                          ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR,
+                                          ULONG_PTR, ULONG_PTR);
+#define KI_STACK_ARGUMENTS (PAGODA_MAXIMUM_SERVICE_ARGUMENTS - 6)
+
 typedef struct _KSERVICE_ENTRY {
     KSYSTEM_SERVICE Routine;
     ULONG ArgumentCount;
@@ -35,11 +46,24 @@ typedef struct _KSERVICE_ENTRY {
 } KSERVICE_ENTRY;
 
 #define KI_SERVICE_ENTRY(Name, Count) {(KSYSTEM_SERVICE)(PVOID)Name, Count, #Name},
-const KSERVICE_ENTRY KiServiceTable[] = {PAGODA_SYSTEM_SERVICES(KI_SERVICE_ENTRY)};
+/* One table: the register services first, then the stack-argument ones. */
+const KSERVICE_ENTRY KiServiceTable[] = {PAGODA_SYSTEM_SERVICES(KI_SERVICE_ENTRY)
+                                             PAGODA_SYSTEM_SERVICES_STACK(KI_SERVICE_ENTRY)};
 const ULONG KiServiceCount = ARRAYSIZE(KiServiceTable);
+#define KI_COUNT_SERVICE(Name, Count) +1
+/* Services below this number take at most six arguments. */
+#define KI_REGISTER_SERVICE_COUNT (0 PAGODA_SYSTEM_SERVICES(KI_COUNT_SERVICE))
+#define KI_CHECK_STACK_SERVICE(Name, Count) \
+    STATIC_ASSERT(Count > 6 && Count <= PAGODA_MAXIMUM_SERVICE_ARGUMENTS);
+#define KI_CHECK_REGISTER_SERVICE(Name, Count) STATIC_ASSERT(Count <= 6);
+PAGODA_SYSTEM_SERVICES_STACK(KI_CHECK_STACK_SERVICE)
+PAGODA_SYSTEM_SERVICES(KI_CHECK_REGISTER_SERVICE)
 volatile ULONG64 KiSystemCalls;
 
 extern void KiSystemCall64(void);
+/* x64/syscall.asm: Count quadwords from the user stack, fault-recovering. */
+extern NTSTATUS KiCopyServiceArguments(ULONG_PTR *Destination, const ULONG_PTR *UserStack,
+                                       ULONG64 Count);
 
 /* Program the SYSCALL MSRs (Intel SDM Vol. 2B, SYSCALL; Vol. 3A, 5.8.8). */
 void KiInitializeSystemCalls(void)
@@ -99,10 +123,35 @@ ULONG KiSystemService(PKTRAP_FRAME TrapFrame)
 
     _enable();
     KiSystemCalls++;
-    if (Number < KiServiceCount) {
+    if (Number < KI_REGISTER_SERVICE_COUNT) {
         const KSERVICE_ENTRY *Entry = &KiServiceTable[Number];
         Status = Entry->Routine(TrapFrame->Rdi, TrapFrame->Rsi, TrapFrame->Rdx, TrapFrame->R10,
                                 TrapFrame->R8, TrapFrame->R9);
+    } else if (Number < ARRAYSIZE(KiServiceTable)) {
+        /* More than six arguments: 7 and up are on the user stack, where
+         * the caller's C code left them above the stub's return address
+         * (include/ntsyscalls.h), range-checked and copied with fault
+         * recovery (KiCopyServiceArguments, x64/syscall.asm); an unreadable
+         * stack fails the call and the service never runs. Written out
+         * here rather than in a helper, so that a backtrace of the service
+         * shows KiSystemService as its caller, as for any other; behind
+         * the bounds check above, it costs the common path nothing. The
+         * routine rides in the array's last slot, which the copy could
+         * have written as far as the compiler knows, so it is read back
+         * from memory and no callee-saved register is spent on it. */
+        ULONG_PTR Stack[KI_STACK_ARGUMENTS + 1] = {0};
+        ULONG64 Count = KiServiceTable[Number].ArgumentCount - 6;
+        ULONG_PTR First = TrapFrame->Rsp + 8;
+        Stack[KI_STACK_ARGUMENTS] = (ULONG_PTR)(PVOID)KiServiceTable[Number].Routine;
+        Status = STATUS_ACCESS_VIOLATION;
+        if (First > TrapFrame->Rsp && First + Count * 8 <= MM_USER_PROBE_ADDRESS)
+            Status = KiCopyServiceArguments(Stack, (const ULONG_PTR *)First, Count);
+        if (NT_SUCCESS(Status))
+            Status = ((KSYSTEM_SERVICE_STACK)(PVOID)Stack[KI_STACK_ARGUMENTS])(
+                TrapFrame->Rdi, TrapFrame->Rsi, TrapFrame->Rdx, TrapFrame->R10, TrapFrame->R8,
+                TrapFrame->R9, Stack[0], Stack[1], Stack[2], Stack[3], Stack[4], Stack[5]);
+        else
+            Status = STATUS_ACCESS_VIOLATION;
     } else {
         Status = STATUS_INVALID_SYSTEM_SERVICE;
     }

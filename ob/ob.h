@@ -96,12 +96,19 @@ static inline BOOLEAN ObIsKernelHandle(HANDLE Handle)
  * the last ObDereferenceObject, with no Ob lock held. */
 typedef void (*OB_DELETE_METHOD)(PVOID Object);
 
+/* Called each time a handle to an object of the type is closed, after the
+ * handle count dropped to HandleCount and before the handle's reference
+ * goes (NT's CloseProcedure; the I/O manager sends IRP_MJ_CLEANUP when it
+ * reaches 0). Runs at the IRQL of the close, with no Ob lock held. */
+typedef void (*OB_CLOSE_METHOD)(PVOID Object, LONG_PTR HandleCount);
+
 typedef struct _OBJECT_TYPE {
     LIST_ENTRY TypeListEntry;       /* ObpTypeListLock: every type, for the shell */
     const char *Name;               /* "Process", "Thread", "Event", ... */
     ULONG PoolTag;                  /* first four characters of Name */
     BOOLEAN Initialized;
     OB_DELETE_METHOD DeleteProcedure; /* may be NULL */
+    OB_CLOSE_METHOD CloseProcedure; /* may be NULL; set after ObInitializeObjectType */
     /* Atomic counters (what WinDbg's !object \ObjectTypes shows). */
     volatile LONG TotalNumberOfObjects;
     volatile LONG TotalNumberOfHandles;

@@ -195,7 +195,8 @@ void ObpAddHandleReference(PVOID Object)
 
 /* A closed handle's reference: HandleCount first; the last handle takes a
  * temporary object's name with it while its reference still keeps the
- * object alive. No table lock held: the object may be deleted here. */
+ * object alive, and the type's CloseProcedure runs while it does too. No
+ * table lock held: the object may be deleted here. */
 void ObpDropHandleReference(PVOID Object)
 {
     POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Object);
@@ -205,6 +206,8 @@ void ObpDropHandleReference(PVOID Object)
     if (Handles == 0 && __atomic_load_n(&Header->NameInfo, __ATOMIC_SEQ_CST) != NULL)
         ObpDeleteNameCheck(Header);
     ObpCountDown(&Header->Type->TotalNumberOfHandles);
+    if (Header->Type->CloseProcedure != NULL)
+        Header->Type->CloseProcedure(Object, Handles);
     ObDereferenceObject(Object);
 }
 

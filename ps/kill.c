@@ -138,6 +138,14 @@ __attribute__((noreturn)) void PsExitCurrentThread(NTSTATUS ExitStatus)
     PETHREAD Thread = (PETHREAD)KeGetCurrentThread();
     PEPROCESS Process = CONTAINING_RECORD(Thread->Tcb.Process, EPROCESS, Pcb);
 
+    /* Its pending I/O requests are cancelled and completed first, while it
+     * can still run their completion APCs (io/iocomp.c). */
+    if (!IsListEmpty(&Thread->IrpList)) {
+        if (KeGetCurrentIrql() == PASSIVE_LEVEL)
+            _enable();
+        IoCancelThreadIo(Thread);
+    }
+
     /* A user thread's stack goes with it (the process's last thread's goes
      * with the address space anyway). The program may have released it
      * already with NtFreeVirtualMemory (this thread, another, or another
@@ -203,7 +211,6 @@ void PspTerminateProcess(PEPROCESS Process, NTSTATUS ExitStatus)
             PspRequestThreadTermination(Thread, ExitStatus);
     }
     KeReleaseSpinLock(&PspProcessLock, OldIrql);
-    IoWakeConsoleReaders();
     if (Mine)
         PsExitCurrentThread(ExitStatus);
 }

@@ -63,6 +63,8 @@ typedef struct _ETHREAD {
     LIST_ENTRY ReaperLink;          /* on the reaper's list after it ended. Reaper lock */
     ULONG64 UserEntry;              /* where it enters ring 3. Creation */
     ULONG64 UserParameter;          /* RDI at that entry. Creation */
+    LIST_ENTRY IrpList; /* its pending user I/O requests (IRP.ThreadListEntry).
+                                     * Own thread, at APC_LEVEL (io/iosvc.c) */
 } ETHREAD, *PETHREAD;
 
 #define PS_KERNEL_STACK_PAGES 4     /* 16 KiB, plus a guard page */

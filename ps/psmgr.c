@@ -177,6 +177,7 @@ NTSTATUS PspCreateThreadObject(PEPROCESS Process, KPRIORITY Priority, PKSTART_RO
         return Status;
     ObReferenceObject(Process);           /* the thread's; PspDeleteThread drops it */
     Thread->Tcb.Process = &Process->Pcb;
+    InitializeListHead(&Thread->IrpList);
     PVOID StackBase = MmCreateKernelStack(PS_KERNEL_STACK_PAGES);
     if (!StackBase) {
         ObDereferenceObject(Thread);
@@ -314,6 +315,7 @@ void PsInitializeSystem(PVOID BootStackBase, PVOID BootStackLimit)
     if (!NT_SUCCESS(ObCreateObject(PsThreadType, sizeof(ETHREAD), (PVOID *)&PspBootThread)))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 2, 0, 0, 0);
     ObReferenceObject(PsInitialSystemProcess);
+    InitializeListHead(&PspBootThread->IrpList);
     KeInitThread(&PspBootThread->Tcb, &PsInitialSystemProcess->Pcb, BootStackBase, BootStackLimit,
                  8, NULL, NULL);
     PspBootThread->Cid.UniqueProcess = (HANDLE)4;

@@ -32,6 +32,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # name: (where, target insns/op, Linux 6.1 reference, unit of one op)
 BENCHMARKS = {
     "null_syscall":           ("user",   100,        326,    "round trip (Linux: getppid)"),
+    "null_read":              ("user",   300,        589,    "1-byte NtReadFile of \\Device\\Null, synchronous handle (Linux: read(2) of /dev/null)"),
+    "ioctl_buffered":         ("user",   600,        None,   "64-byte METHOD_BUFFERED control, completed at once"),
     "event_pingpong_thread":  ("user",   1000,       4670,   "one-way hand-off (Linux: futex)"),
     "event_pingpong_process": ("user",   1200,       5869,   "one-way hand-off, CR3 write (Linux: futex)"),
     "semaphore_pingpong_process": ("user", 1200,     None,   "one-way hand-off by semaphores, CR3 write"),

@@ -7,7 +7,10 @@
  * The smallest whole driver: a DriverEntry that creates its device and a
  * link, and dispatch routines that complete every IRP at once, never
  * touching the buffer (the device asks for neither buffered nor direct
- * I/O). Dispatch routines run at the caller's IRQL (<= DISPATCH_LEVEL).
+ * I/O). Reads and writes on a synchronous handle never become IRPs: its
+ * fast I/O routines answer them in the caller's thread, as NT's null
+ * driver does. Dispatch routines run at the caller's IRQL
+ * (<= DISPATCH_LEVEL); the fast I/O routines at PASSIVE_LEVEL.
  */
 #include "../iop.h"
 
@@ -39,6 +42,35 @@ static NTSTATUS IopNullWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
                            IoGetCurrentIrpStackLocation(Irp)->Parameters.Write.Length);
 }
 
+/* Fast I/O: the same answers without an IRP, in the caller's thread. */
+static BOOLEAN IopNullFastRead(PFILE_OBJECT FileObject, PLARGE_INTEGER FileOffset, ULONG Length,
+                               BOOLEAN Wait, ULONG LockKey, PVOID Buffer, PIO_STATUS_BLOCK IoStatus,
+                               PDEVICE_OBJECT DeviceObject)
+{
+    (void)FileObject, (void)FileOffset, (void)Length, (void)Wait, (void)LockKey, (void)Buffer;
+    (void)DeviceObject;
+    IoStatus->Status = STATUS_END_OF_FILE;
+    IoStatus->Information = 0;
+    return TRUE;
+}
+
+static BOOLEAN IopNullFastWrite(PFILE_OBJECT FileObject, PLARGE_INTEGER FileOffset, ULONG Length,
+                                BOOLEAN Wait, ULONG LockKey, PVOID Buffer,
+                                PIO_STATUS_BLOCK IoStatus, PDEVICE_OBJECT DeviceObject)
+{
+    (void)FileObject, (void)FileOffset, (void)Wait, (void)LockKey, (void)Buffer;
+    (void)DeviceObject;
+    IoStatus->Status = STATUS_SUCCESS;
+    IoStatus->Information = Length;
+    return TRUE;
+}
+
+static FAST_IO_DISPATCH IopNullFastIo = {
+    .SizeOfFastIoDispatch = sizeof(FAST_IO_DISPATCH),
+    .FastIoRead = IopNullFastRead,
+    .FastIoWrite = IopNullFastWrite,
+};
+
 /* IopNullDriverEntry: the contract is in io/iop.h. */
 NTSTATUS IopNullDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
@@ -53,6 +85,7 @@ NTSTATUS IopNullDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registr
     DriverObject->MajorFunction[IRP_MJ_CLOSE] = IopNullOpenClose;
     DriverObject->MajorFunction[IRP_MJ_READ] = IopNullRead;
     DriverObject->MajorFunction[IRP_MJ_WRITE] = IopNullWrite;
+    DriverObject->FastIoDispatch = &IopNullFastIo;
 
     NTSTATUS Status = IoCreateDevice(DriverObject, 0, &DeviceName, FILE_DEVICE_NULL, 0, FALSE,
                                      &Device);

@@ -13,7 +13,8 @@
  * test) sets its own completion routine, which logs its calls next to the
  * drivers' and returns STATUS_MORE_PROCESSING_REQUIRED, so the test frees
  * the IRP. Tests check that pool tags "Irp ", "IoBf", "Mdl ", "Driv" and
- * "Devi" are back at their baseline.
+ * "Devi" are back at their baseline. File objects are opened on its
+ * devices with IopOpenDevice (the services are ring 3's: user/tests/test_io.c).
  */
 #include "../../include/ktest.h"
 #include "../../io/iop.h"
@@ -932,6 +933,66 @@ KTEST(irp, filter_above_null_counts_irps)
     KtDev(Filter)->Lower = NULL;
     KT_EXPECT(IoGetAttachedDevice(Null) == Null);
     KT_EXPECT(Filter->DeviceObjectExtension->AttachedTo == NULL);
+    KtCleanupNow(Unload);
+    KT_EXPECT(KtIrpPoolAtBaseline());
+}
+
+/* File objects: IopOpenDevice sends IRP_MJ_CREATE to the top of the stack
+ * (a filter above sees it), an exclusive device refuses a second open, the
+ * last handle's close sends IRP_MJ_CLEANUP and the last reference
+ * IRP_MJ_CLOSE, and the device's open count follows. */
+KTEST(irp, file_open_exclusive_cleanup_and_close)
+{
+    PFILE_OBJECT File, Second;
+    HANDLE Handle;
+    PKT_DEFERRED Unload = KtIrpSetup();
+    KT_ASSERT(Unload != NULL);
+    PDEVICE_OBJECT Device = KtCreateDevice(KtComplete, DO_EXCLUSIVE);
+    KT_ASSERT(Device != NULL);
+    KtDev(Device)->Status = STATUS_SUCCESS;
+    PDEVICE_OBJECT Filter = KtAttach(KtFilter, Device);
+    KT_ASSERT(Filter != NULL);
+    LONG *Below = KtDev(Device)->Counts, *Above = KtDev(Filter)->Counts;
+
+    KT_ASSERT_STATUS(
+        IopOpenDevice(Device, FILE_GENERIC_READ, 0, FILE_SYNCHRONOUS_IO_NONALERT, &File),
+        STATUS_SUCCESS);
+    KT_EXPECT(File->Type == IO_TYPE_FILE && File->DeviceObject == Device);
+    KT_EXPECT(File->Flags & FO_SYNCHRONOUS_IO);
+    KT_EXPECT(File->ReadAccess && !File->WriteAccess);
+    KT_EXPECT(IoGetRelatedDeviceObject(File) == Filter);
+    KT_EXPECT_EQ(Above[IRP_MJ_CREATE], 1);
+    KT_EXPECT_EQ(Below[IRP_MJ_CREATE], 1);
+    KT_EXPECT_EQ(Device->ReferenceCount, 1);
+    /* Exclusive: a second open is refused before any IRP. */
+    KT_EXPECT_STATUS(IopOpenDevice(Device, FILE_GENERIC_READ, 0, 0, &Second), STATUS_ACCESS_DENIED);
+    KT_EXPECT_EQ(Below[IRP_MJ_CREATE], 1);
+
+    File->Flags |= FO_HANDLE_CREATED;
+    KT_ASSERT_STATUS(ObOpenObjectByPointer(File, OBJ_KERNEL_HANDLE, FILE_GENERIC_READ,
+                                           IoFileObjectType, KernelMode, &Handle),
+                     STATUS_SUCCESS);
+    KT_EXPECT_STATUS(ZwClose(Handle), STATUS_SUCCESS);
+    /* The last handle is gone, the caller's reference is not. */
+    KT_EXPECT_EQ(Below[IRP_MJ_CLEANUP], 1);
+    KT_EXPECT_EQ(Below[IRP_MJ_CLOSE], 0);
+    ObDereferenceObject(File);
+    KT_EXPECT_EQ(Below[IRP_MJ_CLOSE], 1);
+    KT_EXPECT_EQ(Above[IRP_MJ_CLOSE], 1);
+    KT_EXPECT_EQ(Device->ReferenceCount, 0);
+
+    /* A driver that refuses the create: no handle, no cleanup, no close. */
+    KtDev(Device)->Status = STATUS_ACCESS_DENIED;
+    KT_EXPECT_STATUS(IopOpenDevice(Device, FILE_GENERIC_READ, 0, 0, &Second), STATUS_ACCESS_DENIED);
+    KT_EXPECT_EQ(Below[IRP_MJ_CREATE], 2);
+    KT_EXPECT_EQ(Below[IRP_MJ_CLOSE], 1);
+    KT_EXPECT_EQ(Device->ReferenceCount, 0);
+    KtDev(Device)->Status = STATUS_SUCCESS;
+    KT_ASSERT_STATUS(IopOpenDevice(Device, 0, 0, 0, &Second), STATUS_SUCCESS);
+    ObDereferenceObject(Second);
+    KT_EXPECT_EQ(Below[IRP_MJ_CLEANUP], 1); /* never had a handle */
+    KT_EXPECT_EQ(Below[IRP_MJ_CLOSE], 2);
+
     KtCleanupNow(Unload);
     KT_EXPECT(KtIrpPoolAtBaseline());
 }

@@ -14,6 +14,10 @@
  *   ubench                 every benchmark
  *   ubench NAME…           only those
  *   ubench --short         null_syscall with few iterations (make test)
+ *
+ * null_read and ioctl_buffered time the I/O services: a 1-byte NtReadFile
+ * of \Device\Null and a 64-byte METHOD_BUFFERED control to \Device\IoTest,
+ * both on synchronous handles, both completed by the driver at once.
  *   ubench --pong A B      (internal) the child of event_pingpong_process:
  *                          wait on handle A, set handle B, for ever
  *   ubench --spong         (internal) the child of semaphore_pingpong_process:
@@ -21,6 +25,7 @@
  */
 #include "pagoda.h"
 #include "ntmmapi.h"
+#include "iotest.h"
 
 #define REPEATS 5
 
@@ -104,6 +109,73 @@ static void NullSyscalls(ULONG64 Iterations)
 {
     for (ULONG64 I = 0; I < Iterations; I++)
         NtGetCurrentProcessorNumber();
+}
+
+/* ---------------------------------------------------------------- null_read, ioctl_buffered */
+
+/* The file the I/O benchmarks use, opened by name (kernel namespace). */
+static HANDLE BenchFile;
+static UCHAR BenchBuffer[64], BenchOutput[64];
+
+static HANDLE OpenBenchDevice(PCWSTR Name)
+{
+    UNICODE_STRING String;
+    OBJECT_ATTRIBUTES Attributes;
+    IO_STATUS_BLOCK Iosb;
+    HANDLE Handle = NULL;
+    RtlInitUnicodeString(&String, Name);
+    InitializeObjectAttributes(&Attributes, &String, 0, NULL, NULL);
+    NTSTATUS Status =
+        NtOpenFile(&Handle, FILE_GENERIC_READ | FILE_GENERIC_WRITE, &Attributes, &Iosb,
+                   FILE_SHARE_READ | FILE_SHARE_WRITE, FILE_SYNCHRONOUS_IO_NONALERT);
+    if (!NT_SUCCESS(Status)) {
+        Fail("NtOpenFile", Status);
+        return NULL;
+    }
+    return Handle;
+}
+
+/* 1-byte reads of \Device\Null on a synchronous handle: each is an IRP
+ * the null driver completes at once with STATUS_END_OF_FILE (the status
+ * block untouched: an error completed without pending). */
+static void NullReads(ULONG64 Iterations)
+{
+    IO_STATUS_BLOCK Iosb;
+    for (ULONG64 I = 0; I < Iterations; I++) {
+        NTSTATUS Status =
+            NtReadFile(BenchFile, NULL, NULL, NULL, &Iosb, BenchBuffer, 1, NULL, NULL);
+        if (Status != STATUS_END_OF_FILE) {
+            Fail("null read", Status);
+            return;
+        }
+    }
+}
+
+/* 64-byte METHOD_BUFFERED controls to \Device\IoTest, completed at once:
+ * input copied into the system buffer, output copied back. */
+static void BufferedControls(ULONG64 Iterations)
+{
+    IO_STATUS_BLOCK Iosb;
+    for (ULONG64 I = 0; I < Iterations; I++) {
+        NTSTATUS Status =
+            NtDeviceIoControlFile(BenchFile, NULL, NULL, NULL, &Iosb, IOCTL_IOTEST_ECHO,
+                                  BenchBuffer, 64, BenchOutput, 64);
+        if (!NT_SUCCESS(Status) || Iosb.Information != 64) {
+            Fail("buffered control", Status);
+            return;
+        }
+    }
+}
+
+static void BenchFileLoop(const char *Name, PCWSTR Device, BENCH_BODY Body, ULONG64 Iterations)
+{
+    BenchFile = OpenBenchDevice(Device);
+    if (BenchFile == NULL) {
+        PrintBench(Name, 0, 1, 0);
+        return;
+    }
+    Report(Name, Body, Iterations, 1);
+    NtClose(BenchFile);
 }
 
 /* ---------------------------------------------------------------- event ping-pong */
@@ -409,6 +481,10 @@ int main(int Argc, char **Argv, char **Envp)
 
     if (Wanted(Argc, Argv, "null_syscall"))
         Report("null_syscall", NullSyscalls, 20000, 1);
+    if (Wanted(Argc, Argv, "null_read"))
+        BenchFileLoop("null_read", u"\\Device\\Null", NullReads, 20000);
+    if (Wanted(Argc, Argv, "ioctl_buffered"))
+        BenchFileLoop("ioctl_buffered", u"\\Device\\IoTest", BufferedControls, 20000);
     if (Wanted(Argc, Argv, "event_pingpong_thread"))
         BenchPingPongThread(2000);
     if (Wanted(Argc, Argv, "event_pingpong_process"))

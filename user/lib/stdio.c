@@ -1,16 +1,43 @@
 /*
  * stdio.c - printf and friends over the console handles.
  *
+ * The console handle (StandardInput = StandardOutput) is a synchronous
+ * handle to a file object on \Device\Console of the process's own: each
+ * NtWriteFile and NtReadFile is an IRP to the console driver, and the
+ * service waits until it is over; the bytes moved are in the
+ * IO_STATUS_BLOCK's Information.
+ *
  * printf formats with RtlFormatV into a small buffer that is written with
  * NtWriteFile when it fills, at each '\n', and at the end of each call, so
  * a line reaches the console in one write (lines of different processes
  * then do not interleave mid-line). Input is read with NtReadFile, which
- * returns at least one byte; readline does its own echo and editing
- * because the console hands over raw characters.
+ * returns at least one byte (the driver's read pends until a key is
+ * typed); readline does its own echo and editing because the console
+ * hands over raw characters.
  */
 #include "pagoda.h"
 
 #define PGP_OUT_SIZE 256
+
+/* A request the kernel could not start for want of memory (its IRP or its
+ * system buffer: STATUS_INSUFFICIENT_RESOURCES) is tried again, a few times,
+ * yielding in between: a line of output is not dropped because one pool
+ * allocation failed (Driver Verifier's low resources simulation fails one
+ * in 16 on purpose). */
+#define PGP_IO_RETRIES 8
+
+static NTSTATUS PgpConsoleIo(BOOLEAN Read, HANDLE Handle, void *Buffer, ULONG Length,
+                             PIO_STATUS_BLOCK Iosb)
+{
+    NTSTATUS Status = STATUS_INSUFFICIENT_RESOURCES;
+    for (int Try = 0; Try < PGP_IO_RETRIES && Status == STATUS_INSUFFICIENT_RESOURCES; Try++) {
+        if (Try > 0)
+            NtYieldExecution();
+        Status = Read ? NtReadFile(Handle, NULL, NULL, NULL, Iosb, Buffer, Length, NULL, NULL)
+                      : NtWriteFile(Handle, NULL, NULL, NULL, Iosb, Buffer, Length, NULL, NULL);
+    }
+    return Status;
+}
 
 static char PgpOut[PGP_OUT_SIZE];
 static size_t PgpOutUsed;
@@ -20,12 +47,13 @@ void PgWrite(const void *Data, size_t Length)
     const char *P = Data;
 
     while (Length > 0) {
-        ULONG Done = 0;
+        IO_STATUS_BLOCK Iosb = {0};
         ULONG Chunk = Length > 0x10000 ? 0x10000 : (ULONG)Length;
-        if (!NT_SUCCESS(NtWriteFile(PgProcessParameters->StandardOutput, P, Chunk, &Done,
-                                    NULL)) ||
-            Done == 0)
+        if (!NT_SUCCESS(PgpConsoleIo(FALSE, PgProcessParameters->StandardOutput, (void *)P, Chunk,
+                                     &Iosb)) ||
+            Iosb.Information == 0)
             return;
+        ULONG Done = (ULONG)Iosb.Information;
         P += Done;
         Length -= Done;
     }
@@ -102,13 +130,13 @@ static ULONG PgpInUsed, PgpInNext;
 int getchar(void)
 {
     if (PgpInNext == PgpInUsed) {
-        ULONG Done = 0;
+        IO_STATUS_BLOCK Iosb = {0};
         fflush_stdout();
-        if (!NT_SUCCESS(NtReadFile(PgProcessParameters->StandardInput, PgpIn, sizeof(PgpIn),
-                                   &Done, NULL)) ||
-            Done == 0)
+        if (!NT_SUCCESS(PgpConsoleIo(TRUE, PgProcessParameters->StandardInput, PgpIn, sizeof(PgpIn),
+                                     &Iosb)) ||
+            Iosb.Information == 0)
             return -1;
-        PgpInUsed = Done;
+        PgpInUsed = (ULONG)Iosb.Information;
         PgpInNext = 0;
     }
     return (unsigned char)PgpIn[PgpInNext++];

@@ -8,6 +8,10 @@
  * number is the line's position in the list, counted at assembly time by
  * PgServiceIndex, which each expansion advances. The NTSTATUS comes back in
  * RAX. SYSCALL also clobbers R11, which the ABI lets a call clobber.
+ * Services of more than six arguments (PAGODA_SYSTEM_SERVICES_STACK, numbered
+ * after the others) have the same stub: the C caller left arguments 7 and up
+ * on the stack, at RSP + 8 and up once the stub is entered, and the stub
+ * pushes nothing, so the kernel finds them there.
  */
 #include "ntsyscalls.h"
 
@@ -27,6 +31,7 @@ Name:                                    \
     .set PgServiceIndex, PgServiceIndex + 1;
 
 PAGODA_SYSTEM_SERVICES(PG_STUB)
+PAGODA_SYSTEM_SERVICES_STACK(PG_STUB)
 
 /*
  * NTSTATUS PgSystemCall(ULONG64 Number, const ULONG64 Arguments[6]) - any

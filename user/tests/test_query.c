@@ -137,7 +137,7 @@ static void VadListShowsAllocations(void)
     SIZE_T Size = 5 * PAGE_SIZE;
     BOOLEAN Image = FALSE, Mine = FALSE;
 
-    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+    UT_ASSERT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
                                               MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     UtDefer(ReleaseRegion, Base);
     Vads = PgQuerySystem(SystemVadInformation, &Query, sizeof(Query), &Length, &Status);

@@ -25,7 +25,7 @@ static void AllocateWriteQueryFree(void)
     SIZE_T Size = 3 * PAGE_SIZE;
     MEMORY_BASIC_INFORMATION Info;
 
-    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+    UT_ASSERT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
                                               MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     UT_ASSERT(Base != NULL);
     UT_EXPECT(((ULONG_PTR)Base & (MM_ALLOCATION_GRANULARITY - 1)) == 0);
@@ -48,7 +48,7 @@ static void AllocateAtGivenBase(void)
 {
     PVOID Base = (PVOID)TEST_VA, Again = (PVOID)TEST_VA;
 
-    UT_EXPECT_SUCCESS(Allocate(&Base, PAGE_SIZE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    UT_ASSERT_SUCCESS(Allocate(&Base, PAGE_SIZE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     UT_EXPECT(Base == (PVOID)TEST_VA);
     UT_EXPECT_STATUS(Allocate(&Again, PAGE_SIZE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
                      STATUS_CONFLICTING_ADDRESSES);
@@ -109,7 +109,7 @@ static void ReserveThenCommit(void)
     UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Base, 0, &Info, sizeof(Info), NULL));
     UT_EXPECT(Info.State == MEM_RESERVE);
     Page = (PCHAR)Base + PAGE_SIZE;
-    UT_EXPECT_SUCCESS(Allocate(&Page, PAGE_SIZE, MEM_COMMIT, PAGE_READWRITE));
+    UT_ASSERT_SUCCESS(Allocate(&Page, PAGE_SIZE, MEM_COMMIT, PAGE_READWRITE));
     *(volatile ULONG *)Page = 1;
     UT_EXPECT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), Page, 0, &Info, sizeof(Info), NULL));
     UT_EXPECT(Info.State == MEM_COMMIT && Info.RegionSize == PAGE_SIZE);
@@ -125,7 +125,7 @@ static void FreeBadArguments(void)
     PVOID Base = NULL, Inside;
     SIZE_T Size = 2 * PAGE_SIZE;
 
-    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+    UT_ASSERT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
                                               MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     Inside = (PCHAR)Base + PAGE_SIZE;
     Size = 0;
@@ -215,7 +215,7 @@ static void ProcessesCannotSeeEachOther(void)
 {
     PVOID Base = (PVOID)TEST_VA;
 
-    UT_EXPECT_SUCCESS(Allocate(&Base, PAGE_SIZE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    UT_ASSERT_SUCCESS(Allocate(&Base, PAGE_SIZE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     *(volatile ULONG *)Base = 0xFA7E;
     UT_EXPECT_STATUS(UtRunChild(0, "read 0x%llx", TEST_VA), STATUS_ACCESS_VIOLATION);
     UT_EXPECT_STATUS(UtRunChild(0, "private 0x%llx", TEST_VA), 0); /* zero, not 0xFA7E */
@@ -229,7 +229,7 @@ static void AllocationsComeBack(void)
     PVOID Base = NULL;
     SIZE_T Size = 64 * PAGE_SIZE;
 
-    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+    UT_ASSERT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
                                               MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     for (SIZE_T I = 0; I < Size; I += PAGE_SIZE)
         ((volatile char *)Base)[I] = 1;
@@ -270,7 +270,7 @@ static void BadArgumentsAreNumbered(void)
                      STATUS_INVALID_PARAMETER_5);
     UT_EXPECT(Base == NULL && Size == PAGE_SIZE); /* untouched on failure */
 
-    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+    UT_ASSERT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
                                               MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
     P = Base;
     Size = 0;
@@ -302,7 +302,7 @@ static void ProtectFailureSetsOldProtect(void)
         NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, MEM_RESERVE, PAGE_READWRITE));
     P = Base;
     S = PAGE_SIZE;
-    UT_EXPECT_SUCCESS(Allocate(&P, PAGE_SIZE, MEM_COMMIT, PAGE_READWRITE));
+    UT_ASSERT_SUCCESS(Allocate(&P, PAGE_SIZE, MEM_COMMIT, PAGE_READWRITE));
     P = Base;
     S = 2 * PAGE_SIZE;
     Old = 0xDEAD;
@@ -334,7 +334,7 @@ static void GuardPageInAServiceBuffer(void)
     SIZE_T Size = PAGE_SIZE;
     MEMORY_BASIC_INFORMATION *Info;
 
-    UT_EXPECT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+    UT_ASSERT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
                                               MEM_RESERVE | MEM_COMMIT,
                                               PAGE_READWRITE | PAGE_GUARD));
     Info = Base;
@@ -414,7 +414,7 @@ static void CommitLimitIsEnforced(void)
     /* All but a margin (for the kernel's own page tables and pool, and the
      * other processes) commits, is charged, and can be written in full. */
     SIZE_T Pages = Headroom > 512 ? Headroom - 512 : Headroom / 2;
-    UT_EXPECT_SUCCESS(Allocate(&Base, Pages * PAGE_SIZE, MEM_COMMIT, PAGE_READWRITE));
+    UT_ASSERT_SUCCESS(Allocate(&Base, Pages * PAGE_SIZE, MEM_COMMIT, PAGE_READWRITE));
     QueryMemory(&Mem);
     UT_EXPECT(Mem.CommittedPages >= Pages);
     UT_EXPECT_STATUS(Allocate(&Base, Size, MEM_COMMIT, PAGE_READWRITE), STATUS_COMMITMENT_LIMIT);

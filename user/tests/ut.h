@@ -143,9 +143,9 @@ UT_BASELINE UtDispatcherBaseline(void);
 /* Both back to Before (the reaper may need a moment: retried for 200 ms). */
 BOOLEAN UtBackToBaseline(UT_BASELINE Before);
 
-extern const UT_TEST UtEventTests[], UtHandleTests[], UtVmTests[], UtProcessTests[],
-    UtWaitTests[], UtQueryTests[], UtCrashTests[], UtThreadTests[], UtStackTests[],
-    UtApcTests[], UtMutantTests[], UtNameTests[], UtRobustTests[];
+extern const UT_TEST UtEventTests[], UtHandleTests[], UtVmTests[], UtProcessTests[], UtWaitTests[],
+    UtQueryTests[], UtCrashTests[], UtThreadTests[], UtStackTests[], UtApcTests[], UtMutantTests[],
+    UtNameTests[], UtRobustTests[], UtIoTests[];
 
 /* test_stack.c: the "stackguard MODE" child. */
 int UtStackGuardChild(const char *Mode);
