@@ -23,6 +23,7 @@ typedef struct _IOP_BUILTIN_DRIVER {
 
 static const IOP_BUILTIN_DRIVER IopBuiltinDrivers[] = {
     {RTL_CONSTANT_STRING(u"\\Driver\\Null"), IopNullDriverEntry},
+    {RTL_CONSTANT_STRING(u"\\Driver\\Delay"), IopDelayDriverEntry},
 };
 
 /* \Driver: a permanent directory, as the object manager's boot tree. */

@@ -69,4 +69,9 @@ void IopCompleteBuiltRequest(PIRP Irp);
 /* DriverEntry of the built-in null driver (io/drivers/null.c). */
 NTSTATUS IopNullDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 
+/* DriverEntry of the built-in teaching driver, \Device\Delay, whose reads
+ * complete from a timer's DPC in an arbitrary thread (io/drivers/delay.c,
+ * include/ntdddelay.h). */
+NTSTATUS IopDelayDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
+
 #endif /* PAGODA_IOP_H */
