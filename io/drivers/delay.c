@@ -151,8 +151,9 @@ static DELAY_OUTCOME DelayWriteNaively(PIRP Irp, ULONG Length)
                : DelayLandedInOtherProcess;
 }
 
-/* Deliver one read from the DPC and complete it. Lock not held. */
-static void DelayFinishRead(PDELAY_EXTENSION Ext, PIRP Irp)
+/* Deliver one read and complete it (from the DPC; in the starting code of
+ * lab 9, from the dispatch routine). Lock not held. Returns its status. */
+static NTSTATUS DelayFinishRead(PDELAY_EXTENSION Ext, PIRP Irp)
 {
     PIO_STACK_LOCATION Stack = IoGetCurrentIrpStackLocation(Irp);
     ULONG Length = Stack->Parameters.DeviceIoControl.OutputBufferLength;
@@ -181,7 +182,7 @@ static void DelayFinishRead(PDELAY_EXTENSION Ext, PIRP Irp)
     KeAcquireSpinLock(&Ext->Lock, &Irql);
     DelayLog(Ext, Irp, Outcome);
     KeReleaseSpinLock(&Ext->Lock, Irql);
-    DelayComplete(Irp, Status, NT_SUCCESS(Status) ? Length : 0);
+    return DelayComplete(Irp, Status, NT_SUCCESS(Status) ? Length : 0);
 }
 
 static void DelayArmTimer(PDELAY_EXTENSION Ext)
@@ -200,6 +201,7 @@ static void DelayTimerDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
     UNREFERENCED_PARAMETER(A1);
     UNREFERENCED_PARAMETER(A2);
 
+#if PAGODA_SOLUTION(9)
     KeAcquireSpinLockAtDpcLevel(&Ext->Lock);
     while (!IsListEmpty(&Ext->Queue)) {
         PLIST_ENTRY Entry = RemoveHeadList(&Ext->Queue);
@@ -216,20 +218,33 @@ static void DelayTimerDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
     KeReleaseSpinLockFromDpcLevel(&Ext->Lock);
     if (Irp)
         DelayFinishRead(Ext, Irp);
+#else
+    /* Lab 9: under Ext->Lock, take the oldest read whose cancel routine you
+     * can clear off Ext->Queue (an IRP whose routine is already gone
+     * belongs to DelayCancel: leave it), re-arm the timer if reads remain,
+     * and, with the lock released, DelayFinishRead it. */
+    UNREFERENCED_PARAMETER(Ext);
+    UNREFERENCED_PARAMETER(Irp);
+#endif /* PAGODA_SOLUTION(9) */
 }
 
 /* The cancel routine: called by IoCancelIrp with the cancel spin lock held. */
 static void DelayCancel(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
+    IoReleaseCancelSpinLock(Irp->CancelIrql);
+#if PAGODA_SOLUTION(9)
     PDELAY_EXTENSION Ext = DelayExtension(DeviceObject);
     KIRQL Irql;
-    IoReleaseCancelSpinLock(Irp->CancelIrql);
-
     KeAcquireSpinLock(&Ext->Lock, &Irql);
     RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
     DelayLog(Ext, Irp, DelayCancelled);
     KeReleaseSpinLock(&Ext->Lock, Irql);
     DelayComplete(Irp, STATUS_CANCELLED, 0);
+#else
+    /* Lab 9: the IRP is yours now. Take it off the queue under the lock,
+     * log it as DelayCancelled, and complete it with STATUS_CANCELLED. */
+    UNREFERENCED_PARAMETER(DeviceObject);
+#endif /* PAGODA_SOLUTION(9) */
 }
 
 /* Queue a read: it pends until the timer's DPC completes it. Runs in the
@@ -237,11 +252,12 @@ static void DelayCancel(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 static NTSTATUS DelayQueueRead(PDEVICE_OBJECT DeviceObject, PIRP Irp, ULONG Length)
 {
     PDELAY_EXTENSION Ext = DelayExtension(DeviceObject);
-    KIRQL Irql;
     if (Length < sizeof(DELAY_PAYLOAD))
         return DelayComplete(Irp, STATUS_BUFFER_TOO_SMALL, 0);
 
     DELAY_IRP_REQUESTER(Irp) = (PVOID)(ULONG_PTR)DelayProcessId(PsGetCurrentProcess());
+#if PAGODA_SOLUTION(9)
+    KIRQL Irql;
     IoMarkIrpPending(Irp);
     KeAcquireSpinLock(&Ext->Lock, &Irql);
     DELAY_IRP_SEQUENCE(Irp) = (PVOID)(ULONG_PTR)Ext->NextSequence++;
@@ -257,6 +273,20 @@ static NTSTATUS DelayQueueRead(PDEVICE_OBJECT DeviceObject, PIRP Irp, ULONG Leng
     InsertTailList(&Ext->Queue, &Irp->Tail.Overlay.ListEntry);
     KeReleaseSpinLock(&Ext->Lock, Irql);
     return STATUS_PENDING;
+#else
+    /* Lab 9: instead of answering at once, in the requester's thread, mark
+     * the IRP pending, give it a sequence number and DelayCancel as its
+     * cancel routine (complete it yourself if it was cancelled before the
+     * routine was set), queue it, arm the timer if the queue was empty,
+     * and return STATUS_PENDING. */
+    (void)DelayCancel;   /* the pieces you will need */
+    (void)DelayArmTimer;
+    KIRQL Irql;
+    KeAcquireSpinLock(&Ext->Lock, &Irql);
+    DELAY_IRP_SEQUENCE(Irp) = (PVOID)(ULONG_PTR)Ext->NextSequence++;
+    KeReleaseSpinLock(&Ext->Lock, Irql);
+    return DelayFinishRead(Ext, Irp);
+#endif /* PAGODA_SOLUTION(9) */
 }
 
 /* IOCTL_DELAY_GET_LOG: the entries numbered FirstSequence and later. */

@@ -91,6 +91,8 @@ KTEST(delay, buffered_read_pends_then_completes)
     PDEVICE_OBJECT Device = KtDelayDevice();
     KT_ASSERT(Device != NULL);
     KtDeferDereference(Device);
+    DELAY_LOG_ENTRY Entry;
+    (void)KtDelayLastEntry(Device, &Entry); /* so the IRP lookaside list holds one */
     KT_BASELINE Before = KtBaseline();
     UCHAR Buffer[80];
     memset(Buffer, 0xEE, sizeof(Buffer));
@@ -107,7 +109,6 @@ KTEST(delay, buffered_read_pends_then_completes)
     for (ULONG I = 64; I < sizeof(Buffer); I++)
         KT_EXPECT_EQ(Buffer[I], 0xEE); /* nothing past Information */
 
-    DELAY_LOG_ENTRY Entry;
     KT_ASSERT(KtDelayLastEntry(Device, &Entry));
     KT_EXPECT_EQ(Entry.Sequence, Sequence);
     KT_EXPECT_EQ(Entry.Outcome, DelayDeliveredBySystemBuffer);
@@ -144,6 +145,18 @@ KTEST(delay, direct_read_crosses_pages)
     KT_EXPECT_EQ(Entry.Outcome, DelayDeliveredByMdl);
 }
 
+static NTSTATUS KtDelaySetDelay(PDEVICE_OBJECT Device, ULONG Ms)
+{
+    IO_STATUS_BLOCK Iosb;
+    BOOLEAN Pended;
+    return KtDelayIoctl(Device, IOCTL_DELAY_SET_DELAY, &Ms, sizeof(Ms), NULL, 0, &Iosb, &Pended);
+}
+
+static void KtDelayRestoreDelay(PVOID Device)
+{
+    KT_EXPECT_STATUS(KtDelaySetDelay(Device, 20), STATUS_SUCCESS);
+}
+
 /* IoCancelIrp on a queued read: the cancel routine completes it with
  * STATUS_CANCELLED and no data, and the log says so. */
 KTEST(delay, cancel_queued_read)
@@ -151,34 +164,28 @@ KTEST(delay, cancel_queued_read)
     PDEVICE_OBJECT Device = KtDelayDevice();
     KT_ASSERT(Device != NULL);
     KtDeferDereference(Device);
-    KT_BASELINE Before = KtBaseline();
-    ULONG Ms = 1000;
-    IO_STATUS_BLOCK Iosb;
-    BOOLEAN Pended;
-    KT_ASSERT_STATUS(KtDelayIoctl(Device, IOCTL_DELAY_SET_DELAY, &Ms, sizeof(Ms), NULL, 0, &Iosb,
-                                  &Pended),
-                     STATUS_SUCCESS);
+    KT_ASSERT_STATUS(KtDelaySetDelay(Device, 1000), STATUS_SUCCESS);
+    KtDefer(KtDelayRestoreDelay, Device);
+    KT_BASELINE Before = KtBaseline(); /* the IRP lookaside list holds one now */
 
     UCHAR Buffer[32];
+    IO_STATUS_BLOCK Iosb;
     KEVENT Done;
     KeInitializeEvent(&Done, NotificationEvent, FALSE);
     PIRP Irp = IoBuildDeviceIoControlRequest(IOCTL_DELAY_READ_BUFFERED, Device, NULL, 0, Buffer,
                                              sizeof(Buffer), FALSE, &Done, &Iosb);
     KT_ASSERT(Irp != NULL);
-    KT_EXPECT_STATUS(IoCallDriver(Device, Irp), STATUS_PENDING);
+    /* Anything but STATUS_PENDING means the IRP is already gone. */
+    KT_ASSERT_STATUS(IoCallDriver(Device, Irp), STATUS_PENDING);
     KT_EXPECT(IoCancelIrp(Irp)); /* it had a cancel routine */
-    KT_EXPECT_STATUS(KeWaitForSingleObject(&Done, Executive, KernelMode, FALSE, NULL),
+    LARGE_INTEGER Timeout = {.QuadPart = KT_MS(5000)};
+    KT_ASSERT_STATUS(KeWaitForSingleObject(&Done, Executive, KernelMode, FALSE, &Timeout),
                      STATUS_SUCCESS);
     KT_EXPECT_STATUS(Iosb.Status, STATUS_CANCELLED);
     KT_EXPECT_EQ(Iosb.Information, 0);
     DELAY_LOG_ENTRY Entry;
     KT_ASSERT(KtDelayLastEntry(Device, &Entry));
     KT_EXPECT_EQ(Entry.Outcome, DelayCancelled);
-
-    Ms = 20;
-    KT_EXPECT_STATUS(KtDelayIoctl(Device, IOCTL_DELAY_SET_DELAY, &Ms, sizeof(Ms), NULL, 0, &Iosb,
-                                  &Pended),
-                     STATUS_SUCCESS);
     KT_ASSERT_BASELINE(Before);
 }
 
@@ -189,7 +196,6 @@ KTEST(delay, bad_requests_fail_synchronously)
     KT_ASSERT(Device != NULL);
     KtDeferDereference(Device);
     UCHAR Small[8];
-    ULONG Zero = 0;
     IO_STATUS_BLOCK Iosb;
     BOOLEAN Pended;
 
@@ -197,9 +203,8 @@ KTEST(delay, bad_requests_fail_synchronously)
                                   sizeof(Small), &Iosb, &Pended),
                      STATUS_BUFFER_TOO_SMALL);
     KT_EXPECT(!Pended);
-    KT_EXPECT_STATUS(KtDelayIoctl(Device, IOCTL_DELAY_SET_DELAY, &Zero, sizeof(Zero), NULL, 0,
-                                  &Iosb, &Pended),
-                     STATUS_INVALID_PARAMETER);
+    KT_EXPECT_STATUS(KtDelaySetDelay(Device, 0), STATUS_INVALID_PARAMETER);
+    KT_EXPECT_STATUS(KtDelaySetDelay(Device, 1001), STATUS_INVALID_PARAMETER);
     KT_EXPECT_STATUS(KtDelayIoctl(Device, CTL_CODE(FILE_DEVICE_DELAY, 0x8FF, METHOD_BUFFERED, 0),
                                   NULL, 0, NULL, 0, &Iosb, &Pended),
                      STATUS_INVALID_DEVICE_REQUEST);
@@ -224,7 +229,8 @@ static void KtDelayQueuedRound(PDEVICE_OBJECT Device)
     }
     ULONG Previous = 0;
     for (ULONG I = 0; I < KT_DELAY_QUEUED; I++) {
-        KT_ASSERT_STATUS(KeWaitForSingleObject(&Done[I], Executive, KernelMode, FALSE, NULL),
+        LARGE_INTEGER Timeout = {.QuadPart = KT_MS(5000)};
+        KT_ASSERT_STATUS(KeWaitForSingleObject(&Done[I], Executive, KernelMode, FALSE, &Timeout),
                          STATUS_SUCCESS);
         ULONG Sequence = 0;
         KT_EXPECT_STATUS(Iosb[I].Status, STATUS_SUCCESS);
