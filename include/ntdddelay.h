@@ -26,12 +26,7 @@
 #ifndef PAGODA_NTDDDELAY_H
 #define PAGODA_NTDDDELAY_H
 
-#include "ntdef.h"
-
-#ifndef CTL_CODE /* also in io/io.h */
-#define CTL_CODE(DeviceType, Function, Method, Access) \
-    (((ULONG)(DeviceType) << 16) | ((ULONG)(Access) << 14) | ((ULONG)(Function) << 2) | (ULONG)(Method))
-#endif
+#include "ntapi.h" /* CTL_CODE, METHOD_* */
 
 #define DELAY_DEVICE_NAME u"\\Device\\Delay"
 #define DELAY_DOS_NAME    u"\\??\\Delay"
@@ -39,13 +34,15 @@
 #define FILE_DEVICE_DELAY 0x00000022 /* FILE_DEVICE_UNKNOWN */
 
 /* Output: at least sizeof(DELAY_PAYLOAD) bytes, filled as below. */
-#define IOCTL_DELAY_READ_NEITHER  CTL_CODE(FILE_DEVICE_DELAY, 0x800, 3 /* NEITHER */, 0)
-#define IOCTL_DELAY_READ_BUFFERED CTL_CODE(FILE_DEVICE_DELAY, 0x801, 0 /* BUFFERED */, 0)
-#define IOCTL_DELAY_READ_DIRECT   CTL_CODE(FILE_DEVICE_DELAY, 0x802, 2 /* OUT_DIRECT */, 0)
+#define IOCTL_DELAY_READ_NEITHER CTL_CODE(FILE_DEVICE_DELAY, 0x800, METHOD_NEITHER, FILE_ANY_ACCESS)
+#define IOCTL_DELAY_READ_BUFFERED \
+    CTL_CODE(FILE_DEVICE_DELAY, 0x801, METHOD_BUFFERED, FILE_ANY_ACCESS)
+#define IOCTL_DELAY_READ_DIRECT \
+    CTL_CODE(FILE_DEVICE_DELAY, 0x802, METHOD_OUT_DIRECT, FILE_ANY_ACCESS)
 /* Input: a ULONG, the first sequence number wanted. Output: a DELAY_LOG. */
-#define IOCTL_DELAY_GET_LOG       CTL_CODE(FILE_DEVICE_DELAY, 0x803, 0 /* BUFFERED */, 0)
+#define IOCTL_DELAY_GET_LOG CTL_CODE(FILE_DEVICE_DELAY, 0x803, METHOD_BUFFERED, FILE_ANY_ACCESS)
 /* Input: a ULONG, the delay in milliseconds (1-1000) for later reads. */
-#define IOCTL_DELAY_SET_DELAY     CTL_CODE(FILE_DEVICE_DELAY, 0x804, 0 /* BUFFERED */, 0)
+#define IOCTL_DELAY_SET_DELAY CTL_CODE(FILE_DEVICE_DELAY, 0x804, METHOD_BUFFERED, FILE_ANY_ACCESS)
 
 #define DELAY_PAYLOAD_MAGIC 0x59414C44u /* "DLAY" */
 
