@@ -40,7 +40,7 @@ EX_C       := ex/event.c ex/sysinfo.c ex/exdisp.c ex/mutant.c ex/semaphore.c ex/
 	ex/rundown.c
 IO_C       := io/keyboard.c io/initrd.c io/mdl.c io/iomgr.c io/driver.c io/device.c \
 	io/irp.c io/irpbuild.c io/file.c io/iosvc.c io/iocomp.c \
-	io/drivers/null.c io/drivers/console.c io/drivers/iotest.c
+	io/drivers/null.c io/drivers/console.c io/drivers/iotest.c io/drivers/delay.c
 MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/specpool.c mm/poolcore.c \
 	mm/poolcheck.c \
 	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c \
@@ -53,7 +53,7 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_ntservices.c tests/kernel/test_mmquery.c tests/kernel/test_ktest.c \
 	tests/kernel/test_specpool.c \
 	tests/kernel/test_apc.c tests/kernel/test_mutant.c tests/kernel/test_obns.c tests/kernel/test_mdl.c \
-	tests/kernel/test_irp.c \
+	tests/kernel/test_irp.c tests/kernel/test_delay.c \
 	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).
 KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \
@@ -135,12 +135,12 @@ USER_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T user
 USER_LIB_SRCS := user/lib/syscalls.S user/lib/startup.c user/lib/stdio.c \
 	user/lib/stdlib.c user/lib/pagoda.c user/lib/apc.c user/lib/ntrtl.c rtl/format.c \
 	rtl/string.c
-USER_PROGRAMS := sh hello true vademo prodcons crash usertests ubench fuzz
+USER_PROGRAMS := sh hello true vademo prodcons crash usertests ubench fuzz iodemo
 USER_TESTS_C  := user/tests/runner.c user/tests/test_events.c user/tests/test_handles.c \
 	user/tests/test_vm.c user/tests/test_process.c user/tests/test_wait.c \
 	user/tests/test_query.c user/tests/test_crash.c user/tests/test_thread.c \
 	user/tests/test_stack.c user/tests/test_apc.c user/tests/test_mutant.c \
-	user/tests/test_names.c user/tests/test_robust.c user/tests/test_io.c
+	user/tests/test_names.c user/tests/test_robust.c user/tests/test_io.c user/tests/test_delay.c
 USER_SRCS_usertests := $(USER_TESTS_C)
 
 user_obj = $(patsubst %,$(BUILD)/user/obj/%.o,$(basename $(1)))

@@ -124,3 +124,13 @@ LABS[6] = Lab(
         Test("l6.periodic", 50, "ktest", "timer.periodic_fires_about_period_apart", timeout=60),
     ],
     given=0)
+
+LABS[9] = Lab(
+    "A driver: pending IRPs, completion from a DPC in another thread, and cancellation",
+    [
+        Test("l9.pend", 40, "ktest",
+             "delay.buffered_read_pends_then_completes,delay.direct_read_crosses_pages", count=2),
+        Test("l9.queue", 30, "ktest", "delay.queued_reads_complete_in_order"),
+        Test("l9.cancel", 30, "ktest", "delay.cancel_queued_read"),
+    ],
+    given=0)
