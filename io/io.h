@@ -521,6 +521,11 @@ void IoInitializeIrp(PIRP Irp, USHORT PacketSize, CCHAR StackSize);
  */
 void IoFreeIrp(PIRP Irp);
 
+/* Give every IRP parked on the lookaside lists back to the pool, so that
+ * IO_IRP_TAG counts only IRPs in use: for tests, and for Driver Verifier's
+ * leak check when init ends (kernel/init.c). IRQL <= DISPATCH_LEVEL. */
+void IoTrimIrpLookasides(void);
+
 static inline PIO_STACK_LOCATION IoGetCurrentIrpStackLocation(PIRP Irp)
 {
     return Irp->Tail.Overlay.CurrentStackLocation;

@@ -68,10 +68,6 @@ MUST_INSPECT_RESULT NTSTATUS IopUnloadDriver(PDRIVER_OBJECT DriverObject);
  * Boot, PASSIVE_LEVEL. */
 void IopInitializeIrpLookasides(void);
 
-/* Give every IRP parked on the lookaside lists back to the pool, so that
- * IO_IRP_TAG counts only IRPs in use (tests). IRQL <= DISPATCH_LEVEL. */
-void IopTrimIrpLookasides(void);
-
 /* Counters of the IRP lookaside lists, for tests and the benchmarks. */
 typedef struct _IOP_IRP_LOOKASIDE_INFO {
     ULONG Depth[2];                 /* IRPs parked now: [small], [large] */

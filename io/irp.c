@@ -83,7 +83,7 @@ static BOOLEAN IopPushLookaside(IOP_IRP_LOOKASIDE *List, PIRP Irp)
     return Parked;
 }
 
-void IopTrimIrpLookasides(void)
+void IoTrimIrpLookasides(void)
 {
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     for (ULONG i = 0; i < ARRAYSIZE(IopIrpLookaside); i++) {

@@ -116,6 +116,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
      * exit code that says whether it succeeded (the test harness boots
      * init=/bin/usertests). */
     NTSTATUS Status = PsRunInitProcess();
+    IoTrimIrpLookasides(); /* cached IRPs are not leaks: the summary lists what is left */
     MmVerifierPrintSummary();
     DbgPrint("Pagoda: init ended with status 0x%08x; powering off.\n", (ULONG)Status);
     HalPowerOff(Status == STATUS_SUCCESS ? HalExitSuccess : HalExitTestsFailed);

@@ -249,7 +249,7 @@ static SIZE_T KtIrpBaseline[KT_IRP_TAGS];
 static PKT_DEFERRED KtIrpSetup(void)
 {
     static const UNICODE_STRING Name = KT_IRP_NAME(u"\\Driver\\KtIrp");
-    IopTrimIrpLookasides();
+    IoTrimIrpLookasides();
     for (ULONG i = 0; i < KT_IRP_TAGS; i++)
         KtIrpBaseline[i] = KtIrpBytesInUse(KtIrpTags[i]);
     KtResetLog();
@@ -263,7 +263,7 @@ static PKT_DEFERRED KtIrpSetup(void)
 /* TRUE when every tag is back at its baseline (call after the unload). */
 static BOOLEAN KtIrpPoolAtBaseline(void)
 {
-    IopTrimIrpLookasides();
+    IoTrimIrpLookasides();
     for (ULONG i = 0; i < KT_IRP_TAGS; i++) {
         SIZE_T Now = KtIrpBytesInUse(KtIrpTags[i]);
         if (Now != KtIrpBaseline[i]) {
@@ -717,7 +717,7 @@ KTEST(irp, synchronous_requests_to_device_null)
     KT_EXPECT_EQ(Null->DeviceType, FILE_DEVICE_NULL);
     KT_EXPECT_EQ(Null->Flags & (DO_DEVICE_INITIALIZING | DO_BUFFERED_IO | DO_DIRECT_IO), 0);
 
-    IopTrimIrpLookasides();
+    IoTrimIrpLookasides();
     SIZE_T IrpBytes = KtIrpBytesInUse(IO_IRP_TAG);
     memset(Buffer, 0x33, sizeof(Buffer));
     KT_EXPECT_STATUS(KtSynchronousFsd(IRP_MJ_WRITE, Null, Buffer, sizeof(Buffer), &Bytes),
@@ -731,7 +731,7 @@ KTEST(irp, synchronous_requests_to_device_null)
                      STATUS_INVALID_DEVICE_REQUEST);
     KT_EXPECT(IoBuildSynchronousFsdRequest(IRP_MJ_DEVICE_CONTROL, Null, NULL, 0, NULL, NULL,
                                            NULL) == NULL);
-    IopTrimIrpLookasides();
+    IoTrimIrpLookasides();
     KT_EXPECT_EQ(KtIrpBytesInUse(IO_IRP_TAG), IrpBytes); /* completion freed each IRP */
 }
 
@@ -1009,7 +1009,7 @@ KTEST(irp, pool_back_to_baseline_after_10000_irps)
     PDEVICE_OBJECT Null = KtReferenceNull(&NullName);
     KT_ASSERT(Null != NULL);
     KtDefer(KtDereference, Null);
-    IopTrimIrpLookasides();
+    IoTrimIrpLookasides();
     SIZE_T Baseline = KtIrpBytesInUse(IO_IRP_TAG);
     IOP_IRP_LOOKASIDE_INFO Before, After;
     IopQueryIrpLookasides(&Before);
@@ -1029,7 +1029,7 @@ KTEST(irp, pool_back_to_baseline_after_10000_irps)
     IopQueryIrpLookasides(&After);
     KT_EXPECT(After.Hits - Before.Hits > 5000); /* the lists served most of them */
     KT_EXPECT(After.Depth[0] <= IOP_IRP_LOOKASIDE_DEPTH && After.Depth[1] <= IOP_IRP_LOOKASIDE_DEPTH);
-    IopTrimIrpLookasides();
+    IoTrimIrpLookasides();
     KT_EXPECT_EQ(KtIrpBytesInUse(IO_IRP_TAG), Baseline);
     KT_EXPECT_EQ(Baseline, 0); /* nothing else holds an IRP at rest */
 }
