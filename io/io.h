@@ -338,7 +338,7 @@ struct _IRP {
     PKEVENT UserEvent;              /* signalled at the end, or NULL */
     PDRIVER_CANCEL CancelRoutine;   /* cancel spin lock (IoSetCancelRoutine) */
     PVOID UserBuffer;               /* the requester's buffer */
-    LIST_ENTRY ThreadListEntry; /* in the requester's ETHREAD.IrpList (user requests) */
+    LIST_ENTRY ThreadListEntry; /* in the requester's ETHREAD.IrpList (threaded IRPs, io/iop.h) */
     union {
         struct {
             PIO_APC_ROUTINE UserApcRoutine; /* queued as a user APC at the end, or NULL */

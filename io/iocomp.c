@@ -23,9 +23,9 @@
  * sees (NT's rule): its IO_STATUS_BLOCK keeps what it held, its event is
  * not signalled, no APC runs; the service just returns the status.
  *
- * The thread's IrpList is touched only by the thread itself, with APCs
- * held off (io/iosvc.c inserts, IopCompleteUserRequest removes), so it
- * needs no lock.
+ * A user request is on its thread's IrpList from the service
+ * (io/iosvc.c) to IopCompleteUserRequest, which takes it off in that
+ * thread; built IRPs are on the list too (IopQueueThreadIrp, io/iop.h).
  */
 #include "iop.h"
 #include "../ps/ps.h"
@@ -94,9 +94,7 @@ void IopCompleteUserRequest(PIRP Irp)
     ASSERT(KeGetCurrentIrql() <= APC_LEVEL);
     ASSERT(Irp->Tail.Overlay.Thread == PsGetCurrentThread());
 
-    KIRQL OldIrql = IopRaiseToHigh(); /* at PASSIVE_LEVEL, another end could run */
-    RemoveEntryList(&Irp->ThreadListEntry);
-    IopLowerFromHigh(OldIrql);
+    IopDequeueThreadIrp(Irp);
     IopCopyBufferedOutput(Irp);
     if (Irp->MdlAddress != NULL || (Irp->Flags & IRP_DEALLOCATE_BUFFER))
         IopReleaseBuffers(Irp);
@@ -158,7 +156,7 @@ static void IopAbandonUserRequest(PIRP Irp)
 static void IopCompletionApcRundown(PKAPC Apc)
 {
     PIRP Irp = CONTAINING_RECORD(Apc, IRP, Tail.Apc);
-    RemoveEntryList(&Irp->ThreadListEntry); /* the ending thread's own list */
+    IopDequeueThreadIrp(Irp); /* the ending thread's own list */
     IopAbandonUserRequest(Irp);
 }
 

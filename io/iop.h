@@ -42,6 +42,22 @@ static inline void IopLowerFromHigh(KIRQL Old)
     __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)Old) : "memory");
 }
 
+/*
+ * A "threaded" IRP is on its requesting thread's IrpList while it is in
+ * flight: the I/O services' requests (io/iosvc.c) and the IRPs
+ * IoBuildSynchronousFsdRequest and IoBuildDeviceIoControlRequest build
+ * (io/irpbuild.c), as on NT; `pagoda-thread` in gdb lists them, and a
+ * thread that ends cancels them. IopQueueThreadIrp puts Irp on
+ * Irp->Tail.Overlay.Thread's list; IopDequeueThreadIrp takes it off and
+ * leaves the entry pointing at itself, so taking off twice, or an IRP that
+ * was never queued, is harmless (IoFreeIrp always calls it). A user
+ * request leaves the list in its completion APC, in its thread; a built
+ * IRP wherever it completes, which is safe with CR8 at HIGH_LEVEL on one
+ * processor (on several, NT ends these in the thread's APC as well).
+ */
+void IopQueueThreadIrp(PIRP Irp);
+void IopDequeueThreadIrp(PIRP Irp);
+
 /* Covers every driver's device list and every AttachedDevice / AttachedTo
  * link (io/device.c). A spin lock: taken at DISPATCH_LEVEL. */
 extern KSPIN_LOCK IopDatabaseLock;

@@ -183,16 +183,19 @@ static void IopFreeUnsentIrp(PIRP Irp)
  * ------------------------------------------------------------------------ */
 
 /* Cancel the current thread's requests on File (every one, File NULL) and
- * return how many were found. APC_LEVEL inside, so that no completion
- * takes an IRP off the list meanwhile. */
+ * return how many were found. DISPATCH_LEVEL inside, so that no other
+ * completion (a user request's APC, a DPC ending a built IRP) takes an IRP
+ * off the list meanwhile; a cancel routine may end the very IRP it is
+ * given, so the next entry is read first. */
 static ULONG IopCancelThreadRequests(PETHREAD Thread, PFILE_OBJECT File)
 {
     KIRQL OldIrql;
     ULONG Found = 0;
     ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
-    KeRaiseIrql(APC_LEVEL, &OldIrql);
-    for (PLIST_ENTRY E = Thread->IrpList.Flink; E != &Thread->IrpList; E = E->Flink) {
+    KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
+    for (PLIST_ENTRY E = Thread->IrpList.Flink, Next; E != &Thread->IrpList; E = Next) {
         PIRP Irp = CONTAINING_RECORD(E, IRP, ThreadListEntry);
+        Next = E->Flink;
         if (File == NULL || Irp->Tail.Overlay.OriginalFileObject == File) {
             Found++;
             (void)IoCancelIrp(Irp);
@@ -209,7 +212,7 @@ static BOOLEAN IopWaitThreadRequests(PETHREAD Thread, PFILE_OBJECT File)
     for (ULONG Step = 0; Step < IOP_CANCEL_WAIT_STEPS; Step++) {
         BOOLEAN Left = FALSE;
         KIRQL OldIrql;
-        KeRaiseIrql(APC_LEVEL, &OldIrql);
+        KeRaiseIrql(DISPATCH_LEVEL, &OldIrql); /* no completion meanwhile */
         for (PLIST_ENTRY E = Thread->IrpList.Flink; E != &Thread->IrpList; E = E->Flink)
             if (File == NULL ||
                 CONTAINING_RECORD(E, IRP, ThreadListEntry)->Tail.Overlay.OriginalFileObject == File)
@@ -253,11 +256,8 @@ static NTSTATUS IopSendUserRequest(IOP_USER_REQUEST *Request, PIRP Irp)
     if (Request->Event != NULL)
         KeClearEvent(Request->Event);
     KeClearEvent(&File->Event);
-    /* The completion APC of another request may take its IRP off the list:
-     * no APC runs while CR8 is up. */
-    KIRQL OldIrql = IopRaiseToHigh();
-    InsertHeadList(&Thread->IrpList, &Irp->ThreadListEntry);
-    IopLowerFromHigh(OldIrql);
+    ASSERT(Irp->Tail.Overlay.Thread == Thread);
+    IopQueueThreadIrp(Irp);
 
     NTSTATUS Status = IoCallDriver(Request->Device, Irp);
     if (Status != STATUS_PENDING) {
@@ -508,14 +508,17 @@ void IoCancelThreadIo(PETHREAD Thread)
             return;
     }
     /* A driver kept a request past the cancel: it is cut loose from the
-     * thread (its end will release only the kernel's part). */
+     * thread (a user request's end will release only the kernel's part; a
+     * built IRP keeps its thread, whose caller should have waited). */
     KIRQL OldIrql = IopRaiseToHigh();
     while (!IsListEmpty(&Thread->IrpList)) {
         PIRP Irp = CONTAINING_RECORD(RemoveHeadList(&Thread->IrpList), IRP, ThreadListEntry);
+        InitializeListHead(&Irp->ThreadListEntry);
         DbgPrint("io: thread %u ends with IRP %p still held by %p\n",
                  (ULONG)(ULONG_PTR)Thread->Cid.UniqueThread, Irp,
                  IoGetCurrentIrpStackLocation(Irp)->DeviceObject);
-        __atomic_store_n(&Irp->Tail.Overlay.Thread, NULL, __ATOMIC_SEQ_CST);
+        if (Irp->RequestorMode == UserMode)
+            __atomic_store_n(&Irp->Tail.Overlay.Thread, NULL, __ATOMIC_SEQ_CST);
     }
     IopLowerFromHigh(OldIrql);
 }

@@ -25,6 +25,7 @@
  * IRQL <= DISPATCH_LEVEL; an IRP is touched only by the driver holding it.
  */
 #include "iop.h"
+#include "../ps/ps.h"
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
 
@@ -112,6 +113,23 @@ void IoInitializeIrp(PIRP Irp, USHORT PacketSize, CCHAR StackSize)
     Irp->CurrentLocation = (CHAR)(StackSize + 1);
     Irp->Tail.Overlay.CurrentStackLocation = (PIO_STACK_LOCATION)(Irp + 1) + StackSize;
     InitializeListHead(&Irp->Tail.Overlay.ListEntry);
+    InitializeListHead(&Irp->ThreadListEntry);
+}
+
+/* IopQueueThreadIrp, IopDequeueThreadIrp: the contract is in io/iop.h. */
+void IopQueueThreadIrp(PIRP Irp)
+{
+    KIRQL OldIrql = IopRaiseToHigh();
+    InsertHeadList(&Irp->Tail.Overlay.Thread->IrpList, &Irp->ThreadListEntry);
+    IopLowerFromHigh(OldIrql);
+}
+
+void IopDequeueThreadIrp(PIRP Irp)
+{
+    KIRQL OldIrql = IopRaiseToHigh();
+    RemoveEntryList(&Irp->ThreadListEntry);
+    InitializeListHead(&Irp->ThreadListEntry);
+    IopLowerFromHigh(OldIrql);
 }
 
 /* IoAllocateIrp: the contract is in io/io.h. */
@@ -145,6 +163,7 @@ void IoFreeIrp(PIRP Irp)
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     if (Irp->Type != IO_TYPE_IRP)
         KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, 1, (ULONG_PTR)Irp, 0, 0);
+    IopDequeueThreadIrp(Irp); /* a built IRP freed without being sent */
     /* A freed IRP is no IRP: freeing it again, or completing it, is caught. */
     Irp->Type = 0;
     if (Irp->AllocationFlags & IRP_LOOKASIDE_ALLOCATION) {

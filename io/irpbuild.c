@@ -37,6 +37,7 @@ static PIRP IopBuildThreadIrp(UCHAR MajorFunction, PDEVICE_OBJECT DeviceObject, 
     Irp->UserIosb = IoStatusBlock;
     Irp->UserEvent = Event;
     IoGetNextIrpStackLocation(Irp)->MajorFunction = MajorFunction;
+    IopQueueThreadIrp(Irp); /* a threaded IRP (io/iop.h); IoFreeIrp takes it off */
     return Irp;
 }
 
