@@ -29,10 +29,39 @@
  */
 ULONG HalInitializeInterruptControllers(ULONG ClockHz, ULONG ClockVector, ULONG SpuriousVector);
 
-/* Route ISA line Irq to Vector on the IO-APIC: edge-triggered, active high,
- * fixed delivery to APIC 0, unmasked. ISA IRQ n is IO-APIC input n on QEMU's
- * machines (the ACPI MADT is not read: a shortcut). */
-void HalRouteIsaInterrupt(ULONG Irq, ULONG Vector);
+/* The buses a device's interrupt line is named on (NT's INTERFACE_TYPE). */
+typedef enum _INTERFACE_TYPE {
+    Internal = 0,
+    Isa = 1,
+    PCIBus = 5,
+} INTERFACE_TYPE;
+
+/*
+ * The system vector and IRQL of a bus interrupt line, as NT's
+ * HalGetInterruptVector: BusInterruptLevel is the ISA IRQ (for PCI, the
+ * configuration space's interrupt line, which the firmware routed to an
+ * ISA IRQ). Pagoda's table places each IRQ at a fixed vector whose upper
+ * nibble is its IRQL (hal/apic.c: the keyboard 0x55, COM1 0x44, the IDE
+ * channels 0x6E/0x6F...). Returns 0 (and *Irql 0) for a line with no
+ * vector. ISA IRQ n is IO-APIC input n on QEMU's machines (the ACPI MADT
+ * is not read: a shortcut). Any IRQL.
+ */
+ULONG HalGetInterruptVector(INTERFACE_TYPE InterfaceType, ULONG BusNumber, ULONG BusInterruptLevel,
+                            ULONG BusInterruptVector, PUCHAR Irql, PULONG_PTR Affinity);
+
+/* Unmask the IO-APIC input behind Vector, programmed for Mode (0 level,
+ * active low; 1 edge, active high), fixed delivery to APIC 0; and mask it
+ * again. FALSE when no input is behind Vector (a vector only software or a
+ * self-IPI raises). Called by KeConnectInterrupt/KeDisconnectInterrupt with
+ * interrupts disabled. */
+BOOLEAN HalEnableSystemInterrupt(ULONG Vector, UCHAR Irql, ULONG Mode);
+BOOLEAN HalDisableSystemInterrupt(ULONG Vector, UCHAR Irql);
+
+/* Send this processor an interrupt on Vector through the local APIC's
+ * interrupt command register (self shorthand, fixed delivery): it arrives
+ * as a device interrupt would, held back while the IRQL is >= Vector >> 4.
+ * The kernel tests use it to raise a device vector. Any IRQL. */
+void HalSendSelfIpi(ULONG Vector);
 
 /* Signal end of interrupt to the local APIC (nothing before it is mapped).
  * Any IRQL, interrupts disabled. */

@@ -60,16 +60,34 @@ void IopConsoleInputPush(char C)
         KeInsertQueueDpc(&IopConsoleDpc, NULL, NULL);
 }
 
-void IoConsoleEnableSerialInput(void)
+/* COM1's ISR, at IRQL 4: take every byte the UART holds. */
+static BOOLEAN IopSerialInterrupt(PKINTERRUPT Interrupt, PVOID Context)
 {
-    IopSerialInterruptsOn = HalSerialEnableReceiveInterrupt();
+    UNREFERENCED_PARAMETER(Interrupt);
+    UNREFERENCED_PARAMETER(Context);
+    int C;
+    BOOLEAN Any = FALSE;
+    while ((C = HalSerialPollChar()) >= 0) {
+        IopConsoleInputPush((char)C);
+        Any = TRUE;
+    }
+    return Any;
 }
 
-void IoConsoleSerialInterrupt(void)
+void IoConsoleConnectInterrupts(void)
 {
-    int C;
-    while ((C = HalSerialPollChar()) >= 0)
-        IopConsoleInputPush((char)C);
+    static PKINTERRUPT SerialInterrupt;
+    KIRQL Irql;
+    KAFFINITY Affinity;
+    ULONG Vector = HalGetInterruptVector(Isa, 0, 4, 4, &Irql, &Affinity);
+    NTSTATUS Status = IoConnectInterrupt(&SerialInterrupt, IopSerialInterrupt, NULL, NULL, Vector,
+                                         Irql, Irql, Latched, FALSE, Affinity, FALSE);
+    if (NT_SUCCESS(Status))
+        IopSerialInterruptsOn = HalSerialEnableReceiveInterrupt();
+    NTSTATUS KeyboardStatus = IopConnectKeyboardInterrupt();
+    if (!NT_SUCCESS(Status) || !NT_SUCCESS(KeyboardStatus))
+        DbgPrint("console: connecting COM1 0x%x, keyboard 0x%x\n", (ULONG)Status,
+                 (ULONG)KeyboardStatus);
 }
 
 /* The next typed character, or -1 when none is waiting. */

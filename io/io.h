@@ -27,15 +27,13 @@ extern POBJECT_TYPE IoConsoleObjectType;
  * when the pool cannot hold the object. */
 void IoInitializeConsole(void);
 
-/* Turn on COM1's receive interrupt, so typed characters reach the console
- * ring through IoConsoleSerialInterrupt. Boot, interrupts disabled. */
-void IoConsoleEnableSerialInput(void);
-
-/* The interrupt service routines of COM1 (IRQL 4) and the PS/2 keyboard
- * (IRQL 5), called by the kernel's interrupt dispatcher: move the bytes
- * into the console ring and queue the console's DPC. */
-void IoConsoleSerialInterrupt(void);
-void IoConsoleKeyboardInterrupt(void);
+/* Connect the console's interrupt service routines with IoConnectInterrupt
+ * - COM1's receive interrupt (IRQ 4, IRQL 4; the UART is told to
+ * interrupt) and the PS/2 keyboard's (IRQ 1, IRQL 5) - which move the
+ * bytes into the console ring and queue the console's DPC. Boot, once
+ * interrupts are on, PASSIVE_LEVEL; a failure leaves that input polled and
+ * is reported. */
+void IoConsoleConnectInterrupts(void);
 
 /* Insert a handle to the console into Table (a new process's), with read
  * and write access; the value in *Handle. PASSIVE_LEVEL. */
@@ -272,6 +270,7 @@ struct _DEVICE_OBJECT {
     CCHAR StackSize;                /* stack locations an IRP to this device needs */
     ULONG AlignmentRequirement;
     PDEVOBJ_EXTENSION DeviceObjectExtension;
+    KDPC Dpc; /* the DpcForIsr (IoInitializeDpcRequest) */
 };
 
 /* One driver's part of an IRP: what it is asked to do and how to tell the
@@ -600,5 +599,53 @@ static inline PDRIVER_CANCEL IoSetCancelRoutine(PIRP Irp, PDRIVER_CANCEL CancelR
  * IRQL <= DISPATCH_LEVEL.
  */
 BOOLEAN IoCancelIrp(PIRP Irp);
+
+/* ------------------------------------------------------------------------
+ * Interrupts for drivers (io/irq.c; the objects are the kernel's,
+ * kernel/interrupt.c, and the vectors the HAL's: HalGetInterruptVector;
+ * docs/interrupts-and-devices.md)
+ * ------------------------------------------------------------------------ */
+
+/* Pool tag of the interrupt objects IoConnectInterrupt allocates. */
+#define IO_INTERRUPT_TAG POOL_TAG('I', 'n', 't', 'r')
+
+/*
+ * Allocate a KINTERRUPT (nonpaged pool), initialize it with these values
+ * (KeInitializeInterrupt) and connect it to Vector (KeConnectInterrupt): from
+ * now on ServiceRoutine(Interrupt, ServiceContext) runs at SynchronizeIrql
+ * holding the object's lock (or *SpinLock, when given) whenever Vector
+ * comes in. *InterruptObject receives the object (for KeSynchronizeExecution
+ * and IoDisconnectInterrupt). Returns STATUS_SUCCESS;
+ * STATUS_INVALID_PARAMETER when ProcessorEnableMask leaves out processor 0
+ * or the connection is refused (see KeConnectInterrupt: bad vector or
+ * IRQL, or a vector taken by an object that does not share);
+ * STATUS_INSUFFICIENT_RESOURCES. PASSIVE_LEVEL.
+ */
+NTSTATUS IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE ServiceRoutine,
+                            PVOID ServiceContext, PKSPIN_LOCK SpinLock, ULONG Vector, KIRQL Irql,
+                            KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
+                            BOOLEAN ShareVector, KAFFINITY ProcessorEnableMask,
+                            BOOLEAN FloatingSave);
+
+/* Disconnect and free an object from IoConnectInterrupt; its routine is not
+ * running when this returns. PASSIVE_LEVEL. */
+void IoDisconnectInterrupt(PKINTERRUPT InterruptObject);
+
+/* A driver's DpcForIsr: queued by its ISR with IoRequestDpc, it runs at
+ * DISPATCH_LEVEL with the device and the two values the ISR passed. */
+typedef void (*PIO_DPC_ROUTINE)(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context);
+
+/* Set up DeviceObject's DPC (DeviceObject->Dpc) to call DpcRoutine. */
+static inline void IoInitializeDpcRequest(PDEVICE_OBJECT DeviceObject, PIO_DPC_ROUTINE DpcRoutine)
+{
+    KeInitializeDpc(&DeviceObject->Dpc, (PKDEFERRED_ROUTINE)(void *)DpcRoutine, DeviceObject);
+}
+
+/* From the ISR: queue DeviceObject's DPC with Irp and Context (once: a
+ * request while it is queued already is merged with it, as NT's). Any IRQL. */
+static inline void IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    KeInsertQueueDpc(&DeviceObject->Dpc, Irp, Context);
+}
 
 #endif /* PAGODA_IO_H */

@@ -13,6 +13,9 @@
  * ring is full) and queue the console's DPC, which wakes readers. */
 void IopConsoleInputPush(char C);
 
+/* Connect the keyboard's ISR (io/keyboard.c). Boot. */
+NTSTATUS IopConnectKeyboardInterrupt(void);
+
 /* Covers every driver's device list and every AttachedDevice / AttachedTo
  * link (io/device.c). A spin lock: taken at DISPATCH_LEVEL. */
 extern KSPIN_LOCK IopDatabaseLock;

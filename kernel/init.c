@@ -102,6 +102,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     KiInitializeInterrupts();
     KeLowerIrql(PASSIVE_LEVEL);
     _enable();
+    IoConsoleConnectInterrupts();
     PsInitializeReaper();
     MmInitializeVerifier(KeBootOptions.VerifierFlags, KeBootOptions.VerifierTag,
                          KeBootOptions.VerifierSeed);
