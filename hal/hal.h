@@ -71,6 +71,72 @@ void HalEndOfInterrupt(void);
 extern ULONG HalApicTicksPerMs;
 
 /* ------------------------------------------------------------------------
+ * PCI configuration space (hal/pci.c): the bus scan at boot and how a
+ * driver finds its device, in the spirit of NT's HalGetBusData.
+ * ------------------------------------------------------------------------ */
+
+/* The devices one scan records; a larger machine's extra ones are counted
+ * and reported, not recorded. */
+#define HAL_PCI_MAX_DEVICES 64
+#define PCI_ANY_ID 0xFFFF /* HalFindPciDevice: any vendor / device */
+#define PCI_ANY_CLASS 0xFF /* ... any base class / subclass */
+
+/* One function found by the scan. A BAR's Base is its address (memory) or
+ * port (I/O), with the type bits cleared; Size is what the device decodes
+ * (0: the BAR is not implemented). */
+typedef struct _PCI_DEVICE_INFO {
+    UCHAR Bus;
+    UCHAR Device; /* 0-31 */
+    UCHAR Function; /* 0-7 */
+    UCHAR HeaderType; /* 0 device, 1 PCI-to-PCI bridge (bit 7: multi-function dropped) */
+    USHORT VendorId;
+    USHORT DeviceId;
+    UCHAR BaseClass;
+    UCHAR SubClass;
+    UCHAR ProgIf;
+    UCHAR RevisionId;
+    UCHAR InterruptLine; /* the ISA IRQ the firmware routed INTx to (0xFF: none) */
+    UCHAR InterruptPin; /* 0 none, 1-4 INTA-INTD */
+    USHORT Command;
+    struct {
+        ULONG64 Base;
+        ULONG Size;
+        BOOLEAN Io; /* an I/O-port BAR */
+        BOOLEAN Prefetchable;
+    } Bar[6];
+} PCI_DEVICE_INFO, *PPCI_DEVICE_INFO;
+
+/* Scan every bus, device and function through ports 0xCF8/0xCFC
+ * (configuration mechanism 1), size the BARs, record what answers and
+ * print it (unless quiet). Boot, PASSIVE_LEVEL, before drivers start. */
+void HalInitializePciBus(void);
+
+/* The Index-th recorded function (0, 1, ...) that matches: VendorId and
+ * DeviceId (PCI_ANY_ID matches any), BaseClass and SubClass (PCI_ANY_CLASS
+ * matches any). TRUE with a copy in *Info; FALSE when there is none. Any
+ * IRQL. */
+BOOLEAN HalFindPciDevice(USHORT VendorId, USHORT DeviceId, UCHAR BaseClass, UCHAR SubClass,
+                         ULONG Index, PPCI_DEVICE_INFO Info);
+
+/* Read / write Length bytes (1, 2 or 4, naturally aligned) of a function's
+ * configuration space at Offset, as HalGetBusDataByOffset and
+ * HalSetBusDataByOffset do for PCIConfiguration. Returns the bytes moved
+ * (0 for a bad length or offset). Any IRQL; one processor, so the
+ * address/data port pair needs no lock beyond disabled interrupts. */
+ULONG HalReadPciConfig(UCHAR Bus, UCHAR Device, UCHAR Function, ULONG Offset, PVOID Buffer,
+                       ULONG Length);
+ULONG HalWritePciConfig(UCHAR Bus, UCHAR Device, UCHAR Function, ULONG Offset, const void *Buffer,
+                        ULONG Length);
+
+/* Copy at most Maximum recorded functions to Devices; returns how many the
+ * scan recorded. Any IRQL. */
+ULONG HalQueryPciDevices(PPCI_DEVICE_INFO Devices, ULONG Maximum);
+
+/* A short name for a class ("IDE controller", "host bridge", ...), or
+ * "other". */
+const char *HalPciClassName(UCHAR BaseClass, UCHAR SubClass);
+
+/* ------------------------------------------------------------------------
  * COM1 (hal/serial.c): polled output and input, and the receive interrupt
  * switch. Any IRQL.
  * ------------------------------------------------------------------------ */

@@ -103,6 +103,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     KeLowerIrql(PASSIVE_LEVEL);
     _enable();
     IoConsoleConnectInterrupts();
+    HalInitializePciBus();
     PsInitializeReaper();
     MmInitializeVerifier(KeBootOptions.VerifierFlags, KeBootOptions.VerifierTag,
                          KeBootOptions.VerifierSeed);
