@@ -648,4 +648,15 @@ static inline void IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Con
     KeInsertQueueDpc(&DeviceObject->Dpc, Irp, Context);
 }
 
+/* ------------------------------------------------------------------------
+ * The disk (io/drivers/ata.c; docs/interrupts-and-devices.md)
+ * ------------------------------------------------------------------------ */
+
+/* Find the PIIX IDE controller on the PCI bus and a disk on its primary
+ * channel (IDENTIFY DEVICE, printed unless quiet), and start \Driver\Atapi
+ * with \Device\Harddisk0\DR0 and \??\PhysicalDrive0. Without a disk it says
+ * so, once, and the system runs on without one. Boot, after the PCI scan,
+ * interrupts on, PASSIVE_LEVEL. */
+void IoInitializeDiskDriver(void);
+
 #endif /* PAGODA_IO_H */

@@ -104,6 +104,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     _enable();
     IoConsoleConnectInterrupts();
     HalInitializePciBus();
+    IoInitializeDiskDriver();
     PsInitializeReaper();
     MmInitializeVerifier(KeBootOptions.VerifierFlags, KeBootOptions.VerifierTag,
                          KeBootOptions.VerifierSeed);
