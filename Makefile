@@ -33,14 +33,15 @@ KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/dbgprint.c kernel/cpu.c ker
 	kernel/sched.c kernel/thrdobj.c kernel/dpc.c kernel/timer.c kernel/lock.c kernel/event.c \
 	kernel/wait.c kernel/syscall.c kernel/kesvc.c kernel/apc.c kernel/apcsvc.c \
 	kernel/mutant.c kernel/semaphore.c
-HAL_C      := hal/apic.c hal/serial.c hal/vga.c hal/power.c
+HAL_C      := hal/apic.c hal/serial.c hal/vga.c hal/power.c hal/pci.c
 OB_C       := ob/obref.c ob/obhandle.c ob/obsvc.c ob/obwait.c ob/obdir.c ob/obname.c ob/oblink.c
 PS_C       := ps/psmgr.c ps/create.c ps/kill.c ps/psexcept.c ps/query.c ps/ldr.c
 EX_C       := ex/event.c ex/sysinfo.c ex/exdisp.c ex/mutant.c ex/semaphore.c ex/timer.c \
 	ex/rundown.c
 IO_C       := io/keyboard.c io/initrd.c io/mdl.c io/iomgr.c io/driver.c io/device.c \
-	io/irp.c io/irpbuild.c io/file.c io/iosvc.c io/iocomp.c \
-	io/drivers/null.c io/drivers/console.c io/drivers/iotest.c io/drivers/delay.c
+	io/irp.c io/irpbuild.c io/file.c io/iosvc.c io/iocomp.c io/irq.c \
+	io/drivers/null.c io/drivers/console.c io/drivers/iotest.c io/drivers/delay.c \
+	io/drivers/ata.c
 MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/specpool.c mm/poolcore.c \
 	mm/poolcheck.c \
 	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c \
@@ -53,7 +54,8 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_ntservices.c tests/kernel/test_mmquery.c tests/kernel/test_ktest.c \
 	tests/kernel/test_specpool.c \
 	tests/kernel/test_apc.c tests/kernel/test_mutant.c tests/kernel/test_obns.c tests/kernel/test_mdl.c \
-	tests/kernel/test_irp.c tests/kernel/test_delay.c \
+	tests/kernel/test_irp.c tests/kernel/test_delay.c tests/kernel/test_interrupt.c \
+	tests/kernel/test_ata.c \
 	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).
 KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \
@@ -200,13 +202,20 @@ FORCE:
 tools:
 	@tools/ensure-tools.sh
 
-# QEMU exits with 33 when the kernel powers off normally (hal/power.c).
-run: tools all
-	MEM=$(MEM) tools/qemu.sh --iso $(BUILD)/pagoda.iso || [ $$? -eq 33 ]
+# The disk of make run and make debug: made once by tools/mkdisk.py (an MBR
+# and a partition reserved for the pagefile) and kept, so what a boot
+# writes is there in the next one. `rm build/disk.img` starts afresh.
+DISK_IMG := $(BUILD)/disk.img
+$(DISK_IMG): tools/mkdisk.py
+	@[ -f $@ ] || $(PYTHON) tools/mkdisk.py $@
 
-debug: tools all
+# QEMU exits with 33 when the kernel powers off normally (hal/power.c).
+run: tools all $(DISK_IMG)
+	MEM=$(MEM) tools/qemu.sh --iso $(BUILD)/pagoda.iso --disk $(DISK_IMG) || [ $$? -eq 33 ]
+
+debug: tools all $(DISK_IMG)
 	@echo "QEMU waits for gdb on localhost:1234; in another terminal: make gdb"
-	MEM=$(MEM) tools/qemu.sh --iso $(BUILD)/pagoda.iso --gdb || [ $$? -eq 33 ]
+	MEM=$(MEM) tools/qemu.sh --iso $(BUILD)/pagoda.iso --disk $(DISK_IMG) --gdb || [ $$? -eq 33 ]
 
 gdb: $(BUILD)/kernel.elf
 	gdb -q -x tools/gdb/gdbinit $(BUILD)/kernel.elf
@@ -280,7 +289,8 @@ clean:
 help:
 	@echo "Pagoda targets:"
 	@echo "  make            build build/kernel.elf, build/initrd.tar, build/pagoda.iso"
-	@echo "  make run        boot in QEMU (TCG, -cpu max, serial on this terminal; MEM=256M)"
+	@echo "  make run        boot in QEMU (TCG, -cpu max, serial on this terminal; MEM=256M),"
+	@echo "                  with build/disk.img as the IDE disk (made once by tools/mkdisk.py, kept)"
 	@echo "                  CMDLINE='quiet' or 'ktest=pfn.*' sets the kernel command line"
 	@echo "  make debug      like run, but QEMU waits for gdb on localhost:1234"
 	@echo "  make gdb        gdb with the kernel's symbols, connected, stopping at KiSystemStartup"

@@ -8,6 +8,8 @@
  *   SystemPoolTagInformation   -                             SYSTEM_POOLTAG[] (both pools)
  *   SystemPteInformation       SYSTEM_PTE_QUERY              SYSTEM_PTE_INFORMATION
  *   SystemVadInformation       SYSTEM_VAD_QUERY              SYSTEM_VAD_ENTRY[]
+ *   SystemInterruptInformation -                             SYSTEM_INTERRUPT_ENTRY[]
+ *   SystemPciInformation       -                             SYSTEM_PCI_ENTRY[]
  *
  * Every class is answered the same way: gather the answer into a kernel
  * buffer (EXP_QUERY_ANSWER) with whatever locks the data needs, release
@@ -21,7 +23,8 @@
  * Everything comes through public headers: the memory manager's counters,
  * page-table walk and VAD enumeration (mm/mm.h: MmQueryMemoryCounters,
  * MmWalkPageTables, MmEnumerateVads), the scheduler's counters
- * (kernel/ke.h), the process list (ps/ps.h).
+ * (kernel/ke.h), the process list (ps/ps.h), the interrupt objects
+ * (KeQueryInterrupts, kernel/ke.h) and the PCI scan (hal/hal.h).
  *
  * Locking and IRQL: the service runs at PASSIVE_LEVEL. The process list is
  * read at DISPATCH_LEVEL: ps/psmgr.c changes it under its process lock,
@@ -34,6 +37,7 @@
 #include "../kernel/ke.h"
 #include "../ps/ps.h"
 #include "../mm/mm.h"
+#include "../hal/hal.h"
 #include "../rtl/rtl.h"
 #include "../include/ntapi.h"
 
@@ -357,6 +361,89 @@ static NTSTATUS ExpCaptureQuery(PVOID Buffer, ULONG Length, PVOID Query, ULONG Q
     return MmCopyFromUser(Query, Buffer, QuerySize);
 }
 
+/* ------------------------------------------------------------------------
+ * Interrupt objects and PCI functions: fixed-size tables, snapshotted into
+ * pool (the interrupt table with interrupts off, inside KeQueryInterrupts)
+ * ------------------------------------------------------------------------ */
+#define EXP_MAX_INTERRUPT_LINES 64
+
+static void ExpFillInterruptEntry(SYSTEM_INTERRUPT_ENTRY *Out, const KE_INTERRUPT_SNAPSHOT *In)
+{
+    ULONG_PTR Offset;
+    Out->Vector = In->Vector;
+    Out->Irql = In->Irql;
+    Out->SynchronizeIrql = In->SynchronizeIrql;
+    Out->ShareVector = In->ShareVector;
+    Out->Latched = In->Mode == Latched;
+    Out->Object = (ULONG64)In->Object;
+    Out->ServiceRoutine = (ULONG64)In->ServiceRoutine;
+    Out->Interrupts = In->InterruptCount;
+    Out->Claimed = In->ServiceCount;
+    const char *Name =
+        In->ServiceRoutine ? KeLookupSymbol((ULONG_PTR)In->ServiceRoutine, &Offset) : "(unclaimed)";
+    RtlStringCopy(Out->RoutineName, Name ? Name : "?", sizeof(Out->RoutineName));
+}
+
+static NTSTATUS ExpQueryInterrupts(EXP_QUERY_ANSWER *Answer)
+{
+    SIZE_T Bytes =
+        EXP_MAX_INTERRUPT_LINES * (sizeof(KE_INTERRUPT_SNAPSHOT) + sizeof(SYSTEM_INTERRUPT_ENTRY));
+    PUCHAR Block = ExAllocatePoolWithTag(NonPagedPool, Bytes, EXP_QUERY_TAG);
+    if (!Block)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    SYSTEM_INTERRUPT_ENTRY *Entries = (SYSTEM_INTERRUPT_ENTRY *)Block;
+    KE_INTERRUPT_SNAPSHOT *Lines =
+        (KE_INTERRUPT_SNAPSHOT *)(Block + EXP_MAX_INTERRUPT_LINES * sizeof(*Entries));
+    ULONG Count = KeQueryInterrupts(Lines, EXP_MAX_INTERRUPT_LINES);
+    if (Count > EXP_MAX_INTERRUPT_LINES)
+        Count = EXP_MAX_INTERRUPT_LINES;
+    memset(Entries, 0, Count * sizeof(*Entries));
+    for (ULONG i = 0; i < Count; i++)
+        ExpFillInterruptEntry(&Entries[i], &Lines[i]);
+    *Answer = (EXP_QUERY_ANSWER){Entries, Count * sizeof(*Entries), TRUE};
+    return STATUS_SUCCESS;
+}
+
+static void ExpFillPciEntry(SYSTEM_PCI_ENTRY *Out, const PCI_DEVICE_INFO *In)
+{
+    memset(Out, 0, sizeof(*Out));
+    Out->Bus = In->Bus;
+    Out->Device = In->Device;
+    Out->Function = In->Function;
+    Out->HeaderType = In->HeaderType;
+    Out->VendorId = In->VendorId;
+    Out->DeviceId = In->DeviceId;
+    Out->BaseClass = In->BaseClass;
+    Out->SubClass = In->SubClass;
+    Out->ProgIf = In->ProgIf;
+    Out->RevisionId = In->RevisionId;
+    Out->InterruptLine = In->InterruptLine;
+    Out->InterruptPin = In->InterruptPin;
+    Out->Command = In->Command;
+    for (ULONG i = 0; i < 6; i++) {
+        Out->BarBase[i] = In->Bar[i].Base;
+        Out->BarSize[i] = In->Bar[i].Size;
+        Out->BarIo[i] = In->Bar[i].Io;
+    }
+    RtlStringCopy(Out->ClassName, HalPciClassName(In->BaseClass, In->SubClass),
+                  sizeof(Out->ClassName));
+}
+
+static NTSTATUS ExpQueryPci(EXP_QUERY_ANSWER *Answer)
+{
+    SIZE_T Bytes = HAL_PCI_MAX_DEVICES * (sizeof(PCI_DEVICE_INFO) + sizeof(SYSTEM_PCI_ENTRY));
+    PUCHAR Block = ExAllocatePoolWithTag(NonPagedPool, Bytes, EXP_QUERY_TAG);
+    if (!Block)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    SYSTEM_PCI_ENTRY *Entries = (SYSTEM_PCI_ENTRY *)Block;
+    PCI_DEVICE_INFO *Devices = (PCI_DEVICE_INFO *)(Block + HAL_PCI_MAX_DEVICES * sizeof(*Entries));
+    ULONG Count = HalQueryPciDevices(Devices, HAL_PCI_MAX_DEVICES);
+    for (ULONG i = 0; i < Count; i++)
+        ExpFillPciEntry(&Entries[i], &Devices[i]);
+    *Answer = (EXP_QUERY_ANSWER){Entries, Count * sizeof(*Entries), TRUE};
+    return STATUS_SUCCESS;
+}
+
 /*
  * NtQuerySystemInformation - copy a snapshot of Class (see the table at
  * the top) into Buffer, Length bytes, and its size into the optional
@@ -417,6 +504,12 @@ NTSTATUS NtQuerySystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, 
         Status = ExpCaptureQuery(Buffer, Length, &VadQuery, sizeof(VadQuery), &Needed);
         if (NT_SUCCESS(Status))
             Status = ExpQueryVads(&VadQuery, &Answer);
+        break;
+    case SystemInterruptInformation:
+        Status = ExpQueryInterrupts(&Answer);
+        break;
+    case SystemPciInformation:
+        Status = ExpQueryPci(&Answer);
         break;
     default:
         return STATUS_INVALID_INFO_CLASS;

@@ -8,10 +8,14 @@
  *   - the local APIC (0xFEE00000) gives the clock: its timer, calibrated
  *     against PIT channel 2, fires periodically on the vector the kernel
  *     asks for (kernel/interrupt.c asks for 0xD1, CLOCK_LEVEL);
- *   - the IO-APIC (0xFEC00000) routes the ISA lines to the vectors the
- *     kernel chooses (HalRouteIsaInterrupt). ISA IRQ n is wired to IO-APIC
- *     input n on QEMU's machines; Pagoda does not read the ACPI MADT to
- *     check (a shortcut until the SMP issue).
+ *   - the IO-APIC (0xFEC00000) routes the ISA lines to the vectors of
+ *     HalpIsaVector (HalGetInterruptVector tells a driver its vector; the
+ *     kernel unmasks a line when the first interrupt object connects to it,
+ *     HalEnableSystemInterrupt). ISA IRQ n is wired to IO-APIC input n on
+ *     QEMU's machines; Pagoda does not read the ACPI MADT to check (a
+ *     shortcut until the SMP issue);
+ *   - the local APIC's command register sends this processor a device
+ *     vector (HalSendSelfIpi), for the kernel tests.
  *
  * The two register pages are mapped once at boot and never change, so
  * nothing here takes a lock; one processor writes them.
@@ -56,10 +60,76 @@ static void HalpIoApicWrite(ULONG Register, ULONG Value)
     HalpIoApic[4] = Value;          /* IOWIN at +0x10 */
 }
 
-void HalRouteIsaInterrupt(ULONG Irq, ULONG Vector)
+/* ISA IRQ -> vector (0: none). The upper nibble is the IRQL: the disk
+ * channels above the keyboard above the serial ports, all below the clock
+ * (0xD1). IRQ 0 (the PIT) and 2 (the cascade) are not devices here. */
+static const UCHAR HalpIsaVector[16] = {
+    [1] = 0x55, [3] = 0x43,  [4] = 0x44,  [5] = 0x35,  [6] = 0x36,  [7] = 0x37,  [8] = 0x88,
+    [9] = 0x79, [10] = 0x7A, [11] = 0x7B, [12] = 0x5C, [14] = 0x6E, [15] = 0x6F,
+};
+
+ULONG HalGetInterruptVector(INTERFACE_TYPE InterfaceType, ULONG BusNumber, ULONG BusInterruptLevel,
+                            ULONG BusInterruptVector, PUCHAR Irql, PULONG_PTR Affinity)
 {
-    HalpIoApicWrite(0x10 + 2 * Irq + 1, 0);        /* destination: APIC ID 0 */
-    HalpIoApicWrite(0x10 + 2 * Irq, Vector);       /* fixed, physical, unmasked */
+    UNREFERENCED_PARAMETER(BusNumber);
+    UNREFERENCED_PARAMETER(BusInterruptVector);
+    *Irql = 0;
+    *Affinity = 1;
+    if ((InterfaceType != Isa && InterfaceType != PCIBus) || BusInterruptLevel >= 16)
+        return 0;
+    ULONG Vector = HalpIsaVector[BusInterruptLevel];
+    *Irql = (UCHAR)(Vector >> 4);
+    return Vector;
+}
+
+/* The IO-APIC input behind Vector, or -1. */
+static int HalpVectorToIrq(ULONG Vector)
+{
+    for (int Irq = 0; Irq < 16; Irq++) {
+        if (Vector != 0 && HalpIsaVector[Irq] == Vector)
+            return Irq;
+    }
+    return -1;
+}
+
+#define IOAPIC_LEVEL (1u << 15)
+#define IOAPIC_ACTIVE_LOW (1u << 13)
+#define IOAPIC_MASKED (1u << 16)
+
+BOOLEAN HalEnableSystemInterrupt(ULONG Vector, UCHAR Irql, ULONG Mode)
+{
+    UNREFERENCED_PARAMETER(Irql);
+    int Irq = HalpVectorToIrq(Vector);
+    if (Irq < 0 || !HalpIoApic)
+        return FALSE;
+    ULONG Low = Vector; /* fixed, physical, unmasked */
+    if (Mode == 0) /* LevelSensitive: PCI INTx */
+        Low |= IOAPIC_LEVEL | IOAPIC_ACTIVE_LOW;
+    HalpIoApicWrite(0x10 + 2 * Irq + 1, 0); /* destination: APIC ID 0 */
+    HalpIoApicWrite(0x10 + 2 * Irq, Low);
+    return TRUE;
+}
+
+BOOLEAN HalDisableSystemInterrupt(ULONG Vector, UCHAR Irql)
+{
+    UNREFERENCED_PARAMETER(Irql);
+    int Irq = HalpVectorToIrq(Vector);
+    if (Irq < 0 || !HalpIoApic)
+        return FALSE;
+    HalpIoApicWrite(0x10 + 2 * Irq, IOAPIC_MASKED | Vector);
+    return TRUE;
+}
+
+#define LAPIC_ICR_LOW 0x300
+#define LAPIC_ICR_PENDING (1u << 12)
+#define LAPIC_ICR_SELF (1u << 18)
+
+void HalSendSelfIpi(ULONG Vector)
+{
+    /* Fixed delivery mode, edge, destination shorthand "self" (SDM 11.6.1). */
+    HalpLapicWrite(LAPIC_ICR_LOW, LAPIC_ICR_SELF | (Vector & 0xFF));
+    while (HalpLapicRead(LAPIC_ICR_LOW) & LAPIC_ICR_PENDING)
+        ;
 }
 
 void HalEndOfInterrupt(void)

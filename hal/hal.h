@@ -29,10 +29,39 @@
  */
 ULONG HalInitializeInterruptControllers(ULONG ClockHz, ULONG ClockVector, ULONG SpuriousVector);
 
-/* Route ISA line Irq to Vector on the IO-APIC: edge-triggered, active high,
- * fixed delivery to APIC 0, unmasked. ISA IRQ n is IO-APIC input n on QEMU's
- * machines (the ACPI MADT is not read: a shortcut). */
-void HalRouteIsaInterrupt(ULONG Irq, ULONG Vector);
+/* The buses a device's interrupt line is named on (NT's INTERFACE_TYPE). */
+typedef enum _INTERFACE_TYPE {
+    Internal = 0,
+    Isa = 1,
+    PCIBus = 5,
+} INTERFACE_TYPE;
+
+/*
+ * The system vector and IRQL of a bus interrupt line, as NT's
+ * HalGetInterruptVector: BusInterruptLevel is the ISA IRQ (for PCI, the
+ * configuration space's interrupt line, which the firmware routed to an
+ * ISA IRQ). Pagoda's table places each IRQ at a fixed vector whose upper
+ * nibble is its IRQL (hal/apic.c: the keyboard 0x55, COM1 0x44, the IDE
+ * channels 0x6E/0x6F...). Returns 0 (and *Irql 0) for a line with no
+ * vector. ISA IRQ n is IO-APIC input n on QEMU's machines (the ACPI MADT
+ * is not read: a shortcut). Any IRQL.
+ */
+ULONG HalGetInterruptVector(INTERFACE_TYPE InterfaceType, ULONG BusNumber, ULONG BusInterruptLevel,
+                            ULONG BusInterruptVector, PUCHAR Irql, PULONG_PTR Affinity);
+
+/* Unmask the IO-APIC input behind Vector, programmed for Mode (0 level,
+ * active low; 1 edge, active high), fixed delivery to APIC 0; and mask it
+ * again. FALSE when no input is behind Vector (a vector only software or a
+ * self-IPI raises). Called by KeConnectInterrupt/KeDisconnectInterrupt with
+ * interrupts disabled. */
+BOOLEAN HalEnableSystemInterrupt(ULONG Vector, UCHAR Irql, ULONG Mode);
+BOOLEAN HalDisableSystemInterrupt(ULONG Vector, UCHAR Irql);
+
+/* Send this processor an interrupt on Vector through the local APIC's
+ * interrupt command register (self shorthand, fixed delivery): it arrives
+ * as a device interrupt would, held back while the IRQL is >= Vector >> 4.
+ * The kernel tests use it to raise a device vector. Any IRQL. */
+void HalSendSelfIpi(ULONG Vector);
 
 /* Signal end of interrupt to the local APIC (nothing before it is mapped).
  * Any IRQL, interrupts disabled. */
@@ -40,6 +69,72 @@ void HalEndOfInterrupt(void);
 
 /* The calibrated APIC timer rate (0 before HalInitializeInterruptControllers). */
 extern ULONG HalApicTicksPerMs;
+
+/* ------------------------------------------------------------------------
+ * PCI configuration space (hal/pci.c): the bus scan at boot and how a
+ * driver finds its device, in the spirit of NT's HalGetBusData.
+ * ------------------------------------------------------------------------ */
+
+/* The devices one scan records; a larger machine's extra ones are counted
+ * and reported, not recorded. */
+#define HAL_PCI_MAX_DEVICES 64
+#define PCI_ANY_ID 0xFFFF /* HalFindPciDevice: any vendor / device */
+#define PCI_ANY_CLASS 0xFF /* ... any base class / subclass */
+
+/* One function found by the scan. A BAR's Base is its address (memory) or
+ * port (I/O), with the type bits cleared; Size is what the device decodes
+ * (0: the BAR is not implemented). */
+typedef struct _PCI_DEVICE_INFO {
+    UCHAR Bus;
+    UCHAR Device; /* 0-31 */
+    UCHAR Function; /* 0-7 */
+    UCHAR HeaderType; /* 0 device, 1 PCI-to-PCI bridge (bit 7: multi-function dropped) */
+    USHORT VendorId;
+    USHORT DeviceId;
+    UCHAR BaseClass;
+    UCHAR SubClass;
+    UCHAR ProgIf;
+    UCHAR RevisionId;
+    UCHAR InterruptLine; /* the ISA IRQ the firmware routed INTx to (0xFF: none) */
+    UCHAR InterruptPin; /* 0 none, 1-4 INTA-INTD */
+    USHORT Command;
+    struct {
+        ULONG64 Base;
+        ULONG Size;
+        BOOLEAN Io; /* an I/O-port BAR */
+        BOOLEAN Prefetchable;
+    } Bar[6];
+} PCI_DEVICE_INFO, *PPCI_DEVICE_INFO;
+
+/* Scan every bus, device and function through ports 0xCF8/0xCFC
+ * (configuration mechanism 1), size the BARs, record what answers and
+ * print it (unless quiet). Boot, PASSIVE_LEVEL, before drivers start. */
+void HalInitializePciBus(void);
+
+/* The Index-th recorded function (0, 1, ...) that matches: VendorId and
+ * DeviceId (PCI_ANY_ID matches any), BaseClass and SubClass (PCI_ANY_CLASS
+ * matches any). TRUE with a copy in *Info; FALSE when there is none. Any
+ * IRQL. */
+BOOLEAN HalFindPciDevice(USHORT VendorId, USHORT DeviceId, UCHAR BaseClass, UCHAR SubClass,
+                         ULONG Index, PPCI_DEVICE_INFO Info);
+
+/* Read / write Length bytes (1, 2 or 4, naturally aligned) of a function's
+ * configuration space at Offset, as HalGetBusDataByOffset and
+ * HalSetBusDataByOffset do for PCIConfiguration. Returns the bytes moved
+ * (0 for a bad length or offset). Any IRQL; one processor, so the
+ * address/data port pair needs no lock beyond disabled interrupts. */
+ULONG HalReadPciConfig(UCHAR Bus, UCHAR Device, UCHAR Function, ULONG Offset, PVOID Buffer,
+                       ULONG Length);
+ULONG HalWritePciConfig(UCHAR Bus, UCHAR Device, UCHAR Function, ULONG Offset, const void *Buffer,
+                        ULONG Length);
+
+/* Copy at most Maximum recorded functions to Devices; returns how many the
+ * scan recorded. Any IRQL. */
+ULONG HalQueryPciDevices(PPCI_DEVICE_INFO Devices, ULONG Maximum);
+
+/* A short name for a class ("IDE controller", "host bridge", ...), or
+ * "other". */
+const char *HalPciClassName(UCHAR BaseClass, UCHAR SubClass);
 
 /* ------------------------------------------------------------------------
  * COM1 (hal/serial.c): polled output and input, and the receive interrupt

@@ -62,6 +62,37 @@ static inline UCHAR __inbyte(USHORT Port)
     return Value;
 }
 
+static inline USHORT __inword(USHORT Port)
+{
+    USHORT Value;
+    __asm__ volatile("inw %1, %0" : "=a"(Value) : "Nd"(Port));
+    return Value;
+}
+
+static inline void __outdword(USHORT Port, ULONG Value)
+{
+    __asm__ volatile("outl %0, %1" : : "a"(Value), "Nd"(Port));
+}
+
+static inline ULONG __indword(USHORT Port)
+{
+    ULONG Value;
+    __asm__ volatile("inl %1, %0" : "=a"(Value) : "Nd"(Port));
+    return Value;
+}
+
+/* rep insw / rep outsw: Count words between Port and Buffer (the ATA data
+ * register's PIO transfers). */
+static inline void __inwordstring(USHORT Port, USHORT *Buffer, ULONG Count)
+{
+    __asm__ volatile("rep insw" : "+D"(Buffer), "+c"(Count) : "d"(Port) : "memory");
+}
+
+static inline void __outwordstring(USHORT Port, const USHORT *Buffer, ULONG Count)
+{
+    __asm__ volatile("rep outsw" : "+S"(Buffer), "+c"(Count) : "d"(Port) : "memory");
+}
+
 static inline void __invlpg(const void *Address)
 {
     __asm__ volatile("invlpg (%0)" : : "r"(Address) : "memory");

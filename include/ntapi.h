@@ -148,12 +148,42 @@ typedef struct _PROCESS_BASIC_INFORMATION {
 
 /* NtQuerySystemInformation classes (Pagoda's own numbering). */
 typedef enum _SYSTEM_INFORMATION_CLASS {
-    SystemProcessInformation = 5,   /* SYSTEM_PROCESS_ENTRY[] */
-    SystemMemoryInformation = 100,  /* SYSTEM_MEMORY_INFORMATION */
-    SystemPoolTagInformation = 22,  /* SYSTEM_POOLTAG[] */
-    SystemPteInformation = 101,     /* SYSTEM_PTE_QUERY in, SYSTEM_PTE_INFORMATION out */
-    SystemVadInformation = 102,     /* SYSTEM_VAD_QUERY in, SYSTEM_VAD_ENTRY[] out */
+    SystemProcessInformation = 5, /* SYSTEM_PROCESS_ENTRY[] */
+    SystemMemoryInformation = 100, /* SYSTEM_MEMORY_INFORMATION */
+    SystemPoolTagInformation = 22, /* SYSTEM_POOLTAG[] */
+    SystemPteInformation = 101, /* SYSTEM_PTE_QUERY in, SYSTEM_PTE_INFORMATION out */
+    SystemVadInformation = 102, /* SYSTEM_VAD_QUERY in, SYSTEM_VAD_ENTRY[] out */
+    SystemInterruptInformation = 23, /* SYSTEM_INTERRUPT_ENTRY[] (Pagoda's layout) */
+    SystemPciInformation = 103, /* SYSTEM_PCI_ENTRY[] */
 } SYSTEM_INFORMATION_CLASS;
+
+/* One interrupt object, or a vector's unclaimed interrupts (Object 0), or
+ * the clock (Object 0, Claimed == Interrupts). */
+typedef struct _SYSTEM_INTERRUPT_ENTRY {
+    ULONG Vector;
+    UCHAR Irql;
+    UCHAR SynchronizeIrql;
+    UCHAR ShareVector;
+    UCHAR Latched; /* 1 edge (ISA), 0 level-sensitive */
+    ULONG64 Object; /* the KINTERRUPT's address */
+    ULONG64 ServiceRoutine;
+    ULONG64 Interrupts; /* times the routine was called */
+    ULONG64 Claimed; /* ... and said the interrupt was its device's */
+    CHAR RoutineName[40]; /* the kernel symbol of ServiceRoutine */
+} SYSTEM_INTERRUPT_ENTRY;
+
+/* One PCI function found by the boot scan (hal/pci.c). */
+typedef struct _SYSTEM_PCI_ENTRY {
+    UCHAR Bus, Device, Function, HeaderType;
+    USHORT VendorId, DeviceId;
+    UCHAR BaseClass, SubClass, ProgIf, RevisionId;
+    UCHAR InterruptLine, InterruptPin;
+    USHORT Command;
+    ULONG64 BarBase[6];
+    ULONG BarSize[6]; /* 0: not implemented */
+    UCHAR BarIo[6]; /* 1: I/O ports */
+    CHAR ClassName[26];
+} SYSTEM_PCI_ENTRY;
 
 typedef struct _SYSTEM_PROCESS_ENTRY {
     ULONG ProcessId;

@@ -76,6 +76,8 @@
 #define STATUS_SEMAPHORE_LIMIT_EXCEEDED  ((NTSTATUS)0xC0000047L)
 #define STATUS_CANCELLED                 ((NTSTATUS)0xC0000120L)
 #define STATUS_COMMITMENT_LIMIT          ((NTSTATUS)0xC000012DL)
+#define STATUS_DEVICE_DATA_ERROR         ((NTSTATUS)0xC000009CL)
+#define STATUS_IO_TIMEOUT                ((NTSTATUS)0xC00000B5L)
 /* A bad argument, named by its 1-based position in the service's
  * signature (NtFreeVirtualMemory's RegionSize is _3). */
 #define STATUS_INVALID_PARAMETER_1       ((NTSTATUS)0xC00000EFL)

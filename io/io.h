@@ -23,16 +23,13 @@
  * own on it (stdin = stdout).
  * ------------------------------------------------------------------------ */
 
-/* Turn on COM1's receive interrupt, so typed characters reach the console
- * ring through IoConsoleSerialInterrupt. Boot, interrupts disabled. */
-void IoConsoleEnableSerialInput(void);
-
-/* The interrupt service routines of COM1 (IRQL 4) and the PS/2 keyboard
- * (IRQL 5), called by the kernel's interrupt dispatcher: move the bytes
- * into the console ring and queue the console's DPC, which completes the
- * pending reads. */
-void IoConsoleSerialInterrupt(void);
-void IoConsoleKeyboardInterrupt(void);
+/* Connect the console's interrupt service routines with IoConnectInterrupt
+ * - COM1's receive interrupt (IRQ 4, IRQL 4; the UART is told to
+ * interrupt) and the PS/2 keyboard's (IRQ 1, IRQL 5) - which move the
+ * bytes into the console ring and queue the console's DPC. Boot, once
+ * interrupts are on, PASSIVE_LEVEL; a failure leaves that input polled and
+ * is reported. */
+void IoConsoleConnectInterrupts(void);
 
 /* Open \Device\Console (a new synchronous file object, IRP_MJ_CREATE sent)
  * and insert a handle to it into Table (a new process's) with read and
@@ -282,6 +279,7 @@ struct _DEVICE_OBJECT {
     CCHAR StackSize;                /* stack locations an IRP to this device needs */
     ULONG AlignmentRequirement;
     PDEVOBJ_EXTENSION DeviceObjectExtension;
+    KDPC Dpc; /* the DpcForIsr (IoInitializeDpcRequest) */
 };
 
 /* One driver's part of an IRP: what it is asked to do and how to tell the
@@ -673,8 +671,9 @@ BOOLEAN IoCancelIrp(PIRP Irp);
 PDEVICE_OBJECT IoGetRelatedDeviceObject(PFILE_OBJECT FileObject);
 
 /*
- * The current thread Thread is ending: cancel its pending user requests
- * (IoCancelIrp on each IRP of Thread->IrpList) and wait, in kernel mode,
+ * The current thread Thread is ending: cancel its pending requests (its
+ * user requests and the IRPs built for it: IoCancelIrp on each IRP of
+ * Thread->IrpList) and wait, in kernel mode,
  * until their ends have run here; a request a driver still holds after a
  * second is cut loose from the thread (reported on the console), and its
  * end later releases only the kernel's part. Called by PsExitCurrentThread.
@@ -682,5 +681,64 @@ PDEVICE_OBJECT IoGetRelatedDeviceObject(PFILE_OBJECT FileObject);
  * every request is cut loose at once.
  */
 void IoCancelThreadIo(struct _ETHREAD *Thread);
+
+/* ------------------------------------------------------------------------
+ * Interrupts for drivers (io/irq.c; the objects are the kernel's,
+ * kernel/interrupt.c, and the vectors the HAL's: HalGetInterruptVector;
+ * docs/interrupts-and-devices.md)
+ * ------------------------------------------------------------------------ */
+
+/* Pool tag of the interrupt objects IoConnectInterrupt allocates. */
+#define IO_INTERRUPT_TAG POOL_TAG('I', 'n', 't', 'r')
+
+/*
+ * Allocate a KINTERRUPT (nonpaged pool), initialize it with these values
+ * (KeInitializeInterrupt) and connect it to Vector (KeConnectInterrupt): from
+ * now on ServiceRoutine(Interrupt, ServiceContext) runs at SynchronizeIrql
+ * holding the object's lock (or *SpinLock, when given) whenever Vector
+ * comes in. *InterruptObject receives the object (for KeSynchronizeExecution
+ * and IoDisconnectInterrupt). Returns STATUS_SUCCESS;
+ * STATUS_INVALID_PARAMETER when ProcessorEnableMask leaves out processor 0
+ * or the connection is refused (see KeConnectInterrupt: bad vector or
+ * IRQL, or a vector taken by an object that does not share);
+ * STATUS_INSUFFICIENT_RESOURCES. PASSIVE_LEVEL.
+ */
+NTSTATUS IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE ServiceRoutine,
+                            PVOID ServiceContext, PKSPIN_LOCK SpinLock, ULONG Vector, KIRQL Irql,
+                            KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
+                            BOOLEAN ShareVector, KAFFINITY ProcessorEnableMask,
+                            BOOLEAN FloatingSave);
+
+/* Disconnect and free an object from IoConnectInterrupt; its routine is not
+ * running when this returns. PASSIVE_LEVEL. */
+void IoDisconnectInterrupt(PKINTERRUPT InterruptObject);
+
+/* A driver's DpcForIsr: queued by its ISR with IoRequestDpc, it runs at
+ * DISPATCH_LEVEL with the device and the two values the ISR passed. */
+typedef void (*PIO_DPC_ROUTINE)(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context);
+
+/* Set up DeviceObject's DPC (DeviceObject->Dpc) to call DpcRoutine. */
+static inline void IoInitializeDpcRequest(PDEVICE_OBJECT DeviceObject, PIO_DPC_ROUTINE DpcRoutine)
+{
+    KeInitializeDpc(&DeviceObject->Dpc, (PKDEFERRED_ROUTINE)(void *)DpcRoutine, DeviceObject);
+}
+
+/* From the ISR: queue DeviceObject's DPC with Irp and Context (once: a
+ * request while it is queued already is merged with it, as NT's). Any IRQL. */
+static inline void IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    KeInsertQueueDpc(&DeviceObject->Dpc, Irp, Context);
+}
+
+/* ------------------------------------------------------------------------
+ * The disk (io/drivers/ata.c; docs/interrupts-and-devices.md)
+ * ------------------------------------------------------------------------ */
+
+/* Find the PIIX IDE controller on the PCI bus and a disk on its primary
+ * channel (IDENTIFY DEVICE, printed unless quiet), and start \Driver\Atapi
+ * with \Device\Harddisk0\DR0 and \??\PhysicalDrive0. Without a disk it says
+ * so, once, and the system runs on without one. Boot, after the PCI scan,
+ * interrupts on, PASSIVE_LEVEL. */
+void IoInitializeDiskDriver(void);
 
 #endif /* PAGODA_IO_H */

@@ -58,6 +58,9 @@ static inline void IopLowerFromHigh(KIRQL Old)
 void IopQueueThreadIrp(PIRP Irp);
 void IopDequeueThreadIrp(PIRP Irp);
 
+/* Connect the keyboard's ISR (io/keyboard.c). Boot. */
+NTSTATUS IopConnectKeyboardInterrupt(void);
+
 /* Covers every driver's device list and every AttachedDevice / AttachedTo
  * link (io/device.c). A spin lock: taken at DISPATCH_LEVEL. */
 extern KSPIN_LOCK IopDatabaseLock;

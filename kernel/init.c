@@ -101,6 +101,9 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     KiInitializeInterrupts();
     KeLowerIrql(PASSIVE_LEVEL);
     _enable();
+    IoConsoleConnectInterrupts();
+    HalInitializePciBus();
+    IoInitializeDiskDriver();
     PsInitializeReaper();
     MmInitializeVerifier(KeBootOptions.VerifierFlags, KeBootOptions.VerifierTag,
                          KeBootOptions.VerifierSeed);

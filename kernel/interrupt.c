@@ -1,16 +1,29 @@
 /*
- * interrupt.c - the interrupt dispatcher and the clock.
+ * interrupt.c - the interrupt dispatcher, interrupt objects and the clock.
  *
  * KiInitializeInterrupts asks the HAL (hal/apic.c) for the controllers: the
  * APIC timer as the clock, KI_CLOCK_HZ times a second on vector 0xD1 (IRQL
- * 13, CLOCK_LEVEL), and the ISA lines of COM1 (IRQ4 -> vector 0x44, IRQL 4)
- * and the PS/2 keyboard (IRQ1 -> vector 0x55, IRQL 5), whose service
- * routines are the console driver's (io/drivers/console.c).
+ * 13, CLOCK_LEVEL). Once interrupts are on, the console connects its
+ * service routines for COM1 (IRQ4 -> vector 0x44, IRQL 4) and the PS/2
+ * keyboard (IRQ1 -> vector 0x55, IRQL 5) through IoConnectInterrupt, as
+ * every other driver does.
+ *
+ * Interrupt objects (KINTERRUPT, kernel/ke.h): each vector has a chain of
+ * connected objects, KiInterruptChains[Vector]. KeConnectInterrupt and
+ * KeDisconnectInterrupt change a chain with interrupts disabled, which on
+ * this one processor keeps the dispatcher out; the first object on a
+ * vector unmasks its IO-APIC input and the last one out masks it again.
+ *
+ *   vector 0x6E: [ata channel 0] -> [a second driver sharing IRQ 14] -> head
  *
  * KiDispatchInterrupt runs for vectors 32-255 (kernel/trap.c): it raises
  * the IRQL to the vector's level, enables interrupts so that higher levels
- * can still come in, calls the service routine, sends the EOI, drops back to
- * the interrupted IRQL and delivers pending DPCs and reschedules.
+ * can still come in, runs the clock or walks the vector's chain (each
+ * routine at its SynchronizeIrql, holding its spin lock; a level-sensitive
+ * vector stops at the first routine that claims the interrupt, a latched
+ * one calls them all), sends the EOI, drops back to the interrupted IRQL
+ * and delivers pending DPCs and reschedules. An interrupt nobody claims is
+ * counted per vector (the shell's irq shows it) and otherwise ignored.
  */
 #include "ki.h"
 #include "../mm/mm.h"
@@ -20,23 +33,210 @@
 volatile ULONG64 KeTickCount;
 volatile ULONG64 KiInterruptTime;
 
+static void KiClockInterrupt(void);
+static LIST_ENTRY KiInterruptChains[KI_IDT_VECTORS];
+static volatile ULONG64 KiUnclaimedInterrupts[KI_IDT_VECTORS];
+
 /*
  * Bring up the interrupt controllers and start the clock. Called once the
  * memory manager can map device memory, with interrupts disabled; the
- * caller enables them.
+ * caller enables them, then drivers connect their interrupts (the
+ * console's first: KiSystemStartup).
  */
 void KiInitializeInterrupts(void)
 {
-    ULONG TicksPerMs = HalInitializeInterruptControllers(KI_CLOCK_HZ, KI_CLOCK_VECTOR,
-                                                         KI_SPURIOUS_VECTOR);
-    HalRouteIsaInterrupt(4, KI_COM1_VECTOR);
-    HalRouteIsaInterrupt(1, KI_KEYBOARD_VECTOR);
-    IoConsoleEnableSerialInput();
+    for (ULONG i = 0; i < KI_IDT_VECTORS; i++)
+        InitializeListHead(&KiInterruptChains[i]);
+    ULONG TicksPerMs =
+        HalInitializeInterruptControllers(KI_CLOCK_HZ, KI_CLOCK_VECTOR, KI_SPURIOUS_VECTOR);
 
     KdPrintBoot("Interrupts: local APIC timer %u ticks/ms (calibrated against PIT channel 2), "
-                "clock %u Hz on vector 0x%x; IO-APIC: COM1 -> 0x%x, keyboard -> 0x%x\n",
-                TicksPerMs, KI_CLOCK_HZ, KI_CLOCK_VECTOR, KI_COM1_VECTOR,
-                KI_KEYBOARD_VECTOR);
+                "clock %u Hz on vector 0x%x; IO-APIC lines unmasked as drivers connect "
+                "(COM1 -> 0x%x, keyboard -> 0x%x)\n",
+                TicksPerMs, KI_CLOCK_HZ, KI_CLOCK_VECTOR, KI_COM1_VECTOR, KI_KEYBOARD_VECTOR);
+}
+
+/* ------------------------------------------------------------------------
+ * Interrupt objects
+ * ------------------------------------------------------------------------ */
+
+void KeInitializeInterrupt(PKINTERRUPT Interrupt, PKSERVICE_ROUTINE ServiceRoutine,
+                           PVOID ServiceContext, PKSPIN_LOCK SpinLock, ULONG Vector, KIRQL Irql,
+                           KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
+                           BOOLEAN ShareVector, CHAR ProcessorNumber, BOOLEAN FloatingSave)
+{
+    UNREFERENCED_PARAMETER(ProcessorNumber);
+    UNREFERENCED_PARAMETER(FloatingSave);
+    Interrupt->Type = KI_INTERRUPT_OBJECT;
+    Interrupt->Size = sizeof(KINTERRUPT);
+    InitializeListHead(&Interrupt->InterruptListEntry);
+    Interrupt->ServiceRoutine = ServiceRoutine;
+    Interrupt->ServiceContext = ServiceContext;
+    KeInitializeSpinLock(&Interrupt->SpinLock);
+    Interrupt->ActualLock = SpinLock ? SpinLock : &Interrupt->SpinLock;
+    Interrupt->Vector = Vector;
+    Interrupt->Irql = Irql;
+    Interrupt->SynchronizeIrql = SynchronizeIrql;
+    Interrupt->ShareVector = ShareVector;
+    Interrupt->Connected = FALSE;
+    Interrupt->Mode = InterruptMode;
+    Interrupt->InterruptCount = 0;
+    Interrupt->ServiceCount = 0;
+}
+
+/* May Interrupt join the chain of its vector? Interrupts disabled. */
+static BOOLEAN KiCanConnect(PKINTERRUPT Interrupt)
+{
+    ULONG Vector = Interrupt->Vector;
+    if (Interrupt->Connected || Vector < KE_FIRST_DEVICE_VECTOR || Vector > KE_LAST_DEVICE_VECTOR ||
+        Interrupt->Irql != (KIRQL)(Vector >> 4) || Interrupt->SynchronizeIrql < Interrupt->Irql ||
+        Interrupt->SynchronizeIrql >= CLOCK_LEVEL)
+        return FALSE;
+    PLIST_ENTRY Head = &KiInterruptChains[Vector];
+    for (PLIST_ENTRY Entry = Head->Flink; Entry != Head; Entry = Entry->Flink) {
+        PKINTERRUPT Other = CONTAINING_RECORD(Entry, KINTERRUPT, InterruptListEntry);
+        if (!Other->ShareVector || !Interrupt->ShareVector || Other->Mode != Interrupt->Mode)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+BOOLEAN KeConnectInterrupt(PKINTERRUPT Interrupt)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    ULONG64 Flags = __readeflags();
+    _disable();
+    BOOLEAN Ok = KiCanConnect(Interrupt);
+    if (Ok) {
+        PLIST_ENTRY Head = &KiInterruptChains[Interrupt->Vector];
+        BOOLEAN First = IsListEmpty(Head);
+        InsertTailList(Head, &Interrupt->InterruptListEntry);
+        Interrupt->Connected = TRUE;
+        if (First)
+            HalEnableSystemInterrupt(Interrupt->Vector, Interrupt->Irql, Interrupt->Mode);
+    }
+    __writeeflags(Flags);
+    return Ok;
+}
+
+BOOLEAN KeDisconnectInterrupt(PKINTERRUPT Interrupt)
+{
+    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
+    ULONG64 Flags = __readeflags();
+    _disable();
+    BOOLEAN Was = Interrupt->Connected;
+    if (Was) {
+        RemoveEntryList(&Interrupt->InterruptListEntry);
+        InitializeListHead(&Interrupt->InterruptListEntry);
+        Interrupt->Connected = FALSE;
+        if (IsListEmpty(&KiInterruptChains[Interrupt->Vector]))
+            HalDisableSystemInterrupt(Interrupt->Vector, Interrupt->Irql);
+    }
+    __writeeflags(Flags);
+    return Was;
+}
+
+BOOLEAN KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE SynchronizeRoutine,
+                               PVOID SynchronizeContext)
+{
+    KIRQL OldIrql;
+    KeRaiseIrql(Interrupt->SynchronizeIrql, &OldIrql);
+    KeAcquireSpinLockAtDpcLevel(Interrupt->ActualLock);
+    BOOLEAN Result = SynchronizeRoutine(SynchronizeContext);
+    KeReleaseSpinLockFromDpcLevel(Interrupt->ActualLock);
+    KeLowerIrql(OldIrql);
+    return Result;
+}
+
+/* Call one object's service routine as KeSynchronizeExecution would run
+ * its routine: at its SynchronizeIrql, holding its lock. At the vector's
+ * IRQL, interrupts enabled. */
+static BOOLEAN KiCallServiceRoutine(PKINTERRUPT Interrupt)
+{
+    KIRQL Irql = (KIRQL)__readcr8();
+    if (Interrupt->SynchronizeIrql > Irql)
+        __writecr8(Interrupt->SynchronizeIrql);
+    KeAcquireSpinLockAtDpcLevel(Interrupt->ActualLock);
+    Interrupt->InterruptCount++;
+    BOOLEAN Claimed = Interrupt->ServiceRoutine(Interrupt, Interrupt->ServiceContext);
+    if (Claimed)
+        Interrupt->ServiceCount++;
+    KeReleaseSpinLockFromDpcLevel(Interrupt->ActualLock);
+    __writecr8(Irql);
+    return Claimed;
+}
+
+/* Walk Vector's chain. The chain cannot change meanwhile: connecting and
+ * disconnecting happen at or below DISPATCH_LEVEL with interrupts off. */
+static void KiDispatchChain(ULONG Vector)
+{
+    PLIST_ENTRY Head = &KiInterruptChains[Vector];
+    BOOLEAN Claimed = FALSE;
+    for (PLIST_ENTRY Entry = Head->Flink; Entry != Head; Entry = Entry->Flink) {
+        PKINTERRUPT Interrupt = CONTAINING_RECORD(Entry, KINTERRUPT, InterruptListEntry);
+        if (KiCallServiceRoutine(Interrupt)) {
+            Claimed = TRUE;
+            if (Interrupt->Mode == LevelSensitive)
+                break;
+        }
+    }
+    if (!Claimed) {
+        if (KiUnclaimedInterrupts[Vector]++ == 0 && IsListEmpty(Head))
+            DbgPrint("interrupt: unexpected vector 0x%x ignored (counted from now on)\n", Vector);
+    }
+}
+
+/* A line of KeQueryInterrupts for Object. */
+static KE_INTERRUPT_SNAPSHOT KiSnapshotInterrupt(PKINTERRUPT Object)
+{
+    KE_INTERRUPT_SNAPSHOT Line = {
+        .Object = Object,
+        .ServiceRoutine = (PVOID)Object->ServiceRoutine,
+        .Vector = Object->Vector,
+        .Irql = Object->Irql,
+        .SynchronizeIrql = Object->SynchronizeIrql,
+        .ShareVector = Object->ShareVector,
+        .Mode = Object->Mode,
+        .InterruptCount = Object->InterruptCount,
+        .ServiceCount = Object->ServiceCount,
+    };
+    return Line;
+}
+
+ULONG KeQueryInterrupts(KE_INTERRUPT_SNAPSHOT *Lines, ULONG Maximum)
+{
+    ULONG Count = 0;
+    ULONG64 Flags = __readeflags();
+    _disable();
+    for (ULONG Vector = 0; Vector < KI_IDT_VECTORS; Vector++) {
+        KE_INTERRUPT_SNAPSHOT Line = {0};
+        BOOLEAN Extra = FALSE;
+        PLIST_ENTRY Head = &KiInterruptChains[Vector];
+        for (PLIST_ENTRY Entry = Head->Flink; Entry != Head; Entry = Entry->Flink) {
+            if (Count < Maximum)
+                Lines[Count] =
+                    KiSnapshotInterrupt(CONTAINING_RECORD(Entry, KINTERRUPT, InterruptListEntry));
+            Count++;
+        }
+        if (Vector == KI_CLOCK_VECTOR) {
+            Line.ServiceRoutine = (PVOID)KiClockInterrupt;
+            Line.InterruptCount = Line.ServiceCount = KeSchedulerCounters.ClockInterrupts;
+            Line.Mode = Latched;
+            Extra = TRUE;
+        } else if (KiUnclaimedInterrupts[Vector] != 0) {
+            Line.InterruptCount = KiUnclaimedInterrupts[Vector];
+            Extra = TRUE;
+        }
+        if (Extra) {
+            Line.Vector = Vector;
+            Line.Irql = Line.SynchronizeIrql = (KIRQL)(Vector >> 4);
+            if (Count < Maximum)
+                Lines[Count] = Line;
+            Count++;
+        }
+    }
+    __writeeflags(Flags);
+    return Count;
 }
 
 /* Publish the time where user mode can read it without a system call
@@ -80,20 +280,10 @@ void KiDispatchInterrupt(PKTRAP_FRAME TrapFrame)
     KeSchedulerCounters.Interrupts++;
     __writecr8(Vector >> 4);
     _enable();
-    switch (Vector) {
-    case KI_CLOCK_VECTOR:
+    if (Vector == KI_CLOCK_VECTOR)
         KiClockInterrupt();
-        break;
-    case KI_COM1_VECTOR:
-        IoConsoleSerialInterrupt();
-        break;
-    case KI_KEYBOARD_VECTOR:
-        IoConsoleKeyboardInterrupt();
-        break;
-    default:
-        DbgPrint("interrupt: unexpected vector 0x%x ignored\n", Vector);
-        break;
-    }
+    else
+        KiDispatchChain(Vector);
     _disable();
     HalEndOfInterrupt();
     if (OldIrql < DISPATCH_LEVEL)

@@ -414,6 +414,106 @@ void ExAcquireFastMutex(PFAST_MUTEX FastMutex);   /* raises to APC_LEVEL */
 void ExReleaseFastMutex(PFAST_MUTEX FastMutex);
 
 /* ------------------------------------------------------------------------
+ * Interrupt objects (kernel/interrupt.c; drivers use IoConnectInterrupt)
+ * ------------------------------------------------------------------------ */
+
+/* How the device signals: LevelSensitive (PCI: the line stays asserted
+ * until the device is serviced; the chain walk stops at the first routine
+ * that claims it) or Latched (ISA edge: every routine on the vector runs). */
+typedef enum _KINTERRUPT_MODE {
+    LevelSensitive = 0,
+    Latched = 1,
+} KINTERRUPT_MODE;
+
+typedef ULONG_PTR KAFFINITY;
+struct _KINTERRUPT;
+/* An interrupt service routine: TRUE when its device interrupted (claimed). */
+typedef BOOLEAN (*PKSERVICE_ROUTINE)(struct _KINTERRUPT *Interrupt, PVOID ServiceContext);
+typedef BOOLEAN (*PKSYNCHRONIZE_ROUTINE)(PVOID SynchronizeContext);
+
+/*
+ * KINTERRUPT: one device's connection to an interrupt vector. Connected
+ * objects of a vector form a chain (InterruptListEntry), changed only with
+ * interrupts disabled and walked by the interrupt dispatcher, so two
+ * devices can share a line. The service routine runs at Irql (= Vector >>
+ * 4, the device IRQL) or SynchronizeIrql when higher, holding *ActualLock;
+ * KeSynchronizeExecution takes the same IRQL and lock, so code in a thread
+ * or DPC can touch what the ISR touches.
+ */
+typedef struct _KINTERRUPT {
+    SHORT Type; /* KI_INTERRUPT_OBJECT */
+    SHORT Size;
+    LIST_ENTRY InterruptListEntry; /* the vector's chain (interrupts off to change) */
+    PKSERVICE_ROUTINE ServiceRoutine;
+    PVOID ServiceContext;
+    KSPIN_LOCK SpinLock; /* the lock when the connector gave none */
+    PKSPIN_LOCK ActualLock; /* &SpinLock, or a lock shared by several objects */
+    ULONG Vector;
+    KIRQL Irql; /* the device IRQL: Vector >> 4 */
+    KIRQL SynchronizeIrql; /* >= Irql: where the ISR and KeSynchronizeExecution run */
+    BOOLEAN ShareVector;
+    BOOLEAN Connected;
+    KINTERRUPT_MODE Mode;
+    volatile ULONG64 InterruptCount; /* Pagoda: times the ISR was called */
+    volatile ULONG64 ServiceCount; /* ... and returned TRUE */
+} KINTERRUPT, *PKINTERRUPT;
+
+#define KI_INTERRUPT_OBJECT 22 /* NT's InterruptObject type number */
+/* The vectors a device may be connected to: IRQL 3 (0x30) to 12 (0xCF). */
+#define KE_FIRST_DEVICE_VECTOR 0x30
+#define KE_LAST_DEVICE_VECTOR 0xCF
+
+/*
+ * Fill in Interrupt (not yet connected). SpinLock NULL: the object's own
+ * lock. Irql must be Vector >> 4 and SynchronizeIrql >= Irql (checked at
+ * connection). ProcessorNumber and FloatingSave are accepted (one
+ * processor; kernel code uses no FPU). Any IRQL; nonpaged memory.
+ */
+void KeInitializeInterrupt(PKINTERRUPT Interrupt, PKSERVICE_ROUTINE ServiceRoutine,
+                           PVOID ServiceContext, PKSPIN_LOCK SpinLock, ULONG Vector, KIRQL Irql,
+                           KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
+                           BOOLEAN ShareVector, CHAR ProcessorNumber, BOOLEAN FloatingSave);
+
+/*
+ * Put Interrupt on its vector's chain; the first object on a vector
+ * unmasks the vector's IO-APIC line, if the HAL gave it one
+ * (HalEnableSystemInterrupt). FALSE when already connected, the vector is
+ * outside KE_FIRST/LAST_DEVICE_VECTOR, Irql is not Vector >> 4,
+ * SynchronizeIrql < Irql, or the vector has objects and either side does
+ * not share or the modes differ. IRQL <= DISPATCH_LEVEL.
+ */
+BOOLEAN KeConnectInterrupt(PKINTERRUPT Interrupt);
+
+/* Take Interrupt off its chain (the last one masks the line); once this
+ * returns its routine is not running and will not run again. FALSE when
+ * it was not connected. IRQL <= DISPATCH_LEVEL. */
+BOOLEAN KeDisconnectInterrupt(PKINTERRUPT Interrupt);
+
+/* Run Routine(Context) at Interrupt's SynchronizeIrql holding its lock, as
+ * its ISR runs, and return what Routine returns. IRQL <= SynchronizeIrql. */
+BOOLEAN KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE SynchronizeRoutine,
+                               PVOID SynchronizeContext);
+
+/* One line of the interrupt table (the shell's irq command, through
+ * NtQuerySystemInformation): a connected object, or a vector's interrupts
+ * that nobody claimed (Object NULL), or the clock. */
+typedef struct _KE_INTERRUPT_SNAPSHOT {
+    PKINTERRUPT Object;
+    PVOID ServiceRoutine;
+    ULONG Vector;
+    KIRQL Irql;
+    KIRQL SynchronizeIrql;
+    BOOLEAN ShareVector;
+    KINTERRUPT_MODE Mode;
+    ULONG64 InterruptCount;
+    ULONG64 ServiceCount;
+} KE_INTERRUPT_SNAPSHOT;
+
+/* Copy at most Maximum lines into Lines; returns how many lines exist (may
+ * be more than Maximum). Any IRQL <= DISPATCH_LEVEL. */
+ULONG KeQueryInterrupts(KE_INTERRUPT_SNAPSHOT *Lines, ULONG Maximum);
+
+/* ------------------------------------------------------------------------
  * APCs (kernel/apc.c)
  * ------------------------------------------------------------------------ */
 struct _KAPC;

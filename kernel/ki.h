@@ -279,8 +279,8 @@ extern volatile ULONG64 KiInterruptTime;
 
 /* Vectors: vector >> 4 is the IRQL (kernel/irql.c). */
 #define KI_DISPATCH_VECTOR  0x2F   /* reserved: DPCs are delivered in software */
-#define KI_COM1_VECTOR      0x44   /* IRQL 4 */
-#define KI_KEYBOARD_VECTOR  0x55   /* IRQL 5 */
+#define KI_COM1_VECTOR 0x44 /* IRQL 4 (hal/apic.c gives IRQ 4 this vector) */
+#define KI_KEYBOARD_VECTOR 0x55 /* IRQL 5 (IRQ 1, likewise) */
 #define KI_CLOCK_VECTOR     0xD1   /* IRQL 13 */
 #define KI_SPURIOUS_VECTOR  0xFF
 

@@ -320,7 +320,7 @@ class Harness:
             raise RuntimeError("tools/mkiso.sh failed: " + r.stdout.strip())
         return iso
 
-    def start_qemu(self, name, iso, mem, gdb_port=None, extra=""):
+    def start_qemu(self, name, iso, mem, gdb_port=None, disk=None, extra=""):
         log = self.logs / (safe(name) + ".log")
         err = self.logs / (safe(name) + ".stderr")
         for p in (log, err):
@@ -329,6 +329,8 @@ class Harness:
         cmd = ["bash", str(QEMU), "--log", str(log), "--mem", mem, "--iso", str(iso)]
         if gdb_port:
             cmd += ["--gdb-port", str(gdb_port)]
+        if disk:
+            cmd += ["--disk", str(disk)]
         self.report.note("%s: %s" % (name, " ".join(cmd)))
         with open(err, "w") as errf:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -338,15 +340,16 @@ class Harness:
         self._track(proc)
         return proc, log, err
 
-    def boot(self, name, words, mem=None, timeout=None, extra=""):
-        """Make an ISO with command line WORDS, boot it until QEMU exits or
-        TIMEOUT seconds pass; return a Boot. EXTRA: further QEMU arguments
-        (tools/qemu.sh's $EXTRA)."""
+    def boot(self, name, words, mem=None, timeout=None, disk=None, extra=""):
+        """Make an ISO with command line WORDS, boot it (with the raw image
+        DISK as the IDE disk, if given) until QEMU exits or TIMEOUT seconds
+        pass; return a Boot. EXTRA: further QEMU arguments (tools/qemu.sh's
+        $EXTRA)."""
         mem = mem or self.args.mem
         timeout = timeout or self.args.timeout
         iso = self.make_iso(name, words)
         t0 = time.monotonic()
-        proc, log, err = self.start_qemu(name, iso, mem, extra=extra)
+        proc, log, err = self.start_qemu(name, iso, mem, disk=disk, extra=extra)
         b = Boot(name, words, mem, log)
         try:
             b.rc = proc.wait(timeout=timeout)
@@ -425,8 +428,35 @@ class Harness:
 
     # -- b, c: in-kernel tests and bugcheck tests --------------------------
 
+    def make_test_disk(self, name):
+        """An 8 MiB image with tools/mkdisk.py's pattern (tests/kernel/test_ata.c)."""
+        disk = self.logs / (safe(name) + "-disk.img")
+        subprocess.run([sys.executable, str(ROOT / "tools" / "mkdisk.py"), str(disk),
+                        "--size-mib", "8", "--pattern", "--force"],
+                       check=True, stdout=subprocess.DEVNULL)
+        return disk
+
+    def check_disk_writes(self, b, disk):
+        """After ata.write_read_back_and_flush passed in the guest, the
+        sectors it wrote must be in the image file, byte for byte (the same
+        formula as KtWritten in tests/kernel/test_ata.c)."""
+        if not any(re.search(r"ktest: PASS ata\.write_read_back_and_flush", l) for l in b.lines):
+            return self.report.fail("ktest.ata_image_on_host",
+                                    "ata.write_read_back_and_flush did not pass in the guest")
+        data = disk.read_bytes()
+        bad = [(lba, i) for lba in list(range(1000, 1008)) + [1010, 1011] for i in range(512)
+               if data[lba * 512 + i] != ((lba * 3 + i * 7) ^ 0x5A) & 0xFF]
+        untouched = data[999 * 512] == (999 & 0xFF) and data[1008 * 512] == (1008 & 0xFF)
+        if bad or not untouched:
+            return self.report.fail("ktest.ata_image_on_host",
+                                    "%d bytes differ (first at LBA %s); neighbours intact: %s"
+                                    % (len(bad), bad[0] if bad else "-", untouched))
+        self.report.ok("ktest.ata_image_on_host")
+
     def step_ktest(self, report_tests, run_bugchecks):
-        b = self.boot("ktest", ["ktest"])
+        disk = self.make_test_disk("ktest")
+        b = self.boot("ktest", ["ktest"], disk=disk)
+        self.check_disk_writes(b, disk)
         counts = [0, 0, 0]
         closing = None
         bugchecks = []
@@ -912,7 +942,8 @@ class Console:
 def step_shell(h):
     """Drive the shell through the serial port: run a demo, ps, pte, pool,
     obj (the namespace, the I/O manager's drivers, devices and links), mem,
-    vm, a crash that ends alone, then exit (QEMU exits 33)."""
+    irq (the console's interrupt objects), pci (the boot scan), vm, a crash
+    that ends alone, then exit (QEMU exits 33)."""
     c = Console(h, "shell", [])
     prompt = r"pagoda> "
     checks = [
@@ -928,6 +959,8 @@ def step_shell(h):
         ("obj \\Driver", prompt, ["Null", "Driver"]),
         ("obj \\??", prompt, ["NUL", "SymbolicLink"]),
         ("mem", prompt, ["free"]),
+        ("irq", prompt, ["IopSerialInterrupt", "IopKeyboardInterrupt", "KiClockInterrupt"]),
+        ("pci", prompt, ["00:01.1 IDE controller [0101] 8086:7010", "BAR4: I/O ports"]),
         ("vm", prompt, ["0x"]),
         ("run vademo", prompt, ["A: VA 0x7f793950000", "B: VA 0x7f793950000"]),
         ("run crash av", prompt, ["crashed: STATUS_ACCESS_VIOLATION", "ends alone"]),

@@ -11,6 +11,10 @@
 #                    this terminal, with a VGA window when $DISPLAY is set
 #                    and QEMU has a GUI (package qemu-system-gui), else
 #                    -nographic (quit with Ctrl-A X).
+#   --disk IMG       a raw disk image as the primary channel's master
+#                    (-drive ...,if=ide,index=0: ports 0x1F0, IRQ 14); the
+#                    CD stays on the secondary channel (index 2), so the
+#                    boot from it is unchanged. Without it there is no disk.
 #   --gdb            wait for gdb before the first instruction on
 #                    localhost:1234 (-s -S); `make gdb` attaches to it
 #   --gdb-port PORT  same on another TCP port (the test harness uses this)
@@ -35,6 +39,7 @@ root=$(dirname "$here")
 iso=${ISO:-}
 mem=${MEM:-256M}
 log=
+disk=
 gdb=
 dry=0
 extra=()
@@ -51,6 +56,8 @@ while [[ $# -gt 0 ]]; do
     --mem=*) mem=${1#*=}; shift ;;
     --log) log=$2; shift 2 ;;
     --log=*) log=${1#*=}; shift ;;
+    --disk) disk=$2; shift 2 ;;
+    --disk=*) disk=${1#*=}; shift ;;
     --gdb) gdb=1234; shift ;;
     --gdb-port) gdb=$2; shift 2 ;;
     --gdb-port=*) gdb=${1#*=}; shift ;;
@@ -73,6 +80,10 @@ cmd=(qemu-system-x86_64
     -device isa-debug-exit,iobase=0xf4,iosize=0x04
     -cdrom "$iso" -boot d
     -nic none)
+
+if [[ -n $disk ]]; then
+    cmd+=(-drive "file=$disk,format=raw,if=ide,index=0,media=disk")
+fi
 
 if [[ -n $log ]]; then
     cmd+=(-display none -serial "file:$log" -monitor none)

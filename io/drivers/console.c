@@ -21,7 +21,9 @@
  * cancel routine; the queue is under IopConsoleLock (a spin lock,
  * DISPATCH_LEVEL). The ring is filled at device IRQL and emptied with
  * interrupts disabled. Before COM1's receive interrupt is on, reads poll
- * the UART.
+ * the UART. Both ISRs are connected with IoConnectInterrupt
+ * (IoConsoleConnectInterrupts, once interrupts are on at boot), as any
+ * driver's are.
  */
 #include "../iop.h"
 #include "../../hal/hal.h"
@@ -54,16 +56,41 @@ void IopConsoleInputPush(char C)
         KeInsertQueueDpc(&IopConsoleDpc, NULL, NULL);
 }
 
-void IoConsoleEnableSerialInput(void)
-{
-    IopSerialInterruptsOn = HalSerialEnableReceiveInterrupt();
-}
-
-void IoConsoleSerialInterrupt(void)
+/* Take every byte the UART holds; TRUE if there was one. */
+static BOOLEAN IopConsolePollSerial(void)
 {
     int C;
-    while ((C = HalSerialPollChar()) >= 0)
+    BOOLEAN Any = FALSE;
+    while ((C = HalSerialPollChar()) >= 0) {
         IopConsoleInputPush((char)C);
+        Any = TRUE;
+    }
+    return Any;
+}
+
+/* COM1's ISR, at IRQL 4: the interrupt is the UART's if it held a byte. */
+static BOOLEAN IopSerialInterrupt(PKINTERRUPT Interrupt, PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Interrupt);
+    UNREFERENCED_PARAMETER(Context);
+    return IopConsolePollSerial();
+}
+
+/* IoConsoleConnectInterrupts: the contract is in io/io.h. */
+void IoConsoleConnectInterrupts(void)
+{
+    static PKINTERRUPT SerialInterrupt;
+    KIRQL Irql;
+    KAFFINITY Affinity;
+    ULONG Vector = HalGetInterruptVector(Isa, 0, 4, 4, &Irql, &Affinity);
+    NTSTATUS Status = IoConnectInterrupt(&SerialInterrupt, IopSerialInterrupt, NULL, NULL, Vector,
+                                         Irql, Irql, Latched, FALSE, Affinity, FALSE);
+    if (NT_SUCCESS(Status))
+        IopSerialInterruptsOn = HalSerialEnableReceiveInterrupt();
+    NTSTATUS KeyboardStatus = IopConnectKeyboardInterrupt();
+    if (!NT_SUCCESS(Status) || !NT_SUCCESS(KeyboardStatus))
+        DbgPrint("console: connecting COM1 0x%x, keyboard 0x%x\n", (ULONG)Status,
+                 (ULONG)KeyboardStatus);
 }
 
 /* Move up to Length typed bytes into Buffer; returns how many. */
@@ -144,7 +171,7 @@ static NTSTATUS IopConsoleRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     if (Length == 0)
         return IopConsoleComplete(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
     if (!IopSerialInterruptsOn)
-        IoConsoleSerialInterrupt(); /* no receive interrupt: poll */
+        (void)IopConsolePollSerial(); /* no receive interrupt: poll */
     KeAcquireSpinLock(&IopConsoleLock, &OldIrql);
     if (IsListEmpty(&IopConsoleReadQueue)) {
         ULONG Done = IopConsoleTakeInput(Irp->AssociatedIrp.SystemBuffer, Length);

@@ -5,9 +5,10 @@
 #
 # Commands:
 #     pagoda-pte VA [CR3]   walk the four page-table levels that translate VA
-#     pagoda-ps, pagoda-poolused, pagoda-pfn PFN, pagoda-vad [SPACE], pagoda-mdl MDL
+#     pagoda-ps, pagoda-poolused, pagoda-pfn PFN, pagoda-vad [SPACE], pagoda-mdl MDL,
+#     pagoda-irq
 #                           the kernel's structures, like WinDbg's !process,
-#                           !poolused, !pfn, !vad and !mdl (below)
+#                           !poolused, !pfn, !vad, !mdl and !idt (below)
 #     pagoda-irp, pagoda-devobj, pagoda-drvobj, pagoda-devstack, pagoda-thread
 #                           the I/O manager's, like !irp, !devobj, !drvobj,
 #                           !devstack and !thread (tools/gdb/pagoda_io.py,
@@ -364,11 +365,48 @@ committed pages, the protection given at reservation, flags."""
         walk(node)
 
 
+class PagodaIrq(gdb.Command):
+    """The interrupt objects on each vector (like WinDbg's !idt, with counts).
+
+Usage: pagoda-irq
+
+Walks KiInterruptChains (kernel/interrupt.c): for each vector with
+connected KINTERRUPTs, each object in chain order with its IRQL,
+SynchronizeIrql, mode, sharing, how often its ISR was called and claimed
+the interrupt, and the ISR's symbol; then the vectors with interrupts
+nobody claimed (KiUnclaimedInterrupts)."""
+
+    def __init__(self):
+        super().__init__("pagoda-irq", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        chains = gdb.parse_and_eval("KiInterruptChains")
+        unclaimed = gdb.parse_and_eval("KiUnclaimedInterrupts")
+        print("Vector  KINTERRUPT          IRQL Sync Mode  Share  Calls      Claimed    ISR")
+        for vector in range(256):
+            head = chains[vector]
+            entry = head["Flink"]
+            while int(entry) != int(head.address):
+                obj = containing(int(entry), "KINTERRUPT", "InterruptListEntry")
+                routine = int(obj["ServiceRoutine"])
+                sym = gdb.execute("info symbol %#x" % routine, to_string=True).split(" in ")[0]
+                print("  0x%02x  %#018x  %4d %4d %-5s %-5s  %-10d %-10d %s"
+                      % (vector, int(obj), int(obj["Irql"]), int(obj["SynchronizeIrql"]),
+                         "edge" if int(obj["Mode"]) == 1 else "level",
+                         "yes" if int(obj["ShareVector"]) else "no",
+                         int(obj["InterruptCount"]), int(obj["ServiceCount"]), sym.strip()))
+                entry = entry["Flink"]
+        for vector in range(256):
+            if int(unclaimed[vector]):
+                print("  0x%02x  unclaimed interrupts: %d" % (vector, int(unclaimed[vector])))
+
+
 PagodaPs()
 PagodaPoolUsed()
 PagodaPfn()
 PagodaMdl()
 PagodaVad()
+PagodaIrq()
 
 
 # ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@
 #                             bt is NtWriteFile, KiSystemService,
 #                             KiSystemCall64 naming the trap frame's user RIP
 #                             and RSP, and ends there
-#   pagoda-ps ... pagoda-vad  every pagoda-* helper at that stop, while the
+#   pagoda-ps ... pagoda-irq  every pagoda-* helper at that stop, while the
 #                             shell is the running user process; pagoda-ps
 #                             shows exactly one Running thread, the current one
 #   pagoda-thread             the current thread: the shell's, Running, a user
@@ -41,7 +41,7 @@ import gdb
 
 CHECKS = ["connect", "first-stop", "first-stop-backtrace", "backtrace-MmInitSystem",
           "pagoda-pte", "service-backtrace", "pagoda-ps", "pagoda-poolused", "pagoda-pfn",
-          "pagoda-vad", "pagoda-pte-user", "pagoda-thread", "back-to-user-mode",
+          "pagoda-vad", "pagoda-irq", "pagoda-pte-user", "pagoda-thread", "back-to-user-mode",
           "blocking-service-backtrace"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -190,6 +190,8 @@ def check_views(user_rip):
     check("pagoda-pfn", wants("pagoda-pfn $cr3 >> 12", "Active", "MiUsagePageTable"))
     check("pagoda-vad", wants("pagoda-vad", "VADs of address space",
                               r"0000000140000000-"))
+    check("pagoda-irq", wants("pagoda-irq", r"0x44 .* edge .*IopSerialInterrupt",
+                              r"0x55 .* edge .*IopKeyboardInterrupt"))
     check("pagoda-pte-user", wants("pagoda-pte %#x" % user_rip, r"PTE .* P US", "VA -> phys"))
     check("pagoda-thread", wants("pagoda-thread", r"PID \d+  sh  \(the current thread\)",
                                  r"\n  Running  priority \d+ .* user thread\n"))

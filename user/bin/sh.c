@@ -523,6 +523,65 @@ static void ShObj(int Argc, char **Argv)
     NtClose(Directory);
 }
 
+/* irq: every interrupt object with its counts (NT's !idt with counters). */
+static void ShIrq(int Argc, char **Argv)
+{
+    ULONG Length;
+    NTSTATUS Status;
+    UNREFERENCED_PARAMETER(Argc);
+    UNREFERENCED_PARAMETER(Argv);
+
+    SYSTEM_INTERRUPT_ENTRY *E =
+        PgQuerySystem(SystemInterruptInformation, NULL, 0, &Length, &Status);
+    if (!E) {
+        ShFailed("irq", Status);
+        return;
+    }
+    printf("VECTOR IRQL SYNC MODE  SHARE %12s %12s  ROUTINE\n", "INTERRUPTS", "CLAIMED");
+    for (ULONG I = 0; I < Length / sizeof(*E); I++) {
+        BOOLEAN Unclaimed = E[I].ServiceRoutine == 0; /* nobody's: no mode, no sharing */
+        printf("  0x%02x %4u %4u %-5s %5s %12llu %12llu  %s\n", E[I].Vector, E[I].Irql,
+               E[I].SynchronizeIrql,
+               Unclaimed          ? "-"
+                   : E[I].Latched ? "edge"
+                                  : "level",
+               Unclaimed              ? "-"
+                   : E[I].ShareVector ? "yes"
+                                      : "no",
+               E[I].Interrupts, E[I].Claimed, E[I].RoutineName);
+    }
+    free(E);
+}
+
+/* pci: the functions the boot scan found, like lspci -v. */
+static void ShPci(int Argc, char **Argv)
+{
+    ULONG Length;
+    NTSTATUS Status;
+    UNREFERENCED_PARAMETER(Argc);
+    UNREFERENCED_PARAMETER(Argv);
+
+    SYSTEM_PCI_ENTRY *E = PgQuerySystem(SystemPciInformation, NULL, 0, &Length, &Status);
+    if (!E) {
+        ShFailed("pci", Status);
+        return;
+    }
+    for (ULONG I = 0; I < Length / sizeof(*E); I++) {
+        printf("%02x:%02x.%u %s [%02x%02x] %04x:%04x (prog-if %02x, rev %02x)\n", E[I].Bus,
+               E[I].Device, E[I].Function, E[I].ClassName, E[I].BaseClass, E[I].SubClass,
+               E[I].VendorId, E[I].DeviceId, E[I].ProgIf, E[I].RevisionId);
+        if (E[I].InterruptPin)
+            printf("        interrupt: pin %c, IRQ %u\n", 'A' + E[I].InterruptPin - 1,
+                   E[I].InterruptLine);
+        for (int B = 0; B < 6; B++) {
+            if (E[I].BarSize[B])
+                printf("        BAR%d: %s at 0x%llx, size 0x%x\n", B,
+                       E[I].BarIo[B] ? "I/O ports" : "memory", E[I].BarBase[B], E[I].BarSize[B]);
+        }
+    }
+    free(E);
+}
+
 static void ShRunCommand(int Argc, char **Argv)
 {
     ShRun(Argc - 1, Argv + 1);
@@ -539,6 +598,8 @@ static const SH_COMMAND ShCommands[] = {
     {"vm", "vm [PID]             the VAD list of a process (!vad)", ShVm},
     {"pte", "pte VA [PID]         the four page-table entries of VA (!pte)", ShPte},
     {"obj", "obj [PATH]           the object namespace: a directory or a name (!object)", ShObj},
+    {"irq", "irq                  interrupt objects: vector, IRQL, counts, service routine", ShIrq},
+    {"pci", "pci                  PCI functions: IDs, class, interrupt, BARs (lspci -v)", ShPci},
     {"echo", "echo WORDS           print the words", ShEcho},
     {"exit", "exit                 leave the shell", ShExitCommand},
 };
