@@ -39,11 +39,13 @@ PS_C       := ps/psmgr.c ps/create.c ps/kill.c ps/psexcept.c ps/query.c ps/ldr.c
 EX_C       := ex/event.c ex/sysinfo.c ex/exdisp.c ex/mutant.c ex/semaphore.c ex/timer.c \
 	ex/rundown.c
 IO_C       := io/console.c io/keyboard.c io/initrd.c io/mdl.c io/iomgr.c io/driver.c io/device.c \
-	io/irp.c io/irpbuild.c io/drivers/null.c
+	io/irp.c io/irpbuild.c io/drivers/null.c io/ldr.c io/ldrsys.c io/ldrexp.c io/ldrquery.c
+# Sample drivers (drivers/, docs/drivers.md) also linked into the kernel.
+DRIVERS_BUILTIN_C := drivers/nullflt/nullflt.c
 MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/specpool.c mm/poolcore.c \
 	mm/poolcheck.c \
 	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c \
-	mm/ntvm.c mm/zeropage.c mm/mdl.c
+	mm/ntvm.c mm/zeropage.c mm/mdl.c mm/sysldr.c
 RTL_C      := rtl/format.c rtl/string.c rtl/pattern.c
 KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/test_pool.c \
 	tests/kernel/test_aspace.c tests/kernel/test_virtual.c \
@@ -52,7 +54,7 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_ntservices.c tests/kernel/test_mmquery.c tests/kernel/test_ktest.c \
 	tests/kernel/test_specpool.c \
 	tests/kernel/test_apc.c tests/kernel/test_mutant.c tests/kernel/test_obns.c tests/kernel/test_mdl.c \
-	tests/kernel/test_irp.c \
+	tests/kernel/test_irp.c tests/kernel/test_ldr.c \
 	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).
 KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \
@@ -60,7 +62,7 @@ KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \
 
 KERNEL_OBJS := $(patsubst %.asm,$(BUILD)/obj/%.o,$(BOOT_ASM) $(KERNEL_ASM)) \
 	$(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C) $(HAL_C) $(OB_C) $(PS_C) $(EX_C) $(IO_C) $(MM_C) \
-	$(RTL_C) $(KTEST_C))
+	$(RTL_C) $(KTEST_C) $(DRIVERS_BUILTIN_C))
 
 # Host unit tests: each program and the sources it exercises.
 HOST_TESTS := format string pattern bootinfo vadtree pool pfn
@@ -176,9 +178,35 @@ $(BUILD)/initrd-root/bin/%: $(BUILD)/user/%.elf
 .PHONY: user
 user: $(USER_BINS)
 
+# ---------------------------------------------------------------- loadable drivers
+# drivers/NAME/NAME.c -> build/drivers/NAME.sys: one ELF relocatable object
+# (gcc -c), large code model so every reference to the kernel is a 64-bit
+# absolute relocation the loader can fill wherever the image lands
+# (io/ldr.c, docs/drivers.md). The initrd carries them in /drivers.
+DRIVERS_SYS := hello nullflt badimp
+SYS_CFLAGS  := $(subst -mcmodel=kernel,-mcmodel=large,$(KERNEL_CFLAGS)) -fno-common
+SYS_FILES   := $(addprefix $(BUILD)/initrd-root/drivers/,$(addsuffix .sys,$(DRIVERS_SYS)))
+
+# The built-in copy of a sample driver renames its DriverEntry.
+$(BUILD)/obj/drivers/%.o: KERNEL_CFLAGS += -DPAGODA_BUILTIN_DRIVER
+
+$(BUILD)/drivers/%.sys: drivers/$$*/$$*.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(SYS_CFLAGS) -MF $(@:.sys=.d) -c $< -o $@
+
+$(BUILD)/initrd-root/drivers/%.sys: $(BUILD)/drivers/%.sys
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# Keep build/drivers/*.sys: gdb loads their symbols (add-symbol-file).
+.SECONDARY: $(addprefix $(BUILD)/drivers/,$(addsuffix .sys,$(DRIVERS_SYS)))
+
+.PHONY: drivers
+drivers: $(SYS_FILES)
+
 # ---------------------------------------------------------------- initrd, ISO
 INITRD_FILES := $(wildcard initrd/*)
-$(BUILD)/initrd.tar: $(INITRD_FILES) $(USER_BINS)
+$(BUILD)/initrd.tar: $(INITRD_FILES) $(USER_BINS) $(SYS_FILES)
 	@mkdir -p $(BUILD)/initrd-root/bin
 	@[ -z "$(INITRD_FILES)" ] || cp -r $(INITRD_FILES) $(BUILD)/initrd-root/
 	tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime=@0 --sort=name \
@@ -304,3 +332,4 @@ help:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 -include $(GEN)/asmdefs.d
 -include $(shell find $(BUILD)/user -name '*.d' 2>/dev/null)
+-include $(wildcard $(BUILD)/drivers/*.d)

@@ -65,6 +65,9 @@
     X(NtMakeTemporaryObject, 1)                                             \
     X(NtOpenMutant, 3)                                                      \
     X(NtOpenSemaphore, 3)                                                   \
-    X(NtOpenTimer, 3)
+    X(NtOpenTimer, 3)                                                       \
+    /* Loadable drivers (io/ldrsys.c): these two stay together, last. */    \
+    X(NtLoadDriver, 1)                                                      \
+    X(NtUnloadDriver, 1)
 
 #endif /* PAGODA_NTSYSCALLS_H */

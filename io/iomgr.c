@@ -47,6 +47,7 @@ void IoInitSystem(void)
     ObInitializeObjectType(IoDriverObjectType, "Driver", IopDeleteDriver);
     ObInitializeObjectType(IoDeviceObjectType, "Device", IopDeleteDevice);
     IopInitializeIrpLookasides();
+    IopInitializeLoader();
 
     NTSTATUS Status = IopCreateDriverDirectory();
     if (!NT_SUCCESS(Status))

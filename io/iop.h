@@ -35,6 +35,15 @@ void IopDeleteDevice(PVOID Object);
  */
 MUST_INSPECT_RESULT NTSTATUS IopUnloadDriver(PDRIVER_OBJECT DriverObject);
 
+/* Put a new driver object on the list of all drivers the `drivers` and
+ * `devices` queries walk, and take it off again (io/ldrsys.c). Any IRQL
+ * <= DISPATCH_LEVEL; take IopDatabaseLock. */
+void IopInsertDriverList(PDRIVER_OBJECT DriverObject);
+void IopRemoveDriverList(PDRIVER_OBJECT DriverObject);
+
+/* The loader's lock and module list (io/ldrsys.c). Boot, PASSIVE_LEVEL. */
+void IopInitializeLoader(void);
+
 /* Set up the IRP lookaside lists and the cancel spin lock (io/irp.c).
  * Boot, PASSIVE_LEVEL. */
 void IopInitializeIrpLookasides(void);

@@ -68,6 +68,7 @@ COMPONENTS = {
     "ex": "ex.h",
     "io": "io.h",
     "rtl": "rtl.h",
+    "drivers": "ntddk.h",   # sample drivers (docs/drivers.md); each subfolder is one driver
 }
 SHARED = "include"            # everyone's headers, user mode's too
 USER = "user"                 # ring-3 code
