@@ -876,8 +876,9 @@ class Console:
 
 def step_shell(h):
     """Drive the shell through the serial port: run a demo, ps, pte, pool,
-    obj (the namespace, the I/O manager's drivers, devices and links), mem,
-    vm, a crash that ends alone, then exit (QEMU exits 33)."""
+    obj (the namespace, the I/O manager's drivers, devices and links), load,
+    drivers, devices and unload (loadable drivers), mem, vm, a crash that
+    ends alone, then exit (QEMU exits 33)."""
     c = Console(h, "shell", [])
     prompt = r"pagoda> "
     checks = [
@@ -892,6 +893,13 @@ def step_shell(h):
         ("obj \\Device", prompt, ["Null", "Device"]),
         ("obj \\Driver", prompt, ["Null", "Driver"]),
         ("obj \\??", prompt, ["NUL", "SymbolicLink"]),
+        ("load hello", prompt, ["loaded: hello"]),
+        ("load nullflt", prompt, ["loaded: nullflt"]),
+        ("drivers", prompt, ["kernel.elf", "hello.sys", "nullflt.sys"]),
+        ("devices", prompt, ["Hello", "(unnamed)", "nullflt", "Null 0x"]),
+        ("unload nullflt", prompt, ["unloaded: nullflt"]),
+        ("unload hello", prompt, ["unloaded: hello"]),
+        ("load badimp", prompt, ["STATUS_DRIVER_ENTRYPOINT_NOT_FOUND"]),
         ("mem", prompt, ["free"]),
         ("vm", prompt, ["0x"]),
         ("run vademo", prompt, ["A: VA 0x7f793950000", "B: VA 0x7f793950000"]),
