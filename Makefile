@@ -141,7 +141,7 @@ USER_TESTS_C  := user/tests/runner.c user/tests/test_events.c user/tests/test_ha
 	user/tests/test_vm.c user/tests/test_process.c user/tests/test_wait.c \
 	user/tests/test_query.c user/tests/test_crash.c user/tests/test_thread.c \
 	user/tests/test_stack.c user/tests/test_apc.c user/tests/test_mutant.c \
-	user/tests/test_names.c user/tests/test_robust.c
+	user/tests/test_names.c user/tests/test_robust.c user/tests/test_drivers.c
 USER_SRCS_usertests := $(USER_TESTS_C)
 
 user_obj = $(patsubst %,$(BUILD)/user/obj/%.o,$(basename $(1)))

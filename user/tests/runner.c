@@ -371,9 +371,9 @@ int UtChildMain(int Argc, char **Argv)
 }
 
 static const UT_TEST *const UtSuites[] = {
-    UtEventTests, UtHandleTests, UtVmTests, UtProcessTests, UtWaitTests, UtQueryTests,
-    UtCrashTests, UtThreadTests, UtStackTests, UtApcTests, UtMutantTests, UtNameTests,
-    UtRobustTests,
+    UtEventTests,  UtHandleTests, UtVmTests,     UtProcessTests, UtWaitTests,
+    UtQueryTests,  UtCrashTests,  UtThreadTests, UtStackTests,   UtApcTests,
+    UtMutantTests, UtNameTests,   UtRobustTests, UtDriverTests,
 };
 
 int UtMain(int Argc, char **Argv)

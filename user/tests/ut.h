@@ -146,6 +146,7 @@ BOOLEAN UtBackToBaseline(UT_BASELINE Before);
 extern const UT_TEST UtEventTests[], UtHandleTests[], UtVmTests[], UtProcessTests[],
     UtWaitTests[], UtQueryTests[], UtCrashTests[], UtThreadTests[], UtStackTests[],
     UtApcTests[], UtMutantTests[], UtNameTests[], UtRobustTests[];
+extern const UT_TEST UtDriverTests[];
 
 /* test_stack.c: the "stackguard MODE" child. */
 int UtStackGuardChild(const char *Mode);
