@@ -314,6 +314,8 @@ help:
 	@echo "  make test       layering check, host unit tests, in-kernel and bugcheck tests under QEMU,"
 	@echo "                  boots at several memory sizes, a scripted gdb session, a short fuzz run"
 	@echo "  make ktest      only the in-kernel tests"
+	@echo "  make drivers    the sample drivers as .sys objects (build/drivers/, in the initrd's"
+	@echo "                  /drivers; shell: load NAME; docs/drivers.md)"
 	@echo "  make fuzz       the system-call fuzzer, a million calls (FUZZ='SEED CALLS SEEDS',"
 	@echo "                  default '1 10000 100'): calls made, child endings by status, drift"
 	@echo "  make host-test  only the host unit tests"

@@ -4,8 +4,9 @@
  * cancellation (io/iomgr.c, io/driver.c, io/device.c, io/irp.c,
  * io/irpbuild.c, io/drivers/null.c; docs/io.md); the allocation of MDLs
  * (io/mdl.c; the rest of MDLs is Mm's: mm/mm.h); the console driver, whose
- * handle every user process inherits; and the initial RAM disk the image
- * loader reads programs from. The system services still reach the console
+ * handle every user process inherits; the initial RAM disk the image
+ * loader reads programs from; and loadable drivers (io/ldr*.c,
+ * docs/drivers.md). The system services still reach the console
  * directly, not through IRPs.
  */
 #ifndef PAGODA_IO_H

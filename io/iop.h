@@ -27,8 +27,8 @@ void IopDeleteDriver(PVOID Object);
 void IopDeleteDevice(PVOID Object);
 
 /*
- * Take a driver from IoCreateDriver away again (tests; there are no
- * loadable drivers yet): call its DriverUnload, which deletes its devices,
+ * Take a driver from IoCreateDriver away again (tests; loaded drivers go
+ * through IoUnloadDriver, io/ldrsys.c): call its DriverUnload, which deletes its devices,
  * then remove its name and drop the I/O manager's reference (the object
  * goes when its devices are gone too). A driver without DriverUnload is
  * refused with STATUS_INVALID_DEVICE_REQUEST. PASSIVE_LEVEL.
