@@ -40,12 +40,15 @@ EX_C       := ex/event.c ex/sysinfo.c ex/exdisp.c ex/mutant.c ex/semaphore.c ex/
 	ex/rundown.c
 IO_C       := io/keyboard.c io/initrd.c io/mdl.c io/iomgr.c io/driver.c io/device.c \
 	io/irp.c io/irpbuild.c io/file.c io/iosvc.c io/iocomp.c io/irq.c \
+	io/ldr.c io/ldrsys.c io/ldrexp.c io/ldrquery.c \
 	io/drivers/null.c io/drivers/console.c io/drivers/iotest.c io/drivers/delay.c \
 	io/drivers/ata.c
+# Sample drivers (drivers/, docs/drivers.md) also linked into the kernel.
+DRIVERS_BUILTIN_C := drivers/nullflt/nullflt.c
 MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/specpool.c mm/poolcore.c \
 	mm/poolcheck.c \
 	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c \
-	mm/ntvm.c mm/zeropage.c mm/mdl.c
+	mm/ntvm.c mm/zeropage.c mm/mdl.c mm/sysldr.c
 RTL_C      := rtl/format.c rtl/string.c rtl/pattern.c
 KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/test_pool.c \
 	tests/kernel/test_aspace.c tests/kernel/test_virtual.c \
@@ -55,7 +58,7 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_specpool.c \
 	tests/kernel/test_apc.c tests/kernel/test_mutant.c tests/kernel/test_obns.c tests/kernel/test_mdl.c \
 	tests/kernel/test_irp.c tests/kernel/test_delay.c tests/kernel/test_interrupt.c \
-	tests/kernel/test_ata.c \
+	tests/kernel/test_ata.c tests/kernel/test_ldr.c \
 	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).
 KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \
@@ -63,7 +66,7 @@ KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \
 
 KERNEL_OBJS := $(patsubst %.asm,$(BUILD)/obj/%.o,$(BOOT_ASM) $(KERNEL_ASM)) \
 	$(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C) $(HAL_C) $(OB_C) $(PS_C) $(EX_C) $(IO_C) $(MM_C) \
-	$(RTL_C) $(KTEST_C))
+	$(RTL_C) $(KTEST_C) $(DRIVERS_BUILTIN_C))
 
 # Host unit tests: each program and the sources it exercises.
 HOST_TESTS := format string pattern bootinfo vadtree pool pfn
@@ -142,7 +145,8 @@ USER_TESTS_C  := user/tests/runner.c user/tests/test_events.c user/tests/test_ha
 	user/tests/test_vm.c user/tests/test_process.c user/tests/test_wait.c \
 	user/tests/test_query.c user/tests/test_crash.c user/tests/test_thread.c \
 	user/tests/test_stack.c user/tests/test_apc.c user/tests/test_mutant.c \
-	user/tests/test_names.c user/tests/test_robust.c user/tests/test_io.c user/tests/test_delay.c
+	user/tests/test_names.c user/tests/test_robust.c user/tests/test_io.c user/tests/test_delay.c \
+	user/tests/test_drivers.c
 USER_SRCS_usertests := $(USER_TESTS_C)
 
 user_obj = $(patsubst %,$(BUILD)/user/obj/%.o,$(basename $(1)))
@@ -179,9 +183,35 @@ $(BUILD)/initrd-root/bin/%: $(BUILD)/user/%.elf
 .PHONY: user
 user: $(USER_BINS)
 
+# ---------------------------------------------------------------- loadable drivers
+# drivers/NAME/NAME.c -> build/drivers/NAME.sys: one ELF relocatable object
+# (gcc -c), large code model so every reference to the kernel is a 64-bit
+# absolute relocation the loader can fill wherever the image lands
+# (io/ldr.c, docs/drivers.md). The initrd carries them in /drivers.
+DRIVERS_SYS := hello nullflt badimp
+SYS_CFLAGS  := $(subst -mcmodel=kernel,-mcmodel=large,$(KERNEL_CFLAGS)) -fno-common
+SYS_FILES   := $(addprefix $(BUILD)/initrd-root/drivers/,$(addsuffix .sys,$(DRIVERS_SYS)))
+
+# The built-in copy of a sample driver renames its DriverEntry.
+$(BUILD)/obj/drivers/%.o: KERNEL_CFLAGS += -DPAGODA_BUILTIN_DRIVER
+
+$(BUILD)/drivers/%.sys: drivers/$$*/$$*.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(SYS_CFLAGS) -MF $(@:.sys=.d) -c $< -o $@
+
+$(BUILD)/initrd-root/drivers/%.sys: $(BUILD)/drivers/%.sys
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# Keep build/drivers/*.sys: gdb loads their symbols (add-symbol-file).
+.SECONDARY: $(addprefix $(BUILD)/drivers/,$(addsuffix .sys,$(DRIVERS_SYS)))
+
+.PHONY: drivers
+drivers: $(SYS_FILES)
+
 # ---------------------------------------------------------------- initrd, ISO
 INITRD_FILES := $(wildcard initrd/*)
-$(BUILD)/initrd.tar: $(INITRD_FILES) $(USER_BINS)
+$(BUILD)/initrd.tar: $(INITRD_FILES) $(USER_BINS) $(SYS_FILES)
 	@mkdir -p $(BUILD)/initrd-root/bin
 	@[ -z "$(INITRD_FILES)" ] || cp -r $(INITRD_FILES) $(BUILD)/initrd-root/
 	tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime=@0 --sort=name \
@@ -297,6 +327,8 @@ help:
 	@echo "  make test       layering check, host unit tests, in-kernel and bugcheck tests under QEMU,"
 	@echo "                  boots at several memory sizes, a scripted gdb session, a short fuzz run"
 	@echo "  make ktest      only the in-kernel tests"
+	@echo "  make drivers    the sample drivers as .sys objects (build/drivers/, in the initrd's"
+	@echo "                  /drivers; shell: load NAME; docs/drivers.md)"
 	@echo "  make fuzz       the system-call fuzzer, a million calls (FUZZ='SEED CALLS SEEDS',"
 	@echo "                  default '1 10000 100'): calls made, child endings by status, drift"
 	@echo "  make host-test  only the host unit tests"
@@ -315,3 +347,4 @@ help:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 -include $(GEN)/asmdefs.d
 -include $(shell find $(BUILD)/user -name '*.d' 2>/dev/null)
+-include $(wildcard $(BUILD)/drivers/*.d)

@@ -1,6 +1,7 @@
 /*
  * sysinfo.c - NtQuerySystemInformation: what the shell's ps, mem, pool,
- * pte and vad commands show, as snapshots the kernel copies out.
+ * pte, vad, drivers and devices commands show, as snapshots the kernel
+ * copies out.
  *
  *   class                      in (at the start of Buffer)   out
  *   SystemProcessInformation   -                             SYSTEM_PROCESS_ENTRY[]
@@ -10,6 +11,8 @@
  *   SystemVadInformation       SYSTEM_VAD_QUERY              SYSTEM_VAD_ENTRY[]
  *   SystemInterruptInformation -                             SYSTEM_INTERRUPT_ENTRY[]
  *   SystemPciInformation       -                             SYSTEM_PCI_ENTRY[]
+ *   SystemModuleInformation    -                             SYSTEM_MODULE_ENTRY[]
+ *   SystemDeviceInformation    -                             SYSTEM_DEVICE_ENTRY[]
  *
  * Every class is answered the same way: gather the answer into a kernel
  * buffer (EXP_QUERY_ANSWER) with whatever locks the data needs, release
@@ -24,7 +27,8 @@
  * page-table walk and VAD enumeration (mm/mm.h: MmQueryMemoryCounters,
  * MmWalkPageTables, MmEnumerateVads), the scheduler's counters
  * (kernel/ke.h), the process list (ps/ps.h), the interrupt objects
- * (KeQueryInterrupts, kernel/ke.h) and the PCI scan (hal/hal.h).
+ * (KeQueryInterrupts, kernel/ke.h), the PCI scan (hal/hal.h), the loaded drivers and
+ * every driver's devices (io/io.h: IoQueryDriverInformation).
  *
  * Locking and IRQL: the service runs at PASSIVE_LEVEL. The process list is
  * read at DISPATCH_LEVEL: ps/psmgr.c changes it under its process lock,
@@ -38,6 +42,7 @@
 #include "../ps/ps.h"
 #include "../mm/mm.h"
 #include "../hal/hal.h"
+#include "../io/io.h"
 #include "../rtl/rtl.h"
 #include "../include/ntapi.h"
 
@@ -510,6 +515,11 @@ NTSTATUS NtQuerySystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, 
         break;
     case SystemPciInformation:
         Status = ExpQueryPci(&Answer);
+        break;
+    case SystemModuleInformation:
+    case SystemDeviceInformation:
+        Status = IoQueryDriverInformation(Class, EXP_QUERY_TAG, &Answer.Data, &Answer.Size);
+        Answer.Pool = NT_SUCCESS(Status);
         break;
     default:
         return STATUS_INVALID_INFO_CLASS;

@@ -155,6 +155,8 @@ typedef enum _SYSTEM_INFORMATION_CLASS {
     SystemVadInformation = 102, /* SYSTEM_VAD_QUERY in, SYSTEM_VAD_ENTRY[] out */
     SystemInterruptInformation = 23, /* SYSTEM_INTERRUPT_ENTRY[] (Pagoda's layout) */
     SystemPciInformation = 103, /* SYSTEM_PCI_ENTRY[] */
+    SystemModuleInformation = 11, /* SYSTEM_MODULE_ENTRY[]: the kernel, then loaded drivers */
+    SystemDeviceInformation = 120, /* SYSTEM_DEVICE_ENTRY[]: every driver's devices */
 } SYSTEM_INFORMATION_CLASS;
 
 /* One interrupt object, or a vector's unclaimed interrupts (Object 0), or
@@ -448,5 +450,35 @@ NTSTATUS NtDeviceIoControlFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE 
 /* Cancel the caller's own pending requests on FileHandle (IoCancelIrp on
  * each) and wait until they are over. */
 NTSTATUS NtCancelIoFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock);
+/* Loadable drivers (io/ldrsys.c, docs/drivers.md). NT takes the registry
+ * path of the driver's service key; Pagoda has no registry and takes a
+ * service name ("hello": the initrd's /drivers/hello.sys), NT's key path
+ * ("\Registry\Machine\System\CurrentControlSet\Services\hello", the
+ * same), or an initrd path ("/drivers/hello.sys"). No privilege check. */
+NTSTATUS NtLoadDriver(PUNICODE_STRING DriverServiceName);
+NTSTATUS NtUnloadDriver(PUNICODE_STRING DriverServiceName);
+
+typedef struct _SYSTEM_MODULE_ENTRY {
+    ULONG64 ImageBase;
+    ULONG ImageSize; /* bytes, whole pages */
+    ULONG LoadOrderIndex; /* 0: the kernel */
+    ULONG TextPages, ReadOnlyPages, DataPages;
+    ULONG PoolAllocations; /* live blocks the driver allocated (0 for the kernel) */
+    ULONG64 PoolBytes;
+    CHAR Name[32]; /* "kernel.elf", "hello.sys" */
+    CHAR DriverName[48]; /* "hello" (of \Driver\hello), "" for the kernel */
+} SYSTEM_MODULE_ENTRY;
+
+typedef struct _SYSTEM_DEVICE_ENTRY {
+    ULONG64 Address; /* the DEVICE_OBJECT */
+    ULONG64 AttachedTo; /* the device below it in its stack, or 0 */
+    ULONG DeviceType;
+    ULONG Flags; /* DO_* */
+    ULONG StackSize;
+    ULONG ReferenceCount;
+    CHAR DeviceName[48]; /* "" when unnamed (filters) */
+    CHAR DriverName[48]; /* "Null" of \Driver\Null */
+    CHAR AttachedToName[48];
+} SYSTEM_DEVICE_ENTRY;
 
 #endif /* PAGODA_NTAPI_H */

@@ -78,6 +78,13 @@
 #define STATUS_COMMITMENT_LIMIT          ((NTSTATUS)0xC000012DL)
 #define STATUS_DEVICE_DATA_ERROR         ((NTSTATUS)0xC000009CL)
 #define STATUS_IO_TIMEOUT                ((NTSTATUS)0xC00000B5L)
+/* Loadable drivers (io/ldrsys.c): an import the kernel does not export; the
+ * driver is loaded already; the filter found nothing to attach to; its
+ * DriverUnload left devices behind. */
+#define STATUS_DRIVER_ENTRYPOINT_NOT_FOUND ((NTSTATUS)0xC0000263L)
+#define STATUS_IMAGE_ALREADY_LOADED      ((NTSTATUS)0xC000010EL)
+#define STATUS_NO_SUCH_DEVICE            ((NTSTATUS)0xC000000EL)
+#define STATUS_DEVICE_BUSY               ((NTSTATUS)0x80000011L)
 /* A bad argument, named by its 1-based position in the service's
  * signature (NtFreeVirtualMemory's RegionSize is _3). */
 #define STATUS_INVALID_PARAMETER_1       ((NTSTATUS)0xC00000EFL)

@@ -79,7 +79,10 @@
     /* the I/O services (io/iosvc.c, io/file.c); those of more than six   \
      * arguments are in the list below */ \
     X(NtOpenFile, 6) \
-    X(NtCancelIoFile, 2)
+    X(NtCancelIoFile, 2) \
+    /* Loadable drivers (io/ldrsys.c) */ \
+    X(NtLoadDriver, 1) \
+    X(NtUnloadDriver, 1)
 
 /* Services of more than six arguments (at most KI_MAXIMUM_SERVICE_ARGUMENTS),
  * numbered after the list above: arguments 7 and up are on the user stack. */

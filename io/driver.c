@@ -79,6 +79,7 @@ static void IopInitializeDriverObject(PDRIVER_OBJECT Driver, PCUNICODE_STRING Dr
 /* Remove the driver's name and the I/O manager's reference. */
 static void IopRemoveDriver(PDRIVER_OBJECT Driver)
 {
+    IopRemoveDriverList(Driver);
     ObMakeTemporaryObject(Driver);
     ObDereferenceObject(Driver);
 }
@@ -118,6 +119,7 @@ NTSTATUS IoCreateDriver(PCUNICODE_STRING DriverName, PDRIVER_INITIALIZE Initiali
     UNICODE_STRING RegistryPath = {(USHORT)(KeyBytes + Service->Length), sizeof(PathBuffer),
                                    PathBuffer};
 
+    IopInsertDriverList(Driver);
     Driver->DriverExtension->Count++;
     Status = InitializationFunction(Driver, &RegistryPath);
     if (!NT_SUCCESS(Status))

@@ -4,10 +4,11 @@
  * cancellation (io/iomgr.c, io/driver.c, io/device.c, io/irp.c,
  * io/irpbuild.c, io/drivers/null.c; docs/io.md); the allocation of MDLs
  * (io/mdl.c; the rest of MDLs is Mm's: mm/mm.h); the console driver, whose
- * handle every user process inherits; and the initial RAM disk the image
+ * handle every user process inherits; the initial RAM disk the image
  * loader reads programs from; file objects and the I/O services
  * (io/file.c, io/iosvc.c, io/iocomp.c): every user read, write and control
- * is an IRP.
+ * is an IRP; interrupt objects for drivers (io/irq.c); and loadable
+ * drivers (io/ldr*.c, docs/drivers.md).
  */
 #ifndef PAGODA_IO_H
 #define PAGODA_IO_H
@@ -240,6 +241,7 @@ typedef struct _DRIVER_EXTENSION {
     PDRIVER_ADD_DEVICE AddDevice;   /* Plug and Play: not called yet */
     ULONG Count;                    /* times DriverEntry ran */
     UNICODE_STRING ServiceKeyName;  /* "Null" for \Driver\Null */
+    LIST_ENTRY DriverListEntry; /* IopDatabaseLock: in every driver's list (io/ldrsys.c) */
 } DRIVER_EXTENSION, *PDRIVER_EXTENSION;
 
 struct _DRIVER_OBJECT {
@@ -740,5 +742,48 @@ static inline void IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Con
  * so, once, and the system runs on without one. Boot, after the PCI scan,
  * interrupts on, PASSIVE_LEVEL. */
 void IoInitializeDiskDriver(void);
+
+/* ------------------------------------------------------------------------
+ * Loadable drivers (io/ldr.c, io/ldrsys.c, io/ldrexp.c; docs/drivers.md)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Load the driver DriverServiceName names (a service name "hello", NT's
+ * "\Registry\Machine\System\CurrentControlSet\Services\hello", or an
+ * initrd path "/drivers/hello.sys"; kernel memory): map and relocate the
+ * initrd's ELF object, resolve its imports against the kernel's export
+ * table, create \Driver\hello and call its DriverEntry. Returns
+ * DriverEntry's status; STATUS_OBJECT_NAME_INVALID; STATUS_OBJECT_NAME_NOT_FOUND
+ * (no such file); STATUS_IMAGE_ALREADY_LOADED; STATUS_INVALID_IMAGE_FORMAT;
+ * STATUS_DRIVER_ENTRYPOINT_NOT_FOUND (an import the kernel does not
+ * export: the debug output names it); STATUS_INSUFFICIENT_RESOURCES. A
+ * failure leaves nothing behind - unless DriverEntry failed with pool
+ * still allocated: Driver Verifier's bugcheck, as at unload. PASSIVE_LEVEL.
+ */
+MUST_INSPECT_RESULT NTSTATUS IoLoadDriver(PCUNICODE_STRING DriverServiceName);
+
+/*
+ * Unload a driver IoLoadDriver loaded: call its DriverUnload (once), then
+ * check what it left. Devices still there: STATUS_DEVICE_BUSY, the image
+ * stays and a later call checks again without calling DriverUnload (NT
+ * defers the unload instead). Pool still allocated through its imports:
+ * the tags are printed and it is bugcheck DRIVER_VERIFIER_DETECTED_VIOLATION
+ * (0x62, name, blocks, bytes), as Driver Verifier does. Otherwise the
+ * driver object and the image go. STATUS_OBJECT_NAME_NOT_FOUND when no
+ * such driver was loaded, STATUS_INVALID_DEVICE_REQUEST when it has no
+ * DriverUnload. PASSIVE_LEVEL.
+ */
+MUST_INSPECT_RESULT NTSTATUS IoUnloadDriver(PCUNICODE_STRING DriverServiceName);
+
+/* When Address is in a loaded driver's image, write "hello.sys!Function+0x1c"
+ * (or "hello.sys+0x41c" outside any symbol) into Buffer and return TRUE.
+ * For backtraces: any IRQL, no lock (kernel/symbols.c). */
+BOOLEAN IoFormatDriverAddress(ULONG_PTR Address, PCHAR Buffer, ULONG Size);
+
+/* The answer of NtQuerySystemInformation's SystemModuleInformation or
+ * SystemDeviceInformation (include/ntapi.h) in a nonpaged pool block
+ * tagged Tag (*Data, *Size bytes) the caller frees. STATUS_INVALID_INFO_CLASS,
+ * STATUS_INSUFFICIENT_RESOURCES. PASSIVE_LEVEL. */
+NTSTATUS IoQueryDriverInformation(ULONG Class, ULONG Tag, PVOID *Data, SIZE_T *Size);
 
 #endif /* PAGODA_IO_H */

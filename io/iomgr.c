@@ -52,6 +52,7 @@ void IoInitSystem(void)
     ObInitializeObjectType(IoDeviceObjectType, "Device", IopDeleteDevice);
     IopInitializeFileObjects();
     IopInitializeIrpLookasides();
+    IopInitializeLoader();
 
     NTSTATUS Status = IopCreateDriverDirectory();
     if (!NT_SUCCESS(Status))

@@ -75,13 +75,22 @@ void IopDeleteDriver(PVOID Object);
 void IopDeleteDevice(PVOID Object);
 
 /*
- * Take a driver from IoCreateDriver away again (tests; there are no
- * loadable drivers yet): call its DriverUnload, which deletes its devices,
+ * Take a driver from IoCreateDriver away again (tests; loaded drivers go
+ * through IoUnloadDriver, io/ldrsys.c): call its DriverUnload, which deletes its devices,
  * then remove its name and drop the I/O manager's reference (the object
  * goes when its devices are gone too). A driver without DriverUnload is
  * refused with STATUS_INVALID_DEVICE_REQUEST. PASSIVE_LEVEL.
  */
 MUST_INSPECT_RESULT NTSTATUS IopUnloadDriver(PDRIVER_OBJECT DriverObject);
+
+/* Put a new driver object on the list of all drivers the `drivers` and
+ * `devices` queries walk, and take it off again (io/ldrsys.c). Any IRQL
+ * <= DISPATCH_LEVEL; take IopDatabaseLock. */
+void IopInsertDriverList(PDRIVER_OBJECT DriverObject);
+void IopRemoveDriverList(PDRIVER_OBJECT DriverObject);
+
+/* The loader's lock and module list (io/ldrsys.c). Boot, PASSIVE_LEVEL. */
+void IopInitializeLoader(void);
 
 /* Set up the IRP lookaside lists and the cancel spin lock (io/irp.c).
  * Boot, PASSIVE_LEVEL. */

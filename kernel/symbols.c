@@ -5,8 +5,11 @@
  * (`nm`) are turned by tools/gensyms.py into build/ksyms.c, a sorted table
  * of text symbols placed in the .ksyms section, which the linker script
  * puts after everything else so that the second link moves nothing.
+ * Addresses inside loaded drivers are named by the I/O manager's loader
+ * from the driver's own symbol table (IoFormatDriverAddress).
  */
 #include "ki.h"
+#include "../io/io.h" /* IoFormatDriverAddress: addresses in loaded drivers */
 
 typedef struct _KSYMBOL {
     ULONG64 Address;
@@ -54,12 +57,17 @@ const char *KeLookupSymbol(ULONG_PTR Address, ULONG_PTR *Offset)
 #endif /* PAGODA_SOLUTION(1) */
 }
 
+/* A kernel symbol, else a loaded driver's ("hello.sys!HelloCrash+0x1c",
+ * io/ldrsys.c), else the bare address. Any IRQL. */
 void KePrintSymbol(ULONG_PTR Address)
 {
     ULONG_PTR Offset;
+    char Driver[96];
     const char *Name = KeLookupSymbol(Address, &Offset);
     if (Name)
         DbgPrint("%p %s+0x%llx", (PVOID)Address, Name, (ULONG64)Offset);
+    else if (IoFormatDriverAddress(Address, Driver, sizeof(Driver)))
+        DbgPrint("%p %s", (PVOID)Address, Driver);
     else
         DbgPrint("%p", (PVOID)Address);
 }

@@ -477,6 +477,23 @@ PVOID MmCreateKernelStack(ULONG Pages);
  * thread may be running on. IRQL and locks as MmCreateKernelStack. */
 void MmDeleteKernelStack(PVOID StackBase, ULONG Pages);
 
+/*
+ * Driver images (mm/sysldr.c; the loader is io/ldr.c). MmAllocateSystemImage
+ * maps Pages zeroed frames (MiUsageDriver) read/write, no-execute, in
+ * system PTE space; NULL when PTEs or frames run out. MmProtectSystemImage
+ * sets Pages of it from Base to PAGE_EXECUTE_READ, PAGE_READONLY or
+ * PAGE_READWRITE (no-execute) - never writable and executable at once:
+ * STATUS_INVALID_PAGE_PROTECTION for anything else. MmFreeSystemImage
+ * gives back the whole run. MmQuerySystemPtesInUse: pages of system PTE
+ * space reserved now (stacks, MDL and I/O mappings, images), for the
+ * tests' baselines. PASSIVE_LEVEL; each takes and releases the region
+ * lock and the PFN lock.
+ */
+PVOID MmAllocateSystemImage(ULONG Pages);
+MUST_INSPECT_RESULT NTSTATUS MmProtectSystemImage(PVOID Base, ULONG Pages, ULONG Protect);
+void MmFreeSystemImage(PVOID Base, ULONG Pages);
+ULONG_PTR MmQuerySystemPtesInUse(void);
+
 /* ------------------------------------------------------------------------
  * Memory descriptor lists (mm/mdl.c; IoAllocateMdl and IoFreeMdl are in
  * io/mdl.c). An MDL describes a virtual buffer by the physical frames

@@ -941,9 +941,10 @@ class Console:
 
 def step_shell(h):
     """Drive the shell through the serial port: run a demo, ps, pte, pool,
-    obj (the namespace, the I/O manager's drivers, devices and links), mem,
-    irq (the console's interrupt objects), pci (the boot scan), vm, a crash
-    that ends alone, then exit (QEMU exits 33)."""
+    obj (the namespace, the I/O manager's drivers, devices and links), load,
+    drivers, devices and unload (loadable drivers), mem, irq (the console's
+    interrupt objects), pci (the boot scan), vm, a crash that ends alone,
+    then exit (QEMU exits 33)."""
     c = Console(h, "shell", [])
     prompt = r"pagoda> "
     checks = [
@@ -958,6 +959,13 @@ def step_shell(h):
         ("obj \\Device", prompt, ["Null", "Device"]),
         ("obj \\Driver", prompt, ["Null", "Driver"]),
         ("obj \\??", prompt, ["NUL", "SymbolicLink"]),
+        ("load hello", prompt, ["loaded: hello"]),
+        ("load nullflt", prompt, ["loaded: nullflt"]),
+        ("drivers", prompt, ["kernel.elf", "hello.sys", "nullflt.sys"]),
+        ("devices", prompt, ["Hello", "(unnamed)", "nullflt", "Null 0x"]),
+        ("unload nullflt", prompt, ["unloaded: nullflt"]),
+        ("unload hello", prompt, ["unloaded: hello"]),
+        ("load badimp", prompt, ["STATUS_DRIVER_ENTRYPOINT_NOT_FOUND"]),
         ("mem", prompt, ["free"]),
         ("irq", prompt, ["IopSerialInterrupt", "IopKeyboardInterrupt", "KiClockInterrupt"]),
         ("pci", prompt, ["00:01.1 IDE controller [0101] 8086:7010", "BAR4: I/O ports"]),

@@ -68,6 +68,7 @@ COMPONENTS = {
     "ex": "ex.h",
     "io": "io.h",
     "rtl": "rtl.h",
+    "drivers": "ntddk.h",   # sample drivers (docs/drivers.md); each subfolder is one driver
 }
 SHARED = "include"            # everyone's headers, user mode's too
 USER = "user"                 # ring-3 code
@@ -358,7 +359,7 @@ PLANTED = {
         "include/bad.h", '#include "../kernel/ke.h"\n',
         "include/bad.h:1: include/ is shared with user mode"),
     "unknown_folder": (
-        "drivers/f.c", 'int x;\n', "drivers/f.c:1: drivers/ is not a folder"),
+        "firmware/f.c", 'int x;\n', "firmware/f.c:1: firmware/ is not a folder"),
     "function_too_long": (
         "hal/g.c", '#include "hal.h"\n\nstatic int\nHalpLong(int a,\n         int b)\n{\n'
         + "    a++;\n" * 79 + '}\n', "hal/g.c:6: HalpLong is 81 lines long"),

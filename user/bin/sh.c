@@ -553,6 +553,95 @@ static void ShIrq(int Argc, char **Argv)
     free(E);
 }
 
+/* load NAME / unload NAME: NtLoadDriver / NtUnloadDriver with a service
+ * name ("hello": /drivers/hello.sys in the initrd) or an initrd path. The
+ * kernel's messages (load address, gdb command) go to the debug output. */
+static void ShDriverService(int Argc, char **Argv, BOOLEAN Load)
+{
+    WCHAR Buffer[128];
+    UNICODE_STRING Name;
+
+    if (Argc < 2) {
+        printf("usage: %s NAME\n", Argv[0]);
+        return;
+    }
+    NTSTATUS Status = PgInitUnicodeStringFromAnsi(&Name, Buffer, ARRAYSIZE(Buffer), Argv[1]);
+    if (NT_SUCCESS(Status))
+        Status = Load ? NtLoadDriver(&Name) : NtUnloadDriver(&Name);
+    if (!NT_SUCCESS(Status)) {
+        ShFailed(Argv[0], Status);
+        return;
+    }
+    printf("%s: %s\n", Load ? "loaded" : "unloaded", Argv[1]);
+}
+
+static void ShLoad(int Argc, char **Argv)
+{
+    ShDriverService(Argc, Argv, TRUE);
+}
+
+static void ShUnload(int Argc, char **Argv)
+{
+    ShDriverService(Argc, Argv, FALSE);
+}
+
+/* drivers: the kernel image and each loaded driver (lm, !drivers). */
+static void ShDrivers(int Argc, char **Argv)
+{
+    ULONG Length;
+    NTSTATUS Status;
+    UNREFERENCED_PARAMETER(Argc);
+    UNREFERENCED_PARAMETER(Argv);
+
+    SYSTEM_MODULE_ENTRY *Modules =
+        PgQuerySystem(SystemModuleInformation, NULL, 0, &Length, &Status);
+    if (!Modules) {
+        ShFailed("drivers", Status);
+        return;
+    }
+    printf("  %-12s %-18s %8s %5s %6s %5s %6s %8s  %s\n", "Image", "Base", "Bytes", "Text",
+           "Rodata", "Data", "Blocks", "Pool", "Driver");
+    for (ULONG I = 0; I < Length / sizeof(SYSTEM_MODULE_ENTRY); I++) {
+        SYSTEM_MODULE_ENTRY *M = &Modules[I];
+        printf("  %-12s 0x%016llx %8u %5u %6u %5u %6u %8llu  %s\n", M->Name, M->ImageBase,
+               M->ImageSize, M->TextPages, M->ReadOnlyPages, M->DataPages, M->PoolAllocations,
+               M->PoolBytes, M->DriverName[0] ? M->DriverName : "-");
+    }
+    free(Modules);
+}
+
+/* devices: every driver's devices, with the device each is attached to
+ * (!devobj, !devstack). */
+static void ShDevices(int Argc, char **Argv)
+{
+    ULONG Length;
+    NTSTATUS Status;
+    UNREFERENCED_PARAMETER(Argc);
+    UNREFERENCED_PARAMETER(Argv);
+
+    SYSTEM_DEVICE_ENTRY *Devices =
+        PgQuerySystem(SystemDeviceInformation, NULL, 0, &Length, &Status);
+    if (!Devices) {
+        ShFailed("devices", Status);
+        return;
+    }
+    printf("  %-18s %-14s %-12s %5s %5s %10s  %s\n", "Device", "Name", "Driver", "Type", "Stack",
+           "Flags", "Attached to");
+    for (ULONG I = 0; I < Length / sizeof(SYSTEM_DEVICE_ENTRY); I++) {
+        SYSTEM_DEVICE_ENTRY *D = &Devices[I];
+        printf("  0x%016llx %-14s %-12s %5x %5u 0x%08x  ", D->Address,
+               D->DeviceName[0] ? D->DeviceName : "(unnamed)", D->DriverName, D->DeviceType,
+               D->StackSize, D->Flags);
+        if (D->AttachedTo)
+            printf("%s 0x%016llx\n", D->AttachedToName[0] ? D->AttachedToName : "(unnamed)",
+                   D->AttachedTo);
+        else
+            printf("-\n");
+    }
+    free(Devices);
+}
+
+
 /* pci: the functions the boot scan found, like lspci -v. */
 static void ShPci(int Argc, char **Argv)
 {
@@ -598,6 +687,11 @@ static const SH_COMMAND ShCommands[] = {
     {"vm", "vm [PID]             the VAD list of a process (!vad)", ShVm},
     {"pte", "pte VA [PID]         the four page-table entries of VA (!pte)", ShPte},
     {"obj", "obj [PATH]           the object namespace: a directory or a name (!object)", ShObj},
+    {"load", "load NAME            load driver NAME (/drivers/NAME.sys) (NtLoadDriver)", ShLoad},
+    {"unload", "unload NAME          unload driver NAME (NtUnloadDriver)", ShUnload},
+    {"drivers", "drivers              the kernel and the loaded drivers (lm)", ShDrivers},
+    {"devices", "devices              every driver's devices and their stacks (!devobj)",
+     ShDevices},
     {"irq", "irq                  interrupt objects: vector, IRQL, counts, service routine", ShIrq},
     {"pci", "pci                  PCI functions: IDs, class, interrupt, BARs (lspci -v)", ShPci},
     {"echo", "echo WORDS           print the words", ShEcho},

@@ -373,7 +373,7 @@ int UtChildMain(int Argc, char **Argv)
 static const UT_TEST *const UtSuites[] = {
     UtEventTests,  UtHandleTests, UtVmTests,     UtProcessTests, UtWaitTests,
     UtQueryTests,  UtCrashTests,  UtThreadTests, UtStackTests,   UtApcTests,
-    UtMutantTests, UtNameTests,   UtRobustTests, UtIoTests,      UtDelayTests,
+    UtMutantTests, UtNameTests,   UtRobustTests, UtIoTests,      UtDelayTests, UtDriverTests,
 };
 
 int UtMain(int Argc, char **Argv)

@@ -145,7 +145,7 @@ BOOLEAN UtBackToBaseline(UT_BASELINE Before);
 
 extern const UT_TEST UtEventTests[], UtHandleTests[], UtVmTests[], UtProcessTests[], UtWaitTests[],
     UtQueryTests[], UtCrashTests[], UtThreadTests[], UtStackTests[], UtApcTests[], UtMutantTests[],
-    UtNameTests[], UtRobustTests[], UtIoTests[], UtDelayTests[];
+    UtNameTests[], UtRobustTests[], UtIoTests[], UtDelayTests[], UtDriverTests[];
 
 /* test_stack.c: the "stackguard MODE" child. */
 int UtStackGuardChild(const char *Mode);
