@@ -27,7 +27,7 @@ typedef struct _KT_LDR_BASELINE {
 
 static KT_LDR_BASELINE KtLdrBaseline(void)
 {
-    IopTrimIrpLookasides();
+    IoTrimIrpLookasides();
     return (KT_LDR_BASELINE){KtNonPagedPoolBytes(), MmQuerySystemPtesInUse(),
                              MmPagesInUse(MiUsageDriver)};
 }
