@@ -41,7 +41,7 @@ EX_C       := ex/event.c ex/sysinfo.c ex/exdisp.c ex/mutant.c ex/semaphore.c ex/
 IO_C       := io/keyboard.c io/initrd.c io/mdl.c io/iomgr.c io/driver.c io/device.c \
 	io/irp.c io/irpbuild.c io/file.c io/iosvc.c io/iocomp.c io/irq.c \
 	io/ldr.c io/ldrsys.c io/ldrexp.c io/ldrquery.c \
-	io/drivers/null.c io/drivers/console.c io/drivers/iotest.c io/drivers/delay.c \
+	io/drivers/null.c io/drivers/console.c io/drivers/iotest.c \
 	io/drivers/ata.c
 # Sample drivers (drivers/, docs/drivers.md) also linked into the kernel.
 DRIVERS_BUILTIN_C := drivers/nullflt/nullflt.c
@@ -188,7 +188,7 @@ user: $(USER_BINS)
 # (gcc -c), large code model so every reference to the kernel is a 64-bit
 # absolute relocation the loader can fill wherever the image lands
 # (io/ldr.c, docs/drivers.md). The initrd carries them in /drivers.
-DRIVERS_SYS := hello nullflt badimp
+DRIVERS_SYS := hello nullflt badimp delay
 SYS_CFLAGS  := $(subst -mcmodel=kernel,-mcmodel=large,$(KERNEL_CFLAGS)) -fno-common
 SYS_FILES   := $(addprefix $(BUILD)/initrd-root/drivers/,$(addsuffix .sys,$(DRIVERS_SYS)))
 

@@ -1,5 +1,5 @@
 /*
- * ntdddelay.h - the interface of \Device\Delay (io/drivers/delay.c), the
+ * ntdddelay.h - the interface of \Device\Delay (drivers/delay/delay.c), the
  * teaching driver for "a driver runs in an arbitrary thread context".
  * Shared by the driver, user programs (/bin/iodemo) and the tests, in the
  * way NT's ntddXXX.h headers describe a device's control codes.

@@ -26,7 +26,6 @@ static const IOP_BUILTIN_DRIVER IopBuiltinDrivers[] = {
     {RTL_CONSTANT_STRING(u"\\Driver\\Null"), IopNullDriverEntry},
     {RTL_CONSTANT_STRING(u"\\Driver\\Console"), IopConsoleDriverEntry},
     {RTL_CONSTANT_STRING(u"\\Driver\\IoTest"), IopTestDriverEntry},
-    {RTL_CONSTANT_STRING(u"\\Driver\\Delay"), IopDelayDriverEntry},
 };
 
 /* \Driver: a permanent directory, as the object manager's boot tree. */

@@ -166,9 +166,4 @@ NTSTATUS IopNullDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registr
 NTSTATUS IopConsoleDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 NTSTATUS IopTestDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 
-/* DriverEntry of the built-in teaching driver, \Device\Delay, whose reads
- * complete from a timer's DPC in an arbitrary thread (io/drivers/delay.c,
- * include/ntdddelay.h). */
-NTSTATUS IopDelayDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
-
 #endif /* PAGODA_IOP_H */

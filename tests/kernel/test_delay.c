@@ -1,6 +1,8 @@
 /*
  * test_delay.c - ktest.delay.*: the teaching driver \Device\Delay
- * (io/drivers/delay.c) seen from a kernel-mode requester. Its reads pend
+ * (drivers/delay/delay.c, loaded from the initrd's /drivers/delay.sys by
+ * the first test that needs it, and left loaded) seen from a kernel-mode
+ * requester. Its reads pend
  * and complete from a timer DPC; these tests check what arrives, where,
  * and that nothing is left behind. The user-mode side of the lesson (the
  * naive method landing in another process) is user/tests/test_delay.c.
@@ -17,10 +19,15 @@
 
 #define KT_DELAY_PATTERN 0xA5A5A5A5A5A5A5A5ULL
 
+/* \Device\Delay, referenced; the driver is loaded first if it is not. */
 static PDEVICE_OBJECT KtDelayDevice(void)
 {
     static UNICODE_STRING Name = RTL_CONSTANT_STRING(DELAY_DEVICE_NAME);
+    static UNICODE_STRING Service = RTL_CONSTANT_STRING(u"delay");
     PDEVICE_OBJECT Device = NULL;
+    NTSTATUS Status = IoLoadDriver(&Service);
+    if (!NT_SUCCESS(Status) && Status != STATUS_IMAGE_ALREADY_LOADED)
+        return NULL;
     if (!NT_SUCCESS(ObReferenceObjectByName(&Name, 0, IoDeviceObjectType, KernelMode,
                                             (PVOID *)&Device)))
         return NULL;

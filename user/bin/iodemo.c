@@ -1,7 +1,7 @@
 /*
  * iodemo [neither|buffered|direct|all] [ROUNDS] - the seeds' scenario, "a
  * driver completes a request in an arbitrary thread", run for real
- * against \Device\Delay (io/drivers/delay.c, include/ntdddelay.h).
+ * against \Device\Delay (drivers/delay/delay.c, include/ntdddelay.h).
  *
  *   1. This process (the requester) asks the driver to read into its
  *      buffer and waits.
@@ -15,6 +15,9 @@
  *      memory. METHOD_BUFFERED and METHOD_OUT_DIRECT get it right: a
  *      system buffer copied out later in the requester's own thread, or
  *      the requester's locked pages mapped in system space.
+ *
+ * The driver is a loadable one (/drivers/delay.sys); the demo loads it
+ * when \??\Delay does not exist yet, as `load delay` in the shell does.
  *
  * Both processes put their buffer at the same address on purpose
  * (DEMO_BUFFER), so the naive write has somewhere to land: the bystander
@@ -34,9 +37,10 @@
 #define DEMO_LENGTH     64
 #define DEMO_ROUNDS     3
 
+/* Open \??\Delay, loading the driver first when it is not there. */
 static HANDLE OpenDelay(void)
 {
-    UNICODE_STRING Name;
+    UNICODE_STRING Name, Service;
     OBJECT_ATTRIBUTES Attributes;
     IO_STATUS_BLOCK Iosb;
     HANDLE Handle = NULL;
@@ -44,6 +48,15 @@ static HANDLE OpenDelay(void)
     InitializeObjectAttributes(&Attributes, &Name, 0, NULL, NULL);
     NTSTATUS Status = NtOpenFile(&Handle, FILE_GENERIC_READ | FILE_GENERIC_WRITE, &Attributes,
                                  &Iosb, 0, FILE_SYNCHRONOUS_IO_NONALERT);
+    if (Status == STATUS_OBJECT_NAME_NOT_FOUND) {
+        printf("iodemo: no \\??\\Delay yet: loading the driver (NtLoadDriver \"delay\", "
+               "as the shell's `load delay` does)\n");
+        RtlInitUnicodeString(&Service, u"delay");
+        Status = NtLoadDriver(&Service);
+        if (NT_SUCCESS(Status))
+            Status = NtOpenFile(&Handle, FILE_GENERIC_READ | FILE_GENERIC_WRITE, &Attributes, &Iosb,
+                                0, FILE_SYNCHRONOUS_IO_NONALERT);
+    }
     if (!NT_SUCCESS(Status)) {
         printf("iodemo: cannot open %s: %s\n", "\\??\\Delay", PgStatusName(Status));
         return NULL;

@@ -1,6 +1,8 @@
 /*
  * test_delay.c - delay.*: the seeds' scenario checked from ring 3. This
- * process asks \Device\Delay (io/drivers/delay.c) for reads while a
+ * process loads the teaching driver (NtLoadDriver "delay", unloaded again
+ * at the end if it was not loaded before) and asks \Device\Delay
+ * (drivers/delay/delay.c) for reads while a
  * bystander process ("iodemo bystander", user/bin/iodemo.c) keeps the
  * processor busy with a buffer mapped at the same address, so the
  * driver's timer DPC runs in the bystander's context. The driver's own
@@ -26,7 +28,16 @@ static void FreeDemoBuffer(PVOID Base)
     UT_EXPECT_SUCCESS(NtFreeVirtualMemory(NtCurrentProcess(), &Base, &Size, MEM_RELEASE));
 }
 
-/* Open the device, map the buffer, start the bystander (cleanups deferred). */
+static UNICODE_STRING DelayService = RTL_CONSTANT_STRING(u"delay");
+
+static void UnloadDelay(PVOID Unused)
+{
+    (void)Unused;
+    UT_EXPECT_SUCCESS(NtUnloadDriver(&DelayService));
+}
+
+/* Load the driver, open the device, map the buffer, start the bystander
+ * (cleanups deferred: they run in the reverse order). */
 static BOOLEAN SetUp(DELAY_FIXTURE *F)
 {
     UNICODE_STRING Name;
@@ -35,6 +46,11 @@ static BOOLEAN SetUp(DELAY_FIXTURE *F)
     WCHAR NameBuffer[64];
     char Text[64];
 
+    NTSTATUS Status = NtLoadDriver(&DelayService);
+    if (Status == STATUS_SUCCESS)
+        UtDefer(UnloadDelay, NULL);
+    else
+        UT_CHECK_STATUS_(Status, STATUS_IMAGE_ALREADY_LOADED, return FALSE);
     RtlInitUnicodeString(&Name, DELAY_DOS_NAME);
     InitializeObjectAttributes(&Attributes, &Name, 0, NULL, NULL);
     UT_CHECK_STATUS_(NtOpenFile(&F->Device, FILE_GENERIC_READ | FILE_GENERIC_WRITE, &Attributes,

@@ -31,11 +31,9 @@
  * clears the routine first (the DPC, DelayCancel through IoCancelIrp, or
  * cleanup) owns the IRP and completes it.
  */
-#include "../iop.h"
+#include "../ntddk.h"
 #include "../../ps/ps.h"
-#include "../../mm/mm.h"
 #include "../../include/intrin.h"
-#include "../../rtl/rtl.h"
 #include "../../include/ntdddelay.h"
 
 #define DELAY_DEFAULT_MS 20
@@ -43,18 +41,18 @@
 
 typedef struct _DELAY_EXTENSION {
     KSPIN_LOCK Lock;
-    LIST_ENTRY Queue;           /* pending reads, oldest first. Lock */
-    KTIMER Timer;               /* armed while Queue is not empty. Lock */
+    LIST_ENTRY Queue; /* pending reads, oldest first. Lock */
+    KTIMER Timer; /* armed while Queue is not empty. Lock */
     KDPC Dpc;
-    ULONG DelayMs;              /* Lock */
-    ULONG NextSequence;         /* Lock */
-    ULONG LogNext;              /* the slot the next entry goes to. Lock */
-    ULONG LogCount;             /* Lock */
+    ULONG DelayMs; /* Lock */
+    ULONG NextSequence; /* Lock */
+    ULONG LogNext; /* the slot the next entry goes to. Lock */
+    ULONG LogCount; /* Lock */
     DELAY_LOG_ENTRY Log[DELAY_LOG_ENTRIES]; /* a ring. Lock */
 } DELAY_EXTENSION, *PDELAY_EXTENSION;
 
 /* What the dispatch routine records in the IRP for the DPC. */
-#define DELAY_IRP_SEQUENCE(Irp)  ((Irp)->Tail.Overlay.DriverContext[0])
+#define DELAY_IRP_SEQUENCE(Irp) ((Irp)->Tail.Overlay.DriverContext[0])
 #define DELAY_IRP_REQUESTER(Irp) ((Irp)->Tail.Overlay.DriverContext[1])
 
 static PDELAY_EXTENSION DelayExtension(PDEVICE_OBJECT DeviceObject)
@@ -94,14 +92,14 @@ static void DelayLog(PDELAY_EXTENSION Ext, PIRP Irp, DELAY_OUTCOME Outcome)
     if (Ext->LogCount < DELAY_LOG_ENTRIES)
         Ext->LogCount++;
     DbgPrint("delay: #%u asked by pid %u, completed while pid %u (%.16s) was current: %s\n",
-             Entry->Sequence, Entry->RequesterPid, Entry->CompletingPid,
-             Entry->CompletingImage,
-             Outcome == DelayDeliveredInRequester     ? "written at the user address, right process"
-             : Outcome == DelayLandedInOtherProcess   ? "WRITTEN INTO THE WRONG PROCESS"
-             : Outcome == DelayWouldHaveFaulted       ? "address not mapped here: would bugcheck 0xD1"
-             : Outcome == DelayDeliveredBySystemBuffer ? "system buffer (copied out by the I/O manager)"
-             : Outcome == DelayDeliveredByMdl         ? "MDL mapping"
-                                                      : "cancelled");
+             Entry->Sequence, Entry->RequesterPid, Entry->CompletingPid, Entry->CompletingImage,
+             Outcome == DelayDeliveredInRequester ? "written at the user address, right process"
+                 : Outcome == DelayLandedInOtherProcess ? "WRITTEN INTO THE WRONG PROCESS"
+                 : Outcome == DelayWouldHaveFaulted ? "address not mapped here: would bugcheck 0xD1"
+                 : Outcome == DelayDeliveredBySystemBuffer
+                 ? "system buffer (copied out by the I/O manager)"
+                 : Outcome == DelayDeliveredByMdl ? "MDL mapping"
+                                                  : "cancelled");
 }
 
 /* The bytes a read delivers: the header, then the sequence's low byte. */
@@ -145,10 +143,9 @@ static DELAY_OUTCOME DelayWriteNaively(PIRP Irp, ULONG Length)
     __stac();
     DelayFill((PUCHAR)Va, Length, Irp);
     __clac();
-    return DelayProcessId(PsGetCurrentProcess()) ==
-                   (ULONG)(ULONG_PTR)DELAY_IRP_REQUESTER(Irp)
-               ? DelayDeliveredInRequester
-               : DelayLandedInOtherProcess;
+    return DelayProcessId(PsGetCurrentProcess()) == (ULONG)(ULONG_PTR)DELAY_IRP_REQUESTER(Irp)
+        ? DelayDeliveredInRequester
+        : DelayLandedInOtherProcess;
 }
 
 /* Deliver one read and complete it (from the DPC; in the starting code of
@@ -279,7 +276,7 @@ static NTSTATUS DelayQueueRead(PDEVICE_OBJECT DeviceObject, PIRP Irp, ULONG Leng
      * cancel routine (complete it yourself if it was cancelled before the
      * routine was set), queue it, arm the timer if the queue was empty,
      * and return STATUS_PENDING. */
-    (void)DelayCancel;   /* the pieces you will need */
+    (void)DelayCancel; /* the pieces you will need */
     (void)DelayArmTimer;
     KIRQL Irql;
     KeAcquireSpinLock(&Ext->Lock, &Irql);
@@ -381,8 +378,23 @@ static NTSTATUS DelayCreateClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     return DelayComplete(Irp, STATUS_SUCCESS, 0);
 }
 
-/* IopDelayDriverEntry: the contract is in io/iop.h. */
-NTSTATUS IopDelayDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+/* DriverUnload: no handle is open (so no read is queued: cleanup completed
+ * them); stop the timer and its DPC, then remove the link and the device. */
+static void DelayUnload(PDRIVER_OBJECT DriverObject)
+{
+    static UNICODE_STRING LinkName = RTL_CONSTANT_STRING(DELAY_DOS_NAME);
+    PDEVICE_OBJECT Device = DriverObject->DeviceObject;
+    PDELAY_EXTENSION Ext = DelayExtension(Device);
+    ASSERT(IsListEmpty(&Ext->Queue));
+    KeCancelTimer(&Ext->Timer);
+    KeRemoveQueueDpc(&Ext->Dpc); /* one processor: at PASSIVE_LEVEL it is not running */
+    DbgPrint("delay: unloading after %u reads\n", Ext->NextSequence - 1);
+    IoDeleteSymbolicLink(&LinkName);
+    IoDeleteDevice(Device); /* the extension goes with it */
+}
+
+/* DriverEntry: the device, its extension, timer and DPC, and the link. */
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     static UNICODE_STRING DeviceName = RTL_CONSTANT_STRING(DELAY_DEVICE_NAME);
     static UNICODE_STRING LinkName = RTL_CONSTANT_STRING(DELAY_DOS_NAME);
@@ -394,6 +406,7 @@ NTSTATUS IopDelayDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Regist
     DriverObject->MajorFunction[IRP_MJ_CLOSE] = DelayCreateClose;
     DriverObject->MajorFunction[IRP_MJ_CLEANUP] = DelayCleanup;
     DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = DelayDeviceControl;
+    DriverObject->DriverUnload = DelayUnload;
 
     NTSTATUS Status = IoCreateDevice(DriverObject, sizeof(DELAY_EXTENSION), &DeviceName,
                                      FILE_DEVICE_DELAY, 0, FALSE, &Device);
