@@ -487,10 +487,22 @@ KTEST_BUGCHECK(pool, free_with_wrong_tag_nonpaged, BAD_POOL_CALLER)
 
 KTEST_BUGCHECK(pool, overrun_into_next_header, BAD_POOL_HEADER)
 {
+    /* The overrun must reach the header of a block in use: allocate until
+     * the block right after A comes out (the lookaside lists hand blocks
+     * back in the order of earlier frees, so the second block need not be
+     * A's neighbour). The others stay allocated: this boot ends here. */
     PUCHAR A = ExAllocatePoolWithTag(NonPagedPool, 64, KT_TAG);
-    PUCHAR B = ExAllocatePoolWithTag(NonPagedPool, 64, KT_TAG);
-    (void)B;
-    memset(A, 0x41, 64 + 32);   /* runs over A's end into whatever header follows */
+    KT_ASSERT(A != NULL);
+    PUCHAR After = A + ((ULONG_PTR)((PPOOL_HEADER)A - 1)->BlockSize << POOL_BLOCK_SHIFT);
+    PUCHAR B = NULL;
+    for (ULONG I = 0; I < 1024 && B == NULL; I++) {
+        PUCHAR Next = ExAllocatePoolWithTag(NonPagedPool, 64, KT_TAG);
+        KT_ASSERT(Next != NULL);
+        if (Next == After)
+            B = Next;
+    }
+    KT_ASSERT(B != NULL);
+    memset(A, 0x41, 64 + 32);   /* runs over A's end into B's header */
     ExFreePoolWithTag(A, KT_TAG);
     ExFreePoolWithTag(B, KT_TAG);
 }
