@@ -325,7 +325,7 @@ help:
 	@echo "  make debug      like run, but QEMU waits for gdb on localhost:1234"
 	@echo "  make gdb        gdb with the kernel's symbols, connected, stopping at KiSystemStartup"
 	@echo "  make test       layering check, host unit tests, in-kernel and bugcheck tests under QEMU,"
-	@echo "                  boots at several memory sizes, a scripted gdb session, a short fuzz run"
+	@echo "                  boots at several memory sizes, two scripted gdb sessions, a short fuzz run"
 	@echo "  make ktest      only the in-kernel tests"
 	@echo "  make drivers    the sample drivers as .sys objects (build/drivers/, in the initrd's"
 	@echo "                  /drivers; shell: load NAME; docs/drivers.md)"
