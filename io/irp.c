@@ -29,6 +29,13 @@
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
 
+/* I/O verification ("verifier=io"): the checks of NT's Driver Verifier
+ * whose DRIVER_VERIFIER_IOMANAGER_VIOLATION (0xC9) codes Microsoft
+ * documents: 0x02 an IRP freed while still on its thread's list, 0x05 the
+ * IRQL changed across a dispatch routine, 0x07 an IRP completed with its
+ * cancel routine still set. */
+#define IOP_VERIFY_IO() (MmVerifierFlags & VERIFIER_IO_CHECKING)
+
 typedef struct _IOP_IRP_LOOKASIDE {
     PIRP Head; /* IopRaiseToHigh: parked IRPs, linked through
                                      * Tail.Overlay.ListEntry.Flink */
@@ -163,6 +170,8 @@ void IoFreeIrp(PIRP Irp)
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     if (Irp->Type != IO_TYPE_IRP)
         KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, 1, (ULONG_PTR)Irp, 0, 0);
+    if (IOP_VERIFY_IO() && Irp->ThreadListEntry.Flink != &Irp->ThreadListEntry)
+        KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, 0x02, (ULONG_PTR)Irp, 0, 0);
     IopDequeueThreadIrp(Irp); /* a built IRP freed without being sent */
     /* A freed IRP is no IRP: freeing it again, or completing it, is caught. */
     Irp->Type = 0;
@@ -190,7 +199,14 @@ NTSTATUS IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     PDRIVER_DISPATCH Dispatch = IopInvalidDeviceRequest;
     if (Stack->MajorFunction <= IRP_MJ_MAXIMUM_FUNCTION)
         Dispatch = DeviceObject->DriverObject->MajorFunction[Stack->MajorFunction];
-    return Dispatch(DeviceObject, Irp);
+    if (!IOP_VERIFY_IO())
+        return Dispatch(DeviceObject, Irp);
+    KIRQL Before = KeGetCurrentIrql();
+    NTSTATUS Status = Dispatch(DeviceObject, Irp);
+    if (KeGetCurrentIrql() != Before)
+        KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, 0x05, (ULONG_PTR)DeviceObject, Before,
+                     KeGetCurrentIrql());
+    return Status;
 }
 
 /* Whether the routine left in a location with Control runs for Irp. */
@@ -252,6 +268,9 @@ void IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
         KeBugCheckEx(MULTIPLE_IRP_COMPLETE_REQUESTS, (ULONG_PTR)Irp, 0, 0, 0);
     if (Irp->IoStatus.Status == STATUS_PENDING || Irp->IoStatus.Status == (NTSTATUS)-1)
         KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, 6, (ULONG_PTR)Irp->IoStatus.Status,
+                     (ULONG_PTR)Irp, 0);
+    if (IOP_VERIFY_IO() && Irp->CancelRoutine != NULL)
+        KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, 0x07, (ULONG_PTR)Irp->CancelRoutine,
                      (ULONG_PTR)Irp, 0);
 
     if (!IopCallCompletionRoutines(Irp))

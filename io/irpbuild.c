@@ -37,8 +37,16 @@ static PIRP IopBuildThreadIrp(UCHAR MajorFunction, PDEVICE_OBJECT DeviceObject, 
     Irp->UserIosb = IoStatusBlock;
     Irp->UserEvent = Event;
     IoGetNextIrpStackLocation(Irp)->MajorFunction = MajorFunction;
-    IopQueueThreadIrp(Irp); /* a threaded IRP (io/iop.h); IoFreeIrp takes it off */
+    IopQueueThreadIrp(Irp); /* a threaded IRP (io/iop.h) */
     return Irp;
+}
+
+/* Off the thread's list, then freed (I/O verification stops a free of an
+ * IRP still on it). */
+static void IopFreeBuiltIrp(PIRP Irp)
+{
+    IopDequeueThreadIrp(Irp);
+    IoFreeIrp(Irp);
 }
 
 /* IopAllocateSystemBuffer: the contract is in io/iop.h. */
@@ -119,7 +127,7 @@ PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObje
     Irp->Flags |= Read ? IRP_READ_OPERATION : IRP_WRITE_OPERATION;
     if (DeviceObject->Flags & DO_BUFFERED_IO) {
         if (!IopAllocateSystemBuffer(Irp, Length, Read ? NULL : Buffer)) {
-            IoFreeIrp(Irp);
+            IopFreeBuiltIrp(Irp);
             return NULL;
         }
         if (Read)
@@ -128,7 +136,7 @@ PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObje
         /* A read writes into the caller's pages. */
         if (!NT_SUCCESS(IopLockUserBuffer(Irp, Buffer, Length, KernelMode,
                                           Read ? IoWriteAccess : IoReadAccess))) {
-            IoFreeIrp(Irp);
+            IopFreeBuiltIrp(Irp);
             return NULL;
         }
     }
@@ -182,7 +190,7 @@ PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObj
 release_buffers:
     IopReleaseBuffers(Irp);
 free_irp:
-    IoFreeIrp(Irp);
+    IopFreeBuiltIrp(Irp);
     return NULL;
 }
 
@@ -210,7 +218,7 @@ void IopCompleteBuiltRequest(PIRP Irp)
     IopReleaseBuffers(Irp);
     if (Irp->UserIosb != NULL)
         *Irp->UserIosb = Irp->IoStatus;
-    IoFreeIrp(Irp);
+    IopFreeBuiltIrp(Irp);
     if (Event != NULL)
         KeSetEvent(Event, IO_NO_INCREMENT, FALSE);
 }

@@ -600,16 +600,19 @@ static void KiParseVerifierName(const char *Name, SIZE_T Length, PBOOT_OPTIONS O
         *Flags |= VERIFIER_SPECIAL_POOL;
     } else if (KiTokenIs(Name, Length, "underrun")) {
         *Flags |= VERIFIER_SPECIAL_POOL | VERIFIER_SPECIAL_POOL_UNDERRUN;
+    } else if (KiTokenIs(Name, Length, "io")) {
+        *Flags |= VERIFIER_IO_CHECKING;
     } else if (KiTokenIs(Name, Length, "lowres")) {
         *Flags |= VERIFIER_LOW_RESOURCES;
     } else if (KiTokenStartsWith(Name, Length, "lowres:") &&
                KiParseHex(Name + 7, Length - 7, &Options->VerifierSeed)) {
         *Flags |= VERIFIER_LOW_RESOURCES;
     } else {
-        KiOptionWarn(Warn,
-                     "kernel command line: verifier check '%.*s' is unknown and ignored (the "
-                     "checks are special, underrun, lowres, lowres:SEED in hex, or a hex mask).",
-                     (int)Length, Name);
+        KiOptionWarn(
+            Warn,
+            "kernel command line: verifier check '%.*s' is unknown and ignored (the "
+            "checks are special, underrun, io, lowres, lowres:SEED in hex, or a hex mask).",
+            (int)Length, Name);
     }
 }
 

@@ -23,7 +23,7 @@ Steps (--only takes a substring of these names; repeat it or use commas):
             boot, boot with `ktest=name`: it must bugcheck (exit 37) with
             "*** STOP: 0xCODE".
   lowres    boot init=/bin/usertests under Driver Verifier's low resources
-            simulation and special pool (verifier=special,lowres:SEED,
+            simulation, special pool and I/O verification (verifier=special,io,lowres:SEED,
             docs/verifier.md): tests may fail, but cleanly - no bugcheck,
             the suite's closing line, exit 33 or 35, the kernel's count of
             failed allocations above 0, and no special-pool block still
@@ -758,13 +758,13 @@ RE_SPECIAL_COUNT = re.compile(r"Driver Verifier: special pool gave out (\d+) blo
 
 
 def step_lowres(h):
-    """Boot init=/bin/usertests with verifier=special,lowres:SEED: a seeded
+    """Boot init=/bin/usertests with verifier=special,io,lowres:SEED: a seeded
     fraction of pool and page allocations fail once init exists. FAIL lines
     are expected (they are the clean failures); a bugcheck, a hang, a
     missing closing line, no injected failure at all, or a special-pool
     block still allocated when init ended (a leak on a failure path; the
     kernel lists each with its tag) is not."""
-    b = h.boot("lowres", ["verifier=special,lowres:" + LOWRES_SEED, "init=/bin/usertests"])
+    b = h.boot("lowres", ["verifier=special,io,lowres:" + LOWRES_SEED, "init=/bin/usertests"])
     counts = [0, 0]
     closing = None
     on = injected = special = None

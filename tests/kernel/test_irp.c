@@ -22,19 +22,21 @@
 #include "../../ps/ps.h"
 #include "../../mm/mm.h"
 #include "../../rtl/rtl.h"
+#include "ktdefer.h"
 
 #define KT_IRP_NAME(Literal) RTL_CONSTANT_STRING(Literal)
 
 enum {
-    KtComplete,         /* complete with Dev->Status */
-    KtPend,             /* mark pending, keep in Dev->Pending */
-    KtPassRoutine,      /* copy the location down, completion routine, call lower */
-    KtPassCopy,         /* copy the location down, no routine */
-    KtPassSkip,         /* skip the location */
-    KtPassRaw,          /* call lower without setting up a location (a bug) */
-    KtFilter,           /* count, skip, call lower */
-    KtBuffered,         /* reads fill the system buffer; controls reverse the input */
-    KtDirect,           /* the same through the MDL's system view; writes count 0x77s */
+    KtComplete, /* complete with Dev->Status */
+    KtPend, /* mark pending, keep in Dev->Pending */
+    KtPassRoutine, /* copy the location down, completion routine, call lower */
+    KtPassCopy, /* copy the location down, no routine */
+    KtPassSkip, /* skip the location */
+    KtPassRaw, /* call lower without setting up a location (a bug) */
+    KtFilter, /* count, skip, call lower */
+    KtBuffered, /* reads fill the system buffer; controls reverse the input */
+    KtDirect, /* the same through the MDL's system view; writes count 0x77s */
+    KtLeaveRaised, /* complete, then return at DISPATCH_LEVEL (a bug) */
 };
 
 typedef struct _KT_DEV {
@@ -187,6 +189,13 @@ static NTSTATUS KtDispatch(PDEVICE_OBJECT Device, PIRP Irp)
         return IoCallDriver(Dev->Lower, Irp);
     case KtDirect:
         return KtServeDirect(Irp, Stack);
+    case KtLeaveRaised: {
+        KIRQL Ignored;
+        Irp->IoStatus.Status = STATUS_SUCCESS;
+        IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        KeRaiseIrql(DISPATCH_LEVEL, &Ignored);
+        return STATUS_SUCCESS;
+    }
     default:
         return KtServeBuffered(Irp, Stack);
     }
@@ -1079,4 +1088,95 @@ KTEST_BUGCHECK(irp, complete_above_dispatch_level, IRQL_NOT_LESS_OR_EQUAL)
     KT_ASSERT(Irp != NULL);
     KeRaiseIrql(CLOCK_LEVEL, &OldIrql);
     IoCompleteRequest(Irp, IO_NO_INCREMENT);
+}
+
+/* ---------------------------------------------------- I/O verification */
+/* "verifier=io" (the tests turn it on themselves): NT's documented
+ * DRIVER_VERIFIER_IOMANAGER_VIOLATION checks in io/irp.c. */
+static void KtRestoreVerifierFlags(PVOID Flags)
+{
+    MmVerifierFlags = (ULONG)(ULONG_PTR)Flags;
+}
+
+/* Correct drivers pass: a pended read through a filter with a completion
+ * routine, a built request, and a driver's own IRP, all under the checks. */
+KTEST(irp, io_verification_passes_correct_drivers)
+{
+    static const UNICODE_STRING NullName = KT_IRP_NAME(u"\\Device\\Null");
+    KtDefer(KtRestoreVerifierFlags, (PVOID)(ULONG_PTR)MmVerifierFlags);
+    MmVerifierFlags |= VERIFIER_IO_CHECKING;
+    PKT_DEFERRED Unload = KtIrpSetup();
+    KT_ASSERT(Unload != NULL);
+    PDEVICE_OBJECT Lower = KtCreateDevice(KtPend, 0);
+    KT_ASSERT(Lower != NULL);
+    KtDev(Lower)->Cancelable = TRUE;
+    PDEVICE_OBJECT Upper = KtAttach(KtPassRoutine, Lower);
+    KT_ASSERT(Upper != NULL);
+    KtResetLog();
+    PIRP Irp = KtNewIrp(Upper, IRP_MJ_READ, TRUE, TRUE, TRUE);
+    KT_ASSERT(Irp != NULL);
+    KT_EXPECT_STATUS(IoCallDriver(Upper, Irp), STATUS_PENDING);
+    PIRP Pended = KtDev(Lower)->Pending;
+    KT_ASSERT(Pended == Irp);
+    KtDev(Lower)->Pending = NULL;
+    KT_EXPECT(IoSetCancelRoutine(Pended, NULL) != NULL); /* as a driver must, first */
+    Pended->IoStatus.Status = STATUS_SUCCESS;
+    IoCompleteRequest(Pended, IO_NO_INCREMENT);
+    KT_EXPECT(KtOriginPendingReturned);
+    IoFreeIrp(Irp); /* a driver's own IRP: on no thread's list */
+
+    PDEVICE_OBJECT Null = KtReferenceNull(&NullName);
+    KT_ASSERT(Null != NULL);
+    KtDeferDereference(Null);
+    KEVENT Done;
+    IO_STATUS_BLOCK Iosb;
+    UCHAR Byte;
+    KeInitializeEvent(&Done, NotificationEvent, FALSE);
+    PIRP Built = IoBuildSynchronousFsdRequest(IRP_MJ_READ, Null, &Byte, 1, NULL, &Done, &Iosb);
+    KT_ASSERT(Built != NULL);
+    KT_EXPECT_STATUS(IoCallDriver(Null, Built), STATUS_END_OF_FILE);
+    KT_EXPECT(KeReadStateEvent(&Done) != 0);
+    KtCleanupNow(Unload);
+    KT_EXPECT(KtIrpPoolAtBaseline());
+}
+
+/* 0x07: completed while its cancel routine is still set. */
+KTEST_BUGCHECK(irp, verifier_completion_with_cancel_routine_set,
+               DRIVER_VERIFIER_IOMANAGER_VIOLATION)
+{
+    MmVerifierFlags |= VERIFIER_IO_CHECKING;
+    PIRP Irp = IoAllocateIrp(1, FALSE);
+    KT_ASSERT(Irp != NULL);
+    IoSetCancelRoutine(Irp, KtCancelRoutine);
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+}
+
+/* 0x02: a request built for this thread freed instead of sent. */
+KTEST_BUGCHECK(irp, verifier_free_of_threaded_irp, DRIVER_VERIFIER_IOMANAGER_VIOLATION)
+{
+    static const UNICODE_STRING NullName = KT_IRP_NAME(u"\\Device\\Null");
+    UCHAR Byte;
+    IO_STATUS_BLOCK Iosb;
+    KEVENT Done;
+    MmVerifierFlags |= VERIFIER_IO_CHECKING;
+    PDEVICE_OBJECT Null = KtReferenceNull(&NullName);
+    KT_ASSERT(Null != NULL);
+    KeInitializeEvent(&Done, NotificationEvent, FALSE);
+    PIRP Irp = IoBuildSynchronousFsdRequest(IRP_MJ_READ, Null, &Byte, 1, NULL, &Done, &Iosb);
+    KT_ASSERT(Irp != NULL);
+    IoFreeIrp(Irp);
+}
+
+/* 0x05: a dispatch routine that returns at another IRQL. */
+KTEST_BUGCHECK(irp, verifier_irql_changed_by_dispatch, DRIVER_VERIFIER_IOMANAGER_VIOLATION)
+{
+    MmVerifierFlags |= VERIFIER_IO_CHECKING;
+    KT_ASSERT(KtIrpSetup() != NULL);
+    PDEVICE_OBJECT Device = KtCreateDevice(KtLeaveRaised, 0);
+    KT_ASSERT(Device != NULL);
+    PIRP Irp = IoAllocateIrp(Device->StackSize, FALSE);
+    KT_ASSERT(Irp != NULL);
+    IoGetNextIrpStackLocation(Irp)->MajorFunction = IRP_MJ_READ;
+    (void)IoCallDriver(Device, Irp);
 }
