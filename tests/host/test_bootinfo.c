@@ -1089,6 +1089,10 @@ HTEST(options_verifier_names_set_their_flags)
     HT_ASSERT(WarningTotal == 0);
     HT_ASSERT(Options.VerifierFlags == (VERIFIER_SPECIAL_POOL | VERIFIER_SPECIAL_POOL_UNDERRUN));
 
+    ParseOptions("verifier=io");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.VerifierFlags == VERIFIER_IO_CHECKING);
+
     ParseOptions("verifier=lowres:1f2e");
     HT_ASSERT(WarningTotal == 0);
     HT_ASSERT(Options.VerifierFlags == VERIFIER_LOW_RESOURCES);
@@ -1101,8 +1105,12 @@ HTEST(options_verifier_hex_mask_keeps_known_bits_only)
     HT_ASSERT(WarningTotal == 0);
     HT_ASSERT(Options.VerifierFlags == (VERIFIER_SPECIAL_POOL | VERIFIER_LOW_RESOURCES));
 
-    /* 0x10 is NT's I/O verification, which Pagoda does not have yet. */
+    /* 0x10 is NT's I/O verification, which Pagoda has; 0x20 (NT's deadlock
+     * detection) it does not. */
     ParseOptions("verifier=0x11");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.VerifierFlags == (VERIFIER_SPECIAL_POOL | VERIFIER_IO_CHECKING));
+    ParseOptions("verifier=0x21");
     HT_ASSERT(WarningTotal == 1);
     HT_ASSERT(HasWarning("not implemented"));
     HT_ASSERT(Options.VerifierFlags == VERIFIER_SPECIAL_POOL);
