@@ -148,12 +148,21 @@ typedef struct _PROCESS_BASIC_INFORMATION {
 
 /* NtQuerySystemInformation classes (Pagoda's own numbering). */
 typedef enum _SYSTEM_INFORMATION_CLASS {
-    SystemProcessInformation = 5,   /* SYSTEM_PROCESS_ENTRY[] */
-    SystemMemoryInformation = 100,  /* SYSTEM_MEMORY_INFORMATION */
-    SystemPoolTagInformation = 22,  /* SYSTEM_POOLTAG[] */
-    SystemPteInformation = 101,     /* SYSTEM_PTE_QUERY in, SYSTEM_PTE_INFORMATION out */
-    SystemVadInformation = 102,     /* SYSTEM_VAD_QUERY in, SYSTEM_VAD_ENTRY[] out */
+    SystemProcessInformation = 5, /* SYSTEM_PROCESS_ENTRY[] */
+    SystemMemoryInformation = 100, /* SYSTEM_MEMORY_INFORMATION */
+    SystemPoolTagInformation = 22, /* SYSTEM_POOLTAG[] */
+    SystemPteInformation = 101, /* SYSTEM_PTE_QUERY in, SYSTEM_PTE_INFORMATION out */
+    SystemVadInformation = 102, /* SYSTEM_VAD_QUERY in, SYSTEM_VAD_ENTRY[] out */
+    /* NtSetSystemInformation: SYSTEM_EMPTY_WORKING_SET in (docs/paging.md).
+     * NOTE: NT empties working sets through SystemMemoryListInformation
+     * (every process) or SetProcessWorkingSetSize(-1, -1) (one). */
+    SystemEmptyWorkingSetInformation = 103,
 } SYSTEM_INFORMATION_CLASS;
+
+typedef struct _SYSTEM_EMPTY_WORKING_SET {
+    ULONG ProcessId; /* 0: the caller's */
+    ULONG Reserved;
+} SYSTEM_EMPTY_WORKING_SET;
 
 typedef struct _SYSTEM_PROCESS_ENTRY {
     ULONG ProcessId;
@@ -166,6 +175,10 @@ typedef struct _SYSTEM_PROCESS_ENTRY {
     ULONG64 ResidentPages;
     ULONG64 PageTablePages;
     CHAR ImageName[16];
+    ULONG64 WorkingSetSize; /* pages valid now (docs/paging.md) */
+    ULONG64 PeakWorkingSetSize;
+    ULONG64 PageFaultCount; /* faults that made a page valid */
+    ULONG64 TransitionFaults; /* of those, soft faults (no I/O) */
 } SYSTEM_PROCESS_ENTRY;
 
 typedef struct _SYSTEM_MEMORY_INFORMATION {
@@ -182,6 +195,15 @@ typedef struct _SYSTEM_MEMORY_INFORMATION {
     ULONG64 Cr3Switches;
     ULONG64 CommittedPages;         /* commit charge of every process */
     ULONG64 CommitLimit;            /* what it may grow to now (docs/memory.md) */
+    /* The page lists (docs/paging.md). AvailablePages = zeroed + free + standby. */
+    ULONG64 FreePages;
+    ULONG64 StandbyPages;
+    ULONG64 ModifiedPages;
+    ULONG64 ModifiedNoWritePages;
+    ULONG64 BadPages;
+    ULONG64 TransitionFaults; /* soft faults, system-wide */
+    ULONG64 StandbyPagesReused;
+    ULONG64 TrimmedPages;
 } SYSTEM_MEMORY_INFORMATION;
 
 typedef struct _SYSTEM_POOLTAG {
@@ -201,7 +223,9 @@ typedef struct _SYSTEM_PTE_QUERY {
 typedef struct _SYSTEM_PTE_INFORMATION {
     ULONG64 VirtualAddress;
     ULONG Levels;                   /* entries filled: 1..4 (the walk stops at a not-present one) */
-    ULONG Reserved;
+    ULONG FrameLocation; /* a valid or transition PTE's frame: its list, 0 zeroed,
+                                     * 1 free, 2 standby, 3 modified, 4 modified-no-write,
+                                     * 5 bad, 6 active; else 0xFFFFFFFF */
     ULONG64 EntryAddress[4];        /* PXE, PPE, PDE, PTE: their self-map addresses */
     ULONG64 Entry[4];               /* their values */
 } SYSTEM_PTE_INFORMATION;
@@ -276,6 +300,7 @@ NTSTATUS NtReadFile(HANDLE FileHandle, PVOID Buffer, ULONG Length, PULONG BytesD
                     PLARGE_INTEGER ByteOffset);
 NTSTATUS NtWriteFile(HANDLE FileHandle, const void *Buffer, ULONG Length, PULONG BytesDone,
                      PLARGE_INTEGER ByteOffset);
+NTSTATUS NtSetSystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length);
 NTSTATUS NtQuerySystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length,
                                   PULONG ReturnLength);
 

@@ -103,6 +103,7 @@ NTSTATUS MmCreateProcessAddressSpace(PMMADDRESS_SPACE *Result)
 
     memset(AddressSpace, 0, sizeof(*AddressSpace));
     AddressSpace->DirectoryTableBase = (ULONG64)Pml4 << PAGE_SHIFT;
+    AddressSpace->Vm.WsFlink = AddressSpace->Vm.WsBlink = MM_EMPTY_LIST;
     MiInitializeAvlTable(&AddressSpace->VadRoot);
     for (ULONG i = 0; i < 3; i++)
         AddressSpace->HyperspacePfns[i] = Frames[i + 1];
@@ -146,6 +147,7 @@ NTSTATUS MmCreateProcessAddressSpace(PMMADDRESS_SPACE *Result)
         MmDeleteProcessAddressSpace(AddressSpace);
         return Status;
     }
+    MiInitializeWorkingSet(AddressSpace); /* the manager may trim it from now on */
     *Result = AddressSpace;
     return STATUS_SUCCESS;
 
@@ -225,6 +227,12 @@ void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace)
     if (AddressSpace->LockedPages != 0)
         KeBugCheckEx(PROCESS_HAS_LOCKED_PAGES, 0, (ULONG_PTR)AddressSpace,
                      AddressSpace->LockedPages, 0);
+    /* Off the working-set manager's list first, and its standby frames no
+     * longer reusable: their PTEs are about to go (docs/paging.md). Frames
+     * in transition are freed with the others below, from the standby and
+     * modified lists (MiInsertPageInFreeList). */
+    if (AddressSpace->Vm.WorkingSetExpansionLinks.Flink != NULL)
+        MiDeleteWorkingSet(AddressSpace);
     PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
     /* Frames first, then the charge they were promised under (mm/pfn.c). */
     MiDeleteUserHalf(AddressSpace);
