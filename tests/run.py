@@ -877,7 +877,8 @@ class Console:
 def step_shell(h):
     """Drive the shell through the serial port: run a demo, ps, pte, pool,
     obj (the namespace, the I/O manager's drivers, devices and links), mem,
-    vm, a crash that ends alone, then exit (QEMU exits 33)."""
+    trim (the shell's own working set), vm, a crash that ends alone, then
+    exit (QEMU exits 33)."""
     c = Console(h, "shell", [])
     prompt = r"pagoda> "
     checks = [
@@ -893,6 +894,9 @@ def step_shell(h):
         ("obj \\Driver", prompt, ["Null", "Driver"]),
         ("obj \\??", prompt, ["NUL", "SymbolicLink"]),
         ("mem", prompt, ["free"]),
+        ("trim", prompt, ["emptied"]),
+        ("mem", prompt, ["standby", "modified", "soft faults"]),
+        ("ps", prompt, ["PEAKWS", "SOFT"]),
         ("vm", prompt, ["0x"]),
         ("run vademo", prompt, ["A: VA 0x7f793950000", "B: VA 0x7f793950000"]),
         ("run crash av", prompt, ["crashed: STATUS_ACCESS_VIOLATION", "ends alone"]),
