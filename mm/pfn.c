@@ -8,13 +8,21 @@
  *   ZeroedPageList   free, known to contain zeros (the zero-page thread,
  *                    mm/zeropage.c, moves frames here from the free list)
  *   FreePageList     free, contents unknown
+ *   StandbyPageList  trimmed from a working set, clean: its PTE is a
+ *                    transition PTE; reusable (MiRemoveStandbyPage)
+ *   ModifiedPageList trimmed, dirty: stays until written (no pagefile
+ *                    yet, so until it is faulted back or freed)
+ *   ModifiedNoWritePageList, BadPageList: lists kept, nothing puts a frame
+ *                    there yet
  *   ActiveAndValid   in use: mapped by a PTE (PteAddress) or held by the kernel
  *                    or, after its owner let it go, only by MDL locks
- *   (Standby, Modified, Bad: kept for the pagefile; not used yet)
  *
- * The two free lists are doubly linked through Flink/Blink frame numbers.
- * MiRemoveZeroPage prefers the zeroed list and otherwise zeroes a free frame
- * through hyperspace; MiRemoveAnyPage prefers the free list.
+ * The lists are doubly linked through Flink/Blink frame numbers; an
+ * active page in a working set uses the same links for that working set
+ * (mm/wsmgr.c). MiRemoveZeroPage prefers the zeroed list and otherwise
+ * zeroes a free frame through hyperspace; MiRemoveAnyPage prefers the free
+ * list; both reuse a standby page when free and zeroed are empty, writing
+ * its saved PTE contents (demand-zero) back first (docs/paging.md).
  *
  * The commit charge lives here too (below): how many user pages are
  * committed, and the limit that keeps each of them able to get a frame.
@@ -23,15 +31,17 @@
  *
  * The reference count (MMPFN.ReferenceCount) is NT's: 1 for the owner
  * (the PTE that maps the frame, the pool, the stack), plus one for each
- * MDL lock on it (mm/mdl.c). Only when it drops to 0 does the frame go to
- * the free list; an owner that frees a locked frame only drops its own
- * reference (MiInsertPageInFreeList), and the last MiUnlockPageFrame
- * frees it.
+ * MDL lock on it (mm/mdl.c; LockCount counts those). Only when it drops to
+ * 0 does the frame go to a list - the free list when freed, standby or
+ * modified when trimmed; an owner that frees a locked frame only drops its
+ * own reference (MiInsertPageInFreeList), and the last MiUnlockPageFrame
+ * frees it. A locked page is never trimmed.
  *
  * Locking: the PFN lock, which on this single processor is raising to
  * DISPATCH_LEVEL (MI_LOCK_PFN below), is held around every list operation
  * and every change of a frame's list, usage or reference count; the usage
- * counts and the zeroing counters are under it too. A frame off the lists
+ * counts, the zeroing counters and every working set's page list and
+ * counts (MMSUPPORT) are under it too. A frame off the lists
  * belongs to whoever took it: PteAddress, OriginalPte, Pageable and
  * UsedPageTableEntries are its to write without the lock (mm/mi.h says so
  * field by field). During boot (MiInitializePfnDatabase,
@@ -203,6 +213,10 @@ static void MiMarkActive(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
 
 static PFN_NUMBER MmTotalCommittedPages;
 
+/* Free + zeroed: the frames that back a new promise. Standby frames hold
+ * trimmed user pages (counted in MiUsageUser): reusing one for another
+ * page leaves its own page unbacked, so they back nothing new - which is
+ * why MmAvailablePages (zeroed + free + standby) is not used here. */
 static inline PFN_NUMBER MiAvailablePagesLocked(void)
 {
     return MmFreePageListHead.Total + MmZeroedPageListHead.Total;
