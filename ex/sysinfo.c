@@ -483,8 +483,8 @@ NTSTATUS NtSetSystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, UL
         Status = ExpReferenceProcessById(Request.ProcessId, &Process);
     if (!NT_SUCCESS(Status))
         return Status;
-    if (Process->Pcb.AddressSpace != &MmSystemAddressSpace)
-        (void)MmEmptyWorkingSet(Process->Pcb.AddressSpace);
+    /* The System process's is the system working set: paged pool. */
+    (void)MmEmptyWorkingSet(Process->Pcb.AddressSpace);
     ExpDereferenceProcess(Process);
     return STATUS_SUCCESS;
 }

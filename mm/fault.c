@@ -27,8 +27,10 @@
  *     |         (always found: the commit charge kept one for every
  *     |         committed page, mm/pfn.c)
  *     |
- *     +-- paged pool, demand-zero PTE ......... zeroed frame, STATUS_SUCCESS (no
- *     |         system working set yet: paged pool is never trimmed)
+ *     +-- paged pool, demand-zero PTE ......... zeroed frame, joins the system
+ *     |         working set (MmSystemAddressSpace.Vm), STATUS_SUCCESS
+ *     +-- paged pool, transition PTE .......... soft fault: back from standby or
+ *     |         modified into the system working set
  *     +-- anything else in system space ....... STATUS_ACCESS_VIOLATION (caller bugchecks)
  *
  * The stack grows the same way whether the thread touched its guard page
@@ -144,10 +146,26 @@ static NTSTATUS MiResolvePagedPoolFault(PVOID Va)
     MMPTE Entry = *Pte;
     if (Entry.u.Hard.Valid || MiGetSoftwareProtection(Entry) != MM_READWRITE)
         return STATUS_ACCESS_VIOLATION;
+    /* Paged pool's pages are the system working set (MmSystemAddressSpace.Vm,
+     * NT's MmSystemCacheWs): trimmed like a process's, back the same way. */
+    PMMSUPPORT SystemWs = &MmSystemAddressSpace.Vm;
+    if (Entry.u.Soft.Transition) {
+        PFN_NUMBER Pfn = Entry.u.Trans.PageFrameNumber;
+        MiRestoreTransitionPage(SystemWs, Pfn);
+        SystemWs->TransitionFaults++;
+        SystemWs->PageFaultCount++;
+        MmFaultCounters.TransitionFault++;
+        Pte->u.Long =
+            ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
+        __invlpg(Va);
+        return STATUS_SUCCESS;
+    }
     NTSTATUS Status = MiDemandZeroFill(Pte, Entry, Va, MiUsagePagedPool,
-                                       MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE, NULL);
+                                       MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE, SystemWs);
     if (!NT_SUCCESS(Status))
         return Status;
+    MmSystemAddressSpace.ResidentPages++;
+    SystemWs->PageFaultCount++;
     MmFaultCounters.PagedPoolDemandZero++;
     return STATUS_SUCCESS;
 }

@@ -315,6 +315,11 @@ void MiInitializeSystemVa(void);
 
 /* mm/pte.c: a demand-zero read/write PTE for a system page (paged pool). */
 NTSTATUS MiMakeSystemDemandZeroPte(PVOID Va);
+/* mm/pte.c: give back a paged pool page: its PTE becomes zero and its
+ * frame, valid or in transition (trimmed from the system working set),
+ * goes to the free list. The paged pool's mutex held (APC_LEVEL); takes
+ * the PFN lock. */
+void MiDeletePagedPoolPage(PVOID Va);
 
 /* mm/pool.c */
 void MiInitializePools(void);

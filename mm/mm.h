@@ -265,7 +265,8 @@ typedef struct _MMADDRESS_SPACE {
     ULONG64 DirectoryTableBase;    /* CR3: physical address of the PML4. Set at creation, then read-only */
     MM_AVL_TABLE VadRoot;          /* the VADs of the user half. VM mutex */
     PFN_NUMBER CommittedPages;     /* commit charge of private memory. VM mutex */
-    PFN_NUMBER ResidentPages; /* user pages with a frame now: valid, or in
+    PFN_NUMBER ResidentPages; /* user pages (MmSystemAddressSpace: paged pool
+                                    * pages) with a frame now: valid, or in
                                     * transition with the frame on a list (so
                                     * >= Vm.WorkingSetSize). Raised by a fault;
                                     * lowered by decommit under the VM mutex, or

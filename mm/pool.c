@@ -10,8 +10,8 @@
  *                   DISPATCH_LEVEL, e.g. in DPCs and by the pager itself)
  *   paged pool      virtual pages from MiPagedPoolRegion with demand-zero
  *                   PTEs: a frame arrives at the first touch (mm/fault.c),
- *                   is marked pageable in the PFN database, and is the
- *                   pagefile's to take later
+ *                   is marked pageable in the PFN database and joins the
+ *                   system working set, which may trim it (docs/paging.md)
  *
  * Data: the two POOL_DESCRIPTORs (ExpNonPagedPool, ExpPagedPool), a spin
  * lock and a fast mutex; nothing else.
@@ -56,10 +56,10 @@
  *                   so that nonpaged pool's path carries none of its
  *                   registers; NOT at a raised IRQL: the fast paths read
  *                   and write the headers (and the lookaside link) of
- *                   paged-pool blocks, which live in pageable pages. Today
- *                   a paged-pool page once touched stays resident, but
- *                   with a pagefile touching one may fault and wait for
- *                   the disk, which is legal only below DISPATCH_LEVEL
+ *                   paged-pool blocks, which live in pageable pages. A
+ *                   paged-pool page may be trimmed (a soft fault brings it
+ *                   back); with a pagefile touching one may fault and wait
+ *                   for the disk, which is legal only below DISPATCH_LEVEL
  *                   with interrupts on (mm/fault.c stops an access at
  *                   DISPATCH_LEVEL even when the page is there). So the
  *                   fast path runs where the locked path runs: at
@@ -173,11 +173,9 @@ static PVOID ExpAllocatePagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
 static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCount)
 {
     UNREFERENCED_PARAMETER(Pool);
-    for (ULONG_PTR i = 0; i < PageCount; i++) {
-        MMPTE Old = MiUnmapPage((PUCHAR)Va + i * PAGE_SIZE);
-        if (Old.u.Hard.Valid)
-            MiInsertPageInFreeList(Old.u.Hard.PageFrameNumber);
-    }
+    /* Paging (docs/paging.md): a page may be valid or trimmed. */
+    for (ULONG_PTR i = 0; i < PageCount; i++)
+        MiDeletePagedPoolPage((PUCHAR)Va + i * PAGE_SIZE);
     MiReleaseVa(&MiPagedPoolRegion, Va, PageCount);
 }
 

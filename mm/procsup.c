@@ -29,7 +29,9 @@
 
 #define MI_ADDRESS_SPACE_TAG POOL_TAG('M', 'm', 'A', 's')
 
-MMADDRESS_SPACE MmSystemAddressSpace;
+/* Its working set is paged pool's, empty until the first paged pool
+ * fault (which may come before MiInitializeSystemAddressSpace). */
+MMADDRESS_SPACE MmSystemAddressSpace = {.Vm = {.WsFlink = MM_EMPTY_LIST, .WsBlink = MM_EMPTY_LIST}};
 PMMADDRESS_SPACE MmCurrentAddressSpace;
 PFN_NUMBER MiSharedUserDataPfn;
 
@@ -39,6 +41,9 @@ void MiInitializeSystemAddressSpace(void)
     MmSystemAddressSpace.DirectoryTableBase = __readcr3() & MM_PTE_FRAME_MASK;
     MiInitializeAvlTable(&MmSystemAddressSpace.VadRoot);
     MmCurrentAddressSpace = &MmSystemAddressSpace;
+    /* Its working set is the system's: paged pool (mm/wsmgr.c). Its
+     * ResidentPages counts paged pool pages with a frame. */
+    MiInitializeWorkingSet(&MmSystemAddressSpace);
 
     MiSharedUserDataPfn = MiRemoveZeroPage(MiUsageSharedUserData);
     if (MiSharedUserDataPfn == MM_EMPTY_LIST ||

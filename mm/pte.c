@@ -313,6 +313,25 @@ ULONG MiSetUserPageProtection(PVOID Va, ULONG MmProtection)
     return OldProtection;
 }
 
+void MiDeletePagedPoolPage(PVOID Va)
+{
+    ASSERT(!MiIsUserAddress(Va));
+    PMMPTE Pte = MiGetPteAddress(Va);
+    /* As MiDecommitUserPage: read, clear and free under the PFN lock, so a
+     * standby reuse cannot rewrite the PTE in between. */
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    MMPTE Old = *Pte;
+    Pte->u.Long = 0;
+    __invlpg(Va);
+    if (Old.u.Hard.Valid || Old.u.Soft.Transition) {
+        MiInsertPageInFreeList(Old.u.Hard.PageFrameNumber);
+        MmSystemAddressSpace.ResidentPages--;
+    }
+    KeLowerIrql(OldIrql);
+    if (Old.u.Long != 0)
+        MiIncrementTableUse(Pte, -1);
+}
+
 NTSTATUS MiMakeSystemDemandZeroPte(PVOID Va)
 {
     ASSERT(!MiIsUserAddress(Va));

@@ -16,8 +16,14 @@
  * pagefile yet, so modified pages stay on the modified list, resident,
  * until they are faulted back or freed. Pages an MDL holds locked
  * (LockCount != 0) are never trimmed; nor are pages whose PTE is not
- * valid (PAGE_NOACCESS or PAGE_GUARD set while resident), nor paged pool
- * (there is no system working set yet: NOTE in docs/paging.md).
+ * valid (PAGE_NOACCESS or PAGE_GUARD set while resident).
+ *
+ * Paged pool is the system working set, MmSystemAddressSpace.Vm (NT's
+ * MmSystemCacheWs): its pages join it on their demand-zero fault and are
+ * aged, trimmed and soft-faulted back the same way (mm/fault.c). It is on
+ * the manager's list like any address space; attaching to the system
+ * address space is enough to reach paged pool's PTEs (they are in the
+ * shared system half, visible from every address space).
  *
  * Aging: each pass of the manager looks at every page of every working
  * set. A page whose PTE has the Accessed bit set was used since the last
@@ -71,10 +77,12 @@ static inline void MiFlushSingleTb(PVOID Va)
 
 void MiInitializeWorkingSet(PMMADDRESS_SPACE AddressSpace)
 {
-    PMMSUPPORT Ws = &AddressSpace->Vm;
-    Ws->WsFlink = Ws->WsBlink = MM_EMPTY_LIST;
+    PMMSUPPORT Ws = &AddressSpace->Vm; /* WsFlink, WsBlink: MM_EMPTY_LIST already */
     Ws->MinimumWorkingSetSize = MI_DEFAULT_MINIMUM_WS;
-    Ws->MaximumWorkingSetSize = MI_DEFAULT_MAXIMUM_WS;
+    /* The system working set (paged pool) has no maximum: only low
+     * memory trims it. */
+    Ws->MaximumWorkingSetSize =
+        AddressSpace == &MmSystemAddressSpace ? (PFN_NUMBER)-1 : MI_DEFAULT_MAXIMUM_WS;
     KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
     InsertTailList(&MmWorkingSetExpansionHead, &Ws->WorkingSetExpansionLinks);
     KeLowerIrql(OldIrql);
@@ -98,7 +106,11 @@ static BOOLEAN MiTrimPage(PFN_NUMBER Pfn)
     PMMPTE Pte = Entry->PteAddress;
     if (!Entry->Pageable || Entry->LockCount != 0 || !Pte->u.Hard.Valid)
         return FALSE;
-    ULONG Protection = MiGetSoftwareProtection(*Pte);
+    /* Paged pool is read/write, kept in no PTE bits; a user page keeps
+     * its MM_* protection in bits 52-56 of the valid PTE. */
+    ULONG Protection = (ULONG_PTR)MiGetVirtualAddressMappedByPte(Pte) >= MM_SYSTEM_RANGE_START
+        ? MM_READWRITE
+        : MiGetSoftwareProtection(*Pte);
     ULONG64 Transition = (Pte->u.Long & MM_PTE_FRAME_MASK) | MM_PTE_TRANSITION |
         ((ULONG64)Protection << MM_PROTECT_SHIFT);
     /* One exchange reads the Dirty bit and retires the mapping together:

@@ -248,3 +248,59 @@ KTEST(wset, standby_reuse_restores_demand_zero)
     KT_EXPECT_EQ(Space->DemandZeroFaults, DemandZero + 1);
     KT_ASSERT(KtCheckPage(1, TRUE));
 }
+
+/* Paged pool is the system working set: its pages are trimmed the same
+ * way and come back, contents intact, on the next touch (at PASSIVE_LEVEL:
+ * the fault is legal). Freeing a block whose pages are in transition
+ * gives the frames back. */
+KTEST(wset, paged_pool_trimmed_and_soft_faulted)
+{
+    PMMSUPPORT SystemWs = &MmSystemAddressSpace.Vm;
+    /* Once first, so that whatever the pool sets up on first use (a page
+     * for its own bookkeeping) is in the baseline. */
+    PVOID Warm = ExAllocatePoolWithTag(PagedPool, 2 * PAGE_SIZE, POOL_TAG('K', 't', 'W', 's'));
+    KT_ASSERT(Warm != NULL);
+    *(volatile UCHAR *)Warm = 1;
+    ExFreePoolWithTag(Warm, POOL_TAG('K', 't', 'W', 's'));
+    PFN_NUMBER PagedFrames = MmPagesInUse(MiUsagePagedPool);
+    /* volatile: the compiler must not answer the reads from the writes. */
+    volatile ULONG *Block =
+        ExAllocatePoolWithTag(PagedPool, 2 * PAGE_SIZE, POOL_TAG('K', 't', 'W', 's'));
+    KT_ASSERT(Block != NULL);
+    for (ULONG i = 0; i < 2 * PAGE_SIZE / sizeof(ULONG); i++)
+        Block[i] = i * 2654435761u;
+    PFN_NUMBER Frame = MiGetPteAddress((PVOID)Block)->u.Hard.PageFrameNumber;
+    KT_ASSERT_EQ(MI_PFN_ELEMENT(Frame)->WorkingSet, SystemWs);
+    ULONG64 Soft = SystemWs->TransitionFaults;
+
+    PFN_NUMBER Trimmed = MmEmptyWorkingSet(&MmSystemAddressSpace);
+    MMPTE Pte = *MiGetPteAddress((PVOID)Block);
+    MMLISTS Location = MiGetPageLocation(Frame);
+    BOOLEAN Intact = TRUE;
+    for (ULONG i = 0; i < 2 * PAGE_SIZE / sizeof(ULONG); i++)
+        Intact = Intact && Block[i] == i * 2654435761u;
+    /* The faults changed the PFN database behind the compiler's back. */
+    __asm__ volatile("" ::: "memory");
+    MMLISTS LocationAfter = MiGetPageLocation(Frame);
+    PFN_NUMBER FrameAfter = MiGetPteAddress((PVOID)Block)->u.Hard.PageFrameNumber;
+    ULONG64 SoftAfter = SystemWs->TransitionFaults;
+
+    /* Trimmed again, then freed while in transition. */
+    (void)MmEmptyWorkingSet(&MmSystemAddressSpace);
+    MMLISTS LocationAtFree = MiGetPageLocation(Frame);
+    ExFreePoolWithTag((PVOID)Block, POOL_TAG('K', 't', 'W', 's'));
+
+    KT_EXPECT(Trimmed >= 2);
+    KT_EXPECT_EQ(MiPteState(Pte), MiPteTransition);
+    KT_EXPECT_EQ(Pte.u.Trans.PageFrameNumber, Frame);
+    KT_EXPECT_EQ(Pte.u.Trans.Protection, MM_READWRITE);
+    KT_EXPECT_EQ(Location, ModifiedPageList); /* written */
+    KT_EXPECT(Intact);
+    KT_EXPECT_EQ(LocationAfter, ActiveAndValid);
+    KT_EXPECT_EQ(FrameAfter, Frame);
+    KT_EXPECT(SoftAfter >= Soft + 2);
+    KT_EXPECT_EQ(LocationAtFree, ModifiedPageList);
+    KT_EXPECT(MiGetPageLocation(Frame) == FreePageList ||
+              MiGetPageLocation(Frame) == ZeroedPageList);
+    KT_EXPECT_EQ(MmPagesInUse(MiUsagePagedPool), PagedFrames);
+}
