@@ -35,8 +35,9 @@
  * maximum loses its aged pages whatever the memory.
  *
  * The manager is a system thread (MmWorkingSetManager, started by
- * ps/psmgr.c) that wakes every MI_WS_MANAGER_PERIOD or when mm/pfn.c sees
- * available pages fall below the threshold (MiWakeWorkingSetManager).
+ * ps/psmgr.c, running at priority 16 as NT's) that wakes every
+ * MI_WS_MANAGER_PERIOD or when mm/pfn.c sees available pages fall below
+ * the threshold (MiWakeWorkingSetManager).
  *
  * Locking and IRQL: every address space that has a user half is on
  * MmWorkingSetExpansionHead, under the PFN lock. A pass holds the PFN
@@ -54,6 +55,7 @@
 #define MI_MAXIMUM_AGE 7
 /* One second, relative, in 100 ns units. */
 #define MI_WS_MANAGER_PERIOD (-1000LL * 10000)
+#define MI_WS_MANAGER_PRIORITY 16
 /* NT's defaults for a process: 50 and 345 pages. */
 #define MI_DEFAULT_MINIMUM_WS 50
 #define MI_DEFAULT_MAXIMUM_WS 345
@@ -217,6 +219,11 @@ void MmWorkingSetManager(PVOID Context)
     PFN_NUMBER Threshold = MmNumberOfPhysicalPages() / 64;
     MmMinimumAvailablePages = Threshold < 64 ? 64 : Threshold;
     MiWorkingSetManagerStarted = TRUE;
+    /* NT runs it at 16, above every normal thread. ps/psmgr.c starts it at
+     * 8: a thread readied above the boot thread's 8 runs at once, before
+     * the boot has enabled interrupts, and that crashed (docs/paging.md,
+     * NOTE); by its first run here the boot is past that point. */
+    KeSetPriorityThread(KeGetCurrentThread(), MI_WS_MANAGER_PRIORITY);
     for (;;) {
         NTSTATUS Status =
             KeWaitForSingleObject(&MiWorkingSetManagerEvent, Executive, KernelMode, FALSE, &Period);

@@ -333,7 +333,9 @@ void PsInitializeSystem(PVOID BootStackBase, PVOID BootStackLimit)
     if (!NT_SUCCESS(PspStartThread(ZeroThread)))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 4, 1, 0, 0);
 
-    /* The working-set manager (mm/wsmgr.c), at NT's priority for it. */
+    /* The working-set manager (mm/wsmgr.c). It raises itself to NT's 16
+     * on its first run: started above the boot thread, it would run before
+     * interrupts are enabled. */
     PETHREAD WsThread;
     if (!NT_SUCCESS(
             PspCreateThreadObject(PsInitialSystemProcess, 8, MmWorkingSetManager, NULL, &WsThread)))
