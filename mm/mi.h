@@ -75,8 +75,9 @@ typedef struct _MMPFN {
     USHORT LockCount; /* see above. PFN lock */
     UCHAR PageLocation;         /* MMLISTS. PFN lock */
     UCHAR Usage;                /* MI_PFN_USAGE. PFN lock (boot: MiChangePageUsage, none) */
-    UCHAR Pageable; /* may leave its working set (user pages). Owner (the
-                                 * fault that maps it); cleared under the PFN lock */
+    UCHAR Pageable; /* may leave its working set (user pages, paged pool).
+                                 * Owner (the fault that maps it, or the pool that
+                                 * takes the page); cleared under the PFN lock */
     UCHAR Modified : 1; /* its contents differ from its backing store (zeros,
                                  * or later the pagefile): written through a PTE (D
                                  * bit, noted at trim) or an MDL. PFN lock */
