@@ -92,6 +92,10 @@ static void ExpFillProcessEntry(SYSTEM_PROCESS_ENTRY *Entry, PEPROCESS Process)
         Entry->CommittedPages = Space->CommittedPages;
         Entry->ResidentPages = Space->ResidentPages;
         Entry->PageTablePages = Space->PageTablePages;
+        Entry->WorkingSetSize = Space->Vm.WorkingSetSize;
+        Entry->PeakWorkingSetSize = Space->Vm.PeakWorkingSetSize;
+        Entry->PageFaultCount = Space->Vm.PageFaultCount;
+        Entry->TransitionFaults = Space->Vm.TransitionFaults;
     }
     memcpy(Entry->ImageName, Process->ImageFileName, sizeof(Entry->ImageName));
     Entry->ImageName[sizeof(Entry->ImageName) - 1] = '\0';
@@ -225,6 +229,14 @@ static void ExpQueryMemory(SYSTEM_MEMORY_INFORMATION *Info)
     Info->CommittedPages = Counters.CommittedPages;
     Info->CommitLimit = Counters.CommitLimit;
     Info->SystemPageTablePages = Counters.SystemPageTablePages;
+    Info->FreePages = Counters.FreePages;
+    Info->StandbyPages = Counters.StandbyPages;
+    Info->ModifiedPages = Counters.ModifiedPages;
+    Info->ModifiedNoWritePages = Counters.ModifiedNoWritePages;
+    Info->BadPages = Counters.BadPages;
+    Info->TransitionFaults = MmFaultCounters.TransitionFault;
+    Info->StandbyPagesReused = Counters.StandbyPagesReused;
+    Info->TrimmedPages = Counters.TrimmedPages;
 }
 
 /* Both pools' tag tables, nonpaged first. A tracker has at most
@@ -288,6 +300,7 @@ static NTSTATUS ExpQueryPte(const SYSTEM_PTE_QUERY *Query, SYSTEM_PTE_INFORMATIO
     memset(Info, 0, sizeof(*Info));
     Info->VirtualAddress = Query->VirtualAddress;
     Info->Levels = Walk.Levels;
+    Info->FrameLocation = Walk.PageLocation;
     for (ULONG Level = 0; Level < Walk.Levels; Level++) {
         Info->EntryAddress[Level] = Walk.EntryAddress[Level];
         Info->Entry[Level] = Walk.Entry[Level];
@@ -542,4 +555,40 @@ NTSTATUS NtQuerySystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, 
             Status = CopyStatus;
     }
     return Status;
+}
+
+/* ------------------------------------------------------------------------
+ * NtSetSystemInformation (docs/paging.md)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * NtSetSystemInformation - change a system setting. The one class:
+ * SystemEmptyWorkingSetInformation (SYSTEM_EMPTY_WORKING_SET in Buffer,
+ * Length its size): trim every page of that process's working set that may
+ * leave (MmEmptyWorkingSet), so a student can watch its pages go to the
+ * standby and modified lists and come back on the next touch.
+ * Returns STATUS_SUCCESS; STATUS_INVALID_INFO_CLASS;
+ * STATUS_INFO_LENGTH_MISMATCH for another Length; STATUS_ACCESS_VIOLATION
+ * for an unreadable Buffer; STATUS_INVALID_PARAMETER for an unknown
+ * process ID; STATUS_PROCESS_IS_TERMINATING. NOTE: NT asks for a
+ * privilege; Pagoda has no security, any process may ask. PASSIVE_LEVEL.
+ */
+NTSTATUS NtSetSystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length)
+{
+    SYSTEM_EMPTY_WORKING_SET Request;
+    PEPROCESS Process;
+
+    if (Class != SystemEmptyWorkingSetInformation)
+        return STATUS_INVALID_INFO_CLASS;
+    if (Length != sizeof(Request))
+        return STATUS_INFO_LENGTH_MISMATCH;
+    NTSTATUS Status = MmCopyFromUser(&Request, Buffer, sizeof(Request));
+    if (NT_SUCCESS(Status))
+        Status = ExpReferenceProcessById(Request.ProcessId, &Process);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    /* The System process's is the system working set: paged pool. */
+    (void)MmEmptyWorkingSet(Process->Pcb.AddressSpace);
+    ExpDereferenceProcess(Process);
+    return STATUS_SUCCESS;
 }

@@ -157,6 +157,10 @@ typedef enum _SYSTEM_INFORMATION_CLASS {
     SystemPciInformation = 103, /* SYSTEM_PCI_ENTRY[] */
     SystemModuleInformation = 11, /* SYSTEM_MODULE_ENTRY[]: the kernel, then loaded drivers */
     SystemDeviceInformation = 120, /* SYSTEM_DEVICE_ENTRY[]: every driver's devices */
+    /* NtSetSystemInformation: SYSTEM_EMPTY_WORKING_SET in (docs/paging.md).
+     * NOTE: NT empties working sets through SystemMemoryListInformation
+     * (every process) or SetProcessWorkingSetSize(-1, -1) (one). */
+    SystemEmptyWorkingSetInformation = 104,
 } SYSTEM_INFORMATION_CLASS;
 
 /* One interrupt object, or a vector's unclaimed interrupts (Object 0), or
@@ -187,6 +191,11 @@ typedef struct _SYSTEM_PCI_ENTRY {
     CHAR ClassName[26];
 } SYSTEM_PCI_ENTRY;
 
+typedef struct _SYSTEM_EMPTY_WORKING_SET {
+    ULONG ProcessId; /* 0: the caller's */
+    ULONG Reserved;
+} SYSTEM_EMPTY_WORKING_SET;
+
 typedef struct _SYSTEM_PROCESS_ENTRY {
     ULONG ProcessId;
     ULONG ParentProcessId;
@@ -198,6 +207,10 @@ typedef struct _SYSTEM_PROCESS_ENTRY {
     ULONG64 ResidentPages;
     ULONG64 PageTablePages;
     CHAR ImageName[16];
+    ULONG64 WorkingSetSize; /* pages valid now (docs/paging.md) */
+    ULONG64 PeakWorkingSetSize;
+    ULONG64 PageFaultCount; /* faults that made a page valid */
+    ULONG64 TransitionFaults; /* of those, soft faults (no I/O) */
 } SYSTEM_PROCESS_ENTRY;
 
 typedef struct _SYSTEM_MEMORY_INFORMATION {
@@ -216,6 +229,15 @@ typedef struct _SYSTEM_MEMORY_INFORMATION {
     ULONG64 CommitLimit;            /* what it may grow to now (docs/memory.md) */
     ULONG64 SystemPageTablePages; /* page tables of system space made since boot: shared,
                                      * never freed (among PagesByUsage's page tables) */
+    /* The page lists (docs/paging.md). AvailablePages = zeroed + free + standby. */
+    ULONG64 FreePages;
+    ULONG64 StandbyPages;
+    ULONG64 ModifiedPages;
+    ULONG64 ModifiedNoWritePages;
+    ULONG64 BadPages;
+    ULONG64 TransitionFaults; /* soft faults, system-wide */
+    ULONG64 StandbyPagesReused;
+    ULONG64 TrimmedPages;
 } SYSTEM_MEMORY_INFORMATION;
 
 typedef struct _SYSTEM_POOLTAG {
@@ -235,7 +257,9 @@ typedef struct _SYSTEM_PTE_QUERY {
 typedef struct _SYSTEM_PTE_INFORMATION {
     ULONG64 VirtualAddress;
     ULONG Levels;                   /* entries filled: 1..4 (the walk stops at a not-present one) */
-    ULONG Reserved;
+    ULONG FrameLocation; /* a valid or transition PTE's frame: its list, 0 zeroed,
+                                     * 1 free, 2 standby, 3 modified, 4 modified-no-write,
+                                     * 5 bad, 6 active; else 0xFFFFFFFF */
     ULONG64 EntryAddress[4];        /* PXE, PPE, PDE, PTE: their self-map addresses */
     ULONG64 Entry[4];               /* their values */
 } SYSTEM_PTE_INFORMATION;
@@ -304,6 +328,7 @@ NTSTATUS NtQueryInformationProcess(HANDLE ProcessHandle, PROCESSINFOCLASS Inform
                                    PVOID Information, ULONG Length, PULONG ReturnLength);
 NTSTATUS NtDelayExecution(BOOLEAN Alertable, PLARGE_INTEGER Interval);
 NTSTATUS NtYieldExecution(void);
+NTSTATUS NtSetSystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length);
 NTSTATUS NtQuerySystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length,
                                   PULONG ReturnLength);
 

@@ -82,7 +82,9 @@
     X(NtCancelIoFile, 2) \
     /* Loadable drivers (io/ldrsys.c) */ \
     X(NtLoadDriver, 1) \
-    X(NtUnloadDriver, 1)
+    X(NtUnloadDriver, 1) \
+    /* working sets (ex/sysinfo.c, docs/paging.md) */ \
+    X(NtSetSystemInformation, 3)
 
 /* Services of more than six arguments (at most KI_MAXIMUM_SERVICE_ARGUMENTS),
  * numbered after the list above: arguments 7 and up are on the user stack. */

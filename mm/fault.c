@@ -19,12 +19,18 @@
  *     |         the stack's last guard ....... STATUS_STACK_OVERFLOW
  *     |         anywhere else ................ STATUS_GUARD_PAGE_VIOLATION
  *     |     software PTE, access not allowed . STATUS_ACCESS_VIOLATION
- *     |     transition PTE ................... valid again, same frame
- *     |     demand-zero PTE .................. zeroed frame, valid PTE, STATUS_SUCCESS
+ *     |     transition PTE ................... valid again, same frame; a soft
+ *     |         fault when the frame was on standby/modified (trimmed,
+ *     |         mm/wsmgr.c): back into the working set, no I/O
+ *     |     demand-zero PTE .................. zeroed frame, valid PTE, joins the
+ *     |         working set, STATUS_SUCCESS
  *     |         (always found: the commit charge kept one for every
  *     |         committed page, mm/pfn.c)
  *     |
- *     +-- paged pool, demand-zero PTE ......... zeroed frame, STATUS_SUCCESS
+ *     +-- paged pool, demand-zero PTE ......... zeroed frame, joins the system
+ *     |         working set (MmSystemAddressSpace.Vm), STATUS_SUCCESS
+ *     +-- paged pool, transition PTE .......... soft fault: back from standby or
+ *     |         modified into the system working set
  *     +-- anything else in system space ....... STATUS_ACCESS_VIOLATION (caller bugchecks)
  *
  * The stack grows the same way whether the thread touched its guard page
@@ -61,15 +67,18 @@ static BOOLEAN MiAccessAllowed(ULONG MmProtection, ULONG64 FaultCode)
 /* Give the page Pte maps a zeroed frame (preferably one the zero-page
  * thread prepared) and make the PTE valid with HardwareBits. */
 static NTSTATUS MiDemandZeroFill(PMMPTE Pte, MMPTE Entry, PVOID Va, MI_PFN_USAGE Usage,
-                                 ULONG64 HardwareBits)
+                                 ULONG64 HardwareBits, PMMSUPPORT WorkingSet)
 {
     PFN_NUMBER Pfn = MiRemoveZeroPage(Usage);
     if (Pfn == MM_EMPTY_LIST)
         return STATUS_NO_MEMORY;
     PMMPFN PfnEntry = MI_PFN_ELEMENT(Pfn);
     PfnEntry->PteAddress = Pte;
+    PfnEntry->PteFrame = MiGetPteAddress(Pte)->u.Hard.PageFrameNumber;
     PfnEntry->OriginalPte = Entry;
     PfnEntry->Pageable = 1;
+    if (WorkingSet != NULL)
+        MiInsertWorkingSetPage(WorkingSet, Pfn);
     Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | HardwareBits;
     __invlpg(Va);
     return STATUS_SUCCESS;
@@ -98,17 +107,32 @@ static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va)
     if (!MiAccessAllowed(Protection, FaultCode))
         return STATUS_ACCESS_VIOLATION;
 
-    if (Entry.u.Long & MM_PTE_TRANSITION) {
+    if (Entry.u.Soft.Transition) {
+        /* A soft fault when the frame was trimmed to the standby or
+         * modified list: back into the working set, no I/O. (An active
+         * frame is a resident page that was PAGE_NOACCESS or PAGE_GUARD:
+         * it never left the working set.) The frame keeps its Modified
+         * flag, so a page written before its trim goes back to the
+         * modified list next time even with a clean D bit. */
+        PFN_NUMBER Pfn = Entry.u.Trans.PageFrameNumber;
+        if (MI_PFN_ELEMENT(Pfn)->PageLocation != ActiveAndValid) {
+            MiRestoreTransitionPage(&AddressSpace->Vm, Pfn);
+            AddressSpace->Vm.TransitionFaults++;
+            AddressSpace->Vm.PageFaultCount++;
+            MmFaultCounters.TransitionFault++;
+        }
         Pte->u.Long = (Entry.u.Long & MM_PTE_FRAME_MASK) | MiMakeUserPteBits(Protection);
         __invlpg(Va);
         return STATUS_SUCCESS;
     }
 
-    NTSTATUS Status = MiDemandZeroFill(Pte, Entry, Va, MiUsageUser, MiMakeUserPteBits(Protection));
+    NTSTATUS Status = MiDemandZeroFill(Pte, Entry, Va, MiUsageUser, MiMakeUserPteBits(Protection),
+                                       &AddressSpace->Vm);
     if (!NT_SUCCESS(Status))
         return Status;
     AddressSpace->ResidentPages++;
     AddressSpace->DemandZeroFaults++;
+    AddressSpace->Vm.PageFaultCount++;
     MmFaultCounters.DemandZero++;
     return STATUS_SUCCESS;
 }
@@ -122,10 +146,26 @@ static NTSTATUS MiResolvePagedPoolFault(PVOID Va)
     MMPTE Entry = *Pte;
     if (Entry.u.Hard.Valid || MiGetSoftwareProtection(Entry) != MM_READWRITE)
         return STATUS_ACCESS_VIOLATION;
+    /* Paged pool's pages are the system working set (MmSystemAddressSpace.Vm,
+     * NT's MmSystemCacheWs): trimmed like a process's, back the same way. */
+    PMMSUPPORT SystemWs = &MmSystemAddressSpace.Vm;
+    if (Entry.u.Soft.Transition) {
+        PFN_NUMBER Pfn = Entry.u.Trans.PageFrameNumber;
+        MiRestoreTransitionPage(SystemWs, Pfn);
+        SystemWs->TransitionFaults++;
+        SystemWs->PageFaultCount++;
+        MmFaultCounters.TransitionFault++;
+        Pte->u.Long =
+            ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
+        __invlpg(Va);
+        return STATUS_SUCCESS;
+    }
     NTSTATUS Status = MiDemandZeroFill(Pte, Entry, Va, MiUsagePagedPool,
-                                       MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE);
+                                       MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE, SystemWs);
     if (!NT_SUCCESS(Status))
         return Status;
+    MmSystemAddressSpace.ResidentPages++;
+    SystemWs->PageFaultCount++;
     MmFaultCounters.PagedPoolDemandZero++;
     return STATUS_SUCCESS;
 }

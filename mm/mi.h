@@ -35,32 +35,61 @@ typedef enum _MMLISTS {
 
 /*
  * Which lock protects each field. "PFN lock": raising to DISPATCH_LEVEL
- * (mm/pfn.c), taken around every move onto or off a list. "Owner": the
- * code that took the frame off the free lists (the frame is
- * ActiveAndValid, no list touches it) writes these without a lock, until
- * it gives the frame back. For a page-table page the owner is whoever
- * holds the lock of the range it maps: the VM mutex for the user half,
- * the region lock (DISPATCH_LEVEL) for system PTEs and nonpaged pool, the
- * paged pool's mutex for paged pool.
+ * (mm/pfn.c), taken around every move onto or off a list, into or out of
+ * a working set. "Owner": the code that took the frame off the free lists
+ * (the frame is ActiveAndValid, no list touches it) writes these without
+ * a lock, until it gives the frame back. For a page-table page the owner
+ * is whoever holds the lock of the range it maps: the VM mutex for the
+ * user half, the region lock (DISPATCH_LEVEL) for system PTEs and
+ * nonpaged pool, the paged pool's mutex for paged pool.
+ *
+ * The counts, as NT keeps them (docs/paging.md, "PFN entries"):
+ *   ShareCount      valid PTEs that map the frame: 1 for a resident
+ *                   pageable page, 0 once it is trimmed (transition)
+ *   LockCount       MDL locks on it (mm/mdl.c); such a page is never trimmed
+ *   ReferenceCount  reasons the frame may not go to a list: 1 for the owner
+ *                   (a valid PTE, the pool, a stack) + LockCount. When a
+ *                   trimmed page's reaches 0 it goes to standby (clean) or
+ *                   modified (dirty); a freed frame's, to the free list.
  */
 typedef struct _MMPFN {
-    PFN_NUMBER Flink;           /* next frame on its list, or MM_EMPTY_LIST. PFN lock */
-    PFN_NUMBER Blink;           /* previous frame on its list. PFN lock */
-    PMMPTE PteAddress;          /* the entry that maps this frame (self-map VA), when
-                                 * active. Owner; cleared under the PFN lock on free */
-    MMPTE OriginalPte;          /* what that entry held before (for the pagefile). Owner */
-    USHORT ReferenceCount;      /* holders: 1 for the owner while mapped or allocated,
-                                 * +1 per MDL lock (mm/mdl.c); 0 on the free lists.
-                                 * PFN lock */
+    PFN_NUMBER Flink; /* next frame on its list, or MM_EMPTY_LIST; for an
+                                 * active page in a working set, the next (newer)
+                                 * page of that working set. PFN lock */
+    PFN_NUMBER Blink; /* previous frame, the same way. PFN lock */
+    PMMPTE PteAddress; /* the entry that maps this frame (self-map VA), when
+                                 * active or in transition. Owner; cleared under the
+                                 * PFN lock on free */
+    MMPTE OriginalPte; /* what that entry held before the frame was mapped
+                                 * (demand-zero and its protection; later, a pagefile
+                                 * PTE): written back when a standby frame is reused.
+                                 * Owner; PFN lock while on a list */
+    PFN_NUMBER PteFrame; /* the page-table frame that holds PteAddress, so the
+                                 * entry can be rewritten from any address space
+                                 * (through hyperspace). Owner */
+    PMMSUPPORT WorkingSet; /* the working set the page is in, or was trimmed from
+                                 * while it is on standby or modified; NULL for frames
+                                 * no working set has. PFN lock */
+    USHORT ReferenceCount; /* see above. PFN lock */
+    USHORT ShareCount; /* see above. PFN lock */
+    USHORT LockCount; /* see above. PFN lock */
     UCHAR PageLocation;         /* MMLISTS. PFN lock */
     UCHAR Usage;                /* MI_PFN_USAGE. PFN lock (boot: MiChangePageUsage, none) */
-    UCHAR Pageable;             /* may go to the pagefile (paged pool, user pages). Owner
-                                 * (the fault that maps it); cleared under the PFN lock */
-    UCHAR Reserved[3];
+    UCHAR Pageable; /* may leave its working set (user pages, paged pool).
+                                 * Owner (the fault that maps it, or the pool that
+                                 * takes the page); cleared under the PFN lock */
+    UCHAR Modified : 1; /* its contents differ from its backing store (zeros,
+                                 * or later the pagefile): written through a PTE (D
+                                 * bit, noted at trim) or an MDL. PFN lock */
+    UCHAR ReadInProgress : 1; /* a paging read fills it (hard fault; not built yet) */
+    UCHAR WriteInProgress : 1; /* the modified page writer writes it (not built yet) */
+    UCHAR Spare : 5;
+    UCHAR WsAge; /* trim passes it was not accessed in. PFN lock */
+    UCHAR Reserved;
     ULONG UsedPageTableEntries; /* for page-table pages: entries in use. Owner */
-    ULONG Reserved2;
 } MMPFN, *PMMPFN;
-STATIC_ASSERT(sizeof(MMPFN) == 48);
+STATIC_ASSERT(sizeof(MMPFN) == 64);
+STATIC_ASSERT(offsetof(MMPFN, ReferenceCount) == 48 && offsetof(MMPFN, UsedPageTableEntries) == 60);
 
 /* The array's base: MM_PFN_DATABASE in the kernel, a heap block in the
  * host unit tests of mm/pfn.c. */
@@ -90,9 +119,16 @@ typedef struct _PHYSICAL_MEMORY_DESCRIPTOR {
 
 /* The RAM runs: filled at boot (mm/init.c), read-only afterwards. */
 extern PHYSICAL_MEMORY_DESCRIPTOR MmPhysicalMemoryBlock;
-/* The two free lists (mm/pfn.c). PFN lock. */
+/* The page lists (mm/pfn.c). PFN lock. */
 extern MMPFNLIST MmZeroedPageListHead;
 extern MMPFNLIST MmFreePageListHead;
+extern MMPFNLIST MmStandbyPageListHead;
+extern MMPFNLIST MmModifiedPageListHead;
+extern MMPFNLIST MmModifiedNoWritePageListHead;
+extern MMPFNLIST MmBadPageListHead;
+/* Standby frames handed to a new owner, their old PTE made demand-zero
+ * again; pages trimmed from any working set. PFN lock. */
+extern ULONG64 MmStandbyPagesReused, MmTrimmedPages;
 /* Zeroed frames handed out from the zeroed list, and frames that had to be
  * zeroed on demand because the list was empty. PFN lock. */
 extern ULONG64 MmZeroedPagesServed, MmPagesZeroedOnDemand;
@@ -130,6 +166,36 @@ BOOLEAN MiLockPageFrame(PFN_NUMBER Pfn);
  * and releases the PFN lock. */
 void MiUnlockPageFrame(PFN_NUMBER Pfn);
 BOOLEAN MiZeroOneFreePage(void);
+
+/* Working sets and the transition lists (mm/pfn.c; docs/paging.md). Each
+ * is called with the PFN lock held (DISPATCH_LEVEL). */
+/* The page Pfn, just made valid by a fault, joins WorkingSet (newest). */
+void MiInsertWorkingSetPage(PMMSUPPORT WorkingSet, PFN_NUMBER Pfn);
+/* The page, whose PTE the caller has just made a transition PTE (and
+ * flushed), leaves its working set for the standby list, or the modified
+ * list when Dirty or already Modified. It must be active, pageable and
+ * not locked. */
+void MiTrimPageToList(PFN_NUMBER Pfn, BOOLEAN Dirty);
+/* A soft fault: the page comes off the standby or modified list back into
+ * WorkingSet, active; the caller makes its PTE valid. */
+void MiRestoreTransitionPage(PMMSUPPORT WorkingSet, PFN_NUMBER Pfn);
+/* mm/wsmgr.c: an address space's working set joins the list the manager
+ * walks (at creation) and leaves it, for good, before its user half is
+ * torn down; the manager's pass (Age: clear Accessed bits and age pages
+ * first), returning the pages trimmed; the wake-up mm/pfn.c gives when
+ * available pages fall below MmMinimumAvailablePages (0 until the manager
+ * runs). Pass at PASSIVE_LEVEL, the others at <= DISPATCH_LEVEL. */
+void MiInitializeWorkingSet(PMMADDRESS_SPACE AddressSpace);
+void MiDeleteWorkingSet(PMMADDRESS_SPACE AddressSpace);
+PFN_NUMBER MiWorkingSetManagerPass(BOOLEAN Age);
+void MiWakeWorkingSetManager(void);
+extern PFN_NUMBER MmMinimumAvailablePages;
+extern LIST_ENTRY MmWorkingSetExpansionHead;
+/* The list a frame is on (MMLISTS), for the shell and tests. */
+static inline MMLISTS MiGetPageLocation(PFN_NUMBER Pfn)
+{
+    return (MMLISTS)MmPfnDatabase[Pfn].PageLocation;
+}
 void MiZeroPhysicalPage(PFN_NUMBER Pfn);
 
 /* mm/pfn.c: the commit charge (see there). MiChargeCommitment adds Pages
@@ -174,30 +240,13 @@ static inline void MiWritePte(PMMPTE Pte, ULONG64 Value)
 }
 
 /* ------------------------------------------------------------------------
- * Software PTEs: a PTE with Valid = 0 that is not zero describes a page
- * that is committed but has no frame yet (or, later, is in the pagefile).
- * Its protection is a 5-bit MM_* code in bits 5-9, as in NT. A zero PTE
- * means "not committed" (the VAD says whether it is reserved or free).
+ * Software PTEs: a PTE with Valid = 0 that is not zero describes a
+ * committed page without a valid mapping: demand-zero, transition (the
+ * frame still holds it) or, later, in the pagefile. Its protection is a
+ * 5-bit MM_* code in bits 5-9, as in NT. A zero PTE means "not committed"
+ * (the VAD says whether it is reserved or free).
  * ------------------------------------------------------------------------ */
-#define MM_ZERO_ACCESS          0
-#define MM_READONLY             1
-#define MM_EXECUTE              2
-#define MM_EXECUTE_READ         3
-#define MM_READWRITE            4
-#define MM_EXECUTE_READWRITE    6
-#define MM_GUARD_PAGE           0x10   /* or-ed with the above */
-#define MM_NOACCESS             0x18   /* committed, no access */
-#define MM_INVALID_PROTECTION   0xFFFFFFFFu
-#define MM_PROTECT_SHIFT        5
-#define MM_PROTECT_MASK         (0x1FULL << MM_PROTECT_SHIFT)
-
-/* A committed user page that keeps its frame while not valid (made
- * PAGE_NOACCESS or PAGE_GUARD while resident): NT's transition PTE. */
-#define MM_PTE_TRANSITION       (1ULL << 11)
-/* Valid user PTEs keep their MM_* protection in the ignored bits 52-56,
- * since the hardware bits cannot tell EXECUTE from EXECUTE_READ. */
-#define MM_VALID_PROTECT_SHIFT  52
-#define MM_VALID_PROTECT_MASK   (0x1FULL << MM_VALID_PROTECT_SHIFT)
+/* The formats and the MM_* protection codes are in mm/mmpte.h. */
 
 static inline ULONG MiGetSoftwareProtection(MMPTE Pte)
 {
@@ -272,6 +321,11 @@ void MiInitializeSystemVa(void);
 
 /* mm/pte.c: a demand-zero read/write PTE for a system page (paged pool). */
 NTSTATUS MiMakeSystemDemandZeroPte(PVOID Va);
+/* mm/pte.c: give back a paged pool page: its PTE becomes zero and its
+ * frame, valid or in transition (trimmed from the system working set),
+ * goes to the free list. The paged pool's mutex held (APC_LEVEL); takes
+ * the PFN lock. */
+void MiDeletePagedPoolPage(PVOID Va);
 
 /* mm/pool.c */
 void MiInitializePools(void);

@@ -62,47 +62,10 @@
 #define MM_MINIMUM_MEMORY_MB     24
 
 /* ------------------------------------------------------------------------
- * A page-table entry at any level (Intel SDM Vol. 3A, 5.5.4, Figure 5-11;
- * NT calls it MMPTE). Bits 9-11 and 52-58 are ignored by the CPU and free
- * for the memory manager.
+ * A page-table entry at any level (NT's MMPTE): the hardware format and
+ * every software one, with their bit layouts, are in mm/mmpte.h.
  * ------------------------------------------------------------------------ */
-typedef struct _MMPTE_HARDWARE {
-    ULONG64 Valid : 1;          /* P */
-    ULONG64 Write : 1;          /* R/W */
-    ULONG64 Owner : 1;          /* U/S: 1 = user */
-    ULONG64 WriteThrough : 1;   /* PWT */
-    ULONG64 CacheDisable : 1;   /* PCD */
-    ULONG64 Accessed : 1;       /* A, set by the CPU */
-    ULONG64 Dirty : 1;          /* D, set by the CPU on a write (leaf only) */
-    ULONG64 LargePage : 1;      /* PS in a PDE/PDPTE */
-    ULONG64 Global : 1;         /* G: survives CR3 writes (leaf only) */
-    ULONG64 CopyOnWrite : 1;    /* software */
-    ULONG64 Prototype : 1;      /* software */
-    ULONG64 SoftwareWrite : 1;  /* software */
-    ULONG64 PageFrameNumber : 40;
-    ULONG64 Reserved : 11;
-    ULONG64 NoExecute : 1;      /* XD, needs EFER.NXE */
-} MMPTE_HARDWARE;
-
-typedef struct _MMPTE {
-    union {
-        ULONG64 Long;
-        MMPTE_HARDWARE Hard;
-    } u;
-} MMPTE, *PMMPTE;
-STATIC_ASSERT(sizeof(MMPTE) == 8);
-
-#define MM_PTE_VALID          (1ULL << 0)
-#define MM_PTE_WRITE          (1ULL << 1)
-#define MM_PTE_OWNER          (1ULL << 2)
-#define MM_PTE_WRITE_THROUGH  (1ULL << 3)
-#define MM_PTE_CACHE_DISABLE  (1ULL << 4)
-#define MM_PTE_ACCESSED       (1ULL << 5)
-#define MM_PTE_DIRTY          (1ULL << 6)
-#define MM_PTE_LARGE_PAGE     (1ULL << 7)
-#define MM_PTE_GLOBAL         (1ULL << 8)
-#define MM_PTE_NO_EXECUTE     (1ULL << 63)
-#define MM_PTE_FRAME_MASK     0x000FFFFFFFFFF000ULL
+#include "mmpte.h"
 
 /* Where the entries for Va live, through the self-map. */
 static inline PMMPTE MiGetPteAddress(const void *Va)
@@ -154,8 +117,8 @@ typedef enum _MI_PFN_USAGE {
     MiUsageMaximum
 } MI_PFN_USAGE;
 
-/* Total frames the PFN database describes (fixed after boot); frames free
- * or zeroed (NT's MmAvailablePages); frames in use for Usage. Any IRQL, no
+/* Total frames the PFN database describes (fixed after boot); frames free,
+ * zeroed or on standby (NT's MmAvailablePages); frames in use for Usage. Any IRQL, no
  * lock: each is one read, possibly stale by the time it is used. */
 PFN_NUMBER MmNumberOfPhysicalPages(void);
 PFN_NUMBER MmAvailablePages(void);
@@ -165,7 +128,7 @@ PFN_NUMBER MmPagesInUse(MI_PFN_USAGE Usage);
  * numbers agree with each other (the shell's mem command). */
 typedef struct _MM_MEMORY_COUNTERS {
     PFN_NUMBER TotalPages;              /* frames the PFN database describes */
-    PFN_NUMBER AvailablePages;          /* free + zeroed */
+    PFN_NUMBER AvailablePages; /* free + zeroed + standby */
     PFN_NUMBER ZeroedPages;             /* on the zeroed list */
     PFN_NUMBER PagesByUsage[MiUsageMaximum];
     ULONG64 ZeroedPagesServed;          /* handed out from the zeroed list */
@@ -174,6 +137,13 @@ typedef struct _MM_MEMORY_COUNTERS {
     PFN_NUMBER CommitLimit;             /* what it may grow to now (mm/pfn.c) */
     PFN_NUMBER SystemPageTablePages; /* system-space tables made after boot: kept for
                                          * good (mm/pte.c) */
+    PFN_NUMBER FreePages; /* on the free list */
+    PFN_NUMBER StandbyPages; /* clean, trimmed, reusable */
+    PFN_NUMBER ModifiedPages; /* dirty, trimmed, waiting for a writer */
+    PFN_NUMBER ModifiedNoWritePages;
+    PFN_NUMBER BadPages;
+    ULONG64 StandbyPagesReused; /* standby frames given to a new owner */
+    ULONG64 TrimmedPages; /* pages trimmed from any working set */
 } MM_MEMORY_COUNTERS, *PMM_MEMORY_COUNTERS;
 
 /* Fill *Counters (mm/pfn.c). IRQL <= DISPATCH_LEVEL; takes and releases
@@ -195,6 +165,11 @@ MmAllocatePhysicalPage(MI_PFN_USAGE Usage, BOOLEAN Zero, PPFN_NUMBER Pfn);
  * frame that is not in use is bugcheck PFN_LIST_CORRUPT. IRQL <=
  * DISPATCH_LEVEL; takes and releases the PFN lock. */
 void MmFreePhysicalPage(PFN_NUMBER Pfn);
+
+/* The working-set manager's body (mm/wsmgr.c): ps/psmgr.c starts it as a
+ * System thread. It ages every working set each second and trims when
+ * available pages run low. PASSIVE_LEVEL; never returns. */
+void MmWorkingSetManager(PVOID Context);
 
 /* The zero-page thread's body (mm/zeropage.c): ps/psmgr.c starts it as a
  * System thread at priority 0. PASSIVE_LEVEL; takes the PFN lock for one
@@ -258,17 +233,52 @@ typedef struct _MM_AVL_TABLE {
  * disabled (an interrupt gate), so nothing else runs on this processor
  * while it changes the field. Creation and deletion touch every field
  * without a lock: nobody else can reach the space then. */
+/*
+ * A working set (NT's MMSUPPORT; mm/wsmgr.c, docs/paging.md): the pages of
+ * an address space that are valid now. The pages are linked through their
+ * PFN entries (MMPFN.Flink/Blink while active and in a working set; NT
+ * keeps an array of entries instead), oldest first; each PFN entry keeps
+ * the page's age. Trimming makes a page's PTE a transition PTE and moves
+ * its frame to the standby or modified list; touching it again is a soft
+ * fault. "PFN lock": the fields change at DISPATCH_LEVEL (faults, trims,
+ * frees). "VM mutex": the expansion list, which the working-set manager
+ * walks.
+ */
+typedef struct _MMSUPPORT {
+    LIST_ENTRY WorkingSetExpansionLinks; /* on MmWorkingSetExpansionHead. VM mutex */
+    PFN_NUMBER WsFlink; /* oldest page in the working set. PFN lock */
+    PFN_NUMBER WsBlink; /* newest. PFN lock */
+    PFN_NUMBER WorkingSetSize; /* pages in it now. PFN lock */
+    PFN_NUMBER PeakWorkingSetSize; /* the most it ever had. PFN lock */
+    PFN_NUMBER MinimumWorkingSetSize; /* the manager trims no further when
+                                         * memory is merely low */
+    PFN_NUMBER MaximumWorkingSetSize; /* above it, aged pages go first */
+    ULONG64 PageFaultCount; /* faults that made a page valid
+                                         * (demand-zero + soft). PFN lock */
+    ULONG64 TransitionFaults; /* soft faults: back from standby or
+                                         * modified, no I/O. PFN lock */
+    ULONG64 TrimmedPages; /* pages trimmed from it. PFN lock */
+    BOOLEAN DeletePending; /* off the expansion list, being deleted:
+                                         * its standby frames are not reused. VM
+                                         * mutex and PFN lock to set */
+} MMSUPPORT, *PMMSUPPORT;
+
 typedef struct _MMADDRESS_SPACE {
     ULONG64 DirectoryTableBase;    /* CR3: physical address of the PML4. Set at creation, then read-only */
     MM_AVL_TABLE VadRoot;          /* the VADs of the user half. VM mutex */
     PFN_NUMBER CommittedPages;     /* commit charge of private memory. VM mutex */
-    PFN_NUMBER ResidentPages;      /* user pages with a frame now. Raised by a fault;
-                                    * lowered by decommit under the VM mutex */
+    PFN_NUMBER ResidentPages; /* user pages (MmSystemAddressSpace: paged pool
+                                    * pages) with a frame now: valid, or in
+                                    * transition with the frame on a list (so
+                                    * >= Vm.WorkingSetSize). Raised by a fault;
+                                    * lowered by decommit under the VM mutex, or
+                                    * when a standby frame is reused (PFN lock) */
     PFN_NUMBER PageTablePages;     /* page-table pages of the user half. VM mutex */
     ULONG64 DemandZeroFaults;      /* faults resolved with a zeroed frame. Fault */
     PFN_NUMBER LockedPages;        /* user pages MDLs hold locked (mm/mdl.c): the
                                     * space may not be deleted while any is. PFN lock */
     PFN_NUMBER HyperspacePfns[3];  /* its own hyperspace PDPT, PD and PT. Set at creation */
+    MMSUPPORT Vm; /* its working set (NT's EPROCESS.Vm) */
 } MMADDRESS_SPACE, *PMMADDRESS_SPACE;
 
 /* The System and Idle processes' address space (no user half). */
@@ -308,13 +318,27 @@ void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace);
  * interrupts are disabled while CR3 and MmCurrentAddressSpace change. */
 PMMADDRESS_SPACE MmAttachAddressSpace(PMMADDRESS_SPACE AddressSpace);
 
+/* Trim every page of AddressSpace's working set that may leave (NT's
+ * "empty working set"): valid PTEs become transition PTEs, frames go to
+ * the standby or modified list; the next touch of each is a soft fault.
+ * Pages locked by an MDL stay. Returns the pages trimmed (0 for an address
+ * space being deleted). IRQL <= APC_LEVEL; takes and releases the PFN
+ * lock, attaching to AddressSpace meanwhile. The caller keeps
+ * AddressSpace alive. */
+PFN_NUMBER MmEmptyWorkingSet(PMMADDRESS_SPACE AddressSpace);
+
 /* The entries that translate one address, top level first (the shell's
  * pte command). */
 typedef struct _MM_PTE_WALK {
     ULONG Levels;                   /* entries read: 1..4 */
     ULONG64 EntryAddress[4];        /* where each lives (its self-map address) */
     ULONG64 Entry[4];               /* PML4E, PDPTE, PDE, PTE */
+    ULONG PageLocation; /* the leaf's frame, when the PTE is valid or in
+                                     * transition and the frame is RAM: its list (NT's
+                                     * MMLISTS: 2 standby, 3 modified, 6 active, ...);
+                                     * else MM_NO_PAGE_LOCATION */
 } MM_PTE_WALK, *PMM_PTE_WALK;
+#define MM_NO_PAGE_LOCATION 0xFFFFFFFFu
 
 /*
  * Read the entries that translate Va in AddressSpace, stopping after the
@@ -688,6 +712,8 @@ typedef struct _MM_FAULT_COUNTERS {
     ULONG64 AccessViolation;        /* user-half faults refused */
     ULONG64 KernelUnresolved;       /* system-half faults refused (bugcheck follows) */
     ULONG64 UserStackGrowth;        /* stack guard pages moved down a page */
+    ULONG64 TransitionFault; /* soft faults: a trimmed page back from the
+                                     * standby or modified list, no I/O */
 } MM_FAULT_COUNTERS;
 /* volatile: page faults update them behind the compiler's back, in the
  * middle of any code that touches memory. */

@@ -8,13 +8,21 @@
  *   ZeroedPageList   free, known to contain zeros (the zero-page thread,
  *                    mm/zeropage.c, moves frames here from the free list)
  *   FreePageList     free, contents unknown
+ *   StandbyPageList  trimmed from a working set, clean: its PTE is a
+ *                    transition PTE; reusable (MiRemoveStandbyPage)
+ *   ModifiedPageList trimmed, dirty: stays until written (no pagefile
+ *                    yet, so until it is faulted back or freed)
+ *   ModifiedNoWritePageList, BadPageList: lists kept, nothing puts a frame
+ *                    there yet
  *   ActiveAndValid   in use: mapped by a PTE (PteAddress) or held by the kernel
  *                    or, after its owner let it go, only by MDL locks
- *   (Standby, Modified, Bad: kept for the pagefile; not used yet)
  *
- * The two free lists are doubly linked through Flink/Blink frame numbers.
- * MiRemoveZeroPage prefers the zeroed list and otherwise zeroes a free frame
- * through hyperspace; MiRemoveAnyPage prefers the free list.
+ * The lists are doubly linked through Flink/Blink frame numbers; an
+ * active page in a working set uses the same links for that working set
+ * (mm/wsmgr.c). MiRemoveZeroPage prefers the zeroed list and otherwise
+ * zeroes a free frame through hyperspace; MiRemoveAnyPage prefers the free
+ * list; both reuse a standby page when free and zeroed are empty, writing
+ * its saved PTE contents (demand-zero) back first (docs/paging.md).
  *
  * The commit charge lives here too (below): how many user pages are
  * committed, and the limit that keeps each of them able to get a frame.
@@ -23,15 +31,17 @@
  *
  * The reference count (MMPFN.ReferenceCount) is NT's: 1 for the owner
  * (the PTE that maps the frame, the pool, the stack), plus one for each
- * MDL lock on it (mm/mdl.c). Only when it drops to 0 does the frame go to
- * the free list; an owner that frees a locked frame only drops its own
- * reference (MiInsertPageInFreeList), and the last MiUnlockPageFrame
- * frees it.
+ * MDL lock on it (mm/mdl.c; LockCount counts those). Only when it drops to
+ * 0 does the frame go to a list - the free list when freed, standby or
+ * modified when trimmed; an owner that frees a locked frame only drops its
+ * own reference (MiInsertPageInFreeList), and the last MiUnlockPageFrame
+ * frees it. A locked page is never trimmed.
  *
  * Locking: the PFN lock, which on this single processor is raising to
  * DISPATCH_LEVEL (MI_LOCK_PFN below), is held around every list operation
  * and every change of a frame's list, usage or reference count; the usage
- * counts and the zeroing counters are under it too. A frame off the lists
+ * counts, the zeroing counters and every working set's page list and
+ * counts (MMSUPPORT) are under it too. A frame off the lists
  * belongs to whoever took it: PteAddress, OriginalPte, Pageable and
  * UsedPageTableEntries are its to write without the lock (mm/mi.h says so
  * field by field). During boot (MiInitializePfnDatabase,
@@ -56,6 +66,19 @@
 
 MMPFNLIST MmZeroedPageListHead = {0, ZeroedPageList, MM_EMPTY_LIST, MM_EMPTY_LIST};
 MMPFNLIST MmFreePageListHead = {0, FreePageList, MM_EMPTY_LIST, MM_EMPTY_LIST};
+MMPFNLIST MmStandbyPageListHead = {0, StandbyPageList, MM_EMPTY_LIST, MM_EMPTY_LIST};
+MMPFNLIST MmModifiedPageListHead = {0, ModifiedPageList, MM_EMPTY_LIST, MM_EMPTY_LIST};
+MMPFNLIST MmModifiedNoWritePageListHead = {0, ModifiedNoWritePageList, MM_EMPTY_LIST,
+                                           MM_EMPTY_LIST};
+MMPFNLIST MmBadPageListHead = {0, BadPageList, MM_EMPTY_LIST, MM_EMPTY_LIST};
+ULONG64 MmStandbyPagesReused, MmTrimmedPages;
+
+/* MMLISTS order (NT's MmPageLocationList). */
+static PMMPFNLIST const MiPageLocationList[] = {
+    &MmZeroedPageListHead,          &MmFreePageListHead,
+    &MmStandbyPageListHead,         &MmModifiedPageListHead,
+    &MmModifiedNoWritePageListHead, &MmBadPageListHead,
+};
 BOOLEAN MiPfnDatabaseReady;
 PFN_NUMBER MmHighestPhysicalPage;
 static PFN_NUMBER MiUsageCount[MiUsageMaximum];
@@ -73,7 +96,25 @@ BOOLEAN MiIsPfnInDatabase(PFN_NUMBER Pfn)
 
 static PMMPFNLIST MiListHead(MMLISTS List)
 {
-    return List == ZeroedPageList ? &MmZeroedPageListHead : &MmFreePageListHead;
+    if ((ULONG)List > BadPageList)
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0x9B, List, 0, 0);
+    return MiPageLocationList[List];
+}
+
+/* At the tail: the standby and modified lists are FIFO (the page trimmed
+ * longest ago is reused or written first). */
+static void MiInsertPageInListTail(PMMPFNLIST List, PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    Entry->Flink = MM_EMPTY_LIST;
+    Entry->Blink = List->Blink;
+    if (List->Blink != MM_EMPTY_LIST)
+        MI_PFN_ELEMENT(List->Blink)->Flink = Pfn;
+    else
+        List->Flink = Pfn;
+    List->Blink = Pfn;
+    List->Total++;
+    Entry->PageLocation = (UCHAR)List->ListName;
 }
 
 static void MiInsertPageInList(PMMPFNLIST List, PFN_NUMBER Pfn)
@@ -111,9 +152,17 @@ static void MiMarkActive(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
     Entry->Flink = Entry->Blink = MM_EMPTY_LIST;
     Entry->PageLocation = ActiveAndValid;
     Entry->ReferenceCount = 1;
+    Entry->ShareCount = 1;
+    Entry->LockCount = 0;
     Entry->Usage = (UCHAR)Usage;
     Entry->Pageable = 0;
+    Entry->Modified = 0;
+    Entry->ReadInProgress = 0;
+    Entry->WriteInProgress = 0;
+    Entry->WsAge = 0;
+    Entry->WorkingSet = NULL;
     Entry->PteAddress = NULL;
+    Entry->PteFrame = 0;
     Entry->OriginalPte.u.Long = 0;
     Entry->UsedPageTableEntries = 0;
     MiUsageCount[Usage]++;
@@ -164,6 +213,10 @@ static void MiMarkActive(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
 
 static PFN_NUMBER MmTotalCommittedPages;
 
+/* Free + zeroed: the frames that back a new promise. Standby frames hold
+ * trimmed user pages (counted in MiUsageUser): reusing one for another
+ * page leaves its own page unbacked, so they back nothing new - which is
+ * why MmAvailablePages (zeroed + free + standby) is not used here. */
 static inline PFN_NUMBER MiAvailablePagesLocked(void)
 {
     return MmFreePageListHead.Total + MmZeroedPageListHead.Total;
@@ -211,18 +264,72 @@ void MiReturnCommitment(PFN_NUMBER Pages)
     MI_UNLOCK_PFN(OldIrql);
 }
 
+/* Write a standby page's saved PTE contents (demand-zero with its
+ * protection; later a pagefile PTE) back into the transition PTE that
+ * still names the frame. The PTE may be in any address space: it is
+ * reached through its page-table frame in this space's hyperspace. No TLB
+ * flush: a transition PTE is not present, so no translation of it is
+ * cached anywhere. PFN lock held. */
+static void MiRestoreOriginalPte(PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    KIRQL HyperIrql;
+    PMMPTE Table = MiMapPageInHyperspace(Entry->PteFrame, &HyperIrql);
+    PMMPTE Pte = &Table[BYTE_OFFSET(Entry->PteAddress) / sizeof(MMPTE)];
+    if (MiPteState(*Pte) != MiPteTransition || Pte->u.Trans.PageFrameNumber != Pfn)
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0x9C, Pfn, Pte->u.Long, (ULONG_PTR)Entry->PteAddress);
+    Pte->u.Long = Entry->OriginalPte.u.Long;
+    MiUnmapPageInHyperspace(Table, HyperIrql);
+}
+
+/*
+ * Free and zeroed are both empty: reuse the oldest standby page. Its page
+ * loses its frame - its PTE gets back what it held before the frame was
+ * mapped, so the next touch is a demand-zero fault again - which is
+ * honest only because a standby page is clean: with no pagefile yet,
+ * "clean" means never written since it was zero-filled (mm/wsmgr.c puts a
+ * page that was written on the modified list instead, where it stays).
+ * Pages of an address space being deleted are skipped: their PTEs are
+ * going away under MiDeleteUserHalf. PFN lock held.
+ */
+static PFN_NUMBER MiRemoveStandbyPage(MI_PFN_USAGE Usage)
+{
+    PFN_NUMBER Pfn = MmStandbyPageListHead.Flink;
+    while (Pfn != MM_EMPTY_LIST && MI_PFN_ELEMENT(Pfn)->WorkingSet->DeletePending)
+        Pfn = MI_PFN_ELEMENT(Pfn)->Flink;
+    if (Pfn == MM_EMPTY_LIST)
+        return MM_EMPTY_LIST;
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    if (Entry->PageLocation != StandbyPageList || Entry->Modified || Entry->ReferenceCount != 0)
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0x9D, Pfn, Entry->PageLocation, Entry->ReferenceCount);
+    MiRestoreOriginalPte(Pfn);
+    MiUnlinkPage(Pfn);
+    CONTAINING_RECORD(Entry->WorkingSet, MMADDRESS_SPACE, Vm)->ResidentPages--;
+    MiUsageCount[Entry->Usage]--;
+    MmStandbyPagesReused++;
+    MiMarkActive(Pfn, Usage);
+    return Pfn;
+}
+
 static PFN_NUMBER MiRemoveHead(PMMPFNLIST List, MI_PFN_USAGE Usage)
 {
     /* Rule 2 above: only a committed user page may take a promised frame. */
     if (Usage != MiUsageUser && MiAvailablePagesLocked() <= MiUnbackedCommitment())
         return MM_EMPTY_LIST;
     PFN_NUMBER Pfn = List->Flink;
-    if (Pfn == MM_EMPTY_LIST)
+    if (Pfn == MM_EMPTY_LIST) {
+        /* NT's order: free, zeroed, then standby. Both callers ask the free
+         * list last or first with the zeroed list known empty. */
+        if (List == &MmFreePageListHead && MmZeroedPageListHead.Total == 0)
+            return MiRemoveStandbyPage(Usage);
         return MM_EMPTY_LIST;
+    }
     if (MI_PFN_ELEMENT(Pfn)->PageLocation != List->ListName)
         KeBugCheckEx(PFN_LIST_CORRUPT, 0x99, Pfn, MI_PFN_ELEMENT(Pfn)->PageLocation, List->ListName);
     MiUnlinkPage(Pfn);
     MiMarkActive(Pfn, Usage);
+    if (MmAvailablePages() < MmMinimumAvailablePages)
+        MiWakeWorkingSetManager();
     return Pfn;
 }
 
@@ -308,15 +415,94 @@ static void MiFreeUnreferencedPage(PFN_NUMBER Pfn)
     MiUsageCount[Entry->Usage]--;
     Entry->Usage = MiUsageFree;
     Entry->ReferenceCount = 0;
+    Entry->ShareCount = 0;
     Entry->PteAddress = NULL;
     Entry->Pageable = 0;
+    Entry->Modified = 0;
+    Entry->WorkingSet = NULL;
     MiInsertPageInList(&MmFreePageListHead, Pfn);
+}
+
+/* ------------------------------------------------------------------------
+ * Working sets (the policy is mm/wsmgr.c's; these keep the lists). A
+ * working set's pages are linked through MMPFN.Flink/Blink, oldest first,
+ * while they are active; trimmed, the same links put them on the standby
+ * or modified list. PFN lock held for each.
+ * ------------------------------------------------------------------------ */
+void MiInsertWorkingSetPage(PMMSUPPORT WorkingSet, PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    Entry->WorkingSet = WorkingSet;
+    Entry->WsAge = 0;
+    Entry->Flink = MM_EMPTY_LIST;
+    Entry->Blink = WorkingSet->WsBlink;
+    if (WorkingSet->WsBlink != MM_EMPTY_LIST)
+        MI_PFN_ELEMENT(WorkingSet->WsBlink)->Flink = Pfn;
+    else
+        WorkingSet->WsFlink = Pfn;
+    WorkingSet->WsBlink = Pfn;
+    if (++WorkingSet->WorkingSetSize > WorkingSet->PeakWorkingSetSize)
+        WorkingSet->PeakWorkingSetSize = WorkingSet->WorkingSetSize;
+}
+
+static void MiRemoveWorkingSetPage(PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    PMMSUPPORT WorkingSet = Entry->WorkingSet;
+    if (Entry->Blink != MM_EMPTY_LIST)
+        MI_PFN_ELEMENT(Entry->Blink)->Flink = Entry->Flink;
+    else
+        WorkingSet->WsFlink = Entry->Flink;
+    if (Entry->Flink != MM_EMPTY_LIST)
+        MI_PFN_ELEMENT(Entry->Flink)->Blink = Entry->Blink;
+    else
+        WorkingSet->WsBlink = Entry->Blink;
+    Entry->Flink = Entry->Blink = MM_EMPTY_LIST;
+    Entry->WorkingSet = NULL;
+    WorkingSet->WorkingSetSize--;
+}
+
+void MiTrimPageToList(PFN_NUMBER Pfn, BOOLEAN Dirty)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    PMMSUPPORT WorkingSet = Entry->WorkingSet;
+    if (Entry->PageLocation != ActiveAndValid || WorkingSet == NULL || Entry->LockCount != 0 ||
+        Entry->ReferenceCount != 1)
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0x9E, Pfn, Entry->PageLocation, Entry->ReferenceCount);
+    MiRemoveWorkingSetPage(Pfn);
+    /* Remembered while on the list: a soft fault puts it back there, a
+     * reuse lowers that address space's resident count. */
+    Entry->WorkingSet = WorkingSet;
+    Entry->ShareCount = 0;
+    Entry->ReferenceCount = 0;
+    if (Dirty)
+        Entry->Modified = 1;
+    MiInsertPageInListTail(Entry->Modified ? &MmModifiedPageListHead : &MmStandbyPageListHead, Pfn);
+    WorkingSet->TrimmedPages++;
+    MmTrimmedPages++;
+}
+
+void MiRestoreTransitionPage(PMMSUPPORT WorkingSet, PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    UCHAR Location = Entry->PageLocation;
+    if ((Location != StandbyPageList && Location != ModifiedPageList &&
+         Location != ModifiedNoWritePageList) ||
+        Entry->WorkingSet != WorkingSet || Entry->ReferenceCount != 0)
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0x9F, Pfn, Location, (ULONG_PTR)Entry->WorkingSet);
+    MiUnlinkPage(Pfn);
+    Entry->PageLocation = ActiveAndValid;
+    Entry->ReferenceCount = 1;
+    Entry->ShareCount = 1;
+    MiInsertWorkingSetPage(WorkingSet, Pfn);
 }
 
 /*
  * The owner gives the frame up (its page decommitted, its process ended,
- * its pool page released). The owner's reference is the frame's last one
- * unless an MDL holds it locked (ReferenceCount > 1): then the frame stays
+ * its pool page released). A trimmed page (standby, modified) has no
+ * holder left: straight to the free list. An active page leaves its
+ * working set; the owner's reference is the frame's last one unless an
+ * MDL holds it locked (ReferenceCount > 1): then the frame stays
  * ActiveAndValid, belonging to nobody but the locks, and MiUnlockPageFrame
  * frees it when the last lock goes - a device may still be writing into
  * it, so it must not be handed to anyone else before.
@@ -326,15 +512,28 @@ void MiInsertPageInFreeList(PFN_NUMBER Pfn)
     if (!MiIsPfnInDatabase(Pfn))
         KeBugCheckEx(PFN_LIST_CORRUPT, 0x99, Pfn, 0, 0);
     PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
-    if (Entry->PageLocation != ActiveAndValid)
-        KeBugCheckEx(PFN_LIST_CORRUPT, 0x99, Pfn, Entry->PageLocation, 1);
     KIRQL OldIrql = MI_LOCK_PFN();
-    if (Entry->ReferenceCount > 1) {
-        Entry->ReferenceCount--;
-        Entry->PteAddress = NULL;
-        Entry->Pageable = 0;
-    } else {
+    switch (Entry->PageLocation) {
+    case StandbyPageList:
+    case ModifiedPageList:
+    case ModifiedNoWritePageList:
+        MiUnlinkPage(Pfn);
         MiFreeUnreferencedPage(Pfn);
+        break;
+    case ActiveAndValid:
+        if (Entry->WorkingSet != NULL)
+            MiRemoveWorkingSetPage(Pfn);
+        if (Entry->ReferenceCount > 1) {
+            Entry->ReferenceCount--;
+            Entry->ShareCount = 0;
+            Entry->PteAddress = NULL;
+            Entry->Pageable = 0;
+        } else {
+            MiFreeUnreferencedPage(Pfn);
+        }
+        break;
+    default:
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0x99, Pfn, Entry->PageLocation, 1);
     }
     MI_UNLOCK_PFN(OldIrql);
 }
@@ -347,6 +546,7 @@ BOOLEAN MiLockPageFrame(PFN_NUMBER Pfn)
     if (Entry->ReferenceCount == MI_MAXIMUM_REFERENCE_COUNT)
         return FALSE;
     Entry->ReferenceCount++;
+    Entry->LockCount++;
     return TRUE;
 }
 
@@ -355,8 +555,14 @@ void MiUnlockPageFrame(PFN_NUMBER Pfn)
     MI_ASSERT_PFN_LOCK_ALLOWED();
     PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
     KIRQL OldIrql = MI_LOCK_PFN();
-    if (Entry->PageLocation != ActiveAndValid || Entry->ReferenceCount == 0)
+    if (Entry->PageLocation != ActiveAndValid || Entry->ReferenceCount == 0 ||
+        Entry->LockCount == 0)
         KeBugCheckEx(PFN_LIST_CORRUPT, 0x9A, Pfn, Entry->PageLocation, Entry->ReferenceCount);
+    Entry->LockCount--;
+    /* A device may have written the frame behind the PTE's back (no D
+     * bit): count it as modified, so a trim never takes it for clean. */
+    if (Entry->Pageable)
+        Entry->Modified = 1;
     if (--Entry->ReferenceCount == 0)
         MiFreeUnreferencedPage(Pfn); /* its owner let it go while it was locked */
     MI_UNLOCK_PFN(OldIrql);
@@ -397,7 +603,7 @@ PFN_NUMBER MmNumberOfPhysicalPages(void)
 
 PFN_NUMBER MmAvailablePages(void)
 {
-    return MmFreePageListHead.Total + MmZeroedPageListHead.Total;
+    return MmFreePageListHead.Total + MmZeroedPageListHead.Total + MmStandbyPageListHead.Total;
 }
 
 PFN_NUMBER MmPagesInUse(MI_PFN_USAGE Usage)
@@ -410,7 +616,14 @@ void MmQueryMemoryCounters(PMM_MEMORY_COUNTERS Counters)
     MI_ASSERT_PFN_LOCK_ALLOWED();
     KIRQL OldIrql = MI_LOCK_PFN();
     Counters->TotalPages = MmPhysicalMemoryBlock.NumberOfPages;
-    Counters->AvailablePages = MmFreePageListHead.Total + MmZeroedPageListHead.Total;
+    Counters->AvailablePages = MmAvailablePages();
+    Counters->FreePages = MmFreePageListHead.Total;
+    Counters->StandbyPages = MmStandbyPageListHead.Total;
+    Counters->ModifiedPages = MmModifiedPageListHead.Total;
+    Counters->ModifiedNoWritePages = MmModifiedNoWritePageListHead.Total;
+    Counters->BadPages = MmBadPageListHead.Total;
+    Counters->StandbyPagesReused = MmStandbyPagesReused;
+    Counters->TrimmedPages = MmTrimmedPages;
     Counters->ZeroedPages = MmZeroedPageListHead.Total;
     for (ULONG Usage = 0; Usage < MiUsageMaximum; Usage++)
         Counters->PagesByUsage[Usage] = MiUsageCount[Usage];

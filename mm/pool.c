@@ -9,12 +9,15 @@
  *                   a frame at once (resident, never paged: usable at
  *                   DISPATCH_LEVEL, e.g. in DPCs and by the pager itself)
  *   paged pool      virtual pages from MiPagedPoolRegion, each with a
- *                   zeroed frame taken at once and marked pageable in the
- *                   PFN database (the pagefile's to take later; its
- *                   demand-zero PTE form is kept as the frame's
- *                   OriginalPte). Taken now, not at the first touch: with
- *                   no pagefile a touch that finds no frame could only
- *                   bugcheck, while a frame missing here is a NULL
+ *                   zeroed frame taken at once (ExpBackPagedPage), marked
+ *                   pageable in the PFN database (its demand-zero PTE form
+ *                   kept as the frame's OriginalPte) and put into the
+ *                   system working set (MmSystemAddressSpace.Vm), which
+ *                   may trim it to the standby or modified list; a soft
+ *                   fault brings it back (mm/fault.c, docs/paging.md).
+ *                   Taken now, not at the first touch: with no pagefile a
+ *                   touch that finds no frame could only bugcheck, while
+ *                   a frame missing here is a NULL for the caller
  *
  * Data: the two POOL_DESCRIPTORs (ExpNonPagedPool, ExpPagedPool), a spin
  * lock, a fast mutex, and the lists paged pool's fast paths see
@@ -58,9 +61,10 @@
  *
  *   paged pool      inline too (ExpAllocatePaged, ExpFreePaged), but in
  *                   two parts, because the headers of paged-pool blocks
- *                   live in pageable pages: today a paged-pool page stays
- *                   resident, but with a pagefile touching one may fault
- *                   and wait for the disk, which is legal only below
+ *                   live in pageable pages: a paged-pool page may be
+ *                   trimmed from the system working set, and touching it
+ *                   then is a soft fault; with a pagefile it may fault
+ *                   and wait for the disk. Either is legal only below
  *                   DISPATCH_LEVEL (mm/fault.c stops an access at
  *                   DISPATCH_LEVEL even when the page is there). The
  *                   lookaside lists are arrays of block pointers in the
@@ -183,16 +187,21 @@ static void ExpFreeNonPagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR Page
 /*
  * One paged-pool page: its page tables and its PTE's software form
  * (demand-zero, MM_READWRITE: MiMakeSystemDemandZeroPte), then a zeroed
- * frame behind it at once, marked as the first-touch fault would mark it
- * (MiUsagePagedPool, Pageable 1, the software form kept as OriginalPte
- * for the pager to come). The frame is taken now, not at the first touch,
+ * frame behind it at once, set up as the first-touch fault would set it
+ * up (MiUsagePagedPool, Pageable 1, the software form kept as OriginalPte,
+ * PteFrame) and put into the system working set (MmSystemAddressSpace.Vm),
+ * where the working-set manager or "trim 4" may trim it to the standby or
+ * modified list and a soft fault brings it back (mm/fault.c,
+ * docs/paging.md). The frame is taken now, not at the first touch,
  * because a touch that finds no frame has nothing to wait for while there
  * is no pagefile: it would bugcheck 0x50 inside whoever touched the page,
  * often the pool's own header writes. Taken here, a frame that cannot be
- * had is a NULL from ExAllocatePoolWithTag. Low-resources simulation
- * ("verifier=lowres") may fail it, as it fails nonpaged pool's pages.
- * Returns FALSE, the PTE left in its software form for the caller's
- * cleanup to clear, when there is no frame.
+ * had is a NULL from ExAllocatePoolWithTag. (A page trimmed while clean,
+ * whose standby frame is then reused, gets its demand-zero PTE back and a
+ * zeroed frame at the next touch: zeros, which is what it held.)
+ * Low-resources simulation ("verifier=lowres") may fail it, as it fails
+ * nonpaged pool's pages. Returns FALSE, the PTE left in its software form
+ * for the caller's cleanup to clear, when there is no frame.
  */
 static BOOLEAN ExpBackPagedPage(PUCHAR Va)
 {
@@ -200,6 +209,7 @@ static BOOLEAN ExpBackPagedPage(PUCHAR Va)
     MMPTE Entry = *Pte;
     PFN_NUMBER Pfn;
     PMMPFN PfnEntry;
+    KIRQL OldIrql;
 
     if (MiVerifierInjectFailure())
         return FALSE;
@@ -208,10 +218,17 @@ static BOOLEAN ExpBackPagedPage(PUCHAR Va)
         return FALSE;
     PfnEntry = MI_PFN_ELEMENT(Pfn);
     PfnEntry->PteAddress = Pte;
+    PfnEntry->PteFrame = MiGetPteAddress(Pte)->u.Hard.PageFrameNumber;
     PfnEntry->OriginalPte = Entry;
     PfnEntry->Pageable = 1;
+    /* The PFN lock (DISPATCH_LEVEL): a trim walks the working set and
+     * rewrites PTEs; the page joins it valid, in one step. */
+    OldIrql = KeRaiseIrqlToDpcLevel();
+    MiInsertWorkingSetPage(&MmSystemAddressSpace.Vm, Pfn);
     Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
     __invlpg(Va);
+    MmSystemAddressSpace.ResidentPages++;
+    KeLowerIrql(OldIrql);
     return TRUE;
 }
 
@@ -244,11 +261,12 @@ Undo:
 static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCount)
 {
     UNREFERENCED_PARAMETER(Pool);
-    for (ULONG_PTR i = 0; i < PageCount; i++) {
-        MMPTE Old = MiUnmapPage((PUCHAR)Va + i * PAGE_SIZE);
-        if (Old.u.Hard.Valid)
-            MiInsertPageInFreeList(Old.u.Hard.PageFrameNumber);
-    }
+    /* A page may be valid (in the system working set) or trimmed (a
+     * transition PTE, its frame on standby or modified), or, after an
+     * allocation that failed half-way, demand-zero with no frame yet:
+     * MiDeletePagedPoolPage frees whichever frame there is. */
+    for (ULONG_PTR i = 0; i < PageCount; i++)
+        MiDeletePagedPoolPage((PUCHAR)Va + i * PAGE_SIZE);
     MiReleaseVa(&MiPagedPoolRegion, Va, PageCount);
 }
 

@@ -29,7 +29,9 @@
 
 #define MI_ADDRESS_SPACE_TAG POOL_TAG('M', 'm', 'A', 's')
 
-MMADDRESS_SPACE MmSystemAddressSpace;
+/* Its working set is paged pool's, empty until the first paged pool
+ * fault (which may come before MiInitializeSystemAddressSpace). */
+MMADDRESS_SPACE MmSystemAddressSpace = {.Vm = {.WsFlink = MM_EMPTY_LIST, .WsBlink = MM_EMPTY_LIST}};
 PMMADDRESS_SPACE MmCurrentAddressSpace;
 PFN_NUMBER MiSharedUserDataPfn;
 
@@ -39,6 +41,9 @@ void MiInitializeSystemAddressSpace(void)
     MmSystemAddressSpace.DirectoryTableBase = __readcr3() & MM_PTE_FRAME_MASK;
     MiInitializeAvlTable(&MmSystemAddressSpace.VadRoot);
     MmCurrentAddressSpace = &MmSystemAddressSpace;
+    /* Its working set is the system's: paged pool (mm/wsmgr.c). Its
+     * ResidentPages counts paged pool pages with a frame. */
+    MiInitializeWorkingSet(&MmSystemAddressSpace);
 
     MiSharedUserDataPfn = MiRemoveZeroPage(MiUsageSharedUserData);
     if (MiSharedUserDataPfn == MM_EMPTY_LIST ||
@@ -103,6 +108,7 @@ NTSTATUS MmCreateProcessAddressSpace(PMMADDRESS_SPACE *Result)
 
     memset(AddressSpace, 0, sizeof(*AddressSpace));
     AddressSpace->DirectoryTableBase = (ULONG64)Pml4 << PAGE_SHIFT;
+    AddressSpace->Vm.WsFlink = AddressSpace->Vm.WsBlink = MM_EMPTY_LIST;
     MiInitializeAvlTable(&AddressSpace->VadRoot);
     for (ULONG i = 0; i < 3; i++)
         AddressSpace->HyperspacePfns[i] = Frames[i + 1];
@@ -146,6 +152,7 @@ NTSTATUS MmCreateProcessAddressSpace(PMMADDRESS_SPACE *Result)
         MmDeleteProcessAddressSpace(AddressSpace);
         return Status;
     }
+    MiInitializeWorkingSet(AddressSpace); /* the manager may trim it from now on */
     *Result = AddressSpace;
     return STATUS_SUCCESS;
 
@@ -225,6 +232,12 @@ void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace)
     if (AddressSpace->LockedPages != 0)
         KeBugCheckEx(PROCESS_HAS_LOCKED_PAGES, 0, (ULONG_PTR)AddressSpace,
                      AddressSpace->LockedPages, 0);
+    /* Off the working-set manager's list first, and its standby frames no
+     * longer reusable: their PTEs are about to go (docs/paging.md). Frames
+     * in transition are freed with the others below, from the standby and
+     * modified lists (MiInsertPageInFreeList). */
+    if (AddressSpace->Vm.WorkingSetExpansionLinks.Flink != NULL)
+        MiDeleteWorkingSet(AddressSpace);
     PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
     /* Frames first, then the charge they were promised under (mm/pfn.c). */
     MiDeleteUserHalf(AddressSpace);

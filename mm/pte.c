@@ -238,15 +238,22 @@ void MiDecommitUserPage(PMMADDRESS_SPACE AddressSpace, PVOID Va)
     if (!MiUserPageTablesPresent(Va))
         return;
     PMMPTE Pte = MiGetPteAddress(Va);
+    /* Read, clear and free in one step under the PFN lock: a transition
+     * PTE's standby frame may otherwise be reused (mm/pfn.c rewrites the
+     * PTE) between the read and the free. */
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
     MMPTE Old = *Pte;
-    if (Old.u.Long == 0)
+    if (Old.u.Long == 0) {
+        KeLowerIrql(OldIrql);
         return;
+    }
     Pte->u.Long = 0;
     __invlpg(Va);
-    if (Old.u.Hard.Valid || (Old.u.Long & MM_PTE_TRANSITION)) {
+    if (Old.u.Hard.Valid || Old.u.Soft.Transition) {
         MiInsertPageInFreeList(Old.u.Hard.PageFrameNumber);
         AddressSpace->ResidentPages--;
     }
+    KeLowerIrql(OldIrql);
     MiIncrementTableUse(Pte, -1);
     MiFreeEmptyTables(AddressSpace, Va);
 }
@@ -262,27 +269,69 @@ BOOLEAN MiQueryUserPage(PVOID Va, PULONG MmProtection)
     return TRUE;
 }
 
+/* A trimmed page (transition PTE, frame on the standby or modified list)
+ * keeps its frame where it is and takes the new protection in its PTE and
+ * in the PTE contents a reuse of the frame would restore. PFN lock held. */
+static BOOLEAN MiSetTrimmedPageProtection(PMMPTE Pte, MMPTE Old, ULONG MmProtection)
+{
+    if (!Old.u.Soft.Transition)
+        return FALSE;
+    PMMPFN Entry = MI_PFN_ELEMENT(Old.u.Trans.PageFrameNumber);
+    if (Entry->PageLocation == ActiveAndValid)
+        return FALSE;
+    Pte->u.Long = (Old.u.Long & ~MM_PROTECT_MASK) | ((ULONG64)MmProtection << MM_PROTECT_SHIFT);
+    Entry->OriginalPte.u.Soft.Protection = MmProtection;
+    return TRUE;
+}
+
 ULONG MiSetUserPageProtection(PVOID Va, ULONG MmProtection)
 {
     PMMPTE Pte = MiGetPteAddress(Va);
+    /* Under the PFN lock: a trim or a standby reuse rewrites PTEs too. */
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
     MMPTE Old = *Pte;
     ULONG OldProtection = MiGetSoftwareProtection(Old);
     ASSERT(Old.u.Long != 0);
-    BOOLEAN HasFrame = Old.u.Hard.Valid || (Old.u.Long & MM_PTE_TRANSITION);
+    BOOLEAN HasFrame = Old.u.Hard.Valid || Old.u.Soft.Transition;
 
-    if (!HasFrame) {
+    if (MiSetTrimmedPageProtection(Pte, Old, MmProtection)) {
+        /* nothing valid: nothing to flush but the common invlpg below */
+    } else if (!HasFrame) {
         Pte->u.Long = (ULONG64)MmProtection << MM_PROTECT_SHIFT;
     } else if (MiIsAccessible(MmProtection)) {
         Pte->u.Long = (Old.u.Long & MM_PTE_FRAME_MASK) | MiMakeUserPteBits(MmProtection) |
                       (Old.u.Long & (MM_PTE_ACCESSED | MM_PTE_DIRTY));
     } else {
         /* No access or guard while resident: keep the frame in a transition
-         * PTE; the next permitted touch makes it valid again (mm/fault.c). */
+         * PTE; the next permitted touch makes it valid again (mm/fault.c).
+         * The D bit goes with the valid PTE: the frame remembers it. */
         Pte->u.Long = (Old.u.Long & MM_PTE_FRAME_MASK) | MM_PTE_TRANSITION |
                       ((ULONG64)MmProtection << MM_PROTECT_SHIFT);
+        if (Old.u.Hard.Valid && Old.u.Hard.Dirty && MiIsPfnInDatabase(Old.u.Hard.PageFrameNumber))
+            MI_PFN_ELEMENT(Old.u.Hard.PageFrameNumber)->Modified = 1;
     }
     __invlpg(Va);
+    KeLowerIrql(OldIrql);
     return OldProtection;
+}
+
+void MiDeletePagedPoolPage(PVOID Va)
+{
+    ASSERT(!MiIsUserAddress(Va));
+    PMMPTE Pte = MiGetPteAddress(Va);
+    /* As MiDecommitUserPage: read, clear and free under the PFN lock, so a
+     * standby reuse cannot rewrite the PTE in between. */
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    MMPTE Old = *Pte;
+    Pte->u.Long = 0;
+    __invlpg(Va);
+    if (Old.u.Hard.Valid || Old.u.Soft.Transition) {
+        MiInsertPageInFreeList(Old.u.Hard.PageFrameNumber);
+        MmSystemAddressSpace.ResidentPages--;
+    }
+    KeLowerIrql(OldIrql);
+    if (Old.u.Long != 0)
+        MiIncrementTableUse(Pte, -1);
 }
 
 NTSTATUS MiMakeSystemDemandZeroPte(PVOID Va)
@@ -428,6 +477,15 @@ NTSTATUS MmWalkPageTables(PMMADDRESS_SPACE AddressSpace, ULONG64 Va, PMM_PTE_WAL
     memset(Walk, 0, sizeof(*Walk));
     PMMADDRESS_SPACE Previous = MiEnterAddressSpace(AddressSpace);
     MiWalkCurrentPageTables((PVOID)Va, Walk);
+    /* Where the leaf's frame is: active, or for a trimmed page, which list. */
+    Walk->PageLocation = MM_NO_PAGE_LOCATION;
+    if (Walk->Levels == 4) {
+        MMPTE Leaf = {.u.Long = Walk->Entry[3]};
+        MI_PTE_STATE State = MiPteState(Leaf);
+        if ((State == MiPteValid || State == MiPteTransition) &&
+            MiIsPfnInDatabase(Leaf.u.Hard.PageFrameNumber))
+            Walk->PageLocation = MiGetPageLocation(Leaf.u.Hard.PageFrameNumber);
+    }
     MiLeaveAddressSpace(Previous);
     return STATUS_SUCCESS;
 }

@@ -335,4 +335,14 @@ void PsInitializeSystem(PVOID BootStackBase, PVOID BootStackLimit)
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 4, 0, 0, 0);
     if (!NT_SUCCESS(PspStartThread(ZeroThread)))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 4, 1, 0, 0);
+
+    /* The working-set manager (mm/wsmgr.c). It raises itself to NT's 16
+     * on its first run: started above the boot thread, it would run before
+     * interrupts are enabled. */
+    PETHREAD WsThread;
+    if (!NT_SUCCESS(
+            PspCreateThreadObject(PsInitialSystemProcess, 8, MmWorkingSetManager, NULL, &WsThread)))
+        KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 5, 0, 0, 0);
+    if (!NT_SUCCESS(PspStartThread(WsThread)))
+        KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, 5, 1, 0, 0);
 }

@@ -943,8 +943,9 @@ def step_shell(h):
     """Drive the shell through the serial port: run a demo, ps, pte, pool,
     obj (the namespace, the I/O manager's drivers, devices and links), load,
     drivers, devices and unload (loadable drivers), mem, irq (the console's
-    interrupt objects), pci (the boot scan), vm, a crash that ends alone,
-    then exit (QEMU exits 33)."""
+    interrupt objects), pci (the boot scan), trim (the shell's own working
+    set, then the System process's: paged pool), mem and ps again (page lists, soft faults, working-set sizes), vm,
+    a crash that ends alone, then exit (QEMU exits 33)."""
     c = Console(h, "shell", [])
     prompt = r"pagoda> "
     checks = [
@@ -969,6 +970,10 @@ def step_shell(h):
         ("mem", prompt, ["free"]),
         ("irq", prompt, ["IopSerialInterrupt", "IopKeyboardInterrupt", "KiClockInterrupt"]),
         ("pci", prompt, ["00:01.1 IDE controller [0101] 8086:7010", "BAR4: I/O ports"]),
+        ("trim", prompt, ["emptied"]),
+        ("trim 4", prompt, ["emptied"]),
+        ("mem", prompt, ["standby", "modified", "soft faults"]),
+        ("ps", prompt, ["PEAKWS", "SOFT"]),
         ("vm", prompt, ["0x"]),
         ("run vademo", prompt, ["A: VA 0x7f793950000", "B: VA 0x7f793950000"]),
         ("run crash av", prompt, ["crashed: STATUS_ACCESS_VIOLATION", "ends alone"]),

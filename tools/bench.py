@@ -38,6 +38,7 @@ BENCHMARKS = {
     "event_pingpong_process": ("user",   1200,       5869,   "one-way hand-off, CR3 write (Linux: futex)"),
     "semaphore_pingpong_process": ("user", 1200,     None,   "one-way hand-off by semaphores, CR3 write"),
     "page_fault":             ("user",   1500,       3306,   "demand-zero fault, per page"),
+    "soft_fault":             ("user",   600,        2200,   "transition -> valid after a trim, per page (Linux: write fault, page in page cache)"),
     "spawn":                  ("user",   80000,      414000, "create+run+exit+wait (Linux: fork+exec+exit+wait)"),
     "pool_nonpaged_64":       ("kernel", 80,         None,   "alloc+free pair"),
     "pool_paged_64":          ("kernel", 80,         None,   "alloc+free pair"),

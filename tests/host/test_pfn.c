@@ -54,6 +54,26 @@ BOOLEAN MiIsEarlyAllocated(PFN_NUMBER Pfn)
     return Pfn >= 300 && Pfn < 310;
 }
 
+/* mm/wsmgr.c's wake-up and threshold: no manager on the host. */
+PFN_NUMBER MmMinimumAvailablePages;
+void MiWakeWorkingSetManager(void)
+{
+}
+
+/* Reusing a standby page rewrites its PTE through hyperspace; the host
+ * tests put no page on standby, so the window is never asked for. */
+PVOID MiMapPageInHyperspace(PFN_NUMBER Pfn, PKIRQL OldIrql)
+{
+    (void)Pfn, (void)OldIrql;
+    KeBugCheckEx(MEMORY_MANAGEMENT, 0x7777, 0, 0, 0);
+    return NULL;
+}
+
+void MiUnmapPageInHyperspace(PVOID Va, KIRQL OldIrql)
+{
+    (void)Va, (void)OldIrql;
+}
+
 void MiZeroPhysicalPage(PFN_NUMBER Pfn)
 {
     (void)Pfn;

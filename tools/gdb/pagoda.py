@@ -275,8 +275,9 @@ class PagodaPfn(gdb.Command):
 Usage: pagoda-pfn PFN
 
 Shows the frame's list state (MMLISTS), what it is used for (MI_PFN_USAGE),
-the PTE that maps it, its reference count and, for a page-table page, how
-many entries it uses."""
+the PTE that maps it, its reference, share and lock counts, whether it is
+modified, its working-set age and, for a page-table page, how many entries
+it uses (docs/paging.md)."""
 
     def __init__(self):
         super().__init__("pagoda-pfn", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
@@ -289,10 +290,13 @@ many entries it uses."""
         loc = int(e["PageLocation"])
         usage = gdb.parse_and_eval("(MI_PFN_USAGE)%d" % int(e["Usage"]))
         print("PFN 0x%x (physical 0x%x): %s, %s, PteAddress %s, references %d, "
+              "share %d, locks %d, modified %d, age %d, working set %s, "
               "page-table entries used %d, pageable %d"
               % (pfn, pfn << 12, lists[loc] if loc < len(lists) else loc, usage,
-                 hex(int(e["PteAddress"])), int(e["ReferenceCount"]),
-                 int(e["UsedPageTableEntries"]), int(e["Pageable"])))
+                 hex(int(e["PteAddress"])), int(e["ReferenceCount"]), int(e["ShareCount"]),
+                 int(e["LockCount"]), int(e["Modified"]), int(e["WsAge"]),
+                 hex(int(e["WorkingSet"])), int(e["UsedPageTableEntries"]),
+                 int(e["Pageable"])))
 
 
 class PagodaMdl(gdb.Command):

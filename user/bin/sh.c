@@ -164,8 +164,9 @@ static void ShPs(int Argc, char **Argv)
         ShFailed("ps", Status);
         return;
     }
-    printf("%5s %5s %4s %7s %9s %8s %6s  %-10s %s\n", "PID", "PPID", "THR", "HANDLES",
-           "COMMITTED", "RESIDENT", "PTPAGE", "STATUS", "NAME");
+    printf("%5s %5s %4s %7s %9s %8s %6s %6s %6s %7s %6s  %-10s %s\n", "PID", "PPID", "THR",
+           "HANDLES", "COMMITTED", "RESIDENT", "PTPAGE", "WS", "PEAKWS", "FAULTS", "SOFT", "STATUS",
+           "NAME");
     for (ULONG I = 0; I < Length / sizeof(SYSTEM_PROCESS_ENTRY); I++) {
         SYSTEM_PROCESS_ENTRY *E = &Entries[I];
         char StatusText[16];
@@ -173,12 +174,14 @@ static void ShPs(int Argc, char **Argv)
             RtlStringCopy(StatusText, "running", sizeof(StatusText));
         else
             snprintf(StatusText, sizeof(StatusText), "0x%08x", (ULONG)E->ExitStatus);
-        printf("%5u %5u %4u %7u %9llu %8llu %6llu  %-10s %.16s%s\n", E->ProcessId,
-               E->ParentProcessId, E->ThreadCount, E->HandleCount, E->CommittedPages,
-               E->ResidentPages, E->PageTablePages, StatusText, E->ImageName,
+        printf("%5u %5u %4u %7u %9llu %8llu %6llu %6llu %6llu %7llu %6llu  %-10s %.16s%s\n",
+               E->ProcessId, E->ParentProcessId, E->ThreadCount, E->HandleCount, E->CommittedPages,
+               E->ResidentPages, E->PageTablePages, E->WorkingSetSize, E->PeakWorkingSetSize,
+               E->PageFaultCount, E->TransitionFaults, StatusText, E->ImageName,
                ShFindJob(E->ProcessId) ? " *" : "");
     }
-    printf("(* started by this shell: kill and wait work on it)\n");
+    printf("(* started by this shell: kill and wait work on it; pages: RESIDENT has a frame,\n"
+           " WS valid now, FAULTS made a page valid, SOFT of them without I/O - trim PID)\n");
     free(Entries);
 }
 
@@ -241,8 +244,17 @@ static void ShMem(int Argc, char **Argv)
         return;
     }
     printf("physical memory: %llu pages (%llu KiB)\n", Info.TotalPages, Info.TotalPages * 4);
-    printf("  available      %8llu pages (free + zeroed)\n", Info.AvailablePages);
-    printf("  zeroed         %8llu pages\n", Info.ZeroedPages);
+    printf("  available      %8llu pages (zeroed + free + standby)\n", Info.AvailablePages);
+    printf("page lists:\n");
+    printf("  zeroed         %8llu\n", Info.ZeroedPages);
+    printf("  free           %8llu\n", Info.FreePages);
+    printf("  standby        %8llu (clean, trimmed: reusable)\n", Info.StandbyPages);
+    printf("  modified       %8llu (dirty, trimmed: no pagefile to write them to)\n",
+           Info.ModifiedPages);
+    printf("  modified-nowrite %6llu\n", Info.ModifiedNoWritePages);
+    printf("  bad            %8llu\n", Info.BadPages);
+    printf("working sets: %llu pages trimmed, %llu soft faults, %llu standby pages reused\n",
+           Info.TrimmedPages, Info.TransitionFaults, Info.StandbyPagesReused);
     printf("commit charge: %llu pages, limit %llu pages\n", Info.CommittedPages,
            Info.CommitLimit);
     printf("pages by usage:\n");
@@ -330,6 +342,51 @@ static void ShVm(int Argc, char **Argv)
     free(Vads);
 }
 
+static const char *ShListName(ULONG Location)
+{
+    static const char *const Names[] = {"on the zeroed list",
+                                        "on the free list",
+                                        "on the standby list",
+                                        "on the modified list",
+                                        "on the modified-no-write list",
+                                        "on the bad list",
+                                        "active"};
+    return Location < ARRAYSIZE(Names) ? Names[Location] : "not in the PFN database";
+}
+
+/* A leaf PTE that is not valid: its software format (docs/paging.md). */
+static void ShPrintSoftwarePte(ULONG64 E, ULONG FrameLocation)
+{
+    ULONG Protection = (ULONG)(E >> 5) & 0x1F;
+    if (E == 0)
+        printf("  zero: not committed\n");
+    else if (E & (1ULL << 10))
+        printf("  prototype (not used by Pagoda)\n");
+    else if (E & (1ULL << 11))
+        printf("  transition: pfn 0x%llx, protection %u, frame %s (a touch is a soft fault)\n",
+               (E >> 12) & 0xFFFFFFFFFFULL, Protection, ShListName(FrameLocation));
+    else if (E >> 32)
+        printf("  pagefile %llu offset 0x%llx, protection %u\n", (E >> 1) & 0xF, E >> 32,
+               Protection);
+    else
+        printf("  demand-zero, protection %u (a touch gets a zeroed frame)\n", Protection);
+}
+
+static void ShTrim(int Argc, char **Argv)
+{
+    SYSTEM_EMPTY_WORKING_SET Request;
+    NTSTATUS Status;
+
+    memset(&Request, 0, sizeof(Request));
+    Request.ProcessId = Argc > 1 ? (ULONG)strtoull(Argv[1], NULL, 0) : 0;
+    Status = NtSetSystemInformation(SystemEmptyWorkingSetInformation, &Request, sizeof(Request));
+    if (!NT_SUCCESS(Status))
+        ShFailed("trim", Status);
+    else
+        printf("working set of %s%s emptied: its pages are in transition until touched\n",
+               Argc > 1 ? "pid " : "this shell", Argc > 1 ? Argv[1] : "");
+}
+
 static void ShPte(int Argc, char **Argv)
 {
     static const char *const Level[4] = {"PXE", "PPE", "PDE", "PTE"};
@@ -362,9 +419,13 @@ static void ShPte(int Argc, char **Argv)
             printf("  pfn 0x%llx %s %s %s%s%s%s\n", (E >> 12) & 0xFFFFFFFFFULL,
                    E & 2 ? "RW" : "R-", E & 4 ? "U" : "K", E & (1ULL << 63) ? "NX" : "X",
                    E & 0x20 ? " A" : "", E & 0x40 ? " D" : "", E & 0x80 ? " LARGE" : "");
+        else if (I == 3)
+            ShPrintSoftwarePte(E, Buffer.Info.FrameLocation);
         else
             printf("  not present\n");
     }
+    if (Buffer.Info.Levels == 4 && (Buffer.Info.Entry[3] & 1))
+        printf("  frame is %s\n", ShListName(Buffer.Info.FrameLocation));
     if (Buffer.Info.Levels < 4)
         printf("  (the walk stopped at level %u)\n", Buffer.Info.Levels);
 }
@@ -686,6 +747,7 @@ static const SH_COMMAND ShCommands[] = {
     {"pool", "pool                 pool usage by tag, largest first (!poolused)", ShPool},
     {"vm", "vm [PID]             the VAD list of a process (!vad)", ShVm},
     {"pte", "pte VA [PID]         the four page-table entries of VA (!pte)", ShPte},
+    {"trim", "trim [PID]           empty a working set: pages to standby/modified", ShTrim},
     {"obj", "obj [PATH]           the object namespace: a directory or a name (!object)", ShObj},
     {"load", "load NAME            load driver NAME (/drivers/NAME.sys) (NtLoadDriver)", ShLoad},
     {"unload", "unload NAME          unload driver NAME (NtUnloadDriver)", ShUnload},

@@ -1,6 +1,7 @@
 /*
  * test_query.c - NtQuerySystemInformation: processes, memory, pool tags,
- * page-table entries and VADs, and the buffers it must refuse.
+ * page-table entries and VADs, and the buffers it must refuse; and
+ * NtSetSystemInformation's one class, emptying a working set.
  */
 #include "ut.h"
 
@@ -155,6 +156,70 @@ static void VadListShowsAllocations(void)
     UT_EXPECT(Mine);
 }
 
+/* NtSetSystemInformation(SystemEmptyWorkingSetInformation) on ourselves:
+ * our pages become transition PTEs, the written ones with their frames on
+ * the modified list, and come back with their contents as soft faults
+ * (docs/paging.md). */
+static void TrimOwnWorkingSet(void)
+{
+    SYSTEM_EMPTY_WORKING_SET Request = {0, 0};
+    SYSTEM_PROCESS_ENTRY Before, After;
+    SYSTEM_PTE_INFORMATION Info;
+    PVOID Base = NULL;
+    SIZE_T Size = 4 * PAGE_SIZE;
+    BOOLEAN Intact = TRUE;
+
+    UT_ASSERT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                              MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    UtDefer(ReleaseRegion, Base);
+    volatile ULONG *Words = Base;
+    for (ULONG I = 0; I < 4 * PAGE_SIZE / sizeof(ULONG); I++)
+        Words[I] = I ^ 0x5A5A5A5A;
+    UT_EXPECT_SUCCESS(QueryPte(0, (ULONG64)(ULONG_PTR)Base, &Info));
+    UT_EXPECT(Info.Levels == 4 && (Info.Entry[3] & 1) && Info.FrameLocation == 6); /* active */
+    UT_ASSERT(UtOwnProcessEntry(&Before));
+
+    UT_ASSERT_SUCCESS(
+        NtSetSystemInformation(SystemEmptyWorkingSetInformation, &Request, sizeof(Request)));
+    UT_EXPECT_SUCCESS(QueryPte(0, (ULONG64)(ULONG_PTR)Base, &Info));
+    UT_ASSERT(Info.Levels == 4);
+    UT_EXPECT(!(Info.Entry[3] & 1)); /* not present */
+    UT_EXPECT(Info.Entry[3] & (1ULL << 11)); /* transition */
+    UT_EXPECT(((Info.Entry[3] >> 5) & 0x1F) == 4); /* MM_READWRITE kept */
+    UT_EXPECT(Info.FrameLocation == 3); /* written: the modified list */
+
+    for (ULONG I = 0; I < 4 * PAGE_SIZE / sizeof(ULONG); I++)
+        Intact = Intact && Words[I] == (I ^ 0x5A5A5A5A);
+    UT_EXPECT(Intact);
+    UT_EXPECT_SUCCESS(QueryPte(0, (ULONG64)(ULONG_PTR)Base, &Info));
+    UT_EXPECT((Info.Entry[3] & 1) && Info.FrameLocation == 6);
+    UT_ASSERT(UtOwnProcessEntry(&After));
+    UT_EXPECT(After.TransitionFaults >= Before.TransitionFaults + 4);
+    UT_EXPECT(After.PageFaultCount >= Before.PageFaultCount + 4);
+    UT_EXPECT(After.ResidentPages == Before.ResidentPages); /* no frame was lost */
+    UT_EXPECT(After.PeakWorkingSetSize >= After.WorkingSetSize && After.WorkingSetSize > 0);
+}
+
+static void SetInformationBadArguments(void)
+{
+    SYSTEM_EMPTY_WORKING_SET Request = {0, 0};
+
+    UT_EXPECT_STATUS(NtSetSystemInformation(SystemMemoryInformation, &Request, sizeof(Request)),
+                     STATUS_INVALID_INFO_CLASS);
+    UT_EXPECT_STATUS(NtSetSystemInformation(SystemEmptyWorkingSetInformation, &Request, 4),
+                     STATUS_INFO_LENGTH_MISMATCH);
+    UT_EXPECT_STATUS(
+        NtSetSystemInformation(SystemEmptyWorkingSetInformation, NULL, sizeof(Request)),
+        STATUS_ACCESS_VIOLATION);
+    UT_EXPECT_STATUS(
+        NtSetSystemInformation(SystemEmptyWorkingSetInformation, UT_KERNEL_VA, sizeof(Request)),
+        STATUS_ACCESS_VIOLATION);
+    Request.ProcessId = 0x7FFFFFF0; /* no such process */
+    UT_EXPECT_STATUS(
+        NtSetSystemInformation(SystemEmptyWorkingSetInformation, &Request, sizeof(Request)),
+        STATUS_INVALID_PARAMETER);
+}
+
 const UT_TEST UtQueryTests[] = {
     {"query.memory_information", MemoryInformation},
     {"query.bad_buffers_and_classes", BadBuffersAndClasses},
@@ -162,5 +227,7 @@ const UT_TEST UtQueryTests[] = {
     {"query.pool_tags", PoolTags},
     {"query.pte_of_own_pages", PteOfOwnPages},
     {"query.vad_list_shows_allocations", VadListShowsAllocations},
+    {"query.trim_own_working_set", TrimOwnWorkingSet},
+    {"query.set_information_bad_arguments", SetInformationBadArguments},
     {NULL, NULL},
 };

@@ -1,0 +1,232 @@
+/*
+ * wsmgr.c - working sets and the working-set manager (docs/paging.md).
+ *
+ * A working set (MMSUPPORT, mm/mm.h) is the set of an address space's
+ * pages that are valid now. Each demand-zero or soft fault on a user page
+ * adds the page (mm/fault.c); trimming takes it out again:
+ *
+ *   valid PTE  --trim-->  transition PTE (same frame, protection kept)
+ *     frame: active --> standby list   (clean: D clear, never Modified)
+ *                   --> modified list  (dirty: D set, or Modified before)
+ *   transition PTE  --touch (soft fault)-->  valid, frame back in the set
+ *
+ * A standby frame can be reused when the free and zeroed lists are empty
+ * (mm/pfn.c): its PTE gets back its demand-zero contents. A modified frame
+ * cannot be reused until it is written to the pagefile, and there is no
+ * pagefile yet, so modified pages stay on the modified list, resident,
+ * until they are faulted back or freed. Pages an MDL holds locked
+ * (LockCount != 0) are never trimmed; nor are pages whose PTE is not
+ * valid (PAGE_NOACCESS or PAGE_GUARD set while resident).
+ *
+ * Paged pool is the system working set, MmSystemAddressSpace.Vm (NT's
+ * MmSystemCacheWs): its pages join it on their demand-zero fault and are
+ * aged, trimmed and soft-faulted back the same way (mm/fault.c). It is on
+ * the manager's list like any address space; attaching to the system
+ * address space is enough to reach paged pool's PTEs (they are in the
+ * shared system half, visible from every address space).
+ *
+ * Aging: each pass of the manager looks at every page of every working
+ * set. A page whose PTE has the Accessed bit set was used since the last
+ * pass: the bit is cleared (and the TLB entry flushed, so the CPU sets it
+ * again on the next use) and the age goes back to 0; otherwise the age
+ * grows. When available pages (free + zeroed + standby) are below
+ * MmMinimumAvailablePages, pages at least MI_TRIM_AGE passes old are
+ * trimmed, as long as the set stays above its minimum; a set above its
+ * maximum loses its aged pages whatever the memory.
+ *
+ * The manager is a system thread (MmWorkingSetManager, started by
+ * ps/psmgr.c, running at priority 16 as NT's) that wakes every
+ * MI_WS_MANAGER_PERIOD or when mm/pfn.c sees available pages fall below
+ * the threshold (MiWakeWorkingSetManager).
+ *
+ * Locking and IRQL: every address space that has a user half is on
+ * MmWorkingSetExpansionHead, under the PFN lock. A pass holds the PFN
+ * lock (DISPATCH_LEVEL; one processor) for one address space at a time:
+ * it attaches to it, reads and rewrites the PTEs of its working-set pages
+ * through the self-map, and detaches. Faults resolve PTEs at
+ * DISPATCH_LEVEL too, so neither sees the other half done. An address
+ * space leaves the list (MiDeleteWorkingSet) before its user half is torn
+ * down, so a pass never touches one being deleted.
+ */
+#include "mi.h"
+
+/* Passes without an access before a page may be trimmed for low memory. */
+#define MI_TRIM_AGE 2
+#define MI_MAXIMUM_AGE 7
+/* One second, relative, in 100 ns units. */
+#define MI_WS_MANAGER_PERIOD (-1000LL * 10000)
+#define MI_WS_MANAGER_PRIORITY 16
+/* NT's defaults for a process: 50 and 345 pages. */
+#define MI_DEFAULT_MINIMUM_WS 50
+#define MI_DEFAULT_MAXIMUM_WS 345
+
+LIST_ENTRY MmWorkingSetExpansionHead = {&MmWorkingSetExpansionHead, &MmWorkingSetExpansionHead};
+PFN_NUMBER MmMinimumAvailablePages;
+ULONG64 MmWorkingSetManagerPasses;
+static KEVENT MiWorkingSetManagerEvent;
+static BOOLEAN MiWorkingSetManagerStarted;
+
+/*
+ * Flush the translation of Va from the TLB. NOTE: one processor, so the
+ * local INVLPG is all it takes. On SMP this is where a TLB shootdown goes
+ * (an IPI to every processor that may have the address space loaded),
+ * before the frame is given to anyone else.
+ */
+static inline void MiFlushSingleTb(PVOID Va)
+{
+    __invlpg(Va);
+}
+
+void MiInitializeWorkingSet(PMMADDRESS_SPACE AddressSpace)
+{
+    PMMSUPPORT Ws = &AddressSpace->Vm; /* WsFlink, WsBlink: MM_EMPTY_LIST already */
+    Ws->MinimumWorkingSetSize = MI_DEFAULT_MINIMUM_WS;
+    /* The system working set (paged pool) has no maximum: only low
+     * memory trims it. */
+    Ws->MaximumWorkingSetSize =
+        AddressSpace == &MmSystemAddressSpace ? (PFN_NUMBER)-1 : MI_DEFAULT_MAXIMUM_WS;
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    InsertTailList(&MmWorkingSetExpansionHead, &Ws->WorkingSetExpansionLinks);
+    KeLowerIrql(OldIrql);
+}
+
+void MiDeleteWorkingSet(PMMADDRESS_SPACE AddressSpace)
+{
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    RemoveEntryList(&AddressSpace->Vm.WorkingSetExpansionLinks);
+    AddressSpace->Vm.DeletePending = TRUE;
+    KeLowerIrql(OldIrql);
+}
+
+/* Trim one page of the current address space's working set: its PTE
+ * becomes a transition PTE, the frame goes to standby or modified. FALSE,
+ * nothing changed, for a page that may not leave (locked, not valid, not
+ * pageable). PFN lock held. */
+static BOOLEAN MiTrimPage(PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    PMMPTE Pte = Entry->PteAddress;
+    if (!Entry->Pageable || Entry->LockCount != 0 || !Pte->u.Hard.Valid)
+        return FALSE;
+    /* Paged pool is read/write, kept in no PTE bits; a user page keeps
+     * its MM_* protection in bits 52-56 of the valid PTE. */
+    ULONG Protection = (ULONG_PTR)MiGetVirtualAddressMappedByPte(Pte) >= MM_SYSTEM_RANGE_START
+        ? MM_READWRITE
+        : MiGetSoftwareProtection(*Pte);
+    ULONG64 Transition = (Pte->u.Long & MM_PTE_FRAME_MASK) | MM_PTE_TRANSITION |
+        ((ULONG64)Protection << MM_PROTECT_SHIFT);
+    /* One exchange reads the Dirty bit and retires the mapping together:
+     * on SMP, a write through a stale TLB entry after this would need the
+     * shootdown above before the frame changes hands (the frame does not
+     * change hands here, only lists). */
+    MMPTE Old;
+    Old.u.Long = __atomic_exchange_n(&Pte->u.Long, Transition, __ATOMIC_SEQ_CST);
+    MiFlushSingleTb(MiGetVirtualAddressMappedByPte(Pte));
+    Entry->OriginalPte.u.Soft.Protection = Protection;
+    MiTrimPageToList(Pfn, (BOOLEAN)Old.u.Hard.Dirty);
+    return TRUE;
+}
+
+/* One aging step for a page: TRUE when it is at least MinimumAge passes
+ * old (so a trim candidate). PFN lock held. */
+static BOOLEAN MiAgePage(PMMPFN Entry, ULONG MinimumAge)
+{
+    PMMPTE Pte = Entry->PteAddress;
+    if (Pte->u.Hard.Valid && Pte->u.Hard.Accessed) {
+        __atomic_and_fetch(&Pte->u.Long, ~MM_PTE_ACCESSED, __ATOMIC_SEQ_CST);
+        MiFlushSingleTb(MiGetVirtualAddressMappedByPte(Pte));
+        Entry->WsAge = 0;
+    } else if (Entry->WsAge < MI_MAXIMUM_AGE) {
+        Entry->WsAge++;
+    }
+    return Entry->WsAge >= MinimumAge;
+}
+
+/*
+ * Walk the working set of the current address space, oldest page first:
+ * age every page when Age, and trim pages old enough (MinimumAge; 0 takes
+ * every page) while the set is larger than KeepPages. Returns the pages
+ * trimmed. PFN lock held, attached to the address space.
+ */
+static PFN_NUMBER MiTrimWorkingSet(PMMSUPPORT Ws, BOOLEAN Age, ULONG MinimumAge,
+                                   PFN_NUMBER KeepPages)
+{
+    PFN_NUMBER Trimmed = 0;
+    PFN_NUMBER Pfn = Ws->WsFlink;
+    while (Pfn != MM_EMPTY_LIST) {
+        PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+        PFN_NUMBER Next = Entry->Flink; /* the trim unlinks the page */
+        BOOLEAN Old = Age ? MiAgePage(Entry, MinimumAge) : Entry->WsAge >= MinimumAge;
+        if (Old && Ws->WorkingSetSize > KeepPages && MiTrimPage(Pfn))
+            Trimmed++;
+        Pfn = Next;
+    }
+    return Trimmed;
+}
+
+PFN_NUMBER MmEmptyWorkingSet(PMMADDRESS_SPACE AddressSpace)
+{
+    ASSERT(KeGetCurrentIrql() <= APC_LEVEL);
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    PFN_NUMBER Trimmed = 0;
+    if (!AddressSpace->Vm.DeletePending) {
+        PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
+        Trimmed = MiTrimWorkingSet(&AddressSpace->Vm, FALSE, 0, 0);
+        MmAttachAddressSpace(Previous);
+    }
+    KeLowerIrql(OldIrql);
+    return Trimmed;
+}
+
+/* One pass over every working set: age (when Age: the periodic passes
+ * only, so that a burst of wake-ups does not age pages faster), and trim
+ * what memory pressure or a set's maximum asks for. Returns the pages
+ * trimmed. PASSIVE_LEVEL. */
+PFN_NUMBER MiWorkingSetManagerPass(BOOLEAN Age)
+{
+    PFN_NUMBER Trimmed = 0;
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    BOOLEAN Low = MmAvailablePages() < MmMinimumAvailablePages;
+    for (PLIST_ENTRY Link = MmWorkingSetExpansionHead.Flink; Link != &MmWorkingSetExpansionHead;
+         Link = Link->Flink) {
+        PMMSUPPORT Ws = CONTAINING_RECORD(Link, MMSUPPORT, WorkingSetExpansionLinks);
+        PMMADDRESS_SPACE Space = CONTAINING_RECORD(Ws, MMADDRESS_SPACE, Vm);
+        PFN_NUMBER Keep = Low ? Ws->MinimumWorkingSetSize : Ws->MaximumWorkingSetSize;
+        PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
+        Trimmed += MiTrimWorkingSet(Ws, Age, MI_TRIM_AGE, Keep);
+        MmAttachAddressSpace(Previous);
+    }
+    MmWorkingSetManagerPasses++;
+    KeLowerIrql(OldIrql);
+    return Trimmed;
+}
+
+void MiWakeWorkingSetManager(void)
+{
+    if (MiWorkingSetManagerStarted)
+        KeSetEvent(&MiWorkingSetManagerEvent, 0, FALSE);
+}
+
+void MmWorkingSetManager(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+    ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
+    LARGE_INTEGER Period;
+    Period.QuadPart = MI_WS_MANAGER_PERIOD;
+    KeInitializeEvent(&MiWorkingSetManagerEvent, SynchronizationEvent, FALSE);
+    /* Below this many available pages the manager trims: 1/64 of RAM,
+     * at least 64 pages (NT's MmMinimumFreePages plays this part). */
+    PFN_NUMBER Threshold = MmNumberOfPhysicalPages() / 64;
+    MmMinimumAvailablePages = Threshold < 64 ? 64 : Threshold;
+    MiWorkingSetManagerStarted = TRUE;
+    /* NT runs it at 16, above every normal thread. ps/psmgr.c starts it at
+     * 8: a thread readied above the boot thread's 8 runs at once, before
+     * the boot has enabled interrupts, and that crashed (docs/paging.md,
+     * NOTE); by its first run here the boot is past that point. */
+    KeSetPriorityThread(KeGetCurrentThread(), MI_WS_MANAGER_PRIORITY);
+    for (;;) {
+        NTSTATUS Status =
+            KeWaitForSingleObject(&MiWorkingSetManagerEvent, Executive, KernelMode, FALSE, &Period);
+        (void)MiWorkingSetManagerPass(Status == STATUS_TIMEOUT);
+    }
+}
