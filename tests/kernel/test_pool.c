@@ -487,19 +487,27 @@ KTEST_BUGCHECK(pool, free_with_wrong_tag_nonpaged, BAD_POOL_CALLER)
 
 KTEST_BUGCHECK(pool, overrun_into_next_header, BAD_POOL_HEADER)
 {
-    /* The overrun must reach the header of a block in use: allocate until
-     * the block right after A comes out (the lookaside lists hand blocks
-     * back in the order of earlier frees, so the second block need not be
-     * A's neighbour). The others stay allocated: this boot ends here. */
-    PUCHAR A = ExAllocatePoolWithTag(NonPagedPool, 64, KT_TAG);
-    KT_ASSERT(A != NULL);
-    PUCHAR After = A + ((ULONG_PTR)((PPOOL_HEADER)A - 1)->BlockSize << POOL_BLOCK_SHIFT);
-    PUCHAR B = NULL;
-    for (ULONG I = 0; I < 1024 && B == NULL; I++) {
-        PUCHAR Next = ExAllocatePoolWithTag(NonPagedPool, 64, KT_TAG);
-        KT_ASSERT(Next != NULL);
-        if (Next == After)
-            B = Next;
+    /* The overrun must reach the header of a block in use: allocate blocks
+     * until two of them are neighbours in one page (the lookaside lists
+     * hand blocks back in the order of earlier frees, and a block may end
+     * its page, so the next block allocated need not follow it). The
+     * others stay allocated: this boot ends here. */
+    enum { Count = 256 };
+    static PUCHAR Blocks[Count];
+    PUCHAR A = NULL, B = NULL;
+    for (ULONG I = 0; I < Count && B == NULL; I++) {
+        Blocks[I] = ExAllocatePoolWithTag(NonPagedPool, 64, KT_TAG);
+        KT_ASSERT(Blocks[I] != NULL);
+        for (ULONG J = 0; J < I && B == NULL; J++) {
+            for (ULONG K = 0; K < 2; K++) {
+                PUCHAR First = K ? Blocks[J] : Blocks[I], Second = K ? Blocks[I] : Blocks[J];
+                if (First + ((ULONG_PTR)((PPOOL_HEADER)First - 1)->BlockSize << POOL_BLOCK_SHIFT) ==
+                    Second) {
+                    A = First;
+                    B = Second;
+                }
+            }
+        }
     }
     KT_ASSERT(B != NULL);
     memset(A, 0x41, 64 + 32);   /* runs over A's end into B's header */
