@@ -56,9 +56,11 @@ struct _IRP;
  * mapped: MmProbeAndLockPages or MmBuildMdlForNonPagedPool come next.
  * Returns NULL when the pool is short or the buffer spans more than
  * IO_MDL_MAXIMUM_PAGES pages. ChargeQuota is ignored (no quotas).
- * NOTE: Irp must be NULL for now: attaching the MDL to Irp->MdlAddress
- * (SecondaryBuffer: at the end of its chain) comes with the IRP.
- * IRQL <= DISPATCH_LEVEL. The caller frees it with IoFreeMdl.
+ * With an Irp, the MDL is attached to it, as NT does: it becomes
+ * Irp->MdlAddress (replacing what was there), or with SecondaryBuffer it
+ * is linked at the end of the chain that starts there (MDL.Next), which
+ * the I/O manager unlocks and frees with the IRP when it built it.
+ * IRQL <= DISPATCH_LEVEL. The caller frees an MDL it owns with IoFreeMdl.
  */
 PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
                    BOOLEAN ChargeQuota, struct _IRP *Irp);

@@ -5,7 +5,8 @@
  * in NT, where drivers get them here and IRPs carry them.
  *
  * An MDL is one nonpaged pool block (tag "Mdl "): the header and a PFN
- * array sized for its buffer. Locking: none; each MDL belongs to its
+ * array sized for its buffer. Given an IRP, IoAllocateMdl attaches it
+ * there (Irp->MdlAddress, or the end of its chain for a secondary buffer). Locking: none; each MDL belongs to its
  * caller. IRQL <= DISPATCH_LEVEL (nonpaged pool).
  */
 #include "io.h"
@@ -14,8 +15,6 @@ PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
                    BOOLEAN ChargeQuota, struct _IRP *Irp)
 {
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
-    ASSERT(Irp == NULL); /* the IRP part comes with the IRP (io/io.h) */
-    UNREFERENCED_PARAMETER(SecondaryBuffer);
     UNREFERENCED_PARAMETER(ChargeQuota);
     if (ADDRESS_AND_SIZE_TO_SPAN_PAGES(VirtualAddress, Length) > IO_MDL_MAXIMUM_PAGES)
         return NULL;
@@ -24,6 +23,14 @@ PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
         return NULL;
     MmInitializeMdl(Mdl, VirtualAddress, Length);
     Mdl->MdlFlags = MDL_ALLOCATED_FIXED_SIZE;
+    if (Irp != NULL && (!SecondaryBuffer || Irp->MdlAddress == NULL)) {
+        Irp->MdlAddress = Mdl;
+    } else if (Irp != NULL) {
+        PMDL Last = Irp->MdlAddress;
+        while (Last->Next != NULL)
+            Last = Last->Next;
+        Last->Next = Mdl;
+    }
     return Mdl;
 }
 

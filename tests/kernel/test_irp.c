@@ -1180,3 +1180,33 @@ KTEST_BUGCHECK(irp, verifier_irql_changed_by_dispatch, DRIVER_VERIFIER_IOMANAGER
     IoGetNextIrpStackLocation(Irp)->MajorFunction = IRP_MJ_READ;
     (void)IoCallDriver(Device, Irp);
 }
+
+/* IoAllocateMdl with an IRP: the first MDL becomes Irp->MdlAddress, a
+ * secondary buffer's is chained after it, a primary one replaces it. */
+KTEST(irp, allocate_mdl_attaches_to_the_irp)
+{
+    static UCHAR Buffer[3 * PAGE_SIZE];
+    SIZE_T MdlBytes = KtIrpBytesInUse(IO_MDL_TAG);
+    PIRP Irp = IoAllocateIrp(1, FALSE);
+    KT_ASSERT(Irp != NULL);
+    KT_ASSERT(Irp->MdlAddress == NULL);
+    PMDL First = IoAllocateMdl(Buffer, PAGE_SIZE, FALSE, FALSE, Irp);
+    KT_ASSERT(First != NULL);
+    KT_EXPECT(Irp->MdlAddress == First);
+    PMDL Second = IoAllocateMdl(Buffer + PAGE_SIZE, 100, TRUE, FALSE, Irp);
+    PMDL Third = IoAllocateMdl(Buffer + 2 * PAGE_SIZE, 200, TRUE, FALSE, Irp);
+    KT_ASSERT(Second != NULL && Third != NULL);
+    KT_EXPECT(Irp->MdlAddress == First && First->Next == Second && Second->Next == Third &&
+              Third->Next == NULL);
+    KT_EXPECT_EQ(MmGetMdlByteCount(Third), 200);
+    PMDL Replacement = IoAllocateMdl(Buffer, 16, FALSE, FALSE, Irp);
+    KT_ASSERT(Replacement != NULL);
+    KT_EXPECT(Irp->MdlAddress == Replacement);
+    Irp->MdlAddress = NULL;
+    IoFreeMdl(Replacement);
+    IoFreeMdl(Third);
+    IoFreeMdl(Second);
+    IoFreeMdl(First);
+    IoFreeIrp(Irp);
+    KT_EXPECT_EQ(KtIrpBytesInUse(IO_MDL_TAG), MdlBytes);
+}
