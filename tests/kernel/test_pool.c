@@ -8,6 +8,7 @@
 #include "../../include/ktest.h"
 #include "../../mm/mi.h"
 #include "../../rtl/rtl.h"
+#include "ktframes.h"
 
 #define KT_TAG  POOL_TAG('K', 't', 'P', 'l')
 #define KT_TAG2 POOL_TAG('K', 't', 'P', '2')
@@ -225,55 +226,6 @@ KTEST(pool, running_out_is_null_not_a_crash)
     KT_ASSERT(ExAllocatePoolWithTag(PagedPool, (SIZE_T)2 << 30, KT_TAG) == NULL);
     KT_ASSERT(ExAllocatePoolWithTag(NonPagedPool, (SIZE_T)1 << 40, KT_TAG) == NULL);
     KT_ASSERT(MmAvailablePages() >= Available);
-}
-
-/*
- * Every free frame, taken as a driver would take them (so the frames
- * promised to committed user pages stay). They are remembered in frames
- * of their own: each list frame holds the previous list frame in slot 0
- * and up to 511 frame numbers after it (MM_EMPTY_LIST ends a short one).
- * Returns the last list frame. (As in test_virtual.c.)
- */
-#define KT_LIST_SLOTS (PAGE_SIZE / sizeof(ULONG64))
-static KIRQL KtHyperIrql;
-
-static PFN_NUMBER KtTakeAllFrames(void)
-{
-    PFN_NUMBER List = MM_EMPTY_LIST, Pfn;
-    PULONG64 Window = NULL;
-    ULONG Used = KT_LIST_SLOTS;
-
-    while (NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn))) {
-        if (Used == KT_LIST_SLOTS) {
-            if (Window != NULL)
-                MiUnmapPageInHyperspace(Window, KtHyperIrql);
-            Window = MiMapPageInHyperspace(Pfn, &KtHyperIrql);
-            Window[0] = List;
-            List = Pfn;
-            Used = 1;
-        } else {
-            Window[Used++] = Pfn;
-        }
-    }
-    if (Window != NULL) {
-        while (Used < KT_LIST_SLOTS)
-            Window[Used++] = MM_EMPTY_LIST;
-        MiUnmapPageInHyperspace(Window, KtHyperIrql);
-    }
-    return List;
-}
-
-static void KtGiveBackFrames(PFN_NUMBER List)
-{
-    while (List != MM_EMPTY_LIST) {
-        PULONG64 Window = MiMapPageInHyperspace(List, &KtHyperIrql);
-        PFN_NUMBER Previous = Window[0];
-        for (ULONG i = 1; i < KT_LIST_SLOTS && Window[i] != MM_EMPTY_LIST; i++)
-            MmFreePhysicalPage(Window[i]);
-        MiUnmapPageInHyperspace(Window, KtHyperIrql);
-        MmFreePhysicalPage(List);
-        List = Previous;
-    }
 }
 
 KTEST(pool, paged_pool_without_a_frame_is_null)

@@ -16,9 +16,7 @@
 #include "../../include/ktest.h"
 #include "../../mm/mi.h"
 #include "../../rtl/rtl.h"
-
-/* The IRQL to restore after a hyperspace mapping (one at a time). */
-static KIRQL KtHyperIrql;
+#include "ktframes.h"
 
 #define KT_PAGE ((SIZE_T)PAGE_SIZE)
 #define KT_64K ((SIZE_T)MM_ALLOCATION_GRANULARITY)
@@ -921,54 +919,6 @@ KT_VM_TEST(many_vads_keep_the_tree_valid)
  * charge, no frame - while a page committed before still gets its frame
  * when touched: the commit charge promised it one (mm/pfn.c).
  */
-
-/*
- * Take every free frame. They are remembered in frames of their own: each
- * list frame holds the previous list frame in slot 0 and up to 511 frame
- * numbers after it (MM_EMPTY_LIST ends a short one), so that only one frame
- * in 512 is mapped through hyperspace. Returns the last list frame.
- */
-#define KT_LIST_SLOTS (PAGE_SIZE / sizeof(ULONG64))
-
-static PFN_NUMBER KtTakeAllFrames(void)
-{
-    PFN_NUMBER List = MM_EMPTY_LIST, Pfn;
-    PULONG64 Window = NULL;
-    ULONG Used = KT_LIST_SLOTS;
-
-    /* Not zeroed: MiRemoveAnyPage never needs the hyperspace window. */
-    while (NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn))) {
-        if (Used == KT_LIST_SLOTS) {
-            if (Window != NULL)
-                MiUnmapPageInHyperspace(Window, KtHyperIrql);
-            Window = MiMapPageInHyperspace(Pfn, &KtHyperIrql);
-            Window[0] = List;
-            List = Pfn;
-            Used = 1;
-        } else {
-            Window[Used++] = Pfn;
-        }
-    }
-    if (Window != NULL) {
-        while (Used < KT_LIST_SLOTS)
-            Window[Used++] = MM_EMPTY_LIST;
-        MiUnmapPageInHyperspace(Window, KtHyperIrql);
-    }
-    return List;
-}
-
-static void KtGiveBackFrames(PFN_NUMBER List)
-{
-    while (List != MM_EMPTY_LIST) {
-        PULONG64 Window = MiMapPageInHyperspace(List, &KtHyperIrql);
-        PFN_NUMBER Previous = Window[0];
-        for (ULONG i = 1; i < KT_LIST_SLOTS && Window[i] != MM_EMPTY_LIST; i++)
-            MmFreePhysicalPage(Window[i]);
-        MiUnmapPageInHyperspace(Window, KtHyperIrql);
-        MmFreePhysicalPage(List);
-        List = Previous;
-    }
-}
 
 KT_VM_TEST(out_of_memory_rolls_back)
 {
