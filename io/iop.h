@@ -61,6 +61,17 @@ void IopDequeueThreadIrp(PIRP Irp);
 /* Connect the keyboard's ISR (io/keyboard.c). Boot. */
 NTSTATUS IopConnectKeyboardInterrupt(void);
 
+/* Complete Irp with Status and Information and return Status: the last
+ * lines of every built-in driver's dispatch routine that answers at once. */
+static inline NTSTATUS IopCompleteIrp(PIRP Irp, NTSTATUS Status, ULONG_PTR Information,
+                                      CCHAR PriorityBoost)
+{
+    Irp->IoStatus.Status = Status;
+    Irp->IoStatus.Information = Information;
+    IoCompleteRequest(Irp, PriorityBoost);
+    return Status;
+}
+
 /* Covers every driver's device list and every AttachedDevice / AttachedTo
  * link (io/device.c). A spin lock: taken at DISPATCH_LEVEL. */
 extern KSPIN_LOCK IopDatabaseLock;

@@ -44,6 +44,7 @@
  * (400 ns after selecting, DRQ before a write's first sector, the reset).
  */
 #include "ata.h"
+#include "../iop.h"
 #include "../../hal/hal.h"
 #include "../../include/intrin.h"
 #include "../../rtl/rtl.h"
@@ -467,18 +468,10 @@ static void AtapWatchdogDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
  * Dispatch routines
  * ------------------------------------------------------------------------ */
 
-static NTSTATUS AtapComplete(PIRP Irp, NTSTATUS Status, ULONG_PTR Information)
-{
-    Irp->IoStatus.Status = Status;
-    Irp->IoStatus.Information = Information;
-    IoCompleteRequest(Irp, IO_NO_INCREMENT);
-    return Status;
-}
-
 static NTSTATUS AtapOpenClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     UNREFERENCED_PARAMETER(DeviceObject);
-    return AtapComplete(Irp, STATUS_SUCCESS, 0);
+    return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
 }
 
 /* Queue Irp for the device (it completes later, from a DPC). */
@@ -523,7 +516,7 @@ static NTSTATUS AtapReadWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     if (NT_SUCCESS(Status) && Length != 0 && !Irp->MdlAddress)
         Status = STATUS_INVALID_PARAMETER;             /* DO_DIRECT_IO: the builder locks it */
     if (!NT_SUCCESS(Status) || Length == 0)
-        return AtapComplete(Irp, Status, 0);
+        return IopCompleteIrp(Irp, Status, 0, IO_NO_INCREMENT);
     return AtapQueue(Ext, Irp);
 }
 
@@ -542,7 +535,7 @@ static NTSTATUS AtapDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     switch (Sp->Parameters.DeviceIoControl.IoControlCode) {
     case IOCTL_DISK_GET_DRIVE_GEOMETRY: {
         if (OutLength < sizeof(DISK_GEOMETRY))
-            return AtapComplete(Irp, STATUS_BUFFER_TOO_SMALL, 0);
+            return IopCompleteIrp(Irp, STATUS_BUFFER_TOO_SMALL, 0, IO_NO_INCREMENT);
         /* A made-up but usual translation: 16 heads of 63 sectors. */
         DISK_GEOMETRY *G = Out;
         G->Cylinders.QuadPart = (LONGLONG)(Ext->Sectors / (16 * 63));
@@ -550,17 +543,17 @@ static NTSTATUS AtapDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         G->TracksPerCylinder = 16;
         G->SectorsPerTrack = 63;
         G->BytesPerSector = ATA_SECTOR_SIZE;
-        return AtapComplete(Irp, STATUS_SUCCESS, sizeof(*G));
+        return IopCompleteIrp(Irp, STATUS_SUCCESS, sizeof(*G), IO_NO_INCREMENT);
     }
     case IOCTL_DISK_GET_LENGTH_INFO: {
         if (OutLength < sizeof(GET_LENGTH_INFORMATION))
-            return AtapComplete(Irp, STATUS_BUFFER_TOO_SMALL, 0);
+            return IopCompleteIrp(Irp, STATUS_BUFFER_TOO_SMALL, 0, IO_NO_INCREMENT);
         ((GET_LENGTH_INFORMATION *)Out)->Length.QuadPart =
             (LONGLONG)(Ext->Sectors * ATA_SECTOR_SIZE);
-        return AtapComplete(Irp, STATUS_SUCCESS, sizeof(GET_LENGTH_INFORMATION));
+        return IopCompleteIrp(Irp, STATUS_SUCCESS, sizeof(GET_LENGTH_INFORMATION), IO_NO_INCREMENT);
     }
     default:
-        return AtapComplete(Irp, STATUS_INVALID_DEVICE_REQUEST, 0);
+        return IopCompleteIrp(Irp, STATUS_INVALID_DEVICE_REQUEST, 0, IO_NO_INCREMENT);
     }
 }
 

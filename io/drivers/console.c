@@ -107,14 +107,6 @@ static ULONG IopConsoleTakeInput(PUCHAR Buffer, ULONG Length)
     return Done;
 }
 
-static NTSTATUS IopConsoleComplete(PIRP Irp, NTSTATUS Status, ULONG_PTR Information, CCHAR Boost)
-{
-    Irp->IoStatus.Status = Status;
-    Irp->IoStatus.Information = Information;
-    IoCompleteRequest(Irp, Boost);
-    return Status;
-}
-
 /* The cancel routine of a pending read: off the queue, STATUS_CANCELLED. */
 static void IopConsoleCancelRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
@@ -124,7 +116,7 @@ static void IopConsoleCancelRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     KeAcquireSpinLock(&IopConsoleLock, &OldIrql);
     RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
     KeReleaseSpinLock(&IopConsoleLock, OldIrql);
-    IopConsoleComplete(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
+    IopCompleteIrp(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
 }
 
 /* The DPC: complete the pending reads, oldest first, while there is input.
@@ -157,7 +149,7 @@ static void IopConsoleInputDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
      * interactive program answers ahead of busy ones (kernel/sched.c). */
     while (!IsListEmpty(&Done)) {
         PIRP Irp = CONTAINING_RECORD(RemoveHeadList(&Done), IRP, Tail.Overlay.ListEntry);
-        IopConsoleComplete(Irp, STATUS_SUCCESS, Irp->IoStatus.Information, IO_KEYBOARD_INCREMENT);
+        IopCompleteIrp(Irp, STATUS_SUCCESS, Irp->IoStatus.Information, IO_KEYBOARD_INCREMENT);
     }
 }
 
@@ -169,7 +161,7 @@ static NTSTATUS IopConsoleRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     UNREFERENCED_PARAMETER(DeviceObject);
 
     if (Length == 0)
-        return IopConsoleComplete(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
+        return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
     if (!IopSerialInterruptsOn)
         (void)IopConsolePollSerial(); /* no receive interrupt: poll */
     KeAcquireSpinLock(&IopConsoleLock, &OldIrql);
@@ -177,13 +169,13 @@ static NTSTATUS IopConsoleRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         ULONG Done = IopConsoleTakeInput(Irp->AssociatedIrp.SystemBuffer, Length);
         if (Done != 0) {
             KeReleaseSpinLock(&IopConsoleLock, OldIrql);
-            return IopConsoleComplete(Irp, STATUS_SUCCESS, Done, IO_NO_INCREMENT);
+            return IopCompleteIrp(Irp, STATUS_SUCCESS, Done, IO_NO_INCREMENT);
         }
     }
     IoSetCancelRoutine(Irp, IopConsoleCancelRead);
     if (Irp->Cancel && IoSetCancelRoutine(Irp, NULL) != NULL) {
         KeReleaseSpinLock(&IopConsoleLock, OldIrql);
-        return IopConsoleComplete(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
+        return IopCompleteIrp(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
     }
     IoMarkIrpPending(Irp);
     InsertTailList(&IopConsoleReadQueue, &Irp->Tail.Overlay.ListEntry);
@@ -197,14 +189,14 @@ static NTSTATUS IopConsoleWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     ULONG Length = IoGetCurrentIrpStackLocation(Irp)->Parameters.Write.Length;
     UNREFERENCED_PARAMETER(DeviceObject);
     DbgPrint("%.*s", (int)Length, (const char *)Irp->AssociatedIrp.SystemBuffer);
-    return IopConsoleComplete(Irp, STATUS_SUCCESS, Length, IO_NO_INCREMENT);
+    return IopCompleteIrp(Irp, STATUS_SUCCESS, Length, IO_NO_INCREMENT);
 }
 
 /* IRP_MJ_CREATE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE. */
 static NTSTATUS IopConsoleOpenClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     UNREFERENCED_PARAMETER(DeviceObject);
-    return IopConsoleComplete(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
+    return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
 }
 
 /* IopConsoleDriverEntry: the contract is in io/iop.h. */

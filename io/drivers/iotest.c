@@ -20,14 +20,6 @@ static KSPIN_LOCK IopTestLock;
 static LIST_ENTRY IopTestReadQueue;  /* IopTestLock: pending reads (Tail.Overlay.ListEntry) */
 static ULONG IopTestPending;         /* IopTestLock: how many */
 
-static NTSTATUS IopTestComplete(PIRP Irp, NTSTATUS Status, ULONG_PTR Information)
-{
-    Irp->IoStatus.Status = Status;
-    Irp->IoStatus.Information = Information;
-    IoCompleteRequest(Irp, IO_NO_INCREMENT);
-    return Status;
-}
-
 static void IopTestCancelRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     KIRQL OldIrql;
@@ -37,7 +29,7 @@ static void IopTestCancelRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
     IopTestPending--;
     KeReleaseSpinLock(&IopTestLock, OldIrql);
-    IopTestComplete(Irp, STATUS_CANCELLED, 0);
+    IopCompleteIrp(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
 }
 
 /* IRP_MJ_READ: always pends. */
@@ -49,7 +41,7 @@ static NTSTATUS IopTestRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     IoSetCancelRoutine(Irp, IopTestCancelRead);
     if (Irp->Cancel && IoSetCancelRoutine(Irp, NULL) != NULL) {
         KeReleaseSpinLock(&IopTestLock, OldIrql);
-        return IopTestComplete(Irp, STATUS_CANCELLED, 0);
+        return IopCompleteIrp(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
     }
     IoMarkIrpPending(Irp);
     InsertTailList(&IopTestReadQueue, &Irp->Tail.Overlay.ListEntry);
@@ -87,7 +79,7 @@ static ULONG IopTestCompleteReads(PFILE_OBJECT File, NTSTATUS Status, const UCHA
         /* Bytes past Information must never reach the reader. */
         memset(Irp->AssociatedIrp.SystemBuffer, 0xEE, ReadLength);
         memcpy(Irp->AssociatedIrp.SystemBuffer, Data, Bytes);
-        IopTestComplete(Irp, Status, NT_ERROR(Status) ? 0 : Bytes);
+        IopCompleteIrp(Irp, Status, NT_ERROR(Status) ? 0 : Bytes, IO_NO_INCREMENT);
         Count++;
     }
     return Count;
@@ -153,7 +145,7 @@ static NTSTATUS IopTestControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         break;
     case IOCTL_IOTEST_COMPLETE_READS: {
         if (InLength < sizeof(IOTEST_COMPLETION))
-            return IopTestComplete(Irp, STATUS_INVALID_PARAMETER, 0);
+            return IopCompleteIrp(Irp, STATUS_INVALID_PARAMETER, 0, IO_NO_INCREMENT);
         IOTEST_COMPLETION Completion;
         memcpy(&Completion, System, sizeof(Completion));
         ULONG Count = IopTestCompleteReads(NULL, Completion.Status, System + sizeof(Completion),
@@ -166,7 +158,7 @@ static NTSTATUS IopTestControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     }
     case IOCTL_IOTEST_PENDING_READS:
         if (OutLength < sizeof(ULONG))
-            return IopTestComplete(Irp, STATUS_BUFFER_TOO_SMALL, 0);
+            return IopCompleteIrp(Irp, STATUS_BUFFER_TOO_SMALL, 0, IO_NO_INCREMENT);
         KeAcquireSpinLock(&IopTestLock, &OldIrql);
         memcpy(System, &IopTestPending, sizeof(ULONG));
         KeReleaseSpinLock(&IopTestLock, OldIrql);
@@ -183,7 +175,7 @@ static NTSTATUS IopTestControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         Status = STATUS_INVALID_DEVICE_REQUEST;
         break;
     }
-    return IopTestComplete(Irp, Status, Information);
+    return IopCompleteIrp(Irp, Status, Information, IO_NO_INCREMENT);
 }
 
 /* IRP_MJ_CLEANUP: the file's last handle is gone; its pending reads end,
@@ -193,21 +185,22 @@ static NTSTATUS IopTestCleanup(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     UNREFERENCED_PARAMETER(DeviceObject);
     (void)IopTestCompleteReads(IoGetCurrentIrpStackLocation(Irp)->FileObject, STATUS_CANCELLED,
                                NULL, 0);
-    return IopTestComplete(Irp, STATUS_SUCCESS, 0);
+    return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
 }
 
 /* IRP_MJ_WRITE: every byte "written". IRP_MJ_CREATE, _CLOSE: done. */
 static NTSTATUS IopTestWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     UNREFERENCED_PARAMETER(DeviceObject);
-    return IopTestComplete(Irp, STATUS_SUCCESS,
-                           IoGetCurrentIrpStackLocation(Irp)->Parameters.Write.Length);
+    return IopCompleteIrp(Irp, STATUS_SUCCESS,
+                          IoGetCurrentIrpStackLocation(Irp)->Parameters.Write.Length,
+                          IO_NO_INCREMENT);
 }
 
 static NTSTATUS IopTestOpenClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     UNREFERENCED_PARAMETER(DeviceObject);
-    return IopTestComplete(Irp, STATUS_SUCCESS, 0);
+    return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
 }
 
 /* Fast I/O for IOCTL_IOTEST_ECHO on a synchronous handle: the input

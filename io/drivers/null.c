@@ -14,32 +14,25 @@
  */
 #include "../iop.h"
 
-static NTSTATUS IopNullComplete(PIRP Irp, NTSTATUS Status, ULONG_PTR Information)
-{
-    Irp->IoStatus.Status = Status;
-    Irp->IoStatus.Information = Information;
-    IoCompleteRequest(Irp, IO_NO_INCREMENT);
-    return Status;
-}
-
 /* IRP_MJ_CREATE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE. */
 static NTSTATUS IopNullOpenClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     (void)DeviceObject;
-    return IopNullComplete(Irp, STATUS_SUCCESS, 0);
+    return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
 }
 
 static NTSTATUS IopNullRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     (void)DeviceObject;
-    return IopNullComplete(Irp, STATUS_END_OF_FILE, 0);
+    return IopCompleteIrp(Irp, STATUS_END_OF_FILE, 0, IO_NO_INCREMENT);
 }
 
 static NTSTATUS IopNullWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     (void)DeviceObject;
-    return IopNullComplete(Irp, STATUS_SUCCESS,
-                           IoGetCurrentIrpStackLocation(Irp)->Parameters.Write.Length);
+    return IopCompleteIrp(Irp, STATUS_SUCCESS,
+                          IoGetCurrentIrpStackLocation(Irp)->Parameters.Write.Length,
+                          IO_NO_INCREMENT);
 }
 
 /* Fast I/O: the same answers without an IRP, in the caller's thread. */
