@@ -25,59 +25,8 @@
  */
 #include "ldrp.h"
 #include "../rtl/rtl.h"
+#include "../include/elf64.h"
 
-typedef struct {
-    UCHAR Ident[16];
-    USHORT Type, Machine;
-    ULONG Version;
-    ULONG64 Entry, PhOff, ShOff;
-    ULONG Flags;
-    USHORT EhSize, PhEntSize, PhNum, ShEntSize, ShNum, ShStrNdx;
-} ELF64_EHDR;
-typedef struct {
-    ULONG Name, Type;
-    ULONG64 Flags, Addr, Offset, Size;
-    ULONG Link, Info;
-    ULONG64 AddrAlign, EntSize;
-} ELF64_SHDR;
-typedef struct {
-    ULONG Name;
-    UCHAR Info, Other;
-    USHORT Shndx;
-    ULONG64 Value, Size;
-} ELF64_SYM;
-typedef struct {
-    ULONG64 Offset, Info;
-    LONG64 Addend;
-} ELF64_RELA;
-STATIC_ASSERT(sizeof(ELF64_EHDR) == 64);
-STATIC_ASSERT(sizeof(ELF64_SHDR) == 64);
-STATIC_ASSERT(sizeof(ELF64_SYM) == 24);
-STATIC_ASSERT(sizeof(ELF64_RELA) == 24);
-
-#define ET_REL 1
-#define EM_X86_64 62
-#define SHT_PROGBITS 1
-#define SHT_SYMTAB 2
-#define SHT_STRTAB 3
-#define SHT_RELA 4
-#define SHT_NOBITS 8
-#define SHT_REL 9
-#define SHF_WRITE 0x1
-#define SHF_ALLOC 0x2
-#define SHF_EXECINSTR 0x4
-#define SHN_UNDEF 0
-#define SHN_LORESERVE 0xFF00
-#define SHN_ABS 0xFFF1
-#define STB_GLOBAL 1
-#define STT_OBJECT 1
-#define STT_FUNC 2
-#define R_X86_64_64 1
-#define R_X86_64_PC32 2
-#define R_X86_64_PLT32 4
-#define R_X86_64_32 10
-#define R_X86_64_32S 11
-#define R_X86_64_PC64 24
 #define IOP_MAX_SECTIONS 256
 
 enum { IopText, IopReadOnly, IopData, IopGroups };
@@ -93,11 +42,6 @@ typedef struct _IOP_ELF {
     ULONG64 *SymbolValue; /* pool, freed at the end of the load */
     ULONG64 GroupOffset[IopGroups]; /* bytes of each group, then its base */
 } IOP_ELF;
-
-static BOOLEAN IopRangeOk(ULONG64 Start, ULONG64 Size, ULONG64 Limit)
-{
-    return Start <= Limit && Size <= Limit - Start;
-}
 
 static NTSTATUS IopBadImage(PIOP_LDR_MODULE Module, const char *Why, ULONG64 Detail)
 {
@@ -122,22 +66,17 @@ static NTSTATUS IopCheckElfHeaders(IOP_ELF *Elf)
 {
     PIOP_LDR_MODULE Module = Elf->Module;
     const ELF64_EHDR *Eh = (const ELF64_EHDR *)Module->File;
-    if (Module->FileSize < sizeof(*Eh) ||
-        memcmp(Eh->Ident,
-               "\x7F"
-               "ELF",
-               4) != 0 ||
-        Eh->Ident[4] != 2 || Eh->Ident[5] != 1 || Eh->Type != ET_REL || Eh->Machine != EM_X86_64 ||
+    if (!Elf64IsHeaderOf((const UCHAR *)Eh, Module->FileSize, ET_REL) ||
         Eh->ShEntSize != sizeof(ELF64_SHDR) || Eh->ShNum == 0 || Eh->ShNum > IOP_MAX_SECTIONS ||
         (Eh->ShOff & 7) ||
-        !IopRangeOk(Eh->ShOff, (ULONG64)Eh->ShNum * sizeof(ELF64_SHDR), Module->FileSize))
+        !Elf64RangeOk(Eh->ShOff, (ULONG64)Eh->ShNum * sizeof(ELF64_SHDR), Module->FileSize))
         return IopBadImage(Module, "not an x86-64 ELF relocatable object", Module->FileSize);
     Elf->Eh = Eh;
     Elf->Sh = (const ELF64_SHDR *)(Module->File + Eh->ShOff);
 
     for (ULONG i = 1; i < Eh->ShNum; i++) {
         const ELF64_SHDR *S = IopSection(Elf, i);
-        if (S->Type != SHT_NOBITS && !IopRangeOk(S->Offset, S->Size, Module->FileSize))
+        if (S->Type != SHT_NOBITS && !Elf64RangeOk(S->Offset, S->Size, Module->FileSize))
             return IopBadImage(Module, "section outside the file", i);
         if (!(S->Flags & SHF_ALLOC))
             goto NotLoaded;
@@ -337,7 +276,7 @@ static NTSTATUS IopRelocate(IOP_ELF *Elf)
         for (ULONG64 r = 0; r < S->Size / sizeof(ELF64_RELA); r++) {
             ULONG Symbol = (ULONG)(Rela[r].Info >> 32), Type = (ULONG)Rela[r].Info;
             ULONG Width = (Type == R_X86_64_64 || Type == R_X86_64_PC64) ? 8 : 4;
-            if (Symbol >= Elf->SymbolCount || !IopRangeOk(Rela[r].Offset, Width, Target->Size))
+            if (Symbol >= Elf->SymbolCount || !Elf64RangeOk(Rela[r].Offset, Width, Target->Size))
                 return IopBadImage(Module, "relocation entry", r);
             PUCHAR Place = (PUCHAR)Module->SectionAddress[S->Info] + Rela[r].Offset;
             ULONG64 Value = (Symbol ? Elf->SymbolValue[Symbol] : 0) + (ULONG64)Rela[r].Addend;

@@ -13,44 +13,16 @@
 #include "psp.h"
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
+#include "../include/elf64.h"
 
-typedef struct {
-    UCHAR Ident[16];
-    USHORT Type, Machine;
-    ULONG Version;
-    ULONG64 Entry, PhOff, ShOff;
-    ULONG Flags;
-    USHORT EhSize, PhEntSize, PhNum, ShEntSize, ShNum, ShStrNdx;
-} ELF64_EHDR;
-typedef struct {
-    ULONG Type, Flags;
-    ULONG64 Offset, VAddr, PAddr, FileSz, MemSz, Align;
-} ELF64_PHDR;
-STATIC_ASSERT(sizeof(ELF64_EHDR) == 64);
-STATIC_ASSERT(sizeof(ELF64_PHDR) == 56);
-
-#define PT_LOAD 1
-#define PT_DYNAMIC 2
-#define PT_INTERP 3
-#define PF_X 1
-#define PF_W 2
-#define PF_R 4
 #define PSP_MAX_SEGMENTS 16
-
-static BOOLEAN PspRangeOk(ULONG64 Start, ULONG64 Size, ULONG64 Limit)
-{
-    return Start <= Limit && Size <= Limit - Start;
-}
 
 NTSTATUS PspValidateElfImage(const UCHAR *Image, SIZE_T Size, ULONG64 *Entry)
 {
     const ELF64_EHDR *Eh = (const ELF64_EHDR *)Image;
-    if (Size < sizeof(*Eh) || memcmp(Eh->Ident, "\x7F" "ELF", 4) != 0 ||
-        Eh->Ident[4] != 2 /* 64-bit */ || Eh->Ident[5] != 1 /* little endian */ ||
-        Eh->Ident[6] != 1 || Eh->Type != 2 /* ET_EXEC */ || Eh->Machine != 62 /* x86-64 */ ||
-        Eh->Version != 1 || Eh->EhSize != sizeof(*Eh) || Eh->PhEntSize != sizeof(ELF64_PHDR) ||
+    if (!Elf64IsHeaderOf(Image, Size, ET_EXEC) || Eh->PhEntSize != sizeof(ELF64_PHDR) ||
         Eh->PhNum == 0 || Eh->PhNum > PSP_MAX_SEGMENTS ||
-        !PspRangeOk(Eh->PhOff, (ULONG64)Eh->PhNum * sizeof(ELF64_PHDR), Size) || (Eh->PhOff & 7))
+        !Elf64RangeOk(Eh->PhOff, (ULONG64)Eh->PhNum * sizeof(ELF64_PHDR), Size) || (Eh->PhOff & 7))
         return STATUS_INVALID_IMAGE_FORMAT;
 
     const ELF64_PHDR *Ph = (const ELF64_PHDR *)(Image + Eh->PhOff);
@@ -62,10 +34,10 @@ NTSTATUS PspValidateElfImage(const UCHAR *Image, SIZE_T Size, ULONG64 *Entry)
         if (Ph[i].Type != PT_LOAD)
             continue;
         const ELF64_PHDR *P = &Ph[i];
-        if (P->MemSz == 0 || P->FileSz > P->MemSz || !PspRangeOk(P->Offset, P->FileSz, Size) ||
+        if (P->MemSz == 0 || P->FileSz > P->MemSz || !Elf64RangeOk(P->Offset, P->FileSz, Size) ||
             (P->Offset & (PAGE_SIZE - 1)) != (P->VAddr & (PAGE_SIZE - 1)) ||
             P->VAddr < MM_LOWEST_USER_ADDRESS ||
-            !PspRangeOk(P->VAddr, P->MemSz, MM_USER_PROBE_ADDRESS) ||
+            !Elf64RangeOk(P->VAddr, P->MemSz, MM_USER_PROBE_ADDRESS) ||
             (P->VAddr < MM_SHARED_USER_DATA_USER + PAGE_SIZE &&
              MM_SHARED_USER_DATA_USER < P->VAddr + P->MemSz) ||
             ((P->Flags & PF_W) && (P->Flags & PF_X)) || !(P->Flags & PF_R))
