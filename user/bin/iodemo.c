@@ -40,22 +40,16 @@
 /* Open \??\Delay, loading the driver first when it is not there. */
 static HANDLE OpenDelay(void)
 {
-    UNICODE_STRING Name, Service;
-    OBJECT_ATTRIBUTES Attributes;
-    IO_STATUS_BLOCK Iosb;
+    UNICODE_STRING Service;
     HANDLE Handle = NULL;
-    RtlInitUnicodeString(&Name, DELAY_DOS_NAME);
-    InitializeObjectAttributes(&Attributes, &Name, 0, NULL, NULL);
-    NTSTATUS Status = NtOpenFile(&Handle, FILE_GENERIC_READ | FILE_GENERIC_WRITE, &Attributes,
-                                 &Iosb, 0, FILE_SYNCHRONOUS_IO_NONALERT);
+    NTSTATUS Status = PgOpenDevice(DELAY_DOS_NAME, FILE_SYNCHRONOUS_IO_NONALERT, &Handle);
     if (Status == STATUS_OBJECT_NAME_NOT_FOUND) {
         printf("iodemo: no \\??\\Delay yet: loading the driver (NtLoadDriver \"delay\", "
                "as the shell's `load delay` does)\n");
         RtlInitUnicodeString(&Service, u"delay");
         Status = NtLoadDriver(&Service);
         if (NT_SUCCESS(Status))
-            Status = NtOpenFile(&Handle, FILE_GENERIC_READ | FILE_GENERIC_WRITE, &Attributes, &Iosb,
-                                0, FILE_SYNCHRONOUS_IO_NONALERT);
+            Status = PgOpenDevice(DELAY_DOS_NAME, FILE_SYNCHRONOUS_IO_NONALERT, &Handle);
     }
     if (!NT_SUCCESS(Status)) {
         printf("iodemo: cannot open %s: %s\n", "\\??\\Delay", PgStatusName(Status));

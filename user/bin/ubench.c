@@ -119,15 +119,8 @@ static UCHAR BenchBuffer[64], BenchOutput[64];
 
 static HANDLE OpenBenchDevice(PCWSTR Name)
 {
-    UNICODE_STRING String;
-    OBJECT_ATTRIBUTES Attributes;
-    IO_STATUS_BLOCK Iosb;
     HANDLE Handle = NULL;
-    RtlInitUnicodeString(&String, Name);
-    InitializeObjectAttributes(&Attributes, &String, 0, NULL, NULL);
-    NTSTATUS Status =
-        NtOpenFile(&Handle, FILE_GENERIC_READ | FILE_GENERIC_WRITE, &Attributes, &Iosb,
-                   FILE_SHARE_READ | FILE_SHARE_WRITE, FILE_SYNCHRONOUS_IO_NONALERT);
+    NTSTATUS Status = PgOpenDevice(Name, FILE_SYNCHRONOUS_IO_NONALERT, &Handle);
     if (!NT_SUCCESS(Status)) {
         Fail("NtOpenFile", Status);
         return NULL;

@@ -120,6 +120,10 @@ NTSTATUS PgInitUnicodeStringFromAnsi(PUNICODE_STRING String, PWSTR Buffer, ULONG
                                      const char *Ansi);
 /* Narrow String into Buffer (Size bytes, NUL-terminated; non-ASCII as '?'). */
 char *PgUnicodeToAnsi(PCUNICODE_STRING String, char *Buffer, ULONG Size);
+/* NtOpenFile of the device Name (a kernel namespace path, "\??\NUL"),
+ * for reading and writing, sharing both, with OpenOptions
+ * (FILE_SYNCHRONOUS_IO_NONALERT, or 0 for an asynchronous handle). */
+NTSTATUS PgOpenDevice(PCWSTR Name, ULONG OpenOptions, PHANDLE Handle);
 
 /*
  * NtQuerySystemInformation into a malloc'd buffer grown until it fits.

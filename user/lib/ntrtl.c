@@ -1,7 +1,8 @@
 /*
  * ntrtl.c - the counted-string helpers user mode needs to name objects:
  * RtlInitUnicodeString (as ntdll's), and conversions between the ASCII
- * the shell and printf speak and the UTF-16 the object namespace keeps.
+ * the shell and printf speak and the UTF-16 the object namespace keeps;
+ * and opening a device by such a name (PgOpenDevice).
  * InitializeObjectAttributes is a macro (include/ntdef.h).
  */
 #include "pagoda.h"
@@ -44,4 +45,15 @@ char *PgUnicodeToAnsi(PCUNICODE_STRING String, char *Buffer, ULONG Size)
     if (Size > 0)
         Buffer[i] = '\0';
     return Buffer;
+}
+
+NTSTATUS PgOpenDevice(PCWSTR Name, ULONG OpenOptions, PHANDLE Handle)
+{
+    UNICODE_STRING String;
+    OBJECT_ATTRIBUTES Attributes;
+    IO_STATUS_BLOCK Iosb;
+    RtlInitUnicodeString(&String, Name);
+    InitializeObjectAttributes(&Attributes, &String, 0, NULL, NULL);
+    return NtOpenFile(Handle, FILE_GENERIC_READ | FILE_GENERIC_WRITE, &Attributes, &Iosb,
+                      FILE_SHARE_READ | FILE_SHARE_WRITE, OpenOptions);
 }

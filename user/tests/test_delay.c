@@ -42,7 +42,6 @@ static BOOLEAN SetUp(DELAY_FIXTURE *F)
 {
     UNICODE_STRING Name;
     OBJECT_ATTRIBUTES Attributes;
-    IO_STATUS_BLOCK Iosb;
     WCHAR NameBuffer[64];
     char Text[64];
 
@@ -51,10 +50,7 @@ static BOOLEAN SetUp(DELAY_FIXTURE *F)
         UtDefer(UnloadDelay, NULL);
     else
         UT_CHECK_STATUS_(Status, STATUS_IMAGE_ALREADY_LOADED, return FALSE);
-    RtlInitUnicodeString(&Name, DELAY_DOS_NAME);
-    InitializeObjectAttributes(&Attributes, &Name, 0, NULL, NULL);
-    UT_CHECK_STATUS_(NtOpenFile(&F->Device, FILE_GENERIC_READ | FILE_GENERIC_WRITE, &Attributes,
-                                &Iosb, 0, FILE_SYNCHRONOUS_IO_NONALERT),
+    UT_CHECK_STATUS_(PgOpenDevice(DELAY_DOS_NAME, FILE_SYNCHRONOUS_IO_NONALERT, &F->Device),
                      STATUS_SUCCESS, return FALSE);
     UtDeferClose(F->Device);
 
