@@ -39,37 +39,18 @@ import sys
 
 import gdb
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gdbtest  # noqa: E402
+from gdbtest import Failed, run  # noqa: E402
+
 CHECKS = ["connect", "first-stop", "first-stop-backtrace", "backtrace-MmInitSystem",
           "pagoda-pte", "service-backtrace", "pagoda-ps", "pagoda-poolused", "pagoda-pfn",
           "pagoda-vad", "pagoda-irq", "pagoda-pte-user", "pagoda-thread", "back-to-user-mode",
           "blocking-service-backtrace"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-results = {}
-
-
-class Failed(Exception):
-    pass
-
-
-def report(name, ok, why=""):
-    results[name] = ok
-    print("PASS gdb.%s" % name if ok else "FAIL gdb.%s: %s" % (name, why))
-    sys.stdout.flush()
-    return ok
-
-
-def check(name, fn):
-    """Run fn; PASS unless it raises Failed or a gdb.error. Returns ok."""
-    try:
-        fn()
-    except (Failed, gdb.error) as e:
-        return report(name, False, str(e))
-    return report(name, True)
-
-
-def run(cmd):
-    return gdb.execute(cmd, to_string=True)
+CHECKS_RUN = gdbtest.Checks('gdb.', CHECKS)
+check = CHECKS_RUN.check
 
 
 def frames():
@@ -221,14 +202,8 @@ def blocking_service():
 
 
 def main():
-    port = os.environ.get("PAGODA_GDB_PORT", "1234")
-    run("set pagination off")
-    run("set confirm off")
-    # The order matters: see tools/gdb/gdbinit.
-    run("set architecture i386:x86-64")
-    if not check("connect", lambda: run("target remote 127.0.0.1:%s" % port)):
+    if not CHECKS_RUN.connect():
         return
-    run("source %s" % os.path.join(HERE, "pagoda.py"))
     if not check("first-stop", first_stop):
         return
     check("first-stop-backtrace",
@@ -247,10 +222,4 @@ def main():
 
 
 main()
-for name in CHECKS:
-    if name not in results:
-        report(name, False, "not reached (an earlier gdb check failed)")
-try:
-    gdb.execute("kill", to_string=True)
-except gdb.error:
-    pass
+CHECKS_RUN.finish()

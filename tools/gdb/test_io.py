@@ -67,6 +67,10 @@ import sys
 
 import gdb
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gdbtest  # noqa: E402
+from gdbtest import Failed, run  # noqa: E402
+
 SCENARIOS = {
     "direct": ["irp-direct", "mdl", "drvobj-test-driver"],
     "pending": ["irp-pending", "thread-waiting", "thread-current"],
@@ -75,32 +79,8 @@ SCENARIOS = {
     "routines": ["irp-routines"],
 }
 CHECKS = ["connect", "reach-tests"] + [c for s in SCENARIOS.values() for c in s]
-HERE = os.path.dirname(os.path.abspath(__file__))
-results = {}
-
-
-class Failed(Exception):
-    pass
-
-
-def report(name, ok, why=""):
-    results[name] = ok
-    print("PASS gdb.io.%s" % name if ok else "FAIL gdb.io.%s: %s" % (name, why))
-    sys.stdout.flush()
-    return ok
-
-
-def check(name, fn):
-    """Run fn; PASS unless it raises Failed or a gdb.error. Returns ok."""
-    try:
-        fn()
-    except (Failed, gdb.error) as e:
-        return report(name, False, str(e))
-    return report(name, True)
-
-
-def run(cmd):
-    return gdb.execute(cmd, to_string=True)
+CHECKS_RUN = gdbtest.Checks('gdb.io.', CHECKS)
+check = CHECKS_RUN.check
 
 
 def value(expr):
@@ -301,21 +281,10 @@ def session():
 
 
 def main():
-    port = os.environ.get("PAGODA_GDB_PORT", "1234")
-    run("set pagination off")
-    run("set confirm off")
-    run("set architecture i386:x86-64")
-    if not check("connect", lambda: run("target remote 127.0.0.1:%s" % port)):
+    if not CHECKS_RUN.connect():
         return
-    run("source %s" % os.path.join(HERE, "pagoda.py"))
     check("reach-tests", session)
 
 
 main()
-for name in CHECKS:
-    if name not in results:
-        report(name, False, "not reached (an earlier gdb check failed)")
-try:
-    gdb.execute("kill", to_string=True)
-except gdb.error:
-    pass
+CHECKS_RUN.finish()
