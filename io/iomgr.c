@@ -32,14 +32,7 @@ static const IOP_BUILTIN_DRIVER IopBuiltinDrivers[] = {
 static NTSTATUS IopCreateDriverDirectory(void)
 {
     static const UNICODE_STRING Name = RTL_CONSTANT_STRING(u"\\Driver");
-    OBJECT_ATTRIBUTES Attributes;
-    PVOID Directory;
-
-    NTSTATUS Status = ObCreateObject(ObDirectoryObjectType, sizeof(OBJECT_DIRECTORY), &Directory);
-    if (!NT_SUCCESS(Status))
-        return Status;
-    InitializeObjectAttributes(&Attributes, (PUNICODE_STRING)&Name, OBJ_PERMANENT, NULL, NULL);
-    return ObInsertObject(Directory, &Attributes, 0, KernelMode, NULL);
+    return ObCreatePermanentDirectory(&Name);
 }
 
 void IoInitSystem(void)

@@ -547,6 +547,12 @@ void ObReleaseObjectAttributes(POB_CAPTURED_ATTRIBUTES Captured);
 MUST_INSPECT_RESULT NTSTATUS ObInsertObject(PVOID Object, POBJECT_ATTRIBUTES ObjectAttributes,
                          ACCESS_MASK DesiredAccess, KPROCESSOR_MODE AccessMode, PHANDLE Handle);
 
+/* Create a permanent, empty directory object at Name (an absolute path
+ * whose parent exists: "\\Driver", "\\Device\\Harddisk0"), as the boot
+ * tree's directories are made. STATUS_OBJECT_NAME_COLLISION when the name
+ * is taken, and ObCreateObject's failures. PASSIVE_LEVEL. */
+NTSTATUS ObCreatePermanentDirectory(PCUNICODE_STRING Name);
+
 /*
  * Open a handle with DesiredAccess (the caller maps generic rights) to the
  * object ObjectAttributes names (kernel memory, captured), which must be

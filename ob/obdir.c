@@ -247,18 +247,23 @@ NTSTATUS ObpReferenceRootDirectory(HANDLE RootDirectory, KPROCESSOR_MODE Mode,
  * Boot: the types, the tree, the type objects
  * ------------------------------------------------------------------------ */
 
-/* Make a permanent directory at Path (absolute, its parent existing). */
-static NTSTATUS ObpCreatePermanentDirectory(PCWSTR Path, USHORT Bytes)
+/* ObCreatePermanentDirectory: the contract is in ob/ob.h. */
+NTSTATUS ObCreatePermanentDirectory(PCUNICODE_STRING Name)
 {
-    UNICODE_STRING Name = {Bytes, Bytes, (PWSTR)Path};
     OBJECT_ATTRIBUTES Attributes;
     PVOID Directory;
 
-    InitializeObjectAttributes(&Attributes, &Name, OBJ_PERMANENT, NULL, NULL);
+    InitializeObjectAttributes(&Attributes, (PUNICODE_STRING)Name, OBJ_PERMANENT, NULL, NULL);
     NTSTATUS Status = ObCreateObject(ObDirectoryObjectType, sizeof(OBJECT_DIRECTORY), &Directory);
     if (!NT_SUCCESS(Status))
         return Status;
     return ObInsertObject(Directory, &Attributes, DIRECTORY_ALL_ACCESS, KernelMode, NULL);
+}
+
+static NTSTATUS ObpCreatePermanentDirectory(PCWSTR Path, USHORT Bytes)
+{
+    UNICODE_STRING Name = {Bytes, Bytes, (PWSTR)Path};
+    return ObCreatePermanentDirectory(&Name);
 }
 
 #define OBP_DIRECTORY(Literal) ObpCreatePermanentDirectory((Literal), sizeof(Literal) - 2)

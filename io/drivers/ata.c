@@ -565,13 +565,7 @@ static NTSTATUS AtapDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 static NTSTATUS AtapCreateDiskDirectory(void)
 {
     static const UNICODE_STRING Name = RTL_CONSTANT_STRING(u"\\Device\\Harddisk0");
-    OBJECT_ATTRIBUTES Attributes;
-    PVOID Directory;
-    NTSTATUS Status = ObCreateObject(ObDirectoryObjectType, sizeof(OBJECT_DIRECTORY), &Directory);
-    if (!NT_SUCCESS(Status))
-        return Status;
-    InitializeObjectAttributes(&Attributes, (PUNICODE_STRING)&Name, OBJ_PERMANENT, NULL, NULL);
-    return ObInsertObject(Directory, &Attributes, 0, KernelMode, NULL);
+    return ObCreatePermanentDirectory(&Name);
 }
 
 static NTSTATUS AtapConnect(PATA_EXTENSION Ext)
