@@ -50,7 +50,8 @@ static inline void IopLowerFromHigh(KIRQL Old)
  * thread that ends cancels them. IopQueueThreadIrp puts Irp on
  * Irp->Tail.Overlay.Thread's list; IopDequeueThreadIrp takes it off and
  * leaves the entry pointing at itself, so taking off twice, or an IRP that
- * was never queued, is harmless (IoFreeIrp always calls it). A user
+ * was never queued, is harmless (IoFreeIrp calls it only for an IRP still
+ * on a list, so a free stays off CR8 otherwise). A user
  * request leaves the list in its completion APC, in its thread; a built
  * IRP wherever it completes, which is safe with CR8 at HIGH_LEVEL on one
  * processor (on several, NT ends these in the thread's APC as well).

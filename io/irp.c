@@ -170,9 +170,12 @@ void IoFreeIrp(PIRP Irp)
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     if (Irp->Type != IO_TYPE_IRP)
         KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, 1, (ULONG_PTR)Irp, 0, 0);
-    if (IOP_VERIFY_IO() && Irp->ThreadListEntry.Flink != &Irp->ThreadListEntry)
-        KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, 0x02, (ULONG_PTR)Irp, 0, 0);
-    IopDequeueThreadIrp(Irp); /* a built IRP freed without being sent */
+    if (Irp->ThreadListEntry.Flink != &Irp->ThreadListEntry) {
+        /* A built IRP freed without being sent: still on its thread's list. */
+        if (IOP_VERIFY_IO())
+            KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, 0x02, (ULONG_PTR)Irp, 0, 0);
+        IopDequeueThreadIrp(Irp);
+    }
     /* A freed IRP is no IRP: freeing it again, or completing it, is caught. */
     Irp->Type = 0;
     if (Irp->AllocationFlags & IRP_LOOKASIDE_ALLOCATION) {
