@@ -42,7 +42,7 @@ IO_C       := io/keyboard.c io/initrd.c io/mdl.c io/iomgr.c io/driver.c io/devic
 	io/irp.c io/irpbuild.c io/file.c io/iosvc.c io/iocomp.c io/irq.c \
 	io/ldr.c io/ldrsys.c io/ldrexp.c io/ldrquery.c \
 	io/drivers/null.c io/drivers/console.c io/drivers/iotest.c \
-	io/drivers/ata.c
+	io/drivers/ata.c io/drivers/partition.c
 # Sample drivers (drivers/, docs/drivers.md) also linked into the kernel.
 DRIVERS_BUILTIN_C := drivers/nullflt/nullflt.c
 MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/specpool.c mm/poolcore.c \
@@ -58,7 +58,7 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_specpool.c \
 	tests/kernel/test_apc.c tests/kernel/test_mutant.c tests/kernel/test_obns.c tests/kernel/test_mdl.c \
 	tests/kernel/test_irp.c tests/kernel/test_delay.c tests/kernel/test_interrupt.c \
-	tests/kernel/test_ata.c tests/kernel/test_ldr.c tests/kernel/test_wset.c \
+	tests/kernel/test_ata.c tests/kernel/test_partition.c tests/kernel/test_ldr.c tests/kernel/test_wset.c \
 	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).
 KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \

@@ -104,6 +104,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     IoConsoleConnectInterrupts();
     HalInitializePciBus();
     IoInitializeDiskDriver();
+    IoInitializePartitionDriver();
     PsInitializeReaper();
     MmInitializeVerifier(KeBootOptions.VerifierFlags, KeBootOptions.VerifierTag,
                          KeBootOptions.VerifierSeed);
