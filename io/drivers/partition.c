@@ -42,6 +42,7 @@ PDEVICE_OBJECT IoPartitionDevices[PARTITION_MAX_PRIMARY + 1];
 static NTSTATUS PartpCheckRange(PPARTITION_EXTENSION Ext, BOOLEAN Write, LONGLONG Offset,
                                 ULONG Length)
 {
+#if PAGODA_SOLUTION(10)
     LONGLONG Size = Ext->Info.PartitionLength.QuadPart;
     if (Offset < 0)
         return STATUS_INVALID_PARAMETER;
@@ -50,6 +51,17 @@ static NTSTATUS PartpCheckRange(PPARTITION_EXTENSION Ext, BOOLEAN Write, LONGLON
     if (Offset + (LONGLONG)Length > Size)
         return STATUS_INVALID_PARAMETER;
     return STATUS_SUCCESS;
+#else
+    /* Lab 10: a request must stay inside the partition: a read that
+     * starts at or past its end is STATUS_END_OF_FILE (a write there, or
+     * any request that starts inside and runs past the end, or a negative
+     * offset, is STATUS_INVALID_PARAMETER). Length 0 is always fine. */
+    UNREFERENCED_PARAMETER(Ext);
+    UNREFERENCED_PARAMETER(Write);
+    UNREFERENCED_PARAMETER(Offset);
+    UNREFERENCED_PARAMETER(Length);
+    return STATUS_SUCCESS;
+#endif /* PAGODA_SOLUTION(10) */
 }
 
 static NTSTATUS PartpReadWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
@@ -61,10 +73,17 @@ static NTSTATUS PartpReadWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
                                       Sp->Parameters.Read.Length);
     if (!NT_SUCCESS(Status))
         return IopCompleteIrp(Irp, Status, 0, IO_NO_INCREMENT);
+#if PAGODA_SOLUTION(10)
     IoCopyCurrentIrpStackLocationToNext(Irp);
     IoGetNextIrpStackLocation(Irp)->Parameters.Read.ByteOffset.QuadPart =
         Offset + Ext->Info.StartingOffset.QuadPart;
     return IoCallDriver(Ext->Disk, Irp);
+#else
+    /* Lab 10: send the IRP on to the disk (Ext->Disk) with the next stack
+     * location a copy of this one whose byte offset is moved by the
+     * partition's start, and return what the disk's driver returns. */
+    return IopCompleteIrp(Irp, STATUS_NOT_IMPLEMENTED, 0, IO_NO_INCREMENT);
+#endif /* PAGODA_SOLUTION(10) */
 }
 
 static NTSTATUS PartpDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
@@ -135,6 +154,7 @@ static NTSTATUS PartpReadMbr(PDEVICE_OBJECT Disk, PUCHAR Sector)
 static BOOLEAN PartpDecodeEntry(const UCHAR *Mbr, ULONG Number, ULONG64 DiskSectors,
                                 PPARTITION_INFORMATION Info)
 {
+#if PAGODA_SOLUTION(10)
     const UCHAR *Entry = Mbr + MBR_TABLE_OFFSET + (Number - 1) * MBR_ENTRY_SIZE;
     ULONG First, Count;
     memcpy(&First, Entry + 8, sizeof(First));
@@ -157,6 +177,20 @@ static BOOLEAN PartpDecodeEntry(const UCHAR *Mbr, ULONG Number, ULONG64 DiskSect
     Info->BootIndicator = Entry[0] == 0x80;
     Info->RecognizedPartition = TRUE;
     return TRUE;
+#else
+    /* Lab 10: entry Number (1..4) of the MBR's partition table (16 bytes
+     * each from offset 446: byte 0 0x80 when bootable, byte 4 the type,
+     * bytes 8-11 the first LBA, bytes 12-15 the number of sectors, both
+     * little-endian). Fill *Info (offsets in bytes) and return TRUE for a
+     * partition this driver can serve; FALSE for an empty entry, an
+     * extended (0x05, 0x0F) or protective-GPT (0xEE) one, or one that
+     * starts at LBA 0 or does not fit in the disk's DiskSectors. */
+    UNREFERENCED_PARAMETER(Mbr);
+    UNREFERENCED_PARAMETER(Number);
+    UNREFERENCED_PARAMETER(DiskSectors);
+    UNREFERENCED_PARAMETER(Info);
+    return FALSE;
+#endif /* PAGODA_SOLUTION(10) */
 }
 
 /* \Device\Harddisk0\Partition<Number> for Info, sending to Disk. */
