@@ -30,7 +30,7 @@ BOOT_ASM   := boot/header.asm boot/start.asm boot/start64.asm
 KERNEL_ASM := kernel/x64/trap.asm kernel/x64/usercopy.asm kernel/x64/swap.asm kernel/x64/syscall.asm
 KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/dbgprint.c kernel/cpu.c kernel/trap.c \
 	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c kernel/irql.c kernel/interrupt.c \
-	kernel/sched.c kernel/thrdobj.c kernel/dpc.c kernel/timer.c kernel/lock.c kernel/event.c \
+	kernel/sched.c kernel/thrdobj.c kernel/dpc.c kernel/timer.c kernel/lock.c kernel/vfirql.c kernel/event.c \
 	kernel/wait.c kernel/syscall.c kernel/kesvc.c kernel/apc.c kernel/apcsvc.c \
 	kernel/mutant.c kernel/semaphore.c
 HAL_C      := hal/apic.c hal/serial.c hal/vga.c hal/power.c hal/pci.c
@@ -58,7 +58,8 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_specpool.c \
 	tests/kernel/test_apc.c tests/kernel/test_mutant.c tests/kernel/test_obns.c tests/kernel/test_mdl.c \
 	tests/kernel/test_irp.c tests/kernel/test_delay.c tests/kernel/test_interrupt.c \
-	tests/kernel/test_ata.c tests/kernel/test_partition.c tests/kernel/test_ldr.c tests/kernel/test_wset.c \
+	tests/kernel/test_ata.c tests/kernel/test_partition.c tests/kernel/test_ldr.c \
+	tests/kernel/test_vfirql.c tests/kernel/test_wset.c \
 	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).
 KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \
@@ -188,8 +189,9 @@ user: $(USER_BINS)
 # (gcc -c), large code model so every reference to the kernel is a 64-bit
 # absolute relocation the loader can fill wherever the image lands
 # (io/ldr.c, docs/drivers.md). The initrd carries them in /drivers.
-DRIVERS_SYS := hello nullflt badimp delay
-SYS_CFLAGS  := $(subst -mcmodel=kernel,-mcmodel=large,$(KERNEL_CFLAGS)) -fno-common
+DRIVERS_SYS := hello nullflt badimp delay pagedlock
+SYS_CFLAGS  := $(subst -mcmodel=kernel,-mcmodel=large,$(KERNEL_CFLAGS)) -fno-common \
+	-DPAGODA_LOADABLE_DRIVER
 SYS_FILES   := $(addprefix $(BUILD)/initrd-root/drivers/,$(addsuffix .sys,$(DRIVERS_SYS)))
 
 # The built-in copy of a sample driver renames its DriverEntry.

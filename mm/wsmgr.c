@@ -178,6 +178,17 @@ PFN_NUMBER MmEmptyWorkingSet(PMMADDRESS_SPACE AddressSpace)
     return Trimmed;
 }
 
+/* See mm/mm.h. The system working set needs no attach: its PTEs are in
+ * the shared system half. */
+PFN_NUMBER MmTrimAllSystemPageableMemory(void)
+{
+    KIRQL OldIrql;
+    KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
+    PFN_NUMBER Trimmed = MiTrimWorkingSet(&MmSystemAddressSpace.Vm, FALSE, 0, 0);
+    KeLowerIrql(OldIrql);
+    return Trimmed;
+}
+
 /* One pass over every working set: age (when Age: the periodic passes
  * only, so that a burst of wake-ups does not age pages faster), and trim
  * what memory pressure or a set's maximum asks for. Returns the pages
