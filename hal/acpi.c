@@ -32,19 +32,19 @@
 
 HAL_MADT_INFORMATION HalMadt;
 
-#define ACPI_HEADER_SIZE    36          /* the common description header */
-#define ACPI_MADT_FIXED     44          /* header + local APIC address + flags */
-#define ACPI_RSDP_V2_SIZE   36
+#define ACPI_HEADER_SIZE 36 /* the common description header */
+#define ACPI_MADT_FIXED 44 /* header + local APIC address + flags */
+#define ACPI_RSDP_V2_SIZE 36
 #define ACPI_MAX_TABLE_SIZE (64 * 1024) /* more than any MADT/RSDT we would read */
-#define ACPI_BDA_EBDA_SEGMENT 0x40E     /* BIOS data area: EBDA segment (u16) */
-#define ACPI_BIOS_AREA      0xE0000
+#define ACPI_BDA_EBDA_SEGMENT 0x40E /* BIOS data area: EBDA segment (u16) */
+#define ACPI_BIOS_AREA 0xE0000
 #define ACPI_BIOS_AREA_SIZE 0x20000
 
-#define MADT_LOCAL_APIC     0
-#define MADT_IO_APIC        1
-#define MADT_OVERRIDE       2
+#define MADT_LOCAL_APIC 0
+#define MADT_IO_APIC 1
+#define MADT_OVERRIDE 2
 #define MADT_LOCAL_APIC_NMI 4
-#define MADT_LAPIC_ENABLED        0x1
+#define MADT_LAPIC_ENABLED 0x1
 #define MADT_LAPIC_ONLINE_CAPABLE 0x2
 
 static ULONG HalpRead32(const UCHAR *P)
@@ -185,8 +185,7 @@ static ULONG64 HalpFindMadt(ULONG64 Physical, ULONG EntrySize)
     const UCHAR *Table = HalpMapTable(Physical, &Length);
     if (!Table)
         return 0;
-    if (memcmp(Table, EntrySize == 8 ? "XSDT" : "RSDT", 4) != 0 ||
-        !HalpChecksumOk(Table, Length)) {
+    if (memcmp(Table, EntrySize == 8 ? "XSDT" : "RSDT", 4) != 0 || !HalpChecksumOk(Table, Length)) {
         DbgPrint("warning: ACPI: the %s at 0x%llx has a bad signature or checksum\n",
                  EntrySize == 8 ? "XSDT" : "RSDT", Physical);
         goto Unmap;
@@ -236,8 +235,8 @@ static BOOLEAN HalpSearchRsdp(ULONG64 Physical, ULONG Length, PUCHAR Rsdp)
     for (ULONG Offset = 0; Offset + LOADER_RSDP_V1_SIZE <= Length; Offset += 16) {
         ULONG Available = Length - Offset;
         if (HalpRsdpValid(Area + Offset, Available)) {
-            memcpy(Rsdp, Area + Offset, Available < LOADER_RSDP_MAX_SIZE ? Available
-                                                                         : LOADER_RSDP_MAX_SIZE);
+            memcpy(Rsdp, Area + Offset,
+                   Available < LOADER_RSDP_MAX_SIZE ? Available : LOADER_RSDP_MAX_SIZE);
             HalMadt.RsdpPhysical = Physical + Offset;
             Found = TRUE;
             break;
@@ -253,12 +252,13 @@ static BOOLEAN HalpFindRsdp(const struct _LOADER_PARAMETER_BLOCK *LoaderBlock, P
     if (LoaderBlock->RsdpSize != 0) {
         memcpy(Rsdp, LoaderBlock->Rsdp, LoaderBlock->RsdpSize);
         if (HalpRsdpValid(Rsdp, LoaderBlock->RsdpSize)) {
-            RtlFormatBuffer(HalMadt.RsdpSource, sizeof(HalMadt.RsdpSource),
-                               "multiboot2 tag %u", LoaderBlock->RsdpTag);
+            RtlFormatBuffer(HalMadt.RsdpSource, sizeof(HalMadt.RsdpSource), "multiboot2 tag %u",
+                            LoaderBlock->RsdpTag);
             return TRUE;
         }
         DbgPrint("warning: ACPI: the RSDP in multiboot2 tag %u has a bad signature or "
-                 "checksum; searching the BIOS area\n", LoaderBlock->RsdpTag);
+                 "checksum; searching the BIOS area\n",
+                 LoaderBlock->RsdpTag);
     }
     PHYSICAL_ADDRESS Bda = {.QuadPart = 0};
     const UCHAR *Page0 = MmMapIoSpace(Bda, PAGE_SIZE, FALSE);

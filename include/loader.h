@@ -28,8 +28,8 @@
 #define MB2_TAG_BOOT_LOADER_NAME 2
 #define MB2_TAG_MODULE           3
 #define MB2_TAG_MEMORY_MAP       6
-#define MB2_TAG_ACPI_OLD         14 /* a copy of the ACPI 1.0 RSDP (20 bytes) */
-#define MB2_TAG_ACPI_NEW         15 /* a copy of the ACPI 2.0+ RSDP (36 bytes) */
+#define MB2_TAG_ACPI_OLD 14 /* a copy of the ACPI 1.0 RSDP (20 bytes) */
+#define MB2_TAG_ACPI_NEW 15 /* a copy of the ACPI 2.0+ RSDP (36 bytes) */
 #define MB2_TAG_ALIGNMENT        8  /* header and information tags alike */
 
 #define LOADER_MAX_MEMORY_RANGES 128
@@ -38,8 +38,8 @@
 #define LOADER_NAME_MAX          64
 #define LOADER_INIT_MAX          256
 #define LOADER_KTEST_PATTERN_MAX 128
-#define LOADER_RSDP_V1_SIZE      20 /* ACPI RSDP, revision 0 (ACPI spec 5.2.5.3) */
-#define LOADER_RSDP_MAX_SIZE     36 /* ... revision 2 and later, with the XSDT address */
+#define LOADER_RSDP_V1_SIZE 20 /* ACPI RSDP, revision 0 (ACPI spec 5.2.5.3) */
+#define LOADER_RSDP_MAX_SIZE 36 /* ... revision 2 and later, with the XSDT address */
 
 /* The multiboot2 memory types (multiboot2 spec, 3.6.8), kept as numbers. */
 typedef enum _LOADER_MEMORY_TYPE {
@@ -101,8 +101,8 @@ typedef struct _BOOT_OPTIONS {
     ULONG VerifierFlags;                        /* "verifier=...": VERIFIER_* below, 0: off */
     ULONG VerifierTag;                          /* "verifiertag=TAG": special pool's tag, 0: all */
     ULONG VerifierSeed;                         /* "verifier=lowres:SEED", else 0 */
-    BOOLEAN NoSmp;                              /* "nosmp" or "smp=off": start no other processor */
-    ULONG TestProcessors;                       /* "ktestcpus=N": the -smp the harness gave QEMU, 0: unknown */
+    BOOLEAN NoSmp; /* "nosmp" or "smp=off": start no other processor */
+    ULONG TestProcessors; /* "ktestcpus=N": the -smp the harness gave QEMU, 0: unknown */
 } BOOT_OPTIONS, *PBOOT_OPTIONS;
 
 /*

@@ -398,9 +398,10 @@ static void KiParseAcpiTag(PKI_MB2_PARSER Parser, ULONG Type, ULONG Offset, ULON
     ULONG Length = Size - MB2_TAG_HEADER_SIZE;
 
     if (Length < LOADER_RSDP_V1_SIZE) {
-        KiMb2Warn(Parser, "multiboot2: tag %u (%s) at offset %u holds %u bytes, fewer than the "
-                       "%u of an RSDP; ignored.",
-               Type, KiMb2TagName(Type), Offset, Length, LOADER_RSDP_V1_SIZE);
+        KiMb2Warn(Parser,
+                  "multiboot2: tag %u (%s) at offset %u holds %u bytes, fewer than the "
+                  "%u of an RSDP; ignored.",
+                  Type, KiMb2TagName(Type), Offset, Length, LOADER_RSDP_V1_SIZE);
         return;
     }
     if (Block->RsdpTag == MB2_TAG_ACPI_NEW && Type == MB2_TAG_ACPI_OLD)
@@ -794,11 +795,12 @@ void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
         } else if (KiTokenIs(Token, Length, "kbench") || KiTokenIs(Token, Length, "kbench=boot")) {
             /* The benchmarks read the command line themselves (tests/kernel/kbench.c). */
         } else {
-            KiOptionWarn(Warn,
-                         "unknown kernel command-line key '%.*s' ignored (the known keys are "
-                         "ktest, ktest=PATTERN, ktestcpus=N, quiet, nosmp, smp=off, verifier=CHECKS, "
-                         "verifiertag=TAG, kbench, kbench=boot and init=PROGRAM [ARGUMENTS]).",
-                         (int)Length, Token);
+            KiOptionWarn(
+                Warn,
+                "unknown kernel command-line key '%.*s' ignored (the known keys are "
+                "ktest, ktest=PATTERN, ktestcpus=N, quiet, nosmp, smp=off, verifier=CHECKS, "
+                "verifiertag=TAG, kbench, kbench=boot and init=PROGRAM [ARGUMENTS]).",
+                (int)Length, Token);
         }
     }
 }

@@ -49,9 +49,9 @@ static KPROCESSOR_INFORMATION KiProcessorTable[KE_MAXIMUM_PROCESSORS] = {
 };
 
 #define KI_AP_REPORT_TIMEOUT_US 1000000 /* generous: TCG on a busy host is slow */
-#define KI_AP_POLL_US           100
-#define KI_PROCESSOR_TAG        POOL_TAG('P', 'r', 'c', 'b')
-#define KI_IST_PAGES            (KI_IST_STACK_SIZE / PAGE_SIZE)
+#define KI_AP_POLL_US 100
+#define KI_PROCESSOR_TAG POOL_TAG('P', 'r', 'c', 'b')
+#define KI_IST_PAGES (KI_IST_STACK_SIZE / PAGE_SIZE)
 
 /* What one application processor owns. Never freed: even one that failed
  * to report may still be on its way up and use it. */
@@ -226,7 +226,8 @@ static void KiStartProcessor(PKPROCESSOR_INFORMATION Info, PUCHAR Mapping)
     if (!HalStartProcessor(Info->ApicId, KI_AP_TRAMPOLINE_PHYSICAL)) {
         Info->State = KProcessorFailed;
         DbgPrint("warning: SMP: the local APIC did not send processor %u (APIC id %u) its "
-                 "start-up IPIs; left out\n", Info->Number, Info->ApicId);
+                 "start-up IPIs; left out\n",
+                 Info->Number, Info->ApicId);
         return; /* the block stays: the processor may have got an IPI */
     }
     while (__atomic_load_n(&Info->State, __ATOMIC_ACQUIRE) != KProcessorParked &&
@@ -237,12 +238,13 @@ static void KiStartProcessor(PKPROCESSOR_INFORMATION Info, PUCHAR Mapping)
     if (__atomic_load_n(&Info->State, __ATOMIC_ACQUIRE) != KProcessorParked) {
         Info->State = KProcessorFailed;
         DbgPrint("warning: SMP: processor %u (APIC id %u) did not report within %u ms; left "
-                 "out\n", Info->Number, Info->ApicId, KI_AP_REPORT_TIMEOUT_US / 1000);
+                 "out\n",
+                 Info->Number, Info->ApicId, KI_AP_REPORT_TIMEOUT_US / 1000);
         return;
     }
     Info->StartMicroseconds = Waited;
-    KdPrintBoot("SMP: processor %u (APIC id %u) reported within %u us of its INIT IPI, parked\n", Info->Number,
-                Info->ApicId, Waited);
+    KdPrintBoot("SMP: processor %u (APIC id %u) reported within %u us of its INIT IPI, parked\n",
+                Info->Number, Info->ApicId, Waited);
 }
 
 /* Start every registered processor but the boot one, one at a time. */
@@ -255,7 +257,8 @@ static void KiStartRegisteredProcessors(void)
         Mapping = MmMapIoSpace(Physical, KI_AP_TRAMPOLINE_PAGES * PAGE_SIZE, FALSE);
     if (!Mapping || !KiPrepareTrampoline(Mapping)) {
         DbgPrint("warning: SMP: the trampoline frames at 0x%llx cannot be used; starting no "
-                 "other processor\n", KI_AP_TRAMPOLINE_PHYSICAL);
+                 "other processor\n",
+                 KI_AP_TRAMPOLINE_PHYSICAL);
         for (ULONG i = 1; i < KeRegisteredProcessors; i++)
             KiProcessorTable[i].State = KProcessorFailed;
         goto Unmap;
@@ -280,7 +283,8 @@ void KiStartApplicationProcessors(void)
     }
     if (KeBootOptions.NoSmp) {
         KdPrintBoot("SMP: nosmp: %u processor%s in the MADT, only the boot processor "
-                    "started\n", KeRegisteredProcessors, KeRegisteredProcessors == 1 ? "" : "s");
+                    "started\n",
+                    KeRegisteredProcessors, KeRegisteredProcessors == 1 ? "" : "s");
         return;
     }
     if (KeRegisteredProcessors > 1)

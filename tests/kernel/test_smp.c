@@ -73,13 +73,13 @@ static void KtMadtFinish(KT_MADT *M)
 
 static void KtBuildMadt(KT_MADT *M)
 {
-    static const UCHAR Lapic0[] = {0, 8, 0, 0, 1, 0, 0, 0};       /* enabled, APIC 0 */
-    static const UCHAR Lapic1[] = {0, 8, 1, 6, 1, 0, 0, 0};       /* enabled, APIC 6 */
-    static const UCHAR LapicOff[] = {0, 8, 2, 7, 0, 0, 0, 0};     /* disabled */
+    static const UCHAR Lapic0[] = {0, 8, 0, 0, 1, 0, 0, 0}; /* enabled, APIC 0 */
+    static const UCHAR Lapic1[] = {0, 8, 1, 6, 1, 0, 0, 0}; /* enabled, APIC 6 */
+    static const UCHAR LapicOff[] = {0, 8, 2, 7, 0, 0, 0, 0}; /* disabled */
     static const UCHAR IoApic[] = {1, 12, 9, 0, 0x00, 0x10, 0xC0, 0xFE, 24, 0, 0, 0};
     static const UCHAR Override[] = {2, 10, 0, 0, 2, 0, 0, 0, 0x0F, 0}; /* IRQ0->GSI2 low level */
-    static const UCHAR Nmi[] = {4, 6, 0xFF, 0x05, 0, 1};         /* all, high edge, LINT1 */
-    static const UCHAR Unknown[] = {0x7F, 4, 0, 0};               /* skipped */
+    static const UCHAR Nmi[] = {4, 6, 0xFF, 0x05, 0, 1}; /* all, high edge, LINT1 */
+    static const UCHAR Unknown[] = {0x7F, 4, 0, 0}; /* skipped */
 
     memset(M, 0, sizeof(*M));
     memcpy(M->Bytes, "APIC", 4);
