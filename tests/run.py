@@ -955,13 +955,13 @@ def step_fuzz(h):
 class Console:
     """QEMU with COM1 on a pipe: the harness types, the shell answers."""
 
-    def __init__(self, h, name, words):
+    def __init__(self, h, name, words, extra=()):
         iso = h.make_iso(name, words)
         self.log_path = h.logs / (safe(name) + ".log")
         cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", h.args.mem,
                "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                "-cdrom", str(iso), "-boot", "d", "-display", "none", "-serial", "stdio",
-               "-monitor", "none", "-nic", "none"]
+               "-monitor", "none", "-nic", "none"] + list(extra)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         h._track(self.proc)
@@ -1010,8 +1010,9 @@ def step_shell(h):
     drivers, devices and unload (loadable drivers), mem, irq (the console's
     interrupt objects), pci (the boot scan), trim (the shell's own working
     set, then the System process's: paged pool), mem and ps again (page lists, soft faults, working-set sizes), vm,
-    a crash that ends alone, then exit (QEMU exits 33)."""
-    c = Console(h, "shell", [])
+    a crash that ends alone, cpu (two processors: QEMU runs this boot with
+    -smp 2, the second parked), then exit (QEMU exits 33)."""
+    c = Console(h, "shell", [], extra=["-smp", "2"])
     prompt = r"pagoda> "
     checks = [
         ("help", r"run .*\n(.*\n)*.*" + prompt, ["ps", "pte", "pool"]),
@@ -1043,6 +1044,8 @@ def step_shell(h):
         ("run vademo", prompt, ["A: VA 0x7f793950000", "B: VA 0x7f793950000"]),
         ("run crash av", prompt, ["crashed: STATUS_ACCESS_VIOLATION", "ends alone"]),
         ("ps", prompt, ["sh"]),
+        ("cpu", prompt, ["0       0       0 running", "1       1       1 parked",
+                         "the scheduler uses CPU 0 only"]),
     ]
     try:
         c.expect(prompt, timeout=h.args.timeout)
