@@ -88,6 +88,10 @@ ULONG KeCountProcessors(KPROCESSOR_STATE State)
  */
 static __attribute__((noreturn)) void KiStartApplicationProcessor(PKI_PROCESSOR_BLOCK Block)
 {
+    /* The outermost frame: the trampoline jumped here (no caller), so tell
+     * gdb's unwinder there is no return address (docs/smp.md: a parked
+     * processor's backtrace in gdb ends here). */
+    __asm__ volatile(".cfi_undefined rip");
     __writecr3(Block->SystemCr3);
     KiInitializeProcessorTables(&Block->Tables, Block->IstTops, &Block->Pcr);
     HalInitializeApplicationProcessor(KI_SPURIOUS_VECTOR);
