@@ -224,7 +224,7 @@ static BOOLEAN HalpRsdpValid(const UCHAR *Rsdp, ULONG Available)
 
 /* Search Length bytes of physical memory at Physical for an RSDP; copy the
  * first valid one to Rsdp[LOADER_RSDP_MAX_SIZE]. */
-static BOOLEAN HalpSearchRsdp(ULONG64 Physical, ULONG Length, PUCHAR Rsdp)
+static BOOLEAN HalpSearchRsdp(ULONG64 Physical, ULONG Length, PUCHAR Rsdp, PULONG64 Where)
 {
     PHYSICAL_ADDRESS Address;
     Address.QuadPart = (LONGLONG)Physical;
@@ -237,7 +237,7 @@ static BOOLEAN HalpSearchRsdp(ULONG64 Physical, ULONG Length, PUCHAR Rsdp)
         if (HalpRsdpValid(Area + Offset, Available)) {
             memcpy(Rsdp, Area + Offset,
                    Available < LOADER_RSDP_MAX_SIZE ? Available : LOADER_RSDP_MAX_SIZE);
-            HalMadt.RsdpPhysical = Physical + Offset;
+            *Where = Physical + Offset;
             Found = TRUE;
             break;
         }
@@ -260,15 +260,20 @@ static BOOLEAN HalpFindRsdp(const struct _LOADER_PARAMETER_BLOCK *LoaderBlock, P
                  "checksum; searching the BIOS area\n",
                  LoaderBlock->RsdpTag);
     }
+    RtlFormatBuffer(HalMadt.RsdpSource, sizeof(HalMadt.RsdpSource), "BIOS area");
+    return HalSearchBiosRsdp(Rsdp, &HalMadt.RsdpPhysical);
+}
+
+BOOLEAN HalSearchBiosRsdp(PUCHAR Rsdp, PULONG64 Physical)
+{
     PHYSICAL_ADDRESS Bda = {.QuadPart = 0};
     const UCHAR *Page0 = MmMapIoSpace(Bda, PAGE_SIZE, FALSE);
     ULONG64 Ebda = Page0 ? (ULONG64)HalpRead16(Page0 + ACPI_BDA_EBDA_SEGMENT) << 4 : 0;
     if (Page0)
         MmUnmapIoSpace((PVOID)Page0, PAGE_SIZE);
-    RtlFormatBuffer(HalMadt.RsdpSource, sizeof(HalMadt.RsdpSource), "BIOS area");
-    if (Ebda >= 0x80000 && Ebda < ACPI_BIOS_AREA && HalpSearchRsdp(Ebda, 1024, Rsdp))
+    if (Ebda >= 0x80000 && Ebda < ACPI_BIOS_AREA && HalpSearchRsdp(Ebda, 1024, Rsdp, Physical))
         return TRUE;
-    return HalpSearchRsdp(ACPI_BIOS_AREA, ACPI_BIOS_AREA_SIZE, Rsdp);
+    return HalpSearchRsdp(ACPI_BIOS_AREA, ACPI_BIOS_AREA_SIZE, Rsdp, Physical);
 }
 
 static const char *HalpIntiText(USHORT Flags)

@@ -198,6 +198,26 @@ BOOLEAN HalDisableSystemInterrupt(ULONG Vector, UCHAR Irql)
     return TRUE;
 }
 
+BOOLEAN HalQueryIsaIrqRoute(ULONG Irq, PHAL_ISA_IRQ_ROUTE Route)
+{
+    ULONG Input;
+    if (Irq >= 16)
+        return FALSE;
+    Route->Gsi = HalpIsaIrqToGsi(Irq, &Route->Flags);
+    HALP_IO_APIC *IoApic = HalpGsiToIoApic(Route->Gsi, &Input);
+    if (!IoApic)
+        return FALSE;
+    Route->IoApic = (ULONG)(IoApic - HalpIoApics);
+    Route->Input = Input;
+    /* IOREGSEL/IOWIN are a pair: keep an interrupt's routine out between. */
+    ULONG64 Flags = __readeflags();
+    _disable();
+    Route->RedirectionLow = HalpIoApicRead(IoApic, IOAPIC_REDIRECTION(Input));
+    Route->RedirectionHigh = HalpIoApicRead(IoApic, IOAPIC_REDIRECTION(Input) + 1);
+    __writeeflags(Flags);
+    return TRUE;
+}
+
 #define LAPIC_ICR_LOW 0x300
 #define LAPIC_ICR_PENDING (1u << 12)
 #define LAPIC_ICR_SELF (1u << 18)

@@ -60,6 +60,21 @@ ULONG HalGetInterruptVector(INTERFACE_TYPE InterfaceType, ULONG BusNumber, ULONG
 BOOLEAN HalEnableSystemInterrupt(ULONG Vector, UCHAR Irql, ULONG Mode);
 BOOLEAN HalDisableSystemInterrupt(ULONG Vector, UCHAR Irql);
 
+/* Where ISA IRQ Irq arrives, as HalEnableSystemInterrupt programs it: its
+ * GSI and the override's INTI flags (0: no override or conforming), the
+ * IO-APIC (index in MADT order) and input, and that input's redirection
+ * entry as read back now. FALSE when Irq >= 16 or no IO-APIC serves the
+ * GSI. Any IRQL (interrupts are disabled around the register pair). */
+typedef struct _HAL_ISA_IRQ_ROUTE {
+    ULONG Gsi;
+    USHORT Flags;
+    ULONG IoApic;
+    ULONG Input;
+    ULONG RedirectionLow; /* vector, delivery, polarity (bit 13), trigger (15), mask (16) */
+    ULONG RedirectionHigh; /* destination APIC id in bits 24-31 */
+} HAL_ISA_IRQ_ROUTE, *PHAL_ISA_IRQ_ROUTE;
+BOOLEAN HalQueryIsaIrqRoute(ULONG Irq, PHAL_ISA_IRQ_ROUTE Route);
+
 /* Send this processor an interrupt on Vector through the local APIC's
  * interrupt command register (self shorthand, fixed delivery): it arrives
  * as a device interrupt would, held back while the IRQL is >= Vector >> 4.
@@ -174,6 +189,12 @@ struct _LOADER_PARAMETER_BLOCK;
  * HalInitializeInterruptControllers; PASSIVE_LEVEL.
  */
 void HalInitializeAcpi(const struct _LOADER_PARAMETER_BLOCK *LoaderBlock);
+
+/* The BIOS way to the RSDP: the first KiB of the EBDA, then
+ * 0xE0000-0xFFFFF, for "RSD PTR " on a 16-byte boundary with a good
+ * checksum. TRUE with a copy (LOADER_RSDP_MAX_SIZE bytes) in Rsdp and its
+ * address in *Physical. PASSIVE_LEVEL (it maps the areas). */
+BOOLEAN HalSearchBiosRsdp(PUCHAR Rsdp, PULONG64 Physical);
 
 /* Parse a MADT (Length bytes at Table, header included) into *Madt, which
  * is zeroed first. FALSE when the signature, length or checksum is wrong.

@@ -48,6 +48,44 @@ KTEST(smp, madt_has_the_pc_ioapic_and_irq0_override)
     KT_EXPECT(Irq0);
 }
 
+/* The BIOS search finds the RSDP GRUB copied into the multiboot2 tag (the
+ * boot used the tag, so this is the search's only run). */
+KTEST(smp, bios_area_search_finds_the_loaders_rsdp)
+{
+    UCHAR Rsdp[LOADER_RSDP_MAX_SIZE] = {0};
+    ULONG64 Physical = 0;
+    KT_ASSERT(KeLoaderBlock.RsdpSize >= LOADER_RSDP_V1_SIZE);
+    KT_ASSERT(HalSearchBiosRsdp(Rsdp, &Physical));
+    KT_EXPECT(Physical >= 0x80000 && Physical < 0x100000);
+    KT_EXPECT_EQ(Physical & 15, 0);
+    KT_EXPECT(memcmp(Rsdp, KeLoaderBlock.Rsdp, LOADER_RSDP_V1_SIZE) == 0);
+}
+
+/* The lines connected at boot (keyboard IRQ 1, COM1 IRQ 4) are programmed
+ * at the input the MADT gives them, unmasked, edge-triggered, active high,
+ * to the boot processor; IRQ 0 would go through its override to GSI 2. */
+KTEST(smp, isa_irqs_are_routed_as_the_madt_says)
+{
+    HAL_ISA_IRQ_ROUTE Route;
+    UCHAR Irql;
+    ULONG_PTR Affinity;
+    static const ULONG Connected[] = {1, 4};
+    for (ULONG i = 0; i < ARRAYSIZE(Connected); i++) {
+        ULONG Vector = HalGetInterruptVector(Isa, 0, Connected[i], 0, &Irql, &Affinity);
+        KT_ASSERT(HalQueryIsaIrqRoute(Connected[i], &Route));
+        KT_EXPECT_EQ(Route.Gsi, Connected[i]);
+        KT_EXPECT_EQ(Route.Input, Connected[i] - HalMadt.IoApics[Route.IoApic].GsiBase);
+        KT_EXPECT_EQ(Route.RedirectionLow & 0xFF, Vector);
+        KT_EXPECT_EQ(Route.RedirectionLow & ((1u << 16) | (1u << 15) | (1u << 13)), 0);
+        KT_EXPECT_EQ(Route.RedirectionHigh >> 24, HalGetCurrentApicId());
+    }
+    KT_ASSERT(HalQueryIsaIrqRoute(0, &Route));
+    KT_EXPECT_EQ(Route.Gsi, 2);
+    KT_EXPECT_EQ(Route.Input, 2);
+    KT_EXPECT(Route.RedirectionLow & (1u << 16)); /* never connected: masked */
+    KT_EXPECT(!HalQueryIsaIrqRoute(16, &Route));
+}
+
 /* A MADT of our own: header, local APIC address, flags, then entries. */
 typedef struct _KT_MADT {
     UCHAR Bytes[256];
