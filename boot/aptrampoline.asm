@@ -11,8 +11,10 @@
 ;
 ;   16-bit real mode   load the trampoline's GDT, set CR0.PE, far jump
 ;   32-bit protected   check CPUID.1:EBX[31:24] (the initial APIC id) is the
-;                      one the startup block names; else park at once (a
-;                      latecomer the boot processor already gave up on);
+;                      one the startup block names, and claim the start
+;                      (lock cmpxchg Claim 0 -> KI_AP_CLAIMED); else park
+;                      at once: a latecomer the boot processor gave up on,
+;                      whose stacks may be gone;
 ;                      CR4.PAE, CR3 = the temporary PML4 (the kernel's
 ;                      system half + an identity map of the first 2 MiB),
 ;                      EFER.LME and EFER.NXE, CR0.PG: long mode
@@ -64,6 +66,10 @@ ap_protected_mode:
     shr ebx, 24
     cmp ebx, [BLOCK(ApicId)]
     jne ap_park
+    xor eax, eax                    ; expected: nobody has decided yet
+    mov ecx, KI_AP_CLAIMED
+    lock cmpxchg [BLOCK(Claim)], ecx
+    jne ap_park                     ; the boot processor abandoned this start
 
     mov eax, cr4
     or eax, CR4_PAE

@@ -318,9 +318,20 @@ extern volatile ULONG64 KiInterruptTime;
 #define KI_AP_GDT_CODE32 \
     (SEG_PRESENT | SEG_S | SEG_CODE | SEG_DB | SEG_GRAN | SEG_LIMIT_MAX | SEG_DPL(0))
 
+/* KI_AP_STARTUP_BLOCK.Claim: 0 while the boot processor waits; the
+ * starting processor sets KI_AP_CLAIMED (lock cmpxchg, in the trampoline,
+ * before it touches the stack); the boot processor, giving up, sets
+ * KI_AP_ABANDONED the same way. Whoever wins decides: a claimed start owns
+ * its stacks for ever, an abandoned one's are freed and a processor that
+ * arrives later parks in the trampoline. */
+#define KI_AP_CLAIMED 1
+#define KI_AP_ABANDONED 2
+
 typedef struct _KI_AP_STARTUP_BLOCK {
     ULONG Pml4; /* physical: the temporary PML4 (below 4 GiB for 32-bit CR3) */
     ULONG ApicId; /* the processor meant to start: another one parks at once */
+    ULONG Claim; /* 0, KI_AP_CLAIMED or KI_AP_ABANDONED */
+    ULONG Reserved;
     ULONG64 Stack; /* top of its kernel stack */
     ULONG64 Entry; /* KiStartApplicationProcessor */
     ULONG64 Argument; /* its KI_PROCESSOR_BLOCK */
@@ -332,6 +343,13 @@ extern const UCHAR KiApTrampolineStart[], KiApTrampolineEnd[];
 /* Start the processors the MADT lists (unless "nosmp"); each parks. Boot,
  * PASSIVE_LEVEL, interrupts enabled, after KiInitializeInterrupts. */
 void KiStartApplicationProcessors(void);
+
+/* Start the processor Info->ApicId names (Info need not be in the table;
+ * its State and StartMicroseconds are set), waiting TimeoutMicroseconds
+ * for it to park. The tests call it with an APIC id nobody has, to watch
+ * the give-up path: State KProcessorFailed, and since nobody claimed the
+ * start, its stacks and block freed again. PASSIVE_LEVEL, after boot. */
+void KiStartProcessorByApicId(PKPROCESSOR_INFORMATION Info, ULONG TimeoutMicroseconds);
 
 /* kernel/interrupt.c */
 void KiInitializeInterrupts(void);

@@ -11,7 +11,10 @@
  *   3. sends INIT, STARTUP, STARTUP (HalStartProcessor);
  *   4. waits up to KI_AP_REPORT_TIMEOUT_US for it to report (its State
  *      becomes KProcessorParked); a processor that does not is reported
- *      and left out (State KProcessorFailed).
+ *      and left out (State KProcessorFailed). Whether its stacks can be
+ *      freed then is settled by the startup block's Claim word, which the
+ *      processor takes in the trampoline before it touches them and the
+ *      boot processor takes when it gives up (ki.h).
  * One processor at a time: the startup block is one.
  *
  * The processor runs boot/aptrampoline.asm (real -> protected -> long
@@ -53,8 +56,9 @@ static KPROCESSOR_INFORMATION KiProcessorTable[KE_MAXIMUM_PROCESSORS] = {
 #define KI_PROCESSOR_TAG POOL_TAG('P', 'r', 'c', 'b')
 #define KI_IST_PAGES (KI_IST_STACK_SIZE / PAGE_SIZE)
 
-/* What one application processor owns. Never freed: even one that failed
- * to report may still be on its way up and use it. */
+/* What one application processor owns. Never freed once the processor
+ * has claimed its start (KI_AP_STARTUP_BLOCK.Claim): even one that then
+ * fails to report may still be on its way up and use it. */
 typedef struct _KI_PROCESSOR_BLOCK {
     KI_PROCESSOR_TABLES Tables;
     KPCR Pcr;
@@ -206,8 +210,35 @@ static PKI_PROCESSOR_BLOCK KiAllocateProcessorBlock(PKPROCESSOR_INFORMATION Info
     return Block;
 }
 
-/* Start one processor and wait for it to park. */
-static void KiStartProcessor(PKPROCESSOR_INFORMATION Info, PUCHAR Mapping)
+/* Fill the startup block in the trampoline's frame for Info's processor. */
+static volatile KI_AP_STARTUP_BLOCK *
+KiFillStartupBlock(PUCHAR Mapping, PKPROCESSOR_INFORMATION Info, PKI_PROCESSOR_BLOCK Block)
+{
+    volatile KI_AP_STARTUP_BLOCK *Startup =
+        (volatile KI_AP_STARTUP_BLOCK *)(Mapping + KI_AP_STARTUP_BLOCK_OFFSET);
+    Startup->Pml4 = (ULONG)KI_AP_PML4_PHYSICAL;
+    Startup->ApicId = Info->ApicId;
+    Startup->Claim = 0;
+    Startup->Stack = (ULONG64)Block->StackTop;
+    Startup->Entry = (ULONG64)KiStartApplicationProcessor;
+    Startup->Argument = (ULONG64)Block;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return Startup;
+}
+
+/* Give up on a start: if the processor has not claimed it, it never will
+ * (it parks in the trampoline), so its stacks and block go back; if it
+ * has, they stay (it runs on them). */
+static void KiAbandonStart(volatile KI_AP_STARTUP_BLOCK *Startup, PKI_PROCESSOR_BLOCK Block)
+{
+    ULONG Expected = 0;
+    if (__atomic_compare_exchange_n(&Startup->Claim, &Expected, KI_AP_ABANDONED, FALSE,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        KiFreeProcessorBlock(Block);
+}
+
+/* Start one processor and wait up to Timeout us for it to park. */
+static void KiStartProcessor(PKPROCESSOR_INFORMATION Info, PUCHAR Mapping, ULONG Timeout)
 {
     PKI_PROCESSOR_BLOCK Block = KiAllocateProcessorBlock(Info);
     if (!Block) {
@@ -216,34 +247,21 @@ static void KiStartProcessor(PKPROCESSOR_INFORMATION Info, PUCHAR Mapping)
                  Info->Number, Info->ApicId);
         return;
     }
-    volatile KI_AP_STARTUP_BLOCK *Startup =
-        (volatile KI_AP_STARTUP_BLOCK *)(Mapping + KI_AP_STARTUP_BLOCK_OFFSET);
-    Startup->Pml4 = (ULONG)KI_AP_PML4_PHYSICAL;
-    Startup->ApicId = Info->ApicId;
-    Startup->Stack = (ULONG64)Block->StackTop;
-    Startup->Entry = (ULONG64)KiStartApplicationProcessor;
-    Startup->Argument = (ULONG64)Block;
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    volatile KI_AP_STARTUP_BLOCK *Startup = KiFillStartupBlock(Mapping, Info, Block);
 
     /* INIT's 10 ms and the STARTUPs' 2 x 200 us count towards the time. */
     ULONG Waited = 10400;
-    if (!HalStartProcessor(Info->ApicId, KI_AP_TRAMPOLINE_PHYSICAL)) {
-        Info->State = KProcessorFailed;
-        DbgPrint("warning: SMP: the local APIC did not send processor %u (APIC id %u) its "
-                 "start-up IPIs; left out\n",
-                 Info->Number, Info->ApicId);
-        return; /* the block stays: the processor may have got an IPI */
-    }
-    while (__atomic_load_n(&Info->State, __ATOMIC_ACQUIRE) != KProcessorParked &&
-           Waited < KI_AP_REPORT_TIMEOUT_US) {
+    BOOLEAN Sent = HalStartProcessor(Info->ApicId, KI_AP_TRAMPOLINE_PHYSICAL);
+    while (Sent && __atomic_load_n(&Info->State, __ATOMIC_ACQUIRE) != KProcessorParked &&
+           Waited < Timeout) {
         KeStallExecutionProcessor(KI_AP_POLL_US);
         Waited += KI_AP_POLL_US;
     }
     if (__atomic_load_n(&Info->State, __ATOMIC_ACQUIRE) != KProcessorParked) {
         Info->State = KProcessorFailed;
-        DbgPrint("warning: SMP: processor %u (APIC id %u) did not report within %u ms; left "
-                 "out\n",
-                 Info->Number, Info->ApicId, KI_AP_REPORT_TIMEOUT_US / 1000);
+        KiAbandonStart(Startup, Block);
+        DbgPrint("warning: SMP: processor %u (APIC id %u) %s; left out\n", Info->Number,
+                 Info->ApicId, Sent ? "did not report in time" : "was not sent its start-up IPIs");
         return;
     }
     Info->StartMicroseconds = Waited;
@@ -251,30 +269,56 @@ static void KiStartProcessor(PKPROCESSOR_INFORMATION Info, PUCHAR Mapping)
                 Info->Number, Info->ApicId, Waited);
 }
 
-/* Start every registered processor but the boot one, one at a time. */
-static void KiStartRegisteredProcessors(void)
+/* Map the trampoline's frames and (re)write the trampoline and its page
+ * tables; NULL when the frames are not RAM or cannot be mapped. */
+static PUCHAR KiMapTrampoline(void)
 {
     PHYSICAL_ADDRESS Physical = {.QuadPart = KI_AP_TRAMPOLINE_PHYSICAL};
     PUCHAR Mapping = NULL;
-
     if (KiTrampolineFramesUsable())
         Mapping = MmMapIoSpace(Physical, KI_AP_TRAMPOLINE_PAGES * PAGE_SIZE, FALSE);
-    if (!Mapping || !KiPrepareTrampoline(Mapping)) {
+    if (Mapping && !KiPrepareTrampoline(Mapping)) {
+        MmUnmapIoSpace(Mapping, KI_AP_TRAMPOLINE_PAGES * PAGE_SIZE);
+        Mapping = NULL;
+    }
+    return Mapping;
+}
+
+/* A processor given up on may still arrive: the startup block then names
+ * nobody, so it parks in the trampoline. */
+static void KiUnmapTrampoline(PUCHAR Mapping)
+{
+    ((volatile KI_AP_STARTUP_BLOCK *)(Mapping + KI_AP_STARTUP_BLOCK_OFFSET))->ApicId = 0xFFFFFFFF;
+    MmUnmapIoSpace(Mapping, KI_AP_TRAMPOLINE_PAGES * PAGE_SIZE);
+}
+
+void KiStartProcessorByApicId(PKPROCESSOR_INFORMATION Info, ULONG TimeoutMicroseconds)
+{
+    PUCHAR Mapping = KiMapTrampoline();
+    Info->StartMicroseconds = 0;
+    if (!Mapping) {
+        Info->State = KProcessorFailed;
+        return;
+    }
+    KiStartProcessor(Info, Mapping, TimeoutMicroseconds);
+    KiUnmapTrampoline(Mapping);
+}
+
+/* Start every registered processor but the boot one, one at a time. */
+static void KiStartRegisteredProcessors(void)
+{
+    PUCHAR Mapping = KiMapTrampoline();
+    if (!Mapping) {
         DbgPrint("warning: SMP: the trampoline frames at 0x%llx cannot be used; starting no "
                  "other processor\n",
                  KI_AP_TRAMPOLINE_PHYSICAL);
         for (ULONG i = 1; i < KeRegisteredProcessors; i++)
             KiProcessorTable[i].State = KProcessorFailed;
-        goto Unmap;
+        return;
     }
     for (ULONG i = 1; i < KeRegisteredProcessors; i++)
-        KiStartProcessor(&KiProcessorTable[i], Mapping);
-    /* A processor given up on may still arrive: the startup block now names
-     * another APIC id (or the last one's), so it parks in the trampoline. */
-    ((volatile KI_AP_STARTUP_BLOCK *)(Mapping + KI_AP_STARTUP_BLOCK_OFFSET))->ApicId = 0xFFFFFFFF;
-Unmap:
-    if (Mapping)
-        MmUnmapIoSpace(Mapping, KI_AP_TRAMPOLINE_PAGES * PAGE_SIZE);
+        KiStartProcessor(&KiProcessorTable[i], Mapping, KI_AP_REPORT_TIMEOUT_US);
+    KiUnmapTrampoline(Mapping);
 }
 
 void KiStartApplicationProcessors(void)

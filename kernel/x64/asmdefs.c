@@ -43,6 +43,7 @@ static void KiDefineStructures(void)
     /* The application processors' trampoline (boot/aptrampoline.asm). */
     OFFSET(KI_AP_STARTUP_BLOCK, Pml4);
     OFFSET(KI_AP_STARTUP_BLOCK, ApicId);
+    OFFSET(KI_AP_STARTUP_BLOCK, Claim);
     OFFSET(KI_AP_STARTUP_BLOCK, Stack);
     OFFSET(KI_AP_STARTUP_BLOCK, Entry);
     OFFSET(KI_AP_STARTUP_BLOCK, Argument);
@@ -103,6 +104,7 @@ static void KiDefineArchitecture(void)
     DEFINE(KI_AP_TRAMPOLINE_PHYSICAL, KI_AP_TRAMPOLINE_PHYSICAL);
     DEFINE(KI_AP_STARTUP_BLOCK_OFFSET, KI_AP_STARTUP_BLOCK_OFFSET);
     DEFINE(CR0_PE, CR0_PE);
+    DEFINE(KI_AP_CLAIMED, KI_AP_CLAIMED);
     DEFINE(KI_BOOT_GDT_DATA, KI_BOOT_GDT_DATA);
 
     /* Vectors (kernel/ki.h). */

@@ -12,6 +12,7 @@
 #include "../../kernel/ki.h"
 #include "../../hal/hal.h"
 #include "../../rtl/rtl.h"
+#include "ktbaseline.h"
 
 KTEST(smp, madt_counts_processors)
 {
@@ -208,6 +209,22 @@ KTEST(smp, application_processors_are_parked_not_scheduled)
     }
     KT_EXPECT_EQ(KeCountProcessors(Want) + 1, KeRegisteredProcessors);
     KT_EXPECT_EQ(KeCountProcessors(KProcessorFailed), 0);
+}
+
+/* The give-up path: a start-up sent to an APIC id nobody has. Nobody
+ * claims the start, so after the timeout the processor is Failed and its
+ * stacks and block are freed (the baseline); the table is untouched. */
+KTEST(smp, processor_that_never_reports_is_left_out_and_freed)
+{
+    static KPROCESSOR_INFORMATION Ghost;
+    ULONG FailedBefore = KeCountProcessors(KProcessorFailed);
+    KT_BASELINE Before = KtBaseline();
+    Ghost = (KPROCESSOR_INFORMATION){.Number = 99, .ApicId = 0xEE, .State = KProcessorNotStarted};
+    KiStartProcessorByApicId(&Ghost, 50000);
+    KT_EXPECT_EQ(Ghost.State, KProcessorFailed);
+    KT_EXPECT_EQ(Ghost.StartMicroseconds, 0);
+    KT_ASSERT_BASELINE(Before);
+    KT_EXPECT_EQ(KeCountProcessors(KProcessorFailed), FailedBefore);
 }
 
 /* Each parked processor enabled what the boot processor did (kernel/cpu.c):
