@@ -1,6 +1,7 @@
 /*
  * hal.h - the hardware abstraction layer's public interface (Hal): the
- * interrupt controllers and the clock's timer, the low-level serial and VGA
+ * ACPI MADT, the interrupt controllers and the clock's timer, the IPIs
+ * that start the other processors, the low-level serial and VGA
  * output that the debugger print and the bugcheck screen need, and turning
  * the machine off.
  *

@@ -168,7 +168,10 @@ ULONG_PTR KiFindExceptionFixup(ULONG_PTR Rip);
 /* ------------------------------------------------------------------------
  * The processor control region (kernel/sched.c): one per processor, its
  * address in GS base (MSR 0xC0000101), so gs:[0] is KPCR.Self and
- * gs:[8] KPCR.CurrentThread. Single processor: KiPcr is the only one.
+ * gs:[8] KPCR.CurrentThread. KiPcr is the boot processor's, the only one
+ * the scheduler uses; each parked application processor has its own in
+ * its KI_PROCESSOR_BLOCK (kernel/mp.c), at its GS base, which nothing
+ * reads yet (docs/smp.md).
  * ------------------------------------------------------------------------ */
 typedef struct _KPCR {
     struct _KPCR *Self;             /* gs:[0x00] */

@@ -3,8 +3,8 @@
  *
  * The ACPI MADT (hal/acpi.c) lists one local APIC per processor. For each
  * one other than the boot processor, KiStartApplicationProcessors:
- *   1. gives it what it needs of its own, kept for ever: a kernel stack
- *      and three IST stacks (MmCreateKernelStack: guard pages below), and
+ *   1. gives it what it needs of its own (kept for ever once it claims its
+ *      start, see 4): a kernel stack and three IST stacks (MmCreateKernelStack: guard pages below), and
  *      a KI_PROCESSOR_BLOCK in nonpaged pool with its GDT, TSS and KPCR;
  *   2. fills the startup block in the trampoline's frame (below 1 MiB,
  *      ki.h) with that processor's APIC id, stack, entry and argument;
@@ -35,9 +35,9 @@
  * is halted, and exactly what SMP scheduling must shoot down later.
  *
  * Locking: the table is written by the boot processor during boot (the
- * starting processor writes only its own entry's State, with release
- * order, and the boot processor reads it with acquire order); after
- * KiStartApplicationProcessors it is read-only.
+ * starting processor writes only its own entry: Cr0, Cr4, Efer, then
+ * State with release order, which the boot processor reads with acquire
+ * order); after KiStartApplicationProcessors it is read-only.
  */
 #include "ki.h"
 #include "../mm/mm.h"
