@@ -4,7 +4,8 @@
 ; These bytes are data in the kernel image (section .rodata): kernel/mp.c
 ; copies them to the frame at KI_AP_TRAMPOLINE_PHYSICAL (below 1 MiB) and
 ; sends the processor a STARTUP IPI whose vector is that frame's number
-; (Intel SDM Vol. 3A, 9.4.4 "MP Initialization Example"). The processor
+; (Intel SDM Vol. 3A, "MP Initialization Example" in the chapter
+; "Multiple-Processor Management"). The processor
 ; starts here in real mode at CS:IP = (vector << 8):0000, interrupts off.
 ; Every address below is therefore written as an offset from
 ; KiApTrampolineStart plus KI_AP_TRAMPOLINE_PHYSICAL (the TRAMP macro).
@@ -18,7 +19,8 @@
 ;                      CR4.PAE, CR3 = the temporary PML4 (the kernel's
 ;                      system half + an identity map of the first 2 MiB),
 ;                      EFER.LME and EFER.NXE, CR0.PG: long mode
-;                      (SDM Vol. 3A, 10.8.5), far jump to 64-bit code
+;                      (SDM Vol. 3A, "Initializing IA-32e Mode"), far
+;                      jump to 64-bit code
 ;   64-bit             still at a low address: take the stack, argument and
 ;                      entry from the startup block, clear RBP, push a null
 ;                      return address (the end of a backtrace) and jump to

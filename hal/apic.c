@@ -2,7 +2,7 @@
  * apic.c - the interrupt controllers, the clock's timer, and the
  * inter-processor interrupts that start the other processors.
  *
- * Hardware (Intel SDM Vol. 3A, chapter 11/13 "APIC"; the 82093AA IO-APIC
+ * Hardware (Intel SDM Vol. 3A, the chapter "APIC"; the 82093AA IO-APIC
  * datasheet; the 8259A and 8254 datasheets; the ACPI MADT, hal/acpi.c):
  *   - the legacy 8259 PICs are remapped to vectors 0x20-0x2F and masked:
  *     every interrupt comes through the APICs;
@@ -253,7 +253,8 @@ static BOOLEAN HalpSendIpi(UCHAR ApicId, ULONG Low)
 BOOLEAN HalStartProcessor(UCHAR ApicId, ULONG64 StartupPhysical)
 {
     ULONG Vector = (ULONG)(StartupPhysical >> PAGE_SHIFT) & 0xFF;
-    /* Intel SDM Vol. 3A, 9.4.4.1 (the BSP's sequence): INIT, 10 ms, then
+    /* Intel SDM Vol. 3A, "Typical BSP Initialization Sequence" (8.4.4.1
+     * in the 2009-2022 editions): INIT, 10 ms, then
      * STARTUP twice with 200 us after each. A processor already running
      * ignores the second STARTUP. */
     if (!HalpSendIpi(ApicId, LAPIC_ICR_INIT | LAPIC_ICR_ASSERT))

@@ -84,7 +84,8 @@ void HalSendSelfIpi(ULONG Vector);
 
 /* Start the processor whose local APIC id is ApicId at the page
  * StartupPhysical (below 1 MiB, page-aligned): INIT, 10 ms, STARTUP,
- * 200 us, STARTUP, 200 us (Intel SDM Vol. 3A, 9.4.4.1). FALSE when the
+ * 200 us, STARTUP, 200 us (Intel SDM Vol. 3A, "Typical BSP Initialization
+ * Sequence"). FALSE when the
  * local APIC did not accept an IPI; TRUE says nothing about whether the
  * processor runs (kernel/mp.c waits for it to report). Boot processor,
  * PASSIVE_LEVEL, after HalInitializeInterruptControllers. */
