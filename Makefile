@@ -26,14 +26,14 @@ HOST_CFLAGS := -std=c11 -DPAGODA_HOST -g -O1 -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -Wall -Wextra -Werror -I. -Iinclude
 
 # ---------------------------------------------------------------- sources
-BOOT_ASM   := boot/header.asm boot/start.asm boot/start64.asm
+BOOT_ASM   := boot/header.asm boot/start.asm boot/start64.asm boot/aptrampoline.asm
 KERNEL_ASM := kernel/x64/trap.asm kernel/x64/usercopy.asm kernel/x64/swap.asm kernel/x64/syscall.asm
-KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/dbgprint.c kernel/cpu.c kernel/trap.c \
+KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/dbgprint.c kernel/cpu.c kernel/mp.c kernel/trap.c \
 	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c kernel/irql.c kernel/interrupt.c \
 	kernel/sched.c kernel/thrdobj.c kernel/dpc.c kernel/timer.c kernel/lock.c kernel/vfirql.c kernel/event.c \
 	kernel/wait.c kernel/syscall.c kernel/kesvc.c kernel/apc.c kernel/apcsvc.c \
 	kernel/mutant.c kernel/semaphore.c
-HAL_C      := hal/apic.c hal/serial.c hal/vga.c hal/power.c hal/pci.c
+HAL_C      := hal/acpi.c hal/apic.c hal/serial.c hal/vga.c hal/power.c hal/pci.c
 OB_C       := ob/obref.c ob/obhandle.c ob/obsvc.c ob/obwait.c ob/obdir.c ob/obname.c ob/oblink.c
 PS_C       := ps/psmgr.c ps/create.c ps/kill.c ps/psexcept.c ps/query.c ps/ldr.c
 EX_C       := ex/event.c ex/sysinfo.c ex/exdisp.c ex/mutant.c ex/semaphore.c ex/timer.c \
@@ -59,7 +59,7 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_apc.c tests/kernel/test_mutant.c tests/kernel/test_obns.c tests/kernel/test_mdl.c \
 	tests/kernel/test_irp.c tests/kernel/test_delay.c tests/kernel/test_interrupt.c \
 	tests/kernel/test_ata.c tests/kernel/test_partition.c tests/kernel/test_ldr.c \
-	tests/kernel/test_vfirql.c tests/kernel/test_wset.c \
+	tests/kernel/test_vfirql.c tests/kernel/test_wset.c tests/kernel/test_smp.c \
 	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).
 KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \

@@ -13,6 +13,7 @@
  *   SystemPciInformation       -                             SYSTEM_PCI_ENTRY[]
  *   SystemModuleInformation    -                             SYSTEM_MODULE_ENTRY[]
  *   SystemDeviceInformation    -                             SYSTEM_DEVICE_ENTRY[]
+ *   SystemProcessorStateInformation -                        SYSTEM_PROCESSOR_ENTRY[]
  *
  * Every class is answered the same way: gather the answer into a kernel
  * buffer (EXP_QUERY_ANSWER) with whatever locks the data needs, release
@@ -27,7 +28,8 @@
  * page-table walk and VAD enumeration (mm/mm.h: MmQueryMemoryCounters,
  * MmWalkPageTables, MmEnumerateVads), the scheduler's counters
  * (kernel/ke.h), the process list (ps/ps.h), the interrupt objects
- * (KeQueryInterrupts, kernel/ke.h), the PCI scan (hal/hal.h), the loaded drivers and
+ * (KeQueryInterrupts, kernel/ke.h), the processor table
+ * (KeQueryProcessorInformation, kernel/ke.h), the PCI scan (hal/hal.h), the loaded drivers and
  * every driver's devices (io/io.h: IoQueryDriverInformation).
  *
  * Locking and IRQL: the service runs at PASSIVE_LEVEL. The process list is
@@ -462,6 +464,34 @@ static NTSTATUS ExpQueryPci(EXP_QUERY_ANSWER *Answer)
     return STATUS_SUCCESS;
 }
 
+/* The processor table (read-only after boot): one entry per processor. */
+static NTSTATUS ExpQueryProcessors(EXP_QUERY_ANSWER *Answer)
+{
+    STATIC_ASSERT(SYSTEM_PROCESSOR_PARKED == KProcessorParked);
+    STATIC_ASSERT(SYSTEM_PROCESSOR_NOT_STARTED == KProcessorNotStarted);
+    SYSTEM_PROCESSOR_ENTRY *Entries = ExAllocatePoolWithTag(
+        NonPagedPool, KE_MAXIMUM_PROCESSORS * sizeof(*Entries), EXP_QUERY_TAG);
+    KPROCESSOR_INFORMATION Info;
+    ULONG Count = 0;
+    if (!Entries)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    while (Count < KE_MAXIMUM_PROCESSORS && KeQueryProcessorInformation(Count, &Info)) {
+        Entries[Count] = (SYSTEM_PROCESSOR_ENTRY){
+            .Number = Info.Number,
+            .ApicId = Info.ApicId,
+            .AcpiProcessorId = Info.AcpiProcessorId,
+            .State = (UCHAR)Info.State,
+            .StartMicroseconds = Info.StartMicroseconds,
+            .Cr0 = Info.Cr0,
+            .Cr4 = Info.Cr4,
+            .Efer = Info.Efer,
+        };
+        Count++;
+    }
+    *Answer = (EXP_QUERY_ANSWER){Entries, Count * sizeof(*Entries), TRUE};
+    return STATUS_SUCCESS;
+}
+
 /*
  * NtQuerySystemInformation - copy a snapshot of Class (see the table at
  * the top) into Buffer, Length bytes, and its size into the optional
@@ -528,6 +558,9 @@ NTSTATUS NtQuerySystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, 
         break;
     case SystemPciInformation:
         Status = ExpQueryPci(&Answer);
+        break;
+    case SystemProcessorStateInformation:
+        Status = ExpQueryProcessors(&Answer);
         break;
     case SystemModuleInformation:
     case SystemDeviceInformation:

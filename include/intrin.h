@@ -156,6 +156,7 @@ static inline void __clac(void)
 #define __builtin_frame_address0() ((ULONG_PTR)__builtin_frame_address(0))
 
 /* Control-register and MSR bits the kernel sets (Intel SDM Vol. 3A, 2.5). */
+#define CR0_PE (1ULL << 0)
 #define CR0_WP       (1ULL << 16)
 #define CR0_PG       (1ULL << 31)
 #define CR4_PAE      (1ULL << 5)

@@ -28,6 +28,8 @@
 #define MB2_TAG_BOOT_LOADER_NAME 2
 #define MB2_TAG_MODULE           3
 #define MB2_TAG_MEMORY_MAP       6
+#define MB2_TAG_ACPI_OLD 14 /* a copy of the ACPI 1.0 RSDP (20 bytes) */
+#define MB2_TAG_ACPI_NEW 15 /* a copy of the ACPI 2.0+ RSDP (36 bytes) */
 #define MB2_TAG_ALIGNMENT        8  /* header and information tags alike */
 
 #define LOADER_MAX_MEMORY_RANGES 128
@@ -36,6 +38,8 @@
 #define LOADER_NAME_MAX          64
 #define LOADER_INIT_MAX          256
 #define LOADER_KTEST_PATTERN_MAX 128
+#define LOADER_RSDP_V1_SIZE 20 /* ACPI RSDP, revision 0 (ACPI spec 5.2.5.3) */
+#define LOADER_RSDP_MAX_SIZE 36 /* ... revision 2 and later, with the XSDT address */
 
 /* The multiboot2 memory types (multiboot2 spec, 3.6.8), kept as numbers. */
 typedef enum _LOADER_MEMORY_TYPE {
@@ -75,6 +79,16 @@ typedef struct _LOADER_PARAMETER_BLOCK {
     LOADER_MEMORY_RANGE MemoryRanges[LOADER_MAX_MEMORY_RANGES];
     ULONG ModuleCount;
     LOADER_MODULE Modules[LOADER_MAX_MODULES];
+    /*
+     * The ACPI RSDP as GRUB copied it into tags 14/15 (not checked here:
+     * hal/acpi.c checks the checksums). A tag 15 copy wins over a tag 14
+     * one; RsdpSize is 0 when neither tag came (hal/acpi.c then searches
+     * the BIOS area), LOADER_RSDP_V1_SIZE for tag 14, up to
+     * LOADER_RSDP_MAX_SIZE for tag 15.
+     */
+    ULONG RsdpSize;
+    ULONG RsdpTag; /* MB2_TAG_ACPI_OLD or MB2_TAG_ACPI_NEW */
+    UCHAR Rsdp[LOADER_RSDP_MAX_SIZE];
     ULONG WarningCount;         /* sentences passed to the warning callback */
 } LOADER_PARAMETER_BLOCK, *PLOADER_PARAMETER_BLOCK;
 
@@ -87,6 +101,8 @@ typedef struct _BOOT_OPTIONS {
     ULONG VerifierFlags;                        /* "verifier=...": VERIFIER_* below, 0: off */
     ULONG VerifierTag;                          /* "verifiertag=TAG": special pool's tag, 0: all */
     ULONG VerifierSeed;                         /* "verifier=lowres:SEED", else 0 */
+    BOOLEAN NoSmp; /* "nosmp" or "smp=off": start no other processor */
+    ULONG TestProcessors; /* "ktestcpus=N": the -smp the harness gave QEMU, 0: unknown */
 } BOOT_OPTIONS, *PBOOT_OPTIONS;
 
 /*
@@ -128,7 +144,9 @@ NTSTATUS KiParseMultiboot2(const void *Mbi, ULONG64 MbiPhysical, ULONG MbiSize,
  * Decode the command line into Options (zeroed first; NULL is an empty
  * line). Keys are separated by white space; a repeated key takes its last
  * value. Keys: "ktest" (every test), "ktest=PATTERN", "quiet",
- * "verifier=LIST" (comma-separated "special", "underrun" and
+ * "nosmp" and "smp=off" (start no application processor), "ktestcpus=N"
+ * (decimal: the processors the test harness gave QEMU, which a ktest
+ * compares with the ACPI MADT; a bad number warns), "verifier=LIST" (comma-separated "special", "underrun" and
  * "lowres[:SEED]", or a hex mask "0x..." of VERIFIER_* bits; "underrun"
  * implies "special"; unknown names and bits are warned about and
  * dropped), "verifiertag=TAG" (one to four characters), and

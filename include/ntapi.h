@@ -157,6 +157,7 @@ typedef enum _SYSTEM_INFORMATION_CLASS {
     SystemPciInformation = 103, /* SYSTEM_PCI_ENTRY[] */
     SystemModuleInformation = 11, /* SYSTEM_MODULE_ENTRY[]: the kernel, then loaded drivers */
     SystemDeviceInformation = 120, /* SYSTEM_DEVICE_ENTRY[]: every driver's devices */
+    SystemProcessorStateInformation = 105, /* SYSTEM_PROCESSOR_ENTRY[]: the MADT's processors */
     /* NtSetSystemInformation: SYSTEM_EMPTY_WORKING_SET in (docs/paging.md).
      * NOTE: NT empties working sets through SystemMemoryListInformation
      * (every process) or SetProcessWorkingSetSize(-1, -1) (one). */
@@ -177,6 +178,25 @@ typedef struct _SYSTEM_INTERRUPT_ENTRY {
     ULONG64 Claimed; /* ... and said the interrupt was its device's */
     CHAR RoutineName[40]; /* the kernel symbol of ServiceRoutine */
 } SYSTEM_INTERRUPT_ENTRY;
+
+/* One processor the ACPI MADT lists (kernel/mp.c, docs/smp.md). State:
+ * SYSTEM_PROCESSOR_RUNNING (the boot processor, the only one the
+ * scheduler uses), _PARKED (started, halted with interrupts off), _FAILED
+ * (did not report), _NOT_STARTED (nosmp). */
+#define SYSTEM_PROCESSOR_RUNNING 1
+#define SYSTEM_PROCESSOR_PARKED 2
+#define SYSTEM_PROCESSOR_FAILED 3
+#define SYSTEM_PROCESSOR_NOT_STARTED 4
+typedef struct _SYSTEM_PROCESSOR_ENTRY {
+    ULONG Number;
+    UCHAR ApicId;
+    UCHAR AcpiProcessorId;
+    UCHAR State;
+    UCHAR Reserved;
+    ULONG StartMicroseconds; /* INIT IPI to its report */
+    ULONG Reserved2;
+    ULONG64 Cr0, Cr4, Efer; /* as it parked; 0 for the boot processor */
+} SYSTEM_PROCESSOR_ENTRY;
 
 /* One PCI function found by the boot scan (hal/pci.c). */
 typedef struct _SYSTEM_PCI_ENTRY {

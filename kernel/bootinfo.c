@@ -386,6 +386,35 @@ static NTSTATUS KiReadFixedPart(PKI_MB2_PARSER Parser, ULONG64 MbiPhysical, ULON
     return STATUS_SUCCESS;
 }
 
+/*
+ * Tags 14 and 15 (multiboot2 spec, 3.6.16 and 3.6.17): a copy of the ACPI
+ * RSDP, the old one (20 bytes, revision 0) or the new one (36 bytes, with
+ * the XSDT's address). Copied as it is; hal/acpi.c checks it. A new copy
+ * replaces an old one, never the other way round.
+ */
+static void KiParseAcpiTag(PKI_MB2_PARSER Parser, ULONG Type, ULONG Offset, ULONG Size)
+{
+    PLOADER_PARAMETER_BLOCK Block = Parser->Block;
+    ULONG Length = Size - MB2_TAG_HEADER_SIZE;
+
+    if (Length < LOADER_RSDP_V1_SIZE) {
+        KiMb2Warn(Parser,
+                  "multiboot2: tag %u (%s) at offset %u holds %u bytes, fewer than the "
+                  "%u of an RSDP; ignored.",
+                  Type, KiMb2TagName(Type), Offset, Length, LOADER_RSDP_V1_SIZE);
+        return;
+    }
+    if (Block->RsdpTag == MB2_TAG_ACPI_NEW && Type == MB2_TAG_ACPI_OLD)
+        return;
+    if (Type == MB2_TAG_ACPI_OLD)
+        Length = LOADER_RSDP_V1_SIZE;
+    else if (Length > LOADER_RSDP_MAX_SIZE)
+        Length = LOADER_RSDP_MAX_SIZE;
+    memcpy(Block->Rsdp, Parser->Base + Offset + MB2_TAG_HEADER_SIZE, Length);
+    Block->RsdpSize = Length;
+    Block->RsdpTag = Type;
+}
+
 /* Hand one well-formed tag to the routine that reads its type. */
 static void KiParseTag(PKI_MB2_PARSER Parser, ULONG Type, ULONG Offset, ULONG Size)
 {
@@ -408,8 +437,12 @@ static void KiParseTag(PKI_MB2_PARSER Parser, ULONG Type, ULONG Offset, ULONG Si
     case MB2_TAG_MEMORY_MAP:
         KiParseMemoryMapTag(Parser, Offset, Size);
         break;
+    case MB2_TAG_ACPI_OLD:
+    case MB2_TAG_ACPI_NEW:
+        KiParseAcpiTag(Parser, Type, Offset, Size);
+        break;
     default:
-        /* Framebuffer, ACPI, ELF sections, ...: not ours to read. */
+        /* Framebuffer, ELF sections, ...: not ours to read. */
         break;
     }
 }
@@ -653,6 +686,27 @@ static void KiParseVerifierOption(const char *Value, SIZE_T Length, PBOOT_OPTION
     Options->VerifierFlags = Flags & VERIFIER_KNOWN_FLAGS;
 }
 
+/* "KEY=N": a decimal number below 1000; anything else warns and leaves 0. */
+static void KiParseDecimalOption(const char *Value, SIZE_T Length, PULONG Result, const char *Key,
+                                 LOADER_WARNING_ROUTINE Warn)
+{
+    ULONG Number = 0;
+
+    *Result = 0;
+    if (Length == 0 || Length > 3)
+        goto Bad;
+    for (SIZE_T i = 0; i < Length; i++) {
+        if (Value[i] < '0' || Value[i] > '9')
+            goto Bad;
+        Number = Number * 10 + (ULONG)(Value[i] - '0');
+    }
+    *Result = Number;
+    return;
+Bad:
+    KiOptionWarn(Warn, "kernel command line: '%s=%.*s' is not a number from 0 to 999; ignored.",
+                 Key, (int)Length, Value);
+}
+
 /* "verifiertag=TAG": one to four characters, in POOL_TAG's order. */
 static void KiParseVerifierTag(const char *Value, SIZE_T Length, PBOOT_OPTIONS Options,
                                LOADER_WARNING_ROUTINE Warn)
@@ -731,6 +785,11 @@ void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
                               Length - 6, "ktest", Warn);
         } else if (KiTokenIs(Token, Length, "quiet")) {
             Options->Quiet = TRUE;
+        } else if (KiTokenIs(Token, Length, "nosmp") || KiTokenIs(Token, Length, "smp=off")) {
+            Options->NoSmp = TRUE;
+        } else if (KiTokenStartsWith(Token, Length, "ktestcpus=")) {
+            KiParseDecimalOption(Token + 10, Length - 10, &Options->TestProcessors, "ktestcpus",
+                                 Warn);
         } else if (KiTokenStartsWith(Token, Length, "verifier=")) {
             KiParseVerifierOption(Token + 9, Length - 9, Options, Warn);
         } else if (KiTokenStartsWith(Token, Length, "verifiertag=")) {
@@ -738,11 +797,12 @@ void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
         } else if (KiTokenIs(Token, Length, "kbench") || KiTokenIs(Token, Length, "kbench=boot")) {
             /* The benchmarks read the command line themselves (tests/kernel/kbench.c). */
         } else {
-            KiOptionWarn(Warn,
-                         "unknown kernel command-line key '%.*s' ignored (the known keys are "
-                         "ktest, ktest=PATTERN, quiet, verifier=CHECKS, verifiertag=TAG, kbench, "
-                         "kbench=boot and init=PROGRAM [ARGUMENTS]).",
-                         (int)Length, Token);
+            KiOptionWarn(
+                Warn,
+                "unknown kernel command-line key '%.*s' ignored (the known keys are "
+                "ktest, ktest=PATTERN, ktestcpus=N, quiet, nosmp, smp=off, verifier=CHECKS, "
+                "verifiertag=TAG, kbench, kbench=boot and init=PROGRAM [ARGUMENTS]).",
+                (int)Length, Token);
         }
     }
 }

@@ -9,7 +9,12 @@
  *   - an IDT whose 32 exception vectors go to kernel/x64/trap.asm,
  *   - CR0.WP (supervisor writes honour read-only pages), and CR4.SMEP,
  *     CR4.SMAP and CR4.PGE when CPUID says the CPU has them.
- * Single processor: one GDT, one TSS, one IDT.
+ * Each processor has its own GDT and TSS (a TSS descriptor is marked busy
+ * when loaded, and each processor needs its own IST stacks): the boot
+ * processor's are the static KiGdt/KiTss here, an application processor's
+ * come from kernel/mp.c (KiInitializeProcessorTables). The IDT is one for
+ * all: it is written once, before any other processor starts, and only
+ * read after that.
  */
 #include "ki.h"
 
@@ -27,15 +32,14 @@ typedef struct __attribute__((packed)) _KDESCRIPTOR {
     ULONG64 Base;
 } KDESCRIPTOR;
 
-static void KiSetTssDescriptor(ULONG Index, PVOID Base, ULONG Limit)
+static void KiSetTssDescriptor(ULONG64 *Gdt, ULONG Index, PVOID Base, ULONG Limit)
 {
     ULONG64 B = (ULONG64)Base;
     /* A 16-byte system descriptor, type 9 = available 64-bit TSS
      * (Intel SDM Vol. 3A, Figure 9-4). */
-    KiGdt[Index] = (Limit & 0xFFFFULL) | ((B & 0xFFFFFFULL) << 16) | (0x9ULL << 40) |
-                   SEG_PRESENT | ((ULONG64)(Limit >> 16 & 0xF) << 48) |
-                   ((B >> 24 & 0xFF) << 56);
-    KiGdt[Index + 1] = B >> 32;
+    Gdt[Index] = (Limit & 0xFFFFULL) | ((B & 0xFFFFFFULL) << 16) | (0x9ULL << 40) | SEG_PRESENT |
+        ((ULONG64)(Limit >> 16 & 0xF) << 48) | ((B >> 24 & 0xFF) << 56);
+    Gdt[Index + 1] = B >> 32;
 }
 
 static void KiSetIdtGate(ULONG Vector, ULONG64 Handler, ULONG Ist, ULONG Dpl)
@@ -51,9 +55,9 @@ static void KiSetIdtGate(ULONG Vector, ULONG64 Handler, ULONG Ist, ULONG Dpl)
     Gate->Present = 1;
 }
 
-static void KiLoadSegments(void)
+static void KiLoadSegments(ULONG64 *Gdt)
 {
-    KDESCRIPTOR Gdtr = {sizeof(KiGdt) - 1, (ULONG64)KiGdt};
+    KDESCRIPTOR Gdtr = {sizeof(KiGdt) - 1, (ULONG64)Gdt};
     __asm__ volatile("lgdt %0" : : "m"(Gdtr));
     /* Reload CS with a far return, then the data segments. */
     __asm__ volatile("pushq %0\n\t"
@@ -106,26 +110,54 @@ static void KiEnableCpuFeatures(void)
     __writemsr(MSR_EFER, __readmsr(MSR_EFER) | EFER_NXE);
 }
 
+/* Fill a GDT with the Windows x64 selectors and a TSS descriptor for Tss,
+ * whose IST slots get IstTops (double fault, NMI, machine check), and load
+ * both. */
+static void KiLoadGdtAndTss(ULONG64 *Gdt, PKTSS64 Tss, const ULONG64 IstTops[3])
+{
+    Gdt[KGDT64_R0_CODE / 8] = SEG_PRESENT | SEG_S | SEG_CODE | SEG_LONG | SEG_DPL(0);
+    Gdt[KGDT64_R0_DATA / 8] = SEG_PRESENT | SEG_S | SEG_DATA | SEG_DPL(0);
+    Gdt[KGDT64_R3_CMCODE / 8] =
+        SEG_PRESENT | SEG_S | SEG_CODE | SEG_DB | SEG_GRAN | SEG_LIMIT_MAX | SEG_DPL(3);
+    Gdt[KGDT64_R3_DATA / 8] = SEG_PRESENT | SEG_S | SEG_DATA | SEG_DPL(3);
+    Gdt[KGDT64_R3_CODE / 8] = SEG_PRESENT | SEG_S | SEG_CODE | SEG_LONG | SEG_DPL(3);
+
+    Tss->Ist[KI_IST_DOUBLE_FAULT] = IstTops[0];
+    Tss->Ist[KI_IST_NMI] = IstTops[1];
+    Tss->Ist[KI_IST_MACHINE_CHECK] = IstTops[2];
+    Tss->IoMapBase = sizeof(KTSS64); /* no I/O permission bitmap */
+    KiSetTssDescriptor(Gdt, KGDT64_SYS_TSS / 8, Tss, sizeof(KTSS64) - 1);
+
+    KiLoadSegments(Gdt);
+}
+
+static void KiLoadIdt(void)
+{
+    KDESCRIPTOR Idtr = {sizeof(KiIdt) - 1, (ULONG64)KiIdt};
+    __asm__ volatile("lidt %0" : : "m"(Idtr));
+}
+
+/* GS base -> the processor control region (kernel/ki.h): gs:[8] is the
+ * current thread. Entries from ring 3 swapgs first (x64/trap.asm,
+ * x64/syscall.asm), so kernel code always finds the KPCR there. */
+static void KiSetPcr(PVOID Pcr)
+{
+    __writemsr(MSR_GS_BASE, (ULONG64)Pcr);
+    __writemsr(MSR_KERNEL_GS_BASE, 0);
+}
+
 /*
  * Install the GDT, TSS and IDT and enable the protection features.
  * Called first thing in KiSystemStartup, with interrupts disabled.
  */
 void KiInitializeCpu(void)
 {
-    KiGdt[KGDT64_R0_CODE / 8] = SEG_PRESENT | SEG_S | SEG_CODE | SEG_LONG | SEG_DPL(0);
-    KiGdt[KGDT64_R0_DATA / 8] = SEG_PRESENT | SEG_S | SEG_DATA | SEG_DPL(0);
-    KiGdt[KGDT64_R3_CMCODE / 8] =
-        SEG_PRESENT | SEG_S | SEG_CODE | SEG_DB | SEG_GRAN | SEG_LIMIT_MAX | SEG_DPL(3);
-    KiGdt[KGDT64_R3_DATA / 8] = SEG_PRESENT | SEG_S | SEG_DATA | SEG_DPL(3);
-    KiGdt[KGDT64_R3_CODE / 8] = SEG_PRESENT | SEG_S | SEG_CODE | SEG_LONG | SEG_DPL(3);
-
-    KiTss.Ist[KI_IST_DOUBLE_FAULT] = (ULONG64)(KiIstStacks[0] + KI_IST_STACK_SIZE);
-    KiTss.Ist[KI_IST_NMI] = (ULONG64)(KiIstStacks[1] + KI_IST_STACK_SIZE);
-    KiTss.Ist[KI_IST_MACHINE_CHECK] = (ULONG64)(KiIstStacks[2] + KI_IST_STACK_SIZE);
-    KiTss.IoMapBase = sizeof(KTSS64);    /* no I/O permission bitmap */
-    KiSetTssDescriptor(KGDT64_SYS_TSS / 8, &KiTss, sizeof(KTSS64) - 1);
-
-    KiLoadSegments();
+    const ULONG64 IstTops[3] = {
+        (ULONG64)(KiIstStacks[0] + KI_IST_STACK_SIZE),
+        (ULONG64)(KiIstStacks[1] + KI_IST_STACK_SIZE),
+        (ULONG64)(KiIstStacks[2] + KI_IST_STACK_SIZE),
+    };
+    KiLoadGdtAndTss(KiGdt, &KiTss, IstTops);
 
     for (ULONG Vector = 0; Vector < KI_IDT_VECTORS; Vector++) {
         ULONG Ist = 0;
@@ -139,14 +171,15 @@ void KiInitializeCpu(void)
          * NT; any other INT n from ring 3 is a #GP. */
         KiSetIdtGate(Vector, KiTrapStubs[Vector], Ist, Vector == KI_VECTOR_BREAKPOINT ? 3 : 0);
     }
-    KDESCRIPTOR Idtr = {sizeof(KiIdt) - 1, (ULONG64)KiIdt};
-    __asm__ volatile("lidt %0" : : "m"(Idtr));
-
+    KiLoadIdt();
     KiEnableCpuFeatures();
+    KiSetPcr(&KiPcr);
+}
 
-    /* GS base -> the processor control region (kernel/ki.h): gs:[8] is the
-     * current thread. Entries from ring 3 swapgs first (x64/trap.asm,
-     * x64/syscall.asm), so kernel code always finds the KPCR there. */
-    __writemsr(MSR_GS_BASE, (ULONG64)&KiPcr);
-    __writemsr(MSR_KERNEL_GS_BASE, 0);
+void KiInitializeProcessorTables(PKI_PROCESSOR_TABLES Tables, const ULONG64 IstTops[3], PVOID Pcr)
+{
+    KiLoadGdtAndTss(Tables->Gdt, &Tables->Tss, IstTops);
+    KiLoadIdt();
+    KiEnableCpuFeatures();
+    KiSetPcr(Pcr);
 }

@@ -86,6 +86,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
                  "Boot through build/pagoda.iso (make run), whose grub.cfg loads build/initrd.tar.\n");
 
     MmInitSystem(&KeLoaderBlock);
+    HalInitializeAcpi(&KeLoaderBlock); /* the MADT, before the interrupt controllers */
     if (!NT_SUCCESS(ObInitSystem()))
         KeBugCheckEx(PHASE0_INITIALIZATION_FAILED, 0, 0, 0, 0);
 
@@ -100,6 +101,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     KiInitializeInterrupts();
     KeLowerIrql(PASSIVE_LEVEL);
     _enable();
+    KiStartApplicationProcessors(); /* they park: the scheduler stays on this one */
     IoConsoleConnectInterrupts();
     HalInitializePciBus();
     IoInitializeDiskDriver();

@@ -40,6 +40,61 @@ extern ULONG KeFeatureBits;
 #define PF_SS        (1ULL << 6)    /* shadow-stack access */
 
 /* ------------------------------------------------------------------------
+ * Processors (kernel/mp.c, docs/smp.md).
+ *
+ * The ACPI MADT (hal/acpi.c) lists the processors; the boot processor
+ * starts each other one, which climbs to long mode, loads its own GDT, TSS
+ * and KPCR and then PARKS: interrupts off, halted, for ever. It runs no
+ * thread, takes no interrupt and no lock. The scheduler, the DPC queue,
+ * the dispatcher "lock" (the IRQL) and every spin lock are still the
+ * single-processor ones (kernel/lock.c bugchecks instead of spinning), so
+ * letting a second processor into them would corrupt them: SMP scheduling
+ * comes with the rest of issue 15.
+ *
+ * NT's names and what they mean here:
+ *   KeNumberProcessors  processors the scheduler uses: 1 (true).
+ *   KeActiveProcessors  their affinity mask: bit 0 (true: the parked ones
+ *                       are not in it, though they run).
+ *   KeRegisteredProcessors (NT's name for the processors the system knows
+ *                       of): the MADT's enabled processors, started or not.
+ * ------------------------------------------------------------------------ */
+typedef ULONG_PTR KAFFINITY;
+#define KE_MAXIMUM_PROCESSORS 16 /* the table below; HAL_MAXIMUM_PROCESSORS likewise */
+
+typedef enum _KPROCESSOR_STATE {
+    KProcessorRunning = 1, /* the boot processor: runs the scheduler */
+    KProcessorParked = 2, /* started, in long mode, halted with interrupts off */
+    KProcessorFailed = 3, /* did not report in time, or could not be prepared */
+    KProcessorNotStarted = 4, /* "nosmp", or past what Pagoda prepares */
+} KPROCESSOR_STATE;
+
+/* One processor the MADT lists. Written by the boot processor while it
+ * starts them (the processor itself sets State to Parked), read-only once
+ * KiStartApplicationProcessors returns. */
+typedef struct _KPROCESSOR_INFORMATION {
+    ULONG Number; /* index in the MADT's order; the boot processor is 0 */
+    UCHAR ApicId;
+    UCHAR AcpiProcessorId;
+    KPROCESSOR_STATE State;
+    ULONG StartMicroseconds; /* from the INIT IPI to its report, in 100 us steps (0: none) */
+    /* Its control registers as it parked (0 for the boot processor and
+     * for one that did not start): the ktests compare them with the boot
+     * processor's (NX, WP, SMEP, SMAP, PGE alike). */
+    ULONG64 Cr0, Cr4, Efer;
+} KPROCESSOR_INFORMATION, *PKPROCESSOR_INFORMATION;
+
+extern CHAR KeNumberProcessors; /* NT: CCHAR */
+extern KAFFINITY KeActiveProcessors;
+extern ULONG KeRegisteredProcessors;
+
+/* Copy processor Number's entry to *Information. FALSE when Number >=
+ * KeRegisteredProcessors. Any IRQL. */
+BOOLEAN KeQueryProcessorInformation(ULONG Number, PKPROCESSOR_INFORMATION Information);
+
+/* How many processors are in State now. Any IRQL. */
+ULONG KeCountProcessors(KPROCESSOR_STATE State);
+
+/* ------------------------------------------------------------------------
  * Debug output (kernel/dbgprint.c)
  * ------------------------------------------------------------------------ */
 
@@ -456,7 +511,6 @@ typedef enum _KINTERRUPT_MODE {
     Latched = 1,
 } KINTERRUPT_MODE;
 
-typedef ULONG_PTR KAFFINITY;
 struct _KINTERRUPT;
 /* An interrupt service routine: TRUE when its device interrupted (claimed). */
 typedef BOOLEAN (*PKSERVICE_ROUTINE)(struct _KINTERRUPT *Interrupt, PVOID ServiceContext);

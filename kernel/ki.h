@@ -141,6 +141,16 @@ STATIC_ASSERT(sizeof(KTRAP_FRAME) == 22 * 8);
 /* kernel/cpu.c */
 void KiInitializeCpu(void);
 extern KTSS64 KiTss;
+/* One processor's own descriptor tables: a GDT (the same selectors as the
+ * boot processor's) and a TSS with its own IST stacks. The IDT is shared. */
+typedef struct _KI_PROCESSOR_TABLES {
+    ULONG64 Gdt[KGDT64_ENTRIES] __attribute__((aligned(16)));
+    KTSS64 Tss __attribute__((aligned(16)));
+} KI_PROCESSOR_TABLES, *PKI_PROCESSOR_TABLES;
+/* Load Tables (filled here) with IST stack tops IstTops[0..2] (double
+ * fault, NMI, machine check), the shared IDT, the protection features of
+ * the boot processor, and GS base = Pcr. Interrupts disabled. */
+void KiInitializeProcessorTables(PKI_PROCESSOR_TABLES Tables, const ULONG64 IstTops[3], PVOID Pcr);
 
 /* kernel/trap.c */
 void KiDispatchTrap(PKTRAP_FRAME TrapFrame);
@@ -158,7 +168,10 @@ ULONG_PTR KiFindExceptionFixup(ULONG_PTR Rip);
 /* ------------------------------------------------------------------------
  * The processor control region (kernel/sched.c): one per processor, its
  * address in GS base (MSR 0xC0000101), so gs:[0] is KPCR.Self and
- * gs:[8] KPCR.CurrentThread. Single processor: KiPcr is the only one.
+ * gs:[8] KPCR.CurrentThread. KiPcr is the boot processor's, the only one
+ * the scheduler uses; each parked application processor has its own in
+ * its KI_PROCESSOR_BLOCK (kernel/mp.c), at its GS base, which nothing
+ * reads yet (docs/smp.md).
  * ------------------------------------------------------------------------ */
 typedef struct _KPCR {
     struct _KPCR *Self;             /* gs:[0x00] */
@@ -283,6 +296,63 @@ extern volatile ULONG64 KiInterruptTime;
 #define KI_KEYBOARD_VECTOR 0x55 /* IRQL 5 (IRQ 1, likewise) */
 #define KI_CLOCK_VECTOR     0xD1   /* IRQL 13 */
 #define KI_SPURIOUS_VECTOR  0xFF
+
+/* ------------------------------------------------------------------------
+ * Application processors (kernel/mp.c, boot/aptrampoline.asm).
+ *
+ * The trampoline is copied to a frame below 1 MiB (the PFN database never
+ * holds frames below 1 MiB, mm/init.c, so nothing else hands it out); a
+ * STARTUP IPI with vector KI_AP_TRAMPOLINE_PHYSICAL >> 12 starts the
+ * processor there in real mode. The next three frames hold the temporary
+ * page tables the trampoline turns paging on with: the system half of the
+ * kernel's PML4 plus an identity map of the first 2 MiB (for the
+ * trampoline itself). The startup block, at a fixed offset in the
+ * trampoline's frame, is what the boot processor hands the starting one.
+ * ------------------------------------------------------------------------ */
+#define KI_AP_TRAMPOLINE_PHYSICAL 0x8000ULL
+#define KI_AP_TRAMPOLINE_PAGES 4 /* code + PML4 + PDPT + PD */
+#define KI_AP_PML4_PHYSICAL (KI_AP_TRAMPOLINE_PHYSICAL + 1 * PAGE_SIZE)
+#define KI_AP_PDPT_PHYSICAL (KI_AP_TRAMPOLINE_PHYSICAL + 2 * PAGE_SIZE)
+#define KI_AP_PD_PHYSICAL (KI_AP_TRAMPOLINE_PHYSICAL + 3 * PAGE_SIZE)
+#define KI_AP_STARTUP_BLOCK_OFFSET 0xF00 /* in the trampoline's frame, after the code */
+#define KI_AP_STACK_PAGES 4
+/* The trampoline's 32-bit code segment (flat 4 GiB, D=1); its data and
+ * 64-bit code segments are the boot GDT's (KI_BOOT_GDT_*). */
+#define KI_AP_GDT_CODE32 \
+    (SEG_PRESENT | SEG_S | SEG_CODE | SEG_DB | SEG_GRAN | SEG_LIMIT_MAX | SEG_DPL(0))
+
+/* KI_AP_STARTUP_BLOCK.Claim: 0 while the boot processor waits; the
+ * starting processor sets KI_AP_CLAIMED (lock cmpxchg, in the trampoline,
+ * before it touches the stack); the boot processor, giving up, sets
+ * KI_AP_ABANDONED the same way. Whoever wins decides: a claimed start owns
+ * its stacks for ever, an abandoned one's are freed and a processor that
+ * arrives later parks in the trampoline. */
+#define KI_AP_CLAIMED 1
+#define KI_AP_ABANDONED 2
+
+typedef struct _KI_AP_STARTUP_BLOCK {
+    ULONG Pml4; /* physical: the temporary PML4 (below 4 GiB for 32-bit CR3) */
+    ULONG ApicId; /* the processor meant to start: another one parks at once */
+    ULONG Claim; /* 0, KI_AP_CLAIMED or KI_AP_ABANDONED */
+    ULONG Reserved;
+    ULONG64 Stack; /* top of its kernel stack */
+    ULONG64 Entry; /* KiStartApplicationProcessor */
+    ULONG64 Argument; /* its KI_PROCESSOR_BLOCK */
+} KI_AP_STARTUP_BLOCK, *PKI_AP_STARTUP_BLOCK;
+
+/* The trampoline's bytes in the kernel image (boot/aptrampoline.asm). */
+extern const UCHAR KiApTrampolineStart[], KiApTrampolineEnd[];
+
+/* Start the processors the MADT lists (unless "nosmp"); each parks. Boot,
+ * PASSIVE_LEVEL, interrupts enabled, after KiInitializeInterrupts. */
+void KiStartApplicationProcessors(void);
+
+/* Start the processor Info->ApicId names (Info need not be in the table;
+ * its State and StartMicroseconds are set), waiting TimeoutMicroseconds
+ * for it to park. The tests call it with an APIC id nobody has, to watch
+ * the give-up path: State KProcessorFailed, and since nobody claimed the
+ * start, its stacks and block freed again. PASSIVE_LEVEL, after boot. */
+void KiStartProcessorByApicId(PKPROCESSOR_INFORMATION Info, ULONG TimeoutMicroseconds);
 
 /* kernel/interrupt.c */
 void KiInitializeInterrupts(void);

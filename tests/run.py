@@ -51,6 +51,13 @@ Steps (--only takes a substring of these names; repeat it or use commas):
             no drift of free pages, pool bytes per tag or handle counts)
             and its closing lines; a bugcheck is a failure. One result per
             seed (fuzz.seed.N), its figures printed (docs/verifier.md).
+  smp       more than one processor (docs/smp.md): the whole ktest suite
+            with -smp 2 (smp.ktest2) and usertests with -smp 2
+            (smp.user2), the smp, interrupt, scheduler and DPC tests with
+            -smp 4 (smp.ktest4), and -smp 2 with nosmp (smp.nosmp). Each
+            log must report N processors in the ACPI MADT and N-1 parked,
+            0 failed (none started with nosmp), and every test pass. The
+            command line carries ktestcpus=N for smp.madt_counts_processors.
   labs      tests/check_labs.py: for every lab of tests/labs.py, its markers
             and handout, full marks for the staff tree (tests/grade.py), and
             the student tree (tools/mklab.py) built without a warning and
@@ -95,7 +102,7 @@ GDB_IO_TEST = ROOT / "tools" / "gdb" / "test_io.py"
 GDB_IO_KTESTS = "irp.direct*,irp.pended*,irp.filter*,irp.completion_routines*"
 
 STEPS = ("layers", "host", "ktest", "bugcheck", "mem", "gdb", "user", "lowres", "shell", "bench",
-         "labs", "pictures", "fuzz")
+         "labs", "pictures", "fuzz", "smp")
 
 EXIT_SUCCESS, EXIT_TESTS_FAILED, EXIT_BUGCHECK, EXIT_CANNOT_BOOT, EXIT_GRUB = (
     33, 35, 37, 39, 41)
@@ -455,7 +462,8 @@ class Harness:
 
     def step_ktest(self, report_tests, run_bugchecks):
         disk = self.make_test_disk("ktest")
-        b = self.boot("ktest", ["ktest"], disk=disk)
+        # ktestcpus=1: QEMU's default -smp (smp.madt_counts_processors).
+        b = self.boot("ktest", ["ktest", "ktestcpus=1"], disk=disk)
         self.check_disk_writes(b, disk)
         counts = [0, 0, 0]
         closing = None
@@ -720,6 +728,63 @@ RE_USER_FAIL = re.compile(r"^FAIL (\S+?):? (.*)$")
 RE_BENCH = re.compile(r"^BENCH name=([a-z0-9_]+) insns_per_op=(\d+) iters=(\d+)\s*$")
 
 
+# -- smp: more than one processor (docs/smp.md) ------------------------------
+
+RE_SMP_SUMMARY = re.compile(r"SMP: (\d+) processors? in the MADT: 1 running .*?, (\d+) parked, "
+                            r"(\d+) failed")
+RE_ACPI_COUNT = re.compile(r"ACPI: RSDP from .*, (\d+) processors? \(")
+
+# The boots of the smp step: name, -smp N, command line, what must hold.
+# The whole ktest suite and the user tests run once with two processors
+# (the others parked); four processors run the smp, interrupt and scheduler
+# tests; nosmp leaves the second processor alone.
+SMP_BOOTS = (
+    ("smp.ktest2", 2, ["ktest", "ktestcpus=2"], "started"),
+    ("smp.ktest4", 4, ["ktest=smp.*,interrupt.*,sched.*,dpc*", "ktestcpus=4"], "started"),
+    ("smp.user2", 2, ["init=/bin/usertests"], "started"),
+    ("smp.nosmp", 2, ["nosmp", "ktest=smp.*", "ktestcpus=2"], "nosmp"),
+)
+
+
+def smp_problems(b, cpus, expect):
+    """What is wrong with an smp boot's log: the MADT count, the start-up
+    summary, the tests' outcome."""
+    problems = []
+    acpi = [int(m.group(1)) for m in map(RE_ACPI_COUNT.search, b.lines) if m]
+    if acpi != [cpus]:
+        problems.append("the ACPI line should report %d processors, found %s" % (cpus, acpi))
+    if expect == "nosmp":
+        if not any("SMP: nosmp: %d processors in the MADT" % cpus in l for l in b.lines):
+            problems.append("no 'SMP: nosmp: %d processors' line" % cpus)
+        if any(RE_SMP_SUMMARY.search(l) for l in b.lines):
+            problems.append("processors were started despite nosmp")
+    else:
+        summary = [m.groups() for m in map(RE_SMP_SUMMARY.search, b.lines) if m]
+        want = (str(cpus), str(cpus - 1), "0")
+        if summary != [want]:
+            problems.append("the SMP summary should say %s processors, %s parked, %s failed; "
+                            "found %s" % (want + (summary,)))
+    fails = [l.strip() for l in b.lines if RE_FAIL.search(l) or l.startswith("FAIL ")]
+    closing = [l.strip() for l in b.lines if RE_CLOSING.search(l.strip())]
+    if b.rc != EXIT_SUCCESS or fails or not closing:
+        why, details = b.ending()
+        problems.append("%s, %d FAIL lines, closing line %s" % (why, len(fails), closing or "none"))
+        problems += fails[:10]
+    return problems
+
+
+def step_smp_boot(h, name, cpus, words, expect):
+    disk = h.make_test_disk(name) if words[0] == "ktest" else None
+    b = h.boot(name, words, disk=disk, extra="-smp %d" % cpus)
+    problems = smp_problems(b, cpus, expect)
+    if problems:
+        return h.report.fail(name, problems[0], problems[1:] +
+                             ["log: %s" % os.path.relpath(b.log_path)])
+    closing = [l.strip() for l in b.lines if RE_CLOSING.search(l.strip())]
+    h.report.ok(name, ["-smp %d, %s: %s in %.1f s" % (cpus, " ".join(words), closing[-1],
+                                                      b.seconds)])
+
+
 def step_user(h):
     """Boot init=/bin/usertests: each PASS/FAIL line is a result; the run
     must end with its closing line and exit 33 (init ended with status 0)."""
@@ -890,13 +955,13 @@ def step_fuzz(h):
 class Console:
     """QEMU with COM1 on a pipe: the harness types, the shell answers."""
 
-    def __init__(self, h, name, words):
+    def __init__(self, h, name, words, extra=()):
         iso = h.make_iso(name, words)
         self.log_path = h.logs / (safe(name) + ".log")
         cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", h.args.mem,
                "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                "-cdrom", str(iso), "-boot", "d", "-display", "none", "-serial", "stdio",
-               "-monitor", "none", "-nic", "none"]
+               "-monitor", "none", "-nic", "none"] + list(extra)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         h._track(self.proc)
@@ -960,9 +1025,10 @@ def step_shell(h):
     interrupt objects), pci (the boot scan), trim (the shell's own working
     set, then the System process's: paged pool), mem and ps again (page lists, soft faults, working-set sizes), vm,
     a crash that ends alone, pagestress (two processes write and check
-    their memory; a sort; a commit far past the limit fails alone), then
-    exit (QEMU exits 33)."""
-    c = Console(h, "shell", [])
+    their memory; a sort; a commit far past the limit fails alone), cpu
+    (two processors: QEMU runs this boot with -smp 2, the second parked),
+    then exit (QEMU exits 33)."""
+    c = Console(h, "shell", [], extra=["-smp", "2"])
     prompt = r"pagoda> "
     checks = [
         ("help", r"run .*\n(.*\n)*.*" + prompt, ["ps", "pte", "pool"]),
@@ -998,6 +1064,8 @@ def step_shell(h):
         ("run pagestress --sort 2", prompt, ["2 MiB of keys sorted and checked, 0 bad sorts"]),
         ("run pagestress 64x", prompt, ["failed: STATUS_COMMITMENT_LIMIT", ": FAIL"]),
         ("ps", prompt, ["sh"]),
+        ("cpu", prompt, ["0       0       0 running", "1       1       1 parked",
+                         "the scheduler uses CPU 0 only"]),
     ]
     names = set()
     try:
@@ -1108,6 +1176,9 @@ def main(argv):
                 h.submit(step_pictures, h)
             if "fuzz" in steps:
                 h.submit(step_fuzz, h)
+            if "smp" in steps:
+                for boot in SMP_BOOTS:
+                    h.submit(step_smp_boot, h, *boot)
             if "labs" in steps:
                 import check_labs
                 check_labs.step_labs(h)

@@ -40,6 +40,14 @@ static void KiDefineStructures(void)
     OFFSET(KPCR, UserRsp);
     OFFSET(KPCR, KernelRsp);
 
+    /* The application processors' trampoline (boot/aptrampoline.asm). */
+    OFFSET(KI_AP_STARTUP_BLOCK, Pml4);
+    OFFSET(KI_AP_STARTUP_BLOCK, ApicId);
+    OFFSET(KI_AP_STARTUP_BLOCK, Claim);
+    OFFSET(KI_AP_STARTUP_BLOCK, Stack);
+    OFFSET(KI_AP_STARTUP_BLOCK, Entry);
+    OFFSET(KI_AP_STARTUP_BLOCK, Argument);
+
     /* The trap frame, as trap.asm and syscall.asm build it. */
     OFFSET(KTRAP_FRAME, Rax);
     OFFSET(KTRAP_FRAME, Rbx);
@@ -92,6 +100,11 @@ static void KiDefineArchitecture(void)
     DEFINE(KGDT64_R3_DATA, KGDT64_R3_DATA);
     DEFINE(RPL_MASK, RPL_MASK);
     DEFINE(KI_BOOT_GDT_CODE64, KI_BOOT_GDT_CODE64);
+    DEFINE(KI_AP_GDT_CODE32, KI_AP_GDT_CODE32);
+    DEFINE(KI_AP_TRAMPOLINE_PHYSICAL, KI_AP_TRAMPOLINE_PHYSICAL);
+    DEFINE(KI_AP_STARTUP_BLOCK_OFFSET, KI_AP_STARTUP_BLOCK_OFFSET);
+    DEFINE(CR0_PE, CR0_PE);
+    DEFINE(KI_AP_CLAIMED, KI_AP_CLAIMED);
     DEFINE(KI_BOOT_GDT_DATA, KI_BOOT_GDT_DATA);
 
     /* Vectors (kernel/ki.h). */

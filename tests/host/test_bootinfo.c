@@ -285,6 +285,47 @@ HTEST(block_is_zeroed_first)
     HT_ASSERT(Block.MemoryRanges[2].Base == 0);
 }
 
+/* Tags 14/15: the RSDP is copied as it is (hal/acpi.c checks it); the
+ * 2.0 copy wins whichever order the tags come in; a short tag warns. */
+HTEST(acpi_rsdp_tags_new_copy_wins)
+{
+    uint8_t Old[20], New[36];
+    memset(Old, 0x11, sizeof(Old));
+    memset(New, 0x22, sizeof(New));
+
+    MbiBegin(&Image);
+    MbiAddMinimalMap(&Image);
+    MbiAddTag(&Image, 15, New, 36);
+    MbiAddTag(&Image, 14, Old, 20);
+    MbiAddEnd(&Image);
+    MbiFinish(&Image);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 0);
+    HT_ASSERT(Block.RsdpTag == MB2_TAG_ACPI_NEW);
+    HT_ASSERT(Block.RsdpSize == 36);
+    HT_ASSERT(memcmp(Block.Rsdp, New, 36) == 0);
+
+    MbiBegin(&Image);
+    MbiAddMinimalMap(&Image);
+    MbiAddTag(&Image, 14, Old, 20);
+    MbiAddEnd(&Image);
+    MbiFinish(&Image);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT(Block.RsdpTag == MB2_TAG_ACPI_OLD);
+    HT_ASSERT(Block.RsdpSize == 20);
+    HT_ASSERT(memcmp(Block.Rsdp, Old, 20) == 0);
+
+    MbiBegin(&Image);
+    MbiAddMinimalMap(&Image);
+    MbiAddTag(&Image, 14, Old, 12);
+    MbiAddEnd(&Image);
+    MbiFinish(&Image);
+    HT_ASSERT(MbiParse(&Image, &Block) == STATUS_SUCCESS);
+    HT_ASSERT_WARNING_COUNT(&Block, 1);
+    HT_ASSERT_WARNING("fewer than the 20 of an RSDP");
+    HT_ASSERT(Block.RsdpSize == 0);
+}
+
 HTEST(memory_ranges_keep_the_loader_order)
 {
     static const MBI_RANGE Unsorted[] = {
@@ -1024,8 +1065,8 @@ HTEST(options_unknown_key_warns_and_the_others_apply)
     HT_ASSERT(WarningTotal == 2);
     HT_ASSERT_WARNING("unknown kernel command-line key 'foo' ignored");
     HT_ASSERT_WARNING("unknown kernel command-line key 'bar=1' ignored");
-    HT_ASSERT_WARNING("ktest, ktest=PATTERN, quiet, verifier=CHECKS, verifiertag=TAG, kbench, "
-                      "kbench=boot and init=");
+    HT_ASSERT_WARNING("ktest, ktest=PATTERN, ktestcpus=N, quiet, nosmp, smp=off, "
+                      "verifier=CHECKS, verifiertag=TAG, kbench, kbench=boot and init=");
     HT_ASSERT(Options.RunTests);
     HT_ASSERT_STR(Options.TestPattern, "mm_*");
     HT_ASSERT(Options.Quiet);
@@ -1148,6 +1189,23 @@ HTEST(options_verifiertag_packs_like_pool_tag)
     ParseOptions("verifiertag=Toolong");
     HT_ASSERT(WarningTotal == 1);
     HT_ASSERT(Options.VerifierTag == 0);
+}
+
+HTEST(options_nosmp_and_ktestcpus)
+{
+    ParseOptions("nosmp");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.NoSmp);
+
+    ParseOptions("smp=off ktestcpus=4");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.NoSmp);
+    HT_ASSERT(Options.TestProcessors == 4);
+
+    ParseOptions("ktestcpus=x");
+    HT_ASSERT(WarningTotal == 1);
+    HT_ASSERT(!Options.NoSmp);
+    HT_ASSERT(Options.TestProcessors == 0);
 }
 
 HTEST_MAIN()

@@ -1,0 +1,345 @@
+/*
+ * mp.c - starting the application processors, and the table of processors.
+ *
+ * The ACPI MADT (hal/acpi.c) lists one local APIC per processor. For each
+ * one other than the boot processor, KiStartApplicationProcessors:
+ *   1. gives it what it needs of its own (kept for ever once it claims its
+ *      start, see 4): a kernel stack and three IST stacks (MmCreateKernelStack: guard pages below), and
+ *      a KI_PROCESSOR_BLOCK in nonpaged pool with its GDT, TSS and KPCR;
+ *   2. fills the startup block in the trampoline's frame (below 1 MiB,
+ *      ki.h) with that processor's APIC id, stack, entry and argument;
+ *   3. sends INIT, STARTUP, STARTUP (HalStartProcessor);
+ *   4. waits up to KI_AP_REPORT_TIMEOUT_US for it to report (its State
+ *      becomes KProcessorParked); a processor that does not is reported
+ *      and left out (State KProcessorFailed). Whether its stacks can be
+ *      freed then is settled by the startup block's Claim word, which the
+ *      processor takes in the trampoline before it touches them and the
+ *      boot processor takes when it gives up (ki.h).
+ * One processor at a time: the startup block is one.
+ *
+ * The processor runs boot/aptrampoline.asm (real -> protected -> long
+ * mode) and then KiStartApplicationProcessor here, which loads the
+ * kernel's CR3, its own GDT/TSS, the shared IDT, the boot processor's
+ * protection features (NX, WP, SMEP, SMAP, PGE: kernel/cpu.c), GS base =
+ * its KPCR, enables its local APIC with everything masked, reports, and
+ * PARKS: cli; hlt for ever.
+ *
+ * Why parked: the kernel's synchronization is single-processor. The
+ * dispatcher lock is "raise the IRQL", spin locks bugcheck instead of
+ * spinning (kernel/lock.c), the ready queues and DPC queue live in the
+ * one KiPcr, and nothing shoots down another processor's TLB. A second
+ * processor in any of them would corrupt them; so it runs nothing, takes
+ * no interrupt (IF clear, every local APIC entry masked, CR8 = HIGH_LEVEL)
+ * and touches no shared data after it reports. KeNumberProcessors stays 1.
+ * Its TLB may keep stale system-space translations; harmless while it
+ * is halted, and exactly what SMP scheduling must shoot down later.
+ *
+ * Locking: the table is written by the boot processor during boot (the
+ * starting processor writes only its own entry: Cr0, Cr4, Efer, then
+ * State with release order, which the boot processor reads with acquire
+ * order); after KiStartApplicationProcessors it is read-only.
+ */
+#include "ki.h"
+#include "../mm/mm.h"
+#include "../rtl/rtl.h"
+
+CHAR KeNumberProcessors = 1;
+KAFFINITY KeActiveProcessors = 1;
+ULONG KeRegisteredProcessors = 1;
+
+static KPROCESSOR_INFORMATION KiProcessorTable[KE_MAXIMUM_PROCESSORS] = {
+    {.Number = 0, .State = KProcessorRunning},
+};
+
+#define KI_AP_REPORT_TIMEOUT_US 1000000 /* generous: TCG on a busy host is slow */
+#define KI_AP_POLL_US 100
+#define KI_PROCESSOR_TAG POOL_TAG('P', 'r', 'c', 'b')
+#define KI_IST_PAGES (KI_IST_STACK_SIZE / PAGE_SIZE)
+
+/* What one application processor owns. Never freed once the processor
+ * has claimed its start (KI_AP_STARTUP_BLOCK.Claim): even one that then
+ * fails to report may still be on its way up and use it. */
+typedef struct _KI_PROCESSOR_BLOCK {
+    KI_PROCESSOR_TABLES Tables;
+    KPCR Pcr;
+    ULONG64 SystemCr3;
+    PVOID StackTop;
+    ULONG64 IstTops[3];
+    PKPROCESSOR_INFORMATION Information;
+} KI_PROCESSOR_BLOCK, *PKI_PROCESSOR_BLOCK;
+
+BOOLEAN KeQueryProcessorInformation(ULONG Number, PKPROCESSOR_INFORMATION Information)
+{
+    if (Number >= KeRegisteredProcessors)
+        return FALSE;
+    *Information = KiProcessorTable[Number];
+    Information->State = __atomic_load_n(&KiProcessorTable[Number].State, __ATOMIC_ACQUIRE);
+    return TRUE;
+}
+
+ULONG KeCountProcessors(KPROCESSOR_STATE State)
+{
+    ULONG Count = 0;
+    for (ULONG i = 0; i < KeRegisteredProcessors; i++)
+        Count += __atomic_load_n(&KiProcessorTable[i].State, __ATOMIC_ACQUIRE) == State;
+    return Count;
+}
+
+/*
+ * The application processor's first C code, on its own stack, still on the
+ * trampoline's temporary page tables (which map the kernel's system half,
+ * so this code and Block are reachable). Never returns.
+ */
+static __attribute__((noreturn)) void KiStartApplicationProcessor(PKI_PROCESSOR_BLOCK Block)
+{
+    /* The outermost frame: the trampoline jumped here (no caller), so tell
+     * gdb's unwinder there is no return address (docs/smp.md: a parked
+     * processor's backtrace in gdb ends here). */
+    __asm__ volatile(".cfi_undefined rip");
+    __writecr3(Block->SystemCr3);
+    KiInitializeProcessorTables(&Block->Tables, Block->IstTops, &Block->Pcr);
+    HalInitializeApplicationProcessor(KI_SPURIOUS_VECTOR);
+    Block->Information->Cr0 = __readcr0();
+    Block->Information->Cr4 = __readcr4();
+    Block->Information->Efer = __readmsr(MSR_EFER);
+    __atomic_store_n(&Block->Information->State, KProcessorParked, __ATOMIC_RELEASE);
+    /* Parked: the kernel's locks are single-processor (see the top of the
+     * file). An NMI or SMI resumes after hlt; the loop halts again. */
+    for (;;) {
+        _disable();
+        __halt();
+    }
+}
+
+/* Fill the table from the MADT: the boot processor is number 0, the others
+ * follow in the MADT's order. */
+static void KiRegisterProcessors(void)
+{
+    UCHAR BootApicId = HalGetCurrentApicId();
+    ULONG Count = 1;
+
+    KiProcessorTable[0].ApicId = BootApicId;
+    for (ULONG i = 0; i < HalMadt.ProcessorCount && Count < KE_MAXIMUM_PROCESSORS; i++) {
+        if (HalMadt.Processors[i].ApicId == BootApicId) {
+            KiProcessorTable[0].AcpiProcessorId = HalMadt.Processors[i].AcpiProcessorId;
+            continue;
+        }
+        PKPROCESSOR_INFORMATION Info = &KiProcessorTable[Count];
+        Info->Number = Count++;
+        Info->ApicId = HalMadt.Processors[i].ApicId;
+        Info->AcpiProcessorId = HalMadt.Processors[i].AcpiProcessorId;
+        Info->State = KProcessorNotStarted;
+    }
+    KeRegisteredProcessors = Count;
+}
+
+/* TRUE when the loader's memory map says the trampoline's frames are RAM. */
+static BOOLEAN KiTrampolineFramesUsable(void)
+{
+    ULONG64 Start = KI_AP_TRAMPOLINE_PHYSICAL;
+    ULONG64 End = Start + KI_AP_TRAMPOLINE_PAGES * PAGE_SIZE;
+    for (ULONG i = 0; i < KeLoaderBlock.MemoryRangeCount; i++) {
+        PLOADER_MEMORY_RANGE Range = &KeLoaderBlock.MemoryRanges[i];
+        if (Range->Type == LoaderMemoryAvailable && Range->Base <= Start &&
+            Range->Base + Range->Length >= End)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* Copy the trampoline into its frame and build the temporary page tables:
+ * PML4[256..511] = the kernel's (the system half, the same in every
+ * process), PML4[0] -> PDPT[0] -> PD[0] = a 2 MiB identity page for the
+ * trampoline. Mapping is the four frames, mapped. */
+static BOOLEAN KiPrepareTrampoline(PUCHAR Mapping)
+{
+    SIZE_T CodeSize = (SIZE_T)(KiApTrampolineEnd - KiApTrampolineStart);
+    PHYSICAL_ADDRESS Pml4Physical = {.QuadPart = (LONGLONG)(__readcr3() & ~0xFFFULL)};
+    if (CodeSize > KI_AP_STARTUP_BLOCK_OFFSET)
+        return FALSE;
+    const ULONG64 *KernelPml4 = MmMapIoSpace(Pml4Physical, PAGE_SIZE, FALSE);
+    if (!KernelPml4)
+        return FALSE;
+
+    memset(Mapping, 0, KI_AP_TRAMPOLINE_PAGES * PAGE_SIZE);
+    memcpy(Mapping, KiApTrampolineStart, CodeSize);
+    ULONG64 *Pml4 = (ULONG64 *)(Mapping + 1 * PAGE_SIZE);
+    ULONG64 *Pdpt = (ULONG64 *)(Mapping + 2 * PAGE_SIZE);
+    ULONG64 *Pd = (ULONG64 *)(Mapping + 3 * PAGE_SIZE);
+    for (ULONG i = 256; i < 512; i++)
+        Pml4[i] = KernelPml4[i];
+    MmUnmapIoSpace((PVOID)KernelPml4, PAGE_SIZE);
+    Pml4[0] = KI_AP_PDPT_PHYSICAL | MM_PTE_VALID | MM_PTE_WRITE;
+    Pdpt[0] = KI_AP_PD_PHYSICAL | MM_PTE_VALID | MM_PTE_WRITE;
+    Pd[0] = 0 | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_LARGE_PAGE;
+    return TRUE;
+}
+
+static void KiFreeProcessorBlock(PKI_PROCESSOR_BLOCK Block)
+{
+    if (Block->StackTop)
+        MmDeleteKernelStack(Block->StackTop, KI_AP_STACK_PAGES);
+    for (ULONG i = 0; i < 3; i++) {
+        if (Block->IstTops[i])
+            MmDeleteKernelStack((PVOID)Block->IstTops[i], KI_IST_PAGES);
+    }
+    ExFreePoolWithTag(Block, KI_PROCESSOR_TAG);
+}
+
+/* A processor's block, stacks and KPCR; NULL when memory runs out. */
+static PKI_PROCESSOR_BLOCK KiAllocateProcessorBlock(PKPROCESSOR_INFORMATION Info)
+{
+    PKI_PROCESSOR_BLOCK Block =
+        ExAllocatePoolWithTag(NonPagedPool, sizeof(KI_PROCESSOR_BLOCK), KI_PROCESSOR_TAG);
+    if (!Block)
+        return NULL;
+    memset(Block, 0, sizeof(*Block));
+    Block->StackTop = MmCreateKernelStack(KI_AP_STACK_PAGES);
+    for (ULONG i = 0; i < 3; i++)
+        Block->IstTops[i] = (ULONG64)MmCreateKernelStack(KI_IST_PAGES);
+    if (!Block->StackTop || !Block->IstTops[0] || !Block->IstTops[1] || !Block->IstTops[2]) {
+        KiFreeProcessorBlock(Block);
+        return NULL;
+    }
+    Block->SystemCr3 = __readcr3();
+    Block->Information = Info;
+    Block->Pcr.Self = &Block->Pcr;
+    InitializeListHead(&Block->Pcr.DpcListHead);
+    for (ULONG i = 0; i < MAXIMUM_PRIORITY; i++)
+        InitializeListHead(&Block->Pcr.DispatcherReadyListHead[i]);
+    return Block;
+}
+
+/* Fill the startup block in the trampoline's frame for Info's processor. */
+static volatile KI_AP_STARTUP_BLOCK *
+KiFillStartupBlock(PUCHAR Mapping, PKPROCESSOR_INFORMATION Info, PKI_PROCESSOR_BLOCK Block)
+{
+    volatile KI_AP_STARTUP_BLOCK *Startup =
+        (volatile KI_AP_STARTUP_BLOCK *)(Mapping + KI_AP_STARTUP_BLOCK_OFFSET);
+    Startup->Pml4 = (ULONG)KI_AP_PML4_PHYSICAL;
+    Startup->ApicId = Info->ApicId;
+    Startup->Claim = 0;
+    Startup->Stack = (ULONG64)Block->StackTop;
+    Startup->Entry = (ULONG64)KiStartApplicationProcessor;
+    Startup->Argument = (ULONG64)Block;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return Startup;
+}
+
+/* Give up on a start: if the processor has not claimed it, it never will
+ * (it parks in the trampoline), so its stacks and block go back; if it
+ * has, they stay (it runs on them). */
+static void KiAbandonStart(volatile KI_AP_STARTUP_BLOCK *Startup, PKI_PROCESSOR_BLOCK Block)
+{
+    ULONG Expected = 0;
+    if (__atomic_compare_exchange_n(&Startup->Claim, &Expected, KI_AP_ABANDONED, FALSE,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        KiFreeProcessorBlock(Block);
+}
+
+/* Start one processor and wait up to Timeout us for it to park. */
+static void KiStartProcessor(PKPROCESSOR_INFORMATION Info, PUCHAR Mapping, ULONG Timeout)
+{
+    PKI_PROCESSOR_BLOCK Block = KiAllocateProcessorBlock(Info);
+    if (!Block) {
+        Info->State = KProcessorFailed;
+        DbgPrint("warning: SMP: no memory for processor %u (APIC id %u)'s stacks; left out\n",
+                 Info->Number, Info->ApicId);
+        return;
+    }
+    volatile KI_AP_STARTUP_BLOCK *Startup = KiFillStartupBlock(Mapping, Info, Block);
+
+    /* INIT's 10 ms and the STARTUPs' 2 x 200 us count towards the time. */
+    ULONG Waited = 10400;
+    BOOLEAN Sent = HalStartProcessor(Info->ApicId, KI_AP_TRAMPOLINE_PHYSICAL);
+    while (Sent && __atomic_load_n(&Info->State, __ATOMIC_ACQUIRE) != KProcessorParked &&
+           Waited < Timeout) {
+        KeStallExecutionProcessor(KI_AP_POLL_US);
+        Waited += KI_AP_POLL_US;
+    }
+    if (__atomic_load_n(&Info->State, __ATOMIC_ACQUIRE) != KProcessorParked) {
+        Info->State = KProcessorFailed;
+        KiAbandonStart(Startup, Block);
+        DbgPrint("warning: SMP: processor %u (APIC id %u) %s; left out\n", Info->Number,
+                 Info->ApicId, Sent ? "did not report in time" : "was not sent its start-up IPIs");
+        return;
+    }
+    Info->StartMicroseconds = Waited;
+    KdPrintBoot("SMP: processor %u (APIC id %u) reported within %u us of its INIT IPI, parked\n",
+                Info->Number, Info->ApicId, Waited);
+}
+
+/* Map the trampoline's frames and (re)write the trampoline and its page
+ * tables; NULL when the frames are not RAM or cannot be mapped. */
+static PUCHAR KiMapTrampoline(void)
+{
+    PHYSICAL_ADDRESS Physical = {.QuadPart = KI_AP_TRAMPOLINE_PHYSICAL};
+    PUCHAR Mapping = NULL;
+    if (KiTrampolineFramesUsable())
+        Mapping = MmMapIoSpace(Physical, KI_AP_TRAMPOLINE_PAGES * PAGE_SIZE, FALSE);
+    if (Mapping && !KiPrepareTrampoline(Mapping)) {
+        MmUnmapIoSpace(Mapping, KI_AP_TRAMPOLINE_PAGES * PAGE_SIZE);
+        Mapping = NULL;
+    }
+    return Mapping;
+}
+
+/* A processor given up on may still arrive: the startup block then names
+ * nobody, so it parks in the trampoline. */
+static void KiUnmapTrampoline(PUCHAR Mapping)
+{
+    ((volatile KI_AP_STARTUP_BLOCK *)(Mapping + KI_AP_STARTUP_BLOCK_OFFSET))->ApicId = 0xFFFFFFFF;
+    MmUnmapIoSpace(Mapping, KI_AP_TRAMPOLINE_PAGES * PAGE_SIZE);
+}
+
+void KiStartProcessorByApicId(PKPROCESSOR_INFORMATION Info, ULONG TimeoutMicroseconds)
+{
+    PUCHAR Mapping = KiMapTrampoline();
+    Info->StartMicroseconds = 0;
+    if (!Mapping) {
+        Info->State = KProcessorFailed;
+        return;
+    }
+    KiStartProcessor(Info, Mapping, TimeoutMicroseconds);
+    KiUnmapTrampoline(Mapping);
+}
+
+/* Start every registered processor but the boot one, one at a time. */
+static void KiStartRegisteredProcessors(void)
+{
+    PUCHAR Mapping = KiMapTrampoline();
+    if (!Mapping) {
+        DbgPrint("warning: SMP: the trampoline frames at 0x%llx cannot be used; starting no "
+                 "other processor\n",
+                 KI_AP_TRAMPOLINE_PHYSICAL);
+        for (ULONG i = 1; i < KeRegisteredProcessors; i++)
+            KiProcessorTable[i].State = KProcessorFailed;
+        return;
+    }
+    for (ULONG i = 1; i < KeRegisteredProcessors; i++)
+        KiStartProcessor(&KiProcessorTable[i], Mapping, KI_AP_REPORT_TIMEOUT_US);
+    KiUnmapTrampoline(Mapping);
+}
+
+void KiStartApplicationProcessors(void)
+{
+    KiRegisterProcessors();
+    if (!HalMadt.Present) {
+        DbgPrint("warning: SMP: no ACPI MADT, so no other processor is known; running on "
+                 "the boot processor alone\n");
+        return;
+    }
+    if (KeBootOptions.NoSmp) {
+        KdPrintBoot("SMP: nosmp: %u processor%s in the MADT, only the boot processor "
+                    "started\n",
+                    KeRegisteredProcessors, KeRegisteredProcessors == 1 ? "" : "s");
+        return;
+    }
+    if (KeRegisteredProcessors > 1)
+        KiStartRegisteredProcessors();
+    KdPrintBoot("SMP: %u processor%s in the MADT: 1 running (the boot processor, APIC id "
+                "%u), %u parked, %u failed; the scheduler uses 1 (KeNumberProcessors)\n",
+                KeRegisteredProcessors, KeRegisteredProcessors == 1 ? "" : "s",
+                KiProcessorTable[0].ApicId, KeCountProcessors(KProcessorParked),
+                KeCountProcessors(KProcessorFailed));
+}
