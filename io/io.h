@@ -286,6 +286,15 @@ struct _DEVICE_OBJECT {
     KDPC Dpc; /* the DpcForIsr (IoInitializeDpcRequest) */
 };
 
+/* What IRP_MJ_CREATE carries about the opener (wdm.h's IO_SECURITY_CONTEXT;
+ * there are no security descriptors: AccessState and SecurityQos are NULL). */
+typedef struct _IO_SECURITY_CONTEXT {
+    PVOID SecurityQos;
+    PVOID AccessState;
+    ACCESS_MASK DesiredAccess; /* generic rights mapped, SYNCHRONIZE added */
+    ULONG FullCreateOptions;
+} IO_SECURITY_CONTEXT, *PIO_SECURITY_CONTEXT;
+
 /* One driver's part of an IRP: what it is asked to do and how to tell the
  * driver above that it is done. */
 typedef struct _IO_STACK_LOCATION {
@@ -294,6 +303,13 @@ typedef struct _IO_STACK_LOCATION {
     UCHAR Flags;
     UCHAR Control;                  /* SL_* */
     union {
+        struct {
+            PIO_SECURITY_CONTEXT SecurityContext; /* DesiredAccess: what the opener asked */
+            ULONG Options; /* CreateOptions, disposition in the top byte */
+            USHORT FileAttributes;
+            USHORT ShareAccess; /* FILE_SHARE_*: for IoCheckShareAccess */
+            ULONG EaLength;
+        } Create;
         struct {
             ULONG Length;
             ULONG Key;
@@ -381,10 +397,12 @@ struct _FILE_OBJECT {
                                      * top of its stack. Creation */
     PVOID FsContext; /* the driver's, per open */
     PVOID FsContext2;
-    BOOLEAN ReadAccess; /* the handle's rights at the open. Creation */
-    BOOLEAN WriteAccess;
-    BOOLEAN SharedRead; /* ShareAccess at the open (recorded). Creation */
+    BOOLEAN ReadAccess; /* the data access the open asked for: set at the open, */
+    BOOLEAN WriteAccess; /* and again by IoCheckShareAccess / IoSetShareAccess */
+    BOOLEAN DeleteAccess;
+    BOOLEAN SharedRead; /* ShareAccess at the open, the same way */
     BOOLEAN SharedWrite;
+    BOOLEAN SharedDelete;
     ULONG Flags; /* FO_*. Creation, FO_CLEANUP_COMPLETE at the last close */
     LARGE_INTEGER CurrentByteOffset; /* synchronous handles: where the next transfer is
                                      * (the file lock) */
@@ -398,6 +416,43 @@ struct _FILE_OBJECT {
 };
 
 extern POBJECT_TYPE IoFileObjectType; /* "File" */
+
+/*
+ * Share access (io/share.c; NT's): a driver that enforces FILE_SHARE_*
+ * keeps one SHARE_ACCESS per device and, under a lock of its own, calls
+ * IoCheckShareAccess at IRP_MJ_CREATE and IoRemoveShareAccess at
+ * IRP_MJ_CLEANUP. The I/O manager itself checks nothing (only DO_EXCLUSIVE).
+ */
+typedef struct _SHARE_ACCESS {
+    ULONG OpenCount; /* opens that asked for read, write or delete */
+    ULONG Readers;
+    ULONG Writers;
+    ULONG Deleters;
+    ULONG SharedRead; /* opens that let others read */
+    ULONG SharedWrite;
+    ULONG SharedDelete;
+} SHARE_ACCESS, *PSHARE_ACCESS;
+
+/*
+ * Record in FileObject what an open with DesiredAccess (FILE_READ_DATA /
+ * FILE_EXECUTE, FILE_WRITE_DATA / FILE_APPEND_DATA, DELETE) and
+ * DesiredShareAccess (FILE_SHARE_*) asks for, and check it against the
+ * opens ShareAccess counts: STATUS_SHARING_VIOLATION when it wants an
+ * access one of them does not share, or does not share one they have;
+ * otherwise STATUS_SUCCESS, and with Update the open is counted. An open
+ * asking for none of the three always succeeds and is not counted.
+ * IoSetShareAccess counts the first open of a fresh SHARE_ACCESS without a
+ * check; IoUpdateShareAccess counts an open checked before without Update;
+ * IoRemoveShareAccess takes FileObject's open out (at IRP_MJ_CLEANUP).
+ * The caller serializes calls on one SHARE_ACCESS. IRQL <= DISPATCH_LEVEL.
+ */
+MUST_INSPECT_RESULT NTSTATUS IoCheckShareAccess(ACCESS_MASK DesiredAccess, ULONG DesiredShareAccess,
+                                                PFILE_OBJECT FileObject, PSHARE_ACCESS ShareAccess,
+                                                BOOLEAN Update);
+void IoSetShareAccess(ACCESS_MASK DesiredAccess, ULONG DesiredShareAccess, PFILE_OBJECT FileObject,
+                      PSHARE_ACCESS ShareAccess);
+void IoUpdateShareAccess(PFILE_OBJECT FileObject, PSHARE_ACCESS ShareAccess);
+void IoRemoveShareAccess(PFILE_OBJECT FileObject, PSHARE_ACCESS ShareAccess);
 
 /* ------------------------------------------------------------------------
  * Start-up, drivers, devices (io/iomgr.c, io/driver.c, io/device.c)

@@ -157,6 +157,13 @@ void IopInitializeFileObjects(void);
 NTSTATUS IopOpenDevice(PDEVICE_OBJECT Device, ACCESS_MASK Access, ULONG ShareAccess, ULONG Options,
                        PFILE_OBJECT *FileOut);
 
+/* A file opened (IRP_MJ_CREATE succeeded) whose handle could not be
+ * inserted: the driver gets IRP_MJ_CLEANUP now, as if its handle had been
+ * closed (NT does so too), so that what it took at the create (its share
+ * access) goes; the caller then drops the file's reference (IRP_MJ_CLOSE).
+ * PASSIVE_LEVEL. */
+void IopCleanupUnhandledFile(PFILE_OBJECT File);
+
 /*
  * The end of a user request (io/iocomp.c). IoCompleteRequest calls
  * IopQueueUserCompletion when the walk reaches the top of an IRP whose

@@ -243,6 +243,8 @@ NTSTATUS IoInsertConsoleHandle(PHANDLE_TABLE Table, PHANDLE Handle)
         return Status;
     File->Flags |= FO_HANDLE_CREATED;
     Status = ObInsertHandle(Table, File, Access, 0, Handle);
+    if (!NT_SUCCESS(Status))
+        IopCleanupUnhandledFile(File);
     ObDereferenceObject(File); /* the handle holds it, or nothing does */
     return Status;
 }
