@@ -820,13 +820,20 @@ void IoInitializeDiskDriver(void);
 MUST_INSPECT_RESULT NTSTATUS IoLoadDriver(PCUNICODE_STRING DriverServiceName);
 
 /*
- * Unload a driver IoLoadDriver loaded: call its DriverUnload (once), then
- * check what it left. Devices still there: STATUS_DEVICE_BUSY, the image
+ * Unload a driver IoLoadDriver loaded. A device of it still open (file
+ * objects on it: requests may be pending) refuses the unload with
+ * STATUS_DEVICE_BUSY before DriverUnload runs. Otherwise call its
+ * DriverUnload (once), then check what it left. Devices still there:
+ * STATUS_DEVICE_BUSY, the image
  * stays and a later call checks again without calling DriverUnload (NT
  * defers the unload instead). Pool still allocated through its imports:
  * the tags are printed and it is bugcheck DRIVER_VERIFIER_DETECTED_VIOLATION
  * (0x62, name, blocks, bytes), as Driver Verifier does. Otherwise the
- * driver object and the image go. STATUS_OBJECT_NAME_NOT_FOUND when no
+ * driver object and the image go, and the image's addresses are remembered:
+ * a later call of the I/O manager into them (a cancel or completion
+ * routine of an IRP the driver kept) is bugcheck
+ * DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS (0xCE).
+ * STATUS_OBJECT_NAME_NOT_FOUND when no
  * such driver was loaded, STATUS_INVALID_DEVICE_REQUEST when it has no
  * DriverUnload. PASSIVE_LEVEL.
  */

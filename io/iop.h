@@ -95,6 +95,27 @@ void IopDeleteDevice(PVOID Object);
  */
 MUST_INSPECT_RESULT NTSTATUS IopUnloadDriver(PDRIVER_OBJECT DriverObject);
 
+/*
+ * The last unloaded drivers' images (io/ldrsys.c, NT's
+ * MmLastUnloadedDrivers). Before the I/O manager calls a driver routine -
+ * a dispatch routine (IoCallDriver), a completion routine
+ * (IoCompleteRequest), a cancel routine (IoCancelIrp) - IopCheckDriverRoutine
+ * makes sure it is not in one: a driver that unloaded with IRPs still
+ * queued, a cancel routine still set or a completion routine still
+ * pending left code behind that no longer exists, and that is bugcheck
+ * DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS (0xCE: the address,
+ * 0, Caller - the I/O manager's routine -, 0), the driver named on the
+ * console. The test costs one load and branch while no driver has been
+ * unloaded. Any IRQL <= DISPATCH_LEVEL.
+ */
+extern volatile LONG IopUnloadedDriverCount;
+void IopCheckUnloadedDriverCall(PVOID Routine, PVOID Caller);
+static inline void IopCheckDriverRoutine(PVOID Routine, PVOID Caller)
+{
+    if (__builtin_expect(IopUnloadedDriverCount != 0, 0))
+        IopCheckUnloadedDriverCall(Routine, Caller);
+}
+
 /* Put a new driver object on the list of all drivers the `drivers` and
  * `devices` queries walk, and take it off again (io/ldrsys.c). Any IRQL
  * <= DISPATCH_LEVEL; take IopDatabaseLock. */
