@@ -67,8 +67,25 @@ PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
 
 /* Free an MDL from IoAllocateMdl, which must be unlocked and unmapped
  * (MmUnlockPages, MmUnmapLockedPages) - freeing a locked one would leak
- * the lock (asserted). IRQL <= DISPATCH_LEVEL. */
+ * the lock (asserted); a partial MDL's own view is unmapped here
+ * (MmPrepareMdlForReuse). IRQL <= DISPATCH_LEVEL. */
 void IoFreeMdl(PMDL Mdl);
+
+/*
+ * IoBuildPartialMdl - make TargetMdl (from IoAllocateMdl, big enough for
+ * the part) describe [VirtualAddress, VirtualAddress + Length) of the
+ * buffer SourceMdl describes (Length 0: to its end): its PFN array gets
+ * the part's frames from SourceMdl's, its flags MDL_PARTIAL and the
+ * source's MDL_SOURCE_IS_NONPAGED_POOL, MDL_WRITE_OPERATION and
+ * MDL_IO_SPACE. Nothing is locked: SourceMdl (locked, or built for
+ * nonpaged pool) must stay so while the part is used.
+ * MmGetSystemAddressForMdlSafe gives the part a view of its own
+ * (MDL_PARTIAL_HAS_BEEN_MAPPED), which MmPrepareMdlForReuse (before
+ * building TargetMdl again) or IoFreeMdl unmaps. A part outside the
+ * source, or a TargetMdl too small for it, is a driver bug (asserted).
+ * IRQL <= DISPATCH_LEVEL.
+ */
+void IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddress, ULONG Length);
 
 /* ------------------------------------------------------------------------
  * The initial RAM disk (io/initrd.c)
