@@ -557,8 +557,8 @@ STATIC_ASSERT(offsetof(MDL, Process) == 16 && offsetof(MDL, StartVa) == 32);
 #define MDL_PAGES_LOCKED            0x0002  /* MmProbeAndLockPages referenced the frames */
 #define MDL_SOURCE_IS_NONPAGED_POOL 0x0004  /* MmBuildMdlForNonPagedPool: StartVa is the view */
 #define MDL_ALLOCATED_FIXED_SIZE    0x0008  /* IoAllocateMdl sized it for its buffer */
-#define MDL_PARTIAL 0x0010 /* IoBuildPartialMdl: a part of another's frames */
-#define MDL_PARTIAL_HAS_BEEN_MAPPED 0x0020 /* ... with a view of its own (MmPrepareMdlForReuse) */
+#define MDL_PARTIAL                 0x0010  /* IoBuildPartialMdl: a part of another's frames */
+#define MDL_PARTIAL_HAS_BEEN_MAPPED 0x0020  /* ... with a view of its own (MmPrepareMdlForReuse) */
 #define MDL_IO_PAGE_READ            0x0040
 #define MDL_WRITE_OPERATION         0x0080  /* locked for IoWriteAccess or IoModifyAccess */
 #define MDL_LOCKED_PAGE_TABLES      0x0100
