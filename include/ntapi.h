@@ -116,7 +116,7 @@ typedef struct _USER_APC_RECORD {
 typedef struct _PROCESS_PARAMETERS {
     ULONG Length;                   /* sizeof(PROCESS_PARAMETERS) */
     ULONG ProcessId;
-    HANDLE StandardInput; /* console handles: one file object on \Device\Console */
+    HANDLE StandardInput; /* console handles: a file object each on \Device\Console */
     HANDLE StandardOutput;
     PCHAR ImagePathName;            /* "/bin/hello" */
     PCHAR CommandLine;              /* "hello a b" (argv[0] first) */

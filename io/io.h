@@ -20,8 +20,8 @@
 
 /* ------------------------------------------------------------------------
  * The console driver (io/drivers/console.c, io/keyboard.c): \Device\Console
- * and \??\CON. Every user process gets a handle to a file object of its
- * own on it (stdin = stdout).
+ * and \??\CON. Every user process gets two handles on it, to file objects
+ * of its own: its input (read) and its output (write).
  * ------------------------------------------------------------------------ */
 
 /* Connect the console's interrupt service routines with IoConnectInterrupt
@@ -32,11 +32,14 @@
  * is reported. */
 void IoConsoleConnectInterrupts(void);
 
-/* Open \Device\Console (a new synchronous file object, IRP_MJ_CREATE sent)
- * and insert a handle to it into Table (a new process's) with read and
- * write access; the value in *Handle. Returns the statuses of the open and
- * of ObInsertHandle. PASSIVE_LEVEL. */
-NTSTATUS IoInsertConsoleHandle(PHANDLE_TABLE Table, PHANDLE Handle);
+/* Open \Device\Console twice (two synchronous file objects, IRP_MJ_CREATE
+ * sent for each) and insert a handle to each into Table (a new
+ * process's): *Input with read access (its StandardInput), *Output with
+ * write access (its StandardOutput). Two file objects, so that a thread
+ * waiting in a read on the input holds only the input's file lock, and
+ * another thread's output goes on. Returns the statuses of the opens and
+ * of ObInsertHandle; on failure neither handle is left. PASSIVE_LEVEL. */
+NTSTATUS IoInsertConsoleHandles(PHANDLE_TABLE Table, PHANDLE Input, PHANDLE Output);
 
 /* ------------------------------------------------------------------------
  * MDLs (io/mdl.c): the structure, the lock and the mapping are Mm's
@@ -124,7 +127,8 @@ NTSTATUS IoFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size);
  * through (docs/io.md draws it).
  *
  * Locking and IRQL: IopDatabaseLock (a spin lock, io/device.c) covers each
- * driver's device list and every AttachedDevice / AttachedTo link; the
+ * driver's device list and every change of an AttachedDevice / AttachedTo
+ * link (IoGetAttachedDevice reads them without it, as NT's); the
  * cancel spin lock (IoAcquireCancelSpinLock) covers CancelRoutine handoffs;
  * an IRP belongs to whichever driver holds it and needs no lock. Creating
  * and deleting drivers, devices and links is PASSIVE_LEVEL; IRPs move at
@@ -555,9 +559,12 @@ void IoDetachDevice(PDEVICE_OBJECT TargetDevice);
 
 /*
  * The highest device in DeviceObject's stack (DeviceObject itself when
- * nothing is attached). IoGetAttachedDeviceReference also takes a
- * reference on it, which the caller drops with ObDereferenceObject.
- * IRQL <= DISPATCH_LEVEL.
+ * nothing is attached). IoGetAttachedDevice takes no lock, as NT's: each
+ * link is read once, and the caller must know the stack is not being
+ * torn down (a driver detaches only when no request is sent through it);
+ * the I/O services use it once per request. IoGetAttachedDeviceReference
+ * walks under IopDatabaseLock and takes a reference on the top, which the
+ * caller drops with ObDereferenceObject. IRQL <= DISPATCH_LEVEL.
  */
 PDEVICE_OBJECT IoGetAttachedDevice(PDEVICE_OBJECT DeviceObject);
 PDEVICE_OBJECT IoGetAttachedDeviceReference(PDEVICE_OBJECT DeviceObject);

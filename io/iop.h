@@ -73,8 +73,9 @@ static inline NTSTATUS IopCompleteIrp(PIRP Irp, NTSTATUS Status, ULONG_PTR Infor
     return Status;
 }
 
-/* Covers every driver's device list and every AttachedDevice / AttachedTo
- * link (io/device.c). A spin lock: taken at DISPATCH_LEVEL. */
+/* Covers every driver's device list and every change of an AttachedDevice
+ * / AttachedTo link (io/device.c; IoGetAttachedDevice reads without it).
+ * A spin lock: taken at DISPATCH_LEVEL. */
 extern KSPIN_LOCK IopDatabaseLock;
 
 /* The dispatch routine every MajorFunction starts with: complete the IRP
