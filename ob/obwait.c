@@ -36,12 +36,12 @@ static PVOID ObpGetWaitObject(PVOID Object)
 {
     POBJECT_TYPE Type = ObGetObjectType(Object);
     PVOID WaitObject = Object;
-    if (Type->DefaultObject != 0)
+    if (Type != ExEventObjectType && Type != ExMutantObjectType && Type != ExSemaphoreObjectType &&
+        Type != ExTimerObjectType && Type != PsProcessType && Type != PsThreadType) {
+        if (Type->DefaultObject == 0)
+            return NULL;
         WaitObject = (PUCHAR)Object + Type->DefaultObject;
-    else if (Type != ExEventObjectType && Type != ExMutantObjectType &&
-             Type != ExSemaphoreObjectType && Type != ExTimerObjectType && Type != PsProcessType &&
-             Type != PsThreadType)
-        return NULL;
+    }
     switch (((PDISPATCHER_HEADER)WaitObject)->Type) {
     case EventNotificationObject:
     case EventSynchronizationObject:
