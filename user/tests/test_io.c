@@ -579,6 +579,53 @@ static void WaitOnFileHandleForAsynchronousRead(void)
     UT_EXPECT(Iosb.Status == STATUS_SUCCESS && Iosb.Information == 1);
 }
 
+static volatile NTSTATUS ConsoleReadStatus = STATUS_PENDING;
+static volatile NTSTATUS ConsoleWriteStatus = STATUS_PENDING;
+
+/* Waits for a key on the console input (none comes in the tests). */
+static NTSTATUS ConsoleReader(PVOID Unused)
+{
+    IO_STATUS_BLOCK Iosb;
+    UCHAR Byte;
+    (void)Unused;
+    ConsoleReadStatus = NtReadFile(PgProcessParameters->StandardInput, NULL, NULL, NULL, &Iosb,
+                                   &Byte, 1, NULL, NULL);
+    return 0;
+}
+
+static NTSTATUS ConsoleWriter(PVOID Unused)
+{
+    static const char Line[] = "io: console output while a read of the input pends\n";
+    IO_STATUS_BLOCK Iosb;
+    (void)Unused;
+    ConsoleWriteStatus = NtWriteFile(PgProcessParameters->StandardOutput, NULL, NULL, NULL, &Iosb,
+                                     Line, sizeof(Line) - 1, NULL, NULL);
+    return 0;
+}
+
+/* Input and output are two synchronous file objects: a thread waiting in
+ * a read of the input (holding its file lock) does not hold up a write to
+ * the output. */
+static void ConsoleOutputWhileInputReadPends(void)
+{
+    LARGE_INTEGER Second = {.QuadPart = -1000 * 10000LL};
+    HANDLE Reader, Writer;
+
+    UT_ASSERT(PgProcessParameters->StandardInput != PgProcessParameters->StandardOutput);
+    ConsoleReadStatus = ConsoleWriteStatus = STATUS_PENDING;
+    UT_ASSERT_SUCCESS(PgCreateThread(ConsoleReader, NULL, &Reader));
+    UtDeferClose(Reader);
+    PgSleep(50); /* in its read now */
+    UT_ASSERT_SUCCESS(PgCreateThread(ConsoleWriter, NULL, &Writer));
+    UtDeferClose(Writer);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Writer, FALSE, &Second), STATUS_SUCCESS);
+    UT_EXPECT_SUCCESS(ConsoleWriteStatus);
+    UT_EXPECT(ConsoleReadStatus == STATUS_PENDING); /* still waiting for a key */
+    /* Ending the reader breaks its wait and cancels the read. */
+    UT_EXPECT_SUCCESS(NtTerminateThread(Reader, 0));
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Reader, FALSE, &Second), STATUS_SUCCESS);
+}
+
 static void TenThousandIosLeaveNoPool(void)
 {
     HANDLE Test = OpenDevice(u"\\Device\\IoTest", 0);
@@ -629,6 +676,7 @@ const UT_TEST UtIoTests[] = {
     {"io.synchronous_handle_waits_in_service", SynchronousHandleWaitsInService},
     {"io.share_access_is_enforced_by_the_driver", ShareAccessIsEnforcedByTheDriver},
     {"io.wait_on_file_handle_for_asynchronous_read", WaitOnFileHandleForAsynchronousRead},
+    {"io.console_output_while_input_read_pends", ConsoleOutputWhileInputReadPends},
     {"io.ten_thousand_ios_leave_no_pool", TenThousandIosLeaveNoPool},
     {NULL, NULL},
 };
