@@ -116,7 +116,7 @@ typedef struct _USER_APC_RECORD {
 typedef struct _PROCESS_PARAMETERS {
     ULONG Length;                   /* sizeof(PROCESS_PARAMETERS) */
     ULONG ProcessId;
-    HANDLE StandardInput; /* console handles: one file object on \Device\Console */
+    HANDLE StandardInput; /* console handles: a file object each on \Device\Console */
     HANDLE StandardOutput;
     PCHAR ImagePathName;            /* "/bin/hello" */
     PCHAR CommandLine;              /* "hello a b" (argv[0] first) */
@@ -419,13 +419,16 @@ typedef void (*PIO_APC_ROUTINE)(PVOID ApcContext, PIO_STATUS_BLOCK IoStatusBlock
 #define FILE_READ_DATA 0x0001
 #define FILE_WRITE_DATA 0x0002
 #define FILE_APPEND_DATA 0x0004
+#define FILE_EXECUTE 0x0020
 #define FILE_READ_ATTRIBUTES 0x0080
 #define FILE_WRITE_ATTRIBUTES 0x0100
 #define FILE_GENERIC_READ 0x00120089
 #define FILE_GENERIC_WRITE 0x00120116
 #define FILE_ALL_ACCESS 0x001F01FF
 
-/* ShareAccess (recorded; only exclusive devices refuse a second open). */
+/* ShareAccess: what the opener lets later opens do. Enforced by the
+ * drivers that keep a SHARE_ACCESS (IoCheckShareAccess, io/share.c):
+ * a conflict is STATUS_SHARING_VIOLATION. */
 #define FILE_SHARE_READ 0x00000001
 #define FILE_SHARE_WRITE 0x00000002
 #define FILE_SHARE_DELETE 0x00000004

@@ -18,7 +18,9 @@
  * driver passes it to the device below (its AttachedTo, which
  * IoAttachDeviceToDeviceStack returned to it).
  *
- * Locking: IopDatabaseLock covers the device lists and both chains.
+ * Locking: IopDatabaseLock covers the device lists and both chains;
+ * IoGetAttachedDevice walks AttachedDevice without it (NT's rule: a stack
+ * is changed only while no request goes through it).
  */
 #include "iop.h"
 #include "../rtl/rtl.h"
@@ -176,10 +178,11 @@ PDEVICE_OBJECT IoAttachDeviceToDeviceStack(PDEVICE_OBJECT SourceDevice,
             Top = NULL;
         } else {
             ObReferenceObject(Top); /* the attachment's */
-            Top->AttachedDevice = SourceDevice;
             SourceDevice->DeviceObjectExtension->AttachedTo = Top;
             SourceDevice->StackSize = (CCHAR)(Top->StackSize + 1);
             SourceDevice->AlignmentRequirement = Top->AlignmentRequirement;
+            /* Last: IoGetAttachedDevice reads it without the lock. */
+            __atomic_store_n(&Top->AttachedDevice, SourceDevice, __ATOMIC_RELEASE);
         }
     }
     KeReleaseSpinLock(&IopDatabaseLock, OldIrql);
@@ -203,16 +206,14 @@ void IoDetachDevice(PDEVICE_OBJECT TargetDevice)
         ObDereferenceObject(TargetDevice);
 }
 
-/* IoGetAttachedDevice: the contract is in io/io.h. */
+/* IoGetAttachedDevice: the contract is in io/io.h. No lock: an attach
+ * publishes the new top with one store, after filling it in. */
 PDEVICE_OBJECT IoGetAttachedDevice(PDEVICE_OBJECT DeviceObject)
 {
-    KIRQL OldIrql;
-    ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
-
-    KeAcquireSpinLock(&IopDatabaseLock, &OldIrql);
-    PDEVICE_OBJECT Top = IopGetAttachedDevice(DeviceObject);
-    KeReleaseSpinLock(&IopDatabaseLock, OldIrql);
-    return Top;
+    PDEVICE_OBJECT Above;
+    while ((Above = __atomic_load_n(&DeviceObject->AttachedDevice, __ATOMIC_ACQUIRE)) != NULL)
+        DeviceObject = Above;
+    return DeviceObject;
 }
 
 /* IoGetAttachedDeviceReference: the contract is in io/io.h. */

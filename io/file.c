@@ -46,10 +46,13 @@ static BOOLEAN IopTakeDeviceOpen(PDEVICE_OBJECT Device)
 /*
  * Send MajorFunction (IRP_MJ_CREATE, _CLEANUP or _CLOSE) for File to the
  * top of its device's stack and return the status; waits when the driver
- * pends and the IRQL allows it. STATUS_INSUFFICIENT_RESOURCES when no IRP
- * could be had (cleanup and close are then skipped: the driver sees less).
+ * pends and the IRQL allows it. A create carries Security (the opener's
+ * access and options) and ShareAccess in Parameters.Create; the others
+ * pass NULL and 0. STATUS_INSUFFICIENT_RESOURCES when no IRP could be had
+ * (cleanup and close are then skipped: the driver sees less).
  */
-static NTSTATUS IopSendFileRequest(PFILE_OBJECT File, UCHAR MajorFunction)
+static NTSTATUS IopSendFileRequest(PFILE_OBJECT File, UCHAR MajorFunction,
+                                   PIO_SECURITY_CONTEXT Security, ULONG ShareAccess)
 {
     PDEVICE_OBJECT Device = IoGetAttachedDevice(File->DeviceObject);
     KEVENT Event;
@@ -67,6 +70,12 @@ static NTSTATUS IopSendFileRequest(PFILE_OBJECT File, UCHAR MajorFunction)
     PIO_STACK_LOCATION Stack = IoGetNextIrpStackLocation(Irp);
     Stack->MajorFunction = MajorFunction;
     Stack->FileObject = File;
+    if (Security != NULL) {
+        Stack->Parameters.Create.SecurityContext = Security;
+        Stack->Parameters.Create.Options =
+            (FILE_OPEN << 24) | (Security->FullCreateOptions & 0x00FFFFFF);
+        Stack->Parameters.Create.ShareAccess = (USHORT)ShareAccess;
+    }
     NTSTATUS Status = IoCallDriver(Device, Irp);
     if (Status == STATUS_PENDING && KeGetCurrentIrql() < DISPATCH_LEVEL) {
         KeWaitForSingleObject(&Event, Executive, KernelMode, FALSE, NULL);
@@ -83,7 +92,7 @@ static void IopCloseFile(PVOID Object, LONG_PTR HandleCount)
     if (HandleCount != 0 || !(File->Flags & FO_HANDLE_CREATED))
         return;
     File->Flags |= FO_CLEANUP_COMPLETE;
-    (void)IopSendFileRequest(File, IRP_MJ_CLEANUP);
+    (void)IopSendFileRequest(File, IRP_MJ_CLEANUP, NULL, 0);
 }
 
 /* The type's delete procedure: the last reference is gone (no IRP holds the
@@ -94,15 +103,24 @@ static void IopDeleteFile(PVOID Object)
     if (File->DeviceObject == NULL)
         return;
     if (File->Flags & FO_FILE_OPEN)
-        (void)IopSendFileRequest(File, IRP_MJ_CLOSE);
+        (void)IopSendFileRequest(File, IRP_MJ_CLOSE, NULL, 0);
     __atomic_sub_fetch(&File->DeviceObject->ReferenceCount, 1, __ATOMIC_SEQ_CST);
     ObDereferenceObject(File->DeviceObject);
+}
+
+/* IopCleanupUnhandledFile: the contract is in io/iop.h. */
+void IopCleanupUnhandledFile(PFILE_OBJECT File)
+{
+    File->Flags |= FO_CLEANUP_COMPLETE;
+    (void)IopSendFileRequest(File, IRP_MJ_CLEANUP, NULL, 0);
 }
 
 void IopInitializeFileObjects(void)
 {
     ObInitializeObjectType(IoFileObjectType, "File", IopDeleteFile);
     IoFileObjectType->CloseProcedure = IopCloseFile;
+    /* A wait on a file handle waits for its Event (NT's DefaultObject). */
+    IoFileObjectType->DefaultObject = offsetof(FILE_OBJECT, Event);
 }
 
 /* IoGetRelatedDeviceObject: the contract is in io/io.h. */
@@ -136,8 +154,10 @@ NTSTATUS IopOpenDevice(PDEVICE_OBJECT Device, ACCESS_MASK Access, ULONG ShareAcc
     File->ReadAccess = (Access & (FILE_READ_DATA | GENERIC_READ | GENERIC_ALL)) != 0;
     File->WriteAccess = (Access & (FILE_WRITE_DATA | FILE_APPEND_DATA | GENERIC_WRITE |
                                    GENERIC_ALL)) != 0;
+    File->DeleteAccess = (Access & DELETE) != 0;
     File->SharedRead = (ShareAccess & FILE_SHARE_READ) != 0;
     File->SharedWrite = (ShareAccess & FILE_SHARE_WRITE) != 0;
+    File->SharedDelete = (ShareAccess & FILE_SHARE_DELETE) != 0;
     if (Options & (FILE_SYNCHRONOUS_IO_ALERT | FILE_SYNCHRONOUS_IO_NONALERT))
         File->Flags |= FO_SYNCHRONOUS_IO;
     if (Options & FILE_SYNCHRONOUS_IO_ALERT)
@@ -149,7 +169,8 @@ NTSTATUS IopOpenDevice(PDEVICE_OBJECT Device, ACCESS_MASK Access, ULONG ShareAcc
     }
     ObReferenceObject(Device);
     File->DeviceObject = Device;
-    Status = IopSendFileRequest(File, IRP_MJ_CREATE);
+    IO_SECURITY_CONTEXT Security = {.DesiredAccess = Access, .FullCreateOptions = Options};
+    Status = IopSendFileRequest(File, IRP_MJ_CREATE, &Security, ShareAccess);
     if (!NT_SUCCESS(Status)) {
         ObDereferenceObject(File); /* not open: no IRP_MJ_CLOSE */
         return Status;
@@ -220,6 +241,8 @@ static NTSTATUS IopCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess,
     File->Flags |= FO_HANDLE_CREATED;
     Status = ObOpenObjectByPointer(File, HandleAttributes, Access, IoFileObjectType, UserMode,
                                    &Handle);
+    if (!NT_SUCCESS(Status))
+        IopCleanupUnhandledFile(File);
     ObDereferenceObject(File); /* the handle holds it now, or nothing does */
     if (NT_SUCCESS(Status)) {
         IO_STATUS_BLOCK Iosb = {.Status = STATUS_SUCCESS, .Information = FILE_OPENED};

@@ -20,8 +20,8 @@
 
 /* ------------------------------------------------------------------------
  * The console driver (io/drivers/console.c, io/keyboard.c): \Device\Console
- * and \??\CON. Every user process gets a handle to a file object of its
- * own on it (stdin = stdout).
+ * and \??\CON. Every user process gets two handles on it, to file objects
+ * of its own: its input (read) and its output (write).
  * ------------------------------------------------------------------------ */
 
 /* Connect the console's interrupt service routines with IoConnectInterrupt
@@ -32,11 +32,14 @@
  * is reported. */
 void IoConsoleConnectInterrupts(void);
 
-/* Open \Device\Console (a new synchronous file object, IRP_MJ_CREATE sent)
- * and insert a handle to it into Table (a new process's) with read and
- * write access; the value in *Handle. Returns the statuses of the open and
- * of ObInsertHandle. PASSIVE_LEVEL. */
-NTSTATUS IoInsertConsoleHandle(PHANDLE_TABLE Table, PHANDLE Handle);
+/* Open \Device\Console twice (two synchronous file objects, IRP_MJ_CREATE
+ * sent for each) and insert a handle to each into Table (a new
+ * process's): *Input with read access (its StandardInput), *Output with
+ * write access (its StandardOutput). Two file objects, so that a thread
+ * waiting in a read on the input holds only the input's file lock, and
+ * another thread's output goes on. Returns the statuses of the opens and
+ * of ObInsertHandle; on failure neither handle is left. PASSIVE_LEVEL. */
+NTSTATUS IoInsertConsoleHandles(PHANDLE_TABLE Table, PHANDLE Input, PHANDLE Output);
 
 /* ------------------------------------------------------------------------
  * MDLs (io/mdl.c): the structure, the lock and the mapping are Mm's
@@ -67,8 +70,25 @@ PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
 
 /* Free an MDL from IoAllocateMdl, which must be unlocked and unmapped
  * (MmUnlockPages, MmUnmapLockedPages) - freeing a locked one would leak
- * the lock (asserted). IRQL <= DISPATCH_LEVEL. */
+ * the lock (asserted); a partial MDL's own view is unmapped here
+ * (MmPrepareMdlForReuse). IRQL <= DISPATCH_LEVEL. */
 void IoFreeMdl(PMDL Mdl);
+
+/*
+ * IoBuildPartialMdl - make TargetMdl (from IoAllocateMdl, big enough for
+ * the part) describe [VirtualAddress, VirtualAddress + Length) of the
+ * buffer SourceMdl describes (Length 0: to its end): its PFN array gets
+ * the part's frames from SourceMdl's, its flags MDL_PARTIAL and the
+ * source's MDL_SOURCE_IS_NONPAGED_POOL, MDL_WRITE_OPERATION and
+ * MDL_IO_SPACE. Nothing is locked: SourceMdl (locked, or built for
+ * nonpaged pool) must stay so while the part is used.
+ * MmGetSystemAddressForMdlSafe gives the part a view of its own
+ * (MDL_PARTIAL_HAS_BEEN_MAPPED), which MmPrepareMdlForReuse (before
+ * building TargetMdl again) or IoFreeMdl unmaps. A part outside the
+ * source, or a TargetMdl too small for it, is a driver bug (asserted).
+ * IRQL <= DISPATCH_LEVEL.
+ */
+void IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddress, ULONG Length);
 
 /* ------------------------------------------------------------------------
  * The initial RAM disk (io/initrd.c)
@@ -107,7 +127,8 @@ NTSTATUS IoFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size);
  * through (docs/io.md draws it).
  *
  * Locking and IRQL: IopDatabaseLock (a spin lock, io/device.c) covers each
- * driver's device list and every AttachedDevice / AttachedTo link; the
+ * driver's device list and every change of an AttachedDevice / AttachedTo
+ * link (IoGetAttachedDevice reads them without it, as NT's); the
  * cancel spin lock (IoAcquireCancelSpinLock) covers CancelRoutine handoffs;
  * an IRP belongs to whichever driver holds it and needs no lock. Creating
  * and deleting drivers, devices and links is PASSIVE_LEVEL; IRPs move at
@@ -286,6 +307,15 @@ struct _DEVICE_OBJECT {
     KDPC Dpc; /* the DpcForIsr (IoInitializeDpcRequest) */
 };
 
+/* What IRP_MJ_CREATE carries about the opener (wdm.h's IO_SECURITY_CONTEXT;
+ * there are no security descriptors: AccessState and SecurityQos are NULL). */
+typedef struct _IO_SECURITY_CONTEXT {
+    PVOID SecurityQos;
+    PVOID AccessState;
+    ACCESS_MASK DesiredAccess; /* generic rights mapped, SYNCHRONIZE added */
+    ULONG FullCreateOptions;
+} IO_SECURITY_CONTEXT, *PIO_SECURITY_CONTEXT;
+
 /* One driver's part of an IRP: what it is asked to do and how to tell the
  * driver above that it is done. */
 typedef struct _IO_STACK_LOCATION {
@@ -294,6 +324,13 @@ typedef struct _IO_STACK_LOCATION {
     UCHAR Flags;
     UCHAR Control;                  /* SL_* */
     union {
+        struct {
+            PIO_SECURITY_CONTEXT SecurityContext; /* DesiredAccess: what the opener asked */
+            ULONG Options; /* CreateOptions, disposition in the top byte */
+            USHORT FileAttributes;
+            USHORT ShareAccess; /* FILE_SHARE_*: for IoCheckShareAccess */
+            ULONG EaLength;
+        } Create;
         struct {
             ULONG Length;
             ULONG Key;
@@ -381,10 +418,12 @@ struct _FILE_OBJECT {
                                      * top of its stack. Creation */
     PVOID FsContext; /* the driver's, per open */
     PVOID FsContext2;
-    BOOLEAN ReadAccess; /* the handle's rights at the open. Creation */
-    BOOLEAN WriteAccess;
-    BOOLEAN SharedRead; /* ShareAccess at the open (recorded). Creation */
+    BOOLEAN ReadAccess; /* the data access the open asked for: set at the open, */
+    BOOLEAN WriteAccess; /* and again by IoCheckShareAccess / IoSetShareAccess */
+    BOOLEAN DeleteAccess;
+    BOOLEAN SharedRead; /* ShareAccess at the open, the same way */
     BOOLEAN SharedWrite;
+    BOOLEAN SharedDelete;
     ULONG Flags; /* FO_*. Creation, FO_CLEANUP_COMPLETE at the last close */
     LARGE_INTEGER CurrentByteOffset; /* synchronous handles: where the next transfer is
                                      * (the file lock) */
@@ -398,6 +437,43 @@ struct _FILE_OBJECT {
 };
 
 extern POBJECT_TYPE IoFileObjectType; /* "File" */
+
+/*
+ * Share access (io/share.c; NT's): a driver that enforces FILE_SHARE_*
+ * keeps one SHARE_ACCESS per device and, under a lock of its own, calls
+ * IoCheckShareAccess at IRP_MJ_CREATE and IoRemoveShareAccess at
+ * IRP_MJ_CLEANUP. The I/O manager itself checks nothing (only DO_EXCLUSIVE).
+ */
+typedef struct _SHARE_ACCESS {
+    ULONG OpenCount; /* opens that asked for read, write or delete */
+    ULONG Readers;
+    ULONG Writers;
+    ULONG Deleters;
+    ULONG SharedRead; /* opens that let others read */
+    ULONG SharedWrite;
+    ULONG SharedDelete;
+} SHARE_ACCESS, *PSHARE_ACCESS;
+
+/*
+ * Record in FileObject what an open with DesiredAccess (FILE_READ_DATA /
+ * FILE_EXECUTE, FILE_WRITE_DATA / FILE_APPEND_DATA, DELETE) and
+ * DesiredShareAccess (FILE_SHARE_*) asks for, and check it against the
+ * opens ShareAccess counts: STATUS_SHARING_VIOLATION when it wants an
+ * access one of them does not share, or does not share one they have;
+ * otherwise STATUS_SUCCESS, and with Update the open is counted. An open
+ * asking for none of the three always succeeds and is not counted.
+ * IoSetShareAccess counts the first open of a fresh SHARE_ACCESS without a
+ * check; IoUpdateShareAccess counts an open checked before without Update;
+ * IoRemoveShareAccess takes FileObject's open out (at IRP_MJ_CLEANUP).
+ * The caller serializes calls on one SHARE_ACCESS. IRQL <= DISPATCH_LEVEL.
+ */
+MUST_INSPECT_RESULT NTSTATUS IoCheckShareAccess(ACCESS_MASK DesiredAccess, ULONG DesiredShareAccess,
+                                                PFILE_OBJECT FileObject, PSHARE_ACCESS ShareAccess,
+                                                BOOLEAN Update);
+void IoSetShareAccess(ACCESS_MASK DesiredAccess, ULONG DesiredShareAccess, PFILE_OBJECT FileObject,
+                      PSHARE_ACCESS ShareAccess);
+void IoUpdateShareAccess(PFILE_OBJECT FileObject, PSHARE_ACCESS ShareAccess);
+void IoRemoveShareAccess(PFILE_OBJECT FileObject, PSHARE_ACCESS ShareAccess);
 
 /* ------------------------------------------------------------------------
  * Start-up, drivers, devices (io/iomgr.c, io/driver.c, io/device.c)
@@ -483,9 +559,12 @@ void IoDetachDevice(PDEVICE_OBJECT TargetDevice);
 
 /*
  * The highest device in DeviceObject's stack (DeviceObject itself when
- * nothing is attached). IoGetAttachedDeviceReference also takes a
- * reference on it, which the caller drops with ObDereferenceObject.
- * IRQL <= DISPATCH_LEVEL.
+ * nothing is attached). IoGetAttachedDevice takes no lock, as NT's: each
+ * link is read once, and the caller must know the stack is not being
+ * torn down (a driver detaches only when no request is sent through it);
+ * the I/O services use it once per request. IoGetAttachedDeviceReference
+ * walks under IopDatabaseLock and takes a reference on the top, which the
+ * caller drops with ObDereferenceObject. IRQL <= DISPATCH_LEVEL.
  */
 PDEVICE_OBJECT IoGetAttachedDevice(PDEVICE_OBJECT DeviceObject);
 PDEVICE_OBJECT IoGetAttachedDeviceReference(PDEVICE_OBJECT DeviceObject);
@@ -772,13 +851,20 @@ void IoInitializePartitionDriver(void);
 MUST_INSPECT_RESULT NTSTATUS IoLoadDriver(PCUNICODE_STRING DriverServiceName);
 
 /*
- * Unload a driver IoLoadDriver loaded: call its DriverUnload (once), then
- * check what it left. Devices still there: STATUS_DEVICE_BUSY, the image
+ * Unload a driver IoLoadDriver loaded. A device of it still open (file
+ * objects on it: requests may be pending) refuses the unload with
+ * STATUS_DEVICE_BUSY before DriverUnload runs. Otherwise call its
+ * DriverUnload (once), then check what it left. Devices still there:
+ * STATUS_DEVICE_BUSY, the image
  * stays and a later call checks again without calling DriverUnload (NT
  * defers the unload instead). Pool still allocated through its imports:
  * the tags are printed and it is bugcheck DRIVER_VERIFIER_DETECTED_VIOLATION
  * (0x62, name, blocks, bytes), as Driver Verifier does. Otherwise the
- * driver object and the image go. STATUS_OBJECT_NAME_NOT_FOUND when no
+ * driver object and the image go, and the image's addresses are remembered:
+ * a later call of the I/O manager into them (a cancel or completion
+ * routine of an IRP the driver kept) is bugcheck
+ * DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS (0xCE).
+ * STATUS_OBJECT_NAME_NOT_FOUND when no
  * such driver was loaded, STATUS_INVALID_DEVICE_REQUEST when it has no
  * DriverUnload. PASSIVE_LEVEL.
  */

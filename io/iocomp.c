@@ -13,7 +13,7 @@
  *                          MmUnlockPages(MDLs); KeInsertQueueApc(&Irp->Tail.Apc)
  *   requester, APC_LEVEL: IopCompleteUserRequest
  *                          copy SystemBuffer -> UserBuffer (Information bytes)
- *                          *UserIosb = IoStatus; KeSetEvent(UserEvent), (File->Event)
+ *                          *UserIosb = IoStatus; KeSetEvent(UserEvent or File->Event)
  *                          queue ApcRoutine as a user APC; free the IRP
  *
  * A request the driver completed without pending (IRP_DEFER_IO_COMPLETION
@@ -108,9 +108,13 @@ void IopCompleteUserRequest(PIRP Irp)
         (void)MmCopyToUser(Irp->UserIosb, &Irp->IoStatus, sizeof(IO_STATUS_BLOCK));
     IopAdvanceByteOffset(Irp, File);
     File->FinalStatus = Irp->IoStatus.Status;
+    /* NT's rule: the caller's event if it gave one, the file's Event if it
+     * did not (a wait on the file handle then sees the end) or if the
+     * handle is synchronous (the service waits on it). */
     if (Irp->UserEvent != NULL)
         KeSetEvent(Irp->UserEvent, IO_NO_INCREMENT, FALSE);
-    KeSetEvent(&File->Event, IO_NO_INCREMENT, FALSE);
+    if (Irp->UserEvent == NULL || (File->Flags & FO_SYNCHRONOUS_IO))
+        KeSetEvent(&File->Event, IO_NO_INCREMENT, FALSE);
 
     PIO_APC_ROUTINE Routine = Irp->Overlay.AsynchronousParameters.UserApcRoutine;
     if (Routine == NULL) {

@@ -73,8 +73,9 @@ static inline NTSTATUS IopCompleteIrp(PIRP Irp, NTSTATUS Status, ULONG_PTR Infor
     return Status;
 }
 
-/* Covers every driver's device list and every AttachedDevice / AttachedTo
- * link (io/device.c). A spin lock: taken at DISPATCH_LEVEL. */
+/* Covers every driver's device list and every change of an AttachedDevice
+ * / AttachedTo link (io/device.c; IoGetAttachedDevice reads without it).
+ * A spin lock: taken at DISPATCH_LEVEL. */
 extern KSPIN_LOCK IopDatabaseLock;
 
 /* The dispatch routine every MajorFunction starts with: complete the IRP
@@ -94,6 +95,27 @@ void IopDeleteDevice(PVOID Object);
  * refused with STATUS_INVALID_DEVICE_REQUEST. PASSIVE_LEVEL.
  */
 MUST_INSPECT_RESULT NTSTATUS IopUnloadDriver(PDRIVER_OBJECT DriverObject);
+
+/*
+ * The last unloaded drivers' images (io/ldrsys.c, NT's
+ * MmLastUnloadedDrivers). Before the I/O manager calls a driver routine -
+ * a dispatch routine (IoCallDriver), a completion routine
+ * (IoCompleteRequest), a cancel routine (IoCancelIrp) - IopCheckDriverRoutine
+ * makes sure it is not in one: a driver that unloaded with IRPs still
+ * queued, a cancel routine still set or a completion routine still
+ * pending left code behind that no longer exists, and that is bugcheck
+ * DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS (0xCE: the address,
+ * 0, Caller - the I/O manager's routine -, 0), the driver named on the
+ * console. The test costs one load and branch while no driver has been
+ * unloaded. Any IRQL <= DISPATCH_LEVEL.
+ */
+extern volatile LONG IopUnloadedDriverCount;
+void IopCheckUnloadedDriverCall(PVOID Routine, PVOID Caller);
+static inline void IopCheckDriverRoutine(PVOID Routine, PVOID Caller)
+{
+    if (__builtin_expect(IopUnloadedDriverCount != 0, 0))
+        IopCheckUnloadedDriverCall(Routine, Caller);
+}
 
 /* Put a new driver object on the list of all drivers the `drivers` and
  * `devices` queries walk, and take it off again (io/ldrsys.c). Any IRQL
@@ -156,6 +178,13 @@ void IopInitializeFileObjects(void);
  * success *FileOut holds its one reference. PASSIVE_LEVEL. */
 NTSTATUS IopOpenDevice(PDEVICE_OBJECT Device, ACCESS_MASK Access, ULONG ShareAccess, ULONG Options,
                        PFILE_OBJECT *FileOut);
+
+/* A file opened (IRP_MJ_CREATE succeeded) whose handle could not be
+ * inserted: the driver gets IRP_MJ_CLEANUP now, as if its handle had been
+ * closed (NT does so too), so that what it took at the create (its share
+ * access) goes; the caller then drops the file's reference (IRP_MJ_CLOSE).
+ * PASSIVE_LEVEL. */
+void IopCleanupUnhandledFile(PFILE_OBJECT File);
 
 /*
  * The end of a user request (io/iocomp.c). IoCompleteRequest calls

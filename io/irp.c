@@ -202,6 +202,7 @@ NTSTATUS IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     PDRIVER_DISPATCH Dispatch = IopInvalidDeviceRequest;
     if (Stack->MajorFunction <= IRP_MJ_MAXIMUM_FUNCTION)
         Dispatch = DeviceObject->DriverObject->MajorFunction[Stack->MajorFunction];
+    IopCheckDriverRoutine((PVOID)Dispatch, (PVOID)IoCallDriver);
     if (!IOP_VERIFY_IO())
         return Dispatch(DeviceObject, Irp);
     KIRQL Before = KeGetCurrentIrql();
@@ -248,6 +249,7 @@ static BOOLEAN IopCallCompletionRoutines(PIRP Irp)
         BOOLEAN AtTop = Irp->CurrentLocation > Irp->StackCount;
 
         if (Routine != NULL && IopShouldInvokeCompletion(Irp, Control)) {
+            IopCheckDriverRoutine((PVOID)Routine, (PVOID)IoCompleteRequest);
             if (Routine(AtTop ? NULL : Stack->DeviceObject, Irp, Context) ==
                 STATUS_MORE_PROCESSING_REQUIRED)
                 return FALSE;
@@ -321,6 +323,7 @@ BOOLEAN IoCancelIrp(PIRP Irp)
         return FALSE;
     }
     /* The routine releases the cancel spin lock back to this IRQL. */
+    IopCheckDriverRoutine((PVOID)Routine, (PVOID)IoCancelIrp);
     Irp->CancelIrql = Irql;
     Routine(IoGetCurrentIrpStackLocation(Irp)->DeviceObject, Irp);
     return TRUE;

@@ -136,6 +136,8 @@ const IOP_EXPORT IopExportTable[] = {
     IOP_EXPORT(IoBuildSynchronousFsdRequest), IOP_EXPORT(IoBuildDeviceIoControlRequest),
     IOP_EXPORT(IoAcquireCancelSpinLock), IOP_EXPORT(IoReleaseCancelSpinLock),
     IOP_EXPORT(IoCancelIrp), IOP_EXPORT(IoAllocateMdl), IOP_EXPORT(IoFreeMdl),
+    IOP_EXPORT(IoBuildPartialMdl), IOP_EXPORT(IoCheckShareAccess), IOP_EXPORT(IoSetShareAccess),
+    IOP_EXPORT(IoUpdateShareAccess), IOP_EXPORT(IoRemoveShareAccess),
     IOP_EXPORT(IoDeviceObjectType), IOP_EXPORT(IoDriverObjectType),
     /* The kernel. */
     IOP_EXPORT(KeBugCheckEx), IOP_EXPORT(KeRaiseIrqlToDpcLevel), IOP_EXPORT(KeInitializeEvent),

@@ -1,7 +1,8 @@
 /*
  * ldrsys.c - loading and unloading drivers at run time: the module list,
  * IoLoadDriver / IoUnloadDriver and the services NtLoadDriver /
- * NtUnloadDriver, the checks Driver Verifier makes at unload, the list of
+ * NtUnloadDriver, the checks Driver Verifier makes at unload, the images
+ * of the last unloaded drivers (calls into them are 0xCE), the list of
  * every driver object (for the `drivers` and `devices` queries), and the
  * backtrace's look-up of addresses inside loaded drivers.
  *
@@ -176,6 +177,89 @@ static BOOLEAN IopReportDevicesLeft(PIOP_LDR_MODULE Module)
     return Any;
 }
 
+/* A device still open (file objects on it, DeviceObject->ReferenceCount):
+ * requests may be pending in the driver, so DriverUnload is not called
+ * (NT defers the unload until the last close; Pagoda refuses it). Names
+ * them; TRUE when there are any. */
+static BOOLEAN IopReportDevicesOpen(PIOP_LDR_MODULE Module)
+{
+    BOOLEAN Any = FALSE;
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&IopDatabaseLock, &OldIrql);
+    for (PDEVICE_OBJECT D = Module->DriverObject->DeviceObject; D; D = D->NextDevice) {
+        LONG Opens = __atomic_load_n(&D->ReferenceCount, __ATOMIC_SEQ_CST);
+        char Name[48];
+        if (Opens == 0)
+            continue;
+        if (!ObQueryObjectName(D, Name, sizeof(Name)))
+            RtlStringCopy(Name, "(unnamed)", sizeof(Name));
+        DbgPrint("ldr: %s: device %s is open %d time(s): not unloaded\n", Module->BaseDllName, Name,
+                 Opens);
+        Any = TRUE;
+    }
+    KeReleaseSpinLock(&IopDatabaseLock, OldIrql);
+    return Any;
+}
+
+/* ------------------------------------------------------------------------
+ * The last unloaded drivers (NT's MmLastUnloadedDrivers): where their
+ * images were, so that a call into one - a cancel or completion routine of
+ * an IRP the driver kept, a dispatch routine of a device still referenced
+ * - is named and stopped (IopCheckUnloadedDriverCall) instead of jumping
+ * into freed system PTEs. IopLdrLock; IopUnloadedDriverCount is read
+ * without it by the I/O manager's fast test (io/iop.h).
+ * ------------------------------------------------------------------------ */
+#define IOP_UNLOADED_DRIVERS 8
+typedef struct _IOP_UNLOADED_DRIVER {
+    char Name[IOP_LDR_MAX_NAME];
+    ULONG_PTR Start, End; /* 0, 0: a free slot */
+} IOP_UNLOADED_DRIVER;
+static IOP_UNLOADED_DRIVER IopUnloadedDrivers[IOP_UNLOADED_DRIVERS];
+static ULONG IopUnloadedNext; /* the slot the next unload takes (a ring) */
+volatile LONG IopUnloadedDriverCount;
+
+/* Module's image is about to go (Remember), or a new one now covers
+ * [DllBase, DllBase + Pages pages) and older entries there are forgotten. */
+static void IopTrackUnloadedImage(PIOP_LDR_MODULE Module, BOOLEAN Remember)
+{
+    ULONG_PTR Start = (ULONG_PTR)Module->DllBase,
+              End = Start + (ULONG_PTR)Module->Pages * PAGE_SIZE;
+    KIRQL OldIrql;
+    KeAcquireSpinLock(&IopLdrLock, &OldIrql);
+    for (ULONG I = 0; I < IOP_UNLOADED_DRIVERS; I++) {
+        IOP_UNLOADED_DRIVER *Entry = &IopUnloadedDrivers[I];
+        if (Entry->End > Start && Entry->Start < End) {
+            *Entry = (IOP_UNLOADED_DRIVER){{0}, 0, 0};
+            IopUnloadedDriverCount--;
+        }
+    }
+    if (Remember) {
+        IOP_UNLOADED_DRIVER *Entry = &IopUnloadedDrivers[IopUnloadedNext];
+        IopUnloadedNext = (IopUnloadedNext + 1) % IOP_UNLOADED_DRIVERS;
+        if (Entry->End == 0)
+            IopUnloadedDriverCount++;
+        RtlStringCopy(Entry->Name, Module->BaseDllName, sizeof(Entry->Name));
+        Entry->Start = Start;
+        Entry->End = End;
+    }
+    KeReleaseSpinLock(&IopLdrLock, OldIrql);
+}
+
+/* IopCheckUnloadedDriverCall: the contract is in io/iop.h. */
+void IopCheckUnloadedDriverCall(PVOID Routine, PVOID Caller)
+{
+    ULONG_PTR Address = (ULONG_PTR)Routine;
+    for (ULONG I = 0; I < IOP_UNLOADED_DRIVERS; I++) {
+        const IOP_UNLOADED_DRIVER *Entry = &IopUnloadedDrivers[I];
+        if (Address < Entry->Start || Address >= Entry->End)
+            continue;
+        DbgPrint("io: %s+0x%llx called by %p: %s was unloaded with operations still pending\n",
+                 Entry->Name, (ULONG64)(Address - Entry->Start), Caller, Entry->Name);
+        KeBugCheckEx(DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, Address, 0,
+                     (ULONG_PTR)Caller, 0);
+    }
+}
+
 /* ------------------------------------------------------------------------
  * Load and unload.
  * ------------------------------------------------------------------------ */
@@ -253,6 +337,7 @@ static NTSTATUS IopLoadDriverLocked(const IOP_DRIVER_NAME *Name)
                  "paged pool trimmed at each acquire\n",
                  Module->BaseDllName, Module->VerifiedImports);
     IopPrintSymbolCommand(Module);
+    IopTrackUnloadedImage(Module, FALSE); /* its range is a live driver again */
     IopLinkModule(Module, TRUE); /* before DriverEntry: a crash in it names the driver */
     IopLoadCount++;
 
@@ -273,6 +358,8 @@ static NTSTATUS IopUnloadDriverLocked(PIOP_LDR_MODULE Module)
     if (!(Driver->Flags & DRVO_UNLOAD_INVOKED)) {
         if (Driver->DriverUnload == NULL)
             return STATUS_INVALID_DEVICE_REQUEST;
+        if (IopReportDevicesOpen(Module))
+            return STATUS_DEVICE_BUSY;
         Driver->Flags |= DRVO_UNLOAD_INVOKED;
         Driver->DriverUnload(Driver);
     }
@@ -288,6 +375,7 @@ static NTSTATUS IopUnloadDriverLocked(PIOP_LDR_MODULE Module)
     ObDereferenceObject(Driver);
     Module->DriverObject = NULL;
     IopLinkModule(Module, FALSE);
+    IopTrackUnloadedImage(Module, TRUE);
     DbgPrint("ldr: %s unloaded\n", Module->BaseDllName);
     IopDeleteModule(Module);
     return STATUS_SUCCESS;

@@ -22,6 +22,11 @@
  *            at the same frames. System space is shared by every address
  *            space, so the view works from any thread.
  *   unmap    MmUnmapLockedPages: the PTEs back to the region.
+ *   partial  IoBuildPartialMdl (io/mdl.c) copies part of a locked MDL's
+ *            PFN array into another MDL (MDL_PARTIAL), which locks
+ *            nothing and may get a view of its own
+ *            (MDL_PARTIAL_HAS_BEEN_MAPPED), unmapped by
+ *            MmPrepareMdlForReuse (mm/mm.h) before it is reused or freed.
  *   unlock   MmUnlockPages: one reference less per frame; a frame whose
  *            page was freed meanwhile goes to the free list now.
  *
@@ -230,7 +235,7 @@ PVOID MmMapLockedPagesSpecifyCache(PMDL Mdl, KPROCESSOR_MODE AccessMode,
                                    ULONG BugCheckOnFailure, ULONG Priority)
 {
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
-    ASSERT(Mdl->MdlFlags & (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL));
+    ASSERT(Mdl->MdlFlags & (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL));
     ASSERT(!(Mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA));
     ULONG_PTR Pages = MiMdlPages(Mdl);
     if (AccessMode != KernelMode || RequestedAddress != NULL || Pages == 0)
@@ -255,6 +260,8 @@ PVOID MmMapLockedPagesSpecifyCache(PMDL Mdl, KPROCESSOR_MODE AccessMode,
     KeLowerIrql(OldIrql);
     Mdl->MappedSystemVa = Base + Mdl->ByteOffset;
     Mdl->MdlFlags |= MDL_MAPPED_TO_SYSTEM_VA;
+    if (Mdl->MdlFlags & MDL_PARTIAL)
+        Mdl->MdlFlags |= MDL_PARTIAL_HAS_BEEN_MAPPED;
     return Mdl->MappedSystemVa;
 }
 
@@ -269,7 +276,7 @@ void MmUnmapLockedPages(PVOID BaseAddress, PMDL Mdl)
         MiUnmapPage(Base + i * PAGE_SIZE);
     KeLowerIrql(OldIrql);
     MiReleaseVa(&MiSystemPteRegion, Base, Pages);
-    Mdl->MdlFlags &= ~MDL_MAPPED_TO_SYSTEM_VA;
+    Mdl->MdlFlags &= ~(MDL_MAPPED_TO_SYSTEM_VA | MDL_PARTIAL_HAS_BEEN_MAPPED);
     /* A nonpaged-pool MDL's system address is the buffer itself again. */
     Mdl->MappedSystemVa =
         (Mdl->MdlFlags & MDL_SOURCE_IS_NONPAGED_POOL) ? MmGetMdlVirtualAddress(Mdl) : NULL;

@@ -558,15 +558,15 @@ typedef struct _MDL {
 STATIC_ASSERT(sizeof(MDL) == 48);
 STATIC_ASSERT(offsetof(MDL, Process) == 16 && offsetof(MDL, StartVa) == 32);
 
-/* MdlFlags, with wdm.h's values. Pagoda sets the first four,
+/* MdlFlags, with wdm.h's values. Pagoda sets the first six,
  * MDL_WRITE_OPERATION and MDL_IO_SPACE; the others are named for drivers
  * that test them. */
 #define MDL_MAPPED_TO_SYSTEM_VA     0x0001  /* MappedSystemVa is a system-PTE mapping */
 #define MDL_PAGES_LOCKED            0x0002  /* MmProbeAndLockPages referenced the frames */
 #define MDL_SOURCE_IS_NONPAGED_POOL 0x0004  /* MmBuildMdlForNonPagedPool: StartVa is the view */
 #define MDL_ALLOCATED_FIXED_SIZE    0x0008  /* IoAllocateMdl sized it for its buffer */
-#define MDL_PARTIAL                 0x0010
-#define MDL_PARTIAL_HAS_BEEN_MAPPED 0x0020
+#define MDL_PARTIAL                 0x0010  /* IoBuildPartialMdl: a part of another's frames */
+#define MDL_PARTIAL_HAS_BEEN_MAPPED 0x0020  /* ... with a view of its own (MmPrepareMdlForReuse) */
 #define MDL_IO_PAGE_READ            0x0040
 #define MDL_WRITE_OPERATION         0x0080  /* locked for IoWriteAccess or IoModifyAccess */
 #define MDL_LOCKED_PAGE_TABLES      0x0100
@@ -676,9 +676,23 @@ PVOID MmMapLockedPagesSpecifyCache(PMDL Mdl, KPROCESSOR_MODE AccessMode, MEMORY_
  * IRQL <= DISPATCH_LEVEL; takes and releases the region lock. */
 void MmUnmapLockedPages(PVOID BaseAddress, PMDL Mdl);
 
+/* Make a partial MDL (IoBuildPartialMdl, io/io.h) ready to describe
+ * another part: the view of its own it may have got
+ * (MDL_PARTIAL_HAS_BEEN_MAPPED) is unmapped. Must be called before the
+ * partial MDL is built again or freed (IoFreeMdl does it). NT's macro.
+ * IRQL <= DISPATCH_LEVEL. */
+static inline void MmPrepareMdlForReuse(PMDL Mdl)
+{
+    if (Mdl->MdlFlags & MDL_PARTIAL_HAS_BEEN_MAPPED) {
+        ASSERT(Mdl->MdlFlags & MDL_PARTIAL);
+        MmUnmapLockedPages(Mdl->MappedSystemVa, Mdl);
+    }
+}
+
 /* The buffer's system address: the view already made, the buffer itself
  * for nonpaged pool, else a new view (NULL when system PTEs run out).
- * Mdl is locked or built for nonpaged pool. IRQL <= DISPATCH_LEVEL. */
+ * Mdl is locked, built for nonpaged pool, or a partial MDL of one of
+ * these. IRQL <= DISPATCH_LEVEL. */
 static inline PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
 {
     if (Mdl->MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL))

@@ -25,12 +25,13 @@
  *      KiCopyUserMemory (x64/usercopy.asm)       KiDispatchTrap (kernel/trap.c)
  *
  *              stac
- *       .copy: rep movsb ------- #PF / #GP ------> MmAccessFault(CR2)
+ *       .copy: rep movsq ------- #PF / #GP ------> MmAccessFault(CR2)
+ *       .tail: rep movsb   (the last 0-7 bytes)      |             |
  *                 ^                                  |             |
  *                 +---- iretq: the copy goes on -----+ resolved    | refused
  *              clac                                   (demand-     v
  *              xor eax, eax                            zero)    KiFindExceptionFixup(RIP)
- *              ret     -> STATUS_SUCCESS                        finds .copy in .ex_table:
+ *              ret     -> STATUS_SUCCESS                        finds .copy/.tail in .ex_table:
  *                                                               RIP = .fault,
  *      .fault: clac    <------------- iretq ------------------  RAX = 0xC0000005
  *              ret     -> STATUS_ACCESS_VIOLATION                (0x80000001 for

@@ -109,6 +109,12 @@ typedef struct _OBJECT_TYPE {
     BOOLEAN Initialized;
     OB_DELETE_METHOD DeleteProcedure; /* may be NULL */
     OB_CLOSE_METHOD CloseProcedure; /* may be NULL; set after ObInitializeObjectType */
+    /* NT's DefaultObject: where in a body the dispatcher object lies that
+     * NtWaitForSingleObject / NtWaitForMultipleObjects wait on for a handle
+     * of this type (File: FILE_OBJECT.Event); 0 for the types whose body
+     * is one (events, processes, ...) or that are not waitable. Set after
+     * ObInitializeObjectType. */
+    ULONG DefaultObject;
     /* Atomic counters (what WinDbg's !object \ObjectTypes shows). */
     volatile LONG TotalNumberOfObjects;
     volatile LONG TotalNumberOfHandles;

@@ -2,7 +2,8 @@
  * obwait.c - the wait services on handles: NtWaitForSingleObject and
  * NtWaitForMultipleObjects. Each handle is turned into a referenced
  * dispatcher object (an event, a mutant, a semaphore, a timer, a process,
- * a thread) in the caller's table,
+ * a thread, or the one a type's DefaultObject names: a file's Event) in the
+ * caller's table,
  * and the kernel's KeWaitForSingleObject / KeWaitForMultipleObjects wait
  * on the bodies.
  *
@@ -23,20 +24,25 @@
 #define OBP_WAIT_BLOCK_TAG POOL_TAG('O', 'b', 'W', 'b')
 
 /*
- * TRUE when Object may be handed to KeWaitFor*: its Ob type is one whose
- * body starts with a DISPATCHER_HEADER, and that header's type is a
- * waitable KOBJECTS value. The Ob type is checked first because only then
- * is the first byte of the body a dispatcher type at all.
- * A new waitable object type joins the list.
+ * The dispatcher object a wait on Object waits on, or NULL when there is
+ * none: the body itself when its Ob type is one whose body starts with a
+ * DISPATCHER_HEADER, the object at the type's DefaultObject offset for a
+ * type that names one (a file's Event, as NT's DefaultObject); and that
+ * header's type must be a waitable KOBJECTS value. The Ob type is checked
+ * first because only then is the first byte a dispatcher type at all.
+ * A new waitable object type joins the list or sets DefaultObject.
  */
-static BOOLEAN ObpIsWaitableObject(PVOID Object)
+static PVOID ObpGetWaitObject(PVOID Object)
 {
     POBJECT_TYPE Type = ObGetObjectType(Object);
-    if (Type != ExEventObjectType && Type != ExMutantObjectType &&
-        Type != ExSemaphoreObjectType && Type != ExTimerObjectType && Type != PsProcessType &&
-        Type != PsThreadType)
-        return FALSE;
-    switch (((PDISPATCHER_HEADER)Object)->Type) {
+    PVOID WaitObject = Object;
+    if (Type != ExEventObjectType && Type != ExMutantObjectType && Type != ExSemaphoreObjectType &&
+        Type != ExTimerObjectType && Type != PsProcessType && Type != PsThreadType) {
+        if (Type->DefaultObject == 0)
+            return NULL;
+        WaitObject = (PUCHAR)Object + Type->DefaultObject;
+    }
+    switch (((PDISPATCHER_HEADER)WaitObject)->Type) {
     case EventNotificationObject:
     case EventSynchronizationObject:
     case MutantObject:
@@ -45,18 +51,19 @@ static BOOLEAN ObpIsWaitableObject(PVOID Object)
     case ThreadObject:
     case TimerNotificationObject:
     case TimerSynchronizationObject:
-        return TRUE;
+        return WaitObject;
     default:
-        return FALSE;
+        return NULL;
     }
 }
 
 /* Reference what a wait handle names, which needs SYNCHRONIZE access as
- * on NT, and check it is waitable; *Object is NULL on failure. The pseudo
- * handles are taken only with AllowPseudo (NtWaitForSingleObject;
- * NtWaitForMultipleObjects, as NT's, looks its handles up in the table
- * alone: STATUS_INVALID_HANDLE). */
-static NTSTATUS ObpReferenceWaitableObject(HANDLE Handle, BOOLEAN AllowPseudo, PVOID *Object)
+ * on NT, and find what to wait on (*WaitObject, ObpGetWaitObject); *Object
+ * is NULL on failure. The pseudo handles are taken only with AllowPseudo
+ * (NtWaitForSingleObject; NtWaitForMultipleObjects, as NT's, looks its
+ * handles up in the table alone: STATUS_INVALID_HANDLE). */
+static NTSTATUS ObpReferenceWaitableObject(HANDLE Handle, BOOLEAN AllowPseudo, PVOID *Object,
+                                           PVOID *WaitObject)
 {
     NTSTATUS Status;
 
@@ -78,7 +85,8 @@ static NTSTATUS ObpReferenceWaitableObject(HANDLE Handle, BOOLEAN AllowPseudo, P
     }
     if (!NT_SUCCESS(Status))
         return Status;
-    if (!ObpIsWaitableObject(*Object)) {
+    *WaitObject = ObpGetWaitObject(*Object);
+    if (*WaitObject == NULL) {
         ObDereferenceObject(*Object);
         *Object = NULL;
         return STATUS_OBJECT_TYPE_MISMATCH;
@@ -92,8 +100,9 @@ static NTSTATUS ObpReferenceWaitableObject(HANDLE Handle, BOOLEAN AllowPseudo, P
 
 /*
  * NtWaitForSingleObject - wait for the object Handle names (an event, a
- * mutant, a semaphore, a timer, a process, a thread; NtCurrentProcess()
- * and NtCurrentThread() included) until it is signalled or *Timeout passes
+ * mutant, a semaphore, a timer, a process, a thread, a file: its Event,
+ * set when a request on it ends; NtCurrentProcess() and NtCurrentThread()
+ * included) until it is signalled or *Timeout passes
  * (NULL: for ever; 0: poll; negative: relative, 100 ns units). Returns
  * STATUS_SUCCESS, STATUS_ABANDONED_WAIT_0 (an abandoned mutant, now the
  * caller's), STATUS_TIMEOUT; an Alertable wait also STATUS_ALERTED or
@@ -106,15 +115,16 @@ NTSTATUS NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER 
 {
     LARGE_INTEGER CapturedTimeout;
     PLARGE_INTEGER KernelTimeout;
-    PVOID Object;
+    PVOID Object, WaitObject;
 
     NTSTATUS Status = KeCaptureUserTimeout(Timeout, &CapturedTimeout, &KernelTimeout);
     if (!NT_SUCCESS(Status))
         return Status;
-    Status = ObpReferenceWaitableObject(Handle, TRUE, &Object);
+    Status = ObpReferenceWaitableObject(Handle, TRUE, &Object, &WaitObject);
     if (!NT_SUCCESS(Status))
         return Status;
-    Status = KeWaitForSingleObject(Object, UserRequest, UserMode, Alertable != FALSE, KernelTimeout);
+    Status =
+        KeWaitForSingleObject(WaitObject, UserRequest, UserMode, Alertable != FALSE, KernelTimeout);
     ObDereferenceObject(Object);
     return Status;
 }
@@ -138,6 +148,7 @@ NTSTATUS NtWaitForMultipleObjects(ULONG Count, HANDLE Handles[], WAIT_TYPE WaitT
 {
     HANDLE CapturedHandles[MAXIMUM_WAIT_OBJECTS];
     PVOID Objects[MAXIMUM_WAIT_OBJECTS];
+    PVOID WaitObjects[MAXIMUM_WAIT_OBJECTS];
     LARGE_INTEGER CapturedTimeout;
     PLARGE_INTEGER KernelTimeout;
     PKWAIT_BLOCK WaitBlocks = NULL;
@@ -157,7 +168,7 @@ NTSTATUS NtWaitForMultipleObjects(ULONG Count, HANDLE Handles[], WAIT_TYPE WaitT
 
     for (Referenced = 0; Referenced < Count; Referenced++) {
         Status = ObpReferenceWaitableObject(CapturedHandles[Referenced], FALSE,
-                                            &Objects[Referenced]);
+                                            &Objects[Referenced], &WaitObjects[Referenced]);
         if (!NT_SUCCESS(Status))
             goto deref_objects;
     }
@@ -180,7 +191,7 @@ NTSTATUS NtWaitForMultipleObjects(ULONG Count, HANDLE Handles[], WAIT_TYPE WaitT
         }
     }
 
-    Status = KeWaitForMultipleObjects(Count, Objects, WaitType, UserRequest, UserMode,
+    Status = KeWaitForMultipleObjects(Count, WaitObjects, WaitType, UserRequest, UserMode,
                                       Alertable != FALSE, KernelTimeout, WaitBlocks);
 
     if (WaitBlocks != NULL)

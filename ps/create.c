@@ -176,7 +176,8 @@ static NTSTATUS PspWriteParameters(PEPROCESS Process, const char *Image, const c
     memset(&P, 0, sizeof(P));
     P.Length = sizeof(P);
     P.ProcessId = (ULONG)(ULONG_PTR)Process->UniqueProcessId;
-    P.StandardInput = P.StandardOutput = Process->ConsoleHandle;
+    P.StandardInput = Process->ConsoleInput;
+    P.StandardOutput = Process->ConsoleOutput;
     P.ImagePathName = (PCHAR)(User + sizeof(P));
     P.CommandLine = P.ImagePathName + ImageLength;
     P.Environment = P.CommandLine + CmdLength;
@@ -229,7 +230,8 @@ NTSTATUS PspCreateUserProcess(const char *ImagePath, const char *CmdLine, const 
         ObDestroyHandleTable(Process->ObjectTable);
         Process->ObjectTable = Inherited;
     }
-    Status = IoInsertConsoleHandle(Process->ObjectTable, &Process->ConsoleHandle);
+    Status = IoInsertConsoleHandles(Process->ObjectTable, &Process->ConsoleInput,
+                                    &Process->ConsoleOutput);
     if (!NT_SUCCESS(Status))
         goto fail;
 

@@ -41,7 +41,8 @@ typedef struct _EPROCESS {
                                      * holders, and then acquiring fails. Atomic */
     HANDLE InheritedFromUniqueProcessId; /* creation */
     PVOID ProcessParameters;        /* its PROCESS_PARAMETERS, in its user space. Creation */
-    HANDLE ConsoleHandle;           /* its console handle value (stdin = stdout). Creation */
+    HANDLE ConsoleInput;            /* its console handles: StandardInput (read), */
+    HANDLE ConsoleOutput;           /* StandardOutput (write). Creation */
 } EPROCESS, *PEPROCESS;
 
 typedef struct _ETHREAD {

@@ -30,6 +30,14 @@ static NTSTATUS HelloComplete(PIRP Irp, NTSTATUS Status, ULONG_PTR Information)
     return Status;
 }
 
+/* The cancel routine of the IRP IOCTL_HELLO_PEND keeps. */
+static void HelloCancel(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    (void)DeviceObject;
+    IoReleaseCancelSpinLock(Irp->CancelIrql);
+    HelloComplete(Irp, STATUS_CANCELLED, 0);
+}
+
 /* Not static and never inlined, so the backtrace shows its name. */
 __attribute__((noinline)) void HelloCrash(void)
 {
@@ -53,6 +61,10 @@ static NTSTATUS HelloDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     case IOCTL_HELLO_CRASH:
         HelloCrash();
         break;
+    case IOCTL_HELLO_PEND: /* a bug on purpose: DriverUnload forgets it */
+        IoMarkIrpPending(Irp);
+        IoSetCancelRoutine(Irp, HelloCancel);
+        return STATUS_PENDING;
     case IOCTL_HELLO_ADDRESSES:
         if (Stack->Parameters.DeviceIoControl.OutputBufferLength < sizeof(*Out))
             return HelloComplete(Irp, STATUS_BUFFER_TOO_SMALL, 0);

@@ -20,6 +20,10 @@
  * so a test can read their PTEs back. */
 #define IOCTL_HELLO_ADDRESSES CTL_CODE(FILE_DEVICE_UNKNOWN, 0x803, METHOD_BUFFERED, FILE_ANY_ACCESS)
 
+/* Keep the IRP pending, with a cancel routine, and forget it at unload: a
+ * later IoCancelIrp calls code that is gone (NT's 0xCE). */
+#define IOCTL_HELLO_PEND CTL_CODE(FILE_DEVICE_UNKNOWN, 0x804, METHOD_BUFFERED, FILE_ANY_ACCESS)
+
 typedef struct _HELLO_SECTIONS {
     ULONG_PTR Text; /* a function */
     ULONG_PTR ReadOnly; /* a const table */

@@ -232,10 +232,9 @@ NTSTATUS IopConsoleDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Regi
     return STATUS_SUCCESS;
 }
 
-/* IoInsertConsoleHandle: the contract is in io/io.h. */
-NTSTATUS IoInsertConsoleHandle(PHANDLE_TABLE Table, PHANDLE Handle)
+/* Open \Device\Console once more with Access and put the handle in Table. */
+static NTSTATUS IopInsertConsoleHandle(PHANDLE_TABLE Table, ACCESS_MASK Access, PHANDLE Handle)
 {
-    const ACCESS_MASK Access = FILE_GENERIC_READ | FILE_GENERIC_WRITE;
     PFILE_OBJECT File;
     NTSTATUS Status = IopOpenDevice(IopConsoleDevice, Access, FILE_SHARE_READ | FILE_SHARE_WRITE,
                                     FILE_SYNCHRONOUS_IO_NONALERT, &File);
@@ -243,6 +242,20 @@ NTSTATUS IoInsertConsoleHandle(PHANDLE_TABLE Table, PHANDLE Handle)
         return Status;
     File->Flags |= FO_HANDLE_CREATED;
     Status = ObInsertHandle(Table, File, Access, 0, Handle);
+    if (!NT_SUCCESS(Status))
+        IopCleanupUnhandledFile(File);
     ObDereferenceObject(File); /* the handle holds it, or nothing does */
+    return Status;
+}
+
+/* IoInsertConsoleHandles: the contract is in io/io.h. */
+NTSTATUS IoInsertConsoleHandles(PHANDLE_TABLE Table, PHANDLE Input, PHANDLE Output)
+{
+    NTSTATUS Status = IopInsertConsoleHandle(Table, FILE_GENERIC_READ, Input);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    Status = IopInsertConsoleHandle(Table, FILE_GENERIC_WRITE, Output);
+    if (!NT_SUCCESS(Status))
+        (void)ObCloseHandleInTable(Table, *Input);
     return Status;
 }

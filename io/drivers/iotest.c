@@ -8,7 +8,11 @@
  *
  * Pending reads wait in IopTestReadQueue with a cancel routine, under
  * IopTestLock (a spin lock); the cleanup of a file (its last handle closed)
- * ends its reads with STATUS_CANCELLED. Dispatch routines run at PASSIVE_LEVEL in the
+ * ends its reads with STATUS_CANCELLED. The device enforces share access
+ * as NT drivers that care do: IRP_MJ_CREATE checks the opener's access and
+ * FILE_SHARE_* against IopTestShareAccess (IoCheckShareAccess, under
+ * IopTestLock) and fails a conflict with STATUS_SHARING_VIOLATION;
+ * IRP_MJ_CLEANUP takes the open out again. Dispatch routines run at PASSIVE_LEVEL in the
  * requester's thread; the fast I/O routine (IOCTL_IOTEST_ECHO on a
  * synchronous handle) at PASSIVE_LEVEL too.
  */
@@ -19,6 +23,7 @@
 static KSPIN_LOCK IopTestLock;
 static LIST_ENTRY IopTestReadQueue;  /* IopTestLock: pending reads (Tail.Overlay.ListEntry) */
 static ULONG IopTestPending;         /* IopTestLock: how many */
+static SHARE_ACCESS IopTestShareAccess; /* IopTestLock: the opens of \Device\IoTest */
 
 static void IopTestCancelRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
@@ -182,13 +187,34 @@ static NTSTATUS IopTestControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
  * cancelled, as NT drivers do at cleanup. */
 static NTSTATUS IopTestCleanup(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
+    PFILE_OBJECT File = IoGetCurrentIrpStackLocation(Irp)->FileObject;
+    KIRQL OldIrql;
     UNREFERENCED_PARAMETER(DeviceObject);
-    (void)IopTestCompleteReads(IoGetCurrentIrpStackLocation(Irp)->FileObject, STATUS_CANCELLED,
-                               NULL, 0);
+    (void)IopTestCompleteReads(File, STATUS_CANCELLED, NULL, 0);
+    KeAcquireSpinLock(&IopTestLock, &OldIrql);
+    IoRemoveShareAccess(File, &IopTestShareAccess);
+    KeReleaseSpinLock(&IopTestLock, OldIrql);
     return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
 }
 
-/* IRP_MJ_WRITE: every byte "written". IRP_MJ_CREATE, _CLOSE: done. */
+/* IRP_MJ_CREATE: an open that conflicts with the ones there is refused. */
+static NTSTATUS IopTestCreate(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    PIO_STACK_LOCATION Stack = IoGetCurrentIrpStackLocation(Irp);
+    PIO_SECURITY_CONTEXT Security = Stack->Parameters.Create.SecurityContext;
+    KIRQL OldIrql;
+    UNREFERENCED_PARAMETER(DeviceObject);
+    if (Security == NULL)
+        return IopCompleteIrp(Irp, STATUS_INVALID_PARAMETER, 0, IO_NO_INCREMENT);
+    KeAcquireSpinLock(&IopTestLock, &OldIrql);
+    NTSTATUS Status =
+        IoCheckShareAccess(Security->DesiredAccess, Stack->Parameters.Create.ShareAccess,
+                           Stack->FileObject, &IopTestShareAccess, TRUE);
+    KeReleaseSpinLock(&IopTestLock, OldIrql);
+    return IopCompleteIrp(Irp, Status, 0, IO_NO_INCREMENT);
+}
+
+/* IRP_MJ_WRITE: every byte "written". IRP_MJ_CLOSE: done. */
 static NTSTATUS IopTestWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     UNREFERENCED_PARAMETER(DeviceObject);
@@ -241,7 +267,7 @@ NTSTATUS IopTestDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registr
 
     KeInitializeSpinLock(&IopTestLock);
     InitializeListHead(&IopTestReadQueue);
-    DriverObject->MajorFunction[IRP_MJ_CREATE] = IopTestOpenClose;
+    DriverObject->MajorFunction[IRP_MJ_CREATE] = IopTestCreate;
     DriverObject->MajorFunction[IRP_MJ_CLEANUP] = IopTestCleanup;
     DriverObject->MajorFunction[IRP_MJ_CLOSE] = IopTestOpenClose;
     DriverObject->MajorFunction[IRP_MJ_READ] = IopTestRead;

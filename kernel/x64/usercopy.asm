@@ -43,16 +43,24 @@ section .text
 ; NTSTATUS KiCopyUserMemory(PVOID Destination, const void *Source, SIZE_T Length)
 ;
 ; Copy Length bytes; one side is a user buffer, the other a kernel buffer
-; (either direction). Returns STATUS_SUCCESS, or STATUS_ACCESS_VIOLATION
-; when the user side faulted and could not be resolved: the bytes before
-; the faulting one have been copied, none after it.
+; (either direction): eight bytes a step (rep movsq), then the last 0-7
+; (rep movsb) - under -icount each step of a rep is one instruction, so a
+; 64-byte control buffer is 8 steps instead of 64. Returns STATUS_SUCCESS,
+; or STATUS_ACCESS_VIOLATION when the user side faulted and could not be
+; resolved: the 8-byte steps before the faulting one have been copied
+; (so up to 7 bytes just before the faulting byte may not be), none after.
 global KiCopyUserMemory:function (KiCopyUserMemory.end - KiCopyUserMemory)
 KiCopyUserMemory:
     mov rcx, rdx
+    shr rcx, 3
     stac
 .copy:
-    rep movsb                       ; may fault on either buffer; demand-zero
+    rep movsq                       ; may fault on either buffer; demand-zero
                                     ; faults are resolved and the copy resumes
+    mov ecx, edx
+    and ecx, 7
+.tail:
+    rep movsb
     clac
     xor eax, eax
     ret
@@ -61,6 +69,7 @@ KiCopyUserMemory:
     ret
 .end:
 EX_TABLE_ENTRY .copy, .fault
+EX_TABLE_ENTRY .tail, .fault
 
 ; NTSTATUS KiProbeUserByteForWrite(PVOID Address)
 ;

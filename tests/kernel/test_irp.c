@@ -22,6 +22,7 @@
 #include "../../ps/ps.h"
 #include "../../mm/mm.h"
 #include "../../rtl/rtl.h"
+#include "../../drivers/hello/hello.h"
 #include "ktdefer.h"
 
 #define KT_IRP_NAME(Literal) RTL_CONSTANT_STRING(Literal)
@@ -1044,8 +1045,77 @@ KTEST(irp, pool_back_to_baseline_after_10000_irps)
 }
 
 /* ------------------------------------------------------------------------
+ * Unloading a driver that still has work: the loadable teaching driver
+ * delay.sys (drivers/delay/delay.c), whose reads pend in its queue with a
+ * cancel routine until its timer's DPC completes them.
+ * ------------------------------------------------------------------------ */
+
+static UNICODE_STRING KtDelayService = KT_IRP_NAME(u"delay");
+
+/* Load delay.sys (if it is not) and reference \Device\Delay. */
+static PDEVICE_OBJECT KtLoadDelay(void)
+{
+    static UNICODE_STRING Name = KT_IRP_NAME(u"\\Device\\Delay");
+    PDEVICE_OBJECT Device = NULL;
+    NTSTATUS Status = IoLoadDriver(&KtDelayService);
+    if (!NT_SUCCESS(Status) && Status != STATUS_IMAGE_ALREADY_LOADED)
+        return NULL;
+    if (!NT_SUCCESS(
+            ObReferenceObjectByName(&Name, 0, IoDeviceObjectType, KernelMode, (PVOID *)&Device)))
+        return NULL;
+    return Device;
+}
+
+/* An open device may have requests pending in its driver: the unload is
+ * refused before DriverUnload runs (NT defers it to the last close), and
+ * goes through once the file is closed. */
+KTEST(irp, unload_refused_while_device_open)
+{
+    PFILE_OBJECT File;
+    PDEVICE_OBJECT Device = KtLoadDelay();
+    KT_ASSERT(Device != NULL);
+    KtDeferDereference(Device);
+    KT_ASSERT_STATUS(IopOpenDevice(Device, FILE_GENERIC_READ, 0, 0, &File), STATUS_SUCCESS);
+    KT_EXPECT_EQ(Device->ReferenceCount, 1);
+    KT_EXPECT_STATUS(IoUnloadDriver(&KtDelayService), STATUS_DEVICE_BUSY);
+    /* DriverUnload did not run: the device is still the driver's. */
+    KT_EXPECT(Device->DriverObject->DeviceObject == Device);
+    ObDereferenceObject(File);
+    KT_EXPECT_EQ(Device->ReferenceCount, 0);
+    KT_EXPECT_STATUS(IoUnloadDriver(&KtDelayService), STATUS_SUCCESS);
+    KT_EXPECT_STATUS(IoUnloadDriver(&KtDelayService), STATUS_OBJECT_NAME_NOT_FOUND);
+}
+
+/* ------------------------------------------------------------------------
  * Bugchecks: each ends the boot it runs in.
  * ------------------------------------------------------------------------ */
+
+/* An IRP sent to \Device\Hello by a kernel component that holds the device
+ * (no file object: nothing stops the unload) is still pending in the
+ * driver, with its cancel routine, when the driver unloads: that routine
+ * is code that no longer exists. IoCancelIrp names it and stops the system
+ * with NT's 0xCE instead of jumping into freed system PTEs. */
+KTEST_BUGCHECK(irp, unload_with_irp_pending, DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS)
+{
+    static UNICODE_STRING Service = KT_IRP_NAME(u"hello");
+    static UNICODE_STRING Name = KT_IRP_NAME(u"\\Device\\Hello");
+    PDEVICE_OBJECT Device;
+    IO_STATUS_BLOCK Iosb;
+    KEVENT Done;
+    KT_ASSERT_STATUS(IoLoadDriver(&Service), STATUS_SUCCESS);
+    KT_ASSERT_STATUS(
+        ObReferenceObjectByName(&Name, 0, IoDeviceObjectType, KernelMode, (PVOID *)&Device),
+        STATUS_SUCCESS);
+    KeInitializeEvent(&Done, NotificationEvent, FALSE);
+    PIRP Irp = IoBuildDeviceIoControlRequest(IOCTL_HELLO_PEND, Device, NULL, 0, NULL, 0, FALSE,
+                                             &Done, &Iosb);
+    KT_ASSERT(Irp != NULL);
+    KT_ASSERT_STATUS(IoCallDriver(Device, Irp), STATUS_PENDING);
+    KT_ASSERT(Irp->CancelRoutine != NULL);
+    KT_ASSERT_STATUS(IoUnloadDriver(&Service), STATUS_SUCCESS);
+    (void)IoCancelIrp(Irp);
+    KT_EXPECT(FALSE); /* not reached */
+}
 
 KTEST_BUGCHECK(irp, second_completion, MULTIPLE_IRP_COMPLETE_REQUESTS)
 {

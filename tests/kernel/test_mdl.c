@@ -2,7 +2,8 @@
  * test_mdl.c - memory descriptor lists (mm/mdl.c, io/mdl.c): locking a
  * user buffer's frames, mapping them into system PTEs and reaching them
  * from another address space, the lock count in the PFN entry, the
- * failures that must leave nothing behind, and the nonpaged-pool MDL.
+ * failures that must leave nothing behind, the nonpaged-pool MDL, and
+ * partial MDLs (IoBuildPartialMdl).
  *
  * Each user test builds a fresh address space with a reservation at
  * KT_BASE (KtMakeUserSpace), works in it, and tears it down through the
@@ -35,6 +36,11 @@ static void KtReleaseMdl(PVOID Mdl)
         MmUnlockPages(Mdl);
     else if (((PMDL)Mdl)->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA)
         MmUnmapLockedPages(((PMDL)Mdl)->MappedSystemVa, Mdl);
+    IoFreeMdl(Mdl);
+}
+
+static void KtFreeMdl(PVOID Mdl)
+{
     IoFreeMdl(Mdl);
 }
 
@@ -400,6 +406,96 @@ KTEST(mdl, kernel_mode_lock_of_paged_pool)
     KT_EXPECT_EQ(Locked, 2);
     KT_EXPECT(Aliased);
     KT_EXPECT_EQ(After, 1);
+}
+
+/* A driver splitting a locked user buffer: IoBuildPartialMdl gives a part
+ * the source's frames for exactly its pages, nothing more is locked, the
+ * part's own view (MDL_PARTIAL_HAS_BEEN_MAPPED) aliases the same bytes and
+ * goes with MmPrepareMdlForReuse, and IoFreeMdl unmaps a view still there. */
+KTEST(mdl, partial_mdl_describes_part_of_a_locked_buffer)
+{
+    const ULONG Length = 3 * PAGE_SIZE; /* four pages, from KT_ODD */
+    PMMADDRESS_SPACE Space = KtMakeUserSpace();
+    KT_ASSERT(Space != NULL);
+    KT_ASSERT_STATUS(KtCommit(Space, 0, 4, PAGE_READWRITE), STATUS_SUCCESS);
+    PUCHAR User = KtPage(0) + KT_ODD;
+    PMDL Source = IoAllocateMdl(User, Length, FALSE, FALSE, NULL);
+    KT_ASSERT(Source != NULL);
+    KtDefer(KtReleaseMdl, Source);
+    KT_ASSERT_STATUS(MmProbeAndLockPages(Source, UserMode, IoWriteAccess), STATUS_SUCCESS);
+    PUCHAR SourceView = MmGetSystemAddressForMdlSafe(Source, NormalPagePriority);
+    KT_ASSERT(SourceView != NULL);
+    ULONG_PTR PtesBefore = MiSystemPteRegion.PagesReserved;
+    USHORT References = KtReferences(MmGetMdlPfnArray(Source)[1]);
+
+    /* The part: from the last 0x10 bytes of page 1 to 0x20 into page 3. */
+    PUCHAR PartVa = KtPage(2) - 0x10;
+    const ULONG PartLength = PAGE_SIZE + 0x30;
+    PMDL Part = IoAllocateMdl(User, Length, FALSE, FALSE, NULL); /* room for any part */
+    KT_ASSERT(Part != NULL);
+    PKT_DEFERRED FreePart = KtDefer(KtFreeMdl, Part);
+    IoBuildPartialMdl(Source, Part, PartVa, PartLength);
+    KT_EXPECT_EQ(MmGetMdlVirtualAddress(Part), (PVOID)PartVa);
+    KT_EXPECT_EQ(MmGetMdlByteCount(Part), PartLength);
+    KT_EXPECT_EQ(MmGetMdlByteOffset(Part), PAGE_SIZE - 0x10);
+    KT_EXPECT_EQ(Part->MdlFlags, MDL_ALLOCATED_FIXED_SIZE | MDL_PARTIAL | MDL_WRITE_OPERATION);
+    for (ULONG i = 0; i < 3; i++)
+        KT_EXPECT_EQ(MmGetMdlPfnArray(Part)[i], MmGetMdlPfnArray(Source)[1 + i]);
+    KT_EXPECT_EQ(KtReferences(MmGetMdlPfnArray(Source)[1]), References); /* nothing locked */
+
+    PUCHAR PartView = MmGetSystemAddressForMdlSafe(Part, NormalPagePriority);
+    KT_ASSERT(PartView != NULL);
+    KT_EXPECT_EQ(Part->MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_PARTIAL_HAS_BEEN_MAPPED),
+                 MDL_MAPPED_TO_SYSTEM_VA | MDL_PARTIAL_HAS_BEEN_MAPPED);
+    KT_EXPECT_EQ(MiSystemPteRegion.PagesReserved, PtesBefore + 3);
+    PartView[0] = 0x5A;
+    PartView[PartLength - 1] = 0xA5;
+    ULONG First = (ULONG)(PartVa - User);
+    KT_EXPECT_EQ(SourceView[First], 0x5A);
+    KT_EXPECT_EQ(SourceView[First + PartLength - 1], 0xA5);
+
+    /* Reused for the whole buffer's tail (Length 0: to the end). */
+    MmPrepareMdlForReuse(Part);
+    KT_EXPECT_EQ(MiSystemPteRegion.PagesReserved, PtesBefore);
+    KT_EXPECT(!(Part->MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_PARTIAL_HAS_BEEN_MAPPED)));
+    IoBuildPartialMdl(Source, Part, KtPage(3), 0);
+    KT_EXPECT_EQ(MmGetMdlByteCount(Part), KT_ODD);
+    KT_EXPECT_EQ(MmGetMdlPfnArray(Part)[0], MmGetMdlPfnArray(Source)[3]);
+    PUCHAR Tail = MmGetSystemAddressForMdlSafe(Part, NormalPagePriority);
+    KT_ASSERT(Tail != NULL);
+    KT_EXPECT_EQ(Tail[0], SourceView[3 * PAGE_SIZE - KT_ODD]);
+    KT_EXPECT_EQ(MiSystemPteRegion.PagesReserved, PtesBefore + 1);
+    KtCleanupNow(FreePart); /* IoFreeMdl unmaps the part's view */
+    KT_EXPECT_EQ(MiSystemPteRegion.PagesReserved, PtesBefore);
+}
+
+/* A part of a nonpaged-pool MDL is its own view: no system PTE. */
+KTEST(mdl, partial_mdl_of_nonpaged_pool_needs_no_view)
+{
+    const ULONG Tag = POOL_TAG('K', 't', 'M', 'd');
+    PUCHAR Block = ExAllocatePoolWithTag(NonPagedPool, 2 * PAGE_SIZE, Tag);
+    KT_ASSERT(Block != NULL);
+    PMDL Source = IoAllocateMdl(Block, 2 * PAGE_SIZE, FALSE, FALSE, NULL);
+    PMDL Part = IoAllocateMdl(Block, 2 * PAGE_SIZE, FALSE, FALSE, NULL);
+    ULONG_PTR PtesBefore = MiSystemPteRegion.PagesReserved;
+    PVOID View = NULL;
+    SHORT Flags = 0;
+    if (Source && Part) {
+        MmBuildMdlForNonPagedPool(Source);
+        IoBuildPartialMdl(Source, Part, Block + PAGE_SIZE + 8, 64);
+        Flags = Part->MdlFlags;
+        View = MmGetSystemAddressForMdlSafe(Part, NormalPagePriority);
+    }
+    ULONG_PTR PtesAfter = MiSystemPteRegion.PagesReserved;
+    if (Part)
+        IoFreeMdl(Part);
+    if (Source)
+        IoFreeMdl(Source);
+    ExFreePoolWithTag(Block, Tag);
+    KT_ASSERT(Source != NULL && Part != NULL);
+    KT_EXPECT_EQ(Flags, MDL_ALLOCATED_FIXED_SIZE | MDL_PARTIAL | MDL_SOURCE_IS_NONPAGED_POOL);
+    KT_EXPECT_EQ(View, (PVOID)(Block + PAGE_SIZE + 8));
+    KT_EXPECT_EQ(PtesAfter, PtesBefore);
 }
 
 /* Reserve every free page of the system PTE region, in the largest runs

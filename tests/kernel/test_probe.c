@@ -506,9 +506,10 @@ KTEST(probe, probe_for_read_and_write_rules)
 KTEST(probe, exception_table_recovers_from_gp)
 {
     ULONG Entries = (ULONG)((__ex_table_end - __ex_table_start) / 2);
-    /* KiCopyUserMemory, KiProbeUserByteForWrite (usercopy.asm), and
-     * KiCopyServiceArguments (syscall.asm: a service's stack arguments). */
-    KT_ASSERT_EQ(Entries, 3);
+    /* KiCopyUserMemory (two: its quadword and byte steps),
+     * KiProbeUserByteForWrite (usercopy.asm), and KiCopyServiceArguments
+     * (syscall.asm: a service's stack arguments). */
+    KT_ASSERT_EQ(Entries, 4);
     for (ULONG i = 0; i < Entries; i++) {
         ULONG_PTR Rip = __ex_table_start[2 * i], Fixup = __ex_table_start[2 * i + 1];
         KT_ASSERT(Fixup > Rip);

@@ -27,7 +27,7 @@
  * terminate its own process (-1, 0, or a handle to itself) or its own
  * thread (-2, 0); pass SEMAPHORE or its console handle anywhere (a write of
  * garbage to the console would reach the test log, a read would wait for a
- * key; StandardInput and StandardOutput are the same handle); wait with no timeout or a long
+ * key); wait with no timeout or a long
  * one; make a permanent object (OBJ_PERMANENT would rightly outlive it and
  * read as drift). NtContinue and NtRegisterUserApcDispatcher are kept one
  * time in 1024 that they are drawn, and APC, timer and thread routines are
@@ -113,7 +113,7 @@ static LARGE_INTEGER FzTimeouts[4];
 static OBJECT_ATTRIBUTES FzAttributes;
 static UNICODE_STRING FzName;
 static CREATE_PROCESS_INFO FzCreateInfo;
-static HANDLE FzClosed, FzForeign, FzSemaphore, FzStdOut;
+static HANDLE FzClosed, FzForeign, FzSemaphore, FzStdIn, FzStdOut;
 static ULONG FzOwnProcessId;
 static BOOLEAN FzVerbose;
 
@@ -239,14 +239,15 @@ static void FzApcRoutine(PVOID A, PVOID B, PVOID C)
     UNREFERENCED_PARAMETER(C);
 }
 
-/* The handles the child must keep: its semaphore, and standard output (a
- * read of the console blocks until a key is typed). As in NT, a handle's
- * two low bits are ignored, so 0x0D names the handle 0x0C: compare without
- * them. */
+/* The handles the child must keep: its semaphore, and its console input
+ * and output (a read of the console blocks until a key is typed). As in
+ * NT, a handle's two low bits are ignored, so 0x0D names the handle 0x0C:
+ * compare without them. */
 static BOOLEAN FzIsProtected(ULONG64 Value)
 {
     Value &= ~3ULL;
-    return Value && (Value == (ULONG64)FzSemaphore || Value == (ULONG64)FzStdOut);
+    return Value &&
+        (Value == (ULONG64)FzSemaphore || Value == (ULONG64)FzStdIn || Value == (ULONG64)FzStdOut);
 }
 
 /* TRUE when Handle names this process (NtCurrentProcess, NULL, or a handle
@@ -391,6 +392,7 @@ static int FzChild(ULONG64 Seed, ULONG64 Count)
 
     FzState = Seed * 0x9E3779B97F4A7C15ULL + 0x1234567;
     FzOwnProcessId = PgCurrentProcessId();
+    FzStdIn = PgProcessParameters->StandardInput;
     FzStdOut = PgProcessParameters->StandardOutput;
     FzMapLayout();
     FzMakeHandles();

@@ -186,8 +186,10 @@ const char *PgStatusName(NTSTATUS Status)
  * this process after starting it (NtDuplicateObject), in ascending handle
  * order, which is the order the parent made them in (a new process's table
  * fills its lowest free slots). A zero-timeout wait is the probe: it has
- * no side effect on a not-signalled event, and other handles (the console)
- * answer with an error. Gives up after TimeoutMs. Returns how many it found.
+ * no side effect on a not-signalled event, and most other handles answer
+ * with an error. The console handles are skipped: a file handle is
+ * waitable too (its file object's event). Gives up after TimeoutMs.
+ * Returns how many it found.
  */
 int PgFindDuplicatedHandles(HANDLE *Handles, int Count, ULONG TimeoutMs)
 {
@@ -199,7 +201,9 @@ int PgFindDuplicatedHandles(HANDLE *Handles, int Count, ULONG TimeoutMs)
         Zero.QuadPart = 0;
         Found = 0;
         for (ULONG_PTR H = 4; H <= 1024 && Found < Count; H += 4)
-            if (NtWaitForSingleObject((HANDLE)H, FALSE, &Zero) == STATUS_TIMEOUT)
+            if ((HANDLE)H != PgProcessParameters->StandardInput &&
+                (HANDLE)H != PgProcessParameters->StandardOutput &&
+                NtWaitForSingleObject((HANDLE)H, FALSE, &Zero) == STATUS_TIMEOUT)
                 Handles[Found++] = (HANDLE)H;
         if (Found == Count)
             return Found;

@@ -1,8 +1,10 @@
 /*
  * stdio.c - printf and friends over the console handles.
  *
- * The console handle (StandardInput = StandardOutput) is a synchronous
- * handle to a file object on \Device\Console of the process's own: each
+ * The console handles (StandardInput for reading, StandardOutput for
+ * writing) are synchronous handles to two file objects on \Device\Console
+ * of the process's own, so a thread waiting for a key does not hold up
+ * another thread's output (each file has its own lock): each
  * NtWriteFile and NtReadFile is an IRP to the console driver, and the
  * service waits until it is over; the bytes moved are in the
  * IO_STATUS_BLOCK's Information.

@@ -478,6 +478,154 @@ static void SynchronousHandleWaitsInService(void)
     UT_EXPECT(!memcmp(SyncBuffer, "sync", 4));
 }
 
+/* Open \Device\IoTest with Access and Share; the handle is closed after
+ * the test unless the caller closes it first (CloseNow). */
+static NTSTATUS OpenIoTestShared(ACCESS_MASK Access, ULONG Share, PHANDLE Handle)
+{
+    UNICODE_STRING String;
+    OBJECT_ATTRIBUTES Attributes;
+    IO_STATUS_BLOCK Iosb;
+
+    *Handle = NULL;
+    RtlInitUnicodeString(&String, u"\\Device\\IoTest");
+    InitializeObjectAttributes(&Attributes, &String, 0, NULL, NULL);
+    FillIosb(&Iosb);
+    NTSTATUS Status = NtOpenFile(Handle, Access, &Attributes, &Iosb, Share, 0);
+    if (!NT_SUCCESS(Status) && !IosbUntouched(&Iosb))
+        return STATUS_UNSUCCESSFUL; /* a failed open writes no status block */
+    return Status;
+}
+
+/* \Device\IoTest checks share access at IRP_MJ_CREATE (IoCheckShareAccess)
+ * and takes the open out at IRP_MJ_CLEANUP (IoRemoveShareAccess): NT's
+ * rules, one open against another. */
+static void ShareAccessIsEnforcedByTheDriver(void)
+{
+    const ACCESS_MASK Rw = FILE_GENERIC_READ | FILE_GENERIC_WRITE;
+    HANDLE A, B, C;
+
+    /* A reads and writes and lets others only read. */
+    UT_ASSERT_SUCCESS(OpenIoTestShared(Rw, FILE_SHARE_READ, &A));
+    /* B wants to write: A does not share writing. */
+    UT_EXPECT_STATUS(OpenIoTestShared(Rw, FILE_SHARE_READ | FILE_SHARE_WRITE, &B),
+                     STATUS_SHARING_VIOLATION);
+    UT_EXPECT(B == NULL);
+    /* C only reads but does not share writing, which A does. */
+    UT_EXPECT_STATUS(OpenIoTestShared(FILE_GENERIC_READ, FILE_SHARE_READ, &C),
+                     STATUS_SHARING_VIOLATION);
+    /* Reading and sharing both: fine. */
+    UT_ASSERT_SUCCESS(OpenIoTestShared(FILE_GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &C));
+    /* An open for attributes and SYNCHRONIZE only is never counted. */
+    UT_ASSERT_SUCCESS(OpenIoTestShared(FILE_READ_ATTRIBUTES | SYNCHRONIZE, 0, &B));
+    UT_EXPECT_SUCCESS(NtClose(B));
+    /* Closing A takes its open out: now a writer who shares reading fits
+     * with C, and one who shares nothing does not. */
+    UT_EXPECT_SUCCESS(NtClose(A));
+    UT_EXPECT_STATUS(OpenIoTestShared(Rw, 0, &A), STATUS_SHARING_VIOLATION);
+    UT_ASSERT_SUCCESS(OpenIoTestShared(Rw, FILE_SHARE_READ, &A));
+    UT_EXPECT_SUCCESS(NtClose(A));
+    UT_EXPECT_SUCCESS(NtClose(C));
+    /* Everything closed: an exclusive open works, and excludes the next. */
+    UT_ASSERT_SUCCESS(OpenIoTestShared(Rw, 0, &A));
+    UT_EXPECT_STATUS(OpenIoTestShared(FILE_GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &B),
+                     STATUS_SHARING_VIOLATION);
+    UT_EXPECT_SUCCESS(NtClose(A));
+    UT_ASSERT_SUCCESS(OpenIoTestShared(Rw, FILE_SHARE_READ | FILE_SHARE_WRITE, &B));
+    UT_EXPECT_SUCCESS(NtClose(B));
+}
+
+/* An asynchronous read without an event: the file handle itself is what
+ * the caller waits on (its Event, NT's DefaultObject of the File type).
+ * With an event, NT signals only that event on an asynchronous handle. */
+static void WaitOnFileHandleForAsynchronousRead(void)
+{
+    HANDLE Test = OpenDevice(u"\\Device\\IoTest", 0);
+    /* The controls go through another handle: any request on Test without
+     * an event would signal it too. */
+    HANDLE Control = OpenDevice(u"\\Device\\IoTest", 0);
+    HANDLE Event = UtCreateEvent(NotificationEvent, FALSE);
+    IO_STATUS_BLOCK Iosb;
+    UCHAR Buffer[8];
+    LARGE_INTEGER Timeout = {.QuadPart = -500 * 10000LL};
+
+    UT_ASSERT(Test != NULL && Control != NULL && Event != NULL);
+    UtDeferClose(Event);
+    FillIosb(&Iosb);
+    UT_ASSERT_STATUS(NtReadFile(Test, NULL, NULL, NULL, &Iosb, Buffer, sizeof(Buffer), NULL, NULL),
+                     STATUS_PENDING);
+    UT_EXPECT(!IsSignalled(Test) && IosbUntouched(&Iosb));
+    UT_ASSERT_EQ(CompleteReads(Control, STATUS_SUCCESS, "file"), 1);
+    UT_EXPECT_SUCCESS(NtWaitForSingleObject(Test, FALSE, &Timeout));
+    UT_EXPECT(Iosb.Status == STATUS_SUCCESS && Iosb.Information == 4);
+    UT_EXPECT(!memcmp(Buffer, "file", 4));
+    /* The next request clears it again; given an event, only the event. */
+    FillIosb(&Iosb);
+    UT_ASSERT_STATUS(NtReadFile(Test, Event, NULL, NULL, &Iosb, Buffer, sizeof(Buffer), NULL, NULL),
+                     STATUS_PENDING);
+    UT_EXPECT(!IsSignalled(Test));
+    UT_ASSERT_EQ(CompleteReads(Control, STATUS_SUCCESS, "ev"), 1);
+    UT_EXPECT_SUCCESS(NtWaitForSingleObject(Event, FALSE, &Timeout));
+    UT_EXPECT(!IsSignalled(Test));
+    UT_EXPECT(Iosb.Status == STATUS_SUCCESS && Iosb.Information == 2);
+    /* In a wait for several objects too. */
+    FillIosb(&Iosb);
+    UT_ASSERT_STATUS(NtReadFile(Test, NULL, NULL, NULL, &Iosb, Buffer, sizeof(Buffer), NULL, NULL),
+                     STATUS_PENDING);
+    HANDLE Both[2] = {Event, Test};
+    UT_EXPECT_SUCCESS(NtClearEvent(Event));
+    UT_ASSERT_EQ(CompleteReads(Control, STATUS_SUCCESS, "m"), 1);
+    UT_EXPECT_STATUS(NtWaitForMultipleObjects(2, Both, WaitAny, FALSE, &Timeout),
+                     STATUS_WAIT_0 + 1);
+    UT_EXPECT(Iosb.Status == STATUS_SUCCESS && Iosb.Information == 1);
+}
+
+static volatile NTSTATUS ConsoleReadStatus = STATUS_PENDING;
+static volatile NTSTATUS ConsoleWriteStatus = STATUS_PENDING;
+
+/* Waits for a key on the console input (none comes in the tests). */
+static NTSTATUS ConsoleReader(PVOID Unused)
+{
+    IO_STATUS_BLOCK Iosb;
+    UCHAR Byte;
+    (void)Unused;
+    ConsoleReadStatus = NtReadFile(PgProcessParameters->StandardInput, NULL, NULL, NULL, &Iosb,
+                                   &Byte, 1, NULL, NULL);
+    return 0;
+}
+
+static NTSTATUS ConsoleWriter(PVOID Unused)
+{
+    static const char Line[] = "io: console output while a read of the input pends\n";
+    IO_STATUS_BLOCK Iosb;
+    (void)Unused;
+    ConsoleWriteStatus = NtWriteFile(PgProcessParameters->StandardOutput, NULL, NULL, NULL, &Iosb,
+                                     Line, sizeof(Line) - 1, NULL, NULL);
+    return 0;
+}
+
+/* Input and output are two synchronous file objects: a thread waiting in
+ * a read of the input (holding its file lock) does not hold up a write to
+ * the output. */
+static void ConsoleOutputWhileInputReadPends(void)
+{
+    LARGE_INTEGER Second = {.QuadPart = -1000 * 10000LL};
+    HANDLE Reader, Writer;
+
+    UT_ASSERT(PgProcessParameters->StandardInput != PgProcessParameters->StandardOutput);
+    ConsoleReadStatus = ConsoleWriteStatus = STATUS_PENDING;
+    UT_ASSERT_SUCCESS(PgCreateThread(ConsoleReader, NULL, &Reader));
+    UtDeferClose(Reader);
+    PgSleep(50); /* in its read now */
+    UT_ASSERT_SUCCESS(PgCreateThread(ConsoleWriter, NULL, &Writer));
+    UtDeferClose(Writer);
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Writer, FALSE, &Second), STATUS_SUCCESS);
+    UT_EXPECT_SUCCESS(ConsoleWriteStatus);
+    UT_EXPECT(ConsoleReadStatus == STATUS_PENDING); /* still waiting for a key */
+    /* Ending the reader breaks its wait and cancels the read. */
+    UT_EXPECT_SUCCESS(NtTerminateThread(Reader, 0));
+    UT_EXPECT_STATUS(NtWaitForSingleObject(Reader, FALSE, &Second), STATUS_SUCCESS);
+}
+
 static void TenThousandIosLeaveNoPool(void)
 {
     HANDLE Test = OpenDevice(u"\\Device\\IoTest", 0);
@@ -526,6 +674,9 @@ const UT_TEST UtIoTests[] = {
     {"io.cancel_io_file_cancels_pending_read", CancelIoFileCancelsPendingRead},
     {"io.thread_exit_cancels_pending_read", ThreadExitCancelsPendingRead},
     {"io.synchronous_handle_waits_in_service", SynchronousHandleWaitsInService},
+    {"io.share_access_is_enforced_by_the_driver", ShareAccessIsEnforcedByTheDriver},
+    {"io.wait_on_file_handle_for_asynchronous_read", WaitOnFileHandleForAsynchronousRead},
+    {"io.console_output_while_input_read_pends", ConsoleOutputWhileInputReadPends},
     {"io.ten_thousand_ios_leave_no_pool", TenThousandIosLeaveNoPool},
     {NULL, NULL},
 };
