@@ -87,6 +87,7 @@ typedef struct _BOOT_OPTIONS {
     ULONG VerifierFlags;                        /* "verifier=...": VERIFIER_* below, 0: off */
     ULONG VerifierTag;                          /* "verifiertag=TAG": special pool's tag, 0: all */
     ULONG VerifierSeed;                         /* "verifier=lowres:SEED", else 0 */
+    BOOLEAN AtaPio; /* "ata=pio": the disk driver uses no DMA */
 } BOOT_OPTIONS, *PBOOT_OPTIONS;
 
 /*
