@@ -24,6 +24,13 @@
  * one calls them all), sends the EOI, drops back to the interrupted IRQL
  * and delivers pending DPCs and reschedules. An interrupt nobody claims is
  * counted per vector (the shell's irq shows it) and otherwise ignored.
+ *
+ * The idle thread halts through KeIdleHalt, which notes the TSC in
+ * KiHaltedAt; the interrupt that wakes it adds the time halted to
+ * KUSER_SHARED_DATA.IdleHaltCycles (a device's at its entry, a clock
+ * tick's after its own work), so benchmarks can leave out the idle time
+ * QEMU skips under -icount (docs/performance.md). One processor: one
+ * KiHaltedAt.
  */
 #include "ki.h"
 #include "../mm/mm.h"

@@ -918,6 +918,9 @@ void IoInitializeDiskDriver(void)
                 Ext->Model, Ext->Serial, Ext->Sectors, Ext->Sectors / 2048,
                 Ext->Lba48 ? "yes" : "no", AtapModeText(Ext, Offered));
     NTSTATUS Status = IoCreateDriver(&Name, AtapDriverEntry);
-    if (!NT_SUCCESS(Status))
+    if (!NT_SUCCESS(Status)) {
         DbgPrint("ATA: the driver did not start: 0x%08x\n", (ULONG)Status);
+        if (Ext->PrdTable)
+            ExFreePoolWithTag(Ext->PrdTable, ATA_TAG);
+    }
 }

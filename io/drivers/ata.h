@@ -1,8 +1,9 @@
 /*
- * ata.h - the ATA disk driver's device extension and counters
+ * ata.h - the ATA disk driver's device extension and PRD format
  * (io/drivers/ata.c), for the driver itself and its kernel tests
  * (tests/kernel/test_ata.c). Nothing outside io/ and the tests includes it:
- * other code talks to the disk with IRPs to \Device\Harddisk0\DR0.
+ * other code talks to the disk with IRPs to \Device\Harddisk0\DR0, whose
+ * controls and counters (ATA_COUNTERS) are in include/ntddata.h.
  */
 #ifndef PAGODA_ATA_H
 #define PAGODA_ATA_H
