@@ -141,7 +141,7 @@ USER_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T user
 USER_LIB_SRCS := user/lib/syscalls.S user/lib/startup.c user/lib/stdio.c \
 	user/lib/stdlib.c user/lib/pagoda.c user/lib/apc.c user/lib/ntrtl.c rtl/format.c \
 	rtl/string.c
-USER_PROGRAMS := sh hello true vademo prodcons crash usertests ubench fuzz iodemo pagestress
+USER_PROGRAMS := sh hello true vademo prodcons crash usertests ubench fuzz iodemo pagestress disk
 USER_TESTS_C  := user/tests/runner.c user/tests/test_events.c user/tests/test_handles.c \
 	user/tests/test_vm.c user/tests/test_process.c user/tests/test_wait.c \
 	user/tests/test_query.c user/tests/test_crash.c user/tests/test_thread.c \

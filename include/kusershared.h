@@ -26,8 +26,15 @@ typedef struct _KUSER_SHARED_DATA {
         volatile KSYSTEM_TIME TickCount;
         volatile ULONG64 TickCountQuad;
     };
+    /* 0x330, Pagoda's own (NT keeps its Cookie here): TSC ticks the idle
+     * thread spent halted, or in clock ticks that woke it for nothing.
+     * Under -icount the TSC counts instructions plus the idle time QEMU
+     * skips, so TSC minus this is what the guest executed outside its
+     * idle loop (make bench: disk_read_4k, docs/performance.md). */
+    volatile ULONG64 IdleHaltCycles;
 } KUSER_SHARED_DATA;
 STATIC_ASSERT(offsetof(KUSER_SHARED_DATA, InterruptTime) == 0x8);
 STATIC_ASSERT(offsetof(KUSER_SHARED_DATA, TickCount) == 0x320);
+STATIC_ASSERT(offsetof(KUSER_SHARED_DATA, IdleHaltCycles) == 0x330);
 
 #endif /* PAGODA_KUSERSHARED_H */

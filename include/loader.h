@@ -103,6 +103,7 @@ typedef struct _BOOT_OPTIONS {
     ULONG VerifierSeed;                         /* "verifier=lowres:SEED", else 0 */
     BOOLEAN NoSmp; /* "nosmp" or "smp=off": start no other processor */
     ULONG TestProcessors; /* "ktestcpus=N": the -smp the harness gave QEMU, 0: unknown */
+    BOOLEAN AtaPio; /* "ata=pio": the disk driver uses no DMA */
 } BOOT_OPTIONS, *PBOOT_OPTIONS;
 
 /*

@@ -814,7 +814,7 @@ static inline void IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Con
 }
 
 /* ------------------------------------------------------------------------
- * The disk (io/drivers/ata.c; docs/interrupts-and-devices.md)
+ * The disk (io/drivers/ata.c; docs/disk.md)
  * ------------------------------------------------------------------------ */
 
 /* Find the PIIX IDE controller on the PCI bus and a disk on its primary

@@ -794,6 +794,8 @@ void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
             KiParseVerifierOption(Token + 9, Length - 9, Options, Warn);
         } else if (KiTokenStartsWith(Token, Length, "verifiertag=")) {
             KiParseVerifierTag(Token + 12, Length - 12, Options, Warn);
+        } else if (KiTokenIs(Token, Length, "ata=pio")) {
+            Options->AtaPio = TRUE;
         } else if (KiTokenIs(Token, Length, "kbench") || KiTokenIs(Token, Length, "kbench=boot")) {
             /* The benchmarks read the command line themselves (tests/kernel/kbench.c). */
         } else {
@@ -801,7 +803,7 @@ void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
                 Warn,
                 "unknown kernel command-line key '%.*s' ignored (the known keys are "
                 "ktest, ktest=PATTERN, ktestcpus=N, quiet, nosmp, smp=off, verifier=CHECKS, "
-                "verifiertag=TAG, kbench, kbench=boot and init=PROGRAM [ARGUMENTS]).",
+                "verifiertag=TAG, ata=pio, kbench, kbench=boot and init=PROGRAM [ARGUMENTS]).",
                 (int)Length, Token);
         }
     }

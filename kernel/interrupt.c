@@ -24,6 +24,13 @@
  * one calls them all), sends the EOI, drops back to the interrupted IRQL
  * and delivers pending DPCs and reschedules. An interrupt nobody claims is
  * counted per vector (the shell's irq shows it) and otherwise ignored.
+ *
+ * The idle thread halts through KeIdleHalt, which notes the TSC in
+ * KiHaltedAt; the interrupt that wakes it adds the time halted to
+ * KUSER_SHARED_DATA.IdleHaltCycles (a device's at its entry, a clock
+ * tick's after its own work), so benchmarks can leave out the idle time
+ * QEMU skips under -icount (docs/performance.md). One processor: one
+ * KiHaltedAt.
  */
 #include "ki.h"
 #include "../mm/mm.h"
@@ -35,6 +42,7 @@ volatile ULONG64 KiInterruptTime;
 
 static void KiClockInterrupt(void);
 static LIST_ENTRY KiInterruptChains[KI_IDT_VECTORS];
+static volatile ULONG64 KiHaltedAt; /* TSC when the idle thread halted; 0: not halted */
 static volatile ULONG64 KiUnclaimedInterrupts[KI_IDT_VECTORS];
 
 /*
@@ -270,12 +278,40 @@ static void KiClockInterrupt(void)
     }
 }
 
+/* The idle time that ends now: into KUSER_SHARED_DATA.IdleHaltCycles.
+ * Interrupts disabled. */
+static void KiEndIdle(void)
+{
+    ULONG64 Since = KiHaltedAt;
+    if (Since) {
+        KiHaltedAt = 0;
+        ((KUSER_SHARED_DATA *)MM_SHARED_USER_DATA_VA)->IdleHaltCycles += __rdtsc() - Since;
+    }
+}
+
+/* KeIdleHalt: see kernel/ke.h. sti's one-instruction shadow keeps an
+ * interrupt from coming between it and the hlt. */
+void KeIdleHalt(void)
+{
+    _disable();
+    KiHaltedAt = __rdtsc();
+    __asm__ volatile("sti; hlt" ::: "memory");
+    _disable();
+    KiEndIdle(); /* back without a switch: only clock ticks came */
+    _enable();
+}
+
 void KiDispatchInterrupt(PKTRAP_FRAME TrapFrame)
 {
     ULONG Vector = (ULONG)TrapFrame->Vector;
     if (Vector == KI_SPURIOUS_VECTOR)
         return; /* no EOI for a spurious interrupt (SDM 13.9) */
 
+    /* A device's interrupt ends the idle time at once; a clock tick's own
+     * work counts as idle, what it starts (DPCs, a switch) does not. */
+    BOOLEAN WasHalted = KiHaltedAt != 0;
+    if (WasHalted && Vector != KI_CLOCK_VECTOR)
+        KiEndIdle();
     KIRQL OldIrql = (KIRQL)__readcr8();
     KeSchedulerCounters.Interrupts++;
     __writecr8(Vector >> 4);
@@ -286,6 +322,8 @@ void KiDispatchInterrupt(PKTRAP_FRAME TrapFrame)
         KiDispatchChain(Vector);
     _disable();
     HalEndOfInterrupt();
+    if (WasHalted)
+        KiEndIdle();
     if (OldIrql < DISPATCH_LEVEL)
         KiDeliverSoftwareInterrupts(OldIrql);
     else

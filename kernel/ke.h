@@ -793,6 +793,12 @@ NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
 /* Give the processor to another ready thread of the same priority. */
 NTSTATUS ZwYieldExecution(void);
 
+/* The idle thread's halt: wait for an interrupt with interrupts enabled,
+ * and add the TSC ticks spent halted (and in clock ticks that woke it for
+ * nothing) to KUSER_SHARED_DATA.IdleHaltCycles, so that benchmarks under
+ * -icount can leave out the idle time QEMU skips. The idle thread only. */
+void KeIdleHalt(void);
+
 /* Scheduler counters, for tests and the shell. */
 typedef struct _KE_SCHEDULER_COUNTERS {
     ULONG64 ContextSwitches;

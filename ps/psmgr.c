@@ -284,15 +284,14 @@ NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus)
     PsExitCurrentThread(ExitStatus);
 }
 
-/* The idle thread: halt until an interrupt; the way out of the interrupt
- * switches to whatever it made ready. */
+/* The idle thread: halt until an interrupt (KeIdleHalt also counts the
+ * time halted); the way out of the interrupt switches to whatever it made
+ * ready. */
 static void PspIdleLoop(PVOID Context)
 {
     UNREFERENCED_PARAMETER(Context);
-    for (;;) {
-        _enable();
-        __halt();
-    }
+    for (;;)
+        KeIdleHalt();
 }
 
 static ETHREAD *PspBootThread;

@@ -18,7 +18,13 @@ Steps (--only takes a substring of these names; repeat it or use commas):
             "N passed, N failed" and exit 0 when nothing failed.
   ktest     boot with `ktest`: each "ktest: PASS|FAIL|SKIP name" is a result
             ktest.name; the run must close with "N passed, N failed" whose
-            counts match the lines, and exit 33 (35 when tests failed).
+            counts match the lines, and exit 33 (35 when tests failed). The
+            boot has an 8 MiB IDE disk (tools/mkdisk.py --pattern); the
+            sectors the ata.* tests wrote are checked in the image on the
+            host (ktest.ata_image_on_host), then a second boot of the same
+            image (ata=pio) reads them back with /bin/disk through the
+            shell and writes more with `disk fill`, checked on the host
+            after it (disk.*: persistence across boots).
   bugcheck  for each "ktest: BUGCHECK-TEST name expect=0xCODE" of the ktest
             boot, boot with `ktest=name`: it must bugcheck (exit 37) with
             "*** STOP: 0xCODE".
@@ -448,23 +454,27 @@ class Harness:
         sectors it wrote must be in the image file, byte for byte (the same
         formula as KtWritten in tests/kernel/test_ata.c)."""
         if not any(re.search(r"ktest: PASS ata\.write_read_back_and_flush", l) for l in b.lines):
-            return self.report.fail("ktest.ata_image_on_host",
-                                    "ata.write_read_back_and_flush did not pass in the guest")
+            self.report.fail("ktest.ata_image_on_host",
+                             "ata.write_read_back_and_flush did not pass in the guest")
+            return False
         data = disk.read_bytes()
         bad = [(lba, i) for lba in list(range(1000, 1008)) + [1010, 1011] for i in range(512)
                if data[lba * 512 + i] != ((lba * 3 + i * 7) ^ 0x5A) & 0xFF]
         untouched = data[999 * 512] == (999 & 0xFF) and data[1008 * 512] == (1008 & 0xFF)
         if bad or not untouched:
-            return self.report.fail("ktest.ata_image_on_host",
-                                    "%d bytes differ (first at LBA %s); neighbours intact: %s"
-                                    % (len(bad), bad[0] if bad else "-", untouched))
+            self.report.fail("ktest.ata_image_on_host",
+                             "%d bytes differ (first at LBA %s); neighbours intact: %s"
+                             % (len(bad), bad[0] if bad else "-", untouched))
+            return False
         self.report.ok("ktest.ata_image_on_host")
+        return True
 
     def step_ktest(self, report_tests, run_bugchecks):
         disk = self.make_test_disk("ktest")
         # ktestcpus=1: QEMU's default -smp (smp.madt_counts_processors).
         b = self.boot("ktest", ["ktest", "ktestcpus=1"], disk=disk)
-        self.check_disk_writes(b, disk)
+        if self.check_disk_writes(b, disk):
+            self.submit(step_disk, self, disk)
         counts = [0, 0, 0]
         closing = None
         bugchecks = []
@@ -955,13 +965,15 @@ def step_fuzz(h):
 class Console:
     """QEMU with COM1 on a pipe: the harness types, the shell answers."""
 
-    def __init__(self, h, name, words, extra=()):
+    def __init__(self, h, name, words, extra=(), disk=None):
         iso = h.make_iso(name, words)
         self.log_path = h.logs / (safe(name) + ".log")
         cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", h.args.mem,
                "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                "-cdrom", str(iso), "-boot", "d", "-display", "none", "-serial", "stdio",
                "-monitor", "none", "-nic", "none"] + list(extra)
+        if disk:  # as tools/qemu.sh --disk: the primary channel's master
+            cmd += ["-drive", "file=%s,format=raw,if=ide,index=0,media=disk" % disk]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         h._track(self.proc)
@@ -1016,6 +1028,75 @@ def shell_check_name(command, names):
         name = "shell." + "_".join(words[:n])
     names.add(name)
     return name
+
+
+def ata_written(lba, i, seed=0x5A):
+    """What ata.write_read_back_and_flush and `disk fill` write: byte I of
+    sector LBA (KtWritten in tests/kernel/test_ata.c, user/bin/disk.c)."""
+    return ((lba * 3 + i * 7) ^ seed) & 0xFF
+
+
+def step_disk(h, disk):
+    """The second boot of the persistence check (after the ktest boot
+    wrote its sectors and the host checked them in the image): the shell
+    on the same image, under `ata=pio`, runs /bin/disk. Its CRC-32s of the
+    sectors boot 1 wrote must equal the host's of the image, its hexdump
+    must show them, its stats must say PIO; `disk fill` writes sectors the
+    host then finds in the image, byte for byte, after QEMU exits."""
+    import zlib
+    image = disk.read_bytes()
+
+    def crc(lba, count):
+        return "%08x" % zlib.crc32(image[lba * 512:(lba + count) * 512])
+
+    first = " ".join("%02x" % ata_written(1000, i) for i in range(16))
+    prompt = r"pagoda> "
+    checks = [
+        ("sum", "run disk sum DR0 1000 8", ["crc32 " + crc(1000, 8)]),
+        ("sum_lba48", "run disk sum PhysicalDrive0 1010 2", ["crc32 " + crc(1010, 2)]),
+        ("read", "run disk read \\Device\\Harddisk0\\DR0 1000", ["0007d000  " + first]),
+        ("fill", "run disk fill DR0 14000 300",
+         ["filled 300 sectors (153600 bytes) from LBA 14000"]),
+        ("past_the_end", "run disk read DR0 16384", ["not inside the disk (16384 sectors)"]),
+        ("stats", "run disk stats", ["mode          PIO", "DMA 0,"]),
+        ("devices", "devices", ["DR0"]),
+    ]
+    c = Console(h, "disk", ["ata=pio"], disk=disk)
+    try:
+        c.expect(prompt, timeout=h.args.timeout)
+        for short, command, wants in checks:
+            name = "disk." + short
+            c.type(command + "\r")
+            try:
+                out = c.expect(prompt, timeout=120)
+            except TimeoutError as e:
+                h.report.fail(name, str(e))
+                continue
+            missing = [w for w in wants if w not in out]
+            if missing:
+                h.report.fail(name, "output lacks %s" % ", ".join(repr(w) for w in missing),
+                              ["| " + l for l in out.splitlines()[-12:]])
+            else:
+                h.report.ok(name)
+        c.type("exit\r")
+        try:
+            rc = c.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            rc = None
+    except TimeoutError as e:
+        h.report.fail("disk.prompt", str(e),
+                      ["| " + l for l in c.buffer.decode(errors="replace").splitlines()[-20:]])
+        return
+    finally:
+        c.close()
+    image = disk.read_bytes()
+    bad = [(lba, i) for lba in range(14000, 14300) for i in range(512)
+           if image[lba * 512 + i] != ata_written(lba, i)]
+    if rc != EXIT_SUCCESS or bad:
+        h.report.fail("disk.fill_on_host", "QEMU exit %s; %d bytes differ%s"
+                      % (rc, len(bad), " (first at LBA %d)" % bad[0][0] if bad else ""))
+    else:
+        h.report.ok("disk.fill_on_host")
 
 
 def step_shell(h):

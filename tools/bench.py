@@ -6,7 +6,9 @@ the guest TSC counts executed instructions, so every figure is a
 deterministic instruction count:
 
   kbench init=/bin/ubench   the in-kernel benchmarks (tests/kernel/kbench.c), then
-                            the user-mode ones (user/bin/ubench.c)
+                            the user-mode ones (user/bin/ubench.c), with an 8 MiB
+                            IDE disk (build/bench/disk.img) for disk_read_4k and
+                            disk_write_4k
   kbench=boot               boot_to_shell: from KiSystemStartup to the
                             shell's first wait for input (default init)
 
@@ -34,6 +36,8 @@ BENCHMARKS = {
     "null_syscall":           ("user",   100,        326,    "round trip (Linux: getppid)"),
     "null_read":              ("user",   300,        589,    "1-byte NtReadFile of \\Device\\Null, synchronous handle (Linux: read(2) of /dev/null)"),
     "ioctl_buffered":         ("user",   600,        None,   "64-byte METHOD_BUFFERED control, completed at once"),
+    "disk_read_4k":           ("user",   12000,      47700,  "4 KiB NtReadFile of \\Device\\Harddisk0\\DR0 by bus-master DMA, instructions outside the idle loop (Linux: pread, O_DIRECT, same PIIX disk)"),
+    "disk_write_4k":          ("user",   12000,      49900,  "4 KiB NtWriteFile of \\Device\\Harddisk0\\DR0 by bus-master DMA, instructions outside the idle loop (Linux: pwrite, O_DIRECT)"),
     "event_pingpong_thread":  ("user",   1000,       4670,   "one-way hand-off (Linux: futex)"),
     "event_pingpong_process": ("user",   1200,       5869,   "one-way hand-off, CR3 write (Linux: futex)"),
     "semaphore_pingpong_process": ("user", 1200,     None,   "one-way hand-off by semaphores, CR3 write"),
@@ -64,11 +68,13 @@ def make_iso(kernel, initrd, iso, words):
                    check=True)
 
 
-def start_qemu(iso, log, mem):
+def start_qemu(iso, log, mem, disk=None):
     if os.path.exists(log):
         os.remove(log)
     cmd = ["qemu-system-x86_64"] + QEMU_FLAGS + ["-m", mem, "-serial", "file:" + log,
                                                  "-cdrom", iso, "-boot", "d"]
+    if disk:  # the IDE disk of disk_read_4k / disk_write_4k, as tools/qemu.sh --disk
+        cmd += ["-drive", "file=%s,format=raw,if=ide,index=0,media=disk" % disk]
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
 
@@ -137,12 +143,17 @@ def main():
     if args.only:
         boots = {args.only: boots[args.only]}
 
+    # A fresh 8 MiB image for the disk benchmarks (they write to it).
+    disk = os.path.join(work, "disk.img")
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "mkdisk.py"), disk,
+                    "--size-mib", "8", "--force"], check=True, stdout=subprocess.DEVNULL)
     started = time.monotonic()
     procs = {}
     for name, words in boots.items():
         iso = os.path.join(work, name + ".iso")
         make_iso(args.kernel, args.initrd, iso, words)
-        procs[name] = (start_qemu(iso, os.path.join(work, name + ".log"), args.mem), words)
+        procs[name] = (start_qemu(iso, os.path.join(work, name + ".log"), args.mem,
+                                  disk if name == "micro" else None), words)
 
     failed = False
     for name, (proc, words) in procs.items():

@@ -1059,6 +1059,17 @@ HTEST(options_init_takes_the_rest_of_the_line)
     HT_ASSERT_STR(Options.Init, "");
 }
 
+HTEST(options_ata_pio_is_known_and_only_exact)
+{
+    ParseOptions("quiet ata=pio");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.AtaPio);
+    ParseOptions("ata=dma quiet");
+    HT_ASSERT(WarningTotal == 1);
+    HT_ASSERT_WARNING("unknown kernel command-line key 'ata=dma' ignored");
+    HT_ASSERT(!Options.AtaPio);
+}
+
 HTEST(options_unknown_key_warns_and_the_others_apply)
 {
     ParseOptions("foo ktest=mm_* bar=1 quiet init=/bin/sh");
@@ -1066,7 +1077,7 @@ HTEST(options_unknown_key_warns_and_the_others_apply)
     HT_ASSERT_WARNING("unknown kernel command-line key 'foo' ignored");
     HT_ASSERT_WARNING("unknown kernel command-line key 'bar=1' ignored");
     HT_ASSERT_WARNING("ktest, ktest=PATTERN, ktestcpus=N, quiet, nosmp, smp=off, "
-                      "verifier=CHECKS, verifiertag=TAG, kbench, kbench=boot and init=");
+                      "verifier=CHECKS, verifiertag=TAG, ata=pio, kbench, kbench=boot and init=");
     HT_ASSERT(Options.RunTests);
     HT_ASSERT_STR(Options.TestPattern, "mm_*");
     HT_ASSERT(Options.Quiet);
