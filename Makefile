@@ -38,10 +38,11 @@ OB_C       := ob/obref.c ob/obhandle.c ob/obsvc.c ob/obwait.c ob/obdir.c ob/obna
 PS_C       := ps/psmgr.c ps/create.c ps/kill.c ps/psexcept.c ps/query.c ps/ldr.c
 EX_C       := ex/event.c ex/sysinfo.c ex/exdisp.c ex/mutant.c ex/semaphore.c ex/timer.c \
 	ex/rundown.c
-IO_C       := io/keyboard.c io/initrd.c io/mdl.c io/iomgr.c io/driver.c io/device.c \
+IO_C       := io/initrd.c io/mdl.c io/iomgr.c io/driver.c io/device.c \
 	io/irp.c io/irpbuild.c io/file.c io/share.c io/iosvc.c io/iocomp.c io/irq.c \
 	io/ldr.c io/ldrsys.c io/ldrexp.c io/ldrquery.c \
-	io/drivers/null.c io/drivers/console.c io/drivers/iotest.c \
+	io/drivers/null.c io/drivers/kbdclass.c io/drivers/serial.c io/drivers/console.c \
+	io/drivers/iotest.c \
 	io/drivers/ata.c io/drivers/partition.c
 # Sample drivers (drivers/, docs/drivers.md) also linked into the kernel.
 DRIVERS_BUILTIN_C := drivers/nullflt/nullflt.c
@@ -64,6 +65,7 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).
 KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \
 	tests/kernel/test_zeroing.c
+KTEST_C    += tests/kernel/test_kbd.c
 
 KERNEL_OBJS := $(patsubst %.asm,$(BUILD)/obj/%.o,$(BOOT_ASM) $(KERNEL_ASM)) \
 	$(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C) $(HAL_C) $(OB_C) $(PS_C) $(EX_C) $(IO_C) $(MM_C) \

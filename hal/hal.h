@@ -298,6 +298,9 @@ const char *HalPciClassName(UCHAR BaseClass, UCHAR SubClass);
 void HalSerialInitialize(void);
 /* Write one character ("\n" goes out as "\r\n"); nothing when there is no UART. */
 void HalSerialPutChar(char C);
+/* Write one byte as it is (no "\n" translation), polling the transmitter-
+ * empty bit first; nothing when there is no UART (the serial driver's writes). */
+void HalSerialWriteByte(UCHAR C);
 /* The next character waiting in the UART, or -1. */
 int HalSerialPollChar(void);
 /* Ask the UART to interrupt when data arrives; FALSE when there is no UART. */

@@ -4,8 +4,9 @@
  *
  * Output polls the line-status register (no interrupts), so it works at any
  * IRQL and inside a bugcheck. Input is polled too (HalSerialPollChar); the
- * console driver (io/drivers/console.c) turns on the receive interrupt and drains
- * the UART from its service routine.
+ * serial driver (io/drivers/serial.c, \Device\Serial0) turns on the
+ * receive interrupt and drains the UART from its service routine, and
+ * sends its writes with HalSerialWriteByte.
  *
  * Registers (offsets from the base port, with DLAB = 0 unless noted):
  *   +0 data (DLAB=1: divisor low)   +1 interrupt enable (DLAB=1: divisor high)
@@ -50,6 +51,12 @@ void HalSerialPutChar(char C)
     if (C == '\n')
         HalpSerialWrite('\r');
     HalpSerialWrite((UCHAR)C);
+}
+
+void HalSerialWriteByte(UCHAR C)
+{
+    if (HalpSerialPresent)
+        HalpSerialWrite(C);
 }
 
 BOOLEAN HalSerialEnableReceiveInterrupt(void)

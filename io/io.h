@@ -19,17 +19,18 @@
 #include "../include/ntapi.h"
 
 /* ------------------------------------------------------------------------
- * The console driver (io/drivers/console.c, io/keyboard.c): \Device\Console
- * and \??\CON. Every user process gets two handles on it, to file objects
- * of its own: its input (read) and its output (write).
+ * The console driver (io/drivers/console.c): \Device\Console and \??\CON,
+ * a client of the keyboard (io/drivers/kbdclass.c) and serial
+ * (io/drivers/serial.c) drivers. Every user process gets two handles on
+ * it, to file objects of its own: its input (read) and its output (write).
  * ------------------------------------------------------------------------ */
 
-/* Connect the console's interrupt service routines with IoConnectInterrupt
- * - COM1's receive interrupt (IRQ 4, IRQL 4; the UART is told to
- * interrupt) and the PS/2 keyboard's (IRQ 1, IRQL 5) - which move the
- * bytes into the console ring and queue the console's DPC. Boot, once
- * interrupts are on, PASSIVE_LEVEL; a failure leaves that input polled and
- * is reported. */
+/* Connect the interrupt service routines of the console's input drivers
+ * with IoConnectInterrupt - the PS/2 keyboard's (IRQ 1, IRQL 5;
+ * io/drivers/kbdclass.c) and COM1's receive interrupt (IRQ 4, IRQL 4; the
+ * UART is told to interrupt; io/drivers/serial.c) - whose DPCs complete
+ * the reads the console keeps pending on them. Boot, once interrupts are
+ * on, PASSIVE_LEVEL; a failure is reported (serial reads then poll the UART). */
 void IoConsoleConnectInterrupts(void);
 
 /* Open \Device\Console twice (two synchronous file objects, IRP_MJ_CREATE
@@ -181,6 +182,8 @@ NTSTATUS IoFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size);
 
 /* Device types (devioctl.h values) and DEVICE_OBJECT.Flags. */
 #define FILE_DEVICE_CONSOLE 0x00000050
+#define FILE_DEVICE_KEYBOARD 0x0000000B
+#define FILE_DEVICE_SERIAL_PORT 0x0000001B
 #define FILE_DEVICE_NULL    0x00000015
 #define FILE_DEVICE_UNKNOWN 0x00000022
 #define DO_BUFFERED_IO          0x00000004 /* the I/O manager copies through SystemBuffer */

@@ -1,8 +1,8 @@
 /*
  * iomgr.c - the I/O manager's start-up: the Driver, Device and File
  * object types, the \Driver directory that names driver objects, the IRP
- * lookaside lists, and the drivers linked into the kernel (null, console,
- * the I/O test driver).
+ * lookaside lists, and the drivers linked into the kernel (null, keyboard,
+ * serial port, console, the I/O test driver).
  *
  * Runs once at boot, at PASSIVE_LEVEL, after the object manager and the
  * System process exist; a failure is PHASE1_INITIALIZATION_FAILED with the
@@ -24,6 +24,8 @@ typedef struct _IOP_BUILTIN_DRIVER {
 
 static const IOP_BUILTIN_DRIVER IopBuiltinDrivers[] = {
     {RTL_CONSTANT_STRING(u"\\Driver\\Null"), IopNullDriverEntry},
+    {RTL_CONSTANT_STRING(u"\\Driver\\kbdclass"), IopKeyboardClassDriverEntry},
+    {RTL_CONSTANT_STRING(u"\\Driver\\Serial"), IopSerialDriverEntry},
     {RTL_CONSTANT_STRING(u"\\Driver\\Console"), IopConsoleDriverEntry},
     {RTL_CONSTANT_STRING(u"\\Driver\\IoTest"), IopTestDriverEntry},
 };

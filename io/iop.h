@@ -1,6 +1,6 @@
 /*
- * iop.h - private to io/: what the console's input devices share with the
- * console driver (io/drivers/console.c), and what the I/O manager's files
+ * iop.h - private to io/: the boot and test entry points of the console
+ * and its input drivers (io/drivers/console.c, kbdclass.c, serial.c), and what the I/O manager's files
  * share with each other (the device database lock, the IRP lookaside
  * lists, the buffer helpers, the end of user requests, the built-in
  * drivers).
@@ -16,10 +16,28 @@
 #define NT_ERROR(Status) ((ULONG)(Status) >> 30 == 3)
 #endif
 
-/* At device IRQL: store C in the console's input ring (dropped when the
- * ring is full) and queue the console's DPC, which completes pending reads
- * (io/drivers/console.c). */
-void IopConsoleInputPush(char C);
+/*
+ * The console and its input drivers (io/drivers/console.c, kbdclass.c,
+ * serial.c). IopKeyboardConnectInterrupt and IopSerialConnectInterrupt
+ * connect the keyboard's ISR (IRQ 1) and COM1's (IRQ 4; the UART is told
+ * to interrupt on received data) and print the driver's boot line; boot,
+ * once interrupts are on, PASSIVE_LEVEL (IoConsoleConnectInterrupts).
+ *
+ * For the tests, which cannot press a key: IopKeyboardTestInput hands
+ * Count scan codes of set 1 to the keyboard driver as its ISR would (into
+ * its scan-code ring, then its DPC), IopSerialTestInput Count received
+ * bytes to the serial driver's ring and DPC; IRQL <= DISPATCH_LEVEL.
+ * IopConsoleStopInput cancels the reads the console keeps pending on the
+ * two devices and waits until they are back, so that a test's own reads
+ * there are the only ones; IopConsoleRestartInput sends them again.
+ * PASSIVE_LEVEL.
+ */
+NTSTATUS IopKeyboardConnectInterrupt(void);
+NTSTATUS IopSerialConnectInterrupt(void);
+void IopKeyboardTestInput(const UCHAR *Codes, ULONG Count);
+void IopSerialTestInput(const UCHAR *Bytes, ULONG Count);
+void IopConsoleStopInput(void);
+void IopConsoleRestartInput(void);
 
 /*
  * The cheapest exclusion on this one processor, as the pool's fast paths
@@ -58,9 +76,6 @@ static inline void IopLowerFromHigh(KIRQL Old)
  */
 void IopQueueThreadIrp(PIRP Irp);
 void IopDequeueThreadIrp(PIRP Irp);
-
-/* Connect the keyboard's ISR (io/keyboard.c). Boot. */
-NTSTATUS IopConnectKeyboardInterrupt(void);
 
 /* Complete Irp with Status and Information and return Status: the last
  * lines of every built-in driver's dispatch routine that answers at once. */
@@ -202,8 +217,12 @@ void IopCleanupUnhandledFile(PFILE_OBJECT File);
 void IopQueueUserCompletion(PIRP Irp, CCHAR PriorityBoost);
 void IopCompleteUserRequest(PIRP Irp);
 
-/* DriverEntry of the built-in drivers (io/drivers/null.c, console.c, iotest.c). */
+/* DriverEntry of the built-in drivers (io/drivers/null.c, kbdclass.c,
+ * serial.c, console.c, iotest.c). The console's needs the keyboard's and
+ * the serial port's devices: it starts after them. */
 NTSTATUS IopNullDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
+NTSTATUS IopKeyboardClassDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
+NTSTATUS IopSerialDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 NTSTATUS IopConsoleDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 NTSTATUS IopTestDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 

@@ -1102,8 +1102,8 @@ def step_disk(h, disk):
 def step_shell(h):
     """Drive the shell through the serial port: run a demo, ps, pte, pool,
     obj (the namespace, the I/O manager's drivers, devices and links), load,
-    drivers, devices and unload (loadable drivers), mem, irq (the console's
-    interrupt objects), pci (the boot scan), trim (the shell's own working
+    drivers, devices (with the keyboard's and COM1's) and unload (loadable
+    drivers), mem, irq (the keyboard and serial drivers' interrupt objects), pci (the boot scan), trim (the shell's own working
     set, then the System process's: paged pool), mem and ps again (page lists, soft faults, working-set sizes), vm,
     a crash that ends alone, pagestress (two processes write and check
     their memory; a sort; a commit far past the limit fails alone), cpu
@@ -1122,11 +1122,12 @@ def step_shell(h):
         ("obj \\ObjectTypes\\Event", prompt, ["\\ObjectTypes\\Event  Type"]),
         ("obj \\Device", prompt, ["Null", "Device"]),
         ("obj \\Driver", prompt, ["Null", "Driver"]),
-        ("obj \\??", prompt, ["NUL", "SymbolicLink"]),
+        ("obj \\??", prompt, ["NUL", "COM1", "SymbolicLink"]),
         ("load hello", prompt, ["loaded: hello"]),
         ("load nullflt", prompt, ["loaded: nullflt"]),
         ("drivers", prompt, ["kernel.elf", "hello.sys", "nullflt.sys"]),
-        ("devices", prompt, ["Hello", "(unnamed)", "nullflt", "Null 0x"]),
+        ("devices", prompt, ["Hello", "(unnamed)", "nullflt", "Null 0x", "KeyboardClass0 kbdclass",
+                             "Serial0"]),
         ("unload nullflt", prompt, ["unloaded: nullflt"]),
         ("unload hello", prompt, ["unloaded: hello"]),
         ("load badimp", prompt, ["STATUS_DRIVER_ENTRYPOINT_NOT_FOUND"]),
