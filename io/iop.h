@@ -9,6 +9,7 @@
 #define PAGODA_IOP_H
 
 #include "io.h"
+#include "../include/intrin.h"
 
 /* An error status (severity 3), as ntdef.h's NT_ERROR: warnings (2) still
  * transfer data and count as completed. */
@@ -76,6 +77,22 @@ static inline void IopLowerFromHigh(KIRQL Old)
  */
 void IopQueueThreadIrp(PIRP Irp);
 void IopDequeueThreadIrp(PIRP Irp);
+
+/* Run Routine(Context) excluded from the ISR of Interrupt: under the
+ * interrupt object's lock at its IRQL (KeSynchronizeExecution), or, before
+ * the driver has connected its interrupt (Interrupt NULL), with interrupts
+ * disabled. The input drivers' rings (io/drivers/kbdclass.c, serial.c). */
+static inline BOOLEAN IopSynchronizeWithIsr(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE Routine,
+                                            PVOID Context)
+{
+    if (Interrupt != NULL)
+        return KeSynchronizeExecution(Interrupt, Routine, Context);
+    ULONG64 Flags = __readeflags();
+    _disable();
+    BOOLEAN Result = Routine(Context);
+    __writeeflags(Flags);
+    return Result;
+}
 
 /* Complete Irp with Status and Information and return Status: the last
  * lines of every built-in driver's dispatch routine that answers at once. */

@@ -60,20 +60,6 @@ typedef struct _KBD_DEVICE_EXTENSION {
 
 static PDEVICE_OBJECT IopKeyboardDevice;
 
-/* Run Routine(Context) excluded from the ISR: under the interrupt object's
- * lock at its IRQL, or with interrupts off before it is connected. */
-static BOOLEAN IopKbdSynchronize(PKBD_DEVICE_EXTENSION Ext, PKSYNCHRONIZE_ROUTINE Routine,
-                                 PVOID Context)
-{
-    if (Ext->Interrupt != NULL)
-        return KeSynchronizeExecution(Ext->Interrupt, Routine, Context);
-    ULONG64 Flags = __readeflags();
-    _disable();
-    BOOLEAN Result = Routine(Context);
-    __writeeflags(Flags);
-    return Result;
-}
-
 /* Under the interrupt lock: one scan code into the ring (dropped when full). */
 static void IopKbdPushScanCode(PKBD_DEVICE_EXTENSION Ext, UCHAR Code)
 {
@@ -186,7 +172,7 @@ static void IopKbdDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Unused,
     UNREFERENCED_PARAMETER(Unused);
     UNREFERENCED_PARAMETER(Context);
 
-    (void)IopKbdSynchronize(Ext, IopKbdTakeScanCodes, &Take);
+    (void)IopSynchronizeWithIsr(Ext->Interrupt, IopKbdTakeScanCodes, &Take);
     InitializeListHead(&Done);
     KeAcquireSpinLockAtDpcLevel(&Ext->Lock);
     for (ULONG i = 0; i < Take.Count; i++)
@@ -310,6 +296,6 @@ static BOOLEAN IopKbdTestPush(PVOID Context)
 void IopKeyboardTestInput(const UCHAR *Codes, ULONG Count)
 {
     KBD_TEST_PUSH Push = {IopKeyboardDevice->DeviceExtension, Codes, Count};
-    (void)IopKbdSynchronize(Push.Ext, IopKbdTestPush, &Push);
+    (void)IopSynchronizeWithIsr(Push.Ext->Interrupt, IopKbdTestPush, &Push);
     IoRequestDpc(IopKeyboardDevice, NULL, NULL);
 }

@@ -57,19 +57,6 @@ typedef struct _SERIAL_DEVICE_EXTENSION {
 
 static PDEVICE_OBJECT IopSerialDevice;
 
-/* Run Routine(Context) excluded from the ISR (see kbdclass.c). */
-static BOOLEAN IopSerialSynchronize(PSERIAL_DEVICE_EXTENSION Ext, PKSYNCHRONIZE_ROUTINE Routine,
-                                    PVOID Context)
-{
-    if (Ext->Interrupt != NULL)
-        return KeSynchronizeExecution(Ext->Interrupt, Routine, Context);
-    ULONG64 Flags = __readeflags();
-    _disable();
-    BOOLEAN Result = Routine(Context);
-    __writeeflags(Flags);
-    return Result;
-}
-
 /* Excluded from the ISR: one byte into the ring (dropped when full). */
 static void IopSerialPushByte(PSERIAL_DEVICE_EXTENSION Ext, UCHAR Byte)
 {
@@ -131,7 +118,7 @@ static ULONG IopSerialFill(PSERIAL_DEVICE_EXTENSION Ext, PIRP Irp)
 {
     SERIAL_TAKE Take = {Ext, Irp->AssociatedIrp.SystemBuffer,
                         IoGetCurrentIrpStackLocation(Irp)->Parameters.Read.Length, 0};
-    (void)IopSerialSynchronize(Ext, IopSerialTakeBytes, &Take);
+    (void)IopSynchronizeWithIsr(Ext->Interrupt, IopSerialTakeBytes, &Take);
     return Take.Done;
 }
 
@@ -186,7 +173,8 @@ static NTSTATUS IopSerialRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     if (IoGetCurrentIrpStackLocation(Irp)->Parameters.Read.Length == 0)
         return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
     if (!Ext->ReceiveInterruptOn)
-        (void)IopSerialSynchronize(Ext, IopSerialDrainUart, Ext); /* no interrupt: poll */
+        (void)IopSynchronizeWithIsr(Ext->Interrupt, IopSerialDrainUart,
+                                    Ext); /* no interrupt: poll */
     KeAcquireSpinLock(&Ext->Lock, &OldIrql);
     if (IsListEmpty(&Ext->ReadQueue)) {
         ULONG Done = IopSerialFill(Ext, Irp);
@@ -271,7 +259,7 @@ NTSTATUS IopSerialConnectInterrupt(void)
     Ext->Interrupt = Interrupt;
     Ext->ReceiveInterruptOn = HalSerialEnableReceiveInterrupt();
     /* What arrived while reads polled: the DPC hands it to a pending read. */
-    if (IopSerialSynchronize(Ext, IopSerialDrainUart, Ext) || Ext->Head != Ext->Tail)
+    if (IopSynchronizeWithIsr(Ext->Interrupt, IopSerialDrainUart, Ext) || Ext->Head != Ext->Tail)
         IoRequestDpc(IopSerialDevice, NULL, NULL);
     KdPrintBoot("Serial: \\Device\\Serial0 (\\??\\COM1), 16550 UART at 0x%x on IRQ 4 (vector "
                 "0x%x, IRQL %u), receive interrupt %s\n",
@@ -297,6 +285,6 @@ static BOOLEAN IopSerialTestPush(PVOID Context)
 void IopSerialTestInput(const UCHAR *Bytes, ULONG Count)
 {
     SERIAL_TEST_PUSH Push = {IopSerialDevice->DeviceExtension, Bytes, Count};
-    (void)IopSerialSynchronize(Push.Ext, IopSerialTestPush, &Push);
+    (void)IopSynchronizeWithIsr(Push.Ext->Interrupt, IopSerialTestPush, &Push);
     IoRequestDpc(IopSerialDevice, NULL, NULL);
 }

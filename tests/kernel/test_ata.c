@@ -17,6 +17,7 @@
 #include "../../io/drivers/ata.h"
 #include "../../ps/ps.h"
 #include "../../rtl/rtl.h"
+#include "ktio.h"
 
 #define KT_TAG POOL_TAG('K', 't', 'A', 't')
 #define KT_DISK_SECTORS 16384               /* the harness's 8 MiB image */
@@ -58,22 +59,7 @@ static PATA_EXTENSION KtDisk(void)
 static NTSTATUS KtDiskIo(ULONG Major, PVOID Buffer, ULONG Length, ULONG64 Offset,
                          ULONG_PTR *Information)
 {
-    KEVENT Event;
-    IO_STATUS_BLOCK Iosb = {{STATUS_PENDING}, 0xDEAD};
-    LARGE_INTEGER Start = {.QuadPart = (LONGLONG)Offset};
-    KeInitializeEvent(&Event, NotificationEvent, FALSE);
-    PIRP Irp = IoBuildSynchronousFsdRequest(Major, AtaDiskDevice, Buffer, Length, &Start, &Event,
-                                            &Iosb);
-    if (!Irp)
-        return STATUS_INSUFFICIENT_RESOURCES;
-    NTSTATUS Status = IoCallDriver(AtaDiskDevice, Irp);
-    if (Status == STATUS_PENDING) {
-        (void)KeWaitForSingleObject(&Event, Executive, KernelMode, FALSE, NULL);
-        Status = Iosb.Status;
-    }
-    if (Information)
-        *Information = Iosb.Information;
-    return Status;
+    return KtDeviceIo(AtaDiskDevice, Major, Buffer, Length, Offset, Information);
 }
 
 /* The first byte of Buffer (Sectors sectors from Lba) that is not the

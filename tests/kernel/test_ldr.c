@@ -15,6 +15,7 @@
 #include "../../drivers/hello/hello.h"
 #include "../../drivers/nullflt/nullflt.h"
 #include "ktbaseline.h"
+#include "ktio.h"
 
 static UNICODE_STRING KtHello = RTL_CONSTANT_STRING(u"hello");
 static UNICODE_STRING KtNullFilter = RTL_CONSTANT_STRING(u"nullflt");
@@ -74,26 +75,9 @@ static BOOLEAN KtExists(const WCHAR *Text, POBJECT_TYPE Type)
 static NTSTATUS KtSendIrp(PDEVICE_OBJECT Device, ULONG Major, ULONG Code, PVOID Buffer,
                           ULONG Length, ULONG_PTR *Information)
 {
-    KEVENT Event;
-    IO_STATUS_BLOCK Iosb = {.Status = STATUS_PENDING};
-    LARGE_INTEGER Offset = {.QuadPart = 0};
-    PIRP Irp;
-    KeInitializeEvent(&Event, NotificationEvent, FALSE);
     if (Major == IRP_MJ_DEVICE_CONTROL)
-        Irp = IoBuildDeviceIoControlRequest(Code, Device, NULL, 0, Buffer, Length, FALSE, &Event,
-                                            &Iosb);
-    else
-        Irp = IoBuildSynchronousFsdRequest(Major, Device, Buffer, Length, &Offset, &Event, &Iosb);
-    if (Irp == NULL)
-        return STATUS_INSUFFICIENT_RESOURCES;
-    NTSTATUS Status = IoCallDriver(Device, Irp);
-    if (Status == STATUS_PENDING) {
-        (void)KeWaitForSingleObject(&Event, Executive, KernelMode, FALSE, NULL);
-        Status = Iosb.Status;
-    }
-    if (Information)
-        *Information = Iosb.Information;
-    return Status;
+        return KtDeviceControl(Device, Code, NULL, 0, Buffer, Length, Information);
+    return KtDeviceIo(Device, Major, Buffer, Length, 0, Information);
 }
 
 /* An IOCTL to \Device\Hello. */

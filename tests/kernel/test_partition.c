@@ -11,6 +11,7 @@
 #include "../../io/drivers/partition.h"
 #include "../../ob/ob.h"
 #include "../../rtl/rtl.h"
+#include "ktio.h"
 
 #define KT_TAG POOL_TAG('K', 't', 'P', 't')
 #define KT_DISK_SECTORS 16384               /* the harness's 8 MiB image */
@@ -36,48 +37,6 @@ static PUCHAR KtAlloc(SIZE_T Bytes)
     return Block;
 }
 
-/* One read or write of Device, waited for. */
-static NTSTATUS KtIo(PDEVICE_OBJECT Device, ULONG Major, PVOID Buffer, ULONG Length,
-                     ULONG64 Offset, ULONG_PTR *Information)
-{
-    KEVENT Event;
-    IO_STATUS_BLOCK Iosb = {{STATUS_PENDING}, 0xDEAD};
-    LARGE_INTEGER Start = {.QuadPart = (LONGLONG)Offset};
-    KeInitializeEvent(&Event, NotificationEvent, FALSE);
-    PIRP Irp = IoBuildSynchronousFsdRequest(Major, Device, Buffer, Length, &Start, &Event, &Iosb);
-    if (!Irp)
-        return STATUS_INSUFFICIENT_RESOURCES;
-    NTSTATUS Status = IoCallDriver(Device, Irp);
-    if (Status == STATUS_PENDING) {
-        (void)KeWaitForSingleObject(&Event, Executive, KernelMode, FALSE, NULL);
-        Status = Iosb.Status;
-    }
-    if (Information)
-        *Information = Iosb.Information;
-    return Status;
-}
-
-/* One METHOD_BUFFERED device control with output only, waited for. */
-static NTSTATUS KtIoctl(PDEVICE_OBJECT Device, ULONG Code, PVOID Out, ULONG OutLength,
-                        ULONG_PTR *Information)
-{
-    KEVENT Event;
-    IO_STATUS_BLOCK Iosb = {{STATUS_PENDING}, 0xDEAD};
-    KeInitializeEvent(&Event, NotificationEvent, FALSE);
-    PIRP Irp = IoBuildDeviceIoControlRequest(Code, Device, NULL, 0, Out, OutLength, FALSE, &Event,
-                                             &Iosb);
-    if (!Irp)
-        return STATUS_INSUFFICIENT_RESOURCES;
-    NTSTATUS Status = IoCallDriver(Device, Irp);
-    if (Status == STATUS_PENDING) {
-        (void)KeWaitForSingleObject(&Event, Executive, KernelMode, FALSE, NULL);
-        Status = Iosb.Status;
-    }
-    if (Information)
-        *Information = Iosb.Information;
-    return Status;
-}
-
 KTEST(partition, the_mbr_gives_one_pagefile_partition)
 {
     PDEVICE_OBJECT Part = IoPartitionDevices[1];
@@ -90,8 +49,9 @@ KTEST(partition, the_mbr_gives_one_pagefile_partition)
 
     PARTITION_INFORMATION Info;
     ULONG_PTR Done = 0;
-    KT_ASSERT_STATUS(KtIoctl(Part, IOCTL_DISK_GET_PARTITION_INFO, &Info, sizeof(Info), &Done),
-                     STATUS_SUCCESS);
+    KT_ASSERT_STATUS(
+        KtDeviceControl(Part, IOCTL_DISK_GET_PARTITION_INFO, NULL, 0, &Info, sizeof(Info), &Done),
+        STATUS_SUCCESS);
     KT_EXPECT_EQ(Done, sizeof(Info));
     KT_EXPECT_EQ(Info.StartingOffset.QuadPart, KT_PART_START * 512LL);
     KT_EXPECT_EQ(Info.PartitionLength.QuadPart, KT_PART_SECTORS * 512LL);
@@ -99,18 +59,19 @@ KTEST(partition, the_mbr_gives_one_pagefile_partition)
     KT_EXPECT_EQ(Info.PartitionNumber, 1);
     KT_EXPECT_EQ(Info.PartitionType, 0xDA);
     KT_EXPECT(!Info.BootIndicator);
-    KT_EXPECT_STATUS(KtIoctl(Part, IOCTL_DISK_GET_PARTITION_INFO, &Info, 8, NULL),
+    KT_EXPECT_STATUS(KtDeviceControl(Part, IOCTL_DISK_GET_PARTITION_INFO, NULL, 0, &Info, 8, NULL),
                      STATUS_BUFFER_TOO_SMALL);
 
     GET_LENGTH_INFORMATION Length;
-    KT_EXPECT_STATUS(KtIoctl(Part, IOCTL_DISK_GET_LENGTH_INFO, &Length, sizeof(Length), NULL),
-                     STATUS_SUCCESS);
+    KT_EXPECT_STATUS(
+        KtDeviceControl(Part, IOCTL_DISK_GET_LENGTH_INFO, NULL, 0, &Length, sizeof(Length), NULL),
+        STATUS_SUCCESS);
     KT_EXPECT_EQ(Length.Length.QuadPart, KT_PART_SECTORS * 512LL);
 
     /* The geometry is the disk's: the request goes down to DR0. */
     DISK_GEOMETRY Geometry;
-    KT_EXPECT_STATUS(KtIoctl(Part, IOCTL_DISK_GET_DRIVE_GEOMETRY, &Geometry, sizeof(Geometry),
-                             NULL),
+    KT_EXPECT_STATUS(KtDeviceControl(Part, IOCTL_DISK_GET_DRIVE_GEOMETRY, NULL, 0, &Geometry,
+                                     sizeof(Geometry), NULL),
                      STATUS_SUCCESS);
     KT_EXPECT_EQ(Geometry.BytesPerSector, 512);
     KT_EXPECT_EQ(Geometry.Cylinders.QuadPart, KT_DISK_SECTORS / (16 * 63));
@@ -137,7 +98,8 @@ KTEST(partition, a_read_is_shifted_by_the_partition_start)
     KT_ASSERT(Block != NULL);
     PUCHAR Buffer = Block + 2;              /* odd, as a user buffer may be */
     ULONG_PTR Done = 0;
-    KT_ASSERT_STATUS(KtIo(Part, IRP_MJ_READ, Buffer, 3 * 512, 5 * 512, &Done), STATUS_SUCCESS);
+    KT_ASSERT_STATUS(KtDeviceIo(Part, IRP_MJ_READ, Buffer, 3 * 512, 5 * 512, &Done),
+                     STATUS_SUCCESS);
     KT_EXPECT_EQ(Done, 3 * 512);
     LONG Bad = -1;
     for (ULONG s = 0; s < 3 && Bad < 0; s++)
@@ -149,8 +111,9 @@ KTEST(partition, a_read_is_shifted_by_the_partition_start)
     KT_EXPECT_EQ(Bad, -1);
 
     /* The last sector of the partition is the last of the disk. */
-    KT_ASSERT_STATUS(KtIo(Part, IRP_MJ_READ, Buffer, 512, (KT_PART_SECTORS - 1) * 512ULL, NULL),
-                     STATUS_SUCCESS);
+    KT_ASSERT_STATUS(
+        KtDeviceIo(Part, IRP_MJ_READ, Buffer, 512, (KT_PART_SECTORS - 1) * 512ULL, NULL),
+        STATUS_SUCCESS);
     ULONG64 Lba;
     memcpy(&Lba, Buffer, sizeof(Lba));
     KT_EXPECT_EQ(Lba, KT_DISK_SECTORS - 1);
@@ -165,19 +128,21 @@ KTEST(partition, requests_stay_inside_the_partition)
     KT_ASSERT(Buffer != NULL);
     const ULONG64 End = KT_PART_SECTORS * 512ULL;
 
-    KT_EXPECT_STATUS(KtIo(Part, IRP_MJ_READ, Buffer, 512, End, NULL), STATUS_END_OF_FILE);
-    KT_EXPECT_STATUS(KtIo(Part, IRP_MJ_READ, Buffer, 2 * 512, End - 512, NULL),
+    KT_EXPECT_STATUS(KtDeviceIo(Part, IRP_MJ_READ, Buffer, 512, End, NULL), STATUS_END_OF_FILE);
+    KT_EXPECT_STATUS(KtDeviceIo(Part, IRP_MJ_READ, Buffer, 2 * 512, End - 512, NULL),
                      STATUS_INVALID_PARAMETER);
-    KT_EXPECT_STATUS(KtIo(Part, IRP_MJ_WRITE, Buffer, 512, End, NULL), STATUS_INVALID_PARAMETER);
+    KT_EXPECT_STATUS(KtDeviceIo(Part, IRP_MJ_WRITE, Buffer, 512, End, NULL),
+                     STATUS_INVALID_PARAMETER);
     /* Alignment is the disk's to check: the request reaches it and fails there. */
-    KT_EXPECT_STATUS(KtIo(Part, IRP_MJ_READ, Buffer, 512, 100, NULL), STATUS_INVALID_PARAMETER);
-    KT_EXPECT_STATUS(KtIo(Part, IRP_MJ_FLUSH_BUFFERS, NULL, 0, 0, NULL), STATUS_SUCCESS);
+    KT_EXPECT_STATUS(KtDeviceIo(Part, IRP_MJ_READ, Buffer, 512, 100, NULL),
+                     STATUS_INVALID_PARAMETER);
+    KT_EXPECT_STATUS(KtDeviceIo(Part, IRP_MJ_FLUSH_BUFFERS, NULL, 0, 0, NULL), STATUS_SUCCESS);
 }
 
 static void KtRestoreScratch(PVOID Saved)
 {
-    KT_EXPECT_STATUS(KtIo(AtaDiskDevice, IRP_MJ_WRITE, Saved, 512,
-                          (KT_PART_START + KT_SCRATCH) * 512ULL, NULL),
+    KT_EXPECT_STATUS(KtDeviceIo(AtaDiskDevice, IRP_MJ_WRITE, Saved, 512,
+                                (KT_PART_START + KT_SCRATCH) * 512ULL, NULL),
                      STATUS_SUCCESS);
 }
 
@@ -189,16 +154,16 @@ KTEST(partition, a_write_lands_at_the_start_plus_the_offset)
     PUCHAR Saved = KtAlloc(512), Buffer = KtAlloc(512);
     KT_ASSERT(Saved != NULL && Buffer != NULL);
     const ULONG64 DiskOffset = (KT_PART_START + KT_SCRATCH) * 512ULL;
-    KT_ASSERT_STATUS(KtIo(AtaDiskDevice, IRP_MJ_READ, Saved, 512, DiskOffset, NULL),
+    KT_ASSERT_STATUS(KtDeviceIo(AtaDiskDevice, IRP_MJ_READ, Saved, 512, DiskOffset, NULL),
                      STATUS_SUCCESS);
     KtDefer(KtRestoreScratch, Saved);
 
     for (ULONG i = 0; i < 512; i++)
         Buffer[i] = (UCHAR)(i * 13 + 1);
-    KT_ASSERT_STATUS(KtIo(Part, IRP_MJ_WRITE, Buffer, 512, KT_SCRATCH * 512ULL, NULL),
+    KT_ASSERT_STATUS(KtDeviceIo(Part, IRP_MJ_WRITE, Buffer, 512, KT_SCRATCH * 512ULL, NULL),
                      STATUS_SUCCESS);
     memset(Buffer, 0, 512);
-    KT_ASSERT_STATUS(KtIo(AtaDiskDevice, IRP_MJ_READ, Buffer, 512, DiskOffset, NULL),
+    KT_ASSERT_STATUS(KtDeviceIo(AtaDiskDevice, IRP_MJ_READ, Buffer, 512, DiskOffset, NULL),
                      STATUS_SUCCESS);
     ULONG Bad = 512;
     for (ULONG i = 0; i < 512 && Bad == 512; i++)
