@@ -28,6 +28,19 @@ NTSTATUS IopInvalidDeviceRequest(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     return STATUS_INVALID_DEVICE_REQUEST;
 }
 
+NTSTATUS IopDispatchSuccess(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    UNREFERENCED_PARAMETER(DeviceObject);
+    return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
+}
+
+void IopSetOpenCloseDispatch(PDRIVER_OBJECT DriverObject)
+{
+    DriverObject->MajorFunction[IRP_MJ_CREATE] = IopDispatchSuccess;
+    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = IopDispatchSuccess;
+    DriverObject->MajorFunction[IRP_MJ_CLOSE] = IopDispatchSuccess;
+}
+
 void IopDeleteDriver(PVOID Object)
 {
     PDRIVER_OBJECT Driver = Object;

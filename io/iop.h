@@ -114,6 +114,13 @@ extern KSPIN_LOCK IopDatabaseLock;
  * with STATUS_INVALID_DEVICE_REQUEST (io/driver.c). */
 NTSTATUS IopInvalidDeviceRequest(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 
+/* A dispatch routine that completes the IRP with STATUS_SUCCESS and no
+ * data, and the driver entries that use it for IRP_MJ_CREATE,
+ * IRP_MJ_CLEANUP and IRP_MJ_CLOSE: a device with nothing to do when it is
+ * opened or closed (the built-in drivers of io/drivers/). */
+NTSTATUS IopDispatchSuccess(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+void IopSetOpenCloseDispatch(PDRIVER_OBJECT DriverObject);
+
 /* The Delete procedures of the Driver and Device types (io/driver.c,
  * io/device.c): drop what the object holds. */
 void IopDeleteDriver(PVOID Object);

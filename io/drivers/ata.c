@@ -696,12 +696,6 @@ static void AtapWatchdogDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
  * Dispatch routines
  * ------------------------------------------------------------------------ */
 
-static NTSTATUS AtapOpenClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
-{
-    UNREFERENCED_PARAMETER(DeviceObject);
-    return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
-}
-
 /* The cancel routine of a queued IRP (the one on the wire has none: it
  * finishes). Called with the cancel spin lock held; off the queue,
  * STATUS_CANCELLED. */
@@ -853,9 +847,7 @@ static NTSTATUS AtapDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Reg
     PDEVICE_OBJECT Device;
     UNREFERENCED_PARAMETER(RegistryPath);
 
-    DriverObject->MajorFunction[IRP_MJ_CREATE] = AtapOpenClose;
-    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = AtapOpenClose;
-    DriverObject->MajorFunction[IRP_MJ_CLOSE] = AtapOpenClose;
+    IopSetOpenCloseDispatch(DriverObject);
     DriverObject->MajorFunction[IRP_MJ_READ] = AtapReadWrite;
     DriverObject->MajorFunction[IRP_MJ_WRITE] = AtapReadWrite;
     DriverObject->MajorFunction[IRP_MJ_FLUSH_BUFFERS] = AtapFlush;

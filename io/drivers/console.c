@@ -365,13 +365,6 @@ static NTSTATUS IopConsoleWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     return IopCompleteIrp(Irp, STATUS_SUCCESS, Length, IO_NO_INCREMENT);
 }
 
-/* IRP_MJ_CREATE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE. */
-static NTSTATUS IopConsoleOpenClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
-{
-    UNREFERENCED_PARAMETER(DeviceObject);
-    return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
-}
-
 /* IopConsoleDriverEntry: the contract is in io/iop.h. */
 NTSTATUS IopConsoleDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
@@ -382,9 +375,7 @@ NTSTATUS IopConsoleDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Regi
 
     KeInitializeSpinLock(&IopConsoleLock);
     InitializeListHead(&IopConsoleReadQueue);
-    DriverObject->MajorFunction[IRP_MJ_CREATE] = IopConsoleOpenClose;
-    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = IopConsoleOpenClose;
-    DriverObject->MajorFunction[IRP_MJ_CLOSE] = IopConsoleOpenClose;
+    IopSetOpenCloseDispatch(DriverObject);
     DriverObject->MajorFunction[IRP_MJ_READ] = IopConsoleRead;
     DriverObject->MajorFunction[IRP_MJ_WRITE] = IopConsoleWrite;
 

@@ -223,12 +223,6 @@ static NTSTATUS IopTestWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
                           IO_NO_INCREMENT);
 }
 
-static NTSTATUS IopTestOpenClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
-{
-    UNREFERENCED_PARAMETER(DeviceObject);
-    return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
-}
-
 /* Fast I/O for IOCTL_IOTEST_ECHO on a synchronous handle: the input
  * copied to the output straight between the caller's buffers, in its
  * thread, without an IRP; FALSE for every other control (an IRP then). */
@@ -269,7 +263,7 @@ NTSTATUS IopTestDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registr
     InitializeListHead(&IopTestReadQueue);
     DriverObject->MajorFunction[IRP_MJ_CREATE] = IopTestCreate;
     DriverObject->MajorFunction[IRP_MJ_CLEANUP] = IopTestCleanup;
-    DriverObject->MajorFunction[IRP_MJ_CLOSE] = IopTestOpenClose;
+    DriverObject->MajorFunction[IRP_MJ_CLOSE] = IopDispatchSuccess;
     DriverObject->MajorFunction[IRP_MJ_READ] = IopTestRead;
     DriverObject->MajorFunction[IRP_MJ_WRITE] = IopTestWrite;
     DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = IopTestControl;

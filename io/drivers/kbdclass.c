@@ -227,13 +227,6 @@ static NTSTATUS IopKbdRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     return STATUS_PENDING;
 }
 
-/* IRP_MJ_CREATE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE. */
-static NTSTATUS IopKbdOpenClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
-{
-    UNREFERENCED_PARAMETER(DeviceObject);
-    return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
-}
-
 /* IopKeyboardClassDriverEntry: the contract is in io/iop.h. */
 NTSTATUS IopKeyboardClassDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
@@ -241,9 +234,7 @@ NTSTATUS IopKeyboardClassDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRIN
     PDEVICE_OBJECT Device;
     UNREFERENCED_PARAMETER(RegistryPath);
 
-    DriverObject->MajorFunction[IRP_MJ_CREATE] = IopKbdOpenClose;
-    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = IopKbdOpenClose;
-    DriverObject->MajorFunction[IRP_MJ_CLOSE] = IopKbdOpenClose;
+    IopSetOpenCloseDispatch(DriverObject);
     DriverObject->MajorFunction[IRP_MJ_READ] = IopKbdRead;
     NTSTATUS Status = IoCreateDevice(DriverObject, sizeof(KBD_DEVICE_EXTENSION), &DeviceName,
                                      FILE_DEVICE_KEYBOARD, 0, FALSE, &Device);

@@ -14,13 +14,6 @@
  */
 #include "../iop.h"
 
-/* IRP_MJ_CREATE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE. */
-static NTSTATUS IopNullOpenClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
-{
-    (void)DeviceObject;
-    return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
-}
-
 static NTSTATUS IopNullRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     (void)DeviceObject;
@@ -73,9 +66,7 @@ NTSTATUS IopNullDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registr
     ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
     (void)RegistryPath;
 
-    DriverObject->MajorFunction[IRP_MJ_CREATE] = IopNullOpenClose;
-    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = IopNullOpenClose;
-    DriverObject->MajorFunction[IRP_MJ_CLOSE] = IopNullOpenClose;
+    IopSetOpenCloseDispatch(DriverObject);
     DriverObject->MajorFunction[IRP_MJ_READ] = IopNullRead;
     DriverObject->MajorFunction[IRP_MJ_WRITE] = IopNullWrite;
     DriverObject->FastIoDispatch = &IopNullFastIo;

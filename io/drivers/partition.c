@@ -112,13 +112,7 @@ static NTSTATUS PartpDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     }
 }
 
-/* Open, cleanup and close need nothing of the disk; a flush is the disk's. */
-static NTSTATUS PartpOpenClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
-{
-    UNREFERENCED_PARAMETER(DeviceObject);
-    return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
-}
-
+/* A flush is the disk's. */
 static NTSTATUS PartpFlush(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PPARTITION_EXTENSION Ext = DeviceObject->DeviceExtension;
@@ -260,9 +254,7 @@ static NTSTATUS PartpDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Re
     PDEVICE_OBJECT Disk = AtaDiskDevice;
     UNREFERENCED_PARAMETER(RegistryPath);
 
-    DriverObject->MajorFunction[IRP_MJ_CREATE] = PartpOpenClose;
-    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = PartpOpenClose;
-    DriverObject->MajorFunction[IRP_MJ_CLOSE] = PartpOpenClose;
+    IopSetOpenCloseDispatch(DriverObject);
     DriverObject->MajorFunction[IRP_MJ_READ] = PartpReadWrite;
     DriverObject->MajorFunction[IRP_MJ_WRITE] = PartpReadWrite;
     DriverObject->MajorFunction[IRP_MJ_FLUSH_BUFFERS] = PartpFlush;

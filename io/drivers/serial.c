@@ -205,13 +205,6 @@ static NTSTATUS IopSerialWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     return IopCompleteIrp(Irp, STATUS_SUCCESS, Length, IO_SERIAL_INCREMENT);
 }
 
-/* IRP_MJ_CREATE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE. */
-static NTSTATUS IopSerialOpenClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
-{
-    UNREFERENCED_PARAMETER(DeviceObject);
-    return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
-}
-
 /* IopSerialDriverEntry: the contract is in io/iop.h. */
 NTSTATUS IopSerialDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
@@ -220,9 +213,7 @@ NTSTATUS IopSerialDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Regis
     PDEVICE_OBJECT Device;
     UNREFERENCED_PARAMETER(RegistryPath);
 
-    DriverObject->MajorFunction[IRP_MJ_CREATE] = IopSerialOpenClose;
-    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = IopSerialOpenClose;
-    DriverObject->MajorFunction[IRP_MJ_CLOSE] = IopSerialOpenClose;
+    IopSetOpenCloseDispatch(DriverObject);
     DriverObject->MajorFunction[IRP_MJ_READ] = IopSerialRead;
     DriverObject->MajorFunction[IRP_MJ_WRITE] = IopSerialWrite;
     NTSTATUS Status = IoCreateDevice(DriverObject, sizeof(SERIAL_DEVICE_EXTENSION), &DeviceName,
