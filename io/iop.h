@@ -78,6 +78,28 @@ static inline void IopLowerFromHigh(KIRQL Old)
 void IopQueueThreadIrp(PIRP Irp);
 void IopDequeueThreadIrp(PIRP Irp);
 
+/* A driver's queue of IRPs waiting for data, cancel-safe (io/pendq.c says
+ * the rules). Lock is the driver's spin lock, held around queue and
+ * dequeue. */
+typedef struct _IOP_PENDING_QUEUE {
+    PKSPIN_LOCK Lock;
+    LIST_ENTRY Head; /* through Tail.Overlay.ListEntry, oldest first */
+} IOP_PENDING_QUEUE, *PIOP_PENDING_QUEUE;
+
+void IopInitializePendingQueue(PIOP_PENDING_QUEUE Queue, PKSPIN_LOCK Lock);
+/* Lock held: Irp pending on the queue with the queue's cancel routine, and
+ * STATUS_PENDING; or, for an IRP cancelled already, STATUS_CANCELLED and
+ * not queued: the caller completes it so, after releasing the lock. */
+NTSTATUS IopQueuePendingIrp(PIOP_PENDING_QUEUE Queue, PIRP Irp);
+/* Lock held: the oldest queued IRP that is not being cancelled, off the
+ * queue and the caller's to complete; NULL when there is none. */
+PIRP IopDequeuePendingIrp(PIOP_PENDING_QUEUE Queue);
+
+static inline BOOLEAN IopPendingQueueEmpty(PIOP_PENDING_QUEUE Queue)
+{
+    return IsListEmpty(&Queue->Head);
+}
+
 /* Run Routine(Context) excluded from the ISR of Interrupt: under the
  * interrupt object's lock at its IRQL (KeSynchronizeExecution), or, before
  * the driver has connected its interrupt (Interrupt NULL), with interrupts

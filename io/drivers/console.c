@@ -33,7 +33,7 @@
  *
  * Reads are raw (the shell does its own echo and editing) and take what is
  * there, at least one byte. Typed characters wait in IopInputRing; pending
- * reads in IopConsoleReadQueue, with a cancel routine; both are under
+ * reads in IopConsoleReadQueue (a cancel-safe queue, io/pendq.c); both are under
  * IopConsoleLock (a spin lock: the completion routines run at
  * DISPATCH_LEVEL). IRPs are completed after the lock is released.
  */
@@ -41,7 +41,7 @@
 #include "../../include/ntddkbd.h"
 
 static KSPIN_LOCK IopConsoleLock;
-static LIST_ENTRY IopConsoleReadQueue; /* IopConsoleLock: pending reads (Tail.Overlay.ListEntry) */
+static IOP_PENDING_QUEUE IopConsoleReadQueue; /* IopConsoleLock: pending reads (io/pendq.c) */
 static PDEVICE_OBJECT IopConsoleDevice;
 
 #define IOP_CONSOLE_TAG POOL_TAG('C', 'o', 'n', 's')
@@ -155,14 +155,9 @@ static void IopConsoleServeReads(void)
 
     InitializeListHead(&Done);
     KeAcquireSpinLock(&IopConsoleLock, &OldIrql);
-    PLIST_ENTRY E = IopConsoleReadQueue.Flink;
-    while (E != &IopConsoleReadQueue && IopInputTail != IopInputHead) {
-        PIRP Irp = CONTAINING_RECORD(E, IRP, Tail.Overlay.ListEntry);
-        E = E->Flink;
-        /* NULL: IoCancelIrp has it, and its routine takes it off the queue. */
-        if (IoSetCancelRoutine(Irp, NULL) == NULL)
-            continue;
-        RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
+    PIRP Irp;
+    while (IopInputTail != IopInputHead &&
+           (Irp = IopDequeuePendingIrp(&IopConsoleReadQueue)) != NULL) {
         Irp->IoStatus.Information =
             IopConsoleTakeInput(Irp->AssociatedIrp.SystemBuffer,
                                 IoGetCurrentIrpStackLocation(Irp)->Parameters.Read.Length);
@@ -315,18 +310,6 @@ void IoConsoleConnectInterrupts(void)
  * The console device's own requests.
  * ------------------------------------------------------------------------ */
 
-/* The cancel routine of a pending read: off the queue, STATUS_CANCELLED. */
-static void IopConsoleCancelRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
-{
-    KIRQL OldIrql;
-    UNREFERENCED_PARAMETER(DeviceObject);
-    IoReleaseCancelSpinLock(Irp->CancelIrql);
-    KeAcquireSpinLock(&IopConsoleLock, &OldIrql);
-    RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
-    KeReleaseSpinLock(&IopConsoleLock, OldIrql);
-    IopCompleteIrp(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
-}
-
 /* IRP_MJ_READ: what is typed already, or pend until a completion routine
  * brings some. */
 static NTSTATUS IopConsoleRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
@@ -338,22 +321,18 @@ static NTSTATUS IopConsoleRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     if (Length == 0)
         return IopCompleteIrp(Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
     KeAcquireSpinLock(&IopConsoleLock, &OldIrql);
-    if (IsListEmpty(&IopConsoleReadQueue)) {
+    if (IopPendingQueueEmpty(&IopConsoleReadQueue)) {
         ULONG Done = IopConsoleTakeInput(Irp->AssociatedIrp.SystemBuffer, Length);
         if (Done != 0) {
             KeReleaseSpinLock(&IopConsoleLock, OldIrql);
             return IopCompleteIrp(Irp, STATUS_SUCCESS, Done, IO_NO_INCREMENT);
         }
     }
-    IoSetCancelRoutine(Irp, IopConsoleCancelRead);
-    if (Irp->Cancel && IoSetCancelRoutine(Irp, NULL) != NULL) {
-        KeReleaseSpinLock(&IopConsoleLock, OldIrql);
-        return IopCompleteIrp(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
-    }
-    IoMarkIrpPending(Irp);
-    InsertTailList(&IopConsoleReadQueue, &Irp->Tail.Overlay.ListEntry);
+    NTSTATUS Status = IopQueuePendingIrp(&IopConsoleReadQueue, Irp);
     KeReleaseSpinLock(&IopConsoleLock, OldIrql);
-    return STATUS_PENDING;
+    if (Status == STATUS_CANCELLED)
+        IopCompleteIrp(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
+    return Status;
 }
 
 /* IRP_MJ_WRITE: print the system buffer. */
@@ -374,7 +353,7 @@ NTSTATUS IopConsoleDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Regi
     UNREFERENCED_PARAMETER(RegistryPath);
 
     KeInitializeSpinLock(&IopConsoleLock);
-    InitializeListHead(&IopConsoleReadQueue);
+    IopInitializePendingQueue(&IopConsoleReadQueue, &IopConsoleLock);
     IopSetOpenCloseDispatch(DriverObject);
     DriverObject->MajorFunction[IRP_MJ_READ] = IopConsoleRead;
     DriverObject->MajorFunction[IRP_MJ_WRITE] = IopConsoleWrite;

@@ -24,7 +24,7 @@
  * the DPC empties it through KeSynchronizeExecution; before the interrupt
  * is connected, with interrupts disabled). Ext->Lock (a spin lock,
  * DISPATCH_LEVEL) covers the prefix state, the record queue and the
- * pending reads (Tail.Overlay.ListEntry), which have a cancel routine.
+ * pending reads (a cancel-safe queue of io/pendq.c).
  * IRPs are completed after the lock is released: the console's completion
  * routine sends its next read here at once.
  *
@@ -55,7 +55,7 @@ typedef struct _KBD_DEVICE_EXTENSION {
     KEYBOARD_INPUT_DATA Queue[KBD_QUEUE_SIZE];
     ULONG QueueHead, QueueCount;
     ULONG QueueDropped; /* records lost to a full queue */
-    LIST_ENTRY ReadQueue; /* pending reads, oldest first */
+    IOP_PENDING_QUEUE ReadQueue; /* pending reads, oldest first (io/pendq.c) */
 } KBD_DEVICE_EXTENSION, *PKBD_DEVICE_EXTENSION;
 
 static PDEVICE_OBJECT IopKeyboardDevice;
@@ -146,14 +146,8 @@ static ULONG IopKbdTakeRecords(PKBD_DEVICE_EXTENSION Ext, PVOID Buffer, ULONG Le
  * (oldest first), filled, onto Done. */
 static void IopKbdServeReads(PKBD_DEVICE_EXTENSION Ext, PLIST_ENTRY Done)
 {
-    PLIST_ENTRY E = Ext->ReadQueue.Flink;
-    while (E != &Ext->ReadQueue && Ext->QueueCount != 0) {
-        PIRP Irp = CONTAINING_RECORD(E, IRP, Tail.Overlay.ListEntry);
-        E = E->Flink;
-        /* NULL: IoCancelIrp has it, and its routine takes it off the queue. */
-        if (IoSetCancelRoutine(Irp, NULL) == NULL)
-            continue;
-        RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
+    PIRP Irp;
+    while (Ext->QueueCount != 0 && (Irp = IopDequeuePendingIrp(&Ext->ReadQueue)) != NULL) {
         Irp->IoStatus.Information =
             IopKbdTakeRecords(Ext, Irp->AssociatedIrp.SystemBuffer,
                               IoGetCurrentIrpStackLocation(Irp)->Parameters.Read.Length);
@@ -185,18 +179,6 @@ static void IopKbdDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Unused,
     }
 }
 
-/* The cancel routine of a pending read: off the queue, STATUS_CANCELLED. */
-static void IopKbdCancelRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
-{
-    PKBD_DEVICE_EXTENSION Ext = DeviceObject->DeviceExtension;
-    KIRQL OldIrql;
-    IoReleaseCancelSpinLock(Irp->CancelIrql);
-    KeAcquireSpinLock(&Ext->Lock, &OldIrql);
-    RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
-    KeReleaseSpinLock(&Ext->Lock, OldIrql);
-    IopCompleteIrp(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
-}
-
 /* IRP_MJ_READ: whole records, the ones queued already or, when there are
  * none, pend until the DPC has some. A length that is not a multiple of a
  * record is STATUS_BUFFER_TOO_SMALL, as NT's kbdclass answers. */
@@ -211,20 +193,16 @@ static NTSTATUS IopKbdRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     if (Length % sizeof(KEYBOARD_INPUT_DATA) != 0)
         return IopCompleteIrp(Irp, STATUS_BUFFER_TOO_SMALL, 0, IO_NO_INCREMENT);
     KeAcquireSpinLock(&Ext->Lock, &OldIrql);
-    if (IsListEmpty(&Ext->ReadQueue) && Ext->QueueCount != 0) {
+    if (IopPendingQueueEmpty(&Ext->ReadQueue) && Ext->QueueCount != 0) {
         ULONG Done = IopKbdTakeRecords(Ext, Irp->AssociatedIrp.SystemBuffer, Length);
         KeReleaseSpinLock(&Ext->Lock, OldIrql);
         return IopCompleteIrp(Irp, STATUS_SUCCESS, Done, IO_NO_INCREMENT);
     }
-    IoSetCancelRoutine(Irp, IopKbdCancelRead);
-    if (Irp->Cancel && IoSetCancelRoutine(Irp, NULL) != NULL) {
-        KeReleaseSpinLock(&Ext->Lock, OldIrql);
-        return IopCompleteIrp(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
-    }
-    IoMarkIrpPending(Irp);
-    InsertTailList(&Ext->ReadQueue, &Irp->Tail.Overlay.ListEntry);
+    NTSTATUS Status = IopQueuePendingIrp(&Ext->ReadQueue, Irp);
     KeReleaseSpinLock(&Ext->Lock, OldIrql);
-    return STATUS_PENDING;
+    if (Status == STATUS_CANCELLED)
+        IopCompleteIrp(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
+    return Status;
 }
 
 /* IopKeyboardClassDriverEntry: the contract is in io/iop.h. */
@@ -242,7 +220,7 @@ NTSTATUS IopKeyboardClassDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRIN
         return Status;
     PKBD_DEVICE_EXTENSION Ext = Device->DeviceExtension;
     KeInitializeSpinLock(&Ext->Lock);
-    InitializeListHead(&Ext->ReadQueue);
+    IopInitializePendingQueue(&Ext->ReadQueue, &Ext->Lock);
     IoInitializeDpcRequest(Device, IopKbdDpcForIsr);
     Device->Flags |= DO_BUFFERED_IO;
     Device->Flags &= ~DO_DEVICE_INITIALIZING;

@@ -31,8 +31,8 @@
  * Locking: the interrupt object's lock covers Ring (the ISR fills it; the
  * DPC and the read path empty it through KeSynchronizeExecution, or with
  * interrupts disabled before the interrupt is connected). Ext->Lock (a
- * spin lock) covers the pending reads (Tail.Overlay.ListEntry, with a
- * cancel routine). IRPs are completed after the lock is released.
+ * spin lock) covers the pending reads (a cancel-safe queue of
+ * io/pendq.c). IRPs are completed after the lock is released.
  *
  * IopSerialTestInput puts bytes into Ring as the ISR would and queues the
  * same DPC, for the tests (tests/kernel/test_kbd.c).
@@ -52,7 +52,7 @@ typedef struct _SERIAL_DEVICE_EXTENSION {
     ULONG Dropped; /* bytes lost to a full ring */
     /* Lock: */
     KSPIN_LOCK Lock;
-    LIST_ENTRY ReadQueue; /* pending reads, oldest first */
+    IOP_PENDING_QUEUE ReadQueue; /* pending reads, oldest first (io/pendq.c) */
 } SERIAL_DEVICE_EXTENSION, *PSERIAL_DEVICE_EXTENSION;
 
 static PDEVICE_OBJECT IopSerialDevice;
@@ -134,14 +134,8 @@ static void IopSerialDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Unus
 
     InitializeListHead(&Done);
     KeAcquireSpinLockAtDpcLevel(&Ext->Lock);
-    PLIST_ENTRY E = Ext->ReadQueue.Flink;
-    while (E != &Ext->ReadQueue && Ext->Tail != Ext->Head) {
-        PIRP Irp = CONTAINING_RECORD(E, IRP, Tail.Overlay.ListEntry);
-        E = E->Flink;
-        /* NULL: IoCancelIrp has it, and its routine takes it off the queue. */
-        if (IoSetCancelRoutine(Irp, NULL) == NULL)
-            continue;
-        RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
+    PIRP Irp;
+    while (Ext->Tail != Ext->Head && (Irp = IopDequeuePendingIrp(&Ext->ReadQueue)) != NULL) {
         Irp->IoStatus.Information = IopSerialFill(Ext, Irp);
         InsertTailList(&Done, &Irp->Tail.Overlay.ListEntry);
     }
@@ -150,18 +144,6 @@ static void IopSerialDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Unus
         PIRP Irp = CONTAINING_RECORD(RemoveHeadList(&Done), IRP, Tail.Overlay.ListEntry);
         IopCompleteIrp(Irp, STATUS_SUCCESS, Irp->IoStatus.Information, IO_SERIAL_INCREMENT);
     }
-}
-
-/* The cancel routine of a pending read: off the queue, STATUS_CANCELLED. */
-static void IopSerialCancelRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
-{
-    PSERIAL_DEVICE_EXTENSION Ext = DeviceObject->DeviceExtension;
-    KIRQL OldIrql;
-    IoReleaseCancelSpinLock(Irp->CancelIrql);
-    KeAcquireSpinLock(&Ext->Lock, &OldIrql);
-    RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
-    KeReleaseSpinLock(&Ext->Lock, OldIrql);
-    IopCompleteIrp(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
 }
 
 /* IRP_MJ_READ: the bytes received already, or pend until the DPC has some. */
@@ -176,22 +158,18 @@ static NTSTATUS IopSerialRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         (void)IopSynchronizeWithIsr(Ext->Interrupt, IopSerialDrainUart,
                                     Ext); /* no interrupt: poll */
     KeAcquireSpinLock(&Ext->Lock, &OldIrql);
-    if (IsListEmpty(&Ext->ReadQueue)) {
+    if (IopPendingQueueEmpty(&Ext->ReadQueue)) {
         ULONG Done = IopSerialFill(Ext, Irp);
         if (Done != 0) {
             KeReleaseSpinLock(&Ext->Lock, OldIrql);
             return IopCompleteIrp(Irp, STATUS_SUCCESS, Done, IO_NO_INCREMENT);
         }
     }
-    IoSetCancelRoutine(Irp, IopSerialCancelRead);
-    if (Irp->Cancel && IoSetCancelRoutine(Irp, NULL) != NULL) {
-        KeReleaseSpinLock(&Ext->Lock, OldIrql);
-        return IopCompleteIrp(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
-    }
-    IoMarkIrpPending(Irp);
-    InsertTailList(&Ext->ReadQueue, &Irp->Tail.Overlay.ListEntry);
+    NTSTATUS Status = IopQueuePendingIrp(&Ext->ReadQueue, Irp);
     KeReleaseSpinLock(&Ext->Lock, OldIrql);
-    return STATUS_PENDING;
+    if (Status == STATUS_CANCELLED)
+        IopCompleteIrp(Irp, STATUS_CANCELLED, 0, IO_NO_INCREMENT);
+    return Status;
 }
 
 /* IRP_MJ_WRITE: send the system buffer's bytes, polled (see the header). */
@@ -227,7 +205,7 @@ NTSTATUS IopSerialDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Regis
     }
     PSERIAL_DEVICE_EXTENSION Ext = Device->DeviceExtension;
     KeInitializeSpinLock(&Ext->Lock);
-    InitializeListHead(&Ext->ReadQueue);
+    IopInitializePendingQueue(&Ext->ReadQueue, &Ext->Lock);
     IoInitializeDpcRequest(Device, IopSerialDpcForIsr);
     Device->Flags |= DO_BUFFERED_IO;
     Device->Flags &= ~DO_DEVICE_INITIALIZING;
