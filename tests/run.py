@@ -981,6 +981,32 @@ class Console:
         self.buffer = b""
         self.seen = 0
 
+    def check(self, name, command, until, wants, fold=False):
+        """Type COMMAND, wait for UNTIL, and report NAME: passed when the
+        output holds every string of WANTS (compared without case when
+        FOLD). A command that never finishes is reported as such."""
+        self.type(command + "\r")
+        try:
+            out = self.expect(until, timeout=120)
+        except TimeoutError as e:
+            tail = self.buffer[self.seen:].decode(errors="replace").splitlines()[-15:]
+            return self.h.report.fail(name, str(e), ["| " + l for l in tail])
+        seen = out.lower() if fold else out
+        missing = [w for w in wants if (w.lower() if fold else w) not in seen]
+        if missing:
+            return self.h.report.fail(name, "output lacks %s" % ", ".join(repr(w) for w in missing),
+                                      ["| " + l for l in out.splitlines()[-15:]])
+        self.h.report.ok(name)
+
+    def exit(self):
+        """Type exit: QEMU's exit status (33 when the shell powered off), or
+        None when it did not end within a minute."""
+        self.type("exit\r")
+        try:
+            return self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            return None
+
     def expect(self, pattern, timeout=60):
         """Read until PATTERN (a regex) appears after what was matched
         before; return the text read, or raise TimeoutError."""
@@ -1065,24 +1091,8 @@ def step_disk(h, disk):
     try:
         c.expect(prompt, timeout=h.args.timeout)
         for short, command, wants in checks:
-            name = "disk." + short
-            c.type(command + "\r")
-            try:
-                out = c.expect(prompt, timeout=120)
-            except TimeoutError as e:
-                h.report.fail(name, str(e))
-                continue
-            missing = [w for w in wants if w not in out]
-            if missing:
-                h.report.fail(name, "output lacks %s" % ", ".join(repr(w) for w in missing),
-                              ["| " + l for l in out.splitlines()[-12:]])
-            else:
-                h.report.ok(name)
-        c.type("exit\r")
-        try:
-            rc = c.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            rc = None
+            c.check("disk." + short, command, prompt, wants)
+        rc = c.exit()
     except TimeoutError as e:
         h.report.fail("disk.prompt", str(e),
                       ["| " + l for l in c.buffer.decode(errors="replace").splitlines()[-20:]])
@@ -1154,25 +1164,8 @@ def step_shell(h):
         c.expect(prompt, timeout=h.args.timeout)
         h.report.ok("shell.prompt")
         for command, until, wants in checks:
-            c.type(command + "\r")
-            try:
-                out = c.expect(until, timeout=120)
-            except TimeoutError as e:
-                h.report.fail("shell." + command.split()[0], str(e),
-                              ["| " + l for l in c.buffer[c.seen:].decode(errors="replace").splitlines()[-15:]])
-                continue
-            missing = [w for w in wants if w.lower() not in out.lower()]
-            name = shell_check_name(command, names)
-            if missing:
-                h.report.fail(name, "output lacks %s" % ", ".join(repr(w) for w in missing),
-                              ["| " + l for l in out.splitlines()[-15:]])
-            else:
-                h.report.ok(name)
-        c.type("exit\r")
-        try:
-            rc = c.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            rc = None
+            c.check(shell_check_name(command, names), command, until, wants, fold=True)
+        rc = c.exit()
         if rc == EXIT_SUCCESS:
             h.report.ok("shell.exit")
         else:
