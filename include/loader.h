@@ -87,6 +87,11 @@ typedef struct _BOOT_OPTIONS {
     ULONG VerifierFlags;                        /* "verifier=...": VERIFIER_* below, 0: off */
     ULONG VerifierTag;                          /* "verifiertag=TAG": special pool's tag, 0: all */
     ULONG VerifierSeed;                         /* "verifier=lowres:SEED", else 0 */
+    /* "pagefile=SIZE" (bytes; K, M or G suffix) or "pagefile=off"
+     * (mm/pagefile.c): PageFileOff set, or PageFileBytes 0 for the default
+     * (the whole pagefile partition). */
+    BOOLEAN PageFileOff;
+    ULONG64 PageFileBytes;
 } BOOT_OPTIONS, *PBOOT_OPTIONS;
 
 /*

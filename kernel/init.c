@@ -104,6 +104,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     IoConsoleConnectInterrupts();
     HalInitializePciBus();
     IoInitializeDiskDriver();
+    MmInitializePagingFile(); /* on the disk: after its driver */
     PsInitializeReaper();
     MmInitializeVerifier(KeBootOptions.VerifierFlags, KeBootOptions.VerifierTag,
                          KeBootOptions.VerifierSeed);

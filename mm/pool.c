@@ -203,6 +203,19 @@ static void ExpFreeNonPagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR Page
  * nonpaged pool's pages. Returns FALSE, the PTE left in its software form
  * for the caller's cleanup to clear, when there is no frame.
  */
+/* With a pagefile, memory full of pageable pages is not the end: wait for
+ * the working-set manager and the modified page writer to make frames
+ * free (MiWaitForAvailablePages, as a fault does) and say to try again,
+ * up to 3000 times (10 ms each). FALSE: give up. The paged pool's mutex
+ * may be held (APC_LEVEL). */
+static BOOLEAN ExpWaitForPagingOut(PULONG Try)
+{
+    if (!MmPagingFileActive() || ++*Try > 3000)
+        return FALSE;
+    MiWaitForAvailablePages();
+    return TRUE;
+}
+
 static BOOLEAN ExpBackPagedPage(PUCHAR Va)
 {
     PMMPTE Pte = MiGetPteAddress(Va);
@@ -214,6 +227,8 @@ static BOOLEAN ExpBackPagedPage(PUCHAR Va)
     if (MiVerifierInjectFailure())
         return FALSE;
     Pfn = MiRemoveZeroPage(MiUsagePagedPool);
+    for (ULONG Try = 0; Pfn == MM_EMPTY_LIST && ExpWaitForPagingOut(&Try);)
+        Pfn = MiRemoveZeroPage(MiUsagePagedPool);
     if (Pfn == MM_EMPTY_LIST)
         return FALSE;
     PfnEntry = MI_PFN_ELEMENT(Pfn);
@@ -243,7 +258,10 @@ static PVOID ExpAllocatePagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
         return NULL;
     for (Done = 0; Done < PageCount; Done++) {
         PUCHAR Va = Base + Done * PAGE_SIZE;
-        if (!NT_SUCCESS(MiMakeSystemDemandZeroPte(Va)))
+        NTSTATUS Status = MiMakeSystemDemandZeroPte(Va); /* may need a page-table frame */
+        for (ULONG Try = 0; !NT_SUCCESS(Status) && ExpWaitForPagingOut(&Try);)
+            Status = MiMakeSystemDemandZeroPte(Va);
+        if (!NT_SUCCESS(Status))
             goto Undo;
         if (!ExpBackPagedPage(Va)) {
             Done++; /* its PTE is written: ExpFreePagedPages clears it */

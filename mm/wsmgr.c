@@ -106,7 +106,9 @@ static BOOLEAN MiTrimPage(PFN_NUMBER Pfn)
 {
     PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
     PMMPTE Pte = Entry->PteAddress;
-    if (!Entry->Pageable || Entry->LockCount != 0 || !Pte->u.Hard.Valid)
+    /* A page the modified page writer is still writing (faulted back
+     * during the write) keeps the write's reference: not now either. */
+    if (!Entry->Pageable || Entry->LockCount != 0 || Entry->WriteInProgress || !Pte->u.Hard.Valid)
         return FALSE;
     /* Paged pool is read/write, kept in no PTE bits; a user page keeps
      * its MM_* protection in bits 52-56 of the valid PTE. */
@@ -145,19 +147,20 @@ static BOOLEAN MiAgePage(PMMPFN Entry, ULONG MinimumAge)
 /*
  * Walk the working set of the current address space, oldest page first:
  * age every page when Age, and trim pages old enough (MinimumAge; 0 takes
- * every page) while the set is larger than KeepPages. Returns the pages
- * trimmed. PFN lock held, attached to the address space.
+ * every page) while the set is larger than KeepPages, Budget pages at
+ * most. Returns the pages trimmed. PFN lock held, attached to the address
+ * space.
  */
 static PFN_NUMBER MiTrimWorkingSet(PMMSUPPORT Ws, BOOLEAN Age, ULONG MinimumAge,
-                                   PFN_NUMBER KeepPages)
+                                   PFN_NUMBER KeepPages, PFN_NUMBER Budget)
 {
     PFN_NUMBER Trimmed = 0;
     PFN_NUMBER Pfn = Ws->WsFlink;
-    while (Pfn != MM_EMPTY_LIST) {
+    while (Pfn != MM_EMPTY_LIST && (Age || Trimmed < Budget)) {
         PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
         PFN_NUMBER Next = Entry->Flink; /* the trim unlinks the page */
         BOOLEAN Old = Age ? MiAgePage(Entry, MinimumAge) : Entry->WsAge >= MinimumAge;
-        if (Old && Ws->WorkingSetSize > KeepPages && MiTrimPage(Pfn))
+        if (Old && Ws->WorkingSetSize > KeepPages && Trimmed < Budget && MiTrimPage(Pfn))
             Trimmed++;
         Pfn = Next;
     }
@@ -171,33 +174,53 @@ PFN_NUMBER MmEmptyWorkingSet(PMMADDRESS_SPACE AddressSpace)
     PFN_NUMBER Trimmed = 0;
     if (!AddressSpace->Vm.DeletePending) {
         PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
-        Trimmed = MiTrimWorkingSet(&AddressSpace->Vm, FALSE, 0, 0);
+        Trimmed = MiTrimWorkingSet(&AddressSpace->Vm, FALSE, 0, 0, (PFN_NUMBER)-1);
         MmAttachAddressSpace(Previous);
     }
     KeLowerIrql(OldIrql);
     return Trimmed;
 }
 
-/* One pass over every working set: age (when Age: the periodic passes
- * only, so that a burst of wake-ups does not age pages faster), and trim
- * what memory pressure or a set's maximum asks for. Returns the pages
- * trimmed. PASSIVE_LEVEL. */
-PFN_NUMBER MiWorkingSetManagerPass(BOOLEAN Age)
+/* Trim every working set once (MiTrimWorkingSet's arguments, Budget
+ * shared by all); the pages trimmed. PFN lock held. */
+static PFN_NUMBER MiTrimAllWorkingSets(BOOLEAN Age, ULONG MinimumAge, BOOLEAN Low,
+                                       PFN_NUMBER Budget)
 {
     PFN_NUMBER Trimmed = 0;
-    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
-    BOOLEAN Low = MmAvailablePages() < MmMinimumAvailablePages;
     for (PLIST_ENTRY Link = MmWorkingSetExpansionHead.Flink; Link != &MmWorkingSetExpansionHead;
          Link = Link->Flink) {
         PMMSUPPORT Ws = CONTAINING_RECORD(Link, MMSUPPORT, WorkingSetExpansionLinks);
         PMMADDRESS_SPACE Space = CONTAINING_RECORD(Ws, MMADDRESS_SPACE, Vm);
         PFN_NUMBER Keep = Low ? Ws->MinimumWorkingSetSize : Ws->MaximumWorkingSetSize;
         PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
-        Trimmed += MiTrimWorkingSet(Ws, Age, MI_TRIM_AGE, Keep);
+        Trimmed += MiTrimWorkingSet(Ws, Age, MinimumAge, Keep, Budget - Trimmed);
         MmAttachAddressSpace(Previous);
     }
+    return Trimmed;
+}
+
+/* One pass over every working set: age (when Age: the periodic passes
+ * only, so that a burst of wake-ups does not age pages faster), and trim
+ * what memory pressure or a set's maximum asks for. With a pagefile, when
+ * memory is low and the aged pages were not enough, younger pages go too
+ * (oldest first, down to each set's minimum) until twice
+ * MmMinimumAvailablePages would be available: a burst of allocations
+ * has no time to age pages, and the modified page writer can now turn
+ * any trimmed page into a free frame. Returns the pages trimmed.
+ * PASSIVE_LEVEL. */
+PFN_NUMBER MiWorkingSetManagerPass(BOOLEAN Age)
+{
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    PFN_NUMBER Available = MmAvailablePages();
+    BOOLEAN Low = Available < MmMinimumAvailablePages;
+    PFN_NUMBER Trimmed = MiTrimAllWorkingSets(Age, MI_TRIM_AGE, Low, (PFN_NUMBER)-1);
+    PFN_NUMBER Wanted = 2 * MmMinimumAvailablePages - Available;
+    if (Low && MmPagingFileActive() && Trimmed < Wanted)
+        Trimmed += MiTrimAllWorkingSets(FALSE, 0, Low, Wanted - Trimmed);
     MmWorkingSetManagerPasses++;
     KeLowerIrql(OldIrql);
+    if (Trimmed != 0 && Low)
+        MiWakeModifiedPageWriter();
     return Trimmed;
 }
 
