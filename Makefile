@@ -30,7 +30,7 @@ BOOT_ASM   := boot/header.asm boot/start.asm boot/start64.asm
 KERNEL_ASM := kernel/x64/trap.asm kernel/x64/usercopy.asm kernel/x64/swap.asm kernel/x64/syscall.asm
 KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/dbgprint.c kernel/cpu.c kernel/trap.c \
 	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c kernel/irql.c kernel/interrupt.c \
-	kernel/sched.c kernel/thrdobj.c kernel/dpc.c kernel/timer.c kernel/lock.c kernel/event.c \
+	kernel/sched.c kernel/thrdobj.c kernel/dpc.c kernel/timer.c kernel/lock.c kernel/vfirql.c kernel/event.c \
 	kernel/wait.c kernel/syscall.c kernel/kesvc.c kernel/apc.c kernel/apcsvc.c \
 	kernel/mutant.c kernel/semaphore.c
 HAL_C      := hal/apic.c hal/serial.c hal/vga.c hal/power.c hal/pci.c
@@ -42,7 +42,7 @@ IO_C       := io/keyboard.c io/initrd.c io/mdl.c io/iomgr.c io/driver.c io/devic
 	io/irp.c io/irpbuild.c io/file.c io/iosvc.c io/iocomp.c io/irq.c \
 	io/ldr.c io/ldrsys.c io/ldrexp.c io/ldrquery.c \
 	io/drivers/null.c io/drivers/console.c io/drivers/iotest.c \
-	io/drivers/ata.c
+	io/drivers/ata.c io/drivers/partition.c
 # Sample drivers (drivers/, docs/drivers.md) also linked into the kernel.
 DRIVERS_BUILTIN_C := drivers/nullflt/nullflt.c
 MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/specpool.c mm/poolcore.c \
@@ -58,7 +58,8 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_specpool.c \
 	tests/kernel/test_apc.c tests/kernel/test_mutant.c tests/kernel/test_obns.c tests/kernel/test_mdl.c \
 	tests/kernel/test_irp.c tests/kernel/test_delay.c tests/kernel/test_interrupt.c \
-	tests/kernel/test_ata.c tests/kernel/test_ldr.c tests/kernel/test_wset.c \
+	tests/kernel/test_ata.c tests/kernel/test_partition.c tests/kernel/test_ldr.c \
+	tests/kernel/test_vfirql.c tests/kernel/test_wset.c \
 	tests/kernel/test_pagefile.c \
 	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).
@@ -141,7 +142,7 @@ USER_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T user
 USER_LIB_SRCS := user/lib/syscalls.S user/lib/startup.c user/lib/stdio.c \
 	user/lib/stdlib.c user/lib/pagoda.c user/lib/apc.c user/lib/ntrtl.c rtl/format.c \
 	rtl/string.c
-USER_PROGRAMS := sh hello true vademo prodcons crash usertests ubench fuzz iodemo
+USER_PROGRAMS := sh hello true vademo prodcons crash usertests ubench fuzz iodemo pagestress
 USER_TESTS_C  := user/tests/runner.c user/tests/test_events.c user/tests/test_handles.c \
 	user/tests/test_vm.c user/tests/test_process.c user/tests/test_wait.c \
 	user/tests/test_query.c user/tests/test_crash.c user/tests/test_thread.c \
@@ -189,8 +190,9 @@ user: $(USER_BINS)
 # (gcc -c), large code model so every reference to the kernel is a 64-bit
 # absolute relocation the loader can fill wherever the image lands
 # (io/ldr.c, docs/drivers.md). The initrd carries them in /drivers.
-DRIVERS_SYS := hello nullflt badimp delay
-SYS_CFLAGS  := $(subst -mcmodel=kernel,-mcmodel=large,$(KERNEL_CFLAGS)) -fno-common
+DRIVERS_SYS := hello nullflt badimp delay pagedlock
+SYS_CFLAGS  := $(subst -mcmodel=kernel,-mcmodel=large,$(KERNEL_CFLAGS)) -fno-common \
+	-DPAGODA_LOADABLE_DRIVER
 SYS_FILES   := $(addprefix $(BUILD)/initrd-root/drivers/,$(addsuffix .sys,$(DRIVERS_SYS)))
 
 # The built-in copy of a sample driver renames its DriverEntry.

@@ -143,6 +143,10 @@ typedef void (*KT_CLEANUP_ROUTINE)(PVOID Context);
 typedef struct _KT_DEFERRED KT_DEFERRED, *PKT_DEFERRED;
 
 /* Most cleanups one test may have pending at a time. */
+/* A relative time of Ms milliseconds, in 100 ns units (negative: from now),
+ * for the tests' timeouts, due times and delays. */
+#define KT_MS(Ms) (-(LONGLONG)(Ms)*10000)
+
 #define KT_MAX_DEFERRED 64
 
 /*

@@ -101,12 +101,14 @@ typedef struct _BOOT_OPTIONS {
  * the underrun mode is Pagoda's own bit (NT selects it in the registry).
  */
 #define VERIFIER_SPECIAL_POOL           0x00000001UL /* "special": NT's SPECIAL_POOLING */
+#define VERIFIER_FORCE_IRQL_CHECKING \
+    0x00000002UL /* "irql": NT's FORCE_IRQL_CHECKING (kernel/vfirql.c) */
 #define VERIFIER_LOW_RESOURCES          0x00000004UL /* "lowres": NT's INJECT_ALLOCATION_FAILURES */
 #define VERIFIER_IO_CHECKING 0x00000010UL /* "io": NT's IO_CHECKING (io/irp.c) */
 #define VERIFIER_SPECIAL_POOL_UNDERRUN  0x00010000UL /* "underrun": guard page before the block */
 #define VERIFIER_KNOWN_FLAGS \
-    (VERIFIER_SPECIAL_POOL | VERIFIER_LOW_RESOURCES | VERIFIER_IO_CHECKING | \
-     VERIFIER_SPECIAL_POOL_UNDERRUN)
+    (VERIFIER_SPECIAL_POOL | VERIFIER_FORCE_IRQL_CHECKING | VERIFIER_LOW_RESOURCES | \
+     VERIFIER_IO_CHECKING | VERIFIER_SPECIAL_POOL_UNDERRUN)
 
 typedef void (*LOADER_WARNING_ROUTINE)(const char *Format, ...)
     __attribute__((format(printf, 1, 2)));

@@ -747,6 +747,13 @@ static inline void IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Con
  * interrupts on, PASSIVE_LEVEL. */
 void IoInitializeDiskDriver(void);
 
+/* Read the master boot record of \Device\Harddisk0\DR0 and start
+ * \Driver\PartMgr with \Device\Harddisk0\Partition1..4 for its primary
+ * partitions (io/drivers/partition.c) and the link
+ * \Device\Harddisk0\Partition0 to the whole disk. Nothing without a
+ * disk. Boot, after IoInitializeDiskDriver, PASSIVE_LEVEL. */
+void IoInitializePartitionDriver(void);
+
 /* ------------------------------------------------------------------------
  * Loadable drivers (io/ldr.c, io/ldrsys.c, io/ldrexp.c; docs/drivers.md)
  * ------------------------------------------------------------------------ */

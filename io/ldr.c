@@ -180,7 +180,9 @@ static NTSTATUS IopResolveImport(IOP_ELF *Elf, const ELF64_SYM *Sym, ULONG64 *Va
         return STATUS_DRIVER_ENTRYPOINT_NOT_FOUND;
     }
     if (Export->Kind == IopExportDirect) {
-        *Value = (ULONG64)Export->Address;
+        BOOLEAN Verify = Export->Verified && (MmVerifierFlags & VERIFIER_FORCE_IRQL_CHECKING);
+        *Value = (ULONG64)(Verify ? Export->Verified : Export->Address);
+        Elf->Module->VerifiedImports += Verify;
         return STATUS_SUCCESS;
     }
     PUCHAR Thunk = Elf->Module->Thunks + Export->ThunkSlot * IOP_THUNK_SIZE;

@@ -5,9 +5,12 @@
  * The table is explicit: a name is exported only when it is listed here
  * (IOP_EXPORT below), whatever other symbols the kernel has. These are the
  * NT routines of the public headers, plus the few Ki/Obp helpers their
- * static inline parts call (the IRQL and spin-lock bugchecks,
- * ObDereferenceObject's slow path) - a driver compiles those inlines into
- * itself. A driver importing anything else fails to load
+ * static inline parts call (the IRQL bugchecks, ObDereferenceObject's
+ * slow path) - a driver compiles those inlines into itself. The spin-lock
+ * routines are the exception: a driver calls them (kernel/ke.h,
+ * PAGODA_LOADABLE_DRIVER), so that Driver Verifier's IRQL checking can
+ * stand in for them (kernel/vfirql.c): under VERIFIER_FORCE_IRQL_CHECKING
+ * the loader binds an export's Verified routine instead of its own. A driver importing anything else fails to load
  * (STATUS_DRIVER_ENTRYPOINT_NOT_FOUND, io/ldr.c).
  *
  * Pool tracking. ExAllocatePoolWithTag, ExAllocatePool2, ExFreePoolWithTag
@@ -106,11 +109,16 @@ static void IopLdrFreePool(PVOID P, PIOP_LDR_MODULE Module)
 /* Exported as it is; through a thunk with the module in Register. */
 #define IOP_EXPORT(Name) \
     { \
-#Name, (PVOID) & (Name), IopExportDirect, 0 \
+#Name, (PVOID) & (Name), IopExportDirect, 0, NULL \
     }
 #define IOP_EXPORT_THUNK(Name, Tracker, Kind, Slot) \
     { \
-#Name, (PVOID)(Tracker), Kind, Slot \
+#Name, (PVOID)(Tracker), Kind, Slot, NULL \
+    }
+/* Exported as Routine, or under VERIFIER_FORCE_IRQL_CHECKING as Verified. */
+#define IOP_EXPORT_VERIFIED(Name, Routine, Verified) \
+    { \
+#Name, (PVOID)(Routine), IopExportDirect, 0, (PVOID)(Verified) \
     }
 
 const IOP_EXPORT IopExportTable[] = {
@@ -142,9 +150,17 @@ const IOP_EXPORT IopExportTable[] = {
     IOP_EXPORT(KeInitializeSemaphore), IOP_EXPORT(KeReleaseSemaphore),
     IOP_EXPORT(KeEnterCriticalRegion), IOP_EXPORT(KeLeaveCriticalRegion),
     IOP_EXPORT(KeGetCurrentThread),
-    /* What the inline IRQL and spin-lock routines call. */
+    /* Spin locks: out of line for drivers (kernel/ke.h), checked by
+     * Driver Verifier's IRQL checking when it is on (kernel/vfirql.c). */
+    IOP_EXPORT_VERIFIED(KeAcquireSpinLockRaiseToDpc, KiExportAcquireSpinLockRaiseToDpc,
+                        VfAcquireSpinLockRaiseToDpc),
+    IOP_EXPORT_VERIFIED(KeReleaseSpinLock, KiExportReleaseSpinLock, VfReleaseSpinLock),
+    IOP_EXPORT_VERIFIED(KeAcquireSpinLockAtDpcLevel, KiExportAcquireSpinLockAtDpcLevel,
+                        VfAcquireSpinLockAtDpcLevel),
+    IOP_EXPORT_VERIFIED(KeReleaseSpinLockFromDpcLevel, KiExportReleaseSpinLockFromDpcLevel,
+                        VfReleaseSpinLockFromDpcLevel),
+    /* What the inline IRQL routines call. */
     IOP_EXPORT(KiRaiseIrqlFailed), IOP_EXPORT(KiLowerIrqlFailed), IOP_EXPORT(KiLowerIrqlSlow),
-    IOP_EXPORT(KiSpinLockAlreadyOwned), IOP_EXPORT(KiSpinLockNotOwned),
     /* Objects, processes, memory. */
     IOP_EXPORT(ObReferenceObjectByName), IOP_EXPORT(ObReferenceObjectByPointer),
     IOP_EXPORT(ObReferenceObjectByHandle), IOP_EXPORT(ObpDereferenceObjectSlow),

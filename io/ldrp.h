@@ -48,6 +48,7 @@ typedef struct _IOP_LDR_MODULE {
     LIST_ENTRY PoolAllocations; /* IOP_LDR_POOL_RECORDs */
     ULONG PoolCount;
     SIZE_T PoolBytes;
+    ULONG VerifiedImports; /* imports bound to Driver Verifier's routines (IRQL checking) */
 } IOP_LDR_MODULE, *PIOP_LDR_MODULE;
 
 extern LIST_ENTRY IopLoadedModuleList;
@@ -71,6 +72,8 @@ typedef struct _IOP_EXPORT {
     PVOID Address; /* the routine or variable; the tracker for thunks */
     IOP_EXPORT_KIND Kind;
     ULONG ThunkSlot; /* thunked: which of the image's IOP_MAX_THUNKS slots */
+    PVOID Verified; /* direct: bound instead of Address under Driver Verifier's
+                       * IRQL checking (kernel/vfirql.c); NULL for most */
 } IOP_EXPORT;
 
 /* The kernel's export table (io/ldrexp.c), sorted by nothing; the

@@ -248,6 +248,10 @@ static NTSTATUS IopLoadDriverLocked(const IOP_DRIVER_NAME *Name)
              Module->BaseDllName, Module->DllBase, Module->Pages, Module->TextPages,
              Module->ReadOnlyPages, Module->Pages - Module->TextPages - Module->ReadOnlyPages,
              Entry);
+    if (Module->VerifiedImports)
+        DbgPrint("ldr: %s: Driver Verifier's IRQL checking: %u spin-lock imports checked, "
+                 "paged pool trimmed at each acquire\n",
+                 Module->BaseDllName, Module->VerifiedImports);
     IopPrintSymbolCommand(Module);
     IopLinkModule(Module, TRUE); /* before DriverEntry: a crash in it names the driver */
     IopLoadCount++;

@@ -602,6 +602,8 @@ static void KiParseVerifierName(const char *Name, SIZE_T Length, PBOOT_OPTIONS O
         *Flags |= VERIFIER_SPECIAL_POOL | VERIFIER_SPECIAL_POOL_UNDERRUN;
     } else if (KiTokenIs(Name, Length, "io")) {
         *Flags |= VERIFIER_IO_CHECKING;
+    } else if (KiTokenIs(Name, Length, "irql")) {
+        *Flags |= VERIFIER_FORCE_IRQL_CHECKING;
     } else if (KiTokenIs(Name, Length, "lowres")) {
         *Flags |= VERIFIER_LOW_RESOURCES;
     } else if (KiTokenStartsWith(Name, Length, "lowres:") &&
@@ -611,7 +613,7 @@ static void KiParseVerifierName(const char *Name, SIZE_T Length, PBOOT_OPTIONS O
         KiOptionWarn(
             Warn,
             "kernel command line: verifier check '%.*s' is unknown and ignored (the "
-            "checks are special, underrun, io, lowres, lowres:SEED in hex, or a hex mask).",
+            "checks are special, underrun, irql, io, lowres, lowres:SEED in hex, or a hex mask).",
             (int)Length, Name);
     }
 }

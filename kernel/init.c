@@ -104,7 +104,8 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     IoConsoleConnectInterrupts();
     HalInitializePciBus();
     IoInitializeDiskDriver();
-    MmInitializePagingFile(); /* on the disk: after its driver */
+    IoInitializePartitionDriver();
+    MmInitializePagingFile(); /* on the disk's partition 1: after both drivers */
     PsInitializeReaper();
     MmInitializeVerifier(KeBootOptions.VerifierFlags, KeBootOptions.VerifierTag,
                          KeBootOptions.VerifierSeed);

@@ -361,6 +361,22 @@ void KeInitializeSpinLock(PKSPIN_LOCK SpinLock);
 void KiSpinLockAlreadyOwned(PKSPIN_LOCK SpinLock, KSPIN_LOCK Holder) __attribute__((noreturn));
 void KiSpinLockNotOwned(PKSPIN_LOCK SpinLock) __attribute__((noreturn));
 
+#ifdef PAGODA_LOADABLE_DRIVER
+/*
+ * A loadable driver (.sys, compiled with PAGODA_LOADABLE_DRIVER) calls the
+ * spin-lock routines instead of inlining them, as NT's drivers import
+ * KeAcquireSpinLockRaiseToDpc and the others: the loader binds them to the
+ * kernel's copies (kernel/lock.c), or, under Driver Verifier's IRQL
+ * checking, to checking versions (kernel/vfirql.c, docs/verifier.md).
+ * Their contracts are the inline routines' below.
+ */
+KIRQL KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock);
+void KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql);
+void KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock);
+void KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock);
+#define KeAcquireSpinLock(SpinLock, OldIrql) (*(OldIrql) = KeAcquireSpinLockRaiseToDpc(SpinLock))
+#else
+
 /*
  * Take SpinLock without changing the IRQL (the caller is at DISPATCH_LEVEL
  * or above). The lock word becomes the owning thread's address | 1 (gs:8 is
@@ -401,6 +417,21 @@ static inline void KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
     KeReleaseSpinLockFromDpcLevel(SpinLock);
     KeLowerIrql(NewIrql);
 }
+
+/* The out-of-line copies a loadable driver imports under the names above
+ * (io/ldrexp.c; kernel/lock.c). */
+KIRQL KiExportAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock);
+void KiExportReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql);
+void KiExportAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock);
+void KiExportReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock);
+
+/* Driver Verifier's IRQL-checking versions of the four (kernel/vfirql.c),
+ * bound instead of them when VERIFIER_FORCE_IRQL_CHECKING is on. */
+KIRQL VfAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock);
+void VfReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql);
+void VfAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock);
+void VfReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock);
+#endif /* PAGODA_LOADABLE_DRIVER */
 
 typedef struct _FAST_MUTEX {
     LONG Count;                 /* 1: free */

@@ -19,6 +19,11 @@
  * Code that holds a spin lock runs at DISPATCH_LEVEL: it must not wait,
  * touch pageable memory, or hold the lock long.
  *
+ * The routines are inline (kernel/ke.h) for the kernel; a loadable driver
+ * calls out-of-line copies (KiExport* below, exported under NT's names by
+ * io/ldrexp.c), which Driver Verifier's IRQL checking can replace
+ * (kernel/vfirql.c).
+ *
  * Fast mutexes (FAST_MUTEX) protect data touched only by threads at IRQL <=
  * APC_LEVEL, for longer: a thread that finds one owned waits (gives up the
  * processor) on the mutex's synchronization event. Acquiring raises the
@@ -58,6 +63,30 @@ void KiSpinLockAlreadyOwned(PKSPIN_LOCK SpinLock, KSPIN_LOCK Holder)
 void KiSpinLockNotOwned(PKSPIN_LOCK SpinLock)
 {
     KeBugCheckEx(SPIN_LOCK_NOT_OWNED, (ULONG_PTR)SpinLock, 0, 0, 0);
+}
+
+/* What a loadable driver calls for KeAcquireSpinLock and the others
+ * (kernel/ke.h, PAGODA_LOADABLE_DRIVER): the inline routines, out of line. */
+KIRQL KiExportAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)
+{
+    KIRQL OldIrql;
+    KeAcquireSpinLock(SpinLock, &OldIrql);
+    return OldIrql;
+}
+
+void KiExportReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
+{
+    KeReleaseSpinLock(SpinLock, NewIrql);
+}
+
+void KiExportAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
+{
+    KeAcquireSpinLockAtDpcLevel(SpinLock);
+}
+
+void KiExportReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock)
+{
+    KeReleaseSpinLockFromDpcLevel(SpinLock);
 }
 
 /* Fast mutexes: ---------------------------------------------------------- */

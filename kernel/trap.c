@@ -349,7 +349,15 @@ void KiDispatchTrap(PKTRAP_FRAME TrapFrame)
         _enable();
 
     if (Vector == KI_VECTOR_PAGE_FAULT) {
+        /* A kernel-mode fault MmAccessFault refuses with a bugcheck of its
+         * own (IRQL_NOT_LESS_OR_EQUAL: pageable memory at DISPATCH_LEVEL)
+         * shows the faulting frame on the screen, as KiBugCheckKernelTrap's
+         * do (the previous value back after: faults nest). */
+        PKTRAP_FRAME Outer = KiBugCheckTrapFrame;
+        if (!FromUser)
+            KiBugCheckTrapFrame = TrapFrame;
         FaultStatus = MmAccessFault(TrapFrame->ErrorCode, (PVOID)FaultVa, TrapFrame->Rip);
+        KiBugCheckTrapFrame = Outer;
         if (NT_SUCCESS(FaultStatus))
             goto resume;
     }

@@ -347,6 +347,14 @@ PMMADDRESS_SPACE MmAttachAddressSpace(PMMADDRESS_SPACE AddressSpace);
  * AddressSpace alive. */
 PFN_NUMBER MmEmptyWorkingSet(PMMADDRESS_SPACE AddressSpace);
 
+/* Trim every page of the system working set (paged pool) that may leave,
+ * as MmEmptyWorkingSet does for an address space: the next touch of each
+ * is a fault, which at DISPATCH_LEVEL or above is a bugcheck. For Driver
+ * Verifier's IRQL checking (kernel/vfirql.c), which calls it each time a
+ * verified driver takes a spin lock. Returns the pages trimmed. IRQL <=
+ * DISPATCH_LEVEL; takes and releases the PFN lock. */
+PFN_NUMBER MmTrimAllSystemPageableMemory(void);
+
 /* The entries that translate one address, top level first (the shell's
  * pte command). */
 typedef struct _MM_PTE_WALK {

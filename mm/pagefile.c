@@ -2,12 +2,13 @@
  * pagefile.c - the pagefile and the modified page writer (docs/paging.md).
  *
  * The pagefile (NT's MMPAGING_FILE, MmPagingFile[0]) is a run of disk
- * sectors cut into page-sized slots: partition 1 of the first ATA disk,
- * type 0xDA (tools/mkdisk.py makes it, from LBA 2048 to the end). A slot
+ * sectors cut into page-sized slots: \Device\Harddisk0\Partition1 of
+ * the partition driver, which must be of type 0xDA (tools/mkdisk.py makes
+ * it, from LBA 2048 to the end of the disk). A slot
  * bitmap says which slots hold a page; slot 0 is never used, so that a
  * pagefile PTE (PageFileHigh = slot) never looks like demand-zero.
  *
- *   boot:   MmInitializePagingFile (kernel/init.c, after the disk driver)
+ *   boot:   MmInitializePagingFile (kernel/init.c, after the partition driver)
  *           "pagefile=SIZE" caps the size, "pagefile=off" turns it off;
  *           without a disk it says so once and the system runs as before
  *   write:  the modified page writer (MiModifiedPageWriter, a System thread
@@ -365,16 +366,29 @@ void MiWaitForAvailablePages(void)
  * Opening the pagefile.
  * ------------------------------------------------------------------------ */
 
-/* Read the first sector of Device into Sector (512 bytes, nonpaged). */
-static NTSTATUS MiReadBootSector(PDEVICE_OBJECT Device, PUCHAR Sector)
+/* ntdddisk.h's IOCTL_DISK_GET_PARTITION_INFO and PARTITION_INFORMATION,
+ * as the partition driver answers them (io/drivers/partition.h has the
+ * same; that header is the driver's). */
+#define MI_IOCTL_DISK_GET_PARTITION_INFO 0x00074004
+typedef struct _MI_PARTITION_INFORMATION {
+    LARGE_INTEGER StartingOffset;
+    LARGE_INTEGER PartitionLength;
+    ULONG HiddenSectors;
+    ULONG PartitionNumber;
+    UCHAR PartitionType;
+    BOOLEAN BootIndicator;
+    BOOLEAN RecognizedPartition;
+    BOOLEAN RewritePartition;
+} MI_PARTITION_INFORMATION;
+
+/* Ask Device for its partition information (into nonpaged *Info). */
+static NTSTATUS MiQueryPartition(PDEVICE_OBJECT Device, MI_PARTITION_INFORMATION *Info)
 {
     KEVENT Event;
     IO_STATUS_BLOCK Iosb;
-    LARGE_INTEGER Offset;
-    Offset.QuadPart = 0;
     KeInitializeEvent(&Event, NotificationEvent, FALSE);
-    PIRP Irp =
-        IoBuildSynchronousFsdRequest(IRP_MJ_READ, Device, Sector, 512, &Offset, &Event, &Iosb);
+    PIRP Irp = IoBuildDeviceIoControlRequest(MI_IOCTL_DISK_GET_PARTITION_INFO, Device, NULL, 0,
+                                             Info, sizeof(*Info), FALSE, &Event, &Iosb);
     if (Irp == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     NTSTATUS Status = IoCallDriver(Device, Irp);
@@ -382,47 +396,45 @@ static NTSTATUS MiReadBootSector(PDEVICE_OBJECT Device, PUCHAR Sector)
         (void)KeWaitForSingleObject(&Event, Executive, KernelMode, FALSE, NULL);
         Status = Iosb.Status;
     }
+    if (NT_SUCCESS(Status) && Iosb.Information < sizeof(*Info))
+        Status = STATUS_INFO_LENGTH_MISMATCH;
     return Status;
 }
 
 /*
  * Where the pagefile lives: *Device (referenced), the byte offset of its
- * first slot there and its length in bytes. The one place to change when
- * the partition driver gives \Device\Harddisk0\Partition1: then the offset
- * is 0 and the length the partition's. Today: the disk itself,
- * \Device\Harddisk0\DR0, at partition 1 of its master boot record, which
- * must be of type 0xDA (tools/mkdisk.py). PASSIVE_LEVEL.
+ * first slot there and its length in bytes: the partition device
+ * \Device\Harddisk0\Partition1 of the partition driver
+ * (io/drivers/partition.c), whose type must be 0xDA (tools/mkdisk.py), from
+ * its offset 0 to its end. The one place that says where the pagefile is
+ * (a file on a file system would change only this). PASSIVE_LEVEL.
  */
 static NTSTATUS MiOpenPagingFile(PDEVICE_OBJECT *Device, PULONG64 Offset, PULONG64 Length)
 {
-    static const UNICODE_STRING Name = RTL_CONSTANT_STRING(u"\\Device\\Harddisk0\\DR0");
-    PDEVICE_OBJECT Disk;
+    static const UNICODE_STRING Name = RTL_CONSTANT_STRING(u"\\Device\\Harddisk0\\Partition1");
+    PDEVICE_OBJECT Partition;
     NTSTATUS Status =
-        ObReferenceObjectByName(&Name, 0, IoDeviceObjectType, KernelMode, (PVOID *)&Disk);
+        ObReferenceObjectByName(&Name, 0, IoDeviceObjectType, KernelMode, (PVOID *)&Partition);
     if (!NT_SUCCESS(Status))
         return Status;
-    PUCHAR Sector = ExAllocatePoolWithTag(NonPagedPool, 512, MI_PAGEFILE_TAG);
-    Status = Sector ? MiReadBootSector(Disk, Sector) : STATUS_INSUFFICIENT_RESOURCES;
+    MI_PARTITION_INFORMATION *Info =
+        ExAllocatePoolWithTag(NonPagedPool, sizeof(*Info), MI_PAGEFILE_TAG);
+    Status = Info ? MiQueryPartition(Partition, Info) : STATUS_INSUFFICIENT_RESOURCES;
+    if (NT_SUCCESS(Status) &&
+        (Info->PartitionType != MI_PARTITION_TYPE_PAGEFILE ||
+         Info->PartitionLength.QuadPart < 16 * (LONGLONG)PAGE_SIZE))
+        Status = STATUS_NO_SUCH_DEVICE;
     if (NT_SUCCESS(Status)) {
-        const UCHAR *Entry = Sector + 446; /* partition 1 */
-        ULONG Start, Count;
-        memcpy(&Start, Entry + 8, 4);
-        memcpy(&Count, Entry + 12, 4);
-        if (Sector[510] != 0x55 || Sector[511] != 0xAA || Entry[4] != MI_PARTITION_TYPE_PAGEFILE ||
-            Start == 0 || Count < 16) {
-            Status = STATUS_NO_SUCH_DEVICE;
-        } else {
-            *Offset = (ULONG64)Start * 512;
-            *Length = (ULONG64)Count * 512;
-        }
+        *Offset = 0;
+        *Length = (ULONG64)Info->PartitionLength.QuadPart;
     }
-    if (Sector)
-        ExFreePoolWithTag(Sector, MI_PAGEFILE_TAG);
+    if (Info)
+        ExFreePoolWithTag(Info, MI_PAGEFILE_TAG);
     if (!NT_SUCCESS(Status)) {
-        ObDereferenceObject(Disk);
+        ObDereferenceObject(Partition);
         return Status;
     }
-    *Device = Disk;
+    *Device = Partition;
     return STATUS_SUCCESS;
 }
 
@@ -485,8 +497,8 @@ void MmInitializePagingFile(void)
     }
     NTSTATUS Status = MiOpenPagingFile(&Device, &Offset, &Length);
     if (!NT_SUCCESS(Status)) {
-        KdPrintBoot("Pagefile: none (0x%08x: no disk with a type 0xDA partition 1): memory is "
-                    "RAM alone. Attach a disk made by tools/mkdisk.py (make run does)\n",
+        KdPrintBoot("Pagefile: none (0x%08x: no \\Device\\Harddisk0\\Partition1 of type 0xDA): "
+                    "memory is RAM alone. Attach a disk made by tools/mkdisk.py (make run does)\n",
                     (ULONG)Status);
         return;
     }
@@ -523,7 +535,7 @@ void MmInitializePagingFile(void)
     MmNumberOfPagingFiles = 1;
     KeLowerIrql(OldIrql);
     MiStartModifiedPageWriter();
-    KdPrintBoot("Pagefile: %llu MiB (%llu slots) on \\Device\\Harddisk0\\DR0 from byte %llu "
-                "(partition 1); the modified page writer starts at %llu modified pages\n",
-                (ULONG64)Slots >> 8, (ULONG64)Slots, Offset, (ULONG64)MmModifiedPageMaximum);
+    KdPrintBoot("Pagefile: %llu MiB (%llu slots) on \\Device\\Harddisk0\\Partition1; the "
+                "modified page writer starts at %llu modified pages\n",
+                (ULONG64)Slots >> 8, (ULONG64)Slots, (ULONG64)MmModifiedPageMaximum);
 }

@@ -466,9 +466,10 @@ VOID MmInitializeVerifier(ULONG Flags, ULONG Tag, ULONG Seed)
     if (Flags == 0)
         return;
     MiSetPoolLookasides(FALSE);
-    DbgPrint("Driver Verifier: flags 0x%x:%s%s%s%s", Flags,
+    DbgPrint("Driver Verifier: flags 0x%x:%s%s%s%s%s", Flags,
              (Flags & VERIFIER_SPECIAL_POOL) ? " special pool" : "",
              (Flags & VERIFIER_SPECIAL_POOL_UNDERRUN) ? " (underrun mode)" : "",
+             (Flags & VERIFIER_FORCE_IRQL_CHECKING) ? " IRQL checking" : "",
              (Flags & VERIFIER_IO_CHECKING) ? " I/O verification" : "",
              (Flags & VERIFIER_LOW_RESOURCES) ? " low resources" : "");
     if ((Flags & VERIFIER_SPECIAL_POOL) && Tag != 0)

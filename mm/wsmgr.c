@@ -181,6 +181,17 @@ PFN_NUMBER MmEmptyWorkingSet(PMMADDRESS_SPACE AddressSpace)
     return Trimmed;
 }
 
+/* See mm/mm.h. The system working set needs no attach: its PTEs are in
+ * the shared system half. */
+PFN_NUMBER MmTrimAllSystemPageableMemory(void)
+{
+    KIRQL OldIrql;
+    KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
+    PFN_NUMBER Trimmed = MiTrimWorkingSet(&MmSystemAddressSpace.Vm, FALSE, 0, 0, (PFN_NUMBER)-1);
+    KeLowerIrql(OldIrql);
+    return Trimmed;
+}
+
 /* Trim every working set once (MiTrimWorkingSet's arguments, Budget
  * shared by all); the pages trimmed. PFN lock held. */
 static PFN_NUMBER MiTrimAllWorkingSets(BOOLEAN Age, ULONG MinimumAge, BOOLEAN Low,

@@ -492,8 +492,7 @@ typedef struct _OBJECT_TYPE_OBJECT {
 
 extern POBJECT_TYPE ObDirectoryObjectType;      /* "Directory" */
 extern POBJECT_TYPE ObSymbolicLinkObjectType;   /* "SymbolicLink" */
-extern POBJECT_TYPE ObTypeObjectType;           /* "Type" */
-extern POBJECT_DIRECTORY ObpRootDirectoryObject; /* \ */
+extern POBJECT_TYPE ObTypeObjectType; /* "Type" */
 
 /*
  * Build the namespace at boot: the Directory, SymbolicLink and Type types,

@@ -27,6 +27,9 @@ void ObpDropHandleReference(PVOID Object);
  * may be taken inside it. */
 extern KSPIN_LOCK ObpNamespaceLock;
 
+/* The root directory, \ (made by ObInitializeNamespace, permanent). */
+extern POBJECT_DIRECTORY ObpRootDirectoryObject;
+
 /* The hash of a name, which picks its chain (Hash % OB_DIRECTORY_BUCKETS):
  * one step per character, with bit 5 cleared so that the spellings a
  * case-insensitive look-up equates ('a' and 'A') hash alike. The path walk

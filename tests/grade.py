@@ -98,7 +98,8 @@ class Grader:
         if m and len(t.pattern) >= int(m.group(1)):
             raise ValueError("ktest pattern of %d characters is longer than the kernel keeps "
                              "(LOADER_KTEST_PATTERN_MAX %s)" % (len(t.pattern), m.group(1)))
-        return self.h.boot("grade-" + t.name, ["ktest=" + t.pattern], timeout=timeout)
+        disk = self.h.make_test_disk("grade-" + t.name) if t.disk else None
+        return self.h.boot("grade-" + t.name, ["ktest=" + t.pattern], timeout=timeout, disk=disk)
 
     def ktest(self, t, timeout):
         """Boot with ktest=PATTERN: every selected test passes, at least

@@ -14,16 +14,19 @@ Kinds of graded test (tests/grade.py runs them):
   host      run build/host/PATTERN; the tests whose names match `select`
             (a regex) all pass, at least `count` of them
 
+A ktest or bugcheck test with disk=True boots with the harness's 8 MiB
+pattern disk attached (tests/run.py make_test_disk, tools/mkdisk.py).
+
 Timeouts are seconds on an idle machine; grade.py scales them with load.
 """
 
 
 class Test:
     def __init__(self, name, points, kind, pattern, count=1, code=None,
-                 expect_text=(), select=".*", timeout=120):
+                 expect_text=(), select=".*", timeout=120, disk=False):
         self.name, self.points, self.kind, self.pattern = name, points, kind, pattern
         self.count, self.code, self.expect_text = count, code, tuple(expect_text)
-        self.select, self.timeout = select, timeout
+        self.select, self.timeout, self.disk = select, timeout, disk
 
 
 class Lab:
@@ -132,5 +135,16 @@ LABS[9] = Lab(
              "delay.buffered_read_pends_then_completes,delay.direct_read_crosses_pages", count=2),
         Test("l9.queue", 30, "ktest", "delay.queued_reads_complete_in_order"),
         Test("l9.cancel", 30, "ktest", "delay.cancel_queued_read"),
+    ],
+    given=0)
+
+LABS[10] = Lab(
+    "Disks and partitions: a device that sends IRPs on to another",
+    [
+        Test("l10.mbr", 30, "ktest", "partition.the_mbr_gives_one_pagefile_partition", disk=True),
+        Test("l10.forward", 40, "ktest",
+             "partition.a_read_is_shifted_by_the_partition_start,"
+             "partition.a_write_lands_at_the_start_plus_the_offset", count=2, disk=True),
+        Test("l10.range", 30, "ktest", "partition.requests_stay_inside_the_partition", disk=True),
     ],
     given=0)

@@ -981,13 +981,29 @@ class Console:
         self.log_path.write_bytes(self.buffer)
 
 
+def shell_check_name(command, names):
+    """shell.WORD_WORD from the command's first two words, with more of
+    its words while that name is taken (three pagestress runs); a
+    command run twice (ps, mem) keeps its name."""
+    words = [w.strip("-") for w in command.split()]
+    name = "shell." + "_".join(words[:2])
+    for n in range(3, len(words) + 1):
+        if name not in names:
+            break
+        name = "shell." + "_".join(words[:n])
+    names.add(name)
+    return name
+
+
 def step_shell(h):
     """Drive the shell through the serial port: run a demo, ps, pte, pool,
     obj (the namespace, the I/O manager's drivers, devices and links), load,
     drivers, devices and unload (loadable drivers), mem, irq (the console's
     interrupt objects), pci (the boot scan), trim (the shell's own working
     set, then the System process's: paged pool), mem and ps again (page lists, soft faults, working-set sizes), vm,
-    a crash that ends alone, then exit (QEMU exits 33)."""
+    a crash that ends alone, pagestress (two processes write and check
+    their memory; a sort; a commit far past the limit fails alone), then
+    exit (QEMU exits 33)."""
     c = Console(h, "shell", [])
     prompt = r"pagoda> "
     checks = [
@@ -1019,8 +1035,13 @@ def step_shell(h):
         ("vm", prompt, ["0x"]),
         ("run vademo", prompt, ["A: VA 0x7f793950000", "B: VA 0x7f793950000"]),
         ("run crash av", prompt, ["crashed: STATUS_ACCESS_VIOLATION", "ends alone"]),
+        ("run pagestress -p 2 -r 2 4", prompt,
+         ["round 2: 4 MiB written and checked, 0 bad words", ": PASS"]),
+        ("run pagestress --sort 2", prompt, ["2 MiB of keys sorted and checked, 0 bad sorts"]),
+        ("run pagestress 64x", prompt, ["failed: STATUS_COMMITMENT_LIMIT", ": FAIL"]),
         ("ps", prompt, ["sh"]),
     ]
+    names = set()
     try:
         c.expect(prompt, timeout=h.args.timeout)
         h.report.ok("shell.prompt")
@@ -1033,7 +1054,7 @@ def step_shell(h):
                               ["| " + l for l in c.buffer[c.seen:].decode(errors="replace").splitlines()[-15:]])
                 continue
             missing = [w for w in wants if w.lower() not in out.lower()]
-            name = "shell." + "_".join(command.split()[:2])
+            name = shell_check_name(command, names)
             if missing:
                 h.report.fail(name, "output lacks %s" % ", ".join(repr(w) for w in missing),
                               ["| " + l for l in out.splitlines()[-15:]])

@@ -1093,6 +1093,10 @@ HTEST(options_verifier_names_set_their_flags)
     HT_ASSERT(WarningTotal == 0);
     HT_ASSERT(Options.VerifierFlags == VERIFIER_IO_CHECKING);
 
+    ParseOptions("verifier=irql,io");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.VerifierFlags == (VERIFIER_FORCE_IRQL_CHECKING | VERIFIER_IO_CHECKING));
+
     ParseOptions("verifier=lowres:1f2e");
     HT_ASSERT(WarningTotal == 0);
     HT_ASSERT(Options.VerifierFlags == VERIFIER_LOW_RESOURCES);
@@ -1105,8 +1109,11 @@ HTEST(options_verifier_hex_mask_keeps_known_bits_only)
     HT_ASSERT(WarningTotal == 0);
     HT_ASSERT(Options.VerifierFlags == (VERIFIER_SPECIAL_POOL | VERIFIER_LOW_RESOURCES));
 
-    /* 0x10 is NT's I/O verification, which Pagoda has; 0x20 (NT's deadlock
-     * detection) it does not. */
+    /* 0x10 is NT's I/O verification and 0x2 its IRQL checking, which
+     * Pagoda has; 0x20 (NT's deadlock detection) it does not. */
+    ParseOptions("verifier=0x2");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.VerifierFlags == VERIFIER_FORCE_IRQL_CHECKING);
     ParseOptions("verifier=0x11");
     HT_ASSERT(WarningTotal == 0);
     HT_ASSERT(Options.VerifierFlags == (VERIFIER_SPECIAL_POOL | VERIFIER_IO_CHECKING));

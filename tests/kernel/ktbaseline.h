@@ -12,8 +12,6 @@
 #include "../../ob/ob.h"
 #include "../../mm/mm.h"
 
-#define KT_MS(Ms) (-(LONGLONG)(Ms) * 10000) /* relative time, 100 ns units */
-
 /* Nonpaged pool in use by every tag but the handle tables'. */
 static inline SIZE_T KtNonPagedPoolBytes(void)
 {

@@ -15,7 +15,6 @@
 #include "../../kernel/ki.h"
 #include "../../ps/ps.h"
 
-#define KT_MS(Ms) (-(LONG64)(Ms) * 10000)   /* relative due time, 100 ns units */
 #define EFLAGS_IF (1ULL << 9)
 
 /* What the test DPC routine saw. */

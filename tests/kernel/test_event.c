@@ -17,7 +17,6 @@
 #include "../../mm/mm.h"
 #include "../../rtl/rtl.h"
 
-#define KT_MS(Ms) (-(LONGLONG)(Ms) * 10000)   /* relative timeout, 100 ns units */
 #define KT_WAITERS 8
 
 /*

@@ -293,7 +293,7 @@ KTEST(pagefile, mdl_locked_page_not_trimmed_during_io)
     PIO_STACK_LOCATION Sp = IoGetNextIrpStackLocation(Irp);
     Sp->MajorFunction = IRP_MJ_READ;
     Sp->Parameters.Read.Length = PAGE_SIZE;
-    Sp->Parameters.Read.ByteOffset.QuadPart = 0; /* the boot sector and the 7 after it */
+    Sp->Parameters.Read.ByteOffset.QuadPart = 0; /* slot 0: never used */
     IoSetCompletionRoutine(Irp, KtDiskIoDone, &Io, TRUE, TRUE, TRUE);
     Status = IoCallDriver(Disk, Irp);
     /* In flight now, most likely (PIO: an interrupt and a DPC per sector);
