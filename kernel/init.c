@@ -17,7 +17,6 @@
 #include "../ps/ps.h"
 #include "../ex/ex.h"
 #include "../io/io.h"
-#include "../tests/kernel/kbench.h"
 #include "../rtl/rtl.h"
 
 LOADER_PARAMETER_BLOCK KeLoaderBlock;

@@ -360,6 +360,26 @@ void KiEnterUserMode(PKTRAP_FRAME TrapFrame) __attribute__((noreturn));
 /* kernel/ktest.c */
 void KiRunTests(const char *Pattern);
 
+/* The in-kernel half of `make bench` (tests/kernel/kbench.c, compiled into
+ * the kernel like the ktests; docs/performance.md). The command line word
+ * "kbench" runs the kernel micro-benchmarks before init starts;
+ * "kbench=boot" instead measures the boot itself, up to the moment init
+ * (the shell) first waits for input. */
+
+/* The TSC at KiBootHigherHalf's first instruction, just before
+ * KiSystemStartup (boot/start64.asm writes it; under -icount, the number
+ * of instructions executed since reset: BIOS and GRUB). */
+extern ULONG64 KiBootTsc;
+
+/* Whether the command line asked for "kbench" or "kbench=boot". */
+BOOLEAN KiKernelBenchmarksRequested(void);
+
+/* Print one "BENCH name=... insns_per_op=... iters=..." line per in-kernel
+ * benchmark (or, for kbench=boot, arm the boot_to_shell watcher) and
+ * return; the boot then goes on to init. IRQL PASSIVE_LEVEL, on the boot
+ * thread. */
+void KiRunKernelBenchmarks(void);
+
 /* kernel/bugcheck.c */
 /* Rsp: the interrupted stack pointer, or 0 (see bugcheck.c). */
 void KiPrintBacktrace(ULONG_PTR Rbp, ULONG_PTR Rip, ULONG_PTR Rsp);

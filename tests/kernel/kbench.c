@@ -27,7 +27,6 @@
  * (whose few hundred instructions per tick the median filters out).
  */
 #include "../../kernel/ki.h"
-#include "kbench.h"
 #include "../../ob/ob.h"
 #include "../../include/ntapi.h"
 #include "../../ps/ps.h"

@@ -104,9 +104,12 @@ KTEST(vfirql, checked_acquire_trims_paged_pool_first)
 
 /* A correct driver (delay.sys takes its spin locks right) loads verified:
  * its four spin-lock imports are bound to the checked routines. Without
- * the flag none is. */
+ * the flag none is. (The delay tests load the driver and leave it loaded:
+ * it is unloaded first, and they load it again when they need it.) */
 KTEST(vfirql, a_driver_loaded_under_the_flag_is_bound_to_the_checks)
 {
+    NTSTATUS Status = IoUnloadDriver(&KtDelay);
+    KT_ASSERT(NT_SUCCESS(Status) || Status == STATUS_OBJECT_NAME_NOT_FOUND);
     KtSetIrqlChecking(TRUE);
     KT_ASSERT_STATUS(IoLoadDriver(&KtDelay), STATUS_SUCCESS);
     PKT_DEFERRED Unload = KtDefer(KtUnload, &KtDelay);
