@@ -21,16 +21,25 @@
  *     |     software PTE, access not allowed . STATUS_ACCESS_VIOLATION
  *     |     transition PTE ................... valid again, same frame; a soft
  *     |         fault when the frame was on standby/modified (trimmed,
- *     |         mm/wsmgr.c): back into the working set, no I/O
+ *     |         mm/wsmgr.c, or being written by the modified page
+ *     |         writer): back into the working set, no I/O
+ *     |         frame ReadInProgress ......... collided fault: wait for that
+ *     |         read (the in-page block's event), retry, no second read
+ *     |     pagefile PTE ..................... hard fault: a frame, ReadInProgress,
+ *     |         the PTE in transition, a paging read at APC_LEVEL, then
+ *     |         valid and in the working set (STATUS_IN_PAGE_ERROR if the
+ *     |         read fails)
  *     |     demand-zero PTE .................. zeroed frame, valid PTE, joins the
  *     |         working set, STATUS_SUCCESS
- *     |         (always found: the commit charge kept one for every
- *     |         committed page, mm/pfn.c)
+ *     |         (without a pagefile always found at once: the commit
+ *     |         charge kept one for every committed page, mm/pfn.c; with
+ *     |         one, maybe after waiting for the modified page writer)
  *     |
  *     +-- paged pool, demand-zero PTE ......... zeroed frame, joins the system
  *     |         working set (MmSystemAddressSpace.Vm), STATUS_SUCCESS
- *     +-- paged pool, transition PTE .......... soft fault: back from standby or
- *     |         modified into the system working set
+ *     +-- paged pool, transition PTE .......... soft (or collided) fault: back
+ *     |         from standby or modified into the system working set
+ *     +-- paged pool, pagefile PTE ............ hard fault, as for a user page
  *     +-- anything else in system space ....... STATUS_ACCESS_VIOLATION (caller bugchecks)
  *
  * The stack grows the same way whether the thread touched its guard page
@@ -40,8 +49,11 @@
  * had them (KiDispatchTrap sets that). Pageable memory faulted at
  * DISPATCH_LEVEL or above is bugcheck 0xA. A PTE is examined and resolved
  * at DISPATCH_LEVEL (on one processor, the PFN lock): no other thread or
- * DPC can see it half done. Stack growth commits the new guard page below
- * DISPATCH_LEVEL, under the address-space lock of mm/ntvm.c.
+ * DPC can see it half done. The I/O of a hard fault, and a collided
+ * fault's wait, run at APC_LEVEL with no lock held: the frame's
+ * ReadInProgress and the transition PTE stand for the fault meanwhile.
+ * Stack growth commits the new guard page below DISPATCH_LEVEL, under the
+ * address-space lock of mm/ntvm.c.
  */
 #include "mi.h"
 #include "../ps/ps.h"   /* PsGetCurrentThreadUserStackLimits */

@@ -11,10 +11,12 @@
  *   transition PTE  --touch (soft fault)-->  valid, frame back in the set
  *
  * A standby frame can be reused when the free and zeroed lists are empty
- * (mm/pfn.c): its PTE gets back its demand-zero contents. A modified frame
- * cannot be reused until it is written to the pagefile, and there is no
- * pagefile yet, so modified pages stay on the modified list, resident,
- * until they are faulted back or freed. Pages an MDL holds locked
+ * (mm/pfn.c): its PTE gets back its demand-zero contents, or the pagefile
+ * PTE of its copy. A modified frame cannot be reused until the modified
+ * page writer (mm/pagefile.c) has written it to the pagefile and moved it
+ * to standby; without a pagefile, modified pages stay on the modified
+ * list, resident, until they are faulted back or freed. A page the writer
+ * is writing is not trimmed again until the write ends. Pages an MDL holds locked
  * (LockCount != 0) are never trimmed; nor are pages whose PTE is not
  * valid (PAGE_NOACCESS or PAGE_GUARD set while resident).
  *
