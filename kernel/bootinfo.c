@@ -674,7 +674,7 @@ static void KiParsePageFileOption(const char *Value, SIZE_T Length, PBOOT_OPTION
         Shift = 30;
     else if (i != Length)
         i = 0; /* not a size */
-    if (i == 0 || Bytes == 0 || Bytes >= (1ULL << 40)) {
+    if (i == 0 || Bytes == 0 || Bytes >= (1ULL << 40) >> Shift) { /* 1 TiB at most */
         KiOptionWarn(Warn,
                      "kernel command line: pagefile '%.*s' is neither a size (such as "
                      "64M) nor 'off'; the default size is used.",
