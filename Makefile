@@ -49,7 +49,7 @@ DRIVERS_BUILTIN_C := drivers/nullflt/nullflt.c
 MM_C       := mm/init.c mm/pte.c mm/pfn.c mm/fault.c mm/sysva.c mm/pool.c mm/specpool.c mm/poolcore.c \
 	mm/poolcheck.c \
 	mm/procsup.c mm/vadtree.c mm/probe.c mm/virtual.c \
-	mm/ntvm.c mm/zeropage.c mm/mdl.c mm/sysldr.c mm/wsmgr.c
+	mm/ntvm.c mm/zeropage.c mm/mdl.c mm/sysldr.c mm/wsmgr.c mm/pagefile.c
 RTL_C      := rtl/format.c rtl/string.c rtl/pattern.c
 KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/test_pool.c \
 	tests/kernel/test_aspace.c tests/kernel/test_virtual.c \
@@ -61,6 +61,7 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_irp.c tests/kernel/test_delay.c tests/kernel/test_interrupt.c \
 	tests/kernel/test_ata.c tests/kernel/test_partition.c tests/kernel/test_ldr.c \
 	tests/kernel/test_vfirql.c tests/kernel/test_wset.c tests/kernel/test_smp.c \
+	tests/kernel/test_pagefile.c \
 	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).
 KTEST_C    += tests/kernel/test_symbols.c tests/kernel/test_translation.c \

@@ -98,6 +98,7 @@ static void ExpFillProcessEntry(SYSTEM_PROCESS_ENTRY *Entry, PEPROCESS Process)
         Entry->PeakWorkingSetSize = Space->Vm.PeakWorkingSetSize;
         Entry->PageFaultCount = Space->Vm.PageFaultCount;
         Entry->TransitionFaults = Space->Vm.TransitionFaults;
+        Entry->HardFaults = Space->Vm.HardFaults;
     }
     memcpy(Entry->ImageName, Process->ImageFileName, sizeof(Entry->ImageName));
     Entry->ImageName[sizeof(Entry->ImageName) - 1] = '\0';
@@ -239,6 +240,14 @@ static void ExpQueryMemory(SYSTEM_MEMORY_INFORMATION *Info)
     Info->TransitionFaults = MmFaultCounters.TransitionFault;
     Info->StandbyPagesReused = Counters.StandbyPagesReused;
     Info->TrimmedPages = Counters.TrimmedPages;
+    Info->HardFaults = MmFaultCounters.HardFault;
+    Info->CollidedFaults = MmFaultCounters.CollidedFault;
+    Info->PageFilePages = Counters.PageFilePages;
+    Info->PageFileInUse = Counters.PageFileInUse;
+    Info->PageFilePeak = Counters.PageFilePeak;
+    Info->PagesWritten = Counters.PagesWritten;
+    Info->PageFileWrites = Counters.PageFileWrites;
+    Info->PageFileReads = Counters.PageFileReads;
 }
 
 /* Both pools' tag tables, nonpaged first. A tracker has at most

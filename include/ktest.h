@@ -86,6 +86,21 @@ void KtFailValues(const char *Expression, ULONG64 Left, ULONG64 Right,
 void KtFailStatus(const char *Expression, NTSTATUS Got, NTSTATUS Want,
                   const char *File, int Line);
 
+/*
+ * Skip the running test: it reports "ktest: SKIP name: Why" instead of a
+ * PASS (and counts in the closing line's "N skipped"). Only for a test
+ * whose subject this boot does not have (e.g. the commit rules without a
+ * pagefile in a boot with one), never for a failure.
+ */
+void KtSkip(const char *Why);
+#define KT_SKIP_IF(cond, why) \
+    do { \
+        if (cond) { \
+            KtSkip(why); \
+            return; \
+        } \
+    } while (0)
+
 /* The test body stops with "return;" after a failed ASSERT; EXPECT goes on. */
 #define KT_FAILED_ASSERT_ return
 #define KT_FAILED_EXPECT_ (void)0

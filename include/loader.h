@@ -104,6 +104,11 @@ typedef struct _BOOT_OPTIONS {
     BOOLEAN NoSmp; /* "nosmp" or "smp=off": start no other processor */
     ULONG TestProcessors; /* "ktestcpus=N": the -smp the harness gave QEMU, 0: unknown */
     BOOLEAN AtaPio; /* "ata=pio": the disk driver uses no DMA */
+    /* "pagefile=SIZE" (bytes; K, M or G suffix) or "pagefile=off"
+     * (mm/pagefile.c): PageFileOff set, or PageFileBytes 0 for the default
+     * (the whole pagefile partition). */
+    BOOLEAN PageFileOff;
+    ULONG64 PageFileBytes;
 } BOOT_OPTIONS, *PBOOT_OPTIONS;
 
 /*

@@ -201,6 +201,8 @@ NTSTATUS IoFindInitrdFile(const char *Path, const UCHAR **Data, SIZE_T *Size);
 #define SL_INVOKE_ON_ERROR      0x80
 
 /* IRP.Flags (wdm.h values). */
+#define IRP_NOCACHE 0x00000001 /* paging I/O: straight to the device, no cache */
+#define IRP_PAGING_IO 0x00000002 /* the memory manager's own read or write (mm/pagefile.c) */
 #define IRP_SYNCHRONOUS_API 0x00000004 /* a synchronous handle's request: the service waits */
 #define IRP_BUFFERED_IO         0x00000010 /* AssociatedIrp.SystemBuffer is the I/O manager's copy */
 #define IRP_DEALLOCATE_BUFFER   0x00000020 /* free SystemBuffer at completion */

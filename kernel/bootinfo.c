@@ -707,6 +707,38 @@ Bad:
                  Key, (int)Length, Value);
 }
 
+/* "pagefile=SIZE" with an optional K, M or G suffix, or "pagefile=off". */
+static void KiParsePageFileOption(const char *Value, SIZE_T Length, PBOOT_OPTIONS Options,
+                                  LOADER_WARNING_ROUTINE Warn)
+{
+    ULONG64 Bytes = 0;
+    SIZE_T i = 0;
+    if (Length == 3 && memcmp(Value, "off", 3) == 0) {
+        Options->PageFileOff = TRUE;
+        return;
+    }
+    for (; i < Length && Value[i] >= '0' && Value[i] <= '9' && Bytes < (1ULL << 40); i++)
+        Bytes = Bytes * 10 + (ULONG64)(Value[i] - '0');
+    ULONG Shift = 0;
+    if (i + 1 == Length && (Value[i] == 'K' || Value[i] == 'k'))
+        Shift = 10;
+    else if (i + 1 == Length && (Value[i] == 'M' || Value[i] == 'm'))
+        Shift = 20;
+    else if (i + 1 == Length && (Value[i] == 'G' || Value[i] == 'g'))
+        Shift = 30;
+    else if (i != Length)
+        i = 0; /* not a size */
+    if (i == 0 || Bytes == 0 || Bytes >= (1ULL << 40) >> Shift) { /* 1 TiB at most */
+        KiOptionWarn(Warn,
+                     "kernel command line: pagefile '%.*s' is neither a size (such as "
+                     "64M) nor 'off'; the default size is used.",
+                     (int)Length, Value);
+        return;
+    }
+    Options->PageFileOff = FALSE;
+    Options->PageFileBytes = Bytes << Shift;
+}
+
 /* "verifiertag=TAG": one to four characters, in POOL_TAG's order. */
 static void KiParseVerifierTag(const char *Value, SIZE_T Length, PBOOT_OPTIONS Options,
                                LOADER_WARNING_ROUTINE Warn)
@@ -796,6 +828,8 @@ void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
             KiParseVerifierTag(Token + 12, Length - 12, Options, Warn);
         } else if (KiTokenIs(Token, Length, "ata=pio")) {
             Options->AtaPio = TRUE;
+        } else if (KiTokenStartsWith(Token, Length, "pagefile=")) {
+            KiParsePageFileOption(Token + 9, Length - 9, Options, Warn);
         } else if (KiTokenIs(Token, Length, "kbench") || KiTokenIs(Token, Length, "kbench=boot")) {
             /* The benchmarks read the command line themselves (tests/kernel/kbench.c). */
         } else {
@@ -803,7 +837,8 @@ void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
                 Warn,
                 "unknown kernel command-line key '%.*s' ignored (the known keys are "
                 "ktest, ktest=PATTERN, ktestcpus=N, quiet, nosmp, smp=off, verifier=CHECKS, "
-                "verifiertag=TAG, ata=pio, kbench, kbench=boot and init=PROGRAM [ARGUMENTS]).",
+                "verifiertag=TAG, ata=pio, pagefile=SIZE|off, kbench, kbench=boot and init=PROGRAM "
+                "[ARGUMENTS]).",
                 (int)Length, Token);
         }
     }

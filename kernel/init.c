@@ -106,6 +106,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     HalInitializePciBus();
     IoInitializeDiskDriver();
     IoInitializePartitionDriver();
+    MmInitializePagingFile(); /* on the disk's partition 1: after both drivers */
     PsInitializeReaper();
     MmInitializeVerifier(KeBootOptions.VerifierFlags, KeBootOptions.VerifierTag,
                          KeBootOptions.VerifierSeed);

@@ -24,6 +24,7 @@ struct _KT_DEFERRED {
 
 static const KTEST_CASE *KiCurrentTest;
 static volatile ULONG KiCurrentTestFailures;
+static const char *KiCurrentTestSkipped; /* KtSkip's reason, or NULL */
 static KT_DEFERRED KiDeferred[KT_MAX_DEFERRED];
 static ULONG KiDeferredCount;
 
@@ -37,6 +38,11 @@ static void KiReportFailure(const char *Text, const char *Expression, const char
         DbgPrint("ktest: FAIL %s: %s%s (%s:%d)\n", Name, Expression, Text, File, Line);
     else
         DbgPrint("ktest:   also: %s%s (%s:%d)\n", Expression, Text, File, Line);
+}
+
+void KtSkip(const char *Why)
+{
+    KiCurrentTestSkipped = Why;
 }
 
 void KtFail(const char *Expression, const char *File, int Line)
@@ -123,7 +129,7 @@ static BOOLEAN KiIsExactName(const char *Pattern, const char *Name)
  */
 void KiRunTests(const char *Pattern)
 {
-    ULONG Passed = 0, Failed = 0;
+    ULONG Passed = 0, Failed = 0, Skipped = 0;
 
     for (const KTEST_CASE *Case = __ktest_start; Case < __ktest_end; Case++) {
         if (Case->ExpectedBugCheck && KiIsExactName(Pattern, Case->Name)) {
@@ -148,17 +154,24 @@ void KiRunTests(const char *Pattern)
         }
         KiCurrentTest = Case;
         KiCurrentTestFailures = 0;
+        KiCurrentTestSkipped = NULL;
         KiDeferredCount = 0;
         Case->Run();
         KiFinishTest();
         if (KiCurrentTestFailures) {
             Failed++;
+        } else if (KiCurrentTestSkipped != NULL) {
+            Skipped++;
+            DbgPrint("ktest: SKIP %s: %s\n", Case->Name, KiCurrentTestSkipped);
         } else {
             Passed++;
             DbgPrint("ktest: PASS %s\n", Case->Name);
         }
     }
     KiCurrentTest = NULL;
-    DbgPrint("%u passed, %u failed\n", Passed, Failed);
+    if (Skipped != 0)
+        DbgPrint("%u passed, %u failed, %u skipped\n", Passed, Failed, Skipped);
+    else
+        DbgPrint("%u passed, %u failed\n", Passed, Failed);
     HalPowerOff(Failed ? HalExitTestsFailed : HalExitSuccess);
 }

@@ -40,15 +40,15 @@
 #include "ki.h"
 #include "../mm/mm.h"
 
-#define VF_RELEASE_NOT_AT_DISPATCH   0x32
-#define VF_ACQUIRE_DPC_BELOW         0x40
-#define VF_RELEASE_DPC_BELOW         0x41
-#define VF_ACQUIRE_ABOVE_DISPATCH    0x42
+#define VF_RELEASE_NOT_AT_DISPATCH 0x32
+#define VF_ACQUIRE_DPC_BELOW 0x40
+#define VF_RELEASE_DPC_BELOW 0x41
+#define VF_ACQUIRE_ABOVE_DISPATCH 0x42
 
 static void VfIrqlViolation(ULONG Code, PKSPIN_LOCK SpinLock)
 {
-    KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, Code, KeGetCurrentIrql(),
-                 (ULONG_PTR)SpinLock, 0);
+    KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, Code, KeGetCurrentIrql(), (ULONG_PTR)SpinLock,
+                 0);
 }
 
 KIRQL VfAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)

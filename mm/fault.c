@@ -21,16 +21,25 @@
  *     |     software PTE, access not allowed . STATUS_ACCESS_VIOLATION
  *     |     transition PTE ................... valid again, same frame; a soft
  *     |         fault when the frame was on standby/modified (trimmed,
- *     |         mm/wsmgr.c): back into the working set, no I/O
+ *     |         mm/wsmgr.c, or being written by the modified page
+ *     |         writer): back into the working set, no I/O
+ *     |         frame ReadInProgress ......... collided fault: wait for that
+ *     |         read (the in-page block's event), retry, no second read
+ *     |     pagefile PTE ..................... hard fault: a frame, ReadInProgress,
+ *     |         the PTE in transition, a paging read at APC_LEVEL, then
+ *     |         valid and in the working set (STATUS_IN_PAGE_ERROR if the
+ *     |         read fails)
  *     |     demand-zero PTE .................. zeroed frame, valid PTE, joins the
  *     |         working set, STATUS_SUCCESS
- *     |         (always found: the commit charge kept one for every
- *     |         committed page, mm/pfn.c)
+ *     |         (without a pagefile always found at once: the commit
+ *     |         charge kept one for every committed page, mm/pfn.c; with
+ *     |         one, maybe after waiting for the modified page writer)
  *     |
  *     +-- paged pool, demand-zero PTE ......... zeroed frame, joins the system
  *     |         working set (MmSystemAddressSpace.Vm), STATUS_SUCCESS
- *     +-- paged pool, transition PTE .......... soft fault: back from standby or
- *     |         modified into the system working set
+ *     +-- paged pool, transition PTE .......... soft (or collided) fault: back
+ *     |         from standby or modified into the system working set
+ *     +-- paged pool, pagefile PTE ............ hard fault, as for a user page
  *     +-- anything else in system space ....... STATUS_ACCESS_VIOLATION (caller bugchecks)
  *
  * The stack grows the same way whether the thread touched its guard page
@@ -40,13 +49,164 @@
  * had them (KiDispatchTrap sets that). Pageable memory faulted at
  * DISPATCH_LEVEL or above is bugcheck 0xA. A PTE is examined and resolved
  * at DISPATCH_LEVEL (on one processor, the PFN lock): no other thread or
- * DPC can see it half done. Stack growth commits the new guard page below
- * DISPATCH_LEVEL, under the address-space lock of mm/ntvm.c.
+ * DPC can see it half done. The I/O of a hard fault, and a collided
+ * fault's wait, run at APC_LEVEL with no lock held: the frame's
+ * ReadInProgress and the transition PTE stand for the fault meanwhile.
+ * Stack growth commits the new guard page below DISPATCH_LEVEL, under the
+ * address-space lock of mm/ntvm.c.
  */
 #include "mi.h"
 #include "../ps/ps.h"   /* PsGetCurrentThreadUserStackLimits */
 
 volatile MM_FAULT_COUNTERS MmFaultCounters;
+void (*MmHardFaultReadHook)(PFN_NUMBER Pfn);
+
+/* What a resolution at DISPATCH_LEVEL leaves to do below it
+ * (STATUS_PENDING): read the page (Reader), or wait for another fault's
+ * read of it (a collided fault). */
+typedef struct _MI_FAULT_IO {
+    PMI_INPAGE_SUPPORT InPage;
+    PFN_NUMBER Pfn;
+    PFN_NUMBER Slot;
+    BOOLEAN Reader;
+    PMMSUPPORT WorkingSet;
+} MI_FAULT_IO, *PMI_FAULT_IO;
+
+/* The PTE names a frame being read by a hard fault: wait for that read
+ * (NT's collided page fault) instead of reading again. PFN lock. */
+static NTSTATUS MiCollidedFault(PFN_NUMBER Pfn, PMI_FAULT_IO Io)
+{
+    Io->InPage = MI_PFN_ELEMENT(Pfn)->InPage;
+    Io->InPage->References++;
+    Io->Reader = FALSE;
+    MmFaultCounters.CollidedFault++;
+    return STATUS_PENDING;
+}
+
+/*
+ * A hard fault begins: Entry (at Pte) is a pagefile PTE. A frame for it
+ * (no zeroing: the read fills it), marked ReadInProgress and off every
+ * list (TransitionPage), an in-page block with the event collided faults
+ * wait on, and the PTE becomes a transition PTE naming the frame, so that
+ * a second fault finds the read under way. STATUS_PENDING: the caller
+ * reads (MiPageFileIo) below DISPATCH_LEVEL, then MiCompleteHardFault.
+ * STATUS_NO_MEMORY: no frame now. PFN lock.
+ */
+static NTSTATUS MiBeginHardFault(PMMPTE Pte, MMPTE Entry, MI_PFN_USAGE Usage, PMMSUPPORT WorkingSet,
+                                 PMI_FAULT_IO Io)
+{
+    PMI_INPAGE_SUPPORT InPage =
+        ExAllocatePoolWithTag(NonPagedPool, sizeof(*InPage), POOL_TAG('M', 'm', 'I', 'n'));
+    if (InPage == NULL)
+        return STATUS_NO_MEMORY;
+    PFN_NUMBER Pfn = MiRemoveAnyPage(Usage);
+    if (Pfn == MM_EMPTY_LIST) {
+        ExFreePoolWithTag(InPage, POOL_TAG('M', 'm', 'I', 'n'));
+        return STATUS_NO_MEMORY;
+    }
+    KeInitializeEvent(&InPage->Event, NotificationEvent, FALSE);
+    InPage->Status = STATUS_PENDING;
+    InPage->References = 1;
+    PMMPFN PfnEntry = MI_PFN_ELEMENT(Pfn);
+    PfnEntry->PteAddress = Pte;
+    PfnEntry->PteFrame = MiGetPteAddress(Pte)->u.Hard.PageFrameNumber;
+    PfnEntry->OriginalPte = Entry; /* the slot stays the page's until it is dirtied */
+    PfnEntry->Pageable = 1;
+    PfnEntry->PageLocation = TransitionPage;
+    PfnEntry->ShareCount = 0;
+    PfnEntry->ReadInProgress = 1;
+    PfnEntry->WorkingSet = WorkingSet;
+    PfnEntry->InPage = InPage;
+    Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_TRANSITION |
+        ((ULONG64)Entry.u.Soft.Protection << MM_PROTECT_SHIFT);
+    CONTAINING_RECORD(WorkingSet, MMADDRESS_SPACE, Vm)->ResidentPages++;
+    Io->InPage = InPage;
+    Io->Pfn = Pfn;
+    Io->Slot = Entry.u.Soft.PageFileHigh;
+    Io->Reader = TRUE;
+    Io->WorkingSet = WorkingSet;
+    return STATUS_PENDING;
+}
+
+/* The valid PTE for a page read back (user: its protection may have
+ * changed during the read; 0 when it is no longer accessible). */
+static ULONG64 MiHardFaultPteBits(PMMSUPPORT WorkingSet, MMPTE Transition)
+{
+    if (WorkingSet == &MmSystemAddressSpace.Vm)
+        return MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
+    return MiMakeUserPteBits((ULONG)Transition.u.Trans.Protection);
+}
+
+/* The read is over. Success: the page joins its working set, its PTE is
+ * made valid (unless its protection became no-access meanwhile: then it
+ * stays a transition PTE on an active frame, as such pages do). Failure:
+ * the PTE gets the pagefile PTE back, the frame goes. A page freed during
+ * the read (PteAddress NULL): the frame goes. Collided faults are woken.
+ * PFN lock; the PTE is in the current address space. */
+static NTSTATUS MiCompleteHardFault(PMI_FAULT_IO Io, NTSTATUS Status)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Io->Pfn);
+    PMI_INPAGE_SUPPORT InPage = Io->InPage;
+    Entry->Flink = MM_EMPTY_LIST; /* no longer the in-page block */
+    PMMPTE Pte = Entry->PteAddress;
+    if (Pte != NULL && !NT_SUCCESS(Status)) {
+        Pte->u.Long = Entry->OriginalPte.u.Long;
+        Entry->OriginalPte.u.Long = 0; /* the PTE owns the slot again */
+        Entry->PteAddress = NULL;
+        CONTAINING_RECORD(Io->WorkingSet, MMADDRESS_SPACE, Vm)->ResidentPages--;
+    }
+    if (Entry->PteAddress == NULL) {
+        MiEndPagingIo(Io->Pfn); /* the last reference: the frame is freed */
+    } else {
+        Entry->ReadInProgress = 0;
+        Entry->PageLocation = ActiveAndValid;
+        Entry->ShareCount = 1;
+        MiInsertWorkingSetPage(Io->WorkingSet, Io->Pfn);
+        ULONG64 Bits = MiHardFaultPteBits(Io->WorkingSet, *Pte);
+        if (Bits != 0) {
+            Pte->u.Long = ((ULONG64)Io->Pfn << PAGE_SHIFT) | Bits;
+            __invlpg(MiGetVirtualAddressMappedByPte(Pte));
+        }
+        Io->WorkingSet->HardFaults++;
+        Io->WorkingSet->PageFaultCount++;
+        MmFaultCounters.HardFault++;
+    }
+    InPage->Status = Status;
+    KeSetEvent(&InPage->Event, IO_NO_INCREMENT, FALSE);
+    if (--InPage->References == 0)
+        ExFreePoolWithTag(InPage, POOL_TAG('M', 'm', 'I', 'n'));
+    return Status;
+}
+
+/*
+ * The I/O half of a hard or collided fault, below DISPATCH_LEVEL (at
+ * APC_LEVEL, as NT's faults run, so no APC runs in between): read the page
+ * and complete the fault, or wait on the reader's event. Returns
+ * STATUS_SUCCESS (retry the access) or STATUS_IN_PAGE_ERROR.
+ */
+static NTSTATUS MiFinishFaultIo(PMI_FAULT_IO Io)
+{
+    NTSTATUS Status;
+    KIRQL OldIrql;
+    if (Io->Reader) {
+        if (MmHardFaultReadHook != NULL)
+            MmHardFaultReadHook(Io->Pfn);
+        Status = MiPageFileIo(&Io->Pfn, 1, Io->Slot, FALSE);
+        OldIrql = KeRaiseIrqlToDpcLevel();
+        MmPageFileReads++;
+        Status = MiCompleteHardFault(Io, Status);
+        KeLowerIrql(OldIrql);
+    } else {
+        PMI_INPAGE_SUPPORT InPage = Io->InPage;
+        (void)KeWaitForSingleObject(&InPage->Event, WrPageIn, KernelMode, FALSE, NULL);
+        OldIrql = KeRaiseIrqlToDpcLevel();
+        Status = InPage->Status;
+        if (--InPage->References == 0)
+            ExFreePoolWithTag(InPage, POOL_TAG('M', 'm', 'I', 'n'));
+        KeLowerIrql(OldIrql);
+    }
+    return NT_SUCCESS(Status) ? STATUS_SUCCESS : STATUS_IN_PAGE_ERROR;
+}
 
 static BOOLEAN MiAccessAllowed(ULONG MmProtection, ULONG64 FaultCode)
 {
@@ -84,7 +244,7 @@ static NTSTATUS MiDemandZeroFill(PMMPTE Pte, MMPTE Entry, PVOID Va, MI_PFN_USAGE
     return STATUS_SUCCESS;
 }
 
-static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va)
+static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va, PMI_FAULT_IO Io)
 {
     PMMADDRESS_SPACE AddressSpace = MmCurrentAddressSpace;
     if (!MiGetPxeAddress(Va)->u.Hard.Valid || !MiGetPpeAddress(Va)->u.Hard.Valid ||
@@ -115,6 +275,8 @@ static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va)
          * flag, so a page written before its trim goes back to the
          * modified list next time even with a clean D bit. */
         PFN_NUMBER Pfn = Entry.u.Trans.PageFrameNumber;
+        if (MI_PFN_ELEMENT(Pfn)->ReadInProgress)
+            return MiCollidedFault(Pfn, Io);
         if (MI_PFN_ELEMENT(Pfn)->PageLocation != ActiveAndValid) {
             MiRestoreTransitionPage(&AddressSpace->Vm, Pfn);
             AddressSpace->Vm.TransitionFaults++;
@@ -126,6 +288,8 @@ static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va)
         return STATUS_SUCCESS;
     }
 
+    if (MiPteState(Entry) == MiPtePageFile)
+        return MiBeginHardFault(Pte, Entry, MiUsageUser, &AddressSpace->Vm, Io);
     NTSTATUS Status = MiDemandZeroFill(Pte, Entry, Va, MiUsageUser, MiMakeUserPteBits(Protection),
                                        &AddressSpace->Vm);
     if (!NT_SUCCESS(Status))
@@ -137,7 +301,7 @@ static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va)
     return STATUS_SUCCESS;
 }
 
-static NTSTATUS MiResolvePagedPoolFault(PVOID Va)
+static NTSTATUS MiResolvePagedPoolFault(PVOID Va, PMI_FAULT_IO Io)
 {
     if (!MiIsVaReserved(&MiPagedPoolRegion, PAGE_ALIGN(Va), 1) ||
         !MiGetPdeAddress(Va)->u.Hard.Valid)
@@ -151,6 +315,8 @@ static NTSTATUS MiResolvePagedPoolFault(PVOID Va)
     PMMSUPPORT SystemWs = &MmSystemAddressSpace.Vm;
     if (Entry.u.Soft.Transition) {
         PFN_NUMBER Pfn = Entry.u.Trans.PageFrameNumber;
+        if (MI_PFN_ELEMENT(Pfn)->ReadInProgress)
+            return MiCollidedFault(Pfn, Io);
         MiRestoreTransitionPage(SystemWs, Pfn);
         SystemWs->TransitionFaults++;
         SystemWs->PageFaultCount++;
@@ -160,6 +326,8 @@ static NTSTATUS MiResolvePagedPoolFault(PVOID Va)
         __invlpg(Va);
         return STATUS_SUCCESS;
     }
+    if (MiPteState(Entry) == MiPtePageFile)
+        return MiBeginHardFault(Pte, Entry, MiUsagePagedPool, SystemWs, Io);
     NTSTATUS Status = MiDemandZeroFill(Pte, Entry, Va, MiUsagePagedPool,
                                        MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE, SystemWs);
     if (!NT_SUCCESS(Status))
@@ -208,6 +376,35 @@ static NTSTATUS MiCheckForUserStackOverflow(PVOID Va)
 }
 
 /*
+ * Resolve a fault on pageable memory (the user half or paged pool) at
+ * Irql < DISPATCH_LEVEL: the PTE is examined and changed at
+ * DISPATCH_LEVEL (the PFN lock); a hard or collided fault then does its
+ * I/O at APC_LEVEL (MiFinishFaultIo). With a pagefile, a fault that finds
+ * no frame waits for the modified page writer and the working-set manager
+ * to make one free (MiWaitForAvailablePages) and tries again, for up to
+ * MI_FAULT_FRAME_TRIES waits; without one, or after them, STATUS_NO_MEMORY.
+ */
+#define MI_FAULT_FRAME_TRIES 3000 /* 10 ms each: half a minute */
+static NTSTATUS MiResolvePageableFault(ULONG64 FaultCode, PVOID Va, KIRQL Irql)
+{
+    BOOLEAN User = (ULONG_PTR)Va < MM_USER_PROBE_ADDRESS;
+    for (ULONG Try = 0;; Try++) {
+        MI_FAULT_IO Io;
+        KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+        NTSTATUS Status =
+            User ? MiResolveUserFault(FaultCode, Va, &Io) : MiResolvePagedPoolFault(Va, &Io);
+        if (Status == STATUS_PENDING) {
+            KeLowerIrql(Irql > APC_LEVEL ? Irql : APC_LEVEL);
+            Status = MiFinishFaultIo(&Io);
+        }
+        KeLowerIrql(OldIrql);
+        if (Status != STATUS_NO_MEMORY || !MmPagingFileActive() || Try >= MI_FAULT_FRAME_TRIES)
+            return Status;
+        MiWaitForAvailablePages();
+    }
+}
+
+/*
  * The page-fault handler's memory-manager half; KiDispatchTrap
  * (kernel/trap.c) is its only caller, for every #PF, kernel or user mode.
  * FaultCode is the CPU's error code (PF_* in kernel/ke.h), Va the faulting
@@ -250,11 +447,8 @@ NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, ULONG_PTR FaultingRip)
     }
 
     NTSTATUS Status = STATUS_ACCESS_VIOLATION;
-    KIRQL OldIrql;
     if ((ULONG_PTR)Va < MM_USER_PROBE_ADDRESS) {
-        OldIrql = KeRaiseIrqlToDpcLevel();
-        Status = MiResolveUserFault(FaultCode, Va);
-        KeLowerIrql(OldIrql);
+        Status = MiResolvePageableFault(FaultCode, Va, Irql);
         if (Status == STATUS_GUARD_PAGE_VIOLATION)
             Status = MiCheckForUserStackOverflow(Va);
         if (Status == STATUS_ACCESS_VIOLATION)
@@ -263,9 +457,7 @@ NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, ULONG_PTR FaultingRip)
     }
 
     if (Pageable) {
-        OldIrql = KeRaiseIrqlToDpcLevel();
-        Status = MiResolvePagedPoolFault(Va);
-        KeLowerIrql(OldIrql);
+        Status = MiResolvePageableFault(FaultCode, Va, Irql);
         if (NT_SUCCESS(Status))
             return Status;
     }

@@ -53,16 +53,25 @@ typedef enum _MMLISTS {
  *                   modified (dirty); a freed frame's, to the free list.
  */
 typedef struct _MMPFN {
-    PFN_NUMBER Flink; /* next frame on its list, or MM_EMPTY_LIST; for an
+    union {
+        PFN_NUMBER Flink; /* next frame on its list, or MM_EMPTY_LIST; for an
                                  * active page in a working set, the next (newer)
                                  * page of that working set. PFN lock */
+        /* While ReadInProgress (on no list, in no working set): the
+         * in-page block whose event collided faults wait on (NT's
+         * u1.Event overlays Flink the same way). PFN lock */
+        struct _MI_INPAGE_SUPPORT *InPage;
+    };
     PFN_NUMBER Blink; /* previous frame, the same way. PFN lock */
     PMMPTE PteAddress; /* the entry that maps this frame (self-map VA), when
                                  * active or in transition. Owner; cleared under the
-                                 * PFN lock on free */
-    MMPTE OriginalPte; /* what that entry held before the frame was mapped
-                                 * (demand-zero and its protection; later, a pagefile
-                                 * PTE): written back when a standby frame is reused.
+                                 * PFN lock on free (also when paging I/O still
+                                 * holds the frame: the I/O's end then frees it) */
+    MMPTE OriginalPte; /* what that entry held before the frame was mapped:
+                                 * demand-zero and its protection, or the pagefile
+                                 * PTE of the slot that holds a copy of the page
+                                 * (written, or read back, and not dirtied since):
+                                 * written back when a standby frame is reused.
                                  * Owner; PFN lock while on a list */
     PFN_NUMBER PteFrame; /* the page-table frame that holds PteAddress, so the
                                  * entry can be rewritten from any address space
@@ -81,8 +90,10 @@ typedef struct _MMPFN {
     UCHAR Modified : 1; /* its contents differ from its backing store (zeros,
                                  * or later the pagefile): written through a PTE (D
                                  * bit, noted at trim) or an MDL. PFN lock */
-    UCHAR ReadInProgress : 1; /* a paging read fills it (hard fault; not built yet) */
-    UCHAR WriteInProgress : 1; /* the modified page writer writes it (not built yet) */
+    UCHAR ReadInProgress : 1; /* a hard fault's paging read fills it (mm/fault.c):
+                                 * location TransitionPage. PFN lock */
+    UCHAR WriteInProgress : 1; /* the modified page writer writes it to the
+                                 * pagefile (mm/pagefile.c). PFN lock */
     UCHAR Spare : 5;
     UCHAR WsAge; /* trim passes it was not accessed in. PFN lock */
     UCHAR Reserved;
@@ -191,6 +202,85 @@ PFN_NUMBER MiWorkingSetManagerPass(BOOLEAN Age);
 void MiWakeWorkingSetManager(void);
 extern PFN_NUMBER MmMinimumAvailablePages;
 extern LIST_ENTRY MmWorkingSetExpansionHead;
+/*
+ * The pagefile (mm/pagefile.c; docs/paging.md). MmPagingFile[0] is the one
+ * paging file, NULL when there is none. Slots are pages of the file; slot
+ * 0 is never used, so a pagefile PTE is never zero in PageFileHigh.
+ */
+typedef struct _MMPAGING_FILE {
+    PFN_NUMBER Size; /* slots, including the unused slot 0 */
+    PFN_NUMBER FreeSpace; /* slots free. PFN lock */
+    PFN_NUMBER CurrentUsage; /* slots in use. PFN lock */
+    PFN_NUMBER PeakUsage; /* PFN lock */
+    ULONG64 *Bitmap; /* bit n set: slot n in use (slot 0 always). PFN lock */
+    PFN_NUMBER Hint; /* where the next search starts. PFN lock */
+    ULONG PageFileNumber; /* PageFileLow of its PTEs */
+    struct _DEVICE_OBJECT *Device; /* the disk (referenced) */
+    ULONG64 DeviceOffset; /* byte offset of slot 0 on Device */
+} MMPAGING_FILE, *PMMPAGING_FILE;
+#define MI_MAX_PAGING_FILES 1
+extern PMMPAGING_FILE MmPagingFile[MI_MAX_PAGING_FILES];
+extern ULONG MmNumberOfPagingFiles;
+/* Counters (PFN lock): pages written by the modified page writer, write
+ * IRPs, read IRPs of hard faults. */
+extern ULONG64 MmPagesWritten, MmPageFileWrites, MmPageFileReads;
+/* A free slot, marked in use; 0 when the pagefile is full or absent. PFN lock. */
+PFN_NUMBER MiAllocatePageFileSlot(void);
+/* Up to Count consecutive free slots (at least 1), marked in use; the
+ * first in *Slot, the number returned (0: none). PFN lock. */
+ULONG MiAllocatePageFileSlots(ULONG Count, PFN_NUMBER *Slot);
+void MiReleasePageFileSlot(PFN_NUMBER Slot);
+/* The pagefile PTE of Slot with MmProtection. */
+static inline MMPTE MiMakePageFilePte(PFN_NUMBER Slot, ULONG MmProtection)
+{
+    MMPTE Pte;
+    Pte.u.Long =
+        ((ULONG64)Slot << MM_PAGEFILE_HIGH_SHIFT) | ((ULONG64)MmProtection << MM_PROTECT_SHIFT);
+    return Pte;
+}
+/* A page's PTE contents no longer describe a pagefile copy: release the
+ * slot OriginalPte names, if any, and make it demand-zero with the same
+ * protection. PFN lock. */
+static inline void MiDropPageFileCopy(PMMPTE OriginalPte)
+{
+    if (MiPteState(*OriginalPte) != MiPtePageFile)
+        return;
+    MiReleasePageFileSlot(OriginalPte->u.Soft.PageFileHigh);
+    OriginalPte->u.Long = (ULONG64)OriginalPte->u.Soft.Protection << MM_PROTECT_SHIFT;
+}
+/* Read (Write FALSE) or write Count frames at consecutive slots from
+ * Slot, through a paging IRP to the pagefile's device; waits for it.
+ * IRQL <= APC_LEVEL, no PFN lock. */
+NTSTATUS MiPageFileIo(const PFN_NUMBER *Pfns, ULONG Count, PFN_NUMBER Slot, BOOLEAN Write);
+/* Wake the modified page writer (any IRQL <= DISPATCH_LEVEL). */
+void MiWakeModifiedPageWriter(void);
+/* No frame was to be had: wake the writer and the working-set manager,
+ * wait a little for frames to come free. IRQL < DISPATCH_LEVEL. */
+void MiWaitForAvailablePages(void);
+/* The in-page block of a hard fault: the read's event, which collided
+ * faults wait on too, its status and who still uses it. PFN lock for the
+ * counts. */
+typedef struct _MI_INPAGE_SUPPORT {
+    KEVENT Event;
+    NTSTATUS Status;
+    ULONG References; /* the reader + each collided waiter */
+} MI_INPAGE_SUPPORT, *PMI_INPAGE_SUPPORT;
+/* For tests (tests/kernel/test_pagefile.c): called by a hard fault in
+ * the reading thread just before its read, at APC_LEVEL, with the frame
+ * being read (ReadInProgress), so that a test can make another thread
+ * collide with the read deterministically. NULL: nothing. */
+extern void (*MmHardFaultReadHook)(PFN_NUMBER Pfn);
+/* Modified pages whose write completes next go to the modified list
+ * again when MiModifiedPageMaximum is passed (threshold for waking the
+ * writer). */
+extern PFN_NUMBER MmModifiedPageMaximum;
+/* Frames in paging I/O: off every list (location TransitionPage). PFN lock. */
+void MiMarkTransitionForIo(PFN_NUMBER Pfn);
+/* The paging I/O holding Pfn is over: drop its reference; the frame goes
+ * to standby (clean), modified (dirtied, or a failed write) or free (its
+ * page was freed meanwhile). PFN lock. */
+void MiEndPagingIo(PFN_NUMBER Pfn);
+
 /* The list a frame is on (MMLISTS), for the shell and tests. */
 static inline MMLISTS MiGetPageLocation(PFN_NUMBER Pfn)
 {
@@ -273,7 +363,8 @@ ULONG64 MiMakeUserPteBits(ULONG MmProtection);
  * MmProtection. Returns STATUS_SUCCESS, STATUS_ALREADY_COMMITTED (the page
  * was committed; nothing changed) or STATUS_INSUFFICIENT_RESOURCES. */
 NTSTATUS MiCommitUserPage(PMMADDRESS_SPACE AddressSpace, PVOID Va, ULONG MmProtection);
-/* Decommit Va: free its frame if it has one; the PTE becomes zero. */
+/* Decommit Va: free its frame if it has one, its pagefile slot if it is
+ * in the pagefile; the PTE becomes zero. */
 void MiDecommitUserPage(PMMADDRESS_SPACE AddressSpace, PVOID Va);
 /* TRUE when Va is committed; *MmProtection is its protection. */
 BOOLEAN MiQueryUserPage(PVOID Va, PULONG MmProtection);

@@ -144,6 +144,12 @@ typedef struct _MM_MEMORY_COUNTERS {
     PFN_NUMBER BadPages;
     ULONG64 StandbyPagesReused; /* standby frames given to a new owner */
     ULONG64 TrimmedPages; /* pages trimmed from any working set */
+    PFN_NUMBER PageFilePages; /* slots of the pagefile (0: no pagefile), slot 0 included */
+    PFN_NUMBER PageFileInUse; /* slots holding a page now */
+    PFN_NUMBER PageFilePeak;
+    ULONG64 PagesWritten; /* by the modified page writer */
+    ULONG64 PageFileWrites; /* its write IRPs (PagesWritten / this = cluster size) */
+    ULONG64 PageFileReads; /* hard faults' read IRPs */
 } MM_MEMORY_COUNTERS, *PMM_MEMORY_COUNTERS;
 
 /* Fill *Counters (mm/pfn.c). IRQL <= DISPATCH_LEVEL; takes and releases
@@ -170,6 +176,18 @@ void MmFreePhysicalPage(PFN_NUMBER Pfn);
  * System thread. It ages every working set each second and trims when
  * available pages run low. PASSIVE_LEVEL; never returns. */
 void MmWorkingSetManager(PVOID Context);
+
+/* mm/pagefile.c: open the pagefile (after the disk driver; "pagefile=" at
+ * boot) and start the modified page writer, which writes modified pages to
+ * it (docs/paging.md). Without a disk or with "pagefile=off" it says so once
+ * and the system runs without one, as before. PASSIVE_LEVEL, once. */
+void MmInitializePagingFile(void);
+/* Write every page now on the modified list to the pagefile in the
+ * calling thread (what the writer does when woken), and return the pages
+ * written; 0 without a pagefile. For tests and the shell. PASSIVE_LEVEL. */
+PFN_NUMBER MmFlushModifiedPages(void);
+/* TRUE when a pagefile is open. */
+BOOLEAN MmPagingFileActive(void);
 
 /* The zero-page thread's body (mm/zeropage.c): ps/psmgr.c starts it as a
  * System thread at priority 0. PASSIVE_LEVEL; takes the PFN lock for one
@@ -257,6 +275,8 @@ typedef struct _MMSUPPORT {
                                          * (demand-zero + soft). PFN lock */
     ULONG64 TransitionFaults; /* soft faults: back from standby or
                                          * modified, no I/O. PFN lock */
+    ULONG64 HardFaults; /* pages read back from the pagefile
+                                         * (also in PageFaultCount). PFN lock */
     ULONG64 TrimmedPages; /* pages trimmed from it. PFN lock */
     BOOLEAN DeletePending; /* off the expansion list, being deleted:
                                          * its standby frames are not reused. VM
@@ -736,6 +756,9 @@ typedef struct _MM_FAULT_COUNTERS {
     ULONG64 UserStackGrowth;        /* stack guard pages moved down a page */
     ULONG64 TransitionFault; /* soft faults: a trimmed page back from the
                                      * standby or modified list, no I/O */
+    ULONG64 HardFault; /* hard faults: a page read back from the pagefile */
+    ULONG64 CollidedFault; /* faults that waited for another fault's read of
+                                     * the same page instead of reading it again */
 } MM_FAULT_COUNTERS;
 /* volatile: page faults update them behind the compiler's back, in the
  * middle of any code that touches memory. */

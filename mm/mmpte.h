@@ -20,11 +20,12 @@
  *                      after a trim, or active (PAGE_NOACCESS/PAGE_GUARD
  *                      set on a resident page). A touch is a soft fault.
  *   pagefile           Valid=0 Transition=0 PageFileHigh != 0: the page is
- *                      in paging file PageFileLow at page offset
+ *                      in paging file PageFileLow at page offset (slot)
  *                      PageFileHigh (slot 0 is never used, so a pagefile
- *                      PTE is never mistaken for demand-zero). NOTE: the
- *                      format is defined; nothing writes it yet (there is
- *                      no pagefile, docs/paging.md).
+ *                      PTE is never mistaken for demand-zero). Written
+ *                      when a standby frame whose page the modified page
+ *                      writer wrote is reused (mm/pagefile.c, mm/pfn.c);
+ *                      a touch is a hard fault (mm/fault.c).
  *   prototype          Prototype=1: NT's shared (section) pages. Pagoda
  *                      has no sections; the bit is reserved, never set.
  *

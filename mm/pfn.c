@@ -10,8 +10,13 @@
  *   FreePageList     free, contents unknown
  *   StandbyPageList  trimmed from a working set, clean: its PTE is a
  *                    transition PTE; reusable (MiRemoveStandbyPage)
- *   ModifiedPageList trimmed, dirty: stays until written (no pagefile
- *                    yet, so until it is faulted back or freed)
+ *   ModifiedPageList trimmed, dirty: stays until the modified page writer
+ *                    (mm/pagefile.c) writes it to the pagefile, then goes
+ *                    to standby; without a pagefile, until it is faulted
+ *                    back or freed
+ *   TransitionPage   in paging I/O, on no list: WriteInProgress (the
+ *                    writer writes it) or ReadInProgress (a hard fault
+ *                    reads it); MiEndPagingIo ends that
  *   ModifiedNoWritePageList, BadPageList: lists kept, nothing puts a frame
  *                    there yet
  *   ActiveAndValid   in use: mapped by a PTE (PteAddress) or held by the kernel
@@ -22,7 +27,8 @@
  * (mm/wsmgr.c). MiRemoveZeroPage prefers the zeroed list and otherwise
  * zeroes a free frame through hyperspace; MiRemoveAnyPage prefers the free
  * list; both reuse a standby page when free and zeroed are empty, writing
- * its saved PTE contents (demand-zero) back first (docs/paging.md).
+ * its saved PTE contents (demand-zero, or the pagefile PTE of its copy)
+ * back first (docs/paging.md).
  *
  * The commit charge lives here too (below): how many user pages are
  * committed, and the limit that keeps each of them able to get a frame.
@@ -172,9 +178,9 @@ static void MiMarkActive(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
  * The commit charge.
  *
  * A committed user page is a promise: its first touch will find a frame
- * (mm/fault.c). With no pagefile, the only place that frame can come from
- * is RAM, so the memory manager keeps count of the promises and refuses to
- * make more than RAM can keep, as NT does:
+ * (mm/fault.c), and the page a place to live. That place is RAM or the
+ * pagefile, so the memory manager keeps count of the promises and refuses
+ * to make more than RAM and the pagefile can keep, as NT does:
  *
  *   MmTotalCommittedPages  committed pages of every user half, resident or
  *                          not (the sum of the CommittedPages of all
@@ -182,7 +188,8 @@ static void MiMarkActive(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
  *   unbacked commitment    committed pages with no frame yet:
  *                          MmTotalCommittedPages - frames in MiUsageUser;
  *   commit limit           frames that user pages hold or could hold:
- *                          user frames + available frames - a reserve.
+ *                          user frames + available frames - a reserve,
+ *                          + the pagefile's slots (MiPageFileCommitPages).
  *
  * Two rules keep every promise:
  *   1. A charge that would pass the limit is refused
@@ -191,15 +198,21 @@ static void MiMarkActive(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
  *   2. A frame for anything but a user page (a page table, pool, a kernel
  *      stack, a driver) is refused while the available frames are no more
  *      than the unbacked commitment: the kernel may use the reserve and
- *      whatever is not promised, never a promised frame.
- * So a demand-zero fault on a committed page always finds a frame. The
- * page tables a committed page needs are made when it is committed (its
- * PTE is written then), so the fault needs exactly one frame.
+ *      whatever is not promised, never a promised frame. With a pagefile,
+ *      the pagefile's slots count against the unbacked commitment: those
+ *      promises are kept by paging other pages out.
+ * So without a pagefile a demand-zero fault on a committed page always
+ * finds a frame at once; with one, it may have to wait for the modified
+ * page writer to make a frame free (MiWaitForAvailablePages). The page
+ * tables a committed page needs are made when it is committed (its PTE is
+ * written then), so the fault needs exactly one frame.
  *
  * The reserve (MiCommitReserve) is what the kernel keeps for itself before
  * any commit: page tables for new commits, pool, kernel stacks. It is
  * RAM / 16, at least MI_MIN_COMMIT_RESERVE pages. The limit moves as the
- * kernel's own use of frames moves (NT's moves with the pagefile).
+ * kernel's own use of frames moves. NOTE: paged pool's pages also go to
+ * the pagefile and are not charged; a pagefile full of paged pool leaves
+ * committed user pages without a slot (NT charges paged pool to commit).
  * NOTE: a user frame whose page was freed while an MDL held it locked
  * (MiInsertPageInFreeList) still counts as MiUsageUser until the unlock.
  * For that while the limit counts it as usable and the unbacked
@@ -228,17 +241,23 @@ static PFN_NUMBER MiCommitReserve(void)
     return Reserve < MI_MIN_COMMIT_RESERVE ? MI_MIN_COMMIT_RESERVE : Reserve;
 }
 
+/* The pagefile's share of the commit limit: its usable slots. */
+static PFN_NUMBER MiPageFileCommitPages(void)
+{
+    return MmPagingFile[0] != NULL ? MmPagingFile[0]->Size - 1 : 0;
+}
+
 static PFN_NUMBER MiUnbackedCommitment(void)
 {
-    PFN_NUMBER UserFrames = MiUsageCount[MiUsageUser];
-    return MmTotalCommittedPages > UserFrames ? MmTotalCommittedPages - UserFrames : 0;
+    PFN_NUMBER Backed = MiUsageCount[MiUsageUser] + MiPageFileCommitPages();
+    return MmTotalCommittedPages > Backed ? MmTotalCommittedPages - Backed : 0;
 }
 
 static PFN_NUMBER MiCommitLimit(void)
 {
     PFN_NUMBER Usable = MiUsageCount[MiUsageUser] + MiAvailablePagesLocked();
     PFN_NUMBER Reserve = MiCommitReserve();
-    return Usable > Reserve ? Usable - Reserve : 0;
+    return (Usable > Reserve ? Usable - Reserve : 0) + MiPageFileCommitPages();
 }
 
 NTSTATUS MiChargeCommitment(PFN_NUMBER Pages)
@@ -265,7 +284,7 @@ void MiReturnCommitment(PFN_NUMBER Pages)
 }
 
 /* Write a standby page's saved PTE contents (demand-zero with its
- * protection; later a pagefile PTE) back into the transition PTE that
+ * protection, or the pagefile PTE of its copy) back into the transition PTE that
  * still names the frame. The PTE may be in any address space: it is
  * reached through its page-table frame in this space's hyperspace. No TLB
  * flush: a transition PTE is not present, so no translation of it is
@@ -285,10 +304,12 @@ static void MiRestoreOriginalPte(PFN_NUMBER Pfn)
 /*
  * Free and zeroed are both empty: reuse the oldest standby page. Its page
  * loses its frame - its PTE gets back what it held before the frame was
- * mapped, so the next touch is a demand-zero fault again - which is
- * honest only because a standby page is clean: with no pagefile yet,
- * "clean" means never written since it was zero-filled (mm/wsmgr.c puts a
- * page that was written on the modified list instead, where it stays).
+ * mapped - which is honest only because a standby page is clean: its
+ * contents are where OriginalPte says. Either it was never written since
+ * it was zero-filled (OriginalPte demand-zero: the next touch gets zeros)
+ * or the pagefile slot of OriginalPte holds them (written by the modified
+ * page writer, or read from there and not written since: the next touch is
+ * a hard fault). A page that was written goes to the modified list instead.
  * Pages of an address space being deleted are skipped: their PTEs are
  * going away under MiDeleteUserHalf. PFN lock held.
  */
@@ -313,8 +334,13 @@ static PFN_NUMBER MiRemoveStandbyPage(MI_PFN_USAGE Usage)
 
 static PFN_NUMBER MiRemoveHead(PMMPFNLIST List, MI_PFN_USAGE Usage)
 {
-    /* Rule 2 above: only a committed user page may take a promised frame. */
-    if (Usage != MiUsageUser && MiAvailablePagesLocked() <= MiUnbackedCommitment())
+    /* Rule 2 above: only a committed user page may take a promised frame.
+     * With a pagefile a standby frame keeps no promise (its page is in the
+     * pagefile, or zeros): it counts as available. */
+    PFN_NUMBER Available = MiAvailablePagesLocked();
+    if (MmPagingFile[0] != NULL)
+        Available += MmStandbyPageListHead.Total;
+    if (Usage != MiUsageUser && Available <= MiUnbackedCommitment())
         return MM_EMPTY_LIST;
     PFN_NUMBER Pfn = List->Flink;
     if (Pfn == MM_EMPTY_LIST) {
@@ -328,8 +354,10 @@ static PFN_NUMBER MiRemoveHead(PMMPFNLIST List, MI_PFN_USAGE Usage)
         KeBugCheckEx(PFN_LIST_CORRUPT, 0x99, Pfn, MI_PFN_ELEMENT(Pfn)->PageLocation, List->ListName);
     MiUnlinkPage(Pfn);
     MiMarkActive(Pfn, Usage);
-    if (MmAvailablePages() < MmMinimumAvailablePages)
+    if (MmAvailablePages() < MmMinimumAvailablePages) {
         MiWakeWorkingSetManager();
+        MiWakeModifiedPageWriter();
+    }
     return Pfn;
 }
 
@@ -477,24 +505,65 @@ void MiTrimPageToList(PFN_NUMBER Pfn, BOOLEAN Dirty)
     Entry->ReferenceCount = 0;
     if (Dirty)
         Entry->Modified = 1;
+    /* Written since its copy went to (or came from) the pagefile: the copy
+     * is stale, its slot goes (NT keeps the slot until the page is
+     * modified again; the D bit tells us only here). */
+    if (Entry->Modified)
+        MiDropPageFileCopy(&Entry->OriginalPte);
     MiInsertPageInListTail(Entry->Modified ? &MmModifiedPageListHead : &MmStandbyPageListHead, Pfn);
     WorkingSet->TrimmedPages++;
     MmTrimmedPages++;
+    if (MmModifiedPageListHead.Total >= MmModifiedPageMaximum)
+        MiWakeModifiedPageWriter();
 }
 
 void MiRestoreTransitionPage(PMMSUPPORT WorkingSet, PFN_NUMBER Pfn)
 {
     PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
     UCHAR Location = Entry->PageLocation;
+    /* Being written by the modified page writer: active again at once, the
+     * write keeps its own reference (MiEndPagingIo drops it). */
+    BOOLEAN Writing = Location == TransitionPage && Entry->WriteInProgress;
     if ((Location != StandbyPageList && Location != ModifiedPageList &&
-         Location != ModifiedNoWritePageList) ||
-        Entry->WorkingSet != WorkingSet || Entry->ReferenceCount != 0)
+         Location != ModifiedNoWritePageList && !Writing) ||
+        Entry->WorkingSet != WorkingSet || Entry->ReferenceCount != (Writing ? 1 : 0))
         KeBugCheckEx(PFN_LIST_CORRUPT, 0x9F, Pfn, Location, (ULONG_PTR)Entry->WorkingSet);
-    MiUnlinkPage(Pfn);
+    if (!Writing)
+        MiUnlinkPage(Pfn);
     Entry->PageLocation = ActiveAndValid;
-    Entry->ReferenceCount = 1;
+    Entry->ReferenceCount++;
     Entry->ShareCount = 1;
     MiInsertWorkingSetPage(WorkingSet, Pfn);
+}
+
+void MiMarkTransitionForIo(PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    if (Entry->PageLocation != ModifiedPageList || Entry->ReferenceCount != 0)
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0xA0, Pfn, Entry->PageLocation, Entry->ReferenceCount);
+    MiUnlinkPage(Pfn);
+    Entry->PageLocation = TransitionPage;
+    Entry->ReferenceCount = 1;
+    Entry->Modified = 0; /* a write from now on sets it again (D bit, MDL) */
+    Entry->WriteInProgress = 1;
+}
+
+void MiEndPagingIo(PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    if (Entry->ReferenceCount == 0)
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0xA1, Pfn, Entry->PageLocation, 0);
+    Entry->WriteInProgress = 0;
+    Entry->ReadInProgress = 0;
+    if (--Entry->ReferenceCount != 0)
+        return; /* faulted back meanwhile: active, in its working set */
+    if (Entry->PteAddress == NULL) {
+        MiFreeUnreferencedPage(Pfn); /* its page was freed during the I/O */
+        return;
+    }
+    if (Entry->Modified)
+        MiDropPageFileCopy(&Entry->OriginalPte);
+    MiInsertPageInListTail(Entry->Modified ? &MmModifiedPageListHead : &MmStandbyPageListHead, Pfn);
 }
 
 /*
@@ -513,12 +582,22 @@ void MiInsertPageInFreeList(PFN_NUMBER Pfn)
         KeBugCheckEx(PFN_LIST_CORRUPT, 0x99, Pfn, 0, 0);
     PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
     KIRQL OldIrql = MI_LOCK_PFN();
+    /* The page is gone: so is any copy of it in the pagefile. */
+    if (Entry->Pageable)
+        MiDropPageFileCopy(&Entry->OriginalPte);
     switch (Entry->PageLocation) {
     case StandbyPageList:
     case ModifiedPageList:
     case ModifiedNoWritePageList:
         MiUnlinkPage(Pfn);
         MiFreeUnreferencedPage(Pfn);
+        break;
+    case TransitionPage:
+        /* In paging I/O: the I/O's reference is the last; MiEndPagingIo
+         * frees the frame when it ends (PteAddress NULL says so). */
+        Entry->PteAddress = NULL;
+        Entry->WorkingSet = NULL;
+        Entry->Pageable = 0;
         break;
     case ActiveAndValid:
         if (Entry->WorkingSet != NULL)
@@ -561,8 +640,10 @@ void MiUnlockPageFrame(PFN_NUMBER Pfn)
     Entry->LockCount--;
     /* A device may have written the frame behind the PTE's back (no D
      * bit): count it as modified, so a trim never takes it for clean. */
-    if (Entry->Pageable)
+    if (Entry->Pageable) {
         Entry->Modified = 1;
+        MiDropPageFileCopy(&Entry->OriginalPte);
+    }
     if (--Entry->ReferenceCount == 0)
         MiFreeUnreferencedPage(Pfn); /* its owner let it go while it was locked */
     MI_UNLOCK_PFN(OldIrql);
@@ -632,6 +713,13 @@ void MmQueryMemoryCounters(PMM_MEMORY_COUNTERS Counters)
     Counters->CommittedPages = MmTotalCommittedPages;
     Counters->CommitLimit = MiCommitLimit();
     Counters->SystemPageTablePages = MiSystemPageTablePages;
+    PMMPAGING_FILE PagingFile = MmPagingFile[0];
+    Counters->PageFilePages = PagingFile ? PagingFile->Size : 0;
+    Counters->PageFileInUse = PagingFile ? PagingFile->CurrentUsage : 0;
+    Counters->PageFilePeak = PagingFile ? PagingFile->PeakUsage : 0;
+    Counters->PagesWritten = MmPagesWritten;
+    Counters->PageFileWrites = MmPageFileWrites;
+    Counters->PageFileReads = MmPageFileReads;
     MI_UNLOCK_PFN(OldIrql);
 }
 

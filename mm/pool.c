@@ -13,11 +13,14 @@
  *                   pageable in the PFN database (its demand-zero PTE form
  *                   kept as the frame's OriginalPte) and put into the
  *                   system working set (MmSystemAddressSpace.Vm), which
- *                   may trim it to the standby or modified list; a soft
- *                   fault brings it back (mm/fault.c, docs/paging.md).
- *                   Taken now, not at the first touch: with no pagefile a
- *                   touch that finds no frame could only bugcheck, while
- *                   a frame missing here is a NULL for the caller
+ *                   may trim it to the standby or modified list; the
+ *                   modified page writer may write it to the pagefile; a
+ *                   soft or hard fault brings it back (mm/fault.c,
+ *                   docs/paging.md). Taken now, not at the first touch:
+ *                   with no pagefile a touch that finds no frame could
+ *                   only bugcheck, while a frame missing here is a NULL
+ *                   for the caller (with a pagefile it first waits for
+ *                   frames, ExpWaitForPagingOut)
  *
  * Data: the two POOL_DESCRIPTORs (ExpNonPagedPool, ExpPagedPool), a spin
  * lock, a fast mutex, and the lists paged pool's fast paths see
@@ -191,18 +194,33 @@ static void ExpFreeNonPagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR Page
  * up (MiUsagePagedPool, Pageable 1, the software form kept as OriginalPte,
  * PteFrame) and put into the system working set (MmSystemAddressSpace.Vm),
  * where the working-set manager or "trim 4" may trim it to the standby or
- * modified list and a soft fault brings it back (mm/fault.c,
- * docs/paging.md). The frame is taken now, not at the first touch,
- * because a touch that finds no frame has nothing to wait for while there
- * is no pagefile: it would bugcheck 0x50 inside whoever touched the page,
- * often the pool's own header writes. Taken here, a frame that cannot be
- * had is a NULL from ExAllocatePoolWithTag. (A page trimmed while clean,
- * whose standby frame is then reused, gets its demand-zero PTE back and a
- * zeroed frame at the next touch: zeros, which is what it held.)
+ * modified list, the modified page writer may write it to the pagefile,
+ * and a soft or hard fault brings it back (mm/fault.c, docs/paging.md).
+ * The frame is taken now, not at the first touch, because without a
+ * pagefile a touch that finds no frame has nothing to wait for: it would
+ * bugcheck 0x50 inside whoever touched the page, often the pool's own
+ * header writes. Taken here, a frame that cannot be had is a NULL from
+ * ExAllocatePoolWithTag (with a pagefile, after waiting for frames). (A
+ * page trimmed while clean and never written, whose standby frame is then
+ * reused, gets its demand-zero PTE back and a zeroed frame at the next
+ * touch: zeros, which is what it held.)
  * Low-resources simulation ("verifier=lowres") may fail it, as it fails
  * nonpaged pool's pages. Returns FALSE, the PTE left in its software form
  * for the caller's cleanup to clear, when there is no frame.
  */
+/* With a pagefile, memory full of pageable pages is not the end: wait for
+ * the working-set manager and the modified page writer to make frames
+ * free (MiWaitForAvailablePages, as a fault does) and say to try again,
+ * up to 3000 times (10 ms each). FALSE: give up. The paged pool's mutex
+ * may be held (APC_LEVEL). */
+static BOOLEAN ExpWaitForPagingOut(PULONG Try)
+{
+    if (!MmPagingFileActive() || ++*Try > 3000)
+        return FALSE;
+    MiWaitForAvailablePages();
+    return TRUE;
+}
+
 static BOOLEAN ExpBackPagedPage(PUCHAR Va)
 {
     PMMPTE Pte = MiGetPteAddress(Va);
@@ -214,6 +232,8 @@ static BOOLEAN ExpBackPagedPage(PUCHAR Va)
     if (MiVerifierInjectFailure())
         return FALSE;
     Pfn = MiRemoveZeroPage(MiUsagePagedPool);
+    for (ULONG Try = 0; Pfn == MM_EMPTY_LIST && ExpWaitForPagingOut(&Try);)
+        Pfn = MiRemoveZeroPage(MiUsagePagedPool);
     if (Pfn == MM_EMPTY_LIST)
         return FALSE;
     PfnEntry = MI_PFN_ELEMENT(Pfn);
@@ -243,7 +263,10 @@ static PVOID ExpAllocatePagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
         return NULL;
     for (Done = 0; Done < PageCount; Done++) {
         PUCHAR Va = Base + Done * PAGE_SIZE;
-        if (!NT_SUCCESS(MiMakeSystemDemandZeroPte(Va)))
+        NTSTATUS Status = MiMakeSystemDemandZeroPte(Va); /* may need a page-table frame */
+        for (ULONG Try = 0; !NT_SUCCESS(Status) && ExpWaitForPagingOut(&Try);)
+            Status = MiMakeSystemDemandZeroPte(Va);
+        if (!NT_SUCCESS(Status))
             goto Undo;
         if (!ExpBackPagedPage(Va)) {
             Done++; /* its PTE is written: ExpFreePagedPages clears it */

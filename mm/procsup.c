@@ -164,6 +164,51 @@ free_space:
     return STATUS_INSUFFICIENT_RESOURCES;
 }
 
+/* Release the pagefile slots of one page table's PTEs in the pagefile
+ * state: each becomes demand-zero (the page is going anyway), so that
+ * MiDeleteUserHalf sees only PTEs with or without a frame. PFN lock. */
+static void MiReleaseTablePageFileSlots(PMMPTE Pte, ULONG Used)
+{
+    for (ULONG l = 0; l < 512 && Used; l++) {
+        if (Pte[l].u.Long == 0)
+            continue;
+        Used--;
+        if (MiPteState(Pte[l]) != MiPtePageFile)
+            continue;
+        MiReleasePageFileSlot(Pte[l].u.Soft.PageFileHigh);
+        Pte[l].u.Long = (ULONG64)Pte[l].u.Soft.Protection << MM_PROTECT_SHIFT;
+    }
+}
+
+/* Every pagefile slot the user half's PTEs own goes back (process exit,
+ * before MiDeleteUserHalf; slots of frames' copies go with the frames,
+ * mm/pfn.c). AddressSpace is current. Walks only when there is a pagefile. */
+static void MiReleaseUserPageFileSlots(void)
+{
+    if (!MmPagingFileActive())
+        return;
+    PMMPTE Pxe = (PMMPTE)PXE_BASE;
+    for (ULONG i = 0; i < 256; i++) {
+        if (!Pxe[i].u.Hard.Valid)
+            continue;
+        PMMPTE Ppe = (PMMPTE)(PPE_BASE + (ULONG64)i * PAGE_SIZE);
+        for (ULONG j = 0; j < 512; j++) {
+            if (!Ppe[j].u.Hard.Valid)
+                continue;
+            PMMPTE Pde = (PMMPTE)(PDE_BASE + ((ULONG64)i * 512 + j) * PAGE_SIZE);
+            for (ULONG k = 0; k < 512; k++) {
+                if (!Pde[k].u.Hard.Valid)
+                    continue;
+                PFN_NUMBER PtPfn = Pde[k].u.Hard.PageFrameNumber;
+                PMMPTE Pte = (PMMPTE)(PTE_BASE + (((ULONG64)i * 512 + j) * 512 + k) * PAGE_SIZE);
+                KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+                MiReleaseTablePageFileSlots(Pte, MI_PFN_ELEMENT(PtPfn)->UsedPageTableEntries);
+                KeLowerIrql(OldIrql);
+            }
+        }
+    }
+}
+
 /* Free every frame and table of the user half, walking it through the
  * self-map (AddressSpace is current). */
 static void MiDeleteUserHalf(PMMADDRESS_SPACE AddressSpace)
@@ -240,6 +285,7 @@ void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace)
         MiDeleteWorkingSet(AddressSpace);
     PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
     /* Frames first, then the charge they were promised under (mm/pfn.c). */
+    MiReleaseUserPageFileSlots();
     MiDeleteUserHalf(AddressSpace);
     MiDeleteAllVads(AddressSpace);
     MmAttachAddressSpace(Previous);

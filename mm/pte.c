@@ -252,6 +252,8 @@ void MiDecommitUserPage(PMMADDRESS_SPACE AddressSpace, PVOID Va)
     if (Old.u.Hard.Valid || Old.u.Soft.Transition) {
         MiInsertPageInFreeList(Old.u.Hard.PageFrameNumber);
         AddressSpace->ResidentPages--;
+    } else if (MiPteState(Old) == MiPtePageFile) {
+        MiReleasePageFileSlot(Old.u.Soft.PageFileHigh);
     }
     KeLowerIrql(OldIrql);
     MiIncrementTableUse(Pte, -1);
@@ -297,7 +299,8 @@ ULONG MiSetUserPageProtection(PVOID Va, ULONG MmProtection)
     if (MiSetTrimmedPageProtection(Pte, Old, MmProtection)) {
         /* nothing valid: nothing to flush but the common invlpg below */
     } else if (!HasFrame) {
-        Pte->u.Long = (ULONG64)MmProtection << MM_PROTECT_SHIFT;
+        /* Demand-zero, or in the pagefile: the slot stays. */
+        Pte->u.Long = (Old.u.Long & ~MM_PROTECT_MASK) | ((ULONG64)MmProtection << MM_PROTECT_SHIFT);
     } else if (MiIsAccessible(MmProtection)) {
         Pte->u.Long = (Old.u.Long & MM_PTE_FRAME_MASK) | MiMakeUserPteBits(MmProtection) |
                       (Old.u.Long & (MM_PTE_ACCESSED | MM_PTE_DIRTY));
@@ -328,6 +331,8 @@ void MiDeletePagedPoolPage(PVOID Va)
     if (Old.u.Hard.Valid || Old.u.Soft.Transition) {
         MiInsertPageInFreeList(Old.u.Hard.PageFrameNumber);
         MmSystemAddressSpace.ResidentPages--;
+    } else if (MiPteState(Old) == MiPtePageFile) {
+        MiReleasePageFileSlot(Old.u.Soft.PageFileHigh);
     }
     KeLowerIrql(OldIrql);
     if (Old.u.Long != 0)

@@ -11,10 +11,12 @@
  *   transition PTE  --touch (soft fault)-->  valid, frame back in the set
  *
  * A standby frame can be reused when the free and zeroed lists are empty
- * (mm/pfn.c): its PTE gets back its demand-zero contents. A modified frame
- * cannot be reused until it is written to the pagefile, and there is no
- * pagefile yet, so modified pages stay on the modified list, resident,
- * until they are faulted back or freed. Pages an MDL holds locked
+ * (mm/pfn.c): its PTE gets back its demand-zero contents, or the pagefile
+ * PTE of its copy. A modified frame cannot be reused until the modified
+ * page writer (mm/pagefile.c) has written it to the pagefile and moved it
+ * to standby; without a pagefile, modified pages stay on the modified
+ * list, resident, until they are faulted back or freed. A page the writer
+ * is writing is not trimmed again until the write ends. Pages an MDL holds locked
  * (LockCount != 0) are never trimmed; nor are pages whose PTE is not
  * valid (PAGE_NOACCESS or PAGE_GUARD set while resident).
  *
@@ -106,7 +108,9 @@ static BOOLEAN MiTrimPage(PFN_NUMBER Pfn)
 {
     PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
     PMMPTE Pte = Entry->PteAddress;
-    if (!Entry->Pageable || Entry->LockCount != 0 || !Pte->u.Hard.Valid)
+    /* A page the modified page writer is still writing (faulted back
+     * during the write) keeps the write's reference: not now either. */
+    if (!Entry->Pageable || Entry->LockCount != 0 || Entry->WriteInProgress || !Pte->u.Hard.Valid)
         return FALSE;
     /* Paged pool is read/write, kept in no PTE bits; a user page keeps
      * its MM_* protection in bits 52-56 of the valid PTE. */
@@ -145,19 +149,20 @@ static BOOLEAN MiAgePage(PMMPFN Entry, ULONG MinimumAge)
 /*
  * Walk the working set of the current address space, oldest page first:
  * age every page when Age, and trim pages old enough (MinimumAge; 0 takes
- * every page) while the set is larger than KeepPages. Returns the pages
- * trimmed. PFN lock held, attached to the address space.
+ * every page) while the set is larger than KeepPages, Budget pages at
+ * most. Returns the pages trimmed. PFN lock held, attached to the address
+ * space.
  */
 static PFN_NUMBER MiTrimWorkingSet(PMMSUPPORT Ws, BOOLEAN Age, ULONG MinimumAge,
-                                   PFN_NUMBER KeepPages)
+                                   PFN_NUMBER KeepPages, PFN_NUMBER Budget)
 {
     PFN_NUMBER Trimmed = 0;
     PFN_NUMBER Pfn = Ws->WsFlink;
-    while (Pfn != MM_EMPTY_LIST) {
+    while (Pfn != MM_EMPTY_LIST && (Age || Trimmed < Budget)) {
         PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
         PFN_NUMBER Next = Entry->Flink; /* the trim unlinks the page */
         BOOLEAN Old = Age ? MiAgePage(Entry, MinimumAge) : Entry->WsAge >= MinimumAge;
-        if (Old && Ws->WorkingSetSize > KeepPages && MiTrimPage(Pfn))
+        if (Old && Ws->WorkingSetSize > KeepPages && Trimmed < Budget && MiTrimPage(Pfn))
             Trimmed++;
         Pfn = Next;
     }
@@ -171,7 +176,7 @@ PFN_NUMBER MmEmptyWorkingSet(PMMADDRESS_SPACE AddressSpace)
     PFN_NUMBER Trimmed = 0;
     if (!AddressSpace->Vm.DeletePending) {
         PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
-        Trimmed = MiTrimWorkingSet(&AddressSpace->Vm, FALSE, 0, 0);
+        Trimmed = MiTrimWorkingSet(&AddressSpace->Vm, FALSE, 0, 0, (PFN_NUMBER)-1);
         MmAttachAddressSpace(Previous);
     }
     KeLowerIrql(OldIrql);
@@ -184,31 +189,51 @@ PFN_NUMBER MmTrimAllSystemPageableMemory(void)
 {
     KIRQL OldIrql;
     KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
-    PFN_NUMBER Trimmed = MiTrimWorkingSet(&MmSystemAddressSpace.Vm, FALSE, 0, 0);
+    PFN_NUMBER Trimmed = MiTrimWorkingSet(&MmSystemAddressSpace.Vm, FALSE, 0, 0, (PFN_NUMBER)-1);
     KeLowerIrql(OldIrql);
     return Trimmed;
 }
 
-/* One pass over every working set: age (when Age: the periodic passes
- * only, so that a burst of wake-ups does not age pages faster), and trim
- * what memory pressure or a set's maximum asks for. Returns the pages
- * trimmed. PASSIVE_LEVEL. */
-PFN_NUMBER MiWorkingSetManagerPass(BOOLEAN Age)
+/* Trim every working set once (MiTrimWorkingSet's arguments, Budget
+ * shared by all); the pages trimmed. PFN lock held. */
+static PFN_NUMBER MiTrimAllWorkingSets(BOOLEAN Age, ULONG MinimumAge, BOOLEAN Low,
+                                       PFN_NUMBER Budget)
 {
     PFN_NUMBER Trimmed = 0;
-    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
-    BOOLEAN Low = MmAvailablePages() < MmMinimumAvailablePages;
     for (PLIST_ENTRY Link = MmWorkingSetExpansionHead.Flink; Link != &MmWorkingSetExpansionHead;
          Link = Link->Flink) {
         PMMSUPPORT Ws = CONTAINING_RECORD(Link, MMSUPPORT, WorkingSetExpansionLinks);
         PMMADDRESS_SPACE Space = CONTAINING_RECORD(Ws, MMADDRESS_SPACE, Vm);
         PFN_NUMBER Keep = Low ? Ws->MinimumWorkingSetSize : Ws->MaximumWorkingSetSize;
         PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
-        Trimmed += MiTrimWorkingSet(Ws, Age, MI_TRIM_AGE, Keep);
+        Trimmed += MiTrimWorkingSet(Ws, Age, MinimumAge, Keep, Budget - Trimmed);
         MmAttachAddressSpace(Previous);
     }
+    return Trimmed;
+}
+
+/* One pass over every working set: age (when Age: the periodic passes
+ * only, so that a burst of wake-ups does not age pages faster), and trim
+ * what memory pressure or a set's maximum asks for. With a pagefile, when
+ * memory is low and the aged pages were not enough, younger pages go too
+ * (oldest first, down to each set's minimum) until twice
+ * MmMinimumAvailablePages would be available: a burst of allocations
+ * has no time to age pages, and the modified page writer can now turn
+ * any trimmed page into a free frame. Returns the pages trimmed.
+ * PASSIVE_LEVEL. */
+PFN_NUMBER MiWorkingSetManagerPass(BOOLEAN Age)
+{
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    PFN_NUMBER Available = MmAvailablePages();
+    BOOLEAN Low = Available < MmMinimumAvailablePages;
+    PFN_NUMBER Trimmed = MiTrimAllWorkingSets(Age, MI_TRIM_AGE, Low, (PFN_NUMBER)-1);
+    PFN_NUMBER Wanted = 2 * MmMinimumAvailablePages - Available;
+    if (Low && MmPagingFileActive() && Trimmed < Wanted)
+        Trimmed += MiTrimAllWorkingSets(FALSE, 0, Low, Wanted - Trimmed);
     MmWorkingSetManagerPasses++;
     KeLowerIrql(OldIrql);
+    if (Trimmed != 0 && Low)
+        MiWakeModifiedPageWriter();
     return Trimmed;
 }
 

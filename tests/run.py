@@ -38,6 +38,10 @@ Steps (--only takes a substring of these names; repeat it or use commas):
             size and require success; at --too-small require exit 39 and the
             kernel's "needs at least" sentence; with -cpu max,-sse4.2
             require exit 39 and the boot code's "lacks SSE4.2" sentence.
+  paging    boot with -m 32M and a 130 MiB disk (a 129 MiB pagefile), ktest=
+            --paging-pattern (the pagefile.* tests, paged pool of twice RAM
+            among them): every test must pass and the paged pool test must
+            have used twice RAM.
   gdb       QEMU waiting for gdb on a free port, kernel command line `quiet`;
             tools/gdb/test_backtrace.py runs a student's session: the first
             stop on KiSystemStartup's first line, backtraces that end at the
@@ -105,10 +109,12 @@ GDB_IO_TEST = ROOT / "tools" / "gdb" / "test_io.py"
 # irp.direct_read_write_and_control, irp.pended_request_completed_from_a_dpc,
 # irp.filter_above_null_counts_irps, irp.completion_routines_run_bottom_up;
 # short patterns: the kernel keeps 127 characters of a value.
+PAGING_PATTERN = "pagefile.*"
+MEM_PATTERN = "pfn.*,vm.out_of_memory_rolls_back"
 GDB_IO_KTESTS = "irp.direct*,irp.pended*,irp.filter*,irp.completion_routines*"
 
-STEPS = ("layers", "host", "ktest", "bugcheck", "mem", "gdb", "user", "lowres", "shell", "bench",
-         "labs", "pictures", "fuzz", "smp")
+STEPS = ("layers", "host", "ktest", "bugcheck", "mem", "paging", "gdb", "user", "lowres", "shell",
+         "bench", "labs", "pictures", "fuzz", "smp")
 
 EXIT_SUCCESS, EXIT_TESTS_FAILED, EXIT_BUGCHECK, EXIT_CANNOT_BOOT, EXIT_GRUB = (
     33, 35, 37, 39, 41)
@@ -586,6 +592,39 @@ class Harness:
         why, details = b.ending()
         self.report.fail(name, "with -m %s: %s" % (size, why), details)
 
+    # -- paging: a small machine with a large pagefile ----------------------
+
+    def step_paging(self):
+        pattern = self.args.paging_pattern
+        disk = self.logs / "paging-disk.img"
+        subprocess.run([sys.executable, str(ROOT / "tools" / "mkdisk.py"), str(disk),
+                        "--size-mib", "130", "--force"], check=True, stdout=subprocess.DEVNULL)
+        b = self.boot("paging", ["ktest=" + pattern], mem="32M", disk=disk)
+        closing, fails, twice = None, [], False
+        for line in b.lines:
+            m = RE_CLOSING.search(line)
+            if m:
+                closing = tuple(int(g or 0) for g in m.groups())
+            if RE_FAIL.search(line):
+                fails.append(line.strip())
+            m = re.search(r"paged pool test: \d+ blocks of 64 KiB \((\d+) pages, RAM (\d+) pages\)",
+                          line)
+            if m and int(m.group(1)) >= 2 * int(m.group(2)) - 16:
+                twice = True
+        if b.rc == EXIT_SUCCESS and closing and not fails:
+            if pattern == PAGING_PATTERN and not twice:
+                return self.report.fail("paging", "the paged pool test did not use twice RAM",
+                                        ["log: %s" % os.path.relpath(b.log_path)])
+            return self.report.ok("paging", ["ktest=%s at -m 32M: %d passed, %d failed, "
+                                             "%d skipped in %.1f s"
+                                             % ((pattern,) + closing + (b.seconds,))])
+        if b.rc == EXIT_TESTS_FAILED or fails:
+            return self.report.fail("paging", "ktest=%s failed with -m 32M and a pagefile"
+                                    % pattern, ["| " + l for l in fails] +
+                                    ["log: %s" % os.path.relpath(b.log_path)])
+        why, details = b.ending()
+        self.report.fail("paging", why, details)
+
     def step_too_small(self, size):
         pattern = self.args.mem_pattern
         name = "mem.too-small." + size
@@ -709,8 +748,11 @@ def parse_args(argv):
                    help="seconds allowed for each host test program")
     p.add_argument("--mem", default="256M", help="guest RAM for ktest, "
                    "bugcheck and gdb boots (default 256M)")
-    p.add_argument("--mem-pattern", default="pfn.*",
-                   help="ktest=PATTERN for the memory-size boots (default pfn.*)")
+    p.add_argument("--mem-pattern", default=MEM_PATTERN,
+                   help="ktest=PATTERN for the memory-size boots (default %s: the "
+                   "commit test needs a boot without a pagefile)" % MEM_PATTERN)
+    p.add_argument("--paging-pattern", default=PAGING_PATTERN,
+                   help="ktest=PATTERN for the paging boot (default %s)" % PAGING_PATTERN)
     p.add_argument("--mem-sizes", default="32M,4G",
                    help="comma-separated sizes that must boot (default 32M,4G)")
     p.add_argument("--too-small", default="16M",
@@ -1263,6 +1305,8 @@ def main(argv):
                 if args.too_small:
                     h.submit(h.step_too_small, args.too_small)
                 h.submit(h.step_old_cpu)
+            if "paging" in steps:
+                h.submit(h.step_paging)
         # Steps add steps (ktest submits the bugcheck boots): wait until
         # no future is left unfinished.
         while True:

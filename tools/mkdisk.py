@@ -3,7 +3,7 @@
 
     tools/mkdisk.py IMAGE [--size-mib N] [--pattern] [--force]
 
-Writes IMAGE (default size 64 MiB) with a master boot record whose one
+Writes IMAGE (default size 130 MiB: a 129 MiB pagefile, mm/pagefile.c) with a master boot record whose one
 partition, type 0xDA ("non-filesystem data"), runs from LBA 2048 to the
 end: the space reserved for the pagefile. An existing IMAGE is kept (data
 persists between `make run`s) unless --force.
@@ -44,7 +44,7 @@ def mbr(sectors):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("image")
-    ap.add_argument("--size-mib", type=int, default=64)
+    ap.add_argument("--size-mib", type=int, default=130)
     ap.add_argument("--pattern", action="store_true")
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args()

@@ -31,8 +31,8 @@
 #include "../../rtl/rtl.h"
 
 #define MBR_SIGNATURE_OFFSET 510
-#define MBR_TABLE_OFFSET     446
-#define MBR_ENTRY_SIZE       16
+#define MBR_TABLE_OFFSET 446
+#define MBR_ENTRY_SIZE 16
 
 PDEVICE_OBJECT IoPartitionDevices[PARTITION_MAX_PRIMARY + 1];
 
@@ -68,9 +68,9 @@ static NTSTATUS PartpReadWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PPARTITION_EXTENSION Ext = DeviceObject->DeviceExtension;
     PIO_STACK_LOCATION Sp = IoGetCurrentIrpStackLocation(Irp);
-    LONGLONG Offset = Sp->Parameters.Read.ByteOffset.QuadPart;   /* Write's: same layout */
-    NTSTATUS Status = PartpCheckRange(Ext, Sp->MajorFunction == IRP_MJ_WRITE, Offset,
-                                      Sp->Parameters.Read.Length);
+    LONGLONG Offset = Sp->Parameters.Read.ByteOffset.QuadPart; /* Write's: same layout */
+    NTSTATUS Status =
+        PartpCheckRange(Ext, Sp->MajorFunction == IRP_MJ_WRITE, Offset, Sp->Parameters.Read.Length);
     if (!NT_SUCCESS(Status))
         return IopCompleteIrp(Irp, Status, 0, IO_NO_INCREMENT);
 #if PAGODA_SOLUTION(10)
@@ -98,15 +98,13 @@ static NTSTATUS PartpDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         if (OutLength < sizeof(PARTITION_INFORMATION))
             return IopCompleteIrp(Irp, STATUS_BUFFER_TOO_SMALL, 0, IO_NO_INCREMENT);
         memcpy(Out, &Ext->Info, sizeof(PARTITION_INFORMATION));
-        return IopCompleteIrp(Irp, STATUS_SUCCESS, sizeof(PARTITION_INFORMATION),
-                              IO_NO_INCREMENT);
+        return IopCompleteIrp(Irp, STATUS_SUCCESS, sizeof(PARTITION_INFORMATION), IO_NO_INCREMENT);
     case IOCTL_DISK_GET_LENGTH_INFO:
         if (OutLength < sizeof(GET_LENGTH_INFORMATION))
             return IopCompleteIrp(Irp, STATUS_BUFFER_TOO_SMALL, 0, IO_NO_INCREMENT);
         ((PGET_LENGTH_INFORMATION)Out)->Length = Ext->Info.PartitionLength;
-        return IopCompleteIrp(Irp, STATUS_SUCCESS, sizeof(GET_LENGTH_INFORMATION),
-                              IO_NO_INCREMENT);
-    default:                                           /* the geometry: the disk's */
+        return IopCompleteIrp(Irp, STATUS_SUCCESS, sizeof(GET_LENGTH_INFORMATION), IO_NO_INCREMENT);
+    default: /* the geometry: the disk's */
         IoSkipCurrentIrpStackLocation(Irp);
         return IoCallDriver(Ext->Disk, Irp);
     }
@@ -199,9 +197,9 @@ static NTSTATUS PartpCreateDevice(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Di
         RTL_CONSTANT_STRING(u"\\Device\\Harddisk0\\Partition4"),
     };
     PDEVICE_OBJECT Device;
-    NTSTATUS Status = IoCreateDevice(DriverObject, sizeof(PARTITION_EXTENSION),
-                                     &Names[Info->PartitionNumber], FILE_DEVICE_DISK, 0, FALSE,
-                                     &Device);
+    NTSTATUS Status =
+        IoCreateDevice(DriverObject, sizeof(PARTITION_EXTENSION), &Names[Info->PartitionNumber],
+                       FILE_DEVICE_DISK, 0, FALSE, &Device);
     if (!NT_SUCCESS(Status))
         return Status;
     PPARTITION_EXTENSION Ext = Device->DeviceExtension;
@@ -264,8 +262,8 @@ static NTSTATUS PartpDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Re
     if (!Mbr)
         return STATUS_INSUFFICIENT_RESOURCES;
     NTSTATUS Status = PartpReadMbr(Disk, Mbr);
-    if (NT_SUCCESS(Status) && (Mbr[MBR_SIGNATURE_OFFSET] != 0x55 ||
-                               Mbr[MBR_SIGNATURE_OFFSET + 1] != 0xAA)) {
+    if (NT_SUCCESS(Status) &&
+        (Mbr[MBR_SIGNATURE_OFFSET] != 0x55 || Mbr[MBR_SIGNATURE_OFFSET + 1] != 0xAA)) {
         KdPrintBoot("PartMgr: no master boot record on DR0 (no 0x55AA): no partitions\n");
     } else if (NT_SUCCESS(Status)) {
         Status = PartpCreateDevices(DriverObject, Disk, Mbr);

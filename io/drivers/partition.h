@@ -22,9 +22,9 @@
 typedef struct _PARTITION_INFORMATION {
     LARGE_INTEGER StartingOffset;
     LARGE_INTEGER PartitionLength;
-    ULONG HiddenSectors;                /* sectors before the partition */
-    ULONG PartitionNumber;              /* 1..4: the N of PartitionN */
-    UCHAR PartitionType;                /* the MBR's system id (0xDA: Pagoda's pagefile) */
+    ULONG HiddenSectors; /* sectors before the partition */
+    ULONG PartitionNumber; /* 1..4: the N of PartitionN */
+    UCHAR PartitionType; /* the MBR's system id (0xDA: Pagoda's pagefile) */
     BOOLEAN BootIndicator;
     BOOLEAN RecognizedPartition;
     BOOLEAN RewritePartition;
@@ -37,8 +37,8 @@ typedef struct _PARTITION_INFORMATION {
  * Written once at boot, then only read: no lock.
  */
 typedef struct _PARTITION_EXTENSION {
-    PDEVICE_OBJECT DeviceObject;        /* \Device\Harddisk0\PartitionN */
-    PDEVICE_OBJECT Disk;                /* \Device\Harddisk0\DR0 */
+    PDEVICE_OBJECT DeviceObject; /* \Device\Harddisk0\PartitionN */
+    PDEVICE_OBJECT Disk; /* \Device\Harddisk0\DR0 */
     PARTITION_INFORMATION Info;
 } PARTITION_EXTENSION, *PPARTITION_EXTENSION;
 

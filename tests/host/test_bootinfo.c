@@ -1077,7 +1077,8 @@ HTEST(options_unknown_key_warns_and_the_others_apply)
     HT_ASSERT_WARNING("unknown kernel command-line key 'foo' ignored");
     HT_ASSERT_WARNING("unknown kernel command-line key 'bar=1' ignored");
     HT_ASSERT_WARNING("ktest, ktest=PATTERN, ktestcpus=N, quiet, nosmp, smp=off, "
-                      "verifier=CHECKS, verifiertag=TAG, ata=pio, kbench, kbench=boot and init=");
+                      "verifier=CHECKS, verifiertag=TAG, ata=pio, pagefile=SIZE|off, kbench, "
+                      "kbench=boot and init=");
     HT_ASSERT(Options.RunTests);
     HT_ASSERT_STR(Options.TestPattern, "mm_*");
     HT_ASSERT(Options.Quiet);
@@ -1217,6 +1218,44 @@ HTEST(options_nosmp_and_ktestcpus)
     HT_ASSERT(WarningTotal == 1);
     HT_ASSERT(!Options.NoSmp);
     HT_ASSERT(Options.TestProcessors == 0);
+}
+
+HTEST(options_pagefile_size_suffixes_and_off)
+{
+    ParseOptions("pagefile=64M");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(!Options.PageFileOff);
+    HT_ASSERT(Options.PageFileBytes == 64ULL << 20);
+    ParseOptions("pagefile=512k");
+    HT_ASSERT(Options.PageFileBytes == 512ULL << 10);
+    ParseOptions("pagefile=2G");
+    HT_ASSERT(Options.PageFileBytes == 2ULL << 30);
+    ParseOptions("pagefile=8192");
+    HT_ASSERT(Options.PageFileBytes == 8192);
+    ParseOptions("pagefile=off");
+    HT_ASSERT(WarningTotal == 0);
+    HT_ASSERT(Options.PageFileOff);
+    /* The last key wins, as for every key. */
+    ParseOptions("pagefile=off pagefile=16M");
+    HT_ASSERT(!Options.PageFileOff && Options.PageFileBytes == 16ULL << 20);
+}
+
+HTEST(options_pagefile_bad_size_warns_and_keeps_the_default)
+{
+    static const char *const Bad[] = {"pagefile=",
+                                      "pagefile=M",
+                                      "pagefile=0",
+                                      "pagefile=12X",
+                                      "pagefile=64MB",
+                                      "pagefile=-1",
+                                      "pagefile=99999999999999G",
+                                      "pagefile=1048576G"};
+    for (unsigned i = 0; i < sizeof(Bad) / sizeof(Bad[0]); i++) {
+        ParseOptions(Bad[i]);
+        HT_ASSERT(WarningTotal == 1);
+        HT_ASSERT_WARNING("is neither a size (such as 64M) nor 'off'");
+        HT_ASSERT(!Options.PageFileOff && Options.PageFileBytes == 0);
+    }
 }
 
 HTEST_MAIN()

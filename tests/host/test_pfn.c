@@ -60,6 +60,20 @@ void MiWakeWorkingSetManager(void)
 {
 }
 
+/* mm/pagefile.c: no pagefile on the host, so no slot is ever released. */
+PMMPAGING_FILE MmPagingFile[MI_MAX_PAGING_FILES];
+ULONG64 MmPagesWritten, MmPageFileWrites, MmPageFileReads;
+PFN_NUMBER MmModifiedPageMaximum = (PFN_NUMBER)-1;
+void MiWakeModifiedPageWriter(void)
+{
+}
+
+void MiReleasePageFileSlot(PFN_NUMBER Slot)
+{
+    (void)Slot;
+    KeBugCheckEx(MEMORY_MANAGEMENT, 0x7778, 0, 0, 0);
+}
+
 /* Reusing a standby page rewrites its PTE through hyperspace; the host
  * tests put no page on standby, so the window is never asked for. */
 PVOID MiMapPageInHyperspace(PFN_NUMBER Pfn, PKIRQL OldIrql)

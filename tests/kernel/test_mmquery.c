@@ -14,11 +14,14 @@ KTEST(mmquery, memory_counters_add_up_and_follow_an_allocation)
     MM_MEMORY_COUNTERS Before, After;
     MmQueryMemoryCounters(&Before);
 
-    /* Every frame is either on a free list or in use for one purpose. */
+    /* Every frame is either on a free list or in use for one purpose
+     * (standby and modified frames keep the usage of their page). */
     PFN_NUMBER InUse = 0;
     for (ULONG Usage = MiUsageFree + 1; Usage < MiUsageMaximum; Usage++)
         InUse += Before.PagesByUsage[Usage];
-    KT_ASSERT_EQ(InUse + Before.AvailablePages, Before.TotalPages);
+    KT_ASSERT_EQ(InUse + Before.FreePages + Before.ZeroedPages, Before.TotalPages);
+    KT_ASSERT_EQ(Before.AvailablePages,
+                 Before.FreePages + Before.ZeroedPages + Before.StandbyPages);
     KT_ASSERT(Before.ZeroedPages <= Before.AvailablePages);
     KT_ASSERT_EQ(Before.TotalPages, MmNumberOfPhysicalPages());
 

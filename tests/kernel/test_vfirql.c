@@ -140,8 +140,7 @@ KTEST(vfirql, the_latent_bug_passes_without_the_verifier)
 
 /* With it, the acquire trims the page and the read faults at
  * DISPATCH_LEVEL: IRQL_NOT_LESS_OR_EQUAL, in pagedlock.sys's DriverEntry. */
-KTEST_BUGCHECK(vfirql, the_latent_bug_stops_the_system_under_irql_checking,
-               IRQL_NOT_LESS_OR_EQUAL)
+KTEST_BUGCHECK(vfirql, the_latent_bug_stops_the_system_under_irql_checking, IRQL_NOT_LESS_OR_EQUAL)
 {
     KtSetIrqlChecking(TRUE);
     NTSTATUS Status = IoLoadDriver(&KtPagedLock);

@@ -277,7 +277,9 @@ Usage: pagoda-pfn PFN
 Shows the frame's list state (MMLISTS), what it is used for (MI_PFN_USAGE),
 the PTE that maps it, its reference, share and lock counts, whether it is
 modified, its working-set age and, for a page-table page, how many entries
-it uses (docs/paging.md)."""
+it uses; then whether paging I/O holds it (a hard fault's read, the modified
+page writer's write) and its OriginalPte, with the pagefile slot of its copy
+when it has one (docs/paging.md)."""
 
     def __init__(self):
         super().__init__("pagoda-pfn", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
@@ -297,6 +299,13 @@ it uses (docs/paging.md)."""
                  int(e["LockCount"]), int(e["Modified"]), int(e["WsAge"]),
                  hex(int(e["WorkingSet"])), int(e["UsedPageTableEntries"]),
                  int(e["Pageable"])))
+        # Paging I/O (mm/pagefile.c) and where a copy of the page lives.
+        original = int(e["OriginalPte"]["u"]["Long"])
+        io = ("read in progress" if int(e["ReadInProgress"]) else
+              "write in progress" if int(e["WriteInProgress"]) else "no paging I/O")
+        slot = original >> 32 if (original & 1) == 0 and (original & 0xC00) == 0 else 0
+        print("  %s; OriginalPte 0x%x%s" % (io, original,
+                                             " (pagefile slot %d)" % slot if slot else ""))
 
 
 class PagodaMdl(gdb.Command):

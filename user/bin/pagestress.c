@@ -96,8 +96,8 @@ static PULONG64 PsAllocate(ULONG64 Bytes, NTSTATUS *Status)
 {
     PVOID Base = NULL;
     SIZE_T Size = Bytes;
-    *Status = NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
-                                      MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    *Status = NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size, MEM_RESERVE | MEM_COMMIT,
+                                      PAGE_READWRITE);
     if (!NT_SUCCESS(*Status)) {
         printf("pagestress[%u]: committing %llu MiB failed: %s\n", PgCurrentProcessId(),
                Bytes >> 20, PgStatusName(*Status));
@@ -123,8 +123,8 @@ static ULONG64 PsPatternRound(volatile ULONG64 *Words, ULONG64 Count, ULONG64 Se
         if (Got == Want)
             continue;
         if (Bad++ < 4)
-            printf("pagestress[%u]: %p holds %016llx, should hold %016llx\n",
-                   PgCurrentProcessId(), (void *)&Words[i], Got, Want);
+            printf("pagestress[%u]: %p holds %016llx, should hold %016llx\n", PgCurrentProcessId(),
+                   (void *)&Words[i], Got, Want);
     }
     return Bad;
 }

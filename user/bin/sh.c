@@ -164,9 +164,9 @@ static void ShPs(int Argc, char **Argv)
         ShFailed("ps", Status);
         return;
     }
-    printf("%5s %5s %4s %7s %9s %8s %6s %6s %6s %7s %6s  %-10s %s\n", "PID", "PPID", "THR",
-           "HANDLES", "COMMITTED", "RESIDENT", "PTPAGE", "WS", "PEAKWS", "FAULTS", "SOFT", "STATUS",
-           "NAME");
+    printf("%5s %5s %4s %7s %9s %8s %6s %6s %6s %7s %6s %5s  %-10s %s\n", "PID", "PPID", "THR",
+           "HANDLES", "COMMITTED", "RESIDENT", "PTPAGE", "WS", "PEAKWS", "FAULTS", "SOFT", "HARD",
+           "STATUS", "NAME");
     for (ULONG I = 0; I < Length / sizeof(SYSTEM_PROCESS_ENTRY); I++) {
         SYSTEM_PROCESS_ENTRY *E = &Entries[I];
         char StatusText[16];
@@ -174,14 +174,15 @@ static void ShPs(int Argc, char **Argv)
             RtlStringCopy(StatusText, "running", sizeof(StatusText));
         else
             snprintf(StatusText, sizeof(StatusText), "0x%08x", (ULONG)E->ExitStatus);
-        printf("%5u %5u %4u %7u %9llu %8llu %6llu %6llu %6llu %7llu %6llu  %-10s %.16s%s\n",
+        printf("%5u %5u %4u %7u %9llu %8llu %6llu %6llu %6llu %7llu %6llu %5llu  %-10s %.16s%s\n",
                E->ProcessId, E->ParentProcessId, E->ThreadCount, E->HandleCount, E->CommittedPages,
                E->ResidentPages, E->PageTablePages, E->WorkingSetSize, E->PeakWorkingSetSize,
-               E->PageFaultCount, E->TransitionFaults, StatusText, E->ImageName,
+               E->PageFaultCount, E->TransitionFaults, E->HardFaults, StatusText, E->ImageName,
                ShFindJob(E->ProcessId) ? " *" : "");
     }
     printf("(* started by this shell: kill and wait work on it; pages: RESIDENT has a frame,\n"
-           " WS valid now, FAULTS made a page valid, SOFT of them without I/O - trim PID)\n");
+           " WS valid now, FAULTS made a page valid, SOFT of them without I/O, HARD read\n"
+           " from the pagefile - trim PID; the pagefile's use is in mem)\n");
     free(Entries);
 }
 
@@ -225,6 +226,19 @@ static void ShWait(int Argc, char **Argv)
         ShWaitJob(Job);
 }
 
+static void ShMemPageFile(const SYSTEM_MEMORY_INFORMATION *Info)
+{
+    if (Info->PageFilePages == 0) {
+        printf("pagefile: none (boot with a disk: make run attaches one)\n");
+        return;
+    }
+    printf("pagefile: %llu slots (%llu KiB), %llu in use, peak %llu\n", Info->PageFilePages,
+           Info->PageFilePages * 4, Info->PageFileInUse, Info->PageFilePeak);
+    printf("  %llu pages written in %llu writes; %llu hard faults (%llu reads), %llu collided\n",
+           Info->PagesWritten, Info->PageFileWrites, Info->HardFaults, Info->PageFileReads,
+           Info->CollidedFaults);
+}
+
 static void ShMem(int Argc, char **Argv)
 {
     static const char *const Usage[] = {
@@ -249,14 +263,16 @@ static void ShMem(int Argc, char **Argv)
     printf("  zeroed         %8llu\n", Info.ZeroedPages);
     printf("  free           %8llu\n", Info.FreePages);
     printf("  standby        %8llu (clean, trimmed: reusable)\n", Info.StandbyPages);
-    printf("  modified       %8llu (dirty, trimmed: no pagefile to write them to)\n",
-           Info.ModifiedPages);
+    printf("  modified       %8llu (dirty, trimmed: %s)\n", Info.ModifiedPages,
+           Info.PageFilePages ? "waiting for the modified page writer"
+                              : "no pagefile to write them to");
     printf("  modified-nowrite %6llu\n", Info.ModifiedNoWritePages);
     printf("  bad            %8llu\n", Info.BadPages);
     printf("working sets: %llu pages trimmed, %llu soft faults, %llu standby pages reused\n",
            Info.TrimmedPages, Info.TransitionFaults, Info.StandbyPagesReused);
-    printf("commit charge: %llu pages, limit %llu pages\n", Info.CommittedPages,
-           Info.CommitLimit);
+    printf("commit charge: %llu pages, limit %llu pages%s\n", Info.CommittedPages, Info.CommitLimit,
+           Info.PageFilePages ? " (RAM + pagefile)" : " (RAM: no pagefile)");
+    ShMemPageFile(&Info);
     printf("pages by usage:\n");
     for (size_t I = 0; I < ARRAYSIZE(Usage) && I < ARRAYSIZE(Info.PagesByUsage); I++)
         printf("  %-16s %8llu\n", Usage[I], Info.PagesByUsage[I]);
