@@ -4,36 +4,13 @@
  * The first test is the picture in the seed notes (Microsoft's "Virtual
  * address spaces" page): two processes each use three pages at
  * 0x7F7'93950000; each sees only its own data; the three virtual pages of
- * one process sit in physical frames that are not contiguous; the same
- * virtual address maps to different frames in the two processes.
+ * one process sit in frames of their own, not necessarily contiguous; the
+ * same virtual address maps to different frames in the two processes.
  */
 #include "../../include/ktest.h"
 #include "../../mm/mi.h"
 #include "../../rtl/rtl.h"
-
-/* Available pages, counting as available the pages the pools and the
- * system-space page tables took since the baseline (Baseline 0: take it
- * now). Those are the kernel's, not a leak of the test's: creating an
- * address space allocates pool, which may need a fresh page depending on
- * how full its pages were at the start (a test run alone, just after
- * boot, sees it; the pool keeps the page while other blocks live in it),
- * and the first kernel stacks in a new 2 MiB range build a table kept for
- * good (MiSystemPageTablePages). */
-static PFN_NUMBER KtKernelHeldPages(void)
-{
-    return MmPagesInUse(MiUsageNonPagedPool) + MmPagesInUse(MiUsagePagedPool) +
-        MiSystemPageTablePages;
-}
-
-static PFN_NUMBER KtAvailablePagesBeside(PFN_NUMBER Baseline)
-{
-    static PFN_NUMBER HeldAtBaseline;
-    if (Baseline == 0) {
-        HeldAtBaseline = KtKernelHeldPages();
-        return MmAvailablePages();
-    }
-    return MmAvailablePages() + (KtKernelHeldPages() - HeldAtBaseline);
-}
+#include "ktpages.h"
 
 #define KT_SEED_VA ((PVOID)0x7F793950000ULL)
 
