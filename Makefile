@@ -83,7 +83,7 @@ HOST_SRCS_pool     := mm/poolcore.c mm/poolcheck.c
 HOST_SRCS_pfn      := mm/pfn.c
 HOST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS))
 
-.PHONY: all run debug gdb test host-test host-bins ktest fuzz check-layers bench grade student pictures tools \
+.PHONY: all run debug gdb test host-test host-bins ktest fuzz stress check-layers bench grade student pictures tools \
 	help clean format asmlint FORCE
 all: $(BUILD)/kernel.elf $(BUILD)/initrd.tar $(BUILD)/pagoda.iso
 
@@ -301,6 +301,12 @@ fuzz: tools all
 	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar --only fuzz \
 		--fuzz "$(FUZZ)" --timeout 3600
 
+# Ten minutes of paging at -m 32M (STRESS_SECONDS to change it): not in make test.
+STRESS_SECONDS ?= 600
+stress: tools all
+	$(PYTHON) tools/stress.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar \
+		--seconds $(STRESS_SECONDS)
+
 ktest: tools all
 	$(PYTHON) tests/run.py --kernel $(BUILD)/kernel.elf --initrd $(BUILD)/initrd.tar --only ktest
 
@@ -336,6 +342,8 @@ help:
 	@echo "                  /drivers; shell: load NAME; docs/drivers.md)"
 	@echo "  make fuzz       the system-call fuzzer, a million calls (FUZZ='SEED CALLS SEEDS',"
 	@echo "                  default '1 10000 100'): calls made, child endings by status, drift"
+	@echo "  make stress     pagestress at -m 32M with a 160 MiB pagefile: 4 processes x 24 MiB,"
+	@echo "                  every word checked, for STRESS_SECONDS (default 600) (docs/paging.md)"
 	@echo "  make host-test  only the host unit tests"
 	@echo "  make check-layers  only the layering and function-length check (and its self-test)"
 	@echo "  make asmlint    check that the assembly takes its numbers from build/gen/asmdefs.inc"

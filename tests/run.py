@@ -41,7 +41,10 @@ Steps (--only takes a substring of these names; repeat it or use commas):
   paging    boot with -m 32M and a 130 MiB disk (a 129 MiB pagefile), ktest=
             --paging-pattern (the pagefile.* tests, paged pool of twice RAM
             among them): every test must pass and the paged pool test must
-            have used twice RAM.
+            have used twice RAM. paging.pagestress: the same machine runs
+            /bin/pagestress from the shell (3x RAM in one process, four
+            processes, a merge sort larger than RAM): every word right, hard
+            faults seen.
   gdb       QEMU waiting for gdb on a free port, kernel command line `quiet`;
             tools/gdb/test_backtrace.py runs a student's session: the first
             stop on KiSystemStartup's first line, backtraces that end at the
@@ -624,6 +627,37 @@ class Harness:
                                     ["log: %s" % os.path.relpath(b.log_path)])
         why, details = b.ending()
         self.report.fail("paging", why, details)
+
+    # The user programs of the paging issue, at -m 32M with the same pagefile
+    # size: one process over three times the RAM, four processes of 12 MiB
+    # at once, a merge sort of 16 MiB of keys (32 MiB with its scratch).
+    PAGESTRESS_RUNS = ("pagestress 3x", "pagestress -p 4 12", "pagestress --sort 16")
+
+    def step_pagestress(self):
+        """Boot -m 32M with a fresh 130 MiB disk and run PAGESTRESS_RUNS from
+        the shell: each must end with its parent's PASS line, every round
+        must find every word right, and pages must really have come back
+        from the pagefile (hard faults in the rounds' figures)."""
+        disk = self.logs / "pagestress-disk.img"
+        subprocess.run([sys.executable, str(ROOT / "tools" / "mkdisk.py"), str(disk),
+                        "--size-mib", "130", "--force"], check=True, stdout=subprocess.DEVNULL)
+        b = self.boot("pagestress", ["init=/bin/sh", "-c", "; ".join(self.PAGESTRESS_RUNS)],
+                      mem="32M", disk=disk)
+        rounds = [re.search(r"pagestress\[(\d+)\]: round \d+: .* (\d+) bad \w+ .*hard faults "
+                            r"\+(\d+)", l) for l in b.lines]
+        rounds = [m for m in rounds if m]
+        verdicts = [l.strip() for l in b.lines if re.search(r"pagestress\[\d+\]: (PASS|FAIL)", l)]
+        bad = sum(int(m.group(2)) for m in rounds)
+        hard = sum(int(m.group(3)) for m in rounds)
+        summary = "%d rounds, %d bad, %d hard faults, %s" % (len(rounds), bad, hard,
+                                                          ", ".join(verdicts[-3:]))
+        # 3x: 1 verdict; -p 4: 4 children and the parent; --sort: 1.
+        ok = (b.rc == EXIT_SUCCESS and len(rounds) == 6 and bad == 0 and hard > 0
+              and len(verdicts) == 7 and all(v.endswith("PASS") for v in verdicts))
+        if ok:
+            return self.report.ok("paging.pagestress", [summary + " in %.1f s" % b.seconds])
+        why, details = b.ending()
+        self.report.fail("paging.pagestress", "%s (%s)" % (summary, why), details)
 
     def step_too_small(self, size):
         pattern = self.args.mem_pattern
@@ -1307,6 +1341,7 @@ def main(argv):
                 h.submit(h.step_old_cpu)
             if "paging" in steps:
                 h.submit(h.step_paging)
+                h.submit(h.step_pagestress)
         # Steps add steps (ktest submits the bugcheck boots): wait until
         # no future is left unfinished.
         while True:

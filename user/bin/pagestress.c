@@ -18,7 +18,7 @@
  * with one line:
  *
  *   pagestress[12]: round 1: 96 MiB written and checked, 0 bad words
- *                   (soft faults +1520, trimmed +23001, ...)
+ *     (system-wide: soft faults +95, hard faults +24410, pages written +30202, trimmed +30202)
  *
  * The exit status is 0 when every word of every round (and every child)
  * was right, 1 when one was not, or the NTSTATUS of a failed allocation.
@@ -188,13 +188,13 @@ static void PsReport(ULONG Round, const PS_OPTIONS *Options, ULONG64 Bad,
                      const SYSTEM_MEMORY_INFORMATION *Before)
 {
     SYSTEM_MEMORY_INFORMATION After = PsMemory();
-    printf("pagestress[%u]: round %u: %llu MiB %s, %llu bad %s (soft faults +%llu, trimmed +%llu, "
-           "standby reused +%llu)\n",
+    printf("pagestress[%u]: round %u: %llu MiB %s, %llu bad %s (system-wide: soft faults +%llu, "
+           "hard faults +%llu, pages written +%llu, trimmed +%llu)\n",
            PgCurrentProcessId(), Round, Options->Bytes >> 20,
            Options->Sort ? "of keys sorted and checked" : "written and checked", Bad,
            Options->Sort ? "sorts" : "words", After.TransitionFaults - Before->TransitionFaults,
-           After.TrimmedPages - Before->TrimmedPages,
-           After.StandbyPagesReused - Before->StandbyPagesReused);
+           After.HardFaults - Before->HardFaults, After.PagesWritten - Before->PagesWritten,
+           After.TrimmedPages - Before->TrimmedPages);
 }
 
 static BOOLEAN PsMoreRounds(const PS_OPTIONS *Options, ULONG Done, ULONG64 StartTick)
