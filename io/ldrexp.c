@@ -5,9 +5,9 @@
  * The table is explicit: a name is exported only when it is listed here
  * (IOP_EXPORT below), whatever other symbols the kernel has. These are the
  * NT routines of the public headers, plus the few Ki/Obp helpers their
- * static inline parts call (the IRQL bugchecks, ObDereferenceObject's
- * slow path) - a driver compiles those inlines into itself. The spin-lock
- * routines are the exception: a driver calls them (kernel/ke.h,
+ * static inline parts call (ObDereferenceObject's slow path, the assertion
+ * bugcheck) - a driver compiles those inlines into itself. The IRQL and
+ * spin-lock routines are the exception: a driver calls them (kernel/ke.h,
  * PAGODA_LOADABLE_DRIVER), so that Driver Verifier's IRQL checking can
  * stand in for them (kernel/vfirql.c): under VERIFIER_FORCE_IRQL_CHECKING
  * the loader binds an export's Verified routine instead of its own. A driver importing anything else fails to load
@@ -140,7 +140,8 @@ const IOP_EXPORT IopExportTable[] = {
     IOP_EXPORT(IoUpdateShareAccess), IOP_EXPORT(IoRemoveShareAccess),
     IOP_EXPORT(IoDeviceObjectType), IOP_EXPORT(IoDriverObjectType),
     /* The kernel. */
-    IOP_EXPORT(KeBugCheckEx), IOP_EXPORT(KeRaiseIrqlToDpcLevel), IOP_EXPORT(KeInitializeEvent),
+    IOP_EXPORT(KeBugCheckEx), IOP_EXPORT(KeInitializeEvent),
+    IOP_EXPORT_VERIFIED(KeRaiseIrqlToDpcLevel, KeRaiseIrqlToDpcLevel, VfRaiseIrqlToDpcLevel),
     IOP_EXPORT(KeSetEvent), IOP_EXPORT(KeResetEvent), IOP_EXPORT(KeClearEvent),
     IOP_EXPORT(KeReadStateEvent), IOP_EXPORT(KeWaitForSingleObject),
     IOP_EXPORT(KeWaitForMultipleObjects), IOP_EXPORT(KeDelayExecutionThread),
@@ -161,8 +162,9 @@ const IOP_EXPORT IopExportTable[] = {
                         VfAcquireSpinLockAtDpcLevel),
     IOP_EXPORT_VERIFIED(KeReleaseSpinLockFromDpcLevel, KiExportReleaseSpinLockFromDpcLevel,
                         VfReleaseSpinLockFromDpcLevel),
-    /* What the inline IRQL routines call. */
-    IOP_EXPORT(KiRaiseIrqlFailed), IOP_EXPORT(KiLowerIrqlFailed), IOP_EXPORT(KiLowerIrqlSlow),
+    /* The IRQL: out of line for drivers as well (kernel/ke.h), checked the same way. */
+    IOP_EXPORT_VERIFIED(KfRaiseIrql, KiExportRaiseIrql, VfRaiseIrql),
+    IOP_EXPORT_VERIFIED(KfLowerIrql, KiExportLowerIrql, VfLowerIrql),
     /* Objects, processes, memory. */
     IOP_EXPORT(ObReferenceObjectByName), IOP_EXPORT(ObReferenceObjectByPointer),
     IOP_EXPORT(ObReferenceObjectByHandle), IOP_EXPORT(ObpDereferenceObjectSlow),

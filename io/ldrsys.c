@@ -333,8 +333,8 @@ static NTSTATUS IopLoadDriverLocked(const IOP_DRIVER_NAME *Name)
              Module->ReadOnlyPages, Module->Pages - Module->TextPages - Module->ReadOnlyPages,
              Entry);
     if (Module->VerifiedImports)
-        DbgPrint("ldr: %s: Driver Verifier's IRQL checking: %u spin-lock imports checked, "
-                 "paged pool trimmed at each acquire\n",
+        DbgPrint("ldr: %s: Driver Verifier's IRQL checking: %u IRQL and spin-lock imports "
+                 "checked, paged pool trimmed at each raise to DISPATCH_LEVEL\n",
                  Module->BaseDllName, Module->VerifiedImports);
     IopPrintSymbolCommand(Module);
     IopTrackUnloadedImage(Module, FALSE); /* its range is a live driver again */

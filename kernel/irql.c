@@ -47,6 +47,20 @@ KIRQL KeRaiseIrqlToDpcLevel(void)
     return Old;
 }
 
+/* What a loadable driver calls for KeRaiseIrql and KeLowerIrql
+ * (kernel/ke.h, PAGODA_LOADABLE_DRIVER): the inline routines, out of line. */
+KIRQL KiExportRaiseIrql(KIRQL NewIrql)
+{
+    KIRQL Old;
+    KeRaiseIrql(NewIrql, &Old);
+    return Old;
+}
+
+void KiExportLowerIrql(KIRQL NewIrql)
+{
+    KeLowerIrql(NewIrql);
+}
+
 /*
  * Run the pending software interrupts, then settle at TargetIrql (below
  * DISPATCH_LEVEL). Called with interrupts disabled; returns with them

@@ -178,6 +178,28 @@ static inline KIRQL KeGetCurrentIrql(void)
     return (KIRQL)Irql;
 }
 
+/* The three software-interrupt requests as one word: nonzero when a DPC,
+ * a reschedule or a kernel APC waits for the IRQL to drop. */
+static inline ULONG KeSoftwareInterruptsPending(void)
+{
+    ULONG Pending;
+    __asm__ volatile("movl %%gs:%c1, %0"
+                     : "=r"(Pending)
+                     : "i"(KE_PCR_SOFTWARE_INTERRUPTS_OFFSET)
+                     : "memory");
+    return Pending;
+}
+
+#ifdef PAGODA_LOADABLE_DRIVER
+/* A loadable driver calls the kernel to raise and lower the IRQL (NT's
+ * x86 KfRaiseIrql and KfLowerIrql), so that Driver Verifier's IRQL
+ * checking can stand in (kernel/vfirql.c); the contracts are the inline
+ * routines' below. */
+KIRQL KfRaiseIrql(KIRQL NewIrql);
+void KfLowerIrql(KIRQL NewIrql);
+#define KeRaiseIrql(NewIrql, OldIrql) (*(OldIrql) = KfRaiseIrql(NewIrql))
+#define KeLowerIrql(NewIrql) KfLowerIrql(NewIrql)
+#else
 /* Raise to NewIrql (>= current, else bugcheck IRQL_NOT_GREATER_OR_EQUAL);
  * *OldIrql receives the previous IRQL. */
 static inline void KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql)
@@ -187,16 +209,6 @@ static inline void KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql)
         KiRaiseIrqlFailed(Current, NewIrql);
     __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)NewIrql) : "memory");
     *OldIrql = Current;
-}
-
-/* The three software-interrupt requests as one word: nonzero when a DPC,
- * a reschedule or a kernel APC waits for the IRQL to drop. */
-static inline ULONG KeSoftwareInterruptsPending(void)
-{
-    ULONG Pending;
-    __asm__ volatile("movl %%gs:%c1, %0" : "=r"(Pending) : "i"(KE_PCR_SOFTWARE_INTERRUPTS_OFFSET)
-                     : "memory");
-    return Pending;
 }
 
 /* Lower to NewIrql (<= current). Dropping below DISPATCH_LEVEL runs the
@@ -213,6 +225,16 @@ static inline void KeLowerIrql(KIRQL NewIrql)
     else
         __asm__ volatile("mov %0, %%cr8" : : "r"((ULONG64)NewIrql) : "memory");
 }
+
+/* The out-of-line copies a loadable driver imports as KfRaiseIrql and
+ * KfLowerIrql (kernel/irql.c; io/ldrexp.c), and Driver Verifier's checking
+ * versions of them and of KeRaiseIrqlToDpcLevel (kernel/vfirql.c). */
+KIRQL KiExportRaiseIrql(KIRQL NewIrql);
+void KiExportLowerIrql(KIRQL NewIrql);
+KIRQL VfRaiseIrql(KIRQL NewIrql);
+void VfLowerIrql(KIRQL NewIrql);
+KIRQL VfRaiseIrqlToDpcLevel(void);
+#endif /* PAGODA_LOADABLE_DRIVER */
 
 KIRQL KeRaiseIrqlToDpcLevel(void);
 
@@ -419,7 +441,8 @@ void KiSpinLockNotOwned(PKSPIN_LOCK SpinLock) __attribute__((noreturn));
 #ifdef PAGODA_LOADABLE_DRIVER
 /*
  * A loadable driver (.sys, compiled with PAGODA_LOADABLE_DRIVER) calls the
- * spin-lock routines instead of inlining them, as NT's drivers import
+ * spin-lock routines instead of inlining them (and the IRQL routines, see
+ * above), as NT's drivers import
  * KeAcquireSpinLockRaiseToDpc and the others: the loader binds them to the
  * kernel's copies (kernel/lock.c), or, under Driver Verifier's IRQL
  * checking, to checking versions (kernel/vfirql.c, docs/verifier.md).

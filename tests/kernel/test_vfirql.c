@@ -100,6 +100,19 @@ KTEST(vfirql, checked_acquire_trims_paged_pool_first)
     KeLowerIrql(OldIrql);
     KT_EXPECT(!ValidUnderLock);
     KT_EXPECT_EQ(Lock, 0);
+
+    /* A checked raise to DISPATCH_LEVEL trims too; one to APC_LEVEL not. */
+    (void)Buffer[0]; /* touched back: a soft fault */
+    KT_EXPECT(MmIsAddressValid((PVOID)Buffer));
+    OldIrql = VfRaiseIrql(APC_LEVEL);
+    KT_EXPECT(MmIsAddressValid((PVOID)Buffer));
+    KIRQL AtApc = VfRaiseIrql(DISPATCH_LEVEL);
+    ValidUnderLock = MmIsAddressValid((PVOID)Buffer);
+    VfLowerIrql(AtApc);
+    KT_EXPECT_EQ(KeGetCurrentIrql(), APC_LEVEL);
+    VfLowerIrql(OldIrql);
+    KT_EXPECT_EQ(AtApc, APC_LEVEL);
+    KT_EXPECT(!ValidUnderLock);
 }
 
 /* A correct driver (delay.sys takes its spin locks right) loads verified:
@@ -157,4 +170,10 @@ KTEST_BUGCHECK(vfirql, release_below_dispatch_level, DRIVER_VERIFIER_DETECTED_VI
     KIRQL OldIrql = VfAcquireSpinLockRaiseToDpc(&Lock);
     KeLowerIrql(OldIrql);
     VfReleaseSpinLock(&Lock, OldIrql);
+}
+
+/* KeLowerIrql to a higher IRQL than the current one: 0xC4, 0x31. */
+KTEST_BUGCHECK(vfirql, lower_to_a_higher_irql, DRIVER_VERIFIER_DETECTED_VIOLATION)
+{
+    VfLowerIrql(DISPATCH_LEVEL);
 }
