@@ -33,8 +33,11 @@
  * whose DRIVER_VERIFIER_IOMANAGER_VIOLATION (0xC9) codes Microsoft
  * documents: 0x02 an IRP freed while still on its thread's list, 0x05 the
  * IRQL changed across a dispatch routine, 0x07 an IRP completed with its
- * cancel routine still set. */
+ * cancel routine still set, and the I/O verification error 0x228 (as the
+ * first parameter, then the routine, the IRP, the device) for a completion
+ * routine that saw PendingReturned and did not call IoMarkIrpPending. */
 #define IOP_VERIFY_IO() (MmVerifierFlags & VERIFIER_IO_CHECKING)
+#define IOP_VERIFY_PENDING_NOT_PASSED_ON 0x228
 
 typedef struct _IOP_IRP_LOOKASIDE {
     PIRP Head; /* IopRaiseToHigh: parked IRPs, linked through
@@ -253,6 +256,10 @@ static BOOLEAN IopCallCompletionRoutines(PIRP Irp)
             if (Routine(AtTop ? NULL : Stack->DeviceObject, Irp, Context) ==
                 STATUS_MORE_PROCESSING_REQUIRED)
                 return FALSE;
+            if (IOP_VERIFY_IO() && Irp->PendingReturned && !AtTop &&
+                !(Stack->Control & SL_PENDING_RETURNED))
+                KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VERIFY_PENDING_NOT_PASSED_ON,
+                             (ULONG_PTR)Routine, (ULONG_PTR)Irp, (ULONG_PTR)Stack->DeviceObject);
         } else if (Irp->PendingReturned && !AtTop) {
             /* No routine to pass "pending" on: the I/O manager does it. */
             IoMarkIrpPending(Irp);

@@ -46,6 +46,7 @@ typedef struct _KT_DEV {
     NTSTATUS RoutineResult;         /* KtPassRoutine: what its completion routine returns */
     BOOLEAN Cancelable;             /* KtPend: set a cancel routine */
     BOOLEAN SawPendingReturned;     /* KtPassRoutine: PendingReturned in its routine */
+    BOOLEAN ForgetsPending; /* KtPassRoutine: its routine does not pass "pending" on (a bug) */
     PDEVICE_OBJECT Lower;
     PIRP Pending;
     LONG Counts[IRP_MJ_MAXIMUM_FUNCTION + 1];
@@ -92,7 +93,7 @@ static NTSTATUS KtUpperCompletion(PDEVICE_OBJECT Device, PIRP Irp, PVOID Context
     KT_DEV *Dev = Context;
     KtLogAppend('U', Device);
     Dev->SawPendingReturned = Irp->PendingReturned;
-    if (Irp->PendingReturned)
+    if (Irp->PendingReturned && !Dev->ForgetsPending)
         IoMarkIrpPending(Irp);
     return Dev->RoutineResult;
 }
@@ -1249,6 +1250,28 @@ KTEST_BUGCHECK(irp, verifier_irql_changed_by_dispatch, DRIVER_VERIFIER_IOMANAGER
     KT_ASSERT(Irp != NULL);
     IoGetNextIrpStackLocation(Irp)->MajorFunction = IRP_MJ_READ;
     (void)IoCallDriver(Device, Irp);
+}
+
+/* I/O error 0x228: a completion routine that sees PendingReturned and does
+ * not call IoMarkIrpPending, so the caller above would never learn that
+ * the request pended. */
+KTEST_BUGCHECK(irp, verifier_completion_routine_forgets_pending,
+               DRIVER_VERIFIER_IOMANAGER_VIOLATION)
+{
+    MmVerifierFlags |= VERIFIER_IO_CHECKING;
+    KT_ASSERT(KtIrpSetup() != NULL);
+    PDEVICE_OBJECT Lower = KtCreateDevice(KtPend, 0);
+    KT_ASSERT(Lower != NULL);
+    PDEVICE_OBJECT Upper = KtAttach(KtPassRoutine, Lower);
+    KT_ASSERT(Upper != NULL);
+    KtDev(Upper)->ForgetsPending = TRUE;
+    PIRP Irp = KtNewIrp(Upper, IRP_MJ_READ, TRUE, TRUE, TRUE);
+    KT_ASSERT(Irp != NULL);
+    KT_ASSERT_STATUS(IoCallDriver(Upper, Irp), STATUS_PENDING);
+    KT_ASSERT(KtDev(Lower)->Pending == Irp);
+    KtDev(Lower)->Pending = NULL;
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
 }
 
 /* IoAllocateMdl with an IRP: the first MDL becomes Irp->MdlAddress, a
