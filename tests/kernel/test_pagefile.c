@@ -20,45 +20,15 @@
 #include "../../ps/ps.h"
 #include "../../ob/ob.h"
 #include "../../rtl/rtl.h"
+#include "ktspace.h"
 
-#define KT_BASE 0x0000000040000000ULL
+#define KT_BASE KT_SPACE_BASE
 #define KT_PAGES 8
 #define KT_TAG POOL_TAG('K', 't', 'P', 'f')
-
-static void KtDeleteSpace(PVOID Space)
-{
-    MmDeleteProcessAddressSpace(Space);
-}
-
-static void KtAttachBack(PVOID Space)
-{
-    MmAttachAddressSpace(Space);
-}
-
-static PUCHAR KtPage(ULONG Index)
-{
-    return (PUCHAR)(KT_BASE + (ULONG64)Index * PAGE_SIZE);
-}
 
 static MMPTE KtPte(ULONG Index)
 {
     return *MiGetPteAddress(KtPage(Index));
-}
-
-static PMMADDRESS_SPACE KtMakeSpace(ULONG Pages)
-{
-    PMMADDRESS_SPACE Space;
-    if (!NT_SUCCESS(MmCreateProcessAddressSpace(&Space)))
-        return NULL;
-    KtDefer(KtDeleteSpace, Space);
-    KtDefer(KtAttachBack, MmAttachAddressSpace(Space));
-    PVOID Base = (PVOID)KT_BASE;
-    SIZE_T Size = (SIZE_T)Pages * PAGE_SIZE;
-    if (!NT_SUCCESS(MmAllocateVirtualMemory(Space, &Base, &Size, MEM_RESERVE | MEM_COMMIT,
-                                            PAGE_READWRITE)) ||
-        Base != (PVOID)KT_BASE)
-        return NULL;
-    return Space;
 }
 
 static UCHAR KtByte(ULONG Index, ULONG Seed, ULONG i)
