@@ -3,7 +3,8 @@
  * in-kernel test files need: join a thread, close a handle, drop a
  * reference, put a priority back. Each KtDeferX registers the cleanup and
  * returns the entry, for KtCleanupNow when the test wants it done early.
- * PASSIVE_LEVEL, the test's own thread.
+ * KtJoinThread joins at once and returns the status. PASSIVE_LEVEL, the
+ * test's own thread.
  */
 #ifndef PAGODA_KTDEFER_H
 #define PAGODA_KTDEFER_H
@@ -12,6 +13,21 @@
 #include "../../kernel/ke.h"
 #include "../../ob/ob.h"
 #include "../../ps/ps.h"
+
+/* Wait for the system thread behind Handle to end, then close the handle:
+ * STATUS_SUCCESS when it ended, else the failed reference's or wait's
+ * status. */
+static inline NTSTATUS KtJoinThread(HANDLE Handle)
+{
+    PVOID Thread;
+    NTSTATUS Status = ObReferenceObjectByHandle(Handle, 0, PsThreadType, KernelMode, &Thread, NULL);
+    if (NT_SUCCESS(Status)) {
+        Status = KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, NULL);
+        ObDereferenceObject(Thread);
+    }
+    ZwClose(Handle);
+    return Status;
+}
 
 /* Wait for the thread to end (the wait must succeed), then close the handle. */
 static inline void KtJoinThreadRoutine(PVOID Handle)

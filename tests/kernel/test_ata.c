@@ -17,6 +17,7 @@
 #include "../../io/drivers/ata.h"
 #include "../../ps/ps.h"
 #include "../../rtl/rtl.h"
+#include "ktdefer.h"
 #include "ktio.h"
 
 #define KT_TAG POOL_TAG('K', 't', 'A', 't')
@@ -510,18 +511,6 @@ static void KtLoadThread(PVOID Context)
         (void)KeWaitForSingleObject(&Load->Event[r], Executive, KernelMode, FALSE, NULL);
 }
 
-static NTSTATUS KtJoin(HANDLE Handle)
-{
-    PVOID Thread;
-    NTSTATUS Status = ObReferenceObjectByHandle(Handle, 0, PsThreadType, KernelMode, &Thread, NULL);
-    if (NT_SUCCESS(Status)) {
-        Status = KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, NULL);
-        ObDereferenceObject(Thread);
-    }
-    ZwClose(Handle);
-    return Status;
-}
-
 KTEST(ata, sixty_four_requests_from_four_threads)
 {
     static KT_LOAD Loads[KT_THREADS];
@@ -544,7 +533,7 @@ KTEST(ata, sixty_four_requests_from_four_threads)
             PsCreateSystemThread(&Handles[t], 0, NULL, NULL, NULL, KtLoadThread, &Loads[t]);
     for (ULONG t = 0; t < KT_THREADS; t++)
         if (NT_SUCCESS(Created[t]))
-            KT_EXPECT_STATUS(KtJoin(Handles[t]), STATUS_SUCCESS);
+            KT_EXPECT_STATUS(KtJoinThread(Handles[t]), STATUS_SUCCESS);
     for (ULONG t = 0; t < KT_THREADS; t++) {
         KT_ASSERT_STATUS(Created[t], STATUS_SUCCESS);
         KT_ASSERT_EQ(Loads[t].Sent, KT_PER_THREAD);

@@ -14,6 +14,7 @@
 #include "../../include/ktest.h"
 #include "../../kernel/ki.h"
 #include "../../ps/ps.h"
+#include "ktdefer.h"
 
 #define EFLAGS_IF (1ULL << 9)
 
@@ -77,21 +78,6 @@ static void KtWaitTicks(ULONG64 Ticks)
 {
     static volatile LONG Never;
     KtWaitFor(&Never, 1, Ticks);
-}
-
-/* Wait for the system thread behind Handle to end, then close the handle.
- * STATUS_SUCCESS when it ended. */
-static NTSTATUS KtJoinThread(HANDLE Handle)
-{
-    PVOID Thread;
-    NTSTATUS Status = ObReferenceObjectByHandle(Handle, 0, PsThreadType, KernelMode, &Thread, NULL);
-
-    if (NT_SUCCESS(Status)) {
-        Status = KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, NULL);
-        ObDereferenceObject(Thread);
-    }
-    ZwClose(Handle);
-    return Status;
 }
 
 /* The environment every test here assumes. */
