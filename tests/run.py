@@ -35,7 +35,8 @@ Steps (--only takes a substring of these names; repeat it or use commas):
             failed allocations above 0, and no special-pool block still
             allocated when init ended (a leak on a failure path).
   mem       boot with `ktest=PATTERN` (--mem-pattern) at each --mem-sizes
-            size and require success; at --too-small require exit 39 and the
+            size, with no disk, and require success and the kernel's one
+            "no disk" and one "no pagefile" line; at --too-small require exit 39 and the
             kernel's "needs at least" sentence; with -cpu max,-sse4.2
             require exit 39 and the boot code's "lacks SSE4.2" sentence.
   paging    boot with -m 32M and a 130 MiB disk (a 129 MiB pagefile), ktest=
@@ -583,6 +584,13 @@ class Harness:
             if m:
                 fails.append(line.strip())
         name = "mem." + size
+        # These boots have no disk: the kernel must say so once, and say
+        # that there is no pagefile and what to do about it.
+        for said in ("ATA: no disk on the primary channel", "Pagefile: none"):
+            times = sum(said in l for l in b.lines)
+            if times != 1:
+                return self.report.fail(name, "a boot without a disk printed %r %d times, not "
+                                        "once" % (said, times), b.tail())
         if b.rc == EXIT_SUCCESS and closing and not fails:
             return self.report.ok(name, ["ktest=%s: %d passed, %d failed, %d skipped in %.1f s"
                                          % ((pattern,) + closing + (b.seconds,))])
