@@ -604,24 +604,41 @@ NTSTATUS NtQuerySystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, 
  * ------------------------------------------------------------------------ */
 
 /*
- * NtSetSystemInformation - change a system setting. The one class:
- * SystemEmptyWorkingSetInformation (SYSTEM_EMPTY_WORKING_SET in Buffer,
- * Length its size): trim every page of that process's working set that may
- * leave (MmEmptyWorkingSet), so a student can watch its pages go to the
- * standby and modified lists and come back on the next touch.
- * Returns STATUS_SUCCESS; STATUS_INVALID_INFO_CLASS;
- * STATUS_INFO_LENGTH_MISMATCH for another Length; STATUS_ACCESS_VIOLATION
- * for an unreadable Buffer; STATUS_INVALID_PARAMETER for an unknown
- * process ID; STATUS_PROCESS_IS_TERMINATING. NOTE: NT asks for a
- * privilege; Pagoda has no security, any process may ask. PASSIVE_LEVEL.
+ * SystemMemoryListInformation: Buffer holds a SYSTEM_MEMORY_LIST_COMMAND
+ * (a ULONG, as in NT). MemoryFlushModifiedList writes the modified list to
+ * the pagefile in the calling thread (MmFlushModifiedPages: without a
+ * pagefile there is nothing to write and it succeeds); the other commands
+ * of NT's list are not built: STATUS_NOT_SUPPORTED; past the list:
+ * STATUS_INVALID_PARAMETER.
  */
-NTSTATUS NtSetSystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length)
+static NTSTATUS ExpSetMemoryList(PVOID Buffer, ULONG Length)
+{
+    ULONG Command;
+
+    if (Length != sizeof(Command))
+        return STATUS_INFO_LENGTH_MISMATCH;
+    NTSTATUS Status = MmCopyFromUser(&Command, Buffer, sizeof(Command));
+    if (!NT_SUCCESS(Status))
+        return Status;
+    if (Command >= MemoryCommandMax)
+        return STATUS_INVALID_PARAMETER;
+    if (Command != MemoryFlushModifiedList)
+        return STATUS_NOT_SUPPORTED;
+    (void)MmFlushModifiedPages();
+    return STATUS_SUCCESS;
+}
+
+/*
+ * SystemEmptyWorkingSetInformation (SYSTEM_EMPTY_WORKING_SET in Buffer):
+ * trim every page of that process's working set that may leave
+ * (MmEmptyWorkingSet), so a student can watch its pages go to the standby
+ * and modified lists and come back on the next touch.
+ */
+static NTSTATUS ExpSetEmptyWorkingSet(PVOID Buffer, ULONG Length)
 {
     SYSTEM_EMPTY_WORKING_SET Request;
     PEPROCESS Process;
 
-    if (Class != SystemEmptyWorkingSetInformation)
-        return STATUS_INVALID_INFO_CLASS;
     if (Length != sizeof(Request))
         return STATUS_INFO_LENGTH_MISMATCH;
     NTSTATUS Status = MmCopyFromUser(&Request, Buffer, sizeof(Request));
@@ -633,4 +650,27 @@ NTSTATUS NtSetSystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, UL
     (void)MmEmptyWorkingSet(Process->Pcb.AddressSpace);
     ExpDereferenceProcess(Process);
     return STATUS_SUCCESS;
+}
+
+/*
+ * NtSetSystemInformation - change a system setting, or ask the memory
+ * manager to act now. Two classes: SystemEmptyWorkingSetInformation and
+ * SystemMemoryListInformation (above).
+ * Returns STATUS_SUCCESS; STATUS_INVALID_INFO_CLASS;
+ * STATUS_INFO_LENGTH_MISMATCH for another Length; STATUS_ACCESS_VIOLATION
+ * for an unreadable Buffer; STATUS_INVALID_PARAMETER for an unknown
+ * process ID or command; STATUS_NOT_SUPPORTED for a command not built;
+ * STATUS_PROCESS_IS_TERMINATING. NOTE: NT asks for a privilege; Pagoda has
+ * no security, any process may ask. PASSIVE_LEVEL.
+ */
+NTSTATUS NtSetSystemInformation(SYSTEM_INFORMATION_CLASS Class, PVOID Buffer, ULONG Length)
+{
+    switch (Class) {
+    case SystemEmptyWorkingSetInformation:
+        return ExpSetEmptyWorkingSet(Buffer, Length);
+    case SystemMemoryListInformation:
+        return ExpSetMemoryList(Buffer, Length);
+    default:
+        return STATUS_INVALID_INFO_CLASS;
+    }
 }

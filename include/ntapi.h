@@ -159,9 +159,12 @@ typedef enum _SYSTEM_INFORMATION_CLASS {
     SystemDeviceInformation = 120, /* SYSTEM_DEVICE_ENTRY[]: every driver's devices */
     SystemProcessorStateInformation = 105, /* SYSTEM_PROCESSOR_ENTRY[]: the MADT's processors */
     /* NtSetSystemInformation: SYSTEM_EMPTY_WORKING_SET in (docs/paging.md).
-     * NOTE: NT empties working sets through SystemMemoryListInformation
-     * (every process) or SetProcessWorkingSetSize(-1, -1) (one). */
+     * NOTE: NT empties one process's working set through
+     * SetProcessWorkingSetSize(-1, -1); this class is Pagoda's. */
     SystemEmptyWorkingSetInformation = 104,
+    /* NtSetSystemInformation: a SYSTEM_MEMORY_LIST_COMMAND in (NT's number,
+     * the class RAMMap uses; docs/paging.md). */
+    SystemMemoryListInformation = 80,
 } SYSTEM_INFORMATION_CLASS;
 
 /* One interrupt object, or a vector's unclaimed interrupts (Object 0), or
@@ -210,6 +213,20 @@ typedef struct _SYSTEM_PCI_ENTRY {
     UCHAR BarIo[6]; /* 1: I/O ports */
     CHAR ClassName[26];
 } SYSTEM_PCI_ENTRY;
+
+/* The commands of SystemMemoryListInformation, NT's values. Pagoda carries
+ * out MemoryFlushModifiedList (write every page on the modified list to
+ * the pagefile now, as the modified page writer would); the others answer
+ * STATUS_NOT_SUPPORTED. */
+typedef enum _SYSTEM_MEMORY_LIST_COMMAND {
+    MemoryCaptureAccessedBits = 0,
+    MemoryCaptureAndResetAccessedBits = 1,
+    MemoryEmptyWorkingSets = 2,
+    MemoryFlushModifiedList = 3,
+    MemoryPurgeStandbyList = 4,
+    MemoryPurgeLowPriorityStandbyList = 5,
+    MemoryCommandMax = 6,
+} SYSTEM_MEMORY_LIST_COMMAND;
 
 typedef struct _SYSTEM_EMPTY_WORKING_SET {
     ULONG ProcessId; /* 0: the caller's */

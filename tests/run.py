@@ -44,8 +44,9 @@ Steps (--only takes a substring of these names; repeat it or use commas):
             among them): every test must pass and the paged pool test must
             have used twice RAM. paging.pagestress: the same machine runs
             /bin/pagestress from the shell (3x RAM in one process, four
-            processes, a merge sort larger than RAM): every word right, hard
-            faults seen.
+            processes, a merge sort larger than RAM, 100 processes that
+            page out and exit): every word right, hard faults seen, the
+            pagefile's slots in use back at baseline after the exits.
   gdb       QEMU waiting for gdb on a free port, kernel command line `quiet`;
             tools/gdb/test_backtrace.py runs a student's session: the first
             stop on KiSystemStartup's first line, backtraces that end at the
@@ -638,14 +639,18 @@ class Harness:
 
     # The user programs of the paging issue, at -m 32M with the same pagefile
     # size: one process over three times the RAM, four processes of 12 MiB
-    # at once, a merge sort of 16 MiB of keys (32 MiB with its scratch).
-    PAGESTRESS_RUNS = ("pagestress 3x", "pagestress -p 4 12", "pagestress --sort 16")
+    # at once, a merge sort of 16 MiB of keys (32 MiB with its scratch), and
+    # 100 processes one after another that each page 1 MiB out and end
+    # holding it (the pagefile's slots in use must come back to baseline).
+    PAGESTRESS_RUNS = ("pagestress 3x", "pagestress -p 4 12", "pagestress --sort 16",
+                       "pagestress --exits 100 1")
 
     def step_pagestress(self):
         """Boot -m 32M with a fresh 130 MiB disk and run PAGESTRESS_RUNS from
         the shell: each must end with its parent's PASS line, every round
-        must find every word right, and pages must really have come back
-        from the pagefile (hard faults in the rounds' figures)."""
+        must find every word right, pages must really have come back from
+        the pagefile (hard faults in the rounds' figures), and after the 100
+        exits the slots in use must equal the baseline."""
         disk = self.logs / "pagestress-disk.img"
         subprocess.run([sys.executable, str(ROOT / "tools" / "mkdisk.py"), str(disk),
                         "--size-mib", "130", "--force"], check=True, stdout=subprocess.DEVNULL)
@@ -657,11 +662,19 @@ class Harness:
         verdicts = [l.strip() for l in b.lines if re.search(r"pagestress\[\d+\]: (PASS|FAIL)", l)]
         bad = sum(int(m.group(2)) for m in rounds)
         hard = sum(int(m.group(3)) for m in rounds)
-        summary = "%d rounds, %d bad, %d hard faults, %s" % (len(rounds), bad, hard,
-                                                          ", ".join(verdicts[-3:]))
-        # 3x: 1 verdict; -p 4: 4 children and the parent; --sort: 1.
-        ok = (b.rc == EXIT_SUCCESS and len(rounds) == 6 and bad == 0 and hard > 0
-              and len(verdicts) == 7 and all(v.endswith("PASS") for v in verdicts))
+        exits = [m for m in (re.search(r"(\d+) processes each paged out (\d+) pages and ended: "
+                                       r"pagefile slots in use (\d+) before, (\d+) after", l)
+                             for l in b.lines) if m]
+        slots_back = (len(exits) == 1 and exits[0].group(1) == "100"
+                      and exits[0].group(3) == exits[0].group(4))
+        summary = "%d rounds, %d bad, %d hard faults, slots after 100 exits: %s, %s" % (
+            len(rounds), bad, hard,
+            "%s before, %s after" % exits[0].group(3, 4) if exits else "no line",
+            ", ".join(verdicts[-3:]))
+        # 3x: 1 verdict; -p 4: 4 children and the parent; --sort: 1;
+        # --exits: 1 (its children print none when they pass).
+        ok = (b.rc == EXIT_SUCCESS and len(rounds) == 6 and bad == 0 and hard > 0 and slots_back
+              and len(verdicts) == 8 and all(v.endswith("PASS") for v in verdicts))
         if ok:
             return self.report.ok("paging.pagestress", [summary + " in %.1f s" % b.seconds])
         why, details = b.ending()

@@ -11,6 +11,13 @@
  *     -s SEED    the first round's pattern (default: the process id)
  *     --sort     instead of a pattern: merge-sort SIZE bytes of 64-bit
  *                keys (uses 2 x SIZE) and check order and checksum
+ *     --exits N  instead: N processes one after another, each pages its
+ *                SIZE out (--out, below) and ends without freeing it; then
+ *                the pagefile's slots in use must be back at their
+ *                baseline: process exit returns its pagefile slots
+ *     --out      (one child of --exits) write SIZE, empty the working
+ *                set, flush the modified list to the pagefile (so every
+ *                page has a slot), read half back, check it all, and end
  *
  * A pattern round writes word i of the region as (i * K) ^ seed, front
  * to back, then reads it all back: a word that comes back wrong names its
@@ -32,8 +39,10 @@ typedef struct _PS_OPTIONS {
     ULONG Processes;
     ULONG Rounds;
     ULONG Seconds;
+    ULONG Exits;
     ULONG64 Seed;
     BOOLEAN Sort;
+    BOOLEAN Out;
 } PS_OPTIONS;
 
 static SYSTEM_MEMORY_INFORMATION PsMemory(void)
@@ -61,7 +70,8 @@ static ULONG64 PsParseSize(const char *Text)
 
 static int PsUsage(void)
 {
-    printf("usage: pagestress [-p N] [-r N | -t SECS] [-s SEED] [--sort] SIZE(MiB | Nx RAM)\n");
+    printf("usage: pagestress [-p N] [-r N | -t SECS] [-s SEED] [--sort | --exits N | --out] "
+           "SIZE(MiB | Nx RAM)\n");
     return 2;
 }
 
@@ -76,6 +86,10 @@ static BOOLEAN PsParse(int Argc, char **Argv, PS_OPTIONS *Options)
         BOOLEAN HasValue = i + 1 < Argc;
         if (!strcmp(Arg, "--sort"))
             Options->Sort = TRUE;
+        else if (!strcmp(Arg, "--out"))
+            Options->Out = TRUE;
+        else if (!strcmp(Arg, "--exits") && HasValue)
+            Options->Exits = (ULONG)strtoull(Argv[++i], NULL, 10);
         else if (!strcmp(Arg, "-p") && HasValue)
             Options->Processes = (ULONG)strtoull(Argv[++i], NULL, 10);
         else if (!strcmp(Arg, "-r") && HasValue)
@@ -231,6 +245,82 @@ static int PsRun(const PS_OPTIONS *Options)
     return BadTotal ? 1 : 0;
 }
 
+/* Write every page on the modified list to the pagefile now. */
+static NTSTATUS PsFlushModifiedList(void)
+{
+    ULONG Command = MemoryFlushModifiedList;
+    return NtSetSystemInformation(SystemMemoryListInformation, &Command, sizeof(Command));
+}
+
+/* --out: page SIZE out and end holding it (the exit must free the slots).
+ * 0, 1 (a wrong word), 3 (the pagefile did not take the pages) or a
+ * status. */
+static int PsPageOutAndExit(const PS_OPTIONS *Options)
+{
+    SYSTEM_EMPTY_WORKING_SET Trim = {0, 0};
+    NTSTATUS Status;
+    volatile ULONG64 *Words = PsAllocate(Options->Bytes, &Status);
+    ULONG64 Count = Options->Bytes / sizeof(ULONG64), Bad = 0;
+    if (!Words)
+        return (int)Status;
+    for (ULONG64 i = 0; i < Count; i++)
+        Words[i] = (i * PS_GOLDEN) ^ Options->Seed;
+    SYSTEM_MEMORY_INFORMATION Before = PsMemory();
+    Status = NtSetSystemInformation(SystemEmptyWorkingSetInformation, &Trim, sizeof(Trim));
+    if (NT_SUCCESS(Status))
+        Status = PsFlushModifiedList();
+    if (!NT_SUCCESS(Status))
+        return (int)Status;
+    SYSTEM_MEMORY_INFORMATION After = PsMemory();
+    if (After.PageFileInUse < Before.PageFileInUse + Options->Bytes / PAGE_SIZE) {
+        printf("pagestress[%u]: only %llu of %llu pages went to the pagefile\n",
+               PgCurrentProcessId(), After.PageFileInUse - Before.PageFileInUse,
+               Options->Bytes / PAGE_SIZE);
+        return 3;
+    }
+    /* Half back in (their copies stay in the pagefile), half left out. */
+    for (ULONG64 i = 0; i < Count / 2; i++)
+        Bad += Words[i] != ((i * PS_GOLDEN) ^ Options->Seed);
+    return Bad ? 1 : 0;
+}
+
+/* --exits N: N --out children, one after another, then the pagefile's
+ * slots in use must be back where they were. */
+static int PsRunExits(const PS_OPTIONS *Options)
+{
+    char CommandLine[96];
+    NTSTATUS Status = PsFlushModifiedList();
+    if (!NT_SUCCESS(Status))
+        return (int)Status;
+    SYSTEM_MEMORY_INFORMATION Baseline = PsMemory();
+    if (Baseline.PageFilePages == 0) {
+        printf("pagestress: --exits needs a pagefile (boot with a disk: docs/paging.md)\n");
+        return 2;
+    }
+    for (ULONG i = 0; i < Options->Exits; i++) {
+        HANDLE Child;
+        NTSTATUS Exit = STATUS_UNSUCCESSFUL;
+        snprintf(CommandLine, sizeof(CommandLine), "pagestress --out -s %llu %lluM",
+                 Options->Seed * 1000 + i, Options->Bytes >> 20);
+        Status = PgSpawn("pagestress", CommandLine, 0, &Child, NULL);
+        if (NT_SUCCESS(Status))
+            Status = PgWaitProcess(Child, &Exit);
+        if (NT_SUCCESS(Status))
+            NtClose(Child);
+        if (!NT_SUCCESS(Status) || Exit != 0) {
+            printf("pagestress: child %u: %s, exit 0x%x\n", i, PgStatusName(Status), Exit);
+            return NT_SUCCESS(Status) ? (int)Exit : (int)Status;
+        }
+    }
+    (void)PsFlushModifiedList();
+    SYSTEM_MEMORY_INFORMATION After = PsMemory();
+    printf("pagestress[%u]: %u processes each paged out %llu pages and ended: pagefile slots in "
+           "use %llu before, %llu after\n",
+           PgCurrentProcessId(), Options->Exits, Options->Bytes / PAGE_SIZE, Baseline.PageFileInUse,
+           After.PageFileInUse);
+    return After.PageFileInUse == Baseline.PageFileInUse ? 0 : 4;
+}
+
 /* -p N: N copies of this program with the same work and their own seeds;
  * the first failure's exit status, or 0. */
 static int PsRunChildren(const PS_OPTIONS *Options)
@@ -267,7 +357,14 @@ int main(int Argc, char **Argv, char **Envp)
     UNREFERENCED_PARAMETER(Envp);
     if (!PsParse(Argc, Argv, &Options))
         return PsUsage();
-    int Result = Options.Processes > 1 ? PsRunChildren(&Options) : PsRun(&Options);
-    printf("pagestress[%u]: %s\n", PgCurrentProcessId(), Result == 0 ? "PASS" : "FAIL");
+    int Result;
+    if (Options.Exits)
+        Result = PsRunExits(&Options);
+    else if (Options.Out)
+        Result = PsPageOutAndExit(&Options);
+    else
+        Result = Options.Processes > 1 ? PsRunChildren(&Options) : PsRun(&Options);
+    if (!Options.Out || Result != 0) /* quiet --exits children that pass */
+        printf("pagestress[%u]: %s\n", PgCurrentProcessId(), Result == 0 ? "PASS" : "FAIL");
     return Result;
 }

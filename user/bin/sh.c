@@ -403,6 +403,30 @@ static void ShTrim(int Argc, char **Argv)
                Argc > 1 ? "pid " : "this shell", Argc > 1 ? Argv[1] : "");
 }
 
+static void ShFlush(int Argc, char **Argv)
+{
+    SYSTEM_MEMORY_INFORMATION Before, After;
+    ULONG Command = MemoryFlushModifiedList;
+    NTSTATUS Status;
+
+    UNREFERENCED_PARAMETER(Argc);
+    UNREFERENCED_PARAMETER(Argv);
+    memset(&Before, 0, sizeof(Before));
+    memset(&After, 0, sizeof(After));
+    (void)NtQuerySystemInformation(SystemMemoryInformation, &Before, sizeof(Before), NULL);
+    Status = NtSetSystemInformation(SystemMemoryListInformation, &Command, sizeof(Command));
+    (void)NtQuerySystemInformation(SystemMemoryInformation, &After, sizeof(After), NULL);
+    if (!NT_SUCCESS(Status))
+        ShFailed("flush", Status);
+    else if (After.PageFilePages == 0)
+        printf("no pagefile: the modified pages stay where they are\n");
+    else
+        printf("%llu pages written to the pagefile in %llu writes; their frames are on the "
+               "standby list\n",
+               After.PagesWritten - Before.PagesWritten,
+               After.PageFileWrites - Before.PageFileWrites);
+}
+
 static void ShPte(int Argc, char **Argv)
 {
     static const char *const Level[4] = {"PXE", "PPE", "PDE", "PTE"};
@@ -794,6 +818,7 @@ static const SH_COMMAND ShCommands[] = {
     {"vm", "vm [PID]             the VAD list of a process (!vad)", ShVm},
     {"pte", "pte VA [PID]         the four page-table entries of VA (!pte)", ShPte},
     {"trim", "trim [PID]           empty a working set: pages to standby/modified", ShTrim},
+    {"flush", "flush                write the modified list to the pagefile now", ShFlush},
     {"obj", "obj [PATH]           the object namespace: a directory or a name (!object)", ShObj},
     {"load", "load NAME            load driver NAME (/drivers/NAME.sys) (NtLoadDriver)", ShLoad},
     {"unload", "unload NAME          unload driver NAME (NtUnloadDriver)", ShUnload},

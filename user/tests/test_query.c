@@ -218,6 +218,64 @@ static void SetInformationBadArguments(void)
     UT_EXPECT_STATUS(
         NtSetSystemInformation(SystemEmptyWorkingSetInformation, &Request, sizeof(Request)),
         STATUS_INVALID_PARAMETER);
+
+    ULONG Command = MemoryPurgeStandbyList; /* NT has it; Pagoda does not */
+    UT_EXPECT_STATUS(NtSetSystemInformation(SystemMemoryListInformation, &Command, sizeof(Command)),
+                     STATUS_NOT_SUPPORTED);
+    Command = MemoryCommandMax;
+    UT_EXPECT_STATUS(NtSetSystemInformation(SystemMemoryListInformation, &Command, sizeof(Command)),
+                     STATUS_INVALID_PARAMETER);
+    UT_EXPECT_STATUS(NtSetSystemInformation(SystemMemoryListInformation, &Command, 8),
+                     STATUS_INFO_LENGTH_MISMATCH);
+    UT_EXPECT_STATUS(NtSetSystemInformation(SystemMemoryListInformation, UT_KERNEL_VA, 4),
+                     STATUS_ACCESS_VIOLATION);
+}
+
+/* NtSetSystemInformation(SystemMemoryListInformation, MemoryFlushModifiedList)
+ * after our written pages were trimmed to the modified list: with a
+ * pagefile each is written and its frame moves to the standby list (the
+ * PTE stays in transition); without one there is nowhere to write and the
+ * frames stay modified. Either way the data comes back intact. */
+static void FlushModifiedList(void)
+{
+    SYSTEM_EMPTY_WORKING_SET Request = {0, 0};
+    SYSTEM_MEMORY_INFORMATION Memory;
+    SYSTEM_PTE_INFORMATION Info;
+    ULONG Command = MemoryFlushModifiedList;
+    PVOID Base = NULL;
+    SIZE_T Size = 4 * PAGE_SIZE;
+    BOOLEAN Intact = TRUE;
+
+    UT_ASSERT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                              MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+    UtDefer(ReleaseRegion, Base);
+    volatile ULONG *Words = Base;
+    for (ULONG I = 0; I < 4 * PAGE_SIZE / sizeof(ULONG); I++)
+        Words[I] = I ^ 0x3C3C3C3C;
+    UT_ASSERT_SUCCESS(
+        NtQuerySystemInformation(SystemMemoryInformation, &Memory, sizeof(Memory), NULL));
+    ULONG64 WritesBefore = Memory.PageFileWrites;
+    UT_ASSERT_SUCCESS(
+        NtSetSystemInformation(SystemEmptyWorkingSetInformation, &Request, sizeof(Request)));
+    UT_ASSERT_SUCCESS(
+        NtSetSystemInformation(SystemMemoryListInformation, &Command, sizeof(Command)));
+    UT_ASSERT_SUCCESS(
+        NtQuerySystemInformation(SystemMemoryInformation, &Memory, sizeof(Memory), NULL));
+    for (ULONG Page = 0; Page < 4; Page++) {
+        UT_EXPECT_SUCCESS(QueryPte(0, (ULONG64)(ULONG_PTR)Base + Page * PAGE_SIZE, &Info));
+        UT_EXPECT(Info.Levels == 4 && (Info.Entry[3] & (1ULL << 11))); /* transition */
+        if (Memory.PageFilePages != 0)
+            UT_EXPECT_EQ(Info.FrameLocation, 2); /* written: standby */
+        else
+            UT_EXPECT_EQ(Info.FrameLocation, 3); /* no pagefile: still modified */
+    }
+    if (Memory.PageFilePages != 0)
+        UT_EXPECT(Memory.PageFileWrites > WritesBefore);
+    else
+        UT_EXPECT_EQ(Memory.PageFileWrites, WritesBefore);
+    for (ULONG I = 0; I < 4 * PAGE_SIZE / sizeof(ULONG); I++)
+        Intact = Intact && Words[I] == (I ^ 0x3C3C3C3C);
+    UT_EXPECT(Intact);
 }
 
 const UT_TEST UtQueryTests[] = {
@@ -229,5 +287,6 @@ const UT_TEST UtQueryTests[] = {
     {"query.vad_list_shows_allocations", VadListShowsAllocations},
     {"query.trim_own_working_set", TrimOwnWorkingSet},
     {"query.set_information_bad_arguments", SetInformationBadArguments},
+    {"query.flush_modified_list", FlushModifiedList},
     {NULL, NULL},
 };
