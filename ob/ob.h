@@ -139,6 +139,7 @@ typedef struct _OBJECT_HEADER {
 
 /* OBJECT_HEADER.Flags */
 #define OB_FLAG_PERMANENT 0x1       /* OBJ_PERMANENT: the namespace holds a reference */
+#define OB_FLAG_KERNEL_PERMANENT 0x2 /* ... asked in kernel mode: user mode cannot undo it */
 
 STATIC_ASSERT(offsetof(OBJECT_HEADER, PointerCount) == 0x00);
 STATIC_ASSERT(offsetof(OBJECT_HEADER, HandleCount) == 0x08);

@@ -172,7 +172,7 @@ void ObMakeTemporaryObject(PVOID Object)
 
     KeAcquireSpinLock(&ObpNamespaceLock, &OldIrql);
     BOOLEAN WasPermanent = (Header->Flags & OB_FLAG_PERMANENT) != 0;
-    Header->Flags &= ~OB_FLAG_PERMANENT;
+    Header->Flags &= ~(OB_FLAG_PERMANENT | OB_FLAG_KERNEL_PERMANENT);
     if (WasPermanent && Header->NameInfo != NULL && Header->HandleCount == 0)
         Info = ObpRemoveName(Header);
     KeReleaseSpinLock(&ObpNamespaceLock, OldIrql);

@@ -160,8 +160,13 @@ NTSTATUS NtQuerySymbolicLinkObject(HANDLE LinkHandle, PUNICODE_STRING LinkTarget
 /*
  * NtMakeTemporaryObject - make the object Handle names temporary
  * (ObMakeTemporaryObject): its name goes with its last handle. Needs
- * DELETE access, as on NT. Returns STATUS_SUCCESS or the handle
- * statuses. PASSIVE_LEVEL.
+ * DELETE access, as on NT. An object the kernel made permanent (the
+ * namespace's directories and links, drivers, devices) stays:
+ * STATUS_ACCESS_DENIED. NOTE: NT refuses that through the objects'
+ * security descriptors (Everyone has no DELETE on them); Pagoda has none,
+ * and without this rule any program could take \ObjectTypes or \Device
+ * out of the namespace (the fuzzer did). Returns STATUS_SUCCESS or the
+ * handle statuses. PASSIVE_LEVEL.
  */
 NTSTATUS NtMakeTemporaryObject(HANDLE Handle)
 {
@@ -169,6 +174,12 @@ NTSTATUS NtMakeTemporaryObject(HANDLE Handle)
     NTSTATUS Status = ObReferenceObjectByHandle(Handle, DELETE, NULL, UserMode, &Object, NULL);
     if (!NT_SUCCESS(Status))
         return Status;
+    /* The flag is read without ObpNamespaceLock: it is set before the
+     * name is published and only ObMakeTemporaryObject clears it. */
+    if (OBJECT_TO_OBJECT_HEADER(Object)->Flags & OB_FLAG_KERNEL_PERMANENT) {
+        ObDereferenceObject(Object);
+        return STATUS_ACCESS_DENIED;
+    }
     ObMakeTemporaryObject(Object);
     ObDereferenceObject(Object);
     return STATUS_SUCCESS;

@@ -242,7 +242,8 @@ static NTSTATUS ObpNameNewObject(const OBP_LOOKUP *R, PVOID New, ULONG Attribute
         }
     }
     if (Attributes & OBJ_PERMANENT) {
-        OBJECT_TO_OBJECT_HEADER(New)->Flags |= OB_FLAG_PERMANENT;
+        OBJECT_TO_OBJECT_HEADER(New)->Flags |=
+            OB_FLAG_PERMANENT | (AccessMode == KernelMode ? OB_FLAG_KERNEL_PERMANENT : 0);
         ObReferenceObject(New); /* the namespace's own reference */
     }
     return STATUS_SUCCESS;

@@ -1030,7 +1030,8 @@ RE_FUZZ_END = re.compile(r"^fuzz: (\d+) hangs, (\d+) drifts: (passed|FAILED)\s*$
 def step_fuzz(h):
     """Boot init=/bin/fuzz ARGS: each "fuzz: seed N: ..." line is a result
     (a HANG or DRIFT on it fails), the figures are printed, and the run must
-    end with "0 hangs, 0 drifts: passed" and exit 33. A bugcheck or a
+    end with "0 hangs, 0 drifts: passed" and exit 33, with at least the
+    seeds asked for reported. A bugcheck or a
     timeout fails the step with the seed that was running."""
     words = h.args.fuzz.split()
     b = h.boot("fuzz", ["init=/bin/fuzz"] + words)
@@ -1050,8 +1051,11 @@ def step_fuzz(h):
             end = RE_FUZZ_END.match(line)
         if line.startswith("fuzz: ") and not line.startswith("fuzz: call "):
             h.report.info("  " + line)
+    # At least the seeds asked for: more when children that ended early
+    # left calls to make up (at most twice as many, fuzz.c).
     want = int(words[2]) if len(words) > 2 else 1
-    if b.rc != EXIT_SUCCESS or end is None or end.group(3) != "passed" or seeds != want:
+    if (b.rc != EXIT_SUCCESS or end is None or end.group(3) != "passed"
+            or not want <= seeds <= 2 * want):
         why, details = b.ending()
         h.report.fail("fuzz", "/bin/fuzz %s did not pass (%s; %d of %d seeds reported)"
                       % (" ".join(words), why, seeds, want), details)

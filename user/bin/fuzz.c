@@ -3,8 +3,9 @@
  *
  *   fuzz SEED COUNT [SEEDS] [-v]
  *
- * For each seed SEED, SEED+1, ... (SEEDS of them, default 1) the parent
- * starts a child, "fuzz --child SEED COUNT SEMAPHORE FOREIGN [-v]", which
+ * For each seed SEED, SEED+1, ... (SEEDS of them, default 1, and more -
+ * up to SEEDS more - while the calls made fall short of COUNT x SEEDS) the
+ * parent starts a child, "fuzz --child SEED COUNT SEMAPHORE FOREIGN [-v]", which
  * makes COUNT calls of random services with arguments drawn from a nasty
  * set, then exits with STATUS_SUCCESS. The services are the lines of
  * include/ntsyscalls.h (a new service is fuzzed without a change here),
@@ -13,7 +14,8 @@
  *
  * A child may end early with an NT status (NtContinue into garbage, an APC
  * routine that is not code, a thread it terminated): a clean failure,
- * counted by status. What fails the run is a child that outlives its time
+ * counted by status; the calls it did not make are made up by the seeds
+ * after the last one asked for, so the run makes all the calls asked. What fails the run is a child that outlives its time
  * bound (a hang: the parent terminates it), or a baseline that does not
  * come back once the child is gone: available pages, pool bytes in use of
  * every tag, the number of processes and of handles in every process.
@@ -663,10 +665,14 @@ static int FzParent(ULONG64 First, ULONG64 Count, ULONG64 Seeds)
            "pages, %u pool tags, %u processes, %u handles\n",
            (ULONG)FZ_SERVICE_COUNT, First, First + Seeds - 1, Count, FzBaseline.AvailablePages,
            FzBaseline.Tags, FzBaseline.Processes, FzBaseline.Handles);
-    for (ULONG64 Seed = First; Seed < First + Seeds; Seed++)
-        FzOneSeed(&T, Seed, Count);
-    printf("fuzz: %llu seeds, %llu calls made in %llu ms\n", T.Seeds, T.Calls,
-           PgTickCount() - Start);
+    /* The seeds asked for, then more until the calls asked for are made
+     * (a child that ended early made fewer than Count); at most twice as
+     * many seeds, should children keep ending at once. */
+    ULONG64 Seed = First;
+    while (Seed < First + Seeds || (T.Calls < Count * Seeds && Seed < First + 2 * Seeds))
+        FzOneSeed(&T, Seed++, Count);
+    printf("fuzz: %llu seeds, %llu calls made (%llu asked) in %llu ms\n", T.Seeds, T.Calls,
+           Count * Seeds, PgTickCount() - Start);
     FzSnapshot(&FzNow);
     printf("fuzz: system page tables %llu -> %llu (made for new system addresses, kept)\n",
            Base0SystemPageTables, FzNow.SystemPageTables);

@@ -301,6 +301,40 @@ static void PermanentUntilMadeTemporary(void)
     UT_EXPECT(UtNamesSettled(&B));
 }
 
+/* What the kernel made permanent stays, even for a handle with DELETE:
+ * the boot directories and a \?? link (NT's security descriptors refuse
+ * the DELETE; Pagoda refuses the call). */
+static void KernelPermanentObjectsStay(void)
+{
+    static const struct {
+        const char *Path;
+        BOOLEAN Link;
+    } Objects[] = {{"\\ObjectTypes", FALSE},
+                   {"\\BaseNamedObjects", FALSE},
+                   {"\\Device", FALSE},
+                   {"\\??\\COM1", TRUE}};
+    UT_NAME N;
+
+    for (size_t i = 0; i < ARRAYSIZE(Objects); i++) {
+        HANDLE H;
+        NTSTATUS Status;
+        if (Objects[i].Link)
+            Status = NtOpenSymbolicLinkObject(&H, DELETE, UtName(&N, Objects[i].Path, 0, NULL));
+        else
+            Status = NtOpenDirectoryObject(&H, DELETE, UtName(&N, Objects[i].Path, 0, NULL));
+        UT_ASSERT_SUCCESS(Status);
+        UT_EXPECT_STATUS(NtMakeTemporaryObject(H), STATUS_ACCESS_DENIED);
+        NtClose(H); /* the last handle: a temporary object would lose its name here */
+    }
+    HANDLE Dir;
+    UT_EXPECT_SUCCESS(
+        NtOpenDirectoryObject(&Dir, DIRECTORY_QUERY, UtName(&N, "\\ObjectTypes", 0, NULL)));
+    NtClose(Dir);
+    UT_EXPECT_SUCCESS(
+        NtOpenDirectoryObject(&Dir, DIRECTORY_QUERY, UtName(&N, "\\BaseNamedObjects", 0, NULL)));
+    NtClose(Dir);
+}
+
 /* Access is checked on every reference: a duplicate with fewer rights, or
  * a handle opened by name with fewer rights, is refused what it lacks. */
 static void AccessDeniedThroughReducedHandles(void)
@@ -542,6 +576,7 @@ const UT_TEST UtNameTests[] = {
     {"names.bad_names_and_attributes", BadNamesAndAttributes},
     {"names.case_insensitive", CaseInsensitiveOpen},
     {"names.permanent_until_temporary", PermanentUntilMadeTemporary},
+    {"names.kernel_permanent_objects_stay", KernelPermanentObjectsStay},
     {"names.access_denied_through_reduced_handles", AccessDeniedThroughReducedHandles},
     {"names.directories_and_query", DirectoriesAndQuery},
     {"names.symbolic_links", SymbolicLinks},
