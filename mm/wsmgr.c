@@ -106,6 +106,7 @@ void MiDeleteWorkingSet(PMMADDRESS_SPACE AddressSpace)
  * pageable). PFN lock held. */
 static BOOLEAN MiTrimPage(PFN_NUMBER Pfn)
 {
+#if PAGODA_SOLUTION(11)
     PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
     PMMPTE Pte = Entry->PteAddress;
     /* A page the modified page writer is still writing (faulted back
@@ -129,12 +130,26 @@ static BOOLEAN MiTrimPage(PFN_NUMBER Pfn)
     Entry->OriginalPte.u.Soft.Protection = Protection;
     MiTrimPageToList(Pfn, (BOOLEAN)Old.u.Hard.Dirty);
     return TRUE;
+#else
+    /* Lab 11: trim the page Pfn maps (docs/labs/lab11.md). Leave it, and
+     * return FALSE, when it may not leave: not pageable, locked by an
+     * MDL, being written by the modified page writer, or its PTE not
+     * valid. Else make the PTE a transition PTE that keeps the frame and
+     * the page's protection (paged pool: MM_READWRITE; a user page: the
+     * MM_* value kept in its valid PTE, MiGetSoftwareProtection), reading
+     * the old PTE's Dirty bit in the same atomic exchange; flush the TLB
+     * entry; record the protection in the frame's OriginalPte; and hand
+     * the frame to MiTrimPageToList with what the Dirty bit said. */
+    UNREFERENCED_PARAMETER(Pfn);
+    return FALSE;
+#endif /* PAGODA_SOLUTION(11) */
 }
 
 /* One aging step for a page: TRUE when it is at least MinimumAge passes
  * old (so a trim candidate). PFN lock held. */
 static BOOLEAN MiAgePage(PMMPFN Entry, ULONG MinimumAge)
 {
+#if PAGODA_SOLUTION(11)
     PMMPTE Pte = Entry->PteAddress;
     if (Pte->u.Hard.Valid && Pte->u.Hard.Accessed) {
         __atomic_and_fetch(&Pte->u.Long, ~MM_PTE_ACCESSED, __ATOMIC_SEQ_CST);
@@ -144,6 +159,16 @@ static BOOLEAN MiAgePage(PMMPFN Entry, ULONG MinimumAge)
         Entry->WsAge++;
     }
     return Entry->WsAge >= MinimumAge;
+#else
+    /* Lab 11: one aging step. A page whose PTE is valid with the Accessed
+     * bit set was used since the last pass: clear the bit (and flush the
+     * TLB entry, or the processor will not set it again) and make the
+     * page young (WsAge 0); any other page grows one pass older, up to
+     * MI_MAXIMUM_AGE. TRUE when the page is at least MinimumAge old. */
+    UNREFERENCED_PARAMETER(Entry);
+    UNREFERENCED_PARAMETER(MinimumAge);
+    return FALSE;
+#endif /* PAGODA_SOLUTION(11) */
 }
 
 /*

@@ -148,3 +148,14 @@ LABS[10] = Lab(
         Test("l10.range", 30, "ktest", "partition.requests_stay_inside_the_partition", disk=True),
     ],
     given=0)
+
+LABS[11] = Lab(
+    "Working sets: taking a page away from a process, and choosing which",
+    [
+        Test("l11.trim", 40, "ktest", "wset.trim_makes_*,wset.exit_with_pages_*,"
+             "wset.standby_reuse_*", count=3),
+        Test("l11.locked", 20, "ktest", "wset.mdl_locked_page_is_not_trimmed"),
+        Test("l11.paged-pool", 15, "ktest", "wset.paged_pool_trimmed_and_soft_faulted"),
+        Test("l11.aging", 25, "ktest", "wset.aging_trims_only_pages_left_untouched"),
+    ],
+    given=0)
