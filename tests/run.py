@@ -19,7 +19,9 @@ Steps (--only takes a substring of these names; repeat it or use commas):
   ktest     boot with `ktest`: each "ktest: PASS|FAIL|SKIP name" is a result
             ktest.name; the run must close with "N passed, N failed" whose
             counts match the lines, and exit 33 (35 when tests failed). The
-            boot has an 8 MiB IDE disk (tools/mkdisk.py --pattern); the
+            boot has a 16 MiB IDE disk (tools/mkdisk.py --pattern: 8 MiB
+            of pattern, a 7 MiB pagefile partition, a 1 MiB partition of
+            pattern for partition.*); the
             sectors the ata.* tests wrote are checked in the image on the
             host (ktest.ata_image_on_host), then a second boot of the same
             image (ata=pio) reads them back with /bin/disk through the
@@ -39,13 +41,20 @@ Steps (--only takes a substring of these names; repeat it or use commas):
             "no disk" and one "no pagefile" line; at --too-small require exit 39 and the
             kernel's "needs at least" sentence; with -cpu max,-sse4.2
             require exit 39 and the boot code's "lacks SSE4.2" sentence.
-  paging    boot with -m 32M and a 130 MiB disk (a 129 MiB pagefile), ktest=
-            --paging-pattern (the pagefile.* tests, paged pool of twice RAM
-            among them): every test must pass and the paged pool test must
-            have used twice RAM. paging.pagestress: the same machine runs
-            /bin/pagestress from the shell (3x RAM in one process, four
-            processes, a merge sort larger than RAM): every word right, hard
-            faults seen.
+  paging    -m 32M with a pagefile, three boots. paging: the whole ktest
+            suite (--paging-pattern to narrow it) on the pattern disk with
+            a 129 MiB pagefile partition: every test passes, a skip only
+            for PAGING_SKIPS (tests that run in another boot), the paged
+            pool test used twice RAM, the ata.* writes are in the image
+            (paging.ata_image_on_host), and the kernel's closing
+            "Pagefile: N pages written ..." line shows pages written and
+            read. paging.user: /bin/usertests as init on the same layout,
+            every test passing but PAGING_USER_LEFT_OUT (usertests -x,
+            one SKIP result each, saying why), pages written.
+            paging.pagestress: /bin/pagestress from the shell (3x RAM in
+            one process, four processes, a merge sort larger than RAM) on
+            make run's disk layout: every word right, hard faults seen,
+            pages written and read.
   gdb       QEMU waiting for gdb on a free port, kernel command line `quiet`;
             tools/gdb/test_backtrace.py runs a student's session: the first
             stop on KiSystemStartup's first line, backtraces that end at the
