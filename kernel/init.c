@@ -124,6 +124,7 @@ void KiSystemStartup(ULONG_PTR MbiPhysical, ULONG Magic)
     NTSTATUS Status = PsRunInitProcess();
     IoTrimIrpLookasides(); /* cached IRPs are not leaks: the summary lists what is left */
     MmVerifierPrintSummary();
+    MmPrintPagingSummary();
     DbgPrint("Pagoda: init ended with status 0x%08x; powering off.\n", (ULONG)Status);
     HalPowerOff(Status == STATUS_SUCCESS ? HalExitSuccess : HalExitTestsFailed);
 }

@@ -13,6 +13,7 @@
  */
 #include "ki.h"
 #include "../include/ktest.h"
+#include "../mm/mm.h"
 #include "../rtl/rtl.h"
 
 extern const KTEST_CASE __ktest_start[], __ktest_end[];
@@ -169,6 +170,7 @@ void KiRunTests(const char *Pattern)
         }
     }
     KiCurrentTest = NULL;
+    MmPrintPagingSummary();
     if (Skipped != 0)
         DbgPrint("%u passed, %u failed, %u skipped\n", Passed, Failed, Skipped);
     else

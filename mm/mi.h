@@ -255,8 +255,24 @@ NTSTATUS MiPageFileIo(const PFN_NUMBER *Pfns, ULONG Count, PFN_NUMBER Slot, BOOL
 /* Wake the modified page writer (any IRQL <= DISPATCH_LEVEL). */
 void MiWakeModifiedPageWriter(void);
 /* No frame was to be had: wake the writer and the working-set manager,
- * wait a little for frames to come free. IRQL < DISPATCH_LEVEL. */
+ * wait until a frame comes free (MmAvailablePagesEvent) or 10 ms pass;
+ * return at once when nothing has freed one for a second and nothing can.
+ * IRQL < DISPATCH_LEVEL. */
 void MiWaitForAvailablePages(void);
+/* Threads in MiWaitForAvailablePages; while there are any, a frame that
+ * reaches the free or standby list (mm/pfn.c) calls
+ * MiSignalAvailablePages, which sets MmAvailablePagesEvent. Every such
+ * frame adds one to MiAvailablePagesGeneration. PFN lock. */
+extern ULONG MiAvailablePagesWaiters;
+extern ULONG64 MiAvailablePagesGeneration;
+void MiSignalAvailablePages(void);
+/* How those waits ended: woken by the event, or after the timeout; and
+ * the calls that did not wait, nothing being able to free a frame. PFN lock. */
+extern ULONG64 MmAvailablePagesWaits, MmAvailablePagesWakes, MmAvailablePagesTimeouts;
+extern ULONG64 MmAvailablePagesNotWaited;
+/* The wait's limit, in 100 ns units, relative (negative): 10 ms. A test
+ * may lengthen it to show the event, not the timeout, ends a wait. */
+extern LONGLONG MiAvailablePagesTimeout;
 /* The in-page block of a hard fault: the read's event, which collided
  * faults wait on too, its status and who still uses it. PFN lock for the
  * counts. */

@@ -188,6 +188,9 @@ void MmInitializePagingFile(void);
 PFN_NUMBER MmFlushModifiedPages(void);
 /* TRUE when a pagefile is open. */
 BOOLEAN MmPagingFileActive(void);
+/* With a pagefile, print one line of what it saw: pages written, reads,
+ * hard faults, peak slots, waits for frames. PASSIVE_LEVEL. */
+void MmPrintPagingSummary(void);
 
 /* The zero-page thread's body (mm/zeropage.c): ps/psmgr.c starts it as a
  * System thread at priority 0. PASSIVE_LEVEL; takes the PFN lock for one

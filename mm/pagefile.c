@@ -53,9 +53,8 @@
 #define MI_PAGEFILE_TAG POOL_TAG('M', 'm', 'P', 'f')
 #define MI_INPAGE_TAG POOL_TAG('M', 'm', 'I', 'n')
 #define MI_PARTITION_TYPE_PAGEFILE 0xDA
-/* A second, relative, in 100 ns units; and the wait for free frames. */
+/* A second, relative, in 100 ns units. */
 #define MI_WRITER_PERIOD (-1000LL * 10000)
-#define MI_AVAILABLE_WAIT (-10LL * 10000)
 
 PMMPAGING_FILE MmPagingFile[MI_MAX_PAGING_FILES];
 ULONG MmNumberOfPagingFiles;
@@ -73,7 +72,19 @@ static PIRP MiReserveIrp;
 static USHORT MiReserveIrpSize;
 static PUCHAR MiPagingReserveVa;
 static KEVENT MiReserveLock;
-static KEVENT MiAvailablePagesEvent; /* notification: set after each write */
+/* NT's MmAvailablePagesEvent (notification): set when a frame reaches
+ * the free or standby list while a thread waits for one. */
+static KEVENT MmAvailablePagesEvent;
+ULONG MiAvailablePagesWaiters;
+ULONG64 MiAvailablePagesGeneration;
+ULONG64 MmAvailablePagesWaits, MmAvailablePagesWakes, MmAvailablePagesTimeouts;
+ULONG64 MmAvailablePagesNotWaited;
+LONGLONG MiAvailablePagesTimeout = -10LL * 10000;
+/* MiWaitForAvailablePages' view of a stuck machine: the generation it
+ * last saw and since when (KeQueryTickCount, ms). PFN lock. */
+static ULONG64 MiStuckGeneration, MiStuckSince;
+#define MI_STUCK_MS 1000
+static volatile BOOLEAN MiWriting; /* MiWriteModifiedPages is at work */
 static FAST_MUTEX MiWriterMutex;
 static BOOLEAN MiWriterStarted;
 
@@ -293,6 +304,7 @@ static PFN_NUMBER MiWriteModifiedPages(PFN_NUMBER Limit)
 {
     PFN_NUMBER Pfns[MI_WRITE_CLUSTER], Slot, Written = 0;
     ExAcquireFastMutex(&MiWriterMutex);
+    MiWriting = TRUE;
     while (Written < Limit) {
         KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
         ULONG Count = MiGatherModifiedPages(Pfns, &Slot);
@@ -301,9 +313,8 @@ static PFN_NUMBER MiWriteModifiedPages(PFN_NUMBER Limit)
             break;
         NTSTATUS Status = MiPageFileIo(Pfns, Count, Slot, TRUE);
         OldIrql = KeRaiseIrqlToDpcLevel();
-        MiCompleteWrite(Pfns, Count, Slot, Status);
+        MiCompleteWrite(Pfns, Count, Slot, Status); /* to standby: wakes the waiters */
         KeLowerIrql(OldIrql);
-        KeSetEvent(&MiAvailablePagesEvent, IO_NO_INCREMENT, FALSE);
         if (!NT_SUCCESS(Status)) {
             DbgPrint("Pagefile: a write of %u pages at slot %llu failed: 0x%08x\n", Count,
                      (ULONG64)Slot, (ULONG)Status);
@@ -311,6 +322,7 @@ static PFN_NUMBER MiWriteModifiedPages(PFN_NUMBER Limit)
         }
         Written += Count;
     }
+    MiWriting = FALSE;
     ExReleaseFastMutex(&MiWriterMutex);
     return Written;
 }
@@ -351,15 +363,76 @@ void MiWakeModifiedPageWriter(void)
         KeSetEvent(&MiModifiedPageWriterEvent, IO_NO_INCREMENT, FALSE);
 }
 
+/* A frame reached the free or standby list with MiAvailablePagesWaiters
+ * != 0 (mm/pfn.c). PFN lock held. */
+void MiSignalAvailablePages(void)
+{
+    KeSetEvent(&MmAvailablePagesEvent, IO_NO_INCREMENT, FALSE);
+}
+
+/*
+ * Can nothing free a frame? No frame has reached the free or standby list
+ * for MI_STUCK_MS while threads kept waiting (each wait woke the
+ * working-set manager and the writer), and the writer has nothing it
+ * could write: no modified page, or no free slot, and no write under
+ * way. Then a wait would only run out its 10 ms again. PFN lock held.
+ */
+static BOOLEAN MiNothingCanFreeFrames(void)
+{
+    ULONG64 Now = KeQueryTickCount();
+    if (MiStuckGeneration != MiAvailablePagesGeneration || MiStuckSince == 0) {
+        MiStuckGeneration = MiAvailablePagesGeneration;
+        MiStuckSince = Now;
+        return FALSE;
+    }
+    if (Now - MiStuckSince < MI_STUCK_MS || MiWriting)
+        return FALSE;
+    PMMPAGING_FILE File = MmPagingFile[0];
+    return MmModifiedPageListHead.Total == 0 || File == NULL || File->FreeSpace == 0;
+}
+
+/*
+ * No frame was to be had (a fault, a paged-pool page). As NT's
+ * MiEnsureAvailablePageOrWait: wake the threads that make frames free
+ * and sleep on MmAvailablePagesEvent, which the first frame to reach the
+ * free or standby list after the event was reset sets (a page freed, a
+ * clean page trimmed, a write ended). The reset and the count of waiters
+ * change under the PFN lock, as the lists do, so a frame freed after the
+ * reset is never missed; one freed between the caller's failure and the
+ * reset is (the caller's retry would have found it): then the 10 ms
+ * limit ends the wait. The callers count their tries (mm/fault.c,
+ * mm/pool.c: 3000) and then give up. When nothing can free a frame
+ * (MiNothingCanFreeFrames: a second without one, nothing to write) the
+ * call returns at once, so a caller that cannot be served fails in about
+ * a second, not in 3000 waits of 10 ms - what made the boots at -m 32M
+ * with a pagefile slow where memory runs out on purpose.
+ */
 void MiWaitForAvailablePages(void)
 {
     ASSERT(KeGetCurrentIrql() < DISPATCH_LEVEL);
     LARGE_INTEGER Timeout;
-    Timeout.QuadPart = MI_AVAILABLE_WAIT;
-    KeResetEvent(&MiAvailablePagesEvent);
+    Timeout.QuadPart = MiAvailablePagesTimeout;
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    if (MiNothingCanFreeFrames()) {
+        MmAvailablePagesNotWaited++;
+        KeLowerIrql(OldIrql);
+        return;
+    }
+    KeResetEvent(&MmAvailablePagesEvent);
+    MiAvailablePagesWaiters++;
+    MmAvailablePagesWaits++;
+    KeLowerIrql(OldIrql);
     MiWakeWorkingSetManager();
     MiWakeModifiedPageWriter();
-    (void)KeWaitForSingleObject(&MiAvailablePagesEvent, WrFreePage, KernelMode, FALSE, &Timeout);
+    NTSTATUS Status =
+        KeWaitForSingleObject(&MmAvailablePagesEvent, WrFreePage, KernelMode, FALSE, &Timeout);
+    OldIrql = KeRaiseIrqlToDpcLevel();
+    MiAvailablePagesWaiters--;
+    if (Status == STATUS_TIMEOUT)
+        MmAvailablePagesTimeouts++;
+    else
+        MmAvailablePagesWakes++;
+    KeLowerIrql(OldIrql);
 }
 
 /* ------------------------------------------------------------------------
@@ -490,7 +563,7 @@ void MmInitializePagingFile(void)
     PDEVICE_OBJECT Device;
     ULONG64 Offset, Length;
     ExInitializeFastMutex(&MiWriterMutex);
-    KeInitializeEvent(&MiAvailablePagesEvent, NotificationEvent, FALSE);
+    KeInitializeEvent(&MmAvailablePagesEvent, NotificationEvent, FALSE);
     if (KeBootOptions.PageFileOff) {
         KdPrintBoot("Pagefile: off (pagefile=off): memory is RAM alone\n");
         return;
@@ -538,4 +611,22 @@ void MmInitializePagingFile(void)
     KdPrintBoot("Pagefile: %llu MiB (%llu slots) on \\Device\\Harddisk0\\Partition1; the "
                 "modified page writer starts at %llu modified pages\n",
                 (ULONG64)Slots >> 8, (ULONG64)Slots, (ULONG64)MmModifiedPageMaximum);
+}
+
+/* One line that says how much paging the boot did, printed when the
+ * tests or init end (kernel/ktest.c, kernel/init.c): the harness's
+ * paging boots require pages written and read back (tests/run.py). */
+void MmPrintPagingSummary(void)
+{
+    if (!MmPagingFileActive())
+        return;
+    MM_MEMORY_COUNTERS Counters;
+    MmQueryMemoryCounters(&Counters);
+    DbgPrint("Pagefile: %llu pages written in %llu writes, %llu reads, %llu hard faults; "
+             "peak %llu of %llu slots; %llu waits for frames (%llu woken, %llu timed out), "
+             "%llu not waited\n",
+             Counters.PagesWritten, Counters.PageFileWrites, Counters.PageFileReads,
+             MmFaultCounters.HardFault, (ULONG64)Counters.PageFilePeak,
+             (ULONG64)Counters.PageFilePages, MmAvailablePagesWaits, MmAvailablePagesWakes,
+             MmAvailablePagesTimeouts, MmAvailablePagesNotWaited);
 }

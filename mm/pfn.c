@@ -121,6 +121,11 @@ static void MiInsertPageInListTail(PMMPFNLIST List, PFN_NUMBER Pfn)
     List->Blink = Pfn;
     List->Total++;
     Entry->PageLocation = (UCHAR)List->ListName;
+    if (List == &MmStandbyPageListHead) { /* a frame to reuse: MiWaitForAvailablePages */
+        MiAvailablePagesGeneration++;
+        if (MiAvailablePagesWaiters != 0)
+            MiSignalAvailablePages();
+    }
 }
 
 static void MiInsertPageInList(PMMPFNLIST List, PFN_NUMBER Pfn)
@@ -449,6 +454,9 @@ static void MiFreeUnreferencedPage(PFN_NUMBER Pfn)
     Entry->Modified = 0;
     Entry->WorkingSet = NULL;
     MiInsertPageInList(&MmFreePageListHead, Pfn);
+    MiAvailablePagesGeneration++;
+    if (MiAvailablePagesWaiters != 0)
+        MiSignalAvailablePages(); /* wake MiWaitForAvailablePages */
 }
 
 /* ------------------------------------------------------------------------

@@ -14,8 +14,9 @@ Kinds of graded test (tests/grade.py runs them):
   host      run build/host/PATTERN; the tests whose names match `select`
             (a regex) all pass, at least `count` of them
 
-A ktest or bugcheck test with disk=True boots with the harness's 8 MiB
-pattern disk attached (tests/run.py make_test_disk, tools/mkdisk.py).
+A ktest or bugcheck test with disk=True boots with the harness's
+pattern disk attached (tests/run.py make_test_disk, tools/mkdisk.py
+--pattern: 8 MiB of pattern, a 7 MiB pagefile partition, a 1 MiB test partition).
 
 Timeouts are seconds on an idle machine; grade.py scales them with load.
 """
@@ -141,7 +142,7 @@ LABS[9] = Lab(
 LABS[10] = Lab(
     "Disks and partitions: a device that sends IRPs on to another",
     [
-        Test("l10.mbr", 30, "ktest", "partition.the_mbr_gives_one_pagefile_partition", disk=True),
+        Test("l10.mbr", 30, "ktest", "partition.the_mbr_gives_a_pagefile_and_a_test_partition", disk=True),
         Test("l10.forward", 40, "ktest",
              "partition.a_read_is_shifted_by_the_partition_start,"
              "partition.a_write_lands_at_the_start_plus_the_offset", count=2, disk=True),

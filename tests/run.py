@@ -19,7 +19,9 @@ Steps (--only takes a substring of these names; repeat it or use commas):
   ktest     boot with `ktest`: each "ktest: PASS|FAIL|SKIP name" is a result
             ktest.name; the run must close with "N passed, N failed" whose
             counts match the lines, and exit 33 (35 when tests failed). The
-            boot has an 8 MiB IDE disk (tools/mkdisk.py --pattern); the
+            boot has a 16 MiB IDE disk (tools/mkdisk.py --pattern: 8 MiB
+            of pattern, a 7 MiB pagefile partition, a 1 MiB partition of
+            pattern for partition.*); the
             sectors the ata.* tests wrote are checked in the image on the
             host (ktest.ata_image_on_host), then a second boot of the same
             image (ata=pio) reads them back with /bin/disk through the
@@ -39,13 +41,20 @@ Steps (--only takes a substring of these names; repeat it or use commas):
             "no disk" and one "no pagefile" line; at --too-small require exit 39 and the
             kernel's "needs at least" sentence; with -cpu max,-sse4.2
             require exit 39 and the boot code's "lacks SSE4.2" sentence.
-  paging    boot with -m 32M and a 130 MiB disk (a 129 MiB pagefile), ktest=
-            --paging-pattern (the pagefile.* tests, paged pool of twice RAM
-            among them): every test must pass and the paged pool test must
-            have used twice RAM. paging.pagestress: the same machine runs
-            /bin/pagestress from the shell (3x RAM in one process, four
-            processes, a merge sort larger than RAM, 100 processes that
-            page out and exit): every word right, hard faults seen, the
+  paging    -m 32M with a pagefile, three boots. paging: the whole ktest
+            suite (--paging-pattern to narrow it) on the pattern disk with
+            a 129 MiB pagefile partition: every test passes, a skip only
+            for PAGING_SKIPS (tests that run in another boot), the paged
+            pool test used twice RAM, the ata.* writes are in the image
+            (paging.ata_image_on_host), and the kernel's closing
+            "Pagefile: N pages written ..." line shows pages written and
+            read. paging.user: /bin/usertests as init on the same layout,
+            every test passing but PAGING_USER_LEFT_OUT (usertests -x,
+            one SKIP result each, saying why), pages written.
+            paging.pagestress: /bin/pagestress from the shell (3x RAM in
+            one process, four processes, a merge sort larger than RAM, 100
+            processes that page out and exit) on make run's disk layout:
+            every word right, hard faults seen, pages written and read, the
             pagefile's slots in use back at baseline after the exits.
   gdb       QEMU waiting for gdb on a free port, kernel command line `quiet`;
             tools/gdb/test_backtrace.py runs a student's session: the first
@@ -114,7 +123,22 @@ GDB_IO_TEST = ROOT / "tools" / "gdb" / "test_io.py"
 # irp.direct_read_write_and_control, irp.pended_request_completed_from_a_dpc,
 # irp.filter_above_null_counts_irps, irp.completion_routines_run_bottom_up;
 # short patterns: the kernel keeps 127 characters of a value.
-PAGING_PATTERN = "pagefile.*"
+PAGING_PATTERN = ""            # the paging boot runs every ktest
+PAGING_PAGEFILE_MIB = 129
+# Tests the paging boot may skip, and the boot where each runs instead.
+PAGING_SKIPS = {"vm.out_of_memory_rolls_back": "mem.* (the commit rules without a pagefile)"}
+# User tests the paging boot leaves out (usertests -x NAME), each with why;
+# they run in the user and smp.user2 boots (256M).
+PAGING_USER_LEFT_OUT = {
+    "robust.process_exhaustion_fails_cleanly":
+        "at -m 32M with a pagefile, memory that is not charged to commit (kernel stacks, page "
+        "tables, pool) runs out before the commit limit: a child's committed stack page finds no "
+        "frame and it dies of STATUS_ACCESS_VIOLATION, or the creation returns it (a kernel "
+        "defect, on main too; runs in user and smp.user2)",
+}
+RE_PAGING_SUMMARY = re.compile(r"Pagefile: (\d+) pages written in (\d+) writes, (\d+) reads, "
+                               r"(\d+) hard faults; peak (\d+) of (\d+) slots; (\d+) waits for "
+                               r"frames \((\d+) woken, (\d+) timed out\), (\d+) not waited")
 MEM_PATTERN = "pfn.*,vm.out_of_memory_rolls_back"
 GDB_IO_KTESTS = "irp.direct*,irp.pended*,irp.filter*,irp.completion_routines*"
 
@@ -452,32 +476,32 @@ class Harness:
 
     # -- b, c: in-kernel tests and bugcheck tests --------------------------
 
-    def make_test_disk(self, name):
-        """An 8 MiB image with tools/mkdisk.py's pattern (tests/kernel/test_ata.c)."""
+    def make_test_disk(self, name, pagefile_mib=7):
+        """tools/mkdisk.py --pattern: 8 MiB of the pattern the ata.* tests
+        know, a pagefile partition of PAGEFILE_MIB, 1 MiB of pattern in
+        partition 2 for the partition.* tests (tests/kernel/test_ata.c)."""
         disk = self.logs / (safe(name) + "-disk.img")
         subprocess.run([sys.executable, str(ROOT / "tools" / "mkdisk.py"), str(disk),
-                        "--size-mib", "8", "--pattern", "--force"],
+                        "--pattern", "--pagefile-mib", str(pagefile_mib), "--force"],
                        check=True, stdout=subprocess.DEVNULL)
         return disk
 
-    def check_disk_writes(self, b, disk):
+    def check_disk_writes(self, b, disk, name="ktest.ata_image_on_host"):
         """After ata.write_read_back_and_flush passed in the guest, the
         sectors it wrote must be in the image file, byte for byte (the same
         formula as KtWritten in tests/kernel/test_ata.c)."""
         if not any(re.search(r"ktest: PASS ata\.write_read_back_and_flush", l) for l in b.lines):
-            self.report.fail("ktest.ata_image_on_host",
-                             "ata.write_read_back_and_flush did not pass in the guest")
+            self.report.fail(name, "ata.write_read_back_and_flush did not pass in the guest")
             return False
         data = disk.read_bytes()
         bad = [(lba, i) for lba in list(range(1000, 1008)) + [1010, 1011] for i in range(512)
                if data[lba * 512 + i] != ((lba * 3 + i * 7) ^ 0x5A) & 0xFF]
         untouched = data[999 * 512] == (999 & 0xFF) and data[1008 * 512] == (1008 & 0xFF)
         if bad or not untouched:
-            self.report.fail("ktest.ata_image_on_host",
-                             "%d bytes differ (first at LBA %s); neighbours intact: %s"
+            self.report.fail(name, "%d bytes differ (first at LBA %s); neighbours intact: %s"
                              % (len(bad), bad[0] if bad else "-", untouched))
             return False
-        self.report.ok("ktest.ata_image_on_host")
+        self.report.ok(name)
         return True
 
     def step_ktest(self, report_tests, run_bugchecks):
@@ -607,35 +631,77 @@ class Harness:
     # -- paging: a small machine with a large pagefile ----------------------
 
     def step_paging(self):
+        """-m 32M, the pattern disk with a 129 MiB pagefile partition: the
+        whole ktest suite (or --paging-pattern). Every test passes; a skip
+        only where PAGING_SKIPS says the test runs in another boot; the
+        paged pool test used twice RAM; the ata.* writes are in the image;
+        the pagefile was written and read (the kernel's summary line)."""
         pattern = self.args.paging_pattern
-        disk = self.logs / "paging-disk.img"
-        subprocess.run([sys.executable, str(ROOT / "tools" / "mkdisk.py"), str(disk),
-                        "--size-mib", "130", "--force"], check=True, stdout=subprocess.DEVNULL)
-        b = self.boot("paging", ["ktest=" + pattern], mem="32M", disk=disk)
-        closing, fails, twice = None, [], False
+        disk = self.make_test_disk("paging", PAGING_PAGEFILE_MIB)
+        words = ["ktest=" + pattern] if pattern else ["ktest", "ktestcpus=1"]
+        b = self.boot("paging", words, mem="32M", disk=disk)
+        closing, fails, skips, twice = None, [], [], False
         for line in b.lines:
             m = RE_CLOSING.search(line)
             if m:
                 closing = tuple(int(g or 0) for g in m.groups())
             if RE_FAIL.search(line):
                 fails.append(line.strip())
+            m = RE_SKIP.search(line)
+            if m and m.group(1) not in PAGING_SKIPS:
+                skips.append(line.strip())
             m = re.search(r"paged pool test: \d+ blocks of 64 KiB \((\d+) pages, RAM (\d+) pages\)",
                           line)
             if m and int(m.group(1)) >= 2 * int(m.group(2)) - 16:
                 twice = True
-        if b.rc == EXIT_SUCCESS and closing and not fails:
-            if pattern == PAGING_PATTERN and not twice:
-                return self.report.fail("paging", "the paged pool test did not use twice RAM",
-                                        ["log: %s" % os.path.relpath(b.log_path)])
-            return self.report.ok("paging", ["ktest=%s at -m 32M: %d passed, %d failed, "
-                                             "%d skipped in %.1f s"
-                                             % ((pattern,) + closing + (b.seconds,))])
+        where = ["log: %s" % os.path.relpath(b.log_path)]
         if b.rc == EXIT_TESTS_FAILED or fails:
-            return self.report.fail("paging", "ktest=%s failed with -m 32M and a pagefile"
-                                    % pattern, ["| " + l for l in fails] +
-                                    ["log: %s" % os.path.relpath(b.log_path)])
+            return self.report.fail("paging", "%s failed with -m 32M and a pagefile"
+                                    % " ".join(words), ["| " + l for l in fails] + where)
+        if b.rc != EXIT_SUCCESS or not closing:
+            why, details = b.ending()
+            return self.report.fail("paging", why, details)
+        paged = paging_summary(b)
+        problems = []
+        if skips:
+            problems.append("tests skipped that run in no other boot: " + "; ".join(skips))
+        if not pattern and not twice:
+            problems.append("the paged pool test did not use twice RAM")
+        if not paged or paged["written"] == 0 or paged["reads"] == 0:
+            problems.append("the pagefile was not both written and read: %s" % paged)
+        if problems:
+            return self.report.fail("paging", "; ".join(problems), where)
+        if not pattern:
+            self.check_disk_writes(b, disk, "paging.ata_image_on_host")
+        self.report.ok("paging", ["%s at -m 32M: %d passed, %d failed, %d skipped in %.1f s; %s"
+                                  % ((" ".join(words),) + closing + (b.seconds, paged))])
+
+    def step_paging_user(self):
+        """-m 32M and the paging boot's disk layout: /bin/usertests as
+        init, every test passing but those of PAGING_USER_LEFT_OUT (each a
+        SKIP result that says why), and the pagefile written."""
+        disk = self.make_test_disk("paging-user", PAGING_PAGEFILE_MIB)
+        words = ["init=/bin/usertests"]
+        for name in PAGING_USER_LEFT_OUT:
+            words += ["-x", name]
+        b = self.boot("paging-user", words, mem="32M", disk=disk)
+        passed = [l for l in b.lines if RE_USER_PASS.match(l.strip())]
+        fails = [l.strip() for l in b.lines if RE_USER_FAIL.match(l.strip())]
+        skipped = [l.split()[1].rstrip(":") for l in b.lines if l.startswith("SKIP ")]
+        closing = [m.groups() for m in map(RE_CLOSING.search, b.lines) if m]
+        paged = paging_summary(b)
+        for name in skipped:
+            self.report.skip("paging.user." + name, PAGING_USER_LEFT_OUT.get(name, "?"))
+        if b.rc == EXIT_SUCCESS and closing and not fails and paged is not None \
+                and paged["written"] > 0 and int(closing[-1][0]) == len(passed) \
+                and sorted(skipped) == sorted(PAGING_USER_LEFT_OUT):
+            return self.report.ok("paging.user", ["%d passed at -m 32M in %.1f s; %s"
+                                                  % (len(passed), b.seconds, paged)])
         why, details = b.ending()
-        self.report.fail("paging", why, details)
+        self.report.fail("paging.user", "usertests at -m 32M with a pagefile: %s, %d PASS, "
+                         "%d FAIL, skipped %s, closing %s, pagefile %s"
+                         % (why, len(passed), len(fails), skipped, closing, paged),
+                         ["| " + l for l in fails[:20]] + details)
 
     # The user programs of the paging issue, at -m 32M with the same pagefile
     # size: one process over three times the RAM, four processes of 12 MiB
@@ -671,10 +737,13 @@ class Harness:
             len(rounds), bad, hard,
             "%s before, %s after" % exits[0].group(3, 4) if exits else "no line",
             ", ".join(verdicts[-3:]))
+        paged = paging_summary(b)
+        summary += "; %s" % paged
         # 3x: 1 verdict; -p 4: 4 children and the parent; --sort: 1;
         # --exits: 1 (its children print none when they pass).
         ok = (b.rc == EXIT_SUCCESS and len(rounds) == 6 and bad == 0 and hard > 0 and slots_back
-              and len(verdicts) == 8 and all(v.endswith("PASS") for v in verdicts))
+              and len(verdicts) == 8 and all(v.endswith("PASS") for v in verdicts)
+              and paged is not None and paged["written"] > 0 and paged["reads"] > 0)
         if ok:
             return self.report.ok("paging.pagestress", [summary + " in %.1f s" % b.seconds])
         why, details = b.ending()
@@ -807,7 +876,7 @@ def parse_args(argv):
                    help="ktest=PATTERN for the memory-size boots (default %s: the "
                    "commit test needs a boot without a pagefile)" % MEM_PATTERN)
     p.add_argument("--paging-pattern", default=PAGING_PATTERN,
-                   help="ktest=PATTERN for the paging boot (default %s)" % PAGING_PATTERN)
+                   help="ktest=PATTERN for the paging boot (default: every test)")
     p.add_argument("--mem-sizes", default="32M,4G",
                    help="comma-separated sizes that must boot (default 32M,4G)")
     p.add_argument("--too-small", default="16M",
@@ -1157,6 +1226,15 @@ def shell_check_name(command, names):
     return name
 
 
+def paging_summary(b):
+    """The kernel's "Pagefile: N pages written ..." line at the end of a
+    boot with a pagefile (MmPrintPagingSummary), as a dict; None without."""
+    keys = ("written", "writes", "reads", "hard", "peak", "slots", "waits", "woken", "timeouts",
+            "not_waited")
+    found = [m for m in map(RE_PAGING_SUMMARY.search, b.lines) if m]
+    return dict(zip(keys, map(int, found[-1].groups()))) if found else None
+
+
 def ata_written(lba, i, seed=0x5A):
     """What ata.write_read_back_and_flush and `disk fill` write: byte I of
     sector LBA (KtWritten in tests/kernel/test_ata.c, user/bin/disk.c)."""
@@ -1177,6 +1255,7 @@ def step_disk(h, disk):
         return "%08x" % zlib.crc32(image[lba * 512:(lba + count) * 512])
 
     first = " ".join("%02x" % ata_written(1000, i) for i in range(16))
+    sectors = len(image) // 512
     prompt = r"pagoda> "
     checks = [
         ("sum", "run disk sum DR0 1000 8", ["crc32 " + crc(1000, 8)]),
@@ -1184,7 +1263,8 @@ def step_disk(h, disk):
         ("read", "run disk read \\Device\\Harddisk0\\DR0 1000", ["0007d000  " + first]),
         ("fill", "run disk fill DR0 14000 300",
          ["filled 300 sectors (153600 bytes) from LBA 14000"]),
-        ("past_the_end", "run disk read DR0 16384", ["not inside the disk (16384 sectors)"]),
+        ("past_the_end", "run disk read DR0 %d" % sectors,
+         ["not inside the disk (%d sectors)" % sectors]),
         ("stats", "run disk stats", ["mode          PIO", "DMA 0,"]),
         ("devices", "devices", ["DR0"]),
     ]
@@ -1366,6 +1446,7 @@ def main(argv):
                 h.submit(h.step_old_cpu)
             if "paging" in steps:
                 h.submit(h.step_paging)
+                h.submit(h.step_paging_user)
                 h.submit(h.step_pagestress)
         # Steps add steps (ktest submits the bugcheck boots): wait until
         # no future is left unfinished.

@@ -68,6 +68,13 @@ void MiWakeModifiedPageWriter(void)
 {
 }
 
+/* Nobody waits for frames on the host. */
+ULONG MiAvailablePagesWaiters;
+ULONG64 MiAvailablePagesGeneration;
+void MiSignalAvailablePages(void)
+{
+}
+
 void MiReleasePageFileSlot(PFN_NUMBER Slot)
 {
     (void)Slot;

@@ -1,12 +1,18 @@
 /*
  * test_ata.c - the ATA disk driver (io/drivers/ata.c) through IRPs.
  *
- * The harness (tests/run.py, ktest step) boots these with an 8 MiB image
- * from tools/mkdisk.py --pattern: sector L (L >= 1) holds L as a 64-bit
- * little-endian number, then bytes (L + i) & 0xFF. After the boot it reads
- * the image on the host and checks the sectors ata.write_read_back_and_flush
- * wrote (KtWritten below), so the data is known to have reached the disk
- * file, not only the driver.
+ * The harness (tests/run.py) boots these with an image from
+ * tools/mkdisk.py --pattern, the same layout with or without paging: the
+ * first 8 MiB (LBA 0-16383, the MBR then the pattern), Partition1 (type
+ * 0xDA, the pagefile, 7 MiB in the ktest boot, 129 MiB in the paging boot)
+ * and Partition2 (type 0x7F, the pattern) in the last 1 MiB. Pattern
+ * sector L holds L as a 64-bit little-endian number, then bytes
+ * (L + i) & 0xFF. The tests read and write only outside the pagefile
+ * partition, which the kernel may be paging to while they run; its size
+ * they learn from the disk (IDENTIFY) and the MBR. After the boot the
+ * harness reads the image on the host and checks the sectors
+ * ata.write_read_back_and_flush wrote (KtWritten below), so the data is
+ * known to have reached the disk file, not only the driver.
  *
  * Requests are built with IoBuildSynchronousFsdRequest (direct I/O: the
  * buffer is locked and described by an MDL) and sent with IoCallDriver;
@@ -22,7 +28,8 @@
 #include "ktio.h"
 
 #define KT_TAG POOL_TAG('K', 't', 'A', 't')
-#define KT_DISK_SECTORS 16384               /* the harness's 8 MiB image */
+#define KT_PATTERN_SECTORS 16384 /* LBA 0-16383: before the pagefile partition */
+#define KT_TEST_PART_SECTORS 2048 /* Partition2: the disk's last 1 MiB */
 #define KT_WRITE_LBA    1000                /* the host checks 1000-1007 ... */
 #define KT_WRITE48_LBA  1010                /* ... and 1010-1011 */
 #define KT_SCRATCH_LBA 12000 /* 12000-13999: written by the tests below, */
@@ -55,6 +62,19 @@ static PUCHAR KtAlloc(SIZE_T Bytes)
 static PATA_EXTENSION KtDisk(void)
 {
     return AtaDiskDevice ? AtaDiskDevice->DeviceExtension : NULL;
+}
+
+/* The disk's sectors, as IDENTIFY counted them (checked against the MBR
+ * by ata.identify_geometry_and_length); the pattern is in the first
+ * KT_PATTERN_SECTORS and in the last KT_TEST_PART_SECTORS. */
+static ULONG64 KtDiskSectors(void)
+{
+    return KtDisk()->Sectors;
+}
+
+static ULONG64 KtTestPartStart(void)
+{
+    return KtDiskSectors() - KT_TEST_PART_SECTORS;
 }
 
 /* One request to the disk, waited for; its status, *Information the bytes. */
@@ -123,11 +143,26 @@ static LONG KtFirstDifference(const UCHAR *A, const UCHAR *B, ULONG Bytes)
     return -1;
 }
 
+/* The end of the MBR's last partition: the image's size as the host
+ * wrote it (tools/mkdisk.py --pattern), 0 if sector 0 cannot be read. */
+static ULONG64 KtMbrEnd(void)
+{
+    PUCHAR Mbr = KtAlloc(ATA_SECTOR_SIZE);
+    if (Mbr == NULL || !NT_SUCCESS(KtDiskIo(IRP_MJ_READ, Mbr, ATA_SECTOR_SIZE, 0, NULL)))
+        return 0;
+    ULONG First, Count;
+    memcpy(&First, Mbr + 446 + 16 + 8, sizeof(First));
+    memcpy(&Count, Mbr + 446 + 16 + 12, sizeof(Count));
+    return (ULONG64)First + Count;
+}
+
 KTEST(ata, identify_geometry_and_length)
 {
     PATA_EXTENSION Ext = KtDisk();
     KT_ASSERT(Ext != NULL);
-    KT_EXPECT_EQ(Ext->Sectors, KT_DISK_SECTORS);
+    /* IDENTIFY's count is the image's: Partition2 ends at its end. */
+    KT_EXPECT_EQ(Ext->Sectors, KtMbrEnd());
+    KT_EXPECT(Ext->Sectors >= KT_PATTERN_SECTORS + 16 * 8 + KT_TEST_PART_SECTORS);
     KT_EXPECT_EQ(strcmp(Ext->Model, "QEMU HARDDISK"), 0);
     KT_EXPECT(Ext->Lba48);
     /* QEMU's PIIX has BAR4 and its disk offers DMA: the boot chose it. */
@@ -150,13 +185,13 @@ KTEST(ata, identify_geometry_and_length)
     KT_EXPECT_EQ(Iosb.Information, sizeof(Geometry));
     KT_EXPECT_EQ(Geometry.BytesPerSector, 512);
     KT_EXPECT_EQ(Geometry.MediaType, FixedMedia);
-    KT_EXPECT_EQ(Geometry.Cylinders.QuadPart, KT_DISK_SECTORS / (16 * 63));
+    KT_EXPECT_EQ(Geometry.Cylinders.QuadPart, Ext->Sectors / (16 * 63));
 
     Irp = IoBuildDeviceIoControlRequest(IOCTL_DISK_GET_LENGTH_INFO, AtaDiskDevice, NULL, 0,
                                         &Length, sizeof(Length), FALSE, &Event, &Iosb);
     KT_ASSERT(Irp != NULL);
     KT_EXPECT_STATUS(IoCallDriver(AtaDiskDevice, Irp), STATUS_SUCCESS);
-    KT_EXPECT_EQ(Length.Length.QuadPart, KT_DISK_SECTORS * 512);
+    KT_EXPECT_EQ(Length.Length.QuadPart, Ext->Sectors * 512);
 
     Irp = IoBuildDeviceIoControlRequest(IOCTL_DISK_GET_LENGTH_INFO, AtaDiskDevice, NULL, 0,
                                         &Length, 4, FALSE, &Event, &Iosb);
@@ -240,7 +275,7 @@ KTEST(ata, requests_outside_the_disk_fail_with_nt_statuses)
     KT_ASSERT(KtDisk() != NULL);
     UCHAR Buffer[1024];
     ULONG_PTR Done = 1;
-    const ULONG64 End = (ULONG64)KT_DISK_SECTORS * 512;
+    const ULONG64 End = KtDiskSectors() * 512;
     KT_EXPECT_STATUS(KtDiskIo(IRP_MJ_READ, Buffer, 512, End, &Done), STATUS_END_OF_FILE);
     KT_EXPECT_EQ(Done, 0);
     KT_EXPECT_STATUS(KtDiskIo(IRP_MJ_READ, Buffer, 1024, End - 512, NULL),
@@ -250,7 +285,7 @@ KTEST(ata, requests_outside_the_disk_fail_with_nt_statuses)
     KT_EXPECT_STATUS(KtDiskIo(IRP_MJ_READ, Buffer, 100, 0, NULL), STATUS_INVALID_PARAMETER);
     /* The last sector itself is fine. */
     KT_EXPECT_STATUS(KtDiskIo(IRP_MJ_READ, Buffer, 512, End - 512, NULL), STATUS_SUCCESS);
-    KT_EXPECT_EQ(KtFirstMismatch(Buffer, KT_DISK_SECTORS - 1, 1), -1);
+    KT_EXPECT_EQ(KtFirstMismatch(Buffer, KtDiskSectors() - 1, 1), -1);
 }
 
 /* The device's interrupt is lost (the ISR drops it) during a DMA read: the
@@ -341,13 +376,16 @@ KTEST(ata, queued_requests_all_complete_with_their_data)
  * DMA, alignment, load, cancellation
  * ------------------------------------------------------------------------ */
 
-/* Every sector of the disk, 256 at a time (one DMA command each): read
- * what is there, write it changed in every byte (with the LBA in the
- * change, so a write that lands on the wrong sector shows), read that
- * back, put the original back and read it back too, so the disk ends as
- * it began (the other tests and the host check rely on it). */
+/* Every sector of the disk outside the pagefile partition (the first
+ * 8 MiB and Partition2), 256 at a time (one DMA command each): read what
+ * is there, write it changed in every byte (with the LBA in the change,
+ * so a write that lands on the wrong sector shows), read that back, put
+ * the original back and read it back too, so the disk ends as it began
+ * (the other tests and the host check rely on it). The pagefile's sectors
+ * are the kernel's: a page written there between our read and our
+ * restore would be lost. */
 #define KT_CHUNK 256
-KTEST(ata, every_sector_written_and_read_back)
+KTEST(ata, every_sector_outside_the_pagefile_written_and_read_back)
 {
     PATA_EXTENSION Ext = KtDisk();
     KT_ASSERT(Ext != NULL && Ext->UseDma);
@@ -357,24 +395,27 @@ KTEST(ata, every_sector_written_and_read_back)
     KT_ASSERT(Original && Changed && Back);
     ULONG64 DmaBefore = Ext->Counters.DmaRequests;
     ULONG64 InterruptsBefore = Ext->Counters.Interrupts;
+    const ULONG64 Ranges[2][2] = {{0, KT_PATTERN_SECTORS}, {KtTestPartStart(), KtDiskSectors()}};
+    const ULONG64 Chunks = (KT_PATTERN_SECTORS + KT_TEST_PART_SECTORS) / KT_CHUNK;
 
-    for (ULONG64 Lba = 0; Lba < KT_DISK_SECTORS; Lba += KT_CHUNK) {
-        ULONG64 Offset = Lba * ATA_SECTOR_SIZE;
-        KT_ASSERT_STATUS(KtDiskIo(IRP_MJ_READ, Original, Bytes, Offset, NULL), STATUS_SUCCESS);
-        for (ULONG i = 0; i < Bytes; i++)
-            Changed[i] = Original[i] ^ (UCHAR)(0x80 | ((Lba + i / ATA_SECTOR_SIZE + i) & 0x7F));
-        KT_ASSERT_STATUS(KtDiskIo(IRP_MJ_WRITE, Changed, Bytes, Offset, NULL), STATUS_SUCCESS);
-        memset(Back, 0, Bytes);
-        KT_ASSERT_STATUS(KtDiskIo(IRP_MJ_READ, Back, Bytes, Offset, NULL), STATUS_SUCCESS);
-        KT_ASSERT_EQ(KtFirstDifference(Back, Changed, Bytes), -1);
-        KT_ASSERT_STATUS(KtDiskIo(IRP_MJ_WRITE, Original, Bytes, Offset, NULL), STATUS_SUCCESS);
-        KT_ASSERT_STATUS(KtDiskIo(IRP_MJ_READ, Back, Bytes, Offset, NULL), STATUS_SUCCESS);
-        KT_ASSERT_EQ(KtFirstDifference(Back, Original, Bytes), -1);
-    }
+    for (ULONG r = 0; r < 2; r++)
+        for (ULONG64 Lba = Ranges[r][0]; Lba < Ranges[r][1]; Lba += KT_CHUNK) {
+            ULONG64 Offset = Lba * ATA_SECTOR_SIZE;
+            KT_ASSERT_STATUS(KtDiskIo(IRP_MJ_READ, Original, Bytes, Offset, NULL), STATUS_SUCCESS);
+            for (ULONG i = 0; i < Bytes; i++)
+                Changed[i] = Original[i] ^ (UCHAR)(0x80 | ((Lba + i / ATA_SECTOR_SIZE + i) & 0x7F));
+            KT_ASSERT_STATUS(KtDiskIo(IRP_MJ_WRITE, Changed, Bytes, Offset, NULL), STATUS_SUCCESS);
+            memset(Back, 0, Bytes);
+            KT_ASSERT_STATUS(KtDiskIo(IRP_MJ_READ, Back, Bytes, Offset, NULL), STATUS_SUCCESS);
+            KT_ASSERT_EQ(KtFirstDifference(Back, Changed, Bytes), -1);
+            KT_ASSERT_STATUS(KtDiskIo(IRP_MJ_WRITE, Original, Bytes, Offset, NULL), STATUS_SUCCESS);
+            KT_ASSERT_STATUS(KtDiskIo(IRP_MJ_READ, Back, Bytes, Offset, NULL), STATUS_SUCCESS);
+            KT_ASSERT_EQ(KtFirstDifference(Back, Original, Bytes), -1);
+        }
     /* 5 requests per chunk, each one DMA command and one interrupt. */
-    KT_EXPECT_EQ(Ext->Counters.DmaRequests - DmaBefore, 5 * KT_DISK_SECTORS / KT_CHUNK);
-    KT_EXPECT_EQ(Ext->Counters.Interrupts - InterruptsBefore, 5 * KT_DISK_SECTORS / KT_CHUNK);
-    KT_EXPECT_EQ(KtFirstMismatch(Back + ATA_SECTOR_SIZE, KT_DISK_SECTORS - KT_CHUNK + 1, 1), -1);
+    KT_EXPECT_EQ(Ext->Counters.DmaRequests - DmaBefore, 5 * Chunks);
+    KT_EXPECT_EQ(Ext->Counters.Interrupts - InterruptsBefore, 5 * Chunks);
+    KT_EXPECT_EQ(KtFirstMismatch(Back + ATA_SECTOR_SIZE, KtDiskSectors() - KT_CHUNK + 1, 1), -1);
 }
 
 /* Reads of 1 sector to 256 KiB into buffers at page-aligned, even, odd and

@@ -1,10 +1,13 @@
 /*
  * test_partition.c - the partition driver (io/drivers/partition.c) on the
- * harness's 8 MiB disk image (tests/run.py, tools/mkdisk.py --pattern):
- * one partition of type 0xDA from LBA 2048 to the end, and sector L
- * holding L as a 64-bit little-endian number, then bytes (L + i) & 0xFF.
- * Requests go to \Device\Harddisk0\Partition1 with IoCallDriver; the
+ * harness's disk image (tests/run.py, tools/mkdisk.py --pattern), the same
+ * layout in every boot: Partition1 (type 0xDA, the pagefile) from LBA
+ * 16384, as large as the boot's pagefile, and Partition2 (type 0x7F) in
+ * the disk's last 1 MiB, whose sector L (as everything before LBA 16384)
+ * holds L as a 64-bit little-endian number, then bytes (L + i) & 0xFF.
+ * Requests go to \Device\Harddisk0\Partition2 with IoCallDriver; the
  * driver forwards them to DR0, shifted by the partition's start.
+ * Partition1 is only asked what it is: the kernel may be paging to it.
  */
 #include "../../include/ktest.h"
 #include "../../kernel/ke.h"
@@ -14,14 +17,21 @@
 #include "ktio.h"
 
 #define KT_TAG POOL_TAG('K', 't', 'P', 't')
-#define KT_DISK_SECTORS 16384               /* the harness's 8 MiB image */
-#define KT_PART_START   2048                /* tools/mkdisk.py's PARTITION_START */
-#define KT_PART_SECTORS (KT_DISK_SECTORS - KT_PART_START)
-#define KT_SCRATCH      100                 /* partition sector the write test uses */
+#define KT_PAGEFILE_START 16384 /* tools/mkdisk.py's PATTERN_AREA */
+#define KT_PART_SECTORS 2048 /* Partition2, tools/mkdisk.py's TEST_PARTITION */
+#define KT_PART_START (KtDiskSectors() - KT_PART_SECTORS)
+#define KT_SCRATCH 100 /* partition sector the write test uses */
 
 static UCHAR KtPattern(ULONG64 Lba, ULONG i)
 {
     return i < 8 ? (UCHAR)(Lba >> (8 * i)) : (UCHAR)(Lba + i);
+}
+
+/* The disk's sectors as IDENTIFY counted them (ata.identify_geometry_and_length
+ * checks them against the image). */
+static ULONG64 KtDiskSectors(void)
+{
+    return ((PATA_EXTENSION)AtaDiskDevice->DeviceExtension)->Sectors;
 }
 
 static void KtFree(PVOID Block)
@@ -37,27 +47,38 @@ static PUCHAR KtAlloc(SIZE_T Bytes)
     return Block;
 }
 
-KTEST(partition, the_mbr_gives_one_pagefile_partition)
+static BOOLEAN KtPartitionInfo(PDEVICE_OBJECT Part, PPARTITION_INFORMATION Info)
 {
-    PDEVICE_OBJECT Part = IoPartitionDevices[1];
-    KT_ASSERT(AtaDiskDevice != NULL && Part != NULL);
-    for (ULONG n = 2; n <= PARTITION_MAX_PRIMARY; n++)
+    ULONG_PTR Done = 0;
+    return NT_SUCCESS(KtDeviceControl(Part, IOCTL_DISK_GET_PARTITION_INFO, NULL, 0, Info,
+                                      sizeof(*Info), &Done)) &&
+        Done == sizeof(*Info);
+}
+
+KTEST(partition, the_mbr_gives_a_pagefile_and_a_test_partition)
+{
+    PDEVICE_OBJECT Pagefile = IoPartitionDevices[1], Part = IoPartitionDevices[2];
+    KT_ASSERT(AtaDiskDevice != NULL && Pagefile != NULL && Part != NULL);
+    for (ULONG n = 3; n <= PARTITION_MAX_PRIMARY; n++)
         KT_EXPECT(IoPartitionDevices[n] == NULL);
     KT_EXPECT_EQ(Part->StackSize, AtaDiskDevice->StackSize + 1);
     KT_EXPECT(Part->Flags & DO_DIRECT_IO);
     KT_EXPECT(!(Part->Flags & DO_DEVICE_INITIALIZING));
 
+    /* Partition1: the pagefile's, from LBA 16384 to Partition2. */
     PARTITION_INFORMATION Info;
-    ULONG_PTR Done = 0;
-    KT_ASSERT_STATUS(
-        KtDeviceControl(Part, IOCTL_DISK_GET_PARTITION_INFO, NULL, 0, &Info, sizeof(Info), &Done),
-        STATUS_SUCCESS);
-    KT_EXPECT_EQ(Done, sizeof(Info));
+    KT_ASSERT(KtPartitionInfo(Pagefile, &Info));
+    KT_EXPECT_EQ(Info.StartingOffset.QuadPart, KT_PAGEFILE_START * 512LL);
+    KT_EXPECT_EQ(Info.PartitionLength.QuadPart, (KT_PART_START - KT_PAGEFILE_START) * 512LL);
+    KT_EXPECT_EQ(Info.PartitionNumber, 1);
+    KT_EXPECT_EQ(Info.PartitionType, 0xDA);
+
+    KT_ASSERT(KtPartitionInfo(Part, &Info));
     KT_EXPECT_EQ(Info.StartingOffset.QuadPart, KT_PART_START * 512LL);
     KT_EXPECT_EQ(Info.PartitionLength.QuadPart, KT_PART_SECTORS * 512LL);
     KT_EXPECT_EQ(Info.HiddenSectors, KT_PART_START);
-    KT_EXPECT_EQ(Info.PartitionNumber, 1);
-    KT_EXPECT_EQ(Info.PartitionType, 0xDA);
+    KT_EXPECT_EQ(Info.PartitionNumber, 2);
+    KT_EXPECT_EQ(Info.PartitionType, 0x7F);
     KT_EXPECT(!Info.BootIndicator);
     KT_EXPECT_STATUS(KtDeviceControl(Part, IOCTL_DISK_GET_PARTITION_INFO, NULL, 0, &Info, 8, NULL),
                      STATUS_BUFFER_TOO_SMALL);
@@ -74,7 +95,7 @@ KTEST(partition, the_mbr_gives_one_pagefile_partition)
                                      sizeof(Geometry), NULL),
                      STATUS_SUCCESS);
     KT_EXPECT_EQ(Geometry.BytesPerSector, 512);
-    KT_EXPECT_EQ(Geometry.Cylinders.QuadPart, KT_DISK_SECTORS / (16 * 63));
+    KT_EXPECT_EQ(Geometry.Cylinders.QuadPart, KtDiskSectors() / (16 * 63));
 }
 
 /* \Device\Harddisk0\Partition0 is a link to the whole disk, as on NT. */
@@ -89,10 +110,10 @@ KTEST(partition, partition0_names_the_whole_disk)
     ObDereferenceObject(Found);
 }
 
-/* Partition offset 5 * 512 is disk sector 2048 + 5: the pattern says which. */
+/* Partition offset 5 * 512 is disk sector start + 5: the pattern says which. */
 KTEST(partition, a_read_is_shifted_by_the_partition_start)
 {
-    PDEVICE_OBJECT Part = IoPartitionDevices[1];
+    PDEVICE_OBJECT Part = IoPartitionDevices[2];
     KT_ASSERT(Part != NULL);
     PUCHAR Block = KtAlloc(3 * 512 + 8);
     KT_ASSERT(Block != NULL);
@@ -116,13 +137,13 @@ KTEST(partition, a_read_is_shifted_by_the_partition_start)
         STATUS_SUCCESS);
     ULONG64 Lba;
     memcpy(&Lba, Buffer, sizeof(Lba));
-    KT_EXPECT_EQ(Lba, KT_DISK_SECTORS - 1);
+    KT_EXPECT_EQ(Lba, KtDiskSectors() - 1);
 }
 
 /* A request may not leave the partition, whatever the disk beyond it. */
 KTEST(partition, requests_stay_inside_the_partition)
 {
-    PDEVICE_OBJECT Part = IoPartitionDevices[1];
+    PDEVICE_OBJECT Part = IoPartitionDevices[2];
     KT_ASSERT(Part != NULL);
     PUCHAR Buffer = KtAlloc(2 * 512);
     KT_ASSERT(Buffer != NULL);
@@ -149,7 +170,7 @@ static void KtRestoreScratch(PVOID Saved)
 /* Written through the partition, read back through DR0 at start + offset. */
 KTEST(partition, a_write_lands_at_the_start_plus_the_offset)
 {
-    PDEVICE_OBJECT Part = IoPartitionDevices[1];
+    PDEVICE_OBJECT Part = IoPartitionDevices[2];
     KT_ASSERT(AtaDiskDevice != NULL && Part != NULL);
     PUCHAR Saved = KtAlloc(512), Buffer = KtAlloc(512);
     KT_ASSERT(Saved != NULL && Buffer != NULL);

@@ -7,7 +7,10 @@
 #include "../../include/ktest.h"
 #include "../../kernel/ke.h"
 #include "../../mm/mi.h"
+#include "../../ps/ps.h"
 #include "../../rtl/rtl.h"
+#include "ktbaseline.h"
+#include "ktdefer.h"
 
 /* The IRQL to restore after a hyperspace mapping (one at a time). */
 static KIRQL KtHyperIrql;
@@ -170,4 +173,59 @@ KTEST_BUGCHECK(pfn, double_free_is_pfn_list_corrupt, PFN_LIST_CORRUPT)
         return;
     MmFreePhysicalPage(Pfn);
     MmFreePhysicalPage(Pfn);
+}
+
+/*
+ * A thread that found no frame sleeps in MiWaitForAvailablePages on
+ * MmAvailablePagesEvent (NT's), and the next frame to reach the free list
+ * wakes it: with the wait's limit made 100 s, only the event can end it
+ * in time. Before the event the wait was a 10 ms poll.
+ */
+static ULONG64 KtWaitTicks;
+
+static void KtWaitForFrames(PVOID Unused)
+{
+    UNREFERENCED_PARAMETER(Unused);
+    ULONG64 Start = KeQueryTickCount();
+    MiWaitForAvailablePages();
+    KtWaitTicks = KeQueryTickCount() - Start;
+}
+
+static void KtRestoreWaitTimeout(PVOID Old)
+{
+    MiAvailablePagesTimeout = (LONGLONG)(LONG_PTR)Old;
+}
+
+static void KtFreeFrame(PVOID Pfn)
+{
+    MmFreePhysicalPage((PFN_NUMBER)(ULONG_PTR)Pfn);
+}
+
+KTEST(pfn, a_freed_frame_wakes_a_thread_waiting_for_frames)
+{
+    PFN_NUMBER Pfn;
+    KT_ASSERT_STATUS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn), STATUS_SUCCESS);
+    PKT_DEFERRED Free = KtDefer(KtFreeFrame, (PVOID)(ULONG_PTR)Pfn);
+    KtDefer(KtRestoreWaitTimeout, (PVOID)(LONG_PTR)MiAvailablePagesTimeout);
+    MiAvailablePagesTimeout = -100LL * 1000 * 10000;
+    ULONG64 Waits = MmAvailablePagesWaits, Wakes = MmAvailablePagesWakes;
+    ULONG64 Timeouts = MmAvailablePagesTimeouts;
+    KtWaitTicks = ~0ULL;
+
+    HANDLE Thread;
+    KT_ASSERT_STATUS(PsCreateSystemThread(&Thread, 0, NULL, NULL, NULL, KtWaitForFrames, NULL),
+                     STATUS_SUCCESS);
+    PKT_DEFERRED Join = KtDeferJoinThread(Thread);
+    for (ULONG i = 0; i < 500 && MiAvailablePagesWaiters == 0; i++)
+        KtSleepMs(10);
+    KT_EXPECT_EQ(MiAvailablePagesWaiters, 1);
+    ULONG64 Freed = KeQueryTickCount();
+    KtCleanupNow(Free); /* the frame reaches the free list: the event */
+    KtCleanupNow(Join);
+    KT_EXPECT_EQ(MmAvailablePagesWaits, Waits + 1);
+    KT_EXPECT_EQ(MmAvailablePagesWakes, Wakes + 1);
+    KT_EXPECT_EQ(MmAvailablePagesTimeouts, Timeouts);
+    KT_EXPECT_EQ(MiAvailablePagesWaiters, 0);
+    /* Woken when the frame came, not after 100 s (TCG on a busy host is slow: 10 s). */
+    KT_EXPECT(KtWaitTicks != ~0ULL && KeQueryTickCount() - Freed < 10000);
 }

@@ -6,6 +6,10 @@
  * test deferred (UtDefer); after the test returns it runs the pending
  * cleanups, last first, and only then prints PASS, so a cleanup that
  * reports a failure still counts.
+ *
+ * usertests [--short] [-x NAME] [PREFIX]: only the tests whose names begin
+ * with PREFIX; -x leaves test NAME out, with a SKIP line (tests/run.py's
+ * paging.user boot says why).
  */
 #include "ut.h"
 
@@ -378,12 +382,14 @@ static const UT_TEST *const UtSuites[] = {
 
 int UtMain(int Argc, char **Argv)
 {
-    const char *Filter = NULL;
-    int Passed = 0, Failed = 0;
+    const char *Filter = NULL, *Except = NULL;
+    int Passed = 0, Failed = 0, Skipped = 0;
 
     for (int I = 1; I < Argc; I++) {
         if (!strcmp(Argv[I], "--short"))
             UtShort = TRUE;
+        else if (!strcmp(Argv[I], "-x") && I + 1 < Argc)
+            Except = Argv[++I];
         else
             Filter = Argv[I];
     }
@@ -392,6 +398,11 @@ int UtMain(int Argc, char **Argv)
         for (const UT_TEST *T = UtSuites[S]; T->Name; T++) {
             if (Filter && strncmp(T->Name, Filter, strlen(Filter)))
                 continue;
+            if (Except && !strcmp(T->Name, Except)) { /* -x NAME: said, not run */
+                Skipped++;
+                printf("SKIP %s: left out (-x)\n", T->Name);
+                continue;
+            }
             UtCurrent = T->Name;
             UtCurrentFailures = 0;
             UtDeferredCount = 0;
@@ -406,6 +417,9 @@ int UtMain(int Argc, char **Argv)
             }
         }
     }
-    printf("%d passed, %d failed\n", Passed, Failed);
+    if (Skipped)
+        printf("%d passed, %d failed, %d skipped\n", Passed, Failed, Skipped);
+    else
+        printf("%d passed, %d failed\n", Passed, Failed);
     return Failed ? 1 : 0;
 }
