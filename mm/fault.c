@@ -119,7 +119,9 @@ static NTSTATUS MiBeginHardFault(PMMPTE Pte, MMPTE Entry, MI_PFN_USAGE Usage, PM
     PfnEntry->InPage = InPage;
     Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_TRANSITION |
         ((ULONG64)Entry.u.Soft.Protection << MM_PROTECT_SHIFT);
-    CONTAINING_RECORD(WorkingSet, MMADDRESS_SPACE, Vm)->ResidentPages++;
+    PMMADDRESS_SPACE Owner = CONTAINING_RECORD(WorkingSet, MMADDRESS_SPACE, Vm);
+    Owner->ResidentPages++;
+    Owner->PageFilePages--; /* the frame's OriginalPte owns the slot now */
     Io->InPage = InPage;
     Io->Pfn = Pfn;
     Io->Slot = Entry.u.Soft.PageFileHigh;
@@ -153,7 +155,9 @@ static NTSTATUS MiCompleteHardFault(PMI_FAULT_IO Io, NTSTATUS Status)
         Pte->u.Long = Entry->OriginalPte.u.Long;
         Entry->OriginalPte.u.Long = 0; /* the PTE owns the slot again */
         Entry->PteAddress = NULL;
-        CONTAINING_RECORD(Io->WorkingSet, MMADDRESS_SPACE, Vm)->ResidentPages--;
+        PMMADDRESS_SPACE Owner = CONTAINING_RECORD(Io->WorkingSet, MMADDRESS_SPACE, Vm);
+        Owner->ResidentPages--;
+        Owner->PageFilePages++;
     }
     if (Entry->PteAddress == NULL) {
         MiEndPagingIo(Io->Pfn); /* the last reference: the frame is freed */
@@ -179,15 +183,18 @@ static NTSTATUS MiCompleteHardFault(PMI_FAULT_IO Io, NTSTATUS Status)
 }
 
 /*
- * The I/O half of a hard or collided fault, below DISPATCH_LEVEL (at
- * APC_LEVEL, as NT's faults run, so no APC runs in between): read the page
- * and complete the fault, or wait on the reader's event. Returns
+ * The I/O half of a hard or collided fault. Entered at DISPATCH_LEVEL
+ * (the PFN lock) from the resolution; drops to APC_LEVEL (or Irql, the
+ * faulting code's, if higher) - as NT's faults run, so no APC runs in
+ * between and touches the page being read - reads the page and completes
+ * the fault, or waits on the reader's event; returns at DISPATCH_LEVEL.
  * STATUS_SUCCESS (retry the access) or STATUS_IN_PAGE_ERROR.
  */
-static NTSTATUS MiFinishFaultIo(PMI_FAULT_IO Io)
+static __attribute__((noinline)) NTSTATUS MiFinishFaultIo(PMI_FAULT_IO Io, KIRQL Irql)
 {
     NTSTATUS Status;
     KIRQL OldIrql;
+    KeLowerIrql(Irql > APC_LEVEL ? Irql : APC_LEVEL);
     if (Io->Reader) {
         if (MmHardFaultReadHook != NULL)
             MmHardFaultReadHook(Io->Pfn);
@@ -205,6 +212,7 @@ static NTSTATUS MiFinishFaultIo(PMI_FAULT_IO Io)
             ExFreePoolWithTag(InPage, POOL_TAG('M', 'm', 'I', 'n'));
         KeLowerIrql(OldIrql);
     }
+    (void)KeRaiseIrqlToDpcLevel();
     return NT_SUCCESS(Status) ? STATUS_SUCCESS : STATUS_IN_PAGE_ERROR;
 }
 
@@ -244,7 +252,10 @@ static NTSTATUS MiDemandZeroFill(PMMPTE Pte, MMPTE Entry, PVOID Va, MI_PFN_USAGE
     return STATUS_SUCCESS;
 }
 
-static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va, PMI_FAULT_IO Io)
+/* Always inline: one copy in each of MmAccessFault's two pageable paths,
+ * where User is known, so that the common fault makes no call here. */
+#define MI_FAULT_INLINE inline __attribute__((always_inline))
+static MI_FAULT_INLINE NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va, PMI_FAULT_IO Io)
 {
     PMMADDRESS_SPACE AddressSpace = MmCurrentAddressSpace;
     if (!MiGetPxeAddress(Va)->u.Hard.Valid || !MiGetPpeAddress(Va)->u.Hard.Valid ||
@@ -288,7 +299,7 @@ static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va, PMI_FAULT_IO Io)
         return STATUS_SUCCESS;
     }
 
-    if (MiPteState(Entry) == MiPtePageFile)
+    if (Entry.u.Soft.PageFileHigh != 0) /* pagefile PTE: the only other state left */
         return MiBeginHardFault(Pte, Entry, MiUsageUser, &AddressSpace->Vm, Io);
     NTSTATUS Status = MiDemandZeroFill(Pte, Entry, Va, MiUsageUser, MiMakeUserPteBits(Protection),
                                        &AddressSpace->Vm);
@@ -301,7 +312,7 @@ static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va, PMI_FAULT_IO Io)
     return STATUS_SUCCESS;
 }
 
-static NTSTATUS MiResolvePagedPoolFault(PVOID Va, PMI_FAULT_IO Io)
+static MI_FAULT_INLINE NTSTATUS MiResolvePagedPoolFault(PVOID Va, PMI_FAULT_IO Io)
 {
     if (!MiIsVaReserved(&MiPagedPoolRegion, PAGE_ALIGN(Va), 1) ||
         !MiGetPdeAddress(Va)->u.Hard.Valid)
@@ -326,7 +337,7 @@ static NTSTATUS MiResolvePagedPoolFault(PVOID Va, PMI_FAULT_IO Io)
         __invlpg(Va);
         return STATUS_SUCCESS;
     }
-    if (MiPteState(Entry) == MiPtePageFile)
+    if (Entry.u.Soft.PageFileHigh != 0) /* pagefile PTE: the only other state left */
         return MiBeginHardFault(Pte, Entry, MiUsagePagedPool, SystemWs, Io);
     NTSTATUS Status = MiDemandZeroFill(Pte, Entry, Va, MiUsagePagedPool,
                                        MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE, SystemWs);
@@ -376,32 +387,58 @@ static NTSTATUS MiCheckForUserStackOverflow(PVOID Va)
 }
 
 /*
- * Resolve a fault on pageable memory (the user half or paged pool) at
- * Irql < DISPATCH_LEVEL: the PTE is examined and changed at
+ * One attempt at a fault on pageable memory (the user half when User, else
+ * paged pool) at Irql < DISPATCH_LEVEL: the PTE is examined and changed at
  * DISPATCH_LEVEL (the PFN lock); a hard or collided fault then does its
- * I/O at APC_LEVEL (MiFinishFaultIo). With a pagefile, a fault that finds
- * no frame waits for the modified page writer and the working-set manager
- * to make one free (MiWaitForAvailablePages) and tries again, for up to
- * MI_FAULT_FRAME_TRIES waits; without one, or after them, STATUS_NO_MEMORY.
+ * I/O at APC_LEVEL (MiFinishFaultIo, out of line). Inline with a constant
+ * User at each call site: a demand-zero or soft fault pays for nothing
+ * else (the pagefile merge once made every fault run a retry loop that
+ * the compiler filled with both halves' address checks, about 60
+ * instructions per fault; docs/performance.md).
+ */
+static MI_FAULT_INLINE NTSTATUS MiResolveOnce(ULONG64 FaultCode, PVOID Va, KIRQL Irql, BOOLEAN User)
+{
+    MI_FAULT_IO Io;
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    NTSTATUS Status =
+        User ? MiResolveUserFault(FaultCode, Va, &Io) : MiResolvePagedPoolFault(Va, &Io);
+    if (Status == STATUS_PENDING)
+        Status = MiFinishFaultIo(&Io, Irql);
+    KeLowerIrql(OldIrql);
+    return Status;
+}
+
+/*
+ * A fault found no frame (STATUS_NO_MEMORY). With a pagefile, wait for the
+ * modified page writer and the working-set manager to make one free
+ * (MiWaitForAvailablePages) and try again, for up to MI_FAULT_FRAME_TRIES
+ * waits; without one, or after them, STATUS_NO_MEMORY. Out of line, with
+ * its own copies of the resolution: a loop around the common path lets the
+ * compiler move the address arithmetic of every try before the first.
  */
 #define MI_FAULT_FRAME_TRIES 3000 /* 10 ms each: half a minute */
-static NTSTATUS MiResolvePageableFault(ULONG64 FaultCode, PVOID Va, KIRQL Irql)
+static __attribute__((noinline, cold)) NTSTATUS MiRetryPageableFault(ULONG64 FaultCode, PVOID Va,
+                                                                     KIRQL Irql)
 {
     BOOLEAN User = (ULONG_PTR)Va < MM_USER_PROBE_ADDRESS;
-    for (ULONG Try = 0;; Try++) {
-        MI_FAULT_IO Io;
-        KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
-        NTSTATUS Status =
-            User ? MiResolveUserFault(FaultCode, Va, &Io) : MiResolvePagedPoolFault(Va, &Io);
-        if (Status == STATUS_PENDING) {
-            KeLowerIrql(Irql > APC_LEVEL ? Irql : APC_LEVEL);
-            Status = MiFinishFaultIo(&Io);
-        }
-        KeLowerIrql(OldIrql);
-        if (Status != STATUS_NO_MEMORY || !MmPagingFileActive() || Try >= MI_FAULT_FRAME_TRIES)
-            return Status;
+    NTSTATUS Status = STATUS_NO_MEMORY;
+    for (ULONG Try = 0;
+         Status == STATUS_NO_MEMORY && MmPagingFileActive() && Try < MI_FAULT_FRAME_TRIES; Try++) {
         MiWaitForAvailablePages();
+        Status = MiResolveOnce(FaultCode, Va, Irql, User);
     }
+    return Status;
+}
+
+/* Resolve a fault on pageable memory: one try, and more while frames are
+ * short. User is a constant at each call site. */
+static MI_FAULT_INLINE NTSTATUS MiResolvePageableFault(ULONG64 FaultCode, PVOID Va, KIRQL Irql,
+                                                       BOOLEAN User)
+{
+    NTSTATUS Status = MiResolveOnce(FaultCode, Va, Irql, User);
+    if (Status == STATUS_NO_MEMORY)
+        Status = MiRetryPageableFault(FaultCode, Va, Irql);
+    return Status;
 }
 
 /*
@@ -448,7 +485,7 @@ NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, ULONG_PTR FaultingRip)
 
     NTSTATUS Status = STATUS_ACCESS_VIOLATION;
     if ((ULONG_PTR)Va < MM_USER_PROBE_ADDRESS) {
-        Status = MiResolvePageableFault(FaultCode, Va, Irql);
+        Status = MiResolvePageableFault(FaultCode, Va, Irql, TRUE);
         if (Status == STATUS_GUARD_PAGE_VIOLATION)
             Status = MiCheckForUserStackOverflow(Va);
         if (Status == STATUS_ACCESS_VIOLATION)
@@ -457,7 +494,7 @@ NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, ULONG_PTR FaultingRip)
     }
 
     if (Pageable) {
-        Status = MiResolvePageableFault(FaultCode, Va, Irql);
+        Status = MiResolvePageableFault(FaultCode, Va, Irql, FALSE);
         if (NT_SUCCESS(Status))
             return Status;
     }

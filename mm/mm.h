@@ -294,6 +294,11 @@ typedef struct _MMADDRESS_SPACE {
                                     * lowered by decommit under the VM mutex, or
                                     * when a standby frame is reused (PFN lock) */
     PFN_NUMBER PageTablePages;     /* page-table pages of the user half. VM mutex */
+    PFN_NUMBER PageFilePages; /* its pages (MmSystemAddressSpace: paged pool
+                                    * pages) in the pagefile and nowhere else: PTEs
+                                    * in the pagefile state, each owning a slot.
+                                    * Raised when a standby frame is reused, lowered
+                                    * by a hard fault, decommit or exit. PFN lock */
     ULONG64 DemandZeroFaults;      /* faults resolved with a zeroed frame. Fault */
     PFN_NUMBER LockedPages;        /* user pages MDLs hold locked (mm/mdl.c): the
                                     * space may not be deleted while any is. PFN lock */

@@ -325,11 +325,24 @@ static PFN_NUMBER MiRemoveStandbyPage(MI_PFN_USAGE Usage)
         KeBugCheckEx(PFN_LIST_CORRUPT, 0x9D, Pfn, Entry->PageLocation, Entry->ReferenceCount);
     MiRestoreOriginalPte(Pfn);
     MiUnlinkPage(Pfn);
-    CONTAINING_RECORD(Entry->WorkingSet, MMADDRESS_SPACE, Vm)->ResidentPages--;
+    PMMADDRESS_SPACE Owner = CONTAINING_RECORD(Entry->WorkingSet, MMADDRESS_SPACE, Vm);
+    Owner->ResidentPages--;
+    if (Entry->OriginalPte.u.Soft.PageFileHigh != 0)
+        Owner->PageFilePages++; /* its PTE owns the slot now */
     MiUsageCount[Entry->Usage]--;
     MmStandbyPagesReused++;
     MiMarkActive(Pfn, Usage);
     return Pfn;
+}
+
+/* Rule 2: are the available frames no more than the unbacked commitment?
+ * A user page (most frames taken) never asks. */
+static inline BOOLEAN MiFramesPromised(void)
+{
+    PFN_NUMBER Available = MiAvailablePagesLocked();
+    if (MmPagingFile[0] != NULL)
+        Available += MmStandbyPageListHead.Total;
+    return Available <= MiUnbackedCommitment();
 }
 
 static PFN_NUMBER MiRemoveHead(PMMPFNLIST List, MI_PFN_USAGE Usage)
@@ -337,10 +350,7 @@ static PFN_NUMBER MiRemoveHead(PMMPFNLIST List, MI_PFN_USAGE Usage)
     /* Rule 2 above: only a committed user page may take a promised frame.
      * With a pagefile a standby frame keeps no promise (its page is in the
      * pagefile, or zeros): it counts as available. */
-    PFN_NUMBER Available = MiAvailablePagesLocked();
-    if (MmPagingFile[0] != NULL)
-        Available += MmStandbyPageListHead.Total;
-    if (Usage != MiUsageUser && Available <= MiUnbackedCommitment())
+    if (Usage != MiUsageUser && MiFramesPromised())
         return MM_EMPTY_LIST;
     PFN_NUMBER Pfn = List->Flink;
     if (Pfn == MM_EMPTY_LIST) {
