@@ -313,13 +313,12 @@ static void MiRestoreOriginalPte(PFN_NUMBER Pfn)
  * Pages of an address space being deleted are skipped: their PTEs are
  * going away under MiDeleteUserHalf. PFN lock held.
  */
-static PFN_NUMBER MiRemoveStandbyPage(MI_PFN_USAGE Usage)
+/* Standby frame Pfn leaves its page: the PTE gets OriginalPte back, the
+ * frame leaves the list, its owner counts one resident page less (and one
+ * page in the pagefile more when OriginalPte is a pagefile PTE). The
+ * caller gives the frame a new state. PFN lock. */
+static void MiTakeStandbyPage(PFN_NUMBER Pfn)
 {
-    PFN_NUMBER Pfn = MmStandbyPageListHead.Flink;
-    while (Pfn != MM_EMPTY_LIST && MI_PFN_ELEMENT(Pfn)->WorkingSet->DeletePending)
-        Pfn = MI_PFN_ELEMENT(Pfn)->Flink;
-    if (Pfn == MM_EMPTY_LIST)
-        return MM_EMPTY_LIST;
     PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
     if (Entry->PageLocation != StandbyPageList || Entry->Modified || Entry->ReferenceCount != 0)
         KeBugCheckEx(PFN_LIST_CORRUPT, 0x9D, Pfn, Entry->PageLocation, Entry->ReferenceCount);
@@ -329,10 +328,43 @@ static PFN_NUMBER MiRemoveStandbyPage(MI_PFN_USAGE Usage)
     Owner->ResidentPages--;
     if (Entry->OriginalPte.u.Soft.PageFileHigh != 0)
         Owner->PageFilePages++; /* its PTE owns the slot now */
+}
+
+static PFN_NUMBER MiRemoveStandbyPage(MI_PFN_USAGE Usage)
+{
+    PFN_NUMBER Pfn = MmStandbyPageListHead.Flink;
+    while (Pfn != MM_EMPTY_LIST && MI_PFN_ELEMENT(Pfn)->WorkingSet->DeletePending)
+        Pfn = MI_PFN_ELEMENT(Pfn)->Flink;
+    if (Pfn == MM_EMPTY_LIST)
+        return MM_EMPTY_LIST;
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    MiTakeStandbyPage(Pfn);
     MiUsageCount[Entry->Usage]--;
     MmStandbyPagesReused++;
     MiMarkActive(Pfn, Usage);
     return Pfn;
+}
+
+static void MiFreeUnreferencedPage(PFN_NUMBER Pfn);
+
+PFN_NUMBER MmPurgeStandbyPages(PMMADDRESS_SPACE AddressSpace)
+{
+    PFN_NUMBER Purged = 0;
+    KIRQL OldIrql = MI_LOCK_PFN();
+    PFN_NUMBER Pfn = MmStandbyPageListHead.Flink;
+    while (Pfn != MM_EMPTY_LIST) {
+        PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+        PFN_NUMBER Next = Entry->Flink;
+        if (!Entry->WorkingSet->DeletePending &&
+            (AddressSpace == NULL || Entry->WorkingSet == &AddressSpace->Vm)) {
+            MiTakeStandbyPage(Pfn);
+            MiFreeUnreferencedPage(Pfn);
+            Purged++;
+        }
+        Pfn = Next;
+    }
+    MI_UNLOCK_PFN(OldIrql);
+    return Purged;
 }
 
 /* Rule 2: are the available frames no more than the unbacked commitment?
@@ -730,6 +762,7 @@ void MmQueryMemoryCounters(PMM_MEMORY_COUNTERS Counters)
     Counters->PagesWritten = MmPagesWritten;
     Counters->PageFileWrites = MmPageFileWrites;
     Counters->PageFileReads = MmPageFileReads;
+    Counters->PageFilePagesRead = MmPageFilePagesRead;
     MI_UNLOCK_PFN(OldIrql);
 }
 
