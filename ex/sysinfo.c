@@ -99,6 +99,7 @@ static void ExpFillProcessEntry(SYSTEM_PROCESS_ENTRY *Entry, PEPROCESS Process)
         Entry->PageFaultCount = Space->Vm.PageFaultCount;
         Entry->TransitionFaults = Space->Vm.TransitionFaults;
         Entry->HardFaults = Space->Vm.HardFaults;
+        Entry->PageFilePages = Space->PageFilePages;
     }
     memcpy(Entry->ImageName, Process->ImageFileName, sizeof(Entry->ImageName));
     Entry->ImageName[sizeof(Entry->ImageName) - 1] = '\0';
@@ -248,6 +249,7 @@ static void ExpQueryMemory(SYSTEM_MEMORY_INFORMATION *Info)
     Info->PagesWritten = Counters.PagesWritten;
     Info->PageFileWrites = Counters.PageFileWrites;
     Info->PageFileReads = Counters.PageFileReads;
+    Info->PagesRead = Counters.PageFilePagesRead;
 }
 
 /* Both pools' tag tables, nonpaged first. A tracker has at most

@@ -249,6 +249,7 @@ typedef struct _SYSTEM_PROCESS_ENTRY {
     ULONG64 PageFaultCount; /* faults that made a page valid */
     ULONG64 TransitionFaults; /* of those, soft faults (no I/O) */
     ULONG64 HardFaults; /* of those, read back from the pagefile */
+    ULONG64 PageFilePages; /* its pages in the pagefile and not resident */
 } SYSTEM_PROCESS_ENTRY;
 
 typedef struct _SYSTEM_MEMORY_INFORMATION {
@@ -277,7 +278,7 @@ typedef struct _SYSTEM_MEMORY_INFORMATION {
     ULONG64 StandbyPagesReused;
     ULONG64 TrimmedPages;
     /* The pagefile (docs/paging.md); PageFilePages 0: there is none. */
-    ULONG64 HardFaults; /* pages read back from the pagefile */
+    ULONG64 HardFaults; /* faults that read from the pagefile (the faulting page and its cluster) */
     ULONG64 CollidedFaults; /* faults that waited for another's read of the page */
     ULONG64 PageFilePages; /* its slots (slot 0 included, never used) */
     ULONG64 PageFileInUse; /* slots holding a page */
@@ -285,6 +286,7 @@ typedef struct _SYSTEM_MEMORY_INFORMATION {
     ULONG64 PagesWritten; /* by the modified page writer */
     ULONG64 PageFileWrites; /* its write IRPs: PagesWritten / this = the cluster size */
     ULONG64 PageFileReads; /* hard faults' read IRPs */
+    ULONG64 PagesRead; /* the pages they read: PagesRead / PageFileReads = the read cluster */
 } SYSTEM_MEMORY_INFORMATION;
 
 typedef struct _SYSTEM_POOLTAG {

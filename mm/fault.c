@@ -62,12 +62,14 @@ volatile MM_FAULT_COUNTERS MmFaultCounters;
 void (*MmHardFaultReadHook)(PFN_NUMBER Pfn);
 
 /* What a resolution at DISPATCH_LEVEL leaves to do below it
- * (STATUS_PENDING): read the page (Reader), or wait for another fault's
- * read of it (a collided fault). */
+ * (STATUS_PENDING): read the page and its cluster (Reader), or wait for
+ * another fault's read of it (a collided fault). */
 typedef struct _MI_FAULT_IO {
     PMI_INPAGE_SUPPORT InPage;
-    PFN_NUMBER Pfn;
-    PFN_NUMBER Slot;
+    PFN_NUMBER Pfns[MI_READ_CLUSTER]; /* the frames, in slot order */
+    ULONG Count; /* pages in the read */
+    ULONG Faulting; /* the faulting page's index in Pfns */
+    PFN_NUMBER Slot; /* the slot of Pfns[0] */
     BOOLEAN Reader;
     PMMSUPPORT WorkingSet;
 } MI_FAULT_IO, *PMI_FAULT_IO;
@@ -83,14 +85,73 @@ static NTSTATUS MiCollidedFault(PFN_NUMBER Pfn, PMI_FAULT_IO Io)
     return STATUS_PENDING;
 }
 
+/* Is the PTE Offset entries from Pte in the same page table, and a
+ * pagefile PTE at slot Slot + Offset? Then its page can be read with the
+ * faulting one, in the same IRP. */
+static BOOLEAN MiIsClusterNeighbour(PMMPTE Pte, LONG Offset, PFN_NUMBER Slot)
+{
+    PMMPTE Other = Pte + Offset;
+    if (PAGE_ALIGN(Other) != PAGE_ALIGN(Pte))
+        return FALSE;
+    MMPTE Entry = *Other;
+    return MiPteState(Entry) == MiPtePageFile &&
+        Entry.u.Soft.PageFileHigh == (PFN_NUMBER)((LONG64)Slot + Offset);
+}
+
+/* Frame Pfn will receive the page of Pte (pagefile PTE Entry): marked
+ * ReadInProgress and off every list (TransitionPage), InPage its in-page
+ * block, and the PTE becomes a transition PTE naming it, so that a fault
+ * on the page finds the read under way. PFN lock. */
+static void MiPrepareInPageFrame(PFN_NUMBER Pfn, PMMPTE Pte, PMMSUPPORT WorkingSet,
+                                 PMI_INPAGE_SUPPORT InPage)
+{
+    MMPTE Entry = *Pte;
+    PMMPFN PfnEntry = MI_PFN_ELEMENT(Pfn);
+    PfnEntry->PteAddress = Pte;
+    PfnEntry->PteFrame = MiGetPteAddress(Pte)->u.Hard.PageFrameNumber;
+    PfnEntry->OriginalPte = Entry; /* the slot stays the page's until it is dirtied */
+    PfnEntry->Pageable = 1;
+    PfnEntry->PageLocation = TransitionPage;
+    PfnEntry->ShareCount = 0;
+    PfnEntry->ReadInProgress = 1;
+    PfnEntry->WorkingSet = WorkingSet;
+    PfnEntry->InPage = InPage;
+    Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_TRANSITION |
+        ((ULONG64)Entry.u.Soft.Protection << MM_PROTECT_SHIFT);
+    PMMADDRESS_SPACE Owner = CONTAINING_RECORD(WorkingSet, MMADDRESS_SPACE, Vm);
+    Owner->ResidentPages++;
+    Owner->PageFilePages--; /* the frame's OriginalPte owns the slot now */
+}
+
+/* Give the neighbours in direction Step (1 or -1) of the page at Pte
+ * (slot Slot) frames for the read, while they are pagefile PTEs at
+ * consecutive slots in the same page table, Room allows and memory is not
+ * low; Pfns[0], [1]... get the frames, nearest first. Returns how many.
+ * PFN lock. */
+static ULONG MiAddClusterPages(PMMPTE Pte, PFN_NUMBER Slot, LONG Step, MI_PFN_USAGE Usage,
+                               PMI_FAULT_IO Io, ULONG Room, PFN_NUMBER *Pfns)
+{
+    ULONG Added = 0;
+    while (Added < Room && MmAvailablePages() > MmMinimumAvailablePages &&
+           MiIsClusterNeighbour(Pte, Step * (LONG)(Added + 1), Slot)) {
+        PFN_NUMBER Pfn = MiRemoveAnyPage(Usage);
+        if (Pfn == MM_EMPTY_LIST)
+            break;
+        MiPrepareInPageFrame(Pfn, Pte + Step * (LONG)(Added + 1), Io->WorkingSet, Io->InPage);
+        Pfns[Added++] = Pfn;
+    }
+    return Added;
+}
+
 /*
  * A hard fault begins: Entry (at Pte) is a pagefile PTE. A frame for it
- * (no zeroing: the read fills it), marked ReadInProgress and off every
- * list (TransitionPage), an in-page block with the event collided faults
- * wait on, and the PTE becomes a transition PTE naming the frame, so that
- * a second fault finds the read under way. STATUS_PENDING: the caller
- * reads (MiPageFileIo) below DISPATCH_LEVEL, then MiCompleteHardFault.
- * STATUS_NO_MEMORY: no frame now. PFN lock.
+ * (no zeroing: the read fills it), an in-page block with the event
+ * collided faults wait on, and the read cluster (NT's): the pages after
+ * and then before it whose PTEs are pagefile PTEs at consecutive slots in
+ * the same page table, MI_READ_CLUSTER pages in all at most, each with a
+ * frame prepared the same way (MiPrepareInPageFrame). STATUS_PENDING: the
+ * caller reads them with one IRP (MiPageFileIo) below DISPATCH_LEVEL,
+ * then MiCompleteHardFault. STATUS_NO_MEMORY: no frame now. PFN lock.
  */
 static NTSTATUS MiBeginHardFault(PMMPTE Pte, MMPTE Entry, MI_PFN_USAGE Usage, PMMSUPPORT WorkingSet,
                                  PMI_FAULT_IO Io)
@@ -107,24 +168,23 @@ static NTSTATUS MiBeginHardFault(PMMPTE Pte, MMPTE Entry, MI_PFN_USAGE Usage, PM
     KeInitializeEvent(&InPage->Event, NotificationEvent, FALSE);
     InPage->Status = STATUS_PENDING;
     InPage->References = 1;
-    PMMPFN PfnEntry = MI_PFN_ELEMENT(Pfn);
-    PfnEntry->PteAddress = Pte;
-    PfnEntry->PteFrame = MiGetPteAddress(Pte)->u.Hard.PageFrameNumber;
-    PfnEntry->OriginalPte = Entry; /* the slot stays the page's until it is dirtied */
-    PfnEntry->Pageable = 1;
-    PfnEntry->PageLocation = TransitionPage;
-    PfnEntry->ShareCount = 0;
-    PfnEntry->ReadInProgress = 1;
-    PfnEntry->WorkingSet = WorkingSet;
-    PfnEntry->InPage = InPage;
-    Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_TRANSITION |
-        ((ULONG64)Entry.u.Soft.Protection << MM_PROTECT_SHIFT);
-    CONTAINING_RECORD(WorkingSet, MMADDRESS_SPACE, Vm)->ResidentPages++;
     Io->InPage = InPage;
-    Io->Pfn = Pfn;
-    Io->Slot = Entry.u.Soft.PageFileHigh;
     Io->Reader = TRUE;
     Io->WorkingSet = WorkingSet;
+    MiPrepareInPageFrame(Pfn, Pte, WorkingSet, InPage);
+    /* Ahead into Pfns[1..], behind into a scratch array, then in slot order. */
+    PFN_NUMBER Slot = Entry.u.Soft.PageFileHigh;
+    PFN_NUMBER Behind[MI_READ_CLUSTER - 1];
+    ULONG Ahead = MiAddClusterPages(Pte, Slot, 1, Usage, Io, MI_READ_CLUSTER - 1, &Io->Pfns[1]);
+    ULONG Back = MiAddClusterPages(Pte, Slot, -1, Usage, Io, MI_READ_CLUSTER - 1 - Ahead, Behind);
+    for (ULONG i = Ahead; i >= 1; i--)
+        Io->Pfns[Back + i] = Io->Pfns[i];
+    Io->Pfns[Back] = Pfn;
+    for (ULONG i = 0; i < Back; i++)
+        Io->Pfns[Back - 1 - i] = Behind[i];
+    Io->Count = 1 + Ahead + Back;
+    Io->Faulting = Back;
+    Io->Slot = Slot - Back;
     return STATUS_PENDING;
 }
 
@@ -137,39 +197,54 @@ static ULONG64 MiHardFaultPteBits(PMMSUPPORT WorkingSet, MMPTE Transition)
     return MiMakeUserPteBits((ULONG)Transition.u.Trans.Protection);
 }
 
-/* The read is over. Success: the page joins its working set, its PTE is
- * made valid (unless its protection became no-access meanwhile: then it
- * stays a transition PTE on an active frame, as such pages do). Failure:
- * the PTE gets the pagefile PTE back, the frame goes. A page freed during
- * the read (PteAddress NULL): the frame goes. Collided faults are woken.
- * PFN lock; the PTE is in the current address space. */
+/* The faulting page's read is over and succeeded: it joins its working
+ * set and its PTE is made valid (unless its protection became no-access
+ * meanwhile: then it stays a transition PTE on an active frame, as such
+ * pages do). PFN lock. */
+static void MiMakeFaultingPageValid(PMI_FAULT_IO Io, PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    PMMPTE Pte = Entry->PteAddress;
+    Entry->ReadInProgress = 0;
+    Entry->PageLocation = ActiveAndValid;
+    Entry->ShareCount = 1;
+    MiInsertWorkingSetPage(Io->WorkingSet, Pfn);
+    ULONG64 Bits = MiHardFaultPteBits(Io->WorkingSet, *Pte);
+    if (Bits != 0) {
+        Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | Bits;
+        __invlpg(MiGetVirtualAddressMappedByPte(Pte));
+    }
+    Io->WorkingSet->HardFaults++;
+    Io->WorkingSet->PageFaultCount++;
+    MmFaultCounters.HardFault++;
+}
+
+/* The read is over. Success: the faulting page becomes valid
+ * (MiMakeFaultingPageValid); the cluster's other pages go to the standby
+ * list, clean, their PTEs in transition (a touch is a soft fault).
+ * Failure: each PTE gets its pagefile PTE back, the frames go. A page
+ * freed during the read (PteAddress NULL): its frame goes. Collided
+ * faults are woken. PFN lock; the PTEs are in the current address space. */
 static NTSTATUS MiCompleteHardFault(PMI_FAULT_IO Io, NTSTATUS Status)
 {
-    PMMPFN Entry = MI_PFN_ELEMENT(Io->Pfn);
     PMI_INPAGE_SUPPORT InPage = Io->InPage;
-    Entry->Flink = MM_EMPTY_LIST; /* no longer the in-page block */
-    PMMPTE Pte = Entry->PteAddress;
-    if (Pte != NULL && !NT_SUCCESS(Status)) {
-        Pte->u.Long = Entry->OriginalPte.u.Long;
-        Entry->OriginalPte.u.Long = 0; /* the PTE owns the slot again */
-        Entry->PteAddress = NULL;
-        CONTAINING_RECORD(Io->WorkingSet, MMADDRESS_SPACE, Vm)->ResidentPages--;
-    }
-    if (Entry->PteAddress == NULL) {
-        MiEndPagingIo(Io->Pfn); /* the last reference: the frame is freed */
-    } else {
-        Entry->ReadInProgress = 0;
-        Entry->PageLocation = ActiveAndValid;
-        Entry->ShareCount = 1;
-        MiInsertWorkingSetPage(Io->WorkingSet, Io->Pfn);
-        ULONG64 Bits = MiHardFaultPteBits(Io->WorkingSet, *Pte);
-        if (Bits != 0) {
-            Pte->u.Long = ((ULONG64)Io->Pfn << PAGE_SHIFT) | Bits;
-            __invlpg(MiGetVirtualAddressMappedByPte(Pte));
+    for (ULONG i = 0; i < Io->Count; i++) {
+        PFN_NUMBER Pfn = Io->Pfns[i];
+        PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+        Entry->Flink = MM_EMPTY_LIST; /* no longer the in-page block */
+        PMMPTE Pte = Entry->PteAddress;
+        if (Pte != NULL && !NT_SUCCESS(Status)) {
+            Pte->u.Long = Entry->OriginalPte.u.Long;
+            Entry->OriginalPte.u.Long = 0; /* the PTE owns the slot again */
+            Entry->PteAddress = NULL;
+            PMMADDRESS_SPACE Owner = CONTAINING_RECORD(Io->WorkingSet, MMADDRESS_SPACE, Vm);
+            Owner->ResidentPages--;
+            Owner->PageFilePages++;
         }
-        Io->WorkingSet->HardFaults++;
-        Io->WorkingSet->PageFaultCount++;
-        MmFaultCounters.HardFault++;
+        if (i == Io->Faulting && Entry->PteAddress != NULL)
+            MiMakeFaultingPageValid(Io, Pfn);
+        else
+            MiEndPagingIo(Pfn); /* to standby, or freed */
     }
     InPage->Status = Status;
     KeSetEvent(&InPage->Event, IO_NO_INCREMENT, FALSE);
@@ -179,21 +254,25 @@ static NTSTATUS MiCompleteHardFault(PMI_FAULT_IO Io, NTSTATUS Status)
 }
 
 /*
- * The I/O half of a hard or collided fault, below DISPATCH_LEVEL (at
- * APC_LEVEL, as NT's faults run, so no APC runs in between): read the page
- * and complete the fault, or wait on the reader's event. Returns
+ * The I/O half of a hard or collided fault. Entered at DISPATCH_LEVEL
+ * (the PFN lock) from the resolution; drops to APC_LEVEL (or Irql, the
+ * faulting code's, if higher) - as NT's faults run, so no APC runs in
+ * between and touches the page being read - reads the page and completes
+ * the fault, or waits on the reader's event; returns at DISPATCH_LEVEL.
  * STATUS_SUCCESS (retry the access) or STATUS_IN_PAGE_ERROR.
  */
-static NTSTATUS MiFinishFaultIo(PMI_FAULT_IO Io)
+static __attribute__((noinline)) NTSTATUS MiFinishFaultIo(PMI_FAULT_IO Io, KIRQL Irql)
 {
     NTSTATUS Status;
     KIRQL OldIrql;
+    KeLowerIrql(Irql > APC_LEVEL ? Irql : APC_LEVEL);
     if (Io->Reader) {
         if (MmHardFaultReadHook != NULL)
-            MmHardFaultReadHook(Io->Pfn);
-        Status = MiPageFileIo(&Io->Pfn, 1, Io->Slot, FALSE);
+            MmHardFaultReadHook(Io->Pfns[Io->Faulting]);
+        Status = MiPageFileIo(Io->Pfns, Io->Count, Io->Slot, FALSE);
         OldIrql = KeRaiseIrqlToDpcLevel();
         MmPageFileReads++;
+        MmPageFilePagesRead += Io->Count;
         Status = MiCompleteHardFault(Io, Status);
         KeLowerIrql(OldIrql);
     } else {
@@ -205,6 +284,7 @@ static NTSTATUS MiFinishFaultIo(PMI_FAULT_IO Io)
             ExFreePoolWithTag(InPage, POOL_TAG('M', 'm', 'I', 'n'));
         KeLowerIrql(OldIrql);
     }
+    (void)KeRaiseIrqlToDpcLevel();
     return NT_SUCCESS(Status) ? STATUS_SUCCESS : STATUS_IN_PAGE_ERROR;
 }
 
@@ -244,7 +324,10 @@ static NTSTATUS MiDemandZeroFill(PMMPTE Pte, MMPTE Entry, PVOID Va, MI_PFN_USAGE
     return STATUS_SUCCESS;
 }
 
-static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va, PMI_FAULT_IO Io)
+/* Always inline: one copy in each of MmAccessFault's two pageable paths,
+ * where User is known, so that the common fault makes no call here. */
+#define MI_FAULT_INLINE inline __attribute__((always_inline))
+static MI_FAULT_INLINE NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va, PMI_FAULT_IO Io)
 {
     PMMADDRESS_SPACE AddressSpace = MmCurrentAddressSpace;
     if (!MiGetPxeAddress(Va)->u.Hard.Valid || !MiGetPpeAddress(Va)->u.Hard.Valid ||
@@ -288,7 +371,7 @@ static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va, PMI_FAULT_IO Io)
         return STATUS_SUCCESS;
     }
 
-    if (MiPteState(Entry) == MiPtePageFile)
+    if (Entry.u.Soft.PageFileHigh != 0) /* pagefile PTE: the only other state left */
         return MiBeginHardFault(Pte, Entry, MiUsageUser, &AddressSpace->Vm, Io);
     NTSTATUS Status = MiDemandZeroFill(Pte, Entry, Va, MiUsageUser, MiMakeUserPteBits(Protection),
                                        &AddressSpace->Vm);
@@ -301,7 +384,7 @@ static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va, PMI_FAULT_IO Io)
     return STATUS_SUCCESS;
 }
 
-static NTSTATUS MiResolvePagedPoolFault(PVOID Va, PMI_FAULT_IO Io)
+static MI_FAULT_INLINE NTSTATUS MiResolvePagedPoolFault(PVOID Va, PMI_FAULT_IO Io)
 {
     if (!MiIsVaReserved(&MiPagedPoolRegion, PAGE_ALIGN(Va), 1) ||
         !MiGetPdeAddress(Va)->u.Hard.Valid)
@@ -326,7 +409,7 @@ static NTSTATUS MiResolvePagedPoolFault(PVOID Va, PMI_FAULT_IO Io)
         __invlpg(Va);
         return STATUS_SUCCESS;
     }
-    if (MiPteState(Entry) == MiPtePageFile)
+    if (Entry.u.Soft.PageFileHigh != 0) /* pagefile PTE: the only other state left */
         return MiBeginHardFault(Pte, Entry, MiUsagePagedPool, SystemWs, Io);
     NTSTATUS Status = MiDemandZeroFill(Pte, Entry, Va, MiUsagePagedPool,
                                        MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE, SystemWs);
@@ -376,32 +459,58 @@ static NTSTATUS MiCheckForUserStackOverflow(PVOID Va)
 }
 
 /*
- * Resolve a fault on pageable memory (the user half or paged pool) at
- * Irql < DISPATCH_LEVEL: the PTE is examined and changed at
+ * One attempt at a fault on pageable memory (the user half when User, else
+ * paged pool) at Irql < DISPATCH_LEVEL: the PTE is examined and changed at
  * DISPATCH_LEVEL (the PFN lock); a hard or collided fault then does its
- * I/O at APC_LEVEL (MiFinishFaultIo). With a pagefile, a fault that finds
- * no frame waits for the modified page writer and the working-set manager
- * to make one free (MiWaitForAvailablePages) and tries again, for up to
- * MI_FAULT_FRAME_TRIES waits; without one, or after them, STATUS_NO_MEMORY.
+ * I/O at APC_LEVEL (MiFinishFaultIo, out of line). Inline with a constant
+ * User at each call site: a demand-zero or soft fault pays for nothing
+ * else (the pagefile merge once made every fault run a retry loop that
+ * the compiler filled with both halves' address checks, about 60
+ * instructions per fault; docs/performance.md).
+ */
+static MI_FAULT_INLINE NTSTATUS MiResolveOnce(ULONG64 FaultCode, PVOID Va, KIRQL Irql, BOOLEAN User)
+{
+    MI_FAULT_IO Io;
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    NTSTATUS Status =
+        User ? MiResolveUserFault(FaultCode, Va, &Io) : MiResolvePagedPoolFault(Va, &Io);
+    if (Status == STATUS_PENDING)
+        Status = MiFinishFaultIo(&Io, Irql);
+    KeLowerIrql(OldIrql);
+    return Status;
+}
+
+/*
+ * A fault found no frame (STATUS_NO_MEMORY). With a pagefile, wait for the
+ * modified page writer and the working-set manager to make one free
+ * (MiWaitForAvailablePages) and try again, for up to MI_FAULT_FRAME_TRIES
+ * waits; without one, or after them, STATUS_NO_MEMORY. Out of line, with
+ * its own copies of the resolution: a loop around the common path lets the
+ * compiler move the address arithmetic of every try before the first.
  */
 #define MI_FAULT_FRAME_TRIES 3000 /* 10 ms each: half a minute */
-static NTSTATUS MiResolvePageableFault(ULONG64 FaultCode, PVOID Va, KIRQL Irql)
+static __attribute__((noinline, cold)) NTSTATUS MiRetryPageableFault(ULONG64 FaultCode, PVOID Va,
+                                                                     KIRQL Irql)
 {
     BOOLEAN User = (ULONG_PTR)Va < MM_USER_PROBE_ADDRESS;
-    for (ULONG Try = 0;; Try++) {
-        MI_FAULT_IO Io;
-        KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
-        NTSTATUS Status =
-            User ? MiResolveUserFault(FaultCode, Va, &Io) : MiResolvePagedPoolFault(Va, &Io);
-        if (Status == STATUS_PENDING) {
-            KeLowerIrql(Irql > APC_LEVEL ? Irql : APC_LEVEL);
-            Status = MiFinishFaultIo(&Io);
-        }
-        KeLowerIrql(OldIrql);
-        if (Status != STATUS_NO_MEMORY || !MmPagingFileActive() || Try >= MI_FAULT_FRAME_TRIES)
-            return Status;
+    NTSTATUS Status = STATUS_NO_MEMORY;
+    for (ULONG Try = 0;
+         Status == STATUS_NO_MEMORY && MmPagingFileActive() && Try < MI_FAULT_FRAME_TRIES; Try++) {
         MiWaitForAvailablePages();
+        Status = MiResolveOnce(FaultCode, Va, Irql, User);
     }
+    return Status;
+}
+
+/* Resolve a fault on pageable memory: one try, and more while frames are
+ * short. User is a constant at each call site. */
+static MI_FAULT_INLINE NTSTATUS MiResolvePageableFault(ULONG64 FaultCode, PVOID Va, KIRQL Irql,
+                                                       BOOLEAN User)
+{
+    NTSTATUS Status = MiResolveOnce(FaultCode, Va, Irql, User);
+    if (Status == STATUS_NO_MEMORY)
+        Status = MiRetryPageableFault(FaultCode, Va, Irql);
+    return Status;
 }
 
 /*
@@ -448,7 +557,7 @@ NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, ULONG_PTR FaultingRip)
 
     NTSTATUS Status = STATUS_ACCESS_VIOLATION;
     if ((ULONG_PTR)Va < MM_USER_PROBE_ADDRESS) {
-        Status = MiResolvePageableFault(FaultCode, Va, Irql);
+        Status = MiResolvePageableFault(FaultCode, Va, Irql, TRUE);
         if (Status == STATUS_GUARD_PAGE_VIOLATION)
             Status = MiCheckForUserStackOverflow(Va);
         if (Status == STATUS_ACCESS_VIOLATION)
@@ -457,7 +566,7 @@ NTSTATUS MmAccessFault(ULONG64 FaultCode, PVOID Va, ULONG_PTR FaultingRip)
     }
 
     if (Pageable) {
-        Status = MiResolvePageableFault(FaultCode, Va, Irql);
+        Status = MiResolvePageableFault(FaultCode, Va, Irql, FALSE);
         if (NT_SUCCESS(Status))
             return Status;
     }

@@ -222,8 +222,14 @@ typedef struct _MMPAGING_FILE {
 extern PMMPAGING_FILE MmPagingFile[MI_MAX_PAGING_FILES];
 extern ULONG MmNumberOfPagingFiles;
 /* Counters (PFN lock): pages written by the modified page writer, write
- * IRPs, read IRPs of hard faults. */
-extern ULONG64 MmPagesWritten, MmPageFileWrites, MmPageFileReads;
+ * IRPs, read IRPs of hard faults, and the pages those read (the faulting
+ * pages and their clusters: MmPageFilePagesRead / MmPageFileReads is the
+ * average read cluster). */
+extern ULONG64 MmPagesWritten, MmPageFileWrites, MmPageFileReads, MmPageFilePagesRead;
+/* Pages one hard fault reads at most: the faulting page and its
+ * neighbours at consecutive slots (mm/fault.c; NT reads up to 8 around a
+ * user-space fault by default). */
+#define MI_READ_CLUSTER 8
 /* A free slot, marked in use; 0 when the pagefile is full or absent. PFN lock. */
 PFN_NUMBER MiAllocatePageFileSlot(void);
 /* Up to Count consecutive free slots (at least 1), marked in use; the

@@ -150,6 +150,8 @@ typedef struct _MM_MEMORY_COUNTERS {
     ULONG64 PagesWritten; /* by the modified page writer */
     ULONG64 PageFileWrites; /* its write IRPs (PagesWritten / this = cluster size) */
     ULONG64 PageFileReads; /* hard faults' read IRPs */
+    ULONG64 PageFilePagesRead; /* pages they read (PageFilePagesRead / PageFileReads:
+                                * the average read cluster) */
 } MM_MEMORY_COUNTERS, *PMM_MEMORY_COUNTERS;
 
 /* Fill *Counters (mm/pfn.c). IRQL <= DISPATCH_LEVEL; takes and releases
@@ -278,7 +280,7 @@ typedef struct _MMSUPPORT {
                                          * (demand-zero + soft). PFN lock */
     ULONG64 TransitionFaults; /* soft faults: back from standby or
                                          * modified, no I/O. PFN lock */
-    ULONG64 HardFaults; /* pages read back from the pagefile
+    ULONG64 HardFaults; /* faults that read from the pagefile
                                          * (also in PageFaultCount). PFN lock */
     ULONG64 TrimmedPages; /* pages trimmed from it. PFN lock */
     BOOLEAN DeletePending; /* off the expansion list, being deleted:
@@ -297,6 +299,11 @@ typedef struct _MMADDRESS_SPACE {
                                     * lowered by decommit under the VM mutex, or
                                     * when a standby frame is reused (PFN lock) */
     PFN_NUMBER PageTablePages;     /* page-table pages of the user half. VM mutex */
+    PFN_NUMBER PageFilePages; /* its pages (MmSystemAddressSpace: paged pool
+                                    * pages) in the pagefile and nowhere else: PTEs
+                                    * in the pagefile state, each owning a slot.
+                                    * Raised when a standby frame is reused, lowered
+                                    * by a hard fault, decommit or exit. PFN lock */
     ULONG64 DemandZeroFaults;      /* faults resolved with a zeroed frame. Fault */
     PFN_NUMBER LockedPages;        /* user pages MDLs hold locked (mm/mdl.c): the
                                     * space may not be deleted while any is. PFN lock */
@@ -349,6 +356,13 @@ PMMADDRESS_SPACE MmAttachAddressSpace(PMMADDRESS_SPACE AddressSpace);
  * lock, attaching to AddressSpace meanwhile. The caller keeps
  * AddressSpace alive. */
 PFN_NUMBER MmEmptyWorkingSet(PMMADDRESS_SPACE AddressSpace);
+/* Give every standby frame of AddressSpace (NULL: of every address space
+ * not being deleted) back to the free list, as a reuse would: each page's
+ * PTE gets its saved contents back (demand-zero, or the pagefile PTE of
+ * its copy), so its next touch is a demand-zero or hard fault. NT's
+ * MemoryPurgeStandbyList; for tests and benchmarks. Returns the frames
+ * freed. IRQL <= DISPATCH_LEVEL; takes the PFN lock. */
+PFN_NUMBER MmPurgeStandbyPages(PMMADDRESS_SPACE AddressSpace);
 
 /* Trim every page of the system working set (paged pool) that may leave,
  * as MmEmptyWorkingSet does for an address space: the next touch of each

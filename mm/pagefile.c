@@ -17,8 +17,11 @@
  *           writes them with ONE paging IRP (the cluster: modified-list
  *           neighbours, not virtual neighbours as NT's); each frame then
  *           goes to standby with OriginalPte = the pagefile PTE of its slot
- *   read:   a hard fault (mm/fault.c) reads one page (no read clustering)
- *           with MiPageFileIo into a frame marked ReadInProgress
+ *   read:   a hard fault (mm/fault.c) reads the faulting page and up to
+ *           MI_READ_CLUSTER - 1 neighbours whose PTEs are pagefile PTEs at
+ *           consecutive slots in the same page table, with ONE MiPageFileIo
+ *           into frames marked ReadInProgress; the neighbours then wait on
+ *           the standby list in transition (a touch is a soft fault)
  *
  * Paging I/O is NT's IoPageRead / IoSynchronousPageWrite: an IRP built here
  * (IoAllocateIrp) with IRP_PAGING_IO | IRP_NOCACHE, an MDL whose PFN array
@@ -58,7 +61,7 @@
 
 PMMPAGING_FILE MmPagingFile[MI_MAX_PAGING_FILES];
 ULONG MmNumberOfPagingFiles;
-ULONG64 MmPagesWritten, MmPageFileWrites, MmPageFileReads;
+ULONG64 MmPagesWritten, MmPageFileWrites, MmPageFileReads, MmPageFilePagesRead;
 PFN_NUMBER MmModifiedPageMaximum = (PFN_NUMBER)-1;
 static MMPAGING_FILE MiPagingFile0;
 static KEVENT MiModifiedPageWriterEvent;
@@ -160,6 +163,8 @@ static inline ULONG MiMdlPageCount(PMDL Mdl)
 {
     return Mdl->ByteCount / PAGE_SIZE;
 }
+
+STATIC_ASSERT(MI_READ_CLUSTER <= MI_WRITE_CLUSTER); /* one MI_PAGING_MDL holds either */
 
 typedef struct _MI_PAGING_MDL {
     MDL Mdl;

@@ -318,6 +318,23 @@ static void MiRestoreOriginalPte(PFN_NUMBER Pfn)
  * Pages of an address space being deleted are skipped: their PTEs are
  * going away under MiDeleteUserHalf. PFN lock held.
  */
+/* Standby frame Pfn leaves its page: the PTE gets OriginalPte back, the
+ * frame leaves the list, its owner counts one resident page less (and one
+ * page in the pagefile more when OriginalPte is a pagefile PTE). The
+ * caller gives the frame a new state. PFN lock. */
+static void MiTakeStandbyPage(PFN_NUMBER Pfn)
+{
+    PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+    if (Entry->PageLocation != StandbyPageList || Entry->Modified || Entry->ReferenceCount != 0)
+        KeBugCheckEx(PFN_LIST_CORRUPT, 0x9D, Pfn, Entry->PageLocation, Entry->ReferenceCount);
+    MiRestoreOriginalPte(Pfn);
+    MiUnlinkPage(Pfn);
+    PMMADDRESS_SPACE Owner = CONTAINING_RECORD(Entry->WorkingSet, MMADDRESS_SPACE, Vm);
+    Owner->ResidentPages--;
+    if (Entry->OriginalPte.u.Soft.PageFileHigh != 0)
+        Owner->PageFilePages++; /* its PTE owns the slot now */
+}
+
 static PFN_NUMBER MiRemoveStandbyPage(MI_PFN_USAGE Usage)
 {
     PFN_NUMBER Pfn = MmStandbyPageListHead.Flink;
@@ -326,15 +343,43 @@ static PFN_NUMBER MiRemoveStandbyPage(MI_PFN_USAGE Usage)
     if (Pfn == MM_EMPTY_LIST)
         return MM_EMPTY_LIST;
     PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
-    if (Entry->PageLocation != StandbyPageList || Entry->Modified || Entry->ReferenceCount != 0)
-        KeBugCheckEx(PFN_LIST_CORRUPT, 0x9D, Pfn, Entry->PageLocation, Entry->ReferenceCount);
-    MiRestoreOriginalPte(Pfn);
-    MiUnlinkPage(Pfn);
-    CONTAINING_RECORD(Entry->WorkingSet, MMADDRESS_SPACE, Vm)->ResidentPages--;
+    MiTakeStandbyPage(Pfn);
     MiUsageCount[Entry->Usage]--;
     MmStandbyPagesReused++;
     MiMarkActive(Pfn, Usage);
     return Pfn;
+}
+
+static void MiFreeUnreferencedPage(PFN_NUMBER Pfn);
+
+PFN_NUMBER MmPurgeStandbyPages(PMMADDRESS_SPACE AddressSpace)
+{
+    PFN_NUMBER Purged = 0;
+    KIRQL OldIrql = MI_LOCK_PFN();
+    PFN_NUMBER Pfn = MmStandbyPageListHead.Flink;
+    while (Pfn != MM_EMPTY_LIST) {
+        PMMPFN Entry = MI_PFN_ELEMENT(Pfn);
+        PFN_NUMBER Next = Entry->Flink;
+        if (!Entry->WorkingSet->DeletePending &&
+            (AddressSpace == NULL || Entry->WorkingSet == &AddressSpace->Vm)) {
+            MiTakeStandbyPage(Pfn);
+            MiFreeUnreferencedPage(Pfn);
+            Purged++;
+        }
+        Pfn = Next;
+    }
+    MI_UNLOCK_PFN(OldIrql);
+    return Purged;
+}
+
+/* Rule 2: are the available frames no more than the unbacked commitment?
+ * A user page (most frames taken) never asks. */
+static inline BOOLEAN MiFramesPromised(void)
+{
+    PFN_NUMBER Available = MiAvailablePagesLocked();
+    if (MmPagingFile[0] != NULL)
+        Available += MmStandbyPageListHead.Total;
+    return Available <= MiUnbackedCommitment();
 }
 
 static PFN_NUMBER MiRemoveHead(PMMPFNLIST List, MI_PFN_USAGE Usage)
@@ -342,10 +387,7 @@ static PFN_NUMBER MiRemoveHead(PMMPFNLIST List, MI_PFN_USAGE Usage)
     /* Rule 2 above: only a committed user page may take a promised frame.
      * With a pagefile a standby frame keeps no promise (its page is in the
      * pagefile, or zeros): it counts as available. */
-    PFN_NUMBER Available = MiAvailablePagesLocked();
-    if (MmPagingFile[0] != NULL)
-        Available += MmStandbyPageListHead.Total;
-    if (Usage != MiUsageUser && Available <= MiUnbackedCommitment())
+    if (Usage != MiUsageUser && MiFramesPromised())
         return MM_EMPTY_LIST;
     PFN_NUMBER Pfn = List->Flink;
     if (Pfn == MM_EMPTY_LIST) {
@@ -728,6 +770,7 @@ void MmQueryMemoryCounters(PMM_MEMORY_COUNTERS Counters)
     Counters->PagesWritten = MmPagesWritten;
     Counters->PageFileWrites = MmPageFileWrites;
     Counters->PageFileReads = MmPageFileReads;
+    Counters->PageFilePagesRead = MmPageFilePagesRead;
     MI_UNLOCK_PFN(OldIrql);
 }
 

@@ -166,9 +166,11 @@ free_space:
 
 /* Release the pagefile slots of one page table's PTEs in the pagefile
  * state: each becomes demand-zero (the page is going anyway), so that
- * MiDeleteUserHalf sees only PTEs with or without a frame. PFN lock. */
-static void MiReleaseTablePageFileSlots(PMMPTE Pte, ULONG Used)
+ * MiDeleteUserHalf sees only PTEs with or without a frame. Returns how
+ * many. PFN lock. */
+static PFN_NUMBER MiReleaseTablePageFileSlots(PMMPTE Pte, ULONG Used)
 {
+    PFN_NUMBER Released = 0;
     for (ULONG l = 0; l < 512 && Used; l++) {
         if (Pte[l].u.Long == 0)
             continue;
@@ -177,32 +179,37 @@ static void MiReleaseTablePageFileSlots(PMMPTE Pte, ULONG Used)
             continue;
         MiReleasePageFileSlot(Pte[l].u.Soft.PageFileHigh);
         Pte[l].u.Long = (ULONG64)Pte[l].u.Soft.Protection << MM_PROTECT_SHIFT;
+        Released++;
     }
+    return Released;
 }
 
 /* Every pagefile slot the user half's PTEs own goes back (process exit,
  * before MiDeleteUserHalf; slots of frames' copies go with the frames,
- * mm/pfn.c). AddressSpace is current. Walks only when there is a pagefile. */
-static void MiReleaseUserPageFileSlots(void)
+ * mm/pfn.c). AddressSpace is current. Walks only while some PTE is in the
+ * pagefile (PageFilePages), and each table only as far as its entries in
+ * use: a process that never paged out pays one test (the pagefile merge
+ * once walked every table of every exiting process, about 19,000
+ * instructions of each spawn; docs/performance.md). */
+static void MiReleaseUserPageFileSlots(PMMADDRESS_SPACE AddressSpace)
 {
-    if (!MmPagingFileActive())
-        return;
     PMMPTE Pxe = (PMMPTE)PXE_BASE;
-    for (ULONG i = 0; i < 256; i++) {
+    for (ULONG i = 0; i < 256 && AddressSpace->PageFilePages != 0; i++) {
         if (!Pxe[i].u.Hard.Valid)
             continue;
         PMMPTE Ppe = (PMMPTE)(PPE_BASE + (ULONG64)i * PAGE_SIZE);
-        for (ULONG j = 0; j < 512; j++) {
+        for (ULONG j = 0; j < 512 && AddressSpace->PageFilePages != 0; j++) {
             if (!Ppe[j].u.Hard.Valid)
                 continue;
             PMMPTE Pde = (PMMPTE)(PDE_BASE + ((ULONG64)i * 512 + j) * PAGE_SIZE);
-            for (ULONG k = 0; k < 512; k++) {
+            for (ULONG k = 0; k < 512 && AddressSpace->PageFilePages != 0; k++) {
                 if (!Pde[k].u.Hard.Valid)
                     continue;
                 PFN_NUMBER PtPfn = Pde[k].u.Hard.PageFrameNumber;
                 PMMPTE Pte = (PMMPTE)(PTE_BASE + (((ULONG64)i * 512 + j) * 512 + k) * PAGE_SIZE);
                 KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
-                MiReleaseTablePageFileSlots(Pte, MI_PFN_ELEMENT(PtPfn)->UsedPageTableEntries);
+                AddressSpace->PageFilePages -=
+                    MiReleaseTablePageFileSlots(Pte, MI_PFN_ELEMENT(PtPfn)->UsedPageTableEntries);
                 KeLowerIrql(OldIrql);
             }
         }
@@ -285,7 +292,7 @@ void MmDeleteProcessAddressSpace(PMMADDRESS_SPACE AddressSpace)
         MiDeleteWorkingSet(AddressSpace);
     PMMADDRESS_SPACE Previous = MmAttachAddressSpace(AddressSpace);
     /* Frames first, then the charge they were promised under (mm/pfn.c). */
-    MiReleaseUserPageFileSlots();
+    MiReleaseUserPageFileSlots(AddressSpace);
     MiDeleteUserHalf(AddressSpace);
     MiDeleteAllVads(AddressSpace);
     MmAttachAddressSpace(Previous);

@@ -254,6 +254,7 @@ void MiDecommitUserPage(PMMADDRESS_SPACE AddressSpace, PVOID Va)
         AddressSpace->ResidentPages--;
     } else if (MiPteState(Old) == MiPtePageFile) {
         MiReleasePageFileSlot(Old.u.Soft.PageFileHigh);
+        AddressSpace->PageFilePages--;
     }
     KeLowerIrql(OldIrql);
     MiIncrementTableUse(Pte, -1);
@@ -333,6 +334,7 @@ void MiDeletePagedPoolPage(PVOID Va)
         MmSystemAddressSpace.ResidentPages--;
     } else if (MiPteState(Old) == MiPtePageFile) {
         MiReleasePageFileSlot(Old.u.Soft.PageFileHigh);
+        MmSystemAddressSpace.PageFilePages--;
     }
     KeLowerIrql(OldIrql);
     if (Old.u.Long != 0)

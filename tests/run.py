@@ -1328,7 +1328,7 @@ def step_shell(h):
         ("trim", prompt, ["emptied"]),
         ("trim 4", prompt, ["emptied"]),
         ("mem", prompt, ["standby", "modified", "soft faults"]),
-        ("ps", prompt, ["PEAKWS", "SOFT"]),
+        ("ps", prompt, ["PEAKWS", "SOFT", "PGFILE"]),
         ("vm", prompt, ["0x"]),
         ("run vademo", prompt, ["A: VA 0x7f793950000", "B: VA 0x7f793950000"]),
         ("run crash av", prompt, ["crashed: STATUS_ACCESS_VIOLATION", "ends alone"]),

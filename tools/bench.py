@@ -7,8 +7,9 @@ deterministic instruction count:
 
   kbench init=/bin/ubench   the in-kernel benchmarks (tests/kernel/kbench.c), then
                             the user-mode ones (user/bin/ubench.c), with an 8 MiB
-                            IDE disk (build/bench/disk.img) for disk_read_4k and
-                            disk_write_4k
+                            IDE disk (build/bench/disk.img, tools/mkdisk.py: a
+                            7 MiB pagefile partition) for disk_read_4k,
+                            disk_write_4k and hard_fault
   kbench=boot               boot_to_shell: from KiSystemStartup to the
                             shell's first wait for input (default init)
 
@@ -43,6 +44,7 @@ BENCHMARKS = {
     "semaphore_pingpong_process": ("user", 1200,     None,   "one-way hand-off by semaphores, CR3 write"),
     "page_fault":             ("user",   1500,       3306,   "demand-zero fault, per page"),
     "soft_fault":             ("user",   600,        2200,   "transition -> valid after a trim, per page (Linux: write fault, page in page cache)"),
+    "hard_fault":             ("kernel", 11000,      21700,  "a page read back from the pagefile through the DMA disk driver, per page: a hard fault reads up to 8 pages at consecutive slots in one IRP, the others cost a soft fault; instructions outside the idle loop (Linux: swap-in from the same disk, 8 pages per fault on average)"),
     "spawn":                  ("user",   80000,      414000, "create+run+exit+wait (Linux: fork+exec+exit+wait)"),
     "pool_nonpaged_64":       ("kernel", 80,         None,   "alloc+free pair"),
     "pool_paged_64":          ("kernel", 80,         None,   "alloc+free pair"),
@@ -193,6 +195,12 @@ def main():
         print("\npage_fault: %s of %s faults served pre-zeroed, %s zeroed on demand"
               % (fmt(pf.get("zeroed_served")), fmt(pf.get("faults")),
                  fmt(pf.get("zeroed_on_demand"))))
+    hf = results.get("hard_fault", {}).get("info")
+    if hf and hf.get("reads"):
+        print("hard_fault: %s read IRPs brought back %s pages (%.2f per read; %s soft faults "
+              "on the pages read ahead)" % (fmt(hf.get("reads")), fmt(hf.get("pages_read")),
+                                            hf.get("pages_per_read_x100", 0) / 100.0,
+                                            fmt(hf.get("soft_faults"))))
     boot = results.get("boot_to_shell", {}).get("info")
     if boot:
         print("boot_to_shell: %s instructions from power-on (BIOS and GRUB: %s); Linux 6.1 "

@@ -62,7 +62,7 @@ void MiWakeWorkingSetManager(void)
 
 /* mm/pagefile.c: no pagefile on the host, so no slot is ever released. */
 PMMPAGING_FILE MmPagingFile[MI_MAX_PAGING_FILES];
-ULONG64 MmPagesWritten, MmPageFileWrites, MmPageFileReads;
+ULONG64 MmPagesWritten, MmPageFileWrites, MmPageFileReads, MmPageFilePagesRead;
 PFN_NUMBER MmModifiedPageMaximum = (PFN_NUMBER)-1;
 void MiWakeModifiedPageWriter(void)
 {

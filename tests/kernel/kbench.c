@@ -33,6 +33,7 @@
 #include "../../ex/ex.h"
 #include "../../mm/mm.h"
 #include "../../rtl/rtl.h"
+#include "../../include/kusershared.h"
 
 ULONG64 KiBootTsc;
 
@@ -288,6 +289,123 @@ static void KiArmBootWatcher(void)
     ObCloseHandle(Handle, KernelMode);
 }
 
+/* ---------------------------------------------------------------- hard_fault */
+
+/*
+ * hard_fault: pages read back from the pagefile, per page. A private
+ * address space (as a process's) commits KI_HARD_FAULT_PAGES pages and
+ * writes them; each round trims them (MmEmptyWorkingSet), writes them to
+ * the pagefile (MmFlushModifiedPages; only the first round writes: a page
+ * read back and not written keeps its slot) and purges their frames from
+ * the standby list (MmPurgeStandbyPages), so every PTE is a pagefile PTE;
+ * then reads 8 bytes of each page in order (MmCopyFromUser: the fault is
+ * taken in kernel mode on a user address, as a system service's copy
+ * takes it). A hard fault reads its page and up to 7 neighbours at
+ * consecutive slots in one IRP (mm/fault.c), the neighbours then cost a
+ * soft fault: the figure is all of it divided by the pages. Counted
+ * outside the idle loop: the TSC less KUSER_SHARED_DATA.IdleHaltCycles,
+ * since the processor halts while the disk works (-icount sleep=off moves
+ * the clock past that time), and after a pause that lets the zero-page
+ * thread zero the purged frames first (what it would do during the disk
+ * waits would count). The loop reading mapped pages is subtracted.
+ * Needs a pagefile (make bench attaches a disk with one).
+ */
+#define KI_HARD_FAULT_PAGES 256 /* 1 MiB */
+#define KI_HARD_FAULT_BASE 0x0000000040000000ULL
+
+static ULONG64 KiBusyTsc(void)
+{
+    return __rdtsc() - ((KUSER_SHARED_DATA *)MM_SHARED_USER_DATA_VA)->IdleHaltCycles;
+}
+
+static BOOLEAN KiTouchPages(BOOLEAN Write)
+{
+    ULONG64 Word = 0x6b62656e6368ULL;
+    for (ULONG64 Page = 0; Page < KI_HARD_FAULT_PAGES; Page++) {
+        PVOID Va = (PVOID)(KI_HARD_FAULT_BASE + Page * PAGE_SIZE);
+        NTSTATUS Status =
+            Write ? MmCopyToUser(Va, &Word, sizeof(Word)) : MmCopyFromUser(&Word, Va, sizeof(Word));
+        if (!NT_SUCCESS(Status))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* One round: page everything out, then the instructions of reading it back
+ * less those of reading it again mapped; 0 (and KiBenchFailed) on failure. */
+static ULONG64 KiHardFaultRound(PMMADDRESS_SPACE Space)
+{
+    if (MmEmptyWorkingSet(Space) != KI_HARD_FAULT_PAGES)
+        goto failed;
+    (void)MmFlushModifiedPages();
+    if (MmPurgeStandbyPages(Space) != KI_HARD_FAULT_PAGES)
+        goto failed;
+    /* The zero-page thread zeroes the purged frames now, not while the
+     * faults wait for the disk (its work would count). */
+    LARGE_INTEGER Delay = {.QuadPart = -100LL * 10000}; /* 100 ms */
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &Delay);
+    ULONG64 Start = KiBusyTsc();
+    if (!KiTouchPages(FALSE))
+        goto failed;
+    ULONG64 Faulting = KiBusyTsc() - Start;
+    Start = KiBusyTsc();
+    (void)KiTouchPages(FALSE);
+    ULONG64 Mapped = KiBusyTsc() - Start;
+    return Faulting > Mapped ? Faulting - Mapped : 0;
+failed:
+    KiBenchFailed = TRUE;
+    return 0;
+}
+
+static void KiBenchHardFault(void)
+{
+    ULONG64 Samples[KI_BENCH_REPEATS];
+    PMMADDRESS_SPACE Space;
+    MM_MEMORY_COUNTERS Before, After;
+
+    if (!MmPagingFileActive() || !NT_SUCCESS(MmCreateProcessAddressSpace(&Space))) {
+        DbgPrint("kbench: hard_fault: no pagefile (or no address space); no figure\n");
+        return;
+    }
+    PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
+    PVOID Base = (PVOID)KI_HARD_FAULT_BASE;
+    SIZE_T Size = KI_HARD_FAULT_PAGES * PAGE_SIZE;
+    if (!NT_SUCCESS(MmAllocateVirtualMemory(Space, &Base, &Size, MEM_RESERVE | MEM_COMMIT,
+                                            PAGE_READWRITE)) ||
+        !KiTouchPages(TRUE))
+        KiBenchFailed = TRUE;
+    (void)KiHardFaultRound(Space); /* warm-up; the pages are written out */
+    MmQueryMemoryCounters(&Before);
+    ULONG64 Hard = MmFaultCounters.HardFault, Soft = Space->Vm.TransitionFaults;
+    for (ULONG R = 0; R < KI_BENCH_REPEATS && !KiBenchFailed; R++)
+        Samples[R] = KiHardFaultRound(Space);
+    MmQueryMemoryCounters(&After);
+    Hard = MmFaultCounters.HardFault - Hard;
+    Soft = Space->Vm.TransitionFaults - Soft;
+    MmAttachAddressSpace(Previous);
+    MmDeleteProcessAddressSpace(Space);
+    if (KiBenchFailed) {
+        DbgPrint("kbench: hard_fault failed; no figure\n");
+        KiBenchFailed = FALSE;
+        return;
+    }
+    for (ULONG I = 1; I < KI_BENCH_REPEATS; I++)
+        for (ULONG J = I; J > 0 && Samples[J - 1] > Samples[J]; J--) {
+            ULONG64 T = Samples[J];
+            Samples[J] = Samples[J - 1];
+            Samples[J - 1] = T;
+        }
+    ULONG64 Reads = After.PageFileReads - Before.PageFileReads;
+    ULONG64 PagesRead = After.PageFilePagesRead - Before.PageFilePagesRead;
+    DbgPrint("BENCH name=hard_fault insns_per_op=%llu iters=%u\n",
+             (Samples[KI_BENCH_REPEATS / 2] + KI_HARD_FAULT_PAGES / 2) / KI_HARD_FAULT_PAGES,
+             KI_HARD_FAULT_PAGES);
+    DbgPrint("BENCHINFO name=hard_fault hard_faults=%llu soft_faults=%llu reads=%llu "
+             "pages_read=%llu pages_per_read_x100=%llu pages=%u\n",
+             Hard, Soft, Reads, PagesRead, Reads ? PagesRead * 100 / Reads : 0,
+             KI_BENCH_REPEATS * KI_HARD_FAULT_PAGES);
+}
+
 void KiRunKernelBenchmarks(void)
 {
     ASSERT(KeGetCurrentIrql() == PASSIVE_LEVEL);
@@ -308,4 +426,5 @@ void KiRunKernelBenchmarks(void)
                     NULL, NULL, KernelMode, NULL);
     KiBenchReport("apc_kernel", KiBenchApcKernel, 20000);
     KiBenchNames();
+    KiBenchHardFault();
 }

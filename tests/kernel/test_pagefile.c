@@ -154,12 +154,19 @@ KTEST(pagefile, page_written_reused_and_hard_faulted_back)
     KT_EXPECT_EQ(Space->ResidentPages, 0);
 
     ULONG64 Hard = MmFaultCounters.HardFault, Reads = MmPageFileReads;
+    ULONG64 PagesRead = MmPageFilePagesRead, Soft = Space->Vm.TransitionFaults;
     for (ULONG i = 0; i < KT_PAGES; i++)
         KT_EXPECT(KtCheckPage(i, 1));
-    KT_EXPECT_EQ(MmFaultCounters.HardFault, Hard + KT_PAGES);
-    KT_EXPECT_EQ(MmPageFileReads, Reads + KT_PAGES);
-    KT_EXPECT_EQ(Space->Vm.HardFaults, KT_PAGES);
+    /* One read per hard fault; each page read once, by its own hard fault
+     * or in another's cluster and then touched by a soft fault. */
+    ULONG64 HardNow = MmFaultCounters.HardFault - Hard;
+    KT_EXPECT(HardNow >= 1);
+    KT_EXPECT_EQ(MmPageFileReads - Reads, HardNow);
+    KT_EXPECT_EQ(MmPageFilePagesRead - PagesRead, KT_PAGES);
+    KT_EXPECT_EQ(Space->Vm.HardFaults, HardNow);
+    KT_EXPECT_EQ(Space->Vm.TransitionFaults - Soft, KT_PAGES - HardNow);
     KT_EXPECT_EQ(Space->ResidentPages, KT_PAGES);
+    KT_EXPECT_EQ(Space->PageFilePages, 0);
     for (ULONG i = 0; i < KT_PAGES; i++) {
         MMPTE Pte = KtPte(i);
         KT_ASSERT_EQ(MiPteState(Pte), MiPteValid);
@@ -367,6 +374,149 @@ KTEST(pagefile, two_threads_faulting_one_page_read_it_once)
     KT_EXPECT_EQ(MmFaultCounters.HardFault, Hard + 1);
     KT_EXPECT_EQ(MmFaultCounters.CollidedFault, Collided + 1);
     KT_EXPECT_EQ(MiPteState(KtPte(0)), MiPteValid);
+}
+
+/* Point the pagefile's slot search at a run of Count free slots, so that
+ * the next write of Count modified pages (one cluster) gets consecutive
+ * slots. FALSE when there is no such run. */
+static BOOLEAN KtHintFreeRun(ULONG Count)
+{
+    PMMPAGING_FILE File = MmPagingFile[0];
+    BOOLEAN Found = FALSE;
+    PFN_NUMBER Run = 0;
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    for (PFN_NUMBER Slot = 1; Slot < File->Size && !Found; Slot++) {
+        Run = (File->Bitmap[Slot / 64] >> (Slot % 64)) & 1 ? 0 : Run + 1;
+        if (Run == Count) {
+            File->Hint = Slot + 1 - Count;
+            Found = TRUE;
+        }
+    }
+    KeLowerIrql(OldIrql);
+    return Found;
+}
+
+/* Pages 0..Count of a new space written, trimmed, written to the pagefile
+ * in one cluster at consecutive slots, and purged from standby: every PTE
+ * a pagefile PTE, page i at slot *First + i. */
+static BOOLEAN KtPageOutConsecutive(ULONG Count, ULONG Seed, PFN_NUMBER *First)
+{
+    for (ULONG i = 0; i < Count; i++)
+        if (!NT_SUCCESS(KtWritePage(i, Seed)))
+            return FALSE;
+    (void)MmFlushModifiedPages(); /* nobody else's pages in our cluster */
+    if (!KtHintFreeRun(Count) || MmEmptyWorkingSet(MmCurrentAddressSpace) != Count ||
+        MmFlushModifiedPages() < Count || MmPurgeStandbyPages(MmCurrentAddressSpace) != Count)
+        return FALSE;
+    *First = KtPte(0).u.Soft.PageFileHigh;
+    for (ULONG i = 0; i < Count; i++) {
+        MMPTE Pte = KtPte(i);
+        if (MiPteState(Pte) != MiPtePageFile || Pte.u.Soft.PageFileHigh != *First + i)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* Read clustering: after KT_PAGES consecutive pages went to consecutive
+ * slots, touching the first reads all of them with ONE read IRP; the
+ * others wait on the standby list in transition, and touching them is a
+ * soft fault with no I/O. */
+KTEST(pagefile, hard_fault_reads_its_cluster_in_one_irp)
+{
+    KT_ASSERT(MmPagingFileActive());
+    STATIC_ASSERT(KT_PAGES == MI_READ_CLUSTER);
+    PMMADDRESS_SPACE Space = KtMakeSpace(KT_PAGES);
+    KT_ASSERT(Space != NULL);
+    PFN_NUMBER First;
+    KT_ASSERT(KtPageOutConsecutive(KT_PAGES, 11, &First));
+    KT_EXPECT_EQ(Space->PageFilePages, KT_PAGES);
+    KT_EXPECT_EQ(Space->ResidentPages, 0);
+    MM_MEMORY_COUNTERS Before, After;
+    MmQueryMemoryCounters(&Before);
+    ULONG64 Hard = MmFaultCounters.HardFault, Soft = Space->Vm.TransitionFaults;
+
+    KT_EXPECT(KtCheckPage(0, 11));
+    MmQueryMemoryCounters(&After);
+    KT_EXPECT_EQ(After.PageFileReads, Before.PageFileReads + 1);
+    KT_EXPECT_EQ(After.PageFilePagesRead, Before.PageFilePagesRead + KT_PAGES);
+    KT_EXPECT_EQ(MmFaultCounters.HardFault, Hard + 1);
+    KT_EXPECT_EQ(Space->PageFilePages, 0);
+    KT_EXPECT_EQ(Space->ResidentPages, KT_PAGES);
+    KT_EXPECT_EQ(Space->Vm.WorkingSetSize, 1);
+    for (ULONG i = 1; i < KT_PAGES; i++) {
+        MMPTE Pte = KtPte(i);
+        KT_ASSERT_EQ(MiPteState(Pte), MiPteTransition);
+        PFN_NUMBER Pfn = Pte.u.Trans.PageFrameNumber;
+        KT_EXPECT_EQ(MiGetPageLocation(Pfn), StandbyPageList);
+        KT_EXPECT(!MI_PFN_ELEMENT(Pfn)->ReadInProgress);
+        KT_EXPECT_EQ(MI_PFN_ELEMENT(Pfn)->OriginalPte.u.Soft.PageFileHigh, First + i);
+    }
+    for (ULONG i = 1; i < KT_PAGES; i++)
+        KT_EXPECT(KtCheckPage(i, 11));
+    MmQueryMemoryCounters(&After);
+    KT_EXPECT_EQ(After.PageFileReads, Before.PageFileReads + 1);
+    KT_EXPECT_EQ(MmFaultCounters.HardFault, Hard + 1);
+    KT_EXPECT_EQ(Space->Vm.TransitionFaults, Soft + KT_PAGES - 1);
+    KT_EXPECT_EQ(Space->Vm.WorkingSetSize, KT_PAGES);
+}
+
+/* Swap the pagefile PTEs of pages A and B (their slots and so their
+ * contents change places). */
+static void KtSwapPageFilePtes(ULONG A, ULONG B)
+{
+    KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
+    MMPTE Saved = *MiGetPteAddress(KtPage(A));
+    *MiGetPteAddress(KtPage(A)) = *MiGetPteAddress(KtPage(B));
+    *MiGetPteAddress(KtPage(B)) = Saved;
+    KeLowerIrql(OldIrql);
+}
+
+/* Touch page Index (checking its bytes): how many pages that read from
+ * the pagefile, or -1 when the bytes are wrong. */
+static ULONG64 KtPagesReadBy(ULONG Index, ULONG Seed)
+{
+    ULONG64 Before = MmPageFilePagesRead;
+    return KtCheckPage(Index, Seed) ? MmPageFilePagesRead - Before : (ULONG64)-1;
+}
+
+/* The cluster never crosses a PTE that is not in the pagefile (page 3
+ * decommitted, page 4 already valid) nor a slot that is not the next one
+ * (pages 5 and 6 swapped their slots). */
+KTEST(pagefile, cluster_stops_at_a_gap_and_a_slot_out_of_order)
+{
+    KT_ASSERT(MmPagingFileActive());
+    PMMADDRESS_SPACE Space = KtMakeSpace(KT_PAGES);
+    KT_ASSERT(Space != NULL);
+    PFN_NUMBER First;
+    KT_ASSERT(KtPageOutConsecutive(KT_PAGES, 12, &First));
+    PVOID Three = KtPage(3);
+    SIZE_T Size = PAGE_SIZE;
+    KT_ASSERT_STATUS(MmFreeVirtualMemory(Space, &Three, &Size, MEM_DECOMMIT), STATUS_SUCCESS);
+    KtSwapPageFilePtes(5, 6);
+    KT_EXPECT_EQ(Space->PageFilePages, KT_PAGES - 1);
+    ULONG64 Reads = MmPageFileReads;
+
+    KT_EXPECT_EQ(KtPagesReadBy(0, 12), 3); /* 0, 1, 2: 3 is not in the pagefile */
+    KT_EXPECT_EQ(KtPagesReadBy(1, 12), 0); /* soft */
+    KT_EXPECT_EQ(KtPagesReadBy(2, 12), 0); /* soft */
+    KT_EXPECT_EQ(KtPagesReadBy(4, 12), 1); /* 3 decommitted; 5 holds slot + 6 */
+    /* Page 5 now holds page 6's slot (and bytes), page 6 page 5's. */
+    ULONG64 Before = MmPageFilePagesRead;
+    UCHAR Buffer[16], Expected[16];
+    for (ULONG i = 0; i < sizeof(Expected); i++)
+        Expected[i] = KtByte(6, 12, i);
+    KT_EXPECT_STATUS(MmCopyFromUser(Buffer, KtPage(5), sizeof(Buffer)), STATUS_SUCCESS);
+    KT_EXPECT(memcmp(Buffer, Expected, sizeof(Buffer)) == 0);
+    KT_EXPECT_EQ(MmPageFilePagesRead - Before, 1); /* 6's slot is not slot + 7 */
+    Before = MmPageFilePagesRead;
+    for (ULONG i = 0; i < sizeof(Expected); i++)
+        Expected[i] = KtByte(5, 12, i);
+    KT_EXPECT_STATUS(MmCopyFromUser(Buffer, KtPage(6), sizeof(Buffer)), STATUS_SUCCESS);
+    KT_EXPECT(memcmp(Buffer, Expected, sizeof(Buffer)) == 0);
+    KT_EXPECT_EQ(MmPageFilePagesRead - Before, 1); /* 7's slot is not slot + 6 */
+    KT_EXPECT_EQ(KtPagesReadBy(7, 12), 1);
+    KT_EXPECT_EQ(MmPageFileReads, Reads + 5);
+    KT_EXPECT_EQ(Space->PageFilePages, 0);
 }
 
 /* Decommitting a page in the pagefile and ending an address space with

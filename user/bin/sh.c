@@ -164,9 +164,9 @@ static void ShPs(int Argc, char **Argv)
         ShFailed("ps", Status);
         return;
     }
-    printf("%5s %5s %4s %7s %9s %8s %6s %6s %6s %7s %6s %5s  %-10s %s\n", "PID", "PPID", "THR",
+    printf("%5s %5s %4s %7s %9s %8s %6s %6s %6s %7s %6s %5s %6s  %-10s %s\n", "PID", "PPID", "THR",
            "HANDLES", "COMMITTED", "RESIDENT", "PTPAGE", "WS", "PEAKWS", "FAULTS", "SOFT", "HARD",
-           "STATUS", "NAME");
+           "PGFILE", "STATUS", "NAME");
     for (ULONG I = 0; I < Length / sizeof(SYSTEM_PROCESS_ENTRY); I++) {
         SYSTEM_PROCESS_ENTRY *E = &Entries[I];
         char StatusText[16];
@@ -174,15 +174,17 @@ static void ShPs(int Argc, char **Argv)
             RtlStringCopy(StatusText, "running", sizeof(StatusText));
         else
             snprintf(StatusText, sizeof(StatusText), "0x%08x", (ULONG)E->ExitStatus);
-        printf("%5u %5u %4u %7u %9llu %8llu %6llu %6llu %6llu %7llu %6llu %5llu  %-10s %.16s%s\n",
+        printf("%5u %5u %4u %7u %9llu %8llu %6llu %6llu %6llu %7llu %6llu %5llu %6llu  %-10s "
+               "%.16s%s\n",
                E->ProcessId, E->ParentProcessId, E->ThreadCount, E->HandleCount, E->CommittedPages,
                E->ResidentPages, E->PageTablePages, E->WorkingSetSize, E->PeakWorkingSetSize,
-               E->PageFaultCount, E->TransitionFaults, E->HardFaults, StatusText, E->ImageName,
-               ShFindJob(E->ProcessId) ? " *" : "");
+               E->PageFaultCount, E->TransitionFaults, E->HardFaults, E->PageFilePages, StatusText,
+               E->ImageName, ShFindJob(E->ProcessId) ? " *" : "");
     }
     printf("(* started by this shell: kill and wait work on it; pages: RESIDENT has a frame,\n"
            " WS valid now, FAULTS made a page valid, SOFT of them without I/O, HARD read\n"
-           " from the pagefile - trim PID; the pagefile's use is in mem)\n");
+           " from the pagefile, PGFILE in the pagefile and not resident - trim PID; the\n"
+           " pagefile's use is in mem)\n");
     free(Entries);
 }
 
@@ -234,8 +236,11 @@ static void ShMemPageFile(const SYSTEM_MEMORY_INFORMATION *Info)
     }
     printf("pagefile: %llu slots (%llu KiB), %llu in use, peak %llu\n", Info->PageFilePages,
            Info->PageFilePages * 4, Info->PageFileInUse, Info->PageFilePeak);
-    printf("  %llu pages written in %llu writes; %llu hard faults (%llu reads), %llu collided\n",
+    printf("  %llu pages written in %llu writes; %llu hard faults (%llu reads of %llu pages: "
+           "%llu.%02llu per read), %llu collided\n",
            Info->PagesWritten, Info->PageFileWrites, Info->HardFaults, Info->PageFileReads,
+           Info->PagesRead, Info->PageFileReads ? Info->PagesRead / Info->PageFileReads : 0,
+           Info->PageFileReads ? Info->PagesRead * 100 / Info->PageFileReads % 100 : 0,
            Info->CollidedFaults);
 }
 
