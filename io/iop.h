@@ -187,6 +187,12 @@ void IopRemoveDriverList(PDRIVER_OBJECT DriverObject);
 /* The loader's lock and module list (io/ldrsys.c). Boot, PASSIVE_LEVEL. */
 void IopInitializeLoader(void);
 
+/* Write Status and Information into a user IO_STATUS_BLOCK already checked
+ * to be aligned and in user space, recovering from a fault (io/iosvc.c).
+ * Returns STATUS_SUCCESS, STATUS_ACCESS_VIOLATION or
+ * STATUS_GUARD_PAGE_VIOLATION. IRQL < DISPATCH_LEVEL. */
+NTSTATUS IopWriteUserIoStatus(PIO_STATUS_BLOCK UserIosb, const IO_STATUS_BLOCK *IoStatus);
+
 /* I/O verification's IRP tracking (io/vfirp.c): what a dispatch routine
  * did with its IRP, checked when it returns. IoCallDriver keeps the record
  * on its stack around the routine; the completion walk calls

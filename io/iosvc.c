@@ -101,10 +101,11 @@ static void IopReleaseFileObjectLock(PFILE_OBJECT File)
  * EAX, through the exception table (kernel/trap.c), as the user copies of
  * kernel/x64/usercopy.asm do; the request's status is returned anyway, as
  * NT returns it when writing the block raises. Returns STATUS_SUCCESS,
- * STATUS_ACCESS_VIOLATION or STATUS_GUARD_PAGE_VIOLATION.
+ * STATUS_ACCESS_VIOLATION or STATUS_GUARD_PAGE_VIOLATION. One copy, out of
+ * line: each copy of the stores is two more exception-table entries.
  */
-static inline NTSTATUS IopWriteUserIoStatus(PIO_STATUS_BLOCK UserIosb,
-                                            const IO_STATUS_BLOCK *IoStatus)
+__attribute__((noinline)) NTSTATUS IopWriteUserIoStatus(PIO_STATUS_BLOCK UserIosb,
+                                                        const IO_STATUS_BLOCK *IoStatus)
 {
     NTSTATUS Result = STATUS_SUCCESS;
     __asm__ volatile(

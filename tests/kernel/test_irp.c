@@ -726,6 +726,24 @@ static NTSTATUS KtSynchronousFsd(UCHAR Major, PDEVICE_OBJECT Device, PVOID Buffe
     return Status;
 }
 
+/* The fast requests' status-block write: Status (four bytes, the rest of
+ * the union untouched, as NT's store) and Information; an address that
+ * faults (non-canonical: a #GP) comes back through the exception table
+ * with STATUS_ACCESS_VIOLATION and the user-access window closed. */
+KTEST(irp, status_block_write_recovers_from_a_fault)
+{
+    static IO_STATUS_BLOCK Block;
+    IO_STATUS_BLOCK Value = {.Status = STATUS_END_OF_FILE, .Information = 0x1234};
+    memset(&Block, 0xAA, sizeof(Block));
+    KT_ASSERT_STATUS(IopWriteUserIoStatus(&Block, &Value), STATUS_SUCCESS);
+    KT_EXPECT_EQ((ULONG)((ULONG_PTR)Block.Pointer & 0xFFFFFFFF), (ULONG)STATUS_END_OF_FILE);
+    KT_EXPECT_EQ((ULONG_PTR)Block.Pointer >> 32, 0xAAAAAAAAull);
+    KT_EXPECT_EQ(Block.Information, 0x1234);
+    KT_EXPECT_STATUS(IopWriteUserIoStatus((PIO_STATUS_BLOCK)0x0000800000000000ULL, &Value),
+                     STATUS_ACCESS_VIOLATION);
+    KT_EXPECT((__readeflags() & (1ULL << 18)) == 0); /* RFLAGS.AC: user access closed */
+}
+
 KTEST(irp, synchronous_requests_to_device_null)
 {
     static const UNICODE_STRING NullName = KT_IRP_NAME(u"\\Device\\Null");
