@@ -122,7 +122,7 @@ ULONG KiSystemService(PKTRAP_FRAME TrapFrame)
     BOOLEAN Restored = FALSE;
 
     _enable();
-    KiSystemCalls++;
+    __atomic_add_fetch(&KiSystemCalls, 1, __ATOMIC_RELAXED); /* one lock add */
     if (Number < KI_REGISTER_SERVICE_COUNT) {
         const KSERVICE_ENTRY *Entry = &KiServiceTable[Number];
         Status = Entry->Routine(TrapFrame->Rdi, TrapFrame->Rsi, TrapFrame->Rdx, TrapFrame->R10,
