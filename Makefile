@@ -39,7 +39,7 @@ PS_C       := ps/psmgr.c ps/create.c ps/kill.c ps/psexcept.c ps/query.c ps/ldr.c
 EX_C       := ex/event.c ex/sysinfo.c ex/exdisp.c ex/mutant.c ex/semaphore.c ex/timer.c \
 	ex/rundown.c
 IO_C       := io/initrd.c io/mdl.c io/iomgr.c io/driver.c io/device.c \
-	io/irp.c io/irpbuild.c io/pendq.c io/file.c io/share.c io/iosvc.c io/iocomp.c io/irq.c \
+	io/irp.c io/vfirp.c io/irpbuild.c io/pendq.c io/file.c io/share.c io/iosvc.c io/iocomp.c io/irq.c \
 	io/ldr.c io/ldrsys.c io/ldrexp.c io/ldrquery.c \
 	io/drivers/null.c io/drivers/kbdclass.c io/drivers/serial.c io/drivers/console.c \
 	io/drivers/iotest.c \

@@ -187,6 +187,38 @@ void IopRemoveDriverList(PDRIVER_OBJECT DriverObject);
 /* The loader's lock and module list (io/ldrsys.c). Boot, PASSIVE_LEVEL. */
 void IopInitializeLoader(void);
 
+/* Write Status and Information into a user IO_STATUS_BLOCK already checked
+ * to be aligned and in user space, recovering from a fault (io/iosvc.c).
+ * Returns STATUS_SUCCESS, STATUS_ACCESS_VIOLATION or
+ * STATUS_GUARD_PAGE_VIOLATION. IRQL < DISPATCH_LEVEL. */
+NTSTATUS IopWriteUserIoStatus(PIO_STATUS_BLOCK UserIosb, const IO_STATUS_BLOCK *IoStatus);
+
+/* I/O verification's IRP tracking (io/vfirp.c): what a dispatch routine
+ * did with its IRP, checked when it returns. IoCallDriver keeps the record
+ * on its stack around the routine; the completion walk calls
+ * IopVerifyLeaveLocation as it leaves each location. Only with
+ * VERIFIER_IO_CHECKING. Any IRQL <= DISPATCH_LEVEL. */
+#define IOP_VERIFY_IRP_LOST 0x226 /* returned, not pending, not completed */
+#define IOP_VERIFY_PENDING_NOT_PASSED_ON 0x228 /* a completion routine forgot the mark */
+#define IOP_VERIFY_PENDING_NOT_MARKED 0x23D /* STATUS_PENDING without IoMarkIrpPending */
+#define IOP_VERIFY_MARKED_NOT_PENDING 0x23E /* IoMarkIrpPending, then not STATUS_PENDING */
+typedef struct _IOP_VERIFY_DISPATCH {
+    LIST_ENTRY Link; /* IopVerifyDispatchList */
+    PIRP Irp;
+    PIO_STACK_LOCATION Location; /* the dispatch routine's location */
+    BOOLEAN Completed; /* the completion walk has left Location */
+    BOOLEAN MarkedPending; /* then: SL_PENDING_RETURNED was set in it */
+    BOOLEAN PassedDown; /* IoCallDriver sent the IRP on meanwhile */
+} IOP_VERIFY_DISPATCH;
+void IopVerifyDispatchBegin(IOP_VERIFY_DISPATCH *Record, PIRP Irp, PIO_STACK_LOCATION Location);
+void IopVerifyDispatchEnd(IOP_VERIFY_DISPATCH *Record, PVOID Dispatch, PDEVICE_OBJECT Device,
+                          NTSTATUS Status);
+void IopVerifyLeaveLocation(PIRP Irp, PIO_STACK_LOCATION Location);
+/* Tests: report these errors (a line, a count) instead of stopping. */
+extern BOOLEAN IopVerifyContinueOnError;
+extern volatile ULONG IopVerifyErrors;
+extern volatile ULONG IopVerifyLastError;
+
 /* Set up the IRP lookaside lists and the cancel spin lock (io/irp.c).
  * Boot, PASSIVE_LEVEL. */
 void IopInitializeIrpLookasides(void);

@@ -62,12 +62,9 @@ typedef struct _IOP_USER_REQUEST {
 /* Take File's lock: one request at a time on a synchronous handle. The
  * wait is a user-mode one, so that a thread told to end leaves it
  * (STATUS_USER_APC, returned). */
-static NTSTATUS IopAcquireFileObjectLock(PFILE_OBJECT File)
+static __attribute__((noinline)) NTSTATUS IopAcquireFileObjectLockSlow(PFILE_OBJECT File)
 {
     NTSTATUS Status = STATUS_SUCCESS;
-    /* Free (the common case): one exchange, no waiter count. */
-    if (__atomic_exchange_n(&File->Busy, 1, __ATOMIC_SEQ_CST) == 0)
-        return STATUS_SUCCESS;
     __atomic_add_fetch(&File->Waiters, 1, __ATOMIC_SEQ_CST);
     while (__atomic_exchange_n(&File->Busy, 1, __ATOMIC_SEQ_CST) != 0) {
         Status = KeWaitForSingleObject(&File->Lock, Executive, UserMode,
@@ -80,11 +77,51 @@ static NTSTATUS IopAcquireFileObjectLock(PFILE_OBJECT File)
     return Status;
 }
 
+/* Free (the common case): one exchange, no waiter count, no call. */
+static inline NTSTATUS IopAcquireFileObjectLock(PFILE_OBJECT File)
+{
+    if (__atomic_exchange_n(&File->Busy, 1, __ATOMIC_SEQ_CST) == 0)
+        return STATUS_SUCCESS;
+    return IopAcquireFileObjectLockSlow(File);
+}
+
 static void IopReleaseFileObjectLock(PFILE_OBJECT File)
 {
     __atomic_store_n(&File->Busy, 0, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&File->Waiters, __ATOMIC_SEQ_CST) != 0)
         KeSetEvent(&File->Lock, IO_NO_INCREMENT, FALSE);
+}
+
+/*
+ * Write a request's status and information into the caller's
+ * IO_STATUS_BLOCK, which IopBeginUserRequest checked to be aligned and in
+ * user space: two stores, as NT's I/O manager makes them, with the user
+ * access opened (stac) for just those two. A store that faults (the block
+ * unmapped or read-only since) resumes at the fixup with the status in
+ * EAX, through the exception table (kernel/trap.c), as the user copies of
+ * kernel/x64/usercopy.asm do; the request's status is returned anyway, as
+ * NT returns it when writing the block raises. Returns STATUS_SUCCESS,
+ * STATUS_ACCESS_VIOLATION or STATUS_GUARD_PAGE_VIOLATION. One copy, out of
+ * line: each copy of the stores is two more exception-table entries.
+ */
+__attribute__((noinline)) NTSTATUS IopWriteUserIoStatus(PIO_STATUS_BLOCK UserIosb,
+                                                        const IO_STATUS_BLOCK *IoStatus)
+{
+    NTSTATUS Result = STATUS_SUCCESS;
+    __asm__ volatile(
+        "stac\n"
+        "1: movl %k[status], (%[iosb])\n"
+        "2: movq %[info], 8(%[iosb])\n"
+        "3: clac\n"
+        ".pushsection .ex_table, \"a\"\n"
+        ".balign 8\n"
+        ".quad 1b, 3b\n"
+        ".quad 2b, 3b\n"
+        ".popsection\n"
+        : "+a"(Result)
+        : [iosb] "r"(UserIosb), [status] "r"(IoStatus->Status), [info] "r"(IoStatus->Information)
+        : "memory");
+    return Result;
 }
 
 /* ------------------------------------------------------------------------
@@ -94,9 +131,10 @@ static void IopReleaseFileObjectLock(PFILE_OBJECT File)
 /* Probe the status block, reference the file (with Access) and the event,
  * and take the file lock of a synchronous handle. On failure nothing is
  * held. */
-static NTSTATUS IopBeginUserRequest(HANDLE FileHandle, ACCESS_MASK Access, HANDLE EventHandle,
-                                    PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
-                                    PIO_STATUS_BLOCK IoStatusBlock, IOP_USER_REQUEST *Request)
+static inline __attribute__((always_inline)) NTSTATUS
+IopBeginUserRequest(HANDLE FileHandle, ACCESS_MASK Access, HANDLE EventHandle,
+                    PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext, PIO_STATUS_BLOCK IoStatusBlock,
+                    IOP_USER_REQUEST *Request)
 {
     Request->Event = NULL;
     Request->ApcRoutine = ApcRoutine;
@@ -136,8 +174,9 @@ dereference_file:
     return Status;
 }
 
-/* Undo IopBeginUserRequest (a request that was never sent, or is over). */
-static void IopEndUserRequest(IOP_USER_REQUEST *Request)
+/* Undo IopBeginUserRequest (a request that was never sent, or is over).
+ * Inlined: the fast I/O path ends every request here. */
+static inline __attribute__((always_inline)) void IopEndUserRequest(IOP_USER_REQUEST *Request)
 {
     if (Request->Synchronous)
         IopReleaseFileObjectLock(Request->File);
@@ -303,7 +342,7 @@ static NTSTATUS IopAttachTransferBuffer(PIRP Irp, PDEVICE_OBJECT Device, PVOID B
 
 /* The fast I/O routines of the driver at the top of Request's stack, when
  * the request may use them: a synchronous handle, no event, no APC. */
-static const FAST_IO_DISPATCH *IopFastIo(const IOP_USER_REQUEST *Request)
+static inline const FAST_IO_DISPATCH *IopFastIo(const IOP_USER_REQUEST *Request)
 {
     if (!Request->Synchronous || Request->Event != NULL || Request->ApcRoutine != NULL)
         return NULL;
@@ -313,10 +352,11 @@ static const FAST_IO_DISPATCH *IopFastIo(const IOP_USER_REQUEST *Request)
 /* A request fast I/O served: its status block written (NT writes it
  * whatever the status), a synchronous handle's offset moved on. Ends
  * Request and returns the status. */
-static NTSTATUS IopEndFastIo(IOP_USER_REQUEST *Request, const IO_STATUS_BLOCK *IoStatus,
-                             const LARGE_INTEGER *Offset)
+static inline __attribute__((always_inline)) NTSTATUS IopEndFastIo(IOP_USER_REQUEST *Request,
+                                                                   const IO_STATUS_BLOCK *IoStatus,
+                                                                   const LARGE_INTEGER *Offset)
 {
-    (void)MmCopyToUser(Request->IoStatusBlock, IoStatus, sizeof(*IoStatus));
+    (void)IopWriteUserIoStatus(Request->IoStatusBlock, IoStatus);
     if (Offset != NULL && !NT_ERROR(IoStatus->Status))
         Request->File->CurrentByteOffset.QuadPart =
             Offset->QuadPart + (LONG64)IoStatus->Information;

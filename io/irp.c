@@ -35,9 +35,10 @@
  * IRQL changed across a dispatch routine, 0x07 an IRP completed with its
  * cancel routine still set, and the I/O verification error 0x228 (as the
  * first parameter, then the routine, the IRP, the device) for a completion
- * routine that saw PendingReturned and did not call IoMarkIrpPending. */
+ * routine that saw PendingReturned and did not call IoMarkIrpPending; and
+ * with io/vfirp.c, what a dispatch routine did with its IRP (0x23D, 0x23E,
+ * 0x226). */
 #define IOP_VERIFY_IO() (MmVerifierFlags & VERIFIER_IO_CHECKING)
-#define IOP_VERIFY_PENDING_NOT_PASSED_ON 0x228
 
 typedef struct _IOP_IRP_LOOKASIDE {
     PIRP Head; /* IopRaiseToHigh: parked IRPs, linked through
@@ -209,10 +210,13 @@ NTSTATUS IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     if (!IOP_VERIFY_IO())
         return Dispatch(DeviceObject, Irp);
     KIRQL Before = KeGetCurrentIrql();
+    IOP_VERIFY_DISPATCH Record;
+    IopVerifyDispatchBegin(&Record, Irp, Stack);
     NTSTATUS Status = Dispatch(DeviceObject, Irp);
     if (KeGetCurrentIrql() != Before)
         KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, 0x05, (ULONG_PTR)DeviceObject, Before,
                      KeGetCurrentIrql());
+    IopVerifyDispatchEnd(&Record, (PVOID)Dispatch, DeviceObject, Status);
     return Status;
 }
 
@@ -236,6 +240,8 @@ static BOOLEAN IopCallCompletionRoutines(PIRP Irp)
     PIO_STACK_LOCATION Stack = IoGetCurrentIrpStackLocation(Irp);
 
     while (Irp->CurrentLocation <= Irp->StackCount) {
+        if (IOP_VERIFY_IO())
+            IopVerifyLeaveLocation(Irp, Stack);
         UCHAR Control = Stack->Control;
         PIO_COMPLETION_ROUTINE Routine = Stack->CompletionRoutine;
         PVOID Context = Stack->Context;

@@ -124,6 +124,30 @@ NTSTATUS KeReleaseMutant(PRKMUTANT Mutant, KPRIORITY Increment, BOOLEAN Abandon,
     return STATUS_SUCCESS;
 }
 
+/* KeReleaseMutex's rare ends, out of line so that its common path (the
+ * last release, nobody waiting, Wait FALSE) calls nothing and saves no
+ * registers: a release by a thread that does not own the mutex (a
+ * bugcheck, as NT's), and a last release with waiters or with Wait TRUE.
+ * Dispatcher lock held; the second releases it (or keeps it, Wait). */
+static __attribute__((noinline, noreturn)) void KiMutexNotOwned(PKTHREAD Thread, PRKMUTEX Mutex)
+{
+    KeBugCheckEx(THREAD_NOT_MUTEX_OWNER, (ULONG_PTR)Thread, (ULONG_PTR)Mutex,
+                 (ULONG_PTR)Mutex->OwnerThread, 0);
+}
+
+static __attribute__((noinline)) LONG KiEndMutexRelease(PRKMUTEX Mutex, PKTHREAD Thread,
+                                                        KIRQL OldIrql, BOOLEAN Wait, LONG Previous)
+{
+    if (Mutex->Header.SignalState == 1) {
+        if (!IsListEmpty(&Mutex->Header.WaitListHead))
+            KiWaitTest(&Mutex->Header, MUTANT_INCREMENT);
+        if (Mutex->ApcDisable != 0)
+            KiLeaveMutexRegion(Thread);
+    }
+    KiEndSignal(OldIrql, Wait);
+    return Previous;
+}
+
 /* KeReleaseMutex: see kernel/ke.h. KeReleaseMutant without the abandon
  * case, written out: it is the other half of every mutex acquisition. */
 LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
@@ -135,18 +159,17 @@ LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
 
     KIRQL OldIrql = KiAcquireDispatcherLock();
     LONG Previous = Mutex->Header.SignalState;
-    if (Mutex->OwnerThread != Thread)
-        KeBugCheckEx(THREAD_NOT_MUTEX_OWNER, (ULONG_PTR)Thread, (ULONG_PTR)Mutex,
-                     (ULONG_PTR)Mutex->OwnerThread, 0);
-    if (++Mutex->Header.SignalState == 1) {
-        RemoveEntryList(&Mutex->MutantListEntry);
-        Mutex->OwnerThread = NULL;
-        if (!IsListEmpty(&Mutex->Header.WaitListHead))
-            KiWaitTest(&Mutex->Header, MUTANT_INCREMENT);
-        if (Mutex->ApcDisable != 0)
-            KiLeaveMutexRegion(Thread);
-    }
-    KiEndSignal(OldIrql, Wait);
+    if (__builtin_expect(Mutex->OwnerThread != Thread, 0))
+        KiMutexNotOwned(Thread, Mutex);
+    if (++Mutex->Header.SignalState != 1) /* a recursive acquisition ends */
+        return KiEndMutexRelease(Mutex, Thread, OldIrql, Wait, Previous);
+    RemoveEntryList(&Mutex->MutantListEntry);
+    Mutex->OwnerThread = NULL;
+    if (!IsListEmpty(&Mutex->Header.WaitListHead) || Wait)
+        return KiEndMutexRelease(Mutex, Thread, OldIrql, Wait, Previous);
+    if (Mutex->ApcDisable != 0)
+        KiLeaveMutexRegion(Thread);
+    KiReleaseDispatcherLock(OldIrql);
     return Previous;
 }
 

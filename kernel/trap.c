@@ -428,8 +428,9 @@ static __attribute__((noreturn)) void KiBugCheckKernelTrap(PKTRAP_FRAME TrapFram
 
 /* ------------------------------------------------------------------------
  * The exception table: recovery for the user-copy routines
- * (kernel/x64/usercopy.asm, used by mm/probe.c) and the copy of a system
- * service's stack arguments (kernel/x64/syscall.asm).
+ * (kernel/x64/usercopy.asm, used by mm/probe.c), the copy of a system
+ * service's stack arguments (kernel/x64/syscall.asm) and the I/O
+ * services' write of a fast request's IO_STATUS_BLOCK (io/iosvc.c).
  *
  * Each instruction there that dereferences a user pointer is listed in
  * .ex_table with the address of a fixup that clears RFLAGS.AC and returns

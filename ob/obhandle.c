@@ -456,31 +456,14 @@ static NTSTATUS ObpResolveHandle(HANDLE Handle, KPROCESSOR_MODE Mode, PHANDLE_TA
  * The look-up every handle-taking system call makes, in one pass: the
  * handle value is checked once, the entry read, type- and access-checked
  * and referenced under the table lock, and a refused access takes no
- * reference to drop again.
+ * reference to drop again. Table is the handle's table; Value the handle
+ * without the kernel bit.
  */
-NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
-                                   POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
-                                   PVOID *Object, POBJECT_HANDLE_INFORMATION HandleInformation)
+static inline __attribute__((always_inline)) NTSTATUS
+ObpReferenceHandleInTable(PHANDLE_TABLE Table, ULONG_PTR Value, ACCESS_MASK DesiredAccess,
+                          POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode, PVOID *Object,
+                          POBJECT_HANDLE_INFORMATION HandleInformation)
 {
-    ASSERT(Object != NULL);
-    *Object = NULL;
-
-    ULONG_PTR Value = (ULONG_PTR)Handle;
-    PHANDLE_TABLE Table;
-    if (__builtin_expect(ObIsKernelHandle(Handle), 0)) {
-        if (AccessMode != KernelMode)
-            return STATUS_INVALID_HANDLE;
-        Table = ObpGetKernelHandleTable();
-        Value &= ~KERNEL_HANDLE_MASK;
-    } else {
-        /* ObpGetCurrentHandleTable (ps/psmgr.c) without the calls; it
-         * still answers before the first thread exists. */
-        PKTHREAD Thread;
-        __asm__ volatile("mov %%gs:8, %0" : "=r"(Thread));
-        Table = __builtin_expect(Thread != NULL, 1)
-                    ? CONTAINING_RECORD(Thread->Process, EPROCESS, Pcb)->ObjectTable
-                    : ObpGetCurrentHandleTable();
-    }
     /* The tag bits are the caller's (NT ignores them); 0 or no table: no
      * entry. */
     Value &= ~OB_HANDLE_TAG_BITS;
@@ -516,6 +499,50 @@ NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
     }
     KeReleaseSpinLock(&Table->Lock, OldIrql);
     return Status;
+}
+
+/* ObReferenceObjectByHandle for a kernel handle, or before the first
+ * thread exists: the table found the general way. */
+static __attribute__((noinline)) NTSTATUS
+ObpReferenceObjectByHandleSlow(HANDLE Handle, ACCESS_MASK DesiredAccess, POBJECT_TYPE ObjectType,
+                               KPROCESSOR_MODE AccessMode, PVOID *Object,
+                               POBJECT_HANDLE_INFORMATION HandleInformation)
+{
+    ULONG_PTR Value = (ULONG_PTR)Handle;
+    PHANDLE_TABLE Table;
+    if (ObIsKernelHandle(Handle)) {
+        if (AccessMode != KernelMode)
+            return STATUS_INVALID_HANDLE;
+        Table = ObpGetKernelHandleTable();
+        Value &= ~KERNEL_HANDLE_MASK;
+    } else {
+        Table = ObpGetCurrentHandleTable();
+    }
+    return ObpReferenceHandleInTable(Table, Value, DesiredAccess, ObjectType, AccessMode, Object,
+                                     HandleInformation);
+}
+
+/*
+ * The common case, a process's handle from one of its threads, calls
+ * nothing before the table lock is released (the rare cases go to
+ * ObpReferenceObjectByHandleSlow as a tail call), so it saves no
+ * registers: the table is the current thread's process's
+ * (ObpGetCurrentHandleTable, ps/psmgr.c, without the calls).
+ */
+NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
+                                   POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
+                                   PVOID *Object, POBJECT_HANDLE_INFORMATION HandleInformation)
+{
+    ASSERT(Object != NULL);
+    *Object = NULL;
+    PKTHREAD Thread;
+    __asm__ volatile("mov %%gs:8, %0" : "=r"(Thread));
+    if (__builtin_expect(ObIsKernelHandle(Handle) || Thread == NULL, 0))
+        return ObpReferenceObjectByHandleSlow(Handle, DesiredAccess, ObjectType, AccessMode, Object,
+                                              HandleInformation);
+    PHANDLE_TABLE Table = CONTAINING_RECORD(Thread->Process, EPROCESS, Pcb)->ObjectTable;
+    return ObpReferenceHandleInTable(Table, (ULONG_PTR)Handle, DesiredAccess, ObjectType,
+                                     AccessMode, Object, HandleInformation);
 }
 
 NTSTATUS ObOpenObjectByPointer(PVOID Object, ULONG HandleAttributes, ACCESS_MASK DesiredAccess,

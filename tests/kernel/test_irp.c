@@ -38,6 +38,9 @@ enum {
     KtBuffered, /* reads fill the system buffer; controls reverse the input */
     KtDirect, /* the same through the MDL's system view; writes count 0x77s */
     KtLeaveRaised, /* complete, then return at DISPATCH_LEVEL (a bug) */
+    KtPendUnmarked, /* keep in Dev->Pending, return STATUS_PENDING unmarked (a bug) */
+    KtMarkComplete, /* mark pending, complete, return Dev->Status (a bug) */
+    KtLose, /* keep in Dev->Pending, return STATUS_SUCCESS (a bug) */
 };
 
 typedef struct _KT_DEV {
@@ -191,6 +194,17 @@ static NTSTATUS KtDispatch(PDEVICE_OBJECT Device, PIRP Irp)
         return IoCallDriver(Dev->Lower, Irp);
     case KtDirect:
         return KtServeDirect(Irp, Stack);
+    case KtPendUnmarked:
+        Dev->Pending = Irp;
+        return STATUS_PENDING;
+    case KtMarkComplete:
+        IoMarkIrpPending(Irp);
+        Irp->IoStatus.Status = Dev->Status;
+        IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        return Dev->Status;
+    case KtLose:
+        Dev->Pending = Irp;
+        return STATUS_SUCCESS;
     case KtLeaveRaised: {
         KIRQL Ignored;
         Irp->IoStatus.Status = STATUS_SUCCESS;
@@ -710,6 +724,24 @@ static NTSTATUS KtSynchronousFsd(UCHAR Major, PDEVICE_OBJECT Device, PVOID Buffe
         return STATUS_UNSUCCESSFUL; /* the IRP did not report where it should */
     *Information = Iosb.Information;
     return Status;
+}
+
+/* The fast requests' status-block write: Status (four bytes, the rest of
+ * the union untouched, as NT's store) and Information; an address that
+ * faults (non-canonical: a #GP) comes back through the exception table
+ * with STATUS_ACCESS_VIOLATION and the user-access window closed. */
+KTEST(irp, status_block_write_recovers_from_a_fault)
+{
+    static IO_STATUS_BLOCK Block;
+    IO_STATUS_BLOCK Value = {.Status = STATUS_END_OF_FILE, .Information = 0x1234};
+    memset(&Block, 0xAA, sizeof(Block));
+    KT_ASSERT_STATUS(IopWriteUserIoStatus(&Block, &Value), STATUS_SUCCESS);
+    KT_EXPECT_EQ((ULONG)((ULONG_PTR)Block.Pointer & 0xFFFFFFFF), (ULONG)STATUS_END_OF_FILE);
+    KT_EXPECT_EQ((ULONG_PTR)Block.Pointer >> 32, 0xAAAAAAAAull);
+    KT_EXPECT_EQ(Block.Information, 0x1234);
+    KT_EXPECT_STATUS(IopWriteUserIoStatus((PIO_STATUS_BLOCK)0x0000800000000000ULL, &Value),
+                     STATUS_ACCESS_VIOLATION);
+    KT_EXPECT((__readeflags() & (1ULL << 18)) == 0); /* RFLAGS.AC: user access closed */
 }
 
 KTEST(irp, synchronous_requests_to_device_null)
@@ -1272,6 +1304,103 @@ KTEST_BUGCHECK(irp, verifier_completion_routine_forgets_pending,
     KtDev(Lower)->Pending = NULL;
     Irp->IoStatus.Status = STATUS_SUCCESS;
     IoCompleteRequest(Irp, IO_NO_INCREMENT);
+}
+
+/* Send a new read to a device of the test driver in Mode (Dev->Status
+ * STATUS_SUCCESS) and return the status IoCallDriver gave; *Out: the IRP,
+ * which the originator's routine keeps (the caller frees it). */
+static NTSTATUS KtSendToMode(ULONG Mode, PIRP *Out)
+{
+    PDEVICE_OBJECT Device = KtCreateDevice(Mode, 0);
+    *Out = NULL;
+    if (Device == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    KtDev(Device)->Status = STATUS_SUCCESS;
+    PIRP Irp = KtNewIrp(Device, IRP_MJ_READ, TRUE, TRUE, TRUE);
+    if (Irp == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    *Out = Irp;
+    return IoCallDriver(Device, Irp);
+}
+
+static void KtRestoreContinueOnError(PVOID Unused)
+{
+    (void)Unused;
+    IopVerifyContinueOnError = FALSE;
+}
+
+/* The dispatch-routine rules of io/vfirp.c, each broken once with the
+ * errors reported instead of stopping: exactly one error each, with NT's
+ * code, and none for the correct pend and the correct completion. */
+KTEST(irp, io_verification_names_each_dispatch_mistake)
+{
+    static const struct {
+        ULONG Mode;
+        NTSTATUS Returned;
+        ULONG Error; /* 0: a correct driver */
+    } Cases[] = {
+        {KtPendUnmarked, STATUS_PENDING, IOP_VERIFY_PENDING_NOT_MARKED},
+        {KtMarkComplete, STATUS_SUCCESS, IOP_VERIFY_MARKED_NOT_PENDING},
+        {KtLose, STATUS_SUCCESS, IOP_VERIFY_IRP_LOST},
+        {KtPend, STATUS_PENDING, 0},
+        {KtComplete, STATUS_SUCCESS, 0},
+    };
+    KtDefer(KtRestoreVerifierFlags, (PVOID)(ULONG_PTR)MmVerifierFlags);
+    MmVerifierFlags |= VERIFIER_IO_CHECKING;
+    PKT_DEFERRED Unload = KtIrpSetup();
+    KT_ASSERT(Unload != NULL);
+    KtDefer(KtRestoreContinueOnError, NULL);
+    IopVerifyContinueOnError = TRUE;
+    for (ULONG i = 0; i < ARRAYSIZE(Cases); i++) {
+        ULONG Before = IopVerifyErrors;
+        IopVerifyLastError = 0;
+        PIRP Irp;
+        KT_EXPECT_STATUS(KtSendToMode(Cases[i].Mode, &Irp), Cases[i].Returned);
+        KT_ASSERT(Irp != NULL);
+        KT_EXPECT_EQ(IopVerifyErrors - Before, Cases[i].Error != 0 ? 1u : 0u);
+        KT_EXPECT_EQ(IopVerifyLastError, Cases[i].Error);
+        /* The device still holds the pended and the lost IRP: end them. */
+        PDEVICE_OBJECT Device = KtIrpDriver->DeviceObject; /* the newest */
+        if (KtDev(Device)->Pending == Irp) {
+            KtDev(Device)->Pending = NULL;
+            Irp->IoStatus.Status = STATUS_SUCCESS;
+            IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        }
+        KT_EXPECT_EQ(Irp->CurrentLocation, Irp->StackCount + 1); /* back with its originator */
+        IoFreeIrp(Irp);
+    }
+    KtCleanupNow(Unload);
+    KT_EXPECT(KtIrpPoolAtBaseline());
+}
+
+/* I/O error 0x23D: a dispatch routine returns STATUS_PENDING without
+ * IoMarkIrpPending (and without sending the IRP on). */
+KTEST_BUGCHECK(irp, verifier_dispatch_pends_without_marking, DRIVER_VERIFIER_IOMANAGER_VIOLATION)
+{
+    PIRP Irp;
+    MmVerifierFlags |= VERIFIER_IO_CHECKING;
+    KT_ASSERT(KtIrpSetup() != NULL);
+    (void)KtSendToMode(KtPendUnmarked, &Irp);
+}
+
+/* I/O error 0x23E: a dispatch routine marks its IRP pending, then
+ * completes it and returns STATUS_SUCCESS. */
+KTEST_BUGCHECK(irp, verifier_dispatch_marks_but_does_not_pend, DRIVER_VERIFIER_IOMANAGER_VIOLATION)
+{
+    PIRP Irp;
+    MmVerifierFlags |= VERIFIER_IO_CHECKING;
+    KT_ASSERT(KtIrpSetup() != NULL);
+    (void)KtSendToMode(KtMarkComplete, &Irp);
+}
+
+/* I/O error 0x226: a dispatch routine returns STATUS_SUCCESS with its IRP
+ * neither completed nor pending: lost. */
+KTEST_BUGCHECK(irp, verifier_dispatch_loses_irp, DRIVER_VERIFIER_IOMANAGER_VIOLATION)
+{
+    PIRP Irp;
+    MmVerifierFlags |= VERIFIER_IO_CHECKING;
+    KT_ASSERT(KtIrpSetup() != NULL);
+    (void)KtSendToMode(KtLose, &Irp);
 }
 
 /* IoAllocateMdl with an IRP: the first MDL becomes Irp->MdlAddress, a
