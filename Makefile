@@ -61,6 +61,7 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_irp.c tests/kernel/test_delay.c tests/kernel/test_interrupt.c \
 	tests/kernel/test_ata.c tests/kernel/test_partition.c tests/kernel/test_ldr.c \
 	tests/kernel/test_vfirql.c tests/kernel/test_wset.c tests/kernel/test_smp.c \
+	tests/kernel/test_smplock.c \
 	tests/kernel/test_pagefile.c \
 	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).

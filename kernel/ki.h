@@ -169,10 +169,28 @@ ULONG_PTR KiFindExceptionFixup(ULONG_PTR Rip);
  * The processor control region (kernel/sched.c): one per processor, its
  * address in GS base (MSR 0xC0000101), so gs:[0] is KPCR.Self and
  * gs:[8] KPCR.CurrentThread. KiPcr is the boot processor's, the only one
- * the scheduler uses; each parked application processor has its own in
- * its KI_PROCESSOR_BLOCK (kernel/mp.c), at its GS base, which nothing
- * reads yet (docs/smp.md).
+ * the scheduler uses; each application processor has its own in its
+ * KI_PROCESSOR_BLOCK (kernel/mp.c), at its GS base. Its KPRCB (NT's
+ * "processor control block", the part other processors look at) is
+ * embedded at the end; KiProcessorBlock[n] points to processor n's.
  * ------------------------------------------------------------------------ */
+struct _KI_IPI_PACKET;
+typedef struct _KPRCB {
+    ULONG Number; /* KeGetCurrentProcessorNumber: 0 = the boot processor */
+    UCHAR ApicId; /* where IPIs to it go */
+    KAFFINITY SetMember; /* 1 << Number */
+    /* Contended spin-lock acquires and the pause loops they spun
+     * (kernel/lock.c); written only by this processor. */
+    ULONG64 SpinLockContentionCount;
+    ULONG64 SpinLockSpinCount;
+    /* The IPI request slot (kernel/ipi.c): the packet another processor
+     * asks this one to run, or NULL. Senders compare-exchange it from
+     * NULL; this processor takes it with an exchange. */
+    struct _KI_IPI_PACKET *volatile IpiPacket;
+    volatile ULONG64 IpiRequestsServiced; /* packets this processor ran */
+    volatile ULONG64 IpiInterrupts; /* IPI-vector interrupts it took */
+} KPRCB, *PKPRCB;
+
 typedef struct _KPCR {
     struct _KPCR *Self;             /* gs:[0x00] */
     PKTHREAD CurrentThread;         /* gs:[0x08] */
@@ -191,6 +209,7 @@ typedef struct _KPCR {
     BOOLEAN QuantumEnd;             /* the running thread used up its quantum */
     ULONG ReadySummary;             /* bit n: DispatcherReadyListHead[n] not empty */
     LIST_ENTRY DispatcherReadyListHead[MAXIMUM_PRIORITY];
+    KPRCB Prcb;
 } KPCR, *PKPCR;
 STATIC_ASSERT(offsetof(KPCR, CurrentThread) == 0x08);
 STATIC_ASSERT(offsetof(KPCR, UserRsp) == 0x10);
@@ -200,12 +219,20 @@ STATIC_ASSERT(offsetof(KPCR, DispatchInterruptRequested) == KE_PCR_SOFTWARE_INTE
 STATIC_ASSERT(offsetof(KPCR, ApcInterruptRequested) == KE_PCR_SOFTWARE_INTERRUPTS_OFFSET + 2);
 
 extern KPCR KiPcr;
+/* Processor n's KPRCB for n < KE_MAXIMUM_PROCESSORS, NULL for one that
+ * never started (kernel/mp.c). Written at boot, read-only after. */
+extern PKPRCB KiProcessorBlock[KE_MAXIMUM_PROCESSORS];
 
 static inline PKPCR KeGetPcr(void)
 {
     PKPCR Pcr;
     __asm__ volatile("mov %%gs:0, %0" : "=r"(Pcr));
     return Pcr;
+}
+
+static inline PKPRCB KeGetCurrentPrcb(void)
+{
+    return &KeGetPcr()->Prcb;
 }
 
 /*

@@ -46,6 +46,12 @@
 CHAR KeNumberProcessors = 1;
 KAFFINITY KeActiveProcessors = 1;
 ULONG KeRegisteredProcessors = 1;
+PKPRCB KiProcessorBlock[KE_MAXIMUM_PROCESSORS] = {&KiPcr.Prcb};
+
+ULONG KeGetCurrentProcessorNumber(void)
+{
+    return KeGetCurrentPrcb()->Number;
+}
 
 static KPROCESSOR_INFORMATION KiProcessorTable[KE_MAXIMUM_PROCESSORS] = {
     {.Number = 0, .State = KProcessorRunning},
@@ -119,6 +125,9 @@ static void KiRegisterProcessors(void)
     ULONG Count = 1;
 
     KiProcessorTable[0].ApicId = BootApicId;
+    KiPcr.Prcb.Number = 0;
+    KiPcr.Prcb.ApicId = BootApicId;
+    KiPcr.Prcb.SetMember = 1;
     for (ULONG i = 0; i < HalMadt.ProcessorCount && Count < KE_MAXIMUM_PROCESSORS; i++) {
         if (HalMadt.Processors[i].ApicId == BootApicId) {
             KiProcessorTable[0].AcpiProcessorId = HalMadt.Processors[i].AcpiProcessorId;
@@ -204,6 +213,9 @@ static PKI_PROCESSOR_BLOCK KiAllocateProcessorBlock(PKPROCESSOR_INFORMATION Info
     Block->SystemCr3 = __readcr3();
     Block->Information = Info;
     Block->Pcr.Self = &Block->Pcr;
+    Block->Pcr.Prcb.Number = Info->Number;
+    Block->Pcr.Prcb.ApicId = Info->ApicId;
+    Block->Pcr.Prcb.SetMember = (KAFFINITY)1 << Info->Number;
     InitializeListHead(&Block->Pcr.DpcListHead);
     for (ULONG i = 0; i < MAXIMUM_PRIORITY; i++)
         InitializeListHead(&Block->Pcr.DispatcherReadyListHead[i]);
@@ -265,6 +277,8 @@ static void KiStartProcessor(PKPROCESSOR_INFORMATION Info, PUCHAR Mapping, ULONG
         return;
     }
     Info->StartMicroseconds = Waited;
+    if (Info->Number < KE_MAXIMUM_PROCESSORS && KiProcessorTable + Info->Number == Info)
+        KiProcessorBlock[Info->Number] = &Block->Pcr.Prcb;
     KdPrintBoot("SMP: processor %u (APIC id %u) reported within %u us of its INIT IPI, parked\n",
                 Info->Number, Info->ApicId, Waited);
 }
