@@ -44,16 +44,17 @@ extern ULONG KeFeatureBits;
  *
  * The ACPI MADT (hal/acpi.c) lists the processors; the boot processor
  * starts each other one, which climbs to long mode, loads its own GDT, TSS
- * and KPCR and then PARKS: interrupts off, halted, for ever. It runs no
- * thread, takes no interrupt and no lock. Spin locks spin (kernel/lock.c),
+ * and KPCR and then IDLES: halted at DISPATCH_LEVEL, woken by IPIs only,
+ * whose requests it runs (kernel/ipi.c, KeIpiGenericCall). It runs no
+ * thread and takes no device interrupt. Spin locks spin (kernel/lock.c),
  * but the scheduler, the DPC queue and the dispatcher "lock" (the IRQL)
  * are still the single-processor ones, so letting a second processor into
  * them would corrupt them: SMP scheduling comes with the rest of issue 15.
  *
  * NT's names and what they mean here:
- *   KeNumberProcessors  processors the scheduler uses: 1 (true).
- *   KeActiveProcessors  their affinity mask: bit 0 (true: the parked ones
- *                       are not in it, though they run).
+ *   KeNumberProcessors  processors that run kernel code: the boot one and
+ *                       each AP that reported (the scheduler uses 1).
+ *   KeActiveProcessors  their affinity mask (where KeIpiGenericCall runs).
  *   KeRegisteredProcessors (NT's name for the processors the system knows
  *                       of): the MADT's enabled processors, started or not.
  * ------------------------------------------------------------------------ */
@@ -62,13 +63,13 @@ typedef ULONG_PTR KAFFINITY;
 
 typedef enum _KPROCESSOR_STATE {
     KProcessorRunning = 1, /* the boot processor: runs the scheduler */
-    KProcessorParked = 2, /* started, in long mode, halted with interrupts off */
+    KProcessorIdle = 2, /* started: idle at DISPATCH_LEVEL, halted between IPIs */
     KProcessorFailed = 3, /* did not report in time, or could not be prepared */
     KProcessorNotStarted = 4, /* "nosmp", or past what Pagoda prepares */
 } KPROCESSOR_STATE;
 
 /* One processor the MADT lists. Written by the boot processor while it
- * starts them (the processor itself sets State to Parked), read-only once
+ * starts them (the processor itself sets State to Idle), read-only once
  * KiStartApplicationProcessors returns. */
 typedef struct _KPROCESSOR_INFORMATION {
     ULONG Number; /* index in the MADT's order; the boot processor is 0 */
@@ -76,7 +77,7 @@ typedef struct _KPROCESSOR_INFORMATION {
     UCHAR AcpiProcessorId;
     KPROCESSOR_STATE State;
     ULONG StartMicroseconds; /* from the INIT IPI to its report, in 100 us steps (0: none) */
-    /* Its control registers as it parked (0 for the boot processor and
+    /* Its control registers as it reported (0 for the boot processor and
      * for one that did not start): the ktests compare them with the boot
      * processor's (NX, WP, SMEP, SMAP, PGE alike). */
     ULONG64 Cr0, Cr4, Efer;
@@ -85,6 +86,18 @@ typedef struct _KPROCESSOR_INFORMATION {
 extern CHAR KeNumberProcessors; /* NT: CCHAR */
 extern KAFFINITY KeActiveProcessors;
 extern ULONG KeRegisteredProcessors;
+
+/*
+ * Run BroadcastFunction(Context) on every processor in KeActiveProcessors
+ * at once (kernel/ipi.c): each is interrupted (the IPI vector), all wait at
+ * a barrier until all have arrived, then all run it at IPI_LEVEL; returns,
+ * at the caller's IRQL, once every processor has run it, with what it
+ * returned on the calling processor. IRQL <= IPI_LEVEL. The function must
+ * not wait or touch pageable memory; it may take spin locks with the
+ * AtDpcLevel routines.
+ */
+typedef ULONG_PTR (*PKIPI_BROADCAST_WORKER)(ULONG_PTR Argument);
+ULONG_PTR KeIpiGenericCall(PKIPI_BROADCAST_WORKER BroadcastFunction, ULONG_PTR Context);
 
 /* The number of the processor the caller runs on (0: the boot processor;
  * its KPRCB's Number). Meaningful to a thread only while it cannot move:

@@ -322,6 +322,7 @@ extern volatile ULONG64 KiInterruptTime;
 #define KI_COM1_VECTOR 0x44 /* IRQL 4 (hal/apic.c gives IRQ 4 this vector) */
 #define KI_KEYBOARD_VECTOR 0x55 /* IRQL 5 (IRQ 1, likewise) */
 #define KI_CLOCK_VECTOR     0xD1   /* IRQL 13 */
+#define KI_IPI_VECTOR 0xE1 /* IRQL 14, IPI_LEVEL (kernel/ipi.c) */
 #define KI_SPURIOUS_VECTOR  0xFF
 
 /* ------------------------------------------------------------------------
@@ -380,6 +381,27 @@ void KiStartApplicationProcessors(void);
  * the give-up path: State KProcessorFailed, and since nobody claimed the
  * start, its stacks and block freed again. PASSIVE_LEVEL, after boot. */
 void KiStartProcessorByApicId(PKPROCESSOR_INFORMATION Info, ULONG TimeoutMicroseconds);
+
+/* kernel/ipi.c: a request to other processors, on the sender's stack
+ * (docs/smp.md §7). */
+typedef struct _KI_IPI_PACKET {
+    PKIPI_BROADCAST_WORKER Worker;
+    ULONG_PTR Argument;
+    volatile KAFFINITY TargetSet; /* processors that have not run it yet */
+    volatile LONG Barrier; /* KeIpiGenericCall: processors yet to arrive */
+    BOOLEAN Synchronize; /* wait at the barrier before running Worker */
+} KI_IPI_PACKET, *PKI_IPI_PACKET;
+
+/* Run Worker(Argument) on the processors of TargetSet but this one (those
+ * not in KeActiveProcessors left out) and return when all have; no
+ * barrier. Serves this processor's own requests while it waits. Any IRQL
+ * <= IPI_LEVEL; IPI_LEVEL while it waits, the caller's on return. */
+void KiIpiSendPacket(KAFFINITY TargetSet, PKIPI_BROADCAST_WORKER Worker, ULONG_PTR Argument);
+/* Run whatever requests this processor's slot holds. IPI_LEVEL. */
+void KiIpiServiceRequests(void);
+/* The IPI vector's handler (kernel/interrupt.c calls it), interrupts
+ * disabled. */
+void KiIpiInterrupt(void);
 
 /* kernel/interrupt.c */
 void KiInitializeInterrupts(void);
@@ -477,7 +499,14 @@ BOOLEAN KiKernelBenchmarksRequested(void);
  * thread. */
 void KiRunKernelBenchmarks(void);
 
+/* kernel/dbgprint.c: TRUE once a bugcheck froze the other processors:
+ * DbgPrint stops taking its lock. */
+extern volatile BOOLEAN KiDbgPrintUnlocked;
+
 /* kernel/bugcheck.c */
+/* An NMI (kernel/trap.c): when a bugcheck on another processor sent it,
+ * halt here for ever (never returns); otherwise return. */
+void KiFreezeIfBugCheckInProgress(void);
 /* Rsp: the interrupted stack pointer, or 0 (see bugcheck.c). */
 void KiPrintBacktrace(ULONG_PTR Rbp, ULONG_PTR Rip, ULONG_PTR Rsp);
 
