@@ -26,7 +26,7 @@
 
 static volatile LONG KiBugCheckActive;
 static volatile LONG KiBugCheckProcessor = -1; /* the one that owns the screen */
-static volatile KAFFINITY KiFrozenProcessors; /* those halted for it */
+volatile KAFFINITY KiFrozenProcessors; /* those halted for it */
 
 static __attribute__((noreturn)) void KiFreezeProcessor(void)
 {

@@ -127,7 +127,7 @@ static void KiIpiLower(KIRQL OldIrql)
 void KiIpiSendPacket(KAFFINITY TargetSet, PKIPI_BROADCAST_WORKER Worker, ULONG_PTR Argument)
 {
     KIRQL OldIrql = KiIpiRaise();
-    TargetSet &= KeActiveProcessors & ~KeGetCurrentPrcb()->SetMember;
+    TargetSet &= KeActiveProcessors & ~KeGetCurrentPrcb()->SetMember & ~KiFrozenProcessors;
     KI_IPI_PACKET Packet = {
         .Worker = Worker, .Argument = Argument, .TargetSet = TargetSet, .Synchronize = FALSE};
     if (TargetSet) {

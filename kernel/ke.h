@@ -99,6 +99,19 @@ extern ULONG KeRegisteredProcessors;
 typedef ULONG_PTR (*PKIPI_BROADCAST_WORKER)(ULONG_PTR Argument);
 ULONG_PTR KeIpiGenericCall(PKIPI_BROADCAST_WORKER BroadcastFunction, ULONG_PTR Context);
 
+/*
+ * TLB shootdown (kernel/flushtb.c, docs/smp.md §8): after a valid PTE
+ * changed, flush its translation here and on every other processor that
+ * may cache it (all active ones for a system-space address, those on this
+ * processor's CR3 for a user-space one), returning once all have.
+ * KeFlushEntireTb flushes everything, global entries too, on the
+ * processors of ProcessorMask (this one included if in it). IRQL <=
+ * IPI_LEVEL, interrupts on or off.
+ */
+void KeFlushSingleTb(PVOID Virtual);
+void KeFlushMultipleTb(ULONG Number, PVOID const *Virtual);
+void KeFlushEntireTb(KAFFINITY ProcessorMask);
+
 /* The number of the processor the caller runs on (0: the boot processor;
  * its KPRCB's Number). Meaningful to a thread only while it cannot move:
  * at DISPATCH_LEVEL or above. */

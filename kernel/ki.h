@@ -189,6 +189,12 @@ typedef struct _KPRCB {
     struct _KI_IPI_PACKET *volatile IpiPacket;
     volatile ULONG64 IpiRequestsServiced; /* packets this processor ran */
     volatile ULONG64 IpiInterrupts; /* IPI-vector interrupts it took */
+    /* The CR3 it runs on (kernel/flushtb.c: who needs a user-space
+     * shootdown). Written by this processor at its context switches
+     * (kernel/sched.c) and at its start (kernel/mp.c). */
+    volatile ULONG64 DirectoryTableBase;
+    ULONG64 TbShootdownsSent; /* flushes that IPIed others */
+    volatile ULONG64 TbShootdownsReceived; /* flush requests it ran */
 } KPRCB, *PKPRCB;
 
 typedef struct _KPCR {
@@ -402,6 +408,15 @@ void KiIpiServiceRequests(void);
 /* The IPI vector's handler (kernel/interrupt.c calls it), interrupts
  * disabled. */
 void KiIpiInterrupt(void);
+
+/* kernel/flushtb.c: the processors other than this one that a flush of
+ * Virtual must reach (all active ones for system space; those on this
+ * CR3 for user space). */
+KAFFINITY KiTbFlushTargets(const void *Virtual);
+
+/* kernel/bugcheck.c: the processors a bugcheck has frozen (IPIs leave
+ * them out: they will never answer). */
+extern volatile KAFFINITY KiFrozenProcessors;
 
 /* kernel/interrupt.c */
 void KiInitializeInterrupts(void);

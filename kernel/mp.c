@@ -28,7 +28,7 @@
  *
  * Why no threads: the scheduler is single-processor. The dispatcher lock
  * is "raise the IRQL", and the ready queues and DPC queue live in the one
- * KiPcr (docs/smp.md §10 lists what relies on the IRQL as a lock). So an
+ * KiPcr (docs/smp.md §11 lists what relies on the IRQL as a lock). So an
  * application processor runs no thread and takes no device interrupt; it
  * runs IPI requests, which take real spin locks (kernel/lock.c) and touch
  * only what their sender gives them.
@@ -138,6 +138,7 @@ static void KiRegisterProcessors(void)
     KiPcr.Prcb.Number = 0;
     KiPcr.Prcb.ApicId = BootApicId;
     KiPcr.Prcb.SetMember = 1;
+    KiPcr.Prcb.DirectoryTableBase = __readcr3() & ~0xFFFULL;
     for (ULONG i = 0; i < HalMadt.ProcessorCount && Count < KE_MAXIMUM_PROCESSORS; i++) {
         if (HalMadt.Processors[i].ApicId == BootApicId) {
             KiProcessorTable[0].AcpiProcessorId = HalMadt.Processors[i].AcpiProcessorId;
@@ -226,6 +227,7 @@ static PKI_PROCESSOR_BLOCK KiAllocateProcessorBlock(PKPROCESSOR_INFORMATION Info
     Block->Pcr.Prcb.Number = Info->Number;
     Block->Pcr.Prcb.ApicId = Info->ApicId;
     Block->Pcr.Prcb.SetMember = (KAFFINITY)1 << Info->Number;
+    Block->Pcr.Prcb.DirectoryTableBase = Block->SystemCr3 & ~0xFFFULL;
     InitializeListHead(&Block->Pcr.DpcListHead);
     for (ULONG i = 0; i < MAXIMUM_PRIORITY; i++)
         InitializeListHead(&Block->Pcr.DispatcherReadyListHead[i]);

@@ -170,6 +170,8 @@ static void KiSwitchTo(PKTHREAD Old, PKTHREAD New)
     if (New->AddressSpace != MmCurrentAddressSpace) {
         __writecr3(New->AddressSpace->DirectoryTableBase);
         MmCurrentAddressSpace = New->AddressSpace;
+        /* Who runs on which CR3: user-space shootdowns (kernel/flushtb.c). */
+        KiPcr.Prcb.DirectoryTableBase = New->AddressSpace->DirectoryTableBase & ~0xFFFULL;
         KeSchedulerCounters.Cr3Switches++;
     } else {
         KeSchedulerCounters.SameProcessSwitches++;

@@ -851,6 +851,7 @@ SMP_REQUIRED_PASSES = (
     "smp.spin_lock_counter_from_every_processor_is_exact",
     "smp.queued_spin_lock_counter_from_every_processor_is_exact",
     "smp.ipis_sent_both_ways_at_once_do_not_deadlock",
+    "smp.tb_flush_of_a_remapped_page_reaches_the_other_processor",
 )
 SMP_BUGCHECK_LINE = "On processor 1; 1 other processor frozen (NMI)."
 
