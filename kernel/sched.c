@@ -41,7 +41,7 @@
 #include "ki.h"
 #include "../mm/mm.h"
 
-KPCR KiPcr = {.Self = &KiPcr};
+KPCR KiPcr = {.Self = &KiPcr, .Prcb = {.Number = 0, .SetMember = 1}};
 volatile KE_SCHEDULER_COUNTERS KeSchedulerCounters;
 static PKTHREAD KiDeadThread; /* terminated; dereferenced after the switch */
 void PsInsertDeadThread(PKTHREAD Thread);
