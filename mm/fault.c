@@ -165,7 +165,7 @@ static NTSTATUS MiCompleteHardFault(PMI_FAULT_IO Io, NTSTATUS Status)
         ULONG64 Bits = MiHardFaultPteBits(Io->WorkingSet, *Pte);
         if (Bits != 0) {
             Pte->u.Long = ((ULONG64)Io->Pfn << PAGE_SHIFT) | Bits;
-            __invlpg(MiGetVirtualAddressMappedByPte(Pte));
+            KeFlushSingleTb(MiGetVirtualAddressMappedByPte(Pte));
         }
         Io->WorkingSet->HardFaults++;
         Io->WorkingSet->PageFaultCount++;
@@ -240,7 +240,7 @@ static NTSTATUS MiDemandZeroFill(PMMPTE Pte, MMPTE Entry, PVOID Va, MI_PFN_USAGE
     if (WorkingSet != NULL)
         MiInsertWorkingSetPage(WorkingSet, Pfn);
     Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | HardwareBits;
-    __invlpg(Va);
+    KeFlushSingleTb(Va);
     return STATUS_SUCCESS;
 }
 
@@ -284,7 +284,7 @@ static NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va, PMI_FAULT_IO Io)
             MmFaultCounters.TransitionFault++;
         }
         Pte->u.Long = (Entry.u.Long & MM_PTE_FRAME_MASK) | MiMakeUserPteBits(Protection);
-        __invlpg(Va);
+        KeFlushSingleTb(Va);
         return STATUS_SUCCESS;
     }
 
@@ -323,7 +323,7 @@ static NTSTATUS MiResolvePagedPoolFault(PVOID Va, PMI_FAULT_IO Io)
         MmFaultCounters.TransitionFault++;
         Pte->u.Long =
             ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
-        __invlpg(Va);
+        KeFlushSingleTb(Va);
         return STATUS_SUCCESS;
     }
     if (MiPteState(Entry) == MiPtePageFile)
