@@ -30,7 +30,7 @@ BOOT_ASM   := boot/header.asm boot/start.asm boot/start64.asm boot/aptrampoline.
 KERNEL_ASM := kernel/x64/trap.asm kernel/x64/usercopy.asm kernel/x64/swap.asm kernel/x64/syscall.asm
 KERNEL_C   := kernel/init.c kernel/bootinfo.c kernel/dbgprint.c kernel/cpu.c kernel/mp.c kernel/trap.c \
 	kernel/bugcheck.c kernel/symbols.c kernel/ktest.c kernel/irql.c kernel/interrupt.c \
-	kernel/sched.c kernel/thrdobj.c kernel/dpc.c kernel/timer.c kernel/lock.c kernel/vfirql.c kernel/event.c \
+	kernel/sched.c kernel/thrdobj.c kernel/dpc.c kernel/timer.c kernel/lock.c kernel/ipi.c kernel/flushtb.c kernel/vfirql.c kernel/event.c \
 	kernel/wait.c kernel/syscall.c kernel/kesvc.c kernel/apc.c kernel/apcsvc.c \
 	kernel/mutant.c kernel/semaphore.c
 HAL_C      := hal/acpi.c hal/apic.c hal/serial.c hal/vga.c hal/power.c hal/pci.c
@@ -61,6 +61,7 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_irp.c tests/kernel/test_delay.c tests/kernel/test_interrupt.c \
 	tests/kernel/test_ata.c tests/kernel/test_partition.c tests/kernel/test_ldr.c \
 	tests/kernel/test_vfirql.c tests/kernel/test_wset.c tests/kernel/test_wsaging.c tests/kernel/test_smp.c \
+	tests/kernel/test_smplock.c tests/kernel/test_smpipi.c tests/kernel/test_smptb.c \
 	tests/kernel/test_pagefile.c \
 	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).

@@ -478,7 +478,7 @@ static NTSTATUS ExpQueryPci(EXP_QUERY_ANSWER *Answer)
 /* The processor table (read-only after boot): one entry per processor. */
 static NTSTATUS ExpQueryProcessors(EXP_QUERY_ANSWER *Answer)
 {
-    STATIC_ASSERT(SYSTEM_PROCESSOR_PARKED == KProcessorParked);
+    STATIC_ASSERT(SYSTEM_PROCESSOR_IDLE == KProcessorIdle);
     STATIC_ASSERT(SYSTEM_PROCESSOR_NOT_STARTED == KProcessorNotStarted);
     SYSTEM_PROCESSOR_ENTRY *Entries = ExAllocatePoolWithTag(
         NonPagedPool, KE_MAXIMUM_PROCESSORS * sizeof(*Entries), EXP_QUERY_TAG);

@@ -27,8 +27,9 @@
  *     (KeStallExecutionProcessor).
  *
  * The register pages are mapped once at boot and never change. Only the
- * boot processor writes the IO-APICs and sends IPIs (the others are parked
- * with interrupts off, kernel/mp.c), so nothing here takes a lock.
+ * boot processor writes the IO-APICs and starts processors; any processor
+ * may send an IPI (HalRequestIpi, HalSendNmi: its own local APIC, the ICR
+ * written with interrupts off), so nothing here takes a lock.
  */
 #include "hal.h"
 #include "../kernel/ke.h"
@@ -248,6 +249,35 @@ static BOOLEAN HalpSendIpi(UCHAR ApicId, ULONG Low)
         KeStallExecutionProcessor(10);
     }
     return FALSE;
+}
+
+#define LAPIC_ICR_NMI (4u << 8) /* delivery mode 100b */
+
+/* Fixed (or NMI) delivery to one APIC id, physical destination, edge (SDM
+ * 11.6.1). The two ICR writes must not be split by an interrupt on this
+ * processor that sends an IPI of its own: interrupts off around them. Wait
+ * only for the local APIC to take the IPI (the pending bit), no stall:
+ * KeStallExecutionProcessor uses the one PIT, which another processor
+ * may be using. */
+static void HalpSendFixedIpi(UCHAR ApicId, ULONG Low)
+{
+    ULONG64 Flags = __readeflags();
+    _disable();
+    HalpLapicWrite(LAPIC_ICR_HIGH, (ULONG)ApicId << 24);
+    HalpLapicWrite(LAPIC_ICR_LOW, Low);
+    while (HalpLapicRead(LAPIC_ICR_LOW) & LAPIC_ICR_PENDING)
+        _mm_pause();
+    __writeeflags(Flags);
+}
+
+void HalRequestIpi(UCHAR ApicId, ULONG Vector)
+{
+    HalpSendFixedIpi(ApicId, LAPIC_ICR_ASSERT | (Vector & 0xFF));
+}
+
+void HalSendNmi(UCHAR ApicId)
+{
+    HalpSendFixedIpi(ApicId, LAPIC_ICR_NMI | LAPIC_ICR_ASSERT);
 }
 
 BOOLEAN HalStartProcessor(UCHAR ApicId, ULONG64 StartupPhysical)

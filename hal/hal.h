@@ -90,6 +90,12 @@ void HalSendSelfIpi(ULONG Vector);
  * processor runs (kernel/mp.c waits for it to report). Boot processor,
  * PASSIVE_LEVEL, after HalInitializeInterruptControllers. */
 BOOLEAN HalStartProcessor(UCHAR ApicId, ULONG64 StartupPhysical);
+/* An inter-processor interrupt on Vector (fixed delivery) to the processor
+ * with ApicId; returns once the local APIC has sent it. Any IRQL. */
+void HalRequestIpi(UCHAR ApicId, ULONG Vector);
+/* A non-maskable interrupt to ApicId (the bugcheck freezes the other
+ * processors with it). Any IRQL. */
+void HalSendNmi(UCHAR ApicId);
 
 /* The local APIC id of the processor that calls it. Any IRQL. */
 UCHAR HalGetCurrentApicId(void);

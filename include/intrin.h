@@ -98,6 +98,13 @@ static inline void __invlpg(const void *Address)
     __asm__ volatile("invlpg (%0)" : : "r"(Address) : "memory");
 }
 
+/* The spin-wait hint (Intel SDM Vol. 2B, PAUSE): tells the processor this
+ * is a spin loop, so it does not flood the memory order machinery. */
+static inline void _mm_pause(void)
+{
+    __asm__ volatile("pause" : : : "memory");
+}
+
 static inline void __halt(void)
 {
     __asm__ volatile("hlt");

@@ -184,10 +184,10 @@ typedef struct _SYSTEM_INTERRUPT_ENTRY {
 
 /* One processor the ACPI MADT lists (kernel/mp.c, docs/smp.md). State:
  * SYSTEM_PROCESSOR_RUNNING (the boot processor, the only one the
- * scheduler uses), _PARKED (started, halted with interrupts off), _FAILED
+ * scheduler uses), _IDLE (started: runs IPI requests, no threads), _FAILED
  * (did not report), _NOT_STARTED (nosmp). */
 #define SYSTEM_PROCESSOR_RUNNING 1
-#define SYSTEM_PROCESSOR_PARKED 2
+#define SYSTEM_PROCESSOR_IDLE 2
 #define SYSTEM_PROCESSOR_FAILED 3
 #define SYSTEM_PROCESSOR_NOT_STARTED 4
 typedef struct _SYSTEM_PROCESSOR_ENTRY {
@@ -198,7 +198,7 @@ typedef struct _SYSTEM_PROCESSOR_ENTRY {
     UCHAR Reserved;
     ULONG StartMicroseconds; /* INIT IPI to its report */
     ULONG Reserved2;
-    ULONG64 Cr0, Cr4, Efer; /* as it parked; 0 for the boot processor */
+    ULONG64 Cr0, Cr4, Efer; /* as it reported; 0 for the boot processor */
 } SYSTEM_PROCESSOR_ENTRY;
 
 /* One PCI function found by the boot scan (hal/pci.c). */

@@ -830,14 +830,16 @@ void KiParseBootOptions(const char *CommandLine, PBOOT_OPTIONS Options,
             Options->AtaPio = TRUE;
         } else if (KiTokenStartsWith(Token, Length, "pagefile=")) {
             KiParsePageFileOption(Token + 9, Length - 9, Options, Warn);
-        } else if (KiTokenIs(Token, Length, "kbench") || KiTokenIs(Token, Length, "kbench=boot")) {
+        } else if (KiTokenIs(Token, Length, "kbench") || KiTokenIs(Token, Length, "kbench=boot") ||
+                   KiTokenIs(Token, Length, "kbench=smp")) {
             /* The benchmarks read the command line themselves (tests/kernel/kbench.c). */
         } else {
             KiOptionWarn(
                 Warn,
                 "unknown kernel command-line key '%.*s' ignored (the known keys are "
                 "ktest, ktest=PATTERN, ktestcpus=N, quiet, nosmp, smp=off, verifier=CHECKS, "
-                "verifiertag=TAG, ata=pio, pagefile=SIZE|off, kbench, kbench=boot and init=PROGRAM "
+                "verifiertag=TAG, ata=pio, pagefile=SIZE|off, kbench, kbench=boot, kbench=smp and "
+                "init=PROGRAM "
                 "[ARGUMENTS]).",
                 (int)Length, Token);
         }

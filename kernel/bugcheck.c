@@ -11,12 +11,59 @@
  *
  * The first line's format is part of the automation contract: the harness
  * reads the stop code from it.
+ *
+ * More than one processor: the one that bugchecks first owns the screen.
+ * It sends every other active processor an NMI (which no IRQL and no cli
+ * holds back: a processor spinning with interrupts off still stops), and
+ * each halts in KiFreezeIfBugCheckInProgress and counts itself; then
+ * DbgPrint stops taking its lock (a frozen processor may hold it) and the
+ * screen says which processor stopped and how many froze. A second
+ * processor that bugchecks meanwhile freezes likewise, silently.
  */
 #include "ki.h"
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
 
 static volatile LONG KiBugCheckActive;
+static volatile LONG KiBugCheckProcessor = -1; /* the one that owns the screen */
+volatile KAFFINITY KiFrozenProcessors; /* those halted for it */
+
+static __attribute__((noreturn)) void KiFreezeProcessor(void)
+{
+    __atomic_or_fetch(&KiFrozenProcessors, KeGetCurrentPrcb()->SetMember, __ATOMIC_SEQ_CST);
+    for (;;) {
+        _disable();
+        __halt();
+    }
+}
+
+void KiFreezeIfBugCheckInProgress(void)
+{
+    if (__atomic_load_n(&KiBugCheckActive, __ATOMIC_SEQ_CST) &&
+        __atomic_load_n(&KiBugCheckProcessor, __ATOMIC_SEQ_CST) !=
+            (LONG)KeGetCurrentProcessorNumber())
+        KiFreezeProcessor();
+}
+
+/* NMI every other active processor and wait (a bounded spin: no timer is
+ * safe to use now) until they have frozen. Returns how many did. */
+static ULONG KiFreezeOtherProcessors(void)
+{
+    KAFFINITY Others = KeActiveProcessors & ~KeGetCurrentPrcb()->SetMember;
+    for (ULONG n = 0; n < KE_MAXIMUM_PROCESSORS; n++) {
+        if ((Others & ((KAFFINITY)1 << n)) && KiProcessorBlock[n])
+            HalSendNmi(KiProcessorBlock[n]->ApicId);
+    }
+    for (ULONG Spin = 0; Spin < 100000000 &&
+         (__atomic_load_n(&KiFrozenProcessors, __ATOMIC_SEQ_CST) & Others) != Others;
+         Spin++)
+        _mm_pause();
+    KiDbgPrintUnlocked = TRUE;
+    ULONG Frozen = 0;
+    for (KAFFINITY Set = KiFrozenProcessors & Others; Set != 0; Set &= Set - 1)
+        Frozen++;
+    return Frozen;
+}
 
 typedef struct _KBUGCHECK_NAME {
     ULONG Code;
@@ -149,10 +196,17 @@ void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR Parameter1, ULONG_PTR Parameter2
 {
     _disable();
     if (__atomic_exchange_n(&KiBugCheckActive, 1, __ATOMIC_SEQ_CST)) {
+        /* Another processor's bugcheck is on the screen: freeze. */
+        if (__atomic_load_n(&KiBugCheckProcessor, __ATOMIC_SEQ_CST) !=
+            (LONG)KeGetCurrentProcessorNumber())
+            KiFreezeProcessor();
         /* A fault while printing the first bugcheck: say so and stop. */
         DbgPrint("\n*** STOP 0x%08x during a bugcheck; powering off.\n", BugCheckCode);
         HalPowerOff(HalExitBugCheck);
     }
+
+    __atomic_store_n(&KiBugCheckProcessor, (LONG)KeGetCurrentProcessorNumber(), __ATOMIC_SEQ_CST);
+    ULONG Frozen = KeNumberProcessors > 1 ? KiFreezeOtherProcessors() : 0;
 
     HalVgaSetColor(0x1F); /* white on blue */
     HalVgaClear();
@@ -162,6 +216,9 @@ void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR Parameter1, ULONG_PTR Parameter2
              (ULONG64)Parameter1, (ULONG64)Parameter2, (ULONG64)Parameter3,
              (ULONG64)Parameter4);
     DbgPrint("%s\n\n", Name ? Name : "(unnamed stop code)");
+    if (KeNumberProcessors > 1)
+        DbgPrint("On processor %u; %u other processor%s frozen (NMI).\n\n",
+                 KeGetCurrentProcessorNumber(), Frozen, Frozen == 1 ? "" : "s");
     DbgPrint("A problem has been detected and Pagoda has been stopped to protect the system.\n"
              "Look up the stop code in Microsoft's bug check reference; the four values\n"
              "above are its parameters.\n\n");

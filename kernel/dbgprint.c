@@ -9,10 +9,15 @@
  * processor prints in the middle of it: a line of up to
  * KI_DBGPRINT_CHUNK bytes printed by one DbgPrint (and so by one
  * NtWriteFile of the console, io/drivers/console.c) is never cut by another
- * thread's, an interrupt's or a DPC's. DbgPrint takes no lock and never
- * blocks, so it works in trap handlers and bugchecks. (The application
- * processors are parked and print nothing; with SMP scheduling the output
- * needs a lock the processors share.)
+ * thread's, an interrupt's or a DPC's, nor by another processor's: the
+ * write holds KiDbgPrintLock, a spin lock the processors share (the
+ * application processors print from IPI requests). DbgPrint never waits
+ * for anything but that lock, whose holders only write out one buffer, so
+ * it works in trap handlers. Two exceptions keep the bugcheck screen
+ * coming: a processor that faults while it holds the lock prints anyway
+ * (it would wait for itself), and once a bugcheck has frozen the other
+ * processors (kernel/bugcheck.c) the lock is not taken at all - a frozen
+ * processor may hold it for ever.
  */
 #include "ki.h"
 #include "../rtl/rtl.h"
@@ -25,15 +30,31 @@ typedef struct _KI_DBGPRINT_BUFFER {
     char Text[KI_DBGPRINT_CHUNK];
 } KI_DBGPRINT_BUFFER;
 
+static KSPIN_LOCK KiDbgPrintLock;
+volatile BOOLEAN KiDbgPrintUnlocked;
+
+/* Take the output lock (interrupts disabled): FALSE when it is not to be
+ * taken (see the top of the file). */
+static BOOLEAN KiLockDbgPrint(void)
+{
+    if (KiDbgPrintUnlocked || KiDbgPrintLock == KiSpinLockOwner())
+        return FALSE;
+    KeAcquireSpinLockAtDpcLevel(&KiDbgPrintLock);
+    return TRUE;
+}
+
 /* The buffered text to COM1 and the VGA screen, in one piece. */
 static void KiFlushDbgPrint(KI_DBGPRINT_BUFFER *Buffer)
 {
     ULONG64 Flags = __readeflags();
     _disable();
+    BOOLEAN Locked = KiLockDbgPrint();
     for (ULONG i = 0; i < Buffer->Used; i++) {
         HalSerialPutChar(Buffer->Text[i]);
         HalVgaPutChar(Buffer->Text[i]);
     }
+    if (Locked)
+        KeReleaseSpinLockFromDpcLevel(&KiDbgPrintLock);
     __writeeflags(Flags);
     Buffer->Used = 0;
 }

@@ -24,6 +24,8 @@
  * one calls them all), sends the EOI, drops back to the interrupted IRQL
  * and delivers pending DPCs and reschedules. An interrupt nobody claims is
  * counted per vector (the shell's irq shows it) and otherwise ignored.
+ * The IPI vector (0xE1, any processor) goes straight to KiIpiInterrupt
+ * (kernel/ipi.c), which raises to IPI_LEVEL and sends its own EOI.
  *
  * The idle thread halts through KeIdleHalt, which notes the TSC in
  * KiHaltedAt; the interrupt that wakes it adds the time halted to
@@ -306,6 +308,10 @@ void KiDispatchInterrupt(PKTRAP_FRAME TrapFrame)
     ULONG Vector = (ULONG)TrapFrame->Vector;
     if (Vector == KI_SPURIOUS_VECTOR)
         return; /* no EOI for a spurious interrupt (SDM 13.9) */
+    if (Vector == KI_IPI_VECTOR) {
+        KiIpiInterrupt(); /* kernel/ipi.c: any processor, its own EOI */
+        return;
+    }
 
     /* A device's interrupt ends the idle time at once; a clock tick's own
      * work counts as idle, what it starts (DPCs, a switch) does not. */

@@ -44,17 +44,17 @@ extern ULONG KeFeatureBits;
  *
  * The ACPI MADT (hal/acpi.c) lists the processors; the boot processor
  * starts each other one, which climbs to long mode, loads its own GDT, TSS
- * and KPCR and then PARKS: interrupts off, halted, for ever. It runs no
- * thread, takes no interrupt and no lock. The scheduler, the DPC queue,
- * the dispatcher "lock" (the IRQL) and every spin lock are still the
- * single-processor ones (kernel/lock.c bugchecks instead of spinning), so
- * letting a second processor into them would corrupt them: SMP scheduling
- * comes with the rest of issue 15.
+ * and KPCR and then IDLES: halted at DISPATCH_LEVEL, woken by IPIs only,
+ * whose requests it runs (kernel/ipi.c, KeIpiGenericCall). It runs no
+ * thread and takes no device interrupt. Spin locks spin (kernel/lock.c),
+ * but the scheduler, the DPC queue and the dispatcher "lock" (the IRQL)
+ * are still the single-processor ones, so letting a second processor into
+ * them would corrupt them: SMP scheduling comes with the rest of issue 15.
  *
  * NT's names and what they mean here:
- *   KeNumberProcessors  processors the scheduler uses: 1 (true).
- *   KeActiveProcessors  their affinity mask: bit 0 (true: the parked ones
- *                       are not in it, though they run).
+ *   KeNumberProcessors  processors that run kernel code: the boot one and
+ *                       each AP that reported (the scheduler uses 1).
+ *   KeActiveProcessors  their affinity mask (where KeIpiGenericCall runs).
  *   KeRegisteredProcessors (NT's name for the processors the system knows
  *                       of): the MADT's enabled processors, started or not.
  * ------------------------------------------------------------------------ */
@@ -63,13 +63,13 @@ typedef ULONG_PTR KAFFINITY;
 
 typedef enum _KPROCESSOR_STATE {
     KProcessorRunning = 1, /* the boot processor: runs the scheduler */
-    KProcessorParked = 2, /* started, in long mode, halted with interrupts off */
+    KProcessorIdle = 2, /* started: idle at DISPATCH_LEVEL, halted between IPIs */
     KProcessorFailed = 3, /* did not report in time, or could not be prepared */
     KProcessorNotStarted = 4, /* "nosmp", or past what Pagoda prepares */
 } KPROCESSOR_STATE;
 
 /* One processor the MADT lists. Written by the boot processor while it
- * starts them (the processor itself sets State to Parked), read-only once
+ * starts them (the processor itself sets State to Idle), read-only once
  * KiStartApplicationProcessors returns. */
 typedef struct _KPROCESSOR_INFORMATION {
     ULONG Number; /* index in the MADT's order; the boot processor is 0 */
@@ -77,7 +77,7 @@ typedef struct _KPROCESSOR_INFORMATION {
     UCHAR AcpiProcessorId;
     KPROCESSOR_STATE State;
     ULONG StartMicroseconds; /* from the INIT IPI to its report, in 100 us steps (0: none) */
-    /* Its control registers as it parked (0 for the boot processor and
+    /* Its control registers as it reported (0 for the boot processor and
      * for one that did not start): the ktests compare them with the boot
      * processor's (NX, WP, SMEP, SMAP, PGE alike). */
     ULONG64 Cr0, Cr4, Efer;
@@ -86,6 +86,36 @@ typedef struct _KPROCESSOR_INFORMATION {
 extern CHAR KeNumberProcessors; /* NT: CCHAR */
 extern KAFFINITY KeActiveProcessors;
 extern ULONG KeRegisteredProcessors;
+
+/*
+ * Run BroadcastFunction(Context) on every processor in KeActiveProcessors
+ * at once (kernel/ipi.c): each is interrupted (the IPI vector), all wait at
+ * a barrier until all have arrived, then all run it at IPI_LEVEL; returns,
+ * at the caller's IRQL, once every processor has run it, with what it
+ * returned on the calling processor. IRQL <= IPI_LEVEL. The function must
+ * not wait or touch pageable memory; it may take spin locks with the
+ * AtDpcLevel routines.
+ */
+typedef ULONG_PTR (*PKIPI_BROADCAST_WORKER)(ULONG_PTR Argument);
+ULONG_PTR KeIpiGenericCall(PKIPI_BROADCAST_WORKER BroadcastFunction, ULONG_PTR Context);
+
+/*
+ * TLB shootdown (kernel/flushtb.c, docs/smp.md §8): after a valid PTE
+ * changed, flush its translation here and on every other processor that
+ * may cache it (all active ones for a system-space address, those on this
+ * processor's CR3 for a user-space one), returning once all have.
+ * KeFlushEntireTb flushes everything, global entries too, on the
+ * processors of ProcessorMask (this one included if in it). IRQL <=
+ * IPI_LEVEL, interrupts on or off.
+ */
+void KeFlushSingleTb(PVOID Virtual);
+void KeFlushMultipleTb(ULONG Number, PVOID const *Virtual);
+void KeFlushEntireTb(KAFFINITY ProcessorMask);
+
+/* The number of the processor the caller runs on (0: the boot processor;
+ * its KPRCB's Number). Meaningful to a thread only while it cannot move:
+ * at DISPATCH_LEVEL or above. */
+ULONG KeGetCurrentProcessorNumber(void);
 
 /* Copy processor Number's entry to *Information. FALSE when Number >=
  * KeRegisteredProcessors. Any IRQL. */
@@ -456,20 +486,41 @@ void KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock);
 #else
 
 /*
- * Take SpinLock without changing the IRQL (the caller is at DISPATCH_LEVEL
- * or above). The lock word becomes the owning thread's address | 1 (gs:8 is
- * the KPCR's CurrentThread; NULL before the first thread). One processor:
- * a lock already taken is taken by this processor, which would spin for
- * ever, so it is bugcheck SPIN_LOCK_ALREADY_OWNED instead. kernel/lock.c
- * explains the two steps of a spin lock.
+ * Who takes a spin lock, as its lock word shows it: the current thread
+ * (gs:8, the KPCR's CurrentThread) | 1, or, on a processor that runs no
+ * thread (an application processor; the boot processor before its first
+ * thread), that processor's KPCR (gs:0) | 1. A thread holding a spin lock
+ * runs at DISPATCH_LEVEL or above and so cannot move to another processor:
+ * the same owner value seen again means "this processor, again".
  */
-static inline void KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
+static inline KSPIN_LOCK KiSpinLockOwner(void)
 {
     KSPIN_LOCK Owner;
     __asm__ volatile("mov %%gs:8, %0" : "=r"(Owner));
-    KSPIN_LOCK Holder = __atomic_exchange_n(SpinLock, Owner | 1, __ATOMIC_ACQUIRE);
-    if (Holder != 0)
-        KiSpinLockAlreadyOwned(SpinLock, Holder);
+    if (Owner == 0)
+        __asm__ volatile("mov %%gs:0, %0" : "=r"(Owner));
+    return Owner | 1;
+}
+
+/* The slow path (kernel/lock.c): spin until the lock word reads 0, then
+ * try again; the holder being Owner itself is SPIN_LOCK_ALREADY_OWNED. */
+void KiAcquireSpinLockContended(PKSPIN_LOCK SpinLock, KSPIN_LOCK Owner);
+
+/*
+ * Take SpinLock without changing the IRQL (the caller is at DISPATCH_LEVEL
+ * or above). The lock word becomes KiSpinLockOwner(). A free lock is one
+ * compare-exchange; a taken one is the spin of KiAcquireSpinLockContended
+ * (test-and-test-and-set with pause) while another processor holds it, and
+ * bugcheck SPIN_LOCK_ALREADY_OWNED when this very owner does (it would
+ * spin for ever). kernel/lock.c explains the two steps of a spin lock.
+ */
+static inline void KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
+{
+    KSPIN_LOCK Owner = KiSpinLockOwner();
+    KSPIN_LOCK Expected = 0;
+    if (!__atomic_compare_exchange_n(SpinLock, &Expected, Owner, FALSE, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
+        KiAcquireSpinLockContended(SpinLock, Owner);
 }
 
 /* Release SpinLock, staying at DISPATCH_LEVEL; releasing a free lock is
@@ -510,6 +561,45 @@ void VfReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql);
 void VfAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock);
 void VfReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock);
 #endif /* PAGODA_LOADABLE_DRIVER */
+
+/*
+ * Take SpinLock if it is free, without spinning: TRUE when taken (release
+ * it with KeReleaseSpinLockFromDpcLevel), FALSE when somebody holds it.
+ * DISPATCH_LEVEL or above.
+ */
+BOOLEAN KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock);
+
+/*
+ * In-stack queued spin locks (kernel/lock.c): an MCS queue. The lock word
+ * of a KSPIN_LOCK used this way points to the last waiter's
+ * KSPIN_LOCK_QUEUE (0: free); each waiter spins on a flag in its own
+ * entry, which lives in the KLOCK_QUEUE_HANDLE on its stack, and the
+ * holder hands the lock to the next waiter in arrival order. A lock is
+ * used either queued or plain, never both. LOCK_QUEUE_WAIT and
+ * LOCK_QUEUE_OWNER are NT's bits in KSPIN_LOCK_QUEUE.Lock.
+ */
+#define LOCK_QUEUE_WAIT 1
+#define LOCK_QUEUE_OWNER 2
+typedef struct _KSPIN_LOCK_QUEUE {
+    struct _KSPIN_LOCK_QUEUE *volatile Next; /* the next waiter, set by it */
+    PKSPIN_LOCK volatile Lock; /* the lock | LOCK_QUEUE_WAIT while waiting | OWNER once held */
+} KSPIN_LOCK_QUEUE, *PKSPIN_LOCK_QUEUE;
+
+typedef struct _KLOCK_QUEUE_HANDLE {
+    KSPIN_LOCK_QUEUE LockQueue;
+    KIRQL OldIrql;
+} KLOCK_QUEUE_HANDLE, *PKLOCK_QUEUE_HANDLE;
+
+/* Raise to DISPATCH_LEVEL (from at most DISPATCH_LEVEL), keep the old IRQL
+ * in LockHandle, and queue for SpinLock; returns holding it. LockHandle is
+ * the caller's (on its stack) until the release. */
+void KeAcquireInStackQueuedSpinLock(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle);
+/* Hand the lock to the next waiter (or free it) and lower to the IRQL the
+ * acquire kept. Releasing a free lock is SPIN_LOCK_NOT_OWNED. */
+void KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle);
+/* The same without the IRQL change; DISPATCH_LEVEL or above. */
+void KeAcquireInStackQueuedSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle);
+void KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle);
 
 typedef struct _FAST_MUTEX {
     LONG Count;                 /* 1: free */

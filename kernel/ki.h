@@ -169,10 +169,34 @@ ULONG_PTR KiFindExceptionFixup(ULONG_PTR Rip);
  * The processor control region (kernel/sched.c): one per processor, its
  * address in GS base (MSR 0xC0000101), so gs:[0] is KPCR.Self and
  * gs:[8] KPCR.CurrentThread. KiPcr is the boot processor's, the only one
- * the scheduler uses; each parked application processor has its own in
- * its KI_PROCESSOR_BLOCK (kernel/mp.c), at its GS base, which nothing
- * reads yet (docs/smp.md).
+ * the scheduler uses; each application processor has its own in its
+ * KI_PROCESSOR_BLOCK (kernel/mp.c), at its GS base. Its KPRCB (NT's
+ * "processor control block", the part other processors look at) is
+ * embedded at the end; KiProcessorBlock[n] points to processor n's.
  * ------------------------------------------------------------------------ */
+struct _KI_IPI_PACKET;
+typedef struct _KPRCB {
+    ULONG Number; /* KeGetCurrentProcessorNumber: 0 = the boot processor */
+    UCHAR ApicId; /* where IPIs to it go */
+    KAFFINITY SetMember; /* 1 << Number */
+    /* Contended spin-lock acquires and the pause loops they spun
+     * (kernel/lock.c); written only by this processor. */
+    ULONG64 SpinLockContentionCount;
+    ULONG64 SpinLockSpinCount;
+    /* The IPI request slot (kernel/ipi.c): the packet another processor
+     * asks this one to run, or NULL. Senders compare-exchange it from
+     * NULL; this processor takes it with an exchange. */
+    struct _KI_IPI_PACKET *volatile IpiPacket;
+    volatile ULONG64 IpiRequestsServiced; /* packets this processor ran */
+    volatile ULONG64 IpiInterrupts; /* IPI-vector interrupts it took */
+    /* The CR3 it runs on (kernel/flushtb.c: who needs a user-space
+     * shootdown). Written by this processor at its context switches
+     * (kernel/sched.c) and at its start (kernel/mp.c). */
+    volatile ULONG64 DirectoryTableBase;
+    ULONG64 TbShootdownsSent; /* flushes that IPIed others */
+    volatile ULONG64 TbShootdownsReceived; /* flush requests it ran */
+} KPRCB, *PKPRCB;
+
 typedef struct _KPCR {
     struct _KPCR *Self;             /* gs:[0x00] */
     PKTHREAD CurrentThread;         /* gs:[0x08] */
@@ -191,6 +215,7 @@ typedef struct _KPCR {
     BOOLEAN QuantumEnd;             /* the running thread used up its quantum */
     ULONG ReadySummary;             /* bit n: DispatcherReadyListHead[n] not empty */
     LIST_ENTRY DispatcherReadyListHead[MAXIMUM_PRIORITY];
+    KPRCB Prcb;
 } KPCR, *PKPCR;
 STATIC_ASSERT(offsetof(KPCR, CurrentThread) == 0x08);
 STATIC_ASSERT(offsetof(KPCR, UserRsp) == 0x10);
@@ -200,12 +225,20 @@ STATIC_ASSERT(offsetof(KPCR, DispatchInterruptRequested) == KE_PCR_SOFTWARE_INTE
 STATIC_ASSERT(offsetof(KPCR, ApcInterruptRequested) == KE_PCR_SOFTWARE_INTERRUPTS_OFFSET + 2);
 
 extern KPCR KiPcr;
+/* Processor n's KPRCB for n < KE_MAXIMUM_PROCESSORS, NULL for one that
+ * never started (kernel/mp.c). Written at boot, read-only after. */
+extern PKPRCB KiProcessorBlock[KE_MAXIMUM_PROCESSORS];
 
 static inline PKPCR KeGetPcr(void)
 {
     PKPCR Pcr;
     __asm__ volatile("mov %%gs:0, %0" : "=r"(Pcr));
     return Pcr;
+}
+
+static inline PKPRCB KeGetCurrentPrcb(void)
+{
+    return &KeGetPcr()->Prcb;
 }
 
 /*
@@ -295,6 +328,7 @@ extern volatile ULONG64 KiInterruptTime;
 #define KI_COM1_VECTOR 0x44 /* IRQL 4 (hal/apic.c gives IRQ 4 this vector) */
 #define KI_KEYBOARD_VECTOR 0x55 /* IRQL 5 (IRQ 1, likewise) */
 #define KI_CLOCK_VECTOR     0xD1   /* IRQL 13 */
+#define KI_IPI_VECTOR 0xE1 /* IRQL 14, IPI_LEVEL (kernel/ipi.c) */
 #define KI_SPURIOUS_VECTOR  0xFF
 
 /* ------------------------------------------------------------------------
@@ -353,6 +387,36 @@ void KiStartApplicationProcessors(void);
  * the give-up path: State KProcessorFailed, and since nobody claimed the
  * start, its stacks and block freed again. PASSIVE_LEVEL, after boot. */
 void KiStartProcessorByApicId(PKPROCESSOR_INFORMATION Info, ULONG TimeoutMicroseconds);
+
+/* kernel/ipi.c: a request to other processors, on the sender's stack
+ * (docs/smp.md §7). */
+typedef struct _KI_IPI_PACKET {
+    PKIPI_BROADCAST_WORKER Worker;
+    ULONG_PTR Argument;
+    volatile KAFFINITY TargetSet; /* processors that have not run it yet */
+    volatile LONG Barrier; /* KeIpiGenericCall: processors yet to arrive */
+    BOOLEAN Synchronize; /* wait at the barrier before running Worker */
+} KI_IPI_PACKET, *PKI_IPI_PACKET;
+
+/* Run Worker(Argument) on the processors of TargetSet but this one (those
+ * not in KeActiveProcessors left out) and return when all have; no
+ * barrier. Serves this processor's own requests while it waits. Any IRQL
+ * <= IPI_LEVEL; IPI_LEVEL while it waits, the caller's on return. */
+void KiIpiSendPacket(KAFFINITY TargetSet, PKIPI_BROADCAST_WORKER Worker, ULONG_PTR Argument);
+/* Run whatever requests this processor's slot holds. IPI_LEVEL. */
+void KiIpiServiceRequests(void);
+/* The IPI vector's handler (kernel/interrupt.c calls it), interrupts
+ * disabled. */
+void KiIpiInterrupt(void);
+
+/* kernel/flushtb.c: the processors other than this one that a flush of
+ * Virtual must reach (all active ones for system space; those on this
+ * CR3 for user space). */
+KAFFINITY KiTbFlushTargets(const void *Virtual);
+
+/* kernel/bugcheck.c: the processors a bugcheck has frozen (IPIs leave
+ * them out: they will never answer). */
+extern volatile KAFFINITY KiFrozenProcessors;
 
 /* kernel/interrupt.c */
 void KiInitializeInterrupts(void);
@@ -450,7 +514,14 @@ BOOLEAN KiKernelBenchmarksRequested(void);
  * thread. */
 void KiRunKernelBenchmarks(void);
 
+/* kernel/dbgprint.c: TRUE once a bugcheck froze the other processors:
+ * DbgPrint stops taking its lock. */
+extern volatile BOOLEAN KiDbgPrintUnlocked;
+
 /* kernel/bugcheck.c */
+/* An NMI (kernel/trap.c): when a bugcheck on another processor sent it,
+ * halt here for ever (never returns); otherwise return. */
+void KiFreezeIfBugCheckInProgress(void);
 /* Rsp: the interrupted stack pointer, or 0 (see bugcheck.c). */
 void KiPrintBacktrace(ULONG_PTR Rbp, ULONG_PTR Rip, ULONG_PTR Rsp);
 

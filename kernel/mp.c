@@ -10,7 +10,7 @@
  *      ki.h) with that processor's APIC id, stack, entry and argument;
  *   3. sends INIT, STARTUP, STARTUP (HalStartProcessor);
  *   4. waits up to KI_AP_REPORT_TIMEOUT_US for it to report (its State
- *      becomes KProcessorParked); a processor that does not is reported
+ *      becomes KProcessorIdle); a processor that does not is reported
  *      and left out (State KProcessorFailed). Whether its stacks can be
  *      freed then is settled by the startup block's Claim word, which the
  *      processor takes in the trampoline before it touches them and the
@@ -22,17 +22,16 @@
  * kernel's CR3, its own GDT/TSS, the shared IDT, the boot processor's
  * protection features (NX, WP, SMEP, SMAP, PGE: kernel/cpu.c), GS base =
  * its KPCR, enables its local APIC with everything masked, reports, and
- * PARKS: cli; hlt for ever.
+ * IDLES: at DISPATCH_LEVEL, sti; hlt, woken only by IPIs (kernel/ipi.c),
+ * whose requests it runs. From its report on it is in KeActiveProcessors
+ * and counted in KeNumberProcessors: the processors that run kernel code.
  *
- * Why parked: the kernel's synchronization is single-processor. The
- * dispatcher lock is "raise the IRQL", spin locks bugcheck instead of
- * spinning (kernel/lock.c), the ready queues and DPC queue live in the
- * one KiPcr, and nothing shoots down another processor's TLB. A second
- * processor in any of them would corrupt them; so it runs nothing, takes
- * no interrupt (IF clear, every local APIC entry masked, CR8 = HIGH_LEVEL)
- * and touches no shared data after it reports. KeNumberProcessors stays 1.
- * Its TLB may keep stale system-space translations; harmless while it
- * is halted, and exactly what SMP scheduling must shoot down later.
+ * Why no threads: the scheduler is single-processor. The dispatcher lock
+ * is "raise the IRQL", and the ready queues and DPC queue live in the one
+ * KiPcr (docs/smp.md §11 lists what relies on the IRQL as a lock). So an
+ * application processor runs no thread and takes no device interrupt; it
+ * runs IPI requests, which take real spin locks (kernel/lock.c) and touch
+ * only what their sender gives them.
  *
  * Locking: the table is written by the boot processor during boot (the
  * starting processor writes only its own entry: Cr0, Cr4, Efer, then
@@ -46,6 +45,12 @@
 CHAR KeNumberProcessors = 1;
 KAFFINITY KeActiveProcessors = 1;
 ULONG KeRegisteredProcessors = 1;
+PKPRCB KiProcessorBlock[KE_MAXIMUM_PROCESSORS] = {&KiPcr.Prcb};
+
+ULONG KeGetCurrentProcessorNumber(void)
+{
+    return KeGetCurrentPrcb()->Number;
+}
 
 static KPROCESSOR_INFORMATION KiProcessorTable[KE_MAXIMUM_PROCESSORS] = {
     {.Number = 0, .State = KProcessorRunning},
@@ -86,6 +91,22 @@ ULONG KeCountProcessors(KPROCESSOR_STATE State)
 }
 
 /*
+ * What an application processor does once it has reported: nothing, at
+ * DISPATCH_LEVEL with interrupts on, halted until an IPI comes (the only
+ * interrupt its local APIC lets through: the timer and LINT pins are
+ * masked, device interrupts go to the boot processor). The IPI's handler
+ * (kernel/ipi.c) runs the request and returns after the hlt; the loop
+ * halts again. DISPATCH_LEVEL, not PASSIVE_LEVEL: there is no thread here
+ * to run APCs for, and the software interrupts are the boot processor's.
+ */
+static __attribute__((noreturn)) void KiApplicationProcessorIdle(void)
+{
+    __writecr8(DISPATCH_LEVEL);
+    for (;;)
+        __asm__ volatile("sti; hlt" ::: "memory"); /* sti's shadow: no wake-up lost */
+}
+
+/*
  * The application processor's first C code, on its own stack, still on the
  * trampoline's temporary page tables (which map the kernel's system half,
  * so this code and Block are reachable). Never returns.
@@ -93,7 +114,7 @@ ULONG KeCountProcessors(KPROCESSOR_STATE State)
 static __attribute__((noreturn)) void KiStartApplicationProcessor(PKI_PROCESSOR_BLOCK Block)
 {
     /* The outermost frame: the trampoline jumped here (no caller), so tell
-     * gdb's unwinder there is no return address (docs/smp.md: a parked
+     * gdb's unwinder there is no return address (docs/smp.md: an idle
      * processor's backtrace in gdb ends here). */
     __asm__ volatile(".cfi_undefined rip");
     __writecr3(Block->SystemCr3);
@@ -102,13 +123,8 @@ static __attribute__((noreturn)) void KiStartApplicationProcessor(PKI_PROCESSOR_
     Block->Information->Cr0 = __readcr0();
     Block->Information->Cr4 = __readcr4();
     Block->Information->Efer = __readmsr(MSR_EFER);
-    __atomic_store_n(&Block->Information->State, KProcessorParked, __ATOMIC_RELEASE);
-    /* Parked: the kernel's locks are single-processor (see the top of the
-     * file). An NMI or SMI resumes after hlt; the loop halts again. */
-    for (;;) {
-        _disable();
-        __halt();
-    }
+    __atomic_store_n(&Block->Information->State, KProcessorIdle, __ATOMIC_RELEASE);
+    KiApplicationProcessorIdle();
 }
 
 /* Fill the table from the MADT: the boot processor is number 0, the others
@@ -119,6 +135,10 @@ static void KiRegisterProcessors(void)
     ULONG Count = 1;
 
     KiProcessorTable[0].ApicId = BootApicId;
+    KiPcr.Prcb.Number = 0;
+    KiPcr.Prcb.ApicId = BootApicId;
+    KiPcr.Prcb.SetMember = 1;
+    KiPcr.Prcb.DirectoryTableBase = __readcr3() & ~0xFFFULL;
     for (ULONG i = 0; i < HalMadt.ProcessorCount && Count < KE_MAXIMUM_PROCESSORS; i++) {
         if (HalMadt.Processors[i].ApicId == BootApicId) {
             KiProcessorTable[0].AcpiProcessorId = HalMadt.Processors[i].AcpiProcessorId;
@@ -204,6 +224,10 @@ static PKI_PROCESSOR_BLOCK KiAllocateProcessorBlock(PKPROCESSOR_INFORMATION Info
     Block->SystemCr3 = __readcr3();
     Block->Information = Info;
     Block->Pcr.Self = &Block->Pcr;
+    Block->Pcr.Prcb.Number = Info->Number;
+    Block->Pcr.Prcb.ApicId = Info->ApicId;
+    Block->Pcr.Prcb.SetMember = (KAFFINITY)1 << Info->Number;
+    Block->Pcr.Prcb.DirectoryTableBase = Block->SystemCr3 & ~0xFFFULL;
     InitializeListHead(&Block->Pcr.DpcListHead);
     for (ULONG i = 0; i < MAXIMUM_PRIORITY; i++)
         InitializeListHead(&Block->Pcr.DispatcherReadyListHead[i]);
@@ -237,7 +261,7 @@ static void KiAbandonStart(volatile KI_AP_STARTUP_BLOCK *Startup, PKI_PROCESSOR_
         KiFreeProcessorBlock(Block);
 }
 
-/* Start one processor and wait up to Timeout us for it to park. */
+/* Start one processor and wait up to Timeout us for it to report. */
 static void KiStartProcessor(PKPROCESSOR_INFORMATION Info, PUCHAR Mapping, ULONG Timeout)
 {
     PKI_PROCESSOR_BLOCK Block = KiAllocateProcessorBlock(Info);
@@ -252,12 +276,12 @@ static void KiStartProcessor(PKPROCESSOR_INFORMATION Info, PUCHAR Mapping, ULONG
     /* INIT's 10 ms and the STARTUPs' 2 x 200 us count towards the time. */
     ULONG Waited = 10400;
     BOOLEAN Sent = HalStartProcessor(Info->ApicId, KI_AP_TRAMPOLINE_PHYSICAL);
-    while (Sent && __atomic_load_n(&Info->State, __ATOMIC_ACQUIRE) != KProcessorParked &&
+    while (Sent && __atomic_load_n(&Info->State, __ATOMIC_ACQUIRE) != KProcessorIdle &&
            Waited < Timeout) {
         KeStallExecutionProcessor(KI_AP_POLL_US);
         Waited += KI_AP_POLL_US;
     }
-    if (__atomic_load_n(&Info->State, __ATOMIC_ACQUIRE) != KProcessorParked) {
+    if (__atomic_load_n(&Info->State, __ATOMIC_ACQUIRE) != KProcessorIdle) {
         Info->State = KProcessorFailed;
         KiAbandonStart(Startup, Block);
         DbgPrint("warning: SMP: processor %u (APIC id %u) %s; left out\n", Info->Number,
@@ -265,7 +289,13 @@ static void KiStartProcessor(PKPROCESSOR_INFORMATION Info, PUCHAR Mapping, ULONG
         return;
     }
     Info->StartMicroseconds = Waited;
-    KdPrintBoot("SMP: processor %u (APIC id %u) reported within %u us of its INIT IPI, parked\n",
+    if (Info->Number < KE_MAXIMUM_PROCESSORS && KiProcessorTable + Info->Number == Info) {
+        /* From here on it answers IPIs: one of the active processors. */
+        KiProcessorBlock[Info->Number] = &Block->Pcr.Prcb;
+        __atomic_or_fetch(&KeActiveProcessors, Block->Pcr.Prcb.SetMember, __ATOMIC_SEQ_CST);
+        KeNumberProcessors++;
+    }
+    KdPrintBoot("SMP: processor %u (APIC id %u) reported within %u us of its INIT IPI, idle\n",
                 Info->Number, Info->ApicId, Waited);
 }
 
@@ -338,8 +368,8 @@ void KiStartApplicationProcessors(void)
     if (KeRegisteredProcessors > 1)
         KiStartRegisteredProcessors();
     KdPrintBoot("SMP: %u processor%s in the MADT: 1 running (the boot processor, APIC id "
-                "%u), %u parked, %u failed; the scheduler uses 1 (KeNumberProcessors)\n",
+                "%u), %u idle (answering IPIs), %u failed; the scheduler uses 1\n",
                 KeRegisteredProcessors, KeRegisteredProcessors == 1 ? "" : "s",
-                KiProcessorTable[0].ApicId, KeCountProcessors(KProcessorParked),
+                KiProcessorTable[0].ApicId, KeCountProcessors(KProcessorIdle),
                 KeCountProcessors(KProcessorFailed));
 }

@@ -41,7 +41,7 @@
 #include "ki.h"
 #include "../mm/mm.h"
 
-KPCR KiPcr = {.Self = &KiPcr};
+KPCR KiPcr = {.Self = &KiPcr, .Prcb = {.Number = 0, .SetMember = 1}};
 volatile KE_SCHEDULER_COUNTERS KeSchedulerCounters;
 static PKTHREAD KiDeadThread; /* terminated; dereferenced after the switch */
 void PsInsertDeadThread(PKTHREAD Thread);
@@ -170,6 +170,8 @@ static void KiSwitchTo(PKTHREAD Old, PKTHREAD New)
     if (New->AddressSpace != MmCurrentAddressSpace) {
         __writecr3(New->AddressSpace->DirectoryTableBase);
         MmCurrentAddressSpace = New->AddressSpace;
+        /* Who runs on which CR3: user-space shootdowns (kernel/flushtb.c). */
+        KiPcr.Prcb.DirectoryTableBase = New->AddressSpace->DirectoryTableBase & ~0xFFFULL;
         KeSchedulerCounters.Cr3Switches++;
     } else {
         KeSchedulerCounters.SameProcessSwitches++;

@@ -329,6 +329,8 @@ void KiDispatchTrap(PKTRAP_FRAME TrapFrame)
     ULONG64 Vector = TrapFrame->Vector;
     BOOLEAN FromUser = (TrapFrame->SegCs & 3) != 0;
 
+    if (Vector == KI_VECTOR_NMI)
+        KiFreezeIfBugCheckInProgress(); /* another processor's bugcheck froze this one */
     if (Vector >= 32) {
         KiDispatchInterrupt(TrapFrame);
         if (FromUser)

@@ -212,7 +212,7 @@ static void MiMakeFaultingPageValid(PMI_FAULT_IO Io, PFN_NUMBER Pfn)
     ULONG64 Bits = MiHardFaultPteBits(Io->WorkingSet, *Pte);
     if (Bits != 0) {
         Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | Bits;
-        __invlpg(MiGetVirtualAddressMappedByPte(Pte));
+        KeFlushSingleTb(MiGetVirtualAddressMappedByPte(Pte));
     }
     Io->WorkingSet->HardFaults++;
     Io->WorkingSet->PageFaultCount++;
@@ -320,7 +320,7 @@ static NTSTATUS MiDemandZeroFill(PMMPTE Pte, MMPTE Entry, PVOID Va, MI_PFN_USAGE
     if (WorkingSet != NULL)
         MiInsertWorkingSetPage(WorkingSet, Pfn);
     Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | HardwareBits;
-    __invlpg(Va);
+    KeFlushSingleTb(Va);
     return STATUS_SUCCESS;
 }
 
@@ -367,7 +367,7 @@ static MI_FAULT_INLINE NTSTATUS MiResolveUserFault(ULONG64 FaultCode, PVOID Va, 
             MmFaultCounters.TransitionFault++;
         }
         Pte->u.Long = (Entry.u.Long & MM_PTE_FRAME_MASK) | MiMakeUserPteBits(Protection);
-        __invlpg(Va);
+        KeFlushSingleTb(Va);
         return STATUS_SUCCESS;
     }
 
@@ -406,7 +406,7 @@ static MI_FAULT_INLINE NTSTATUS MiResolvePagedPoolFault(PVOID Va, PMI_FAULT_IO I
         MmFaultCounters.TransitionFault++;
         Pte->u.Long =
             ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
-        __invlpg(Va);
+        KeFlushSingleTb(Va);
         return STATUS_SUCCESS;
     }
     if (Entry.u.Soft.PageFileHigh != 0) /* pagefile PTE: the only other state left */

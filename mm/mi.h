@@ -348,7 +348,7 @@ void MiUnmapPageInHyperspace(PVOID Va, KIRQL OldIrql);
 static inline void MiWritePte(PMMPTE Pte, ULONG64 Value)
 {
     Pte->u.Long = Value;
-    __invlpg(MiGetVirtualAddressMappedByPte(Pte));
+    KeFlushSingleTb(MiGetVirtualAddressMappedByPte(Pte));
 }
 
 /* ------------------------------------------------------------------------

@@ -246,7 +246,7 @@ static BOOLEAN ExpBackPagedPage(PUCHAR Va)
     OldIrql = KeRaiseIrqlToDpcLevel();
     MiInsertWorkingSetPage(&MmSystemAddressSpace.Vm, Pfn);
     Pte->u.Long = ((ULONG64)Pfn << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
-    __invlpg(Va);
+    KeFlushSingleTb(Va);
     MmSystemAddressSpace.ResidentPages++;
     KeLowerIrql(OldIrql);
     return TRUE;

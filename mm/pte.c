@@ -78,7 +78,7 @@ static NTSTATUS MiEnsurePageTables(PVOID Va)
          * entry; nothing was cached for it (it was not present), but flush
          * anyway in case a stale translation survived an earlier unmap. */
         PVOID Table = PAGE_ALIGN(Levels[Level + 1]);
-        __invlpg(Table);
+        KeFlushSingleTb(Table);
         memset(Table, 0, PAGE_SIZE);
         if (MiPfnDatabaseReady) {
             PMMPFN TablePfnEntry = MI_PFN_ELEMENT(TablePfn);
@@ -102,7 +102,7 @@ NTSTATUS MiMapPage(PVOID Va, PFN_NUMBER Pfn, ULONG64 Flags)
     ASSERT(!Pte->u.Hard.Valid);
     BOOLEAN WasEmpty = Pte->u.Long == 0;
     Pte->u.Long = (Pfn << PAGE_SHIFT) | Flags | MM_PTE_VALID;
-    __invlpg(Va);
+    KeFlushSingleTb(Va);
     if (WasEmpty)
         MiIncrementTableUse(Pte, 1);
     /* A frame mapped in several places (the shared user data page) keeps
@@ -118,7 +118,7 @@ MMPTE MiUnmapPage(PVOID Va)
     MMPTE Old = *Pte;
     ASSERT(MmIsAddressValid(Pte));
     Pte->u.Long = 0;
-    __invlpg(Va);
+    KeFlushSingleTb(Va);
     if (Old.u.Long != 0)
         MiIncrementTableUse(Pte, -1);
     if (Old.u.Hard.Valid && MiPfnDatabaseReady && MiIsPfnInDatabase(Old.u.Hard.PageFrameNumber) &&
@@ -200,8 +200,8 @@ static void MiFreeEmptyTables(PMMADDRESS_SPACE AddressSpace, PVOID Va)
         /* The table is empty: unhook it, flush its self-map view, free it. */
         PVOID TableView = MiGetVirtualAddressMappedByPte(Parent);
         Parent->u.Long = 0;
-        __invlpg(TableView);
-        __invlpg(Va);
+        KeFlushSingleTb(TableView);
+        KeFlushSingleTb(Va);
         MiIncrementTableUse(Parent, -1);
         MiInsertPageInFreeList(TablePfn);
         if (AddressSpace)
@@ -248,7 +248,7 @@ void MiDecommitUserPage(PMMADDRESS_SPACE AddressSpace, PVOID Va)
         return;
     }
     Pte->u.Long = 0;
-    __invlpg(Va);
+    KeFlushSingleTb(Va);
     if (Old.u.Hard.Valid || Old.u.Soft.Transition) {
         MiInsertPageInFreeList(Old.u.Hard.PageFrameNumber);
         AddressSpace->ResidentPages--;
@@ -298,7 +298,7 @@ ULONG MiSetUserPageProtection(PVOID Va, ULONG MmProtection)
     BOOLEAN HasFrame = Old.u.Hard.Valid || Old.u.Soft.Transition;
 
     if (MiSetTrimmedPageProtection(Pte, Old, MmProtection)) {
-        /* nothing valid: nothing to flush but the common invlpg below */
+        /* nothing valid: nothing to flush but the common flush below */
     } else if (!HasFrame) {
         /* Demand-zero, or in the pagefile: the slot stays. */
         Pte->u.Long = (Old.u.Long & ~MM_PROTECT_MASK) | ((ULONG64)MmProtection << MM_PROTECT_SHIFT);
@@ -314,7 +314,7 @@ ULONG MiSetUserPageProtection(PVOID Va, ULONG MmProtection)
         if (Old.u.Hard.Valid && Old.u.Hard.Dirty && MiIsPfnInDatabase(Old.u.Hard.PageFrameNumber))
             MI_PFN_ELEMENT(Old.u.Hard.PageFrameNumber)->Modified = 1;
     }
-    __invlpg(Va);
+    KeFlushSingleTb(Va);
     KeLowerIrql(OldIrql);
     return OldProtection;
 }
@@ -328,7 +328,7 @@ void MiDeletePagedPoolPage(PVOID Va)
     KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
     MMPTE Old = *Pte;
     Pte->u.Long = 0;
-    __invlpg(Va);
+    KeFlushSingleTb(Va);
     if (Old.u.Hard.Valid || Old.u.Soft.Transition) {
         MiInsertPageInFreeList(Old.u.Hard.PageFrameNumber);
         MmSystemAddressSpace.ResidentPages--;
@@ -366,7 +366,7 @@ PVOID MiMapPageInHyperspace(PFN_NUMBER Pfn, PKIRQL OldIrql)
     ASSERT(!MiHyperspaceInUse);
     MiHyperspaceInUse = TRUE;
     Pte->u.Long = (Pfn << PAGE_SHIFT) | MM_PTE_VALID | MM_PTE_WRITE | MM_PTE_NO_EXECUTE;
-    __invlpg(Va);
+    KeFlushSingleTb(Va);
     return Va;
 }
 
@@ -374,7 +374,7 @@ void MiUnmapPageInHyperspace(PVOID Va, KIRQL OldIrql)
 {
     ASSERT(MiHyperspaceInUse && Va == (PVOID)MM_HYPERSPACE_BASE);
     MiGetPteAddress(Va)->u.Long = 0;
-    __invlpg(Va);
+    KeFlushSingleTb(Va);
     MiHyperspaceInUse = FALSE;
     KeLowerIrql(OldIrql);
 }

@@ -76,7 +76,7 @@ static BOOLEAN MiWorkingSetManagerStarted;
  */
 static inline void MiFlushSingleTb(PVOID Va)
 {
-    __invlpg(Va);
+    KeFlushSingleTb(Va);
 }
 
 void MiInitializeWorkingSet(PMMADDRESS_SPACE AddressSpace)

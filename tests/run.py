@@ -77,10 +77,14 @@ Steps (--only takes a substring of these names; repeat it or use commas):
             seed (fuzz.seed.N), its figures printed (docs/verifier.md).
   smp       more than one processor (docs/smp.md): the whole ktest suite
             with -smp 2 (smp.ktest2) and usertests with -smp 2
-            (smp.user2), the smp, interrupt, scheduler and DPC tests with
-            -smp 4 (smp.ktest4), and -smp 2 with nosmp (smp.nosmp). Each
-            log must report N processors in the ACPI MADT and N-1 parked,
-            0 failed (none started with nosmp), and every test pass. The
+            (smp.user2), the smp, lock, interrupt, scheduler and DPC tests
+            with -smp 4 (smp.ktest4), and -smp 2 with nosmp (smp.nosmp).
+            Each log must report N processors in the ACPI MADT and N-1
+            idle, 0 failed (none started with nosmp), and every test pass;
+            the tests that need a second processor (SMP_REQUIRED_PASSES)
+            must PASS in smp.ktest2 and smp.ktest4, not skip. smp.bugcheck2:
+            a bugcheck in IPI work on processor 1 must stop with its code
+            and say "On processor 1; 1 other processor frozen (NMI)". The
             command line carries ktestcpus=N for smp.madt_counts_processors.
   labs      tests/check_labs.py: for every lab of tests/labs.py, its markers
             and handout, full marks for the staff tree (tests/grade.py), and
@@ -906,20 +910,32 @@ RE_BENCH = re.compile(r"^BENCH name=([a-z0-9_]+) insns_per_op=(\d+) iters=(\d+)\
 
 # -- smp: more than one processor (docs/smp.md) ------------------------------
 
-RE_SMP_SUMMARY = re.compile(r"SMP: (\d+) processors? in the MADT: 1 running .*?, (\d+) parked, "
+RE_SMP_SUMMARY = re.compile(r"SMP: (\d+) processors? in the MADT: 1 running .*?, (\d+) idle \(answering IPIs\), "
                             r"(\d+) failed")
 RE_ACPI_COUNT = re.compile(r"ACPI: RSDP from .*, (\d+) processors? \(")
 
 # The boots of the smp step: name, -smp N, command line, what must hold.
 # The whole ktest suite and the user tests run once with two processors
-# (the others parked); four processors run the smp, interrupt and scheduler
+# (the others idle, answering IPIs); four processors run the smp, interrupt and scheduler
 # tests; nosmp leaves the second processor alone.
 SMP_BOOTS = (
     ("smp.ktest2", 2, ["ktest", "ktestcpus=2"], "started"),
-    ("smp.ktest4", 4, ["ktest=smp.*,interrupt.*,sched.*,dpc*", "ktestcpus=4"], "started"),
+    ("smp.ktest4", 4, ["ktest=smp.*,lock.*,interrupt.*,sched.*,dpc*", "ktestcpus=4"], "started"),
     ("smp.user2", 2, ["init=/bin/usertests"], "started"),
     ("smp.nosmp", 2, ["nosmp", "ktest=smp.*", "ktestcpus=2"], "nosmp"),
+    ("smp.bugcheck2", 2, ["ktest=smp.bugcheck_in_ipi_work_freezes_the_other_processors",
+                          "ktestcpus=2"], "bugcheck"),
 )
+
+# The ktests that skip on one processor: with -smp 2 and -smp 4 they must
+# run and pass (a SKIP there is a failure of the step).
+SMP_REQUIRED_PASSES = (
+    "smp.spin_lock_counter_from_every_processor_is_exact",
+    "smp.queued_spin_lock_counter_from_every_processor_is_exact",
+    "smp.ipis_sent_both_ways_at_once_do_not_deadlock",
+    "smp.tb_flush_of_a_remapped_page_reaches_the_other_processor",
+)
+SMP_BUGCHECK_LINE = "On processor 1; 1 other processor frozen (NMI)."
 
 
 def smp_problems(b, cpus, expect):
@@ -938,8 +954,20 @@ def smp_problems(b, cpus, expect):
         summary = [m.groups() for m in map(RE_SMP_SUMMARY.search, b.lines) if m]
         want = (str(cpus), str(cpus - 1), "0")
         if summary != [want]:
-            problems.append("the SMP summary should say %s processors, %s parked, %s failed; "
+            problems.append("the SMP summary should say %s processors, %s idle, %s failed; "
                             "found %s" % (want + (summary,)))
+    if expect == "bugcheck":
+        stops = [m.group(1).lower() for m in map(RE_STOP.search, b.lines) if m]
+        if b.rc != EXIT_BUGCHECK or stops[:1] != ["000000e2"]:
+            problems.append("want a bugcheck 0xE2, got exit %s, stops %s" % (b.rc, stops))
+        if not any(SMP_BUGCHECK_LINE in l for l in b.lines):
+            problems.append("no '%s' line" % SMP_BUGCHECK_LINE)
+        return problems
+    if b.words[0] == "ktest" or b.words[0].startswith("ktest="):
+        passed = set(m.group(1) for m in map(RE_PASS.search, b.lines) if m)
+        for name in SMP_REQUIRED_PASSES:
+            if expect == "started" and name not in passed:
+                problems.append("%s did not PASS with -smp %d" % (name, cpus))
     fails = [l.strip() for l in b.lines if RE_FAIL.search(l) or l.startswith("FAIL ")]
     closing = [l.strip() for l in b.lines if RE_CLOSING.search(l.strip())]
     if b.rc != EXIT_SUCCESS or fails or not closing:
@@ -957,7 +985,7 @@ def step_smp_boot(h, name, cpus, words, expect):
         return h.report.fail(name, problems[0], problems[1:] +
                              ["log: %s" % os.path.relpath(b.log_path)])
     closing = [l.strip() for l in b.lines if RE_CLOSING.search(l.strip())]
-    h.report.ok(name, ["-smp %d, %s: %s in %.1f s" % (cpus, " ".join(words), closing[-1],
+    h.report.ok(name, ["-smp %d, %s: %s in %.1f s" % (cpus, " ".join(words), closing[-1] if closing else "bugcheck as required",
                                                       b.seconds)])
 
 
@@ -1298,7 +1326,7 @@ def step_shell(h):
     set, then the System process's: paged pool), mem and ps again (page lists, soft faults, working-set sizes), vm,
     a crash that ends alone, pagestress (two processes write and check
     their memory; a sort; a commit far past the limit fails alone), cpu
-    (two processors: QEMU runs this boot with -smp 2, the second parked),
+    (two processors: QEMU runs this boot with -smp 2, the second idle),
     then exit (QEMU exits 33)."""
     c = Console(h, "shell", [], extra=["-smp", "2"])
     prompt = r"pagoda> "
@@ -1337,7 +1365,7 @@ def step_shell(h):
         ("run pagestress --sort 2", prompt, ["2 MiB of keys sorted and checked, 0 bad sorts"]),
         ("run pagestress 64x", prompt, ["failed: STATUS_COMMITMENT_LIMIT", ": FAIL"]),
         ("ps", prompt, ["sh"]),
-        ("cpu", prompt, ["0       0       0 running", "1       1       1 parked",
+        ("cpu", prompt, ["0       0       0 running", "1       1       1 idle   ",
                          "the scheduler uses CPU 0 only"]),
     ]
     names = set()

@@ -12,15 +12,18 @@ deterministic instruction count:
                             disk_write_4k and hard_fault
   kbench=boot               boot_to_shell: from KiSystemStartup to the
                             shell's first wait for input (default init)
+  kbench=smp, -smp 2        ipi_roundtrip and ipi_generic_call: under -icount
+                            QEMU runs the two processors one at a time, so
+                            these count both processors' instructions
 
-The two boots run side by side. Prints every `BENCH name=... insns_per_op=...
+The three boots run side by side. Prints every `BENCH name=... insns_per_op=...
 iters=...` line as the guest printed it, then a table with the target and
 the Linux 6.1 reference (same QEMU) beside each figure, and writes the same
 figures to build/bench.json. Exit status 0 when every benchmark reported a
 figure (a missed target is reported, not an error), 1 otherwise.
 
   tools/bench.py [--kernel K] [--initrd I] [--json OUT] [--mem 512M]
-                 [--timeout SECONDS] [--only micro|boot]
+                 [--timeout SECONDS] [--only micro|boot|smp]
 """
 import argparse
 import json
@@ -54,6 +57,8 @@ BENCHMARKS = {
     "apc_kernel":             ("kernel", 150,        None,   "KeInsertQueueApc+delivery of a special APC"),
     "named_open_close":       ("kernel", 1500,       None,   "open \\BaseNamedObjects\\KBench\\Event by name + close"),
     "boot_to_shell":          ("boot",   20000000,   None,   "KiSystemStartup to first prompt"),
+    "ipi_roundtrip":          ("smp",    None,       None,   "a request to processor 1 and the wait for its answer, both processors' instructions (-smp 2)"),
+    "ipi_generic_call":       ("smp",    None,       None,   "KeIpiGenericCall on 2 processors, barrier included, both processors' instructions"),
 }
 
 BENCH_RE = re.compile(r"^BENCH name=(\S+) insns_per_op=(\d+) iters=(\d+)$")
@@ -70,11 +75,12 @@ def make_iso(kernel, initrd, iso, words):
                    check=True)
 
 
-def start_qemu(iso, log, mem, disk=None):
+def start_qemu(iso, log, mem, disk=None, smp=1):
     if os.path.exists(log):
         os.remove(log)
     cmd = ["qemu-system-x86_64"] + QEMU_FLAGS + ["-m", mem, "-serial", "file:" + log,
-                                                 "-cdrom", iso, "-boot", "d"]
+                                                 "-cdrom", iso, "-boot", "d",
+                                                 "-smp", str(smp)]
     if disk:  # the IDE disk of disk_read_4k / disk_write_4k, as tools/qemu.sh --disk
         cmd += ["-drive", "file=%s,format=raw,if=ide,index=0,media=disk" % disk]
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -136,12 +142,13 @@ def main():
     ap.add_argument("--mem", default="512M")
     ap.add_argument("--timeout", type=float, default=280.0,
                     help="seconds before a boot is stopped (default 280)")
-    ap.add_argument("--only", choices=["micro", "boot"])
+    ap.add_argument("--only", choices=["micro", "boot", "smp"])
     args = ap.parse_args()
 
     work = os.path.join(ROOT, "build", "bench")
     os.makedirs(work, exist_ok=True)
-    boots = {"micro": ["kbench", "init=/bin/ubench"], "boot": ["kbench=boot"]}
+    boots = {"micro": ["kbench", "init=/bin/ubench"], "boot": ["kbench=boot"],
+             "smp": ["kbench=smp"]}
     if args.only:
         boots = {args.only: boots[args.only]}
 
@@ -155,7 +162,8 @@ def main():
         iso = os.path.join(work, name + ".iso")
         make_iso(args.kernel, args.initrd, iso, words)
         procs[name] = (start_qemu(iso, os.path.join(work, name + ".log"), args.mem,
-                                  disk if name == "micro" else None), words)
+                                  disk if name == "micro" else None,
+                                  2 if name == "smp" else 1), words)
 
     failed = False
     for name, (proc, words) in procs.items():

@@ -1078,7 +1078,7 @@ HTEST(options_unknown_key_warns_and_the_others_apply)
     HT_ASSERT_WARNING("unknown kernel command-line key 'bar=1' ignored");
     HT_ASSERT_WARNING("ktest, ktest=PATTERN, ktestcpus=N, quiet, nosmp, smp=off, "
                       "verifier=CHECKS, verifiertag=TAG, ata=pio, pagefile=SIZE|off, kbench, "
-                      "kbench=boot and init=");
+                      "kbench=boot, kbench=smp and init=");
     HT_ASSERT(Options.RunTests);
     HT_ASSERT_STR(Options.TestPattern, "mm_*");
     HT_ASSERT(Options.Quiet);

@@ -21,6 +21,13 @@
  *                 every other thread waits, that is when init (the shell)
  *                 first blocks in NtReadFile on the console after printing
  *                 its prompt. It prints the figure and powers off.
+ *   kbench=smp    the IPI benchmarks (tools/bench.py boots it with -smp 2):
+ *                 ipi_roundtrip, a request to processor 1 and the wait
+ *                 for its answer; ipi_generic_call, a KeIpiGenericCall on
+ *                 both. Then it powers off. Under -icount QEMU runs the
+ *                 processors one at a time, round robin, so the figure
+ *                 counts the instructions of BOTH processors, the sender's
+ *                 spinning included (docs/performance.md).
  *
  * Everything runs at PASSIVE_LEVEL on the boot thread, before init exists,
  * so nothing else competes for the processor except the clock interrupt
@@ -44,7 +51,12 @@ ULONG64 KiBootTsc;
  * (0), below every user and system thread (8). */
 #define KI_BOOT_WATCHER_PRIORITY 1
 
-typedef enum _KI_KBENCH_MODE { KiKbenchOff, KiKbenchMicro, KiKbenchBoot } KI_KBENCH_MODE;
+typedef enum _KI_KBENCH_MODE {
+    KiKbenchOff,
+    KiKbenchMicro,
+    KiKbenchBoot,
+    KiKbenchSmp
+} KI_KBENCH_MODE;
 
 /* The value of the "kbench" word, if any. Words after "init=" belong to
  * the init program's command line and are not looked at. */
@@ -65,6 +77,8 @@ static KI_KBENCH_MODE KiKbenchMode(void)
             return KiKbenchMicro;
         if (Length == 11 && strncmp(Word, "kbench=boot", 11) == 0)
             return KiKbenchBoot;
+        if (Length == 10 && strncmp(Word, "kbench=smp", 10) == 0)
+            return KiKbenchSmp;
     }
     return KiKbenchOff;
 }
@@ -251,6 +265,37 @@ close:
         (void)ObCloseHandle(Directory, KernelMode);
 }
 
+/* ---------------------------------------------------------------- IPIs */
+
+static ULONG_PTR KiBenchIpiNothing(ULONG_PTR Argument)
+{
+    return Argument;
+}
+
+static void KiBenchIpiRoundTrip(ULONG64 Iterations)
+{
+    for (ULONG64 I = 0; I < Iterations; I++)
+        KiIpiSendPacket((KAFFINITY)1 << 1, KiBenchIpiNothing, 0);
+}
+
+static void KiBenchIpiGenericCall(ULONG64 Iterations)
+{
+    for (ULONG64 I = 0; I < Iterations; I++)
+        KeIpiGenericCall(KiBenchIpiNothing, 0);
+}
+
+/* kbench=smp: the IPI figures, then power off. */
+static __attribute__((noreturn)) void KiRunIpiBenchmarks(void)
+{
+    if (KeNumberProcessors < 2) {
+        DbgPrint("kbench: ipi_roundtrip needs a second processor (-smp 2); no figure\n");
+        HalPowerOff(HalExitTestsFailed);
+    }
+    KiBenchReport("ipi_roundtrip", KiBenchIpiRoundTrip, 2000);
+    KiBenchReport("ipi_generic_call", KiBenchIpiGenericCall, 2000);
+    HalPowerOff(HalExitSuccess);
+}
+
 /* ---------------------------------------------------------------- boot_to_shell */
 
 /*
@@ -414,6 +459,8 @@ void KiRunKernelBenchmarks(void)
         KiArmBootWatcher();
         return;
     }
+    if (KiKbenchMode() == KiKbenchSmp)
+        KiRunIpiBenchmarks();
     DbgPrint("kbench: in-kernel benchmarks (TSC = instructions under -icount shift=0)\n");
     KiBenchReport("pool_nonpaged_64", KiBenchNonPaged64, 20000);
     KiBenchReport("pool_paged_64", KiBenchPaged64, 20000);

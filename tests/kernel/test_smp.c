@@ -191,17 +191,19 @@ KTEST(smp, madt_parser_refuses_bad_tables)
     KT_EXPECT_EQ(KtInfo.IoApicCount, 0);
 }
 
-KTEST(smp, application_processors_are_parked_not_scheduled)
+KTEST(smp, application_processors_are_idle_and_active)
 {
     KPROCESSOR_INFORMATION Info;
-    KT_EXPECT_EQ(KeNumberProcessors, 1);
-    KT_EXPECT_EQ(KeActiveProcessors, 1);
+    /* Every started processor answers IPIs: it is active and counted. */
+    ULONG Idle = KeCountProcessors(KProcessorIdle);
+    KT_EXPECT_EQ((ULONG)KeNumberProcessors, Idle + 1);
+    KT_EXPECT_EQ(KeActiveProcessors, ((KAFFINITY)1 << (Idle + 1)) - 1);
     KT_ASSERT(KeQueryProcessorInformation(0, &Info));
     KT_EXPECT_EQ(Info.State, KProcessorRunning);
     KT_EXPECT_EQ(Info.ApicId, HalGetCurrentApicId());
     KT_EXPECT(!KeQueryProcessorInformation(KeRegisteredProcessors, &Info));
 
-    KPROCESSOR_STATE Want = KeBootOptions.NoSmp ? KProcessorNotStarted : KProcessorParked;
+    KPROCESSOR_STATE Want = KeBootOptions.NoSmp ? KProcessorNotStarted : KProcessorIdle;
     for (ULONG i = 1; i < KeRegisteredProcessors; i++) {
         KT_ASSERT(KeQueryProcessorInformation(i, &Info));
         KT_EXPECT_EQ(Info.Number, i);
@@ -227,18 +229,18 @@ KTEST(smp, processor_that_never_reports_is_left_out_and_freed)
     KT_EXPECT_EQ(KeCountProcessors(KProcessorFailed), FailedBefore);
 }
 
-/* Each parked processor enabled what the boot processor did (kernel/cpu.c):
+/* Each started processor enabled what the boot processor did (kernel/cpu.c):
  * paging in long mode, WP, NX, and SMEP/SMAP/PGE where the boot one has
  * them. */
-KTEST(smp, parked_processors_have_the_boot_protections)
+KTEST(smp, started_processors_have_the_boot_protections)
 {
     KPROCESSOR_INFORMATION Info;
-    ULONG Parked = 0;
+    ULONG Started = 0;
     for (ULONG i = 1; i < KeRegisteredProcessors; i++) {
         KT_ASSERT(KeQueryProcessorInformation(i, &Info));
-        if (Info.State != KProcessorParked)
+        if (Info.State != KProcessorIdle)
             continue;
-        Parked++;
+        Started++;
         KT_EXPECT((Info.Cr0 & CR0_PG) && (Info.Cr0 & CR0_WP) && (Info.Cr0 & CR0_PE));
         KT_EXPECT(Info.Efer & EFER_NXE);
         KT_EXPECT(Info.Efer & EFER_LME);
@@ -249,5 +251,5 @@ KTEST(smp, parked_processors_have_the_boot_protections)
         KT_EXPECT_EQ(Info.Cr4 & (CR4_SMEP | CR4_SMAP | CR4_PGE | CR4_PAE),
                      __readcr4() & (CR4_SMEP | CR4_SMAP | CR4_PGE | CR4_PAE));
     }
-    KT_EXPECT_EQ(Parked, KeCountProcessors(KProcessorParked));
+    KT_EXPECT_EQ(Started, KeCountProcessors(KProcessorIdle));
 }

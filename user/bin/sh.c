@@ -780,7 +780,7 @@ static void ShPci(int Argc, char **Argv)
 /* cpu: the processors the ACPI MADT lists and what became of them. */
 static void ShCpu(int Argc, char **Argv)
 {
-    static const char *const States[] = {"?", "running", "parked", "failed", "not started"};
+    static const char *const States[] = {"?", "running", "idle", "failed", "not started"};
     ULONG Length;
     NTSTATUS Status;
     UNREFERENCED_PARAMETER(Argc);
@@ -793,17 +793,17 @@ static void ShCpu(int Argc, char **Argv)
         return;
     }
     printf("  %3s %7s %7s %-12s %10s  %s\n", "CPU", "APIC id", "ACPI id", "state", "start us",
-           "CR4 as parked");
+           "CR4 at start");
     for (ULONG I = 0; I < Length / sizeof(*E); I++) {
         printf("  %3u %7u %7u %-12s ", E[I].Number, E[I].ApicId, E[I].AcpiProcessorId,
                E[I].State < ARRAYSIZE(States) ? States[E[I].State] : "?");
-        if (E[I].State == SYSTEM_PROCESSOR_PARKED)
+        if (E[I].State == SYSTEM_PROCESSOR_IDLE)
             printf("%10u  0x%llx\n", E[I].StartMicroseconds, E[I].Cr4);
         else
             printf("%10s  %s\n", "-",
                    E[I].State == SYSTEM_PROCESSOR_RUNNING ? "(boot, scheduler)" : "-");
     }
-    printf("  the scheduler uses CPU 0 only; parked processors run nothing (docs/smp.md)\n");
+    printf("  the scheduler uses CPU 0 only; idle processors run IPI requests (docs/smp.md)\n");
     free(E);
 }
 
@@ -832,7 +832,7 @@ static const SH_COMMAND ShCommands[] = {
      ShDevices},
     {"irq", "irq                  interrupt objects: vector, IRQL, counts, service routine", ShIrq},
     {"pci", "pci                  PCI functions: IDs, class, interrupt, BARs (lspci -v)", ShPci},
-    {"cpu", "cpu                  processors: APIC id, running/parked/failed (docs/smp.md)", ShCpu},
+    {"cpu", "cpu                  processors: APIC id, running/idle/failed (docs/smp.md)", ShCpu},
     {"echo", "echo WORDS           print the words", ShEcho},
     {"exit", "exit                 leave the shell", ShExitCommand},
 };
