@@ -69,10 +69,10 @@ static KEVENT MiWorkingSetManagerEvent;
 static BOOLEAN MiWorkingSetManagerStarted;
 
 /*
- * Flush the translation of Va from the TLB. NOTE: one processor, so the
- * local INVLPG is all it takes. On SMP this is where a TLB shootdown goes
- * (an IPI to every processor that may have the address space loaded),
- * before the frame is given to anyone else.
+ * Flush the translation of Va from the TLB: KeFlushSingleTb invalidates
+ * it here and sends a shootdown IPI to every other processor that may
+ * hold it (every active one for paged pool, those with the address space
+ * loaded for a user page), before the frame is given to anyone else.
  */
 static inline void MiFlushSingleTb(PVOID Va)
 {
