@@ -7,9 +7,9 @@
  * cleanups, last first, and only then prints PASS, so a cleanup that
  * reports a failure still counts.
  *
- * usertests [--short] [-x NAME] [PREFIX]: only the tests whose names begin
- * with PREFIX; -x leaves test NAME out, with a SKIP line (tests/run.py's
- * paging.user boot says why).
+ * usertests [--short] [-x NAME]... [PREFIX]: only the tests whose names
+ * begin with PREFIX; each -x leaves test NAME out, with a SKIP line
+ * (tests/run.py's paging.user boot says why).
  */
 #include "ut.h"
 
@@ -380,16 +380,26 @@ static const UT_TEST *const UtSuites[] = {
     UtMutantTests, UtNameTests,   UtRobustTests, UtIoTests,      UtDelayTests, UtDriverTests,
 };
 
+/* Is Name one of the -x names? */
+static BOOLEAN UtpLeftOut(const char *Name, const char *const *Except, int Count)
+{
+    for (int I = 0; I < Count; I++)
+        if (!strcmp(Name, Except[I]))
+            return TRUE;
+    return FALSE;
+}
+
 int UtMain(int Argc, char **Argv)
 {
-    const char *Filter = NULL, *Except = NULL;
+    const char *Filter = NULL, *Except[8];
+    int Excepted = 0;
     int Passed = 0, Failed = 0, Skipped = 0;
 
     for (int I = 1; I < Argc; I++) {
         if (!strcmp(Argv[I], "--short"))
             UtShort = TRUE;
-        else if (!strcmp(Argv[I], "-x") && I + 1 < Argc)
-            Except = Argv[++I];
+        else if (!strcmp(Argv[I], "-x") && I + 1 < Argc && Excepted < (int)ARRAYSIZE(Except))
+            Except[Excepted++] = Argv[++I];
         else
             Filter = Argv[I];
     }
@@ -398,7 +408,7 @@ int UtMain(int Argc, char **Argv)
         for (const UT_TEST *T = UtSuites[S]; T->Name; T++) {
             if (Filter && strncmp(T->Name, Filter, strlen(Filter)))
                 continue;
-            if (Except && !strcmp(T->Name, Except)) { /* -x NAME: said, not run */
+            if (UtpLeftOut(T->Name, Except, Excepted)) { /* -x NAME: said, not run */
                 Skipped++;
                 printf("SKIP %s: left out (-x)\n", T->Name);
                 continue;
