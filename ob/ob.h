@@ -209,8 +209,10 @@ static inline LONG_PTR ObReferenceObject(PVOID Object);
  * Drop one reference; returns the new count. At 0 the type's
  * DeleteProcedure runs (at the caller's IRQL, no Ob lock held) and the
  * block is freed, so the caller must not touch Object afterwards. Dropping
- * below zero, or below the number of handles still open, is bugcheck
- * REFERENCE_BY_POINTER (type, object, count before, handle count).
+ * below zero, or to zero while handles are still open, is bugcheck
+ * REFERENCE_BY_POINTER (type, object, count before, handle count). (A
+ * drop below the handle count that leaves the count above zero cannot be
+ * caught: reading the handle count then would race with the free.)
  * IRQL <= DISPATCH_LEVEL.
  */
 static inline LONG_PTR ObDereferenceObject(PVOID Object);
@@ -239,8 +241,10 @@ static inline LONG_PTR ObDereferenceObject(PVOID Object)
 {
     POBJECT_HEADER Header = OBJECT_TO_OBJECT_HEADER(Object);
     LONG_PTR Count = __atomic_sub_fetch(&Header->PointerCount, 1, __ATOMIC_SEQ_CST);
-    /* Zero: delete. Below zero, or below the handle count: a bug. */
-    if (__builtin_expect(Count <= 0 || Count < Header->HandleCount, 0))
+    /* Zero: delete. Below zero: a bug. Nothing else in the header may be
+     * read here: while Count > 0 another holder may drop the last
+     * reference and free the block the moment after our decrement. */
+    if (__builtin_expect(Count <= 0, 0))
         return ObpDereferenceObjectSlow(Header, Count);
     return Count;
 }

@@ -146,14 +146,16 @@ static void ObpDeleteObject(POBJECT_HEADER Header)
 }
 
 /*
- * ObDereferenceObject (inline, ob.h) found the new count at or below zero,
- * or below the handle count: a bug, or the last reference gone.
+ * ObDereferenceObject (inline, ob.h) found the new count at or below zero:
+ * a bug, or the last reference gone.
  */
 LONG_PTR ObpDereferenceObjectSlow(POBJECT_HEADER Header, LONG_PTR Count)
 {
-    /* Below the handle count, a handle's own reference has been dropped by
-     * someone else; below zero, a reference dropped twice. */
-    if (Count < 0 || Count < Header->HandleCount)
+    /* Below zero, a reference dropped twice. At zero with a handle still
+     * open, a handle's own reference has been dropped by someone else. The
+     * handle count is safe to read here and only here: a count of zero
+     * means no one else holds the object, so no one else can free it. */
+    if (Count < 0 || (Count == 0 && Header->HandleCount > 0))
         ObpBadReferenceCount(Header, Count + 1);
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     if (Count == 0)

@@ -140,11 +140,6 @@ PAGING_USER_LEFT_OUT = {
         "tables, pool) runs out before the commit limit: a child's committed stack page finds no "
         "frame and it dies of STATUS_ACCESS_VIOLATION, or the creation returns it (a kernel "
         "defect, on main too; runs in user and smp.user2)",
-    "robust.services_race_process_exit":
-        "once in about thirty runs at -m 32M under host load the kernel stopped with 0x50 in "
-        "ObpDropHandleReference (NtClose of a handle whose object was already freed: a reference "
-        "dropped once too often in a race with the child's exit; not yet found, a kernel defect); "
-        "runs in user and smp.user2 (256M)",
 }
 RE_PAGING_SUMMARY = re.compile(r"Pagefile: (\d+) pages written in (\d+) writes, (\d+) reads, "
                                r"(\d+) hard faults; peak (\d+) of (\d+) slots; (\d+) waits for "
