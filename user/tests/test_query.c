@@ -156,6 +156,30 @@ static void VadListShowsAllocations(void)
     UT_EXPECT(Mine);
 }
 
+/* Four pages committed read/write and written with I ^ Pattern, their
+ * release deferred; NULL if the commit failed. */
+static volatile ULONG *CommitPatternPages(ULONG Pattern)
+{
+    PVOID Base = NULL;
+    SIZE_T Size = 4 * PAGE_SIZE;
+    if (!NT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
+                                            MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE)))
+        return NULL;
+    UtDefer(ReleaseRegion, Base);
+    volatile ULONG *Words = Base;
+    for (ULONG I = 0; I < 4 * PAGE_SIZE / sizeof(ULONG); I++)
+        Words[I] = I ^ Pattern;
+    return Words;
+}
+
+static BOOLEAN PatternIntact(volatile ULONG *Words, ULONG Pattern)
+{
+    for (ULONG I = 0; I < 4 * PAGE_SIZE / sizeof(ULONG); I++)
+        if (Words[I] != (I ^ Pattern))
+            return FALSE;
+    return TRUE;
+}
+
 /* NtSetSystemInformation(SystemEmptyWorkingSetInformation) on ourselves:
  * our pages become transition PTEs, the written ones with their frames on
  * the modified list, and come back with their contents as soft faults
@@ -165,16 +189,9 @@ static void TrimOwnWorkingSet(void)
     SYSTEM_EMPTY_WORKING_SET Request = {0, 0};
     SYSTEM_PROCESS_ENTRY Before, After;
     SYSTEM_PTE_INFORMATION Info;
-    PVOID Base = NULL;
-    SIZE_T Size = 4 * PAGE_SIZE;
-    BOOLEAN Intact = TRUE;
-
-    UT_ASSERT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
-                                              MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
-    UtDefer(ReleaseRegion, Base);
-    volatile ULONG *Words = Base;
-    for (ULONG I = 0; I < 4 * PAGE_SIZE / sizeof(ULONG); I++)
-        Words[I] = I ^ 0x5A5A5A5A;
+    volatile ULONG *Words = CommitPatternPages(0x5A5A5A5A);
+    UT_ASSERT(Words != NULL);
+    PVOID Base = (PVOID)Words;
     UT_EXPECT_SUCCESS(QueryPte(0, (ULONG64)(ULONG_PTR)Base, &Info));
     UT_EXPECT(Info.Levels == 4 && (Info.Entry[3] & 1) && Info.FrameLocation == 6); /* active */
     UT_ASSERT(UtOwnProcessEntry(&Before));
@@ -188,9 +205,7 @@ static void TrimOwnWorkingSet(void)
     UT_EXPECT(((Info.Entry[3] >> 5) & 0x1F) == 4); /* MM_READWRITE kept */
     UT_EXPECT(Info.FrameLocation == 3); /* written: the modified list */
 
-    for (ULONG I = 0; I < 4 * PAGE_SIZE / sizeof(ULONG); I++)
-        Intact = Intact && Words[I] == (I ^ 0x5A5A5A5A);
-    UT_EXPECT(Intact);
+    UT_EXPECT(PatternIntact(Words, 0x5A5A5A5A));
     UT_EXPECT_SUCCESS(QueryPte(0, (ULONG64)(ULONG_PTR)Base, &Info));
     UT_EXPECT((Info.Entry[3] & 1) && Info.FrameLocation == 6);
     UT_ASSERT(UtOwnProcessEntry(&After));
@@ -242,16 +257,9 @@ static void FlushModifiedList(void)
     SYSTEM_MEMORY_INFORMATION Memory;
     SYSTEM_PTE_INFORMATION Info;
     ULONG Command = MemoryFlushModifiedList;
-    PVOID Base = NULL;
-    SIZE_T Size = 4 * PAGE_SIZE;
-    BOOLEAN Intact = TRUE;
-
-    UT_ASSERT_SUCCESS(NtAllocateVirtualMemory(NtCurrentProcess(), &Base, 0, &Size,
-                                              MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
-    UtDefer(ReleaseRegion, Base);
-    volatile ULONG *Words = Base;
-    for (ULONG I = 0; I < 4 * PAGE_SIZE / sizeof(ULONG); I++)
-        Words[I] = I ^ 0x3C3C3C3C;
+    volatile ULONG *Words = CommitPatternPages(0x3C3C3C3C);
+    UT_ASSERT(Words != NULL);
+    PVOID Base = (PVOID)Words;
     UT_ASSERT_SUCCESS(
         NtQuerySystemInformation(SystemMemoryInformation, &Memory, sizeof(Memory), NULL));
     ULONG64 WritesBefore = Memory.PageFileWrites;
@@ -273,9 +281,7 @@ static void FlushModifiedList(void)
         UT_EXPECT(Memory.PageFileWrites > WritesBefore);
     else
         UT_EXPECT_EQ(Memory.PageFileWrites, WritesBefore);
-    for (ULONG I = 0; I < 4 * PAGE_SIZE / sizeof(ULONG); I++)
-        Intact = Intact && Words[I] == (I ^ 0x3C3C3C3C);
-    UT_EXPECT(Intact);
+    UT_EXPECT(PatternIntact(Words, 0x3C3C3C3C));
 }
 
 const UT_TEST UtQueryTests[] = {
