@@ -5,7 +5,8 @@
  *
  * For each seed SEED, SEED+1, ... (SEEDS of them, default 1, and more -
  * up to SEEDS more - while the calls made fall short of COUNT x SEEDS) the
- * parent starts a child, "fuzz --child SEED COUNT SEMAPHORE FOREIGN [-v]", which
+ * parent starts a child, "fuzz --child SEED COUNT SEMAPHORE FOREIGN [-v]",
+ * which
  * makes COUNT calls of random services with arguments drawn from a nasty
  * set, then exits with STATUS_SUCCESS. The services are the lines of
  * include/ntsyscalls.h (a new service is fuzzed without a change here),
@@ -15,7 +16,8 @@
  * A child may end early with an NT status (NtContinue into garbage, an APC
  * routine that is not code, a thread it terminated): a clean failure,
  * counted by status; the calls it did not make are made up by the seeds
- * after the last one asked for, so the run makes all the calls asked. What fails the run is a child that outlives its time
+ * after the last one asked for, so the run makes all the calls asked.
+ * What fails the run is a child that outlives its time
  * bound (a hang: the parent terminates it), or a baseline that does not
  * come back once the child is gone: available pages, pool bytes in use of
  * every tag, the number of processes and of handles in every process.

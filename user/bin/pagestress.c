@@ -17,7 +17,8 @@
  *                baseline: process exit returns its pagefile slots
  *     --out      (one child of --exits) write SIZE, empty the working
  *                set, flush the modified list to the pagefile (so every
- *                page has a slot), read half back, check it all, and end
+ *                page has a slot), read the first half back and check it,
+ *                and end holding all of it
  *
  * A pattern round writes word i of the region as (i * K) ^ seed, front
  * to back, then reads it all back: a word that comes back wrong names its
