@@ -6,13 +6,13 @@
  *   HANDLE 0x0C
  *     |  index = 0x0C / 4 - 1 = 2
  *     |
- *     |    HANDLE_TABLE (one per process)     Entries[] (Capacity; doubles when full)
+ *     |    HANDLE_TABLE (one per process)     Segments[0]: entries 0-31
  *     |    +----------------------+           +--------+---------------+------------+
- *     |    | Entries -------------+-----> [0]  | Object | GrantedAccess | Attributes |
- *     |    | Lock                 |      [1]  | NULL   | (free slot)   |            |
- *     +----|----------------------|-----> [2]  | Object | 0x001F0003    | OBJ_INHERIT|
- *          | Capacity, HandleCount|           +---|----+---------------+------------+
- *          +----------------------+               |
+ *     |    | Segments[0] ---------+-----> [0]  | Object | GrantedAccess | Attributes |
+ *     |    | Segments[1] (32-95)  |      [1]  | NULL   | (free slot)   |            |
+ *     +----| ...                  |-----> [2]  | Object | 0x001F0003    | OBJ_INHERIT|
+ *          | Lock, Capacity, ...  |           +---|----+---------------+------------+
+ *          +----------------------+               |  (bit 0 of Object: the entry's lock)
  *                                                 |
  *   one pool block (tag = the type's, e.g. 'Even')|
  *   +0x00 OBJECT_HEADER  PointerCount             |     references, one per handle too
@@ -33,9 +33,12 @@
  * ObpKernelHandleTable and are refused to UserMode callers, as on NT.
  *
  * Locking and IRQL: each handle table has a spin lock that covers its
- * entry array, capacity and counters; nothing is allocated, freed or
- * deleted while it is held (growth allocates first, then swaps arrays under
- * the lock). Reference counts are atomic. Every routine here may be called
+ * inserts, closes, growth and counters; nothing is allocated, freed or
+ * deleted while it is held (growth allocates a new segment first and adds
+ * it under the lock; segments never move). A handle look-up takes no table
+ * lock: it locks the one entry (bit 0 of its Object) for a few
+ * instructions with interrupts off (ob/obhandle.c). Reference counts are
+ * atomic. Every routine here may be called
  * at IRQL <= DISPATCH_LEVEL; objects and tables live in nonpaged pool. A
  * DeleteProcedure runs at the IRQL of whoever dropped the last reference.
  */
@@ -76,8 +79,10 @@ static inline BOOLEAN ObIsKernelHandle(HANDLE Handle)
  * use their type's tag, OBJECT_TYPE.PoolTag. */
 #define OB_HANDLE_TABLE_TAG     POOL_TAG('O', 'b', 't', 'b')
 
-/* A new table has room for this many handles and doubles when full, up to
- * the maximum (NT's limit, 2^24), which keeps handle values below 2^31. */
+/* A new table has room for this many handles; when full it grows by a
+ * segment twice the size of the last (32 -> 96 -> 224 -> ...) while it is
+ * below the maximum (NT's limit, 2^24), which keeps handle values below
+ * 2^31. */
 #define OB_HANDLE_TABLE_INITIAL_ENTRIES 32
 #define OB_HANDLE_TABLE_MAXIMUM_ENTRIES (1UL << 24)
 
@@ -155,16 +160,29 @@ STATIC_ASSERT(offsetof(OBJECT_HEADER, Body) % 16 == 0);
  * Handle tables
  * ------------------------------------------------------------------------ */
 typedef struct _HANDLE_TABLE_ENTRY {
-    PVOID Object;                   /* the body; NULL: free slot */
+    PVOID Object; /* the body; NULL: free slot; bit 0: the entry's lock */
     ACCESS_MASK GrantedAccess;
     ULONG Attributes;               /* OBJ_INHERIT */
 } HANDLE_TABLE_ENTRY, *PHANDLE_TABLE_ENTRY;
 STATIC_ASSERT(sizeof(HANDLE_TABLE_ENTRY) == 16);
 
+/* Bit 0 of HANDLE_TABLE_ENTRY.Object (bodies are 16-byte aligned): set
+ * while a look-up references the entry's object or a close or a
+ * duplicate rewrites the entry. */
+#define OB_HANDLE_ENTRY_LOCK ((ULONG_PTR)1)
+
+/* Segment k holds the entries [32 * (2^k - 1), 32 * (2^(k+1) - 1)): 32,
+ * 64, 128, ... entries, so a table of n segments has 32 * (2^n - 1). A
+ * segment, once added, stays where it is until the table is destroyed:
+ * a look-up without the table lock never reads a moved or freed entry.
+ * 20 segments pass NT's limit of 2^24 handles. */
+#define OB_HANDLE_TABLE_SEGMENTS 20
+
 typedef struct _HANDLE_TABLE {
-    KSPIN_LOCK Lock;                /* protects every field below */
-    PHANDLE_TABLE_ENTRY Entries;    /* Lock: Capacity entries, nonpaged pool */
-    ULONG Capacity;                 /* Lock: a power of two times the initial size */
+    KSPIN_LOCK Lock; /* inserts, closes, growth: every field below */
+    PHANDLE_TABLE_ENTRY Segments[OB_HANDLE_TABLE_SEGMENTS]; /* Lock to add; never move */
+    ULONG Capacity; /* Lock to write (after the segment); read lock-free */
+    ULONG SegmentCount; /* Lock: segments present */
     ULONG HandleCount;              /* Lock: entries in use */
     ULONG FreeHint;                 /* Lock: no free entry has a lower index */
     ULONG HighWaterHandleCount;     /* Lock: the most handles ever open at once */
@@ -298,7 +316,7 @@ void ObDestroyHandleTable(PHANDLE_TABLE Table);
  * Make a new handle in Table for Object with GrantedAccess and Attributes
  * (OBJ_INHERIT or 0; anything else is STATUS_INVALID_PARAMETER). The
  * handle takes its own reference: the caller keeps the one it had. The
- * lowest free slot is used; a full table doubles, and past
+ * lowest free slot is used; a full table grows by a segment, and past
  * OB_HANDLE_TABLE_MAXIMUM_ENTRIES, or out of pool, the result is
  * STATUS_INSUFFICIENT_RESOURCES with nothing changed.
  * IRQL <= DISPATCH_LEVEL; Table's lock must not be held.
@@ -313,7 +331,8 @@ ObInsertHandle(PHANDLE_TABLE Table, PVOID Object, ACCESS_MASK GrantedAccess,
  * accepts any type. Returns STATUS_INVALID_HANDLE (0, not a multiple of
  * 4, beyond the table, or a free slot) or STATUS_OBJECT_TYPE_MISMATCH,
  * with *Object = NULL. HandleInformation, if not NULL, receives the
- * entry's access and attributes. IRQL <= DISPATCH_LEVEL.
+ * entry's access and attributes. Takes no table lock (the entry's own,
+ * with interrupts off). IRQL <= DISPATCH_LEVEL.
  */
 MUST_INSPECT_RESULT NTSTATUS
 ObReferenceObjectByHandleInTable(PHANDLE_TABLE Table, HANDLE Handle,

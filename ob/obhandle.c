@@ -3,20 +3,35 @@
  * duplicating and inheriting handles, and the kernel handle table.
  *
  * Data structures:
- *   HANDLE_TABLE   a header and an array of HANDLE_TABLE_ENTRY, both
- *                  nonpaged pool tagged OB_HANDLE_TABLE_TAG; the array
- *                  doubles when full and never shrinks
+ *   HANDLE_TABLE   a header and up to 20 segments of HANDLE_TABLE_ENTRY
+ *                  (32, 64, 128, ... entries), all nonpaged pool tagged
+ *                  OB_HANDLE_TABLE_TAG; a full table gains a segment
+ *                  twice the size of the last; segments never move and
+ *                  are freed only with the table
  *
  * Locking and IRQL: Table->Lock (a spin lock, so DISPATCH_LEVEL while
- * held) covers a table's array and counters. While holding it we only
- * read and write the table and bump reference counts (which cannot free
- * anything). Everything that can call out - pool allocation and free, a
- * DeleteProcedure, a caller's enumeration callback - happens with the lock
- * released: growth allocates the bigger array first and swaps it in under
- * the lock (and frees whichever array lost); closing takes the entry out
- * under the lock and drops the reference afterwards (ob/obref.c's
+ * held) covers inserts, closes, duplicates, growth and the counters.
+ * While holding it we only read and write the table and bump reference
+ * counts (which cannot free anything). Everything that can call out - pool
+ * allocation and free, a DeleteProcedure, a caller's enumeration callback
+ * - happens with the lock released: growth allocates the new segment first
+ * and adds it under the lock; closing takes the entry out under the lock
+ * and drops the reference afterwards (ob/obref.c's
  * ObpDropHandleReference). So a DeleteProcedure may itself close handles,
  * even in the table that held the last handle.
+ *
+ * Look-ups take no table lock (ObpReferenceHandleInTable), as NT's do
+ * not: they lock the one entry, setting bit 0 of its Object with a
+ * compare-exchange, with interrupts off so that the holder cannot be
+ * preempted, and reference the object before they clear it. A close or a
+ * duplicate that rewrites a live entry (under Table->Lock) first takes
+ * the same entry lock, spinning the few instructions a look-up holds it.
+ * So a look-up either references the object before the close takes the
+ * entry, and the close's drop of the handle's reference is not the last,
+ * or finds the entry free. Inserts fill a free entry, which no look-up
+ * locks, and publish it by storing Object last. Capacity is stored after
+ * the segment pointer, so an index below the Capacity a look-up read has
+ * its segment. docs/processes-and-handles.md §6 has the whole argument.
  *
  * Free-slot reuse: FreeHint is the lowest index that may be free; a close
  * lowers it, an insert scans up from it. Handles therefore come back
@@ -32,8 +47,61 @@
 #include "../ps/ps.h"
 #include "../mm/mm.h"
 #include "../rtl/rtl.h"
+#include "../include/intrin.h"
+
+/* RFLAGS.IF (Intel SDM Vol. 3A, 2.3). */
+#define OBP_EFLAGS_IF (1ULL << 9)
 
 PHANDLE_TABLE ObpKernelHandleTable;
+
+/* ------------------------------------------------------------------------
+ * Handle tables: entries, segments and the entry lock
+ * ------------------------------------------------------------------------ */
+
+/* The entry at Index < Table->Capacity: segment k holds the indexes
+ * whose Index + 32 has its highest set bit at 5 + k, and the rest of
+ * Index + 32 is the offset in it. Six instructions: lea, bsr, a load,
+ * btr, shl, add. */
+static inline PHANDLE_TABLE_ENTRY ObpEntryAt(PHANDLE_TABLE Table, ULONG_PTR Index)
+{
+    ULONG_PTR Biased = Index + OB_HANDLE_TABLE_INITIAL_ENTRIES;
+    ULONG_PTR High;
+    __asm__("bsr %1, %0" : "=r"(High) : "rm"(Biased) : "cc");
+    PHANDLE_TABLE_ENTRY Base = __atomic_load_n(&Table->Segments[High - 5], __ATOMIC_RELAXED);
+    STATIC_ASSERT(OB_HANDLE_TABLE_INITIAL_ENTRIES == 1 << 5);
+    return &Base[Biased & ~((ULONG_PTR)1 << High)];
+}
+
+/* An entry's object without the lock bit; NULL: free. Table->Lock held
+ * (the entry's object cannot change; a look-up may hold its lock). */
+static inline PVOID ObpEntryObject(const HANDLE_TABLE_ENTRY *Entry)
+{
+    return (PVOID)((ULONG_PTR)__atomic_load_n(&Entry->Object, __ATOMIC_RELAXED) &
+                   ~OB_HANDLE_ENTRY_LOCK);
+}
+
+/* Take a used entry's lock (Table->Lock held, so no other writer): wait
+ * out a look-up, which holds it for a few instructions with interrupts
+ * off. Returns the entry's object. */
+static PVOID ObpLockEntry(PHANDLE_TABLE_ENTRY Entry)
+{
+    for (;;) {
+        PVOID Value = __atomic_load_n(&Entry->Object, __ATOMIC_RELAXED);
+        ASSERT(Value != NULL);
+        if (((ULONG_PTR)Value & OB_HANDLE_ENTRY_LOCK) == 0 &&
+            __atomic_compare_exchange_n(&Entry->Object, &Value,
+                                        (PVOID)((ULONG_PTR)Value | OB_HANDLE_ENTRY_LOCK), FALSE,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return Value;
+        _mm_pause();
+    }
+}
+
+/* Release an entry's lock, leaving Object in it (NULL: now free). */
+static inline void ObpUnlockEntry(PHANDLE_TABLE_ENTRY Entry, PVOID Object)
+{
+    __atomic_store_n(&Entry->Object, Object, __ATOMIC_RELEASE);
+}
 
 /* ------------------------------------------------------------------------
  * Handle tables: helpers that run with Table->Lock held
@@ -48,8 +116,8 @@ static PHANDLE_TABLE_ENTRY ObpLookupEntry(PHANDLE_TABLE Table, HANDLE Handle)
     ULONG_PTR Index = OB_HANDLE_TO_INDEX(Value);
     if (Index >= Table->Capacity)
         return NULL;
-    PHANDLE_TABLE_ENTRY Entry = &Table->Entries[Index];
-    return Entry->Object != NULL ? Entry : NULL;
+    PHANDLE_TABLE_ENTRY Entry = ObpEntryAt(Table, Index);
+    return ObpEntryObject(Entry) != NULL ? Entry : NULL;
 }
 
 /* The lowest free index, or Capacity when the table is full. */
@@ -58,7 +126,7 @@ static ULONG ObpFindFreeEntry(PHANDLE_TABLE Table)
     if (Table->HandleCount == Table->Capacity)
         return Table->Capacity;
     ULONG Index = Table->FreeHint;
-    while (Index < Table->Capacity && Table->Entries[Index].Object != NULL)
+    while (Index < Table->Capacity && ObpEntryObject(ObpEntryAt(Table, Index)) != NULL)
         Index++;
     Table->FreeHint = Index;
     return Index;
@@ -68,21 +136,22 @@ static ULONG ObpFindFreeEntry(PHANDLE_TABLE Table)
 static ULONG ObpNextUsedEntry(PHANDLE_TABLE Table, ULONG From)
 {
     ULONG Index = From;
-    while (Index < Table->Capacity && Table->Entries[Index].Object == NULL)
+    while (Index < Table->Capacity && ObpEntryObject(ObpEntryAt(Table, Index)) == NULL)
         Index++;
     return Index;
 }
 
 /* Take the entry at Index out of the table; returns its object, whose
- * handle reference the caller drops once the lock is released. */
+ * handle reference the caller drops once the lock is released. The entry
+ * is emptied under its own lock, so a look-up that holds it finishes its
+ * reference first. */
 static PVOID ObpRemoveEntry(PHANDLE_TABLE Table, ULONG Index)
 {
-    PHANDLE_TABLE_ENTRY Entry = &Table->Entries[Index];
-    PVOID Object = Entry->Object;
-    ASSERT(Object != NULL);
-    Entry->Object = NULL;
+    PHANDLE_TABLE_ENTRY Entry = ObpEntryAt(Table, Index);
+    PVOID Object = ObpLockEntry(Entry);
     Entry->GrantedAccess = 0;
     Entry->Attributes = 0;
+    ObpUnlockEntry(Entry, NULL);
     Table->HandleCount--;
     if (Index < Table->FreeHint)
         Table->FreeHint = Index;
@@ -93,69 +162,74 @@ static PVOID ObpRemoveEntry(PHANDLE_TABLE Table, ULONG Index)
  * Handle tables: allocation and growth (no lock held)
  * ------------------------------------------------------------------------ */
 
-static PHANDLE_TABLE_ENTRY ObpAllocateEntries(ULONG Capacity)
+/* Segment k, zeroed: 32 * 2^k entries. */
+static PHANDLE_TABLE_ENTRY ObpAllocateSegment(ULONG Segment)
 {
-    SIZE_T Size = (SIZE_T)Capacity * sizeof(HANDLE_TABLE_ENTRY);
+    SIZE_T Size = ((SIZE_T)OB_HANDLE_TABLE_INITIAL_ENTRIES << Segment) * sizeof(HANDLE_TABLE_ENTRY);
     PHANDLE_TABLE_ENTRY Entries = ExAllocatePoolWithTag(NonPagedPool, Size, OB_HANDLE_TABLE_TAG);
     if (Entries != NULL)
         memset(Entries, 0, Size);
     return Entries;
 }
 
-static NTSTATUS ObpAllocateHandleTable(ULONG Capacity, PHANDLE_TABLE *Table)
-{
-    PHANDLE_TABLE New = ExAllocatePoolWithTag(NonPagedPool, sizeof(*New), OB_HANDLE_TABLE_TAG);
-    if (New == NULL)
-        goto fail;
-    memset(New, 0, sizeof(*New));
-    New->Entries = ObpAllocateEntries(Capacity);
-    if (New->Entries == NULL)
-        goto free_table;
-    KeInitializeSpinLock(&New->Lock);
-    New->Capacity = Capacity;
-    *Table = New;
-    return STATUS_SUCCESS;
-
-free_table:
-    ExFreePoolWithTag(New, OB_HANDLE_TABLE_TAG);
-fail:
-    *Table = NULL;
-    return STATUS_INSUFFICIENT_RESOURCES;
-}
-
 static void ObpFreeHandleTable(PHANDLE_TABLE Table)
 {
-    ExFreePoolWithTag(Table->Entries, OB_HANDLE_TABLE_TAG);
+    for (ULONG Segment = 0; Segment < Table->SegmentCount; Segment++)
+        ExFreePoolWithTag(Table->Segments[Segment], OB_HANDLE_TABLE_TAG);
     ExFreePoolWithTag(Table, OB_HANDLE_TABLE_TAG);
 }
 
-/*
- * Double a table that was seen full with SeenCapacity entries. The new
- * array is allocated before taking the lock; if another thread grew the
- * table meanwhile, ours is thrown away. Either way the caller looks for a
- * free slot again.
- */
-static NTSTATUS ObpGrowHandleTable(PHANDLE_TABLE Table, ULONG SeenCapacity)
+/* A table with Segments segments (at least one), all entries free. */
+static NTSTATUS ObpAllocateHandleTable(ULONG Segments, PHANDLE_TABLE *Table)
 {
-    if (SeenCapacity >= OB_HANDLE_TABLE_MAXIMUM_ENTRIES)
+    PHANDLE_TABLE New = ExAllocatePoolWithTag(NonPagedPool, sizeof(*New), OB_HANDLE_TABLE_TAG);
+    *Table = NULL;
+    if (New == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
-    ULONG NewCapacity = SeenCapacity * 2;
-    PHANDLE_TABLE_ENTRY NewEntries = ObpAllocateEntries(NewCapacity);
-    if (NewEntries == NULL)
+    memset(New, 0, sizeof(*New));
+    KeInitializeSpinLock(&New->Lock);
+    for (; New->SegmentCount < Segments; New->SegmentCount++) {
+        New->Segments[New->SegmentCount] = ObpAllocateSegment(New->SegmentCount);
+        if (New->Segments[New->SegmentCount] == NULL) {
+            ObpFreeHandleTable(New);
+            return STATUS_INSUFFICIENT_RESOURCES;
+        }
+        New->Capacity += OB_HANDLE_TABLE_INITIAL_ENTRIES << New->SegmentCount;
+    }
+    *Table = New;
+    return STATUS_SUCCESS;
+}
+
+/*
+ * Add a segment to a table that was seen full with SeenSegments segments.
+ * The segment is allocated before taking the lock; if another thread grew
+ * the table meanwhile, ours is thrown away. Either way the caller looks
+ * for a free slot again. Nothing moves: the segment pointer is stored
+ * before the larger Capacity (release), for look-ups without the lock.
+ */
+static NTSTATUS ObpGrowHandleTable(PHANDLE_TABLE Table, ULONG SeenSegments)
+{
+    if (SeenSegments >= OB_HANDLE_TABLE_SEGMENTS ||
+        Table->Capacity >= OB_HANDLE_TABLE_MAXIMUM_ENTRIES)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    PHANDLE_TABLE_ENTRY New = ObpAllocateSegment(SeenSegments);
+    if (New == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
 
-    PHANDLE_TABLE_ENTRY Unused = NewEntries;
     KIRQL OldIrql;
     KeAcquireSpinLock(&Table->Lock, &OldIrql);
-    if (Table->Capacity == SeenCapacity) {
-        memcpy(NewEntries, Table->Entries, (SIZE_T)SeenCapacity * sizeof(HANDLE_TABLE_ENTRY));
-        Unused = Table->Entries;
-        Table->Entries = NewEntries;
-        Table->Capacity = NewCapacity;
+    if (Table->SegmentCount == SeenSegments) {
+        __atomic_store_n(&Table->Segments[SeenSegments], New, __ATOMIC_RELEASE);
+        Table->SegmentCount++;
+        __atomic_store_n(&Table->Capacity,
+                         Table->Capacity + (OB_HANDLE_TABLE_INITIAL_ENTRIES << SeenSegments),
+                         __ATOMIC_RELEASE);
+        New = NULL;
     }
     KeReleaseSpinLock(&Table->Lock, OldIrql);
 
-    ExFreePoolWithTag(Unused, OB_HANDLE_TABLE_TAG);
+    if (New != NULL)
+        ExFreePoolWithTag(New, OB_HANDLE_TABLE_TAG);
     return STATUS_SUCCESS;
 }
 
@@ -167,7 +241,7 @@ NTSTATUS ObCreateHandleTable(PHANDLE_TABLE *Table)
 {
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     ASSERT(Table != NULL);
-    return ObpAllocateHandleTable(OB_HANDLE_TABLE_INITIAL_ENTRIES, Table);
+    return ObpAllocateHandleTable(1, Table);
 }
 
 void ObDestroyHandleTable(PHANDLE_TABLE Table)
@@ -208,17 +282,19 @@ NTSTATUS ObInsertHandle(PHANDLE_TABLE Table, PVOID Object, ACCESS_MASK GrantedAc
         Index = ObpFindFreeEntry(Table);
         if (Index < Table->Capacity)
             break;
-        ULONG SeenCapacity = Table->Capacity;
+        ULONG SeenSegments = Table->SegmentCount;
         KeReleaseSpinLock(&Table->Lock, OldIrql);
-        NTSTATUS Status = ObpGrowHandleTable(Table, SeenCapacity);
+        NTSTATUS Status = ObpGrowHandleTable(Table, SeenSegments);
         if (!NT_SUCCESS(Status))
             return Status;
     }
 
-    PHANDLE_TABLE_ENTRY Entry = &Table->Entries[Index];
-    Entry->Object = Object;
+    /* A free entry: no look-up locks it. Object last, so a look-up that
+     * finds it finds the access and attributes too. */
+    PHANDLE_TABLE_ENTRY Entry = ObpEntryAt(Table, Index);
     Entry->GrantedAccess = GrantedAccess;
     Entry->Attributes = Attributes;
+    __atomic_store_n(&Entry->Object, Object, __ATOMIC_RELEASE);
     ObpAddHandleReference(Object);
     Table->HandleCount++;
     if (Table->HandleCount > Table->HighWaterHandleCount)
@@ -230,37 +306,78 @@ NTSTATUS ObInsertHandle(PHANDLE_TABLE Table, PVOID Object, ACCESS_MASK GrantedAc
     return STATUS_SUCCESS;
 }
 
+/*
+ * The look-up every handle-taking system call makes, in one pass, without
+ * the table lock: the handle value checked once, the entry found in its
+ * segment, locked (bit 0 of Object, with interrupts off: a look-up
+ * preempted while holding it would leave a close on the same processor
+ * spinning at DISPATCH_LEVEL for ever), type- and access-checked, the
+ * object referenced, the entry unlocked. A refused access takes no
+ * reference to drop again. Value is the handle without the kernel bit.
+ * Why this is safe against a concurrent close and growth: the file
+ * header, and docs/processes-and-handles.md §6.
+ */
+static inline __attribute__((always_inline)) NTSTATUS
+ObpReferenceHandleInTable(PHANDLE_TABLE Table, ULONG_PTR Value, ACCESS_MASK DesiredAccess,
+                          POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode, PVOID *Object,
+                          POBJECT_HANDLE_INFORMATION HandleInformation)
+{
+    /* The tag bits are the caller's (NT ignores them); 0 or no table: no
+     * entry. */
+    Value &= ~OB_HANDLE_TAG_BITS;
+    if (Table == NULL || Value == 0)
+        return STATUS_INVALID_HANDLE;
+    ULONG_PTR Index = OB_HANDLE_TO_INDEX(Value);
+    if (Index >= __atomic_load_n(&Table->Capacity, __ATOMIC_ACQUIRE))
+        return STATUS_INVALID_HANDLE;
+    PHANDLE_TABLE_ENTRY Entry = ObpEntryAt(Table, Index);
+
+    ULONG64 Flags = __readeflags();
+    _disable();
+    NTSTATUS Status = STATUS_INVALID_HANDLE;
+    PVOID Body;
+    for (;;) {
+        Body = __atomic_load_n(&Entry->Object, __ATOMIC_RELAXED);
+        if (Body == NULL)
+            goto done; /* a free entry */
+        if (((ULONG_PTR)Body & OB_HANDLE_ENTRY_LOCK) == 0 &&
+            __atomic_compare_exchange_n(&Entry->Object, &Body,
+                                        (PVOID)((ULONG_PTR)Body | OB_HANDLE_ENTRY_LOCK), FALSE,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            break;
+        _mm_pause(); /* a close or another look-up holds it: a few instructions */
+    }
+    if (ObjectType != NULL && OBJECT_TO_OBJECT_HEADER(Body)->Type != ObjectType) {
+        Status = STATUS_OBJECT_TYPE_MISMATCH;
+    } else if (AccessMode != KernelMode && (DesiredAccess & ~Entry->GrantedAccess) != 0) {
+        Status = STATUS_ACCESS_DENIED;
+    } else {
+        /* Referenced under the entry's lock: a close waits for it before
+         * it drops the handle's reference. */
+        ObReferenceObject(Body);
+        if (HandleInformation != NULL) {
+            HandleInformation->HandleAttributes = Entry->Attributes;
+            HandleInformation->GrantedAccess = Entry->GrantedAccess;
+        }
+        *Object = Body;
+        Status = STATUS_SUCCESS;
+    }
+    ObpUnlockEntry(Entry, Body);
+done:
+    if (Flags & OBP_EFLAGS_IF)
+        _enable();
+    return Status;
+}
+
 NTSTATUS ObReferenceObjectByHandleInTableEx(PHANDLE_TABLE Table, HANDLE Handle,
                                             POBJECT_TYPE ObjectType, PVOID *Object,
                                             POBJECT_HANDLE_INFORMATION HandleInformation)
 {
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     ASSERT(Table != NULL && Object != NULL);
-
-    NTSTATUS Status;
-    HANDLE_TABLE_ENTRY Copy = {0};
-    KIRQL OldIrql;
-    KeAcquireSpinLock(&Table->Lock, &OldIrql);
-    PHANDLE_TABLE_ENTRY Entry = ObpLookupEntry(Table, Handle);
-    if (Entry == NULL) {
-        Status = STATUS_INVALID_HANDLE;
-    } else if (ObjectType != NULL && OBJECT_TO_OBJECT_HEADER(Entry->Object)->Type != ObjectType) {
-        Status = STATUS_OBJECT_TYPE_MISMATCH;
-    } else {
-        /* Referenced under the lock: a concurrent close cannot drop the
-         * handle's reference between the lookup and ours. */
-        Copy = *Entry;
-        ObReferenceObject(Copy.Object);
-        Status = STATUS_SUCCESS;
-    }
-    KeReleaseSpinLock(&Table->Lock, OldIrql);
-
-    *Object = Copy.Object;
-    if (NT_SUCCESS(Status) && HandleInformation != NULL) {
-        HandleInformation->HandleAttributes = Copy.Attributes;
-        HandleInformation->GrantedAccess = Copy.GrantedAccess;
-    }
-    return Status;
+    *Object = NULL;
+    return ObpReferenceHandleInTable(Table, (ULONG_PTR)Handle, 0, ObjectType, KernelMode, Object,
+                                     HandleInformation);
 }
 
 NTSTATUS ObReferenceObjectByHandleInTable(PHANDLE_TABLE Table, HANDLE Handle,
@@ -281,7 +398,8 @@ NTSTATUS ObCloseHandleInTable(PHANDLE_TABLE Table, HANDLE Handle)
         KeReleaseSpinLock(&Table->Lock, OldIrql);
         return STATUS_INVALID_HANDLE;
     }
-    PVOID Object = ObpRemoveEntry(Table, (ULONG)(Entry - Table->Entries));
+    PVOID Object =
+        ObpRemoveEntry(Table, (ULONG)OB_HANDLE_TO_INDEX((ULONG_PTR)Handle & ~OB_HANDLE_TAG_BITS));
     KeReleaseSpinLock(&Table->Lock, OldIrql);
 
     ObpDropHandleReference(Object);
@@ -302,10 +420,13 @@ static BOOLEAN ObpReuseEntry(PHANDLE_TABLE Table, HANDLE Handle, PVOID Object,
     KIRQL OldIrql;
     KeAcquireSpinLock(&Table->Lock, &OldIrql);
     PHANDLE_TABLE_ENTRY Entry = ObpLookupEntry(Table, Handle);
-    BOOLEAN Reused = Entry != NULL && Entry->Object == Object;
+    BOOLEAN Reused = Entry != NULL && ObpEntryObject(Entry) == Object;
     if (Reused) {
+        /* Under the entry's lock: a look-up reads the access under it. */
+        (void)ObpLockEntry(Entry);
         Entry->GrantedAccess = GrantedAccess;
         Entry->Attributes = Attributes;
+        ObpUnlockEntry(Entry, Object);
     }
     KeReleaseSpinLock(&Table->Lock, OldIrql);
     return Reused;
@@ -369,27 +490,33 @@ NTSTATUS ObInheritHandleTable(PHANDLE_TABLE Parent, PHANDLE_TABLE *Child)
     KIRQL OldIrql;
     for (;;) {
         KeAcquireSpinLock(&Parent->Lock, &OldIrql);
-        ULONG SeenCapacity = Parent->Capacity;
+        ULONG SeenSegments = Parent->SegmentCount;
         KeReleaseSpinLock(&Parent->Lock, OldIrql);
 
-        NTSTATUS Status = ObpAllocateHandleTable(SeenCapacity, &New);
+        NTSTATUS Status = ObpAllocateHandleTable(SeenSegments, &New);
         if (!NT_SUCCESS(Status)) {
             *Child = NULL;
             return Status;
         }
         KeAcquireSpinLock(&Parent->Lock, &OldIrql);
-        if (Parent->Capacity == SeenCapacity)
+        if (Parent->SegmentCount == SeenSegments)
             break;
         KeReleaseSpinLock(&Parent->Lock, OldIrql);
         ObpFreeHandleTable(New);
     }
 
     for (ULONG Index = 0; Index < Parent->Capacity; Index++) {
-        const HANDLE_TABLE_ENTRY *Entry = &Parent->Entries[Index];
-        if (Entry->Object == NULL || !(Entry->Attributes & OBJ_INHERIT))
+        /* The parent's lock keeps the entry as it is (a look-up may hold
+         * its lock bit: masked). */
+        const HANDLE_TABLE_ENTRY *Entry = ObpEntryAt(Parent, Index);
+        PVOID Object = ObpEntryObject(Entry);
+        if (Object == NULL || !(Entry->Attributes & OBJ_INHERIT))
             continue;
-        New->Entries[Index] = *Entry;
-        ObpAddHandleReference(Entry->Object);
+        PHANDLE_TABLE_ENTRY Copy = ObpEntryAt(New, Index);
+        Copy->Object = Object;
+        Copy->GrantedAccess = Entry->GrantedAccess;
+        Copy->Attributes = Entry->Attributes;
+        ObpAddHandleReference(Object);
         New->HandleCount++;
     }
     KeReleaseSpinLock(&Parent->Lock, OldIrql);
@@ -414,7 +541,8 @@ BOOLEAN ObEnumerateHandleTable(PHANDLE_TABLE Table, OB_ENUM_HANDLE_ROUTINE Callb
             KeReleaseSpinLock(&Table->Lock, OldIrql);
             return FALSE;
         }
-        HANDLE_TABLE_ENTRY Copy = Table->Entries[Index];
+        HANDLE_TABLE_ENTRY Copy = *ObpEntryAt(Table, Index);
+        Copy.Object = ObpEntryObject(&Copy);
         ObReferenceObject(Copy.Object);
         KeReleaseSpinLock(&Table->Lock, OldIrql);
 
@@ -452,55 +580,6 @@ static NTSTATUS ObpResolveHandle(HANDLE Handle, KPROCESSOR_MODE Mode, PHANDLE_TA
     return *Table != NULL ? STATUS_SUCCESS : STATUS_INVALID_HANDLE;
 }
 
-/*
- * The look-up every handle-taking system call makes, in one pass: the
- * handle value is checked once, the entry read, type- and access-checked
- * and referenced under the table lock, and a refused access takes no
- * reference to drop again. Table is the handle's table; Value the handle
- * without the kernel bit.
- */
-static inline __attribute__((always_inline)) NTSTATUS
-ObpReferenceHandleInTable(PHANDLE_TABLE Table, ULONG_PTR Value, ACCESS_MASK DesiredAccess,
-                          POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode, PVOID *Object,
-                          POBJECT_HANDLE_INFORMATION HandleInformation)
-{
-    /* The tag bits are the caller's (NT ignores them); 0 or no table: no
-     * entry. */
-    Value &= ~OB_HANDLE_TAG_BITS;
-    if (Table == NULL || Value == 0)
-        return STATUS_INVALID_HANDLE;
-    ULONG_PTR Index = OB_HANDLE_TO_INDEX(Value);
-
-    NTSTATUS Status;
-    KIRQL OldIrql;
-    KeAcquireSpinLock(&Table->Lock, &OldIrql);
-    PHANDLE_TABLE_ENTRY Entry = NULL;
-    PVOID Body = NULL;
-    if (Index < Table->Capacity) {
-        Entry = &Table->Entries[Index];
-        Body = Entry->Object;
-    }
-    if (Body == NULL) {
-        Status = STATUS_INVALID_HANDLE;
-    } else if (ObjectType != NULL && OBJECT_TO_OBJECT_HEADER(Body)->Type != ObjectType) {
-        Status = STATUS_OBJECT_TYPE_MISMATCH;
-    } else if (AccessMode != KernelMode && (DesiredAccess & ~Entry->GrantedAccess) != 0) {
-        Status = STATUS_ACCESS_DENIED;
-    } else {
-        /* Referenced under the lock: a concurrent close cannot drop the
-         * handle's reference between the look-up and ours. */
-        ObReferenceObject(Body);
-        if (HandleInformation != NULL) {
-            HandleInformation->HandleAttributes = Entry->Attributes;
-            HandleInformation->GrantedAccess = Entry->GrantedAccess;
-        }
-        *Object = Body;
-        Status = STATUS_SUCCESS;
-    }
-    KeReleaseSpinLock(&Table->Lock, OldIrql);
-    return Status;
-}
-
 /* ObReferenceObjectByHandle for a kernel handle, or before the first
  * thread exists: the table found the general way. */
 static __attribute__((noinline)) NTSTATUS
@@ -524,9 +603,9 @@ ObpReferenceObjectByHandleSlow(HANDLE Handle, ACCESS_MASK DesiredAccess, POBJECT
 
 /*
  * The common case, a process's handle from one of its threads, calls
- * nothing before the table lock is released (the rare cases go to
- * ObpReferenceObjectByHandleSlow as a tail call), so it saves no
- * registers: the table is the current thread's process's
+ * nothing (the rare cases go to ObpReferenceObjectByHandleSlow as a tail
+ * call), so it saves almost no registers: the table is the current
+ * thread's process's
  * (ObpGetCurrentHandleTable, ps/psmgr.c, without the calls).
  */
 NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,

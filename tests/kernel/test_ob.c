@@ -11,6 +11,8 @@
 #include "../../ob/ob.h"
 #include "../../mm/mm.h"
 #include "../../rtl/rtl.h"
+#include "ktdefer.h"
+#include "ktbaseline.h"
 
 /* Two types: "ObTest" (tag 'ObTe') counts its deletions, "ObOther"
  * ('ObOt') is only there to be the wrong type. */
@@ -598,6 +600,131 @@ KTEST(ob, enumeration_visits_open_handles_in_order)
     KT_ASSERT_EQ(KtObDeletes, 1);
 }
 
+/* Look-ups take no table lock, so an entry must never move: growth adds
+ * a segment and leaves the ones before it (and their entries) where they
+ * were. */
+KTEST(ob, growth_leaves_entries_in_place)
+{
+    enum { COUNT = 300 };
+    KtObSetup();
+    PHANDLE_TABLE Table;
+    KT_ASSERT_EQ(ObCreateHandleTable(&Table), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyTable = KtDefer(KtObDestroyTable, Table);
+    PVOID Object = KtObNew();
+    KT_ASSERT(Object != NULL);
+    PKT_DEFERRED DereferenceObject = KtDefer(KtObDereference, Object);
+
+    HANDLE First;
+    KT_ASSERT_EQ(ObInsertHandle(Table, Object, 1, 0, &First), STATUS_SUCCESS);
+    PHANDLE_TABLE_ENTRY Segment0 = Table->Segments[0];
+    KT_ASSERT(Segment0[0].Object == Object);
+    for (ULONG i = 1; i < COUNT; i++) {
+        HANDLE Handle;
+        KT_ASSERT_EQ(ObInsertHandle(Table, Object, 1, 0, &Handle), STATUS_SUCCESS);
+        KT_ASSERT_EQ((ULONG_PTR)Handle, 4 * (i + 1));
+    }
+    /* 32 + 64 + 128 < 300 <= 32 + 64 + 128 + 256: four segments. */
+    KT_EXPECT_EQ(Table->SegmentCount, 4);
+    KT_EXPECT_EQ(Table->Capacity, 480);
+    KT_EXPECT(Table->Segments[0] == Segment0);
+    KT_EXPECT(Segment0[0].Object == Object);
+    /* The last handle of each segment and the first of the next. */
+    static const ULONG Indexes[] = {31, 32, 95, 96, 223, 224, COUNT - 1};
+    for (ULONG i = 0; i < ARRAYSIZE(Indexes); i++) {
+        PVOID Found = NULL;
+        OBJECT_HANDLE_INFORMATION Info;
+        KT_EXPECT_EQ(ObReferenceObjectByHandleInTableEx(Table, OB_INDEX_TO_HANDLE(Indexes[i]),
+                                                        &KtObType, &Found, &Info),
+                     STATUS_SUCCESS);
+        KT_EXPECT(Found == Object);
+        KT_EXPECT_EQ(Info.GrantedAccess, 1);
+        if (Found != NULL)
+            ObDereferenceObject(Found);
+    }
+    PVOID Found = (PVOID)1;
+    KT_EXPECT_EQ(ObReferenceObjectByHandleInTable(Table, OB_INDEX_TO_HANDLE(COUNT), NULL, &Found),
+                 STATUS_INVALID_HANDLE);
+    KT_EXPECT(Found == NULL);
+    KT_EXPECT_EQ(ObReferenceObjectByHandleInTable(Table, OB_INDEX_TO_HANDLE(480), NULL, &Found),
+                 STATUS_INVALID_HANDLE);
+    KT_EXPECT_EQ(ObQueryPointerCount(Object), COUNT + 1);
+    KtCleanupNow(DestroyTable);
+    KT_EXPECT_EQ(ObQueryPointerCount(Object), 1);
+    KtCleanupNow(DereferenceObject);
+}
+
+/* One thread makes and closes handle 4 over and over while this one looks
+ * it up without the table lock: every look-up finds the object with a
+ * reference of its own or finds no handle, never a freed or half-made
+ * entry, and the count is back at 1 at the end. With two processors (the
+ * smp step's ktest boot) the look-ups and closes run at the same time;
+ * with one, the look-up's locked window has interrupts off, so they
+ * interleave only between windows. */
+typedef struct _KT_OB_RACE {
+    PHANDLE_TABLE Table;
+    PVOID Object;
+    volatile LONG Stop;
+    volatile ULONG Cycles;
+    volatile ULONG Failures;
+} KT_OB_RACE;
+
+static void KtObRaceCloser(PVOID Context)
+{
+    KT_OB_RACE *Race = Context;
+    while (!__atomic_load_n(&Race->Stop, __ATOMIC_ACQUIRE)) {
+        HANDLE Handle;
+        if (!NT_SUCCESS(ObInsertHandle(Race->Table, Race->Object, 1, 0, &Handle)) ||
+            Handle != (HANDLE)4 || !NT_SUCCESS(ObCloseHandleInTable(Race->Table, Handle)))
+            Race->Failures++;
+        Race->Cycles++;
+    }
+    PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+KTEST(ob, lookup_races_close_and_reinsert)
+{
+    KtObSetup();
+    static KT_OB_RACE Race;
+    memset(&Race, 0, sizeof(Race));
+    KT_ASSERT_EQ(ObCreateHandleTable(&Race.Table), STATUS_SUCCESS);
+    PKT_DEFERRED DestroyTable = KtDefer(KtObDestroyTable, Race.Table);
+    Race.Object = KtObNew();
+    KT_ASSERT(Race.Object != NULL);
+    PKT_DEFERRED DereferenceObject = KtDefer(KtObDereference, Race.Object);
+
+    HANDLE Thread;
+    KT_ASSERT_EQ(PsCreateSystemThread(&Thread, 0, NULL, NULL, NULL, KtObRaceCloser, &Race),
+                 STATUS_SUCCESS);
+    PKT_DEFERRED Join = KtDeferJoinThread(Thread);
+    ULONG Hits = 0, Misses = 0, Wrong = 0;
+    for (ULONG i = 0; i < 20000; i++) {
+        PVOID Found = NULL;
+        NTSTATUS Status =
+            ObReferenceObjectByHandleInTable(Race.Table, (HANDLE)4, &KtObType, &Found);
+        if (Status == STATUS_SUCCESS && Found == Race.Object) {
+            Hits++;
+            ObDereferenceObject(Found);
+        } else if (Status == STATUS_INVALID_HANDLE && Found == NULL) {
+            Misses++;
+        } else {
+            Wrong++;
+        }
+        if (i % 1000 == 999)
+            KtSleepMs(1); /* one processor: let the closer run */
+    }
+    __atomic_store_n(&Race.Stop, 1, __ATOMIC_RELEASE);
+    KtCleanupNow(Join);
+    DbgPrint("ktest: ob race: %u look-ups found it, %u found none, %u insert/close cycles\n", Hits,
+             Misses, Race.Cycles);
+    KT_EXPECT_EQ(Wrong, 0);
+    KT_EXPECT_EQ(Race.Failures, 0);
+    KT_EXPECT(Race.Cycles > 0);
+    KT_EXPECT_EQ(Race.Table->HandleCount, 0);
+    KT_EXPECT_EQ(ObQueryPointerCount(Race.Object), 1);
+    KtCleanupNow(DestroyTable);
+    KtCleanupNow(DereferenceObject);
+}
+
 KTEST(ob, kernel_handles_live_in_the_kernel_table_and_hide_from_user_mode)
 {
     KtObSetup();
@@ -615,7 +742,7 @@ KTEST(ob, kernel_handles_live_in_the_kernel_table_and_hide_from_user_mode)
     KT_ASSERT_EQ(Status, STATUS_SUCCESS);
     KT_ASSERT_EQ((ULONG_PTR)Handle, 4 | KERNEL_HANDLE_MASK);
     KT_ASSERT_EQ(Table->HandleCount, 1);
-    KT_ASSERT_EQ(Table->Entries[0].Attributes, 0);  /* kernel handles are never inherited */
+    KT_ASSERT_EQ(Table->Segments[0][0].Attributes, 0); /* kernel handles are never inherited */
 
     PVOID Found = NULL;
     OBJECT_HANDLE_INFORMATION Info;
