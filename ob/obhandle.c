@@ -67,7 +67,10 @@ static inline PHANDLE_TABLE_ENTRY ObpEntryAt(PHANDLE_TABLE Table, ULONG_PTR Inde
     ULONG_PTR Biased = Index + OB_HANDLE_TABLE_INITIAL_ENTRIES;
     ULONG_PTR High;
     __asm__("bsr %1, %0" : "=r"(High) : "rm"(Biased) : "cc");
-    PHANDLE_TABLE_ENTRY Base = __atomic_load_n(&Table->Segments[High - 5], __ATOMIC_RELAXED);
+    /* A plain load: a look-up reads Capacity (acquire) first, and the
+     * segment's pointer was stored before it; under Table->Lock it cannot
+     * change. */
+    PHANDLE_TABLE_ENTRY Base = Table->Segments[High - 5];
     STATIC_ASSERT(OB_HANDLE_TABLE_INITIAL_ENTRIES == 1 << 5);
     return &Base[Biased & ~((ULONG_PTR)1 << High)];
 }
@@ -80,21 +83,30 @@ static inline PVOID ObpEntryObject(const HANDLE_TABLE_ENTRY *Entry)
                    ~OB_HANDLE_ENTRY_LOCK);
 }
 
-/* Take a used entry's lock (Table->Lock held, so no other writer): wait
- * out a look-up, which holds it for a few instructions with interrupts
- * off. Returns the entry's object. */
-static PVOID ObpLockEntry(PHANDLE_TABLE_ENTRY Entry)
+/* Replace a used entry's Object (unlocked) by NewValue, Table->Lock held
+ * (so no other writer): wait out a look-up, which holds the entry's lock
+ * for a few instructions with interrupts off. NewValue is the object with
+ * the lock bit (to rewrite the entry, then ObpUnlockEntry) or NULL (to
+ * free it: done, since no look-up locks a free entry). Returns the
+ * entry's object. */
+static inline PVOID ObpExchangeEntry(PHANDLE_TABLE_ENTRY Entry, BOOLEAN Lock)
 {
     for (;;) {
         PVOID Value = __atomic_load_n(&Entry->Object, __ATOMIC_RELAXED);
         ASSERT(Value != NULL);
+        PVOID NewValue = Lock ? (PVOID)((ULONG_PTR)Value | OB_HANDLE_ENTRY_LOCK) : NULL;
         if (((ULONG_PTR)Value & OB_HANDLE_ENTRY_LOCK) == 0 &&
-            __atomic_compare_exchange_n(&Entry->Object, &Value,
-                                        (PVOID)((ULONG_PTR)Value | OB_HANDLE_ENTRY_LOCK), FALSE,
-                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            __atomic_compare_exchange_n(&Entry->Object, &Value, NewValue, FALSE, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))
             return Value;
         _mm_pause();
     }
+}
+
+/* Take a used entry's lock (Table->Lock held). Returns its object. */
+static PVOID ObpLockEntry(PHANDLE_TABLE_ENTRY Entry)
+{
+    return ObpExchangeEntry(Entry, TRUE);
 }
 
 /* Release an entry's lock, leaving Object in it (NULL: now free). */
@@ -108,7 +120,8 @@ static inline void ObpUnlockEntry(PHANDLE_TABLE_ENTRY Entry, PVOID Object)
  * ------------------------------------------------------------------------ */
 
 /* The entry Handle names, or NULL when it names none. */
-static PHANDLE_TABLE_ENTRY ObpLookupEntry(PHANDLE_TABLE Table, HANDLE Handle)
+static inline __attribute__((always_inline)) PHANDLE_TABLE_ENTRY ObpLookupEntry(PHANDLE_TABLE Table,
+                                                                                HANDLE Handle)
 {
     ULONG_PTR Value = (ULONG_PTR)Handle & ~OB_HANDLE_TAG_BITS;
     if (Value == 0)
@@ -143,15 +156,13 @@ static ULONG ObpNextUsedEntry(PHANDLE_TABLE Table, ULONG From)
 
 /* Take the entry at Index out of the table; returns its object, whose
  * handle reference the caller drops once the lock is released. The entry
- * is emptied under its own lock, so a look-up that holds it finishes its
- * reference first. */
-static PVOID ObpRemoveEntry(PHANDLE_TABLE Table, ULONG Index)
+ * is emptied with the same compare-exchange a look-up locks it with, so a
+ * look-up that holds it finishes its reference first. */
+static PVOID ObpRemoveEntry(PHANDLE_TABLE Table, PHANDLE_TABLE_ENTRY Entry, ULONG Index)
 {
-    PHANDLE_TABLE_ENTRY Entry = ObpEntryAt(Table, Index);
-    PVOID Object = ObpLockEntry(Entry);
+    PVOID Object = ObpExchangeEntry(Entry, FALSE); /* free now: no look-up finds it */
     Entry->GrantedAccess = 0;
     Entry->Attributes = 0;
-    ObpUnlockEntry(Entry, NULL);
     Table->HandleCount--;
     if (Index < Table->FreeHint)
         Table->FreeHint = Index;
@@ -259,7 +270,7 @@ void ObDestroyHandleTable(PHANDLE_TABLE Table)
             KeReleaseSpinLock(&Table->Lock, OldIrql);
             break;
         }
-        PVOID Object = ObpRemoveEntry(Table, Index);
+        PVOID Object = ObpRemoveEntry(Table, ObpEntryAt(Table, Index), Index);
         KeReleaseSpinLock(&Table->Lock, OldIrql);
         ObpDropHandleReference(Object);
     }
@@ -398,8 +409,8 @@ NTSTATUS ObCloseHandleInTable(PHANDLE_TABLE Table, HANDLE Handle)
         KeReleaseSpinLock(&Table->Lock, OldIrql);
         return STATUS_INVALID_HANDLE;
     }
-    PVOID Object =
-        ObpRemoveEntry(Table, (ULONG)OB_HANDLE_TO_INDEX((ULONG_PTR)Handle & ~OB_HANDLE_TAG_BITS));
+    ULONG Index = (ULONG)OB_HANDLE_TO_INDEX((ULONG_PTR)Handle & ~OB_HANDLE_TAG_BITS);
+    PVOID Object = ObpRemoveEntry(Table, Entry, Index);
     KeReleaseSpinLock(&Table->Lock, OldIrql);
 
     ObpDropHandleReference(Object);
