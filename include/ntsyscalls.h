@@ -18,7 +18,8 @@
  * the SYSCALL instruction (the stub pushes nothing). The dispatcher copies
  * them from there, the NT way (NT's KiSystemService copies them from the
  * user stack too): range-checked and copied with fault recovery
- * (KiCopyServiceArguments, kernel/x64/syscall.asm), and a bad stack makes
+ * straight to the service's argument area (kernel/syscall.c's
+ * KiSystemService, one piece of assembly with the call), and a bad stack makes
  * the call fail with STATUS_ACCESS_VIOLATION before the service runs. The second list exists
  * so that the dispatcher tells the two kinds apart with the bounds check it
  * does anyway: services of six arguments or fewer pay nothing for it

@@ -6,7 +6,8 @@
  *     -> KiSystemCall64 (x64/syscall.asm): swapgs, kernel stack, KTRAP_FRAME
  *     -> KiSystemService: KiServiceTable[N](RDI, RSI, RDX, R10, R8, R9)
  *        (a service of more than six arguments: the rest copied from the
- *        user stack first)
+ *        user stack straight into its argument area, in inline assembly
+ *        with an exception-table entry)
  *     <- status in RAX; SYSRET (or IRETQ when SYSRET would be unsafe, or
  *        when NtContinue replaced the whole register state)
  *
@@ -31,13 +32,10 @@
 typedef NTSTATUS (*KSYSTEM_SERVICE)(ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR,
                                     ULONG_PTR);
 
-/* A service of more than six arguments is called through this type with
- * all PAGODA_MAXIMUM_SERVICE_ARGUMENTS; the ones it does not take are
- * ignored (the System V ABI: the caller owns the stack arguments). */
-typedef NTSTATUS (*KSYSTEM_SERVICE_STACK)(ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR,
-                                          ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR, ULONG_PTR,
-                                          ULONG_PTR, ULONG_PTR);
-#define KI_STACK_ARGUMENTS (PAGODA_MAXIMUM_SERVICE_ARGUMENTS - 6)
+/* The stack-argument area of a service of more than six arguments: the
+ * most any takes (PAGODA_MAXIMUM_SERVICE_ARGUMENTS), in 16-byte units so
+ * that the call keeps the ABI's stack alignment. */
+#define KI_STACK_ARGUMENTS ((PAGODA_MAXIMUM_SERVICE_ARGUMENTS - 6 + 1) & ~1)
 
 typedef struct _KSERVICE_ENTRY {
     KSYSTEM_SERVICE Routine;
@@ -61,9 +59,6 @@ PAGODA_SYSTEM_SERVICES(KI_CHECK_REGISTER_SERVICE)
 volatile ULONG64 KiSystemCalls;
 
 extern void KiSystemCall64(void);
-/* x64/syscall.asm: Count quadwords from the user stack, fault-recovering. */
-extern NTSTATUS KiCopyServiceArguments(ULONG_PTR *Destination, const ULONG_PTR *UserStack,
-                                       ULONG64 Count);
 
 /* Program the SYSCALL MSRs (Intel SDM Vol. 2B, SYSCALL; Vol. 3A, 5.8.8). */
 void KiInitializeSystemCalls(void)
@@ -130,31 +125,55 @@ ULONG KiSystemService(PKTRAP_FRAME TrapFrame)
     } else if (Number < ARRAYSIZE(KiServiceTable)) {
         /* More than six arguments: 7 and up are on the user stack, where
          * the caller's C code left them above the stub's return address
-         * (include/ntsyscalls.h), range-checked and copied with fault
-         * recovery (KiCopyServiceArguments, x64/syscall.asm); an unreadable
-         * stack fails the call and the service never runs. Written out
-         * here rather than in a helper, so that a backtrace of the service
-         * shows KiSystemService as its caller, as for any other; behind
-         * the bounds check above, it costs the common path nothing. The
-         * routine rides in the array's last slot, which the copy could
-         * have written as far as the compiler knows, so it is read back
-         * from memory and no callee-saved register is spent on it. The
-         * slots past Count are not cleared: the service never reads them
-         * (the caller owns the stack arguments), so clearing them was
-         * eight stores per call for nothing. */
-        ULONG_PTR Stack[KI_STACK_ARGUMENTS + 1];
+         * (include/ntsyscalls.h). The range is checked here; the copy and
+         * the call are one piece of assembly, as in NT's KiSystemService:
+         * the Count quadwords go straight from the user stack (stac, rep
+         * movsq, clac) to the outgoing argument area below this frame,
+         * the six register arguments are loaded from the trap frame, and
+         * the service is called. A fault in the copy that cannot be
+         * resolved resumes at the fixup through the exception table
+         * (kernel/trap.c), as for the copies of x64/usercopy.asm, and the
+         * service never runs. Written out here rather than in a helper,
+         * so that a backtrace of the service shows KiSystemService as its
+         * caller, as for any other. The area is KI_STACK_ARGUMENTS slots
+         * (16-byte aligned); the slots past Count are not written: the
+         * service never reads them (the caller owns the stack arguments). */
         ULONG64 Count = KiServiceTable[Number].ArgumentCount - 6;
         ULONG_PTR First = TrapFrame->Rsp + 8;
-        Stack[KI_STACK_ARGUMENTS] = (ULONG_PTR)(PVOID)KiServiceTable[Number].Routine;
-        Status = STATUS_ACCESS_VIOLATION;
-        if (First > TrapFrame->Rsp && First + Count * 8 <= MM_USER_PROBE_ADDRESS)
-            Status = KiCopyServiceArguments(Stack, (const ULONG_PTR *)First, Count);
-        if (NT_SUCCESS(Status))
-            Status = ((KSYSTEM_SERVICE_STACK)(PVOID)Stack[KI_STACK_ARGUMENTS])(
-                TrapFrame->Rdi, TrapFrame->Rsi, TrapFrame->Rdx, TrapFrame->R10, TrapFrame->R8,
-                TrapFrame->R9, Stack[0], Stack[1], Stack[2], Stack[3], Stack[4], Stack[5]);
-        else
+        if (First > TrapFrame->Rsp && First + Count * 8 <= MM_USER_PROBE_ADDRESS) {
+            ULONG_PTR Result = (ULONG_PTR)(PVOID)KiServiceTable[Number].Routine;
+            __asm__ volatile(
+                "sub %[area], %%rsp\n"
+                "mov %%rsp, %%rdi\n"
+                "stac\n"
+                "1: rep movsq\n"
+                "clac\n"
+                "mov %c[rdi](%[tf]), %%rdi\n"
+                "mov %c[rsi](%[tf]), %%rsi\n"
+                "mov %c[rdx](%[tf]), %%rdx\n"
+                "mov %c[r10](%[tf]), %%rcx\n"
+                "mov %c[r8](%[tf]), %%r8\n"
+                "mov %c[r9](%[tf]), %%r9\n"
+                "call *%%rax\n"
+                "jmp 3f\n"
+                "2: clac\n" /* EAX: the status KiDispatchTrap put there */
+                "mov %[av], %%eax\n"
+                "3: add %[area], %%rsp\n"
+                ".pushsection .ex_table, \"a\"\n"
+                ".balign 8\n"
+                ".quad 1b, 2b\n"
+                ".popsection\n"
+                : "+a"(Result), "+c"(Count), "+S"(First)
+                : [tf] "r"(TrapFrame), [area] "i"(KI_STACK_ARGUMENTS * 8),
+                  [av] "i"(STATUS_ACCESS_VIOLATION), [rdi] "i"(offsetof(KTRAP_FRAME, Rdi)),
+                  [rsi] "i"(offsetof(KTRAP_FRAME, Rsi)), [rdx] "i"(offsetof(KTRAP_FRAME, Rdx)),
+                  [r10] "i"(offsetof(KTRAP_FRAME, R10)), [r8] "i"(offsetof(KTRAP_FRAME, R8)),
+                  [r9] "i"(offsetof(KTRAP_FRAME, R9))
+                : "rdx", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
+            Status = (NTSTATUS)Result;
+        } else {
             Status = STATUS_ACCESS_VIOLATION;
+        }
     } else {
         Status = STATUS_INVALID_SYSTEM_SERVICE;
     }

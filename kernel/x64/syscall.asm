@@ -68,37 +68,8 @@ KiSystemCall64:
     jmp KiExitTrap
 .end:
 
-; NTSTATUS KiCopyServiceArguments(ULONG_PTR *Destination, const ULONG_PTR *UserStack,
-;                                 ULONG64 Count)
-;
-; Copy Count arguments (quadwords) of a system service of more than six
-; arguments from the user stack, where the caller's C code left them (the
-; caller checked that the range is user space). A fault that cannot be
-; resolved returns through the exception table with its status in EAX
-; (kernel/trap.c), as the user-copy routines of usercopy.asm do; by
-; quadwords, so three arguments cost three steps, not 24.
-section .ex_table progbits alloc noexec nowrite align=8
-section .text
-global KiCopyServiceArguments:function (KiCopyServiceArguments.end - KiCopyServiceArguments)
-KiCopyServiceArguments:
-    mov rcx, rdx
-    stac
-.copy:
-    rep movsq
-    clac
-    xor eax, eax
-    ret
-.fault:
-    clac                                ; EAX: the status KiDispatchTrap put there
-    ret
-.end:
-section .ex_table
-    dq KiCopyServiceArguments.copy, KiCopyServiceArguments.fault
-section .text
-
 ; For gdb, this is the outermost kernel frame of a system service: the
 ; user-mode caller is described by the KTRAP_FRAME (tools/gdb/pagoda.py
 ; prints its RIP and RSP), not by a return address (kernel/x64/cfi.inc).
 CFI_CIE
 CFI_OUTERMOST KiSystemCall64, KiSystemCall64.end
-CFI_FUNCTION KiCopyServiceArguments, KiCopyServiceArguments.end

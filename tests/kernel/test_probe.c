@@ -25,9 +25,6 @@ static KIRQL KtHyperIrql;
  * declared in mm/mi.h) are called directly to reach the #GP fixup that
  * mm/probe.c's range checks never let happen. */
 extern const ULONG_PTR __ex_table_start[], __ex_table_end[];
-/* kernel/x64/syscall.asm: the copy of a system service's stack arguments. */
-extern NTSTATUS KiCopyServiceArguments(ULONG_PTR *Destination, const ULONG_PTR *UserStack,
-                                       ULONG64 Count);
 
 #define KT_BASE       0x0000000010000000ULL  /* the test reservation */
 #define KT_PAGES      16                     /* 64 KiB: one allocation granule */
@@ -508,8 +505,9 @@ KTEST(probe, exception_table_recovers_from_gp)
 {
     ULONG Entries = (ULONG)((__ex_table_end - __ex_table_start) / 2);
     /* KiCopyUserMemory (two: its quadword and byte steps),
-     * KiProbeUserByteForWrite (usercopy.asm), KiCopyServiceArguments
-     * (syscall.asm: a service's stack arguments), and the two stores of
+     * KiProbeUserByteForWrite (usercopy.asm), the copy of a service's
+     * stack arguments in KiSystemService (kernel/syscall.c; a bad user
+     * stack is test_io.c's ReadFileWithBadStack), and the two stores of
      * IopWriteUserIoStatus (io/iosvc.c: a fast request's status block). */
     KT_ASSERT_EQ(Entries, 6);
     for (ULONG i = 0; i < Entries; i++) {
@@ -517,10 +515,6 @@ KTEST(probe, exception_table_recovers_from_gp)
         KT_ASSERT(Fixup > Rip);
         KT_ASSERT_EQ(KiFindExceptionFixup(Rip), Fixup);
     }
-    ULONG_PTR Arguments[2] = {0x11, 0x22};
-    KT_ASSERT_EQ(KiCopyServiceArguments(Arguments, (const ULONG_PTR *)0x0000800000000000ULL, 2),
-                 STATUS_ACCESS_VIOLATION);
-    KT_ASSERT(Arguments[0] == 0x11 && Arguments[1] == 0x22);
     KT_ASSERT_EQ(KiFindExceptionFixup((ULONG_PTR)KiCopyUserMemory), 0);  /* the stac */
     KT_ASSERT_EQ(KiFindExceptionFixup((ULONG_PTR)MmCopyFromUser), 0);
 
