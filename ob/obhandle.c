@@ -145,13 +145,23 @@ static ULONG ObpFindFreeEntry(PHANDLE_TABLE Table)
     return Index;
 }
 
-/* The lowest used index at or above From, or Capacity when none. */
+/* The lowest used index at or above From, or Capacity when none: a
+ * segment at a time, one pointer step per entry (a process's exit walks
+ * its whole table this way). */
 static ULONG ObpNextUsedEntry(PHANDLE_TABLE Table, ULONG From)
 {
     ULONG Index = From;
-    while (Index < Table->Capacity && ObpEntryObject(ObpEntryAt(Table, Index)) == NULL)
-        Index++;
-    return Index;
+    while (Index < Table->Capacity) {
+        /* Index's segment ends where Index + 32 reaches the next power
+         * of two. */
+        ULONG High = 31 - (ULONG)__builtin_clz(Index + OB_HANDLE_TABLE_INITIAL_ENTRIES);
+        ULONG End = (2u << High) - OB_HANDLE_TABLE_INITIAL_ENTRIES;
+        const HANDLE_TABLE_ENTRY *Entry = ObpEntryAt(Table, Index);
+        for (; Index < End; Index++, Entry++)
+            if (ObpEntryObject(Entry) != NULL)
+                return Index;
+    }
+    return Table->Capacity;
 }
 
 /* Take the entry at Index out of the table; returns its object, whose
@@ -265,7 +275,8 @@ void ObDestroyHandleTable(PHANDLE_TABLE Table)
     for (ULONG Index = 0;; Index++) {
         KIRQL OldIrql;
         KeAcquireSpinLock(&Table->Lock, &OldIrql);
-        Index = ObpNextUsedEntry(Table, Index);
+        /* No handle left: the rest of the table need not be walked. */
+        Index = Table->HandleCount != 0 ? ObpNextUsedEntry(Table, Index) : Table->Capacity;
         if (Index >= Table->Capacity) {
             KeReleaseSpinLock(&Table->Lock, OldIrql);
             break;
