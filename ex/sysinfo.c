@@ -250,6 +250,9 @@ static void ExpQueryMemory(SYSTEM_MEMORY_INFORMATION *Info)
     Info->PageFileWrites = Counters.PageFileWrites;
     Info->PageFileReads = Counters.PageFileReads;
     Info->PagesRead = Counters.PageFilePagesRead;
+    Info->PagedPoolCommittedPages = Counters.PagedPoolCommittedPages;
+    Info->ResidentAvailablePages = Counters.ResidentAvailablePages;
+    Info->MinimumResidentAvailablePages = Counters.MinimumResidentAvailablePages;
 }
 
 /* Both pools' tag tables, nonpaged first. A tracker has at most

@@ -264,7 +264,7 @@ typedef struct _SYSTEM_MEMORY_INFORMATION {
     ULONG64 PagedPoolPages;
     ULONG64 ContextSwitches;
     ULONG64 Cr3Switches;
-    ULONG64 CommittedPages;         /* commit charge of every process */
+    ULONG64 CommittedPages; /* commit charge of every process, and paged pool */
     ULONG64 CommitLimit;            /* what it may grow to now (docs/memory.md) */
     ULONG64 SystemPageTablePages; /* page tables of system space made since boot: shared,
                                      * never freed (among PagesByUsage's page tables) */
@@ -287,6 +287,9 @@ typedef struct _SYSTEM_MEMORY_INFORMATION {
     ULONG64 PageFileWrites; /* its write IRPs: PagesWritten / this = the cluster size */
     ULONG64 PageFileReads; /* hard faults' read IRPs */
     ULONG64 PagesRead; /* the pages they read: PagesRead / PageFileReads = the read cluster */
+    ULONG64 PagedPoolCommittedPages; /* paged pool's part of CommittedPages */
+    ULONG64 ResidentAvailablePages; /* frames not pinned: free, zeroed, pageable and unlocked */
+    ULONG64 MinimumResidentAvailablePages; /* pinning a frame stops at this floor */
 } SYSTEM_MEMORY_INFORMATION;
 
 typedef struct _SYSTEM_POOLTAG {

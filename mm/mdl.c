@@ -51,10 +51,10 @@
 
 /* The outcome of looking at one page under the PFN lock. */
 typedef enum _MI_LOCK_RESULT {
-    MiPageLocked,           /* referenced (or not RAM: nothing to reference) */
-    MiPageNotResident,      /* no valid PTE now: fault it in again */
-    MiPageRefused,          /* resident, but not for this access */
-    MiPageCountFull,        /* locked MI_MAXIMUM_REFERENCE_COUNT times already */
+    MiPageLocked, /* referenced (or not RAM: nothing to reference) */
+    MiPageNotResident, /* no valid PTE now: fault it in again */
+    MiPageRefused, /* resident, but not for this access */
+    MiPageCountFull, /* locked MI_MAXIMUM_REFERENCE_COUNT times, or at the resident floor */
 } MI_LOCK_RESULT;
 
 static BOOLEAN MiIsSystemVa(const void *Va)

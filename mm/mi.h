@@ -168,8 +168,10 @@ PFN_NUMBER MiRemoveZeroPage(MI_PFN_USAGE Usage);  /* zero-filled; MM_EMPTY_LIST 
  * DISPATCH_LEVEL; takes and releases the PFN lock. */
 void MiInsertPageInFreeList(PFN_NUMBER Pfn);
 /* One more lock on an active frame (ReferenceCount + 1); FALSE, nothing
- * changed, when it already has MI_MAXIMUM_REFERENCE_COUNT. The caller
- * holds the PFN lock (DISPATCH_LEVEL). */
+ * changed, when it already has MI_MAXIMUM_REFERENCE_COUNT, or when it is a
+ * pageable frame not locked yet and pinning it would take resident
+ * available pages to their floor (mm/pfn.c). The caller holds the PFN lock
+ * (DISPATCH_LEVEL). */
 #define MI_MAXIMUM_REFERENCE_COUNT 0xFFFF
 BOOLEAN MiLockPageFrame(PFN_NUMBER Pfn);
 /* One lock less; the frame goes to the free list when it was the last
@@ -201,6 +203,8 @@ void MiDeleteWorkingSet(PMMADDRESS_SPACE AddressSpace);
 PFN_NUMBER MiWorkingSetManagerPass(BOOLEAN Age);
 void MiWakeWorkingSetManager(void);
 extern PFN_NUMBER MmMinimumAvailablePages;
+/* Passes that had to trim working sets below their minimums. */
+extern ULONG64 MmBelowMinimumTrimPasses;
 extern LIST_ENTRY MmWorkingSetExpansionHead;
 /*
  * The pagefile (mm/pagefile.c; docs/paging.md). MmPagingFile[0] is the one
@@ -316,6 +320,20 @@ void MiZeroPhysicalPage(PFN_NUMBER Pfn);
  * IRQL <= DISPATCH_LEVEL; each takes and releases the PFN lock. */
 MUST_INSPECT_RESULT NTSTATUS MiChargeCommitment(PFN_NUMBER Pages);
 void MiReturnCommitment(PFN_NUMBER Pages);
+/* The same for paged pool's pages (mm/pool.c: when the pool takes pages,
+ * and when it gives them back), counted apart as well (mem's "paged
+ * pool" part of the charge). */
+MUST_INSPECT_RESULT NTSTATUS MiChargePagedPoolCommitment(PFN_NUMBER Pages);
+void MiReturnPagedPoolCommitment(PFN_NUMBER Pages);
+/* Resident available pages (NT's MmResidentAvailablePages, mm/pfn.c):
+ * free + zeroed + frames of pageable kinds not locked. A frame for a
+ * resident use (not user, not paged pool) or an MDL lock of a pageable
+ * page is refused when it would leave no more than the floor,
+ * MiMinimumResidentAvailablePages. Read under the PFN lock for a value
+ * that agrees with the lists; MiResidentFramesRefused counts refusals. */
+PFN_NUMBER MiResidentAvailablePages(void);
+PFN_NUMBER MiMinimumResidentAvailablePages(void);
+extern ULONG64 MiResidentFramesRefused;
 
 /* mm/init.c: the boot-time allocator, used until the PFN database exists. */
 PFN_NUMBER MiEarlyAllocatePage(void);

@@ -133,8 +133,11 @@ typedef struct _MM_MEMORY_COUNTERS {
     PFN_NUMBER PagesByUsage[MiUsageMaximum];
     ULONG64 ZeroedPagesServed;          /* handed out from the zeroed list */
     ULONG64 PagesZeroedOnDemand;        /* zeroed at allocation: the list was empty */
-    PFN_NUMBER CommittedPages;          /* the commit charge of every user half */
+    PFN_NUMBER CommittedPages; /* the commit charge: user halves, paged pool */
     PFN_NUMBER CommitLimit;             /* what it may grow to now (mm/pfn.c) */
+    PFN_NUMBER PagedPoolCommittedPages; /* paged pool's part of CommittedPages */
+    PFN_NUMBER ResidentAvailablePages; /* frames not pinned (mm/pfn.c) */
+    PFN_NUMBER MinimumResidentAvailablePages; /* its floor for pinning more */
     PFN_NUMBER SystemPageTablePages; /* system-space tables made after boot: kept for
                                          * good (mm/pte.c) */
     PFN_NUMBER FreePages; /* on the free list */

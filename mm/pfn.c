@@ -30,10 +30,13 @@
  * its saved PTE contents (demand-zero, or the pagefile PTE of its copy)
  * back first (docs/paging.md).
  *
- * The commit charge lives here too (below): how many user pages are
- * committed, and the limit that keeps each of them able to get a frame.
- * The free lists refuse a frame to anything but a user page when taking it
- * would break a promise made to a committed page.
+ * The commit charge lives here too (below): how many user pages and
+ * paged-pool pages are committed, and the limit that keeps each of them
+ * able to get a frame. The free lists refuse a frame to anything but a
+ * charged page when taking it would break a promise made to a committed
+ * page, and a frame for a resident use (kernel stack, page table,
+ * nonpaged pool, driver) when it would take resident available pages to
+ * their floor (below).
  *
  * The reference count (MMPFN.ReferenceCount) is NT's: 1 for the owner
  * (the PTE that maps the frame, the pool, the stack), plus one for each
@@ -189,19 +192,22 @@ static void MiMarkActive(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
  *
  *   MmTotalCommittedPages  committed pages of every user half, resident or
  *                          not (the sum of the CommittedPages of all
- *                          address spaces; mm/virtual.c charges it);
+ *                          address spaces; mm/virtual.c charges it), and
+ *                          paged pool's pages (mm/pool.c charges them when
+ *                          the pool grows: MmPagedPoolCommittedPages);
  *   unbacked commitment    committed pages with no frame yet:
- *                          MmTotalCommittedPages - frames in MiUsageUser;
- *   commit limit           frames that user pages hold or could hold:
- *                          user frames + available frames - a reserve,
+ *                          MmTotalCommittedPages - frames in MiUsageUser
+ *                          and MiUsagePagedPool (MiChargedFrames);
+ *   commit limit           frames that charged pages hold or could hold:
+ *                          charged frames + available frames - a reserve,
  *                          + the pagefile's slots (MiPageFileCommitPages).
  *
  * Two rules keep every promise:
  *   1. A charge that would pass the limit is refused
  *      (STATUS_COMMITMENT_LIMIT): afterwards the available frames cover
  *      the unbacked commitment plus the reserve.
- *   2. A frame for anything but a user page (a page table, pool, a kernel
- *      stack, a driver) is refused while the available frames are no more
+ *   2. A frame for anything but a charged page (a page table, nonpaged
+ *      pool, a kernel stack, a driver) is refused while the available frames are no more
  *      than the unbacked commitment: the kernel may use the reserve and
  *      whatever is not promised, never a promised frame. With a pagefile,
  *      the pagefile's slots count against the unbacked commitment: those
@@ -215,10 +221,7 @@ static void MiMarkActive(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
  * The reserve (MiCommitReserve) is what the kernel keeps for itself before
  * any commit: page tables for new commits, pool, kernel stacks. It is
  * RAM / 16, at least MI_MIN_COMMIT_RESERVE pages. The limit moves as the
- * kernel's own use of frames moves. NOTE: paged pool's pages also go to
- * the pagefile and are not charged; a pagefile full of paged pool leaves
- * committed user pages without a slot (NT charges paged pool to commit).
- * NOTE: a user frame whose page was freed while an MDL held it locked
+ * kernel's own use of frames moves. NOTE: a user frame whose page was freed while an MDL held it locked
  * (MiInsertPageInFreeList) still counts as MiUsageUser until the unlock.
  * For that while the limit counts it as usable and the unbacked
  * commitment comes out one lower per such frame, so rule 2 may let the
@@ -230,6 +233,7 @@ static void MiMarkActive(PFN_NUMBER Pfn, MI_PFN_USAGE Usage)
 #define MI_MIN_COMMIT_RESERVE 256    /* 1 MiB */
 
 static PFN_NUMBER MmTotalCommittedPages;
+static PFN_NUMBER MmPagedPoolCommittedPages; /* its paged-pool part (mm/pool.c) */
 
 /* Free + zeroed: the frames that back a new promise. Standby frames hold
  * trimmed user pages (counted in MiUsageUser): reusing one for another
@@ -252,20 +256,29 @@ static PFN_NUMBER MiPageFileCommitPages(void)
     return MmPagingFile[0] != NULL ? MmPagingFile[0]->Size - 1 : 0;
 }
 
+/* Frames of the pageable kinds, which the commit charge covers: user
+ * pages and paged pool. */
+static inline PFN_NUMBER MiChargedFrames(void)
+{
+    return MiUsageCount[MiUsageUser] + MiUsageCount[MiUsagePagedPool];
+}
+
 static PFN_NUMBER MiUnbackedCommitment(void)
 {
-    PFN_NUMBER Backed = MiUsageCount[MiUsageUser] + MiPageFileCommitPages();
+    PFN_NUMBER Backed = MiChargedFrames() + MiPageFileCommitPages();
     return MmTotalCommittedPages > Backed ? MmTotalCommittedPages - Backed : 0;
 }
 
 static PFN_NUMBER MiCommitLimit(void)
 {
-    PFN_NUMBER Usable = MiUsageCount[MiUsageUser] + MiAvailablePagesLocked();
+    PFN_NUMBER Usable = MiChargedFrames() + MiAvailablePagesLocked();
     PFN_NUMBER Reserve = MiCommitReserve();
     return (Usable > Reserve ? Usable - Reserve : 0) + MiPageFileCommitPages();
 }
 
-NTSTATUS MiChargeCommitment(PFN_NUMBER Pages)
+/* Pages more, or STATUS_COMMITMENT_LIMIT; PagedPool: the charge is paged
+ * pool's (MmPagedPoolCommittedPages, its part of the total). */
+static NTSTATUS MiCharge(PFN_NUMBER Pages, BOOLEAN PagedPool)
 {
     MI_ASSERT_PFN_LOCK_ALLOWED();
     KIRQL OldIrql = MI_LOCK_PFN();
@@ -273,19 +286,45 @@ NTSTATUS MiChargeCommitment(PFN_NUMBER Pages)
     NTSTATUS Status = STATUS_COMMITMENT_LIMIT;
     if (Pages <= Limit && MmTotalCommittedPages <= Limit - Pages) {
         MmTotalCommittedPages += Pages;
+        if (PagedPool)
+            MmPagedPoolCommittedPages += Pages;
         Status = STATUS_SUCCESS;
     }
     MI_UNLOCK_PFN(OldIrql);
     return Status;
 }
 
-void MiReturnCommitment(PFN_NUMBER Pages)
+static void MiReturn(PFN_NUMBER Pages, BOOLEAN PagedPool)
 {
     MI_ASSERT_PFN_LOCK_ALLOWED();
     KIRQL OldIrql = MI_LOCK_PFN();
     ASSERT(MmTotalCommittedPages >= Pages);
     MmTotalCommittedPages -= Pages;
+    if (PagedPool) {
+        ASSERT(MmPagedPoolCommittedPages >= Pages);
+        MmPagedPoolCommittedPages -= Pages;
+    }
     MI_UNLOCK_PFN(OldIrql);
+}
+
+NTSTATUS MiChargeCommitment(PFN_NUMBER Pages)
+{
+    return MiCharge(Pages, FALSE);
+}
+
+void MiReturnCommitment(PFN_NUMBER Pages)
+{
+    MiReturn(Pages, FALSE);
+}
+
+NTSTATUS MiChargePagedPoolCommitment(PFN_NUMBER Pages)
+{
+    return MiCharge(Pages, TRUE);
+}
+
+void MiReturnPagedPoolCommitment(PFN_NUMBER Pages)
+{
+    MiReturn(Pages, TRUE);
 }
 
 /* Write a standby page's saved PTE contents (demand-zero with its
@@ -372,8 +411,67 @@ PFN_NUMBER MmPurgeStandbyPages(PMMADDRESS_SPACE AddressSpace)
     return Purged;
 }
 
+/* ------------------------------------------------------------------------
+ * Resident available pages (NT's MmResidentAvailablePages).
+ *
+ * The commit limit keeps the promises made to pageable pages; it says
+ * nothing about the frames the kernel pins: kernel stacks, page tables,
+ * nonpaged pool, drivers' frames, pages an MDL holds locked. None of them
+ * is charged to commit, and with a pagefile the limit is far above RAM, so
+ * without a second count they could fill RAM while the commit limit still
+ * lets processes be made - and a committed page would then find no frame
+ * however much the working-set manager trimmed. NT's answer, and
+ * Pagoda's: count the frames that are not pinned -
+ *
+ *   resident available = free + zeroed + frames of pageable kinds (user
+ *                        pages, paged pool; resident, standby or modified)
+ *                        - pageable frames an MDL holds locked
+ *
+ * - and refuse a frame for a resident use (MiIsResidentUsage) when it would
+ * leave no more than MiMinimumResidentAvailablePages. The charge is taken
+ * where every resident frame comes from, MiRemoveHead with its usage, so no
+ * caller can forget it (NT charges at each caller: MmCreateKernelStack,
+ * nonpaged pool growth, MmProbeAndLockPages...); it is given back when the
+ * frame is freed (MiFreeUnreferencedPage) or unlocked. The floor is left to
+ * pageable pages: with a pagefile the working-set manager can always make
+ * one of them free (trimming below working-set minimums when memory is
+ * short, mm/wsmgr.c) and the modified page writer write it out, so a
+ * committed page's fault always gets a frame in the end. A refused resident
+ * frame is the caller's STATUS_INSUFFICIENT_RESOURCES (a kernel stack, a
+ * page table, a pool page: NtCreateUserProcess fails cleanly). MDL locks of
+ * pageable pages are counted (MiLockedPageablePages) and refused at the
+ * floor like any resident use. PFN lock.
+ * ------------------------------------------------------------------------ */
+static PFN_NUMBER MiLockedPageablePages;
+ULONG64 MiResidentFramesRefused; /* resident frames refused (either rule) */
+
+static inline BOOLEAN MiIsResidentUsage(ULONG Usage)
+{
+    return Usage != MiUsageUser && Usage != MiUsagePagedPool;
+}
+
+PFN_NUMBER MiResidentAvailablePages(void)
+{
+    return MiAvailablePagesLocked() + MiChargedFrames() - MiLockedPageablePages;
+}
+
+/* The floor: 1/64 of RAM, at least 64 pages (the working-set manager's
+ * MmMinimumAvailablePages, computed here as well because frames are
+ * handed out before that thread starts). */
+PFN_NUMBER MiMinimumResidentAvailablePages(void)
+{
+    PFN_NUMBER Floor = MmPhysicalMemoryBlock.NumberOfPages / 64;
+    return Floor < 64 ? 64 : Floor;
+}
+
+/* May one more frame be pinned? PFN lock. */
+static inline BOOLEAN MiResidentFrameAllowed(void)
+{
+    return MiResidentAvailablePages() > MiMinimumResidentAvailablePages();
+}
+
 /* Rule 2: are the available frames no more than the unbacked commitment?
- * A user page (most frames taken) never asks. */
+ * A charged page (user, paged pool: most frames taken) never asks. */
 static inline BOOLEAN MiFramesPromised(void)
 {
     PFN_NUMBER Available = MiAvailablePagesLocked();
@@ -384,11 +482,14 @@ static inline BOOLEAN MiFramesPromised(void)
 
 static PFN_NUMBER MiRemoveHead(PMMPFNLIST List, MI_PFN_USAGE Usage)
 {
-    /* Rule 2 above: only a committed user page may take a promised frame.
-     * With a pagefile a standby frame keeps no promise (its page is in the
-     * pagefile, or zeros): it counts as available. */
-    if (Usage != MiUsageUser && MiFramesPromised())
+    /* Rule 2 above: only a charged page (user, paged pool) may take a
+     * promised frame. With a pagefile a standby frame keeps no promise (its
+     * page is in the pagefile, or zeros): it counts as available. And a
+     * resident frame must leave the floor of resident available pages. */
+    if (MiIsResidentUsage(Usage) && (MiFramesPromised() || !MiResidentFrameAllowed())) {
+        MiResidentFramesRefused++;
         return MM_EMPTY_LIST;
+    }
     PFN_NUMBER Pfn = List->Flink;
     if (Pfn == MM_EMPTY_LIST) {
         /* NT's order: free, zeroed, then standby. Both callers ask the free
@@ -674,6 +775,12 @@ BOOLEAN MiLockPageFrame(PFN_NUMBER Pfn)
         KeBugCheckEx(PFN_LIST_CORRUPT, 0x9A, Pfn, Entry->PageLocation, Entry->ReferenceCount);
     if (Entry->ReferenceCount == MI_MAXIMUM_REFERENCE_COUNT)
         return FALSE;
+    /* A pageable page's first lock pins it: a resident charge. */
+    BOOLEAN Pins = Entry->LockCount == 0 && !MiIsResidentUsage(Entry->Usage);
+    if (Pins && !MiResidentFrameAllowed())
+        return FALSE;
+    if (Pins)
+        MiLockedPageablePages++;
     Entry->ReferenceCount++;
     Entry->LockCount++;
     return TRUE;
@@ -687,7 +794,8 @@ void MiUnlockPageFrame(PFN_NUMBER Pfn)
     if (Entry->PageLocation != ActiveAndValid || Entry->ReferenceCount == 0 ||
         Entry->LockCount == 0)
         KeBugCheckEx(PFN_LIST_CORRUPT, 0x9A, Pfn, Entry->PageLocation, Entry->ReferenceCount);
-    Entry->LockCount--;
+    if (--Entry->LockCount == 0 && !MiIsResidentUsage(Entry->Usage))
+        MiLockedPageablePages--; /* pageable again */
     /* A device may have written the frame behind the PTE's back (no D
      * bit): count it as modified, so a trim never takes it for clean. */
     if (Entry->Pageable) {
@@ -762,6 +870,9 @@ void MmQueryMemoryCounters(PMM_MEMORY_COUNTERS Counters)
     Counters->PagesZeroedOnDemand = MmPagesZeroedOnDemand;
     Counters->CommittedPages = MmTotalCommittedPages;
     Counters->CommitLimit = MiCommitLimit();
+    Counters->PagedPoolCommittedPages = MmPagedPoolCommittedPages;
+    Counters->ResidentAvailablePages = MiResidentAvailablePages();
+    Counters->MinimumResidentAvailablePages = MiMinimumResidentAvailablePages();
     Counters->SystemPageTablePages = MiSystemPageTablePages;
     PMMPAGING_FILE PagingFile = MmPagingFile[0];
     Counters->PageFilePages = PagingFile ? PagingFile->Size : 0;

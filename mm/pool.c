@@ -20,7 +20,9 @@
  *                   with no pagefile a touch that finds no frame could
  *                   only bugcheck, while a frame missing here is a NULL
  *                   for the caller (with a pagefile it first waits for
- *                   frames, ExpWaitForPagingOut)
+ *                   frames, ExpWaitForPagingOut). Its pages are charged
+ *                   to commit while the pool holds them (as NT does):
+ *                   past the commit limit, NULL
  *
  * Data: the two POOL_DESCRIPTORs (ExpNonPagedPool, ExpPagedPool), a spin
  * lock, a fast mutex, and the lists paged pool's fast paths see
@@ -252,15 +254,24 @@ static BOOLEAN ExpBackPagedPage(PUCHAR Va)
     return TRUE;
 }
 
-/* Paged pool pages: the page tables, a demand-zero PTE and a frame for
- * each (ExpBackPagedPage); all or nothing. */
+/* Paged pool pages: the commit charge, the page tables, a demand-zero
+ * PTE and a frame for each (ExpBackPagedPage); all or nothing. A paged
+ * page is a promise like a committed user page (it may live in the
+ * pagefile), so, as NT does, paged pool is charged to commit when it takes
+ * pages and gives the charge back when it frees them: past the commit
+ * limit the allocation is NULL. */
 static PVOID ExpAllocatePagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
 {
-    PUCHAR Base = MiReserveVa(&MiPagedPoolRegion, PageCount);
+    PUCHAR Base;
     ULONG_PTR Done;
 
-    if (!Base)
+    if (!NT_SUCCESS(MiChargePagedPoolCommitment(PageCount)))
         return NULL;
+    Base = MiReserveVa(&MiPagedPoolRegion, PageCount);
+    if (!Base) {
+        MiReturnPagedPoolCommitment(PageCount);
+        return NULL;
+    }
     for (Done = 0; Done < PageCount; Done++) {
         PUCHAR Va = Base + Done * PAGE_SIZE;
         NTSTATUS Status = MiMakeSystemDemandZeroPte(Va); /* may need a page-table frame */
@@ -276,8 +287,9 @@ static PVOID ExpAllocatePagedPages(PPOOL_DESCRIPTOR Pool, ULONG_PTR PageCount)
     return Base;
 
 Undo:
-    ExpFreePagedPages(Pool, Base, Done);
+    ExpFreePagedPages(Pool, Base, Done); /* returns Done pages' charge */
     MiReleaseVa(&MiPagedPoolRegion, Base + Done * PAGE_SIZE, PageCount - Done);
+    MiReturnPagedPoolCommitment(PageCount - Done);
     return NULL;
 }
 
@@ -291,6 +303,7 @@ static void ExpFreePagedPages(PPOOL_DESCRIPTOR Pool, PVOID Va, ULONG_PTR PageCou
     for (ULONG_PTR i = 0; i < PageCount; i++)
         MiDeletePagedPoolPage((PUCHAR)Va + i * PAGE_SIZE);
     MiReleaseVa(&MiPagedPoolRegion, Va, PageCount);
+    MiReturnPagedPoolCommitment(PageCount);
 }
 
 /* Paged pool's lock: its fast mutex, and the fast paths turned away

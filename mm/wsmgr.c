@@ -34,7 +34,9 @@
  * grows. When available pages (free + zeroed + standby) are below
  * MmMinimumAvailablePages, pages at least MI_TRIM_AGE passes old are
  * trimmed, as long as the set stays above its minimum; a set above its
- * maximum loses its aged pages whatever the memory.
+ * maximum loses its aged pages whatever the memory. With a pagefile, when
+ * that is not enough, younger pages go, and then pages below the minimum
+ * (MiWorkingSetManagerPass).
  *
  * The manager is a system thread (MmWorkingSetManager, started by
  * ps/psmgr.c, running at priority 16 as NT's) that wakes every
@@ -65,6 +67,7 @@
 LIST_ENTRY MmWorkingSetExpansionHead = {&MmWorkingSetExpansionHead, &MmWorkingSetExpansionHead};
 PFN_NUMBER MmMinimumAvailablePages;
 ULONG64 MmWorkingSetManagerPasses;
+ULONG64 MmBelowMinimumTrimPasses; /* passes that trimmed below the minimums */
 static KEVENT MiWorkingSetManagerEvent;
 static BOOLEAN MiWorkingSetManagerStarted;
 
@@ -219,9 +222,16 @@ PFN_NUMBER MmTrimAllSystemPageableMemory(void)
     return Trimmed;
 }
 
+/* How far a pass may trim each working set. */
+typedef enum _MI_TRIM_DEPTH {
+    MiTrimToMaximum, /* memory is not low: only sets above their maximum */
+    MiTrimToMinimum, /* low: down to each set's minimum */
+    MiTrimBelowMinimum, /* still low after that: down to nothing (NT does too) */
+} MI_TRIM_DEPTH;
+
 /* Trim every working set once (MiTrimWorkingSet's arguments, Budget
  * shared by all); the pages trimmed. PFN lock held. */
-static PFN_NUMBER MiTrimAllWorkingSets(BOOLEAN Age, ULONG MinimumAge, BOOLEAN Low,
+static PFN_NUMBER MiTrimAllWorkingSets(BOOLEAN Age, ULONG MinimumAge, MI_TRIM_DEPTH Depth,
                                        PFN_NUMBER Budget)
 {
     PFN_NUMBER Trimmed = 0;
@@ -229,7 +239,9 @@ static PFN_NUMBER MiTrimAllWorkingSets(BOOLEAN Age, ULONG MinimumAge, BOOLEAN Lo
          Link = Link->Flink) {
         PMMSUPPORT Ws = CONTAINING_RECORD(Link, MMSUPPORT, WorkingSetExpansionLinks);
         PMMADDRESS_SPACE Space = CONTAINING_RECORD(Ws, MMADDRESS_SPACE, Vm);
-        PFN_NUMBER Keep = Low ? Ws->MinimumWorkingSetSize : Ws->MaximumWorkingSetSize;
+        PFN_NUMBER Keep = Depth == MiTrimToMaximum ? Ws->MaximumWorkingSetSize
+            : Depth == MiTrimToMinimum             ? Ws->MinimumWorkingSetSize
+                                                   : 0;
         PMMADDRESS_SPACE Previous = MmAttachAddressSpace(Space);
         Trimmed += MiTrimWorkingSet(Ws, Age, MinimumAge, Keep, Budget - Trimmed);
         MmAttachAddressSpace(Previous);
@@ -244,17 +256,27 @@ static PFN_NUMBER MiTrimAllWorkingSets(BOOLEAN Age, ULONG MinimumAge, BOOLEAN Lo
  * (oldest first, down to each set's minimum) until twice
  * MmMinimumAvailablePages would be available: a burst of allocations
  * has no time to age pages, and the modified page writer can now turn
- * any trimmed page into a free frame. Returns the pages trimmed.
- * PASSIVE_LEVEL. */
+ * any trimmed page into a free frame. If the minimums still hold too much
+ * (a hundred small processes each under its 50 pages, and the kernel's
+ * pinned frames filling the rest), the sets are trimmed below their
+ * minimum, as NT trims when memory is short: a minimum is what a process
+ * keeps when memory allows, not a pin, and a committed page's fault must
+ * find a frame in the end (mm/pfn.c, resident available pages). Returns
+ * the pages trimmed. PASSIVE_LEVEL. */
 PFN_NUMBER MiWorkingSetManagerPass(BOOLEAN Age)
 {
     KIRQL OldIrql = KeRaiseIrqlToDpcLevel();
     PFN_NUMBER Available = MmAvailablePages();
     BOOLEAN Low = Available < MmMinimumAvailablePages;
-    PFN_NUMBER Trimmed = MiTrimAllWorkingSets(Age, MI_TRIM_AGE, Low, (PFN_NUMBER)-1);
+    PFN_NUMBER Trimmed = MiTrimAllWorkingSets(
+        Age, MI_TRIM_AGE, Low ? MiTrimToMinimum : MiTrimToMaximum, (PFN_NUMBER)-1);
     PFN_NUMBER Wanted = 2 * MmMinimumAvailablePages - Available;
     if (Low && MmPagingFileActive() && Trimmed < Wanted)
-        Trimmed += MiTrimAllWorkingSets(FALSE, 0, Low, Wanted - Trimmed);
+        Trimmed += MiTrimAllWorkingSets(FALSE, 0, MiTrimToMinimum, Wanted - Trimmed);
+    if (Low && MmPagingFileActive() && Trimmed < Wanted) {
+        Trimmed += MiTrimAllWorkingSets(FALSE, 0, MiTrimBelowMinimum, Wanted - Trimmed);
+        MmBelowMinimumTrimPasses++;
+    }
     MmWorkingSetManagerPasses++;
     KeLowerIrql(OldIrql);
     if (Trimmed != 0 && Low)

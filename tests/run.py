@@ -131,20 +131,17 @@ GDB_IO_TEST = ROOT / "tools" / "gdb" / "test_io.py"
 PAGING_PATTERN = ""            # the paging boot runs every ktest
 PAGING_PAGEFILE_MIB = 129
 # Tests the paging boot may skip, and the boot where each runs instead.
-PAGING_SKIPS = {"vm.out_of_memory_rolls_back": "mem.* (the commit rules without a pagefile)"}
-# User tests the paging boot leaves out (usertests -x NAME), each with why;
-# they run in the user and smp.user2 boots (256M).
-PAGING_USER_LEFT_OUT = {
-    "robust.process_exhaustion_fails_cleanly":
-        "at -m 32M with a pagefile, memory that is not charged to commit (kernel stacks, page "
-        "tables, pool) runs out before the commit limit: a child's committed stack page finds no "
-        "frame and it dies of STATUS_ACCESS_VIOLATION, or the creation returns it (a kernel "
-        "defect, on main too; runs in user and smp.user2)",
-}
+PAGING_SKIPS = {"vm.out_of_memory_rolls_back": "mem.* (the commit rules without a pagefile)",
+                "pool.paged_pool_without_a_frame_is_null":
+                    "mem.* (with a pagefile paged pool gets a frame by paging out)"}
+# User tests the paging boot leaves out (usertests -x NAME), each with why
+# and the boot where it runs instead. None now: robust.process_exhaustion_
+# fails_cleanly runs at 32M since resident available pages (docs/paging.md §9).
+PAGING_USER_LEFT_OUT = {}
 RE_PAGING_SUMMARY = re.compile(r"Pagefile: (\d+) pages written in (\d+) writes, (\d+) reads, "
                                r"(\d+) hard faults; peak (\d+) of (\d+) slots; (\d+) waits for "
                                r"frames \((\d+) woken, (\d+) timed out\), (\d+) not waited")
-MEM_PATTERN = "pfn.*,vm.out_of_memory_rolls_back"
+MEM_PATTERN = "pfn.*,vm.out_of_memory_rolls_back,pool.paged_pool_without_a_frame_is_null"
 GDB_IO_KTESTS = "irp.direct*,irp.pended*,irp.filter*,irp.completion_routines*"
 
 STEPS = ("layers", "host", "ktest", "bugcheck", "mem", "paging", "gdb", "user", "lowres", "shell",

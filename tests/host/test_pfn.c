@@ -152,18 +152,29 @@ HTEST(allocating_everything_gives_each_frame_once_then_fails_cleanly)
     PFN_NUMBER DriverBefore = MmPagesInUse(MiUsageDriver);
     static unsigned char Seen[RUN1_BASE + RUN1_PAGES];
     memset(Seen, 0, sizeof(Seen));
-    PFN_NUMBER Pfn, Count = 0;
-    while (NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn))) {
-        HT_ASSERT(MiIsPfnInDatabase(Pfn));
-        HT_ASSERT(!Seen[Pfn]);
-        HT_ASSERT(MiBootUsageOfPage(Pfn) == MiUsageFree && !MiIsEarlyAllocated(Pfn));
-        HT_ASSERT(MI_PFN_ELEMENT(Pfn)->PageLocation == ActiveAndValid);
-        Seen[Pfn] = 1;
-        Count++;
+    PFN_NUMBER Pfn, Count = 0, Drivers;
+    /* A driver (a resident use) stops at the floor of resident available
+     * pages (NT's rule, mm/pfn.c); the frames below it go to pageable
+     * uses only: take them as user frames. */
+    for (BOOLEAN Pageable = FALSE;; Pageable = TRUE) {
+        while (Pageable ? (Pfn = MiRemoveAnyPage(MiUsageUser)) != MM_EMPTY_LIST
+                        : NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn))) {
+            HT_ASSERT(MiIsPfnInDatabase(Pfn));
+            HT_ASSERT(!Seen[Pfn]);
+            HT_ASSERT(MiBootUsageOfPage(Pfn) == MiUsageFree && !MiIsEarlyAllocated(Pfn));
+            HT_ASSERT(MI_PFN_ELEMENT(Pfn)->PageLocation == ActiveAndValid);
+            Seen[Pfn] = 1;
+            Count++;
+        }
+        if (Pageable)
+            break;
+        Drivers = Count;
+        HT_ASSERT(MiResidentAvailablePages() == MiMinimumResidentAvailablePages());
     }
+    HT_ASSERT(Drivers == Available - MiMinimumResidentAvailablePages());
     HT_ASSERT(Count == Available);
     HT_ASSERT(MmAvailablePages() == 0);
-    HT_ASSERT(MmPagesInUse(MiUsageDriver) - DriverBefore == Count);
+    HT_ASSERT(MmPagesInUse(MiUsageDriver) - DriverBefore == Drivers);
     HT_ASSERT(MmAllocatePhysicalPage(MiUsageDriver, TRUE, &Pfn) == STATUS_INSUFFICIENT_RESOURCES);
     for (PFN_NUMBER i = 0; i < RUN1_BASE + RUN1_PAGES; i++) {
         if (Seen[i])

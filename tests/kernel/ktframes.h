@@ -3,6 +3,12 @@
  * free frame as a driver would (so the frames promised to committed user
  * pages stay promised), and give them all back. Used by test_virtual.c
  * (commit past the limit) and test_pool.c (paged pool with no frame).
+ *
+ * A driver stops at the floor of resident available pages (mm/pfn.c), the
+ * frames NT leaves to pageable pages. KtTakeAllFrames(TRUE) goes on past
+ * it and takes the rest as frames of usage MiUsageUser that no working set
+ * holds (nothing can trim them), which is how "RAM is gone" looks to
+ * paged pool and to the zeroing code.
  */
 #ifndef PAGODA_KTFRAMES_H
 #define PAGODA_KTFRAMES_H
@@ -18,29 +24,38 @@
  */
 #define KT_LIST_SLOTS (PAGE_SIZE / sizeof(ULONG64))
 
-static inline PFN_NUMBER KtTakeAllFrames(void)
+static inline BOOLEAN KtTakeFrame(BOOLEAN PastTheFloor, PFN_NUMBER *Pfn)
+{
+    if (NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, Pfn)))
+        return TRUE;
+    if (!PastTheFloor)
+        return FALSE;
+    *Pfn = MiRemoveAnyPage(MiUsageUser);
+    return *Pfn != MM_EMPTY_LIST;
+}
+
+static inline PFN_NUMBER KtTakeAllFrames(BOOLEAN PastTheFloor)
 {
     PFN_NUMBER List = MM_EMPTY_LIST, Pfn;
-    PULONG64 Window = NULL;
     ULONG Used = KT_LIST_SLOTS;
-    KIRQL HyperIrql = PASSIVE_LEVEL;
+    KIRQL HyperIrql;
 
-    /* Not zeroed: MiRemoveAnyPage never needs the hyperspace window. */
-    while (NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn))) {
+    /* The window is mapped only to write: taking a frame may need it (a
+     * standby frame's PTE is restored through hyperspace). A new list
+     * frame starts filled with MM_EMPTY_LIST. */
+    while (KtTakeFrame(PastTheFloor, &Pfn)) {
+        PULONG64 Window;
         if (Used == KT_LIST_SLOTS) {
-            if (Window != NULL)
-                MiUnmapPageInHyperspace(Window, HyperIrql);
             Window = MiMapPageInHyperspace(Pfn, &HyperIrql);
             Window[0] = List;
+            for (ULONG i = 1; i < KT_LIST_SLOTS; i++)
+                Window[i] = MM_EMPTY_LIST;
             List = Pfn;
             Used = 1;
         } else {
+            Window = MiMapPageInHyperspace(List, &HyperIrql);
             Window[Used++] = Pfn;
         }
-    }
-    if (Window != NULL) {
-        while (Used < KT_LIST_SLOTS)
-            Window[Used++] = MM_EMPTY_LIST;
         MiUnmapPageInHyperspace(Window, HyperIrql);
     }
     return List;

@@ -238,11 +238,17 @@ KTEST(pool, paged_pool_without_a_frame_is_null)
     ULONG Served = 0, Tried;
     PPOOL_DESCRIPTOR Paged = ExGetPoolDescriptor(PagedPool);
 
+    /* With a pagefile there is always a frame in the end: the working-set
+     * manager pages other pageable pages out, below the working sets'
+     * minimums if it must (NT's rule, mm/wsmgr.c), so RAM is never gone
+     * for paged pool. The mem.* boots (no disk) run it. */
+    KT_SKIP_IF(MmPagingFileActive(), "no frame for paged pool needs a boot without a pagefile");
+
     ExTrimPoolPages(PagedPool);
     SIZE_T Pages = Paged->PagesInUse, Failed = Paged->FailedAllocations;
     PFN_NUMBER Tables = MmPagesInUse(MiUsagePageTable);
     PFN_NUMBER Available = MmAvailablePages();
-    PFN_NUMBER Frames = KtTakeAllFrames();
+    PFN_NUMBER Frames = KtTakeAllFrames(TRUE); /* past the resident floor too */
     PFN_NUMBER Left = MmAvailablePages();
     PVOID Big = ExAllocatePoolWithTag(PagedPool, 3 * PAGE_SIZE, KT_TAG);
     /* 4000 bytes: one block a page, so after the pages the pool holds
@@ -274,6 +280,87 @@ KTEST(pool, paged_pool_without_a_frame_is_null)
     /* Every frame is back but the page tables the tries left (kept, as
      * NT keeps system page tables). */
     KT_EXPECT_EQ(MmAvailablePages() + (MmPagesInUse(MiUsagePageTable) - Tables), Available);
+}
+
+/*
+ * Paged pool is charged to commit, as NT charges it: a burst of page-sized
+ * blocks raises the system's commit charge by the pages the pool took, and
+ * freeing them (the trim gives the pages back) lowers it again. Every page
+ * paged pool holds is charged: its part of the charge is its page count.
+ */
+KTEST(pool, paged_pool_pages_are_charged_to_commit)
+{
+    static PVOID Blocks[64];
+    PPOOL_DESCRIPTOR Paged = ExGetPoolDescriptor(PagedPool);
+    MM_MEMORY_COUNTERS Before, During, After;
+    ULONG Served = 0;
+
+    ExTrimPoolPages(PagedPool);
+    SIZE_T Pages = Paged->PagesInUse;
+    MmQueryMemoryCounters(&Before);
+    /* 4000 bytes: one block a page, a fresh page each after the trim. */
+    while (Served < ARRAYSIZE(Blocks) &&
+           (Blocks[Served] = ExAllocatePoolWithTag(PagedPool, 4000, KT_TAG)) != NULL)
+        Served++;
+    SIZE_T Added = Paged->PagesInUse - Pages;
+    MmQueryMemoryCounters(&During);
+    for (ULONG i = 0; i < Served; i++)
+        ExFreePoolWithTag(Blocks[i], KT_TAG);
+    ExTrimPoolPages(PagedPool);
+    MmQueryMemoryCounters(&After);
+
+    KT_EXPECT_EQ(Served, ARRAYSIZE(Blocks));
+    KT_EXPECT_EQ(Added, Served);
+    KT_EXPECT_EQ(Before.PagedPoolCommittedPages, Pages);
+    KT_EXPECT_EQ(During.PagedPoolCommittedPages, Before.PagedPoolCommittedPages + Added);
+    KT_EXPECT_EQ(During.CommittedPages, Before.CommittedPages + Added);
+    KT_EXPECT_EQ(Paged->PagesInUse, Pages);
+    KT_EXPECT_EQ(After.PagedPoolCommittedPages, Before.PagedPoolCommittedPages);
+    KT_EXPECT_EQ(After.CommittedPages, Before.CommittedPages);
+}
+
+static void KtReturnCharge(PVOID Pages)
+{
+    MiReturnCommitment((PFN_NUMBER)(ULONG_PTR)Pages);
+}
+
+/*
+ * Past the commit limit a paged-pool allocation that needs new pages is
+ * NULL (and counted as failed), not a promise the pagefile cannot keep;
+ * with the commit back, the same allocation is served. The test charges
+ * all but a few pages of the room itself, as commits would.
+ */
+KTEST(pool, paged_pool_past_the_commit_limit_is_null)
+{
+    PPOOL_DESCRIPTOR Paged = ExGetPoolDescriptor(PagedPool);
+    MM_MEMORY_COUNTERS Counters;
+    MmQueryMemoryCounters(&Counters);
+    KT_ASSERT(Counters.CommitLimit > Counters.CommittedPages + 16);
+    PFN_NUMBER Charge = Counters.CommitLimit - Counters.CommittedPages - 4;
+    KT_ASSERT_STATUS(MiChargeCommitment(Charge), STATUS_SUCCESS);
+    PKT_DEFERRED Return = KtDefer(KtReturnCharge, (PVOID)(ULONG_PTR)Charge);
+    SIZE_T Failed = Paged->FailedAllocations, Pages = Paged->PagesInUse;
+
+    PVOID Big = ExAllocatePoolWithTag(PagedPool, 8 * PAGE_SIZE, KT_TAG);
+    SIZE_T PagesWhileFull = Paged->PagesInUse;
+    MmQueryMemoryCounters(&Counters);
+    KtCleanupNow(Return);
+    if (Big != NULL)
+        ExFreePoolWithTag(Big, KT_TAG);
+    KT_EXPECT(Big == NULL);
+    KT_EXPECT_EQ(Paged->FailedAllocations, Failed + 1);
+    KT_EXPECT_EQ(PagesWhileFull, Pages);
+    KT_EXPECT(Counters.CommittedPages <= Counters.CommitLimit);
+
+    PFN_NUMBER Committed = (MmQueryMemoryCounters(&Counters), Counters.CommittedPages);
+    Big = ExAllocatePoolWithTag(PagedPool, 8 * PAGE_SIZE, KT_TAG);
+    KT_ASSERT(Big != NULL);
+    memset(Big, 0x5A, 8 * PAGE_SIZE);
+    MmQueryMemoryCounters(&Counters);
+    ExFreePoolWithTag(Big, KT_TAG);
+    KT_EXPECT_EQ(Counters.CommittedPages, Committed + 8);
+    MmQueryMemoryCounters(&Counters);
+    KT_EXPECT_EQ(Counters.CommittedPages, Committed);
 }
 
 /*

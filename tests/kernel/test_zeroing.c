@@ -79,6 +79,17 @@ KTEST(zeroing, zeroed_list_serves_first_without_zeroing_again)
     MmFreePhysicalPage(Pfn);
 }
 
+/* A frame out of the way, zero-filled (Zeroed) or not: as a driver's, or,
+ * once a driver may pin no more (the floor of resident available pages,
+ * mm/pfn.c), as a frame of usage MiUsageUser that no working set holds. */
+static BOOLEAN TzTakeFrame(BOOLEAN Zeroed, PFN_NUMBER *Pfn)
+{
+    if (NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, Zeroed, Pfn)))
+        return TRUE;
+    *Pfn = Zeroed ? MiRemoveZeroPage(MiUsageUser) : MiRemoveAnyPage(MiUsageUser);
+    return *Pfn != MM_EMPTY_LIST;
+}
+
 KTEST(zeroing, empty_zeroed_list_means_zeroing_on_demand)
 {
     /* Hold one dirty frame back, take every zeroed frame, then give the
@@ -88,15 +99,13 @@ KTEST(zeroing, empty_zeroed_list_means_zeroing_on_demand)
     KT_ASSERT_EQ(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Dirty), STATUS_SUCCESS);
     TzFill(Dirty, 0x5A);
     PFN_NUMBER Chain = MM_EMPTY_LIST, Pfn;
-    while (MmZeroedPageListHead.Flink != MM_EMPTY_LIST &&
-           NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, TRUE, &Pfn))) {
+    while (MmZeroedPageListHead.Flink != MM_EMPTY_LIST && TzTakeFrame(TRUE, &Pfn)) {
         MI_PFN_ELEMENT(Pfn)->OriginalPte.u.Long = Chain; /* a private chain of what we hold */
         Chain = Pfn;
     }
     /* Free frames that were never zeroed must not be taken for this: move
      * them out of the way too. */
-    while (MmFreePageListHead.Flink != MM_EMPTY_LIST &&
-           NT_SUCCESS(MmAllocatePhysicalPage(MiUsageDriver, FALSE, &Pfn))) {
+    while (MmFreePageListHead.Flink != MM_EMPTY_LIST && TzTakeFrame(FALSE, &Pfn)) {
         MI_PFN_ELEMENT(Pfn)->OriginalPte.u.Long = Chain;
         Chain = Pfn;
     }

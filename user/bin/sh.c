@@ -275,8 +275,12 @@ static void ShMem(int Argc, char **Argv)
     printf("  bad            %8llu\n", Info.BadPages);
     printf("working sets: %llu pages trimmed, %llu soft faults, %llu standby pages reused\n",
            Info.TrimmedPages, Info.TransitionFaults, Info.StandbyPagesReused);
-    printf("commit charge: %llu pages, limit %llu pages%s\n", Info.CommittedPages, Info.CommitLimit,
+    printf("commit charge: %llu pages (%llu of them paged pool), limit %llu pages%s\n",
+           Info.CommittedPages, Info.PagedPoolCommittedPages, Info.CommitLimit,
            Info.PageFilePages ? " (RAM + pagefile)" : " (RAM: no pagefile)");
+    printf("resident available: %llu pages (not pinned; kernel stacks, page tables, nonpaged "
+           "pool and locks stop at %llu)\n",
+           Info.ResidentAvailablePages, Info.MinimumResidentAvailablePages);
     ShMemPageFile(&Info);
     printf("pages by usage:\n");
     for (size_t I = 0; I < ARRAYSIZE(Usage) && I < ARRAYSIZE(Info.PagesByUsage); I++)

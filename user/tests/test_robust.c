@@ -336,8 +336,13 @@ static BOOLEAN UtpResources(UTP_RESOURCES *R)
         return FALSE;
     /* This process's own pages and tables count as free: the test itself
      * touches new ones (its handle array, its heap), and gets them back
-     * when it ends. */
-    R->Pages = M.AvailablePages + M.PagesByUsage[UTP_USAGE_NONPAGED_POOL] +
+     * when it ends. Free frames are the available ones but standby: a
+     * standby frame holds a trimmed page, of this process (in its
+     * ResidentPages until the frame is reused) or of paged pool (in its
+     * usage count); counted as available too it would count twice (at
+     * -m 32M the working-set manager trims this process while the
+     * children fill memory). */
+    R->Pages = M.AvailablePages - M.StandbyPages + M.PagesByUsage[UTP_USAGE_NONPAGED_POOL] +
         M.PagesByUsage[UTP_USAGE_PAGED_POOL] + M.SystemPageTablePages + Own.ResidentPages +
         Own.PageTablePages;
     R->ProcessPageTables =
