@@ -195,6 +195,15 @@ typedef struct _KPRCB {
     volatile ULONG64 DirectoryTableBase;
     ULONG64 TbShootdownsSent; /* flushes that IPIed others */
     volatile ULONG64 TbShootdownsReceived; /* flush requests it ran */
+    /* The DPC queue (kernel/dpc.c): KDPCs to run on this processor, High
+     * importance at the head. Any processor may queue here; only this one
+     * drains. DpcLock (a spin lock, taken with interrupts off) guards the
+     * list, DpcQueueDepth, each queued KDPC's DpcData and this KPCR's
+     * DpcInterruptRequested. */
+    KSPIN_LOCK DpcLock;
+    LIST_ENTRY DpcListHead;
+    volatile ULONG DpcQueueDepth;
+    volatile ULONG64 DpcCount; /* DPC routines this processor ran */
 } KPRCB, *PKPRCB;
 
 typedef struct _KPCR {
@@ -203,11 +212,10 @@ typedef struct _KPCR {
     ULONG64 UserRsp;                /* gs:[0x10] scratch for the syscall entry */
     ULONG64 KernelRsp;              /* gs:[0x18] RSP0 of the current thread */
     PKTHREAD IdleThread;
-    PKTHREAD NextThread;            /* chosen but not yet running (Standby) */
-    LIST_ENTRY DpcListHead;         /* queued KDPCs, FIFO */
-    ULONG DpcQueueDepth;
+    PKTHREAD NextThread; /* chosen but not yet running (Standby) */
     /* The software interrupts, one word (KeSoftwareInterruptsPending): */
-    BOOLEAN DpcInterruptRequested;  /* a DPC waits for IRQL to drop below DISPATCH */
+    BOOLEAN DpcInterruptRequested; /* a DPC waits on Prcb's queue (set under its DpcLock,
+                                     * by any processor) for IRQL to drop below DISPATCH */
     BOOLEAN DispatchInterruptRequested; /* a reschedule waits likewise */
     BOOLEAN ApcInterruptRequested;  /* the current thread has a kernel APC: below APC_LEVEL */
     BOOLEAN SoftwareInterruptReserved; /* always 0 */

@@ -57,7 +57,7 @@ void KiInitializeScheduler(PKTHREAD BootThread, PKTHREAD IdleThread)
 {
     for (ULONG i = 0; i < MAXIMUM_PRIORITY; i++)
         InitializeListHead(&KiPcr.DispatcherReadyListHead[i]);
-    InitializeListHead(&KiPcr.DpcListHead);
+    InitializeListHead(&KiPcr.Prcb.DpcListHead);
     KiPcr.CurrentThread = BootThread;
     KiPcr.IdleThread = IdleThread;
     BootThread->State = Running;
