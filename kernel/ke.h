@@ -48,9 +48,9 @@ extern ULONG KeFeatureBits;
  * whose requests it runs (kernel/ipi.c, KeIpiGenericCall), and then the
  * DPCs targeted at it (kernel/dpc.c: a queue per KPRCB). It runs no
  * thread and takes no device interrupt. Spin locks spin (kernel/lock.c),
- * but the scheduler and the dispatcher "lock" (the IRQL) are still the
- * single-processor ones, so letting a second processor into them would
- * corrupt them: SMP scheduling comes with the rest of issue 15.
+ * the dispatcher lock is one of them (kernel/ki.h), but the scheduler's
+ * ready queues and current thread are still the single-processor ones
+ * (KiPcr): SMP scheduling comes with the rest of issue 15.
  *
  * NT's names and what they mean here:
  *   KeNumberProcessors  processors that run kernel code: the boot one and
@@ -791,8 +791,8 @@ typedef enum _KTHREAD_STATE {
 #define MAXIMUM_PRIORITY 32
 typedef LONG KPRIORITY;
 
-/* Locks, field by field: "dispatcher" is the dispatcher lock, which on
- * this single processor is DISPATCH_LEVEL (kernel/irql.c); "creation"
+/* Locks, field by field: "dispatcher" is the dispatcher lock, a spin
+ * lock taken at DISPATCH_LEVEL (kernel/ki.h); "creation"
  * means set before the object is visible to any other thread, read-only
  * afterwards; "switch" means written by the context switch
  * (kernel/sched.c), at DISPATCH_LEVEL with interrupts disabled. */

@@ -26,14 +26,14 @@
  * whose requests it runs. From its report on it is in KeActiveProcessors
  * and counted in KeNumberProcessors: the processors that run kernel code.
  *
- * Why no threads: the scheduler is single-processor. The dispatcher lock
- * is "raise the IRQL", and the ready queues live in the one KiPcr
- * (docs/smp.md §11 lists what relies on the IRQL as a lock). So an
- * application processor runs no thread and takes no device interrupt; it
- * runs IPI requests, which take real spin locks (kernel/lock.c) and touch
- * only what their sender gives them, and the DPCs targeted at it
- * (kernel/dpc.c: its own queue, drained in its idle loop), which must not
- * touch dispatcher objects yet.
+ * Why no threads: the scheduler is single-processor: the ready queues
+ * and the current thread live in the one KiPcr (docs/smp.md §11 lists
+ * what still relies on that). So an application processor runs no thread
+ * and takes no device interrupt; it runs IPI requests, which take real
+ * spin locks (kernel/lock.c) and touch only what their sender gives them,
+ * and the DPCs targeted at it (kernel/dpc.c: its own queue, drained in
+ * its idle loop), which may signal dispatcher objects under the
+ * dispatcher spin lock (kernel/ki.h).
  *
  * Locking: the table is written by the boot processor during boot (the
  * starting processor writes only its own entry: Cr0, Cr4, Efer, then

@@ -941,6 +941,7 @@ SMP_REQUIRED_PASSES = (
     "smp.dpc_queued_twice_on_a_target_runs_once",
     "smp.dpc_importance_orders_another_processors_queue",
     "smp.dpcs_bounced_between_processors_each_run_once",
+    "smp.dpc_on_processor_1_and_waits_on_processor_0_share_the_dispatcher_lock",
 )
 SMP_BUGCHECK_LINE = "On processor 1; 1 other processor frozen (NMI)."
 
