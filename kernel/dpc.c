@@ -40,7 +40,8 @@
  * routines above DISPATCH_LEVEL, and, since it is per processor but
  * written by all, from other processors. So every manipulation runs with
  * interrupts disabled (nothing on this processor can come in) AND holding
- * the queue's spin lock, KPRCB.DpcLock (no other processor can). A KDPC's
+ * the queue's spin lock, KPRCB.DpcLock (no other processor can; with
+ * one processor the lock is skipped, KiDpcLocking). A KDPC's
  * DpcData is set by compare-exchange under the lock of the queue it joins
  * (two processors queueing the same DPC on different queues: one wins)
  * and cleared under the same lock; the KPCR's DpcInterruptRequested is set
@@ -65,6 +66,30 @@ static inline ULONG64 KiDisableInterrupts(void)
 static inline void KiRestoreInterrupts(ULONG64 Flags)
 {
     __writeeflags(Flags);
+}
+
+/*
+ * The queue's lock, for the drain. With one processor running kernel
+ * code, interrupts off already exclude everybody who could touch a queue,
+ * so the lock is skipped: the uniprocessor path costs what it did before
+ * there were several queues. KeNumberProcessors changes only while the
+ * boot processor starts the others, when no DPC is queued anywhere else.
+ */
+static inline BOOLEAN KiDpcLocking(void)
+{
+    return KeNumberProcessors > 1;
+}
+
+static inline void KiAcquireDpcLock(PKPRCB Prcb, BOOLEAN Locking)
+{
+    if (Locking)
+        KeAcquireSpinLockAtDpcLevel(&Prcb->DpcLock);
+}
+
+static inline void KiReleaseDpcLock(PKPRCB Prcb, BOOLEAN Locking)
+{
+    if (Locking)
+        KeReleaseSpinLockFromDpcLevel(&Prcb->DpcLock);
 }
 
 /* The KPCR whose KPRCB Prcb is (the KPRCB is embedded at its end). */
@@ -115,27 +140,43 @@ static inline PKPRCB KiDpcTargetPrcb(PKDPC Dpc, PKPRCB Current)
     return Target ? Target : Current;
 }
 
-/*
- * Queue Dpc with the two system arguments. Returns TRUE if it was queued,
- * FALSE if it was on a queue already (then nothing changes, not even the
- * arguments). Any IRQL.
- *
- * On this processor's queue, at or above DISPATCH_LEVEL, the DPC runs when
- * the IRQL next drops below DISPATCH_LEVEL. Below DISPATCH_LEVEL it runs
- * before this call returns (the software interrupt would be taken at once)
- * - unless interrupts are disabled, which holds the "interrupt" back until
- * someone next lowers the IRQL below DISPATCH_LEVEL. On another
- * processor's queue it runs there, at DISPATCH_LEVEL, once that processor
- * has taken the IPI this sends (or, being at DISPATCH_LEVEL or above,
- * lowers its IRQL).
- */
-BOOLEAN KeInsertQueueDpc(PKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2)
+/* Link Dpc into Prcb's queue (HighImportance at the head) and raise the
+ * request in Prcb's KPCR. Interrupts off; Prcb's lock held, or one
+ * processor. */
+static inline void KiLinkDpc(PKDPC Dpc, PKPRCB Prcb, PVOID SystemArgument1, PVOID SystemArgument2)
+{
+    Dpc->SystemArgument1 = SystemArgument1;
+    Dpc->SystemArgument2 = SystemArgument2;
+    if (Dpc->Importance == HighImportance)
+        InsertHeadList(&Prcb->DpcListHead, &Dpc->DpcListEntry);
+    else
+        InsertTailList(&Prcb->DpcListHead, &Dpc->DpcListEntry);
+    Prcb->DpcQueueDepth++;
+    KiPcrOfPrcb(Prcb)->DpcInterruptRequested = TRUE;
+}
+
+/* Below DISPATCH_LEVEL, with interrupts on (Flags), a DPC queued here is
+ * delivered now: the raise and lower is the software interrupt
+ * (KeLowerIrql drains the queue). */
+static inline void KiRequestLocalDpc(ULONG64 Flags)
+{
+    KIRQL OldIrql;
+    if ((Flags & EFLAGS_IF) && KeGetCurrentIrql() < DISPATCH_LEVEL) {
+        KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
+        KeLowerIrql(OldIrql);
+    }
+}
+
+/* KeInsertQueueDpc with several processors, or for a targeted DPC: under
+ * the target queue's lock, and an IPI when that queue is another
+ * processor's. */
+static __attribute__((noinline)) BOOLEAN KiInsertQueueDpcShared(PKDPC Dpc, PVOID SystemArgument1,
+                                                                PVOID SystemArgument2)
 {
     ULONG64 Flags = KiDisableInterrupts();
     PKPRCB Current = KeGetCurrentPrcb();
     PKPRCB Target = KiDpcTargetPrcb(Dpc, Current);
     PVOID Expected = NULL;
-    KIRQL OldIrql;
 
     KeAcquireSpinLockAtDpcLevel(&Target->DpcLock);
     if (!__atomic_compare_exchange_n(&Dpc->DpcData, &Expected, Target, FALSE, __ATOMIC_RELAXED,
@@ -144,14 +185,7 @@ BOOLEAN KeInsertQueueDpc(PKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2
         KiRestoreInterrupts(Flags);
         return FALSE;
     }
-    Dpc->SystemArgument1 = SystemArgument1;
-    Dpc->SystemArgument2 = SystemArgument2;
-    if (Dpc->Importance == HighImportance)
-        InsertHeadList(&Target->DpcListHead, &Dpc->DpcListEntry);
-    else
-        InsertTailList(&Target->DpcListHead, &Dpc->DpcListEntry);
-    Target->DpcQueueDepth++;
-    KiPcrOfPrcb(Target)->DpcInterruptRequested = TRUE;
+    KiLinkDpc(Dpc, Target, SystemArgument1, SystemArgument2);
     KeReleaseSpinLockFromDpcLevel(&Target->DpcLock);
 
     if (Target != Current) {
@@ -165,13 +199,42 @@ BOOLEAN KeInsertQueueDpc(PKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2
         return TRUE;
     }
     KiRestoreInterrupts(Flags);
+    KiRequestLocalDpc(Flags);
+    return TRUE;
+}
 
-    /* Below DISPATCH_LEVEL the request is delivered now: the raise and
-     * lower is the software interrupt (KeLowerIrql drains the queue). */
-    if ((Flags & EFLAGS_IF) && KeGetCurrentIrql() < DISPATCH_LEVEL) {
-        KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
-        KeLowerIrql(OldIrql);
+/*
+ * Queue Dpc with the two system arguments. Returns TRUE if it was queued,
+ * FALSE if it was on a queue already (then nothing changes, not even the
+ * arguments). Any IRQL.
+ *
+ * On this processor's queue, at or above DISPATCH_LEVEL, the DPC runs when
+ * the IRQL next drops below DISPATCH_LEVEL. Below DISPATCH_LEVEL it runs
+ * before this call returns (the software interrupt would be taken at once)
+ * - unless interrupts are disabled, which holds the "interrupt" back until
+ * someone next lowers the IRQL below DISPATCH_LEVEL. On another
+ * processor's queue it runs there, at DISPATCH_LEVEL, once that processor
+ * has taken the IPI this sends (or, being at DISPATCH_LEVEL or above,
+ * lowers its IRQL).
+ *
+ * The common case - one processor, an untargeted DPC - is inline here and
+ * costs what it did before there were several queues: the queue is the
+ * boot processor's, and interrupts off exclude everybody else.
+ */
+BOOLEAN KeInsertQueueDpc(PKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2)
+{
+    if (__builtin_expect(KeNumberProcessors > 1 || Dpc->Number != 0, 0))
+        return KiInsertQueueDpcShared(Dpc, SystemArgument1, SystemArgument2);
+
+    ULONG64 Flags = KiDisableInterrupts();
+    if (Dpc->DpcData != NULL) {
+        KiRestoreInterrupts(Flags);
+        return FALSE;
     }
+    Dpc->DpcData = &KiPcr.Prcb;
+    KiLinkDpc(Dpc, &KiPcr.Prcb, SystemArgument1, SystemArgument2);
+    KiRestoreInterrupts(Flags);
+    KiRequestLocalDpc(Flags);
     return TRUE;
 }
 
@@ -222,14 +285,9 @@ BOOLEAN KeRemoveQueueDpc(PKDPC Dpc)
  * routine runs at DISPATCH_LEVEL with interrupts enabled and must return
  * at DISPATCH_LEVEL. The caller's interrupt flag is restored on return.
  */
-void KiRetireDpcList(void)
+static inline __attribute__((always_inline)) void KiDrainDpcQueue(PKPCR Pcr, BOOLEAN Locking)
 {
-    ULONG64 CallerFlags = __readeflags();
-    PKPCR Pcr = KeGetPcr();
     PKPRCB Prcb = &Pcr->Prcb;
-
-    ASSERT(KeGetCurrentIrql() == DISPATCH_LEVEL);
-    ASSERT(!Pcr->DpcRoutineActive);
 
     for (;;) {
         PKDPC Dpc;
@@ -239,14 +297,14 @@ void KiRetireDpcList(void)
         /* Pop with interrupts off (an ISR may be queueing right now) and
          * the lock held (another processor may be). */
         _disable();
-        KeAcquireSpinLockAtDpcLevel(&Prcb->DpcLock);
+        KiAcquireDpcLock(Prcb, Locking);
         if (IsListEmpty(&Prcb->DpcListHead)) {
             /* Cleared only here, with the queue seen empty under its
              * lock, so a DPC queued by an interrupt or another processor
              * is never left behind without a request. */
             Pcr->DpcInterruptRequested = FALSE;
-            KeReleaseSpinLockFromDpcLevel(&Prcb->DpcLock);
-            break;
+            KiReleaseDpcLock(Prcb, Locking);
+            return;
         }
         Dpc = CONTAINING_RECORD(RemoveHeadList(&Prcb->DpcListHead), KDPC, DpcListEntry);
         Prcb->DpcQueueDepth--;
@@ -257,7 +315,7 @@ void KiRetireDpcList(void)
         Argument1 = Dpc->SystemArgument1;
         Argument2 = Dpc->SystemArgument2;
         Dpc->DpcData = NULL;
-        KeReleaseSpinLockFromDpcLevel(&Prcb->DpcLock);
+        KiReleaseDpcLock(Prcb, Locking);
         Pcr->DpcRoutineActive = TRUE;
         _enable();
 
@@ -270,5 +328,19 @@ void KiRetireDpcList(void)
          * machine's accounting; stop where it happened. */
         ASSERT(KeGetCurrentIrql() == DISPATCH_LEVEL);
     }
+}
+
+void KiRetireDpcList(void)
+{
+    ULONG64 CallerFlags = __readeflags();
+
+    ASSERT(KeGetCurrentIrql() == DISPATCH_LEVEL);
+    ASSERT(!KeGetPcr()->DpcRoutineActive);
+    /* One processor: its queue is the boot processor's, and the lock is
+     * skipped (the same loop, compiled for that case). */
+    if (KiDpcLocking())
+        KiDrainDpcQueue(KeGetPcr(), TRUE);
+    else
+        KiDrainDpcQueue(&KiPcr, FALSE);
     KiRestoreInterrupts(CallerFlags);
 }

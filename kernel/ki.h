@@ -208,8 +208,8 @@ typedef struct _KPRCB {
      * DpcInterruptRequested. */
     KSPIN_LOCK DpcLock;
     LIST_ENTRY DpcListHead;
-    volatile ULONG DpcQueueDepth;
-    volatile ULONG64 DpcCount; /* DPC routines this processor ran */
+    ULONG DpcQueueDepth;
+    ULONG64 DpcCount; /* DPC routines this processor ran (written by it only) */
 } KPRCB, *PKPRCB;
 
 typedef struct _KPCR {
