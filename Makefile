@@ -62,6 +62,7 @@ KTEST_C    := tests/kernel/test_paging.c tests/kernel/test_pfn.c tests/kernel/te
 	tests/kernel/test_ata.c tests/kernel/test_partition.c tests/kernel/test_ldr.c \
 	tests/kernel/test_vfirql.c tests/kernel/test_wset.c tests/kernel/test_wsaging.c tests/kernel/test_smp.c \
 	tests/kernel/test_smplock.c tests/kernel/test_smpipi.c tests/kernel/test_smptb.c \
+	tests/kernel/test_smpdpc.c tests/kernel/test_displock.c \
 	tests/kernel/test_pagefile.c \
 	tests/kernel/kbench.c
 # The kernel tests the course labs grade (tests/labs.py, docs/labs/).

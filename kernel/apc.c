@@ -179,6 +179,41 @@ static inline BOOLEAN KiRunSpecialApcAtOnce(PKAPC Apc, PKTHREAD Thread)
     return TRUE;
 }
 
+/* The first half of a queueing, dispatcher lock held: FALSE when Apc is
+ * queued already or its thread takes no more APCs; else its environment
+ * and system arguments are set. */
+static BOOLEAN KiPrepareApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemArgument2)
+{
+    PKTHREAD Thread = Apc->Thread;
+    if (Apc->Inserted || !Thread->ApcQueueable)
+        return FALSE;
+    if (Apc->ApcStateIndex == InsertApcEnvironment)
+        Apc->ApcStateIndex = Thread->ApcStateIndex;
+    Apc->SystemArgument1 = SystemArgument1;
+    Apc->SystemArgument2 = SystemArgument2;
+    return TRUE;
+}
+
+/* The second half: on its queue, and the thread told. Dispatcher lock. */
+static void KiQueueApc(PRKAPC Apc, KPRIORITY Increment)
+{
+    PKTHREAD Thread = Apc->Thread;
+    KiLinkApc(Apc, Thread->ApcStatePointer[Apc->ApcStateIndex]);
+    /* An APC for the other environment waits until the thread attaches
+     * or detaches to it (KeUnstackDetachProcess). */
+    if (Apc->ApcStateIndex == Thread->ApcStateIndex)
+        KiSignalApc(Apc, Thread, Increment);
+}
+
+BOOLEAN KiInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemArgument2,
+                         KPRIORITY Increment)
+{
+    if (!KiPrepareApc(Apc, SystemArgument1, SystemArgument2))
+        return FALSE;
+    KiQueueApc(Apc, Increment);
+    return TRUE;
+}
+
 /* KeInsertQueueApc: see kernel/ke.h. */
 BOOLEAN KeInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemArgument2,
                          KPRIORITY Increment)
@@ -187,22 +222,13 @@ BOOLEAN KeInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemArgument
     ASSERT(Apc != NULL && Apc->Type == ApcObject);
 
     KIRQL OldIrql = KiAcquireDispatcherLock();
-    PKTHREAD Thread = Apc->Thread;
-    if (Apc->Inserted || !Thread->ApcQueueable) {
+    if (!KiPrepareApc(Apc, SystemArgument1, SystemArgument2)) {
         KiReleaseDispatcherLock(OldIrql);
         return FALSE;
     }
-    if (Apc->ApcStateIndex == InsertApcEnvironment)
-        Apc->ApcStateIndex = Thread->ApcStateIndex;
-    Apc->SystemArgument1 = SystemArgument1;
-    Apc->SystemArgument2 = SystemArgument2;
-    if (OldIrql == PASSIVE_LEVEL && KiRunSpecialApcAtOnce(Apc, Thread))
+    if (OldIrql == PASSIVE_LEVEL && KiRunSpecialApcAtOnce(Apc, Apc->Thread))
         return TRUE;
-    KiLinkApc(Apc, Thread->ApcStatePointer[Apc->ApcStateIndex]);
-    /* An APC for the other environment waits until the thread attaches
-     * or detaches to it (KeUnstackDetachProcess). */
-    if (Apc->ApcStateIndex == Thread->ApcStateIndex)
-        KiSignalApc(Apc, Thread, Increment);
+    KiQueueApc(Apc, Increment);
     if (OldIrql == PASSIVE_LEVEL && KiPcr.ApcInterruptRequested) {
         /* A kernel APC for the current thread at PASSIVE_LEVEL runs before
          * this returns: the APC software interrupt, taken directly - down
@@ -211,6 +237,8 @@ BOOLEAN KeInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemArgument
         KiPcr.ApcInterruptRequested = FALSE;
         KiReleaseDispatcherLock(APC_LEVEL);
         KiDeliverApc();
+        KeLowerIrql(OldIrql);
+        return TRUE;
     }
     KiReleaseDispatcherLock(OldIrql);
     return TRUE;

@@ -32,7 +32,7 @@
  *   waiting a moment later blocks.
  *
  * Locking and IRQL: every state change happens under the dispatcher lock
- * (kernel/ki.h: on this single processor, DISPATCH_LEVEL), because the
+ * (kernel/ki.h: a spin lock taken at DISPATCH_LEVEL), because the
  * signal state and the wait list must change together with the waiters'
  * states. All routines may be called at IRQL <= DISPATCH_LEVEL; they return
  * at the caller's IRQL - except KeSetEvent and KePulseEvent with Wait =
@@ -96,7 +96,7 @@ LONG KeSetEvent(PRKEVENT Event, LONG Increment, BOOLEAN Wait)
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     KiAssertEvent(Event);
 
-    OldIrql = KiAcquireDispatcherLock();
+    OldIrql = KiAcquireDispatcherLockForSignal();
     Previous = Event->Header.SignalState;
     Event->Header.SignalState = 1;
     /*
@@ -174,7 +174,7 @@ LONG KePulseEvent(PRKEVENT Event, LONG Increment, BOOLEAN Wait)
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     KiAssertEvent(Event);
 
-    OldIrql = KiAcquireDispatcherLock();
+    OldIrql = KiAcquireDispatcherLockForSignal();
     Previous = Event->Header.SignalState;
     if (Previous == 0 && !IsListEmpty(&Event->Header.WaitListHead)) {
         Event->Header.SignalState = 1;

@@ -45,11 +45,12 @@ extern ULONG KeFeatureBits;
  * The ACPI MADT (hal/acpi.c) lists the processors; the boot processor
  * starts each other one, which climbs to long mode, loads its own GDT, TSS
  * and KPCR and then IDLES: halted at DISPATCH_LEVEL, woken by IPIs only,
- * whose requests it runs (kernel/ipi.c, KeIpiGenericCall). It runs no
+ * whose requests it runs (kernel/ipi.c, KeIpiGenericCall), and then the
+ * DPCs targeted at it (kernel/dpc.c: a queue per KPRCB). It runs no
  * thread and takes no device interrupt. Spin locks spin (kernel/lock.c),
- * but the scheduler, the DPC queue and the dispatcher "lock" (the IRQL)
- * are still the single-processor ones, so letting a second processor into
- * them would corrupt them: SMP scheduling comes with the rest of issue 15.
+ * the dispatcher lock is one of them (kernel/ki.h), but the scheduler's
+ * ready queues and current thread are still the single-processor ones
+ * (KiPcr): SMP scheduling comes with the rest of issue 15.
  *
  * NT's names and what they mean here:
  *   KeNumberProcessors  processors that run kernel code: the boot one and
@@ -192,7 +193,7 @@ void KePrintSymbol(ULONG_PTR Address);
  * requests sit, side by side in one 32-bit word: a DPC is queued, a
  * reschedule is wanted, a kernel APC waits for the current thread
  * (kernel/ki.h's KPCR asserts these offsets). */
-#define KE_PCR_SOFTWARE_INTERRUPTS_OFFSET 0x44
+#define KE_PCR_SOFTWARE_INTERRUPTS_OFFSET 0x30
 
 void KiRaiseIrqlFailed(KIRQL Current, KIRQL NewIrql) __attribute__((noreturn));
 void KiLowerIrqlFailed(KIRQL Current, KIRQL NewIrql) __attribute__((noreturn));
@@ -384,23 +385,43 @@ struct _KDPC;
 typedef void (*PKDEFERRED_ROUTINE)(struct _KDPC *Dpc, PVOID DeferredContext,
                                    PVOID SystemArgument1, PVOID SystemArgument2);
 
+/* KeSetImportanceDpc: where on the queue a DPC goes (NT's values).
+ * HighImportance: at the head; the others: at the tail. */
+typedef enum _KDPC_IMPORTANCE {
+    LowImportance = 0,
+    MediumImportance = 1,
+    HighImportance = 2,
+    MediumHighImportance = 3,
+} KDPC_IMPORTANCE;
+
 typedef struct _KDPC {
     UCHAR Type;
-    UCHAR Importance;
-    BOOLEAN Inserted;           /* on the DPC queue now */
-    UCHAR Reserved;
+    UCHAR Importance; /* a KDPC_IMPORTANCE */
+    volatile USHORT Number; /* 0: the processor that queues it; KE_MAXIMUM_PROCESSORS + n:
+                                 * processor n (KeSetTargetProcessorDpc) */
     LIST_ENTRY DpcListEntry;
     PKDEFERRED_ROUTINE DeferredRoutine;
     PVOID DeferredContext;
     PVOID SystemArgument1;
     PVOID SystemArgument2;
+    /* The KPRCB whose DPC queue holds it, or NULL when it is not queued
+     * (NT's DpcData). Set by compare-exchange under that queue's DpcLock,
+     * cleared under the same lock (kernel/dpc.c). */
+    PVOID volatile DpcData;
 } KDPC, *PKDPC, *PRKDPC;
 
 void KeInitializeDpc(PKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext);
-/* Queue the DPC (TRUE) unless it is queued already (FALSE). Any IRQL. */
+/* Queue the DPC (TRUE) unless it is queued already, on any processor's
+ * queue (FALSE). Any IRQL. */
 BOOLEAN KeInsertQueueDpc(PKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2);
-/* Take a queued DPC off the queue (TRUE) or say it was not queued. */
+/* Take a queued DPC off its queue (TRUE) or say it was not queued. */
 BOOLEAN KeRemoveQueueDpc(PKDPC Dpc);
+/* Run Dpc on processor Number from now on (its queue, drained there at
+ * DISPATCH_LEVEL; another processor is sent an IPI). Number must be a
+ * started processor's. Not while Dpc is queued. */
+void KeSetTargetProcessorDpc(PKDPC Dpc, CHAR Number);
+/* Set where Dpc goes on its queue (KDPC_IMPORTANCE). Not while queued. */
+void KeSetImportanceDpc(PKDPC Dpc, KDPC_IMPORTANCE Importance);
 
 typedef struct _KTIMER {
     DISPATCHER_HEADER Header;   /* waitable: signalled when it expires */
@@ -770,8 +791,8 @@ typedef enum _KTHREAD_STATE {
 #define MAXIMUM_PRIORITY 32
 typedef LONG KPRIORITY;
 
-/* Locks, field by field: "dispatcher" is the dispatcher lock, which on
- * this single processor is DISPATCH_LEVEL (kernel/irql.c); "creation"
+/* Locks, field by field: "dispatcher" is the dispatcher lock, a spin
+ * lock taken at DISPATCH_LEVEL (kernel/ki.h); "creation"
  * means set before the object is visible to any other thread, read-only
  * afterwards; "switch" means written by the context switch
  * (kernel/sched.c), at DISPATCH_LEVEL with interrupts disabled. */

@@ -193,8 +193,23 @@ typedef struct _KPRCB {
      * shootdown). Written by this processor at its context switches
      * (kernel/sched.c) and at its start (kernel/mp.c). */
     volatile ULONG64 DirectoryTableBase;
+    /* The dispatcher lock's hand-offs at this processor's context
+     * switches (kernel/sched.c, KiFinishSwitch): how many, and the lock
+     * word the incoming thread found at the last one (the outgoing
+     * thread | 1: it held the lock across the swap). */
+    ULONG64 DispatcherLockHandoffs;
+    KSPIN_LOCK DispatcherLockHandoffOwner;
     ULONG64 TbShootdownsSent; /* flushes that IPIed others */
     volatile ULONG64 TbShootdownsReceived; /* flush requests it ran */
+    /* The DPC queue (kernel/dpc.c): KDPCs to run on this processor, High
+     * importance at the head. Any processor may queue here; only this one
+     * drains. DpcLock (a spin lock, taken with interrupts off) guards the
+     * list, DpcQueueDepth, each queued KDPC's DpcData and this KPCR's
+     * DpcInterruptRequested. */
+    KSPIN_LOCK DpcLock;
+    LIST_ENTRY DpcListHead;
+    ULONG DpcQueueDepth;
+    ULONG64 DpcCount; /* DPC routines this processor ran (written by it only) */
 } KPRCB, *PKPRCB;
 
 typedef struct _KPCR {
@@ -203,11 +218,10 @@ typedef struct _KPCR {
     ULONG64 UserRsp;                /* gs:[0x10] scratch for the syscall entry */
     ULONG64 KernelRsp;              /* gs:[0x18] RSP0 of the current thread */
     PKTHREAD IdleThread;
-    PKTHREAD NextThread;            /* chosen but not yet running (Standby) */
-    LIST_ENTRY DpcListHead;         /* queued KDPCs, FIFO */
-    ULONG DpcQueueDepth;
+    PKTHREAD NextThread; /* chosen but not yet running (Standby) */
     /* The software interrupts, one word (KeSoftwareInterruptsPending): */
-    BOOLEAN DpcInterruptRequested;  /* a DPC waits for IRQL to drop below DISPATCH */
+    BOOLEAN DpcInterruptRequested; /* a DPC waits on Prcb's queue (set under its DpcLock,
+                                     * by any processor) for IRQL to drop below DISPATCH */
     BOOLEAN DispatchInterruptRequested; /* a reschedule waits likewise */
     BOOLEAN ApcInterruptRequested;  /* the current thread has a kernel APC: below APC_LEVEL */
     BOOLEAN SoftwareInterruptReserved; /* always 0 */
@@ -242,21 +256,48 @@ static inline PKPRCB KeGetCurrentPrcb(void)
 }
 
 /*
- * The dispatcher lock. One processor: raising to DISPATCH_LEVEL keeps the
- * scheduler and every DPC out, and interrupt service routines above
- * DISPATCH_LEVEL never touch dispatcher state (they queue DPCs). So the
- * lock is the IRQL.
+ * The dispatcher lock (NT before Windows 7: one global spin lock,
+ * KiDispatcherLock, kernel/sched.c) guards every dispatcher object's
+ * state and wait list, thread states, the ready queues, the timer list
+ * and the APC queues. Acquire: raise to DISPATCH_LEVEL (no DPC, no
+ * reschedule on this processor), then take the spin lock (no other
+ * processor). Taking it again while holding it is SPIN_LOCK_ALREADY_OWNED
+ * (kernel/lock.c): its owner is the thread that took it.
+ *
+ * A context switch hands it over (docs/scheduling.md §"The dispatcher
+ * lock across a switch"): the outgoing thread holds it into KiSwapContext,
+ * and the incoming thread, which resumes in KiSwitchTo (or starts in
+ * KiThreadStartup), releases it in KiFinishSwitch. So KiSwapThread returns
+ * with the lock released, at DISPATCH_LEVEL.
  */
+extern KSPIN_LOCK KiDispatcherLock;
+
 static inline KIRQL KiAcquireDispatcherLock(void)
 {
     KIRQL OldIrql;
     KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
+    KeAcquireSpinLockAtDpcLevel(&KiDispatcherLock);
     return OldIrql;
 }
 
 static inline void KiReleaseDispatcherLock(KIRQL OldIrql)
 {
+    KeReleaseSpinLockFromDpcLevel(&KiDispatcherLock);
     KeLowerIrql(OldIrql);
+}
+
+/*
+ * The start of an event signal (KeSetEvent, KePulseEvent): take the
+ * dispatcher lock - unless an earlier signal with Wait = TRUE left it
+ * held for this thread's next wait (WaitNext): then it is held already,
+ * and the "old IRQL" is DISPATCH_LEVEL, which KiEndSignal recognises.
+ */
+static inline KIRQL KiAcquireDispatcherLockForSignal(void)
+{
+    PKTHREAD Thread = KeGetCurrentThread();
+    if (__builtin_expect(Thread != NULL && Thread->WaitNext, 0))
+        return DISPATCH_LEVEL;
+    return KiAcquireDispatcherLock();
 }
 
 /*
@@ -265,19 +306,25 @@ static inline void KiReleaseDispatcherLock(KIRQL OldIrql)
  * TRUE: NT's contract - return still holding it, so that the caller's next
  * KeWaitForSingleObject/MultipleObjects (which must follow at once) is
  * atomic with the signal: no thread the signal readied, however high its
- * priority, runs before the caller is waiting. Here that is: stay at
- * DISPATCH_LEVEL, set the thread's WaitNext and keep the caller's IRQL in
- * WaitIrql for the wait to return to (kernel/wait.c, KiEnterWait). A
- * second signal with Wait = TRUE before the wait keeps the first IRQL (its
- * own OldIrql is DISPATCH_LEVEL, the lock being held).
+ * priority, runs before the caller is waiting. Here that is: keep the
+ * lock, stay at DISPATCH_LEVEL, set the thread's WaitNext and keep the
+ * caller's IRQL in WaitIrql for the wait to return to (kernel/wait.c,
+ * KiEnterWait). An event signal between the two finds the lock held
+ * (KiAcquireDispatcherLockForSignal) and keeps it, with the first IRQL;
+ * any other dispatcher call there takes the lock again, which is
+ * SPIN_LOCK_ALREADY_OWNED (on NT, a deadlock).
  */
 static inline void KiEndSignal(KIRQL OldIrql, BOOLEAN Wait)
 {
+    PKTHREAD Thread;
     if (!Wait) {
+        if (__builtin_expect(OldIrql == DISPATCH_LEVEL, 0) &&
+            (Thread = KeGetCurrentThread()) != NULL && Thread->WaitNext)
+            return; /* held for the wait an earlier signal announced */
         KiReleaseDispatcherLock(OldIrql);
         return;
     }
-    PKTHREAD Thread = KeGetCurrentThread();
+    Thread = KeGetCurrentThread();
     if (!Thread->WaitNext) {
         Thread->WaitIrql = OldIrql;
         Thread->WaitNext = TRUE;
@@ -288,9 +335,10 @@ static inline void KiEndSignal(KIRQL OldIrql, BOOLEAN Wait)
  * - KiReadyThread: Thread becomes Ready and joins its priority's queue; if
  *   it outranks the running thread a reschedule is requested (it happens
  *   when the IRQL drops below DISPATCH_LEVEL).
- * - KiSwapThread: the current thread has set its own State (Waiting) and
- *   gives up the processor; returns its WaitStatus once someone readied it
- *   and it runs again, still at DISPATCH_LEVEL.
+ * - KiSwapThread: the current thread has set its own State (Waiting or
+ *   Terminated) and gives up the processor; returns its WaitStatus once
+ *   someone readied it and it runs again, still at DISPATCH_LEVEL but
+ *   with the dispatcher lock RELEASED (the switch handed it over).
  */
 void KiReadyThread(PKTHREAD Thread);
 NTSTATUS KiSwapThread(void);
@@ -442,6 +490,10 @@ void KiDeliverApc(void);
 struct _KTRAP_FRAME;
 void KiDeliverUserApc(struct _KTRAP_FRAME *TrapFrame);
 void KiInitializeThreadApcs(PKTHREAD Thread);
+/* KeInsertQueueApc for a caller that holds the dispatcher lock already
+ * (delivery, if any, when it lowers the IRQL). */
+BOOLEAN KiInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemArgument2,
+                         KPRIORITY Increment);
 /* Is a kernel APC of Thread's current state deliverable at a wait entered
  * at PASSIVE_LEVEL? Dispatcher lock held. */
 BOOLEAN KiKernelApcDeliverable(PKTHREAD Thread);

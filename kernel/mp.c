@@ -26,12 +26,14 @@
  * whose requests it runs. From its report on it is in KeActiveProcessors
  * and counted in KeNumberProcessors: the processors that run kernel code.
  *
- * Why no threads: the scheduler is single-processor. The dispatcher lock
- * is "raise the IRQL", and the ready queues and DPC queue live in the one
- * KiPcr (docs/smp.md §11 lists what relies on the IRQL as a lock). So an
- * application processor runs no thread and takes no device interrupt; it
- * runs IPI requests, which take real spin locks (kernel/lock.c) and touch
- * only what their sender gives them.
+ * Why no threads: the scheduler is single-processor: the ready queues
+ * and the current thread live in the one KiPcr (docs/smp.md §11 lists
+ * what still relies on that). So an application processor runs no thread
+ * and takes no device interrupt; it runs IPI requests, which take real
+ * spin locks (kernel/lock.c) and touch only what their sender gives them,
+ * and the DPCs targeted at it (kernel/dpc.c: its own queue, drained in
+ * its idle loop), which may signal dispatcher objects under the
+ * dispatcher spin lock (kernel/ki.h).
  *
  * Locking: the table is written by the boot processor during boot (the
  * starting processor writes only its own entry: Cr0, Cr4, Efer, then
@@ -91,19 +93,31 @@ ULONG KeCountProcessors(KPROCESSOR_STATE State)
 }
 
 /*
- * What an application processor does once it has reported: nothing, at
+ * What an application processor does once it has reported: at
  * DISPATCH_LEVEL with interrupts on, halted until an IPI comes (the only
  * interrupt its local APIC lets through: the timer and LINT pins are
  * masked, device interrupts go to the boot processor). The IPI's handler
- * (kernel/ipi.c) runs the request and returns after the hlt; the loop
- * halts again. DISPATCH_LEVEL, not PASSIVE_LEVEL: there is no thread here
- * to run APCs for, and the software interrupts are the boot processor's.
+ * (kernel/ipi.c) runs the request, if any, and returns after the hlt;
+ * then the loop drains this processor's DPC queue (kernel/dpc.c: a DPC
+ * targeted here comes with a bare IPI) and halts again. The request flag
+ * is read with interrupts off, so a DPC queued after the read comes with
+ * an IPI the hlt will take (sti's shadow: no wake-up lost).
+ * DISPATCH_LEVEL, not PASSIVE_LEVEL: there is no thread here to run APCs
+ * for, and DPCs run at DISPATCH_LEVEL.
  */
 static __attribute__((noreturn)) void KiApplicationProcessorIdle(void)
 {
+    PKPCR Pcr = KeGetPcr();
     __writecr8(DISPATCH_LEVEL);
-    for (;;)
-        __asm__ volatile("sti; hlt" ::: "memory"); /* sti's shadow: no wake-up lost */
+    for (;;) {
+        _disable();
+        if (*(volatile BOOLEAN *)&Pcr->DpcInterruptRequested) {
+            _enable();
+            KiRetireDpcList();
+            continue;
+        }
+        __asm__ volatile("sti; hlt" ::: "memory");
+    }
 }
 
 /*
@@ -228,7 +242,7 @@ static PKI_PROCESSOR_BLOCK KiAllocateProcessorBlock(PKPROCESSOR_INFORMATION Info
     Block->Pcr.Prcb.ApicId = Info->ApicId;
     Block->Pcr.Prcb.SetMember = (KAFFINITY)1 << Info->Number;
     Block->Pcr.Prcb.DirectoryTableBase = Block->SystemCr3 & ~0xFFFULL;
-    InitializeListHead(&Block->Pcr.DpcListHead);
+    InitializeListHead(&Block->Pcr.Prcb.DpcListHead);
     for (ULONG i = 0; i < MAXIMUM_PRIORITY; i++)
         InitializeListHead(&Block->Pcr.DispatcherReadyListHead[i]);
     return Block;

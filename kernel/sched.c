@@ -35,15 +35,33 @@
  * software-interrupt request to whether the next thread has kernel APCs
  * pending (kernel/apc.c), and swaps stacks.
  *
- * Locking: everything here runs at DISPATCH_LEVEL (the dispatcher lock on
- * one processor), and the switch itself with interrupts disabled.
+ * Locking: everything here runs holding the dispatcher lock,
+ * KiDispatcherLock (a spin lock, taken at DISPATCH_LEVEL), and the switch
+ * itself with interrupts disabled. The lock is handed over by the switch:
+ *
+ *   thread A (outgoing)                      thread B (incoming)
+ *   KiAcquireDispatcherLock: word = A | 1
+ *   ... A Waiting / preempted, B chosen ...
+ *   KiSwitchTo(A, B): CurrentThread = B
+ *     KiSwapContext ───── stacks swapped ──► returns in B's KiSwitchTo (or
+ *                                            KiThreadStartup, a new thread)
+ *                                            KiFinishSwitch: word still A | 1;
+ *                                              count the hand-off, word = 0
+ *                                            B goes on at DISPATCH_LEVEL,
+ *                                              the lock free
+ *
+ * So nobody else can take the lock between A's decision and B's first
+ * instruction - the ready queues and both threads' states are consistent
+ * by then - and B, not A, releases it (NT before Windows 7 did the same).
  */
 #include "ki.h"
 #include "../mm/mm.h"
 
 KPCR KiPcr = {.Self = &KiPcr, .Prcb = {.Number = 0, .SetMember = 1}};
+KSPIN_LOCK KiDispatcherLock;
 volatile KE_SCHEDULER_COUNTERS KeSchedulerCounters;
 static PKTHREAD KiDeadThread; /* terminated; dereferenced after the switch */
+static PKTHREAD KiSelectPreemptingThread(PKTHREAD Current);
 void PsInsertDeadThread(PKTHREAD Thread);
 
 PKTHREAD KeGetCurrentThread(void)
@@ -57,7 +75,7 @@ void KiInitializeScheduler(PKTHREAD BootThread, PKTHREAD IdleThread)
 {
     for (ULONG i = 0; i < MAXIMUM_PRIORITY; i++)
         InitializeListHead(&KiPcr.DispatcherReadyListHead[i]);
-    InitializeListHead(&KiPcr.DpcListHead);
+    InitializeListHead(&KiPcr.Prcb.DpcListHead);
     KiPcr.CurrentThread = BootThread;
     KiPcr.IdleThread = IdleThread;
     BootThread->State = Running;
@@ -136,19 +154,30 @@ void KiReadyThread(PKTHREAD Thread)
     ASSERT(KeGetCurrentIrql() >= DISPATCH_LEVEL);
     KiInsertReady(Thread, FALSE);
     PKTHREAD Current = KiPcr.CurrentThread;
-    if (Current == KiPcr.IdleThread || Thread->Priority > Current->Priority)
+    if (Current == KiPcr.IdleThread || Thread->Priority > Current->Priority) {
         KiPcr.DispatchInterruptRequested = TRUE;
+        /* Readied on another processor (by a DPC there, under the same
+         * lock): the boot processor, the one that runs threads, hears of
+         * it by IPI, and reschedules on its way out of it. */
+        if (KeGetPcr() != &KiPcr)
+            HalRequestIpi(KiPcr.Prcb.ApicId, KI_IPI_VECTOR);
+    }
 }
 
-/* Called right after a switch, on the new thread's stack: the thread that
- * ended can now lose its stack. */
+/* Called right after a switch, on the incoming thread's stack, interrupts
+ * disabled: release the dispatcher lock the outgoing thread held across
+ * the swap (the hand-off, counted in the KPRCB), then hand a thread that
+ * ended to the reaper - its stack is no longer in use. */
 void KiFinishSwitch(void)
 {
+    PKPRCB Prcb = KeGetCurrentPrcb();
     PKTHREAD Dead = KiDeadThread;
-    if (Dead) {
-        KiDeadThread = NULL;
-        PsInsertDeadThread(Dead);
-    }
+    KiDeadThread = NULL;
+    Prcb->DispatcherLockHandoffOwner = KiDispatcherLock;
+    Prcb->DispatcherLockHandoffs++;
+    KeReleaseSpinLockFromDpcLevel(&KiDispatcherLock);
+    if (Dead)
+        PsInsertDeadThread(Dead); /* sets the reaper's event: takes the lock */
 }
 
 static void KiSwitchTo(PKTHREAD Old, PKTHREAD New)
@@ -200,17 +229,34 @@ NTSTATUS KiSwapThread(void)
     if (!Next)
         Next = KiPcr.IdleThread;
     if (Next != Current)
-        KiSwitchTo(Current, Next);
+        KiSwitchTo(Current, Next); /* the lock comes back released */
+    else
+        KeReleaseSpinLockFromDpcLevel(&KiDispatcherLock);
     return Current->WaitStatus;
 }
 
 /*
  * The DISPATCH_LEVEL software interrupt: the quantum ran out, or a thread
- * of higher priority became ready. Interrupts disabled, IRQL DISPATCH.
+ * of higher priority became ready. Interrupts disabled, IRQL DISPATCH,
+ * the dispatcher lock not held: taken here, and released here or, after
+ * a switch, by the incoming thread.
  */
 void KiDispatchPreempt(void)
 {
     PKTHREAD Current = KiPcr.CurrentThread;
+    KeAcquireSpinLockAtDpcLevel(&KiDispatcherLock);
+    PKTHREAD Next = KiSelectPreemptingThread(Current);
+    if (Next)
+        KiSwitchTo(Current, Next);
+    else
+        KeReleaseSpinLockFromDpcLevel(&KiDispatcherLock);
+}
+
+/* KiDispatchPreempt's choice: the thread to switch to, Current put back
+ * (or marked Ready, the idle thread), or NULL to keep running Current.
+ * Dispatcher lock held. */
+static PKTHREAD KiSelectPreemptingThread(PKTHREAD Current)
+{
     PKTHREAD Next;
 
     if (KiPcr.QuantumEnd) {
@@ -224,7 +270,7 @@ void KiDispatchPreempt(void)
         /* Round robin: another thread of the same (or higher) priority. */
         Next = KiSelectReadyThread(Current == KiPcr.IdleThread ? 0 : Current->Priority);
         if (!Next)
-            return;
+            return NULL;
         if (Current != KiPcr.IdleThread)
             KiInsertReady(Current, FALSE);
         else
@@ -232,14 +278,14 @@ void KiDispatchPreempt(void)
     } else {
         Next = KiSelectReadyThread(Current == KiPcr.IdleThread ? 0 : Current->Priority + 1);
         if (!Next)
-            return;
+            return NULL;
         /* Preempted before its quantum ended: it keeps its place. */
         if (Current != KiPcr.IdleThread)
             KiInsertReady(Current, TRUE);
         else
             Current->State = Ready;
     }
-    KiSwitchTo(Current, Next);
+    return Next;
 }
 
 /* KeSetPriorityThread: see kernel/ke.h. */
@@ -280,8 +326,9 @@ NTSTATUS ZwYieldExecution(void)
     if (Next) {
         Current->Quantum = KI_QUANTUM_TICKS;
         KiInsertReady(Current, FALSE);
-        KiSwitchTo(Current, Next);
-        Status = STATUS_SUCCESS;
+        KiSwitchTo(Current, Next); /* the lock comes back released */
+        KeLowerIrql(OldIrql);
+        return STATUS_SUCCESS;
     }
     KiReleaseDispatcherLock(OldIrql);
     return Status;

@@ -77,16 +77,20 @@ LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjust
 {
     LONG Previous = 0;
 
-    /* Wait = TRUE: the dispatcher lock is taken around the release (on
-     * this one processor, KeReleaseSemaphoreChecked's own acquire and
-     * release then only raise to and lower to DISPATCH_LEVEL) and kept
-     * for the caller's next wait (KiEndSignal). */
-    KIRQL OldIrql = Wait ? KiAcquireDispatcherLock() : PASSIVE_LEVEL;
+    /* Wait = TRUE: at DISPATCH_LEVEL around the release, so that no
+     * thread it readies runs on this processor before the caller's next
+     * wait, and the dispatcher lock taken again after it (the release
+     * takes and drops it itself) and kept for that wait (KiEndSignal). */
+    KIRQL OldIrql = PASSIVE_LEVEL;
+    if (Wait)
+        KeRaiseIrql(DISPATCH_LEVEL, &OldIrql);
     if (KeReleaseSemaphoreChecked(Semaphore, Increment, Adjustment, &Previous) != STATUS_SUCCESS)
         KeBugCheckEx(KMODE_EXCEPTION_NOT_HANDLED, (ULONG_PTR)STATUS_SEMAPHORE_LIMIT_EXCEEDED,
                      (ULONG_PTR)__builtin_return_address(0), (ULONG_PTR)Semaphore, 0);
-    if (Wait)
+    if (Wait) {
+        KeAcquireSpinLockAtDpcLevel(&KiDispatcherLock);
         KiEndSignal(OldIrql, TRUE);
+    }
     return Previous;
 }
 

@@ -21,7 +21,8 @@
  * reaper); sched.c keeps the ready queues and the switch itself.
  *
  * Locking: thread states, KPROCESS thread lists and counts change under
- * the dispatcher lock (DISPATCH_LEVEL on one processor).
+ * the dispatcher lock (kernel/ki.h). A terminating thread switches away
+ * holding it; the next thread releases it (kernel/sched.c).
  */
 #include "ki.h"
 #include "../rtl/rtl.h"
@@ -62,7 +63,8 @@ void KeInitializeScheduler(PKTHREAD BootThread, PKTHREAD IdleThread)
 
 /* The first run of every new thread: KeInitThread's initial frame returns
  * here from the first KiSwapContext, at DISPATCH_LEVEL with interrupts
- * disabled. */
+ * disabled, the dispatcher lock still held for the outgoing thread
+ * (KiFinishSwitch releases it). */
 void KiThreadStartup(void)
 {
     KiFinishSwitch();
@@ -132,7 +134,7 @@ BOOLEAN KeAlertThreadForTermination(PKTHREAD Thread)
     if (!Thread->TerminateApc.Inserted && Thread->ApcQueueable) {
         KeInitializeApc(&Thread->TerminateApc, Thread, OriginalApcEnvironment,
                         KiExitSpecialApc, NULL, KiExitNormalApc, KernelMode, NULL);
-        Queued = KeInsertQueueApc(&Thread->TerminateApc, NULL, NULL, 0);
+        Queued = KiInsertQueueApc(&Thread->TerminateApc, NULL, NULL, 0);
     }
     KiReleaseDispatcherLock(OldIrql);
     return Queued;
@@ -146,7 +148,7 @@ void KeTerminateThread(void)
     ASSERT(KeGetCurrentIrql() <= DISPATCH_LEVEL);
     /* Mutants it owns are abandoned, APCs still queued run down. */
     KeRundownThread();
-    KiAcquireDispatcherLock(); /* never released: the next thread runs at DISPATCH_LEVEL */
+    KiAcquireDispatcherLock(); /* released by the next thread, after the switch */
     RemoveEntryList(&Thread->ThreadListEntry);
     Thread->Header.SignalState = 1;
     KiWaitTest(&Thread->Header, 0);

@@ -31,7 +31,7 @@
  *             periodic timer is re-inserted at DueTime + Period instead
  *
  * Locking: the list and every KTIMER field are protected by the dispatcher
- * lock (on one processor: IRQL DISPATCH_LEVEL). The clock ISR runs above
+ * lock (a spin lock taken at DISPATCH_LEVEL). The clock ISR runs above
  * it and so must not walk the list; it reads only KiNextTimerDueTime, a
  * 64-bit copy of the first DueTime that the lock holders keep up to date
  * (an aligned 64-bit load cannot tear on x64). A stale value costs at most

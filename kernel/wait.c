@@ -46,13 +46,14 @@
  * them at once; until then it consumes nothing, so the other waiters of
  * those objects are not robbed by a wait that cannot complete.
  *
- * Locking and IRQL: everything here runs under the dispatcher lock (on
- * this single processor: DISPATCH_LEVEL, kernel/ki.h). A waiter checks the
+ * Locking and IRQL: everything here runs under the dispatcher lock (a
+ * spin lock taken at DISPATCH_LEVEL, kernel/ki.h). A waiter checks the
  * objects, links its blocks, marks itself Waiting and calls KiSwapThread,
  * all without dropping the lock, so a signal cannot slip in between the
- * check and the sleep (the "lost wake-up"). KiSwapThread returns, still at
- * DISPATCH_LEVEL, once KiUnwaitThread has readied the thread and the
- * scheduler has run it again. A wait that follows a signal with Wait =
+ * check and the sleep (the "lost wake-up"); the switch hands the lock to
+ * the next thread, which releases it. KiSwapThread returns, still at
+ * DISPATCH_LEVEL but with the lock released, once KiUnwaitThread has
+ * readied the thread and the scheduler has run it again. A wait that follows a signal with Wait =
  * TRUE finds the lock already held (the thread's WaitNext, kernel/ki.h
  * KiEndSignal) and takes it over (KiEnterWait), returning to the IRQL the
  * signal was called at.
@@ -319,8 +320,9 @@ static inline PKTHREAD KiCurrentThread(void)
  * timeout, link the wait blocks into their objects and sleep. Returns the
  * wait's status (STATUS_TIMEOUT without sleeping when the timeout is 0 or
  * already past). WaitIrql is the IRQL the wait returns to: only a wait
- * begun at PASSIVE_LEVEL is interrupted for kernel APCs. Dispatcher lock
- * held, and still held on return.
+ * begun at PASSIVE_LEVEL is interrupted for kernel APCs. Entered holding
+ * the dispatcher lock; returns with it RELEASED (the context switch hands
+ * it to the next thread, kernel/sched.c), still at DISPATCH_LEVEL.
  */
 static NTSTATUS KiBlockOnObjects(PKTHREAD Thread, KIRQL WaitIrql, ULONG Count, PVOID Object[],
                                  WAIT_TYPE WaitType, KWAIT_REASON WaitReason,
@@ -330,8 +332,10 @@ static NTSTATUS KiBlockOnObjects(PKTHREAD Thread, KIRQL WaitIrql, ULONG Count, P
     PKWAIT_BLOCK Block, TimerBlock;
     ULONG Index;
 
-    if (Timeout != NULL && (Timeout->QuadPart == 0 || !KiArmWaitTimer(Thread, Timeout)))
+    if (Timeout != NULL && (Timeout->QuadPart == 0 || !KiArmWaitTimer(Thread, Timeout))) {
+        KeReleaseSpinLockFromDpcLevel(&KiDispatcherLock);
         return STATUS_TIMEOUT;
+    }
 
     /* Build the ring of wait blocks, then link each into its object. */
     for (Index = 0; Index < Count; Index++) {
@@ -372,7 +376,8 @@ static NTSTATUS KiBlockOnObjects(PKTHREAD Thread, KIRQL WaitIrql, ULONG Count, P
     Thread->WaitTick = KeTickCount;
     Thread->State = Waiting;
 
-    /* Sleep; KiUnwaitThread set WaitStatus before readying us. */
+    /* Sleep; KiUnwaitThread set WaitStatus before readying us. The lock
+     * comes back released. */
     return KiSwapThread();
 }
 
@@ -418,7 +423,8 @@ static NTSTATUS KiCheckAlertability(PKTHREAD Thread, KIRQL WaitIrql, KPROCESSOR_
  * until the wait is satisfied, times out, is alerted or gets a user APC;
  * a kernel APC makes it drop the lock (the APC runs), retake it and try
  * again with the rest of the timeout. Entered with the dispatcher lock
- * held (taken from OldIrql); returns with it released, at OldIrql.
+ * held (taken from OldIrql); returns with it released, at OldIrql. After
+ * a sleep the lock is already released (the switch back handed it over).
  */
 static __attribute__((noinline)) NTSTATUS
 KiWaitSlow(PKTHREAD Thread, KIRQL OldIrql, ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
@@ -433,17 +439,24 @@ KiWaitSlow(PKTHREAD Thread, KIRQL OldIrql, ULONG Count, PVOID Object[], WAIT_TYP
         if (Status == STATUS_PENDING) {
             Status = KiBlockOnObjects(Thread, OldIrql, Count, Object, WaitType, WaitReason,
                                       WaitMode, Alertable, Timeout, WaitBlocks);
+            /* The lock is released now. */
+            if (Status != STATUS_KERNEL_APC) {
+                KeLowerIrql(OldIrql);
+                return Status;
+            }
             /* It slept with its timer armed: what is left of the timeout
              * is that timer's absolute due time (clamped to stay positive). */
-            if (Status == STATUS_KERNEL_APC && Timeout != NULL) {
+            if (Timeout != NULL) {
                 ULONG64 Due = Thread->Timer.DueTime;
                 DueTime.QuadPart = Due > (ULONG64)INT64_MAX ? INT64_MAX : (LONGLONG)Due;
                 Timeout = &DueTime;
             }
-        }
-        if (Status != STATUS_KERNEL_APC)
+            KeLowerIrql(OldIrql); /* the kernel APC runs here */
+        } else if (Status == STATUS_KERNEL_APC) {
+            KiReleaseDispatcherLock(OldIrql); /* the kernel APC runs here */
+        } else {
             break;
-        KiReleaseDispatcherLock(OldIrql);   /* the kernel APC runs here */
+        }
         OldIrql = KiAcquireDispatcherLock();
         Status = KiTrySatisfyNow(Thread, Count, Object, WaitType);
         if (Status != STATUS_PENDING)
@@ -500,7 +513,8 @@ KiCheckWaitIrql(PVOID Object, PLARGE_INTEGER Timeout, PVOID Caller)
  * KePulseEvent, KeReleaseMutex, KeReleaseSemaphore): that signal returned
  * still holding the dispatcher lock (on this processor: at DISPATCH_LEVEL)
  * and set the thread's WaitNext, so nothing ran between it and this wait.
- * The wait takes the lock over instead of acquiring it, and returns to the
+ * The wait takes the lock over (it holds it already) instead of acquiring
+ * it, and returns to the
  * IRQL the signal was called at (WaitIrql), checked as if the wait had
  * been called there. Returns that IRQL.
  */

@@ -934,6 +934,11 @@ SMP_REQUIRED_PASSES = (
     "smp.queued_spin_lock_counter_from_every_processor_is_exact",
     "smp.ipis_sent_both_ways_at_once_do_not_deadlock",
     "smp.tb_flush_of_a_remapped_page_reaches_the_other_processor",
+    "smp.dpc_targeted_at_processor_1_runs_there",
+    "smp.dpc_queued_twice_on_a_target_runs_once",
+    "smp.dpc_importance_orders_another_processors_queue",
+    "smp.dpcs_bounced_between_processors_each_run_once",
+    "smp.dpc_on_processor_1_and_waits_on_processor_0_share_the_dispatcher_lock",
 )
 SMP_BUGCHECK_LINE = "On processor 1; 1 other processor frozen (NMI)."
 

@@ -23,7 +23,7 @@ typedef struct _KT_DPC_RECORD {
     volatile LONG Count;
     volatile KIRQL Irql;                /* KeGetCurrentIrql() inside */
     volatile BOOLEAN RoutineActive;     /* KiPcr.DpcRoutineActive inside */
-    volatile BOOLEAN InsertedInside;    /* Dpc->Inserted inside */
+    volatile BOOLEAN InsertedInside; /* Dpc->DpcData != NULL inside */
     PVOID Argument1, Argument2;
     volatile ULONG64 Ticks[16];         /* KeQueryTickCount() at each run */
     volatile LONG Requeue;              /* queue itself again this many times */
@@ -48,7 +48,7 @@ static void KtRecordDpc(PKDPC Dpc, PVOID Context, PVOID Argument1, PVOID Argumen
         Record->Ticks[Index] = KeQueryTickCount();
     Record->Irql = KeGetCurrentIrql();
     Record->RoutineActive = KiPcr.DpcRoutineActive;
-    Record->InsertedInside = Dpc->Inserted;
+    Record->InsertedInside = Dpc->DpcData != NULL;
     Record->Argument1 = Argument1;
     Record->Argument2 = Argument2;
     Record->Count = Index + 1;
@@ -165,7 +165,7 @@ KTEST(dpc, queued_at_dispatch_runs_when_irql_drops)
     KT_ASSERT(!KtRecord.InsertedInside);
     KT_ASSERT_EQ(KtRecord.Argument1, 0x11);   /* the second insert changed nothing */
     KT_ASSERT_EQ(KtRecord.Argument2, 0x22);
-    KT_ASSERT(!KtDpc.Inserted);
+    KT_ASSERT(KtDpc.DpcData == NULL);
     KT_ASSERT(KeSchedulerCounters.DpcsRun >= DpcsRun + 1);
     KT_ASSERT(!KiPcr.DpcRoutineActive);
 
@@ -186,7 +186,7 @@ KTEST(dpc, queued_at_passive_runs_before_insert_returns)
     KT_ASSERT_EQ(KtRecord.Count, 1);
     KT_ASSERT_EQ(KtRecord.Irql, DISPATCH_LEVEL);
     KT_ASSERT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
-    KT_ASSERT(!KtDpc.Inserted);
+    KT_ASSERT(KtDpc.DpcData == NULL);
 }
 
 KTEST(dpc, remove_queue_dpc)
@@ -237,12 +237,12 @@ KTEST(dpc, queue_is_fifo)
     KeInitializeDpc(&KtDpc2, KtOrderDpc, (PVOID)2);
     KeInitializeDpc(&KtDpc3, KtOrderDpc, (PVOID)3);
     KeRaiseIrql(DISPATCH_LEVEL, &Old);
-    Depth = KiPcr.DpcQueueDepth;
+    Depth = KiPcr.Prcb.DpcQueueDepth;
     KeInsertQueueDpc(&KtDpc, NULL, NULL);
     KeInsertQueueDpc(&KtDpc2, NULL, NULL);
     KeInsertQueueDpc(&KtDpc3, NULL, NULL);
     /* Only our three: an expiring timer could add its own DPC meanwhile. */
-    BOOLEAN DepthGrew = KiPcr.DpcQueueDepth >= Depth + 3;
+    BOOLEAN DepthGrew = KiPcr.Prcb.DpcQueueDepth >= Depth + 3;
     KeLowerIrql(Old);
 
     KT_ASSERT(DepthGrew);
@@ -250,7 +250,7 @@ KTEST(dpc, queue_is_fifo)
     KT_ASSERT_EQ(KtOrder[0], 1);
     KT_ASSERT_EQ(KtOrder[1], 2);
     KT_ASSERT_EQ(KtOrder[2], 3);
-    KT_ASSERT_EQ(KiPcr.DpcQueueDepth, 0);
+    KT_ASSERT_EQ(KiPcr.Prcb.DpcQueueDepth, 0);
     KT_ASSERT(!KiPcr.DpcInterruptRequested);
 }
 
@@ -267,7 +267,7 @@ KTEST(dpc, routine_may_requeue_itself)
 
     /* One drain ran it 1 + 4 times: Inserted is clear while it runs. */
     KT_ASSERT_EQ(KtRecord.Count, 5);
-    KT_ASSERT(!KtDpc.Inserted);
+    KT_ASSERT(KtDpc.DpcData == NULL);
 }
 
 /* ---------------------------------------------------------------- timers */
