@@ -455,9 +455,10 @@ PFN_NUMBER MiResidentAvailablePages(void)
     return MiAvailablePagesLocked() + MiChargedFrames() - MiLockedPageablePages;
 }
 
-/* The floor: 1/64 of RAM, at least 64 pages (the working-set manager's
- * MmMinimumAvailablePages, computed here as well because frames are
- * handed out before that thread starts). */
+/* The floor: 1/64 of RAM, at least 64 pages. The working-set manager
+ * takes it as its MmMinimumAvailablePages when it starts; frames are
+ * handed out before that, so the floor is computed here, not read from
+ * there. */
 PFN_NUMBER MiMinimumResidentAvailablePages(void)
 {
     PFN_NUMBER Floor = MmPhysicalMemoryBlock.NumberOfPages / 64;

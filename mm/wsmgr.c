@@ -298,9 +298,9 @@ void MmWorkingSetManager(PVOID Context)
     Period.QuadPart = MI_WS_MANAGER_PERIOD;
     KeInitializeEvent(&MiWorkingSetManagerEvent, SynchronizationEvent, FALSE);
     /* Below this many available pages the manager trims: 1/64 of RAM,
-     * at least 64 pages (NT's MmMinimumFreePages plays this part). */
-    PFN_NUMBER Threshold = MmNumberOfPhysicalPages() / 64;
-    MmMinimumAvailablePages = Threshold < 64 ? 64 : Threshold;
+     * at least 64 pages (NT's MmMinimumFreePages plays this part), the
+     * same number as the floor of resident available pages (mm/pfn.c). */
+    MmMinimumAvailablePages = MiMinimumResidentAvailablePages();
     MiWorkingSetManagerStarted = TRUE;
     /* NT runs it at 16, above every normal thread. ps/psmgr.c starts it at
      * 8: a thread readied above the boot thread's 8 runs at once, before
