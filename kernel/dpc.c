@@ -223,7 +223,7 @@ static __attribute__((noinline)) BOOLEAN KiInsertQueueDpcShared(PKDPC Dpc, PVOID
  */
 BOOLEAN KeInsertQueueDpc(PKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2)
 {
-    if (__builtin_expect(KeNumberProcessors > 1 || Dpc->Number != 0, 0))
+    if (__builtin_expect(KiDpcLocking() || Dpc->Number != 0, 0))
         return KiInsertQueueDpcShared(Dpc, SystemArgument1, SystemArgument2);
 
     ULONG64 Flags = KiDisableInterrupts();

@@ -58,18 +58,24 @@ static void KtRecordWhere(PKDPC Dpc, PVOID Context, PVOID Argument1, PVOID Argum
     __atomic_add_fetch(&Where->Count, 1, __ATOMIC_RELEASE);
 }
 
+/* Dpc records into Where (cleared) when it runs, on processor Number. */
+static void KtInitializeRecorder(PKDPC Dpc, KT_WHERE *Where, CHAR Number)
+{
+    KT_WHERE Zero = {0};
+    *Where = Zero;
+    KeInitializeDpc(Dpc, KtRecordWhere, Where);
+    KeSetTargetProcessorDpc(Dpc, Number);
+}
+
 KTEST(smp, dpc_targeted_at_processor_1_runs_there)
 {
     KT_NEEDS_TWO_PROCESSORS();
     static KDPC Dpc;
     static KT_WHERE Where;
-    KT_WHERE Zero = {0};
     PKPRCB Target = KiProcessorBlock[1];
     ULONG64 RunBefore = Target->DpcCount;
 
-    Where = Zero;
-    KeInitializeDpc(&Dpc, KtRecordWhere, &Where);
-    KeSetTargetProcessorDpc(&Dpc, 1);
+    KtInitializeRecorder(&Dpc, &Where, 1);
     KT_ASSERT_EQ(Dpc.Number, KE_MAXIMUM_PROCESSORS + 1);
     KT_ASSERT(KeInsertQueueDpc(&Dpc, NULL, NULL));
     KT_ASSERT(KtWaitForCount(&Where.Count, 1));
@@ -126,12 +132,9 @@ KTEST(smp, dpc_queued_twice_on_a_target_runs_once)
     KT_NEEDS_TWO_PROCESSORS();
     static KDPC Dpc;
     static KT_WHERE Where;
-    KT_WHERE Zero = {0};
     PKPRCB Target = KiProcessorBlock[1];
 
-    Where = Zero;
-    KeInitializeDpc(&Dpc, KtRecordWhere, &Where);
-    KeSetTargetProcessorDpc(&Dpc, 1);
+    KtInitializeRecorder(&Dpc, &Where, 1);
     BOOLEAN Blocked = KtBlockProcessor(1);
     BOOLEAN First = KeInsertQueueDpc(&Dpc, NULL, NULL);
     BOOLEAN Second = KeInsertQueueDpc(&Dpc, NULL, NULL);
